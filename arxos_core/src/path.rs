@@ -1,0 +1,337 @@
+//! The path grammar, implemented once and used by the extension (triggers and functions), the
+//! shim and the shell.
+//!
+//! A path is absolute and `/`-separated (`/electrical/circuits/2/outlet_2A`). Normalisation
+//! removes duplicate and trailing slashes. Each segment is 1..=255 bytes of UTF-8 with no `/`,
+//! no control character, and is neither `.` nor `..`. A path has at most [`MAX_DEPTH`] segments
+//! and at most [`MAX_BYTES`] bytes once normalised. `/` alone is the building root: it is a valid
+//! place to list from, but no object lives at it.
+
+use std::fmt;
+
+/// Most segments a path may have.
+pub const MAX_DEPTH: usize = 64;
+/// Most bytes a normalised path may have.
+pub const MAX_BYTES: usize = 1024;
+/// Most bytes one segment may have.
+pub const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Why a path was refused. Every message names the rule that was broken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("path is empty; paths are absolute, like /electrical/panels/panel_1")]
+    Empty,
+    #[error("path {0:?} is not absolute: paths start with '/'")]
+    NotAbsolute(String),
+    #[error("path segment {segment:?} is {bytes} bytes long; a segment holds at most 255 bytes")]
+    SegmentTooLong { segment: String, bytes: usize },
+    #[error("path segment {0:?} contains a control character")]
+    ControlCharacter(String),
+    #[error("path segment {0:?} is not allowed: '.' and '..' cannot be part of a stored path")]
+    DotSegment(String),
+    #[error("path has {0} levels; at most 64 are allowed")]
+    TooDeep(usize),
+    #[error("path is {0} bytes long; at most 1024 bytes are allowed")]
+    TooLong(usize),
+    #[error("'/' is the building root; an object needs a path below it, like /spaces")]
+    Root,
+    #[error("'..' at {0:?} goes above the building root")]
+    AboveRoot(String),
+}
+
+impl PathError {
+    /// A short, stable name for the rule, used as the SQL error's detail and by the API.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            PathError::Empty => "empty",
+            PathError::NotAbsolute(_) => "not_absolute",
+            PathError::SegmentTooLong { .. } => "segment_too_long",
+            PathError::ControlCharacter(_) => "control_character",
+            PathError::DotSegment(_) => "dot_segment",
+            PathError::TooDeep(_) => "too_deep",
+            PathError::TooLong(_) => "too_long",
+            PathError::Root => "root",
+            PathError::AboveRoot(_) => "above_root",
+        }
+    }
+}
+
+/// Checks one segment (a name between slashes).
+pub fn check_segment(segment: &str) -> Result<(), PathError> {
+    if segment == "." || segment == ".." {
+        return Err(PathError::DotSegment(segment.to_owned()));
+    }
+    if segment.len() > MAX_SEGMENT_BYTES {
+        return Err(PathError::SegmentTooLong {
+            segment: truncate_for_message(segment),
+            bytes: segment.len(),
+        });
+    }
+    if segment.chars().any(char::is_control) {
+        return Err(PathError::ControlCharacter(segment.escape_debug().to_string()));
+    }
+    Ok(())
+}
+
+fn truncate_for_message(s: &str) -> String {
+    let mut end = 40.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn join(segments: &[&str]) -> Result<String, PathError> {
+    if segments.len() > MAX_DEPTH {
+        return Err(PathError::TooDeep(segments.len()));
+    }
+    let mut out = String::with_capacity(segments.iter().map(|s| s.len() + 1).sum::<usize>().max(1));
+    for s in segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    if out.len() > MAX_BYTES {
+        return Err(PathError::TooLong(out.len()));
+    }
+    Ok(out)
+}
+
+/// Normalises an absolute path; `/` (the root) is accepted.
+pub fn normalize(input: &str) -> Result<String, PathError> {
+    if input.is_empty() {
+        return Err(PathError::Empty);
+    }
+    if !input.starts_with('/') {
+        return Err(PathError::NotAbsolute(truncate_for_message(input)));
+    }
+    let segments: Vec<&str> = input.split('/').filter(|s| !s.is_empty()).collect();
+    for s in &segments {
+        check_segment(s)?;
+    }
+    join(&segments)
+}
+
+/// Normalises the path of an object: like [`normalize`], but the root is refused.
+pub fn normalize_object_path(input: &str) -> Result<String, PathError> {
+    let p = normalize(input)?;
+    if p == "/" {
+        return Err(PathError::Root);
+    }
+    Ok(p)
+}
+
+/// Resolves `input` against the absolute, normalised `cwd`, the way a shell does: a relative
+/// input is appended to `cwd`; `.` is dropped and `..` removes the previous segment, anywhere
+/// in the path. The result is normalised and checked.
+pub fn resolve(cwd: &str, input: &str) -> Result<String, PathError> {
+    let mut segments: Vec<&str> = Vec::new();
+    if !input.starts_with('/') {
+        segments.extend(cwd.split('/').filter(|s| !s.is_empty()));
+    }
+    for s in input.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => {
+                if segments.pop().is_none() {
+                    return Err(PathError::AboveRoot(truncate_for_message(input)));
+                }
+            }
+            s => segments.push(s),
+        }
+    }
+    for s in &segments {
+        check_segment(s)?;
+    }
+    join(&segments)
+}
+
+/// The parent of a normalised path (`/a/b` → `/a`, `/a` → `/`); `None` for the root.
+pub fn parent(path: &str) -> Option<&str> {
+    if path == "/" {
+        return None;
+    }
+    match path.rfind('/') {
+        Some(0) => Some("/"),
+        Some(i) => Some(&path[..i]),
+        None => None,
+    }
+}
+
+/// The last segment of a normalised path (`""` for the root).
+pub fn name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or("")
+}
+
+/// Number of segments of a normalised path (0 for the root).
+pub fn depth(path: &str) -> usize {
+    if path == "/" {
+        0
+    } else {
+        path.matches('/').count()
+    }
+}
+
+/// The half-open key range `[lower, upper)` that holds exactly the strict descendants of a
+/// normalised path under byte-wise (`COLLATE "C"`) ordering: `lower` is `path + "/"` and
+/// `upper` is `path + "0"` (`'0'` is the byte after `'/'`). For the root it is `["/", "0")`.
+pub fn descendant_range(path: &str) -> (String, String) {
+    if path == "/" {
+        return ("/".to_owned(), "0".to_owned());
+    }
+    (format!("{path}/"), format!("{path}0"))
+}
+
+/// True when `path` is `ancestor` or lies below it.
+pub fn is_within(path: &str, ancestor: &str) -> bool {
+    ancestor == "/"
+        || path == ancestor
+        || (path.len() > ancestor.len()
+            && path.starts_with(ancestor)
+            && path.as_bytes()[ancestor.len()] == b'/')
+}
+
+/// A path that is known to be normalised and valid.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectPath(String);
+
+impl ObjectPath {
+    pub fn parse(input: &str) -> Result<Self, PathError> {
+        normalize(input).map(ObjectPath)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ObjectPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn normalises_slashes() {
+        assert_eq!(normalize("/a//b///c/").unwrap(), "/a/b/c");
+        assert_eq!(normalize("/").unwrap(), "/");
+        assert_eq!(normalize("///").unwrap(), "/");
+        assert_eq!(
+            normalize("/electrical/circuits/2/outlet_2A").unwrap(),
+            "/electrical/circuits/2/outlet_2A"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_paths_naming_the_rule() {
+        assert_eq!(normalize(""), Err(PathError::Empty));
+        assert_eq!(normalize("a/b").unwrap_err().rule(), "not_absolute");
+        assert_eq!(normalize("/a/./b").unwrap_err().rule(), "dot_segment");
+        assert_eq!(normalize("/a/../b").unwrap_err().rule(), "dot_segment");
+        assert_eq!(normalize("/a/b\tc").unwrap_err().rule(), "control_character");
+        assert_eq!(normalize("/a/\u{7f}").unwrap_err().rule(), "control_character");
+        let long = "x".repeat(256);
+        assert_eq!(normalize(&format!("/{long}")).unwrap_err().rule(), "segment_too_long");
+        assert!(normalize(&format!("/{}", "x".repeat(255))).is_ok());
+        assert_eq!(normalize_object_path("//").unwrap_err().rule(), "root");
+        let msg = normalize("/a/..").unwrap_err().to_string();
+        assert!(msg.contains("'..'"), "{msg}");
+    }
+
+    #[test]
+    fn depth_and_length_limits() {
+        let deep64 = "/a".repeat(64);
+        assert!(normalize(&deep64).is_ok());
+        assert_eq!(normalize(&"/a".repeat(65)), Err(PathError::TooDeep(65)));
+        // 4 segments of 255 bytes + 4 slashes = 1024 bytes: allowed; one more byte is not.
+        let seg = "y".repeat(255);
+        let p = format!("/{seg}/{seg}/{seg}/{seg}");
+        assert_eq!(p.len(), 1024);
+        assert!(normalize(&p).is_ok());
+        let p = format!("{p}/z");
+        assert_eq!(normalize(&p), Err(PathError::TooLong(1026)));
+    }
+
+    #[test]
+    fn multibyte_segments_count_bytes() {
+        let seg = "é".repeat(127); // 254 bytes
+        assert!(normalize(&format!("/{seg}")).is_ok());
+        let seg = "é".repeat(128); // 256 bytes
+        assert_eq!(normalize(&format!("/{seg}")).unwrap_err().rule(), "segment_too_long");
+    }
+
+    #[test]
+    fn resolves_relative_paths() {
+        assert_eq!(resolve("/electrical/circuits/2", "..").unwrap(), "/electrical/circuits");
+        assert_eq!(resolve("/electrical", "circuits/2/../1").unwrap(), "/electrical/circuits/1");
+        assert_eq!(resolve("/electrical", "/plumbing").unwrap(), "/plumbing");
+        assert_eq!(resolve("/electrical", "./panels//panel_1/").unwrap(), "/electrical/panels/panel_1");
+        assert_eq!(resolve("/a", "../..").unwrap_err().rule(), "above_root");
+        assert_eq!(resolve("/", "..").unwrap_err().rule(), "above_root");
+        assert_eq!(resolve("/a/b", "/").unwrap(), "/");
+    }
+
+    #[test]
+    fn parents_names_depths_ranges() {
+        assert_eq!(parent("/a/b/c"), Some("/a/b"));
+        assert_eq!(parent("/a"), Some("/"));
+        assert_eq!(parent("/"), None);
+        assert_eq!(name("/a/b/outlet_2A"), "outlet_2A");
+        assert_eq!(depth("/"), 0);
+        assert_eq!(depth("/a/b"), 2);
+        assert_eq!(descendant_range("/a"), ("/a/".to_owned(), "/a0".to_owned()));
+        assert!(is_within("/a/b", "/a"));
+        assert!(is_within("/a", "/a"));
+        assert!(!is_within("/ab", "/a"));
+        assert!(is_within("/ab", "/"));
+    }
+
+    fn segment() -> impl Strategy<Value = String> {
+        // Printable segments, including '_', '%', '-', '#', ':' and multibyte characters.
+        proptest::string::string_regex("[a-zA-Z0-9_%#:é漢-]{1,12}").unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn normalize_is_idempotent(segs in proptest::collection::vec(segment(), 0..10), slashes in 1usize..4) {
+            let sep = "/".repeat(slashes);
+            let raw = format!("{sep}{}{sep}", segs.join(&sep));
+            let n = normalize(&raw).unwrap();
+            prop_assert_eq!(normalize(&n).unwrap(), n.clone());
+            prop_assert_eq!(depth(&n), segs.len());
+            prop_assert!(!n.contains("//"));
+            prop_assert!(n == "/" || !n.ends_with('/'));
+        }
+
+        #[test]
+        fn descendant_range_matches_is_within(a in proptest::collection::vec(segment(), 1..4), b in proptest::collection::vec(segment(), 1..6)) {
+            let p = normalize(&format!("/{}", a.join("/"))).unwrap();
+            let q = normalize(&format!("/{}", b.join("/"))).unwrap();
+            let (lo, hi) = descendant_range(&p);
+            let in_range = q.as_bytes() >= lo.as_bytes() && q.as_bytes() < hi.as_bytes();
+            prop_assert_eq!(in_range, is_within(&q, &p) && q != p);
+        }
+
+        #[test]
+        fn resolve_never_panics(cwd in proptest::collection::vec(segment(), 0..4), input in "[a-z./]{0,20}") {
+            let cwd = normalize(&format!("/{}", cwd.join("/"))).unwrap();
+            if let Ok(p) = resolve(&cwd, &input) {
+                prop_assert_eq!(normalize(&p).unwrap(), p);
+            }
+        }
+
+        #[test]
+        fn parent_of_child_is_self(a in proptest::collection::vec(segment(), 0..5), c in segment()) {
+            let p = normalize(&format!("/{}", a.join("/"))).unwrap();
+            let child = if p == "/" { format!("/{c}") } else { format!("{p}/{c}") };
+            prop_assert_eq!(parent(&child), Some(p.as_str()));
+            prop_assert_eq!(name(&child), c.as_str());
+        }
+    }
+}

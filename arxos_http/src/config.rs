@@ -1,0 +1,55 @@
+//! Command-line flags and their environment fallbacks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// How to reach the database; shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection string (URL or key=value form), e.g.
+    /// postgres://arxos@db.example.com/arxos?sslmode=require
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// PEM file with the CA certificate(s) that sign the server's certificate. When set, TLS
+    /// connections verify the certificate and host name; without it, `sslmode=require`
+    /// encrypts without verifying, like libpq.
+    #[arg(long, env = "ARXOS_DB_CA_CERT")]
+    pub db_ca_cert: Option<PathBuf>,
+}
+
+/// Flags of `arxos serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address to listen on; port 0 picks a free port (the log says which).
+    #[arg(long, env = "ARXOS_HTTP_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Largest number of database connections the server holds.
+    #[arg(long, env = "ARXOS_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub pool_size: u32,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "ARXOS_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Seconds a request may take before it is answered with 503.
+    #[arg(long, env = "ARXOS_REQUEST_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+
+    /// Seconds that in-flight requests get to finish after SIGINT or SIGTERM.
+    #[arg(long, env = "ARXOS_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace: u64,
+
+    /// Origins allowed to call the API from a browser (comma-separated, or `*` for any).
+    /// Unset: no cross-origin access.
+    #[arg(long, env = "ARXOS_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+}

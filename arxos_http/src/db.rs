@@ -1,0 +1,194 @@
+//! Database connections: parsing the connection string, TLS, the pool, and a one-off
+//! connection for the command-line tools.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use postgres_native_tls::MakeTlsConnector;
+use tokio_postgres::config::Host;
+use tokio_postgres::Config;
+
+use crate::config::DatabaseArgs;
+
+/// How long opening one connection may take unless the connection string says otherwise.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a free pooled connection, or for a new one to open. Short, so
+/// that the server answers 503 quickly while the database is away.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(#[source] tokio_postgres::Error),
+    #[error("cannot read CA certificate {path}: {source}")]
+    CaCertRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid CA certificate {path}: {reason}")]
+    CaCertInvalid { path: PathBuf, reason: String },
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] native_tls::Error),
+    #[error("cannot build the connection pool: {0}")]
+    Pool(#[from] deadpool_postgres::BuildError),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] tokio_postgres::Error),
+}
+
+/// Parses a connection string (URL or key=value form) and fills in our defaults.
+pub fn pg_config(url: &str) -> Result<Config, DbError> {
+    let mut config = Config::from_str(url).map_err(DbError::InvalidUrl)?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("arxos");
+    }
+    Ok(config)
+}
+
+/// The connection string without its password, for logs.
+pub fn describe(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    format!(
+        "host={} port={} user={} dbname={} sslmode={:?}",
+        hosts.join(","),
+        ports.join(","),
+        config.get_user().unwrap_or("-"),
+        config.get_dbname().unwrap_or("-"),
+        config.get_ssl_mode(),
+    )
+}
+
+/// The TLS connector used when the connection string asks for TLS (`sslmode=require`, or
+/// `prefer` against a server that offers it).
+///
+/// With a CA file, the server's certificate and host name are verified against it (and the
+/// system's roots). Without one, the channel is encrypted but the certificate is not
+/// verified: the meaning libpq gives `sslmode=require`.
+pub fn tls_connector(ca_cert: Option<&Path>) -> Result<MakeTlsConnector, DbError> {
+    let mut builder = native_tls::TlsConnector::builder();
+    match ca_cert {
+        Some(path) => {
+            for cert in read_pem_certificates(path)? {
+                builder.add_root_certificate(cert);
+            }
+        }
+        None => {
+            builder.danger_accept_invalid_certs(true);
+            builder.danger_accept_invalid_hostnames(true);
+        }
+    }
+    Ok(MakeTlsConnector::new(builder.build()?))
+}
+
+/// Every certificate of a PEM file (a bundle may hold several).
+fn read_pem_certificates(path: &Path) -> Result<Vec<native_tls::Certificate>, DbError> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let text = std::fs::read_to_string(path).map_err(|source| DbError::CaCertRead {
+        path: path.to_owned(),
+        source,
+    })?;
+    let invalid = |reason: String| DbError::CaCertInvalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut certs = Vec::new();
+    for block in text.split_inclusive(END).filter(|b| b.contains(END)) {
+        let cert = native_tls::Certificate::from_pem(block.trim().as_bytes())
+            .map_err(|e| invalid(e.to_string()))?;
+        certs.push(cert);
+    }
+    if certs.is_empty() {
+        return Err(invalid("no PEM certificate found".to_owned()));
+    }
+    Ok(certs)
+}
+
+/// The server's connection pool. Connections are opened on demand, so this succeeds while
+/// the database is down; requests then fail fast with 503 until it is back.
+pub fn pool(config: Config, tls: MakeTlsConnector, max_size: usize) -> Result<Pool, DbError> {
+    let manager = Manager::from_config(
+        config,
+        tls,
+        ManagerConfig {
+            // A connection whose socket closed (the database restarted) is dropped on checkout.
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(POOL_TIMEOUT))
+        .create_timeout(Some(POOL_TIMEOUT))
+        .recycle_timeout(Some(POOL_TIMEOUT))
+        .build()?;
+    Ok(pool)
+}
+
+/// One connection, for the command-line tools. The connection task runs in the background
+/// until the client is dropped.
+pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbError> {
+    let config = pg_config(&args.database_url)?;
+    let tls = tls_connector(args.db_ca_cert.as_deref())?;
+    let (client, connection) = config.connect(tls).await.map_err(DbError::Connect)?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "database connection closed");
+        }
+    });
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_leaves_out_the_password() {
+        for url in [
+            "postgres://alice:s3cret@db.example.com:5433/arxos?sslmode=require",
+            "host=db.example.com port=5433 user=alice password=s3cret dbname=arxos",
+        ] {
+            let text = describe(&pg_config(url).expect("valid URL"));
+            assert!(!text.contains("s3cret"), "{text}");
+            assert!(text.contains("host=db.example.com"), "{text}");
+            assert!(text.contains("user=alice"), "{text}");
+            assert!(text.contains("dbname=arxos"), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_url_error_does_not_echo_the_password() {
+        let err = pg_config("postgres://alice:s3cret@host/db?bogus=1").expect_err("unknown option");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_filled_in() {
+        let config = pg_config("postgres://alice@host/db").expect("valid URL");
+        assert_eq!(config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
+        assert_eq!(config.get_application_name(), Some("arxos"));
+        let config = pg_config("postgres://alice@host/db?connect_timeout=2").expect("valid URL");
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn ca_file_without_certificates_is_rejected() {
+        let path = std::env::temp_dir().join(format!("arxos-empty-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, "not a certificate\n").expect("write temp file");
+        let result = tls_connector(Some(&path));
+        let _ = std::fs::remove_file(&path);
+        assert!(matches!(result, Err(DbError::CaCertInvalid { .. })));
+    }
+}

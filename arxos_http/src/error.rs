@@ -1,0 +1,284 @@
+//! The one error type of the HTTP API, and how database errors map onto it.
+//!
+//! Every error answer has the shape `{"error": {"code", "message", "details"}}`; `code` is one
+//! of the stable strings of [`ErrorCode`] and `details` is an object or null.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use tokio_postgres::error::DbError;
+
+/// The stable error codes clients can rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Validation,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Unauthorized,
+    Forbidden,
+    Conflict,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Validation => "VALIDATION_ERROR",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::Validation => StatusCode::BAD_REQUEST,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error answer. Build it with the constructors; [`ApiError::internal`] logs the detail and
+/// keeps it out of the answer.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Validation, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, message)
+    }
+
+    /// A 500 whose cause is logged here and never sent to the client.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+
+    /// The error answer for a bare status code (a middleware's or the router's own answer).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::not_found("not found"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                Self::new(ErrorCode::MethodNotAllowed, "method not allowed for this route")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::new(ErrorCode::PayloadTooLarge, "request body too large")
+            }
+            StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => {
+                Self::unavailable("the request could not be completed in time")
+            }
+            StatusCode::UNAUTHORIZED => Self::new(ErrorCode::Unauthorized, "unauthorized"),
+            StatusCode::FORBIDDEN => Self::new(ErrorCode::Forbidden, "forbidden"),
+            StatusCode::CONFLICT => Self::new(ErrorCode::Conflict, "conflict"),
+            StatusCode::TOO_MANY_REQUESTS => Self::new(ErrorCode::RateLimited, "too many requests"),
+            s if s.is_client_error() => {
+                Self::validation(s.canonical_reason().unwrap_or("bad request"))
+            }
+            s => Self::internal(format!("bare {s} answer")),
+        }
+    }
+
+    /// Maps an error the database raised, by SQLSTATE.
+    fn from_db_error(db: &DbError) -> Self {
+        let state = db.code().code();
+        let code = code_for_sqlstate(state);
+        match code {
+            ErrorCode::Internal => Self::internal(format!(
+                "database error {state}: {} (detail: {:?}, where: {:?})",
+                db.message(),
+                db.detail(),
+                db.where_()
+            )),
+            ErrorCode::Unavailable => {
+                tracing::warn!(sqlstate = state, error = db.message(), "database unavailable");
+                Self::unavailable("the database is unavailable")
+            }
+            _ => {
+                let mut details = Map::new();
+                details.insert("sqlstate".into(), state.into());
+                if let Some(constraint) = db.constraint() {
+                    details.insert("constraint".into(), constraint.into());
+                }
+                // Integrity violations' DETAIL quotes the offending row (any of its columns),
+                // so only the extension's own errors pass theirs on.
+                if !state.starts_with("23") {
+                    if let Some(detail) = db.detail() {
+                        details.insert("detail".into(), detail.into());
+                    }
+                }
+                if let Some(hint) = db.hint() {
+                    details.insert("hint".into(), hint.into());
+                }
+                Self::new(code, db.message()).with_details(Value::Object(details))
+            }
+        }
+    }
+}
+
+/// The error code for a SQLSTATE the database raised.
+pub fn code_for_sqlstate(state: &str) -> ErrorCode {
+    match state {
+        "23514" => ErrorCode::Validation,
+        s if s.starts_with("22") => ErrorCode::Validation,
+        "P0002" => ErrorCode::NotFound,
+        "23505" => ErrorCode::Conflict,
+        "42501" => ErrorCode::Forbidden,
+        // Connection trouble, server shutting down or starting, too many connections,
+        // statement timeout: the database is (for now) unable to answer.
+        s if s.starts_with("08") => ErrorCode::Unavailable,
+        "57P01" | "57P02" | "57P03" | "53300" | "57014" => ErrorCode::Unavailable,
+        _ => ErrorCode::Internal,
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        match err.as_db_error() {
+            Some(db) => Self::from_db_error(db),
+            None if err.is_closed() => {
+                tracing::warn!(error = %err, "database connection lost");
+                Self::unavailable("the database is unavailable")
+            }
+            None => Self::internal(err),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ApiError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        tracing::warn!(error = %err, "no database connection");
+        Self::unavailable("the database is unavailable")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": {
+                "code": self.code.as_str(),
+                "message": self.message,
+                "details": self.details,
+            }
+        });
+        (self.code.status(), Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_distinct_status_or_name() {
+        let codes = [
+            ErrorCode::Validation,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::Conflict,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        let mut names: Vec<_> = codes.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), codes.len());
+        assert_eq!(ErrorCode::Validation.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ErrorCode::Conflict.status(), StatusCode::CONFLICT);
+        assert_eq!(ErrorCode::Forbidden.status(), StatusCode::FORBIDDEN);
+        assert_eq!(ErrorCode::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn sqlstates_map_to_codes() {
+        for (state, code) in [
+            ("22023", ErrorCode::Validation),
+            ("22P02", ErrorCode::Validation),
+            ("22001", ErrorCode::Validation),
+            ("23514", ErrorCode::Validation),
+            ("P0002", ErrorCode::NotFound),
+            ("23505", ErrorCode::Conflict),
+            ("42501", ErrorCode::Forbidden),
+            ("08006", ErrorCode::Unavailable),
+            ("57P01", ErrorCode::Unavailable),
+            ("23503", ErrorCode::Internal),
+            ("42P01", ErrorCode::Internal),
+            ("XX000", ErrorCode::Internal),
+            ("P0001", ErrorCode::Internal),
+        ] {
+            assert_eq!(code_for_sqlstate(state), code, "{state}");
+        }
+    }
+
+    #[test]
+    fn bare_statuses_map_to_codes() {
+        assert_eq!(ApiError::from_status(StatusCode::NOT_FOUND).code, ErrorCode::NotFound);
+        assert_eq!(
+            ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).code,
+            ErrorCode::PayloadTooLarge
+        );
+        assert_eq!(
+            ApiError::from_status(StatusCode::REQUEST_TIMEOUT).code,
+            ErrorCode::Unavailable
+        );
+        assert_eq!(
+            ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE).code,
+            ErrorCode::Validation
+        );
+        assert_eq!(ApiError::from_status(StatusCode::BAD_GATEWAY).code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err = ApiError::internal("password authentication failed for user x");
+        assert_eq!(err.message, "internal error");
+        assert!(err.details.is_none());
+    }
+}

@@ -1,0 +1,132 @@
+//! Health endpoints: `/api/health` (details), `/api/health/live` (the process answers) and
+//! `/api/health/ready` (the database answers).
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::json;
+use tokio_postgres::Row;
+
+use crate::state::AppState;
+
+/// How long a health check waits for the database before calling it unreachable.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/health/live", get(live))
+        .route("/api/health/ready", get(ready))
+}
+
+#[derive(Debug, Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    extension_version: Option<String>,
+    database: Database,
+    uptime_seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Database {
+    reachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    round_trip_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Runs `sql` (at most one row) on a pooled connection within [`CHECK_TIMEOUT`] all told.
+/// Answers the row and the query's round trip, or a reason fit for an unauthenticated caller
+/// (the details go to the log).
+async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), &'static str> {
+    let attempt = async {
+        let client = state.pool.get().await.map_err(|e| {
+            tracing::warn!(error = %e, "health check: no database connection");
+            "cannot connect to the database"
+        })?;
+        let started = Instant::now();
+        let row = client.query_opt(sql, &[]).await.map_err(|e| {
+            tracing::warn!(error = %e, "health check: query failed");
+            "the database query failed"
+        })?;
+        Ok((row, started.elapsed()))
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, attempt).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(timeout = ?CHECK_TIMEOUT, "health check: database timed out");
+            Err("the database did not answer in time")
+        }
+    }
+}
+
+/// `GET /api/health`: 200 with the versions and the database round trip when the database
+/// answers and has the extension; 503 with status "degraded" otherwise.
+async fn health(State(state): State<AppState>) -> Response {
+    let probe = probe(
+        &state,
+        "select extversion::text from pg_catalog.pg_extension where extname = 'arxos'",
+    )
+    .await;
+    let uptime_seconds = state.started.elapsed().as_secs();
+    let (status, extension_version, database) = match probe {
+        Ok((row, round_trip)) => {
+            let version = row.and_then(|r| r.try_get::<_, String>(0).ok());
+            let database = Database {
+                reachable: true,
+                round_trip_ms: Some(round_trip.as_secs_f64() * 1000.0),
+                error: version
+                    .is_none()
+                    .then(|| "the arxos extension is not installed".to_owned()),
+            };
+            let status = if version.is_some() { "ok" } else { "degraded" };
+            (status, version, database)
+        }
+        Err(reason) => (
+            "degraded",
+            None,
+            Database {
+                reachable: false,
+                round_trip_ms: None,
+                error: Some(reason.to_owned()),
+            },
+        ),
+    };
+    let code = if status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Health {
+        status,
+        version: env!("CARGO_PKG_VERSION"),
+        extension_version,
+        database,
+        uptime_seconds,
+    };
+    (code, Json(body)).into_response()
+}
+
+/// `GET /api/health/live`: the process is up.
+async fn live() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /api/health/ready`: 200 when `select 1` succeeds within [`CHECK_TIMEOUT`], else 503.
+async fn ready(State(state): State<AppState>) -> Response {
+    match probe(&state, "select 1").await {
+        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "error": reason })),
+        )
+            .into_response(),
+    }
+}

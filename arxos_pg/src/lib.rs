@@ -1,0 +1,29 @@
+//! The `arxos` PostgreSQL extension.
+//!
+//! Rust provides the pure functions (path grammar, rating and reward maths, from `arxos_core`);
+//! the hand-written SQL in `sql/` provides the tables, triggers and the data-plumbing functions,
+//! so a DBA can read the whole schema as plain SQL.
+
+
+
+::pgrx::pg_module_magic!(name, version);
+
+mod ewkb;
+mod paths;
+mod rating;
+mod schema;
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

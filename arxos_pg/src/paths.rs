@@ -1,0 +1,70 @@
+//! SQL face of the path grammar (`arxos_core::path`). All functions are immutable and strict;
+//! an invalid path raises `ERROR 22023` whose message names the broken rule.
+
+use arxos_core::path::{self, PathError};
+use pgrx::prelude::*;
+
+fn raise(err: PathError) -> ! {
+    ereport!(
+        PgLogLevel::ERROR,
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!("invalid path: {err}"),
+        format!("rule: {}", err.rule()),
+    );
+    unreachable!("ereport(ERROR) does not return")
+}
+
+/// Normalises an absolute path (`/` allowed); raises on an invalid one.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn normalize_path(path: &str) -> String {
+    path::normalize(path).unwrap_or_else(|e| raise(e))
+}
+
+/// Normalises the path of an object (`/` refused); raises on an invalid one.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn normalize_object_path(path: &str) -> String {
+    path::normalize_object_path(path).unwrap_or_else(|e| raise(e))
+}
+
+/// True when the path is valid (normalised or not); never raises.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn path_is_valid(path: &str) -> bool {
+    path::normalize(path).is_ok()
+}
+
+/// Resolves `input` (absolute or relative, with `.` and `..`) against `cwd`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn resolve_path(cwd: &str, input: &str) -> String {
+    let cwd = path::normalize(cwd).unwrap_or_else(|e| raise(e));
+    path::resolve(&cwd, input).unwrap_or_else(|e| raise(e))
+}
+
+/// Parent of a normalised path (`NULL` for `/`).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn path_parent(path: &str) -> Option<String> {
+    path::parent(path).map(str::to_owned)
+}
+
+/// Last segment of a normalised path.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn path_name(path: &str) -> String {
+    path::name(path).to_owned()
+}
+
+/// Number of segments of a normalised path (0 for `/`).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn path_depth(path: &str) -> i32 {
+    path::depth(path) as i32
+}
+
+/// Lower bound (inclusive) of the key range holding a path's strict descendants.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn path_lower(path: &str) -> String {
+    path::descendant_range(path).0
+}
+
+/// Upper bound (exclusive) of the key range holding a path's strict descendants.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn path_upper(path: &str) -> String {
+    path::descendant_range(path).1
+}

@@ -1,0 +1,20 @@
+//! Pulls the hand-written SQL of `sql/` into the extension's install script, in file order,
+//! after the Rust functions it uses exist.
+
+use pgrx::prelude::*;
+
+extension_sql_file!(
+    "../sql/01_tables.sql",
+    name = "tables",
+    requires = [
+        normalize_path, normalize_object_path, path_parent, path_name, path_depth, path_lower,
+        path_upper, resolve_path, path_is_valid, grade, grade_ordinal, grade_value,
+        rating_compute, rating_recommendations, rating_components, ewkb_point_z, ewkb_parse_point
+    ]
+);
+extension_sql_file!("../sql/02_objects.sql", name = "objects", requires = ["tables"]);
+extension_sql_file!("../sql/03_rating.sql", name = "rating", requires = ["objects"]);
+extension_sql_file!("../sql/04_events.sql", name = "events", requires = ["rating"]);
+extension_sql_file!("../sql/05_keys.sql", name = "keys", requires = ["events"]);
+extension_sql_file!("../sql/06_tree.sql", name = "tree", requires = ["keys"]);
+extension_sql_file!("../sql/07_sample.sql", name = "sample", requires = ["tree"]);

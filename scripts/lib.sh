@@ -1,0 +1,60 @@
+# Shared helpers for the ArxOS scripts. Source it; do not run it.
+set -euo pipefail
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
+ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as the user that owns PostgreSQL data: `postgres` when we are root
+# (PostgreSQL refuses to run as root), ourselves otherwise.
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Prints a free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# cluster_init DIR: creates a PostgreSQL 15 cluster in DIR/data (owned by postgres when root).
+cluster_init() {
+    local dir=$1
+    mkdir -p "$dir"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+        cat >>"$dir/data/postgresql.conf" <<CONF
+# ArxOS private cluster
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+shared_buffers = 256MB
+max_connections = 200
+idle_in_transaction_session_timeout = '10min'
+log_min_messages = warning
+CONF
+    fi
+}
+
+# cluster_start DIR PORT: starts the cluster (no-op when it already runs).
+cluster_start() {
+    local dir=$1 port=$2
+    if as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return 0; fi
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port" start >/dev/null || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
+}
+
+# cluster_stop DIR
+cluster_stop() {
+    local dir=$1
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+}

@@ -1,0 +1,202 @@
+-- ArxOS schema, part 1: tables. Hand-written; pulled into the extension's install script
+-- before the Rust functions. Functions and triggers follow in the later files.
+
+-- Who is acting: the shim and the shell set arxos.actor in the transaction (the API key's
+-- owner, the shell user); otherwise the database role.
+CREATE FUNCTION arxos.current_actor() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(nullif(current_setting('arxos.actor', true), ''), current_user::text)
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Buildings
+-------------------------------------------------------------------------------------------------
+CREATE TABLE arxos.buildings (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    key             text NOT NULL UNIQUE
+                    CONSTRAINT building_key_format
+                    CHECK (key ~ '^[a-z0-9][a-z0-9_-]{0,62}$'
+                           AND key !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'),
+    name            text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    address         text CHECK (length(address) <= 500),
+    latitude        double precision CHECK (latitude BETWEEN -90 AND 90),
+    longitude       double precision CHECK (longitude BETWEEN -180 AND 180),
+    first_object_at timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT building_position_pair CHECK ((latitude IS NULL) = (longitude IS NULL))
+);
+COMMENT ON TABLE arxos.buildings IS 'One row per building; key is the human handle (b42).';
+
+-------------------------------------------------------------------------------------------------
+-- Objects: the tree. path is unique per building and compared byte-wise (COLLATE "C"), so a
+-- subtree is the key range [path || '/', path || '0').
+-------------------------------------------------------------------------------------------------
+CREATE TABLE arxos.statuses (
+    status      text PRIMARY KEY,
+    documented  boolean NOT NULL,
+    description text NOT NULL
+);
+INSERT INTO arxos.statuses VALUES
+    ('active',      true,  'in service and working'),
+    ('inactive',    true,  'installed, switched off or unused'),
+    ('degraded',    true,  'working with reduced performance'),
+    ('failed',      true,  'not working'),
+    ('maintenance', true,  'taken out of service for maintenance'),
+    ('offline',     true,  'not reachable (for connected devices)'),
+    ('unknown',     false, 'not documented yet');
+
+CREATE TABLE arxos.objects (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    building_id     uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
+    path            text COLLATE "C" NOT NULL,
+    parent_path     text COLLATE "C" GENERATED ALWAYS AS (arxos.path_parent(path)) STORED,
+    name            text COLLATE "C" GENERATED ALWAYS AS (arxos.path_name(path)) STORED,
+    depth           integer GENERATED ALWAYS AS (arxos.path_depth(path)) STORED,
+    type            text NOT NULL CONSTRAINT object_type_format
+                    CHECK (length(type) BETWEEN 1 AND 100 AND type !~ '[[:cntrl:]]'),
+    status          text NOT NULL DEFAULT 'unknown' REFERENCES arxos.statuses(status),
+    health          smallint NOT NULL DEFAULT 100 CHECK (health BETWEEN 0 AND 100),
+    needs_repair    boolean NOT NULL DEFAULT false,
+    properties      jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(properties) = 'object'),
+    metrics         jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metrics) = 'object'),
+    x               double precision,
+    y               double precision,
+    z               double precision,
+    floor           integer,
+    location        cube GENERATED ALWAYS AS (
+                        CASE WHEN x IS NULL THEN NULL ELSE cube(ARRAY[x, y, z]) END) STORED,
+    instrumented    boolean NOT NULL DEFAULT false,
+    monitored_by    integer NOT NULL DEFAULT 0,
+    last_reading_at timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    created_by      text NOT NULL DEFAULT arxos.current_actor(),
+    updated_by      text NOT NULL DEFAULT arxos.current_actor(),
+    version         integer NOT NULL DEFAULT 1,
+    CONSTRAINT object_path_unique UNIQUE (building_id, path),
+    CONSTRAINT object_location_complete CHECK ((x IS NULL) = (y IS NULL) AND (y IS NULL) = (z IS NULL)),
+    CONSTRAINT object_location_finite CHECK (
+        x IS NULL OR (x NOT IN ('Infinity', '-Infinity', 'NaN') AND y NOT IN ('Infinity', '-Infinity', 'NaN')
+                      AND z NOT IN ('Infinity', '-Infinity', 'NaN')))
+);
+COMMENT ON TABLE arxos.objects IS
+    'Every panel, circuit, outlet, valve and room of a building, addressed by path.';
+COMMENT ON COLUMN arxos.objects.instrumented IS
+    'Maintained by triggers: the object is a sensing device or is monitored by one.';
+CREATE INDEX objects_location ON arxos.objects USING gist (building_id, location)
+    WHERE location IS NOT NULL;
+CREATE INDEX objects_children ON arxos.objects (building_id, parent_path, path);
+CREATE INDEX objects_type ON arxos.objects (building_id, type);
+CREATE INDEX objects_attention ON arxos.objects (building_id, path)
+    WHERE needs_repair OR status = 'failed';
+
+-- Types whose objects sense the building (they count as instrumented). Editable by a DBA.
+CREATE TABLE arxos.sensing_types (type text PRIMARY KEY);
+INSERT INTO arxos.sensing_types VALUES
+    ('sensor'), ('meter'), ('thermostat'), ('point'), ('detector'), ('camera');
+
+-------------------------------------------------------------------------------------------------
+-- Connections: typed, directed edges between objects of one building.
+-------------------------------------------------------------------------------------------------
+CREATE TABLE arxos.connections (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    building_id uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
+    from_id     uuid NOT NULL REFERENCES arxos.objects(id) ON DELETE CASCADE,
+    to_id       uuid NOT NULL REFERENCES arxos.objects(id) ON DELETE CASCADE,
+    kind        text NOT NULL CONSTRAINT connection_kind_format CHECK (kind ~ '^[a-z][a-z0-9_]{0,62}$'),
+    properties  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(properties) = 'object'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_by  text NOT NULL DEFAULT arxos.current_actor(),
+    CONSTRAINT connection_unique UNIQUE (from_id, to_id, kind),
+    CONSTRAINT connection_not_self CHECK (from_id <> to_id)
+);
+CREATE INDEX connections_to ON arxos.connections (to_id, kind);
+CREATE INDEX connections_building ON arxos.connections (building_id);
+
+-------------------------------------------------------------------------------------------------
+-- Audit history: one row per insert, update, delete or move of an object.
+-------------------------------------------------------------------------------------------------
+CREATE TABLE arxos.object_history (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    building_id uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
+    object_id   uuid NOT NULL,
+    path        text COLLATE "C" NOT NULL,
+    op          text NOT NULL CHECK (op IN ('insert', 'update', 'delete', 'move')),
+    actor       text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT now(),
+    changes     jsonb NOT NULL
+);
+COMMENT ON COLUMN arxos.object_history.changes IS
+    '{"field": {"before": …, "after": …}} for the fields that changed (all fields on insert/delete).';
+CREATE INDEX object_history_path ON arxos.object_history (building_id, path, id);
+CREATE INDEX object_history_object ON arxos.object_history (object_id, id);
+CREATE INDEX object_history_at ON arxos.object_history USING brin (at);
+
+-------------------------------------------------------------------------------------------------
+-- Events: the durable outbox.
+--
+-- Writers append to events_pending in their own transaction. The sequencer
+-- (arxos.sequence_events(), run by events_since() and by the shim's listener) moves committed
+-- rows into arxos.events and gives them ids from a counter it alone advances under a lock.
+-- An id is therefore assigned only after its transaction committed, in sequencing order, so a
+-- consumer reading id > last_seen can never skip an event that commits late.
+-------------------------------------------------------------------------------------------------
+CREATE TABLE arxos.events_pending (
+    seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    type        text NOT NULL,
+    building_id uuid,
+    object_id   uuid,
+    path        text COLLATE "C",
+    actor       text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT now(),
+    body        jsonb NOT NULL DEFAULT '{}'
+);
+ALTER TABLE arxos.events_pending SET (autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 5000);
+
+CREATE TABLE arxos.events (
+    id          bigint PRIMARY KEY,
+    type        text NOT NULL,
+    building_id uuid,
+    object_id   uuid,
+    path        text COLLATE "C",
+    actor       text NOT NULL,
+    at          timestamptz NOT NULL,
+    body        jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_building ON arxos.events (building_id, id);
+CREATE INDEX events_at ON arxos.events USING brin (at);
+COMMENT ON TABLE arxos.events IS
+    'Sequenced outbox: ids increase in the order events became visible; never skip-prone.';
+
+CREATE TABLE arxos.event_counter (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    last_id  bigint NOT NULL DEFAULT 0
+);
+INSERT INTO arxos.event_counter DEFAULT VALUES;
+
+-- Listeners that want a NOTIFY wake-up. A writer sends one NOTIFY per transaction only while
+-- some listener is idle and asked for it; a busy listener polls instead, so NOTIFY's commit
+-- lock stays off the write path under load.
+CREATE UNLOGGED TABLE arxos.listeners (
+    id          uuid PRIMARY KEY,
+    wants_wake  boolean NOT NULL DEFAULT false,
+    expires_at  timestamptz NOT NULL
+);
+
+-------------------------------------------------------------------------------------------------
+-- API keys (hash only; the key itself is shown once).
+-------------------------------------------------------------------------------------------------
+CREATE TABLE arxos.api_keys (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    owner        text NOT NULL CHECK (length(owner) BETWEEN 1 AND 100),
+    prefix       text NOT NULL,
+    key_hash     bytea NOT NULL UNIQUE,
+    scopes       text[] NOT NULL CHECK (scopes <@ ARRAY['read', 'write', 'admin'] AND cardinality(scopes) > 0),
+    building_ids uuid[],
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz,
+    revoked_at   timestamptz
+);
+COMMENT ON TABLE arxos.api_keys IS 'API keys: SHA-256 of the key only; building_ids NULL = all buildings.';

@@ -1,0 +1,376 @@
+-- ArxOS schema, part 2: the object tree. Triggers keep every invariant for plain
+-- INSERT/UPDATE/DELETE as well as for the functions below, which are thin conveniences.
+
+-------------------------------------------------------------------------------------------------
+-- Helpers
+-------------------------------------------------------------------------------------------------
+
+-- Resolves a building given by key (or by id, as text) to its id; unknown → ERROR P0002.
+CREATE FUNCTION arxos.building_id(building text) RETURNS uuid
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    v uuid;
+BEGIN
+    IF building ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
+        SELECT b.id INTO v FROM arxos.buildings b WHERE b.id = building::uuid;
+    ELSE
+        SELECT b.id INTO v FROM arxos.buildings b WHERE b.key = building;
+    END IF;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'unknown building %', coalesce(quote_literal(building), 'NULL')
+            USING ERRCODE = 'P0002', HINT = 'list buildings with: select key, name from arxos.buildings';
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- Raises an error with the given SQLSTATE; returns boolean so it can close a WHERE clause
+-- (`cond OR arxos.raise(...)`) in SQL functions.
+CREATE FUNCTION arxos.raise(message text, sqlstate text DEFAULT 'P0001') RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE EXCEPTION '%', message USING ERRCODE = sqlstate;
+END
+$$;
+
+-- The fields of an object that history and events report (derived bookkeeping left out).
+CREATE FUNCTION arxos.object_fields(o arxos.objects) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT jsonb_build_object(
+        'path', o.path, 'type', o.type, 'status', o.status, 'health', o.health,
+        'needs_repair', o.needs_repair, 'properties', o.properties,
+        'x', o.x, 'y', o.y, 'z', o.z, 'floor', o.floor)
+$$;
+
+-- {"field": {"before": b, "after": a}} for the keys whose values differ.
+CREATE FUNCTION arxos.jsonb_changes(before jsonb, after jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('before', before -> k, 'after', after -> k)), '{}')
+      FROM (SELECT jsonb_object_keys(coalesce(before, '{}') || coalesce(after, '{}')) AS k) keys
+     WHERE (before -> k) IS DISTINCT FROM (after -> k)
+$$;
+
+-- The location of an object as jsonb ({"x","y","z","floor"}), or NULL.
+CREATE FUNCTION arxos.location_json(o arxos.objects) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN o.x IS NULL AND o.floor IS NULL THEN NULL
+                ELSE jsonb_build_object('x', o.x, 'y', o.y, 'z', o.z, 'floor', o.floor) END
+$$;
+
+-- Wakes idle listeners: one NOTIFY per transaction at most (identical notifications in one
+-- transaction are folded by PostgreSQL), and none at all while every listener is busy polling.
+CREATE FUNCTION arxos.wake() RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+    IF EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now()) THEN
+        PERFORM pg_notify('arxos_events', '');
+    END IF;
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Object triggers
+-------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION arxos.objects_before_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.path := arxos.normalize_object_path(NEW.path);
+        NEW.created_at := now();
+        NEW.updated_at := NEW.created_at;
+        NEW.created_by := arxos.current_actor();
+        NEW.updated_by := NEW.created_by;
+        NEW.version := 1;
+        NEW.monitored_by := 0;
+    ELSE
+        IF NEW.id <> OLD.id OR NEW.building_id <> OLD.building_id THEN
+            RAISE EXCEPTION 'an object''s id and building cannot change (object %)', OLD.path
+                USING ERRCODE = '22023';
+        END IF;
+        IF NEW.path IS DISTINCT FROM OLD.path THEN
+            NEW.path := arxos.normalize_object_path(NEW.path);
+        END IF;
+        NEW.created_at := OLD.created_at;
+        NEW.created_by := OLD.created_by;
+        NEW.updated_at := now();
+        NEW.updated_by := arxos.current_actor();
+        NEW.version := OLD.version + 1;
+    END IF;
+    NEW.instrumented := NEW.monitored_by > 0
+        OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = NEW.type);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER objects_before_write BEFORE INSERT OR UPDATE ON arxos.objects
+    FOR EACH ROW EXECUTE FUNCTION arxos.objects_before_write();
+
+CREATE FUNCTION arxos.objects_after_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    orphan record;
+BEGIN
+    SELECT n.building_id, n.path, n.parent_path INTO orphan
+      FROM new_rows n
+     WHERE n.parent_path <> '/'
+       AND NOT EXISTS (SELECT 1 FROM arxos.objects o
+                        WHERE o.building_id = n.building_id AND o.path = n.parent_path)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'parent % of % does not exist', orphan.parent_path, orphan.path
+            USING ERRCODE = '23503',
+                  HINT = 'create the parent first, or call arxos.put(..., parents => true)';
+    END IF;
+
+    INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
+    SELECT n.building_id, n.id, n.path, 'insert', n.created_by,
+           arxos.jsonb_changes(NULL, arxos.object_fields(n))
+      FROM new_rows n;
+
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    SELECT 'object.created', n.building_id, n.id, n.path, n.created_by,
+           jsonb_build_object('object', arxos.object_fields(n) || jsonb_build_object('id', n.id))
+      FROM new_rows n;
+
+    UPDATE arxos.buildings b SET first_object_at = now()
+     WHERE b.first_object_at IS NULL AND b.id IN (SELECT DISTINCT n.building_id FROM new_rows n);
+
+    PERFORM arxos.count_object_changes(
+        (SELECT jsonb_agg(d) FROM (
+            SELECT n.building_id, count(*) AS changes, count(*) AS objects,
+                   count(*) FILTER (WHERE n.x IS NOT NULL) AS located,
+                   count(*) FILTER (WHERE n.status <> 'unknown') AS documented,
+                   count(*) FILTER (WHERE n.properties <> '{}') AS with_properties,
+                   count(*) FILTER (WHERE n.instrumented) AS instrumented
+              FROM new_rows n GROUP BY n.building_id) d),
+        'object_added', (SELECT min(n.path) FROM new_rows n));
+    PERFORM arxos.wake();
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION arxos.objects_after_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    bad record;
+BEGIN
+    -- A move must keep the tree whole: the new parent exists, and nothing is left behind
+    -- under the old path (arxos.mv moves a whole subtree in one statement).
+    SELECT n.building_id, n.path, n.parent_path INTO bad
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+     WHERE n.path <> o.path AND n.parent_path <> '/'
+       AND NOT EXISTS (SELECT 1 FROM arxos.objects x
+                        WHERE x.building_id = n.building_id AND x.path = n.parent_path)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'parent % of % does not exist', bad.parent_path, bad.path
+            USING ERRCODE = '23503', HINT = 'move objects with arxos.mv(building, from, to)';
+    END IF;
+    SELECT o.path INTO bad
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+     WHERE n.path <> o.path
+       AND EXISTS (SELECT 1 FROM arxos.objects x
+                    WHERE x.building_id = o.building_id
+                      AND x.path >= arxos.path_lower(o.path) AND x.path < arxos.path_upper(o.path))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'moving % would leave its children behind', bad.path
+            USING ERRCODE = '23503', HINT = 'move the whole subtree with arxos.mv(building, from, to)';
+    END IF;
+
+    WITH pairs AS (
+        SELECT n.id, n.building_id, n.path, o.path AS old_path, n.updated_by AS actor,
+               arxos.jsonb_changes(arxos.object_fields(o), arxos.object_fields(n)) AS changes,
+               (n.status, n.health, n.needs_repair) IS DISTINCT FROM (o.status, o.health, o.needs_repair) AS state_changed
+          FROM new_rows n JOIN old_rows o ON o.id = n.id
+    ), changed AS (
+        SELECT * FROM pairs WHERE changes <> '{}'
+    ), hist AS (
+        INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
+        SELECT c.building_id, c.id, c.path, CASE WHEN c.path <> c.old_path THEN 'move' ELSE 'update' END,
+               c.actor, c.changes
+          FROM changed c
+    )
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    SELECT e.type, c.building_id, c.id, c.path, c.actor,
+           jsonb_build_object('changes', c.changes) ||
+           CASE WHEN e.type = 'object.moved' THEN jsonb_build_object('from', c.old_path, 'to', c.path)
+                ELSE '{}' END
+      FROM changed c
+      CROSS JOIN LATERAL (VALUES
+            (CASE WHEN c.path <> c.old_path THEN 'object.moved' END),
+            (CASE WHEN c.changes - 'path' <> '{}' THEN 'object.updated' END),
+            (CASE WHEN c.state_changed THEN 'state.changed' END)) AS e(type)
+     WHERE e.type IS NOT NULL;
+
+    PERFORM arxos.count_object_changes(
+        (SELECT jsonb_agg(d) FROM (
+            SELECT b.building_id, sum(b.changes) AS changes, 0 AS objects,
+                   sum(b.located) AS located, sum(b.documented) AS documented,
+                   sum(b.with_properties) AS with_properties, sum(b.instrumented) AS instrumented
+              FROM (SELECT n.building_id,
+                           (arxos.object_fields(n) <> arxos.object_fields(o))::int AS changes,
+                           (n.x IS NOT NULL)::int - (o.x IS NOT NULL)::int AS located,
+                           (n.status <> 'unknown')::int - (o.status <> 'unknown')::int AS documented,
+                           (n.properties <> '{}')::int - (o.properties <> '{}')::int AS with_properties,
+                           n.instrumented::int - o.instrumented::int AS instrumented
+                      FROM new_rows n JOIN old_rows o ON o.id = n.id) b
+             GROUP BY b.building_id) d),
+        'object_updated', (SELECT min(n.path) FROM new_rows n));
+    PERFORM arxos.wake();
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION arxos.objects_after_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    bad text;
+BEGIN
+    SELECT o.path INTO bad FROM old_rows o
+     WHERE EXISTS (SELECT 1 FROM arxos.objects x
+                    WHERE x.building_id = o.building_id
+                      AND x.path >= arxos.path_lower(o.path) AND x.path < arxos.path_upper(o.path))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'object % has children', bad
+            USING ERRCODE = '2BP01', HINT = 'delete the subtree with arxos.rm(building, path, recursive => true)';
+    END IF;
+
+    INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
+    SELECT o.building_id, o.id, o.path, 'delete', arxos.current_actor(),
+           arxos.jsonb_changes(arxos.object_fields(o), NULL)
+      FROM old_rows o
+     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id);
+
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    SELECT 'object.deleted', o.building_id, o.id, o.path, arxos.current_actor(),
+           jsonb_build_object('object', arxos.object_fields(o) || jsonb_build_object('id', o.id))
+      FROM old_rows o
+     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id);
+
+    PERFORM arxos.count_object_changes(
+        (SELECT jsonb_agg(d) FROM (
+            SELECT o.building_id, count(*) AS changes, -count(*) AS objects,
+                   -count(*) FILTER (WHERE o.x IS NOT NULL) AS located,
+                   -count(*) FILTER (WHERE o.status <> 'unknown') AS documented,
+                   -count(*) FILTER (WHERE o.properties <> '{}') AS with_properties,
+                   -count(*) FILTER (WHERE o.instrumented) AS instrumented
+              FROM old_rows o
+             WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
+             GROUP BY o.building_id) d),
+        'object_removed', (SELECT min(o.path) FROM old_rows o));
+    PERFORM arxos.wake();
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER objects_after_insert AFTER INSERT ON arxos.objects
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.objects_after_insert();
+CREATE TRIGGER objects_after_update AFTER UPDATE ON arxos.objects
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.objects_after_update();
+CREATE TRIGGER objects_after_delete AFTER DELETE ON arxos.objects
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.objects_after_delete();
+
+-- Editing the sensing types re-derives every object's instrumented flag.
+CREATE FUNCTION arxos.sensing_types_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    UPDATE arxos.objects o SET instrumented = o.instrumented
+     WHERE o.instrumented IS DISTINCT FROM
+           (o.monitored_by > 0 OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = o.type));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sensing_types_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON arxos.sensing_types
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.sensing_types_changed();
+
+-------------------------------------------------------------------------------------------------
+-- Connection triggers
+-------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION arxos.connections_before_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF TG_OP = 'UPDATE' AND (NEW.from_id, NEW.to_id, NEW.kind, NEW.building_id)
+                            IS DISTINCT FROM (OLD.from_id, OLD.to_id, OLD.kind, OLD.building_id) THEN
+        RAISE EXCEPTION 'a connection''s ends and kind cannot change'
+            USING ERRCODE = '22023', HINT = 'disconnect and connect again';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_at := now();
+        NEW.created_by := arxos.current_actor();
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER connections_before_write BEFORE INSERT OR UPDATE ON arxos.connections
+    FOR EACH ROW EXECUTE FUNCTION arxos.connections_before_write();
+
+CREATE FUNCTION arxos.connections_after_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    bad record;
+BEGIN
+    SELECT n.id INTO bad FROM new_rows n
+      JOIN arxos.objects f ON f.id = n.from_id
+      JOIN arxos.objects t ON t.id = n.to_id
+     WHERE f.building_id <> n.building_id OR t.building_id <> n.building_id
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'a connection joins two objects of its own building' USING ERRCODE = '23514';
+    END IF;
+
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    SELECT 'connection.created', n.building_id, n.from_id, f.path, n.created_by,
+           jsonb_build_object('connection', jsonb_build_object(
+               'id', n.id, 'from', f.path, 'to', t.path, 'from_id', n.from_id, 'to_id', n.to_id,
+               'kind', n.kind, 'properties', n.properties))
+      FROM new_rows n JOIN arxos.objects f ON f.id = n.from_id JOIN arxos.objects t ON t.id = n.to_id;
+
+    UPDATE arxos.objects o SET monitored_by = o.monitored_by + m.n
+      FROM (SELECT n.to_id, count(*) AS n FROM new_rows n WHERE n.kind = 'monitors' GROUP BY n.to_id) m
+     WHERE o.id = m.to_id;
+    PERFORM arxos.wake();
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION arxos.connections_after_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    -- Connections removed together with their objects report the object paths as they were.
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    SELECT 'connection.deleted', d.building_id, d.from_id, f.path, arxos.current_actor(),
+           jsonb_build_object('connection', jsonb_build_object(
+               'id', d.id, 'from', f.path, 'to', t.path, 'from_id', d.from_id, 'to_id', d.to_id,
+               'kind', d.kind))
+      FROM old_rows d
+      LEFT JOIN arxos.objects f ON f.id = d.from_id
+      LEFT JOIN arxos.objects t ON t.id = d.to_id
+     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id);
+
+    UPDATE arxos.objects o SET monitored_by = greatest(o.monitored_by - m.n, 0)
+      FROM (SELECT d.to_id, count(*) AS n FROM old_rows d WHERE d.kind = 'monitors' GROUP BY d.to_id) m
+     WHERE o.id = m.to_id;
+    PERFORM arxos.wake();
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER connections_after_insert AFTER INSERT ON arxos.connections
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.connections_after_insert();
+CREATE TRIGGER connections_after_delete AFTER DELETE ON arxos.connections
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.connections_after_delete();

@@ -1,0 +1,112 @@
+-- ArxOS schema, part 4: the event outbox's sequencer and its consumers' functions.
+
+-- Moves committed events from events_pending into arxos.events, numbering them from the
+-- counter. Runs under a transaction-scoped advisory lock, so sequencers never interleave; a
+-- caller that cannot take the lock right away returns 0 (the holder is sequencing already).
+-- Returns the number of events sequenced.
+CREATE FUNCTION arxos.sequence_events(max integer DEFAULT 10000) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    last bigint;
+    n    integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.events_pending) THEN
+        RETURN 0;
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('arxos.sequence_events')) THEN
+        RETURN 0;
+    END IF;
+    SELECT c.last_id INTO last FROM arxos.event_counter c;
+    WITH moved AS (
+        DELETE FROM arxos.events_pending p
+         WHERE p.seq IN (SELECT q.seq FROM arxos.events_pending q ORDER BY q.seq LIMIT max)
+        RETURNING p.*
+    )
+    INSERT INTO arxos.events (id, type, building_id, object_id, path, actor, at, body)
+    SELECT last + row_number() OVER (ORDER BY m.seq), m.type, m.building_id, m.object_id, m.path,
+           m.actor, m.at, m.body
+      FROM moved m;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        UPDATE arxos.event_counter SET last_id = last + n;
+        -- Wake the other consumers (other shim replicas): this is one NOTIFY per batch.
+        PERFORM pg_notify('arxos_events', '');
+    END IF;
+    RETURN n;
+END
+$$;
+
+-- True when the event's type matches one of the patterns: an exact dotted name, or a prefix
+-- ending in '*' ('bilt.*' matches every bilt event).
+CREATE FUNCTION arxos.event_type_matches(type text, patterns text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT patterns IS NULL OR EXISTS (
+        SELECT 1 FROM unnest(patterns) p
+         WHERE p = type OR p = '*'
+            OR (right(p, 1) = '*' AND starts_with(type, left(p, -1))))
+$$;
+
+-- Events with id > after_id, oldest first, optionally filtered. Sequences pending events first,
+-- so a DBA in psql sees everything committed so far.
+CREATE FUNCTION arxos.events_since(after_id bigint DEFAULT 0, types text[] DEFAULT NULL,
+                                   building text DEFAULT NULL, under text DEFAULT NULL,
+                                   max integer DEFAULT 1000)
+RETURNS SETOF arxos.events
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b  uuid;
+    u  text;
+BEGIN
+    IF max IS NULL OR max < 1 OR max > 100000 THEN
+        RAISE EXCEPTION 'max must be between 1 and 100000, got %', max USING ERRCODE = '22023';
+    END IF;
+    IF building IS NOT NULL THEN
+        b := arxos.building_id(building);
+    END IF;
+    IF under IS NOT NULL THEN
+        u := arxos.normalize_path(under);
+    END IF;
+    PERFORM arxos.sequence_events();
+    RETURN QUERY
+    SELECT e.* FROM arxos.events e
+     WHERE e.id > coalesce(after_id, 0)
+       AND (b IS NULL OR e.building_id = b)
+       AND (u IS NULL OR u = '/' OR e.path = u
+            OR (e.path >= arxos.path_lower(u) AND e.path < arxos.path_upper(u)))
+       AND arxos.event_type_matches(e.type, types)
+     ORDER BY e.id
+     LIMIT max;
+END
+$$;
+
+-- Deletes events older than the horizon; returns how many. Consumers further behind than the
+-- horizon resume from the oldest event still kept.
+CREATE FUNCTION arxos.purge_events(older_than interval DEFAULT '30 days') RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    n bigint;
+BEGIN
+    IF older_than IS NULL OR older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = '22023';
+    END IF;
+    DELETE FROM arxos.events WHERE at < now() - older_than;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- Registers (or refreshes) a listener and says whether it wants a NOTIFY wake-up.
+CREATE FUNCTION arxos.listener_heartbeat(listener uuid, wants_wake boolean, ttl interval DEFAULT '30 seconds')
+RETURNS void
+LANGUAGE sql VOLATILE AS $$
+    INSERT INTO arxos.listeners AS l (id, wants_wake, expires_at)
+    VALUES (listener, wants_wake, now() + ttl)
+    ON CONFLICT (id) DO UPDATE SET wants_wake = excluded.wants_wake, expires_at = excluded.expires_at;
+    DELETE FROM arxos.listeners WHERE expires_at < now() - interval '1 minute';
+$$;
+
+CREATE FUNCTION arxos.listener_leave(listener uuid) RETURNS void
+LANGUAGE sql VOLATILE AS $$ DELETE FROM arxos.listeners WHERE id = listener $$;

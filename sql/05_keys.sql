@@ -1,0 +1,79 @@
+-- ArxOS schema: API keys. Keys are 'arx_' followed by 64 random hex characters; only
+-- their SHA-256 is stored. The first 12 characters (the prefix) are kept to tell keys apart.
+
+CREATE FUNCTION arxos.create_api_key(
+    name      text,
+    scopes    text[] DEFAULT ARRAY['read'],
+    buildings text[] DEFAULT NULL,
+    owner     text DEFAULT NULL
+) RETURNS TABLE (id uuid, key text, prefix text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_column
+DECLARE
+    v_key  text;
+    v_ids  uuid[];
+    v_bad  text;
+BEGIN
+    IF scopes IS NULL OR cardinality(scopes) = 0 OR NOT scopes <@ ARRAY['read', 'write', 'admin'] THEN
+        RAISE EXCEPTION 'invalid scopes %: use read, write and/or admin', scopes
+            USING ERRCODE = '22023';
+    END IF;
+    IF buildings IS NOT NULL THEN
+        SELECT b.k INTO v_bad FROM unnest(buildings) AS b(k)
+         WHERE NOT EXISTS (SELECT 1 FROM arxos.buildings x WHERE x.key = b.k) LIMIT 1;
+        IF v_bad IS NOT NULL THEN
+            RAISE EXCEPTION 'unknown building %', v_bad USING ERRCODE = 'P0002';
+        END IF;
+        SELECT array_agg(x.id ORDER BY x.key) INTO v_ids
+          FROM arxos.buildings x WHERE x.key = ANY (buildings);
+    END IF;
+    -- gen_random_uuid() draws from the operating system's strong random source: two of them
+    -- give 244 random bits.
+    v_key := 'arx_' || replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+    RETURN QUERY
+    INSERT INTO arxos.api_keys AS k (name, owner, prefix, key_hash, scopes, building_ids)
+    VALUES (create_api_key.name, coalesce(create_api_key.owner, create_api_key.name),
+            left(v_key, 12), sha256(convert_to(v_key, 'UTF8')), create_api_key.scopes, v_ids)
+    RETURNING k.id, v_key, k.prefix;
+END
+$$;
+COMMENT ON FUNCTION arxos.create_api_key IS 'Creates an API key; the key is returned once and stored hashed.';
+
+CREATE FUNCTION arxos.list_api_keys()
+RETURNS TABLE (id uuid, name text, owner text, prefix text, scopes text[], buildings text[],
+               created_at timestamptz, last_used_at timestamptz, revoked_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+    SELECT k.id, k.name, k.owner, k.prefix, k.scopes,
+           (SELECT array_agg(b.key ORDER BY b.key) FROM arxos.buildings b WHERE b.id = ANY (k.building_ids)),
+           k.created_at, k.last_used_at, k.revoked_at
+      FROM arxos.api_keys k
+     ORDER BY k.created_at, k.id
+$$;
+
+CREATE FUNCTION arxos.revoke_api_key(key_id uuid) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+    UPDATE arxos.api_keys SET revoked_at = now() WHERE id = key_id AND revoked_at IS NULL
+    RETURNING true
+$$;
+
+-- Looks a key up by its hash. Returns no row for an unknown or revoked key. last_used_at is
+-- refreshed at most once a minute, so a busy key does not turn every request into a write.
+CREATE FUNCTION arxos.authenticate(api_key text)
+RETURNS TABLE (key_id uuid, owner text, scopes text[], building_ids uuid[])
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_column
+DECLARE
+    k arxos.api_keys;
+BEGIN
+    SELECT * INTO k FROM arxos.api_keys x
+     WHERE x.key_hash = sha256(convert_to(api_key, 'UTF8')) AND x.revoked_at IS NULL;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
+        UPDATE arxos.api_keys x SET last_used_at = now()
+         WHERE x.id = k.id AND (x.last_used_at IS NULL OR x.last_used_at < now() - interval '1 minute');
+    END IF;
+    RETURN QUERY SELECT k.id, k.owner, k.scopes, k.building_ids;
+END
+$$;

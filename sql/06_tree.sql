@@ -1,0 +1,471 @@
+-- ArxOS schema, part 6: the functions a DBA (and the shim, and the shell) uses on the tree.
+-- Buildings are given by key. Every write goes through plain INSERT/UPDATE/DELETE, so the
+-- triggers of 02_objects.sql apply the same rules as for anybody else.
+
+CREATE FUNCTION arxos.create_building(key text, name text, address text DEFAULT NULL,
+                                      latitude double precision DEFAULT NULL,
+                                      longitude double precision DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    v uuid;
+BEGIN
+    IF key IS NULL OR key !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase letters, digits, - and _, starting with a letter or digit',
+            coalesce(quote_literal(key), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO arxos.buildings (key, name, address, latitude, longitude)
+    VALUES (create_building.key, create_building.name, create_building.address,
+            create_building.latitude, create_building.longitude)
+    RETURNING id INTO v;
+    RETURN v;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'building % already exists', key USING ERRCODE = '23505';
+END
+$$;
+
+-- Location argument: jsonb {"x": m, "y": m, "z": m, "floor": n}; x, y and z go together.
+CREATE FUNCTION arxos.location_parts(location jsonb, OUT x double precision, OUT y double precision,
+                                     OUT z double precision, OUT floor integer)
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_column
+BEGIN
+    IF location IS NULL THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(location) <> 'object' THEN
+        RAISE EXCEPTION 'location must be a JSON object like {"x": 1.5, "y": 2, "z": 0, "floor": 1}'
+            USING ERRCODE = '22023';
+    END IF;
+    BEGIN
+        x := (location ->> 'x')::double precision;
+        y := (location ->> 'y')::double precision;
+        z := coalesce((location ->> 'z')::double precision, CASE WHEN location ? 'x' THEN 0 END);
+        floor := (location ->> 'floor')::integer;
+    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION 'location values must be numbers: %', location USING ERRCODE = '22023';
+    END;
+    IF (x IS NULL) <> (y IS NULL) THEN
+        RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', location USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
+-- Creates or updates one object. NULL arguments keep what an existing object has; a new object
+-- gets status active, health 100. parents => true creates missing ancestors as directories.
+CREATE FUNCTION arxos.put(building text, path text, type text, properties jsonb DEFAULT NULL,
+                          status text DEFAULT NULL, health integer DEFAULT NULL,
+                          location jsonb DEFAULT NULL, parents boolean DEFAULT false,
+                          needs_repair boolean DEFAULT NULL)
+RETURNS arxos.objects
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b   uuid := arxos.building_id(building);
+    p   text := arxos.normalize_object_path(path);
+    loc record;
+    r   arxos.objects;
+BEGIN
+    IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
+        RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO loc FROM arxos.location_parts(location);
+    IF parents THEN
+        INSERT INTO arxos.objects (building_id, path, type)
+        SELECT b, a.path, 'directory'
+          FROM (SELECT left(p, i - 1) COLLATE "C" AS path
+                  FROM generate_series(2, length(p)) AS i
+                 WHERE substr(p, i, 1) = '/') a
+         WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path)
+         ORDER BY a.path
+        ON CONFLICT (building_id, path) DO NOTHING;
+    END IF;
+    UPDATE arxos.objects o
+       SET type = put.type,
+           properties = coalesce(put.properties, o.properties),
+           status = coalesce(put.status, o.status),
+           health = coalesce(put.health, o.health),
+           needs_repair = coalesce(put.needs_repair, o.needs_repair),
+           x = coalesce(loc.x, o.x), y = coalesce(loc.y, o.y), z = coalesce(loc.z, o.z),
+           floor = coalesce(loc.floor, o.floor)
+     WHERE o.building_id = b AND o.path = p
+       AND (o.type, o.properties, o.status, o.health, o.needs_repair, o.x, o.y, o.z, o.floor)
+           IS DISTINCT FROM
+           (put.type, coalesce(put.properties, o.properties), coalesce(put.status, o.status),
+            coalesce(put.health, o.health)::smallint, coalesce(put.needs_repair, o.needs_repair),
+            coalesce(loc.x, o.x), coalesce(loc.y, o.y), coalesce(loc.z, o.z), coalesce(loc.floor, o.floor))
+    RETURNING * INTO r;
+    IF FOUND THEN
+        RETURN r;
+    END IF;
+    SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
+    IF FOUND THEN
+        RETURN r;   -- nothing to change
+    END IF;
+    INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)
+    VALUES (b, p, put.type, coalesce(put.properties, '{}'), coalesce(put.status, 'active'),
+            coalesce(put.health, 100), coalesce(put.needs_repair, false), loc.x, loc.y, loc.z, loc.floor)
+    RETURNING * INTO r;
+    RETURN r;
+END
+$$;
+
+-- Merges properties and changes only the fields given (PATCH).
+CREATE FUNCTION arxos.patch(building text, path text, properties jsonb DEFAULT NULL,
+                            status text DEFAULT NULL, health integer DEFAULT NULL,
+                            needs_repair boolean DEFAULT NULL, type text DEFAULT NULL,
+                            location jsonb DEFAULT NULL, metrics jsonb DEFAULT NULL)
+RETURNS arxos.objects
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b   uuid := arxos.building_id(building);
+    p   text := arxos.normalize_object_path(path);
+    loc record;
+    r   arxos.objects;
+BEGIN
+    IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
+        RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO loc FROM arxos.location_parts(location);
+    UPDATE arxos.objects o
+       SET properties = CASE WHEN patch.properties IS NULL THEN o.properties
+                             ELSE jsonb_strip_nulls(o.properties || patch.properties) END,
+           status = coalesce(patch.status, o.status),
+           health = coalesce(patch.health, o.health),
+           needs_repair = coalesce(patch.needs_repair, o.needs_repair),
+           type = coalesce(patch.type, o.type),
+           metrics = CASE WHEN patch.metrics IS NULL THEN o.metrics ELSE o.metrics || patch.metrics END,
+           x = coalesce(loc.x, o.x), y = coalesce(loc.y, o.y), z = coalesce(loc.z, o.z),
+           floor = coalesce(loc.floor, o.floor)
+     WHERE o.building_id = b AND o.path = p
+    RETURNING * INTO r;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
+    END IF;
+    RETURN r;
+END
+$$;
+
+CREATE FUNCTION arxos.get(building text, path text) RETURNS arxos.objects
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid := arxos.building_id(building);
+    p text := arxos.normalize_object_path(path);
+    r arxos.objects;
+BEGIN
+    SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
+    END IF;
+    RETURN r;
+END
+$$;
+
+-- Normalises path and returns it when it is the root or an existing object; raises otherwise.
+CREATE FUNCTION arxos.existing_path(b uuid, path text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    p text := arxos.normalize_path(path);
+BEGIN
+    IF p <> '/' AND NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = p) THEN
+        RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
+    END IF;
+    RETURN p;
+END
+$$;
+
+-- Direct children of a path, with their own child counts and attention flags.
+CREATE FUNCTION arxos.ls(building text, path text DEFAULT '/', after text DEFAULT NULL,
+                         max integer DEFAULT NULL)
+RETURNS TABLE (name text, path text, type text, status text, health smallint,
+               needs_repair boolean, failed boolean, children bigint)
+LANGUAGE sql STABLE AS $$
+    WITH args AS MATERIALIZED (
+        SELECT b, arxos.existing_path(b, path) AS p
+          FROM arxos.building_id(building) AS b)
+    SELECT o.name::text, o.path::text, o.type, o.status, o.health, o.needs_repair, o.status = 'failed',
+           (SELECT count(*) FROM arxos.objects c WHERE c.building_id = o.building_id AND c.parent_path = o.path)
+      FROM args JOIN arxos.objects o ON o.building_id = args.b AND o.parent_path = args.p
+     WHERE after IS NULL OR o.path > after COLLATE "C"
+     ORDER BY o.path
+     LIMIT max
+$$;
+
+-- The object at path (unless root) and its descendants down to depth levels below it.
+CREATE FUNCTION arxos.tree(building text, path text DEFAULT '/', depth integer DEFAULT NULL,
+                           after text DEFAULT NULL, max integer DEFAULT NULL)
+RETURNS TABLE (path text, name text, type text, status text, health smallint,
+               needs_repair boolean, level integer)
+LANGUAGE sql STABLE AS $$
+    WITH args AS MATERIALIZED (
+        SELECT b, p, arxos.path_depth(p) AS d0, arxos.path_lower(p) AS lo, arxos.path_upper(p) AS hi
+          FROM arxos.building_id(building) AS b,
+               LATERAL arxos.existing_path(b, path) AS p
+         WHERE depth IS NULL OR depth >= 0 OR arxos.raise('depth must be 0 or more', '22023'))
+    SELECT o.path::text, o.name::text, o.type, o.status, o.health, o.needs_repair, o.depth - args.d0
+      FROM args JOIN arxos.objects o
+        ON o.building_id = args.b
+       AND (o.path = args.p OR (o.path >= args.lo AND o.path < args.hi))
+     WHERE ($3 IS NULL OR o.depth - args.d0 <= $3)
+       AND (after IS NULL OR o.path > after COLLATE "C")
+     ORDER BY o.path
+     LIMIT max
+$$;
+
+-- Objects under a path matching every filter given (props: jsonb containment).
+CREATE FUNCTION arxos.find(building text, under text DEFAULT '/', type text DEFAULT NULL,
+                           status text DEFAULT NULL, props jsonb DEFAULT NULL,
+                           needs_repair boolean DEFAULT NULL, after text DEFAULT NULL,
+                           max integer DEFAULT NULL)
+RETURNS SETOF arxos.objects
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid := arxos.building_id(building);
+    u text := arxos.normalize_path(under);
+BEGIN
+    RETURN QUERY
+    SELECT o.* FROM arxos.objects o
+     WHERE o.building_id = b
+       AND (u = '/' OR o.path = u OR (o.path >= arxos.path_lower(u) AND o.path < arxos.path_upper(u)))
+       AND (find.type IS NULL OR o.type = find.type)
+       AND (find.status IS NULL OR o.status = find.status)
+       AND (props IS NULL OR o.properties @> props)
+       AND (find.needs_repair IS NULL OR o.needs_repair = find.needs_repair)
+       AND (after IS NULL OR o.path > after COLLATE "C")
+     ORDER BY o.path
+     LIMIT max;
+END
+$$;
+
+-- Moves or renames a whole subtree in one statement. Returns the number of objects moved.
+CREATE FUNCTION arxos.mv(building text, from_path text, to_path text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b  uuid := arxos.building_id(building);
+    f  text := arxos.normalize_object_path(from_path);
+    t  text := arxos.normalize_object_path(to_path);
+    n  integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = f) THEN
+        RAISE EXCEPTION 'no object at %', f USING ERRCODE = 'P0002';
+    END IF;
+    IF t = f THEN
+        RETURN 0;
+    END IF;
+    IF starts_with(t, f || '/') THEN
+        RAISE EXCEPTION 'cannot move % into its own subtree (%)', f, t USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = t) THEN
+        RAISE EXCEPTION 'an object already exists at %', t USING ERRCODE = '23505';
+    END IF;
+    UPDATE arxos.objects o
+       SET path = t || substr(o.path, length(f) + 1)
+     WHERE o.building_id = b
+       AND (o.path = f OR (o.path >= arxos.path_lower(f) AND o.path < arxos.path_upper(f)));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- Deletes an object; with recursive => true its whole subtree. Returns the number deleted.
+CREATE FUNCTION arxos.rm(building text, path text, recursive boolean DEFAULT false) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid := arxos.building_id(building);
+    p text := arxos.normalize_object_path(path);
+    n integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = p) THEN
+        RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
+    END IF;
+    IF recursive THEN
+        DELETE FROM arxos.objects o
+         WHERE o.building_id = b
+           AND (o.path = p OR (o.path >= arxos.path_lower(p) AND o.path < arxos.path_upper(p)));
+    ELSE
+        DELETE FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
+    END IF;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+CREATE FUNCTION arxos.object_id(b uuid, p text) RETURNS uuid
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    v uuid;
+BEGIN
+    SELECT o.id INTO v FROM arxos.objects o WHERE o.building_id = b AND o.path = arxos.normalize_object_path(p);
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'no object at %', arxos.normalize_object_path(p) USING ERRCODE = 'P0002';
+    END IF;
+    RETURN v;
+END
+$$;
+
+CREATE FUNCTION arxos.connect(building text, from_path text, to_path text, kind text,
+                              properties jsonb DEFAULT '{}')
+RETURNS arxos.connections
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid := arxos.building_id(building);
+    r arxos.connections;
+BEGIN
+    IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid connection kind %: use lowercase letters, digits and _ (power, data, feeds, monitors, …)',
+            coalesce(quote_literal(kind), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
+    VALUES (b, arxos.object_id(b, from_path), arxos.object_id(b, to_path), kind, coalesce(properties, '{}'))
+    RETURNING * INTO r;
+    RETURN r;
+EXCEPTION
+    WHEN unique_violation THEN
+        RAISE EXCEPTION '% already has a % connection to %', from_path, kind, to_path USING ERRCODE = '23505';
+    WHEN check_violation THEN
+        RAISE EXCEPTION 'an object cannot be connected to itself (%)', from_path USING ERRCODE = '23514';
+END
+$$;
+
+-- Removes the connections from → to (of one kind, or all kinds). Returns how many.
+CREATE FUNCTION arxos.disconnect(building text, from_path text, to_path text, kind text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid := arxos.building_id(building);
+    n integer;
+BEGIN
+    DELETE FROM arxos.connections c
+     WHERE c.from_id = arxos.object_id(b, from_path) AND c.to_id = arxos.object_id(b, to_path)
+       AND (disconnect.kind IS NULL OR c.kind = disconnect.kind);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- All connections into and out of an object.
+CREATE FUNCTION arxos.connections_of(building text, path text)
+RETURNS TABLE (direction text, kind text, other_path text, other_type text, properties jsonb, id uuid)
+LANGUAGE sql STABLE AS $$
+    WITH me AS (SELECT arxos.object_id(arxos.building_id(building), path) AS id)
+    SELECT 'out', c.kind, o.path::text, o.type, c.properties, c.id
+      FROM me JOIN arxos.connections c ON c.from_id = me.id JOIN arxos.objects o ON o.id = c.to_id
+    UNION ALL
+    SELECT 'in', c.kind, o.path::text, o.type, c.properties, c.id
+      FROM me JOIN arxos.connections c ON c.to_id = me.id JOIN arxos.objects o ON o.id = c.from_id
+    ORDER BY 1 DESC, 2, 3
+$$;
+
+-- Follows connections downstream (from → to) or upstream, breadth-first, up to max_depth.
+-- A connection back to an object already on the route is reported once with cycle = true and
+-- not followed.
+CREATE FUNCTION arxos.trace(building text, path text, direction text DEFAULT 'downstream',
+                            kind text DEFAULT NULL, max_depth integer DEFAULT 32)
+RETURNS TABLE (depth integer, path text, type text, status text, kind text, via text, cycle boolean)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE args AS MATERIALIZED (
+        SELECT arxos.object_id(b, path) AS start, direction = 'downstream' AS down
+          FROM arxos.building_id(building) AS b
+         WHERE (direction IN ('downstream', 'upstream')
+                OR arxos.raise('direction must be downstream or upstream, got ' || coalesce(direction, 'NULL'), '22023'))
+           AND (max_depth BETWEEN 1 AND 1000 OR arxos.raise('max_depth must be between 1 and 1000', '22023'))
+    ), walk(depth, id, kind, via, route, cycle) AS (
+        SELECT 0, args.start, NULL::text, NULL::uuid, ARRAY[args.start], false FROM args
+        UNION ALL
+        SELECT w.depth + 1, nxt.id, c.kind, w.id, w.route || nxt.id, nxt.id = ANY (w.route)
+          FROM walk w
+          CROSS JOIN args
+          JOIN arxos.connections c ON (CASE WHEN args.down THEN c.from_id ELSE c.to_id END) = w.id
+          CROSS JOIN LATERAL (SELECT CASE WHEN args.down THEN c.to_id ELSE c.from_id END AS id) nxt
+         WHERE NOT w.cycle AND w.depth < max_depth
+           AND ($4 IS NULL OR c.kind = $4)
+    )
+    SELECT w.depth, o.path::text, o.type, o.status, w.kind, v.path::text, w.cycle
+      FROM walk w
+      JOIN arxos.objects o ON o.id = w.id
+      LEFT JOIN arxos.objects v ON v.id = w.via
+     ORDER BY w.depth, o.path, v.path
+$$;
+
+-- Objects within radius metres of a point, nearest first, served by the GiST index.
+CREATE FUNCTION arxos.near_point(building text, x double precision, y double precision,
+                                 z double precision DEFAULT 0, radius double precision DEFAULT 5.0,
+                                 max integer DEFAULT NULL)
+RETURNS TABLE (path text, type text, status text, distance double precision, location jsonb)
+LANGUAGE sql STABLE AS $$
+    WITH args AS MATERIALIZED (
+        SELECT b, cube(ARRAY[x, y, coalesce(z, 0)]) AS target
+          FROM arxos.building_id(building) AS b
+         WHERE (radius >= 0 AND radius < 'Infinity'
+                OR arxos.raise('radius must be a finite number of metres, 0 or more', '22023'))
+           AND (x IS NOT NULL AND y IS NOT NULL OR arxos.raise('x and y are required', '22023'))
+    )
+    SELECT o.path::text, o.type, o.status, o.location <-> args.target, arxos.location_json(o)
+      FROM args JOIN arxos.objects o ON o.building_id = args.b
+     WHERE o.location IS NOT NULL
+       AND o.location <@ cube_enlarge(args.target, radius, 3)
+       AND o.location <-> args.target <= radius
+     ORDER BY o.location <-> args.target, o.path
+     LIMIT max
+$$;
+
+-- Objects within radius metres of the object at path (itself excluded), nearest first.
+CREATE FUNCTION arxos.near(building text, path text, radius double precision DEFAULT 5.0,
+                           max integer DEFAULT NULL)
+RETURNS TABLE (path text, type text, status text, distance double precision, location jsonb)
+LANGUAGE sql STABLE AS $$
+    WITH me AS MATERIALIZED (
+        SELECT o.* FROM arxos.get(building, path) o
+         WHERE o.x IS NOT NULL OR arxos.raise('object ' || o.path || ' has no location', '22023'))
+    SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius, NULL) n
+     WHERE n.path <> me.path
+     LIMIT max
+$$;
+
+-- History of a path and everything below it (or the whole building), oldest first.
+CREATE FUNCTION arxos.history(building text, path text DEFAULT NULL, since timestamptz DEFAULT NULL,
+                              max integer DEFAULT NULL)
+RETURNS SETOF arxos.object_history
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid := arxos.building_id(building);
+    p text := CASE WHEN path IS NULL THEN '/' ELSE arxos.normalize_path(path) END;
+BEGIN
+    RETURN QUERY
+    SELECT h.* FROM arxos.object_history h
+     WHERE h.building_id = b
+       AND (p = '/' OR h.path = p OR (h.path >= arxos.path_lower(p) AND h.path < arxos.path_upper(p)))
+       AND (since IS NULL OR h.at >= since)
+     ORDER BY h.id
+     LIMIT max;
+END
+$$;
+
+-- EWKB (little-endian PointZ, no SRID: the building's own frame) of an object's location.
+CREATE FUNCTION arxos.location_ewkb(object uuid) RETURNS bytea
+LANGUAGE sql STABLE AS $$
+    SELECT arxos.ewkb_point_z(o.x, o.y, o.z) FROM arxos.objects o WHERE o.id = object
+$$;
+
+-- Sets an object's location from EWKB/WKB of a Point or PointZ (z = 0 for 2-D points).
+CREATE FUNCTION arxos.set_location_ewkb(building text, path text, ewkb bytea) RETURNS arxos.objects
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    xyz double precision[] := arxos.ewkb_parse_point(ewkb);
+BEGIN
+    RETURN arxos.patch(building, path,
+        location => jsonb_build_object('x', xyz[1], 'y', xyz[2], 'z', xyz[3]));
+END
+$$;
