@@ -48,7 +48,7 @@ CREATE FUNCTION arxos.jsonb_changes(before jsonb, after jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('before', before -> k, 'after', after -> k)), '{}')
       FROM (SELECT jsonb_object_keys(coalesce(before, '{}') || coalesce(after, '{}')) AS k) keys
-     WHERE (before -> k) IS DISTINCT FROM (after -> k)
+     WHERE coalesce(before -> k, 'null') IS DISTINCT FROM coalesce(after -> k, 'null')
 $$;
 
 -- The location of an object as jsonb ({"x","y","z","floor"}), or NULL.

@@ -296,7 +296,7 @@ BEGIN
         VALUES ('bilt.rating.calculated', building, arxos.current_actor(),
                 jsonb_build_object('building', key, 'reason', reason, 'grade', g, 'score', s,
                     'components', jsonb_build_object('structure', v[1], 'inventory', v[2],
-                        'metadata', v[3], 'sensors', v[4], 'history', v[5], 'quality', v[6], 'activity', v[7]))));
+                        'metadata', v[3], 'sensors', v[4], 'history', v[5], 'quality', v[6], 'activity', v[7])));
     END IF;
     PERFORM arxos.wake();
     RETURN moved;

@@ -52,6 +52,26 @@ BEGIN
 END
 $$;
 
+-- Checks the user-facing fields of an object write, with messages that say what is allowed.
+CREATE FUNCTION arxos.check_object_input(type text, status text, health integer) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+    IF type IS NOT NULL AND (length(type) NOT BETWEEN 1 AND 100 OR type ~ '[[:cntrl:]]') THEN
+        RAISE EXCEPTION 'invalid type %: 1 to 100 characters, no control characters', quote_literal(type)
+            USING ERRCODE = '22023';
+    END IF;
+    IF status IS NOT NULL AND NOT EXISTS (SELECT 1 FROM arxos.statuses s WHERE s.status = status) THEN
+        RAISE EXCEPTION 'unknown status %: use one of %', quote_literal(status),
+            (SELECT string_agg(s.status, ', ' ORDER BY s.status) FROM arxos.statuses s)
+            USING ERRCODE = '22023';
+    END IF;
+    IF health IS NOT NULL AND health NOT BETWEEN 0 AND 100 THEN
+        RAISE EXCEPTION 'health must be between 0 and 100, got %', health USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
 -- Creates or updates one object. NULL arguments keep what an existing object has; a new object
 -- gets status active, health 100. parents => true creates missing ancestors as directories.
 CREATE FUNCTION arxos.put(building text, path text, type text, properties jsonb DEFAULT NULL,
@@ -69,6 +89,10 @@ DECLARE
 BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    PERFORM arxos.check_object_input(put.type, put.status, put.health);
+    IF put.type IS NULL THEN
+        RAISE EXCEPTION 'type is required' USING ERRCODE = '22023';
     END IF;
     SELECT * INTO loc FROM arxos.location_parts(location);
     IF parents THEN
@@ -128,6 +152,10 @@ BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
     END IF;
+    IF metrics IS NOT NULL AND jsonb_typeof(metrics) <> 'object' THEN
+        RAISE EXCEPTION 'metrics must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    PERFORM arxos.check_object_input(patch.type, patch.status, patch.health);
     SELECT * INTO loc FROM arxos.location_parts(location);
     UPDATE arxos.objects o
        SET properties = CASE WHEN patch.properties IS NULL THEN o.properties

@@ -74,7 +74,10 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
 }
 
 fn truncate_for_message(s: &str) -> String {
-    let mut end = 40.min(s.len());
+    if s.len() <= 40 {
+        return s.to_owned();
+    }
+    let mut end = 40;
     while !s.is_char_boundary(end) {
         end -= 1;
     }

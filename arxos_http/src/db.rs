@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use postgres_native_tls::MakeTlsConnector;
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::Config;
 
 use crate::config::DatabaseArgs;
@@ -61,12 +61,17 @@ pub fn describe(config: &Config) -> String {
         .collect();
     let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
     format!(
-        "host={} port={} user={} dbname={} sslmode={:?}",
+        "host={} port={} user={} dbname={} sslmode={}",
         hosts.join(","),
         ports.join(","),
         config.get_user().unwrap_or("-"),
         config.get_dbname().unwrap_or("-"),
-        config.get_ssl_mode(),
+        match config.get_ssl_mode() {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            _ => "other",
+        },
     )
 }
 

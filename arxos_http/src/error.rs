@@ -102,9 +102,10 @@ impl ApiError {
     pub fn from_status(status: StatusCode) -> Self {
         match status {
             StatusCode::NOT_FOUND => Self::not_found("not found"),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                Self::new(ErrorCode::MethodNotAllowed, "method not allowed for this route")
-            }
+            StatusCode::METHOD_NOT_ALLOWED => Self::new(
+                ErrorCode::MethodNotAllowed,
+                "method not allowed for this route",
+            ),
             StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::new(ErrorCode::PayloadTooLarge, "request body too large")
             }
@@ -134,7 +135,11 @@ impl ApiError {
                 db.where_()
             )),
             ErrorCode::Unavailable => {
-                tracing::warn!(sqlstate = state, error = db.message(), "database unavailable");
+                tracing::warn!(
+                    sqlstate = state,
+                    error = db.message(),
+                    "database unavailable"
+                );
                 Self::unavailable("the database is unavailable")
             }
             _ => {
@@ -159,6 +164,22 @@ impl ApiError {
     }
 }
 
+/// An error with its causes, `outer: inner: innermost`, for logs.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some errors repeat their cause in their own message.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// The error code for a SQLSTATE the database raised.
 pub fn code_for_sqlstate(state: &str) -> ErrorCode {
     match state {
@@ -180,17 +201,17 @@ impl From<tokio_postgres::Error> for ApiError {
         match err.as_db_error() {
             Some(db) => Self::from_db_error(db),
             None if err.is_closed() => {
-                tracing::warn!(error = %err, "database connection lost");
+                tracing::warn!(error = %chain(&err), "database connection lost");
                 Self::unavailable("the database is unavailable")
             }
-            None => Self::internal(err),
+            None => Self::internal(chain(&err)),
         }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for ApiError {
     fn from(err: deadpool_postgres::PoolError) -> Self {
-        tracing::warn!(error = %err, "no database connection");
+        tracing::warn!(error = %chain(&err), "no database connection");
         Self::unavailable("the database is unavailable")
     }
 }
@@ -233,7 +254,10 @@ mod tests {
         assert_eq!(ErrorCode::Validation.status(), StatusCode::BAD_REQUEST);
         assert_eq!(ErrorCode::Conflict.status(), StatusCode::CONFLICT);
         assert_eq!(ErrorCode::Forbidden.status(), StatusCode::FORBIDDEN);
-        assert_eq!(ErrorCode::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ErrorCode::Unavailable.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 
     #[test]
@@ -259,7 +283,10 @@ mod tests {
 
     #[test]
     fn bare_statuses_map_to_codes() {
-        assert_eq!(ApiError::from_status(StatusCode::NOT_FOUND).code, ErrorCode::NotFound);
+        assert_eq!(
+            ApiError::from_status(StatusCode::NOT_FOUND).code,
+            ErrorCode::NotFound
+        );
         assert_eq!(
             ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).code,
             ErrorCode::PayloadTooLarge
@@ -272,7 +299,10 @@ mod tests {
             ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE).code,
             ErrorCode::Validation
         );
-        assert_eq!(ApiError::from_status(StatusCode::BAD_GATEWAY).code, ErrorCode::Internal);
+        assert_eq!(
+            ApiError::from_status(StatusCode::BAD_GATEWAY).code,
+            ErrorCode::Internal
+        );
     }
 
     #[test]

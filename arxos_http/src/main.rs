@@ -1,1 +1,91 @@
-fn main() {}
+//! The `arxos` binary: `arxos serve` runs the HTTP shim over the arxos extension; `arxos keys`
+//! manages API keys.
+
+mod config;
+mod db;
+mod error;
+mod keys;
+mod routes;
+mod server;
+mod state;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "arxos",
+    version,
+    about = "ArxOS: a building as a queryable database"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, env = "ARXOS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text,
+          global = true, ignore_case = true)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve(config::ServeConfig),
+    /// Create, list and revoke API keys.
+    Keys(keys::KeysArgs),
+}
+
+/// Logs go to stderr; the level comes from RUST_LOG (default `default_level`).
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => {
+            init_logging(cli.log_format, "info");
+            if let Err(e) = server::run(config).await {
+                tracing::error!("{}", error::chain(&e));
+                return ExitCode::FAILURE;
+            }
+        }
+        Command::Keys(args) => {
+            init_logging(cli.log_format, "warn");
+            if let Err(e) = keys::run(args).await {
+                eprintln!("error: {}", error::chain(&e));
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -23,7 +23,7 @@ use tracing::Level;
 
 use crate::config::ServeConfig;
 use crate::db::{self, DbError};
-use crate::error::ApiError;
+use crate::error::{chain, ApiError};
 use crate::routes;
 use crate::state::AppState;
 
@@ -90,7 +90,10 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let grace = Duration::from_secs(config.shutdown_grace);
     match tokio::time::timeout(grace, &mut server).await {
         Ok(result) => result?,
-        Err(_) => tracing::warn!(?grace, "grace period over: dropping the remaining connections"),
+        Err(_) => tracing::warn!(
+            ?grace,
+            "grace period over: dropping the remaining connections"
+        ),
     }
     pool.close();
     tracing::info!("stopped");
@@ -125,7 +128,9 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
                 DefaultOnResponse::new()
                     .level(Level::INFO)
                     .latency_unit(LatencyUnit::Millis),
-            ),
+            )
+            // The response line above already carries the status of failed requests.
+            .on_failure(()),
     ))
 }
 
@@ -199,19 +204,21 @@ async fn render_bare_errors(response: Response) -> Response {
 /// Logs once at start whether the database answers and which extension version it has.
 async fn report_database(state: AppState) {
     let check = async {
-        let client = state.pool.get().await.map_err(|e| e.to_string())?;
+        let client = state.pool.get().await.map_err(|e| chain(&e))?;
         let row = client
             .query_opt(
                 "select extversion::text from pg_catalog.pg_extension where extname = 'arxos'",
                 &[],
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| chain(&e))?;
         Ok::<_, String>(row.and_then(|r| r.try_get::<_, String>(0).ok()))
     };
     match tokio::time::timeout(routes::health::CHECK_TIMEOUT, check).await {
         Ok(Ok(Some(version))) => tracing::info!(extension_version = %version, "database reachable"),
-        Ok(Ok(None)) => tracing::warn!("database reachable but the arxos extension is not installed"),
+        Ok(Ok(None)) => {
+            tracing::warn!("database reachable but the arxos extension is not installed")
+        }
         Ok(Err(error)) => tracing::warn!(%error, "database not reachable yet; serving anyway"),
         Err(_) => tracing::warn!("database did not answer in time; serving anyway"),
     }

@@ -1,1 +1,44 @@
-//! Harness for the end-to-end tests.
+//! Harness for the end-to-end tests: a throwaway PostgreSQL 15 cluster ([`Cluster`]), the
+//! real `arxos` binary serving against it ([`Shim`]), and a small HTTP client ([`Http`]).
+//!
+//! Every test starts its own cluster on a free port, so tests run in parallel and leave
+//! nothing behind: clusters and servers are stopped on drop, also when a test panics.
+//!
+//! Environment:
+//! - `ARXOS_BIN`: the `arxos` binary to test. Default: `<target>/<profile>/arxos` next to the
+//!   test binary, built with cargo first.
+//! - `PG_BIN`: PostgreSQL's binaries. Default: `/usr/lib/postgresql/15/bin`.
+
+mod cluster;
+mod http;
+mod paths;
+mod shim;
+
+use std::time::{Duration, Instant};
+
+pub use cluster::Cluster;
+pub use http::{Http, Reply};
+pub use paths::arxos_bin;
+pub use shim::Shim;
+
+/// Calls `probe` every 100 ms until it returns `Some`, for at most `timeout`; panics naming
+/// `what` if it never does.
+pub fn wait_until<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0 to find a free port");
+    listener.local_addr().expect("local address").port()
+}

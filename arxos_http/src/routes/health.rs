@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_postgres::Row;
 
+use crate::error::chain;
 use crate::state::AppState;
 
 /// How long a health check waits for the database before calling it unreachable.
@@ -48,14 +49,17 @@ struct Database {
 async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), &'static str> {
     let attempt = async {
         let client = state.pool.get().await.map_err(|e| {
-            tracing::warn!(error = %e, "health check: no database connection");
+            tracing::warn!(error = %chain(&e), "health check: no database connection");
             "cannot connect to the database"
         })?;
-        let started = Instant::now();
-        let row = client.query_opt(sql, &[]).await.map_err(|e| {
-            tracing::warn!(error = %e, "health check: query failed");
+        let failed = |e: tokio_postgres::Error| {
+            tracing::warn!(error = %chain(&e), "health check: query failed");
             "the database query failed"
-        })?;
+        };
+        // Prepared once per connection, so the timing below is one round trip.
+        let statement = client.prepare_cached(sql).await.map_err(failed)?;
+        let started = Instant::now();
+        let row = client.query_opt(&statement, &[]).await.map_err(failed)?;
         Ok((row, started.elapsed()))
     };
     match tokio::time::timeout(CHECK_TIMEOUT, attempt).await {

@@ -1,0 +1,232 @@
+//! `arxos keys`: create, list and revoke API keys through the extension's functions.
+
+use clap::{Args, Subcommand};
+use tokio_postgres::types::ToSql;
+
+use crate::config::DatabaseArgs;
+use crate::db::{self, DbError};
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it. The key is shown this once: only its hash is stored.
+    Create(CreateArgs),
+    /// List keys (never the keys themselves: their prefixes).
+    List(ListArgs),
+    /// Revoke a key by id.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// A name for the key, e.g. what uses it.
+    #[arg(long)]
+    pub name: String,
+    /// A scope (read, write, admin); repeat for several. Default: read.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Limit the key to a building (by key, e.g. b42); repeat for several. Default: all.
+    #[arg(long = "building")]
+    pub buildings: Vec<String>,
+    /// Who the key belongs to. Default: the name.
+    #[arg(long)]
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The key's id (a UUID, as `arxos keys list` shows it).
+    pub id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{}", describe_sql_error(.0))]
+    Sql(#[from] tokio_postgres::Error),
+    #[error("no active key with id {0} (unknown, or already revoked)")]
+    NoSuchKey(String),
+}
+
+/// A database error as an operator wants to read it: the message, then detail and hint.
+fn describe_sql_error(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut text = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!("\n  detail: {detail}"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!("\n  hint: {hint}"));
+            }
+            text
+        }
+        None => format!("database error: {err}"),
+    }
+}
+
+pub async fn run(args: KeysArgs) -> Result<(), KeysError> {
+    match args.command {
+        KeysCommand::Create(args) => create(args).await,
+        KeysCommand::List(args) => list(args).await,
+        KeysCommand::Revoke(args) => revoke(args).await,
+    }
+}
+
+async fn create(args: CreateArgs) -> Result<(), KeysError> {
+    let client = db::connect(&args.database).await?;
+    // Named arguments, and only those given, so the function's own defaults apply.
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&args.name];
+    let mut call = vec!["name => $1".to_owned()];
+    if !args.scopes.is_empty() {
+        params.push(&args.scopes);
+        call.push(format!("scopes => ${}", params.len()));
+    }
+    if !args.buildings.is_empty() {
+        params.push(&args.buildings);
+        call.push(format!("buildings => ${}", params.len()));
+    }
+    if let Some(owner) = &args.owner {
+        params.push(owner);
+        call.push(format!("owner => ${}", params.len()));
+    }
+    let sql = format!(
+        "select id::text, key, prefix from arxos.create_api_key({})",
+        call.join(", ")
+    );
+    let row = client.query_one(&sql, &params).await?;
+    let id: String = row.try_get(0)?;
+    let key: String = row.try_get(1)?;
+    let prefix: String = row.try_get(2)?;
+    println!("id:     {id}");
+    println!("prefix: {prefix}");
+    println!("key:    {key}");
+    eprintln!("Store the key now: it is not shown again and cannot be recovered.");
+    Ok(())
+}
+
+async fn list(args: ListArgs) -> Result<(), KeysError> {
+    let client = db::connect(&args.database).await?;
+    let rows = client
+        .query(
+            "select id::text, name, owner, prefix,
+                    array_to_string(scopes, ','),
+                    coalesce(array_to_string(buildings, ','), 'all'),
+                    to_char(created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+                    to_char(last_used_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS'),
+                    to_char(revoked_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+               from arxos.list_api_keys()",
+            &[],
+        )
+        .await?;
+    let mut table = vec![[
+        "ID",
+        "NAME",
+        "OWNER",
+        "PREFIX",
+        "SCOPES",
+        "BUILDINGS",
+        "CREATED (UTC)",
+        "LAST USED",
+        "REVOKED",
+    ]
+    .map(str::to_owned)];
+    for row in &rows {
+        let mut cells: [String; 9] = Default::default();
+        for (i, cell) in cells.iter_mut().enumerate() {
+            let value: Option<String> = row.try_get(i)?;
+            *cell = value.map_or_else(|| "-".to_owned(), |v| printable(&v));
+        }
+        table.push(cells);
+    }
+    print!("{}", render_table(&table));
+    Ok(())
+}
+
+async fn revoke(args: RevokeArgs) -> Result<(), KeysError> {
+    let client = db::connect(&args.database).await?;
+    let row = client
+        .query_one("select arxos.revoke_api_key($1::text::uuid)", &[&args.id])
+        .await?;
+    match row.try_get::<_, Option<bool>>(0)? {
+        Some(true) => {
+            println!("revoked {}", args.id);
+            Ok(())
+        }
+        _ => Err(KeysError::NoSuchKey(args.id)),
+    }
+}
+
+/// Control characters would break the table's lines.
+fn printable(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Left-aligned columns two spaces apart, without trailing blanks.
+fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            if i + 1 < N {
+                let pad = widths[i] - cell.chars().count();
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_columns_line_up() {
+        let rows = [
+            ["ID".to_owned(), "NAME".to_owned(), "X".to_owned()],
+            ["1".to_owned(), "a longer name".to_owned(), "-".to_owned()],
+        ];
+        let text = render_table(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ID  NAME           X");
+        assert_eq!(lines[1], "1   a longer name  -");
+    }
+
+    #[test]
+    fn control_characters_are_masked() {
+        assert_eq!(printable("a\tb\nc"), "a?b?c");
+        assert_eq!(printable("café"), "café");
+    }
+}

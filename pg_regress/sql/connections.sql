@@ -1,0 +1,40 @@
+-- Connections: create, list, delete; trace up and down, with kinds and cycles.
+\set VERBOSITY terse
+SELECT kind, properties FROM arxos.connect('b42', '/electrical/circuits/2/outlet_2A', '/spaces/floor_1/room_101', 'serves', '{"note": "east wall"}');
+SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2');
+-- errors
+SELECT arxos.connect('b42', '/electrical/circuits/2', '/electrical/circuits/2/outlet_2A', 'power');
+SELECT arxos.connect('b42', '/electrical/circuits/2', '/electrical/circuits/2', 'power');
+SELECT arxos.connect('b42', '/electrical/circuits/2', '/nowhere', 'power');
+SELECT arxos.connect('b42', '/electrical/circuits/2', '/spaces', 'Bad Kind');
+-- a plain INSERT across buildings is refused
+SELECT arxos.create_building('other', 'Other') IS NOT NULL AS created;
+SELECT (arxos.put('other', '/x', 'thing')).path;
+INSERT INTO arxos.connections (building_id, from_id, to_id, kind)
+SELECT b.id, (SELECT id FROM arxos.objects WHERE path = '/spaces' AND building_id = b.id),
+       (SELECT o.id FROM arxos.objects o JOIN arxos.buildings x ON x.id = o.building_id WHERE x.key = 'other'), 'data'
+  FROM arxos.buildings b WHERE b.key = 'b42';
+DELETE FROM arxos.buildings WHERE key = 'other';
+-- trace downstream and upstream, with a kind filter
+SELECT depth, path, kind, via, cycle FROM arxos.trace('b42', '/electrical/panels/panel_1');
+SELECT depth, path, kind, via FROM arxos.trace('b42', '/electrical/panels/panel_1', kind => 'power', max_depth => 2);
+SELECT depth, path, kind FROM arxos.trace('b42', '/plumbing/valves/hot_water_valve_1', 'upstream');
+SELECT arxos.trace('b42', '/electrical/panels/panel_1', 'sideways');
+SELECT arxos.trace('b42', '/electrical/panels/panel_1', max_depth => 0);
+-- a cycle is reported once, not followed forever
+SELECT (arxos.connect('b42', '/spaces/floor_1/room_101', '/electrical/panels/panel_1', 'feeds')).kind;
+SELECT depth, path, via, cycle FROM arxos.trace('b42', '/electrical/circuits/2/outlet_2A');
+SELECT arxos.disconnect('b42', '/spaces/floor_1/room_101', '/electrical/panels/panel_1') AS removed;
+SELECT arxos.disconnect('b42', '/electrical/circuits/2/outlet_2A', '/spaces/floor_1/room_101', 'serves') AS removed;
+-- monitors connections make their target instrumented; deleting them undoes it
+SELECT path, instrumented, monitored_by FROM arxos.objects WHERE path IN ('/hvac/zones/zone_1', '/hvac/zones/zone_1/thermostat_1', '/plumbing/water_heater_1') ORDER BY path;
+SELECT (arxos.put('b42', '/plumbing/sensor_t1', 'sensor', '{"measures": "temperature"}')).instrumented;
+SELECT (arxos.connect('b42', '/plumbing/sensor_t1', '/plumbing/water_heater_1', 'monitors')).kind;
+SELECT instrumented, monitored_by FROM arxos.get('b42', '/plumbing/water_heater_1');
+SELECT arxos.rm('b42', '/plumbing/sensor_t1');
+SELECT instrumented, monitored_by FROM arxos.get('b42', '/plumbing/water_heater_1');
+-- editing the sensing types re-derives the flag
+INSERT INTO arxos.sensing_types VALUES ('valve');
+SELECT instrumented FROM arxos.get('b42', '/plumbing/valves/hot_water_valve_1');
+DELETE FROM arxos.sensing_types WHERE type = 'valve';
+SELECT instrumented FROM arxos.get('b42', '/plumbing/valves/hot_water_valve_1');

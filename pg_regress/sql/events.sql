@@ -1,0 +1,38 @@
+-- The outbox: every change is an event, read back in order with filters.
+\set VERBOSITY terse
+SELECT max(id) AS start_id FROM arxos.events_since(0, max => 100000) \gset
+SELECT (arxos.put('b42', '/hvac/zones/zone_2', 'hvac_zone')).path;
+SELECT status FROM arxos.patch('b42', '/hvac/zones/zone_2', status => 'degraded');
+SELECT arxos.mv('b42', '/hvac/zones/zone_2', '/hvac/zones/zone_3');
+SELECT (arxos.connect('b42', '/hvac/zones/zone_1/thermostat_1', '/hvac/zones/zone_3', 'monitors')).kind;
+SELECT arxos.rm('b42', '/hvac/zones/zone_3');
+SELECT id - :start_id AS n, type, path, actor, body - 'components' - 'object' - 'connection' AS body
+  FROM arxos.events_since(:start_id) WHERE type NOT LIKE 'bilt.%' AND type NOT LIKE 'market.%';
+-- ids are gapless and increasing
+SELECT count(*) = max(id) - min(id) + 1 AS gapless FROM arxos.events;
+-- filters: exact types, prefixes, building, path subtree, max
+SELECT type, count(*) FROM arxos.events_since(:start_id, types => ARRAY['object.*']) GROUP BY type ORDER BY type;
+SELECT count(*) FROM arxos.events_since(:start_id, types => ARRAY['state.changed', 'connection.deleted']);
+SELECT count(*) FROM arxos.events_since(0, building => 'b42', under => '/hvac/zones/zone_3');
+SELECT count(*) FROM arxos.events_since(0, under => '/electrical/circuits/2');
+SELECT count(*) FROM arxos.events_since(0, max => 3);
+SELECT arxos.events_since(0, max => 0);
+SELECT arxos.events_since(0, building => 'nope');
+SELECT arxos.event_type_matches('bilt.rating.changed', ARRAY['bilt.*']),
+       arxos.event_type_matches('bilt.rating.changed', ARRAY['bilt.rating.calculated']),
+       arxos.event_type_matches('object.created', NULL);
+-- events appear in arxos.events only once sequenced; pending rows belong to open transactions
+BEGIN;
+SELECT (arxos.put('b42', '/hvac/zones/zone_4', 'hvac_zone')).path;
+SELECT count(*) > 0 AS pending_in_my_transaction FROM arxos.events_pending;
+ROLLBACK;
+SELECT count(*) AS pending_after_rollback FROM arxos.events_pending;
+-- a bulk statement writes one event per row
+INSERT INTO arxos.objects (building_id, path, type, status)
+SELECT b.id, '/spaces/floor_1/desk_' || g, 'desk', 'active' FROM arxos.buildings b, generate_series(1, 500) g WHERE b.key = 'b42';
+SELECT count(*) FROM arxos.events_since(:start_id, types => ARRAY['object.created'], under => '/spaces/floor_1', max => 10000);
+DELETE FROM arxos.objects WHERE path LIKE '/spaces/floor\_1/desk\_%';
+SELECT count(*) FROM arxos.events_since(:start_id, types => ARRAY['object.deleted'], max => 10000);
+-- retention
+SELECT arxos.purge_events('1 hour') AS purged_recent;
+SELECT arxos.purge_events('-1 day');

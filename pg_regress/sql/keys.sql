@@ -1,0 +1,13 @@
+-- API keys: shown once, stored hashed, revocable.
+\set VERBOSITY terse
+SELECT key AS k, prefix FROM arxos.create_api_key('ci', ARRAY['read', 'write'], ARRAY['b42'], 'ci-bot') \gset
+SELECT length(:'k') AS key_length, left(:'k', 4) AS key_prefix, :'prefix' = left(:'k', 12) AS prefix_matches;
+SELECT count(*) AS stored_in_clear FROM arxos.api_keys WHERE key_hash = convert_to(:'k', 'UTF8') OR prefix = :'k';
+SELECT owner, scopes, array_length(building_ids, 1) AS buildings FROM arxos.authenticate(:'k');
+SELECT count(*) AS unknown FROM arxos.authenticate('arx_not_a_key');
+SELECT name, owner, scopes, buildings, revoked_at IS NULL AS active FROM arxos.list_api_keys();
+SELECT arxos.revoke_api_key(id) FROM arxos.api_keys WHERE name = 'ci';
+SELECT count(*) AS after_revoke FROM arxos.authenticate(:'k');
+SELECT arxos.create_api_key('bad', ARRAY['root']);
+SELECT arxos.create_api_key('bad', ARRAY['read'], ARRAY['nope']);
+DELETE FROM arxos.api_keys;

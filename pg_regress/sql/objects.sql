@@ -1,0 +1,59 @@
+-- put / get / patch / ls / find: creating, reading and updating objects.
+\set VERBOSITY terse
+-- put creates (defaults: active, health 100) and returns the row
+SELECT path, name, type, status, health, needs_repair, properties, version
+  FROM arxos.put('b42', '/electrical/circuits/3', 'circuit', '{"voltage": 120, "amperage": 15}');
+-- put on an existing object changes only what is given; unchanged put is a no-op (no new version)
+SELECT path, status, health, version FROM arxos.put('b42', '/electrical/circuits/3', 'circuit', status => 'degraded', health => 70);
+SELECT path, status, health, version FROM arxos.put('b42', '/electrical/circuits/3', 'circuit');
+-- missing parent: error unless parents => true (created parents are directories)
+SELECT arxos.put('b42', '/electrical/feeders/f1/meter_1', 'meter');
+SELECT path, type FROM arxos.put('b42', '/electrical/feeders/f1/meter_1', 'meter', parents => true);
+SELECT path, type, status FROM arxos.tree('b42', '/electrical/feeders');
+-- bad input: clear errors
+SELECT arxos.put('nope', '/x', 'thing');
+SELECT arxos.put('b42', '/x', 'thing', status => 'exploded');
+SELECT arxos.put('b42', '/x', 'thing', health => 101);
+SELECT arxos.put('b42', '/x', 'thing', properties => '[1, 2]');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": "a", "y": 2}');
+SELECT arxos.put('b42', '/x', E'bad\ntype');
+-- get
+SELECT path, type, status, health, needs_repair, properties ->> 'fault' AS fault, x, y, z, floor
+  FROM arxos.get('b42', '/electrical/circuits/2/outlet_2B');
+SELECT arxos.get('b42', '/electrical/panel_9');
+SELECT path FROM arxos.get('b42', '//electrical//circuits/2/');
+-- patch merges properties (null removes a key) and changes only the fields given
+SELECT properties, status, version FROM arxos.patch('b42', '/electrical/circuits/3',
+       properties => '{"amperage": 20, "breaker": 3}', status => 'active');
+SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"breaker": null}');
+SELECT arxos.patch('b42', '/electrical/nothing', status => 'active');
+-- ls: direct children, child counts, attention flags
+SELECT * FROM arxos.ls('b42');
+SELECT * FROM arxos.ls('b42', '/electrical/circuits');
+SELECT name FROM arxos.ls('b42', '/electrical/circuits', after => '/electrical/circuits/1', max => 1);
+SELECT * FROM arxos.ls('b42', '/electrical/missing');
+-- find: filters combine
+SELECT path FROM arxos.find('b42', type => 'outlet');
+SELECT path FROM arxos.find('b42', needs_repair => true);
+SELECT path FROM arxos.find('b42', under => '/electrical', props => '{"voltage": 120}');
+SELECT path FROM arxos.find('b42', status => 'failed', type => 'outlet');
+SELECT path FROM arxos.find('b42', under => '/hvac');
+-- buildings
+SELECT arxos.create_building('b42', 'Duplicate');
+SELECT arxos.create_building('Bad Key', 'Nope');
+SELECT arxos.create_building('12345678-1234-1234-1234-123456789abc', 'Looks like an id');
+SELECT arxos.create_building('b43', 'Building 43') IS NOT NULL AS created;
+SELECT key, name FROM arxos.buildings ORDER BY key;
+-- the same path in two buildings is two objects
+SELECT path FROM arxos.put('b43', '/electrical', 'system');
+SELECT count(*) FROM arxos.objects WHERE path = '/electrical';
+-- version, created_by/updated_by come from the actor setting
+BEGIN;
+SET LOCAL arxos.actor = 'alice';
+SELECT version, created_by, updated_by FROM arxos.patch('b43', '/electrical', status => 'inactive');
+COMMIT;
+-- cleanup
+SELECT arxos.rm('b42', '/electrical/feeders', recursive => true);
+SELECT arxos.rm('b42', '/electrical/circuits/3');
+DELETE FROM arxos.buildings WHERE key = 'b43';

@@ -1,0 +1,61 @@
+-- The BILT rating: grades, the worked example, components on crafted buildings, history,
+-- events, breakdown and the oracle.
+\set VERBOSITY terse
+-- grade boundaries
+SELECT s, arxos.grade(s) FROM unnest(ARRAY[0, 4.999, 5, 69.999, 70, 72.5, 97.499, 97.5, 100]::float8[]) s;
+SELECT arxos.grade(100.001);
+SELECT arxos.grade(-0.001);
+SELECT arxos.grade('NaN');
+SELECT g, arxos.grade_ordinal(g), arxos.grade_value(g) FROM unnest(ARRAY['0z', '0q', '1z', '1A']) g;
+SELECT arxos.grade_ordinal('1a');
+SELECT * FROM arxos.rating_components();
+-- the worked example: 19 objects, all located and with a status, 8 with properties, no history
+SELECT arxos.rating_compute(19, 19, 19, 8, 0, 0, 0, 0, 0);
+-- a crafted building: empty, then objects added one statement at a time
+SELECT arxos.create_building('crafted', 'Crafted') IS NOT NULL AS created;
+SELECT grade, score, structure, inventory, metadata, sensors, history, quality, activity, version FROM arxos.rating('crafted');
+INSERT INTO arxos.objects (building_id, path, type, status, x, y, z, properties)
+SELECT b.id, '/o' || g, 'thing', 'active', g, 0, 0, CASE WHEN g <= 8 THEN '{"k": 1}'::jsonb ELSE '{}' END
+  FROM arxos.buildings b, generate_series(1, 19) g WHERE b.key = 'crafted';
+SELECT grade, score, structure, inventory, metadata, sensors, history, quality, activity FROM arxos.rating('crafted');
+-- the incremental rating equals the oracle (a recount of objects and history)
+SELECT (SELECT row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text FROM arxos.rating('crafted')) =
+       (SELECT row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text FROM arxos.recompute_rating('crafted')) AS equals_oracle;
+-- sensors count: a sensor and a monitored object
+SELECT (arxos.put('crafted', '/s1', 'sensor')).path;
+SELECT (arxos.connect('crafted', '/s1', '/o1', 'monitors')).kind;
+SELECT sensors FROM arxos.rating('crafted');
+SELECT (SELECT sensors FROM arxos.rating('crafted')) = (SELECT sensors FROM arxos.recompute_rating('crafted')) AS sensors_equal;
+-- history rows: one per committed transaction that moved the grade or the score by >= 0.1
+SELECT version, old_grade, new_grade, reason, object_path FROM arxos.rating_history('crafted') ORDER BY version;
+-- a transaction with several changes writes one history row
+BEGIN;
+SELECT (arxos.put('crafted', '/s2', 'sensor')).path;
+SELECT (arxos.put('crafted', '/s3', 'sensor')).path;
+COMMIT;
+SELECT version, reason FROM arxos.rating_history('crafted', max => 1);
+-- a rolled-back transaction leaves no trace in the counters
+BEGIN;
+DELETE FROM arxos.objects WHERE building_id = arxos.building_id('crafted') AND path LIKE '/o1%';
+ROLLBACK;
+SELECT (SELECT score FROM arxos.rating('crafted')) = (SELECT score FROM arxos.recompute_rating('crafted')) AS still_equal;
+-- the events: bilt.rating.changed and market.signal, bilt.rating.calculated on recompute
+SELECT type, body ->> 'reason' AS reason, body ->> 'new_grade' AS new_grade
+  FROM arxos.events_since(0, types => ARRAY['bilt.*'], building => 'crafted') ORDER BY id;
+SELECT count(*) AS signals, bool_and(body ? 'new_price') AS priced
+  FROM arxos.events_since(0, types => ARRAY['market.signal'], building => 'crafted');
+-- breakdown: components, weights and recommendations
+SELECT jsonb_pretty(arxos.rating_breakdown('crafted') - 'calculated_at');
+-- recommendations for an excellent building
+SELECT arxos.rating_recommendations(ARRAY[100, 100, 100, 100, 100, 100, 100]::float8[]);
+SELECT arxos.rating_recommendations(ARRAY[10, 10, 10, 10, 10, 10, 10]::float8[]);
+-- deleting objects lowers the counts again
+DELETE FROM arxos.objects WHERE building_id = arxos.building_id('crafted') AND path IN ('/o19', '/o18');
+SELECT (SELECT row(score, structure, inventory, metadata, sensors)::text FROM arxos.rating('crafted')) =
+       (SELECT row(score, structure, inventory, metadata, sensors)::text FROM arxos.recompute_rating('crafted')) AS equal_after_delete;
+-- the ratings view has one row per building
+SELECT building, grade FROM arxos.ratings ORDER BY building;
+-- tick records nothing when no time has passed
+SELECT arxos.tick() AS recorded;
+SELECT arxos.rating('nope');
+DELETE FROM arxos.buildings WHERE key = 'crafted';

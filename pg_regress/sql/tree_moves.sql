@@ -1,0 +1,40 @@
+-- tree, mv and rm on whole subtrees; history keeps up.
+\set VERBOSITY terse
+SELECT path, level FROM arxos.tree('b42', '/electrical');
+SELECT path, level FROM arxos.tree('b42', '/electrical', depth => 1);
+SELECT count(*) AS whole_building FROM arxos.tree('b42');
+SELECT arxos.tree('b42', '/electrical', depth => -1);
+-- move a subtree: descendants follow, ids and connections stay
+CREATE TEMP TABLE before_move AS SELECT id, path FROM arxos.objects WHERE path LIKE '/electrical/circuits/2%';
+SELECT arxos.mv('b42', '/electrical/circuits/2', '/electrical/circuits/20') AS moved;
+SELECT o.path, b.path AS was FROM arxos.objects o JOIN before_move b USING (id) ORDER BY o.path;
+SELECT c.kind, f.path AS from_path, t.path AS to_path
+  FROM arxos.connections c JOIN arxos.objects f ON f.id = c.from_id JOIN arxos.objects t ON t.id = c.to_id
+ WHERE t.path LIKE '/electrical/circuits/20%' ORDER BY t.path;
+SELECT op, path, changes -> 'path' AS path_change FROM arxos.history('b42', '/electrical/circuits/20') WHERE op = 'move' ORDER BY path;
+-- move errors
+SELECT arxos.mv('b42', '/electrical/circuits/20', '/electrical/circuits/20/inside');
+SELECT arxos.mv('b42', '/electrical/circuits/20', '/electrical/circuits/1');
+SELECT arxos.mv('b42', '/electrical/circuits/20', '/nowhere/20');
+SELECT arxos.mv('b42', '/electrical/circuits/99', '/electrical/circuits/98');
+-- a plain UPDATE of one path would orphan its children: refused
+UPDATE arxos.objects SET path = '/electrical/circuits/21' WHERE path = '/electrical/circuits/20';
+-- move back
+SELECT arxos.mv('b42', '/electrical/circuits/20', '/electrical/circuits/2') AS moved_back;
+-- rm: a leaf, a subtree needs recursive
+SELECT (arxos.put('b42', '/spaces/floor_2', 'floor')).path;
+SELECT (arxos.put('b42', '/spaces/floor_2/room_201', 'room')).path;
+SELECT arxos.rm('b42', '/spaces/floor_2');
+DELETE FROM arxos.objects WHERE path = '/spaces/floor_2';
+SELECT arxos.rm('b42', '/spaces/floor_2', recursive => true) AS removed;
+SELECT arxos.rm('b42', '/spaces/floor_2');
+-- history: one row per insert, update, delete, move; changes hold before/after of changed fields
+SELECT op, path, actor, changes FROM arxos.history('b42', '/spaces/floor_2') ORDER BY id;
+BEGIN;
+SET LOCAL arxos.actor = 'bob';
+SELECT status FROM arxos.patch('b42', '/plumbing/valves/hot_water_valve_1', status => 'maintenance', health => 80);
+COMMIT;
+SELECT op, actor, changes FROM arxos.history('b42', '/plumbing/valves/hot_water_valve_1') ORDER BY id DESC LIMIT 1;
+SELECT count(*) > 0 AS has_since FROM arxos.history('b42', since => now() - interval '1 hour');
+SELECT count(*) AS none_in_future FROM arxos.history('b42', since => now() + interval '1 hour');
+SELECT status FROM arxos.patch('b42', '/plumbing/valves/hot_water_valve_1', status => 'active', health => 100);

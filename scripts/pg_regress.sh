@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs the pg_regress golden suite (pg_regress/) against a throwaway PostgreSQL 15 cluster.
+# Expects the extension to be installed. Prints "N passed, M failed" and exits non-zero on
+# any failure. Usage: scripts/pg_regress.sh [test ...]
+source "$(dirname "$0")/lib.sh"
+
+PGXS_DIR=$(dirname "$("$PG_CONFIG" --pgxs)")/..
+PG_REGRESS=$PGXS_DIR/test/regress/pg_regress
+PG_ISOLATION=$PGXS_DIR/test/isolation/pg_isolation_regress
+[ -x "$PG_REGRESS" ] || die "pg_regress not found at $PG_REGRESS (install postgresql-server-dev-15)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-regress.XXXXXX")
+chmod 755 "$work"
+port=$(free_port)
+cleanup() { cluster_stop "$work"; rm -rf "$work"; }
+trap cleanup EXIT
+cluster_init "$work"
+cluster_start "$work" "$port"
+as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos_regress
+
+out="$ROOT_DIR/pg_regress"
+rm -rf "$out/results" "$out/regression.diffs" "$out/regression.out"
+if [ "$(id -u)" = 0 ]; then chown -R postgres "$out"; fi
+tests=("$@")
+if [ ${#tests[@]} -eq 0 ]; then
+    mapfile -t tests < <(grep -v '^\s*#' "$out/schedule" | sed '/^\s*$/d')
+fi
+set +e
+as_pg "$PG_REGRESS" --host="$work" --port="$port" --user=postgres --use-existing \
+    --dbname=arxos_regress \
+    --inputdir="$out" --outputdir="$out" "${tests[@]}" >"$work/pg_regress.out" 2>&1
+status=$?
+set -e
+# Concurrency specs (isolationtester): the outbox's out-of-order commits.
+iso="$out/isolation"
+rm -rf "$iso/results" "$iso/regression.diffs" "$iso/regression.out"
+if [ "$(id -u)" = 0 ]; then chown -R postgres "$iso"; fi
+as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos_isolation
+as_pg "$PG_BIN/psql" -X -q -h "$work" -p "$port" -U postgres -d arxos_isolation \
+    -c "CREATE EXTENSION arxos CASCADE" >/dev/null
+mapfile -t specs < <(grep -v '^\s*#' "$iso/schedule" | sed '/^\s*$/d')
+set +e
+(cd "$iso" && as_pg "$PG_ISOLATION" --host="$work" --port="$port" --user=postgres --use-existing \
+    --dbname=arxos_isolation --inputdir="$iso" --outputdir="$iso" "${specs[@]}") >>"$work/pg_regress.out" 2>&1
+iso_status=$?
+set -e
+[ "$iso_status" -eq 0 ] || status=1
+if [ -f "$iso/regression.diffs" ]; then head -200 "$iso/regression.diffs"; fi
+if [ "$(id -u)" = 0 ]; then chown -R "$(id -u):$(id -g)" "$out"; fi
+cat "$work/pg_regress.out"
+failed=$(grep -cE '^(not ok|test .* \.\.\. FAILED)' "$work/pg_regress.out" || true)
+passed=$(grep -cE '^(ok|test .* \.\.\. ok)' "$work/pg_regress.out" || true)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ -f "$out/regression.diffs" ]; then head -200 "$out/regression.diffs"; fi
+echo "pg_regress: $passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

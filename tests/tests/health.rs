@@ -1,0 +1,84 @@
+//! The health endpoints, with the database up, down, and back.
+
+use std::time::Duration;
+
+use arxos_e2e::{wait_until, Cluster, Http, Shim};
+
+#[test]
+fn health_reports_versions_and_the_database() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let reply = Http::new().get(&shim.url("/api/health"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply
+        .header("content-type")
+        .is_some_and(|v| v.starts_with("application/json")));
+    let body = reply.json();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["extension_version"], "0.1.0");
+    assert_eq!(body["database"]["reachable"], true);
+    let round_trip = body["database"]["round_trip_ms"]
+        .as_f64()
+        .expect("round_trip_ms is a number");
+    assert!(round_trip >= 0.0, "{round_trip}");
+    assert!(body["uptime_seconds"].is_u64(), "{body}");
+}
+
+#[test]
+fn live_and_ready_answer_200() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let http = Http::new();
+    let live = http.get(&shim.url("/api/health/live"));
+    assert_eq!(live.status, 200, "{}", live.body);
+    assert_eq!(live.json()["status"], "ok");
+    let ready = http.get(&shim.url("/api/health/ready"));
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert_eq!(ready.json()["status"], "ok");
+}
+
+#[test]
+fn health_follows_the_database_down_and_back_up() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let http = Http::new();
+    // Put a connection in the pool first, so recovery has a dead one to get rid of.
+    assert_eq!(http.get(&shim.url("/api/health")).status, 200);
+
+    cluster.stop();
+    let ready = http.get(&shim.url("/api/health/ready"));
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert_eq!(ready.json()["status"], "unavailable");
+    let health = http.get(&shim.url("/api/health"));
+    assert_eq!(health.status, 503, "{}", health.body);
+    let body = health.json();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["database"]["reachable"], false);
+    assert!(body["database"]["error"].is_string(), "{body}");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    // The process itself is fine.
+    assert_eq!(http.get(&shim.url("/api/health/live")).status, 200);
+
+    cluster.restart();
+    wait_until(Duration::from_secs(30), "ready to answer 200 again", || {
+        (http.get(&shim.url("/api/health/ready")).status == 200).then_some(())
+    });
+    let health = http.get(&shim.url("/api/health"));
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert_eq!(health.json()["database"]["reachable"], true);
+}
+
+#[test]
+fn server_starts_while_the_database_is_down() {
+    let cluster = Cluster::start();
+    cluster.stop();
+    let shim = Shim::start(&cluster.url());
+    let http = Http::new();
+    assert_eq!(http.get(&shim.url("/api/health/live")).status, 200);
+    assert_eq!(http.get(&shim.url("/api/health/ready")).status, 503);
+    cluster.restart();
+    wait_until(Duration::from_secs(30), "health to answer 200", || {
+        (http.get(&shim.url("/api/health")).status == 200).then_some(())
+    });
+}

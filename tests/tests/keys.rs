@@ -1,0 +1,202 @@
+//! `arxos keys create/list/revoke` through the real binary.
+
+use std::process::{Command, Output};
+
+use arxos_e2e::{arxos_bin, Cluster};
+
+fn arxos(cluster: &Cluster, args: &[&str]) -> Output {
+    Command::new(arxos_bin())
+        .args(args)
+        .env("DATABASE_URL", cluster.url())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the arxos binary")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The value of a `name: value` line of `arxos keys create`.
+fn field(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {name}: line in {text:?}"))
+}
+
+#[test]
+fn create_list_revoke_round_trip() {
+    let cluster = Cluster::start();
+
+    let created = arxos(
+        &cluster,
+        &[
+            "keys", "create", "--name", "ci robot", "--scope", "read", "--scope", "write",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let out = stdout(&created);
+    let id = field(&out, "id");
+    let key = field(&out, "key");
+    let prefix = field(&out, "prefix");
+    assert!(key.starts_with("arx_") && key.len() > 20, "{key}");
+    assert!(
+        key.starts_with(&prefix),
+        "{prefix} is not a prefix of the key"
+    );
+    assert!(prefix.len() < key.len());
+
+    // Only the key's hash is stored.
+    let mut db = cluster.client();
+    let row = db
+        .query_one(
+            "select count(*) from arxos.api_keys where key_hash = sha256(convert_to($1, 'UTF8'))",
+            &[&key],
+        )
+        .expect("count keys by hash");
+    assert_eq!(row.get::<_, i64>(0), 1);
+    let row = db
+        .query_one(
+            "select owner, scopes from arxos.api_keys where id = $1::text::uuid",
+            &[&id],
+        )
+        .expect("read the key's row");
+    assert_eq!(
+        row.get::<_, String>(0),
+        "ci robot",
+        "owner defaults to the name"
+    );
+    assert_eq!(row.get::<_, Vec<String>>(1), vec!["read", "write"]);
+
+    let listed = arxos(&cluster, &["keys", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let table = stdout(&listed);
+    assert!(
+        table.lines().next().is_some_and(|h| h.starts_with("ID")),
+        "{table}"
+    );
+    let line = table
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("key {id} not listed:\n{table}"));
+    assert!(line.contains(&prefix), "{line}");
+    assert!(line.contains("read,write"), "{line}");
+    assert!(
+        !table.contains(&key),
+        "the list shows the key itself:\n{table}"
+    );
+    assert!(line.trim_end().ends_with('-'), "not revoked yet: {line}");
+
+    let revoked = arxos(&cluster, &["keys", "revoke", &id]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert!(stdout(&revoked).contains(&id));
+    let row = db
+        .query_one(
+            "select revoked_at is not null from arxos.api_keys where id = $1::text::uuid",
+            &[&id],
+        )
+        .expect("read the key's row");
+    assert!(row.get::<_, bool>(0));
+    let table = stdout(&arxos(&cluster, &["keys", "list"]));
+    let line = table
+        .lines()
+        .find(|l| l.contains(&id))
+        .expect("still listed");
+    assert!(
+        !line.trim_end().ends_with('-'),
+        "revocation time missing: {line}"
+    );
+
+    // A second revocation finds no active key.
+    let again = arxos(&cluster, &["keys", "revoke", &id]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("no active key"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn create_defaults_to_read_and_takes_buildings_and_owner() {
+    let cluster = Cluster::start();
+    let mut db = cluster.client();
+    db.execute(
+        "select arxos.create_building($1, $2)",
+        &[&"b42", &"Building 42"],
+    )
+    .expect("create building b42");
+
+    let created = arxos(
+        &cluster,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "dash",
+            "--building",
+            "b42",
+            "--owner",
+            "facilities",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let id = field(&stdout(&created), "id");
+    let row = db
+        .query_one(
+            "select owner, scopes, cardinality(building_ids) from arxos.api_keys
+              where id = $1::text::uuid",
+            &[&id],
+        )
+        .expect("read the key's row");
+    assert_eq!(row.get::<_, String>(0), "facilities");
+    assert_eq!(row.get::<_, Vec<String>>(1), vec!["read"]);
+    assert_eq!(row.get::<_, i32>(2), 1);
+    let table = stdout(&arxos(&cluster, &["keys", "list"]));
+    let line = table.lines().find(|l| l.contains(&id)).expect("listed");
+    assert!(
+        line.contains("b42") && line.contains("facilities"),
+        "{line}"
+    );
+}
+
+#[test]
+fn create_reports_the_extension_s_refusals() {
+    let cluster = Cluster::start();
+    let bad_scope = arxos(
+        &cluster,
+        &["keys", "create", "--name", "x", "--scope", "root"],
+    );
+    assert!(!bad_scope.status.success());
+    assert!(
+        stderr(&bad_scope).contains("invalid scopes"),
+        "{}",
+        stderr(&bad_scope)
+    );
+
+    let bad_building = arxos(
+        &cluster,
+        &["keys", "create", "--name", "x", "--building", "nope"],
+    );
+    assert!(!bad_building.status.success());
+    assert!(
+        stderr(&bad_building).contains("unknown building"),
+        "{}",
+        stderr(&bad_building)
+    );
+
+    let bad_id = arxos(&cluster, &["keys", "revoke", "not-a-uuid"]);
+    assert!(!bad_id.status.success());
+    assert!(stderr(&bad_id).contains("uuid"), "{}", stderr(&bad_id));
+
+    let mut db = cluster.client();
+    let row = db
+        .query_one("select count(*) from arxos.api_keys", &[])
+        .expect("count");
+    assert_eq!(row.get::<_, i64>(0), 0, "a refused key was stored");
+}

@@ -1,0 +1,185 @@
+//! The server's own behaviour: error shape, limits, CORS, logs, shutdown, replicas.
+
+use std::time::Duration;
+
+use arxos_e2e::{Cluster, Http, Shim};
+use serde_json::Value;
+
+fn assert_error_shape(body: &Value, code: &str) {
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "{body}");
+    assert!(error["message"].is_string(), "{body}");
+    assert!(error.get("details").is_some(), "details missing: {body}");
+}
+
+#[test]
+fn unknown_routes_and_methods_answer_in_the_error_shape() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let http = Http::new();
+
+    let reply = http.get(&shim.url("/api/no/such/route"));
+    assert_eq!(reply.status, 404);
+    assert_error_shape(&reply.json(), "NOT_FOUND");
+
+    let reply = http.get(&shim.url("/"));
+    assert_eq!(reply.status, 404);
+    assert_error_shape(&reply.json(), "NOT_FOUND");
+
+    let reply = http.request("DELETE", &shim.url("/api/health"), &[], None);
+    assert_eq!(reply.status, 405);
+    assert_error_shape(&reply.json(), "METHOD_NOT_ALLOWED");
+    assert!(reply.header("allow").is_some_and(|v| v.contains("GET")));
+}
+
+#[test]
+fn oversized_bodies_are_refused() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), &["--body-limit", "1024"], &[]);
+    let reply = Http::new().request(
+        "POST",
+        &shim.url("/api/health/live"),
+        &[("content-type", "application/json")],
+        Some(vec![b' '; 4096]),
+    );
+    assert_eq!(reply.status, 413, "{}", reply.body);
+    assert_error_shape(&reply.json(), "PAYLOAD_TOO_LARGE");
+}
+
+#[test]
+fn cross_origin_calls_are_denied_unless_configured() {
+    let cluster = Cluster::start();
+    let http = Http::new();
+    let origin = [("origin", "https://app.example.com")];
+
+    let closed = Shim::start(&cluster.url());
+    let reply = http.request("GET", &closed.url("/api/health/live"), &origin, None);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("access-control-allow-origin"), None);
+
+    let open = Shim::start_with(
+        &cluster.url(),
+        &[],
+        &[(
+            "ARXOS_CORS_ORIGINS",
+            "https://app.example.com,https://other.example.com",
+        )],
+    );
+    let reply = http.request("GET", &open.url("/api/health/live"), &origin, None);
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    let reply = http.request(
+        "GET",
+        &open.url("/api/health/live"),
+        &[("origin", "https://evil.example.com")],
+        None,
+    );
+    assert_eq!(reply.header("access-control-allow-origin"), None);
+    let preflight = http.request(
+        "OPTIONS",
+        &open.url("/api/health"),
+        &[
+            ("origin", "https://other.example.com"),
+            ("access-control-request-method", "GET"),
+        ],
+        None,
+    );
+    assert!(
+        preflight.status < 300,
+        "{} {}",
+        preflight.status,
+        preflight.body
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://other.example.com")
+    );
+}
+
+#[test]
+fn sigterm_and_sigint_stop_the_server_cleanly() {
+    let cluster = Cluster::start();
+    let http = Http::new();
+    for signal in ["TERM", "INT"] {
+        let mut shim = Shim::start(&cluster.url());
+        assert_eq!(http.get(&shim.url("/api/health")).status, 200);
+        shim.signal(signal);
+        let status = shim
+            .wait_exit(Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("arxos still running 15 s after SIG{signal}"));
+        assert!(status.success(), "SIG{signal}: exited with {status}");
+        assert!(
+            shim.logs().iter().any(|l| l.contains("shutting down")),
+            "{:#?}",
+            shim.logs()
+        );
+    }
+}
+
+#[test]
+fn logs_never_show_the_database_password() {
+    let cluster = Cluster::start();
+    // Trust authentication ignores the password; the server still holds it.
+    let url = format!(
+        "postgres://postgres:hunter2-not-for-logs@127.0.0.1:{}/arxos",
+        cluster.port()
+    );
+    let shim = Shim::start(&url);
+    let http = Http::new();
+    assert_eq!(http.get(&shim.url("/api/health")).status, 200);
+    cluster.stop();
+    assert_eq!(http.get(&shim.url("/api/health")).status, 503);
+    let logs = shim.logs();
+    assert!(logs.iter().any(|l| l.contains("127.0.0.1")), "{logs:#?}");
+    assert!(
+        !logs.iter().any(|l| l.contains("hunter2")),
+        "password in the logs: {logs:#?}"
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), &[], &[("ARXOS_LOG_FORMAT", "json")]);
+    assert_eq!(Http::new().get(&shim.url("/api/health")).status, 200);
+    let logs = shim.logs();
+    assert!(!logs.is_empty());
+    for line in &logs {
+        let value: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(value["level"].is_string(), "{line}");
+    }
+}
+
+#[test]
+fn two_servers_share_one_database() {
+    let cluster = Cluster::start();
+    let first = Shim::start(&cluster.url());
+    let second = Shim::start(&cluster.url());
+    assert_ne!(first.base_url(), second.base_url());
+    let http = Http::new();
+    for shim in [&first, &second] {
+        assert_eq!(http.get(&shim.url("/api/health")).status, 200);
+    }
+}
+
+#[test]
+fn a_killed_server_restarts_on_its_address() {
+    let cluster = Cluster::start();
+    let http = Http::new();
+    let mut first = Shim::start(&cluster.url());
+    assert_eq!(http.get(&first.url("/api/health")).status, 200);
+    let addr = first.addr().to_owned();
+    first.signal("KILL");
+    let status = first
+        .wait_exit(Duration::from_secs(10))
+        .expect("SIGKILL ends the process");
+    assert!(!status.success());
+
+    let second = Shim::start_with(&cluster.url(), &["--addr", &addr], &[]);
+    assert_eq!(second.addr(), addr);
+    assert_eq!(http.get(&second.url("/api/health")).status, 200);
+}
