@@ -9,6 +9,7 @@
 ::pgrx::pg_module_magic!(name, version);
 
 mod ewkb;
+mod market;
 mod paths;
 mod rating;
 mod schema;

@@ -9,7 +9,10 @@ extension_sql_file!(
     requires = [
         normalize_path, normalize_object_path, path_parent, path_name, path_depth, path_lower,
         path_upper, resolve_path, path_is_valid, grade, grade_ordinal, grade_value,
-        rating_compute, rating_recommendations, rating_components, ewkb_point_z, ewkb_parse_point
+        rating_compute, rating_recommendations, rating_components, ewkb_point_z, ewkb_parse_point,
+        contribution_base_reward, contribution_types, verification_multiplier, verification_counts,
+        trust_level, trust_ordinal, trust_multiplier, contribution_reward, verifier_reward,
+        reputation_delta, clamp_reputation, token_figures, badges_earned
     ]
 );
 extension_sql_file!("../sql/02_objects.sql", name = "objects", requires = ["tables"]);
@@ -18,3 +21,5 @@ extension_sql_file!("../sql/04_events.sql", name = "events", requires = ["rating
 extension_sql_file!("../sql/05_keys.sql", name = "keys", requires = ["events"]);
 extension_sql_file!("../sql/06_tree.sql", name = "tree", requires = ["keys"]);
 extension_sql_file!("../sql/07_sample.sql", name = "sample", requires = ["tree"]);
+extension_sql_file!("../sql/08_security.sql", name = "security", requires = ["sample"]);
+extension_sql_file!("../sql/09_market.sql", name = "market", requires = ["security"]);

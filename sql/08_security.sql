@@ -1,0 +1,1 @@
+-- ArxOS schema, part 8: roles, grants and row-level security (see docs/security.md).

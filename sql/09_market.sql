@@ -1,0 +1,1 @@
+-- ArxOS schema, part 9: contributors, contributions, the token ledger (see docs/market.md).
