@@ -16,7 +16,7 @@ fn raise(err: PathError) -> ! {
 
 /// Normalises an absolute path (`/` allowed); raises on an invalid one.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn normalize_path(path: &str) -> String {
+pub(crate) fn normalize_path(path: &str) -> String {
     path::normalize(path).unwrap_or_else(|e| raise(e))
 }
 

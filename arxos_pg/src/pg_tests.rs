@@ -1,0 +1,163 @@
+//! `#[pg_test]`s: the extension inside a real backend. Each test runs in its own transaction,
+//! rolled back afterwards.
+
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn one<T: pgrx::IntoDatum + pgrx::FromDatum>(sql: &str) -> T {
+        Spi::get_one::<T>(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: NULL"))
+    }
+
+    fn run(sql: &str) {
+        Spi::run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    #[pg_test]
+    fn normalizes_paths() {
+        assert_eq!(crate::paths::normalize_path("/a//b/"), "/a/b");
+        assert_eq!(one::<String>("select arxos.normalize_path('//x//y//')"), "/x/y");
+        assert_eq!(one::<i32>("select arxos.path_depth('/a/b/c')"), 3);
+        assert_eq!(one::<String>("select arxos.path_upper('/a')"), "/a0");
+    }
+
+    #[pg_test(error = "invalid path: path segment \"..\" is not allowed: '.' and '..' cannot be part of a stored path")]
+    fn refuses_dot_dot() {
+        run("select arxos.normalize_path('/a/../b')");
+    }
+
+    #[pg_test(error = "invalid path: path has 65 levels; at most 64 are allowed")]
+    fn refuses_deep_paths_on_plain_insert() {
+        run("select arxos.create_building('t1', 'T1')");
+        run("insert into arxos.objects (building_id, path, type) \
+             select id, repeat('/a', 65), 'thing' from arxos.buildings where key = 't1'");
+    }
+
+    #[pg_test]
+    fn put_get_and_sample() {
+        assert!(one::<bool>("select arxos.load_sample()"));
+        assert!(!one::<bool>("select arxos.load_sample()"));
+        assert_eq!(one::<i64>("select count(*) from arxos.objects"), 19);
+        assert_eq!(
+            one::<String>("select status from arxos.get('b42', '/electrical/circuits/2/outlet_2B')"),
+            "failed"
+        );
+        assert_eq!(
+            one::<i64>("select count(*) from arxos.ls('b42', '/electrical/circuits/2') where needs_repair"),
+            1
+        );
+        run("select arxos.put('b42', '/electrical/circuits/2/outlet_2C', 'outlet', '{\"voltage\": 120}')");
+        assert_eq!(
+            one::<i64>("select children from arxos.ls('b42', '/electrical/circuits') where name = '2'"),
+            3
+        );
+    }
+
+    #[pg_test]
+    fn subtree_move_keeps_ids_and_connections() {
+        run("select arxos.load_sample()");
+        let before: i64 = one("select count(*) from arxos.connections");
+        let id: pgrx::Uuid = one("select id from arxos.objects where path = '/electrical/circuits/2/outlet_2A'");
+        assert_eq!(one::<i32>("select arxos.mv('b42', '/electrical/circuits', '/electrical/branch')"), 5);
+        let moved: String = Spi::get_one_with_args(
+            "select path::text from arxos.objects where id = $1",
+            &[id.into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(moved, "/electrical/branch/2/outlet_2A");
+        assert_eq!(one::<i64>("select count(*) from arxos.connections"), before);
+        assert_eq!(
+            one::<i64>("select count(*) from arxos.object_history where op = 'move'"),
+            5
+        );
+    }
+
+    #[pg_test]
+    fn recursive_delete_writes_history_and_events() {
+        run("select arxos.load_sample()");
+        run("select arxos.sequence_events()");
+        let n: i32 = one("select arxos.rm('b42', '/electrical', recursive => true)");
+        assert_eq!(n, 8);
+        assert_eq!(
+            one::<i64>("select count(*) from arxos.object_history where op = 'delete'"),
+            8
+        );
+        assert_eq!(
+            one::<i64>("select count(*) from arxos.events_since(0, types => array['object.deleted'])"),
+            8
+        );
+        // connections into the deleted subtree went with it, each with its event
+        assert_eq!(
+            one::<i64>("select count(*) from arxos.events_since(0, types => array['connection.deleted'])"),
+            5
+        );
+    }
+
+    #[pg_test]
+    fn trace_reports_cycles() {
+        run("select arxos.load_sample()");
+        run("select arxos.connect('b42', '/electrical/circuits/2/outlet_2A', '/electrical/panels/panel_1', 'feeds')");
+        assert_eq!(
+            one::<i64>("select count(*) from arxos.trace('b42', '/electrical/panels/panel_1') where cycle"),
+            1
+        );
+    }
+
+    /// A deterministic workload of inserts, updates, moves, deletes and connections: after each
+    /// step the counters-based rating equals the recomputation from scratch.
+    #[pg_test]
+    fn incremental_rating_equals_oracle_under_a_random_workload() {
+        run("select arxos.create_building('prop', 'Property test')");
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let types = ["thing", "sensor", "outlet", "meter", "room"];
+        let statuses = ["active", "failed", "unknown", "degraded"];
+        for step in 0..120 {
+            let a = next(30);
+            let b = next(30);
+            let sql = match next(7) {
+                0 | 1 => format!(
+                    "select arxos.put('prop', '/n{a}', '{}', {}, status => '{}', location => {})",
+                    types[next(5) as usize],
+                    if next(2) == 0 { "'{}'" } else { "'{\"k\": 1}'" },
+                    statuses[next(4) as usize],
+                    if next(2) == 0 { "null".to_string() } else { format!("'{{\"x\": {a}, \"y\": {b}}}'") },
+                ),
+                2 => format!("select arxos.patch('prop', '/n{a}', status => '{}')", statuses[next(4) as usize]),
+                3 => format!("select arxos.rm('prop', '/n{a}', recursive => true)"),
+                4 => format!("select arxos.mv('prop', '/n{a}', '/n{b}')"),
+                5 => format!("select arxos.connect('prop', '/n{a}', '/n{b}', 'monitors')"),
+                _ => format!(
+                    "insert into arxos.objects (building_id, path, type, status, properties) \
+                     select id, '/n{a}/c' || g, 'sensor', 'active', '{{\"v\": 1}}' \
+                     from arxos.buildings, generate_series(1, {}) g where key = 'prop'",
+                    1 + next(4)
+                ),
+            };
+            // Statements that fail (missing objects, conflicts) roll back to a savepoint, like a
+            // client's failed transaction: nothing of theirs may stay in the counters.
+            let body = match sql.strip_prefix("select ") {
+                Some(call) => format!("perform {call}"),
+                None => sql.clone(),
+            };
+            run(&format!("do $$ begin {body}; exception when others then null; end $$"));
+            let incremental: String = one(
+                "select row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text \
+                 from arxos.rating('prop')",
+            );
+            let oracle: String = one(
+                "select row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text \
+                 from arxos.recompute_rating('prop')",
+            );
+            assert_eq!(incremental, oracle, "step {step}: {sql}");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+-- ArxOS schema, part 10: a deterministic generator of realistic buildings (benchmarks, demos).
