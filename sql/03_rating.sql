@@ -167,7 +167,9 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- The exact rating for the committed data (and this transaction's own changes) at this moment.
-CREATE FUNCTION arxos.rating(building text) RETURNS arxos.rating_result
+-- `at` moves only the clock of the time-dependent components (age and the 30-day windows);
+-- the object counts are always the current ones.
+CREATE FUNCTION arxos.rating(building text, at timestamptz DEFAULT now()) RETURNS arxos.rating_result
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
@@ -175,7 +177,7 @@ DECLARE
     i  record;
     v  double precision[];
 BEGIN
-    SELECT * INTO i FROM arxos.rating_inputs(b);
+    SELECT * INTO i FROM arxos.rating_inputs(b, at);
     v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
                               i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
     RETURN arxos.rating_from_values(
@@ -240,7 +242,8 @@ $$;
 -- score moved by 0.1 or more (or always, with force), writes a history row and the
 -- bilt.rating.changed and market.signal events. Returns true when it wrote.
 CREATE FUNCTION arxos.record_rating(building uuid, reason text, object_path text,
-                                    contribution uuid, force boolean DEFAULT false)
+                                    contribution uuid, force boolean DEFAULT false,
+                                    at timestamptz DEFAULT now())
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -253,7 +256,7 @@ DECLARE
     key   text;
     moved boolean;
 BEGIN
-    SELECT * INTO i FROM arxos.rating_inputs(building);
+    SELECT * INTO i FROM arxos.rating_inputs(building, at);
     IF NOT FOUND THEN
         RETURN false;
     END IF;
@@ -291,7 +294,7 @@ BEGIN
                                       ELSE arxos.token_price(last.new_score::float8, last.new_grade) END,
                     'new_price', arxos.token_price(s::float8, g)));
     END IF;
-    IF force OR reason = 'time_window' THEN
+    IF force OR (reason = 'time_window' AND moved) THEN
         INSERT INTO arxos.events_pending (type, building_id, actor, body)
         VALUES ('bilt.rating.calculated', building, arxos.current_actor(),
                 jsonb_build_object('building', key, 'reason', reason, 'grade', g, 'score', s,
@@ -364,7 +367,7 @@ CREATE CONSTRAINT TRIGGER rating_dirty_check AFTER INSERT ON arxos.rating_dirty
 
 -- Records the moves that time alone causes (history, quality, activity windows). Safe to call
 -- from pg_cron; the shim calls it every minute. Returns the number of buildings recorded.
-CREATE FUNCTION arxos.tick() RETURNS integer
+CREATE FUNCTION arxos.tick(at timestamptz DEFAULT now()) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
@@ -372,7 +375,7 @@ DECLARE
     n integer := 0;
 BEGIN
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP
-        IF arxos.record_rating(b, 'time_window', NULL, NULL) THEN
+        IF arxos.record_rating(b, 'time_window', NULL, NULL, false, at) THEN
             n := n + 1;
         END IF;
     END LOOP;

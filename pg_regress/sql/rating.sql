@@ -59,3 +59,24 @@ SELECT building, grade FROM arxos.ratings ORDER BY building;
 SELECT arxos.tick() AS recorded;
 SELECT arxos.rating('nope');
 DELETE FROM arxos.buildings WHERE key = 'crafted';
+-- time moves the windows: 40 days on, nothing happened in the last 30 days
+SELECT arxos.create_building('aging', 'Aging') IS NOT NULL AS created;
+SELECT (arxos.put('aging', '/a', 'thing', '{"k": 1}')).path;
+SELECT changes_30d, actors_30d FROM arxos.rating_inputs(arxos.building_id('aging'), now() + interval '40 days');
+SELECT quality, activity FROM arxos.rating('aging');
+SELECT quality, activity FROM arxos.rating('aging', now() + interval '40 days');
+SELECT arxos.tick(now() + interval '40 days') >= 1 AS tick_recorded;
+SELECT reason, new_score FROM arxos.rating_history('aging', max => 1);
+SELECT count(*) FROM arxos.events_since(0, types => ARRAY['bilt.rating.calculated'], building => 'aging');
+DELETE FROM arxos.buildings WHERE key = 'aging';
+-- BI views: refreshed concurrently, readable by arxos_reader and nothing else
+SELECT arxos.refresh_views();
+SELECT building, grade, rank FROM arxos.bi_leaderboard ORDER BY rank, building;
+SELECT grade, buildings FROM arxos.bi_grade_distribution WHERE buildings > 0 ORDER BY ordinal;
+SELECT building, type, status, objects FROM arxos.bi_objects_by_type_status WHERE building = 'b42' AND type = 'outlet' ORDER BY status;
+SELECT building, changes > 0 AS has_changes FROM arxos.bi_rating_trend_30d ORDER BY building;
+SET ROLE arxos_reader;
+SELECT count(*) > 0 AS can_read FROM arxos.bi_leaderboard;
+SELECT count(*) FROM arxos.objects;
+SELECT count(*) FROM arxos.api_keys;
+RESET ROLE;
