@@ -68,7 +68,8 @@ BEGIN
     IF under IS NOT NULL THEN
         u := arxos.normalize_path(under);
     END IF;
-    PERFORM arxos.sequence_events();
+    -- Sequence at least a page's worth, so a caller asking for many events gets them now.
+    PERFORM arxos.sequence_events(greatest(max, 10000));
     RETURN QUERY
     SELECT e.* FROM arxos.events e
      WHERE e.id > coalesce(after_id, 0)

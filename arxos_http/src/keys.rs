@@ -5,6 +5,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::config::DatabaseArgs;
 use crate::db::{self, DbError};
+use crate::table::{printable, render_table};
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {
@@ -170,63 +171,5 @@ async fn revoke(args: RevokeArgs) -> Result<(), KeysError> {
             Ok(())
         }
         _ => Err(KeysError::NoSuchKey(args.id)),
-    }
-}
-
-/// Control characters would break the table's lines.
-fn printable(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
-/// Left-aligned columns two spaces apart, without trailing blanks.
-fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                line.push_str("  ");
-            }
-            line.push_str(cell);
-            if i + 1 < N {
-                let pad = widths[i] - cell.chars().count();
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_columns_line_up() {
-        let rows = [
-            ["ID".to_owned(), "NAME".to_owned(), "X".to_owned()],
-            ["1".to_owned(), "a longer name".to_owned(), "-".to_owned()],
-        ];
-        let text = render_table(&rows);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "ID  NAME           X");
-        assert_eq!(lines[1], "1   a longer name  -");
-    }
-
-    #[test]
-    fn control_characters_are_masked() {
-        assert_eq!(printable("a\tb\nc"), "a?b?c");
-        assert_eq!(printable("café"), "café");
     }
 }

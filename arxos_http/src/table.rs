@@ -1,0 +1,93 @@
+//! Plain-text tables for the command-line tools (`arxos keys list`, the shell).
+
+/// Control characters would break the table's lines.
+pub fn printable(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Left-aligned columns two spaces apart, without trailing blanks.
+pub fn render_table<R: AsRef<[String]>>(rows: &[R]) -> String {
+    render_table_with(rows, |_, _, cell| cell.to_owned())
+}
+
+/// Like [`render_table`], with `paint(row, column, cell)` wrapping each cell (in colour, say)
+/// after the widths are measured on the plain text.
+pub fn render_table_with<R: AsRef<[String]>>(
+    rows: &[R],
+    paint: impl Fn(usize, usize, &str) -> String,
+) -> String {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let mut widths = vec![0usize; columns];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row.as_ref()) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for (r, row) in rows.iter().enumerate() {
+        let row = row.as_ref();
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(&paint(r, i, cell));
+            if i + 1 < row.len() {
+                let pad = widths[i] - cell.chars().count();
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_columns_line_up() {
+        let rows = [
+            ["ID".to_owned(), "NAME".to_owned(), "X".to_owned()],
+            ["1".to_owned(), "a longer name".to_owned(), "-".to_owned()],
+        ];
+        let text = render_table(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ID  NAME           X");
+        assert_eq!(lines[1], "1   a longer name  -");
+    }
+
+    #[test]
+    fn painting_keeps_columns_aligned() {
+        let rows = vec![
+            vec!["a".to_owned(), "x".to_owned()],
+            vec!["bbb".to_owned(), "y".to_owned()],
+        ];
+        let text = render_table_with(&rows, |_, c, cell| {
+            if c == 0 {
+                format!("<{cell}>")
+            } else {
+                cell.to_owned()
+            }
+        });
+        assert_eq!(text, "<a>    x\n<bbb>  y\n");
+    }
+
+    #[test]
+    fn empty_last_cells_leave_no_trailing_blanks() {
+        let rows = vec![vec!["a".to_owned(), String::new()]];
+        assert_eq!(render_table(&rows), "a\n");
+        assert_eq!(render_table::<Vec<String>>(&[]), "");
+    }
+
+    #[test]
+    fn control_characters_are_masked() {
+        assert_eq!(printable("a\tb\nc"), "a?b?c");
+        assert_eq!(printable("café"), "café");
+    }
+}
