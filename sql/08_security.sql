@@ -1,1 +1,258 @@
 -- ArxOS schema, part 8: roles, grants and row-level security (see docs/security.md).
+--
+-- Roles (cluster-wide, created once, never dropped by the extension):
+--   arxos_authenticator  what the HTTP shim logs in as (NOLOGIN here: the operator gives it
+--                        LOGIN and a password). Member of arxos_api only; per request it runs
+--                        SET LOCAL ROLE arxos_api after arxos.authorize() accepted the key.
+--   arxos_api            what API requests run as: EXECUTE on the functions, table privileges
+--                        limited by row-level security to the key's buildings.
+--   arxos_query          what POST /api/query runs as. It logs in by itself (no membership of
+--                        anything, so SQL it runs cannot SET ROLE elsewhere), sees only schema
+--                        arxos_views, in a READ ONLY transaction.
+--   arxos_reader         for BI tools: SELECT on arxos_views (and the rating views).
+--
+-- Building scope: arxos.authorize() hands the shim the key's buildings; the shim sets
+-- arxos.building_ids (comma-separated UUIDs, empty = every building) in the transaction, and
+-- the policies below admit only those rows. Requests cannot run SQL of their own as arxos_api,
+-- so the setting cannot be forged there. /api/query can set any setting, so its views consult
+-- arxos.query_scope instead: a row only arxos_views.begin_query() writes, in a transaction the
+-- shim always rolls back.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'arxos_api') THEN
+        CREATE ROLE arxos_api NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'arxos_query') THEN
+        CREATE ROLE arxos_query NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'arxos_reader') THEN
+        CREATE ROLE arxos_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'arxos_authenticator') THEN
+        CREATE ROLE arxos_authenticator NOLOGIN NOINHERIT;
+    END IF;
+END
+$$;
+GRANT arxos_api TO arxos_authenticator;
+ALTER ROLE arxos_query SET search_path = arxos_views, pg_catalog;
+ALTER ROLE arxos_query SET statement_timeout = '5s';
+
+-------------------------------------------------------------------------------------------------
+-- Authentication and authorization of one request
+-------------------------------------------------------------------------------------------------
+
+-- True when the request may see rows of the building: arxos.building_ids is empty or unset
+-- (every building), or lists it.
+CREATE FUNCTION arxos.building_allowed(building uuid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(current_setting('arxos.building_ids', true), '') = ''
+        OR building = ANY (string_to_array(current_setting('arxos.building_ids', true), ',')::uuid[])
+$$;
+
+-- Checks an API key for one request: the key exists and is not revoked (else 28000), has the
+-- scope (admin ⊇ write ⊇ read; else 42501), and may use the building when one is named
+-- (else 42501; an unknown building is left for the call itself to report). Admin routes need a
+-- key that is not limited to buildings.
+CREATE FUNCTION arxos.authorize(api_key text, scope text, building text DEFAULT NULL)
+RETURNS TABLE (key_id uuid, owner text, scopes text[], building_ids uuid[])
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_column
+DECLARE
+    k   record;
+    b   uuid;
+BEGIN
+    IF scope IS NULL OR scope NOT IN ('read', 'write', 'admin') THEN
+        RAISE EXCEPTION 'unknown scope %', coalesce(scope, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO k FROM arxos.authenticate(api_key) LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'invalid or revoked API key' USING ERRCODE = '28000';
+    END IF;
+    IF NOT (k.scopes && CASE scope WHEN 'read' THEN ARRAY['read', 'write', 'admin']
+                                   WHEN 'write' THEN ARRAY['write', 'admin']
+                                   ELSE ARRAY['admin'] END) THEN
+        RAISE EXCEPTION 'this API key lacks the % scope', scope USING ERRCODE = '42501',
+            HINT = 'its scopes are ' || array_to_string(k.scopes, ', ');
+    END IF;
+    IF scope = 'admin' AND k.building_ids IS NOT NULL THEN
+        RAISE EXCEPTION 'admin operations need a key that is not limited to buildings'
+            USING ERRCODE = '42501';
+    END IF;
+    IF building IS NOT NULL AND k.building_ids IS NOT NULL THEN
+        IF building ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
+            SELECT x.id INTO b FROM arxos.buildings x WHERE x.id = building::uuid;
+        ELSE
+            SELECT x.id INTO b FROM arxos.buildings x WHERE x.key = building;
+        END IF;
+        IF b IS NOT NULL AND NOT b = ANY (k.building_ids) THEN
+            RAISE EXCEPTION 'this API key may not access building %', building USING ERRCODE = '42501';
+        END IF;
+    END IF;
+    RETURN QUERY SELECT k.key_id, k.owner, k.scopes, k.building_ids;
+END
+$$;
+COMMENT ON FUNCTION arxos.authorize IS
+    'Checks an API key, its scope and building for one request; raises 28000 or 42501.';
+
+-------------------------------------------------------------------------------------------------
+-- Privileges of arxos_api
+-------------------------------------------------------------------------------------------------
+
+GRANT USAGE ON SCHEMA arxos TO arxos_api;
+GRANT SELECT, INSERT, UPDATE ON arxos.buildings TO arxos_api;
+GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.objects, arxos.connections TO arxos_api;
+GRANT SELECT, INSERT ON arxos.object_history, arxos.rating_history, arxos.events_pending TO arxos_api;
+GRANT SELECT ON arxos.events, arxos.event_counter, arxos.statuses, arxos.sensing_types TO arxos_api;
+GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.rating_counters, arxos.activity_days,
+      arxos.activity_actors, arxos.rating_dirty, arxos.listeners TO arxos_api;
+GRANT SELECT ON arxos.ratings TO arxos_api;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA arxos TO arxos_api;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA arxos TO arxos_api;
+
+-- Key management and authentication are for the shim and for admins, nobody else.
+REVOKE EXECUTE ON FUNCTION arxos.create_api_key(text, text[], text[], text),
+                           arxos.list_api_keys(), arxos.revoke_api_key(uuid),
+                           arxos.authenticate(text), arxos.authorize(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION arxos.authorize(text, text, text) TO arxos_authenticator;
+GRANT USAGE ON SCHEMA arxos TO arxos_authenticator;
+
+-- The sequencer moves every building's events; it runs with the owner's rights so that a
+-- building-scoped request that triggers it does not leave other buildings' events behind.
+ALTER FUNCTION arxos.sequence_events(integer) SECURITY DEFINER SET search_path = pg_catalog, arxos;
+
+-- The ratings view computes through arxos.rating(): let it see only what its caller may see.
+ALTER VIEW arxos.ratings SET (security_invoker = true);
+
+-------------------------------------------------------------------------------------------------
+-- Row-level security: the building scope of a request
+-------------------------------------------------------------------------------------------------
+
+ALTER TABLE arxos.buildings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.buildings
+    USING (arxos.building_allowed(id)) WITH CHECK (arxos.building_allowed(id));
+
+ALTER TABLE arxos.objects ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.objects
+    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+
+ALTER TABLE arxos.connections ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.connections
+    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+
+ALTER TABLE arxos.object_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.object_history
+    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+
+ALTER TABLE arxos.rating_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.rating_history
+    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+
+-- Events without a building are visible only to requests that see every building.
+ALTER TABLE arxos.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.events
+    USING (CASE WHEN building_id IS NULL THEN coalesce(current_setting('arxos.building_ids', true), '') = ''
+                ELSE arxos.building_allowed(building_id) END);
+
+-------------------------------------------------------------------------------------------------
+-- /api/query: the views arxos_query can read, and its scope
+-------------------------------------------------------------------------------------------------
+
+-- One row per running /api/query transaction, written by arxos_views.begin_query() before the
+-- transaction turns read-only and rolled back with it: never committed, unforgeable by the query.
+CREATE UNLOGGED TABLE arxos.query_scope (
+    txid         xid8 PRIMARY KEY,
+    key_id       uuid NOT NULL,
+    building_ids uuid[]
+);
+
+-- Whether the current query may see a building's rows. In a /api/query transaction: the key's
+-- buildings. Elsewhere: every building, except for non-superuser members of arxos_query.
+CREATE FUNCTION arxos.query_allows(building uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+    SELECT CASE
+        WHEN s.txid IS NOT NULL THEN s.building_ids IS NULL OR building = ANY (s.building_ids)
+        ELSE NOT EXISTS (SELECT 1 FROM pg_roles r
+                          WHERE r.rolname = session_user AND NOT r.rolsuper
+                            AND pg_has_role(r.oid, 'arxos_query', 'MEMBER'))
+        END
+      FROM (SELECT NULL) one
+      LEFT JOIN arxos.query_scope s ON s.txid = pg_current_xact_id_if_assigned()
+$$;
+
+CREATE SCHEMA arxos_views;
+COMMENT ON SCHEMA arxos_views IS 'The read-only views of POST /api/query and BI tools (docs/api.md).';
+
+-- Called by the shim at the start of a /api/query transaction: checks the key (read scope)
+-- and records its building scope for the views. Fails in a read-only transaction, so a query
+-- cannot call it to widen its own scope.
+CREATE FUNCTION arxos_views.begin_query(api_key text)
+RETURNS TABLE (key_id uuid, owner text, building_ids uuid[])
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_column
+DECLARE
+    k record;
+BEGIN
+    SELECT * INTO k FROM arxos.authorize(api_key, 'read') LIMIT 1;
+    INSERT INTO arxos.query_scope (txid, key_id, building_ids)
+    VALUES (pg_current_xact_id(), k.key_id, k.building_ids);
+    RETURN QUERY SELECT k.key_id, k.owner, k.building_ids;
+END
+$$;
+
+CREATE VIEW arxos_views.buildings WITH (security_barrier) AS
+    SELECT b.id, b.key, b.name, b.address, b.latitude, b.longitude, b.first_object_at,
+           b.created_at, b.updated_at
+      FROM arxos.buildings b WHERE arxos.query_allows(b.id);
+
+CREATE VIEW arxos_views.objects WITH (security_barrier) AS
+    SELECT o.id, o.building_id, b.key AS building, o.path::text AS path, o.parent_path::text AS parent_path,
+           o.name::text AS name, o.depth, o.type, o.status, o.health, o.needs_repair, o.properties,
+           o.metrics, o.x, o.y, o.z, o.floor, o.instrumented, o.last_reading_at, o.created_at,
+           o.updated_at, o.created_by, o.updated_by, o.version
+      FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id
+     WHERE arxos.query_allows(o.building_id);
+
+CREATE VIEW arxos_views.connections WITH (security_barrier) AS
+    SELECT c.id, c.building_id, b.key AS building, f.path::text AS from_path, t.path::text AS to_path,
+           c.from_id, c.to_id, c.kind, c.properties, c.created_at, c.created_by
+      FROM arxos.connections c
+      JOIN arxos.buildings b ON b.id = c.building_id
+      JOIN arxos.objects f ON f.id = c.from_id
+      JOIN arxos.objects t ON t.id = c.to_id
+     WHERE arxos.query_allows(c.building_id);
+
+CREATE VIEW arxos_views.object_history WITH (security_barrier) AS
+    SELECT h.id, h.building_id, b.key AS building, h.object_id, h.path::text AS path, h.op, h.actor,
+           h.at, h.changes
+      FROM arxos.object_history h JOIN arxos.buildings b ON b.id = h.building_id
+     WHERE arxos.query_allows(h.building_id);
+
+CREATE VIEW arxos_views.events WITH (security_barrier) AS
+    SELECT e.id, e.type, e.building_id, e.object_id, e.path::text AS path, e.actor, e.at, e.body
+      FROM arxos.events e WHERE arxos.query_allows(e.building_id);
+
+CREATE VIEW arxos_views.rating_history WITH (security_barrier) AS
+    SELECT h.id, h.building_id, b.key AS building, h.version, h.old_grade, h.new_grade, h.old_score,
+           h.new_score, h.structure, h.inventory, h.metadata, h.sensors, h.history, h.quality,
+           h.activity, h.reason, h.object_path, h.contribution_id, h.actor, h.at
+      FROM arxos.rating_history h JOIN arxos.buildings b ON b.id = h.building_id
+     WHERE arxos.query_allows(h.building_id);
+
+-- The last recorded rating of each building (arxos.rating() gives the live one).
+CREATE VIEW arxos_views.ratings WITH (security_barrier) AS
+    SELECT DISTINCT ON (h.building_id) h.building_id, b.key AS building, b.name, h.new_grade AS grade,
+           h.new_score AS score, h.structure, h.inventory, h.metadata, h.sensors, h.history,
+           h.quality, h.activity, h.version, h.at AS recorded_at
+      FROM arxos.rating_history h JOIN arxos.buildings b ON b.id = h.building_id
+     WHERE arxos.query_allows(h.building_id)
+     ORDER BY h.building_id, h.version DESC;
+
+CREATE VIEW arxos_views.statuses AS
+    SELECT s.status, s.documented, s.description FROM arxos.statuses s;
+
+REVOKE EXECUTE ON FUNCTION arxos.query_allows(uuid), arxos_views.begin_query(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION arxos.query_allows(uuid) TO arxos_query, arxos_reader;
+GRANT EXECUTE ON FUNCTION arxos_views.begin_query(text) TO arxos_query;
+GRANT USAGE ON SCHEMA arxos_views TO arxos_query, arxos_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA arxos_views TO arxos_query, arxos_reader;

@@ -1,0 +1,611 @@
+//! Reading command lines: splitting a line into commands at `;`, splitting a command into
+//! words (quotes and backslash escapes as in a Unix shell), and parsing the words into a
+//! [`Command`].
+
+use std::ops::Range;
+
+use super::error::ShellError;
+use super::find::{self, Filter};
+
+/// Default and largest number of changes `history` shows.
+pub const HISTORY_DEFAULT: i64 = 20;
+pub const HISTORY_MAX: i64 = 10_000;
+
+/// One command of the shell, with its arguments as typed (paths not yet resolved).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Buildings,
+    Use(String),
+    Cd(CdTarget),
+    Ls(Option<String>),
+    Pwd,
+    Tree {
+        path: Option<String>,
+        depth: Option<i32>,
+    },
+    Inspect(Option<String>),
+    Find {
+        under: Option<String>,
+        filters: Vec<Filter>,
+    },
+    Near {
+        radius: Option<f64>,
+    },
+    Trace {
+        path: String,
+        direction: Direction,
+        kind: Option<String>,
+    },
+    History {
+        path: Option<String>,
+        limit: i64,
+    },
+    Rating,
+    Sql(String),
+    Help(Option<String>),
+    Exit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CdTarget {
+    /// `cd` alone: the building root.
+    Root,
+    /// `cd -`: the previous directory.
+    Previous,
+    Path(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Upstream,
+    Downstream,
+}
+
+impl Direction {
+    /// The name the extension's `arxos.trace` takes.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Direction::Upstream => "upstream",
+            Direction::Downstream => "downstream",
+        }
+    }
+}
+
+/// What `help` says about a command.
+pub struct CommandInfo {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub summary: &'static str,
+    pub details: &'static str,
+}
+
+/// Every command, in the order `help` lists them.
+pub const COMMANDS: &[CommandInfo] = &[
+    CommandInfo {
+        name: "buildings",
+        usage: "buildings",
+        summary: "list the buildings (* marks the current one)",
+        details: "Shows each building's key, name, grade and address.",
+    },
+    CommandInfo {
+        name: "use",
+        usage: "use KEY",
+        summary: "switch to a building",
+        details: "Switches to the building with that key and goes to its root, /.",
+    },
+    CommandInfo {
+        name: "cd",
+        usage: "cd [PATH | - | /]",
+        summary: "change the current path",
+        details: "PATH is absolute (/electrical) or relative to the current path (circuits/2, ..).\n\
+                  `cd` alone and `cd /` go to the root; `cd -` goes back to the previous path.\n\
+                  The path must name an object.",
+    },
+    CommandInfo {
+        name: "ls",
+        usage: "ls [PATH]",
+        summary: "list the objects directly below a path",
+        details: "Objects with children end with /. Marks: [FAILED], [NEEDS REPAIR], [OK] for active\n\
+                  objects, and the status for the others ([DEGRADED], [UNKNOWN], ...).",
+    },
+    CommandInfo {
+        name: "pwd",
+        usage: "pwd",
+        summary: "print the current path",
+        details: "",
+    },
+    CommandInfo {
+        name: "tree",
+        usage: "tree [PATH] [-d N]",
+        summary: "show the objects below a path as a tree",
+        details: "-d N (or --depth N) stops N levels below PATH. At most 10000 objects are shown.",
+    },
+    CommandInfo {
+        name: "inspect",
+        usage: "inspect [PATH]",
+        summary: "everything about one object",
+        details: "Fields, properties, metrics, location, connections in and out, and the last\n\
+                  changes of the object at PATH (default: the current path).",
+    },
+    CommandInfo {
+        name: "find",
+        usage: "find [PATH] [FILTER ...]",
+        summary: "find objects below a path (default: the current path)",
+        details: "Filters (all must hold):\n\
+                  \x20 type=outlet  status=failed  name=panel_1   equal (also !=)\n\
+                  \x20 name~panel  type~heat                    contains, ignoring case\n\
+                  \x20 needs_repair  needs_repair=false          the repair flag\n\
+                  \x20 health<50                                 health compared (= != < <= > >=)\n\
+                  \x20 voltage>100  voltage=120  fault~volt      a property: compared as a number\n\
+                  \x20                                           (< <= > >=), equal (= !=), contains (~)\n\
+                  A property named like a field is written properties.type=x. Values with spaces\n\
+                  are quoted: receptacle=\"NEMA 5-20R\". At most 1000 objects are shown.",
+    },
+    CommandInfo {
+        name: "near",
+        usage: "near [RADIUS]",
+        summary: "objects within RADIUS metres (default 5) of the current object",
+        details: "Nearest first. The current object needs a location.",
+    },
+    CommandInfo {
+        name: "trace",
+        usage: "trace PATH upstream|downstream [KIND]",
+        summary: "follow connections from an object",
+        details: "downstream follows connections from the object (what it feeds), upstream towards\n\
+                  it (what feeds it); KIND (power, data, ...) follows only that kind.",
+    },
+    CommandInfo {
+        name: "history",
+        usage: "history [PATH] [-n N]",
+        summary: "recent changes at and below a path, newest first",
+        details: "Shows the last N changes (default 20, at most 10000) with who made them.",
+    },
+    CommandInfo {
+        name: "rating",
+        usage: "rating",
+        summary: "the building's BILT grade, score, components and recommendations",
+        details: "",
+    },
+    CommandInfo {
+        name: "sql",
+        usage: "sql QUERY",
+        summary: "run one read-only SQL statement and show its rows",
+        details: "Runs in a read-only transaction that is rolled back, with a 10 s statement timeout.\n\
+                  Shows at most 1000 rows. A ; ends the command unless it is inside quotes.",
+    },
+    CommandInfo {
+        name: "help",
+        usage: "help [COMMAND]",
+        summary: "list the commands, or explain one",
+        details: "",
+    },
+    CommandInfo {
+        name: "exit",
+        usage: "exit",
+        summary: "leave the shell (also quit, Ctrl-D)",
+        details: "",
+    },
+];
+
+/// The help entry of a command (or of its alias).
+pub fn command_info(name: &str) -> Option<&'static CommandInfo> {
+    let name = if name == "quit" { "exit" } else { name };
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Byte ranges of the commands of a line: the line split at every `;` outside quotes.
+/// Ranges are not trimmed and may be blank.
+pub fn command_spans(line: &str) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
+            (_, '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ';') => {
+                spans.push(start..i);
+                start = i + 1;
+            }
+            (None, _) => {}
+        }
+    }
+    spans.push(start..line.len());
+    spans
+}
+
+/// The non-blank commands of a line.
+pub fn split_commands(line: &str) -> Vec<&str> {
+    command_spans(line)
+        .into_iter()
+        .map(|r| line[r].trim())
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// A word of a command, unquoted and unescaped; `start` is where it begins in the input
+/// (at its opening quote, if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub start: usize,
+    pub text: String,
+}
+
+/// The words of a command, and how the input ends (for completion).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lexed {
+    pub words: Vec<Word>,
+    /// The quote left open at the end of the input.
+    pub open_quote: Option<char>,
+    /// The input ends between words (after blanks, or is empty).
+    pub ends_between_words: bool,
+}
+
+/// Splits a command into words at unquoted blanks. `'...'` is taken literally; in `"..."`
+/// and outside quotes a backslash takes the next character literally.
+pub fn lex(input: &str) -> Lexed {
+    let mut words = Vec::new();
+    let mut current: Option<Word> = None;
+    let mut quote: Option<char> = None;
+    let mut chars = input.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some('\'') => {
+                if c == '\'' {
+                    quote = None;
+                } else if let Some(w) = current.as_mut() {
+                    w.text.push(c);
+                }
+            }
+            Some(q) => {
+                let w = current.get_or_insert_with(|| Word {
+                    start: i,
+                    text: String::new(),
+                });
+                if c == q {
+                    quote = None;
+                } else if c == '\\' && matches!(chars.peek(), Some((_, '"' | '\\'))) {
+                    if let Some((_, next)) = chars.next() {
+                        w.text.push(next);
+                    }
+                } else {
+                    w.text.push(c);
+                }
+            }
+            None if c.is_whitespace() => {
+                if let Some(w) = current.take() {
+                    words.push(w);
+                }
+            }
+            None => {
+                let w = current.get_or_insert_with(|| Word {
+                    start: i,
+                    text: String::new(),
+                });
+                match c {
+                    '\'' | '"' => quote = Some(c),
+                    '\\' => match chars.next() {
+                        Some((_, next)) => w.text.push(next),
+                        None => w.text.push('\\'),
+                    },
+                    c => w.text.push(c),
+                }
+            }
+        }
+    }
+    let ends_between_words = current.is_none();
+    if let Some(w) = current {
+        words.push(w);
+    }
+    Lexed {
+        words,
+        open_quote: quote,
+        ends_between_words,
+    }
+}
+
+/// The words of a command; an unclosed quote is an error.
+pub fn words(input: &str) -> Result<Vec<String>, ShellError> {
+    let lexed = lex(input);
+    if let Some(q) = lexed.open_quote {
+        return Err(ShellError::Invalid(format!("unclosed {q} quote")));
+    }
+    Ok(lexed.words.into_iter().map(|w| w.text).collect())
+}
+
+/// Parses one command (a piece of a line between `;`).
+pub fn parse_command(input: &str) -> Result<Command, ShellError> {
+    let input = input.trim();
+    let (name, rest) = input
+        .split_once(char::is_whitespace)
+        .map_or((input, ""), |(n, r)| (n, r.trim()));
+    if name == "sql" {
+        // The query is passed on as typed: quotes belong to SQL.
+        if rest.is_empty() {
+            return Err(usage("sql"));
+        }
+        return Ok(Command::Sql(rest.to_owned()));
+    }
+    let args = words(rest)?;
+    let usage_err = || usage(name);
+    let command = match name {
+        "buildings" => no_args(&args, name, Command::Buildings)?,
+        "pwd" => no_args(&args, name, Command::Pwd)?,
+        "rating" => no_args(&args, name, Command::Rating)?,
+        "exit" | "quit" => no_args(&args, name, Command::Exit)?,
+        "use" => match args.as_slice() {
+            [key] => Command::Use(key.clone()),
+            _ => return Err(usage_err()),
+        },
+        "cd" => match args.as_slice() {
+            [] => Command::Cd(CdTarget::Root),
+            [dash] if dash == "-" => Command::Cd(CdTarget::Previous),
+            [path] => Command::Cd(CdTarget::Path(path.clone())),
+            _ => return Err(usage_err()),
+        },
+        "ls" => Command::Ls(at_most_one_path(&args, name)?),
+        "inspect" => Command::Inspect(at_most_one_path(&args, name)?),
+        "tree" => {
+            let (path, depth) = path_and_option(&args, name, &["-d", "--depth"])?;
+            let depth = depth
+                .map(|d| {
+                    d.parse::<i32>()
+                        .ok()
+                        .filter(|d| *d >= 0)
+                        .ok_or_else(|| ShellError::Invalid(format!("depth {d:?} is not a whole number, 0 or more")))
+                })
+                .transpose()?;
+            Command::Tree { path, depth }
+        }
+        "history" => {
+            let (path, limit) = path_and_option(&args, name, &["-n"])?;
+            let limit = limit
+                .map(|n| {
+                    n.parse::<i64>()
+                        .ok()
+                        .filter(|n| (1..=HISTORY_MAX).contains(n))
+                        .ok_or_else(|| {
+                            ShellError::Invalid(format!("-n {n:?}: give a number from 1 to {HISTORY_MAX}"))
+                        })
+                })
+                .transpose()?
+                .unwrap_or(HISTORY_DEFAULT);
+            Command::History { path, limit }
+        }
+        "find" => {
+            let mut under = None;
+            let mut filters = Vec::new();
+            for arg in &args {
+                match find::parse_filter(arg)? {
+                    Some(filter) => filters.push(filter),
+                    None if under.is_none() => under = Some(arg.clone()),
+                    None => {
+                        return Err(ShellError::Invalid(format!(
+                            "{arg:?} is neither a filter (like type=outlet) nor the only path"
+                        )))
+                    }
+                }
+            }
+            Command::Find { under, filters }
+        }
+        "near" => match args.as_slice() {
+            [] => Command::Near { radius: None },
+            [r] => Command::Near {
+                radius: Some(parse_radius(r)?),
+            },
+            _ => return Err(usage_err()),
+        },
+        "trace" => match args.as_slice() {
+            [path, direction, rest @ ..] if rest.len() <= 1 => Command::Trace {
+                path: path.clone(),
+                direction: parse_direction(direction)?,
+                kind: rest.first().cloned(),
+            },
+            _ => return Err(usage_err()),
+        },
+        "help" => match args.as_slice() {
+            [] => Command::Help(None),
+            [topic] => Command::Help(Some(topic.clone())),
+            _ => return Err(usage_err()),
+        },
+        other => return Err(ShellError::UnknownCommand(other.to_owned())),
+    };
+    Ok(command)
+}
+
+fn usage(name: &str) -> ShellError {
+    ShellError::Usage(command_info(name).map_or(name, |c| c.usage).to_owned())
+}
+
+fn no_args(args: &[String], name: &str, command: Command) -> Result<Command, ShellError> {
+    if args.is_empty() {
+        Ok(command)
+    } else {
+        Err(usage(name))
+    }
+}
+
+fn at_most_one_path(args: &[String], name: &str) -> Result<Option<String>, ShellError> {
+    match args {
+        [] => Ok(None),
+        [path] => Ok(Some(path.clone())),
+        _ => Err(usage(name)),
+    }
+}
+
+/// An optional path and one optional valued option (`-d 2`, `-d2`, `--depth=2`); `--` ends
+/// the options, so a path may start with `-`.
+fn path_and_option(
+    args: &[String],
+    name: &str,
+    flags: &[&str],
+) -> Result<(Option<String>, Option<String>), ShellError> {
+    let mut path = None;
+    let mut value = None;
+    let mut options_done = false;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if !options_done && arg == "--" {
+            options_done = true;
+        } else if !options_done && arg.starts_with('-') && arg.len() > 1 {
+            let inline = flags.iter().find_map(|f| {
+                arg.strip_prefix(f).and_then(|rest| {
+                    if rest.is_empty() {
+                        Some(None)
+                    } else if f.starts_with("--") {
+                        rest.strip_prefix('=').map(|v| Some(v.to_owned()))
+                    } else {
+                        Some(Some(rest.to_owned()))
+                    }
+                })
+            });
+            let v = match inline {
+                Some(Some(v)) => v,
+                Some(None) => iter.next().cloned().ok_or_else(|| usage(name))?,
+                None => return Err(ShellError::Invalid(format!("unknown option {arg}; usage: {}", usage_text(name)))),
+            };
+            if value.replace(v).is_some() {
+                return Err(usage(name));
+            }
+        } else if path.replace(arg.clone()).is_some() {
+            return Err(usage(name));
+        }
+    }
+    Ok((path, value))
+}
+
+fn usage_text(name: &str) -> &str {
+    command_info(name).map_or(name, |c| c.usage)
+}
+
+/// A radius in metres: a number, optionally followed by `m`.
+fn parse_radius(text: &str) -> Result<f64, ShellError> {
+    let number = text.strip_suffix('m').unwrap_or(text);
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && *r >= 0.0)
+        .ok_or_else(|| ShellError::Invalid(format!("radius {text:?} is not a number of metres, 0 or more")))
+}
+
+fn parse_direction(text: &str) -> Result<Direction, ShellError> {
+    match text {
+        "upstream" | "up" => Ok(Direction::Upstream),
+        "downstream" | "down" => Ok(Direction::Downstream),
+        _ => Err(ShellError::Invalid(format!(
+            "direction {text:?}: use upstream or downstream"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_semicolons_outside_quotes() {
+        assert_eq!(split_commands("cd /a; ls ;; pwd"), vec!["cd /a", "ls", "pwd"]);
+        assert_eq!(
+            split_commands("sql select ';' as x; ls"),
+            vec!["sql select ';' as x", "ls"]
+        );
+        assert_eq!(split_commands(r#"cd "a;b"; ls a\;b"#), vec![r#"cd "a;b""#, r"ls a\;b"]);
+        assert_eq!(split_commands("sql select 'it''s; fine'"), vec!["sql select 'it''s; fine'"]);
+        assert!(split_commands("  ;  ").is_empty());
+    }
+
+    #[test]
+    fn words_honour_quotes_and_escapes() {
+        assert_eq!(words(r#"cd "room 101""#).unwrap(), vec!["cd", "room 101"]);
+        assert_eq!(words(r"cd room\ 101").unwrap(), vec!["cd", "room 101"]);
+        assert_eq!(words(r"cd 'a\b'").unwrap(), vec!["cd", r"a\b"]);
+        assert_eq!(words(r#"x "a\"b""#).unwrap(), vec!["x", "a\"b"]);
+        assert_eq!(words("x=''").unwrap(), vec!["x="]);
+        assert!(matches!(words("cd 'open"), Err(ShellError::Invalid(_))));
+    }
+
+    #[test]
+    fn lex_reports_word_starts_and_open_quotes() {
+        let l = lex("cd \"room 1");
+        assert_eq!(l.words[1], Word { start: 3, text: "room 1".into() });
+        assert_eq!(l.open_quote, Some('"'));
+        assert!(!l.ends_between_words);
+        assert!(lex("cd ").ends_between_words);
+        assert!(lex("").ends_between_words);
+    }
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(parse_command("cd").unwrap(), Command::Cd(CdTarget::Root));
+        assert_eq!(parse_command("cd -").unwrap(), Command::Cd(CdTarget::Previous));
+        assert_eq!(parse_command("cd ../x").unwrap(), Command::Cd(CdTarget::Path("../x".into())));
+        assert_eq!(
+            parse_command("tree /electrical -d 1").unwrap(),
+            Command::Tree { path: Some("/electrical".into()), depth: Some(1) }
+        );
+        assert_eq!(
+            parse_command("tree -d2").unwrap(),
+            Command::Tree { path: None, depth: Some(2) }
+        );
+        assert_eq!(
+            parse_command("tree --depth=3 x").unwrap(),
+            Command::Tree { path: Some("x".into()), depth: Some(3) }
+        );
+        assert_eq!(
+            parse_command("tree -- -odd").unwrap(),
+            Command::Tree { path: Some("-odd".into()), depth: None }
+        );
+        assert_eq!(
+            parse_command("history -n 5").unwrap(),
+            Command::History { path: None, limit: 5 }
+        );
+        assert_eq!(
+            parse_command("trace /a up power").unwrap(),
+            Command::Trace { path: "/a".into(), direction: Direction::Upstream, kind: Some("power".into()) }
+        );
+        assert_eq!(parse_command("near 2.5m").unwrap(), Command::Near { radius: Some(2.5) });
+        assert_eq!(
+            parse_command("sql  select 'a  b'").unwrap(),
+            Command::Sql("select 'a  b'".into())
+        );
+        assert_eq!(parse_command("quit").unwrap(), Command::Exit);
+        let Command::Find { under, filters } = parse_command("find /electrical type=outlet needs_repair").unwrap() else {
+            panic!("not a find");
+        };
+        assert_eq!(under.as_deref(), Some("/electrical"));
+        assert_eq!(filters.len(), 2);
+    }
+
+    #[test]
+    fn refuses_bad_arguments() {
+        for bad in [
+            "pwd x", "use", "use a b", "cd a b", "ls a b", "tree -d", "tree -d x", "tree -d -1",
+            "tree -x", "history -n 0", "near x", "near -1", "trace /a", "trace /a sideways",
+            "trace /a up k extra", "sql", "find a b", "rating now",
+        ] {
+            assert!(parse_command(bad).is_err(), "{bad} should be refused");
+        }
+        assert!(matches!(parse_command("frobnicate"), Err(ShellError::UnknownCommand(_))));
+        assert_eq!(
+            parse_command("use").unwrap_err().to_string(),
+            "usage: use KEY"
+        );
+    }
+
+    #[test]
+    fn every_command_has_help() {
+        for name in ["buildings", "use", "cd", "ls", "pwd", "tree", "inspect", "find", "near",
+                     "trace", "history", "rating", "sql", "help", "exit", "quit"] {
+            assert!(command_info(name).is_some(), "{name}");
+        }
+    }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Starts ArxOS from installed pieces: the private PostgreSQL 15 cluster under $ARXOS_DIR
+# (default .arxos/, port $ARXOS_PG_PORT or 5433), database arxos with the extension and the
+# sample building, a development API key, $ARXOS_DIR/env, then `arxos serve` in the foreground.
+# Ctrl-C or SIGTERM stops the server and the cluster; the data stays for the next start.
+# Used by `make run` (after building) and as the Docker image's entrypoint.
+source "$(dirname "$0")/lib.sh"
+
+ARXOS_DIR=${ARXOS_DIR:-$ROOT_DIR/.arxos}
+PG_PORT=${ARXOS_PG_PORT:-5433}
+HTTP_ADDR=${ARXOS_HTTP_ADDR:-127.0.0.1:3000}
+ARXOS_BIN=${ARXOS_BIN:-$(command -v arxos || true)}
+[ -x "$ARXOS_BIN" ] || die "the arxos binary was not found (set ARXOS_BIN)"
+
+log "starting PostgreSQL 15 in $ARXOS_DIR on port $PG_PORT"
+cluster_init "$ARXOS_DIR"
+cluster_start "$ARXOS_DIR" "$PG_PORT"
+stop_all() {
+    trap - INT TERM EXIT
+    if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    log "stopping PostgreSQL"
+    cluster_stop "$ARXOS_DIR"
+}
+trap stop_all INT TERM EXIT
+
+PSQL=(as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$ARXOS_DIR" -p "$PG_PORT" -U postgres)
+if ! "${PSQL[@]}" -d postgres -Atc "select 1 from pg_database where datname = 'arxos'" | grep -q 1; then
+    as_pg "$PG_BIN/createdb" -h "$ARXOS_DIR" -p "$PG_PORT" -U postgres arxos
+fi
+"${PSQL[@]}" -d arxos -c "CREATE EXTENSION IF NOT EXISTS arxos CASCADE" 2>&1 | grep -v NOTICE || true
+"${PSQL[@]}" -d arxos -c "ALTER EXTENSION arxos UPDATE" 2>&1 | grep -v NOTICE || true
+if [ "$("${PSQL[@]}" -d arxos -Atc "select arxos.load_sample()")" = t ]; then
+    log "loaded the sample building b42"
+fi
+
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/arxos"
+ENV_FILE="$ARXOS_DIR/env"
+API_KEY=""
+if [ -f "$ENV_FILE" ]; then
+    API_KEY=$(sed -n 's/^ARXOS_API_KEY=//p' "$ENV_FILE")
+fi
+key_is_valid() {
+    [ -n "$API_KEY" ] && [ -n "$(echo "select key_id from arxos.authenticate(:'key')" \
+        | "${PSQL[@]}" -d arxos -At -v key="$API_KEY" 2>/dev/null)" ]
+}
+if ! key_is_valid; then
+    API_KEY=$(DATABASE_URL="$DATABASE_URL" "$ARXOS_BIN" keys create --name development \
+        --scope read --scope write --scope admin --owner developer | sed -n 's/^key: *//p')
+    [ -n "$API_KEY" ] || die "could not create the development API key"
+    log "created a development API key (read, write, admin)"
+fi
+umask 077
+cat >"$ENV_FILE" <<ENV
+DATABASE_URL=$DATABASE_URL
+ARXOS_URL=http://$HTTP_ADDR
+ARXOS_API_KEY=$API_KEY
+ENV
+
+cat <<MSG
+
+  ArxOS is starting on http://$HTTP_ADDR (PostgreSQL on 127.0.0.1:$PG_PORT).
+  In another terminal:
+    set -a; . $ENV_FILE; set +a
+    curl -s "\$ARXOS_URL/api/health"
+    curl -s -H "X-API-Key: \$ARXOS_API_KEY" "\$ARXOS_URL/api/buildings/b42/ls/electrical"
+    psql "\$DATABASE_URL" -c "select * from arxos.ls('b42', '/electrical')"
+    $ARXOS_BIN shell --building b42
+  Ctrl-C stops the server and the database.
+
+MSG
+DATABASE_URL="$DATABASE_URL" ARXOS_HTTP_ADDR="$HTTP_ADDR" "$ARXOS_BIN" serve &
+SERVER_PID=$!
+wait "$SERVER_PID"
