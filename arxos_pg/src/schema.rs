@@ -25,3 +25,4 @@ extension_sql_file!("../sql/08_security.sql", name = "security", requires = ["sa
 extension_sql_file!("../sql/09_market.sql", name = "market", requires = ["security"]);
 extension_sql_file!("../sql/10_generate.sql", name = "generate", requires = ["market"]);
 extension_sql_file!("../sql/11_bi.sql", name = "bi", requires = ["generate"]);
+extension_sql_file!("../sql/12_webhooks.sql", name = "webhooks", requires = ["bi"]);

@@ -1,0 +1,1 @@
+-- ArxOS schema, part 12: webhooks, durable deliveries (see docs/realtime.md).
