@@ -20,6 +20,7 @@ pub enum ErrorCode {
     Forbidden,
     Conflict,
     RateLimited,
+    QueryTimeout,
     Unavailable,
     Internal,
 }
@@ -35,6 +36,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::QueryTimeout => "QUERY_TIMEOUT",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
@@ -50,6 +52,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::QueryTimeout => StatusCode::BAD_REQUEST,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -185,14 +188,48 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
     match state {
         "23514" => ErrorCode::Validation,
         s if s.starts_with("22") => ErrorCode::Validation,
+        "23502" => ErrorCode::Validation,
         "P0002" => ErrorCode::NotFound,
-        "23505" => ErrorCode::Conflict,
+        // Unique violations, a missing parent, children in the way.
+        "23505" | "23503" | "2BP01" => ErrorCode::Conflict,
+        "28000" | "28P01" => ErrorCode::Unauthorized,
         "42501" => ErrorCode::Forbidden,
         // Connection trouble, server shutting down or starting, too many connections,
         // statement timeout: the database is (for now) unable to answer.
         s if s.starts_with("08") => ErrorCode::Unavailable,
         "57P01" | "57P02" | "57P03" | "53300" | "57014" => ErrorCode::Unavailable,
         _ => ErrorCode::Internal,
+    }
+}
+
+impl ApiError {
+    /// Maps an error of a caller's own SQL (`POST /api/query`): whatever the database refused
+    /// about the statement is the caller's to fix (4xx, with the database's message); only
+    /// trouble with the database itself is 5xx.
+    pub fn from_query_error(err: tokio_postgres::Error) -> Self {
+        let Some(db) = err.as_db_error() else {
+            return Self::from(err);
+        };
+        let state = db.code().code();
+        let code = match state {
+            "57014" => ErrorCode::QueryTimeout,
+            "42501" | "25006" => ErrorCode::Forbidden,
+            s if s.starts_with("08") || s.starts_with("53") || s.starts_with("57P") => {
+                return Self::from(err)
+            }
+            s if s.starts_with("XX") || s.starts_with("58") => return Self::from(err),
+            _ => ErrorCode::Validation,
+        };
+        let message = match code {
+            ErrorCode::QueryTimeout => "the query ran longer than the time limit and was stopped",
+            _ => db.message(),
+        };
+        let mut details = Map::new();
+        details.insert("sqlstate".into(), state.into());
+        if let Some(hint) = db.hint() {
+            details.insert("hint".into(), hint.into());
+        }
+        Self::new(code, message).with_details(Value::Object(details))
     }
 }
 
@@ -244,6 +281,7 @@ mod tests {
             ErrorCode::Forbidden,
             ErrorCode::Conflict,
             ErrorCode::RateLimited,
+            ErrorCode::QueryTimeout,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
         ];
@@ -272,7 +310,9 @@ mod tests {
             ("42501", ErrorCode::Forbidden),
             ("08006", ErrorCode::Unavailable),
             ("57P01", ErrorCode::Unavailable),
-            ("23503", ErrorCode::Internal),
+            ("23503", ErrorCode::Conflict),
+            ("2BP01", ErrorCode::Conflict),
+            ("28000", ErrorCode::Unauthorized),
             ("42P01", ErrorCode::Internal),
             ("XX000", ErrorCode::Internal),
             ("P0001", ErrorCode::Internal),

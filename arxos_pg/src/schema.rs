@@ -26,3 +26,4 @@ extension_sql_file!("../sql/09_market.sql", name = "market", requires = ["securi
 extension_sql_file!("../sql/10_generate.sql", name = "generate", requires = ["market"]);
 extension_sql_file!("../sql/11_bi.sql", name = "bi", requires = ["generate"]);
 extension_sql_file!("../sql/12_webhooks.sql", name = "webhooks", requires = ["bi"]);
+extension_sql_file!("../sql/13_readings.sql", name = "readings", requires = ["webhooks"]);

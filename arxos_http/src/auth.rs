@@ -1,0 +1,90 @@
+//! Who is calling: the API key of a request (`X-API-Key`, or `Authorization: Bearer`) and the
+//! scope a route needs. Checking the key is the database's job (`arxos.authorize`, see
+//! [`crate::tx`]); this module only reads headers.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// What a route needs of the key; `admin` includes `write`, which includes `read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Read,
+    Write,
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+/// The API key a request presented, not yet checked.
+#[derive(Clone)]
+pub struct ApiKey(pub String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(…)")
+    }
+}
+
+/// The key of a request, if it presented one: `X-API-Key: <key>` or
+/// `Authorization: Bearer <key>`.
+pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        let key = key.trim();
+        return (!key.is_empty()).then_some(key);
+    }
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match presented_key(&parts.headers) {
+            Some(key) => Ok(ApiKey(key.to_owned())),
+            None => Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "an API key is required: send it in the X-API-Key header or as Authorization: Bearer <key>",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn keys_come_from_either_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(presented_key(&headers), None);
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer arx_abc"));
+        assert_eq!(presented_key(&headers), Some("arx_abc"));
+        headers.insert("x-api-key", HeaderValue::from_static("arx_def"));
+        assert_eq!(presented_key(&headers), Some("arx_def"));
+    }
+
+    #[test]
+    fn other_schemes_and_blank_keys_are_no_key() {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic YWxhZGRpbjpvcGVu"));
+        assert_eq!(presented_key(&headers), None);
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer   "));
+        assert_eq!(presented_key(&headers), None);
+    }
+}

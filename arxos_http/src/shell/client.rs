@@ -1,0 +1,131 @@
+//! The shell's database connection: one tokio-postgres client driven from the shell's
+//! (blocking) thread, reopened when it was lost.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::{pin_mut, TryStreamExt};
+use tokio::runtime::Handle;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Row, SimpleColumn, SimpleQueryMessage};
+
+use crate::config::DatabaseArgs;
+use crate::db::{self, DbError};
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The rows of a `sql` statement, as PostgreSQL's text forms.
+#[derive(Debug, Default)]
+pub struct TextRows {
+    /// Column names; `None` when the statement returns no rows at all (e.g. SET).
+    pub columns: Option<Vec<String>>,
+    /// Cells, `None` for NULL.
+    pub rows: Vec<Vec<Option<String>>>,
+    /// More rows followed the ones kept.
+    pub truncated: bool,
+}
+
+pub struct Db {
+    runtime: Handle,
+    database: DatabaseArgs,
+    /// Written to `arxos.actor` for the whole session.
+    actor: Option<String>,
+    client: tokio_postgres::Client,
+}
+
+impl Db {
+    /// Connects; must be called outside the runtime's own threads (the shell runs on a
+    /// blocking thread).
+    pub fn connect(runtime: Handle, database: DatabaseArgs, actor: Option<String>) -> Result<Db, DbError> {
+        let client = runtime.block_on(open(&database, actor.as_deref()))?;
+        Ok(Db {
+            runtime,
+            database,
+            actor,
+            client,
+        })
+    }
+
+    /// Opens a new connection when the current one was closed (the server restarted, say).
+    pub fn reconnect_if_closed(&mut self) -> Result<(), DbError> {
+        if self.client.is_closed() {
+            self.client = self
+                .runtime
+                .block_on(open(&self.database, self.actor.as_deref()))?;
+        }
+        Ok(())
+    }
+
+    fn run<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.run(self.client.query(sql, params))
+    }
+
+    pub fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
+        self.run(self.client.query_one(sql, params))
+    }
+
+    pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, tokio_postgres::Error> {
+        self.run(self.client.query_opt(sql, params))
+    }
+
+    /// Runs one statement in a read-only transaction with a 10 s statement timeout and rolls
+    /// it back, keeping at most `max_rows` rows. Several statements are refused: PostgreSQL
+    /// prepares the text first, which only a single statement passes, so a `COMMIT` in the
+    /// text can never end the read-only transaction and let a later statement write.
+    pub fn read_only_text_query(&self, sql: &str, max_rows: usize) -> Result<TextRows, tokio_postgres::Error> {
+        self.run(async {
+            self.client
+                .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '10s'")
+                .await?;
+            let result = self.text_query(sql, max_rows).await;
+            let rollback = self.client.batch_execute("ROLLBACK").await;
+            let rows = result?;
+            rollback?;
+            Ok(rows)
+        })
+    }
+
+    async fn text_query(&self, sql: &str, max_rows: usize) -> Result<TextRows, tokio_postgres::Error> {
+        drop(self.client.prepare(sql).await?);
+        let stream = self.client.simple_query_raw(sql).await?;
+        pin_mut!(stream);
+        let mut out = TextRows::default();
+        let mut columns: Option<Arc<[SimpleColumn]>> = None;
+        while let Some(message) = stream.try_next().await? {
+            match message {
+                SimpleQueryMessage::RowDescription(c) => columns = Some(c),
+                SimpleQueryMessage::Row(row) => {
+                    if out.rows.len() == max_rows {
+                        // Stop reading; the connection discards the rest of the answer.
+                        out.truncated = true;
+                        break;
+                    }
+                    if columns.is_none() {
+                        columns = Some(row.columns().into());
+                    }
+                    out.rows
+                        .push((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect());
+                }
+                SimpleQueryMessage::CommandComplete(_) => {}
+                _ => {}
+            }
+        }
+        out.columns = columns.map(|c| c.iter().map(|c| c.name().to_owned()).collect());
+        Ok(out)
+    }
+}
+
+async fn open(database: &DatabaseArgs, actor: Option<&str>) -> Result<tokio_postgres::Client, DbError> {
+    let client = db::connect(database).await?;
+    if let Some(actor) = actor {
+        client
+            .execute("SELECT set_config('arxos.actor', $1, false)", &[&actor])
+            .await
+            .map_err(DbError::Connect)?;
+    }
+    Ok(client)
+}

@@ -1,0 +1,53 @@
+//! The shell's errors. Each displays as one line; the shell prints it after `error: ` and
+//! goes on.
+
+use arxos_core::path::PathError;
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error("usage: {0}")]
+    Usage(String),
+    #[error("unknown command {0:?}; `help` lists the commands")]
+    UnknownCommand(String),
+    #[error("no building selected: `buildings` lists them, `use KEY` picks one")]
+    NoBuilding,
+    #[error("{0}")]
+    Path(#[from] PathError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{}", describe_sql_error(.0))]
+    Sql(#[from] tokio_postgres::Error),
+    #[error("{}", one_line(&crate::error::chain(.0)))]
+    Connect(#[from] DbError),
+}
+
+/// The database's message for errors it raised; otherwise what went wrong with the
+/// connection. Always one line.
+fn describe_sql_error(err: &tokio_postgres::Error) -> String {
+    if let Some(db) = err.as_db_error() {
+        return one_line(db.message());
+    }
+    if err.is_closed() {
+        return "the database connection was lost; it is reopened for the next command".to_owned();
+    }
+    one_line(&crate::error::chain(err))
+}
+
+/// Collapses line breaks and runs of blanks into single spaces.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(one_line("a\n  b\tc "), "a b c");
+        let err = ShellError::Path(arxos_core::path::resolve("/", "..").unwrap_err());
+        assert!(!err.to_string().contains('\n'));
+    }
+}

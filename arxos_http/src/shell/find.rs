@@ -1,0 +1,337 @@
+//! `find` filters (`type=outlet`, `needs_repair`, `voltage>100`, `name~panel`) and the query
+//! they become: a call of `arxos.find` with its own filters, plus conditions on its rows for
+//! what it does not filter itself. User text only ever travels as bound parameters.
+
+use serde_json::{Map, Value};
+
+use super::error::ShellError;
+
+/// The fields of an object a filter can name; any other name is a property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    Type,
+    Status,
+    Name,
+    Health,
+    NeedsRepair,
+    Property(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Contains,
+}
+
+impl Op {
+    fn sql(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "<>",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Contains => "~",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub field: Field,
+    pub op: Op,
+    pub value: String,
+}
+
+/// Operators, longest first so that `>=` is not read as `>`.
+const OPERATORS: &[(&str, Op)] = &[
+    ("!=", Op::Ne),
+    (">=", Op::Ge),
+    ("<=", Op::Le),
+    ("=", Op::Eq),
+    (">", Op::Gt),
+    ("<", Op::Lt),
+    ("~", Op::Contains),
+];
+
+/// Reads one `find` argument: `Ok(None)` when it is not a filter (it is the path), an error
+/// when it looks like a filter but is not a valid one. Words starting with `/` or `.` are
+/// always paths.
+pub fn parse_filter(word: &str) -> Result<Option<Filter>, ShellError> {
+    if word.starts_with('/') || word.starts_with('.') {
+        return Ok(None);
+    }
+    if word == "needs_repair" {
+        return Ok(Some(Filter {
+            field: Field::NeedsRepair,
+            op: Op::Eq,
+            value: "true".to_owned(),
+        }));
+    }
+    // The first operator character splits key and value.
+    let Some(at) = word.find(['!', '=', '<', '>', '~']) else {
+        return Ok(None);
+    };
+    let (key, rest) = word.split_at(at);
+    let Some((op_text, op)) = OPERATORS.iter().find(|(text, _)| rest.starts_with(text)) else {
+        return Err(invalid(word, "use one of = != < <= > >= ~"));
+    };
+    let value = &rest[op_text.len()..];
+    if key.is_empty() {
+        return Err(invalid(word, "the name before the operator is missing"));
+    }
+    let field = match key {
+        "type" => Field::Type,
+        "status" => Field::Status,
+        "name" => Field::Name,
+        "health" => Field::Health,
+        "needs_repair" => Field::NeedsRepair,
+        other => Field::Property(other.strip_prefix("properties.").unwrap_or(other).to_owned()),
+    };
+    if matches!(&field, Field::Property(p) if p.is_empty()) {
+        return Err(invalid(word, "the property name is missing"));
+    }
+    let op = *op;
+    match (&field, op) {
+        (Field::Type | Field::Status | Field::Name, Op::Eq | Op::Ne | Op::Contains) => {}
+        (Field::Type | Field::Status | Field::Name, _) => {
+            return Err(invalid(word, &format!("{key} takes = != or ~")))
+        }
+        (Field::Health, Op::Contains) => return Err(invalid(word, "health takes = != < <= > >=")),
+        (Field::Health, _) => {
+            number(value).ok_or_else(|| invalid(word, &format!("{value:?} is not a number")))?;
+        }
+        (Field::NeedsRepair, Op::Eq | Op::Ne) => {
+            parse_bool(value)
+                .ok_or_else(|| invalid(word, "needs_repair is true or false"))?;
+        }
+        (Field::NeedsRepair, _) => return Err(invalid(word, "needs_repair takes = or !=")),
+        (Field::Property(_), Op::Lt | Op::Le | Op::Gt | Op::Ge) => {
+            number(value).ok_or_else(|| invalid(word, &format!("{value:?} is not a number")))?;
+        }
+        (Field::Property(_), _) => {}
+    }
+    Ok(Some(Filter {
+        field,
+        op,
+        value: value.to_owned(),
+    }))
+}
+
+fn invalid(word: &str, why: &str) -> ShellError {
+    ShellError::Invalid(format!("filter {word:?}: {why}"))
+}
+
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" | "yes" | "t" | "1" => Some(true),
+        "false" | "no" | "f" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A property value as JSON: numbers, true, false and null as such, anything else a string.
+fn json_value(text: &str) -> Value {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => v,
+        _ => Value::String(text.to_owned()),
+    }
+}
+
+/// Text that only looks like a number when it is one `numeric` accepts.
+const NUMERIC_TEXT: &str = r"'^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'";
+
+/// The `find` query: `arxos.find`'s own arguments and the extra conditions with their
+/// parameters (numbered after the six fixed ones).
+#[derive(Debug, Default, PartialEq)]
+pub struct FindQuery {
+    pub type_: Option<String>,
+    pub status: Option<String>,
+    pub props: Option<String>,
+    pub needs_repair: Option<bool>,
+    pub conditions: Vec<String>,
+    pub params: Vec<String>,
+}
+
+/// Parameters `$1`..`$6`: building, under, type, status, props, needs_repair.
+const FIXED_PARAMS: usize = 6;
+
+impl FindQuery {
+    pub fn build(filters: &[Filter]) -> FindQuery {
+        let mut q = FindQuery::default();
+        let mut props = Map::new();
+        for f in filters {
+            match (&f.field, f.op) {
+                (Field::Type, Op::Eq) if q.type_.is_none() => q.type_ = Some(f.value.clone()),
+                (Field::Status, Op::Eq) if q.status.is_none() => q.status = Some(f.value.clone()),
+                (Field::NeedsRepair, op) if q.needs_repair.is_none() => {
+                    let yes = parse_bool(&f.value).unwrap_or(true);
+                    q.needs_repair = Some(if op == Op::Ne { !yes } else { yes });
+                }
+                (Field::NeedsRepair, op) => {
+                    let yes = parse_bool(&f.value).unwrap_or(true) != (op == Op::Ne);
+                    let p = q.param(yes.to_string());
+                    q.conditions.push(format!("o.needs_repair = {p}::text::boolean"));
+                }
+                (Field::Property(key), Op::Eq) if !props.contains_key(key) => {
+                    props.insert(key.clone(), json_value(&f.value));
+                }
+                (Field::Type | Field::Status | Field::Name, op) => {
+                    let column = match f.field {
+                        Field::Type => "o.type",
+                        Field::Status => "o.status",
+                        _ => "o.name",
+                    };
+                    let p = q.param(f.value.clone());
+                    q.conditions.push(match op {
+                        Op::Contains => format!("strpos(lower({column}), lower({p})) > 0"),
+                        op => format!("{column} {} {p}", op.sql()),
+                    });
+                }
+                (Field::Health, op) => {
+                    let p = q.param(f.value.trim().to_owned());
+                    q.conditions.push(format!("o.health {} {p}::text::numeric", op.sql()));
+                }
+                (Field::Property(key), op) => {
+                    let condition = match op {
+                        Op::Eq | Op::Ne => {
+                            let mut one = Map::new();
+                            one.insert(key.clone(), json_value(&f.value));
+                            let v = q.param(Value::Object(one).to_string());
+                            let contains = format!("o.properties @> {v}::text::jsonb");
+                            if op == Op::Eq {
+                                contains
+                            } else {
+                                format!("NOT ({contains})")
+                            }
+                        }
+                        Op::Contains => {
+                            let k = q.param(key.clone());
+                            let v = q.param(f.value.clone());
+                            format!("strpos(lower(o.properties ->> {k}), lower({v})) > 0")
+                        }
+                        op => {
+                            let k = q.param(key.clone());
+                            let v = q.param(f.value.trim().to_owned());
+                            format!(
+                                "CASE WHEN o.properties ->> {k} ~ {NUMERIC_TEXT} \
+                                 THEN (o.properties ->> {k})::numeric END {} {v}::text::numeric",
+                                op.sql()
+                            )
+                        }
+                    };
+                    q.conditions.push(condition);
+                }
+            }
+        }
+        if !props.is_empty() {
+            q.props = Some(Value::Object(props).to_string());
+        }
+        q
+    }
+
+    /// Adds a text parameter and returns its placeholder.
+    fn param(&mut self, value: String) -> String {
+        self.params.push(value);
+        format!("${}", FIXED_PARAMS + self.params.len())
+    }
+
+    /// The statement; at most `limit` rows of (path, type, status, needs_repair).
+    pub fn sql(&self, limit: i64) -> String {
+        let mut sql = String::from(
+            "SELECT o.path::text, o.type, o.status, o.needs_repair \
+               FROM arxos.find(building => $1, under => $2, type => $3, status => $4, \
+                               props => $5::text::jsonb, needs_repair => $6) o",
+        );
+        if !self.conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.conditions.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY o.path LIMIT {limit}"));
+        sql
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(word: &str) -> Filter {
+        parse_filter(word).expect("valid").expect("a filter")
+    }
+
+    #[test]
+    fn reads_filters() {
+        assert_eq!(filter("type=outlet"), Filter { field: Field::Type, op: Op::Eq, value: "outlet".into() });
+        assert_eq!(filter("voltage>=100").op, Op::Ge);
+        assert_eq!(filter("voltage>100").op, Op::Gt);
+        assert_eq!(filter("name~pan").op, Op::Contains);
+        assert_eq!(filter("status!=failed").op, Op::Ne);
+        assert_eq!(filter("needs_repair").field, Field::NeedsRepair);
+        assert_eq!(filter("properties.type=x").field, Field::Property("type".into()));
+        assert_eq!(filter("fault=").value, "");
+        assert_eq!(parse_filter("circuits").unwrap(), None);
+        assert_eq!(parse_filter("./a=b").unwrap(), None);
+        assert_eq!(parse_filter("/a=b").unwrap(), None);
+    }
+
+    #[test]
+    fn refuses_bad_filters() {
+        for bad in ["=x", "voltage>abc", "voltage<", "type>3", "health~x", "needs_repair=maybe",
+                    "needs_repair>1", "a!b", "properties.=1", "health>inf"] {
+            assert!(parse_filter(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn equalities_go_to_arxos_find() {
+        let q = FindQuery::build(&[filter("type=outlet"), filter("status=failed"),
+                                   filter("needs_repair"), filter("voltage=120"),
+                                   filter("receptacle=NEMA 5-20R")]);
+        assert_eq!(q.type_.as_deref(), Some("outlet"));
+        assert_eq!(q.status.as_deref(), Some("failed"));
+        assert_eq!(q.needs_repair, Some(true));
+        let props: Value = serde_json::from_str(q.props.as_deref().unwrap()).unwrap();
+        assert_eq!(props, serde_json::json!({"voltage": 120, "receptacle": "NEMA 5-20R"}));
+        assert!(q.conditions.is_empty());
+        assert!(!q.sql(10).contains("WHERE"));
+    }
+
+    #[test]
+    fn comparisons_become_parameterised_conditions() {
+        let q = FindQuery::build(&[filter("voltage>100"), filter("name~x'); drop table t; --")]);
+        assert_eq!(q.params, vec!["voltage", "100", "x'); drop table t; --"]);
+        let sql = q.sql(1001);
+        assert!(sql.contains("(o.properties ->> $7)::numeric END > $8::text::numeric"), "{sql}");
+        assert!(sql.contains("strpos(lower(o.name), lower($9)) > 0"), "{sql}");
+        assert!(!sql.contains("drop table"), "user text never reaches the SQL: {sql}");
+        assert!(sql.ends_with("LIMIT 1001"));
+    }
+
+    #[test]
+    fn negations_and_repeats() {
+        let q = FindQuery::build(&[filter("needs_repair=false"), filter("type=a"), filter("type!=b"),
+                                   filter("fault!=none"), filter("health<50")]);
+        assert_eq!(q.needs_repair, Some(false));
+        assert_eq!(q.type_.as_deref(), Some("a"));
+        assert_eq!(q.conditions[0], "o.type <> $7");
+        assert_eq!(q.conditions[1], "NOT (o.properties @> $8::text::jsonb)");
+        assert_eq!(q.params[1], r#"{"fault":"none"}"#);
+        assert_eq!(q.conditions[2], "o.health < $9::text::numeric");
+        // Every placeholder is used, in order: PostgreSQL needs each parameter's type.
+        let sql = q.sql(5);
+        for n in 7..=(6 + q.params.len()) {
+            assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The transaction of one API request, PostgREST-style.
+//!
+//! On a pooled connection the shim sends, pipelined in one round trip:
+//! `BEGIN`; one statement that checks the key with `arxos.authorize(key, scope, building)` and
+//! sets the request's identity (`role` = `arxos_api`, `arxos.actor` = the key's owner,
+//! `arxos.key_id`, `arxos.building_ids`, `statement_timeout`) for this transaction only; and the
+//! route's own statement(s). Then `COMMIT`. If the key is refused, the transaction is aborted
+//! before the route's statement runs. Row-level security does the building scoping.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use deadpool_postgres::{Client, Object, Pool};
+use serde_json::Value;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use crate::auth::{ApiKey, Scope};
+use crate::error::{ApiError, ErrorCode};
+
+const SETUP: &str = "SELECT a.owner,
+       set_config('role', 'arxos_api', true),
+       set_config('arxos.actor', a.owner, true),
+       set_config('arxos.key_id', a.key_id::text, true),
+       set_config('arxos.building_ids', coalesce(array_to_string(a.building_ids, ','), ''), true),
+       set_config('statement_timeout', $4, true)
+  FROM arxos.authorize($1, $2, $3) a";
+
+/// The route's work inside the transaction.
+pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'c>>;
+
+/// A pooled connection that is thrown away instead of returned when the request did not finish
+/// (the client went away, the timeout fired): it may still be inside a transaction.
+struct Checkout {
+    conn: Option<Object>,
+    finished: bool,
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if !self.finished {
+            if let Some(conn) = self.conn.take() {
+                drop(Object::take(conn));
+            }
+        }
+    }
+}
+
+/// Runs `work` as the key's owner in one transaction, after the database accepted the key for
+/// `scope` (and `building`, when the route names one).
+pub async fn run<T, F>(
+    pool: &Pool,
+    key: &ApiKey,
+    scope: Scope,
+    building: Option<&str>,
+    statement_timeout_ms: u64,
+    work: F,
+) -> Result<T, ApiError>
+where
+    F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
+{
+    let mut checkout = Checkout {
+        conn: Some(pool.get().await?),
+        finished: false,
+    };
+    let client: &Client = checkout.conn.as_ref().expect("connection present");
+    let result = attempt(client, key, scope, building, statement_timeout_ms, work).await;
+    match &result {
+        Ok(_) => checkout.finished = true,
+        // Whatever failed, end the transaction; a connection that cannot is thrown away.
+        Err(_) => checkout.finished = client.batch_execute("ROLLBACK").await.is_ok(),
+    }
+    result
+}
+
+async fn attempt<T, F>(
+    client: &Client,
+    key: &ApiKey,
+    scope: Scope,
+    building: Option<&str>,
+    statement_timeout_ms: u64,
+    work: F,
+) -> Result<T, ApiError>
+where
+    F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
+{
+    let begin = client.prepare_cached("BEGIN").await?;
+    let setup = client.prepare_cached(SETUP).await?;
+    let timeout = statement_timeout_ms.to_string();
+    let scope = scope.as_str();
+    let (began, authorized, outcome) = tokio::join!(
+        client.execute(&begin, &[]),
+        client.query(&setup, &[&key.0, &scope, &building, &timeout]),
+        work(client),
+    );
+    began?;
+    if authorized?.is_empty() {
+        // Cannot happen (authorize raises instead), but never commit without a caller.
+        return Err(ApiError::new(ErrorCode::Unauthorized, "invalid API key"));
+    }
+    let value = outcome?;
+    let commit = client.prepare_cached("COMMIT").await?;
+    client.execute(&commit, &[]).await?;
+    Ok(value)
+}
+
+/// The first column of every row, as JSON.
+pub async fn json_rows(
+    client: &Client,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Value>, ApiError> {
+    let statement = client.prepare_cached(sql).await?;
+    let rows = client.query(&statement, params).await?;
+    rows.iter().map(first_json).collect()
+}
+
+/// The first column of the one row the statement returns, as JSON; no row is NOT_FOUND.
+pub async fn json_one(
+    client: &Client,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Value, ApiError> {
+    json_rows(client, sql, params)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("not found"))
+}
+
+fn first_json(row: &Row) -> Result<Value, ApiError> {
+    let value: Option<Value> = row.try_get(0).map_err(ApiError::internal)?;
+    Ok(value.unwrap_or(Value::Null))
+}

@@ -1,0 +1,1 @@
+-- ArxOS schema, part 13: sensor readings, time-partitioned (see docs/integrations.md).
