@@ -35,17 +35,37 @@ END
 $$;
 
 -- The fields of an object that history and events report (derived bookkeeping left out).
+-- The jsonb helpers below are STABLE like jsonb_build_object, so the planner inlines them (an
+-- IMMUTABLE declaration would stop inlining and cost a SQL-function call per row).
 CREATE FUNCTION arxos.object_fields(o arxos.objects) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object(
         'path', o.path, 'type', o.type, 'status', o.status, 'health', o.health,
         'needs_repair', o.needs_repair, 'properties', o.properties,
         'x', o.x, 'y', o.y, 'z', o.z, 'floor', o.floor)
 $$;
 
+-- {"field": {"<side>": value}} for the non-null fields of an object: the changes of an insert
+-- (side 'after') or a delete (side 'before'). Built directly, without comparing two documents.
+CREATE FUNCTION arxos.object_snapshot(o arxos.objects, side text) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT jsonb_build_object(
+               'path', jsonb_build_object(side, o.path),
+               'type', jsonb_build_object(side, o.type),
+               'status', jsonb_build_object(side, o.status),
+               'health', jsonb_build_object(side, o.health),
+               'needs_repair', jsonb_build_object(side, o.needs_repair),
+               'properties', jsonb_build_object(side, o.properties))
+        || CASE WHEN o.x IS NULL THEN '{}'::jsonb
+                ELSE jsonb_build_object('x', jsonb_build_object(side, o.x), 'y', jsonb_build_object(side, o.y),
+                                        'z', jsonb_build_object(side, o.z)) END
+        || CASE WHEN o.floor IS NULL THEN '{}'::jsonb
+                ELSE jsonb_build_object('floor', jsonb_build_object(side, o.floor)) END
+$$;
+
 -- {"field": {"before": b, "after": a}} for the keys whose values differ.
 CREATE FUNCTION arxos.jsonb_changes(before jsonb, after jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('before', before -> k, 'after', after -> k)), '{}')
       FROM (SELECT jsonb_object_keys(coalesce(before, '{}') || coalesce(after, '{}')) AS k) keys
      WHERE coalesce(before -> k, 'null') IS DISTINCT FROM coalesce(after -> k, 'null')
@@ -53,7 +73,7 @@ $$;
 
 -- The location of an object as jsonb ({"x","y","z","floor"}), or NULL.
 CREATE FUNCTION arxos.location_json(o arxos.objects) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN o.x IS NULL AND o.floor IS NULL THEN NULL
                 ELSE jsonb_build_object('x', o.x, 'y', o.y, 'z', o.z, 'floor', o.floor) END
 $$;
@@ -128,8 +148,7 @@ BEGIN
     END IF;
 
     INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
-    SELECT n.building_id, n.id, n.path, 'insert', n.created_by,
-           arxos.jsonb_changes(NULL, arxos.object_fields(n))
+    SELECT n.building_id, n.id, n.path, 'insert', n.created_by, arxos.object_snapshot(n, 'after')
       FROM new_rows n;
 
     INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
@@ -245,8 +264,7 @@ BEGIN
     END IF;
 
     INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
-    SELECT o.building_id, o.id, o.path, 'delete', arxos.current_actor(),
-           arxos.jsonb_changes(arxos.object_fields(o), NULL)
+    SELECT o.building_id, o.id, o.path, 'delete', arxos.current_actor(), arxos.object_snapshot(o, 'before')
       FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id);
 
@@ -374,3 +392,15 @@ CREATE TRIGGER connections_after_insert AFTER INSERT ON arxos.connections
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.connections_after_insert();
 CREATE TRIGGER connections_after_delete AFTER DELETE ON arxos.connections
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.connections_after_delete();
+
+-- A deleted building takes its object history with it (object_history has no foreign key).
+CREATE FUNCTION arxos.buildings_after_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    DELETE FROM arxos.object_history h USING old_rows o WHERE h.building_id = o.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER buildings_after_delete AFTER DELETE ON arxos.buildings
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.buildings_after_delete();

@@ -1,1 +1,597 @@
--- ArxOS schema, part 12: webhooks, durable deliveries (see docs/realtime.md).
+-- ArxOS schema, part 12: the events' JSON shape, webhooks and their durable deliveries
+-- (see docs/realtime.md).
+--
+-- Secrets: a webhook's signing key is stored as its raw bytes in arxos.webhooks.secret. The API
+-- role (arxos_api) has no privilege on the webhook tables at all: it manages webhooks through
+-- the SECURITY DEFINER functions below, which return a secret only when they create or rotate
+-- it. The delivery functions, which hand secrets to the worker, are executable only by the
+-- shim's login role (arxos_authenticator) and superusers.
+
+-------------------------------------------------------------------------------------------------
+-- Events as clients see them (SSE, /api/events/recent, webhook bodies)
+-------------------------------------------------------------------------------------------------
+
+-- The object type an event is about: the type recorded in the event when it has one, else the
+-- object's current type (NULL for events about no object, or about an object gone since).
+CREATE FUNCTION arxos.event_object_type(e arxos.events) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(e.body #>> '{object,type}',
+                    (SELECT o.type FROM arxos.objects o WHERE o.id = e.object_id))
+$$;
+
+-- One event as JSON: {id, type, building, object_id, object_type, path, actor, at, body}.
+-- `building` is the building's key.
+CREATE FUNCTION arxos.event_json(e arxos.events) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', e.id, 'type', e.type,
+        'building', (SELECT b.key FROM arxos.buildings b WHERE b.id = e.building_id),
+        'object_id', e.object_id, 'object_type', arxos.event_object_type(e), 'path', e.path,
+        'actor', e.actor, 'at', e.at, 'body', e.body)
+$$;
+
+-- Whether an event passes a subscription's filters (NULL filters pass everything): type
+-- patterns as in arxos.event_type_matches, building, path prefix `under` (the path itself or
+-- anything below it), object type. The shim applies the same rules to live SSE streams.
+CREATE FUNCTION arxos.event_matches(e arxos.events, types text[], building uuid, under text,
+                                    object_type text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT (building IS NULL OR e.building_id = building)
+       AND (under IS NULL OR under = '/' OR e.path = under
+            OR (e.path >= arxos.path_lower(under) AND e.path < arxos.path_upper(under)))
+       AND arxos.event_type_matches(e.type, types)
+       AND (object_type IS NULL OR arxos.event_object_type(e) = object_type)
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Tables
+-------------------------------------------------------------------------------------------------
+
+CREATE TABLE arxos.webhooks (
+    id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    url              text NOT NULL CHECK (url ~ '^https?://[^/?#]+' AND length(url) <= 2000),
+    description      text NOT NULL DEFAULT '' CHECK (length(description) <= 500),
+    -- Filters, NULL = any.
+    types            text[],
+    building_id      uuid REFERENCES arxos.buildings (id) ON DELETE CASCADE,
+    under            text COLLATE "C",
+    object_type      text,
+    enabled          boolean NOT NULL DEFAULT true,
+    disabled_reason  text,
+    -- Signing keys (raw bytes; clients see them as whsec_<base64>). During a rotation the
+    -- previous key signs too, until previous_expires_at.
+    secret           bytea NOT NULL,
+    previous_secret  bytea,
+    previous_expires_at timestamptz,
+    -- Only events after this id are delivered (the outbox's head when the webhook was made).
+    starts_after     bigint NOT NULL,
+    -- First failure of the current run of failures; NULL while the endpoint answers 2xx.
+    failing_since    timestamptz,
+    created_by       text NOT NULL DEFAULT arxos.current_actor(),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+-- How far the fan-out of events into deliveries has got.
+CREATE TABLE arxos.webhook_cursor (
+    only_row      boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    last_event_id bigint NOT NULL
+);
+INSERT INTO arxos.webhook_cursor (last_event_id) SELECT last_id FROM arxos.event_counter;
+
+-- One row per event and webhook (or per test message). status: pending (waiting for
+-- next_attempt_at), delivering (leased by a worker until lease_until), delivered, dead (the
+-- retry schedule is exhausted, or the endpoint answered 410).
+CREATE TABLE arxos.webhook_deliveries (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    webhook_id      uuid NOT NULL REFERENCES arxos.webhooks (id) ON DELETE CASCADE,
+    event_id        bigint,
+    -- The Standard Webhooks message id (header webhook-id): the same on every attempt.
+    message_id      text NOT NULL,
+    -- Body of messages that are not outbox events (tests).
+    payload         jsonb,
+    status          text NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'delivering', 'delivered', 'dead')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    lease_until     timestamptz,
+    leased_by       text,
+    last_status     integer,
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    finished_at     timestamptz,
+    CHECK ((event_id IS NULL) <> (payload IS NULL)),
+    UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON arxos.webhook_deliveries (next_attempt_at)
+    WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_leased ON arxos.webhook_deliveries (lease_until)
+    WHERE status = 'delivering';
+CREATE INDEX webhook_deliveries_webhook ON arxos.webhook_deliveries (webhook_id, id);
+ALTER TABLE arxos.webhook_deliveries SET (autovacuum_vacuum_scale_factor = 0.02);
+
+-- Every attempt: when, the answer's status (NULL when none came), latency, error, the start of
+-- the answer's body.
+CREATE TABLE arxos.webhook_attempts (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_id      bigint NOT NULL REFERENCES arxos.webhook_deliveries (id) ON DELETE CASCADE,
+    attempt          integer NOT NULL,
+    at               timestamptz NOT NULL DEFAULT now(),
+    status_code      integer,
+    latency_ms       integer,
+    error            text,
+    response_excerpt text,
+    worker           text
+);
+CREATE INDEX webhook_attempts_delivery ON arxos.webhook_attempts (delivery_id, id);
+
+-------------------------------------------------------------------------------------------------
+-- Management (API: admin scope)
+-------------------------------------------------------------------------------------------------
+
+-- A new signing key: 32 random bytes.
+CREATE FUNCTION arxos.webhook_new_secret() RETURNS bytea
+LANGUAGE sql VOLATILE AS $$
+    SELECT decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex')
+$$;
+
+-- A webhook as the API shows it: never its secrets.
+CREATE FUNCTION arxos.webhook_json(w arxos.webhooks) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', w.id, 'url', w.url, 'description', w.description, 'types', to_jsonb(w.types),
+        'building', (SELECT b.key FROM arxos.buildings b WHERE b.id = w.building_id),
+        'under', w.under, 'object_type', w.object_type, 'enabled', w.enabled,
+        'disabled_reason', w.disabled_reason, 'failing_since', w.failing_since,
+        'rotating_until', CASE WHEN w.previous_expires_at > now() THEN w.previous_expires_at END,
+        'created_by', w.created_by, 'created_at', w.created_at, 'updated_at', w.updated_at)
+$$;
+
+CREATE FUNCTION arxos.webhook_check_types(types text[]) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF types IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(types) t WHERE t IS NULL OR t !~ '^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$') THEN
+        RAISE EXCEPTION 'invalid event type pattern in %', types USING ERRCODE = '22023',
+            HINT = 'use dotted names such as object.created, or prefixes such as bilt.*';
+    END IF;
+END
+$$;
+
+-- Creates a webhook; returns it with its secret (whsec_<base64>), shown this once.
+CREATE FUNCTION arxos.create_webhook(url text, types text[] DEFAULT NULL, building text DEFAULT NULL,
+                                     under text DEFAULT NULL, object_type text DEFAULT NULL,
+                                     description text DEFAULT '', enabled boolean DEFAULT true)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_variable
+DECLARE
+    w arxos.webhooks;
+BEGIN
+    PERFORM arxos.webhook_check_types(types);
+    -- Events committed before now get their ids first, so starts_after leaves them out.
+    PERFORM arxos.sequence_events();
+    INSERT INTO arxos.webhooks (url, types, building_id, under, object_type, description, enabled,
+                                secret, starts_after)
+    VALUES (url, types,
+            CASE WHEN building IS NOT NULL THEN arxos.building_id(building) END,
+            CASE WHEN under IS NOT NULL THEN arxos.normalize_path(under) END,
+            object_type, coalesce(description, ''), coalesce(enabled, true),
+            arxos.webhook_new_secret(), (SELECT c.last_id FROM arxos.event_counter c))
+    RETURNING * INTO w;
+    RETURN arxos.webhook_json(w) || jsonb_build_object('secret', 'whsec_' || encode(w.secret, 'base64'));
+EXCEPTION WHEN check_violation THEN
+    RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/..., description at most 500 characters'
+        USING ERRCODE = '22023';
+END
+$$;
+
+CREATE FUNCTION arxos.list_webhooks() RETURNS SETOF jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+    SELECT arxos.webhook_json(w) FROM arxos.webhooks w ORDER BY w.created_at, w.id
+$$;
+
+CREATE FUNCTION arxos.get_webhook(webhook uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+DECLARE
+    w arxos.webhooks;
+BEGIN
+    SELECT * INTO w FROM arxos.webhooks x WHERE x.id = webhook;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
+    END IF;
+    RETURN arxos.webhook_json(w);
+END
+$$;
+
+-- Changes the fields present in `changes` (url, types, building, under, object_type,
+-- description, enabled); a null value clears a filter. Enabling a webhook clears its failure
+-- state.
+CREATE FUNCTION arxos.patch_webhook(webhook uuid, changes jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_variable
+DECLARE
+    w   arxos.webhooks;
+    bad text;
+BEGIN
+    IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
+        RAISE EXCEPTION 'changes must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO bad FROM jsonb_object_keys(changes) k
+     WHERE k NOT IN ('url', 'types', 'building', 'under', 'object_type', 'description', 'enabled') LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown webhook field %', bad USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO w FROM arxos.webhooks x WHERE x.id = webhook FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
+    END IF;
+    IF changes ? 'url' THEN
+        w.url := changes ->> 'url';
+    END IF;
+    IF changes ? 'types' THEN
+        IF jsonb_typeof(changes -> 'types') NOT IN ('array', 'null') THEN
+            RAISE EXCEPTION 'types must be an array of strings' USING ERRCODE = '22023';
+        END IF;
+        w.types := CASE WHEN jsonb_typeof(changes -> 'types') = 'array'
+                        THEN ARRAY(SELECT jsonb_array_elements_text(changes -> 'types')) END;
+        PERFORM arxos.webhook_check_types(w.types);
+    END IF;
+    IF changes ? 'building' THEN
+        w.building_id := CASE WHEN changes ->> 'building' IS NOT NULL
+                              THEN arxos.building_id(changes ->> 'building') END;
+    END IF;
+    IF changes ? 'under' THEN
+        w.under := CASE WHEN changes ->> 'under' IS NOT NULL
+                        THEN arxos.normalize_path(changes ->> 'under') END;
+    END IF;
+    IF changes ? 'object_type' THEN
+        w.object_type := changes ->> 'object_type';
+    END IF;
+    IF changes ? 'description' THEN
+        w.description := coalesce(changes ->> 'description', '');
+    END IF;
+    IF changes ? 'enabled' THEN
+        IF jsonb_typeof(changes -> 'enabled') <> 'boolean' THEN
+            RAISE EXCEPTION 'enabled must be true or false' USING ERRCODE = '22023';
+        END IF;
+        IF (changes ->> 'enabled')::boolean AND NOT w.enabled THEN
+            w.disabled_reason := NULL;
+            w.failing_since := NULL;
+        ELSIF NOT (changes ->> 'enabled')::boolean AND w.enabled THEN
+            w.disabled_reason := 'disabled by ' || arxos.current_actor();
+        END IF;
+        w.enabled := (changes ->> 'enabled')::boolean;
+    END IF;
+    UPDATE arxos.webhooks x
+       SET url = w.url, types = w.types, building_id = w.building_id, under = w.under,
+           object_type = w.object_type, description = w.description, enabled = w.enabled,
+           disabled_reason = w.disabled_reason, failing_since = w.failing_since, updated_at = now()
+     WHERE x.id = webhook
+    RETURNING * INTO w;
+    RETURN arxos.webhook_json(w);
+EXCEPTION WHEN check_violation THEN
+    RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/..., description at most 500 characters'
+        USING ERRCODE = '22023';
+END
+$$;
+
+CREATE FUNCTION arxos.delete_webhook(webhook uuid) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+BEGIN
+    DELETE FROM arxos.webhooks x WHERE x.id = webhook;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
+    END IF;
+END
+$$;
+
+-- A new secret; the old one keeps signing too (a second signature) for `keep_previous`, so
+-- receivers can switch over. Returns the webhook with its new secret, shown this once.
+CREATE FUNCTION arxos.rotate_webhook_secret(webhook uuid, keep_previous interval DEFAULT '24 hours')
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+DECLARE
+    w arxos.webhooks;
+BEGIN
+    IF keep_previous IS NULL OR keep_previous < interval '0' OR keep_previous > interval '30 days' THEN
+        RAISE EXCEPTION 'keep_previous must be between 0 and 30 days' USING ERRCODE = '22023';
+    END IF;
+    UPDATE arxos.webhooks x
+       SET previous_secret = x.secret, previous_expires_at = now() + keep_previous,
+           secret = arxos.webhook_new_secret(), updated_at = now()
+     WHERE x.id = webhook
+    RETURNING * INTO w;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
+    END IF;
+    RETURN arxos.webhook_json(w) || jsonb_build_object('secret', 'whsec_' || encode(w.secret, 'base64'));
+END
+$$;
+
+-- Queues a `webhook.test` message for this webhook only (also when it is disabled); returns
+-- the delivery.
+CREATE FUNCTION arxos.test_webhook(webhook uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+DECLARE
+    d arxos.webhook_deliveries;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.webhooks x WHERE x.id = webhook) THEN
+        RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
+    END IF;
+    INSERT INTO arxos.webhook_deliveries (webhook_id, message_id, payload)
+    VALUES (webhook, 'test_' || replace(gen_random_uuid()::text, '-', ''),
+            jsonb_build_object('id', NULL, 'type', 'webhook.test', 'building', NULL,
+                               'object_id', NULL, 'object_type', NULL, 'path', NULL,
+                               'actor', arxos.current_actor(), 'at', now(),
+                               'body', jsonb_build_object('webhook', webhook)))
+    RETURNING * INTO d;
+    RETURN arxos.webhook_delivery_json(d);
+END
+$$;
+
+-- A delivery with every attempt.
+CREATE FUNCTION arxos.webhook_delivery_json(d arxos.webhook_deliveries) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', d.id, 'webhook_id', d.webhook_id, 'event_id', d.event_id, 'message_id', d.message_id,
+        'status', d.status, 'attempts', d.attempts, 'next_attempt_at',
+        CASE WHEN d.status = 'pending' THEN d.next_attempt_at END,
+        'last_status', d.last_status, 'last_error', d.last_error, 'created_at', d.created_at,
+        'finished_at', d.finished_at,
+        'attempt_log', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                'attempt', a.attempt, 'at', a.at, 'status_code', a.status_code,
+                'latency_ms', a.latency_ms, 'error', a.error, 'response_excerpt', a.response_excerpt)
+                ORDER BY a.id)
+            FROM arxos.webhook_attempts a WHERE a.delivery_id = d.id), '[]'))
+$$;
+
+-- A webhook's deliveries, newest first: `before` (a delivery id) pages back, `status` filters.
+CREATE FUNCTION arxos.webhook_deliveries(webhook uuid, status text DEFAULT NULL,
+                                         before bigint DEFAULT NULL, max integer DEFAULT 100)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_variable
+BEGIN
+    IF max IS NULL OR max < 1 OR max > 1000 THEN
+        RAISE EXCEPTION 'max must be between 1 and 1000, got %', max USING ERRCODE = '22023';
+    END IF;
+    IF status IS NOT NULL AND status NOT IN ('pending', 'delivering', 'delivered', 'dead') THEN
+        RAISE EXCEPTION 'unknown delivery status %', status
+            USING ERRCODE = '22023', HINT = 'use pending, delivering, delivered or dead';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM arxos.webhooks x WHERE x.id = webhook) THEN
+        RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
+    END IF;
+    RETURN QUERY
+    SELECT arxos.webhook_delivery_json(d) FROM arxos.webhook_deliveries d
+     WHERE d.webhook_id = webhook AND (status IS NULL OR d.status = status)
+       AND (before IS NULL OR d.id < before)
+     ORDER BY d.id DESC
+     LIMIT max;
+END
+$$;
+
+-- Sends a delivery again now with a fresh retry schedule (typically a dead one).
+CREATE FUNCTION arxos.retry_webhook_delivery(webhook uuid, delivery bigint) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+DECLARE
+    d arxos.webhook_deliveries;
+BEGIN
+    UPDATE arxos.webhook_deliveries x
+       SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL,
+           leased_by = NULL, finished_at = NULL
+     WHERE x.id = delivery AND x.webhook_id = webhook AND x.status <> 'delivering'
+    RETURNING * INTO d;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM arxos.webhook_deliveries x WHERE x.id = delivery AND x.webhook_id = webhook) THEN
+            RAISE EXCEPTION 'delivery % is being sent right now', delivery USING ERRCODE = '55000';
+        END IF;
+        RAISE EXCEPTION 'delivery % of webhook % not found', delivery, webhook USING ERRCODE = 'P0002';
+    END IF;
+    RETURN arxos.webhook_delivery_json(d);
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Delivery (the shim's worker)
+-------------------------------------------------------------------------------------------------
+
+-- Fans events after the cursor out into deliveries for the enabled webhooks they match, at
+-- most `max` events per call; returns the number of events passed. One caller at a time (the
+-- cursor row is locked; others return 0 right away).
+CREATE FUNCTION arxos.enqueue_deliveries(max integer DEFAULT 5000) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+DECLARE
+    cur  bigint;
+    head bigint;
+BEGIN
+    SELECT c.last_event_id INTO cur FROM arxos.webhook_cursor c FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    PERFORM arxos.sequence_events(max);
+    SELECT least(c.last_id, cur + max) INTO head FROM arxos.event_counter c;
+    IF head <= cur THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO arxos.webhook_deliveries (webhook_id, event_id, message_id)
+    SELECT w.id, e.id, 'evt_' || e.id
+      FROM arxos.events e
+      JOIN arxos.webhooks w
+        ON w.enabled AND e.id > w.starts_after
+       AND arxos.event_matches(e, w.types, w.building_id, w.under, w.object_type)
+     WHERE e.id > cur AND e.id <= head
+     ORDER BY e.id
+    ON CONFLICT DO NOTHING;
+    UPDATE arxos.webhook_cursor SET last_event_id = head;
+    RETURN (head - cur)::integer;
+END
+$$;
+
+-- Leases up to `max` due deliveries of enabled webhooks (and deliveries whose lease expired:
+-- their worker died) to `worker` for `lease`. Concurrent workers never get the same row.
+-- Returns what a worker needs to send them, secrets included.
+CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval DEFAULT '60 seconds')
+RETURNS TABLE (delivery_id bigint, webhook_id uuid, url text, message_id text, attempt integer,
+               body text, secrets bytea[])
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH due AS (
+        SELECT d.id FROM arxos.webhook_deliveries d
+         WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+           AND (d.payload IS NOT NULL OR EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = d.webhook_id AND w.enabled))
+         ORDER BY d.next_attempt_at, d.id
+         LIMIT max
+           FOR UPDATE OF d SKIP LOCKED
+    ), expired AS (
+        SELECT d.id FROM arxos.webhook_deliveries d
+         WHERE d.status = 'delivering' AND d.lease_until < now()
+         ORDER BY d.lease_until
+         LIMIT max
+           FOR UPDATE OF d SKIP LOCKED
+    ), claimed AS (
+        UPDATE arxos.webhook_deliveries d
+           SET status = 'delivering', attempts = d.attempts + 1, lease_until = now() + lease,
+               leased_by = worker
+         WHERE d.id IN (SELECT id FROM due UNION SELECT id FROM expired LIMIT max)
+        RETURNING d.*
+    )
+    SELECT c.id, c.webhook_id, w.url, c.message_id, c.attempts,
+           coalesce(c.payload, (SELECT arxos.event_json(e) FROM arxos.events e WHERE e.id = c.event_id),
+                    jsonb_build_object('id', c.event_id, 'type', 'event.purged'))::text,
+           CASE WHEN w.previous_secret IS NOT NULL AND w.previous_expires_at > now()
+                THEN ARRAY[w.secret, w.previous_secret] ELSE ARRAY[w.secret] END
+      FROM claimed c JOIN arxos.webhooks w ON w.id = c.webhook_id
+     ORDER BY c.id;
+END
+$$;
+
+-- Records the outcome of deliveries a worker sent: `results` is a JSON array of
+-- {delivery, status (HTTP status or null), latency_ms, error, excerpt, retry_after (seconds)}.
+-- 2xx: delivered. 410: dead, and the webhook is disabled. Anything else: retried after
+-- schedule[attempts] (±10% jitter, at least Retry-After), dead once the schedule is exhausted.
+-- A webhook that has failed without a success for `disable_after` is disabled and a
+-- `webhook.disabled` event is emitted. Returns the number of results recorded; results of a
+-- lease the worker no longer holds are ignored.
+CREATE TYPE arxos.webhook_result AS (
+    delivery bigint, status integer, latency_ms integer, error text, excerpt text,
+    retry_after double precision);
+
+CREATE FUNCTION arxos.finish_deliveries(worker text, results jsonb, schedule interval[],
+                                        disable_after interval DEFAULT '5 days')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+#variable_conflict use_column
+DECLARE
+    rs arxos.webhook_result[];
+BEGIN
+    IF schedule IS NULL OR cardinality(schedule) = 0 THEN
+        RAISE EXCEPTION 'the retry schedule must not be empty' USING ERRCODE = '22023';
+    END IF;
+    -- Only results of leases the worker still holds.
+    rs := ARRAY(
+        SELECT ROW(r.delivery, r.status, r.latency_ms, left(r.error, 1000), left(r.excerpt, 1000),
+                   r.retry_after)::arxos.webhook_result
+          FROM jsonb_to_recordset(results) AS r(delivery bigint, status integer, latency_ms integer,
+                                                error text, excerpt text, retry_after double precision)
+          JOIN arxos.webhook_deliveries d
+            ON d.id = r.delivery AND d.status = 'delivering' AND d.leased_by = worker
+         ORDER BY d.id
+           FOR UPDATE OF d);
+
+    INSERT INTO arxos.webhook_attempts (delivery_id, attempt, status_code, latency_ms, error,
+                                        response_excerpt, worker)
+    SELECT r.delivery, d.attempts, r.status, r.latency_ms, r.error, r.excerpt, worker
+      FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery;
+
+    UPDATE arxos.webhook_deliveries d
+       SET status = CASE WHEN r.status BETWEEN 200 AND 299 THEN 'delivered'
+                         WHEN r.status = 410 OR d.attempts > cardinality(schedule) THEN 'dead'
+                         ELSE 'pending' END,
+           next_attempt_at = CASE WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
+                                    OR d.attempts > cardinality(schedule) THEN d.next_attempt_at
+                             ELSE now() + greatest(schedule[d.attempts] * (0.9 + random() * 0.2),
+                                                   coalesce(r.retry_after, 0) * interval '1 second') END,
+           finished_at = CASE WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
+                                OR d.attempts > cardinality(schedule) THEN now() END,
+           lease_until = NULL, leased_by = NULL,
+           last_status = r.status, last_error = r.error
+      FROM unnest(rs) r
+     WHERE d.id = r.delivery;
+
+    -- The endpoints' health.
+    UPDATE arxos.webhooks w SET failing_since = NULL
+     WHERE w.failing_since IS NOT NULL
+       AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
+                      JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+                     WHERE r.status BETWEEN 200 AND 299);
+    UPDATE arxos.webhooks w SET failing_since = now()
+     WHERE w.failing_since IS NULL
+       AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
+                      JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+                     WHERE r.status IS NULL OR r.status NOT BETWEEN 200 AND 299)
+       AND NOT EXISTS (SELECT 1 FROM unnest(rs) r
+                         JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+                        WHERE d.webhook_id = w.id AND r.status BETWEEN 200 AND 299);
+    WITH off AS (
+        UPDATE arxos.webhooks w
+           SET enabled = false, updated_at = now(),
+               disabled_reason = CASE WHEN EXISTS (
+                       SELECT 1 FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+                        WHERE d.webhook_id = w.id AND r.status = 410)
+                   THEN 'the endpoint answered 410 Gone'
+                   ELSE 'the endpoint failed for ' || disable_after::text END
+         WHERE w.enabled
+           AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
+                          JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+                         WHERE r.status = 410 OR r.status IS NULL OR r.status NOT BETWEEN 200 AND 299)
+           AND (w.failing_since <= now() - disable_after
+                OR EXISTS (SELECT 1 FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+                            WHERE d.webhook_id = w.id AND r.status = 410))
+        RETURNING w.*
+    )
+    INSERT INTO arxos.events_pending (type, building_id, actor, body)
+    SELECT 'webhook.disabled', NULL, arxos.current_actor(),
+           jsonb_build_object('webhook', o.id, 'url', o.url, 'reason', o.disabled_reason)
+      FROM off o;
+    IF FOUND THEN
+        PERFORM arxos.wake();
+    END IF;
+    RETURN cardinality(rs);
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Privileges
+-------------------------------------------------------------------------------------------------
+
+-- arxos_api reaches webhooks only through the management functions (which never return a
+-- stored secret); the delivery functions are the shim's own.
+REVOKE ALL ON arxos.webhooks, arxos.webhook_cursor, arxos.webhook_deliveries,
+              arxos.webhook_attempts FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION arxos.enqueue_deliveries(integer),
+                           arxos.claim_deliveries(text, integer, interval),
+                           arxos.finish_deliveries(text, jsonb, interval[], interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION arxos.enqueue_deliveries(integer),
+                          arxos.claim_deliveries(text, integer, interval),
+                          arxos.finish_deliveries(text, jsonb, interval[], interval)
+      TO arxos_authenticator;
+GRANT EXECUTE ON FUNCTION arxos.event_object_type(arxos.events), arxos.event_json(arxos.events),
+                          arxos.event_matches(arxos.events, text[], uuid, text, text),
+                          arxos.webhook_json(arxos.webhooks), arxos.webhook_check_types(text[]),
+                          arxos.create_webhook(text, text[], text, text, text, text, boolean),
+                          arxos.list_webhooks(), arxos.get_webhook(uuid),
+                          arxos.patch_webhook(uuid, jsonb), arxos.delete_webhook(uuid),
+                          arxos.rotate_webhook_secret(uuid, interval), arxos.test_webhook(uuid),
+                          arxos.webhook_delivery_json(arxos.webhook_deliveries),
+                          arxos.webhook_deliveries(uuid, text, bigint, integer),
+                          arxos.retry_webhook_delivery(uuid, bigint)
+      TO arxos_api;
+REVOKE EXECUTE ON FUNCTION arxos.webhook_new_secret() FROM PUBLIC;
+-- The shim's own background work outside requests: the listener reads the outbox and
+-- registers itself, the ticker runs arxos.tick().
+GRANT SELECT ON arxos.events, arxos.event_counter, arxos.buildings, arxos.objects TO arxos_authenticator;
+GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.listeners TO arxos_authenticator;

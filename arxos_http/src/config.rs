@@ -10,7 +10,7 @@ use clap::Args;
 pub struct DatabaseArgs {
     /// PostgreSQL connection string (URL or key=value form), e.g.
     /// postgres://arxos@db.example.com/arxos?sslmode=require
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, visible_alias = "database", env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 
     /// PEM file with the CA certificate(s) that sign the server's certificate. When set, TLS

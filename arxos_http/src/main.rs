@@ -1,5 +1,5 @@
 //! The `arxos` binary: `arxos serve` runs the HTTP shim over the arxos extension; `arxos keys`
-//! manages API keys.
+//! manages API keys; `arxos shell` explores a building from a terminal.
 
 mod config;
 mod db;
@@ -7,7 +7,9 @@ mod error;
 mod keys;
 mod routes;
 mod server;
+mod shell;
 mod state;
+mod table;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -43,6 +45,8 @@ enum Command {
     Serve(config::ServeConfig),
     /// Create, list and revoke API keys.
     Keys(keys::KeysArgs),
+    /// Explore a building from the terminal, like a filesystem.
+    Shell(shell::ShellArgs),
 }
 
 /// Logs go to stderr; the level comes from RUST_LOG (default `default_level`).
@@ -75,6 +79,10 @@ async fn main() -> ExitCode {
                 eprintln!("error: {}", error::chain(&e));
                 return ExitCode::FAILURE;
             }
+        }
+        Command::Shell(args) => {
+            init_logging(cli.log_format, "warn");
+            return shell::run(args).await;
         }
     }
     ExitCode::SUCCESS

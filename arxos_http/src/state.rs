@@ -1,12 +1,34 @@
 //! What every request handler can reach.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Client, Pool};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::{ApiKey, Scope};
+use crate::error::ApiError;
+use crate::rate_limit::RateLimits;
+use crate::tx::{self, Work};
+
+/// Limits of `POST /api/query`.
+#[derive(Debug, Clone)]
+pub struct QuerySettings {
+    pub timeout_ms: u64,
+    pub max_rows: usize,
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
+    /// Connections that log in as `arxos_query` (see docs/security.md); `None` turns
+    /// `/api/query` off.
+    pub query_pool: Option<Pool>,
+    pub query: QuerySettings,
+    /// `statement_timeout` of API requests, in milliseconds.
+    pub statement_timeout_ms: u64,
+    pub rate_limits: Option<Arc<RateLimits>>,
+    pub metrics: Option<PrometheusHandle>,
     pub started: Instant,
 }
 
@@ -14,7 +36,37 @@ impl AppState {
     pub fn new(pool: Pool) -> Self {
         AppState {
             pool,
+            query_pool: None,
+            query: QuerySettings {
+                timeout_ms: 5_000,
+                max_rows: 1_000,
+            },
+            statement_timeout_ms: 30_000,
+            rate_limits: None,
+            metrics: None,
             started: Instant::now(),
         }
+    }
+
+    /// Runs `work` in the request's transaction as the key's owner (see [`tx::run`]).
+    pub async fn tx<T, F>(
+        &self,
+        key: &ApiKey,
+        scope: Scope,
+        building: Option<&str>,
+        work: F,
+    ) -> Result<T, ApiError>
+    where
+        F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
+    {
+        tx::run(
+            &self.pool,
+            key,
+            scope,
+            building,
+            self.statement_timeout_ms,
+            work,
+        )
+        .await
     }
 }

@@ -31,9 +31,27 @@ pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send +
 
 /// A pooled connection that is thrown away instead of returned when the request did not finish
 /// (the client went away, the timeout fired): it may still be inside a transaction.
-struct Checkout {
+pub struct Checkout {
     conn: Option<Object>,
     finished: bool,
+}
+
+impl Checkout {
+    pub async fn from(pool: &Pool) -> Result<Checkout, ApiError> {
+        Ok(Checkout {
+            conn: Some(pool.get().await?),
+            finished: false,
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+
+    /// The connection is out of any transaction again: it may go back to the pool.
+    pub fn finish(&mut self) {
+        self.finished = true;
+    }
 }
 
 impl Drop for Checkout {
@@ -59,16 +77,13 @@ pub async fn run<T, F>(
 where
     F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
 {
-    let mut checkout = Checkout {
-        conn: Some(pool.get().await?),
-        finished: false,
-    };
-    let client: &Client = checkout.conn.as_ref().expect("connection present");
+    let mut checkout = Checkout::from(pool).await?;
+    let client = checkout.client();
     let result = attempt(client, key, scope, building, statement_timeout_ms, work).await;
-    match &result {
-        Ok(_) => checkout.finished = true,
-        // Whatever failed, end the transaction; a connection that cannot is thrown away.
-        Err(_) => checkout.finished = client.batch_execute("ROLLBACK").await.is_ok(),
+    // Whatever failed, end the transaction; a connection that cannot is thrown away.
+    let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
+    if clean {
+        checkout.finish();
     }
     result
 }

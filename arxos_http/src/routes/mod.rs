@@ -1,3 +1,145 @@
-//! HTTP routes, one module per resource.
+//! HTTP routes, one module per resource, and what the listing routes share: keyset pagination.
 
+pub mod buildings;
+pub mod docs;
 pub mod health;
+pub mod keys;
+pub mod market;
+pub mod metrics;
+pub mod objects;
+pub mod query;
+pub mod ratings;
+
+use axum::http::Uri;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+/// Default and largest page size of the listing routes.
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 1000;
+
+/// Keyset pagination: `limit` items after the key `after`; `count` asks for the total too.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Largest number of items to return (1 to 1000, default 100).
+    pub limit: Option<i64>,
+    /// Return the items after this key (the last item's path, as in the `next` link).
+    pub after: Option<String>,
+    /// Also return the total number of items (costs a count).
+    pub count: Option<bool>,
+}
+
+impl PageParams {
+    /// The validated limit.
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        checked_limit(self.limit)
+    }
+}
+
+pub fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation(format!(
+            "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+        )));
+    }
+    Ok(limit)
+}
+
+/// One page of a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page {
+    /// The items, in key order.
+    pub items: Vec<Value>,
+    /// The URL of the next page (path and query), or null on the last page.
+    pub next: Option<String>,
+    /// The total number of items, when asked for with `count=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+}
+
+/// A list that is not paginated (bounded by its own parameters).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items {
+    pub items: Vec<Value>,
+}
+
+impl Page {
+    /// Builds a page from up to `limit + 1` rows: the extra row only says there is more. `key`
+    /// picks the keyset value out of an item.
+    pub fn from_rows(
+        mut rows: Vec<Value>,
+        limit: i64,
+        uri: &Uri,
+        key: impl Fn(&Value) -> Option<String>,
+    ) -> Page {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next = if more {
+            rows.last().and_then(&key).map(|after| next_link(uri, &after))
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next,
+            count: None,
+        }
+    }
+}
+
+/// The item's `path`, the key of path-ordered listings.
+pub fn path_key(item: &Value) -> Option<String> {
+    item.get("path")?.as_str().map(str::to_owned)
+}
+
+/// The request's URL with `after` set to the given key.
+pub fn next_link(uri: &Uri, after: &str) -> String {
+    let mut pairs: Vec<(String, String)> = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    pairs.retain(|(name, _)| name != "after");
+    pairs.push(("after".to_owned(), after.to_owned()));
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    format!("{}?{query}", uri.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn next_link_replaces_after_and_keeps_the_rest() {
+        let uri: Uri = "/api/buildings/b42/ls/electrical?limit=2&after=%2Fa&count=true"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            next_link(&uri, "/electrical/b c"),
+            "/api/buildings/b42/ls/electrical?limit=2&count=true&after=%2Felectrical%2Fb+c"
+        );
+    }
+
+    #[test]
+    fn a_page_links_on_only_when_there_is_more() {
+        let uri: Uri = "/x?limit=2".parse().unwrap();
+        let rows = vec![json!({"path": "/a"}), json!({"path": "/b"}), json!({"path": "/c"})];
+        let page = Page::from_rows(rows, 2, &uri, path_key);
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.next.as_deref(), Some("/x?limit=2&after=%2Fb"));
+        let page = Page::from_rows(vec![json!({"path": "/a"})], 2, &uri, path_key);
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn limits_are_bounded() {
+        assert_eq!(checked_limit(None).unwrap(), DEFAULT_LIMIT);
+        assert!(checked_limit(Some(0)).is_err());
+        assert!(checked_limit(Some(MAX_LIMIT + 1)).is_err());
+    }
+}

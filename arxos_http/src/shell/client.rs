@@ -110,7 +110,7 @@ impl Db {
                     out.rows
                         .push((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect());
                 }
-                SimpleQueryMessage::CommandComplete(_) => {}
+                // CommandComplete, and any message kinds added later.
                 _ => {}
             }
         }

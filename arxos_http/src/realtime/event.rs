@@ -1,0 +1,50 @@
+//! One outbox event as the shim passes it around, and the query that reads a page of them.
+
+use std::sync::Arc;
+
+use tokio_postgres::{Client, Row, Statement};
+
+/// Reads a page of events after `$1` (at most `$2`), oldest first. `arxos.events_since`
+/// sequences committed pending events first; row-level security limits the page to what the
+/// session may see.
+pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
+       arxos.event_object_type(e), arxos.event_json(e)::text
+  FROM arxos.events_since($1, max => $2) e";
+
+/// An event: the fields filters look at, and its JSON (`arxos.event_json`) as sent.
+#[derive(Debug)]
+pub struct Event {
+    pub id: i64,
+    pub event_type: String,
+    pub building_id: Option<String>,
+    pub path: Option<String>,
+    pub object_type: Option<String>,
+    pub json: String,
+}
+
+impl Event {
+    fn from_row(row: &Row) -> Result<Event, tokio_postgres::Error> {
+        Ok(Event {
+            id: row.try_get(0)?,
+            event_type: row.try_get(1)?,
+            building_id: row.try_get(2)?,
+            path: row.try_get(3)?,
+            object_type: row.try_get(4)?,
+            json: row.try_get(5)?,
+        })
+    }
+}
+
+/// The events after `after`, at most `max` (1 to 100,000), oldest first; `statement` is
+/// [`PAGE_SQL`] prepared on `client`.
+pub async fn page(
+    client: &Client,
+    statement: &Statement,
+    after: i64,
+    max: i32,
+) -> Result<Vec<Arc<Event>>, tokio_postgres::Error> {
+    let rows = client.query(statement, &[&after, &max]).await?;
+    rows.iter()
+        .map(|row| Event::from_row(row).map(Arc::new))
+        .collect()
+}

@@ -1,0 +1,194 @@
+//! Which events a subscriber gets: its filters and the buildings its key may see. The rules
+//! are those of `arxos.event_matches` and of the events' row-level security policy, applied
+//! here to live events (replayed pages are already limited by the database).
+
+use serde::Deserialize;
+
+use super::event::Event;
+use crate::error::ApiError;
+
+/// The filters of `GET /api/events`, `/api/events/recent` and webhooks, as query parameters.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct FilterParams {
+    /// Comma-separated dotted event types or prefixes (`bilt.*`).
+    pub types: Option<String>,
+    /// A building key or id.
+    pub building: Option<String>,
+    /// A path: the object itself and everything below it.
+    pub under: Option<String>,
+    pub object_type: Option<String>,
+}
+
+impl FilterParams {
+    /// The type patterns, or `None` for every type.
+    pub fn type_patterns(&self) -> Result<Option<Vec<String>>, ApiError> {
+        let Some(types) = self.types.as_deref() else {
+            return Ok(None);
+        };
+        let patterns: Vec<String> = types
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(bad) = patterns.iter().find(|p| !valid_pattern(p)) {
+            return Err(ApiError::validation(format!(
+                "invalid event type pattern {bad:?}: use dotted names such as object.created, or prefixes such as bilt.*"
+            )));
+        }
+        Ok((!patterns.is_empty()).then_some(patterns))
+    }
+
+    /// The normalized `under` path.
+    pub fn under_path(&self) -> Result<Option<String>, ApiError> {
+        self.under
+            .as_deref()
+            .map(|u| {
+                arxos_core::path::normalize(u)
+                    .map_err(|e| ApiError::validation(format!("invalid path {u:?}: {e}")))
+            })
+            .transpose()
+    }
+}
+
+/// `*`, or dotted lower-case names optionally ending in `.*`.
+fn valid_pattern(pattern: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let name = pattern.strip_suffix(".*").unwrap_or(pattern);
+    !name.is_empty()
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+}
+
+/// A subscriber's resolved filters.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub types: Option<Vec<String>>,
+    /// Building id (resolved from the key or id the subscriber named).
+    pub building_id: Option<String>,
+    pub under: Option<String>,
+    pub object_type: Option<String>,
+    /// The buildings the key may see; `None` = every building (and events of no building).
+    pub allowed_buildings: Option<Vec<String>>,
+}
+
+impl Filter {
+    pub fn matches(&self, event: &Event) -> bool {
+        if let Some(allowed) = &self.allowed_buildings {
+            match &event.building_id {
+                Some(b) if allowed.iter().any(|a| a == b) => {}
+                _ => return false,
+            }
+        }
+        if let Some(building) = &self.building_id {
+            if event.building_id.as_deref() != Some(building.as_str()) {
+                return false;
+            }
+        }
+        if let Some(under) = &self.under {
+            if under != "/" {
+                match &event.path {
+                    Some(path) if arxos_core::path::is_within(path, under) => {}
+                    _ => return false,
+                }
+            }
+        }
+        if let Some(types) = &self.types {
+            if !types.iter().any(|p| type_matches(&event.event_type, p)) {
+                return false;
+            }
+        }
+        if let Some(object_type) = &self.object_type {
+            if event.object_type.as_deref() != Some(object_type.as_str()) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// `arxos.event_type_matches` for one pattern: equal, `*`, or a prefix ending in `*`.
+fn type_matches(event_type: &str, pattern: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => event_type.starts_with(prefix),
+        None => event_type == pattern,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(event_type: &str, building: Option<&str>, path: Option<&str>) -> Event {
+        Event {
+            id: 1,
+            event_type: event_type.to_owned(),
+            building_id: building.map(str::to_owned),
+            path: path.map(str::to_owned),
+            object_type: Some("sensor".to_owned()),
+            json: "{}".to_owned(),
+        }
+    }
+
+    #[test]
+    fn types_match_names_and_prefixes() {
+        assert!(type_matches("bilt.rating.changed", "bilt.*"));
+        assert!(type_matches("object.created", "object.created"));
+        assert!(!type_matches("object.created", "object.deleted"));
+        assert!(type_matches("anything", "*"));
+        assert!(!type_matches("biltx", "bilt.*"));
+    }
+
+    #[test]
+    fn patterns_are_checked() {
+        let params = FilterParams {
+            types: Some("bilt.*, object.created".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            params.type_patterns().unwrap(),
+            Some(vec!["bilt.*".to_owned(), "object.created".to_owned()])
+        );
+        for bad in ["Bad", "a..b", "a.*.b", "'; drop"] {
+            let params = FilterParams {
+                types: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(params.type_patterns().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn filters_combine() {
+        let filter = Filter {
+            types: Some(vec!["object.*".into()]),
+            building_id: Some("b1".into()),
+            under: Some("/a".into()),
+            object_type: Some("sensor".into()),
+            allowed_buildings: None,
+        };
+        assert!(filter.matches(&event("object.created", Some("b1"), Some("/a/x"))));
+        assert!(filter.matches(&event("object.created", Some("b1"), Some("/a"))));
+        assert!(!filter.matches(&event("object.created", Some("b1"), Some("/ab"))));
+        assert!(!filter.matches(&event("object.created", Some("b2"), Some("/a/x"))));
+        assert!(!filter.matches(&event("bilt.rating.changed", Some("b1"), Some("/a/x"))));
+    }
+
+    #[test]
+    fn limited_keys_see_only_their_buildings() {
+        let filter = Filter {
+            allowed_buildings: Some(vec!["b1".into()]),
+            ..Default::default()
+        };
+        assert!(filter.matches(&event("x", Some("b1"), None)));
+        assert!(!filter.matches(&event("x", Some("b2"), None)));
+        assert!(!filter.matches(&event("x", None, None)));
+        assert!(Filter::default().matches(&event("x", None, None)));
+    }
+}

@@ -1,0 +1,146 @@
+//! Buildings: list, create, get.
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{Page, PageParams};
+use crate::auth::{ApiKey, Scope};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tx::{json_one, json_rows};
+
+/// The JSON of a building row `b`.
+macro_rules! building_json {
+    () => {
+        "jsonb_build_object('id', b.id, 'key', b.key, 'name', b.name, 'address', b.address,
+            'latitude', b.latitude, 'longitude', b.longitude, 'first_object_at', b.first_object_at,
+            'created_at', b.created_at, 'updated_at', b.updated_at)"
+    };
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/buildings", get(list_buildings).post(create_building))
+        .route("/api/buildings/{b}", get(get_building))
+}
+
+/// List the buildings the key may see, by key.
+#[utoipa::path(get, path = "/api/buildings", tag = "buildings", params(PageParams),
+    responses((status = 200, description = "A page of buildings, ordered by key", body = Page),
+              (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list_buildings(
+    State(state): State<AppState>,
+    key: ApiKey,
+    OriginalUri(uri): OriginalUri,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page>, ApiError> {
+    let limit = page.limit()?;
+    let want_count = page.count.unwrap_or(false);
+    let after = page.after.clone();
+    let (rows, count) = state
+        .tx(&key, Scope::Read, None, move |c| {
+            Box::pin(async move {
+                let rows = json_rows(
+                    c,
+                    concat!(
+                        "SELECT ",
+                        building_json!(),
+                        " FROM arxos.buildings b WHERE $1::text IS NULL OR b.key > $1 ORDER BY b.key LIMIT $2"
+                    ),
+                    &[&after, &(limit + 1)],
+                )
+                .await?;
+                let count = if want_count {
+                    json_one(c, "SELECT to_jsonb(count(*)) FROM arxos.buildings", &[])
+                        .await?
+                        .as_i64()
+                } else {
+                    None
+                };
+                Ok((rows, count))
+            })
+        })
+        .await?;
+    let mut page = Page::from_rows(rows, limit, &uri, |v| {
+        v.get("key").and_then(Value::as_str).map(str::to_owned)
+    });
+    page.count = count;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewBuilding {
+    /// Lowercase letters, digits, - and _ (1 to 63), e.g. `b42`.
+    pub key: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// Create a building (`arxos.create_building`).
+#[utoipa::path(post, path = "/api/buildings", tag = "buildings", request_body = NewBuilding,
+    responses((status = 201, body = crate::openapi::Building),
+              (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody),
+              (status = 403, body = crate::openapi::ErrorBody), (status = 409, body = crate::openapi::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_building(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Json(body): Json<NewBuilding>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let building = state
+        .tx(&key, Scope::Write, None, move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    concat!(
+                        "SELECT ",
+                        building_json!(),
+                        " FROM arxos.buildings b WHERE b.id = arxos.create_building($1, $2, $3, $4, $5)"
+                    ),
+                    &[&body.key, &body.name, &body.address, &body.latitude, &body.longitude],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(building)))
+}
+
+/// One building, by key or UUID.
+#[utoipa::path(get, path = "/api/buildings/{b}", tag = "buildings",
+    params(("b" = String, Path, description = "Building key (e.g. b42) or UUID")),
+    responses((status = 200, body = crate::openapi::Building),
+              (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
+              (status = 404, body = crate::openapi::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_building(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(b): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let building = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    concat!(
+                        "SELECT ",
+                        building_json!(),
+                        " FROM arxos.buildings b WHERE b.id = arxos.building_id($1)"
+                    ),
+                    &[&b],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(building))
+}

@@ -1,0 +1,33 @@
+//! `GET /api/openapi.json` and `/docs`, a self-contained page that renders it (no CDN, works
+//! offline).
+
+use std::sync::OnceLock;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use utoipa::OpenApi;
+
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/docs", get(docs_page))
+}
+
+async fn openapi_json() -> Response {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let body = JSON.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    });
+    ([(CONTENT_TYPE, "application/json")], body.clone()).into_response()
+}
+
+async fn docs_page() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}

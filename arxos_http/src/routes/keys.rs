@@ -1,0 +1,103 @@
+//! API keys for admins: create (the key is shown once), list, revoke.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::Items;
+use crate::auth::{ApiKey, Scope};
+use crate::error::ApiError;
+use crate::openapi::ErrorBody;
+use crate::state::AppState;
+use crate::tx::{json_one, json_rows};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/keys", get(list_keys).post(create_key))
+        .route("/api/keys/{id}", delete(revoke_key))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub name: String,
+    /// read, write and/or admin (default: read).
+    pub scopes: Option<Vec<String>>,
+    /// Building keys the key is limited to (default: every building).
+    pub buildings: Option<Vec<String>>,
+    /// Who acts with the key (default: the name).
+    pub owner: Option<String>,
+}
+
+/// Create an API key (`arxos.create_api_key`). The key is in this answer only.
+#[utoipa::path(post, path = "/api/keys", tag = "keys", request_body = NewKey,
+    responses((status = 201, body = crate::openapi::CreatedKey), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_key(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Json(body): Json<NewKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let scopes = body.scopes.unwrap_or_else(|| vec!["read".to_owned()]);
+    let created = state
+        .tx(&key, Scope::Admin, None, move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    "SELECT to_jsonb(k) FROM arxos.create_api_key($1, $2, $3, $4) k",
+                    &[&body.name, &scopes, &body.buildings, &body.owner],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Every key (never the keys themselves: their prefixes).
+#[utoipa::path(get, path = "/api/keys", tag = "keys",
+    responses((status = 200, description = "crate::openapi::KeyInfo items", body = Items),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list_keys(
+    State(state): State<AppState>,
+    key: ApiKey,
+) -> Result<Json<Items>, ApiError> {
+    let items = state
+        .tx(&key, Scope::Admin, None, move |c| {
+            Box::pin(async move { json_rows(c, "SELECT to_jsonb(k) FROM arxos.list_api_keys() k", &[]).await })
+        })
+        .await?;
+    Ok(Json(Items { items }))
+}
+
+/// Revoke a key by id.
+#[utoipa::path(delete, path = "/api/keys/{id}", tag = "keys",
+    params(("id" = String, Path, format = Uuid, description = "Key id")),
+    responses((status = 204, description = "Revoked"), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "No active key with this id", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state
+        .tx(&key, Scope::Admin, None, move |c| {
+            Box::pin(async move {
+                json_one(c, "SELECT to_jsonb(arxos.revoke_api_key($1::text::uuid))", &[&id]).await
+            })
+        })
+        .await?;
+    if revoked.as_bool() == Some(true) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no active key with this id"))
+    }
+}

@@ -1,0 +1,340 @@
+//! The market: contributors, contributions and their verification, balances, transfers and
+//! building tokens. Each route calls one function of the market schema (sql/09_market.sql);
+//! JSON fields are bound as text so Postgres parses them as the functions' own types.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{checked_limit, Items};
+use crate::auth::{ApiKey, Scope};
+use crate::error::ApiError;
+use crate::openapi::ErrorBody;
+use crate::state::AppState;
+use crate::text_param::TextParam;
+use crate::tx::{json_one, json_rows};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/contributors", post(register_contributor))
+        .route("/api/contributors/top", get(top_contributors))
+        .route("/api/contributors/{id}", get(get_contributor))
+        .route("/api/contributors/{id}/balance", get(balance))
+        .route("/api/contributions", post(contribute).get(list_contributions))
+        .route("/api/contributions/{id}/verify", post(verify))
+        .route("/api/transfers", post(transfer))
+        .route("/api/tokens/{b}", get(token))
+}
+
+fn text(value: Option<&Value>) -> TextParam {
+    value.map_or(TextParam(None), TextParam::from_json)
+}
+
+fn s(value: &str) -> TextParam {
+    TextParam(Some(value.to_owned()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContributor {
+    pub handle: String,
+    pub display_name: Option<String>,
+}
+
+/// Register a contributor (`arxos.register_contributor`).
+#[utoipa::path(post, path = "/api/contributors", tag = "market", request_body = NewContributor,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn register_contributor(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Json(body): Json<NewContributor>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let value = state
+        .tx(&key, Scope::Write, None, move |c| {
+            Box::pin(async move {
+                let name = TextParam(body.display_name.clone());
+                json_one(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.register_contributor($1, $2) x",
+                    &[&s(&body.handle), &name],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(value)))
+}
+
+/// A contributor, by id or handle.
+#[utoipa::path(get, path = "/api/contributors/{id}", tag = "market",
+    params(("id" = String, Path, description = "Contributor id or handle")),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_contributor(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let value = state
+        .tx(&key, Scope::Read, None, move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.contributors x WHERE x.id::text = $1 OR x.handle = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(|e| match e.code {
+                    crate::error::ErrorCode::NotFound => ApiError::not_found(format!("no contributor {id}")),
+                    _ => e,
+                })
+            })
+        })
+        .await?;
+    Ok(Json(value))
+}
+
+/// A contributor's token balance (`arxos.balance`).
+#[utoipa::path(get, path = "/api/contributors/{id}/balance", tag = "market",
+    params(("id" = String, Path, description = "Contributor id or handle")),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn balance(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let value = state
+        .tx(&key, Scope::Read, None, move |c| {
+            Box::pin(async move {
+                json_one(c, "SELECT to_jsonb(x) FROM arxos.balance($1) x", &[&s(&id)]).await
+            })
+        })
+        .await?;
+    Ok(Json(value))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TopParams {
+    /// Only contributions to this building.
+    pub building: Option<String>,
+    /// Largest number of entries (1 to 1000, default 10).
+    pub limit: Option<i64>,
+}
+
+/// The top contributors (`arxos.top_contributors`).
+#[utoipa::path(get, path = "/api/contributors/top", tag = "market", params(TopParams),
+    responses((status = 200, body = Items), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn top_contributors(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Query(q): Query<TopParams>,
+) -> Result<Json<Items>, ApiError> {
+    let limit = checked_limit(Some(q.limit.unwrap_or(10)))?;
+    let building = q.building.clone();
+    let items = state
+        .tx(&key, Scope::Read, building.as_deref(), move |c| {
+            Box::pin(async move {
+                json_rows(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.top_contributors(building => $1, max => $2) x",
+                    &[&TextParam(q.building), &s(&limit.to_string())],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(Items { items }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContribution {
+    pub building: String,
+    pub contributor: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub data_hash: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    pub path: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub changes: Option<Value>,
+}
+
+/// Record a contribution (`arxos.contribute`). An `Idempotency-Key` header makes retries safe:
+/// the same key answers the contribution recorded the first time.
+#[utoipa::path(post, path = "/api/contributions", tag = "market", request_body = NewContribution,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn contribute(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: HeaderMap,
+    Json(body): Json<NewContribution>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let idempotency = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| ApiError::validation("Idempotency-Key must be visible ASCII"))?;
+    let building = body.building.clone();
+    let value = state
+        .tx(&key, Scope::Write, Some(&building), move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.contribute($1, $2, $3, $4, $5, $6, $7, $8) x",
+                    &[&s(&body.building), &s(&body.contributor), &s(&body.kind),
+                      &TextParam(body.data_hash.clone()), &text(body.metadata.as_ref()),
+                      &TextParam(body.path.clone()), &text(body.changes.as_ref()),
+                      &TextParam(idempotency)],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(value)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContributionFilter {
+    /// Building key or UUID.
+    pub building: Option<String>,
+    /// Contributor id or handle.
+    pub contributor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Contributions, newest first, filtered by building and/or contributor.
+#[utoipa::path(get, path = "/api/contributions", tag = "market", params(ContributionFilter),
+    responses((status = 200, body = Items), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list_contributions(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Query(q): Query<ContributionFilter>,
+) -> Result<Json<Items>, ApiError> {
+    let limit = checked_limit(q.limit)?;
+    let building = q.building.clone();
+    let items = state
+        .tx(&key, Scope::Read, building.as_deref(), move |c| {
+            Box::pin(async move {
+                json_rows(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.contributions x
+                      WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
+                        AND ($2::text IS NULL OR x.contributor_id IN
+                             (SELECT k.id FROM arxos.contributors k WHERE k.id::text = $2 OR k.handle = $2))
+                      ORDER BY x.created_at DESC, x.id LIMIT $3",
+                    &[&q.building, &q.contributor, &limit],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(Items { items }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verification {
+    /// The verifying contributor (id or handle).
+    pub verifier: String,
+    /// e.g. verified or rejected.
+    pub status: String,
+}
+
+/// Verify (or reject) a contribution (`arxos.verify_contribution`).
+#[utoipa::path(post, path = "/api/contributions/{id}/verify", tag = "market",
+    params(("id" = String, Path, description = "Contribution id")), request_body = Verification,
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn verify(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(id): Path<String>,
+    Json(body): Json<Verification>,
+) -> Result<Json<Value>, ApiError> {
+    let value = state
+        .tx(&key, Scope::Write, None, move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.verify_contribution($1, $2, $3) x",
+                    &[&s(&id), &s(&body.verifier), &s(&body.status)],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(value))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTransfer {
+    pub from: String,
+    pub to: String,
+    #[schema(value_type = f64)]
+    pub amount: Value,
+    pub memo: Option<String>,
+}
+
+/// Move tokens between contributors (`arxos.transfer`).
+#[utoipa::path(post, path = "/api/transfers", tag = "market", request_body = NewTransfer,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Json(body): Json<NewTransfer>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let value = state
+        .tx(&key, Scope::Write, None, move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.transfer($1, $2, $3, $4) x",
+                    &[&s(&body.from), &s(&body.to), &TextParam::from_json(&body.amount),
+                      &TextParam(body.memo.clone())],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(value)))
+}
+
+/// A building's token: supply, price, holders (`arxos.token`).
+#[utoipa::path(get, path = "/api/tokens/{b}", tag = "market",
+    params(("b" = String, Path, description = "Building key or UUID")),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn token(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(b): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let value = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move { json_one(c, "SELECT to_jsonb(x) FROM arxos.token($1) x", &[&s(&b)]).await })
+        })
+        .await?;
+    Ok(Json(value))
+}

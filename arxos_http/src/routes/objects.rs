@@ -1,0 +1,832 @@
+//! Objects by path (`/api/buildings/{b}/objects/{*path}` and the tree routes around it) and the
+//! flat aliases by UUID (`/api/objects`).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{checked_limit, path_key, Items, Page, PageParams};
+use crate::auth::{ApiKey, Scope};
+use crate::error::ApiError;
+use crate::openapi::ErrorBody;
+use crate::state::AppState;
+use crate::tx::{json_one, json_rows};
+
+/// The JSON of an object row `o`.
+macro_rules! object_json {
+    () => {
+        "jsonb_build_object('id', o.id, 'building_id', o.building_id, 'path', o.path::text,
+            'name', o.name::text, 'parent_path', o.parent_path::text, 'depth', o.depth,
+            'type', o.type, 'status', o.status, 'health', o.health, 'needs_repair', o.needs_repair,
+            'properties', o.properties, 'metrics', o.metrics, 'location', arxos.location_json(o),
+            'instrumented', o.instrumented, 'last_reading_at', o.last_reading_at,
+            'created_at', o.created_at, 'updated_at', o.updated_at, 'created_by', o.created_by,
+            'updated_by', o.updated_by, 'version', o.version)"
+    };
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/buildings/{b}/objects/{*path}",
+            get(get_object)
+                .put(put_object)
+                .patch(patch_object)
+                .delete(delete_object),
+        )
+        .route("/api/buildings/{b}/ls", get(ls))
+        .route("/api/buildings/{b}/ls/{*path}", get(ls))
+        .route("/api/buildings/{b}/tree", get(tree))
+        .route("/api/buildings/{b}/tree/{*path}", get(tree))
+        .route("/api/buildings/{b}/move", post(move_subtree))
+        .route("/api/buildings/{b}/near/{*path}", get(near))
+        .route("/api/buildings/{b}/trace/{*path}", get(trace))
+        .route("/api/buildings/{b}/history", get(history))
+        .route(
+            "/api/buildings/{b}/connections",
+            post(connect).delete(disconnect),
+        )
+        .route("/api/buildings/{b}/connections/{*path}", get(connections_of))
+        .route("/api/objects", get(find_objects).post(create_object))
+        .route(
+            "/api/objects/{id}",
+            get(get_by_id).patch(patch_by_id).delete(delete_by_id),
+        )
+}
+
+/// `{b}` and the optional `{*path}` of a tree route; the path defaults to the root.
+fn building_and_path(mut params: BTreeMap<String, String>) -> (String, String) {
+    let b = params.remove("b").unwrap_or_default();
+    let path = match params.remove("path") {
+        Some(p) if p.starts_with('/') => p,
+        Some(p) => format!("/{p}"),
+        None => "/".to_owned(),
+    };
+    (b, path)
+}
+
+fn object_path(path: String) -> String {
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// One object.
+#[utoipa::path(get, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Object path below the building, e.g. electrical/panels/main")),
+    responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_object(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path((b, path)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let path = object_path(path);
+    let object = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    concat!("SELECT ", object_json!(), " FROM arxos.get($1, $2) o"),
+                    &[&b, &path],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(object))
+}
+
+/// The body of `PUT`: the object as it should be. Fields left out keep their value on an
+/// existing object.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutObject {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = Option<Object>)]
+    pub properties: Option<Value>,
+    pub status: Option<String>,
+    pub health: Option<i32>,
+    /// `{"x": m, "y": m, "z": m, "floor": n}`
+    #[schema(value_type = Option<Object>)]
+    pub location: Option<Value>,
+    pub needs_repair: Option<bool>,
+    /// Create missing ancestors as directories.
+    #[serde(default)]
+    pub parents: bool,
+}
+
+/// Create or replace an object (`arxos.put`). 201 when it was created.
+#[utoipa::path(put, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Object path")),
+    request_body = PutObject,
+    responses((status = 200, description = "Updated (or unchanged)", body = crate::openapi::Object),
+              (status = 201, description = "Created", body = crate::openapi::Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn put_object(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path((b, path)): Path<(String, String)>,
+    Json(body): Json<PutObject>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    put(&state, &key, b, object_path(path), body).await
+}
+
+async fn put(
+    state: &AppState,
+    key: &ApiKey,
+    b: String,
+    path: String,
+    body: PutObject,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (object, created) = state
+        .tx(key, Scope::Write, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                let row = json_one(
+                    c,
+                    concat!(
+                        "SELECT jsonb_build_array(", object_json!(), ", o.version = 1 AND o.created_at = now())
+                           FROM arxos.put($1, $2, $3, $4, $5, $6, $7, $8, $9) o"
+                    ),
+                    &[&b, &path, &body.kind, &body.properties, &body.status, &body.health,
+                      &body.location, &body.parents, &body.needs_repair],
+                )
+                .await?;
+                let created = row[1].as_bool().unwrap_or(false);
+                Ok((row[0].clone(), created))
+            })
+        })
+        .await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(object)))
+}
+
+/// The body of `PATCH`: only the fields given change; `properties` are merged (a null value
+/// removes a property), `metrics` too.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchObject {
+    #[schema(value_type = Option<Object>)]
+    pub properties: Option<Value>,
+    pub status: Option<String>,
+    pub health: Option<i32>,
+    pub needs_repair: Option<bool>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub location: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub metrics: Option<Value>,
+}
+
+const PATCH_SQL: &str = concat!(
+    "SELECT ",
+    object_json!(),
+    " FROM arxos.patch($1, $2, $3, $4, $5, $6, $7, $8, $9) o"
+);
+
+/// Change some fields of an object (`arxos.patch`).
+#[utoipa::path(patch, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Object path")),
+    request_body = PatchObject,
+    responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn patch_object(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path((b, path)): Path<(String, String)>,
+    Json(body): Json<PatchObject>,
+) -> Result<Json<Value>, ApiError> {
+    let path = object_path(path);
+    let object = state
+        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
+            Box::pin(async move { patch(c, &b, &path, &body).await })
+        })
+        .await?;
+    Ok(Json(object))
+}
+
+async fn patch(
+    c: &deadpool_postgres::Client,
+    b: &str,
+    path: &str,
+    body: &PatchObject,
+) -> Result<Value, ApiError> {
+    json_one(
+        c,
+        PATCH_SQL,
+        &[&b, &path, &body.properties, &body.status, &body.health, &body.needs_repair,
+          &body.kind, &body.location, &body.metrics],
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    /// Delete the whole subtree.
+    pub recursive: Option<bool>,
+}
+
+/// Delete an object (with `recursive=true`, its subtree). Answers how many objects went.
+#[utoipa::path(delete, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Object path"), DeleteParams),
+    responses((status = 200, body = crate::openapi::Deleted), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "The object has children", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn delete_object(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path((b, path)): Path<(String, String)>,
+    Query(params): Query<DeleteParams>,
+) -> Result<Json<Value>, ApiError> {
+    let path = object_path(path);
+    let recursive = params.recursive.unwrap_or(false);
+    let deleted = state
+        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_one(c, "SELECT to_jsonb(arxos.rm($1, $2, $3))", &[&b, &path, &recursive]).await
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "deleted": deleted })))
+}
+
+/// The children of a path (`arxos.ls`), by path.
+#[utoipa::path(get, path = "/api/buildings/{b}/ls/{path}", tag = "tree",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Parent path; `/api/buildings/{b}/ls` lists the root"),
+           PageParams),
+    responses((status = 200, description = "A page of crate::openapi::LsEntry items", body = Page),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn ls(
+    State(state): State<AppState>,
+    key: ApiKey,
+    OriginalUri(uri): OriginalUri,
+    Path(params): Path<BTreeMap<String, String>>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page>, ApiError> {
+    let (b, path) = building_and_path(params);
+    let limit = page.limit()?;
+    let want_count = page.count.unwrap_or(false);
+    let after = page.after.clone();
+    let (rows, count) = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                let rows = json_rows(
+                    c,
+                    "SELECT to_jsonb(l) FROM arxos.ls($1, $2, $3, $4::int) l",
+                    &[&b, &path, &after, &(limit + 1)],
+                )
+                .await?;
+                let count = if want_count {
+                    json_one(c, "SELECT to_jsonb(count(*)) FROM arxos.ls($1, $2)", &[&b, &path])
+                        .await?
+                        .as_i64()
+                } else {
+                    None
+                };
+                Ok((rows, count))
+            })
+        })
+        .await?;
+    let mut page = Page::from_rows(rows, limit, &uri, path_key);
+    page.count = count;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TreeParams {
+    /// Levels below the path to include (0 = the object alone); default: all.
+    pub depth: Option<i32>,
+    pub limit: Option<i64>,
+    pub after: Option<String>,
+    pub count: Option<bool>,
+}
+
+/// A subtree in path order (`arxos.tree`).
+#[utoipa::path(get, path = "/api/buildings/{b}/tree/{path}", tag = "tree",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Top of the subtree; `/api/buildings/{b}/tree` is the whole building"),
+           TreeParams),
+    responses((status = 200, description = "A page of crate::openapi::TreeEntry items", body = Page),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn tree(
+    State(state): State<AppState>,
+    key: ApiKey,
+    OriginalUri(uri): OriginalUri,
+    Path(params): Path<BTreeMap<String, String>>,
+    Query(q): Query<TreeParams>,
+) -> Result<Json<Page>, ApiError> {
+    let (b, path) = building_and_path(params);
+    let limit = checked_limit(q.limit)?;
+    let want_count = q.count.unwrap_or(false);
+    let (after, depth) = (q.after.clone(), q.depth);
+    let (rows, count) = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                let rows = json_rows(
+                    c,
+                    "SELECT to_jsonb(t) FROM arxos.tree($1, $2, $3, $4, $5::int) t",
+                    &[&b, &path, &depth, &after, &(limit + 1)],
+                )
+                .await?;
+                let count = if want_count {
+                    json_one(
+                        c,
+                        "SELECT to_jsonb(count(*)) FROM arxos.tree($1, $2, $3)",
+                        &[&b, &path, &depth],
+                    )
+                    .await?
+                    .as_i64()
+                } else {
+                    None
+                };
+                Ok((rows, count))
+            })
+        })
+        .await?;
+    let mut page = Page::from_rows(rows, limit, &uri, path_key);
+    page.count = count;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    pub from: String,
+    pub to: String,
+}
+
+/// Move or rename a subtree (`arxos.mv`). Answers how many objects moved.
+#[utoipa::path(post, path = "/api/buildings/{b}/move", tag = "tree",
+    params(("b" = String, Path, description = "Building key or UUID")),
+    request_body = MoveRequest,
+    responses((status = 200, body = crate::openapi::Moved), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn move_subtree(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(b): Path<String>,
+    Json(body): Json<MoveRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let moved = state
+        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_one(c, "SELECT to_jsonb(arxos.mv($1, $2, $3))", &[&b, &body.from, &body.to]).await
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "moved": moved })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NearParams {
+    /// Metres (default 5).
+    pub radius: Option<f64>,
+    pub limit: Option<i64>,
+}
+
+/// Objects within `radius` metres of an object, nearest first (`arxos.near`).
+#[utoipa::path(get, path = "/api/buildings/{b}/near/{path}", tag = "tree",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Object path"), NearParams),
+    responses((status = 200, description = "crate::openapi::NearEntry items", body = Items),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn near(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path((b, path)): Path<(String, String)>,
+    Query(q): Query<NearParams>,
+) -> Result<Json<Items>, ApiError> {
+    let path = object_path(path);
+    let limit = checked_limit(q.limit)?;
+    let radius = q.radius.unwrap_or(5.0);
+    let items = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_rows(
+                    c,
+                    "SELECT to_jsonb(n) FROM arxos.near($1, $2, $3, $4::int) n",
+                    &[&b, &path, &radius, &limit],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(Items { items }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TraceParams {
+    /// `downstream` (default) or `upstream`.
+    pub direction: Option<String>,
+    /// Follow only connections of this kind.
+    pub kind: Option<String>,
+    /// Hops to follow (1 to 1000, default 32).
+    pub max_depth: Option<i32>,
+}
+
+/// Follow connections from an object (`arxos.trace`).
+#[utoipa::path(get, path = "/api/buildings/{b}/trace/{path}", tag = "tree",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Object path"), TraceParams),
+    responses((status = 200, description = "crate::openapi::TraceStep items", body = Items),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn trace(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path((b, path)): Path<(String, String)>,
+    Query(q): Query<TraceParams>,
+) -> Result<Json<Items>, ApiError> {
+    let path = object_path(path);
+    let direction = q.direction.unwrap_or_else(|| "downstream".to_owned());
+    let max_depth = q.max_depth.unwrap_or(32);
+    let kind = q.kind;
+    let items = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_rows(
+                    c,
+                    "SELECT to_jsonb(t) FROM arxos.trace($1, $2, $3, $4, $5) t",
+                    &[&b, &path, &direction, &kind, &max_depth],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(Items { items }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Only this path and what is below it.
+    pub path: Option<String>,
+    /// Only changes at or after this time (RFC 3339).
+    pub since: Option<String>,
+    pub limit: Option<i64>,
+    /// Return the entries after this history id (as in the `next` link).
+    pub after: Option<i64>,
+}
+
+/// The audit history, oldest first (`arxos.history`), paginated by history id.
+#[utoipa::path(get, path = "/api/buildings/{b}/history", tag = "tree",
+    params(("b" = String, Path, description = "Building key or UUID"), HistoryParams),
+    responses((status = 200, description = "A page of crate::openapi::HistoryEntry items", body = Page),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn history(
+    State(state): State<AppState>,
+    key: ApiKey,
+    OriginalUri(uri): OriginalUri,
+    Path(b): Path<String>,
+    Query(q): Query<HistoryParams>,
+) -> Result<Json<Page>, ApiError> {
+    let limit = checked_limit(q.limit)?;
+    let after = q.after.unwrap_or(0);
+    let (path, since) = (q.path, q.since);
+    let rows = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_rows(
+                    c,
+                    "SELECT to_jsonb(h) - 'building_id' || jsonb_build_object('path', h.path::text)
+                       FROM arxos.history($1, $2, $3::text::timestamptz) h
+                      WHERE h.id > $4 ORDER BY h.id LIMIT $5",
+                    &[&b, &path, &since, &after, &(limit + 1)],
+                )
+                .await
+            })
+        })
+        .await?;
+    let page = Page::from_rows(rows, limit, &uri, |v| {
+        v.get("id").and_then(Value::as_i64).map(|id| id.to_string())
+    });
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnection {
+    pub from: String,
+    pub to: String,
+    /// e.g. power, data, feeds, monitors
+    pub kind: String,
+    #[schema(value_type = Option<Object>)]
+    pub properties: Option<Value>,
+}
+
+/// Connect two objects (`arxos.connect`).
+#[utoipa::path(post, path = "/api/buildings/{b}/connections", tag = "connections",
+    params(("b" = String, Path, description = "Building key or UUID")),
+    request_body = NewConnection,
+    responses((status = 201, body = crate::openapi::Connection), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn connect(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(b): Path<String>,
+    Json(body): Json<NewConnection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let connection = state
+        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    "SELECT to_jsonb(x) || jsonb_build_object('from', $2::text, 'to', $3::text)
+                       FROM arxos.connect($1, $2, $3, $4, coalesce($5::jsonb, '{}')) x",
+                    &[&b, &body.from, &body.to, &body.kind, &body.properties],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(connection)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DisconnectParams {
+    pub from: String,
+    pub to: String,
+    /// Only connections of this kind (default: all kinds).
+    pub kind: Option<String>,
+}
+
+/// Remove the connections from → to (`arxos.disconnect`). Answers how many went.
+#[utoipa::path(delete, path = "/api/buildings/{b}/connections", tag = "connections",
+    params(("b" = String, Path, description = "Building key or UUID"), DisconnectParams),
+    responses((status = 200, body = crate::openapi::Deleted), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn disconnect(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(b): Path<String>,
+    Query(q): Query<DisconnectParams>,
+) -> Result<Json<Value>, ApiError> {
+    let deleted = state
+        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    "SELECT to_jsonb(arxos.disconnect($1, $2, $3, $4))",
+                    &[&b, &q.from, &q.to, &q.kind],
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "deleted": deleted })))
+}
+
+/// The connections into and out of an object (`arxos.connections_of`).
+#[utoipa::path(get, path = "/api/buildings/{b}/connections/{path}", tag = "connections",
+    params(("b" = String, Path, description = "Building key or UUID"),
+           ("path" = String, Path, description = "Object path")),
+    responses((status = 200, description = "crate::openapi::ConnectionOf items", body = Items),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn connections_of(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path((b, path)): Path<(String, String)>,
+) -> Result<Json<Items>, ApiError> {
+    let path = object_path(path);
+    let items = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                json_rows(c, "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2) x", &[&b, &path])
+                    .await
+            })
+        })
+        .await?;
+    Ok(Json(Items { items }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindParams {
+    /// Building key or UUID (required).
+    pub building: Option<String>,
+    /// Only objects at or below this path.
+    pub under: Option<String>,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub needs_repair: Option<bool>,
+    pub limit: Option<i64>,
+    pub after: Option<String>,
+    pub count: Option<bool>,
+}
+
+/// Objects of a building matching filters, by path (`arxos.find`).
+#[utoipa::path(get, path = "/api/objects", tag = "objects", params(FindParams),
+    responses((status = 200, description = "A page of crate::openapi::Object items", body = Page),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn find_objects(
+    State(state): State<AppState>,
+    key: ApiKey,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<FindParams>,
+) -> Result<Json<Page>, ApiError> {
+    let Some(b) = q.building.clone() else {
+        return Err(ApiError::validation("the building parameter is required"));
+    };
+    let limit = checked_limit(q.limit)?;
+    let want_count = q.count.unwrap_or(false);
+    let under = q.under.clone().unwrap_or_else(|| "/".to_owned());
+    let (rows, count) = state
+        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
+            Box::pin(async move {
+                let rows = json_rows(
+                    c,
+                    concat!(
+                        "SELECT ",
+                        object_json!(),
+                        " FROM arxos.find($1, $2, $3, $4, NULL, $5, $6, $7::int) o"
+                    ),
+                    &[&b, &under, &q.kind, &q.status, &q.needs_repair, &q.after, &(limit + 1)],
+                )
+                .await?;
+                let count = if want_count {
+                    json_one(
+                        c,
+                        "SELECT to_jsonb(count(*)) FROM arxos.find($1, $2, $3, $4, NULL, $5)",
+                        &[&b, &under, &q.kind, &q.status, &q.needs_repair],
+                    )
+                    .await?
+                    .as_i64()
+                } else {
+                    None
+                };
+                Ok((rows, count))
+            })
+        })
+        .await?;
+    let mut page = Page::from_rows(rows, limit, &uri, path_key);
+    page.count = count;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewObject {
+    /// Building key or UUID.
+    pub building: String,
+    pub path: String,
+    #[serde(flatten)]
+    pub object: PutObject,
+}
+
+/// Create (or replace) an object given its building and path in the body.
+#[utoipa::path(post, path = "/api/objects", tag = "objects", request_body = NewObject,
+    responses((status = 200, description = "Updated (or unchanged)", body = crate::openapi::Object),
+              (status = 201, description = "Created", body = crate::openapi::Object),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_object(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Json(body): Json<NewObject>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    put(&state, &key, body.building, body.path, body.object).await
+}
+
+/// Building key and path of the object with this UUID, if the request may see it.
+async fn locate(c: &deadpool_postgres::Client, id: &str) -> Result<(String, String), ApiError> {
+    let located = json_one(
+        c,
+        "SELECT jsonb_build_array(b.key, o.path::text)
+           FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id
+          WHERE o.id = $1::text::uuid",
+        &[&id],
+    )
+    .await
+    .map_err(|e| match e.code {
+        crate::error::ErrorCode::NotFound => ApiError::not_found(format!("no object with id {id}")),
+        _ => e,
+    })?;
+    let part = |i: usize| located[i].as_str().unwrap_or_default().to_owned();
+    Ok((part(0), part(1)))
+}
+
+/// One object, by UUID.
+#[utoipa::path(get, path = "/api/objects/{id}", tag = "objects",
+    params(("id" = String, Path, format = Uuid, description = "Object UUID")),
+    responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_by_id(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let object = state
+        .tx(&key, Scope::Read, None, move |c| {
+            Box::pin(async move {
+                json_one(
+                    c,
+                    concat!("SELECT ", object_json!(), " FROM arxos.objects o WHERE o.id = $1::text::uuid"),
+                    &[&id],
+                )
+                .await
+                .map_err(|e| match e.code {
+                    crate::error::ErrorCode::NotFound => {
+                        ApiError::not_found(format!("no object with id {id}"))
+                    }
+                    _ => e,
+                })
+            })
+        })
+        .await?;
+    Ok(Json(object))
+}
+
+/// Change some fields of an object, by UUID.
+#[utoipa::path(patch, path = "/api/objects/{id}", tag = "objects",
+    params(("id" = String, Path, format = Uuid, description = "Object UUID")),
+    request_body = PatchObject,
+    responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn patch_by_id(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(id): Path<String>,
+    Json(body): Json<PatchObject>,
+) -> Result<Json<Value>, ApiError> {
+    let object = state
+        .tx(&key, Scope::Write, None, move |c| {
+            Box::pin(async move {
+                let (b, path) = locate(c, &id).await?;
+                patch(c, &b, &path, &body).await
+            })
+        })
+        .await?;
+    Ok(Json(object))
+}
+
+/// Delete an object, by UUID (with `recursive=true`, its subtree).
+#[utoipa::path(delete, path = "/api/objects/{id}", tag = "objects",
+    params(("id" = String, Path, format = Uuid, description = "Object UUID"), DeleteParams),
+    responses((status = 200, body = crate::openapi::Deleted), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn delete_by_id(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(id): Path<String>,
+    Query(params): Query<DeleteParams>,
+) -> Result<Json<Value>, ApiError> {
+    let recursive = params.recursive.unwrap_or(false);
+    let deleted = state
+        .tx(&key, Scope::Write, None, move |c| {
+            Box::pin(async move {
+                let (b, path) = locate(c, &id).await?;
+                json_one(c, "SELECT to_jsonb(arxos.rm($1, $2, $3))", &[&b, &path, &recursive]).await
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "deleted": deleted })))
+}

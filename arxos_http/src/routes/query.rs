@@ -1,0 +1,184 @@
+//! `POST /api/query`: one read-only SQL statement over the documented views.
+//!
+//! Safe by construction, not by keyword filtering: the statement runs on a connection that
+//! logged in as `arxos_query` (which can read schema `arxos_views` only and cannot SET ROLE to
+//! anything), in a READ ONLY transaction with a statement timeout, its rows capped, and the
+//! transaction is rolled back. It is prepared (so one statement only) and then run as
+//! `SELECT json_build_array(...) FROM (<statement>) q LIMIT cap+1`, so Postgres renders every
+//! value as JSON itself (numeric digits, uuid, jsonb, timestamptz, arrays) and the original
+//! statement is never executed as such.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use tokio_postgres::types::{Kind, ToSql, Type};
+use utoipa::ToSchema;
+
+use crate::auth::ApiKey;
+use crate::error::ApiError;
+use crate::openapi::ErrorBody;
+use crate::state::AppState;
+use crate::text_param::TextParam;
+use crate::tx::Checkout;
+
+const SETUP: &str = "SELECT set_config('statement_timeout', $2, true),
+       set_config('search_path', 'arxos_views, pg_catalog', true),
+       set_config('transaction_read_only', 'on', true)
+  FROM arxos_views.begin_query($1)";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/query", post(run_query))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// One SQL query (SELECT, WITH … SELECT, VALUES or TABLE) over the arxos_views views.
+    pub sql: String,
+    /// Values of $1, $2, …: strings, numbers, booleans or null (objects and arrays are passed
+    /// as their JSON text).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub params: Vec<Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueryColumn {
+    pub name: String,
+    /// The Postgres type, e.g. uuid, numeric, jsonb, timestamptz, int4[].
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueryResult {
+    pub columns: Vec<QueryColumn>,
+    /// One array per row, values in column order.
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub rows: Vec<Box<RawValue>>,
+    pub row_count: usize,
+    /// True when the row cap cut the result short.
+    pub truncated: bool,
+}
+
+/// Run one read-only SQL query over the documented views.
+#[utoipa::path(post, path = "/api/query", tag = "query", request_body = QueryRequest,
+    responses((status = 200, body = QueryResult),
+              (status = 400, description = "Invalid, not a query, or too slow (QUERY_TIMEOUT)", body = ErrorBody),
+              (status = 401, body = ErrorBody),
+              (status = 403, description = "Not allowed (a table outside arxos_views, a write)", body = ErrorBody),
+              (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn run_query(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Json(body): Json<QueryRequest>,
+) -> Result<Json<QueryResult>, ApiError> {
+    let Some(pool) = &state.query_pool else {
+        return Err(ApiError::unavailable("the query endpoint is not configured on this server"));
+    };
+    let sql = body.sql.trim_end().trim_end_matches(';').trim_end();
+    if sql.trim().is_empty() {
+        return Err(ApiError::validation("sql is empty"));
+    }
+    let params = body.params.iter().map(TextParam::from_json).collect::<Vec<_>>();
+    let mut checkout = Checkout::from(pool).await?;
+    let client = checkout.client();
+    let result = run(client, &key, sql, &params, &state).await;
+    if client.batch_execute("ROLLBACK").await.is_ok() {
+        checkout.finish();
+    }
+    Ok(Json(result?))
+}
+
+async fn run(
+    client: &deadpool_postgres::Client,
+    key: &ApiKey,
+    sql: &str,
+    params: &[TextParam],
+    state: &AppState,
+) -> Result<QueryResult, ApiError> {
+    let timeout = state.query.timeout_ms.to_string();
+    client.batch_execute("BEGIN").await?;
+    let setup = client.prepare_cached(SETUP).await?;
+    client.query(&setup, &[&key.0, &timeout]).await?;
+
+    let statement = client.prepare(sql).await.map_err(ApiError::from_query_error)?;
+    if statement.params().len() != params.len() {
+        return Err(ApiError::validation(format!(
+            "the query has {} parameter(s), {} given",
+            statement.params().len(),
+            params.len()
+        )));
+    }
+    let columns: Vec<QueryColumn> = statement
+        .columns()
+        .iter()
+        .map(|c| QueryColumn {
+            name: c.name().to_owned(),
+            kind: type_name(c.type_()),
+        })
+        .collect();
+    let cap = state.query.max_rows;
+    let wrapped = if columns.is_empty() {
+        format!("SELECT '[]'::text FROM (\n{sql}\n) AS q LIMIT {}", cap + 1)
+    } else {
+        let values: Vec<String> = (1..=columns.len()).map(|i| format!("q.c{i}")).collect();
+        let aliases: Vec<String> = (1..=columns.len()).map(|i| format!("c{i}")).collect();
+        format!(
+            "SELECT json_build_array({})::text FROM (\n{sql}\n) AS q({}) LIMIT {}",
+            values.join(", "),
+            aliases.join(", "),
+            cap + 1
+        )
+    };
+    let wrapped = client
+        .prepare_typed(&wrapped, statement.params())
+        .await
+        .map_err(|e| match e.code().map(|c| c.code()) {
+            Some("42601") | Some("0A000") => ApiError::validation(
+                "only a query that returns rows can run here: SELECT, WITH … SELECT, VALUES or TABLE",
+            ),
+            _ => ApiError::from_query_error(e),
+        })?;
+    let args: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let rows = client
+        .query(&wrapped, &args)
+        .await
+        .map_err(ApiError::from_query_error)?;
+    let truncated = rows.len() > cap;
+    let mut out = Vec::with_capacity(rows.len().min(cap));
+    for row in rows.iter().take(cap) {
+        let text: String = row.try_get(0).map_err(ApiError::internal)?;
+        out.push(RawValue::from_string(text).map_err(ApiError::internal)?);
+    }
+    Ok(QueryResult {
+        columns,
+        row_count: out.len(),
+        rows: out,
+        truncated,
+    })
+}
+
+/// `int4[]` for arrays, the type's name otherwise.
+fn type_name(ty: &Type) -> String {
+    match ty.kind() {
+        Kind::Array(element) => format!("{}[]", element.name()),
+        _ => ty.name().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_types_are_named_with_brackets() {
+        assert_eq!(type_name(&Type::INT4_ARRAY), "int4[]");
+        assert_eq!(type_name(&Type::UUID), "uuid");
+    }
+
+}

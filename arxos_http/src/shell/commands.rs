@@ -1,0 +1,732 @@
+//! The shell's state (building, current path) and what each command does: every command
+//! is a call of the extension's SQL functions with bound parameters.
+
+use std::fmt::Write as _;
+
+use arxos_core::path;
+use serde_json::Value;
+
+use super::client::Db;
+use super::error::ShellError;
+use super::find::FindQuery;
+use super::parse::{self, CdTarget, Command, Direction, COMMANDS};
+use super::render::{self, Palette, Style, TreeNode};
+use crate::table::{printable, render_table, render_table_with};
+
+/// Most objects `tree` draws and `find` lists, and rows `sql` shows.
+const TREE_MAX: i32 = 10_000;
+const FIND_MAX: i64 = 1_000;
+const SQL_MAX_ROWS: usize = 1_000;
+/// Changes `inspect` shows.
+const INSPECT_CHANGES: i64 = 5;
+/// Default radius of `near`, in metres.
+const NEAR_RADIUS: f64 = 5.0;
+/// Width of the rating bars, in characters.
+const BAR_WIDTH: usize = 20;
+/// Most completion candidates fetched for one path.
+const COMPLETION_MAX: i64 = 200;
+
+pub struct Session {
+    db: Db,
+    building: Option<String>,
+    cwd: String,
+    previous: Option<String>,
+    palette: Palette,
+}
+
+impl Session {
+    pub fn new(db: Db, palette: Palette) -> Session {
+        Session {
+            db,
+            building: None,
+            cwd: "/".to_owned(),
+            previous: None,
+            palette,
+        }
+    }
+
+    /// `b42:/electrical/circuits/2> `, or `arxos:/> ` with no building.
+    pub fn prompt(&self) -> String {
+        format!("{}:{}> ", self.building.as_deref().unwrap_or("arxos"), self.cwd)
+    }
+
+    pub fn cwd(&self) -> &str {
+        &self.cwd
+    }
+
+    pub fn db_mut(&mut self) -> &mut Db {
+        &mut self.db
+    }
+
+    /// Switches to the building, at its root.
+    pub fn use_building(&mut self, key: &str) -> Result<(), ShellError> {
+        let row = self.db.query_one(
+            "SELECT b.key FROM arxos.buildings b WHERE b.id = arxos.building_id($1)",
+            &[&key],
+        )?;
+        self.building = Some(row.try_get(0)?);
+        self.cwd = "/".to_owned();
+        self.previous = None;
+        Ok(())
+    }
+
+    /// Picks the only building, when there is exactly one.
+    pub fn use_only_building(&mut self) -> Result<(), ShellError> {
+        let rows = self
+            .db
+            .query("SELECT b.key FROM arxos.buildings b ORDER BY b.key LIMIT 2", &[])?;
+        if let [row] = rows.as_slice() {
+            self.building = Some(row.try_get(0)?);
+        }
+        Ok(())
+    }
+
+    fn building(&self) -> Result<&str, ShellError> {
+        self.building.as_deref().ok_or(ShellError::NoBuilding)
+    }
+
+    /// An argument path resolved against the current path (the current path itself when
+    /// none is given).
+    fn resolve(&self, input: Option<&str>) -> Result<String, ShellError> {
+        match input {
+            None => Ok(self.cwd.clone()),
+            Some(input) => Ok(path::resolve(&self.cwd, input)?),
+        }
+    }
+
+    /// Runs one command and returns what it prints. `exit` is the caller's business.
+    pub fn execute(&mut self, command: Command) -> Result<String, ShellError> {
+        match command {
+            Command::Buildings => self.buildings(),
+            Command::Use(key) => self.use_building(&key).map(|()| String::new()),
+            Command::Cd(target) => self.cd(target).map(|()| String::new()),
+            Command::Ls(p) => self.ls(p.as_deref()),
+            Command::Pwd => Ok(format!("{}\n", self.cwd)),
+            Command::Tree { path, depth } => self.tree(path.as_deref(), depth),
+            Command::Inspect(p) => self.inspect(p.as_deref()),
+            Command::Find { under, filters } => self.find(under.as_deref(), &filters),
+            Command::Near { radius } => self.near(radius.unwrap_or(NEAR_RADIUS)),
+            Command::Trace { path, direction, kind } => self.trace(&path, direction, kind.as_deref()),
+            Command::History { path, limit } => self.history(path.as_deref(), limit),
+            Command::Rating => self.rating(),
+            Command::Sql(query) => self.sql(&query),
+            Command::Help(topic) => help(topic.as_deref()),
+            Command::Exit => Ok(String::new()),
+        }
+    }
+
+    fn buildings(&self) -> Result<String, ShellError> {
+        let rows = self.db.query(
+            "SELECT b.key, b.name, r.grade, r.score::text, coalesce(b.address, '')
+               FROM arxos.buildings b
+               LEFT JOIN LATERAL arxos.rating(b.key) r ON true
+              ORDER BY b.key",
+            &[],
+        )?;
+        let mut table = vec![["", "KEY", "NAME", "GRADE", "SCORE", "ADDRESS"].map(str::to_owned)];
+        for row in &rows {
+            let key: String = row.try_get(0)?;
+            let current = if self.building.as_deref() == Some(key.as_str()) { "*" } else { "" };
+            let grade: Option<String> = row.try_get(2)?;
+            let score: Option<String> = row.try_get(3)?;
+            table.push([
+                current.to_owned(),
+                printable(&key),
+                printable(&row.try_get::<_, String>(1)?),
+                grade.unwrap_or_default(),
+                score.unwrap_or_default(),
+                printable(&row.try_get::<_, String>(4)?),
+            ]);
+        }
+        if rows.is_empty() {
+            return Ok("no buildings yet\n".to_owned());
+        }
+        Ok(render_table(&table))
+    }
+
+    fn cd(&mut self, target: CdTarget) -> Result<(), ShellError> {
+        let target = match target {
+            CdTarget::Root => "/".to_owned(),
+            CdTarget::Previous => self
+                .previous
+                .clone()
+                .ok_or_else(|| ShellError::Invalid("no previous path".to_owned()))?,
+            CdTarget::Path(p) => self.resolve(Some(&p))?,
+        };
+        let building = self.building()?;
+        if target != "/" {
+            self.db
+                .query_one("SELECT o.path::text FROM arxos.get($1, $2) o", &[&building, &target])?;
+        }
+        if target != self.cwd {
+            self.previous = Some(std::mem::replace(&mut self.cwd, target));
+        }
+        Ok(())
+    }
+
+    fn ls(&self, input: Option<&str>) -> Result<String, ShellError> {
+        let building = self.building()?;
+        let target = self.resolve(input)?;
+        let rows = self.db.query(
+            "SELECT l.name, l.type, l.status, l.needs_repair, l.children FROM arxos.ls($1, $2) l",
+            &[&building, &target],
+        )?;
+        let mut table = Vec::with_capacity(rows.len());
+        let mut directories = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let children: i64 = row.try_get(4)?;
+            let mut name = printable(&row.try_get::<_, String>(0)?);
+            if children > 0 {
+                name.push('/');
+            }
+            directories.push(children > 0);
+            table.push([
+                name,
+                printable(&row.try_get::<_, String>(1)?),
+                render::marks(&row.try_get::<_, String>(2)?, row.try_get(3)?),
+            ]);
+        }
+        let palette = self.palette;
+        Ok(render_table_with(&table, |r, c, cell| match c {
+            0 if directories[r] => palette.paint(Style::Directory, cell),
+            2 => palette.paint_marks(cell),
+            _ => palette.paint(Style::Dim, cell),
+        }))
+    }
+
+    fn tree(&self, input: Option<&str>, depth: Option<i32>) -> Result<String, ShellError> {
+        let building = self.building()?;
+        let root = self.resolve(input)?;
+        // One level more than shown tells which of the deepest shown objects have children.
+        let fetch_depth = depth.map(|d| d.saturating_add(1));
+        let rows = self.db.query(
+            "SELECT t.path, t.type, t.status, t.needs_repair, t.level
+               FROM arxos.tree($1, $2, depth => $3, max => $4) t",
+            &[&building, &root, &fetch_depth, &(TREE_MAX + 1)],
+        )?;
+        let truncated = rows.len() > TREE_MAX as usize;
+        let mut paths = Vec::with_capacity(rows.len() + 1);
+        let mut labels = Vec::with_capacity(rows.len() + 1);
+        let mut levels = Vec::with_capacity(rows.len() + 1);
+        if root == "/" {
+            paths.push("/".to_owned());
+            labels.push(("/".to_owned(), String::new(), String::new()));
+            levels.push(0);
+        }
+        for row in rows.iter().take(TREE_MAX as usize) {
+            let p: String = row.try_get(0)?;
+            let name = if p == root { p.clone() } else { path::name(&p).to_owned() };
+            labels.push((
+                printable(&name),
+                printable(&row.try_get::<_, String>(1)?),
+                render::marks(&row.try_get::<_, String>(2)?, row.try_get(3)?),
+            ));
+            levels.push(row.try_get::<_, i32>(4)?);
+            paths.push(p);
+        }
+        // For the root, paths[0] is "/" itself, so the top-level objects attach to it too.
+        let (_, mut children) = render::children_by_parent(&paths);
+        let shown = |i: usize| depth.is_none_or(|d| levels[i] <= d);
+        let palette = self.palette;
+        let mut count = 0usize;
+        let nodes: Vec<TreeNode> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, (name, type_, marks))| {
+                let is_dir = !children[i].is_empty();
+                let kids: Vec<usize> = std::mem::take(&mut children[i]).into_iter().filter(|&c| shown(c)).collect();
+                count += kids.len();
+                let mut label = if is_dir && name != "/" {
+                    palette.paint(Style::Directory, &format!("{name}/"))
+                } else {
+                    palette.paint(Style::Directory, name)
+                };
+                if !type_.is_empty() {
+                    let _ = write!(label, "  {}  {}", palette.paint(Style::Dim, type_), palette.paint_marks(marks));
+                }
+                TreeNode { label, children: kids }
+            })
+            .collect();
+        let mut out = render::draw_tree(&nodes, 0);
+        let _ = writeln!(out, "{count} {}", plural(count, "object", "objects"));
+        if truncated {
+            let _ = writeln!(out, "(stopped at {TREE_MAX} objects; narrow it with a path or -d N)");
+        }
+        Ok(out)
+    }
+
+    fn inspect(&self, input: Option<&str>) -> Result<String, ShellError> {
+        let building = self.building()?;
+        let target = self.resolve(input)?;
+        let o = self.db.query_one(
+            "SELECT o.id::text, o.path::text, o.type, o.status, o.health::int4, o.needs_repair,
+                    o.properties::text, o.metrics::text, o.x, o.y, o.z, o.floor, o.instrumented,
+                    date_trunc('second', o.created_at)::text, o.created_by,
+                    date_trunc('second', o.updated_at)::text, o.updated_by, o.version,
+                    date_trunc('second', o.last_reading_at)::text,
+                    (SELECT count(*) FROM arxos.ls($1, o.path) l)
+               FROM arxos.get($1, $2) o",
+            &[&building, &target],
+        )?;
+        let id: String = o.try_get(0)?;
+        let object_path: String = o.try_get(1)?;
+        let status: String = o.try_get(3)?;
+        let needs_repair: bool = o.try_get(5)?;
+        let p = self.palette;
+
+        let mut fields: Vec<[String; 2]> = vec![
+            ["type".into(), printable(&o.try_get::<_, String>(2)?)],
+            ["status".into(), format!("{status}  {}", p.paint_marks(&render::marks(&status, needs_repair)))],
+            ["health".into(), o.try_get::<_, i32>(4)?.to_string()],
+            ["needs repair".into(), yes_no(needs_repair).into()],
+            ["location".into(), location(o.try_get(8)?, o.try_get(9)?, o.try_get(10)?, o.try_get(11)?)],
+            ["children".into(), o.try_get::<_, i64>(19)?.to_string()],
+            ["instrumented".into(), yes_no(o.try_get(12)?).into()],
+            ["created".into(), format!("{} by {}", o.try_get::<_, String>(13)?, printable(&o.try_get::<_, String>(14)?))],
+            [
+                "updated".into(),
+                format!(
+                    "{} by {} (version {})",
+                    o.try_get::<_, String>(15)?,
+                    printable(&o.try_get::<_, String>(16)?),
+                    o.try_get::<_, i32>(17)?
+                ),
+            ],
+        ];
+        if let Some(reading) = o.try_get::<_, Option<String>>(18)? {
+            fields.push(["last reading".into(), reading]);
+        }
+        fields.push(["id".into(), id.clone()]);
+
+        let mut out = String::new();
+        let _ = writeln!(out, "{}", p.paint(Style::Heading, &printable(&object_path)));
+        out.push_str(&indent(&render_table(&fields)));
+        for (heading, column) in [("properties", 6), ("metrics", 7)] {
+            let _ = writeln!(out, "{}", p.paint(Style::Heading, heading));
+            let json: Value = serde_json::from_str(&o.try_get::<_, String>(column)?).unwrap_or(Value::Null);
+            out.push_str(&indent(&key_values(&json)));
+        }
+
+        let connections = self.db.query(
+            "SELECT c.direction, c.kind, c.other_path, c.other_type FROM arxos.connections_of($1, $2) c",
+            &[&building, &object_path],
+        )?;
+        let _ = writeln!(out, "{}", p.paint(Style::Heading, "connections"));
+        let mut table = Vec::new();
+        for c in &connections {
+            let direction: String = c.try_get(0)?;
+            let other = format!(
+                "{} {} ({})",
+                if direction == "out" { "to" } else { "from" },
+                printable(&c.try_get::<_, String>(2)?),
+                printable(&c.try_get::<_, String>(3)?)
+            );
+            table.push([direction, printable(&c.try_get::<_, String>(1)?), other]);
+        }
+        out.push_str(&indent(&none_if_empty(render_table(&table))));
+
+        let changes = self.db.query(
+            "SELECT date_trunc('second', h.at)::text, h.actor, h.op, h.changes::text
+               FROM arxos.history($1, $2) h
+              WHERE h.object_id = $3::text::uuid
+              ORDER BY h.id DESC
+              LIMIT $4",
+            &[&building, &object_path, &id, &INSPECT_CHANGES],
+        )?;
+        let _ = writeln!(out, "{}", p.paint(Style::Heading, "last changes"));
+        let mut table = Vec::new();
+        for h in &changes {
+            let op: String = h.try_get(2)?;
+            let json: Value = serde_json::from_str(&h.try_get::<_, String>(3)?).unwrap_or(Value::Null);
+            table.push([
+                h.try_get::<_, String>(0)?,
+                printable(&h.try_get::<_, String>(1)?),
+                render::describe_changes(&op, &json),
+            ]);
+        }
+        out.push_str(&indent(&none_if_empty(render_table(&table))));
+        Ok(out)
+    }
+
+    fn find(&self, under: Option<&str>, filters: &[super::find::Filter]) -> Result<String, ShellError> {
+        let building = self.building()?;
+        let under = self.resolve(under)?;
+        let q = FindQuery::build(filters);
+        let sql = q.sql(FIND_MAX + 1);
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            vec![&building, &under, &q.type_, &q.status, &q.props, &q.needs_repair];
+        params.extend(q.params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)));
+        let rows = self.db.query(&sql, &params)?;
+        let truncated = rows.len() as i64 > FIND_MAX;
+        let mut table = Vec::with_capacity(rows.len());
+        for row in rows.iter().take(FIND_MAX as usize) {
+            table.push([
+                printable(&row.try_get::<_, String>(0)?),
+                printable(&row.try_get::<_, String>(1)?),
+                render::marks(&row.try_get::<_, String>(2)?, row.try_get(3)?),
+            ]);
+        }
+        let palette = self.palette;
+        let mut out = render_table_with(&table, |_, c, cell| match c {
+            1 => palette.paint(Style::Dim, cell),
+            2 => palette.paint_marks(cell),
+            _ => cell.to_owned(),
+        });
+        let n = table.len();
+        if truncated {
+            let _ = writeln!(out, "(first {FIND_MAX} shown; add filters to narrow the search)");
+        } else {
+            let _ = writeln!(out, "{n} {} found", plural(n, "object", "objects"));
+        }
+        Ok(out)
+    }
+
+    fn near(&self, radius: f64) -> Result<String, ShellError> {
+        let building = self.building()?;
+        if self.cwd == "/" {
+            return Err(ShellError::Invalid(
+                "near measures from the current object: cd to one first".to_owned(),
+            ));
+        }
+        let rows = self.db.query(
+            "SELECT n.path, n.type, n.status, n.distance FROM arxos.near($1, $2, $3) n",
+            &[&building, &self.cwd, &radius],
+        )?;
+        let mut table = Vec::with_capacity(rows.len());
+        for row in &rows {
+            table.push([
+                format!("{:.2} m", row.try_get::<_, f64>(3)?),
+                printable(&row.try_get::<_, String>(0)?),
+                printable(&row.try_get::<_, String>(1)?),
+                printable(&row.try_get::<_, String>(2)?),
+            ]);
+        }
+        let palette = self.palette;
+        let mut out = render_table_with(&table, |_, c, cell| match c {
+            2 => palette.paint(Style::Dim, cell),
+            _ => cell.to_owned(),
+        });
+        let n = table.len();
+        let _ = writeln!(
+            out,
+            "{n} {} within {} m of {}",
+            plural(n, "object", "objects"),
+            render::number(radius),
+            self.cwd
+        );
+        Ok(out)
+    }
+
+    fn trace(&self, input: &str, direction: Direction, kind: Option<&str>) -> Result<String, ShellError> {
+        let building = self.building()?;
+        let start = self.resolve(Some(input))?;
+        let rows = self.db.query(
+            "SELECT t.depth, t.path, t.type, t.status, t.kind, t.via, t.cycle
+               FROM arxos.trace($1, $2, $3, $4) t",
+            &[&building, &start, &direction.as_sql(), &kind],
+        )?;
+        struct Step {
+            depth: i32,
+            path: String,
+            via: Option<String>,
+            kind: Option<String>,
+            cycle: bool,
+            label: String,
+        }
+        let p = self.palette;
+        let arrow = match direction {
+            Direction::Downstream => "→",
+            Direction::Upstream => "←",
+        };
+        let mut steps = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let path: String = row.try_get(1)?;
+            let kind: Option<String> = row.try_get(4)?;
+            let cycle: bool = row.try_get(6)?;
+            let mut label = String::new();
+            if let Some(kind) = &kind {
+                let _ = write!(label, "{} {arrow} ", p.paint(Style::Dim, &printable(kind)));
+            }
+            let _ = write!(
+                label,
+                "{}  {}  {}",
+                printable(&path),
+                p.paint(Style::Dim, &printable(&row.try_get::<_, String>(2)?)),
+                printable(&row.try_get::<_, String>(3)?)
+            );
+            if cycle {
+                let _ = write!(label, "  {}", p.paint(Style::Warning, "(cycle)"));
+            }
+            steps.push(Step {
+                depth: row.try_get(0)?,
+                path,
+                via: row.try_get(5)?,
+                kind,
+                cycle,
+                label,
+            });
+        }
+        let Some(root) = steps.iter().position(|s| s.depth == 0) else {
+            return Ok(String::new());
+        };
+        // A step's children: the steps one level deeper reached through it, once each.
+        let mut nodes: Vec<TreeNode> = Vec::with_capacity(steps.len());
+        for s in &steps {
+            let mut children: Vec<usize> = Vec::new();
+            if !s.cycle {
+                for (j, t) in steps.iter().enumerate() {
+                    let duplicate = children
+                        .iter()
+                        .any(|&k| steps[k].path == t.path && steps[k].kind == t.kind);
+                    if t.depth == s.depth + 1 && t.via.as_deref() == Some(s.path.as_str()) && !duplicate {
+                        children.push(j);
+                    }
+                }
+            }
+            nodes.push(TreeNode { label: s.label.clone(), children });
+        }
+        Ok(render::draw_tree(&nodes, root))
+    }
+
+    fn history(&self, input: Option<&str>, limit: i64) -> Result<String, ShellError> {
+        let building = self.building()?;
+        let target = self.resolve(input)?;
+        let rows = self.db.query(
+            "SELECT date_trunc('second', h.at)::text, h.actor, h.op, h.path::text, h.changes::text,
+                    count(*) OVER ()
+               FROM arxos.history($1, $2) h
+              ORDER BY h.id DESC
+              LIMIT $3",
+            &[&building, &target, &limit],
+        )?;
+        let mut table = Vec::with_capacity(rows.len());
+        let mut total = 0i64;
+        for row in &rows {
+            let op: String = row.try_get(2)?;
+            let changes: Value = serde_json::from_str(&row.try_get::<_, String>(4)?).unwrap_or(Value::Null);
+            total = row.try_get(5)?;
+            table.push([
+                row.try_get::<_, String>(0)?,
+                printable(&row.try_get::<_, String>(1)?),
+                op.clone(),
+                printable(&row.try_get::<_, String>(3)?),
+                render::describe_changes(&op, &changes),
+            ]);
+        }
+        let palette = self.palette;
+        let mut out = render_table_with(&table, |_, c, cell| match c {
+            0 | 1 => palette.paint(Style::Dim, cell),
+            _ => cell.to_owned(),
+        });
+        if rows.is_empty() {
+            let _ = writeln!(out, "no changes at or below {target}");
+        } else if total > rows.len() as i64 {
+            let _ = writeln!(
+                out,
+                "(the last {} of {total} changes; history -n N shows more)",
+                rows.len()
+            );
+        }
+        Ok(out)
+    }
+
+    fn rating(&self) -> Result<String, ShellError> {
+        let building = self.building()?;
+        let row = self.db.query_one(
+            "SELECT r.version, arxos.rating_breakdown($1)::text FROM arxos.rating($1) r",
+            &[&building],
+        )?;
+        let version: i32 = row.try_get(0)?;
+        let breakdown: Value = serde_json::from_str(&row.try_get::<_, String>(1)?)
+            .map_err(|e| ShellError::Invalid(format!("unreadable rating breakdown: {e}")))?;
+        let p = self.palette;
+        let mut out = String::new();
+        let score = breakdown["score"].as_f64().unwrap_or(0.0);
+        let _ = writeln!(
+            out,
+            "{}  grade {}  score {} / 100  (version {version})",
+            printable(breakdown["building"].as_str().unwrap_or(building)),
+            p.paint(Style::Heading, breakdown["grade"].as_str().unwrap_or("?")),
+            render::number(score),
+        );
+        let mut table = Vec::new();
+        for c in breakdown["components"].as_array().into_iter().flatten() {
+            let score = c["score"].as_f64().unwrap_or(0.0);
+            table.push([
+                printable(c["name"].as_str().unwrap_or("?")),
+                render::bar(score, BAR_WIDTH),
+                format!("{score:5.1}"),
+                format!("× {}", render::number(c["weight"].as_f64().unwrap_or(0.0))),
+            ]);
+        }
+        out.push_str(&indent(&render_table_with(&table, |_, c, cell| match c {
+            1 => p.paint(Style::Ok, cell),
+            3 => p.paint(Style::Dim, cell),
+            _ => cell.to_owned(),
+        })));
+        let _ = writeln!(out, "{}", p.paint(Style::Heading, "recommendations"));
+        for r in breakdown["recommendations"].as_array().into_iter().flatten() {
+            let _ = writeln!(out, "  - {}", printable(r.as_str().unwrap_or_default()));
+        }
+        Ok(out)
+    }
+
+    fn sql(&self, query: &str) -> Result<String, ShellError> {
+        let result = self.db.read_only_text_query(query, SQL_MAX_ROWS)?;
+        let Some(columns) = result.columns else {
+            return Ok("OK\n".to_owned());
+        };
+        let mut table = Vec::with_capacity(result.rows.len() + 1);
+        table.push(columns.iter().map(|c| printable(c)).collect::<Vec<_>>());
+        for row in &result.rows {
+            table.push(row.iter().map(|v| v.as_deref().map(printable).unwrap_or_default()).collect());
+        }
+        let p = self.palette;
+        let mut out = render_table_with(&table, |r, _, cell| {
+            if r == 0 { p.paint(Style::Heading, cell) } else { cell.to_owned() }
+        });
+        let n = result.rows.len();
+        if result.truncated {
+            let _ = writeln!(out, "(first {n} rows shown; the query returned more)");
+        } else {
+            let _ = writeln!(out, "({n} {})", plural(n, "row", "rows"));
+        }
+        Ok(out)
+    }
+
+    /// Children of the path `dir` (resolved) whose names start with `prefix`, with whether
+    /// each has children itself; empty on any error (completion must not get in the way).
+    pub fn children(&self, dir: &str, prefix: &str) -> Vec<(String, bool)> {
+        let Some(building) = self.building.as_deref() else {
+            return Vec::new();
+        };
+        self.db
+            .query(
+                "SELECT l.name, l.children > 0 FROM arxos.ls($1, $2) l
+                  WHERE starts_with(l.name, $3) ORDER BY l.name LIMIT $4",
+                &[&building, &dir, &prefix, &COMPLETION_MAX],
+            )
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Building keys that start with `prefix`; empty on any error.
+    pub fn building_keys(&self, prefix: &str) -> Vec<String> {
+        self.db
+            .query(
+                "SELECT b.key FROM arxos.buildings b WHERE starts_with(b.key, $1) ORDER BY b.key LIMIT $2",
+                &[&prefix, &COMPLETION_MAX],
+            )
+            .map(|rows| rows.iter().filter_map(|r| r.try_get(0).ok()).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn help(topic: Option<&str>) -> Result<String, ShellError> {
+    let mut out = String::new();
+    match topic {
+        None => {
+            let table: Vec<[String; 2]> = COMMANDS
+                .iter()
+                .map(|c| [c.usage.to_owned(), c.summary.to_owned()])
+                .collect();
+            out.push_str(&render_table(&table));
+            out.push_str(
+                "\nPaths are absolute (/electrical/panels) or relative to the current path (.., circuits/2).\n\
+                 Separate commands with ;. Tab completes commands and paths. `help COMMAND` explains one.\n",
+            );
+        }
+        Some(name) => {
+            let info = parse::command_info(name)
+                .ok_or_else(|| ShellError::UnknownCommand(name.to_owned()))?;
+            let _ = writeln!(out, "usage: {}", info.usage);
+            let _ = writeln!(out, "{}", info.summary);
+            if !info.details.is_empty() {
+                out.push('\n');
+                let _ = writeln!(out, "{}", info.details);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn location(x: Option<f64>, y: Option<f64>, z: Option<f64>, floor: Option<i32>) -> String {
+    let mut parts = Vec::new();
+    if let (Some(x), Some(y), Some(z)) = (x, y, z) {
+        parts.push(format!(
+            "x {}  y {}  z {}",
+            render::number(x),
+            render::number(y),
+            render::number(z)
+        ));
+    }
+    if let Some(floor) = floor {
+        parts.push(format!("floor {floor}"));
+    }
+    if parts.is_empty() {
+        "(none)".to_owned()
+    } else {
+        parts.join("  ")
+    }
+}
+
+/// The keys and values of a JSON object, one per line, keys in order.
+fn key_values(json: &Value) -> String {
+    let table: Vec<[String; 2]> = json
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| [printable(k), render::value(v, 200)])
+        .collect();
+    none_if_empty(render_table(&table))
+}
+
+fn none_if_empty(text: String) -> String {
+    if text.is_empty() { "(none)\n".to_owned() } else { text }
+}
+
+/// Indents every line by two spaces.
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_every_command() {
+        let text = help(None).unwrap();
+        for c in COMMANDS {
+            assert!(text.contains(c.usage), "{}", c.name);
+        }
+        assert!(help(Some("find")).unwrap().contains("voltage>100"));
+        assert!(help(Some("nope")).is_err());
+    }
+
+    #[test]
+    fn locations_read_naturally() {
+        assert_eq!(location(Some(7.0), Some(3.0), Some(0.3), Some(1)), "x 7  y 3  z 0.3  floor 1");
+        assert_eq!(location(None, None, None, Some(2)), "floor 2");
+        assert_eq!(location(None, None, None, None), "(none)");
+    }
+
+    #[test]
+    fn key_values_are_sorted_and_unquoted() {
+        let json: Value = serde_json::json!({"voltage": 120, "fault": "no voltage"});
+        assert_eq!(key_values(&json), "fault    no voltage\nvoltage  120\n");
+        assert_eq!(key_values(&serde_json::json!({})), "(none)\n");
+    }
+}

@@ -1,0 +1,252 @@
+//! Tab completion: command names, then per command its paths (children from `arxos.ls` of
+//! the resolved parent; objects with children get a trailing `/`), building keys, trace
+//! directions and help topics.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{Context, Helper};
+
+use super::commands::Session;
+use super::parse::{self, COMMANDS};
+
+/// Where completion candidates come from.
+pub trait Source {
+    fn cwd(&self) -> &str;
+    /// Children of the resolved path `dir` whose names start with `prefix`: (name, has children).
+    fn children(&self, dir: &str, prefix: &str) -> Vec<(String, bool)>;
+    fn building_keys(&self, prefix: &str) -> Vec<String>;
+}
+
+impl Source for Session {
+    fn cwd(&self) -> &str {
+        Session::cwd(self)
+    }
+    fn children(&self, dir: &str, prefix: &str) -> Vec<(String, bool)> {
+        Session::children(self, dir, prefix)
+    }
+    fn building_keys(&self, prefix: &str) -> Vec<String> {
+        Session::building_keys(self, prefix)
+    }
+}
+
+/// What the word under the cursor is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Command,
+    Path,
+    Building,
+    Direction,
+    Topic,
+    Nothing,
+}
+
+/// Completes `line` (the text before the cursor): where the replaced word starts, and the
+/// candidates for it.
+pub fn complete(line: &str, source: &dyn Source) -> (usize, Vec<Pair>) {
+    let segment_start = parse::command_spans(line).last().map_or(0, |r| r.start);
+    let segment = &line[segment_start..];
+    let lexed = parse::lex(segment);
+    // The word being typed (empty between words) and its position among the words.
+    let (current, start, index) = match lexed.words.last() {
+        Some(word) if !lexed.ends_between_words => {
+            (word.text.clone(), segment_start + word.start, lexed.words.len() - 1)
+        }
+        _ => (String::new(), line.len(), lexed.words.len()),
+    };
+    let slot = if index == 0 {
+        Slot::Command
+    } else {
+        slot_of(&lexed.words[0].text, index - 1, &current)
+    };
+    let words = |options: Vec<String>| -> Vec<Pair> {
+        options
+            .into_iter()
+            .filter(|o| o.starts_with(&current))
+            .map(|o| Pair {
+                display: o.clone(),
+                replacement: format!("{} ", escape(&o, lexed.open_quote)),
+            })
+            .collect()
+    };
+    let candidates = match slot {
+        Slot::Command => words(COMMANDS.iter().map(|c| c.name.to_owned()).collect()),
+        Slot::Topic => words(COMMANDS.iter().map(|c| c.name.to_owned()).collect()),
+        Slot::Direction => words(vec!["downstream".to_owned(), "upstream".to_owned()]),
+        Slot::Building => words(source.building_keys(&current)),
+        Slot::Path => paths(&current, lexed.open_quote, source),
+        Slot::Nothing => Vec::new(),
+    };
+    (start, candidates)
+}
+
+/// What argument `arg` (0-based) of `command` is.
+fn slot_of(command: &str, arg: usize, current: &str) -> Slot {
+    match command {
+        "cd" | "ls" | "tree" | "inspect" | "history" if !current.starts_with('-') => Slot::Path,
+        "find" if super::find::parse_filter(current).ok().flatten().is_none() => Slot::Path,
+        "trace" if arg == 0 => Slot::Path,
+        "trace" if arg == 1 => Slot::Direction,
+        "use" if arg == 0 => Slot::Building,
+        "help" if arg == 0 => Slot::Topic,
+        _ => Slot::Nothing,
+    }
+}
+
+/// Completes the last segment of a typed path with the children of the path before it.
+fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
+    let (dir_typed, prefix) = match typed.rfind('/') {
+        Some(i) => typed.split_at(i + 1),
+        None => ("", typed),
+    };
+    if prefix == "." || prefix == ".." {
+        let text = format!("{typed}/");
+        return vec![Pair {
+            display: text.clone(),
+            replacement: escape(&text, quote),
+        }];
+    }
+    let dir = if dir_typed.is_empty() {
+        source.cwd().to_owned()
+    } else {
+        match arxos_core::path::resolve(source.cwd(), dir_typed) {
+            Ok(dir) => dir,
+            Err(_) => return Vec::new(),
+        }
+    };
+    source
+        .children(&dir, prefix)
+        .into_iter()
+        .map(|(name, is_dir)| {
+            let slash = if is_dir { "/" } else { "" };
+            Pair {
+                display: format!("{name}{slash}"),
+                replacement: escape(&format!("{dir_typed}{name}{slash}"), quote),
+            }
+        })
+        .collect()
+}
+
+/// The text as it must be typed: inside an open quote, the quote and the text; otherwise
+/// blanks, quotes, `;` and backslashes escaped with a backslash.
+fn escape(text: &str, quote: Option<char>) -> String {
+    match quote {
+        Some(q) => format!("{q}{text}"),
+        None => {
+            let mut out = String::with_capacity(text.len());
+            for c in text.chars() {
+                if c.is_whitespace() || matches!(c, '\'' | '"' | '\\' | ';') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out
+        }
+    }
+}
+
+/// The line editor's helper: completion from the session; no hints, highlighting or
+/// validation.
+pub struct ShellHelper {
+    session: Rc<RefCell<Session>>,
+}
+
+impl ShellHelper {
+    pub fn new(session: Rc<RefCell<Session>>) -> ShellHelper {
+        ShellHelper { session }
+    }
+}
+
+impl Completer for ShellHelper {
+    type Candidate = Pair;
+
+    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let Ok(session) = self.session.try_borrow() else {
+            return Ok((pos, Vec::new()));
+        };
+        Ok(complete(&line[..pos], &*session))
+    }
+}
+
+impl Hinter for ShellHelper {
+    type Hint = String;
+}
+
+impl Highlighter for ShellHelper {}
+
+impl Validator for ShellHelper {}
+
+impl Helper for ShellHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake;
+
+    impl Source for Fake {
+        fn cwd(&self) -> &str {
+            "/electrical"
+        }
+        fn children(&self, dir: &str, prefix: &str) -> Vec<(String, bool)> {
+            let all: &[(&str, &str, bool)] = &[
+                ("/electrical", "circuits", true),
+                ("/electrical", "panels", true),
+                ("/electrical", "cabinet 1", false),
+                ("/", "electrical", true),
+                ("/", "plumbing", true),
+            ];
+            all.iter()
+                .filter(|(d, n, _)| *d == dir && n.starts_with(prefix))
+                .map(|(_, n, is_dir)| (n.to_string(), *is_dir))
+                .collect()
+        }
+        fn building_keys(&self, prefix: &str) -> Vec<String> {
+            ["b42", "b7"].iter().filter(|k| k.starts_with(prefix)).map(|k| k.to_string()).collect()
+        }
+    }
+
+    fn replacements(line: &str) -> (usize, Vec<String>) {
+        let (start, pairs) = complete(line, &Fake);
+        (start, pairs.into_iter().map(|p| p.replacement).collect())
+    }
+
+    #[test]
+    fn completes_command_names() {
+        assert_eq!(replacements("tr"), (0, vec!["tree ".to_owned(), "trace ".to_owned()]));
+        assert_eq!(replacements("ls; pw"), (4, vec!["pwd ".to_owned()]));
+        assert_eq!(replacements("").1.len(), COMMANDS.len());
+    }
+
+    #[test]
+    fn completes_absolute_and_relative_paths() {
+        assert_eq!(replacements("cd /electrical/circ"), (3, vec!["/electrical/circuits/".to_owned()]));
+        assert_eq!(replacements("ls ci"), (3, vec!["circuits/".to_owned()]));
+        assert_eq!(replacements("cd ../pl"), (3, vec!["../plumbing/".to_owned()]));
+        assert_eq!(replacements("cd ..").1, vec!["../".to_owned()]);
+        assert_eq!(replacements("tree ").1.len(), 3);
+        assert_eq!(replacements("cd /nowhere/../../x").1, Vec::<String>::new());
+    }
+
+    #[test]
+    fn escapes_or_keeps_quotes() {
+        assert_eq!(replacements("inspect cab").1, vec![r"cabinet\ 1".to_owned()]);
+        assert_eq!(replacements("inspect \"cab"), (8, vec!["\"cabinet 1".to_owned()]));
+    }
+
+    #[test]
+    fn completes_per_argument() {
+        assert_eq!(replacements("use b4").1, vec!["b42 ".to_owned()]);
+        assert_eq!(replacements("trace /a u").1, vec!["upstream ".to_owned()]);
+        assert_eq!(replacements("trace ci").1, vec!["circuits/".to_owned()]);
+        assert_eq!(replacements("help fi").1, vec!["find ".to_owned()]);
+        assert_eq!(replacements("find type=out").1, Vec::<String>::new());
+        assert_eq!(replacements("find pan").1, vec!["panels/".to_owned()]);
+        assert_eq!(replacements("tree -d").1, Vec::<String>::new());
+        assert_eq!(replacements("sql sel").1, Vec::<String>::new());
+    }
+}

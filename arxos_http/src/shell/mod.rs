@@ -1,0 +1,236 @@
+//! `arxos shell`: explore a building from a terminal like a filesystem.
+//!
+//! The shell connects straight to PostgreSQL and calls the extension's functions. It runs
+//! one-shot (`-c "ls; tree"`), reads commands from a pipe, or is interactive with a line
+//! editor (completion, history in `~/.arxos_history`). It runs on a blocking thread and
+//! drives its database client on the runtime it was started from.
+//!
+//! Exit status: 0 when every command succeeded, 1 when one failed (the others still run),
+//! 2 when the shell could not start (bad arguments, no database, unknown building).
+//! Interactive sessions exit with 0.
+
+mod client;
+mod commands;
+mod complete;
+mod error;
+mod find;
+mod parse;
+mod render;
+
+use std::cell::RefCell;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use clap::Args;
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::{CompletionType, Config, Editor};
+
+use crate::config::DatabaseArgs;
+use client::Db;
+use commands::Session;
+use complete::ShellHelper;
+use error::ShellError;
+use parse::Command;
+use render::{Palette, Style};
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+/// Lines kept in the history file.
+const HISTORY_SIZE: usize = 1000;
+
+/// Flags of `arxos shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// The building to start in (its key, e.g. b42). Default: the only building, when
+    /// there is exactly one.
+    #[arg(long, short = 'b', value_name = "KEY")]
+    pub building: Option<String>,
+
+    /// Run these commands (separated by `;`) and exit, instead of reading commands.
+    #[arg(short = 'c', long = "command", value_name = "COMMANDS")]
+    pub command: Option<String>,
+}
+
+/// Runs the shell to the end and returns its exit status.
+pub async fn run(args: ShellArgs) -> ExitCode {
+    let runtime = tokio::runtime::Handle::current();
+    match tokio::task::spawn_blocking(move || run_blocking(args, runtime)).await {
+        Ok(status) => ExitCode::from(status),
+        Err(e) => {
+            eprintln!("error: the shell stopped unexpectedly: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
+    let db = match Db::connect(runtime, args.database, os_user()) {
+        Ok(db) => db,
+        Err(e) => {
+            report(&ShellError::from(e));
+            return EXIT_USAGE;
+        }
+    };
+    let mut session = Session::new(db, Palette::stdout());
+    let selected = match &args.building {
+        Some(key) => session.use_building(key),
+        None => session.use_only_building(),
+    };
+    if let Err(e) = selected {
+        report(&e);
+        return EXIT_USAGE;
+    }
+    let session = Rc::new(RefCell::new(session));
+    if let Some(commands) = args.command {
+        run_script(&session, std::iter::once(commands))
+    } else if io::stdin().is_terminal() {
+        interactive(session)
+    } else {
+        let lines = io::stdin()
+            .lock()
+            .split(b'\n')
+            .map_while(Result::ok)
+            .map(|line| String::from_utf8_lossy(&line).into_owned());
+        run_script(&session, lines)
+    }
+}
+
+/// The OS user, recorded as the actor of any write the session makes.
+fn os_user() -> Option<String> {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|u| !u.is_empty())
+}
+
+/// `~/.arxos_history`; none when HOME is unset.
+fn history_file() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|home| PathBuf::from(home).join(".arxos_history"))
+}
+
+fn report(err: &ShellError) {
+    eprintln!("{} {err}", Palette::stderr().paint(Style::Error, "error:"));
+}
+
+/// What a line asks for next.
+struct Outcome {
+    failed: bool,
+    exit: bool,
+}
+
+/// Runs the commands of one line; output goes to stdout, errors to stderr.
+fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
+    let mut outcome = Outcome {
+        failed: false,
+        exit: false,
+    };
+    if line.trim_start().starts_with('#') {
+        return outcome;
+    }
+    for text in parse::split_commands(line) {
+        let command = match parse::parse_command(text) {
+            Ok(Command::Exit) => {
+                outcome.exit = true;
+                break;
+            }
+            Ok(command) => command,
+            Err(e) => {
+                report(&e);
+                outcome.failed = true;
+                continue;
+            }
+        };
+        let result = {
+            let mut session = session.borrow_mut();
+            match session.db_mut().reconnect_if_closed() {
+                Ok(()) => session.execute(command),
+                Err(e) => Err(e.into()),
+            }
+        };
+        match result {
+            Ok(text) => {
+                let mut stdout = io::stdout().lock();
+                if stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+                    // Nobody reads our output any more (a closed pipe): stop quietly.
+                    outcome.exit = true;
+                    break;
+                }
+            }
+            Err(e) => {
+                report(&e);
+                outcome.failed = true;
+            }
+        }
+    }
+    outcome
+}
+
+/// One-shot and piped commands: every line runs, even after a failure, until `exit`.
+fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -> u8 {
+    let mut status = 0;
+    for line in lines {
+        let outcome = run_line(session, &line);
+        if outcome.failed {
+            status = EXIT_FAILED;
+        }
+        if outcome.exit {
+            break;
+        }
+    }
+    status
+}
+
+fn interactive(session: Rc<RefCell<Session>>) -> u8 {
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(true)
+        .history_ignore_space(true)
+        .max_history_size(HISTORY_SIZE)
+        .and_then(|c| c.history_ignore_dups(true))
+        .map(|c| c.build());
+    let editor = config.and_then(Editor::<ShellHelper, FileHistory>::with_config);
+    let mut editor = match editor {
+        Ok(editor) => editor,
+        Err(e) => {
+            report(&ShellError::Invalid(format!("cannot set up the terminal: {e}")));
+            return EXIT_USAGE;
+        }
+    };
+    editor.set_helper(Some(ShellHelper::new(Rc::clone(&session))));
+    let history = history_file();
+    if let Some(file) = &history {
+        // A missing file is the first session; an unreadable one just starts afresh.
+        let _ = editor.load_history(file);
+    }
+    println!("arxos shell: `help` lists the commands, Tab completes, `exit` leaves.");
+    loop {
+        let prompt = session.borrow().prompt();
+        match editor.readline(&prompt) {
+            Ok(line) => {
+                if run_line(&session, &line).exit {
+                    break;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                report(&ShellError::Invalid(format!("cannot read from the terminal: {e}")));
+                break;
+            }
+        }
+    }
+    if let Some(file) = &history {
+        if let Err(e) = editor.save_history(file) {
+            eprintln!("warning: cannot save the history to {}: {e}", file.display());
+        }
+    }
+    0
+}
