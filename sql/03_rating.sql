@@ -37,7 +37,6 @@ CREATE TABLE arxos.activity_actors (
 CREATE TABLE arxos.rating_history (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     building_id   uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
-    version       integer NOT NULL,
     old_grade     text,
     new_grade     text NOT NULL,
     old_score     numeric(6, 3),
@@ -55,9 +54,11 @@ CREATE TABLE arxos.rating_history (
     object_path   text,
     contribution_id uuid,
     actor         text NOT NULL DEFAULT arxos.current_actor(),
-    at            timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (building_id, version)
+    at            timestamptz NOT NULL DEFAULT now()
 );
+-- id orders a building's history and serves as the rating's version: concurrent committing
+-- transactions each compare with the last committed row and never wait for one another.
+CREATE INDEX rating_history_building ON arxos.rating_history (building_id, id);
 
 -- The UTC day a change counts on, and the first day of the 30-day window that ends today.
 CREATE FUNCTION arxos.utc_day(t timestamptz DEFAULT now()) RETURNS date
@@ -155,11 +156,11 @@ CREATE TYPE arxos.rating_result AS (
     history       numeric(6, 3),
     quality       numeric(6, 3),
     activity      numeric(6, 3),
-    version       integer,
+    version       bigint,
     calculated_at timestamptz
 );
 
-CREATE FUNCTION arxos.rating_from_values(building text, v double precision[], version integer)
+CREATE FUNCTION arxos.rating_from_values(building text, v double precision[], version bigint)
 RETURNS arxos.rating_result
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ROW(building, arxos.grade(v[8]), v[8], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
@@ -182,7 +183,7 @@ BEGIN
                               i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
     RETURN arxos.rating_from_values(
         (SELECT key FROM arxos.buildings WHERE id = b), v,
-        coalesce((SELECT max(h.version) FROM arxos.rating_history h WHERE h.building_id = b), 0));
+        coalesce((SELECT max(h.id) FROM arxos.rating_history h WHERE h.building_id = b), 0));
 END
 $$;
 
@@ -229,7 +230,7 @@ BEGIN
     PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true);
     r := arxos.rating_from_values(
         (SELECT key FROM arxos.buildings WHERE id = b), v,
-        coalesce((SELECT max(h.version) FROM arxos.rating_history h WHERE h.building_id = b), 0));
+        coalesce((SELECT max(h.id) FROM arxos.rating_history h WHERE h.building_id = b), 0));
     RETURN r;
 END
 $$;
@@ -265,17 +266,17 @@ BEGIN
     s := v[8];
     g := arxos.grade(v[8]);
     SELECT * INTO last FROM arxos.rating_history h WHERE h.building_id = building
-     ORDER BY h.version DESC LIMIT 1;
+     ORDER BY h.id DESC LIMIT 1;
     moved := last.id IS NULL OR last.new_grade <> g OR abs(last.new_score - s) >= 0.1;
     IF NOT moved AND NOT force THEN
         RETURN false;
     END IF;
     SELECT b.key INTO key FROM arxos.buildings b WHERE b.id = building;
     IF moved THEN
-        INSERT INTO arxos.rating_history (building_id, version, old_grade, new_grade, old_score, new_score,
+        INSERT INTO arxos.rating_history (building_id, old_grade, new_grade, old_score, new_score,
                structure, inventory, metadata, sensors, history, quality, activity, reason,
                object_path, contribution_id)
-        VALUES (building, coalesce(last.version, 0) + 1, last.new_grade, g, last.new_score, s,
+        VALUES (building, last.new_grade, g, last.new_score, s,
                 v[1], v[2], v[3], v[4], v[5], v[6], v[7],
                 CASE WHEN last.id IS NULL THEN 'initial_rating' ELSE reason END,
                 object_path, contribution);
@@ -418,7 +419,7 @@ RETURNS SETOF arxos.rating_history
 LANGUAGE sql STABLE AS $$
     SELECT * FROM arxos.rating_history h
      WHERE h.building_id = arxos.building_id(building)
-     ORDER BY h.version DESC
+     ORDER BY h.id DESC
      LIMIT greatest(max, 0)
 $$;
 

@@ -233,7 +233,7 @@ CREATE VIEW arxos_views.events WITH (security_barrier) AS
       FROM arxos.events e WHERE arxos.query_allows(e.building_id);
 
 CREATE VIEW arxos_views.rating_history WITH (security_barrier) AS
-    SELECT h.id, h.building_id, b.key AS building, h.version, h.old_grade, h.new_grade, h.old_score,
+    SELECT h.id, h.building_id, b.key AS building, h.id AS version, h.old_grade, h.new_grade, h.old_score,
            h.new_score, h.structure, h.inventory, h.metadata, h.sensors, h.history, h.quality,
            h.activity, h.reason, h.object_path, h.contribution_id, h.actor, h.at
       FROM arxos.rating_history h JOIN arxos.buildings b ON b.id = h.building_id
@@ -243,10 +243,10 @@ CREATE VIEW arxos_views.rating_history WITH (security_barrier) AS
 CREATE VIEW arxos_views.ratings WITH (security_barrier) AS
     SELECT DISTINCT ON (h.building_id) h.building_id, b.key AS building, b.name, h.new_grade AS grade,
            h.new_score AS score, h.structure, h.inventory, h.metadata, h.sensors, h.history,
-           h.quality, h.activity, h.version, h.at AS recorded_at
+           h.quality, h.activity, h.id AS version, h.at AS recorded_at
       FROM arxos.rating_history h JOIN arxos.buildings b ON b.id = h.building_id
      WHERE arxos.query_allows(h.building_id)
-     ORDER BY h.building_id, h.version DESC;
+     ORDER BY h.building_id, h.id DESC;
 
 CREATE VIEW arxos_views.statuses AS
     SELECT s.status, s.documented, s.description FROM arxos.statuses s;

@@ -20,8 +20,8 @@ CREATE UNIQUE INDEX bi_grade_distribution_grade ON arxos.bi_grade_distribution (
 
 CREATE MATERIALIZED VIEW arxos.bi_rating_trend_30d AS
     SELECT b.id AS building_id, b.key AS building,
-           (array_agg(h.new_score ORDER BY h.version))[1] AS first_score,
-           (array_agg(h.new_score ORDER BY h.version DESC))[1] AS last_score,
+           (array_agg(h.new_score ORDER BY h.id))[1] AS first_score,
+           (array_agg(h.new_score ORDER BY h.id DESC))[1] AS last_score,
            min(h.new_score) AS min_score, max(h.new_score) AS max_score,
            round(avg(h.new_score), 3) AS avg_score, count(h.id) AS changes
       FROM arxos.buildings b

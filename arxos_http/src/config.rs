@@ -52,4 +52,49 @@ pub struct ServeConfig {
     /// Unset: no cross-origin access.
     #[arg(long, env = "ARXOS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    #[command(flatten)]
+    pub api: ApiConfig,
+}
+
+/// Flags of the API itself: rate limits and `POST /api/query`.
+#[derive(Debug, Clone, Args)]
+pub struct ApiConfig {
+    /// Requests per minute per API key; 0 turns rate limiting off.
+    #[arg(long, env = "ARXOS_RATE_LIMIT", default_value_t = 100)]
+    pub rate_limit: u32,
+
+    /// Requests a key may make at once before the per-minute rate applies.
+    #[arg(long, env = "ARXOS_RATE_LIMIT_BURST", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: u32,
+
+    /// Requests per minute per API key to POST /api/query; 0 turns its limit off.
+    #[arg(long, env = "ARXOS_QUERY_RATE_LIMIT", default_value_t = 10)]
+    pub query_rate_limit: u32,
+
+    /// Burst of POST /api/query.
+    #[arg(long, env = "ARXOS_QUERY_RATE_LIMIT_BURST", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub query_rate_limit_burst: u32,
+
+    /// Connection string for POST /api/query. Its user must be a role with no memberships but
+    /// arxos_query (docs/security.md). Default: the database URL with user arxos_query and no
+    /// password (trust, peer or ~/.pgpass authentication).
+    #[arg(long, env = "ARXOS_QUERY_DATABASE_URL", hide_env_values = true)]
+    pub query_database_url: Option<String>,
+
+    /// Turn POST /api/query off.
+    #[arg(long, env = "ARXOS_QUERY_DISABLED")]
+    pub no_query: bool,
+
+    /// Milliseconds one POST /api/query statement may run.
+    #[arg(long, env = "ARXOS_QUERY_TIMEOUT_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub query_timeout_ms: u64,
+
+    /// Most rows POST /api/query returns (the answer says when it cut).
+    #[arg(long, env = "ARXOS_QUERY_MAX_ROWS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub query_max_rows: u64,
 }

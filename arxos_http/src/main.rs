@@ -5,6 +5,7 @@ mod config;
 mod db;
 mod error;
 mod keys;
+mod realtime;
 mod routes;
 mod server;
 mod shell;

@@ -21,7 +21,11 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
 
-use crate::config::ServeConfig;
+use std::num::NonZeroU32;
+
+use crate::config::{ApiConfig, ServeConfig};
+use crate::rate_limit::{self, Rate, RateLimits};
+use crate::state::QuerySettings;
 use crate::db::{self, DbError};
 use crate::error::{chain, ApiError};
 use crate::routes;
@@ -53,8 +57,38 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         "arxos starting"
     );
     let tls = db::tls_connector(config.database.db_ca_cert.as_deref())?;
-    let pool = db::pool(pg_config, tls, config.pool_size as usize)?;
-    let state = AppState::new(pool.clone());
+    let pool = db::pool(pg_config.clone(), tls.clone(), config.pool_size as usize)?;
+    let mut state = AppState::new(pool.clone());
+    crate::realtime::spawn(pg_config.clone(), tls.clone(), state.hub.clone(), pool.clone());
+    state.statement_timeout_ms = config.request_timeout * 1000;
+    state.query = QuerySettings {
+        timeout_ms: config.api.query_timeout_ms,
+        max_rows: config.api.query_max_rows as usize,
+    };
+    if !config.api.no_query {
+        let query_config = match &config.api.query_database_url {
+            Some(url) => db::pg_config(url)?,
+            None => {
+                let mut c = pg_config.clone();
+                c.user("arxos_query");
+                c.password(Vec::<u8>::new());
+                c
+            }
+        };
+        tracing::info!(database = %db::describe(&query_config), "POST /api/query connects as");
+        state.query_pool = Some(db::pool(query_config, tls, QUERY_POOL_SIZE)?);
+    }
+    state.rate_limits = rate_limits(&config.api);
+    state.metrics = crate::metrics::install();
+    if let Some(limits) = state.rate_limits.clone() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limits.forget_idle();
+            }
+        });
+    }
     let app = router(state.clone(), &config)?;
 
     let mut signals = ShutdownSignals::install()?;
@@ -100,13 +134,52 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// Connections of POST /api/query (each request holds one for at most the query timeout).
+const QUERY_POOL_SIZE: usize = 4;
+
+/// The limiters, unless the configuration turns both off.
+fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
+    let unlimited = NonZeroU32::MAX;
+    let rate = |per_minute: u32, burst: u32| match NonZeroU32::new(per_minute) {
+        Some(per_minute) => Rate {
+            per_minute,
+            burst: NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
+        },
+        None => Rate {
+            per_minute: unlimited,
+            burst: unlimited,
+        },
+    };
+    if config.rate_limit == 0 && config.query_rate_limit == 0 {
+        return None;
+    }
+    Some(Arc::new(RateLimits::new(
+        rate(config.rate_limit, config.rate_limit_burst),
+        rate(config.query_rate_limit, config.query_rate_limit_burst),
+    )))
+}
+
 /// The whole HTTP surface with its middleware, outermost first: tracing, CORS, error
-/// rendering, timeout, body limit.
+/// rendering, timeout, body limit, rate limits, metrics.
 pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeError> {
     let timeout = Duration::from_secs(config.request_timeout);
-    let mut app = Router::new()
+    let mut api = Router::new()
         .merge(routes::health::router())
+        .merge(routes::buildings::router())
+        .merge(routes::objects::router())
+        .merge(routes::ratings::router())
+        .merge(routes::keys::router())
+        .merge(routes::query::router())
+        .merge(routes::market::router())
+        .merge(routes::docs::router())
+        .merge(routes::metrics::router())
+        .merge(crate::realtime::router())
         .fallback(unknown_route)
+        .layer(middleware::from_fn(crate::metrics::track));
+    if let Some(limits) = state.rate_limits.clone() {
+        api = api.layer(middleware::from_fn_with_state(limits, rate_limit::limit));
+    }
+    let mut app = api
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.body_limit))
@@ -168,6 +241,14 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
                 axum::http::header::AUTHORIZATION,
                 CONTENT_TYPE,
                 axum::http::header::IF_MATCH,
+                axum::http::HeaderName::from_static("x-api-key"),
+                axum::http::HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                axum::http::HeaderName::from_static("x-ratelimit-limit"),
+                axum::http::HeaderName::from_static("x-ratelimit-remaining"),
+                axum::http::HeaderName::from_static("x-ratelimit-reset"),
+                axum::http::HeaderName::from_static("retry-after"),
             ])
             .max_age(Duration::from_secs(3600)),
     ))

@@ -30,6 +30,8 @@ pub struct AppState {
     pub rate_limits: Option<Arc<RateLimits>>,
     pub metrics: Option<PrometheusHandle>,
     pub started: Instant,
+    /// Live events, fed by the outbox listener (see crate::realtime).
+    pub hub: crate::realtime::Hub,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             rate_limits: None,
             metrics: None,
             started: Instant::now(),
+            hub: crate::realtime::Hub::new(),
         }
     }
 

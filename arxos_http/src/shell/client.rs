@@ -2,7 +2,6 @@
 //! (blocking) thread, reopened when it was lost.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use futures_util::{pin_mut, TryStreamExt};
 use tokio::runtime::Handle;
@@ -68,10 +67,6 @@ impl Db {
         self.run(self.client.query_one(sql, params))
     }
 
-    pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, tokio_postgres::Error> {
-        self.run(self.client.query_opt(sql, params))
-    }
-
     /// Runs one statement in a read-only transaction with a 10 s statement timeout and rolls
     /// it back, keeping at most `max_rows` rows. Several statements are refused: PostgreSQL
     /// prepares the text first, which only a single statement passes, so a `COMMIT` in the
@@ -94,18 +89,18 @@ impl Db {
         let stream = self.client.simple_query_raw(sql).await?;
         pin_mut!(stream);
         let mut out = TextRows::default();
-        let mut columns: Option<Arc<[SimpleColumn]>> = None;
+        let names = |columns: &[SimpleColumn]| columns.iter().map(|c| c.name().to_owned()).collect();
         while let Some(message) = stream.try_next().await? {
             match message {
-                SimpleQueryMessage::RowDescription(c) => columns = Some(c),
+                SimpleQueryMessage::RowDescription(columns) => out.columns = Some(names(&columns)),
                 SimpleQueryMessage::Row(row) => {
                     if out.rows.len() == max_rows {
                         // Stop reading; the connection discards the rest of the answer.
                         out.truncated = true;
                         break;
                     }
-                    if columns.is_none() {
-                        columns = Some(row.columns().into());
+                    if out.columns.is_none() {
+                        out.columns = Some(names(row.columns()));
                     }
                     out.rows
                         .push((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect());
@@ -114,7 +109,6 @@ impl Db {
                 _ => {}
             }
         }
-        out.columns = columns.map(|c| c.iter().map(|c| c.name().to_owned()).collect());
         Ok(out)
     }
 }

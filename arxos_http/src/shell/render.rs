@@ -25,8 +25,6 @@ pub struct Palette {
 }
 
 impl Palette {
-    pub const PLAIN: Palette = Palette { enabled: false };
-
     /// Colours for a stream that is a terminal, unless `NO_COLOR` is set (to anything but
     /// the empty string; see no-color.org).
     pub fn for_stream(is_terminal: bool) -> Palette {
@@ -247,8 +245,8 @@ mod tests {
 
     #[test]
     fn plain_palette_leaves_text_alone() {
-        assert_eq!(Palette::PLAIN.paint(Style::Failed, "x"), "x");
-        assert_eq!(Palette::PLAIN.paint_marks("[FAILED] [NEEDS REPAIR]"), "[FAILED] [NEEDS REPAIR]");
+        assert_eq!(Palette { enabled: false }.paint(Style::Failed, "x"), "x");
+        assert_eq!(Palette { enabled: false }.paint_marks("[FAILED] [NEEDS REPAIR]"), "[FAILED] [NEEDS REPAIR]");
         let colour = Palette { enabled: true };
         assert_eq!(colour.paint(Style::Ok, "[OK]"), "\x1b[32m[OK]\x1b[0m");
         assert_eq!(

@@ -1,0 +1,171 @@
+//! The listener: one dedicated connection per shim that reads new events from the outbox by
+//! id and publishes them to the [`Hub`]. See docs/realtime.md for the loop.
+//!
+//! NOTIFY is only a wake-up hint: while events keep coming the listener polls
+//! `arxos.events_since(last)` (and tells writers, through `arxos.listener_heartbeat(id,
+//! false)`, that it needs no NOTIFY); after a quiet spell it asks for wake-ups, polls once more
+//! to close the race, and sleeps until a notification or a fallback timer. Every statement
+//! runs in autocommit: the connection is never idle in a transaction. When the connection
+//! drops it reconnects with backoff and goes on from the last id it published.
+
+use std::time::Duration;
+
+use futures_util::future::poll_fn;
+use postgres_native_tls::MakeTlsConnector;
+use tokio::sync::Notify;
+use tokio::time::{sleep, timeout, Instant};
+use tokio_postgres::{AsyncMessage, Config};
+use uuid::Uuid;
+
+use super::event::{self, PAGE_SQL};
+use super::hub::Hub;
+use crate::error::chain;
+
+/// Events read per poll.
+const PAGE: i32 = 1000;
+/// Pause between polls while events keep coming but the last poll found none.
+const BUSY_POLL: Duration = Duration::from_millis(1);
+/// How long the listener keeps polling after the last event before it asks for NOTIFY.
+const QUIET_AFTER: Duration = Duration::from_millis(100);
+/// Longest sleep while waiting for a NOTIFY (a missed notification costs at most this).
+const FALLBACK_POLL: Duration = Duration::from_secs(1);
+/// Lifetime of the listener's registration; refreshed well before it runs out.
+const HEARTBEAT_TTL: Duration = Duration::from_secs(30);
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Runs forever: reads the outbox and publishes to `hub`.
+pub async fn run(config: Config, tls: MakeTlsConnector, hub: Hub) {
+    let id = Uuid::new_v4();
+    // The last id published; `None` until the first connection tells where the outbox stands.
+    let mut last: Option<i64> = None;
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let started = Instant::now();
+        match session(&config, &tls, &hub, id, &mut last).await {
+            Ok(()) => tracing::warn!("event listener connection closed; reconnecting"),
+            Err(e) => tracing::warn!(error = %chain(&e), ?backoff, "event listener lost its connection; reconnecting"),
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff = BACKOFF_MIN;
+        }
+        sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// One connection's life. Returns when the connection ends.
+async fn session(
+    config: &Config,
+    tls: &MakeTlsConnector,
+    hub: &Hub,
+    id: Uuid,
+    last: &mut Option<i64>,
+) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.connect(tls.clone()).await?;
+    // The connection task hands notifications over as wake-ups and ends with the connection.
+    let wake = std::sync::Arc::new(Notify::new());
+    let mut driver = tokio::spawn({
+        let wake = std::sync::Arc::clone(&wake);
+        async move {
+            loop {
+                match poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(_))) => wake.notify_one(),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e),
+                    None => return Ok(()),
+                }
+            }
+        }
+    });
+    let work = async {
+        client.batch_execute("LISTEN arxos_events").await?;
+        let heartbeat = client
+            .prepare("SELECT arxos.listener_heartbeat($1::text::uuid, $2, make_interval(secs => $3))")
+            .await?;
+        let ttl = HEARTBEAT_TTL.as_secs_f64();
+        let beat = |wants_wake: bool| {
+            let client = &client;
+            let heartbeat = &heartbeat;
+            async move {
+                client
+                    .execute(heartbeat, &[&id.to_string(), &wants_wake, &ttl])
+                    .await
+            }
+        };
+        let page = client.prepare(PAGE_SQL).await?;
+        if last.is_none() {
+            let row = client
+                .query_one("SELECT last_id FROM arxos.event_counter", &[])
+                .await?;
+            *last = Some(row.try_get(0)?);
+            tracing::info!(after = ?last, "event listener started");
+        } else {
+            tracing::info!(after = ?last, "event listener reconnected; catching up");
+        }
+        beat(false).await?;
+        let mut wants_wake = false;
+        let mut last_beat = Instant::now();
+        let mut last_event = Instant::now();
+        loop {
+            let after = last.unwrap_or(0);
+            let events = event::page(&client, &page, after, PAGE).await?;
+            if let Some(newest) = events.last() {
+                *last = Some(newest.id);
+                let full = events.len() as i32 == PAGE;
+                hub.publish(events);
+                last_event = Instant::now();
+                if wants_wake {
+                    beat(false).await?;
+                    wants_wake = false;
+                    last_beat = Instant::now();
+                }
+                if !full {
+                    sleep(BUSY_POLL).await;
+                }
+                continue;
+            }
+            if last_beat.elapsed() >= HEARTBEAT_EVERY {
+                beat(wants_wake).await?;
+                last_beat = Instant::now();
+            }
+            if last_event.elapsed() < QUIET_AFTER {
+                sleep(BUSY_POLL).await;
+                continue;
+            }
+            if !wants_wake {
+                // Ask for a NOTIFY, then look once more: an event committed just before the
+                // registration took effect sent no NOTIFY.
+                beat(true).await?;
+                wants_wake = true;
+                last_beat = Instant::now();
+                continue;
+            }
+            let wait = FALLBACK_POLL.min(HEARTBEAT_EVERY.saturating_sub(last_beat.elapsed()));
+            let _ = timeout(wait, wake.notified()).await;
+            // A wake-up starts a busy spell: poll at once.
+            last_event = Instant::now();
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), tokio_postgres::Error>(())
+    };
+    let outcome = tokio::select! {
+        result = work => result,
+        ended = &mut driver => match ended {
+            Ok(result) => result,
+            Err(join) => {
+                tracing::error!(error = %join, "event listener connection task failed");
+                Ok(())
+            }
+        },
+    };
+    driver.abort();
+    // Best effort: the registration expires by itself otherwise.
+    let _ = timeout(
+        Duration::from_secs(1),
+        client.execute("SELECT arxos.listener_leave($1::text::uuid)", &[&id.to_string()]),
+    )
+    .await;
+    outcome
+}

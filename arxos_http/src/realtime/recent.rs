@@ -1,0 +1,68 @@
+//! `GET /api/events/recent?after=&limit=`: the outbox for polling clients.
+
+use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::filter::FilterParams;
+use super::outbox;
+use super::subscription::{self, request_key};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const DEFAULT_LIMIT: i32 = 100;
+const MAX_LIMIT: i32 = 1000;
+
+#[derive(Debug, Deserialize)]
+pub struct RecentParams {
+    #[serde(flatten)]
+    pub filters: FilterParams,
+    /// Events after this id (default 0: from the oldest kept).
+    pub after: Option<i64>,
+    /// Events to scan, 1 to 1000 (default 100).
+    pub limit: Option<i32>,
+    pub api_key: Option<String>,
+}
+
+/// `{"events": [...], "last_id": N}`: the events after `after` that pass the filters, among
+/// the next `limit` the key may see, and the id to pass as `after` next time.
+pub async fn recent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<RecentParams>,
+) -> Result<Response, ApiError> {
+    let key = request_key(&headers, params.api_key.as_deref())?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation(format!(
+            "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+        )));
+    }
+    let after = params.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::validation("after must not be negative"));
+    }
+    let sub = subscription::subscribe(&state, key, &params.filters).await?;
+    let page = outbox::page(&state, &sub.key, after, limit).await?;
+    let last_id = page.last().map_or(after, |e| e.id);
+    let events: Vec<&str> = page
+        .iter()
+        .filter(|e| sub.filter.matches(e))
+        .map(|e| e.json.as_str())
+        .collect();
+    let body = format!(
+        "{{\"events\":[{}],\"last_id\":{last_id}}}",
+        events.join(",")
+    );
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn limit_bounds() {
+        assert!((1..=super::MAX_LIMIT).contains(&super::DEFAULT_LIMIT));
+    }
+}

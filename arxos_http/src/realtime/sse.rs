@@ -1,0 +1,172 @@
+//! `GET /api/events`: the live stream as Server-Sent Events.
+//!
+//! A stream starts after the id in `Last-Event-ID` (or `?after=`), else at the outbox's head.
+//! It first replays from the outbox page by page, then follows the hub. The hub subscription
+//! is taken before the last replay page is read, and live events at or below the last id
+//! already handled are skipped: no gap and no duplicate at the seam. A subscriber that falls
+//! more than the hub's ring behind goes back to replaying. Memory per stream is one page.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_core::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::Instant;
+
+use super::event::Event;
+use super::filter::{Filter, FilterParams};
+use super::outbox;
+use super::subscription::{self, request_key};
+use crate::auth::ApiKey;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// Events per replay page.
+const REPLAY_PAGE: i32 = 500;
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often a live stream checks that its key is still valid.
+const RECHECK_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Deserialize)]
+pub struct StreamParams {
+    #[serde(flatten)]
+    pub filters: FilterParams,
+    /// Start after this event id (like `Last-Event-ID`, which wins when both are given).
+    pub after: Option<i64>,
+    pub api_key: Option<String>,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<StreamParams>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let key = request_key(&headers, params.api_key.as_deref())?;
+    let last_event_id = match headers.get("last-event-id") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .ok_or_else(|| ApiError::validation("Last-Event-ID must be an event id"))?,
+        ),
+        None => None,
+    };
+    let start = last_event_id.or(params.after);
+    if start.is_some_and(|id| id < 0) {
+        return Err(ApiError::validation("after must not be negative"));
+    }
+    let sub = subscription::subscribe(&state, key, &params.filters).await?;
+    let cursor = start.unwrap_or(sub.head);
+    let reader = Reader {
+        rx: None,
+        state,
+        key: sub.key,
+        filter: sub.filter,
+        cursor,
+        queue: VecDeque::new(),
+        replaying: true,
+        last_check: Instant::now(),
+        greeted: false,
+    };
+    let events = futures_util::stream::unfold(reader, |mut reader| async move {
+        reader.next().await.map(|event| (Ok(event), reader))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+}
+
+/// One stream's position and what it has in hand.
+struct Reader {
+    state: AppState,
+    key: ApiKey,
+    filter: Filter,
+    /// The last event id handled (sent, or skipped by the filters).
+    cursor: i64,
+    /// Events read but not yet handled (at most one page).
+    queue: VecDeque<Arc<Event>>,
+    /// Reading from the outbox rather than the hub.
+    replaying: bool,
+    rx: Option<broadcast::Receiver<Arc<Event>>>,
+    last_check: Instant,
+    greeted: bool,
+}
+
+impl Reader {
+    /// The next message; `None` ends the stream (the client reconnects and resumes).
+    async fn next(&mut self) -> Option<SseEvent> {
+        if !self.greeted {
+            // Tells the client the stream is set up (a comment, ignored by EventSource).
+            self.greeted = true;
+            return Some(SseEvent::default().comment("ready"));
+        }
+        loop {
+            while let Some(event) = self.queue.pop_front() {
+                if event.id <= self.cursor {
+                    continue;
+                }
+                self.cursor = event.id;
+                if self.filter.matches(&event) {
+                    return Some(message(&event));
+                }
+            }
+            if self.replaying {
+                if self.rx.is_none() {
+                    self.rx = Some(self.state.hub.subscribe());
+                }
+                match outbox::page(&self.state, &self.key, self.cursor, REPLAY_PAGE).await {
+                    Ok(page) => {
+                        if (page.len() as i32) < REPLAY_PAGE {
+                            self.replaying = false;
+                        }
+                        self.queue.extend(page);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, cursor = self.cursor, "event stream replay failed; closing it");
+                        return None;
+                    }
+                }
+                continue;
+            }
+            let rx = self.rx.as_mut()?;
+            match rx.recv().await {
+                Ok(event) => {
+                    if self.last_check.elapsed() >= RECHECK_EVERY {
+                        if let Err(e) = subscription::recheck(&self.state, &self.key).await {
+                            if matches!(e.code, ErrorCode::Unauthorized | ErrorCode::Forbidden) {
+                                tracing::info!("closing an event stream: its key is no longer valid");
+                                return None;
+                            }
+                        }
+                        self.last_check = Instant::now();
+                    }
+                    self.queue.push_back(event);
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, cursor = self.cursor, "event stream fell behind; replaying from the outbox");
+                    self.rx = None;
+                    self.replaying = true;
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+/// `id:` the outbox id, `event:` the dotted type, `data:` the event JSON.
+fn message(event: &Event) -> SseEvent {
+    let message = SseEvent::default()
+        .id(event.id.to_string())
+        .data(&event.json);
+    // The type comes from the database; a line break in it would end the field early.
+    if event.event_type.contains(['\n', '\r']) {
+        message
+    } else {
+        message.event(&event.event_type)
+    }
+}

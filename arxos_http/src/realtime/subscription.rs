@@ -1,0 +1,80 @@
+//! Who subscribes and to what: checks the key (read scope, building limits) and resolves the
+//! filters, in one request transaction.
+
+use axum::http::HeaderMap;
+
+use super::filter::{Filter, FilterParams};
+use crate::auth::{presented_key, ApiKey, Scope};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// A subscriber's key, filters, and where the outbox stood when it subscribed.
+pub struct Subscription {
+    pub key: ApiKey,
+    pub filter: Filter,
+    /// `arxos.event_counter.last_id` at subscription time.
+    pub head: i64,
+}
+
+/// The key of a request: the usual headers, else `?api_key=` (a browser's `EventSource`
+/// cannot send headers).
+pub fn request_key(headers: &HeaderMap, query_key: Option<&str>) -> Result<ApiKey, ApiError> {
+    presented_key(headers)
+        .or(query_key.map(str::trim).filter(|k| !k.is_empty()))
+        .map(|k| ApiKey(k.to_owned()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "an API key is required: send it in the X-API-Key header, as Authorization: Bearer <key>, or as ?api_key=",
+            )
+        })
+}
+
+/// Checks `key` for reading (and for the building filter) and resolves the filters.
+pub async fn subscribe(
+    state: &AppState,
+    key: ApiKey,
+    params: &FilterParams,
+) -> Result<Subscription, ApiError> {
+    let types = params.type_patterns()?;
+    let under = params.under_path()?;
+    let building = params.building.clone();
+    let (allowed, building_id, head) = state
+        .tx(&key, Scope::Read, building.as_deref(), |c| {
+            Box::pin(async move {
+                let statement = c
+                    .prepare_cached(
+                        "SELECT nullif(current_setting('arxos.building_ids', true), ''),
+                                CASE WHEN $1::text IS NOT NULL THEN arxos.building_id($1)::text END,
+                                (SELECT last_id FROM arxos.event_counter)",
+                    )
+                    .await?;
+                let row = c.query_one(&statement, &[&building]).await?;
+                Ok((
+                    row.try_get::<_, Option<String>>(0)?,
+                    row.try_get::<_, Option<String>>(1)?,
+                    row.try_get::<_, i64>(2)?,
+                ))
+            })
+        })
+        .await?;
+    Ok(Subscription {
+        key,
+        filter: Filter {
+            types,
+            building_id,
+            under,
+            object_type: params.object_type.clone(),
+            allowed_buildings: allowed
+                .map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect()),
+        },
+        head,
+    })
+}
+
+/// Checks the key again (it may have been revoked since the stream started).
+pub async fn recheck(state: &AppState, key: &ApiKey) -> Result<(), ApiError> {
+    state
+        .tx(key, Scope::Read, None, |_| Box::pin(async { Ok(()) }))
+        .await
+}
