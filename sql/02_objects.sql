@@ -134,6 +134,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     orphan record;
+    d      record;
 BEGIN
     SELECT n.building_id, n.path, n.parent_path INTO orphan
       FROM new_rows n
@@ -159,15 +160,17 @@ BEGIN
     UPDATE arxos.buildings b SET first_object_at = now()
      WHERE b.first_object_at IS NULL AND b.id IN (SELECT DISTINCT n.building_id FROM new_rows n);
 
-    PERFORM arxos.count_object_changes(
-        (SELECT jsonb_agg(d) FROM (
-            SELECT n.building_id, count(*) AS changes, count(*) AS objects,
-                   count(*) FILTER (WHERE n.x IS NOT NULL) AS located,
-                   count(*) FILTER (WHERE n.status <> 'unknown') AS documented,
-                   count(*) FILTER (WHERE n.properties <> '{}') AS with_properties,
-                   count(*) FILTER (WHERE n.instrumented) AS instrumented
-              FROM new_rows n GROUP BY n.building_id) d),
-        'object_added', (SELECT min(n.path) FROM new_rows n));
+    FOR d IN
+        SELECT n.building_id, count(*) AS changes, count(*) AS objects,
+               count(*) FILTER (WHERE n.x IS NOT NULL) AS located,
+               count(*) FILTER (WHERE n.status <> 'unknown') AS documented,
+               count(*) FILTER (WHERE n.properties <> '{}') AS with_properties,
+               count(*) FILTER (WHERE n.instrumented) AS instrumented, min(n.path) AS path
+          FROM new_rows n GROUP BY n.building_id
+    LOOP
+        PERFORM arxos.count_changes(d.building_id, d.changes, d.objects, d.located, d.documented,
+                                    d.with_properties, d.instrumented, 'object_added', d.path);
+    END LOOP;
     PERFORM arxos.wake();
     RETURN NULL;
 END
@@ -178,6 +181,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     bad record;
+    d   record;
 BEGIN
     -- A move must keep the tree whole: the new parent exists, and nothing is left behind
     -- under the old path (arxos.mv moves a whole subtree in one statement).
@@ -228,20 +232,23 @@ BEGIN
             (CASE WHEN c.state_changed THEN 'state.changed' END)) AS e(type)
      WHERE e.type IS NOT NULL;
 
-    PERFORM arxos.count_object_changes(
-        (SELECT jsonb_agg(d) FROM (
-            SELECT b.building_id, sum(b.changes) AS changes, 0 AS objects,
-                   sum(b.located) AS located, sum(b.documented) AS documented,
-                   sum(b.with_properties) AS with_properties, sum(b.instrumented) AS instrumented
-              FROM (SELECT n.building_id,
-                           (arxos.object_fields(n) <> arxos.object_fields(o))::int AS changes,
-                           (n.x IS NOT NULL)::int - (o.x IS NOT NULL)::int AS located,
-                           (n.status <> 'unknown')::int - (o.status <> 'unknown')::int AS documented,
-                           (n.properties <> '{}')::int - (o.properties <> '{}')::int AS with_properties,
-                           n.instrumented::int - o.instrumented::int AS instrumented
-                      FROM new_rows n JOIN old_rows o ON o.id = n.id) b
-             GROUP BY b.building_id) d),
-        'object_updated', (SELECT min(n.path) FROM new_rows n));
+    FOR d IN
+        SELECT b.building_id, sum(b.changes) AS changes, 0 AS objects,
+               sum(b.located) AS located, sum(b.documented) AS documented,
+               sum(b.with_properties) AS with_properties, sum(b.instrumented) AS instrumented,
+               min(b.path) AS path
+          FROM (SELECT n.building_id, n.path,
+                       (arxos.object_fields(n) <> arxos.object_fields(o))::int AS changes,
+                       (n.x IS NOT NULL)::int - (o.x IS NOT NULL)::int AS located,
+                       (n.status <> 'unknown')::int - (o.status <> 'unknown')::int AS documented,
+                       (n.properties <> '{}')::int - (o.properties <> '{}')::int AS with_properties,
+                       n.instrumented::int - o.instrumented::int AS instrumented
+                  FROM new_rows n JOIN old_rows o ON o.id = n.id) b
+         GROUP BY b.building_id
+    LOOP
+        PERFORM arxos.count_changes(d.building_id, d.changes, d.objects, d.located, d.documented,
+                                    d.with_properties, d.instrumented, 'object_updated', d.path);
+    END LOOP;
     PERFORM arxos.wake();
     RETURN NULL;
 END
@@ -252,6 +259,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     bad text;
+    d   record;
 BEGIN
     SELECT o.path INTO bad FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.objects x
@@ -274,17 +282,19 @@ BEGIN
       FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id);
 
-    PERFORM arxos.count_object_changes(
-        (SELECT jsonb_agg(d) FROM (
-            SELECT o.building_id, count(*) AS changes, -count(*) AS objects,
-                   -count(*) FILTER (WHERE o.x IS NOT NULL) AS located,
-                   -count(*) FILTER (WHERE o.status <> 'unknown') AS documented,
-                   -count(*) FILTER (WHERE o.properties <> '{}') AS with_properties,
-                   -count(*) FILTER (WHERE o.instrumented) AS instrumented
-              FROM old_rows o
-             WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
-             GROUP BY o.building_id) d),
-        'object_removed', (SELECT min(o.path) FROM old_rows o));
+    FOR d IN
+        SELECT o.building_id, count(*) AS changes, -count(*) AS objects,
+               -count(*) FILTER (WHERE o.x IS NOT NULL) AS located,
+               -count(*) FILTER (WHERE o.status <> 'unknown') AS documented,
+               -count(*) FILTER (WHERE o.properties <> '{}') AS with_properties,
+               -count(*) FILTER (WHERE o.instrumented) AS instrumented, min(o.path) AS path
+          FROM old_rows o
+         WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
+         GROUP BY o.building_id
+    LOOP
+        PERFORM arxos.count_changes(d.building_id, d.changes, d.objects, d.located, d.documented,
+                                    d.with_properties, d.instrumented, 'object_removed', d.path);
+    END LOOP;
     PERFORM arxos.wake();
     RETURN NULL;
 END

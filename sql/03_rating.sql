@@ -1,6 +1,6 @@
 -- ArxOS schema, part 3: the BILT rating, always fresh and never scanning objects.
 --
--- Statement-level triggers on objects (02_objects.sql) call arxos.count_object_changes(), which
+-- Statement-level triggers on objects (02_objects.sql) call arxos.count_changes(), which
 -- adds the statement's deltas to striped counter rows: each backend writes the stripe
 -- pg_backend_pid() % 16, so concurrent writers of one building rarely wait on the same row, and
 -- a read sums at most 16 rows. Activity is kept in per-day buckets (UTC days), striped the same
@@ -67,49 +67,42 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT (t AT TIME ZONE 'UTC')::date $$;
 CREATE FUNCTION arxos.counter_slot() RETURNS smallint
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$ SELECT (pg_backend_pid() % 16)::smallint $$;
 
--- Adds one statement's deltas: deltas is a jsonb array of objects with building_id, changes,
--- objects, located, documented, with_properties, instrumented. reason/path say why, for the
--- rating history row written at commit.
-CREATE FUNCTION arxos.count_object_changes(deltas jsonb, reason text, path text) RETURNS void
+-- Adds one statement's deltas for one building (changes: history rows written; the others:
+-- differences of the object counts). reason/path say why, for the rating history row written
+-- at commit.
+CREATE FUNCTION arxos.count_changes(building uuid, changes bigint, objects bigint, located bigint,
+                                    documented bigint, with_properties bigint, instrumented bigint,
+                                    reason text, path text) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
+#variable_conflict use_variable
 DECLARE
-    d      record;
-    slot   smallint := arxos.counter_slot();
-    today  date := arxos.utc_day();
-    actor  text := arxos.current_actor();
+    v_slot   smallint := arxos.counter_slot();
+    v_today  date := arxos.utc_day();
+    v_counts boolean := (objects, located, documented, with_properties, instrumented) <> (0, 0, 0, 0, 0);
 BEGIN
-    IF deltas IS NULL THEN
-        RETURN;
+    IF v_counts THEN
+        INSERT INTO arxos.rating_counters AS c
+               (building_id, slot, objects, located, documented, with_properties, instrumented)
+        VALUES (building, v_slot, objects, located, documented, with_properties, instrumented)
+        ON CONFLICT ON CONSTRAINT rating_counters_pkey DO UPDATE
+           SET objects = c.objects + excluded.objects,
+               located = c.located + excluded.located,
+               documented = c.documented + excluded.documented,
+               with_properties = c.with_properties + excluded.with_properties,
+               instrumented = c.instrumented + excluded.instrumented;
     END IF;
-    FOR d IN SELECT * FROM jsonb_to_recordset(deltas) AS x(building_id uuid, changes bigint, objects bigint,
-             located bigint, documented bigint, with_properties bigint, instrumented bigint)
-    LOOP
-        IF (d.objects, d.located, d.documented, d.with_properties, d.instrumented) <> (0, 0, 0, 0, 0) THEN
-            INSERT INTO arxos.rating_counters AS c
-                   (building_id, slot, objects, located, documented, with_properties, instrumented)
-            VALUES (d.building_id, slot, d.objects, d.located, d.documented, d.with_properties, d.instrumented)
-            ON CONFLICT (building_id, slot) DO UPDATE
-               SET objects = c.objects + excluded.objects,
-                   located = c.located + excluded.located,
-                   documented = c.documented + excluded.documented,
-                   with_properties = c.with_properties + excluded.with_properties,
-                   instrumented = c.instrumented + excluded.instrumented;
-        END IF;
-        IF d.changes > 0 THEN
-            INSERT INTO arxos.activity_days AS a (building_id, day, slot, changes)
-            VALUES (d.building_id, today, slot, d.changes)
-            ON CONFLICT (building_id, day, slot) DO UPDATE SET changes = a.changes + excluded.changes;
-            INSERT INTO arxos.activity_actors (building_id, day, actor)
-            VALUES (d.building_id, today, actor)
-            ON CONFLICT DO NOTHING;
-        END IF;
-        IF d.changes > 0 OR (d.objects, d.located, d.documented, d.with_properties, d.instrumented) <> (0, 0, 0, 0, 0) THEN
-            PERFORM arxos.note_rating_change(d.building_id,
-                CASE WHEN d.instrumented > 0 THEN 'sensor_installed' ELSE reason END,
-                path, NULL, d.changes);
-        END IF;
-    END LOOP;
+    IF changes > 0 THEN
+        INSERT INTO arxos.activity_days AS a (building_id, day, slot, changes)
+        VALUES (building, v_today, v_slot, changes)
+        ON CONFLICT ON CONSTRAINT activity_days_pkey DO UPDATE SET changes = a.changes + excluded.changes;
+        INSERT INTO arxos.activity_actors (building_id, day, actor)
+        VALUES (building, v_today, arxos.current_actor())
+        ON CONFLICT DO NOTHING;
+    END IF;
+    IF changes > 0 OR v_counts THEN
+        PERFORM arxos.note_rating_change(building,
+            CASE WHEN instrumented > 0 THEN 'sensor_installed' ELSE reason END, path, NULL, changes);
+    END IF;
 END
 $$;
 

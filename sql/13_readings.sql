@@ -1,1 +1,569 @@
--- ArxOS schema, part 13: sensor readings, time-partitioned (see docs/integrations.md).
+-- ArxOS schema, part 13: sensor readings, time-partitioned, and the batch writer of imports
+-- (see docs/integrations.md).
+--
+-- Readings are (object, time)-keyed samples with their unit, in monthly range partitions of
+-- arxos.readings (UTC months). The writers create the partition of a month on demand before
+-- inserting (arxos.ensure_readings_partition); a DEFAULT partition catches plain INSERTs into
+-- months that have none yet, and arxos.readings_maintenance() (run by arxos.readings_tick())
+-- moves such rows into their month. Retention drops whole partitions
+-- (arxos.drop_readings_before).
+--
+-- A reading also updates its object: metrics.reading = {value, unit, at} and last_reading_at
+-- (only when it is the newest sample), without history rows or object.updated events (the
+-- update trigger compares arxos.object_fields, which leave both out). An object with a reading
+-- in the last 30 days counts as instrumented for the rating (trigger below); the events are
+-- metric.recorded, one per object per transaction, emitted at commit.
+
+-------------------------------------------------------------------------------------------------
+-- The table
+-------------------------------------------------------------------------------------------------
+
+CREATE TABLE arxos.readings (
+    building_id uuid NOT NULL,
+    object_id   uuid NOT NULL,
+    at          timestamptz NOT NULL,
+    value       double precision NOT NULL
+                CHECK (value NOT IN ('Infinity', '-Infinity', 'NaN')),
+    unit        text CHECK (length(unit) BETWEEN 1 AND 50 AND unit !~ '[[:cntrl:]]'),
+    received_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT readings_key PRIMARY KEY (object_id, at)
+) PARTITION BY RANGE (at);
+COMMENT ON TABLE arxos.readings IS
+    'Sensor samples, one per (object, at); monthly partitions readings_YYYYMM (UTC), DEFAULT catches the rest.';
+CREATE INDEX readings_at ON arxos.readings USING brin (at);
+CREATE INDEX readings_building ON arxos.readings (building_id, at);
+CREATE TABLE arxos.readings_default PARTITION OF arxos.readings DEFAULT;
+
+-- Objects whose 30-day reading window may expire (arxos.readings_tick finds them).
+CREATE INDEX objects_last_reading ON arxos.objects (last_reading_at) WHERE last_reading_at IS NOT NULL;
+
+-- The month partition [start, start + 1 month) for t, as (name, start, end).
+CREATE FUNCTION arxos.readings_partition_of(t timestamptz,
+                                            OUT name text, OUT lower timestamptz, OUT upper timestamptz)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 'readings_' || to_char(m, 'YYYYMM'), m AT TIME ZONE 'UTC', (m + interval '1 month') AT TIME ZONE 'UTC'
+      FROM (SELECT date_trunc('month', t AT TIME ZONE 'UTC') AS m) x
+$$;
+
+-- Creates the month partition holding t unless it exists; rows of that month sitting in the
+-- DEFAULT partition are moved into it. Runs with the owner's rights (API requests cannot
+-- create tables); concurrent callers serialise on an advisory lock. Returns true if it created.
+CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+DECLARE
+    p record;
+BEGIN
+    IF t IS NULL OR NOT isfinite(t) THEN
+        RAISE EXCEPTION 'a reading needs a finite time, got %', t USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO p FROM arxos.readings_partition_of(t);
+    IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('arxos.readings_partition'));
+    IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    CREATE TEMP TABLE IF NOT EXISTS arxos_readings_moving
+        (LIKE arxos.readings INCLUDING DEFAULTS) ON COMMIT DROP;
+    WITH moved AS (
+        DELETE FROM arxos.readings_default d WHERE d.at >= p.lower AND d.at < p.upper RETURNING d.*
+    )
+    INSERT INTO arxos_readings_moving SELECT * FROM moved;
+    EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
+                   p.name, p.lower, p.upper);
+    INSERT INTO arxos.readings SELECT * FROM arxos_readings_moving;
+    TRUNCATE arxos_readings_moving;
+    RETURN true;
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Instrumented: a reading in the last 30 days
+-------------------------------------------------------------------------------------------------
+
+-- Fires after arxos.objects_before_write (triggers of one event fire in name order), so the
+-- statement triggers' counter deltas see the final flag and the counters stay exact.
+CREATE FUNCTION arxos.objects_reading_window() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.last_reading_at > now() - interval '30 days' THEN
+        NEW.instrumented := true;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER objects_before_write_readings BEFORE INSERT OR UPDATE ON arxos.objects
+    FOR EACH ROW EXECUTE FUNCTION arxos.objects_reading_window();
+
+-- Re-derives the flag of objects whose last reading left the 30-day window (an UPDATE through
+-- the same triggers, so the rating counters follow). Returns how many objects it touched.
+CREATE FUNCTION arxos.expire_reading_window() RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n integer;
+BEGIN
+    UPDATE arxos.objects o SET instrumented = false
+     WHERE o.last_reading_at <= now() - interval '30 days'
+       AND o.instrumented AND o.monitored_by = 0
+       AND NOT EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = o.type);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Events: metric.recorded, one per object per transaction, with the latest value
+-------------------------------------------------------------------------------------------------
+
+CREATE UNLOGGED TABLE arxos.readings_pending (
+    xid         xid8 NOT NULL,
+    object_id   uuid NOT NULL,
+    building_id uuid NOT NULL,
+    path        text COLLATE "C" NOT NULL,
+    value       double precision NOT NULL,
+    unit        text,
+    at          timestamptz NOT NULL,
+    count       bigint NOT NULL,
+    PRIMARY KEY (xid, object_id)
+);
+
+-- At commit, once per (transaction, object): the deferred row trigger of its first reading.
+CREATE FUNCTION arxos.readings_pending_flush() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    r arxos.readings_pending;
+BEGIN
+    DELETE FROM arxos.readings_pending x WHERE x.xid = NEW.xid AND x.object_id = NEW.object_id
+    RETURNING * INTO r;
+    IF FOUND AND EXISTS (SELECT 1 FROM arxos.objects o WHERE o.id = r.object_id) THEN
+        INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+        VALUES ('metric.recorded', r.building_id, r.object_id, r.path, arxos.current_actor(),
+                jsonb_build_object('value', r.value, 'unit', r.unit, 'at', r.at, 'count', r.count));
+        PERFORM arxos.wake();
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER readings_pending_flush AFTER INSERT ON arxos.readings_pending
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION arxos.readings_pending_flush();
+
+-- A deleted object takes its readings with it.
+CREATE FUNCTION arxos.objects_delete_readings() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM arxos.readings r USING old_rows o WHERE r.object_id = o.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER objects_after_delete_readings AFTER DELETE ON arxos.objects
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.objects_delete_readings();
+
+-------------------------------------------------------------------------------------------------
+-- Writing readings
+-------------------------------------------------------------------------------------------------
+
+-- The writer behind arxos.record and arxos.record_batch: parallel arrays, one reading each.
+-- A repeated (object, at) replaces the earlier value (the last one of a batch wins); samples
+-- older than the object's newest are stored without touching its latest metrics. Units are
+-- stored as given: never converted. Returns {"recorded": n, "objects": m}.
+CREATE FUNCTION arxos.record_readings(b uuid, paths text[], vals double precision[], units text[],
+                                      ats timestamptz[])
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ids     uuid[];
+    missing text;
+    bad     record;
+    n       bigint;
+    objs    bigint;
+BEGIN
+    IF cardinality(paths) IS DISTINCT FROM cardinality(vals)
+       OR cardinality(paths) IS DISTINCT FROM cardinality(units)
+       OR cardinality(paths) IS DISTINCT FROM cardinality(ats) THEN
+        RAISE EXCEPTION 'paths, values, units and times must have the same length' USING ERRCODE = '22023';
+    END IF;
+    IF coalesce(cardinality(paths), 0) = 0 THEN
+        RETURN jsonb_build_object('recorded', 0, 'objects', 0);
+    END IF;
+    SELECT x.i, x.v, x.u INTO bad FROM unnest(vals, units) WITH ORDINALITY x(v, u, i)
+     WHERE x.v IS NULL OR x.v IN ('Infinity', '-Infinity', 'NaN')
+        OR (x.u IS NOT NULL AND (length(x.u) NOT BETWEEN 1 AND 50 OR x.u ~ '[[:cntrl:]]'))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'reading % is invalid: %', bad.i,
+            CASE WHEN bad.v IS NULL OR bad.v IN ('Infinity', '-Infinity', 'NaN')
+                 THEN 'value must be a finite number, got ' || coalesce(bad.v::text, 'null')
+                 ELSE 'unit must be 1 to 50 characters without control characters' END
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT array_agg(o.id ORDER BY x.i), min(x.p) FILTER (WHERE o.id IS NULL)
+      INTO ids, missing
+      FROM unnest(paths) WITH ORDINALITY x(p, i)
+      LEFT JOIN arxos.objects o ON o.building_id = b AND o.path = arxos.normalize_object_path(x.p);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'no object at %', arxos.normalize_object_path(missing) USING ERRCODE = 'P0002',
+            HINT = 'readings go to existing objects: create it with arxos.put first';
+    END IF;
+    PERFORM arxos.ensure_readings_partition(m)
+       FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
+               FROM unnest(ats) a) months;
+
+    INSERT INTO arxos.readings AS r (building_id, object_id, at, value, unit)
+    SELECT DISTINCT ON (x.id, x.at) b, x.id, x.at, x.v, x.u
+      FROM unnest(ids, ats, vals, units) WITH ORDINALITY x(id, at, v, u, i)
+     ORDER BY x.id, x.at, x.i DESC
+    ON CONFLICT (object_id, at) DO UPDATE
+       SET value = excluded.value, unit = excluded.unit, received_at = excluded.received_at;
+    GET DIAGNOSTICS n = ROW_COUNT;
+
+    WITH latest AS (
+        SELECT DISTINCT ON (x.id) x.id, x.at, x.v, x.u, count(*) OVER (PARTITION BY x.id) AS c
+          FROM unnest(ids, ats, vals, units) WITH ORDINALITY x(id, at, v, u, i)
+         ORDER BY x.id, x.at DESC, x.i DESC
+    ), touched AS (
+        UPDATE arxos.objects o
+           SET metrics = o.metrics || jsonb_build_object('reading',
+                             jsonb_build_object('value', l.v, 'unit', l.u, 'at', l.at)),
+               last_reading_at = l.at
+          FROM latest l
+         WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
+        RETURNING o.id
+    )
+    INSERT INTO arxos.readings_pending AS p (xid, object_id, building_id, path, value, unit, at, count)
+    SELECT pg_current_xact_id(), l.id, b, o.path, l.v, l.u, l.at, l.c
+      FROM latest l JOIN arxos.objects o ON o.id = l.id
+    ON CONFLICT (xid, object_id) DO UPDATE
+       SET value = CASE WHEN excluded.at >= p.at THEN excluded.value ELSE p.value END,
+           unit = CASE WHEN excluded.at >= p.at THEN excluded.unit ELSE p.unit END,
+           at = greatest(p.at, excluded.at),
+           count = p.count + excluded.count;
+    GET DIAGNOSTICS objs = ROW_COUNT;
+    RETURN jsonb_build_object('recorded', n, 'objects', objs);
+END
+$$;
+
+-- Records one reading of the object at path. Returns {"recorded": 1, "objects": 1}.
+CREATE FUNCTION arxos.record(building text, path text, value double precision, unit text DEFAULT NULL,
+                             at timestamptz DEFAULT now())
+RETURNS jsonb
+LANGUAGE sql VOLATILE AS $$
+    SELECT arxos.record_readings(arxos.building_id(building), ARRAY[path], ARRAY[value], ARRAY[unit],
+                                 ARRAY[coalesce(at, now())])
+$$;
+
+-- Records a batch: a JSON array of {"path": text, "value": number, "unit": text?, "at": time?}
+-- (at defaults to now()). All or nothing. Returns {"recorded": n, "objects": m}.
+CREATE FUNCTION arxos.record_batch(building text, readings jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    b     uuid := arxos.building_id(building);
+    bad   record;
+    paths text[];
+    vals  double precision[];
+    units text[];
+    ats   timestamptz[];
+BEGIN
+    IF readings IS NULL OR jsonb_typeof(readings) <> 'array' THEN
+        RAISE EXCEPTION 'readings must be a JSON array of {"path", "value", "unit", "at"}'
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT e.i, e.j INTO bad FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i)
+     WHERE jsonb_typeof(e.j) <> 'object'
+        OR jsonb_typeof(e.j -> 'path') IS DISTINCT FROM 'string'
+        OR jsonb_typeof(e.j -> 'value') IS DISTINCT FROM 'number'
+        OR coalesce(jsonb_typeof(e.j -> 'unit'), 'null') NOT IN ('null', 'string')
+        OR coalesce(jsonb_typeof(e.j -> 'at'), 'null') NOT IN ('null', 'string')
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'reading % is invalid: %', bad.i, left(bad.j::text, 200) USING ERRCODE = '22023',
+            HINT = 'each reading is {"path": "/a/b", "value": 21.5, "unit": "°C", "at": "2026-01-01T00:00:00Z"}; unit and at are optional';
+    END IF;
+    BEGIN
+        SELECT array_agg(e.j ->> 'path' ORDER BY e.i), array_agg((e.j ->> 'value')::double precision ORDER BY e.i),
+               array_agg(e.j ->> 'unit' ORDER BY e.i),
+               array_agg(coalesce((e.j ->> 'at')::timestamptz, now()) ORDER BY e.i)
+          INTO paths, vals, units, ats
+          FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i);
+    EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_time_zone_displacement_value
+                   OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION 'invalid reading: %', SQLERRM USING ERRCODE = '22023',
+            HINT = 'times are ISO 8601 with a zone, like 2026-01-01T00:00:00Z';
+    END;
+    RETURN arxos.record_readings(b, paths, vals, units, ats);
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Reading readings back
+-------------------------------------------------------------------------------------------------
+
+-- The readings of one object in [from, to), oldest first; with bucket, one row per time bucket
+-- (aligned on the Unix epoch) with avg/min/max/count. Raw rows have count 1 and min = max = avg.
+-- unit is the unit of the rows (NULL in a bucket that mixes units: units are never converted).
+CREATE FUNCTION arxos.readings_range(building text, path text, "from" timestamptz, "to" timestamptz,
+                                     bucket interval DEFAULT NULL)
+RETURNS TABLE (at timestamptz, avg double precision, min double precision, max double precision,
+               count bigint, unit text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    o uuid := arxos.object_id(arxos.building_id(building), path);
+BEGIN
+    IF "from" IS NULL OR "to" IS NULL OR "from" > "to" THEN
+        RAISE EXCEPTION 'readings_range needs from <= to' USING ERRCODE = '22023';
+    END IF;
+    IF bucket IS NULL THEN
+        RETURN QUERY
+        SELECT r.at, r.value, r.value, r.value, 1::bigint, r.unit
+          FROM arxos.readings r WHERE r.object_id = o AND r.at >= "from" AND r.at < "to"
+         ORDER BY r.at;
+        RETURN;
+    END IF;
+    IF bucket <= interval '0' THEN
+        RAISE EXCEPTION 'bucket must be a positive interval, got %', bucket USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    SELECT date_bin(bucket, r.at, timestamptz '1970-01-01 00:00:00+00') AS b,
+           avg(r.value), min(r.value), max(r.value), count(*),
+           CASE WHEN count(DISTINCT coalesce(r.unit, '')) = 1 THEN min(r.unit) END
+      FROM arxos.readings r WHERE r.object_id = o AND r.at >= "from" AND r.at < "to"
+     GROUP BY b ORDER BY b;
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Maintenance and retention
+-------------------------------------------------------------------------------------------------
+
+-- Creates this month's and next month's partitions and moves rows out of the DEFAULT
+-- partition into their months. Returns the number of partitions created.
+CREATE FUNCTION arxos.readings_maintenance() RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+DECLARE
+    m timestamptz;
+    n integer := 0;
+BEGIN
+    FOR m IN SELECT now() UNION ALL SELECT now() + interval '1 month'
+             UNION SELECT DISTINCT date_trunc('month', d.at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                     FROM arxos.readings_default d
+    LOOP
+        IF arxos.ensure_readings_partition(m) THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- What arxos.tick() should also run each minute: expire 30-day reading windows, keep
+-- partitions ahead. Returns the number of objects whose flag expired.
+CREATE FUNCTION arxos.readings_tick() RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM arxos.readings_maintenance();
+    RETURN arxos.expire_reading_window();
+END
+$$;
+
+-- Retention: drops the month partitions that end at or before the cutoff, and deletes older
+-- rows from the DEFAULT partition. Readings of a partly covered month stay. Returns the names
+-- of the partitions dropped.
+CREATE FUNCTION arxos.drop_readings_before(cutoff timestamptz) RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+DECLARE
+    p record;
+BEGIN
+    IF cutoff IS NULL THEN
+        RAISE EXCEPTION 'cutoff is required' USING ERRCODE = '22023';
+    END IF;
+    FOR p IN
+        SELECT c.relname::text AS name
+          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'arxos.readings'::regclass AND c.relname ~ '^readings_[0-9]{6}$'
+         ORDER BY c.relname
+    LOOP
+        IF ((to_date(substr(p.name, 10, 6), 'YYYYMM')::timestamp + interval '1 month') AT TIME ZONE 'UTC') <= cutoff THEN
+            EXECUTE format('DROP TABLE arxos.%I', p.name);
+            RETURN NEXT p.name;
+        END IF;
+    END LOOP;
+    DELETE FROM arxos.readings_default d WHERE d.at < cutoff;
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Imports: many puts and connections in one call
+-------------------------------------------------------------------------------------------------
+
+-- Applies a batch of an import: batch = {"objects": [{"path", "type", "properties"}],
+-- "connections": [{"from", "to", "kind", "properties"}]}. Objects are created (status
+-- unknown: an import says what exists, not whether it works) or updated: the type is set and
+-- the properties merged (keys the batch does not name are kept). Missing ancestors are created
+-- as directories. Connections are created, or their properties replaced; both ends must
+-- exist. Returns {"created", "updated", "unchanged", "directories", "connections_created",
+-- "connections_updated", "connections_unchanged"}.
+CREATE FUNCTION arxos.import_batch(building text, batch jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b        uuid := arxos.building_id(building);
+    objs     jsonb := coalesce(batch -> 'objects', '[]');
+    conns    jsonb := coalesce(batch -> 'connections', '[]');
+    total    bigint;
+    created  bigint := 0;
+    dirs     bigint := 0;
+    updated  bigint := 0;
+    c_total  bigint;
+    c_new    bigint := 0;
+    c_upd    bigint := 0;
+    bad      record;
+BEGIN
+    IF batch IS NULL OR jsonb_typeof(batch) <> 'object' OR jsonb_typeof(objs) <> 'array'
+       OR jsonb_typeof(conns) <> 'array' THEN
+        RAISE EXCEPTION 'batch must be {"objects": [...], "connections": [...]}' USING ERRCODE = '22023';
+    END IF;
+    SELECT e.i, e.j INTO bad FROM jsonb_array_elements(objs) WITH ORDINALITY e(j, i)
+     WHERE jsonb_typeof(e.j) <> 'object' OR jsonb_typeof(e.j -> 'path') IS DISTINCT FROM 'string'
+        OR jsonb_typeof(e.j -> 'type') IS DISTINCT FROM 'string'
+        OR coalesce(jsonb_typeof(e.j -> 'properties'), 'object') <> 'object'
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'object % of the batch is invalid: %', bad.i, left(bad.j::text, 200)
+            USING ERRCODE = '22023', HINT = 'objects are {"path": "/a/b", "type": "ahu", "properties": {}}';
+    END IF;
+    SELECT e.i, e.j INTO bad FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i)
+     WHERE jsonb_typeof(e.j) <> 'object' OR jsonb_typeof(e.j -> 'from') IS DISTINCT FROM 'string'
+        OR jsonb_typeof(e.j -> 'to') IS DISTINCT FROM 'string'
+        OR jsonb_typeof(e.j -> 'kind') IS DISTINCT FROM 'string'
+        OR (e.j ->> 'kind') !~ '^[a-z][a-z0-9_]{0,62}$'
+        OR coalesce(jsonb_typeof(e.j -> 'properties'), 'object') <> 'object'
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'connection % of the batch is invalid: %', bad.i, left(bad.j::text, 200)
+            USING ERRCODE = '22023', HINT = 'connections are {"from": "/a", "to": "/b", "kind": "feeds"}';
+    END IF;
+
+    CREATE TEMP TABLE IF NOT EXISTS arxos_import_objects (
+        path text COLLATE "C" PRIMARY KEY, type text NOT NULL, properties jsonb NOT NULL
+    ) ON COMMIT DROP;
+    TRUNCATE arxos_import_objects;
+    -- A path given twice: the last one wins.
+    INSERT INTO arxos_import_objects (path, type, properties)
+    SELECT DISTINCT ON (p) p, e.j ->> 'type', coalesce(e.j -> 'properties', '{}')
+      FROM jsonb_array_elements(objs) WITH ORDINALITY e(j, i),
+           LATERAL arxos.normalize_object_path(e.j ->> 'path') p
+     ORDER BY p, e.i DESC;
+    GET DIAGNOSTICS total = ROW_COUNT;
+    SELECT i.path, i.type INTO bad FROM arxos_import_objects i
+     WHERE length(i.type) NOT BETWEEN 1 AND 100 OR i.type ~ '[[:cntrl:]]' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid type % of %: 1 to 100 characters, no control characters',
+            quote_literal(bad.type), bad.path USING ERRCODE = '22023';
+    END IF;
+
+    UPDATE arxos.objects o
+       SET type = i.type, properties = o.properties || i.properties
+      FROM arxos_import_objects i
+     WHERE o.building_id = b AND o.path = i.path
+       AND (o.type, o.properties) IS DISTINCT FROM (i.type, o.properties || i.properties);
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    WITH wanted AS (
+        SELECT i.path, i.type, i.properties FROM arxos_import_objects i
+        UNION ALL
+        SELECT DISTINCT a.path, 'directory', '{}'::jsonb
+          FROM arxos_import_objects i,
+               LATERAL (SELECT left(i.path, k - 1) COLLATE "C" AS path
+                          FROM generate_series(2, length(i.path)) AS k
+                         WHERE substr(i.path, k, 1) = '/') a
+         WHERE NOT EXISTS (SELECT 1 FROM arxos_import_objects x WHERE x.path = a.path)
+    ), ins AS (
+        INSERT INTO arxos.objects (building_id, path, type, properties, status)
+        SELECT b, w.path, w.type, w.properties, 'unknown'
+          FROM wanted w
+         WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = w.path)
+         ORDER BY w.path
+        ON CONFLICT (building_id, path) DO NOTHING
+        RETURNING path
+    )
+    SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM arxos_import_objects x WHERE x.path = ins.path)),
+           count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM arxos_import_objects x WHERE x.path = ins.path))
+      INTO created, dirs FROM ins;
+    TRUNCATE arxos_import_objects;
+
+    WITH input AS (
+        SELECT DISTINCT ON (f.id, t.id, e.j ->> 'kind')
+               e.i, f.id AS from_id, t.id AS to_id, e.j ->> 'kind' AS kind,
+               coalesce(e.j -> 'properties', '{}') AS properties, e.j ->> 'from' AS from_path,
+               e.j ->> 'to' AS to_path
+          FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i)
+          LEFT JOIN arxos.objects f ON f.building_id = b AND f.path = arxos.normalize_object_path(e.j ->> 'from')
+          LEFT JOIN arxos.objects t ON t.building_id = b AND t.path = arxos.normalize_object_path(e.j ->> 'to')
+         ORDER BY f.id, t.id, e.j ->> 'kind', e.i DESC
+    )
+    SELECT i.i, i.from_path, i.to_path, i.from_id, i.to_id INTO bad FROM input i
+     WHERE i.from_id IS NULL OR i.to_id IS NULL OR i.from_id = i.to_id LIMIT 1;
+    IF FOUND THEN
+        IF bad.from_id = bad.to_id THEN
+            RAISE EXCEPTION 'an object cannot be connected to itself (%)', bad.from_path USING ERRCODE = '23514';
+        END IF;
+        RAISE EXCEPTION 'no object at %', CASE WHEN bad.from_id IS NULL THEN bad.from_path ELSE bad.to_path END
+            USING ERRCODE = 'P0002', HINT = 'write a connection''s objects before the connection';
+    END IF;
+    SELECT count(*) INTO c_total FROM (
+        SELECT DISTINCT f.id, t.id, e.j ->> 'kind'
+          FROM jsonb_array_elements(conns) e(j)
+          JOIN arxos.objects f ON f.building_id = b AND f.path = arxos.normalize_object_path(e.j ->> 'from')
+          JOIN arxos.objects t ON t.building_id = b AND t.path = arxos.normalize_object_path(e.j ->> 'to')) x;
+    WITH input AS (
+        SELECT DISTINCT ON (f.id, t.id, e.j ->> 'kind')
+               f.id AS from_id, t.id AS to_id, e.j ->> 'kind' AS kind,
+               coalesce(e.j -> 'properties', '{}') AS properties
+          FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i)
+          JOIN arxos.objects f ON f.building_id = b AND f.path = arxos.normalize_object_path(e.j ->> 'from')
+          JOIN arxos.objects t ON t.building_id = b AND t.path = arxos.normalize_object_path(e.j ->> 'to')
+         ORDER BY f.id, t.id, e.j ->> 'kind', e.i DESC
+    ), upd AS (
+        UPDATE arxos.connections c SET properties = i.properties
+          FROM input i
+         WHERE c.from_id = i.from_id AND c.to_id = i.to_id AND c.kind = i.kind
+           AND c.properties IS DISTINCT FROM i.properties
+        RETURNING c.id
+    ), ins AS (
+        INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
+        SELECT b, i.from_id, i.to_id, i.kind, i.properties FROM input i
+         WHERE NOT EXISTS (SELECT 1 FROM arxos.connections c
+                            WHERE c.from_id = i.from_id AND c.to_id = i.to_id AND c.kind = i.kind)
+        ON CONFLICT (from_id, to_id, kind) DO NOTHING
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd) INTO c_new, c_upd;
+
+    RETURN jsonb_build_object(
+        'created', created, 'updated', updated, 'unchanged', total - created - updated,
+        'directories', dirs,
+        'connections_created', c_new, 'connections_updated', c_upd,
+        'connections_unchanged', c_total - c_new - c_upd);
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Privileges and building scope
+-------------------------------------------------------------------------------------------------
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.readings TO arxos_api;
+GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.readings_pending TO arxos_api;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA arxos TO arxos_api;
+ALTER TABLE arxos.readings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.readings
+    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+
+CREATE VIEW arxos_views.readings WITH (security_barrier) AS
+    SELECT r.building_id, b.key AS building, r.object_id, o.path::text AS path, r.at, r.value, r.unit,
+           r.received_at
+      FROM arxos.readings r
+      JOIN arxos.buildings b ON b.id = r.building_id
+      JOIN arxos.objects o ON o.id = r.object_id
+     WHERE arxos.query_allows(r.building_id);
+GRANT SELECT ON arxos_views.readings TO arxos_query, arxos_reader;

@@ -1,16 +1,22 @@
 //! The `arxos` binary: `arxos serve` runs the HTTP shim over the arxos extension; `arxos keys`
 //! manages API keys; `arxos shell` explores a building from a terminal.
 
+mod auth;
 mod config;
 mod db;
 mod error;
 mod keys;
+mod metrics;
+mod openapi;
+mod rate_limit;
 mod realtime;
 mod routes;
 mod server;
 mod shell;
 mod state;
 mod table;
+mod text_param;
+mod tx;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

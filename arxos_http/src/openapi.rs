@@ -11,9 +11,7 @@ use crate::routes::{self, buildings, keys, market, objects, query, ratings};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ArxOS API", description = "Buildings as queryable databases: objects by path, \
-        ratings, the market and read-only SQL. Every route but health, metrics and docs needs an \
-        API key (X-API-Key header or Authorization: Bearer)."),
+    info(title = "ArxOS API", description = "Buildings as queryable databases: objects by path, ratings, the market and read-only SQL. Every route but health, metrics and docs needs an API key (X-API-Key header or Authorization: Bearer)."),
     paths(
         buildings::list_buildings, buildings::create_building, buildings::get_building,
         objects::get_object, objects::put_object, objects::patch_object, objects::delete_object,
@@ -27,15 +25,14 @@ use crate::routes::{self, buildings, keys, market, objects, query, ratings};
         query::run_query,
         market::register_contributor, market::get_contributor, market::balance,
         market::top_contributors, market::contribute, market::list_contributions, market::verify,
-        market::transfer, market::token,
+        market::transfer, market::token
     ),
     components(schemas(ErrorBody, ErrorDetail, Building, Object, Location, LsEntry, TreeEntry,
         NearEntry, TraceStep, HistoryEntry, Connection, ConnectionOf, Rating, RatingBreakdown,
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
         routes::Page, routes::Items)),
     modifiers(&Security),
-    tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
-         (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"))
+    tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"), (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"))
 )]
 pub struct ApiDoc;
 

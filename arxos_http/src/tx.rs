@@ -103,9 +103,10 @@ where
     let setup = client.prepare_cached(SETUP).await?;
     let timeout = statement_timeout_ms.to_string();
     let scope = scope.as_str();
+    let setup_params: [&(dyn ToSql + Sync); 4] = [&key.0, &scope, &building, &timeout];
     let (began, authorized, outcome) = tokio::join!(
         client.execute(&begin, &[]),
-        client.query(&setup, &[&key.0, &scope, &building, &timeout]),
+        client.query(&setup, &setup_params),
         work(client),
     );
     began?;

@@ -78,7 +78,7 @@ pub async fn list_keys(
 
 /// Revoke a key by id.
 #[utoipa::path(delete, path = "/api/keys/{id}", tag = "keys",
-    params(("id" = String, Path, format = Uuid, description = "Key id")),
+    params(("id" = String, Path, description = "Key id")),
     responses((status = 204, description = "Revoked"), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, description = "No active key with this id", body = ErrorBody)),

@@ -752,7 +752,7 @@ async fn locate(c: &deadpool_postgres::Client, id: &str) -> Result<(String, Stri
 
 /// One object, by UUID.
 #[utoipa::path(get, path = "/api/objects/{id}", tag = "objects",
-    params(("id" = String, Path, format = Uuid, description = "Object UUID")),
+    params(("id" = String, Path, description = "Object UUID")),
     responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -784,7 +784,7 @@ pub async fn get_by_id(
 
 /// Change some fields of an object, by UUID.
 #[utoipa::path(patch, path = "/api/objects/{id}", tag = "objects",
-    params(("id" = String, Path, format = Uuid, description = "Object UUID")),
+    params(("id" = String, Path, description = "Object UUID")),
     request_body = PatchObject,
     responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -808,7 +808,7 @@ pub async fn patch_by_id(
 
 /// Delete an object, by UUID (with `recursive=true`, its subtree).
 #[utoipa::path(delete, path = "/api/objects/{id}", tag = "objects",
-    params(("id" = String, Path, format = Uuid, description = "Object UUID"), DeleteParams),
+    params(("id" = String, Path, description = "Object UUID"), DeleteParams),
     responses((status = 200, body = crate::openapi::Deleted), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)),

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use arxos_core::path;
 use serde_json::Value;
+use tokio_postgres::error::SqlState;
 
 use super::client::Db;
 use super::error::ShellError;
@@ -262,7 +263,7 @@ impl Session {
             "SELECT o.id::text, o.path::text, o.type, o.status, o.health::int4, o.needs_repair,
                     o.properties::text, o.metrics::text, o.x, o.y, o.z, o.floor, o.instrumented,
                     date_trunc('second', o.created_at)::text, o.created_by,
-                    date_trunc('second', o.updated_at)::text, o.updated_by, o.version,
+                    date_trunc('second', o.updated_at)::text, o.updated_by, o.version::int8,
                     date_trunc('second', o.last_reading_at)::text,
                     (SELECT count(*) FROM arxos.ls($1, o.path) l)
                FROM arxos.get($1, $2) o",
@@ -289,7 +290,7 @@ impl Session {
                     "{} by {} (version {})",
                     o.try_get::<_, String>(15)?,
                     printable(&o.try_get::<_, String>(16)?),
-                    o.try_get::<_, i32>(17)?
+                    o.try_get::<_, i64>(17)?
                 ),
             ],
         ];
@@ -508,7 +509,6 @@ impl Session {
             table.push([
                 row.try_get::<_, String>(0)?,
                 printable(&row.try_get::<_, String>(1)?),
-                op.clone(),
                 printable(&row.try_get::<_, String>(3)?),
                 render::describe_changes(&op, &changes),
             ]);
@@ -533,10 +533,10 @@ impl Session {
     fn rating(&self) -> Result<String, ShellError> {
         let building = self.building()?;
         let row = self.db.query_one(
-            "SELECT r.version, arxos.rating_breakdown($1)::text FROM arxos.rating($1) r",
+            "SELECT r.version::int8, arxos.rating_breakdown($1)::text FROM arxos.rating($1) r",
             &[&building],
         )?;
-        let version: i32 = row.try_get(0)?;
+        let version: i64 = row.try_get(0)?;
         let breakdown: Value = serde_json::from_str(&row.try_get::<_, String>(1)?)
             .map_err(|e| ShellError::Invalid(format!("unreadable rating breakdown: {e}")))?;
         let p = self.palette;
@@ -572,7 +572,17 @@ impl Session {
     }
 
     fn sql(&self, query: &str) -> Result<String, ShellError> {
-        let result = self.db.read_only_text_query(query, SQL_MAX_ROWS)?;
+        let result = self.db.read_only_text_query(query, SQL_MAX_ROWS).map_err(|e| {
+            // PostgreSQL prepares the text first, which refuses several statements.
+            let several = e.as_db_error().is_some_and(|db| {
+                *db.code() == SqlState::SYNTAX_ERROR && db.message().contains("multiple commands")
+            });
+            if several {
+                ShellError::Invalid("sql runs one statement at a time".to_owned())
+            } else {
+                ShellError::Sql(e)
+            }
+        })?;
         let Some(columns) = result.columns else {
             return Ok("OK\n".to_owned());
         };

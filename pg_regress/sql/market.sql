@@ -1,0 +1,503 @@
+-- The market: contributors, contributions and their validation, rewards, verification,
+-- reputation, trust and badges, the ledger, transfers, market data and forgetting a
+-- contributor (docs/market.md). Every number below is checked by hand in docs/market.md's
+-- worked examples or in the comments.
+\set VERBOSITY terse
+-- Runs a statement; returns 'ok' or 'SQLSTATE: message' (ids masked). The statement's writes
+-- are rolled back when it fails, like a failed call's.
+CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
+        '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g');
+END
+$$;
+-- A test data hash: the SHA-256 of a word.
+CREATE FUNCTION pg_temp.h(word text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT encode(sha256(convert_to(word, 'UTF8')), 'hex')
+$$;
+-- How much is recorded, to show that a failed call wrote nothing.
+CREATE FUNCTION pg_temp.written() RETURNS text LANGUAGE sql AS $$
+    SELECT format('contributions %s, ledger transactions %s, entries %s, objects %s, pending events %s',
+                  (SELECT count(*) FROM arxos.contributions), (SELECT count(*) FROM arxos.ledger_transactions),
+                  (SELECT count(*) FROM arxos.ledger_entries),
+                  (SELECT count(*) FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id
+                    WHERE b.key LIKE 'mkt%'),
+                  (SELECT count(*) FROM arxos.events_pending))
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- The maths, as SQL sees it
+-------------------------------------------------------------------------------------------------
+-- base × (1 + 2·0.5) × status multiplier, newcomer, no rating impact: base × 2 × 0.8/1.2/1.5/2/0
+SELECT t.type, t.base_reward,
+       arxos.contribution_reward(t.type, 0.5, 'pending', 'newcomer', 0, '0z') AS pending,
+       arxos.contribution_reward(t.type, 0.5, 'auto_verified', 'newcomer', 0, '0z') AS auto,
+       arxos.contribution_reward(t.type, 0.5, 'peer_verified', 'newcomer', 0, '0z') AS peer,
+       arxos.contribution_reward(t.type, 0.5, 'expert_verified', 'newcomer', 0, '0z') AS expert,
+       arxos.contribution_reward(t.type, 0.5, 'rejected', 'newcomer', 0, '0z') AS rejected
+  FROM arxos.contribution_types() t ORDER BY t.base_reward DESC;
+-- trust levels at their boundaries
+SELECT r, arxos.trust_level(r) AS level, arxos.trust_multiplier(arxos.trust_level(r)) AS multiplier
+  FROM unnest(ARRAY[0, 99.999999, 100, 299.999999, 300, 599.999999, 600, 899.999999, 900, 1000]::float8[]) r;
+-- reputation points × quality
+SELECT s, arxos.reputation_delta(s, 0.8) AS at_quality_08
+  FROM unnest(ARRAY['pending', 'auto_verified', 'peer_verified', 'expert_verified', 'rejected']) s;
+SELECT arxos.verifier_reward();
+-- market signals price tokens with the token maths
+SELECT arxos.token_price(47.629, '0q') AS price, (SELECT price FROM arxos.token_figures(47.629, '0q')) AS figures;
+SELECT * FROM arxos.contribution_rules ORDER BY type;
+SELECT * FROM arxos.market_settings;
+
+-------------------------------------------------------------------------------------------------
+-- Contributors
+-------------------------------------------------------------------------------------------------
+SELECT arxos.register_contributor('alice', 'Alice Example') IS NOT NULL AS alice;
+SELECT arxos.register_contributor('Bob', '  Bob Builder ') IS NOT NULL AS bob;   -- stored lowercased and trimmed
+SELECT arxos.register_contributor('carol', 'Carol') IS NOT NULL AS carol;
+SELECT arxos.register_contributor('erin', 'Erin Expert') IS NOT NULL AS erin;
+SELECT handle, display_name, owner, reputation, trust_level, registration_rank FROM arxos.contributors ORDER BY registration_rank;
+SELECT pg_temp.try($$SELECT arxos.register_contributor('al', 'Too short')$$);
+SELECT pg_temp.try($$SELECT arxos.register_contributor('anon-1234', 'Reserved prefix')$$);
+SELECT pg_temp.try($$SELECT arxos.register_contributor('with space', 'x')$$);
+SELECT pg_temp.try($$SELECT arxos.register_contributor('dave', '')$$);
+SELECT pg_temp.try($$SELECT arxos.register_contributor('ALICE', 'Second Alice')$$);
+-- early_adopter: the first 100 registered contributors, by rank
+SELECT count(arxos.register_contributor('user' || g, 'User ' || g)) AS registered FROM generate_series(5, 101) g;
+SELECT c.registration_rank, c.handle, array_agg(b.badge ORDER BY b.badge) FILTER (WHERE b.badge IS NOT NULL) AS badges
+  FROM arxos.contributors c LEFT JOIN arxos.contributor_badges b ON b.contributor_id = c.id
+ WHERE c.registration_rank IN (1, 99, 100, 101)
+ GROUP BY c.registration_rank, c.handle ORDER BY 1;
+SELECT arxos.contributor_id('ALICE') = arxos.contributor_id('alice') AS handles_ignore_case;
+SELECT pg_temp.try($$SELECT arxos.contributor_id('nobody')$$);
+-- the verifiers: a DBA grants trust by setting reputation
+UPDATE arxos.contributors SET reputation = 350 WHERE handle = 'bob';
+UPDATE arxos.contributors SET reputation = 650 WHERE handle = 'erin';
+SELECT handle, reputation, trust_level FROM arxos.contributors WHERE handle IN ('bob', 'erin') ORDER BY handle;
+
+-------------------------------------------------------------------------------------------------
+-- A building and its rating before any contribution
+-------------------------------------------------------------------------------------------------
+SELECT arxos.create_building('mkt', 'Market Hall') IS NOT NULL AS created;
+SELECT (arxos.put('mkt', '/f1', 'floor')).path;
+SELECT (arxos.put('mkt', '/f1/r1', 'room', '{"area": 20}', location => '{"x": 1, "y": 1}')).path;
+SELECT (arxos.put('mkt', '/f1/r1/ahu', 'ahu', '{"kw": 5}', location => '{"x": 2, "y": 1}')).path;
+SELECT grade, score, structure, inventory, metadata, sensors, history, quality, activity FROM arxos.rating('mkt');
+SELECT * FROM arxos.token('mkt');
+
+-------------------------------------------------------------------------------------------------
+-- Validation: each rule with a bad input, its own SQLSTATE, and nothing written
+-------------------------------------------------------------------------------------------------
+SELECT pg_temp.written() AS before_failures;
+-- AX001 unknown building
+SELECT pg_temp.try($$SELECT arxos.contribute('nope', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
+-- AX002 unknown contributor
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', gen_random_uuid(), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', NULL, 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
+-- AX003 unknown object: the path, a malformed path, a connection to nothing (the put before it is undone)
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/f1/nope')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/f1/new',
+    '{"puts": [{"path": "/f1/new", "type": "thing"}], "connections": [{"from": "/f1/new", "to": "/f1/ghost", "kind": "feeds"}]}')$$);
+-- AX004 unknown type
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'selfie', pg_temp.h('x'))$$);
+-- AX005 data_hash not a SHA-256
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', 'abc', '{"floor": 1}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', repeat('g', 64), '{"floor": 1}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', NULL, '{"floor": 1}')$$);
+-- AX007 metadata: not an object, a required field missing, a malformed field, a path the type needs
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '[1]')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"scale": "1:100"}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1.5}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": "first"}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"captured_at": "2024-05-01T10:00:00Z"}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "beef", "captured_at": "2024-05-01T10:00:00Z"}')$$);
+SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "yesterday-ish"}')$$, pg_temp.h('img')));
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{"notes": "no path"}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": 7}')$$);
+-- AX008 sensor_installation: the sensor does not exist after the changes, or is no sensing device
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": "/f1/r1/t9"}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": "/f1/r1/ahu"}')$$);
+-- AX009 a capture or work time in the future
+SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "%s"}')$$,
+                          pg_temp.h('img'), to_char(now() + interval '1 day', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'maintenance_record', pg_temp.h('x'), '{"performed_at": "%s"}', '/f1/r1/ahu')$$,
+                          to_char(now() + interval '1 hour', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+-- AX010 changes: malformed, or a write that fails
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '[1, 2]')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"deletes": []}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x"}]}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x", "type": "t", "colour": "red"}]}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x", "type": "t", "status": "shiny"}]}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f9/x", "type": "t"}]}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"connections": [{"from": "/f1/r1", "to": "/f1/r1", "kind": "feeds"}]}')$$);
+UPDATE arxos.market_settings SET max_changes = 2;
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1',
+    '{"puts": [{"path": "/f1/a", "type": "t"}, {"path": "/f1/b", "type": "t"}, {"path": "/f1/c", "type": "t"}]}')$$);
+UPDATE arxos.market_settings SET max_changes = 1000;
+-- 42501 acting for a contributor one does not own
+SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+SELECT pg_temp.written() AS after_failures;
+
+-------------------------------------------------------------------------------------------------
+-- A contribution that adds objects: a sensor, monitoring the air handler
+-------------------------------------------------------------------------------------------------
+SELECT contribution_id IS NOT NULL AS recorded, status, quality, tokens_earned, old_grade, new_grade, old_score, new_score,
+       transaction_id IS NOT NULL AS booked, replayed
+  FROM arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('sensor-1'),
+       '{"sensor": "/f1/r1/t1", "model": "TMP36", "measures": "temperature"}', NULL,
+       '{"puts": [{"path": "/f1/r1/t1", "type": "sensor", "properties": {"unit": "C"}, "location": {"x": 1.5, "y": 1}}],
+         "connections": [{"from": "/f1/r1/t1", "to": "/f1/r1/ahu", "kind": "monitors"}]}');
+-- the rating moved because of it: one more object, two more instrumented ones
+SELECT grade, score, structure, inventory, metadata, sensors, history, quality, activity FROM arxos.rating('mkt');
+SELECT version, old_grade, new_grade, old_score, new_score, reason, object_path,
+       contribution_id = (SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('sensor-1')) AS by_contribution
+  FROM arxos.rating_history('mkt') ORDER BY version;
+-- the reward: 50 × (1 + 2·1) × 0.8 × 1.0 = 120, plus 10 × gain × grade_value(new grade)
+SELECT round(120 + 10 * (new_score - old_score) * arxos.grade_value(new_grade)::numeric, 6) AS by_hand, tokens_earned, reward
+  FROM arxos.contributions WHERE data_hash = pg_temp.h('sensor-1');
+SELECT handle, reputation, trust_level, contributions, objects_documented, buildings_pioneered FROM arxos.contributors WHERE handle = 'alice';
+
+-------------------------------------------------------------------------------------------------
+-- One contribution of every type, without object writes (no rating impact)
+-------------------------------------------------------------------------------------------------
+-- quality: recommended fields present (share), averaged with the touched objects' completeness
+-- /f1: documented only (1/3); /f1/r1 and /f1/r1/ahu: located, documented, with properties (1)
+SELECT quality, tokens_earned, old_score = new_score AS no_impact
+  FROM arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('photo-1'),
+       format('{"image_hash": "%s", "captured_at": "2024-05-01T10:00:00Z", "caption": "AHU nameplate"}', pg_temp.h('img'))::jsonb,
+       '/f1/r1/ahu');
+SELECT t.type, r.quality, r.tokens_earned
+  FROM (VALUES ('floor_plan_upload', '{"floor": 1, "scale": "1:100"}'::jsonb, NULL::text),
+               ('bim_model_update', '{"model_version": "v2", "format": "ifc", "software": "Revit"}', NULL),
+               ('object_documentation', '{"notes": "floor walked"}', '/f1'),
+               ('maintenance_record', '{"performed_at": "2024-04-30T08:00:00Z", "work": "filter swap"}', '/f1/r1/ahu'),
+               ('quality_improvement', '{}', '/f1/r1'),
+               ('property_enrichment', '{"source": "nameplate"}', '/f1/r1/ahu'),
+               ('verification_activity', '{"notes": "checked on site"}', '/f1/r1')) AS t(type, meta, path),
+       LATERAL arxos.contribute('mkt', arxos.contributor_id('carol'), t.type, pg_temp.h('carol-' || t.type), t.meta, t.path) r
+ ORDER BY t.type;
+-- by hand: base × (1 + 2q) × 0.8 (pending, newcomer)
+--   bim_model_update       q 1     75 × 3 × 0.8          = 180
+--   floor_plan_upload      q 0.5   100 × 2 × 0.8         = 160
+--   maintenance_record     q 0.75  8 × 2.5 × 0.8         = 16
+--   object_documentation   q 0.667 10 × 2.334 × 0.8      = 18.672
+--   photo_documentation    q 1     15 × 3 × 0.8          = 36
+--   property_enrichment    q 1     5 × 3 × 0.8           = 12
+--   quality_improvement    q 1     7 × 3 × 0.8           = 16.8
+--   verification_activity  q 1     3 × 3 × 0.8           = 7.2
+SELECT handle, reputation, contributions, buildings_pioneered FROM arxos.contributors WHERE handle IN ('alice', 'carol') ORDER BY handle;
+-- AX006 the same data again (also in capitals), even from someone else
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('carol'), 'floor_plan_upload', pg_temp.h('carol-floor_plan_upload'), '{"floor": 1}')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', upper(pg_temp.h('carol-floor_plan_upload')), '{"floor": 1}')$$);
+
+-------------------------------------------------------------------------------------------------
+-- Idempotency: the same key returns the first result and books nothing more
+-------------------------------------------------------------------------------------------------
+SELECT status, quality, tokens_earned, replayed FROM arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation',
+       pg_temp.h('bob-1'), '{"notes": "x"}', '/f1/r1', idempotency_key => 'bob-key-1');
+SELECT pg_temp.written() AS after_first;
+SELECT status, quality, tokens_earned, replayed FROM arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation',
+       pg_temp.h('bob-1'), '{"notes": "x"}', '/f1/r1', idempotency_key => 'bob-key-1');
+SELECT pg_temp.written() AS after_replay;
+SELECT count(DISTINCT contribution_id) AS one_contribution FROM (
+    SELECT contribution_id FROM arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "x"}', '/f1/r1', idempotency_key => 'bob-key-1')
+    UNION ALL SELECT id FROM arxos.contributions WHERE idempotency_key = 'bob-key-1') x;
+-- AX012 the key with different content, or an empty key
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1', idempotency_key => 'bob-key-1')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1', idempotency_key => '')$$);
+
+-------------------------------------------------------------------------------------------------
+-- Rate limit (AX011): per contributor and building, configurable
+-------------------------------------------------------------------------------------------------
+UPDATE arxos.market_settings SET rate_limit = 2;
+-- bob has one contribution to mkt in the window: one more is allowed, the next is refused
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-3'), '{}', '/f1/r1')$$);
+-- another building has its own count
+SELECT arxos.create_building('mkt2', 'Market Annex') IS NOT NULL AS created;
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt2', arxos.contributor_id('bob'), 'floor_plan_upload', pg_temp.h('bob-3'), '{"floor": 0}')$$);
+UPDATE arxos.market_settings SET rate_limit = 60;
+
+-------------------------------------------------------------------------------------------------
+-- Verification: re-reward, the verifier's pay, reputation, counters, the rating's V30
+-------------------------------------------------------------------------------------------------
+CREATE TEMP VIEW k AS SELECT c.type, c.data_hash, c.id FROM arxos.contributions c;
+-- rules first: AX016 status, AX017 contribution, AX014 own work, AX015 trust, AX002, 42501
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'pending')$$);
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'verified')$$);
+SELECT pg_temp.try($$SELECT arxos.verify_contribution(gen_random_uuid(), arxos.contributor_id('bob'), 'peer_verified')$$);
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('alice'), 'auto_verified')$$);
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('carol'), 'peer_verified')$$);
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'expert_verified')$$);
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), gen_random_uuid(), 'auto_verified')$$);
+SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'peer_verified')$$);
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+SELECT pg_temp.written() AS nothing_booked;
+-- carol's contributions, one per status. Rewards of carol's work (newcomer when she made it):
+--   photo q1: pending 36, auto 15·3·1.2 = 54; floor q0.5: peer 100·2·1.5 = 300;
+--   bim q1: expert 75·3·2 = 450; maintenance q0.75: rejected 0, expert 8·2.5·2 = 40
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-photo_documentation')), arxos.contributor_id('alice'), 'auto_verified');
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-floor_plan_upload')), arxos.contributor_id('bob'), 'peer_verified');
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('erin'), 'expert_verified');
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-maintenance_record')), arxos.contributor_id('bob'), 'rejected');
+-- a rejected contribution can be reinstated, by an expert (rejected needs trusted, expert_verified expert)
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-maintenance_record')), arxos.contributor_id('erin'), 'expert_verified');
+-- changing an expert's verdict needs an expert (AX015); the same status again books nothing
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('bob'), 'rejected')$$);
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('erin'), 'expert_verified');
+-- a verifier is paid once per contribution: peer (paid), auto, peer again (not paid again)
+-- object_documentation q0.667: pending 18.672, auto 10·2.334·1.2 = 28.008, peer 10·2.334·1.5 = 35.01
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-object_documentation')), arxos.contributor_id('erin'), 'peer_verified');
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-object_documentation')), arxos.contributor_id('erin'), 'auto_verified');
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-object_documentation')), arxos.contributor_id('erin'), 'peer_verified');
+-- property_enrichment q1: peer 5·3·1.5 = 22.5, then rejected by a peer: all 22.5 back
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-property_enrichment')), arxos.contributor_id('bob'), 'peer_verified');
+SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-property_enrichment')), arxos.contributor_id('bob'), 'expert_verified')$$);
+SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-property_enrichment')), arxos.contributor_id('bob'), 'rejected');
+-- alice's sensor, expert-verified: 50·3·2 = 300 plus the same impact bonus as before
+SELECT old_status, new_status, tokens_delta, v.verifier_reward,
+       v.tokens_earned = round(300 + 10 * (c.new_score - c.old_score) * arxos.grade_value(c.new_grade)::numeric, 6) AS by_hand
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('sensor-1')), arxos.contributor_id('erin'), 'expert_verified') v
+  JOIN arxos.contributions c ON c.id = v.contribution_id;
+-- every contribution: status, reward of the status, tokens booked
+SELECT p.handle, c.type, c.quality, c.trust_level, c.status, c.reward, c.tokens_earned, c.verified_at IS NOT NULL AS verified
+  FROM arxos.contributions c JOIN arxos.contributors p ON p.id = c.contributor_id
+ ORDER BY p.handle, c.type, c.created_at;
+-- reputation: pending q·1 each, then the status differences (carol: 6.917 + 2 + 2 + 9 − 4.5 + 11.25
+-- + 2.668 − 1.334 + 1.334 + 4 − 10 = 23.335); counters; what verifiers did
+SELECT handle, reputation, trust_level, contributions, verified_contributions, rejected_contributions,
+       verifications_given, objects_documented
+  FROM arxos.contributors WHERE handle IN ('alice', 'bob', 'carol', 'erin') ORDER BY handle;
+SELECT * FROM arxos.balances(arxos.contributor_id('carol'));
+SELECT handle, arxos.balance(id) AS total, arxos.balance(id, 'mkt') AS in_mkt
+  FROM arxos.contributors WHERE handle IN ('alice', 'bob', 'carol', 'erin') ORDER BY handle;
+-- the rating's V30 moved: 6 verified contributions, counters equal to the oracle
+SELECT verified_30d FROM arxos.rating_inputs(arxos.building_id('mkt'));
+SELECT (SELECT row(i.*)::text FROM arxos.rating_inputs(arxos.building_id('mkt')) i) =
+       (SELECT row(i.*)::text FROM arxos.rating_inputs_scan(arxos.building_id('mkt')) i) AS inputs_equal_oracle;
+SELECT version, old_score, new_score, reason, contribution_id IS NOT NULL AS has_contribution
+  FROM arxos.rating_history('mkt') ORDER BY version;
+
+-------------------------------------------------------------------------------------------------
+-- Trust levels and badges at their boundaries
+-------------------------------------------------------------------------------------------------
+-- alice at 99.5: a contribution of quality 1 (+1) makes her a contributor; the reward of that
+-- contribution uses her level before it (newcomer: 5·3·0.8 = 12), the next one the new level
+-- (×1.2: 14.4). It writes two objects: with 998 documented before, she reaches data_hero's 1000.
+UPDATE arxos.contributors SET reputation = 99.5, objects_documented = 998 WHERE handle = 'alice';
+SELECT quality, tokens_earned FROM arxos.contribute('mkt', arxos.contributor_id('alice'), 'property_enrichment', pg_temp.h('alice-pe-1'),
+       '{"source": "survey"}', '/f1/r2/lamp',
+       '{"puts": [{"path": "/f1/r2", "type": "room", "properties": {"area": 12}, "location": {"x": 5, "y": 5}},
+                  {"path": "/f1/r2/lamp", "type": "light", "properties": {"watts": 9}, "location": {"x": 5, "y": 6}}]}');
+SELECT reputation, trust_level, objects_documented FROM arxos.contributors WHERE handle = 'alice';
+SELECT quality, tokens_earned FROM arxos.contribute('mkt', arxos.contributor_id('alice'), 'property_enrichment', pg_temp.h('alice-pe-2'),
+       '{"source": "survey"}', '/f1/r2');
+-- ten_contributions: carol has 8; the 9th earns nothing, the 10th the badge
+SELECT tokens_earned FROM arxos.contribute('mkt', arxos.contributor_id('carol'), 'object_documentation', pg_temp.h('carol-9'), '{"notes": "ninth"}', '/f1/r1');
+SELECT array_agg(badge ORDER BY badge) AS carol_badges FROM arxos.contributor_badges WHERE contributor_id = arxos.contributor_id('carol');
+SELECT tokens_earned FROM arxos.contribute('mkt', arxos.contributor_id('carol'), 'object_documentation', pg_temp.h('carol-10'), '{"notes": "tenth"}', '/f1/r1');
+SELECT array_agg(badge ORDER BY badge) AS carol_badges FROM arxos.contributor_badges WHERE contributor_id = arxos.contributor_id('carol');
+-- verifier: bob has given 4 verifications; at 9 nothing, the 10th earns it
+UPDATE arxos.contributors SET verifications_given = 8 WHERE handle = 'bob';
+SELECT new_status FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-9')), arxos.contributor_id('bob'), 'auto_verified');
+SELECT count(*) AS bob_verifier FROM arxos.contributor_badges WHERE contributor_id = arxos.contributor_id('bob') AND badge = 'verifier';
+SELECT new_status FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-10')), arxos.contributor_id('bob'), 'auto_verified');
+SELECT count(*) AS bob_verifier FROM arxos.contributor_badges WHERE contributor_id = arxos.contributor_id('bob') AND badge = 'verifier';
+-- the counter badges follow plain UPDATEs of the counters too (a DBA's correction)
+UPDATE arxos.contributors SET contributions = 99 WHERE handle = 'user50';
+UPDATE arxos.contributors SET contributions = 999, verified_contributions = 0 WHERE handle = 'user51';
+UPDATE arxos.contributors SET contributions = 51, verified_contributions = 48 WHERE handle = 'user52';
+UPDATE arxos.contributors SET contributions = 50, verified_contributions = 50 WHERE handle = 'user53';
+UPDATE arxos.contributors SET objects_documented = 999 WHERE handle = 'user54';
+SELECT c.handle, array_agg(b.badge ORDER BY b.badge) AS badges
+  FROM arxos.contributors c JOIN arxos.contributor_badges b ON b.contributor_id = c.id
+ WHERE c.handle IN ('user50', 'user51', 'user52', 'user53', 'user54') GROUP BY c.handle ORDER BY c.handle;
+UPDATE arxos.contributors SET contributions = 100 WHERE handle = 'user50';
+UPDATE arxos.contributors SET contributions = 1000 WHERE handle = 'user51';
+UPDATE arxos.contributors SET verified_contributions = 49 WHERE handle = 'user52';
+UPDATE arxos.contributors SET objects_documented = 1000 WHERE handle = 'user54';
+SELECT c.handle, array_agg(b.badge ORDER BY b.badge) AS badges
+  FROM arxos.contributors c JOIN arxos.contributor_badges b ON b.contributor_id = c.id
+ WHERE c.handle IN ('user50', 'user51', 'user52', 'user53', 'user54') GROUP BY c.handle ORDER BY c.handle;
+-- a badge, once earned, stays (and is awarded once)
+UPDATE arxos.contributors SET contributions = 5 WHERE handle = 'user50';
+UPDATE arxos.contributors SET contributions = 100 WHERE handle = 'user50';
+SELECT count(*) AS hundred_once FROM arxos.contributor_badges b JOIN arxos.contributors c ON c.id = b.contributor_id
+ WHERE c.handle = 'user50' AND b.badge = 'hundred_contributions';
+SELECT c.handle, b.badge, b.why
+  FROM arxos.contributor_badges b JOIN arxos.contributors c ON c.id = b.contributor_id
+ WHERE c.handle IN ('alice', 'bob', 'carol', 'erin') ORDER BY c.handle, b.badge;
+
+-------------------------------------------------------------------------------------------------
+-- Transfers
+-------------------------------------------------------------------------------------------------
+SELECT pg_temp.written() AS before_bad_transfers;
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 0)$$);
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), -5)$$);
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1.0000001)$$);
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 'NaN')$$);
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('carol'), 1)$$);
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), gen_random_uuid(), 1)$$);
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, building => 'nope')$$);
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 100000)$$);
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, building => 'mkt2')$$);
+SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
+SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1)$$);
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+SELECT pg_temp.written() AS after_bad_transfers;
+-- carol pays alice 900 of her 903.01 + 9.3 (9th and 10th contribution, 12 + 12... see balances)
+SELECT arxos.balance(arxos.contributor_id('carol')) AS carol_before;
+SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 900, 'for the ladder') IS NOT NULL AS paid;
+SELECT handle, arxos.balance(id) AS total FROM arxos.contributors WHERE handle IN ('alice', 'carol') ORDER BY handle;
+-- a claw-back takes at most what is left: erin rejects carol's bim model (450 booked)
+SELECT old_status, new_status, tokens_delta, tokens_earned
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('erin'), 'rejected');
+SELECT reward, tokens_earned, tokens_earned - reward AS unrecovered FROM arxos.contributions WHERE data_hash = pg_temp.h('carol-bim_model_update');
+SELECT arxos.balance(arxos.contributor_id('carol')) AS carol_after_claw_back;
+-- reinstated: only the difference to 450 is paid
+SELECT old_status, new_status, tokens_delta, tokens_earned
+  FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('erin'), 'expert_verified');
+-- without a building, the sender's holdings are drawn largest first: erin holds tokens of both buildings
+SELECT tokens_earned FROM arxos.contribute('mkt2', arxos.contributor_id('erin'), 'floor_plan_upload', pg_temp.h('erin-plan'), '{"floor": 0, "scale": "1:50", "format": "pdf"}');
+SELECT * FROM arxos.balances(arxos.contributor_id('erin'));
+SELECT arxos.transfer(arxos.contributor_id('erin'), arxos.contributor_id('bob'), 250, 'two buildings') IS NOT NULL AS paid;
+SELECT * FROM arxos.balances(arxos.contributor_id('erin'));
+SELECT * FROM arxos.balances(arxos.contributor_id('bob'));
+SELECT t.kind, t.building_id IS NULL AS several_buildings, t.memo, e.amount, k.key, c.handle
+  FROM arxos.ledger_transactions t JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+  JOIN arxos.accounts a ON a.id = e.account_id JOIN arxos.buildings k ON k.id = a.building_id
+  JOIN arxos.contributors c ON c.id = a.contributor_id
+ WHERE t.id = (SELECT max(id) FROM arxos.ledger_transactions) ORDER BY e.id;
+
+-------------------------------------------------------------------------------------------------
+-- Market data, leaderboards, events
+-------------------------------------------------------------------------------------------------
+SELECT * FROM arxos.token('mkt');
+SELECT t.supply = round(1000000 * (1 + 2 * t.score / 100), 6) AS supply_ok,
+       t.circulating = round(t.supply * 0.7, 6) AND t.locked = t.supply - t.circulating AS shares_ok,
+       t.price = round(0.01 * arxos.grade_value(t.grade)::numeric * (1 + t.score / 100), 6) AS price_ok,
+       t.market_cap = round(t.supply * t.price, 6) AS cap_ok,
+       t.minted = (SELECT sum(tokens_earned) FROM arxos.contributions c WHERE c.building_id = arxos.building_id('mkt'))
+                + (SELECT sum(w.verifier_reward) FROM arxos.verifications w JOIN arxos.contributions c ON c.id = w.contribution_id
+                    WHERE c.building_id = arxos.building_id('mkt')) AS minted_ok
+  FROM arxos.token('mkt') t;
+SELECT rank, handle, trust_level, reputation, earned, contributions FROM arxos.leaderboard();
+SELECT rank, handle, earned, contributions FROM arxos.leaderboard('mkt2');
+SELECT pg_temp.try($$SELECT * FROM arxos.leaderboard(max => 0)$$);
+SELECT type, count(*) FROM arxos.events_since(0, types => ARRAY['market.*'], max => 100000)
+ WHERE building_id IN (SELECT id FROM arxos.buildings WHERE key LIKE 'mkt%') OR type = 'market.trade'
+ GROUP BY type ORDER BY type;
+SELECT body - 'contribution_id' - 'contributor_id' - 'transaction_id' AS first_contribution_events
+  FROM arxos.events_since(0, types => ARRAY['market.contribution', 'market.reward'], building => 'mkt', max => 2);
+SELECT body -> 'parts' AS parts, body -> 'amount' AS amount
+  FROM arxos.events_since(0, types => ARRAY['market.trade'], max => 100000) ORDER BY id;
+SELECT body ->> 'old_grade' AS old_grade, body ->> 'new_grade' AS new_grade, body -> 'old_score' AS old_score,
+       body -> 'new_score' AS new_score, body -> 'old_price' AS old_price, body -> 'new_price' AS new_price
+  FROM arxos.events_since(0, types => ARRAY['market.signal'], building => 'mkt', max => 100000) ORDER BY id;
+
+-------------------------------------------------------------------------------------------------
+-- Forgetting a contributor
+-------------------------------------------------------------------------------------------------
+CREATE TEMP TABLE before_forget AS
+    SELECT (SELECT row(r.grade, r.score, r.structure, r.inventory, r.metadata, r.sensors, r.history, r.quality, r.activity)::text
+              FROM arxos.rating('mkt') r) AS rating,
+           arxos.balance(arxos.contributor_id('carol')) AS balance,
+           (SELECT sum(balance) FROM arxos.accounts) AS held;
+SELECT c.type, c.metadata FROM arxos.contributions c WHERE c.contributor_id = arxos.contributor_id('carol')
+   AND c.type IN ('photo_documentation', 'maintenance_record', 'floor_plan_upload') ORDER BY c.type;
+SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
+SELECT pg_temp.try($$SELECT arxos.forget_contributor(arxos.contributor_id('carol'))$$);
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+SELECT arxos.contributor_id('carol') AS carol \gset
+SELECT arxos.forget_contributor(:'carol') = 'anon-' || replace(:'carol', '-', '') AS pseudonym;
+SELECT arxos.forget_contributor(:'carol') = 'anon-' || replace(:'carol', '-', '') AS again_same;
+SELECT handle ~ '^anon-[0-9a-f]{32}$' AS handle_pseudonym, display_name, owner = handle AS owner_pseudonym,
+       forgotten_at IS NOT NULL AS forgotten, contributions, reputation
+  FROM arxos.contributors WHERE id = :'carol';
+SELECT c.type, c.metadata FROM arxos.contributions c WHERE c.contributor_id = :'carol'
+   AND c.type IN ('photo_documentation', 'maintenance_record', 'floor_plan_upload') ORDER BY c.type;
+SELECT count(*) AS memos_left FROM arxos.ledger_transactions t
+ WHERE t.memo IS NOT NULL AND EXISTS (SELECT 1 FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+                                       WHERE e.transaction_id = t.id AND a.contributor_id = :'carol' AND e.amount < 0);
+SELECT (SELECT row(r.grade, r.score, r.structure, r.inventory, r.metadata, r.sensors, r.history, r.quality, r.activity)::text
+          FROM arxos.rating('mkt') r) = b.rating AS rating_same,
+       arxos.balance(:'carol') = b.balance AS balance_same,
+       (SELECT sum(balance) FROM arxos.accounts) = b.held AS ledger_same
+  FROM before_forget b;
+SELECT count(*) AS violations FROM arxos.ledger_check();
+-- the account is frozen; the work stays, and can still be verified
+SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', %L, 'floor_plan_upload', pg_temp.h('carol-late'), '{"floor": 2}')$$, :'carol'));
+SELECT pg_temp.try(format($$SELECT arxos.transfer(arxos.contributor_id('alice'), %L, 1)$$, :'carol'));
+SELECT pg_temp.try(format($$SELECT arxos.transfer(%L, arxos.contributor_id('alice'), 1)$$, :'carol'));
+SELECT new_status, tokens_delta FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-quality_improvement')), arxos.contributor_id('bob'), 'auto_verified');
+
+-------------------------------------------------------------------------------------------------
+-- The ledger's invariants
+-------------------------------------------------------------------------------------------------
+SELECT * FROM arxos.ledger_check();
+SELECT count(*) AS mismatched_balances FROM arxos.accounts a
+ WHERE a.contributor_id IS NOT NULL
+   AND a.balance <> (SELECT coalesce(sum(e.amount), 0) FROM arxos.ledger_entries e WHERE e.account_id = a.id);
+SELECT sum(balance) = (SELECT -sum(e.amount) FROM arxos.ledger_entries e JOIN arxos.accounts m ON m.id = e.account_id
+                        WHERE m.contributor_id IS NULL) AS held_equals_minted
+  FROM arxos.accounts;
+-- append-only (AX023)
+SELECT pg_temp.try($$UPDATE arxos.ledger_entries SET amount = amount * 2$$);
+SELECT pg_temp.try($$DELETE FROM arxos.ledger_entries$$);
+SELECT pg_temp.try($$DELETE FROM arxos.ledger_transactions$$);
+SELECT pg_temp.try($$TRUNCATE arxos.ledger_entries CASCADE$$);
+SELECT pg_temp.try($$UPDATE arxos.ledger_transactions SET building_id = NULL$$);
+SELECT pg_temp.try($$UPDATE arxos.accounts SET balance = balance + 1000 WHERE contributor_id IS NOT NULL$$);
+SELECT pg_temp.try($$UPDATE arxos.contributions SET quality = 1$$);
+SELECT pg_temp.try($$UPDATE arxos.ledger_transactions SET memo = NULL$$);
+-- AX024: a transaction that does not balance is refused at commit (here: at once)
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+SELECT pg_temp.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VALUES ('transfer') RETURNING id)
+    INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
+    SELECT t.id, a.id, 5 FROM t, arxos.accounts a WHERE a.contributor_id = arxos.contributor_id('alice') AND a.building_id = arxos.building_id('mkt')$$);
+ROLLBACK;
+-- an overdraft by plain INSERT breaks the CHECK
+SELECT pg_temp.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VALUES ('transfer') RETURNING id)
+    INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
+    SELECT t.id, a.id, CASE WHEN a.contributor_id = arxos.contributor_id('bob') THEN 1000000 ELSE -1000000 END
+      FROM t, arxos.accounts a WHERE a.contributor_id IN (arxos.contributor_id('alice'), arxos.contributor_id('bob'))
+       AND a.building_id = arxos.building_id('mkt')$$);
+-- tokens minted by hand, not by a reward, are found by ledger_check
+BEGIN;
+WITH t AS (INSERT INTO arxos.ledger_transactions (kind, building_id, contribution_id)
+           VALUES ('reward', arxos.building_id('mkt2'), (SELECT id FROM k WHERE data_hash = pg_temp.h('erin-plan'))) RETURNING id)
+INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
+SELECT t.id, a.id, CASE WHEN a.contributor_id IS NULL THEN -7 ELSE 7 END
+  FROM t, arxos.accounts a WHERE a.building_id = arxos.building_id('mkt2') AND (a.contributor_id IS NULL OR a.contributor_id = arxos.contributor_id('erin'));
+SELECT problem, regexp_replace(detail, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g') AS detail
+  FROM arxos.ledger_check() ORDER BY 1;
+ROLLBACK;
+-- a plain UPDATE of a status keeps the rating's V30 equal to the oracle
+BEGIN;
+UPDATE arxos.contributions SET status = 'rejected' WHERE data_hash = pg_temp.h('carol-photo_documentation');
+SELECT (SELECT verified_30d FROM arxos.rating_inputs(arxos.building_id('mkt'))) AS counters,
+       (SELECT verified_30d FROM arxos.rating_inputs_scan(arxos.building_id('mkt'))) AS oracle;
+ROLLBACK;
+-- a building with contributions keeps its ledger
+SELECT pg_temp.try($$DELETE FROM arxos.buildings WHERE key = 'mkt2'$$);
+SELECT (SELECT row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text FROM arxos.rating('mkt')) =
+       (SELECT row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text FROM arxos.recompute_rating('mkt')) AS rating_equals_oracle;
+SELECT jsonb_pretty(arxos.contributor(arxos.contributor_id('alice')) - 'id' - 'joined_at' - 'last_active_at' - 'badges') AS alice;
