@@ -19,8 +19,6 @@ use crate::routes::{self, buildings, keys, market, objects, query, ratings};
         objects::history, objects::connect, objects::disconnect, objects::connections_of,
         objects::find_objects, objects::create_object, objects::get_by_id, objects::patch_by_id,
         objects::delete_by_id,
-        ratings::rating, ratings::breakdown, ratings::history, ratings::recompute,
-        ratings::leaderboard, ratings::statistics,
         keys::create_key, keys::list_keys, keys::revoke_key,
         query::run_query,
         market::register_contributor, market::get_contributor, market::balance,
@@ -32,7 +30,8 @@ use crate::routes::{self, buildings, keys, market, objects, query, ratings};
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
         routes::Page, routes::Items)),
     modifiers(&Security),
-    tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"), (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"))
+    tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
+         (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"))
 )]
 pub struct ApiDoc;
 

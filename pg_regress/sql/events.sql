@@ -36,3 +36,14 @@ SELECT count(*) FROM arxos.events_since(:start_id, types => ARRAY['object.delete
 -- retention
 SELECT arxos.purge_events('1 hour') AS purged_recent;
 SELECT arxos.purge_events('-1 day');
+-- listeners: a registered listener that wants a wake-up, then leaves
+SELECT arxos.listener_heartbeat('00000000-0000-0000-0000-0000000000aa', true);
+SELECT wants_wake, expires_at > now() AS alive FROM arxos.listeners;
+SELECT arxos.listener_heartbeat('00000000-0000-0000-0000-0000000000aa', false);
+SELECT wants_wake FROM arxos.listeners;
+SELECT arxos.listener_leave('00000000-0000-0000-0000-0000000000aa');
+SELECT count(*) AS listeners_left FROM arxos.listeners;
+-- sequencing explicitly: nothing pending after a read
+SELECT (arxos.put('b42', '/hvac/zones/zone_5', 'hvac_zone')).path;
+SELECT arxos.sequence_events() > 0 AS sequenced, arxos.sequence_events() AS nothing_left;
+SELECT arxos.rm('b42', '/hvac/zones/zone_5');

@@ -20,12 +20,14 @@ CREATE FUNCTION pg_temp.h(word text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 $$;
 -- How much is recorded, to show that a failed call wrote nothing.
 CREATE FUNCTION pg_temp.written() RETURNS text LANGUAGE sql AS $$
-    SELECT format('contributions %s, ledger transactions %s, entries %s, objects %s, pending events %s',
+    SELECT format('contributions %s, ledger transactions %s, entries %s, objects %s, events %s',
                   (SELECT count(*) FROM arxos.contributions), (SELECT count(*) FROM arxos.ledger_transactions),
                   (SELECT count(*) FROM arxos.ledger_entries),
                   (SELECT count(*) FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id
                     WHERE b.key LIKE 'mkt%'),
-                  (SELECT count(*) FROM arxos.events_pending))
+                  (SELECT count(*) FROM (SELECT type, building_id FROM arxos.events_pending
+                                         UNION ALL SELECT type, building_id FROM arxos.events) e
+                    WHERE e.type LIKE 'market.%' OR e.building_id IN (SELECT id FROM arxos.buildings WHERE key LIKE 'mkt%')))
 $$;
 
 -------------------------------------------------------------------------------------------------
@@ -166,13 +168,16 @@ SELECT handle, reputation, trust_level, contributions, objects_documented, build
 -- One contribution of every type, without object writes (no rating impact)
 -------------------------------------------------------------------------------------------------
 -- quality: recommended fields present (share), averaged with the touched objects' completeness
--- /f1: documented only (1/3); /f1/r1 and /f1/r1/ahu: located, documented, with properties (1)
+-- /f1: documented only (1/3); /f1/r1 and /f1/r1/ahu: located, documented, with properties (1).
+-- alice's photo: caption but no device (1/2), the ahu (1): 0.75, 15 × 2.5 × 0.8 = 30
 SELECT quality, tokens_earned, old_score = new_score AS no_impact
   FROM arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('photo-1'),
        format('{"image_hash": "%s", "captured_at": "2024-05-01T10:00:00Z", "caption": "AHU nameplate"}', pg_temp.h('img'))::jsonb,
        '/f1/r1/ahu');
 SELECT t.type, r.quality, r.tokens_earned
   FROM (VALUES ('floor_plan_upload', '{"floor": 1, "scale": "1:100"}'::jsonb, NULL::text),
+               ('photo_documentation', jsonb_build_object('image_hash', pg_temp.h('img-2'), 'captured_at', '2024-05-02T09:00:00+02:00',
+                                                          'caption', 'room 1', 'device', 'phone'), '/f1/r1'),
                ('bim_model_update', '{"model_version": "v2", "format": "ifc", "software": "Revit"}', NULL),
                ('object_documentation', '{"notes": "floor walked"}', '/f1'),
                ('maintenance_record', '{"performed_at": "2024-04-30T08:00:00Z", "work": "filter swap"}', '/f1/r1/ahu'),
@@ -188,7 +193,7 @@ SELECT t.type, r.quality, r.tokens_earned
 --   object_documentation   q 0.667 10 × 2.334 × 0.8      = 18.672
 --   photo_documentation    q 1     15 × 3 × 0.8          = 36
 --   property_enrichment    q 1     5 × 3 × 0.8           = 12
---   quality_improvement    q 1     7 × 3 × 0.8           = 16.8
+--   quality_improvement    q 0.5   7 × 2 × 0.8           = 11.2   (no notes: fields 0, /f1/r1 complete: 1)
 --   verification_activity  q 1     3 × 3 × 0.8           = 7.2
 SELECT handle, reputation, contributions, buildings_pioneered FROM arxos.contributors WHERE handle IN ('alice', 'carol') ORDER BY handle;
 -- AX006 the same data again (also in capitals), even from someone else

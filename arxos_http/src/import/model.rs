@@ -1,0 +1,315 @@
+//! What a parsed source file says, independent of its format, and the plan of writes it turns
+//! into: paths, types, properties and connections.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::sanitize;
+
+/// One thing of the source (a Brick entity, a Haystack record).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entity {
+    /// The source's id (an IRI, a Haystack id without `@`): unique in the file.
+    pub id: String,
+    /// A segment name the source asks for (Brick `arxos:name`), used when it is valid.
+    pub name: Option<String>,
+    /// The id of the entity it sits under, if any.
+    pub parent: Option<String>,
+    pub kind: String,
+    pub properties: Map<String, Value>,
+}
+
+/// A typed edge between two entities, by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub properties: Map<String, Value>,
+}
+
+/// Something of the source that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    pub what: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub entities: Vec<Entity>,
+    pub relations: Vec<Relation>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// One object to write.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedObject {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub properties: Map<String, Value>,
+}
+
+/// One connection to write, by path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedConnection {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub properties: Map<String, Value>,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Sorted by path, so parents come before their children.
+    pub objects: Vec<PlannedObject>,
+    pub connections: Vec<PlannedConnection>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Most levels a planned path may have (the path grammar's limit).
+const MAX_DEPTH: usize = arxos_core::path::MAX_DEPTH;
+
+impl Model {
+    /// Gives every entity a path (its parent's path and its own segment) and resolves the
+    /// relations to paths. Deterministic: the same model gives the same plan.
+    pub fn plan(mut self) -> Plan {
+        let mut skipped = std::mem::take(&mut self.skipped);
+        self.entities.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut duplicates = Vec::new();
+        for (i, e) in self.entities.iter().enumerate() {
+            if index.insert(e.id.as_str(), i).is_some() {
+                duplicates.push(i);
+            }
+        }
+        let _ = duplicates; // ids are unique by construction in the parsers
+
+        // Parents, with cycles and unknown parents cut (the entity then sits at the root).
+        let mut parent: Vec<Option<usize>> = self
+            .entities
+            .iter()
+            .map(|e| e.parent.as_deref().and_then(|p| index.get(p).copied()))
+            .collect();
+        for (i, e) in self.entities.iter().enumerate() {
+            if let (Some(p), None) = (&e.parent, parent[i]) {
+                skipped.push(Skipped {
+                    what: format!("parent of {}", e.id),
+                    reason: format!("{p} is not in the file; placed at the top level"),
+                });
+            }
+        }
+        for start in 0..self.entities.len() {
+            let mut seen = HashSet::new();
+            let mut at = start;
+            seen.insert(at);
+            while let Some(p) = parent[at] {
+                if !seen.insert(p) {
+                    // The chain from `start` loops: cut the loop at `at`.
+                    skipped.push(Skipped {
+                        what: format!("parent of {}", self.entities[at].id),
+                        reason: "the parent relations form a cycle; placed at the top level".into(),
+                    });
+                    parent[at] = None;
+                    break;
+                }
+                at = p;
+            }
+        }
+
+        // Segments, unique among siblings; children in id order.
+        let mut children: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
+        for i in 0..self.entities.len() {
+            children.entry(parent[i]).or_default().push(i);
+        }
+        let mut segment: Vec<Option<String>> = vec![None; self.entities.len()];
+        for siblings in children.values() {
+            let mut used = HashSet::new();
+            for &i in siblings {
+                let e = &self.entities[i];
+                let wanted = e
+                    .name
+                    .as_deref()
+                    .filter(|n| arxos_core::path::check_segment(n).is_ok() && !n.is_empty())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| sanitize::segment(&e.id));
+                let chosen = [wanted, sanitize::rewritten(&e.id, 16)]
+                    .into_iter()
+                    .find(|s| !used.contains(s));
+                match chosen {
+                    Some(s) => {
+                        used.insert(s.clone());
+                        segment[i] = Some(s);
+                    }
+                    None => skipped.push(Skipped {
+                        what: e.id.clone(),
+                        reason: "its name collides with a sibling's".into(),
+                    }),
+                }
+            }
+        }
+
+        // Paths, top-down.
+        let mut path: Vec<Option<String>> = vec![None; self.entities.len()];
+        for i in 0..self.entities.len() {
+            resolve_path(i, &parent, &segment, &mut path, &self.entities, &mut skipped);
+        }
+
+        let mut objects = Vec::with_capacity(self.entities.len());
+        let mut by_id: HashMap<&str, &str> = HashMap::new();
+        for (i, e) in self.entities.iter().enumerate() {
+            if let Some(p) = &path[i] {
+                by_id.insert(e.id.as_str(), p.as_str());
+                objects.push(PlannedObject {
+                    path: p.clone(),
+                    kind: e.kind.clone(),
+                    properties: e.properties.clone(),
+                });
+            }
+        }
+        objects.sort_by(|a, b| a.path.cmp(&b.path));
+
+        let mut seen = HashSet::new();
+        let mut connections = Vec::new();
+        for r in &self.relations {
+            match (by_id.get(r.from.as_str()), by_id.get(r.to.as_str())) {
+                (Some(from), Some(to)) if from == to => skipped.push(Skipped {
+                    what: format!("{} {} {}", r.from, r.kind, r.to),
+                    reason: "a connection from an object to itself".into(),
+                }),
+                (Some(from), Some(to)) => {
+                    if seen.insert((from.to_string(), to.to_string(), r.kind.clone())) {
+                        connections.push(PlannedConnection {
+                            from: (*from).to_owned(),
+                            to: (*to).to_owned(),
+                            kind: r.kind.clone(),
+                            properties: r.properties.clone(),
+                        });
+                    }
+                }
+                (from, _) => skipped.push(Skipped {
+                    what: format!("{} {} {}", r.from, r.kind, r.to),
+                    reason: format!(
+                        "{} is not an imported entity",
+                        if from.is_none() { &r.from } else { &r.to }
+                    ),
+                }),
+            }
+        }
+        connections.sort_by(|a, b| (&a.from, &a.to, &a.kind).cmp(&(&b.from, &b.to, &b.kind)));
+        Plan {
+            objects,
+            connections,
+            skipped,
+        }
+    }
+}
+
+fn resolve_path(
+    i: usize,
+    parent: &[Option<usize>],
+    segment: &[Option<String>],
+    path: &mut [Option<String>],
+    entities: &[Entity],
+    skipped: &mut Vec<Skipped>,
+) {
+    if path[i].is_some() {
+        return;
+    }
+    // The chain up to the root (or to an ancestor with a known path).
+    let mut chain = vec![i];
+    let mut at = i;
+    while let Some(p) = parent[at] {
+        if path[p].is_some() {
+            break;
+        }
+        chain.push(p);
+        at = p;
+    }
+    let mut base = parent[at].and_then(|p| path[p].clone());
+    for &k in chain.iter().rev() {
+        let Some(seg) = &segment[k] else {
+            return; // skipped (collision), and so is everything below it
+        };
+        let depth = base.as_deref().map_or(0, arxos_core::path::depth) + 1;
+        let candidate = format!("{}/{seg}", base.as_deref().unwrap_or(""));
+        if depth > MAX_DEPTH || candidate.len() > arxos_core::path::MAX_BYTES {
+            skipped.push(Skipped {
+                what: entities[k].id.clone(),
+                reason: "its path would be deeper or longer than paths may be".into(),
+            });
+            return;
+        }
+        path[k] = Some(candidate.clone());
+        base = Some(candidate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity(id: &str, parent: Option<&str>) -> Entity {
+        Entity {
+            id: id.into(),
+            name: None,
+            parent: parent.map(Into::into),
+            kind: "thing".into(),
+            properties: Map::new(),
+        }
+    }
+
+    #[test]
+    fn paths_follow_parents() {
+        let model = Model {
+            entities: vec![entity("vav-1", Some("ahu-1")), entity("ahu-1", Some("site")), entity("site", None)],
+            relations: vec![Relation { from: "ahu-1".into(), to: "vav-1".into(), kind: "feeds".into(), properties: Map::new() }],
+            skipped: vec![],
+        };
+        let plan = model.plan();
+        let paths: Vec<&str> = plan.objects.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, ["/site", "/site/ahu-1", "/site/ahu-1/vav-1"]);
+        assert_eq!(plan.connections[0].from, "/site/ahu-1");
+        assert_eq!(plan.connections[0].to, "/site/ahu-1/vav-1");
+    }
+
+    #[test]
+    fn cycles_and_unknown_parents_are_cut_and_reported() {
+        let model = Model {
+            entities: vec![entity("a", Some("b")), entity("b", Some("a")), entity("c", Some("nowhere"))],
+            relations: vec![],
+            skipped: vec![],
+        };
+        let plan = model.plan();
+        assert_eq!(plan.objects.len(), 3);
+        assert!(plan.objects.iter().any(|o| o.path == "/c"));
+        assert_eq!(plan.skipped.len(), 2, "{:?}", plan.skipped);
+    }
+
+    #[test]
+    fn sibling_names_never_collide() {
+        let mut a = entity("x", None);
+        a.name = Some("same".into());
+        let mut b = entity("y", None);
+        b.name = Some("same".into());
+        let plan = Model { entities: vec![a, b], relations: vec![], skipped: vec![] }.plan();
+        let paths: HashSet<&str> = plan.objects.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths.len(), 2);
+        assert!(paths.contains("/same"));
+    }
+
+    #[test]
+    fn dangling_relations_are_reported() {
+        let model = Model {
+            entities: vec![entity("a", None)],
+            relations: vec![Relation { from: "a".into(), to: "zz".into(), kind: "feeds".into(), properties: Map::new() }],
+            skipped: vec![],
+        };
+        let plan = model.plan();
+        assert!(plan.connections.is_empty());
+        assert_eq!(plan.skipped.len(), 1);
+    }
+}
