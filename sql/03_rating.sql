@@ -118,7 +118,7 @@ RETURNS TABLE (objects bigint, located bigint, documented bigint, with_propertie
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(c.objects, 0), coalesce(c.located, 0), coalesce(c.documented, 0),
            coalesce(c.with_properties, 0), coalesce(c.instrumented, 0),
-           coalesce(extract(epoch FROM at - b.first_object_at) / 86400.0, 0)::double precision,
+           coalesce(floor(extract(epoch FROM at - b.first_object_at) / 86400.0), 0)::double precision,
            coalesce(a.changes, 0), coalesce(u.actors, 0), coalesce(a.verified, 0)
       FROM arxos.buildings b
       LEFT JOIN LATERAL (
@@ -187,7 +187,7 @@ RETURNS TABLE (objects bigint, located bigint, documented bigint, with_propertie
                actors_30d bigint, verified_30d bigint)
 LANGUAGE sql STABLE AS $$
     SELECT o.objects, o.located, o.documented, o.with_properties, o.instrumented,
-           coalesce(extract(epoch FROM at - b.first_object_at) / 86400.0, 0)::double precision,
+           coalesce(floor(extract(epoch FROM at - b.first_object_at) / 86400.0), 0)::double precision,
            h.changes, h.actors, arxos.verified_in_window(building, at)
       FROM arxos.buildings b,
            LATERAL (SELECT count(*) AS objects,

@@ -1,1 +1,1443 @@
 -- ArxOS schema, part 9: contributors, contributions, the token ledger (see docs/market.md).
+--
+-- The economic loop: physical work → arxos.contribute() (validation, object writes, rating
+-- impact, reward) → arxos.verify_contribution() (re-reward, reputation, badges, the rating's
+-- verified input) → arxos.transfer(). Tokens live in a double-entry, append-only ledger: one
+-- mint account per building, one holding account per (contributor, building). Holding balances
+-- are kept on the account row by the ledger-entry trigger under CHECK (balance >= 0);
+-- arxos.ledger_check() recomputes everything from the entries.
+--
+-- Locks: every function that changes a contributor's tokens or counters first locks the
+-- contributor rows it needs, in id order (arxos.lock_contributors). Holding accounts are only
+-- written under their contributor's lock, and mint accounts are never updated (their balance is
+-- derived), so concurrent callers queue instead of deadlocking.
+--
+-- Validation failures raise SQLSTATEs of class AX (table in docs/market.md); acting for a
+-- contributor one does not own raises 42501.
+
+-------------------------------------------------------------------------------------------------
+-- Settings and per-type rules (both editable by a DBA)
+-------------------------------------------------------------------------------------------------
+
+CREATE TABLE arxos.market_settings (
+    only_row     boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    rate_limit   integer CHECK (rate_limit > 0),
+    rate_window  interval NOT NULL DEFAULT '1 hour' CHECK (rate_window > interval '0'),
+    max_changes  integer NOT NULL DEFAULT 1000 CHECK (max_changes > 0)
+);
+COMMENT ON TABLE arxos.market_settings IS
+    'rate_limit: contributions per contributor and building within rate_window (NULL = no limit); '
+    'max_changes: object writes (puts + connections) one contribution may carry.';
+INSERT INTO arxos.market_settings (rate_limit) VALUES (60);
+
+-- True for the contribution types of arxos.contribution_types().
+CREATE FUNCTION arxos.contribution_type_known(type text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT EXISTS (SELECT 1 FROM arxos.contribution_types() t WHERE t.type = $1)
+$$;
+
+CREATE TABLE arxos.contribution_rules (
+    type        text PRIMARY KEY CHECK (arxos.contribution_type_known(type)),
+    needs_path  boolean NOT NULL DEFAULT false,
+    required    text[] NOT NULL DEFAULT '{}',
+    recommended text[] NOT NULL DEFAULT '{}',
+    free_text   text[] NOT NULL DEFAULT '{}'
+);
+COMMENT ON TABLE arxos.contribution_rules IS
+    'Per contribution type: needs_path (the contribution names the object it is about), required '
+    'metadata fields, recommended ones (they make the quality), free-text ones (erased by forget_contributor).';
+INSERT INTO arxos.contribution_rules (type, needs_path, required, recommended, free_text) VALUES
+    ('floor_plan_upload',     false, '{floor}',                   '{scale,format}',     '{}'),
+    ('bim_model_update',      false, '{model_version}',           '{format,software}',  '{}'),
+    ('sensor_installation',   false, '{sensor}',                  '{model,measures}',   '{}'),
+    ('photo_documentation',   false, '{image_hash,captured_at}',  '{caption,device}',   '{caption}'),
+    ('object_documentation',  true,  '{}',                        '{notes}',            '{notes}'),
+    ('maintenance_record',    true,  '{performed_at}',            '{work,notes}',       '{work,notes}'),
+    ('quality_improvement',   true,  '{}',                        '{notes}',            '{notes}'),
+    ('property_enrichment',   true,  '{}',                        '{source}',           '{}'),
+    ('verification_activity', true,  '{}',                        '{notes}',            '{notes}');
+
+-------------------------------------------------------------------------------------------------
+-- Contributors and badges
+-------------------------------------------------------------------------------------------------
+
+CREATE TABLE arxos.contributors (
+    id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    handle                 text NOT NULL UNIQUE
+                           CONSTRAINT contributor_handle_format CHECK (handle ~ '^[a-z0-9][a-z0-9_.-]{2,39}$'),
+    display_name           text NOT NULL CONSTRAINT contributor_display_name_format
+                           CHECK (length(display_name) BETWEEN 1 AND 100 AND display_name !~ '[[:cntrl:]]'),
+    owner                  text NOT NULL DEFAULT arxos.current_actor(),
+    reputation             numeric(10, 6) NOT NULL DEFAULT 0 CHECK (reputation BETWEEN 0 AND 1000),
+    trust_level            text GENERATED ALWAYS AS (arxos.trust_level(reputation::double precision)) STORED,
+    registration_rank      bigint NOT NULL UNIQUE,
+    contributions          bigint NOT NULL DEFAULT 0 CHECK (contributions >= 0),
+    verified_contributions bigint NOT NULL DEFAULT 0 CHECK (verified_contributions >= 0),
+    rejected_contributions bigint NOT NULL DEFAULT 0 CHECK (rejected_contributions >= 0),
+    verifications_given    bigint NOT NULL DEFAULT 0 CHECK (verifications_given >= 0),
+    objects_documented     bigint NOT NULL DEFAULT 0 CHECK (objects_documented >= 0),
+    buildings_pioneered    bigint NOT NULL DEFAULT 0 CHECK (buildings_pioneered >= 0),
+    joined_at              timestamptz NOT NULL DEFAULT now(),
+    last_active_at         timestamptz NOT NULL DEFAULT now(),
+    forgotten_at           timestamptz
+);
+COMMENT ON TABLE arxos.contributors IS
+    'People (or bots) who contribute. owner is the actor that registered the row and may act for it.';
+COMMENT ON COLUMN arxos.contributors.verified_contributions IS
+    'Contributions whose current status is auto_verified, peer_verified or expert_verified.';
+
+CREATE TABLE arxos.contributor_badges (
+    contributor_id uuid NOT NULL REFERENCES arxos.contributors(id),
+    badge          text NOT NULL,
+    why            text NOT NULL,
+    earned_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (contributor_id, badge)
+);
+
+-- Registration ranks are handed out in commit order without gaps: registrations queue on a
+-- transaction-scoped advisory lock (they are rare).
+CREATE FUNCTION arxos.contributors_before_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('arxos.contributors.registration_rank'));
+    NEW.registration_rank := coalesce((SELECT max(c.registration_rank) FROM arxos.contributors c), 0) + 1;
+    NEW.joined_at := now();
+    NEW.last_active_at := now();
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER contributors_before_insert BEFORE INSERT ON arxos.contributors
+    FOR EACH ROW EXECUTE FUNCTION arxos.contributors_before_insert();
+
+-- Awards the badges whose rules hold now and that the contributor does not hold yet. Runs on
+-- every change of the counters, whoever makes it, so badges follow plain UPDATEs too.
+CREATE FUNCTION arxos.contributors_award_badges() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    INSERT INTO arxos.contributor_badges (contributor_id, badge, why)
+    SELECT NEW.id, e.badge, e.why
+      FROM arxos.badges_earned(NEW.contributions, NEW.verified_contributions, NEW.verifications_given,
+                               NEW.objects_documented, NEW.registration_rank, NEW.buildings_pioneered > 0) e
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER contributors_badges_on_insert AFTER INSERT ON arxos.contributors
+    FOR EACH ROW EXECUTE FUNCTION arxos.contributors_award_badges();
+CREATE TRIGGER contributors_badges_on_update AFTER UPDATE ON arxos.contributors
+    FOR EACH ROW
+    WHEN ((OLD.contributions, OLD.verified_contributions, OLD.verifications_given, OLD.objects_documented,
+           OLD.registration_rank, OLD.buildings_pioneered)
+          IS DISTINCT FROM
+          (NEW.contributions, NEW.verified_contributions, NEW.verifications_given, NEW.objects_documented,
+           NEW.registration_rank, NEW.buildings_pioneered))
+    EXECUTE FUNCTION arxos.contributors_award_badges();
+
+-------------------------------------------------------------------------------------------------
+-- Contributions
+-------------------------------------------------------------------------------------------------
+
+CREATE TABLE arxos.contributions (
+    id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    building_id          uuid NOT NULL REFERENCES arxos.buildings(id),
+    contributor_id       uuid NOT NULL REFERENCES arxos.contributors(id),
+    type                 text NOT NULL CHECK (arxos.contribution_type_known(type)),
+    data_hash            text NOT NULL CONSTRAINT contribution_data_hash_format CHECK (data_hash ~ '^[0-9a-f]{64}$'),
+    path                 text COLLATE "C",
+    object_id            uuid,
+    metadata             jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
+    changes              jsonb,
+    quality              numeric(4, 3) NOT NULL CHECK (quality BETWEEN 0 AND 1),
+    trust_level          text NOT NULL,
+    old_grade            text NOT NULL,
+    new_grade            text NOT NULL,
+    old_score            numeric(6, 3) NOT NULL,
+    new_score            numeric(6, 3) NOT NULL,
+    status               text NOT NULL DEFAULT 'pending'
+                         CHECK (status IN ('pending', 'auto_verified', 'peer_verified', 'expert_verified', 'rejected')),
+    reward               numeric(20, 6) NOT NULL DEFAULT 0 CHECK (reward >= 0),
+    tokens_earned        numeric(20, 6) NOT NULL DEFAULT 0,
+    first_reward         numeric(20, 6),
+    first_transaction_id bigint,
+    idempotency_key      text CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+    verifier_id          uuid REFERENCES arxos.contributors(id),
+    verified_at          timestamptz,
+    status_changed_at    timestamptz NOT NULL DEFAULT now(),
+    actor                text NOT NULL DEFAULT arxos.current_actor(),
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT contribution_data_hash_unique UNIQUE (building_id, data_hash),
+    CONSTRAINT contribution_idempotency_unique UNIQUE (contributor_id, idempotency_key)
+);
+COMMENT ON TABLE arxos.contributions IS
+    'Recorded work. Make them with arxos.contribute() and change their status with arxos.verify_contribution().';
+COMMENT ON COLUMN arxos.contributions.reward IS 'The reward of the current status (docs/market.md).';
+COMMENT ON COLUMN arxos.contributions.tokens_earned IS
+    'Net tokens booked to the contributor for this contribution; below reward only after a capped claw-back.';
+COMMENT ON COLUMN arxos.contributions.verified_at IS
+    'When the contribution last became verified (auto, peer or expert); NULL while it is not. The rating''s V30 counts it.';
+CREATE INDEX contributions_rate ON arxos.contributions (contributor_id, building_id, created_at);
+CREATE INDEX contributions_building ON arxos.contributions (building_id, created_at);
+CREATE INDEX contributions_verified ON arxos.contributions (building_id, verified_at) WHERE verified_at IS NOT NULL;
+CREATE INDEX contributions_pending ON arxos.contributions (building_id, created_at) WHERE status = 'pending';
+
+-- The first contribution to each building (the building_pioneer badge).
+CREATE TABLE arxos.building_pioneers (
+    building_id     uuid PRIMARY KEY REFERENCES arxos.buildings(id),
+    contributor_id  uuid NOT NULL REFERENCES arxos.contributors(id),
+    contribution_id uuid NOT NULL REFERENCES arxos.contributions(id),
+    at              timestamptz NOT NULL DEFAULT now()
+);
+
+-- What was recorded about a contribution cannot change; its status (and what follows from it),
+-- and the personal fields forget_contributor erases, can. verified_at is derived here.
+CREATE FUNCTION arxos.contributions_before_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    was boolean := TG_OP = 'UPDATE' AND arxos.verification_counts(OLD.status);
+    now_verified boolean := arxos.verification_counts(NEW.status);
+BEGIN
+    IF TG_OP = 'UPDATE' AND
+       (NEW.id, NEW.building_id, NEW.contributor_id, NEW.type, NEW.data_hash, NEW.path, NEW.quality,
+        NEW.trust_level, NEW.old_grade, NEW.new_grade, NEW.old_score, NEW.new_score, NEW.idempotency_key,
+        NEW.created_at)
+       IS DISTINCT FROM
+       (OLD.id, OLD.building_id, OLD.contributor_id, OLD.type, OLD.data_hash, OLD.path, OLD.quality,
+        OLD.trust_level, OLD.old_grade, OLD.new_grade, OLD.old_score, OLD.new_score, OLD.idempotency_key,
+        OLD.created_at) THEN
+        RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, quality, rating impact) cannot change'
+            USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
+    END IF;
+    IF NOT now_verified THEN
+        NEW.verified_at := NULL;
+    ELSIF NOT was THEN
+        NEW.verified_at := now();
+    ELSE
+        NEW.verified_at := OLD.verified_at;
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.status <> OLD.status THEN
+        NEW.status_changed_at := now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER contributions_before_write BEFORE INSERT OR UPDATE ON arxos.contributions
+    FOR EACH ROW EXECUTE FUNCTION arxos.contributions_before_write();
+
+-- Adds n to the verified count of the building's day bucket (the rating's V30 input).
+CREATE FUNCTION arxos.count_verified(building uuid, day date, n bigint) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+    INSERT INTO arxos.activity_days AS a (building_id, day, slot, verified)
+    VALUES (building, day, arxos.counter_slot(), n)
+    ON CONFLICT (building_id, day, slot) DO UPDATE SET verified = a.verified + excluded.verified;
+$$;
+
+-- Keeps the rating's verified-contributions input in step with the contributions, for any
+-- INSERT, UPDATE or DELETE, and queues the rating check at commit.
+CREATE FUNCTION arxos.contributions_after_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.verified_at IS NOT NULL
+       AND (TG_OP = 'DELETE' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at) THEN
+        PERFORM arxos.count_verified(OLD.building_id, arxos.utc_day(OLD.verified_at), -1);
+        PERFORM arxos.note_rating_change(OLD.building_id, 'contribution_verified', OLD.path, OLD.id);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.verified_at IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at) THEN
+        PERFORM arxos.count_verified(NEW.building_id, arxos.utc_day(NEW.verified_at), 1);
+        PERFORM arxos.note_rating_change(NEW.building_id, 'contribution_verified', NEW.path, NEW.id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER contributions_after_write AFTER INSERT OR UPDATE OR DELETE ON arxos.contributions
+    FOR EACH ROW EXECUTE FUNCTION arxos.contributions_after_write();
+
+-- The rating oracle's V30: contributions of the building whose current status counts as
+-- verified and that became verified on one of the 30 UTC days ending with at's day.
+CREATE OR REPLACE FUNCTION arxos.verified_in_window(building uuid, at timestamptz) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT count(*)
+      FROM arxos.contributions c
+     WHERE c.building_id = verified_in_window.building
+       AND c.verified_at IS NOT NULL
+       AND arxos.utc_day(c.verified_at) > arxos.utc_day(verified_in_window.at) - 30
+       AND arxos.utc_day(c.verified_at) <= arxos.utc_day(verified_in_window.at)
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Verifications (one row per status change made by arxos.verify_contribution)
+-------------------------------------------------------------------------------------------------
+
+CREATE TABLE arxos.verifications (
+    id                      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    contribution_id         uuid NOT NULL REFERENCES arxos.contributions(id),
+    verifier_id             uuid NOT NULL REFERENCES arxos.contributors(id),
+    old_status              text NOT NULL,
+    new_status              text NOT NULL,
+    tokens_delta            numeric(20, 6) NOT NULL,
+    verifier_reward         numeric(20, 6) NOT NULL DEFAULT 0 CHECK (verifier_reward >= 0),
+    transaction_id          bigint,
+    verifier_transaction_id bigint,
+    actor                   text NOT NULL DEFAULT arxos.current_actor(),
+    at                      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX verifications_contribution ON arxos.verifications (contribution_id, verifier_id);
+CREATE INDEX verifications_verifier ON arxos.verifications (verifier_id);
+
+-------------------------------------------------------------------------------------------------
+-- The ledger
+-------------------------------------------------------------------------------------------------
+
+-- A mint account per building (contributor_id NULL, no stored balance: it is minus what the
+-- building minted) and a holding per (contributor, building) with its balance and what it
+-- earned (rewards net of claw-backs, without transfers), both kept by the entry trigger.
+CREATE TABLE arxos.accounts (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    building_id    uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
+    contributor_id uuid REFERENCES arxos.contributors(id),
+    balance        numeric(20, 6),
+    earned         numeric(20, 6),
+    CONSTRAINT account_kind CHECK ((contributor_id IS NULL) = (balance IS NULL)
+                                   AND (balance IS NULL) = (earned IS NULL)),
+    CONSTRAINT holding_not_negative CHECK (balance >= 0),
+    CONSTRAINT account_unique UNIQUE NULLS NOT DISTINCT (building_id, contributor_id)
+);
+CREATE INDEX accounts_contributor ON arxos.accounts (contributor_id, building_id);
+
+CREATE TABLE arxos.ledger_transactions (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind            text NOT NULL CHECK (kind IN ('reward', 'verifier_reward', 'transfer')),
+    building_id     uuid REFERENCES arxos.buildings(id),
+    contribution_id uuid REFERENCES arxos.contributions(id),
+    memo            text CHECK (length(memo) <= 500),
+    actor           text NOT NULL DEFAULT arxos.current_actor(),
+    at              timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT ledger_transaction_reference CHECK ((kind = 'transfer') = (contribution_id IS NULL))
+);
+COMMENT ON TABLE arxos.ledger_transactions IS
+    'Append-only. building_id is NULL only for a transfer that moved tokens of several buildings.';
+CREATE INDEX ledger_transactions_contribution ON arxos.ledger_transactions (contribution_id);
+
+CREATE TABLE arxos.ledger_entries (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    transaction_id bigint NOT NULL REFERENCES arxos.ledger_transactions(id),
+    account_id     bigint NOT NULL REFERENCES arxos.accounts(id),
+    amount         numeric(20, 6) NOT NULL CHECK (amount <> 0)
+);
+COMMENT ON TABLE arxos.ledger_entries IS
+    'Append-only. The entries of a transaction sum to zero per building (checked at commit).';
+CREATE INDEX ledger_entries_transaction ON arxos.ledger_entries (transaction_id);
+CREATE INDEX ledger_entries_account ON arxos.ledger_entries (account_id);
+
+ALTER TABLE arxos.contributions ADD CONSTRAINT contribution_first_transaction
+    FOREIGN KEY (first_transaction_id) REFERENCES arxos.ledger_transactions(id);
+ALTER TABLE arxos.verifications ADD CONSTRAINT verification_transaction
+    FOREIGN KEY (transaction_id) REFERENCES arxos.ledger_transactions(id);
+ALTER TABLE arxos.verifications ADD CONSTRAINT verification_verifier_transaction
+    FOREIGN KEY (verifier_transaction_id) REFERENCES arxos.ledger_transactions(id);
+
+-- Every building gets its mint account when it is created.
+CREATE FUNCTION arxos.buildings_create_mint() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    INSERT INTO arxos.accounts (building_id) SELECT n.id FROM new_rows n
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER buildings_create_mint AFTER INSERT ON arxos.buildings
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.buildings_create_mint();
+INSERT INTO arxos.accounts (building_id) SELECT b.id FROM arxos.buildings b ON CONFLICT DO NOTHING;
+
+-- A building whose tokens were minted cannot be deleted: they are in people's accounts.
+CREATE FUNCTION arxos.buildings_before_delete_market() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF EXISTS (SELECT 1 FROM arxos.contributions c WHERE c.building_id = OLD.id)
+       OR EXISTS (SELECT 1 FROM arxos.ledger_transactions t WHERE t.building_id = OLD.id) THEN
+        RAISE EXCEPTION 'building % has contributions and a token ledger; it cannot be deleted', OLD.key
+            USING ERRCODE = '23503', HINT = 'the ledger is append-only: tokens minted for a building stay accounted for';
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER buildings_before_delete_market BEFORE DELETE ON arxos.buildings
+    FOR EACH ROW EXECUTE FUNCTION arxos.buildings_before_delete_market();
+
+-- Holding balances move with their entries; CHECK (balance >= 0) refuses an overdraft.
+CREATE FUNCTION arxos.ledger_entries_after_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    UPDATE arxos.accounts a
+       SET balance = a.balance + NEW.amount,
+           earned = a.earned + CASE WHEN t.kind = 'transfer' THEN 0 ELSE NEW.amount END
+      FROM arxos.ledger_transactions t
+     WHERE a.id = NEW.account_id AND a.contributor_id IS NOT NULL AND t.id = NEW.transaction_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER ledger_entries_after_insert AFTER INSERT ON arxos.ledger_entries
+    FOR EACH ROW EXECUTE FUNCTION arxos.ledger_entries_after_insert();
+
+-- At commit: a transaction has at least two entries and they sum to zero for each building.
+CREATE FUNCTION arxos.ledger_transaction_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    tx  bigint;
+    bad record;
+BEGIN
+    IF TG_TABLE_NAME = 'ledger_entries' THEN
+        tx := NEW.transaction_id;
+    ELSE
+        tx := NEW.id;
+    END IF;
+    IF (SELECT count(*) FROM arxos.ledger_entries e WHERE e.transaction_id = tx) < 2 THEN
+        RAISE EXCEPTION 'ledger transaction % has fewer than two entries', tx USING ERRCODE = 'AX024';
+    END IF;
+    SELECT a.building_id, sum(e.amount) AS total INTO bad
+      FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+     WHERE e.transaction_id = tx
+     GROUP BY a.building_id HAVING sum(e.amount) <> 0
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger transaction % does not balance: its entries for building % sum to %',
+            tx, bad.building_id, bad.total USING ERRCODE = 'AX024';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER ledger_transactions_balanced AFTER INSERT ON arxos.ledger_transactions
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION arxos.ledger_transaction_check();
+CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON arxos.ledger_entries
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION arxos.ledger_transaction_check();
+
+-- Append-only: entries never change; of a transaction only the memo and the actor may be
+-- erased (forget_contributor). Mistakes are corrected by booking a new transaction.
+CREATE FUNCTION arxos.ledger_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'ledger_transactions' THEN
+        IF (NEW.id, NEW.kind, NEW.building_id, NEW.contribution_id, NEW.at)
+           IS NOT DISTINCT FROM (OLD.id, OLD.kind, OLD.building_id, OLD.contribution_id, OLD.at) THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'the ledger is append-only: % on % is not allowed', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'AX023', HINT = 'book a correcting transaction instead';
+END
+$$;
+CREATE TRIGGER ledger_transactions_append_only BEFORE UPDATE OR DELETE ON arxos.ledger_transactions
+    FOR EACH ROW EXECUTE FUNCTION arxos.ledger_append_only();
+CREATE TRIGGER ledger_transactions_no_truncate BEFORE TRUNCATE ON arxos.ledger_transactions
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.ledger_append_only();
+CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON arxos.ledger_entries
+    FOR EACH ROW EXECUTE FUNCTION arxos.ledger_append_only();
+CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON arxos.ledger_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.ledger_append_only();
+
+-- Balances change only through ledger entries (the entry trigger runs at trigger depth 1, so
+-- its UPDATE reaches this trigger at depth 2; a direct UPDATE arrives at depth 1).
+CREATE FUNCTION arxos.accounts_before_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF (NEW.id, NEW.building_id, NEW.contributor_id) IS DISTINCT FROM (OLD.id, OLD.building_id, OLD.contributor_id)
+       OR (pg_trigger_depth() < 2
+           AND (NEW.balance, NEW.earned) IS DISTINCT FROM (OLD.balance, OLD.earned)) THEN
+        RAISE EXCEPTION 'account balances change only through ledger entries'
+            USING ERRCODE = 'AX023', HINT = 'insert a balanced ledger transaction, or use arxos.transfer()';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER accounts_before_update BEFORE UPDATE ON arxos.accounts
+    FOR EACH ROW EXECUTE FUNCTION arxos.accounts_before_update();
+
+-- The account of a contributor in a building (contributor NULL: the building's mint); created
+-- on first use.
+CREATE FUNCTION arxos.account(building uuid, contributor uuid) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    v bigint;
+BEGIN
+    SELECT a.id INTO v FROM arxos.accounts a
+     WHERE a.building_id = account.building AND a.contributor_id IS NOT DISTINCT FROM account.contributor;
+    IF v IS NULL THEN
+        INSERT INTO arxos.accounts (building_id, contributor_id, balance, earned)
+        VALUES (building, contributor,
+                CASE WHEN contributor IS NOT NULL THEN 0 END, CASE WHEN contributor IS NOT NULL THEN 0 END)
+        ON CONFLICT DO NOTHING
+        RETURNING id INTO v;
+        IF v IS NULL THEN
+            SELECT a.id INTO v FROM arxos.accounts a
+             WHERE a.building_id = account.building AND a.contributor_id IS NOT DISTINCT FROM account.contributor;
+        END IF;
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- Books one transaction: amounts[i] on accounts[i] (zero amounts are left out). Returns its id.
+CREATE FUNCTION arxos.ledger_post(kind text, building uuid, contribution uuid, memo text,
+                                  accounts bigint[], amounts numeric[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    tx bigint;
+BEGIN
+    INSERT INTO arxos.ledger_transactions (kind, building_id, contribution_id, memo)
+    VALUES (kind, building, contribution, memo)
+    RETURNING id INTO tx;
+    INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
+    SELECT tx, u.account, u.amount
+      FROM unnest(accounts, amounts) WITH ORDINALITY AS u(account, amount, n)
+     WHERE u.amount <> 0
+     ORDER BY u.n;
+    RETURN tx;
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Helpers
+-------------------------------------------------------------------------------------------------
+
+-- A building by key or id; unknown → AX001.
+CREATE FUNCTION arxos.market_building(building text) RETURNS uuid
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN arxos.building_id(building);
+EXCEPTION WHEN no_data_found THEN
+    RAISE EXCEPTION 'unknown building %', coalesce(quote_literal(building), 'NULL')
+        USING ERRCODE = 'AX001', HINT = 'list buildings with: select key, name from arxos.buildings';
+END
+$$;
+
+-- A contributor's id from its handle (or its id as text); unknown → AX002.
+CREATE FUNCTION arxos.contributor_id(handle text) RETURNS uuid
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    v uuid;
+BEGIN
+    IF handle ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        SELECT c.id INTO v FROM arxos.contributors c WHERE c.id = handle::uuid;
+    ELSE
+        SELECT c.id INTO v FROM arxos.contributors c WHERE c.handle = lower(contributor_id.handle);
+    END IF;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'unknown contributor %', coalesce(quote_literal(handle), 'NULL') USING ERRCODE = 'AX002';
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- Locks the contributors' rows, in id order, and returns them. Unknown → AX002; forgotten
+-- contributors → AX002 unless allow_forgotten.
+CREATE FUNCTION arxos.lock_contributors(ids uuid[], allow_forgotten boolean DEFAULT false)
+RETURNS SETOF arxos.contributors
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    c       arxos.contributors;
+    missing uuid;
+BEGIN
+    SELECT u.id INTO missing FROM unnest(ids) AS u(id)
+     WHERE u.id IS NULL OR NOT EXISTS (SELECT 1 FROM arxos.contributors x WHERE x.id = u.id)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown contributor %', coalesce(missing::text, 'NULL') USING ERRCODE = 'AX002';
+    END IF;
+    FOR c IN SELECT * FROM arxos.contributors x WHERE x.id = ANY (ids) ORDER BY x.id FOR UPDATE LOOP
+        IF c.forgotten_at IS NOT NULL AND NOT allow_forgotten THEN
+            RAISE EXCEPTION 'contributor % was forgotten', c.id
+                USING ERRCODE = 'AX002', HINT = 'a forgotten contributor''s account is frozen';
+        END IF;
+        RETURN NEXT c;
+    END LOOP;
+END
+$$;
+
+-- Only the actor that registered a contributor (its owner) may act for it.
+CREATE FUNCTION arxos.check_owner(c arxos.contributors) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF c.owner IS DISTINCT FROM arxos.current_actor() THEN
+        RAISE EXCEPTION 'actor % may not act for contributor %', arxos.current_actor(), c.id
+            USING ERRCODE = '42501',
+                  HINT = 'only the actor that registered a contributor (its owner) may act for it';
+    END IF;
+END
+$$;
+
+-- Reputation plus a delta, clamped to 0..1000.
+CREATE FUNCTION arxos.add_reputation(reputation numeric, delta double precision) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT arxos.clamp_reputation((reputation + delta::numeric)::double precision)::numeric(10, 6)
+$$;
+
+-- The reward of a contribution for a status, from what the contribution recorded.
+CREATE FUNCTION arxos.contribution_reward_for(c arxos.contributions, status text) RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT arxos.contribution_reward(c.type, c.quality::double precision, status, c.trust_level,
+                                     (c.new_score - c.old_score)::double precision, c.new_grade)::numeric(20, 6)
+$$;
+
+-- The trust level a status change needs: auto_verified none, peer_verified and rejected
+-- trusted, expert_verified expert.
+CREATE FUNCTION arxos.status_required_trust(status text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE status WHEN 'expert_verified' THEN 'expert'
+                       WHEN 'peer_verified' THEN 'trusted'
+                       WHEN 'rejected' THEN 'trusted'
+                       ELSE 'newcomer' END
+$$;
+
+-- True when the metadata has a usable value for the key (not null, not an empty string,
+-- array or object).
+CREATE FUNCTION arxos.metadata_present(metadata jsonb, key text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(CASE jsonb_typeof(metadata -> key)
+                        WHEN 'null' THEN false
+                        WHEN 'string' THEN btrim(metadata ->> key) <> ''
+                        WHEN 'array' THEN jsonb_array_length(metadata -> key) > 0
+                        WHEN 'object' THEN metadata -> key <> '{}'
+                        ELSE metadata ? key END, false)
+$$;
+
+-- text → timestamptz, NULL when it does not parse.
+CREATE FUNCTION arxos.try_timestamptz(value text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN value::timestamptz;
+EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_time_zone_displacement_value
+          OR invalid_parameter_value THEN
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION arxos.market_event(type text, building uuid, object uuid, path text, body jsonb)
+RETURNS void
+LANGUAGE sql VOLATILE AS $$
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    VALUES (type, building, object, path, arxos.current_actor(), body);
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Registration
+-------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION arxos.register_contributor(handle text, display_name text) RETURNS uuid
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    h text := lower(btrim(handle));
+    v uuid;
+BEGIN
+    IF h IS NULL OR h !~ '^[a-z0-9][a-z0-9_.-]{2,39}$' OR h LIKE 'anon-%' THEN
+        RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase letters, digits, ., - and _, starting with a letter or digit (anon- is reserved)',
+            coalesce(quote_literal(handle), 'NULL') USING ERRCODE = 'AX021';
+    END IF;
+    IF display_name IS NULL OR length(btrim(display_name)) NOT BETWEEN 1 AND 100 OR display_name ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'invalid display name: 1 to 100 characters, no control characters' USING ERRCODE = 'AX021';
+    END IF;
+    INSERT INTO arxos.contributors (handle, display_name, owner)
+    VALUES (h, btrim(display_name), arxos.current_actor())
+    ON CONFLICT (handle) DO NOTHING
+    RETURNING id INTO v;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'handle % is taken', h USING ERRCODE = 'AX022';
+    END IF;
+    RETURN v;
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Contributions: validation, quality, object writes, rating impact, reward
+-------------------------------------------------------------------------------------------------
+
+-- Checks the shape of `changes` (AX010): {"puts": [{path, type, properties, status, location,
+-- parents}], "connections": [{from, to, kind}]}.
+CREATE FUNCTION arxos.check_changes(changes jsonb) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    e   record;
+    k   text;
+    n   bigint := 0;
+    lim integer := (SELECT s.max_changes FROM arxos.market_settings s);
+BEGIN
+    IF changes IS NULL OR changes = 'null' THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(changes) <> 'object' THEN
+        RAISE EXCEPTION 'changes must be a JSON object {"puts": [...], "connections": [...]}' USING ERRCODE = 'AX010';
+    END IF;
+    SELECT x INTO k FROM jsonb_object_keys(changes) x WHERE x NOT IN ('puts', 'connections') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'changes: unknown key %; use puts and connections', quote_literal(k) USING ERRCODE = 'AX010';
+    END IF;
+    IF coalesce(jsonb_typeof(changes -> 'puts'), 'array') <> 'array'
+       OR coalesce(jsonb_typeof(changes -> 'connections'), 'array') <> 'array' THEN
+        RAISE EXCEPTION 'changes: puts and connections must be arrays' USING ERRCODE = 'AX010';
+    END IF;
+    FOR e IN SELECT value AS v, ordinality - 1 AS i FROM jsonb_array_elements(coalesce(changes -> 'puts', '[]')) WITH ORDINALITY LOOP
+        n := n + 1;
+        IF jsonb_typeof(e.v) <> 'object' THEN
+            RAISE EXCEPTION 'changes.puts[%] must be an object', e.i USING ERRCODE = 'AX010';
+        END IF;
+        SELECT x INTO k FROM jsonb_object_keys(e.v) x
+         WHERE x NOT IN ('path', 'type', 'properties', 'status', 'location', 'parents') LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'changes.puts[%]: unknown key %; use path, type, properties, status, location, parents',
+                e.i, quote_literal(k) USING ERRCODE = 'AX010';
+        END IF;
+        IF jsonb_typeof(e.v -> 'path') IS DISTINCT FROM 'string' OR jsonb_typeof(e.v -> 'type') IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION 'changes.puts[%]: path and type are required strings', e.i USING ERRCODE = 'AX010';
+        END IF;
+        IF coalesce(jsonb_typeof(e.v -> 'properties'), 'object') NOT IN ('object', 'null')
+           OR coalesce(jsonb_typeof(e.v -> 'status'), 'string') NOT IN ('string', 'null')
+           OR coalesce(jsonb_typeof(e.v -> 'location'), 'object') NOT IN ('object', 'null')
+           OR coalesce(jsonb_typeof(e.v -> 'parents'), 'boolean') NOT IN ('boolean', 'null') THEN
+            RAISE EXCEPTION 'changes.puts[%]: properties and location must be objects, status a string, parents a boolean', e.i
+                USING ERRCODE = 'AX010';
+        END IF;
+    END LOOP;
+    FOR e IN SELECT value AS v, ordinality - 1 AS i FROM jsonb_array_elements(coalesce(changes -> 'connections', '[]')) WITH ORDINALITY LOOP
+        n := n + 1;
+        IF jsonb_typeof(e.v) <> 'object' THEN
+            RAISE EXCEPTION 'changes.connections[%] must be an object', e.i USING ERRCODE = 'AX010';
+        END IF;
+        SELECT x INTO k FROM jsonb_object_keys(e.v) x WHERE x NOT IN ('from', 'to', 'kind') LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'changes.connections[%]: unknown key %; use from, to, kind', e.i, quote_literal(k)
+                USING ERRCODE = 'AX010';
+        END IF;
+        IF jsonb_typeof(e.v -> 'from') IS DISTINCT FROM 'string' OR jsonb_typeof(e.v -> 'to') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(e.v -> 'kind') IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION 'changes.connections[%]: from, to and kind are required strings', e.i USING ERRCODE = 'AX010';
+        END IF;
+    END LOOP;
+    IF n > lim THEN
+        RAISE EXCEPTION 'changes carry % object writes; at most % are allowed in one contribution', n, lim
+            USING ERRCODE = 'AX010', HINT = 'split the work into several contributions';
+    END IF;
+END
+$$;
+
+-- Applies `changes` through arxos.put and arxos.connect, puts in path order (parents first, and
+-- a consistent lock order between concurrent contributions). A failing write raises AX010 (AX003
+-- when it names an object that does not exist) with the failing change in the message.
+CREATE FUNCTION arxos.apply_changes(building uuid, changes jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    e    record;
+    what text;
+BEGIN
+    IF changes IS NULL OR changes = 'null' THEN
+        RETURN;
+    END IF;
+    BEGIN
+        FOR e IN SELECT value AS v, ordinality - 1 AS i
+                   FROM jsonb_array_elements(coalesce(changes -> 'puts', '[]')) WITH ORDINALITY
+                  ORDER BY CASE WHEN arxos.path_is_valid(value ->> 'path') THEN arxos.normalize_path(value ->> 'path') END,
+                           ordinality LOOP
+            what := format('changes.puts[%s] (%s)', e.i, e.v ->> 'path');
+            PERFORM arxos.put(building::text, e.v ->> 'path', e.v ->> 'type',
+                              properties => CASE WHEN jsonb_typeof(e.v -> 'properties') = 'object' THEN e.v -> 'properties' END,
+                              status => e.v ->> 'status',
+                              location => CASE WHEN jsonb_typeof(e.v -> 'location') = 'object' THEN e.v -> 'location' END,
+                              parents => coalesce((e.v ->> 'parents')::boolean, false));
+        END LOOP;
+        FOR e IN SELECT value AS v, ordinality - 1 AS i
+                   FROM jsonb_array_elements(coalesce(changes -> 'connections', '[]')) WITH ORDINALITY
+                  ORDER BY ordinality LOOP
+            what := format('changes.connections[%s] (%s -> %s)', e.i, e.v ->> 'from', e.v ->> 'to');
+            PERFORM arxos.connect(building::text, e.v ->> 'from', e.v ->> 'to', e.v ->> 'kind');
+        END LOOP;
+    EXCEPTION WHEN data_exception OR integrity_constraint_violation OR dependent_objects_still_exist
+                   OR raise_exception OR no_data_found THEN
+        RAISE EXCEPTION '%: %', what, SQLERRM
+            USING ERRCODE = CASE WHEN SQLSTATE = 'P0002' THEN 'AX003' ELSE 'AX010' END,
+                  DETAIL = 'the write failed with SQLSTATE ' || SQLSTATE;
+    END;
+END
+$$;
+
+-- Quality in [0, 1], computed from what was supplied: the share of the type's recommended
+-- metadata fields present, averaged with the completeness of the objects the contribution
+-- touches (its path and the objects its changes write: located, documented, with properties,
+-- a third each) when it touches any. Rounded to 3 decimals.
+CREATE FUNCTION arxos.contribution_quality(type text, metadata jsonb, building uuid, paths text[])
+RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    WITH rules AS (
+        SELECT coalesce((SELECT r.recommended FROM arxos.contribution_rules r WHERE r.type = $1), '{}') AS rec
+    ), fields AS (
+        SELECT CASE WHEN cardinality(rules.rec) = 0 THEN 1.0
+                    ELSE (SELECT count(*) FROM unnest(rules.rec) k WHERE arxos.metadata_present($2, k))::numeric
+                         / cardinality(rules.rec) END AS score
+          FROM rules
+    ), objects AS (
+        SELECT avg(((o.x IS NOT NULL)::int + (o.status <> 'unknown')::int + (o.properties <> '{}')::int) / 3.0) AS score
+          FROM arxos.objects o
+         WHERE o.building_id = $3 AND o.path = ANY ($4)
+    )
+    SELECT round(CASE WHEN objects.score IS NULL THEN fields.score
+                      ELSE (fields.score + objects.score) / 2 END, 3)
+      FROM fields, objects
+$$;
+
+-- Checks the per-type metadata rules that do not depend on the object writes. Raises AX007
+-- (missing or malformed field, or a needed path missing) or AX009 (a time in the future).
+CREATE FUNCTION arxos.check_contribution_metadata(type text, metadata jsonb, path text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    r  arxos.contribution_rules;
+    k  text;
+    t  timestamptz;
+BEGIN
+    SELECT * INTO r FROM arxos.contribution_rules x WHERE x.type = check_contribution_metadata.type;
+    IF r.needs_path AND path IS NULL THEN
+        RAISE EXCEPTION '% needs a path: the object the contribution is about', type USING ERRCODE = 'AX007';
+    END IF;
+    FOREACH k IN ARRAY coalesce(r.required, '{}') LOOP
+        IF NOT arxos.metadata_present(metadata, k) THEN
+            RAISE EXCEPTION '% needs metadata.%', type, k
+                USING ERRCODE = 'AX007', HINT = 'required fields: ' || array_to_string(r.required, ', ');
+        END IF;
+    END LOOP;
+    IF metadata ? 'floor' AND NOT (CASE WHEN jsonb_typeof(metadata -> 'floor') = 'number'
+                                        THEN (metadata ->> 'floor')::numeric = trunc((metadata ->> 'floor')::numeric)
+                                        ELSE false END) THEN
+        RAISE EXCEPTION 'metadata.floor must be an integer, got %', metadata -> 'floor' USING ERRCODE = 'AX007';
+    END IF;
+    IF metadata ? 'image_hash' AND NOT coalesce(metadata ->> 'image_hash' ~* '^[0-9a-f]{64}$', false) THEN
+        RAISE EXCEPTION 'metadata.image_hash must be a SHA-256 (64 hexadecimal characters)' USING ERRCODE = 'AX007';
+    END IF;
+    IF metadata ? 'sensor' AND jsonb_typeof(metadata -> 'sensor') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'metadata.sensor must be the path of the sensor object' USING ERRCODE = 'AX007';
+    END IF;
+    FOREACH k IN ARRAY ARRAY['captured_at', 'performed_at'] LOOP
+        IF metadata ? k THEN
+            t := CASE WHEN jsonb_typeof(metadata -> k) = 'string' THEN arxos.try_timestamptz(metadata ->> k) END;
+            IF t IS NULL THEN
+                RAISE EXCEPTION 'metadata.% must be a timestamp like 2024-05-01T10:30:00Z, got %', k, metadata -> k
+                    USING ERRCODE = 'AX007';
+            END IF;
+            IF t > now() THEN
+                RAISE EXCEPTION 'metadata.% (%) is in the future', k, metadata ->> k USING ERRCODE = 'AX009';
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION arxos.contribute(building text, contributor uuid, type text, data_hash text,
+                                 metadata jsonb DEFAULT '{}', path text DEFAULT NULL,
+                                 changes jsonb DEFAULT NULL, idempotency_key text DEFAULT NULL)
+RETURNS TABLE (contribution_id uuid, status text, quality numeric, tokens_earned numeric,
+               old_grade text, new_grade text, old_score numeric, new_score numeric,
+               transaction_id bigint, replayed boolean)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b        uuid := arxos.market_building(building);
+    c        arxos.contributors;
+    prior    arxos.contributions;
+    s        arxos.market_settings;
+    hash     text := lower(btrim(data_hash));
+    meta     jsonb := coalesce(metadata, '{}');
+    p        text;
+    sensor   text;
+    so       arxos.objects;
+    puts     text[];
+    r_before arxos.rating_result;
+    r_after  arxos.rating_result;
+    q        numeric;
+    amount   numeric;
+    cid      uuid := gen_random_uuid();
+    obj      uuid;
+    tx       bigint;
+    recent   bigint;
+BEGIN
+    -- Who: the contributor's row is locked for the whole call, so one contributor's calls
+    -- (and an idempotency key's replays) queue behind each other.
+    SELECT * INTO c FROM arxos.lock_contributors(ARRAY[contributor]);
+    PERFORM arxos.check_owner(c);
+
+    IF idempotency_key IS NOT NULL THEN
+        IF length(idempotency_key) NOT BETWEEN 1 AND 200 THEN
+            RAISE EXCEPTION 'idempotency_key must be 1 to 200 characters' USING ERRCODE = 'AX012';
+        END IF;
+        SELECT * INTO prior FROM arxos.contributions x
+         WHERE x.contributor_id = c.id AND x.idempotency_key = contribute.idempotency_key;
+        IF FOUND THEN
+            IF prior.building_id <> b OR prior.type IS DISTINCT FROM contribute.type OR prior.data_hash IS DISTINCT FROM hash THEN
+                RAISE EXCEPTION 'idempotency_key % was used for a different contribution (%)',
+                    quote_literal(idempotency_key), prior.id USING ERRCODE = 'AX012';
+            END IF;
+            RETURN QUERY SELECT prior.id, 'pending'::text, prior.quality, prior.first_reward, prior.old_grade,
+                                prior.new_grade, prior.old_score, prior.new_score, prior.first_transaction_id, true;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- What: the static rules.
+    IF type IS NULL OR NOT arxos.contribution_type_known(type) THEN
+        RAISE EXCEPTION 'unknown contribution type %', coalesce(quote_literal(type), 'NULL')
+            USING ERRCODE = 'AX004',
+                  HINT = 'valid types: ' || (SELECT string_agg(t.type, ', ') FROM arxos.contribution_types() t);
+    END IF;
+    IF hash IS NULL OR hash !~ '^[0-9a-f]{64}$' THEN
+        RAISE EXCEPTION 'data_hash must be the SHA-256 of the data: 64 hexadecimal characters' USING ERRCODE = 'AX005';
+    END IF;
+    IF jsonb_typeof(meta) <> 'object' THEN
+        RAISE EXCEPTION 'metadata must be a JSON object' USING ERRCODE = 'AX007';
+    END IF;
+    IF path IS NOT NULL THEN
+        IF NOT arxos.path_is_valid(path) OR arxos.normalize_path(path) = '/' THEN
+            RAISE EXCEPTION 'unknown object %: not a valid object path', quote_literal(path) USING ERRCODE = 'AX003';
+        END IF;
+        p := arxos.normalize_object_path(path);
+    END IF;
+    PERFORM arxos.check_contribution_metadata(type, meta, p);
+    PERFORM arxos.check_changes(changes);
+    IF EXISTS (SELECT 1 FROM arxos.contributions x WHERE x.building_id = b AND x.data_hash = hash) THEN
+        RAISE EXCEPTION 'data % was already contributed to building %', hash, building USING ERRCODE = 'AX006';
+    END IF;
+    SELECT * INTO s FROM arxos.market_settings;
+    IF s.rate_limit IS NOT NULL THEN
+        SELECT count(*) INTO recent FROM arxos.contributions x
+         WHERE x.contributor_id = c.id AND x.building_id = b AND x.created_at > now() - s.rate_window;
+        IF recent >= s.rate_limit THEN
+            RAISE EXCEPTION 'rate limit: % contributions to this building within %', recent, s.rate_window
+                USING ERRCODE = 'AX011', HINT = 'try again later (see arxos.market_settings)';
+        END IF;
+    END IF;
+
+    -- The object writes and their rating impact.
+    r_before := arxos.rating(b::text);
+    PERFORM arxos.apply_changes(b, changes);
+    r_after := arxos.rating(b::text);
+
+    -- The rules that look at the objects as they are after the writes.
+    IF p IS NOT NULL THEN
+        SELECT o.id INTO obj FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
+        IF obj IS NULL THEN
+            RAISE EXCEPTION 'unknown object %', p USING ERRCODE = 'AX003',
+                HINT = 'name an existing object, or create it in the same call with changes.puts';
+        END IF;
+    END IF;
+    IF meta ? 'sensor' THEN
+        sensor := CASE WHEN arxos.path_is_valid(meta ->> 'sensor') AND arxos.normalize_path(meta ->> 'sensor') <> '/'
+                       THEN arxos.normalize_object_path(meta ->> 'sensor') END;
+        SELECT * INTO so FROM arxos.objects o WHERE o.building_id = b AND o.path = sensor;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'metadata.sensor % does not exist', quote_literal(meta ->> 'sensor')
+                USING ERRCODE = 'AX008', HINT = 'create the sensor in the same call with changes.puts';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM arxos.sensing_types t WHERE t.type = so.type) THEN
+            RAISE EXCEPTION 'metadata.sensor % is a %, not a sensing device', so.path, so.type
+                USING ERRCODE = 'AX008',
+                      HINT = 'sensing types: ' || (SELECT string_agg(t.type, ', ' ORDER BY t.type) FROM arxos.sensing_types t);
+        END IF;
+    END IF;
+
+    SELECT coalesce(array_agg(DISTINCT arxos.normalize_object_path(e.value ->> 'path')), '{}') INTO puts
+      FROM jsonb_array_elements(coalesce(changes -> 'puts', '[]')) e;
+    q := arxos.contribution_quality(type, meta, b, puts || CASE WHEN p IS NULL THEN '{}'::text[] ELSE ARRAY[p] END);
+
+    -- Record it. A concurrent contribution of the same data that committed first wins (AX006).
+    amount := arxos.contribution_reward(type, q::double precision, 'pending', c.trust_level,
+                                        (r_after.score - r_before.score)::double precision, r_after.grade)::numeric(20, 6);
+    INSERT INTO arxos.contributions AS x (id, building_id, contributor_id, type, data_hash, path, object_id, metadata,
+           changes, quality, trust_level, old_grade, new_grade, old_score, new_score, status, reward,
+           idempotency_key)
+    VALUES (cid, b, c.id, type, hash, p, obj, meta, CASE WHEN changes = 'null' THEN NULL ELSE changes END, q,
+            c.trust_level, r_before.grade, r_after.grade, r_before.score, r_after.score, 'pending', amount, idempotency_key)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'data % was already contributed to building %', hash, building USING ERRCODE = 'AX006';
+    END IF;
+
+    -- Pay it, and move the contributor.
+    tx := arxos.ledger_post('reward', b, cid, 'contribution ' || type,
+                            ARRAY[arxos.account(b, NULL), arxos.account(b, c.id)], ARRAY[-amount, amount]);
+    UPDATE arxos.contributions x SET tokens_earned = amount, first_reward = amount, first_transaction_id = tx
+     WHERE x.id = cid;
+    IF EXISTS (SELECT 1 FROM arxos.building_pioneers x WHERE x.building_id = b) THEN
+        NULL;
+    ELSE
+        INSERT INTO arxos.building_pioneers (building_id, contributor_id, contribution_id)
+        VALUES (b, c.id, cid) ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+            UPDATE arxos.contributors x SET buildings_pioneered = x.buildings_pioneered + 1 WHERE x.id = c.id;
+        END IF;
+    END IF;
+    UPDATE arxos.contributors x
+       SET reputation = arxos.add_reputation(x.reputation, arxos.reputation_delta('pending', q::double precision)),
+           contributions = x.contributions + 1,
+           objects_documented = x.objects_documented + cardinality(puts),
+           last_active_at = now()
+     WHERE x.id = c.id;
+
+    -- The rating check at commit (queued by the object writes) names this contribution.
+    UPDATE arxos.rating_dirty d SET contribution_id = cid
+     WHERE d.xid = pg_current_xact_id() AND d.building_id = b AND d.contribution_id IS NULL;
+
+    PERFORM arxos.market_event('market.contribution', b, obj, p, jsonb_build_object(
+        'contribution_id', cid, 'contributor_id', c.id, 'type', type, 'status', 'pending',
+        'quality', q, 'data_hash', hash, 'old_grade', r_before.grade, 'new_grade', r_after.grade,
+        'old_score', r_before.score, 'new_score', r_after.score));
+    PERFORM arxos.market_event('market.reward', b, obj, p, jsonb_build_object(
+        'contribution_id', cid, 'contributor_id', c.id, 'reason', 'contribution', 'status', 'pending',
+        'amount', amount, 'transaction_id', tx));
+    PERFORM arxos.wake();
+
+    RETURN QUERY SELECT cid, 'pending'::text, q, amount, r_before.grade, r_after.grade, r_before.score, r_after.score, tx, false;
+END
+$$;
+COMMENT ON FUNCTION arxos.contribute IS
+    'Records a contribution in one transaction: validation, object writes, rating impact, reward (docs/market.md).';
+
+-------------------------------------------------------------------------------------------------
+-- Verification
+-------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION arxos.verify_contribution(contribution uuid, verifier uuid, status text)
+RETURNS TABLE (contribution_id uuid, old_status text, new_status text, tokens_delta numeric,
+               tokens_earned numeric, verifier_reward numeric, transaction_id bigint,
+               verifier_transaction_id bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    k       arxos.contributions;
+    author  arxos.contributors;
+    v       arxos.contributors;
+    x       arxos.contributors;
+    target  numeric(20, 6);
+    delta   numeric(20, 6);
+    held    numeric(20, 6);
+    pay     numeric(20, 6) := 0;
+    tx      bigint;
+    vtx     bigint;
+    needed  text;
+BEGIN
+    IF status IS NULL OR status NOT IN ('auto_verified', 'peer_verified', 'expert_verified', 'rejected') THEN
+        RAISE EXCEPTION 'invalid verification status %: use auto_verified, peer_verified, expert_verified or rejected',
+            coalesce(quote_literal(status), 'NULL') USING ERRCODE = 'AX016';
+    END IF;
+    SELECT * INTO k FROM arxos.contributions c WHERE c.id = contribution;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown contribution %', coalesce(contribution::text, 'NULL') USING ERRCODE = 'AX017';
+    END IF;
+    IF verifier IS NOT DISTINCT FROM k.contributor_id THEN
+        RAISE EXCEPTION 'nobody verifies their own work' USING ERRCODE = 'AX014';
+    END IF;
+    -- Lock both contributors in id order; the author may have been forgotten, the verifier not.
+    FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[k.contributor_id, verifier], allow_forgotten => true) LOOP
+        IF x.id = verifier THEN v := x; ELSE author := x; END IF;
+    END LOOP;
+    IF v.forgotten_at IS NOT NULL THEN
+        RAISE EXCEPTION 'contributor % was forgotten', v.id
+            USING ERRCODE = 'AX002', HINT = 'a forgotten contributor''s account is frozen';
+    END IF;
+    PERFORM arxos.check_owner(v);
+    SELECT * INTO k FROM arxos.contributions c WHERE c.id = contribution FOR UPDATE;
+
+    needed := CASE WHEN arxos.trust_ordinal(arxos.status_required_trust(status))
+                        >= arxos.trust_ordinal(arxos.status_required_trust(k.status))
+                   THEN arxos.status_required_trust(status) ELSE arxos.status_required_trust(k.status) END;
+    IF arxos.trust_ordinal(v.trust_level) < arxos.trust_ordinal(needed) THEN
+        RAISE EXCEPTION 'setting % on a % contribution needs trust level % or higher; verifier % is %',
+            status, k.status, needed, v.id, v.trust_level USING ERRCODE = 'AX015';
+    END IF;
+    IF k.status = status THEN
+        RETURN QUERY SELECT k.id, k.status, k.status, 0::numeric(20, 6), k.tokens_earned, 0::numeric(20, 6),
+                            NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+
+    -- The contributor: the reward of the new status minus what was booked so far. A claw-back
+    -- takes at most what the contributor still holds of the building's tokens.
+    target := arxos.contribution_reward_for(k, status);
+    delta := target - k.tokens_earned;
+    IF delta < 0 THEN
+        SELECT a.balance INTO held FROM arxos.accounts a
+         WHERE a.building_id = k.building_id AND a.contributor_id = k.contributor_id;
+        delta := -least(-delta, coalesce(held, 0));
+    END IF;
+    IF delta <> 0 THEN
+        tx := arxos.ledger_post('reward', k.building_id, k.id, format('status %s -> %s', k.status, status),
+                                ARRAY[arxos.account(k.building_id, NULL), arxos.account(k.building_id, k.contributor_id)],
+                                ARRAY[-delta, delta]);
+    END IF;
+    UPDATE arxos.contributions c
+       SET status = verify_contribution.status, reward = target, tokens_earned = c.tokens_earned + delta,
+           verifier_id = v.id
+     WHERE c.id = k.id;
+    UPDATE arxos.contributors c
+       SET reputation = arxos.add_reputation(c.reputation,
+               arxos.reputation_delta(verify_contribution.status, k.quality::double precision)
+               - arxos.reputation_delta(k.status, k.quality::double precision)),
+           verified_contributions = c.verified_contributions
+               + arxos.verification_counts(verify_contribution.status)::int - arxos.verification_counts(k.status)::int,
+           rejected_contributions = c.rejected_contributions
+               + (verify_contribution.status = 'rejected')::int - (k.status = 'rejected')::int
+     WHERE c.id = k.contributor_id;
+
+    -- The verifier: paid once per contribution for a peer or expert verification.
+    IF status IN ('peer_verified', 'expert_verified')
+       AND NOT EXISTS (SELECT 1 FROM arxos.verifications w
+                        WHERE w.contribution_id = k.id AND w.verifier_id = v.id AND w.verifier_reward > 0) THEN
+        pay := arxos.verifier_reward()::numeric(20, 6);
+        IF pay > 0 THEN
+            vtx := arxos.ledger_post('verifier_reward', k.building_id, k.id, 'verification of ' || k.id,
+                                     ARRAY[arxos.account(k.building_id, NULL), arxos.account(k.building_id, v.id)],
+                                     ARRAY[-pay, pay]);
+        END IF;
+    END IF;
+    UPDATE arxos.contributors c
+       SET verifications_given = c.verifications_given + 1, last_active_at = now()
+     WHERE c.id = v.id;
+    INSERT INTO arxos.verifications (contribution_id, verifier_id, old_status, new_status, tokens_delta,
+                                     verifier_reward, transaction_id, verifier_transaction_id)
+    VALUES (k.id, v.id, k.status, status, delta, pay, tx, vtx);
+
+    PERFORM arxos.market_event('market.contribution', k.building_id, k.object_id, k.path, jsonb_build_object(
+        'contribution_id', k.id, 'contributor_id', k.contributor_id, 'type', k.type, 'old_status', k.status,
+        'status', status, 'verifier_id', v.id, 'quality', k.quality));
+    IF delta <> 0 THEN
+        PERFORM arxos.market_event('market.reward', k.building_id, k.object_id, k.path, jsonb_build_object(
+            'contribution_id', k.id, 'contributor_id', k.contributor_id, 'reason', 'verification',
+            'status', status, 'amount', delta, 'transaction_id', tx));
+    END IF;
+    IF pay > 0 THEN
+        PERFORM arxos.market_event('market.reward', k.building_id, k.object_id, k.path, jsonb_build_object(
+            'contribution_id', k.id, 'contributor_id', v.id, 'reason', 'verifier', 'status', status,
+            'amount', pay, 'transaction_id', vtx));
+    END IF;
+    PERFORM arxos.wake();
+
+    RETURN QUERY SELECT k.id, k.status, status, delta, k.tokens_earned + delta, pay, tx, vtx;
+END
+$$;
+COMMENT ON FUNCTION arxos.verify_contribution IS
+    'Changes a contribution''s status; books the reward difference, pays the verifier, moves reputation and the rating.';
+
+-------------------------------------------------------------------------------------------------
+-- Transfers and balances
+-------------------------------------------------------------------------------------------------
+
+-- Moves tokens between contributors. With a building, that building's tokens; without, the
+-- sender's holdings are drawn largest first (ties: building key). Returns the transaction id.
+CREATE FUNCTION arxos.transfer(from_contributor uuid, to_contributor uuid, amount numeric,
+                               memo text DEFAULT NULL, building text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b        uuid;
+    x        arxos.contributors;
+    sender   arxos.contributors;
+    avail    numeric;
+    rest     numeric(20, 6) := amount;
+    taken    numeric(20, 6);
+    part     record;
+    accts    bigint[] := '{}';
+    amounts  numeric[] := '{}';
+    parts    jsonb := '[]';
+    tx       bigint;
+BEGIN
+    IF amount IS NULL OR amount = 'NaN' OR amount <= 0 OR amount <> round(amount, 6) OR amount >= 1e14 THEN
+        RAISE EXCEPTION 'invalid amount %: a positive number of tokens with at most 6 decimals',
+            coalesce(amount::text, 'NULL') USING ERRCODE = 'AX019';
+    END IF;
+    IF memo IS NOT NULL AND (length(memo) > 500 OR memo ~ '[[:cntrl:]]') THEN
+        RAISE EXCEPTION 'memo: at most 500 characters, no control characters' USING ERRCODE = 'AX019';
+    END IF;
+    IF from_contributor IS NOT DISTINCT FROM to_contributor THEN
+        RAISE EXCEPTION 'a transfer needs two different contributors' USING ERRCODE = 'AX020';
+    END IF;
+    IF building IS NOT NULL THEN
+        b := arxos.market_building(building);
+    END IF;
+    FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[from_contributor, to_contributor]) LOOP
+        IF x.id = from_contributor THEN sender := x; END IF;
+    END LOOP;
+    PERFORM arxos.check_owner(sender);
+
+    SELECT coalesce(sum(a.balance), 0)::numeric(20, 6) INTO avail FROM arxos.accounts a
+     WHERE a.contributor_id = sender.id AND (b IS NULL OR a.building_id = b);
+    IF avail < amount THEN
+        RAISE EXCEPTION 'insufficient funds: the sender holds %, the transfer needs %', avail, amount
+            USING ERRCODE = 'AX018',
+                  DETAIL = CASE WHEN b IS NULL THEN 'counting the tokens of every building'
+                                ELSE 'counting the tokens of building ' || building END;
+    END IF;
+    FOR part IN SELECT a.building_id, a.balance FROM arxos.accounts a JOIN arxos.buildings k ON k.id = a.building_id
+                 WHERE a.contributor_id = sender.id AND a.balance > 0 AND (b IS NULL OR a.building_id = b)
+                 ORDER BY a.balance DESC, k.key LOOP
+        EXIT WHEN rest = 0;
+        taken := least(rest, part.balance);
+        accts := accts || arxos.account(part.building_id, sender.id) || arxos.account(part.building_id, to_contributor);
+        amounts := amounts || -taken || taken;
+        parts := parts || jsonb_build_object('building', (SELECT k.key FROM arxos.buildings k WHERE k.id = part.building_id),
+                                             'amount', taken);
+        rest := rest - taken;
+    END LOOP;
+    tx := arxos.ledger_post('transfer',
+                            CASE WHEN jsonb_array_length(parts) = 1
+                                 THEN (SELECT a.building_id FROM arxos.accounts a WHERE a.id = accts[1]) END,
+                            NULL, memo, accts, amounts);
+    UPDATE arxos.contributors c SET last_active_at = now() WHERE c.id = sender.id;
+    PERFORM arxos.market_event('market.trade',
+                               (SELECT t.building_id FROM arxos.ledger_transactions t WHERE t.id = tx), NULL, NULL,
+                               jsonb_build_object('transaction_id', tx, 'from', sender.id, 'to', to_contributor,
+                                                  'amount', amount::numeric(20, 6), 'parts', parts));
+    PERFORM arxos.wake();
+    RETURN tx;
+END
+$$;
+
+-- What a contributor holds: of one building's tokens, or in total.
+CREATE FUNCTION arxos.balance(contributor uuid, building text DEFAULT NULL) RETURNS numeric
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor) THEN
+        RAISE EXCEPTION 'unknown contributor %', coalesce(contributor::text, 'NULL') USING ERRCODE = 'AX002';
+    END IF;
+    IF building IS NOT NULL THEN
+        b := arxos.market_building(building);
+    END IF;
+    RETURN (SELECT coalesce(sum(a.balance), 0)::numeric(20, 6) FROM arxos.accounts a
+             WHERE a.contributor_id = contributor AND (b IS NULL OR a.building_id = b));
+END
+$$;
+
+-- A contributor's holdings per building: balance and what was earned there.
+CREATE FUNCTION arxos.balances(contributor uuid)
+RETURNS TABLE (building text, balance numeric, earned numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT k.key, a.balance, a.earned
+      FROM arxos.accounts a JOIN arxos.buildings k ON k.id = a.building_id
+     WHERE a.contributor_id = balances.contributor
+     ORDER BY k.key
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Invariants
+-------------------------------------------------------------------------------------------------
+
+-- Recomputes the ledger from its entries and returns every violation (none, normally).
+CREATE FUNCTION arxos.ledger_check() RETURNS TABLE (problem text, detail text)
+LANGUAGE sql STABLE AS $$
+    -- every transaction sums to zero, per building
+    SELECT 'transaction_unbalanced', format('transaction %s, building %s: entries sum to %s', x.transaction_id, x.building_id, x.total)
+      FROM (SELECT e.transaction_id, a.building_id, sum(e.amount) AS total
+              FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+             GROUP BY e.transaction_id, a.building_id HAVING sum(e.amount) <> 0) x
+    UNION ALL
+    SELECT 'transaction_without_entries', format('transaction %s has %s entries', t.id, count(e.id))
+      FROM arxos.ledger_transactions t LEFT JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+     GROUP BY t.id HAVING count(e.id) < 2
+    UNION ALL
+    -- holding balances: derived from the entries, never negative, equal to the stored ones
+    SELECT CASE WHEN d.derived < 0 THEN 'negative_balance' ELSE 'balance_mismatch' END,
+           format('account %s (contributor %s, building %s): stored %s, entries %s, earned %s vs %s',
+                  a.id, a.contributor_id, a.building_id, a.balance, d.derived, a.earned, d.earned)
+      FROM arxos.accounts a
+      CROSS JOIN LATERAL (
+            SELECT coalesce(sum(e.amount), 0) AS derived,
+                   coalesce(sum(e.amount) FILTER (WHERE t.kind <> 'transfer'), 0) AS earned
+              FROM arxos.ledger_entries e JOIN arxos.ledger_transactions t ON t.id = e.transaction_id
+             WHERE e.account_id = a.id) d
+     WHERE a.contributor_id IS NOT NULL
+       AND (d.derived < 0 OR d.derived <> a.balance OR d.earned <> a.earned)
+    UNION ALL
+    -- minted total = sum of rewards, per building
+    SELECT 'minted_mismatch', format('building %s: minted %s, rewards booked %s', m.building_id, m.minted, r.rewards)
+      FROM (SELECT a.building_id, -coalesce(sum(e.amount), 0) AS minted
+              FROM arxos.accounts a LEFT JOIN arxos.ledger_entries e ON e.account_id = a.id
+             WHERE a.contributor_id IS NULL GROUP BY a.building_id) m
+      CROSS JOIN LATERAL (
+            SELECT coalesce((SELECT sum(c.tokens_earned) FROM arxos.contributions c WHERE c.building_id = m.building_id), 0)
+                 + coalesce((SELECT sum(w.verifier_reward) FROM arxos.verifications w
+                               JOIN arxos.contributions c ON c.id = w.contribution_id
+                              WHERE c.building_id = m.building_id), 0) AS rewards) r
+     WHERE m.minted <> r.rewards
+    UNION ALL
+    -- each contribution's tokens_earned is what its reward transactions paid its contributor
+    SELECT 'contribution_mismatch', format('contribution %s: tokens_earned %s, booked %s', c.id, c.tokens_earned, p.paid)
+      FROM arxos.contributions c
+      CROSS JOIN LATERAL (
+            SELECT coalesce(sum(e.amount), 0) AS paid
+              FROM arxos.ledger_transactions t
+              JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+              JOIN arxos.accounts a ON a.id = e.account_id
+             WHERE t.contribution_id = c.id AND t.kind = 'reward' AND a.contributor_id = c.contributor_id) p
+     WHERE p.paid <> c.tokens_earned
+    UNION ALL
+    -- rewards move tokens between the building's mint and holdings; transfers between holdings
+    SELECT 'misdirected_entry', format('transaction %s (%s) has an entry on account %s', t.id, t.kind, a.id)
+      FROM arxos.ledger_transactions t
+      JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+      JOIN arxos.accounts a ON a.id = e.account_id
+     WHERE (t.kind = 'transfer' AND a.contributor_id IS NULL)
+        OR (t.kind <> 'transfer' AND a.building_id IS DISTINCT FROM t.building_id)
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Market data and leaderboards
+-------------------------------------------------------------------------------------------------
+
+-- Token price for market signals: the token maths of arxos.token_figures.
+CREATE OR REPLACE FUNCTION arxos.token_price(score double precision, grade text) RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT f.price::numeric FROM arxos.token_figures(score, grade) f
+$$;
+
+-- A building's token, from its real current rating, plus what its mint has issued.
+CREATE FUNCTION arxos.token(building text)
+RETURNS TABLE (grade text, score numeric, supply numeric, circulating numeric, locked numeric,
+               price numeric, market_cap numeric, minted numeric, holders bigint)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid := arxos.market_building(building);
+    r arxos.rating_result := arxos.rating(b::text);
+BEGIN
+    RETURN QUERY
+    SELECT r.grade, r.score, f.supply::numeric, f.circulating::numeric, f.locked::numeric, f.price::numeric,
+           f.market_cap::numeric,
+           (SELECT -coalesce(sum(e.amount), 0) FROM arxos.ledger_entries e
+              JOIN arxos.accounts a ON a.id = e.account_id
+             WHERE a.building_id = b AND a.contributor_id IS NULL)::numeric(20, 6),
+           (SELECT count(*) FROM arxos.accounts a WHERE a.building_id = b AND a.balance > 0)
+      FROM arxos.token_figures(r.score::double precision, r.grade) f;
+END
+$$;
+
+-- Top contributors by tokens earned (rewards net of claw-backs; transfers do not count), overall
+-- or in one building. Ties: reputation, then handle.
+CREATE FUNCTION arxos.leaderboard(building text DEFAULT NULL, max integer DEFAULT 10)
+RETURNS TABLE (rank bigint, contributor_id uuid, handle text, display_name text, trust_level text,
+               reputation numeric, earned numeric, contributions bigint)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    b uuid;
+BEGIN
+    IF max IS NULL OR max < 1 OR max > 1000 THEN
+        RAISE EXCEPTION 'max must be between 1 and 1000, got %', max USING ERRCODE = '22023';
+    END IF;
+    IF building IS NOT NULL THEN
+        b := arxos.market_building(building);
+    END IF;
+    RETURN QUERY
+    SELECT rank() OVER (ORDER BY s.earned DESC, c.reputation DESC),
+           c.id, c.handle, c.display_name, c.trust_level, c.reputation, s.earned, s.contributions
+      FROM arxos.contributors c
+      CROSS JOIN LATERAL (
+            SELECT coalesce((SELECT sum(a.earned) FROM arxos.accounts a
+                              WHERE a.contributor_id = c.id AND (b IS NULL OR a.building_id = b)), 0)::numeric(20, 6) AS earned,
+                   CASE WHEN b IS NULL THEN c.contributions
+                        ELSE (SELECT count(*) FROM arxos.contributions x WHERE x.contributor_id = c.id AND x.building_id = b)
+                   END AS contributions) s
+     WHERE s.earned > 0 OR s.contributions > 0
+     ORDER BY s.earned DESC, c.reputation DESC, c.handle
+     LIMIT max;
+END
+$$;
+
+-- A contributor's profile: identity, reputation, trust, counters, badges, balance.
+CREATE FUNCTION arxos.contributor(contributor uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor) THEN
+        RAISE EXCEPTION 'unknown contributor %', coalesce(contributor::text, 'NULL') USING ERRCODE = 'AX002';
+    END IF;
+    RETURN (SELECT jsonb_build_object(
+        'id', c.id, 'handle', c.handle, 'display_name', c.display_name,
+        'reputation', c.reputation, 'trust_level', c.trust_level, 'registration_rank', c.registration_rank,
+        'contributions', c.contributions, 'verified_contributions', c.verified_contributions,
+        'rejected_contributions', c.rejected_contributions, 'verifications_given', c.verifications_given,
+        'objects_documented', c.objects_documented, 'buildings_pioneered', c.buildings_pioneered,
+        'balance', arxos.balance(c.id),
+        'badges', coalesce((SELECT jsonb_agg(jsonb_build_object('badge', g.badge, 'why', g.why, 'earned_at', g.earned_at)
+                                             ORDER BY g.earned_at, g.badge)
+                              FROM arxos.contributor_badges g WHERE g.contributor_id = c.id), '[]'),
+        'joined_at', c.joined_at, 'last_active_at', c.last_active_at, 'forgotten', c.forgotten_at IS NOT NULL)
+      FROM arxos.contributors c WHERE c.id = contributor);
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Privacy
+-------------------------------------------------------------------------------------------------
+
+-- Erases a contributor's personal fields: handle and display name become a pseudonym, the free
+-- text of their contributions' metadata (and metadata fields no rule knows) and their transfer
+-- memos go, the owner and actor names are replaced. Ledger amounts, balances, counters and
+-- ratings stay as they are; the account is frozen. Returns the pseudonym.
+CREATE FUNCTION arxos.forget_contributor(contributor uuid) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    c     arxos.contributors;
+    alias text;
+BEGIN
+    SELECT * INTO c FROM arxos.lock_contributors(ARRAY[contributor], allow_forgotten => true);
+    IF c.forgotten_at IS NOT NULL THEN
+        RETURN c.handle;
+    END IF;
+    PERFORM arxos.check_owner(c);
+    alias := 'anon-' || replace(c.id::text, '-', '');
+    UPDATE arxos.contributions x
+       SET metadata = (SELECT coalesce(jsonb_object_agg(m.key, m.value), '{}')
+                         FROM jsonb_each(x.metadata) m
+                         JOIN arxos.contribution_rules r ON r.type = x.type
+                        WHERE m.key = ANY (r.required || r.recommended) AND m.key <> ALL (r.free_text)),
+           actor = CASE WHEN x.actor = c.owner THEN alias ELSE x.actor END
+     WHERE x.contributor_id = c.id;
+    UPDATE arxos.ledger_transactions t
+       SET memo = NULL, actor = CASE WHEN t.actor = c.owner THEN alias ELSE t.actor END
+     WHERE t.kind = 'transfer'
+       AND EXISTS (SELECT 1 FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+                    WHERE e.transaction_id = t.id AND a.contributor_id = c.id AND e.amount < 0);
+    UPDATE arxos.verifications w SET actor = alias WHERE w.verifier_id = c.id AND w.actor = c.owner;
+    UPDATE arxos.contributors x
+       SET handle = alias, display_name = 'Forgotten contributor', owner = alias,
+           forgotten_at = coalesce(x.forgotten_at, now())
+     WHERE x.id = c.id;
+    RETURN alias;
+END
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- Privileges of arxos_api (08_security.sql): API requests run these functions as that role
+-------------------------------------------------------------------------------------------------
+
+GRANT SELECT ON arxos.market_settings, arxos.contribution_rules TO arxos_api;
+GRANT SELECT, INSERT, UPDATE ON arxos.contributors, arxos.contributions, arxos.accounts,
+      arxos.ledger_transactions, arxos.verifications TO arxos_api;
+GRANT SELECT, INSERT ON arxos.contributor_badges, arxos.building_pioneers, arxos.ledger_entries TO arxos_api;
+GRANT USAGE ON SEQUENCE arxos.accounts_id_seq, arxos.ledger_transactions_id_seq,
+      arxos.ledger_entries_id_seq, arxos.verifications_id_seq TO arxos_api;

@@ -352,6 +352,8 @@ BEGIN
 
     -- Connections, where both ends exist: the electrical backbone and each floor's plant always;
     -- the devices of a room only in the rooms whose connections are documented ("surveyed").
+    -- The ends are looked up one by one through the (building_id, path) key: the statistics
+    -- of arxos.objects do not know the new building yet, so a planned join could go astray.
     INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
     SELECT b, f.id, t.id, e.kind, e.properties
       FROM (
@@ -433,8 +435,10 @@ BEGIN
                      WHERE m.surveyed AND m.access_point
              ) v
            ) e
-      JOIN arxos.objects f ON f.building_id = b AND f.path = e.from_path
-      JOIN arxos.objects t ON t.building_id = b AND t.path = e.to_path;
+     CROSS JOIN LATERAL (SELECT o.id FROM arxos.objects o
+                          WHERE o.building_id = b AND o.path = e.from_path LIMIT 1) f
+     CROSS JOIN LATERAL (SELECT o.id FROM arxos.objects o
+                          WHERE o.building_id = b AND o.path = e.to_path LIMIT 1) t;
 
     DROP TABLE pg_temp.arxos_gen_rooms;
     DROP TABLE pg_temp.arxos_gen_floors;

@@ -385,7 +385,7 @@ BEGIN
     RETURNING * INTO d;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM arxos.webhook_deliveries x WHERE x.id = delivery AND x.webhook_id = webhook) THEN
-            RAISE EXCEPTION 'delivery % is being sent right now', delivery USING ERRCODE = '55000';
+            RAISE EXCEPTION 'delivery % is being sent right now', delivery USING ERRCODE = '23505';
         END IF;
         RAISE EXCEPTION 'delivery % of webhook % not found', delivery, webhook USING ERRCODE = 'P0002';
     END IF;

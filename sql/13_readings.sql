@@ -51,7 +51,8 @@ $$;
 CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 DECLARE
-    p record;
+    p    record;
+    moved_rows arxos.readings[];
 BEGIN
     IF t IS NULL OR NOT isfinite(t) THEN
         RAISE EXCEPTION 'a reading needs a finite time, got %', t USING ERRCODE = '22023';
@@ -64,16 +65,14 @@ BEGIN
     IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
         RETURN false;
     END IF;
-    CREATE TEMP TABLE IF NOT EXISTS arxos_readings_moving
-        (LIKE arxos.readings INCLUDING DEFAULTS) ON COMMIT DROP;
     WITH moved AS (
         DELETE FROM arxos.readings_default d WHERE d.at >= p.lower AND d.at < p.upper RETURNING d.*
     )
-    INSERT INTO arxos_readings_moving SELECT * FROM moved;
+    SELECT array_agg((m.building_id, m.object_id, m.at, m.value, m.unit, m.received_at)::arxos.readings)
+      INTO moved_rows FROM moved m;
     EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
                    p.name, p.lower, p.upper);
-    INSERT INTO arxos.readings SELECT * FROM arxos_readings_moving;
-    TRUNCATE arxos_readings_moving;
+    INSERT INTO arxos.readings SELECT * FROM unnest(moved_rows);
     RETURN true;
 END
 $$;
@@ -444,9 +443,11 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'connections are {"from": "/a", "to": "/b", "kind": "feeds"}';
     END IF;
 
-    CREATE TEMP TABLE IF NOT EXISTS arxos_import_objects (
-        path text COLLATE "C" PRIMARY KEY, type text NOT NULL, properties jsonb NOT NULL
-    ) ON COMMIT DROP;
+    IF to_regclass('pg_temp.arxos_import_objects') IS NULL THEN
+        CREATE TEMP TABLE arxos_import_objects (
+            path text COLLATE "C" PRIMARY KEY, type text NOT NULL, properties jsonb NOT NULL
+        ) ON COMMIT DROP;
+    END IF;
     TRUNCATE arxos_import_objects;
     -- A path given twice: the last one wins.
     INSERT INTO arxos_import_objects (path, type, properties)

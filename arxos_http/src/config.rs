@@ -55,6 +55,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub api: ApiConfig,
+
+    #[command(flatten)]
+    pub webhooks: crate::webhooks::WebhookArgs,
 }
 
 /// Flags of the API itself: rate limits and `POST /api/query`.

@@ -66,7 +66,7 @@ pub enum KeysError {
 }
 
 /// A database error as an operator wants to read it: the message, then detail and hint.
-fn describe_sql_error(err: &tokio_postgres::Error) -> String {
+pub(crate) fn describe_sql_error(err: &tokio_postgres::Error) -> String {
     match err.as_db_error() {
         Some(db) => {
             let mut text = db.message().to_owned();

@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod db;
 mod error;
+mod import;
 mod keys;
 mod metrics;
 mod openapi;
@@ -15,6 +16,7 @@ mod server;
 mod shell;
 mod state;
 mod table;
+mod webhooks;
 mod text_param;
 mod tx;
 
@@ -54,6 +56,10 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Explore a building from the terminal, like a filesystem.
     Shell(shell::ShellArgs),
+    /// Import a Brick (Turtle) or Haystack (JSON) model into a building.
+    Import(import::cli::ImportArgs),
+    /// Export a building as a Brick model (Turtle).
+    Export(import::cli::ExportArgs),
 }
 
 /// Logs go to stderr; the level comes from RUST_LOG (default `default_level`).
@@ -83,6 +89,20 @@ async fn main() -> ExitCode {
         Command::Keys(args) => {
             init_logging(cli.log_format, "warn");
             if let Err(e) = keys::run(args).await {
+                eprintln!("error: {}", error::chain(&e));
+                return ExitCode::FAILURE;
+            }
+        }
+        Command::Import(args) => {
+            init_logging(cli.log_format, "warn");
+            if let Err(e) = import::cli::import(args).await {
+                eprintln!("error: {}", error::chain(&e));
+                return ExitCode::FAILURE;
+            }
+        }
+        Command::Export(args) => {
+            init_logging(cli.log_format, "warn");
+            if let Err(e) = import::cli::export(args).await {
                 eprintln!("error: {}", error::chain(&e));
                 return ExitCode::FAILURE;
             }

@@ -19,13 +19,15 @@ use crate::routes::{self, buildings, keys, market, objects, query, ratings};
         objects::history, objects::connect, objects::disconnect, objects::connections_of,
         objects::find_objects, objects::create_object, objects::get_by_id, objects::patch_by_id,
         objects::delete_by_id,
+        ratings::rating, ratings::breakdown, ratings::history, ratings::recompute,
+        ratings::leaderboard, ratings::statistics,
         keys::create_key, keys::list_keys, keys::revoke_key,
         query::run_query,
         market::register_contributor, market::get_contributor, market::balance,
         market::top_contributors, market::contribute, market::list_contributions, market::verify,
         market::transfer, market::token
     ),
-    components(schemas(ErrorBody, ErrorDetail, Building, Object, Location, LsEntry, TreeEntry,
+    components(schemas(ErrorBody, ErrorDetail, Building, BuildingObject, Location, LsEntry, TreeEntry,
         NearEntry, TraceStep, HistoryEntry, Connection, ConnectionOf, Rating, RatingBreakdown,
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
         routes::Page, routes::Items)),
@@ -94,7 +96,7 @@ pub struct Location {
 }
 
 #[derive(ToSchema)]
-pub struct Object {
+pub struct BuildingObject {
     #[schema(format = Uuid)]
     pub id: String,
     #[schema(format = Uuid)]

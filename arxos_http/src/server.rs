@@ -60,6 +60,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let pool = db::pool(pg_config.clone(), tls.clone(), config.pool_size as usize)?;
     let mut state = AppState::new(pool.clone());
     crate::realtime::spawn(pg_config.clone(), tls.clone(), state.hub.clone(), pool.clone());
+    crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);
     state.statement_timeout_ms = config.request_timeout * 1000;
     state.query = QuerySettings {
         timeout_ms: config.api.query_timeout_ms,
@@ -173,7 +174,9 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         .merge(routes::market::router())
         .merge(routes::docs::router())
         .merge(routes::metrics::router())
+        .merge(crate::import::routes::router())
         .merge(crate::realtime::router())
+        .merge(crate::webhooks::router())
         .fallback(unknown_route)
         .layer(middleware::from_fn(crate::metrics::track));
     if let Some(limits) = state.rate_limits.clone() {

@@ -3,7 +3,6 @@
 //! subscriber that falls more than the ring's capacity behind is told so (it lagged) and
 //! reads from the outbox instead; nothing is ever dropped silently.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, Notify};
@@ -20,8 +19,6 @@ pub struct Hub {
 
 struct Inner {
     sender: broadcast::Sender<Arc<Event>>,
-    /// The id of the last event published (0 before the first).
-    head: AtomicI64,
     /// Woken whenever events were published.
     published: Notify,
 }
@@ -38,7 +35,6 @@ impl Hub {
         Hub {
             inner: Arc::new(Inner {
                 sender,
-                head: AtomicI64::new(0),
                 published: Notify::new(),
             }),
         }
@@ -50,20 +46,14 @@ impl Hub {
 
     /// Publishes a page of events (in id order) to every subscriber.
     pub fn publish(&self, events: Vec<Arc<Event>>) {
-        let Some(last) = events.last().map(|e| e.id) else {
+        if events.is_empty() {
             return;
-        };
+        }
         for event in events {
             // No subscriber is not an error.
             let _ = self.inner.sender.send(event);
         }
-        self.inner.head.store(last, Ordering::Release);
         self.inner.published.notify_waiters();
-    }
-
-    /// The id of the last event published.
-    pub fn head(&self) -> i64 {
-        self.inner.head.load(Ordering::Acquire)
     }
 
     /// Resolves after the next publication.

@@ -17,8 +17,6 @@ use deadpool_postgres::Pool;
 use postgres_native_tls::MakeTlsConnector;
 use tokio_postgres::Config;
 
-pub use event::{page as read_events, Event, PAGE_SQL};
-pub use filter::FilterParams;
 pub use hub::Hub;
 
 use crate::state::AppState;

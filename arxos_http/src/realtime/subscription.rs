@@ -38,9 +38,10 @@ pub async fn subscribe(
 ) -> Result<Subscription, ApiError> {
     let types = params.type_patterns()?;
     let under = params.under_path()?;
-    let building = params.building.clone();
+    let building = params.building.as_deref();
+    let named = params.building.clone();
     let (allowed, building_id, head) = state
-        .tx(&key, Scope::Read, building.as_deref(), |c| {
+        .tx(&key, Scope::Read, building, |c| {
             Box::pin(async move {
                 let statement = c
                     .prepare_cached(
@@ -49,7 +50,7 @@ pub async fn subscribe(
                                 (SELECT last_id FROM arxos.event_counter)",
                     )
                     .await?;
-                let row = c.query_one(&statement, &[&building]).await?;
+                let row = c.query_one(&statement, &[&named]).await?;
                 Ok((
                     row.try_get::<_, Option<String>>(0)?,
                     row.try_get::<_, Option<String>>(1)?,

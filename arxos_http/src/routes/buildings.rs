@@ -98,14 +98,18 @@ pub async fn create_building(
     let building = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
+                // The new row is visible to the next statement, not to the creating one.
+                let id = json_one(
+                    c,
+                    "SELECT to_jsonb(arxos.create_building($1, $2, $3, $4, $5))",
+                    &[&body.key, &body.name, &body.address, &body.latitude, &body.longitude],
+                )
+                .await?;
+                let id = id.as_str().unwrap_or_default().to_owned();
                 json_one(
                     c,
-                    concat!(
-                        "SELECT ",
-                        building_json!(),
-                        " FROM arxos.buildings b WHERE b.id = arxos.create_building($1, $2, $3, $4, $5)"
-                    ),
-                    &[&body.key, &body.name, &body.address, &body.latitude, &body.longitude],
+                    concat!("SELECT ", building_json!(), " FROM arxos.buildings b WHERE b.id = $1::text::uuid"),
+                    &[&id],
                 )
                 .await
             })

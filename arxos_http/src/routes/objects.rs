@@ -83,7 +83,7 @@ fn object_path(path: String) -> String {
 #[utoipa::path(get, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
     params(("b" = String, Path, description = "Building key or UUID"),
            ("path" = String, Path, description = "Object path below the building, e.g. electrical/panels/main")),
-    responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
+    responses((status = 200, body = crate::openapi::BuildingObject), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_object(
@@ -132,8 +132,8 @@ pub struct PutObject {
     params(("b" = String, Path, description = "Building key or UUID"),
            ("path" = String, Path, description = "Object path")),
     request_body = PutObject,
-    responses((status = 200, description = "Updated (or unchanged)", body = crate::openapi::Object),
-              (status = 201, description = "Created", body = crate::openapi::Object),
+    responses((status = 200, description = "Updated (or unchanged)", body = crate::openapi::BuildingObject),
+              (status = 201, description = "Created", body = crate::openapi::BuildingObject),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -204,7 +204,7 @@ const PATCH_SQL: &str = concat!(
     params(("b" = String, Path, description = "Building key or UUID"),
            ("path" = String, Path, description = "Object path")),
     request_body = PatchObject,
-    responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
+    responses((status = 200, body = crate::openapi::BuildingObject), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn patch_object(
@@ -295,7 +295,7 @@ pub async fn ls(
             Box::pin(async move {
                 let rows = json_rows(
                     c,
-                    "SELECT to_jsonb(l) FROM arxos.ls($1, $2, $3, $4::int) l",
+                    "SELECT to_jsonb(l) FROM arxos.ls($1, $2, $3, $4::int8::int4) l",
                     &[&b, &path, &after, &(limit + 1)],
                 )
                 .await?;
@@ -350,7 +350,7 @@ pub async fn tree(
             Box::pin(async move {
                 let rows = json_rows(
                     c,
-                    "SELECT to_jsonb(t) FROM arxos.tree($1, $2, $3, $4, $5::int) t",
+                    "SELECT to_jsonb(t) FROM arxos.tree($1, $2, $3, $4, $5::int8::int4) t",
                     &[&b, &path, &depth, &after, &(limit + 1)],
                 )
                 .await?;
@@ -435,7 +435,7 @@ pub async fn near(
             Box::pin(async move {
                 json_rows(
                     c,
-                    "SELECT to_jsonb(n) FROM arxos.near($1, $2, $3, $4::int) n",
+                    "SELECT to_jsonb(n) FROM arxos.near($1, $2, $3, $4::int8::int4) n",
                     &[&b, &path, &radius, &limit],
                 )
                 .await
@@ -659,7 +659,7 @@ pub struct FindParams {
 
 /// Objects of a building matching filters, by path (`arxos.find`).
 #[utoipa::path(get, path = "/api/objects", tag = "objects", params(FindParams),
-    responses((status = 200, description = "A page of crate::openapi::Object items", body = Page),
+    responses((status = 200, description = "A page of crate::openapi::BuildingObject items", body = Page),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -683,7 +683,7 @@ pub async fn find_objects(
                     concat!(
                         "SELECT ",
                         object_json!(),
-                        " FROM arxos.find($1, $2, $3, $4, NULL, $5, $6, $7::int) o"
+                        " FROM arxos.find($1, $2, $3, $4, NULL, $5, $6, $7::int8::int4) o"
                     ),
                     &[&b, &under, &q.kind, &q.status, &q.needs_repair, &q.after, &(limit + 1)],
                 )
@@ -719,8 +719,8 @@ pub struct NewObject {
 
 /// Create (or replace) an object given its building and path in the body.
 #[utoipa::path(post, path = "/api/objects", tag = "objects", request_body = NewObject,
-    responses((status = 200, description = "Updated (or unchanged)", body = crate::openapi::Object),
-              (status = 201, description = "Created", body = crate::openapi::Object),
+    responses((status = 200, description = "Updated (or unchanged)", body = crate::openapi::BuildingObject),
+              (status = 201, description = "Created", body = crate::openapi::BuildingObject),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -753,7 +753,7 @@ async fn locate(c: &deadpool_postgres::Client, id: &str) -> Result<(String, Stri
 /// One object, by UUID.
 #[utoipa::path(get, path = "/api/objects/{id}", tag = "objects",
     params(("id" = String, Path, description = "Object UUID")),
-    responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
+    responses((status = 200, body = crate::openapi::BuildingObject), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_by_id(
@@ -786,7 +786,7 @@ pub async fn get_by_id(
 #[utoipa::path(patch, path = "/api/objects/{id}", tag = "objects",
     params(("id" = String, Path, description = "Object UUID")),
     request_body = PatchObject,
-    responses((status = 200, body = crate::openapi::Object), (status = 400, body = ErrorBody),
+    responses((status = 200, body = crate::openapi::BuildingObject), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn patch_by_id(

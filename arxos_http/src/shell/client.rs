@@ -1,10 +1,13 @@
 //! The shell's database connection: one tokio-postgres client driven from the shell's
-//! (blocking) thread, reopened when it was lost.
+//! (blocking) thread, reopened when it was lost. Interactive sessions cancel the running
+//! statement on Ctrl-C instead of dying.
 
+use std::cell::RefCell;
 use std::future::Future;
 
-use futures_util::{pin_mut, TryStreamExt};
+use futures_util::{pin_mut, FutureExt, TryStreamExt};
 use tokio::runtime::Handle;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, SimpleColumn, SimpleQueryMessage};
 
@@ -30,19 +33,34 @@ pub struct Db {
     /// Written to `arxos.actor` for the whole session.
     actor: Option<String>,
     client: tokio_postgres::Client,
+    /// SIGINT, once [`Db::cancel_on_interrupt`] was called.
+    interrupts: RefCell<Option<Signal>>,
 }
 
 impl Db {
     /// Connects; must be called outside the runtime's own threads (the shell runs on a
     /// blocking thread).
-    pub fn connect(runtime: Handle, database: DatabaseArgs, actor: Option<String>) -> Result<Db, DbError> {
+    pub fn connect(
+        runtime: Handle,
+        database: DatabaseArgs,
+        actor: Option<String>,
+    ) -> Result<Db, DbError> {
         let client = runtime.block_on(open(&database, actor.as_deref()))?;
         Ok(Db {
             runtime,
             database,
             actor,
             client,
+            interrupts: RefCell::new(None),
         })
+    }
+
+    /// From now on SIGINT (Ctrl-C) cancels the running statement, which then fails with
+    /// PostgreSQL's "canceling statement due to user request", and no longer ends the process.
+    pub fn cancel_on_interrupt(&mut self) -> std::io::Result<()> {
+        let _context = self.runtime.enter();
+        *self.interrupts.get_mut() = Some(signal(SignalKind::interrupt())?);
+        Ok(())
     }
 
     /// Opens a new connection when the current one was closed (the server restarted, say).
@@ -56,7 +74,34 @@ impl Db {
     }
 
     fn run<F: Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
+        let mut interrupts = self.interrupts.borrow_mut();
+        let Some(interrupts) = interrupts.as_mut() else {
+            return self.runtime.block_on(future);
+        };
+        self.runtime.block_on(async {
+            // A Ctrl-C that came while no statement ran is not meant for this one.
+            while let Some(Some(())) = interrupts.recv().now_or_never() {}
+            pin_mut!(future);
+            tokio::select! {
+                output = &mut future => output,
+                _ = interrupts.recv() => {
+                    self.cancel().await;
+                    future.await
+                }
+            }
+        })
+    }
+
+    /// Asks the server to cancel the statement this connection is running.
+    async fn cancel(&self) {
+        let token = self.client.cancel_token();
+        let result = match db::tls_connector(self.database.db_ca_cert.as_deref()) {
+            Ok(tls) => token.cancel_query(tls).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot cancel the statement");
+        }
     }
 
     pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
@@ -71,7 +116,11 @@ impl Db {
     /// it back, keeping at most `max_rows` rows. Several statements are refused: PostgreSQL
     /// prepares the text first, which only a single statement passes, so a `COMMIT` in the
     /// text can never end the read-only transaction and let a later statement write.
-    pub fn read_only_text_query(&self, sql: &str, max_rows: usize) -> Result<TextRows, tokio_postgres::Error> {
+    pub fn read_only_text_query(
+        &self,
+        sql: &str,
+        max_rows: usize,
+    ) -> Result<TextRows, tokio_postgres::Error> {
         self.run(async {
             self.client
                 .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '10s'")
@@ -84,12 +133,17 @@ impl Db {
         })
     }
 
-    async fn text_query(&self, sql: &str, max_rows: usize) -> Result<TextRows, tokio_postgres::Error> {
+    async fn text_query(
+        &self,
+        sql: &str,
+        max_rows: usize,
+    ) -> Result<TextRows, tokio_postgres::Error> {
         drop(self.client.prepare(sql).await?);
         let stream = self.client.simple_query_raw(sql).await?;
         pin_mut!(stream);
         let mut out = TextRows::default();
-        let names = |columns: &[SimpleColumn]| columns.iter().map(|c| c.name().to_owned()).collect();
+        let names =
+            |columns: &[SimpleColumn]| columns.iter().map(|c| c.name().to_owned()).collect();
         while let Some(message) = stream.try_next().await? {
             match message {
                 SimpleQueryMessage::RowDescription(columns) => out.columns = Some(names(&columns)),
@@ -102,8 +156,11 @@ impl Db {
                     if out.columns.is_none() {
                         out.columns = Some(names(row.columns()));
                     }
-                    out.rows
-                        .push((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect());
+                    out.rows.push(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_owned))
+                            .collect(),
+                    );
                 }
                 // CommandComplete, and any message kinds added later.
                 _ => {}
@@ -113,7 +170,10 @@ impl Db {
     }
 }
 
-async fn open(database: &DatabaseArgs, actor: Option<&str>) -> Result<tokio_postgres::Client, DbError> {
+async fn open(
+    database: &DatabaseArgs,
+    actor: Option<&str>,
+) -> Result<tokio_postgres::Client, DbError> {
     let client = db::connect(database).await?;
     if let Some(actor) = actor {
         client

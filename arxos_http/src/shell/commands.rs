@@ -48,7 +48,11 @@ impl Session {
 
     /// `b42:/electrical/circuits/2> `, or `arxos:/> ` with no building.
     pub fn prompt(&self) -> String {
-        format!("{}:{}> ", self.building.as_deref().unwrap_or("arxos"), self.cwd)
+        format!(
+            "{}:{}> ",
+            self.building.as_deref().unwrap_or("arxos"),
+            self.cwd
+        )
     }
 
     pub fn cwd(&self) -> &str {
@@ -73,9 +77,10 @@ impl Session {
 
     /// Picks the only building, when there is exactly one.
     pub fn use_only_building(&mut self) -> Result<(), ShellError> {
-        let rows = self
-            .db
-            .query("SELECT b.key FROM arxos.buildings b ORDER BY b.key LIMIT 2", &[])?;
+        let rows = self.db.query(
+            "SELECT b.key FROM arxos.buildings b ORDER BY b.key LIMIT 2",
+            &[],
+        )?;
         if let [row] = rows.as_slice() {
             self.building = Some(row.try_get(0)?);
         }
@@ -107,7 +112,11 @@ impl Session {
             Command::Inspect(p) => self.inspect(p.as_deref()),
             Command::Find { under, filters } => self.find(under.as_deref(), &filters),
             Command::Near { radius } => self.near(radius.unwrap_or(NEAR_RADIUS)),
-            Command::Trace { path, direction, kind } => self.trace(&path, direction, kind.as_deref()),
+            Command::Trace {
+                path,
+                direction,
+                kind,
+            } => self.trace(&path, direction, kind.as_deref()),
             Command::History { path, limit } => self.history(path.as_deref(), limit),
             Command::Rating => self.rating(),
             Command::Sql(query) => self.sql(&query),
@@ -127,7 +136,11 @@ impl Session {
         let mut table = vec![["", "KEY", "NAME", "GRADE", "SCORE", "ADDRESS"].map(str::to_owned)];
         for row in &rows {
             let key: String = row.try_get(0)?;
-            let current = if self.building.as_deref() == Some(key.as_str()) { "*" } else { "" };
+            let current = if self.building.as_deref() == Some(key.as_str()) {
+                "*"
+            } else {
+                ""
+            };
             let grade: Option<String> = row.try_get(2)?;
             let score: Option<String> = row.try_get(3)?;
             table.push([
@@ -156,8 +169,10 @@ impl Session {
         };
         let building = self.building()?;
         if target != "/" {
-            self.db
-                .query_one("SELECT o.path::text FROM arxos.get($1, $2) o", &[&building, &target])?;
+            self.db.query_one(
+                "SELECT o.path::text FROM arxos.get($1, $2) o",
+                &[&building, &target],
+            )?;
         }
         if target != self.cwd {
             self.previous = Some(std::mem::replace(&mut self.cwd, target));
@@ -216,7 +231,11 @@ impl Session {
         }
         for row in rows.iter().take(TREE_MAX as usize) {
             let p: String = row.try_get(0)?;
-            let name = if p == root { p.clone() } else { path::name(&p).to_owned() };
+            let name = if p == root {
+                p.clone()
+            } else {
+                path::name(&p).to_owned()
+            };
             labels.push((
                 printable(&name),
                 printable(&row.try_get::<_, String>(1)?),
@@ -235,7 +254,10 @@ impl Session {
             .enumerate()
             .map(|(i, (name, type_, marks))| {
                 let is_dir = !children[i].is_empty();
-                let kids: Vec<usize> = std::mem::take(&mut children[i]).into_iter().filter(|&c| shown(c)).collect();
+                let kids: Vec<usize> = std::mem::take(&mut children[i])
+                    .into_iter()
+                    .filter(|&c| shown(c))
+                    .collect();
                 count += kids.len();
                 let mut label = if is_dir && name != "/" {
                     palette.paint(Style::Directory, &format!("{name}/"))
@@ -243,15 +265,26 @@ impl Session {
                     palette.paint(Style::Directory, name)
                 };
                 if !type_.is_empty() {
-                    let _ = write!(label, "  {}  {}", palette.paint(Style::Dim, type_), palette.paint_marks(marks));
+                    let _ = write!(
+                        label,
+                        "  {}  {}",
+                        palette.paint(Style::Dim, type_),
+                        palette.paint_marks(marks)
+                    );
                 }
-                TreeNode { label, children: kids }
+                TreeNode {
+                    label,
+                    children: kids,
+                }
             })
             .collect();
         let mut out = render::draw_tree(&nodes, 0);
         let _ = writeln!(out, "{count} {}", plural(count, "object", "objects"));
         if truncated {
-            let _ = writeln!(out, "(stopped at {TREE_MAX} objects; narrow it with a path or -d N)");
+            let _ = writeln!(
+                out,
+                "(stopped at {TREE_MAX} objects; narrow it with a path or -d N)"
+            );
         }
         Ok(out)
     }
@@ -277,13 +310,29 @@ impl Session {
 
         let mut fields: Vec<[String; 2]> = vec![
             ["type".into(), printable(&o.try_get::<_, String>(2)?)],
-            ["status".into(), format!("{status}  {}", p.paint_marks(&render::marks(&status, needs_repair)))],
+            [
+                "status".into(),
+                format!(
+                    "{status}  {}",
+                    p.paint_marks(&render::marks(&status, needs_repair))
+                ),
+            ],
             ["health".into(), o.try_get::<_, i32>(4)?.to_string()],
             ["needs repair".into(), yes_no(needs_repair).into()],
-            ["location".into(), location(o.try_get(8)?, o.try_get(9)?, o.try_get(10)?, o.try_get(11)?)],
+            [
+                "location".into(),
+                location(o.try_get(8)?, o.try_get(9)?, o.try_get(10)?, o.try_get(11)?),
+            ],
             ["children".into(), o.try_get::<_, i64>(19)?.to_string()],
             ["instrumented".into(), yes_no(o.try_get(12)?).into()],
-            ["created".into(), format!("{} by {}", o.try_get::<_, String>(13)?, printable(&o.try_get::<_, String>(14)?))],
+            [
+                "created".into(),
+                format!(
+                    "{} by {}",
+                    o.try_get::<_, String>(13)?,
+                    printable(&o.try_get::<_, String>(14)?)
+                ),
+            ],
             [
                 "updated".into(),
                 format!(
@@ -304,7 +353,8 @@ impl Session {
         out.push_str(&indent(&render_table(&fields)));
         for (heading, column) in [("properties", 6), ("metrics", 7)] {
             let _ = writeln!(out, "{}", p.paint(Style::Heading, heading));
-            let json: Value = serde_json::from_str(&o.try_get::<_, String>(column)?).unwrap_or(Value::Null);
+            let json: Value =
+                serde_json::from_str(&o.try_get::<_, String>(column)?).unwrap_or(Value::Null);
             out.push_str(&indent(&key_values(&json)));
         }
 
@@ -338,7 +388,8 @@ impl Session {
         let mut table = Vec::new();
         for h in &changes {
             let op: String = h.try_get(2)?;
-            let json: Value = serde_json::from_str(&h.try_get::<_, String>(3)?).unwrap_or(Value::Null);
+            let json: Value =
+                serde_json::from_str(&h.try_get::<_, String>(3)?).unwrap_or(Value::Null);
             table.push([
                 h.try_get::<_, String>(0)?,
                 printable(&h.try_get::<_, String>(1)?),
@@ -349,14 +400,28 @@ impl Session {
         Ok(out)
     }
 
-    fn find(&self, under: Option<&str>, filters: &[super::find::Filter]) -> Result<String, ShellError> {
+    fn find(
+        &self,
+        under: Option<&str>,
+        filters: &[super::find::Filter],
+    ) -> Result<String, ShellError> {
         let building = self.building()?;
         let under = self.resolve(under)?;
         let q = FindQuery::build(filters);
         let sql = q.sql(FIND_MAX + 1);
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            vec![&building, &under, &q.type_, &q.status, &q.props, &q.needs_repair];
-        params.extend(q.params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)));
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+            &building,
+            &under,
+            &q.type_,
+            &q.status,
+            &q.props,
+            &q.needs_repair,
+        ];
+        params.extend(
+            q.params
+                .iter()
+                .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)),
+        );
         let rows = self.db.query(&sql, &params)?;
         let truncated = rows.len() as i64 > FIND_MAX;
         let mut table = Vec::with_capacity(rows.len());
@@ -375,7 +440,10 @@ impl Session {
         });
         let n = table.len();
         if truncated {
-            let _ = writeln!(out, "(first {FIND_MAX} shown; add filters to narrow the search)");
+            let _ = writeln!(
+                out,
+                "(first {FIND_MAX} shown; add filters to narrow the search)"
+            );
         } else {
             let _ = writeln!(out, "{n} {} found", plural(n, "object", "objects"));
         }
@@ -418,7 +486,12 @@ impl Session {
         Ok(out)
     }
 
-    fn trace(&self, input: &str, direction: Direction, kind: Option<&str>) -> Result<String, ShellError> {
+    fn trace(
+        &self,
+        input: &str,
+        direction: Direction,
+        kind: Option<&str>,
+    ) -> Result<String, ShellError> {
         let building = self.building()?;
         let start = self.resolve(Some(input))?;
         let rows = self.db.query(
@@ -479,12 +552,18 @@ impl Session {
                     let duplicate = children
                         .iter()
                         .any(|&k| steps[k].path == t.path && steps[k].kind == t.kind);
-                    if t.depth == s.depth + 1 && t.via.as_deref() == Some(s.path.as_str()) && !duplicate {
+                    if t.depth == s.depth + 1
+                        && t.via.as_deref() == Some(s.path.as_str())
+                        && !duplicate
+                    {
                         children.push(j);
                     }
                 }
             }
-            nodes.push(TreeNode { label: s.label.clone(), children });
+            nodes.push(TreeNode {
+                label: s.label.clone(),
+                children,
+            });
         }
         Ok(render::draw_tree(&nodes, root))
     }
@@ -504,7 +583,8 @@ impl Session {
         let mut total = 0i64;
         for row in &rows {
             let op: String = row.try_get(2)?;
-            let changes: Value = serde_json::from_str(&row.try_get::<_, String>(4)?).unwrap_or(Value::Null);
+            let changes: Value =
+                serde_json::from_str(&row.try_get::<_, String>(4)?).unwrap_or(Value::Null);
             total = row.try_get(5)?;
             table.push([
                 row.try_get::<_, String>(0)?,
@@ -565,35 +645,51 @@ impl Session {
             _ => cell.to_owned(),
         })));
         let _ = writeln!(out, "{}", p.paint(Style::Heading, "recommendations"));
-        for r in breakdown["recommendations"].as_array().into_iter().flatten() {
+        for r in breakdown["recommendations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let _ = writeln!(out, "  - {}", printable(r.as_str().unwrap_or_default()));
         }
         Ok(out)
     }
 
     fn sql(&self, query: &str) -> Result<String, ShellError> {
-        let result = self.db.read_only_text_query(query, SQL_MAX_ROWS).map_err(|e| {
-            // PostgreSQL prepares the text first, which refuses several statements.
-            let several = e.as_db_error().is_some_and(|db| {
-                *db.code() == SqlState::SYNTAX_ERROR && db.message().contains("multiple commands")
-            });
-            if several {
-                ShellError::Invalid("sql runs one statement at a time".to_owned())
-            } else {
-                ShellError::Sql(e)
-            }
-        })?;
+        let result = self
+            .db
+            .read_only_text_query(query, SQL_MAX_ROWS)
+            .map_err(|e| {
+                // PostgreSQL prepares the text first, which refuses several statements.
+                let several = e.as_db_error().is_some_and(|db| {
+                    *db.code() == SqlState::SYNTAX_ERROR
+                        && db.message().contains("multiple commands")
+                });
+                if several {
+                    ShellError::Invalid("sql runs one statement at a time".to_owned())
+                } else {
+                    ShellError::Sql(e)
+                }
+            })?;
         let Some(columns) = result.columns else {
             return Ok("OK\n".to_owned());
         };
         let mut table = Vec::with_capacity(result.rows.len() + 1);
         table.push(columns.iter().map(|c| printable(c)).collect::<Vec<_>>());
         for row in &result.rows {
-            table.push(row.iter().map(|v| v.as_deref().map(printable).unwrap_or_default()).collect());
+            table.push(
+                row.iter()
+                    .map(|v| v.as_deref().map(printable).unwrap_or_default())
+                    .collect(),
+            );
         }
         let p = self.palette;
         let mut out = render_table_with(&table, |r, _, cell| {
-            if r == 0 { p.paint(Style::Heading, cell) } else { cell.to_owned() }
+            if r == 0 {
+                p.paint(Style::Heading, cell)
+            } else {
+                cell.to_owned()
+            }
         });
         let n = result.rows.len();
         if result.truncated {
@@ -665,11 +761,19 @@ fn help(topic: Option<&str>) -> Result<String, ShellError> {
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 fn location(x: Option<f64>, y: Option<f64>, z: Option<f64>, floor: Option<i32>) -> String {
@@ -694,17 +798,22 @@ fn location(x: Option<f64>, y: Option<f64>, z: Option<f64>, floor: Option<i32>) 
 
 /// The keys and values of a JSON object, one per line, keys in order.
 fn key_values(json: &Value) -> String {
-    let table: Vec<[String; 2]> = json
+    let mut table: Vec<[String; 2]> = json
         .as_object()
         .into_iter()
         .flatten()
         .map(|(k, v)| [printable(k), render::value(v, 200)])
         .collect();
+    table.sort();
     none_if_empty(render_table(&table))
 }
 
 fn none_if_empty(text: String) -> String {
-    if text.is_empty() { "(none)\n".to_owned() } else { text }
+    if text.is_empty() {
+        "(none)\n".to_owned()
+    } else {
+        text
+    }
 }
 
 /// Indents every line by two spaces.
@@ -728,7 +837,10 @@ mod tests {
 
     #[test]
     fn locations_read_naturally() {
-        assert_eq!(location(Some(7.0), Some(3.0), Some(0.3), Some(1)), "x 7  y 3  z 0.3  floor 1");
+        assert_eq!(
+            location(Some(7.0), Some(3.0), Some(0.3), Some(1)),
+            "x 7  y 3  z 0.3  floor 1"
+        );
         assert_eq!(location(None, None, None, Some(2)), "floor 2");
         assert_eq!(location(None, None, None, None), "(none)");
     }

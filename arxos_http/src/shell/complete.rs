@@ -53,9 +53,11 @@ pub fn complete(line: &str, source: &dyn Source) -> (usize, Vec<Pair>) {
     let lexed = parse::lex(segment);
     // The word being typed (empty between words) and its position among the words.
     let (current, start, index) = match lexed.words.last() {
-        Some(word) if !lexed.ends_between_words => {
-            (word.text.clone(), segment_start + word.start, lexed.words.len() - 1)
-        }
+        Some(word) if !lexed.ends_between_words => (
+            word.text.clone(),
+            segment_start + word.start,
+            lexed.words.len() - 1,
+        ),
         _ => (String::new(), line.len(), lexed.words.len()),
     };
     let slot = if index == 0 {
@@ -164,7 +166,12 @@ impl ShellHelper {
 impl Completer for ShellHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let Ok(session) = self.session.try_borrow() else {
             return Ok((pos, Vec::new()));
         };
@@ -206,7 +213,11 @@ mod tests {
                 .collect()
         }
         fn building_keys(&self, prefix: &str) -> Vec<String> {
-            ["b42", "b7"].iter().filter(|k| k.starts_with(prefix)).map(|k| k.to_string()).collect()
+            ["b42", "b7"]
+                .iter()
+                .filter(|k| k.starts_with(prefix))
+                .map(|k| k.to_string())
+                .collect()
         }
     }
 
@@ -217,16 +228,25 @@ mod tests {
 
     #[test]
     fn completes_command_names() {
-        assert_eq!(replacements("tr"), (0, vec!["tree ".to_owned(), "trace ".to_owned()]));
+        assert_eq!(
+            replacements("tr"),
+            (0, vec!["tree ".to_owned(), "trace ".to_owned()])
+        );
         assert_eq!(replacements("ls; pw"), (4, vec!["pwd ".to_owned()]));
         assert_eq!(replacements("").1.len(), COMMANDS.len());
     }
 
     #[test]
     fn completes_absolute_and_relative_paths() {
-        assert_eq!(replacements("cd /electrical/circ"), (3, vec!["/electrical/circuits/".to_owned()]));
+        assert_eq!(
+            replacements("cd /electrical/circ"),
+            (3, vec!["/electrical/circuits/".to_owned()])
+        );
         assert_eq!(replacements("ls ci"), (3, vec!["circuits/".to_owned()]));
-        assert_eq!(replacements("cd ../pl"), (3, vec!["../plumbing/".to_owned()]));
+        assert_eq!(
+            replacements("cd ../pl"),
+            (3, vec!["../plumbing/".to_owned()])
+        );
         assert_eq!(replacements("cd ..").1, vec!["../".to_owned()]);
         assert_eq!(replacements("tree ").1.len(), 3);
         assert_eq!(replacements("cd /nowhere/../../x").1, Vec::<String>::new());
@@ -234,8 +254,14 @@ mod tests {
 
     #[test]
     fn escapes_or_keeps_quotes() {
-        assert_eq!(replacements("inspect cab").1, vec![r"cabinet\ 1".to_owned()]);
-        assert_eq!(replacements("inspect \"cab"), (8, vec!["\"cabinet 1".to_owned()]));
+        assert_eq!(
+            replacements("inspect cab").1,
+            vec![r"cabinet\ 1".to_owned()]
+        );
+        assert_eq!(
+            replacements("inspect \"cab"),
+            (8, vec!["\"cabinet 1".to_owned()])
+        );
     }
 
     #[test]

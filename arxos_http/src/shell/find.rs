@@ -92,7 +92,12 @@ pub fn parse_filter(word: &str) -> Result<Option<Filter>, ShellError> {
         "name" => Field::Name,
         "health" => Field::Health,
         "needs_repair" => Field::NeedsRepair,
-        other => Field::Property(other.strip_prefix("properties.").unwrap_or(other).to_owned()),
+        other => Field::Property(
+            other
+                .strip_prefix("properties.")
+                .unwrap_or(other)
+                .to_owned(),
+        ),
     };
     if matches!(&field, Field::Property(p) if p.is_empty()) {
         return Err(invalid(word, "the property name is missing"));
@@ -108,8 +113,7 @@ pub fn parse_filter(word: &str) -> Result<Option<Filter>, ShellError> {
             number(value).ok_or_else(|| invalid(word, &format!("{value:?} is not a number")))?;
         }
         (Field::NeedsRepair, Op::Eq | Op::Ne) => {
-            parse_bool(value)
-                .ok_or_else(|| invalid(word, "needs_repair is true or false"))?;
+            parse_bool(value).ok_or_else(|| invalid(word, "needs_repair is true or false"))?;
         }
         (Field::NeedsRepair, _) => return Err(invalid(word, "needs_repair takes = or !=")),
         (Field::Property(_), Op::Lt | Op::Le | Op::Gt | Op::Ge) => {
@@ -181,7 +185,8 @@ impl FindQuery {
                 (Field::NeedsRepair, op) => {
                     let yes = parse_bool(&f.value).unwrap_or(true) != (op == Op::Ne);
                     let p = q.param(yes.to_string());
-                    q.conditions.push(format!("o.needs_repair = {p}::text::boolean"));
+                    q.conditions
+                        .push(format!("o.needs_repair = {p}::text::boolean"));
                 }
                 (Field::Property(key), Op::Eq) if !props.contains_key(key) => {
                     props.insert(key.clone(), json_value(&f.value));
@@ -200,7 +205,8 @@ impl FindQuery {
                 }
                 (Field::Health, op) => {
                     let p = q.param(f.value.trim().to_owned());
-                    q.conditions.push(format!("o.health {} {p}::text::numeric", op.sql()));
+                    q.conditions
+                        .push(format!("o.health {} {p}::text::numeric", op.sql()));
                 }
                 (Field::Property(key), op) => {
                     let condition = match op {
@@ -272,13 +278,23 @@ mod tests {
 
     #[test]
     fn reads_filters() {
-        assert_eq!(filter("type=outlet"), Filter { field: Field::Type, op: Op::Eq, value: "outlet".into() });
+        assert_eq!(
+            filter("type=outlet"),
+            Filter {
+                field: Field::Type,
+                op: Op::Eq,
+                value: "outlet".into()
+            }
+        );
         assert_eq!(filter("voltage>=100").op, Op::Ge);
         assert_eq!(filter("voltage>100").op, Op::Gt);
         assert_eq!(filter("name~pan").op, Op::Contains);
         assert_eq!(filter("status!=failed").op, Op::Ne);
         assert_eq!(filter("needs_repair").field, Field::NeedsRepair);
-        assert_eq!(filter("properties.type=x").field, Field::Property("type".into()));
+        assert_eq!(
+            filter("properties.type=x").field,
+            Field::Property("type".into())
+        );
         assert_eq!(filter("fault=").value, "");
         assert_eq!(parse_filter("circuits").unwrap(), None);
         assert_eq!(parse_filter("./a=b").unwrap(), None);
@@ -287,22 +303,39 @@ mod tests {
 
     #[test]
     fn refuses_bad_filters() {
-        for bad in ["=x", "voltage>abc", "voltage<", "type>3", "health~x", "needs_repair=maybe",
-                    "needs_repair>1", "a!b", "properties.=1", "health>inf"] {
+        for bad in [
+            "=x",
+            "voltage>abc",
+            "voltage<",
+            "type>3",
+            "health~x",
+            "needs_repair=maybe",
+            "needs_repair>1",
+            "a!b",
+            "properties.=1",
+            "health>inf",
+        ] {
             assert!(parse_filter(bad).is_err(), "{bad} should be refused");
         }
     }
 
     #[test]
     fn equalities_go_to_arxos_find() {
-        let q = FindQuery::build(&[filter("type=outlet"), filter("status=failed"),
-                                   filter("needs_repair"), filter("voltage=120"),
-                                   filter("receptacle=NEMA 5-20R")]);
+        let q = FindQuery::build(&[
+            filter("type=outlet"),
+            filter("status=failed"),
+            filter("needs_repair"),
+            filter("voltage=120"),
+            filter("receptacle=NEMA 5-20R"),
+        ]);
         assert_eq!(q.type_.as_deref(), Some("outlet"));
         assert_eq!(q.status.as_deref(), Some("failed"));
         assert_eq!(q.needs_repair, Some(true));
         let props: Value = serde_json::from_str(q.props.as_deref().unwrap()).unwrap();
-        assert_eq!(props, serde_json::json!({"voltage": 120, "receptacle": "NEMA 5-20R"}));
+        assert_eq!(
+            props,
+            serde_json::json!({"voltage": 120, "receptacle": "NEMA 5-20R"})
+        );
         assert!(q.conditions.is_empty());
         assert!(!q.sql(10).contains("WHERE"));
     }
@@ -312,16 +345,30 @@ mod tests {
         let q = FindQuery::build(&[filter("voltage>100"), filter("name~x'); drop table t; --")]);
         assert_eq!(q.params, vec!["voltage", "100", "x'); drop table t; --"]);
         let sql = q.sql(1001);
-        assert!(sql.contains("(o.properties ->> $7)::numeric END > $8::text::numeric"), "{sql}");
-        assert!(sql.contains("strpos(lower(o.name), lower($9)) > 0"), "{sql}");
-        assert!(!sql.contains("drop table"), "user text never reaches the SQL: {sql}");
+        assert!(
+            sql.contains("(o.properties ->> $7)::numeric END > $8::text::numeric"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("strpos(lower(o.name), lower($9)) > 0"),
+            "{sql}"
+        );
+        assert!(
+            !sql.contains("drop table"),
+            "user text never reaches the SQL: {sql}"
+        );
         assert!(sql.ends_with("LIMIT 1001"));
     }
 
     #[test]
     fn negations_and_repeats() {
-        let q = FindQuery::build(&[filter("needs_repair=false"), filter("type=a"), filter("type!=b"),
-                                   filter("fault!=none"), filter("health<50")]);
+        let q = FindQuery::build(&[
+            filter("needs_repair=false"),
+            filter("type=a"),
+            filter("type!=b"),
+            filter("fault!=none"),
+            filter("health<50"),
+        ]);
         assert_eq!(q.needs_repair, Some(false));
         assert_eq!(q.type_.as_deref(), Some("a"));
         assert_eq!(q.conditions[0], "o.type <> $7");

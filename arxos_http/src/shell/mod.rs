@@ -158,7 +158,11 @@ fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
         match result {
             Ok(text) => {
                 let mut stdout = io::stdout().lock();
-                if stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+                if stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
                     // Nobody reads our output any more (a closed pipe): stop quietly.
                     outcome.exit = true;
                     break;
@@ -189,6 +193,9 @@ fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -
 }
 
 fn interactive(session: Rc<RefCell<Session>>) -> u8 {
+    if let Err(e) = session.borrow_mut().db_mut().cancel_on_interrupt() {
+        eprintln!("warning: Ctrl-C cannot cancel statements: {e}");
+    }
     let config = Config::builder()
         .completion_type(CompletionType::List)
         .auto_add_history(true)
@@ -200,7 +207,9 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
     let mut editor = match editor {
         Ok(editor) => editor,
         Err(e) => {
-            report(&ShellError::Invalid(format!("cannot set up the terminal: {e}")));
+            report(&ShellError::Invalid(format!(
+                "cannot set up the terminal: {e}"
+            )));
             return EXIT_USAGE;
         }
     };
@@ -222,14 +231,19 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                report(&ShellError::Invalid(format!("cannot read from the terminal: {e}")));
+                report(&ShellError::Invalid(format!(
+                    "cannot read from the terminal: {e}"
+                )));
                 break;
             }
         }
     }
     if let Some(file) = &history {
         if let Err(e) = editor.save_history(file) {
-            eprintln!("warning: cannot save the history to {}: {e}", file.display());
+            eprintln!(
+                "warning: cannot save the history to {}: {e}",
+                file.display()
+            );
         }
     }
     0

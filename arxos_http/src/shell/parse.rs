@@ -358,10 +358,9 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
             let (path, depth) = path_and_option(&args, name, &["-d", "--depth"])?;
             let depth = depth
                 .map(|d| {
-                    d.parse::<i32>()
-                        .ok()
-                        .filter(|d| *d >= 0)
-                        .ok_or_else(|| ShellError::Invalid(format!("depth {d:?} is not a whole number, 0 or more")))
+                    d.parse::<i32>().ok().filter(|d| *d >= 0).ok_or_else(|| {
+                        ShellError::Invalid(format!("depth {d:?} is not a whole number, 0 or more"))
+                    })
                 })
                 .transpose()?;
             Command::Tree { path, depth }
@@ -374,7 +373,9 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
                         .ok()
                         .filter(|n| (1..=HISTORY_MAX).contains(n))
                         .ok_or_else(|| {
-                            ShellError::Invalid(format!("-n {n:?}: give a number from 1 to {HISTORY_MAX}"))
+                            ShellError::Invalid(format!(
+                                "-n {n:?}: give a number from 1 to {HISTORY_MAX}"
+                            ))
                         })
                 })
                 .transpose()?
@@ -471,7 +472,12 @@ fn path_and_option(
             let v = match inline {
                 Some(Some(v)) => v,
                 Some(None) => iter.next().cloned().ok_or_else(|| usage(name))?,
-                None => return Err(ShellError::Invalid(format!("unknown option {arg}; usage: {}", usage_text(name)))),
+                None => {
+                    return Err(ShellError::Invalid(format!(
+                        "unknown option {arg}; usage: {}",
+                        usage_text(name)
+                    )))
+                }
             };
             if value.replace(v).is_some() {
                 return Err(usage(name));
@@ -494,7 +500,11 @@ fn parse_radius(text: &str) -> Result<f64, ShellError> {
         .parse::<f64>()
         .ok()
         .filter(|r| r.is_finite() && *r >= 0.0)
-        .ok_or_else(|| ShellError::Invalid(format!("radius {text:?} is not a number of metres, 0 or more")))
+        .ok_or_else(|| {
+            ShellError::Invalid(format!(
+                "radius {text:?} is not a number of metres, 0 or more"
+            ))
+        })
 }
 
 fn parse_direction(text: &str) -> Result<Direction, ShellError> {
@@ -513,13 +523,22 @@ mod tests {
 
     #[test]
     fn splits_at_semicolons_outside_quotes() {
-        assert_eq!(split_commands("cd /a; ls ;; pwd"), vec!["cd /a", "ls", "pwd"]);
+        assert_eq!(
+            split_commands("cd /a; ls ;; pwd"),
+            vec!["cd /a", "ls", "pwd"]
+        );
         assert_eq!(
             split_commands("sql select ';' as x; ls"),
             vec!["sql select ';' as x", "ls"]
         );
-        assert_eq!(split_commands(r#"cd "a;b"; ls a\;b"#), vec![r#"cd "a;b""#, r"ls a\;b"]);
-        assert_eq!(split_commands("sql select 'it''s; fine'"), vec!["sql select 'it''s; fine'"]);
+        assert_eq!(
+            split_commands(r#"cd "a;b"; ls a\;b"#),
+            vec![r#"cd "a;b""#, r"ls a\;b"]
+        );
+        assert_eq!(
+            split_commands("sql select 'it''s; fine'"),
+            vec!["sql select 'it''s; fine'"]
+        );
         assert!(split_commands("  ;  ").is_empty());
     }
 
@@ -536,7 +555,13 @@ mod tests {
     #[test]
     fn lex_reports_word_starts_and_open_quotes() {
         let l = lex("cd \"room 1");
-        assert_eq!(l.words[1], Word { start: 3, text: "room 1".into() });
+        assert_eq!(
+            l.words[1],
+            Word {
+                start: 3,
+                text: "room 1".into()
+            }
+        );
         assert_eq!(l.open_quote, Some('"'));
         assert!(!l.ends_between_words);
         assert!(lex("cd ").ends_between_words);
@@ -546,39 +571,69 @@ mod tests {
     #[test]
     fn parses_commands() {
         assert_eq!(parse_command("cd").unwrap(), Command::Cd(CdTarget::Root));
-        assert_eq!(parse_command("cd -").unwrap(), Command::Cd(CdTarget::Previous));
-        assert_eq!(parse_command("cd ../x").unwrap(), Command::Cd(CdTarget::Path("../x".into())));
+        assert_eq!(
+            parse_command("cd -").unwrap(),
+            Command::Cd(CdTarget::Previous)
+        );
+        assert_eq!(
+            parse_command("cd ../x").unwrap(),
+            Command::Cd(CdTarget::Path("../x".into()))
+        );
         assert_eq!(
             parse_command("tree /electrical -d 1").unwrap(),
-            Command::Tree { path: Some("/electrical".into()), depth: Some(1) }
+            Command::Tree {
+                path: Some("/electrical".into()),
+                depth: Some(1)
+            }
         );
         assert_eq!(
             parse_command("tree -d2").unwrap(),
-            Command::Tree { path: None, depth: Some(2) }
+            Command::Tree {
+                path: None,
+                depth: Some(2)
+            }
         );
         assert_eq!(
             parse_command("tree --depth=3 x").unwrap(),
-            Command::Tree { path: Some("x".into()), depth: Some(3) }
+            Command::Tree {
+                path: Some("x".into()),
+                depth: Some(3)
+            }
         );
         assert_eq!(
             parse_command("tree -- -odd").unwrap(),
-            Command::Tree { path: Some("-odd".into()), depth: None }
+            Command::Tree {
+                path: Some("-odd".into()),
+                depth: None
+            }
         );
         assert_eq!(
             parse_command("history -n 5").unwrap(),
-            Command::History { path: None, limit: 5 }
+            Command::History {
+                path: None,
+                limit: 5
+            }
         );
         assert_eq!(
             parse_command("trace /a up power").unwrap(),
-            Command::Trace { path: "/a".into(), direction: Direction::Upstream, kind: Some("power".into()) }
+            Command::Trace {
+                path: "/a".into(),
+                direction: Direction::Upstream,
+                kind: Some("power".into())
+            }
         );
-        assert_eq!(parse_command("near 2.5m").unwrap(), Command::Near { radius: Some(2.5) });
+        assert_eq!(
+            parse_command("near 2.5m").unwrap(),
+            Command::Near { radius: Some(2.5) }
+        );
         assert_eq!(
             parse_command("sql  select 'a  b'").unwrap(),
             Command::Sql("select 'a  b'".into())
         );
         assert_eq!(parse_command("quit").unwrap(), Command::Exit);
-        let Command::Find { under, filters } = parse_command("find /electrical type=outlet needs_repair").unwrap() else {
+        let Command::Find { under, filters } =
+            parse_command("find /electrical type=outlet needs_repair").unwrap()
+        else {
             panic!("not a find");
         };
         assert_eq!(under.as_deref(), Some("/electrical"));
@@ -588,13 +643,31 @@ mod tests {
     #[test]
     fn refuses_bad_arguments() {
         for bad in [
-            "pwd x", "use", "use a b", "cd a b", "ls a b", "tree -d", "tree -d x", "tree -d -1",
-            "tree -x", "history -n 0", "near x", "near -1", "trace /a", "trace /a sideways",
-            "trace /a up k extra", "sql", "find a b", "rating now",
+            "pwd x",
+            "use",
+            "use a b",
+            "cd a b",
+            "ls a b",
+            "tree -d",
+            "tree -d x",
+            "tree -d -1",
+            "tree -x",
+            "history -n 0",
+            "near x",
+            "near -1",
+            "trace /a",
+            "trace /a sideways",
+            "trace /a up k extra",
+            "sql",
+            "find a b",
+            "rating now",
         ] {
             assert!(parse_command(bad).is_err(), "{bad} should be refused");
         }
-        assert!(matches!(parse_command("frobnicate"), Err(ShellError::UnknownCommand(_))));
+        assert!(matches!(
+            parse_command("frobnicate"),
+            Err(ShellError::UnknownCommand(_))
+        ));
         assert_eq!(
             parse_command("use").unwrap_err().to_string(),
             "usage: use KEY"
@@ -603,8 +676,24 @@ mod tests {
 
     #[test]
     fn every_command_has_help() {
-        for name in ["buildings", "use", "cd", "ls", "pwd", "tree", "inspect", "find", "near",
-                     "trace", "history", "rating", "sql", "help", "exit", "quit"] {
+        for name in [
+            "buildings",
+            "use",
+            "cd",
+            "ls",
+            "pwd",
+            "tree",
+            "inspect",
+            "find",
+            "near",
+            "trace",
+            "history",
+            "rating",
+            "sql",
+            "help",
+            "exit",
+            "quit",
+        ] {
             assert!(command_info(name).is_some(), "{name}");
         }
     }

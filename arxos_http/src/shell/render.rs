@@ -136,12 +136,17 @@ pub fn shorten(text: &str, max: usize) -> String {
 /// A bar of `width` cells for a value from 0 to 100, in eighths of a cell.
 pub fn bar(score: f64, width: usize) -> String {
     const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-    let score = if score.is_finite() { score.clamp(0.0, 100.0) } else { 0.0 };
+    let score = if score.is_finite() {
+        score.clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
     let eighths = (score / 100.0 * (width * 8) as f64).round() as usize;
     let full = eighths / 8;
+    let partial = PARTS[eighths % 8];
     let mut out = "█".repeat(full);
-    out.push_str(PARTS[eighths % 8]);
-    let used = full + usize::from(eighths % 8 > 0);
+    out.push_str(partial);
+    let used = full + usize::from(!partial.is_empty());
     out.push_str(&" ".repeat(width.saturating_sub(used)));
     out
 }
@@ -157,6 +162,8 @@ pub fn describe_changes(op: &str, changes: &Value) -> String {
         _ => {}
     }
     let mut parts = Vec::new();
+    let mut fields: Vec<(&String, &Value)> = fields.iter().collect();
+    fields.sort_by_key(|(field, _)| *field);
     for (field, change) in fields {
         let before = change.get("before").unwrap_or(&Value::Null);
         let after = change.get("after").unwrap_or(&Value::Null);
@@ -170,11 +177,19 @@ pub fn describe_changes(op: &str, changes: &Value) -> String {
             for key in keys {
                 let (bv, av) = (b.get(key), a.get(key));
                 if bv != av {
-                    parts.push(format!("{field}.{key}: {} → {}", optional(bv), optional(av)));
+                    parts.push(format!(
+                        "{field}.{key}: {} → {}",
+                        optional(bv),
+                        optional(av)
+                    ));
                 }
             }
         } else {
-            parts.push(format!("{field}: {} → {}", value(before, 40), value(after, 40)));
+            parts.push(format!(
+                "{field}: {} → {}",
+                value(before, 40),
+                value(after, 40)
+            ));
         }
     }
     if parts.is_empty() {
@@ -196,8 +211,11 @@ pub struct TreeNode {
 
 /// Draws a tree with box-drawing lines: the root's label, then each child below it.
 pub fn draw_tree(nodes: &[TreeNode], root: usize) -> String {
+    let Some(top) = nodes.get(root) else {
+        return String::new();
+    };
     let mut out = String::new();
-    out.push_str(&nodes[root].label);
+    out.push_str(&top.label);
     out.push('\n');
     draw_children(nodes, root, "", &mut out);
     out
@@ -220,7 +238,11 @@ fn draw_children(nodes: &[TreeNode], node: usize, prefix: &str, out: &mut String
 /// rows, whose paths are sorted, siblings come in name order. Returns each path's index
 /// among `paths` and the children of each.
 pub fn children_by_parent(paths: &[String]) -> (HashMap<&str, usize>, Vec<Vec<usize>>) {
-    let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_str(), i))
+        .collect();
     let mut children = vec![Vec::new(); paths.len()];
     for (i, path) in paths.iter().enumerate() {
         if let Some(parent) = arxos_core::path::parent(path).and_then(|p| index.get(p)) {
@@ -246,7 +268,10 @@ mod tests {
     #[test]
     fn plain_palette_leaves_text_alone() {
         assert_eq!(Palette { enabled: false }.paint(Style::Failed, "x"), "x");
-        assert_eq!(Palette { enabled: false }.paint_marks("[FAILED] [NEEDS REPAIR]"), "[FAILED] [NEEDS REPAIR]");
+        assert_eq!(
+            Palette { enabled: false }.paint_marks("[FAILED] [NEEDS REPAIR]"),
+            "[FAILED] [NEEDS REPAIR]"
+        );
         let colour = Palette { enabled: true };
         assert_eq!(colour.paint(Style::Ok, "[OK]"), "\x1b[32m[OK]\x1b[0m");
         assert_eq!(
@@ -291,12 +316,18 @@ mod tests {
 
     #[test]
     fn trees_are_drawn_with_lines() {
-        let paths: Vec<String> = ["/a", "/a/b", "/a/b/c", "/a/d"].iter().map(|s| s.to_string()).collect();
+        let paths: Vec<String> = ["/a", "/a/b", "/a/b/c", "/a/d"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let (_, children) = children_by_parent(&paths);
         let nodes: Vec<TreeNode> = paths
             .iter()
             .zip(children)
-            .map(|(p, children)| TreeNode { label: arxos_core::path::name(p).to_owned(), children })
+            .map(|(p, children)| TreeNode {
+                label: arxos_core::path::name(p).to_owned(),
+                children,
+            })
             .collect();
         assert_eq!(draw_tree(&nodes, 0), "a\n├── b\n│   └── c\n└── d\n");
     }

@@ -1,0 +1,470 @@
+//! Brick models in Turtle (or N-Triples) → [`Model`].
+//!
+//! Entities are the named subjects (those with an `rdf:type`, and untyped ones too, as
+//! `Resource`). The location tree comes from `isPointOf`/`hasPoint` (points under equipment),
+//! `isPartOf`/`hasPart` and `hasLocation`/`isLocationOf`, whichever direction the file uses;
+//! when an entity has several parents, the first by (relation, IRI) wins and the others become
+//! connections. Every other relation between entities becomes a connection (inverses such as
+//! `isFedBy` are turned into their forward form); literals, blank-node structures and IRIs
+//! that are not entities become properties. The RDF class becomes the type.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use oxrdf::{Literal, Subject, Term, Triple};
+use oxttl::TurtleParser;
+use serde_json::{json, Map, Value};
+
+use super::model::{Entity, Model, Relation, Skipped};
+use super::sanitize;
+use super::ImportError;
+
+pub const BRICK: &str = "https://brickschema.org/schema/Brick#";
+pub const ARXOS: &str = "https://arxos.dev/schema#";
+const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+
+/// Parent relations: (name, rank, the subject is the child).
+const PARENT_RELATIONS: &[(&str, u8, bool)] = &[
+    ("isPointOf", 0, true),
+    ("hasPoint", 0, false),
+    ("isPartOf", 1, true),
+    ("hasPart", 1, false),
+    ("hasLocation", 2, true),
+    ("isLocationOf", 2, false),
+];
+
+/// Inverse relations and their forward form: `a isFedBy b` is `b feeds a`.
+const INVERSES: &[(&str, &str)] = &[
+    ("isFedBy", "feeds"),
+    ("isMeteredBy", "meters"),
+    ("isSubMeterOf", "hasSubMeter"),
+    ("isRegulatedBy", "regulates"),
+    ("isMeasuredBy", "measures"),
+    ("isInputOf", "hasInput"),
+    ("isOutputOf", "hasOutput"),
+    ("isAssociatedWith", "associatedWith"),
+];
+
+/// Classes of schema declarations, which are not building entities.
+const SCHEMA_CLASSES: &[&str] = &[
+    "http://www.w3.org/2002/07/owl#Ontology",
+    "http://www.w3.org/2002/07/owl#Class",
+    "http://www.w3.org/2002/07/owl#ObjectProperty",
+    "http://www.w3.org/2002/07/owl#DatatypeProperty",
+    "http://www.w3.org/2000/01/rdf-schema#Class",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property",
+    "http://www.w3.org/ns/shacl#NodeShape",
+];
+
+/// The local name of an IRI: after the last `#`, else the last `/`, else the last `:`.
+pub fn local_name(iri: &str) -> &str {
+    let cut = iri
+        .rfind('#')
+        .or_else(|| iri.trim_end_matches('/').rfind('/'))
+        .or_else(|| iri.rfind(':'));
+    match cut {
+        Some(i) if i + 1 < iri.len() => iri[i + 1..].trim_end_matches('/'),
+        _ => iri,
+    }
+}
+
+fn is_brick(iri: &str) -> bool {
+    iri.contains("brickschema.org/schema") && iri.contains("Brick#")
+}
+
+/// Percent-decoding of a local name (types and names exported by `arxos export`).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
+struct Parsed {
+    triples: Vec<Triple>,
+    prefixes: Vec<(String, String)>,
+}
+
+fn parse_triples(input: &[u8]) -> Result<Parsed, ImportError> {
+    let mut parser = TurtleParser::new().for_slice(input);
+    let mut triples = Vec::new();
+    for t in parser.by_ref() {
+        triples.push(t.map_err(|e| ImportError::Syntax(e.to_string()))?);
+    }
+    let mut prefixes: Vec<(String, String)> = parser
+        .prefixes()
+        .map(|(p, iri)| (p.to_owned(), iri.to_owned()))
+        .collect();
+    // Longest namespace first, so the most specific prefix compacts an IRI.
+    prefixes.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    Ok(Parsed { triples, prefixes })
+}
+
+fn compact(iri: &str, prefixes: &[(String, String)]) -> String {
+    for (p, ns) in prefixes {
+        if let Some(rest) = iri.strip_prefix(ns.as_str()) {
+            if !rest.is_empty() {
+                return format!("{p}:{rest}");
+            }
+        }
+    }
+    iri.to_owned()
+}
+
+fn literal_json(l: &Literal) -> Value {
+    let dt = l.datatype().as_str();
+    let v = l.value();
+    let xsd = "http://www.w3.org/2001/XMLSchema#";
+    if let Some(t) = dt.strip_prefix(xsd) {
+        match t {
+            "integer" | "int" | "long" | "short" | "nonNegativeInteger" | "positiveInteger" => {
+                if let Ok(n) = v.trim().parse::<i64>() {
+                    return json!(n);
+                }
+            }
+            "decimal" | "double" | "float" => {
+                if let Some(n) = v.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                    return Value::Number(n);
+                }
+            }
+            "boolean" => match v.trim() {
+                "true" | "1" => return json!(true),
+                "false" | "0" => return json!(false),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    json!(v)
+}
+
+/// Values of one entity (or blank node) by key; several values of one key become an array.
+#[derive(Default)]
+struct Values(BTreeMap<String, Vec<Value>>);
+
+impl Values {
+    fn add(&mut self, key: &str, value: Value) {
+        self.0.entry(key.to_owned()).or_default().push(value);
+    }
+
+    fn into_map(self, mut base: Map<String, Value>) -> Map<String, Value> {
+        for (k, mut vs) in self.0 {
+            let v = if vs.len() == 1 { vs.pop().unwrap_or(Value::Null) } else { Value::Array(vs) };
+            base.insert(k, v);
+        }
+        base
+    }
+}
+
+/// Parses a Brick model.
+pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
+    let Parsed { triples, prefixes } = parse_triples(input)?;
+    let mut model = Model::default();
+
+    // Types, blank-node contents, and the named subjects.
+    let mut types: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut blank: HashMap<String, Vec<(String, Term)>> = HashMap::new();
+    let mut subjects: BTreeSet<String> = BTreeSet::new();
+    for t in &triples {
+        match &t.subject {
+            Subject::NamedNode(s) => {
+                subjects.insert(s.as_str().to_owned());
+                if t.predicate.as_str() == RDF_TYPE {
+                    if let Term::NamedNode(c) = &t.object {
+                        types.entry(s.as_str().to_owned()).or_default().insert(c.as_str().to_owned());
+                    }
+                }
+            }
+            Subject::BlankNode(b) => blank
+                .entry(b.as_str().to_owned())
+                .or_default()
+                .push((t.predicate.as_str().to_owned(), t.object.clone())),
+            #[allow(unreachable_patterns)]
+            _ => model.skipped.push(Skipped {
+                what: t.to_string(),
+                reason: "quoted-triple subjects are not supported".into(),
+            }),
+        }
+    }
+    let schema: BTreeSet<&String> = types
+        .iter()
+        .filter(|(_, cs)| cs.iter().any(|c| SCHEMA_CLASSES.contains(&c.as_str())))
+        .map(|(s, _)| s)
+        .collect();
+    let entities: BTreeSet<&str> = subjects
+        .iter()
+        .filter(|s| !schema.contains(s))
+        .map(String::as_str)
+        .collect();
+
+    let mut props: HashMap<&str, Values> = HashMap::new();
+    let mut given: HashMap<&str, Map<String, Value>> = HashMap::new();
+    let mut names: HashMap<&str, String> = HashMap::new();
+    let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
+    let mut used_blanks: BTreeSet<String> = BTreeSet::new();
+
+    for t in &triples {
+        let Subject::NamedNode(s) = &t.subject else { continue };
+        let s = s.as_str();
+        let pred = t.predicate.as_str();
+        if schema.contains(&s.to_owned()) {
+            model.skipped.push(Skipped {
+                what: t.to_string(),
+                reason: "a schema declaration, not a building entity".into(),
+            });
+            continue;
+        }
+        if pred == RDF_TYPE {
+            if !matches!(t.object, Term::NamedNode(_)) {
+                model.skipped.push(Skipped { what: t.to_string(), reason: "rdf:type that is not an IRI".into() });
+            }
+            continue;
+        }
+        let local = local_name(pred);
+        let entry = props.entry(entities.get(s).copied().unwrap_or(s)).or_default();
+        if pred.starts_with(ARXOS) {
+            match (local, &t.object) {
+                ("name", Term::Literal(l)) => {
+                    names.insert(entities.get(s).copied().unwrap_or(s), l.value().to_owned());
+                }
+                ("properties", Term::Literal(l)) => match serde_json::from_str::<Value>(l.value()) {
+                    Ok(Value::Object(m)) => {
+                        given.entry(entities.get(s).copied().unwrap_or(s)).or_default().extend(m);
+                    }
+                    _ => model.skipped.push(Skipped {
+                        what: t.to_string(),
+                        reason: "arxos:properties is not a JSON object".into(),
+                    }),
+                },
+                _ => {}
+            }
+            if matches!(local, "name" | "properties") {
+                continue;
+            }
+        }
+        match &t.object {
+            Term::NamedNode(o) if entities.contains(o.as_str()) => {
+                let o = o.as_str();
+                if let Some(&(name, rank, child_is_subject)) =
+                    PARENT_RELATIONS.iter().find(|(n, _, _)| *n == local && is_brick(pred)).map(|x| x)
+                {
+                    let (child, parent) = if child_is_subject { (s, o) } else { (o, s) };
+                    let forward = match name {
+                        "hasPoint" => "isPointOf",
+                        "hasPart" => "isPartOf",
+                        "isLocationOf" => "hasLocation",
+                        other => other,
+                    };
+                    let child = *entities.get(child).expect("entity");
+                    parents.entry(child).or_default().push((rank, parent.to_owned(), static_name(forward)));
+                    continue;
+                }
+                let (from, to, name, predicate) = match INVERSES.iter().find(|(inv, _)| *inv == local) {
+                    Some((_, fwd)) => (o, s, *fwd, pred.replace(local, fwd)),
+                    None => (s, o, local, pred.to_owned()),
+                };
+                model.relations.push(Relation {
+                    from: from.to_owned(),
+                    to: to.to_owned(),
+                    kind: sanitize::kind(name),
+                    properties: Map::from_iter([("predicate".to_owned(), json!(predicate))]),
+                });
+            }
+            Term::NamedNode(o) => entry.add(local, json!(compact(o.as_str(), &prefixes))),
+            Term::Literal(l) => entry.add(local, literal_json(l)),
+            Term::BlankNode(b) => {
+                let v = blank_json(b.as_str(), &blank, &prefixes, &mut used_blanks, 0);
+                entry.add(local, v);
+            }
+            #[allow(unreachable_patterns)]
+            _ => model.skipped.push(Skipped {
+                what: t.to_string(),
+                reason: "quoted-triple objects are not supported".into(),
+            }),
+        }
+    }
+    for (b, triples) in &blank {
+        if !used_blanks.contains(b) {
+            model.skipped.push(Skipped {
+                what: format!("_:{b} ({} triples)", triples.len()),
+                reason: "a blank node no entity refers to".into(),
+            });
+        }
+    }
+
+    for &id in &entities {
+        let classes = types.get(id);
+        let class = classes.and_then(|cs| cs.iter().find(|c| is_brick(c)).or_else(|| cs.iter().next()));
+        let kind = class.map_or_else(|| "Resource".to_owned(), |c| type_name(c));
+        let mut properties = props
+            .remove(id)
+            .unwrap_or_default()
+            .into_map(given.remove(id).unwrap_or_default());
+        let mut chosen = parents.remove(id).unwrap_or_default();
+        chosen.sort();
+        chosen.dedup();
+        let mut parent = None;
+        for (i, (_, p, rel)) in chosen.into_iter().enumerate() {
+            if i == 0 {
+                properties.insert("parent_relation".into(), json!(rel));
+                parent = Some(p);
+            } else {
+                model.relations.push(Relation {
+                    from: id.to_owned(),
+                    to: p,
+                    kind: sanitize::kind(rel),
+                    properties: Map::from_iter([("predicate".to_owned(), json!(format!("{BRICK}{rel}")))]),
+                });
+            }
+        }
+        properties.insert("source_format".into(), json!("brick"));
+        properties.insert("source_id".into(), json!(id));
+        if let Some(cs) = classes {
+            let all: Vec<&String> = cs.iter().collect();
+            properties.insert(
+                "rdf_type".into(),
+                if all.len() == 1 { json!(all[0]) } else { json!(all) },
+            );
+        }
+        model.entities.push(Entity {
+            id: id.to_owned(),
+            name: names.remove(id),
+            parent,
+            kind,
+            properties,
+        });
+    }
+    Ok(model)
+}
+
+fn static_name(name: &str) -> &'static str {
+    match name {
+        "isPointOf" => "isPointOf",
+        "isPartOf" => "isPartOf",
+        _ => "hasLocation",
+    }
+}
+
+/// The type of a class IRI: its local name (percent-decoded), at most 100 characters.
+fn type_name(class: &str) -> String {
+    let mut name = percent_decode(local_name(class));
+    if name.is_empty() || name.chars().any(char::is_control) {
+        name = "Resource".to_owned();
+    }
+    name.chars().take(100).collect()
+}
+
+fn blank_json(
+    id: &str,
+    blank: &HashMap<String, Vec<(String, Term)>>,
+    prefixes: &[(String, String)],
+    used: &mut BTreeSet<String>,
+    depth: usize,
+) -> Value {
+    used.insert(id.to_owned());
+    let Some(triples) = blank.get(id).filter(|_| depth < 8) else {
+        return json!({});
+    };
+    let mut map = Values::default();
+    for (pred, object) in triples {
+        let key = if pred == RDF_TYPE { "type" } else { local_name(pred) };
+        let v = match object {
+            Term::NamedNode(n) => json!(compact(n.as_str(), prefixes)),
+            Term::Literal(l) => literal_json(l),
+            Term::BlankNode(b) => blank_json(b.as_str(), blank, prefixes, used, depth + 1),
+            #[allow(unreachable_patterns)]
+            _ => Value::Null,
+        };
+        map.add(key, v);
+    }
+    Value::Object(map.into_map(Map::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+@prefix brick: <https://brickschema.org/schema/Brick#> .
+@prefix ex: <urn:ex#> .
+@prefix unit: <http://qudt.org/vocab/unit/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:site a brick:Site ; brick:hasPart ex:bldg .
+ex:bldg a brick:Building .
+ex:floor1 a brick:Floor ; brick:isPartOf ex:bldg .
+ex:room-101 a brick:Room ; brick:isPartOf ex:floor1 ; brick:area [ brick:value "20.5"^^xsd:decimal ; brick:hasUnit unit:M2 ] .
+ex:AHU1 a brick:AHU ; brick:hasLocation ex:floor1 ; brick:feeds ex:VAV1 ; rdfs:label "AHU one" .
+ex:VAV1 a brick:VAV ; brick:hasLocation ex:room-101 ; brick:hasPoint ex:temp .
+ex:temp a brick:Zone_Air_Temperature_Sensor ; brick:hasUnit unit:DEG_C .
+ex:sp a brick:Zone_Air_Temperature_Setpoint ; brick:isPointOf ex:VAV1 .
+ex:box a ex:MysteryBox ; ex:poweredBy ex:AHU1 ; ex:weight 12 .
+ex:VAV1 brick:isFedBy ex:box .
+"#;
+
+    fn find<'a>(m: &'a Model, local: &str) -> &'a Entity {
+        m.entities.iter().find(|e| e.id == format!("urn:ex#{local}")).unwrap()
+    }
+
+    #[test]
+    fn tree_relations_in_both_directions() {
+        let m = parse(SMALL.as_bytes()).unwrap();
+        assert_eq!(find(&m, "bldg").parent.as_deref(), Some("urn:ex#site"));
+        assert_eq!(find(&m, "floor1").parent.as_deref(), Some("urn:ex#bldg"));
+        assert_eq!(find(&m, "temp").parent.as_deref(), Some("urn:ex#VAV1"));
+        assert_eq!(find(&m, "sp").parent.as_deref(), Some("urn:ex#VAV1"));
+        assert_eq!(find(&m, "VAV1").parent.as_deref(), Some("urn:ex#room-101"));
+        assert_eq!(find(&m, "temp").properties["parent_relation"], "isPointOf");
+    }
+
+    #[test]
+    fn classes_literals_and_blank_nodes() {
+        let m = parse(SMALL.as_bytes()).unwrap();
+        let ahu = find(&m, "AHU1");
+        assert_eq!(ahu.kind, "AHU");
+        assert_eq!(ahu.properties["label"], "AHU one");
+        assert_eq!(ahu.properties["source_id"], "urn:ex#AHU1");
+        let room = find(&m, "room-101");
+        assert_eq!(room.properties["area"], json!({"value": 20.5, "hasUnit": "unit:M2"}));
+        assert_eq!(find(&m, "temp").properties["hasUnit"], "unit:DEG_C");
+        let boxy = find(&m, "box");
+        assert_eq!(boxy.kind, "MysteryBox");
+        assert_eq!(boxy.properties["weight"], 12);
+    }
+
+    #[test]
+    fn relations_become_forward_connections() {
+        let m = parse(SMALL.as_bytes()).unwrap();
+        let has = |from: &str, kind: &str, to: &str| {
+            m.relations.iter().any(|r| {
+                r.from == format!("urn:ex#{from}") && r.to == format!("urn:ex#{to}") && r.kind == kind
+            })
+        };
+        assert!(has("AHU1", "feeds", "VAV1"));
+        assert!(has("box", "feeds", "VAV1"), "isFedBy turned around");
+        assert!(has("box", "powered_by", "AHU1"), "unknown relations kept");
+    }
+
+    #[test]
+    fn syntax_errors_are_reported() {
+        assert!(matches!(parse(b"@prefix x: <urn:x#> . x:a x:b"), Err(ImportError::Syntax(_))));
+    }
+
+    #[test]
+    fn local_names() {
+        assert_eq!(local_name("https://brickschema.org/schema/Brick#AHU"), "AHU");
+        assert_eq!(local_name("http://example.com/b/ahu-1"), "ahu-1");
+        assert_eq!(local_name("urn:x:y"), "y");
+        assert_eq!(percent_decode("a%20b"), "a b");
+    }
+}

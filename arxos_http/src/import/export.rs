@@ -1,0 +1,155 @@
+//! A building as Brick Turtle (`arxos export --format brick`). Importing the output gives the
+//! same tree: every object carries `arxos:name` (its segment) and `arxos:properties` (its
+//! properties as JSON), hangs under its parent by `parent_relation` (default `isPartOf`), and
+//! keeps the IRI and class it was imported with.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use super::brick::{ARXOS, BRICK};
+
+/// One object as the exporter reads it.
+#[derive(Debug, Clone)]
+pub struct ExportObject {
+    pub path: String,
+    pub kind: String,
+    pub properties: Map<String, Value>,
+}
+
+/// One connection, by path.
+#[derive(Debug, Clone)]
+pub struct ExportConnection {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub properties: Map<String, Value>,
+}
+
+const TYPE_NS: &str = "https://arxos.dev/type#";
+
+/// Percent-encodes what is not an unreserved IRI character (and not `/` when `keep_slash`).
+fn encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn iri_of(building: &str, o: &ExportObject) -> String {
+    match (o.properties.get("source_format"), o.properties.get("source_id")) {
+        (Some(Value::String(f)), Some(Value::String(id))) if f == "brick" && valid_iri(id) => id.clone(),
+        _ => format!("urn:arxos:{}:{}", encode(building, false), encode(o.path.trim_start_matches('/'), true)),
+    }
+}
+
+fn valid_iri(iri: &str) -> bool {
+    iri.contains(':') && !iri.chars().any(|c| c.is_whitespace() || "<>\"{}|^`\\".contains(c))
+}
+
+fn class_of(o: &ExportObject) -> String {
+    match o.properties.get("rdf_type") {
+        Some(Value::String(c)) if valid_iri(c) => c.clone(),
+        _ => format!("{TYPE_NS}{}", encode(&o.kind, false)),
+    }
+}
+
+/// A Turtle string literal.
+fn literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn parent_of(path: &str) -> Option<&str> {
+    match arxos_core::path::parent(path) {
+        Some("/") | None => None,
+        p => p,
+    }
+}
+
+/// The Turtle document of a building. Objects must be sorted by path.
+pub fn to_turtle(building: &str, objects: &[ExportObject], connections: &[ExportConnection]) -> String {
+    let mut iris = std::collections::HashMap::new();
+    for o in objects {
+        iris.insert(o.path.as_str(), iri_of(building, o));
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "@prefix brick: <{BRICK}> .");
+    let _ = writeln!(out, "@prefix arxos: <{ARXOS}> .");
+    let _ = writeln!(out, "# Building {building}: {} objects, {} connections (arxos export)\n", objects.len(), connections.len());
+    for o in objects {
+        let _ = writeln!(out, "<{}> a <{}> ;", iris[o.path.as_str()], class_of(o));
+        let _ = writeln!(out, "    arxos:name {} ;", literal(arxos_core::path::name(&o.path)));
+        if let Some(parent) = parent_of(&o.path).and_then(|p| iris.get(p)) {
+            let relation = match o.properties.get("parent_relation").and_then(Value::as_str) {
+                Some(r @ ("isPointOf" | "isPartOf" | "hasLocation")) => r,
+                _ => "isPartOf",
+            };
+            let _ = writeln!(out, "    brick:{relation} <{parent}> ;");
+        }
+        let props = Value::Object(o.properties.clone()).to_string();
+        let _ = writeln!(out, "    arxos:properties {} .", literal(&props));
+    }
+    out.push('\n');
+    for c in connections {
+        let (Some(from), Some(to)) = (iris.get(c.from.as_str()), iris.get(c.to.as_str())) else {
+            continue;
+        };
+        let predicate = match c.properties.get("predicate") {
+            Some(Value::String(p)) if valid_iri(p) && super::sanitize::kind(super::brick::local_name(p)) == c.kind => p.clone(),
+            _ => format!("{ARXOS}{}", c.kind),
+        };
+        let _ = writeln!(out, "<{from}> <{predicate}> <{to}> .");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::brick;
+    use serde_json::json;
+
+    #[test]
+    fn export_reimports_to_the_same_tree() {
+        let objects = vec![
+            ExportObject { path: "/electrical".into(), kind: "directory".into(), properties: Map::new() },
+            ExportObject { path: "/electrical/panel 1".into(), kind: "electrical panel".into(),
+                           properties: json!({"rating": "200A"}).as_object().unwrap().clone() },
+            ExportObject { path: "/electrical/panel 1/c#2".into(), kind: "circuit".into(), properties: Map::new() },
+        ];
+        let connections = vec![ExportConnection {
+            from: "/electrical/panel 1".into(), to: "/electrical/panel 1/c#2".into(), kind: "power".into(), properties: Map::new(),
+        }];
+        let ttl = to_turtle("b42", &objects, &connections);
+        let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
+        let got: Vec<(&str, &str)> = plan.objects.iter().map(|o| (o.path.as_str(), o.kind.as_str())).collect();
+        assert_eq!(got, [("/electrical", "directory"), ("/electrical/panel 1", "electrical panel"),
+                         ("/electrical/panel 1/c#2", "circuit")]);
+        assert_eq!(plan.objects[1].properties["rating"], "200A");
+        assert_eq!(plan.connections.len(), 1);
+        assert_eq!(plan.connections[0].kind, "power");
+        assert_eq!(plan.connections[0].to, "/electrical/panel 1/c#2");
+        assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
+    }
+}

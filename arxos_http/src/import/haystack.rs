@@ -1,0 +1,321 @@
+//! Project Haystack records (a Hayson JSON grid, a JSON array of dicts, or the Haystack 3 JSON
+//! encoding with `m:`/`r:`/`n:` prefixes) → [`Model`].
+//!
+//! `site` records sit at the top; equipment under its `equipRef` (equipment under equipment),
+//! else its `spaceRef`, `floorRef` or `siteRef`; points the same way. Other refs (`airRef`,
+//! `hotWaterRef`, `chilledWaterRef`, …) become connections from the record to the one it
+//! refers to, of kind `air_ref` etc. Tags become properties: markers `true`, numbers
+//! `{"value", "unit"}` (or a bare number without unit), refs `"@id"`.
+
+use serde_json::{json, Map, Value};
+
+use super::model::{Entity, Model, Relation, Skipped};
+use super::sanitize;
+use super::ImportError;
+
+/// Refs that place a record in the tree, in order of preference.
+const PARENT_REFS: &[&str] = &["equipRef", "spaceRef", "floorRef", "siteRef"];
+
+/// Equipment markers that name a type, in order of preference.
+const EQUIP_TYPES: &[&str] = &[
+    "ahu", "rtu", "mau", "doas", "vav", "fcu", "uv", "chiller", "boiler", "coolingTower",
+    "heatExchanger", "pump", "fan", "meter", "elecPanel", "circuit", "luminaire", "tank",
+    "valve", "damper", "vfd", "actuator",
+];
+
+/// A decoded Haystack value.
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Marker,
+    Remove,
+    Ref(String),
+    Number(f64, Option<String>),
+    Other(Value),
+}
+
+/// Hayson (Haystack 4 JSON) value.
+fn hayson(v: &Value) -> Kind {
+    let Some(obj) = v.as_object() else {
+        return match v {
+            Value::Number(n) => Kind::Number(n.as_f64().unwrap_or(0.0), None),
+            other => Kind::Other(other.clone()),
+        };
+    };
+    match obj.get("_kind").and_then(Value::as_str) {
+        Some("marker") => Kind::Marker,
+        Some("remove") => Kind::Remove,
+        Some("ref") => match obj.get("val").and_then(Value::as_str) {
+            Some(id) => Kind::Ref(id.trim_start_matches('@').to_owned()),
+            None => Kind::Other(v.clone()),
+        },
+        Some("number") => {
+            let unit = obj.get("unit").and_then(Value::as_str).map(str::to_owned);
+            match obj.get("val") {
+                Some(Value::Number(n)) => Kind::Number(n.as_f64().unwrap_or(0.0), unit),
+                // "INF", "-INF", "NaN": no JSON number; kept as given.
+                _ => Kind::Other(v.clone()),
+            }
+        }
+        _ => Kind::Other(v.clone()),
+    }
+}
+
+/// Haystack 3 JSON value (`m:`, `r:id dis`, `n:72 °F`, `s:text`, …).
+fn v3(v: &Value) -> Kind {
+    let Some(s) = v.as_str() else {
+        return hayson(v);
+    };
+    let Some((tag, rest)) = s.split_at_checked(2).filter(|(t, _)| t.ends_with(':')) else {
+        return Kind::Other(v.clone());
+    };
+    match tag {
+        "m:" => Kind::Marker,
+        "-:" => Kind::Remove,
+        "r:" => Kind::Ref(rest.split(' ').next().unwrap_or("").to_owned()),
+        "n:" => {
+            let mut parts = rest.splitn(2, ' ');
+            let number = parts.next().unwrap_or("");
+            let unit = parts.next().map(str::to_owned).filter(|u| !u.is_empty());
+            match number.parse::<f64>() {
+                Ok(n) if n.is_finite() => Kind::Number(n, unit),
+                _ => Kind::Other(v.clone()),
+            }
+        }
+        "s:" => Kind::Other(json!(rest)),
+        _ => Kind::Other(v.clone()),
+    }
+}
+
+fn property(kind: &Kind) -> Value {
+    match kind {
+        Kind::Marker => json!(true),
+        Kind::Remove => Value::Null,
+        Kind::Ref(id) => json!(format!("@{id}")),
+        Kind::Number(n, Some(unit)) => json!({"value": n, "unit": unit}),
+        Kind::Number(n, None) => json!(n),
+        Kind::Other(v) => v.clone(),
+    }
+}
+
+/// The records of a file, and whether it uses the Haystack 3 encoding.
+fn records(doc: &Value) -> Result<(Vec<&Map<String, Value>>, bool), ImportError> {
+    let (rows, meta_v3) = match doc {
+        Value::Array(rows) => (rows, None),
+        Value::Object(grid) => match grid.get("rows") {
+            Some(Value::Array(rows)) => {
+                let ver = grid.get("meta").and_then(|m| m.get("ver")).and_then(Value::as_str);
+                (rows, ver.map(|v| v.starts_with('3')))
+            }
+            _ => {
+                return Err(ImportError::Format(
+                    "a Haystack file is a JSON grid with \"rows\", or a JSON array of records".into(),
+                ))
+            }
+        },
+        _ => {
+            return Err(ImportError::Format(
+                "a Haystack file is a JSON grid with \"rows\", or a JSON array of records".into(),
+            ))
+        }
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row.as_object() {
+            Some(r) => out.push(r),
+            None => return Err(ImportError::Format("every Haystack row must be a JSON object".into())),
+        }
+    }
+    let is_v3 = meta_v3.unwrap_or_else(|| {
+        out.iter()
+            .any(|r| r.get("id").and_then(Value::as_str).is_some_and(|s| s.starts_with("r:")))
+    });
+    Ok((out, is_v3))
+}
+
+/// Parses Haystack JSON.
+pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
+    let text = std::str::from_utf8(input).map_err(|_| ImportError::Format("the file is not UTF-8".into()))?;
+    if text.trim_start().starts_with("ver:") {
+        return Err(ImportError::Format(
+            "Zinc is not supported: export the grid as Hayson JSON (Haystack 4) or Haystack 3 JSON".into(),
+        ));
+    }
+    let doc: Value = serde_json::from_str(text).map_err(|e| ImportError::Syntax(e.to_string()))?;
+    let (rows, is_v3) = records(&doc)?;
+    let decode = if is_v3 { v3 } else { hayson };
+    let mut model = Model::default();
+    let mut ids = std::collections::HashSet::new();
+    let mut decoded_rows = Vec::new();
+    for (n, row) in rows.into_iter().enumerate() {
+        let tags: Vec<(&String, Kind)> = row.iter().map(|(k, v)| (k, decode(v))).collect();
+        let id = tags.iter().find(|(k, _)| k.as_str() == "id").and_then(|(_, v)| match v {
+            Kind::Ref(id) if !id.is_empty() => Some(id.clone()),
+            _ => None,
+        });
+        match id {
+            Some(id) if ids.insert(id.clone()) => decoded_rows.push((id, tags)),
+            Some(id) => model.skipped.push(Skipped {
+                what: format!("row {}", n + 1),
+                reason: format!("id @{id} appears more than once; the first row was kept"),
+            }),
+            None => model.skipped.push(Skipped {
+                what: format!("row {}", n + 1),
+                reason: "a record without an id ref".into(),
+            }),
+        }
+    }
+    for (id, tags) in decoded_rows {
+        let has = |m: &str| tags.iter().any(|(k, v)| k.as_str() == m && *v == Kind::Marker);
+        let kind = record_type(&has);
+        let ref_of = |name: &str| {
+            tags.iter().find_map(|(k, v)| match v {
+                Kind::Ref(r) if k.as_str() == name && *r != id => Some(r.clone()),
+                _ => None,
+            })
+        };
+        let parent = if has("site") {
+            None
+        } else {
+            PARENT_REFS
+                .iter()
+                .filter_map(|r| ref_of(r))
+                .find(|r| ids.contains(r))
+                .or_else(|| PARENT_REFS.iter().find_map(|r| ref_of(r)))
+        };
+        let mut properties = Map::new();
+        for (k, v) in &tags {
+            if k.as_str() == "id" || *v == Kind::Remove {
+                continue;
+            }
+            properties.insert(k.to_string(), property(v));
+            if PARENT_REFS.contains(&k.as_str()) {
+                continue;
+            }
+            let targets: Vec<String> = match v {
+                Kind::Ref(r) => vec![r.clone()],
+                Kind::Other(Value::Array(items)) if k.ends_with("Ref") => items
+                    .iter()
+                    .filter_map(|i| match decode(i) {
+                        Kind::Ref(r) => Some(r),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            for to in targets {
+                model.relations.push(Relation {
+                    from: id.clone(),
+                    to,
+                    kind: sanitize::kind(k),
+                    properties: Map::from_iter([("tag".to_owned(), json!(k))]),
+                });
+            }
+        }
+        properties.insert("source_format".into(), json!("haystack"));
+        properties.insert("source_id".into(), json!(id));
+        model.entities.push(Entity { id, name: None, parent, kind, properties });
+    }
+    Ok(model)
+}
+
+fn record_type(has: &dyn Fn(&str) -> bool) -> String {
+    if has("site") {
+        return "site".into();
+    }
+    for m in ["floor", "room", "space", "zone"] {
+        if has(m) {
+            return m.into();
+        }
+    }
+    if has("point") {
+        return if has("sensor") {
+            "sensor".into()
+        } else if has("sp") {
+            "setpoint".into()
+        } else if has("cmd") {
+            "command".into()
+        } else {
+            "point".into()
+        };
+    }
+    if has("equip") {
+        return EQUIP_TYPES.iter().find(|m| has(m)).map_or("equip", |m| m).to_owned();
+    }
+    "entity".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HAYSON: &str = r#"{"_kind": "grid", "meta": {"ver": "3.0"}, "cols": [], "rows": []}"#;
+
+    fn hayson_rows(rows: Value) -> Vec<u8> {
+        json!({"_kind": "grid", "meta": {"ver": "4.0"}, "cols": [{"name": "id"}], "rows": rows})
+            .to_string()
+            .into_bytes()
+    }
+
+    fn r(id: &str) -> Value {
+        json!({"_kind": "ref", "val": id})
+    }
+    const M: Value = Value::Null;
+    fn m() -> Value {
+        json!({"_kind": "marker"})
+    }
+
+    #[test]
+    fn an_empty_v3_grid_is_fine() {
+        let _ = M;
+        assert!(parse(HAYSON.as_bytes()).unwrap().entities.is_empty());
+    }
+
+    #[test]
+    fn tree_refs_and_tags() {
+        let file = hayson_rows(json!([
+            {"id": r("s-1"), "site": m(), "dis": "HQ"},
+            {"id": r("ahu-1"), "equip": m(), "ahu": m(), "siteRef": r("s-1")},
+            {"id": r("ahu-1.fan"), "equip": m(), "fan": m(), "equipRef": r("ahu-1"), "siteRef": r("s-1")},
+            {"id": r("vav:1"), "equip": m(), "vav": m(), "siteRef": r("s-1"), "airRef": r("ahu-1")},
+            {"id": r("t#1"), "point": m(), "sensor": m(), "temp": m(), "equipRef": r("vav:1"),
+             "curVal": {"_kind": "number", "val": 21.5, "unit": "°C"}, "precision": 2}
+        ]));
+        let model = parse(&file).unwrap();
+        let e = |id: &str| model.entities.iter().find(|e| e.id == id).unwrap();
+        assert_eq!(e("s-1").parent, None);
+        assert_eq!(e("s-1").kind, "site");
+        assert_eq!(e("ahu-1").parent.as_deref(), Some("s-1"));
+        assert_eq!(e("ahu-1.fan").parent.as_deref(), Some("ahu-1"), "equipment under equipment");
+        assert_eq!(e("ahu-1.fan").kind, "fan");
+        assert_eq!(e("t#1").parent.as_deref(), Some("vav:1"));
+        assert_eq!(e("t#1").kind, "sensor");
+        assert_eq!(e("t#1").properties["curVal"], json!({"value": 21.5, "unit": "°C"}));
+        assert_eq!(e("t#1").properties["precision"], json!(2.0));
+        assert_eq!(e("t#1").properties["temp"], json!(true));
+        assert_eq!(e("vav:1").properties["airRef"], json!("@ahu-1"));
+        assert_eq!(model.relations.len(), 1);
+        assert_eq!(model.relations[0].kind, "air_ref");
+        assert_eq!(model.relations[0].from, "vav:1");
+    }
+
+    #[test]
+    fn haystack_3_encoding() {
+        let file = json!({"meta": {"ver": "3.0"}, "cols": [], "rows": [
+            {"id": "r:p:demo:r:1 Site", "site": "m:"},
+            {"id": "r:p:demo:r:2", "point": "m:", "sp": "m:", "siteRef": "r:p:demo:r:1", "v": "n:72 °F", "dis": "s:Setpoint"}
+        ]});
+        let model = parse(file.to_string().as_bytes()).unwrap();
+        let p = model.entities.iter().find(|e| e.id == "p:demo:r:2").unwrap();
+        assert_eq!(p.parent.as_deref(), Some("p:demo:r:1"));
+        assert_eq!(p.kind, "setpoint");
+        assert_eq!(p.properties["v"], json!({"value": 72.0, "unit": "°F"}));
+        assert_eq!(p.properties["dis"], json!("Setpoint"));
+    }
+
+    #[test]
+    fn records_without_id_are_skipped_and_zinc_refused() {
+        let model = parse(&hayson_rows(json!([{"dis": "no id"}]))).unwrap();
+        assert_eq!(model.skipped.len(), 1);
+        assert!(matches!(parse(b"ver:\"3.0\"\nid\n@a"), Err(ImportError::Format(_))));
+    }
+}

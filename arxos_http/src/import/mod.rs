@@ -1,0 +1,76 @@
+//! Integrations: importing Brick and Haystack models (`arxos import`,
+//! `POST /api/buildings/{b}/import`), exporting Brick (`arxos export`), and ingesting sensor
+//! readings (`POST /api/buildings/{b}/readings`). Parsing is pure ([`brick`], [`haystack`],
+//! [`model`]); the writes go through the extension's `arxos.import_batch` and
+//! `arxos.record_batch` (docs/integrations.md).
+
+pub mod brick;
+pub mod cli;
+pub mod export;
+pub mod haystack;
+pub mod model;
+pub mod routes;
+pub mod sanitize;
+pub mod write;
+
+use clap::ValueEnum;
+
+pub use model::Plan;
+
+/// The source formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Brick in Turtle (or N-Triples).
+    Brick,
+    /// Project Haystack JSON (Hayson grid or array, or Haystack 3 JSON).
+    Haystack,
+}
+
+impl Format {
+    /// Guesses the format from the content: JSON is Haystack, anything else Turtle.
+    pub fn detect(input: &[u8]) -> Format {
+        match input.iter().find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF) {
+            Some(b'{') | Some(b'[') => Format::Haystack,
+            _ => Format::Brick,
+        }
+    }
+
+    pub fn parse_name(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
+            "brick" | "turtle" | "ttl" => Some(Format::Brick),
+            "haystack" | "hayson" | "json" => Some(Format::Haystack),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot parse the file: {0}")]
+    Syntax(String),
+    #[error("{0}")]
+    Format(String),
+}
+
+/// Parses a file into the plan of its writes.
+pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
+    let model = match format.unwrap_or_else(|| Format::detect(input)) {
+        Format::Brick => brick::parse(input)?,
+        Format::Haystack => haystack::parse(input)?,
+    };
+    Ok(model.plan())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_guessed_from_content() {
+        assert_eq!(Format::detect(b"  {\"rows\": []}"), Format::Haystack);
+        assert_eq!(Format::detect(b"[]"), Format::Haystack);
+        assert_eq!(Format::detect(b"@prefix brick: <x> ."), Format::Brick);
+        assert_eq!(Format::parse_name("TTL"), Some(Format::Brick));
+        assert_eq!(Format::parse_name("zinc"), None);
+    }
+}

@@ -1,0 +1,139 @@
+//! The outbound HTTP client: no redirects, a timeout, and no private, loopback or link-local
+//! destinations (checked on the addresses DNS returns, so a name cannot smuggle one in) unless
+//! the configuration allows their network.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// Whether an address is one outbound webhooks must not reach by default.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10, shared address space
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24, protocol assignments
+                || o[0] >= 240 // reserved
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
+        }
+    }
+}
+
+/// The destination policy.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub allowed: Vec<IpNet>,
+}
+
+impl Policy {
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        !is_internal(ip) || self.allowed.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// Resolves names with the system resolver and keeps only permitted addresses.
+struct GuardedResolver {
+    policy: Arc<Policy>,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = Arc::clone(&self.policy);
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .collect();
+            let permitted: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| policy.permits(a.ip()))
+                .collect();
+            if permitted.is_empty() {
+                let reason: Box<dyn std::error::Error + Send + Sync> = if found.is_empty() {
+                    format!("{host} does not resolve").into()
+                } else {
+                    format!("{host} resolves only to private, loopback or link-local addresses (refused)").into()
+                };
+                return Err(reason);
+            }
+            let addrs: Addrs = Box::new(permitted.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+pub fn build(policy: Arc<Policy>, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("arxos-webhooks/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(GuardedResolver { policy }))
+        .pool_max_idle_per_host(64)
+        .build()
+}
+
+/// Refuses a URL whose host is an address literal the policy does not permit (names are
+/// checked by the resolver).
+pub fn check_url(policy: &Policy, url: &reqwest::Url) -> Result<(), String> {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(_)) => return Ok(()),
+        None => return Err("the URL has no host".to_owned()),
+    };
+    if policy.permits(ip) {
+        Ok(())
+    } else {
+        Err(format!("{ip} is a private, loopback or link-local address (refused)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses() {
+        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+                   "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn allow_list_opens_networks() {
+        let policy = Policy { allowed: vec!["127.0.0.0/8".parse().unwrap()] };
+        assert!(policy.permits("127.0.0.1".parse().unwrap()));
+        assert!(!policy.permits("10.0.0.1".parse().unwrap()));
+        let url = reqwest::Url::parse("http://10.0.0.1/x").unwrap();
+        assert!(check_url(&policy, &url).is_err());
+        let url = reqwest::Url::parse("http://127.0.0.1:9/x").unwrap();
+        assert!(check_url(&policy, &url).is_ok());
+    }
+}

@@ -1,0 +1,76 @@
+//! Flags of the webhook worker.
+
+use std::time::Duration;
+
+use clap::Args;
+use ipnet::IpNet;
+
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Seconds a webhook endpoint gets to answer.
+    #[arg(long, env = "ARXOS_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// Waits before each retry of a failed delivery (jittered ±10%, at least the endpoint's
+    /// Retry-After); after the last one the delivery is dead-lettered.
+    #[arg(long, env = "ARXOS_WEBHOOK_RETRY_SCHEDULE", value_delimiter = ',',
+          default_value = "5s,5m,30m,2h,5h,10h,10h", value_parser = parse_duration)]
+    pub webhook_retry_schedule: Vec<Duration>,
+
+    /// An endpoint that fails without a single success for this long is disabled.
+    #[arg(long, env = "ARXOS_WEBHOOK_DISABLE_AFTER", default_value = "5d", value_parser = parse_duration)]
+    pub webhook_disable_after: Duration,
+
+    /// Networks (CIDR) webhook endpoints may resolve to although they are private, loopback
+    /// or link-local, e.g. `127.0.0.0/8`. Default: none (such addresses are refused).
+    #[arg(long, env = "ARXOS_WEBHOOK_ALLOW_NETWORKS", value_delimiter = ',')]
+    pub webhook_allow_networks: Vec<IpNet>,
+
+    /// Deliveries in flight at once, per shim.
+    #[arg(long, env = "ARXOS_WEBHOOK_CONCURRENCY", default_value_t = 128,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub webhook_concurrency: u32,
+
+    /// Do not run the delivery worker in this shim (other replicas deliver).
+    #[arg(long, env = "ARXOS_NO_WEBHOOK_WORKER")]
+    pub no_webhook_worker: bool,
+}
+
+/// `250ms`, `5s`, `5m`, `2h`, `5d`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: use e.g. 250ms, 5s, 5m, 2h, 5d"))?;
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("invalid duration unit in {text:?}: use ms, s, m, h or d")),
+    };
+    n.checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("duration {text:?} is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,317 @@
+//! The delivery worker. Deliveries are rows (`arxos.webhook_deliveries`); any number of shims
+//! run this loop against one database:
+//!
+//! 1. `arxos.enqueue_deliveries` fans new outbox events out into deliveries (one replica at a
+//!    time, from a durable cursor);
+//! 2. `arxos.claim_deliveries` leases due deliveries with `FOR UPDATE SKIP LOCKED`, so replicas
+//!    never send the same one at once; a shim that dies mid-delivery leaves a lease that
+//!    expires, and the delivery is sent again (at least once);
+//! 3. each is POSTed with Standard Webhooks headers, at most `concurrency` in flight;
+//! 4. outcomes are recorded in batches by `arxos.finish_deliveries`, which decides retries,
+//!    dead-lettering and disabling in the database.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use deadpool_postgres::Pool;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::time::{sleep, Instant};
+use uuid::Uuid;
+
+use super::client::{self, Policy};
+use super::config::WebhookArgs;
+use super::signing::signature_header;
+use crate::error::chain;
+use crate::realtime::Hub;
+
+/// Events fanned out per enqueue call.
+const ENQUEUE_BATCH: i32 = 5000;
+/// Most deliveries claimed per call.
+const CLAIM_BATCH: usize = 500;
+/// How often the worker looks for due retries when nothing wakes it.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+/// Bytes of a response body kept in the attempt log.
+const EXCERPT: usize = 500;
+/// Longest Retry-After honoured.
+const MAX_RETRY_AFTER: u64 = 86_400;
+
+/// A leased delivery.
+struct Claimed {
+    delivery_id: i64,
+    url: String,
+    message_id: String,
+    body: String,
+    secrets: Vec<Vec<u8>>,
+}
+
+/// The outcome of one attempt, as `arxos.finish_deliveries` reads it.
+struct Outcome {
+    delivery_id: i64,
+    status: Option<u16>,
+    latency_ms: u64,
+    error: Option<String>,
+    excerpt: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl Outcome {
+    fn to_json(&self) -> Value {
+        json!({
+            "delivery": self.delivery_id,
+            "status": self.status,
+            "latency_ms": self.latency_ms,
+            "error": self.error,
+            "excerpt": self.excerpt,
+            "retry_after": self.retry_after,
+        })
+    }
+}
+
+struct Settings {
+    worker: String,
+    lease: Duration,
+    schedule: Vec<String>,
+    disable_after: String,
+    policy: Arc<Policy>,
+}
+
+fn interval_text(d: Duration) -> String {
+    format!("{} milliseconds", d.as_millis())
+}
+
+/// Runs forever.
+pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
+    let policy = Arc::new(Policy {
+        allowed: args.webhook_allow_networks.clone(),
+    });
+    let http = match client::build(Arc::clone(&policy), args.webhook_timeout) {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::error!(error = %chain(&e), "cannot build the webhook HTTP client; webhooks are not delivered");
+            return;
+        }
+    };
+    let settings = Arc::new(Settings {
+        worker: format!("shim-{}", Uuid::new_v4().simple()),
+        lease: args.webhook_timeout * 2 + Duration::from_secs(10),
+        schedule: args.webhook_retry_schedule.iter().copied().map(interval_text).collect(),
+        disable_after: interval_text(args.webhook_disable_after),
+        policy,
+    });
+    tracing::info!(worker = %settings.worker, "webhook worker started");
+    let concurrency = args.webhook_concurrency as usize;
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let (done_tx, done_rx) = mpsc::channel::<Outcome>(concurrency * 2);
+    tokio::spawn(record_outcomes(pool.clone(), Arc::clone(&settings), done_rx));
+
+    let mut failures = 0u32;
+    loop {
+        let round = async {
+            while enqueue(&pool).await? == ENQUEUE_BATCH {}
+            let free = slots.available_permits().min(CLAIM_BATCH);
+            if free == 0 {
+                return Ok::<_, String>(false);
+            }
+            let claimed = claim(&pool, &settings, free).await?;
+            let full = claimed.len() == free;
+            for delivery in claimed {
+                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                    break;
+                };
+                let http = http.clone();
+                let settings = Arc::clone(&settings);
+                let done = done_tx.clone();
+                tokio::spawn(async move {
+                    let outcome = deliver(&http, &settings.policy, delivery).await;
+                    let _ = done.send(outcome).await;
+                    drop(slot);
+                });
+            }
+            Ok(full)
+        };
+        match round.await {
+            Ok(true) => {
+                failures = 0;
+                continue;
+            }
+            Ok(false) => failures = 0,
+            Err(error) => {
+                failures += 1;
+                if failures == 1 || failures % 60 == 0 {
+                    tracing::warn!(%error, "webhook worker cannot reach the database; retrying");
+                }
+            }
+        }
+        if slots.available_permits() == 0 {
+            // Wait for a slot, then look again.
+            if let Ok(slot) = Arc::clone(&slots).acquire_owned().await {
+                drop(slot);
+            }
+            continue;
+        }
+        let backoff = if failures > 0 { Duration::from_secs(1) } else { IDLE_POLL };
+        tokio::select! {
+            _ = hub.published() => {}
+            _ = sleep(backoff) => {}
+        }
+    }
+}
+
+async fn enqueue(pool: &Pool) -> Result<i32, String> {
+    let client = pool.get().await.map_err(|e| chain(&e))?;
+    let statement = client
+        .prepare_cached("SELECT arxos.enqueue_deliveries($1)")
+        .await
+        .map_err(|e| chain(&e))?;
+    let row = client
+        .query_one(&statement, &[&ENQUEUE_BATCH])
+        .await
+        .map_err(|e| chain(&e))?;
+    row.try_get(0).map_err(|e| chain(&e))
+}
+
+async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claimed>, String> {
+    let client = pool.get().await.map_err(|e| chain(&e))?;
+    let statement = client
+        .prepare_cached(
+            "SELECT delivery_id, url, message_id, body, secrets
+               FROM arxos.claim_deliveries($1, $2, $3::text::interval)",
+        )
+        .await
+        .map_err(|e| chain(&e))?;
+    let rows = client
+        .query(
+            &statement,
+            &[&settings.worker, &(max as i32), &interval_text(settings.lease)],
+        )
+        .await
+        .map_err(|e| chain(&e))?;
+    rows.iter()
+        .map(|row| {
+            Ok(Claimed {
+                delivery_id: row.try_get(0)?,
+                url: row.try_get(1)?,
+                message_id: row.try_get(2)?,
+                body: row.try_get(3)?,
+                secrets: row.try_get(4)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(|e| chain(&e))
+}
+
+/// One POST with the Standard Webhooks headers.
+async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = Outcome {
+        delivery_id: d.delivery_id,
+        status: None,
+        latency_ms: 0,
+        error: None,
+        excerpt: None,
+        retry_after: None,
+    };
+    let url = match reqwest::Url::parse(&d.url) {
+        Ok(url) => url,
+        Err(e) => {
+            outcome.error = Some(format!("invalid URL: {e}"));
+            return outcome;
+        }
+    };
+    if let Err(refused) = client::check_url(policy, &url) {
+        outcome.error = Some(refused);
+        return outcome;
+    }
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |t| t.as_secs() as i64);
+    let signature = signature_header(&d.secrets, &d.message_id, timestamp, &d.body);
+    let sent = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &d.message_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(d.body)
+        .send()
+        .await;
+    match sent {
+        Ok(mut response) => {
+            outcome.status = Some(response.status().as_u16());
+            outcome.retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| s.min(MAX_RETRY_AFTER));
+            let mut excerpt = Vec::new();
+            loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) if excerpt.len() < EXCERPT => {
+                        excerpt.extend_from_slice(&chunk[..chunk.len().min(EXCERPT - excerpt.len())])
+                    }
+                    Ok(_) | Err(_) => break,
+                }
+            }
+            if !excerpt.is_empty() {
+                outcome.excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
+            }
+        }
+        Err(e) => {
+            outcome.error = Some(if e.is_timeout() {
+                "timed out".to_owned()
+            } else {
+                chain(&e)
+            });
+        }
+    }
+    outcome.latency_ms = started.elapsed().as_millis() as u64;
+    outcome
+}
+
+/// Records outcomes in batches. If the database is away it keeps the batch and tries again;
+/// should the shim die meanwhile, the leases expire and the deliveries are sent again.
+async fn record_outcomes(pool: Pool, settings: Arc<Settings>, mut done: mpsc::Receiver<Outcome>) {
+    let mut batch: Vec<Outcome> = Vec::new();
+    while let Some(first) = done.recv().await {
+        batch.push(first);
+        while batch.len() < CLAIM_BATCH {
+            match done.try_recv() {
+                Ok(outcome) => batch.push(outcome),
+                Err(_) => break,
+            }
+        }
+        let results = Value::Array(batch.iter().map(Outcome::to_json).collect());
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match finish(&pool, &settings, &results).await {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot record webhook outcomes yet; retrying");
+                    sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+async fn finish(pool: &Pool, settings: &Settings, results: &Value) -> Result<(), String> {
+    let client = pool.get().await.map_err(|e| chain(&e))?;
+    let statement = client
+        .prepare_cached(
+            "SELECT arxos.finish_deliveries($1, $2, $3::text[]::interval[], $4::text::interval)",
+        )
+        .await
+        .map_err(|e| chain(&e))?;
+    client
+        .query_one(
+            &statement,
+            &[&settings.worker, results, &settings.schedule, &settings.disable_after],
+        )
+        .await
+        .map_err(|e| chain(&e))?;
+    Ok(())
+}

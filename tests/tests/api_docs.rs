@@ -1,0 +1,35 @@
+//! The OpenAPI document, the offline docs page and the metrics.
+
+mod api_common;
+
+use api_common::Api;
+
+#[test]
+fn openapi_docs_and_metrics_are_served() {
+    let api = Api::start();
+    let doc = api.http.get(&api.shim.url("/api/openapi.json"));
+    assert_eq!(doc.status, 200);
+    let doc = doc.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    for path in ["/api/buildings/{b}/objects/{path}", "/api/query", "/api/ratings", "/api/contributions"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+
+    let page = api.http.get(&api.shim.url("/docs"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("/api/openapi.json"));
+    assert!(!page.body.contains("https://") && !page.body.contains("http://"), "loads nothing from elsewhere");
+
+    assert_eq!(api.get("/api/buildings/b42").status, 200);
+    let metrics = api.http.get(&api.shim.url("/metrics"));
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body;
+    assert!(
+        text.lines().any(|l| l.starts_with("http_requests_total")
+            && l.contains("route=\"/api/buildings/{b}\"")
+            && l.contains("status=\"200\"")),
+        "{text}"
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("arxos_db_pool_connections"), "{text}");
+}

@@ -1,0 +1,213 @@
+//! Buildings, objects by path and by UUID, the tree routes, connections, pagination.
+
+mod api_common;
+
+use api_common::{assert_error, Api};
+use serde_json::{json, Value};
+
+#[test]
+fn buildings_list_create_get() {
+    let api = Api::start();
+    let created = api.send(
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "hq", "name": "Headquarters", "address": "1 Main St"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let hq = created.json();
+    assert_eq!(hq["key"], "hq");
+    let id = hq["id"].as_str().unwrap().to_owned();
+
+    let by_id = api.get(&format!("/api/buildings/{id}"));
+    assert_eq!(by_id.status, 200, "{}", by_id.body);
+    assert_eq!(by_id.json()["name"], "Headquarters");
+
+    let dup = api.send("POST", "/api/buildings", Some(&json!({"key": "hq", "name": "Again"})));
+    assert_error(&dup, 409, "CONFLICT");
+    let bad = api.send("POST", "/api/buildings", Some(&json!({"key": "Not Valid", "name": "x"})));
+    assert_error(&bad, 400, "VALIDATION_ERROR");
+
+    let list = api.get("/api/buildings?limit=1&count=true");
+    assert_eq!(list.status, 200, "{}", list.body);
+    let page = list.json();
+    assert_eq!(page["items"][0]["key"], "b42");
+    assert_eq!(page["count"], 2);
+    let next = page["next"].as_str().expect("a next link").to_owned();
+    let page2 = api.get(&next).json();
+    assert_eq!(page2["items"][0]["key"], "hq");
+    assert_eq!(page2["next"], Value::Null);
+
+    assert_error(&api.get("/api/buildings/nope"), 404, "NOT_FOUND");
+}
+
+#[test]
+fn object_lifecycle_by_path() {
+    let api = Api::start();
+    let base = "/api/buildings/b42/objects/electrical/panels/sub_2";
+    let put = api.send(
+        "PUT",
+        base,
+        Some(&json!({"type": "panel", "properties": {"amps": 100, "brand": "X"}, "status": "active",
+                     "location": {"x": 1.0, "y": 2.0, "z": 0.5, "floor": 1}})),
+    );
+    assert_eq!(put.status, 201, "{}", put.body);
+    let object = put.json();
+    assert_eq!(object["path"], "/electrical/panels/sub_2");
+    assert_eq!(object["created_by"], "admin-bot");
+    assert_eq!(object["location"]["x"], 1.0);
+
+    let again = api.send("PUT", base, Some(&json!({"type": "panel"})));
+    assert_eq!(again.status, 200, "{}", again.body);
+
+    let patched = api.send("PATCH", base, Some(&json!({"properties": {"amps": 200, "brand": null}, "health": 80})));
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let patched = patched.json();
+    assert_eq!(patched["properties"], json!({"amps": 200}));
+    assert_eq!(patched["health"], 80);
+
+    let got = api.get(base).json();
+    assert_eq!(got["version"], patched["version"]);
+
+    // Refusals of the extension come back as 4xx with its message.
+    let bad = api.send("PATCH", base, Some(&json!({"status": "on fire"})));
+    let body = assert_error(&bad, 400, "VALIDATION_ERROR");
+    assert!(body["error"]["message"].as_str().unwrap().contains("unknown status"), "{body}");
+    let orphan = api.send("PUT", "/api/buildings/b42/objects/nowhere/x", Some(&json!({"type": "thing"})));
+    assert_error(&orphan, 409, "CONFLICT");
+    let parents = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/nowhere/x",
+        Some(&json!({"type": "thing", "parents": true})),
+    );
+    assert_eq!(parents.status, 201, "{}", parents.body);
+    let unknown_field = api.send("PATCH", base, Some(&json!({"colour": "red"})));
+    assert_eq!(unknown_field.status, 422, "{}", unknown_field.body);
+    assert_error(&unknown_field, 422, "VALIDATION_ERROR");
+
+    let has_children = api.send("DELETE", "/api/buildings/b42/objects/nowhere", None);
+    assert_error(&has_children, 409, "CONFLICT");
+    let deleted = api.send("DELETE", "/api/buildings/b42/objects/nowhere?recursive=true", None);
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.json()["deleted"], 2);
+    assert_error(&api.get("/api/buildings/b42/objects/nowhere"), 404, "NOT_FOUND");
+
+    let history = api.get("/api/buildings/b42/history?path=/electrical/panels/sub_2").json();
+    let ops: Vec<&str> = history["items"].as_array().unwrap().iter().map(|h| h["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["insert", "update"]);
+    assert!(history["items"].as_array().unwrap().iter().all(|h| h["actor"] == "admin-bot"));
+}
+
+#[test]
+fn ls_and_tree_paginate_by_path() {
+    let api = Api::start();
+    let all = api.get("/api/buildings/b42/ls").json();
+    let expected: Vec<Value> = all["items"].as_array().unwrap().iter().map(|i| i["path"].clone()).collect();
+    assert!(expected.len() >= 4, "{all}");
+    assert_eq!(all["next"], Value::Null);
+
+    let mut seen = Vec::new();
+    let mut url = "/api/buildings/b42/ls?limit=1&count=true".to_owned();
+    loop {
+        let page = api.get(&url);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.json();
+        assert_eq!(page["count"], expected.len());
+        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["path"].clone()));
+        match page["next"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+
+    let tree = api.get("/api/buildings/b42/tree/electrical?depth=1").json();
+    let items = tree["items"].as_array().unwrap();
+    assert_eq!(items[0]["path"], "/electrical");
+    assert!(items.iter().all(|i| i["level"].as_i64().unwrap() <= 1));
+    let first = api.get("/api/buildings/b42/tree?limit=3").json();
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    let rest = api.get(first["next"].as_str().unwrap()).json();
+    assert!(rest["items"][0]["path"].as_str().unwrap() > first["items"][2]["path"].as_str().unwrap());
+
+    assert_error(&api.get("/api/buildings/b42/ls?limit=0"), 400, "VALIDATION_ERROR");
+    assert_error(&api.get("/api/buildings/b42/ls?limit=abc"), 400, "VALIDATION_ERROR");
+    assert_error(&api.get("/api/buildings/b42/ls/no/such"), 404, "NOT_FOUND");
+}
+
+#[test]
+fn move_near_trace_and_connections() {
+    let api = Api::start();
+    for (path, x) in [("/spaces/floor_1/a", 0.0), ("/spaces/floor_1/b", 1.0)] {
+        let r = api.send(
+            "PUT",
+            &format!("/api/buildings/b42/objects{path}"),
+            Some(&json!({"type": "outlet", "location": {"x": x, "y": 0, "z": 0}})),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let near = api.get("/api/buildings/b42/near/spaces/floor_1/a?radius=1.5").json();
+    assert!(near["items"].as_array().unwrap().iter().any(|i| i["path"] == "/spaces/floor_1/b"), "{near}");
+
+    let c = api.send(
+        "POST",
+        "/api/buildings/b42/connections",
+        Some(&json!({"from": "/spaces/floor_1/a", "to": "/spaces/floor_1/b", "kind": "power"})),
+    );
+    assert_eq!(c.status, 201, "{}", c.body);
+    assert_eq!(c.json()["kind"], "power");
+    let dup = api.send(
+        "POST",
+        "/api/buildings/b42/connections",
+        Some(&json!({"from": "/spaces/floor_1/a", "to": "/spaces/floor_1/b", "kind": "power"})),
+    );
+    assert_error(&dup, 409, "CONFLICT");
+    let of = api.get("/api/buildings/b42/connections/spaces/floor_1/a").json();
+    assert_eq!(of["items"][0]["other_path"], "/spaces/floor_1/b");
+
+    let trace = api.get("/api/buildings/b42/trace/spaces/floor_1/a?direction=downstream").json();
+    let paths: Vec<&str> = trace["items"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/spaces/floor_1/a", "/spaces/floor_1/b"]);
+    assert_error(&api.get("/api/buildings/b42/trace/spaces/floor_1/a?direction=sideways"), 400, "VALIDATION_ERROR");
+
+    let moved = api.send("POST", "/api/buildings/b42/move", Some(&json!({"from": "/spaces/floor_1/b", "to": "/spaces/floor_1/c"})));
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(moved.json()["moved"], 1);
+    assert_eq!(api.get("/api/buildings/b42/objects/spaces/floor_1/c").status, 200);
+
+    let gone = api.send(
+        "DELETE",
+        "/api/buildings/b42/connections?from=/spaces/floor_1/a&to=/spaces/floor_1/c",
+        None,
+    );
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert_eq!(gone.json()["deleted"], 1);
+}
+
+#[test]
+fn flat_object_routes_by_uuid() {
+    let api = Api::start();
+    let created = api.send(
+        "POST",
+        "/api/objects",
+        Some(&json!({"building": "b42", "path": "/hvac/zones/z9", "type": "zone", "status": "failed"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+
+    let got = api.get(&format!("/api/objects/{id}"));
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.json()["path"], "/hvac/zones/z9");
+
+    let patched = api.send("PATCH", &format!("/api/objects/{id}"), Some(&json!({"needs_repair": true})));
+    assert_eq!(patched.json()["needs_repair"], true);
+
+    let found = api.get("/api/objects?building=b42&under=/hvac&needs_repair=true&status=failed").json();
+    let paths: Vec<&str> = found["items"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/hvac/zones/z9"]);
+    assert_error(&api.get("/api/objects?type=panel"), 400, "VALIDATION_ERROR");
+
+    let deleted = api.send("DELETE", &format!("/api/objects/{id}"), None);
+    assert_eq!(deleted.json()["deleted"], 1);
+    assert_error(&api.get(&format!("/api/objects/{id}")), 404, "NOT_FOUND");
+    assert_error(&api.get("/api/objects/not-a-uuid"), 400, "VALIDATION_ERROR");
+}

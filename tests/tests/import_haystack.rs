@@ -1,0 +1,145 @@
+//! `POST /api/buildings/{b}/import` with tests/fixtures/haystack_small.json: the tree from
+//! siteRef/equipRef/spaceRef/floorRef, nested equipment, refs as connections, sanitised ids,
+//! skipped records, the rating inputs, idempotent re-import, and the admin scope.
+
+use std::path::PathBuf;
+
+use arxos_e2e::{Cluster, Http, Shim};
+use serde_json::Value;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)).unwrap()
+}
+
+fn key(db: &mut postgres::Client, scope: &str) -> String {
+    db.query_one("SELECT key FROM arxos.create_api_key('t', ARRAY[$1])", &[&scope])
+        .unwrap()
+        .get(0)
+}
+
+/// The path of the object imported from a Haystack id.
+fn path_of(db: &mut postgres::Client, id: &str) -> String {
+    db.query_one(
+        "SELECT path::text FROM arxos.objects
+          WHERE building_id = arxos.building_id('hs') AND properties->>'source_id' = $1",
+        &[&id],
+    )
+    .unwrap_or_else(|e| panic!("{id}: {e}"))
+    .get(0)
+}
+
+fn parent(path: &str) -> &str {
+    &path[..path.rfind('/').unwrap()]
+}
+
+#[test]
+fn haystack_import_over_http() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let http = Http::new();
+    let mut db = cluster.client();
+    db.execute("SELECT arxos.create_building('hs', 'HQ')", &[]).unwrap();
+    let admin = key(&mut db, "admin");
+    let writer = key(&mut db, "write");
+    let url = shim.url("/api/buildings/hs/import?format=haystack");
+    let body = fixture("haystack_small.json");
+
+    // Admin scope only.
+    let refused = http.request("POST", &url, &[("x-api-key", &writer)], Some(body.clone()));
+    assert_eq!(refused.status, 403, "{}", refused.body);
+
+    let reply = http.request("POST", &url, &[("x-api-key", &admin)], Some(body.clone()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let summary = reply.json();
+    assert_eq!(summary["created"], 11, "{summary}");
+    assert_eq!(summary["directories"], 0);
+    assert_eq!(summary["connections_created"], 3, "{summary}");
+    assert_eq!(summary["skipped_count"], 2, "{summary}");
+    let reasons: Vec<&str> = summary["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.contains("without an id")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("does-not-exist")), "{reasons:?}");
+
+    // The tree.
+    assert_eq!(path_of(&mut db, "site-1"), "/site-1");
+    let floor = path_of(&mut db, "floor:1");
+    assert_eq!(parent(&floor), "/site-1");
+    assert!(floor.starts_with("/site-1/floor_1~"), "{floor}");
+    let space = path_of(&mut db, "space#101");
+    assert_eq!(parent(&space), floor, "spaces under their floorRef");
+    let ahu = path_of(&mut db, "ahu-1");
+    assert_eq!(ahu, "/site-1/ahu-1");
+    assert_eq!(parent(&path_of(&mut db, "ahu-1.fan")), ahu, "equipment under equipment");
+    let vav = path_of(&mut db, "vav:101");
+    assert_eq!(parent(&vav), space, "equipment under its spaceRef");
+    let temp = path_of(&mut db, "vav:101-temp");
+    assert_eq!(parent(&temp), vav, "points under their equip");
+
+    // Types and tags.
+    let row = db
+        .query_one(
+            "SELECT type, properties::text FROM arxos.objects WHERE building_id = arxos.building_id('hs') AND path = $1",
+            &[&temp],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "sensor");
+    let props: Value = serde_json::from_str(row.get(1)).unwrap();
+    assert_eq!(props["curVal"], serde_json::json!({"value": 21.5, "unit": "°C"}));
+    assert_eq!(props["temp"], true);
+    assert_eq!(props["equipRef"], "@vav:101");
+
+    // Refs as connections.
+    let kinds: Vec<(String, String, String)> = db
+        .query(
+            "SELECT f.path::text, t.path::text, c.kind FROM arxos.connections c
+               JOIN arxos.objects f ON f.id = c.from_id JOIN arxos.objects t ON t.id = c.to_id
+              WHERE c.building_id = arxos.building_id('hs') ORDER BY 3",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (vav.clone(), ahu.clone(), "air_ref".to_owned()),
+            (ahu.clone(), "/site-1/chiller-1".to_owned(), "chilled_water_ref".to_owned()),
+            (ahu.clone(), "/site-1/boiler-1".to_owned(), "hot_water_ref".to_owned()),
+        ]
+    );
+
+    // Rating inputs: the sensor point and the meter sense; counters equal the oracle.
+    let row = db
+        .query_one(
+            "SELECT i.objects, i.instrumented, s.instrumented
+               FROM arxos.rating_inputs(arxos.building_id('hs')) i,
+                    arxos.rating_inputs_scan(arxos.building_id('hs')) s",
+            &[],
+        )
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2)), (11, 2, 2));
+
+    // Again: idempotent; format guessed from the content.
+    let again = http.request(
+        "POST",
+        &shim.url("/api/buildings/hs/import"),
+        &[("x-api-key", &admin)],
+        Some(body),
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+    let summary = again.json();
+    assert_eq!((summary["created"].as_i64(), summary["updated"].as_i64(), summary["unchanged"].as_i64()),
+               (Some(0), Some(0), Some(11)), "{summary}");
+    assert_eq!(summary["connections_unchanged"], 3);
+
+    // Bad input and unknown buildings.
+    let bad = http.request("POST", &url, &[("x-api-key", &admin)], Some(b"{not json".to_vec()));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let missing = http.request(
+        "POST",
+        &shim.url("/api/buildings/nope/import"),
+        &[("x-api-key", &admin)],
+        Some(fixture("haystack_small.json")),
+    );
+    assert_eq!(missing.status, 404, "{}", missing.body);
+}

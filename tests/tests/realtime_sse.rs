@@ -1,0 +1,195 @@
+//! `GET /api/events` and `/api/events/recent` against a real cluster and shim: filters,
+//! resume with Last-Event-ID, a client that stops reading and catches up, a 10,000-event burst.
+
+mod support;
+
+use std::time::Duration;
+
+use arxos_e2e::{Cluster, Http, Shim};
+use support::sse::SseClient;
+use support::{api_key, desks, head};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn stream_needs_a_key_with_read_scope() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let anonymous = SseClient::connect(shim.addr(), "/api/events", &[]);
+    assert_eq!(anonymous.status, 401);
+    let mut bogus = SseClient::connect(shim.addr(), "/api/events?api_key=arx_nope", &[]);
+    let status = bogus.status;
+    assert_eq!(status, 401, "{}", bogus.body_text());
+}
+
+#[test]
+fn filters_pick_types_buildings_paths_and_object_types() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    let mut client = cluster.client();
+    client.batch_execute("SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')").unwrap();
+    let start = head(&cluster);
+    let connect = |query: &str| {
+        let mut c = SseClient::connect(shim.addr(), &format!("/api/events?after={start}&{query}"), &[("X-API-Key", &key)]);
+        assert_eq!(c.status, 200);
+        c.wait_ready();
+        c
+    };
+    let mut by_type = connect("types=object.updated");
+    let mut by_building = connect("building=b&types=object.*");
+    let mut by_path = connect("under=/floor/room1&building=a");
+    let mut by_object_type = connect("object_type=sensor");
+
+    client
+        .batch_execute(
+            "SELECT arxos.put('a', '/floor', 'floor');
+             SELECT arxos.put('a', '/floor/room1', 'room');
+             SELECT arxos.put('a', '/floor/room1/s1', 'sensor');
+             SELECT arxos.put('a', '/floor/room10', 'room');
+             SELECT arxos.put('b', '/x', 'sensor');
+             SELECT arxos.patch('a', '/floor/room1/s1', status => 'failed');
+             SELECT arxos.put('b', '/end', 'marker');",
+        )
+        .unwrap();
+
+    let updated = by_type.take(1, WAIT);
+    assert_eq!(updated[0].event.as_deref(), Some("object.updated"));
+    assert_eq!(updated[0].json()["path"], "/floor/room1/s1");
+    assert_eq!(updated[0].id, updated[0].json()["id"].as_i64());
+
+    let in_b = by_building.take(2, WAIT);
+    assert!(in_b.iter().all(|m| m.json()["building"] == "b"), "{in_b:?}");
+    assert_eq!(in_b[1].json()["path"], "/end");
+
+    let under: Vec<String> = by_path.take(3, WAIT).iter().map(|m| m.json()["path"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(under, ["/floor/room1", "/floor/room1/s1", "/floor/room1/s1"]);
+
+    let sensors: Vec<String> = by_object_type.take(3, WAIT).iter().map(|m| m.json()["path"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(sensors, ["/floor/room1/s1", "/x", "/floor/room1/s1"]);
+    // Nothing else arrives for the narrow filters.
+    assert!(by_type.next(Duration::from_millis(500)).is_none());
+}
+
+#[test]
+fn building_limited_keys_see_only_their_building() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let mut client = cluster.client();
+    client.batch_execute("SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')").unwrap();
+    let key: String = client
+        .query_one("SELECT key FROM arxos.create_api_key('limited', ARRAY['read'], ARRAY['a'])", &[])
+        .unwrap()
+        .get(0);
+    let mut forbidden = SseClient::connect(shim.addr(), "/api/events?building=b", &[("X-API-Key", &key)]);
+    let status = forbidden.status;
+    assert_eq!(status, 403, "{}", forbidden.body_text());
+    let start = head(&cluster);
+    let mut stream = SseClient::connect(shim.addr(), &format!("/api/events?after={start}&types=object.*"), &[("X-API-Key", &key)]);
+    stream.wait_ready();
+    client.batch_execute("SELECT arxos.put('b', '/secret', 'thing'); SELECT arxos.put('a', '/open', 'thing')").unwrap();
+    let got = stream.take(1, WAIT);
+    assert_eq!(got[0].json()["building"], "a");
+    assert!(stream.next(Duration::from_millis(500)).is_none());
+    // The outbox replay is limited the same way.
+    let mut replay = SseClient::connect(shim.addr(), &format!("/api/events?after={start}&types=object.*"), &[("X-API-Key", &key)]);
+    let got = replay.take(1, WAIT);
+    assert_eq!(got[0].json()["path"], "/open");
+}
+
+#[test]
+fn resume_with_last_event_id_has_no_gap_and_no_duplicate() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "r", "warmup", 1);
+    let start = head(&cluster);
+    let mut first = SseClient::connect(shim.addr(), &format!("/api/events?after={start}"), &[("X-API-Key", &key)]);
+    desks(&cluster, "r", "a", 300);
+    let got = first.take(150, WAIT);
+    let last = got.last().unwrap().id.unwrap();
+    drop(first);
+    // Events written while disconnected come from the outbox, then the stream goes live.
+    desks(&cluster, "r", "b", 300);
+    let mut second = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", &last.to_string())],
+    );
+    let rest = second.take(450, WAIT);
+    desks(&cluster, "r", "c", 100);
+    let live = second.take(100, WAIT);
+    let ids: Vec<i64> = got.iter().chain(&rest).chain(&live).map(|m| m.id.unwrap()).collect();
+    assert_eq!(ids.len(), 700);
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "consecutive ids across the reconnect");
+    assert_eq!(ids[0], start + 1);
+}
+
+#[test]
+fn a_client_that_stops_reading_catches_up_completely() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "s", "warmup", 1);
+    let start = head(&cluster);
+    let mut slow = SseClient::connect(shim.addr(), &format!("/api/events?after={start}"), &[("X-API-Key", &key)]);
+    slow.wait_ready();
+    // Far more than the live ring (8,192) and the socket buffers hold.
+    for round in 0..4 {
+        desks(&cluster, "s", &format!("r{round}"), 5000);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let got = slow.take(20_000, Duration::from_secs(180));
+    let ids: Vec<i64> = got.iter().map(|m| m.id.unwrap()).collect();
+    assert_eq!(ids[0], start + 1);
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "complete and in order");
+}
+
+#[test]
+fn a_burst_of_ten_thousand_arrives_complete_and_in_order() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "burst", "warmup", 1);
+    let start = head(&cluster);
+    let mut live = SseClient::connect(shim.addr(), "/api/events?types=object.created", &[("X-API-Key", &key)]);
+    live.wait_ready();
+    desks(&cluster, "burst", "d", 10_000);
+    let got = live.take(10_000, Duration::from_secs(120));
+    let ids: Vec<i64> = got.iter().map(|m| m.id.unwrap()).collect();
+    assert_eq!(ids[0], start + 1);
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1));
+    assert!(got.iter().all(|m| m.event.as_deref() == Some("object.created")));
+}
+
+#[test]
+fn recent_pages_through_the_outbox() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "p", "d", 25);
+    let http = Http::new();
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let reply = http.request(
+            "GET",
+            &shim.url(&format!("/api/events/recent?after={after}&limit=10&types=object.created")),
+            &[("x-api-key", &key)],
+            None,
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.json();
+        let next = body["last_id"].as_i64().unwrap();
+        for e in body["events"].as_array().unwrap() {
+            seen.push(e["path"].as_str().unwrap().to_owned());
+        }
+        if next == after {
+            break;
+        }
+        after = next;
+    }
+    assert_eq!(seen.len(), 25);
+    let bad = http.request("GET", &shim.url("/api/events/recent?limit=0"), &[("x-api-key", &key)], None);
+    assert_eq!(bad.status, 400);
+}

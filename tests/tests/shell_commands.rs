@@ -1,0 +1,608 @@
+//! `arxos shell` one-shot (`-c`) and piped: every command against the sample building,
+//! including its errors and the exit statuses.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Output, Stdio};
+
+use arxos_e2e::{arxos_bin, Cluster};
+
+/// A cluster with the sample building b42 loaded.
+fn sample_cluster() -> Cluster {
+    let cluster = Cluster::start();
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.load_sample()")
+        .expect("load the sample building");
+    cluster
+}
+
+fn shell_command(cluster: &Cluster, args: &[&str]) -> Command {
+    let mut command = Command::new(arxos_bin());
+    command
+        .arg("shell")
+        .args(args)
+        .env("DATABASE_URL", cluster.url())
+        .env("USER", "tester")
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR");
+    command
+}
+
+/// `arxos shell -c COMMANDS`, with extra flags before.
+fn run(cluster: &Cluster, commands: &str, flags: &[&str]) -> Output {
+    let mut args = flags.to_vec();
+    args.extend(["-c", commands]);
+    shell_command(cluster, &args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run arxos shell")
+}
+
+/// Runs commands that must all succeed; returns stdout.
+fn ok(cluster: &Cluster, commands: &str) -> String {
+    let out = run(cluster, commands, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{commands}: stderr {}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out), "", "{commands}");
+    stdout(&out)
+}
+
+/// Runs commands of which some fail; returns (stdout, stderr) after checking exit status 1.
+fn failing(cluster: &Cluster, commands: &str) -> (String, String) {
+    let out = run(cluster, commands, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{commands}: stdout {} stderr {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    (stdout(&out), stderr(&out))
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The line of `text` that contains `needle`.
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+}
+
+#[test]
+fn navigation_ls_pwd_and_tree() {
+    let cluster = sample_cluster();
+
+    // The only building is picked; ls marks directories and states.
+    let out = ok(&cluster, "pwd; ls");
+    assert_eq!(out.lines().next(), Some("/"));
+    assert!(
+        line_with(&out, "electrical").starts_with("electrical/"),
+        "{out}"
+    );
+    assert!(
+        !out.contains('\x1b'),
+        "no colours when stdout is not a terminal: {out:?}"
+    );
+
+    let out = ok(&cluster, "ls /electrical/circuits/2");
+    assert!(line_with(&out, "outlet_2A").contains("[OK]"), "{out}");
+    let failed = line_with(&out, "outlet_2B");
+    assert!(
+        failed.contains("[FAILED]") && failed.contains("[NEEDS REPAIR]"),
+        "{out}"
+    );
+    assert!(!failed.contains("[OK]"), "{out}");
+
+    // Relative paths, `..` anywhere, `-` and `/`.
+    let out = ok(
+        &cluster,
+        "cd /electrical/panels/../circuits; pwd; cd 2; pwd; ls ..; cd -; pwd; cd ../panels/; pwd; cd /; pwd",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "/electrical/circuits");
+    assert_eq!(lines[1], "/electrical/circuits/2");
+    assert!(
+        lines[2].starts_with("1 ") && lines[3].starts_with("2/"),
+        "{out}"
+    );
+    assert_eq!(lines[4], "/electrical/circuits");
+    assert_eq!(lines[5], "/electrical/panels");
+    assert_eq!(lines[6], "/");
+
+    // Slashes are normalised like the extension does.
+    assert_eq!(
+        ok(&cluster, "cd //electrical///circuits/; pwd"),
+        "/electrical/circuits\n"
+    );
+
+    // A tree, whole and cut at a depth.
+    let out = ok(&cluster, "tree");
+    assert_eq!(out.lines().next(), Some("/"));
+    assert!(out.contains("├── electrical/"), "{out}");
+    assert!(
+        line_with(&out, "outlet_2B").contains("[FAILED] [NEEDS REPAIR]"),
+        "{out}"
+    );
+    assert!(out.contains("hot_water_valve_1"), "{out}");
+    let out = ok(&cluster, "cd /electrical; tree . -d 1");
+    assert!(
+        out.contains("circuits/") && out.contains("panels/"),
+        "{out}"
+    );
+    assert!(!out.contains("outlet_2A"), "{out}");
+    assert!(out.ends_with("2 objects\n"), "{out}");
+
+    // Errors: one line each, the shell goes on, the status is 1.
+    let (out, err) = failing(
+        &cluster,
+        "cd /electrical/panel_9; pwd; ls /nope; cd ..; cd -; cd /electrical/circuits/1/x",
+    );
+    assert_eq!(out, "/\n", "later commands still run");
+    let errors: Vec<&str> = err.lines().collect();
+    assert_eq!(errors[0], "error: no object at /electrical/panel_9");
+    assert_eq!(errors[1], "error: no object at /nope");
+    assert!(
+        errors[2].starts_with("error: '..'") && errors[2].contains("above the building root"),
+        "{err}"
+    );
+    assert_eq!(errors[3], "error: no previous path");
+    assert_eq!(errors[4], "error: no object at /electrical/circuits/1/x");
+    assert_eq!(errors.len(), 5, "{err}");
+    let (_, err) = failing(&cluster, "tree -d x; ls a b; frobnicate");
+    assert_eq!(
+        err,
+        "error: depth \"x\" is not a whole number, 0 or more\n\
+         error: usage: ls [PATH]\n\
+         error: unknown command \"frobnicate\"; `help` lists the commands\n"
+    );
+}
+
+#[test]
+fn buildings_and_use() {
+    let cluster = sample_cluster();
+    let out = ok(&cluster, "buildings");
+    let b42 = line_with(&out, "b42");
+    assert!(b42.starts_with('*') && b42.contains("Building 42"), "{out}");
+
+    let (_, err) = failing(&cluster, "use nope; pwd");
+    assert_eq!(err, "error: unknown building 'nope'\n");
+
+    // With two buildings none is picked until `use` or --building.
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.create_building('annex', 'The annex')")
+        .expect("create a second building");
+    let (out, err) = failing(&cluster, "ls; use b42; cd electrical; pwd");
+    assert_eq!(out, "/electrical\n");
+    assert!(err.starts_with("error: no building selected"), "{err}");
+    let out = run(&cluster, "ls", &["--building", "b42"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("electrical/"));
+    let out = ok(&cluster, "use annex; ls; buildings");
+    assert!(line_with(&out, "annex").starts_with('*'), "{out}");
+    assert!(!line_with(&out, "b42").starts_with('*'), "{out}");
+}
+
+#[test]
+fn inspect_find_near_trace() {
+    let cluster = sample_cluster();
+
+    let out = ok(&cluster, "cd /electrical/circuits/2; inspect outlet_2B");
+    assert_eq!(out.lines().next(), Some("/electrical/circuits/2/outlet_2B"));
+    assert!(
+        line_with(&out, "status").contains("failed  [FAILED] [NEEDS REPAIR]"),
+        "{out}"
+    );
+    assert!(line_with(&out, "health").contains("25"), "{out}");
+    assert!(
+        line_with(&out, "location").contains("x 7  y 3  z 0.3  floor 1"),
+        "{out}"
+    );
+    assert!(line_with(&out, "fault").contains("no voltage"), "{out}");
+    assert!(
+        line_with(&out, "receptacle").contains("NEMA 5-20R"),
+        "{out}"
+    );
+    assert!(
+        line_with(&out, "power").contains("from /electrical/circuits/2 (circuit)"),
+        "{out}"
+    );
+    assert!(out.contains("last changes"), "{out}");
+    assert!(line_with(&out, "created ").contains("by sample"), "{out}");
+    let out = ok(&cluster, "cd /electrical/circuits/2; inspect");
+    assert!(
+        out.contains("to /electrical/circuits/2/outlet_2A (outlet)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("from /electrical/panels/panel_1 (panel)"),
+        "{out}"
+    );
+    let (_, err) = failing(&cluster, "inspect /electrical/panel_9");
+    assert_eq!(err, "error: no object at /electrical/panel_9\n");
+
+    // find: fields, properties (as numbers, equal, contains), the repair flag.
+    let found = |commands: &str| -> Vec<String> {
+        ok(&cluster, commands)
+            .lines()
+            .filter(|l| l.starts_with('/'))
+            .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        found("find type=outlet"),
+        [
+            "/electrical/circuits/2/outlet_2A",
+            "/electrical/circuits/2/outlet_2B"
+        ]
+    );
+    assert_eq!(
+        found("find needs_repair"),
+        ["/electrical/circuits/2/outlet_2B"]
+    );
+    assert_eq!(
+        found("find status=failed"),
+        ["/electrical/circuits/2/outlet_2B"]
+    );
+    assert_eq!(found("find voltage>200"), ["/electrical/panels/panel_1"]);
+    assert_eq!(
+        found("find /plumbing setpoint_c>=60"),
+        ["/plumbing/water_heater_1"]
+    );
+    assert_eq!(
+        found("find receptacle=\"NEMA 5-20R\" status!=failed"),
+        ["/electrical/circuits/2/outlet_2A"]
+    );
+    assert_eq!(
+        found("cd /electrical; find name~PANEL_"),
+        ["/electrical/panels/panel_1"]
+    );
+    assert_eq!(
+        found("find fault~VOLT health<50"),
+        ["/electrical/circuits/2/outlet_2B"]
+    );
+    assert_eq!(
+        found("find voltage=120 amperage<20"),
+        ["/electrical/circuits/1"]
+    );
+    let out = ok(&cluster, "find type=outlet");
+    assert!(out.ends_with("2 objects found\n"), "{out}");
+    assert!(
+        line_with(&out, "outlet_2B").contains("[FAILED] [NEEDS REPAIR]"),
+        "{out}"
+    );
+    assert!(ok(&cluster, "find type=nothing").ends_with("0 objects found\n"));
+    let (_, err) = failing(
+        &cluster,
+        "find voltage>abc; find type>3; find /nope type=outlet",
+    );
+    let errors: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        errors[0],
+        r#"error: filter "voltage>abc": "abc" is not a number"#
+    );
+    assert!(errors[1].starts_with(r#"error: filter "type>3""#), "{err}");
+    assert_eq!(
+        errors.len(),
+        2,
+        "find under a missing path finds nothing: {err}"
+    );
+
+    // near: from the current object.
+    let out = ok(&cluster, "cd /electrical/circuits/2; near");
+    assert!(
+        line_with(&out, "/electrical/circuits/1").starts_with("0.20 m"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("/electrical/circuits/2 "),
+        "itself excluded: {out}"
+    );
+    assert!(
+        !out.contains("outlet_2B"),
+        "outlet_2B is 5.39 m away: {out}"
+    );
+    assert!(
+        out.ends_with("within 5 m of /electrical/circuits/2\n"),
+        "{out}"
+    );
+    let out = ok(&cluster, "cd /electrical/circuits/2; near 6");
+    assert!(out.contains("outlet_2B"), "{out}");
+    let (_, err) = failing(&cluster, "near; cd /electrical; near; near x");
+    let errors: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        errors[0],
+        "error: near measures from the current object: cd to one first"
+    );
+    assert_eq!(errors[1], "error: object /electrical has no location");
+    assert!(errors[2].starts_with("error: radius \"x\""), "{err}");
+
+    // trace: downstream, upstream, one kind.
+    let out = ok(&cluster, "trace /electrical/panels/panel_1 downstream");
+    assert_eq!(
+        out.lines().next(),
+        Some("/electrical/panels/panel_1  panel  active")
+    );
+    assert!(
+        out.contains("power → /electrical/circuits/2  circuit  active"),
+        "{out}"
+    );
+    assert!(
+        out.contains("plumbing → /plumbing/valves/hot_water_valve_1"),
+        "{out}"
+    );
+    assert!(line_with(&out, "outlet_2B").contains("failed"), "{out}");
+    let out = ok(
+        &cluster,
+        "cd /electrical/circuits/2; trace outlet_2B upstream",
+    );
+    assert!(out.contains("power ← /electrical/circuits/2"), "{out}");
+    assert!(out.contains("power ← /electrical/panels/panel_1"), "{out}");
+    let out = ok(
+        &cluster,
+        "cd /plumbing; trace water_heater_1 downstream plumbing",
+    );
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.contains("plumbing → /plumbing/valves/hot_water_valve_1"),
+        "{out}"
+    );
+    let out = ok(&cluster, "trace /electrical/panels/panel_1 down data");
+    assert_eq!(out.lines().count(), 1, "no data connections: {out}");
+    let (_, err) = failing(
+        &cluster,
+        "trace /electrical/panel_9 up; trace /x sideways; trace /x",
+    );
+    let errors: Vec<&str> = err.lines().collect();
+    assert_eq!(errors[0], "error: no object at /electrical/panel_9");
+    assert_eq!(
+        errors[1],
+        r#"error: direction "sideways": use upstream or downstream"#
+    );
+    assert_eq!(
+        errors[2],
+        "error: usage: trace PATH upstream|downstream [KIND]"
+    );
+}
+
+#[test]
+fn history_rating_help() {
+    let cluster = sample_cluster();
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT set_config('arxos.actor', 'alice', false);
+             SELECT arxos.patch('b42', '/electrical/circuits/1', status => 'degraded',
+                                properties => '{\"voltage\": 208}');",
+        )
+        .expect("change an object");
+
+    let out = ok(&cluster, "history /electrical/circuits/1");
+    let newest = out.lines().next().unwrap_or_default();
+    assert!(newest.contains("alice"), "{out}");
+    assert!(newest.contains("status: active → degraded"), "{out}");
+    assert!(newest.contains("properties.voltage: 120 → 208"), "{out}");
+    assert!(line_with(&out, "sample").contains("created"), "{out}");
+    assert!(ok(&cluster, "ls /electrical/circuits").contains("[DEGRADED]"));
+    let out = ok(&cluster, "cd /electrical; history -n 2");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("/electrical")).count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("(the last 2 of"), "{out}");
+    let out = ok(&cluster, "inspect /electrical/circuits/1");
+    assert!(
+        line_with(&out, "status: active → degraded").contains("alice"),
+        "{out}"
+    );
+    let (_, err) = failing(&cluster, "history -n 0");
+    assert!(err.starts_with("error: -n \"0\""), "{err}");
+
+    let out = ok(&cluster, "rating");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("b42  grade ") && first.contains("score "),
+        "{out}"
+    );
+    for component in [
+        "structure",
+        "inventory",
+        "metadata",
+        "sensors",
+        "history",
+        "quality",
+        "activity",
+    ] {
+        assert!(line_with(&out, component).contains(" × 0."), "{out}");
+    }
+    assert!(line_with(&out, "inventory").contains('█'), "bars: {out}");
+    assert!(out.contains("recommendations\n  - "), "{out}");
+
+    let out = ok(&cluster, "help");
+    for command in [
+        "buildings",
+        "use KEY",
+        "cd [PATH",
+        "ls [PATH]",
+        "pwd",
+        "tree [PATH] [-d N]",
+        "inspect",
+        "find",
+        "near [RADIUS]",
+        "trace PATH",
+        "history",
+        "rating",
+        "sql QUERY",
+        "help",
+        "exit",
+    ] {
+        assert!(out.contains(command), "{command} missing from help:\n{out}");
+    }
+    assert!(ok(&cluster, "help find").contains("voltage>100"));
+    let (_, err) = failing(&cluster, "help nope");
+    assert_eq!(
+        err,
+        "error: unknown command \"nope\"; `help` lists the commands\n"
+    );
+}
+
+#[test]
+fn sql_is_read_only_and_tabular() {
+    let cluster = sample_cluster();
+
+    let out = ok(
+        &cluster,
+        "sql select key, name, latitude, 'a;b' as odd from arxos.buildings",
+    );
+    assert_eq!(
+        out,
+        "key  name         latitude  odd\nb42  Building 42            a;b\n(1 row)\n"
+    );
+    // Every type in PostgreSQL's text form.
+    let out = ok(
+        &cluster,
+        "sql select true as t, '{1,2}'::int[] as a, '{\"k\": 1}'::jsonb as j",
+    );
+    assert_eq!(out.lines().nth(1), Some("t  {1,2}  {\"k\": 1}"));
+    // The session's actor is the OS user.
+    let out = ok(
+        &cluster,
+        "sql select current_setting('arxos.actor') as actor",
+    );
+    assert!(out.contains("\ntester\n"), "{out}");
+
+    let out = ok(&cluster, "sql select generate_series(1, 1500) as n");
+    assert_eq!(out.lines().count(), 1 + 1000 + 1, "header, 1000 rows, note");
+    assert!(
+        out.ends_with("(first 1000 rows shown; the query returned more)\n"),
+        "{out}"
+    );
+
+    // Writes fail in the read-only transaction; several statements are refused whole.
+    let (out, err) = failing(
+        &cluster,
+        "sql delete from arxos.buildings; sql select $$'$$; delete from arxos.buildings; select $$'$$; \
+         sql select 1/0; sql selec 1; sql select 'still here' as s",
+    );
+    let errors: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        errors[0],
+        "error: cannot execute DELETE in a read-only transaction"
+    );
+    assert_eq!(errors[1], "error: sql runs one statement at a time");
+    assert_eq!(errors[2], "error: division by zero");
+    assert_eq!(errors[3], "error: syntax error at or near \"selec\"");
+    assert_eq!(out, "s\nstill here\n(1 row)\n");
+    let mut db = cluster.client();
+    let count: i64 = db
+        .query_one("SELECT count(*) FROM arxos.buildings", &[])
+        .expect("count buildings")
+        .get(0);
+    assert_eq!(count, 1, "nothing was deleted");
+}
+
+#[test]
+fn exit_statuses_and_piped_commands() {
+    let cluster = sample_cluster();
+
+    // exit stops; what came before counts.
+    let out = run(&cluster, "pwd; exit; ls", &[]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "/\n".to_owned())
+    );
+
+    // Usage and connection errors: 2.
+    let out = run(&cluster, "ls", &["--building", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "error: unknown building 'nope'\n");
+    let out = Command::new(arxos_bin())
+        .args([
+            "shell",
+            "--database",
+            "postgres://postgres@127.0.0.1:1/arxos",
+            "-c",
+            "ls",
+        ])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run arxos shell");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: cannot connect to the database") && err.lines().count() == 1,
+        "{err}"
+    );
+
+    // Commands piped on stdin: one per line, comments skipped, no prompt.
+    let mut child = shell_command(&cluster, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start arxos shell");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"# walk down\ncd /electrical\ncd circuits; pwd\nbogus\ncd ..\npwd\n")
+        .expect("write commands");
+    let out = child.wait_with_output().expect("wait for arxos shell");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "/electrical/circuits\n/electrical\n");
+    assert_eq!(
+        stderr(&out),
+        "error: unknown command \"bogus\"; `help` lists the commands\n"
+    );
+}
+
+#[test]
+fn reconnects_after_the_database_restarts() {
+    let cluster = sample_cluster();
+    let mut child = shell_command(&cluster, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start arxos shell");
+    let mut input = child.stdin.take().expect("stdin");
+    let mut output = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+
+    input
+        .write_all(b"cd /electrical; pwd\n")
+        .expect("write a command");
+    output.read_line(&mut line).expect("read its answer");
+    assert_eq!(line, "/electrical\n");
+
+    cluster.stop();
+    cluster.restart();
+    // The first command may still meet the dead connection (and fail); later ones run on a
+    // new one, in the same place.
+    input.write_all(b"pwd\npwd\nls\n").expect("write commands");
+    drop(input);
+    let mut text = String::new();
+    output.read_to_string(&mut text).expect("read the answers");
+    let out = child.wait_with_output().expect("wait for arxos shell");
+    assert!(
+        text.ends_with("/electrical\ncircuits/  directory  [OK]\npanels/    directory  [OK]\n"),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().count() <= 1,
+        "at most the first command fails: {err}"
+    );
+}

@@ -1,0 +1,118 @@
+//! `arxos shell` on a pseudo-terminal: the prompt, tab completion of a path, `cd ..`, and
+//! the history file.
+
+use std::process::Command;
+use std::time::Duration;
+
+use arxos_e2e::{arxos_bin, wait_until, Cluster};
+use expectrl::process::unix::WaitStatus;
+use expectrl::{Eof, Expect, Session};
+
+#[test]
+fn completes_paths_and_moves_around() {
+    let cluster = Cluster::start();
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.load_sample()")
+        .expect("load the sample building");
+    let home = std::env::temp_dir().join(format!("arxos-shell-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).expect("create a home directory");
+
+    let mut command = Command::new(arxos_bin());
+    command
+        .args(["shell", "--building", "b42"])
+        .env("DATABASE_URL", cluster.url())
+        .env("HOME", &home)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
+    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+
+    shell.expect("b42:/> ").expect("the prompt");
+    // Tab completes the directory, with its trailing slash.
+    shell.send("cd /electrical/circ").expect("type");
+    shell.send("\t").expect("press tab");
+    shell
+        .expect("cd /electrical/circuits/")
+        .expect("the completed path");
+    shell.send("\r").expect("press enter");
+    shell
+        .expect("b42:/electrical/circuits> ")
+        .expect("the prompt shows the new path");
+
+    // Completion of a relative path below the current one.
+    shell.send("ls 2/outlet_2").expect("type");
+    shell.send("\t").expect("press tab");
+    shell.send("\t").expect("press tab again to list");
+    shell.expect("outlet_2A").expect("candidates listed");
+    shell.expect("outlet_2B").expect("candidates listed");
+    shell.send("\x15").expect("clear the line"); // Ctrl-U
+
+    shell.send("cd ..\r").expect("cd ..");
+    shell.expect("b42:/electrical> ").expect("one level up");
+    shell.send("pwd\r").expect("pwd");
+    shell
+        .expect("\n/electrical\r\n")
+        .expect("pwd prints the path");
+
+    // Errors are one line and the shell goes on.
+    shell.send("cd panel_9\r").expect("cd to nothing");
+    shell
+        .expect("error: no object at /electrical/panel_9")
+        .expect("the error");
+    shell.expect("b42:/electrical> ").expect("still running");
+
+    shell.send("exit\r").expect("exit");
+    shell.expect(Eof).expect("the shell ends");
+    let status = shell.get_process().wait().expect("wait for the shell");
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+
+    let history = std::fs::read_to_string(home.join(".arxos_history")).expect("history file");
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(history.contains("cd /electrical/circuits/"), "{history}");
+    assert!(history.contains("cd .."), "{history}");
+}
+
+#[test]
+fn ctrl_c_cancels_the_running_statement() {
+    let cluster = Cluster::start();
+    let mut command = Command::new(arxos_bin());
+    command
+        .args(["shell"])
+        .env("DATABASE_URL", cluster.url())
+        .env_remove("HOME")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
+    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+
+    // No building yet: the prompt says so.
+    shell.expect("arxos:/> ").expect("the prompt");
+    shell
+        .send("sql select pg_sleep(300)\r")
+        .expect("a slow statement");
+    let mut db = cluster.client();
+    wait_until(Duration::from_secs(30), "the statement to run", || {
+        let row = db
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE state = 'active' AND query LIKE 'select pg_sleep(300)%'",
+                &[],
+            )
+            .expect("read pg_stat_activity");
+        (row.get::<_, i64>(0) > 0).then_some(())
+    });
+    shell.send("\x03").expect("press Ctrl-C");
+    shell
+        .expect("error: canceling statement due to user request")
+        .expect("the statement was cancelled");
+    shell.expect("arxos:/> ").expect("the shell goes on");
+    shell.send("pwd\r").expect("pwd");
+    shell.expect("\n/\r\n").expect("pwd answers");
+    shell.send("\x04").expect("Ctrl-D");
+    shell.expect(Eof).expect("the shell ends");
+    let status = shell.get_process().wait().expect("wait for the shell");
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+}

@@ -1,0 +1,48 @@
+//! Helpers shared by the real-time and webhook tests: an SSE reader, a webhook receiver, keys
+//! and event generators.
+#![allow(dead_code)]
+
+pub mod receiver;
+pub mod sse;
+
+use arxos_e2e::Cluster;
+
+/// A new API key with the given scopes (all buildings).
+pub fn api_key(cluster: &Cluster, scopes: &[&str]) -> String {
+    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    cluster
+        .client()
+        .query_one("SELECT key FROM arxos.create_api_key('test', $1)", &[&scopes])
+        .expect("create an API key")
+        .get(0)
+}
+
+/// A building `key` with `n` desks under /f: `n + 1`-ish events (one per object, plus the
+/// building's own).
+pub fn desks(cluster: &Cluster, building: &str, prefix: &str, n: i32) {
+    let mut client = cluster.client();
+    client
+        .execute(
+            "SELECT arxos.create_building($1, $1) WHERE NOT EXISTS (SELECT 1 FROM arxos.buildings WHERE key = $1)",
+            &[&building],
+        )
+        .expect("create building");
+    client
+        .execute(
+            "INSERT INTO arxos.objects (building_id, path, type, status)
+             SELECT b.id, '/' || $2 || '_' || g, 'desk', 'active'
+               FROM arxos.buildings b, generate_series(1, $3) g WHERE b.key = $1",
+            &[&building, &prefix, &n],
+        )
+        .expect("insert desks");
+}
+
+/// The outbox's last event id (sequencing first).
+pub fn head(cluster: &Cluster) -> i64 {
+    let mut client = cluster.client();
+    client.execute("SELECT arxos.sequence_events(100000)", &[]).unwrap();
+    client
+        .query_one("SELECT last_id FROM arxos.event_counter", &[])
+        .unwrap()
+        .get(0)
+}

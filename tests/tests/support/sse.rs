@@ -1,0 +1,193 @@
+//! A blocking Server-Sent Events reader over a raw TCP connection (HTTP/1.1, chunked).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: Option<i64>,
+    pub event: Option<String>,
+    pub data: String,
+}
+
+impl Message {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.data).expect("SSE data is JSON")
+    }
+}
+
+pub struct SseClient {
+    reader: BufReader<TcpStream>,
+    pub status: u16,
+    chunked: bool,
+    /// Bytes left in the current chunk.
+    left: usize,
+    buffer: Vec<u8>,
+}
+
+impl SseClient {
+    /// `GET path` on `addr` (`127.0.0.1:PORT`) with extra headers; reads the status and headers.
+    pub fn connect(addr: &str, path: &str, headers: &[(&str, &str)]) -> SseClient {
+        let mut stream = TcpStream::connect(addr).expect("connect to the shim");
+        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut status_line = String::new();
+        reader.read_line(&mut status_line).unwrap();
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+        let mut chunked = false;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if line.to_ascii_lowercase().starts_with("transfer-encoding:") && line.contains("chunked") {
+                chunked = true;
+            }
+        }
+        SseClient { reader, status, chunked, left: 0, buffer: Vec::new() }
+    }
+
+    /// The response body (for error answers).
+    pub fn body_text(&mut self) -> String {
+        let mut text = String::new();
+        while let Some(line) = self.line() {
+            text.push_str(&line);
+            text.push('\n');
+            if text.len() > 10_000 {
+                break;
+            }
+        }
+        text
+    }
+
+    /// Reads raw body bytes (de-chunked) until a full line is available.
+    fn line(&mut self) -> Option<String> {
+        loop {
+            if let Some(pos) = self.buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=pos).collect();
+                let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_owned();
+                return Some(text);
+            }
+            if !self.fill() {
+                return None;
+            }
+        }
+    }
+
+    fn fill(&mut self) -> bool {
+        if !self.chunked {
+            let mut buf = [0u8; 8192];
+            return match self.reader.read(&mut buf) {
+                Ok(0) | Err(_) => false,
+                Ok(n) => {
+                    self.buffer.extend_from_slice(&buf[..n]);
+                    true
+                }
+            };
+        }
+        if self.left == 0 {
+            let mut size = String::new();
+            if self.reader.read_line(&mut size).ok().filter(|n| *n > 0).is_none() {
+                return false;
+            }
+            let size = size.trim();
+            if size.is_empty() {
+                // The CRLF after a chunk.
+                return true;
+            }
+            let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or(""), 16) else {
+                return false;
+            };
+            if n == 0 {
+                return false;
+            }
+            self.left = n;
+        }
+        let mut buf = vec![0u8; self.left.min(65536)];
+        match self.reader.read(&mut buf) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.left -= n;
+                self.buffer.extend_from_slice(&buf[..n]);
+                true
+            }
+        }
+    }
+
+    /// The next event (comments skipped); `None` when the stream ended or `timeout` passed.
+    pub fn next(&mut self, timeout: Duration) -> Option<Message> {
+        let deadline = Instant::now() + timeout;
+        let mut message = Message { id: None, event: None, data: String::new() };
+        let mut has_data = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.reader.get_ref().set_read_timeout(Some(left)).ok();
+            let line = self.line()?;
+            if line.is_empty() {
+                if has_data {
+                    return Some(message);
+                }
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = line.split_once(':').unwrap_or((&line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "id" => message.id = value.parse().ok(),
+                "event" => message.event = Some(value.to_owned()),
+                "data" => {
+                    if has_data {
+                        message.data.push('\n');
+                    }
+                    message.data.push_str(value);
+                    has_data = true;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits for the stream's `: ready` comment.
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            match self.line() {
+                Some(line) if line.starts_with(": ready") || line.starts_with(":ready") => return,
+                Some(_) => {}
+                None => panic!("stream ended before it was ready"),
+            }
+        }
+        panic!("stream not ready in time");
+    }
+
+    /// `n` events, or panics naming how many came.
+    pub fn take(&mut self, n: usize, timeout: Duration) -> Vec<Message> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left) {
+                Some(m) => out.push(m),
+                None => panic!("got {} of {n} events before the stream ended or timed out", out.len()),
+            }
+        }
+        out
+    }
+}
