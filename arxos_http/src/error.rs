@@ -193,6 +193,12 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
         // Unique violations, a missing parent, children in the way.
         "23505" | "23503" | "2BP01" => ErrorCode::Conflict,
         "28000" | "28P01" => ErrorCode::Unauthorized,
+        // The market's own SQLSTATEs (docs/market.md).
+        "AX001" | "AX002" | "AX003" | "AX017" => ErrorCode::NotFound,
+        "AX006" | "AX012" | "AX018" | "AX022" | "AX023" | "AX024" => ErrorCode::Conflict,
+        "AX011" => ErrorCode::RateLimited,
+        "AX014" | "AX015" => ErrorCode::Forbidden,
+        s if s.starts_with("AX") => ErrorCode::Validation,
         "42501" => ErrorCode::Forbidden,
         // Connection trouble, server shutting down or starting, too many connections,
         // statement timeout: the database is (for now) unable to answer.
@@ -313,6 +319,9 @@ mod tests {
             ("23503", ErrorCode::Conflict),
             ("2BP01", ErrorCode::Conflict),
             ("28000", ErrorCode::Unauthorized),
+            ("AX002", ErrorCode::NotFound),
+            ("AX018", ErrorCode::Conflict),
+            ("AX007", ErrorCode::Validation),
             ("42P01", ErrorCode::Internal),
             ("XX000", ErrorCode::Internal),
             ("P0001", ErrorCode::Internal),

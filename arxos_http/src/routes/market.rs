@@ -59,12 +59,14 @@ pub async fn register_contributor(
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
                 let name = TextParam(body.display_name.clone());
-                json_one(
+                let id = json_one(
                     c,
-                    "SELECT to_jsonb(x) FROM arxos.register_contributor($1, $2) x",
+                    "SELECT to_jsonb(arxos.register_contributor($1, $2))",
                     &[&s(&body.handle), &name],
                 )
-                .await
+                .await?;
+                let id = id.as_str().unwrap_or_default().to_owned();
+                json_one(c, "SELECT arxos.contributor($1::text::uuid)", &[&id]).await
             })
         })
         .await?;
@@ -84,16 +86,7 @@ pub async fn get_contributor(
     let value = state
         .tx(&key, Scope::Read, None, move |c| {
             Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT to_jsonb(x) FROM arxos.contributors x WHERE x.id::text = $1 OR x.handle = $1",
-                    &[&id],
-                )
-                .await
-                .map_err(|e| match e.code {
-                    crate::error::ErrorCode::NotFound => ApiError::not_found(format!("no contributor {id}")),
-                    _ => e,
-                })
+                json_one(c, "SELECT arxos.contributor(arxos.contributor_id($1))", &[&id]).await
             })
         })
         .await?;
@@ -113,7 +106,16 @@ pub async fn balance(
     let value = state
         .tx(&key, Scope::Read, None, move |c| {
             Box::pin(async move {
-                json_one(c, "SELECT to_jsonb(x) FROM arxos.balance($1) x", &[&s(&id)]).await
+                json_one(
+                    c,
+                    "WITH k AS (SELECT arxos.contributor_id($1) AS id)
+                     SELECT jsonb_build_object('contributor', k.id, 'balance', arxos.balance(k.id),
+                              'buildings', coalesce((SELECT jsonb_agg(to_jsonb(x) ORDER BY x.building)
+                                                       FROM arxos.balances(k.id) x), '[]'))
+                       FROM k",
+                    &[&id],
+                )
+                .await
             })
         })
         .await?;
@@ -129,7 +131,7 @@ pub struct TopParams {
     pub limit: Option<i64>,
 }
 
-/// The top contributors (`arxos.top_contributors`).
+/// The top contributors by tokens earned (`arxos.leaderboard`).
 #[utoipa::path(get, path = "/api/contributors/top", tag = "market", params(TopParams),
     responses((status = 200, body = Items), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -145,7 +147,7 @@ pub async fn top_contributors(
             Box::pin(async move {
                 json_rows(
                     c,
-                    "SELECT to_jsonb(x) FROM arxos.top_contributors(building => $1, max => $2) x",
+                    "SELECT to_jsonb(x) FROM arxos.leaderboard(building => $1, max => $2) x",
                     &[&TextParam(q.building), &s(&limit.to_string())],
                 )
                 .await
@@ -194,7 +196,8 @@ pub async fn contribute(
             Box::pin(async move {
                 json_one(
                     c,
-                    "SELECT to_jsonb(x) FROM arxos.contribute($1, $2, $3, $4, $5, $6, $7, $8) x",
+                    "SELECT to_jsonb(x) FROM arxos.contribute($1, arxos.contributor_id($2), $3, $4,
+                            coalesce($5::jsonb, '{}'), $6, $7::jsonb, $8) x",
                     &[&s(&body.building), &s(&body.contributor), &s(&body.kind),
                       &TextParam(body.data_hash.clone()), &text(body.metadata.as_ref()),
                       &TextParam(body.path.clone()), &text(body.changes.as_ref()),
@@ -236,8 +239,7 @@ pub async fn list_contributions(
                     c,
                     "SELECT to_jsonb(x) FROM arxos.contributions x
                       WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
-                        AND ($2::text IS NULL OR x.contributor_id IN
-                             (SELECT k.id FROM arxos.contributors k WHERE k.id::text = $2 OR k.handle = $2))
+                        AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
                       ORDER BY x.created_at DESC, x.id LIMIT $3",
                     &[&q.building, &q.contributor, &limit],
                 )
@@ -274,7 +276,7 @@ pub async fn verify(
             Box::pin(async move {
                 json_one(
                     c,
-                    "SELECT to_jsonb(x) FROM arxos.verify_contribution($1, $2, $3) x",
+                    "SELECT to_jsonb(x) FROM arxos.verify_contribution($1::text::uuid, arxos.contributor_id($2), $3) x",
                     &[&s(&id), &s(&body.verifier), &s(&body.status)],
                 )
                 .await
@@ -292,6 +294,8 @@ pub struct NewTransfer {
     #[schema(value_type = f64)]
     pub amount: Value,
     pub memo: Option<String>,
+    /// Building key whose tokens move (default: as arxos.transfer decides).
+    pub building: Option<String>,
 }
 
 /// Move tokens between contributors (`arxos.transfer`).
@@ -309,9 +313,11 @@ pub async fn transfer(
             Box::pin(async move {
                 json_one(
                     c,
-                    "SELECT to_jsonb(x) FROM arxos.transfer($1, $2, $3, $4) x",
+                    "SELECT jsonb_build_object('transaction_id',
+                            arxos.transfer(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5),
+                            'from', $1::text, 'to', $2::text, 'amount', $3::numeric)",
                     &[&s(&body.from), &s(&body.to), &TextParam::from_json(&body.amount),
-                      &TextParam(body.memo.clone())],
+                      &TextParam(body.memo.clone()), &TextParam(body.building.clone())],
                 )
                 .await
             })

@@ -1,0 +1,141 @@
+//! Delivery across failures: `kill -9` of the shim mid-burst, a PostgreSQL restart under a
+//! running shim, and two replicas sharing the webhook work.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use arxos_e2e::{wait_until, Cluster, Http, Shim};
+use serde_json::json;
+use support::receiver::{Mode, Receiver};
+use support::sse::SseClient;
+use support::{api_key, desks, head};
+
+const FLAGS: &[&str] = &[
+    "--webhook-allow-networks", "127.0.0.0/8",
+    "--webhook-retry-schedule", "200ms,500ms,1s,2s,5s",
+    "--webhook-timeout", "2s",
+];
+
+fn webhook(shim: &Shim, key: &str, url: &str) {
+    let reply = Http::new().request(
+        "POST",
+        &shim.url("/api/webhooks"),
+        &[("x-api-key", key), ("content-type", "application/json")],
+        Some(json!({"url": url, "types": ["object.created"]}).to_string().into_bytes()),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+}
+
+fn distinct_ids(receiver: &Receiver) -> HashSet<String> {
+    receiver.all().iter().map(|r| r.header("webhook-id").to_owned()).collect()
+}
+
+#[test]
+fn kill_nine_mid_burst_loses_nothing() {
+    let cluster = Cluster::start();
+    let mut shim = Shim::start_with(&cluster.url(), FLAGS, &[]);
+    let key = api_key(&cluster, &["admin"]);
+    let receiver = Receiver::start(Mode::Ok);
+    webhook(&shim, &key, &receiver.url("/"));
+    desks(&cluster, "k", "warmup", 1);
+    let start = head(&cluster);
+    let mut stream = SseClient::connect(shim.addr(), &format!("/api/events?after={start}&types=object.created"), &[("X-API-Key", &key)]);
+    stream.wait_ready();
+
+    let writer = {
+        let url = cluster.url();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            for round in 0..20 {
+                c.execute(
+                    "INSERT INTO arxos.objects (building_id, path, type, status)
+                     SELECT b.id, '/burst_' || $1::text || '_' || g, 'desk', 'active'
+                       FROM arxos.buildings b, generate_series(1, 500) g WHERE b.key = 'k'",
+                    &[&round.to_string()],
+                )
+                .unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    // Read some, then kill the shim in the middle of the burst.
+    let mut ids: Vec<i64> = stream.take(1000, Duration::from_secs(60)).iter().map(|m| m.id.unwrap()).collect();
+    shim.signal("KILL");
+    shim.wait_exit(Duration::from_secs(10)).expect("the shim died");
+    while let Some(m) = stream.next(Duration::from_secs(2)) {
+        ids.push(m.id.unwrap());
+    }
+    let shim = Shim::start_with(&cluster.url(), FLAGS, &[]);
+    writer.join().unwrap();
+
+    let last = *ids.last().unwrap();
+    let mut resumed = SseClient::connect(
+        shim.addr(),
+        "/api/events?types=object.created",
+        &[("X-API-Key", &key), ("Last-Event-ID", &last.to_string())],
+    );
+    let left = 10_000 - ids.len();
+    ids.extend(resumed.take(left, Duration::from_secs(120)).iter().map(|m| m.id.unwrap()));
+    assert_eq!(ids.len(), 10_000);
+    assert_eq!(ids[0], start + 1);
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "all 10,000 in order");
+
+    wait_until(Duration::from_secs(120), "every event at the webhook receiver", || {
+        (distinct_ids(&receiver).len() >= 10_000).then_some(())
+    });
+    assert_eq!(distinct_ids(&receiver).len(), 10_000, "deduplicated by webhook-id: exactly 10,000");
+}
+
+#[test]
+fn a_postgres_restart_under_the_shim_is_caught_up() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), FLAGS, &[]);
+    let key = api_key(&cluster, &["admin"]);
+    let receiver = Receiver::start(Mode::Ok);
+    webhook(&shim, &key, &receiver.url("/"));
+    desks(&cluster, "pg", "a", 10);
+    let mut stream = SseClient::connect(shim.addr(), "/api/events?types=object.created&after=0", &[("X-API-Key", &key)]);
+    let before = stream.take(10, Duration::from_secs(30));
+
+    cluster.stop();
+    std::thread::sleep(Duration::from_secs(1));
+    cluster.restart();
+    desks(&cluster, "pg", "b", 10);
+
+    // The same stream goes on: the listener reconnected and caught up.
+    let after = stream.take(10, Duration::from_secs(60));
+    let ids: Vec<i64> = before.iter().chain(&after).map(|m| m.id.unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+    wait_until(Duration::from_secs(60), "20 webhook deliveries", || {
+        (distinct_ids(&receiver).len() == 20).then_some(())
+    });
+}
+
+#[test]
+fn two_replicas_deliver_each_event_once() {
+    let cluster = Cluster::start();
+    let one = Shim::start_with(&cluster.url(), FLAGS, &[]);
+    let _two = Shim::start_with(&cluster.url(), FLAGS, &[]);
+    let key = api_key(&cluster, &["admin"]);
+    let receiver = Receiver::start(Mode::Ok);
+    webhook(&one, &key, &receiver.url("/"));
+    for round in 0..4 {
+        desks(&cluster, "two", &format!("r{round}"), 500);
+    }
+    wait_until(Duration::from_secs(60), "2,000 deliveries", || {
+        (distinct_ids(&receiver).len() == 2000).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(receiver.count(), 2000, "no event was sent twice");
+    // Both replicas took part.
+    let workers: HashSet<String> = cluster
+        .client()
+        .query("SELECT DISTINCT worker FROM arxos.webhook_attempts", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!workers.is_empty());
+}
