@@ -83,12 +83,27 @@ fn concurrent_workload_keeps_rating_equal_to_the_oracle() {
     admin
         .batch_execute("select arxos.create_building('conc', 'Concurrency'); select arxos.put('conc', '/seed', 'thing')")
         .unwrap();
+    admin.batch_execute("update arxos.market_settings set rate_limit = null").unwrap();
+    let mut verified_seen = 0i64;
     for round in 0..6 {
         let handles: Vec<_> = (0..4)
             .map(|session| {
                 let url = cluster.url();
                 thread::spawn(move || {
                     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                    // Each session acts as its own person with its own contributor.
+                    let me = format!("worker{session}");
+                    c.execute("select set_config('arxos.actor', $1, false)", &[&me]).unwrap();
+                    let contributor: String = match c.query_opt(
+                        "select id::text from arxos.contributors where handle = $1",
+                        &[&me],
+                    ) {
+                        Ok(Some(row)) => row.get(0),
+                        _ => c
+                            .query_one("select arxos.register_contributor($1, $1)::text", &[&me])
+                            .unwrap()
+                            .get(0),
+                    };
                     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15 ^ ((round * 4 + session) as u64 + 1);
                     let mut next = |n: u64| {
                         seed ^= seed << 13;
@@ -99,7 +114,18 @@ fn concurrent_workload_keeps_rating_equal_to_the_oracle() {
                     for _ in 0..25 {
                         let a = next(40);
                         let b = next(40);
-                        let statement = match next(6) {
+                        let nonce = next(1 << 40);
+                        let statement = match next(8) {
+                            6 => format!(
+                                "select arxos.contribute('conc', '{contributor}', 'object_documentation', \
+                                 encode(sha256(convert_to('{me} {round} {nonce}', 'UTF8')), 'hex'), \
+                                 '{{\"notes\": \"checked\"}}', path => '/n{a}')"
+                            ),
+                            7 => format!(
+                                "select arxos.verify_contribution(k.id, '{contributor}', 'auto_verified') \
+                                 from arxos.contributions k where k.contributor_id <> '{contributor}' \
+                                 and k.status = 'pending' order by k.created_at limit 1"
+                            ),
                             0 | 1 => format!(
                                 "select arxos.put('conc', '/n{a}', '{}', '{}', status => '{}', location => {})",
                                 ["thing", "sensor", "meter", "room"][next(4) as usize],
@@ -150,7 +176,12 @@ fn concurrent_workload_keeps_rating_equal_to_the_oracle() {
             .unwrap()
             .get(0);
         assert_eq!(incremental, oracle, "round {round}");
+        verified_seen = admin
+            .query_one("select verified_30d from arxos.rating_inputs(arxos.building_id('conc'))", &[])
+            .unwrap()
+            .get(0);
     }
+    assert!(verified_seen > 0, "the workload verified some contributions");
 }
 
 /// Eight sessions insert into one building at once: every write succeeds (committing
