@@ -349,6 +349,11 @@ BEGIN
            CASE WHEN s.kind = 'system' THEN NULL ELSE s.fl END
       FROM stated s;
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- Until the statistics know the new building, the planner takes it for empty and may look
+    -- objects up through another index of building_id, scanning the whole building each time.
+    IF n >= 10000 THEN
+        ANALYZE arxos.objects;
+    END IF;
 
     -- Connections, where both ends exist: the electrical backbone and each floor's plant always;
     -- the devices of a room only in the rooms whose connections are documented ("surveyed").

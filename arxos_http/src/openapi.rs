@@ -257,8 +257,7 @@ pub struct RatingBreakdown {
     pub max_possible: f64,
     #[schema(value_type = Vec<Object>)]
     pub components: Vec<Value>,
-    #[schema(value_type = Vec<Object>)]
-    pub recommendations: Vec<Value>,
+    pub recommendations: Vec<String>,
     #[schema(format = DateTime)]
     pub calculated_at: String,
 }

@@ -8,7 +8,9 @@ use std::process::{Command, Output};
 use arxos_e2e::{arxos_bin, Cluster};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn arxos(cluster: &Cluster, args: &[&str]) -> Output {
@@ -18,7 +20,11 @@ fn arxos(cluster: &Cluster, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("run the arxos binary");
-    assert!(out.status.success(), "arxos {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "arxos {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -52,12 +58,21 @@ const FLOOR: &str = "/site/bldg-A/floor-1";
 fn brick_import_builds_the_tree_and_is_idempotent() {
     let cluster = Cluster::start();
     let file = fixture("brick_small.ttl");
-    let out = arxos(&cluster, &["import", "--building", "ib", file.to_str().unwrap()]);
+    let out = arxos(
+        &cluster,
+        &["import", "--building", "ib", file.to_str().unwrap()],
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(text.contains("objects: 13 created, 0 updated, 0 unchanged"), "{text}");
+    assert!(
+        text.contains("objects: 13 created, 0 updated, 0 unchanged"),
+        "{text}"
+    );
     assert!(text.contains("connections: 4 created"), "{text}");
     let errors = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(errors.contains("schema declaration"), "skipped triples are reported: {errors}");
+    assert!(
+        errors.contains("schema declaration"),
+        "skipped triples are reported: {errors}"
+    );
 
     let mut db = cluster.client();
     let got = objects(&mut db, "ib");
@@ -81,14 +96,21 @@ fn brick_import_builds_the_tree_and_is_idempotent() {
         (&format!("{ahu}/SAT"), "Supply_Air_Temperature_Sensor"),
         (&vav, "VAV"),
         (&format!("{vav}/ai-3"), "Zone_Air_Temperature_Sensor"),
-        (&format!("{vav}/vav-101-sp"), "Zone_Air_Temperature_Setpoint"),
+        (
+            &format!("{vav}/vav-101-sp"),
+            "Zone_Air_Temperature_Setpoint",
+        ),
         (&format!("{room}/widget-9"), "SmartWidget"),
         (&sanitized, "AHU"),
     ]
     .into_iter()
     .map(|(p, t)| (p.to_owned(), t.to_owned()))
     .collect();
-    let got_without_dirs: BTreeSet<_> = got.iter().filter(|(_, t)| t != "directory").cloned().collect();
+    let got_without_dirs: BTreeSet<_> = got
+        .iter()
+        .filter(|(_, t)| t != "directory")
+        .cloned()
+        .collect();
     assert_eq!(got, got_without_dirs, "no directories needed");
     assert_eq!(got_without_dirs, expected);
 
@@ -136,14 +158,34 @@ fn brick_import_builds_the_tree_and_is_idempotent() {
         (r.get(0), r.get(1), r.get(2))
     };
     assert_eq!(inputs(&mut db), (13, 0, 0));
-    db.execute("SELECT arxos.record('ib', $1, 19.5, '°C')", &[&format!("{ahu}/SAT")]).unwrap();
+    db.execute(
+        "SELECT arxos.record('ib', $1, 19.5, '°C')",
+        &[&format!("{ahu}/SAT")],
+    )
+    .unwrap();
     assert_eq!(inputs(&mut db), (13, 1, 1));
 
     // The same file again: nothing created, nothing duplicated.
-    let out = arxos(&cluster, &["import", "--building", "ib", "--format", "brick", file.to_str().unwrap()]);
+    let out = arxos(
+        &cluster,
+        &[
+            "import",
+            "--building",
+            "ib",
+            "--format",
+            "brick",
+            file.to_str().unwrap(),
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(text.contains("objects: 0 created, 0 updated, 13 unchanged"), "{text}");
-    assert!(text.contains("connections: 0 created, 0 updated, 4 unchanged"), "{text}");
+    assert!(
+        text.contains("objects: 0 created, 0 updated, 13 unchanged"),
+        "{text}"
+    );
+    assert!(
+        text.contains("connections: 0 created, 0 updated, 4 unchanged"),
+        "{text}"
+    );
     assert_eq!(objects(&mut db, "ib"), got);
 }
 
@@ -154,15 +196,36 @@ fn export_reimports_to_the_same_tree() {
     // A building made in ArxOS (the sample) and one imported from Brick.
     db.execute("SELECT arxos.load_sample()", &[]).unwrap();
     let file = fixture("brick_small.ttl");
-    arxos(&cluster, &["import", "--building", "ib", file.to_str().unwrap()]);
+    arxos(
+        &cluster,
+        &["import", "--building", "ib", file.to_str().unwrap()],
+    );
     let dir = std::env::temp_dir().join(format!("arxos-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (from, to) in [("b42", "b42-copy"), ("ib", "ib-copy")] {
         let ttl = dir.join(format!("{from}.ttl"));
-        arxos(&cluster, &["export", "--building", from, "--format", "brick", "-o", ttl.to_str().unwrap()]);
-        arxos(&cluster, &["import", "--building", to, ttl.to_str().unwrap()]);
+        arxos(
+            &cluster,
+            &[
+                "export",
+                "--building",
+                from,
+                "--format",
+                "brick",
+                "-o",
+                ttl.to_str().unwrap(),
+            ],
+        );
+        arxos(
+            &cluster,
+            &["import", "--building", to, ttl.to_str().unwrap()],
+        );
         assert_eq!(objects(&mut db, to), objects(&mut db, from), "{from}");
-        assert_eq!(connections(&mut db, to), connections(&mut db, from), "{from}");
+        assert_eq!(
+            connections(&mut db, to),
+            connections(&mut db, from),
+            "{from}"
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }

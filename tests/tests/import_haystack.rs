@@ -8,13 +8,21 @@ use arxos_e2e::{Cluster, Http, Shim};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)).unwrap()
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn key(db: &mut postgres::Client, scope: &str) -> String {
-    db.query_one("SELECT key FROM arxos.create_api_key('t', ARRAY[$1])", &[&scope])
-        .unwrap()
-        .get(0)
+    db.query_one(
+        "SELECT key FROM arxos.create_api_key('t', ARRAY[$1])",
+        &[&scope],
+    )
+    .unwrap()
+    .get(0)
 }
 
 /// The path of the object imported from a Haystack id.
@@ -38,7 +46,8 @@ fn haystack_import_over_http() {
     let shim = Shim::start(&cluster.url());
     let http = Http::new();
     let mut db = cluster.client();
-    db.execute("SELECT arxos.create_building('hs', 'HQ')", &[]).unwrap();
+    db.execute("SELECT arxos.create_building('hs', 'HQ')", &[])
+        .unwrap();
     let admin = key(&mut db, "admin");
     let writer = key(&mut db, "write");
     let url = shim.url("/api/buildings/hs/import?format=haystack");
@@ -55,9 +64,20 @@ fn haystack_import_over_http() {
     assert_eq!(summary["directories"], 0);
     assert_eq!(summary["connections_created"], 3, "{summary}");
     assert_eq!(summary["skipped_count"], 2, "{summary}");
-    let reasons: Vec<&str> = summary["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
-    assert!(reasons.iter().any(|r| r.contains("without an id")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("does-not-exist")), "{reasons:?}");
+    let reasons: Vec<&str> = summary["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("without an id")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("does-not-exist")),
+        "{reasons:?}"
+    );
 
     // The tree.
     assert_eq!(path_of(&mut db, "site-1"), "/site-1");
@@ -68,7 +88,11 @@ fn haystack_import_over_http() {
     assert_eq!(parent(&space), floor, "spaces under their floorRef");
     let ahu = path_of(&mut db, "ahu-1");
     assert_eq!(ahu, "/site-1/ahu-1");
-    assert_eq!(parent(&path_of(&mut db, "ahu-1.fan")), ahu, "equipment under equipment");
+    assert_eq!(
+        parent(&path_of(&mut db, "ahu-1.fan")),
+        ahu,
+        "equipment under equipment"
+    );
     let vav = path_of(&mut db, "vav:101");
     assert_eq!(parent(&vav), space, "equipment under its spaceRef");
     let temp = path_of(&mut db, "vav:101-temp");
@@ -83,7 +107,10 @@ fn haystack_import_over_http() {
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "sensor");
     let props: Value = serde_json::from_str(row.get(1)).unwrap();
-    assert_eq!(props["curVal"], serde_json::json!({"value": 21.5, "unit": "°C"}));
+    assert_eq!(
+        props["curVal"],
+        serde_json::json!({"value": 21.5, "unit": "°C"})
+    );
     assert_eq!(props["temp"], true);
     assert_eq!(props["equipRef"], "@vav:101");
 
@@ -103,8 +130,16 @@ fn haystack_import_over_http() {
         kinds,
         vec![
             (vav.clone(), ahu.clone(), "air_ref".to_owned()),
-            (ahu.clone(), "/site-1/chiller-1".to_owned(), "chilled_water_ref".to_owned()),
-            (ahu.clone(), "/site-1/boiler-1".to_owned(), "hot_water_ref".to_owned()),
+            (
+                ahu.clone(),
+                "/site-1/chiller-1".to_owned(),
+                "chilled_water_ref".to_owned()
+            ),
+            (
+                ahu.clone(),
+                "/site-1/boiler-1".to_owned(),
+                "hot_water_ref".to_owned()
+            ),
         ]
     );
 
@@ -117,7 +152,14 @@ fn haystack_import_over_http() {
             &[],
         )
         .unwrap();
-    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2)), (11, 2, 2));
+    assert_eq!(
+        (
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2)
+        ),
+        (11, 2, 2)
+    );
 
     // Again: idempotent; format guessed from the content.
     let again = http.request(
@@ -128,12 +170,24 @@ fn haystack_import_over_http() {
     );
     assert_eq!(again.status, 200, "{}", again.body);
     let summary = again.json();
-    assert_eq!((summary["created"].as_i64(), summary["updated"].as_i64(), summary["unchanged"].as_i64()),
-               (Some(0), Some(0), Some(11)), "{summary}");
+    assert_eq!(
+        (
+            summary["created"].as_i64(),
+            summary["updated"].as_i64(),
+            summary["unchanged"].as_i64()
+        ),
+        (Some(0), Some(0), Some(11)),
+        "{summary}"
+    );
     assert_eq!(summary["connections_unchanged"], 3);
 
     // Bad input and unknown buildings.
-    let bad = http.request("POST", &url, &[("x-api-key", &admin)], Some(b"{not json".to_vec()));
+    let bad = http.request(
+        "POST",
+        &url,
+        &[("x-api-key", &admin)],
+        Some(b"{not json".to_vec()),
+    );
     assert_eq!(bad.status, 400, "{}", bad.body);
     let missing = http.request(
         "POST",

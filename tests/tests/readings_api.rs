@@ -5,9 +5,12 @@ use arxos_e2e::{Cluster, Http, Shim};
 use serde_json::{json, Value};
 
 fn key(db: &mut postgres::Client, scope: &str) -> String {
-    db.query_one("SELECT key FROM arxos.create_api_key('t', ARRAY[$1])", &[&scope])
-        .unwrap()
-        .get(0)
+    db.query_one(
+        "SELECT key FROM arxos.create_api_key('t', ARRAY[$1])",
+        &[&scope],
+    )
+    .unwrap()
+    .get(0)
 }
 
 #[test]
@@ -34,9 +37,14 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
                    "at": format!("2026-01-01T{:02}:{:02}:{:02}Z", i / 3600, (i / 60) % 60, i % 60)})
         })
         .collect();
-    readings.push(json!({"path": "/meters/m1", "value": -1.0, "unit": "kWh", "at": "2026-01-01T00:00:00Z"}));
+    readings.push(
+        json!({"path": "/meters/m1", "value": -1.0, "unit": "kWh", "at": "2026-01-01T00:00:00Z"}),
+    );
     let before: i64 = db
-        .query_one("SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rb'))", &[])
+        .query_one(
+            "SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rb'))",
+            &[],
+        )
         .unwrap()
         .get(0);
     let reply = http.request(
@@ -48,7 +56,10 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json(), json!({"recorded": 5000, "objects": 10}));
 
-    let stored: i64 = db.query_one("SELECT count(*) FROM arxos.readings", &[]).unwrap().get(0);
+    let stored: i64 = db
+        .query_one("SELECT count(*) FROM arxos.readings", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(stored, 5000, "the duplicate replaced a sample");
     let first: f64 = db
         .query_one(
@@ -61,7 +72,10 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
     assert_eq!(first, -1.0, "the last of a batch wins");
     // The newest sample of m10 is i = 4999.
     let metrics: Value = db
-        .query_one("SELECT metrics::text FROM arxos.objects WHERE path = '/meters/m10'", &[])
+        .query_one(
+            "SELECT metrics::text FROM arxos.objects WHERE path = '/meters/m10'",
+            &[],
+        )
         .unwrap()
         .get::<_, String>(0)
         .parse()
@@ -71,7 +85,10 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
 
     // Old samples (2026-01-01) do not instrument by themselves unless within 30 days of now;
     // a current reading does.
-    let reply = http.post_json(&url, &json!([{"path": "/meters/m1", "value": 1.5, "unit": "kWh"}]));
+    let reply = http.post_json(
+        &url,
+        &json!([{"path": "/meters/m1", "value": 1.5, "unit": "kWh"}]),
+    );
     assert_eq!(reply.status, 401, "a key is required");
     let reply = http.request(
         "POST",
@@ -107,7 +124,10 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
     assert_eq!(m10.1["value"], 4999.0);
 
     // Errors: unknown object (nothing written), bad body, read-only key.
-    let n: i64 = db.query_one("SELECT count(*) FROM arxos.readings", &[]).unwrap().get(0);
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM arxos.readings", &[])
+        .unwrap()
+        .get(0);
     let reply = http.request(
         "POST",
         &url,
@@ -115,7 +135,10 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
         Some(br#"[{"path": "/meters/m1", "value": 2}, {"path": "/nowhere", "value": 1}]"#.to_vec()),
     );
     assert_eq!(reply.status, 404, "{}", reply.body);
-    let after: i64 = db.query_one("SELECT count(*) FROM arxos.readings", &[]).unwrap().get(0);
+    let after: i64 = db
+        .query_one("SELECT count(*) FROM arxos.readings", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(after, n, "all or nothing");
     let reply = http.request(
         "POST",

@@ -28,10 +28,18 @@ fn filters_pick_types_buildings_paths_and_object_types() {
     let shim = Shim::start(&cluster.url());
     let key = api_key(&cluster, &["read"]);
     let mut client = cluster.client();
-    client.batch_execute("SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')").unwrap();
+    client
+        .batch_execute(
+            "SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')",
+        )
+        .unwrap();
     let start = head(&cluster);
     let connect = |query: &str| {
-        let mut c = SseClient::connect(shim.addr(), &format!("/api/events?after={start}&{query}"), &[("X-API-Key", &key)]);
+        let mut c = SseClient::connect(
+            shim.addr(),
+            &format!("/api/events?after={start}&{query}"),
+            &[("X-API-Key", &key)],
+        );
         assert_eq!(c.status, 200);
         c.wait_ready();
         c
@@ -62,10 +70,21 @@ fn filters_pick_types_buildings_paths_and_object_types() {
     assert!(in_b.iter().all(|m| m.json()["building"] == "b"), "{in_b:?}");
     assert_eq!(in_b[1].json()["path"], "/end");
 
-    let under: Vec<String> = by_path.take(3, WAIT).iter().map(|m| m.json()["path"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(under, ["/floor/room1", "/floor/room1/s1", "/floor/room1/s1"]);
+    let under: Vec<String> = by_path
+        .take(3, WAIT)
+        .iter()
+        .map(|m| m.json()["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        under,
+        ["/floor/room1", "/floor/room1/s1", "/floor/room1/s1"]
+    );
 
-    let sensors: Vec<String> = by_object_type.take(3, WAIT).iter().map(|m| m.json()["path"].as_str().unwrap().to_owned()).collect();
+    let sensors: Vec<String> = by_object_type
+        .take(3, WAIT)
+        .iter()
+        .map(|m| m.json()["path"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(sensors, ["/floor/room1/s1", "/x", "/floor/room1/s1"]);
     // Nothing else arrives for the narrow filters.
     assert!(by_type.next(Duration::from_millis(500)).is_none());
@@ -76,23 +95,46 @@ fn building_limited_keys_see_only_their_building() {
     let cluster = Cluster::start();
     let shim = Shim::start(&cluster.url());
     let mut client = cluster.client();
-    client.batch_execute("SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')").unwrap();
+    client
+        .batch_execute(
+            "SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')",
+        )
+        .unwrap();
     let key: String = client
-        .query_one("SELECT key FROM arxos.create_api_key('limited', ARRAY['read'], ARRAY['a'])", &[])
+        .query_one(
+            "SELECT key FROM arxos.create_api_key('limited', ARRAY['read'], ARRAY['a'])",
+            &[],
+        )
         .unwrap()
         .get(0);
-    let mut forbidden = SseClient::connect(shim.addr(), "/api/events?building=b", &[("X-API-Key", &key)]);
+    let mut forbidden = SseClient::connect(
+        shim.addr(),
+        "/api/events?building=b",
+        &[("X-API-Key", &key)],
+    );
     let status = forbidden.status;
     assert_eq!(status, 403, "{}", forbidden.body_text());
     let start = head(&cluster);
-    let mut stream = SseClient::connect(shim.addr(), &format!("/api/events?after={start}&types=object.*"), &[("X-API-Key", &key)]);
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}&types=object.*"),
+        &[("X-API-Key", &key)],
+    );
     stream.wait_ready();
-    client.batch_execute("SELECT arxos.put('b', '/secret', 'thing'); SELECT arxos.put('a', '/open', 'thing')").unwrap();
+    client
+        .batch_execute(
+            "SELECT arxos.put('b', '/secret', 'thing'); SELECT arxos.put('a', '/open', 'thing')",
+        )
+        .unwrap();
     let got = stream.take(1, WAIT);
     assert_eq!(got[0].json()["building"], "a");
     assert!(stream.next(Duration::from_millis(500)).is_none());
     // The outbox replay is limited the same way.
-    let mut replay = SseClient::connect(shim.addr(), &format!("/api/events?after={start}&types=object.*"), &[("X-API-Key", &key)]);
+    let mut replay = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}&types=object.*"),
+        &[("X-API-Key", &key)],
+    );
     let got = replay.take(1, WAIT);
     assert_eq!(got[0].json()["path"], "/open");
 }
@@ -104,7 +146,11 @@ fn resume_with_last_event_id_has_no_gap_and_no_duplicate() {
     let key = api_key(&cluster, &["read"]);
     desks(&cluster, "r", "warmup", 1);
     let start = head(&cluster);
-    let mut first = SseClient::connect(shim.addr(), &format!("/api/events?after={start}"), &[("X-API-Key", &key)]);
+    let mut first = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}"),
+        &[("X-API-Key", &key)],
+    );
     desks(&cluster, "r", "a", 300);
     let got = first.take(150, WAIT);
     let last = got.last().unwrap().id.unwrap();
@@ -119,9 +165,17 @@ fn resume_with_last_event_id_has_no_gap_and_no_duplicate() {
     let rest = second.take(450, WAIT);
     desks(&cluster, "r", "c", 100);
     let live = second.take(100, WAIT);
-    let ids: Vec<i64> = got.iter().chain(&rest).chain(&live).map(|m| m.id.unwrap()).collect();
+    let ids: Vec<i64> = got
+        .iter()
+        .chain(&rest)
+        .chain(&live)
+        .map(|m| m.id.unwrap())
+        .collect();
     assert_eq!(ids.len(), 700);
-    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "consecutive ids across the reconnect");
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive ids across the reconnect"
+    );
     assert_eq!(ids[0], start + 1);
 }
 
@@ -132,7 +186,11 @@ fn a_client_that_stops_reading_catches_up_completely() {
     let key = api_key(&cluster, &["read"]);
     desks(&cluster, "s", "warmup", 1);
     let start = head(&cluster);
-    let mut slow = SseClient::connect(shim.addr(), &format!("/api/events?after={start}"), &[("X-API-Key", &key)]);
+    let mut slow = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}"),
+        &[("X-API-Key", &key)],
+    );
     slow.wait_ready();
     // Far more than the live ring (8,192) and the socket buffers hold.
     for round in 0..4 {
@@ -142,7 +200,10 @@ fn a_client_that_stops_reading_catches_up_completely() {
     let got = slow.take(20_000, Duration::from_secs(180));
     let ids: Vec<i64> = got.iter().map(|m| m.id.unwrap()).collect();
     assert_eq!(ids[0], start + 1);
-    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "complete and in order");
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "complete and in order"
+    );
 }
 
 #[test]
@@ -152,14 +213,20 @@ fn a_burst_of_ten_thousand_arrives_complete_and_in_order() {
     let key = api_key(&cluster, &["read"]);
     desks(&cluster, "burst", "warmup", 1);
     let start = head(&cluster);
-    let mut live = SseClient::connect(shim.addr(), "/api/events?types=object.created", &[("X-API-Key", &key)]);
+    let mut live = SseClient::connect(
+        shim.addr(),
+        "/api/events?types=object.created",
+        &[("X-API-Key", &key)],
+    );
     live.wait_ready();
     desks(&cluster, "burst", "d", 10_000);
     let got = live.take(10_000, Duration::from_secs(120));
     let ids: Vec<i64> = got.iter().map(|m| m.id.unwrap()).collect();
     assert_eq!(ids[0], start + 1);
     assert!(ids.windows(2).all(|w| w[1] == w[0] + 1));
-    assert!(got.iter().all(|m| m.event.as_deref() == Some("object.created")));
+    assert!(got
+        .iter()
+        .all(|m| m.event.as_deref() == Some("object.created")));
 }
 
 #[test]
@@ -174,7 +241,9 @@ fn recent_pages_through_the_outbox() {
     loop {
         let reply = http.request(
             "GET",
-            &shim.url(&format!("/api/events/recent?after={after}&limit=10&types=object.created")),
+            &shim.url(&format!(
+                "/api/events/recent?after={after}&limit=10&types=object.created"
+            )),
             &[("x-api-key", &key)],
             None,
         );
@@ -190,6 +259,11 @@ fn recent_pages_through_the_outbox() {
         after = next;
     }
     assert_eq!(seen.len(), 25);
-    let bad = http.request("GET", &shim.url("/api/events/recent?limit=0"), &[("x-api-key", &key)], None);
+    let bad = http.request(
+        "GET",
+        &shim.url("/api/events/recent?limit=0"),
+        &[("x-api-key", &key)],
+        None,
+    );
     assert_eq!(bad.status, 400);
 }

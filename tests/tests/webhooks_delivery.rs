@@ -15,9 +15,12 @@ use support::{api_key, desks};
 
 const WAIT: Duration = Duration::from_secs(60);
 const FAST: &[&str] = &[
-    "--webhook-allow-networks", "127.0.0.0/8",
-    "--webhook-retry-schedule", "100ms,200ms,300ms",
-    "--webhook-timeout", "2s",
+    "--webhook-allow-networks",
+    "127.0.0.0/8",
+    "--webhook-retry-schedule",
+    "100ms,200ms,300ms",
+    "--webhook-timeout",
+    "2s",
 ];
 
 struct Api {
@@ -28,14 +31,23 @@ struct Api {
 
 impl Api {
     fn new(shim: &Shim, key: String) -> Api {
-        Api { http: Http::new(), base: shim.base_url().to_owned(), key }
+        Api {
+            http: Http::new(),
+            base: shim.base_url().to_owned(),
+            key,
+        }
     }
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         let mut headers = vec![("x-api-key", self.key.as_str())];
         if body.is_some() {
             headers.push(("content-type", "application/json"));
         }
-        self.http.request(method, &format!("{}{path}", self.base), &headers, body.map(|b| b.to_string().into_bytes()))
+        self.http.request(
+            method,
+            &format!("{}{path}", self.base),
+            &headers,
+            body.map(|b| b.to_string().into_bytes()),
+        )
     }
     fn create(&self, body: Value) -> Value {
         let reply = self.call("POST", "/api/webhooks", Some(body));
@@ -54,26 +66,58 @@ fn management_shows_the_secret_once_and_patches_only_what_is_sent() {
     let cluster = Cluster::start();
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
-    let created = api.create(json!({"url": "https://example.com/hook", "types": ["bilt.*"], "description": "d"}));
+    let created = api.create(
+        json!({"url": "https://example.com/hook", "types": ["bilt.*"], "description": "d"}),
+    );
     assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
     let id = created["id"].as_str().unwrap();
     let shown = api.call("GET", &format!("/api/webhooks/{id}"), None).json();
     assert!(shown.get("secret").is_none());
-    assert!(!api.call("GET", "/api/webhooks", None).body.contains("whsec_"));
-    let patched = api.call("PATCH", &format!("/api/webhooks/{id}"), Some(json!({"description": "e"}))).json();
+    assert!(!api
+        .call("GET", "/api/webhooks", None)
+        .body
+        .contains("whsec_"));
+    let patched = api
+        .call(
+            "PATCH",
+            &format!("/api/webhooks/{id}"),
+            Some(json!({"description": "e"})),
+        )
+        .json();
     assert_eq!(patched["description"], "e");
     assert_eq!(patched["types"], json!(["bilt.*"]));
     assert_eq!(patched["url"], "https://example.com/hook");
-    assert_eq!(api.call("POST", "/api/webhooks", Some(json!({"url": "ftp://x"}))).status, 400);
-    assert_eq!(api.call("POST", "/api/webhooks", Some(json!({"url": "https://x", "types": ["Bad Type"]}))).status, 400);
-    let rotated = api.call("POST", &format!("/api/webhooks/{id}/rotate-secret"), None).json();
+    assert_eq!(
+        api.call("POST", "/api/webhooks", Some(json!({"url": "ftp://x"})))
+            .status,
+        400
+    );
+    assert_eq!(
+        api.call(
+            "POST",
+            "/api/webhooks",
+            Some(json!({"url": "https://x", "types": ["Bad Type"]}))
+        )
+        .status,
+        400
+    );
+    let rotated = api
+        .call("POST", &format!("/api/webhooks/{id}/rotate-secret"), None)
+        .json();
     assert!(rotated["secret"].as_str().unwrap().starts_with("whsec_"));
     assert_ne!(rotated["secret"], created["secret"]);
     // Only admin keys manage webhooks.
     let reader = Api::new(&shim, api_key(&cluster, &["read", "write"]));
     assert_eq!(reader.call("GET", "/api/webhooks", None).status, 403);
-    assert_eq!(api.call("DELETE", &format!("/api/webhooks/{id}"), None).status, 204);
-    assert_eq!(api.call("GET", &format!("/api/webhooks/{id}"), None).status, 404);
+    assert_eq!(
+        api.call("DELETE", &format!("/api/webhooks/{id}"), None)
+            .status,
+        204
+    );
+    assert_eq!(
+        api.call("GET", &format!("/api/webhooks/{id}"), None).status,
+        404
+    );
 }
 
 /// A Python with `standardwebhooks`, in a venv under the target directory; `None` (the test
@@ -87,12 +131,18 @@ fn python() -> Option<PathBuf> {
             let venv = target.join("e2e-venv");
             let python = venv.join("bin/python");
             let ready = |p: &PathBuf| {
-                Command::new(p).args(["-c", "import standardwebhooks"]).status().is_ok_and(|s| s.success())
+                Command::new(p)
+                    .args(["-c", "import standardwebhooks"])
+                    .status()
+                    .is_ok_and(|s| s.success())
             };
             if ready(&python) {
                 return Some(python);
             }
-            let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+            let made = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status();
             if !made.is_ok_and(|s| s.success()) {
                 eprintln!("SKIPPED: python3 -m venv failed");
                 return None;
@@ -124,14 +174,27 @@ impl Drop for PyReceiver {
 
 impl PyReceiver {
     fn start(python: &PathBuf, secrets: &[&str]) -> PyReceiver {
-        let dir = std::env::temp_dir().join(format!("arxos-swh-{}-{}", std::process::id(), arxos_e2e::free_port()));
+        let dir = std::env::temp_dir().join(format!(
+            "arxos-swh-{}-{}",
+            std::process::id(),
+            arxos_e2e::free_port()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let port_file = dir.join("port");
         let log = dir.join("log.jsonl");
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/standardwebhooks_receiver.py");
-        let child = Command::new(python).arg(script).arg(&port_file).arg(&log).args(secrets).spawn().unwrap();
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/standardwebhooks_receiver.py");
+        let child = Command::new(python)
+            .arg(script)
+            .arg(&port_file)
+            .arg(&log)
+            .args(secrets)
+            .spawn()
+            .unwrap();
         let port = wait_until(Duration::from_secs(20), "the Python receiver", || {
-            std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse().ok())
+            std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
         });
         PyReceiver { child, port, log }
     }
@@ -150,25 +213,45 @@ fn signatures_verify_with_standardwebhooks_also_during_rotation() {
     let cluster = Cluster::start();
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
-    let created = api.create(json!({"url": "http://127.0.0.1:9/", "types": ["object.created"], "enabled": false}));
+    let created = api.create(
+        json!({"url": "http://127.0.0.1:9/", "types": ["object.created"], "enabled": false}),
+    );
     let id = created["id"].as_str().unwrap().to_owned();
     let old = created["secret"].as_str().unwrap().to_owned();
-    let new = api.call("POST", &format!("/api/webhooks/{id}/rotate-secret"), None).json()["secret"]
-        .as_str().unwrap().to_owned();
+    let new = api
+        .call("POST", &format!("/api/webhooks/{id}/rotate-secret"), None)
+        .json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let receiver = PyReceiver::start(&python, &[&old, &new]);
-    let patched = api.call("PATCH", &format!("/api/webhooks/{id}"),
-        Some(json!({"url": format!("http://127.0.0.1:{}/hook", receiver.port), "enabled": true})));
+    let patched = api.call(
+        "PATCH",
+        &format!("/api/webhooks/{id}"),
+        Some(json!({"url": format!("http://127.0.0.1:{}/hook", receiver.port), "enabled": true})),
+    );
     assert_eq!(patched.status, 200, "{}", patched.body);
     desks(&cluster, "sig", "d", 5);
-    assert_eq!(api.call("POST", &format!("/api/webhooks/{id}/test"), None).status, 202);
+    assert_eq!(
+        api.call("POST", &format!("/api/webhooks/{id}/test"), None)
+            .status,
+        202
+    );
     let lines = wait_until(WAIT, "6 verified deliveries", || {
         let lines = receiver.lines();
         (lines.len() >= 6).then_some(lines)
     });
     for line in &lines {
-        assert_eq!(line["verified_with"], json!([0, 1]), "both signatures verify: {line}");
+        assert_eq!(
+            line["verified_with"],
+            json!([0, 1]),
+            "both signatures verify: {line}"
+        );
     }
-    let ids: Vec<&str> = lines.iter().map(|l| l["webhook_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l["webhook_id"].as_str().unwrap())
+        .collect();
     assert!(ids.iter().any(|i| i.starts_with("test_")));
     assert_eq!(ids.iter().filter(|i| i.starts_with("evt_")).count(), 5);
 }
@@ -179,16 +262,33 @@ fn failures_are_retried_with_backoff_until_delivered() {
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::FailFirst(3));
-    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"].as_str().unwrap().to_owned();
+    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     desks(&cluster, "retry", "d", 1);
     let delivery = wait_until(WAIT, "the delivery to succeed", || {
-        api.deliveries(&id).into_iter().find(|d| d["status"] == "delivered")
+        api.deliveries(&id)
+            .into_iter()
+            .find(|d| d["status"] == "delivered")
     });
-    let codes: Vec<i64> = delivery["attempt_log"].as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    let codes: Vec<i64> = delivery["attempt_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].as_i64().unwrap())
+        .collect();
     assert_eq!(codes, [500, 500, 500, 200]);
-    let ids: Vec<String> = receiver.all().iter().map(|r| r.header("webhook-id").to_owned()).collect();
+    let ids: Vec<String> = receiver
+        .all()
+        .iter()
+        .map(|r| r.header("webhook-id").to_owned())
+        .collect();
     assert_eq!(ids.len(), 4);
-    assert!(ids.iter().all(|i| *i == ids[0]), "the same webhook-id on every attempt");
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "the same webhook-id on every attempt"
+    );
     let bodies: Vec<Value> = receiver.all().iter().map(|r| r.json()).collect();
     assert_eq!(bodies[0]["type"], "object.created");
 }
@@ -199,17 +299,28 @@ fn exhausted_retries_dead_letter_and_can_be_retried_by_hand() {
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::FailFirst(1000));
-    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"].as_str().unwrap().to_owned();
+    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     desks(&cluster, "dead", "d", 1);
     let dead = wait_until(WAIT, "a dead delivery", || {
-        api.deliveries(&id).into_iter().find(|d| d["status"] == "dead")
+        api.deliveries(&id)
+            .into_iter()
+            .find(|d| d["status"] == "dead")
     });
     assert_eq!(dead["attempts"], 4, "the first attempt and three retries");
     receiver.set_mode(Mode::Ok);
-    let retried = api.call("POST", &format!("/api/webhooks/{id}/deliveries/{}/retry", dead["id"]), None);
+    let retried = api.call(
+        "POST",
+        &format!("/api/webhooks/{id}/deliveries/{}/retry", dead["id"]),
+        None,
+    );
     assert_eq!(retried.status, 202, "{}", retried.body);
     wait_until(WAIT, "the retried delivery", || {
-        api.deliveries(&id).into_iter().find(|d| d["status"] == "delivered")
+        api.deliveries(&id)
+            .into_iter()
+            .find(|d| d["status"] == "delivered")
     });
 }
 
@@ -219,14 +330,23 @@ fn gone_disables_the_endpoint_and_says_so() {
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::Gone);
-    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"].as_str().unwrap().to_owned();
+    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     desks(&cluster, "gone", "d", 1);
     let hook = wait_until(WAIT, "the webhook to be disabled", || {
         let hook = api.call("GET", &format!("/api/webhooks/{id}"), None).json();
         (hook["enabled"] == false).then_some(hook)
     });
     assert!(hook["disabled_reason"].as_str().unwrap().contains("410"));
-    let events = api.call("GET", "/api/events/recent?types=webhook.disabled&limit=1000", None).json();
+    let events = api
+        .call(
+            "GET",
+            "/api/events/recent?types=webhook.disabled&limit=1000",
+            None,
+        )
+        .json();
     assert_eq!(events["events"][0]["body"]["webhook"], id.as_str());
     // Nothing more is sent to a disabled endpoint.
     let before = receiver.count();
@@ -241,10 +361,16 @@ fn slow_endpoints_time_out() {
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::Slow(Duration::from_secs(4)));
-    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"].as_str().unwrap().to_owned();
+    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     desks(&cluster, "slow", "d", 1);
     let attempt = wait_until(WAIT, "a timed-out attempt", || {
-        api.deliveries(&id).into_iter().flat_map(|d| d["attempt_log"].as_array().unwrap().clone()).next()
+        api.deliveries(&id)
+            .into_iter()
+            .flat_map(|d| d["attempt_log"].as_array().unwrap().clone())
+            .next()
     });
     assert_eq!(attempt["error"], "timed out");
     assert!(attempt["status_code"].is_null());
@@ -256,14 +382,27 @@ fn private_and_loopback_destinations_are_refused_without_an_allow_list() {
     let shim = Shim::start_with(&cluster.url(), &["--webhook-retry-schedule", "100ms"], &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::Ok);
-    let by_ip = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"].as_str().unwrap().to_owned();
-    let by_name = api.create(json!({"url": format!("http://localhost:{}/", receiver.port), "types": ["object.created"]}))["id"].as_str().unwrap().to_owned();
+    let by_ip = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_name = api.create(
+        json!({"url": format!("http://localhost:{}/", receiver.port), "types": ["object.created"]}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     desks(&cluster, "ssrf", "d", 1);
     for id in [&by_ip, &by_name] {
         let dead = wait_until(WAIT, "a refused delivery", || {
-            api.deliveries(id).into_iter().find(|d| d["status"] == "dead")
+            api.deliveries(id)
+                .into_iter()
+                .find(|d| d["status"] == "dead")
         });
-        assert!(dead["last_error"].as_str().unwrap().contains("refused"), "{dead}");
+        assert!(
+            dead["last_error"].as_str().unwrap().contains("refused"),
+            "{dead}"
+        );
     }
     assert_eq!(receiver.count(), 0, "nothing reached the loopback receiver");
 }

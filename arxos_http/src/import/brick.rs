@@ -133,7 +133,12 @@ fn literal_json(l: &Literal) -> Value {
                 }
             }
             "decimal" | "double" | "float" => {
-                if let Some(n) = v.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                if let Some(n) = v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                {
                     return Value::Number(n);
                 }
             }
@@ -159,7 +164,11 @@ impl Values {
 
     fn into_map(self, mut base: Map<String, Value>) -> Map<String, Value> {
         for (k, mut vs) in self.0 {
-            let v = if vs.len() == 1 { vs.pop().unwrap_or(Value::Null) } else { Value::Array(vs) };
+            let v = if vs.len() == 1 {
+                vs.pop().unwrap_or(Value::Null)
+            } else {
+                Value::Array(vs)
+            };
             base.insert(k, v);
         }
         base
@@ -181,7 +190,10 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                 subjects.insert(s.as_str().to_owned());
                 if t.predicate.as_str() == RDF_TYPE {
                     if let Term::NamedNode(c) = &t.object {
-                        types.entry(s.as_str().to_owned()).or_default().insert(c.as_str().to_owned());
+                        types
+                            .entry(s.as_str().to_owned())
+                            .or_default()
+                            .insert(c.as_str().to_owned());
                     }
                 }
             }
@@ -214,7 +226,9 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut used_blanks: BTreeSet<String> = BTreeSet::new();
 
     for t in &triples {
-        let Subject::NamedNode(s) = &t.subject else { continue };
+        let Subject::NamedNode(s) = &t.subject else {
+            continue;
+        };
         let s = s.as_str();
         let pred = t.predicate.as_str();
         if schema.contains(&s.to_owned()) {
@@ -226,26 +240,36 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         }
         if pred == RDF_TYPE {
             if !matches!(t.object, Term::NamedNode(_)) {
-                model.skipped.push(Skipped { what: t.to_string(), reason: "rdf:type that is not an IRI".into() });
+                model.skipped.push(Skipped {
+                    what: t.to_string(),
+                    reason: "rdf:type that is not an IRI".into(),
+                });
             }
             continue;
         }
         let local = local_name(pred);
-        let entry = props.entry(entities.get(s).copied().unwrap_or(s)).or_default();
+        let entry = props
+            .entry(entities.get(s).copied().unwrap_or(s))
+            .or_default();
         if pred.starts_with(ARXOS) {
             match (local, &t.object) {
                 ("name", Term::Literal(l)) => {
                     names.insert(entities.get(s).copied().unwrap_or(s), l.value().to_owned());
                 }
-                ("properties", Term::Literal(l)) => match serde_json::from_str::<Value>(l.value()) {
-                    Ok(Value::Object(m)) => {
-                        given.entry(entities.get(s).copied().unwrap_or(s)).or_default().extend(m);
+                ("properties", Term::Literal(l)) => {
+                    match serde_json::from_str::<Value>(l.value()) {
+                        Ok(Value::Object(m)) => {
+                            given
+                                .entry(entities.get(s).copied().unwrap_or(s))
+                                .or_default()
+                                .extend(m);
+                        }
+                        _ => model.skipped.push(Skipped {
+                            what: t.to_string(),
+                            reason: "arxos:properties is not a JSON object".into(),
+                        }),
                     }
-                    _ => model.skipped.push(Skipped {
-                        what: t.to_string(),
-                        reason: "arxos:properties is not a JSON object".into(),
-                    }),
-                },
+                }
                 _ => {}
             }
             if matches!(local, "name" | "properties") {
@@ -255,8 +279,9 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         match &t.object {
             Term::NamedNode(o) if entities.contains(o.as_str()) => {
                 let o = o.as_str();
-                if let Some(&(name, rank, child_is_subject)) =
-                    PARENT_RELATIONS.iter().find(|(n, _, _)| *n == local && is_brick(pred)).map(|x| x)
+                if let Some(&(name, rank, child_is_subject)) = PARENT_RELATIONS
+                    .iter()
+                    .find(|(n, _, _)| *n == local && is_brick(pred))
                 {
                     let (child, parent) = if child_is_subject { (s, o) } else { (o, s) };
                     let forward = match name {
@@ -266,13 +291,18 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                         other => other,
                     };
                     let child = *entities.get(child).expect("entity");
-                    parents.entry(child).or_default().push((rank, parent.to_owned(), static_name(forward)));
+                    parents.entry(child).or_default().push((
+                        rank,
+                        parent.to_owned(),
+                        static_name(forward),
+                    ));
                     continue;
                 }
-                let (from, to, name, predicate) = match INVERSES.iter().find(|(inv, _)| *inv == local) {
-                    Some((_, fwd)) => (o, s, *fwd, pred.replace(local, fwd)),
-                    None => (s, o, local, pred.to_owned()),
-                };
+                let (from, to, name, predicate) =
+                    match INVERSES.iter().find(|(inv, _)| *inv == local) {
+                        Some((_, fwd)) => (o, s, *fwd, pred.replace(local, fwd)),
+                        None => (s, o, local, pred.to_owned()),
+                    };
                 model.relations.push(Relation {
                     from: from.to_owned(),
                     to: to.to_owned(),
@@ -304,7 +334,8 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
 
     for &id in &entities {
         let classes = types.get(id);
-        let class = classes.and_then(|cs| cs.iter().find(|c| is_brick(c)).or_else(|| cs.iter().next()));
+        let class =
+            classes.and_then(|cs| cs.iter().find(|c| is_brick(c)).or_else(|| cs.iter().next()));
         let kind = class.map_or_else(|| "Resource".to_owned(), |c| type_name(c));
         let mut properties = props
             .remove(id)
@@ -323,7 +354,10 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     from: id.to_owned(),
                     to: p,
                     kind: sanitize::kind(rel),
-                    properties: Map::from_iter([("predicate".to_owned(), json!(format!("{BRICK}{rel}")))]),
+                    properties: Map::from_iter([(
+                        "predicate".to_owned(),
+                        json!(format!("{BRICK}{rel}")),
+                    )]),
                 });
             }
         }
@@ -333,11 +367,16 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             let all: Vec<&String> = cs.iter().collect();
             properties.insert(
                 "rdf_type".into(),
-                if all.len() == 1 { json!(all[0]) } else { json!(all) },
+                if all.len() == 1 {
+                    json!(all[0])
+                } else {
+                    json!(all)
+                },
             );
         }
         model.entities.push(Entity {
             id: id.to_owned(),
+            key: percent_decode(local_name(id)),
             name: names.remove(id),
             parent,
             kind,
@@ -377,7 +416,11 @@ fn blank_json(
     };
     let mut map = Values::default();
     for (pred, object) in triples {
-        let key = if pred == RDF_TYPE { "type" } else { local_name(pred) };
+        let key = if pred == RDF_TYPE {
+            "type"
+        } else {
+            local_name(pred)
+        };
         let v = match object {
             Term::NamedNode(n) => json!(compact(n.as_str(), prefixes)),
             Term::Literal(l) => literal_json(l),
@@ -413,7 +456,10 @@ ex:VAV1 brick:isFedBy ex:box .
 "#;
 
     fn find<'a>(m: &'a Model, local: &str) -> &'a Entity {
-        m.entities.iter().find(|e| e.id == format!("urn:ex#{local}")).unwrap()
+        m.entities
+            .iter()
+            .find(|e| e.id == format!("urn:ex#{local}"))
+            .unwrap()
     }
 
     #[test]
@@ -435,7 +481,10 @@ ex:VAV1 brick:isFedBy ex:box .
         assert_eq!(ahu.properties["label"], "AHU one");
         assert_eq!(ahu.properties["source_id"], "urn:ex#AHU1");
         let room = find(&m, "room-101");
-        assert_eq!(room.properties["area"], json!({"value": 20.5, "hasUnit": "unit:M2"}));
+        assert_eq!(
+            room.properties["area"],
+            json!({"value": 20.5, "hasUnit": "unit:M2"})
+        );
         assert_eq!(find(&m, "temp").properties["hasUnit"], "unit:DEG_C");
         let boxy = find(&m, "box");
         assert_eq!(boxy.kind, "MysteryBox");
@@ -447,7 +496,9 @@ ex:VAV1 brick:isFedBy ex:box .
         let m = parse(SMALL.as_bytes()).unwrap();
         let has = |from: &str, kind: &str, to: &str| {
             m.relations.iter().any(|r| {
-                r.from == format!("urn:ex#{from}") && r.to == format!("urn:ex#{to}") && r.kind == kind
+                r.from == format!("urn:ex#{from}")
+                    && r.to == format!("urn:ex#{to}")
+                    && r.kind == kind
             })
         };
         assert!(has("AHU1", "feeds", "VAV1"));
@@ -457,12 +508,18 @@ ex:VAV1 brick:isFedBy ex:box .
 
     #[test]
     fn syntax_errors_are_reported() {
-        assert!(matches!(parse(b"@prefix x: <urn:x#> . x:a x:b"), Err(ImportError::Syntax(_))));
+        assert!(matches!(
+            parse(b"@prefix x: <urn:x#> . x:a x:b"),
+            Err(ImportError::Syntax(_))
+        ));
     }
 
     #[test]
     fn local_names() {
-        assert_eq!(local_name("https://brickschema.org/schema/Brick#AHU"), "AHU");
+        assert_eq!(
+            local_name("https://brickschema.org/schema/Brick#AHU"),
+            "AHU"
+        );
         assert_eq!(local_name("http://example.com/b/ahu-1"), "ahu-1");
         assert_eq!(local_name("urn:x:y"), "y");
         assert_eq!(percent_decode("a%20b"), "a b");

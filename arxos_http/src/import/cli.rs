@@ -61,7 +61,10 @@ pub enum CliError {
     #[error(transparent)]
     Import(#[from] ImportError),
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write the output: {0}")]
     Write(#[source] std::io::Error),
 }
@@ -85,13 +88,19 @@ pub async fn import(args: ImportArgs) -> Result<(), CliError> {
     let client = db::connect(&args.database).await?;
     client.batch_execute("BEGIN").await?;
     let exists = client
-        .query_opt("SELECT 1 FROM arxos.buildings WHERE key = $1", &[&args.building])
+        .query_opt(
+            "SELECT 1 FROM arxos.buildings WHERE key = $1",
+            &[&args.building],
+        )
         .await?
         .is_some();
     if !exists {
         let name = args.name.clone().unwrap_or_else(|| args.building.clone());
         client
-            .execute("SELECT arxos.create_building($1, $2)", &[&args.building, &name])
+            .execute(
+                "SELECT arxos.create_building($1, $2)",
+                &[&args.building, &name],
+            )
             .await?;
         eprintln!("created building {}", args.building);
     }
@@ -113,9 +122,14 @@ fn read_input(path: &PathBuf) -> Result<Vec<u8>, CliError> {
     let result = if path.as_os_str() == "-" {
         std::io::stdin().read_to_end(&mut input).map(|_| ())
     } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut input)).map(|_| ())
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut input))
+            .map(|_| ())
     };
-    result.map_err(|source| CliError::Read { path: path.clone(), source })?;
+    result.map_err(|source| CliError::Read {
+        path: path.clone(),
+        source,
+    })?;
     Ok(input)
 }
 
@@ -124,9 +138,9 @@ fn progress_bar(total: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} objects and connections ({per_sec}, {eta})")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} objects and connections ({per_sec}, {eta})",
+    ) {
         bar.set_style(style);
     }
     bar
@@ -183,7 +197,9 @@ pub async fn export(args: ExportArgs) -> Result<(), CliError> {
     let text = to_turtle(&args.building, &objects, &connections);
     match &args.output {
         Some(path) => std::fs::write(path, text).map_err(CliError::Write)?,
-        None => std::io::stdout().write_all(text.as_bytes()).map_err(CliError::Write)?,
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(CliError::Write)?,
     }
     Ok(())
 }

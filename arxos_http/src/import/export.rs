@@ -32,7 +32,10 @@ const TYPE_NS: &str = "https://arxos.dev/type#";
 fn encode(text: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
@@ -42,14 +45,26 @@ fn encode(text: &str, keep_slash: bool) -> String {
 }
 
 fn iri_of(building: &str, o: &ExportObject) -> String {
-    match (o.properties.get("source_format"), o.properties.get("source_id")) {
-        (Some(Value::String(f)), Some(Value::String(id))) if f == "brick" && valid_iri(id) => id.clone(),
-        _ => format!("urn:arxos:{}:{}", encode(building, false), encode(o.path.trim_start_matches('/'), true)),
+    match (
+        o.properties.get("source_format"),
+        o.properties.get("source_id"),
+    ) {
+        (Some(Value::String(f)), Some(Value::String(id))) if f == "brick" && valid_iri(id) => {
+            id.clone()
+        }
+        _ => format!(
+            "urn:arxos:{}:{}",
+            encode(building, false),
+            encode(o.path.trim_start_matches('/'), true)
+        ),
     }
 }
 
 fn valid_iri(iri: &str) -> bool {
-    iri.contains(':') && !iri.chars().any(|c| c.is_whitespace() || "<>\"{}|^`\\".contains(c))
+    iri.contains(':')
+        && !iri
+            .chars()
+            .any(|c| c.is_whitespace() || "<>\"{}|^`\\".contains(c))
 }
 
 fn class_of(o: &ExportObject) -> String {
@@ -88,7 +103,11 @@ fn parent_of(path: &str) -> Option<&str> {
 }
 
 /// The Turtle document of a building. Objects must be sorted by path.
-pub fn to_turtle(building: &str, objects: &[ExportObject], connections: &[ExportConnection]) -> String {
+pub fn to_turtle(
+    building: &str,
+    objects: &[ExportObject],
+    connections: &[ExportConnection],
+) -> String {
     let mut iris = std::collections::HashMap::new();
     for o in objects {
         iris.insert(o.path.as_str(), iri_of(building, o));
@@ -96,15 +115,26 @@ pub fn to_turtle(building: &str, objects: &[ExportObject], connections: &[Export
     let mut out = String::new();
     let _ = writeln!(out, "@prefix brick: <{BRICK}> .");
     let _ = writeln!(out, "@prefix arxos: <{ARXOS}> .");
-    let _ = writeln!(out, "# Building {building}: {} objects, {} connections (arxos export)\n", objects.len(), connections.len());
+    let _ = writeln!(
+        out,
+        "# Building {building}: {} objects, {} connections (arxos export)\n",
+        objects.len(),
+        connections.len()
+    );
     for o in objects {
         let _ = writeln!(out, "<{}> a <{}> ;", iris[o.path.as_str()], class_of(o));
-        let _ = writeln!(out, "    arxos:name {} ;", literal(arxos_core::path::name(&o.path)));
+        let _ = writeln!(
+            out,
+            "    arxos:name {} ;",
+            literal(arxos_core::path::name(&o.path))
+        );
         if let Some(parent) = parent_of(&o.path).and_then(|p| iris.get(p)) {
-            let relation = match o.properties.get("parent_relation").and_then(Value::as_str) {
-                Some(r @ ("isPointOf" | "isPartOf" | "hasLocation")) => r,
-                _ => "isPartOf",
-            };
+            let relation = o
+                .properties
+                .get("parent_relation")
+                .and_then(Value::as_str)
+                .filter(|r| matches!(*r, "isPointOf" | "isPartOf" | "hasLocation"))
+                .unwrap_or("isPartOf");
             let _ = writeln!(out, "    brick:{relation} <{parent}> ;");
         }
         let props = Value::Object(o.properties.clone()).to_string();
@@ -116,7 +146,11 @@ pub fn to_turtle(building: &str, objects: &[ExportObject], connections: &[Export
             continue;
         };
         let predicate = match c.properties.get("predicate") {
-            Some(Value::String(p)) if valid_iri(p) && super::sanitize::kind(super::brick::local_name(p)) == c.kind => p.clone(),
+            Some(Value::String(p))
+                if valid_iri(p) && super::sanitize::kind(super::brick::local_name(p)) == c.kind =>
+            {
+                p.clone()
+            }
             _ => format!("{ARXOS}{}", c.kind),
         };
         let _ = writeln!(out, "<{from}> <{predicate}> <{to}> .");
@@ -133,19 +167,43 @@ mod tests {
     #[test]
     fn export_reimports_to_the_same_tree() {
         let objects = vec![
-            ExportObject { path: "/electrical".into(), kind: "directory".into(), properties: Map::new() },
-            ExportObject { path: "/electrical/panel 1".into(), kind: "electrical panel".into(),
-                           properties: json!({"rating": "200A"}).as_object().unwrap().clone() },
-            ExportObject { path: "/electrical/panel 1/c#2".into(), kind: "circuit".into(), properties: Map::new() },
+            ExportObject {
+                path: "/electrical".into(),
+                kind: "directory".into(),
+                properties: Map::new(),
+            },
+            ExportObject {
+                path: "/electrical/panel 1".into(),
+                kind: "electrical panel".into(),
+                properties: json!({"rating": "200A"}).as_object().unwrap().clone(),
+            },
+            ExportObject {
+                path: "/electrical/panel 1/c#2".into(),
+                kind: "circuit".into(),
+                properties: Map::new(),
+            },
         ];
         let connections = vec![ExportConnection {
-            from: "/electrical/panel 1".into(), to: "/electrical/panel 1/c#2".into(), kind: "power".into(), properties: Map::new(),
+            from: "/electrical/panel 1".into(),
+            to: "/electrical/panel 1/c#2".into(),
+            kind: "power".into(),
+            properties: Map::new(),
         }];
         let ttl = to_turtle("b42", &objects, &connections);
         let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
-        let got: Vec<(&str, &str)> = plan.objects.iter().map(|o| (o.path.as_str(), o.kind.as_str())).collect();
-        assert_eq!(got, [("/electrical", "directory"), ("/electrical/panel 1", "electrical panel"),
-                         ("/electrical/panel 1/c#2", "circuit")]);
+        let got: Vec<(&str, &str)> = plan
+            .objects
+            .iter()
+            .map(|o| (o.path.as_str(), o.kind.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/electrical", "directory"),
+                ("/electrical/panel 1", "electrical panel"),
+                ("/electrical/panel 1/c#2", "circuit")
+            ]
+        );
         assert_eq!(plan.objects[1].properties["rating"], "200A");
         assert_eq!(plan.connections.len(), 1);
         assert_eq!(plan.connections[0].kind, "power");

@@ -18,9 +18,28 @@ const PARENT_REFS: &[&str] = &["equipRef", "spaceRef", "floorRef", "siteRef"];
 
 /// Equipment markers that name a type, in order of preference.
 const EQUIP_TYPES: &[&str] = &[
-    "ahu", "rtu", "mau", "doas", "vav", "fcu", "uv", "chiller", "boiler", "coolingTower",
-    "heatExchanger", "pump", "fan", "meter", "elecPanel", "circuit", "luminaire", "tank",
-    "valve", "damper", "vfd", "actuator",
+    "ahu",
+    "rtu",
+    "mau",
+    "doas",
+    "vav",
+    "fcu",
+    "uv",
+    "chiller",
+    "boiler",
+    "coolingTower",
+    "heatExchanger",
+    "pump",
+    "fan",
+    "meter",
+    "elecPanel",
+    "circuit",
+    "luminaire",
+    "tank",
+    "valve",
+    "damper",
+    "vfd",
+    "actuator",
 ];
 
 /// A decoded Haystack value.
@@ -97,18 +116,24 @@ fn property(kind: &Kind) -> Value {
     }
 }
 
-/// The records of a file, and whether it uses the Haystack 3 encoding.
-fn records(doc: &Value) -> Result<(Vec<&Map<String, Value>>, bool), ImportError> {
+/// The records of a file (as JSON objects) and whether they use the Haystack 3 encoding.
+type Records<'a> = (Vec<&'a Map<String, Value>>, bool);
+
+fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
     let (rows, meta_v3) = match doc {
         Value::Array(rows) => (rows, None),
         Value::Object(grid) => match grid.get("rows") {
             Some(Value::Array(rows)) => {
-                let ver = grid.get("meta").and_then(|m| m.get("ver")).and_then(Value::as_str);
+                let ver = grid
+                    .get("meta")
+                    .and_then(|m| m.get("ver"))
+                    .and_then(Value::as_str);
                 (rows, ver.map(|v| v.starts_with('3')))
             }
             _ => {
                 return Err(ImportError::Format(
-                    "a Haystack file is a JSON grid with \"rows\", or a JSON array of records".into(),
+                    "a Haystack file is a JSON grid with \"rows\", or a JSON array of records"
+                        .into(),
                 ))
             }
         },
@@ -122,22 +147,31 @@ fn records(doc: &Value) -> Result<(Vec<&Map<String, Value>>, bool), ImportError>
     for row in rows {
         match row.as_object() {
             Some(r) => out.push(r),
-            None => return Err(ImportError::Format("every Haystack row must be a JSON object".into())),
+            None => {
+                return Err(ImportError::Format(
+                    "every Haystack row must be a JSON object".into(),
+                ))
+            }
         }
     }
     let is_v3 = meta_v3.unwrap_or_else(|| {
-        out.iter()
-            .any(|r| r.get("id").and_then(Value::as_str).is_some_and(|s| s.starts_with("r:")))
+        out.iter().any(|r| {
+            r.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.starts_with("r:"))
+        })
     });
     Ok((out, is_v3))
 }
 
 /// Parses Haystack JSON.
 pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
-    let text = std::str::from_utf8(input).map_err(|_| ImportError::Format("the file is not UTF-8".into()))?;
+    let text = std::str::from_utf8(input)
+        .map_err(|_| ImportError::Format("the file is not UTF-8".into()))?;
     if text.trim_start().starts_with("ver:") {
         return Err(ImportError::Format(
-            "Zinc is not supported: export the grid as Hayson JSON (Haystack 4) or Haystack 3 JSON".into(),
+            "Zinc is not supported: export the grid as Hayson JSON (Haystack 4) or Haystack 3 JSON"
+                .into(),
         ));
     }
     let doc: Value = serde_json::from_str(text).map_err(|e| ImportError::Syntax(e.to_string()))?;
@@ -148,10 +182,13 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut decoded_rows = Vec::new();
     for (n, row) in rows.into_iter().enumerate() {
         let tags: Vec<(&String, Kind)> = row.iter().map(|(k, v)| (k, decode(v))).collect();
-        let id = tags.iter().find(|(k, _)| k.as_str() == "id").and_then(|(_, v)| match v {
-            Kind::Ref(id) if !id.is_empty() => Some(id.clone()),
-            _ => None,
-        });
+        let id = tags
+            .iter()
+            .find(|(k, _)| k.as_str() == "id")
+            .and_then(|(_, v)| match v {
+                Kind::Ref(id) if !id.is_empty() => Some(id.clone()),
+                _ => None,
+            });
         match id {
             Some(id) if ids.insert(id.clone()) => decoded_rows.push((id, tags)),
             Some(id) => model.skipped.push(Skipped {
@@ -165,7 +202,10 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         }
     }
     for (id, tags) in decoded_rows {
-        let has = |m: &str| tags.iter().any(|(k, v)| k.as_str() == m && *v == Kind::Marker);
+        let has = |m: &str| {
+            tags.iter()
+                .any(|(k, v)| k.as_str() == m && *v == Kind::Marker)
+        };
         let kind = record_type(&has);
         let ref_of = |name: &str| {
             tags.iter().find_map(|(k, v)| match v {
@@ -213,7 +253,14 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         }
         properties.insert("source_format".into(), json!("haystack"));
         properties.insert("source_id".into(), json!(id));
-        model.entities.push(Entity { id, name: None, parent, kind, properties });
+        model.entities.push(Entity {
+            key: id.clone(),
+            id,
+            name: None,
+            parent,
+            kind,
+            properties,
+        });
     }
     Ok(model)
 }
@@ -222,11 +269,7 @@ fn record_type(has: &dyn Fn(&str) -> bool) -> String {
     if has("site") {
         return "site".into();
     }
-    for m in ["floor", "room", "space", "zone"] {
-        if has(m) {
-            return m.into();
-        }
-    }
+    // Points and equipment first: a zone temperature point carries `zone` too.
     if has("point") {
         return if has("sensor") {
             "sensor".into()
@@ -239,7 +282,16 @@ fn record_type(has: &dyn Fn(&str) -> bool) -> String {
         };
     }
     if has("equip") {
-        return EQUIP_TYPES.iter().find(|m| has(m)).map_or("equip", |m| m).to_owned();
+        return EQUIP_TYPES
+            .iter()
+            .find(|m| has(m))
+            .map_or("equip", |m| m)
+            .to_owned();
+    }
+    for m in ["floor", "room", "space", "zone"] {
+        if has(m) {
+            return m.into();
+        }
     }
     "entity".into()
 }
@@ -259,14 +311,12 @@ mod tests {
     fn r(id: &str) -> Value {
         json!({"_kind": "ref", "val": id})
     }
-    const M: Value = Value::Null;
     fn m() -> Value {
         json!({"_kind": "marker"})
     }
 
     #[test]
     fn an_empty_v3_grid_is_fine() {
-        let _ = M;
         assert!(parse(HAYSON.as_bytes()).unwrap().entities.is_empty());
     }
 
@@ -277,7 +327,7 @@ mod tests {
             {"id": r("ahu-1"), "equip": m(), "ahu": m(), "siteRef": r("s-1")},
             {"id": r("ahu-1.fan"), "equip": m(), "fan": m(), "equipRef": r("ahu-1"), "siteRef": r("s-1")},
             {"id": r("vav:1"), "equip": m(), "vav": m(), "siteRef": r("s-1"), "airRef": r("ahu-1")},
-            {"id": r("t#1"), "point": m(), "sensor": m(), "temp": m(), "equipRef": r("vav:1"),
+            {"id": r("t#1"), "point": m(), "sensor": m(), "temp": m(), "zone": m(), "equipRef": r("vav:1"),
              "curVal": {"_kind": "number", "val": 21.5, "unit": "°C"}, "precision": 2}
         ]));
         let model = parse(&file).unwrap();
@@ -285,11 +335,18 @@ mod tests {
         assert_eq!(e("s-1").parent, None);
         assert_eq!(e("s-1").kind, "site");
         assert_eq!(e("ahu-1").parent.as_deref(), Some("s-1"));
-        assert_eq!(e("ahu-1.fan").parent.as_deref(), Some("ahu-1"), "equipment under equipment");
+        assert_eq!(
+            e("ahu-1.fan").parent.as_deref(),
+            Some("ahu-1"),
+            "equipment under equipment"
+        );
         assert_eq!(e("ahu-1.fan").kind, "fan");
         assert_eq!(e("t#1").parent.as_deref(), Some("vav:1"));
         assert_eq!(e("t#1").kind, "sensor");
-        assert_eq!(e("t#1").properties["curVal"], json!({"value": 21.5, "unit": "°C"}));
+        assert_eq!(
+            e("t#1").properties["curVal"],
+            json!({"value": 21.5, "unit": "°C"})
+        );
         assert_eq!(e("t#1").properties["precision"], json!(2.0));
         assert_eq!(e("t#1").properties["temp"], json!(true));
         assert_eq!(e("vav:1").properties["airRef"], json!("@ahu-1"));
@@ -305,7 +362,11 @@ mod tests {
             {"id": "r:p:demo:r:2", "point": "m:", "sp": "m:", "siteRef": "r:p:demo:r:1", "v": "n:72 °F", "dis": "s:Setpoint"}
         ]});
         let model = parse(file.to_string().as_bytes()).unwrap();
-        let p = model.entities.iter().find(|e| e.id == "p:demo:r:2").unwrap();
+        let p = model
+            .entities
+            .iter()
+            .find(|e| e.id == "p:demo:r:2")
+            .unwrap();
         assert_eq!(p.parent.as_deref(), Some("p:demo:r:1"));
         assert_eq!(p.kind, "setpoint");
         assert_eq!(p.properties["v"], json!({"value": 72.0, "unit": "°F"}));
@@ -316,6 +377,9 @@ mod tests {
     fn records_without_id_are_skipped_and_zinc_refused() {
         let model = parse(&hayson_rows(json!([{"dis": "no id"}]))).unwrap();
         assert_eq!(model.skipped.len(), 1);
-        assert!(matches!(parse(b"ver:\"3.0\"\nid\n@a"), Err(ImportError::Format(_))));
+        assert!(matches!(
+            parse(b"ver:\"3.0\"\nid\n@a"),
+            Err(ImportError::Format(_))
+        ));
     }
 }

@@ -29,7 +29,10 @@ pub enum Format {
 impl Format {
     /// Guesses the format from the content: JSON is Haystack, anything else Turtle.
     pub fn detect(input: &[u8]) -> Format {
-        match input.iter().find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF) {
+        match input
+            .iter()
+            .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)
+        {
             Some(b'{') | Some(b'[') => Format::Haystack,
             _ => Format::Brick,
         }

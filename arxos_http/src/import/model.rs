@@ -13,6 +13,9 @@ use super::sanitize;
 pub struct Entity {
     /// The source's id (an IRI, a Haystack id without `@`): unique in the file.
     pub id: String,
+    /// The part of the id the path segment is made from (a Brick IRI's local name, a Haystack
+    /// id), sanitised by [`sanitize::segment`].
+    pub key: String,
     /// A segment name the source asks for (Brick `arxos:name`), used when it is valid.
     pub name: Option<String>,
     /// The id of the entity it sits under, if any.
@@ -122,8 +125,8 @@ impl Model {
 
         // Segments, unique among siblings; children in id order.
         let mut children: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
-        for i in 0..self.entities.len() {
-            children.entry(parent[i]).or_default().push(i);
+        for (i, p) in parent.iter().enumerate() {
+            children.entry(*p).or_default().push(i);
         }
         let mut segment: Vec<Option<String>> = vec![None; self.entities.len()];
         for siblings in children.values() {
@@ -135,7 +138,7 @@ impl Model {
                     .as_deref()
                     .filter(|n| arxos_core::path::check_segment(n).is_ok() && !n.is_empty())
                     .map(str::to_owned)
-                    .unwrap_or_else(|| sanitize::segment(&e.id));
+                    .unwrap_or_else(|| sanitize::segment(&e.key));
                 let chosen = [wanted, sanitize::rewritten(&e.id, 16)]
                     .into_iter()
                     .find(|s| !used.contains(s));
@@ -155,7 +158,14 @@ impl Model {
         // Paths, top-down.
         let mut path: Vec<Option<String>> = vec![None; self.entities.len()];
         for i in 0..self.entities.len() {
-            resolve_path(i, &parent, &segment, &mut path, &self.entities, &mut skipped);
+            resolve_path(
+                i,
+                &parent,
+                &segment,
+                &mut path,
+                &self.entities,
+                &mut skipped,
+            );
         }
 
         let mut objects = Vec::with_capacity(self.entities.len());
@@ -255,6 +265,7 @@ mod tests {
     fn entity(id: &str, parent: Option<&str>) -> Entity {
         Entity {
             id: id.into(),
+            key: id.into(),
             name: None,
             parent: parent.map(Into::into),
             kind: "thing".into(),
@@ -265,8 +276,17 @@ mod tests {
     #[test]
     fn paths_follow_parents() {
         let model = Model {
-            entities: vec![entity("vav-1", Some("ahu-1")), entity("ahu-1", Some("site")), entity("site", None)],
-            relations: vec![Relation { from: "ahu-1".into(), to: "vav-1".into(), kind: "feeds".into(), properties: Map::new() }],
+            entities: vec![
+                entity("vav-1", Some("ahu-1")),
+                entity("ahu-1", Some("site")),
+                entity("site", None),
+            ],
+            relations: vec![Relation {
+                from: "ahu-1".into(),
+                to: "vav-1".into(),
+                kind: "feeds".into(),
+                properties: Map::new(),
+            }],
             skipped: vec![],
         };
         let plan = model.plan();
@@ -279,7 +299,11 @@ mod tests {
     #[test]
     fn cycles_and_unknown_parents_are_cut_and_reported() {
         let model = Model {
-            entities: vec![entity("a", Some("b")), entity("b", Some("a")), entity("c", Some("nowhere"))],
+            entities: vec![
+                entity("a", Some("b")),
+                entity("b", Some("a")),
+                entity("c", Some("nowhere")),
+            ],
             relations: vec![],
             skipped: vec![],
         };
@@ -295,7 +319,12 @@ mod tests {
         a.name = Some("same".into());
         let mut b = entity("y", None);
         b.name = Some("same".into());
-        let plan = Model { entities: vec![a, b], relations: vec![], skipped: vec![] }.plan();
+        let plan = Model {
+            entities: vec![a, b],
+            relations: vec![],
+            skipped: vec![],
+        }
+        .plan();
         let paths: HashSet<&str> = plan.objects.iter().map(|o| o.path.as_str()).collect();
         assert_eq!(paths.len(), 2);
         assert!(paths.contains("/same"));
@@ -305,7 +334,12 @@ mod tests {
     fn dangling_relations_are_reported() {
         let model = Model {
             entities: vec![entity("a", None)],
-            relations: vec![Relation { from: "a".into(), to: "zz".into(), kind: "feeds".into(), properties: Map::new() }],
+            relations: vec![Relation {
+                from: "a".into(),
+                to: "zz".into(),
+                kind: "feeds".into(),
+                properties: Map::new(),
+            }],
             skipped: vec![],
         };
         let plan = model.plan();

@@ -47,7 +47,8 @@ pub async fn import(
     let mut input = Vec::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::validation(format!("cannot read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::validation(format!("cannot read the body: {e}")))?;
         input.extend_from_slice(&chunk);
     }
     let plan = tokio::task::spawn_blocking(move || plan(&input, format))
@@ -81,7 +82,9 @@ pub async fn readings(
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let batch = match body {
-        Value::Object(mut o) if o.contains_key("readings") => o.remove("readings").unwrap_or(Value::Null),
+        Value::Object(mut o) if o.contains_key("readings") => {
+            o.remove("readings").unwrap_or(Value::Null)
+        }
         other => other,
     };
     if !batch.is_array() {
@@ -93,7 +96,12 @@ pub async fn readings(
     let result = state
         .tx(&key, Scope::Write, Some(&b), move |c| {
             Box::pin(async move {
-                json_one(c, "SELECT arxos.record_batch($1::text, $2::jsonb)", &[&building, &batch]).await
+                json_one(
+                    c,
+                    "SELECT arxos.record_batch($1::text, $2::jsonb)",
+                    &[&building, &batch],
+                )
+                .await
             })
         })
         .await?;

@@ -110,13 +110,25 @@ mod tests {
 
     #[test]
     fn other_ids_are_rewritten_deterministically_and_validly() {
-        for id in ["p:demo:r:23a3d-4a1", "AHU#1", "room 101", "..", ".hidden", "é", "a/b", ""] {
+        for id in [
+            "p:demo:r:23a3d-4a1",
+            "AHU#1",
+            "room 101",
+            "..",
+            ".hidden",
+            "é",
+            "a/b",
+            "",
+        ] {
             let s = segment(id);
             assert_eq!(s, segment(id), "deterministic");
             assert!(s.contains('~'), "{s}");
             check_segment(&s).unwrap();
         }
-        assert_eq!(segment("AHU#1"), format!("AHU_1~{:08x}", fnv64("AHU#1") & 0xffff_ffff));
+        assert_eq!(
+            segment("AHU#1"),
+            format!("AHU_1~{:08x}", fnv64("AHU#1") & 0xffff_ffff)
+        );
     }
 
     #[test]

@@ -45,7 +45,9 @@ pub async fn run(config: Config, tls: MakeTlsConnector, hub: Hub) {
         let started = Instant::now();
         match session(&config, &tls, &hub, id, &mut last).await {
             Ok(()) => tracing::warn!("event listener connection closed; reconnecting"),
-            Err(e) => tracing::warn!(error = %chain(&e), ?backoff, "event listener lost its connection; reconnecting"),
+            Err(e) => {
+                tracing::warn!(error = %chain(&e), ?backoff, "event listener lost its connection; reconnecting")
+            }
         }
         if started.elapsed() > Duration::from_secs(30) {
             backoff = BACKOFF_MIN;
@@ -82,7 +84,9 @@ async fn session(
     let work = async {
         client.batch_execute("LISTEN arxos_events").await?;
         let heartbeat = client
-            .prepare("SELECT arxos.listener_heartbeat($1::text::uuid, $2, make_interval(secs => $3))")
+            .prepare(
+                "SELECT arxos.listener_heartbeat($1::text::uuid, $2, make_interval(secs => $3))",
+            )
             .await?;
         let ttl = HEARTBEAT_TTL.as_secs_f64();
         let beat = |wants_wake: bool| {
@@ -164,7 +168,10 @@ async fn session(
     // Best effort: the registration expires by itself otherwise.
     let _ = timeout(
         Duration::from_secs(1),
-        client.execute("SELECT arxos.listener_leave($1::text::uuid)", &[&id.to_string()]),
+        client.execute(
+            "SELECT arxos.listener_leave($1::text::uuid)",
+            &[&id.to_string()],
+        ),
     )
     .await;
     outcome

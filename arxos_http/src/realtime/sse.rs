@@ -139,7 +139,9 @@ impl Reader {
                     if self.last_check.elapsed() >= RECHECK_EVERY {
                         if let Err(e) = subscription::recheck(&self.state, &self.key).await {
                             if matches!(e.code, ErrorCode::Unauthorized | ErrorCode::Forbidden) {
-                                tracing::info!("closing an event stream: its key is no longer valid");
+                                tracing::info!(
+                                    "closing an event stream: its key is no longer valid"
+                                );
                                 return None;
                             }
                         }
@@ -148,7 +150,11 @@ impl Reader {
                     self.queue.push_back(event);
                 }
                 Err(RecvError::Lagged(missed)) => {
-                    tracing::debug!(missed, cursor = self.cursor, "event stream fell behind; replaying from the outbox");
+                    tracing::debug!(
+                        missed,
+                        cursor = self.cursor,
+                        "event stream fell behind; replaying from the outbox"
+                    );
                     self.rx = None;
                     self.replaying = true;
                 }

@@ -120,7 +120,7 @@ pub async fn create_building(
 
 /// One building, by key or UUID.
 #[utoipa::path(get, path = "/api/buildings/{b}", tag = "buildings",
-    params(("b" = String, Path, description = "Building key (e.g. b42) or UUID")),
+    params(("b" = String, Path, example = "b42", description = "Building key (e.g. b42) or UUID")),
     responses((status = 200, body = crate::openapi::Building),
               (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
               (status = 404, body = crate::openapi::ErrorBody)),

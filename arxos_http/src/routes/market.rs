@@ -328,7 +328,7 @@ pub async fn transfer(
 
 /// A building's token: supply, price, holders (`arxos.token`).
 #[utoipa::path(get, path = "/api/tokens/{b}", tag = "market",
-    params(("b" = String, Path, description = "Building key or UUID")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]

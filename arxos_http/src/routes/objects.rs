@@ -81,8 +81,8 @@ fn object_path(path: String) -> String {
 
 /// One object.
 #[utoipa::path(get, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
-    params(("b" = String, Path, description = "Building key or UUID"),
-           ("path" = String, Path, description = "Object path below the building, e.g. electrical/panels/main")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
+           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path below the building")),
     responses((status = 200, body = crate::openapi::BuildingObject), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -129,8 +129,8 @@ pub struct PutObject {
 
 /// Create or replace an object (`arxos.put`). 201 when it was created.
 #[utoipa::path(put, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
-    params(("b" = String, Path, description = "Building key or UUID"),
-           ("path" = String, Path, description = "Object path")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
+           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path")),
     request_body = PutObject,
     responses((status = 200, description = "Updated (or unchanged)", body = crate::openapi::BuildingObject),
               (status = 201, description = "Created", body = crate::openapi::BuildingObject),
@@ -201,8 +201,8 @@ const PATCH_SQL: &str = concat!(
 
 /// Change some fields of an object (`arxos.patch`).
 #[utoipa::path(patch, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
-    params(("b" = String, Path, description = "Building key or UUID"),
-           ("path" = String, Path, description = "Object path")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
+           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path")),
     request_body = PatchObject,
     responses((status = 200, body = crate::openapi::BuildingObject), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -246,8 +246,8 @@ pub struct DeleteParams {
 
 /// Delete an object (with `recursive=true`, its subtree). Answers how many objects went.
 #[utoipa::path(delete, path = "/api/buildings/{b}/objects/{path}", tag = "objects",
-    params(("b" = String, Path, description = "Building key or UUID"),
-           ("path" = String, Path, description = "Object path"), DeleteParams),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
+           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path"), DeleteParams),
     responses((status = 200, body = crate::openapi::Deleted), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, description = "The object has children", body = ErrorBody)),
@@ -272,7 +272,7 @@ pub async fn delete_object(
 
 /// The children of a path (`arxos.ls`), by path.
 #[utoipa::path(get, path = "/api/buildings/{b}/ls/{path}", tag = "tree",
-    params(("b" = String, Path, description = "Building key or UUID"),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
            ("path" = String, Path, description = "Parent path; `/api/buildings/{b}/ls` lists the root"),
            PageParams),
     responses((status = 200, description = "A page of crate::openapi::LsEntry items", body = Page),
@@ -327,7 +327,7 @@ pub struct TreeParams {
 
 /// A subtree in path order (`arxos.tree`).
 #[utoipa::path(get, path = "/api/buildings/{b}/tree/{path}", tag = "tree",
-    params(("b" = String, Path, description = "Building key or UUID"),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
            ("path" = String, Path, description = "Top of the subtree; `/api/buildings/{b}/tree` is the whole building"),
            TreeParams),
     responses((status = 200, description = "A page of crate::openapi::TreeEntry items", body = Page),
@@ -383,7 +383,7 @@ pub struct MoveRequest {
 
 /// Move or rename a subtree (`arxos.mv`). Answers how many objects moved.
 #[utoipa::path(post, path = "/api/buildings/{b}/move", tag = "tree",
-    params(("b" = String, Path, description = "Building key or UUID")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
     request_body = MoveRequest,
     responses((status = 200, body = crate::openapi::Moved), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -415,8 +415,8 @@ pub struct NearParams {
 
 /// Objects within `radius` metres of an object, nearest first (`arxos.near`).
 #[utoipa::path(get, path = "/api/buildings/{b}/near/{path}", tag = "tree",
-    params(("b" = String, Path, description = "Building key or UUID"),
-           ("path" = String, Path, description = "Object path"), NearParams),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
+           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path"), NearParams),
     responses((status = 200, description = "crate::openapi::NearEntry items", body = Items),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -458,8 +458,8 @@ pub struct TraceParams {
 
 /// Follow connections from an object (`arxos.trace`).
 #[utoipa::path(get, path = "/api/buildings/{b}/trace/{path}", tag = "tree",
-    params(("b" = String, Path, description = "Building key or UUID"),
-           ("path" = String, Path, description = "Object path"), TraceParams),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
+           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path"), TraceParams),
     responses((status = 200, description = "crate::openapi::TraceStep items", body = Items),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -503,7 +503,7 @@ pub struct HistoryParams {
 
 /// The audit history, oldest first (`arxos.history`), paginated by history id.
 #[utoipa::path(get, path = "/api/buildings/{b}/history", tag = "tree",
-    params(("b" = String, Path, description = "Building key or UUID"), HistoryParams),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"), HistoryParams),
     responses((status = 200, description = "A page of crate::openapi::HistoryEntry items", body = Page),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -551,7 +551,7 @@ pub struct NewConnection {
 
 /// Connect two objects (`arxos.connect`).
 #[utoipa::path(post, path = "/api/buildings/{b}/connections", tag = "connections",
-    params(("b" = String, Path, description = "Building key or UUID")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
     request_body = NewConnection,
     responses((status = 201, body = crate::openapi::Connection), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -590,7 +590,7 @@ pub struct DisconnectParams {
 
 /// Remove the connections from → to (`arxos.disconnect`). Answers how many went.
 #[utoipa::path(delete, path = "/api/buildings/{b}/connections", tag = "connections",
-    params(("b" = String, Path, description = "Building key or UUID"), DisconnectParams),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"), DisconnectParams),
     responses((status = 200, body = crate::openapi::Deleted), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -617,8 +617,8 @@ pub async fn disconnect(
 
 /// The connections into and out of an object (`arxos.connections_of`).
 #[utoipa::path(get, path = "/api/buildings/{b}/connections/{path}", tag = "connections",
-    params(("b" = String, Path, description = "Building key or UUID"),
-           ("path" = String, Path, description = "Object path")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
+           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path")),
     responses((status = 200, description = "crate::openapi::ConnectionOf items", body = Items),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -709,12 +709,24 @@ pub async fn find_objects(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewObject {
     /// Building key or UUID.
     pub building: String,
     pub path: String,
-    #[serde(flatten)]
-    pub object: PutObject,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = Option<Object>)]
+    pub properties: Option<Value>,
+    pub status: Option<String>,
+    pub health: Option<i32>,
+    /// `{"x": m, "y": m, "z": m, "floor": n}`
+    #[schema(value_type = Option<Object>)]
+    pub location: Option<Value>,
+    pub needs_repair: Option<bool>,
+    /// Create missing ancestors as directories.
+    #[serde(default)]
+    pub parents: bool,
 }
 
 /// Create (or replace) an object given its building and path in the body.
@@ -729,7 +741,16 @@ pub async fn create_object(
     key: ApiKey,
     Json(body): Json<NewObject>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    put(&state, &key, body.building, body.path, body.object).await
+    let object = PutObject {
+        kind: body.kind,
+        properties: body.properties,
+        status: body.status,
+        health: body.health,
+        location: body.location,
+        needs_repair: body.needs_repair,
+        parents: body.parents,
+    };
+    put(&state, &key, body.building, body.path, object).await
 }
 
 /// Building key and path of the object with this UUID, if the request may see it.

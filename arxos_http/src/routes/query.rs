@@ -84,6 +84,9 @@ pub async fn run_query(
     if sql.trim().is_empty() {
         return Err(ApiError::validation("sql is empty"));
     }
+    if sql.contains('\0') {
+        return Err(ApiError::validation("sql contains a NUL character"));
+    }
     let params = body.params.iter().map(TextParam::from_json).collect::<Vec<_>>();
     let mut checkout = Checkout::from(pool).await?;
     let client = checkout.client();

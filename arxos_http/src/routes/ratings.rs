@@ -42,7 +42,7 @@ async fn one(
 
 /// The building's current rating (`arxos.rating`).
 #[utoipa::path(get, path = "/api/buildings/{b}/rating", tag = "ratings",
-    params(("b" = String, Path, description = "Building key or UUID")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
     responses((status = 200, body = crate::openapi::Rating), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -56,7 +56,7 @@ pub async fn rating(
 
 /// The rating's components, weights and recommendations (`arxos.rating_breakdown`).
 #[utoipa::path(get, path = "/api/buildings/{b}/rating/breakdown", tag = "ratings",
-    params(("b" = String, Path, description = "Building key or UUID")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
     responses((status = 200, body = crate::openapi::RatingBreakdown), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -70,7 +70,7 @@ pub async fn breakdown(
 
 /// Recompute the rating from scratch and record it (`arxos.recompute_rating`).
 #[utoipa::path(post, path = "/api/buildings/{b}/rating/recompute", tag = "ratings",
-    params(("b" = String, Path, description = "Building key or UUID")),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
     responses((status = 200, body = crate::openapi::Rating), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -93,7 +93,7 @@ pub struct LimitParams {
 
 /// Recorded rating changes, newest first (`arxos.rating_history`).
 #[utoipa::path(get, path = "/api/buildings/{b}/rating/history", tag = "ratings",
-    params(("b" = String, Path, description = "Building key or UUID"), LimitParams),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"), LimitParams),
     responses((status = 200, description = "crate::openapi::RatingHistoryEntry items", body = Items),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),

@@ -62,9 +62,8 @@ impl Resolve for GuardedResolver {
         let policy = Arc::clone(&self.policy);
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let permitted: Vec<SocketAddr> = found
                 .iter()
                 .copied()
@@ -107,7 +106,9 @@ pub fn check_url(policy: &Policy, url: &reqwest::Url) -> Result<(), String> {
     if policy.permits(ip) {
         Ok(())
     } else {
-        Err(format!("{ip} is a private, loopback or link-local address (refused)"))
+        Err(format!(
+            "{ip} is a private, loopback or link-local address (refused)"
+        ))
     }
 }
 
@@ -117,8 +118,19 @@ mod tests {
 
     #[test]
     fn internal_addresses() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-                   "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
@@ -128,7 +140,9 @@ mod tests {
 
     #[test]
     fn allow_list_opens_networks() {
-        let policy = Policy { allowed: vec!["127.0.0.0/8".parse().unwrap()] };
+        let policy = Policy {
+            allowed: vec!["127.0.0.0/8".parse().unwrap()],
+        };
         assert!(policy.permits("127.0.0.1".parse().unwrap()));
         assert!(!policy.permits("10.0.0.1".parse().unwrap()));
         let url = reqwest::Url::parse("http://10.0.0.1/x").unwrap();

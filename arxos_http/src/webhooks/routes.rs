@@ -18,10 +18,7 @@ use crate::tx::{json_one, json_rows};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/webhooks", get(list).post(create))
-        .route(
-            "/api/webhooks/{id}",
-            get(show).patch(patch).delete(remove),
-        )
+        .route("/api/webhooks/{id}", get(show).patch(patch).delete(remove))
         .route("/api/webhooks/{id}/test", post(test))
         .route("/api/webhooks/{id}/rotate-secret", post(rotate))
         .route("/api/webhooks/{id}/deliveries", get(deliveries))
@@ -54,7 +51,9 @@ fn check_url(url: &str) -> Result<(), ApiError> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| ApiError::validation(format!("invalid url {url:?}: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(ApiError::validation("url must be an http:// or https:// URL with a host"));
+        return Err(ApiError::validation(
+            "url must be an http:// or https:// URL with a host",
+        ));
     }
     Ok(())
 }
@@ -114,7 +113,10 @@ async fn patch(
 ) -> Result<Json<Value>, ApiError> {
     let id = webhook_id(&id)?;
     if let Some(url) = changes.get("url") {
-        check_url(url.as_str().ok_or_else(|| ApiError::validation("url must be a string"))?)?;
+        check_url(
+            url.as_str()
+                .ok_or_else(|| ApiError::validation("url must be a string"))?,
+        )?;
     }
     let webhook = state
         .tx(&key, Scope::Admin, None, |c| {
@@ -174,7 +176,12 @@ async fn rotate(
     let webhook = state
         .tx(&key, Scope::Admin, None, |c| {
             Box::pin(async move {
-                json_one(c, "SELECT arxos.rotate_webhook_secret($1::text::uuid)", &[&id]).await
+                json_one(
+                    c,
+                    "SELECT arxos.rotate_webhook_secret($1::text::uuid)",
+                    &[&id],
+                )
+                .await
             })
         })
         .await?;

@@ -8,7 +8,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// The `webhook-signature` header value for a message signed with every key in `secrets`.
-pub fn signature_header(secrets: &[Vec<u8>], message_id: &str, timestamp: i64, body: &str) -> String {
+pub fn signature_header(
+    secrets: &[Vec<u8>],
+    message_id: &str,
+    timestamp: i64,
+    body: &str,
+) -> String {
     secrets
         .iter()
         .map(|secret| format!("v1,{}", sign(secret, message_id, timestamp, body)))
@@ -18,7 +23,8 @@ pub fn signature_header(secrets: &[Vec<u8>], message_id: &str, timestamp: i64, b
 
 fn sign(secret: &[u8], message_id: &str, timestamp: i64, body: &str) -> String {
     // HMAC accepts keys of any length.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(message_id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
@@ -34,9 +40,7 @@ mod tests {
     /// The example of the Standard Webhooks specification's reference implementations.
     #[test]
     fn matches_the_specification_example() {
-        let secret = STANDARD
-            .decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-            .unwrap();
+        let secret = STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let body = r#"{"test": 2432232314}"#;
         assert_eq!(
             signature_header(&[secret], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),

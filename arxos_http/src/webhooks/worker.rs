@@ -95,7 +95,12 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
     let settings = Arc::new(Settings {
         worker: format!("shim-{}", Uuid::new_v4().simple()),
         lease: args.webhook_timeout * 2 + Duration::from_secs(10),
-        schedule: args.webhook_retry_schedule.iter().copied().map(interval_text).collect(),
+        schedule: args
+            .webhook_retry_schedule
+            .iter()
+            .copied()
+            .map(interval_text)
+            .collect(),
         disable_after: interval_text(args.webhook_disable_after),
         policy,
     });
@@ -103,7 +108,11 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
     let concurrency = args.webhook_concurrency as usize;
     let slots = Arc::new(Semaphore::new(concurrency));
     let (done_tx, done_rx) = mpsc::channel::<Outcome>(concurrency * 2);
-    tokio::spawn(record_outcomes(pool.clone(), Arc::clone(&settings), done_rx));
+    tokio::spawn(record_outcomes(
+        pool.clone(),
+        Arc::clone(&settings),
+        done_rx,
+    ));
 
     let mut failures = 0u32;
     loop {
@@ -138,7 +147,7 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
             Ok(false) => failures = 0,
             Err(error) => {
                 failures += 1;
-                if failures == 1 || failures % 60 == 0 {
+                if failures == 1 || failures.is_multiple_of(60) {
                     tracing::warn!(%error, "webhook worker cannot reach the database; retrying");
                 }
             }
@@ -150,7 +159,11 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
             }
             continue;
         }
-        let backoff = if failures > 0 { Duration::from_secs(1) } else { IDLE_POLL };
+        let backoff = if failures > 0 {
+            Duration::from_secs(1)
+        } else {
+            IDLE_POLL
+        };
         tokio::select! {
             _ = hub.published() => {}
             _ = sleep(backoff) => {}
@@ -183,7 +196,11 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
     let rows = client
         .query(
             &statement,
-            &[&settings.worker, &(max as i32), &interval_text(settings.lease)],
+            &[
+                &settings.worker,
+                &(max as i32),
+                &interval_text(settings.lease),
+            ],
         )
         .await
         .map_err(|e| chain(&e))?;
@@ -248,9 +265,8 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
             let mut excerpt = Vec::new();
             loop {
                 match response.chunk().await {
-                    Ok(Some(chunk)) if excerpt.len() < EXCERPT => {
-                        excerpt.extend_from_slice(&chunk[..chunk.len().min(EXCERPT - excerpt.len())])
-                    }
+                    Ok(Some(chunk)) if excerpt.len() < EXCERPT => excerpt
+                        .extend_from_slice(&chunk[..chunk.len().min(EXCERPT - excerpt.len())]),
                     Ok(_) | Err(_) => break,
                 }
             }
@@ -309,7 +325,12 @@ async fn finish(pool: &Pool, settings: &Settings, results: &Value) -> Result<(),
     client
         .query_one(
             &statement,
-            &[&settings.worker, results, &settings.schedule, &settings.disable_after],
+            &[
+                &settings.worker,
+                results,
+                &settings.schedule,
+                &settings.disable_after,
+            ],
         )
         .await
         .map_err(|e| chain(&e))?;

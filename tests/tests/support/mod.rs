@@ -12,7 +12,10 @@ pub fn api_key(cluster: &Cluster, scopes: &[&str]) -> String {
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
     cluster
         .client()
-        .query_one("SELECT key FROM arxos.create_api_key('test', $1)", &[&scopes])
+        .query_one(
+            "SELECT key FROM arxos.create_api_key('test', $1)",
+            &[&scopes],
+        )
         .expect("create an API key")
         .get(0)
 }
@@ -40,7 +43,9 @@ pub fn desks(cluster: &Cluster, building: &str, prefix: &str, n: i32) {
 /// The outbox's last event id (sequencing first).
 pub fn head(cluster: &Cluster) -> i64 {
     let mut client = cluster.client();
-    client.execute("SELECT arxos.sequence_events(100000)", &[]).unwrap();
+    client
+        .execute("SELECT arxos.sequence_events(100000)", &[])
+        .unwrap();
     client
         .query_one("SELECT last_id FROM arxos.event_counter", &[])
         .unwrap()

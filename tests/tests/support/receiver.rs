@@ -100,7 +100,10 @@ impl Receiver {
                     headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
                 }
             }
-            let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let length: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             let mut body = vec![0u8; length];
             if reader.read_exact(&mut body).is_err() {
                 return;

@@ -30,13 +30,16 @@ impl SseClient {
     /// `GET path` on `addr` (`127.0.0.1:PORT`) with extra headers; reads the status and headers.
     pub fn connect(addr: &str, path: &str, headers: &[(&str, &str)]) -> SseClient {
         let mut stream = TcpStream::connect(addr).expect("connect to the shim");
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n");
+        let mut request =
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n");
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
         stream.write_all(request.as_bytes()).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         let mut reader = BufReader::new(stream);
         let mut status_line = String::new();
         reader.read_line(&mut status_line).unwrap();
@@ -52,11 +55,19 @@ impl SseClient {
             if line.trim().is_empty() {
                 break;
             }
-            if line.to_ascii_lowercase().starts_with("transfer-encoding:") && line.contains("chunked") {
+            if line.to_ascii_lowercase().starts_with("transfer-encoding:")
+                && line.contains("chunked")
+            {
                 chunked = true;
             }
         }
-        SseClient { reader, status, chunked, left: 0, buffer: Vec::new() }
+        SseClient {
+            reader,
+            status,
+            chunked,
+            left: 0,
+            buffer: Vec::new(),
+        }
     }
 
     /// The response body (for error answers).
@@ -77,7 +88,9 @@ impl SseClient {
         loop {
             if let Some(pos) = self.buffer.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buffer.drain(..=pos).collect();
-                let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_owned();
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned();
                 return Some(text);
             }
             if !self.fill() {
@@ -99,7 +112,13 @@ impl SseClient {
         }
         if self.left == 0 {
             let mut size = String::new();
-            if self.reader.read_line(&mut size).ok().filter(|n| *n > 0).is_none() {
+            if self
+                .reader
+                .read_line(&mut size)
+                .ok()
+                .filter(|n| *n > 0)
+                .is_none()
+            {
                 return false;
             }
             let size = size.trim();
@@ -129,7 +148,11 @@ impl SseClient {
     /// The next event (comments skipped); `None` when the stream ended or `timeout` passed.
     pub fn next(&mut self, timeout: Duration) -> Option<Message> {
         let deadline = Instant::now() + timeout;
-        let mut message = Message { id: None, event: None, data: String::new() };
+        let mut message = Message {
+            id: None,
+            event: None,
+            data: String::new(),
+        };
         let mut has_data = false;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -185,7 +208,10 @@ impl SseClient {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.next(left) {
                 Some(m) => out.push(m),
-                None => panic!("got {} of {n} events before the stream ended or timed out", out.len()),
+                None => panic!(
+                    "got {} of {n} events before the stream ended or timed out",
+                    out.len()
+                ),
             }
         }
         out
