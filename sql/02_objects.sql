@@ -116,9 +116,19 @@ BEGIN
         END IF;
         NEW.created_at := OLD.created_at;
         NEW.created_by := OLD.created_by;
-        NEW.updated_at := now();
-        NEW.updated_by := arxos.current_actor();
-        NEW.version := OLD.version + 1;
+        IF (NEW.path, NEW.type, NEW.status, NEW.health, NEW.needs_repair, NEW.properties,
+            NEW.x, NEW.y, NEW.z, NEW.floor) IS NOT DISTINCT FROM
+           (OLD.path, OLD.type, OLD.status, OLD.health, OLD.needs_repair, OLD.properties,
+            OLD.x, OLD.y, OLD.z, OLD.floor) THEN
+            -- Bookkeeping only (readings, monitors): not a new version of the object.
+            NEW.updated_at := OLD.updated_at;
+            NEW.updated_by := OLD.updated_by;
+            NEW.version := OLD.version;
+        ELSE
+            NEW.updated_at := now();
+            NEW.updated_by := arxos.current_actor();
+            NEW.version := OLD.version + 1;
+        END IF;
     END IF;
     NEW.instrumented := NEW.monitored_by > 0
         OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = NEW.type);

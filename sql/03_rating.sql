@@ -368,6 +368,8 @@ DECLARE
     b uuid;
     n integer := 0;
 BEGIN
+    -- Reading windows that ran out stop counting as instrumented (13_readings.sql).
+    PERFORM arxos.readings_tick();
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP
         IF arxos.record_rating(b, 'time_window', NULL, NULL, false, at) THEN
             n := n + 1;
