@@ -1,0 +1,2 @@
+-- The building's rating, from the counters.
+SELECT * FROM arxos.rating(:building);
