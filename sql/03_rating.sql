@@ -382,6 +382,9 @@ BEGIN
     RETURN n;
 END
 $$;
+-- tick() is run by the shim's login role (arxos_authenticator in production) or by pg_cron: it
+-- records rating moves for every building, so it runs with the owner's rights.
+ALTER FUNCTION arxos.tick(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, arxos;
 
 -------------------------------------------------------------------------------------------------
 -- Breakdown and history

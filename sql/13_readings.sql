@@ -568,3 +568,4 @@ CREATE VIEW arxos_views.readings WITH (security_barrier) AS
       JOIN arxos.objects o ON o.id = r.object_id
      WHERE arxos.query_allows(r.building_id);
 GRANT SELECT ON arxos_views.readings TO arxos_query, arxos_reader;
+
