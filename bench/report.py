@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Helpers of scripts/bench.sh (standard library only).
 
-  report.py pgbench NAME STDOUT LOGPREFIX   parse one pgbench run; prints "key<TAB>value" lines
+  report.py pgbench NAME RUNDIR             combine the rounds of one pgbench variant; prints
+                                            "key<TAB>value" lines
   report.py median NAME VALUE...            prints NAME.median, NAME.runs
   report.py render RESULTS DOC              prints the summary table, writes the markdown report
 
@@ -17,8 +18,7 @@ import sys
 SQL_START = re.compile(r"^(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.I)
 
 
-def parse_pgbench(name, stdout_path, log_prefix):
-    text = open(stdout_path, encoding="utf-8", errors="replace").read()
+def parse_one(text):
     out = {}
     m = re.search(r"^tps = ([0-9.]+)", text, re.M)
     if m:
@@ -29,10 +29,9 @@ def parse_pgbench(name, stdout_path, log_prefix):
     m = re.search(r"^number of failed transactions: ([0-9]+)", text, re.M)
     out["failed"] = int(m.group(1)) if m else 0
     m = re.search(r"^number of transactions actually processed: ([0-9]+)", text, re.M)
-    if m:
-        out["xacts"] = int(m.group(1))
+    out["xacts"] = int(m.group(1)) if m else 0
     # Per-statement averages (-r): the last SQL statement of the script is the one measured;
-    # the others (sample lookups) are reported together as overhead.
+    # the others (sample lookups) are overhead.
     stmts = []
     in_block = False
     for line in text.splitlines():
@@ -49,9 +48,33 @@ def parse_pgbench(name, stdout_path, log_prefix):
     sql = [s for s in stmts if SQL_START.match(s[1])]
     if sql:
         out["stmt_ms"] = sql[-1][0]
-    # Per-transaction log (-l): median and 95th percentile of the latency.
+    return out
+
+
+def parse_pgbench(name, run_dir):
+    """Combines the rounds of one variant: run_dir/NAME.r<k>.out and run_dir/log/NAME.r<k>.*"""
+    rounds = []
+    for path in sorted(glob.glob(os.path.join(run_dir, glob.escape(name) + ".r*.out"))):
+        text = open(path, encoding="utf-8", errors="replace").read()
+        one = parse_one(text)
+        if "tps" not in one:
+            sys.stderr.write(text[-3000:])
+            raise SystemExit(f"pgbench run {path} printed no tps")
+        rounds.append(one)
+    if not rounds:
+        raise SystemExit(f"no pgbench output for {name} in {run_dir}")
+    out = {}
+    xacts = sum(r["xacts"] for r in rounds) or 1
+    out["tps"] = statistics.mean(r["tps"] for r in rounds)
+    out["tps_rounds"] = ", ".join(f"{r['tps']:.0f}" for r in rounds)
+    out["xacts"] = xacts
+    out["failed"] = sum(r["failed"] for r in rounds)
+    for key in ("lat_ms", "stmt_ms"):
+        if all(key in r for r in rounds):
+            out[key] = sum(r[key] * r["xacts"] for r in rounds) / xacts
+    # Per-transaction logs (-l): median and 95th percentile of the latency.
     lat = []
-    for path in glob.glob(log_prefix + ".*"):
+    for path in glob.glob(os.path.join(run_dir, "log", glob.escape(name) + ".r*")):
         with open(path, encoding="utf-8") as f:
             for line in f:
                 parts = line.split()
@@ -61,9 +84,6 @@ def parse_pgbench(name, stdout_path, log_prefix):
         lat.sort()
         out["median_ms"] = statistics.median(lat)
         out["p95_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
-    if "tps" not in out:
-        sys.stderr.write(text[-3000:])
-        raise SystemExit(f"pgbench run {name} printed no tps")
     for k, v in out.items():
         print(f"{name}.{k}\t{v}")
 
@@ -203,7 +223,7 @@ def render(results_path, doc_path):
       f" children: median {fmt(g('sample.children_median'), '', 0)}, max {fmt(g('sample.children_max'), '', 0)}),"
       f" {int(g('sample.located') or 0):,} located objects, {int(g('sample.sources') or 0):,} connection sources"
       " below the building plant, 100,000 object ids. Picked by `\\set i random(...)` and a `\\gset` lookup.")
-    w("- Checks: " + r.get("check.summary", "?"))
+    w("- Checks: " + r.get("check.summary", "?") + " " + r.get("check.fixed", ""))
     w("")
     w("## Goals")
     w("")
@@ -219,10 +239,12 @@ def render(results_path, doc_path):
     w("")
     w(f"### 1. Objects: ls and subtree counts (2 clients, -j 2, {r.get('meta.duration', '?')} s each)")
     w("")
-    w("| query | tps | avg latency | statement avg | median | load |")
-    w("|---|---|---|---|---|---|")
+    w(f"Each group (ls; count) ran interleaved in {r.get('meta.rounds', '?')} rounds; tps per round shows the noise.")
+    w("")
+    w("| query | tps | tps per round | avg latency | statement avg | median | load |")
+    w("|---|---|---|---|---|---|---|")
     for _, label, key in t1:
-        w(f"| {label} | {fmt(g(key + '.tps'), '', 0)} | {fmt(g(key + '.lat_ms'), 'ms')} |"
+        w(f"| {label} | {fmt(g(key + '.tps'), '', 0)} | {r.get(key + '.tps_rounds', '?')} | {fmt(g(key + '.lat_ms'), 'ms')} |"
           f" {fmt(g(key + '.stmt_ms'), 'ms')} | {fmt(g(key + '.median_ms'), 'ms')} | {r.get(key + '.load', '?')} |")
     w("")
     w(f"Ratios (statement averages): ls / raw = {fmt(ls_ratio, '×', 2)}, ltree / ls = {fmt(ls_ltree, '×', 2)};"
@@ -241,8 +263,10 @@ def render(results_path, doc_path):
     w("")
     w(f"### 3. Single-row writes (8 clients, -j 2, {r.get('meta.duration', '?')} s each, one object per transaction)")
     w("")
-    w("| writer | listener | tps | avg latency | median | × plain | load |")
-    w("|---|---|---|---|---|---|---|")
+    w(f"All seven variants ran interleaved in {r.get('meta.rounds', '?')} rounds. Statement profiles: see the appendix.")
+    w("")
+    w("| writer | listener | tps | tps per round | avg latency | median | × plain | load |")
+    w("|---|---|---|---|---|---|---|---|")
     for key, writer, listener in [
         ("write.plain", "INSERT into bench.plain", "none"),
         ("write.insert", "INSERT into arxos.objects", "none"),
@@ -252,19 +276,21 @@ def render(results_path, doc_path):
         ("write.put_wake", "arxos.put", "idle LISTEN client, wants_wake = true"),
         ("write.put_poll", "arxos.put", "busy poller (wants_wake = false, events_since every 20 ms)"),
     ]:
-        w(f"| {writer} | {listener} | {fmt(g(key + '.tps'), '', 0)} | {fmt(g(key + '.lat_ms'), 'ms')} |"
+        w(f"| {writer} | {listener} | {fmt(g(key + '.tps'), '', 0)} | {r.get(key + '.tps_rounds', '?')} | {fmt(g(key + '.lat_ms'), 'ms')} |"
           f" {fmt(g(key + '.median_ms'), 'ms')} | {fmt(ratio(g(key + '.tps'), plain_tps), '×', 2)} |"
           f" {r.get(key + '.load', '?')} |")
     w("")
-    w(f"The poller read {r.get('poll.events', '?')} events in the INSERT run and {r.get('poll.put_events', '?')}"
-      " in the put run.")
+    w("The poller"
+      f" sequenced {r.get('write.insert_poll.events', '?')} events in the INSERT run and"
+      f" {r.get('write.put_poll.events', '?')} in the put run.")
     w("")
-    w(f"### 4. near and trace (2 clients, -j 2, {r.get('meta.short', '?')} s each)")
+    w(f"### 4. near and trace (2 clients, -j 2, {r.get('meta.short', '?')} s each; the two traces interleaved)")
     w("")
     w("| query | tps | statement avg | median | p95 | load |")
     w("|---|---|---|---|---|---|")
     for key, label in [("near", "arxos.near(building, path, 5 m, max => 10)"),
-                       ("trace", "arxos.trace(building, path, 'downstream', NULL, 10)")]:
+                       ("trace", "arxos.trace(building, path, 'downstream', NULL, 10)"),
+                       ("trace.fixed", "bench.trace_fixed (arxos.trace, join rewritten), same arguments")]:
         w(f"| {label} | {fmt(g(key + '.tps'), '', 0)} | {fmt(g(key + '.stmt_ms'), 'ms')} |"
           f" {fmt(g(key + '.median_ms'), 'ms')} | {fmt(g(key + '.p95_ms'), 'ms')} | {r.get(key + '.load', '?')} |")
     w("")
@@ -300,7 +326,10 @@ def render(results_path, doc_path):
                        ("explain.ls_api", "arxos.ls on the same floor"),
                        ("explain.insert_one", "one INSERT into arxos.objects (rolled back)"),
                        ("explain.bulk", "the bulk INSERT into arxos.objects (rolled back)"),
-                       ("explain.recompute", "arxos.recompute_rating's scan (rating_inputs_scan)")]:
+                       ("explain.recompute", "arxos.recompute_rating's scan (rating_inputs_scan)"),
+                       ("explain.profile_write_insert", "profile: INSERT into arxos.objects, 8 clients (pg_stat_statements)"),
+                       ("explain.profile_write_put", "profile: arxos.put, 8 clients (pg_stat_statements)"),
+                       ("explain.profile_update_ext", "profile: UPDATE of arxos.objects, 8 clients (pg_stat_statements)")]:
         path = r.get(key)
         if path and os.path.exists(path):
             w(f"### {title}")
@@ -332,7 +361,8 @@ def render(results_path, doc_path):
         ("writes tps: plain / insert / put", f"{fmt(plain_tps, '', 0)} / {fmt(g('write.insert.tps'), '', 0)} / {fmt(g('write.put.tps'), '', 0)}"),
         ("writes tps with idle LISTEN (insert / put)", f"{fmt(g('write.insert_wake.tps'), '', 0)} / {fmt(g('write.put_wake.tps'), '', 0)}"),
         ("writes tps with busy poller (insert / put)", f"{fmt(g('write.insert_poll.tps'), '', 0)} / {fmt(g('write.put_poll.tps'), '', 0)}"),
-        ("near / trace median (ms)", f"{fmt(g('near.median_ms'))} / {fmt(g('trace.median_ms'))}"),
+        ("near / trace / rewritten trace median (ms)",
+         f"{fmt(g('near.median_ms'))} / {fmt(g('trace.median_ms'))} / {fmt(g('trace.fixed.median_ms'))}"),
         ("rating median / recompute median (ms)", f"{fmt(rating_ms)} / {fmt(recompute_ms)}"),
         ("update tps: extension / plain", f"{fmt(upd_ext, '', 0)} / {fmt(upd_plain, '', 0)}"),
     ]:
@@ -342,8 +372,8 @@ def render(results_path, doc_path):
 
 
 def main(argv):
-    if len(argv) >= 2 and argv[1] == "pgbench" and len(argv) == 5:
-        parse_pgbench(argv[2], argv[3], argv[4])
+    if len(argv) == 4 and argv[1] == "pgbench":
+        parse_pgbench(argv[2], argv[3])
     elif len(argv) >= 3 and argv[1] == "median":
         vals = [float(v) for v in argv[3:]]
         print(f"{argv[2]}.median\t{statistics.median(vals)}")

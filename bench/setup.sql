@@ -1,5 +1,6 @@
 -- Benchmark fixtures, run once after the building is generated (psql, variable :building = key).
 -- Everything lives in schema bench, next to the extension's tables:
+--   bench.tree_fixed, bench.trace_fixed   arxos.tree and arxos.trace with index-friendly joins
 --   bench.plain  a copy of arxos.objects without the extension's triggers (same columns,
 --                generated columns, CHECK and foreign-key constraints and indexes, same rows)
 --   bench.lt     the same objects with an ltree path (labels translated) and a GiST index
@@ -89,6 +90,42 @@ LANGUAGE sql STABLE AS $$
        AND (after IS NULL OR o.path > after COLLATE "C")
      ORDER BY o.path
      LIMIT max
+$$;
+
+-------------------------------------------------------------------------------------------------
+-- arxos.trace with its join rewritten, measured next to the real one: the real one joins the
+-- walk to connections on `CASE WHEN down THEN from_id ELSE to_id END = id`, which no index
+-- serves, so each step reads every connection; here each direction is a branch of a UNION ALL
+-- whose key (from_id or to_id) the indexes of arxos.connections serve.
+-------------------------------------------------------------------------------------------------
+CREATE FUNCTION bench.trace_fixed(building text, path text, direction text DEFAULT 'downstream',
+                                  kind text DEFAULT NULL, max_depth integer DEFAULT 32)
+RETURNS TABLE (depth integer, path text, type text, status text, kind text, via text, cycle boolean)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE args AS MATERIALIZED (
+        SELECT arxos.object_id(b, path) AS start, direction = 'downstream' AS down
+          FROM arxos.building_id(building) AS b
+         WHERE (direction IN ('downstream', 'upstream')
+                OR arxos.raise('direction must be downstream or upstream, got ' || coalesce(direction, 'NULL'), '22023'))
+           AND (max_depth BETWEEN 1 AND 1000 OR arxos.raise('max_depth must be between 1 and 1000', '22023'))
+    ), walk(depth, id, kind, via, route, cycle) AS (
+        SELECT 0, args.start, NULL::text, NULL::uuid, ARRAY[args.start], false FROM args
+        UNION ALL
+        SELECT w.depth + 1, e.next_id, e.kind, w.id, w.route || e.next_id, e.next_id = ANY (w.route)
+          FROM walk w
+          CROSS JOIN args
+          JOIN (SELECT c.from_id AS this_id, c.to_id AS next_id, c.kind, true AS down FROM arxos.connections c
+                UNION ALL
+                SELECT c.to_id, c.from_id, c.kind, false FROM arxos.connections c) e
+            ON e.this_id = w.id AND e.down = args.down
+         WHERE NOT w.cycle AND w.depth < max_depth
+           AND ($4 IS NULL OR e.kind = $4)
+    )
+    SELECT w.depth, o.path::text, o.type, o.status, w.kind, v.path::text, w.cycle
+      FROM walk w
+      JOIN arxos.objects o ON o.id = w.id
+      LEFT JOIN arxos.objects v ON v.id = w.via
+     ORDER BY w.depth, o.path, v.path
 $$;
 
 -------------------------------------------------------------------------------------------------

@@ -7,8 +7,9 @@
 -- lights, a circuit with its outlets, a VAV box with damper and diffusers, a smoke detector and
 -- sprinklers, data ports, and every tenth room a restroom's plumbing. Most objects have a
 -- location in metres (rooms are 6 m x 6 m, floors 4 m apart), statuses are mostly active with a
--- few failed or needing repair, and about 6% of objects are connected (power, air,
--- chilled_water, plumbing, data, monitors) in the rooms whose connections are documented.
+-- few failed or needing repair; connections (power, air, chilled_water, plumbing, data,
+-- monitors), about 5 for every 100 objects, join the plant and the floors' equipment and, in the
+-- tenth of the rooms whose connections are documented, the room's devices.
 --
 -- Everything is derived from hashes of (seed, position), so the same seed gives the same tree,
 -- the same properties and the same connections. Objects go in with one INSERT ... SELECT and
@@ -70,7 +71,7 @@ BEGIN
                1 + ((h1 >> 8) & 3) AS sprinklers,          -- 1..4
                r % 3 = 0 AS access_point,
                r % 10 = 5 AS restroom,
-               ((h1 >> 10) & 1023) < 154 AS surveyed,      -- 15%: connections documented
+               ((h1 >> 10) & 1023) < 102 AS surveyed,      -- 10%: connections documented
                CASE WHEN r % 10 = 5 THEN 'restroom'
                     ELSE (ARRAY['office', 'office', 'office', 'office', 'office', 'office',
                                 'office', 'office', 'office', 'office', 'office', 'office',

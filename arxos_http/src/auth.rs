@@ -82,7 +82,10 @@ mod tests {
     #[test]
     fn other_schemes_and_blank_keys_are_no_key() {
         let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic YWxhZGRpbjpvcGVu"));
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Basic YWxhZGRpbjpvcGVu"),
+        );
         assert_eq!(presented_key(&headers), None);
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer   "));
         assert_eq!(presented_key(&headers), None);

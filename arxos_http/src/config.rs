@@ -10,7 +10,12 @@ use clap::Args;
 pub struct DatabaseArgs {
     /// PostgreSQL connection string (URL or key=value form), e.g.
     /// postgres://arxos@db.example.com/arxos?sslmode=require
-    #[arg(long, visible_alias = "database", env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        visible_alias = "database",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// PEM file with the CA certificate(s) that sign the server's certificate. When set, TLS
@@ -68,7 +73,7 @@ pub struct ApiConfig {
     pub rate_limit: u32,
 
     /// Requests a key may make at once before the per-minute rate applies.
-    #[arg(long, env = "ARXOS_RATE_LIMIT_BURST", default_value_t = 20,
+    #[arg(long, env = "ARXOS_RATE_LIMIT_BURST", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_burst: u32,
 

@@ -16,9 +16,9 @@ mod server;
 mod shell;
 mod state;
 mod table;
-mod webhooks;
 mod text_param;
 mod tx;
+mod webhooks;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -23,7 +23,10 @@ pub fn install() -> Option<PrometheusHandle> {
         .ok()?
         .install_recorder()
         .ok()?;
-    metrics::describe_counter!("http_requests_total", "HTTP requests by method, route and status");
+    metrics::describe_counter!(
+        "http_requests_total",
+        "HTTP requests by method, route and status"
+    );
     metrics::describe_histogram!(
         "http_request_duration_seconds",
         metrics::Unit::Seconds,

@@ -344,7 +344,12 @@ mod tests {
     fn the_document_lists_the_routes_and_is_3_1() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-        for path in ["/api/buildings", "/api/buildings/{b}/objects/{path}", "/api/query", "/api/keys"] {
+        for path in [
+            "/api/buildings",
+            "/api/buildings/{b}/objects/{path}",
+            "/api/query",
+            "/api/keys",
+        ] {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["api_key"].is_object());

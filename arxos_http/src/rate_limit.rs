@@ -119,7 +119,10 @@ pub async fn limit(
 }
 
 fn set_headers(headers: &mut HeaderMap, rate: Rate, remaining: u32, reset: Duration) {
-    headers.insert("x-ratelimit-limit", HeaderValue::from(rate.per_minute.get()));
+    headers.insert(
+        "x-ratelimit-limit",
+        HeaderValue::from(rate.per_minute.get()),
+    );
     headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
     let reset = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
     headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
@@ -151,6 +154,9 @@ mod tests {
             assert_eq!(snapshot.remaining_burst_capacity(), expected);
         }
         assert!(bucket.limiter.check_key(&1).is_err());
-        assert!(bucket.limiter.check_key(&2).is_ok(), "keys have their own buckets");
+        assert!(
+            bucket.limiter.check_key(&2).is_ok(),
+            "keys have their own buckets"
+        );
     }
 }

@@ -24,12 +24,12 @@ use tracing::Level;
 use std::num::NonZeroU32;
 
 use crate::config::{ApiConfig, ServeConfig};
-use crate::rate_limit::{self, Rate, RateLimits};
-use crate::state::QuerySettings;
 use crate::db::{self, DbError};
 use crate::error::{chain, ApiError};
+use crate::rate_limit::{self, Rate, RateLimits};
 use crate::routes;
 use crate::state::AppState;
+use crate::state::QuerySettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -59,7 +59,12 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let tls = db::tls_connector(config.database.db_ca_cert.as_deref())?;
     let pool = db::pool(pg_config.clone(), tls.clone(), config.pool_size as usize)?;
     let mut state = AppState::new(pool.clone());
-    crate::realtime::spawn(pg_config.clone(), tls.clone(), state.hub.clone(), pool.clone());
+    crate::realtime::spawn(
+        pg_config.clone(),
+        tls.clone(),
+        state.hub.clone(),
+        pool.clone(),
+    );
     crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);
     state.statement_timeout_ms = config.request_timeout * 1000;
     state.query = QuerySettings {

@@ -51,6 +51,28 @@ impl AppState {
         }
     }
 
+    /// Runs one statement answering one JSON value in the request's transaction, in a single
+    /// round trip (see [`tx::run_one`]).
+    pub async fn one(
+        &self,
+        key: &ApiKey,
+        scope: Scope,
+        building: Option<&str>,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<serde_json::Value, ApiError> {
+        tx::run_one(
+            &self.pool,
+            key,
+            scope,
+            building,
+            self.statement_timeout_ms,
+            sql,
+            params,
+        )
+        .await
+    }
+
     /// Runs `work` in the request's transaction as the key's owner (see [`tx::run`]).
     pub async fn tx<T, F>(
         &self,

@@ -25,7 +25,11 @@ impl TextParam {
 }
 
 impl ToSql for TextParam {
-    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match &self.0 {
             Some(text) => {
                 out.put_slice(text.as_bytes());
@@ -46,17 +50,30 @@ impl ToSql for TextParam {
     to_sql_checked!();
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn json_params_become_text() {
-        assert_eq!(TextParam::from_json(&serde_json::json!(1.5)).0.as_deref(), Some("1.5"));
-        assert_eq!(TextParam::from_json(&serde_json::json!(true)).0.as_deref(), Some("true"));
-        assert_eq!(TextParam::from_json(&serde_json::json!("b42")).0.as_deref(), Some("b42"));
+        assert_eq!(
+            TextParam::from_json(&serde_json::json!(1.5)).0.as_deref(),
+            Some("1.5")
+        );
+        assert_eq!(
+            TextParam::from_json(&serde_json::json!(true)).0.as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            TextParam::from_json(&serde_json::json!("b42")).0.as_deref(),
+            Some("b42")
+        );
         assert_eq!(TextParam::from_json(&Value::Null).0, None);
-        assert_eq!(TextParam::from_json(&serde_json::json!({"a": 1})).0.as_deref(), Some(r#"{"a":1}"#));
+        assert_eq!(
+            TextParam::from_json(&serde_json::json!({"a": 1}))
+                .0
+                .as_deref(),
+            Some(r#"{"a":1}"#)
+        );
     }
 }

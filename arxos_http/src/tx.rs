@@ -120,6 +120,54 @@ where
     Ok(value)
 }
 
+/// Like [`run`] for a route that is one statement answering one JSON value: `COMMIT` is
+/// pipelined too, so the whole request is one round trip. (When the key is refused or the
+/// statement fails, the server turns that `COMMIT` into a rollback.)
+pub async fn run_one(
+    pool: &Pool,
+    key: &ApiKey,
+    scope: Scope,
+    building: Option<&str>,
+    statement_timeout_ms: u64,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Value, ApiError> {
+    let mut checkout = Checkout::from(pool).await?;
+    let client = checkout.client();
+    let result = async {
+        let begin = client.prepare_cached("BEGIN").await?;
+        let setup = client.prepare_cached(SETUP).await?;
+        let statement = client.prepare_cached(sql).await?;
+        let commit = client.prepare_cached("COMMIT").await?;
+        let timeout = statement_timeout_ms.to_string();
+        let scope = scope.as_str();
+        let setup_params: [&(dyn ToSql + Sync); 4] = [&key.0, &scope, &building, &timeout];
+        let (began, authorized, rows, committed) = tokio::join!(
+            client.execute(&begin, &[]),
+            client.query(&setup, &setup_params),
+            client.query(&statement, params),
+            client.execute(&commit, &[]),
+        );
+        began?;
+        if authorized?.is_empty() {
+            return Err(ApiError::new(ErrorCode::Unauthorized, "invalid API key"));
+        }
+        let rows = rows?;
+        committed?;
+        match rows.first() {
+            Some(row) => first_json(row),
+            None => Err(ApiError::not_found("not found")),
+        }
+    }
+    .await;
+    // The pipeline ended the transaction unless a statement never got an answer.
+    let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
+    if clean {
+        checkout.finish();
+    }
+    result
+}
+
 /// The first column of every row, as JSON.
 pub async fn json_rows(
     client: &Client,

@@ -10,15 +10,27 @@ fn openapi_docs_and_metrics_are_served() {
     let doc = api.http.get(&api.shim.url("/api/openapi.json"));
     assert_eq!(doc.status, 200);
     let doc = doc.json();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
-    for path in ["/api/buildings/{b}/objects/{path}", "/api/query", "/api/ratings", "/api/contributions"] {
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/api/buildings/{b}/objects/{path}",
+        "/api/query",
+        "/api/ratings",
+        "/api/contributions",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
 
     let page = api.http.get(&api.shim.url("/docs"));
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/api/openapi.json"));
-    assert!(!page.body.contains("https://") && !page.body.contains("http://"), "loads nothing from elsewhere");
+    assert!(
+        !page.body.contains("https://") && !page.body.contains("http://"),
+        "loads nothing from elsewhere"
+    );
 
     assert_eq!(api.get("/api/buildings/b42").status, 200);
     let metrics = api.http.get(&api.shim.url("/metrics"));
@@ -30,6 +42,9 @@ fn openapi_docs_and_metrics_are_served() {
             && l.contains("status=\"200\"")),
         "{text}"
     );
-    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("arxos_db_pool_connections"), "{text}");
 }

@@ -14,39 +14,80 @@ fn contributors_contributions_transfers_and_tokens() {
     let alice_key = create_key(&api.cluster, "alice", &["write"], None);
     let bob_key = create_key(&api.cluster, "bob", &["write"], None);
 
-    let alice = api.send_as(&alice_key, "POST", "/api/contributors",
-        Some(&json!({"handle": "alice", "display_name": "Alice"})));
+    let alice = api.send_as(
+        &alice_key,
+        "POST",
+        "/api/contributors",
+        Some(&json!({"handle": "alice", "display_name": "Alice"})),
+    );
     assert_eq!(alice.status, 201, "{}", alice.body);
     assert_eq!(alice.json()["handle"], "alice");
-    let bob = api.send_as(&bob_key, "POST", "/api/contributors", Some(&json!({"handle": "bob", "display_name": "Bob"})));
+    let bob = api.send_as(
+        &bob_key,
+        "POST",
+        "/api/contributors",
+        Some(&json!({"handle": "bob", "display_name": "Bob"})),
+    );
     assert_eq!(bob.status, 201, "{}", bob.body);
-    let taken = api.send_as(&bob_key, "POST", "/api/contributors", Some(&json!({"handle": "bob", "display_name": "B"})));
+    let taken = api.send_as(
+        &bob_key,
+        "POST",
+        "/api/contributors",
+        Some(&json!({"handle": "bob", "display_name": "B"})),
+    );
     assert_error(&taken, 409, "CONFLICT");
 
     let body = json!({"building": "b42", "contributor": "alice", "type": "object_documentation",
                       "data_hash": HASH_A, "path": "/electrical", "metadata": {"notes": "checked"}});
-    let headers = [("x-api-key", alice_key.as_str()), ("content-type", "application/json"),
-                   ("idempotency-key", "retry-1")];
-    let first = api.http.request("POST", &api.shim.url("/api/contributions"), &headers,
-        Some(body.to_string().into_bytes()));
+    let headers = [
+        ("x-api-key", alice_key.as_str()),
+        ("content-type", "application/json"),
+        ("idempotency-key", "retry-1"),
+    ];
+    let first = api.http.request(
+        "POST",
+        &api.shim.url("/api/contributions"),
+        &headers,
+        Some(body.to_string().into_bytes()),
+    );
     assert_eq!(first.status, 201, "{}", first.body);
     let contribution = first.json();
-    let again = api.http.request("POST", &api.shim.url("/api/contributions"), &headers,
-        Some(body.to_string().into_bytes()));
+    let again = api.http.request(
+        "POST",
+        &api.shim.url("/api/contributions"),
+        &headers,
+        Some(body.to_string().into_bytes()),
+    );
     assert_eq!(again.status, 201, "{}", again.body);
-    assert_eq!(again.json()["contribution_id"], contribution["contribution_id"], "idempotent replay");
+    assert_eq!(
+        again.json()["contribution_id"],
+        contribution["contribution_id"],
+        "idempotent replay"
+    );
     // Acting for somebody else's contributor is refused.
-    let other = api.send_as(&bob_key, "POST", "/api/contributions",
-        Some(&json!({"building": "b42", "contributor": "alice", "type": "object_documentation",
-                     "data_hash": "b".repeat(64), "path": "/electrical"})));
+    let other = api.send_as(
+        &bob_key,
+        "POST",
+        "/api/contributions",
+        Some(
+            &json!({"building": "b42", "contributor": "alice", "type": "object_documentation",
+                     "data_hash": "b".repeat(64), "path": "/electrical"}),
+        ),
+    );
     assert_error(&other, 403, "FORBIDDEN");
 
-    let listed = api.get("/api/contributions?building=b42&contributor=alice").json();
+    let listed = api
+        .get("/api/contributions?building=b42&contributor=alice")
+        .json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 
     let id = contribution["contribution_id"].as_str().unwrap();
-    let own = api.send_as(&alice_key, "POST", &format!("/api/contributions/{id}/verify"),
-        Some(&json!({"verifier": "alice", "status": "auto_verified"})));
+    let own = api.send_as(
+        &alice_key,
+        "POST",
+        &format!("/api/contributions/{id}/verify"),
+        Some(&json!({"verifier": "alice", "status": "auto_verified"})),
+    );
     assert!(own.status == 403 || own.status == 400, "{}", own.body);
 
     let balance = api.get("/api/contributors/alice/balance");
@@ -57,8 +98,12 @@ fn contributors_contributions_transfers_and_tokens() {
     let sent = api.send_as(&alice_key, "POST", "/api/transfers",
         Some(&json!({"from": "alice", "to": "bob", "amount": 1, "memo": "thanks", "building": "b42"})));
     assert_eq!(sent.status, 201, "{}", sent.body);
-    let too_much = api.send_as(&alice_key, "POST", "/api/transfers",
-        Some(&json!({"from": "alice", "to": "bob", "amount": 1000000, "building": "b42"})));
+    let too_much = api.send_as(
+        &alice_key,
+        "POST",
+        "/api/transfers",
+        Some(&json!({"from": "alice", "to": "bob", "amount": 1000000, "building": "b42"})),
+    );
     assert_error(&too_much, 409, "CONFLICT");
     let bob_balance = api.get("/api/contributors/bob/balance").json();
     assert_eq!(bob_balance["balance"].as_f64(), Some(1.0), "{bob_balance}");

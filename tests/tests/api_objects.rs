@@ -22,9 +22,17 @@ fn buildings_list_create_get() {
     assert_eq!(by_id.status, 200, "{}", by_id.body);
     assert_eq!(by_id.json()["name"], "Headquarters");
 
-    let dup = api.send("POST", "/api/buildings", Some(&json!({"key": "hq", "name": "Again"})));
+    let dup = api.send(
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "hq", "name": "Again"})),
+    );
     assert_error(&dup, 409, "CONFLICT");
-    let bad = api.send("POST", "/api/buildings", Some(&json!({"key": "Not Valid", "name": "x"})));
+    let bad = api.send(
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "Not Valid", "name": "x"})),
+    );
     assert_error(&bad, 400, "VALIDATION_ERROR");
 
     let list = api.get("/api/buildings?limit=1&count=true");
@@ -47,8 +55,10 @@ fn object_lifecycle_by_path() {
     let put = api.send(
         "PUT",
         base,
-        Some(&json!({"type": "panel", "properties": {"amps": 100, "brand": "X"}, "status": "active",
-                     "location": {"x": 1.0, "y": 2.0, "z": 0.5, "floor": 1}})),
+        Some(
+            &json!({"type": "panel", "properties": {"amps": 100, "brand": "X"}, "status": "active",
+                     "location": {"x": 1.0, "y": 2.0, "z": 0.5, "floor": 1}}),
+        ),
     );
     assert_eq!(put.status, 201, "{}", put.body);
     let object = put.json();
@@ -59,7 +69,11 @@ fn object_lifecycle_by_path() {
     let again = api.send("PUT", base, Some(&json!({"type": "panel"})));
     assert_eq!(again.status, 200, "{}", again.body);
 
-    let patched = api.send("PATCH", base, Some(&json!({"properties": {"amps": 200, "brand": null}, "health": 80})));
+    let patched = api.send(
+        "PATCH",
+        base,
+        Some(&json!({"properties": {"amps": 200, "brand": null}, "health": 80})),
+    );
     assert_eq!(patched.status, 200, "{}", patched.body);
     let patched = patched.json();
     assert_eq!(patched["properties"], json!({"amps": 200}));
@@ -71,8 +85,18 @@ fn object_lifecycle_by_path() {
     // Refusals of the extension come back as 4xx with its message.
     let bad = api.send("PATCH", base, Some(&json!({"status": "on fire"})));
     let body = assert_error(&bad, 400, "VALIDATION_ERROR");
-    assert!(body["error"]["message"].as_str().unwrap().contains("unknown status"), "{body}");
-    let orphan = api.send("PUT", "/api/buildings/b42/objects/nowhere/x", Some(&json!({"type": "thing"})));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown status"),
+        "{body}"
+    );
+    let orphan = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/nowhere/x",
+        Some(&json!({"type": "thing"})),
+    );
     assert_error(&orphan, 409, "CONFLICT");
     let parents = api.send(
         "PUT",
@@ -86,22 +110,46 @@ fn object_lifecycle_by_path() {
 
     let has_children = api.send("DELETE", "/api/buildings/b42/objects/nowhere", None);
     assert_error(&has_children, 409, "CONFLICT");
-    let deleted = api.send("DELETE", "/api/buildings/b42/objects/nowhere?recursive=true", None);
+    let deleted = api.send(
+        "DELETE",
+        "/api/buildings/b42/objects/nowhere?recursive=true",
+        None,
+    );
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_eq!(deleted.json()["deleted"], 2);
-    assert_error(&api.get("/api/buildings/b42/objects/nowhere"), 404, "NOT_FOUND");
+    assert_error(
+        &api.get("/api/buildings/b42/objects/nowhere"),
+        404,
+        "NOT_FOUND",
+    );
 
-    let history = api.get("/api/buildings/b42/history?path=/electrical/panels/sub_2").json();
-    let ops: Vec<&str> = history["items"].as_array().unwrap().iter().map(|h| h["op"].as_str().unwrap()).collect();
+    let history = api
+        .get("/api/buildings/b42/history?path=/electrical/panels/sub_2")
+        .json();
+    let ops: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["op"].as_str().unwrap())
+        .collect();
     assert_eq!(ops, ["insert", "update"]);
-    assert!(history["items"].as_array().unwrap().iter().all(|h| h["actor"] == "admin-bot"));
+    assert!(history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["actor"] == "admin-bot"));
 }
 
 #[test]
 fn ls_and_tree_paginate_by_path() {
     let api = Api::start();
     let all = api.get("/api/buildings/b42/ls").json();
-    let expected: Vec<Value> = all["items"].as_array().unwrap().iter().map(|i| i["path"].clone()).collect();
+    let expected: Vec<Value> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].clone())
+        .collect();
     assert!(expected.len() >= 4, "{all}");
     assert_eq!(all["next"], Value::Null);
 
@@ -112,7 +160,13 @@ fn ls_and_tree_paginate_by_path() {
         assert_eq!(page.status, 200, "{}", page.body);
         let page = page.json();
         assert_eq!(page["count"], expected.len());
-        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["path"].clone()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["path"].clone()),
+        );
         match page["next"].as_str() {
             Some(next) => url = next.to_owned(),
             None => break,
@@ -127,10 +181,20 @@ fn ls_and_tree_paginate_by_path() {
     let first = api.get("/api/buildings/b42/tree?limit=3").json();
     assert_eq!(first["items"].as_array().unwrap().len(), 3);
     let rest = api.get(first["next"].as_str().unwrap()).json();
-    assert!(rest["items"][0]["path"].as_str().unwrap() > first["items"][2]["path"].as_str().unwrap());
+    assert!(
+        rest["items"][0]["path"].as_str().unwrap() > first["items"][2]["path"].as_str().unwrap()
+    );
 
-    assert_error(&api.get("/api/buildings/b42/ls?limit=0"), 400, "VALIDATION_ERROR");
-    assert_error(&api.get("/api/buildings/b42/ls?limit=abc"), 400, "VALIDATION_ERROR");
+    assert_error(
+        &api.get("/api/buildings/b42/ls?limit=0"),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &api.get("/api/buildings/b42/ls?limit=abc"),
+        400,
+        "VALIDATION_ERROR",
+    );
     assert_error(&api.get("/api/buildings/b42/ls/no/such"), 404, "NOT_FOUND");
 }
 
@@ -145,8 +209,17 @@ fn move_near_trace_and_connections() {
         );
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let near = api.get("/api/buildings/b42/near/spaces/floor_1/a?radius=1.5").json();
-    assert!(near["items"].as_array().unwrap().iter().any(|i| i["path"] == "/spaces/floor_1/b"), "{near}");
+    let near = api
+        .get("/api/buildings/b42/near/spaces/floor_1/a?radius=1.5")
+        .json();
+    assert!(
+        near["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["path"] == "/spaces/floor_1/b"),
+        "{near}"
+    );
 
     let c = api.send(
         "POST",
@@ -161,18 +234,39 @@ fn move_near_trace_and_connections() {
         Some(&json!({"from": "/spaces/floor_1/a", "to": "/spaces/floor_1/b", "kind": "power"})),
     );
     assert_error(&dup, 409, "CONFLICT");
-    let of = api.get("/api/buildings/b42/connections/spaces/floor_1/a").json();
+    let of = api
+        .get("/api/buildings/b42/connections/spaces/floor_1/a")
+        .json();
     assert_eq!(of["items"][0]["other_path"], "/spaces/floor_1/b");
 
-    let trace = api.get("/api/buildings/b42/trace/spaces/floor_1/a?direction=downstream").json();
-    let paths: Vec<&str> = trace["items"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
+    let trace = api
+        .get("/api/buildings/b42/trace/spaces/floor_1/a?direction=downstream")
+        .json();
+    let paths: Vec<&str> = trace["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["/spaces/floor_1/a", "/spaces/floor_1/b"]);
-    assert_error(&api.get("/api/buildings/b42/trace/spaces/floor_1/a?direction=sideways"), 400, "VALIDATION_ERROR");
+    assert_error(
+        &api.get("/api/buildings/b42/trace/spaces/floor_1/a?direction=sideways"),
+        400,
+        "VALIDATION_ERROR",
+    );
 
-    let moved = api.send("POST", "/api/buildings/b42/move", Some(&json!({"from": "/spaces/floor_1/b", "to": "/spaces/floor_1/c"})));
+    let moved = api.send(
+        "POST",
+        "/api/buildings/b42/move",
+        Some(&json!({"from": "/spaces/floor_1/b", "to": "/spaces/floor_1/c"})),
+    );
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.json()["moved"], 1);
-    assert_eq!(api.get("/api/buildings/b42/objects/spaces/floor_1/c").status, 200);
+    assert_eq!(
+        api.get("/api/buildings/b42/objects/spaces/floor_1/c")
+            .status,
+        200
+    );
 
     let gone = api.send(
         "DELETE",
@@ -198,11 +292,22 @@ fn flat_object_routes_by_uuid() {
     assert_eq!(got.status, 200, "{}", got.body);
     assert_eq!(got.json()["path"], "/hvac/zones/z9");
 
-    let patched = api.send("PATCH", &format!("/api/objects/{id}"), Some(&json!({"needs_repair": true})));
+    let patched = api.send(
+        "PATCH",
+        &format!("/api/objects/{id}"),
+        Some(&json!({"needs_repair": true})),
+    );
     assert_eq!(patched.json()["needs_repair"], true);
 
-    let found = api.get("/api/objects?building=b42&under=/hvac&needs_repair=true&status=failed").json();
-    let paths: Vec<&str> = found["items"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
+    let found = api
+        .get("/api/objects?building=b42&under=/hvac&needs_repair=true&status=failed")
+        .json();
+    let paths: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["/hvac/zones/z9"]);
     assert_error(&api.get("/api/objects?type=panel"), 400, "VALIDATION_ERROR");
 

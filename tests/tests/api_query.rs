@@ -6,7 +6,12 @@ use api_common::{assert_error, create_key, Api};
 use serde_json::{json, Value};
 
 fn query(api: &Api, key: &str, sql: &str, params: Value) -> arxos_e2e::Reply {
-    api.send_as(key, "POST", "/api/query", Some(&json!({"sql": sql, "params": params})))
+    api.send_as(
+        key,
+        "POST",
+        "/api/query",
+        Some(&json!({"sql": sql, "params": params})),
+    )
 }
 
 #[test]
@@ -22,8 +27,26 @@ fn values_keep_their_postgres_types() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let body = r.json();
-    let types: Vec<&str> = body["columns"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["uuid", "text", "int2", "jsonb", "timestamptz", "numeric", "int4[]", "text", "numeric"]);
+    let types: Vec<&str> = body["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "uuid",
+            "text",
+            "int2",
+            "jsonb",
+            "timestamptz",
+            "numeric",
+            "int4[]",
+            "text",
+            "numeric"
+        ]
+    );
     let row = &body["rows"][0];
     assert_eq!(row[1], "/electrical");
     assert_eq!(row[3]["description"], "Electrical distribution");
@@ -38,11 +61,21 @@ fn values_keep_their_postgres_types() {
 
 #[test]
 fn what_must_be_refused_is_refused() {
-    let api = Api::start_with(&["--rate-limit", "0", "--query-rate-limit", "0", "--query-timeout-ms", "300"]);
+    let api = Api::start_with(&[
+        "--rate-limit",
+        "0",
+        "--query-rate-limit",
+        "0",
+        "--query-timeout-ms",
+        "300",
+    ]);
     let k = api.key.clone();
     let cases = [
         ("DELETE FROM objects", 400),
-        ("WITH d AS (DELETE FROM objects RETURNING 1) SELECT * FROM d", 400),
+        (
+            "WITH d AS (DELETE FROM objects RETURNING 1) SELECT * FROM d",
+            400,
+        ),
         ("SELECT pg_sleep(600)", 400),
         ("SELECT * FROM arxos.api_keys", 403),
         ("SELECT * FROM arxos.objects", 403),
@@ -59,24 +92,60 @@ fn what_must_be_refused_is_refused() {
     let slow = query(&api, &k, "SELECT pg_sleep(600)", json!([]));
     assert_error(&slow, 400, "QUERY_TIMEOUT");
     assert!(!std::path::Path::new("/tmp/arxos-pwned").exists());
-    assert_eq!(api.sql_one::<i64>("SELECT count(*) FROM arxos.objects"), 19, "nothing deleted");
+    assert_eq!(
+        api.sql_one::<i64>("SELECT count(*) FROM arxos.objects"),
+        19,
+        "nothing deleted"
+    );
     // A column named like a keyword is fine: no keyword filtering.
-    let ok = query(&api, &k, "SELECT max(updated_at) AS updated_at FROM objects", json!([]));
+    let ok = query(
+        &api,
+        &k,
+        "SELECT max(updated_at) AS updated_at FROM objects",
+        json!([]),
+    );
     assert_eq!(ok.status, 200, "{}", ok.body);
-    assert_error(&api.send("POST", "/api/query", Some(&json!({"sql": "  "}))), 400, "VALIDATION_ERROR");
+    assert_error(
+        &api.send("POST", "/api/query", Some(&json!({"sql": "  "}))),
+        400,
+        "VALIDATION_ERROR",
+    );
 }
 
 #[test]
 fn building_scope_holds_inside_queries() {
     let api = Api::start();
-    assert_eq!(api.send("POST", "/api/buildings", Some(&json!({"key": "other", "name": "O"}))).status, 201);
     assert_eq!(
-        api.send("PUT", "/api/buildings/other/objects/secret", Some(&json!({"type": "vault"}))).status,
+        api.send(
+            "POST",
+            "/api/buildings",
+            Some(&json!({"key": "other", "name": "O"}))
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        api.send(
+            "PUT",
+            "/api/buildings/other/objects/secret",
+            Some(&json!({"type": "vault"}))
+        )
+        .status,
         201
     );
     let scoped = create_key(&api.cluster, "b42-only", &["read"], Some(&["b42"]));
-    let buildings = query(&api, &scoped, "SELECT DISTINCT building FROM objects", json!([]));
-    assert_eq!(buildings.json()["rows"], json!([["b42"]]), "{}", buildings.body);
+    let buildings = query(
+        &api,
+        &scoped,
+        "SELECT DISTINCT building FROM objects",
+        json!([]),
+    );
+    assert_eq!(
+        buildings.json()["rows"],
+        json!([["b42"]]),
+        "{}",
+        buildings.body
+    );
     // Settings a query can change do not widen its scope.
     let widened = query(
         &api,
@@ -86,20 +155,46 @@ fn building_scope_holds_inside_queries() {
     );
     assert_eq!(widened.status, 200, "{}", widened.body);
     assert_eq!(widened.json()["rows"][0][1], 0);
-    let all = query(&api, &api.key, "SELECT count(*) FROM objects WHERE building = 'other'", json!([]));
+    let all = query(
+        &api,
+        &api.key,
+        "SELECT count(*) FROM objects WHERE building = 'other'",
+        json!([]),
+    );
     assert_eq!(all.json()["rows"][0][0], 1);
 }
 
 #[test]
 fn rows_are_capped_and_query_has_its_own_rate_limit() {
-    let api = Api::start_with(&["--rate-limit", "0", "--query-rate-limit", "2", "--query-rate-limit-burst", "2",
-                                "--query-max-rows", "3"]);
-    let r = query(&api, &api.key, "SELECT path FROM objects ORDER BY path", json!([]));
+    let api = Api::start_with(&[
+        "--rate-limit",
+        "0",
+        "--query-rate-limit",
+        "2",
+        "--query-rate-limit-burst",
+        "2",
+        "--query-max-rows",
+        "3",
+    ]);
+    let r = query(
+        &api,
+        &api.key,
+        "SELECT path FROM objects ORDER BY path",
+        json!([]),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let body = r.json();
     assert_eq!(body["row_count"], 3);
     assert_eq!(body["truncated"], true);
     assert_eq!(query(&api, &api.key, "SELECT 1", json!([])).status, 200);
-    assert_error(&query(&api, &api.key, "SELECT 1", json!([])), 429, "RATE_LIMITED");
-    assert_eq!(api.get("/api/buildings").status, 200, "other routes keep their own budget");
+    assert_error(
+        &query(&api, &api.key, "SELECT 1", json!([])),
+        429,
+        "RATE_LIMITED",
+    );
+    assert_eq!(
+        api.get("/api/buildings").status,
+        200,
+        "other routes keep their own budget"
+    );
 }

@@ -11,20 +11,47 @@ fn missing_unknown_and_revoked_keys_are_401() {
     let api = Api::start();
     let url = api.shim.url("/api/buildings");
     assert_error(&api.http.get(&url), 401, "UNAUTHORIZED");
-    assert_error(&api.get_as("arx_not-a-real-key", "/api/buildings"), 401, "UNAUTHORIZED");
-    let bearer = api.http.request("GET", &url, &[("authorization", &format!("Bearer {}", api.key))], None);
+    assert_error(
+        &api.get_as("arx_not-a-real-key", "/api/buildings"),
+        401,
+        "UNAUTHORIZED",
+    );
+    let bearer = api.http.request(
+        "GET",
+        &url,
+        &[("authorization", &format!("Bearer {}", api.key))],
+        None,
+    );
     assert_eq!(bearer.status, 200, "{}", bearer.body);
 
-    let created = api.send("POST", "/api/keys", Some(&json!({"name": "temp", "scopes": ["read"]})));
+    let created = api.send(
+        "POST",
+        "/api/keys",
+        Some(&json!({"name": "temp", "scopes": ["read"]})),
+    );
     assert_eq!(created.status, 201, "{}", created.body);
     let created = created.json();
-    let (id, key) = (created["id"].as_str().unwrap(), created["key"].as_str().unwrap());
+    let (id, key) = (
+        created["id"].as_str().unwrap(),
+        created["key"].as_str().unwrap(),
+    );
     assert_eq!(api.get_as(key, "/api/buildings").status, 200);
     let listed = api.get("/api/keys");
-    assert!(listed.body.contains(id) && !listed.body.contains(key), "{}", listed.body);
-    assert_eq!(api.send("DELETE", &format!("/api/keys/{id}"), None).status, 204);
+    assert!(
+        listed.body.contains(id) && !listed.body.contains(key),
+        "{}",
+        listed.body
+    );
+    assert_eq!(
+        api.send("DELETE", &format!("/api/keys/{id}"), None).status,
+        204
+    );
     assert_error(&api.get_as(key, "/api/buildings"), 401, "UNAUTHORIZED");
-    assert_error(&api.send("DELETE", &format!("/api/keys/{id}"), None), 404, "NOT_FOUND");
+    assert_error(
+        &api.send("DELETE", &format!("/api/keys/{id}"), None),
+        404,
+        "NOT_FOUND",
+    );
 }
 
 #[test]
@@ -32,15 +59,38 @@ fn scopes_are_enforced() {
     let api = Api::start();
     let reader = create_key(&api.cluster, "reader", &["read"], None);
     let writer = create_key(&api.cluster, "writer", &["write"], None);
-    assert_eq!(api.get_as(&reader, "/api/buildings/b42/objects/electrical").status, 200);
-    let put = api.send_as(&reader, "PUT", "/api/buildings/b42/objects/x", Some(&json!({"type": "t"})));
+    assert_eq!(
+        api.get_as(&reader, "/api/buildings/b42/objects/electrical")
+            .status,
+        200
+    );
+    let put = api.send_as(
+        &reader,
+        "PUT",
+        "/api/buildings/b42/objects/x",
+        Some(&json!({"type": "t"})),
+    );
     assert_error(&put, 403, "FORBIDDEN");
-    assert_eq!(api.get_as(&reader, "/api/buildings/b42/objects/x").status, 404, "nothing was written");
-    let put = api.send_as(&writer, "PUT", "/api/buildings/b42/objects/x", Some(&json!({"type": "t"})));
+    assert_eq!(
+        api.get_as(&reader, "/api/buildings/b42/objects/x").status,
+        404,
+        "nothing was written"
+    );
+    let put = api.send_as(
+        &writer,
+        "PUT",
+        "/api/buildings/b42/objects/x",
+        Some(&json!({"type": "t"})),
+    );
     assert_eq!(put.status, 201, "{}", put.body);
     assert_error(&api.get_as(&writer, "/api/keys"), 403, "FORBIDDEN");
     assert_error(
-        &api.send_as(&writer, "POST", "/api/keys", Some(&json!({"name": "sneaky", "scopes": ["admin"]}))),
+        &api.send_as(
+            &writer,
+            "POST",
+            "/api/keys",
+            Some(&json!({"name": "sneaky", "scopes": ["admin"]})),
+        ),
         403,
         "FORBIDDEN",
     );
@@ -49,37 +99,97 @@ fn scopes_are_enforced() {
 #[test]
 fn building_limited_keys_see_only_their_buildings() {
     let api = Api::start();
-    let other = api.send("POST", "/api/buildings", Some(&json!({"key": "other", "name": "Other"})));
+    let other = api.send(
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "other", "name": "Other"})),
+    );
     assert_eq!(other.status, 201);
     let other_id = other.json()["id"].as_str().unwrap().to_owned();
-    let secret = api.send("PUT", "/api/buildings/other/objects/secret", Some(&json!({"type": "vault"})));
+    let secret = api.send(
+        "PUT",
+        "/api/buildings/other/objects/secret",
+        Some(&json!({"type": "vault"})),
+    );
     assert_eq!(secret.status, 201);
     let secret_id = secret.json()["id"].as_str().unwrap().to_owned();
 
     let scoped = create_key(&api.cluster, "b42-only", &["read", "write"], Some(&["b42"]));
-    assert_eq!(api.get_as(&scoped, "/api/buildings/b42/objects/electrical").status, 200);
-    assert_error(&api.get_as(&scoped, "/api/buildings/other/objects/secret"), 403, "FORBIDDEN");
-    assert_error(&api.get_as(&scoped, &format!("/api/buildings/{other_id}")), 403, "FORBIDDEN");
-    assert_error(&api.get_as(&scoped, "/api/buildings/other/ls"), 403, "FORBIDDEN");
+    assert_eq!(
+        api.get_as(&scoped, "/api/buildings/b42/objects/electrical")
+            .status,
+        200
+    );
+    assert_error(
+        &api.get_as(&scoped, "/api/buildings/other/objects/secret"),
+        403,
+        "FORBIDDEN",
+    );
+    assert_error(
+        &api.get_as(&scoped, &format!("/api/buildings/{other_id}")),
+        403,
+        "FORBIDDEN",
+    );
+    assert_error(
+        &api.get_as(&scoped, "/api/buildings/other/ls"),
+        403,
+        "FORBIDDEN",
+    );
     // Routes that name no building are filtered by row-level security.
     let list = api.get_as(&scoped, "/api/buildings").json();
-    let keys: Vec<&str> = list["items"].as_array().unwrap().iter().map(|b| b["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["key"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, ["b42"]);
-    assert_error(&api.get_as(&scoped, &format!("/api/objects/{secret_id}")), 404, "NOT_FOUND");
-    let patch = api.send_as(&scoped, "PATCH", &format!("/api/objects/{secret_id}"), Some(&json!({"health": 1})));
+    assert_error(
+        &api.get_as(&scoped, &format!("/api/objects/{secret_id}")),
+        404,
+        "NOT_FOUND",
+    );
+    let patch = api.send_as(
+        &scoped,
+        "PATCH",
+        &format!("/api/objects/{secret_id}"),
+        Some(&json!({"health": 1})),
+    );
     assert_error(&patch, 404, "NOT_FOUND");
     let board = api.get_as(&scoped, "/api/ratings").json();
-    assert!(board["items"].as_array().unwrap().iter().all(|r| r["building"] == "b42"), "{board}");
-    let create = api.send_as(&scoped, "POST", "/api/buildings", Some(&json!({"key": "mine", "name": "Mine"})));
+    assert!(
+        board["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["building"] == "b42"),
+        "{board}"
+    );
+    let create = api.send_as(
+        &scoped,
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "mine", "name": "Mine"})),
+    );
     assert_error(&create, 403, "FORBIDDEN");
-    assert_eq!(api.sql_one::<i64>("SELECT count(*) FROM arxos.objects WHERE path = '/secret' AND health = 100"), 1);
+    assert_eq!(
+        api.sql_one::<i64>(
+            "SELECT count(*) FROM arxos.objects WHERE path = '/secret' AND health = 100"
+        ),
+        1
+    );
 }
 
 #[test]
 fn writes_are_attributed_to_the_key_owner() {
     let api = Api::start();
     let key = create_key(&api.cluster, "field-tech-7", &["write"], None);
-    let r = api.send_as(&key, "PUT", "/api/buildings/b42/objects/hvac/ahu_9", Some(&json!({"type": "ahu"})));
+    let r = api.send_as(
+        &key,
+        "PUT",
+        "/api/buildings/b42/objects/hvac/ahu_9",
+        Some(&json!({"type": "ahu"})),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(
         api.sql_one::<String>("SELECT actor FROM arxos.object_history WHERE path = '/hvac/ahu_9'"),
@@ -106,23 +216,43 @@ fn rate_limits_answer_429_with_headers() {
         statuses.push(r.status);
         if r.status == 429 {
             assert_error(&r, 429, "RATE_LIMITED");
-            let retry: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+            let retry: u64 = r
+                .header("retry-after")
+                .expect("Retry-After")
+                .parse()
+                .unwrap();
             assert!(retry >= 1, "{retry}");
             assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
         }
     }
     assert_eq!(statuses, [200, 200, 200, 429]);
-    assert_eq!(api.get_as(&other, "/api/buildings").status, 200, "keys have their own budget");
-    assert_eq!(api.http.get(&api.shim.url("/api/health")).status, 200, "health is not limited");
+    assert_eq!(
+        api.get_as(&other, "/api/buildings").status,
+        200,
+        "keys have their own budget"
+    );
+    assert_eq!(
+        api.http.get(&api.shim.url("/api/health")).status,
+        200,
+        "health is not limited"
+    );
 }
 
 #[test]
 fn database_errors_do_not_leak_internals() {
     let api = Api::start();
-    let r = api.send("PUT", "/api/buildings/b42/objects/a", Some(&json!({"type": "x", "health": 500})));
+    let r = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/a",
+        Some(&json!({"type": "x", "health": 500})),
+    );
     let body = assert_error(&r, 400, "VALIDATION_ERROR");
     assert_eq!(body["error"]["details"]["sqlstate"], "22023");
     let r = api.get("/api/buildings/b42/objects/bad%00path");
     assert!(r.status >= 400 && r.status < 500, "{} {}", r.status, r.body);
-    assert!(!r.body.contains("CONTEXT") && !r.body.contains("PL/pgSQL"), "{}", r.body);
+    assert!(
+        !r.body.contains("CONTEXT") && !r.body.contains("PL/pgSQL"),
+        "{}",
+        r.body
+    );
 }

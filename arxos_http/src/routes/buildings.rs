@@ -102,13 +102,23 @@ pub async fn create_building(
                 let id = json_one(
                     c,
                     "SELECT to_jsonb(arxos.create_building($1, $2, $3, $4, $5))",
-                    &[&body.key, &body.name, &body.address, &body.latitude, &body.longitude],
+                    &[
+                        &body.key,
+                        &body.name,
+                        &body.address,
+                        &body.latitude,
+                        &body.longitude,
+                    ],
                 )
                 .await?;
                 let id = id.as_str().unwrap_or_default().to_owned();
                 json_one(
                     c,
-                    concat!("SELECT ", building_json!(), " FROM arxos.buildings b WHERE b.id = $1::text::uuid"),
+                    concat!(
+                        "SELECT ",
+                        building_json!(),
+                        " FROM arxos.buildings b WHERE b.id = $1::text::uuid"
+                    ),
                     &[&id],
                 )
                 .await

@@ -70,7 +70,9 @@ pub async fn list_keys(
 ) -> Result<Json<Items>, ApiError> {
     let items = state
         .tx(&key, Scope::Admin, None, move |c| {
-            Box::pin(async move { json_rows(c, "SELECT to_jsonb(k) FROM arxos.list_api_keys() k", &[]).await })
+            Box::pin(async move {
+                json_rows(c, "SELECT to_jsonb(k) FROM arxos.list_api_keys() k", &[]).await
+            })
         })
         .await?;
     Ok(Json(Items { items }))
@@ -91,7 +93,12 @@ pub async fn revoke_key(
     let revoked = state
         .tx(&key, Scope::Admin, None, move |c| {
             Box::pin(async move {
-                json_one(c, "SELECT to_jsonb(arxos.revoke_api_key($1::text::uuid))", &[&id]).await
+                json_one(
+                    c,
+                    "SELECT to_jsonb(arxos.revoke_api_key($1::text::uuid))",
+                    &[&id],
+                )
+                .await
             })
         })
         .await?;

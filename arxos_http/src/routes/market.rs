@@ -24,7 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/contributors/top", get(top_contributors))
         .route("/api/contributors/{id}", get(get_contributor))
         .route("/api/contributors/{id}/balance", get(balance))
-        .route("/api/contributions", post(contribute).get(list_contributions))
+        .route(
+            "/api/contributions",
+            post(contribute).get(list_contributions),
+        )
         .route("/api/contributions/{id}/verify", post(verify))
         .route("/api/transfers", post(transfer))
         .route("/api/tokens/{b}", get(token))
@@ -86,7 +89,12 @@ pub async fn get_contributor(
     let value = state
         .tx(&key, Scope::Read, None, move |c| {
             Box::pin(async move {
-                json_one(c, "SELECT arxos.contributor(arxos.contributor_id($1))", &[&id]).await
+                json_one(
+                    c,
+                    "SELECT arxos.contributor(arxos.contributor_id($1))",
+                    &[&id],
+                )
+                .await
             })
         })
         .await?;
@@ -191,10 +199,11 @@ pub async fn contribute(
         .transpose()
         .map_err(|_| ApiError::validation("Idempotency-Key must be visible ASCII"))?;
     let building = body.building.clone();
-    let value = state
-        .tx(&key, Scope::Write, Some(&building), move |c| {
-            Box::pin(async move {
-                json_one(
+    let value =
+        state
+            .tx(&key, Scope::Write, Some(&building), move |c| {
+                Box::pin(async move {
+                    json_one(
                     c,
                     "SELECT to_jsonb(x) FROM arxos.contribute($1, arxos.contributor_id($2), $3, $4,
                             coalesce($5::jsonb, '{}'), $6, $7::jsonb, $8) x",
@@ -204,9 +213,9 @@ pub async fn contribute(
                       &TextParam(idempotency)],
                 )
                 .await
+                })
             })
-        })
-        .await?;
+            .await?;
     Ok((StatusCode::CREATED, Json(value)))
 }
 
@@ -339,7 +348,9 @@ pub async fn token(
 ) -> Result<Json<Value>, ApiError> {
     let value = state
         .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move { json_one(c, "SELECT to_jsonb(x) FROM arxos.token($1) x", &[&s(&b)]).await })
+            Box::pin(async move {
+                json_one(c, "SELECT to_jsonb(x) FROM arxos.token($1) x", &[&s(&b)]).await
+            })
         })
         .await?;
     Ok(Json(value))

@@ -17,7 +17,10 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     let Some(handle) = &state.metrics else {
         return ApiError::not_found("metrics are not enabled").into_response();
     };
-    for (pool, name) in [(Some(&state.pool), "api"), (state.query_pool.as_ref(), "query")] {
+    for (pool, name) in [
+        (Some(&state.pool), "api"),
+        (state.query_pool.as_ref(), "query"),
+    ] {
         if let Some(pool) = pool {
             let status = pool.status();
             metrics::gauge!("arxos_db_pool_connections", "pool" => name).set(status.size as f64);

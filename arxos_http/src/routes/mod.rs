@@ -80,7 +80,9 @@ impl Page {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next = if more {
-            rows.last().and_then(&key).map(|after| next_link(uri, &after))
+            rows.last()
+                .and_then(&key)
+                .map(|after| next_link(uri, &after))
         } else {
             None
         };
@@ -128,7 +130,11 @@ mod tests {
     #[test]
     fn a_page_links_on_only_when_there_is_more() {
         let uri: Uri = "/x?limit=2".parse().unwrap();
-        let rows = vec![json!({"path": "/a"}), json!({"path": "/b"}), json!({"path": "/c"})];
+        let rows = vec![
+            json!({"path": "/a"}),
+            json!({"path": "/b"}),
+            json!({"path": "/c"}),
+        ];
         let page = Page::from_rows(rows, 2, &uri, path_key);
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.next.as_deref(), Some("/x?limit=2&after=%2Fb"));

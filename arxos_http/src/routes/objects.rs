@@ -52,7 +52,10 @@ pub fn router() -> Router<AppState> {
             "/api/buildings/{b}/connections",
             post(connect).delete(disconnect),
         )
-        .route("/api/buildings/{b}/connections/{*path}", get(connections_of))
+        .route(
+            "/api/buildings/{b}/connections/{*path}",
+            get(connections_of),
+        )
         .route("/api/objects", get(find_objects).post(create_object))
         .route(
             "/api/objects/{id}",
@@ -93,16 +96,13 @@ pub async fn get_object(
 ) -> Result<Json<Value>, ApiError> {
     let path = object_path(path);
     let object = state
-        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    concat!("SELECT ", object_json!(), " FROM arxos.get($1, $2) o"),
-                    &[&b, &path],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Read,
+            Some(&b),
+            concat!("SELECT ", object_json!(), " FROM arxos.get($1, $2) o"),
+            &[&b, &path],
+        )
         .await?;
     Ok(Json(object))
 }
@@ -159,11 +159,22 @@ async fn put(
                 let row = json_one(
                     c,
                     concat!(
-                        "SELECT jsonb_build_array(", object_json!(), ", o.version = 1 AND o.created_at = now())
+                        "SELECT jsonb_build_array(",
+                        object_json!(),
+                        ", o.version = 1 AND o.created_at = now())
                            FROM arxos.put($1, $2, $3, $4, $5, $6, $7, $8, $9) o"
                     ),
-                    &[&b, &path, &body.kind, &body.properties, &body.status, &body.health,
-                      &body.location, &body.parents, &body.needs_repair],
+                    &[
+                        &b,
+                        &path,
+                        &body.kind,
+                        &body.properties,
+                        &body.status,
+                        &body.health,
+                        &body.location,
+                        &body.parents,
+                        &body.needs_repair,
+                    ],
                 )
                 .await?;
                 let created = row[1].as_bool().unwrap_or(false);
@@ -171,7 +182,11 @@ async fn put(
             })
         })
         .await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(object)))
 }
 
@@ -231,8 +246,17 @@ async fn patch(
     json_one(
         c,
         PATCH_SQL,
-        &[&b, &path, &body.properties, &body.status, &body.health, &body.needs_repair,
-          &body.kind, &body.location, &body.metrics],
+        &[
+            &b,
+            &path,
+            &body.properties,
+            &body.status,
+            &body.health,
+            &body.needs_repair,
+            &body.kind,
+            &body.location,
+            &body.metrics,
+        ],
     )
     .await
 }
@@ -263,7 +287,12 @@ pub async fn delete_object(
     let deleted = state
         .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
             Box::pin(async move {
-                json_one(c, "SELECT to_jsonb(arxos.rm($1, $2, $3))", &[&b, &path, &recursive]).await
+                json_one(
+                    c,
+                    "SELECT to_jsonb(arxos.rm($1, $2, $3))",
+                    &[&b, &path, &recursive],
+                )
+                .await
             })
         })
         .await?;
@@ -300,9 +329,13 @@ pub async fn ls(
                 )
                 .await?;
                 let count = if want_count {
-                    json_one(c, "SELECT to_jsonb(count(*)) FROM arxos.ls($1, $2)", &[&b, &path])
-                        .await?
-                        .as_i64()
+                    json_one(
+                        c,
+                        "SELECT to_jsonb(count(*)) FROM arxos.ls($1, $2)",
+                        &[&b, &path],
+                    )
+                    .await?
+                    .as_i64()
                 } else {
                     None
                 };
@@ -398,7 +431,12 @@ pub async fn move_subtree(
     let moved = state
         .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
             Box::pin(async move {
-                json_one(c, "SELECT to_jsonb(arxos.mv($1, $2, $3))", &[&b, &body.from, &body.to]).await
+                json_one(
+                    c,
+                    "SELECT to_jsonb(arxos.mv($1, $2, $3))",
+                    &[&b, &body.from, &body.to],
+                )
+                .await
             })
         })
         .await?;
@@ -632,8 +670,12 @@ pub async fn connections_of(
     let items = state
         .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
             Box::pin(async move {
-                json_rows(c, "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2) x", &[&b, &path])
-                    .await
+                json_rows(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2) x",
+                    &[&b, &path],
+                )
+                .await
             })
         })
         .await?;
@@ -685,7 +727,15 @@ pub async fn find_objects(
                         object_json!(),
                         " FROM arxos.find($1, $2, $3, $4, NULL, $5, $6, $7::int8::int4) o"
                     ),
-                    &[&b, &under, &q.kind, &q.status, &q.needs_repair, &q.after, &(limit + 1)],
+                    &[
+                        &b,
+                        &under,
+                        &q.kind,
+                        &q.status,
+                        &q.needs_repair,
+                        &q.after,
+                        &(limit + 1),
+                    ],
                 )
                 .await?;
                 let count = if want_count {
@@ -787,7 +837,11 @@ pub async fn get_by_id(
             Box::pin(async move {
                 json_one(
                     c,
-                    concat!("SELECT ", object_json!(), " FROM arxos.objects o WHERE o.id = $1::text::uuid"),
+                    concat!(
+                        "SELECT ",
+                        object_json!(),
+                        " FROM arxos.objects o WHERE o.id = $1::text::uuid"
+                    ),
                     &[&id],
                 )
                 .await
@@ -845,7 +899,12 @@ pub async fn delete_by_id(
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
                 let (b, path) = locate(c, &id).await?;
-                json_one(c, "SELECT to_jsonb(arxos.rm($1, $2, $3))", &[&b, &path, &recursive]).await
+                json_one(
+                    c,
+                    "SELECT to_jsonb(arxos.rm($1, $2, $3))",
+                    &[&b, &path, &recursive],
+                )
+                .await
             })
         })
         .await?;

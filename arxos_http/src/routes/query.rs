@@ -78,7 +78,9 @@ pub async fn run_query(
     Json(body): Json<QueryRequest>,
 ) -> Result<Json<QueryResult>, ApiError> {
     let Some(pool) = &state.query_pool else {
-        return Err(ApiError::unavailable("the query endpoint is not configured on this server"));
+        return Err(ApiError::unavailable(
+            "the query endpoint is not configured on this server",
+        ));
     };
     let sql = body.sql.trim_end().trim_end_matches(';').trim_end();
     if sql.trim().is_empty() {
@@ -87,7 +89,11 @@ pub async fn run_query(
     if sql.contains('\0') {
         return Err(ApiError::validation("sql contains a NUL character"));
     }
-    let params = body.params.iter().map(TextParam::from_json).collect::<Vec<_>>();
+    let params = body
+        .params
+        .iter()
+        .map(TextParam::from_json)
+        .collect::<Vec<_>>();
     let mut checkout = Checkout::from(pool).await?;
     let client = checkout.client();
     let result = run(client, &key, sql, &params, &state).await;
@@ -109,7 +115,10 @@ async fn run(
     let setup = client.prepare_cached(SETUP).await?;
     client.query(&setup, &[&key.0, &timeout]).await?;
 
-    let statement = client.prepare(sql).await.map_err(ApiError::from_query_error)?;
+    let statement = client
+        .prepare(sql)
+        .await
+        .map_err(ApiError::from_query_error)?;
     if statement.params().len() != params.len() {
         return Err(ApiError::validation(format!(
             "the query has {} parameter(s), {} given",
@@ -183,5 +192,4 @@ mod tests {
         assert_eq!(type_name(&Type::INT4_ARRAY), "int4[]");
         assert_eq!(type_name(&Type::UUID), "uuid");
     }
-
 }

@@ -32,12 +32,7 @@ async fn one(
     b: String,
     sql: &'static str,
 ) -> Result<Json<Value>, ApiError> {
-    let value = state
-        .tx(key, scope, Some(&b.clone()), move |c| {
-            Box::pin(async move { json_one(c, sql, &[&b]).await })
-        })
-        .await?;
-    Ok(Json(value))
+    Ok(Json(state.one(key, scope, Some(&b), sql, &[&b]).await?))
 }
 
 /// The building's current rating (`arxos.rating`).
@@ -51,7 +46,14 @@ pub async fn rating(
     key: ApiKey,
     Path(b): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    one(&state, &key, Scope::Read, b, "SELECT to_jsonb(arxos.rating($1))").await
+    one(
+        &state,
+        &key,
+        Scope::Read,
+        b,
+        "SELECT to_jsonb(arxos.rating($1))",
+    )
+    .await
 }
 
 /// The rating's components, weights and recommendations (`arxos.rating_breakdown`).
@@ -65,7 +67,14 @@ pub async fn breakdown(
     key: ApiKey,
     Path(b): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    one(&state, &key, Scope::Read, b, "SELECT arxos.rating_breakdown($1)").await
+    one(
+        &state,
+        &key,
+        Scope::Read,
+        b,
+        "SELECT arxos.rating_breakdown($1)",
+    )
+    .await
 }
 
 /// Recompute the rating from scratch and record it (`arxos.recompute_rating`).
@@ -79,7 +88,14 @@ pub async fn recompute(
     key: ApiKey,
     Path(b): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let answer = one(&state, &key, Scope::Write, b, "SELECT to_jsonb(arxos.recompute_rating($1))").await?;
+    let answer = one(
+        &state,
+        &key,
+        Scope::Write,
+        b,
+        "SELECT to_jsonb(arxos.recompute_rating($1))",
+    )
+    .await?;
     metrics::counter!("arxos_rating_recomputes_total").increment(1);
     Ok(answer)
 }

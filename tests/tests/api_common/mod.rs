@@ -73,10 +73,16 @@ impl Api {
 }
 
 /// Creates a key with `arxos.create_api_key` and returns it.
-pub fn create_key(cluster: &Cluster, owner: &str, scopes: &[&str], buildings: Option<&[&str]>) -> String {
+pub fn create_key(
+    cluster: &Cluster,
+    owner: &str,
+    scopes: &[&str],
+    buildings: Option<&[&str]>,
+) -> String {
     let mut db = cluster.client();
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-    let buildings: Option<Vec<String>> = buildings.map(|b| b.iter().map(|s| s.to_string()).collect());
+    let buildings: Option<Vec<String>> =
+        buildings.map(|b| b.iter().map(|s| s.to_string()).collect());
     db.query_one(
         "SELECT key FROM arxos.create_api_key($1, $2, $3, $1)",
         &[&owner, &scopes, &buildings],
