@@ -2,11 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test deps install test-unit test-pg test-regress test-e2e bench clean
+.PHONY: help run test deps install test-unit test-pg test-regress test-e2e test-schema bench clean
 
 help:
 	@echo "make run    install what is missing, start PostgreSQL 15 under .arxos/ and serve on 127.0.0.1:3000"
-	@echo "make test   unit tests, #[pg_test], pg_regress golden suite, end-to-end tests"
+	@echo "make test   unit tests, #[pg_test], pg_regress golden suite, end-to-end tests, schemathesis"
 	@echo "make bench  benchmarks (figures go to docs/benchmarks.md)"
 
 run:
@@ -24,6 +24,7 @@ test: deps
 	@$(MAKE) --no-print-directory install
 	@$(MAKE) --no-print-directory test-regress
 	@$(MAKE) --no-print-directory test-e2e
+	@$(MAKE) --no-print-directory test-schema
 
 test-unit:
 	cargo test -p arxos_core -p arxos_http
@@ -36,6 +37,9 @@ test-regress:
 
 test-e2e:
 	bash scripts/e2e.sh
+
+test-schema:
+	bash scripts/schemathesis.sh
 
 bench: deps install
 	bash scripts/bench.sh

@@ -1441,3 +1441,13 @@ GRANT SELECT, INSERT, UPDATE ON arxos.contributors, arxos.contributions, arxos.a
 GRANT SELECT, INSERT ON arxos.contributor_badges, arxos.building_pioneers, arxos.ledger_entries TO arxos_api;
 GRANT USAGE ON SEQUENCE arxos.accounts_id_seq, arxos.ledger_transactions_id_seq,
       arxos.ledger_entries_id_seq, arxos.verifications_id_seq TO arxos_api;
+
+-- Row-level security: a request limited to some buildings sees (and books) only their
+-- contributions and token accounts, like the rest of the schema (08_security.sql).
+ALTER TABLE arxos.contributions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.contributions
+    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+ALTER TABLE arxos.accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.accounts
+    USING (building_id IS NULL OR arxos.building_allowed(building_id))
+    WITH CHECK (building_id IS NULL OR arxos.building_allowed(building_id));
