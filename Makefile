@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test deps install test-unit test-pg test-regress test-e2e test-schema bench clean
+.PHONY: help run test deps install test-unit test-pg test-regress test-e2e test-schema test-stress bench clean
 
 help:
 	@echo "make run    install what is missing, start PostgreSQL 15 under .arxos/ and serve on 127.0.0.1:3000"
@@ -25,6 +25,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-regress
 	@$(MAKE) --no-print-directory test-e2e
 	@$(MAKE) --no-print-directory test-schema
+	@$(MAKE) --no-print-directory test-stress
 
 test-unit:
 	cargo test -p arxos_core -p arxos_http
@@ -40,6 +41,9 @@ test-e2e:
 
 test-schema:
 	bash scripts/schemathesis.sh
+
+test-stress:
+	bash scripts/market_stress.sh 60
 
 bench: deps install
 	bash scripts/bench.sh
