@@ -7,7 +7,7 @@
 #   - arxos.put throughput (8 clients) with the shim's listener attached, without the shim,
 #     and plain INSERT (the objects issue's write budget: put >= 0.6× plain).
 # Prints a summary and writes bench/results/realtime.md (merged into docs/benchmarks.md).
-# Takes about 3-4 minutes after the build.
+# Takes about 2.5 minutes after the build (3.5 with an arxos rebuild).
 #
 # Env: ARXOS_BIN (an arxos binary to use instead of building one), BENCH_REALTIME_OUT (the
 # markdown file; default bench/results/realtime.md), CARGO_TARGET_DIR.

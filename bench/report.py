@@ -315,7 +315,30 @@ def render(results_path, doc_path):
     w("")
     analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
     if os.path.exists(analysis):
-        w(open(analysis, encoding="utf-8").read().rstrip())
+        # @NAME@ placeholders take this run's figures, so the prose never quotes another run.
+        x = lambda v, d=2: fmt(v, "×", d)  # noqa: E731
+        values = {
+            "DATE": r.get("meta.date", "?"),
+            "LS_RATIO": x(ls_ratio), "LS_API": fmt(g("ls.api.stmt_ms")), "LS_RAW": fmt(g("ls.raw.stmt_ms")),
+            "LS_LTREE": x(ls_ltree), "LS_RAW_LTREE": x(ratio(g("ls.ltree.stmt_ms"), g("ls.raw.stmt_ms"))),
+            "CNT_API": fmt(g("count.api.stmt_ms")), "CNT_RAW": fmt(g("count.raw.stmt_ms")),
+            "FIX_RATIO": x(fix_ratio), "FIX_LTREE": x(fix_ltree),
+            "FIX_VERDICT": "within" if fix_ratio is not None and fix_ratio <= 1.5 else "outside",
+            "DESC_MEDIAN": fmt(g("sample.desc_median"), "", 0),
+            "CHILD_MEDIAN": fmt(g("sample.children_median"), "", 0), "OBJECTS": f"{objects:,}",
+            "BULK_RATIO": x(bulk_ratio), "W_INS": x(w_ins), "W_PUT": x(w_put),
+            "WAKE_INS": x(ratio(g("write.insert_wake.tps"), plain_tps)),
+            "WAKE_PUT": x(ratio(g("write.put_wake.tps"), plain_tps)),
+            "POLL_INS": x(ratio(g("write.insert_poll.tps"), plain_tps)),
+            "POLL_PUT": x(ratio(g("write.put_poll.tps"), plain_tps)),
+            "NEAR": fmt(g("near.median_ms")), "TRACE": fmt(g("trace.median_ms")),
+            "TRACE_FIX": fmt(g("trace.fixed.median_ms")),
+            "RATING": fmt(rating_ms), "RECOMPUTE": fmt(recompute_ms), "RATING_RATIO": x(rr, 0),
+            "UPD_RATIO": x(ratio(g("update.ext.tps"), g("update.plain.tps"))),
+        }
+        text = open(analysis, encoding="utf-8").read().rstrip()
+        text = re.sub(r"@([A-Z_]+)@", lambda m: values.get(m.group(1), m.group(0)), text)
+        w(text)
         w("")
     w("## Appendix: plans and trigger times of this run")
     w("")

@@ -105,8 +105,13 @@ same=$(q "select (select md5(string_agg(concat_ws('|', path, type, status, healt
                 = (select count(*) from arxos.connections where building_id = arxos.building_id('g2'))")
 [ "$n1" = 1000 ] && [ "$c1" = 1000 ] || die "generate_building('g', 1000) made $c1 objects (returned $n1), not 1000"
 [ "$same" = t ] || die "generate_building is not deterministic: two buildings of seed 42 differ"
-q "delete from arxos.buildings where key in ('g', 'g2')" >/dev/null
-rec check.summary "generate_building('g', 1000) made exactly 1000 objects; a second building of the same seed had the same paths, types, statuses, properties, locations and connection count."
+for size in 1 21 4999; do
+    got=$(q "select arxos.generate_building('g$size', $size, 7)")
+    [ "$(q "select count(*) from arxos.objects where building_id = arxos.building_id('g$size')")" = "$size" ] \
+        && [ "$got" = "$size" ] || die "generate_building('g$size', $size, 7) did not make exactly $size objects"
+done
+q "delete from arxos.buildings where key in ('g', 'g2', 'g1', 'g21', 'g4999')" >/dev/null
+rec check.summary "generate_building('g', 1000) made exactly 1000 objects (and 1, 21 and 4999 objects for seed 7); a second building of the same seed had the same paths, types, statuses, properties, locations and connection count."
 
 # ---- The building -------------------------------------------------------------------------
 log "generating $OBJECTS objects (seed $SEED)"

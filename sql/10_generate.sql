@@ -98,7 +98,7 @@ BEGIN
         ANALYZE pg_temp.arxos_gen_floors;
 
         SELECT 20
-               + (SELECT sum(9 + 2 * panels + ahus + zones + switches) FROM pg_temp.arxos_gen_floors)
+               + (SELECT sum(8 + 2 * panels + ahus + zones + switches) FROM pg_temp.arxos_gen_floors)
                + (SELECT sum(1 + 4 + lights + 1 + outlets + 1 + 2 + diffusers + 1 + sprinklers
                              + 2 + access_point::int + 7 * restroom::int)
                     FROM pg_temp.arxos_gen_rooms)

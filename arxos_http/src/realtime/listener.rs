@@ -36,8 +36,7 @@ const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// Runs forever: reads the outbox and publishes to `hub`.
-pub async fn run(config: Config, tls: MakeTlsConnector, hub: Hub) {
-    let id = Uuid::new_v4();
+pub async fn run(id: Uuid, config: Config, tls: MakeTlsConnector, hub: Hub) {
     // The last id published; `None` until the first connection tells where the outbox stands.
     let mut last: Option<i64> = None;
     let mut backoff = BACKOFF_MIN;

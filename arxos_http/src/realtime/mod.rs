@@ -28,7 +28,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Starts the listener (on its own connection) publishing to `hub`, and the ticker.
-pub fn spawn(config: Config, tls: MakeTlsConnector, hub: Hub, pool: Pool) {
-    tokio::spawn(listener::run(config, tls, hub));
+/// Starts the listener and the minute tick; returns the listener's registration id, which the
+/// server removes at shutdown (`arxos.listener_leave`) so writers stop waking it at once.
+pub fn spawn(config: Config, tls: MakeTlsConnector, hub: Hub, pool: Pool) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    tokio::spawn(listener::run(id, config, tls, hub));
     tokio::spawn(tick::run(pool));
+    id
 }

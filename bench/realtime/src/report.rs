@@ -105,7 +105,18 @@ impl Report {
         let put_vs_plain = ratio(self.writes.with_listener.tps(), self.writes.plain.tps());
         let without_vs_plain = ratio(self.writes.without_listener.tps(), self.writes.plain.tps());
         let complete = self.sse.latency.missing() == 0 && self.sse.latency.duplicates == 0;
+        let target = f64::from(self.settings.rate);
         vec![
+            Goal {
+                text: "(precondition) the writers reach the target rate in the SSE phase",
+                measured: format!(
+                    "{} of {} object writes/s (raw phase: {}/s)",
+                    thousands(self.sse.write_rate),
+                    thousands(target),
+                    thousands(self.raw.write_rate)
+                ),
+                met: Some(self.sse.write_rate >= 0.95 * target),
+            },
             Goal {
                 text: "SSE commit→event p50 within 2× raw LISTEN (commit→notification) p50",
                 measured: format!(
