@@ -237,7 +237,8 @@ LANGUAGE sql STABLE AS $$
     SELECT o.path::text, o.name::text, o.type, o.status, o.health, o.needs_repair, o.depth - args.d0
       FROM args JOIN arxos.objects o
         ON o.building_id = args.b
-       AND (o.path = args.p OR (o.path >= args.lo AND o.path < args.hi))
+       -- one index range [p, p0); the OR only drops siblings like p-x that sort inside it
+       AND o.path >= args.p AND o.path < args.hi AND (o.path = args.p OR o.path >= args.lo)
      WHERE ($3 IS NULL OR o.depth - args.d0 <= $3)
        AND (after IS NULL OR o.path > after COLLATE "C")
      ORDER BY o.path
@@ -259,7 +260,7 @@ BEGIN
     RETURN QUERY
     SELECT o.* FROM arxos.objects o
      WHERE o.building_id = b
-       AND (u = '/' OR o.path = u OR (o.path >= arxos.path_lower(u) AND o.path < arxos.path_upper(u)))
+       AND (u = '/' OR (o.path >= u AND o.path < arxos.path_upper(u) AND (o.path = u OR o.path >= arxos.path_lower(u))))
        AND (find.type IS NULL OR o.type = find.type)
        AND (find.status IS NULL OR o.status = find.status)
        AND (props IS NULL OR o.properties @> props)
@@ -295,7 +296,7 @@ BEGIN
     UPDATE arxos.objects o
        SET path = t || substr(o.path, length(f) + 1)
      WHERE o.building_id = b
-       AND (o.path = f OR (o.path >= arxos.path_lower(f) AND o.path < arxos.path_upper(f)));
+       AND (o.path >= f AND o.path < arxos.path_upper(f) AND (o.path = f OR o.path >= arxos.path_lower(f)));
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -316,7 +317,7 @@ BEGIN
     IF recursive THEN
         DELETE FROM arxos.objects o
          WHERE o.building_id = b
-           AND (o.path = p OR (o.path >= arxos.path_lower(p) AND o.path < arxos.path_upper(p)));
+           AND (o.path >= p AND o.path < arxos.path_upper(p) AND (o.path = p OR o.path >= arxos.path_lower(p)));
     ELSE
         DELETE FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
     END IF;
@@ -473,7 +474,7 @@ BEGIN
     RETURN QUERY
     SELECT h.* FROM arxos.object_history h
      WHERE h.building_id = b
-       AND (p = '/' OR h.path = p OR (h.path >= arxos.path_lower(p) AND h.path < arxos.path_upper(p)))
+       AND (p = '/' OR (h.path >= p AND h.path < arxos.path_upper(p) AND (h.path = p OR h.path >= arxos.path_lower(p))))
        AND (since IS NULL OR h.at >= since)
      ORDER BY h.id
      LIMIT max;
