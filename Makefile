@@ -47,6 +47,10 @@ test-stress:
 
 bench: deps install
 	bash scripts/bench.sh
+	bash bench/api.sh
+	bash bench/realtime.sh
+	bash bench/import.sh
+	bash bench/readings.sh
 
 clean:
 	cargo clean
