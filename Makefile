@@ -45,7 +45,7 @@ test-schema:
 test-stress:
 	bash scripts/market_stress.sh 60
 
-bench: deps install
+bench: deps
 	bash scripts/bench.sh
 	bash bench/api.sh
 	bash bench/realtime.sh
