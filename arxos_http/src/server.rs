@@ -59,7 +59,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let tls = db::tls_connector(config.database.db_ca_cert.as_deref())?;
     let pool = db::pool(pg_config.clone(), tls.clone(), config.pool_size as usize)?;
     let mut state = AppState::new(pool.clone());
-    let listener_id = crate::realtime::spawn(
+    let realtime = crate::realtime::spawn(
         pg_config.clone(),
         tls.clone(),
         state.hub.clone(),
@@ -119,7 +119,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
 
     tokio::select! {
         result = &mut server => {
-            leave(&pool, listener_id).await;
+            realtime.stop(&pool).await;
             pool.close();
             return result.map_err(ServeError::from);
         }
@@ -136,28 +136,10 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
             "grace period over: dropping the remaining connections"
         ),
     }
-    leave(&pool, listener_id).await;
+    realtime.stop(&pool).await;
     pool.close();
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Removes the event listener's registration (best effort: it expires by itself otherwise).
-async fn leave(pool: &deadpool_postgres::Pool, listener: uuid::Uuid) {
-    let left = tokio::time::timeout(Duration::from_secs(2), async {
-        let client = pool.get().await.ok()?;
-        client
-            .execute(
-                "SELECT arxos.listener_leave($1::text::uuid)",
-                &[&listener.to_string()],
-            )
-            .await
-            .ok()
-    })
-    .await;
-    if !matches!(left, Ok(Some(_))) {
-        tracing::warn!("could not unregister the event listener; it expires within 30 s");
-    }
 }
 
 /// Connections of POST /api/query (each request holds one for at most the query timeout).

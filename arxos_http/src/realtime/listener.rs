@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::future::poll_fn;
 use postgres_native_tls::MakeTlsConnector;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio::time::{sleep, timeout, Instant};
 use tokio_postgres::{AsyncMessage, Config};
 use uuid::Uuid;
@@ -35,14 +35,23 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
-/// Runs forever: reads the outbox and publishes to `hub`.
-pub async fn run(id: Uuid, config: Config, tls: MakeTlsConnector, hub: Hub) {
+/// Reads the outbox and publishes to `hub` until `stop` turns true; then removes its
+/// registration on its own connection (after any statement still in flight, so a last
+/// heartbeat cannot re-register it) and returns.
+pub async fn run(
+    id: Uuid,
+    config: Config,
+    tls: MakeTlsConnector,
+    hub: Hub,
+    mut stop: watch::Receiver<bool>,
+) {
     // The last id published; `None` until the first connection tells where the outbox stands.
     let mut last: Option<i64> = None;
     let mut backoff = BACKOFF_MIN;
-    loop {
+    while !*stop.borrow() {
         let started = Instant::now();
-        match session(&config, &tls, &hub, id, &mut last).await {
+        match session(&config, &tls, &hub, id, &mut last, &mut stop).await {
+            Ok(()) if *stop.borrow() => break,
             Ok(()) => tracing::warn!("event listener connection closed; reconnecting"),
             Err(e) => {
                 tracing::warn!(error = %chain(&e), ?backoff, "event listener lost its connection; reconnecting")
@@ -51,9 +60,13 @@ pub async fn run(id: Uuid, config: Config, tls: MakeTlsConnector, hub: Hub) {
         if started.elapsed() > Duration::from_secs(30) {
             backoff = BACKOFF_MIN;
         }
-        sleep(backoff).await;
+        tokio::select! {
+            _ = sleep(backoff) => {}
+            _ = stop.changed() => {}
+        }
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
+    tracing::info!("event listener stopped");
 }
 
 /// One connection's life. Returns when the connection ends.
@@ -63,6 +76,7 @@ async fn session(
     hub: &Hub,
     id: Uuid,
     last: &mut Option<i64>,
+    stop: &mut watch::Receiver<bool>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.connect(tls.clone()).await?;
     // The connection task hands notifications over as wake-ups and ends with the connection.
@@ -155,6 +169,7 @@ async fn session(
     };
     let outcome = tokio::select! {
         result = work => result,
+        _ = stop.wait_for(|stopped| *stopped) => Ok(()),
         ended = &mut driver => match ended {
             Ok(result) => result,
             Err(join) => {
@@ -163,8 +178,8 @@ async fn session(
             }
         },
     };
-    driver.abort();
-    // Best effort: the registration expires by itself otherwise.
+    // Best effort: the registration expires by itself otherwise. Statements on one connection
+    // run in order, so this runs after any heartbeat still in flight.
     let _ = timeout(
         Duration::from_secs(1),
         client.execute(
@@ -173,5 +188,6 @@ async fn session(
         ),
     )
     .await;
+    driver.abort();
     outcome
 }

@@ -13,7 +13,11 @@ mod tick;
 
 use axum::routing::get;
 use axum::Router;
+use std::time::Duration;
+
 use deadpool_postgres::Pool;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use postgres_native_tls::MakeTlsConnector;
 use tokio_postgres::Config;
 
@@ -27,12 +31,47 @@ pub fn router() -> Router<AppState> {
         .route("/api/events/recent", get(recent::recent))
 }
 
-/// Starts the listener (on its own connection) publishing to `hub`, and the ticker.
-/// Starts the listener and the minute tick; returns the listener's registration id, which the
-/// server removes at shutdown (`arxos.listener_leave`) so writers stop waking it at once.
-pub fn spawn(config: Config, tls: MakeTlsConnector, hub: Hub, pool: Pool) -> uuid::Uuid {
+/// The running listener, stopped at shutdown so writers stop waking it at once.
+pub struct Listener {
+    id: uuid::Uuid,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// Starts the listener (on its own connection) publishing to `hub`, and the minute tick.
+pub fn spawn(config: Config, tls: MakeTlsConnector, hub: Hub, pool: Pool) -> Listener {
     let id = uuid::Uuid::new_v4();
-    tokio::spawn(listener::run(id, config, tls, hub));
-    tokio::spawn(tick::run(pool));
-    id
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(listener::run(id, config, tls, hub, stopped));
+    tokio::spawn(tick::run(pool.clone()));
+    Listener { id, stop, task }
+}
+
+impl Listener {
+    /// Stops the listener, which removes its own registration (`arxos.listener_leave`). If it
+    /// does not finish in time the registration is removed through `pool` instead; failing
+    /// that it expires by itself within 30 s.
+    pub async fn stop(self, pool: &Pool) {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_ok() {
+            return;
+        }
+        task.abort();
+        let _ = task.await;
+        let left = tokio::time::timeout(Duration::from_secs(2), async {
+            let client = pool.get().await.ok()?;
+            client
+                .execute(
+                    "SELECT arxos.listener_leave($1::text::uuid)",
+                    &[&self.id.to_string()],
+                )
+                .await
+                .ok()
+        })
+        .await;
+        if !matches!(left, Ok(Some(_))) {
+            tracing::warn!("could not unregister the event listener; it expires within 30 s");
+        }
+    }
 }
