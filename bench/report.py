@@ -152,24 +152,19 @@ def render(results_path, doc_path):
         ("count", "count(*) from arxos.tree(building, path)", "count.api"),
         ("count", "raw btree range count (`path >= lo AND path < hi`)", "count.raw"),
         ("count", "ltree/GiST layout (`path <@ p`)", "count.ltree"),
-        ("count", "count(*) from bench.tree_fixed (arxos.tree, key condition rewritten)", "count.fixed"),
     ]
     ls_ratio = ratio(g("ls.api.stmt_ms"), g("ls.raw.stmt_ms"))
     ls_ltree = ratio(g("ls.ltree.stmt_ms"), g("ls.api.stmt_ms"))
     cnt_ratio = ratio(g("count.api.stmt_ms"), g("count.raw.stmt_ms"))
     cnt_ltree = ratio(g("count.ltree.stmt_ms"), g("count.api.stmt_ms"))
-    fix_ratio = ratio(g("count.fixed.stmt_ms"), g("count.raw.stmt_ms"))
-    fix_ltree = ratio(g("count.ltree.stmt_ms"), g("count.fixed.stmt_ms"))
     rep.goal("1 objects", "arxos.ls ≤ 1.5× the raw btree query", f"{fmt(ls_ratio, '×', 2)}",
              None if ls_ratio is None else ls_ratio <= 1.5)
     rep.goal("1 objects", "arxos.ls ≥ 5× faster than ltree/GiST", f"{fmt(ls_ltree, '×', 2)} faster",
              None if ls_ltree is None else ls_ltree >= 5)
     rep.goal("1 objects", "subtree count ≤ 1.5× the raw btree range query", f"{fmt(cnt_ratio, '×', 1)}",
-             None if cnt_ratio is None else cnt_ratio <= 1.5,
-             f"with the rewritten key condition: {fmt(fix_ratio, '×', 2)}")
+             None if cnt_ratio is None else cnt_ratio <= 1.5)
     rep.goal("1 objects", "subtree count ≥ 5× faster than ltree/GiST", f"{fmt(cnt_ltree, '×', 2)} faster",
-             None if cnt_ltree is None else cnt_ltree >= 5,
-             f"with the rewritten key condition: {fmt(fix_ltree, '×', 2)} faster")
+             None if cnt_ltree is None else cnt_ltree >= 5)
 
     # ---- 2. Bulk insert --------------------------------------------------------------------
     bulk_ratio = ratio(g("bulk.ext.median"), g("bulk.plain.median"))
@@ -223,7 +218,7 @@ def render(results_path, doc_path):
       f" children: median {fmt(g('sample.children_median'), '', 0)}, max {fmt(g('sample.children_max'), '', 0)}),"
       f" {int(g('sample.located') or 0):,} located objects, {int(g('sample.sources') or 0):,} connection sources"
       " below the building plant, 100,000 object ids. Picked by `\\set i random(...)` and a `\\gset` lookup.")
-    w("- Checks: " + r.get("check.summary", "?") + " " + r.get("check.fixed", ""))
+    w("- Checks: " + r.get("check.summary", "?"))
     w("")
     w("## Goals")
     w("")
@@ -284,13 +279,12 @@ def render(results_path, doc_path):
       f" sequenced {r.get('write.insert_poll.events', '?')} events in the INSERT run and"
       f" {r.get('write.put_poll.events', '?')} in the put run.")
     w("")
-    w(f"### 4. near and trace (2 clients, -j 2, {r.get('meta.short', '?')} s each; the two traces interleaved)")
+    w(f"### 4. near and trace (2 clients, -j 2, {r.get('meta.short', '?')} s each; 1 round)")
     w("")
     w("| query | tps | statement avg | median | p95 | load |")
     w("|---|---|---|---|---|---|")
     for key, label in [("near", "arxos.near(building, path, 5 m, max => 10)"),
-                       ("trace", "arxos.trace(building, path, 'downstream', NULL, 10)"),
-                       ("trace.fixed", "bench.trace_fixed (arxos.trace, join rewritten), same arguments")]:
+                       ("trace", "arxos.trace(building, path, 'downstream', NULL, 10)")]:
         w(f"| {label} | {fmt(g(key + '.tps'), '', 0)} | {fmt(g(key + '.stmt_ms'), 'ms')} |"
           f" {fmt(g(key + '.median_ms'), 'ms')} | {fmt(g(key + '.p95_ms'), 'ms')} | {r.get(key + '.load', '?')} |")
     w("")
@@ -322,9 +316,8 @@ def render(results_path, doc_path):
             "LS_RATIO": x(ls_ratio), "LS_API": fmt(g("ls.api.stmt_ms")), "LS_RAW": fmt(g("ls.raw.stmt_ms")),
             "LS_LTREE": x(ls_ltree), "LS_RAW_LTREE": x(ratio(g("ls.ltree.stmt_ms"), g("ls.raw.stmt_ms"))),
             "CNT_API": fmt(g("count.api.stmt_ms")), "CNT_RAW": fmt(g("count.raw.stmt_ms")),
-            "FIX_RATIO": x(fix_ratio), "FIX_LTREE": x(fix_ltree), "CNT_RATIO": x(cnt_ratio),
+            "CNT_RATIO": x(cnt_ratio),
             "CNT_LTREE": x(cnt_ltree),
-            "FIX_VERDICT": "within" if fix_ratio is not None and fix_ratio <= 1.5 else "outside",
             "DESC_MEDIAN": fmt(g("sample.desc_median"), "", 0),
             "CHILD_MEDIAN": fmt(g("sample.children_median"), "", 0), "OBJECTS": f"{objects:,}",
             "BULK_RATIO": x(bulk_ratio), "W_INS": x(w_ins), "W_PUT": x(w_put),
@@ -333,7 +326,6 @@ def render(results_path, doc_path):
             "POLL_INS": x(ratio(g("write.insert_poll.tps"), plain_tps)),
             "POLL_PUT": x(ratio(g("write.put_poll.tps"), plain_tps)),
             "NEAR": fmt(g("near.median_ms")), "TRACE": fmt(g("trace.median_ms")),
-            "TRACE_FIX": fmt(g("trace.fixed.median_ms")),
             "RATING": fmt(rating_ms), "RECOMPUTE": fmt(recompute_ms), "RATING_RATIO": x(rr, 0),
             "UPD_RATIO": x(ratio(g("update.ext.tps"), g("update.plain.tps"))),
         }
@@ -344,7 +336,6 @@ def render(results_path, doc_path):
     w("## Appendix: plans and trigger times of this run")
     w("")
     for key, title in [("explain.count_api", "count(*) from arxos.tree on a floor"),
-                       ("explain.count_fixed", "count(*) from bench.tree_fixed on the same floor"),
                        ("explain.count_raw", "raw range count on the same floor"),
                        ("explain.count_ltree", "ltree count on the same floor"),
                        ("explain.ls_api", "arxos.ls on the same floor"),
@@ -378,15 +369,13 @@ def render(results_path, doc_path):
     for label, value in [
         ("ls: api / raw / ltree statement avg (ms)",
          f"{fmt(g('ls.api.stmt_ms'))} / {fmt(g('ls.raw.stmt_ms'))} / {fmt(g('ls.ltree.stmt_ms'))}"),
-        ("count: tree / raw / ltree / rewritten tree (ms)",
-         f"{fmt(g('count.api.stmt_ms'))} / {fmt(g('count.raw.stmt_ms'))} / {fmt(g('count.ltree.stmt_ms'))}"
-         f" / {fmt(g('count.fixed.stmt_ms'))}"),
+        ("count: tree / raw / ltree (ms)",
+         f"{fmt(g('count.api.stmt_ms'))} / {fmt(g('count.raw.stmt_ms'))} / {fmt(g('count.ltree.stmt_ms'))}"),
         ("bulk insert: extension / plain median (s)", f"{fmt(g('bulk.ext.median'))} / {fmt(g('bulk.plain.median'))}"),
         ("writes tps: plain / insert / put", f"{fmt(plain_tps, '', 0)} / {fmt(g('write.insert.tps'), '', 0)} / {fmt(g('write.put.tps'), '', 0)}"),
         ("writes tps with idle LISTEN (insert / put)", f"{fmt(g('write.insert_wake.tps'), '', 0)} / {fmt(g('write.put_wake.tps'), '', 0)}"),
         ("writes tps with busy poller (insert / put)", f"{fmt(g('write.insert_poll.tps'), '', 0)} / {fmt(g('write.put_poll.tps'), '', 0)}"),
-        ("near / trace / rewritten trace median (ms)",
-         f"{fmt(g('near.median_ms'))} / {fmt(g('trace.median_ms'))} / {fmt(g('trace.fixed.median_ms'))}"),
+        ("near / trace median (ms)", f"{fmt(g('near.median_ms'))} / {fmt(g('trace.median_ms'))}"),
         ("rating median / recompute median (ms)", f"{fmt(rating_ms)} / {fmt(recompute_ms)}"),
         ("update tps: extension / plain", f"{fmt(upd_ext, '', 0)} / {fmt(upd_plain, '', 0)}"),
     ]:

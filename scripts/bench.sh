@@ -153,16 +153,6 @@ NDIRS=$(q "select count(*) from bench.dirs")
 NLOC=$(q "select count(*) from bench.located")
 NSRC=$(q "select count(*) from bench.sources")
 NIDS=$(q "select count(*) from bench.ids")
-# The rewritten functions must give the same rows as the real ones.
-fixed_same=$(q "select bool_and((select array_agg(t order by t) from arxos.tree('bench', d.path) t)
-                               = (select array_agg(t order by t) from bench.tree_fixed('bench', d.path) t))
-                  from bench.dirs d where d.id <= 50 and d.descendants < 5000")
-trace_same=$(q "select bool_and((select array_agg(t order by t) from arxos.trace('bench', s.path, 'downstream', NULL, 10) t)
-                               = (select array_agg(t order by t) from bench.trace_fixed('bench', s.path, 'downstream', NULL, 10) t))
-                  from bench.sources s where s.id <= 20")
-[ "$fixed_same" = t ] || die "bench.tree_fixed differs from arxos.tree"
-[ "$trace_same" = t ] || die "bench.trace_fixed differs from arxos.trace"
-rec check.fixed "bench.tree_fixed gave the same rows as arxos.tree for 50 sampled objects, bench.trace_fixed the same as arxos.trace for 20 sampled sources."
 rec sample.dirs "$NDIRS"
 rec sample.located "$NLOC"
 rec sample.sources "$NSRC"
@@ -217,16 +207,16 @@ single() {
 # ---- 1. Objects: ls and subtree counts ------------------------------------------------------
 log "1. ls and subtree counts (2 clients, ${DURATION} s each)"
 interleave 2 "$DURATION" ls.api:ls_api ls.raw:ls_raw ls.ltree:ls_ltree
-interleave 2 "$DURATION" count.api:count_api count.raw:count_raw count.ltree:count_ltree count.fixed:count_fixed
+interleave 2 "$DURATION" count.api:count_api count.raw:count_raw count.ltree:count_ltree
 
 # ---- 4. near and trace --------------------------------------------------------------------
 log "4. near and trace (2 clients, ${SHORT} s each)"
 single 2 "$SHORT" near near
-interleave 2 "$SHORT" trace:trace trace.fixed:trace_fixed
+single 2 "$SHORT" trace trace
 rec near.rows "$(q "select round(avg(n), 1) from (select (select count(*) from arxos.near('bench', l.path, 5.0, 10)) n
                       from bench.located l where l.id <= 200) x")"
 IFS='|' read -r tavg tmed tmax < <(q "select round(avg(n), 1), percentile_cont(0.5) within group (order by n), max(n)
-    from (select (select count(*) from bench.trace_fixed('bench', s.path, 'downstream', NULL, 10)) n
+    from (select (select count(*) from arxos.trace('bench', s.path, 'downstream', NULL, 10)) n
             from bench.sources s where s.id <= 300) x")
 rec trace.rows "$tavg"; rec trace.rows_median "$tmed"; rec trace.rows_max "$tmax"
 
@@ -255,7 +245,6 @@ explain() { # explain NAME SQL...
     rec "explain.$name" "$EXPLAIN_DIR/$name.txt"
 }
 explain count_api -c "explain (analyze, buffers, costs off) select count(*) from arxos.tree('bench', '$FLOOR')"
-explain count_fixed -c "explain (analyze, buffers, costs off) select count(*) from bench.tree_fixed('bench', '$FLOOR')"
 explain count_raw -c "explain (analyze, buffers, costs off) select count(*) + 1 from arxos.objects
     where building_id = '$BID' and path >= arxos.path_lower('$FLOOR') and path < arxos.path_upper('$FLOOR')"
 explain count_ltree -c "explain (analyze, buffers, costs off) select count(*) from bench.lt where path <@ bench.to_ltree('$FLOOR')"
