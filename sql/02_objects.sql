@@ -149,8 +149,11 @@ BEGIN
     SELECT n.building_id, n.path, n.parent_path INTO orphan
       FROM new_rows n
      WHERE n.parent_path <> '/'
+       -- OFFSET 0 keeps this a per-row probe of the unique index. As an anti-join it would be
+       -- planned from statistics, and an ANALYZE during a bulk load (which sees none of the
+       -- uncommitted rows) makes the planner loop over a scan of the whole table: quadratic.
        AND NOT EXISTS (SELECT 1 FROM arxos.objects o
-                        WHERE o.building_id = n.building_id AND o.path = n.parent_path)
+                        WHERE o.building_id = n.building_id AND o.path = n.parent_path OFFSET 0)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'parent % of % does not exist', orphan.parent_path, orphan.path
@@ -198,8 +201,8 @@ BEGIN
     SELECT n.building_id, n.path, n.parent_path INTO bad
       FROM new_rows n JOIN old_rows o ON o.id = n.id
      WHERE n.path <> o.path AND n.parent_path <> '/'
-       AND NOT EXISTS (SELECT 1 FROM arxos.objects x
-                        WHERE x.building_id = n.building_id AND x.path = n.parent_path)
+       AND NOT EXISTS (SELECT 1 FROM arxos.objects x  -- a per-row probe, as on insert
+                        WHERE x.building_id = n.building_id AND x.path = n.parent_path OFFSET 0)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'parent % of % does not exist', bad.parent_path, bad.path
@@ -361,9 +364,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
 BEGIN
+    -- The objects are looked up by per-row probes of their primary key (LATERAL … OFFSET 0 is
+    -- never turned into a join), whatever the statistics say: an import writes objects and
+    -- connections in one transaction, and an ANALYZE in between sees none of those objects.
     SELECT n.id INTO bad FROM new_rows n
-      JOIN arxos.objects f ON f.id = n.from_id
-      JOIN arxos.objects t ON t.id = n.to_id
+      CROSS JOIN LATERAL (SELECT f.building_id FROM arxos.objects f WHERE f.id = n.from_id OFFSET 0) f
+      CROSS JOIN LATERAL (SELECT t.building_id FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t
      WHERE f.building_id <> n.building_id OR t.building_id <> n.building_id
      LIMIT 1;
     IF FOUND THEN
@@ -375,7 +381,9 @@ BEGIN
            jsonb_build_object('connection', jsonb_build_object(
                'id', n.id, 'from', f.path, 'to', t.path, 'from_id', n.from_id, 'to_id', n.to_id,
                'kind', n.kind, 'properties', n.properties))
-      FROM new_rows n JOIN arxos.objects f ON f.id = n.from_id JOIN arxos.objects t ON t.id = n.to_id;
+      FROM new_rows n
+      CROSS JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = n.from_id OFFSET 0) f
+      CROSS JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t;
 
     UPDATE arxos.objects o SET monitored_by = o.monitored_by + m.n
       FROM (SELECT n.to_id, count(*) AS n FROM new_rows n WHERE n.kind = 'monitors' GROUP BY n.to_id) m
@@ -396,8 +404,8 @@ BEGIN
                'id', d.id, 'from', f.path, 'to', t.path, 'from_id', d.from_id, 'to_id', d.to_id,
                'kind', d.kind))
       FROM old_rows d
-      LEFT JOIN arxos.objects f ON f.id = d.from_id
-      LEFT JOIN arxos.objects t ON t.id = d.to_id
+      LEFT JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = d.from_id OFFSET 0) f ON true
+      LEFT JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = d.to_id OFFSET 0) t ON true
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id);
 
     UPDATE arxos.objects o SET monitored_by = greatest(o.monitored_by - m.n, 0)

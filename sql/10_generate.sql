@@ -41,10 +41,6 @@ BEGIN
     END IF;
     PERFORM set_config('arxos.actor',
         coalesce(nullif(current_setting('arxos.actor', true), ''), 'generator'), true);
-    -- Keeps autovacuum from analysing arxos.objects while the big INSERT runs: it would see
-    -- none of the uncommitted rows, record the table as empty, and the planner would then
-    -- plan the insert trigger's parent check as a nested loop over the whole new building.
-    LOCK TABLE arxos.objects IN SHARE UPDATE EXCLUSIVE MODE;
     SELECT x.id INTO b FROM arxos.buildings x WHERE x.key = generate_building.key;
     IF b IS NULL THEN
         b := arxos.create_building(key, 'Generated building ' || key,
