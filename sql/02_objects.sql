@@ -146,6 +146,11 @@ DECLARE
     orphan record;
     d      record;
 BEGIN
+    -- Statement triggers fire for statements that touched no row (an UPDATE that matched
+    -- nothing): nothing to check, record or count then.
+    IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+        RETURN NULL;
+    END IF;
     SELECT n.building_id, n.path, n.parent_path INTO orphan
       FROM new_rows n
      WHERE n.parent_path <> '/'
@@ -196,6 +201,9 @@ DECLARE
     bad record;
     d   record;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+        RETURN NULL;
+    END IF;
     -- A move must keep the tree whole: the new parent exists, and nothing is left behind
     -- under the old path (arxos.mv moves a whole subtree in one statement).
     SELECT n.building_id, n.path, n.parent_path INTO bad
@@ -274,6 +282,9 @@ DECLARE
     bad text;
     d   record;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
+        RETURN NULL;
+    END IF;
     SELECT o.path INTO bad FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.objects x
                     WHERE x.building_id = o.building_id
@@ -364,6 +375,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+        RETURN NULL;
+    END IF;
     -- The objects are looked up by per-row probes of their primary key (LATERAL … OFFSET 0 is
     -- never turned into a join), whatever the statistics say: an import writes objects and
     -- connections in one transaction, and an ANALYZE in between sees none of those objects.
@@ -397,6 +411,9 @@ CREATE FUNCTION arxos.connections_after_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
+        RETURN NULL;
+    END IF;
     -- Connections removed together with their objects report the object paths as they were.
     INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
     SELECT 'connection.deleted', d.building_id, d.from_id, f.path, arxos.current_actor(),

@@ -105,27 +105,31 @@ BEGIN
          ORDER BY a.path
         ON CONFLICT (building_id, path) DO NOTHING;
     END IF;
-    UPDATE arxos.objects o
-       SET type = put.type,
-           properties = coalesce(put.properties, o.properties),
-           status = coalesce(put.status, o.status),
-           health = coalesce(put.health, o.health),
-           needs_repair = coalesce(put.needs_repair, o.needs_repair),
-           x = coalesce(loc.x, o.x), y = coalesce(loc.y, o.y), z = coalesce(loc.z, o.z),
-           floor = coalesce(loc.floor, o.floor)
-     WHERE o.building_id = b AND o.path = p
-       AND (o.type, o.properties, o.status, o.health, o.needs_repair, o.x, o.y, o.z, o.floor)
-           IS DISTINCT FROM
-           (put.type, coalesce(put.properties, o.properties), coalesce(put.status, o.status),
-            coalesce(put.health, o.health)::smallint, coalesce(put.needs_repair, o.needs_repair),
-            coalesce(loc.x, o.x), coalesce(loc.y, o.y), coalesce(loc.z, o.z), coalesce(loc.floor, o.floor))
-    RETURNING * INTO r;
-    IF FOUND THEN
-        RETURN r;
-    END IF;
+    -- Look first, then write: an UPDATE that matches nothing still costs a statement and its
+    -- (empty) statement triggers.
     SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
     IF FOUND THEN
-        RETURN r;   -- nothing to change
+        IF (r.type, r.properties, r.status, r.health, r.needs_repair, r.x, r.y, r.z, r.floor)
+           IS NOT DISTINCT FROM
+           (put.type, coalesce(put.properties, r.properties), coalesce(put.status, r.status),
+            coalesce(put.health, r.health)::smallint, coalesce(put.needs_repair, r.needs_repair),
+            coalesce(loc.x, r.x), coalesce(loc.y, r.y), coalesce(loc.z, r.z), coalesce(loc.floor, r.floor)) THEN
+            RETURN r;   -- nothing to change
+        END IF;
+        UPDATE arxos.objects o
+           SET type = put.type,
+               properties = coalesce(put.properties, o.properties),
+               status = coalesce(put.status, o.status),
+               health = coalesce(put.health, o.health),
+               needs_repair = coalesce(put.needs_repair, o.needs_repair),
+               x = coalesce(loc.x, o.x), y = coalesce(loc.y, o.y), z = coalesce(loc.z, o.z),
+               floor = coalesce(loc.floor, o.floor)
+         WHERE o.id = r.id
+        RETURNING * INTO r;
+        IF FOUND THEN
+            RETURN r;
+        END IF;
+        -- moved or deleted by a concurrent transaction since the SELECT: create it anew
     END IF;
     INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)
     VALUES (b, p, put.type, coalesce(put.properties, '{}'), coalesce(put.status, 'active'),
