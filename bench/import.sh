@@ -26,11 +26,29 @@ DATABASE_URL=$url "$ARXOS_BIN" import --building bench --format brick "$work/mod
 end=$(date +%s.%N)
 objects=$(as_pg "$PG_BIN/psql" -X -qAt -h "$work" -p "$port" -U postgres -d arxos \
     -c "SELECT count(*) FROM arxos.objects WHERE building_id = arxos.building_id('bench')")
-python3 - "$n" "$objects" "$start" "$mid" "$end" <<'PY'
-import sys
+python3 - "$n" "$objects" "$start" "$mid" "$end" "${BENCH_IMPORT_OUT:-$ROOT_DIR/bench/results/import.md}" <<'PY'
+import datetime, os, sys
 n, objects = int(sys.argv[1]), int(sys.argv[2])
-start, mid, end = map(float, sys.argv[3:])
-print(f"import: {n} entities -> {objects} objects in {mid - start:.1f} s = {objects / (mid - start):,.0f} objects/s; "
-      f"re-import (all unchanged) {end - mid:.1f} s = {objects / (end - mid):,.0f} objects/s")
+start, mid, end = map(float, sys.argv[3:6])
+out = sys.argv[6]
+first, again = objects / (mid - start), objects / (end - mid)
+print(f"import: {n} entities -> {objects} objects in {mid - start:.1f} s = {first:,.0f} objects/s; "
+      f"re-import (all unchanged) {end - mid:.1f} s = {again:,.0f} objects/s")
+load = open("/proc/loadavg").read().split()[:3]
+os.makedirs(os.path.dirname(out), exist_ok=True)
+with open(out, "w", encoding="utf-8") as f:
+    f.write(f"""## Import (issue 9)
+
+`bash bench/import.sh {n}` ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; load average
+at the end {' '.join(load)}): a deterministic Brick (Turtle) model of {n:,} entities from
+`bench/gen_brick.py`, imported with `arxos import --format brick` (release build) into a
+private cluster, then imported again unchanged (the idempotent path: every object compared,
+none written).
+
+| run | objects | time | objects/s |
+|---|---|---|---|
+| first import | {objects:,} | {mid - start:.1f} s | {first:,.0f} |
+| re-import, unchanged | {objects:,} | {end - mid:.1f} s | {again:,.0f} |
+""")
 PY
 cat "$work/first.txt" >&2

@@ -51,11 +51,31 @@ t1=$(date +%s.%N)
 psql_ -c "\\copy copy_readings (building_id, object_id, at, value, unit) FROM '$work/copy.tsv'"
 t2=$(date +%s.%N)
 stored=$(psql_ -At -c "SELECT count(*) FROM arxos.readings")
-python3 - "$rows" "$stored" "$batch" "$t0" "$t1" "$t2" <<'PY'
-import sys
+python3 - "$rows" "$stored" "$batch" "$t0" "$t1" "$t2" "${BENCH_READINGS_OUT:-$ROOT_DIR/bench/results/readings.md}" <<'PY'
+import datetime, os, sys
 rows, stored, batch = map(int, sys.argv[1:4])
-t0, t1, t2 = map(float, sys.argv[4:])
+t0, t1, t2 = map(float, sys.argv[4:7])
+out = sys.argv[7]
 fn, cp = rows / (t1 - t0), rows / (t2 - t1)
 print(f"readings: {rows} rows ({stored} stored) via arxos.record_batch in batches of {batch}: {fn:,.0f} rows/s; "
       f"plain COPY into an identical table: {cp:,.0f} rows/s; ratio {fn / cp:.2f}")
+load = open("/proc/loadavg").read().split()[:3]
+os.makedirs(os.path.dirname(out), exist_ok=True)
+with open(out, "w", encoding="utf-8") as f:
+    f.write(f"""## Readings ingest (issue 9)
+
+`bash bench/readings.sh {rows} {batch}` ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; load
+average at the end {' '.join(load)}): {rows:,} readings over 1,000 meters, sent as
+`arxos.record_batch` calls of {batch:,} readings (JSON) from psql, against a plain `COPY` of
+the same rows into an identical partitioned table (same partitions and indexes, no triggers).
+Every reading also updates its object's latest metrics and instrumented flag, and each batch
+emits coalesced `metric.recorded` events.
+
+| path | rows | time | rows/s |
+|---|---|---|---|
+| arxos.record_batch | {rows:,} ({stored:,} stored) | {t1 - t0:.2f} s | {fn:,.0f} |
+| plain COPY | {rows:,} | {t2 - t1:.2f} s | {cp:,.0f} |
+
+Ratio: {fn / cp:.2f} × the COPY rate.
+""")
 PY

@@ -8,6 +8,9 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
 APT_PACKAGES=(postgresql-15 postgresql-contrib postgresql-server-dev-15 postgresql-15-postgis-3
               libclang-dev clang pkg-config libssl-dev sudo python3 python3-venv)
+# Extra packages a caller needs (make bench: wrk), space-separated.
+read -r -a extra <<<"${DEPS_EXTRA:-}"
+APT_PACKAGES+=("${extra[@]}")
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
