@@ -18,10 +18,20 @@ BEGIN
         SELECT b.id INTO v FROM arxos.buildings b WHERE b.key = building;
     END IF;
     IF v IS NULL THEN
-        RAISE EXCEPTION 'unknown building %', coalesce(quote_literal(building), 'NULL')
-            USING ERRCODE = 'P0002', HINT = 'list buildings with: select key, name from arxos.buildings';
+        PERFORM arxos.unknown_building(building);
     END IF;
     RETURN v;
+END
+$$;
+
+-- Raises the unknown-building error (P0002); returns boolean so SQL functions can close a
+-- WHERE clause with it (`b IS NOT NULL OR arxos.unknown_building(key)`). VOLATILE, so the
+-- planner never calls it while estimating.
+CREATE FUNCTION arxos.unknown_building(building text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE EXCEPTION 'unknown building %', coalesce(quote_literal(building), 'NULL')
+        USING ERRCODE = 'P0002', HINT = 'list buildings with: select key, name from arxos.buildings';
 END
 $$;
 

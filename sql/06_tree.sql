@@ -219,16 +219,18 @@ LANGUAGE sql STABLE AS $$
     -- The arguments are resolved in plain SQL (no PL/pgSQL call on the common path: that fixed
     -- cost was a third of a small listing), and reach the listing as InitPlan parameters so the
     -- (building_id, parent_path, path) index returns the rows in order, without a sort.
-    WITH args AS MATERIALIZED (
-        SELECT r.b, r.p FROM (
-            SELECT coalesce(CASE WHEN building ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
-                                 THEN (SELECT b.id FROM arxos.buildings b WHERE b.id = building::uuid)
-                                 ELSE (SELECT b.id FROM arxos.buildings b WHERE b.key = building) END,
-                            arxos.building_id(building)) AS b,
-                   arxos.normalize_path(path) AS p) r
-         WHERE r.p = '/'
-            OR EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = r.b AND o.path = r.p)
-            OR arxos.raise('no object at ' || r.p, 'P0002'))
+    WITH r AS MATERIALIZED (
+        SELECT CASE WHEN building ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+                    THEN (SELECT b.id FROM arxos.buildings b WHERE b.id = building::uuid)
+                    ELSE (SELECT b.id FROM arxos.buildings b WHERE b.key = building) END AS b,
+               arxos.normalize_path(path) AS p
+    ), args AS MATERIALIZED (
+        SELECT r.b, r.p FROM r
+         WHERE (r.b IS NOT NULL OR arxos.unknown_building(building))
+           AND (r.p = '/'
+                -- OFFSET 0: always one probe of the unique index, never a hashed scan of the table
+                OR EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = r.b AND o.path = r.p OFFSET 0)
+                OR arxos.raise('no object at ' || r.p, 'P0002')))
     SELECT o.name::text, o.path::text, o.type, o.status, o.health, o.needs_repair, o.status = 'failed',
            (SELECT count(*) FROM arxos.objects c WHERE c.building_id = o.building_id AND c.parent_path = o.path)
       FROM arxos.objects o
