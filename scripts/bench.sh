@@ -337,16 +337,17 @@ rec write.put_poll.events "$(awk '{ s += $1 } END { print s }' "$OUT/run/write.p
 # nested ones included, and the statements that took the time.
 profile() {
     local name=$1 script=$2 xacts
-    q "select pg_stat_statements_reset()" >/dev/null
-    (cd "$OUT/run" && PGOPTIONS="-c pg_stat_statements.track=all" pgbench -h "$work" -p "$port" -U postgres \
+    q "select pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
+    (cd "$OUT/run" && PGOPTIONS="-c pg_stat_statements.track=all -c track_functions=all" pgbench -h "$work" -p "$port" -U postgres \
         -n -M prepared -c "$3" -j 2 -T "$4" -D building=bench -D bid="$BID" -D nids="$NIDS" \
         -f "$BENCH_DIR/pgbench/$script.sql" bench >"$OUT/run/profile.$name.out" 2>&1) \
         || { tail -20 "$OUT/run/profile.$name.out" >&2; die "pgbench profile $name failed"; }
     xacts=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$OUT/run/profile.$name.out")
+    sleep 1 # the clients flush their function statistics when they exit
     "${PSQL[@]}" "${DB[@]}" -v xacts="$xacts" -f "$BENCH_DIR/profile.sql" >"$EXPLAIN_DIR/profile_$name.txt"
     rec "explain.profile_$name" "$EXPLAIN_DIR/profile_$name.txt"
 }
-log "profiles of single-row writes (pg_stat_statements, 5 s each)"
+log "profiles of single-row writes (pg_stat_statements and track_functions, 5 s each)"
 profile write_insert write_insert 8 5
 profile write_put write_put 8 5
 profile update_ext update_ext 8 5
