@@ -46,7 +46,11 @@ pub fn parse_point(bytes: &[u8]) -> Result<[f64; 3], EwkbError> {
     };
     let u32_at = |i: usize| {
         let a: [u8; 4] = bytes[i..i + 4].try_into().expect("4 bytes");
-        if little { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) }
+        if little {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
     };
     let raw = u32_at(1);
     let mut has_z = raw & Z_FLAG != 0;
@@ -55,9 +59,19 @@ pub fn parse_point(bytes: &[u8]) -> Result<[f64; 3], EwkbError> {
     let mut base = raw & 0x0FFF_FFFF;
     // ISO WKB encodes dimensions as 1000s: 1001 = PointZ, 2001 = PointM, 3001 = PointZM.
     match base {
-        1001 => { has_z = true; base = 1 }
-        2001 => { has_m = true; base = 1 }
-        3001 => { has_z = true; has_m = true; base = 1 }
+        1001 => {
+            has_z = true;
+            base = 1
+        }
+        2001 => {
+            has_m = true;
+            base = 1
+        }
+        3001 => {
+            has_z = true;
+            has_m = true;
+            base = 1
+        }
         _ => {}
     }
     if base != 1 {
@@ -75,7 +89,11 @@ pub fn parse_point(bytes: &[u8]) -> Result<[f64; 3], EwkbError> {
     let mut coords = [0f64; 4];
     for c in coords.iter_mut().take(dims) {
         let a: [u8; 8] = bytes[at..at + 8].try_into().expect("8 bytes");
-        *c = if little { f64::from_le_bytes(a) } else { f64::from_be_bytes(a) };
+        *c = if little {
+            f64::from_le_bytes(a)
+        } else {
+            f64::from_be_bytes(a)
+        };
         at += 8;
     }
     let (x, y) = (coords[0], coords[1]);
@@ -104,7 +122,10 @@ mod tests {
     fn postgis_point_z_with_srid() {
         // ST_AsEWKB('SRID=4326;POINT Z (1 2 3)'::geometry), as PostGIS prints it.
         let hex = "01010000A0E6100000000000000000F03F00000000000000400000000000000840";
-        let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
         assert_eq!(parse_point(&bytes).unwrap(), [1.0, 2.0, 3.0]);
     }
 

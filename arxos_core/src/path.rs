@@ -68,7 +68,9 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
         });
     }
     if segment.chars().any(char::is_control) {
-        return Err(PathError::ControlCharacter(segment.escape_debug().to_string()));
+        return Err(PathError::ControlCharacter(
+            segment.escape_debug().to_string(),
+        ));
     }
     Ok(())
 }
@@ -237,10 +239,19 @@ mod tests {
         assert_eq!(normalize("a/b").unwrap_err().rule(), "not_absolute");
         assert_eq!(normalize("/a/./b").unwrap_err().rule(), "dot_segment");
         assert_eq!(normalize("/a/../b").unwrap_err().rule(), "dot_segment");
-        assert_eq!(normalize("/a/b\tc").unwrap_err().rule(), "control_character");
-        assert_eq!(normalize("/a/\u{7f}").unwrap_err().rule(), "control_character");
+        assert_eq!(
+            normalize("/a/b\tc").unwrap_err().rule(),
+            "control_character"
+        );
+        assert_eq!(
+            normalize("/a/\u{7f}").unwrap_err().rule(),
+            "control_character"
+        );
         let long = "x".repeat(256);
-        assert_eq!(normalize(&format!("/{long}")).unwrap_err().rule(), "segment_too_long");
+        assert_eq!(
+            normalize(&format!("/{long}")).unwrap_err().rule(),
+            "segment_too_long"
+        );
         assert!(normalize(&format!("/{}", "x".repeat(255))).is_ok());
         assert_eq!(normalize_object_path("//").unwrap_err().rule(), "root");
         let msg = normalize("/a/..").unwrap_err().to_string();
@@ -266,15 +277,27 @@ mod tests {
         let seg = "é".repeat(127); // 254 bytes
         assert!(normalize(&format!("/{seg}")).is_ok());
         let seg = "é".repeat(128); // 256 bytes
-        assert_eq!(normalize(&format!("/{seg}")).unwrap_err().rule(), "segment_too_long");
+        assert_eq!(
+            normalize(&format!("/{seg}")).unwrap_err().rule(),
+            "segment_too_long"
+        );
     }
 
     #[test]
     fn resolves_relative_paths() {
-        assert_eq!(resolve("/electrical/circuits/2", "..").unwrap(), "/electrical/circuits");
-        assert_eq!(resolve("/electrical", "circuits/2/../1").unwrap(), "/electrical/circuits/1");
+        assert_eq!(
+            resolve("/electrical/circuits/2", "..").unwrap(),
+            "/electrical/circuits"
+        );
+        assert_eq!(
+            resolve("/electrical", "circuits/2/../1").unwrap(),
+            "/electrical/circuits/1"
+        );
         assert_eq!(resolve("/electrical", "/plumbing").unwrap(), "/plumbing");
-        assert_eq!(resolve("/electrical", "./panels//panel_1/").unwrap(), "/electrical/panels/panel_1");
+        assert_eq!(
+            resolve("/electrical", "./panels//panel_1/").unwrap(),
+            "/electrical/panels/panel_1"
+        );
         assert_eq!(resolve("/a", "../..").unwrap_err().rule(), "above_root");
         assert_eq!(resolve("/", "..").unwrap_err().rule(), "above_root");
         assert_eq!(resolve("/a/b", "/").unwrap(), "/");

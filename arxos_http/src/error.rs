@@ -129,6 +129,13 @@ impl ApiError {
     /// Maps an error the database raised, by SQLSTATE.
     fn from_db_error(db: &DbError) -> Self {
         let state = db.code().code();
+        if state == IN_FAILED_TRANSACTION {
+            // Only a consequence: an earlier statement of the transaction failed, and that
+            // error is the one answered. (tx.rs pipelines a route's statements behind the key
+            // check, so every refused key makes them fail this way.) Not worth an error log.
+            tracing::debug!("statement skipped: an earlier statement of its transaction failed");
+            return Self::new(ErrorCode::Internal, "internal error");
+        }
         let code = code_for_sqlstate(state);
         match code {
             ErrorCode::Internal => Self::internal(format!(
@@ -182,6 +189,9 @@ pub fn chain(err: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// SQLSTATE 25P02: the transaction is aborted, commands are ignored until its end.
+pub const IN_FAILED_TRANSACTION: &str = "25P02";
 
 /// The error code for a SQLSTATE the database raised.
 pub fn code_for_sqlstate(state: &str) -> ErrorCode {

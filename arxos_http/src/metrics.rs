@@ -32,14 +32,93 @@ pub fn install() -> Option<PrometheusHandle> {
         metrics::Unit::Seconds,
         "HTTP request latency by method, route and status"
     );
-    for name in [
-        "arxos_rating_recomputes_total",
-        "arxos_events_delivered_total",
-        "arxos_webhook_deliveries_total",
+    metrics::describe_counter!(
+        RATING_RECOMPUTES,
+        "Rating recomputations asked for over the API"
+    );
+    metrics::describe_counter!(
+        EVENTS_DELIVERED,
+        "Events handed to clients, by transport (sse: the live stream, poll: /api/events/recent)"
+    );
+    metrics::describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts by outcome (success: 2xx, gone: 410, failure: anything else)"
+    );
+    // Every series exists from the start, so rates over them need no special case.
+    metrics::counter!(RATING_RECOMPUTES).absolute(0);
+    for transport in [EventTransport::Sse, EventTransport::Poll] {
+        metrics::counter!(EVENTS_DELIVERED, "transport" => transport.as_str()).absolute(0);
+    }
+    for outcome in [
+        WebhookOutcome::Success,
+        WebhookOutcome::Failure,
+        WebhookOutcome::Gone,
     ] {
-        metrics::counter!(name).absolute(0);
+        metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome.as_str()).absolute(0);
     }
     Some(handle)
+}
+
+pub const RATING_RECOMPUTES: &str = "arxos_rating_recomputes_total";
+pub const EVENTS_DELIVERED: &str = "arxos_events_delivered_total";
+pub const WEBHOOK_DELIVERIES: &str = "arxos_webhook_deliveries_total";
+
+/// How events reach a client: the label of [`EVENTS_DELIVERED`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventTransport {
+    /// `GET /api/events`.
+    Sse,
+    /// `GET /api/events/recent`.
+    Poll,
+}
+
+impl EventTransport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventTransport::Sse => "sse",
+            EventTransport::Poll => "poll",
+        }
+    }
+}
+
+/// Counts `n` events handed to a client.
+pub fn events_delivered(transport: EventTransport, n: u64) {
+    metrics::counter!(EVENTS_DELIVERED, "transport" => transport.as_str()).increment(n);
+}
+
+/// How a webhook delivery attempt ended: the label of [`WEBHOOK_DELIVERIES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// The endpoint answered 2xx.
+    Success,
+    /// 410 Gone: the webhook is disabled.
+    Gone,
+    /// Any other answer, a timeout, a refused or unreachable destination: retried.
+    Failure,
+}
+
+impl WebhookOutcome {
+    /// The outcome of an attempt answered with `status` (`None`: no answer).
+    pub fn of(status: Option<u16>) -> WebhookOutcome {
+        match status {
+            Some(200..=299) => WebhookOutcome::Success,
+            Some(410) => WebhookOutcome::Gone,
+            _ => WebhookOutcome::Failure,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookOutcome::Success => "success",
+            WebhookOutcome::Gone => "gone",
+            WebhookOutcome::Failure => "failure",
+        }
+    }
+}
+
+/// Counts one finished webhook delivery attempt.
+pub fn webhook_delivery(outcome: WebhookOutcome) {
+    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => outcome.as_str()).increment(1);
 }
 
 /// Counts and times every request under its route template (`/api/buildings/{b}`, never the
@@ -58,4 +137,19 @@ pub async fn track(request: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_outcomes_follow_the_status() {
+        assert_eq!(WebhookOutcome::of(Some(200)), WebhookOutcome::Success);
+        assert_eq!(WebhookOutcome::of(Some(204)), WebhookOutcome::Success);
+        assert_eq!(WebhookOutcome::of(Some(410)), WebhookOutcome::Gone);
+        assert_eq!(WebhookOutcome::of(Some(500)), WebhookOutcome::Failure);
+        assert_eq!(WebhookOutcome::of(Some(301)), WebhookOutcome::Failure);
+        assert_eq!(WebhookOutcome::of(None), WebhookOutcome::Failure);
+    }
 }

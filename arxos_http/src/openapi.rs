@@ -3,11 +3,18 @@
 
 #![allow(dead_code)] // The types below describe JSON built in SQL; only their schemas are used.
 
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::import::model::Skipped;
+use crate::import::routes as import;
+use crate::import::write::Summary;
+use crate::realtime::{recent, sse};
 use crate::routes::{self, buildings, keys, market, objects, query, ratings};
+use crate::webhooks::routes as webhooks;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,15 +32,22 @@ use crate::routes::{self, buildings, keys, market, objects, query, ratings};
         query::run_query,
         market::register_contributor, market::get_contributor, market::balance,
         market::top_contributors, market::contribute, market::list_contributions, market::verify,
-        market::transfer, market::token
+        market::transfer, market::token,
+        import::import, import::readings,
+        sse::stream, recent::recent,
+        webhooks::create, webhooks::list, webhooks::show, webhooks::patch, webhooks::remove,
+        webhooks::test, webhooks::rotate, webhooks::deliveries, webhooks::retry
     ),
     components(schemas(ErrorBody, ErrorDetail, Building, BuildingObject, Location, LsEntry, TreeEntry,
         NearEntry, TraceStep, HistoryEntry, Connection, ConnectionOf, Rating, RatingBreakdown,
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
+        ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
+        Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
         routes::Page, routes::Items)),
-    modifiers(&Security),
+    modifiers(&Security, &RootListings),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
-         (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"))
+         (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"),
+         (name = "integrations"), (name = "events"), (name = "webhooks"))
 )]
 pub struct ApiDoc;
 
@@ -50,6 +64,38 @@ impl Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // Only the event routes take the key this way (a browser's EventSource cannot send
+        // headers).
+        components.add_security_scheme(
+            "api_key_query",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("api_key"))),
+        );
+    }
+}
+
+/// `ls` and `tree` also answer without a path, for the building's root: the same operations
+/// without the `path` parameter.
+struct RootListings;
+
+impl Modify for RootListings {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (with_path, root) in [
+            ("/api/buildings/{b}/ls/{path}", "/api/buildings/{b}/ls"),
+            ("/api/buildings/{b}/tree/{path}", "/api/buildings/{b}/tree"),
+        ] {
+            let Some(mut item) = openapi.paths.paths.get(with_path).cloned() else {
+                continue;
+            };
+            if let Some(get) = item.get.as_mut() {
+                if let Some(id) = get.operation_id.as_mut() {
+                    id.push_str("_root");
+                }
+                if let Some(params) = get.parameters.as_mut() {
+                    params.retain(|p| !(p.name == "path" && p.parameter_in == ParameterIn::Path));
+                }
+            }
+            openapi.paths.paths.insert(root.to_owned(), item);
+        }
     }
 }
 
@@ -336,6 +382,161 @@ pub struct Moved {
     pub moved: i64,
 }
 
+/// What `POST /api/buildings/{b}/import` wrote (of `skipped`, only the first 1000 are listed).
+#[derive(ToSchema)]
+pub struct ImportSummary {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub skipped_count: i64,
+}
+
+/// One sensor reading.
+#[derive(ToSchema)]
+pub struct Reading {
+    /// The object's path (it must exist).
+    pub path: String,
+    /// A finite number.
+    pub value: f64,
+    /// Stored as given, never converted.
+    pub unit: Option<String>,
+    /// ISO 8601 with a zone; default now.
+    #[schema(format = DateTime)]
+    pub at: Option<String>,
+}
+
+/// The body of `POST /api/buildings/{b}/readings`: an array of readings, or the same array
+/// under `readings`.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReadingBatch {
+    #[schema(value_type = Vec<Reading>)]
+    List(Vec<Value>),
+    Wrapped {
+        #[schema(value_type = Vec<Reading>)]
+        readings: Vec<Value>,
+    },
+}
+
+#[derive(ToSchema)]
+pub struct ReadingsRecorded {
+    /// Readings stored (a repeated object and time counts once).
+    pub recorded: i64,
+    /// Objects whose latest reading this batch changed.
+    pub objects: i64,
+}
+
+/// An outbox event (`arxos.event_json`), as SSE data, in `/api/events/recent` and in webhook
+/// bodies.
+#[derive(ToSchema)]
+pub struct Event {
+    pub id: i64,
+    /// Dotted type, such as object.created or bilt.grade_changed.
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// The building's key.
+    pub building: Option<String>,
+    #[schema(format = Uuid)]
+    pub object_id: Option<String>,
+    pub object_type: Option<String>,
+    pub path: Option<String>,
+    pub actor: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+#[derive(ToSchema)]
+pub struct EventsPage {
+    pub events: Vec<Event>,
+    /// The id to pass as `after` next time (equal to `after` when there was nothing new).
+    pub last_id: i64,
+}
+
+/// A webhook, without its secret.
+#[derive(ToSchema)]
+pub struct Webhook {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    pub types: Option<Vec<String>>,
+    /// The building's key.
+    pub building: Option<String>,
+    pub under: Option<String>,
+    pub object_type: Option<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub failing_since: Option<String>,
+    /// Until when the previous secret keeps signing, during a rotation.
+    #[schema(format = DateTime)]
+    pub rotating_until: Option<String>,
+    pub created_by: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// A webhook with its signing secret, shown once (at creation and rotation).
+#[derive(ToSchema)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub webhook: Webhook,
+    /// `whsec_<base64>`: the Standard Webhooks signing key.
+    pub secret: String,
+}
+
+/// The body of `PATCH /api/webhooks/{id}`: only the fields sent change; `null` clears a filter.
+#[derive(ToSchema)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub types: Option<Vec<String>>,
+    pub building: Option<String>,
+    pub under: Option<String>,
+    pub object_type: Option<String>,
+    pub description: Option<String>,
+    /// `true` also clears the failure state.
+    pub enabled: Option<bool>,
+}
+
+/// One message to one webhook, with every attempt.
+#[derive(ToSchema)]
+pub struct Delivery {
+    pub id: i64,
+    #[schema(format = Uuid)]
+    pub webhook_id: String,
+    /// Null for test messages.
+    pub event_id: Option<i64>,
+    /// The `webhook-id` header: the same on every attempt.
+    pub message_id: String,
+    /// pending, delivering, delivered or dead.
+    pub status: String,
+    pub attempts: i32,
+    #[schema(format = DateTime)]
+    pub next_attempt_at: Option<String>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub finished_at: Option<String>,
+    pub attempt_log: Vec<DeliveryAttempt>,
+}
+
+#[derive(ToSchema)]
+pub struct DeliveryAttempt {
+    pub attempt: i32,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The endpoint's HTTP status; null when it did not answer.
+    pub status_code: Option<i32>,
+    pub latency_ms: Option<i32>,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +554,154 @@ mod tests {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    }
+
+    /// Routes that are not part of the API description: health, metrics and the description
+    /// itself.
+    const UNDESCRIBED: &[&str] = &[
+        "/api/health",
+        "/api/health/live",
+        "/api/health/ready",
+        "/metrics",
+        "/api/openapi.json",
+        "/docs",
+    ];
+
+    #[test]
+    fn every_mounted_route_is_described_and_nothing_else() {
+        let mounted = mounted_routes();
+        assert!(mounted.len() > 40, "too few routes found: {mounted:?}");
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        let missing: Vec<String> = mounted
+            .iter()
+            .filter(|(path, _)| !UNDESCRIBED.contains(&path.as_str()))
+            .filter(|(path, method)| paths.get(path).and_then(|p| p.get(method)).is_none())
+            .map(|(path, method)| format!("{method} {path}"))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "mounted but not in the OpenAPI document: {missing:?}"
+        );
+        let unmounted: Vec<String> = paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods = item.as_object().unwrap().keys();
+                methods
+                    .filter(|m| HTTP_METHODS.contains(&m.as_str()))
+                    .map(move |m| (path.clone(), m.clone()))
+            })
+            .filter(|route| !mounted.contains(route))
+            .map(|(path, method)| format!("{method} {path}"))
+            .collect();
+        assert!(
+            unmounted.is_empty(),
+            "described but not mounted: {unmounted:?}"
+        );
+        let mut ids: Vec<&str> = paths
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|operation| operation.get("operationId")?.as_str())
+            .collect();
+        ids.sort_unstable();
+        let repeated: Vec<&&str> = ids
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| &w[0])
+            .collect();
+        assert!(
+            repeated.is_empty(),
+            "operation ids used twice: {repeated:?}"
+        );
+    }
+
+    const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
+
+    /// Every `(path, method)` the router mounts, read from the `.route("…", get(…).post(…))`
+    /// calls in src/, with `{*path}` written `{path}` as in the OpenAPI document.
+    fn mounted_routes() -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        rust_files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut routes = Vec::new();
+        for file in files {
+            if file.ends_with("openapi.rs") {
+                continue; // this test names the pattern it looks for
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            routes.extend(routes_in(&text));
+        }
+        routes.sort();
+        routes.dedup();
+        routes
+    }
+
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    fn routes_in(text: &str) -> Vec<(String, String)> {
+        let mut routes = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find(".route(") {
+            rest = rest[at + ".route(".len()..].trim_start();
+            let Some(quoted) = rest.strip_prefix('"') else {
+                continue;
+            };
+            let end = quoted.find('"').unwrap();
+            let path = quoted[..end].replace("{*", "{");
+            // The method routers: identifiers called at the top level of `.route(…)`.
+            let mut depth = 1;
+            let mut ident = String::new();
+            for c in quoted[end + 1..].chars() {
+                match c {
+                    '(' => {
+                        if depth == 1 && HTTP_METHODS.contains(&ident.as_str()) {
+                            routes.push((path.clone(), ident.clone()));
+                        }
+                        depth += 1;
+                    }
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+                if c.is_alphanumeric() || c == '_' {
+                    ident.push(c);
+                } else {
+                    ident.clear();
+                }
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn routes_are_read_from_route_calls() {
+        let text = r#"Router::new()
+            .route("/api/a/{*path}", get(show).put(put_it))
+            .route(
+                "/api/b",
+                post(make).delete(remove),
+            )"#;
+        assert_eq!(
+            routes_in(text),
+            [
+                ("/api/a/{path}".to_owned(), "get".to_owned()),
+                ("/api/a/{path}".to_owned(), "put".to_owned()),
+                ("/api/b".to_owned(), "post".to_owned()),
+                ("/api/b".to_owned(), "delete".to_owned()),
+            ]
+        );
     }
 }

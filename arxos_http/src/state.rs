@@ -51,17 +51,17 @@ impl AppState {
         }
     }
 
-    /// Runs one statement answering one JSON value in the request's transaction, in a single
-    /// round trip (see [`tx::run_one`]).
-    pub async fn one(
+    /// Runs one statement answering JSON rows (their first column) in the request's
+    /// transaction, in a single round trip (see [`tx::run_rows`]).
+    pub async fn rows(
         &self,
         key: &ApiKey,
         scope: Scope,
         building: Option<&str>,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<serde_json::Value, ApiError> {
-        tx::run_one(
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        tx::run_rows(
             &self.pool,
             key,
             scope,
@@ -71,6 +71,22 @@ impl AppState {
             params,
         )
         .await
+    }
+
+    /// Like [`AppState::rows`] for a statement answering one JSON value; no row is NOT_FOUND.
+    pub async fn one(
+        &self,
+        key: &ApiKey,
+        scope: Scope,
+        building: Option<&str>,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<serde_json::Value, ApiError> {
+        self.rows(key, scope, building, sql, params)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::not_found("not found"))
     }
 
     /// Runs `work` in the request's transaction as the key's owner (see [`tx::run`]).

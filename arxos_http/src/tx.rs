@@ -5,7 +5,9 @@
 //! sets the request's identity (`role` = `arxos_api`, `arxos.actor` = the key's owner,
 //! `arxos.key_id`, `arxos.building_ids`, `statement_timeout`) for this transaction only; and the
 //! route's own statement(s). Then `COMMIT`. If the key is refused, the transaction is aborted
-//! before the route's statement runs. Row-level security does the building scoping.
+//! before the route's statement runs: that statement fails with SQLSTATE 25P02 (not logged, see
+//! `error.rs`) and the refusal (401 or 403) is the answer. Row-level security does the building
+//! scoping.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -120,10 +122,10 @@ where
     Ok(value)
 }
 
-/// Like [`run`] for a route that is one statement answering one JSON value: `COMMIT` is
-/// pipelined too, so the whole request is one round trip. (When the key is refused or the
-/// statement fails, the server turns that `COMMIT` into a rollback.)
-pub async fn run_one(
+/// Like [`run`] for a route that is one statement answering JSON (its first column, one value
+/// per row): `COMMIT` is pipelined too, so the whole request is one round trip. (When the key
+/// is refused or the statement fails, the server turns that `COMMIT` into a rollback.)
+pub async fn run_rows(
     pool: &Pool,
     key: &ApiKey,
     scope: Scope,
@@ -131,7 +133,7 @@ pub async fn run_one(
     statement_timeout_ms: u64,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> Result<Value, ApiError> {
+) -> Result<Vec<Value>, ApiError> {
     let mut checkout = Checkout::from(pool).await?;
     let client = checkout.client();
     let result = async {
@@ -154,10 +156,7 @@ pub async fn run_one(
         }
         let rows = rows?;
         committed?;
-        match rows.first() {
-            Some(row) => first_json(row),
-            None => Err(ApiError::not_found("not found")),
-        }
+        rows.iter().map(first_json).collect()
     }
     .await;
     // The pipeline ended the transaction unless a statement never got an answer.

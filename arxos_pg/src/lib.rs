@@ -4,8 +4,6 @@
 //! the hand-written SQL in `sql/` provides the tables, triggers and the data-plumbing functions,
 //! so a DBA can read the whole schema as plain SQL.
 
-
-
 ::pgrx::pg_module_magic!(name, version);
 
 mod ewkb;

@@ -8,16 +8,22 @@ use arxos_core::rating::Grade;
 use pgrx::prelude::*;
 
 fn raise(message: String) -> ! {
-    ereport!(PgLogLevel::ERROR, PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message);
+    ereport!(
+        PgLogLevel::ERROR,
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        message
+    );
     unreachable!("ereport(ERROR) does not return")
 }
 
 fn parse<T: std::str::FromStr<Err = MarketError>>(name: &str) -> T {
-    name.parse().unwrap_or_else(|e: MarketError| raise(e.to_string()))
+    name.parse()
+        .unwrap_or_else(|e: MarketError| raise(e.to_string()))
 }
 
 fn grade_of(name: &str) -> Grade {
-    name.parse().unwrap_or_else(|e: arxos_core::rating::RatingError| raise(e.to_string()))
+    name.parse()
+        .unwrap_or_else(|e: arxos_core::rating::RatingError| raise(e.to_string()))
 }
 
 /// Base reward (BILT) of a contribution type; unknown types raise.
@@ -28,8 +34,13 @@ fn contribution_base_reward(contribution_type: &str) -> f64 {
 
 /// The contribution types with their base rewards.
 #[pg_extern(immutable, parallel_safe)]
-fn contribution_types() -> TableIterator<'static, (name!(type, &'static str), name!(base_reward, f64))> {
-    TableIterator::new(ContributionType::ALL.iter().map(|t| (t.as_str(), t.base_reward())))
+fn contribution_types(
+) -> TableIterator<'static, (name!(type, &'static str), name!(base_reward, f64))> {
+    TableIterator::new(
+        ContributionType::ALL
+            .iter()
+            .map(|t| (t.as_str(), t.base_reward())),
+    )
 }
 
 /// Multiplier of a verification status (pending 0.8 … expert_verified 2.0, rejected 0).
@@ -54,7 +65,10 @@ fn trust_level(reputation: f64) -> &'static str {
 #[pg_extern(immutable, strict, parallel_safe)]
 fn trust_ordinal(level: &str) -> i32 {
     let level = parse::<TrustLevel>(level);
-    TrustLevel::ALL.iter().position(|l| *l == level).unwrap_or(0) as i32
+    TrustLevel::ALL
+        .iter()
+        .position(|l| *l == level)
+        .unwrap_or(0) as i32
 }
 
 /// Multiplier of a trust level (1.0 … 3.0).
@@ -138,5 +152,9 @@ fn badges_earned(
         registration_rank,
         pioneer,
     };
-    TableIterator::new(market::earned_badges(&stats).into_iter().map(|b: Badge| (b.as_str(), b.why())))
+    TableIterator::new(
+        market::earned_badges(&stats)
+            .into_iter()
+            .map(|b: Badge| (b.as_str(), b.why())),
+    )
 }

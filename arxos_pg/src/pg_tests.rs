@@ -18,12 +18,17 @@ mod tests {
     #[pg_test]
     fn normalizes_paths() {
         assert_eq!(crate::paths::normalize_path("/a//b/"), "/a/b");
-        assert_eq!(one::<String>("select arxos.normalize_path('//x//y//')"), "/x/y");
+        assert_eq!(
+            one::<String>("select arxos.normalize_path('//x//y//')"),
+            "/x/y"
+        );
         assert_eq!(one::<i32>("select arxos.path_depth('/a/b/c')"), 3);
         assert_eq!(one::<String>("select arxos.path_upper('/a')"), "/a0");
     }
 
-    #[pg_test(error = "invalid path: path segment \"..\" is not allowed: '.' and '..' cannot be part of a stored path")]
+    #[pg_test(
+        error = "invalid path: path segment \"..\" is not allowed: '.' and '..' cannot be part of a stored path"
+    )]
     fn refuses_dot_dot() {
         run("select arxos.normalize_path('/a/../b')");
     }
@@ -41,16 +46,22 @@ mod tests {
         assert!(!one::<bool>("select arxos.load_sample()"));
         assert_eq!(one::<i64>("select count(*) from arxos.objects"), 19);
         assert_eq!(
-            one::<String>("select status from arxos.get('b42', '/electrical/circuits/2/outlet_2B')"),
+            one::<String>(
+                "select status from arxos.get('b42', '/electrical/circuits/2/outlet_2B')"
+            ),
             "failed"
         );
         assert_eq!(
-            one::<i64>("select count(*) from arxos.ls('b42', '/electrical/circuits/2') where needs_repair"),
+            one::<i64>(
+                "select count(*) from arxos.ls('b42', '/electrical/circuits/2') where needs_repair"
+            ),
             1
         );
         run("select arxos.put('b42', '/electrical/circuits/2/outlet_2C', 'outlet', '{\"voltage\": 120}')");
         assert_eq!(
-            one::<i64>("select children from arxos.ls('b42', '/electrical/circuits') where name = '2'"),
+            one::<i64>(
+                "select children from arxos.ls('b42', '/electrical/circuits') where name = '2'"
+            ),
             3
         );
     }
@@ -59,8 +70,12 @@ mod tests {
     fn subtree_move_keeps_ids_and_connections() {
         run("select arxos.load_sample()");
         let before: i64 = one("select count(*) from arxos.connections");
-        let id: pgrx::Uuid = one("select id from arxos.objects where path = '/electrical/circuits/2/outlet_2A'");
-        assert_eq!(one::<i32>("select arxos.mv('b42', '/electrical/circuits', '/electrical/branch')"), 5);
+        let id: pgrx::Uuid =
+            one("select id from arxos.objects where path = '/electrical/circuits/2/outlet_2A'");
+        assert_eq!(
+            one::<i32>("select arxos.mv('b42', '/electrical/circuits', '/electrical/branch')"),
+            5
+        );
         let moved: String = Spi::get_one_with_args(
             "select path::text from arxos.objects where id = $1",
             &[id.into()],
@@ -86,12 +101,16 @@ mod tests {
             8
         );
         assert_eq!(
-            one::<i64>("select count(*) from arxos.events_since(0, types => array['object.deleted'])"),
+            one::<i64>(
+                "select count(*) from arxos.events_since(0, types => array['object.deleted'])"
+            ),
             8
         );
         // connections into the deleted subtree went with it, each with its event
         assert_eq!(
-            one::<i64>("select count(*) from arxos.events_since(0, types => array['connection.deleted'])"),
+            one::<i64>(
+                "select count(*) from arxos.events_since(0, types => array['connection.deleted'])"
+            ),
             5
         );
     }
@@ -101,7 +120,9 @@ mod tests {
         run("select arxos.load_sample()");
         run("select arxos.connect('b42', '/electrical/circuits/2/outlet_2A', '/electrical/panels/panel_1', 'feeds')");
         assert_eq!(
-            one::<i64>("select count(*) from arxos.trace('b42', '/electrical/panels/panel_1') where cycle"),
+            one::<i64>(
+                "select count(*) from arxos.trace('b42', '/electrical/panels/panel_1') where cycle"
+            ),
             1
         );
     }
@@ -129,9 +150,16 @@ mod tests {
                     types[next(5) as usize],
                     if next(2) == 0 { "'{}'" } else { "'{\"k\": 1}'" },
                     statuses[next(4) as usize],
-                    if next(2) == 0 { "null".to_string() } else { format!("'{{\"x\": {a}, \"y\": {b}}}'") },
+                    if next(2) == 0 {
+                        "null".to_string()
+                    } else {
+                        format!("'{{\"x\": {a}, \"y\": {b}}}'")
+                    },
                 ),
-                2 => format!("select arxos.patch('prop', '/n{a}', status => '{}')", statuses[next(4) as usize]),
+                2 => format!(
+                    "select arxos.patch('prop', '/n{a}', status => '{}')",
+                    statuses[next(4) as usize]
+                ),
                 3 => format!("select arxos.rm('prop', '/n{a}', recursive => true)"),
                 4 => format!("select arxos.mv('prop', '/n{a}', '/n{b}')"),
                 5 => format!("select arxos.connect('prop', '/n{a}', '/n{b}', 'monitors')"),
@@ -148,7 +176,9 @@ mod tests {
                 Some(call) => format!("perform {call}"),
                 None => sql.clone(),
             };
-            run(&format!("do $$ begin {body}; exception when others then null; end $$"));
+            run(&format!(
+                "do $$ begin {body}; exception when others then null; end $$"
+            ));
             let incremental: String = one(
                 "select row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text \
                  from arxos.rating('prop')",

@@ -20,7 +20,9 @@ fn grade_of(name: &str) -> Grade {
 /// The BILT grade of a score in [0, 100]; other scores raise.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn grade(score: f64) -> &'static str {
-    Grade::from_score(score).unwrap_or_else(|e| raise(e)).as_str()
+    Grade::from_score(score)
+        .unwrap_or_else(|e| raise(e))
+        .as_str()
 }
 
 /// Ordinal 0 (0z) .. 25 (1A) of a grade; unknown grades raise.

@@ -256,3 +256,38 @@ fn database_errors_do_not_leak_internals() {
         r.body
     );
 }
+
+/// The route's statements are pipelined behind the key check; when the check refuses the key
+/// they fail too (SQLSTATE 25P02), and that consequence must not be logged as an error.
+#[test]
+fn refused_keys_are_answered_without_error_logs() {
+    let api = Api::start();
+    let reader = create_key(&api.cluster, "reader", &["read"], None);
+    api.cluster
+        .client()
+        .batch_execute("SELECT arxos.create_building('b7', 'Elsewhere', NULL)")
+        .expect("create a second building");
+    let limited = create_key(&api.cluster, "limited", &["read"], Some(&["b7"]));
+    for path in ["/api/buildings", "/api/buildings/b42/objects/electrical"] {
+        assert_error(&api.get_as("arx_not-a-real-key", path), 401, "UNAUTHORIZED");
+    }
+    assert_error(
+        &api.get_as(&limited, "/api/buildings/b42/rating/history"),
+        403,
+        "FORBIDDEN",
+    );
+    let created = api.send_as(
+        &reader,
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "b77", "name": "Nope"})),
+    );
+    assert_error(&created, 403, "FORBIDDEN");
+    assert_eq!(api.get("/api/buildings").status, 200);
+    let logs = api.shim.logs();
+    let errors: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("ERROR") || l.contains("25P02") || l.contains("internal error"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}

@@ -31,7 +31,10 @@ fn one_notify_per_transaction_and_none_while_listeners_poll() {
     // A listener that asks for wake-ups: a 10,000-row statement sends one NOTIFY, not 10,000.
     let me = "7f0c4a52-9d8e-4b8e-9a38-2d6f7f3f9a01";
     listener
-        .execute("select arxos.listener_heartbeat($1::text::uuid, true)", &[&me])
+        .execute(
+            "select arxos.listener_heartbeat($1::text::uuid, true)",
+            &[&me],
+        )
         .unwrap();
     writer
         .batch_execute(
@@ -51,18 +54,30 @@ fn one_notify_per_transaction_and_none_while_listeners_poll() {
              select arxos.patch('b42', '/spaces/a', status => 'failed'); commit;",
         )
         .unwrap();
-    assert_eq!(drain_notifications(&mut listener, Duration::from_millis(500)), 1);
+    assert_eq!(
+        drain_notifications(&mut listener, Duration::from_millis(500)),
+        1
+    );
 
     // Busy (polling) listeners want no wake-up: writers send no NOTIFY at all.
     listener
-        .execute("select arxos.listener_heartbeat($1::text::uuid, false)", &[&me])
+        .execute(
+            "select arxos.listener_heartbeat($1::text::uuid, false)",
+            &[&me],
+        )
         .unwrap();
     for i in 0..20 {
         writer
-            .execute("select arxos.put('b42', '/spaces/c' || $1::text, 'room')", &[&i.to_string()])
+            .execute(
+                "select arxos.put('b42', '/spaces/c' || $1::text, 'room')",
+                &[&i.to_string()],
+            )
             .unwrap();
     }
-    assert_eq!(drain_notifications(&mut listener, Duration::from_millis(500)), 0);
+    assert_eq!(
+        drain_notifications(&mut listener, Duration::from_millis(500)),
+        0
+    );
 
     // Reading sequences everything that was committed, in order, with no gaps.
     let rows = writer
@@ -70,7 +85,10 @@ fn one_notify_per_transaction_and_none_while_listeners_poll() {
         .unwrap();
     let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     assert!(ids.len() > 10_000);
-    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "gapless, increasing ids");
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "gapless, increasing ids"
+    );
 }
 
 /// Four sessions write the same building at once — inserts, updates, moves, deletes,
@@ -83,7 +101,9 @@ fn concurrent_workload_keeps_rating_equal_to_the_oracle() {
     admin
         .batch_execute("select arxos.create_building('conc', 'Concurrency'); select arxos.put('conc', '/seed', 'thing')")
         .unwrap();
-    admin.batch_execute("update arxos.market_settings set rate_limit = null").unwrap();
+    admin
+        .batch_execute("update arxos.market_settings set rate_limit = null")
+        .unwrap();
     let mut verified_seen = 0i64;
     for round in 0..6 {
         let handles: Vec<_> = (0..4)
@@ -177,11 +197,17 @@ fn concurrent_workload_keeps_rating_equal_to_the_oracle() {
             .get(0);
         assert_eq!(incremental, oracle, "round {round}");
         verified_seen = admin
-            .query_one("select verified_30d from arxos.rating_inputs(arxos.building_id('conc'))", &[])
+            .query_one(
+                "select verified_30d from arxos.rating_inputs(arxos.building_id('conc'))",
+                &[],
+            )
             .unwrap()
             .get(0);
     }
-    assert!(verified_seen > 0, "the workload verified some contributions");
+    assert!(
+        verified_seen > 0,
+        "the workload verified some contributions"
+    );
 }
 
 /// Eight sessions insert into one building at once: every write succeeds (committing

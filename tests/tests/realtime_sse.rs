@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arxos_e2e::{Cluster, Http, Shim};
 use support::sse::SseClient;
-use support::{api_key, desks, head};
+use support::{api_key, desks, head, metric};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -88,6 +88,11 @@ fn filters_pick_types_buildings_paths_and_object_types() {
     assert_eq!(sensors, ["/floor/room1/s1", "/x", "/floor/room1/s1"]);
     // Nothing else arrives for the narrow filters.
     assert!(by_type.next(Duration::from_millis(500)).is_none());
+    let delivered = metric(&shim, r#"arxos_events_delivered_total{transport="sse"}"#);
+    assert!(
+        delivered >= 9.0,
+        "9 events were streamed, the metric says {delivered}"
+    );
 }
 
 #[test]
@@ -259,6 +264,10 @@ fn recent_pages_through_the_outbox() {
         after = next;
     }
     assert_eq!(seen.len(), 25);
+    assert_eq!(
+        metric(&shim, r#"arxos_events_delivered_total{transport="poll"}"#),
+        25.0
+    );
     let bad = http.request(
         "GET",
         &shim.url("/api/events/recent?limit=0"),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use arxos_e2e::{wait_until, Cluster, Http, Reply, Shim};
 use serde_json::{json, Value};
 use support::receiver::{Mode, Receiver};
-use support::{api_key, desks};
+use support::{api_key, desks, metric};
 
 const WAIT: Duration = Duration::from_secs(60);
 const FAST: &[&str] = &[
@@ -279,6 +279,13 @@ fn failures_are_retried_with_backoff_until_delivered() {
         .map(|a| a["status_code"].as_i64().unwrap())
         .collect();
     assert_eq!(codes, [500, 500, 500, 200]);
+    let outcome = |o: &str| {
+        metric(
+            &shim,
+            &format!("arxos_webhook_deliveries_total{{outcome=\"{o}\"}}"),
+        )
+    };
+    assert_eq!((outcome("failure"), outcome("success")), (3.0, 1.0));
     let ids: Vec<String> = receiver
         .all()
         .iter()
@@ -340,6 +347,10 @@ fn gone_disables_the_endpoint_and_says_so() {
         (hook["enabled"] == false).then_some(hook)
     });
     assert!(hook["disabled_reason"].as_str().unwrap().contains("410"));
+    assert_eq!(
+        metric(&shim, r#"arxos_webhook_deliveries_total{outcome="gone"}"#),
+        1.0
+    );
     let events = api
         .call(
             "GET",

@@ -34,7 +34,7 @@ pub struct Relation {
 }
 
 /// Something of the source that was not imported, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Skipped {
     pub what: String,
     pub reason: String,

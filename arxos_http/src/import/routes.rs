@@ -7,10 +7,12 @@ use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::IntoParams;
 
 use super::{plan, write, Format};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::tx::json_one;
 
@@ -23,14 +25,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/buildings/{b}/readings", post(readings))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
-    /// brick or haystack; guessed from the content when absent.
+    /// brick (Turtle) or haystack (JSON); guessed from the content when absent.
     pub format: Option<String>,
 }
 
 /// Imports a Brick (Turtle) or Haystack (JSON) file into an existing building, in one
 /// transaction. Answers the summary: objects created/updated/unchanged, connections, skipped.
+#[utoipa::path(post, path = "/api/buildings/{b}/import", operation_id = "import_model", tag = "integrations",
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID (the building must exist)"),
+           ImportParams),
+    request_body(description = "The model file: Brick as Turtle (or N-Triples), or Project Haystack JSON (Hayson grid or array, Haystack 3 JSON)",
+                 content((String = "text/turtle"), (Object = "application/json"))),
+    responses((status = 200, description = "What the import wrote; re-importing the same file changes nothing", body = crate::openapi::ImportSummary),
+              (status = 400, description = "Unknown format or a file that cannot be parsed", body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody),
+              (status = 404, description = "Unknown building", body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 413, body = ErrorBody)),
+    security(("api_key" = [])))]
 pub async fn import(
     State(state): State<AppState>,
     key: ApiKey,
@@ -75,6 +89,16 @@ pub async fn import(
 
 /// Records a batch of readings: a JSON array of `{"path", "value", "unit"?, "at"?}` (or
 /// `{"readings": [...]}`), all or nothing. Answers `{"recorded": n, "objects": m}`.
+#[utoipa::path(post, path = "/api/buildings/{b}/readings", operation_id = "record_readings", tag = "integrations",
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
+    request_body(description = "Readings of existing objects, all or nothing (`arxos.record_batch`)",
+                 content((crate::openapi::ReadingBatch = "application/json"))),
+    responses((status = 200, description = "Readings stored and objects whose latest reading changed", body = crate::openapi::ReadingsRecorded),
+              (status = 400, description = "Not an array, or an invalid reading (its index is in the message)", body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "Unknown building, or no object at a reading's path", body = ErrorBody),
+              (status = 413, body = ErrorBody)),
+    security(("api_key" = [])))]
 pub async fn readings(
     State(state): State<AppState>,
     key: ApiKey,

@@ -12,7 +12,7 @@ pub const OBJECT_BATCH: usize = 2_000;
 pub const CONNECTION_BATCH: usize = 5_000;
 
 /// What an import did.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Summary {
     pub created: i64,
     pub updated: i64,

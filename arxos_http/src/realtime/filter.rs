@@ -3,12 +3,14 @@
 //! here to live events (replayed pages are already limited by the database).
 
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::event::Event;
 use crate::error::ApiError;
 
 /// The filters of `GET /api/events`, `/api/events/recent` and webhooks, as query parameters.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FilterParams {
     /// Comma-separated dotted event types or prefixes (`bilt.*`).
     pub types: Option<String>,

@@ -6,8 +6,8 @@ mod filter;
 mod hub;
 mod listener;
 mod outbox;
-mod recent;
-mod sse;
+pub(crate) mod recent;
+pub(crate) mod sse;
 mod subscription;
 mod tick;
 
@@ -16,9 +16,9 @@ use axum::Router;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
+use postgres_native_tls::MakeTlsConnector;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use postgres_native_tls::MakeTlsConnector;
 use tokio_postgres::Config;
 
 pub use hub::Hub;
@@ -54,7 +54,10 @@ impl Listener {
     pub async fn stop(self, pool: &Pool) {
         let _ = self.stop.send(true);
         let mut task = self.task;
-        if tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_ok() {
+        if tokio::time::timeout(Duration::from_secs(2), &mut task)
+            .await
+            .is_ok()
+        {
             return;
         }
         task.abort();

@@ -10,6 +10,8 @@ use super::filter::FilterParams;
 use super::outbox;
 use super::subscription::{self, request_key};
 use crate::error::ApiError;
+use crate::metrics::EventTransport;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 const DEFAULT_LIMIT: i32 = 100;
@@ -28,6 +30,15 @@ pub struct RecentParams {
 
 /// `{"events": [...], "last_id": N}`: the events after `after` that pass the filters, among
 /// the next `limit` the key may see, and the id to pass as `after` next time.
+#[utoipa::path(get, path = "/api/events/recent", operation_id = "recent_events", tag = "events",
+    params(FilterParams,
+           ("after" = Option<i64>, Query, description = "Events after this id (default 0: from the oldest kept)"),
+           ("limit" = Option<i32>, Query, description = "Events to scan, 1 to 1000 (default 100)"),
+           ("api_key" = Option<String>, Query, description = "The API key, when it cannot be sent as a header")),
+    responses((status = 200, body = crate::openapi::EventsPage), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "Unknown building", body = ErrorBody)),
+    security(("api_key" = []), ("api_key_query" = [])))]
 pub async fn recent(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -52,6 +63,7 @@ pub async fn recent(
         .filter(|e| sub.filter.matches(e))
         .map(|e| e.json.as_str())
         .collect();
+    crate::metrics::events_delivered(EventTransport::Poll, events.len() as u64);
     let body = format!(
         "{{\"events\":[{}],\"last_id\":{last_id}}}",
         events.join(",")

@@ -25,6 +25,8 @@ use super::outbox;
 use super::subscription::{self, request_key};
 use crate::auth::ApiKey;
 use crate::error::{ApiError, ErrorCode};
+use crate::metrics::EventTransport;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
 /// Events per replay page.
@@ -42,6 +44,18 @@ pub struct StreamParams {
     pub api_key: Option<String>,
 }
 
+/// The live event stream (Server-Sent Events): replays from the outbox after `Last-Event-ID`
+/// (or `after`), else starts at its head, then follows new events. See docs/realtime.md.
+#[utoipa::path(get, path = "/api/events", operation_id = "stream_events", tag = "events",
+    params(FilterParams,
+           ("after" = Option<i64>, Query, description = "Start after this event id (`Last-Event-ID` wins when both are given)"),
+           ("api_key" = Option<String>, Query, description = "The API key, for clients that cannot send headers (EventSource)"),
+           ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
+    responses((status = 200, description = "`text/event-stream`: `id:` the event id, `event:` its dotted type, `data:` the event JSON (crate::openapi::Event); a `: ready` comment first and `: keep-alive` comments when idle",
+               content_type = "text/event-stream", body = String),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, description = "Unknown building", body = ErrorBody)),
+    security(("api_key" = []), ("api_key_query" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -112,6 +126,7 @@ impl Reader {
                 }
                 self.cursor = event.id;
                 if self.filter.matches(&event) {
+                    crate::metrics::events_delivered(EventTransport::Sse, 1);
                     return Some(message(&event));
                 }
             }

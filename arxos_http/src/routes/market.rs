@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::text_param::TextParam;
-use crate::tx::{json_one, json_rows};
+use crate::tx::json_one;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -87,16 +87,13 @@ pub async fn get_contributor(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let value = state
-        .tx(&key, Scope::Read, None, move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT arxos.contributor(arxos.contributor_id($1))",
-                    &[&id],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Read,
+            None,
+            "SELECT arxos.contributor(arxos.contributor_id($1))",
+            &[&id],
+        )
         .await?;
     Ok(Json(value))
 }
@@ -112,20 +109,17 @@ pub async fn balance(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let value = state
-        .tx(&key, Scope::Read, None, move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "WITH k AS (SELECT arxos.contributor_id($1) AS id)
-                     SELECT jsonb_build_object('contributor', k.id, 'balance', arxos.balance(k.id),
-                              'buildings', coalesce((SELECT jsonb_agg(to_jsonb(x) ORDER BY x.building)
-                                                       FROM arxos.balances(k.id) x), '[]'))
-                       FROM k",
-                    &[&id],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Read,
+            None,
+            "WITH k AS (SELECT arxos.contributor_id($1) AS id)
+             SELECT jsonb_build_object('contributor', k.id, 'balance', arxos.balance(k.id),
+                      'buildings', coalesce((SELECT jsonb_agg(to_jsonb(x) ORDER BY x.building)
+                                               FROM arxos.balances(k.id) x), '[]'))
+               FROM k",
+            &[&id],
+        )
         .await?;
     Ok(Json(value))
 }
@@ -149,18 +143,14 @@ pub async fn top_contributors(
     Query(q): Query<TopParams>,
 ) -> Result<Json<Items>, ApiError> {
     let limit = checked_limit(Some(q.limit.unwrap_or(10)))?;
-    let building = q.building.clone();
     let items = state
-        .tx(&key, Scope::Read, building.as_deref(), move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(x) FROM arxos.leaderboard(building => $1, max => $2) x",
-                    &[&TextParam(q.building), &s(&limit.to_string())],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Read,
+            q.building.as_deref(),
+            "SELECT to_jsonb(x) FROM arxos.leaderboard(building => $1, max => $2) x",
+            &[&TextParam(q.building.clone()), &s(&limit.to_string())],
+        )
         .await?;
     Ok(Json(Items { items }))
 }
@@ -198,24 +188,25 @@ pub async fn contribute(
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
         .map_err(|_| ApiError::validation("Idempotency-Key must be visible ASCII"))?;
-    let building = body.building.clone();
-    let value =
-        state
-            .tx(&key, Scope::Write, Some(&building), move |c| {
-                Box::pin(async move {
-                    json_one(
-                    c,
-                    "SELECT to_jsonb(x) FROM arxos.contribute($1, arxos.contributor_id($2), $3, $4,
-                            coalesce($5::jsonb, '{}'), $6, $7::jsonb, $8) x",
-                    &[&s(&body.building), &s(&body.contributor), &s(&body.kind),
-                      &TextParam(body.data_hash.clone()), &text(body.metadata.as_ref()),
-                      &TextParam(body.path.clone()), &text(body.changes.as_ref()),
-                      &TextParam(idempotency)],
-                )
-                .await
-                })
-            })
-            .await?;
+    let value = state
+        .one(
+            &key,
+            Scope::Write,
+            Some(&body.building),
+            "SELECT to_jsonb(x) FROM arxos.contribute($1, arxos.contributor_id($2), $3, $4,
+                    coalesce($5::jsonb, '{}'), $6, $7::jsonb, $8) x",
+            &[
+                &s(&body.building),
+                &s(&body.contributor),
+                &s(&body.kind),
+                &TextParam(body.data_hash.clone()),
+                &text(body.metadata.as_ref()),
+                &TextParam(body.path.clone()),
+                &text(body.changes.as_ref()),
+                &TextParam(idempotency),
+            ],
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(value)))
 }
 
@@ -240,21 +231,17 @@ pub async fn list_contributions(
     Query(q): Query<ContributionFilter>,
 ) -> Result<Json<Items>, ApiError> {
     let limit = checked_limit(q.limit)?;
-    let building = q.building.clone();
     let items = state
-        .tx(&key, Scope::Read, building.as_deref(), move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(x) FROM arxos.contributions x
-                      WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
-                        AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
-                      ORDER BY x.created_at DESC, x.id LIMIT $3",
-                    &[&q.building, &q.contributor, &limit],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Read,
+            q.building.as_deref(),
+            "SELECT to_jsonb(x) FROM arxos.contributions x
+              WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
+                AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
+              ORDER BY x.created_at DESC, x.id LIMIT $3",
+            &[&q.building, &q.contributor, &limit],
+        )
         .await?;
     Ok(Json(Items { items }))
 }
@@ -281,16 +268,13 @@ pub async fn verify(
     Json(body): Json<Verification>,
 ) -> Result<Json<Value>, ApiError> {
     let value = state
-        .tx(&key, Scope::Write, None, move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT to_jsonb(x) FROM arxos.verify_contribution($1::text::uuid, arxos.contributor_id($2), $3) x",
-                    &[&s(&id), &s(&body.verifier), &s(&body.status)],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Write,
+            None,
+            "SELECT to_jsonb(x) FROM arxos.verify_contribution($1::text::uuid, arxos.contributor_id($2), $3) x",
+            &[&s(&id), &s(&body.verifier), &s(&body.status)],
+        )
         .await?;
     Ok(Json(value))
 }
@@ -318,19 +302,21 @@ pub async fn transfer(
     Json(body): Json<NewTransfer>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let value = state
-        .tx(&key, Scope::Write, None, move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT jsonb_build_object('transaction_id',
-                            arxos.transfer(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5),
-                            'from', $1::text, 'to', $2::text, 'amount', $3::numeric)",
-                    &[&s(&body.from), &s(&body.to), &TextParam::from_json(&body.amount),
-                      &TextParam(body.memo.clone()), &TextParam(body.building.clone())],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Write,
+            None,
+            "SELECT jsonb_build_object('transaction_id',
+                    arxos.transfer(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5),
+                    'from', $1::text, 'to', $2::text, 'amount', $3::numeric)",
+            &[
+                &s(&body.from),
+                &s(&body.to),
+                &TextParam::from_json(&body.amount),
+                &TextParam(body.memo.clone()),
+                &TextParam(body.building.clone()),
+            ],
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(value)))
 }
@@ -347,11 +333,13 @@ pub async fn token(
     Path(b): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let value = state
-        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_one(c, "SELECT to_jsonb(x) FROM arxos.token($1) x", &[&s(&b)]).await
-            })
-        })
+        .one(
+            &key,
+            Scope::Read,
+            Some(&b),
+            "SELECT to_jsonb(x) FROM arxos.token($1) x",
+            &[&s(&b)],
+        )
         .await?;
     Ok(Json(value))
 }

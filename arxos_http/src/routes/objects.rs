@@ -285,16 +285,13 @@ pub async fn delete_object(
     let path = object_path(path);
     let recursive = params.recursive.unwrap_or(false);
     let deleted = state
-        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT to_jsonb(arxos.rm($1, $2, $3))",
-                    &[&b, &path, &recursive],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Write,
+            Some(&b),
+            "SELECT to_jsonb(arxos.rm($1, $2, $3))",
+            &[&b, &path, &recursive],
+        )
         .await?;
     Ok(Json(json!({ "deleted": deleted })))
 }
@@ -429,16 +426,13 @@ pub async fn move_subtree(
     Json(body): Json<MoveRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let moved = state
-        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT to_jsonb(arxos.mv($1, $2, $3))",
-                    &[&b, &body.from, &body.to],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Write,
+            Some(&b),
+            "SELECT to_jsonb(arxos.mv($1, $2, $3))",
+            &[&b, &body.from, &body.to],
+        )
         .await?;
     Ok(Json(json!({ "moved": moved })))
 }
@@ -469,16 +463,13 @@ pub async fn near(
     let limit = checked_limit(q.limit)?;
     let radius = q.radius.unwrap_or(5.0);
     let items = state
-        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(n) FROM arxos.near($1, $2, $3, $4::int8::int4) n",
-                    &[&b, &path, &radius, &limit],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Read,
+            Some(&b),
+            "SELECT to_jsonb(n) FROM arxos.near($1, $2, $3, $4::int8::int4) n",
+            &[&b, &path, &radius, &limit],
+        )
         .await?;
     Ok(Json(Items { items }))
 }
@@ -513,16 +504,13 @@ pub async fn trace(
     let max_depth = q.max_depth.unwrap_or(32);
     let kind = q.kind;
     let items = state
-        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(t) FROM arxos.trace($1, $2, $3, $4, $5) t",
-                    &[&b, &path, &direction, &kind, &max_depth],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Read,
+            Some(&b),
+            "SELECT to_jsonb(t) FROM arxos.trace($1, $2, $3, $4, $5) t",
+            &[&b, &path, &direction, &kind, &max_depth],
+        )
         .await?;
     Ok(Json(Items { items }))
 }
@@ -557,18 +545,15 @@ pub async fn history(
     let after = q.after.unwrap_or(0);
     let (path, since) = (q.path, q.since);
     let rows = state
-        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(h) - 'building_id' || jsonb_build_object('path', h.path::text)
-                       FROM arxos.history($1, $2, $3::text::timestamptz) h
-                      WHERE h.id > $4 ORDER BY h.id LIMIT $5",
-                    &[&b, &path, &since, &after, &(limit + 1)],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Read,
+            Some(&b),
+            "SELECT to_jsonb(h) - 'building_id' || jsonb_build_object('path', h.path::text)
+               FROM arxos.history($1, $2, $3::text::timestamptz) h
+              WHERE h.id > $4 ORDER BY h.id LIMIT $5",
+            &[&b, &path, &since, &after, &(limit + 1)],
+        )
         .await?;
     let page = Page::from_rows(rows, limit, &uri, |v| {
         v.get("id").and_then(Value::as_i64).map(|id| id.to_string())
@@ -602,17 +587,14 @@ pub async fn connect(
     Json(body): Json<NewConnection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let connection = state
-        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT to_jsonb(x) || jsonb_build_object('from', $2::text, 'to', $3::text)
-                       FROM arxos.connect($1, $2, $3, $4, coalesce($5::jsonb, '{}')) x",
-                    &[&b, &body.from, &body.to, &body.kind, &body.properties],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Write,
+            Some(&b),
+            "SELECT to_jsonb(x) || jsonb_build_object('from', $2::text, 'to', $3::text)
+               FROM arxos.connect($1, $2, $3, $4, coalesce($5::jsonb, '{}')) x",
+            &[&b, &body.from, &body.to, &body.kind, &body.properties],
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(connection)))
 }
@@ -639,16 +621,13 @@ pub async fn disconnect(
     Query(q): Query<DisconnectParams>,
 ) -> Result<Json<Value>, ApiError> {
     let deleted = state
-        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT to_jsonb(arxos.disconnect($1, $2, $3, $4))",
-                    &[&b, &q.from, &q.to, &q.kind],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Write,
+            Some(&b),
+            "SELECT to_jsonb(arxos.disconnect($1, $2, $3, $4))",
+            &[&b, &q.from, &q.to, &q.kind],
+        )
         .await?;
     Ok(Json(json!({ "deleted": deleted })))
 }
@@ -668,16 +647,13 @@ pub async fn connections_of(
 ) -> Result<Json<Items>, ApiError> {
     let path = object_path(path);
     let items = state
-        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2) x",
-                    &[&b, &path],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Read,
+            Some(&b),
+            "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2) x",
+            &[&b, &path],
+        )
         .await?;
     Ok(Json(Items { items }))
 }
@@ -833,27 +809,24 @@ pub async fn get_by_id(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let object = state
-        .tx(&key, Scope::Read, None, move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    concat!(
-                        "SELECT ",
-                        object_json!(),
-                        " FROM arxos.objects o WHERE o.id = $1::text::uuid"
-                    ),
-                    &[&id],
-                )
-                .await
-                .map_err(|e| match e.code {
-                    crate::error::ErrorCode::NotFound => {
-                        ApiError::not_found(format!("no object with id {id}"))
-                    }
-                    _ => e,
-                })
-            })
-        })
-        .await?;
+        .one(
+            &key,
+            Scope::Read,
+            None,
+            concat!(
+                "SELECT ",
+                object_json!(),
+                " FROM arxos.objects o WHERE o.id = $1::text::uuid"
+            ),
+            &[&id],
+        )
+        .await
+        .map_err(|e| match e.code {
+            crate::error::ErrorCode::NotFound => {
+                ApiError::not_found(format!("no object with id {id}"))
+            }
+            _ => e,
+        })?;
     Ok(Json(object))
 }
 

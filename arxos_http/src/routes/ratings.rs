@@ -13,7 +13,6 @@ use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
-use crate::tx::{json_one, json_rows};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -96,7 +95,7 @@ pub async fn recompute(
         "SELECT to_jsonb(arxos.recompute_rating($1))",
     )
     .await?;
-    metrics::counter!("arxos_rating_recomputes_total").increment(1);
+    metrics::counter!(crate::metrics::RATING_RECOMPUTES).increment(1);
     Ok(answer)
 }
 
@@ -108,7 +107,7 @@ pub struct LimitParams {
 }
 
 /// Recorded rating changes, newest first (`arxos.rating_history`).
-#[utoipa::path(get, path = "/api/buildings/{b}/rating/history", tag = "ratings",
+#[utoipa::path(get, path = "/api/buildings/{b}/rating/history", tag = "ratings", operation_id = "rating_history",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"), LimitParams),
     responses((status = 200, description = "crate::openapi::RatingHistoryEntry items", body = Items),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -122,16 +121,13 @@ pub async fn history(
 ) -> Result<Json<Items>, ApiError> {
     let limit = checked_limit(q.limit)? as i32;
     let items = state
-        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(h) FROM arxos.rating_history($1, $2) h",
-                    &[&b, &limit],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Read,
+            Some(&b),
+            "SELECT to_jsonb(h) FROM arxos.rating_history($1, $2) h",
+            &[&b, &limit],
+        )
         .await?;
     Ok(Json(Items { items }))
 }
@@ -156,20 +152,16 @@ pub async fn leaderboard(
     Query(q): Query<LeaderboardParams>,
 ) -> Result<Json<Items>, ApiError> {
     let limit = checked_limit(q.limit)?;
-    let grade = q.grade;
     let items = state
-        .tx(&key, Scope::Read, None, move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(r) FROM arxos.ratings r
-                      WHERE $1::text IS NULL OR r.grade = $1
-                      ORDER BY r.score DESC, r.building LIMIT $2",
-                    &[&grade, &limit],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Read,
+            None,
+            "SELECT to_jsonb(r) FROM arxos.ratings r
+              WHERE $1::text IS NULL OR r.grade = $1
+              ORDER BY r.score DESC, r.building LIMIT $2",
+            &[&q.grade, &limit],
+        )
         .await?;
     Ok(Json(Items { items }))
 }
@@ -183,23 +175,20 @@ pub async fn statistics(
     key: ApiKey,
 ) -> Result<Json<Value>, ApiError> {
     let value = state
-        .tx(&key, Scope::Read, None, move |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "WITH r AS MATERIALIZED (SELECT grade, score FROM arxos.ratings)
-                     SELECT jsonb_build_object(
-                        'buildings', (SELECT count(*) FROM r),
-                        'average_score', (SELECT round(avg(score), 3) FROM r),
-                        'min_score', (SELECT min(score) FROM r),
-                        'max_score', (SELECT max(score) FROM r),
-                        'grades', coalesce((SELECT jsonb_object_agg(grade, n)
-                                              FROM (SELECT grade, count(*) AS n FROM r GROUP BY grade) g), '{}'))",
-                    &[],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Read,
+            None,
+            "WITH r AS MATERIALIZED (SELECT grade, score FROM arxos.ratings)
+             SELECT jsonb_build_object(
+                'buildings', (SELECT count(*) FROM r),
+                'average_score', (SELECT round(avg(score), 3) FROM r),
+                'min_score', (SELECT min(score) FROM r),
+                'max_score', (SELECT max(score) FROM r),
+                'grades', coalesce((SELECT jsonb_object_agg(grade, n)
+                                      FROM (SELECT grade, count(*) AS n FROM r GROUP BY grade) g), '{}'))",
+            &[],
+        )
         .await?;
     Ok(Json(value))
 }

@@ -3,7 +3,7 @@
 
 mod client;
 mod config;
-mod routes;
+pub(crate) mod routes;
 mod signing;
 mod worker;
 

@@ -8,12 +8,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
-use crate::tx::{json_one, json_rows};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,15 +30,22 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The body of `POST /api/webhooks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
+    /// An http:// or https:// URL with a host (private and loopback addresses are refused
+    /// unless allowed by `--webhook-allow-networks`).
     pub url: String,
+    /// Dotted event types or prefixes (`object.created`, `bilt.*`); absent: every type.
     pub types: Option<Vec<String>>,
+    /// Only events of this building (key or UUID).
     pub building: Option<String>,
+    /// Only events at this path or below it.
     pub under: Option<String>,
+    /// Only events about objects of this type.
     pub object_type: Option<String>,
     pub description: Option<String>,
+    /// Default true.
     pub enabled: Option<bool>,
 }
 
@@ -45,6 +53,11 @@ fn webhook_id(text: &str) -> Result<String, ApiError> {
     Uuid::parse_str(text)
         .map(|id| id.to_string())
         .map_err(|_| ApiError::not_found(format!("webhook {text} not found")))
+}
+
+/// One admin statement about the webhook `id`.
+async fn admin_one(state: &AppState, key: &ApiKey, sql: &str, id: &str) -> Result<Value, ApiError> {
+    state.one(key, Scope::Admin, None, sql, &[&id]).await
 }
 
 fn check_url(url: &str) -> Result<(), ApiError> {
@@ -58,54 +71,84 @@ fn check_url(url: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn create(
+/// Create a webhook (`arxos.create_webhook`); the answer holds its signing secret, shown this
+/// once.
+#[utoipa::path(post, path = "/api/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = NewWebhook,
+    responses((status = 201, body = crate::openapi::CreatedWebhook), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, description = "Unknown building", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create(
     State(state): State<AppState>,
     key: ApiKey,
     Json(body): Json<NewWebhook>,
 ) -> Result<Response, ApiError> {
     check_url(&body.url)?;
     let created = state
-        .tx(&key, Scope::Admin, None, |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT arxos.create_webhook($1, $2, $3, $4, $5, coalesce($6, ''), coalesce($7, true))",
-                    &[&body.url, &body.types, &body.building, &body.under, &body.object_type,
-                      &body.description, &body.enabled],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Admin,
+            None,
+            "SELECT arxos.create_webhook($1, $2, $3, $4, $5, coalesce($6, ''), coalesce($7, true))",
+            &[
+                &body.url,
+                &body.types,
+                &body.building,
+                &body.under,
+                &body.object_type,
+                &body.description,
+                &body.enabled,
+            ],
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-async fn list(State(state): State<AppState>, key: ApiKey) -> Result<Json<Value>, ApiError> {
+/// Every webhook, without secrets (`arxos.list_webhooks`).
+#[utoipa::path(get, path = "/api/webhooks", operation_id = "list_webhooks", tag = "webhooks",
+    responses((status = 200, description = "crate::openapi::Webhook items", body = crate::routes::Items),
+              (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list(State(state): State<AppState>, key: ApiKey) -> Result<Json<Value>, ApiError> {
     let items = state
-        .tx(&key, Scope::Admin, None, |c| {
-            Box::pin(async move { json_rows(c, "SELECT arxos.list_webhooks()", &[]).await })
-        })
+        .rows(
+            &key,
+            Scope::Admin,
+            None,
+            "SELECT arxos.list_webhooks()",
+            &[],
+        )
         .await?;
     Ok(Json(json!({ "items": items })))
 }
 
-async fn show(
+/// One webhook, without its secret (`arxos.get_webhook`).
+#[utoipa::path(get, path = "/api/webhooks/{id}", operation_id = "get_webhook", tag = "webhooks", params(("id" = String, Path, format = Uuid, description = "Webhook id")),
+    responses((status = 200, body = crate::openapi::Webhook), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn show(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = webhook_id(&id)?;
-    let webhook = state
-        .tx(&key, Scope::Admin, None, |c| {
-            Box::pin(async move {
-                json_one(c, "SELECT arxos.get_webhook($1::text::uuid)", &[&id]).await
-            })
-        })
-        .await?;
+    let webhook = admin_one(
+        &state,
+        &key,
+        "SELECT arxos.get_webhook($1::text::uuid)",
+        &id,
+    )
+    .await?;
     Ok(Json(webhook))
 }
 
-async fn patch(
+/// Change only the fields sent (`arxos.patch_webhook`); `null` clears a filter, `enabled: true`
+/// clears the failure state.
+#[utoipa::path(patch, path = "/api/webhooks/{id}", operation_id = "patch_webhook", tag = "webhooks", params(("id" = String, Path, format = Uuid, description = "Webhook id")),
+    request_body = crate::openapi::WebhookPatch,
+    responses((status = 200, body = crate::openapi::Webhook), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn patch(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
@@ -119,21 +162,22 @@ async fn patch(
         )?;
     }
     let webhook = state
-        .tx(&key, Scope::Admin, None, |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT arxos.patch_webhook($1::text::uuid, $2)",
-                    &[&id, &changes],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Admin,
+            None,
+            "SELECT arxos.patch_webhook($1::text::uuid, $2)",
+            &[&id, &changes],
+        )
         .await?;
     Ok(Json(webhook))
 }
 
-async fn remove(
+/// Delete a webhook and its deliveries (`arxos.delete_webhook`).
+#[utoipa::path(delete, path = "/api/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks", params(("id" = String, Path, format = Uuid, description = "Webhook id")),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn remove(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
@@ -151,53 +195,66 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn test(
+/// Queue a `webhook.test` message for this webhook only (`arxos.test_webhook`).
+#[utoipa::path(post, path = "/api/webhooks/{id}/test", operation_id = "test_webhook", tag = "webhooks", params(("id" = String, Path, format = Uuid, description = "Webhook id")),
+    responses((status = 202, description = "The queued delivery", body = crate::openapi::Delivery), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn test(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = webhook_id(&id)?;
-    let delivery = state
-        .tx(&key, Scope::Admin, None, |c| {
-            Box::pin(async move {
-                json_one(c, "SELECT arxos.test_webhook($1::text::uuid)", &[&id]).await
-            })
-        })
-        .await?;
+    let delivery = admin_one(
+        &state,
+        &key,
+        "SELECT arxos.test_webhook($1::text::uuid)",
+        &id,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(delivery)).into_response())
 }
 
-async fn rotate(
+/// A new signing secret, shown this once; the old one keeps signing for 24 h
+/// (`arxos.rotate_webhook_secret`).
+#[utoipa::path(post, path = "/api/webhooks/{id}/rotate-secret", operation_id = "rotate_webhook_secret", tag = "webhooks", params(("id" = String, Path, format = Uuid, description = "Webhook id")),
+    responses((status = 200, body = crate::openapi::CreatedWebhook), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn rotate(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = webhook_id(&id)?;
-    let webhook = state
-        .tx(&key, Scope::Admin, None, |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT arxos.rotate_webhook_secret($1::text::uuid)",
-                    &[&id],
-                )
-                .await
-            })
-        })
-        .await?;
+    let webhook = admin_one(
+        &state,
+        &key,
+        "SELECT arxos.rotate_webhook_secret($1::text::uuid)",
+        &id,
+    )
+    .await?;
     Ok(Json(webhook))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryParams {
     /// pending, delivering, delivered or dead.
     pub status: Option<String>,
     /// Deliveries older than this delivery id (the last one of the previous page).
     pub before: Option<i64>,
+    /// Largest number of deliveries, 1 to 1000 (default 100).
     pub limit: Option<i32>,
 }
 
-async fn deliveries(
+/// The webhook's deliveries, newest first, each with its attempt log
+/// (`arxos.webhook_deliveries`).
+#[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", operation_id = "webhook_deliveries", tag = "webhooks", params(("id" = String, Path, format = Uuid, description = "Webhook id"), DeliveryParams),
+    responses((status = 200, description = "crate::openapi::Delivery items", body = crate::routes::Items),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn deliveries(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
@@ -206,37 +263,37 @@ async fn deliveries(
     let id = webhook_id(&id)?;
     let limit = params.limit.unwrap_or(100);
     let items = state
-        .tx(&key, Scope::Admin, None, |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT arxos.webhook_deliveries($1::text::uuid, $2, $3, $4)",
-                    &[&id, &params.status, &params.before, &limit],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Admin,
+            None,
+            "SELECT arxos.webhook_deliveries($1::text::uuid, $2, $3, $4)",
+            &[&id, &params.status, &params.before, &limit],
+        )
         .await?;
     Ok(Json(json!({ "items": items })))
 }
 
-async fn retry(
+/// Send a delivery again now, with a fresh retry schedule (`arxos.retry_webhook_delivery`).
+#[utoipa::path(post, path = "/api/webhooks/{id}/deliveries/{delivery}/retry", operation_id = "retry_webhook_delivery", tag = "webhooks",
+    params(("id" = String, Path, format = Uuid, description = "Webhook id"), ("delivery" = i64, Path, description = "Delivery id")),
+    responses((status = 202, description = "The delivery, pending again", body = crate::openapi::Delivery),
+              (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn retry(
     State(state): State<AppState>,
     key: ApiKey,
     Path((id, delivery)): Path<(String, i64)>,
 ) -> Result<Response, ApiError> {
     let id = webhook_id(&id)?;
     let delivery = state
-        .tx(&key, Scope::Admin, None, |c| {
-            Box::pin(async move {
-                json_one(
-                    c,
-                    "SELECT arxos.retry_webhook_delivery($1::text::uuid, $2)",
-                    &[&id, &delivery],
-                )
-                .await
-            })
-        })
+        .one(
+            &key,
+            Scope::Admin,
+            None,
+            "SELECT arxos.retry_webhook_delivery($1::text::uuid, $2)",
+            &[&id, &delivery],
+        )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(delivery)).into_response())
 }

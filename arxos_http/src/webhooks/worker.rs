@@ -23,6 +23,7 @@ use super::client::{self, Policy};
 use super::config::WebhookArgs;
 use super::signing::signature_header;
 use crate::error::chain;
+use crate::metrics::{self, WebhookOutcome};
 use crate::realtime::Hub;
 
 /// Events fanned out per enqueue call.
@@ -133,6 +134,7 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
                 let done = done_tx.clone();
                 tokio::spawn(async move {
                     let outcome = deliver(&http, &settings.policy, delivery).await;
+                    metrics::webhook_delivery(WebhookOutcome::of(outcome.status));
                     let _ = done.send(outcome).await;
                     drop(slot);
                 });

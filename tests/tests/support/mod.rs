@@ -5,7 +5,7 @@
 pub mod receiver;
 pub mod sse;
 
-use arxos_e2e::Cluster;
+use arxos_e2e::{Cluster, Http, Shim};
 
 /// A new API key with the given scopes (all buildings).
 pub fn api_key(cluster: &Cluster, scopes: &[&str]) -> String {
@@ -50,4 +50,19 @@ pub fn head(cluster: &Cluster) -> i64 {
         .query_one("SELECT last_id FROM arxos.event_counter", &[])
         .unwrap()
         .get(0)
+}
+
+/// The value of one series of the shim's `/metrics`, e.g.
+/// `arxos_events_delivered_total{transport="sse"}` (0 when it is not there).
+pub fn metric(shim: &Shim, series: &str) -> f64 {
+    let reply = Http::new().get(&shim.url("/metrics"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+        .body
+        .lines()
+        .find_map(|line| {
+            let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+            value.trim().parse().ok()
+        })
+        .unwrap_or(0.0)
 }
