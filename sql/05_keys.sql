@@ -77,3 +77,23 @@ BEGIN
     RETURN QUERY SELECT k.id, k.owner, k.scopes, k.building_ids;
 END
 $$;
+
+-- Tells running shims that a key was revoked or deleted (NOTIFY arxos_keys, '<key id>'), so
+-- they forget what they remembered of it at once, whether the key went through
+-- arxos.revoke_api_key or a plain UPDATE or DELETE.
+CREATE FUNCTION arxos.api_keys_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('arxos_keys', OLD.id::text);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER api_keys_revoked AFTER UPDATE ON arxos.api_keys
+    FOR EACH ROW WHEN (NEW.revoked_at IS DISTINCT FROM OLD.revoked_at
+                       OR NEW.key_hash IS DISTINCT FROM OLD.key_hash
+                       OR NEW.scopes IS DISTINCT FROM OLD.scopes
+                       OR NEW.building_ids IS DISTINCT FROM OLD.building_ids
+                       OR NEW.owner IS DISTINCT FROM OLD.owner)
+    EXECUTE FUNCTION arxos.api_keys_changed();
+CREATE TRIGGER api_keys_deleted AFTER DELETE ON arxos.api_keys
+    FOR EACH ROW EXECUTE FUNCTION arxos.api_keys_changed();

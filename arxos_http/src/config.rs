@@ -105,4 +105,11 @@ pub struct ApiConfig {
     #[arg(long, env = "ARXOS_QUERY_MAX_ROWS", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub query_max_rows: u64,
+
+    /// Seconds the shim remembers that the database accepted a key for a scope and building
+    /// (0: check the key on every request). Revoking a key ends it at once; see
+    /// docs/security.md.
+    #[arg(long, env = "ARXOS_KEY_CACHE_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub key_cache_seconds: u64,
 }

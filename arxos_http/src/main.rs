@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod db;
 mod error;
+mod grants;
 mod import;
 mod keys;
 mod metrics;

@@ -59,10 +59,14 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let tls = db::tls_connector(config.database.db_ca_cert.as_deref())?;
     let pool = db::pool(pg_config.clone(), tls.clone(), config.pool_size as usize)?;
     let mut state = AppState::new(pool.clone());
+    state.grants = Arc::new(crate::grants::Grants::new(Duration::from_secs(
+        config.api.key_cache_seconds,
+    )));
     let realtime = crate::realtime::spawn(
         pg_config.clone(),
         tls.clone(),
         state.hub.clone(),
+        Arc::clone(&state.grants),
         pool.clone(),
     );
     crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);

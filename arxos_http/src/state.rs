@@ -32,6 +32,8 @@ pub struct AppState {
     pub started: Instant,
     /// Live events, fed by the outbox listener (see crate::realtime).
     pub hub: crate::realtime::Hub,
+    /// Keys the database accepted a moment ago (see crate::grants).
+    pub grants: Arc<crate::grants::Grants>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             metrics: None,
             started: Instant::now(),
             hub: crate::realtime::Hub::new(),
+            grants: Arc::new(crate::grants::Grants::new(std::time::Duration::ZERO)),
         }
     }
 
@@ -63,6 +66,7 @@ impl AppState {
     ) -> Result<Vec<serde_json::Value>, ApiError> {
         tx::run_rows(
             &self.pool,
+            &self.grants,
             key,
             scope,
             building,
@@ -102,6 +106,7 @@ impl AppState {
     {
         tx::run(
             &self.pool,
+            &self.grants,
             key,
             scope,
             building,

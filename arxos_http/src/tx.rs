@@ -8,6 +8,9 @@
 //! before the route's statement runs: that statement fails with SQLSTATE 25P02 (not logged, see
 //! `error.rs`) and the refusal (401 or 403) is the answer. Row-level security does the building
 //! scoping.
+//!
+//! When the database accepted the same key, scope and building a moment ago (see
+//! [`crate::grants`]), the identity statement only sets the identity it gave then.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,18 +18,88 @@ use std::pin::Pin;
 use deadpool_postgres::{Client, Object, Pool};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement};
 
 use crate::auth::{ApiKey, Scope};
 use crate::error::{ApiError, ErrorCode};
+use crate::grants::{Grant, Grants};
 
-const SETUP: &str = "SELECT a.owner,
+/// Checks the key and sets the request's identity; answers the identity (one row).
+const SETUP: &str = "SELECT a.owner, a.key_id::text,
+       coalesce(array_to_string(a.building_ids, ','), ''),
        set_config('role', 'arxos_api', true),
        set_config('arxos.actor', a.owner, true),
        set_config('arxos.key_id', a.key_id::text, true),
        set_config('arxos.building_ids', coalesce(array_to_string(a.building_ids, ','), ''), true),
        set_config('statement_timeout', $4, true)
   FROM arxos.authorize($1, $2, $3) a";
+
+/// Sets an identity the database gave the same key, scope and building before.
+const GRANTED: &str = "SELECT set_config('role', 'arxos_api', true),
+       set_config('arxos.actor', $1, true),
+       set_config('arxos.key_id', $2, true),
+       set_config('arxos.building_ids', $3, true),
+       set_config('statement_timeout', $4, true)";
+
+/// The request's identity statement, prepared before the pipeline starts: a statement
+/// prepared inside it would reach the server after the route's own.
+struct Identity<'a> {
+    statement: Statement,
+    remembered: Option<Grant>,
+    grants: &'a Grants,
+    key: &'a ApiKey,
+    scope: Scope,
+    building: Option<&'a str>,
+    timeout: String,
+}
+
+impl<'a> Identity<'a> {
+    async fn prepare(
+        client: &Client,
+        grants: &'a Grants,
+        key: &'a ApiKey,
+        scope: Scope,
+        building: Option<&'a str>,
+        statement_timeout_ms: u64,
+    ) -> Result<Identity<'a>, ApiError> {
+        let remembered = grants.get(key, scope, building);
+        let sql = if remembered.is_some() { GRANTED } else { SETUP };
+        Ok(Identity {
+            statement: client.prepare_cached(sql).await?,
+            remembered,
+            grants,
+            key,
+            scope,
+            building,
+            timeout: statement_timeout_ms.to_string(),
+        })
+    }
+
+    /// Runs the statement. Its request is sent when the future is first polled, so it keeps
+    /// its place in the pipeline.
+    async fn run(&self, client: &Client) -> Result<(), ApiError> {
+        if let Some(g) = &self.remembered {
+            let params: [&(dyn ToSql + Sync); 4] =
+                [&g.owner, &g.key_id, &g.building_ids, &self.timeout];
+            client.query(&self.statement, &params).await?;
+            return Ok(());
+        }
+        let scope = self.scope.as_str();
+        let params: [&(dyn ToSql + Sync); 4] = [&self.key.0, &scope, &self.building, &self.timeout];
+        let rows = client.query(&self.statement, &params).await?;
+        // Cannot be empty (authorize raises instead), but never commit without a caller.
+        let row = rows
+            .first()
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "invalid API key"))?;
+        let grant = Grant {
+            owner: row.try_get(0)?,
+            key_id: row.try_get(1)?,
+            building_ids: row.try_get(2)?,
+        };
+        self.grants.put(self.key, self.scope, self.building, grant);
+        Ok(())
+    }
+}
 
 /// The route's work inside the transaction.
 pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'c>>;
@@ -70,6 +143,7 @@ impl Drop for Checkout {
 /// `scope` (and `building`, when the route names one).
 pub async fn run<T, F>(
     pool: &Pool,
+    grants: &Grants,
     key: &ApiKey,
     scope: Scope,
     building: Option<&str>,
@@ -81,7 +155,7 @@ where
 {
     let mut checkout = Checkout::from(pool).await?;
     let client = checkout.client();
-    let result = attempt(client, key, scope, building, statement_timeout_ms, work).await;
+    let result = attempt(client, grants, key, scope, building, statement_timeout_ms, work).await;
     // Whatever failed, end the transaction; a connection that cannot is thrown away.
     let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
     if clean {
@@ -92,6 +166,7 @@ where
 
 async fn attempt<T, F>(
     client: &Client,
+    grants: &Grants,
     key: &ApiKey,
     scope: Scope,
     building: Option<&str>,
@@ -102,20 +177,15 @@ where
     F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
 {
     let begin = client.prepare_cached("BEGIN").await?;
-    let setup = client.prepare_cached(SETUP).await?;
-    let timeout = statement_timeout_ms.to_string();
-    let scope = scope.as_str();
-    let setup_params: [&(dyn ToSql + Sync); 4] = [&key.0, &scope, &building, &timeout];
-    let (began, authorized, outcome) = tokio::join!(
+    let identity =
+        Identity::prepare(client, grants, key, scope, building, statement_timeout_ms).await?;
+    let (began, identified, outcome) = tokio::join!(
         client.execute(&begin, &[]),
-        client.query(&setup, &setup_params),
+        identity.run(client),
         work(client),
     );
     began?;
-    if authorized?.is_empty() {
-        // Cannot happen (authorize raises instead), but never commit without a caller.
-        return Err(ApiError::new(ErrorCode::Unauthorized, "invalid API key"));
-    }
+    identified?;
     let value = outcome?;
     let commit = client.prepare_cached("COMMIT").await?;
     client.execute(&commit, &[]).await?;
@@ -127,6 +197,7 @@ where
 /// is refused or the statement fails, the server turns that `COMMIT` into a rollback.)
 pub async fn run_rows(
     pool: &Pool,
+    grants: &Grants,
     key: &ApiKey,
     scope: Scope,
     building: Option<&str>,
@@ -138,25 +209,21 @@ pub async fn run_rows(
     let client = checkout.client();
     let result = async {
         let begin = client.prepare_cached("BEGIN").await?;
-        let setup = client.prepare_cached(SETUP).await?;
+        let identity =
+            Identity::prepare(client, grants, key, scope, building, statement_timeout_ms).await?;
         let statement = client.prepare_cached(sql).await?;
         let commit = client.prepare_cached("COMMIT").await?;
-        let timeout = statement_timeout_ms.to_string();
-        let scope = scope.as_str();
-        let setup_params: [&(dyn ToSql + Sync); 4] = [&key.0, &scope, &building, &timeout];
-        let (began, authorized, rows, committed) = tokio::join!(
+        let (began, identified, rows, committed) = tokio::join!(
             client.execute(&begin, &[]),
-            client.query(&setup, &setup_params),
+            identity.run(client),
             client.query(&statement, params),
             client.execute(&commit, &[]),
         );
         began?;
-        if authorized?.is_empty() {
-            return Err(ApiError::new(ErrorCode::Unauthorized, "invalid API key"));
-        }
+        identified?;
         let rows = rows?;
         committed?;
-        rows.iter().map(first_json).collect()
+        rows.iter().map(first_json).collect::<Result<Vec<Value>, ApiError>>()
     }
     .await;
     // The pipeline ended the transaction unless a statement never got an answer.

@@ -3,7 +3,10 @@
 
 mod api_common;
 
+use std::time::Duration;
+
 use api_common::{assert_error, create_key, Api};
+use arxos_e2e::wait_until;
 use serde_json::json;
 
 #[test]
@@ -52,6 +55,44 @@ fn missing_unknown_and_revoked_keys_are_401() {
         404,
         "NOT_FOUND",
     );
+}
+
+/// The shim remembers accepted keys for a while (docs/security.md); a key revoked behind its
+/// back, by a DBA's plain UPDATE, is refused as soon as the NOTIFY reaches its listener, long
+/// before the entry would expire.
+#[test]
+fn a_key_revoked_in_the_database_is_refused_at_once() {
+    let api = Api::start_with(&["--rate-limit", "0", "--key-cache-seconds", "300"]);
+    let mut db = api.cluster.client();
+    wait_until(Duration::from_secs(20), "the listener registers", || {
+        let n: i64 = db.query_one("select count(*) from arxos.listeners", &[]).unwrap().get(0);
+        (n > 0).then_some(())
+    });
+    let key = create_key(&api.cluster, "short-lived", &["read"], None);
+    for _ in 0..3 {
+        assert_eq!(api.get_as(&key, "/api/buildings").status, 200);
+    }
+    // Without the NOTIFY the remembered grant would keep serving the key: this shows the
+    // shim really answers from memory.
+    db.batch_execute("ALTER TABLE arxos.api_keys DISABLE TRIGGER api_keys_revoked").unwrap();
+    db.execute(
+        "update arxos.api_keys set revoked_at = now() where owner = 'short-lived'",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(api.get_as(&key, "/api/buildings").status, 200, "served from memory");
+    db.batch_execute("ALTER TABLE arxos.api_keys ENABLE TRIGGER api_keys_revoked").unwrap();
+
+    let other = create_key(&api.cluster, "also-short-lived", &["read"], None);
+    assert_eq!(api.get_as(&other, "/api/buildings").status, 200);
+    db.execute(
+        "update arxos.api_keys set revoked_at = now() where owner = 'also-short-lived'",
+        &[],
+    )
+    .unwrap();
+    wait_until(Duration::from_secs(5), "the revoked key is refused", || {
+        (api.get_as(&other, "/api/buildings").status == 401).then_some(())
+    });
 }
 
 #[test]

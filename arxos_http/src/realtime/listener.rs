@@ -8,6 +8,7 @@
 //! runs in autocommit: the connection is never idle in a transaction. When the connection
 //! drops it reconnects with backoff and goes on from the last id it published.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::poll_fn;
@@ -19,8 +20,11 @@ use uuid::Uuid;
 
 use super::event::{self, PAGE_SQL};
 use super::hub::Hub;
+use crate::grants::Grants;
 use crate::error::chain;
 
+/// Revocations of API keys (payload: the key id), see crate::grants.
+const KEYS_CHANNEL: &str = "arxos_keys";
 /// Events read per poll.
 const PAGE: i32 = 1000;
 /// Pause between polls while events keep coming but the last poll found none.
@@ -43,6 +47,7 @@ pub async fn run(
     config: Config,
     tls: MakeTlsConnector,
     hub: Hub,
+    grants: Arc<Grants>,
     mut stop: watch::Receiver<bool>,
 ) {
     // The last id published; `None` until the first connection tells where the outbox stands.
@@ -50,7 +55,9 @@ pub async fn run(
     let mut backoff = BACKOFF_MIN;
     while !*stop.borrow() {
         let started = Instant::now();
-        match session(&config, &tls, &hub, id, &mut last, &mut stop).await {
+        let ended = session(&config, &tls, &hub, &grants, id, &mut last, &mut stop).await;
+        grants.set_live(false);
+        match ended {
             Ok(()) if *stop.borrow() => break,
             Ok(()) => tracing::warn!("event listener connection closed; reconnecting"),
             Err(e) => {
@@ -74,6 +81,7 @@ async fn session(
     config: &Config,
     tls: &MakeTlsConnector,
     hub: &Hub,
+    grants: &Arc<Grants>,
     id: Uuid,
     last: &mut Option<i64>,
     stop: &mut watch::Receiver<bool>,
@@ -83,9 +91,13 @@ async fn session(
     let wake = std::sync::Arc::new(Notify::new());
     let mut driver = tokio::spawn({
         let wake = std::sync::Arc::clone(&wake);
+        let grants = Arc::clone(grants);
         async move {
             loop {
                 match poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(n))) if n.channel() == KEYS_CHANNEL => {
+                        grants.forget_key(n.payload())
+                    }
                     Some(Ok(AsyncMessage::Notification(_))) => wake.notify_one(),
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Err(e),
@@ -95,7 +107,11 @@ async fn session(
         }
     });
     let work = async {
-        client.batch_execute("LISTEN arxos_events").await?;
+        client
+            .batch_execute(&format!("LISTEN arxos_events; LISTEN {KEYS_CHANNEL}"))
+            .await?;
+        // From here on no revocation goes unheard while the connection lasts.
+        grants.set_live(true);
         let heartbeat = client
             .prepare(
                 "SELECT arxos.listener_heartbeat($1::text::uuid, $2, make_interval(secs => $3))",

@@ -13,6 +13,7 @@ mod tick;
 
 use axum::routing::get;
 use axum::Router;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
@@ -23,6 +24,7 @@ use tokio_postgres::Config;
 
 pub use hub::Hub;
 
+use crate::grants::Grants;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -39,10 +41,17 @@ pub struct Listener {
 }
 
 /// Starts the listener (on its own connection) publishing to `hub`, and the minute tick.
-pub fn spawn(config: Config, tls: MakeTlsConnector, hub: Hub, pool: Pool) -> Listener {
+/// The listener also keeps `grants` honest: it forgets a key's grants when the key is revoked.
+pub fn spawn(
+    config: Config,
+    tls: MakeTlsConnector,
+    hub: Hub,
+    grants: Arc<Grants>,
+    pool: Pool,
+) -> Listener {
     let id = uuid::Uuid::new_v4();
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(listener::run(id, config, tls, hub, stopped));
+    let task = tokio::spawn(listener::run(id, config, tls, hub, grants, stopped));
     tokio::spawn(tick::run(pool.clone()));
     Listener { id, stop, task }
 }

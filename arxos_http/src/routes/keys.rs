@@ -90,6 +90,7 @@ pub async fn revoke_key(
     key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let key_id = id.clone();
     let revoked = state
         .tx(&key, Scope::Admin, None, move |c| {
             Box::pin(async move {
@@ -102,6 +103,10 @@ pub async fn revoke_key(
             })
         })
         .await?;
+    // This shim forgets the key now; the others when the NOTIFY reaches their listeners.
+    if let Ok(key_id) = uuid::Uuid::parse_str(&key_id) {
+        state.grants.forget_key(&key_id.to_string());
+    }
     if revoked.as_bool() == Some(true) {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -1,0 +1,220 @@
+//! Memoised answers of `arxos.authorize(key, scope, building)`.
+//!
+//! Checking a key costs a statement per request (a hash, a lookup, two PL/pgSQL calls), as much
+//! as the route's own statement. So the shim remembers, for a short while, that the database
+//! accepted a key for a scope and building, and what identity it gave the request (owner, key
+//! id, buildings). A remembered grant still goes through the database: the request's
+//! transaction sets the same identity, and row-level security does the building scoping. Only
+//! acceptances are remembered, never refusals, and nothing is decided in Rust: an entry is the
+//! database's own answer to exactly those three inputs.
+//!
+//! An entry lives at most `ttl`. Revoking a key (`arxos.revoke_api_key` or a plain UPDATE or
+//! DELETE of `arxos.api_keys`) sends `NOTIFY arxos_keys, '<key id>'`; the event listener,
+//! which listens on that channel, forgets the key's entries at once. While the listener is not
+//! connected, nothing is remembered (it could miss a revocation), and every entry is dropped
+//! when it reconnects. See docs/security.md.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::auth::{ApiKey, Scope};
+
+/// Entries kept at most; beyond that, expired entries are dropped, then all of them.
+const MAX_ENTRIES: usize = 10_000;
+
+/// The identity the database gave a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub owner: String,
+    pub key_id: String,
+    /// The key's buildings as `arxos.building_ids` holds them: ids joined by `,`, or empty.
+    pub building_ids: String,
+}
+
+struct Entry {
+    grant: Grant,
+    until: Instant,
+}
+
+pub struct Grants {
+    ttl: Duration,
+    /// Set while the listener is connected and listening on `arxos_keys`.
+    live: AtomicBool,
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+impl Grants {
+    /// A cache whose entries live `ttl`; a zero `ttl` remembers nothing.
+    pub fn new(ttl: Duration) -> Grants {
+        Grants {
+            ttl,
+            live: AtomicBool::new(false),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The remembered grant for these inputs, if any and still valid.
+    pub fn get(&self, key: &ApiKey, scope: Scope, building: Option<&str>) -> Option<Grant> {
+        if self.ttl.is_zero() || !self.live.load(Ordering::Acquire) {
+            return None;
+        }
+        let slot = slot(key, scope, building);
+        let mut entries = self.lock();
+        match entries.get(&slot) {
+            Some(entry) if entry.until > Instant::now() => Some(entry.grant.clone()),
+            Some(_) => {
+                entries.remove(&slot);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Remembers that the database accepted these inputs with this identity.
+    pub fn put(&self, key: &ApiKey, scope: Scope, building: Option<&str>, grant: Grant) {
+        if self.ttl.is_zero() || !self.live.load(Ordering::Acquire) {
+            return;
+        }
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, e| e.until > now);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            slot(key, scope, building),
+            Entry {
+                grant,
+                until: now + self.ttl,
+            },
+        );
+    }
+
+    /// Forgets every grant of a key (it was revoked or deleted).
+    pub fn forget_key(&self, key_id: &str) {
+        self.lock().retain(|_, e| e.grant.key_id != key_id);
+    }
+
+    /// The listener started listening on `arxos_keys` (`true`) or lost its connection
+    /// (`false`). Either way every entry is dropped: revocations may have been missed.
+    pub fn set_live(&self, live: bool) {
+        self.lock().clear();
+        self.live.store(live, Ordering::Release);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
+        // A panic while holding the lock leaves a map that is still consistent.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The entry's key: a hash of the inputs, so the cache never holds a key in clear.
+fn slot(key: &ApiKey, scope: Scope, building: Option<&str>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(key.0.as_bytes());
+    h.update([0]);
+    h.update(scope.as_str().as_bytes());
+    match building {
+        Some(b) => {
+            h.update([1]);
+            h.update(b.as_bytes());
+        }
+        None => h.update([0]),
+    }
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(key_id: &str) -> Grant {
+        Grant {
+            owner: "ada".into(),
+            key_id: key_id.into(),
+            building_ids: String::new(),
+        }
+    }
+
+    fn live(ttl: Duration) -> Grants {
+        let g = Grants::new(ttl);
+        g.set_live(true);
+        g
+    }
+
+    #[test]
+    fn remembers_exactly_the_inputs_it_was_given() {
+        let g = live(Duration::from_secs(60));
+        let key = ApiKey("arx_1".into());
+        g.put(&key, Scope::Read, Some("b42"), grant("k1"));
+        assert_eq!(g.get(&key, Scope::Read, Some("b42")), Some(grant("k1")));
+        assert_eq!(g.get(&key, Scope::Write, Some("b42")), None);
+        assert_eq!(g.get(&key, Scope::Read, None), None);
+        assert_eq!(g.get(&key, Scope::Read, Some("b43")), None);
+        assert_eq!(g.get(&ApiKey("arx_2".into()), Scope::Read, Some("b42")), None);
+    }
+
+    #[test]
+    fn a_building_named_empty_is_not_no_building() {
+        let g = live(Duration::from_secs(60));
+        let key = ApiKey("arx_1".into());
+        g.put(&key, Scope::Read, None, grant("k1"));
+        assert_eq!(g.get(&key, Scope::Read, Some("")), None);
+    }
+
+    #[test]
+    fn entries_expire() {
+        let g = live(Duration::from_millis(1));
+        let key = ApiKey("arx_1".into());
+        g.put(&key, Scope::Read, None, grant("k1"));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(g.get(&key, Scope::Read, None), None);
+    }
+
+    #[test]
+    fn revocation_forgets_every_entry_of_the_key() {
+        let g = live(Duration::from_secs(60));
+        let (a, b) = (ApiKey("arx_a".into()), ApiKey("arx_b".into()));
+        g.put(&a, Scope::Read, None, grant("ka"));
+        g.put(&a, Scope::Write, Some("b42"), grant("ka"));
+        g.put(&b, Scope::Read, None, grant("kb"));
+        g.forget_key("ka");
+        assert_eq!(g.get(&a, Scope::Read, None), None);
+        assert_eq!(g.get(&a, Scope::Write, Some("b42")), None);
+        assert_eq!(g.get(&b, Scope::Read, None), Some(grant("kb")));
+    }
+
+    #[test]
+    fn nothing_is_remembered_without_a_listener_or_a_ttl() {
+        let key = ApiKey("arx_1".into());
+        let offline = Grants::new(Duration::from_secs(60));
+        offline.put(&key, Scope::Read, None, grant("k1"));
+        assert_eq!(offline.get(&key, Scope::Read, None), None);
+
+        let g = live(Duration::from_secs(60));
+        g.put(&key, Scope::Read, None, grant("k1"));
+        g.set_live(false);
+        assert_eq!(g.get(&key, Scope::Read, None), None, "dropped when the listener left");
+        g.set_live(true);
+        assert_eq!(g.get(&key, Scope::Read, None), None, "and not back on reconnect");
+
+        let off = live(Duration::ZERO);
+        off.put(&key, Scope::Read, None, grant("k1"));
+        assert_eq!(off.get(&key, Scope::Read, None), None);
+    }
+
+    #[test]
+    fn the_map_stays_bounded() {
+        let g = live(Duration::from_secs(60));
+        for i in 0..(MAX_ENTRIES + 10) {
+            g.put(&ApiKey(format!("arx_{i}")), Scope::Read, None, grant("k"));
+        }
+        assert!(g.lock().len() <= MAX_ENTRIES);
+    }
+}
