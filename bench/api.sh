@@ -77,3 +77,29 @@ RATIO=$(python3 -c "print(f'{float($API_RPS) / float($PG_TPS):.2f}')")
 echo "api GET by path: ${API_RPS} req/s, p99 ${API_P99}${NON_2XX:+, non-2xx $NON_2XX}"
 echo "pgbench same SELECT: ${PG_TPS} tps"
 echo "ratio: ${RATIO} (goal >= 0.6)"
+
+OUT_MD=${BENCH_API_OUT:-$ROOT_DIR/bench/results/api.md}
+mkdir -p "$(dirname "$OUT_MD")"
+python3 - "$API_RPS" "$API_P99" "${NON_2XX:-0}" "$PG_TPS" "$RATIO" "$CONNS" "$SECONDS_EACH" >"$OUT_MD" <<'PY'
+import datetime, sys
+rps, p99, non2xx, tps, ratio, conns, secs = sys.argv[1:]
+load = " ".join(open("/proc/loadavg").read().split()[:3])
+verdict = "met" if float(ratio) >= 0.6 else "missed"
+print(f"""## REST API (issue 5)
+
+`bash bench/api.sh` ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; load average at the
+end {load}): `GET /api/buildings/b42/objects/electrical/panels/panel_1` through `arxos serve`
+(release) with `wrk` ({conns} connections, {secs} s, a read key), against pgbench running the
+route's SELECT (prepared, {conns} clients, {secs} s) on the same cluster in the same run.
+
+| measure | figure |
+|---|---|
+| API, GET by path | {float(rps):,.0f} requests/s, p99 {p99}, non-2xx {non2xx} |
+| pgbench, the same SELECT | {float(tps):,.0f} transactions/s |
+| API / pgbench (goal ≥ 0.6×) | **{ratio} ×**, {verdict} |
+
+Per request the shim sends, in one round trip: `BEGIN`, the identity statement (the key check
+`arxos.authorize`, or for a key accepted in the last `--key-cache-seconds` only the
+`set_config` calls), the SELECT and `COMMIT`; pgbench sends the SELECT alone. The shim, wrk,
+pgbench and PostgreSQL share the machine's 2 cores.""")
+PY

@@ -25,8 +25,9 @@ BEGIN
       FROM pg_attribute a
      WHERE a.attrelid = 'arxos.objects'::regclass AND a.attnum > 0 AND NOT a.attisdropped
        AND a.attgenerated = '';
-    EXECUTE format('INSERT INTO bench.plain (%s) SELECT %s FROM arxos.objects', cols, cols);
-    -- Primary key, unique and foreign-key constraints, then the other indexes, as on arxos.objects.
+    -- Primary key, unique and foreign-key constraints, then the other indexes, as on
+    -- arxos.objects; built before the rows go in, so they grow row by row as arxos.objects'
+    -- did (freshly built indexes are packed full and split on the first updates).
     FOR r IN SELECT c.conname, pg_get_constraintdef(c.oid) AS def
                FROM pg_constraint c
               WHERE c.conrelid = 'arxos.objects'::regclass AND c.contype IN ('p', 'u', 'f')
@@ -41,6 +42,7 @@ BEGIN
     LOOP
         EXECUTE replace(r.def, ' ON arxos.objects ', ' ON bench.plain ');
     END LOOP;
+    EXECUTE format('INSERT INTO bench.plain (%s) SELECT %s FROM arxos.objects', cols, cols);
 END
 $$;
 

@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(g.get(&key, Scope::Write, Some("b42")), None);
         assert_eq!(g.get(&key, Scope::Read, None), None);
         assert_eq!(g.get(&key, Scope::Read, Some("b43")), None);
-        assert_eq!(g.get(&ApiKey("arx_2".into()), Scope::Read, Some("b42")), None);
+        assert_eq!(
+            g.get(&ApiKey("arx_2".into()), Scope::Read, Some("b42")),
+            None
+        );
     }
 
     #[test]
@@ -200,9 +203,17 @@ mod tests {
         let g = live(Duration::from_secs(60));
         g.put(&key, Scope::Read, None, grant("k1"));
         g.set_live(false);
-        assert_eq!(g.get(&key, Scope::Read, None), None, "dropped when the listener left");
+        assert_eq!(
+            g.get(&key, Scope::Read, None),
+            None,
+            "dropped when the listener left"
+        );
         g.set_live(true);
-        assert_eq!(g.get(&key, Scope::Read, None), None, "and not back on reconnect");
+        assert_eq!(
+            g.get(&key, Scope::Read, None),
+            None,
+            "and not back on reconnect"
+        );
 
         let off = live(Duration::ZERO);
         off.put(&key, Scope::Read, None, grant("k1"));

@@ -155,7 +155,16 @@ where
 {
     let mut checkout = Checkout::from(pool).await?;
     let client = checkout.client();
-    let result = attempt(client, grants, key, scope, building, statement_timeout_ms, work).await;
+    let result = attempt(
+        client,
+        grants,
+        key,
+        scope,
+        building,
+        statement_timeout_ms,
+        work,
+    )
+    .await;
     // Whatever failed, end the transaction; a connection that cannot is thrown away.
     let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
     if clean {
@@ -223,7 +232,9 @@ pub async fn run_rows(
         identified?;
         let rows = rows?;
         committed?;
-        rows.iter().map(first_json).collect::<Result<Vec<Value>, ApiError>>()
+        rows.iter()
+            .map(first_json)
+            .collect::<Result<Vec<Value>, ApiError>>()
     }
     .await;
     // The pipeline ended the transaction unless a statement never got an answer.

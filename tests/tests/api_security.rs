@@ -65,7 +65,10 @@ fn a_key_revoked_in_the_database_is_refused_at_once() {
     let api = Api::start_with(&["--rate-limit", "0", "--key-cache-seconds", "300"]);
     let mut db = api.cluster.client();
     wait_until(Duration::from_secs(20), "the listener registers", || {
-        let n: i64 = db.query_one("select count(*) from arxos.listeners", &[]).unwrap().get(0);
+        let n: i64 = db
+            .query_one("select count(*) from arxos.listeners", &[])
+            .unwrap()
+            .get(0);
         (n > 0).then_some(())
     });
     let key = create_key(&api.cluster, "short-lived", &["read"], None);
@@ -74,14 +77,20 @@ fn a_key_revoked_in_the_database_is_refused_at_once() {
     }
     // Without the NOTIFY the remembered grant would keep serving the key: this shows the
     // shim really answers from memory.
-    db.batch_execute("ALTER TABLE arxos.api_keys DISABLE TRIGGER api_keys_revoked").unwrap();
+    db.batch_execute("ALTER TABLE arxos.api_keys DISABLE TRIGGER api_keys_revoked")
+        .unwrap();
     db.execute(
         "update arxos.api_keys set revoked_at = now() where owner = 'short-lived'",
         &[],
     )
     .unwrap();
-    assert_eq!(api.get_as(&key, "/api/buildings").status, 200, "served from memory");
-    db.batch_execute("ALTER TABLE arxos.api_keys ENABLE TRIGGER api_keys_revoked").unwrap();
+    assert_eq!(
+        api.get_as(&key, "/api/buildings").status,
+        200,
+        "served from memory"
+    );
+    db.batch_execute("ALTER TABLE arxos.api_keys ENABLE TRIGGER api_keys_revoked")
+        .unwrap();
 
     let other = create_key(&api.cluster, "also-short-lived", &["read"], None);
     assert_eq!(api.get_as(&other, "/api/buildings").status, 200);

@@ -19,7 +19,7 @@ pub struct ImportArgs {
     /// The building to import into (its key, e.g. b42); created when it does not exist.
     #[arg(long)]
     pub building: String,
-    /// The file's format; guessed from the content when not given (JSON is Haystack).
+    /// The file's format; guessed from the content when not given (JSON and Zinc are Haystack).
     #[arg(long, value_enum, ignore_case = true)]
     pub format: Option<Format>,
     /// The name of the building when the import creates it (default: its key).

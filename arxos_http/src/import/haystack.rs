@@ -1,5 +1,6 @@
-//! Project Haystack records (a Hayson JSON grid, a JSON array of dicts, or the Haystack 3 JSON
-//! encoding with `m:`/`r:`/`n:` prefixes) → [`Model`].
+//! Project Haystack records (a Hayson JSON grid, a JSON array of dicts, the Haystack 3 JSON
+//! encoding with `m:`/`r:`/`n:` prefixes, or a Zinc grid) → [`Model`]. Zinc is decoded by
+//! `libhaystack` and read as the Hayson grid it encodes to.
 //!
 //! `site` records sit at the top; equipment under its `equipRef` (equipment under equipment),
 //! else its `spaceRef`, `floorRef` or `siteRef`; points the same way. Other refs (`airRef`,
@@ -128,7 +129,14 @@ fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
                     .get("meta")
                     .and_then(|m| m.get("ver"))
                     .and_then(Value::as_str);
-                (rows, ver.map(|v| v.starts_with('3')))
+                // A Hayson grid says so (`"_kind": "grid"`), whatever its `ver` (Haystack 4
+                // grids still carry ver "3.0"); otherwise ver 3 means Haystack 3 JSON.
+                let hayson = grid.get("_kind").and_then(Value::as_str) == Some("grid");
+                (
+                    rows,
+                    ver.map(|v| !hayson && v.starts_with('3'))
+                        .or(hayson.then_some(false)),
+                )
             }
             _ => {
                 return Err(ImportError::Format(
@@ -164,17 +172,31 @@ fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
     Ok((out, is_v3))
 }
 
-/// Parses Haystack JSON.
+/// Whether the text is a Zinc grid (it opens with its `ver:` line).
+pub fn is_zinc(text: &str) -> bool {
+    text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+        .starts_with("ver:")
+}
+
+/// A Zinc grid, decoded by libhaystack, as the Hayson JSON grid it encodes to.
+fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
+    let grid = libhaystack::encoding::zinc::decode::from_str(text)
+        .map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))?;
+    if !grid.is_grid() {
+        return Err(ImportError::Format("a Zinc file must hold one grid".into()));
+    }
+    serde_json::to_value(&grid).map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))
+}
+
+/// Parses Haystack JSON or Zinc.
 pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let text = std::str::from_utf8(input)
         .map_err(|_| ImportError::Format("the file is not UTF-8".into()))?;
-    if text.trim_start().starts_with("ver:") {
-        return Err(ImportError::Format(
-            "Zinc is not supported: export the grid as Hayson JSON (Haystack 4) or Haystack 3 JSON"
-                .into(),
-        ));
-    }
-    let doc: Value = serde_json::from_str(text).map_err(|e| ImportError::Syntax(e.to_string()))?;
+    let doc: Value = if is_zinc(text) {
+        zinc_to_hayson(text)?
+    } else {
+        serde_json::from_str(text).map_err(|e| ImportError::Syntax(e.to_string()))?
+    };
     let (rows, is_v3) = records(&doc)?;
     let decode = if is_v3 { v3 } else { hayson };
     let mut model = Model::default();
@@ -374,12 +396,50 @@ mod tests {
     }
 
     #[test]
-    fn records_without_id_are_skipped_and_zinc_refused() {
+    fn records_without_id_are_skipped() {
         let model = parse(&hayson_rows(json!([{"dis": "no id"}]))).unwrap();
         assert_eq!(model.skipped.len(), 1);
+    }
+
+    #[test]
+    fn zinc_grids_read_like_their_hayson_form() {
+        let zinc = concat!(
+            "ver:\"3.0\"\n",
+            "id,dis,site,equip,ahu,siteRef,equipRef,point,sensor,temp,unit,curVal,chilledWaterRef\n",
+            "@s-1,\"HQ\",M,,,,,,,,,,\n",
+            "@ahu:1,\"AHU 1\",,M,M,@s-1,,,,,,,@ch.2\n",
+            "@ch.2,\"Chiller\",,M,,@s-1,,,,,,,\n",
+            "@t1,\"Supply temp\",,,,@s-1,@ahu:1,M,M,M,\"°F\",72.5°F,\n",
+        );
+        let model = parse(zinc.as_bytes()).unwrap();
+        let hayson = serde_json::to_vec(&zinc_to_hayson(zinc).unwrap()).unwrap();
+        let same = parse(&hayson).unwrap();
+        assert_eq!(model.entities, same.entities);
+        assert_eq!(model.relations, same.relations);
+        assert!(model.skipped.is_empty(), "{:?}", model.skipped);
+        let parent = |id: &str| {
+            let e = model.entities.iter().find(|e| e.id == id).expect(id);
+            e.parent.clone()
+        };
+        assert_eq!(model.entities.len(), 4);
+        assert_eq!(parent("s-1"), None);
+        assert_eq!(parent("ahu:1").as_deref(), Some("s-1"));
+        assert_eq!(parent("t1").as_deref(), Some("ahu:1"));
+        let temp = model.entities.iter().find(|e| e.id == "t1").unwrap();
+        assert_eq!(
+            temp.properties["curVal"],
+            json!({"value": 72.5, "unit": "°F"})
+        );
+        assert_eq!(model.relations.len(), 1, "{:?}", model.relations);
+    }
+
+    #[test]
+    fn broken_zinc_is_a_syntax_error() {
         assert!(matches!(
-            parse(b"ver:\"3.0\"\nid\n@a"),
-            Err(ImportError::Format(_))
+            parse(b"ver:\"3.0\"\nid,dis\n@a,\"unterminated\n"),
+            Err(ImportError::Syntax(_))
         ));
+        assert!(is_zinc("\u{feff}  ver:\"3.0\""));
+        assert!(!is_zinc("{\"ver\": 1}"));
     }
 }

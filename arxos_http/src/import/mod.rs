@@ -22,13 +22,20 @@ pub use model::Plan;
 pub enum Format {
     /// Brick in Turtle (or N-Triples).
     Brick,
-    /// Project Haystack JSON (Hayson grid or array, or Haystack 3 JSON).
+    /// Project Haystack: JSON (Hayson grid or array, or Haystack 3 JSON) or Zinc.
+    #[value(alias = "zinc", alias = "hayson")]
     Haystack,
 }
 
 impl Format {
-    /// Guesses the format from the content: JSON is Haystack, anything else Turtle.
+    /// Guesses the format from the content: JSON or Zinc is Haystack, anything else Turtle.
     pub fn detect(input: &[u8]) -> Format {
+        if std::str::from_utf8(input.get(..input.len().min(64)).unwrap_or(input))
+            .map(haystack::is_zinc)
+            .unwrap_or(false)
+        {
+            return Format::Haystack;
+        }
         match input
             .iter()
             .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)
@@ -41,7 +48,7 @@ impl Format {
     pub fn parse_name(name: &str) -> Option<Format> {
         match name.to_ascii_lowercase().as_str() {
             "brick" | "turtle" | "ttl" => Some(Format::Brick),
-            "haystack" | "hayson" | "json" => Some(Format::Haystack),
+            "haystack" | "hayson" | "json" | "zinc" => Some(Format::Haystack),
             _ => None,
         }
     }
@@ -74,6 +81,8 @@ mod tests {
         assert_eq!(Format::detect(b"[]"), Format::Haystack);
         assert_eq!(Format::detect(b"@prefix brick: <x> ."), Format::Brick);
         assert_eq!(Format::parse_name("TTL"), Some(Format::Brick));
-        assert_eq!(Format::parse_name("zinc"), None);
+        assert_eq!(Format::parse_name("zinc"), Some(Format::Haystack));
+        assert_eq!(Format::parse_name("csv"), None);
+        assert_eq!(Format::detect(b"ver:\"3.0\"\nid\n@a\n"), Format::Haystack);
     }
 }

@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 use super::event::{self, PAGE_SQL};
 use super::hub::Hub;
-use crate::grants::Grants;
 use crate::error::chain;
+use crate::grants::Grants;
 
 /// Revocations of API keys (payload: the key id), see crate::grants.
 const KEYS_CHANNEL: &str = "arxos_keys";
