@@ -64,17 +64,7 @@ impl AppState {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<serde_json::Value>, ApiError> {
-        tx::run_rows(
-            &self.pool,
-            &self.grants,
-            key,
-            scope,
-            building,
-            self.statement_timeout_ms,
-            sql,
-            params,
-        )
-        .await
+        tx::run_rows(self.request(key, scope, building), sql, params).await
     }
 
     /// Like [`AppState::rows`] for a statement answering one JSON value; no row is NOT_FOUND.
@@ -93,6 +83,22 @@ impl AppState {
             .ok_or_else(|| ApiError::not_found("not found"))
     }
 
+    fn request<'a>(
+        &'a self,
+        key: &'a ApiKey,
+        scope: Scope,
+        building: Option<&'a str>,
+    ) -> tx::Request<'a> {
+        tx::Request {
+            pool: &self.pool,
+            grants: &self.grants,
+            key,
+            scope,
+            building,
+            statement_timeout_ms: self.statement_timeout_ms,
+        }
+    }
+
     /// Runs `work` in the request's transaction as the key's owner (see [`tx::run`]).
     pub async fn tx<T, F>(
         &self,
@@ -104,15 +110,6 @@ impl AppState {
     where
         F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
     {
-        tx::run(
-            &self.pool,
-            &self.grants,
-            key,
-            scope,
-            building,
-            self.statement_timeout_ms,
-            work,
-        )
-        .await
+        tx::run(self.request(key, scope, building), work).await
     }
 }

@@ -139,32 +139,40 @@ impl Drop for Checkout {
     }
 }
 
+/// Who asks for what: the inputs of one request's transaction.
+pub struct Request<'a> {
+    pub pool: &'a Pool,
+    pub grants: &'a Grants,
+    pub key: &'a ApiKey,
+    pub scope: Scope,
+    /// The building the route names, checked by `arxos.authorize`.
+    pub building: Option<&'a str>,
+    pub statement_timeout_ms: u64,
+}
+
+impl<'a> Request<'a> {
+    async fn identity(&self, client: &Client) -> Result<Identity<'a>, ApiError> {
+        Identity::prepare(
+            client,
+            self.grants,
+            self.key,
+            self.scope,
+            self.building,
+            self.statement_timeout_ms,
+        )
+        .await
+    }
+}
+
 /// Runs `work` as the key's owner in one transaction, after the database accepted the key for
 /// `scope` (and `building`, when the route names one).
-pub async fn run<T, F>(
-    pool: &Pool,
-    grants: &Grants,
-    key: &ApiKey,
-    scope: Scope,
-    building: Option<&str>,
-    statement_timeout_ms: u64,
-    work: F,
-) -> Result<T, ApiError>
+pub async fn run<T, F>(req: Request<'_>, work: F) -> Result<T, ApiError>
 where
     F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
 {
-    let mut checkout = Checkout::from(pool).await?;
+    let mut checkout = Checkout::from(req.pool).await?;
     let client = checkout.client();
-    let result = attempt(
-        client,
-        grants,
-        key,
-        scope,
-        building,
-        statement_timeout_ms,
-        work,
-    )
-    .await;
+    let result = attempt(client, &req, work).await;
     // Whatever failed, end the transaction; a connection that cannot is thrown away.
     let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
     if clean {
@@ -173,21 +181,12 @@ where
     result
 }
 
-async fn attempt<T, F>(
-    client: &Client,
-    grants: &Grants,
-    key: &ApiKey,
-    scope: Scope,
-    building: Option<&str>,
-    statement_timeout_ms: u64,
-    work: F,
-) -> Result<T, ApiError>
+async fn attempt<T, F>(client: &Client, req: &Request<'_>, work: F) -> Result<T, ApiError>
 where
     F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
 {
     let begin = client.prepare_cached("BEGIN").await?;
-    let identity =
-        Identity::prepare(client, grants, key, scope, building, statement_timeout_ms).await?;
+    let identity = req.identity(client).await?;
     let (began, identified, outcome) = tokio::join!(
         client.execute(&begin, &[]),
         identity.run(client),
@@ -205,21 +204,15 @@ where
 /// per row): `COMMIT` is pipelined too, so the whole request is one round trip. (When the key
 /// is refused or the statement fails, the server turns that `COMMIT` into a rollback.)
 pub async fn run_rows(
-    pool: &Pool,
-    grants: &Grants,
-    key: &ApiKey,
-    scope: Scope,
-    building: Option<&str>,
-    statement_timeout_ms: u64,
+    req: Request<'_>,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Value>, ApiError> {
-    let mut checkout = Checkout::from(pool).await?;
+    let mut checkout = Checkout::from(req.pool).await?;
     let client = checkout.client();
     let result = async {
         let begin = client.prepare_cached("BEGIN").await?;
-        let identity =
-            Identity::prepare(client, grants, key, scope, building, statement_timeout_ms).await?;
+        let identity = req.identity(client).await?;
         let statement = client.prepare_cached(sql).await?;
         let commit = client.prepare_cached("COMMIT").await?;
         let (began, identified, rows, committed) = tokio::join!(
