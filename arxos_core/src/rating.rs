@@ -335,6 +335,37 @@ pub fn round_half_away(x: f64, places: u32) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return x;
     }
+    round_fast(x, places).unwrap_or_else(|| round_decimal(x, places))
+}
+
+/// The rounding in plain `f64` arithmetic, where it provably agrees with [`round_decimal`]:
+/// at most 9 places, `|x|·10^places` below 10^8 (so it is within 10^-7 of the decimal it
+/// stands for), and its fraction farther than 10^-6 from a half. Otherwise `None`.
+/// (`q / 10^places` with both exact integers is the `f64` nearest the decimal result, as the
+/// parse in [`round_decimal`] is.)
+fn round_fast(x: f64, places: u32) -> Option<f64> {
+    if places > 9 {
+        return None;
+    }
+    let p = 10f64.powi(places as i32);
+    let s = x.abs() * p;
+    if s >= 1e8 {
+        return None;
+    }
+    let floor = s.floor();
+    let frac = s - floor;
+    if (frac - 0.5).abs() < 1e-6 {
+        return None;
+    }
+    let q = if frac > 0.5 { floor + 1.0 } else { floor };
+    if q == 0.0 {
+        return Some(0.0);
+    }
+    Some((q / p).copysign(x))
+}
+
+/// The rounding on the shortest decimal that reads back as `x` (see [`round_half_away`]).
+fn round_decimal(x: f64, places: u32) -> f64 {
     // No f64 has a significant digit beyond the 400th decimal, so capping keeps i32 maths safe.
     let places = places.min(400) as i32;
     // Shortest round-trip decimal in scientific notation, e.g. "1.0005e0" or "1e-7".
@@ -1054,6 +1085,21 @@ mod tests {
             if let Some(next) = Grade::from_ordinal(grade.ordinal() + 1) {
                 prop_assert!(score < next.lower_bound());
             }
+        }
+
+        #[test]
+        fn the_fast_rounding_agrees_with_the_decimal_one(
+            x in prop_oneof![-1e9f64..1e9, -200.0f64..200.0, -1.0f64..1.0],
+            places in 0u32..=10,
+        ) {
+            prop_assert_eq!(round_half_away(x, places).to_bits(), round_decimal(x, places).to_bits());
+        }
+
+        #[test]
+        fn halves_written_in_decimal_round_away(units in -10_000_000i64..10_000_000, places in 1u32..=6) {
+            // units·10^-(places+1) ends in 5 when units does: a decimal half.
+            let x: f64 = format!("{units}e-{}", places + 1).parse().unwrap();
+            prop_assert_eq!(round_half_away(x, places).to_bits(), round_decimal(x, places).to_bits());
         }
 
         #[test]
