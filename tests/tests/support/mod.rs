@@ -40,12 +40,25 @@ pub fn desks(cluster: &Cluster, building: &str, prefix: &str, n: i32) {
         .expect("insert desks");
 }
 
-/// The outbox's last event id (sequencing first).
+/// The outbox's last event id, once every committed event is sequenced. (A running shim's
+/// listener may hold the sequencer's lock, and then `sequence_events` returns 0 at once: wait
+/// until nothing is pending rather than trusting one call.) Call it when no writes are running.
 pub fn head(cluster: &Cluster) -> i64 {
     let mut client = cluster.client();
-    client
-        .execute("SELECT arxos.sequence_events(100000)", &[])
-        .unwrap();
+    arxos_e2e::wait_until(
+        std::time::Duration::from_secs(30),
+        "every committed event is sequenced",
+        || {
+            client
+                .execute("SELECT arxos.sequence_events(100000)", &[])
+                .unwrap();
+            let pending: i64 = client
+                .query_one("SELECT count(*) FROM arxos.events_pending", &[])
+                .unwrap()
+                .get(0);
+            (pending == 0).then_some(())
+        },
+    );
     client
         .query_one("SELECT last_id FROM arxos.event_counter", &[])
         .unwrap()
