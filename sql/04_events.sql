@@ -1,22 +1,30 @@
 -- ArxOS schema, part 4: the event outbox's sequencer and its consumers' functions.
 
 -- Moves committed events from events_pending into arxos.events, numbering them from the
--- counter. Runs under a transaction-scoped advisory lock, so sequencers never interleave; a
--- caller that cannot take the lock right away returns 0 (the holder is sequencing already).
+-- counter. Runs under a transaction-scoped advisory lock, so sequencers never interleave. When
+-- another sequencer holds the lock, it waits up to wait_ms for it (polling every millisecond;
+-- the holder's events are then visible as sequenced) and returns 0 when the time is up: a
+-- sequencer inside a long open transaction must not stall its callers for longer.
 -- Returns the number of events sequenced.
-CREATE FUNCTION arxos.sequence_events(max integer DEFAULT 10000) RETURNS integer
+CREATE FUNCTION arxos.sequence_events(max integer DEFAULT 10000, wait_ms integer DEFAULT 0)
+RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
-    last bigint;
-    n    integer;
+    last     bigint;
+    n        integer;
+    deadline timestamptz := clock_timestamp() + make_interval(secs => greatest(wait_ms, 0) / 1000.0);
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM arxos.events_pending) THEN
-        RETURN 0;
-    END IF;
-    IF NOT pg_try_advisory_xact_lock(hashtext('arxos.sequence_events')) THEN
-        RETURN 0;
-    END IF;
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM arxos.events_pending) THEN
+            RETURN 0;
+        END IF;
+        EXIT WHEN pg_try_advisory_xact_lock(hashtext('arxos.sequence_events'));
+        IF clock_timestamp() >= deadline THEN
+            RETURN 0;
+        END IF;
+        PERFORM pg_sleep(0.001);
+    END LOOP;
     SELECT c.last_id INTO last FROM arxos.event_counter c;
     WITH moved AS (
         DELETE FROM arxos.events_pending p
@@ -68,8 +76,9 @@ BEGIN
     IF under IS NOT NULL THEN
         u := arxos.normalize_path(under);
     END IF;
-    -- Sequence at least a page's worth, so a caller asking for many events gets them now.
-    PERFORM arxos.sequence_events(greatest(max, 10000));
+    -- Sequence at least a page's worth, so a caller asking for many events gets them now;
+    -- wait a little for a concurrent sequencer (a shim's listener) rather than skip its batch.
+    PERFORM arxos.sequence_events(greatest(max, 10000), wait_ms => 250);
     RETURN QUERY
     SELECT e.* FROM arxos.events e
      WHERE e.id > coalesce(after_id, 0)
