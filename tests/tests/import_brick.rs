@@ -1,32 +1,12 @@
 //! `arxos import --format brick` and `arxos export`: the tree, the connections, the rating
 //! inputs, idempotent re-import and the round trip, with tests/fixtures/brick_small.ttl.
 
+mod import_common;
+
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
-use arxos_e2e::{arxos_bin, Cluster};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-fn arxos(cluster: &Cluster, args: &[&str]) -> Output {
-    let out = Command::new(arxos_bin())
-        .args(args)
-        .env("DATABASE_URL", cluster.url())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the arxos binary");
-    assert!(
-        out.status.success(),
-        "arxos {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use arxos_e2e::Cluster;
+use import_common::{arxos, fixture};
 
 fn objects(db: &mut postgres::Client, building: &str) -> BTreeSet<(String, String)> {
     db.query(

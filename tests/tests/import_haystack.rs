@@ -2,19 +2,11 @@
 //! siteRef/equipRef/spaceRef/floorRef, nested equipment, refs as connections, sanitised ids,
 //! skipped records, the rating inputs, idempotent re-import, and the admin scope.
 
-use std::path::PathBuf;
+mod import_common;
 
 use arxos_e2e::{Cluster, Http, Shim};
+use import_common::{fixture, parent, path_of};
 use serde_json::Value;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
 
 fn key(db: &mut postgres::Client, scope: &str) -> String {
     db.query_one(
@@ -23,21 +15,6 @@ fn key(db: &mut postgres::Client, scope: &str) -> String {
     )
     .unwrap()
     .get(0)
-}
-
-/// The path of the object imported from a Haystack id.
-fn path_of(db: &mut postgres::Client, id: &str) -> String {
-    db.query_one(
-        "SELECT path::text FROM arxos.objects
-          WHERE building_id = arxos.building_id('hs') AND properties->>'source_id' = $1",
-        &[&id],
-    )
-    .unwrap_or_else(|e| panic!("{id}: {e}"))
-    .get(0)
-}
-
-fn parent(path: &str) -> &str {
-    &path[..path.rfind('/').unwrap()]
 }
 
 #[test]
@@ -51,7 +28,7 @@ fn haystack_import_over_http() {
     let admin = key(&mut db, "admin");
     let writer = key(&mut db, "write");
     let url = shim.url("/api/buildings/hs/import?format=haystack");
-    let body = fixture("haystack_small.json");
+    let body = std::fs::read(fixture("haystack_small.json")).unwrap();
 
     // Admin scope only.
     let refused = http.request("POST", &url, &[("x-api-key", &writer)], Some(body.clone()));
@@ -80,22 +57,22 @@ fn haystack_import_over_http() {
     );
 
     // The tree.
-    assert_eq!(path_of(&mut db, "site-1"), "/site-1");
-    let floor = path_of(&mut db, "floor:1");
+    assert_eq!(path_of(&mut db, "hs", "site-1"), "/site-1");
+    let floor = path_of(&mut db, "hs", "floor:1");
     assert_eq!(parent(&floor), "/site-1");
     assert!(floor.starts_with("/site-1/floor_1~"), "{floor}");
-    let space = path_of(&mut db, "space#101");
+    let space = path_of(&mut db, "hs", "space#101");
     assert_eq!(parent(&space), floor, "spaces under their floorRef");
-    let ahu = path_of(&mut db, "ahu-1");
+    let ahu = path_of(&mut db, "hs", "ahu-1");
     assert_eq!(ahu, "/site-1/ahu-1");
     assert_eq!(
-        parent(&path_of(&mut db, "ahu-1.fan")),
+        parent(&path_of(&mut db, "hs", "ahu-1.fan")),
         ahu,
         "equipment under equipment"
     );
-    let vav = path_of(&mut db, "vav:101");
+    let vav = path_of(&mut db, "hs", "vav:101");
     assert_eq!(parent(&vav), space, "equipment under its spaceRef");
-    let temp = path_of(&mut db, "vav:101-temp");
+    let temp = path_of(&mut db, "hs", "vav:101-temp");
     assert_eq!(parent(&temp), vav, "points under their equip");
 
     // Types and tags.
@@ -193,7 +170,7 @@ fn haystack_import_over_http() {
         "POST",
         &shim.url("/api/buildings/nope/import"),
         &[("x-api-key", &admin)],
-        Some(fixture("haystack_small.json")),
+        Some(std::fs::read(fixture("haystack_small.json")).unwrap()),
     );
     assert_eq!(missing.status, 404, "{}", missing.body);
 }

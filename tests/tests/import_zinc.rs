@@ -2,48 +2,27 @@
 //! from the content): the same rules as Haystack JSON, since libhaystack decodes the grid and
 //! the importer reads the Hayson it encodes to. Idempotent re-import.
 
-use std::path::PathBuf;
+mod import_common;
+
 use std::process::Command;
 
 use arxos_e2e::{arxos_bin, Cluster};
+use import_common::{arxos, fixture, parent, path_of};
 use serde_json::{json, Value};
 
+/// `arxos import` of the Zinc fixture: the summary (stdout) and the skipped records with their
+/// reasons (stderr).
 fn import(cluster: &Cluster, building: &str) -> String {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join("haystack_small.zinc");
-    let out = Command::new(arxos_bin())
-        .args(["import", "--building", building])
-        .arg(&file)
-        .env("DATABASE_URL", cluster.url())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the arxos binary");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let file = fixture("haystack_small.zinc");
+    let out = arxos(
+        cluster,
+        &["import", "--building", building, file.to_str().unwrap()],
     );
-    // The summary line (stdout) and the skipped records with their reasons (stderr).
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn path_of(db: &mut postgres::Client, id: &str) -> String {
-    db.query_one(
-        "SELECT path::text FROM arxos.objects
-          WHERE building_id = arxos.building_id('hz') AND properties->>'source_id' = $1",
-        &[&id],
-    )
-    .unwrap_or_else(|e| panic!("{id}: {e}"))
-    .get(0)
-}
-
-fn parent(path: &str) -> &str {
-    &path[..path.rfind('/').unwrap()]
 }
 
 #[test]
@@ -56,18 +35,18 @@ fn zinc_import_builds_the_tree_and_is_idempotent() {
     assert!(summary.contains("10 created"), "{summary}");
 
     // The tree: siteRef, floorRef, spaceRef, equipRef (equipment under equipment).
-    let site = path_of(&mut db, "site-1");
+    let site = path_of(&mut db, "hz", "site-1");
     assert_eq!(site, "/site-1");
-    let floor = path_of(&mut db, "floor:1");
+    let floor = path_of(&mut db, "hz", "floor:1");
     assert_eq!(parent(&floor), site);
-    let space = path_of(&mut db, "space.101");
+    let space = path_of(&mut db, "hz", "space.101");
     assert_eq!(parent(&space), floor);
-    let ahu = path_of(&mut db, "ahu-1");
+    let ahu = path_of(&mut db, "hz", "ahu-1");
     assert_eq!(parent(&ahu), site);
-    assert_eq!(parent(&path_of(&mut db, "ahu-1.fan")), ahu);
-    let vav = path_of(&mut db, "vav:101");
+    assert_eq!(parent(&path_of(&mut db, "hz", "ahu-1.fan")), ahu);
+    let vav = path_of(&mut db, "hz", "vav:101");
     assert_eq!(parent(&vav), space);
-    let temp = path_of(&mut db, "vav:101-temp");
+    let temp = path_of(&mut db, "hz", "vav:101-temp");
     assert_eq!(parent(&temp), vav);
 
     // Tags: markers, numbers with units, refs.
@@ -108,4 +87,30 @@ fn zinc_import_builds_the_tree_and_is_idempotent() {
         again.contains("0 created") && again.contains("10 unchanged"),
         "{again}"
     );
+}
+
+/// On a terminal the CLI draws a progress bar (on stderr); piped, it does not.
+#[test]
+fn the_progress_bar_shows_on_a_terminal_only() {
+    let cluster = Cluster::start();
+    let file = fixture("haystack_small.zinc");
+    let piped = import(&cluster, "piped");
+    assert!(!piped.contains("objects and connections"), "{piped}");
+
+    // script(1) runs the import on a pseudo-terminal and copies what it draws to stdout.
+    let command = format!(
+        "{} import --building tty {}",
+        arxos_bin().display(),
+        file.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("DATABASE_URL", cluster.url())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run script(1)");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("objects and connections"), "{screen}");
+    assert!(screen.contains("10 created"), "{screen}");
 }
