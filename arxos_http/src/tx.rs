@@ -43,35 +43,22 @@ const GRANTED: &str = "SELECT set_config('role', 'arxos_api', true),
 
 /// The request's identity statement, prepared before the pipeline starts: a statement
 /// prepared inside it would reach the server after the route's own.
-struct Identity<'a> {
+struct Identity<'r, 'a> {
     statement: Statement,
     remembered: Option<Grant>,
-    grants: &'a Grants,
-    key: &'a ApiKey,
-    scope: Scope,
-    building: Option<&'a str>,
+    req: &'r Request<'a>,
     timeout: String,
 }
 
-impl<'a> Identity<'a> {
-    async fn prepare(
-        client: &Client,
-        grants: &'a Grants,
-        key: &'a ApiKey,
-        scope: Scope,
-        building: Option<&'a str>,
-        statement_timeout_ms: u64,
-    ) -> Result<Identity<'a>, ApiError> {
-        let remembered = grants.get(key, scope, building);
+impl<'r, 'a> Identity<'r, 'a> {
+    async fn prepare(client: &Client, req: &'r Request<'a>) -> Result<Identity<'r, 'a>, ApiError> {
+        let remembered = req.grants.get(req.key, req.scope, req.building);
         let sql = if remembered.is_some() { GRANTED } else { SETUP };
         Ok(Identity {
             statement: client.prepare_cached(sql).await?,
             remembered,
-            grants,
-            key,
-            scope,
-            building,
-            timeout: statement_timeout_ms.to_string(),
+            req,
+            timeout: req.statement_timeout_ms.to_string(),
         })
     }
 
@@ -84,8 +71,9 @@ impl<'a> Identity<'a> {
             client.query(&self.statement, &params).await?;
             return Ok(());
         }
-        let scope = self.scope.as_str();
-        let params: [&(dyn ToSql + Sync); 4] = [&self.key.0, &scope, &self.building, &self.timeout];
+        let req = self.req;
+        let scope = req.scope.as_str();
+        let params: [&(dyn ToSql + Sync); 4] = [&req.key.0, &scope, &req.building, &self.timeout];
         let rows = client.query(&self.statement, &params).await?;
         // Cannot be empty (authorize raises instead), but never commit without a caller.
         let row = rows
@@ -96,7 +84,7 @@ impl<'a> Identity<'a> {
             key_id: row.try_get(1)?,
             building_ids: row.try_get(2)?,
         };
-        self.grants.put(self.key, self.scope, self.building, grant);
+        req.grants.put(req.key, req.scope, req.building, grant);
         Ok(())
     }
 }
@@ -150,20 +138,6 @@ pub struct Request<'a> {
     pub statement_timeout_ms: u64,
 }
 
-impl<'a> Request<'a> {
-    async fn identity(&self, client: &Client) -> Result<Identity<'a>, ApiError> {
-        Identity::prepare(
-            client,
-            self.grants,
-            self.key,
-            self.scope,
-            self.building,
-            self.statement_timeout_ms,
-        )
-        .await
-    }
-}
-
 /// Runs `work` as the key's owner in one transaction, after the database accepted the key for
 /// `scope` (and `building`, when the route names one).
 pub async fn run<T, F>(req: Request<'_>, work: F) -> Result<T, ApiError>
@@ -186,7 +160,7 @@ where
     F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
 {
     let begin = client.prepare_cached("BEGIN").await?;
-    let identity = req.identity(client).await?;
+    let identity = Identity::prepare(client, req).await?;
     let (began, identified, outcome) = tokio::join!(
         client.execute(&begin, &[]),
         identity.run(client),
@@ -212,7 +186,7 @@ pub async fn run_rows(
     let client = checkout.client();
     let result = async {
         let begin = client.prepare_cached("BEGIN").await?;
-        let identity = req.identity(client).await?;
+        let identity = Identity::prepare(client, &req).await?;
         let statement = client.prepare_cached(sql).await?;
         let commit = client.prepare_cached("COMMIT").await?;
         let (began, identified, rows, committed) = tokio::join!(

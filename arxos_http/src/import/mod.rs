@@ -30,10 +30,8 @@ pub enum Format {
 impl Format {
     /// Guesses the format from the content: JSON or Zinc is Haystack, anything else Turtle.
     pub fn detect(input: &[u8]) -> Format {
-        if std::str::from_utf8(input.get(..input.len().min(64)).unwrap_or(input))
-            .map(haystack::is_zinc)
-            .unwrap_or(false)
-        {
+        // Lossy: the first 64 bytes may end inside a character.
+        if haystack::is_zinc(&String::from_utf8_lossy(&input[..input.len().min(64)])) {
             return Format::Haystack;
         }
         match input
@@ -84,5 +82,11 @@ mod tests {
         assert_eq!(Format::parse_name("zinc"), Some(Format::Haystack));
         assert_eq!(Format::parse_name("csv"), None);
         assert_eq!(Format::detect(b"ver:\"3.0\"\nid\n@a\n"), Format::Haystack);
+        let cut = format!("ver:\"3.0\" dis:\"{}\"\nid\n@a\n", "é".repeat(40));
+        assert_eq!(
+            Format::detect(cut.as_bytes()),
+            Format::Haystack,
+            "a character cut at byte 64"
+        );
     }
 }
