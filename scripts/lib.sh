@@ -18,6 +18,22 @@ as_pg() {
     fi
 }
 
+# pg_reach DIR: as root, makes sure the postgres user can reach DIR (its clusters live there):
+# every existing ancestor it cannot traverse gets the others' execute bit (not read). Needed
+# when the checkout sits in a root-only directory such as one from `mktemp -d`.
+pg_reach() {
+    [ "$(id -u)" = 0 ] || return 0
+    local d
+    d=$(realpath -m "$1")
+    while [ "$d" != / ]; do
+        if [ -d "$d" ] && ! runuser -u postgres -- test -x "$d"; then
+            log "letting the postgres user traverse $d (chmod o+x)"
+            chmod o+x "$d"
+        fi
+        d=$(dirname "$d")
+    done
+}
+
 # Prints a free TCP port on 127.0.0.1.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -27,6 +43,7 @@ free_port() {
 cluster_init() {
     local dir=$1
     mkdir -p "$dir"
+    pg_reach "$dir"
     if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
         as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \

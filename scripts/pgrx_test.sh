@@ -7,6 +7,7 @@ if [ "$(id -u)" = 0 ]; then
     data="$ROOT_DIR/target/pgrx-test-data"
     rm -rf "$data"
     mkdir -p "$data"
+    pg_reach "$data"
     chown postgres:postgres "$data"
     exec cargo pgrx test pg15 --runas postgres --pgdata "$data"
 else
