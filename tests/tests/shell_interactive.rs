@@ -111,6 +111,9 @@ fn ctrl_c_cancels_the_running_statement() {
     shell.expect("arxos:/> ").expect("the shell goes on");
     shell.send("pwd\r").expect("pwd");
     shell.expect("\n/\r\n").expect("pwd answers");
+    // Ctrl-D only once the line editor reads again: typed earlier, the terminal's cooked mode
+    // would take it.
+    shell.expect("arxos:/> ").expect("the prompt again");
     shell.send("\x04").expect("Ctrl-D");
     shell.expect(Eof).expect("the shell ends");
     let status = shell.get_process().wait().expect("wait for the shell");
