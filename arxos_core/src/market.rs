@@ -288,7 +288,12 @@ pub fn reward(
     let gain = non_negative(score_gain).min(100.0);
     let earned = base * (1.0 + 2.0 * quality) * status.multiplier() * trust.multiplier();
     let impact = IMPACT_BONUS_PER_POINT * gain * resulting_grade.value();
-    round_half_away(earned + impact, TOKEN_DECIMALS)
+    // A base near f64::MAX overflows to infinity: saturate instead (never a non-finite reward).
+    let total = earned + impact;
+    round_half_away(
+        if total.is_finite() { total } else { f64::MAX },
+        TOKEN_DECIMALS,
+    )
 }
 
 /// What a peer or expert verifier is paid for verifying someone else's contribution: `base`
@@ -975,6 +980,20 @@ mod tests {
             pioneer: true,
         };
         assert_eq!(earned_badges(&everything), Badge::ALL.to_vec());
+    }
+
+    #[test]
+    fn a_huge_base_saturates_instead_of_overflowing() {
+        // Found by reward_is_finite_and_non_negative in CI.
+        let r = reward(
+            1.4306179474978095e308,
+            0.0,
+            V::ALL[1],
+            T::ALL[1],
+            0.0,
+            Grade::MIN,
+        );
+        assert_eq!(r, f64::MAX);
     }
 
     proptest! {
