@@ -172,13 +172,19 @@ def render(results_path, doc_path):
              f"{fmt(bulk_ratio, '×', 2)}", None if bulk_ratio is None else bulk_ratio <= 2)
 
     # ---- 3. Single-row writes --------------------------------------------------------------
+    # Judged with the sequencer running (the busy poller): it folds the rating deltas the
+    # writers append, so its work is part of a write's cost. Without it, for reference.
     plain_tps = g("write.plain.tps")
     w_put = ratio(g("write.put.tps"), plain_tps)
     w_ins = ratio(g("write.insert.tps"), plain_tps)
-    rep.goal("3 objects: writes", "arxos.put ≥ 0.6× plain INSERT throughput (8 clients)", f"{fmt(w_put, '×', 2)}",
-             None if w_put is None else w_put >= 0.6)
-    rep.goal("3 objects: writes", "INSERT into arxos.objects ≥ 0.6× plain INSERT throughput (8 clients)",
-             f"{fmt(w_ins, '×', 2)}", None if w_ins is None else w_ins >= 0.6)
+    w_put_poll = ratio(g("write.put_poll.tps"), plain_tps)
+    w_ins_poll = ratio(g("write.insert_poll.tps"), plain_tps)
+    rep.goal("3 objects: writes", "arxos.put ≥ 0.6× plain INSERT throughput (8 clients, sequencer folding)",
+             f"{fmt(w_put_poll, '×', 2)} (no sequencer: {fmt(w_put, '×', 2)})",
+             None if w_put_poll is None else w_put_poll >= 0.6)
+    rep.goal("3 objects: writes", "INSERT into arxos.objects ≥ 0.6× plain INSERT throughput (8 clients, sequencer folding)",
+             f"{fmt(w_ins_poll, '×', 2)} (no sequencer: {fmt(w_ins, '×', 2)})",
+             None if w_ins_poll is None else w_ins_poll >= 0.6)
 
     # ---- 5. Rating -------------------------------------------------------------------------
     rating_ms = g("rating.median_ms")
@@ -268,9 +274,9 @@ def render(results_path, doc_path):
         ("write.insert", "INSERT into arxos.objects", "none"),
         ("write.put", "arxos.put", "none"),
         ("write.insert_wake", "INSERT into arxos.objects", "idle LISTEN client, wants_wake = true"),
-        ("write.insert_poll", "INSERT into arxos.objects", "busy poller (wants_wake = false, events_since every 20 ms)"),
+        ("write.insert_poll", "INSERT into arxos.objects", "busy poller (wants_wake = false, events_since every 20 ms: sequences and folds)"),
         ("write.put_wake", "arxos.put", "idle LISTEN client, wants_wake = true"),
-        ("write.put_poll", "arxos.put", "busy poller (wants_wake = false, events_since every 20 ms)"),
+        ("write.put_poll", "arxos.put", "busy poller (wants_wake = false, events_since every 20 ms: sequences and folds)"),
     ]:
         w(f"| {writer} | {listener} | {fmt(g(key + '.tps'), '', 0)} | {r.get(key + '.tps_rounds', '?')} | {fmt(g(key + '.lat_ms'), 'ms')} |"
           f" {fmt(g(key + '.median_ms'), 'ms')} | {fmt(ratio(g(key + '.tps'), plain_tps), '×', 2)} |"

@@ -92,11 +92,9 @@ $$;
 -- transaction are folded by PostgreSQL), and none at all while every listener is busy polling.
 CREATE FUNCTION arxos.wake() RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
 BEGIN
-    IF EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now()) THEN
-        PERFORM pg_notify('arxos_events', '');
-    END IF;
+    PERFORM pg_notify('arxos_events', '')
+      WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
 END
 $$;
 
@@ -140,7 +138,10 @@ BEGIN
             NEW.version := OLD.version + 1;
         END IF;
     END IF;
+    -- Instrumented: monitored by a sensor, a reading in the last 30 days (13_readings.sql), or
+    -- a sensing type itself.
     NEW.instrumented := NEW.monitored_by > 0
+        OR coalesce(NEW.last_reading_at > now() - interval '30 days', false)
         OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = NEW.type);
     RETURN NEW;
 END
@@ -154,7 +155,6 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     orphan record;
-    d      record;
 BEGIN
     -- Statement triggers fire for statements that touched no row (an UPDATE that matched
     -- nothing): nothing to check, record or count then.
@@ -176,30 +176,29 @@ BEGIN
                   HINT = 'create the parent first, or call arxos.put(..., parents => true)';
     END IF;
 
-    INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
-    SELECT n.building_id, n.id, n.path, 'insert', n.created_by, arxos.object_snapshot(n, 'after')
-      FROM new_rows n;
-
-    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
-    SELECT 'object.created', n.building_id, n.id, n.path, n.created_by,
-           jsonb_build_object('object', arxos.object_fields(n) || jsonb_build_object('id', n.id))
-      FROM new_rows n;
-
-    UPDATE arxos.buildings b SET first_object_at = now()
-     WHERE b.first_object_at IS NULL AND b.id IN (SELECT DISTINCT n.building_id FROM new_rows n);
-
-    FOR d IN
-        SELECT n.building_id, count(*) AS changes, count(*) AS objects,
-               count(*) FILTER (WHERE n.x IS NOT NULL) AS located,
-               count(*) FILTER (WHERE n.status <> 'unknown') AS documented,
-               count(*) FILTER (WHERE n.properties <> '{}') AS with_properties,
-               count(*) FILTER (WHERE n.instrumented) AS instrumented, min(n.path) AS path
-          FROM new_rows n GROUP BY n.building_id
-    LOOP
-        PERFORM arxos.count_changes(d.building_id, d.changes, d.objects, d.located, d.documented,
-                                    d.with_properties, d.instrumented, 'object_added', d.path);
-    END LOOP;
-    PERFORM arxos.wake();
+    -- The history rows, the outbox rows and the rating deltas, in one statement.
+    WITH history AS (
+        INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
+        SELECT n.building_id, n.id, n.path, 'insert', n.created_by, arxos.object_snapshot(n, 'after')
+          FROM new_rows n),
+    outbox AS (
+        INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+        SELECT 'object.created', n.building_id, n.id, n.path, n.created_by,
+               jsonb_build_object('object', arxos.object_fields(n) || jsonb_build_object('id', n.id))
+          FROM new_rows n)
+    INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
+                                     with_properties, instrumented, reason, object_path)
+    SELECT n.building_id, count(*), count(*),
+           count(*) FILTER (WHERE n.x IS NOT NULL),
+           count(*) FILTER (WHERE n.status <> 'unknown'),
+           count(*) FILTER (WHERE n.properties <> '{}'),
+           count(*) FILTER (WHERE n.instrumented),
+           arxos.delta_reason('object_added', count(*), count(*) FILTER (WHERE n.instrumented)),
+           min(n.path)
+      FROM new_rows n GROUP BY n.building_id;
+    -- arxos.wake(), inlined: this runs on every write.
+    PERFORM pg_notify('arxos_events', '')
+      WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
 END
 $$;
@@ -209,7 +208,6 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     bad record;
-    d   record;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
         RETURN NULL;
@@ -263,24 +261,25 @@ BEGIN
             (CASE WHEN c.state_changed THEN 'state.changed' END)) AS e(type)
      WHERE e.type IS NOT NULL;
 
-    FOR d IN
-        SELECT b.building_id, sum(b.changes) AS changes, 0 AS objects,
-               sum(b.located) AS located, sum(b.documented) AS documented,
-               sum(b.with_properties) AS with_properties, sum(b.instrumented) AS instrumented,
-               min(b.path) AS path
-          FROM (SELECT n.building_id, n.path,
-                       (arxos.object_fields(n) <> arxos.object_fields(o))::int AS changes,
-                       (n.x IS NOT NULL)::int - (o.x IS NOT NULL)::int AS located,
-                       (n.status <> 'unknown')::int - (o.status <> 'unknown')::int AS documented,
-                       (n.properties <> '{}')::int - (o.properties <> '{}')::int AS with_properties,
-                       n.instrumented::int - o.instrumented::int AS instrumented
-                  FROM new_rows n JOIN old_rows o ON o.id = n.id) b
-         GROUP BY b.building_id
-    LOOP
-        PERFORM arxos.count_changes(d.building_id, d.changes, d.objects, d.located, d.documented,
-                                    d.with_properties, d.instrumented, 'object_updated', d.path);
-    END LOOP;
-    PERFORM arxos.wake();
+    INSERT INTO arxos.rating_deltas (building_id, changes, located, documented, with_properties,
+                                     instrumented, reason, object_path)
+    SELECT b.building_id, sum(b.changes), sum(b.located), sum(b.documented),
+           sum(b.with_properties), sum(b.instrumented),
+           arxos.delta_reason('object_updated', sum(b.changes)::bigint, sum(b.instrumented)::bigint),
+           min(b.path)
+      FROM (SELECT n.building_id, n.path,
+                   (arxos.object_fields(n) <> arxos.object_fields(o))::int AS changes,
+                   (n.x IS NOT NULL)::int - (o.x IS NOT NULL)::int AS located,
+                   (n.status <> 'unknown')::int - (o.status <> 'unknown')::int AS documented,
+                   (n.properties <> '{}')::int - (o.properties <> '{}')::int AS with_properties,
+                   n.instrumented::int - o.instrumented::int AS instrumented
+              FROM new_rows n JOIN old_rows o ON o.id = n.id) b
+     GROUP BY b.building_id
+    HAVING sum(b.changes) > 0
+        OR (sum(b.located), sum(b.documented), sum(b.with_properties), sum(b.instrumented)) <> (0, 0, 0, 0);
+    -- arxos.wake(), inlined: this runs on every write.
+    PERFORM pg_notify('arxos_events', '')
+      WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
 END
 $$;
@@ -290,7 +289,6 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     bad text;
-    d   record;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
         RETURN NULL;
@@ -316,20 +314,21 @@ BEGIN
       FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id);
 
-    FOR d IN
-        SELECT o.building_id, count(*) AS changes, -count(*) AS objects,
-               -count(*) FILTER (WHERE o.x IS NOT NULL) AS located,
-               -count(*) FILTER (WHERE o.status <> 'unknown') AS documented,
-               -count(*) FILTER (WHERE o.properties <> '{}') AS with_properties,
-               -count(*) FILTER (WHERE o.instrumented) AS instrumented, min(o.path) AS path
-          FROM old_rows o
-         WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
-         GROUP BY o.building_id
-    LOOP
-        PERFORM arxos.count_changes(d.building_id, d.changes, d.objects, d.located, d.documented,
-                                    d.with_properties, d.instrumented, 'object_removed', d.path);
-    END LOOP;
-    PERFORM arxos.wake();
+    INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
+                                     with_properties, instrumented, reason, object_path)
+    SELECT o.building_id, count(*), -count(*),
+           -count(*) FILTER (WHERE o.x IS NOT NULL),
+           -count(*) FILTER (WHERE o.status <> 'unknown'),
+           -count(*) FILTER (WHERE o.properties <> '{}'),
+           -count(*) FILTER (WHERE o.instrumented),
+           arxos.delta_reason('object_removed', count(*), -count(*) FILTER (WHERE o.instrumented)),
+           min(o.path)
+      FROM old_rows o
+     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
+     GROUP BY o.building_id;
+    -- arxos.wake(), inlined: this runs on every write.
+    PERFORM pg_notify('arxos_events', '')
+      WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
 END
 $$;
@@ -412,7 +411,9 @@ BEGIN
     UPDATE arxos.objects o SET monitored_by = o.monitored_by + m.n
       FROM (SELECT n.to_id, count(*) AS n FROM new_rows n WHERE n.kind = 'monitors' GROUP BY n.to_id) m
      WHERE o.id = m.to_id;
-    PERFORM arxos.wake();
+    -- arxos.wake(), inlined: this runs on every write.
+    PERFORM pg_notify('arxos_events', '')
+      WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
 END
 $$;
@@ -438,7 +439,9 @@ BEGIN
     UPDATE arxos.objects o SET monitored_by = greatest(o.monitored_by - m.n, 0)
       FROM (SELECT d.to_id, count(*) AS n FROM old_rows d WHERE d.kind = 'monitors' GROUP BY d.to_id) m
      WHERE o.id = m.to_id;
-    PERFORM arxos.wake();
+    -- arxos.wake(), inlined: this runs on every write.
+    PERFORM pg_notify('arxos_events', '')
+      WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
 END
 $$;

@@ -1,30 +1,34 @@
 -- ArxOS schema, part 3: the BILT rating, always fresh and never scanning objects.
 --
--- Statement-level triggers on objects (02_objects.sql) call arxos.count_changes(), which
--- adds the statement's deltas to striped counter rows: each backend writes the stripe
--- pg_backend_pid() % 16, so concurrent writers of one building rarely wait on the same row, and
--- a read sums at most 16 rows. Activity is kept in per-day buckets (UTC days), striped the same
--- way, plus one row per (building, day, actor). arxos.rating() folds these in constant time;
--- arxos.recompute_rating() recomputes from the objects and the history (the oracle).
+-- Writers only append: the statement-level triggers on objects (02_objects.sql) and the
+-- contribution triggers (09_market.sql) insert one row per statement and building into
+-- arxos.rating_deltas (the statement's differences of the object counts, its history rows, its
+-- verified contributions, and why). Nothing every writer updates, so writers never queue on a
+-- row lock, and a write costs one small insert.
+--
+-- The sequencer (arxos.sequence_events, 04_events.sql) folds committed deltas, in order, into
+-- the per-building totals (rating_counters, activity_days, activity_actors) and, replaying them
+-- transaction by transaction, records a history row and the bilt.rating.changed event for each
+-- transaction that moved a grade or a score by 0.1 or more. arxos.rating() adds the deltas not
+-- folded yet to the totals, so it is exact for the committed data at any moment and costs the
+-- same for 10 objects and 10 million. arxos.recompute_rating() recomputes from the objects and
+-- the history (the oracle).
 
 CREATE TABLE arxos.rating_counters (
-    building_id     uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
-    slot            smallint NOT NULL,
+    building_id     uuid PRIMARY KEY REFERENCES arxos.buildings(id) ON DELETE CASCADE,
     objects         bigint NOT NULL DEFAULT 0,
     located         bigint NOT NULL DEFAULT 0,
     documented      bigint NOT NULL DEFAULT 0,
     with_properties bigint NOT NULL DEFAULT 0,
-    instrumented    bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (building_id, slot)
+    instrumented    bigint NOT NULL DEFAULT 0
 );
 
 CREATE TABLE arxos.activity_days (
     building_id uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
     day         date NOT NULL,
-    slot        smallint NOT NULL,
     changes     bigint NOT NULL DEFAULT 0,
     verified    bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (building_id, day, slot)
+    PRIMARY KEY (building_id, day)
 );
 
 CREATE TABLE arxos.activity_actors (
@@ -33,6 +37,45 @@ CREATE TABLE arxos.activity_actors (
     actor       text NOT NULL,
     PRIMARY KEY (building_id, day, actor)
 );
+
+-- The UTC day a change counts on.
+CREATE FUNCTION arxos.utc_day(t timestamptz DEFAULT now()) RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT (t AT TIME ZONE 'UTC')::date $$;
+
+-- The journal of rating inputs: one row per writing statement and building, insert-only.
+-- changes: history rows written; objects … instrumented: differences of the object counts;
+-- verified: verified contributions added (or removed) on `day`. No foreign key: a write must
+-- not lock its building's row, and the sequencer drops the deltas of a deleted building.
+CREATE TABLE arxos.rating_deltas (
+    seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    xid             xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    building_id     uuid NOT NULL,
+    day             date NOT NULL DEFAULT arxos.utc_day(),
+    at              timestamptz NOT NULL DEFAULT now(),
+    actor           text NOT NULL DEFAULT arxos.current_actor(),
+    changes         bigint NOT NULL DEFAULT 0,
+    objects         bigint NOT NULL DEFAULT 0,
+    located         bigint NOT NULL DEFAULT 0,
+    documented      bigint NOT NULL DEFAULT 0,
+    with_properties bigint NOT NULL DEFAULT 0,
+    instrumented    bigint NOT NULL DEFAULT 0,
+    verified        bigint NOT NULL DEFAULT 0,
+    reason          text NOT NULL,
+    object_path     text,
+    contribution_id uuid
+);
+CREATE INDEX rating_deltas_building ON arxos.rating_deltas (building_id, seq);
+COMMENT ON TABLE arxos.rating_deltas IS
+    'Rating inputs written by one statement, not yet folded into the totals by the sequencer.';
+
+-- The reason a statement gives for its rating change: several objects at once is a bulk
+-- update, a new sensing object is a sensor installation.
+CREATE FUNCTION arxos.delta_reason(reason text, changed bigint, instrumented bigint) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN changed > 1 THEN 'bulk_update'
+                WHEN instrumented > 0 THEN 'sensor_installed'
+                ELSE reason END
+$$;
 
 CREATE TABLE arxos.rating_history (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -56,85 +99,54 @@ CREATE TABLE arxos.rating_history (
     actor         text NOT NULL DEFAULT arxos.current_actor(),
     at            timestamptz NOT NULL DEFAULT now()
 );
--- id orders a building's history and serves as the rating's version: concurrent committing
--- transactions each compare with the last committed row and never wait for one another.
+-- id orders a building's history and serves as the rating's version.
 CREATE INDEX rating_history_building ON arxos.rating_history (building_id, id);
-
--- The UTC day a change counts on, and the first day of the 30-day window that ends today.
-CREATE FUNCTION arxos.utc_day(t timestamptz DEFAULT now()) RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT (t AT TIME ZONE 'UTC')::date $$;
-
-CREATE FUNCTION arxos.counter_slot() RETURNS smallint
-LANGUAGE sql VOLATILE PARALLEL SAFE AS $$ SELECT (pg_backend_pid() % 16)::smallint $$;
-
--- Adds one statement's deltas for one building (changes: history rows written; the others:
--- differences of the object counts). reason/path say why, for the rating history row written
--- at commit.
-CREATE FUNCTION arxos.count_changes(building uuid, changes bigint, objects bigint, located bigint,
-                                    documented bigint, with_properties bigint, instrumented bigint,
-                                    reason text, path text) RETURNS void
-LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_variable
-DECLARE
-    v_slot   smallint := arxos.counter_slot();
-    v_today  date := arxos.utc_day();
-    v_counts boolean := (objects, located, documented, with_properties, instrumented) <> (0, 0, 0, 0, 0);
-BEGIN
-    IF v_counts THEN
-        INSERT INTO arxos.rating_counters AS c
-               (building_id, slot, objects, located, documented, with_properties, instrumented)
-        VALUES (building, v_slot, objects, located, documented, with_properties, instrumented)
-        ON CONFLICT ON CONSTRAINT rating_counters_pkey DO UPDATE
-           SET objects = c.objects + excluded.objects,
-               located = c.located + excluded.located,
-               documented = c.documented + excluded.documented,
-               with_properties = c.with_properties + excluded.with_properties,
-               instrumented = c.instrumented + excluded.instrumented;
-    END IF;
-    IF changes > 0 THEN
-        INSERT INTO arxos.activity_days AS a (building_id, day, slot, changes)
-        VALUES (building, v_today, v_slot, changes)
-        ON CONFLICT ON CONSTRAINT activity_days_pkey DO UPDATE SET changes = a.changes + excluded.changes;
-        INSERT INTO arxos.activity_actors (building_id, day, actor)
-        VALUES (building, v_today, arxos.current_actor())
-        ON CONFLICT DO NOTHING;
-    END IF;
-    IF changes > 0 OR v_counts THEN
-        PERFORM arxos.note_rating_change(building,
-            CASE WHEN instrumented > 0 THEN 'sensor_installed' ELSE reason END, path, NULL, changes);
-    END IF;
-END
-$$;
 
 -------------------------------------------------------------------------------------------------
 -- Reading the rating
 -------------------------------------------------------------------------------------------------
 
--- The inputs of the rating formula for one building, from the counters (constant cost).
-CREATE FUNCTION arxos.rating_inputs(building uuid, at timestamptz DEFAULT now())
+-- The inputs of the rating formula for one building: the folded totals plus, unless pending is
+-- false, the deltas the sequencer has not folded yet (this transaction's own among them). The
+-- cost depends on the deltas waiting, never on the number of objects.
+CREATE FUNCTION arxos.rating_inputs(building uuid, at timestamptz DEFAULT now(), pending boolean DEFAULT true)
 RETURNS TABLE (objects bigint, located bigint, documented bigint, with_properties bigint,
                instrumented bigint, age_days double precision, changes_30d bigint,
                actors_30d bigint, verified_30d bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(c.objects, 0), coalesce(c.located, 0), coalesce(c.documented, 0),
-           coalesce(c.with_properties, 0), coalesce(c.instrumented, 0),
-           coalesce(floor(extract(epoch FROM at - b.first_object_at) / 86400.0), 0)::double precision,
-           coalesce(a.changes, 0), coalesce(u.actors, 0), coalesce(a.verified, 0)
+    SELECT coalesce(c.objects, 0) + coalesce(p.objects, 0),
+           coalesce(c.located, 0) + coalesce(p.located, 0),
+           coalesce(c.documented, 0) + coalesce(p.documented, 0),
+           coalesce(c.with_properties, 0) + coalesce(p.with_properties, 0),
+           coalesce(c.instrumented, 0) + coalesce(p.instrumented, 0),
+           coalesce(floor(extract(epoch FROM rating_inputs.at - coalesce(b.first_object_at, p.first_at)) / 86400.0),
+                    0)::double precision,
+           coalesce(a.changes, 0) + coalesce(p.changes, 0),
+           coalesce(u.actors, 0),
+           coalesce(a.verified, 0) + coalesce(p.verified, 0)
       FROM arxos.buildings b
+      LEFT JOIN arxos.rating_counters c ON c.building_id = b.id
       LEFT JOIN LATERAL (
-            SELECT sum(r.objects)::bigint AS objects, sum(r.located)::bigint AS located,
-                   sum(r.documented)::bigint AS documented,
-                   sum(r.with_properties)::bigint AS with_properties,
-                   sum(r.instrumented)::bigint AS instrumented
-              FROM arxos.rating_counters r WHERE r.building_id = b.id) c ON true
+            SELECT sum(d.objects)::bigint AS objects, sum(d.located)::bigint AS located,
+                   sum(d.documented)::bigint AS documented,
+                   sum(d.with_properties)::bigint AS with_properties,
+                   sum(d.instrumented)::bigint AS instrumented,
+                   min(d.at) FILTER (WHERE d.objects > 0) AS first_at,
+                   sum(d.changes) FILTER (WHERE d.day > arxos.utc_day(rating_inputs.at) - 30 AND d.day <= arxos.utc_day(rating_inputs.at))::bigint AS changes,
+                   sum(d.verified) FILTER (WHERE d.day > arxos.utc_day(rating_inputs.at) - 30 AND d.day <= arxos.utc_day(rating_inputs.at))::bigint AS verified
+              FROM arxos.rating_deltas d WHERE rating_inputs.pending AND d.building_id = b.id) p ON true
       LEFT JOIN LATERAL (
             SELECT sum(d.changes)::bigint AS changes, sum(d.verified)::bigint AS verified
               FROM arxos.activity_days d
-             WHERE d.building_id = b.id AND d.day > arxos.utc_day(at) - 30 AND d.day <= arxos.utc_day(at)) a ON true
+             WHERE d.building_id = b.id AND d.day > arxos.utc_day(rating_inputs.at) - 30 AND d.day <= arxos.utc_day(rating_inputs.at)) a ON true
       LEFT JOIN LATERAL (
             SELECT count(DISTINCT x.actor) AS actors
-              FROM arxos.activity_actors x
-             WHERE x.building_id = b.id AND x.day > arxos.utc_day(at) - 30 AND x.day <= arxos.utc_day(at)) u ON true
+              FROM (SELECT y.actor FROM arxos.activity_actors y
+                     WHERE y.building_id = b.id AND y.day > arxos.utc_day(rating_inputs.at) - 30 AND y.day <= arxos.utc_day(rating_inputs.at)
+                    UNION ALL
+                    SELECT d.actor FROM arxos.rating_deltas d
+                     WHERE rating_inputs.pending AND d.building_id = b.id AND d.changes > 0
+                       AND d.day > arxos.utc_day(rating_inputs.at) - 30 AND d.day <= arxos.utc_day(rating_inputs.at)) x) u ON true
      WHERE b.id = building
 $$;
 
@@ -217,6 +229,8 @@ DECLARE
     v  double precision[];
     r  arxos.rating_result;
 BEGIN
+    -- Fold and record the writes so far first: their moves belong to them, not to this call.
+    PERFORM arxos.sequence_events(wait_ms => 250);
     SELECT * INTO i FROM arxos.rating_inputs_scan(b);
     v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
                               i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
@@ -232,9 +246,49 @@ $$;
 -- Rating history and events, once per building per transaction
 -------------------------------------------------------------------------------------------------
 
+-- Writes the history row of a rating move and its bilt.rating.changed and market.signal
+-- events. last is the building's previous history row (all NULL for the first one); v the
+-- seven components and the score. Returns the new history row.
+CREATE FUNCTION arxos.write_rating_change(building uuid, key text, last arxos.rating_history,
+                                          v double precision[], reason text, object_path text,
+                                          contribution uuid, actor text, at timestamptz)
+RETURNS arxos.rating_history
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    s   numeric(6, 3) := v[8];
+    g   text := arxos.grade(v[8]);
+    why text := CASE WHEN last.id IS NULL THEN 'initial_rating' ELSE reason END;
+    row arxos.rating_history;
+BEGIN
+    INSERT INTO arxos.rating_history (building_id, old_grade, new_grade, old_score, new_score,
+           structure, inventory, metadata, sensors, history, quality, activity, reason,
+           object_path, contribution_id, actor, at)
+    VALUES (building, last.new_grade, g, last.new_score, s,
+            v[1], v[2], v[3], v[4], v[5], v[6], v[7], why, object_path, contribution, actor, at)
+    RETURNING * INTO row;
+    INSERT INTO arxos.events_pending (type, building_id, path, actor, at, body)
+    VALUES ('bilt.rating.changed', building, object_path, actor, at,
+            jsonb_build_object('building', key, 'reason', why,
+                'old_grade', last.new_grade, 'new_grade', g, 'old_score', last.new_score, 'new_score', s,
+                'object_path', object_path, 'contribution_id', contribution,
+                'components', jsonb_build_object('structure', v[1], 'inventory', v[2],
+                    'metadata', v[3], 'sensors', v[4], 'history', v[5], 'quality', v[6], 'activity', v[7]))),
+           ('market.signal', building, NULL, actor, at,
+            jsonb_build_object('building', key, 'old_grade', last.new_grade, 'new_grade', g,
+                'old_score', last.new_score, 'new_score', s,
+                'old_price', CASE WHEN last.id IS NULL THEN NULL
+                                  ELSE arxos.token_price(last.new_score::float8, last.new_grade) END,
+                'new_price', arxos.token_price(s::float8, g)));
+    RETURN row;
+END
+$$;
+
 -- Compares the current rating with the last recorded one and, when the grade changed or the
 -- score moved by 0.1 or more (or always, with force), writes a history row and the
--- bilt.rating.changed and market.signal events. Returns true when it wrote.
+-- bilt.rating.changed and market.signal events. Used by tick() (reason time_window) and
+-- recompute_rating() (manual_recalculation); writes are recorded by the sequencer
+-- (fold_ratings). Returns true when it wrote.
 CREATE FUNCTION arxos.record_rating(building uuid, reason text, object_path text,
                                     contribution uuid, force boolean DEFAULT false,
                                     at timestamptz DEFAULT now())
@@ -266,27 +320,8 @@ BEGIN
     END IF;
     SELECT b.key INTO key FROM arxos.buildings b WHERE b.id = building;
     IF moved THEN
-        INSERT INTO arxos.rating_history (building_id, old_grade, new_grade, old_score, new_score,
-               structure, inventory, metadata, sensors, history, quality, activity, reason,
-               object_path, contribution_id)
-        VALUES (building, last.new_grade, g, last.new_score, s,
-                v[1], v[2], v[3], v[4], v[5], v[6], v[7],
-                CASE WHEN last.id IS NULL THEN 'initial_rating' ELSE reason END,
-                object_path, contribution);
-        INSERT INTO arxos.events_pending (type, building_id, path, actor, body)
-        VALUES ('bilt.rating.changed', building, object_path, arxos.current_actor(),
-                jsonb_build_object('building', key,
-                    'reason', CASE WHEN last.id IS NULL THEN 'initial_rating' ELSE reason END,
-                    'old_grade', last.new_grade, 'new_grade', g, 'old_score', last.new_score, 'new_score', s,
-                    'object_path', object_path, 'contribution_id', contribution,
-                    'components', jsonb_build_object('structure', v[1], 'inventory', v[2],
-                        'metadata', v[3], 'sensors', v[4], 'history', v[5], 'quality', v[6], 'activity', v[7]))),
-               ('market.signal', building, NULL, arxos.current_actor(),
-                jsonb_build_object('building', key, 'old_grade', last.new_grade, 'new_grade', g,
-                    'old_score', last.new_score, 'new_score', s,
-                    'old_price', CASE WHEN last.id IS NULL THEN NULL
-                                      ELSE arxos.token_price(last.new_score::float8, last.new_grade) END,
-                    'new_price', arxos.token_price(s::float8, g)));
+        PERFORM arxos.write_rating_change(building, key, last, v, reason, object_path, contribution,
+                                          arxos.current_actor(), now());
     END IF;
     IF force OR (reason = 'time_window' AND moved) THEN
         INSERT INTO arxos.events_pending (type, building_id, actor, body)
@@ -300,64 +335,153 @@ BEGIN
 END
 $$;
 
+-- Folds up to max committed deltas, oldest first, into the per-building totals, and records
+-- the rating moves they caused: the deltas of one transaction and building are replayed as
+-- one step on top of the totals, and a step that moves the grade, or the score by 0.1 or
+-- more since the last history row, writes a history row and its events (write_rating_change)
+-- with the transaction's reason, object, contribution, actor and time. Called by the
+-- sequencer under its lock, so folds never interleave. Returns the number of deltas folded.
+CREATE FUNCTION arxos.fold_ratings(max integer DEFAULT 10000) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    batch arxos.rating_deltas[];
+    today date := arxos.utc_day();
+    g     record;
+    cur   uuid;
+    last  arxos.rating_history;
+BEGIN
+    WITH gone AS (
+        DELETE FROM arxos.rating_deltas d
+         -- = ANY(ARRAY(…)): probes of the primary key, whatever the (churning) statistics say
+         WHERE d.seq = ANY (ARRAY(SELECT q.seq FROM arxos.rating_deltas q ORDER BY q.seq LIMIT max))
+        RETURNING d)
+    SELECT array_agg(gone.d ORDER BY (gone.d).seq) INTO batch FROM gone;
+    IF batch IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- A building's age counts from its first object.
+    UPDATE arxos.buildings b SET first_object_at = f.at
+      FROM (SELECT x.building_id, min(x.at) AS at FROM unnest(batch) x WHERE x.objects > 0
+             GROUP BY x.building_id) f
+     WHERE b.id = f.building_id AND b.first_object_at IS NULL;
+
+    -- The replay: each step (the deltas of one transaction and building) on top of the totals
+    -- before the fold, its rating computed set-based. Only the buildings where some step moved
+    -- away from the last history row need the step-by-step comparison below; in a large
+    -- building a single write never does.
+    FOR g IN
+        WITH r AS (
+            SELECT x.*, (x.day > today - 30 AND x.day <= today) AS in_window
+              FROM unnest(batch) x
+             WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = x.building_id)),
+        -- An actor counts once in the window: at the first step that brings them in.
+        newcomers AS (
+            SELECT f.building_id, f.xid, count(*) AS n
+              FROM (SELECT DISTINCT ON (r.building_id, r.actor) r.building_id, r.xid, r.actor
+                      FROM r
+                     WHERE r.changes > 0 AND r.in_window
+                     ORDER BY r.building_id, r.actor, r.seq) f
+             WHERE NOT EXISTS (SELECT 1 FROM arxos.activity_actors y
+                                WHERE y.building_id = f.building_id AND y.actor = f.actor
+                                  AND y.day > today - 30 AND y.day <= today)
+             GROUP BY f.building_id, f.xid),
+        steps AS (
+            SELECT r.building_id, r.xid, min(r.seq) AS first_seq,
+                   sum(r.objects) AS objects, sum(r.located) AS located, sum(r.documented) AS documented,
+                   sum(r.with_properties) AS with_properties, sum(r.instrumented) AS instrumented,
+                   coalesce(sum(r.changes) FILTER (WHERE r.in_window), 0) AS changes,
+                   coalesce(sum(r.verified) FILTER (WHERE r.in_window), 0) AS verified,
+                   coalesce(min(nc.n), 0) AS actors,
+                   CASE WHEN min(r.reason) = max(r.reason) THEN min(r.reason)
+                        WHEN bool_or(r.reason = 'contribution_verified') THEN 'contribution_verified'
+                        ELSE 'bulk_update' END AS reason,
+                   -- the first statement's path (min over "seq|path": no sort per step)
+                   substr(min(lpad(r.seq::text, 20, '0') || r.object_path), 21) AS object_path,
+                   (array_agg(r.contribution_id) FILTER (WHERE r.contribution_id IS NOT NULL))[1] AS contribution_id,
+                   min(r.actor) AS actor, max(r.at) AS at
+              FROM r
+              LEFT JOIN newcomers nc ON nc.building_id = r.building_id AND nc.xid = r.xid
+             GROUP BY r.building_id, r.xid),
+        base AS (
+            SELECT b.id AS building_id, b.key, b.first_object_at, i.*, h.new_grade AS last_grade,
+                   h.new_score AS last_score
+              FROM arxos.buildings b
+              CROSS JOIN LATERAL arxos.rating_inputs(b.id, now(), pending => false) i
+              LEFT JOIN LATERAL (SELECT h.new_grade, h.new_score FROM arxos.rating_history h
+                                  WHERE h.building_id = b.id ORDER BY h.id DESC LIMIT 1) h ON true
+             WHERE b.id IN (SELECT DISTINCT s.building_id FROM steps s)),
+        rated AS (
+            SELECT s.*, base.key, base.last_grade, base.last_score,
+                   arxos.rating_compute(
+                       (base.objects + sum(s.objects) OVER w)::bigint,
+                       (base.located + sum(s.located) OVER w)::bigint,
+                       (base.documented + sum(s.documented) OVER w)::bigint,
+                       (base.with_properties + sum(s.with_properties) OVER w)::bigint,
+                       (base.instrumented + sum(s.instrumented) OVER w)::bigint,
+                       coalesce(floor(extract(epoch FROM s.at - base.first_object_at) / 86400.0), 0),
+                       (base.changes_30d + sum(s.changes) OVER w)::bigint,
+                       (base.actors_30d + sum(s.actors) OVER w)::bigint,
+                       (base.verified_30d + sum(s.verified) OVER w)::bigint) AS v
+              FROM steps s JOIN base USING (building_id)
+            WINDOW w AS (PARTITION BY s.building_id ORDER BY s.first_seq)),
+        moved AS (
+            SELECT rated.*, bool_or(rated.last_grade IS NULL OR rated.last_grade <> arxos.grade(rated.v[8])
+                                    OR abs(rated.last_score - rated.v[8]::numeric(6, 3)) >= 0.1)
+                              OVER (PARTITION BY rated.building_id) AS any_moved
+              FROM rated)
+        SELECT * FROM moved WHERE any_moved ORDER BY building_id, first_seq
+    LOOP
+        IF cur IS DISTINCT FROM g.building_id THEN
+            cur := g.building_id;
+            SELECT * INTO last FROM arxos.rating_history h WHERE h.building_id = cur
+             ORDER BY h.id DESC LIMIT 1;
+        END IF;
+        IF last.id IS NULL OR last.new_grade <> arxos.grade(g.v[8])
+           OR abs(last.new_score - g.v[8]::numeric(6, 3)) >= 0.1 THEN
+            last := arxos.write_rating_change(cur, g.key, last, g.v, g.reason, g.object_path,
+                                              g.contribution_id, g.actor, g.at);
+        END IF;
+    END LOOP;
+
+    -- The totals: one upsert per building (per day) for the whole batch.
+    INSERT INTO arxos.rating_counters AS c
+           (building_id, objects, located, documented, with_properties, instrumented)
+    SELECT x.building_id, sum(x.objects), sum(x.located), sum(x.documented),
+           sum(x.with_properties), sum(x.instrumented)
+      FROM unnest(batch) x
+     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = x.building_id)
+     GROUP BY x.building_id
+    HAVING (sum(x.objects), sum(x.located), sum(x.documented), sum(x.with_properties),
+            sum(x.instrumented)) <> (0, 0, 0, 0, 0)
+    ON CONFLICT (building_id) DO UPDATE
+       SET objects = c.objects + excluded.objects,
+           located = c.located + excluded.located,
+           documented = c.documented + excluded.documented,
+           with_properties = c.with_properties + excluded.with_properties,
+           instrumented = c.instrumented + excluded.instrumented;
+    INSERT INTO arxos.activity_days AS a (building_id, day, changes, verified)
+    SELECT x.building_id, x.day, sum(x.changes), sum(x.verified)
+      FROM unnest(batch) x
+     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = x.building_id)
+     GROUP BY x.building_id, x.day
+    HAVING sum(x.changes) <> 0 OR sum(x.verified) <> 0
+    ON CONFLICT (building_id, day) DO UPDATE
+       SET changes = a.changes + excluded.changes, verified = a.verified + excluded.verified;
+    INSERT INTO arxos.activity_actors (building_id, day, actor)
+    SELECT DISTINCT x.building_id, x.day, x.actor
+      FROM unnest(batch) x
+     WHERE x.changes > 0 AND EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = x.building_id)
+    ON CONFLICT DO NOTHING;
+    RETURN cardinality(batch);
+END
+$$;
+
 -- Token price used by market signals; replaced with the full token maths by 06_market.sql.
 CREATE FUNCTION arxos.token_price(score double precision, grade text) RETURNS numeric
 LANGUAGE sql IMMUTABLE AS $$
     SELECT round((0.01 * arxos.grade_value(grade) * (1 + score / 100))::numeric, 6)
 $$;
-
--- Per transaction and building, the reason for the rating check at commit.
-CREATE UNLOGGED TABLE arxos.rating_dirty (
-    xid         xid8 NOT NULL,
-    building_id uuid NOT NULL,
-    reason      text NOT NULL,
-    object_path text,
-    contribution_id uuid,
-    PRIMARY KEY (xid, building_id)
-);
-
--- Remembers that this transaction touched the building's rating inputs. The first note of a
--- transaction queues a deferred check; later notes only refine the reason (several different
--- reasons, or a statement that changed more than one object, make it bulk_update).
-CREATE FUNCTION arxos.note_rating_change(building uuid, reason text, path text, contribution uuid,
-                                         changed bigint DEFAULT 1)
-RETURNS void
-LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
-DECLARE
-    mine xid8 := pg_current_xact_id();
-    r    text := CASE WHEN changed > 1 THEN 'bulk_update' ELSE reason END;
-BEGIN
-    INSERT INTO arxos.rating_dirty AS d (xid, building_id, reason, object_path, contribution_id)
-    VALUES (mine, building, r, path, contribution)
-    ON CONFLICT (xid, building_id) DO UPDATE
-       SET reason = CASE WHEN d.reason = excluded.reason THEN d.reason
-                         WHEN excluded.reason = 'contribution_verified' THEN excluded.reason
-                         WHEN d.reason = 'contribution_verified' THEN d.reason
-                         ELSE 'bulk_update' END,
-           object_path = coalesce(d.object_path, excluded.object_path),
-           contribution_id = coalesce(excluded.contribution_id, d.contribution_id);
-END
-$$;
-
-CREATE FUNCTION arxos.rating_dirty_check() RETURNS trigger
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    d arxos.rating_dirty;
-BEGIN
-    DELETE FROM arxos.rating_dirty x WHERE x.xid = NEW.xid AND x.building_id = NEW.building_id
-    RETURNING * INTO d;
-    IF FOUND AND EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id) THEN
-        PERFORM arxos.record_rating(d.building_id, d.reason, d.object_path, d.contribution_id);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
--- Fires at commit, once per (transaction, building): the deferred row trigger of the first note.
-CREATE CONSTRAINT TRIGGER rating_dirty_check AFTER INSERT ON arxos.rating_dirty
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION arxos.rating_dirty_check();
 
 -- Records the moves that time alone causes (history, quality, activity windows). Safe to call
 -- from pg_cron; the shim calls it every minute. Returns the number of buildings recorded.
@@ -368,8 +492,10 @@ DECLARE
     b uuid;
     n integer := 0;
 BEGIN
-    -- Reading windows that ran out stop counting as instrumented (13_readings.sql).
+    -- Reading windows that ran out stop counting as instrumented (13_readings.sql); the
+    -- writes so far are folded and recorded before time's own moves.
     PERFORM arxos.readings_tick();
+    PERFORM arxos.sequence_events();
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP
         IF arxos.record_rating(b, 'time_window', NULL, NULL, false, at) THEN
             n := n + 1;
@@ -412,9 +538,11 @@ BEGIN
 END
 $$;
 
+-- Sequences (and so folds and records) the writes committed so far first, like events_since.
 CREATE FUNCTION arxos.rating_history(building text, max integer DEFAULT 100)
 RETURNS SETOF arxos.rating_history
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql VOLATILE AS $$
+    SELECT arxos.sequence_events(wait_ms => 250);
     SELECT * FROM arxos.rating_history h
      WHERE h.building_id = arxos.building_id(building)
      ORDER BY h.id DESC

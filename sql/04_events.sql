@@ -1,6 +1,7 @@
 -- ArxOS schema, part 4: the event outbox's sequencer and its consumers' functions.
 
--- Moves committed events from events_pending into arxos.events, numbering them from the
+-- Folds committed rating deltas (arxos.fold_ratings: totals, history rows and rating events)
+-- and moves committed events from events_pending into arxos.events, numbering them from the
 -- counter. Runs under a transaction-scoped advisory lock, so sequencers never interleave. When
 -- another sequencer holds the lock, it waits up to wait_ms for it (polling every millisecond;
 -- the holder's events are then visible as sequenced) and returns 0 when the time is up: a
@@ -16,7 +17,8 @@ DECLARE
     deadline timestamptz := clock_timestamp() + make_interval(secs => greatest(wait_ms, 0) / 1000.0);
 BEGIN
     LOOP
-        IF NOT EXISTS (SELECT 1 FROM arxos.events_pending) THEN
+        IF NOT EXISTS (SELECT 1 FROM arxos.events_pending)
+           AND NOT EXISTS (SELECT 1 FROM arxos.rating_deltas) THEN
             RETURN 0;
         END IF;
         EXIT WHEN pg_try_advisory_xact_lock(hashtext('arxos.sequence_events'));
@@ -25,10 +27,12 @@ BEGIN
         END IF;
         PERFORM pg_sleep(0.001);
     END LOOP;
+    -- The rating events a fold writes join this batch, after the events of their transactions.
+    PERFORM arxos.fold_ratings(max);
     SELECT c.last_id INTO last FROM arxos.event_counter c;
     WITH moved AS (
         DELETE FROM arxos.events_pending p
-         WHERE p.seq IN (SELECT q.seq FROM arxos.events_pending q ORDER BY q.seq LIMIT max)
+         WHERE p.seq = ANY (ARRAY(SELECT q.seq FROM arxos.events_pending q ORDER BY q.seq LIMIT max))
         RETURNING p.*
     )
     INSERT INTO arxos.events (id, type, building_id, object_id, path, actor, at, body)

@@ -226,14 +226,6 @@ $$;
 CREATE TRIGGER contributions_before_write BEFORE INSERT OR UPDATE ON arxos.contributions
     FOR EACH ROW EXECUTE FUNCTION arxos.contributions_before_write();
 
--- Adds n to the verified count of the building's day bucket (the rating's V30 input).
-CREATE FUNCTION arxos.count_verified(building uuid, day date, n bigint) RETURNS void
-LANGUAGE sql VOLATILE AS $$
-    INSERT INTO arxos.activity_days AS a (building_id, day, slot, verified)
-    VALUES (building, day, arxos.counter_slot(), n)
-    ON CONFLICT (building_id, day, slot) DO UPDATE SET verified = a.verified + excluded.verified;
-$$;
-
 -- Keeps the rating's verified-contributions input in step with the contributions, for any
 -- INSERT, UPDATE or DELETE, and queues the rating check at commit.
 CREATE FUNCTION arxos.contributions_after_write() RETURNS trigger
@@ -242,13 +234,13 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.verified_at IS NOT NULL
        AND (TG_OP = 'DELETE' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at) THEN
-        PERFORM arxos.count_verified(OLD.building_id, arxos.utc_day(OLD.verified_at), -1);
-        PERFORM arxos.note_rating_change(OLD.building_id, 'contribution_verified', OLD.path, OLD.id);
+        INSERT INTO arxos.rating_deltas (building_id, day, verified, reason, object_path, contribution_id)
+        VALUES (OLD.building_id, arxos.utc_day(OLD.verified_at), -1, 'contribution_verified', OLD.path, OLD.id);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.verified_at IS NOT NULL
        AND (TG_OP = 'INSERT' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at) THEN
-        PERFORM arxos.count_verified(NEW.building_id, arxos.utc_day(NEW.verified_at), 1);
-        PERFORM arxos.note_rating_change(NEW.building_id, 'contribution_verified', NEW.path, NEW.id);
+        INSERT INTO arxos.rating_deltas (building_id, day, verified, reason, object_path, contribution_id)
+        VALUES (NEW.building_id, arxos.utc_day(NEW.verified_at), 1, 'contribution_verified', NEW.path, NEW.id);
     END IF;
     RETURN NULL;
 END
@@ -994,9 +986,10 @@ BEGIN
            last_active_at = now()
      WHERE x.id = c.id;
 
-    -- The rating check at commit (queued by the object writes) names this contribution.
-    UPDATE arxos.rating_dirty d SET contribution_id = cid
-     WHERE d.xid = pg_current_xact_id() AND d.building_id = b AND d.contribution_id IS NULL;
+    -- The rating move these object writes cause (recorded by the sequencer) names this
+    -- contribution.
+    UPDATE arxos.rating_deltas d SET contribution_id = cid
+     WHERE d.building_id = b AND d.xid = pg_current_xact_id() AND d.contribution_id IS NULL;
 
     PERFORM arxos.market_event('market.contribution', b, obj, p, jsonb_build_object(
         'contribution_id', cid, 'contributor_id', c.id, 'type', type, 'status', 'pending',

@@ -36,10 +36,12 @@ CREATE MATERIALIZED VIEW arxos.bi_objects_by_type_status AS
      GROUP BY o.building_id, b.key, o.type, o.status;
 CREATE UNIQUE INDEX bi_objects_by_type_status_key ON arxos.bi_objects_by_type_status (building_id, type, status);
 
--- Refreshes every BI view without blocking readers. Returns the number refreshed.
+-- Refreshes every BI view without blocking readers, after recording the rating moves of the
+-- writes committed so far (the trend reads the rating history). Returns the number refreshed.
 CREATE FUNCTION arxos.refresh_views() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    PERFORM arxos.sequence_events(wait_ms => 250);
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_leaderboard;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_grade_distribution;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_rating_trend_30d;

@@ -81,19 +81,8 @@ $$;
 -- Instrumented: a reading in the last 30 days
 -------------------------------------------------------------------------------------------------
 
--- Fires after arxos.objects_before_write (triggers of one event fire in name order), so the
--- statement triggers' counter deltas see the final flag and the counters stay exact.
-CREATE FUNCTION arxos.objects_reading_window() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.last_reading_at > now() - interval '30 days' THEN
-        NEW.instrumented := true;
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER objects_before_write_readings BEFORE INSERT OR UPDATE ON arxos.objects
-    FOR EACH ROW EXECUTE FUNCTION arxos.objects_reading_window();
+-- arxos.objects_before_write (02_objects.sql) sets the flag for a reading in the last 30 days,
+-- so the statement triggers' rating deltas see the final flag.
 
 -- Re-derives the flag of objects whose last reading left the 30-day window (an UPDATE through
 -- the same triggers, so the rating counters follow). Returns how many objects it touched.

@@ -93,7 +93,9 @@ mod tests {
     #[pg_test]
     fn recursive_delete_writes_history_and_events() {
         run("select arxos.load_sample()");
-        run("select arxos.sequence_events()");
+        // The tests run concurrently, and another test's transaction may hold the sequencer's
+        // lock (recompute_rating sequences): wait for it, then this transaction holds it.
+        run("select arxos.sequence_events(wait_ms => 60000)");
         let n: i32 = one("select arxos.rm('b42', '/electrical', recursive => true)");
         assert_eq!(n, 8);
         assert_eq!(

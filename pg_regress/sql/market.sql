@@ -19,7 +19,9 @@ CREATE FUNCTION pg_temp.h(word text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT encode(sha256(convert_to(word, 'UTF8')), 'hex')
 $$;
 -- How much is recorded, to show that a failed call wrote nothing.
+-- (Sequencing first folds the rating deltas, so the rating events written are counted too.)
 CREATE FUNCTION pg_temp.written() RETURNS text LANGUAGE sql AS $$
+    SELECT arxos.sequence_events();
     SELECT format('contributions %s, ledger transactions %s, entries %s, objects %s, events %s',
                   (SELECT count(*) FROM arxos.contributions), (SELECT count(*) FROM arxos.ledger_transactions),
                   (SELECT count(*) FROM arxos.ledger_entries),

@@ -40,6 +40,18 @@ BEGIN;
 DELETE FROM arxos.objects WHERE building_id = arxos.building_id('crafted') AND path LIKE '/o1%';
 ROLLBACK;
 SELECT (SELECT score FROM arxos.rating('crafted')) = (SELECT score FROM arxos.recompute_rating('crafted')) AS still_equal;
+-- writers append deltas; rating() counts them at once; the sequencer folds them into the totals
+-- and records the move of each transaction
+SELECT arxos.sequence_events() >= 0 AS sequenced;
+SELECT count(*) AS waiting FROM arxos.rating_deltas WHERE building_id = arxos.building_id('crafted');
+SELECT (arxos.put('crafted', '/s4', 'sensor')).path;
+SELECT count(*) AS waiting, min(reason) AS reason, sum(objects) AS objects, sum(instrumented) AS instrumented,
+       sum(changes) AS changes FROM arxos.rating_deltas WHERE building_id = arxos.building_id('crafted');
+SELECT score AS score_before_fold, sensors AS sensors_before_fold FROM arxos.rating('crafted') \gset
+SELECT arxos.sequence_events() > 0 AS sequenced;
+SELECT count(*) AS waiting FROM arxos.rating_deltas WHERE building_id = arxos.building_id('crafted');
+SELECT score = :score_before_fold AND sensors = :sensors_before_fold AS same_after_fold FROM arxos.rating('crafted');
+SELECT reason, object_path, actor = current_user AS by_writer FROM arxos.rating_history('crafted', max => 1);
 -- the events: bilt.rating.changed and market.signal, bilt.rating.calculated on recompute
 SELECT type, body ->> 'reason' AS reason, body ->> 'new_grade' AS new_grade
   FROM arxos.events_since(0, types => ARRAY['bilt.*'], building => 'crafted') ORDER BY id;

@@ -89,11 +89,9 @@ SELECT (SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'))) A
 -- moving the last reading back with the row triggers off
 SELECT arxos.record('rd', '/site', 4, 'kW');
 ALTER TABLE arxos.objects DISABLE TRIGGER objects_before_write;
-ALTER TABLE arxos.objects DISABLE TRIGGER objects_before_write_readings;
 UPDATE arxos.objects SET last_reading_at = now() - interval '40 days'
  WHERE building_id = arxos.building_id('rd') AND path = '/site';
 ALTER TABLE arxos.objects ENABLE TRIGGER objects_before_write;
-ALTER TABLE arxos.objects ENABLE TRIGGER objects_before_write_readings;
 SELECT instrumented AS stale FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
 SELECT arxos.readings_tick() AS expired;
 SELECT instrumented FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
