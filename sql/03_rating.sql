@@ -65,6 +65,10 @@ CREATE TABLE arxos.rating_deltas (
     contribution_id uuid
 );
 CREATE INDEX rating_deltas_building ON arxos.rating_deltas (building_id, seq);
+-- A queue: rows come and go all the time. Vacuum it after every thousand dead rows, or the
+-- sequencer's scans from its head wade through dead index entries.
+ALTER TABLE arxos.rating_deltas SET (autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
 COMMENT ON TABLE arxos.rating_deltas IS
     'Rating inputs written by one statement, not yet folded into the totals by the sequencer.';
 
@@ -340,8 +344,12 @@ $$;
 -- one step on top of the totals, and a step that moves the grade, or the score by 0.1 or
 -- more since the last history row, writes a history row and its events (write_rating_change)
 -- with the transaction's reason, object, contribution, actor and time. Called by the
--- sequencer under its lock, so folds never interleave. Returns the number of deltas folded.
-CREATE FUNCTION arxos.fold_ratings(max integer DEFAULT 10000) RETURNS integer
+-- sequencer; it takes the sequencer's lock itself (already held there), so folds never
+-- interleave. lazy (the shim's listener, which polls every millisecond while writes flow)
+-- folds only once 64 deltas wait or the oldest has waited 20 ms: a fold has a fixed cost of
+-- about a millisecond, which per poll would cost more than the writes themselves. Returns the
+-- number of deltas folded.
+CREATE FUNCTION arxos.fold_ratings(max integer DEFAULT 10000, lazy boolean DEFAULT false) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
@@ -351,6 +359,12 @@ DECLARE
     cur   uuid;
     last  arxos.rating_history;
 BEGIN
+    IF lazy AND NOT EXISTS (
+            SELECT 1 FROM (SELECT d.at FROM arxos.rating_deltas d ORDER BY d.seq LIMIT 64) w
+            HAVING count(*) >= 64 OR min(w.at) <= clock_timestamp() - interval '20 ms') THEN
+        RETURN 0;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));
     WITH gone AS (
         DELETE FROM arxos.rating_deltas d
          -- = ANY(ARRAY(…)): probes of the primary key, whatever the (churning) statistics say

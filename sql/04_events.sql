@@ -7,7 +7,8 @@
 -- the holder's events are then visible as sequenced) and returns 0 when the time is up: a
 -- sequencer inside a long open transaction must not stall its callers for longer.
 -- Returns the number of events sequenced.
-CREATE FUNCTION arxos.sequence_events(max integer DEFAULT 10000, wait_ms integer DEFAULT 0)
+CREATE FUNCTION arxos.sequence_events(max integer DEFAULT 10000, wait_ms integer DEFAULT 0,
+                                      lazy_fold boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -28,7 +29,7 @@ BEGIN
         PERFORM pg_sleep(0.001);
     END LOOP;
     -- The rating events a fold writes join this batch, after the events of their transactions.
-    PERFORM arxos.fold_ratings(max);
+    PERFORM arxos.fold_ratings(max, lazy => lazy_fold);
     SELECT c.last_id INTO last FROM arxos.event_counter c;
     WITH moved AS (
         DELETE FROM arxos.events_pending p
@@ -63,7 +64,7 @@ $$;
 -- so a DBA in psql sees everything committed so far.
 CREATE FUNCTION arxos.events_since(after_id bigint DEFAULT 0, types text[] DEFAULT NULL,
                                    building text DEFAULT NULL, under text DEFAULT NULL,
-                                   max integer DEFAULT 1000)
+                                   max integer DEFAULT 1000, lazy_fold boolean DEFAULT false)
 RETURNS SETOF arxos.events
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -82,7 +83,7 @@ BEGIN
     END IF;
     -- Sequence at least a page's worth, so a caller asking for many events gets them now;
     -- wait a little for a concurrent sequencer (a shim's listener) rather than skip its batch.
-    PERFORM arxos.sequence_events(greatest(max, 10000), wait_ms => 250);
+    PERFORM arxos.sequence_events(greatest(max, 10000), wait_ms => 250, lazy_fold => lazy_fold);
     RETURN QUERY
     SELECT e.* FROM arxos.events e
      WHERE e.id > coalesce(after_id, 0)

@@ -52,6 +52,15 @@ SELECT arxos.sequence_events() > 0 AS sequenced;
 SELECT count(*) AS waiting FROM arxos.rating_deltas WHERE building_id = arxos.building_id('crafted');
 SELECT score = :score_before_fold AND sensors = :sensors_before_fold AS same_after_fold FROM arxos.rating('crafted');
 SELECT reason, object_path, actor = current_user AS by_writer FROM arxos.rating_history('crafted', max => 1);
+-- two transactions folded in one batch: one history row each, in order, each with its object
+SELECT arxos.create_building('twosteps', 'Two steps') IS NOT NULL AS created;
+SELECT (arxos.put('twosteps', '/a', 'thing')).path;
+SELECT (arxos.put('twosteps', '/b', 'sensor')).path;
+SELECT count(*) AS waiting FROM arxos.rating_deltas WHERE building_id = arxos.building_id('twosteps');
+SELECT reason, object_path, new_grade FROM arxos.rating_history('twosteps') ORDER BY id;
+SELECT (SELECT row(new_grade, new_score)::text FROM arxos.rating_history('twosteps', max => 1)) =
+       (SELECT row(grade, score)::text FROM arxos.rating('twosteps')) AS last_row_is_current;
+DELETE FROM arxos.buildings WHERE key = 'twosteps';
 -- the events: bilt.rating.changed and market.signal, bilt.rating.calculated on recompute
 SELECT type, body ->> 'reason' AS reason, body ->> 'new_grade' AS new_grade
   FROM arxos.events_since(0, types => ARRAY['bilt.*'], building => 'crafted') ORDER BY id;

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use tokio_postgres::{Client, Row, Statement};
 
 /// Reads a page of events after `$1` (at most `$2`), oldest first. `arxos.events_since`
-/// sequences committed pending events first; row-level security limits the page to what the
-/// session may see.
+/// sequences committed pending events first, folding the rating deltas lazily (the listener
+/// polls every millisecond while writes flow; see `arxos.fold_ratings`); row-level security
+/// limits the page to what the session may see.
 pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
        arxos.event_object_type(e), arxos.event_json(e)::text
-  FROM arxos.events_since($1, max => $2) e";
+  FROM arxos.events_since($1, max => $2, lazy_fold => true) e";
 
 /// An event: the fields filters look at, and its JSON (`arxos.event_json`) as sent.
 #[derive(Debug)]
