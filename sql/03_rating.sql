@@ -64,8 +64,8 @@ CREATE TABLE arxos.rating_deltas (
     object_path     text,
     contribution_id uuid
 );
-CREATE INDEX rating_deltas_building ON arxos.rating_deltas (building_id, seq);
--- A queue: rows come and go all the time. Vacuum it after every thousand dead rows, or the
+-- No index by building: the queue holds what the sequencer has not folded yet (normally a
+-- handful of rows), and each index would cost every write. A queue: rows come and go all the time. Vacuum it after every thousand dead rows, or the
 -- sequencer's scans from its head wade through dead index entries.
 ALTER TABLE arxos.rating_deltas SET (autovacuum_vacuum_scale_factor = 0,
     autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
@@ -339,6 +339,19 @@ BEGIN
 END
 $$;
 
+-- Whether fold_ratings(lazy => lazy) has work to do now: any delta waits; lazily, 256 deltas
+-- wait or the oldest has waited 100 ms.
+CREATE FUNCTION arxos.fold_due(lazy boolean DEFAULT false) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT lazy THEN
+        RETURN EXISTS (SELECT 1 FROM arxos.rating_deltas);
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM (SELECT d.at FROM arxos.rating_deltas d ORDER BY d.seq LIMIT 256) w
+                   HAVING count(*) >= 256 OR min(w.at) <= clock_timestamp() - interval '100 ms');
+END
+$$;
+
 -- Folds up to max committed deltas, oldest first, into the per-building totals, and records
 -- the rating moves they caused: the deltas of one transaction and building are replayed as
 -- one step on top of the totals, and a step that moves the grade, or the score by 0.1 or
@@ -346,7 +359,7 @@ $$;
 -- with the transaction's reason, object, contribution, actor and time. Called by the
 -- sequencer; it takes the sequencer's lock itself (already held there), so folds never
 -- interleave. lazy (the shim's listener, which polls every millisecond while writes flow)
--- folds only once 64 deltas wait or the oldest has waited 20 ms: a fold has a fixed cost of
+-- folds only once 256 deltas wait or the oldest has waited 100 ms: a fold has a fixed cost of
 -- about a millisecond, which per poll would cost more than the writes themselves. Returns the
 -- number of deltas folded.
 CREATE FUNCTION arxos.fold_ratings(max integer DEFAULT 10000, lazy boolean DEFAULT false) RETURNS integer
@@ -359,9 +372,7 @@ DECLARE
     cur   uuid;
     last  arxos.rating_history;
 BEGIN
-    IF lazy AND NOT EXISTS (
-            SELECT 1 FROM (SELECT d.at FROM arxos.rating_deltas d ORDER BY d.seq LIMIT 64) w
-            HAVING count(*) >= 64 OR min(w.at) <= clock_timestamp() - interval '20 ms') THEN
+    IF NOT arxos.fold_due(lazy) THEN
         RETURN 0;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));

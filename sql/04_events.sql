@@ -18,8 +18,9 @@ DECLARE
     deadline timestamptz := clock_timestamp() + make_interval(secs => greatest(wait_ms, 0) / 1000.0);
 BEGIN
     LOOP
-        IF NOT EXISTS (SELECT 1 FROM arxos.events_pending)
-           AND NOT EXISTS (SELECT 1 FROM arxos.rating_deltas) THEN
+        -- Nothing to number and no fold due: return at once (the listener polls every
+        -- millisecond while writes flow).
+        IF NOT EXISTS (SELECT 1 FROM arxos.events_pending) AND NOT arxos.fold_due(lazy_fold) THEN
             RETURN 0;
         END IF;
         EXIT WHEN pg_try_advisory_xact_lock(hashtext('arxos.sequence_events'));
