@@ -47,13 +47,19 @@ pub fn head(cluster: &Cluster) -> i64 {
     let mut client = cluster.client();
     arxos_e2e::wait_until(
         std::time::Duration::from_secs(30),
-        "every committed event is sequenced",
+        "every committed event is sequenced and every rating delta folded",
         || {
+            // The shim's listener may hold the sequencer's lock (then this returns 0) and folds
+            // the rating deltas lazily: wait for both queues, or the rating events of the
+            // writes so far could still arrive after the head.
             client
                 .execute("SELECT arxos.sequence_events(100000)", &[])
                 .unwrap();
             let pending: i64 = client
-                .query_one("SELECT count(*) FROM arxos.events_pending", &[])
+                .query_one(
+                    "SELECT (SELECT count(*) FROM arxos.events_pending)                           + (SELECT count(*) FROM arxos.rating_deltas)",
+                    &[],
+                )
                 .unwrap()
                 .get(0);
             (pending == 0).then_some(())
