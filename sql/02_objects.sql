@@ -196,7 +196,7 @@ BEGIN
            arxos.delta_reason('object_added', count(*), count(*) FILTER (WHERE n.instrumented)),
            min(n.path)
       FROM new_rows n GROUP BY n.building_id;
-    -- arxos.wake(), inlined: this runs on every write.
+    -- arxos.wake(), inlined: this runs on every object write.
     PERFORM pg_notify('arxos_events', '')
       WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
@@ -277,7 +277,7 @@ BEGIN
      GROUP BY b.building_id
     HAVING sum(b.changes) > 0
         OR (sum(b.located), sum(b.documented), sum(b.with_properties), sum(b.instrumented)) <> (0, 0, 0, 0);
-    -- arxos.wake(), inlined: this runs on every write.
+    -- arxos.wake(), inlined: this runs on every object write.
     PERFORM pg_notify('arxos_events', '')
       WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
@@ -326,7 +326,7 @@ BEGIN
       FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
      GROUP BY o.building_id;
-    -- arxos.wake(), inlined: this runs on every write.
+    -- arxos.wake(), inlined: this runs on every object write.
     PERFORM pg_notify('arxos_events', '')
       WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
@@ -411,9 +411,7 @@ BEGIN
     UPDATE arxos.objects o SET monitored_by = o.monitored_by + m.n
       FROM (SELECT n.to_id, count(*) AS n FROM new_rows n WHERE n.kind = 'monitors' GROUP BY n.to_id) m
      WHERE o.id = m.to_id;
-    -- arxos.wake(), inlined: this runs on every write.
-    PERFORM pg_notify('arxos_events', '')
-      WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
+    PERFORM arxos.wake();
     RETURN NULL;
 END
 $$;
@@ -439,9 +437,7 @@ BEGIN
     UPDATE arxos.objects o SET monitored_by = greatest(o.monitored_by - m.n, 0)
       FROM (SELECT d.to_id, count(*) AS n FROM old_rows d WHERE d.kind = 'monitors' GROUP BY d.to_id) m
      WHERE o.id = m.to_id;
-    -- arxos.wake(), inlined: this runs on every write.
-    PERFORM pg_notify('arxos_events', '')
-      WHERE EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
+    PERFORM arxos.wake();
     RETURN NULL;
 END
 $$;

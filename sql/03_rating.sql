@@ -65,8 +65,9 @@ CREATE TABLE arxos.rating_deltas (
     contribution_id uuid
 );
 -- No index by building: the queue holds what the sequencer has not folded yet (normally a
--- handful of rows), and each index would cost every write. A queue: rows come and go all the time. Vacuum it after every thousand dead rows, or the
--- sequencer's scans from its head wade through dead index entries.
+-- handful of rows), and each index would cost every write. Rows come and go all the time:
+-- vacuum after every thousand dead rows, or the sequencer's scans from its head wade through
+-- dead index entries.
 ALTER TABLE arxos.rating_deltas SET (autovacuum_vacuum_scale_factor = 0,
     autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
 COMMENT ON TABLE arxos.rating_deltas IS
@@ -250,6 +251,22 @@ $$;
 -- Rating history and events, once per building per transaction
 -------------------------------------------------------------------------------------------------
 
+-- Whether a rating v (seven components and the score) moved away from the last history row
+-- (its grade and score; NULL when there is none): the grade changed or the score by 0.1 or more.
+CREATE FUNCTION arxos.rating_moved(last_grade text, last_score numeric, v double precision[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT last_grade IS NULL OR last_grade <> arxos.grade(v[8])
+        OR abs(last_score - v[8]::numeric(6, 3)) >= 0.1
+$$;
+
+-- The seven components of a rating v as the events carry them.
+CREATE FUNCTION arxos.rating_components_json(v double precision[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('structure', v[1], 'inventory', v[2], 'metadata', v[3],
+                              'sensors', v[4], 'history', v[5], 'quality', v[6], 'activity', v[7])
+$$;
+
 -- Writes the history row of a rating move and its bilt.rating.changed and market.signal
 -- events. last is the building's previous history row (all NULL for the first one); v the
 -- seven components and the score. Returns the new history row.
@@ -276,8 +293,7 @@ BEGIN
             jsonb_build_object('building', key, 'reason', why,
                 'old_grade', last.new_grade, 'new_grade', g, 'old_score', last.new_score, 'new_score', s,
                 'object_path', object_path, 'contribution_id', contribution,
-                'components', jsonb_build_object('structure', v[1], 'inventory', v[2],
-                    'metadata', v[3], 'sensors', v[4], 'history', v[5], 'quality', v[6], 'activity', v[7]))),
+                'components', arxos.rating_components_json(v))),
            ('market.signal', building, NULL, actor, at,
             jsonb_build_object('building', key, 'old_grade', last.new_grade, 'new_grade', g,
                 'old_score', last.new_score, 'new_score', s,
@@ -318,7 +334,7 @@ BEGIN
     g := arxos.grade(v[8]);
     SELECT * INTO last FROM arxos.rating_history h WHERE h.building_id = building
      ORDER BY h.id DESC LIMIT 1;
-    moved := last.id IS NULL OR last.new_grade <> g OR abs(last.new_score - s) >= 0.1;
+    moved := arxos.rating_moved(last.new_grade, last.new_score, v);
     IF NOT moved AND NOT force THEN
         RETURN false;
     END IF;
@@ -331,8 +347,7 @@ BEGIN
         INSERT INTO arxos.events_pending (type, building_id, actor, body)
         VALUES ('bilt.rating.calculated', building, arxos.current_actor(),
                 jsonb_build_object('building', key, 'reason', reason, 'grade', g, 'score', s,
-                    'components', jsonb_build_object('structure', v[1], 'inventory', v[2],
-                        'metadata', v[3], 'sensors', v[4], 'history', v[5], 'quality', v[6], 'activity', v[7])));
+                    'components', arxos.rating_components_json(v)));
     END IF;
     PERFORM arxos.wake();
     RETURN moved;
@@ -367,6 +382,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
     batch arxos.rating_deltas[];
+    n     integer;
     today date := arxos.utc_day();
     g     record;
     cur   uuid;
@@ -381,9 +397,13 @@ BEGIN
          -- = ANY(ARRAY(…)): probes of the primary key, whatever the (churning) statistics say
          WHERE d.seq = ANY (ARRAY(SELECT q.seq FROM arxos.rating_deltas q ORDER BY q.seq LIMIT max))
         RETURNING d)
-    SELECT array_agg(gone.d ORDER BY (gone.d).seq) INTO batch FROM gone;
+    -- The deltas of a building deleted since are dropped here.
+    SELECT array_agg(gone.d ORDER BY (gone.d).seq)
+               FILTER (WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = (gone.d).building_id)),
+           count(*)
+      INTO batch, n FROM gone;
     IF batch IS NULL THEN
-        RETURN 0;
+        RETURN n;
     END IF;
     -- A building's age counts from its first object.
     UPDATE arxos.buildings b SET first_object_at = f.at
@@ -397,9 +417,7 @@ BEGIN
     -- building a single write never does.
     FOR g IN
         WITH r AS (
-            SELECT x.*, (x.day > today - 30 AND x.day <= today) AS in_window
-              FROM unnest(batch) x
-             WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = x.building_id)),
+            SELECT x.*, (x.day > today - 30 AND x.day <= today) AS in_window FROM unnest(batch) x),
         -- An actor counts once in the window: at the first step that brings them in.
         newcomers AS (
             SELECT f.building_id, f.xid, count(*) AS n
@@ -451,8 +469,7 @@ BEGIN
               FROM steps s JOIN base USING (building_id)
             WINDOW w AS (PARTITION BY s.building_id ORDER BY s.first_seq)),
         moved AS (
-            SELECT rated.*, bool_or(rated.last_grade IS NULL OR rated.last_grade <> arxos.grade(rated.v[8])
-                                    OR abs(rated.last_score - rated.v[8]::numeric(6, 3)) >= 0.1)
+            SELECT rated.*, bool_or(arxos.rating_moved(rated.last_grade, rated.last_score, rated.v))
                               OVER (PARTITION BY rated.building_id) AS any_moved
               FROM rated)
         SELECT * FROM moved WHERE any_moved ORDER BY building_id, first_seq
@@ -462,8 +479,7 @@ BEGIN
             SELECT * INTO last FROM arxos.rating_history h WHERE h.building_id = cur
              ORDER BY h.id DESC LIMIT 1;
         END IF;
-        IF last.id IS NULL OR last.new_grade <> arxos.grade(g.v[8])
-           OR abs(last.new_score - g.v[8]::numeric(6, 3)) >= 0.1 THEN
+        IF arxos.rating_moved(last.new_grade, last.new_score, g.v) THEN
             last := arxos.write_rating_change(cur, g.key, last, g.v, g.reason, g.object_path,
                                               g.contribution_id, g.actor, g.at);
         END IF;
@@ -475,7 +491,6 @@ BEGIN
     SELECT x.building_id, sum(x.objects), sum(x.located), sum(x.documented),
            sum(x.with_properties), sum(x.instrumented)
       FROM unnest(batch) x
-     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = x.building_id)
      GROUP BY x.building_id
     HAVING (sum(x.objects), sum(x.located), sum(x.documented), sum(x.with_properties),
             sum(x.instrumented)) <> (0, 0, 0, 0, 0)
@@ -488,7 +503,6 @@ BEGIN
     INSERT INTO arxos.activity_days AS a (building_id, day, changes, verified)
     SELECT x.building_id, x.day, sum(x.changes), sum(x.verified)
       FROM unnest(batch) x
-     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = x.building_id)
      GROUP BY x.building_id, x.day
     HAVING sum(x.changes) <> 0 OR sum(x.verified) <> 0
     ON CONFLICT (building_id, day) DO UPDATE
@@ -496,9 +510,9 @@ BEGIN
     INSERT INTO arxos.activity_actors (building_id, day, actor)
     SELECT DISTINCT x.building_id, x.day, x.actor
       FROM unnest(batch) x
-     WHERE x.changes > 0 AND EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = x.building_id)
+     WHERE x.changes > 0
     ON CONFLICT DO NOTHING;
-    RETURN cardinality(batch);
+    RETURN n;
 END
 $$;
 

@@ -227,7 +227,7 @@ CREATE TRIGGER contributions_before_write BEFORE INSERT OR UPDATE ON arxos.contr
     FOR EACH ROW EXECUTE FUNCTION arxos.contributions_before_write();
 
 -- Keeps the rating's verified-contributions input in step with the contributions, for any
--- INSERT, UPDATE or DELETE, and queues the rating check at commit.
+-- INSERT, UPDATE or DELETE: a rating delta the sequencer folds and records.
 CREATE FUNCTION arxos.contributions_after_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
