@@ -274,9 +274,9 @@ def render(results_path, doc_path):
         ("write.insert", "INSERT into arxos.objects", "none"),
         ("write.put", "arxos.put", "none"),
         ("write.insert_wake", "INSERT into arxos.objects", "idle LISTEN client, wants_wake = true"),
-        ("write.insert_poll", "INSERT into arxos.objects", "busy poller (wants_wake = false, events_since every 20 ms: sequences and folds)"),
+        ("write.insert_poll", "INSERT into arxos.objects", "busy poller (wants_wake = false, events_since every 5 ms with a lazy fold, as the shim's listener)"),
         ("write.put_wake", "arxos.put", "idle LISTEN client, wants_wake = true"),
-        ("write.put_poll", "arxos.put", "busy poller (wants_wake = false, events_since every 20 ms: sequences and folds)"),
+        ("write.put_poll", "arxos.put", "busy poller (wants_wake = false, events_since every 5 ms with a lazy fold, as the shim's listener)"),
     ]:
         w(f"| {writer} | {listener} | {fmt(g(key + '.tps'), '', 0)} | {r.get(key + '.tps_rounds', '?')} | {fmt(g(key + '.lat_ms'), 'ms')} |"
           f" {fmt(g(key + '.median_ms'), 'ms')} | {fmt(ratio(g(key + '.tps'), plain_tps), '×', 2)} |"

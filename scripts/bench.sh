@@ -62,7 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cluster_init "$work"
-SETTINGS="shared_buffers = 4GB, work_mem = 32MB, maintenance_work_mem = 1GB, effective_cache_size = 8GB, max_wal_size = 16GB, checkpoint_timeout = 30min, random_page_cost = 1.1, jit = off, synchronous_commit = on, fsync = on, autovacuum = on"
+SETTINGS="shared_buffers = 4GB, work_mem = 32MB, maintenance_work_mem = 1GB, effective_cache_size = 8GB, max_wal_size = 16GB, checkpoint_timeout = 30min, random_page_cost = 1.1, jit = off, synchronous_commit = on, fsync = on, autovacuum = on, autovacuum_naptime = 5s"
 tr ',' '\n' <<<"$SETTINGS" | sed 's/^ *//' >>"$work/data/postgresql.conf"
 # pg_stat_statements profiles the statements inside the triggers (see profile()); it tracks
 # nothing in the measured runs.
@@ -320,7 +320,7 @@ idle_listener() {
     wait "$lpid" || true
     rm -f "$fifo"
 }
-# A busy listener: registered without wake-ups, polling the outbox every 20 ms.
+# A busy listener: registered without wake-ups, polling the outbox every 5 ms like the shim's.
 poller() {
     local name=$1 before ppid
     q "select arxos.listener_heartbeat('$LISTENER', false, '10 minutes')" >/dev/null

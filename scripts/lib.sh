@@ -55,6 +55,8 @@ unix_socket_directories = '$dir'
 shared_buffers = 256MB
 max_connections = 200
 idle_in_transaction_session_timeout = '10min'
+# the outbox queues churn; see docs/operations.md, "Queue tables and autovacuum"
+autovacuum_naptime = '5s'
 log_min_messages = warning
 CONF
     fi

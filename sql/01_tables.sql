@@ -166,7 +166,12 @@ CREATE TABLE arxos.events (
     path        text COLLATE "C",
     actor       text NOT NULL,
     at          timestamptz NOT NULL,
-    body        jsonb NOT NULL DEFAULT '{}'
+    body        jsonb NOT NULL DEFAULT '{}',
+    -- Filled by the sequencer, once per event, so that readers (the listener, webhooks, SSE
+    -- replay) need no lookups per event: the building's key, and the object's type (as the
+    -- event records it, else the object's type when the event was sequenced).
+    building_key text,
+    object_type  text
 );
 CREATE INDEX events_building ON arxos.events (building_id, id);
 CREATE INDEX events_at ON arxos.events USING brin (at);

@@ -360,7 +360,8 @@ CREATE FUNCTION arxos.fold_due(lazy boolean DEFAULT false) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF NOT lazy THEN
-        RETURN EXISTS (SELECT 1 FROM arxos.rating_deltas);
+        -- min(seq), not EXISTS: see sequence_events.
+        RETURN (SELECT min(d.seq) FROM arxos.rating_deltas d) IS NOT NULL;
     END IF;
     RETURN EXISTS (SELECT 1 FROM (SELECT d.at FROM arxos.rating_deltas d ORDER BY d.seq LIMIT 256) w
                    HAVING count(*) >= 256 OR min(w.at) <= clock_timestamp() - interval '100 ms');
@@ -373,7 +374,7 @@ $$;
 -- more since the last history row, writes a history row and its events (write_rating_change)
 -- with the transaction's reason, object, contribution, actor and time. Called by the
 -- sequencer; it takes the sequencer's lock itself (already held there), so folds never
--- interleave. lazy (the shim's listener, which polls every millisecond while writes flow)
+-- interleave. lazy (the shim's listener, which polls every 5 ms while writes flow)
 -- folds only once 256 deltas wait or the oldest has waited 100 ms: a fold has a fixed cost of
 -- about a millisecond, which per poll would cost more than the writes themselves. Returns the
 -- number of deltas folded.

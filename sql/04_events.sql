@@ -18,9 +18,11 @@ DECLARE
     deadline timestamptz := clock_timestamp() + make_interval(secs => greatest(wait_ms, 0) / 1000.0);
 BEGIN
     LOOP
-        -- Nothing to number and no fold due: return at once (the listener polls every
-        -- millisecond while writes flow).
-        IF NOT EXISTS (SELECT 1 FROM arxos.events_pending) AND NOT arxos.fold_due(lazy_fold) THEN
+        -- Nothing to number and no fold due: return at once (the listener polls every few
+        -- milliseconds while writes flow). min(seq) reads the primary key from its low end,
+        -- where dead entries are skipped once marked; EXISTS would be planned as a sequential
+        -- scan through every dead row the queue holds until autovacuum's next visit.
+        IF (SELECT min(p.seq) FROM arxos.events_pending p) IS NULL AND NOT arxos.fold_due(lazy_fold) THEN
             RETURN 0;
         END IF;
         EXIT WHEN pg_try_advisory_xact_lock(hashtext('arxos.sequence_events'));
@@ -37,10 +39,13 @@ BEGIN
          WHERE p.seq = ANY (ARRAY(SELECT q.seq FROM arxos.events_pending q ORDER BY q.seq LIMIT max))
         RETURNING p.*
     )
-    INSERT INTO arxos.events (id, type, building_id, object_id, path, actor, at, body)
+    INSERT INTO arxos.events (id, type, building_id, object_id, path, actor, at, body,
+                              building_key, object_type)
     SELECT last + row_number() OVER (ORDER BY m.seq), m.type, m.building_id, m.object_id, m.path,
-           m.actor, m.at, m.body
-      FROM moved m;
+           m.actor, m.at, m.body, b.key, coalesce(m.body #>> '{object,type}', o.type)
+      FROM moved m
+      LEFT JOIN arxos.buildings b ON b.id = m.building_id
+      LEFT JOIN arxos.objects o ON o.id = m.object_id AND m.body #>> '{object,type}' IS NULL;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         UPDATE arxos.event_counter SET last_id = last + n;

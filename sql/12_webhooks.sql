@@ -12,21 +12,20 @@
 -------------------------------------------------------------------------------------------------
 
 -- The object type an event is about: the type recorded in the event when it has one, else the
--- object's current type (NULL for events about no object, or about an object gone since).
+-- object's type when the event was sequenced (NULL for events about no object, or about an
+-- object already gone then). The sequencer stores it in the event (events.object_type).
 CREATE FUNCTION arxos.event_object_type(e arxos.events) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(e.body #>> '{object,type}',
-                    (SELECT o.type FROM arxos.objects o WHERE o.id = e.object_id))
-$$;
+LANGUAGE sql IMMUTABLE AS $$ SELECT e.object_type $$;
 
 -- One event as JSON: {id, type, building, object_id, object_type, path, actor, at, body}.
--- `building` is the building's key.
+-- `building` is the building's key. A plain expression over the event's own columns (the
+-- sequencer stored the key and the object type), so the planner inlines it: readers pay no
+-- lookup per event.
 CREATE FUNCTION arxos.event_json(e arxos.events) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
-        'id', e.id, 'type', e.type,
-        'building', (SELECT b.key FROM arxos.buildings b WHERE b.id = e.building_id),
-        'object_id', e.object_id, 'object_type', arxos.event_object_type(e), 'path', e.path,
+        'id', e.id, 'type', e.type, 'building', e.building_key,
+        'object_id', e.object_id, 'object_type', e.object_type, 'path', e.path,
         'actor', e.actor, 'at', e.at, 'body', e.body)
 $$;
 
@@ -399,7 +398,9 @@ $$;
 
 -- Fans events after the cursor out into deliveries for the enabled webhooks they match, at
 -- most `max` events per call; returns the number of events passed. One caller at a time (the
--- cursor row is locked; others return 0 right away).
+-- cursor row is locked; others return 0 right away). It reads sequenced events only: the
+-- shim's listener sequences them and wakes the worker that calls this (sequencing here too
+-- made the two contend for the sequencer's lock on every event).
 CREATE FUNCTION arxos.enqueue_deliveries(max integer DEFAULT 5000) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 DECLARE
@@ -410,7 +411,6 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
-    PERFORM arxos.sequence_events(max);
     SELECT least(c.last_id, cur + max) INTO head FROM arxos.event_counter c;
     IF head <= cur THEN
         RETURN 0;

@@ -296,18 +296,39 @@ async fn render_bare_errors(response: Response) -> Response {
     rendered
 }
 
-/// Logs once at start whether the database answers and which extension version it has.
+/// The longest autovacuum_naptime under which the outbox queues stay short at a few thousand
+/// writes per second (docs/operations.md, "Queue tables and autovacuum").
+const NAPTIME_ADVISED_SECS: i32 = 10;
+
+/// Whether autovacuum's settings let the outbox queues fill with dead rows between visits.
+fn queues_vacuumed_too_rarely(autovacuum: bool, naptime_secs: i32) -> bool {
+    !autovacuum || naptime_secs > NAPTIME_ADVISED_SECS
+}
+
+/// Logs once at start whether the database answers and which extension version it has, and
+/// warns when autovacuum would let the queue tables bloat.
 async fn report_database(state: AppState) {
     let check = async {
         let client = state.pool.get().await.map_err(|e| chain(&e))?;
         let row = client
-            .query_opt(
-                "select extversion::text from pg_catalog.pg_extension where extname = 'arxos'",
+            .query_one(
+                "select (select extversion::text from pg_catalog.pg_extension where extname = 'arxos'),
+                        current_setting('autovacuum')::bool,
+                        (select setting::int from pg_catalog.pg_settings where name = 'autovacuum_naptime')",
                 &[],
             )
             .await
             .map_err(|e| chain(&e))?;
-        Ok::<_, String>(row.and_then(|r| r.try_get::<_, String>(0).ok()))
+        let autovacuum: bool = row.try_get(1).map_err(|e| chain(&e))?;
+        let naptime: i32 = row.try_get(2).map_err(|e| chain(&e))?;
+        if queues_vacuumed_too_rarely(autovacuum, naptime) {
+            tracing::warn!(
+                autovacuum,
+                autovacuum_naptime_secs = naptime,
+                "autovacuum visits the outbox queues too rarely: set autovacuum_naptime = '{NAPTIME_ADVISED_SECS}s' (docs/operations.md, \"Queue tables and autovacuum\")"
+            );
+        }
+        row.try_get::<_, Option<String>>(0).map_err(|e| chain(&e))
     };
     match tokio::time::timeout(routes::health::CHECK_TIMEOUT, check).await {
         Ok(Ok(Some(version))) => tracing::info!(extension_version = %version, "database reachable"),
@@ -340,5 +361,21 @@ impl ShutdownSignals {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::queues_vacuumed_too_rarely;
+
+    #[test]
+    fn autovacuum_advice_follows_the_naptime() {
+        assert!(
+            queues_vacuumed_too_rarely(true, 60),
+            "the default naptime is too long"
+        );
+        assert!(queues_vacuumed_too_rarely(false, 5), "autovacuum off");
+        assert!(!queues_vacuumed_too_rarely(true, 10));
+        assert!(!queues_vacuumed_too_rarely(true, 5));
     }
 }

@@ -8,6 +8,12 @@ SELECT (arxos.connect('b42', '/hvac/zones/zone_1/thermostat_1', '/hvac/zones/zon
 SELECT arxos.rm('b42', '/hvac/zones/zone_3');
 SELECT id - :start_id AS n, type, path, actor, body - 'components' - 'object' - 'connection' AS body
   FROM arxos.events_since(:start_id) WHERE type NOT LIKE 'bilt.%' AND type NOT LIKE 'market.%';
+-- the sequencer stores the building's key and the object's type with each event (the type the
+-- event records, else the object's type at sequencing: zone_3 was gone by then); event_json
+-- reads them from the event itself
+SELECT id - :start_id AS n, type, building_key, object_type,
+       arxos.event_json(e) - 'id' - 'at' - 'object_id' - 'body' AS json
+  FROM arxos.events_since(:start_id) e WHERE type NOT LIKE 'bilt.%' AND type NOT LIKE 'market.%';
 -- ids are gapless and increasing
 SELECT count(*) = max(id) - min(id) + 1 AS gapless FROM arxos.events;
 -- filters: exact types, prefixes, building, path subtree, max

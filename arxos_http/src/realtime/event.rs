@@ -6,7 +6,7 @@ use tokio_postgres::{Client, Row, Statement};
 
 /// Reads a page of events after `$1` (at most `$2`), oldest first. `arxos.events_since`
 /// sequences committed pending events first, folding the rating deltas lazily (the listener
-/// polls every millisecond while writes flow; see `arxos.fold_ratings`); row-level security
+/// polls every 5 ms while writes flow; see `arxos.fold_ratings`); row-level security
 /// limits the page to what the session may see.
 pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
        arxos.event_object_type(e), arxos.event_json(e)::text

@@ -27,8 +27,11 @@ use crate::grants::Grants;
 const KEYS_CHANNEL: &str = "arxos_keys";
 /// Events read per poll.
 const PAGE: i32 = 1000;
-/// Pause between polls while events keep coming but the last poll found none.
-const BUSY_POLL: Duration = Duration::from_millis(1);
+/// Pause between polls while events keep coming. Each poll that finds events is a sequencing
+/// transaction with a durable commit; at a poll per millisecond the listener's own commits and
+/// CPU competed with the writers (docs/realtime.md). Five milliseconds batch the events of
+/// busy periods at a small cost in latency.
+const BUSY_POLL: Duration = Duration::from_millis(5);
 /// How long the listener keeps polling after the last event before it asks for NOTIFY.
 const QUIET_AFTER: Duration = Duration::from_millis(100);
 /// Longest sleep while waiting for a NOTIFY (a missed notification costs at most this).
