@@ -5,6 +5,7 @@
 #
 # Env: BENCH_SECONDS (default 15), BENCH_CONNECTIONS (default 64). Needs wrk and pgbench.
 source "$(dirname "$0")/../scripts/lib.sh"
+require_release_ext
 cd "$ROOT_DIR"
 
 SECONDS_EACH=${BENCH_SECONDS:-15}

@@ -3,6 +3,7 @@
 # imports it with `arxos import` into a throwaway cluster, and prints objects/s.
 # Usage: bench/import.sh [N]   (ARXOS_BIN: the binary to use; default: cargo build --release)
 source "$(dirname "$0")/../scripts/lib.sh"
+require_release_ext
 n=${1:-100000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-bench-import.XXXXXX")
 chmod 755 "$work"

@@ -4,6 +4,7 @@
 # identical table (same partitions and indexes, no triggers or functions). Prints rows/s and
 # the ratio. Usage: bench/readings.sh [R] [B]
 source "$(dirname "$0")/../scripts/lib.sh"
+require_release_ext
 rows=${1:-200000}
 batch=${2:-10000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-bench-readings.XXXXXX")

@@ -13,6 +13,7 @@
 # markdown file; default bench/results/realtime.md), CARGO_TARGET_DIR.
 # Extra arguments go to the benchmark binary (see `--help`), e.g. --seconds 10 --clients 50.
 source "$(dirname "$0")/../scripts/lib.sh"
+require_release_ext
 cd "$ROOT_DIR"
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT_DIR/target}

@@ -38,6 +38,7 @@ if [ "${BENCH_SKIP_INSTALL:-0}" != 1 ]; then
     log "installing the extension (--release)"
     bash "$ROOT_DIR/scripts/install-ext.sh" --release
 fi
+require_release_ext
 
 rm -rf "$OUT/run"
 mkdir -p "$OUT/run"

@@ -77,3 +77,15 @@ cluster_stop() {
         as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
 }
+
+# require_release_ext: stops when the installed extension is a debug build. The benchmarks
+# measure the release build; `make test` installs a debug one (with debug assertions, several
+# times slower in the Rust functions).
+require_release_ext() {
+    local so
+    so="$("$PG_CONFIG" --pkglibdir)/arxos.so"
+    [ -f "$so" ] || die "the arxos extension is not installed: bash scripts/install-ext.sh --release"
+    if command -v readelf >/dev/null && readelf -S "$so" | grep -q '\.debug_info'; then
+        die "the installed arxos extension is a debug build; install the release build first: bash scripts/install-ext.sh --release (make bench does)"
+    fi
+}
