@@ -152,7 +152,9 @@ CREATE TABLE arxos.events_pending (
     path        text COLLATE "C",
     actor       text NOT NULL,
     at          timestamptz NOT NULL DEFAULT now(),
-    body        jsonb NOT NULL DEFAULT '{}'
+    body        jsonb NOT NULL DEFAULT '{}',
+    -- The object's type when the event was written (the object triggers set it).
+    object_type text
 );
 -- A queue: vacuumed after every 5,000 dead rows, without cost delay.
 ALTER TABLE arxos.events_pending SET (autovacuum_vacuum_scale_factor = 0,
@@ -168,8 +170,8 @@ CREATE TABLE arxos.events (
     at          timestamptz NOT NULL,
     body        jsonb NOT NULL DEFAULT '{}',
     -- Filled by the sequencer, once per event, so that readers (the listener, webhooks, SSE
-    -- replay) need no lookups per event: the building's key, and the object's type (as the
-    -- event records it, else the object's type when the event was sequenced).
+    -- replay) need no lookups per event: the building's key, and the object's type (when the
+    -- event was written, for the object events; else the object's type when sequenced).
     building_key text,
     object_type  text
 );

@@ -182,9 +182,9 @@ BEGIN
         SELECT n.building_id, n.id, n.path, 'insert', n.created_by, arxos.object_snapshot(n, 'after')
           FROM new_rows n),
     outbox AS (
-        INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+        INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
         SELECT 'object.created', n.building_id, n.id, n.path, n.created_by,
-               jsonb_build_object('object', arxos.object_fields(n) || jsonb_build_object('id', n.id))
+               jsonb_build_object('object', arxos.object_fields(n) || jsonb_build_object('id', n.id)), n.type
           FROM new_rows n)
     INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
                                      with_properties, instrumented, reason, object_path)
@@ -237,7 +237,7 @@ BEGIN
     END IF;
 
     WITH pairs AS (
-        SELECT n.id, n.building_id, n.path, o.path AS old_path, n.updated_by AS actor,
+        SELECT n.id, n.building_id, n.path, o.path AS old_path, n.updated_by AS actor, n.type,
                arxos.jsonb_changes(arxos.object_fields(o), arxos.object_fields(n)) AS changes,
                (n.status, n.health, n.needs_repair) IS DISTINCT FROM (o.status, o.health, o.needs_repair) AS state_changed
           FROM new_rows n JOIN old_rows o ON o.id = n.id
@@ -249,11 +249,12 @@ BEGIN
                c.actor, c.changes
           FROM changed c
     )
-    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
     SELECT e.type, c.building_id, c.id, c.path, c.actor,
            jsonb_build_object('changes', c.changes) ||
            CASE WHEN e.type = 'object.moved' THEN jsonb_build_object('from', c.old_path, 'to', c.path)
-                ELSE '{}' END
+                ELSE '{}' END,
+           c.type
       FROM changed c
       CROSS JOIN LATERAL (VALUES
             (CASE WHEN c.path <> c.old_path THEN 'object.moved' END),
@@ -308,9 +309,9 @@ BEGIN
       FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id);
 
-    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
     SELECT 'object.deleted', o.building_id, o.id, o.path, arxos.current_actor(),
-           jsonb_build_object('object', arxos.object_fields(o) || jsonb_build_object('id', o.id))
+           jsonb_build_object('object', arxos.object_fields(o) || jsonb_build_object('id', o.id)), o.type
       FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id);
 

@@ -42,10 +42,12 @@ BEGIN
     INSERT INTO arxos.events (id, type, building_id, object_id, path, actor, at, body,
                               building_key, object_type)
     SELECT last + row_number() OVER (ORDER BY m.seq), m.type, m.building_id, m.object_id, m.path,
-           m.actor, m.at, m.body, b.key, coalesce(m.body #>> '{object,type}', o.type)
+           m.actor, m.at, m.body, b.key, coalesce(m.object_type, m.body #>> '{object,type}', o.type)
       FROM moved m
       LEFT JOIN arxos.buildings b ON b.id = m.building_id
-      LEFT JOIN arxos.objects o ON o.id = m.object_id AND m.body #>> '{object,type}' IS NULL;
+      -- events about an object that did not record its type (connections): look it up
+      LEFT JOIN arxos.objects o ON o.id = m.object_id AND m.object_type IS NULL
+                               AND m.body #>> '{object,type}' IS NULL;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         UPDATE arxos.event_counter SET last_id = last + n;

@@ -11,9 +11,10 @@
 -- Events as clients see them (SSE, /api/events/recent, webhook bodies)
 -------------------------------------------------------------------------------------------------
 
--- The object type an event is about: the type recorded in the event when it has one, else the
--- object's type when the event was sequenced (NULL for events about no object, or about an
--- object already gone then). The sequencer stores it in the event (events.object_type).
+-- The object type an event is about: the object's type when the event was written (object
+-- events record it), else its type when the event was sequenced (NULL for events about no
+-- object, or about an object already gone then). The sequencer stores it in the event
+-- (events.object_type).
 CREATE FUNCTION arxos.event_object_type(e arxos.events) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT e.object_type $$;
 

@@ -8,9 +8,9 @@ SELECT (arxos.connect('b42', '/hvac/zones/zone_1/thermostat_1', '/hvac/zones/zon
 SELECT arxos.rm('b42', '/hvac/zones/zone_3');
 SELECT id - :start_id AS n, type, path, actor, body - 'components' - 'object' - 'connection' AS body
   FROM arxos.events_since(:start_id) WHERE type NOT LIKE 'bilt.%' AND type NOT LIKE 'market.%';
--- the sequencer stores the building's key and the object's type with each event (the type the
--- event records, else the object's type at sequencing: zone_3 was gone by then); event_json
--- reads them from the event itself
+-- the sequencer stores the building's key and the object's type with each event (the type
+-- the object had when the event was written, though zone_3 was gone when the events were
+-- sequenced; connection events look the object up); event_json reads them from the event
 SELECT id - :start_id AS n, type, building_key, object_type,
        arxos.event_json(e) - 'id' - 'at' - 'object_id' - 'body' AS json
   FROM arxos.events_since(:start_id) e WHERE type NOT LIKE 'bilt.%' AND type NOT LIKE 'market.%';
