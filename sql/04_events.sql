@@ -42,12 +42,14 @@ BEGIN
     INSERT INTO arxos.events (id, type, building_id, object_id, path, actor, at, body,
                               building_key, object_type)
     SELECT last + row_number() OVER (ORDER BY m.seq), m.type, m.building_id, m.object_id, m.path,
-           m.actor, m.at, m.body, b.key, coalesce(m.object_type, m.body #>> '{object,type}', o.type)
-      FROM moved m
-      LEFT JOIN arxos.buildings b ON b.id = m.building_id
-      -- events about an object that did not record its type (connections): look it up
-      LEFT JOIN arxos.objects o ON o.id = m.object_id AND m.object_type IS NULL
-                               AND m.body #>> '{object,type}' IS NULL;
+           m.actor, m.at, m.body,
+           -- per-row probes of the primary keys, whatever the batch's size or the tables'
+           -- (a join could be planned as a scan of every building or object); the object is
+           -- looked up only for events that did not record its type (connections)
+           (SELECT b.key FROM arxos.buildings b WHERE b.id = m.building_id),
+           coalesce(m.object_type, m.body #>> '{object,type}',
+                    (SELECT o.type FROM arxos.objects o WHERE o.id = m.object_id))
+      FROM moved m;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         UPDATE arxos.event_counter SET last_id = last + n;
