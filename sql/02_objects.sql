@@ -44,19 +44,23 @@ BEGIN
 END
 $$;
 
--- The fields of an object that history and events report (derived bookkeeping left out).
+-- The fields of an object that history and events report (derived bookkeeping left out), and
+-- its id (which never changes, so comparing two versions never reports it).
 -- The jsonb helpers below are STABLE like jsonb_build_object, so the planner inlines them (an
 -- IMMUTABLE declaration would stop inlining and cost a SQL-function call per row).
 CREATE FUNCTION arxos.object_fields(o arxos.objects) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object(
-        'path', o.path, 'type', o.type, 'status', o.status, 'health', o.health,
+        'id', o.id, 'path', o.path, 'type', o.type, 'status', o.status, 'health', o.health,
         'needs_repair', o.needs_repair, 'properties', o.properties,
         'x', o.x, 'y', o.y, 'z', o.z, 'floor', o.floor)
 $$;
 
--- {"field": {"<side>": value}} for the non-null fields of an object: the changes of an insert
--- (side 'after') or a delete (side 'before'). Built directly, without comparing two documents.
+-- {"field": {"<side>": value}} for the fields of an object, the location and floor only when
+-- set: the changes of an insert (side 'after') or a delete (side 'before'). Built directly,
+-- without comparing two documents, in one jsonb_build_object; removing no key (the usual
+-- case) returns the document as is, whereas concatenating documents with || cost half as
+-- much again on every row of a bulk insert.
 CREATE FUNCTION arxos.object_snapshot(o arxos.objects, side text) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object(
@@ -65,20 +69,28 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                'status', jsonb_build_object(side, o.status),
                'health', jsonb_build_object(side, o.health),
                'needs_repair', jsonb_build_object(side, o.needs_repair),
-               'properties', jsonb_build_object(side, o.properties))
-        || CASE WHEN o.x IS NULL THEN '{}'::jsonb
-                ELSE jsonb_build_object('x', jsonb_build_object(side, o.x), 'y', jsonb_build_object(side, o.y),
-                                        'z', jsonb_build_object(side, o.z)) END
-        || CASE WHEN o.floor IS NULL THEN '{}'::jsonb
-                ELSE jsonb_build_object('floor', jsonb_build_object(side, o.floor)) END
+               'properties', jsonb_build_object(side, o.properties),
+               'x', jsonb_build_object(side, o.x),
+               'y', jsonb_build_object(side, o.y),
+               'z', jsonb_build_object(side, o.z),
+               'floor', jsonb_build_object(side, o.floor))
+         - CASE WHEN o.x IS NULL AND o.floor IS NULL THEN '{x,y,z,floor}'::text[]
+                WHEN o.x IS NULL THEN '{x,y,z}'::text[]
+                WHEN o.floor IS NULL THEN '{floor}'::text[]
+                ELSE '{}'::text[] END
 $$;
 
--- {"field": {"before": b, "after": a}} for the keys whose values differ.
+-- {"field": {"before": b, "after": a}} for the keys whose values differ (a missing key and a
+-- JSON null are the same). PL/pgSQL rather than SQL: a SQL function the planner cannot inline
+-- (this one aggregates) has its body planned again in every statement that calls it, 0.1 ms
+-- of a single-row UPDATE; PL/pgSQL keeps the plan for the session.
 CREATE FUNCTION arxos.jsonb_changes(before jsonb, after jsonb) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('before', before -> k, 'after', after -> k)), '{}')
-      FROM (SELECT jsonb_object_keys(coalesce(before, '{}') || coalesce(after, '{}')) AS k) keys
-     WHERE coalesce(before -> k, 'null') IS DISTINCT FROM coalesce(after -> k, 'null')
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_object_agg(k, jsonb_build_object('before', before -> k, 'after', after -> k)), '{}')
+              FROM (SELECT jsonb_object_keys(coalesce(before, '{}') || coalesce(after, '{}')) AS k) keys
+             WHERE coalesce(before -> k, 'null') IS DISTINCT FROM coalesce(after -> k, 'null'));
+END
 $$;
 
 -- The location of an object as jsonb ({"x","y","z","floor"}), or NULL.
@@ -184,7 +196,7 @@ BEGIN
     outbox AS (
         INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
         SELECT 'object.created', n.building_id, n.id, n.path, n.created_by,
-               jsonb_build_object('object', arxos.object_fields(n) || jsonb_build_object('id', n.id)), n.type
+               jsonb_build_object('object', arxos.object_fields(n)), n.type
           FROM new_rows n)
     INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
                                      with_properties, instrumented, reason, object_path)
@@ -236,7 +248,9 @@ BEGIN
             USING ERRCODE = '23503', HINT = 'move the whole subtree with arxos.mv(building, from, to)';
     END IF;
 
-    WITH pairs AS (
+    -- MATERIALIZED: each row's changes are computed once (inlined into `changed`, the
+    -- filter `changes <> '{}'` would compute them a second time).
+    WITH pairs AS MATERIALIZED (
         SELECT n.id, n.building_id, n.path, o.path AS old_path, n.updated_by AS actor, n.type,
                arxos.jsonb_changes(arxos.object_fields(o), arxos.object_fields(n)) AS changes,
                (n.status, n.health, n.needs_repair) IS DISTINCT FROM (o.status, o.health, o.needs_repair) AS state_changed
@@ -311,7 +325,7 @@ BEGIN
 
     INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
     SELECT 'object.deleted', o.building_id, o.id, o.path, arxos.current_actor(),
-           jsonb_build_object('object', arxos.object_fields(o) || jsonb_build_object('id', o.id)), o.type
+           jsonb_build_object('object', arxos.object_fields(o)), o.type
       FROM old_rows o
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id);
 
