@@ -100,7 +100,9 @@ BEGIN
        AND (b IS NULL OR e.building_id = b)
        AND (u IS NULL OR u = '/' OR e.path = u
             OR (e.path >= arxos.path_lower(u) AND e.path < arxos.path_upper(u)))
-       AND arxos.event_type_matches(e.type, types)
+       -- event_type_matches cannot be inlined (a subquery): a function call per row, which
+       -- the listener, asking for every type, should not pay
+       AND (types IS NULL OR arxos.event_type_matches(e.type, types))
      ORDER BY e.id
      LIMIT max;
 END

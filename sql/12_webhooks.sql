@@ -39,7 +39,8 @@ LANGUAGE sql STABLE AS $$
     SELECT (building IS NULL OR e.building_id = building)
        AND (under IS NULL OR under = '/' OR e.path = under
             OR (e.path >= arxos.path_lower(under) AND e.path < arxos.path_upper(under)))
-       AND arxos.event_type_matches(e.type, types)
+       -- event_type_matches is a function call per row (it cannot be inlined): only when needed
+       AND (types IS NULL OR arxos.event_type_matches(e.type, types))
        AND (object_type IS NULL OR arxos.event_object_type(e) = object_type)
 $$;
 

@@ -61,6 +61,26 @@ SELECT reason, object_path, new_grade FROM arxos.rating_history('twosteps') ORDE
 SELECT (SELECT row(new_grade, new_score)::text FROM arxos.rating_history('twosteps', max => 1)) =
        (SELECT row(grade, score)::text FROM arxos.rating('twosteps')) AS last_row_is_current;
 DELETE FROM arxos.buildings WHERE key = 'twosteps';
+-- the listener's lazy fold (fold_due(true)): once the oldest delta has waited 100 ms, or once
+-- 256 wait; an eager fold whenever any waits. Deltas dated ahead keep the age rule out of it.
+SELECT arxos.sequence_events() >= 0 AS drained;
+SELECT arxos.fold_due(true) AS lazy_due_when_empty, arxos.fold_due(false) AS eager_due_when_empty;
+BEGIN;
+INSERT INTO arxos.rating_deltas (building_id, at, reason)
+VALUES (arxos.building_id('crafted'), now() + interval '1 hour', 'object_added');
+SELECT arxos.fold_due(true) AS lazy_due_one_young, arxos.fold_due(false) AS eager_due_one_young;
+INSERT INTO arxos.rating_deltas (building_id, at, reason)
+SELECT arxos.building_id('crafted'), now() + interval '1 hour', 'object_added' FROM generate_series(1, 254);
+SELECT arxos.fold_due(true) AS lazy_due_255_young;
+INSERT INTO arxos.rating_deltas (building_id, at, reason)
+VALUES (arxos.building_id('crafted'), now() + interval '1 hour', 'object_added');
+SELECT arxos.fold_due(true) AS lazy_due_256_young;
+ROLLBACK;
+BEGIN;
+INSERT INTO arxos.rating_deltas (building_id, at, reason)
+VALUES (arxos.building_id('crafted'), now() - interval '1 second', 'object_added');
+SELECT arxos.fold_due(true) AS lazy_due_one_old;
+ROLLBACK;
 -- the events: bilt.rating.changed and market.signal, bilt.rating.calculated on recompute
 SELECT type, body ->> 'reason' AS reason, body ->> 'new_grade' AS new_grade
   FROM arxos.events_since(0, types => ARRAY['bilt.*'], building => 'crafted') ORDER BY id;
