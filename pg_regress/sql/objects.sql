@@ -53,6 +53,15 @@ BEGIN;
 SET LOCAL arxos.actor = 'alice';
 SELECT version, created_by, updated_by FROM arxos.patch('b43', '/electrical', status => 'inactive');
 COMMIT;
+-- ids are time-ordered UUIDs (version 7, RFC 9562 variant): the time comes first
+SELECT id::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' AS object_id_is_v7,
+       building_id = arxos.building_id('b43') AS in_b43
+  FROM arxos.objects WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+SELECT abs(('x' || substr(replace(arxos.uuid_v7()::text, '-', ''), 1, 12))::bit(48)::bigint
+           - floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) < 5000 AS carries_the_time;
+SELECT arxos.uuid_v7() AS first_id \gset
+SELECT pg_sleep(0.002) IS NOT NULL AS waited;
+SELECT :'first_id'::uuid < arxos.uuid_v7() AS later_sorts_after;
 -- cleanup
 SELECT arxos.rm('b42', '/electrical/feeders', recursive => true);
 SELECT arxos.rm('b42', '/electrical/circuits/3');
