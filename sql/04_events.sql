@@ -97,12 +97,8 @@ BEGIN
     RETURN QUERY
     SELECT e.* FROM arxos.events e
      WHERE e.id > coalesce(after_id, 0)
-       AND (b IS NULL OR e.building_id = b)
-       AND (u IS NULL OR u = '/' OR e.path = u
-            OR (e.path >= arxos.path_lower(u) AND e.path < arxos.path_upper(u)))
-       -- event_type_matches cannot be inlined (a subquery): a function call per row, which
-       -- the listener, asking for every type, should not pay
-       AND (types IS NULL OR arxos.event_type_matches(e.type, types))
+       -- the filter rules of SSE and webhooks (12_webhooks.sql), inlined
+       AND arxos.event_matches(e, types, b, u, NULL)
      ORDER BY e.id
      LIMIT max;
 END
