@@ -147,7 +147,9 @@ CREATE TABLE arxos.object_history (
 COMMENT ON COLUMN arxos.object_history.changes IS
     '{"field": {"before": …, "after": …}} for the fields that changed (all fields on insert/delete).';
 CREATE INDEX object_history_path ON arxos.object_history (building_id, path, id);
-CREATE INDEX object_history_object ON arxos.object_history (object_id, id);
+-- No index by object_id: nothing in the extension reads history by object, and on an update of
+-- a random object such an index dirties a random leaf page (a full-page image in the WAL after
+-- every checkpoint). One object's history across moves: filter by building_id and object_id.
 CREATE INDEX object_history_at ON arxos.object_history USING brin (at);
 
 -------------------------------------------------------------------------------------------------
