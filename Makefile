@@ -45,15 +45,16 @@ test-schema:
 test-stress:
 	bash scripts/market_stress.sh 60
 
-# The API, real-time, import and readings benchmarks write fragments to bench/results/;
+# The API, real-time, import, readings and instruction-count benchmarks write fragments to bench/results/;
 # scripts/bench.sh runs last and renders docs/benchmarks.md with them.
 bench:
-	DEPS_EXTRA=wrk bash scripts/deps.sh
+	DEPS_EXTRA="wrk valgrind" bash scripts/deps.sh
 	bash scripts/install-ext.sh --release
 	bash bench/api.sh
 	bash bench/realtime.sh
 	bash bench/import.sh
 	bash bench/readings.sh
+	bash bench/instructions.sh
 	BENCH_SKIP_INSTALL=1 bash scripts/bench.sh
 
 clean:

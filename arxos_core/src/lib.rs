@@ -1,8 +1,10 @@
-//! Logic of ArxOS that needs no Postgres: the path grammar, the BILT rating maths and the
-//! reward/token maths. The `arxos_pg` extension exposes these as SQL functions; the shim and
-//! the shell use the path grammar to resolve relative paths the same way the database does.
+//! Logic of ArxOS that needs no Postgres: the path grammar, the BILT rating maths, the
+//! reward/token maths and the JSON documents of object history and events. The `arxos_pg`
+//! extension exposes these as SQL functions; the shim and the shell use the path grammar to
+//! resolve relative paths the same way the database does.
 
 pub mod ewkb;
 pub mod market;
+pub mod object_json;
 pub mod path;
 pub mod rating;

@@ -8,6 +8,7 @@
 
 mod ewkb;
 mod market;
+mod object_json;
 mod paths;
 mod rating;
 mod schema;

@@ -36,7 +36,10 @@ extension_sql_file!(
         reputation_delta,
         clamp_reputation,
         token_figures,
-        badges_earned
+        badges_earned,
+        object_fields_json,
+        object_snapshot_json,
+        object_changes_json
     ]
 );
 extension_sql_file!(

@@ -62,6 +62,29 @@ SELECT abs(('x' || substr(replace(arxos.uuid_v7()::text, '-', ''), 1, 12))::bit(
 SELECT arxos.uuid_v7() AS first_id \gset
 SELECT pg_sleep(0.002) IS NOT NULL AS waited;
 SELECT :'first_id'::uuid < arxos.uuid_v7() AS later_sorts_after;
+-- history and event documents (built as JSON text in Rust) hold what jsonb_build_object
+-- would: escaped strings, floats as the same numbers, properties compared as jsonb
+SELECT path FROM arxos.put('b43', E'/electrical/q"uo\\te é', 'panel', '{"rated": 1.0, "note": "a\"b"}',
+                           location => '{"x": 1e-7, "y": -2.5, "z": 1e21, "floor": 0}');
+SELECT h.changes = jsonb_build_object(
+           'path', jsonb_build_object('after', o.path), 'type', jsonb_build_object('after', o.type),
+           'status', jsonb_build_object('after', o.status), 'health', jsonb_build_object('after', o.health),
+           'needs_repair', jsonb_build_object('after', o.needs_repair),
+           'properties', jsonb_build_object('after', o.properties),
+           'x', jsonb_build_object('after', o.x), 'y', jsonb_build_object('after', o.y),
+           'z', jsonb_build_object('after', o.z), 'floor', jsonb_build_object('after', o.floor)) AS snapshot_same,
+       e.body -> 'object' = jsonb_build_object('id', o.id, 'path', o.path, 'type', o.type, 'status', o.status,
+           'health', o.health, 'needs_repair', o.needs_repair, 'properties', o.properties,
+           'x', o.x, 'y', o.y, 'z', o.z, 'floor', o.floor) AS fields_same,
+       h.changes -> 'z' AS z, h.changes -> 'x' AS x, h.changes -> 'path' AS path
+  FROM arxos.objects o
+  JOIN arxos.object_history h ON h.object_id = o.id AND h.op = 'insert'
+  JOIN arxos.events_pending e ON e.object_id = o.id AND e.type = 'object.created'
+ WHERE o.building_id = arxos.building_id('b43') AND o.type = 'panel';
+-- 1 and 1.0 are the same jsonb number: only the location changes
+SELECT version FROM arxos.patch('b43', E'/electrical/q"uo\\te é', properties => '{"rated": 1}',
+                                location => '{"x": 2, "y": -2.5, "z": 1e21}');
+SELECT changes FROM arxos.history('b43', E'/electrical/q"uo\\te é') WHERE op = 'update';
 -- cleanup
 SELECT arxos.rm('b42', '/electrical/feeders', recursive => true);
 SELECT arxos.rm('b42', '/electrical/circuits/3');
