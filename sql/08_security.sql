@@ -9,7 +9,8 @@
 --   arxos_query          what POST /api/query runs as. It logs in by itself (no membership of
 --                        anything, so SQL it runs cannot SET ROLE elsewhere), sees only schema
 --                        arxos_views, in a READ ONLY transaction.
---   arxos_reader         for BI tools: SELECT on arxos_views (and the rating views).
+--   arxos_reader         for BI tools: SELECT on the BI materialized views of 11_bi.sql, and
+--                        nothing else (no arxos_views, no SECURITY DEFINER function).
 --
 -- Building scope: arxos.authorize() hands the shim the key's buildings; the shim sets
 -- arxos.building_ids (comma-separated UUIDs, empty = every building) in the transaction, and
@@ -255,7 +256,7 @@ CREATE VIEW arxos_views.statuses AS
     SELECT s.status, s.documented, s.description FROM arxos.statuses s;
 
 REVOKE EXECUTE ON FUNCTION arxos.query_allows(uuid), arxos_views.begin_query(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION arxos.query_allows(uuid) TO arxos_query, arxos_reader;
+GRANT EXECUTE ON FUNCTION arxos.query_allows(uuid) TO arxos_query;
 GRANT EXECUTE ON FUNCTION arxos_views.begin_query(text) TO arxos_query;
-GRANT USAGE ON SCHEMA arxos_views TO arxos_query, arxos_reader;
-GRANT SELECT ON ALL TABLES IN SCHEMA arxos_views TO arxos_query, arxos_reader;
+GRANT USAGE ON SCHEMA arxos_views TO arxos_query;
+GRANT SELECT ON ALL TABLES IN SCHEMA arxos_views TO arxos_query;

@@ -556,5 +556,5 @@ CREATE VIEW arxos_views.readings WITH (security_barrier) AS
       JOIN arxos.buildings b ON b.id = r.building_id
       JOIN arxos.objects o ON o.id = r.object_id
      WHERE arxos.query_allows(r.building_id);
-GRANT SELECT ON arxos_views.readings TO arxos_query, arxos_reader;
+GRANT SELECT ON arxos_views.readings TO arxos_query;
 

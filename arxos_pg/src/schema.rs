@@ -86,3 +86,4 @@ extension_sql_file!(
     name = "readings",
     requires = ["webhooks"]
 );
+extension_sql_file!("../sql/14_privileges.sql", name = "privileges", finalize);

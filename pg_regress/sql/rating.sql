@@ -121,4 +121,14 @@ SET ROLE arxos_reader;
 SELECT count(*) > 0 AS can_read FROM arxos.bi_leaderboard;
 SELECT count(*) FROM arxos.objects;
 SELECT count(*) FROM arxos.api_keys;
+SELECT count(*) FROM arxos_views.objects;
+-- nor any SECURITY DEFINER function: they act with the owner's rights
+SELECT arxos.tick();
+SELECT count(*) FROM arxos.list_webhooks();
+SELECT arxos.sequence_events();
+SELECT arxos.drop_readings_before(now());
 RESET ROLE;
+-- PUBLIC may call no SECURITY DEFINER function of the extension
+SELECT p.oid::regprocedure AS callable_by_public FROM pg_proc p
+ WHERE p.pronamespace IN ('arxos'::regnamespace, 'arxos_views'::regnamespace) AND p.prosecdef
+   AND has_function_privilege('public', p.oid, 'EXECUTE');

@@ -1,0 +1,32 @@
+-- ArxOS schema, part 14 (runs last, after every function exists): who may call the SECURITY
+-- DEFINER functions (see docs/security.md, "Roles").
+--
+-- A SECURITY DEFINER function runs with the extension owner's rights, so whoever may call it
+-- may do what it does (write rating history, sequence the outbox, manage webhooks, drop
+-- readings partitions). PostgreSQL grants EXECUTE on every new function to PUBLIC; for these
+-- functions that grant is taken back here, whatever file created them, and each role keeps
+-- only what it is given explicitly:
+--   arxos_api            every function (GRANT … ON ALL FUNCTIONS, 08_security.sql and
+--                        13_readings.sql); the functions check the request's key themselves.
+--   arxos_authenticator  arxos.authorize (08_security.sql), the webhook delivery functions
+--                        (12_webhooks.sql), and below: arxos.tick (the shim's ticker) and
+--                        arxos.sequence_events (its listener, through arxos.events_since).
+--   arxos_query          arxos.query_allows and arxos_views.begin_query (08_security.sql).
+--   arxos_reader         none: it reads the BI materialized views, which compute nothing when
+--                        read (11_bi.sql).
+-- The other functions run with their caller's rights, so EXECUTE on them gives nothing that
+-- the caller's table privileges do not.
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+              WHERE p.pronamespace IN ('arxos'::regnamespace, 'arxos_views'::regnamespace)
+                AND p.prosecdef
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END
+$$;
+GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz),
+                          arxos.sequence_events(integer, integer, boolean) TO arxos_authenticator;
