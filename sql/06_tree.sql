@@ -447,25 +447,62 @@ LANGUAGE sql STABLE AS $$
      ORDER BY w.depth, o.path, v.path
 $$;
 
--- Objects within radius metres of a point, nearest first, served by the GiST index.
+-- The objects of a building within radius metres of a point, from a nearest-neighbour scan of
+-- the GiST index on (building_id, location), which returns them in order of distance. The
+-- scan stops at the first object beyond the radius, or once it has max objects and the next
+-- one is further away than the last (so that objects tied at the last distance all come out;
+-- arxos.near_point orders them by path and cuts at max). A search of the radius's box
+-- followed by a sort would read every object in the box however small max is, and the
+-- planner prefers it: cube's containment estimate is a constant that says "few rows".
+CREATE FUNCTION arxos.nearest_objects(building uuid, x double precision, y double precision,
+                                      z double precision, radius double precision, max integer)
+RETURNS TABLE (path text, type text, status text, distance double precision, location jsonb)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    n      bigint := 0;
+    r      record;
+    -- A declared cursor is planned for fetching its first rows (cursor_tuple_fraction): the
+    -- nearest-neighbour index scan (it cannot also order by path), where a plain query
+    -- would be planned to read and sort everything.
+    nearest CURSOR (b uuid, target cube) FOR
+        SELECT o.path::text AS path, o.type, o.status, o.location <-> target AS distance,
+               arxos.location_json(o) AS location
+          FROM arxos.objects o
+         WHERE o.building_id = b AND o.location IS NOT NULL
+         ORDER BY o.location <-> target;
+BEGIN
+    IF NOT (radius >= 0 AND radius < 'Infinity') THEN
+        RAISE EXCEPTION 'radius must be a finite number of metres, 0 or more' USING ERRCODE = '22023';
+    END IF;
+    IF x IS NULL OR y IS NULL THEN
+        RAISE EXCEPTION 'x and y are required' USING ERRCODE = '22023';
+    END IF;
+    IF max < 0 THEN
+        RAISE EXCEPTION 'max must not be negative' USING ERRCODE = '2201W';
+    END IF;
+    IF max = 0 THEN
+        RETURN;
+    END IF;
+    FOR r IN nearest(building, cube(ARRAY[x, y, coalesce(z, 0)])) LOOP
+        EXIT WHEN r.distance > radius OR (n >= max AND r.distance > distance);
+        path := r.path; type := r.type; status := r.status; distance := r.distance;
+        location := r.location;
+        RETURN NEXT;
+        n := n + 1;
+    END LOOP;
+END
+$$;
+
+-- Objects within radius metres of a point, nearest first (ties by path).
 CREATE FUNCTION arxos.near_point(building text, x double precision, y double precision,
                                  z double precision DEFAULT 0, radius double precision DEFAULT 5.0,
                                  max integer DEFAULT NULL)
 RETURNS TABLE (path text, type text, status text, distance double precision, location jsonb)
 LANGUAGE sql STABLE AS $$
-    WITH args AS MATERIALIZED (
-        SELECT b, cube(ARRAY[x, y, coalesce(z, 0)]) AS target
-          FROM arxos.building_id(building) AS b
-         WHERE (radius >= 0 AND radius < 'Infinity'
-                OR arxos.raise('radius must be a finite number of metres, 0 or more', '22023'))
-           AND (x IS NOT NULL AND y IS NOT NULL OR arxos.raise('x and y are required', '22023'))
-    )
-    SELECT o.path::text, o.type, o.status, o.location <-> args.target, arxos.location_json(o)
-      FROM args JOIN arxos.objects o ON o.building_id = args.b
-     WHERE o.location IS NOT NULL
-       AND o.location <@ cube_enlarge(args.target, radius, 3)
-       AND o.location <-> args.target <= radius
-     ORDER BY o.location <-> args.target, o.path
+    SELECT n.path, n.type, n.status, n.distance, n.location
+      FROM arxos.nearest_objects(arxos.building_id(building), x, y, z, radius, max) n
+     ORDER BY n.distance, n.path
      LIMIT max
 $$;
 
@@ -477,7 +514,7 @@ LANGUAGE sql STABLE AS $$
     WITH me AS MATERIALIZED (
         SELECT o.* FROM arxos.get(building, path) o
          WHERE o.x IS NOT NULL OR arxos.raise('object ' || o.path || ' has no location', '22023'))
-    SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius, NULL) n
+    SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius, max + 1) n
      WHERE n.path <> me.path
      LIMIT max
 $$;

@@ -7,12 +7,35 @@ SELECT path, round(distance::numeric, 3) AS distance FROM arxos.near_point('b42'
 SELECT arxos.near('b42', '/electrical', 5);
 SELECT arxos.near_point('b42', 0, 0, 0, -1);
 SELECT arxos.near_point('b42', 0, 0, 0, 'Infinity');
--- the planner uses the GiST index for the nearest-neighbour order
-SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT path FROM arxos.objects o
- WHERE building_id = '00000000-0000-0000-0000-000000000000' AND location IS NOT NULL
- ORDER BY location <-> cube(ARRAY[1, 2, 3]::float8[]) LIMIT 10;
-RESET enable_seqscan;
+SELECT arxos.near_point('b42', 0, 0, 0, 5, -1);
+SELECT count(*) FROM arxos.near_point('b42', 0, 0, 0, 5, 0);
+-- nearest_objects reads the GiST index in distance order (its cursor, planned as PL/pgSQL
+-- plans it: for the first rows), on a building large enough for the choice to matter
+SELECT arxos.generate_building('knn', 3000, 1) > 0 AS generated;
+ANALYZE arxos.objects;
+BEGIN;
+EXPLAIN (COSTS OFF) DECLARE nearest CURSOR FOR
+    SELECT o.path::text AS path, o.location <-> cube(ARRAY[1, 2, 3]::float8[]) AS distance
+      FROM arxos.objects o
+     WHERE o.building_id = arxos.building_id('knn') AND o.location IS NOT NULL
+     ORDER BY o.location <-> cube(ARRAY[1, 2, 3]::float8[]);
+ROLLBACK;
+-- the same answers as a search of the radius's box: max cuts after the ties at its distance
+SELECT count(*) AS differences FROM generate_series(1, 50) i,
+       LATERAL (SELECT (i * 7 % 40)::float8 AS x, (i * 3 % 25)::float8 AS y, (i % 4)::float8 AS z) p,
+       LATERAL (VALUES (0.0::float8, 5), (2, NULL), (6, 12)) AS a(radius, max)
+ WHERE (SELECT array_agg(row(n.path, n.distance)::text) FROM arxos.near_point('knn', p.x, p.y, p.z, a.radius, a.max) n)
+       IS DISTINCT FROM
+       (SELECT array_agg(row(o.path, o.location <-> cube(ARRAY[p.x, p.y, p.z]))::text
+                         ORDER BY o.location <-> cube(ARRAY[p.x, p.y, p.z]), o.path)
+          FROM (SELECT o.* FROM arxos.objects o
+                 WHERE o.building_id = arxos.building_id('knn')
+                   AND o.location <@ cube_enlarge(cube(ARRAY[p.x, p.y, p.z]), a.radius, 3)
+                   AND o.location <-> cube(ARRAY[p.x, p.y, p.z]) <= a.radius
+                 ORDER BY o.location <-> cube(ARRAY[p.x, p.y, p.z]), o.path
+                 LIMIT a.max) o);
+SELECT count(*) > 0 AS some_found FROM arxos.near_point('knn', 10, 10, 1, 3);
+DELETE FROM arxos.buildings WHERE key = 'knn';
 -- EWKB: little-endian PointZ without SRID
 SELECT encode(arxos.location_ewkb(id), 'hex') FROM arxos.objects WHERE path = '/electrical/panels/panel_1';
 SELECT arxos.ewkb_parse_point(arxos.ewkb_point_z(1.5, -2.25, 3));
