@@ -42,6 +42,11 @@ SELECT count(*) FROM arxos.events_since(:start_id, types => ARRAY['object.delete
 -- retention
 SELECT arxos.purge_events('1 hour') AS purged_recent;
 SELECT arxos.purge_events('-1 day');
+-- events older than the horizon go, the others stay
+SELECT count(*) AS events_before FROM arxos.events \gset
+UPDATE arxos.events SET at = at - interval '40 days' WHERE id IN (SELECT id FROM arxos.events ORDER BY id LIMIT 3);
+SELECT arxos.purge_events('30 days') AS purged_old;
+SELECT count(*) = :events_before - 3 AS others_kept, count(*) FILTER (WHERE at < now() - interval '30 days') AS old_left FROM arxos.events;
 -- listeners: a registered listener that wants a wake-up, then leaves
 SELECT arxos.listener_heartbeat('00000000-0000-0000-0000-0000000000aa', true);
 SELECT wants_wake, expires_at > now() AS alive FROM arxos.listeners;
