@@ -44,7 +44,7 @@ PSQL=("$PG_BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -v ON_ERROR_STOP=1 -qAt
 KEY=$("${PSQL[@]}" -d arxos -c "SELECT key FROM arxos.create_api_key('schemathesis', ARRAY['read','write','admin'])")
 
 DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/arxos" RUST_LOG=warn \
-    "$ARXOS" serve --addr "127.0.0.1:$HTTP_PORT" --rate-limit 0 --query-rate-limit 0 \
+    "$ARXOS" serve --addr "127.0.0.1:$HTTP_PORT" --rate-limit 0 --query-rate-limit 0 --auth-failure-limit 0 \
     >"$WORK/arxos.log" 2>&1 &
 SHIM_PID=$!
 for _ in $(seq 1 100); do

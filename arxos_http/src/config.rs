@@ -81,6 +81,11 @@ pub struct ApiConfig {
     #[arg(long, env = "ARXOS_QUERY_RATE_LIMIT", default_value_t = 10)]
     pub query_rate_limit: u32,
 
+    /// Failed authentications (401 answers) per minute per client address, with as large a
+    /// burst; past it the address gets 429 whatever key it sends. 0 turns this off.
+    #[arg(long, env = "ARXOS_AUTH_FAILURE_LIMIT", default_value_t = 30)]
+    pub auth_failure_limit: u32,
+
     /// Burst of POST /api/query.
     #[arg(long, env = "ARXOS_QUERY_RATE_LIMIT_BURST", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..))]

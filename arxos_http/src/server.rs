@@ -113,12 +113,15 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     tokio::spawn(report_database(state));
 
     let stop = Arc::new(Notify::new());
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown({
-            let stop = Arc::clone(&stop);
-            async move { stop.notified().await }
-        })
-        .into_future();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown({
+        let stop = Arc::clone(&stop);
+        async move { stop.notified().await }
+    })
+    .into_future();
     tokio::pin!(server);
 
     tokio::select! {
@@ -162,12 +165,15 @@ fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
             burst: unlimited,
         },
     };
-    if config.rate_limit == 0 && config.query_rate_limit == 0 {
+    if config.rate_limit == 0 && config.query_rate_limit == 0 && config.auth_failure_limit == 0 {
         return None;
     }
+    let failures = (config.auth_failure_limit > 0)
+        .then(|| rate(config.auth_failure_limit, config.auth_failure_limit));
     Some(Arc::new(RateLimits::new(
         rate(config.rate_limit, config.rate_limit_burst),
         rate(config.query_rate_limit, config.query_rate_limit_burst),
+        failures,
     )))
 }
 

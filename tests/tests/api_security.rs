@@ -253,6 +253,37 @@ fn writes_are_attributed_to_the_key_owner() {
     );
 }
 
+/// Made-up keys each get a fresh per-key bucket, so failed authentications are also counted
+/// per client address: past the quota the address gets 429, except for keys that succeeded.
+#[test]
+fn failed_authentications_are_limited_per_address() {
+    // 30 a minute with a burst of 30: the 31st failure blocks the address for about 2 s.
+    let api = Api::start_with(&["--rate-limit", "0", "--auth-failure-limit", "30"]);
+    let known = create_key(&api.cluster, "known", &["read"], None);
+    let fresh = create_key(&api.cluster, "fresh", &["read"], None);
+    assert_eq!(api.get_as(&known, "/api/buildings").status, 200);
+    for i in 0..31 {
+        let r = api.get_as(&format!("arx_guess-{i}"), "/api/buildings");
+        assert_error(&r, 401, "UNAUTHORIZED");
+    }
+    let r = api.get_as("arx_guess-31", "/api/buildings");
+    assert_error(&r, 429, "RATE_LIMITED");
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&retry), "{retry}");
+    // A key that succeeded before still passes; one never seen waits like the guesses.
+    assert_eq!(api.get_as(&known, "/api/buildings").status, 200);
+    assert_error(&api.get_as(&fresh, "/api/buildings"), 429, "RATE_LIMITED");
+    // The same through ?api_key= (the event stream's way of sending a key).
+    let r = api.get_as("", "/api/events/recent?api_key=arx_guess-32");
+    assert_error(&r, 429, "RATE_LIMITED");
+    std::thread::sleep(std::time::Duration::from_secs(retry));
+    assert_eq!(api.get_as(&fresh, "/api/buildings").status, 200);
+}
+
 #[test]
 fn rate_limits_answer_429_with_headers() {
     let api = Api::start_with(&["--rate-limit", "6", "--rate-limit-burst", "3"]);
