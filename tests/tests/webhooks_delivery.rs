@@ -1,5 +1,6 @@
 //! Webhooks end to end: management, Standard Webhooks signatures (verified with the PyPI
-//! `standardwebhooks` reference implementation), retries, 410, timeouts, dead letters, SSRF.
+//! `standardwebhooks` reference implementation), retries, Retry-After, redirects, 410,
+//! disabling after a failing period, timeouts, dead letters, SSRF.
 
 mod support;
 
@@ -272,13 +273,7 @@ fn failures_are_retried_with_backoff_until_delivered() {
             .into_iter()
             .find(|d| d["status"] == "delivered")
     });
-    let codes: Vec<i64> = delivery["attempt_log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["status_code"].as_i64().unwrap())
-        .collect();
-    assert_eq!(codes, [500, 500, 500, 200]);
+    assert_eq!(attempt_codes(&delivery), [500, 500, 500, 200]);
     let outcome = |o: &str| {
         metric(
             &shim,
@@ -364,6 +359,93 @@ fn gone_disables_the_endpoint_and_says_so() {
     desks(&cluster, "gone", "e", 3);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(receiver.count(), before);
+}
+
+/// The status codes of a delivery's attempts, in order.
+fn attempt_codes(delivery: &Value) -> Vec<i64> {
+    delivery["attempt_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].as_i64().unwrap_or(0))
+        .collect()
+}
+
+/// The webhook's id, from a creation answer.
+fn created_id(api: &Api, receiver: &Receiver, types: &[&str]) -> String {
+    api.create(json!({"url": receiver.url("/"), "types": types}))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), FAST, &[]);
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    // 503 with Retry-After: 2 once, then 200; the schedule alone would retry after 100 ms.
+    let receiver = Receiver::start(Mode::RetryAfter(2));
+    let id = created_id(&api, &receiver, &["object.created"]);
+    desks(&cluster, "later", "d", 1);
+    let delivery = wait_until(WAIT, "the delivery to succeed", || {
+        api.deliveries(&id)
+            .into_iter()
+            .find(|d| d["status"] == "delivered")
+    });
+    assert_eq!(attempt_codes(&delivery), [503, 200]);
+    let all = receiver.all();
+    let waited = all[1].at - all[0].at;
+    assert!(waited >= Duration::from_millis(1900), "{waited:?}");
+}
+
+#[test]
+fn redirects_are_not_followed() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), FAST, &[]);
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    let elsewhere = Receiver::start(Mode::Ok);
+    let receiver = Receiver::start(Mode::Redirect(elsewhere.port));
+    let id = created_id(&api, &receiver, &["object.created"]);
+    desks(&cluster, "moved", "d", 1);
+    let dead = wait_until(WAIT, "the delivery to be dead-lettered", || {
+        api.deliveries(&id)
+            .into_iter()
+            .find(|d| d["status"] == "dead")
+    });
+    assert_eq!(attempt_codes(&dead), [307, 307, 307, 307]);
+    assert_eq!(elsewhere.count(), 0, "the redirect's target got nothing");
+}
+
+#[test]
+fn an_endpoint_failing_for_the_set_period_is_disabled_and_says_so() {
+    let cluster = Cluster::start();
+    let mut flags = FAST.to_vec();
+    flags.extend(["--webhook-disable-after", "1s"]);
+    let shim = Shim::start_with(&cluster.url(), &flags, &[]);
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    let receiver = Receiver::start(Mode::FailFirst(1000));
+    let id = created_id(&api, &receiver, &["object.created"]);
+    // Failures keep coming (a new event every 300 ms) until the endpoint has failed for 1 s.
+    let round = std::cell::Cell::new(0);
+    let hook = wait_until(WAIT, "the webhook to be disabled", || {
+        round.set(round.get() + 1);
+        desks(&cluster, "failing", &format!("d{}", round.get()), 1);
+        std::thread::sleep(Duration::from_millis(300));
+        let hook = api.call("GET", &format!("/api/webhooks/{id}"), None).json();
+        (hook["enabled"] == false).then_some(hook)
+    });
+    let reason = hook["disabled_reason"].as_str().unwrap();
+    assert!(reason.contains("failed for"), "{reason}");
+    let events = api
+        .call(
+            "GET",
+            "/api/events/recent?types=webhook.disabled&limit=1000",
+            None,
+        )
+        .json();
+    assert_eq!(events["events"][0]["body"]["webhook"], id.as_str());
+    assert_eq!(events["events"][0]["body"]["reason"], reason);
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -12,6 +12,8 @@ pub struct Received {
     pub body: String,
     /// The status this receiver answered.
     pub answered: u16,
+    /// When the request had been read.
+    pub at: Instant,
 }
 
 impl Received {
@@ -34,6 +36,8 @@ pub enum Mode {
     Gone,
     /// Waits this long before answering 200.
     Slow(Duration),
+    /// 307 to this port on loopback (another receiver), every time.
+    Redirect(u16),
 }
 
 #[derive(Clone)]
@@ -125,12 +129,16 @@ impl Receiver {
                         std::thread::sleep(d);
                         (200, String::new())
                     }
+                    Mode::Redirect(port) => {
+                        (307, format!("Location: http://127.0.0.1:{port}/moved\r\n"))
+                    }
                 }
             };
             self.received.lock().unwrap().push(Received {
                 headers,
                 body: String::from_utf8_lossy(&body).into_owned(),
                 answered: status,
+                at: Instant::now(),
             });
             let reply = format!(
                 "HTTP/1.1 {status} X\r\n{extra}Content-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
