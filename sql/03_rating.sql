@@ -582,12 +582,13 @@ END
 $$;
 
 -- Sequences (and so folds and records) the writes committed so far first, like events_since.
-CREATE FUNCTION arxos.rating_history(building text, max integer DEFAULT 100)
+CREATE FUNCTION arxos.rating_history(building text, max integer DEFAULT 100, before bigint DEFAULT NULL)
 RETURNS SETOF arxos.rating_history
 LANGUAGE sql VOLATILE AS $$
     SELECT arxos.sequence_events(wait_ms => 250);
     SELECT * FROM arxos.rating_history h
      WHERE h.building_id = arxos.building_id(building)
+       AND (before IS NULL OR h.id < before)
      ORDER BY h.id DESC
      LIMIT greatest(max, 0)
 $$;

@@ -80,6 +80,17 @@ fn contributors_contributions_transfers_and_tokens() {
         .get("/api/contributions?building=b42&contributor=alice")
         .json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert!(listed["next"].is_null(), "{listed}");
+    let after = listed["items"][0]["id"].as_str().unwrap();
+    let rest = api
+        .get(&format!("/api/contributions?building=b42&after={after}"))
+        .json();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 0, "{rest}");
+    assert_error(
+        &api.get("/api/contributions?after=not-an-id"),
+        400,
+        "VALIDATION_ERROR",
+    );
 
     let id = contribution["contribution_id"].as_str().unwrap();
     let own = api.send_as(

@@ -35,8 +35,24 @@ fn rating_routes_answer_the_extension_s_figures() {
         "{history}"
     );
 
+    // Keyset pages, newest first: the next link continues below the last id. Two writes in
+    // their own transactions move a small building's score: two more history rows.
+    let mut db = api.cluster.client();
+    for path in ["/spaces/extra_1", "/spaces/extra_2"] {
+        db.execute("SELECT arxos.put('b42', $1, 'room')", &[&path])
+            .expect("a write that moves the rating");
+    }
+    let first = api.get("/api/buildings/b42/rating/history?limit=1").json();
+    let next = first["next"].as_str().expect("more than one history row");
+    let second = api.get(next).json();
+    assert!(
+        second["items"][0]["id"].as_i64() < first["items"][0]["id"].as_i64(),
+        "{first} {second}"
+    );
+
     let board = api.get("/api/ratings").json();
     assert_eq!(board["items"][0]["building"], "b42");
+    assert!(board["next"].is_null(), "{board}");
     let stats = api.get("/api/ratings/statistics").json();
     assert_eq!(stats["buildings"], 1);
     assert_eq!(stats["grades"][rating["grade"].as_str().unwrap()], 1);
@@ -47,4 +63,26 @@ fn rating_routes_answer_the_extension_s_figures() {
         metrics.contains("arxos_rating_recomputes_total 1"),
         "{metrics}"
     );
+
+    // The leaderboard one building a page: every building once, best first.
+    api.cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.create_building('p1', 'One', NULL), arxos.create_building('p2', 'Two', NULL)",
+        )
+        .expect("two more buildings");
+    let mut seen = Vec::new();
+    let mut next = Some("/api/ratings?limit=1".to_owned());
+    while let Some(page) = next {
+        let body = api.get(&page).json();
+        for item in body["items"].as_array().unwrap() {
+            seen.push((
+                item["score"].as_f64().unwrap(),
+                item["building"].as_str().unwrap().to_owned(),
+            ));
+        }
+        next = body["next"].as_str().map(str::to_owned);
+    }
+    let buildings: Vec<&str> = seen.iter().map(|(_, b)| b.as_str()).collect();
+    assert_eq!(buildings, ["b42", "p1", "p2"], "{seen:?}");
 }

@@ -2,7 +2,7 @@
 //! building tokens. Each route calls one function of the market schema (sql/09_market.sql);
 //! JSON fields are bound as text so Postgres parses them as the functions' own types.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{checked_limit, Items};
+use super::{checked_limit, Items, Page};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
@@ -218,20 +218,33 @@ pub struct ContributionFilter {
     /// Contributor id or handle.
     pub contributor: Option<String>,
     pub limit: Option<i64>,
+    /// Return the contributions listed after this contribution id (as in the `next` link).
+    pub after: Option<String>,
 }
 
-/// Contributions, newest first, filtered by building and/or contributor.
+/// Contributions, newest first, filtered by building and/or contributor; paginated.
 #[utoipa::path(get, path = "/api/contributions", tag = "market", params(ContributionFilter),
-    responses((status = 200, body = Items), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Page), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_contributions(
     State(state): State<AppState>,
     key: ApiKey,
+    OriginalUri(uri): OriginalUri,
     Query(q): Query<ContributionFilter>,
-) -> Result<Json<Items>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     let limit = checked_limit(q.limit)?;
-    let items = state
+    let after = match &q.after {
+        Some(a) => Some(
+            a.parse::<uuid::Uuid>()
+                .map_err(|_| {
+                    ApiError::validation(format!("after must be a contribution id, got {a}"))
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let rows = state
         .rows(
             &key,
             Scope::Read,
@@ -239,11 +252,15 @@ pub async fn list_contributions(
             "SELECT to_jsonb(x) FROM arxos.contributions x
               WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
                 AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
-              ORDER BY x.created_at DESC, x.id LIMIT $3",
-            &[&q.building, &q.contributor, &limit],
+                AND ($4::text IS NULL OR (x.created_at, x.id) < (
+                        SELECT a.created_at, a.id FROM arxos.contributions a WHERE a.id = $4::text::uuid))
+              ORDER BY x.created_at DESC, x.id DESC LIMIT $3",
+            &[&q.building, &q.contributor, &(limit + 1), &after],
         )
         .await?;
-    Ok(Json(Items { items }))
+    Ok(Json(Page::from_rows(rows, limit, &uri, |v| {
+        v.get("id")?.as_str().map(str::to_owned)
+    })))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -99,6 +99,11 @@ pub fn path_key(item: &Value) -> Option<String> {
     item.get("path")?.as_str().map(str::to_owned)
 }
 
+/// The item's numeric `id`, the key of id-ordered listings (histories).
+pub fn id_key(item: &Value) -> Option<String> {
+    item.get("id")?.as_i64().map(|id| id.to_string())
+}
+
 /// The request's URL with `after` set to the given key.
 pub fn next_link(uri: &Uri, after: &str) -> String {
     let mut pairs: Vec<(String, String)> = uri

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{checked_limit, path_key, Items, Page, PageParams};
+use super::{checked_limit, id_key, path_key, Items, Page, PageParams};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
@@ -555,10 +555,7 @@ pub async fn history(
             &[&b, &path, &since, &after, &(limit + 1)],
         )
         .await?;
-    let page = Page::from_rows(rows, limit, &uri, |v| {
-        v.get("id").and_then(Value::as_i64).map(|id| id.to_string())
-    });
-    Ok(Json(page))
+    Ok(Json(Page::from_rows(rows, limit, &uri, id_key)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,14 +1,14 @@
 //! BILT ratings: one building's rating, breakdown, history and recomputation; the leaderboard
 //! and statistics over every building the key may see.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-use super::{checked_limit, Items};
+use super::{checked_limit, id_key, Page};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
@@ -101,35 +101,38 @@ pub async fn recompute(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct LimitParams {
+pub struct HistoryPageParams {
     /// Largest number of entries (1 to 1000, default 100).
     pub limit: Option<i64>,
+    /// Return the entries older than this history id (as in the `next` link).
+    pub after: Option<i64>,
 }
 
-/// Recorded rating changes, newest first (`arxos.rating_history`).
+/// Recorded rating changes, newest first (`arxos.rating_history`), paginated by history id.
 #[utoipa::path(get, path = "/api/buildings/{b}/rating/history", tag = "ratings", operation_id = "rating_history",
-    params(("b" = String, Path, example = "b42", description = "Building key or UUID"), LimitParams),
-    responses((status = 200, description = "crate::openapi::RatingHistoryEntry items", body = Items),
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"), HistoryPageParams),
+    responses((status = 200, description = "A page of crate::openapi::RatingHistoryEntry items", body = Page),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn history(
     State(state): State<AppState>,
     key: ApiKey,
+    OriginalUri(uri): OriginalUri,
     Path(b): Path<String>,
-    Query(q): Query<LimitParams>,
-) -> Result<Json<Items>, ApiError> {
-    let limit = checked_limit(q.limit)? as i32;
-    let items = state
+    Query(q): Query<HistoryPageParams>,
+) -> Result<Json<Page>, ApiError> {
+    let limit = checked_limit(q.limit)?;
+    let rows = state
         .rows(
             &key,
             Scope::Read,
             Some(&b),
-            "SELECT to_jsonb(h) FROM arxos.rating_history($1, $2) h",
-            &[&b, &limit],
+            "SELECT to_jsonb(h) FROM arxos.rating_history($1, $2::int8::int4, $3) h",
+            &[&b, &(limit + 1), &q.after],
         )
         .await?;
-    Ok(Json(Items { items }))
+    Ok(Json(Page::from_rows(rows, limit, &uri, id_key)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -139,31 +142,43 @@ pub struct LeaderboardParams {
     pub limit: Option<i64>,
     /// Only buildings with this grade.
     pub grade: Option<String>,
+    /// Return the buildings ranked after this building key (as in the `next` link).
+    pub after: Option<String>,
 }
 
 /// Buildings by score, best first (the `arxos.ratings` view).
 #[utoipa::path(get, path = "/api/ratings", tag = "ratings", params(LeaderboardParams),
-    responses((status = 200, description = "crate::openapi::LeaderboardEntry items", body = Items),
+    responses((status = 200, description = "A page of crate::openapi::LeaderboardEntry items", body = Page),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn leaderboard(
     State(state): State<AppState>,
     key: ApiKey,
+    OriginalUri(uri): OriginalUri,
     Query(q): Query<LeaderboardParams>,
-) -> Result<Json<Items>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     let limit = checked_limit(q.limit)?;
-    let items = state
+    // Keyset on (score descending, building key): the buildings after the `after` building's
+    // current place. The ratings are computed once (MATERIALIZED), the anchor read from them.
+    let rows = state
         .rows(
             &key,
             Scope::Read,
             None,
-            "SELECT to_jsonb(r) FROM arxos.ratings r
-              WHERE $1::text IS NULL OR r.grade = $1
+            "WITH r AS MATERIALIZED (SELECT * FROM arxos.ratings),
+                  anchor AS (SELECT a.score, a.building FROM r a WHERE a.building = $3)
+             SELECT to_jsonb(r) FROM r
+              WHERE ($1::text IS NULL OR r.grade = $1)
+                AND ($3::text IS NULL OR EXISTS (
+                        SELECT 1 FROM anchor a
+                         WHERE r.score < a.score OR (r.score = a.score AND r.building > a.building)))
               ORDER BY r.score DESC, r.building LIMIT $2",
-            &[&q.grade, &limit],
+            &[&q.grade, &(limit + 1), &q.after],
         )
         .await?;
-    Ok(Json(Items { items }))
+    Ok(Json(Page::from_rows(rows, limit, &uri, |v| {
+        v.get("building")?.as_str().map(str::to_owned)
+    })))
 }
 
 /// Count, mean, minimum and maximum score and the number of buildings per grade.
