@@ -91,6 +91,14 @@ fn contributors_contributions_transfers_and_tokens() {
         400,
         "VALIDATION_ERROR",
     );
+    // A key limited to another building lists none of b42's contributions.
+    api.cluster
+        .client()
+        .batch_execute("SELECT arxos.create_building('b7', 'Elsewhere', NULL)")
+        .expect("a second building");
+    let elsewhere = create_key(&api.cluster, "elsewhere", &["read"], Some(&["b7"]));
+    let scoped = api.get_as(&elsewhere, "/api/contributions").json();
+    assert_eq!(scoped["items"].as_array().unwrap().len(), 0, "{scoped}");
 
     let id = contribution["contribution_id"].as_str().unwrap();
     let own = api.send_as(

@@ -252,6 +252,9 @@ pub async fn list_contributions(
             "SELECT to_jsonb(x) FROM arxos.contributions x
               WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
                 AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
+                -- the key's buildings: the predicate of the row-level policies (the market's
+                -- tables have none, docs/security.md)
+                AND arxos.building_allowed(x.building_id)
                 AND ($4::text IS NULL OR (x.created_at, x.id) < (
                         SELECT a.created_at, a.id FROM arxos.contributions a WHERE a.id = $4::text::uuid))
               ORDER BY x.created_at DESC, x.id DESC LIMIT $3",
