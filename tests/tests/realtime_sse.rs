@@ -144,6 +144,34 @@ fn building_limited_keys_see_only_their_building() {
     assert_eq!(got[0].json()["path"], "/open");
 }
 
+/// A browser's EventSource sends the key as `?api_key=` and, when it reconnects,
+/// `Last-Event-ID`, which wins over an `after` left in its URL; an idle stream gets a
+/// keep-alive comment every 15 s.
+#[test]
+fn query_key_last_event_id_over_after_and_keep_alive() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    let start = head(&cluster);
+    desks(&cluster, "k", "d", 3);
+    let now = head(&cluster);
+    assert!(now >= start + 3, "{start} {now}");
+    let mut client = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?api_key={key}&after={now}&types=object.*"),
+        &[("Last-Event-ID", &start.to_string())],
+    );
+    assert_eq!(client.status, 200);
+    let got: Vec<String> = client
+        .take(3, WAIT)
+        .iter()
+        .map(|m| m.json()["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, ["/d_1", "/d_2", "/d_3"]);
+    let comment = client.comment(Duration::from_secs(20));
+    assert_eq!(comment.as_deref(), Some("keep-alive"));
+}
+
 #[test]
 fn resume_with_last_event_id_has_no_gap_and_no_duplicate() {
     let cluster = Cluster::start();

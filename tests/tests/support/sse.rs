@@ -187,6 +187,23 @@ impl SseClient {
         }
     }
 
+    /// The next comment line other than `: ready` (keep-alives), within `timeout`.
+    pub fn comment(&mut self, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.reader.get_ref().set_read_timeout(Some(left)).ok();
+            let line = self.line()?;
+            let text = line.trim_start_matches(':').trim();
+            if line.starts_with(':') && text != "ready" {
+                return Some(text.to_owned());
+            }
+        }
+    }
+
     /// Waits for the stream's `: ready` comment.
     pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
