@@ -83,6 +83,16 @@ impl SseClient {
         text
     }
 
+    /// The next line, unless the deadline passes first.
+    fn line_before(&mut self, deadline: Instant) -> Option<String> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        self.reader.get_ref().set_read_timeout(Some(left)).ok();
+        self.line()
+    }
+
     /// Reads raw body bytes (de-chunked) until a full line is available.
     fn line(&mut self) -> Option<String> {
         loop {
@@ -155,12 +165,7 @@ impl SseClient {
         };
         let mut has_data = false;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            self.reader.get_ref().set_read_timeout(Some(left)).ok();
-            let line = self.line()?;
+            let line = self.line_before(deadline)?;
             if line.is_empty() {
                 if has_data {
                     return Some(message);
@@ -191,12 +196,7 @@ impl SseClient {
     pub fn comment(&mut self, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            self.reader.get_ref().set_read_timeout(Some(left)).ok();
-            let line = self.line()?;
+            let line = self.line_before(deadline)?;
             let text = line.trim_start_matches(':').trim();
             if line.starts_with(':') && text != "ready" {
                 return Some(text.to_owned());
