@@ -32,7 +32,7 @@ impl Cluster {
         let root = scratch_dir().join(format!("pg-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("create the cluster directory");
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             root,
             port: crate::free_port(),
             pg_bin: std::env::var_os("PG_BIN").map_or_else(|| DEFAULT_PG_BIN.into(), PathBuf::from),
@@ -59,9 +59,29 @@ impl Cluster {
                 "--no-sync",
             ]);
         });
-        cluster.start_server();
+        cluster.start_first_time();
         cluster.create_database();
         cluster
+    }
+
+    /// Starts the new server. Another process may take the port between `free_port()` and
+    /// the server's bind (tests start clusters and shims in parallel): then another port.
+    fn start_first_time(&mut self) {
+        for _ in 0..4 {
+            let started = self
+                .pg_command("pg_ctl", |c| self.start_args(c))
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if started {
+                return;
+            }
+            if !self.log().contains("Address already in use") {
+                break;
+            }
+            self.port = crate::free_port();
+        }
+        // Once more, failing with pg_ctl's output.
+        self.start_server();
     }
 
     pub fn port(&self) -> u16 {
@@ -113,21 +133,22 @@ impl Cluster {
     }
 
     fn start_server(&self) {
+        self.pg("pg_ctl", |c| self.start_args(c));
+    }
+
+    /// `pg_ctl start` on this cluster's directory and port.
+    fn start_args(&self, c: &mut Command) {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
             self.port,
             self.root.display()
         );
-        let data = self.data_dir();
-        let log = self.log_file();
-        self.pg("pg_ctl", |c| {
-            c.arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(&log)
-                .args(["-w", "-t", "60", "-o"]);
-            c.arg(&options).arg("start");
-        });
+        c.arg("-D")
+            .arg(self.data_dir())
+            .arg("-l")
+            .arg(self.log_file())
+            .args(["-w", "-t", "60", "-o"]);
+        c.arg(&options).arg("start");
     }
 
     fn create_database(&self) {
@@ -150,6 +171,11 @@ impl Cluster {
     /// Runs one of PostgreSQL's programs (as `postgres` when we are root); panics with its
     /// output if it fails.
     fn pg(&self, program: &str, args: impl FnOnce(&mut Command)) -> Output {
+        run_checked(&mut self.pg_command(program, args))
+    }
+
+    /// The command that runs one of PostgreSQL's programs.
+    fn pg_command(&self, program: &str, args: impl FnOnce(&mut Command)) -> Command {
         let path = self.pg_bin.join(program);
         let mut command = if self.as_postgres {
             let mut c = Command::new("runuser");
@@ -161,7 +187,7 @@ impl Cluster {
         args(&mut command);
         // Keep the server's children from inheriting our test output pipes.
         command.stdin(std::process::Stdio::null());
-        run_checked(&mut command)
+        command
     }
 }
 
