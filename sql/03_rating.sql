@@ -235,7 +235,11 @@ DECLARE
     r  arxos.rating_result;
 BEGIN
     -- Fold and record the writes so far first: their moves belong to them, not to this call.
-    PERFORM arxos.sequence_events(wait_ms => 250);
+    -- The sequencer's lock stays held to the end of the transaction, so no fold runs in
+    -- between; record_rating reads the folded totals only (a write that commits meanwhile is
+    -- folded, and recorded as its own move, after this transaction).
+    PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));
+    PERFORM arxos.sequence_events();
     SELECT * INTO i FROM arxos.rating_inputs_scan(b);
     v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
                               i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
@@ -308,7 +312,9 @@ $$;
 -- score moved by 0.1 or more (or always, with force), writes a history row and the
 -- bilt.rating.changed and market.signal events. Used by tick() (reason time_window) and
 -- recompute_rating() (manual_recalculation); writes are recorded by the sequencer
--- (fold_ratings). Returns true when it wrote.
+-- (fold_ratings). It reads the folded totals only: its callers fold first, holding the
+-- sequencer's lock, and a write that committed since is left for the next fold, which records
+-- it with its own reason and object. Returns true when it wrote.
 CREATE FUNCTION arxos.record_rating(building uuid, reason text, object_path text,
                                     contribution uuid, force boolean DEFAULT false,
                                     at timestamptz DEFAULT now())
@@ -324,7 +330,7 @@ DECLARE
     key   text;
     moved boolean;
 BEGIN
-    SELECT * INTO i FROM arxos.rating_inputs(building, at);
+    SELECT * INTO i FROM arxos.rating_inputs(building, at, pending => false);
     IF NOT FOUND THEN
         RETURN false;
     END IF;
@@ -536,8 +542,10 @@ DECLARE
     n integer := 0;
 BEGIN
     -- Reading windows that ran out stop counting as instrumented (13_readings.sql); the
-    -- writes so far are folded and recorded before time's own moves.
+    -- writes so far are folded and recorded before time's own moves, under the sequencer's
+    -- lock held to the end of the transaction (see record_rating).
     PERFORM arxos.readings_tick();
+    PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));
     PERFORM arxos.sequence_events();
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP
         IF arxos.record_rating(b, 'time_window', NULL, NULL, false, at) THEN

@@ -111,6 +111,15 @@ SELECT arxos.tick(now() + interval '40 days') >= 1 AS tick_recorded;
 SELECT reason, new_score FROM arxos.rating_history('aging', max => 1);
 SELECT count(*) FROM arxos.events_since(0, types => ARRAY['bilt.rating.calculated'], building => 'aging');
 DELETE FROM arxos.buildings WHERE key = 'aging';
+-- a write that commits while a tick runs (its delta not folded yet) is not recorded as time's
+-- move: record_rating reads the folded totals; the next fold records the write as its own
+BEGIN;
+SELECT arxos.record_rating(arxos.building_id('b42'), 'time_window', NULL, NULL) IS NOT NULL AS settled;
+INSERT INTO arxos.rating_deltas (building_id, changes, objects, documented, reason)
+SELECT id, 1, 1000, 1000, 'bulk_update' FROM arxos.buildings WHERE key = 'b42';
+SELECT arxos.record_rating(arxos.building_id('b42'), 'time_window', NULL, NULL) AS recorded_as_time;
+SELECT reason FROM arxos.rating_history('b42', 1);
+ROLLBACK;
 -- BI views: refreshed concurrently, readable by arxos_reader and nothing else
 SELECT arxos.refresh_views();
 SELECT building, grade, rank FROM arxos.bi_leaderboard ORDER BY rank, building;
