@@ -129,11 +129,15 @@ mod tests {
         );
     }
 
-    /// A deterministic workload of inserts, updates, moves, deletes and connections: after each
-    /// step the counters-based rating equals the recomputation from scratch.
+    /// A deterministic workload of inserts, updates, moves, deletes, connections and
+    /// disconnections, contributions and their verifications: after each step the
+    /// counters-based rating equals the recomputation from scratch.
     #[pg_test]
     fn incremental_rating_equals_oracle_under_a_random_workload() {
         run("select arxos.create_building('prop', 'Property test')");
+        run("select arxos.register_contributor('alice', 'Alice'), arxos.register_contributor('bob', 'Bob')");
+        // Peer verification needs some trust.
+        run("update arxos.contributors set reputation = 350 where handle = 'bob'");
         let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
         let mut next = |n: u64| {
             seed ^= seed << 13;
@@ -146,7 +150,7 @@ mod tests {
         for step in 0..120 {
             let a = next(30);
             let b = next(30);
-            let sql = match next(7) {
+            let sql = match next(10) {
                 0 | 1 => format!(
                     "select arxos.put('prop', '/n{a}', '{}', {}, status => '{}', location => {})",
                     types[next(5) as usize],
@@ -165,6 +169,15 @@ mod tests {
                 3 => format!("select arxos.rm('prop', '/n{a}', recursive => true)"),
                 4 => format!("select arxos.mv('prop', '/n{a}', '/n{b}')"),
                 5 => format!("select arxos.connect('prop', '/n{a}', '/n{b}', 'monitors')"),
+                6 => format!("select arxos.disconnect('prop', '/n{a}', '/n{b}', 'monitors')"),
+                7 => format!(
+                    "select arxos.contribute('prop', arxos.contributor_id('alice'), 'floor_plan_upload', \
+                     encode(sha256('{step}'::bytea), 'hex'), '{{\"floor\": {}}}')",
+                    1 + next(3)
+                ),
+                8 => "select arxos.verify_contribution((select c.id from arxos.contributions c \
+                      order by c.created_at desc, c.id limit 1), arxos.contributor_id('bob'), 'peer_verified')"
+                    .to_string(),
                 _ => format!(
                     "insert into arxos.objects (building_id, path, type, status, properties) \
                      select id, '/n{a}/c' || g, 'sensor', 'active', '{{\"v\": 1}}' \
@@ -191,5 +204,12 @@ mod tests {
             );
             assert_eq!(incremental, oracle, "step {step}: {sql}");
         }
+        // The workload really contributed, verified and disconnected (failed steps are
+        // swallowed above).
+        let (contributed, verified): (i64, i64) = (
+            one("select count(*) from arxos.contributions"),
+            one("select count(*) from arxos.contributions where status = 'peer_verified'"),
+        );
+        assert!(contributed > 0 && verified > 0, "{contributed} {verified}");
     }
 }
