@@ -107,7 +107,14 @@ fn contributors_contributions_transfers_and_tokens() {
         &format!("/api/contributions/{id}/verify"),
         Some(&json!({"verifier": "alice", "status": "auto_verified"})),
     );
-    assert!(own.status == 403 || own.status == 400, "{}", own.body);
+    // Nobody verifies their own work (AX014).
+    assert_error(&own, 403, "FORBIDDEN");
+    assert_eq!(
+        own.json()["error"]["details"]["sqlstate"],
+        "AX014",
+        "{}",
+        own.body
+    );
 
     let balance = api.get("/api/contributors/alice/balance");
     assert_eq!(balance.status, 200, "{}", balance.body);
@@ -134,4 +141,29 @@ fn contributors_contributions_transfers_and_tokens() {
     assert!(token.json()["supply"].is_number(), "{}", token.body);
     assert_error(&api.get("/api/contributors/nobody"), 404, "NOT_FOUND");
     assert_error(&api.get("/api/tokens/nope"), 404, "NOT_FOUND");
+
+    let profile = api.get("/api/contributors/alice");
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    assert_eq!(profile.json()["handle"], "alice");
+
+    // Somebody else, trusted enough, verifies alice's contribution.
+    api.cluster
+        .client()
+        .batch_execute("UPDATE arxos.contributors SET reputation = 350 WHERE handle = 'bob'")
+        .expect("bob earns some trust");
+    let verified = api.send_as(
+        &bob_key,
+        "POST",
+        &format!("/api/contributions/{id}/verify"),
+        Some(&json!({"verifier": "bob", "status": "peer_verified"})),
+    );
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    assert_eq!(
+        verified.json()["new_status"],
+        "peer_verified",
+        "{}",
+        verified.body
+    );
+    let listed = api.get("/api/contributions?contributor=alice").json();
+    assert_eq!(listed["items"][0]["status"], "peer_verified", "{listed}");
 }

@@ -138,6 +138,28 @@ fn object_lifecycle_by_path() {
         .unwrap()
         .iter()
         .all(|h| h["actor"] == "admin-bot"));
+    // One entry a page: the next link carries on after the last id.
+    let first = api
+        .get("/api/buildings/b42/history?path=/electrical/panels/sub_2&limit=1")
+        .json();
+    assert_eq!(first["items"][0]["op"], "insert", "{first}");
+    let second = api.get(first["next"].as_str().expect("a next page")).json();
+    assert_eq!(second["items"][0]["op"], "update", "{second}");
+    assert!(second["next"].is_null(), "{second}");
+    // since: only what happened at or after that time (here: nothing yet).
+    let later = api
+        .get("/api/buildings/b42/history?since=2999-01-01T00:00:00Z")
+        .json();
+    assert_eq!(later["items"].as_array().unwrap().len(), 0, "{later}");
+    let all = api
+        .get("/api/buildings/b42/history?since=2000-01-01T00:00:00Z&limit=1000")
+        .json();
+    assert!(all["items"].as_array().unwrap().len() >= 2, "{all}");
+    assert_error(
+        &api.get("/api/buildings/b42/history?since=not-a-time"),
+        400,
+        "VALIDATION_ERROR",
+    );
 }
 
 #[test]
