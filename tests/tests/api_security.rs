@@ -373,3 +373,36 @@ fn refused_keys_are_answered_without_error_logs() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// A request that cannot finish within `--request-timeout` (here: waiting for a row another
+/// session holds) answers 503 UNAVAILABLE in the error shape, and its statement is stopped.
+#[test]
+fn requests_time_out_with_503() {
+    let api = Api::start_with(&["--rate-limit", "0", "--request-timeout", "1"]);
+    let mut locker = api.cluster.client();
+    let mut tx = locker.transaction().expect("begin");
+    tx.execute(
+        "SELECT 1 FROM arxos.objects WHERE path = '/electrical/panels/panel_1' FOR UPDATE",
+        &[],
+    )
+    .expect("lock the panel");
+    let started = std::time::Instant::now();
+    let r = api.send(
+        "PATCH",
+        "/api/buildings/b42/objects/electrical/panels/panel_1",
+        Some(&json!({"health": 50})),
+    );
+    assert_error(&r, 503, "UNAVAILABLE");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    tx.rollback().expect("release the panel");
+    // The write did not happen behind the client's back once the lock was gone.
+    std::thread::sleep(Duration::from_millis(500));
+    let panel = api
+        .get("/api/buildings/b42/objects/electrical/panels/panel_1")
+        .json();
+    assert_eq!(panel["health"], 100, "{panel}");
+}
