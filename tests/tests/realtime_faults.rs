@@ -177,7 +177,8 @@ fn two_replicas_deliver_each_event_once() {
     });
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(receiver.count(), 2000, "no event was sent twice");
-    // Both replicas took part.
+    // Every attempt names the replica that made it. (Which replica claims which batch is up to
+    // timing: one replica may well claim them all, so that is not asserted.)
     let workers: HashSet<String> = cluster
         .client()
         .query("SELECT DISTINCT worker FROM arxos.webhook_attempts", &[])
@@ -185,5 +186,8 @@ fn two_replicas_deliver_each_event_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert!(!workers.is_empty());
+    assert!(
+        (1..=2).contains(&workers.len()) && workers.iter().all(|w| !w.is_empty()),
+        "{workers:?}"
+    );
 }
