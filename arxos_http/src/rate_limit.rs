@@ -5,15 +5,16 @@
 //! A key's bucket is chosen by the key the request presents, before anyone knows whether it is
 //! valid, so made-up keys would each get a fresh bucket. Failed authentications (401 answers)
 //! are therefore also counted per client address: past their quota, the address is refused
-//! with 429 until the quota allows another attempt, except for keys that the API accepted in
-//! the last ten minutes (so that behind a shared address, a proxy's, one client guessing keys
-//! does not lock out the others).
+//! with 429 until the quota allows another attempt, except for keys that the API accepted
+//! while failures were being seen (so that behind a shared address, a proxy's, one client
+//! guessing keys does not lock out the others).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,17 +56,25 @@ impl Bucket {
 }
 
 pub struct RateLimits {
-    api: Bucket,
-    query: Bucket,
+    /// Per key, for every limited route but `/api/query`; None: unlimited.
+    api: Option<Bucket>,
+    /// Per key, for `/api/query`; None: unlimited.
+    query: Option<Bucket>,
     /// Failed authentications per client address, if limited.
     failures: Option<Bucket>,
     /// Addresses refused until the failure quota allows another attempt.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
     /// Bucket keys of presented keys the API accepted lately, and until when they count.
     accepted: Mutex<HashMap<u64, Instant>>,
+    /// Until when (seconds after `epoch`) failures were seen lately: only then are addresses
+    /// checked and accepted keys remembered, so that a server nobody guesses keys at pays
+    /// two atomic reads per request for this.
+    watch_until: AtomicU64,
+    epoch: Instant,
 }
 
-/// How long an accepted key passes a blocked address.
+/// How long an accepted key passes a blocked address, and how long a failure keeps the
+/// limiter watching.
 const ACCEPTED_FOR: Duration = Duration::from_secs(600);
 /// Accepted keys remembered at most; beyond that, expired ones are dropped, then all.
 const MAX_ACCEPTED: usize = 10_000;
@@ -76,26 +85,38 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl RateLimits {
-    pub fn new(api: Rate, query: Rate, failures: Option<Rate>) -> RateLimits {
+    pub fn new(api: Option<Rate>, query: Option<Rate>, failures: Option<Rate>) -> RateLimits {
         RateLimits {
-            api: Bucket::new(api),
-            query: Bucket::new(query),
+            api: api.map(Bucket::new),
+            query: query.map(Bucket::new),
             failures: failures.map(Bucket::new),
             blocked: Mutex::new(HashMap::new()),
             accepted: Mutex::new(HashMap::new()),
+            watch_until: AtomicU64::new(0),
+            epoch: Instant::now(),
         }
     }
 
     /// Forgets keys whose buckets are full again, and blocks that ended (called now and then).
     pub fn forget_idle(&self) {
-        self.api.limiter.retain_recent();
-        self.query.limiter.retain_recent();
-        if let Some(failures) = &self.failures {
-            failures.limiter.retain_recent();
+        for bucket in [&self.api, &self.query, &self.failures]
+            .into_iter()
+            .flatten()
+        {
+            bucket.limiter.retain_recent();
         }
         let now = Instant::now();
         lock(&self.blocked).retain(|_, until| *until > now);
         lock(&self.accepted).retain(|_, until| *until > now);
+    }
+
+    fn seconds(&self) -> u64 {
+        self.epoch.elapsed().as_secs()
+    }
+
+    /// Whether failures were seen in the last ten minutes.
+    fn watching(&self) -> bool {
+        self.seconds() < self.watch_until.load(Ordering::Relaxed)
     }
 
     /// How long an address stays refused for this key, if it is.
@@ -110,9 +131,6 @@ impl RateLimits {
 
     /// Remembers that the API accepted a presented key.
     fn accepted(&self, key: u64) {
-        if self.failures.is_none() {
-            return;
-        }
         let now = Instant::now();
         let mut accepted = lock(&self.accepted);
         if accepted.len() >= MAX_ACCEPTED {
@@ -129,16 +147,18 @@ impl RateLimits {
         let Some(failures) = &self.failures else {
             return;
         };
-        if let Err(not_until) = failures.limiter.check_key(&ip_key(ip)) {
+        self.watch_until
+            .store(self.seconds() + ACCEPTED_FOR.as_secs(), Ordering::Relaxed);
+        if let Err(not_until) = failures.limiter.check_key(&hash(&ip)) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             lock(&self.blocked).insert(ip, Instant::now() + wait);
         }
     }
 }
 
-fn ip_key(ip: IpAddr) -> u64 {
+fn hash<T: Hash + ?Sized>(value: &T) -> u64 {
     let mut hasher = DefaultHasher::new();
-    ip.hash(&mut hasher);
+    value.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -147,29 +167,24 @@ fn exempt(path: &str) -> bool {
     !path.starts_with("/api/") || path.starts_with("/api/health") || path == "/api/openapi.json"
 }
 
-/// The API key a request presents: from the headers, else `?api_key=` (as the event stream
-/// accepts it); empty when none.
-fn request_key(headers: &HeaderMap, query: Option<&str>) -> String {
+/// The bucket key of the API key a request presents (from the headers, else `?api_key=` as
+/// the event stream accepts it), hashed; None when it presents none (those requests share
+/// one bucket).
+fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<u64> {
     match presented_key(headers) {
-        Some(key) => key.to_owned(),
+        Some(key) => Some(hash(key)),
         None => query
             .into_iter()
             .flat_map(|q| url::form_urlencoded::parse(q.as_bytes()))
             .find(|(name, _)| name == "api_key")
             .map(|(_, key)| key.trim().to_owned())
-            .unwrap_or_default(),
+            .filter(|key| !key.is_empty())
+            .map(|key| hash(key.as_str())),
     }
 }
 
-/// The bucket key of a presented key, hashed; requests without one share a bucket.
-fn bucket_key(key: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    key.hash(&mut hasher);
-    hasher.finish()
-}
-
 /// 429 RATE_LIMITED with `Retry-After`.
-fn refusal(message: String, wait: Duration) -> (Response, u64) {
+fn refusal(message: &str, wait: Duration) -> Response {
     let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let mut response = ApiError::new(
         ErrorCode::RateLimited,
@@ -179,7 +194,7 @@ fn refusal(message: String, wait: Duration) -> (Response, u64) {
     response
         .headers_mut()
         .insert("retry-after", HeaderValue::from(retry_after));
-    (response, retry_after)
+    response
 }
 
 pub async fn limit(
@@ -192,50 +207,57 @@ pub async fn limit(
         return next.run(request).await;
     }
     let bucket = if path == "/api/query" {
-        &limits.query
+        limits.query.as_ref()
     } else {
-        &limits.api
+        limits.api.as_ref()
     };
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let presented = request_key(request.headers(), request.uri().query());
-    let key = bucket_key(&presented);
-    if let Some(wait) = ip.and_then(|ip| limits.blocked_for(ip, key)) {
-        return refusal(
-            "too many failed authentications from this address".into(),
-            wait,
-        )
-        .0;
+    let presented = presented(request.headers(), request.uri().query());
+    let key = presented.unwrap_or(0);
+    let watching = limits.failures.is_some() && limits.watching();
+    if watching {
+        if let Some(wait) = ip.and_then(|ip| limits.blocked_for(ip, key)) {
+            return refusal("too many failed authentications from this address", wait);
+        }
     }
-    let per_token = Duration::from_secs(60) / bucket.rate.per_minute.get();
-    match bucket.limiter.check_key(&key) {
-        Ok(snapshot) => {
-            let remaining = snapshot.remaining_burst_capacity();
-            let reset = per_token * (bucket.rate.burst.get() - remaining);
-            let mut response = next.run(request).await;
-            // Only a success shows that the key is real: an unknown route answers 404 to any.
-            let status = response.status();
-            if status == StatusCode::UNAUTHORIZED {
-                if let Some(ip) = ip {
-                    limits.failed(ip);
-                }
-            } else if status.is_success() && !presented.is_empty() {
-                limits.accepted(key);
+    let mut quota = None;
+    if let Some(bucket) = bucket {
+        let per_token = Duration::from_secs(60) / bucket.rate.per_minute.get();
+        match bucket.limiter.check_key(&key) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                quota = Some((
+                    bucket.rate,
+                    remaining,
+                    per_token * (bucket.rate.burst.get() - remaining),
+                ));
             }
-            set_headers(response.headers_mut(), bucket.rate, remaining, reset);
-            response
-        }
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let (mut response, _) = refusal("too many requests".into(), wait);
-            let headers = response.headers_mut();
-            let reset = per_token * bucket.rate.burst.get();
-            set_headers(headers, bucket.rate, 0, reset.max(wait));
-            response
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let mut response = refusal("too many requests", wait);
+                let reset = per_token * bucket.rate.burst.get();
+                set_headers(response.headers_mut(), bucket.rate, 0, reset.max(wait));
+                return response;
+            }
         }
     }
+    let mut response = next.run(request).await;
+    // Only a success shows that the key is real: an unknown route answers 404 to any.
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED {
+        if let Some(ip) = ip {
+            limits.failed(ip);
+        }
+    } else if watching && status.is_success() && presented.is_some() {
+        limits.accepted(key);
+    }
+    if let Some((rate, remaining, reset)) = quota {
+        set_headers(response.headers_mut(), rate, remaining, reset);
+    }
+    response
 }
 
 fn set_headers(headers: &mut HeaderMap, rate: Rate, remaining: u32, reset: Duration) {
@@ -268,10 +290,12 @@ mod tests {
             per_minute: NonZeroU32::new(60).unwrap(),
             burst: NonZeroU32::new(2).unwrap(),
         };
-        let limits = RateLimits::new(rate, rate, Some(rate));
+        let limits = RateLimits::new(Some(rate), Some(rate), Some(rate));
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         let other: IpAddr = "192.0.2.8".parse().unwrap();
+        assert!(!limits.watching());
         limits.failed(ip);
+        assert!(limits.watching(), "a failure makes the limiter watch");
         limits.failed(ip);
         assert!(limits.blocked_for(ip, 1).is_none(), "within the quota");
         limits.failed(ip);
@@ -291,17 +315,16 @@ mod tests {
     #[test]
     fn the_query_key_chooses_the_bucket_when_no_header_does() {
         let none = HeaderMap::new();
-        assert_eq!(
-            request_key(&none, Some("types=object.*&api_key=arx_a")),
-            "arx_a"
-        );
-        assert_eq!(request_key(&none, Some("api_key=%20arx_b")), "arx_b");
-        assert_eq!(request_key(&none, None), "");
+        let (a, b) = (Some(hash("arx_a")), Some(hash("arx_b")));
+        assert_eq!(presented(&none, Some("types=object.*&api_key=arx_a")), a);
+        assert_eq!(presented(&none, Some("api_key=%20arx_b")), b);
+        assert_eq!(presented(&none, Some("api_key=")), None);
+        assert_eq!(presented(&none, None), None);
         let mut headers = HeaderMap::new();
         headers.insert("x-api-key", HeaderValue::from_static("arx_a"));
         assert_eq!(
-            request_key(&headers, Some("api_key=arx_b")),
-            "arx_a",
+            presented(&headers, Some("api_key=arx_b")),
+            a,
             "the header wins"
         );
     }

@@ -152,29 +152,21 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
 /// Connections of POST /api/query (each request holds one for at most the query timeout).
 const QUERY_POOL_SIZE: usize = 4;
 
-/// The limiters, unless the configuration turns both off.
+/// The limiters, unless the configuration turns them all off (0: no limit).
 fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
-    let unlimited = NonZeroU32::MAX;
-    let rate = |per_minute: u32, burst: u32| match NonZeroU32::new(per_minute) {
-        Some(per_minute) => Rate {
+    let rate = |per_minute: u32, burst: u32| {
+        NonZeroU32::new(per_minute).map(|per_minute| Rate {
             per_minute,
             burst: NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
-        },
-        None => Rate {
-            per_minute: unlimited,
-            burst: unlimited,
-        },
+        })
     };
-    if config.rate_limit == 0 && config.query_rate_limit == 0 && config.auth_failure_limit == 0 {
+    let api = rate(config.rate_limit, config.rate_limit_burst);
+    let query = rate(config.query_rate_limit, config.query_rate_limit_burst);
+    let failures = rate(config.auth_failure_limit, config.auth_failure_limit);
+    if api.is_none() && query.is_none() && failures.is_none() {
         return None;
     }
-    let failures = (config.auth_failure_limit > 0)
-        .then(|| rate(config.auth_failure_limit, config.auth_failure_limit));
-    Some(Arc::new(RateLimits::new(
-        rate(config.rate_limit, config.rate_limit_burst),
-        rate(config.query_rate_limit, config.query_rate_limit_burst),
-        failures,
-    )))
+    Some(Arc::new(RateLimits::new(api, query, failures)))
 }
 
 /// The whole HTTP surface with its middleware, outermost first: tracing, CORS, error
