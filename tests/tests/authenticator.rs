@@ -1,0 +1,94 @@
+//! The shim logged in as `arxos_authenticator`, the role production uses (docs/security.md),
+//! instead of a superuser: requests (as `arxos_api`), the listener, webhook delivery and the
+//! ticker work with that role's grants alone, and it cannot do more than they allow.
+
+mod support;
+
+use std::time::Duration;
+
+use arxos_e2e::{wait_until, Cluster, Http, Shim};
+use serde_json::json;
+use support::receiver::{Mode, Receiver};
+use support::{api_key, desks};
+
+#[test]
+fn the_shim_works_as_arxos_authenticator() {
+    let cluster = Cluster::start();
+    cluster
+        .client()
+        .batch_execute("ALTER ROLE arxos_authenticator LOGIN; SELECT arxos.load_sample()")
+        .expect("let the authenticator log in");
+    let url = format!(
+        "postgres://arxos_authenticator@127.0.0.1:{}/arxos",
+        cluster.port()
+    );
+    let shim = Shim::start_with(&url, &["--webhook-allow-networks", "127.0.0.0/8"], &[]);
+    let key = api_key(&cluster, &["admin"]);
+    let http = Http::new();
+    let call = |method: &str, path: &str, body: Option<serde_json::Value>| {
+        let mut headers = vec![("x-api-key", key.as_str())];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        http.request(
+            method,
+            &shim.url(path),
+            &headers,
+            body.map(|b| b.to_string().into_bytes()),
+        )
+    };
+
+    // Requests: a read and a write.
+    let ls = call("GET", "/api/buildings/b42/ls/electrical", None);
+    assert_eq!(ls.status, 200, "{}", ls.body);
+    let put = call(
+        "PUT",
+        "/api/buildings/b42/objects/spaces/auth_room",
+        Some(json!({"type": "room"})),
+    );
+    assert!(put.status == 200 || put.status == 201, "{}", put.body);
+
+    // The listener sequences (events reach the outbox readers) and the worker delivers.
+    let receiver = Receiver::start(Mode::Ok);
+    let created = call(
+        "POST",
+        "/api/webhooks",
+        Some(json!({"url": receiver.url("/"), "types": ["object.created"]})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    desks(&cluster, "auth", "d", 3);
+    wait_until(Duration::from_secs(30), "three webhook deliveries", || {
+        (receiver.count() >= 3).then_some(())
+    });
+    let recent = call(
+        "GET",
+        "/api/events/recent?types=object.created&limit=1000",
+        None,
+    )
+    .json();
+    assert!(
+        recent["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "/spaces/auth_room"),
+        "{recent}"
+    );
+
+    // The ticker's call, as the authenticator itself; and what it may not do on its own.
+    let mut own =
+        postgres::Client::connect(&url, postgres::NoTls).expect("connect as the authenticator");
+    own.query_one("SELECT arxos.tick()", &[])
+        .expect("the authenticator runs the ticker");
+    for refused in [
+        "SELECT count(*) FROM arxos.list_webhooks()",
+        "SELECT count(*) FROM arxos.api_keys",
+        "SELECT arxos.drop_readings_before(now())",
+    ] {
+        let err = own.batch_execute(refused).expect_err(refused);
+        let state = err.as_db_error().map(|e| e.code().code().to_owned());
+        assert_eq!(state.as_deref(), Some("42501"), "{refused}: {err:?}");
+    }
+    let logs = shim.logs().join("\n");
+    assert!(!logs.contains("permission denied"), "{logs}");
+}
