@@ -225,6 +225,24 @@ $$;
 CREATE FUNCTION arxos.verified_in_window(building uuid, at timestamptz) RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT 0::bigint $$;
 
+-- Takes the outbox sequencer's lock (arxos.sequence_events) for the rest of the transaction,
+-- waiting at most 5 s (then 55P03): tick() and recompute_rating() fold and record under it,
+-- so that no fold runs between theirs and their history rows.
+CREATE FUNCTION arxos.lock_sequencer() RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    old text := current_setting('lock_timeout');
+BEGIN
+    PERFORM set_config('lock_timeout', '5s', true);
+    PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));
+    PERFORM set_config('lock_timeout', old, true);
+EXCEPTION WHEN lock_not_available THEN
+    RAISE EXCEPTION 'the outbox sequencer is busy: another transaction has held its lock for 5 s'
+        USING ERRCODE = '55P03',
+              HINT = 'an open transaction called events_since(), rating_history() or another sequencing function; try again';
+END
+$$;
+
 CREATE FUNCTION arxos.recompute_rating(building text) RETURNS arxos.rating_result
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -238,7 +256,7 @@ BEGIN
     -- The sequencer's lock stays held to the end of the transaction, so no fold runs in
     -- between; record_rating reads the folded totals only (a write that commits meanwhile is
     -- folded, and recorded as its own move, after this transaction).
-    PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));
+    PERFORM arxos.lock_sequencer();
     PERFORM arxos.sequence_events();
     SELECT * INTO i FROM arxos.rating_inputs_scan(b);
     v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
@@ -541,11 +559,12 @@ DECLARE
     b uuid;
     n integer := 0;
 BEGIN
-    -- Reading windows that ran out stop counting as instrumented (13_readings.sql); the
-    -- writes so far are folded and recorded before time's own moves, under the sequencer's
-    -- lock held to the end of the transaction (see record_rating).
+    -- The sequencer's lock first (held to the end of the transaction, see record_rating), so
+    -- that nothing below waits for it while holding rows. Reading windows that ran out stop
+    -- counting as instrumented (13_readings.sql); the writes so far are folded and recorded
+    -- before time's own moves.
+    PERFORM arxos.lock_sequencer();
     PERFORM arxos.readings_tick();
-    PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));
     PERFORM arxos.sequence_events();
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP
         IF arxos.record_rating(b, 'time_window', NULL, NULL, false, at) THEN

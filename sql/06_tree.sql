@@ -472,7 +472,7 @@ DECLARE
          WHERE o.building_id = b AND o.location IS NOT NULL
          ORDER BY o.location <-> target;
 BEGIN
-    IF NOT (radius >= 0 AND radius < 'Infinity') THEN
+    IF radius IS NULL OR NOT (radius >= 0 AND radius < 'Infinity') THEN
         RAISE EXCEPTION 'radius must be a finite number of metres, 0 or more' USING ERRCODE = '22023';
     END IF;
     IF x IS NULL OR y IS NULL THEN

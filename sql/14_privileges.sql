@@ -6,8 +6,10 @@
 -- readings partitions). PostgreSQL grants EXECUTE on every new function to PUBLIC; for these
 -- functions that grant is taken back here, whatever file created them, and each role keeps
 -- only what it is given explicitly:
---   arxos_api            every function (GRANT … ON ALL FUNCTIONS, 08_security.sql and
---                        13_readings.sql); the functions check the request's key themselves.
+--   arxos_api            the functions the API's routes call (GRANT … ON ALL FUNCTIONS in
+--                        08_security.sql and 13_readings.sql, less those revoked below);
+--                        requests run only the shim's own statements, each behind
+--                        arxos.authorize's check of the key's scope and building.
 --   arxos_authenticator  arxos.authorize (08_security.sql), the webhook delivery functions
 --                        (12_webhooks.sql), and below: arxos.tick (the shim's ticker) and
 --                        arxos.sequence_events (its listener, through arxos.events_since).
@@ -30,3 +32,9 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz),
                           arxos.sequence_events(integer, integer, boolean) TO arxos_authenticator;
+-- What no request calls: key authentication (requests use authorize), the webhook worker's
+-- functions (the shim's own login role runs them) and the secret generator.
+REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.webhook_new_secret(),
+                           arxos.enqueue_deliveries(integer),
+                           arxos.claim_deliveries(text, integer, interval),
+                           arxos.finish_deliveries(text, jsonb, interval[], interval) FROM arxos_api;

@@ -5,9 +5,9 @@
 //! A key's bucket is chosen by the key the request presents, before anyone knows whether it is
 //! valid, so made-up keys would each get a fresh bucket. Failed authentications (401 answers)
 //! are therefore also counted per client address: past their quota, the address is refused
-//! with 429 until the quota allows another attempt, except for keys that the API accepted
-//! while failures were being seen (so that behind a shared address, a proxy's, one client
-//! guessing keys does not lock out the others).
+//! with 429 until the quota allows another attempt, except for keys that the API accepted in
+//! the last ten minutes (so that behind a shared address, a proxy's, one client guessing keys
+//! does not lock out the others). IPv6 clients are counted by their /64.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -65,10 +65,11 @@ pub struct RateLimits {
     /// Addresses refused until the failure quota allows another attempt.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
     /// Bucket keys of presented keys the API accepted lately, and until when they count.
-    accepted: Mutex<HashMap<u64, Instant>>,
+    /// Read-mostly: a key is written again only when half its time has run out.
+    accepted: RwLock<HashMap<u64, Instant>>,
     /// Until when (seconds after `epoch`) failures were seen lately: only then are addresses
-    /// checked and accepted keys remembered, so that a server nobody guesses keys at pays
-    /// two atomic reads per request for this.
+    /// checked against the blocks, so that a server nobody guesses keys at pays an atomic
+    /// read for this (and a shared lock to remember accepted keys).
     watch_until: AtomicU64,
     epoch: Instant,
 }
@@ -79,9 +80,30 @@ const ACCEPTED_FOR: Duration = Duration::from_secs(600);
 /// Accepted keys remembered at most; beyond that, expired ones are dropped, then all.
 const MAX_ACCEPTED: usize = 10_000;
 
+// A panic while holding one of these locks leaves a map that is still valid.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding the lock leaves a map that is still valid.
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The client address failures are counted by: an IPv4 address (also when IPv4-mapped), or
+/// an IPv6 address's /64, which one client usually holds whole.
+fn client(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
 }
 
 impl RateLimits {
@@ -91,7 +113,7 @@ impl RateLimits {
             query: query.map(Bucket::new),
             failures: failures.map(Bucket::new),
             blocked: Mutex::new(HashMap::new()),
-            accepted: Mutex::new(HashMap::new()),
+            accepted: RwLock::new(HashMap::new()),
             watch_until: AtomicU64::new(0),
             epoch: Instant::now(),
         }
@@ -107,7 +129,7 @@ impl RateLimits {
         }
         let now = Instant::now();
         lock(&self.blocked).retain(|_, until| *until > now);
-        lock(&self.accepted).retain(|_, until| *until > now);
+        write(&self.accepted).retain(|_, until| *until > now);
     }
 
     fn seconds(&self) -> u64 {
@@ -123,7 +145,7 @@ impl RateLimits {
     fn blocked_for(&self, ip: IpAddr, key: u64) -> Option<Duration> {
         let until = *lock(&self.blocked).get(&ip)?;
         let wait = until.checked_duration_since(Instant::now())?;
-        let accepted = lock(&self.accepted)
+        let accepted = read(&self.accepted)
             .get(&key)
             .is_some_and(|until| *until > Instant::now());
         (!accepted).then_some(wait)
@@ -132,7 +154,13 @@ impl RateLimits {
     /// Remembers that the API accepted a presented key.
     fn accepted(&self, key: u64) {
         let now = Instant::now();
-        let mut accepted = lock(&self.accepted);
+        let fresh = read(&self.accepted)
+            .get(&key)
+            .is_some_and(|until| *until > now + ACCEPTED_FOR / 2);
+        if fresh {
+            return;
+        }
+        let mut accepted = write(&self.accepted);
         if accepted.len() >= MAX_ACCEPTED {
             accepted.retain(|_, until| *until > now);
             if accepted.len() >= MAX_ACCEPTED {
@@ -214,7 +242,7 @@ pub async fn limit(
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+        .map(|c| client(c.0.ip()));
     let presented = presented(request.headers(), request.uri().query());
     let key = presented.unwrap_or(0);
     let watching = limits.failures.is_some() && limits.watching();
@@ -251,7 +279,7 @@ pub async fn limit(
         if let Some(ip) = ip {
             limits.failed(ip);
         }
-    } else if watching && status.is_success() && presented.is_some() {
+    } else if limits.failures.is_some() && status.is_success() && presented.is_some() {
         limits.accepted(key);
     }
     if let Some((rate, remaining, reset)) = quota {
@@ -310,6 +338,15 @@ mod tests {
             limits.blocked_for(ip, 2).is_none(),
             "an accepted key passes"
         );
+    }
+
+    #[test]
+    fn clients_are_ipv4_addresses_or_ipv6_64s() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(client(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(client(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(client(ip("2001:db8:1:2:bbbb::9")), ip("2001:db8:1:2::"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ SELECT path, round(distance::numeric, 3) AS distance FROM arxos.near_point('b42'
 SELECT arxos.near('b42', '/electrical', 5);
 SELECT arxos.near_point('b42', 0, 0, 0, -1);
 SELECT arxos.near_point('b42', 0, 0, 0, 'Infinity');
+SELECT arxos.near_point('b42', 0, 0, 0, NULL);
 SELECT arxos.near_point('b42', 0, 0, 0, 5, -1);
 SELECT count(*) FROM arxos.near_point('b42', 0, 0, 0, 5, 0);
 -- nearest_objects reads the GiST index in distance order (its cursor, planned as PL/pgSQL
