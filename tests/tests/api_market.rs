@@ -91,6 +91,11 @@ fn contributors_contributions_transfers_and_tokens() {
         400,
         "VALIDATION_ERROR",
     );
+    assert_error(
+        &api.get("/api/contributions?after=00000000-0000-0000-0000-000000000000"),
+        400,
+        "VALIDATION_ERROR",
+    );
     // A key limited to another building lists none of b42's contributions.
     api.cluster
         .client()

@@ -53,6 +53,11 @@ fn rating_routes_answer_the_extension_s_figures() {
     let board = api.get("/api/ratings").json();
     assert_eq!(board["items"][0]["building"], "b42");
     assert!(board["next"].is_null(), "{board}");
+    assert_error(
+        &api.get("/api/ratings?after=nowhere"),
+        400,
+        "VALIDATION_ERROR",
+    );
     let stats = api.get("/api/ratings/statistics").json();
     assert_eq!(stats["buildings"], 1);
     assert_eq!(stats["grades"][rating["grade"].as_str().unwrap()], 1);

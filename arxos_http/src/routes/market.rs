@@ -257,6 +257,13 @@ pub async fn list_contributions(
                 AND arxos.building_allowed(x.building_id)
                 AND ($4::text IS NULL OR (x.created_at, x.id) < (
                         SELECT a.created_at, a.id FROM arxos.contributions a WHERE a.id = $4::text::uuid))
+                -- an `after` that names no contribution this key sees is refused, not an empty page
+                -- (an uncorrelated condition: checked once, before any row is read)
+                AND (SELECT arxos.raise('after: no contribution ' || $4, '22023')
+                      WHERE $4::text IS NOT NULL
+                        AND NOT EXISTS (SELECT 1 FROM arxos.contributions a
+                                         WHERE a.id = $4::text::uuid
+                                           AND arxos.building_allowed(a.building_id))) IS NULL
               ORDER BY x.created_at DESC, x.id DESC LIMIT $3",
             &[&q.building, &q.contributor, &(limit + 1), &after],
         )

@@ -172,6 +172,10 @@ pub async fn leaderboard(
                 AND ($3::text IS NULL OR EXISTS (
                         SELECT 1 FROM anchor a
                          WHERE r.score < a.score OR (r.score = a.score AND r.building > a.building)))
+                -- an `after` that names no building this key sees is refused, not an empty page
+                -- (an uncorrelated condition: checked once, before any row is read)
+                AND (SELECT arxos.raise('after: no building ' || quote_literal($3), '22023')
+                      WHERE $3::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM anchor)) IS NULL
               ORDER BY r.score DESC, r.building LIMIT $2",
             &[&q.grade, &(limit + 1), &q.after],
         )
