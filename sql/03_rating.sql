@@ -225,6 +225,10 @@ $$;
 CREATE FUNCTION arxos.verified_in_window(building uuid, at timestamptz) RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT 0::bigint $$;
 
+-- The advisory lock key of the outbox sequencer (arxos.sequence_events, lock_sequencer).
+CREATE FUNCTION arxos.sequencer_lock_key() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT hashtext('arxos.sequence_events') $$;
+
 -- Takes the outbox sequencer's lock (arxos.sequence_events) for the rest of the transaction,
 -- waiting at most 5 s (then 55P03): tick() and recompute_rating() fold and record under it,
 -- so that no fold runs between theirs and their history rows.
@@ -234,7 +238,7 @@ DECLARE
     old text := current_setting('lock_timeout');
 BEGIN
     PERFORM set_config('lock_timeout', '5s', true);
-    PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));
+    PERFORM pg_advisory_xact_lock(arxos.sequencer_lock_key());
     PERFORM set_config('lock_timeout', old, true);
 EXCEPTION WHEN lock_not_available THEN
     RAISE EXCEPTION 'the outbox sequencer is busy: another transaction has held its lock for 5 s'
@@ -419,7 +423,7 @@ BEGIN
     IF NOT arxos.fold_due(lazy) THEN
         RETURN 0;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('arxos.sequence_events'));
+    PERFORM pg_advisory_xact_lock(arxos.sequencer_lock_key());
     WITH gone AS (
         DELETE FROM arxos.rating_deltas d
          -- = ANY(ARRAY(…)): probes of the primary key, whatever the (churning) statistics say

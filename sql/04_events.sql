@@ -25,7 +25,7 @@ BEGIN
         IF (SELECT min(p.seq) FROM arxos.events_pending p) IS NULL AND NOT arxos.fold_due(lazy_fold) THEN
             RETURN 0;
         END IF;
-        EXIT WHEN pg_try_advisory_xact_lock(hashtext('arxos.sequence_events'));
+        EXIT WHEN pg_try_advisory_xact_lock(arxos.sequencer_lock_key());
         IF clock_timestamp() >= deadline THEN
             RETURN 0;
         END IF;

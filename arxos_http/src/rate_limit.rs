@@ -205,9 +205,10 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<u64> {
             .into_iter()
             .flat_map(|q| url::form_urlencoded::parse(q.as_bytes()))
             .find(|(name, _)| name == "api_key")
-            .map(|(_, key)| key.trim().to_owned())
-            .filter(|key| !key.is_empty())
-            .map(|key| hash(key.as_str())),
+            .and_then(|(_, key)| {
+                let key = key.trim();
+                (!key.is_empty()).then(|| hash(key))
+            }),
     }
 }
 

@@ -263,10 +263,7 @@ fn failures_are_retried_with_backoff_until_delivered() {
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::FailFirst(3));
-    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = created_id(&api, &receiver, &["object.created"]);
     desks(&cluster, "retry", "d", 1);
     let delivery = wait_until(WAIT, "the delivery to succeed", || {
         api.deliveries(&id)
@@ -301,10 +298,7 @@ fn exhausted_retries_dead_letter_and_can_be_retried_by_hand() {
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::FailFirst(1000));
-    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = created_id(&api, &receiver, &["object.created"]);
     desks(&cluster, "dead", "d", 1);
     let dead = wait_until(WAIT, "a dead delivery", || {
         api.deliveries(&id)
@@ -332,10 +326,7 @@ fn gone_disables_the_endpoint_and_says_so() {
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::Gone);
-    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = created_id(&api, &receiver, &["object.created"]);
     desks(&cluster, "gone", "d", 1);
     let hook = wait_until(WAIT, "the webhook to be disabled", || {
         let hook = api.call("GET", &format!("/api/webhooks/{id}"), None).json();
@@ -460,10 +451,7 @@ fn slow_endpoints_time_out() {
     let shim = Shim::start_with(&cluster.url(), FAST, &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::Slow(Duration::from_secs(4)));
-    let id = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = created_id(&api, &receiver, &["object.created"]);
     desks(&cluster, "slow", "d", 1);
     let attempt = wait_until(WAIT, "a timed-out attempt", || {
         api.deliveries(&id)
@@ -481,10 +469,7 @@ fn private_and_loopback_destinations_are_refused_without_an_allow_list() {
     let shim = Shim::start_with(&cluster.url(), &["--webhook-retry-schedule", "100ms"], &[]);
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
     let receiver = Receiver::start(Mode::Ok);
-    let by_ip = api.create(json!({"url": receiver.url("/"), "types": ["object.created"]}))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let by_ip = created_id(&api, &receiver, &["object.created"]);
     let by_name = api.create(
         json!({"url": format!("http://localhost:{}/", receiver.port), "types": ["object.created"]}),
     )["id"]

@@ -249,21 +249,19 @@ pub async fn list_contributions(
             &key,
             Scope::Read,
             q.building.as_deref(),
-            "SELECT to_jsonb(x) FROM arxos.contributions x
+            "WITH anchor AS (SELECT a.created_at, a.id FROM arxos.contributions a
+                              WHERE a.id = $4::text::uuid AND arxos.building_allowed(a.building_id))
+             SELECT to_jsonb(x) FROM arxos.contributions x
               WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
                 AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
                 -- the key's buildings: the predicate of the row-level policies (the market's
                 -- tables have none, docs/security.md)
                 AND arxos.building_allowed(x.building_id)
-                AND ($4::text IS NULL OR (x.created_at, x.id) < (
-                        SELECT a.created_at, a.id FROM arxos.contributions a WHERE a.id = $4::text::uuid))
+                AND ($4::text IS NULL OR (x.created_at, x.id) < (SELECT a.created_at, a.id FROM anchor a))
                 -- an `after` that names no contribution this key sees is refused, not an empty page
                 -- (an uncorrelated condition: checked once, before any row is read)
                 AND (SELECT arxos.raise('after: no contribution ' || $4, '22023')
-                      WHERE $4::text IS NOT NULL
-                        AND NOT EXISTS (SELECT 1 FROM arxos.contributions a
-                                         WHERE a.id = $4::text::uuid
-                                           AND arxos.building_allowed(a.building_id))) IS NULL
+                      WHERE $4::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM anchor)) IS NULL
               ORDER BY x.created_at DESC, x.id DESC LIMIT $3",
             &[&q.building, &q.contributor, &(limit + 1), &after],
         )
