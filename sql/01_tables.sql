@@ -23,6 +23,11 @@ LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
                   FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
 $$;
 
+-- When a reading taken at t stops making its object instrumented: 30 days of 24 hours later
+-- (hours, so the window is the same whatever the session's time zone).
+CREATE FUNCTION arxos.reading_window_end(t timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT t + interval '720 hours' $$;
+
 -------------------------------------------------------------------------------------------------
 -- Buildings
 -------------------------------------------------------------------------------------------------
@@ -84,6 +89,7 @@ CREATE TABLE arxos.objects (
     instrumented    boolean NOT NULL DEFAULT false,
     monitored_by    integer NOT NULL DEFAULT 0,
     last_reading_at timestamptz,
+    instrumented_until timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     created_by      text NOT NULL DEFAULT arxos.current_actor(),
@@ -98,7 +104,9 @@ CREATE TABLE arxos.objects (
 COMMENT ON TABLE arxos.objects IS
     'Every panel, circuit, outlet, valve and room of a building, addressed by path.';
 COMMENT ON COLUMN arxos.objects.instrumented IS
-    'Maintained by triggers: the object is a sensing device or is monitored by one.';
+    'Maintained by triggers: the object is a sensing device, is monitored by one, or had a reading in the last 30 days.';
+COMMENT ON COLUMN arxos.objects.instrumented_until IS
+    'Maintained by triggers: when the object is instrumented by its readings alone, the end of its last reading''s 30-day window (then it stops counting); else null.';
 CREATE INDEX objects_location ON arxos.objects USING gist (building_id, location)
     WHERE location IS NOT NULL;
 CREATE INDEX objects_children ON arxos.objects (building_id, parent_path, path);

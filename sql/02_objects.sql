@@ -133,11 +133,19 @@ BEGIN
             NEW.version := OLD.version + 1;
         END IF;
     END IF;
-    -- Instrumented: monitored by a sensor, a reading in the last 30 days (13_readings.sql), or
-    -- a sensing type itself.
-    NEW.instrumented := NEW.monitored_by > 0
-        OR coalesce(NEW.last_reading_at > now() - interval '30 days', false)
-        OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = NEW.type);
+    -- Instrumented: monitored by a sensor or a sensing type itself (for good), or a reading in
+    -- the last 30 days (13_readings.sql): then instrumented_until is when that window closes,
+    -- which arxos.rating_inputs reads so that the rating need not wait for tick().
+    IF NEW.monitored_by > 0 OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = NEW.type) THEN
+        NEW.instrumented := true;
+        NEW.instrumented_until := NULL;
+    ELSE
+        NEW.instrumented_until := arxos.reading_window_end(NEW.last_reading_at);
+        NEW.instrumented := coalesce(NEW.instrumented_until > now(), false);
+        IF NOT NEW.instrumented THEN
+            NEW.instrumented_until := NULL;
+        END IF;
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -341,14 +349,20 @@ CREATE TRIGGER objects_after_update AFTER UPDATE ON arxos.objects
 CREATE TRIGGER objects_after_delete AFTER DELETE ON arxos.objects
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.objects_after_delete();
 
--- Editing the sensing types re-derives every object's instrumented flag.
+-- Editing the sensing types re-derives the instrumented flag (and instrumented_until) of every
+-- object whose state it changes; the row trigger does the deriving.
 CREATE FUNCTION arxos.sensing_types_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     UPDATE arxos.objects o SET instrumented = o.instrumented
-     WHERE o.instrumented IS DISTINCT FROM
-           (o.monitored_by > 0 OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = o.type));
+      FROM (SELECT x.id, x.monitored_by > 0 OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = x.type) AS for_good,
+                   CASE WHEN arxos.reading_window_end(x.last_reading_at) > now()
+                        THEN arxos.reading_window_end(x.last_reading_at) END AS window_end
+              FROM arxos.objects x) d
+     WHERE d.id = o.id
+       AND (o.instrumented, o.instrumented_until) IS DISTINCT FROM
+           (d.for_good OR d.window_end IS NOT NULL, CASE WHEN NOT d.for_good THEN d.window_end END);
     RETURN NULL;
 END
 $$;

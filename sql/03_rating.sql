@@ -112,8 +112,10 @@ CREATE INDEX rating_history_building ON arxos.rating_history (building_id, id);
 -------------------------------------------------------------------------------------------------
 
 -- The inputs of the rating formula for one building: the folded totals plus, unless pending is
--- false, the deltas the sequencer has not folded yet (this transaction's own among them). The
--- cost depends on the deltas waiting, never on the number of objects.
+-- false, the deltas the sequencer has not folded yet (this transaction's own among them), less
+-- the objects whose reading window closed by `at` and that tick() has not expired yet (an
+-- index range that tick() keeps empty). The cost depends on the deltas and expiries waiting,
+-- never on the number of objects.
 CREATE FUNCTION arxos.rating_inputs(building uuid, at timestamptz DEFAULT now(), pending boolean DEFAULT true)
 RETURNS TABLE (objects bigint, located bigint, documented bigint, with_properties bigint,
                instrumented bigint, age_days double precision, changes_30d bigint,
@@ -123,7 +125,10 @@ LANGUAGE sql STABLE AS $$
            coalesce(c.located, 0) + coalesce(p.located, 0),
            coalesce(c.documented, 0) + coalesce(p.documented, 0),
            coalesce(c.with_properties, 0) + coalesce(p.with_properties, 0),
-           coalesce(c.instrumented, 0) + coalesce(p.instrumented, 0),
+           coalesce(c.instrumented, 0) + coalesce(p.instrumented, 0)
+               - (SELECT count(*) FROM arxos.objects o
+                   WHERE o.building_id = b.id AND o.instrumented_until IS NOT NULL
+                     AND o.instrumented_until <= rating_inputs.at),
            coalesce(floor(extract(epoch FROM rating_inputs.at - coalesce(b.first_object_at, p.first_at)) / 86400.0),
                     0)::double precision,
            coalesce(a.changes, 0) + coalesce(p.changes, 0),
@@ -198,6 +203,8 @@ END
 $$;
 
 -- Recomputes from scratch: counts objects and history rows. The oracle the counters must equal.
+-- An object counts as instrumented if it is monitored (monitored_by, kept by the connection
+-- triggers), of a sensing type, or had a reading in the 30 days before `at`.
 CREATE FUNCTION arxos.rating_inputs_scan(building uuid, at timestamptz DEFAULT now())
 RETURNS TABLE (objects bigint, located bigint, documented bigint, with_properties bigint,
                instrumented bigint, age_days double precision, changes_30d bigint,
@@ -211,7 +218,9 @@ LANGUAGE sql STABLE AS $$
                            count(*) FILTER (WHERE x IS NOT NULL) AS located,
                            count(*) FILTER (WHERE status <> 'unknown') AS documented,
                            count(*) FILTER (WHERE properties <> '{}') AS with_properties,
-                           count(*) FILTER (WHERE instrumented) AS instrumented
+                           count(*) FILTER (WHERE monitored_by > 0
+                                              OR arxos.reading_window_end(last_reading_at) > rating_inputs_scan.at
+                                              OR type IN (SELECT s.type FROM arxos.sensing_types s)) AS instrumented
                       FROM arxos.objects WHERE building_id = b.id) o,
            LATERAL (SELECT count(*) AS changes, count(DISTINCT actor) AS actors
                       FROM arxos.object_history
@@ -564,17 +573,18 @@ DECLARE
     n integer := 0;
 BEGIN
     -- The sequencer's lock first (held to the end of the transaction, see record_rating), so
-    -- that nothing below waits for it while holding rows. Reading windows that ran out stop
-    -- counting as instrumented (13_readings.sql); the writes so far are folded and recorded
-    -- before time's own moves.
+    -- that nothing below waits for it while holding rows. The writes so far are folded and
+    -- recorded before time's own moves; a reading window that closed is one of those (the
+    -- rating already leaves the object out), so the flags are expired after the recording,
+    -- which leaves the rating as it is (13_readings.sql).
     PERFORM arxos.lock_sequencer();
-    PERFORM arxos.readings_tick();
     PERFORM arxos.sequence_events();
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP
         IF arxos.record_rating(b, 'time_window', NULL, NULL, false, at) THEN
             n := n + 1;
         END IF;
     END LOOP;
+    PERFORM arxos.readings_tick();
     -- Old day buckets fall out of every window: fold them away.
     DELETE FROM arxos.activity_days WHERE day < arxos.utc_day() - 31;
     DELETE FROM arxos.activity_actors WHERE day < arxos.utc_day() - 31;

@@ -34,8 +34,11 @@ CREATE INDEX readings_at ON arxos.readings USING brin (at);
 CREATE INDEX readings_building ON arxos.readings (building_id, at);
 CREATE TABLE arxos.readings_default PARTITION OF arxos.readings DEFAULT;
 
--- Objects whose 30-day reading window may expire (arxos.readings_tick finds them).
-CREATE INDEX objects_last_reading ON arxos.objects (last_reading_at) WHERE last_reading_at IS NOT NULL;
+-- Objects instrumented by their readings alone, by the end of their window: arxos.rating_inputs
+-- counts those whose window has closed (normally none: tick() expires them every minute), and
+-- arxos.expire_reading_window finds them. Sensing-type and monitored objects are not in it.
+CREATE INDEX objects_reading_window ON arxos.objects (building_id, instrumented_until)
+    WHERE instrumented_until IS NOT NULL;
 
 -- The month partition [start, start + 1 month) for t, as (name, start, end).
 CREATE FUNCTION arxos.readings_partition_of(t timestamptz,
@@ -86,15 +89,14 @@ $$;
 
 -- Re-derives the flag of objects whose last reading left the 30-day window (an UPDATE through
 -- the same triggers, so the rating counters follow). Returns how many objects it touched.
+-- The rating does not wait for it: arxos.rating_inputs already leaves such objects out.
 CREATE FUNCTION arxos.expire_reading_window() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n integer;
 BEGIN
     UPDATE arxos.objects o SET instrumented = false
-     WHERE o.last_reading_at <= now() - interval '30 days'
-       AND o.instrumented AND o.monitored_by = 0
-       AND NOT EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = o.type);
+     WHERE o.instrumented_until IS NOT NULL AND o.instrumented_until <= now();
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END

@@ -150,7 +150,7 @@ mod tests {
         for step in 0..120 {
             let a = next(30);
             let b = next(30);
-            let sql = match next(10) {
+            let sql = match next(11) {
                 0 | 1 => format!(
                     "select arxos.put('prop', '/n{a}', '{}', {}, status => '{}', location => {})",
                     types[next(5) as usize],
@@ -178,6 +178,11 @@ mod tests {
                 8 => "select arxos.verify_contribution((select c.id from arxos.contributions c \
                       order by c.created_at desc, c.id limit 1), arxos.contributor_id('bob'), 'peer_verified')"
                     .to_string(),
+                // A reading up to 42 days old: instrumented for what is left of its 30 days.
+                9 => format!(
+                    "select arxos.record('prop', '/n{a}', 1.5, 'W', now() - interval '{} hours')",
+                    next(1000)
+                ),
                 _ => format!(
                     "insert into arxos.objects (building_id, path, type, status, properties) \
                      select id, '/n{a}/c' || g, 'sensor', 'active', '{{\"v\": 1}}' \
@@ -203,6 +208,18 @@ mod tests {
                  from arxos.recompute_rating('prop')",
             );
             assert_eq!(incremental, oracle, "step {step}: {sql}");
+            // Reading windows close as time passes, with no tick(): the rating's count of
+            // instrumented objects some days on equals a scan's.
+            let days = next(40);
+            let (later, scanned): (i64, i64) = (
+                one(&format!(
+                    "select instrumented from arxos.rating_inputs((select id from arxos.buildings where key = 'prop'), now() + interval '{days} days')"
+                )),
+                one(&format!(
+                    "select instrumented from arxos.rating_inputs_scan((select id from arxos.buildings where key = 'prop'), now() + interval '{days} days')"
+                )),
+            );
+            assert_eq!(later, scanned, "step {step}, {days} days on: {sql}");
         }
         // The workload really contributed, verified and disconnected (failed steps are
         // swallowed above).
@@ -211,5 +228,7 @@ mod tests {
             one("select count(*) from arxos.contributions where status = 'peer_verified'"),
         );
         assert!(contributed > 0 && verified > 0, "{contributed} {verified}");
+        let read: i64 = one("select count(*) from arxos.readings");
+        assert!(read > 0, "no reading was recorded");
     }
 }

@@ -85,18 +85,43 @@ UPDATE arxos.objects SET last_reading_at = now() - interval '31 days'
 SELECT instrumented FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site/ahu-1/temp';
 SELECT (SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'))) AS counters,
        (SELECT instrumented FROM arxos.rating_inputs_scan(arxos.building_id('rd'))) AS oracle;
--- a stale flag (time passing without writes) is expired by readings_tick(): simulated by
--- moving the last reading back with the row triggers off
+-- time passing without writes: the rating leaves an object out the moment its window closes,
+-- before any tick(); seen from 31 days on, then simulated by moving the last reading (and the
+-- window's end) back with the triggers off (no write seen by the rating)
 SELECT arxos.record('rd', '/site', 4, 'kW');
-ALTER TABLE arxos.objects DISABLE TRIGGER objects_before_write;
-UPDATE arxos.objects SET last_reading_at = now() - interval '40 days'
+SELECT instrumented_until = arxos.reading_window_end(last_reading_at) AS window_end
+  FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
+SELECT (SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'))) AS now_counters,
+       (SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'), now() + interval '31 days')) AS later_counters,
+       (SELECT instrumented FROM arxos.rating_inputs_scan(arxos.building_id('rd'), now() + interval '31 days')) AS later_oracle;
+SELECT arxos.sequence_events() >= 0 AS sequenced;
+ALTER TABLE arxos.objects DISABLE TRIGGER USER;
+UPDATE arxos.objects SET last_reading_at = now() - interval '40 days',
+                         instrumented_until = arxos.reading_window_end(now() - interval '40 days')
  WHERE building_id = arxos.building_id('rd') AND path = '/site';
-ALTER TABLE arxos.objects ENABLE TRIGGER objects_before_write;
+ALTER TABLE arxos.objects ENABLE TRIGGER USER;
 SELECT instrumented AS stale FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
-SELECT arxos.readings_tick() AS expired;
-SELECT instrumented FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
 SELECT (SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'))) AS counters,
        (SELECT instrumented FROM arxos.rating_inputs_scan(arxos.building_id('rd'))) AS oracle;
+-- tick() records the move as time's (one time_window row) and then expires the flag, which
+-- leaves the rating as it is: the fold of that update records nothing
+SELECT coalesce(max(id), 0) AS last_row FROM arxos.rating_history WHERE building_id = arxos.building_id('rd') \gset
+SELECT arxos.tick() >= 1 AS ticked;
+SELECT arxos.sequence_events() >= 0 AS sequenced;
+SELECT reason FROM arxos.rating_history WHERE building_id = arxos.building_id('rd') AND id > :last_row ORDER BY id;
+SELECT instrumented, instrumented_until FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
+SELECT (SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'))) AS counters,
+       (SELECT instrumented FROM arxos.rating_inputs_scan(arxos.building_id('rd'))) AS oracle;
+-- a sensing type is instrumented for good: no window; dropping the type gives the window back
+INSERT INTO arxos.sensing_types VALUES ('probe-class');
+UPDATE arxos.objects SET type = 'probe-class' WHERE building_id = arxos.building_id('rd') AND path = '/site/ahu-1/temp';
+SELECT arxos.record('rd', '/site/ahu-1/temp', 21.5, 'C');
+SELECT instrumented, instrumented_until IS NULL AS for_good FROM arxos.get('rd', '/site/ahu-1/temp');
+DELETE FROM arxos.sensing_types WHERE type = 'probe-class';
+SELECT instrumented, instrumented_until = arxos.reading_window_end(last_reading_at) AS window_back
+  FROM arxos.get('rd', '/site/ahu-1/temp');
+SELECT (SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'), now() + interval '31 days')) AS later_counters,
+       (SELECT instrumented FROM arxos.rating_inputs_scan(arxos.building_id('rd'), now() + interval '31 days')) AS later_oracle;
 -- deleting an object deletes its readings
 SELECT arxos.rm('rd', '/site/ahu-1/fan');
 SELECT count(*) FROM arxos.readings r JOIN arxos.objects o ON o.id = r.object_id WHERE o.path = '/site/ahu-1/fan';
