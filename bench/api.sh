@@ -130,9 +130,11 @@ alternate which side goes first, after a 3 s warm-up of each.
 | pgbench, the same SELECT (median of the rounds) | {statistics.median(tps):,.0f} transactions/s |
 | API / pgbench, medians (goal ≥ 0.6×) | **{ratio:.2f} ×**, {verdict} |
 
-Per request the shim sends, in one round trip: `BEGIN`, the identity statement (the key check
-`arxos.authorize`, or for a key accepted in the last `--key-cache-seconds` only the
-`set_config` calls), the SELECT and `COMMIT`; pgbench sends the SELECT alone. The shim, wrk,
-pgbench and PostgreSQL share the machine's 2 cores.""")
+Per request the shim sends the SELECT alone once the pooled connection holds the key's
+identity from an earlier request (docs/security.md, "Identities left on pooled connections");
+before that, in one round trip, `BEGIN`, the identity statement (the key check
+`arxos.authorize`, or for a key accepted in the last `--key-cache-seconds` the `set_config`
+calls), the SELECT and `COMMIT`. pgbench sends the SELECT alone. The shim, wrk, pgbench and
+PostgreSQL share the machine's 2 cores.""")
 PY
 grep -E "^\| (API|pgbench)" "$OUT_MD"

@@ -1,11 +1,15 @@
 //! Database connections: parsing the connection string, TLS, the pool, and a one-off
 //! connection for the command-line tools.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool::managed;
+use deadpool_postgres::{
+    ClientWrapper, Manager, ManagerConfig, PoolError, RecyclingMethod, Runtime,
+};
 use postgres_native_tls::MakeTlsConnector;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::Config;
@@ -32,7 +36,7 @@ pub enum DbError {
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] native_tls::Error),
     #[error("cannot build the connection pool: {0}")]
-    Pool(#[from] deadpool_postgres::BuildError),
+    Pool(String),
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] tokio_postgres::Error),
 }
@@ -120,25 +124,141 @@ fn read_pem_certificates(path: &Path) -> Result<Vec<native_tls::Certificate>, Db
     Ok(certs)
 }
 
-/// The server's connection pool. Connections are opened on demand, so this succeeds while
-/// the database is down; requests then fail fast with 503 until it is back.
-pub fn pool(config: Config, tls: MakeTlsConnector, max_size: usize) -> Result<Pool, DbError> {
-    let manager = Manager::from_config(
-        config,
-        tls,
-        ManagerConfig {
-            // A connection whose socket closed (the database restarted) is dropped on checkout.
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    let pool = Pool::builder(manager)
-        .max_size(max_size)
-        .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(POOL_TIMEOUT))
-        .create_timeout(Some(POOL_TIMEOUT))
-        .recycle_timeout(Some(POOL_TIMEOUT))
-        .build()?;
-    Ok(pool)
+/// The request identity a pooled connection holds at session level (role `arxos_api`, the
+/// key's owner, key id and buildings, the statement timeout), set by a request of that key
+/// (see crate::tx) so that the next request with the same identity needs no statement of its
+/// own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIdentity {
+    pub grant: crate::grants::Grant,
+    pub statement_timeout: String,
+}
+
+/// A pooled connection and the identity left on it, if any.
+pub struct Session {
+    client: ClientWrapper,
+    identity: Option<SessionIdentity>,
+}
+
+impl Session {
+    pub fn client(&self) -> &ClientWrapper {
+        &self.client
+    }
+
+    pub fn identity(&self) -> Option<&SessionIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// Records the identity a committed statement set at session level (or `None`).
+    pub fn set_identity(&mut self, identity: Option<SessionIdentity>) {
+        self.identity = identity;
+    }
+
+    /// Back to the login role and no identity, if a request left one.
+    pub async fn clear_identity(&mut self) -> Result<(), tokio_postgres::Error> {
+        if self.identity.is_some() {
+            self.client
+                .batch_execute(
+                    "RESET role; RESET arxos.actor; RESET arxos.key_id; RESET arxos.building_ids; \
+                     RESET statement_timeout",
+                )
+                .await?;
+            self.identity = None;
+        }
+        Ok(())
+    }
+}
+
+impl Deref for Session {
+    type Target = ClientWrapper;
+    fn deref(&self) -> &ClientWrapper {
+        &self.client
+    }
+}
+
+/// deadpool-postgres' manager, with each connection's session identity beside it.
+pub struct SessionManager(Manager);
+
+impl managed::Manager for SessionManager {
+    type Type = Session;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> Result<Session, tokio_postgres::Error> {
+        Ok(Session {
+            client: self.0.create().await?,
+            identity: None,
+        })
+    }
+
+    async fn recycle(
+        &self,
+        session: &mut Session,
+        metrics: &managed::Metrics,
+    ) -> managed::RecycleResult<tokio_postgres::Error> {
+        self.0.recycle(&mut session.client, metrics).await
+    }
+
+    fn detach(&self, session: &mut Session) {
+        managed::Manager::detach(&self.0, &mut session.client)
+    }
+}
+
+/// A connection checked out of [`Pool`].
+pub type Conn = managed::Object<SessionManager>;
+
+/// The server's connection pool. Connections are opened on demand, so building it succeeds
+/// while the database is down; requests then fail fast with 503 until it is back.
+///
+/// A connection may come back from an API request still holding that request's identity at
+/// session level (crate::tx). [`Pool::get`], for everything else, hands out connections in the
+/// login role with no identity; only crate::tx takes them as they are.
+#[derive(Clone)]
+pub struct Pool(managed::Pool<SessionManager>);
+
+impl Pool {
+    pub fn new(config: Config, tls: MakeTlsConnector, max_size: usize) -> Result<Pool, DbError> {
+        let manager = Manager::from_config(
+            config,
+            tls,
+            ManagerConfig {
+                // A connection whose socket closed (the database restarted) is dropped on checkout.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = managed::Pool::builder(SessionManager(manager))
+            .max_size(max_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        Ok(Pool(pool))
+    }
+
+    /// A connection in the login role, with no request identity.
+    pub async fn get(&self) -> Result<Conn, PoolError> {
+        let mut conn = self.0.get().await?;
+        if let Err(e) = conn.clear_identity().await {
+            // Never hand it out, never give it back.
+            drop(managed::Object::take(conn));
+            return Err(PoolError::Backend(e));
+        }
+        Ok(conn)
+    }
+
+    /// A connection as the last request left it (crate::tx sets or checks the identity).
+    pub(crate) async fn get_for_request(&self) -> Result<Conn, PoolError> {
+        self.0.get().await
+    }
+
+    pub fn status(&self) -> managed::Status {
+        self.0.status()
+    }
+
+    pub fn close(&self) {
+        self.0.close()
+    }
 }
 
 /// One connection, for the command-line tools. The connection task runs in the background

@@ -76,6 +76,10 @@ fn init_logging(format: LogFormat, default_level: &str) {
     }
 }
 
+// glibc's malloc was a fifth of the shim's CPU time under load (docs/benchmarks.md, section 6).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -28,8 +28,8 @@ use crate::db::{self, DbError};
 use crate::error::{chain, ApiError};
 use crate::rate_limit::{self, Rate, RateLimits};
 use crate::routes;
-use crate::state::AppState;
 use crate::state::QuerySettings;
+use crate::state::{AppState, Shared};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -57,8 +57,8 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         "arxos starting"
     );
     let tls = db::tls_connector(config.database.db_ca_cert.as_deref())?;
-    let pool = db::pool(pg_config.clone(), tls.clone(), config.pool_size as usize)?;
-    let mut state = AppState::new(pool.clone());
+    let pool = db::Pool::new(pg_config.clone(), tls.clone(), config.pool_size as usize)?;
+    let mut state = Shared::new(pool.clone());
     state.grants = Arc::new(crate::grants::Grants::new(Duration::from_secs(
         config.api.key_cache_seconds,
     )));
@@ -86,7 +86,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
             }
         };
         tracing::info!(database = %db::describe(&query_config), "POST /api/query connects as");
-        state.query_pool = Some(db::pool(query_config, tls, QUERY_POOL_SIZE)?);
+        state.query_pool = Some(db::Pool::new(query_config, tls, QUERY_POOL_SIZE)?);
     }
     state.rate_limits = rate_limits(&config.api);
     state.metrics = crate::metrics::install();
@@ -99,6 +99,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
             }
         });
     }
+    let state = AppState::new(state);
     let app = router(state.clone(), &config)?;
 
     let mut signals = ShutdownSignals::install()?;

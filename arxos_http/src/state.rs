@@ -1,15 +1,16 @@
 //! What every request handler can reach.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Instant;
 
-use deadpool_postgres::{Client, Pool};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::{ApiKey, Scope};
+use crate::db::Pool;
 use crate::error::ApiError;
 use crate::rate_limit::RateLimits;
-use crate::tx::{self, Work};
+use crate::tx::{self, Client, Work};
 
 /// Limits of `POST /api/query`.
 #[derive(Debug, Clone)]
@@ -18,8 +19,25 @@ pub struct QuerySettings {
     pub max_rows: usize,
 }
 
+/// The handlers' state: one pointer, so that the extractors' clones of it on every request
+/// cost one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub pool: Pool,
     /// Connections that log in as `arxos_query` (see docs/security.md); `None` turns
     /// `/api/query` off.
@@ -36,9 +54,9 @@ pub struct AppState {
     pub grants: Arc<crate::grants::Grants>,
 }
 
-impl AppState {
+impl Shared {
     pub fn new(pool: Pool) -> Self {
-        AppState {
+        Shared {
             pool,
             query_pool: None,
             query: QuerySettings {

@@ -10,12 +10,20 @@
 //! scoping.
 //!
 //! When the database accepted the same key, scope and building a moment ago (see
-//! [`crate::grants`]), the identity statement only sets the identity it gave then.
+//! [`crate::grants`]), the identity statement only sets the identity it gave then, and a
+//! one-statement route ([`run_rows`]) sets it at session level, where it stays on the pooled
+//! connection (see [`crate::db::Session`]). The next request with that identity on that
+//! connection sends its statement alone, as a client of the database itself would: one
+//! statement, one round trip, no transaction block. The identity is checked in the same way
+//! as before (a remembered grant for exactly this key, scope and building); only where it is
+//! set changes. Connections used for anything else are reset first ([`crate::db::Pool::get`]).
 
 use std::future::Future;
 use std::pin::Pin;
 
-use deadpool_postgres::{Client, Object, Pool};
+use deadpool::managed::Object;
+
+use crate::db::{Conn, Pool, SessionIdentity};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
@@ -34,12 +42,24 @@ const SETUP: &str = "SELECT a.owner, a.key_id::text,
        set_config('statement_timeout', $4, true)
   FROM arxos.authorize($1, $2, $3) a";
 
-/// Sets an identity the database gave the same key, scope and building before.
+/// Sets an identity the database gave the same key, scope and building before, for this
+/// transaction.
 const GRANTED: &str = "SELECT set_config('role', 'arxos_api', true),
        set_config('arxos.actor', $1, true),
        set_config('arxos.key_id', $2, true),
        set_config('arxos.building_ids', $3, true),
        set_config('statement_timeout', $4, true)";
+
+/// Like [`GRANTED`], at session level: it outlives the transaction (if it commits) and stays on
+/// the connection for the next request with the same identity.
+const GRANTED_SESSION: &str = "SELECT set_config('role', 'arxos_api', false),
+       set_config('arxos.actor', $1, false),
+       set_config('arxos.key_id', $2, false),
+       set_config('arxos.building_ids', $3, false),
+       set_config('statement_timeout', $4, false)";
+
+/// The pooled connections' client type, as the routes' work sees it.
+pub type Client = deadpool_postgres::ClientWrapper;
 
 /// The request's identity statement, prepared before the pipeline starts: a statement
 /// prepared inside it would reach the server after the route's own.
@@ -51,9 +71,18 @@ struct Identity<'r, 'a> {
 }
 
 impl<'r, 'a> Identity<'r, 'a> {
-    async fn prepare(client: &Client, req: &'r Request<'a>) -> Result<Identity<'r, 'a>, ApiError> {
-        let remembered = req.grants.get(req.key, req.scope, req.building);
-        let sql = if remembered.is_some() { GRANTED } else { SETUP };
+    /// `session`: set a remembered identity at session level ([`GRANTED_SESSION`]).
+    async fn prepare(
+        client: &Client,
+        req: &'r Request<'a>,
+        remembered: Option<Grant>,
+        session: bool,
+    ) -> Result<Identity<'r, 'a>, ApiError> {
+        let sql = match (&remembered, session) {
+            (None, _) => SETUP,
+            (Some(_), false) => GRANTED,
+            (Some(_), true) => GRANTED_SESSION,
+        };
         Ok(Identity {
             statement: client.prepare_cached(sql).await?,
             remembered,
@@ -89,17 +118,18 @@ impl<'r, 'a> Identity<'r, 'a> {
     }
 }
 
-/// The route's work inside the transaction.
+/// The work of a transaction.
 pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'c>>;
 
 /// A pooled connection that is thrown away instead of returned when the request did not finish
 /// (the client went away, the timeout fired): it may still be inside a transaction.
 pub struct Checkout {
-    conn: Option<Object>,
+    conn: Option<Conn>,
     finished: bool,
 }
 
 impl Checkout {
+    /// A connection in the login role with no request identity.
     pub async fn from(pool: &Pool) -> Result<Checkout, ApiError> {
         Ok(Checkout {
             conn: Some(pool.get().await?),
@@ -107,13 +137,43 @@ impl Checkout {
         })
     }
 
+    /// A connection as the last request left it: the caller checks its identity.
+    async fn for_request(pool: &Pool) -> Result<Checkout, ApiError> {
+        Ok(Checkout {
+            conn: Some(pool.get_for_request().await?),
+            finished: false,
+        })
+    }
+
+    fn conn(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+
     pub fn client(&self) -> &Client {
-        self.conn.as_ref().expect("connection present until drop")
+        self.conn
+            .as_ref()
+            .expect("connection present until drop")
+            .client()
     }
 
     /// The connection is out of any transaction again: it may go back to the pool.
     pub fn finish(&mut self) {
         self.finished = true;
+    }
+
+    /// Prepares the connection for a request whose grant is `remembered` (or not): answers
+    /// whether the connection already holds that identity at session level. Without a
+    /// remembered grant the key is checked by `arxos.authorize`, which the login role runs:
+    /// an identity left on the connection is reset first.
+    async fn ready(&mut self, remembered: Option<&SessionIdentity>) -> Result<bool, ApiError> {
+        let conn = self.conn();
+        match remembered {
+            Some(wanted) => Ok(conn.identity() == Some(wanted)),
+            None => {
+                conn.clear_identity().await?;
+                Ok(false)
+            }
+        }
     }
 }
 
@@ -138,15 +198,30 @@ pub struct Request<'a> {
     pub statement_timeout_ms: u64,
 }
 
+impl Request<'_> {
+    /// The remembered grant of this key, scope and building, as a session identity.
+    fn remembered(&self) -> Option<SessionIdentity> {
+        self.grants
+            .get(self.key, self.scope, self.building)
+            .map(|grant| SessionIdentity {
+                grant,
+                statement_timeout: self.statement_timeout_ms.to_string(),
+            })
+    }
+}
+
 /// Runs `work` as the key's owner in one transaction, after the database accepted the key for
-/// `scope` (and `building`, when the route names one).
+/// `scope` (and `building`, when the route names one). On a connection that already holds the
+/// identity, the transaction has no identity statement.
 pub async fn run<T, F>(req: Request<'_>, work: F) -> Result<T, ApiError>
 where
     F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
 {
-    let mut checkout = Checkout::from(req.pool).await?;
+    let mut checkout = Checkout::for_request(req.pool).await?;
+    let remembered = req.remembered();
+    let holds = checkout.ready(remembered.as_ref()).await?;
     let client = checkout.client();
-    let result = attempt(client, &req, work).await;
+    let result = attempt(client, &req, remembered, holds, work).await;
     // Whatever failed, end the transaction; a connection that cannot is thrown away.
     let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
     if clean {
@@ -155,15 +230,30 @@ where
     result
 }
 
-async fn attempt<T, F>(client: &Client, req: &Request<'_>, work: F) -> Result<T, ApiError>
+async fn attempt<T, F>(
+    client: &Client,
+    req: &Request<'_>,
+    remembered: Option<SessionIdentity>,
+    holds: bool,
+    work: F,
+) -> Result<T, ApiError>
 where
     F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
 {
     let begin = client.prepare_cached("BEGIN").await?;
-    let identity = Identity::prepare(client, req).await?;
+    let identity = if holds {
+        None
+    } else {
+        Some(Identity::prepare(client, req, remembered.map(|r| r.grant), false).await?)
+    };
     let (began, identified, outcome) = tokio::join!(
         client.execute(&begin, &[]),
-        identity.run(client),
+        async {
+            match &identity {
+                Some(identity) => identity.run(client).await,
+                None => Ok(()),
+            }
+        },
         work(client),
     );
     began?;
@@ -175,18 +265,41 @@ where
 }
 
 /// Like [`run`] for a route that is one statement answering JSON (its first column, one value
-/// per row): `COMMIT` is pipelined too, so the whole request is one round trip. (When the key
-/// is refused or the statement fails, the server turns that `COMMIT` into a rollback.)
+/// per row), in a single round trip:
+///
+/// - the connection already holds the request's identity: the statement alone;
+/// - the key's grant is remembered: `BEGIN`, the identity at session level, the statement,
+///   `COMMIT`; once committed the connection holds the identity;
+/// - otherwise `BEGIN`, the key check with the identity for this transaction, the statement,
+///   `COMMIT`.
+///
+/// (When the key is refused or a statement fails, the server turns that `COMMIT` into a
+/// rollback, which also undoes a session-level identity.)
 pub async fn run_rows(
     req: Request<'_>,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Value>, ApiError> {
-    let mut checkout = Checkout::from(req.pool).await?;
+    let mut checkout = Checkout::for_request(req.pool).await?;
+    let remembered = req.remembered();
+    let holds = checkout.ready(remembered.as_ref()).await?;
+    if holds {
+        let client = checkout.client();
+        let statement = client.prepare_cached(sql).await;
+        let result = match statement {
+            Ok(statement) => client.query(&statement, params).await,
+            Err(e) => Err(e),
+        };
+        // Autocommit: whatever the answer, the connection is out of any transaction.
+        checkout.finish();
+        return result?.iter().map(first_json).collect();
+    }
     let client = checkout.client();
+    let session = remembered.is_some();
     let result = async {
         let begin = client.prepare_cached("BEGIN").await?;
-        let identity = Identity::prepare(client, &req).await?;
+        let identity =
+            Identity::prepare(client, &req, remembered.clone().map(|r| r.grant), session).await?;
         let statement = client.prepare_cached(sql).await?;
         let commit = client.prepare_cached("COMMIT").await?;
         let (began, identified, rows, committed) = tokio::join!(
@@ -207,6 +320,10 @@ pub async fn run_rows(
     // The pipeline ended the transaction unless a statement never got an answer.
     let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
     if clean {
+        if session && result.is_ok() {
+            // Committed: the connection now holds the identity.
+            checkout.conn().set_identity(remembered);
+        }
         checkout.finish();
     }
     result

@@ -230,6 +230,105 @@ fn building_limited_keys_see_only_their_buildings() {
     );
 }
 
+/// A request may leave its identity on the pooled connection for the next request of the same
+/// identity (crate::tx): with one connection, every request finds the previous one's.
+#[test]
+fn identities_left_on_pooled_connections_do_not_leak() {
+    let api = Api::start_with(&[
+        "--rate-limit",
+        "0",
+        "--query-rate-limit",
+        "0",
+        "--pool-size",
+        "1",
+        "--key-cache-seconds",
+        "300",
+    ]);
+    let other = api.send(
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "other", "name": "Other"})),
+    );
+    assert_eq!(other.status, 201, "{}", other.body);
+    let vault = api.send(
+        "PUT",
+        "/api/buildings/other/objects/vault",
+        Some(&json!({"type": "vault"})),
+    );
+    assert_eq!(vault.status, 201, "{}", vault.body);
+    let by_id = format!("/api/objects/{}", vault.json()["id"].as_str().unwrap());
+    let scoped = create_key(&api.cluster, "b42-only", &["read", "write"], Some(&["b42"]));
+    let tech = create_key(&api.cluster, "tech-b", &["write"], None);
+    let listed = |key: &str| -> Vec<String> {
+        let list = api.get_as(key, "/api/buildings").json();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let actor = |path: &str| -> String {
+        api.sql_one::<String>(&format!(
+            "SELECT actor FROM arxos.object_history WHERE path = '{path}' ORDER BY at DESC LIMIT 1"
+        ))
+    };
+    for round in 0..3 {
+        // Each key twice in a row (the second request finds its own identity), then another;
+        // GET of an object is a one-statement route, which leaves its identity on the
+        // connection.
+        for _ in 0..2 {
+            let r = api.get_as(&scoped, "/api/buildings/b42/objects/electrical");
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        assert_error(
+            &api.get_as(&scoped, "/api/buildings/other"),
+            403,
+            "FORBIDDEN",
+        );
+        assert_eq!(listed(&scoped), ["b42"]);
+        assert_error(
+            &api.get_as(&scoped, "/api/buildings/other/objects/vault"),
+            403,
+            "FORBIDDEN",
+        );
+        assert_error(&api.get_as(&scoped, &by_id), 404, "NOT_FOUND");
+        for _ in 0..2 {
+            let r = api.get("/api/buildings/other/objects/vault");
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        // The connection now holds the admin's identity; the scoped key's next request (by
+        // id: no building for the key check, row-level security alone scopes it) must not
+        // run with it.
+        assert_error(&api.get_as(&scoped, &by_id), 404, "NOT_FOUND");
+        assert_eq!(listed(&api.key), ["b42", "other"]);
+        assert_eq!(listed(&scoped), ["b42"]);
+        // Writes in turn by two owners: each history row names its own.
+        for (key, building, path, owner) in [
+            (&tech, "other", format!("/t{round}"), "tech-b"),
+            (&scoped, "b42", format!("/s{round}"), "b42-only"),
+        ] {
+            let put = api.send_as(
+                key,
+                "PUT",
+                &format!("/api/buildings/{building}/objects{path}"),
+                Some(&json!({"type": "thing"})),
+            );
+            assert_eq!(put.status, 201, "{}", put.body);
+            assert_eq!(actor(&path), owner);
+        }
+        let r = api.get_as(&scoped, &format!("/api/buildings/b42/objects/s{round}"));
+        assert_eq!(r.json()["created_by"], "b42-only", "{}", r.body);
+        let patch = api.send_as(
+            &scoped,
+            "PATCH",
+            &format!("/api/buildings/other/objects/t{round}"),
+            Some(&json!({"health": 1})),
+        );
+        assert_error(&patch, 403, "FORBIDDEN");
+    }
+}
+
 #[test]
 fn writes_are_attributed_to_the_key_owner() {
     let api = Api::start();

@@ -292,6 +292,40 @@ fn failures_are_retried_with_backoff_until_delivered() {
     assert_eq!(bodies[0]["type"], "object.created");
 }
 
+/// API requests leave their identity on pooled connections; the delivery worker, which shares
+/// the pool, must still run as the server's login role (arxos_api may not claim deliveries).
+#[test]
+fn the_worker_shares_one_connection_with_api_requests() {
+    let cluster = Cluster::start();
+    let mut flags = FAST.to_vec();
+    flags.extend(["--pool-size", "1", "--key-cache-seconds", "300"]);
+    let shim = Shim::start_with(&cluster.url(), &flags, &[]);
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    let receiver = Receiver::start(Mode::Ok);
+    let id = created_id(&api, &receiver, &["object.created"]);
+    for n in 0..5 {
+        desks(&cluster, "shared", &format!("d{n}"), 1);
+        for _ in 0..3 {
+            // A one-statement route: it leaves the key's identity on the connection.
+            let r = api.call(
+                "GET",
+                &format!("/api/buildings/shared/objects/d{n}_1"),
+                None,
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+    let delivered = wait_until(WAIT, "five deliveries", || {
+        let d: Vec<Value> = api
+            .deliveries(&id)
+            .into_iter()
+            .filter(|d| d["status"] == "delivered")
+            .collect();
+        (d.len() == 5).then_some(d)
+    });
+    assert_eq!(delivered.len(), 5);
+}
+
 #[test]
 fn exhausted_retries_dead_letter_and_can_be_retried_by_hand() {
     let cluster = Cluster::start();

@@ -16,7 +16,7 @@ use axum::Router;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
+use crate::db::Pool;
 use postgres_native_tls::MakeTlsConnector;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

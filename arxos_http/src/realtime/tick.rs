@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
+use crate::db::Pool;
 use tokio::time::{interval, MissedTickBehavior};
 
 use crate::error::chain;

@@ -238,7 +238,7 @@ pub async fn patch_object(
 }
 
 async fn patch(
-    c: &deadpool_postgres::Client,
+    c: &crate::tx::Client,
     b: &str,
     path: &str,
     body: &PatchObject,
@@ -777,7 +777,7 @@ pub async fn create_object(
 }
 
 /// Building key and path of the object with this UUID, if the request may see it.
-async fn locate(c: &deadpool_postgres::Client, id: &str) -> Result<(String, String), ApiError> {
+async fn locate(c: &crate::tx::Client, id: &str) -> Result<(String, String), ApiError> {
     let located = json_one(
         c,
         "SELECT jsonb_build_array(b.key, o.path::text)

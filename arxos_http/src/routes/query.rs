@@ -104,7 +104,7 @@ pub async fn run_query(
 }
 
 async fn run(
-    client: &deadpool_postgres::Client,
+    client: &crate::tx::Client,
     key: &ApiKey,
     sql: &str,
     params: &[TextParam],

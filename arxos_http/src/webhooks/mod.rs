@@ -7,7 +7,7 @@ pub(crate) mod routes;
 mod signing;
 mod worker;
 
-use deadpool_postgres::Pool;
+use crate::db::Pool;
 
 pub use config::WebhookArgs;
 pub use routes::router;

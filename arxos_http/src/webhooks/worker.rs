@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use deadpool_postgres::Pool;
+use crate::db::Pool;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::{sleep, Instant};
