@@ -111,6 +111,19 @@ CREATE INDEX rating_history_building ON arxos.rating_history (building_id, id);
 -- Reading the rating
 -------------------------------------------------------------------------------------------------
 
+-- Objects of a building instrumented by readings alone whose window closed by `at` (and that
+-- tick() has not expired yet). A function of its own, so that the planner of rating_inputs
+-- costs it as a call: counted inline, the range's unknown bound made the generic plan of
+-- rating() look expensive, and every call was planned afresh (0.7 ms instead of 0.2 ms).
+CREATE FUNCTION arxos.closed_reading_windows(building uuid, at timestamptz) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT count(*) FROM arxos.objects o
+             WHERE o.building_id = closed_reading_windows.building
+               AND o.instrumented_until IS NOT NULL AND o.instrumented_until <= closed_reading_windows.at);
+END
+$$;
+
 -- The inputs of the rating formula for one building: the folded totals plus, unless pending is
 -- false, the deltas the sequencer has not folded yet (this transaction's own among them), less
 -- the objects whose reading window closed by `at` and that tick() has not expired yet (an
@@ -126,9 +139,12 @@ LANGUAGE sql STABLE AS $$
            coalesce(c.documented, 0) + coalesce(p.documented, 0),
            coalesce(c.with_properties, 0) + coalesce(p.with_properties, 0),
            coalesce(c.instrumented, 0) + coalesce(p.instrumented, 0)
-               - (SELECT count(*) FROM arxos.objects o
-                   WHERE o.building_id = b.id AND o.instrumented_until IS NOT NULL
-                     AND o.instrumented_until <= rating_inputs.at),
+               -- the earliest window's end first (one index probe, costed as such in a
+               -- generic plan); counting only when some window has closed
+               - CASE WHEN (SELECT min(o.instrumented_until) FROM arxos.objects o
+                             WHERE o.building_id = b.id AND o.instrumented_until IS NOT NULL)
+                           <= rating_inputs.at
+                      THEN arxos.closed_reading_windows(b.id, rating_inputs.at) ELSE 0 END,
            coalesce(floor(extract(epoch FROM rating_inputs.at - coalesce(b.first_object_at, p.first_at)) / 86400.0),
                     0)::double precision,
            coalesce(a.changes, 0) + coalesce(p.changes, 0),

@@ -10,6 +10,7 @@ use axum::http::header::{ALLOW, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -110,6 +111,13 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
             source,
         })?;
     let local = listener.local_addr()?;
+    // Answers go out at once instead of waiting for the client's acknowledgement of the last
+    // one (Nagle's algorithm).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     tracing::info!(addr = %local, "listening on http://{local}");
     tokio::spawn(report_database(state));
 
