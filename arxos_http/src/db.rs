@@ -134,10 +134,23 @@ pub struct SessionIdentity {
     pub statement_timeout: String,
 }
 
-/// A pooled connection and the identity left on it, if any.
+/// What the shim knows of the identity a pooled connection holds at session level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    /// None: the login role, as connected (or after a RESET that completed).
+    Nothing,
+    /// Exactly this identity, set by a transaction that committed and answered in full.
+    Known(SessionIdentity),
+    /// Possibly an identity: set from before a statement that could change it is sent until
+    /// its outcome is known, and kept when it never is (an error after the commit, a request
+    /// cancelled mid-way). Never reused; reset before any other use.
+    Unknown,
+}
+
+/// A pooled connection and what it holds.
 pub struct Session {
     client: ClientWrapper,
-    identity: Option<SessionIdentity>,
+    held: Held,
 }
 
 impl Session {
@@ -145,25 +158,33 @@ impl Session {
         &self.client
     }
 
-    pub fn identity(&self) -> Option<&SessionIdentity> {
-        self.identity.as_ref()
+    /// Whether the connection certainly holds exactly this identity.
+    pub fn holds(&self, identity: &SessionIdentity) -> bool {
+        matches!(&self.held, Held::Known(held) if held == identity)
     }
 
-    /// Records the identity a committed statement set at session level (or `None`).
-    pub fn set_identity(&mut self, identity: Option<SessionIdentity>) {
-        self.identity = identity;
+    /// Call before sending a statement that may set an identity at session level.
+    pub fn identity_in_doubt(&mut self) {
+        self.held = Held::Unknown;
     }
 
-    /// Back to the login role and no identity, if a request left one.
+    /// Records the identity a committed transaction set, once it answered in full.
+    pub fn identity_set(&mut self, identity: SessionIdentity) {
+        self.held = Held::Known(identity);
+    }
+
+    /// Back to the login role and no identity, unless the connection certainly holds none.
+    /// Cancelled mid-way, the connection stays in doubt (and is reset again on its next use).
     pub async fn clear_identity(&mut self) -> Result<(), tokio_postgres::Error> {
-        if self.identity.is_some() {
+        if self.held != Held::Nothing {
+            self.held = Held::Unknown;
             self.client
                 .batch_execute(
                     "RESET role; RESET arxos.actor; RESET arxos.key_id; RESET arxos.building_ids; \
                      RESET statement_timeout",
                 )
                 .await?;
-            self.identity = None;
+            self.held = Held::Nothing;
         }
         Ok(())
     }
@@ -186,7 +207,7 @@ impl managed::Manager for SessionManager {
     async fn create(&self) -> Result<Session, tokio_postgres::Error> {
         Ok(Session {
             client: self.0.create().await?,
-            identity: None,
+            held: Held::Nothing,
         })
     }
 
@@ -195,6 +216,8 @@ impl managed::Manager for SessionManager {
         session: &mut Session,
         metrics: &managed::Metrics,
     ) -> managed::RecycleResult<tokio_postgres::Error> {
+        // RecyclingMethod::Fast (Pool::new) runs no SQL, so what the connection holds is
+        // unchanged; a method that ran DISCARD ALL would have to forget it here.
         self.0.recycle(&mut session.client, metrics).await
     }
 

@@ -168,7 +168,7 @@ impl Checkout {
     async fn ready(&mut self, remembered: Option<&SessionIdentity>) -> Result<bool, ApiError> {
         let conn = self.conn();
         match remembered {
-            Some(wanted) => Ok(conn.identity() == Some(wanted)),
+            Some(wanted) => Ok(conn.holds(wanted)),
             None => {
                 conn.clear_identity().await?;
                 Ok(false)
@@ -294,8 +294,14 @@ pub async fn run_rows(
         checkout.finish();
         return result?.iter().map(first_json).collect();
     }
-    let client = checkout.client();
     let session = remembered.is_some();
+    if session {
+        // From here until the whole answer is in, the connection may or may not hold the
+        // identity: the commit can succeed and the answer still fail (its JSON, a parameter
+        // that could not be encoded and was never sent).
+        checkout.conn().identity_in_doubt();
+    }
+    let client = checkout.client();
     let result = async {
         let begin = client.prepare_cached("BEGIN").await?;
         let identity =
@@ -320,9 +326,9 @@ pub async fn run_rows(
     // The pipeline ended the transaction unless a statement never got an answer.
     let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
     if clean {
-        if session && result.is_ok() {
-            // Committed: the connection now holds the identity.
-            checkout.conn().set_identity(remembered);
+        if let (Some(identity), Ok(_)) = (remembered, &result) {
+            // Committed and answered in full: the connection holds the identity.
+            checkout.conn().identity_set(identity);
         }
         checkout.finish();
     }

@@ -327,6 +327,40 @@ fn identities_left_on_pooled_connections_do_not_leak() {
         );
         assert_error(&patch, 403, "FORBIDDEN");
     }
+    // The shortcut is really taken: after the same key's request three times in a row (key
+    // check, identity set at session level, then the statement alone), the connection's last
+    // statement is the route's own, not a COMMIT.
+    for _ in 0..3 {
+        let r = api.get_as(&scoped, "/api/buildings/b42/objects/electrical");
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert_eq!(
+        api.sql_one::<i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'arxos' \
+             AND query LIKE '%FROM arxos.get($1, $2)%'"
+        ),
+        1
+    );
+    // A request whose identity committed but whose answer then failed (a document nested
+    // deeper than the JSON decoder accepts) leaves the connection in doubt: the next key's
+    // request must not run with the identity it may hold.
+    let deep = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/deep",
+        Some(&json!({"type": "thing"})),
+    );
+    assert_eq!(deep.status, 201, "{}", deep.body);
+    api.sql_one::<i64>(&format!(
+        "WITH u AS (UPDATE arxos.objects SET properties = '{}{}'::jsonb WHERE path = '/deep' RETURNING 1) \
+         SELECT count(*) FROM u",
+        "{\"a\": ".repeat(200) + "1",
+        "}".repeat(200)
+    ));
+    for _ in 0..2 {
+        let r = api.get("/api/buildings/b42/objects/deep");
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_error(&api.get_as(&scoped, &by_id), 404, "NOT_FOUND");
+    }
 }
 
 #[test]
