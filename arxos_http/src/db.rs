@@ -15,6 +15,7 @@ use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::Config;
 
 use crate::config::DatabaseArgs;
+use crate::grants::Grant;
 
 /// How long opening one connection may take unless the connection string says otherwise.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -124,23 +125,16 @@ fn read_pem_certificates(path: &Path) -> Result<Vec<native_tls::Certificate>, Db
     Ok(certs)
 }
 
-/// The request identity a pooled connection holds at session level (role `arxos_api`, the
-/// key's owner, key id and buildings, the statement timeout), set by a request of that key
-/// (see crate::tx) so that the next request with the same identity needs no statement of its
-/// own.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionIdentity {
-    pub grant: crate::grants::Grant,
-    pub statement_timeout: String,
-}
-
-/// What the shim knows of the identity a pooled connection holds at session level.
+/// What the shim knows of the request identity a pooled connection holds at session level
+/// (role `arxos_api`, the key's owner, key id and buildings, and the server's statement
+/// timeout, the same for every request), set by a request of that key (see crate::tx) so that
+/// the next request with the same identity needs no statement of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Held {
     /// None: the login role, as connected (or after a RESET that completed).
     Nothing,
-    /// Exactly this identity, set by a transaction that committed and answered in full.
-    Known(SessionIdentity),
+    /// Exactly this key's identity, set by a transaction that committed and answered in full.
+    Known(Grant),
     /// Possibly an identity: set from before a statement that could change it is sent until
     /// its outcome is known, and kept when it never is (an error after the commit, a request
     /// cancelled mid-way). Never reused; reset before any other use.
@@ -159,7 +153,7 @@ impl Session {
     }
 
     /// Whether the connection certainly holds exactly this identity.
-    pub fn holds(&self, identity: &SessionIdentity) -> bool {
+    pub fn holds(&self, identity: &Grant) -> bool {
         matches!(&self.held, Held::Known(held) if held == identity)
     }
 
@@ -169,7 +163,7 @@ impl Session {
     }
 
     /// Records the identity a committed transaction set, once it answered in full.
-    pub fn identity_set(&mut self, identity: SessionIdentity) {
+    pub fn identity_set(&mut self, identity: Grant) {
         self.held = Held::Known(identity);
     }
 

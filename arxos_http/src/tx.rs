@@ -23,7 +23,7 @@ use std::pin::Pin;
 
 use deadpool::managed::Object;
 
-use crate::db::{Conn, Pool, SessionIdentity};
+use crate::db::{Conn, Pool};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
@@ -165,7 +165,7 @@ impl Checkout {
     /// whether the connection already holds that identity at session level. Without a
     /// remembered grant the key is checked by `arxos.authorize`, which the login role runs:
     /// an identity left on the connection is reset first.
-    async fn ready(&mut self, remembered: Option<&SessionIdentity>) -> Result<bool, ApiError> {
+    async fn ready(&mut self, remembered: Option<&Grant>) -> Result<bool, ApiError> {
         let conn = self.conn();
         match remembered {
             Some(wanted) => Ok(conn.holds(wanted)),
@@ -199,14 +199,9 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
-    /// The remembered grant of this key, scope and building, as a session identity.
-    fn remembered(&self) -> Option<SessionIdentity> {
-        self.grants
-            .get(self.key, self.scope, self.building)
-            .map(|grant| SessionIdentity {
-                grant,
-                statement_timeout: self.statement_timeout_ms.to_string(),
-            })
+    /// The remembered grant of this key, scope and building.
+    fn remembered(&self) -> Option<Grant> {
+        self.grants.get(self.key, self.scope, self.building)
     }
 }
 
@@ -233,7 +228,7 @@ where
 async fn attempt<T, F>(
     client: &Client,
     req: &Request<'_>,
-    remembered: Option<SessionIdentity>,
+    remembered: Option<Grant>,
     holds: bool,
     work: F,
 ) -> Result<T, ApiError>
@@ -244,7 +239,7 @@ where
     let identity = if holds {
         None
     } else {
-        Some(Identity::prepare(client, req, remembered.map(|r| r.grant), false).await?)
+        Some(Identity::prepare(client, req, remembered, false).await?)
     };
     let (began, identified, outcome) = tokio::join!(
         client.execute(&begin, &[]),
@@ -304,8 +299,7 @@ pub async fn run_rows(
     let client = checkout.client();
     let result = async {
         let begin = client.prepare_cached("BEGIN").await?;
-        let identity =
-            Identity::prepare(client, &req, remembered.clone().map(|r| r.grant), session).await?;
+        let identity = Identity::prepare(client, &req, remembered.clone(), session).await?;
         let statement = client.prepare_cached(sql).await?;
         let commit = client.prepare_cached("COMMIT").await?;
         let (began, identified, rows, committed) = tokio::join!(
