@@ -40,6 +40,12 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub pool_size: u32,
 
+    /// Statements of one API key that may share a database connection at once, pipelined
+    /// (1: every request has a connection of its own). See docs/operations.md.
+    #[arg(long, env = "ARXOS_PIPELINE_DEPTH", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub pipeline_depth: u32,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ARXOS_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,

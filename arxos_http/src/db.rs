@@ -4,6 +4,7 @@
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::managed;
@@ -16,6 +17,7 @@ use tokio_postgres::Config;
 
 use crate::config::DatabaseArgs;
 use crate::grants::Grant;
+use crate::lanes::Lanes;
 
 /// How long opening one connection may take unless the connection string says otherwise.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -229,8 +231,13 @@ pub type Conn = managed::Object<SessionManager>;
 /// A connection may come back from an API request still holding that request's identity at
 /// session level (crate::tx). [`Pool::get`], for everything else, hands out connections in the
 /// login role with no identity; only crate::tx takes them as they are.
+///
+/// Requests whose identity a connection holds may share it, pipelined ([`Lanes`]).
 #[derive(Clone)]
-pub struct Pool(managed::Pool<SessionManager>);
+pub struct Pool {
+    pool: managed::Pool<SessionManager>,
+    lanes: Arc<Lanes>,
+}
 
 impl Pool {
     pub fn new(config: Config, tls: MakeTlsConnector, max_size: usize) -> Result<Pool, DbError> {
@@ -250,12 +257,26 @@ impl Pool {
             .recycle_timeout(Some(POOL_TIMEOUT))
             .build()
             .map_err(|e| DbError::Pool(e.to_string()))?;
-        Ok(Pool(pool))
+        Ok(Pool {
+            pool,
+            lanes: Arc::new(Lanes::new(1)),
+        })
+    }
+
+    /// Lets up to `depth` requests of one identity share a connection (1: none do).
+    pub fn with_pipeline_depth(mut self, depth: usize) -> Pool {
+        self.lanes = Arc::new(Lanes::new(depth));
+        self
+    }
+
+    /// The connections requests share now (crate::tx).
+    pub fn lanes(&self) -> &Lanes {
+        &self.lanes
     }
 
     /// A connection in the login role, with no request identity.
     pub async fn get(&self) -> Result<Conn, PoolError> {
-        let mut conn = self.0.get().await?;
+        let mut conn = self.pool.get().await?;
         if let Err(e) = conn.clear_identity().await {
             // Never hand it out, never give it back.
             drop(managed::Object::take(conn));
@@ -266,15 +287,15 @@ impl Pool {
 
     /// A connection as the last request left it (crate::tx sets or checks the identity).
     pub(crate) async fn get_for_request(&self) -> Result<Conn, PoolError> {
-        self.0.get().await
+        self.pool.get().await
     }
 
     pub fn status(&self) -> managed::Status {
-        self.0.status()
+        self.pool.status()
     }
 
     pub fn close(&self) {
-        self.0.close()
+        self.pool.close()
     }
 }
 

@@ -8,6 +8,7 @@ mod error;
 mod grants;
 mod import;
 mod keys;
+mod lanes;
 mod metrics;
 mod openapi;
 mod rate_limit;

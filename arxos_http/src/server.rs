@@ -58,7 +58,8 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         "arxos starting"
     );
     let tls = db::tls_connector(config.database.db_ca_cert.as_deref())?;
-    let pool = db::Pool::new(pg_config.clone(), tls.clone(), config.pool_size as usize)?;
+    let pool = db::Pool::new(pg_config.clone(), tls.clone(), config.pool_size as usize)?
+        .with_pipeline_depth(config.pipeline_depth as usize);
     let mut state = Shared::new(pool.clone());
     state.grants = Arc::new(crate::grants::Grants::new(Duration::from_secs(
         config.api.key_cache_seconds,

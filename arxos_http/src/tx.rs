@@ -14,7 +14,8 @@
 //! one-statement route ([`run_rows`]) sets it at session level, where it stays on the pooled
 //! connection (see [`crate::db::Session`]). The next request with that identity on that
 //! connection sends its statement alone, as a client of the database itself would: one
-//! statement, one round trip, no transaction block. The identity is checked in the same way
+//! statement, one round trip, no transaction block; and while it waits, other requests of the
+//! same identity may send theirs down the same connection ([`crate::lanes`]). The identity is checked in the same way
 //! as before (a remembered grant for exactly this key, scope and building); only where it is
 //! set changes. Connections used for anything else are reset first ([`crate::db::Pool::get`]).
 
@@ -156,6 +157,12 @@ impl Checkout {
             .client()
     }
 
+    /// The connection, out of any transaction, for the caller to keep or give back.
+    fn into_conn(mut self) -> Conn {
+        self.finished = true;
+        self.conn.take().expect("connection present until drop")
+    }
+
     /// The connection is out of any transaction again: it may go back to the pool.
     pub fn finish(&mut self) {
         self.finished = true;
@@ -262,7 +269,8 @@ where
 /// Like [`run`] for a route that is one statement answering JSON (its first column, one value
 /// per row), in a single round trip:
 ///
-/// - the connection already holds the request's identity: the statement alone;
+/// - a connection holds the request's identity: the statement alone, on a connection that
+///   other requests of the same identity may share meanwhile ([`crate::lanes`]);
 /// - the key's grant is remembered: `BEGIN`, the identity at session level, the statement,
 ///   `COMMIT`; once committed the connection holds the identity;
 /// - otherwise `BEGIN`, the key check with the identity for this transaction, the statement,
@@ -275,19 +283,16 @@ pub async fn run_rows(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Value>, ApiError> {
-    let mut checkout = Checkout::for_request(req.pool).await?;
     let remembered = req.remembered();
+    if let Some(seat) = remembered.as_ref().and_then(|g| req.pool.lanes().join(g)) {
+        return seat.rows(sql, params).await;
+    }
+    let mut checkout = Checkout::for_request(req.pool).await?;
     let holds = checkout.ready(remembered.as_ref()).await?;
-    if holds {
-        let client = checkout.client();
-        let statement = client.prepare_cached(sql).await;
-        let result = match statement {
-            Ok(statement) => client.query(&statement, params).await,
-            Err(e) => Err(e),
-        };
-        // Autocommit: whatever the answer, the connection is out of any transaction.
-        checkout.finish();
-        return result?.iter().map(first_json).collect();
+    if let (true, Some(grant)) = (holds, &remembered) {
+        // Autocommit, on a lane that requests of the same identity may join (crate::lanes).
+        let seat = req.pool.lanes().open(grant.clone(), checkout.into_conn());
+        return seat.rows(sql, params).await;
     }
     let session = remembered.is_some();
     if session {
@@ -353,7 +358,7 @@ pub async fn json_one(
         .ok_or_else(|| ApiError::not_found("not found"))
 }
 
-fn first_json(row: &Row) -> Result<Value, ApiError> {
+pub(crate) fn first_json(row: &Row) -> Result<Value, ApiError> {
     let value: Option<Value> = row.try_get(0).map_err(ApiError::internal)?;
     Ok(value.unwrap_or(Value::Null))
 }

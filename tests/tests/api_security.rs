@@ -230,10 +230,9 @@ fn building_limited_keys_see_only_their_buildings() {
     );
 }
 
-/// A request may leave its identity on the pooled connection for the next request of the same
-/// identity (crate::tx): with one connection, every request finds the previous one's.
-#[test]
-fn identities_left_on_pooled_connections_do_not_leak() {
+/// The server with one pooled connection and keys remembered for 300 s, a second building
+/// `other` holding `/vault`, and the path of the vault by id (`/api/objects/{id}`).
+fn one_connection_and_a_vault() -> (Api, String) {
     let api = Api::start_with(&[
         "--rate-limit",
         "0",
@@ -257,6 +256,14 @@ fn identities_left_on_pooled_connections_do_not_leak() {
     );
     assert_eq!(vault.status, 201, "{}", vault.body);
     let by_id = format!("/api/objects/{}", vault.json()["id"].as_str().unwrap());
+    (api, by_id)
+}
+
+/// A request may leave its identity on the pooled connection for the next request of the same
+/// identity (crate::tx): with one connection, every request finds the previous one's.
+#[test]
+fn identities_left_on_pooled_connections_do_not_leak() {
+    let (api, by_id) = one_connection_and_a_vault();
     let scoped = create_key(&api.cluster, "b42-only", &["read", "write"], Some(&["b42"]));
     let tech = create_key(&api.cluster, "tech-b", &["write"], None);
     let listed = |key: &str| -> Vec<String> {
@@ -361,6 +368,60 @@ fn identities_left_on_pooled_connections_do_not_leak() {
         assert_eq!(r.status, 500, "{}", r.body);
         assert_error(&api.get_as(&scoped, &by_id), 404, "NOT_FOUND");
     }
+}
+
+/// Requests of one key share a connection, pipelined (arxos_http/src/lanes.rs); requests of
+/// other keys never join it. With one pooled connection and many concurrent requests of keys
+/// scoped to different buildings, some failing, every answer is still the right key's.
+#[test]
+fn requests_sharing_a_connection_keep_their_identities() {
+    let (api, by_id) = one_connection_and_a_vault();
+    let scoped = create_key(&api.cluster, "b42-only", &["read"], Some(&["b42"]));
+    let vault_only = create_key(&api.cluster, "other-only", &["read"], Some(&["other"]));
+    let (api, by_id) = (&api, by_id.as_str());
+    std::thread::scope(|threads| {
+        for t in 0..8 {
+            let (scoped, vault_only) = (scoped.clone(), vault_only.clone());
+            threads.spawn(move || {
+                for i in 0..40 {
+                    match (t + i) % 5 {
+                        0 => {
+                            let r = api.get_as(&scoped, "/api/buildings/b42/objects/electrical");
+                            assert_eq!(r.status, 200, "{}", r.body);
+                            assert_eq!(r.json()["path"], "/electrical", "{}", r.body);
+                        }
+                        1 => {
+                            let missing = format!("/api/buildings/b42/objects/missing_{t}_{i}");
+                            assert_error(&api.get_as(&scoped, &missing), 404, "NOT_FOUND");
+                        }
+                        2 => {
+                            assert_error(&api.get_as(&scoped, by_id), 404, "NOT_FOUND");
+                        }
+                        3 => {
+                            let r = api.get_as(&vault_only, by_id);
+                            assert_eq!(r.status, 200, "{}", r.body);
+                            assert_eq!(r.json()["path"], "/vault", "{}", r.body);
+                        }
+                        _ => {
+                            let r = api.get("/api/buildings/other/objects/vault");
+                            assert_eq!(r.status, 200, "{}", r.body);
+                            assert_eq!(r.json()["type"], "vault", "{}", r.body);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    // The connection was shared: statements joined one already in flight.
+    let metrics = api.http.get(&api.shim.url("/metrics")).body;
+    let joined: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("arxos_db_pipelined_statements_total "))
+        .expect("the pipelining counter")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(joined > 0.0, "{metrics}");
 }
 
 #[test]
