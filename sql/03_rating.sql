@@ -250,20 +250,19 @@ $$;
 CREATE FUNCTION arxos.verified_in_window(building uuid, at timestamptz) RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT 0::bigint $$;
 
--- The advisory lock key of the outbox sequencer (arxos.sequence_events, lock_sequencer).
-CREATE FUNCTION arxos.sequencer_lock_key() RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT hashtext('arxos.sequence_events') $$;
-
 -- Takes the outbox sequencer's lock (arxos.sequence_events) for the rest of the transaction,
 -- waiting at most 5 s (then 55P03): tick() and recompute_rating() fold and record under it,
--- so that no fold runs between theirs and their history rows.
+-- so that no fold runs between theirs and their history rows. The lock is the row lock of
+-- arxos.event_counter's one row, which only the extension's owner may take (not an advisory
+-- lock: any role can take any advisory lock key, /api/query's too). SECURITY DEFINER
+-- (08_security.sql), so that its callers need no UPDATE right on the counter.
 CREATE FUNCTION arxos.lock_sequencer() RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     old text := current_setting('lock_timeout');
 BEGIN
     PERFORM set_config('lock_timeout', '5s', true);
-    PERFORM pg_advisory_xact_lock(arxos.sequencer_lock_key());
+    PERFORM 1 FROM arxos.event_counter FOR UPDATE;
     PERFORM set_config('lock_timeout', old, true);
 EXCEPTION WHEN lock_not_available THEN
     RAISE EXCEPTION 'the outbox sequencer is busy: another transaction has held its lock for 5 s'
@@ -448,7 +447,8 @@ BEGIN
     IF NOT arxos.fold_due(lazy) THEN
         RETURN 0;
     END IF;
-    PERFORM pg_advisory_xact_lock(arxos.sequencer_lock_key());
+    -- The sequencer's lock (arxos.lock_sequencer); the callers hold it already.
+    PERFORM 1 FROM arxos.event_counter FOR UPDATE;
     WITH gone AS (
         DELETE FROM arxos.rating_deltas d
          -- = ANY(ARRAY(…)): probes of the primary key, whatever the (churning) statistics say

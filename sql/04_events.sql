@@ -2,7 +2,8 @@
 
 -- Folds committed rating deltas (arxos.fold_ratings: totals, history rows and rating events)
 -- and moves committed events from events_pending into arxos.events, numbering them from the
--- counter. Runs under a transaction-scoped advisory lock, so sequencers never interleave. When
+-- counter. Runs under the sequencer's lock (arxos.lock_sequencer), so sequencers never
+-- interleave. When
 -- another sequencer holds the lock, it waits up to wait_ms for it (polling every millisecond;
 -- the holder's events are then visible as sequenced) and returns 0 when the time is up: a
 -- sequencer inside a long open transaction must not stall its callers for longer.
@@ -25,7 +26,8 @@ BEGIN
         IF (SELECT min(p.seq) FROM arxos.events_pending p) IS NULL AND NOT arxos.fold_due(lazy_fold) THEN
             RETURN 0;
         END IF;
-        EXIT WHEN pg_try_advisory_xact_lock(arxos.sequencer_lock_key());
+        PERFORM 1 FROM arxos.event_counter FOR UPDATE SKIP LOCKED;
+        EXIT WHEN FOUND;
         IF clock_timestamp() >= deadline THEN
             RETURN 0;
         END IF;

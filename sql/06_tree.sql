@@ -288,6 +288,38 @@ BEGIN
 END
 $$;
 
+-- Objects of every building the caller may see (row-level security) matching every filter
+-- given, ordered by building id and path (the order of the object_path_unique index); the
+-- page after the object (after_building, after_path). `under` applies in every building.
+CREATE FUNCTION arxos.find_all(under text DEFAULT '/', type text DEFAULT NULL,
+                               status text DEFAULT NULL, props jsonb DEFAULT NULL,
+                               needs_repair boolean DEFAULT NULL, after_building uuid DEFAULT NULL,
+                               after_path text DEFAULT NULL, max integer DEFAULT NULL)
+RETURNS SETOF arxos.objects
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    u text := arxos.normalize_path(under);
+BEGIN
+    IF (after_building IS NULL) <> (after_path IS NULL) THEN
+        RAISE EXCEPTION 'after_building and after_path go together' USING ERRCODE = '22023';
+    END IF;
+    -- Without a cursor, from the smallest (id, path): one statement whose row comparison is
+    -- where the index scan starts, whether or not a cursor is given.
+    RETURN QUERY
+    SELECT o.* FROM arxos.objects o
+     WHERE (o.building_id, o.path) > (coalesce(after_building, '00000000-0000-0000-0000-000000000000'),
+                                      coalesce(after_path, '') COLLATE "C")
+       AND (u = '/' OR (o.path >= u AND o.path < arxos.path_upper(u) AND (o.path = u OR o.path >= arxos.path_lower(u))))
+       AND (find_all.type IS NULL OR o.type = find_all.type)
+       AND (find_all.status IS NULL OR o.status = find_all.status)
+       AND (props IS NULL OR o.properties @> props)
+       AND (find_all.needs_repair IS NULL OR o.needs_repair = find_all.needs_repair)
+     ORDER BY o.building_id, o.path
+     LIMIT max;
+END
+$$;
+
 -- Moves or renames a whole subtree in one statement. Returns the number of objects moved.
 CREATE FUNCTION arxos.mv(building text, from_path text, to_path text) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$

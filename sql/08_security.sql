@@ -124,6 +124,7 @@ GRANT USAGE ON SCHEMA arxos TO arxos_authenticator;
 -- The sequencer moves every building's events; it runs with the owner's rights so that a
 -- building-scoped request that triggers it does not leave other buildings' events behind.
 ALTER FUNCTION arxos.sequence_events(integer, integer, boolean) SECURITY DEFINER SET search_path = pg_catalog, arxos;
+ALTER FUNCTION arxos.lock_sequencer() SECURITY DEFINER SET search_path = pg_catalog, arxos;
 
 -- The ratings view computes through arxos.rating(): let it see only what its caller may see.
 ALTER VIEW arxos.ratings SET (security_invoker = true);

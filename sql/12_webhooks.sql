@@ -555,9 +555,10 @@ BEGIN
                             WHERE d.webhook_id = w.id AND r.status = 410))
         RETURNING w.*
     )
+    -- Not the URL: events reach every unscoped read key, and a URL may carry a credential.
     INSERT INTO arxos.events_pending (type, building_id, actor, body)
     SELECT 'webhook.disabled', NULL, arxos.current_actor(),
-           jsonb_build_object('webhook', o.id, 'url', o.url, 'reason', o.disabled_reason)
+           jsonb_build_object('webhook', o.id, 'reason', o.disabled_reason)
       FROM off o;
     IF FOUND THEN
         PERFORM arxos.wake();

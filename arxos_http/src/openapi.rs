@@ -44,7 +44,7 @@ use crate::webhooks::routes as webhooks;
         ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
         Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
         routes::Page, routes::Items)),
-    modifiers(&Security, &RootListings),
+    modifiers(&Security, &RootListings, &RateLimited),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
          (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"),
          (name = "integrations"), (name = "events"), (name = "webhooks"))
@@ -70,6 +70,59 @@ impl Modify for Security {
             "api_key_query",
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("api_key"))),
         );
+    }
+}
+
+/// Every limited route (all of `/api/` but health and this document) may answer 429 with
+/// `Retry-After`, and answers `X-RateLimit-*` headers (crate::rate_limit).
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
+        let integer = |description: &str| {
+            HeaderBuilder::new()
+                .schema(utoipa::openapi::schema::Object::with_type(Type::Integer))
+                .description(Some(description))
+                .build()
+        };
+        let refused = ResponseBuilder::new()
+            .description("RATE_LIMITED: the key's (or the address's) quota is used up")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .header("Retry-After", integer("Seconds until a request is allowed"))
+            .header("X-RateLimit-Limit", integer("Requests a minute"))
+            .header("X-RateLimit-Remaining", integer("Requests left now"))
+            .header(
+                "X-RateLimit-Reset",
+                integer("Seconds until the budget is full again"),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if crate::rate_limit::exempt(path) {
+                continue;
+            }
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .insert("429".to_owned(), refused.clone().into());
+            }
+        }
     }
 }
 
@@ -554,6 +607,24 @@ mod tests {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    }
+
+    #[test]
+    fn every_limited_operation_may_answer_429() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let refused = &operation["responses"]["429"];
+                assert!(refused.is_object(), "{method} {path}");
+                assert!(
+                    refused["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen > 40, "{seen}");
     }
 
     /// Routes that are not part of the API description: health, metrics and the description

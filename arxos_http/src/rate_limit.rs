@@ -191,7 +191,7 @@ fn hash<T: Hash + ?Sized>(value: &T) -> u64 {
 }
 
 /// Routes outside the limit: health, metrics, the API description.
-fn exempt(path: &str) -> bool {
+pub(crate) fn exempt(path: &str) -> bool {
     !path.starts_with("/api/") || path.starts_with("/api/health") || path == "/api/openapi.json"
 }
 
@@ -249,7 +249,11 @@ pub async fn limit(
     let watching = limits.failures.is_some() && limits.watching();
     if watching {
         if let Some(wait) = ip.and_then(|ip| limits.blocked_for(ip, key)) {
-            return refusal("too many failed authentications from this address", wait);
+            let mut response = refusal("too many failed authentications from this address", wait);
+            if let Some(failures) = &limits.failures {
+                set_headers(response.headers_mut(), failures.rate, 0, wait);
+            }
+            return response;
         }
     }
     let mut quota = None;

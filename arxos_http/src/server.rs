@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::{ALLOW, CONTENT_TYPE};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -180,10 +180,13 @@ fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
 }
 
 /// The whole HTTP surface with its middleware, outermost first: tracing, CORS, error
-/// rendering, timeout, body limit, rate limits, metrics.
+/// rendering, metrics, rate limits, timeout, body limit. Metrics and rate limits see every
+/// answer (the limiter's own 429s, the timeout's 503s, the body limit's 413s): they are
+/// counted, and carry the `X-RateLimit-*` headers.
 pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeError> {
     let timeout = Duration::from_secs(config.request_timeout);
-    let mut api = Router::new()
+    let limits = state.rate_limits.clone();
+    let mut app = Router::new()
         .merge(routes::health::router())
         .merge(routes::buildings::router())
         .merge(routes::objects::router())
@@ -197,18 +200,18 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         .merge(crate::realtime::router())
         .merge(crate::webhooks::router())
         .fallback(unknown_route)
-        .layer(middleware::from_fn(crate::metrics::track));
-    if let Some(limits) = state.rate_limits.clone() {
-        api = api.layer(middleware::from_fn_with_state(limits, rate_limit::limit));
-    }
-    let mut app = api
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             timeout,
-        ))
+        ));
+    if let Some(limits) = limits {
+        app = app.layer(middleware::from_fn_with_state(limits, rate_limit::limit));
+    }
+    app = app
+        .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::map_response(render_bare_errors));
     if let Some(cors) = cors_layer(&config.cors_origins)? {
         app = app.layer(cors);
@@ -282,7 +285,7 @@ async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
 
 /// Gives error answers that did not come from an [`ApiError`] (the router's 405, the body
 /// limit's 413, the timeout's 503, an extractor's rejection) the error JSON shape, keeping
-/// their status.
+/// their status and headers (`Allow`, `X-RateLimit-*`, `Retry-After`).
 async fn render_bare_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -298,8 +301,10 @@ async fn render_bare_errors(response: Response) -> Response {
     }
     let mut rendered = ApiError::from_status(status).into_response();
     *rendered.status_mut() = status;
-    if let Some(allow) = response.headers().get(ALLOW) {
-        rendered.headers_mut().insert(ALLOW, allow.clone());
+    for (name, value) in response.headers() {
+        if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+            rendered.headers_mut().append(name, value.clone());
+        }
     }
     rendered
 }

@@ -39,6 +39,18 @@ SELECT path FROM arxos.find('b42', needs_repair => true);
 SELECT path FROM arxos.find('b42', under => '/electrical', props => '{"voltage": 120}');
 SELECT path FROM arxos.find('b42', status => 'failed', type => 'outlet');
 SELECT path FROM arxos.find('b42', under => '/hvac');
+-- find_all: every building, by building id and path, paged by (building, path)
+SELECT arxos.create_building('b43', 'Annex') IS NOT NULL AS created;
+SELECT path FROM arxos.put('b43', '/outlet_9', 'outlet');
+SELECT b.key, f.path FROM arxos.find_all(type => 'outlet') f JOIN arxos.buildings b ON b.id = f.building_id
+ ORDER BY b.id, f.path;
+SELECT count(*) = (SELECT count(*) FROM arxos.find_all(type => 'outlet')) - 1 AS skipped_one
+  FROM arxos.find_all(type => 'outlet',
+                      after_building => (SELECT building_id FROM arxos.find_all(type => 'outlet', max => 1)),
+                      after_path => (SELECT path FROM arxos.find_all(type => 'outlet', max => 1)));
+SELECT arxos.find_all(after_path => '/x');
+SELECT path FROM arxos.find_all(under => '/outlet_9');
+DELETE FROM arxos.buildings WHERE key = 'b43';
 -- buildings
 SELECT arxos.create_building('b42', 'Duplicate');
 SELECT arxos.create_building('Bad Key', 'Nope');

@@ -2,7 +2,7 @@
 
 mod api_common;
 
-use api_common::{assert_error, Api};
+use api_common::{assert_error, create_key, Api};
 use serde_json::{json, Value};
 
 #[test]
@@ -331,7 +331,72 @@ fn flat_object_routes_by_uuid() {
         .map(|i| i["path"].as_str().unwrap())
         .collect();
     assert_eq!(paths, ["/hvac/zones/z9"]);
-    assert_error(&api.get("/api/objects?type=panel"), 400, "VALIDATION_ERROR");
+
+    // Without a building: every building the key may see, paged by building id and path.
+    let annex = api.send(
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "annex", "name": "Annex"})),
+    );
+    assert_eq!(annex.status, 201, "{}", annex.body);
+    let annex_id = annex.json()["id"].as_str().unwrap().to_owned();
+    for path in ["/panel_a", "/panel_b"] {
+        let put = api.send(
+            "PUT",
+            &format!("/api/buildings/annex/objects{path}"),
+            Some(&json!({"type": "panel"})),
+        );
+        assert_eq!(put.status, 201, "{}", put.body);
+    }
+    let first = api.get("/api/objects?type=panel&limit=1&count=true").json();
+    let total = first["count"].as_i64().unwrap();
+    assert!(total >= 3, "{first}");
+    let mut seen = Vec::new();
+    let mut page = first;
+    loop {
+        for item in page["items"].as_array().unwrap() {
+            assert_eq!(item["type"], "panel", "{item}");
+            seen.push((
+                item["building_id"].as_str().unwrap().to_owned(),
+                item["path"].as_str().unwrap().to_owned(),
+            ));
+        }
+        let Some(next) = page["next"].as_str() else {
+            break;
+        };
+        let r = api.get(next);
+        assert_eq!(r.status, 200, "{next}: {}", r.body);
+        page = r.json();
+    }
+    assert_eq!(seen.len() as i64, total, "{seen:?}");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "ordered by building id and path");
+    assert!(seen.contains(&(annex_id.clone(), "/panel_b".to_owned())));
+    let scoped = create_key(&api.cluster, "b42-only", &["read"], Some(&["b42"]));
+    let mine = api
+        .get_as(&scoped, "/api/objects?type=panel&limit=1000")
+        .json();
+    let mine = mine["items"].as_array().unwrap();
+    assert_eq!(mine.len() as i64, total - 2, "{mine:?}");
+    assert!(mine.iter().all(|i| i["building_id"] != annex_id.as_str()));
+    assert_error(
+        &api.get("/api/objects?type=panel&after=/panel_a"),
+        400,
+        "VALIDATION_ERROR",
+    );
+    // DELETE by id with ?recursive=true takes the subtree.
+    let annex_dir = api.send(
+        "POST",
+        "/api/objects",
+        Some(&json!({"building": "annex", "path": "/dir/leaf", "type": "thing", "parents": true})),
+    );
+    assert_eq!(annex_dir.status, 201, "{}", annex_dir.body);
+    let dir = api.get("/api/buildings/annex/objects/dir").json();
+    let dir_url = format!("/api/objects/{}", dir["id"].as_str().unwrap());
+    assert_error(&api.send("DELETE", &dir_url, None), 409, "CONFLICT");
+    let gone = api.send("DELETE", &format!("{dir_url}?recursive=true"), None);
+    assert_eq!(gone.json()["deleted"], 2, "{}", gone.body);
 
     let deleted = api.send("DELETE", &format!("/api/objects/{id}"), None);
     assert_eq!(deleted.json()["deleted"], 1);

@@ -112,6 +112,46 @@ fn what_must_be_refused_is_refused() {
     );
 }
 
+/// Advisory locks are plain functions any role may call: a query must not hold up the
+/// sequencer with one, nor leave one on its pooled connection.
+#[test]
+fn advisory_locks_do_not_outlive_a_query() {
+    let api = Api::start();
+    for sql in [
+        "SELECT pg_advisory_lock(hashtext('arxos.sequence_events'))",
+        "SELECT pg_advisory_lock(42)",
+        "SELECT pg_try_advisory_lock(7, 7)",
+    ] {
+        let r = query(&api, &api.key, sql, json!([]));
+        assert_eq!(r.status, 200, "{sql}: {}", r.body);
+    }
+    assert_eq!(
+        api.sql_one::<i64>("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"),
+        0
+    );
+    // The sequencer's lock is not an advisory lock: taking one in a query holds nothing up.
+    let mut db = api.cluster.client();
+    let mut tx = db.transaction().unwrap();
+    let held = tx
+        .query_one(
+            "SELECT pg_try_advisory_lock(hashtext('arxos.sequence_events'))",
+            &[],
+        )
+        .unwrap();
+    assert!(held.get::<_, bool>(0));
+    let put = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/lock_probe",
+        Some(&json!({"type": "thing"})),
+    );
+    assert_eq!(put.status, 201, "{}", put.body);
+    let sequenced = api.sql_one::<i64>(
+        "SELECT count(*) FROM arxos.events_since(0, ARRAY['object.created']) WHERE path = '/lock_probe'",
+    );
+    assert_eq!(sequenced, 1);
+    tx.rollback().unwrap();
+}
+
 #[test]
 fn building_scope_holds_inside_queries() {
     let api = Api::start();

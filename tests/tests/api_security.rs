@@ -479,7 +479,10 @@ fn failed_authentications_are_limited_per_address() {
     assert!(retry <= 3, "{retry}");
     // A key that succeeded before still passes; one never seen waits like the guesses.
     assert_eq!(api.get_as(&known, "/api/buildings").status, 200);
-    assert_error(&api.get_as(&fresh, "/api/buildings"), 429, "RATE_LIMITED");
+    let blocked = api.get_as(&fresh, "/api/buildings");
+    assert_error(&blocked, 429, "RATE_LIMITED");
+    assert_eq!(blocked.header("x-ratelimit-limit"), Some("30"));
+    assert_eq!(blocked.header("x-ratelimit-remaining"), Some("0"));
     // The same through ?api_key= (the event stream's way of sending a key).
     let r = api.get_as("", "/api/events/recent?api_key=arx_guess-32");
     assert_error(&r, 429, "RATE_LIMITED");
@@ -513,6 +516,42 @@ fn rate_limits_answer_429_with_headers() {
         api.http.get(&api.shim.url("/api/health")).status,
         200,
         "health is not limited"
+    );
+    // Every limited answer carries the headers, errors included: a refused key, an unknown
+    // route, the router's 405 and an extractor's 400 (rendered in the error shape).
+    let third = create_key(&api.cluster, "third", &["read"], None);
+    let url = api.shim.url("/api/buildings/b42");
+    for (r, status) in [
+        (api.get_as("arx_not-a-key", "/api/buildings"), 401),
+        (api.get_as(&third, "/api/nowhere"), 404),
+        (
+            api.http
+                .request("PUT", &url, &[("x-api-key", &third)], None),
+            405,
+        ),
+        (api.get_as(&third, "/api/buildings/b42/ls?limit=abc"), 400),
+    ] {
+        assert_eq!(r.status, status, "{}", r.body);
+        assert!(r.json()["error"]["code"].is_string(), "{}", r.body);
+        for header in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ] {
+            assert!(
+                r.header(header).is_some(),
+                "{status} without {header}: {:?}",
+                r.headers
+            );
+        }
+    }
+    // The limiter's own refusals are counted like every other answer.
+    let metrics = api.http.get(&api.shim.url("/metrics")).body;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("http_requests_total{") && l.contains("status=\"429\"")),
+        "{metrics}"
     );
 }
 

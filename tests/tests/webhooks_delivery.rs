@@ -407,7 +407,9 @@ fn disabled_event(api: &Api, id: &str) -> Value {
         .iter()
         .map(|e| e["body"].clone())
         .find(|b| b["webhook"] == id);
-    body.expect("a webhook.disabled event about the webhook")
+    let body = body.expect("a webhook.disabled event about the webhook");
+    assert!(body.get("url").is_none(), "no URL in events: {body}");
+    body
 }
 
 /// The webhook's id, from a creation answer.

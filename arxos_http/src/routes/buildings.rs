@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{Page, PageParams};
+use super::{count_if, Page, PageParams};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -56,13 +56,7 @@ pub async fn list_buildings(
                     &[&after, &(limit + 1)],
                 )
                 .await?;
-                let count = if want_count {
-                    json_one(c, "SELECT to_jsonb(count(*)) FROM arxos.buildings", &[])
-                        .await?
-                        .as_i64()
-                } else {
-                    None
-                };
+                let count = count_if(c, want_count, "SELECT to_jsonb(count(*)) FROM arxos.buildings", &[]).await?;
                 Ok((rows, count))
             })
         })

@@ -249,14 +249,12 @@ pub async fn list_contributions(
             &key,
             Scope::Read,
             q.building.as_deref(),
+            // Row-level security keeps to the key's buildings (docs/security.md).
             "WITH anchor AS (SELECT a.created_at, a.id FROM arxos.contributions a
-                              WHERE a.id = $4::text::uuid AND arxos.building_allowed(a.building_id))
+                              WHERE a.id = $4::text::uuid)
              SELECT to_jsonb(x) FROM arxos.contributions x
               WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
                 AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
-                -- the key's buildings: the predicate of the row-level policies (the market's
-                -- tables have none, docs/security.md)
-                AND arxos.building_allowed(x.building_id)
                 AND ($4::text IS NULL OR (x.created_at, x.id) < (SELECT a.created_at, a.id FROM anchor a))
                 -- an `after` that names no contribution this key sees is refused, not an empty page
                 -- (an uncorrelated condition: checked once, before any row is read)

@@ -94,6 +94,20 @@ impl Page {
     }
 }
 
+/// The answer of a `SELECT to_jsonb(count(*)) …` statement, run only when the caller asked
+/// for a count (`count=true`: it costs a scan).
+pub async fn count_if(
+    client: &crate::tx::Client,
+    wanted: bool,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Option<i64>, crate::error::ApiError> {
+    if !wanted {
+        return Ok(None);
+    }
+    Ok(crate::tx::json_one(client, sql, params).await?.as_i64())
+}
+
 /// The item's `path`, the key of path-ordered listings.
 pub fn path_key(item: &Value) -> Option<String> {
     item.get("path")?.as_str().map(str::to_owned)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{checked_limit, id_key, path_key, Items, Page, PageParams};
+use super::{checked_limit, count_if, id_key, path_key, Items, Page, PageParams};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
@@ -325,17 +325,13 @@ pub async fn ls(
                     &[&b, &path, &after, &(limit + 1)],
                 )
                 .await?;
-                let count = if want_count {
-                    json_one(
-                        c,
-                        "SELECT to_jsonb(count(*)) FROM arxos.ls($1, $2)",
-                        &[&b, &path],
-                    )
-                    .await?
-                    .as_i64()
-                } else {
-                    None
-                };
+                let count = count_if(
+                    c,
+                    want_count,
+                    "SELECT to_jsonb(count(*)) FROM arxos.ls($1, $2)",
+                    &[&b, &path],
+                )
+                .await?;
                 Ok((rows, count))
             })
         })
@@ -384,17 +380,13 @@ pub async fn tree(
                     &[&b, &path, &depth, &after, &(limit + 1)],
                 )
                 .await?;
-                let count = if want_count {
-                    json_one(
-                        c,
-                        "SELECT to_jsonb(count(*)) FROM arxos.tree($1, $2, $3)",
-                        &[&b, &path, &depth],
-                    )
-                    .await?
-                    .as_i64()
-                } else {
-                    None
-                };
+                let count = count_if(
+                    c,
+                    want_count,
+                    "SELECT to_jsonb(count(*)) FROM arxos.tree($1, $2, $3)",
+                    &[&b, &path, &depth],
+                )
+                .await?;
                 Ok((rows, count))
             })
         })
@@ -658,7 +650,8 @@ pub async fn connections_of(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FindParams {
-    /// Building key or UUID (required).
+    /// Building key or UUID. Without it: every building the key may see, ordered by building
+    /// id and path, and `after` is a building id followed by a path (`next` gives it).
     pub building: Option<String>,
     /// Only objects at or below this path.
     pub under: Option<String>,
@@ -672,7 +665,8 @@ pub struct FindParams {
     pub count: Option<bool>,
 }
 
-/// Objects of a building matching filters, by path (`arxos.find`).
+/// Objects matching filters: of one building by path (`arxos.find`), or of every building the
+/// key may see (`arxos.find_all`).
 #[utoipa::path(get, path = "/api/objects", tag = "objects", params(FindParams),
     responses((status = 200, description = "A page of crate::openapi::BuildingObject items", body = Page),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -684,51 +678,91 @@ pub async fn find_objects(
     OriginalUri(uri): OriginalUri,
     Query(q): Query<FindParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let Some(b) = q.building.clone() else {
-        return Err(ApiError::validation("the building parameter is required"));
-    };
     let limit = checked_limit(q.limit)?;
     let want_count = q.count.unwrap_or(false);
     let under = q.under.clone().unwrap_or_else(|| "/".to_owned());
-    let (rows, count) = state
-        .tx(&key, Scope::Read, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                let rows = json_rows(
-                    c,
-                    concat!(
-                        "SELECT ",
-                        object_json!(),
-                        " FROM arxos.find($1, $2, $3, $4, NULL, $5, $6, $7::int8::int4) o"
-                    ),
-                    &[
-                        &b,
-                        &under,
-                        &q.kind,
-                        &q.status,
-                        &q.needs_repair,
-                        &q.after,
-                        &(limit + 1),
-                    ],
+    // Without a building, the keyset value is the building id followed by the path.
+    let (after_building, after_path) = match (&q.building, q.after.as_deref()) {
+        (None, Some(after)) => {
+            let (id, path) = building_and_path_key(after).ok_or_else(|| {
+                ApiError::validation(
+                    "after: without a building, a building id followed by a path (the next link gives it)",
                 )
-                .await?;
-                let count = if want_count {
-                    json_one(
-                        c,
-                        "SELECT to_jsonb(count(*)) FROM arxos.find($1, $2, $3, $4, NULL, $5)",
-                        &[&b, &under, &q.kind, &q.status, &q.needs_repair],
-                    )
-                    .await?
-                    .as_i64()
-                } else {
-                    None
+            })?;
+            (Some(id.to_owned()), Some(path.to_owned()))
+        }
+        _ => (None, q.after.clone()),
+    };
+    let building = q.building.clone();
+    let everywhere = building.is_none();
+    let (rows, count) = state
+        .tx(&key, Scope::Read, q.building.clone().as_deref(), move |c| {
+            Box::pin(async move {
+                let filters: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+                    [&under, &q.kind, &q.status, &q.needs_repair];
+                let (rows, count) = match &building {
+                    Some(b) => {
+                        let rows = json_rows(
+                            c,
+                            concat!(
+                                "SELECT ",
+                                object_json!(),
+                                " FROM arxos.find($7, $1, $2, $3, NULL, $4, $5, $6::int8::int4) o"
+                            ),
+                            &[&filters[..], &[&after_path, &(limit + 1), b]].concat(),
+                        )
+                        .await?;
+                        let count = count_if(
+                            c,
+                            want_count,
+                            "SELECT to_jsonb(count(*)) FROM arxos.find($5, $1, $2, $3, NULL, $4)",
+                            &[&filters[..], &[b]].concat(),
+                        )
+                        .await?;
+                        (rows, count)
+                    }
+                    None => {
+                        let rows = json_rows(
+                            c,
+                            concat!(
+                                "SELECT ",
+                                object_json!(),
+                                " FROM arxos.find_all($1, $2, $3, NULL, $4, $7::text::uuid, $5, $6::int8::int4) o"
+                            ),
+                            &[&filters[..], &[&after_path, &(limit + 1), &after_building]].concat(),
+                        )
+                        .await?;
+                        let count = count_if(
+                            c,
+                            want_count,
+                            "SELECT to_jsonb(count(*)) FROM arxos.find_all($1, $2, $3, NULL, $4)",
+                            &filters,
+                        )
+                        .await?;
+                        (rows, count)
+                    }
                 };
                 Ok((rows, count))
             })
         })
         .await?;
-    let mut page = Page::from_rows(rows, limit, &uri, path_key);
+    let mut page = Page::from_rows(rows, limit, &uri, |item| {
+        let path = item.get("path")?.as_str()?;
+        if everywhere {
+            Some(format!("{}{path}", item.get("building_id")?.as_str()?))
+        } else {
+            Some(path.to_owned())
+        }
+    });
     page.count = count;
     Ok(Json(page))
+}
+
+/// Splits the keyset value of a listing across buildings: a building id (36 characters) and
+/// the path that follows it.
+fn building_and_path_key(after: &str) -> Option<(&str, &str)> {
+    let (id, path) = (after.get(..36)?, after.get(36..)?);
+    (uuid::Uuid::parse_str(id).is_ok() && path.starts_with('/')).then_some((id, path))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -879,4 +913,32 @@ pub async fn delete_by_id(
         })
         .await?;
     Ok(Json(json!({ "deleted": deleted })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_across_buildings_is_an_id_then_a_path() {
+        let id = "01a23bfc-eb1e-7470-98b0-9e551ea3bb79";
+        assert_eq!(
+            building_and_path_key(&format!("{id}/electrical/a b")),
+            Some((id, "/electrical/a b"))
+        );
+        for bad in [
+            "/electrical",
+            id,
+            "01a23bfc-eb1e-7470-98b0-9e551ea3bb7x/a",
+            "é",
+            "",
+        ] {
+            assert_eq!(building_and_path_key(bad), None, "{bad}");
+        }
+        assert_eq!(
+            building_and_path_key(&format!("{id}electrical")),
+            None,
+            "a path starts with /"
+        );
+    }
 }

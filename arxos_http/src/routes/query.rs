@@ -97,7 +97,13 @@ pub async fn run_query(
     let mut checkout = Checkout::from(pool).await?;
     let client = checkout.client();
     let result = run(client, &key, sql, &params, &state).await;
-    if client.batch_execute("ROLLBACK").await.is_ok() {
+    // A session-level advisory lock (pg_advisory_lock is a plain function any role may call)
+    // outlives the rollback: none may stay on a pooled connection (docs/security.md).
+    if client
+        .batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()")
+        .await
+        .is_ok()
+    {
         checkout.finish();
     }
     Ok(Json(result?))
