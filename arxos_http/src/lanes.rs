@@ -17,8 +17,15 @@
 //!   identity never joins it;
 //! - at most `depth` statements ride a lane at once, and a lane whose oldest statement has
 //!   gone [`STALL`] without an answer takes no more (they would wait behind it);
+//! - a lane takes at most [`STATEMENTS`] statements in all, then ends when they are answered:
+//!   the connection goes back through the pool's queue, where other keys and the server's own
+//!   work wait their turn;
 //! - when its last statement is answered, the lane ends and the connection goes back to the
-//!   pool, still holding the identity (the next request of that identity reopens a lane on it).
+//!   pool, still holding the identity (the next request of that identity reopens a lane on it);
+//! - a request that goes away before its answer (the client left, the timeout fired) leaves
+//!   its statement queued on the connection: the lane takes no more statements, and the
+//!   connection is closed, not returned, when the lane ends (as for any request that did not
+//!   finish, crate::tx).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -33,16 +40,24 @@ use crate::tx::{first_json, Client};
 
 /// A lane that has answered nothing for this long takes no new statements.
 const STALL: Duration = Duration::from_millis(20);
+/// Statements a lane takes in all before it ends.
+const STATEMENTS: u32 = 64;
 
 /// What a lane runs on: a pooled connection (a stand-in in the unit tests).
 pub trait Link {
     /// The connection is gone: nothing more can be sent on it.
     fn is_closed(&self) -> bool;
+    /// Closes the connection instead of returning it to the pool.
+    fn discard(self);
 }
 
 impl Link for Conn {
     fn is_closed(&self) -> bool {
         self.client().is_closed()
+    }
+
+    fn discard(self) {
+        drop(deadpool::managed::Object::take(self));
     }
 }
 
@@ -63,8 +78,13 @@ struct Lane<C> {
     grant: Grant,
     conn: Arc<C>,
     in_flight: usize,
+    /// Statements taken in all.
+    taken: u32,
     /// When the lane opened or last answered a statement.
     progress: Instant,
+    /// A statement's request went away before its answer: no more statements, and the
+    /// connection is closed when the lane ends.
+    abandoned: bool,
 }
 
 impl<C: Link> Lanes<C> {
@@ -92,17 +112,23 @@ impl<C: Link> Lanes<C> {
         let mut inner = self.lock();
         let lane = inner.lanes.iter_mut().find(|l| {
             l.in_flight < self.depth
+                && l.taken < STATEMENTS
+                && !l.abandoned
                 && now.duration_since(l.progress) < STALL
                 && !l.conn.is_closed()
                 && l.grant == *grant
         })?;
         lane.in_flight += 1;
-        metrics::counter!("arxos_db_pipelined_statements_total").increment(1);
-        Some(Seat {
+        lane.taken += 1;
+        let seat = Seat {
             lanes: self,
             id: lane.id,
-            conn: Arc::clone(&lane.conn),
-        })
+            conn: Some(Arc::clone(&lane.conn)),
+            answered: false,
+        };
+        drop(inner);
+        metrics::counter!(crate::metrics::PIPELINED).increment(1);
+        Some(seat)
     }
 
     /// Opens a lane on a connection that holds exactly `grant`, with the caller seated.
@@ -116,18 +142,21 @@ impl<C: Link> Lanes<C> {
             grant,
             conn: Arc::clone(&conn),
             in_flight: 1,
+            taken: 1,
             progress: Instant::now(),
+            abandoned: false,
         });
         Seat {
             lanes: self,
             id,
-            conn,
+            conn: Some(conn),
+            answered: false,
         }
     }
 
-    /// Lanes open now.
-    pub fn open_lanes(&self) -> usize {
-        self.lock().lanes.len()
+    /// Connections carrying statements of more than one request now.
+    pub fn shared_now(&self) -> usize {
+        self.lock().lanes.iter().filter(|l| l.in_flight > 1).count()
     }
 
     #[cfg(test)]
@@ -139,20 +168,27 @@ impl<C: Link> Lanes<C> {
         )
     }
 
-    /// A statement of `id` was answered (or given up): the lane ends with its last one.
-    fn leave(&self, id: u64) {
-        let ended = {
-            let mut inner = self.lock();
-            let Some(at) = inner.lanes.iter().position(|l| l.id == id) else {
-                return;
-            };
-            let lane = &mut inner.lanes[at];
-            lane.in_flight -= 1;
-            lane.progress = Instant::now();
-            (lane.in_flight == 0).then(|| inner.lanes.swap_remove(at))
+    /// A statement of `id` was answered, or its request went away before the answer. Answers
+    /// whether the lane ended abandoned: then its connection must be closed.
+    fn leave(&self, id: u64, answered: bool) -> bool {
+        let mut inner = self.lock();
+        let Some(at) = inner.lanes.iter().position(|l| l.id == id) else {
+            return false;
         };
-        // The connection goes back to the pool with the last seat's Arc, outside the lock.
-        drop(ended);
+        let lane = &mut inner.lanes[at];
+        lane.in_flight -= 1;
+        if answered {
+            lane.progress = Instant::now();
+        } else {
+            lane.abandoned = true;
+        }
+        if lane.in_flight > 0 {
+            return false;
+        }
+        let ended = inner.lanes.swap_remove(at);
+        drop(inner);
+        // The lane's own reference goes here, outside the lock; the last seat's goes after.
+        ended.abandoned
     }
 }
 
@@ -160,32 +196,52 @@ impl<C: Link> Lanes<C> {
 pub struct Seat<'a, C: Link = Conn> {
     lanes: &'a Lanes<C>,
     id: u64,
-    conn: Arc<C>,
+    /// Taken in `drop`.
+    conn: Option<Arc<C>>,
+    /// The statement's answer (or error) arrived.
+    answered: bool,
+}
+
+impl<C: Link> Seat<'_, C> {
+    fn conn(&self) -> &C {
+        self.conn.as_ref().expect("connection present until drop")
+    }
 }
 
 impl Seat<'_> {
     pub fn client(&self) -> &Client {
-        self.conn.client()
+        self.conn().client()
     }
 
     /// Sends the statement alone and answers the first column of its rows as JSON. Cancelled
-    /// half-way, the statement still runs to its end on the server, in autocommit, and the
-    /// connection stays usable: tokio-postgres reads and drops the answer.
+    /// half-way, the statement still runs to its end on the server, in autocommit
+    /// (tokio-postgres reads and drops the answer), and the lane ends its connection.
     pub async fn rows(
-        self,
+        mut self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Value>, ApiError> {
-        let client = self.client();
-        let statement = client.prepare_cached(sql).await?;
-        let rows = client.query(&statement, params).await?;
-        rows.iter().map(first_json).collect()
+        let result = async {
+            let client = self.client();
+            let statement = client.prepare_cached(sql).await?;
+            client.query(&statement, params).await
+        }
+        .await;
+        self.answered = true;
+        result?.iter().map(first_json).collect()
     }
 }
 
 impl<C: Link> Drop for Seat<'_, C> {
     fn drop(&mut self) {
-        self.lanes.leave(self.id);
+        let abandoned = self.lanes.leave(self.id, self.answered);
+        let conn = self.conn.take().expect("connection present until drop");
+        if abandoned {
+            // The lane has ended: this is the last reference.
+            if let Ok(conn) = Arc::try_unwrap(conn) {
+                conn.discard();
+            }
+        }
     }
 }
 
@@ -194,31 +250,61 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    /// A connection that counts its returns to the pool.
+    /// A connection that counts its returns to the pool and its closings.
     struct Fake {
         closed: AtomicBool,
         returned: Arc<AtomicUsize>,
+        discarded: Arc<AtomicUsize>,
+        discarding: bool,
     }
 
     impl Link for Fake {
         fn is_closed(&self) -> bool {
             self.closed.load(Ordering::Relaxed)
         }
+
+        fn discard(mut self) {
+            self.discarding = true;
+        }
     }
 
     impl Drop for Fake {
         fn drop(&mut self) {
-            self.returned.fetch_add(1, Ordering::Relaxed);
+            let counter = if self.discarding {
+                &self.discarded
+            } else {
+                &self.returned
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    fn fake() -> (Fake, Arc<AtomicUsize>) {
-        let returned = Arc::new(AtomicUsize::new(0));
+    struct Counts {
+        returned: Arc<AtomicUsize>,
+        discarded: Arc<AtomicUsize>,
+    }
+
+    impl Counts {
+        fn get(&self) -> (usize, usize) {
+            (
+                self.returned.load(Ordering::Relaxed),
+                self.discarded.load(Ordering::Relaxed),
+            )
+        }
+    }
+
+    fn fake() -> (Fake, Counts) {
+        let counts = Counts {
+            returned: Arc::new(AtomicUsize::new(0)),
+            discarded: Arc::new(AtomicUsize::new(0)),
+        };
         let conn = Fake {
             closed: AtomicBool::new(false),
-            returned: Arc::clone(&returned),
+            returned: Arc::clone(&counts.returned),
+            discarded: Arc::clone(&counts.discarded),
+            discarding: false,
         };
-        (conn, returned)
+        (conn, counts)
     }
 
     fn grant(owner: &str) -> Grant {
@@ -229,26 +315,35 @@ mod tests {
         }
     }
 
+    /// The seat's statement was answered.
+    fn answered(mut seat: Seat<'_, Fake>) {
+        seat.answered = true;
+    }
+
     #[test]
     fn requests_of_one_identity_share_a_lane_up_to_its_depth() {
         let lanes = Lanes::new(3);
-        let (conn, returned) = fake();
+        let (conn, counts) = fake();
         let first = lanes.open(grant("ann"), conn);
         let second = lanes.join(&grant("ann")).expect("room on the lane");
         let third = lanes.join(&grant("ann")).expect("room on the lane");
         assert!(lanes.join(&grant("ann")).is_none(), "the lane is full");
         assert_eq!(lanes.usage(), (1, 3));
-        drop(second);
+        assert_eq!(lanes.shared_now(), 1);
+        answered(second);
         let fourth = lanes.join(&grant("ann")).expect("a seat came free");
-        drop((first, third, fourth));
+        answered(first);
+        answered(third);
+        assert_eq!(lanes.shared_now(), 0, "one statement left");
+        answered(fourth);
         assert_eq!(lanes.usage(), (0, 0));
-        assert_eq!(returned.load(Ordering::Relaxed), 1, "back to the pool once");
+        assert_eq!(counts.get(), (1, 0), "back to the pool once");
     }
 
     #[test]
     fn another_identity_never_joins() {
         let lanes = Lanes::new(8);
-        let (conn, _) = fake();
+        let (conn, _counts) = fake();
         let _seat = lanes.open(grant("ann"), conn);
         assert!(lanes.join(&grant("bob")).is_none());
         let mut other_building = grant("ann");
@@ -262,40 +357,63 @@ mod tests {
     #[test]
     fn the_connection_returns_with_the_last_seat_not_before() {
         let lanes = Lanes::new(4);
-        let (conn, returned) = fake();
+        let (conn, counts) = fake();
         let first = lanes.open(grant("ann"), conn);
         let second = lanes.join(&grant("ann")).expect("room");
-        drop(first);
-        assert_eq!(
-            returned.load(Ordering::Relaxed),
-            0,
-            "a statement still rides it"
-        );
+        answered(first);
+        assert_eq!(counts.get(), (0, 0), "a statement still rides it");
         assert_eq!(lanes.usage(), (1, 1));
-        drop(second);
-        assert_eq!(returned.load(Ordering::Relaxed), 1);
+        answered(second);
+        assert_eq!(counts.get(), (1, 0));
         assert!(lanes.join(&grant("ann")).is_none(), "the lane ended");
+    }
+
+    #[test]
+    fn a_request_gone_before_its_answer_ends_the_lane_and_its_connection() {
+        let lanes = Lanes::new(8);
+        let (conn, counts) = fake();
+        let first = lanes.open(grant("ann"), conn);
+        let second = lanes.join(&grant("ann")).expect("room");
+        drop(first); // cancelled: its statement stays queued on the connection
+        assert!(lanes.join(&grant("ann")).is_none(), "no more statements");
+        answered(second);
+        assert_eq!(counts.get(), (0, 1), "closed, not returned");
+        assert_eq!(lanes.usage(), (0, 0));
+    }
+
+    #[test]
+    fn a_lane_takes_a_bounded_number_of_statements() {
+        let lanes = Lanes::new(2);
+        let (conn, counts) = fake();
+        let mut held = lanes.open(grant("ann"), conn);
+        for _ in 1..STATEMENTS {
+            let next = lanes.join(&grant("ann")).expect("room");
+            answered(std::mem::replace(&mut held, next));
+        }
+        assert!(lanes.join(&grant("ann")).is_none(), "took its share");
+        answered(held);
+        assert_eq!(counts.get(), (1, 0), "back through the pool's queue");
     }
 
     #[test]
     fn depth_one_shares_nothing() {
         let lanes = Lanes::new(1);
-        let (conn, returned) = fake();
+        let (conn, counts) = fake();
         let seat = lanes.open(grant("ann"), conn);
         assert!(lanes.join(&grant("ann")).is_none());
-        drop(seat);
-        assert_eq!(returned.load(Ordering::Relaxed), 1);
+        answered(seat);
+        assert_eq!(counts.get(), (1, 0));
     }
 
     #[test]
     fn closed_and_stalled_lanes_take_no_one() {
         let lanes = Lanes::new(8);
-        let (conn, _) = fake();
+        let (conn, _counts) = fake();
         let seat = lanes.open(grant("ann"), conn);
-        seat.conn.closed.store(true, Ordering::Relaxed);
+        seat.conn().closed.store(true, Ordering::Relaxed);
         assert!(lanes.join(&grant("ann")).is_none(), "closed");
-        seat.conn.closed.store(false, Ordering::Relaxed);
-        assert!(lanes.join(&grant("ann")).is_some(), "open again");
+        seat.conn().closed.store(false, Ordering::Relaxed);
+        answered(lanes.join(&grant("ann")).expect("open again"));
         std::thread::sleep(STALL + Duration::from_millis(5));
         assert!(
             lanes.join(&grant("ann")).is_none(),

@@ -44,8 +44,13 @@ pub fn install() -> Option<PrometheusHandle> {
         WEBHOOK_DELIVERIES,
         "Webhook delivery attempts by outcome (success: 2xx, gone: 410, failure: anything else)"
     );
+    metrics::describe_counter!(
+        PIPELINED,
+        "API statements that joined a database connection already carrying one of the same key"
+    );
     // Every series exists from the start, so rates over them need no special case.
     metrics::counter!(RATING_RECOMPUTES).absolute(0);
+    metrics::counter!(PIPELINED).absolute(0);
     for transport in [EventTransport::Sse, EventTransport::Poll] {
         metrics::counter!(EVENTS_DELIVERED, "transport" => transport.as_str()).absolute(0);
     }
@@ -60,6 +65,7 @@ pub fn install() -> Option<PrometheusHandle> {
 }
 
 pub const RATING_RECOMPUTES: &str = "arxos_rating_recomputes_total";
+pub const PIPELINED: &str = "arxos_db_pipelined_statements_total";
 pub const EVENTS_DELIVERED: &str = "arxos_events_delivered_total";
 pub const WEBHOOK_DELIVERIES: &str = "arxos_webhook_deliveries_total";
 

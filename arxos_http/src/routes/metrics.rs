@@ -28,7 +28,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
             metrics::gauge!("arxos_db_pool_max", "pool" => name).set(status.max_size as f64);
             metrics::gauge!("arxos_db_pool_waiting", "pool" => name).set(status.waiting as f64);
             metrics::gauge!("arxos_db_pool_shared", "pool" => name)
-                .set(pool.lanes().open_lanes() as f64);
+                .set(pool.lanes().shared_now() as f64);
         }
     }
     (
