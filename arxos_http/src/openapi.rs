@@ -152,6 +152,23 @@ impl Modify for RootListings {
     }
 }
 
+/// One page of a listing, with the shape of its items.
+#[derive(ToSchema)]
+pub struct PageOf<T: ToSchema> {
+    /// The items, in key order.
+    pub items: Vec<T>,
+    /// The URL of the next page (path and query), or null on the last page.
+    pub next: Option<String>,
+    /// The total number of items, when asked for with `count=true`.
+    pub count: Option<i64>,
+}
+
+/// A list that is not paginated, with the shape of its items.
+#[derive(ToSchema)]
+pub struct ItemsOf<T: ToSchema> {
+    pub items: Vec<T>,
+}
+
 /// Every error answer: `{"error": {"code", "message", "details"}}`.
 #[derive(ToSchema)]
 pub struct ErrorBody {
@@ -331,11 +348,9 @@ pub struct ConnectionOf {
     pub id: String,
 }
 
-#[derive(ToSchema)]
-pub struct Rating {
-    pub building: String,
-    pub grade: String,
-    pub score: f64,
+/// The seven components of a rating, 0 to 100 each (docs/rating.md).
+#[derive(ToSchema, Deserialize)]
+pub struct Components {
     pub structure: f64,
     pub inventory: f64,
     pub metadata: f64,
@@ -343,6 +358,15 @@ pub struct Rating {
     pub history: f64,
     pub quality: f64,
     pub activity: f64,
+}
+
+#[derive(ToSchema, Deserialize)]
+pub struct Rating {
+    pub building: String,
+    pub grade: String,
+    pub score: f64,
+    #[serde(flatten)]
+    pub components: Components,
     pub version: i32,
     #[schema(format = DateTime)]
     pub calculated_at: String,
@@ -361,22 +385,27 @@ pub struct RatingBreakdown {
     pub calculated_at: String,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Deserialize)]
 pub struct RatingHistoryEntry {
     pub id: i64,
-    pub version: i32,
+    #[schema(format = Uuid)]
+    pub building_id: String,
     pub old_grade: Option<String>,
     pub new_grade: String,
     pub old_score: Option<f64>,
     pub new_score: f64,
+    #[serde(flatten)]
+    pub components: Components,
     pub reason: String,
     pub object_path: Option<String>,
+    #[schema(format = Uuid)]
+    pub contribution_id: Option<String>,
     pub actor: String,
     #[schema(format = DateTime)]
     pub at: String,
 }
 
-#[derive(ToSchema)]
+#[derive(ToSchema, Deserialize)]
 pub struct LeaderboardEntry {
     #[schema(format = Uuid)]
     pub building_id: String,
@@ -384,7 +413,11 @@ pub struct LeaderboardEntry {
     pub name: String,
     pub grade: String,
     pub score: f64,
+    #[serde(flatten)]
+    pub components: Components,
     pub version: i32,
+    #[schema(format = DateTime)]
+    pub calculated_at: String,
 }
 
 #[derive(ToSchema)]

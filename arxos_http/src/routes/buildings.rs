@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 
 /// List the buildings the key may see, by key.
 #[utoipa::path(get, path = "/api/buildings", tag = "buildings", params(PageParams),
-    responses((status = 200, description = "A page of buildings, ordered by key", body = Page),
+    responses((status = 200, description = "A page of buildings, ordered by key", body = crate::openapi::PageOf<crate::openapi::Building>),
               (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_buildings(

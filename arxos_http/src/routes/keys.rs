@@ -61,7 +61,7 @@ pub async fn create_key(
 
 /// Every key (never the keys themselves: their prefixes).
 #[utoipa::path(get, path = "/api/keys", tag = "keys",
-    responses((status = 200, description = "crate::openapi::KeyInfo items", body = Items),
+    responses((status = 200, description = "The keys (never their secrets)", body = crate::openapi::ItemsOf<crate::openapi::KeyInfo>),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_keys(

@@ -301,7 +301,7 @@ pub async fn delete_object(
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
            ("path" = String, Path, description = "Parent path; `/api/buildings/{b}/ls` lists the root"),
            PageParams),
-    responses((status = 200, description = "A page of crate::openapi::LsEntry items", body = Page),
+    responses((status = 200, description = "A page of directory entries", body = crate::openapi::PageOf<crate::openapi::LsEntry>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -356,7 +356,7 @@ pub struct TreeParams {
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
            ("path" = String, Path, description = "Top of the subtree; `/api/buildings/{b}/tree` is the whole building"),
            TreeParams),
-    responses((status = 200, description = "A page of crate::openapi::TreeEntry items", body = Page),
+    responses((status = 200, description = "A page of subtree entries", body = crate::openapi::PageOf<crate::openapi::TreeEntry>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -441,7 +441,7 @@ pub struct NearParams {
 #[utoipa::path(get, path = "/api/buildings/{b}/near/{path}", tag = "tree",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
            ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path"), NearParams),
-    responses((status = 200, description = "crate::openapi::NearEntry items", body = Items),
+    responses((status = 200, description = "Objects near the given one, nearest first", body = crate::openapi::ItemsOf<crate::openapi::NearEntry>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -481,7 +481,7 @@ pub struct TraceParams {
 #[utoipa::path(get, path = "/api/buildings/{b}/trace/{path}", tag = "tree",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
            ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path"), TraceParams),
-    responses((status = 200, description = "crate::openapi::TraceStep items", body = Items),
+    responses((status = 200, description = "The steps of the trace", body = crate::openapi::ItemsOf<crate::openapi::TraceStep>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -522,7 +522,7 @@ pub struct HistoryParams {
 /// The audit history, oldest first (`arxos.history`), paginated by history id.
 #[utoipa::path(get, path = "/api/buildings/{b}/history", tag = "tree",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"), HistoryParams),
-    responses((status = 200, description = "A page of crate::openapi::HistoryEntry items", body = Page),
+    responses((status = 200, description = "A page of history entries", body = crate::openapi::PageOf<crate::openapi::HistoryEntry>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -625,7 +625,7 @@ pub async fn disconnect(
 #[utoipa::path(get, path = "/api/buildings/{b}/connections/{path}", tag = "connections",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
            ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path")),
-    responses((status = 200, description = "crate::openapi::ConnectionOf items", body = Items),
+    responses((status = 200, description = "The object's connections", body = crate::openapi::ItemsOf<crate::openapi::ConnectionOf>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -668,7 +668,7 @@ pub struct FindParams {
 /// Objects matching filters: of one building by path (`arxos.find`), or of every building the
 /// key may see (`arxos.find_all`).
 #[utoipa::path(get, path = "/api/objects", tag = "objects", params(FindParams),
-    responses((status = 200, description = "A page of crate::openapi::BuildingObject items", body = Page),
+    responses((status = 200, description = "A page of objects", body = crate::openapi::PageOf<crate::openapi::BuildingObject>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]

@@ -111,7 +111,7 @@ pub struct HistoryPageParams {
 /// Recorded rating changes, newest first (`arxos.rating_history`), paginated by history id.
 #[utoipa::path(get, path = "/api/buildings/{b}/rating/history", tag = "ratings", operation_id = "rating_history",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"), HistoryPageParams),
-    responses((status = 200, description = "A page of crate::openapi::RatingHistoryEntry items", body = Page),
+    responses((status = 200, description = "A page of rating history entries", body = crate::openapi::PageOf<crate::openapi::RatingHistoryEntry>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -148,7 +148,7 @@ pub struct LeaderboardParams {
 
 /// Buildings by score, best first (the `arxos.ratings` view).
 #[utoipa::path(get, path = "/api/ratings", tag = "ratings", params(LeaderboardParams),
-    responses((status = 200, description = "A page of crate::openapi::LeaderboardEntry items", body = Page),
+    responses((status = 200, description = "A page of the leaderboard", body = crate::openapi::PageOf<crate::openapi::LeaderboardEntry>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn leaderboard(
