@@ -124,3 +124,28 @@ pub struct ApiConfig {
           value_parser = clap::value_parser!(u64).range(0..=300))]
     pub key_cache_seconds: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        api: ApiConfig,
+    }
+
+    #[test]
+    fn rate_limits_default_to_100_a_minute_and_stricter_for_queries() {
+        let flags = Flags::try_parse_from(["arxos"]).expect("defaults parse");
+        assert_eq!(
+            (flags.api.rate_limit, flags.api.rate_limit_burst),
+            (100, 50)
+        );
+        assert_eq!(
+            (flags.api.query_rate_limit, flags.api.query_rate_limit_burst),
+            (10, 5)
+        );
+    }
+}

@@ -36,7 +36,7 @@ use tokio_postgres::types::ToSql;
 use crate::db::Conn;
 use crate::error::ApiError;
 use crate::grants::Grant;
-use crate::tx::{first_json, Client};
+use crate::tx::json_rows;
 
 /// A lane that has answered nothing for this long takes no new statements.
 const STALL: Duration = Duration::from_millis(20);
@@ -209,10 +209,6 @@ impl<C: Link> Seat<'_, C> {
 }
 
 impl Seat<'_> {
-    pub fn client(&self) -> &Client {
-        self.conn().client()
-    }
-
     /// Sends the statement alone and answers the first column of its rows as JSON. Cancelled
     /// half-way, the statement still runs to its end on the server, in autocommit
     /// (tokio-postgres reads and drops the answer), and the lane ends its connection.
@@ -221,14 +217,9 @@ impl Seat<'_> {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Value>, ApiError> {
-        let result = async {
-            let client = self.client();
-            let statement = client.prepare_cached(sql).await?;
-            client.query(&statement, params).await
-        }
-        .await;
+        let result = json_rows(self.conn().client(), sql, params).await;
         self.answered = true;
-        result?.iter().map(first_json).collect()
+        result
     }
 }
 

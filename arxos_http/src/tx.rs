@@ -15,9 +15,9 @@
 //! connection (see [`crate::db::Session`]). The next request with that identity on that
 //! connection sends its statement alone, as a client of the database itself would: one
 //! statement, one round trip, no transaction block; and while it waits, other requests of the
-//! same identity may send theirs down the same connection ([`crate::lanes`]). The identity is checked in the same way
-//! as before (a remembered grant for exactly this key, scope and building); only where it is
-//! set changes. Connections used for anything else are reset first ([`crate::db::Pool::get`]).
+//! same identity may send theirs down the same connection ([`crate::lanes`]). The identity is
+//! checked in the same way as before (a remembered grant for exactly this key, scope and
+//! building); only where it is set changes. Connections used for anything else are reset first ([`crate::db::Pool::get`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -358,7 +358,7 @@ pub async fn json_one(
         .ok_or_else(|| ApiError::not_found("not found"))
 }
 
-pub(crate) fn first_json(row: &Row) -> Result<Value, ApiError> {
+fn first_json(row: &Row) -> Result<Value, ApiError> {
     let value: Option<Value> = row.try_get(0).map_err(ApiError::internal)?;
     Ok(value.unwrap_or(Value::Null))
 }

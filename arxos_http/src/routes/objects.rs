@@ -696,7 +696,7 @@ pub async fn find_objects(
     let building = q.building.clone();
     let everywhere = building.is_none();
     let (rows, count) = state
-        .tx(&key, Scope::Read, q.building.clone().as_deref(), move |c| {
+        .tx(&key, Scope::Read, q.building.as_deref(), move |c| {
             Box::pin(async move {
                 let filters: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
                     [&under, &q.kind, &q.status, &q.needs_repair];
