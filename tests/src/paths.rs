@@ -40,7 +40,17 @@ pub fn arxos_bin() -> PathBuf {
             .expect("tests/ lives in the workspace")
             .to_path_buf();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        // `cargo test` hands this process the test crate's own variables (CARGO_MANIFEST_DIR,
+        // CARGO_PKG_NAME, ...). Build scripts that watch them (ring's watches
+        // CARGO_MANIFEST_DIR) would otherwise see a change and rebuild half the dependency
+        // tree, and the next plain `cargo build` would rebuild it back.
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(set_by_cargo_for_the_test) {
+                build.env_remove(&name);
+            }
+        }
+        let status = build
             .args([
                 "build",
                 "--quiet",
@@ -64,4 +74,47 @@ pub fn arxos_bin() -> PathBuf {
         bin
     })
     .clone()
+}
+
+/// Variables `cargo test` sets for the test crate (as opposed to the user's own `CARGO_HOME`,
+/// `CARGO_TARGET_DIR`, `CARGO_PROFILE_*` and the like, which the nested build must keep).
+fn set_by_cargo_for_the_test(name: &str) -> bool {
+    const PREFIXES: [&str; 4] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_EXE_",
+        "CARGO_CRATE_",
+    ];
+    const NAMES: [&str; 3] = [
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_by_cargo_for_the_test;
+
+    #[test]
+    fn only_the_test_crates_own_variables_are_dropped() {
+        for dropped in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_CRATE_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+        ] {
+            assert!(set_by_cargo_for_the_test(dropped), "{dropped}");
+        }
+        for kept in [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_PROFILE_DEV_DEBUG",
+            "CARGO",
+            "PATH",
+        ] {
+            assert!(!set_by_cargo_for_the_test(kept), "{kept}");
+        }
+    }
 }
