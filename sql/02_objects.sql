@@ -117,6 +117,11 @@ BEGIN
         IF NEW.path IS DISTINCT FROM OLD.path THEN
             NEW.path := arxos.normalize_object_path(NEW.path);
         END IF;
+        -- monitored_by counts the object's `monitors` connections: only the connection
+        -- triggers (a nested statement) change it, never a statement of their own.
+        IF pg_trigger_depth() = 1 THEN
+            NEW.monitored_by := OLD.monitored_by;
+        END IF;
         NEW.created_at := OLD.created_at;
         NEW.created_by := OLD.created_by;
         IF (NEW.path, NEW.type, NEW.status, NEW.health, NEW.needs_repair, NEW.properties,
@@ -171,8 +176,12 @@ BEGIN
        -- OFFSET 0 keeps this a per-row probe of the unique index. As an anti-join it would be
        -- planned from statistics, and an ANALYZE during a bulk load (which sees none of the
        -- uncommitted rows) makes the planner loop over a scan of the whole table: quadratic.
+       -- FOR KEY SHARE, as a foreign key does: a concurrent delete or move of the parent waits
+       -- for this transaction (and then finds the child), or this probe waits for it (and then
+       -- finds no parent). Without it both commit and the child is left without a parent.
        AND NOT EXISTS (SELECT 1 FROM arxos.objects o
-                        WHERE o.building_id = n.building_id AND o.path = n.parent_path OFFSET 0)
+                        WHERE o.building_id = n.building_id AND o.path = n.parent_path
+                       OFFSET 0 FOR KEY SHARE)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'parent % of % does not exist', orphan.parent_path, orphan.path
@@ -218,14 +227,18 @@ BEGIN
     -- A move must keep the tree whole: the new parent exists (a per-row probe, as on insert),
     -- and nothing is left behind under the old path (arxos.mv moves a whole subtree in one
     -- statement).
+    -- The new parent is locked as on insert (FOR KEY SHARE), so that it cannot be deleted or
+    -- moved away by a transaction that commits concurrently.
     SELECT n.path, n.parent_path, o.path AS old_path,
            n.parent_path <> '/' AND NOT EXISTS (SELECT 1 FROM arxos.objects x
-                        WHERE x.building_id = n.building_id AND x.path = n.parent_path OFFSET 0) AS orphan
+                        WHERE x.building_id = n.building_id AND x.path = n.parent_path
+                       OFFSET 0 FOR KEY SHARE) AS orphan
       INTO bad
       FROM new_rows n JOIN old_rows o ON o.id = n.id
      WHERE n.path <> o.path
        AND ((n.parent_path <> '/' AND NOT EXISTS (SELECT 1 FROM arxos.objects x
-                        WHERE x.building_id = n.building_id AND x.path = n.parent_path OFFSET 0))
+                        WHERE x.building_id = n.building_id AND x.path = n.parent_path
+                       OFFSET 0 FOR KEY SHARE))
             OR EXISTS (SELECT 1 FROM arxos.objects x
                         WHERE x.building_id = o.building_id
                           AND x.path >= arxos.path_lower(o.path) AND x.path < arxos.path_upper(o.path)))
@@ -319,6 +332,7 @@ BEGIN
                jsonb_build_object('object', arxos.object_fields(o)), o.type
           FROM old_rows o
          WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
+        RETURNING seq
     ), deltas AS (
         INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
                                          with_properties, instrumented, reason, object_path)
@@ -333,10 +347,16 @@ BEGIN
          WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
          GROUP BY o.building_id
     )
-    -- arxos.wake(), inlined.
-    SELECT pg_notify('arxos_events', '') INTO bad
-     WHERE EXISTS (SELECT 1 FROM old_rows)
-       AND EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
+    -- arxos.wake(), inlined; and where this statement's object.deleted events start, for
+    -- connections_after_delete (see there).
+    SELECT (SELECT min(w.seq) FROM outbox w) AS first_seq,
+           CASE WHEN EXISTS (SELECT 1 FROM old_rows)
+                 AND EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now())
+                THEN pg_notify('arxos_events', '') END AS woken
+      INTO bad;
+    IF bad.first_seq IS NOT NULL THEN
+        PERFORM set_config('arxos.deleted_objects_from', bad.first_seq::text, true);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -433,19 +453,32 @@ $$;
 CREATE FUNCTION arxos.connections_after_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
+DECLARE
+    deleted_from bigint := nullif(current_setting('arxos.deleted_objects_from', true), '')::bigint;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
         RETURN NULL;
     END IF;
     -- Connections removed together with their objects report the object paths as they were.
-    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
-    SELECT 'connection.deleted', d.building_id, d.from_id, f.path, arxos.current_actor(),
+    -- The cascade's triggers run after the objects' own statement trigger (a foreign key's
+    -- actions queue their triggers until the outer statement's have fired), when the deleted
+    -- ends can no longer be read; their paths are taken from the object.deleted events that
+    -- trigger just wrote, from the first of which (arxos.deleted_objects_from) on.
+    WITH gone AS MATERIALIZED (
+        SELECT g.object_id, g.path, g.object_type FROM arxos.events_pending g
+         WHERE deleted_from IS NOT NULL AND g.seq >= deleted_from AND g.type = 'object.deleted'
+    )
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
+    SELECT 'connection.deleted', d.building_id, d.from_id, coalesce(f.path, gf.path), arxos.current_actor(),
            jsonb_build_object('connection', jsonb_build_object(
-               'id', d.id, 'from', f.path, 'to', t.path, 'from_id', d.from_id, 'to_id', d.to_id,
-               'kind', d.kind))
+               'id', d.id, 'from', coalesce(f.path, gf.path), 'to', coalesce(t.path, gt.path),
+               'from_id', d.from_id, 'to_id', d.to_id, 'kind', d.kind)),
+           gf.object_type
       FROM old_rows d
       LEFT JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = d.from_id OFFSET 0) f ON true
       LEFT JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = d.to_id OFFSET 0) t ON true
+      LEFT JOIN gone gf ON f.path IS NULL AND gf.object_id = d.from_id
+      LEFT JOIN gone gt ON t.path IS NULL AND gt.object_id = d.to_id
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id);
 
     UPDATE arxos.objects o SET monitored_by = greatest(o.monitored_by - m.n, 0)
@@ -456,10 +489,64 @@ BEGIN
 END
 $$;
 
+-- Only a connection's properties can change (connections_before_write refuses the rest).
+CREATE FUNCTION arxos.connections_after_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    SELECT 'connection.updated', n.building_id, n.from_id, f.path, arxos.current_actor(),
+           jsonb_build_object('connection', jsonb_build_object(
+               'id', n.id, 'from', f.path, 'to', t.path, 'from_id', n.from_id, 'to_id', n.to_id,
+               'kind', n.kind, 'properties', n.properties),
+               'changes', jsonb_build_object('properties',
+                   jsonb_build_object('before', o.properties, 'after', n.properties)))
+      FROM new_rows n
+      JOIN old_rows o ON o.id = n.id
+      LEFT JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = n.from_id OFFSET 0) f ON true
+      LEFT JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t ON true
+     WHERE n.properties IS DISTINCT FROM o.properties;
+    IF FOUND THEN
+        PERFORM arxos.wake();
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE TRIGGER connections_after_insert AFTER INSERT ON arxos.connections
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.connections_after_insert();
+CREATE TRIGGER connections_after_update AFTER UPDATE ON arxos.connections
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.connections_after_update();
 CREATE TRIGGER connections_after_delete AFTER DELETE ON arxos.connections
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.connections_after_delete();
+
+-- updated_at follows the building's own fields; first_object_at belongs to the rating engine
+-- (the sequencer's fold sets it once, with the owner's rights): nobody else may change it.
+CREATE FUNCTION arxos.buildings_before_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF NEW.first_object_at IS DISTINCT FROM OLD.first_object_at
+       AND NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = 'arxos.buildings'::regclass), 'USAGE') THEN
+        RAISE EXCEPTION 'first_object_at of building % is kept by the rating engine', OLD.key
+            USING ERRCODE = '42501';
+    END IF;
+    IF NEW.id <> OLD.id THEN
+        RAISE EXCEPTION 'a building''s id cannot change (building %)', OLD.key USING ERRCODE = '22023';
+    END IF;
+    NEW.created_at := OLD.created_at;
+    IF (NEW.key, NEW.name, NEW.address, NEW.latitude, NEW.longitude) IS DISTINCT FROM
+       (OLD.key, OLD.name, OLD.address, OLD.latitude, OLD.longitude) THEN
+        NEW.updated_at := now();
+    ELSE
+        NEW.updated_at := OLD.updated_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER buildings_before_update BEFORE UPDATE ON arxos.buildings
+    FOR EACH ROW EXECUTE FUNCTION arxos.buildings_before_update();
 
 -- A deleted building takes its object history with it (object_history has no foreign key).
 CREATE FUNCTION arxos.buildings_after_delete() RETURNS trigger

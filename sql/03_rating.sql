@@ -219,8 +219,9 @@ END
 $$;
 
 -- Recomputes from scratch: counts objects and history rows. The oracle the counters must equal.
--- An object counts as instrumented if it is monitored (monitored_by, kept by the connection
--- triggers), of a sensing type, or had a reading in the 30 days before `at`.
+-- An object counts as instrumented if a `monitors` connection points at it (counted here from
+-- the connections, not from the monitored_by counter the triggers keep), it is of a sensing
+-- type, or it had a reading in the 30 days before `at`.
 CREATE FUNCTION arxos.rating_inputs_scan(building uuid, at timestamptz DEFAULT now())
 RETURNS TABLE (objects bigint, located bigint, documented bigint, with_properties bigint,
                instrumented bigint, age_days double precision, changes_30d bigint,
@@ -234,7 +235,8 @@ LANGUAGE sql STABLE AS $$
                            count(*) FILTER (WHERE x IS NOT NULL) AS located,
                            count(*) FILTER (WHERE status <> 'unknown') AS documented,
                            count(*) FILTER (WHERE properties <> '{}') AS with_properties,
-                           count(*) FILTER (WHERE monitored_by > 0
+                           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM arxos.connections c
+                                                          WHERE c.to_id = objects.id AND c.kind = 'monitors')
                                               OR arxos.reading_window_end(last_reading_at) > rating_inputs_scan.at
                                               OR type IN (SELECT s.type FROM arxos.sensing_types s)) AS instrumented
                       FROM arxos.objects WHERE building_id = b.id) o,

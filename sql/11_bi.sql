@@ -18,14 +18,23 @@ CREATE MATERIALIZED VIEW arxos.bi_grade_distribution AS
      GROUP BY g.grade, g.ordinal;
 CREATE UNIQUE INDEX bi_grade_distribution_grade ON arxos.bi_grade_distribution (grade);
 
+-- Every building. The window's points are the score in force when it opened (the last rating
+-- history row before it) and every row inside it; changes counts the rows inside. A building
+-- never rated has no points (null scores, 0 changes).
 CREATE MATERIALIZED VIEW arxos.bi_rating_trend_30d AS
     SELECT b.id AS building_id, b.key AS building,
-           (array_agg(h.new_score ORDER BY h.id))[1] AS first_score,
-           (array_agg(h.new_score ORDER BY h.id DESC))[1] AS last_score,
-           min(h.new_score) AS min_score, max(h.new_score) AS max_score,
-           round(avg(h.new_score), 3) AS avg_score, count(h.id) AS changes
+           (array_agg(p.score ORDER BY p.id))[1] AS first_score,
+           (array_agg(p.score ORDER BY p.id DESC))[1] AS last_score,
+           min(p.score) AS min_score, max(p.score) AS max_score,
+           round(avg(p.score), 3) AS avg_score, count(p.id) FILTER (WHERE p.inside) AS changes
       FROM arxos.buildings b
-      JOIN arxos.rating_history h ON h.building_id = b.id AND h.at >= now() - interval '30 days'
+      LEFT JOIN LATERAL (
+          (SELECT h.id, h.new_score AS score, false AS inside FROM arxos.rating_history h
+            WHERE h.building_id = b.id AND h.at < now() - interval '30 days'
+            ORDER BY h.id DESC LIMIT 1)
+          UNION ALL
+          SELECT h.id, h.new_score, true FROM arxos.rating_history h
+           WHERE h.building_id = b.id AND h.at >= now() - interval '30 days') p ON true
      GROUP BY b.id, b.key;
 CREATE UNIQUE INDEX bi_rating_trend_30d_building ON arxos.bi_rating_trend_30d (building_id);
 

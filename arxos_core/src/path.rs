@@ -68,9 +68,7 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
         });
     }
     if segment.chars().any(char::is_control) {
-        return Err(PathError::ControlCharacter(
-            segment.escape_debug().to_string(),
-        ));
+        return Err(PathError::ControlCharacter(truncate_for_message(segment)));
     }
     Ok(())
 }
@@ -323,6 +321,20 @@ mod tests {
         proptest::string::string_regex("[a-zA-Z0-9_%#:é漢-]{1,12}").unwrap()
     }
 
+    /// Segments that break the rules as often as they keep them: empty (a doubled slash), dots,
+    /// control characters, and lengths around the 255-byte limit in multibyte characters.
+    fn hostile_segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => segment(),
+            1 => Just(String::new()),
+            1 => prop_oneof![Just(".".to_owned()), Just("..".to_owned()), Just("...".to_owned())],
+            1 => "[a-z]{0,3}[\\x00-\\x1f\\x7f\\u{85}][a-z]{0,3}",
+            1 => (250usize..260).prop_map(|n| "x".repeat(n)),
+            1 => (83usize..88).prop_map(|n| "漢".repeat(n)),
+            1 => (60usize..130).prop_map(|n| "a".repeat(n)),
+        ]
+    }
+
     proptest! {
         #[test]
         fn normalize_is_idempotent(segs in proptest::collection::vec(segment(), 0..10), slashes in 1usize..4) {
@@ -349,6 +361,48 @@ mod tests {
             let cwd = normalize(&format!("/{}", cwd.join("/"))).unwrap();
             if let Ok(p) = resolve(&cwd, &input) {
                 prop_assert_eq!(normalize(&p).unwrap(), p);
+            }
+        }
+
+        /// Any string at all, built to hit every rule and its boundaries: normalize either
+        /// refuses it with the rule an independent reading of the grammar names first, or
+        /// returns a path that keeps every limit.
+        #[test]
+        fn normalize_agrees_with_the_rules(segs in proptest::collection::vec(hostile_segment(), 0..70), relative in proptest::bool::weighted(0.05)) {
+            let raw = if relative { segs.join("/") } else { format!("/{}", segs.join("/")) };
+            let kept: Vec<&String> = segs.iter().filter(|s| !s.is_empty()).collect();
+            let expected = if raw.is_empty() {
+                Err("empty")
+            } else if !raw.starts_with('/') {
+                Err("not_absolute")
+            } else if let Some(bad) = kept.iter().find(|s| {
+                s.len() > MAX_SEGMENT_BYTES || s.chars().any(char::is_control) || s.as_str() == "." || s.as_str() == ".."
+            }) {
+                Err(if bad.len() > MAX_SEGMENT_BYTES {
+                    "segment_too_long"
+                } else if bad.chars().any(char::is_control) {
+                    "control_character"
+                } else {
+                    "dot_segment"
+                })
+            } else if kept.len() > MAX_DEPTH {
+                Err("too_deep")
+            } else if kept.iter().map(|s| s.len() + 1).sum::<usize>() > MAX_BYTES {
+                Err("too_long")
+            } else {
+                Ok(())
+            };
+            match normalize(&raw) {
+                Ok(p) => {
+                    prop_assert_eq!(expected, Ok(()), "accepted {:?}", raw);
+                    prop_assert!(p.len() <= MAX_BYTES && depth(&p) <= MAX_DEPTH);
+                    prop_assert!(p.starts_with('/') && !p.contains("//"));
+                    prop_assert!(p == "/" || !p.ends_with('/'));
+                    for s in p.split('/').skip(1).filter(|s| !s.is_empty()) {
+                        prop_assert!(check_segment(s).is_ok());
+                    }
+                }
+                Err(e) => prop_assert_eq!(expected, Err(e.rule()), "{}", e),
             }
         }
 

@@ -58,3 +58,23 @@ SELECT count(*) AS listeners_left FROM arxos.listeners;
 SELECT (arxos.put('b42', '/hvac/zones/zone_5', 'hvac_zone')).path;
 SELECT arxos.sequence_events() > 0 AS sequenced, arxos.sequence_events() AS nothing_left;
 SELECT arxos.rm('b42', '/hvac/zones/zone_5');
+-- connections removed with their objects report both ends' paths, also when both ends go in
+-- one statement (the cascade's trigger runs after the objects' own and reads the deleted ends'
+-- paths from their object.deleted events)
+SELECT max(id) AS conn_start FROM arxos.events_since(0, max => 100000) \gset
+SELECT (arxos.put('b42', '/hvac/zones/zone_6/damper', 'damper', parents => true)).path;
+SELECT (arxos.put('b42', '/hvac/zones/zone_6/sensor', 'temperature_sensor')).path;
+SELECT (arxos.connect('b42', '/hvac/zones/zone_6/sensor', '/hvac/zones/zone_6/damper', 'monitors')).kind;
+SELECT (arxos.connect('b42', '/hvac/zones/zone_1/thermostat_1', '/hvac/zones/zone_6/damper', 'data')).kind;
+-- a connection's properties changing is an event too
+UPDATE arxos.connections c SET properties = '{"protocol": "bacnet"}'
+  FROM arxos.objects o WHERE o.id = c.to_id AND o.path = '/hvac/zones/zone_6/damper' AND c.kind = 'data';
+UPDATE arxos.connections c SET properties = c.properties
+  FROM arxos.objects o WHERE o.id = c.to_id AND o.path = '/hvac/zones/zone_6/damper' AND c.kind = 'data';
+SELECT arxos.rm('b42', '/hvac/zones/zone_6', recursive => true);
+SELECT type, path, object_type, body #>> '{connection,kind}' AS kind,
+       body #>> '{connection,from}' AS "from", body #>> '{connection,to}' AS "to",
+       body -> 'changes' AS changes
+  FROM arxos.events_since(:conn_start, types => ARRAY['connection.*']) ORDER BY id;
+SELECT count(*) AS connection_events_under_zone_6
+  FROM arxos.events_since(:conn_start, types => ARRAY['connection.*'], under => '/hvac/zones/zone_6');

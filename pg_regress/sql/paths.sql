@@ -31,6 +31,16 @@ INSERT INTO arxos.objects (building_id, path, type)
 SELECT id, 'relative/path', 'room' FROM arxos.buildings WHERE key = 'b42';
 INSERT INTO arxos.objects (building_id, path, type)
 SELECT id, '/', 'room' FROM arxos.buildings WHERE key = 'b42';
+-- every rule holds through a plain INSERT too: empty, a control character, a segment over
+-- 255 bytes, a path over 1024 bytes
+INSERT INTO arxos.objects (building_id, path, type)
+SELECT id, '', 'room' FROM arxos.buildings WHERE key = 'b42';
+INSERT INTO arxos.objects (building_id, path, type)
+SELECT id, E'/spaces/tab\there', 'room' FROM arxos.buildings WHERE key = 'b42';
+INSERT INTO arxos.objects (building_id, path, type)
+SELECT id, '/spaces/' || repeat('x', 256), 'room' FROM arxos.buildings WHERE key = 'b42';
+INSERT INTO arxos.objects (building_id, path, type)
+SELECT id, repeat('/' || repeat('y', 100), 11), 'room' FROM arxos.buildings WHERE key = 'b42';
 -- Parent must exist
 INSERT INTO arxos.objects (building_id, path, type)
 SELECT id, '/nowhere/thing', 'room' FROM arxos.buildings WHERE key = 'b42';

@@ -126,6 +126,24 @@ SELECT building, grade, rank FROM arxos.bi_leaderboard ORDER BY rank, building;
 SELECT grade, buildings FROM arxos.bi_grade_distribution WHERE buildings > 0 ORDER BY ordinal;
 SELECT building, type, status, objects FROM arxos.bi_objects_by_type_status WHERE building = 'b42' AND type = 'outlet' ORDER BY status;
 SELECT building, changes > 0 AS has_changes FROM arxos.bi_rating_trend_30d ORDER BY building;
+-- the trend: every building; the score in force when the window opened is its first point
+BEGIN;
+SELECT arxos.create_building('quiet', 'Never rated') IS NOT NULL AS created;
+SELECT h.new_score AS b42_first_score FROM arxos.rating_history h
+ WHERE h.building_id = arxos.building_id('b42') ORDER BY h.id LIMIT 1 \gset
+UPDATE arxos.rating_history SET at = at - interval '40 days'
+ WHERE id = (SELECT min(id) FROM arxos.rating_history WHERE building_id = arxos.building_id('b42'));
+REFRESH MATERIALIZED VIEW arxos.bi_rating_trend_30d;
+SELECT t.building, t.first_score = :b42_first_score AS opens_with_the_old_score,
+       t.last_score = (SELECT h.new_score FROM arxos.rating_history h WHERE h.building_id = t.building_id
+                        ORDER BY h.id DESC LIMIT 1) AS ends_with_the_last_row,
+       t.min_score <= t.first_score AND t.max_score >= t.last_score AS bounds,
+       t.changes = (SELECT count(*) FROM arxos.rating_history h
+                     WHERE h.building_id = t.building_id AND h.at >= now() - interval '30 days') AS changes_inside
+  FROM arxos.bi_rating_trend_30d t
+ WHERE t.building = 'b42';
+SELECT building, first_score, last_score, changes FROM arxos.bi_rating_trend_30d WHERE building = 'quiet';
+ROLLBACK;
 SET ROLE arxos_reader;
 SELECT count(*) > 0 AS can_read FROM arxos.bi_leaderboard;
 SELECT count(*) FROM arxos.objects;
@@ -141,3 +159,19 @@ RESET ROLE;
 SELECT p.oid::regprocedure AS callable_by_public FROM pg_proc p
  WHERE p.pronamespace IN ('arxos'::regnamespace, 'arxos_views'::regnamespace) AND p.prosecdef
    AND has_function_privilege('public', p.oid, 'EXECUTE');
+-- the rating's own bookkeeping cannot be written around: monitored_by counts monitors
+-- connections (kept by their triggers) and first_object_at is the engine's
+BEGIN;
+UPDATE arxos.objects SET monitored_by = 7 WHERE building_id = arxos.building_id('b42');
+SELECT count(*) FILTER (WHERE monitored_by = 7) AS forged FROM arxos.objects WHERE building_id = arxos.building_id('b42');
+SELECT (SELECT sensors FROM arxos.rating('b42')) = (SELECT sensors FROM arxos.recompute_rating('b42')) AS sensors_still_equal;
+SET LOCAL ROLE arxos_api;
+UPDATE arxos.buildings SET first_object_at = now() - interval '10 years' WHERE key = 'b42';
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE arxos_api;
+SELECT updated_at AS before_rename FROM arxos.buildings WHERE key = 'b42' \gset
+UPDATE arxos.buildings SET name = 'Building 42, renamed' WHERE key = 'b42';
+SELECT updated_at > :'before_rename' AS updated_at_moved, first_object_at IS NOT NULL AS first_object_kept
+  FROM arxos.buildings WHERE key = 'b42';
+ROLLBACK;

@@ -67,13 +67,12 @@ fn rust_functions() -> BTreeSet<String> {
     names
 }
 
+/// Named as code: `` `name` `` or `` `name(…)` ``. A bare word (a column of the same name in a
+/// sentence) does not count.
 fn mentions(doc: &str, name: &str) -> bool {
-    doc.match_indices(name).any(|(at, _)| {
-        let before = doc[..at].chars().next_back();
-        let after = doc[at + name.len()..].chars().next();
-        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-        !word(before) && !word(after)
-    })
+    [format!("`{name}`"), format!("`{name}(")]
+        .iter()
+        .any(|form| doc.contains(form.as_str()))
 }
 
 #[test]
@@ -111,4 +110,12 @@ fn the_parsers_see_known_functions() {
         "trigger functions are left out"
     );
     assert!(rust_functions().contains("normalize_path"));
+}
+
+#[test]
+fn a_column_of_the_same_name_is_not_a_mention() {
+    assert!(!mentions("columns: object_id, path", "object_id"));
+    assert!(!mentions("`my_object_id(x)`", "object_id"));
+    assert!(mentions("functions `grade`, `object_id`", "object_id"));
+    assert!(mentions("| `object_id(b, p)` | the id |", "object_id"));
 }
