@@ -425,7 +425,8 @@ BEGIN
 END
 $$;
 
--- Folds up to max committed deltas, oldest first, into the per-building totals, and records
+-- Folds max committed deltas, oldest first (and the rest of any transaction they cut in two),
+-- into the per-building totals, and records
 -- the rating moves they caused: the deltas of one transaction and building are replayed as
 -- one step on top of the totals, and a step that moves the grade, or the score by 0.1 or
 -- more since the last history row, writes a history row and its events (write_rating_change)
@@ -451,10 +452,20 @@ BEGIN
     END IF;
     -- The sequencer's lock (arxos.lock_sequencer); the callers hold it already.
     PERFORM 1 FROM arxos.event_counter FOR UPDATE;
-    WITH gone AS (
+    WITH head AS MATERIALIZED (
+        SELECT q.seq, q.xid FROM arxos.rating_deltas q ORDER BY q.seq LIMIT max
+    ), gone AS (
         DELETE FROM arxos.rating_deltas d
          -- = ANY(ARRAY(…)): probes of the primary key, whatever the (churning) statistics say
-         WHERE d.seq = ANY (ARRAY(SELECT q.seq FROM arxos.rating_deltas q ORDER BY q.seq LIMIT max))
+         WHERE d.seq = ANY (ARRAY(
+                   SELECT h.seq FROM head h
+                   UNION ALL
+                   -- A transaction the head cuts in two (more than max statements) is folded
+                   -- whole: one history row per building and transaction.
+                   SELECT q.seq FROM arxos.rating_deltas q
+                    WHERE (SELECT count(*) FROM head) = max
+                      AND q.seq > (SELECT max(h.seq) FROM head h)
+                      AND q.xid IN (SELECT h.xid FROM head h)))
         RETURNING d)
     -- The deltas of a building deleted since are dropped here.
     SELECT array_agg(gone.d ORDER BY (gone.d).seq)

@@ -175,3 +175,15 @@ UPDATE arxos.buildings SET name = 'Building 42, renamed' WHERE key = 'b42';
 SELECT updated_at > :'before_rename' AS updated_at_moved, first_object_at IS NOT NULL AS first_object_kept
   FROM arxos.buildings WHERE key = 'b42';
 ROLLBACK;
+-- a transaction the fold's batch would cut in two is folded whole: one history row
+SELECT arxos.create_building('cut', 'Cut in two') IS NOT NULL AS created;
+SELECT arxos.sequence_events() >= 0 AS drained;
+BEGIN;
+SELECT (arxos.put('cut', '/a', 'room')).path;
+SELECT (arxos.put('cut', '/b', 'room')).path;
+SELECT (arxos.put('cut', '/c', 'room')).path;
+COMMIT;
+SELECT arxos.fold_ratings(2) AS folded;
+SELECT count(*) AS history_rows, max(reason) AS reason FROM arxos.rating_history h
+ WHERE h.building_id = arxos.building_id('cut');
+DELETE FROM arxos.buildings WHERE key = 'cut';
