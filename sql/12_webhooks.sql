@@ -312,6 +312,25 @@ $$;
 
 -- Queues a `webhook.test` message for this webhook only (also when it is disabled); returns
 -- the delivery.
+-- Retention: finished deliveries (delivered or dead) whose last attempt is older than the
+-- horizon go, with their attempts. Pending and in-flight deliveries stay whatever their age.
+-- Run by the operator (docs/operations.md), with DELETE on the deliveries table (the owner).
+CREATE FUNCTION arxos.purge_webhook_deliveries(older_than interval DEFAULT '30 days') RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    n bigint;
+BEGIN
+    IF older_than IS NULL OR older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = '22023';
+    END IF;
+    DELETE FROM arxos.webhook_deliveries d
+     WHERE d.status IN ('delivered', 'dead') AND d.finished_at < now() - older_than;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
 CREATE FUNCTION arxos.test_webhook(webhook uuid) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 DECLARE

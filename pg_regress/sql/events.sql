@@ -78,3 +78,14 @@ SELECT type, path, object_type, body #>> '{connection,kind}' AS kind,
   FROM arxos.events_since(:conn_start, types => ARRAY['connection.*']) ORDER BY id;
 SELECT count(*) AS connection_events_under_zone_6
   FROM arxos.events_since(:conn_start, types => ARRAY['connection.*'], under => '/hvac/zones/zone_6');
+-- webhook delivery retention: finished deliveries older than the horizon go, the rest stay
+SELECT (arxos.create_webhook('https://example.com/hook') ->> 'id') AS hook \gset
+SELECT arxos.test_webhook(:'hook') IS NOT NULL AS queued FROM generate_series(1, 3);
+UPDATE arxos.webhook_deliveries d SET status = s.status, finished_at = now() - interval '40 days'
+  FROM (SELECT x.id, (ARRAY['delivered', 'dead'])[row_number() OVER (ORDER BY x.id)] AS status
+          FROM arxos.webhook_deliveries x WHERE x.webhook_id = :'hook' ORDER BY x.id LIMIT 2) s
+ WHERE d.id = s.id;
+SELECT arxos.purge_webhook_deliveries() AS purged;
+SELECT status, count(*) FROM arxos.webhook_deliveries WHERE webhook_id = :'hook' GROUP BY status;
+SELECT arxos.purge_webhook_deliveries('-1 day');
+SELECT arxos.delete_webhook(:'hook');
