@@ -561,12 +561,43 @@ DECLARE
     b uuid := arxos.building_id(building);
     p text := CASE WHEN path IS NULL THEN '/' ELSE arxos.normalize_path(path) END;
 BEGIN
+    IF max < 0 THEN
+        RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
+    END IF;
+    IF p = '/' THEN
+        RETURN QUERY
+        SELECT h.* FROM arxos.object_history h
+         WHERE h.building_id = b AND (since IS NULL OR h.at >= since)
+         ORDER BY h.id
+         LIMIT max;
+        RETURN;
+    END IF;
+    -- What happened under the path, and what happened before to the objects that moved in:
+    -- each move row names the object's path before it, where its earlier rows are (and, if it
+    -- moved there too, the move row that leads further back).
     RETURN QUERY
-    SELECT h.* FROM arxos.object_history h
-     WHERE h.building_id = b
-       AND (p = '/' OR (h.path >= p AND h.path < arxos.path_upper(p) AND (h.path = p OR h.path >= arxos.path_lower(p))))
-       AND (since IS NULL OR h.at >= since)
-     ORDER BY h.id
+    WITH RECURSIVE here AS MATERIALIZED (
+        SELECT h.* FROM arxos.object_history h
+         WHERE h.building_id = b
+           AND h.path >= p AND h.path < arxos.path_upper(p) AND (h.path = p OR h.path >= arxos.path_lower(p))
+           AND (since IS NULL OR h.at >= since)
+    ), earlier (object_id, path, before_id) AS (
+        SELECT m.object_id, m.changes #>> '{path,before}', m.id FROM here m WHERE m.op = 'move'
+        UNION
+        SELECT m.object_id, m.changes #>> '{path,before}', m.id
+          FROM earlier e
+          JOIN arxos.object_history m ON m.building_id = b AND m.path = e.path
+                                      AND m.object_id = e.object_id AND m.id < e.before_id
+         WHERE m.op = 'move' AND (since IS NULL OR m.at >= since)
+    )
+    SELECT r.* FROM (
+        SELECT * FROM here
+        UNION
+        SELECT h.* FROM earlier e
+          JOIN arxos.object_history h ON h.building_id = b AND h.path = e.path
+                                      AND h.object_id = e.object_id AND h.id < e.before_id
+         WHERE since IS NULL OR h.at >= since) r
+     ORDER BY r.id
      LIMIT max;
 END
 $$;

@@ -38,3 +38,17 @@ SELECT op, actor, changes FROM arxos.history('b42', '/plumbing/valves/hot_water_
 SELECT count(*) > 0 AS has_since FROM arxos.history('b42', since => now() - interval '1 hour');
 SELECT count(*) AS none_in_future FROM arxos.history('b42', since => now() + interval '1 hour');
 SELECT status FROM arxos.patch('b42', '/plumbing/valves/hot_water_valve_1', status => 'active', health => 100);
+-- history follows an object across moves: what happened to it at its earlier paths comes with
+-- the path it has now (and what happened at the path before it arrived stays too)
+SELECT (arxos.put('b42', '/moves/a/x', 'thing', parents => true)).path;
+SELECT (arxos.patch('b42', '/moves/a/x', health => 80)).health;
+SELECT arxos.mv('b42', '/moves/a', '/moves/b') AS moved;
+SELECT arxos.mv('b42', '/moves/b/x', '/moves/b/y') AS renamed;
+SELECT (arxos.put('b42', '/moves/b/x', 'other')).path;
+SELECT op, path, changes ? 'health' AS health_changed, changes -> 'path' AS path_change
+  FROM arxos.history('b42', '/moves/b/y') ORDER BY id;
+SELECT op, path FROM arxos.history('b42', '/moves/b') ORDER BY id;
+SELECT count(*) AS since_now FROM arxos.history('b42', '/moves/b/y', since => now() + interval '1 hour');
+SELECT op, path FROM arxos.history('b42', '/moves/b/y', max => 1);
+SELECT arxos.history('b42', '/moves/b/y', max => -1);
+SELECT arxos.rm('b42', '/moves', recursive => true) AS removed;
