@@ -24,6 +24,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a request waits for a free pooled connection, or for a new one to open. Short, so
 /// that the server answers 503 quickly while the database is away.
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+/// TCP keepalive, unless the connection string says otherwise: the first probe after 30 s
+/// without traffic (tokio-postgres' default is 2 hours), then every 10 s, and the connection is
+/// dropped after 3 unanswered probes. A half-open connection (the database host gone, a NAT or
+/// firewall that forgot the flow) then fails within about a minute instead of hanging.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_RETRIES: u32 = 3;
+/// tokio-postgres' keepalive idle time when none is configured.
+const LIBRARY_KEEPALIVE_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
+/// How long sent data may stay unacknowledged before the connection is dropped (Linux
+/// `TCP_USER_TIMEOUT`; tokio-postgres ignores it elsewhere): as long as the keepalive probes
+/// take to give up.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -52,6 +65,18 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
     }
     if config.get_application_name().is_none() {
         config.application_name("arxos");
+    }
+    if config.get_keepalives_idle() == LIBRARY_KEEPALIVE_IDLE {
+        config.keepalives_idle(KEEPALIVE_IDLE);
+    }
+    if config.get_keepalives_interval().is_none() {
+        config.keepalives_interval(KEEPALIVE_INTERVAL);
+    }
+    if config.get_keepalives_retries().is_none() {
+        config.keepalives_retries(KEEPALIVE_RETRIES);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(TCP_USER_TIMEOUT);
     }
     Ok(config)
 }
@@ -344,6 +369,30 @@ mod tests {
         assert_eq!(config.get_application_name(), Some("arxos"));
         let config = pg_config("postgres://alice@host/db?connect_timeout=2").expect("valid URL");
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn keepalives_default_to_a_minute_unless_the_url_sets_them() {
+        let config = pg_config("postgres://alice@host/db").expect("valid URL");
+        assert!(config.get_keepalives());
+        assert_eq!(config.get_keepalives_idle(), KEEPALIVE_IDLE);
+        assert_eq!(config.get_keepalives_interval(), Some(KEEPALIVE_INTERVAL));
+        assert_eq!(config.get_keepalives_retries(), Some(KEEPALIVE_RETRIES));
+        assert_eq!(config.get_tcp_user_timeout(), Some(&TCP_USER_TIMEOUT));
+        let config = pg_config(
+            "host=h user=alice keepalives_idle=300 keepalives_interval=5 keepalives_retries=9 tcp_user_timeout=120",
+        )
+        .expect("valid URL");
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(300));
+        assert_eq!(
+            config.get_keepalives_interval(),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(config.get_keepalives_retries(), Some(9));
+        assert_eq!(
+            config.get_tcp_user_timeout(),
+            Some(&Duration::from_secs(120))
+        );
     }
 
     #[test]

@@ -515,7 +515,11 @@ pub struct ReadingsRecorded {
 /// bodies.
 #[derive(ToSchema)]
 pub struct Event {
-    pub id: i64,
+    /// The outbox id. Null only in the body of a `webhook.test` delivery, which is not an
+    /// outbox event; events on the stream, in `/api/events/recent` and in other webhook
+    /// bodies always have one.
+    #[schema(required = true)]
+    pub id: Option<i64>,
     /// Dotted type, such as object.created or bilt.grade_changed.
     #[schema(rename = "type")]
     pub kind: String,

@@ -268,6 +268,9 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
                 axum::http::header::IF_MATCH,
                 axum::http::HeaderName::from_static("x-api-key"),
                 axum::http::HeaderName::from_static("idempotency-key"),
+                // Sent by a client resuming the event stream (EventSource sends it only
+                // same-origin; fetch-based clients send it themselves).
+                axum::http::HeaderName::from_static("last-event-id"),
             ])
             .expose_headers([
                 axum::http::HeaderName::from_static("x-ratelimit-limit"),

@@ -1,5 +1,6 @@
 //! Delivery across failures: `kill -9` of the shim mid-burst, a PostgreSQL restart under a
-//! running shim, and two replicas sharing the webhook work.
+//! running shim, streams opened or replaying while PostgreSQL is down, and two replicas
+//! sharing the webhook work.
 
 mod support;
 
@@ -159,6 +160,78 @@ fn a_postgres_restart_under_the_shim_is_caught_up() {
     wait_until(Duration::from_secs(60), "20 webhook deliveries", || {
         (distinct_ids(&receiver).len() == 20).then_some(())
     });
+}
+
+/// The `retry:` hint (milliseconds) of a stream that ends on a database failure.
+const RETRY_MS: u64 = 5000;
+
+#[test]
+fn a_stream_opened_while_postgres_is_down_is_told_when_to_retry() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    cluster.stop();
+
+    // Not 503: EventSource would give up for good. A 200 stream with `retry:` that ends at
+    // once makes it come back later.
+    let mut down = SseClient::connect(shim.addr(), "/api/events", &[("X-API-Key", &key)]);
+    let status = down.status;
+    assert_eq!(status, 200, "{}", down.body_text());
+    assert_eq!(down.content_type.as_deref(), Some("text/event-stream"));
+    assert_eq!(down.next(Duration::from_secs(20)), None);
+    assert!(down.ended, "the stream ends at once");
+    assert_eq!(down.retry, Some(RETRY_MS));
+
+    // What a retry cannot fix keeps its status.
+    let anonymous = SseClient::connect(shim.addr(), "/api/events", &[]);
+    assert_eq!(anonymous.status, 401);
+    for query in ["after=-1", "types=Not!a.type"] {
+        let mut bad = SseClient::connect(
+            shim.addr(),
+            &format!("/api/events?{query}"),
+            &[("X-API-Key", &key)],
+        );
+        let status = bad.status;
+        assert_eq!(status, 400, "{query}: {}", bad.body_text());
+    }
+
+    cluster.restart();
+    wait_until(
+        Duration::from_secs(30),
+        "the shim reaches the database",
+        || (Http::new().get(&shim.url("/api/health/ready")).status == 200).then_some(()),
+    );
+    let mut up = SseClient::connect(shim.addr(), "/api/events", &[("X-API-Key", &key)]);
+    assert_eq!(up.status, 200);
+    up.wait_ready();
+}
+
+#[test]
+fn a_replay_cut_by_a_postgres_stop_ends_with_a_retry_hint() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    let start = head(&cluster);
+    // Far more than the socket buffers hold: the stream is still replaying when the
+    // database goes.
+    desks(&cluster, "cut", "d", 20_000);
+    head(&cluster);
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}"),
+        &[("X-API-Key", &key)],
+    );
+    let mut got = stream.take(10, Duration::from_secs(30)).len();
+    cluster.stop();
+    while stream.next(Duration::from_secs(30)).is_some() {
+        got += 1;
+    }
+    assert!(
+        stream.ended,
+        "the stream ended (after {got} events) rather than stalling"
+    );
+    assert!(got < 20_000, "the replay was cut short ({got} events)");
+    assert_eq!(stream.retry, Some(RETRY_MS), "a retry hint before the end");
 }
 
 #[test]

@@ -84,6 +84,7 @@ fn cross_origin_calls_are_denied_unless_configured() {
         &[
             ("origin", "https://other.example.com"),
             ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "x-api-key,last-event-id"),
         ],
         None,
     );
@@ -97,6 +98,17 @@ fn cross_origin_calls_are_denied_unless_configured() {
         preflight.header("access-control-allow-origin"),
         Some("https://other.example.com")
     );
+    // A client resuming the event stream sends Last-Event-ID.
+    let allowed = preflight
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for header in ["x-api-key", "last-event-id"] {
+        assert!(
+            allowed.split(',').any(|h| h.trim() == header),
+            "{header} not in {allowed:?}"
+        );
+    }
 }
 
 #[test]

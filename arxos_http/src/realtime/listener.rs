@@ -6,8 +6,11 @@
 //! false)`, that it needs no NOTIFY); after a quiet spell it asks for wake-ups, polls once more
 //! to close the race, and sleeps until a notification or a fallback timer. Every statement
 //! runs in autocommit: the connection is never idle in a transaction. When the connection
-//! drops it reconnects with backoff and goes on from the last id it published.
+//! drops, or a statement goes unanswered for [`STATEMENT_TIMEOUT`] (a half-open TCP
+//! connection never answers), it reconnects with backoff and goes on from the last id it
+//! published.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +44,30 @@ const HEARTBEAT_TTL: Duration = Duration::from_secs(30);
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Longest wait for the answer to one of the listener's statements before the connection is
+/// given up for dead and replaced: by then its registration has expired anyway. (TCP keepalive,
+/// crate::db, catches a dead peer too, but only while nothing is in flight.)
+const STATEMENT_TIMEOUT: Duration = HEARTBEAT_TTL;
+
+/// Why a listener connection ended.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error(transparent)]
+    Db(#[from] tokio_postgres::Error),
+    #[error("{0} got no answer within {STATEMENT_TIMEOUT:?}")]
+    Stalled(&'static str),
+}
+
+/// Runs one statement of the listener, giving up after [`STATEMENT_TIMEOUT`].
+async fn bounded<T>(
+    what: &'static str,
+    statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, SessionError> {
+    match timeout(STATEMENT_TIMEOUT, statement).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(SessionError::Stalled(what)),
+    }
+}
 
 /// Reads the outbox and publishes to `hub` until `stop` turns true; then removes its
 /// registration on its own connection (after any statement still in flight, so a last
@@ -88,7 +115,7 @@ async fn session(
     id: Uuid,
     last: &mut Option<i64>,
     stop: &mut watch::Receiver<bool>,
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<(), SessionError> {
     let (client, mut connection) = config.connect(tls.clone()).await?;
     // The connection task hands notifications over as wake-ups and ends with the connection.
     let wake = std::sync::Arc::new(Notify::new());
@@ -110,31 +137,39 @@ async fn session(
         }
     });
     let work = async {
-        client
-            .batch_execute(&format!("LISTEN arxos_events; LISTEN {KEYS_CHANNEL}"))
-            .await?;
+        bounded(
+            "LISTEN",
+            client.batch_execute(&format!("LISTEN arxos_events; LISTEN {KEYS_CHANNEL}")),
+        )
+        .await?;
         // From here on no revocation goes unheard while the connection lasts.
         grants.set_live(true);
-        let heartbeat = client
-            .prepare(
+        let heartbeat = bounded(
+            "prepare",
+            client.prepare(
                 "SELECT arxos.listener_heartbeat($1::text::uuid, $2, make_interval(secs => $3))",
-            )
-            .await?;
+            ),
+        )
+        .await?;
         let ttl = HEARTBEAT_TTL.as_secs_f64();
         let beat = |wants_wake: bool| {
             let client = &client;
             let heartbeat = &heartbeat;
             async move {
-                client
-                    .execute(heartbeat, &[&id.to_string(), &wants_wake, &ttl])
-                    .await
+                bounded(
+                    "listener_heartbeat",
+                    client.execute(heartbeat, &[&id.to_string(), &wants_wake, &ttl]),
+                )
+                .await
             }
         };
-        let page = client.prepare(PAGE_SQL).await?;
+        let page = bounded("prepare", client.prepare(PAGE_SQL)).await?;
         if last.is_none() {
-            let row = client
-                .query_one("SELECT last_id FROM arxos.event_counter", &[])
-                .await?;
+            let row = bounded(
+                "event_counter",
+                client.query_one("SELECT last_id FROM arxos.event_counter", &[]),
+            )
+            .await?;
             *last = Some(row.try_get(0)?);
             tracing::info!(after = ?last, "event listener started");
         } else {
@@ -146,7 +181,7 @@ async fn session(
         let mut last_event = Instant::now();
         loop {
             let after = last.unwrap_or(0);
-            let events = event::page(&client, &page, after, PAGE).await?;
+            let events = bounded("events_since", event::page(&client, &page, after, PAGE)).await?;
             if let Some(newest) = events.last() {
                 *last = Some(newest.id);
                 let full = events.len() as i32 == PAGE;
@@ -184,13 +219,13 @@ async fn session(
             last_event = Instant::now();
         }
         #[allow(unreachable_code)]
-        Ok::<(), tokio_postgres::Error>(())
+        Ok::<(), SessionError>(())
     };
     let outcome = tokio::select! {
         result = work => result,
         _ = stop.wait_for(|stopped| *stopped) => Ok(()),
         ended = &mut driver => match ended {
-            Ok(result) => result,
+            Ok(result) => result.map_err(SessionError::from),
             Err(join) => {
                 tracing::error!(error = %join, "event listener connection task failed");
                 Ok(())
@@ -209,4 +244,26 @@ async fn session(
     .await;
     driver.abort();
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_statement_without_an_answer_ends_the_session() {
+        let started = Instant::now();
+        let stalled = bounded(
+            "events_since",
+            std::future::pending::<Result<(), tokio_postgres::Error>>(),
+        )
+        .await;
+        assert!(matches!(
+            stalled,
+            Err(SessionError::Stalled("events_since"))
+        ));
+        assert_eq!(started.elapsed(), STATEMENT_TIMEOUT);
+        let answered = bounded("events_since", async { Ok(7) }).await;
+        assert!(matches!(answered, Ok(7)));
+    }
 }

@@ -5,6 +5,12 @@
 //! is taken before the last replay page is read, and live events at or below the last id
 //! already handled are skipped: no gap and no duplicate at the seam. A subscriber that falls
 //! more than the hub's ring behind goes back to replaying. Memory per stream is one page.
+//!
+//! A browser's `EventSource` reconnects by itself after a stream ends, but gives up for good
+//! on an answer other than 200. So when the database is unavailable at subscription time the
+//! answer is still a 200 stream, carrying only a `retry:` hint, and it ends at once; a stream
+//! whose replay fails sends the same hint before it ends. Refused keys, bad filters and rate
+//! limits keep their status codes: retrying would not help.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -14,7 +20,7 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_core::Stream;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
@@ -34,6 +40,9 @@ const REPLAY_PAGE: i32 = 500;
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How often a live stream checks that its key is still valid.
 const RECHECK_EVERY: Duration = Duration::from_secs(60);
+/// The `retry:` hint of a stream that ends on a database failure: how long the client waits
+/// before it reconnects.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Deserialize)]
 pub struct StreamParams {
@@ -51,7 +60,7 @@ pub struct StreamParams {
            ("after" = Option<i64>, Query, description = "Start after this event id (`Last-Event-ID` wins when both are given)"),
            ("api_key" = Option<String>, Query, description = "The API key, for clients that cannot send headers (EventSource)"),
            ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
-    responses((status = 200, description = "`text/event-stream`: `id:` the event id, `event:` its dotted type, `data:` the event JSON (crate::openapi::Event); a `: ready` comment first and `: keep-alive` comments when idle",
+    responses((status = 200, description = "`text/event-stream`: `id:` the event id, `event:` its dotted type, `data:` the event JSON (crate::openapi::Event); a `: ready` comment first and `: keep-alive` comments when idle. While the database is unavailable the stream holds only a `retry:` field (milliseconds) and ends, so that EventSource reconnects; a stream whose replay fails ends the same way",
                content_type = "text/event-stream", body = String),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, description = "Unknown building", body = ErrorBody)),
@@ -60,7 +69,7 @@ pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<StreamParams>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let key = request_key(&headers, params.api_key.as_deref())?;
     let last_event_id = match headers.get("last-event-id") {
         Some(value) => Some(
@@ -76,7 +85,11 @@ pub async fn stream(
     if start.is_some_and(|id| id < 0) {
         return Err(ApiError::validation("after must not be negative"));
     }
-    let sub = subscription::subscribe(&state, key, &params.filters).await?;
+    let sub = match subscription::subscribe(&state, key, &params.filters).await {
+        Ok(sub) => sub,
+        Err(e) if retry_later(&e) => return Ok(retry_only("the database is unavailable")),
+        Err(e) => return Err(e),
+    };
     let cursor = start.unwrap_or(sub.head);
     let reader = Reader {
         rx: None,
@@ -88,11 +101,39 @@ pub async fn stream(
         replaying: true,
         last_check: Instant::now(),
         greeted: false,
+        ended: false,
     };
     let events = futures_util::stream::unfold(reader, |mut reader| async move {
-        reader.next().await.map(|event| (Ok(event), reader))
+        reader
+            .next()
+            .await
+            .map(|event| (Ok::<_, Infallible>(event), reader))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+        .into_response())
+}
+
+/// Whether a failed subscription is answered with a stream that only says when to reconnect
+/// (200) rather than with its error: only when the database is unavailable.
+fn retry_later(err: &ApiError) -> bool {
+    err.code == ErrorCode::Unavailable
+}
+
+/// A stream of a retry hint alone.
+fn retry_only(why: &str) -> Response {
+    Sse::new(futures_util::stream::iter([Ok::<_, Infallible>(
+        retry_hint(why),
+    )]))
+    .into_response()
+}
+
+/// The last message of a stream the client should open again: `retry:` (milliseconds) and a
+/// comment saying why. It has no `id:`, so the client keeps its `Last-Event-ID`.
+fn retry_hint(why: &str) -> SseEvent {
+    SseEvent::default()
+        .retry(RETRY_AFTER_FAILURE)
+        .comment(format!("{why}; reconnect"))
 }
 
 /// One stream's position and what it has in hand.
@@ -109,11 +150,16 @@ struct Reader {
     rx: Option<broadcast::Receiver<Arc<Event>>>,
     last_check: Instant,
     greeted: bool,
+    /// The last message (a retry hint) is out: the stream ends.
+    ended: bool,
 }
 
 impl Reader {
     /// The next message; `None` ends the stream (the client reconnects and resumes).
     async fn next(&mut self) -> Option<SseEvent> {
+        if self.ended {
+            return None;
+        }
         if !self.greeted {
             // Tells the client the stream is set up (a comment, ignored by EventSource).
             self.greeted = true;
@@ -143,7 +189,8 @@ impl Reader {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, cursor = self.cursor, "event stream replay failed; closing it");
-                        return None;
+                        self.ended = true;
+                        return Some(retry_hint("replay failed"));
                     }
                 }
                 continue;
@@ -189,5 +236,46 @@ fn message(event: &Event) -> SseEvent {
         message
     } else {
         message.event(&event.event_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{header, StatusCode};
+
+    #[test]
+    fn only_an_unavailable_database_is_answered_with_a_retry() {
+        assert!(retry_later(&ApiError::unavailable(
+            "the database is unavailable"
+        )));
+        for code in [
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::Validation,
+            ErrorCode::NotFound,
+            ErrorCode::RateLimited,
+            ErrorCode::Internal,
+        ] {
+            assert!(!retry_later(&ApiError::new(code, "no")), "{code:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retry_only_stream_is_a_200_event_stream_with_a_retry_field() {
+        let response = retry_only("the database is unavailable");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/event-stream"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("the stream ends");
+        let text = std::str::from_utf8(&body).expect("UTF-8");
+        assert_eq!(
+            text,
+            "retry: 5000\n: the database is unavailable; reconnect\n\n"
+        );
     }
 }

@@ -33,8 +33,10 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// An http:// or https:// URL with a host (private and loopback addresses are refused
-    /// unless allowed by `--webhook-allow-networks`).
+    /// An http:// or https:// URL with a host. Any host is accepted here; the address check
+    /// happens at each delivery: a URL whose host is (or resolves to) a loopback, private or
+    /// other internal address, unless allowed by `--webhook-allow-networks`, is not sent to,
+    /// and the attempt fails with the reason in its attempt log.
     pub url: String,
     /// Dotted event types or prefixes (`object.created`, `bilt.*`); absent: every type.
     pub types: Option<Vec<String>>,
@@ -73,6 +75,15 @@ fn check_url(url: &str) -> Result<(), ApiError> {
 
 /// Create a webhook (`arxos.create_webhook`); the answer holds its signing secret, shown this
 /// once.
+///
+/// Each matching event is then POSTed to `url`: body the event JSON (schema `Event`; a
+/// `webhook.test` delivery has `"id": null`), `content-type: application/json`, and the
+/// Standard Webhooks headers `webhook-id` (`evt_<event id>` or `test_…`, the same on every
+/// retry), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature`
+/// (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">` keyed with the secret; two, space-separated,
+/// during a rotation). A 2xx answer delivers it; 410 ends it and disables the webhook; anything
+/// else is retried after each step of `--webhook-retry-schedule` (default
+/// `5s,5m,30m,2h,5h,10h,10h`, ±10 %, at least `Retry-After`), then dead. See docs/realtime.md.
 #[utoipa::path(post, path = "/api/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = NewWebhook,
     responses((status = 201, body = crate::openapi::CreatedWebhook), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, description = "Unknown building", body = ErrorBody)),

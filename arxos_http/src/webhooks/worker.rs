@@ -262,8 +262,7 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| s.min(MAX_RETRY_AFTER));
+                .and_then(|v| retry_after_secs(v, SystemTime::now()));
             let mut excerpt = Vec::new();
             loop {
                 match response.chunk().await {
@@ -286,6 +285,22 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
     }
     outcome.latency_ms = started.elapsed().as_millis() as u64;
     outcome
+}
+
+/// A `Retry-After` value in seconds from `now`, at most [`MAX_RETRY_AFTER`]: delay seconds or
+/// an HTTP date (RFC 9110; a date in the past means now, 0). `None` for anything else.
+fn retry_after_secs(value: &str, now: SystemTime) -> Option<u64> {
+    let value = value.trim();
+    let secs = match value.parse::<u64>() {
+        Ok(secs) => secs,
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            // Whole seconds, rounded up: "at least until".
+            at.duration_since(now)
+                .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+        }
+    };
+    Some(secs.min(MAX_RETRY_AFTER))
 }
 
 /// Records outcomes in batches. If the database is away it keeps the batch and tries again;
@@ -337,4 +352,48 @@ async fn finish(pool: &Pool, settings: &Settings, results: &Value) -> Result<(),
         .await
         .map_err(|e| chain(&e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(retry_after_secs("120", now), Some(120));
+        assert_eq!(retry_after_secs(" 0 ", now), Some(0));
+        assert_eq!(retry_after_secs("999999999", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after_secs("Sun, 06 Nov 1994 08:51:37 GMT", now),
+            Some(120)
+        );
+        // The obsolete forms HTTP recipients must accept, too.
+        assert_eq!(
+            retry_after_secs("Sunday, 06-Nov-94 08:50:37 GMT", now),
+            Some(60)
+        );
+        assert_eq!(
+            retry_after_secs(
+                "Sun, 06 Nov 1994 08:51:37 GMT",
+                now + Duration::from_millis(500)
+            ),
+            Some(120),
+            "part of a second rounds up"
+        );
+        assert_eq!(
+            retry_after_secs("Sun, 20 Nov 1994 08:49:37 GMT", now),
+            Some(MAX_RETRY_AFTER),
+            "capped"
+        );
+        assert_eq!(
+            retry_after_secs("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(0),
+            "in the past"
+        );
+        for garbage in ["", "soon", "-5", "1.5", "Sun, 06 Nov 1994 25:00:00 GMT"] {
+            assert_eq!(retry_after_secs(garbage, now), None, "{garbage:?}");
+        }
+    }
 }

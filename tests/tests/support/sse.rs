@@ -20,6 +20,12 @@ impl Message {
 pub struct SseClient {
     reader: BufReader<TcpStream>,
     pub status: u16,
+    /// The `Content-Type` header's value.
+    pub content_type: Option<String>,
+    /// The last `retry:` field read (milliseconds).
+    pub retry: Option<u64>,
+    /// The server ended the body (rather than a read timing out).
+    pub ended: bool,
     chunked: bool,
     /// Bytes left in the current chunk.
     left: usize,
@@ -49,21 +55,26 @@ impl SseClient {
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
         let mut chunked = false;
+        let mut content_type = None;
         loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
             if line.trim().is_empty() {
                 break;
             }
-            if line.to_ascii_lowercase().starts_with("transfer-encoding:")
-                && line.contains("chunked")
-            {
-                chunked = true;
+            let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+            match name.trim().to_ascii_lowercase().as_str() {
+                "transfer-encoding" if value.contains("chunked") => chunked = true,
+                "content-type" => content_type = Some(value.trim().to_owned()),
+                _ => {}
             }
         }
         SseClient {
             reader,
             status,
+            content_type,
+            retry: None,
+            ended: false,
             chunked,
             left: 0,
             buffer: Vec::new(),
@@ -113,7 +124,11 @@ impl SseClient {
         if !self.chunked {
             let mut buf = [0u8; 8192];
             return match self.reader.read(&mut buf) {
-                Ok(0) | Err(_) => false,
+                Ok(0) => {
+                    self.ended = true;
+                    false
+                }
+                Err(_) => false,
                 Ok(n) => {
                     self.buffer.extend_from_slice(&buf[..n]);
                     true
@@ -140,13 +155,18 @@ impl SseClient {
                 return false;
             };
             if n == 0 {
+                self.ended = true;
                 return false;
             }
             self.left = n;
         }
         let mut buf = vec![0u8; self.left.min(65536)];
         match self.reader.read(&mut buf) {
-            Ok(0) | Err(_) => false,
+            Ok(0) => {
+                self.ended = true;
+                false
+            }
+            Err(_) => false,
             Ok(n) => {
                 self.left -= n;
                 self.buffer.extend_from_slice(&buf[..n]);
@@ -155,7 +175,8 @@ impl SseClient {
         }
     }
 
-    /// The next event (comments skipped); `None` when the stream ended or `timeout` passed.
+    /// The next event (comments skipped, `retry:` kept in [`SseClient::retry`]); `None` when the
+    /// stream ended ([`SseClient::ended`]) or `timeout` passed.
     pub fn next(&mut self, timeout: Duration) -> Option<Message> {
         let deadline = Instant::now() + timeout;
         let mut message = Message {
@@ -180,6 +201,7 @@ impl SseClient {
             match field {
                 "id" => message.id = value.parse().ok(),
                 "event" => message.event = Some(value.to_owned()),
+                "retry" => self.retry = value.parse().ok(),
                 "data" => {
                     if has_data {
                         message.data.push('\n');
