@@ -447,36 +447,90 @@ $$;
 -- Follows connections downstream (from → to) or upstream, breadth-first, up to max_depth.
 -- A connection back to an object already on the route is reported once with cycle = true and
 -- not followed.
+-- One object reached by arxos.trace, with the route that first reached it (for cycles).
+CREATE TYPE arxos.trace_step AS (id uuid, route uuid[]);
+
+-- Breadth-first, level by level, each object expanded once: an object reached again later
+-- (connections that rejoin) is not walked again, so the work is bounded by the connections
+-- within max_depth, whatever the graph's shape (a route-by-route walk grows exponentially with
+-- every pair of parallel connections in a chain). Each connection into an object at the level
+-- that first reaches it is a row (an object fed twice at one depth shows both vias); a
+-- connection back to an object on the route that reached it is a row with cycle = true and is
+-- not followed.
 CREATE FUNCTION arxos.trace(building text, path text, direction text DEFAULT 'downstream',
                             kind text DEFAULT NULL, max_depth integer DEFAULT 32)
 RETURNS TABLE (depth integer, path text, type text, status text, kind text, via text, cycle boolean)
 LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE args AS MATERIALIZED (
-        SELECT arxos.object_id(b, path) AS start, direction = 'downstream' AS down
-          FROM arxos.building_id(building) AS b
-         WHERE (direction IN ('downstream', 'upstream')
-                OR arxos.raise('direction must be downstream or upstream, got ' || coalesce(direction, 'NULL'), '22023'))
-           AND (max_depth BETWEEN 1 AND 1000 OR arxos.raise('max_depth must be between 1 and 1000', '22023'))
-    ), walk(depth, id, kind, via, route, cycle) AS (
-        SELECT 0, args.start, NULL::text, NULL::uuid, ARRAY[args.start], false FROM args
-        UNION ALL
-        SELECT w.depth + 1, e.next_id, e.kind, w.id, w.route || e.next_id, e.next_id = ANY (w.route)
-          FROM walk w
-          CROSS JOIN args
-          -- each direction is a branch keyed on an indexed column (from_id or to_id), so a step
-          -- is an index probe; a CASE on the direction in the join key would read every edge
-          JOIN (SELECT c.from_id AS this_id, c.to_id AS next_id, c.kind, true AS down FROM arxos.connections c
-                UNION ALL
-                SELECT c.to_id, c.from_id, c.kind, false FROM arxos.connections c) e
-            ON e.this_id = w.id AND e.down = args.down
-         WHERE NOT w.cycle AND w.depth < max_depth
-           AND ($4 IS NULL OR e.kind = $4)
-    )
-    SELECT w.depth, o.path::text, o.type, o.status, w.kind, v.path::text, w.cycle
-      FROM walk w
-      JOIN arxos.objects o ON o.id = w.id
-      LEFT JOIN arxos.objects v ON v.id = w.via
-     ORDER BY w.depth, o.path, v.path
+    SELECT w.depth, w.object_path, w.object_type, w.object_status, w.connection_kind, w.via_path, w.cycle
+      FROM arxos.building_id(building) AS b,
+           arxos.trace_walk(arxos.object_id(b, path), direction, kind, max_depth) w
+$$;
+
+-- The walk behind arxos.trace, from an object id.
+CREATE FUNCTION arxos.trace_walk(start uuid, direction text, kind text, max_depth integer)
+RETURNS TABLE (depth integer, object_path text, object_type text, object_status text,
+               connection_kind text, via_path text, cycle boolean)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    down     boolean;
+    frontier arxos.trace_step[];
+    seen     uuid[];
+    level    integer := 0;
+BEGIN
+    IF direction IS NULL OR direction NOT IN ('downstream', 'upstream') THEN
+        RAISE EXCEPTION 'direction must be downstream or upstream, got %', coalesce(direction, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF max_depth IS NULL OR max_depth NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'max_depth must be between 1 and 1000' USING ERRCODE = '22023';
+    END IF;
+    down := direction = 'downstream';
+    frontier := ARRAY[ROW(start, ARRAY[start])::arxos.trace_step];
+    seen := ARRAY[start];
+    RETURN QUERY SELECT 0, o.path::text, o.type, o.status, NULL::text, NULL::text, false
+                   FROM arxos.objects o WHERE o.id = start;
+    WHILE level < max_depth AND cardinality(frontier) > 0 LOOP
+        level := level + 1;
+        -- each direction is a branch keyed on an indexed column (from_id or to_id): a step is
+        -- an index probe per object of the level
+        RETURN QUERY
+        WITH edges AS MATERIALIZED (
+            SELECT f.id AS via_id, e.next_id, e.kind,
+                   e.next_id = ANY (f.route) AS cycle,
+                   e.next_id = ANY (seen) AS known
+              FROM unnest(frontier) f
+              CROSS JOIN LATERAL (
+                  SELECT c.to_id AS next_id, c.kind FROM arxos.connections c
+                   WHERE down AND c.from_id = f.id AND (trace_walk.kind IS NULL OR c.kind = trace_walk.kind)
+                  UNION ALL
+                  SELECT c.from_id, c.kind FROM arxos.connections c
+                   WHERE NOT down AND c.to_id = f.id AND (trace_walk.kind IS NULL OR c.kind = trace_walk.kind)) e
+        )
+        SELECT level, o.path::text, o.type, o.status, e.kind, v.path::text, e.cycle
+          FROM edges e
+          JOIN arxos.objects o ON o.id = e.next_id
+          JOIN arxos.objects v ON v.id = e.via_id
+         WHERE e.cycle OR NOT e.known
+         ORDER BY o.path, v.path, e.kind;
+        -- the next level: the objects first reached here, each once (with the route through
+        -- its first via in path order)
+        SELECT coalesce(array_agg(ROW(n.next_id, n.route || n.next_id)::arxos.trace_step), '{}'),
+               seen || coalesce(array_agg(n.next_id), '{}')
+          INTO frontier, seen
+          FROM (SELECT DISTINCT ON (e.next_id) e.next_id, f.route
+                  FROM unnest(frontier) f
+                  CROSS JOIN LATERAL (
+                      SELECT c.to_id AS next_id FROM arxos.connections c
+                       WHERE down AND c.from_id = f.id AND (trace_walk.kind IS NULL OR c.kind = trace_walk.kind)
+                      UNION ALL
+                      SELECT c.from_id FROM arxos.connections c
+                       WHERE NOT down AND c.to_id = f.id AND (trace_walk.kind IS NULL OR c.kind = trace_walk.kind)) e
+                  JOIN arxos.objects v ON v.id = f.id
+                 WHERE NOT e.next_id = ANY (seen)
+                 ORDER BY e.next_id, v.path) n;
+    END LOOP;
+END
 $$;
 
 -- The objects of a building within radius metres of a point, from a nearest-neighbour scan of

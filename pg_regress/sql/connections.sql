@@ -38,3 +38,25 @@ INSERT INTO arxos.sensing_types VALUES ('valve');
 SELECT instrumented FROM arxos.get('b42', '/plumbing/valves/hot_water_valve_1');
 DELETE FROM arxos.sensing_types WHERE type = 'valve';
 SELECT instrumented FROM arxos.get('b42', '/plumbing/valves/hot_water_valve_1');
+-- connections that rejoin: an object fed twice at one depth shows both vias, and what lies
+-- beyond it is walked once (a chain of 16 such diamonds has 2^16 routes, and 65 rows)
+SELECT (arxos.put('b42', '/dia/s', 'thing', parents => true)).path;
+SELECT count(*) FROM (
+    SELECT (arxos.put('b42', '/dia/' || n, 'thing')).path FROM unnest(ARRAY['a', 'b', 't', 'u']) n) x;
+SELECT count(*) FROM (
+    SELECT arxos.connect('b42', '/dia/' || f, '/dia/' || t, 'power')
+      FROM (VALUES ('s', 'a'), ('s', 'b'), ('a', 't'), ('b', 't'), ('t', 'u')) e(f, t)) x;
+SELECT depth, path, via, cycle FROM arxos.trace('b42', '/dia/s');
+SELECT count(*) FROM (
+    SELECT (arxos.put('b42', '/dia/c' || i || side, 'thing')).path
+      FROM generate_series(1, 16) i, unnest(ARRAY['l', 'r', 'j']) side) x;
+SELECT count(*) FROM (
+    SELECT arxos.connect('b42', f, t, 'chain')
+      FROM generate_series(1, 16) i,
+           LATERAL (VALUES (CASE WHEN i = 1 THEN '/dia/u' ELSE '/dia/c' || (i - 1) || 'j' END, '/dia/c' || i || 'l'),
+                           (CASE WHEN i = 1 THEN '/dia/u' ELSE '/dia/c' || (i - 1) || 'j' END, '/dia/c' || i || 'r'),
+                           ('/dia/c' || i || 'l', '/dia/c' || i || 'j'),
+                           ('/dia/c' || i || 'r', '/dia/c' || i || 'j')) e(f, t)) x;
+SELECT count(*) AS rows, max(depth) AS deepest
+  FROM arxos.trace('b42', '/dia/u', kind => 'chain', max_depth => 100);
+SELECT arxos.rm('b42', '/dia', recursive => true) AS removed;
