@@ -466,71 +466,58 @@ LANGUAGE sql STABLE AS $$
            arxos.trace_walk(arxos.object_id(b, path), direction, kind, max_depth) w
 $$;
 
--- The walk behind arxos.trace, from an object id.
+-- A row of arxos.trace_walk's result before the objects are looked up.
+CREATE TYPE arxos.trace_hit AS (id uuid, via uuid, kind text, cycle boolean);
+
+-- The walk behind arxos.trace, from an object id: one row per level in a recursive query, each
+-- carrying the level's frontier (the objects first reached there, with a route each), the
+-- objects seen so far and the level's result rows.
 CREATE FUNCTION arxos.trace_walk(start uuid, direction text, kind text, max_depth integer)
 RETURNS TABLE (depth integer, object_path text, object_type text, object_status text,
                connection_kind text, via_path text, cycle boolean)
-LANGUAGE plpgsql STABLE AS $$
-#variable_conflict use_column
-DECLARE
-    down     boolean;
-    frontier arxos.trace_step[];
-    seen     uuid[];
-    level    integer := 0;
-BEGIN
-    IF direction IS NULL OR direction NOT IN ('downstream', 'upstream') THEN
-        RAISE EXCEPTION 'direction must be downstream or upstream, got %', coalesce(direction, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
-    IF max_depth IS NULL OR max_depth NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'max_depth must be between 1 and 1000' USING ERRCODE = '22023';
-    END IF;
-    down := direction = 'downstream';
-    frontier := ARRAY[ROW(start, ARRAY[start])::arxos.trace_step];
-    seen := ARRAY[start];
-    RETURN QUERY SELECT 0, o.path::text, o.type, o.status, NULL::text, NULL::text, false
-                   FROM arxos.objects o WHERE o.id = start;
-    WHILE level < max_depth AND cardinality(frontier) > 0 LOOP
-        level := level + 1;
-        -- each direction is a branch keyed on an indexed column (from_id or to_id): a step is
-        -- an index probe per object of the level
-        RETURN QUERY
-        WITH edges AS MATERIALIZED (
-            SELECT f.id AS via_id, e.next_id, e.kind,
-                   e.next_id = ANY (f.route) AS cycle,
-                   e.next_id = ANY (seen) AS known
-              FROM unnest(frontier) f
-              CROSS JOIN LATERAL (
-                  SELECT c.to_id AS next_id, c.kind FROM arxos.connections c
-                   WHERE down AND c.from_id = f.id AND (trace_walk.kind IS NULL OR c.kind = trace_walk.kind)
-                  UNION ALL
-                  SELECT c.from_id, c.kind FROM arxos.connections c
-                   WHERE NOT down AND c.to_id = f.id AND (trace_walk.kind IS NULL OR c.kind = trace_walk.kind)) e
-        )
-        SELECT level, o.path::text, o.type, o.status, e.kind, v.path::text, e.cycle
-          FROM edges e
-          JOIN arxos.objects o ON o.id = e.next_id
-          JOIN arxos.objects v ON v.id = e.via_id
-         WHERE e.cycle OR NOT e.known
-         ORDER BY o.path, v.path, e.kind;
-        -- the next level: the objects first reached here, each once (with the route through
-        -- its first via in path order)
-        SELECT coalesce(array_agg(ROW(n.next_id, n.route || n.next_id)::arxos.trace_step), '{}'),
-               seen || coalesce(array_agg(n.next_id), '{}')
-          INTO frontier, seen
-          FROM (SELECT DISTINCT ON (e.next_id) e.next_id, f.route
-                  FROM unnest(frontier) f
-                  CROSS JOIN LATERAL (
-                      SELECT c.to_id AS next_id FROM arxos.connections c
-                       WHERE down AND c.from_id = f.id AND (trace_walk.kind IS NULL OR c.kind = trace_walk.kind)
-                      UNION ALL
-                      SELECT c.from_id FROM arxos.connections c
-                       WHERE NOT down AND c.to_id = f.id AND (trace_walk.kind IS NULL OR c.kind = trace_walk.kind)) e
-                  JOIN arxos.objects v ON v.id = f.id
-                 WHERE NOT e.next_id = ANY (seen)
-                 ORDER BY e.next_id, v.path) n;
-    END LOOP;
-END
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE args AS MATERIALIZED (
+        SELECT direction = 'downstream' AS down
+         WHERE (direction IN ('downstream', 'upstream')
+                OR arxos.raise('direction must be downstream or upstream, got ' || coalesce(direction, 'NULL'), '22023'))
+           AND (max_depth BETWEEN 1 AND 1000 OR arxos.raise('max_depth must be between 1 and 1000', '22023'))
+    ), walk (level, frontier, seen, hits) AS (
+        SELECT 0, ARRAY[ROW(start, ARRAY[start])::arxos.trace_step], ARRAY[start],
+               ARRAY[ROW(start, NULL, NULL, false)::arxos.trace_hit]
+          FROM args
+        UNION ALL
+        SELECT w.level + 1, s.frontier, w.seen || s.reached, s.hits
+          FROM walk w
+          CROSS JOIN args
+          CROSS JOIN LATERAL (
+              WITH edges AS MATERIALIZED (
+                  -- each direction is a branch keyed on an indexed column (from_id or to_id): a
+                  -- step is an index probe per object of the level
+                  SELECT f.id AS via, f.route, e.next_id, e.kind,
+                         e.next_id = ANY (f.route) AS cycle, e.next_id = ANY (w.seen) AS known
+                    FROM unnest(w.frontier) f
+                    CROSS JOIN LATERAL (
+                        SELECT c.to_id AS next_id, c.kind FROM arxos.connections c
+                         WHERE args.down AND c.from_id = f.id AND ($3 IS NULL OR c.kind = $3)
+                        UNION ALL
+                        SELECT c.from_id, c.kind FROM arxos.connections c
+                         WHERE NOT args.down AND c.to_id = f.id AND ($3 IS NULL OR c.kind = $3)) e
+              ), firsts AS (
+                  SELECT DISTINCT ON (e.next_id) e.next_id, e.route
+                    FROM edges e WHERE NOT e.known ORDER BY e.next_id, e.via
+              )
+              SELECT coalesce((SELECT array_agg(ROW(x.next_id, x.route || x.next_id)::arxos.trace_step) FROM firsts x), '{}') AS frontier,
+                     coalesce((SELECT array_agg(x.next_id) FROM firsts x), '{}') AS reached,
+                     coalesce((SELECT array_agg(ROW(e.next_id, e.via, e.kind, e.cycle)::arxos.trace_hit)
+                                 FROM edges e WHERE e.cycle OR NOT e.known), '{}') AS hits) s
+         WHERE w.level < $4 AND cardinality(w.frontier) > 0
+    )
+    SELECT w.level, o.path::text, o.type, o.status, h.kind, v.path::text, h.cycle
+      FROM walk w
+      CROSS JOIN LATERAL unnest(w.hits) h
+      JOIN arxos.objects o ON o.id = h.id
+      LEFT JOIN arxos.objects v ON v.id = h.via
+     ORDER BY w.level, o.path, v.path, h.kind
 $$;
 
 -- The objects of a building within radius metres of a point, from a nearest-neighbour scan of
