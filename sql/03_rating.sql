@@ -228,7 +228,11 @@ RETURNS TABLE (objects bigint, located bigint, documented bigint, with_propertie
                actors_30d bigint, verified_30d bigint)
 LANGUAGE sql STABLE AS $$
     SELECT o.objects, o.located, o.documented, o.with_properties, o.instrumented,
-           coalesce(floor(extract(epoch FROM at - b.first_object_at) / 86400.0), 0)::double precision,
+           -- first_object_at is set when the sequencer folds the first object in; before
+           -- that, the oracle finds the first insert in the history itself
+           coalesce(floor(extract(epoch FROM at - coalesce(b.first_object_at,
+                        (SELECT min(f.at) FROM arxos.object_history f
+                          WHERE f.building_id = b.id AND f.op = 'insert'))) / 86400.0), 0)::double precision,
            h.changes, h.actors, arxos.verified_in_window(building, at)
       FROM arxos.buildings b,
            LATERAL (SELECT count(*) AS objects,
