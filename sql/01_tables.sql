@@ -181,6 +181,10 @@ CREATE TABLE arxos.events_pending (
     -- The object's type when the event was written (the object triggers set it).
     object_type text
 );
+-- The object.deleted events of a statement, by object: connections_after_delete reads the
+-- paths of deleted ends from them (02_objects.sql). Partial, so writes of other events
+-- (inserts, updates) maintain no entry.
+CREATE INDEX events_pending_deleted ON arxos.events_pending (object_id) WHERE type = 'object.deleted';
 -- A queue: vacuumed after every 5,000 dead rows, without cost delay.
 ALTER TABLE arxos.events_pending SET (autovacuum_vacuum_scale_factor = 0,
     autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_cost_delay = 0);

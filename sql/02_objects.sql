@@ -463,11 +463,8 @@ BEGIN
     -- The cascade's triggers run after the objects' own statement trigger (a foreign key's
     -- actions queue their triggers until the outer statement's have fired), when the deleted
     -- ends can no longer be read; their paths are taken from the object.deleted events that
-    -- trigger just wrote, from the first of which (arxos.deleted_objects_from) on.
-    WITH gone AS MATERIALIZED (
-        SELECT g.object_id, g.path, g.object_type FROM arxos.events_pending g
-         WHERE deleted_from IS NOT NULL AND g.seq >= deleted_from AND g.type = 'object.deleted'
-    )
+    -- trigger just wrote (from arxos.deleted_objects_from on), one probe of a partial index
+    -- per missing end.
     INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
     SELECT 'connection.deleted', d.building_id, d.from_id, coalesce(f.path, gf.path), arxos.current_actor(),
            jsonb_build_object('connection', jsonb_build_object(
@@ -477,8 +474,14 @@ BEGIN
       FROM old_rows d
       LEFT JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = d.from_id OFFSET 0) f ON true
       LEFT JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = d.to_id OFFSET 0) t ON true
-      LEFT JOIN gone gf ON f.path IS NULL AND gf.object_id = d.from_id
-      LEFT JOIN gone gt ON t.path IS NULL AND gt.object_id = d.to_id
+      LEFT JOIN LATERAL (SELECT g.path, g.object_type FROM arxos.events_pending g
+                          WHERE f.path IS NULL AND g.type = 'object.deleted'
+                            AND g.object_id = d.from_id AND g.seq >= deleted_from
+                          ORDER BY g.seq DESC LIMIT 1) gf ON true
+      LEFT JOIN LATERAL (SELECT g.path FROM arxos.events_pending g
+                          WHERE t.path IS NULL AND g.type = 'object.deleted'
+                            AND g.object_id = d.to_id AND g.seq >= deleted_from
+                          ORDER BY g.seq DESC LIMIT 1) gt ON true
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id);
 
     UPDATE arxos.objects o SET monitored_by = greatest(o.monitored_by - m.n, 0)

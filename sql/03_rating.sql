@@ -429,8 +429,8 @@ BEGIN
 END
 $$;
 
--- Folds max committed deltas, oldest first (and the rest of any transaction they cut in two),
--- into the per-building totals, and records
+-- Folds max committed deltas, oldest first (and the rest of a transaction they cut in two,
+-- if it lies within the next max), into the per-building totals, and records
 -- the rating moves they caused: the deltas of one transaction and building are replayed as
 -- one step on top of the totals, and a step that moves the grade, or the score by 0.1 or
 -- more since the last history row, writes a history row and its events (write_rating_change)
@@ -464,11 +464,14 @@ BEGIN
          WHERE d.seq = ANY (ARRAY(
                    SELECT h.seq FROM head h
                    UNION ALL
-                   -- A transaction the head cuts in two (more than max statements) is folded
-                   -- whole: one history row per building and transaction.
+                   -- A transaction the head cuts in two is folded whole (one history row
+                   -- per building and transaction) when the rest of it lies within the next
+                   -- max deltas: the batch stays bounded (2 max) and so does this scan (a
+                   -- range of the primary key). A longer one is folded in parts.
                    SELECT q.seq FROM arxos.rating_deltas q
                     WHERE (SELECT count(*) FROM head) = max
                       AND q.seq > (SELECT max(h.seq) FROM head h)
+                      AND q.seq <= (SELECT max(h.seq) FROM head h) + max
                       AND q.xid IN (SELECT h.xid FROM head h)))
         RETURNING d)
     -- The deltas of a building deleted since are dropped here.

@@ -444,9 +444,6 @@ LANGUAGE sql STABLE AS $$
     ORDER BY 1 DESC, 2, 3
 $$;
 
--- Follows connections downstream (from → to) or upstream, breadth-first, up to max_depth.
--- A connection back to an object already on the route is reported once with cycle = true and
--- not followed.
 -- One object reached by arxos.trace, with the route that first reached it (for cycles).
 CREATE TYPE arxos.trace_step AS (id uuid, route uuid[]);
 
@@ -470,8 +467,10 @@ $$;
 CREATE TYPE arxos.trace_hit AS (id uuid, via uuid, kind text, cycle boolean);
 
 -- The walk behind arxos.trace, from an object id: one row per level in a recursive query, each
--- carrying the level's frontier (the objects first reached there, with a route each), the
--- objects seen so far and the level's result rows.
+-- carrying the level's frontier (the objects first reached there, each with the route through
+-- its first via in path order: what cycles are judged by), the objects seen so far (a jsonb
+-- object keyed by id: a lookup is a binary search, where an array would be scanned for every
+-- connection) and the level's result rows.
 CREATE FUNCTION arxos.trace_walk(start uuid, direction text, kind text, max_depth integer)
 RETURNS TABLE (depth integer, object_path text, object_type text, object_status text,
                connection_kind text, via_path text, cycle boolean)
@@ -482,7 +481,7 @@ LANGUAGE sql STABLE AS $$
                 OR arxos.raise('direction must be downstream or upstream, got ' || coalesce(direction, 'NULL'), '22023'))
            AND (max_depth BETWEEN 1 AND 1000 OR arxos.raise('max_depth must be between 1 and 1000', '22023'))
     ), walk (level, frontier, seen, hits) AS (
-        SELECT 0, ARRAY[ROW(start, ARRAY[start])::arxos.trace_step], ARRAY[start],
+        SELECT 0, ARRAY[ROW(start, ARRAY[start])::arxos.trace_step], jsonb_build_object(start::text, 0),
                ARRAY[ROW(start, NULL, NULL, false)::arxos.trace_hit]
           FROM args
         UNION ALL
@@ -494,7 +493,7 @@ LANGUAGE sql STABLE AS $$
                   -- each direction is a branch keyed on an indexed column (from_id or to_id): a
                   -- step is an index probe per object of the level
                   SELECT f.id AS via, f.route, e.next_id, e.kind,
-                         e.next_id = ANY (f.route) AS cycle, e.next_id = ANY (w.seen) AS known
+                         e.next_id = ANY (f.route) AS cycle, w.seen ? e.next_id::text AS known
                     FROM unnest(w.frontier) f
                     CROSS JOIN LATERAL (
                         SELECT c.to_id AS next_id, c.kind FROM arxos.connections c
@@ -504,10 +503,11 @@ LANGUAGE sql STABLE AS $$
                          WHERE NOT args.down AND c.to_id = f.id AND ($3 IS NULL OR c.kind = $3)) e
               ), firsts AS (
                   SELECT DISTINCT ON (e.next_id) e.next_id, e.route
-                    FROM edges e WHERE NOT e.known ORDER BY e.next_id, e.via
+                    FROM edges e JOIN arxos.objects v ON v.id = e.via
+                   WHERE NOT e.known ORDER BY e.next_id, v.path
               )
               SELECT coalesce((SELECT array_agg(ROW(x.next_id, x.route || x.next_id)::arxos.trace_step) FROM firsts x), '{}') AS frontier,
-                     coalesce((SELECT array_agg(x.next_id) FROM firsts x), '{}') AS reached,
+                     coalesce((SELECT jsonb_object_agg(x.next_id::text, w.level + 1) FROM firsts x), '{}') AS reached,
                      coalesce((SELECT array_agg(ROW(e.next_id, e.via, e.kind, e.cycle)::arxos.trace_hit)
                                  FROM edges e WHERE e.cycle OR NOT e.known), '{}') AS hits) s
          WHERE w.level < $4 AND cardinality(w.frontier) > 0

@@ -310,8 +310,6 @@ BEGIN
 END
 $$;
 
--- Queues a `webhook.test` message for this webhook only (also when it is disabled); returns
--- the delivery.
 -- Retention: finished deliveries (delivered or dead) whose last attempt is older than the
 -- horizon go, with their attempts. Pending and in-flight deliveries stay whatever their age.
 -- Run by the operator (docs/operations.md), with DELETE on the deliveries table (the owner).
@@ -331,6 +329,8 @@ BEGIN
 END
 $$;
 
+-- Queues a `webhook.test` message for this webhook only (also when it is disabled); returns
+-- the delivery.
 CREATE FUNCTION arxos.test_webhook(webhook uuid) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 DECLARE

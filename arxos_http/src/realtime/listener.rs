@@ -139,7 +139,12 @@ async fn session(
     let work = async {
         bounded(
             "LISTEN",
-            client.batch_execute(&format!("LISTEN arxos_events; LISTEN {KEYS_CHANNEL}")),
+            // The server gives up on a statement when the listener would: one it stopped
+            // waiting for does not run on (holding the sequencer's lock) after the reconnect.
+            client.batch_execute(&format!(
+                "SET statement_timeout = {}; LISTEN arxos_events; LISTEN {KEYS_CHANNEL}",
+                STATEMENT_TIMEOUT.as_millis()
+            )),
         )
         .await?;
         // From here on no revocation goes unheard while the connection lasts.
