@@ -332,7 +332,6 @@ BEGIN
                jsonb_build_object('object', arxos.object_fields(o)), o.type
           FROM old_rows o
          WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
-        RETURNING seq
     ), deltas AS (
         INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
                                          with_properties, instrumented, reason, object_path)
@@ -347,16 +346,10 @@ BEGIN
          WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
          GROUP BY o.building_id
     )
-    -- arxos.wake(), inlined; and where this statement's object.deleted events start, for
-    -- connections_after_delete (see there).
-    SELECT (SELECT min(w.seq) FROM outbox w) AS first_seq,
-           CASE WHEN EXISTS (SELECT 1 FROM old_rows)
-                 AND EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now())
-                THEN pg_notify('arxos_events', '') END AS woken
-      INTO bad;
-    IF bad.first_seq IS NOT NULL THEN
-        PERFORM set_config('arxos.deleted_objects_from', bad.first_seq::text, true);
-    END IF;
+    -- arxos.wake(), inlined.
+    SELECT pg_notify('arxos_events', '') INTO bad
+     WHERE EXISTS (SELECT 1 FROM old_rows)
+       AND EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
     RETURN NULL;
 END
 $$;
@@ -453,8 +446,6 @@ $$;
 CREATE FUNCTION arxos.connections_after_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
-DECLARE
-    deleted_from bigint := nullif(current_setting('arxos.deleted_objects_from', true), '')::bigint;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
         RETURN NULL;
@@ -463,8 +454,8 @@ BEGIN
     -- The cascade's triggers run after the objects' own statement trigger (a foreign key's
     -- actions queue their triggers until the outer statement's have fired), when the deleted
     -- ends can no longer be read; their paths are taken from the object.deleted events that
-    -- trigger just wrote (from arxos.deleted_objects_from on), one probe of a partial index
-    -- per missing end.
+    -- trigger just wrote (the newest for the object), one probe of a partial index per
+    -- missing end.
     INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
     SELECT 'connection.deleted', d.building_id, d.from_id, coalesce(f.path, gf.path), arxos.current_actor(),
            jsonb_build_object('connection', jsonb_build_object(
@@ -476,11 +467,11 @@ BEGIN
       LEFT JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = d.to_id OFFSET 0) t ON true
       LEFT JOIN LATERAL (SELECT g.path, g.object_type FROM arxos.events_pending g
                           WHERE f.path IS NULL AND g.type = 'object.deleted'
-                            AND g.object_id = d.from_id AND g.seq >= deleted_from
+                            AND g.object_id = d.from_id
                           ORDER BY g.seq DESC LIMIT 1) gf ON true
       LEFT JOIN LATERAL (SELECT g.path FROM arxos.events_pending g
                           WHERE t.path IS NULL AND g.type = 'object.deleted'
-                            AND g.object_id = d.to_id AND g.seq >= deleted_from
+                            AND g.object_id = d.to_id
                           ORDER BY g.seq DESC LIMIT 1) gt ON true
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id);
 
