@@ -24,7 +24,9 @@ CREATE TABLE arxos.readings (
     at          timestamptz NOT NULL,
     value       double precision NOT NULL
                 CHECK (value NOT IN ('Infinity', '-Infinity', 'NaN')),
-    unit        text CHECK (length(unit) BETWEEN 1 AND 50 AND unit !~ '[[:cntrl:]]'),
+    -- Not BETWEEN: it nests the ANDs, pg_dump prints them back flat, and restoring a dump
+    -- then fails to attach the monthly partitions ("different definition for check constraint").
+    unit        text CHECK (length(unit) >= 1 AND length(unit) <= 50 AND unit !~ '[[:cntrl:]]'),
     received_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT readings_key PRIMARY KEY (object_id, at)
 ) PARTITION BY RANGE (at);

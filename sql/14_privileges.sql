@@ -1,4 +1,4 @@
--- ArxOS schema, part 14 (runs last, after every function exists): who may call the SECURITY
+-- ArxOS schema, part 14 (after every function exists): who may call the SECURITY
 -- DEFINER functions (see docs/security.md, "Roles").
 --
 -- A SECURITY DEFINER function runs with the extension owner's rights, so whoever may call it

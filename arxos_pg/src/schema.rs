@@ -86,4 +86,9 @@ extension_sql_file!(
     name = "readings",
     requires = ["webhooks"]
 );
-extension_sql_file!("../sql/14_privileges.sql", name = "privileges", finalize);
+extension_sql_file!(
+    "../sql/14_privileges.sql",
+    name = "privileges",
+    requires = ["readings"]
+);
+extension_sql_file!("../sql/15_backup.sql", name = "backup", finalize);

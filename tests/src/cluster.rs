@@ -119,6 +119,31 @@ impl Cluster {
         self.start_server();
     }
 
+    /// Runs one of PostgreSQL's client programs (`pg_dump`, `pg_restore`, `psql`…) against this
+    /// cluster as `postgres` over TCP, with `env` added to its environment; `-h`, `-p` and `-U`
+    /// come first, then `args`. Panics with its output if it fails.
+    pub fn client_program(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(self.pg_bin.join(program));
+        command
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null());
+        run_checked(&mut command)
+    }
+
+    /// A path for a scratch file in this cluster's directory (deleted with it).
+    pub fn scratch_file(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_file()).unwrap_or_default()

@@ -297,6 +297,17 @@ fn failures_are_retried_with_backoff_until_delivered() {
         ids.iter().all(|i| *i == ids[0]),
         "the same webhook-id on every attempt"
     );
+    // The retries follow the schedule (100, 200, 300 ms, each jittered by at most 10 %): a gap
+    // may be longer (the worker polls, the machine may be busy), never shorter.
+    let at: Vec<_> = receiver.all().iter().map(|r| r.at).collect();
+    for (k, wait_ms) in [100u64, 200, 300].into_iter().enumerate() {
+        let gap = at[k + 1] - at[k];
+        assert!(
+            gap >= Duration::from_millis(wait_ms * 9 / 10),
+            "retry {} came {gap:?} after the attempt before it; the schedule says {wait_ms} ms",
+            k + 1
+        );
+    }
     let bodies: Vec<Value> = receiver.all().iter().map(|r| r.json()).collect();
     assert_eq!(bodies[0]["type"], "object.created");
 }

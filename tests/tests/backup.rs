@@ -1,0 +1,264 @@
+//! Backups: the dump-and-restore commands of docs/operations.md ("Backups"), run as written
+//! against a database with something in every part of the extension, give back every row of
+//! every table and a database that goes on working.
+
+use std::process::Command;
+
+use arxos_e2e::Cluster;
+
+/// The shell commands of the "Backups" section of docs/operations.md: the fenced block after
+/// the `<!-- backup-commands -->` marker.
+fn documented_commands() -> String {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/operations.md"
+    ))
+    .expect("read docs/operations.md");
+    let after = doc
+        .split_once("<!-- backup-commands -->")
+        .expect("docs/operations.md marks its backup commands with <!-- backup-commands -->")
+        .1;
+    let block = after
+        .split_once("```sh\n")
+        .expect("a ```sh block after the marker")
+        .1;
+    block
+        .split_once("```")
+        .expect("the block ends")
+        .0
+        .to_owned()
+}
+
+/// Every table (row count and a digest of its rows in text form) and every sequence (its last
+/// value) of schema arxos that survives a crash, by name: what a restore must give back.
+fn contents(client: &mut postgres::Client) -> Vec<(String, String)> {
+    let relations: Vec<(String, String)> = client
+        .query(
+            "select c.oid::regclass::text, c.relkind::text from pg_class c \
+              where c.relnamespace = 'arxos'::regnamespace and c.relkind in ('r', 'S') \
+                and c.relpersistence = 'p' order by c.relname",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    relations
+        .into_iter()
+        .map(|(name, kind)| {
+            let sql = if kind == "S" {
+                format!("select last_value::text || ' ' || is_called::text from {name}")
+            } else {
+                format!(
+                    "select count(*)::text || ' ' || md5(coalesce(string_agg(r::text, E'\\n' \
+                     order by r::text), '')) from {name} r"
+                )
+            };
+            let digest: String = client.query_one(&sql, &[]).unwrap().get(0);
+            (name, digest)
+        })
+        .collect()
+}
+
+fn rows(contents: &[(String, String)], table: &str) -> u64 {
+    let digest = &contents
+        .iter()
+        .find(|(name, _)| name == table)
+        .unwrap_or_else(|| panic!("no table {table}"))
+        .1;
+    digest.split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_dump_restores_every_row_and_the_restored_database_goes_on() {
+    let cluster = Cluster::start();
+    let mut c = cluster.client();
+    // Something in every part: objects, connections, history, events (sequenced and pending),
+    // ratings and their history, readings in two monthly partitions, contributions with their
+    // ledger, a webhook, an API key, edited settings and sensing types.
+    c.batch_execute(
+        "select arxos.load_sample();
+         select arxos.generate_building('g', 300, 7);
+         update arxos.market_settings set rate_limit = 500;
+         insert into arxos.sensing_types values ('probe');
+         select arxos.record('g', p.path, 21.5, 'degC'),
+                arxos.record('g', p.path, 20.5, 'degC', now() - interval '40 days')
+           from (select path from arxos.objects
+                  where building_id = arxos.building_id('g') and type = 'sensor'
+                  order by path limit 1) p;
+         select arxos.create_webhook('https://example.com/hook');
+         select count(*) from arxos.events_since(0, max => 100000);
+         select arxos.tick();",
+    )
+    .unwrap();
+    let worker: String = c
+        .query_one(
+            "select arxos.register_contributor('saver', 'Saver')::text",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let verifier: String = c
+        .query_one(
+            "select arxos.register_contributor('checker', 'Checker')::text",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    c.batch_execute(&format!(
+        "select arxos.contribute('g', '{worker}', 'object_documentation', repeat('ab', 32), \
+                                 '{{\"notes\": \"checked\"}}', path => p.path)
+           from (select path from arxos.objects
+                  where building_id = arxos.building_id('g') order by path limit 1) p;
+         select arxos.verify_contribution(k.id, '{verifier}', 'auto_verified')
+           from arxos.contributions k;"
+    ))
+    .unwrap();
+    let key: String = c
+        .query_one(
+            "select k.key from arxos.create_api_key('backup', array['admin']) k",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    // And a write whose events wait in the outbox, not yet sequenced.
+    c.batch_execute("select arxos.put('g', '/unsequenced', 'thing')")
+        .unwrap();
+
+    let before = contents(&mut c);
+    for table in [
+        "arxos.objects",
+        "arxos.connections",
+        "arxos.object_history",
+        "arxos.events",
+        "arxos.events_pending",
+        "arxos.rating_history",
+        "arxos.contributions",
+        "arxos.ledger_entries",
+        "arxos.webhooks",
+        "arxos.api_keys",
+    ] {
+        assert!(
+            rows(&before, table) > 0,
+            "the test wrote nothing to {table}"
+        );
+    }
+    let partitions = before
+        .iter()
+        .filter(|(name, digest)| name.starts_with("arxos.readings_2") && !digest.starts_with("0 "))
+        .count();
+    assert_eq!(
+        partitions, 2,
+        "readings in two monthly partitions: {before:?}"
+    );
+    let last_event: i64 = c
+        .query_one("select last_id from arxos.event_counter", &[])
+        .unwrap()
+        .get(0);
+
+    // The documented commands, as written, in the cluster's directory.
+    let bin = std::env::var("PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+    let dir = cluster.scratch_file("backup");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &documented_commands()])
+        .current_dir(&dir)
+        .env(
+            "PATH",
+            format!("{bin}:{}", std::env::var("PATH").unwrap_or_default()),
+        )
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", cluster.port().to_string())
+        .env("PGUSER", "postgres")
+        .env("PGDATABASE", "arxos")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the documented backup commands failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut r =
+        postgres::Client::connect(&cluster.url_for("arxos_restored"), postgres::NoTls).unwrap();
+    let after = contents(&mut r);
+    let differ: Vec<_> = before.iter().zip(&after).filter(|(b, a)| b != a).collect();
+    assert_eq!(before.len(), after.len(), "{before:?}\n{after:?}");
+    assert!(differ.is_empty(), "restored differently: {differ:?}");
+
+    // It goes on: the pending events are sequenced after the restored ones, a new write's too;
+    // the rating is the oracle's; the key still opens; the BI views fill.
+    r.batch_execute(
+        "select arxos.refresh_views(); select arxos.put('g', '/after_restore', 'thing')",
+    )
+    .unwrap();
+    let next: Vec<(i64, String)> = r
+        .query(
+            "select id, path from arxos.events_since($1) where type = 'object.created'",
+            &[&last_event],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        next.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>(),
+        ["/unsequenced", "/after_restore"]
+    );
+    assert!(next[0].0 > last_event, "{next:?} after {last_event}");
+    let same: bool = r
+        .query_one(
+            "select (select row(grade, score)::text from arxos.rating('g')) \
+                  = (select row(grade, score)::text from arxos.recompute_rating('g'))",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(same, "the restored rating is the recomputed one");
+    let keys: i64 = r
+        .query_one("select count(*) from arxos.authenticate($1)", &[&key])
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 1);
+    let ranked: i64 = r
+        .query_one("select count(*) from arxos.bi_leaderboard", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(ranked, 2);
+    // Readings go on in a restored monthly partition.
+    r.batch_execute(
+        "select arxos.record('g', p.path, 22.5, 'degC', now() - interval '1 minute')
+           from (select path from arxos.objects
+                  where building_id = arxos.building_id('g') and type = 'sensor'
+                  order by path limit 1) p",
+    )
+    .unwrap();
+}
+
+#[test]
+fn restoring_without_the_replica_role_is_refused_with_a_hint() {
+    let cluster = Cluster::start();
+    let mut c = cluster.client();
+    c.batch_execute("create database other").unwrap();
+    let mut o = postgres::Client::connect(&cluster.url_for("other"), postgres::NoTls).unwrap();
+    let err = o
+        .batch_execute("set arxos.restoring = on; create extension arxos cascade")
+        .unwrap_err();
+    let db = err.as_db_error().expect("a database error");
+    assert_eq!(db.code().code(), "55000");
+    assert!(
+        db.message().contains("session_replication_role = replica"),
+        "{}",
+        db.message()
+    );
+    assert!(db.hint().unwrap_or_default().contains("docs/operations.md"));
+    // And a plain CREATE EXTENSION keeps its seeded rows.
+    o.batch_execute("reset arxos.restoring; create extension arxos cascade")
+        .unwrap();
+    let statuses: i64 = o
+        .query_one("select count(*) from arxos.statuses", &[])
+        .unwrap()
+        .get(0);
+    assert!(statuses > 0);
+}
