@@ -1,7 +1,9 @@
 -- ArxOS schema, part 12: the events' JSON shape, webhooks and their durable deliveries
 -- (see docs/realtime.md).
 --
--- Secrets: a webhook's signing key is stored as its raw bytes in arxos.webhooks.secret. The API
+-- Secrets: a webhook's signing key is stored sealed (AES-256-GCM, arxos.seal_secret) under the
+-- server's key file (arxos.secret_key_file; docs/security.md, "Webhook secrets at rest"), and
+-- opened (arxos.open_secret) only to hand it to the delivery worker. The API
 -- role (arxos_api) has no privilege on the webhook tables at all: it manages webhooks through
 -- the SECURITY DEFINER functions below, which return a secret only when they create or rotate
 -- it. The delivery functions, which hand secrets to the worker, are executable only by the
@@ -61,8 +63,9 @@ CREATE TABLE arxos.webhooks (
     disabled_reason  text,
     -- Signing keys (raw bytes; clients see them as whsec_<base64>). During a rotation the
     -- previous key signs too, until previous_expires_at.
-    secret           bytea NOT NULL,
-    previous_secret  bytea,
+    -- sealed by arxos.seal_secret (version 1): never the key itself
+    secret           bytea NOT NULL CHECK (get_byte(secret, 0) = 1 AND octet_length(secret) > 33),
+    previous_secret  bytea CHECK (get_byte(previous_secret, 0) = 1 AND octet_length(previous_secret) > 33),
     previous_expires_at timestamptz,
     -- Only events after this id are delivered (the outbox's head when the webhook was made).
     starts_after     bigint NOT NULL,
@@ -167,7 +170,8 @@ RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 #variable_conflict use_variable
 DECLARE
-    w arxos.webhooks;
+    w   arxos.webhooks;
+    key bytea := arxos.webhook_new_secret();
 BEGIN
     PERFORM arxos.webhook_check_types(types);
     -- Events committed before now get their ids first, so starts_after leaves them out.
@@ -178,9 +182,9 @@ BEGIN
             CASE WHEN building IS NOT NULL THEN arxos.building_id(building) END,
             CASE WHEN under IS NOT NULL THEN arxos.normalize_path(under) END,
             object_type, coalesce(description, ''), coalesce(enabled, true),
-            arxos.webhook_new_secret(), (SELECT c.last_id FROM arxos.event_counter c))
+            arxos.seal_secret(key), (SELECT c.last_id FROM arxos.event_counter c))
     RETURNING * INTO w;
-    RETURN arxos.webhook_json(w) || jsonb_build_object('secret', 'whsec_' || encode(w.secret, 'base64'));
+    RETURN arxos.webhook_json(w) || jsonb_build_object('secret', 'whsec_' || encode(key, 'base64'));
 EXCEPTION WHEN check_violation THEN
     RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/..., description at most 500 characters'
         USING ERRCODE = '22023';
@@ -293,20 +297,21 @@ CREATE FUNCTION arxos.rotate_webhook_secret(webhook uuid, keep_previous interval
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 DECLARE
-    w arxos.webhooks;
+    w   arxos.webhooks;
+    key bytea := arxos.webhook_new_secret();
 BEGIN
     IF keep_previous IS NULL OR keep_previous < interval '0' OR keep_previous > interval '30 days' THEN
         RAISE EXCEPTION 'keep_previous must be between 0 and 30 days' USING ERRCODE = '22023';
     END IF;
     UPDATE arxos.webhooks x
        SET previous_secret = x.secret, previous_expires_at = now() + keep_previous,
-           secret = arxos.webhook_new_secret(), updated_at = now()
+           secret = arxos.seal_secret(key), updated_at = now()
      WHERE x.id = webhook
     RETURNING * INTO w;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
     END IF;
-    RETURN arxos.webhook_json(w) || jsonb_build_object('secret', 'whsec_' || encode(w.secret, 'base64'));
+    RETURN arxos.webhook_json(w) || jsonb_build_object('secret', 'whsec_' || encode(key, 'base64'));
 END
 $$;
 
@@ -484,7 +489,8 @@ BEGIN
            coalesce(c.payload, (SELECT arxos.event_json(e) FROM arxos.events e WHERE e.id = c.event_id),
                     jsonb_build_object('id', c.event_id, 'type', 'event.purged'))::text,
            CASE WHEN w.previous_secret IS NOT NULL AND w.previous_expires_at > now()
-                THEN ARRAY[w.secret, w.previous_secret] ELSE ARRAY[w.secret] END
+                THEN ARRAY[arxos.open_secret(w.secret), arxos.open_secret(w.previous_secret)]
+                ELSE ARRAY[arxos.open_secret(w.secret)] END
       FROM claimed c JOIN arxos.webhooks w ON w.id = c.webhook_id
      ORDER BY c.id;
 END

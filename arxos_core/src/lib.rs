@@ -1,6 +1,6 @@
 //! Logic of ArxOS that needs no Postgres: the path grammar, the BILT rating maths, the
-//! reward/token maths and the JSON documents of object history and events. The `arxos_pg`
-//! extension exposes these as SQL functions; the shim and the shell use the path grammar to
+//! reward/token maths, the JSON documents of object history and events, and the sealing of
+//! secrets at rest. The `arxos_pg` extension exposes these as SQL functions; the shim and the shell use the path grammar to
 //! resolve relative paths the same way the database does.
 
 pub mod ewkb;
@@ -8,3 +8,4 @@ pub mod market;
 pub mod object_json;
 pub mod path;
 pub mod rating;
+pub mod secret_box;

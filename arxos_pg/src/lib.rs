@@ -6,12 +6,21 @@
 
 ::pgrx::pg_module_magic!(name, version);
 
+use pgrx::prelude::*;
+
+/// Runs when a backend loads the library: registers the extension's settings.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    secrets::register_settings();
+}
+
 mod ewkb;
 mod market;
 mod object_json;
 mod paths;
 mod rating;
 mod schema;
+mod secrets;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;

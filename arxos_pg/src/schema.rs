@@ -89,6 +89,12 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/14_privileges.sql",
     name = "privileges",
-    requires = ["readings"]
+    requires = [
+        "readings",
+        seal_secret,
+        open_secret,
+        secret_key_id,
+        reseal_secret
+    ]
 );
 extension_sql_file!("../sql/15_backup.sql", name = "backup", finalize);

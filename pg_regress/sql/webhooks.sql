@@ -1,0 +1,40 @@
+-- Webhook secrets at rest: sealed (AES-256-GCM) under the server's key file, shown once,
+-- opened only by the delivery functions.
+\set VERBOSITY terse
+SELECT w->>'id' AS id, decode(substr(w->>'secret', 7), 'base64') AS raw
+  FROM arxos.create_webhook('https://example.com/regress', ARRAY['object.*']) w \gset
+SELECT octet_length(:'raw'::bytea) AS secret_bytes;
+-- Stored sealed: version 1, the key's id, a nonce, the ciphertext and tag; never the secret.
+SELECT octet_length(secret) AS stored_bytes, get_byte(secret, 0) AS version,
+       substr(secret, 2, 4) = decode(arxos.secret_key_id(), 'hex') AS sealed_with_the_key,
+       position(:'raw'::bytea IN secret) AS raw_inside,
+       arxos.open_secret(secret) = :'raw'::bytea AS opens_to_the_secret
+  FROM arxos.webhooks WHERE id = :'id';
+-- The same secret sealed twice differs (a random nonce each time).
+SELECT arxos.seal_secret(:'raw'::bytea) <> arxos.seal_secret(:'raw'::bytea) AS fresh_nonces;
+-- Rotation: the new secret is shown once, the previous one kept sealed, both handed to the
+-- worker, opened.
+SELECT decode(substr(arxos.rotate_webhook_secret(:'id'::uuid)->>'secret', 7), 'base64') AS rotated \gset
+SELECT arxos.open_secret(secret) = :'rotated'::bytea AS new_opens,
+       arxos.open_secret(previous_secret) = :'raw'::bytea AS previous_opens
+  FROM arxos.webhooks WHERE id = :'id';
+SELECT arxos.test_webhook(:'id'::uuid) IS NOT NULL AS queued;
+SELECT secrets = ARRAY[:'rotated'::bytea, :'raw'::bytea] AS worker_gets_both
+  FROM arxos.claim_deliveries('regress', 10);
+-- Nothing but sealed secrets goes in, even by hand; altered or foreign bytes do not open.
+INSERT INTO arxos.webhooks (url, secret, starts_after) VALUES ('https://example.com/raw', :'raw', 0);
+SELECT arxos.open_secret(set_byte(secret, 30, get_byte(secret, 30) # 1)) FROM arxos.webhooks WHERE id = :'id';
+SELECT arxos.open_secret('\x0102'::bytea);
+-- Sealed under the configured key already: resealing changes nothing.
+SELECT arxos.reseal_secret(secret, '/nonexistent') = secret AS unchanged FROM arxos.webhooks WHERE id = :'id';
+-- Nobody but the owner seals or opens.
+SELECT p.proname, has_function_privilege('arxos_api', p.oid, 'EXECUTE') AS api,
+       has_function_privilege('arxos_authenticator', p.oid, 'EXECUTE') AS authenticator,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public
+  FROM pg_proc p
+ WHERE p.pronamespace = 'arxos'::regnamespace
+   AND p.proname IN ('seal_secret', 'open_secret', 'secret_key_id', 'reseal_secret')
+ ORDER BY 1;
+-- A session cannot point the key elsewhere.
+SET arxos.secret_key_file = '/tmp/elsewhere.key';
+SELECT arxos.delete_webhook(:'id'::uuid);

@@ -1,0 +1,91 @@
+//! Webhook secrets at rest across a change of the server's key (docs/security.md, "Webhook
+//! secrets at rest"): a secret sealed under the old key is refused under the new one with both
+//! key ids named, and `reseal_secret` with the old key file brings it back unchanged.
+
+use arxos_e2e::{wait_until, Cluster};
+use std::time::Duration;
+
+#[test]
+fn changing_the_key_file_and_resealing_keeps_every_secret() {
+    let cluster = Cluster::start();
+    let mut c = cluster.client();
+    let created: String = c
+        .query_one(
+            "select arxos.create_webhook('https://example.com/hook')->>'secret'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let old_id: String = c
+        .query_one("select arxos.secret_key_id()", &[])
+        .unwrap()
+        .get(0);
+    let opened = |c: &mut postgres::Client| -> Result<String, String> {
+        c.query_one(
+            "select 'whsec_' || encode(arxos.open_secret(secret), 'base64') from arxos.webhooks",
+            &[],
+        )
+        .map(|row| row.get(0))
+        .map_err(|e| {
+            let db = e.as_db_error().expect("a database error");
+            format!("{} {}", db.code().code(), db.message())
+        })
+    };
+    assert_eq!(opened(&mut c).unwrap(), created);
+
+    // A new key, outside the data directory; the old one stays where it was created.
+    let new_key = cluster.scratch_file("new.key");
+    std::fs::write(&new_key, format!("{}\n", "5a".repeat(32))).unwrap();
+    c.execute(
+        &format!(
+            "alter system set arxos.secret_key_file = '{}'",
+            new_key.display()
+        ),
+        &[],
+    )
+    .unwrap();
+    c.batch_execute("select pg_reload_conf()").unwrap();
+    let mut c = wait_until(Duration::from_secs(10), "the new key in force", || {
+        let mut fresh = cluster.client();
+        let id: String = fresh
+            .query_one("select arxos.secret_key_id()", &[])
+            .unwrap()
+            .get(0);
+        (id != old_id).then_some(fresh)
+    });
+    let new_id: String = c
+        .query_one("select arxos.secret_key_id()", &[])
+        .unwrap()
+        .get(0);
+
+    let refused = opened(&mut c).unwrap_err();
+    assert!(refused.starts_with("F0000 "), "{refused}");
+    assert!(
+        refused.contains(&old_id) && refused.contains(&new_id),
+        "{refused}"
+    );
+
+    c.batch_execute(
+        "update arxos.webhooks
+            set secret = arxos.reseal_secret(secret, 'arxos_secret.key'),
+                previous_secret = arxos.reseal_secret(previous_secret, 'arxos_secret.key')",
+    )
+    .unwrap();
+    assert_eq!(opened(&mut c).unwrap(), created);
+    let sealed_with: String = c
+        .query_one(
+            "select encode(substr(secret, 2, 4), 'hex') from arxos.webhooks",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(sealed_with, new_id);
+
+    // A key file that is not a key says so.
+    std::fs::write(&new_key, "not a key\n").unwrap();
+    let bad = opened(&mut c).unwrap_err();
+    assert!(
+        bad.starts_with("F0000 ") && bad.contains("is not a key"),
+        "{bad}"
+    );
+}
