@@ -221,6 +221,17 @@ fn a_dump_restores_every_row_and_the_restored_database_goes_on() {
         .unwrap()
         .get(0);
     assert_eq!(keys, 1);
+    let secrets: i64 = r
+        .query_one(
+            "select count(*) from arxos.webhooks where octet_length(arxos.open_secret(secret)) = 32",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        secrets, 1,
+        "the webhook's sealed secret opens in the restored database"
+    );
     let ranked: i64 = r
         .query_one("select count(*) from arxos.bi_leaderboard", &[])
         .unwrap()
