@@ -185,7 +185,7 @@ BEGIN
             arxos.seal_secret(key), (SELECT c.last_id FROM arxos.event_counter c))
     RETURNING * INTO w;
     RETURN arxos.webhook_json(w) || jsonb_build_object('secret', 'whsec_' || encode(key, 'base64'));
-EXCEPTION WHEN check_violation THEN
+EXCEPTION WHEN check_violation OR not_null_violation THEN
     RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/..., description at most 500 characters'
         USING ERRCODE = '22023';
 END
@@ -275,7 +275,8 @@ BEGIN
      WHERE x.id = webhook
     RETURNING * INTO w;
     RETURN arxos.webhook_json(w);
-EXCEPTION WHEN check_violation THEN
+-- Not the constraint's own error: its DETAIL would show the whole row, sealed secrets included.
+EXCEPTION WHEN check_violation OR not_null_violation THEN
     RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/..., description at most 500 characters'
         USING ERRCODE = '22023';
 END
@@ -457,10 +458,14 @@ $$;
 
 -- Leases up to `max` due deliveries of enabled webhooks (and deliveries whose lease expired:
 -- their worker died) to `worker` for `lease`. Concurrent workers never get the same row.
--- Returns what a worker needs to send them, secrets included.
+-- Returns what a worker needs to send them, secrets included (opened). A webhook whose
+-- secret cannot be opened (its key file missing or replaced: docs/security.md) gets no
+-- secrets and the reason in secret_error, which the worker records as a failed attempt: the
+-- other webhooks' deliveries go on. A previous secret (during a rotation) that cannot be opened
+-- is left out; the current one signs alone.
 CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval DEFAULT '60 seconds')
 RETURNS TABLE (delivery_id bigint, webhook_id uuid, url text, message_id text, attempt integer,
-               body text, secrets bytea[])
+               body text, secrets bytea[], secret_error text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 #variable_conflict use_column
 BEGIN
@@ -488,10 +493,14 @@ BEGIN
     SELECT c.id, c.webhook_id, w.url, c.message_id, c.attempts,
            coalesce(c.payload, (SELECT arxos.event_json(e) FROM arxos.events e WHERE e.id = c.event_id),
                     jsonb_build_object('id', c.event_id, 'type', 'event.purged'))::text,
-           CASE WHEN w.previous_secret IS NOT NULL AND w.previous_expires_at > now()
+           CASE WHEN p.current IS NOT NULL THEN '{}'::bytea[]
+                WHEN w.previous_secret IS NOT NULL AND w.previous_expires_at > now() AND p.previous IS NULL
                 THEN ARRAY[arxos.open_secret(w.secret), arxos.open_secret(w.previous_secret)]
-                ELSE ARRAY[arxos.open_secret(w.secret)] END
+                ELSE ARRAY[arxos.open_secret(w.secret)] END,
+           p.current
       FROM claimed c JOIN arxos.webhooks w ON w.id = c.webhook_id
+     CROSS JOIN LATERAL (SELECT arxos.secret_problem(w.secret) AS current,
+                                arxos.secret_problem(w.previous_secret) AS previous) p
      ORDER BY c.id;
 END
 $$;

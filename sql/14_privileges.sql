@@ -35,7 +35,8 @@ GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz),
 -- The sealing of webhook secrets (secrets.rs): only the webhook functions above, which run as
 -- the extension's owner, open or seal a secret; nobody calls these directly.
 REVOKE EXECUTE ON FUNCTION arxos.seal_secret(bytea), arxos.open_secret(bytea),
-                           arxos.secret_key_id(), arxos.reseal_secret(bytea, text)
+                           arxos.secret_problem(bytea), arxos.secret_key_id(),
+                           arxos.reseal_secret(bytea, text)
       FROM PUBLIC, arxos_api;
 -- What no request calls: key authentication (requests use authorize), the webhook worker's
 -- functions (the shim's own login role runs them) and the secret generator.

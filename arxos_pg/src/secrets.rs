@@ -4,15 +4,16 @@
 //!
 //! The key lives in a file the server reads, named by the setting `arxos.secret_key_file`
 //! (postgresql.conf; a reload applies it). Unset, it is `arxos_secret.key` in the data
-//! directory, created with a random key (mode 0600) the first time a secret is sealed.
+//! directory, created with a random key (mode 0600) the first time a secret is sealed while no
+//! webhook holds one; otherwise a missing key file is an error, never a new key.
 //! Decision and operations: docs/security.md, "Webhook secrets at rest".
 
 use std::cell::RefCell;
 use std::ffi::CString;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::rc::Rc;
 
 use arxos_core::secret_box::{Key, SecretBoxError, KEY_LEN, NONCE_LEN};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
@@ -36,16 +37,33 @@ pub fn register_settings() {
     );
 }
 
-/// The key read last, with the file it came from and that file's modification time: a key
-/// file replaced on disk is read again.
-struct Cached {
+/// Which file a key came from: a key file replaced, rewritten or touched since is read again
+/// (the inode, size, modification and change times of the handle it was read through).
+#[derive(Clone, PartialEq, Eq)]
+struct FileIdentity {
     path: PathBuf,
-    modified: Option<SystemTime>,
-    key: Key,
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileIdentity {
+    fn of(path: &Path, m: &std::fs::Metadata) -> FileIdentity {
+        FileIdentity {
+            path: path.to_owned(),
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
+    }
 }
 
 thread_local! {
-    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    static CACHE: RefCell<Option<(FileIdentity, Rc<Key>)>> = const { RefCell::new(None) };
 }
 
 fn fail(code: PgSqlErrorCode, message: String) -> ! {
@@ -53,7 +71,7 @@ fn fail(code: PgSqlErrorCode, message: String) -> ! {
     unreachable!("ereport(ERROR) does not return")
 }
 
-/// The configured key file, and whether it is the default one (created when missing).
+/// The configured key file, and whether it is the default one.
 fn key_file() -> (PathBuf, bool) {
     match SECRET_KEY_FILE.get() {
         Some(path) if !path.as_bytes().is_empty() => {
@@ -63,45 +81,103 @@ fn key_file() -> (PathBuf, bool) {
     }
 }
 
-/// Runs `f` with the sealing key, reading (or, for the default file, creating) it first.
-fn with_key<T>(f: impl FnOnce(&Key) -> T) -> T {
-    let (path, default) = key_file();
-    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let fresh = matches!(&*cache, Some(c) if c.path == path && c.modified == modified && modified.is_some());
-        if !fresh {
-            let key = read_key(&path, default).unwrap_or_else(|e| {
-                fail(PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR, e)
-            });
-            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-            *cache = Some(Cached { path, modified, key });
-        }
-        f(&cache.as_ref().expect("just filled").key)
-    })
+/// Why the key cannot be had.
+enum KeyError {
+    /// The default key file does not exist (yet).
+    Missing(PathBuf),
+    Other(String),
 }
 
-fn read_key(path: &Path, create: bool) -> Result<Key, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Key::from_hex(&text).map_err(|e| {
-            format!(
-                "the webhook secret key file {} is not a key: {e}",
+impl KeyError {
+    fn message(self) -> String {
+        match self {
+            KeyError::Missing(path) => format!(
+                "the webhook secret key file {} does not exist (arxos.secret_key_file)",
                 path.display()
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            create_key_file(path).map_err(|e| {
-                format!(
-                    "cannot create the webhook secret key file {}: {e}",
-                    path.display()
-                )
-            })?;
-            read_key(path, false)
+            ),
+            KeyError::Other(message) => message,
         }
-        Err(e) => Err(format!(
+    }
+}
+
+/// The configured key, from the cache while its file is the one it was read from.
+fn configured_key() -> Result<Rc<Key>, KeyError> {
+    let (path, default) = key_file();
+    let cached = CACHE.with(|cache| {
+        let cache = cache.borrow();
+        let (identity, key) = cache.as_ref()?;
+        let now = std::fs::metadata(&path).ok()?;
+        (FileIdentity::of(&path, &now) == *identity).then(|| Rc::clone(key))
+    });
+    if let Some(key) = cached {
+        return Ok(key);
+    }
+    match read_key(&path) {
+        Ok((identity, key)) => {
+            let key = Rc::new(key);
+            CACHE.with(|cache| *cache.borrow_mut() = Some((identity, Rc::clone(&key))));
+            Ok(key)
+        }
+        Err(e) if default && e.kind() == std::io::ErrorKind::NotFound => {
+            Err(KeyError::Missing(path))
+        }
+        Err(e) => Err(KeyError::Other(format!(
             "cannot read the webhook secret key file {} (arxos.secret_key_file): {e}",
             path.display()
-        )),
+        ))),
+    }
+}
+
+/// Reads a key file: a regular file of 64 hexadecimal digits (and white space), read through one
+/// handle so that the identity recorded is the content's.
+fn read_key(path: &Path) -> std::io::Result<(FileIdentity, Key)> {
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut text = String::new();
+    (&mut file).take(256).read_to_string(&mut text)?;
+    let key = Key::from_hex(&text)
+        .map_err(|e| std::io::Error::other(format!("{} is not a key: {e}", path.display())))?;
+    Ok((FileIdentity::of(path, &meta), key))
+}
+
+/// The key for sealing: the configured one. The default key file is created with a new random
+/// key when it does not exist and no webhook holds a sealed secret yet; when some do, a missing
+/// key file is an error (a new key could open none of them).
+fn sealing_key() -> Rc<Key> {
+    match configured_key() {
+        Ok(key) => key,
+        Err(KeyError::Missing(path)) => {
+            let sealed_with = Spi::get_one::<String>(
+                "SELECT (SELECT encode(substr(secret, 2, 4), 'hex') FROM arxos.webhooks LIMIT 1)",
+            )
+            .unwrap_or_else(|e| fail(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, e.to_string()));
+            if let Some(id) = sealed_with {
+                fail(
+                    PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
+                    format!(
+                        "the webhook secret key file {} is missing, and webhook secrets are sealed \
+                         under key {id}: put that key file back (docs/security.md, \"Webhook \
+                         secrets at rest\")",
+                        path.display()
+                    ),
+                );
+            }
+            create_key_file(&path).unwrap_or_else(|e| {
+                fail(
+                    PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
+                    format!(
+                        "cannot create the webhook secret key file {}: {e}",
+                        path.display()
+                    ),
+                )
+            });
+            configured_key()
+                .unwrap_or_else(|e| fail(PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR, e.message()))
+        }
+        Err(e) => fail(PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR, e.message()),
     }
 }
 
@@ -110,13 +186,14 @@ fn read_key(path: &Path, create: bool) -> Result<Key, String> {
 fn create_key_file(path: &Path) -> std::io::Result<()> {
     let mut bytes = [0u8; KEY_LEN];
     strong_random(&mut bytes);
-    let text = hex(&bytes);
+    let mut suffix = [0u8; 8];
+    strong_random(&mut suffix);
     let tmp = path.with_file_name(format!(
         "{}.tmp.{}",
         path.file_name()
             .and_then(|n| n.to_str())
             .unwrap_or(DEFAULT_FILE),
-        std::process::id()
+        hex(&suffix)
     ));
     let written = (|| {
         let mut file = std::fs::OpenOptions::new()
@@ -124,7 +201,7 @@ fn create_key_file(path: &Path) -> std::io::Result<()> {
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        file.write_all(format!("{text}\n").as_bytes())?;
+        file.write_all(format!("{}\n", hex(&bytes)).as_bytes())?;
         file.sync_all()?;
         match std::fs::hard_link(&tmp, path) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
@@ -153,26 +230,50 @@ fn strong_random(buf: &mut [u8]) {
 fn seal_secret(secret: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     strong_random(&mut nonce);
-    with_key(|key| key.seal(secret, &nonce))
+    sealing_key().seal(secret, &nonce)
+}
+
+/// Why a sealed secret cannot be opened under the configured key, or NULL when it can. Never
+/// raises: the delivery worker records the reason as the delivery's failed attempt, and the
+/// other webhooks' deliveries go on.
+fn problem(sealed: &[u8]) -> Option<String> {
+    match configured_key() {
+        Ok(key) => key
+            .open(sealed)
+            .err()
+            .map(|e| format!("cannot open the webhook's secret: {e}")),
+        Err(e) => Some(format!("cannot open the webhook's secret: {}", e.message())),
+    }
 }
 
 /// Opens a secret sealed by `seal_secret` under the configured key.
 #[pg_extern(strict, volatile, parallel_unsafe)]
 fn open_secret(sealed: &[u8]) -> Vec<u8> {
-    with_key(|key| key.open(sealed)).unwrap_or_else(|e| {
+    let key = configured_key()
+        .unwrap_or_else(|e| fail(PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR, e.message()));
+    key.open(sealed).unwrap_or_else(|e| {
         let code = match e {
             SecretBoxError::WrongKey { .. } => PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
             _ => PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
         };
-        fail(code, format!("cannot open a webhook secret: {e}"))
+        fail(code, format!("cannot open the webhook's secret: {e}"))
     })
+}
+
+/// `open_secret`'s answer when a sealed secret opens, else NULL, with the reason: the delivery
+/// worker's way in (`arxos.claim_deliveries`).
+#[pg_extern(strict, volatile, parallel_unsafe)]
+fn secret_problem(sealed: &[u8]) -> Option<String> {
+    problem(sealed)
 }
 
 /// The id of the configured key (8 hexadecimal digits): which key the secrets sealed from now
 /// on need. Never the key itself.
 #[pg_extern(volatile, parallel_unsafe)]
 fn secret_key_id() -> String {
-    with_key(|key| key.id_hex())
+    configured_key()
+        .unwrap_or_else(|e| fail(PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR, e.message()))
+        .id_hex()
 }
 
 /// A sealed secret under the configured key: as it is when the configured key sealed it, else
@@ -180,19 +281,25 @@ fn secret_key_id() -> String {
 /// security.md): `UPDATE arxos.webhooks SET secret = arxos.reseal_secret(secret, '/old.key'), …`.
 #[pg_extern(strict, volatile, parallel_unsafe)]
 fn reseal_secret(sealed: &[u8], previous_key_file: &str) -> Vec<u8> {
-    let current = with_key(|key| key.id_hex());
-    if sealed.get(1..5).map(hex) == Some(current) {
+    let current = sealing_key();
+    if sealed.get(1..5).map(hex) == Some(current.id_hex()) {
         return sealed.to_vec();
     }
-    let previous = read_key(Path::new(previous_key_file), false)
-        .unwrap_or_else(|e| fail(PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR, e));
+    let (_, previous) = read_key(Path::new(previous_key_file)).unwrap_or_else(|e| {
+        fail(
+            PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
+            format!("cannot read the previous key file {previous_key_file}: {e}"),
+        )
+    });
     let plain = previous.open(sealed).unwrap_or_else(|e| {
         fail(
             PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
             format!("cannot open a webhook secret with {previous_key_file}: {e}"),
         )
     });
-    seal_secret(&plain)
+    let mut nonce = [0u8; NONCE_LEN];
+    strong_random(&mut nonce);
+    current.seal(&plain, &nonce)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -21,6 +21,22 @@ SELECT arxos.open_secret(secret) = :'rotated'::bytea AS new_opens,
 SELECT arxos.test_webhook(:'id'::uuid) IS NOT NULL AS queued;
 SELECT secrets = ARRAY[:'rotated'::bytea, :'raw'::bytea] AS worker_gets_both
   FROM arxos.claim_deliveries('regress', 10);
+-- A webhook whose secret does not open (sealed under another key: here its key id is forged)
+-- gets no secrets and the reason; the other webhooks' deliveries are claimed as before.
+SELECT w->>'id' AS other FROM arxos.create_webhook('https://example.com/other') w \gset
+UPDATE arxos.webhooks SET secret = set_byte(secret, 1, get_byte(secret, 1) # 255) WHERE id = :'other';
+SELECT arxos.test_webhook(:'id'::uuid) IS NOT NULL AS queued, arxos.test_webhook(:'other'::uuid) IS NOT NULL AS queued;
+SELECT webhook_id = :'id'::uuid AS healthy, cardinality(secrets) AS secrets,
+       regexp_replace(secret_error, '[0-9a-f]{8}', '…', 'g') AS secret_error
+  FROM arxos.claim_deliveries('regress', 10) ORDER BY 1;
+-- During a rotation, a previous secret that does not open is left out; the current one signs.
+UPDATE arxos.webhooks SET secret = (SELECT secret FROM arxos.webhooks WHERE id = :'id'),
+       previous_secret = secret, previous_expires_at = now() + interval '1 hour'
+ WHERE id = :'other';
+SELECT arxos.test_webhook(:'other'::uuid) IS NOT NULL AS queued;
+SELECT secrets = ARRAY[:'rotated'::bytea] AS current_only, secret_error
+  FROM arxos.claim_deliveries('regress', 10);
+SELECT arxos.delete_webhook(:'other'::uuid);
 -- Nothing but sealed secrets goes in, even by hand; altered or foreign bytes do not open.
 INSERT INTO arxos.webhooks (url, secret, starts_after) VALUES ('https://example.com/raw', :'raw', 0);
 SELECT arxos.open_secret(set_byte(secret, 30, get_byte(secret, 30) # 1)) FROM arxos.webhooks WHERE id = :'id';
@@ -35,6 +51,11 @@ SELECT p.proname, has_function_privilege('arxos_api', p.oid, 'EXECUTE') AS api,
  WHERE p.pronamespace = 'arxos'::regnamespace
    AND p.proname IN ('seal_secret', 'open_secret', 'secret_key_id', 'reseal_secret')
  ORDER BY 1;
+-- A missing URL is a plain error (the constraint's own would show the row, secrets and all).
+\set VERBOSITY default
+SELECT arxos.patch_webhook(:'id'::uuid, '{"url": null}');
+SELECT arxos.create_webhook(NULL);
+\set VERBOSITY terse
 -- A session cannot point the key elsewhere.
 SET arxos.secret_key_file = '/tmp/elsewhere.key';
 SELECT arxos.delete_webhook(:'id'::uuid);

@@ -89,3 +89,67 @@ fn changing_the_key_file_and_resealing_keeps_every_secret() {
         "{bad}"
     );
 }
+
+/// The default key file gone (a new data directory after pg_upgrade, a promoted standby, a
+/// deleted file): sealing refuses to make a new key that could open none of the secrets, and
+/// the worker's claims say why instead of failing; putting the file back mends everything.
+#[test]
+fn a_missing_key_file_is_an_error_not_a_new_key() {
+    let cluster = Cluster::start();
+    let mut c = cluster.client();
+    let first: String = c
+        .query_one(
+            "select arxos.create_webhook('https://example.com/first')->>'id'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let id: String = c
+        .query_one("select arxos.secret_key_id()", &[])
+        .unwrap()
+        .get(0);
+    let file = cluster.scratch_file("data/arxos_secret.key");
+    let saved = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+
+    let err = c
+        .query_one(
+            "select arxos.create_webhook('https://example.com/second')",
+            &[],
+        )
+        .unwrap_err();
+    let db = err.as_db_error().unwrap();
+    assert_eq!(db.code().code(), "F0000");
+    assert!(
+        db.message().contains("is missing") && db.message().contains(&id),
+        "{}",
+        db.message()
+    );
+    assert!(!file.exists(), "no new key was made");
+
+    c.execute("select arxos.test_webhook($1::text::uuid)", &[&first])
+        .unwrap();
+    let reason: String = c
+        .query_one(
+            "select secret_error from arxos.claim_deliveries('t', 10)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(reason.contains("does not exist"), "{reason}");
+
+    std::fs::write(&file, saved).unwrap();
+    c.query_one(
+        "select arxos.create_webhook('https://example.com/second')",
+        &[],
+    )
+    .unwrap();
+    let opened: i64 = c
+        .query_one(
+            "select count(*) from arxos.webhooks where octet_length(arxos.open_secret(secret)) = 32",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(opened, 2);
+}

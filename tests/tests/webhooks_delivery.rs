@@ -501,6 +501,48 @@ fn an_endpoint_failing_for_the_set_period_is_disabled_and_says_so() {
     assert_eq!(disabled_event(&api, &id)["reason"], reason);
 }
 
+/// A webhook whose sealed secret does not open (its key file replaced, docs/security.md) fails
+/// its own deliveries, with the reason recorded; the other webhooks' deliveries go on.
+#[test]
+fn a_secret_that_does_not_open_fails_only_its_own_deliveries() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), FAST, &[]);
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    let receiver = Receiver::start(Mode::Ok);
+    let good = created_id(&api, &receiver, &["object.created"]);
+    let unsigned = Receiver::start(Mode::Ok);
+    let bad = created_id(&api, &unsigned, &["object.created"]);
+    // Sealed under "another key": its key id forged.
+    cluster
+        .client()
+        .execute(
+            "update arxos.webhooks set secret = set_byte(secret, 1, get_byte(secret, 1) # 255) \
+              where id = $1::text::uuid",
+            &[&bad],
+        )
+        .unwrap();
+    desks(&cluster, "sealed", "d", 1);
+    wait_until(WAIT, "the good webhook's delivery", || {
+        api.deliveries(&good)
+            .into_iter()
+            .find(|d| d["status"] == "delivered")
+    });
+    let failed = wait_until(WAIT, "the bad webhook's failed attempt", || {
+        api.deliveries(&bad)
+            .into_iter()
+            .flat_map(|d| d["attempt_log"].as_array().unwrap().clone())
+            .next()
+    });
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("cannot open the webhook's secret: the secret was sealed with key"),
+        "{error}"
+    );
+    assert!(failed["status_code"].is_null());
+    assert_eq!(unsigned.count(), 0, "nothing is sent unsigned");
+    assert_eq!(receiver.count(), 1);
+}
+
 #[test]
 fn slow_endpoints_time_out() {
     let cluster = Cluster::start();

@@ -44,6 +44,8 @@ struct Claimed {
     message_id: String,
     body: String,
     secrets: Vec<Vec<u8>>,
+    /// Why the webhook's secret could not be opened (then `secrets` is empty).
+    secret_error: Option<String>,
 }
 
 /// The outcome of one attempt, as `arxos.finish_deliveries` reads it.
@@ -190,7 +192,7 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
     let client = pool.get().await.map_err(|e| chain(&e))?;
     let statement = client
         .prepare_cached(
-            "SELECT delivery_id, url, message_id, body, secrets
+            "SELECT delivery_id, url, message_id, body, secrets, secret_error
                FROM arxos.claim_deliveries($1, $2, $3::text::interval)",
         )
         .await
@@ -214,6 +216,7 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
                 message_id: row.try_get(2)?,
                 body: row.try_get(3)?,
                 secrets: row.try_get(4)?,
+                secret_error: row.try_get(5)?,
             })
         })
         .collect::<Result<_, tokio_postgres::Error>>()
@@ -231,6 +234,13 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
         excerpt: None,
         retry_after: None,
     };
+    if let Some(error) = d.secret_error {
+        // The key file is missing or another (docs/security.md): nothing can be signed. The
+        // reason names key ids, never a secret.
+        tracing::warn!(delivery = d.delivery_id, %error, "webhook delivery not sent");
+        outcome.error = Some(error);
+        return outcome;
+    }
     let url = match reqwest::Url::parse(&d.url) {
         Ok(url) => url,
         Err(e) => {
