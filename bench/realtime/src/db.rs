@@ -70,6 +70,8 @@ pub async fn prepare(client: &Client) -> Result<()> {
 const PLAIN_TABLE_SQL: &str = r#"
 SET client_min_messages = warning;
 CREATE SCHEMA arxos_bench_rt;
+-- The hinted-read floor (raw.rs): rows a notification hints at.
+CREATE TABLE arxos_bench_rt.hinted (id bigserial PRIMARY KEY, seq bigint NOT NULL);
 CREATE TABLE arxos_bench_rt.plain (LIKE arxos.objects INCLUDING DEFAULTS INCLUDING GENERATED
                                    INCLUDING CONSTRAINTS INCLUDING STATISTICS INCLUDING STORAGE);
 DO $$

@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 pub enum Write {
     /// `SELECT pg_notify(channel, '<seq> <send µs>')`.
     Notify { channel: String },
+    /// A row `(seq)` into `arxos_bench_rt.hinted` and an empty `pg_notify(channel, '')` in one
+    /// transaction: the notification is only a hint, as the issue has it for the outbox.
+    NotifyHint { channel: String },
     /// `arxos.put` of a new object `/sse/o_<seq>` with properties `{"seq": …, "t": <send µs>}`.
     Put,
 }
@@ -71,6 +74,14 @@ pub async fn run(
         tasks.push(tokio::spawn(async move {
             let statement = match &write {
                 Write::Notify { .. } => client.prepare("SELECT pg_notify($1, $2)").await?,
+                Write::NotifyHint { .. } => {
+                    client
+                        .prepare(
+                            "WITH w AS (INSERT INTO arxos_bench_rt.hinted (seq) VALUES ($2) \
+                             RETURNING 1) SELECT pg_notify($1, '') FROM w",
+                        )
+                        .await?
+                }
                 Write::Put => {
                     client
                         .prepare("SELECT (arxos.put($1, $2, 'sensor', $3::jsonb)).version")
@@ -86,6 +97,11 @@ pub async fn run(
                     Write::Notify { channel } => {
                         let payload = format!("{seq} {send_us}");
                         client.execute(&statement, &[channel, &payload]).await?;
+                    }
+                    Write::NotifyHint { channel } => {
+                        client
+                            .execute(&statement, &[channel, &(seq as i64)])
+                            .await?;
                     }
                     Write::Put => {
                         let path = format!("{SSE_DIR}/o_{seq}");

@@ -73,12 +73,15 @@ pub async fn run(cli: &Cli) -> Result<Report> {
         "raw LISTEN baseline"
     );
     let before = snapshot(Some(&shim));
-    let raw = raw_phase(cli, clock).await?;
+    let raw = raw_phase(cli, raw::Mode::Payload, clock).await?;
     cpu.push((
         "raw LISTEN".to_owned(),
         before.shares_until(&snapshot(Some(&shim))),
     ));
     loads.push(("after the raw phase".into(), load_average()));
+
+    tracing::info!(rate = cli.rate, "raw LISTEN, reading the hinted rows");
+    let hinted = raw_phase(cli, raw::Mode::ReadHinted, clock).await?;
 
     tracing::info!(clients = cli.clients, rate = cli.rate, "SSE latency");
     let before = snapshot(Some(&shim));
@@ -119,6 +122,7 @@ pub async fn run(cli: &Cli) -> Result<Report> {
         loads,
         cpu,
         raw,
+        hinted,
         sse,
         webhooks,
         writes,
@@ -131,12 +135,14 @@ fn totals(cli: &Cli) -> (usize, usize) {
     (warmup + measured, warmup)
 }
 
-async fn raw_phase(cli: &Cli, clock: Clock) -> Result<LatencyPhase> {
+async fn raw_phase(cli: &Cli, mode: raw::Mode, clock: Clock) -> Result<LatencyPhase> {
     let (total, from_seq) = totals(cli);
-    let listener = raw::listen(&cli.database_url, RAW_CHANNEL, clock).await?;
+    let listener = raw::listen(&cli.database_url, RAW_CHANNEL, mode, clock).await?;
     let writers = db::connect_many(&cli.database_url, cli.pace_connections as usize).await?;
-    let write = Write::Notify {
-        channel: RAW_CHANNEL.into(),
+    let channel = RAW_CHANNEL.to_owned();
+    let write = match mode {
+        raw::Mode::Payload => Write::Notify { channel },
+        raw::Mode::ReadHinted => Write::NotifyHint { channel },
     };
     let paced = pace::run(writers, write, cli.rate, total, clock).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
