@@ -187,27 +187,22 @@ impl Report {
             );
         }
         let raw = &self.raw.latency;
-        let _ = writeln!(
-            out,
-            "raw LISTEN commit→notification: p50 {}, p99 {}, max {} ({} of {} received; writer {}/s)",
-            opt_ms(raw.from_commit, |s| s.p50_us),
-            opt_ms(raw.from_commit, |s| s.p99_us),
-            opt_ms(raw.from_commit, |s| s.max_us),
-            thousands(raw.received as f64),
-            thousands(raw.expected as f64),
-            thousands(self.raw.write_rate)
-        );
-        let hinted = &self.hinted.latency;
-        let _ = writeln!(
-            out,
-            "raw LISTEN + read of the hinted rows commit→row: p50 {}, p99 {}, max {} ({} of {} received; writer {}/s)",
-            opt_ms(hinted.from_commit, |s| s.p50_us),
-            opt_ms(hinted.from_commit, |s| s.p99_us),
-            opt_ms(hinted.from_commit, |s| s.max_us),
-            thousands(hinted.received as f64),
-            thousands(hinted.expected as f64),
-            thousands(self.hinted.write_rate)
-        );
+        for (label, phase) in [
+            ("raw LISTEN commit→notification", &self.raw),
+            ("raw LISTEN + read of the hinted rows commit→row", &self.hinted),
+        ] {
+            let l = &phase.latency;
+            let _ = writeln!(
+                out,
+                "{label}: p50 {}, p99 {}, max {} ({} of {} received; writer {}/s)",
+                opt_ms(l.from_commit, |s| s.p50_us),
+                opt_ms(l.from_commit, |s| s.p99_us),
+                opt_ms(l.from_commit, |s| s.max_us),
+                thousands(l.received as f64),
+                thousands(l.expected as f64),
+                thousands(phase.write_rate)
+            );
+        }
         let sse = &self.sse.latency;
         let _ = writeln!(
             out,
