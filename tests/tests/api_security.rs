@@ -336,17 +336,22 @@ fn identities_left_on_pooled_connections_do_not_leak() {
     }
     // The shortcut is really taken: after the same key's request three times in a row (key
     // check, identity set at session level, then the statement alone), the connection's last
-    // statement is the route's own, not a COMMIT.
-    for _ in 0..3 {
-        let r = api.get_as(&scoped, "/api/buildings/b42/objects/electrical");
-        assert_eq!(r.status, 200, "{}", r.body);
-    }
-    assert_eq!(
+    // statement is the route's own, not a COMMIT. The shim's background work (the webhook
+    // worker wakes on every published event) borrows the one pooled connection too and clears
+    // the identity, so a round may start over; some round of a few must show the shortcut.
+    let shortcut_taken = (0..10).any(|_| {
+        for _ in 0..3 {
+            let r = api.get_as(&scoped, "/api/buildings/b42/objects/electrical");
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
         api.sql_one::<i64>(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'arxos' \
-             AND query LIKE '%FROM arxos.get($1, $2)%'"
-        ),
-        1
+             AND query LIKE '%FROM arxos.get($1, $2)%'",
+        ) == 1
+    });
+    assert!(
+        shortcut_taken,
+        "no round ran the route's statement alone on a connection holding the identity"
     );
     // A request whose identity committed but whose answer then failed (a document nested
     // deeper than the JSON decoder accepts) leaves the connection in doubt: the next key's

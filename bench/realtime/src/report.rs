@@ -189,7 +189,10 @@ impl Report {
         let raw = &self.raw.latency;
         for (label, phase) in [
             ("raw LISTEN commit→notification", &self.raw),
-            ("raw LISTEN + read of the hinted rows commit→row", &self.hinted),
+            (
+                "raw LISTEN + read of the hinted rows commit→row",
+                &self.hinted,
+            ),
         ] {
             let l = &phase.latency;
             let _ = writeln!(
