@@ -21,7 +21,10 @@
 CREATE TABLE arxos.readings (
     building_id uuid NOT NULL,
     object_id   uuid NOT NULL,
-    at          timestamptz NOT NULL,
+    -- From the Unix epoch on, and finite: a plain INSERT of 'infinity' would otherwise sit in
+    -- the DEFAULT partition, which no month partition can take. (The writers also refuse times
+    -- ahead of the clock: arxos.record_readings.)
+    at          timestamptz NOT NULL CHECK (at >= '1970-01-01 00:00:00+00' AND at < 'infinity'),
     value       double precision NOT NULL
                 CHECK (value NOT IN ('Infinity', '-Infinity', 'NaN')),
     -- Not BETWEEN: it nests the ANDs, pg_dump prints them back flat, and restoring a dump
@@ -155,6 +158,15 @@ CREATE TRIGGER objects_after_delete_readings AFTER DELETE ON arxos.objects
 -- Writing readings
 -------------------------------------------------------------------------------------------------
 
+-- How far ahead of the database clock a reading's time may be (sensor clocks drift). A later
+-- time would hold metrics.reading and the instrumented flag on a sample nobody has taken yet.
+CREATE FUNCTION arxos.reading_clock_skew() RETURNS interval
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT interval '5 minutes' $$;
+
+-- How many month partitions one call of the writers may create.
+CREATE FUNCTION arxos.reading_new_months_max() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 24 $$;
+
 -- The writer behind arxos.record and arxos.record_batch: parallel arrays, one reading each.
 -- A repeated (object, at) replaces the earlier value (the last one of a batch wins); samples
 -- older than the object's newest are stored without touching its latest metrics. Units are
@@ -188,6 +200,28 @@ BEGIN
                  THEN 'value must be a finite number, got ' || coalesce(bad.v::text, 'null')
                  ELSE 'unit must be 1 to 50 characters without control characters' END
             USING ERRCODE = '22023';
+    END IF;
+    SELECT x.i, x.a INTO bad FROM unnest(ats) WITH ORDINALITY x(a, i)
+     WHERE x.a IS NULL OR NOT x.a >= '1970-01-01 00:00:00+00'
+        OR x.a > now() + arxos.reading_clock_skew()
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'reading % is invalid: %', bad.i,
+            CASE WHEN bad.a IS NULL THEN 'it needs a time'
+                 WHEN NOT bad.a >= '1970-01-01 00:00:00+00' THEN format('time %s is before 1970', to_json(bad.a))
+                 ELSE format('time %s is ahead of the database clock by more than %s minutes', to_json(bad.a),
+                             (extract(epoch FROM arxos.reading_clock_skew()) / 60)::integer) END
+            USING ERRCODE = '22023',
+            HINT = 'readings are samples already taken: times run from 1970 to now (plus the allowed clock skew)';
+    END IF;
+    -- Each new month costs a partition (a table and its indexes): a call creates a bounded number.
+    SELECT count(*) INTO n
+      FROM (SELECT DISTINCT (arxos.readings_partition_of(a)).name AS name FROM unnest(ats) a) months
+     WHERE to_regclass('arxos.' || months.name) IS NULL;
+    IF n > arxos.reading_new_months_max() THEN
+        RAISE EXCEPTION 'these readings span % months without a partition; one call creates at most %',
+            n, arxos.reading_new_months_max() USING ERRCODE = '54000',
+            HINT = 'split the batch by time, or create the months first with arxos.ensure_readings_partition(at)';
     END IF;
     SELECT array_agg(o.id ORDER BY x.i), min(x.p) FILTER (WHERE o.id IS NULL)
       INTO ids, missing
@@ -270,6 +304,16 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'reading % is invalid: %', bad.i, left(bad.j::text, 200) USING ERRCODE = '22023',
             HINT = 'each reading is {"path": "/a/b", "value": 21.5, "unit": "°C", "at": "2026-01-01T00:00:00Z"}; unit and at are optional';
+    END IF;
+    -- A time without a zone would be read in the session's TimeZone: the same document would
+    -- mean different instants on different connections. ISO 8601 with Z or an offset only.
+    SELECT e.i, e.j ->> 'at' AS at INTO bad FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i)
+     WHERE e.j ->> 'at' !~ '^\s*\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)\s*$'
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'reading % is invalid: time "%" is not ISO 8601 with a zone', bad.i, left(bad.at, 100)
+            USING ERRCODE = '22023',
+            HINT = 'times are ISO 8601 with Z or an offset, like 2026-01-01T00:00:00Z or 2026-01-01T01:00:00+01:00';
     END IF;
     BEGIN
         SELECT array_agg(e.j ->> 'path' ORDER BY e.i), array_agg((e.j ->> 'value')::double precision ORDER BY e.i),

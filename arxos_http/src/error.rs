@@ -199,6 +199,8 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
         "23514" => ErrorCode::Validation,
         s if s.starts_with("22") => ErrorCode::Validation,
         "23502" => ErrorCode::Validation,
+        // A limit of the extension's own (e.g. month partitions one readings batch creates).
+        "54000" => ErrorCode::Validation,
         "P0002" => ErrorCode::NotFound,
         // Unique violations, a missing parent, children in the way.
         "23505" | "23503" | "2BP01" => ErrorCode::Conflict,
@@ -322,6 +324,7 @@ mod tests {
             ("22023", ErrorCode::Validation),
             ("22P02", ErrorCode::Validation),
             ("22001", ErrorCode::Validation),
+            ("54000", ErrorCode::Validation),
             ("23514", ErrorCode::Validation),
             ("P0002", ErrorCode::NotFound),
             ("23505", ErrorCode::Conflict),

@@ -60,6 +60,22 @@ SELECT arxos.record_batch('rd', '[{"path": "/site", "value": "1"}]');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "yesterday-ish"}]');
 SELECT arxos.record_batch('rd', '{"path": "/site", "value": 1}');
 SELECT arxos.record_batch('rd', '[]');
+-- times: a zone is required, nothing before 1970 or ahead of the clock (5 minutes of skew),
+-- and one call creates at most 24 month partitions
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2025-03-01T00:00:00"}]');
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2025-03-01 00:00 Europe/Paris"}]');
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "1969-12-31T23:59:59Z"}]');
+SELECT arxos.record('rd', '/site', 1, 'kW', '2999-01-01T00:00:00Z');
+SELECT arxos.record('rd', '/site', 1, 'kW', 'infinity');
+BEGIN;
+SELECT arxos.record('rd', '/site', 1, 'kW', now() + interval '4 minutes') ->> 'recorded' AS skew_allowed;
+ROLLBACK;
+SELECT arxos.record_batch('rd', jsonb_agg(jsonb_build_object('path', '/site', 'value', 1,
+           'at', to_char(timestamptz '1990-01-15 00:00:00+00' + m * interval '1 month', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))))
+  FROM generate_series(0, 24) m;
+SELECT count(*) AS partitions_before_2000 FROM pg_class WHERE relname ~ '^readings_19';
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT building_id, id, 'infinity', 5 FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
 -- metric.recorded: one per object per transaction, with the latest value and a count
 BEGIN;
 SELECT arxos.record('rd', '/site', 1, 'kW', '2025-05-01T00:00:00Z');

@@ -147,6 +147,41 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
         Some(br#"[{"path": "/meters/m1", "value": "high"}]"#.to_vec()),
     );
     assert_eq!(reply.status, 400, "{}", reply.body);
+    // Times: a zone is required, the future is refused, a batch creates at most 24 months.
+    let many_months: Vec<Value> = (0..30)
+        .map(|m| json!({"path": "/meters/m1", "value": 1, "at": format!("{}-{:02}-01T00:00:00Z", 1990 + m / 12, m % 12 + 1)}))
+        .collect();
+    for (body, says) in [
+        (
+            json!([{"path": "/meters/m1", "value": 2, "at": "2026-01-01T00:00:00"}]),
+            "ISO 8601 with a zone",
+        ),
+        (
+            json!([{"path": "/meters/m1", "value": 2, "at": "2999-01-01T00:00:00Z"}]),
+            "ahead of the database clock",
+        ),
+        (json!(many_months), "one call creates at most 24"),
+    ] {
+        let reply = http.request(
+            "POST",
+            &url,
+            &[("x-api-key", &writer), ("content-type", "application/json")],
+            Some(serde_json::to_vec(&body).unwrap()),
+        );
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert_eq!(
+            reply.json()["error"]["code"],
+            "VALIDATION_ERROR",
+            "{}",
+            reply.body
+        );
+        assert!(reply.body.contains(says), "{}", reply.body);
+    }
+    let after: i64 = db
+        .query_one("SELECT count(*) FROM arxos.readings", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(after, n, "refused batches write nothing");
     let reply = http.request(
         "POST",
         &url,
