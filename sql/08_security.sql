@@ -38,6 +38,9 @@ $$;
 GRANT arxos_api TO arxos_authenticator;
 ALTER ROLE arxos_query SET search_path = arxos_views, pg_catalog;
 ALTER ROLE arxos_query SET statement_timeout = '5s';
+-- The shim's statements carry API keys and webhook secrets as parameters: a server that logs
+-- statements (log_min_duration_statement, auto_explain) must not print their values.
+ALTER ROLE arxos_authenticator SET log_parameter_max_length = 0;
 
 -------------------------------------------------------------------------------------------------
 -- Authentication and authorization of one request

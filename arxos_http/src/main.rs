@@ -26,7 +26,10 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{filter_fn, FilterExt};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,17 +67,32 @@ enum Command {
     Export(import::cli::ExportArgs),
 }
 
-/// Logs go to stderr; the level comes from RUST_LOG (default `default_level`).
+/// Logs go to stderr; the level comes from RUST_LOG (default `default_level`), and
+/// [`keeps_secrets_out`] has the last word.
 fn init_logging(format: LogFormat, default_level: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default_level))
+        .and(filter_fn(keeps_secrets_out));
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(layer.json().with_filter(filter))
+            .init(),
+        LogFormat::Text => tracing_subscriber::registry()
+            .with(
+                layer
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_filter(filter),
+            )
+            .init(),
     }
+}
+
+/// tokio-postgres logs every statement with its parameters at DEBUG, and statement parameters
+/// carry API keys (`arxos.authorize($1, …)`) and webhook secrets: its events below INFO never
+/// reach the log, whatever RUST_LOG says (docs/security.md).
+fn keeps_secrets_out(meta: &tracing::Metadata<'_>) -> bool {
+    !(meta.target().starts_with("tokio_postgres") && *meta.level() > tracing::Level::INFO)
 }
 
 // glibc's malloc was a fifth of the shim's CPU time under load (docs/benchmarks.md, section 6).

@@ -11,3 +11,6 @@ SELECT count(*) AS after_revoke FROM arxos.authenticate(:'k');
 SELECT arxos.create_api_key('bad', ARRAY['root']);
 SELECT arxos.create_api_key('bad', ARRAY['read'], ARRAY['nope']);
 DELETE FROM arxos.api_keys;
+-- the shim's login role: statement logs never print parameter values (keys, secrets)
+SELECT unnest(setconfig) AS authenticator_setting FROM pg_db_role_setting
+ WHERE setrole = 'arxos_authenticator'::regrole ORDER BY 1;
