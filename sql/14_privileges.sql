@@ -44,3 +44,39 @@ REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.webhook_new_secret(),
                            arxos.enqueue_deliveries(integer),
                            arxos.claim_deliveries(text, integer, interval),
                            arxos.finish_deliveries(text, jsonb, interval[], interval) FROM arxos_api;
+
+-- TRUNCATE fires no row or statement trigger but its own, so on the tables whose triggers keep
+-- the invariants (history, events, rating counters, key revocation, the market's books, the
+-- outbox's numbering) it would leave them silently wrong: it is refused there, even to the
+-- owner. DELETE does the same job through the triggers. The outbox itself (events,
+-- events_pending), readings (retention drops their partitions) and the webhook tables may be
+-- truncated. A restore or a logical replica applies changes with session_replication_role =
+-- replica, where these triggers do not fire.
+CREATE FUNCTION arxos.refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'TRUNCATE of %.% is refused: it would skip the triggers that keep history, events, ratings, key revocation and the books',
+        TG_TABLE_SCHEMA, TG_TABLE_NAME
+        USING ERRCODE = '0A000',
+              HINT = CASE TG_TABLE_NAME
+                  WHEN 'api_keys' THEN 'revoke keys with arxos.revoke_api_key(id), or DELETE them'
+                  WHEN 'objects' THEN 'remove objects with arxos.rm(building, path, recursive => true), or DELETE them'
+                  WHEN 'buildings' THEN 'DELETE FROM arxos.buildings WHERE key = …'
+                  ELSE format('DELETE FROM %I.%I does it through the triggers', TG_TABLE_SCHEMA, TG_TABLE_NAME) END;
+END
+$$;
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['buildings', 'objects', 'connections', 'object_history', 'api_keys',
+                             'event_counter', 'rating_counters', 'activity_days', 'activity_actors',
+                             'rating_deltas', 'rating_history', 'contributors', 'contributor_badges',
+                             'contributions', 'building_pioneers', 'verifications', 'accounts',
+                             'webhook_cursor']
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON arxos.%I FOR EACH STATEMENT EXECUTE FUNCTION arxos.refuse_truncate()',
+                       t || '_no_truncate', t);
+    END LOOP;
+END
+$$;

@@ -101,3 +101,11 @@ SELECT changes FROM arxos.history('b43', E'/electrical/q"uo\\te é') WHERE op = 
 SELECT arxos.rm('b42', '/electrical/feeders', recursive => true);
 SELECT arxos.rm('b42', '/electrical/circuits/3');
 DELETE FROM arxos.buildings WHERE key = 'b43';
+-- TRUNCATE would bypass the triggers: refused on the tables they keep, cascades included
+SET client_min_messages = warning;
+TRUNCATE arxos.objects CASCADE;
+TRUNCATE arxos.buildings CASCADE;
+RESET client_min_messages;
+TRUNCATE arxos.api_keys;
+TRUNCATE arxos.event_counter;
+SELECT count(*) > 0 AS objects_still_there FROM arxos.objects;
