@@ -117,6 +117,12 @@ pub struct ApiConfig {
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub query_max_rows: u64,
 
+    /// Most bytes of row JSON POST /api/query returns (the answer says when it cut; rows beyond
+    /// the limit never leave the database).
+    #[arg(long, env = "ARXOS_QUERY_MAX_BYTES", default_value_t = 8 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024))]
+    pub query_max_bytes: u64,
+
     /// Seconds the shim remembers that the database accepted a key for a scope and building
     /// (0: check the key on every request). Revoking a key ends it at once; see
     /// docs/security.md.

@@ -76,6 +76,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     state.query = QuerySettings {
         timeout_ms: config.api.query_timeout_ms,
         max_rows: config.api.query_max_rows as usize,
+        max_bytes: config.api.query_max_bytes,
     };
     if !config.api.no_query {
         let query_config = match &config.api.query_database_url {

@@ -17,6 +17,8 @@ use crate::tx::{self, Client, Work};
 pub struct QuerySettings {
     pub timeout_ms: u64,
     pub max_rows: usize,
+    /// Most bytes of row JSON in one answer.
+    pub max_bytes: u64,
 }
 
 /// The handlers' state: one pointer, so that the extractors' clones of it on every request
@@ -62,6 +64,7 @@ impl Shared {
             query: QuerySettings {
                 timeout_ms: 5_000,
                 max_rows: 1_000,
+                max_bytes: 8 * 1024 * 1024,
             },
             statement_timeout_ms: 30_000,
             rate_limits: None,

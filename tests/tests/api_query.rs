@@ -215,6 +215,8 @@ fn rows_are_capped_and_query_has_its_own_rate_limit() {
         "2",
         "--query-max-rows",
         "3",
+        "--query-max-bytes",
+        "1024",
     ]);
     let r = query(
         &api,
@@ -231,6 +233,31 @@ fn rows_are_capped_and_query_has_its_own_rate_limit() {
         &query(&api, &api.key, "SELECT 1", json!([])),
         429,
         "RATE_LIMITED",
+    );
+    // Bytes (another key: its own rate budget). Each row is ["xxx…"] (404 bytes), so two fit
+    // in 1024 and the third is cut before the row cap; a row larger than the limit alone
+    // leaves an empty, truncated answer.
+    let other = create_key(&api.cluster, "bytes", &["read"], None);
+    let r = query(
+        &api,
+        &other,
+        "SELECT repeat('x', 400) FROM generate_series(1, $1::int)",
+        json!([3]),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = r.json();
+    assert_eq!(
+        (body["row_count"].clone(), body["truncated"].clone()),
+        (json!(2), json!(true))
+    );
+    assert_eq!(body["rows"][1][0].as_str().unwrap().len(), 400);
+    let r = query(&api, &other, "SELECT repeat('x', 2000)", json!([]));
+    let body = r.json();
+    assert_eq!(
+        (body["row_count"].clone(), body["truncated"].clone()),
+        (json!(0), json!(true)),
+        "{}",
+        r.body
     );
     assert_eq!(
         api.get("/api/buildings").status,

@@ -6,7 +6,7 @@
 //! transaction is rolled back. It is prepared (so one statement only) and then run as
 //! `SELECT json_build_array(...) FROM (<statement>) q LIMIT cap+1`, so Postgres renders every
 //! value as JSON itself (numeric digits, uuid, jsonb, timestamptz, arrays) and the original
-//! statement is never executed as such.
+//! statement is never executed as such; an outer query keeps the answer under the byte limit.
 
 use axum::extract::State;
 use axum::routing::post;
@@ -60,7 +60,7 @@ pub struct QueryResult {
     #[schema(value_type = Vec<Vec<Object>>)]
     pub rows: Vec<Box<RawValue>>,
     pub row_count: usize,
-    /// True when the row cap cut the result short.
+    /// True when the row cap or the byte limit cut the result short.
     pub truncated: bool,
 }
 
@@ -141,18 +141,30 @@ async fn run(
         })
         .collect();
     let cap = state.query.max_rows;
-    let wrapped = if columns.is_empty() {
-        format!("SELECT '[]'::text FROM (\n{sql}\n) AS q LIMIT {}", cap + 1)
+    let row_json = if columns.is_empty() {
+        format!(
+            "SELECT '[]'::text AS t FROM (\n{sql}\n) AS q LIMIT {}",
+            cap + 1
+        )
     } else {
         let values: Vec<String> = (1..=columns.len()).map(|i| format!("q.c{i}")).collect();
         let aliases: Vec<String> = (1..=columns.len()).map(|i| format!("c{i}")).collect();
         format!(
-            "SELECT json_build_array({})::text FROM (\n{sql}\n) AS q({}) LIMIT {}",
+            "SELECT json_build_array({})::text AS t FROM (\n{sql}\n) AS q({}) LIMIT {}",
             values.join(", "),
             aliases.join(", "),
             cap + 1
         )
     };
+    // The byte limit is kept by the database: rows past it are not sent, and the row that
+    // crosses it comes as NULL (the sign that the answer was cut).
+    let wrapped = format!(
+        "SELECT CASE WHEN x.upto <= {max} THEN x.t END
+           FROM (SELECT w.t, sum(octet_length(w.t)) OVER (ROWS UNBOUNDED PRECEDING) AS upto
+                   FROM ({row_json}) AS w) AS x
+          WHERE x.upto - octet_length(x.t) <= {max}",
+        max = state.query.max_bytes
+    );
     let wrapped = client
         .prepare_typed(&wrapped, statement.params())
         .await
@@ -167,10 +179,16 @@ async fn run(
         .query(&wrapped, &args)
         .await
         .map_err(ApiError::from_query_error)?;
-    let truncated = rows.len() > cap;
+    let mut truncated = rows.len() > cap;
     let mut out = Vec::with_capacity(rows.len().min(cap));
     for row in rows.iter().take(cap) {
-        let text: String = row.try_get(0).map_err(ApiError::internal)?;
+        let Some(text) = row
+            .try_get::<_, Option<String>>(0)
+            .map_err(ApiError::internal)?
+        else {
+            truncated = true;
+            break;
+        };
         out.push(RawValue::from_string(text).map_err(ApiError::internal)?);
     }
     Ok(QueryResult {
