@@ -262,13 +262,15 @@ pub type Conn = managed::Object<SessionManager>;
 pub struct Pool {
     pool: managed::Pool<SessionManager>,
     lanes: Arc<Lanes>,
+    /// For cancel requests ([`Pool::abandon`]).
+    tls: MakeTlsConnector,
 }
 
 impl Pool {
     pub fn new(config: Config, tls: MakeTlsConnector, max_size: usize) -> Result<Pool, DbError> {
         let manager = Manager::from_config(
             config,
-            tls,
+            tls.clone(),
             ManagerConfig {
                 // A connection whose socket closed (the database restarted) is dropped on checkout.
                 recycling_method: RecyclingMethod::Fast,
@@ -285,6 +287,7 @@ impl Pool {
         Ok(Pool {
             pool,
             lanes: Arc::new(Lanes::new(1)),
+            tls,
         })
     }
 
@@ -313,6 +316,29 @@ impl Pool {
     /// A connection as the last request left it (crate::tx sets or checks the identity).
     pub(crate) async fn get_for_request(&self) -> Result<Conn, PoolError> {
         self.pool.get().await
+    }
+
+    /// Closes a connection whose request went away mid-statement (the client disconnected, the
+    /// request timed out), and asks the server to cancel what it is running. Dropping the
+    /// client alone would not stop it: tokio-postgres keeps the connection open until the
+    /// pending answers arrive, so the statement would run on (holding its locks) until it
+    /// ended or hit the statement timeout. The cancel request travels on a new connection,
+    /// in the background; one that arrives after the statement ended does nothing.
+    pub fn abandon(&self, conn: Conn) {
+        let token = conn.client().cancel_token();
+        let closed = conn.client().is_closed();
+        drop(managed::Object::take(conn));
+        if closed {
+            return;
+        }
+        let tls = self.tls.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = token.cancel_query(tls).await {
+                    tracing::debug!(error = %e, "cancel request of an abandoned statement failed");
+                }
+            });
+        }
     }
 
     pub fn status(&self) -> managed::Status {

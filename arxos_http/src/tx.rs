@@ -22,8 +22,6 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use deadpool::managed::Object;
-
 use crate::db::{Conn, Pool};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
@@ -124,9 +122,11 @@ pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send +
 
 /// A pooled connection that is thrown away instead of returned when the request did not finish
 /// (the client went away, the timeout fired): it may still be inside a transaction.
+/// Its statement in flight is cancelled ([`Pool::abandon`]).
 pub struct Checkout {
     conn: Option<Conn>,
     finished: bool,
+    pool: Pool,
 }
 
 impl Checkout {
@@ -135,6 +135,7 @@ impl Checkout {
         Ok(Checkout {
             conn: Some(pool.get().await?),
             finished: false,
+            pool: pool.clone(),
         })
     }
 
@@ -143,6 +144,7 @@ impl Checkout {
         Ok(Checkout {
             conn: Some(pool.get_for_request().await?),
             finished: false,
+            pool: pool.clone(),
         })
     }
 
@@ -188,7 +190,7 @@ impl Drop for Checkout {
     fn drop(&mut self) {
         if !self.finished {
             if let Some(conn) = self.conn.take() {
-                drop(Object::take(conn));
+                self.pool.abandon(conn);
             }
         }
     }
