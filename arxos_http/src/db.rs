@@ -78,6 +78,12 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
     if config.get_tcp_user_timeout().is_none() {
         config.tcp_user_timeout(TCP_USER_TIMEOUT);
     }
+    // Times in UTC whatever the server's TimeZone: answers render timestamps as +00:00, and a
+    // time given without an offset means UTC. A connection string's own options win.
+    let options = config.get_options().unwrap_or("").to_owned();
+    if !options.to_ascii_lowercase().contains("timezone") {
+        config.options(format!("{options} -c TimeZone=UTC").trim_start());
+    }
     Ok(config)
 }
 
@@ -395,6 +401,21 @@ mod tests {
         assert_eq!(config.get_application_name(), Some("arxos"));
         let config = pg_config("postgres://alice@host/db?connect_timeout=2").expect("valid URL");
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn sessions_are_in_utc_unless_the_options_say_otherwise() {
+        let config = pg_config("postgres://alice@host/db").expect("valid URL");
+        assert_eq!(config.get_options(), Some("-c TimeZone=UTC"));
+        let config =
+            pg_config("host=h user=a options='-c work_mem=64MB'").expect("valid connection string");
+        assert_eq!(
+            config.get_options(),
+            Some("-c work_mem=64MB -c TimeZone=UTC")
+        );
+        let config = pg_config("host=h user=a options='-c timezone=Europe/Paris'")
+            .expect("valid connection string");
+        assert_eq!(config.get_options(), Some("-c timezone=Europe/Paris"));
     }
 
     #[test]

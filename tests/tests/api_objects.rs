@@ -403,3 +403,33 @@ fn flat_object_routes_by_uuid() {
     assert_error(&api.get(&format!("/api/objects/{id}")), 404, "NOT_FOUND");
     assert_error(&api.get("/api/objects/not-a-uuid"), 400, "VALIDATION_ERROR");
 }
+
+/// The shim's sessions run in UTC whatever the server's TimeZone: answers carry +00:00.
+#[test]
+fn times_are_answered_in_utc_whatever_the_server_time_zone() {
+    let cluster = arxos_e2e::Cluster::start();
+    cluster
+        .client()
+        .batch_execute(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone = ''Asia/Kolkata''', current_database()); END $$;
+             SELECT arxos.load_sample();",
+        )
+        .expect("prepare the database");
+    let local: String = cluster
+        .client()
+        .query_one("SELECT now()::text", &[])
+        .expect("now")
+        .get(0);
+    assert!(local.ends_with("+05:30"), "{local}");
+    let key = create_key(&cluster, "admin", &["read"], None);
+    let shim = arxos_e2e::Shim::start(&cluster.url());
+    let reply = arxos_e2e::Http::new().request(
+        "GET",
+        &shim.url("/api/buildings/b42/objects/electrical"),
+        &[("x-api-key", &key)],
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let created = reply.json()["created_at"].as_str().unwrap().to_owned();
+    assert!(created.ends_with("+00:00"), "{created}");
+}
