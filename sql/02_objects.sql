@@ -542,12 +542,61 @@ $$;
 CREATE TRIGGER buildings_before_update BEFORE UPDATE ON arxos.buildings
     FOR EACH ROW EXECUTE FUNCTION arxos.buildings_before_update();
 
--- A deleted building takes its object history with it (object_history has no foreign key).
+-- A building's own fields, as its events carry them (bookkeeping left out).
+CREATE FUNCTION arxos.building_fields(b arxos.buildings) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT jsonb_build_object('id', b.id, 'key', b.key, 'name', b.name, 'address', b.address,
+                              'latitude', b.latitude, 'longitude', b.longitude)
+$$;
+
+-- building.created and building.updated (the fields that changed, before and after; updates of
+-- bookkeeping alone, such as the rating engine's first_object_at, are not events).
+CREATE FUNCTION arxos.buildings_after_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO arxos.events_pending (type, building_id, actor, body)
+        SELECT 'building.created', n.id, arxos.current_actor(),
+               jsonb_build_object('building', arxos.building_fields(n))
+          FROM new_rows n;
+    ELSE
+        INSERT INTO arxos.events_pending (type, building_id, actor, body)
+        SELECT 'building.updated', c.id, arxos.current_actor(), jsonb_build_object('changes', c.changes)
+          FROM (SELECT n.id,
+                       (SELECT jsonb_object_agg(a.key, jsonb_build_object('before', b.value, 'after', a.value))
+                          FROM jsonb_each(arxos.building_fields(n)) a
+                          JOIN jsonb_each(arxos.building_fields(o)) b ON b.key = a.key
+                         WHERE a.value IS DISTINCT FROM b.value) AS changes
+                  FROM new_rows n JOIN old_rows o ON o.id = n.id) c
+         WHERE c.changes IS NOT NULL;
+    END IF;
+    IF FOUND THEN
+        PERFORM arxos.wake();
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER buildings_after_insert AFTER INSERT ON arxos.buildings
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.buildings_after_write();
+CREATE TRIGGER buildings_after_update AFTER UPDATE ON arxos.buildings
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.buildings_after_write();
+
+-- A deleted building takes its object history with it (object_history has no foreign key), and
+-- its objects go without events of their own (objects_after_delete): one building.deleted
+-- event, with the building's fields, says it all.
 CREATE FUNCTION arxos.buildings_after_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     DELETE FROM arxos.object_history h USING old_rows o WHERE h.building_id = o.id;
+    INSERT INTO arxos.events_pending (type, building_id, actor, body)
+    SELECT 'building.deleted', o.id, arxos.current_actor(), jsonb_build_object('building', arxos.building_fields(o))
+      FROM old_rows o;
+    IF FOUND THEN
+        PERFORM arxos.wake();
+    END IF;
     RETURN NULL;
 END
 $$;

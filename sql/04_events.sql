@@ -48,7 +48,13 @@ BEGIN
            -- per-row probes of the primary keys, whatever the batch's size or the tables'
            -- (a join could be planned as a scan of every building or object); the object is
            -- looked up only for events that did not record its type (connections)
-           (SELECT b.key FROM arxos.buildings b WHERE b.id = m.building_id),
+           -- a building deleted before its events were sequenced: its key from the
+           -- building.deleted event, still pending (the statement sees the queue as it was)
+           coalesce((SELECT b.key FROM arxos.buildings b WHERE b.id = m.building_id),
+                    m.body #>> '{building,key}',
+                    (SELECT d.body #>> '{building,key}' FROM arxos.events_pending d
+                      WHERE m.building_id IS NOT NULL AND d.type = 'building.deleted'
+                        AND d.building_id = m.building_id LIMIT 1)),
            coalesce(m.object_type, m.body #>> '{object,type}',
                     (SELECT o.type FROM arxos.objects o WHERE o.id = m.object_id))
       FROM moved m;

@@ -89,3 +89,16 @@ SELECT arxos.purge_webhook_deliveries() AS purged;
 SELECT status, count(*) FROM arxos.webhook_deliveries WHERE webhook_id = :'hook' GROUP BY status;
 SELECT arxos.purge_webhook_deliveries('-1 day');
 SELECT arxos.delete_webhook(:'hook');
+-- buildings: created, updated (its own fields only, not the rating engine's bookkeeping) and
+-- deleted; the objects deleted with a building write no events of their own, and the deleted
+-- building's key stays on its event
+SELECT max(id) AS bld_start FROM arxos.events_since(0, max => 100000) \gset
+SELECT arxos.create_building('bev', 'Events', '1 Road') IS NOT NULL AS created;
+SELECT (arxos.put('bev', '/a/b', 'thing', parents => true)).path;
+SELECT (arxos.connect('bev', '/a', '/a/b', 'feeds')).kind;
+UPDATE arxos.buildings SET name = 'Events Hall', address = NULL WHERE key = 'bev';
+UPDATE arxos.buildings SET name = name WHERE key = 'bev';
+DELETE FROM arxos.buildings WHERE key = 'bev';
+SELECT type, building_key, path, body #- '{building,id}' #- '{object,id}' #- '{connection,id}' #- '{connection,from_id}' #- '{connection,to_id}' AS body
+  FROM arxos.events_since(:bld_start) WHERE type LIKE 'building.%' OR type LIKE 'object.%' OR type LIKE 'connection.%' ORDER BY id;
+SELECT arxos.event_json(e) ->> 'building' AS building FROM arxos.events_since(:bld_start, types => ARRAY['building.deleted']) e;
