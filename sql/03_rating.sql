@@ -612,7 +612,11 @@ BEGIN
     -- that nothing below waits for it while holding rows. The writes so far are folded and
     -- recorded before time's own moves; a reading window that closed is one of those (the
     -- rating already leaves the object out), so the flags are expired after the recording,
-    -- which leaves the rating as it is (13_readings.sql).
+    -- which leaves the rating as it is (13_readings.sql). A logical replica records nothing:
+    -- the publisher's ticks arrive with its rows.
+    IF arxos.is_replica() THEN
+        RETURN 0;
+    END IF;
     PERFORM arxos.lock_sequencer();
     PERFORM arxos.sequence_events();
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP

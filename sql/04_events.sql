@@ -1,5 +1,12 @@
 -- ArxOS schema, part 4: the event outbox's sequencer and its consumers' functions.
 
+-- Whether this database is a logical replica of another ArxOS (the database setting
+-- arxos.replica = on): then nothing here sequences, folds or ticks.
+CREATE FUNCTION arxos.is_replica() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(current_setting('arxos.replica', true), '') = 'on'
+$$;
+
 -- Folds committed rating deltas (arxos.fold_ratings: totals, history rows and rating events)
 -- and moves committed events from events_pending into arxos.events, numbering them from the
 -- counter. Runs under the sequencer's lock (arxos.lock_sequencer), so sequencers never
@@ -18,6 +25,12 @@ DECLARE
     n        integer;
     deadline timestamptz := clock_timestamp() + make_interval(secs => greatest(wait_ms, 0) / 1000.0);
 BEGIN
+    -- A logical replica numbers nothing: the publisher's numbering arrives with its rows, and
+    -- numbering the replicated pending events here too would collide with it
+    -- (docs/operations.md, "Replication").
+    IF arxos.is_replica() THEN
+        RETURN 0;
+    END IF;
     LOOP
         -- Nothing to number and no fold due: return at once (the listener polls every few
         -- milliseconds while writes flow). min(seq) reads the primary key from its low end,

@@ -10,6 +10,7 @@
 //! - `PG_BIN`: PostgreSQL's binaries. Default: `/usr/lib/postgresql/15/bin`.
 
 mod cluster;
+pub mod contents;
 mod http;
 mod paths;
 mod shim;

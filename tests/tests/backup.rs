@@ -4,60 +4,18 @@
 
 use std::process::Command;
 
+use arxos_e2e::contents::{digests, documented_commands};
 use arxos_e2e::Cluster;
-
-/// The shell commands of the "Backups" section of docs/operations.md: the fenced block after
-/// the `<!-- backup-commands -->` marker.
-fn documented_commands() -> String {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docs/operations.md"
-    ))
-    .expect("read docs/operations.md");
-    let after = doc
-        .split_once("<!-- backup-commands -->")
-        .expect("docs/operations.md marks its backup commands with <!-- backup-commands -->")
-        .1;
-    let block = after
-        .split_once("```sh\n")
-        .expect("a ```sh block after the marker")
-        .1;
-    block
-        .split_once("```")
-        .expect("the block ends")
-        .0
-        .to_owned()
-}
 
 /// Every table (row count and a digest of its rows in text form) and every sequence (its last
 /// value) of schema arxos that survives a crash, by name: what a restore must give back.
 fn contents(client: &mut postgres::Client) -> Vec<(String, String)> {
-    let relations: Vec<(String, String)> = client
-        .query(
-            "select c.oid::regclass::text, c.relkind::text from pg_class c \
-              where c.relnamespace = 'arxos'::regnamespace and c.relkind in ('r', 'S') \
-                and c.relpersistence = 'p' order by c.relname",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    relations
-        .into_iter()
-        .map(|(name, kind)| {
-            let sql = if kind == "S" {
-                format!("select last_value::text || ' ' || is_called::text from {name}")
-            } else {
-                format!(
-                    "select count(*)::text || ' ' || md5(coalesce(string_agg(r::text, E'\\n' \
-                     order by r::text), '')) from {name} r"
-                )
-            };
-            let digest: String = client.query_one(&sql, &[]).unwrap().get(0);
-            (name, digest)
-        })
-        .collect()
+    digests(
+        client,
+        "select c.oid::regclass::text, c.relkind::text from pg_class c \
+          where c.relnamespace = 'arxos'::regnamespace and c.relkind in ('r', 'S') \
+            and c.relpersistence = 'p' order by c.relname",
+    )
 }
 
 fn rows(contents: &[(String, String)], table: &str) -> u64 {
@@ -161,7 +119,12 @@ fn a_dump_restores_every_row_and_the_restored_database_goes_on() {
     let dir = cluster.scratch_file("backup");
     std::fs::create_dir_all(&dir).unwrap();
     let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &documented_commands()])
+        .args([
+            "-euo",
+            "pipefail",
+            "-c",
+            &documented_commands("operations.md", "<!-- backup-commands -->"),
+        ])
         .current_dir(&dir)
         .env(
             "PATH",
