@@ -88,7 +88,8 @@ pub struct ApiConfig {
     pub query_rate_limit: u32,
 
     /// Failed authentications (401 answers) per minute per client address, with as large a
-    /// burst; past it the address gets 429 whatever key it sends. 0 turns this off.
+    /// burst; past it the address gets 429 whatever key it sends, except keys accepted in the
+    /// last ten minutes. 0 turns this off.
     #[arg(long, env = "ARXOS_AUTH_FAILURE_LIMIT", default_value_t = 30)]
     pub auth_failure_limit: u32,
 
@@ -99,7 +100,8 @@ pub struct ApiConfig {
 
     /// Connection string for POST /api/query. Its user must be a role with no memberships but
     /// arxos_query (docs/security.md). Default: the database URL with user arxos_query and no
-    /// password (trust, peer or ~/.pgpass authentication).
+    /// password, which only trust authentication accepts (no password file is read): give a
+    /// URL with a password otherwise.
     #[arg(long, env = "ARXOS_QUERY_DATABASE_URL", hide_env_values = true)]
     pub query_database_url: Option<String>,
 

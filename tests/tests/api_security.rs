@@ -49,6 +49,11 @@ fn missing_unknown_and_revoked_keys_are_401() {
         api.send("DELETE", &format!("/api/keys/{id}"), None).status,
         204
     );
+    assert_error(
+        &api.send("DELETE", "/api/keys/not-a-key-id", None),
+        404,
+        "NOT_FOUND",
+    );
     assert_error(&api.get_as(key, "/api/buildings"), 401, "UNAUTHORIZED");
     assert_error(
         &api.send("DELETE", &format!("/api/keys/{id}"), None),

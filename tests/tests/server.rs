@@ -1,5 +1,6 @@
 //! The server's own behaviour: error shape, limits, CORS, logs, shutdown, replicas.
 
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use arxos_e2e::{Cluster, Http, Shim};
@@ -44,6 +45,54 @@ fn oversized_bodies_are_refused() {
     );
     assert_eq!(reply.status, 413, "{}", reply.body);
     assert_error_shape(&reply.json(), "PAYLOAD_TOO_LARGE");
+
+    // Streamed without a Content-Length (chunked), an import over the limit is 413 too: the
+    // limit strikes while the route reads the body.
+    let key: String = cluster
+        .client()
+        .query_one(
+            "SELECT key FROM arxos.create_api_key('big', ARRAY['admin'])",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
+    let chunk = format!("@prefix ex: <urn:x#> .{}\n", " ".repeat(500));
+    let mut request = format!(
+        "POST /api/buildings/b42/import?format=brick HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    for _ in 0..8 {
+        request.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    request.push_str("0\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
+}
+
+#[test]
+fn a_query_endpoint_turned_off_is_not_found() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), &["--no-query"], &[]);
+    let key: String = cluster
+        .client()
+        .query_one(
+            "SELECT key FROM arxos.create_api_key('q', ARRAY['read'])",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let reply = Http::new().request(
+        "POST",
+        &shim.url("/api/query"),
+        &[("x-api-key", &key), ("content-type", "application/json")],
+        Some(br#"{"sql": "SELECT 1"}"#.to_vec()),
+    );
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    assert_error_shape(&reply.json(), "NOT_FOUND");
 }
 
 #[test]

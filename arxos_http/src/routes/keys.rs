@@ -81,16 +81,20 @@ pub async fn list_keys(
 /// Revoke a key by id.
 #[utoipa::path(delete, path = "/api/keys/{id}", tag = "keys",
     params(("id" = String, Path, description = "Key id")),
-    responses((status = 204, description = "Revoked"), (status = 400, body = ErrorBody),
+    responses((status = 204, description = "Revoked"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, description = "No active key with this id", body = ErrorBody)),
+              (status = 404, description = "No active key with this id (or not a key id)", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let key_id = id.clone();
+    // Not a UUID: no key has it (404, as for an unknown key), not a cast error.
+    let Ok(key_id) = uuid::Uuid::parse_str(&id) else {
+        return Err(ApiError::not_found("no active key with this id"));
+    };
+    let id = key_id.to_string();
     let revoked = state
         .tx(&key, Scope::Admin, None, move |c| {
             Box::pin(async move {
@@ -104,9 +108,7 @@ pub async fn revoke_key(
         })
         .await?;
     // This shim forgets the key now; the others when the NOTIFY reaches their listeners.
-    if let Ok(key_id) = uuid::Uuid::parse_str(&key_id) {
-        state.grants.forget_key(&key_id.to_string());
-    }
+    state.grants.forget_key(&key_id.to_string());
     if revoked.as_bool() == Some(true) {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -70,6 +70,7 @@ pub struct QueryResult {
               (status = 400, description = "Invalid, not a query, or too slow (QUERY_TIMEOUT)", body = ErrorBody),
               (status = 401, body = ErrorBody),
               (status = 403, description = "Not allowed (a table outside arxos_views, a write)", body = ErrorBody),
+              (status = 404, description = "Turned off on this server (--no-query)", body = ErrorBody),
               (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn run_query(
@@ -78,8 +79,9 @@ pub async fn run_query(
     Json(body): Json<QueryRequest>,
 ) -> Result<Json<QueryResult>, ApiError> {
     let Some(pool) = &state.query_pool else {
-        return Err(ApiError::unavailable(
-            "the query endpoint is not configured on this server",
+        // Turned off (--no-query): not an outage a client should retry.
+        return Err(ApiError::not_found(
+            "POST /api/query is turned off on this server",
         ));
     };
     let sql = body.sql.trim_end().trim_end_matches(';').trim_end();
