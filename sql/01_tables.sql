@@ -234,7 +234,10 @@ CREATE TABLE arxos.api_keys (
     prefix       text NOT NULL,
     key_hash     bytea NOT NULL UNIQUE,
     scopes       text[] NOT NULL CHECK (scopes <@ ARRAY['read', 'write', 'admin'] AND cardinality(scopes) > 0),
-    building_ids uuid[],
+    -- NULL: every building. Never empty and never with a NULL: an empty list would reach the
+    -- request as an empty arxos.building_ids, which means every building.
+    building_ids uuid[] CONSTRAINT api_key_buildings_listed
+                 CHECK (cardinality(building_ids) > 0 AND array_position(building_ids, NULL) IS NULL),
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_used_at timestamptz,
     revoked_at   timestamptz

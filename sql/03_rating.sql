@@ -209,6 +209,9 @@ DECLARE
     i  record;
     v  double precision[];
 BEGIN
+    IF at IS NULL OR NOT isfinite(at) THEN
+        RAISE EXCEPTION 'rating needs a finite time, got %', coalesce(at::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
     SELECT * INTO i FROM arxos.rating_inputs(b, at);
     v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
                               i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
@@ -614,6 +617,9 @@ BEGIN
     -- rating already leaves the object out), so the flags are expired after the recording,
     -- which leaves the rating as it is (13_readings.sql). A logical replica records nothing:
     -- the publisher's ticks arrive with its rows.
+    IF at IS NULL OR NOT isfinite(at) THEN
+        RAISE EXCEPTION 'tick needs a finite time, got %', coalesce(at::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
     IF arxos.is_replica() THEN
         RETURN 0;
     END IF;

@@ -18,6 +18,10 @@ BEGIN
         RAISE EXCEPTION 'invalid scopes %: use read, write and/or admin', scopes
             USING ERRCODE = '22023';
     END IF;
+    IF buildings IS NOT NULL AND (cardinality(buildings) = 0 OR array_position(buildings, NULL) IS NOT NULL) THEN
+        RAISE EXCEPTION 'buildings must name at least one building, and no NULL (NULL instead of a list: every building)'
+            USING ERRCODE = '22023';
+    END IF;
     IF buildings IS NOT NULL THEN
         SELECT b.k INTO v_bad FROM unnest(buildings) AS b(k)
          WHERE NOT EXISTS (SELECT 1 FROM arxos.buildings x WHERE x.key = b.k) LIMIT 1;

@@ -41,13 +41,16 @@ BEGIN
     BEGIN
         x := (location ->> 'x')::double precision;
         y := (location ->> 'y')::double precision;
-        z := coalesce((location ->> 'z')::double precision, CASE WHEN location ? 'x' THEN 0 END);
+        z := (location ->> 'z')::double precision;
         floor := (location ->> 'floor')::integer;
     EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
         RAISE EXCEPTION 'location values must be numbers: %', location USING ERRCODE = '22023';
     END;
-    IF (x IS NULL) <> (y IS NULL) THEN
+    IF (x IS NULL) <> (y IS NULL) OR (x IS NULL AND z IS NOT NULL) THEN
         RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', location USING ERRCODE = '22023';
+    END IF;
+    IF x IS NOT NULL THEN
+        z := coalesce(z, 0);
     END IF;
 END
 $$;
@@ -162,8 +165,12 @@ BEGIN
     PERFORM arxos.check_object_input(patch.type, patch.status, patch.health);
     SELECT * INTO loc FROM arxos.location_parts(location);
     UPDATE arxos.objects o
+       -- merged; a top-level null removes its key (nulls deeper down, or in keys the patch
+       -- does not name, are values like any other)
        SET properties = CASE WHEN patch.properties IS NULL THEN o.properties
-                             ELSE jsonb_strip_nulls(o.properties || patch.properties) END,
+                             ELSE (o.properties || patch.properties)
+                                  - ARRAY(SELECT k.key FROM jsonb_each(patch.properties) k
+                                           WHERE jsonb_typeof(k.value) = 'null') END,
            status = coalesce(patch.status, o.status),
            health = coalesce(patch.health, o.health),
            needs_repair = coalesce(patch.needs_repair, o.needs_repair),
@@ -397,10 +404,14 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     b uuid := arxos.building_id(building);
     r arxos.connections;
+    c text;
 BEGIN
     IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
         RAISE EXCEPTION 'invalid connection kind %: use lowercase letters, digits and _ (power, data, feeds, monitors, …)',
             coalesce(quote_literal(kind), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
+        RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
     END IF;
     INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
     VALUES (b, arxos.object_id(b, from_path), arxos.object_id(b, to_path), kind, coalesce(properties, '{}'))
@@ -410,7 +421,11 @@ EXCEPTION
     WHEN unique_violation THEN
         RAISE EXCEPTION '% already has a % connection to %', from_path, kind, to_path USING ERRCODE = '23505';
     WHEN check_violation THEN
-        RAISE EXCEPTION 'an object cannot be connected to itself (%)', from_path USING ERRCODE = '23514';
+        GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME;
+        IF c = 'connection_not_self' THEN
+            RAISE EXCEPTION 'an object cannot be connected to itself (%)', from_path USING ERRCODE = '23514';
+        END IF;
+        RAISE;
 END
 $$;
 
@@ -594,7 +609,7 @@ $$;
 
 -- History of a path and everything below it (or the whole building), oldest first.
 CREATE FUNCTION arxos.history(building text, path text DEFAULT NULL, since timestamptz DEFAULT NULL,
-                              max integer DEFAULT NULL)
+                              max integer DEFAULT NULL, after_id bigint DEFAULT NULL)
 RETURNS SETOF arxos.object_history
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
@@ -609,6 +624,7 @@ BEGIN
         RETURN QUERY
         SELECT h.* FROM arxos.object_history h
          WHERE h.building_id = b AND (since IS NULL OR h.at >= since)
+           AND (after_id IS NULL OR h.id > after_id)
          ORDER BY h.id
          LIMIT max;
         RETURN;
@@ -622,6 +638,8 @@ BEGIN
          WHERE h.building_id = b
            AND h.path >= p AND h.path < arxos.path_upper(p) AND (h.path = p OR h.path >= arxos.path_lower(p))
            AND (since IS NULL OR h.at >= since)
+           -- a page after after_id: a move row at or before it leads only to earlier rows
+           AND (after_id IS NULL OR h.id > after_id)
     ), earlier (object_id, path, before_id) AS (
         SELECT m.object_id, m.changes #>> '{path,before}', m.id FROM here m WHERE m.op = 'move'
         UNION
@@ -637,7 +655,7 @@ BEGIN
         SELECT h.* FROM earlier e
           JOIN arxos.object_history h ON h.building_id = b AND h.path = e.path
                                       AND h.object_id = e.object_id AND h.id < e.before_id
-         WHERE since IS NULL OR h.at >= since) r
+         WHERE (since IS NULL OR h.at >= since) AND (after_id IS NULL OR h.id > after_id)) r
      ORDER BY r.id
      LIMIT max;
 END
@@ -656,6 +674,9 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     xyz double precision[] := arxos.ewkb_parse_point(ewkb);
 BEGIN
+    IF ewkb IS NULL THEN
+        RAISE EXCEPTION 'ewkb must be a point, got NULL' USING ERRCODE = '22023';
+    END IF;
     RETURN arxos.patch(building, path,
         location => jsonb_build_object('x', xyz[1], 'y', xyz[2], 'z', xyz[3]));
 END

@@ -454,6 +454,21 @@ $$;
 CREATE TRIGGER accounts_before_update BEFORE UPDATE ON arxos.accounts
     FOR EACH ROW EXECUTE FUNCTION arxos.accounts_before_update();
 
+-- A holding starts empty: a plain INSERT with a balance would create tokens no ledger entry
+-- minted (and arxos.transfer() would then spend them).
+CREATE FUNCTION arxos.accounts_before_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.contributor_id IS NOT NULL AND (NEW.balance <> 0 OR NEW.earned <> 0) THEN
+        RAISE EXCEPTION 'a holding starts with balance and earned 0: balances change only through ledger entries'
+            USING ERRCODE = 'AX023', HINT = 'insert a balanced ledger transaction, or use arxos.transfer()';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER accounts_before_insert BEFORE INSERT ON arxos.accounts
+    FOR EACH ROW EXECUTE FUNCTION arxos.accounts_before_insert();
+
 -- The account of a contributor in a building (contributor NULL: the building's mint); created
 -- on first use.
 CREATE FUNCTION arxos.account(building uuid, contributor uuid) RETURNS bigint

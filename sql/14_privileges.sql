@@ -38,6 +38,10 @@ REVOKE EXECUTE ON FUNCTION arxos.seal_secret(bytea), arxos.open_secret(bytea),
                            arxos.secret_problem(bytea), arxos.secret_key_id(),
                            arxos.reseal_secret(bytea, text)
       FROM PUBLIC, arxos_api;
+-- What no request calls and only the owner or the shim's login role runs: the clock
+-- (tick) and the readings' partition upkeep and retention.
+REVOKE EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance(),
+                           arxos.drop_readings_before(timestamptz) FROM arxos_api;
 -- What no request calls: key authentication (requests use authorize), the webhook worker's
 -- functions (the shim's own login role runs them) and the secret generator.
 REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.webhook_new_secret(),

@@ -6,26 +6,41 @@
 use arxos_core::object_json::{self, ObjectFields};
 use pgrx::prelude::*;
 
+/// A value the caller must give: NULL is an error naming the argument (never a panic).
+fn required<T>(value: Option<T>, name: &str) -> T {
+    match value {
+        Some(value) => value,
+        None => {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                format!("{name} must not be NULL"),
+            );
+            unreachable!("ereport(ERROR) does not return")
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn object<'a>(
-    path: &'a str,
-    kind: &'a str,
-    status: &'a str,
-    health: i16,
-    needs_repair: bool,
-    properties: &'a str,
+    path: Option<&'a str>,
+    kind: Option<&'a str>,
+    status: Option<&'a str>,
+    health: Option<i16>,
+    needs_repair: Option<bool>,
+    properties: Option<&'a str>,
     x: Option<f64>,
     y: Option<f64>,
     z: Option<f64>,
     floor: Option<i32>,
 ) -> ObjectFields<'a> {
     ObjectFields {
-        path,
-        kind,
-        status,
-        health,
-        needs_repair,
-        properties,
+        path: required(path, "path"),
+        kind: required(kind, "type"),
+        status: required(status, "status"),
+        health: required(health, "health"),
+        needs_repair: required(needs_repair, "needs_repair"),
+        properties: required(properties, "properties"),
         x,
         y,
         z,
@@ -38,20 +53,20 @@ fn object<'a>(
 #[pg_extern(immutable, parallel_safe)]
 #[allow(clippy::too_many_arguments)]
 fn object_fields_json(
-    id: &str,
-    path: &str,
-    kind: &str,
-    status: &str,
-    health: i16,
-    needs_repair: bool,
-    properties: &str,
+    id: Option<&str>,
+    path: Option<&str>,
+    kind: Option<&str>,
+    status: Option<&str>,
+    health: Option<i16>,
+    needs_repair: Option<bool>,
+    properties: Option<&str>,
     x: Option<f64>,
     y: Option<f64>,
     z: Option<f64>,
     floor: Option<i32>,
 ) -> String {
     object_json::fields(
-        id,
+        required(id, "id"),
         &object(
             path,
             kind,
@@ -72,17 +87,17 @@ fn object_fields_json(
 #[pg_extern(immutable, parallel_safe)]
 #[allow(clippy::too_many_arguments)]
 fn object_snapshot_json(
-    path: &str,
-    kind: &str,
-    status: &str,
-    health: i16,
-    needs_repair: bool,
-    properties: &str,
+    path: Option<&str>,
+    kind: Option<&str>,
+    status: Option<&str>,
+    health: Option<i16>,
+    needs_repair: Option<bool>,
+    properties: Option<&str>,
     x: Option<f64>,
     y: Option<f64>,
     z: Option<f64>,
     floor: Option<i32>,
-    side: &str,
+    side: Option<&str>,
 ) -> String {
     object_json::snapshot(
         &object(
@@ -97,7 +112,7 @@ fn object_snapshot_json(
             z,
             floor,
         ),
-        side,
+        required(side, "side"),
     )
 }
 
@@ -106,27 +121,27 @@ fn object_snapshot_json(
 #[pg_extern(immutable, parallel_safe)]
 #[allow(clippy::too_many_arguments)]
 fn object_changes_json(
-    old_path: &str,
-    old_kind: &str,
-    old_status: &str,
-    old_health: i16,
-    old_needs_repair: bool,
-    old_properties: &str,
+    old_path: Option<&str>,
+    old_kind: Option<&str>,
+    old_status: Option<&str>,
+    old_health: Option<i16>,
+    old_needs_repair: Option<bool>,
+    old_properties: Option<&str>,
     old_x: Option<f64>,
     old_y: Option<f64>,
     old_z: Option<f64>,
     old_floor: Option<i32>,
-    path: &str,
-    kind: &str,
-    status: &str,
-    health: i16,
-    needs_repair: bool,
-    properties: &str,
+    path: Option<&str>,
+    kind: Option<&str>,
+    status: Option<&str>,
+    health: Option<i16>,
+    needs_repair: Option<bool>,
+    properties: Option<&str>,
     x: Option<f64>,
     y: Option<f64>,
     z: Option<f64>,
     floor: Option<i32>,
-    properties_equal: bool,
+    properties_equal: Option<bool>,
 ) -> String {
     object_json::changes(
         &object(
@@ -153,6 +168,6 @@ fn object_changes_json(
             z,
             floor,
         ),
-        properties_equal,
+        required(properties_equal, "properties_equal"),
     )
 }

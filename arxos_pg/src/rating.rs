@@ -88,7 +88,15 @@ fn components_of(values: &[f64]) -> Components {
 
 /// Recommendations for a building with these components, in the documented order.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn rating_recommendations(components: Vec<f64>) -> Vec<String> {
+fn rating_recommendations(components: Vec<Option<f64>>) -> Vec<String> {
+    let Some(components) = components.into_iter().collect::<Option<Vec<f64>>>() else {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "rating components must not be NULL",
+        );
+        unreachable!("ereport(ERROR) does not return")
+    };
     rating::recommendations(&components_of(&components))
         .into_iter()
         .map(str::to_owned)

@@ -7,6 +7,7 @@ SELECT arxos.connect('b42', '/electrical/circuits/2', '/electrical/circuits/2/ou
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/electrical/circuits/2', 'power');
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/nowhere', 'power');
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/spaces', 'Bad Kind');
+SELECT arxos.connect('b42', '/electrical/circuits/2', '/spaces', 'power', '[1]');
 -- a plain INSERT across buildings is refused
 SELECT arxos.create_building('other', 'Other') IS NOT NULL AS created;
 SELECT (arxos.put('other', '/x', 'thing')).path;

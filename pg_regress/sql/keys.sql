@@ -10,6 +10,10 @@ SELECT arxos.revoke_api_key(id) FROM arxos.api_keys WHERE name = 'ci';
 SELECT count(*) AS after_revoke FROM arxos.authenticate(:'k');
 SELECT arxos.create_api_key('bad', ARRAY['root']);
 SELECT arxos.create_api_key('bad', ARRAY['read'], ARRAY['nope']);
+-- an empty list (or a NULL in it) is not "every building": refused, in the function and the table
+SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[]::text[]);
+SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[NULL]::text[]);
+UPDATE arxos.api_keys SET building_ids = '{}' WHERE name = 'ci';
 DELETE FROM arxos.api_keys;
 -- the shim's login role: statement logs never print parameter values (keys, secrets)
 SELECT unnest(setconfig) AS authenticator_setting FROM pg_db_role_setting

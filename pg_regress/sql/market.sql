@@ -478,6 +478,10 @@ SELECT pg_temp.try($$DELETE FROM arxos.ledger_transactions$$);
 SELECT pg_temp.try($$TRUNCATE arxos.ledger_entries CASCADE$$);
 SELECT pg_temp.try($$UPDATE arxos.ledger_transactions SET building_id = NULL$$);
 SELECT pg_temp.try($$UPDATE arxos.accounts SET balance = balance + 1000 WHERE contributor_id IS NOT NULL$$);
+SELECT pg_temp.try($$INSERT INTO arxos.accounts (building_id, contributor_id, balance, earned)
+    SELECT arxos.building_id('mkt'), c.id, 1000000, 1000000 FROM arxos.contributors c
+     WHERE NOT EXISTS (SELECT 1 FROM arxos.accounts a WHERE a.contributor_id = c.id AND a.building_id = arxos.building_id('mkt'))
+     LIMIT 1$$);
 SELECT pg_temp.try($$UPDATE arxos.contributions SET quality = 1$$);
 SELECT pg_temp.try($$UPDATE arxos.ledger_transactions SET memo = NULL$$);
 -- AX024: a transaction that does not balance, or has a single entry, is refused at commit (here: at once)

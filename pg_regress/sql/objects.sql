@@ -27,6 +27,16 @@ SELECT path FROM arxos.get('b42', '//electrical//circuits/2/');
 SELECT properties, status, version FROM arxos.patch('b42', '/electrical/circuits/3',
        properties => '{"amperage": 20, "breaker": 3}', status => 'active');
 SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"breaker": null}');
+-- only a top-level null removes: nested nulls and other keys' nulls are kept as values
+SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"spec": {"rating": null}, "note": null}');
+SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"tag": "x"}');
+SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"spec": null, "tag": null}');
+-- a location without x and y changes nothing and never sets z alone; z alone is refused
+SELECT x, y, z FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": 1, "y": 2, "z": 3}');
+SELECT x, y, z FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": null, "y": null}');
+SELECT x, y, z FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"z": 7}');
+SELECT x, y, z FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": 4, "y": 5}');
+SELECT arxos.set_location_ewkb('b42', '/electrical/circuits/3', NULL);
 SELECT arxos.patch('b42', '/electrical/nothing', status => 'active');
 -- ls: direct children, child counts, attention flags
 SELECT * FROM arxos.ls('b42');
@@ -109,3 +119,5 @@ RESET client_min_messages;
 TRUNCATE arxos.api_keys;
 TRUNCATE arxos.event_counter;
 SELECT count(*) > 0 AS objects_still_there FROM arxos.objects;
+-- the JSON helpers behind the triggers refuse NULL with a clear error, not a panic
+SELECT arxos.object_fields_json(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);

@@ -100,6 +100,10 @@ SELECT building, grade FROM arxos.ratings ORDER BY building;
 -- tick records nothing when no time has passed
 SELECT arxos.tick() AS recorded;
 SELECT arxos.rating('nope');
+-- times must be finite: a NULL would zero the time-based components
+SELECT arxos.tick(NULL);
+SELECT arxos.rating_recommendations(ARRAY[NULL, 1, 2, 3, 4, 5, 6]::float8[]);
+SELECT arxos.rating('b42', 'infinity');
 DELETE FROM arxos.buildings WHERE key = 'crafted';
 -- time moves the windows: 40 days on, nothing happened in the last 30 days
 SELECT arxos.create_building('aging', 'Aging') IS NOT NULL AS created;

@@ -48,6 +48,13 @@ SELECT (arxos.put('b42', '/moves/b/x', 'other')).path;
 SELECT op, path, changes ? 'health' AS health_changed, changes -> 'path' AS path_change
   FROM arxos.history('b42', '/moves/b/y') ORDER BY id;
 SELECT op, path FROM arxos.history('b42', '/moves/b') ORDER BY id;
+-- keyset pages (max, after_id) join up to the whole history, for a subtree that objects moved
+-- into and for the building
+SELECT p, (SELECT array_agg(id ORDER BY id) FROM arxos.history('b42', p)) =
+          (SELECT array_agg(id ORDER BY id) FROM arxos.history('b42', p, max => 2))
+          || (SELECT array_agg(id ORDER BY id) FROM arxos.history('b42', p, after_id =>
+                 (SELECT max(id) FROM arxos.history('b42', p, max => 2)))) AS pages_join
+  FROM (VALUES ('/moves/b'), ('/')) v(p);
 SELECT count(*) AS since_now FROM arxos.history('b42', '/moves/b/y', since => now() + interval '1 hour');
 SELECT op, path FROM arxos.history('b42', '/moves/b/y', max => 1);
 SELECT arxos.history('b42', '/moves/b/y', max => -1);

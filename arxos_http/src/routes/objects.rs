@@ -542,9 +542,9 @@ pub async fn history(
             Scope::Read,
             Some(&b),
             "SELECT to_jsonb(h) - 'building_id' || jsonb_build_object('path', h.path::text)
-               FROM arxos.history($1, $2, $3::text::timestamptz) h
-              WHERE h.id > $4 ORDER BY h.id LIMIT $5",
-            &[&b, &path, &since, &after, &(limit + 1)],
+               FROM arxos.history($1, $2, $3::text::timestamptz, max => $5, after_id => $4) h
+              ORDER BY h.id",
+            &[&b, &path, &since, &after, &(limit as i32 + 1)],
         )
         .await?;
     Ok(Json(Page::from_rows(rows, limit, &uri, id_key)))
