@@ -454,6 +454,9 @@ DECLARE
     cur   uuid;
     last  arxos.rating_history;
 BEGIN
+    IF max IS NULL OR max < 1 THEN
+        RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
     IF NOT arxos.fold_due(lazy) THEN
         RETURN 0;
     END IF;

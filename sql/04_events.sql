@@ -31,6 +31,9 @@ BEGIN
     IF arxos.is_replica() THEN
         RETURN 0;
     END IF;
+    IF max IS NULL OR max < 1 THEN
+        RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
     LOOP
         -- Nothing to number and no fold due: return at once (the listener polls every few
         -- milliseconds while writes flow). min(seq) reads the primary key from its low end,

@@ -434,6 +434,9 @@ DECLARE
     cur  bigint;
     head bigint;
 BEGIN
+    IF max IS NULL OR max < 1 OR max > 100000 THEN
+        RAISE EXCEPTION 'max must be between 1 and 100000, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
     SELECT c.last_event_id INTO cur FROM arxos.webhook_cursor c FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN 0;
@@ -469,6 +472,12 @@ RETURNS TABLE (delivery_id bigint, webhook_id uuid, url text, message_id text, a
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 #variable_conflict use_column
 BEGIN
+    IF max IS NULL OR max < 1 OR max > 100000 THEN
+        RAISE EXCEPTION 'max must be between 1 and 100000, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF lease IS NULL OR lease <= interval '0' THEN
+        RAISE EXCEPTION 'lease must be a positive interval, got %', coalesce(lease::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
     RETURN QUERY
     WITH due AS (
         SELECT d.id FROM arxos.webhook_deliveries d

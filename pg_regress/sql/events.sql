@@ -102,3 +102,7 @@ DELETE FROM arxos.buildings WHERE key = 'bev';
 SELECT type, building_key, path, body #- '{building,id}' #- '{object,id}' #- '{connection,id}' #- '{connection,from_id}' #- '{connection,to_id}' AS body
   FROM arxos.events_since(:bld_start) WHERE type LIKE 'building.%' OR type LIKE 'object.%' OR type LIKE 'connection.%' ORDER BY id;
 SELECT arxos.event_json(e) ->> 'building' AS building FROM arxos.events_since(:bld_start, types => ARRAY['building.deleted']) e;
+-- the queue functions refuse a missing or non-positive size (LIMIT NULL would mean no limit)
+SELECT arxos.sequence_events(NULL);
+SELECT arxos.enqueue_deliveries(0);
+SELECT * FROM arxos.claim_deliveries('w', 10, NULL);
