@@ -52,10 +52,14 @@ COMMENT ON TABLE arxos.buildings IS 'One row per building; key is the human hand
 -- Objects: the tree. path is unique per building and compared byte-wise (COLLATE "C"), so a
 -- subtree is the key range [path || '/', path || '0').
 -------------------------------------------------------------------------------------------------
+-- The rating counts an object as documented when its status is not 'unknown' (the triggers
+-- compare with that literal, which costs nothing per row); the CHECK keeps the column saying
+-- the same for any status a DBA adds.
 CREATE TABLE arxos.statuses (
     status      text PRIMARY KEY,
     documented  boolean NOT NULL,
-    description text NOT NULL
+    description text NOT NULL,
+    CONSTRAINT status_documented_rule CHECK (documented = (status <> 'unknown'))
 );
 INSERT INTO arxos.statuses VALUES
     ('active',      true,  'in service and working'),
