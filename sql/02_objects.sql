@@ -109,6 +109,8 @@ BEGIN
         NEW.updated_by := NEW.created_by;
         NEW.version := 1;
         NEW.monitored_by := 0;
+        -- A new object has no readings yet (13_readings.sql keeps last_reading_at).
+        NEW.last_reading_at := NULL;
     ELSE
         IF NEW.id <> OLD.id OR NEW.building_id <> OLD.building_id THEN
             RAISE EXCEPTION 'an object''s id and building cannot change (object %)', OLD.path
@@ -119,8 +121,10 @@ BEGIN
         END IF;
         -- monitored_by counts the object's `monitors` connections: only the connection
         -- triggers (a nested statement) change it, never a statement of their own.
+        -- Likewise last_reading_at: only the readings trigger (13_readings.sql) moves it.
         IF pg_trigger_depth() = 1 THEN
             NEW.monitored_by := OLD.monitored_by;
+            NEW.last_reading_at := OLD.last_reading_at;
         END IF;
         NEW.created_at := OLD.created_at;
         NEW.created_by := OLD.created_by;

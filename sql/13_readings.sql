@@ -80,7 +80,10 @@ BEGIN
       INTO moved_rows FROM moved m;
     EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
                    p.name, p.lower, p.upper);
+    -- Moved, not new: the readings trigger leaves these rows alone.
+    PERFORM set_config('arxos.readings_moving', 'on', true);
     INSERT INTO arxos.readings SELECT * FROM unnest(moved_rows);
+    PERFORM set_config('arxos.readings_moving', 'off', true);
     RETURN true;
 END
 $$;
@@ -153,6 +156,60 @@ END
 $$;
 CREATE TRIGGER objects_after_delete_readings AFTER DELETE ON arxos.objects
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.objects_delete_readings();
+
+-- What a new or replaced reading does to its object, whoever writes it (arxos.record_readings
+-- or a plain INSERT/UPDATE): the object must exist in that building; when the sample is the
+-- object's newest, metrics.reading becomes {value, unit, at} and last_reading_at its time
+-- (bookkeeping: no history row, no new version); and the transaction's metric.recorded summary
+-- of the object (readings_pending, flushed at commit) counts it. Rows moved out of the DEFAULT
+-- partition by ensure_readings_partition are not new. Deleting readings changes nothing on
+-- the object: last_reading_at is the newest reading ever recorded.
+CREATE FUNCTION arxos.readings_after_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    IF current_setting('arxos.readings_moving', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    SELECT n.object_id, n.building_id INTO bad FROM new_rows n
+     WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o
+                        WHERE o.id = n.object_id AND o.building_id = n.building_id OFFSET 0)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'a reading names an object its building does not have'
+            USING ERRCODE = '23503', DETAIL = format('object %s, building %s', bad.object_id, bad.building_id),
+                  HINT = 'readings go to existing objects: arxos.record(building, path, …) finds them by path';
+    END IF;
+    WITH latest AS (
+        SELECT DISTINCT ON (n.object_id) n.object_id AS id, n.building_id, n.at, n.value AS v, n.unit AS u,
+               count(*) OVER (PARTITION BY n.object_id) AS c
+          FROM new_rows n
+         ORDER BY n.object_id, n.at DESC
+    ), touched AS (
+        UPDATE arxos.objects o
+           SET metrics = o.metrics || jsonb_build_object('reading',
+                             jsonb_build_object('value', l.v, 'unit', l.u, 'at', l.at)),
+               last_reading_at = l.at
+          FROM latest l
+         WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
+        RETURNING o.id
+    )
+    INSERT INTO arxos.readings_pending AS p (xid, object_id, building_id, path, value, unit, at, count)
+    SELECT pg_current_xact_id(), l.id, l.building_id, o.path, l.v, l.u, l.at, l.c
+      FROM latest l JOIN arxos.objects o ON o.id = l.id
+    ON CONFLICT (xid, object_id) DO UPDATE
+       SET value = CASE WHEN excluded.at >= p.at THEN excluded.value ELSE p.value END,
+           unit = CASE WHEN excluded.at >= p.at THEN excluded.unit ELSE p.unit END,
+           at = greatest(p.at, excluded.at),
+           count = p.count + excluded.count;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER readings_after_insert AFTER INSERT ON arxos.readings
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.readings_after_write();
+CREATE TRIGGER readings_after_update AFTER UPDATE ON arxos.readings
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.readings_after_write();
 
 -------------------------------------------------------------------------------------------------
 -- Writing readings
@@ -242,29 +299,8 @@ BEGIN
     ON CONFLICT (object_id, at) DO UPDATE
        SET value = excluded.value, unit = excluded.unit, received_at = excluded.received_at;
     GET DIAGNOSTICS n = ROW_COUNT;
-
-    WITH latest AS (
-        SELECT DISTINCT ON (x.id) x.id, x.at, x.v, x.u, count(*) OVER (PARTITION BY x.id) AS c
-          FROM unnest(ids, ats, vals, units) WITH ORDINALITY x(id, at, v, u, i)
-         ORDER BY x.id, x.at DESC, x.i DESC
-    ), touched AS (
-        UPDATE arxos.objects o
-           SET metrics = o.metrics || jsonb_build_object('reading',
-                             jsonb_build_object('value', l.v, 'unit', l.u, 'at', l.at)),
-               last_reading_at = l.at
-          FROM latest l
-         WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
-        RETURNING o.id
-    )
-    INSERT INTO arxos.readings_pending AS p (xid, object_id, building_id, path, value, unit, at, count)
-    SELECT pg_current_xact_id(), l.id, b, o.path, l.v, l.u, l.at, l.c
-      FROM latest l JOIN arxos.objects o ON o.id = l.id
-    ON CONFLICT (xid, object_id) DO UPDATE
-       SET value = CASE WHEN excluded.at >= p.at THEN excluded.value ELSE p.value END,
-           unit = CASE WHEN excluded.at >= p.at THEN excluded.unit ELSE p.unit END,
-           at = greatest(p.at, excluded.at),
-           count = p.count + excluded.count;
-    GET DIAGNOSTICS objs = ROW_COUNT;
+    -- The objects' latest metrics and the metric.recorded summary: the readings trigger.
+    SELECT count(DISTINCT x) INTO objs FROM unnest(ids) x;
     RETURN jsonb_build_object('recorded', n, 'objects', objs);
 END
 $$;

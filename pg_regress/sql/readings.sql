@@ -95,10 +95,29 @@ SELECT tableoid::regclass AS partition FROM arxos.readings WHERE at = '2024-07-0
 SELECT * FROM arxos.drop_readings_before('2025-04-01');
 SELECT count(*) FILTER (WHERE at < '2025-04-01') AS before, count(*) FILTER (WHERE at >= '2025-04-01') AS after
   FROM arxos.readings WHERE building_id = arxos.building_id('rd');
--- the 30-day window: an object whose last reading is 31 days old stops counting
+-- last_reading_at belongs to the readings: a plain UPDATE of it changes nothing
 UPDATE arxos.objects SET last_reading_at = now() - interval '31 days'
  WHERE building_id = arxos.building_id('rd') AND path = '/site/ahu-1/temp';
-SELECT instrumented FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site/ahu-1/temp';
+SELECT instrumented, last_reading_at > now() - interval '1 day' AS kept
+  FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site/ahu-1/temp';
+-- the 30-day window: a reading 31 days old does not instrument
+SELECT (arxos.put('rd', '/site/old-meter', 'thing')).path;
+SELECT arxos.record('rd', '/site/old-meter', 1, 'kWh', now() - interval '31 days');
+SELECT instrumented, last_reading_at IS NOT NULL AS has_reading
+  FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site/old-meter';
+-- a plain INSERT is a reading like any other: the object's metrics, one metric.recorded at
+-- commit; a reading of an object of another building (or none) is refused
+INSERT INTO arxos.readings (building_id, object_id, at, value, unit)
+SELECT building_id, id, now() - interval '1 minute', 7.5, 'kWh' FROM arxos.objects
+ WHERE building_id = arxos.building_id('rd') AND path = '/site/old-meter';
+SELECT instrumented, metrics #> '{reading,value}' AS value
+  FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site/old-meter';
+SELECT body ->> 'value' AS value, body ->> 'count' AS count
+  FROM arxos.events_since(0, types => ARRAY['metric.recorded'], building => 'rd') WHERE path = '/site/old-meter' ORDER BY id;
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT arxos.building_id('b42'), id, now(), 1 FROM arxos.objects
+ WHERE building_id = arxos.building_id('rd') AND path = '/site/old-meter';
+SELECT arxos.rm('rd', '/site/old-meter');
 SELECT (SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'))) AS counters,
        (SELECT instrumented FROM arxos.rating_inputs_scan(arxos.building_id('rd'))) AS oracle;
 -- time passing without writes: the rating leaves an object out the moment its window closes,
