@@ -168,6 +168,12 @@ CREATE FUNCTION arxos.readings_after_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
+    ids uuid[];
+    bs  uuid[];
+    ats timestamptz[];
+    vs  double precision[];
+    us  text[];
+    cs  bigint[];
 BEGIN
     IF current_setting('arxos.readings_moving', true) = 'on' THEN
         RETURN NULL;
@@ -181,11 +187,23 @@ BEGIN
             USING ERRCODE = '23503', DETAIL = format('object %s, building %s', bad.object_id, bad.building_id),
                   HINT = 'readings go to existing objects: arxos.record(building, path, …) finds them by path';
     END IF;
+    -- Each object's newest sample of the statement, into arrays: the statements below then
+    -- join arxos.objects through parameters (planned as index probes whatever the size), not
+    -- through the transition table, whose cached plan would keep the row count of the first
+    -- statement this session ran (a plan made for 10,000 readings would scan every object for
+    -- one).
+    SELECT array_agg(l.id), array_agg(l.building_id), array_agg(l.at), array_agg(l.v), array_agg(l.u),
+           array_agg(l.c)
+      INTO ids, bs, ats, vs, us, cs
+      FROM (SELECT DISTINCT ON (n.object_id) n.object_id AS id, n.building_id, n.at, n.value AS v,
+                   n.unit AS u, count(*) OVER (PARTITION BY n.object_id) AS c
+              FROM new_rows n
+             ORDER BY n.object_id, n.at DESC) l;
+    IF ids IS NULL THEN
+        RETURN NULL;
+    END IF;
     WITH latest AS (
-        SELECT DISTINCT ON (n.object_id) n.object_id AS id, n.building_id, n.at, n.value AS v, n.unit AS u,
-               count(*) OVER (PARTITION BY n.object_id) AS c
-          FROM new_rows n
-         ORDER BY n.object_id, n.at DESC
+        SELECT * FROM unnest(ids, bs, ats, vs, us, cs) AS l(id, building_id, at, v, u, c)
     ), touched AS (
         UPDATE arxos.objects o
            SET metrics = o.metrics || jsonb_build_object('reading',
@@ -273,8 +291,8 @@ BEGIN
     END IF;
     -- Each new month costs a partition (a table and its indexes): a call creates a bounded number.
     SELECT count(*) INTO n
-      FROM (SELECT DISTINCT (arxos.readings_partition_of(a)).name AS name FROM unnest(ats) a) months
-     WHERE to_regclass('arxos.' || months.name) IS NULL;
+      FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AS m FROM unnest(ats) a) months
+     WHERE to_regclass('arxos.readings_' || to_char(months.m, 'YYYYMM')) IS NULL;
     IF n > arxos.reading_new_months_max() THEN
         RAISE EXCEPTION 'these readings span % months without a partition; one call creates at most %',
             n, arxos.reading_new_months_max() USING ERRCODE = '54000',
