@@ -54,6 +54,16 @@ fn missing_unknown_and_revoked_keys_are_401() {
         404,
         "NOT_FOUND",
     );
+    // An empty building list is not "every building".
+    assert_error(
+        &api.send(
+            "POST",
+            "/api/keys",
+            Some(&json!({"name": "nowhere", "scopes": ["admin"], "buildings": []})),
+        ),
+        400,
+        "VALIDATION_ERROR",
+    );
     assert_error(&api.get_as(key, "/api/buildings"), 401, "UNAUTHORIZED");
     assert_error(
         &api.send("DELETE", &format!("/api/keys/{id}"), None),
