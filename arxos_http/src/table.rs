@@ -1,11 +1,27 @@
 //! Plain-text tables for the command-line tools (`arxos keys list`, the shell).
 
-/// Control characters would break the table's lines.
+/// Text from the database as the terminal may show it: control characters (which would break
+/// the table's lines, or be terminal escape sequences: ESC, the C1 controls) and the invisible
+/// format characters that reorder or hide text (bidirectional overrides and isolates,
+/// zero-width characters) become `?`.
 pub fn printable(value: &str) -> String {
     value
         .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| {
+            if c.is_control() || is_format(c) {
+                '?'
+            } else {
+                c
+            }
+        })
         .collect()
+}
+
+/// Unicode format characters (category Cf) that change how the text around them is shown.
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// Left-aligned columns two spaces apart, without trailing blanks.
@@ -49,6 +65,13 @@ pub fn render_table_with<R: AsRef<[String]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_and_reordering_characters_are_not_printed() {
+        assert_eq!(printable("a\u{1b}]52;c;x\u{7}b"), "a?]52;c;x?b");
+        assert_eq!(printable("abc\u{202E}fed\u{9b}"), "abc?fed?");
+        assert_eq!(printable("d\u{e9}j\u{e0} vu"), "d\u{e9}j\u{e0} vu");
+    }
 
     #[test]
     fn table_columns_line_up() {

@@ -247,6 +247,24 @@ fn inspect_find_near_trace() {
             "/electrical/circuits/2/outlet_2B"
         ]
     );
+    assert_eq!(found("select type=outlet"), found("find type=outlet"));
+    // Text stored in the database cannot send escape sequences to the terminal.
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.patch('b42', '/electrical/panels/panel_1', \
+             properties => jsonb_build_object(E'k\\u001b]52;c;eA==\\u0007', E'\\u202Ev'))",
+        )
+        .unwrap();
+    let shown = ok(
+        &cluster,
+        "inspect /electrical/panels/panel_1; history /electrical/panels/panel_1",
+    );
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{202e}'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("k?]52;c;eA==?"), "{shown}");
     assert_eq!(
         found("find needs_repair"),
         ["/electrical/circuits/2/outlet_2B"]

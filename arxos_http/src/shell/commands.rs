@@ -304,7 +304,7 @@ impl Session {
         )?;
         let id: String = o.try_get(0)?;
         let object_path: String = o.try_get(1)?;
-        let status: String = o.try_get(3)?;
+        let status = printable(&o.try_get::<_, String>(3)?);
         let needs_repair: bool = o.try_get(5)?;
         let p = self.palette;
 

@@ -37,7 +37,7 @@ fn describe_sql_error(err: &tokio_postgres::Error) -> String {
 
 /// Collapses line breaks and runs of blanks into single spaces.
 pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::table::printable(&text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo {
         name: "find",
         usage: "find [PATH] [FILTER ...]",
-        summary: "find objects below a path (default: the current path)",
+        summary: "find objects below a path (default: the current path); also `select`",
         details: "Filters (all must hold):\n\
                   \x20 type=outlet  status=failed  name=panel_1   equal (also !=)\n\
                   \x20 name~panel  type~heat                    contains, ignoring case\n\
@@ -382,7 +382,7 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
                 .unwrap_or(HISTORY_DEFAULT);
             Command::History { path, limit }
         }
-        "find" => {
+        "find" | "select" => {
             let mut under = None;
             let mut filters = Vec::new();
             for arg in &args {

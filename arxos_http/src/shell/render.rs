@@ -95,7 +95,10 @@ pub fn marks(status: &str, needs_repair: bool) -> String {
         if status == "active" {
             out.push("[OK]".to_owned());
         } else {
-            out.push(format!("[{}]", status.to_uppercase()));
+            out.push(format!(
+                "[{}]",
+                crate::table::printable(&status.to_uppercase())
+            ));
         }
     }
     out.join(" ")
@@ -153,6 +156,10 @@ pub fn bar(score: f64, width: usize) -> String {
 
 /// One line per change of an object: `field: before → after`, properties key by key.
 pub fn describe_changes(op: &str, changes: &Value) -> String {
+    crate::table::printable(&changes_text(op, changes))
+}
+
+fn changes_text(op: &str, changes: &Value) -> String {
     let Some(fields) = changes.as_object() else {
         return op.to_owned();
     };
