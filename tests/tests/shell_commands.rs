@@ -420,6 +420,14 @@ fn history_rating_help() {
         "{out}"
     );
     assert!(out.contains("(the last 2 of"), "{out}");
+    // At the root: the newest rows of the whole building, straight from the table.
+    let out = ok(&cluster, "history -n 3");
+    assert_eq!(out.lines().filter(|l| l.contains(" /")).count(), 3, "{out}");
+    assert!(
+        line_with(&out, "alice").contains("/electrical/circuits/1"),
+        "{out}"
+    );
+    assert!(out.contains("(the last 3 changes;"), "{out}");
     let out = ok(&cluster, "inspect /electrical/circuits/1");
     assert!(
         line_with(&out, "status: active → degraded").contains("alice"),

@@ -14,6 +14,8 @@ use super::parse::{self, CdTarget, Command, Direction, COMMANDS};
 use super::render::{self, Palette, Style, TreeNode};
 use crate::table::{printable, render_table, render_table_with};
 
+/// Objects `near` lists at most, nearest first.
+const NEAR_SHOWN: i32 = 1000;
 /// Most objects `tree` draws and `find` lists, and rows `sql` shows.
 const TREE_MAX: i32 = 10_000;
 const FIND_MAX: i64 = 1_000;
@@ -457,10 +459,13 @@ impl Session {
                 "near measures from the current object: cd to one first".to_owned(),
             ));
         }
-        let rows = self.db.query(
-            "SELECT n.path, n.type, n.status, n.distance FROM arxos.near($1, $2, $3) n",
-            &[&building, &self.cwd, &radius],
+        // The nearest NEAR_SHOWN, and one more to tell whether the list was cut.
+        let mut rows = self.db.query(
+            "SELECT n.path, n.type, n.status, n.distance FROM arxos.near($1, $2, $3, $4) n",
+            &[&building, &self.cwd, &radius, &(NEAR_SHOWN + 1)],
         )?;
+        let cut = rows.len() > NEAR_SHOWN as usize;
+        rows.truncate(NEAR_SHOWN as usize);
         let mut table = Vec::with_capacity(rows.len());
         for row in &rows {
             table.push([
@@ -476,13 +481,22 @@ impl Session {
             _ => cell.to_owned(),
         });
         let n = table.len();
-        let _ = writeln!(
-            out,
-            "{n} {} within {} m of {}",
-            plural(n, "object", "objects"),
-            render::number(radius),
-            self.cwd
-        );
+        if cut {
+            let _ = writeln!(
+                out,
+                "(the nearest {n} within {} m of {}; a smaller radius shows fewer)",
+                render::number(radius),
+                self.cwd
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{n} {} within {} m of {}",
+                plural(n, "object", "objects"),
+                render::number(radius),
+                self.cwd
+            );
+        }
         Ok(out)
     }
 
@@ -571,21 +585,38 @@ impl Session {
     fn history(&self, input: Option<&str>, limit: i64) -> Result<String, ShellError> {
         let building = self.building()?;
         let target = self.resolve(input)?;
-        let rows = self.db.query(
-            "SELECT date_trunc('second', h.at)::text, h.actor, h.op, h.path::text, h.changes::text,
-                    count(*) OVER ()
-               FROM arxos.history($1, $2) h
-              ORDER BY h.id DESC
-              LIMIT $3",
-            &[&building, &target, &limit],
-        )?;
+        // The whole building: its newest rows straight from the table (one more than shown, to
+        // say whether there are more), not the millions arxos.history would gather first.
+        let whole_building = target == "/";
+        let mut rows = if whole_building {
+            self.db.query(
+                "SELECT date_trunc('second', h.at)::text, h.actor, h.op, h.path::text,
+                        h.changes::text, NULL::int8
+                   FROM arxos.object_history h
+                  WHERE h.building_id = arxos.building_id($1)
+                  ORDER BY h.id DESC
+                  LIMIT $2::int8 + 1",
+                &[&building, &limit],
+            )?
+        } else {
+            self.db.query(
+                "SELECT date_trunc('second', h.at)::text, h.actor, h.op, h.path::text,
+                        h.changes::text, count(*) OVER ()
+                   FROM arxos.history($1, $2) h
+                  ORDER BY h.id DESC
+                  LIMIT $3",
+                &[&building, &target, &limit],
+            )?
+        };
+        let more_at_root = whole_building && rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
         let mut table = Vec::with_capacity(rows.len());
         let mut total = 0i64;
         for row in &rows {
             let op: String = row.try_get(2)?;
             let changes: Value =
                 serde_json::from_str(&row.try_get::<_, String>(4)?).unwrap_or(Value::Null);
-            total = row.try_get(5)?;
+            total = row.try_get::<_, Option<i64>>(5)?.unwrap_or(0);
             table.push([
                 row.try_get::<_, String>(0)?,
                 printable(&row.try_get::<_, String>(1)?),
@@ -600,6 +631,12 @@ impl Session {
         });
         if rows.is_empty() {
             let _ = writeln!(out, "no changes at or below {target}");
+        } else if more_at_root {
+            let _ = writeln!(
+                out,
+                "(the last {} changes; history -n N shows more)",
+                rows.len()
+            );
         } else if total > rows.len() as i64 {
             let _ = writeln!(
                 out,
