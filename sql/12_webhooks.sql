@@ -487,8 +487,11 @@ BEGIN
          LIMIT max
            FOR UPDATE OF d SKIP LOCKED
     ), expired AS (
+        -- a lease that ran out (its worker died) is sent again, as a due one: only while the
+        -- webhook is enabled (or for a test message)
         SELECT d.id FROM arxos.webhook_deliveries d
          WHERE d.status = 'delivering' AND d.lease_until < now()
+           AND (d.payload IS NOT NULL OR EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = d.webhook_id AND w.enabled))
          ORDER BY d.lease_until
          LIMIT max
            FOR UPDATE OF d SKIP LOCKED

@@ -312,6 +312,41 @@ fn failures_are_retried_with_backoff_until_delivered() {
     assert_eq!(bodies[0]["type"], "object.created");
 }
 
+/// A receiver whose reply holds NUL bytes (which PostgreSQL cannot store) gets its deliveries
+/// recorded, and delivery goes on, for it and the others.
+#[test]
+fn a_binary_reply_is_recorded_and_delivery_goes_on() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), FAST, &[]);
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    let binary = Receiver::start(Mode::Binary);
+    let plain = Receiver::start(Mode::Ok);
+    let binary_id = created_id(&api, &binary, &["object.created"]);
+    let plain_id = created_id(&api, &plain, &["object.created"]);
+    desks(&cluster, "bin", "d", 3);
+    for id in [&binary_id, &plain_id] {
+        wait_until(WAIT, "three deliveries recorded as delivered", || {
+            let done = api
+                .deliveries(id)
+                .into_iter()
+                .filter(|d| d["status"] == "delivered")
+                .count();
+            (done == 3).then_some(())
+        });
+    }
+    let excerpt = api.deliveries(&binary_id)[0]["attempt_log"][0]["response_excerpt"].clone();
+    assert!(
+        excerpt
+            .as_str()
+            .is_some_and(|e| e.contains("bin") && !e.contains('\0')),
+        "{excerpt}"
+    );
+    desks(&cluster, "bin", "e", 2);
+    wait_until(WAIT, "later events delivered too", || {
+        (plain.count() >= 5 && binary.count() >= 5).then_some(())
+    });
+}
+
 /// API requests leave their identity on pooled connections; the delivery worker, which shares
 /// the pool, must still run as the server's login role (arxos_api may not claim deliveries).
 #[test]

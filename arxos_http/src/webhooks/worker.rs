@@ -49,6 +49,7 @@ struct Claimed {
 }
 
 /// The outcome of one attempt, as `arxos.finish_deliveries` reads it.
+#[derive(Default)]
 struct Outcome {
     delivery_id: i64,
     status: Option<u16>,
@@ -64,11 +65,18 @@ impl Outcome {
             "delivery": self.delivery_id,
             "status": self.status,
             "latency_ms": self.latency_ms,
-            "error": self.error,
-            "excerpt": self.excerpt,
+            "error": self.error.as_deref().map(storable),
+            "excerpt": self.excerpt.as_deref().map(storable),
             "retry_after": self.retry_after,
         })
     }
+}
+
+/// Text as PostgreSQL can store it: it has no NUL character (jsonb refuses `\u0000`), and a
+/// receiver's reply may hold one. Left in, the whole batch of outcomes would be refused again
+/// and again, and delivery would stop for every webhook.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 struct Settings {
@@ -367,6 +375,18 @@ async fn finish(pool: &Pool, settings: &Settings, results: &Value) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcomes_never_carry_a_nul() {
+        let outcome = Outcome {
+            excerpt: Some("a\0b".to_owned()),
+            error: Some("\0".to_owned()),
+            ..Outcome::default()
+        };
+        let text = outcome.to_json().to_string();
+        assert!(!text.contains("\\u0000"), "{text}");
+        assert!(text.contains("a\u{FFFD}b"), "{text}");
+    }
 
     #[test]
     fn retry_after_is_seconds_or_an_http_date() {

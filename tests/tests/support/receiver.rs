@@ -38,6 +38,8 @@ pub enum Mode {
     Slow(Duration),
     /// 307 to this port on loopback (another receiver), every time.
     Redirect(u16),
+    /// 200 with a binary body (NUL bytes in it).
+    Binary,
 }
 
 #[derive(Clone)]
@@ -112,6 +114,7 @@ impl Receiver {
             if reader.read_exact(&mut body).is_err() {
                 return;
             }
+            let mut reply_body = b"ok".to_vec();
             let (status, extra) = {
                 let mut mode = self.mode.lock().unwrap();
                 let seen = self.received.lock().unwrap().len();
@@ -132,6 +135,10 @@ impl Receiver {
                     Mode::Redirect(port) => {
                         (307, format!("Location: http://127.0.0.1:{port}/moved\r\n"))
                     }
+                    Mode::Binary => {
+                        reply_body = b"\x00\x01bin\x00ary".to_vec();
+                        (200, String::new())
+                    }
                 }
             };
             self.received.lock().unwrap().push(Received {
@@ -140,10 +147,13 @@ impl Receiver {
                 answered: status,
                 at: Instant::now(),
             });
-            let reply = format!(
-                "HTTP/1.1 {status} X\r\n{extra}Content-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
-            );
-            if writer.write_all(reply.as_bytes()).is_err() {
+            let mut reply = format!(
+                "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
+                reply_body.len()
+            )
+            .into_bytes();
+            reply.extend_from_slice(&reply_body);
+            if writer.write_all(&reply).is_err() {
                 return;
             }
         }
