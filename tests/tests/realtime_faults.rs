@@ -206,6 +206,48 @@ fn a_stream_opened_while_postgres_is_down_is_told_when_to_retry() {
     up.wait_ready();
 }
 
+/// A shim started while PostgreSQL is down: its requests reach the database as soon as it is
+/// back, its listener only after its backoff. A stream opened in between must not go live
+/// before the listener knows where it starts: what is written meanwhile still arrives.
+#[test]
+fn a_stream_opened_before_the_listener_started_misses_nothing() {
+    let cluster = Cluster::start();
+    let key = api_key(&cluster, &["read"]);
+    cluster.stop();
+    let shim = Shim::start(&cluster.url());
+    // The listener's reconnect backoff doubles to 5 s: by now its next try is seconds away.
+    std::thread::sleep(Duration::from_secs(7));
+    cluster.restart();
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        "/api/events?after=0&types=object.created",
+        &[("X-API-Key", &key)],
+    );
+    let status = stream.status;
+    assert_eq!(status, 200, "{}", stream.body_text());
+    stream.wait_ready();
+    desks(&cluster, "early", "d", 5);
+    // Sequenced by someone else (a psql reader, another replica, the ticker) before this
+    // shim's listener starts: the listener will begin after them.
+    cluster
+        .client()
+        .batch_execute("SELECT count(*) FROM arxos.events_since(0, max => 100000)")
+        .unwrap();
+    let mut paths = Vec::new();
+    while paths.len() < 5 {
+        let Some(message) = stream.next(Duration::from_secs(20)) else {
+            break;
+        };
+        paths.push(
+            message.json()["path"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert_eq!(paths.len(), 5, "{paths:?}");
+}
+
 #[test]
 fn a_replay_cut_by_a_postgres_stop_ends_with_a_retry_hint() {
     let cluster = Cluster::start();

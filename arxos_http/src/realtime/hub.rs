@@ -3,6 +3,7 @@
 //! subscriber that falls more than the ring's capacity behind is told so (it lagged) and
 //! reads from the outbox instead; nothing is ever dropped silently.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, Notify};
@@ -21,6 +22,9 @@ struct Inner {
     sender: broadcast::Sender<Arc<Event>>,
     /// Woken whenever events were published.
     published: Notify,
+    /// The listener has found where it starts: every event after that point will be
+    /// published. Before, a subscriber cannot know where the hub's events will begin.
+    live: AtomicBool,
 }
 
 impl Default for Hub {
@@ -36,6 +40,7 @@ impl Hub {
             inner: Arc::new(Inner {
                 sender,
                 published: Notify::new(),
+                live: AtomicBool::new(false),
             }),
         }
     }
@@ -54,6 +59,18 @@ impl Hub {
             let _ = self.inner.sender.send(event);
         }
         self.inner.published.notify_waiters();
+    }
+
+    /// Called by the listener once it knows the id it publishes after (its first start reads
+    /// the outbox's head): from then on the hub misses nothing.
+    pub fn mark_live(&self) {
+        self.inner.live.store(true, Ordering::Release);
+    }
+
+    /// Whether a subscriber that has read the outbox from now on can switch to the hub
+    /// without a gap ([`Hub::mark_live`]).
+    pub fn is_live(&self) -> bool {
+        self.inner.live.load(Ordering::Acquire)
     }
 
     /// Resolves after the next publication.

@@ -177,6 +177,7 @@ async fn session(
             .await?;
             *last = Some(row.try_get(0)?);
             tracing::info!(after = ?last, "event listener started");
+            hub.mark_live();
         } else {
             tracing::info!(after = ?last, "event listener reconnected; catching up");
         }

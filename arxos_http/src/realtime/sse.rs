@@ -35,6 +35,8 @@ use crate::metrics::EventTransport;
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 
+/// How often a stream reads the outbox while the listener has not started yet.
+const NOT_LIVE_POLL: Duration = Duration::from_millis(250);
 /// Events per replay page.
 const REPLAY_PAGE: i32 = 500;
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -180,10 +182,19 @@ impl Reader {
                 if self.rx.is_none() {
                     self.rx = Some(self.state.hub.subscribe());
                 }
+                // Read before the page: a page read once the listener knew its start covers
+                // everything up to where the hub's events begin.
+                let hub_live = self.state.hub.is_live();
                 match outbox::page(&self.state, &self.key, self.cursor, REPLAY_PAGE).await {
                     Ok(page) => {
-                        if (page.len() as i32) < REPLAY_PAGE {
+                        let caught_up = (page.len() as i32) < REPLAY_PAGE;
+                        if caught_up && hub_live {
                             self.replaying = false;
+                        } else if caught_up && page.is_empty() {
+                            // The listener has not started (the database was away when the
+                            // shim started): the hub's first events may lie past what the
+                            // outbox holds now. Keep reading the outbox until it has.
+                            tokio::time::sleep(NOT_LIVE_POLL).await;
                         }
                         self.queue.extend(page);
                     }
