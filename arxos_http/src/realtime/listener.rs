@@ -169,17 +169,30 @@ async fn session(
             }
         };
         let page = bounded("prepare", client.prepare(PAGE_SQL)).await?;
-        if last.is_none() {
-            let row = bounded(
-                "event_counter",
-                client.query_one("SELECT last_id FROM arxos.event_counter", &[]),
-            )
-            .await?;
-            *last = Some(row.try_get(0)?);
-            tracing::info!(after = ?last, "event listener started");
-            hub.mark_live();
-        } else {
-            tracing::info!(after = ?last, "event listener reconnected; catching up");
+        let row = bounded(
+            "event_counter",
+            client.query_one("SELECT last_id FROM arxos.event_counter", &[]),
+        )
+        .await?;
+        let head: i64 = row.try_get(0)?;
+        match *last {
+            None => {
+                *last = Some(head);
+                tracing::info!(after = ?last, "event listener started");
+                hub.mark_live();
+            }
+            // The outbox went back (a restore, a failover to a standby that was behind): new
+            // events will reuse ids this listener has passed; it starts again from the head.
+            Some(seen) if head < seen => {
+                tracing::warn!(
+                    seen,
+                    head,
+                    "the outbox is behind the last event this listener published \
+                     (restored or failed over?); following it from its head"
+                );
+                *last = Some(head);
+            }
+            Some(_) => tracing::info!(after = ?last, "event listener reconnected; catching up"),
         }
         beat(false).await?;
         let mut wants_wake = false;
