@@ -378,6 +378,26 @@ fn inspect_find_near_trace() {
     );
     let out = ok(&cluster, "trace /electrical/panels/panel_1 down data");
     assert_eq!(out.lines().count(), 1, "no data connections: {out}");
+    // An object reached by two routes (power and data) is drawn under both; what lies beyond
+    // it only once.
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.put('b42', '/d/a', 'x', parents => true), arxos.put('b42', '/d/b', 'x'),
+                    arxos.put('b42', '/d/c', 'x');
+             SELECT arxos.connect('b42', '/d/a', '/d/b', 'power'),
+                    arxos.connect('b42', '/d/a', '/d/b', 'data'),
+                    arxos.connect('b42', '/d/b', '/d/c', 'power');",
+        )
+        .unwrap();
+    let out = ok(&cluster, "trace /d/a downstream");
+    assert_eq!(out.matches("/d/b").count(), 2, "{out}");
+    assert_eq!(out.matches("/d/c").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("(continued under another route)").count(),
+        1,
+        "{out}"
+    );
     let (_, err) = failing(
         &cluster,
         "trace /electrical/panel_9 up; trace /x sideways; trace /x",

@@ -1,6 +1,7 @@
 //! The shell's state (building, current path) and what each command does: every command
 //! is a call of the extension's SQL functions with bound parameters.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use arxos_core::path;
@@ -508,11 +509,20 @@ impl Session {
     ) -> Result<String, ShellError> {
         let building = self.building()?;
         let start = self.resolve(Some(input))?;
-        let rows = self.db.query(
+        let mut rows = self.db.query(
             "SELECT t.depth, t.path, t.type, t.status, t.kind, t.via, t.cycle
-               FROM arxos.trace($1, $2, $3, $4) t",
-            &[&building, &start, &direction.as_sql(), &kind],
+               FROM arxos.trace($1, $2, $3, $4) t
+              LIMIT $5::int4",
+            &[
+                &building,
+                &start,
+                &direction.as_sql(),
+                &kind,
+                &(TREE_MAX + 1),
+            ],
         )?;
+        let cut = rows.len() > TREE_MAX as usize;
+        rows.truncate(TREE_MAX as usize);
         struct Step {
             depth: i32,
             path: String,
@@ -557,29 +567,53 @@ impl Session {
         let Some(root) = steps.iter().position(|s| s.depth == 0) else {
             return Ok(String::new());
         };
-        // A step's children: the steps one level deeper reached through it, once each.
+        // A step's children: the steps one level deeper reached through it, once each. An
+        // object reached by several routes (two feeds, a power and a data link) is drawn under
+        // each, but what lies beyond it only under the first: drawn under every route, the
+        // output would double at each such object.
+        let mut by_parent: HashMap<(i32, &str), Vec<usize>> = HashMap::new();
+        for (j, t) in steps.iter().enumerate() {
+            if let Some(via) = t.via.as_deref() {
+                by_parent.entry((t.depth, via)).or_default().push(j);
+            }
+        }
+        let mut expanded: HashSet<&str> = HashSet::new();
         let mut nodes: Vec<TreeNode> = Vec::with_capacity(steps.len());
         for s in &steps {
             let mut children: Vec<usize> = Vec::new();
-            if !s.cycle {
-                for (j, t) in steps.iter().enumerate() {
-                    let duplicate = children
+            let below = by_parent
+                .get(&(s.depth + 1, s.path.as_str()))
+                .map_or(&[][..], Vec::as_slice);
+            let first = expanded.insert(s.path.as_str());
+            if !s.cycle && first {
+                for &j in below {
+                    let t = &steps[j];
+                    if !children
                         .iter()
-                        .any(|&k| steps[k].path == t.path && steps[k].kind == t.kind);
-                    if t.depth == s.depth + 1
-                        && t.via.as_deref() == Some(s.path.as_str())
-                        && !duplicate
+                        .any(|&k| steps[k].path == t.path && steps[k].kind == t.kind)
                     {
                         children.push(j);
                     }
                 }
             }
-            nodes.push(TreeNode {
-                label: s.label.clone(),
-                children,
-            });
+            let mut label = s.label.clone();
+            if !s.cycle && !first && !below.is_empty() {
+                let _ = write!(
+                    label,
+                    "  {}",
+                    p.paint(Style::Dim, "(continued under another route)")
+                );
+            }
+            nodes.push(TreeNode { label, children });
         }
-        Ok(render::draw_tree(&nodes, root))
+        let mut out = render::draw_tree(&nodes, root);
+        if cut {
+            let _ = writeln!(
+                out,
+                "(stopped at {TREE_MAX} steps; trace with a KIND, or from further down)"
+            );
+        }
+        Ok(out)
     }
 
     fn history(&self, input: Option<&str>, limit: i64) -> Result<String, ShellError> {
