@@ -142,6 +142,25 @@ fn navigation_ls_pwd_and_tree() {
     );
     assert!(!out.contains("outlet_2A"), "{out}");
     assert!(out.ends_with("2 objects\n"), "{out}");
+    // A level with more objects than the drawing's budget below one of the shown ones: its
+    // siblings are all still drawn, and marked as having children.
+    cluster
+        .client()
+        .batch_execute(
+            "INSERT INTO arxos.objects (building_id, path, type)
+             SELECT arxos.building_id('b42'), '/electrical/x' || i, 'thing'
+               FROM generate_series(1, 10001) i",
+        )
+        .unwrap();
+    let out = ok(&cluster, "tree / -d 1");
+    for top in ["electrical/", "hvac/", "plumbing/", "spaces/"] {
+        assert!(out.contains(top), "{top} missing: {out}");
+    }
+    assert!(!out.contains("stopped at"), "{out}");
+    cluster
+        .client()
+        .batch_execute("DELETE FROM arxos.objects WHERE path ~ '^/electrical/x[0-9]+$'")
+        .unwrap();
 
     // Errors: one line each, the shell goes on, the status is 1.
     let (out, err) = failing(

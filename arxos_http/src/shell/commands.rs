@@ -216,12 +216,10 @@ impl Session {
     fn tree(&self, input: Option<&str>, depth: Option<i32>) -> Result<String, ShellError> {
         let building = self.building()?;
         let root = self.resolve(input)?;
-        // One level more than shown tells which of the deepest shown objects have children.
-        let fetch_depth = depth.map(|d| d.saturating_add(1));
         let rows = self.db.query(
             "SELECT t.path, t.type, t.status, t.needs_repair, t.level
                FROM arxos.tree($1, $2, depth => $3, max => $4) t",
-            &[&building, &root, &fetch_depth, &(TREE_MAX + 1)],
+            &[&building, &root, &depth, &(TREE_MAX + 1)],
         )?;
         let truncated = rows.len() > TREE_MAX as usize;
         let mut paths = Vec::with_capacity(rows.len() + 1);
@@ -247,6 +245,31 @@ impl Session {
             levels.push(row.try_get::<_, i32>(4)?);
             paths.push(p);
         }
+        // Which of the deepest shown objects have children of their own: asked object by
+        // object (fetching the next level instead would spend the row budget on the first
+        // deep subtree and leave its siblings out).
+        let deeper: HashSet<String> = match depth {
+            Some(d) => {
+                let deepest: Vec<&str> = paths
+                    .iter()
+                    .zip(&levels)
+                    .filter(|(p, level)| **level == d && p.as_str() != "/")
+                    .map(|(p, _)| p.as_str())
+                    .collect();
+                let rows = self.db.query(
+                    "SELECT p FROM unnest($2::text[]) p
+                      WHERE EXISTS (SELECT 1 FROM arxos.objects o
+                                     WHERE o.building_id = arxos.building_id($1)
+                                       AND o.path >= arxos.path_lower(p) AND o.path < arxos.path_upper(p)
+                                    OFFSET 0)",
+                    &[&building, &deepest],
+                )?;
+                rows.iter()
+                    .map(|r| r.try_get::<_, String>(0))
+                    .collect::<Result<_, _>>()?
+            }
+            None => HashSet::new(),
+        };
         // For the root, paths[0] is "/" itself, so the top-level objects attach to it too.
         let (_, mut children) = render::children_by_parent(&paths);
         let shown = |i: usize| depth.is_none_or(|d| levels[i] <= d);
@@ -256,7 +279,7 @@ impl Session {
             .iter()
             .enumerate()
             .map(|(i, (name, type_, marks))| {
-                let is_dir = !children[i].is_empty();
+                let is_dir = !children[i].is_empty() || deeper.contains(&paths[i]);
                 let kids: Vec<usize> = std::mem::take(&mut children[i])
                     .into_iter()
                     .filter(|&c| shown(c))
