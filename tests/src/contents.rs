@@ -1,5 +1,5 @@
-//! What a copy of a database must give back (backups, replicas): the rows of its tables, and
-//! the shell commands the docs give for making the copy.
+//! What a copy of a database must give back (backups, replicas): the rows of its tables, the
+//! shell commands the docs give for making the copy, and some of the writes that fill it.
 
 /// For each relation that `relations` lists (a query answering its name and its `relkind`),
 /// by name: a table's row count and an MD5 of its rows in text form, a sequence's last value.
@@ -47,4 +47,35 @@ pub fn documented_commands(doc: &str, marker: &str) -> String {
         .expect("the block ends")
         .0
         .to_owned()
+}
+
+/// Registers a worker and a verifier (by these handles), and has the worker document the first
+/// object of `building` and the verifier verify it: rows in the market's tables and the ledger.
+pub fn verified_contribution(
+    client: &mut postgres::Client,
+    building: &str,
+    worker: &str,
+    verifier: &str,
+) {
+    let register = |client: &mut postgres::Client, handle: &str| -> String {
+        client
+            .query_one(
+                "select arxos.register_contributor($1, $1)::text",
+                &[&handle],
+            )
+            .unwrap_or_else(|e| panic!("register {handle}: {e}"))
+            .get(0)
+    };
+    let worker = register(client, worker);
+    let verifier = register(client, verifier);
+    client
+        .batch_execute(&format!(
+            "select arxos.contribute('{building}', '{worker}', 'object_documentation', \
+                                     repeat('ab', 32), '{{\"notes\": \"checked\"}}', path => p.path)
+               from (select path from arxos.objects
+                      where building_id = arxos.building_id('{building}') order by path limit 1) p;
+             select arxos.verify_contribution(k.id, '{verifier}', 'auto_verified')
+               from arxos.contributions k where k.contributor_id = '{worker}';"
+        ))
+        .unwrap_or_else(|e| panic!("contribute and verify: {e}"));
 }

@@ -667,48 +667,28 @@ fn requests_time_out_with_503() {
 /// (arxos_http/src/main.rs, `keeps_secrets_out`).
 #[test]
 fn secrets_stay_out_of_trace_logs() {
-    let cluster = arxos_e2e::Cluster::start();
-    cluster
-        .client()
-        .batch_execute("SELECT arxos.load_sample()")
-        .expect("sample building");
-    let key = create_key(&cluster, "admin-bot", &["read", "write", "admin"], None);
-    let shim = arxos_e2e::Shim::start_with(
-        &cluster.url(),
-        &["--rate-limit", "0"],
+    let api = Api::start_with_env(
+        &["--rate-limit", "0", "--query-rate-limit", "0"],
         &[("RUST_LOG", "trace")],
     );
-    let http = arxos_e2e::Http::new();
-    let send = |method: &str, path: &str, body: Option<serde_json::Value>| {
-        let mut headers = vec![("x-api-key", key.as_str())];
-        if body.is_some() {
-            headers.push(("content-type", "application/json"));
-        }
-        http.request(
-            method,
-            &shim.url(path),
-            &headers,
-            body.map(|b| b.to_string().into_bytes()),
-        )
-    };
-    assert_eq!(send("GET", "/api/buildings", None).status, 200);
-    let created = send(
+    assert_eq!(api.get("/api/buildings").status, 200);
+    let created = api.send(
         "POST",
         "/api/webhooks",
-        Some(json!({"url": "https://example.com/hook"})),
+        Some(&json!({"url": "https://example.com/hook"})),
     );
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_str().unwrap().to_owned();
-    let rotated = send("POST", &format!("/api/webhooks/{id}/rotate-secret"), None);
+    let rotated = api.send("POST", &format!("/api/webhooks/{id}/rotate-secret"), None);
     assert_eq!(rotated.status, 200, "{}", rotated.body);
-    let new_key = send(
+    let new_key = api.send(
         "POST",
         "/api/keys",
-        Some(json!({"name": "someone", "scopes": ["read"]})),
+        Some(&json!({"name": "someone", "scopes": ["read"]})),
     );
     assert_eq!(new_key.status, 201, "{}", new_key.body);
     let mut secrets = vec![
-        key.clone(),
+        api.key.clone(),
         created.json()["secret"].as_str().unwrap().to_owned(),
         rotated.json()["secret"].as_str().unwrap().to_owned(),
         new_key.json()["key"].as_str().unwrap().to_owned(),
@@ -720,7 +700,7 @@ fn secrets_stay_out_of_trace_logs() {
             .iter()
             .map(|s| s.rsplit('_').next().unwrap().to_owned()),
     );
-    let logs = shim.logs();
+    let logs = api.shim.logs();
     assert!(
         logs.iter()
             .any(|l| l.contains("TRACE") || l.contains("DEBUG")),

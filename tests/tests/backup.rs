@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use arxos_e2e::contents::{digests, documented_commands};
+use arxos_e2e::contents::{digests, documented_commands, verified_contribution};
 use arxos_e2e::Cluster;
 
 /// Every table (row count and a digest of its rows in text form) and every sequence (its last
@@ -49,29 +49,7 @@ fn a_dump_restores_every_row_and_the_restored_database_goes_on() {
          select arxos.tick();",
     )
     .unwrap();
-    let worker: String = c
-        .query_one(
-            "select arxos.register_contributor('saver', 'Saver')::text",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    let verifier: String = c
-        .query_one(
-            "select arxos.register_contributor('checker', 'Checker')::text",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    c.batch_execute(&format!(
-        "select arxos.contribute('g', '{worker}', 'object_documentation', repeat('ab', 32), \
-                                 '{{\"notes\": \"checked\"}}', path => p.path)
-           from (select path from arxos.objects
-                  where building_id = arxos.building_id('g') order by path limit 1) p;
-         select arxos.verify_contribution(k.id, '{verifier}', 'auto_verified')
-           from arxos.contributions k;"
-    ))
-    .unwrap();
+    verified_contribution(&mut c, "g", "saver", "checker");
     let key: String = c
         .query_one(
             "select k.key from arxos.create_api_key('backup', array['admin']) k",

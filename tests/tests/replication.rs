@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use arxos_e2e::contents::{digests, documented_commands};
+use arxos_e2e::contents::{digests, documented_commands, verified_contribution};
 use arxos_e2e::{wait_until, Cluster};
 
 /// Every table of schema arxos that survives a crash, readings as one table (the subscriber
@@ -99,31 +99,12 @@ fn a_subscriber_holds_every_row_of_the_publisher() {
          select arxos.create_building('late', 'Late');",
     )
     .unwrap();
-    let worker: String = p
-        .query_one(
-            "select arxos.register_contributor('worker', 'W')::text",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    let verifier: String = p
-        .query_one(
-            "select arxos.register_contributor('verifier', 'V')::text",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    p.batch_execute(&format!(
-        "select arxos.contribute('g', '{worker}', 'object_documentation', repeat('ab', 32), \
-                                 '{{\"notes\": \"checked\"}}', path => p.path)
-           from (select path from arxos.objects
-                  where building_id = arxos.building_id('g') order by path limit 1) p;
-         select arxos.verify_contribution(k.id, '{verifier}', 'auto_verified')
-           from arxos.contributions k;
-         select count(*) from arxos.events_since(0, max => 100000);
+    verified_contribution(&mut p, "g", "worker", "verifier");
+    p.batch_execute(
+        "select count(*) from arxos.events_since(0, max => 100000);
          select arxos.tick();
-         select arxos.put('g', '/pending_at_the_end', 'thing');"
-    ))
+         select arxos.put('g', '/pending_at_the_end', 'thing');",
+    )
     .unwrap();
 
     // Once the last write's pending events are on the subscriber, its readers call what

@@ -21,12 +21,17 @@ impl Api {
     }
 
     pub fn start_with(flags: &[&str]) -> Api {
+        Api::start_with_env(flags, &[])
+    }
+
+    /// Like [`Api::start_with`], with variables added to the server's environment.
+    pub fn start_with_env(flags: &[&str], env: &[(&str, &str)]) -> Api {
         let cluster = Cluster::start();
         let mut db = cluster.client();
         db.batch_execute("ALTER ROLE arxos_query LOGIN; SELECT arxos.load_sample();")
             .expect("prepare the database");
         let key = create_key(&cluster, "admin-bot", &["read", "write", "admin"], None);
-        let shim = Shim::start_with(&cluster.url(), flags, &[]);
+        let shim = Shim::start_with(&cluster.url(), flags, env);
         Api {
             cluster,
             shim,
