@@ -90,9 +90,10 @@ fn ctrl_c_cancels_the_running_statement() {
 
     // No building yet: the prompt says so.
     shell.expect("arxos:/> ").expect("the prompt");
+    // Ctrl-C abandons the whole line, as in any shell: the second command never runs.
     shell
-        .send("sql select pg_sleep(300)\r")
-        .expect("a slow statement");
+        .send("sql select pg_sleep(300); sql select 'never run' as later\r")
+        .expect("a slow statement, then another");
     let mut db = cluster.client();
     wait_until(Duration::from_secs(30), "the statement to run", || {
         let row = db
@@ -108,7 +109,12 @@ fn ctrl_c_cancels_the_running_statement() {
     shell
         .expect("error: canceling statement due to user request")
         .expect("the statement was cancelled");
-    shell.expect("arxos:/> ").expect("the shell goes on");
+    let rest = shell.expect("arxos:/> ").expect("the shell goes on");
+    let rest = String::from_utf8_lossy(rest.before()).into_owned();
+    assert!(
+        !rest.contains("never run"),
+        "the rest of the line ran: {rest:?}"
+    );
     shell.send("pwd\r").expect("pwd");
     shell.expect("\n/\r\n").expect("pwd answers");
     // Ctrl-D only once the line editor reads again: typed earlier, the terminal's cooked mode
