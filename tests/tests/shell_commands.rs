@@ -671,3 +671,27 @@ fn reconnects_after_the_database_restarts() {
         "at most the first command fails: {err}"
     );
 }
+
+#[test]
+fn ls_of_a_big_folder_shows_the_first_thousand_and_says_so() {
+    let cluster = sample_cluster();
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.put('b42', format('/bulk/item_%s', lpad(i::text, 4, '0')), 'sensor',
+                              parents => true)
+               FROM generate_series(1, 1005) i",
+        )
+        .expect("fill a big folder");
+    let out = ok(&cluster, "ls /bulk");
+    let items: Vec<&str> = out.lines().filter(|l| l.starts_with("item_")).collect();
+    assert_eq!(items.len(), 1000, "{out}");
+    assert!(items[0].starts_with("item_0001 "), "{out}");
+    assert!(items[999].starts_with("item_1000 "), "{out}");
+    assert!(
+        out.ends_with("(first 1000 children shown; `find /bulk type=...` narrows them down)\n"),
+        "{out}"
+    );
+    // A folder within the limit has no such line.
+    assert!(!ok(&cluster, "ls /").contains("children shown"));
+}

@@ -1,8 +1,9 @@
 //! The shell's database connection: one tokio-postgres client driven from the shell's
 //! (blocking) thread, reopened when it was lost. Interactive sessions cancel the running
-//! statement on Ctrl-C instead of dying.
+//! statement on Ctrl-C instead of dying, and abandon the rest of the line: a command that
+//! runs several statements runs no further one once Ctrl-C was pressed, even between them.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 
 use futures_util::{pin_mut, FutureExt, TryStreamExt};
@@ -15,6 +16,16 @@ use crate::config::DatabaseArgs;
 use crate::db::{self, DbError};
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Why a statement gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Sql(#[from] tokio_postgres::Error),
+    /// Ctrl-C was pressed during this line before the statement started; it was not sent.
+    #[error("interrupted (Ctrl-C)")]
+    Interrupted,
+}
 
 /// The rows of a `sql` statement, as PostgreSQL's text forms.
 #[derive(Debug, Default)]
@@ -35,6 +46,8 @@ pub struct Db {
     client: tokio_postgres::Client,
     /// SIGINT, once [`Db::cancel_on_interrupt`] was called.
     interrupts: RefCell<Option<Signal>>,
+    /// Ctrl-C was pressed since the line began ([`Db::begin_line`]).
+    interrupted: Cell<bool>,
 }
 
 impl Db {
@@ -52,6 +65,7 @@ impl Db {
             actor,
             client,
             interrupts: RefCell::new(None),
+            interrupted: Cell::new(false),
         })
     }
 
@@ -73,20 +87,44 @@ impl Db {
         Ok(())
     }
 
-    fn run<F: Future>(&self, future: F) -> F::Output {
+    /// Starts a line of commands: a Ctrl-C pressed before now is forgotten. Called before
+    /// and after each line, so that the line editor's completions never see an old one.
+    pub fn begin_line(&self) {
+        self.interrupted.set(false);
+        if let Some(interrupts) = self.interrupts.borrow_mut().as_mut() {
+            self.runtime
+                .block_on(async { while let Some(Some(())) = interrupts.recv().now_or_never() {} });
+        }
+    }
+
+    /// Ctrl-C was pressed since the line began.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted.get()
+    }
+
+    fn run<F, T>(&self, future: F) -> Result<T, QueryError>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
         let mut interrupts = self.interrupts.borrow_mut();
         let Some(interrupts) = interrupts.as_mut() else {
-            return self.runtime.block_on(future);
+            return Ok(self.runtime.block_on(future)?);
         };
         self.runtime.block_on(async {
-            // A Ctrl-C that came while no statement ran is not meant for this one.
-            while let Some(Some(())) = interrupts.recv().now_or_never() {}
+            // A Ctrl-C pressed since the line began, between two statements, ends the line.
+            if interrupts.recv().now_or_never().is_some() {
+                self.interrupted.set(true);
+            }
+            if self.interrupted.get() {
+                return Err(QueryError::Interrupted);
+            }
             pin_mut!(future);
             tokio::select! {
-                output = &mut future => output,
+                output = &mut future => Ok(output?),
                 _ = interrupts.recv() => {
+                    self.interrupted.set(true);
                     self.cancel().await;
-                    future.await
+                    Ok(future.await?)
                 }
             }
         })
@@ -104,11 +142,11 @@ impl Db {
         }
     }
 
-    pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+    pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, QueryError> {
         self.run(self.client.query(sql, params))
     }
 
-    pub fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
+    pub fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, QueryError> {
         self.run(self.client.query_one(sql, params))
     }
 
@@ -116,11 +154,7 @@ impl Db {
     /// it back, keeping at most `max_rows` rows. Several statements are refused: PostgreSQL
     /// prepares the text first, which only a single statement passes, so a `COMMIT` in the
     /// text can never end the read-only transaction and let a later statement write.
-    pub fn read_only_text_query(
-        &self,
-        sql: &str,
-        max_rows: usize,
-    ) -> Result<TextRows, tokio_postgres::Error> {
+    pub fn read_only_text_query(&self, sql: &str, max_rows: usize) -> Result<TextRows, QueryError> {
         self.run(async {
             self.client
                 .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '10s'")

@@ -8,7 +8,7 @@ use arxos_core::path;
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 
-use super::client::Db;
+use super::client::{Db, QueryError};
 use super::error::ShellError;
 use super::find::FindQuery;
 use super::parse::{self, CdTarget, Command, Direction, COMMANDS};
@@ -20,6 +20,8 @@ const NEAR_SHOWN: i32 = 1000;
 /// Most objects `tree` draws and `find` lists, and rows `sql` shows.
 const TREE_MAX: i32 = 10_000;
 const FIND_MAX: i64 = 1_000;
+/// Children `ls` lists at most, in path order.
+const LS_MAX: i32 = 1_000;
 const SQL_MAX_ROWS: usize = 1_000;
 /// Changes `inspect` shows.
 const INSPECT_CHANGES: i64 = 5;
@@ -60,6 +62,10 @@ impl Session {
 
     pub fn cwd(&self) -> &str {
         &self.cwd
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     pub fn db_mut(&mut self) -> &mut Db {
@@ -187,12 +193,14 @@ impl Session {
         let building = self.building()?;
         let target = self.resolve(input)?;
         let rows = self.db.query(
-            "SELECT l.name, l.type, l.status, l.needs_repair, l.children FROM arxos.ls($1, $2) l",
-            &[&building, &target],
+            "SELECT l.name, l.type, l.status, l.needs_repair, l.children
+               FROM arxos.ls($1, $2, max => $3) l",
+            &[&building, &target, &(LS_MAX + 1)],
         )?;
+        let truncated = rows.len() > LS_MAX as usize;
         let mut table = Vec::with_capacity(rows.len());
         let mut directories = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows.iter().take(LS_MAX as usize) {
             let children: i64 = row.try_get(4)?;
             let mut name = printable(&row.try_get::<_, String>(0)?);
             if children > 0 {
@@ -206,11 +214,18 @@ impl Session {
             ]);
         }
         let palette = self.palette;
-        Ok(render_table_with(&table, |r, c, cell| match c {
+        let mut out = render_table_with(&table, |r, c, cell| match c {
             0 if directories[r] => palette.paint(Style::Directory, cell),
             2 => palette.paint_marks(cell),
             _ => palette.paint(Style::Dim, cell),
-        }))
+        });
+        if truncated {
+            let _ = writeln!(
+                out,
+                "(first {LS_MAX} children shown; `find {target} type=...` narrows them down)"
+            );
+        }
+        Ok(out)
     }
 
     fn tree(&self, input: Option<&str>, depth: Option<i32>) -> Result<String, ShellError> {
@@ -754,6 +769,9 @@ impl Session {
             .db
             .read_only_text_query(query, SQL_MAX_ROWS)
             .map_err(|e| {
+                let QueryError::Sql(e) = e else {
+                    return ShellError::from(e);
+                };
                 // PostgreSQL prepares the text first, which refuses several statements.
                 let several = e.as_db_error().is_some_and(|db| {
                     *db.code() == SqlState::SYNTAX_ERROR
@@ -800,11 +818,25 @@ impl Session {
         let Some(building) = self.building.as_deref() else {
             return Vec::new();
         };
+        // The children whose paths lie in [dir/prefix, upper): a range of the
+        // (building_id, parent_path, path) index, however many children `dir` has.
+        let lower = if dir == "/" {
+            format!("/{prefix}")
+        } else {
+            format!("{dir}/{prefix}")
+        };
+        let upper = (!prefix.is_empty()).then(|| prefix_upper(&lower)).flatten();
         self.db
             .query(
-                "SELECT l.name, l.children > 0 FROM arxos.ls($1, $2) l
-                  WHERE starts_with(l.name, $3) ORDER BY l.name LIMIT $4",
-                &[&building, &dir, &prefix, &COMPLETION_MAX],
+                "SELECT o.name::text,
+                        EXISTS (SELECT 1 FROM arxos.objects c
+                                 WHERE c.building_id = o.building_id AND c.parent_path = o.path)
+                   FROM arxos.objects o
+                  WHERE o.building_id = arxos.building_id($1) AND o.parent_path = $2 COLLATE \"C\"
+                    AND o.path >= $3 COLLATE \"C\"
+                    AND ($4::text IS NULL OR o.path < $4 COLLATE \"C\")
+                  ORDER BY o.path LIMIT $5",
+                &[&building, &dir, &lower, &upper, &COMPLETION_MAX],
             )
             .map(|rows| {
                 rows.iter()
@@ -824,6 +856,21 @@ impl Session {
             .map(|rows| rows.iter().filter_map(|r| r.try_get(0).ok()).collect())
             .unwrap_or_default()
     }
+}
+
+/// The least string above every string that starts with `prefix` (in code point order,
+/// which is the byte order of UTF-8 and so of `COLLATE "C"`); none when there is no such
+/// string (every character is U+10FFFF).
+fn prefix_upper(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 fn help(topic: Option<&str>) -> Result<String, ShellError> {
@@ -927,6 +974,20 @@ mod tests {
         }
         assert!(help(Some("find")).unwrap().contains("voltage>100"));
         assert!(help(Some("nope")).is_err());
+    }
+
+    #[test]
+    fn prefix_upper_bounds_every_extension_of_the_prefix() {
+        assert_eq!(prefix_upper("/a/ou").as_deref(), Some("/a/ov"));
+        // The byte order of UTF-8 is the code point order.
+        assert_eq!(prefix_upper("/\u{D7FF}").as_deref(), Some("/\u{E000}"));
+        assert_eq!(prefix_upper("/x\u{10FFFF}").as_deref(), Some("/y"));
+        assert_eq!(prefix_upper("\u{10FFFF}"), None);
+        let upper = prefix_upper("/r\u{e9}").unwrap();
+        for name in ["/r\u{e9}", "/r\u{e9}\u{10FFFF}\u{10FFFF}", "/r\u{e9}zzz"] {
+            assert!(name.as_bytes() < upper.as_bytes(), "{name:?}");
+        }
+        assert!("/r\u{ea}".as_bytes() >= upper.as_bytes());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use arxos_core::path::PathError;
 
+use super::client::QueryError;
 use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,17 @@ pub enum ShellError {
     Sql(#[from] tokio_postgres::Error),
     #[error("{}", one_line(&crate::error::chain(.0)))]
     Connect(#[from] DbError),
+    #[error("interrupted (Ctrl-C)")]
+    Interrupted,
+}
+
+impl From<QueryError> for ShellError {
+    fn from(err: QueryError) -> Self {
+        match err {
+            QueryError::Sql(e) => ShellError::Sql(e),
+            QueryError::Interrupted => ShellError::Interrupted,
+        }
+    }
 }
 
 /// The database's message for errors it raised; otherwise what went wrong with the

@@ -135,7 +135,18 @@ fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
     if line.trim_start().starts_with('#') {
         return outcome;
     }
+    session.borrow().db().begin_line();
+    run_commands(session, line, &mut outcome);
+    session.borrow().db().begin_line();
+    outcome
+}
+
+/// Runs the commands of a line until one says `exit` or Ctrl-C abandons the rest.
+fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
     for text in parse::split_commands(line) {
+        if session.borrow().db().interrupted() {
+            break;
+        }
         let command = match parse::parse_command(text) {
             Ok(Command::Exit) => {
                 outcome.exit = true;
@@ -174,7 +185,6 @@ fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
             }
         }
     }
-    outcome
 }
 
 /// One-shot and piped commands: every line runs, even after a failure, until `exit`.
