@@ -55,7 +55,7 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
 
-    /// Seconds that in-flight requests get to finish after SIGINT or SIGTERM.
+    /// Seconds that in-flight requests and webhook deliveries get to finish after SIGINT or SIGTERM.
     #[arg(long, env = "ARXOS_SHUTDOWN_GRACE", default_value_t = 10)]
     pub shutdown_grace: u64,
 

@@ -15,6 +15,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -71,7 +72,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         Arc::clone(&state.grants),
         pool.clone(),
     );
-    crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);
+    let webhooks = crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);
     state.statement_timeout_ms = config.request_timeout * 1000;
     state.query = QuerySettings {
         timeout_ms: config.api.query_timeout_ms,
@@ -135,24 +136,35 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     .into_future();
     tokio::pin!(server);
 
+    let grace = Duration::from_secs(config.shutdown_grace);
     tokio::select! {
         result = &mut server => {
             realtime.stop(&pool).await;
+            if let Some(webhooks) = webhooks {
+                webhooks.stop(Instant::now() + grace).await;
+            }
             pool.close();
             return result.map_err(ServeError::from);
         }
         signal = signals.recv() => {
-            tracing::info!(signal, "shutting down: no new connections, finishing in-flight requests");
+            tracing::info!(signal, "shutting down: no new connections, finishing in-flight requests and webhook deliveries");
             stop.notify_one();
+            if let Some(webhooks) = &webhooks {
+                webhooks.stop_claiming();
+            }
         }
     }
-    let grace = Duration::from_secs(config.shutdown_grace);
-    match tokio::time::timeout(grace, &mut server).await {
+    // Requests and webhook deliveries share one grace period.
+    let deadline = Instant::now() + grace;
+    match tokio::time::timeout_at(deadline, &mut server).await {
         Ok(result) => result?,
         Err(_) => tracing::warn!(
             ?grace,
             "grace period over: dropping the remaining connections"
         ),
+    }
+    if let Some(webhooks) = webhooks {
+        webhooks.stop(deadline).await;
     }
     realtime.stop(&pool).await;
     pool.close();

@@ -623,3 +623,50 @@ fn private_and_loopback_destinations_are_refused_without_an_allow_list() {
     }
     assert_eq!(receiver.count(), 0, "nothing reached the loopback receiver");
 }
+
+#[test]
+fn a_stopping_shim_finishes_and_records_the_deliveries_in_flight() {
+    let cluster = Cluster::start();
+    let mut shim = Shim::start_with(
+        &cluster.url(),
+        &[
+            "--webhook-allow-networks",
+            "127.0.0.0/8",
+            "--webhook-timeout",
+            "10s",
+        ],
+        &[("ARXOS_SHUTDOWN_GRACE", "10")],
+    );
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    let receiver = Receiver::start(Mode::Slow(Duration::from_secs(2)));
+    let id = created_id(&api, &receiver, &["object.created"]);
+    desks(&cluster, "drain", "d", 1);
+    let mut db = cluster.client();
+    let state = |db: &mut postgres::Client| -> (String, i32) {
+        let row = db
+            .query_one(
+                "SELECT status, attempts FROM arxos.webhook_deliveries
+                  WHERE webhook_id = $1::text::uuid",
+                &[&id],
+            )
+            .expect("the delivery row");
+        (row.get(0), row.get(1))
+    };
+    wait_until(WAIT, "the delivery to be in flight", || {
+        db.query_opt(
+            "SELECT 1 FROM arxos.webhook_deliveries
+              WHERE webhook_id = $1::text::uuid AND status = 'delivering'",
+            &[&id],
+        )
+        .expect("read the deliveries")
+    });
+    shim.signal("TERM");
+    let status = shim
+        .wait_exit(Duration::from_secs(30))
+        .expect("the shim exits");
+    assert!(status.success(), "{status:?}");
+    // The receiver answered after the signal; the shim waited for it and recorded it, so a
+    // restart will not send it again.
+    assert_eq!(receiver.count(), 1);
+    assert_eq!(state(&mut db), ("delivered".to_owned(), 1));
+}

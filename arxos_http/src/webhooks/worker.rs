@@ -9,13 +9,17 @@
 //! 3. each is POSTed with Standard Webhooks headers, at most `concurrency` in flight;
 //! 4. outcomes are recorded in batches by `arxos.finish_deliveries`, which decides retries,
 //!    dead-lettering and disabling in the database.
+//!
+//! When the shim stops, the worker claims nothing more, lets the deliveries in flight finish
+//! and records their outcomes (within the shutdown grace period), so a restart does not send
+//! again what was already delivered.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::db::Pool;
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::{sleep, Instant};
 use uuid::Uuid;
 
@@ -91,8 +95,9 @@ fn interval_text(d: Duration) -> String {
     format!("{} milliseconds", d.as_millis())
 }
 
-/// Runs forever.
-pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
+/// Runs until `stopping` turns true (or its sender is gone), then drains: see the module
+/// documentation.
+pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::Receiver<bool>) {
     let policy = Arc::new(Policy {
         allowed: args.webhook_allow_networks.clone(),
     });
@@ -119,7 +124,7 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
     let concurrency = args.webhook_concurrency as usize;
     let slots = Arc::new(Semaphore::new(concurrency));
     let (done_tx, done_rx) = mpsc::channel::<Outcome>(concurrency * 2);
-    tokio::spawn(record_outcomes(
+    let recorder = tokio::spawn(record_outcomes(
         pool.clone(),
         Arc::clone(&settings),
         done_rx,
@@ -127,6 +132,9 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
 
     let mut failures = 0u32;
     loop {
+        if *stopping.borrow() || stopping.has_changed().is_err() {
+            break;
+        }
         let round = async {
             while enqueue(&pool).await? == ENQUEUE_BATCH {}
             let free = slots.available_permits().min(CLAIM_BATCH);
@@ -166,8 +174,9 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
         }
         if slots.available_permits() == 0 {
             // Wait for a slot, then look again.
-            if let Ok(slot) = Arc::clone(&slots).acquire_owned().await {
-                drop(slot);
+            tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => drop(slot),
+                _ = stopping.changed() => {}
             }
             continue;
         }
@@ -179,8 +188,20 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs) {
         tokio::select! {
             _ = hub.published() => {}
             _ = sleep(backoff) => {}
+            _ = stopping.changed() => {}
         }
     }
+    let in_flight = concurrency - slots.available_permits();
+    tracing::info!(
+        in_flight,
+        "webhook worker stopping: finishing the deliveries in flight"
+    );
+    // Every slot back means every delivery has handed its outcome to the recorder, which
+    // ends once it has recorded them all.
+    let _ = slots.acquire_many(concurrency as u32).await;
+    drop(done_tx);
+    let _ = recorder.await;
+    tracing::info!("webhook worker stopped");
 }
 
 async fn enqueue(pool: &Pool) -> Result<i32, String> {
