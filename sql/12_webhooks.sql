@@ -107,8 +107,12 @@ CREATE TABLE arxos.webhook_deliveries (
     CHECK ((event_id IS NULL) <> (payload IS NULL)),
     UNIQUE (webhook_id, event_id)
 );
-CREATE INDEX webhook_deliveries_due ON arxos.webhook_deliveries (next_attempt_at)
+-- Each webhook's due deliveries in order, and its deliveries in flight: what a claim reads per
+-- webhook (claim_deliveries).
+CREATE INDEX webhook_deliveries_due ON arxos.webhook_deliveries (webhook_id, next_attempt_at, id)
     WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_in_flight ON arxos.webhook_deliveries (webhook_id)
+    WHERE status = 'delivering';
 CREATE INDEX webhook_deliveries_leased ON arxos.webhook_deliveries (lease_until)
     WHERE status = 'delivering';
 CREATE INDEX webhook_deliveries_webhook ON arxos.webhook_deliveries (webhook_id, id);
@@ -466,7 +470,12 @@ $$;
 -- secrets and the reason in secret_error, which the worker records as a failed attempt: the
 -- other webhooks' deliveries go on. A previous secret (during a rotation) that cannot be opened
 -- is left out; the current one signs alone.
-CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval DEFAULT '60 seconds')
+-- `per_webhook` (NULL: no limit) caps the deliveries of one webhook in flight at once, over
+-- all workers (those with a running lease count): an endpoint that hangs until the timeout
+-- then holds at most that many of a worker's slots, and the other webhooks' deliveries go on.
+-- The cap is approximate under concurrent claims (each worker counts what is committed).
+CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval DEFAULT '60 seconds',
+                                       per_webhook integer DEFAULT NULL)
 RETURNS TABLE (delivery_id bigint, webhook_id uuid, url text, message_id text, attempt integer,
                body text, secrets bytea[], secret_error text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
@@ -478,13 +487,31 @@ BEGIN
     IF lease IS NULL OR lease <= interval '0' THEN
         RAISE EXCEPTION 'lease must be a positive interval, got %', coalesce(lease::text, 'NULL') USING ERRCODE = '22023';
     END IF;
+    IF per_webhook < 1 THEN
+        RAISE EXCEPTION 'per_webhook must be at least 1 (NULL: no limit), got %', per_webhook USING ERRCODE = '22023';
+    END IF;
     RETURN QUERY
-    WITH due AS (
-        SELECT d.id FROM arxos.webhook_deliveries d
-         WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-           AND (d.payload IS NOT NULL OR EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = d.webhook_id AND w.enabled))
-         ORDER BY d.next_attempt_at, d.id
+    WITH candidates AS (
+        -- Per webhook (each one probe of webhook_deliveries_due), its earliest due deliveries,
+        -- as many as its cap leaves room for; then the earliest of all of them.
+        SELECT c.id
+          FROM arxos.webhooks w
+         CROSS JOIN LATERAL (
+               SELECT d.id, d.next_attempt_at FROM arxos.webhook_deliveries d
+                WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                  AND (w.enabled OR d.payload IS NOT NULL)
+                ORDER BY d.next_attempt_at, d.id
+                LIMIT CASE WHEN per_webhook IS NULL THEN max
+                           ELSE greatest(0, least(max, per_webhook - (
+                                SELECT count(*) FROM arxos.webhook_deliveries b
+                                 WHERE b.webhook_id = w.id AND b.status = 'delivering'
+                                   AND b.lease_until >= now()))) END) c
+         ORDER BY c.next_attempt_at, c.id
          LIMIT max
+    ), due AS (
+        SELECT d.id FROM arxos.webhook_deliveries d
+         -- = ANY(ARRAY(...)): probes of the primary key, whatever the queue's statistics say
+         WHERE d.id = ANY (ARRAY(SELECT candidates.id FROM candidates)) AND d.status = 'pending'
            FOR UPDATE OF d SKIP LOCKED
     ), expired AS (
         -- a lease that ran out (its worker died) is sent again, as a due one: only while the
@@ -622,10 +649,10 @@ $$;
 REVOKE ALL ON arxos.webhooks, arxos.webhook_cursor, arxos.webhook_deliveries,
               arxos.webhook_attempts FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION arxos.enqueue_deliveries(integer),
-                           arxos.claim_deliveries(text, integer, interval),
+                           arxos.claim_deliveries(text, integer, interval, integer),
                            arxos.finish_deliveries(text, jsonb, interval[], interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION arxos.enqueue_deliveries(integer),
-                          arxos.claim_deliveries(text, integer, interval),
+                          arxos.claim_deliveries(text, integer, interval, integer),
                           arxos.finish_deliveries(text, jsonb, interval[], interval)
       TO arxos_authenticator;
 GRANT EXECUTE ON FUNCTION arxos.event_object_type(arxos.events), arxos.event_json(arxos.events),

@@ -46,7 +46,7 @@ REVOKE EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance()
 -- functions (the shim's own login role runs them) and the secret generator.
 REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.webhook_new_secret(),
                            arxos.enqueue_deliveries(integer),
-                           arxos.claim_deliveries(text, integer, interval),
+                           arxos.claim_deliveries(text, integer, interval, integer),
                            arxos.finish_deliveries(text, jsonb, interval[], interval) FROM arxos_api;
 
 -- TRUNCATE fires no row or statement trigger but its own, so on the tables whose triggers keep

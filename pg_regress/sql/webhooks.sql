@@ -59,3 +59,17 @@ SELECT arxos.create_webhook(NULL);
 -- A session cannot point the key elsewhere.
 SET arxos.secret_key_file = '/tmp/elsewhere.key';
 SELECT arxos.delete_webhook(:'id'::uuid);
+-- One webhook's deliveries in flight are capped (per_webhook, over all workers), so an
+-- endpoint that hangs cannot hold every slot: the other webhooks' deliveries are claimed.
+SELECT w->>'id' AS hung FROM arxos.create_webhook('https://example.com/hung') w \gset
+SELECT w->>'id' AS fine FROM arxos.create_webhook('https://example.com/fine') w \gset
+SELECT count(arxos.test_webhook(:'hung'::uuid)) AS queued FROM generate_series(1, 3);
+SELECT count(arxos.test_webhook(:'fine'::uuid)) AS queued FROM generate_series(1, 2);
+SELECT webhook_id = :'hung'::uuid AS hung, count(*)
+  FROM arxos.claim_deliveries('a', 10, per_webhook => 2) GROUP BY 1 ORDER BY 1;
+-- Two of hung's are in flight (another worker asks): its third waits, until the cap is higher.
+SELECT count(*) AS claimed FROM arxos.claim_deliveries('b', 10, per_webhook => 2);
+SELECT webhook_id = :'hung'::uuid AS hung, attempt
+  FROM arxos.claim_deliveries('b', 10, per_webhook => 3);
+SELECT arxos.claim_deliveries('b', 10, per_webhook => 0);
+SELECT arxos.delete_webhook(:'hung'::uuid), arxos.delete_webhook(:'fine'::uuid);

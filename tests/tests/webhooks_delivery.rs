@@ -670,3 +670,57 @@ fn a_stopping_shim_finishes_and_records_the_deliveries_in_flight() {
     assert_eq!(receiver.count(), 1);
     assert_eq!(state(&mut db), ("delivered".to_owned(), 1));
 }
+
+#[test]
+fn an_endpoint_that_hangs_does_not_hold_up_the_others() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(
+        &cluster.url(),
+        &[
+            "--webhook-allow-networks",
+            "127.0.0.0/8",
+            "--webhook-timeout",
+            "20s",
+            "--webhook-concurrency",
+            "4",
+            "--webhook-endpoint-concurrency",
+            "2",
+        ],
+        &[],
+    );
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    let hung = Receiver::start(Mode::Slow(Duration::from_secs(10)));
+    let fine = Receiver::start(Mode::Ok);
+    let mut db = cluster.client();
+    db.batch_execute(
+        "SELECT arxos.create_building('hung', 'Hung'), arxos.create_building('fine', 'Fine')",
+    )
+    .expect("create the buildings");
+    for (receiver, building) in [(&hung, "hung"), (&fine, "fine")] {
+        api.create(
+            json!({"url": receiver.url("/"), "types": ["object.created"], "building": building}),
+        );
+    }
+    // The hanging endpoint's deliveries come first; two of them are in flight.
+    desks(&cluster, "hung", "d", 10);
+    wait_until(WAIT, "the hanging endpoint's deliveries in flight", || {
+        let n: i64 = db
+            .query_one(
+                "SELECT count(*) FROM arxos.webhook_deliveries WHERE status = 'delivering'",
+                &[],
+            )
+            .expect("count deliveries in flight")
+            .get(0);
+        (n == 2).then_some(())
+    });
+    // The other endpoint is served by the slots left, long before the first hung answer.
+    desks(&cluster, "fine", "d", 5);
+    wait_until(WAIT, "the other endpoint's deliveries", || {
+        (fine.count() == 5).then_some(())
+    });
+    assert_eq!(
+        hung.count(),
+        0,
+        "the other endpoint waited for the hanging one"
+    );
+}

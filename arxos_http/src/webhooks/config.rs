@@ -31,6 +31,12 @@ pub struct WebhookArgs {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub webhook_concurrency: u32,
 
+    /// Deliveries of one webhook in flight at once, over all shims: an endpoint that hangs
+    /// holds at most this many slots and the other webhooks' deliveries go on.
+    #[arg(long, env = "ARXOS_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub webhook_endpoint_concurrency: u32,
+
     /// Do not run the delivery worker in this shim (other replicas deliver).
     #[arg(long, env = "ARXOS_NO_WEBHOOK_WORKER")]
     pub no_webhook_worker: bool,

@@ -4,8 +4,9 @@
 //! 1. `arxos.enqueue_deliveries` fans new outbox events out into deliveries (one replica at a
 //!    time, from a durable cursor);
 //! 2. `arxos.claim_deliveries` leases due deliveries with `FOR UPDATE SKIP LOCKED`, so replicas
-//!    never send the same one at once; a shim that dies mid-delivery leaves a lease that
-//!    expires, and the delivery is sent again (at least once);
+//!    never send the same one at once, at most `endpoint_concurrency` of one webhook in
+//!    flight; a shim that dies mid-delivery leaves a lease that expires, and the delivery is
+//!    sent again (at least once);
 //! 3. each is POSTed with Standard Webhooks headers, at most `concurrency` in flight;
 //! 4. outcomes are recorded in batches by `arxos.finish_deliveries`, which decides retries,
 //!    dead-lettering and disabling in the database.
@@ -19,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::db::Pool;
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::time::{sleep, Instant};
 use uuid::Uuid;
 
@@ -86,6 +87,7 @@ fn storable(text: &str) -> String {
 struct Settings {
     worker: String,
     lease: Duration,
+    per_webhook: i32,
     schedule: Vec<String>,
     disable_after: String,
     policy: Arc<Policy>,
@@ -111,6 +113,7 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
     let settings = Arc::new(Settings {
         worker: format!("shim-{}", Uuid::new_v4().simple()),
         lease: args.webhook_timeout * 2 + Duration::from_secs(10),
+        per_webhook: args.webhook_endpoint_concurrency as i32,
         schedule: args
             .webhook_retry_schedule
             .iter()
@@ -123,6 +126,8 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
     tracing::info!(worker = %settings.worker, "webhook worker started");
     let concurrency = args.webhook_concurrency as usize;
     let slots = Arc::new(Semaphore::new(concurrency));
+    // A finished delivery may leave room under its webhook's cap: claim again.
+    let finished = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::channel::<Outcome>(concurrency * 2);
     let recorder = tokio::spawn(record_outcomes(
         pool.clone(),
@@ -150,11 +155,13 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
                 let http = http.clone();
                 let settings = Arc::clone(&settings);
                 let done = done_tx.clone();
+                let finished = Arc::clone(&finished);
                 tokio::spawn(async move {
                     let outcome = deliver(&http, &settings.policy, delivery).await;
                     metrics::webhook_delivery(WebhookOutcome::of(outcome.status));
                     let _ = done.send(outcome).await;
                     drop(slot);
+                    finished.notify_one();
                 });
             }
             Ok(full)
@@ -187,6 +194,7 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
         };
         tokio::select! {
             _ = hub.published() => {}
+            _ = finished.notified() => {}
             _ = sleep(backoff) => {}
             _ = stopping.changed() => {}
         }
@@ -222,7 +230,7 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
     let statement = client
         .prepare_cached(
             "SELECT delivery_id, url, message_id, body, secrets, secret_error
-               FROM arxos.claim_deliveries($1, $2, $3::text::interval)",
+               FROM arxos.claim_deliveries($1, $2, $3::text::interval, $4)",
         )
         .await
         .map_err(|e| chain(&e))?;
@@ -233,6 +241,7 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
                 &settings.worker,
                 &(max as i32),
                 &interval_text(settings.lease),
+                &settings.per_webhook,
             ],
         )
         .await
