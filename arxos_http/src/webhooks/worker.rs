@@ -126,13 +126,15 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
     tracing::info!(worker = %settings.worker, "webhook worker started");
     let concurrency = args.webhook_concurrency as usize;
     let slots = Arc::new(Semaphore::new(concurrency));
-    // A finished delivery may leave room under its webhook's cap: claim again.
-    let finished = Arc::new(Notify::new());
+    // Recorded outcomes may leave room under their webhooks' caps (which count the leases in
+    // the database): claim again.
+    let recorded = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::channel::<Outcome>(concurrency * 2);
     let recorder = tokio::spawn(record_outcomes(
         pool.clone(),
         Arc::clone(&settings),
         done_rx,
+        Arc::clone(&recorded),
     ));
 
     let mut failures = 0u32;
@@ -155,13 +157,11 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
                 let http = http.clone();
                 let settings = Arc::clone(&settings);
                 let done = done_tx.clone();
-                let finished = Arc::clone(&finished);
                 tokio::spawn(async move {
                     let outcome = deliver(&http, &settings.policy, delivery).await;
                     metrics::webhook_delivery(WebhookOutcome::of(outcome.status));
                     let _ = done.send(outcome).await;
                     drop(slot);
-                    finished.notify_one();
                 });
             }
             Ok(full)
@@ -194,7 +194,7 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
         };
         tokio::select! {
             _ = hub.published() => {}
-            _ = finished.notified() => {}
+            _ = recorded.notified() => {}
             _ = sleep(backoff) => {}
             _ = stopping.changed() => {}
         }
@@ -353,7 +353,12 @@ fn retry_after_secs(value: &str, now: SystemTime) -> Option<u64> {
 
 /// Records outcomes in batches. If the database is away it keeps the batch and tries again;
 /// should the shim die meanwhile, the leases expire and the deliveries are sent again.
-async fn record_outcomes(pool: Pool, settings: Arc<Settings>, mut done: mpsc::Receiver<Outcome>) {
+async fn record_outcomes(
+    pool: Pool,
+    settings: Arc<Settings>,
+    mut done: mpsc::Receiver<Outcome>,
+    recorded: Arc<Notify>,
+) {
     let mut batch: Vec<Outcome> = Vec::new();
     while let Some(first) = done.recv().await {
         batch.push(first);
@@ -367,7 +372,10 @@ async fn record_outcomes(pool: Pool, settings: Arc<Settings>, mut done: mpsc::Re
         let mut delay = Duration::from_millis(100);
         loop {
             match finish(&pool, &settings, &results).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    recorded.notify_one();
+                    break;
+                }
                 Err(error) => {
                     tracing::warn!(%error, "cannot record webhook outcomes yet; retrying");
                     sleep(delay).await;
