@@ -145,6 +145,30 @@ BEGIN
 END
 $$;
 
+-- After a failover to a standby that was behind, or a restore into a database that shims
+-- served, the outbox would number new events with ids its consumers have already seen (and
+-- skip, since they read `id > last seen`). This moves the numbering on: every event sequenced
+-- from now on, pending ones included, gets an id above `past`. Returns the last id handed out.
+-- Ids are not dense anyway; the gap costs nothing. A shim's listener calls it by itself when it
+-- reconnects to an outbox behind what it published. docs/operations.md, "Replication".
+CREATE FUNCTION arxos.skip_event_ids(past bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    last bigint;
+BEGIN
+    IF past IS NULL OR past < 0 THEN
+        RAISE EXCEPTION 'past must be an event id (0 or more), got %', coalesce(past::text, 'NULL')
+              USING ERRCODE = '22023';
+    END IF;
+    IF arxos.is_replica() THEN
+        RETURN (SELECT c.last_id FROM arxos.event_counter c);
+    END IF;
+    -- The row lock waits for a sequencer at work, so no batch is numbered below `past` after.
+    UPDATE arxos.event_counter SET last_id = greatest(last_id, past) RETURNING last_id INTO last;
+    RETURN last;
+END
+$$;
+
 -- Registers (or refreshes) a listener and says whether it wants a NOTIFY wake-up.
 CREATE FUNCTION arxos.listener_heartbeat(listener uuid, wants_wake boolean, ttl interval DEFAULT '30 seconds')
 RETURNS void

@@ -11,8 +11,9 @@
 --                        requests run only the shim's own statements, each behind
 --                        arxos.authorize's check of the key's scope and building.
 --   arxos_authenticator  arxos.authorize (08_security.sql), the webhook delivery functions
---                        (12_webhooks.sql), and below: arxos.tick (the shim's ticker) and
---                        arxos.sequence_events (its listener, through arxos.events_since).
+--                        (12_webhooks.sql), and below: arxos.tick (the shim's ticker),
+--                        arxos.sequence_events (its listener, through arxos.events_since)
+--                        and arxos.skip_event_ids (its listener, after a restore).
 --   arxos_query          arxos.query_allows and arxos_views.begin_query (08_security.sql).
 --   arxos_reader         none: it reads the BI materialized views, which compute nothing when
 --                        read (11_bi.sql).
@@ -31,7 +32,8 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz),
-                          arxos.sequence_events(integer, integer, boolean) TO arxos_authenticator;
+                          arxos.sequence_events(integer, integer, boolean),
+                          arxos.skip_event_ids(bigint) TO arxos_authenticator;
 -- The sealing of webhook secrets (secrets.rs): only the webhook functions above, which run as
 -- the extension's owner, open or seal a secret; nobody calls these directly.
 REVOKE EXECUTE ON FUNCTION arxos.seal_secret(bytea), arxos.open_secret(bytea),
@@ -39,9 +41,10 @@ REVOKE EXECUTE ON FUNCTION arxos.seal_secret(bytea), arxos.open_secret(bytea),
                            arxos.reseal_secret(bytea, text)
       FROM PUBLIC, arxos_api;
 -- What no request calls and only the owner or the shim's login role runs: the clock
--- (tick) and the readings' partition upkeep and retention.
+-- (tick), the readings' partition upkeep and retention, and the outbox's renumbering.
 REVOKE EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance(),
-                           arxos.drop_readings_before(timestamptz) FROM arxos_api;
+                           arxos.drop_readings_before(timestamptz),
+                           arxos.skip_event_ids(bigint) FROM arxos_api;
 -- What no request calls: key authentication (requests use authorize), the webhook worker's
 -- functions (the shim's own login role runs them) and the secret generator.
 REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.webhook_new_secret(),

@@ -106,3 +106,14 @@ SELECT arxos.event_json(e) ->> 'building' AS building FROM arxos.events_since(:b
 SELECT arxos.sequence_events(NULL);
 SELECT arxos.enqueue_deliveries(0);
 SELECT * FROM arxos.claim_deliveries('w', 10, NULL);
+-- after a restore or a failover to a standby that was behind: events sequenced from now on,
+-- pending ones included, are numbered after the given id; the numbering never goes back
+SELECT last_id AS head FROM arxos.event_counter \gset
+SELECT arxos.create_building('skip', 'Skip') IS NOT NULL AS created;
+SELECT arxos.skip_event_ids(:head + 1000) - :head AS moved_by;
+SELECT min(id) - :head AS first_after, count(*) FROM arxos.events_since(:head) e;
+SELECT arxos.skip_event_ids(0) - :head AS never_back;
+SELECT arxos.skip_event_ids(NULL);
+SELECT has_function_privilege('arxos_api', 'arxos.skip_event_ids(bigint)', 'EXECUTE') AS api,
+       has_function_privilege('arxos_authenticator', 'arxos.skip_event_ids(bigint)', 'EXECUTE') AS shim;
+DELETE FROM arxos.buildings WHERE key = 'skip';

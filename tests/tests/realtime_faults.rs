@@ -306,3 +306,52 @@ fn two_replicas_deliver_each_event_once() {
         "{workers:?}"
     );
 }
+
+#[test]
+fn an_outbox_that_went_back_numbers_new_events_after_what_was_published() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), FLAGS, &[]);
+    let key = api_key(&cluster, &["read"]);
+    // A live stream (no `after`): what it gets, the listener has published.
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        "/api/events?types=object.created",
+        &[("X-API-Key", &key)],
+    );
+    stream.wait_ready();
+    desks(&cluster, "back", "a", 10);
+    let published = stream.take(10, Duration::from_secs(30));
+    assert_eq!(published.len(), 10);
+    let top = published.last().unwrap().id.unwrap();
+
+    // A restore of a backup taken five events earlier (or a failover to a standby that was
+    // behind): the outbox ends before the last event the listener published.
+    let mut db = cluster.client();
+    db.execute("DELETE FROM arxos.events WHERE id > $1", &[&(top - 5)])
+        .unwrap();
+    db.execute("UPDATE arxos.event_counter SET last_id = $1", &[&(top - 5)])
+        .unwrap();
+    drop(db);
+    cluster.stop();
+    cluster.restart();
+    wait_until(Duration::from_secs(60), "the listener to notice", || {
+        shim.logs()
+            .iter()
+            .any(|l| l.contains("the outbox is behind"))
+            .then_some(())
+    });
+
+    // New events get ids past what the stream has seen, so the same stream gets them.
+    desks(&cluster, "back", "b", 3);
+    let after = stream.take(3, Duration::from_secs(60));
+    let ids: Vec<i64> = after.iter().map(|m| m.id.unwrap()).collect();
+    assert!(
+        ids.len() == 3 && ids[0] > top && ids.windows(2).all(|w| w[1] > w[0]),
+        "{ids:?}, top {top}"
+    );
+    let paths: Vec<String> = after
+        .iter()
+        .map(|m| m.json()["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(paths, ["/b_1", "/b_2", "/b_3"]);
+}

@@ -182,15 +182,20 @@ async fn session(
                 hub.mark_live();
             }
             // The outbox went back (a restore, a failover to a standby that was behind): new
-            // events will reuse ids this listener has passed; it starts again from the head.
+            // events would reuse ids that this listener, and so its SSE clients, have passed
+            // and would skip. The numbering moves past them instead (arxos.skip_event_ids).
             Some(seen) if head < seen => {
+                bounded(
+                    "skip_event_ids",
+                    client.execute("SELECT arxos.skip_event_ids($1)", &[&seen]),
+                )
+                .await?;
                 tracing::warn!(
                     seen,
                     head,
                     "the outbox is behind the last event this listener published \
-                     (restored or failed over?); following it from its head"
+                     (restored or failed over?); new events are numbered after it"
                 );
-                *last = Some(head);
             }
             Some(_) => tracing::info!(after = ?last, "event listener reconnected; catching up"),
         }

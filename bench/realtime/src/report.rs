@@ -384,7 +384,7 @@ impl Report {
         let _ = writeln!(
             w,
             "One bulk INSERT of {} objects, one webhook (`object.created` under `/wh`), a local \
-             receiver answering 200, the shim's default worker settings (128 in flight). \
+             receiver answering 200, the shim's default worker settings (128 in flight, at most 64 of one webhook). \
              {} of {} delivered ({} requests): **{}/s** from the first delivery to the last, \
              {}/s from the commit; the first arrived {} after the commit, the last {}.\n",
             thousands(wh.events as f64),
