@@ -49,6 +49,8 @@ pub struct Writes {
 #[derive(Debug)]
 pub struct Report {
     pub settings: Settings,
+    /// When the run started (UTC, from the database's clock).
+    pub started: String,
     pub cores: usize,
     /// (moment, `/proc/loadavg`'s three averages)
     pub loads: Vec<(String, String)>,
@@ -272,9 +274,10 @@ impl Report {
         let _ = writeln!(w, "## Real-time delivery (issue 7)\n");
         let _ = writeln!(
             w,
-            "`bench/realtime.sh`: one private PostgreSQL 15 cluster, the real `arxos serve` (release), \
-             and the benchmark client `bench/realtime` on the same {}-core machine. Load average \
-             (1/5/15 min): {}.\n",
+            "`bench/realtime.sh` ({}): one private PostgreSQL 15 cluster, the real `arxos serve` \
+             (release), and the benchmark client `bench/realtime` on the same {}-core machine. Load \
+             average (1/5/15 min): {}.\n",
+            self.started,
             self.cores,
             self.loads
                 .iter()

@@ -58,6 +58,13 @@ pub async fn run(cli: &Cli) -> Result<Report> {
     tracing::info!(log = %launcher.log.display(), "starting arxos serve");
     let shim = launcher.start().await?;
     wait_attached(&admin).await?;
+    let started: String = admin
+        .query_one(
+            "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')",
+            &[],
+        )
+        .await?
+        .get(0);
     let http = reqwest::Client::builder().build()?;
     // CPU shares per phase: the cluster runs on this machine (bench/realtime.sh starts it).
     let postmaster = db::checkpointer_pid(&admin)
@@ -118,6 +125,7 @@ pub async fn run(cli: &Cli) -> Result<Report> {
 
     Ok(Report {
         settings,
+        started,
         cores,
         loads,
         cpu,
