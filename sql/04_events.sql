@@ -156,8 +156,9 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     last bigint;
 BEGIN
-    IF past IS NULL OR past < 0 THEN
-        RAISE EXCEPTION 'past must be an event id (0 or more), got %', coalesce(past::text, 'NULL')
+    -- Bounded well below bigint's end, so that the numbering can never overflow after it.
+    IF past IS NULL OR past < 0 OR past > 4611686018427387904 THEN
+        RAISE EXCEPTION 'past must be an event id from 0 to 2^62, got %', coalesce(past::text, 'NULL')
               USING ERRCODE = '22023';
     END IF;
     IF arxos.is_replica() THEN

@@ -107,13 +107,14 @@ CREATE TABLE arxos.webhook_deliveries (
     CHECK ((event_id IS NULL) <> (payload IS NULL)),
     UNIQUE (webhook_id, event_id)
 );
--- Each webhook's due deliveries in order, and its deliveries in flight: what a claim reads per
--- webhook (claim_deliveries).
+-- What a claim reads per webhook (claim_deliveries): its due deliveries in order, its test
+-- messages (sent even while the webhook is disabled), and its leases (running ones count
+-- against its cap, expired ones are sent again).
 CREATE INDEX webhook_deliveries_due ON arxos.webhook_deliveries (webhook_id, next_attempt_at, id)
     WHERE status = 'pending';
-CREATE INDEX webhook_deliveries_in_flight ON arxos.webhook_deliveries (webhook_id)
-    WHERE status = 'delivering';
-CREATE INDEX webhook_deliveries_leased ON arxos.webhook_deliveries (lease_until)
+CREATE INDEX webhook_deliveries_due_tests ON arxos.webhook_deliveries (webhook_id, next_attempt_at, id)
+    WHERE status = 'pending' AND payload IS NOT NULL;
+CREATE INDEX webhook_deliveries_leases ON arxos.webhook_deliveries (webhook_id, lease_until)
     WHERE status = 'delivering';
 CREATE INDEX webhook_deliveries_webhook ON arxos.webhook_deliveries (webhook_id, id);
 ALTER TABLE arxos.webhook_deliveries SET (autovacuum_vacuum_scale_factor = 0.02);
@@ -471,9 +472,10 @@ $$;
 -- other webhooks' deliveries go on. A previous secret (during a rotation) that cannot be opened
 -- is left out; the current one signs alone.
 -- `per_webhook` (NULL: no limit) caps the deliveries of one webhook in flight at once, over
--- all workers (those with a running lease count): an endpoint that hangs until the timeout
--- then holds at most that many of a worker's slots, and the other webhooks' deliveries go on.
--- The cap is approximate under concurrent claims (each worker counts what is committed).
+-- all workers (running leases count; expired ones are taken again within the cap): an
+-- endpoint that hangs until the timeout then holds at most that many of a worker's slots, and
+-- the other webhooks' deliveries go on. The cap is approximate under concurrent claims (each
+-- worker counts the leases committed when it starts).
 CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval DEFAULT '60 seconds',
                                        per_webhook integer DEFAULT NULL)
 RETURNS TABLE (delivery_id bigint, webhook_id uuid, url text, message_id text, attempt integer,
@@ -491,42 +493,67 @@ BEGIN
         RAISE EXCEPTION 'per_webhook must be at least 1 (NULL: no limit), got %', per_webhook USING ERRCODE = '22023';
     END IF;
     RETURN QUERY
-    WITH candidates AS (
-        -- Per webhook (each one probe of webhook_deliveries_due), its earliest due deliveries,
-        -- as many as its cap leaves room for; then the earliest of all of them.
-        SELECT c.id
+    WITH room AS (
+        -- What each webhook may still have in flight. A disabled webhook sends only test
+        -- messages.
+        SELECT w.id, w.enabled,
+               CASE WHEN per_webhook IS NULL THEN max
+                    ELSE greatest(0, least(max, per_webhook - (
+                         SELECT count(*) FROM arxos.webhook_deliveries b
+                          WHERE b.webhook_id = w.id AND b.status = 'delivering'
+                            AND b.lease_until >= now()))) END AS n
           FROM arxos.webhooks w
+    ), candidates AS (
+        -- Per webhook, within its room: its expired leases (their worker died) and its earliest
+        -- due deliveries (only test messages while it is disabled). Each branch locks with SKIP
+        -- LOCKED before its LIMIT, so concurrent workers take different rows instead of
+        -- colliding on the same ones.
+        SELECT r.id AS webhook, r.n, c.id, c.due, true AS expired
+          FROM room r
          CROSS JOIN LATERAL (
-               SELECT d.id, d.next_attempt_at FROM arxos.webhook_deliveries d
-                WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= now()
-                  AND (w.enabled OR d.payload IS NOT NULL)
+               SELECT d.id, d.lease_until AS due FROM arxos.webhook_deliveries d
+                WHERE d.webhook_id = r.id AND d.status = 'delivering' AND d.lease_until < now()
+                  AND (r.enabled OR d.payload IS NOT NULL)
+                ORDER BY d.lease_until
+                LIMIT r.n
+                  FOR UPDATE OF d SKIP LOCKED) c
+         WHERE r.n > 0
+        UNION ALL
+        SELECT r.id, r.n, c.id, c.due, false
+          FROM room r
+         CROSS JOIN LATERAL (
+               SELECT d.id, d.next_attempt_at AS due FROM arxos.webhook_deliveries d
+                WHERE d.webhook_id = r.id AND d.status = 'pending' AND d.next_attempt_at <= now()
                 ORDER BY d.next_attempt_at, d.id
-                LIMIT CASE WHEN per_webhook IS NULL THEN max
-                           ELSE greatest(0, least(max, per_webhook - (
-                                SELECT count(*) FROM arxos.webhook_deliveries b
-                                 WHERE b.webhook_id = w.id AND b.status = 'delivering'
-                                   AND b.lease_until >= now()))) END) c
-         ORDER BY c.next_attempt_at, c.id
+                LIMIT r.n
+                  FOR UPDATE OF d SKIP LOCKED) c
+         WHERE r.n > 0 AND r.enabled
+        UNION ALL
+        SELECT r.id, r.n, c.id, c.due, false
+          FROM room r
+         CROSS JOIN LATERAL (
+               SELECT d.id, d.next_attempt_at AS due FROM arxos.webhook_deliveries d
+                WHERE d.webhook_id = r.id AND d.status = 'pending' AND d.payload IS NOT NULL
+                  AND d.next_attempt_at <= now()
+                ORDER BY d.next_attempt_at, d.id
+                LIMIT r.n
+                  FOR UPDATE OF d SKIP LOCKED) c
+         WHERE r.n > 0 AND NOT r.enabled
+    ), chosen AS (
+        -- Expired leases and due deliveries share their webhook's room; then the earliest of
+        -- all, at most max.
+        SELECT x.id FROM (
+            SELECT c.id, c.due, c.n,
+                   row_number() OVER (PARTITION BY c.webhook ORDER BY c.expired DESC, c.due, c.id) AS rank
+              FROM candidates c) x
+         WHERE x.rank <= x.n
+         ORDER BY x.due, x.id
          LIMIT max
-    ), due AS (
-        SELECT d.id FROM arxos.webhook_deliveries d
-         -- = ANY(ARRAY(...)): probes of the primary key, whatever the queue's statistics say
-         WHERE d.id = ANY (ARRAY(SELECT candidates.id FROM candidates)) AND d.status = 'pending'
-           FOR UPDATE OF d SKIP LOCKED
-    ), expired AS (
-        -- a lease that ran out (its worker died) is sent again, as a due one: only while the
-        -- webhook is enabled (or for a test message)
-        SELECT d.id FROM arxos.webhook_deliveries d
-         WHERE d.status = 'delivering' AND d.lease_until < now()
-           AND (d.payload IS NOT NULL OR EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = d.webhook_id AND w.enabled))
-         ORDER BY d.lease_until
-         LIMIT max
-           FOR UPDATE OF d SKIP LOCKED
     ), claimed AS (
         UPDATE arxos.webhook_deliveries d
            SET status = 'delivering', attempts = d.attempts + 1, lease_until = now() + lease,
                leased_by = worker
-         WHERE d.id IN (SELECT id FROM due UNION SELECT id FROM expired LIMIT max)
+         WHERE d.id = ANY (ARRAY(SELECT chosen.id FROM chosen))
         RETURNING d.*
     )
     SELECT c.id, c.webhook_id, w.url, c.message_id, c.attempts,

@@ -78,12 +78,27 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
     if config.get_tcp_user_timeout().is_none() {
         config.tcp_user_timeout(TCP_USER_TIMEOUT);
     }
-    // Times in UTC whatever the server's TimeZone: answers render timestamps as +00:00, and a
-    // time given without an offset means UTC. A connection string's own options win.
-    let options = config.get_options().unwrap_or("").to_owned();
-    if !options.to_ascii_lowercase().contains("timezone") {
-        config.options(format!("{options} -c TimeZone=UTC").trim_start());
+    // A connection string's own options win over these session defaults:
+    // - times in UTC whatever the server's TimeZone: answers render timestamps as +00:00, and
+    //   a time given without an offset means UTC;
+    // - no JIT compilation: every statement of ours is short, and a plan whose estimated cost
+    //   passes jit_above_cost (a claim of webhook deliveries with many webhooks, a big
+    //   sequencing batch) would spend tens of milliseconds compiling to save microseconds.
+    let mut options = config.get_options().unwrap_or("").to_owned();
+    for (name, setting) in [("timezone", "TimeZone=UTC"), ("jit", "jit=off")] {
+        // `-c name=value`, `-cname=value` or `--name=value`; names are case-insensitive.
+        let named = options.to_ascii_lowercase().split_whitespace().any(|word| {
+            let word = word
+                .strip_prefix("--")
+                .or_else(|| word.strip_prefix("-c"))
+                .unwrap_or(word);
+            word.split('=').next() == Some(name)
+        });
+        if !named {
+            options = format!("{options} -c {setting}").trim_start().to_owned();
+        }
     }
+    config.options(options);
     Ok(config)
 }
 
@@ -404,18 +419,31 @@ mod tests {
     }
 
     #[test]
-    fn sessions_are_in_utc_unless_the_options_say_otherwise() {
+    fn sessions_are_in_utc_without_jit_unless_the_options_say_otherwise() {
         let config = pg_config("postgres://alice@host/db").expect("valid URL");
-        assert_eq!(config.get_options(), Some("-c TimeZone=UTC"));
+        assert_eq!(config.get_options(), Some("-c TimeZone=UTC -c jit=off"));
         let config =
             pg_config("host=h user=a options='-c work_mem=64MB'").expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c work_mem=64MB -c TimeZone=UTC")
+            Some("-c work_mem=64MB -c TimeZone=UTC -c jit=off")
         );
-        let config = pg_config("host=h user=a options='-c timezone=Europe/Paris'")
+        let config = pg_config("host=h user=a options='-c timezone=Europe/Paris -c jit=on'")
             .expect("valid connection string");
-        assert_eq!(config.get_options(), Some("-c timezone=Europe/Paris"));
+        assert_eq!(
+            config.get_options(),
+            Some("-c timezone=Europe/Paris -c jit=on")
+        );
+        let config = pg_config("host=h user=a options='-cTimeZone=UTC --jit=on'")
+            .expect("valid connection string");
+        assert_eq!(config.get_options(), Some("-cTimeZone=UTC --jit=on"));
+        // A setting whose name only starts with another's is not that one.
+        let config = pg_config("host=h user=a options='-c jit_above_cost=10'")
+            .expect("valid connection string");
+        assert_eq!(
+            config.get_options(),
+            Some("-c jit_above_cost=10 -c TimeZone=UTC -c jit=off")
+        );
     }
 
     #[test]

@@ -114,6 +114,7 @@ SELECT arxos.skip_event_ids(:head + 1000) - :head AS moved_by;
 SELECT min(id) - :head AS first_after, count(*) FROM arxos.events_since(:head) e;
 SELECT arxos.skip_event_ids(0) - :head AS never_back;
 SELECT arxos.skip_event_ids(NULL);
+SELECT arxos.skip_event_ids(9223372036854775000);
 SELECT has_function_privilege('arxos_api', 'arxos.skip_event_ids(bigint)', 'EXECUTE') AS api,
        has_function_privilege('arxos_authenticator', 'arxos.skip_event_ids(bigint)', 'EXECUTE') AS shim;
 DELETE FROM arxos.buildings WHERE key = 'skip';

@@ -71,5 +71,9 @@ SELECT webhook_id = :'hung'::uuid AS hung, count(*)
 SELECT count(*) AS claimed FROM arxos.claim_deliveries('b', 10, per_webhook => 2);
 SELECT webhook_id = :'hung'::uuid AS hung, attempt
   FROM arxos.claim_deliveries('b', 10, per_webhook => 3);
+-- Its workers died: the expired leases are taken again, within the cap too.
+UPDATE arxos.webhook_deliveries SET lease_until = now() - interval '1 second' WHERE webhook_id = :'hung';
+SELECT count(*) AS taken_again, min(attempt) AS attempt
+  FROM arxos.claim_deliveries('c', 10, per_webhook => 2);
 SELECT arxos.claim_deliveries('b', 10, per_webhook => 0);
 SELECT arxos.delete_webhook(:'hung'::uuid), arxos.delete_webhook(:'fine'::uuid);

@@ -109,6 +109,9 @@ fn ctrl_c_cancels_the_running_statement() {
     shell
         .expect("error: canceling statement due to user request")
         .expect("the statement was cancelled");
+    shell
+        .expect("error: interrupted (Ctrl-C): the rest of the line was not run")
+        .expect("the rest of the line is abandoned, and the shell says so");
     let rest = shell.expect("arxos:/> ").expect("the shell goes on");
     let rest = String::from_utf8_lossy(rest.before()).into_owned();
     assert!(

@@ -680,7 +680,7 @@ fn an_endpoint_that_hangs_does_not_hold_up_the_others() {
             "--webhook-allow-networks",
             "127.0.0.0/8",
             "--webhook-timeout",
-            "20s",
+            "40s",
             "--webhook-concurrency",
             "4",
             "--webhook-endpoint-concurrency",
@@ -689,7 +689,7 @@ fn an_endpoint_that_hangs_does_not_hold_up_the_others() {
         &[],
     );
     let api = Api::new(&shim, api_key(&cluster, &["admin"]));
-    let hung = Receiver::start(Mode::Slow(Duration::from_secs(10)));
+    let hung = Receiver::start(Mode::Slow(Duration::from_secs(30)));
     let fine = Receiver::start(Mode::Ok);
     let mut db = cluster.client();
     db.batch_execute(

@@ -97,8 +97,19 @@ impl Db {
         }
     }
 
-    /// Ctrl-C was pressed since the line began.
+    /// Ctrl-C was pressed since the line began (while a statement ran, or since).
     pub fn interrupted(&self) -> bool {
+        if !self.interrupted.get() {
+            if let Some(interrupts) = self.interrupts.borrow_mut().as_mut() {
+                if self
+                    .runtime
+                    .block_on(async { interrupts.recv().now_or_never() })
+                    .is_some()
+                {
+                    self.interrupted.set(true);
+                }
+            }
+        }
         self.interrupted.get()
     }
 

@@ -145,6 +145,10 @@ fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
 fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
     for text in parse::split_commands(line) {
         if session.borrow().db().interrupted() {
+            report(&ShellError::Invalid(
+                "interrupted (Ctrl-C): the rest of the line was not run".to_owned(),
+            ));
+            outcome.failed = true;
             break;
         }
         let command = match parse::parse_command(text) {

@@ -143,9 +143,12 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
             break;
         }
         let round = async {
-            while enqueue(&pool).await? == ENQUEUE_BATCH {}
+            // A stop that comes during the round ends it before the next claim: a backlog of
+            // events to fan out could otherwise keep the drain waiting past the grace period.
+            let stopped = || *stopping.borrow();
+            while !stopped() && enqueue(&pool).await? == ENQUEUE_BATCH {}
             let free = slots.available_permits().min(CLAIM_BATCH);
-            if free == 0 {
+            if free == 0 || stopped() {
                 return Ok::<_, String>(false);
             }
             let claimed = claim(&pool, &settings, free).await?;
