@@ -242,6 +242,8 @@ CREATE TABLE arxos.api_keys (
     -- request as an empty arxos.building_ids, which means every building.
     building_ids uuid[] CONSTRAINT api_key_buildings_listed
                  CHECK (cardinality(building_ids) > 0 AND array_position(building_ids, NULL) IS NULL),
+    -- Admin operations see every building: an admin key is never limited to some.
+    CONSTRAINT api_key_admin_everywhere CHECK (building_ids IS NULL OR NOT 'admin' = ANY (scopes)),
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_used_at timestamptz,
     revoked_at   timestamptz

@@ -142,6 +142,14 @@ BEGIN
             NEW.version := OLD.version + 1;
         END IF;
     END IF;
+    -- Stored documents nest at most 32 levels (arxos_core::json_depth): deeper ones could be
+    -- written once and then never read back by the clients of their history and events.
+    IF TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties THEN
+        PERFORM arxos.check_json_depth('properties', NEW.properties::text);
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.metrics IS DISTINCT FROM OLD.metrics THEN
+        PERFORM arxos.check_json_depth('metrics', NEW.metrics::text);
+    END IF;
     -- Instrumented: monitored by a sensor or a sensing type itself (for good), or a reading in
     -- the last 30 days (13_readings.sql): then instrumented_until is when that window closes,
     -- which arxos.rating_inputs reads so that the rating need not wait for tick().
@@ -404,6 +412,9 @@ BEGIN
                             IS DISTINCT FROM (OLD.from_id, OLD.to_id, OLD.kind, OLD.building_id) THEN
         RAISE EXCEPTION 'a connection''s ends and kind cannot change'
             USING ERRCODE = '22023', HINT = 'disconnect and connect again';
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties THEN
+        PERFORM arxos.check_json_depth('properties', NEW.properties::text);
     END IF;
     IF TG_OP = 'INSERT' THEN
         NEW.created_at := now();

@@ -22,6 +22,10 @@ BEGIN
         RAISE EXCEPTION 'buildings must name at least one building, and no NULL (NULL instead of a list: every building)'
             USING ERRCODE = '22023';
     END IF;
+    IF buildings IS NOT NULL AND 'admin' = ANY (scopes) THEN
+        RAISE EXCEPTION 'an admin key cannot be limited to buildings: admin operations (keys, webhooks) see every building'
+            USING ERRCODE = '22023', HINT = 'leave buildings out, or give the key read and write only';
+    END IF;
     IF buildings IS NOT NULL THEN
         SELECT b.k INTO v_bad FROM unnest(buildings) AS b(k)
          WHERE NOT EXISTS (SELECT 1 FROM arxos.buildings x WHERE x.key = b.k) LIMIT 1;

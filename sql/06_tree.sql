@@ -25,11 +25,16 @@ EXCEPTION WHEN unique_violation THEN
 END
 $$;
 
--- Location argument: jsonb {"x": m, "y": m, "z": m, "floor": n}; x, y and z go together.
+-- Location argument: jsonb {"x": m, "y": m, "z": m, "floor": n}; x, y and z go together (z
+-- defaults to 0), floor may come alone. Values are JSON numbers (or null); x, y and z finite,
+-- floor a whole number. Any other key is refused rather than ignored.
 CREATE FUNCTION arxos.location_parts(location jsonb, OUT x double precision, OUT y double precision,
                                      OUT z double precision, OUT floor integer)
 LANGUAGE plpgsql IMMUTABLE AS $$
 #variable_conflict use_column
+DECLARE
+    k text;
+    t text;
 BEGIN
     IF location IS NULL THEN
         RETURN;
@@ -38,14 +43,30 @@ BEGIN
         RAISE EXCEPTION 'location must be a JSON object like {"x": 1.5, "y": 2, "z": 0, "floor": 1}'
             USING ERRCODE = '22023';
     END IF;
+    FOR k, t IN SELECT e.key, jsonb_typeof(e.value) FROM jsonb_each(location) e ORDER BY e.key LOOP
+        IF k NOT IN ('x', 'y', 'z', 'floor') THEN
+            RAISE EXCEPTION 'location has an unknown key %: use x, y, z (metres) and floor', quote_literal(k)
+                USING ERRCODE = '22023';
+        END IF;
+        IF t NOT IN ('number', 'null') THEN
+            RAISE EXCEPTION 'location.% must be a number, not a JSON %', k, t USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
     BEGIN
         x := (location ->> 'x')::double precision;
         y := (location ->> 'y')::double precision;
         z := (location ->> 'z')::double precision;
-        floor := (location ->> 'floor')::integer;
-    EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
-        RAISE EXCEPTION 'location values must be numbers: %', location USING ERRCODE = '22023';
+    EXCEPTION WHEN numeric_value_out_of_range THEN
+        RAISE EXCEPTION 'location x, y and z must be finite numbers of metres' USING ERRCODE = '22023';
     END;
+    IF (location ->> 'floor') IS NOT NULL THEN
+        IF (location ->> 'floor')::numeric <> trunc((location ->> 'floor')::numeric)
+           OR abs((location ->> 'floor')::numeric) > 2147483647 THEN
+            RAISE EXCEPTION 'location.floor must be a whole number of storeys (up to ±2147483647), not %', location -> 'floor'
+                USING ERRCODE = '22023';
+        END IF;
+        floor := (location ->> 'floor')::numeric::integer;
+    END IF;
     IF (x IS NULL) <> (y IS NULL) OR (x IS NULL AND z IS NOT NULL) THEN
         RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', location USING ERRCODE = '22023';
     END IF;
@@ -565,6 +586,11 @@ BEGIN
     END IF;
     IF x IS NULL OR y IS NULL THEN
         RAISE EXCEPTION 'x and y are required' USING ERRCODE = '22023';
+    END IF;
+    -- NaN compares greater than everything in PostgreSQL, so these also refuse NaN.
+    IF NOT (x > '-Infinity' AND x < 'Infinity' AND y > '-Infinity' AND y < 'Infinity'
+            AND coalesce(z, 0) > '-Infinity' AND coalesce(z, 0) < 'Infinity') THEN
+        RAISE EXCEPTION 'x, y and z must be finite numbers of metres' USING ERRCODE = '22023';
     END IF;
     IF max < 0 THEN
         RAISE EXCEPTION 'max must not be negative' USING ERRCODE = '2201W';

@@ -55,7 +55,7 @@ CREATE TABLE arxos.webhooks (
     url              text NOT NULL CHECK (url ~ '^https?://[^/?#]+' AND length(url) <= 2000),
     description      text NOT NULL DEFAULT '' CHECK (length(description) <= 500),
     -- Filters, NULL = any.
-    types            text[],
+    types            text[] CONSTRAINT webhook_types_not_empty CHECK (cardinality(types) > 0),
     building_id      uuid REFERENCES arxos.buildings (id) ON DELETE CASCADE,
     under            text COLLATE "C",
     object_type      text,
@@ -159,6 +159,10 @@ $$;
 CREATE FUNCTION arxos.webhook_check_types(types text[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
+    IF cardinality(types) = 0 THEN
+        RAISE EXCEPTION 'types must not be empty: a webhook with no event types would never fire'
+            USING ERRCODE = '22023', HINT = 'leave types out (or null) for every event type';
+    END IF;
     IF types IS NOT NULL AND EXISTS (
         SELECT 1 FROM unnest(types) t WHERE t IS NULL OR t !~ '^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$') THEN
         RAISE EXCEPTION 'invalid event type pattern in %', types USING ERRCODE = '22023',

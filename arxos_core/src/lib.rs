@@ -4,6 +4,7 @@
 //! resolve relative paths the same way the database does.
 
 pub mod ewkb;
+pub mod json_depth;
 pub mod market;
 pub mod object_json;
 pub mod path;

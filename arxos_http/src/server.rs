@@ -359,6 +359,19 @@ async fn report_database(state: AppState) {
         }
         row.try_get::<_, Option<String>>(0).map_err(|e| chain(&e))
     };
+    if let Some(query_pool) = &state.query_pool {
+        // A role that cannot log in shows only as 503s of POST /api/query: say so at once.
+        match tokio::time::timeout(routes::health::CHECK_TIMEOUT, query_pool.get()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(
+                error = %chain(&error),
+                "POST /api/query cannot connect as its query role and answers 503 until it can: give arxos_query LOGIN (and a password in --query-database-url), or turn the endpoint off with --no-query (docs/security.md, \"Deployment\")"
+            ),
+            Err(_) => tracing::warn!(
+                "POST /api/query: the database did not answer its query role in time"
+            ),
+        }
+    }
     match tokio::time::timeout(routes::health::CHECK_TIMEOUT, check).await {
         Ok(Ok(Some(version))) => tracing::info!(extension_version = %version, "database reachable"),
         Ok(Ok(None)) => {

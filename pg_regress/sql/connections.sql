@@ -1,6 +1,7 @@
 -- Connections: create, list, delete; trace up and down, with kinds and cycles.
 \set VERBOSITY terse
 SELECT kind, properties FROM arxos.connect('b42', '/electrical/circuits/2/outlet_2A', '/spaces/floor_1/room_101', 'serves', '{"note": "east wall"}');
+SELECT arxos.connect('b42', '/electrical/circuits/2/outlet_2A', '/spaces/floor_1/room_101', 'feeds', (repeat('{"a": ', 33) || '1' || repeat('}', 33))::jsonb);
 SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2');
 -- errors
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/electrical/circuits/2/outlet_2A', 'power');

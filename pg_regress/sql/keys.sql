@@ -13,6 +13,8 @@ SELECT arxos.create_api_key('bad', ARRAY['read'], ARRAY['nope']);
 -- an empty list (or a NULL in it) is not "every building": refused, in the function and the table
 SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[]::text[]);
 SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[NULL]::text[]);
+SELECT arxos.create_api_key('bad', ARRAY['read', 'admin'], ARRAY['b42']);
+UPDATE arxos.api_keys SET scopes = ARRAY['admin'] WHERE name = 'ci';
 UPDATE arxos.api_keys SET building_ids = '{}' WHERE name = 'ci';
 DELETE FROM arxos.api_keys;
 -- the shim's login role: statement logs never print parameter values (keys, secrets)

@@ -18,6 +18,25 @@ SELECT arxos.put('b42', '/x', 'thing', properties => '[1, 2]');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": "a", "y": 2}');
 SELECT arxos.put('b42', '/x', E'bad\ntype');
+-- location values are JSON numbers, floor a whole number, and no other key is accepted
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": "1.5", "y": 2}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": "NaN", "y": 2}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "floor": 1.5}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "floor": 3000000000}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1e400, "y": 2}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "flor": 1}');
+SELECT x, y, z, floor FROM arxos.location_parts('{"x": 1, "y": 2, "floor": 2.0}');
+SELECT x, y, z, floor FROM arxos.location_parts('{"floor": -1}');
+-- stored documents nest at most 32 levels, whichever way they are written
+SELECT arxos.put('b42', '/x', 'thing', properties => (repeat('{"a": ', 33) || '1' || repeat('}', 33))::jsonb);
+SELECT path AS at_the_limit FROM arxos.put('b42', '/x', 'thing', properties => (repeat('{"a": ', 31) || '[]' || repeat('}', 31))::jsonb);
+SELECT arxos.patch('b42', '/x', metrics => (repeat('{"a": ', 33) || '1' || repeat('}', 33))::jsonb);
+INSERT INTO arxos.objects (building_id, path, type, properties)
+VALUES (arxos.building_id('b42'), '/y', 'thing', (repeat('{"a": ', 40) || '"}}}}[[["' || repeat('}', 40))::jsonb);
+UPDATE arxos.objects SET properties = (repeat('[', 33) || repeat(']', 33))::jsonb
+ WHERE building_id = arxos.building_id('b42') AND path = '/x';
+SELECT arxos.check_json_depth('properties', '{"s": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}');
+SELECT arxos.rm('b42', '/x');
 -- get
 SELECT path, type, status, health, needs_repair, properties ->> 'fault' AS fault, x, y, z, floor
   FROM arxos.get('b42', '/electrical/circuits/2/outlet_2B');

@@ -9,6 +9,8 @@ SELECT arxos.near_point('b42', 0, 0, 0, -1);
 SELECT arxos.near_point('b42', 0, 0, 0, 'Infinity');
 SELECT arxos.near_point('b42', 0, 0, 0, NULL);
 SELECT arxos.near_point('b42', 0, 0, 0, 5, -1);
+SELECT arxos.near_point('b42', 'NaN', 0, 0, 5);
+SELECT arxos.near_point('b42', 0, 0, '-Infinity', 5);
 SELECT count(*) FROM arxos.near_point('b42', 0, 0, 0, 5, 0);
 -- nearest_objects reads the GiST index in distance order (its cursor, planned as PL/pgSQL
 -- plans it: for the first rows), on a building large enough for the choice to matter

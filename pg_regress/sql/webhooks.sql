@@ -56,6 +56,10 @@ SELECT p.proname, has_function_privilege('arxos_api', p.oid, 'EXECUTE') AS api,
 SELECT arxos.patch_webhook(:'id'::uuid, '{"url": null}');
 SELECT arxos.create_webhook(NULL);
 \set VERBOSITY terse
+-- An empty list of types would never fire: refused, however it is written.
+SELECT arxos.create_webhook('https://example.com/never', ARRAY[]::text[]);
+SELECT arxos.patch_webhook(:'id'::uuid, '{"types": []}');
+UPDATE arxos.webhooks SET types = '{}' WHERE id = :'id'::uuid;
 -- A session cannot point the key elsewhere.
 SET arxos.secret_key_file = '/tmp/elsewhere.key';
 SELECT arxos.delete_webhook(:'id'::uuid);

@@ -45,6 +45,11 @@ impl Http {
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(60)))
+            // A fresh connection per request: the server may close a kept-alive connection
+            // between requests (legal HTTP), and ureq does not retry a request that met a
+            // connection closed under it, which made tests fail at random.
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
             .build();
         Http {
             agent: ureq::Agent::new_with_config(config),

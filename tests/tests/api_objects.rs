@@ -433,3 +433,81 @@ fn times_are_answered_in_utc_whatever_the_server_time_zone() {
     let created = reply.json()["created_at"].as_str().unwrap().to_owned();
     assert!(created.ends_with("+00:00"), "{created}");
 }
+
+/// `{"a": {"a": … 1}}` nested `levels` deep.
+fn nested(levels: usize) -> Value {
+    (1..levels).fold(json!({"a": 1}), |inner, _| json!({ "a": inner }))
+}
+
+/// Documents nest at most 32 levels and locations are checked field by field: a refusal is a
+/// 400 naming the rule, and nothing that was accepted fails to read back later.
+#[test]
+fn deep_documents_and_odd_locations_are_refused_with_the_rule() {
+    let api = Api::start();
+    let base = "/api/buildings/b42/objects/electrical/panels/deep";
+    let ok = api.send(
+        "PUT",
+        base,
+        Some(&json!({"type": "panel", "properties": nested(32)})),
+    );
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    for (levels, said) in [
+        (33, "properties nest 33 levels deep; at most 32 are allowed"),
+        (125, "properties nest 125 levels deep"),
+    ] {
+        let deep = api.send(
+            "PUT",
+            base,
+            Some(&json!({"type": "panel", "properties": nested(levels)})),
+        );
+        let body = assert_error(&deep, 400, "VALIDATION_ERROR");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(said),
+            "{body}"
+        );
+    }
+    // Deeper than the body parser's own limit: still a 400, never a 500.
+    let body = format!(
+        "{{\"type\": \"panel\", \"properties\": {}1{}}}",
+        "[".repeat(300),
+        "]".repeat(300)
+    );
+    let deepest = api.http.request(
+        "PUT",
+        &api.shim.url(base),
+        &[
+            ("x-api-key", &api.key),
+            ("content-type", "application/json"),
+        ],
+        Some(body.into_bytes()),
+    );
+    assert_eq!(deepest.status, 400, "{}", deepest.body);
+    let metrics = api.send("PATCH", base, Some(&json!({"metrics": nested(40)})));
+    assert_error(&metrics, 400, "VALIDATION_ERROR");
+    // What was stored reads back, history included.
+    assert_eq!(api.get(base).status, 200);
+    let history = api.get("/api/buildings/b42/history?path=/electrical/panels/deep");
+    assert_eq!(history.status, 200, "{}", history.body);
+
+    for (location, said) in [
+        (json!({"x": "1.5", "y": 2}), "location.x must be a number"),
+        (
+            json!({"x": 1, "y": 2, "floor": 1.5}),
+            "location.floor must be a whole number",
+        ),
+        (
+            json!({"x": 1, "y": 2, "level": 3}),
+            "location has an unknown key 'level'",
+        ),
+        (json!({"x": 1}), "location needs both x and y"),
+    ] {
+        let bad = api.send("PATCH", base, Some(&json!({ "location": location })));
+        let body = assert_error(&bad, 400, "VALIDATION_ERROR");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(said),
+            "{body}"
+        );
+    }
+    let nan = api.get("/api/buildings/b42/near/electrical/panels/panel_1?radius=NaN");
+    assert_error(&nan, 400, "VALIDATION_ERROR");
+}

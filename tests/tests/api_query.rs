@@ -265,3 +265,52 @@ fn rows_are_capped_and_query_has_its_own_rate_limit() {
         "other routes keep their own budget"
     );
 }
+
+/// A query role that cannot log in is reported when the server starts, and its 503 says which
+/// connection failed instead of "the database is unavailable".
+#[test]
+fn a_query_role_without_login_is_reported_at_start() {
+    let cluster = arxos_e2e::Cluster::start();
+    cluster
+        .client()
+        .batch_execute("ALTER ROLE arxos_query NOLOGIN; SELECT arxos.load_sample();")
+        .expect("prepare the database");
+    let key = create_key(&cluster, "analyst", &["read"], None);
+    let shim = arxos_e2e::Shim::start(&cluster.url());
+    let http = arxos_e2e::Http::new();
+    let reply = http.request(
+        "POST",
+        &shim.url("/api/query"),
+        &[("x-api-key", &key), ("content-type", "application/json")],
+        Some(br#"{"sql": "SELECT 1"}"#.to_vec()),
+    );
+    let body = assert_error(&reply, 503, "UNAVAILABLE");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect to the database as its query role"),
+        "{body}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !shim
+        .logs()
+        .iter()
+        .any(|l| l.contains("POST /api/query cannot connect as its query role"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no warning about the query role in {:#?}",
+            shim.logs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The rest of the API is unaffected.
+    let buildings = http.request(
+        "GET",
+        &shim.url("/api/buildings"),
+        &[("x-api-key", &key)],
+        None,
+    );
+    assert_eq!(buildings.status, 200, "{}", buildings.body);
+}

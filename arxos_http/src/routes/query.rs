@@ -18,11 +18,16 @@ use tokio_postgres::types::{Kind, ToSql, Type};
 use utoipa::ToSchema;
 
 use crate::auth::ApiKey;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::text_param::TextParam;
 use crate::tx::Checkout;
+
+/// The 503 of POST /api/query when its own pool has no connection: the query role may lack
+/// LOGIN or a password (docs/security.md, "Deployment"); the server's log says why.
+pub(crate) const QUERY_ROLE_UNAVAILABLE: &str =
+    "POST /api/query cannot connect to the database as its query role; the server log says why";
 
 const SETUP: &str = "SELECT set_config('statement_timeout', $2, true),
        set_config('search_path', 'arxos_views, pg_catalog', true),
@@ -96,7 +101,10 @@ pub async fn run_query(
         .iter()
         .map(TextParam::from_json)
         .collect::<Vec<_>>();
-    let mut checkout = Checkout::from(pool).await?;
+    let mut checkout = Checkout::from(pool).await.map_err(|e| match e.code {
+        ErrorCode::Unavailable => ApiError::unavailable(QUERY_ROLE_UNAVAILABLE),
+        _ => e,
+    })?;
     let client = checkout.client();
     let result = run(client, &key, sql, &params, &state).await;
     // A session-level advisory lock (pg_advisory_lock is a plain function any role may call)
