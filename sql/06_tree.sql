@@ -300,8 +300,11 @@ LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
     b uuid := arxos.building_id(building);
-    u text := arxos.normalize_path(under);
+    -- Under a path that names no object: "no object at", as ls and tree say, not an empty answer.
+    u text := arxos.existing_path(b, under);
 BEGIN
+    -- A status filter that no object can have is a mistake, not an empty answer.
+    PERFORM arxos.check_object_input(NULL, find.status, NULL);
     RETURN QUERY
     SELECT o.* FROM arxos.objects o
      WHERE o.building_id = b
@@ -332,6 +335,7 @@ BEGIN
     IF (after_building IS NULL) <> (after_path IS NULL) THEN
         RAISE EXCEPTION 'after_building and after_path go together' USING ERRCODE = '22023';
     END IF;
+    PERFORM arxos.check_object_input(NULL, find_all.status, NULL);
     -- Without a cursor, from the smallest (id, path): one statement whose row comparison is
     -- where the index scan starts, whether or not a cursor is given.
     RETURN QUERY

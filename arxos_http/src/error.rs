@@ -83,6 +83,17 @@ impl ApiError {
         self
     }
 
+    /// Replaces the database's hint when the error has `sqlstate` (a route's own words for
+    /// what the client can do instead, where the database names a SQL function).
+    pub fn with_hint_for(mut self, sqlstate: &str, hint: &str) -> Self {
+        if let Some(Value::Object(details)) = &mut self.details {
+            if details.get("sqlstate").and_then(Value::as_str) == Some(sqlstate) {
+                details.insert("hint".into(), hint.into());
+            }
+        }
+        self
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Validation, message)
     }

@@ -11,13 +11,14 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
-use axum::Router;
+use axum::{Router, ServiceExt};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::normalize_path::NormalizePath;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
@@ -125,9 +126,12 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     tokio::spawn(report_database(state));
 
     let stop = Arc::new(Notify::new());
+    // `/api/buildings/b42/ls/` is `/api/buildings/b42/ls`: the trailing slash goes before
+    // routing (paths inside the database are normalised the same way).
+    let app = NormalizePath::trim_trailing_slash(app);
     let server = axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
     )
     .with_graceful_shutdown({
         let stop = Arc::clone(&stop);
@@ -315,15 +319,38 @@ async fn render_bare_errors(response: Response) -> Response {
     if is_json {
         return response;
     }
-    let mut rendered = ApiError::from_status(status).into_response();
+    // An extractor's rejection says in plain text what was wrong (`unknown field `colour``,
+    // `limit: invalid digit found in string`): that is the message, not the status's name.
+    let is_text = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let (parts, body) = response.into_parts();
+    let said = match is_text && status.is_client_error() {
+        true => axum::body::to_bytes(body, REJECTION_TEXT_MAX)
+            .await
+            .ok()
+            .and_then(|b| String::from_utf8(b.to_vec()).ok())
+            .filter(|text| !text.trim().is_empty()),
+        false => None,
+    };
+    let error = match said {
+        Some(text) => ApiError::new(ApiError::from_status(status).code, text.trim()),
+        None => ApiError::from_status(status),
+    };
+    let mut rendered = error.into_response();
     *rendered.status_mut() = status;
-    for (name, value) in response.headers() {
+    for (name, value) in &parts.headers {
         if name != CONTENT_TYPE && name != CONTENT_LENGTH {
             rendered.headers_mut().append(name, value.clone());
         }
     }
     rendered
 }
+
+/// The longest rejection text taken as an error's message (axum's are one line).
+const REJECTION_TEXT_MAX: usize = 4096;
 
 /// The longest autovacuum_naptime under which the outbox queues stay short at a few thousand
 /// writes per second (docs/operations.md, "Queue tables and autovacuum").

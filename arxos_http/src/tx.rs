@@ -304,6 +304,10 @@ pub async fn run_rows(
         checkout.conn().identity_in_doubt();
     }
     let client = checkout.client();
+    // Whether a transaction may be open when this fails: not once the pipeline's COMMIT got
+    // an answer (a ROLLBACK after it would only make the server warn "there is no transaction
+    // in progress"); otherwise the ROLLBACK also tells whether the connection still works.
+    let mut open = true;
     let result = async {
         let begin = client.prepare_cached("BEGIN").await?;
         let identity = Identity::prepare(client, &req, remembered.clone(), session).await?;
@@ -315,6 +319,7 @@ pub async fn run_rows(
             client.query(&statement, params),
             client.execute(&commit, &[]),
         );
+        open = matches!(&committed, Err(e) if e.as_db_error().is_none());
         began?;
         identified?;
         let rows = rows?;
@@ -324,8 +329,8 @@ pub async fn run_rows(
             .collect::<Result<Vec<Value>, ApiError>>()
     }
     .await;
-    // The pipeline ended the transaction unless a statement never got an answer.
-    let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
+    // The pipeline ended the transaction unless its COMMIT never got an answer.
+    let clean = result.is_ok() || !open || client.batch_execute("ROLLBACK").await.is_ok();
     if clean {
         if let (Some(identity), Ok(_)) = (remembered, &result) {
             // Committed and answered in full: the connection holds the identity.

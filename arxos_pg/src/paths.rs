@@ -14,16 +14,32 @@ fn raise(err: PathError) -> ! {
     unreachable!("ereport(ERROR) does not return")
 }
 
-/// Normalises an absolute path (`/` allowed); raises on an invalid one.
-#[pg_extern(immutable, strict, parallel_safe)]
-pub(crate) fn normalize_path(path: &str) -> String {
-    path::normalize(path).unwrap_or_else(|e| raise(e))
+/// A path argument that must be given: NULL is `ERROR 22004` (never a NULL result that a
+/// caller would read as "no such object" or an empty listing).
+fn given<'a>(path: Option<&'a str>, root_hint: &str) -> &'a str {
+    match path {
+        Some(path) => path,
+        None => {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                format!("path must not be NULL{root_hint}"),
+            );
+            unreachable!("ereport(ERROR) does not return")
+        }
+    }
 }
 
-/// Normalises the path of an object (`/` refused); raises on an invalid one.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn normalize_object_path(path: &str) -> String {
-    path::normalize_object_path(path).unwrap_or_else(|e| raise(e))
+/// Normalises an absolute path (`/` allowed); raises on an invalid or NULL one.
+#[pg_extern(immutable, parallel_safe)]
+pub(crate) fn normalize_path(path: Option<&str>) -> String {
+    path::normalize(given(path, ": give '/' for the root")).unwrap_or_else(|e| raise(e))
+}
+
+/// Normalises the path of an object (`/` refused); raises on an invalid or NULL one.
+#[pg_extern(immutable, parallel_safe)]
+fn normalize_object_path(path: Option<&str>) -> String {
+    path::normalize_object_path(given(path, "")).unwrap_or_else(|e| raise(e))
 }
 
 /// True when the path is valid (normalised or not); never raises.

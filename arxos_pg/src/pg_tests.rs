@@ -17,7 +17,7 @@ mod tests {
 
     #[pg_test]
     fn normalizes_paths() {
-        assert_eq!(crate::paths::normalize_path("/a//b/"), "/a/b");
+        assert_eq!(crate::paths::normalize_path(Some("/a//b/")), "/a/b");
         assert_eq!(
             one::<String>("select arxos.normalize_path('//x//y//')"),
             "/x/y"

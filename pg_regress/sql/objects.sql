@@ -68,6 +68,18 @@ SELECT path FROM arxos.find('b42', needs_repair => true);
 SELECT path FROM arxos.find('b42', under => '/electrical', props => '{"voltage": 120}');
 SELECT path FROM arxos.find('b42', status => 'failed', type => 'outlet');
 SELECT path FROM arxos.find('b42', under => '/hvac');
+-- a filter that cannot match is a mistake, said as such: unknown status, a missing subtree
+SELECT path FROM arxos.find('b42', status => 'bogus');
+SELECT path FROM arxos.find_all(status => 'bogus');
+SELECT path FROM arxos.find('b42', under => '/nope');
+-- NULL paths are errors, never an empty answer or "no object at <NULL>"
+SELECT * FROM arxos.ls('b42', NULL);
+SELECT path FROM arxos.tree('b42', NULL);
+SELECT path FROM arxos.find('b42', under => NULL);
+SELECT arxos.get('b42', NULL);
+SELECT arxos.rm('b42', NULL);
+SELECT arxos.put('b42', NULL, 'thing');
+INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('b42'), NULL, 'thing');
 -- find_all: every building, by building id and path, paged by (building, path)
 SELECT arxos.create_building('b43', 'Annex') IS NOT NULL AS created;
 SELECT path FROM arxos.put('b43', '/outlet_9', 'outlet');

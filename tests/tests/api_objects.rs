@@ -106,10 +106,16 @@ fn object_lifecycle_by_path() {
     assert_eq!(parents.status, 201, "{}", parents.body);
     let unknown_field = api.send("PATCH", base, Some(&json!({"colour": "red"})));
     assert_eq!(unknown_field.status, 422, "{}", unknown_field.body);
-    assert_error(&unknown_field, 422, "VALIDATION_ERROR");
+    let body = assert_error(&unknown_field, 422, "VALIDATION_ERROR");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("unknown field `colour`"), "{body}");
 
     let has_children = api.send("DELETE", "/api/buildings/b42/objects/nowhere", None);
-    assert_error(&has_children, 409, "CONFLICT");
+    let body = assert_error(&has_children, 409, "CONFLICT");
+    assert_eq!(
+        body["error"]["details"]["hint"], "add ?recursive=true to delete the whole subtree",
+        "the hint speaks HTTP, not SQL: {body}"
+    );
     let deleted = api.send(
         "DELETE",
         "/api/buildings/b42/objects/nowhere?recursive=true",
@@ -174,6 +180,12 @@ fn ls_and_tree_paginate_by_path() {
         .collect();
     assert!(expected.len() >= 4, "{all}");
     assert_eq!(all["next"], Value::Null);
+    // A trailing slash changes nothing, on the root and below it.
+    assert_eq!(api.get("/api/buildings/b42/ls/").json(), all);
+    assert_eq!(
+        api.get("/api/buildings/b42/ls/electrical/").json(),
+        api.get("/api/buildings/b42/ls/electrical").json()
+    );
 
     let mut seen = Vec::new();
     let mut url = "/api/buildings/b42/ls?limit=1&count=true".to_owned();

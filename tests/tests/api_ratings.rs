@@ -58,6 +58,17 @@ fn rating_routes_answer_the_extension_s_figures() {
         400,
         "VALIDATION_ERROR",
     );
+    let grade = rating["grade"].as_str().unwrap();
+    let same = api.get(&format!("/api/ratings?grade={grade}")).json();
+    assert_eq!(same["items"][0]["building"], "b42", "{same}");
+    let unknown = assert_error(&api.get("/api/ratings?grade=2Z"), 400, "VALIDATION_ERROR");
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown BILT grade '2Z'"),
+        "{unknown}"
+    );
     let stats = api.get("/api/ratings/statistics").json();
     assert_eq!(stats["buildings"], 1);
     assert_eq!(stats["grades"][rating["grade"].as_str().unwrap()], 1);

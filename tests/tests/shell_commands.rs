@@ -330,11 +330,9 @@ fn inspect_find_near_trace() {
         r#"error: filter "voltage>abc": "abc" is not a number"#
     );
     assert!(errors[1].starts_with(r#"error: filter "type>3""#), "{err}");
-    assert_eq!(
-        errors.len(),
-        2,
-        "find under a missing path finds nothing: {err}"
-    );
+    // Under a path that names nothing: said, as ls says it, not "0 objects found".
+    assert_eq!(errors[2], "error: no object at /nope", "{err}");
+    assert_eq!(errors.len(), 3, "{err}");
 
     // near: from the current object.
     let out = ok(&cluster, "cd /electrical/circuits/2; near");

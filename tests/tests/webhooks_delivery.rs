@@ -102,6 +102,30 @@ fn management_shows_the_secret_once_and_patches_only_what_is_sent() {
         .status,
         400
     );
+    // An empty list of types would never fire: refused, not stored.
+    let never = api.call(
+        "POST",
+        "/api/webhooks",
+        Some(json!({"url": "https://example.com/never", "types": []})),
+    );
+    assert_eq!(never.status, 400, "{}", never.body);
+    assert!(
+        never.body.contains("types must not be empty"),
+        "{}",
+        never.body
+    );
+    // The deliveries' page size is `limit`, as everywhere else, and said so.
+    let zero = api.call(
+        "GET",
+        &format!("/api/webhooks/{id}/deliveries?limit=0"),
+        None,
+    );
+    assert_eq!(zero.status, 400, "{}", zero.body);
+    assert!(
+        zero.body.contains("limit must be between 1 and 1000"),
+        "{}",
+        zero.body
+    );
     let rotated = api
         .call("POST", &format!("/api/webhooks/{id}/rotate-secret"), None)
         .json();

@@ -261,6 +261,11 @@ async fn patch(
     .await
 }
 
+/// The 409 of deleting an object with children says what to ask instead.
+fn children_hint(e: ApiError) -> ApiError {
+    e.with_hint_for("2BP01", "add ?recursive=true to delete the whole subtree")
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeleteParams {
@@ -292,7 +297,8 @@ pub async fn delete_object(
             "SELECT to_jsonb(arxos.rm($1, $2, $3))",
             &[&b, &path, &recursive],
         )
-        .await?;
+        .await
+        .map_err(children_hint)?;
     Ok(Json(json!({ "deleted": deleted })))
 }
 
@@ -911,7 +917,8 @@ pub async fn delete_by_id(
                 .await
             })
         })
-        .await?;
+        .await
+        .map_err(children_hint)?;
     Ok(Json(json!({ "deleted": deleted })))
 }
 

@@ -158,6 +158,12 @@ pub async fn leaderboard(
     Query(q): Query<LeaderboardParams>,
 ) -> Result<Json<Page>, ApiError> {
     let limit = checked_limit(q.limit)?;
+    // A grade no building can have is a mistake, not an empty leaderboard.
+    if let Some(grade) = &q.grade {
+        grade
+            .parse::<arxos_core::rating::Grade>()
+            .map_err(|e| ApiError::validation(format!("grade: {e}")))?;
+    }
     // Keyset on (score descending, building key): the buildings after the `after` building's
     // current place. The ratings are computed once (MATERIALIZED), the anchor read from them.
     let rows = state

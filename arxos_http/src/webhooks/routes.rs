@@ -256,7 +256,7 @@ pub struct DeliveryParams {
     /// Deliveries older than this delivery id (the last one of the previous page).
     pub before: Option<i64>,
     /// Largest number of deliveries, 1 to 1000 (default 100).
-    pub limit: Option<i32>,
+    pub limit: Option<i64>,
 }
 
 /// The webhook's deliveries, newest first, each with its attempt log
@@ -272,13 +272,13 @@ pub async fn deliveries(
     Query(params): Query<DeliveryParams>,
 ) -> Result<Json<Value>, ApiError> {
     let id = webhook_id(&id)?;
-    let limit = params.limit.unwrap_or(100);
+    let limit = crate::routes::checked_limit(params.limit)?;
     let items = state
         .rows(
             &key,
             Scope::Admin,
             None,
-            "SELECT arxos.webhook_deliveries($1::text::uuid, $2, $3, $4)",
+            "SELECT arxos.webhook_deliveries($1::text::uuid, $2, $3, $4::int8::int4)",
             &[&id, &params.status, &params.before, &limit],
         )
         .await?;
