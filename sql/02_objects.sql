@@ -144,10 +144,14 @@ BEGIN
     END IF;
     -- Stored documents nest at most 32 levels (arxos_core::json_depth): deeper ones could be
     -- written once and then never read back by the clients of their history and events.
-    IF TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties THEN
+    -- Every level of a jsonb takes at least 8 bytes, so one of 256 bytes or fewer cannot be
+    -- deeper (the check's text conversion is skipped for the usual small documents).
+    IF (TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties)
+       AND pg_column_size(NEW.properties) > 256 THEN
         PERFORM arxos.check_json_depth('properties', NEW.properties::text);
     END IF;
-    IF TG_OP = 'INSERT' OR NEW.metrics IS DISTINCT FROM OLD.metrics THEN
+    IF (TG_OP = 'INSERT' OR NEW.metrics IS DISTINCT FROM OLD.metrics)
+       AND pg_column_size(NEW.metrics) > 256 THEN
         PERFORM arxos.check_json_depth('metrics', NEW.metrics::text);
     END IF;
     -- Instrumented: monitored by a sensor or a sensing type itself (for good), or a reading in
@@ -413,7 +417,8 @@ BEGIN
         RAISE EXCEPTION 'a connection''s ends and kind cannot change'
             USING ERRCODE = '22023', HINT = 'disconnect and connect again';
     END IF;
-    IF TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties THEN
+    IF (TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties)
+       AND pg_column_size(NEW.properties) > 256 THEN
         PERFORM arxos.check_json_depth('properties', NEW.properties::text);
     END IF;
     IF TG_OP = 'INSERT' THEN

@@ -35,6 +35,10 @@ INSERT INTO arxos.objects (building_id, path, type, properties)
 VALUES (arxos.building_id('b42'), '/y', 'thing', (repeat('{"a": ', 40) || '"}}}}[[["' || repeat('}', 40))::jsonb);
 UPDATE arxos.objects SET properties = (repeat('[', 33) || repeat(']', 33))::jsonb
  WHERE building_id = arxos.building_id('b42') AND path = '/x';
+-- the smallest document one level too deep is still checked (the trigger skips documents
+-- of 256 bytes or fewer, which cannot nest 33 levels)
+SELECT pg_column_size(('{"a": ' || repeat('[', 32) || repeat(']', 32) || '}')::jsonb) > 256 AS checked;
+SELECT arxos.patch('b42', '/x', properties => ('{"a": ' || repeat('[', 32) || repeat(']', 32) || '}')::jsonb);
 SELECT arxos.check_json_depth('properties', '{"s": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}');
 SELECT arxos.rm('b42', '/x');
 -- get
