@@ -28,6 +28,44 @@ $$;
 CREATE FUNCTION arxos.reading_window_end(t timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT t + interval '720 hours' $$;
 
+-- Labels (building names, key names and owners): 1 to max characters, not blank, without
+-- control characters. Texts (addresses) may run over several lines: tabs and line breaks are
+-- the control characters they may hold. The tables CHECK these; the functions that write them
+-- call arxos.check_label / arxos.check_text first, for an error that names the field.
+CREATE FUNCTION arxos.is_label(value text, max integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT length(value) >= 1 AND length(value) <= max AND value ~ '[^[:space:]]'
+           AND value !~ '[[:cntrl:]]'
+$$;
+
+CREATE FUNCTION arxos.is_text(value text, max integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT length(value) <= max AND value !~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]'
+$$;
+
+CREATE FUNCTION arxos.check_label(what text, value text, max integer) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NULL OR NOT arxos.is_label(value, max) THEN
+        RAISE EXCEPTION '% must be 1 to % characters, not blank, without control characters%', what, max,
+            CASE WHEN value IS NULL THEN ', not NULL'
+                 WHEN length(value) > max THEN format(' (got %s)', length(value)) ELSE '' END
+            USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION arxos.check_text(what text, value text, max integer) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF NOT arxos.is_text(value, max) THEN
+        RAISE EXCEPTION '% must be at most % characters, without control characters but tabs and line breaks%',
+            what, max, CASE WHEN length(value) > max THEN format(' (got %s)', length(value)) ELSE '' END
+            USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
 -------------------------------------------------------------------------------------------------
 -- Buildings
 -------------------------------------------------------------------------------------------------
@@ -37,10 +75,10 @@ CREATE TABLE arxos.buildings (
                     CONSTRAINT building_key_format
                     CHECK (key ~ '^[a-z0-9][a-z0-9_-]{0,62}$'
                            AND key !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'),
-    name            text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-    address         text CHECK (length(address) <= 500),
-    latitude        double precision CHECK (latitude BETWEEN -90 AND 90),
-    longitude       double precision CHECK (longitude BETWEEN -180 AND 180),
+    name            text NOT NULL CONSTRAINT building_name_label CHECK (arxos.is_label(name, 200)),
+    address         text CONSTRAINT building_address_text CHECK (arxos.is_text(address, 500)),
+    latitude        double precision CONSTRAINT building_latitude_range CHECK (latitude BETWEEN -90 AND 90),
+    longitude       double precision CONSTRAINT building_longitude_range CHECK (longitude BETWEEN -180 AND 180),
     first_object_at timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
@@ -233,8 +271,8 @@ CREATE UNLOGGED TABLE arxos.listeners (
 -------------------------------------------------------------------------------------------------
 CREATE TABLE arxos.api_keys (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
-    owner        text NOT NULL CHECK (length(owner) BETWEEN 1 AND 100),
+    name         text NOT NULL CONSTRAINT api_key_name_label CHECK (arxos.is_label(name, 100)),
+    owner        text NOT NULL CONSTRAINT api_key_owner_label CHECK (arxos.is_label(owner, 100)),
     prefix       text NOT NULL,
     key_hash     bytea NOT NULL UNIQUE,
     scopes       text[] NOT NULL CHECK (scopes <@ ARRAY['read', 'write', 'admin'] AND cardinality(scopes) > 0),

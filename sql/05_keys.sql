@@ -14,6 +14,8 @@ DECLARE
     v_ids  uuid[];
     v_bad  text;
 BEGIN
+    PERFORM arxos.check_label('name', name, 100);
+    PERFORM arxos.check_label('owner', coalesce(owner, name), 100);
     IF scopes IS NULL OR cardinality(scopes) = 0 OR NOT scopes <@ ARRAY['read', 'write', 'admin'] THEN
         RAISE EXCEPTION 'invalid scopes %: use read, write and/or admin', scopes
             USING ERRCODE = '22023';

@@ -15,6 +15,15 @@ BEGIN
         RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase letters, digits, - and _, starting with a letter or digit',
             coalesce(quote_literal(key), 'NULL') USING ERRCODE = '22023';
     END IF;
+    PERFORM arxos.check_label('name', name, 200);
+    PERFORM arxos.check_text('address', address, 500);
+    IF (latitude IS NULL) <> (longitude IS NULL) THEN
+        RAISE EXCEPTION 'latitude and longitude go together: give both or neither' USING ERRCODE = '22023';
+    END IF;
+    IF NOT (latitude BETWEEN -90 AND 90) OR NOT (longitude BETWEEN -180 AND 180) THEN
+        RAISE EXCEPTION 'latitude must be between -90 and 90 and longitude between -180 and 180 (degrees, WGS 84), got % and %',
+            latitude, longitude USING ERRCODE = '22023';
+    END IF;
     INSERT INTO arxos.buildings (key, name, address, latitude, longitude)
     VALUES (create_building.key, create_building.name, create_building.address,
             create_building.latitude, create_building.longitude)

@@ -887,7 +887,7 @@ BEGIN
 
     IF idempotency_key IS NOT NULL THEN
         IF length(idempotency_key) NOT BETWEEN 1 AND 200 THEN
-            RAISE EXCEPTION 'idempotency_key must be 1 to 200 characters' USING ERRCODE = 'AX012';
+            RAISE EXCEPTION 'idempotency_key must be 1 to 200 characters' USING ERRCODE = '22023';
         END IF;
         SELECT * INTO prior FROM arxos.contributions x
          WHERE x.contributor_id = c.id AND x.idempotency_key = contribute.idempotency_key;

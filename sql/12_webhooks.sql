@@ -52,8 +52,12 @@ $$;
 
 CREATE TABLE arxos.webhooks (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    url              text NOT NULL CHECK (url ~ '^https?://[^/?#]+' AND length(url) <= 2000),
-    description      text NOT NULL DEFAULT '' CHECK (length(description) <= 500),
+    -- Schemes are case-insensitive (RFC 3986): HTTPS://host is an https URL.
+    url              text NOT NULL CONSTRAINT webhook_url_http
+                     CHECK (url ~* '^https?://[^/?#[:space:][:cntrl:]]+' AND url !~ '[[:space:][:cntrl:]]'
+                            AND length(url) <= 2000),
+    description      text NOT NULL DEFAULT '' CONSTRAINT webhook_description_text
+                     CHECK (arxos.is_text(description, 500)),
     -- Filters, NULL = any.
     types            text[] CONSTRAINT webhook_types_not_empty CHECK (cardinality(types) > 0),
     building_id      uuid REFERENCES arxos.buildings (id) ON DELETE CASCADE,
@@ -156,6 +160,24 @@ LANGUAGE sql STABLE AS $$
         'created_by', w.created_by, 'created_at', w.created_at, 'updated_at', w.updated_at)
 $$;
 
+-- The url and description rules of arxos.webhooks, with an error that says which was broken.
+CREATE FUNCTION arxos.webhook_check_fields(url text, description text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF url IS NULL THEN
+        RAISE EXCEPTION 'url is required' USING ERRCODE = '22023';
+    END IF;
+    IF length(url) > 2000 THEN
+        RAISE EXCEPTION 'url must be at most 2000 characters (got %)', length(url) USING ERRCODE = '22023';
+    END IF;
+    IF url !~* '^https?://[^/?#[:space:][:cntrl:]]+' OR url ~ '[[:space:][:cntrl:]]' THEN
+        RAISE EXCEPTION 'url must be an http:// or https:// URL with a host and no spaces or control characters, got %',
+            quote_literal(left(url, 200)) USING ERRCODE = '22023';
+    END IF;
+    PERFORM arxos.check_text('description', description, 500);
+END
+$$;
+
 CREATE FUNCTION arxos.webhook_check_types(types text[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
@@ -183,6 +205,7 @@ DECLARE
     key bytea := arxos.webhook_new_secret();
 BEGIN
     PERFORM arxos.webhook_check_types(types);
+    PERFORM arxos.webhook_check_fields(url, coalesce(description, ''));
     -- Events committed before now get their ids first, so starts_after leaves them out.
     PERFORM arxos.sequence_events();
     INSERT INTO arxos.webhooks (url, types, building_id, under, object_type, description, enabled,
@@ -195,7 +218,7 @@ BEGIN
     RETURNING * INTO w;
     RETURN arxos.webhook_json(w) || jsonb_build_object('secret', 'whsec_' || encode(key, 'base64'));
 EXCEPTION WHEN check_violation OR not_null_violation THEN
-    RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/..., description at most 500 characters'
+    RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/... (at most 2000 characters), description at most 500 characters'
         USING ERRCODE = '22023';
 END
 $$;
@@ -277,6 +300,7 @@ BEGIN
         END IF;
         w.enabled := (changes ->> 'enabled')::boolean;
     END IF;
+    PERFORM arxos.webhook_check_fields(w.url, w.description);
     UPDATE arxos.webhooks x
        SET url = w.url, types = w.types, building_id = w.building_id, under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,
@@ -286,7 +310,7 @@ BEGIN
     RETURN arxos.webhook_json(w);
 -- Not the constraint's own error: its DETAIL would show the whole row, sealed secrets included.
 EXCEPTION WHEN check_violation OR not_null_violation THEN
-    RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/..., description at most 500 characters'
+    RAISE EXCEPTION 'invalid webhook: url must be http(s)://host/... (at most 2000 characters), description at most 500 characters'
         USING ERRCODE = '22023';
 END
 $$;

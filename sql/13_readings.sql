@@ -25,11 +25,13 @@ CREATE TABLE arxos.readings (
     -- the DEFAULT partition, which no month partition can take. (The writers also refuse times
     -- ahead of the clock: arxos.record_readings.)
     at          timestamptz NOT NULL CHECK (at >= '1970-01-01 00:00:00+00' AND at < 'infinity'),
-    value       double precision NOT NULL
-                CHECK (value NOT IN ('Infinity', '-Infinity', 'NaN')),
+    -- Finite (NaN sorts above every number, so it fails the bound) and below 1e100 in
+    -- magnitude, so that sums and averages over any bucket stay finite.
+    value       double precision NOT NULL CHECK (value > '-1e100' AND value < '1e100'),
     -- Not BETWEEN: it nests the ANDs, pg_dump prints them back flat, and restoring a dump
     -- then fails to attach the monthly partitions ("different definition for check constraint").
-    unit        text CHECK (length(unit) >= 1 AND length(unit) <= 50 AND unit !~ '[[:cntrl:]]'),
+    unit        text CHECK (length(unit) >= 1 AND length(unit) <= 50 AND unit !~ '[[:cntrl:]]'
+                            AND unit ~ '[^[:space:]]'),
     received_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT readings_key PRIMARY KEY (object_id, at)
 ) PARTITION BY RANGE (at);
@@ -265,15 +267,19 @@ BEGIN
     IF coalesce(cardinality(paths), 0) = 0 THEN
         RETURN jsonb_build_object('recorded', 0, 'objects', 0);
     END IF;
+    -- Magnitudes stay below 1e100 so that sums and averages over any bucket stay finite.
     SELECT x.i, x.v, x.u INTO bad FROM unnest(vals, units) WITH ORDINALITY x(v, u, i)
-     WHERE x.v IS NULL OR x.v IN ('Infinity', '-Infinity', 'NaN')
-        OR (x.u IS NOT NULL AND (length(x.u) NOT BETWEEN 1 AND 50 OR x.u ~ '[[:cntrl:]]'))
+     WHERE x.v IS NULL OR x.v IN ('Infinity', '-Infinity', 'NaN') OR abs(x.v) >= 1e100
+        OR (x.u IS NOT NULL AND (length(x.u) NOT BETWEEN 1 AND 50 OR x.u ~ '[[:cntrl:]]'
+                                 OR x.u !~ '[^[:space:]]'))
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'reading % is invalid: %', bad.i,
             CASE WHEN bad.v IS NULL OR bad.v IN ('Infinity', '-Infinity', 'NaN')
                  THEN 'value must be a finite number, got ' || coalesce(bad.v::text, 'null')
-                 ELSE 'unit must be 1 to 50 characters without control characters' END
+                 WHEN abs(bad.v) >= 1e100
+                 THEN 'value ' || bad.v::text || ' is out of range: readings are below 1e100 in magnitude'
+                 ELSE 'unit must be 1 to 50 characters, not blank, without control characters' END
             USING ERRCODE = '22023';
     END IF;
     SELECT x.i, x.a INTO bad FROM unnest(ats) WITH ORDINALITY x(a, i)
@@ -358,6 +364,17 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'reading % is invalid: %', bad.i, left(bad.j::text, 200) USING ERRCODE = '22023',
             HINT = 'each reading is {"path": "/a/b", "value": 21.5, "unit": "°C", "at": "2026-01-01T00:00:00Z"}; unit and at are optional';
+    END IF;
+    -- A key this function does not read (a misspelt "timestamp" for "at") would be dropped and
+    -- the reading recorded at now(): refused instead.
+    SELECT e.i, k.key INTO bad
+      FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i), jsonb_object_keys(e.j) k(key)
+     WHERE k.key NOT IN ('path', 'value', 'unit', 'at')
+     ORDER BY e.i
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'reading % has an unknown key %', bad.i, to_json(bad.key)::text USING ERRCODE = '22023',
+            HINT = 'a reading has the keys path, value, unit (optional) and at (optional, ISO 8601 with a zone)';
     END IF;
     -- A time without a zone would be read in the session's TimeZone: the same document would
     -- mean different instants on different connections. ISO 8601 with Z or an offset only.

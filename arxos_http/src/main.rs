@@ -11,6 +11,7 @@ mod keys;
 mod lanes;
 mod metrics;
 mod openapi;
+mod query_params;
 mod rate_limit;
 mod realtime;
 mod routes;

@@ -23,12 +23,15 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
+use utoipa::OpenApi;
 
 use std::num::NonZeroU32;
 
 use crate::config::{ApiConfig, ServeConfig};
 use crate::db::{self, DbError};
 use crate::error::{chain, ApiError};
+use crate::openapi::ApiDoc;
+use crate::query_params::{self, KnownParams};
 use crate::rate_limit::{self, Rate, RateLimits};
 use crate::routes;
 use crate::state::QuerySettings;
@@ -216,6 +219,10 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         .merge(crate::import::routes::router())
         .merge(crate::realtime::router())
         .merge(crate::webhooks::router())
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(KnownParams::from_openapi(&ApiDoc::openapi())),
+            query_params::refuse_unknown,
+        ))
         .fallback(unknown_route)
         .with_state(state)
         .layer(DefaultBodyLimit::disable())

@@ -14,6 +14,10 @@ SELECT arxos.create_api_key('bad', ARRAY['read'], ARRAY['nope']);
 SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[]::text[]);
 SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[NULL]::text[]);
 SELECT arxos.create_api_key('bad', ARRAY['read', 'admin'], ARRAY['b42']);
+-- names and owners are labels
+SELECT arxos.create_api_key('', ARRAY['read']);
+SELECT arxos.create_api_key('ok', ARRAY['read'], owner => E'evil\nowner');
+UPDATE arxos.api_keys SET owner = ' ' WHERE name = 'ci';
 UPDATE arxos.api_keys SET scopes = ARRAY['admin'] WHERE name = 'ci';
 UPDATE arxos.api_keys SET building_ids = '{}' WHERE name = 'ci';
 DELETE FROM arxos.api_keys;

@@ -100,6 +100,19 @@ DELETE FROM arxos.buildings WHERE key = 'b43';
 SELECT arxos.create_building('b42', 'Duplicate');
 SELECT arxos.create_building('Bad Key', 'Nope');
 SELECT arxos.create_building('12345678-1234-1234-1234-123456789abc', 'Looks like an id');
+-- names are labels (1 to 200 characters, not blank, no control characters), addresses texts
+-- (line breaks allowed), positions pairs of degrees; the table holds the same rules
+SELECT arxos.create_building('b44', '   ');
+SELECT arxos.create_building('b44', E'Bell\x07');
+SELECT arxos.create_building('b44', repeat('n', 201));
+SELECT arxos.create_building('b44', 'Annex', E'1 Road\x1b[2J');
+SELECT arxos.create_building('b44', 'Annex', latitude => 48.8);
+SELECT arxos.create_building('b44', 'Annex', latitude => 91, longitude => 2.3);
+SELECT arxos.create_building('b44', 'Annex', latitude => 'NaN', longitude => 2.3);
+SELECT arxos.create_building('b44', 'Annex', E'1 Road\nParis', 48.8, 2.3) IS NOT NULL AS created;
+UPDATE arxos.buildings SET name = E'tab\there' WHERE key = 'b44';
+UPDATE arxos.buildings SET latitude = 100 WHERE key = 'b44';
+DELETE FROM arxos.buildings WHERE key = 'b44';
 SELECT arxos.create_building('b43', 'Building 43') IS NOT NULL AS created;
 SELECT key, name FROM arxos.buildings ORDER BY key;
 -- the same path in two buildings is two objects

@@ -60,6 +60,18 @@ SELECT arxos.record_batch('rd', '[{"path": "/site", "value": "1"}]');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "yesterday-ish"}]');
 SELECT arxos.record_batch('rd', '{"path": "/site", "value": 1}');
 SELECT arxos.record_batch('rd', '[]');
+-- unknown keys are refused (a misspelt time would be recorded at now()), values stay below 1e100
+-- in magnitude (bucket sums stay finite), units are not blank; plain INSERTs keep the same bounds
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1}, {"path": "/site", "value": 2, "timestamp": "2025-03-01T00:00:00Z"}]');
+SELECT arxos.record('rd', '/site', 1.79e308);
+SELECT arxos.record('rd', '/site', -1e100);
+SELECT arxos.record('rd', '/site', 1, '   ');
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT building_id, id, '2025-03-01', 'NaN' FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT building_id, id, '2025-03-01', 1e300 FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
+INSERT INTO arxos.readings (building_id, object_id, at, value, unit)
+SELECT building_id, id, '2025-03-01', 1, ' ' FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
 -- times: a zone is required, nothing before 1970 or ahead of the clock (5 minutes of skew),
 -- and one call creates at most 24 month partitions
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2025-03-01T00:00:00"}]');

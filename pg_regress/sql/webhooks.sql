@@ -59,6 +59,13 @@ SELECT arxos.create_webhook(NULL);
 -- An empty list of types would never fire: refused, however it is written.
 SELECT arxos.create_webhook('https://example.com/never', ARRAY[]::text[]);
 SELECT arxos.patch_webhook(:'id'::uuid, '{"types": []}');
+-- each field's rule is named: the scheme is case-insensitive, the length and spaces are the url's
+SELECT w->>'url' AS upper_scheme FROM arxos.patch_webhook(:'id'::uuid, '{"url": "HTTPS://example.com/regress"}') w;
+SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('url', 'https://example.com/' || repeat('a', 2000)));
+SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "https://exa mple.com/"}');
+SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "ftp://example.com/"}');
+SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('description', repeat('d', 501)));
+SELECT w->>'url' AS restored FROM arxos.patch_webhook(:'id'::uuid, '{"url": "https://example.com/regress"}') w;
 UPDATE arxos.webhooks SET types = '{}' WHERE id = :'id'::uuid;
 -- A session cannot point the key elsewhere.
 SET arxos.secret_key_file = '/tmp/elsewhere.key';

@@ -64,6 +64,33 @@ fn contributors_contributions_transfers_and_tokens() {
         contribution["contribution_id"],
         "idempotent replay"
     );
+    // A key that cannot be stored, or two keys, is a bad request (not a conflict).
+    let long = "k".repeat(201);
+    for (bad, says) in [
+        (vec![("idempotency-key", "")], "1 to 200 characters"),
+        (
+            vec![("idempotency-key", long.as_str())],
+            "1 to 200 characters",
+        ),
+        (
+            vec![("idempotency-key", "a"), ("idempotency-key", "b")],
+            "sent once",
+        ),
+    ] {
+        let mut with = vec![
+            ("x-api-key", alice_key.as_str()),
+            ("content-type", "application/json"),
+        ];
+        with.extend(bad);
+        let reply = api.http.request(
+            "POST",
+            &api.shim.url("/api/contributions"),
+            &with,
+            Some(body.to_string().into_bytes()),
+        );
+        assert_error(&reply, 400, "VALIDATION_ERROR");
+        assert!(reply.body.contains(says), "{}", reply.body);
+    }
     // Acting for somebody else's contributor is refused.
     let other = api.send_as(
         &bob_key,
@@ -136,6 +163,35 @@ fn contributors_contributions_transfers_and_tokens() {
         Some(&json!({"from": "alice", "to": "bob", "amount": 1000000, "building": "b42"})),
     );
     assert_error(&too_much, 409, "CONFLICT");
+    // The amount is taken as written, never through a binary float: 1.0000000000000001 would
+    // become 1 there and move a token the client did not ask for.
+    let precise = api.http.request(
+        "POST",
+        &api.shim.url("/api/transfers"),
+        &[
+            ("x-api-key", alice_key.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(
+            br#"{"from": "alice", "to": "bob", "amount": 1.0000000000000001, "building": "b42"}"#
+                .to_vec(),
+        ),
+    );
+    let error = assert_error(&precise, 400, "VALIDATION_ERROR");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid amount 1.0000000000000001"),
+        "{error}"
+    );
+    let not_a_number = api.send_as(
+        &alice_key,
+        "POST",
+        "/api/transfers",
+        Some(&json!({"from": "alice", "to": "bob", "amount": [1], "building": "b42"})),
+    );
+    assert_error(&not_a_number, 400, "VALIDATION_ERROR");
     let bob_balance = api.get("/api/contributors/bob/balance").json();
     assert_eq!(bob_balance["balance"].as_f64(), Some(1.0), "{bob_balance}");
 

@@ -34,6 +34,41 @@ fn buildings_list_create_get() {
         Some(&json!({"key": "Not Valid", "name": "x"})),
     );
     assert_error(&bad, 400, "VALIDATION_ERROR");
+    // Each rule is named; a field the body does not have is refused, not ignored.
+    for (body, says) in [
+        (
+            json!({"key": "b2", "name": "B", "lat": 48.8}),
+            "unknown field `lat`",
+        ),
+        (
+            json!({"key": "b2", "name": "  "}),
+            "name must be 1 to 200 characters, not blank",
+        ),
+        (
+            json!({"key": "b2", "name": "B", "latitude": 48.8}),
+            "latitude and longitude go together",
+        ),
+        (
+            json!({"key": "b2", "name": "B", "latitude": 95, "longitude": 2}),
+            "latitude must be between -90 and 90",
+        ),
+        (
+            json!({"key": "b2", "name": "B", "address": "a\u{1b}[2J"}),
+            "address must be at most 500 characters, without control characters",
+        ),
+    ] {
+        let reply = api.send("POST", "/api/buildings", Some(&body));
+        let status = if says.starts_with("unknown") {
+            422
+        } else {
+            400
+        };
+        let error = assert_error(&reply, status, "VALIDATION_ERROR");
+        assert!(
+            error["error"]["message"].as_str().unwrap().contains(says),
+            "{error}"
+        );
+    }
 
     let list = api.get("/api/buildings?limit=1&count=true");
     assert_eq!(list.status, 200, "{}", list.body);
@@ -522,4 +557,55 @@ fn deep_documents_and_odd_locations_are_refused_with_the_rule() {
     }
     let nan = api.get("/api/buildings/b42/near/electrical/panels/panel_1?radius=NaN");
     assert_error(&nan, 400, "VALIDATION_ERROR");
+}
+
+/// A query parameter the route does not document is refused, naming the ones it takes: a
+/// misspelt filter would otherwise answer everything, an option it lacks would seem obeyed.
+#[test]
+fn unknown_query_parameters_are_refused() {
+    let api = Api::start();
+    assert_eq!(
+        api.send(
+            "POST",
+            "/api/buildings",
+            Some(&json!({"key": "q", "name": "Q"}))
+        )
+        .status,
+        201
+    );
+    let typo = api.get("/api/objects?building=q&stauts=failed");
+    let error = assert_error(&typo, 400, "VALIDATION_ERROR");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("unknown query parameter \"stauts\""),
+        "{message}"
+    );
+    assert!(message.contains("GET /api/objects takes"), "{message}");
+    assert!(message.contains("status"), "{message}");
+    let option = api.send("POST", "/api/buildings/q/import?dry_run=true", None);
+    assert_error(&option, 400, "VALIDATION_ERROR");
+    let none = api.send(
+        "POST",
+        "/api/buildings?x=1",
+        Some(&json!({"key": "q2", "name": "Q"})),
+    );
+    let error = assert_error(&none, 400, "VALIDATION_ERROR");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("takes no query parameters"),
+        "{error}"
+    );
+    // The documented ones, on a wildcard route too, pass.
+    assert_eq!(
+        api.get("/api/objects?building=q&status=failed&limit=5")
+            .status,
+        200
+    );
+    assert_eq!(
+        api.get("/api/buildings/q/ls?limit=5&count=true").status,
+        200
+    );
+    assert_eq!(api.get("/api/buildings/q/tree?depth=2").status, 200);
 }

@@ -161,6 +161,24 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
             "ahead of the database clock",
         ),
         (json!(many_months), "one call creates at most 24"),
+        // A misspelt key would leave the reading at now(); extra fields next to "readings",
+        // a value whose bucket sums could overflow and a blank unit are refused too.
+        (
+            json!([{"path": "/meters/m1", "value": 2, "timestamp": "2026-01-01T00:00:00Z"}]),
+            r#"reading 1 has an unknown key \"timestamp\""#,
+        ),
+        (
+            json!({"readings": [{"path": "/meters/m1", "value": 2}], "units": "kW"}),
+            r#"unknown field \"units\""#,
+        ),
+        (
+            json!([{"path": "/meters/m1", "value": 1.79e308}]),
+            "readings are below 1e100 in magnitude",
+        ),
+        (
+            json!([{"path": "/meters/m1", "value": 2, "unit": "  "}]),
+            "not blank",
+        ),
     ] {
         let reply = http.request(
             "POST",

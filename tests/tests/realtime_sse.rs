@@ -304,3 +304,59 @@ fn recent_pages_through_the_outbox() {
     );
     assert_eq!(bad.status, 400);
 }
+
+/// A start beyond the outbox's head (a cursor from another database, or from before a restore)
+/// is refused, not followed: following it would skip every event up to it without a word.
+#[test]
+fn a_start_beyond_the_head_is_refused() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "h", "d", 3);
+    let now = head(&cluster);
+    let beyond = now + 100_000;
+    let http = Http::new();
+    let poll = |after: i64| {
+        http.request(
+            "GET",
+            &shim.url(&format!("/api/events/recent?after={after}")),
+            &[("x-api-key", &key)],
+            None,
+        )
+    };
+    let refused = poll(beyond);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains(&format!("beyond the newest event id ({now})")),
+        "{message}"
+    );
+    let at_head = poll(now);
+    assert_eq!(at_head.status, 200, "{}", at_head.body);
+    assert_eq!(at_head.json()["last_id"], now);
+
+    let beyond_text = beyond.to_string();
+    let by_query = format!("/api/events?after={beyond}");
+    for (path, last_event_id) in [
+        (by_query.as_str(), None),
+        ("/api/events", Some(&beyond_text)),
+    ] {
+        let mut headers = vec![("X-API-Key", key.as_str())];
+        headers.extend(last_event_id.map(|id| ("Last-Event-ID", id.as_str())));
+        let mut refused = SseClient::connect(shim.addr(), path, &headers);
+        let status = refused.status;
+        let text = refused.body_text();
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("beyond the newest event id"), "{text}");
+    }
+    let mut resumed = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", &now.to_string())],
+    );
+    assert_eq!(resumed.status, 200);
+    resumed.wait_ready();
+}

@@ -507,6 +507,25 @@ ex:VAV1 brick:isFedBy ex:box .
     }
 
     #[test]
+    fn predicates_sharing_a_local_name_are_not_lost_silently() {
+        let ttl = r#"@prefix brick: <https://brickschema.org/schema/Brick#> .
+            @prefix ext: <http://example.com/ext#> .
+            @prefix ex: <urn:ex#> .
+            ex:a a brick:AHU ; brick:feeds ex:b ; ext:feeds ex:b ; ext:feedsÜber ex:b .
+            ex:b a brick:VAV ."#;
+        let plan = parse(ttl.as_bytes()).unwrap().plan();
+        let kinds: Vec<&str> = plan.connections.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds.len(), 2, "{kinds:?}");
+        assert!(kinds.contains(&"feeds"), "{kinds:?}");
+        assert!(
+            kinds.iter().any(|k| k.starts_with("feeds_ber_")),
+            "{kinds:?}"
+        );
+        assert_eq!(plan.skipped.len(), 1, "{:?}", plan.skipped);
+        assert!(plan.skipped[0].reason.contains("the same feeds connection"));
+    }
+
+    #[test]
     fn syntax_errors_are_reported() {
         assert!(matches!(
             parse(b"@prefix x: <urn:x#> . x:a x:b"),

@@ -182,8 +182,11 @@ impl Model {
         }
         objects.sort_by(|a, b| a.path.cmp(&b.path));
 
-        let mut seen = HashSet::new();
-        let mut connections = Vec::new();
+        // Connections are unique per (from, to, kind): a second relation that maps onto the
+        // same one is the same edge when it says the same (a repeated triple), else it is
+        // reported, not dropped without a word (two predicates with one local name).
+        let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
+        let mut connections: Vec<PlannedConnection> = Vec::new();
         for r in &self.relations {
             match (by_id.get(r.from.as_str()), by_id.get(r.to.as_str())) {
                 (Some(from), Some(to)) if from == to => skipped.push(Skipped {
@@ -191,13 +194,26 @@ impl Model {
                     reason: "a connection from an object to itself".into(),
                 }),
                 (Some(from), Some(to)) => {
-                    if seen.insert((from.to_string(), to.to_string(), r.kind.clone())) {
-                        connections.push(PlannedConnection {
-                            from: (*from).to_owned(),
-                            to: (*to).to_owned(),
-                            kind: r.kind.clone(),
-                            properties: r.properties.clone(),
-                        });
+                    let key = (from.to_string(), to.to_string(), r.kind.clone());
+                    match seen.get(&key) {
+                        None => {
+                            seen.insert(key, connections.len());
+                            connections.push(PlannedConnection {
+                                from: (*from).to_owned(),
+                                to: (*to).to_owned(),
+                                kind: r.kind.clone(),
+                                properties: r.properties.clone(),
+                            });
+                        }
+                        Some(&kept) if connections[kept].properties == r.properties => {}
+                        Some(&kept) => skipped.push(Skipped {
+                            what: format!("{} {} {}", r.from, r.kind, r.to),
+                            reason: format!(
+                                "the same {} connection as one imported before ({}): connections are unique per from, to and kind",
+                                r.kind,
+                                describe(&connections[kept].properties)
+                            ),
+                        }),
                     }
                 }
                 (from, _) => skipped.push(Skipped {
@@ -215,6 +231,15 @@ impl Model {
             connections,
             skipped,
         }
+    }
+}
+
+/// A connection's origin for a message: its predicate when the source gave one, else its
+/// properties.
+fn describe(properties: &Map<String, Value>) -> String {
+    match properties.get("predicate") {
+        Some(Value::String(p)) => p.clone(),
+        _ => Value::Object(properties.clone()).to_string(),
     }
 }
 
@@ -294,6 +319,36 @@ mod tests {
         assert_eq!(paths, ["/site", "/site/ahu-1", "/site/ahu-1/vav-1"]);
         assert_eq!(plan.connections[0].from, "/site/ahu-1");
         assert_eq!(plan.connections[0].to, "/site/ahu-1/vav-1");
+    }
+
+    #[test]
+    fn relations_onto_one_connection_are_merged_when_equal_and_reported_when_not() {
+        let relation = |predicate: &str| Relation {
+            from: "a".into(),
+            to: "b".into(),
+            kind: "feeds".into(),
+            properties: Map::from_iter([("predicate".to_owned(), Value::from(predicate))]),
+        };
+        let model = Model {
+            entities: vec![entity("a", None), entity("b", None)],
+            relations: vec![
+                relation("https://brickschema.org/schema/Brick#feeds"),
+                relation("https://brickschema.org/schema/Brick#feeds"),
+                relation("http://example.com/ext#feeds"),
+            ],
+            skipped: vec![],
+        };
+        let plan = model.plan();
+        assert_eq!(plan.connections.len(), 1);
+        assert_eq!(plan.skipped.len(), 1, "{:?}", plan.skipped);
+        assert_eq!(plan.skipped[0].what, "a feeds b");
+        assert!(
+            plan.skipped[0]
+                .reason
+                .contains("one imported before (https://brickschema.org/schema/Brick#feeds)"),
+            "{:?}",
+            plan.skipped
+        );
     }
 
     #[test]

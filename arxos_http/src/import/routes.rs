@@ -106,6 +106,11 @@ pub async fn readings(
 ) -> Result<Json<Value>, ApiError> {
     let batch = match body {
         Value::Object(mut o) if o.contains_key("readings") => {
+            if let Some(extra) = o.keys().find(|k| *k != "readings") {
+                return Err(ApiError::validation(format!(
+                    "unknown field {extra:?}: the body is a JSON array of readings, or {{\"readings\": [...]}} alone"
+                )));
+            }
             o.remove("readings").unwrap_or(Value::Null)
         }
         other => other,

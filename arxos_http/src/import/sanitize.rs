@@ -59,7 +59,10 @@ pub fn rewritten(id: &str, digits: usize) -> String {
 }
 
 /// The snake_case form of a relation name, valid as a connection kind
-/// (`^[a-z][a-z0-9_]{0,62}$`): `isFedBy` → `is_fed_by`, `hot-water` → `hot_water`.
+/// (`^[a-z][a-z0-9_]{0,62}$`): `isFedBy` → `is_fed_by`, `hot-water` → `hot_water`. A name
+/// that loses more than its ASCII punctuation and case on the way (non-ASCII letters, or
+/// beyond 63 bytes) ends in `_` and 8 hex digits of its hash, so that distinct names such as
+/// `feeds` and `feedsÜber` stay distinct kinds.
 pub fn kind(name: &str) -> String {
     let mut out = String::new();
     let mut prev_lower = false;
@@ -86,12 +89,18 @@ pub fn kind(name: &str) -> String {
     } else {
         format!("r_{trimmed}")
     };
-    kind.truncate(63);
+    let lossy = !name.is_ascii() || kind.len() > 63;
+    kind.truncate(if lossy { 63 - 9 } else { 63 });
     while kind.ends_with('_') {
         kind.pop();
     }
-    if kind.len() < 2 && kind == "r" {
+    if kind == "r" {
         kind = "related".to_owned();
+    }
+    if lossy {
+        let hash = format!("{:016x}", fnv64(name));
+        kind.push('_');
+        kind.push_str(&hash[8..]);
     }
     kind
 }
@@ -156,5 +165,27 @@ mod tests {
         assert_eq!(kind("--"), "related");
         let long = kind(&"a".repeat(100));
         assert_eq!(long.len(), 63);
+    }
+
+    #[test]
+    fn lossy_kinds_keep_distinct_names_distinct() {
+        let plain = kind("feeds");
+        let umlaut = kind("feedsÜber");
+        assert_ne!(plain, umlaut);
+        assert!(umlaut.starts_with("feeds_ber_"), "{umlaut}");
+        assert_ne!(kind("Ü"), kind("É"));
+        assert_eq!(kind("Ü"), kind("Ü"), "deterministic");
+        let a = kind(&("a".repeat(70) + "x"));
+        let b = kind(&("a".repeat(70) + "y"));
+        assert_ne!(a, b);
+        for k in [umlaut, a, b, kind("Ü"), kind("_Ü_")] {
+            assert!(k.len() <= 63, "{k}");
+            assert!(k.starts_with(|c: char| c.is_ascii_lowercase()), "{k}");
+            assert!(
+                k.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{k}"
+            );
+        }
     }
 }

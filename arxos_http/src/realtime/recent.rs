@@ -32,7 +32,7 @@ pub struct RecentParams {
 /// the next `limit` the key may see, and the id to pass as `after` next time.
 #[utoipa::path(get, path = "/api/events/recent", operation_id = "recent_events", tag = "events",
     params(FilterParams,
-           ("after" = Option<i64>, Query, description = "Events after this id (default 0: from the oldest kept)"),
+           ("after" = Option<i64>, Query, description = "Events after this id (default 0: from the oldest kept); an id beyond the newest event is refused (400)"),
            ("limit" = Option<i32>, Query, description = "Events to scan, 1 to 1000 (default 100)"),
            ("api_key" = Option<String>, Query, description = "The API key, when it cannot be sent as a header")),
     responses((status = 200, body = crate::openapi::EventsPage), (status = 400, body = ErrorBody),
@@ -51,11 +51,9 @@ pub async fn recent(
             "limit must be between 1 and {MAX_LIMIT}, got {limit}"
         )));
     }
-    let after = params.after.unwrap_or(0);
-    if after < 0 {
-        return Err(ApiError::validation("after must not be negative"));
-    }
+    let after = subscription::non_negative_after(params.after)?.unwrap_or(0);
     let sub = subscription::subscribe(&state, key, &params.filters).await?;
+    sub.check_after(after)?;
     let page = outbox::page(&state, &sub.key, after, limit).await?;
     let last_id = page.last().map_or(after, |e| e.id);
     let events: Vec<&str> = page

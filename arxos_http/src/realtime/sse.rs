@@ -59,9 +59,9 @@ pub struct StreamParams {
 /// (or `after`), else starts at its head, then follows new events. See docs/realtime.md.
 #[utoipa::path(get, path = "/api/events", operation_id = "stream_events", tag = "events",
     params(FilterParams,
-           ("after" = Option<i64>, Query, description = "Start after this event id (`Last-Event-ID` wins when both are given)"),
+           ("after" = Option<i64>, Query, description = "Start after this event id (`Last-Event-ID` wins when both are given); an id beyond the newest event is refused (400)"),
            ("api_key" = Option<String>, Query, description = "The API key, for clients that cannot send headers (EventSource)"),
-           ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
+           ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id; one beyond the newest event is refused (400)")),
     responses((status = 200, description = "`text/event-stream`: `id:` the event id, `event:` its dotted type, `data:` the event JSON (crate::openapi::Event); a `: ready` comment first and `: keep-alive` comments when idle. While the database is unavailable the stream holds only a `retry:` field (milliseconds) and ends, so that EventSource reconnects; a stream whose replay fails ends the same way",
                content_type = "text/event-stream", body = String),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -83,16 +83,16 @@ pub async fn stream(
         ),
         None => None,
     };
-    let start = last_event_id.or(params.after);
-    if start.is_some_and(|id| id < 0) {
-        return Err(ApiError::validation("after must not be negative"));
-    }
+    let start = subscription::non_negative_after(last_event_id.or(params.after))?;
     let sub = match subscription::subscribe(&state, key, &params.filters).await {
         Ok(sub) => sub,
         Err(e) if retry_later(&e) => return Ok(retry_only("the database is unavailable")),
         Err(e) => return Err(e),
     };
-    let cursor = start.unwrap_or(sub.head);
+    let cursor = match start {
+        Some(after) => sub.check_after(after)?,
+        None => sub.head,
+    };
     let reader = Reader {
         rx: None,
         state,

@@ -16,6 +16,30 @@ pub struct Subscription {
     pub head: i64,
 }
 
+impl Subscription {
+    /// Checks a client's start (`after`, `Last-Event-ID`): an id beyond the outbox's head was
+    /// never handed out by this database (a cursor from another database, or one restored to
+    /// an older state), and following it would skip every event up to it without a word.
+    pub fn check_after(&self, after: i64) -> Result<i64, ApiError> {
+        if after > self.head {
+            return Err(ApiError::validation(format!(
+                "after is {after}, beyond the newest event id ({}): event ids come from this database's outbox; \
+                 start again without after (or with after={})",
+                self.head, self.head
+            )));
+        }
+        Ok(after)
+    }
+}
+
+/// Refuses a negative start before anything else is checked.
+pub fn non_negative_after(after: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match after {
+        Some(id) if id < 0 => Err(ApiError::validation("after must not be negative")),
+        other => Ok(other),
+    }
+}
+
 /// The key of a request: the usual headers, else `?api_key=` (a browser's `EventSource`
 /// cannot send headers).
 pub fn request_key(headers: &HeaderMap, query_key: Option<&str>) -> Result<ApiKey, ApiError> {

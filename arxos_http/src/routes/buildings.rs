@@ -69,6 +69,7 @@ pub async fn list_buildings(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewBuilding {
     /// Lowercase letters, digits, - and _ (1 to 63), e.g. `b42`.
     pub key: String,

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
@@ -183,11 +184,7 @@ pub async fn contribute(
     headers: HeaderMap,
     Json(body): Json<NewContribution>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let idempotency = headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_owned))
-        .transpose()
-        .map_err(|_| ApiError::validation("Idempotency-Key must be visible ASCII"))?;
+    let idempotency = idempotency_key(&headers)?;
     let value = state
         .one(
             &key,
@@ -208,6 +205,29 @@ pub async fn contribute(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(value)))
+}
+
+/// The `Idempotency-Key` header: at most one, 1 to 200 characters of visible ASCII.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::validation(
+            "Idempotency-Key must be sent once, not several times",
+        ));
+    }
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=200).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::validation(
+                "Idempotency-Key must be 1 to 200 characters of visible ASCII (no spaces)",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -307,11 +327,25 @@ pub async fn verify(
 pub struct NewTransfer {
     pub from: String,
     pub to: String,
+    /// A JSON number (or a string holding one), kept exactly as written: at most 6 decimals.
     #[schema(value_type = f64)]
-    pub amount: Value,
+    pub amount: Box<RawValue>,
     pub memo: Option<String>,
     /// Building key whose tokens move (default: as arxos.transfer decides).
     pub building: Option<String>,
+}
+
+/// The amount exactly as the client wrote it: parsed as a JSON number it would pass through a
+/// binary float, and `1234567890123.123456` would arrive as `1234567890123.1235`.
+fn amount_text(raw: &RawValue) -> Result<String, ApiError> {
+    let text = raw.get().trim();
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Number(_)) => Ok(text.to_owned()),
+        Ok(Value::String(s)) => Ok(s),
+        _ => Err(ApiError::validation(
+            "amount must be a number of tokens (at most 6 decimals)",
+        )),
+    }
 }
 
 /// Move tokens between contributors (`arxos.transfer`).
@@ -335,7 +369,7 @@ pub async fn transfer(
             &[
                 &s(&body.from),
                 &s(&body.to),
-                &TextParam::from_json(&body.amount),
+                &TextParam(Some(amount_text(&body.amount)?)),
                 &TextParam(body.memo.clone()),
                 &TextParam(body.building.clone()),
             ],

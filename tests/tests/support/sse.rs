@@ -27,6 +27,8 @@ pub struct SseClient {
     /// The server ended the body (rather than a read timing out).
     pub ended: bool,
     chunked: bool,
+    /// The `Content-Length` header's value (error answers have one; streams are chunked).
+    content_length: Option<usize>,
     /// Bytes left in the current chunk.
     left: usize,
     buffer: Vec<u8>,
@@ -56,6 +58,7 @@ impl SseClient {
             .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
         let mut chunked = false;
         let mut content_type = None;
+        let mut content_length = None;
         loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
@@ -66,6 +69,7 @@ impl SseClient {
             match name.trim().to_ascii_lowercase().as_str() {
                 "transfer-encoding" if value.contains("chunked") => chunked = true,
                 "content-type" => content_type = Some(value.trim().to_owned()),
+                "content-length" => content_length = value.trim().parse().ok(),
                 _ => {}
             }
         }
@@ -76,6 +80,7 @@ impl SseClient {
             retry: None,
             ended: false,
             chunked,
+            content_length,
             left: 0,
             buffer: Vec::new(),
         }
@@ -83,6 +88,15 @@ impl SseClient {
 
     /// The response body (for error answers).
     pub fn body_text(&mut self) -> String {
+        if let Some(length) = self.content_length.filter(|_| !self.chunked) {
+            let mut body = std::mem::take(&mut self.buffer);
+            let missing = length.saturating_sub(body.len());
+            let mut rest = vec![0u8; missing];
+            if self.reader.read_exact(&mut rest).is_ok() {
+                body.extend_from_slice(&rest);
+            }
+            return String::from_utf8_lossy(&body).into_owned();
+        }
         let mut text = String::new();
         while let Some(line) = self.line() {
             text.push_str(&line);
