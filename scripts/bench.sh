@@ -208,7 +208,7 @@ single() {
 # ---- 1. Objects: ls and subtree counts ------------------------------------------------------
 log "1. ls and subtree counts (2 clients, ${DURATION} s each)"
 interleave 2 "$DURATION" ls.api:ls_api ls.raw:ls_raw ls.ltree:ls_ltree
-interleave 2 "$DURATION" count.api:count_api count.raw:count_raw count.ltree:count_ltree
+interleave 2 "$DURATION" count.api:count_api count.raw:count_raw count.ltree:count_ltree count.floor:floor
 
 # ---- 4. near and trace --------------------------------------------------------------------
 log "4. near and trace (2 clients, ${SHORT} s each)"

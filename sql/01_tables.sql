@@ -28,14 +28,22 @@ $$;
 CREATE FUNCTION arxos.reading_window_end(t timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT t + interval '720 hours' $$;
 
+-- Invisible formatting characters (zero-width space, word joiner, byte order mark,
+-- bidirectional embeddings, overrides and isolates): the same set the path grammar refuses
+-- (arxos_core::path::is_invisible), for the texts that name things.
+CREATE FUNCTION arxos.has_invisible(value text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT value ~ '[\u200B\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]'
+$$;
+
 -- Labels (building names, key names and owners): 1 to max characters, not blank, without
--- control characters. Texts (addresses) may run over several lines: tabs and line breaks are
+-- control or invisible formatting characters. Texts (addresses) may run over several lines: tabs and line breaks are
 -- the control characters they may hold. The tables CHECK these; the functions that write them
 -- call arxos.check_label / arxos.check_text first, for an error that names the field.
 CREATE FUNCTION arxos.is_label(value text, max integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT length(value) >= 1 AND length(value) <= max AND value ~ '[^[:space:]]'
-           AND value !~ '[[:cntrl:]]'
+           AND value !~ '[[:cntrl:]]' AND NOT arxos.has_invisible(value)
 $$;
 
 CREATE FUNCTION arxos.is_text(value text, max integer) RETURNS boolean
@@ -47,7 +55,7 @@ CREATE FUNCTION arxos.check_label(what text, value text, max integer) RETURNS vo
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     IF value IS NULL OR NOT arxos.is_label(value, max) THEN
-        RAISE EXCEPTION '% must be 1 to % characters, not blank, without control characters%', what, max,
+        RAISE EXCEPTION '% must be 1 to % characters, not blank, without control or invisible formatting characters%', what, max,
             CASE WHEN value IS NULL THEN ', not NULL'
                  WHEN length(value) > max THEN format(' (got %s)', length(value)) ELSE '' END
             USING ERRCODE = '22023';

@@ -85,6 +85,14 @@ BEGIN
 END
 $$;
 
+-- The message for a listing's after that is not a path: every path would sort before it, and
+-- the answer would be an empty page rather than an error.
+CREATE FUNCTION arxos.after_not_a_path(after text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('after must be a path (the last path of the previous page, like /spaces/room_1), got %s',
+                  quote_literal(left(after, 100)))
+$$;
+
 -- Checks the user-facing fields of an object write, with messages that say what is allowed.
 CREATE FUNCTION arxos.check_object_input(type text, status text, health integer) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
@@ -264,6 +272,7 @@ LANGUAGE sql STABLE AS $$
     ), args AS MATERIALIZED (
         SELECT r.b, r.p FROM r
          WHERE (r.b IS NOT NULL OR arxos.unknown_building(building))
+           AND (after IS NULL OR left(after, 1) = '/' OR arxos.raise(arxos.after_not_a_path(after), '22023'))
            AND (r.p = '/'
                 -- OFFSET 0: always one probe of the unique index, never a hashed scan of the table
                 OR EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = r.b AND o.path = r.p OFFSET 0)
@@ -287,7 +296,8 @@ LANGUAGE sql STABLE AS $$
         SELECT b, p, arxos.path_depth(p) AS d0, arxos.path_lower(p) AS lo, arxos.path_upper(p) AS hi
           FROM arxos.building_id(building) AS b,
                LATERAL arxos.existing_path(b, path) AS p
-         WHERE depth IS NULL OR depth >= 0 OR arxos.raise('depth must be 0 or more', '22023'))
+         WHERE (depth IS NULL OR depth >= 0 OR arxos.raise('depth must be 0 or more', '22023'))
+           AND (after IS NULL OR left(after, 1) = '/' OR arxos.raise(arxos.after_not_a_path(after), '22023')))
     SELECT o.path::text, o.name::text, o.type, o.status, o.health, o.needs_repair, o.depth - args.d0
       FROM args JOIN arxos.objects o
         ON o.building_id = args.b
@@ -312,8 +322,12 @@ DECLARE
     -- Under a path that names no object: "no object at", as ls and tree say, not an empty answer.
     u text := arxos.existing_path(b, under);
 BEGIN
-    -- A status filter that no object can have is a mistake, not an empty answer.
-    PERFORM arxos.check_object_input(NULL, find.status, NULL);
+    -- A type or status filter that no object can have is a mistake, not an empty answer; so is
+    -- an after that is not a path (every path would sort before it).
+    PERFORM arxos.check_object_input(find.type, find.status, NULL);
+    IF after IS NOT NULL AND left(after, 1) <> '/' THEN
+        RAISE EXCEPTION '%', arxos.after_not_a_path(after) USING ERRCODE = '22023';
+    END IF;
     RETURN QUERY
     SELECT o.* FROM arxos.objects o
      WHERE o.building_id = b
@@ -344,7 +358,10 @@ BEGIN
     IF (after_building IS NULL) <> (after_path IS NULL) THEN
         RAISE EXCEPTION 'after_building and after_path go together' USING ERRCODE = '22023';
     END IF;
-    PERFORM arxos.check_object_input(NULL, find_all.status, NULL);
+    PERFORM arxos.check_object_input(find_all.type, find_all.status, NULL);
+    IF after_path IS NOT NULL AND left(after_path, 1) <> '/' THEN
+        RAISE EXCEPTION '%', arxos.after_not_a_path(after_path) USING ERRCODE = '22023';
+    END IF;
     -- Without a cursor, from the smallest (id, path): one statement whose row comparison is
     -- where the index scan starts, whether or not a cursor is given.
     RETURN QUERY

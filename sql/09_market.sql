@@ -66,7 +66,7 @@ CREATE TABLE arxos.contributors (
     handle                 text NOT NULL UNIQUE
                            CONSTRAINT contributor_handle_format CHECK (handle ~ '^[a-z0-9][a-z0-9_.-]{2,39}$'),
     display_name           text NOT NULL CONSTRAINT contributor_display_name_format
-                           CHECK (length(display_name) BETWEEN 1 AND 100 AND display_name !~ '[[:cntrl:]]'),
+                           CHECK (arxos.is_label(display_name, 100)),
     owner                  text NOT NULL DEFAULT arxos.current_actor(),
     reputation             numeric(10, 6) NOT NULL DEFAULT 0 CHECK (reputation BETWEEN 0 AND 1000),
     trust_level            text GENERATED ALWAYS AS (arxos.trust_level(reputation::double precision)) STORED,
@@ -623,9 +623,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- text → timestamptz, NULL when it does not parse.
+-- An ISO 8601 date or date and time (an offset optional: a bare time is read in the session's
+-- time zone), else NULL. PostgreSQL's own input would also take 'epoch', 'today', 'infinity'
+-- and 'Jan 5 2024': not timestamps a client means to send.
 CREATE FUNCTION arxos.try_timestamptz(value text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
+    IF value !~ '^\s*\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)?)?\s*$' THEN
+        RETURN NULL;
+    END IF;
     RETURN value::timestamptz;
 EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_time_zone_displacement_value
           OR invalid_parameter_value THEN
@@ -651,12 +657,14 @@ DECLARE
     h text := lower(btrim(handle));
     v uuid;
 BEGIN
-    IF h IS NULL OR h !~ '^[a-z0-9][a-z0-9_.-]{2,39}$' OR h LIKE 'anon-%' THEN
-        RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase letters, digits, ., - and _, starting with a letter or digit (anon- is reserved)',
+    -- top: GET /api/contributors/top is the leaderboard, so a contributor of that handle
+    -- could never be read by it.
+    IF h IS NULL OR h !~ '^[a-z0-9][a-z0-9_.-]{2,39}$' OR h LIKE 'anon-%' OR h = 'top' THEN
+        RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase letters, digits, ., - and _, starting with a letter or digit (anon- and top are reserved)',
             coalesce(quote_literal(handle), 'NULL') USING ERRCODE = 'AX021';
     END IF;
-    IF display_name IS NULL OR length(btrim(display_name)) NOT BETWEEN 1 AND 100 OR display_name ~ '[[:cntrl:]]' THEN
-        RAISE EXCEPTION 'invalid display name: 1 to 100 characters, no control characters' USING ERRCODE = 'AX021';
+    IF display_name IS NULL OR NOT arxos.is_label(btrim(display_name), 100) THEN
+        RAISE EXCEPTION 'invalid display name: 1 to 100 characters, not blank, no control or invisible formatting characters' USING ERRCODE = 'AX021';
     END IF;
     INSERT INTO arxos.contributors (handle, display_name, owner)
     VALUES (h, btrim(display_name), arxos.current_actor())
@@ -840,8 +848,8 @@ BEGIN
     FOREACH k IN ARRAY ARRAY['captured_at', 'performed_at'] LOOP
         IF metadata ? k THEN
             t := CASE WHEN jsonb_typeof(metadata -> k) = 'string' THEN arxos.try_timestamptz(metadata ->> k) END;
-            IF t IS NULL THEN
-                RAISE EXCEPTION 'metadata.% must be a timestamp like 2024-05-01T10:30:00Z, got %', k, metadata -> k
+            IF t IS NULL OR t < '1900-01-01 00:00:00+00' THEN
+                RAISE EXCEPTION 'metadata.% must be an ISO 8601 timestamp from 1900 on, like 2024-05-01T10:30:00Z, got %', k, metadata -> k
                     USING ERRCODE = 'AX007';
             END IF;
             IF t > now() THEN
@@ -892,9 +900,15 @@ BEGIN
         SELECT * INTO prior FROM arxos.contributions x
          WHERE x.contributor_id = c.id AND x.idempotency_key = contribute.idempotency_key;
         IF FOUND THEN
-            IF prior.building_id <> b OR prior.type IS DISTINCT FROM contribute.type OR prior.data_hash IS DISTINCT FROM hash THEN
+            -- The whole request must be the same: a replay that carried other metadata, another
+            -- path or other changes would answer 201 while dropping them.
+            IF prior.building_id <> b OR prior.type IS DISTINCT FROM contribute.type OR prior.data_hash IS DISTINCT FROM hash
+               OR prior.metadata IS DISTINCT FROM meta
+               OR prior.path IS DISTINCT FROM (CASE WHEN path IS NOT NULL THEN arxos.normalize_object_path(path) END)
+               OR prior.changes IS DISTINCT FROM (CASE WHEN changes = 'null' THEN NULL ELSE changes END) THEN
                 RAISE EXCEPTION 'idempotency_key % was used for a different contribution (%)',
-                    quote_literal(idempotency_key), prior.id USING ERRCODE = 'AX012';
+                    quote_literal(idempotency_key), prior.id USING ERRCODE = 'AX012',
+                    HINT = 'a replay must repeat the first request exactly (building, type, data_hash, metadata, path, changes); use a new key for a new contribution';
             END IF;
             RETURN QUERY SELECT prior.id, 'pending'::text, prior.quality, prior.first_reward, prior.old_grade,
                                 prior.new_grade, prior.old_score, prior.new_score, prior.first_transaction_id, true;

@@ -31,7 +31,7 @@ CREATE TABLE arxos.readings (
     -- Not BETWEEN: it nests the ANDs, pg_dump prints them back flat, and restoring a dump
     -- then fails to attach the monthly partitions ("different definition for check constraint").
     unit        text CHECK (length(unit) >= 1 AND length(unit) <= 50 AND unit !~ '[[:cntrl:]]'
-                            AND unit ~ '[^[:space:]]'),
+                            AND unit ~ '[^[:space:]]' AND NOT arxos.has_invisible(unit)),
     received_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT readings_key PRIMARY KEY (object_id, at)
 ) PARTITION BY RANGE (at);
@@ -271,7 +271,7 @@ BEGIN
     SELECT x.i, x.v, x.u INTO bad FROM unnest(vals, units) WITH ORDINALITY x(v, u, i)
      WHERE x.v IS NULL OR x.v IN ('Infinity', '-Infinity', 'NaN') OR abs(x.v) >= 1e100
         OR (x.u IS NOT NULL AND (length(x.u) NOT BETWEEN 1 AND 50 OR x.u ~ '[[:cntrl:]]'
-                                 OR x.u !~ '[^[:space:]]'))
+                                 OR x.u !~ '[^[:space:]]' OR arxos.has_invisible(x.u)))
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'reading % is invalid: %', bad.i,
@@ -279,7 +279,7 @@ BEGIN
                  THEN 'value must be a finite number, got ' || coalesce(bad.v::text, 'null')
                  WHEN abs(bad.v) >= 1e100
                  THEN 'value ' || bad.v::text || ' is out of range: readings are below 1e100 in magnitude'
-                 ELSE 'unit must be 1 to 50 characters, not blank, without control characters' END
+                 ELSE 'unit must be 1 to 50 characters, not blank, without control or invisible formatting characters' END
             USING ERRCODE = '22023';
     END IF;
     SELECT x.i, x.a INTO bad FROM unnest(ats) WITH ORDINALITY x(a, i)

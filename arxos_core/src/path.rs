@@ -3,7 +3,9 @@
 //!
 //! A path is absolute and `/`-separated (`/electrical/circuits/2/outlet_2A`). Normalisation
 //! removes duplicate and trailing slashes. Each segment is 1..=255 bytes of UTF-8 with no `/`,
-//! no control character, and is neither `.` nor `..`. A path has at most [`MAX_DEPTH`] segments
+//! no control character, no invisible formatting character ([`is_invisible`]: zero-width space,
+//! word joiner, byte order mark, bidirectional embeddings, overrides and isolates, which make
+//! two different paths look the same), and is neither `.` nor `..`. A path has at most [`MAX_DEPTH`] segments
 //! and at most [`MAX_BYTES`] bytes once normalised. `/` alone is the building root: it is a valid
 //! place to list from, but no object lives at it.
 
@@ -27,6 +29,8 @@ pub enum PathError {
     SegmentTooLong { segment: String, bytes: usize },
     #[error("path segment {0:?} contains a control character")]
     ControlCharacter(String),
+    #[error("path segment \"{segment}\" contains the invisible character U+{code:04X}: zero-width and bidirectional formatting characters would make two paths look the same")]
+    InvisibleCharacter { segment: String, code: u32 },
     #[error("path segment {0:?} is not allowed: '.' and '..' cannot be part of a stored path")]
     DotSegment(String),
     #[error("path has {0} levels; at most 64 are allowed")]
@@ -47,6 +51,7 @@ impl PathError {
             PathError::NotAbsolute(_) => "not_absolute",
             PathError::SegmentTooLong { .. } => "segment_too_long",
             PathError::ControlCharacter(_) => "control_character",
+            PathError::InvisibleCharacter { .. } => "invisible_character",
             PathError::DotSegment(_) => "dot_segment",
             PathError::TooDeep(_) => "too_deep",
             PathError::TooLong(_) => "too_long",
@@ -70,7 +75,38 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
     if segment.chars().any(char::is_control) {
         return Err(PathError::ControlCharacter(truncate_for_message(segment)));
     }
+    if !segment.is_ascii() {
+        if let Some(c) = segment.chars().find(|c| is_invisible(*c)) {
+            return Err(PathError::InvisibleCharacter {
+                segment: show_invisible(&truncate_for_message(segment)),
+                code: u32::from(c),
+            });
+        }
+    }
     Ok(())
+}
+
+/// The segment with its invisible characters written as `\u{...}`, so the message shows them.
+fn show_invisible(segment: &str) -> String {
+    segment
+        .chars()
+        .map(|c| {
+            if is_invisible(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Formatting characters that show nothing and carry no meaning of their own in a name: zero
+/// width space (U+200B), word joiner and invisible operators (U+2060..U+2064), the byte order
+/// mark (U+FEFF), and the bidirectional embeddings, overrides and isolates (U+202A..U+202E,
+/// U+2066..U+2069) behind "Trojan Source" look-alikes. The joiners U+200C/U+200D (needed by
+/// Persian, Indic scripts and emoji) and the marks U+200E/U+200F stay allowed.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 fn truncate_for_message(s: &str) -> String {
@@ -245,6 +281,19 @@ mod tests {
             normalize("/a/\u{7f}").unwrap_err().rule(),
             "control_character"
         );
+        for invisible in ["\u{200b}", "\u{202e}", "\u{2066}", "\u{feff}", "\u{2060}"] {
+            let err = normalize(&format!("/room{invisible}101")).unwrap_err();
+            assert_eq!(err.rule(), "invisible_character");
+        }
+        let msg = normalize("/panel\u{202e}1").unwrap_err().to_string();
+        assert!(msg.contains("U+202E"), "{msg}");
+        assert!(
+            msg.contains(r#""panel\u{202e}1""#),
+            "the segment is shown escaped: {msg}"
+        );
+        // Joiners and marks that scripts need are names.
+        assert!(normalize("/\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}").is_ok());
+        assert!(normalize("/👩\u{200d}🔧").is_ok());
         let long = "x".repeat(256);
         assert_eq!(
             normalize(&format!("/{long}")).unwrap_err().rule(),
@@ -329,6 +378,7 @@ mod tests {
             1 => Just(String::new()),
             1 => prop_oneof![Just(".".to_owned()), Just("..".to_owned()), Just("...".to_owned())],
             1 => "[a-z]{0,3}[\\x00-\\x1f\\x7f\\u{85}][a-z]{0,3}",
+            1 => "[a-zé]{0,3}[\\u{200b}-\\u{200f}\\u{202a}-\\u{202e}\\u{2060}-\\u{2069}\\u{feff}][a-z]{0,3}",
             1 => (250usize..260).prop_map(|n| "x".repeat(n)),
             1 => (83usize..88).prop_map(|n| "漢".repeat(n)),
             1 => (60usize..130).prop_map(|n| "a".repeat(n)),
@@ -376,12 +426,14 @@ mod tests {
             } else if !raw.starts_with('/') {
                 Err("not_absolute")
             } else if let Some(bad) = kept.iter().find(|s| {
-                s.len() > MAX_SEGMENT_BYTES || s.chars().any(char::is_control) || s.as_str() == "." || s.as_str() == ".."
+                s.len() > MAX_SEGMENT_BYTES || s.chars().any(|c| c.is_control() || is_invisible(c)) || s.as_str() == "." || s.as_str() == ".."
             }) {
                 Err(if bad.len() > MAX_SEGMENT_BYTES {
                     "segment_too_long"
                 } else if bad.chars().any(char::is_control) {
                     "control_character"
+                } else if bad.chars().any(is_invisible) {
+                    "invisible_character"
                 } else {
                     "dot_segment"
                 })

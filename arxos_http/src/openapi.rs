@@ -474,6 +474,8 @@ pub struct ImportSummary {
     #[serde(flatten)]
     pub summary: Summary,
     pub skipped_count: i64,
+    /// True when the import ran with `?dry_run=true` (and was rolled back); absent otherwise.
+    pub dry_run: Option<bool>,
 }
 
 /// One sensor reading.

@@ -62,6 +62,11 @@ impl KnownParams {
         let Some((unknown, _)) = pairs.iter().find(|(name, _)| !names.contains(name)) else {
             return Ok(());
         };
+        if unknown == "api_key" {
+            return Err(ApiError::validation(format!(
+                "{method} {route} does not take the key as a query parameter (only the event routes do, for EventSource): send it in the X-API-Key header or as Authorization: Bearer"
+            )));
+        }
         let takes = if names.is_empty() {
             "takes no query parameters".to_owned()
         } else {
@@ -164,6 +169,18 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn a_key_in_the_query_is_pointed_to_the_header() {
+        let known = known();
+        let err = known
+            .check(&Method::GET, "/api/objects", Some("api_key=arx_x"))
+            .unwrap_err();
+        assert!(err.message.contains("X-API-Key header"), "{}", err.message);
+        assert!(known
+            .check(&Method::GET, "/api/events/recent", Some("api_key=arx_x"))
+            .is_ok());
     }
 
     #[test]

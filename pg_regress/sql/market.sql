@@ -65,6 +65,7 @@ SELECT arxos.register_contributor('erin', 'Erin Expert') IS NOT NULL AS erin;
 SELECT handle, display_name, owner, reputation, trust_level, registration_rank FROM arxos.contributors ORDER BY registration_rank;
 SELECT pg_temp.try($$SELECT arxos.register_contributor('al', 'Too short')$$);
 SELECT pg_temp.try($$SELECT arxos.register_contributor('anon-1234', 'Reserved prefix')$$);
+SELECT pg_temp.try($$SELECT arxos.register_contributor('Top', 'The leaderboard route')$$);
 SELECT pg_temp.try($$SELECT arxos.register_contributor('with space', 'x')$$);
 SELECT pg_temp.try($$SELECT arxos.register_contributor('dave', '')$$);
 SELECT pg_temp.try($$SELECT arxos.register_contributor('ALICE', 'Second Alice')$$);
@@ -119,6 +120,10 @@ SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'
 SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"captured_at": "2024-05-01T10:00:00Z"}')$$);
 SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "beef", "captured_at": "2024-05-01T10:00:00Z"}')$$);
 SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "yesterday-ish"}')$$, pg_temp.h('img')));
+-- ISO 8601 only, from 1900 on: PostgreSQL's words for times are not timestamps
+SELECT t, arxos.try_timestamptz(t) IS NOT NULL AS parsed
+  FROM unnest(ARRAY['epoch', 'today', '-infinity', 'Jan 5 2024', '2024-05-01', '2024-05-01 10:30', '2024-05-01T10:30:00.5+02']) t;
+SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "0001-01-01T00:00:00Z"}')$$, pg_temp.h('img')));
 SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{"notes": "no path"}')$$);
 SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": 7}')$$);
 -- AX008 sensor_installation: the sensor does not exist after the changes, or is no sensing device
@@ -216,6 +221,11 @@ SELECT count(DISTINCT contribution_id) AS one_contribution FROM (
     UNION ALL SELECT id FROM arxos.contributions WHERE idempotency_key = 'bob-key-1') x;
 -- AX012 the key with different content, or an empty key
 SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1', idempotency_key => 'bob-key-1')$$);
+-- the same hash with other metadata or another path is a different request too; a path written
+-- differently but normalising to the same one is not
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "y"}', '/f1/r1', idempotency_key => 'bob-key-1')$$);
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "x"}', '/f1/r2', idempotency_key => 'bob-key-1')$$);
+SELECT replayed FROM arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "x"}', '//f1/r1/', idempotency_key => 'bob-key-1');
 SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1', idempotency_key => '')$$);
 
 -------------------------------------------------------------------------------------------------

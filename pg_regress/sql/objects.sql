@@ -76,6 +76,13 @@ SELECT path FROM arxos.find('b42', under => '/hvac');
 SELECT path FROM arxos.find('b42', status => 'bogus');
 SELECT path FROM arxos.find_all(status => 'bogus');
 SELECT path FROM arxos.find('b42', under => '/nope');
+-- an empty type, and an after that is not a path (every path sorts before it)
+SELECT path FROM arxos.find('b42', type => '');
+SELECT path FROM arxos.find_all(type => '');
+SELECT name FROM arxos.ls('b42', '/electrical', after => 'garbage');
+SELECT path FROM arxos.tree('b42', '/electrical', after => 'garbage');
+SELECT path FROM arxos.find('b42', after => 'garbage');
+SELECT path FROM arxos.find_all(after_building => arxos.building_id('b42'), after_path => 'garbage');
 -- NULL paths are errors, never an empty answer or "no object at <NULL>"
 SELECT * FROM arxos.ls('b42', NULL);
 SELECT path FROM arxos.tree('b42', NULL);

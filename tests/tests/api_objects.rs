@@ -582,7 +582,7 @@ fn unknown_query_parameters_are_refused() {
     );
     assert!(message.contains("GET /api/objects takes"), "{message}");
     assert!(message.contains("status"), "{message}");
-    let option = api.send("POST", "/api/buildings/q/import?dry_run=true", None);
+    let option = api.send("POST", "/api/buildings/q/import?dryrun=true", None);
     assert_error(&option, 400, "VALIDATION_ERROR");
     let none = api.send(
         "POST",

@@ -34,9 +34,31 @@ fn haystack_import_over_http() {
     let refused = http.request("POST", &url, &[("x-api-key", &writer)], Some(body.clone()));
     assert_eq!(refused.status, 403, "{}", refused.body);
 
+    // A dry run answers what the import would do, and writes nothing.
+    let count = |db: &mut postgres::Client| -> i64 {
+        db.query_one(
+            "SELECT count(*) FROM arxos.objects WHERE building_id = arxos.building_id('hs')",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+    let before = count(&mut db);
+    let dry = http.request(
+        "POST",
+        &format!("{url}&dry_run=true"),
+        &[("x-api-key", &admin)],
+        Some(body.clone()),
+    );
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert_eq!(dry.json()["dry_run"], true, "{}", dry.body);
+    assert_eq!(dry.json()["created"], 11, "{}", dry.body);
+    assert_eq!(count(&mut db), before, "a dry run writes nothing");
+
     let reply = http.request("POST", &url, &[("x-api-key", &admin)], Some(body.clone()));
     assert_eq!(reply.status, 200, "{}", reply.body);
     let summary = reply.json();
+    assert!(summary.get("dry_run").is_none(), "{summary}");
     assert_eq!(summary["created"], 11, "{summary}");
     assert_eq!(summary["directories"], 0);
     assert_eq!(summary["connections_created"], 3, "{summary}");

@@ -244,6 +244,14 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                 .find(|r| ids.contains(r))
                 .or_else(|| PARENT_REFS.iter().find_map(|r| ref_of(r)))
         };
+        for (k, v) in &tags {
+            if PARENT_REFS.contains(&k.as_str()) && matches!(v, Kind::Ref(r) if *r == id) {
+                model.skipped.push(Skipped {
+                    what: format!("{k} of {id}"),
+                    reason: "it refers to the record itself; not used as its parent".into(),
+                });
+            }
+        }
         let mut properties = Map::new();
         for (k, v) in &tags {
             if k.as_str() == "id" || *v == Kind::Remove {
@@ -375,6 +383,23 @@ mod tests {
         assert_eq!(model.relations.len(), 1);
         assert_eq!(model.relations[0].kind, "air_ref");
         assert_eq!(model.relations[0].from, "vav:1");
+    }
+
+    #[test]
+    fn a_record_that_is_its_own_parent_is_reported() {
+        let file = hayson_rows(json!([
+            {"id": r("s-1"), "site": m()},
+            {"id": r("ahu-1"), "equip": m(), "equipRef": r("ahu-1"), "siteRef": r("s-1")}
+        ]));
+        let model = parse(&file).unwrap();
+        let ahu = model.entities.iter().find(|e| e.id == "ahu-1").unwrap();
+        assert_eq!(
+            ahu.parent.as_deref(),
+            Some("s-1"),
+            "the next parent ref wins"
+        );
+        assert_eq!(model.skipped.len(), 1, "{:?}", model.skipped);
+        assert_eq!(model.skipped[0].what, "equipRef of ahu-1");
     }
 
     #[test]

@@ -30,14 +30,12 @@ pub enum Format {
 impl Format {
     /// Guesses the format from the content: JSON or Zinc is Haystack, anything else Turtle.
     pub fn detect(input: &[u8]) -> Format {
+        let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
         // Lossy: the first 64 bytes may end inside a character.
         if haystack::is_zinc(&String::from_utf8_lossy(&input[..input.len().min(64)])) {
             return Format::Haystack;
         }
-        match input
-            .iter()
-            .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)
-        {
+        match input.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') | Some(b'[') => Format::Haystack,
             _ => Format::Brick,
         }
@@ -60,8 +58,10 @@ pub enum ImportError {
     Format(String),
 }
 
-/// Parses a file into the plan of its writes.
+/// Parses a file into the plan of its writes. A UTF-8 byte order mark (which editors on
+/// Windows put first) is skipped.
 pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let model = match format.unwrap_or_else(|| Format::detect(input)) {
         Format::Brick => brick::parse(input)?,
         Format::Haystack => haystack::parse(input)?,
@@ -72,6 +72,19 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let ttl = "\u{feff}@prefix brick: <https://brickschema.org/schema/Brick#> .\n<urn:a> a brick:AHU .\n";
+        let plan = plan(ttl.as_bytes(), None).unwrap();
+        assert_eq!(plan.objects.len(), 1);
+        let json = "\u{feff}[{\"id\": \"r:a\", \"site\": \"m:\"}]";
+        assert_eq!(Format::detect(json.as_bytes()), Format::Haystack);
+        let plan = super::plan(json.as_bytes(), None).unwrap();
+        assert_eq!(plan.objects.len(), 1);
+        let zinc = "\u{feff}ver:\"3.0\"\nid,site\n@a,M\n";
+        assert_eq!(super::plan(zinc.as_bytes(), None).unwrap().objects.len(), 1);
+    }
 
     #[test]
     fn formats_are_guessed_from_content() {

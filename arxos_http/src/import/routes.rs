@@ -30,6 +30,9 @@ pub fn router() -> Router<AppState> {
 pub struct ImportParams {
     /// brick (Turtle) or haystack (JSON); guessed from the content when absent.
     pub format: Option<String>,
+    /// Run the whole import, then roll it back: the answer counts what it would write (created,
+    /// updated, unchanged, skipped) and `dry_run` is true; nothing is written.
+    pub dry_run: Option<bool>,
 }
 
 /// Imports a Brick (Turtle) or Haystack (JSON) file into an existing building, in one
@@ -69,17 +72,28 @@ pub async fn import(
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::validation(e.to_string()))?;
     let building = b.clone();
+    let dry_run = params.dry_run.unwrap_or(false);
     let summary = state
         .tx(&key, Scope::Admin, Some(&b), move |c| {
             Box::pin(async move {
                 // An unknown building is a 404 before anything is written.
                 json_one(c, "SELECT to_jsonb(arxos.building_id($1))", &[&building]).await?;
-                Ok(write::write(c, &building, plan, &|_| {}).await?)
+                if !dry_run {
+                    return Ok(write::write(c, &building, plan, &|_| {}).await?);
+                }
+                // Every write, trigger and check runs; the savepoint then undoes them all.
+                c.batch_execute("SAVEPOINT dry_run").await?;
+                let summary = write::write(c, &building, plan, &|_| {}).await?;
+                c.batch_execute("ROLLBACK TO SAVEPOINT dry_run").await?;
+                Ok(summary)
             })
         })
         .await?;
     let mut answer = serde_json::to_value(&summary).map_err(ApiError::internal)?;
     answer["skipped_count"] = json!(summary.skipped.len());
+    if dry_run {
+        answer["dry_run"] = json!(true);
+    }
     if let Some(Value::Array(items)) = answer.get_mut("skipped") {
         items.truncate(SKIPPED_LISTED);
     }

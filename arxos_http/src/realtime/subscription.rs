@@ -62,6 +62,15 @@ pub async fn subscribe(
 ) -> Result<Subscription, ApiError> {
     let types = params.type_patterns()?;
     let under = params.under_path()?;
+    if params
+        .object_type
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        return Err(ApiError::validation(
+            "object_type must not be empty: leave it out for every object type",
+        ));
+    }
     let building = params.building.as_deref();
     let named = params.building.clone();
     let (allowed, building_id, head) = state
