@@ -394,6 +394,16 @@ BEGIN
           FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i);
     EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_time_zone_displacement_value
                    OR numeric_value_out_of_range THEN
+        -- Name the reading: find the first one whose value or time does not convert.
+        FOR bad IN SELECT e.i, e.j FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i) ORDER BY e.i LOOP
+            BEGIN
+                PERFORM (bad.j ->> 'value')::double precision, (bad.j ->> 'at')::timestamptz;
+            EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_time_zone_displacement_value
+                           OR numeric_value_out_of_range THEN
+                RAISE EXCEPTION 'reading % is invalid: %', bad.i, SQLERRM USING ERRCODE = '22023',
+                    HINT = 'values are finite numbers below 1e100 in magnitude; times are ISO 8601 with a zone, like 2026-01-01T00:00:00Z';
+            END;
+        END LOOP;
         RAISE EXCEPTION 'invalid reading: %', SQLERRM USING ERRCODE = '22023',
             HINT = 'times are ISO 8601 with a zone, like 2026-01-01T00:00:00Z';
     END;

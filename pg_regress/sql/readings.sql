@@ -77,6 +77,9 @@ SELECT building_id, id, '2025-03-01', 1, ' ' FROM arxos.objects WHERE building_i
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2025-03-01T00:00:00"}]');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2025-03-01 00:00 Europe/Paris"}]');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "1969-12-31T23:59:59Z"}]');
+-- a time that matches the shape but is no instant names its reading
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1}, {"path": "/site", "value": 1, "at": "2026-02-30T00:00:00Z"}]');
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2026-01-01T00:00:00+25:00"}]');
 SELECT arxos.record('rd', '/site', 1, 'kW', '2999-01-01T00:00:00Z');
 SELECT arxos.record('rd', '/site', 1, 'kW', 'infinity');
 BEGIN;

@@ -176,7 +176,7 @@ impl Model {
                 objects.push(PlannedObject {
                     path: p.clone(),
                     kind: e.kind.clone(),
-                    properties: e.properties.clone(),
+                    properties: storable(&e.id, &e.properties, &mut skipped),
                 });
             }
         }
@@ -198,11 +198,12 @@ impl Model {
                     match seen.get(&key) {
                         None => {
                             seen.insert(key, connections.len());
+                            let what = format!("{} {} {}", r.from, r.kind, r.to);
                             connections.push(PlannedConnection {
                                 from: (*from).to_owned(),
                                 to: (*to).to_owned(),
                                 kind: r.kind.clone(),
-                                properties: r.properties.clone(),
+                                properties: storable(&what, &r.properties, &mut skipped),
                             });
                         }
                         Some(&kept) if connections[kept].properties == r.properties => {}
@@ -231,6 +232,59 @@ impl Model {
             connections,
             skipped,
         }
+    }
+}
+
+/// The properties the database can store, the others listed in `skipped`: a value nested
+/// deeper than stored documents may be (`arxos_core::json_depth::MAX_DEPTH`, the properties
+/// object being the first level), or holding a NUL character, which PostgreSQL text cannot.
+/// One such value would otherwise fail the whole file's transaction without naming its record.
+fn storable(
+    what: &str,
+    properties: &Map<String, Value>,
+    skipped: &mut Vec<Skipped>,
+) -> Map<String, Value> {
+    let mut kept = Map::new();
+    for (key, value) in properties {
+        let reason = if key.contains('\0') || holds_nul(value) {
+            Some("it holds a NUL character (\\u0000), which PostgreSQL cannot store".to_owned())
+        } else {
+            let depth = 1 + json_depth(value);
+            (depth > arxos_core::json_depth::MAX_DEPTH).then(|| {
+                format!(
+                    "it nests {depth} levels deep; stored documents nest at most {}",
+                    arxos_core::json_depth::MAX_DEPTH
+                )
+            })
+        };
+        match reason {
+            Some(reason) => skipped.push(Skipped {
+                what: format!("property {key:?} of {what}"),
+                reason,
+            }),
+            None => {
+                kept.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    kept
+}
+
+/// Nesting depth of a value: 0 for a scalar, 1 for `{}` or `[]`.
+fn json_depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }
 
@@ -348,6 +402,48 @@ mod tests {
                 .contains("one imported before (https://brickschema.org/schema/Brick#feeds)"),
             "{:?}",
             plan.skipped
+        );
+    }
+
+    #[test]
+    fn properties_the_database_cannot_store_are_dropped_and_reported() {
+        let mut deep = Value::from(1);
+        for _ in 0..31 {
+            deep = Value::Array(vec![deep]);
+        }
+        let mut a = entity("a", None);
+        a.properties.insert("ok".into(), Value::from("x"));
+        a.properties.insert("deep_enough".into(), deep.clone());
+        a.properties
+            .insert("too_deep".into(), Value::Array(vec![deep]));
+        a.properties.insert("nul".into(), Value::from("a\0b"));
+        let model = Model {
+            entities: vec![a],
+            relations: vec![],
+            skipped: vec![],
+        };
+        let plan = model.plan();
+        let kept: Vec<&str> = plan.objects[0]
+            .properties
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(kept, ["deep_enough", "ok"]);
+        let what: Vec<&str> = plan.skipped.iter().map(|s| s.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [r#"property "nul" of a"#, r#"property "too_deep" of a"#]
+        );
+        assert!(
+            plan.skipped[1].reason.contains("nests 33 levels"),
+            "{:?}",
+            plan.skipped
+        );
+        let props = Value::Object(plan.objects[0].properties.clone()).to_string();
+        assert_eq!(
+            arxos_core::json_depth::depth(&props),
+            32,
+            "what is kept is storable"
         );
     }
 
