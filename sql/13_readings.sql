@@ -21,10 +21,11 @@
 CREATE TABLE arxos.readings (
     building_id uuid NOT NULL,
     object_id   uuid NOT NULL,
-    -- From the Unix epoch on, and finite: a plain INSERT of 'infinity' would otherwise sit in
-    -- the DEFAULT partition, which no month partition can take. (The writers also refuse times
-    -- ahead of the clock: arxos.record_readings.)
-    at          timestamptz NOT NULL CHECK (at >= '1970-01-01 00:00:00+00' AND at < 'infinity'),
+    -- From the Unix epoch on, and before the year 10000: a plain INSERT of 'infinity' (or of a
+    -- five-digit year, which readings_YYYYMM cannot name) would otherwise sit in the DEFAULT
+    -- partition, which no month partition can take. (The writers also refuse times ahead of
+    -- the clock: arxos.record_readings.)
+    at          timestamptz NOT NULL CHECK (at >= '1970-01-01 00:00:00+00' AND at < '10000-01-01 00:00:00+00'),
     -- Finite (NaN sorts above every number, so it fails the bound) and below 1e100 in
     -- magnitude, so that sums and averages over any bucket stay finite.
     value       double precision NOT NULL CHECK (value > '-1e100' AND value < '1e100'),
@@ -66,6 +67,10 @@ DECLARE
 BEGIN
     IF t IS NULL OR NOT isfinite(t) THEN
         RAISE EXCEPTION 'a reading needs a finite time, got %', t USING ERRCODE = '22023';
+    END IF;
+    IF t < '1970-01-01 00:00:00+00' OR t >= '10000-01-01 00:00:00+00' THEN
+        RAISE EXCEPTION 'readings run from 1970 to the year 9999: a partition for % could never hold one', to_json(t)
+            USING ERRCODE = '22023';
     END IF;
     SELECT * INTO p FROM arxos.readings_partition_of(t);
     IF to_regclass('arxos.' || p.name) IS NOT NULL THEN

@@ -91,6 +91,11 @@ SELECT arxos.record_batch('rd', jsonb_agg(jsonb_build_object('path', '/site', 'v
 SELECT count(*) AS partitions_before_2000 FROM pg_class WHERE relname ~ '^readings_19';
 INSERT INTO arxos.readings (building_id, object_id, at, value)
 SELECT building_id, id, 'infinity', 5 FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT building_id, id, '10000-01-01', 5 FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
+-- no partition that could never hold a reading
+SELECT arxos.ensure_readings_partition('1900-01-01');
+SELECT arxos.ensure_readings_partition('294276-01-01');
 -- metric.recorded: one per object per transaction, with the latest value and a count
 BEGIN;
 SELECT arxos.record('rd', '/site', 1, 'kW', '2025-05-01T00:00:00Z');
