@@ -159,6 +159,11 @@ CREATE TABLE arxos.contributions (
                          CHECK (status IN ('pending', 'auto_verified', 'peer_verified', 'expert_verified', 'rejected')),
     reward               numeric(20, 6) NOT NULL DEFAULT 0 CHECK (reward >= 0),
     tokens_earned        numeric(20, 6) NOT NULL DEFAULT 0,
+    -- The reputation this contribution has moved its contributor by, after clamping: a status
+    -- change moves reputation by the new status's delta minus this (as rewards pay the
+    -- difference to what was booked), so cycling a status cannot pump reputation past the
+    -- deltas of the statuses contributions have now.
+    reputation_applied   numeric(10, 6) NOT NULL DEFAULT 0,
     first_reward         numeric(20, 6),
     first_transaction_id bigint,
     idempotency_key      text CHECK (length(idempotency_key) BETWEEN 1 AND 200),
@@ -884,6 +889,7 @@ DECLARE
     q        numeric;
     amount   numeric;
     cid      uuid := gen_random_uuid();
+    rep_moved numeric(10, 6);
     obj      uuid;
     tx       bigint;
     recent   bigint;
@@ -1013,7 +1019,9 @@ BEGIN
            contributions = x.contributions + 1,
            objects_documented = x.objects_documented + cardinality(puts),
            last_active_at = now()
-     WHERE x.id = c.id;
+     WHERE x.id = c.id
+    RETURNING x.reputation - c.reputation INTO rep_moved;
+    UPDATE arxos.contributions x SET reputation_applied = rep_moved WHERE x.id = cid;
 
     -- The rating move these object writes cause (recorded by the sequencer) names this
     -- contribution.
@@ -1057,6 +1065,7 @@ DECLARE
     tx      bigint;
     vtx     bigint;
     needed  text;
+    rep_moved numeric(10, 6);
 BEGIN
     IF status IS NULL OR status NOT IN ('auto_verified', 'peer_verified', 'expert_verified', 'rejected') THEN
         RAISE EXCEPTION 'invalid verification status %: use auto_verified, peer_verified, expert_verified or rejected',
@@ -1107,19 +1116,20 @@ BEGIN
                                 ARRAY[arxos.account(k.building_id, NULL), arxos.account(k.building_id, k.contributor_id)],
                                 ARRAY[-delta, delta]);
     END IF;
-    UPDATE arxos.contributions c
-       SET status = verify_contribution.status, reward = target, tokens_earned = c.tokens_earned + delta,
-           verifier_id = v.id
-     WHERE c.id = k.id;
     UPDATE arxos.contributors c
        SET reputation = arxos.add_reputation(c.reputation,
                arxos.reputation_delta(verify_contribution.status, k.quality::double precision)
-               - arxos.reputation_delta(k.status, k.quality::double precision)),
+               - k.reputation_applied::double precision),
            verified_contributions = c.verified_contributions
                + arxos.verification_counts(verify_contribution.status)::int - arxos.verification_counts(k.status)::int,
            rejected_contributions = c.rejected_contributions
                + (verify_contribution.status = 'rejected')::int - (k.status = 'rejected')::int
-     WHERE c.id = k.contributor_id;
+     WHERE c.id = k.contributor_id
+    RETURNING c.reputation - author.reputation INTO rep_moved;
+    UPDATE arxos.contributions c
+       SET status = verify_contribution.status, reward = target, tokens_earned = c.tokens_earned + delta,
+           verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved
+     WHERE c.id = k.id;
 
     -- The verifier: paid once per contribution for a peer or expert verification.
     IF status IN ('peer_verified', 'expert_verified')

@@ -533,3 +533,15 @@ SELECT pg_temp.try($$DELETE FROM arxos.buildings WHERE key = 'mkt2'$$);
 SELECT (SELECT row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text FROM arxos.rating('mkt')) =
        (SELECT row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text FROM arxos.recompute_rating('mkt')) AS rating_equals_oracle;
 SELECT jsonb_pretty(arxos.contributor(arxos.contributor_id('alice')) - 'id' - 'joined_at' - 'last_active_at' - 'badges') AS alice;
+
+-- cycling a status cannot pump reputation: a rejection clamped at 0 is remembered
+-- (reputation_applied), so peer → rejected → peer → rejected → peer ends where one peer
+-- verification from pending would, the delta of the status the contribution has now
+SELECT arxos.register_contributor('frank', 'Frank') IS NOT NULL AS frank;
+SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('frank'), 'object_documentation',
+       pg_temp.h('frank-1'), '{"notes": "cycled"}', '/f1/r1');
+SELECT count(*) AS flips FROM (
+    SELECT (SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1')),
+                                                             arxos.contributor_id('bob'), s)) FROM unnest(ARRAY['peer_verified', 'rejected', 'peer_verified', 'rejected', 'peer_verified']) WITH ORDINALITY u(s, i) ORDER BY i) x;
+SELECT p.reputation, k.reputation_applied, p.reputation = arxos.reputation_delta('peer_verified', k.quality::double precision)::numeric(10, 6) AS equals_one_delta
+  FROM arxos.contributors p JOIN arxos.contributions k ON k.contributor_id = p.id WHERE p.handle = 'frank';
