@@ -160,10 +160,15 @@ LANGUAGE sql STABLE AS $$
         'created_by', w.created_by, 'created_at', w.created_at, 'updated_at', w.updated_at)
 $$;
 
--- The url and description rules of arxos.webhooks, with an error that says which was broken.
-CREATE FUNCTION arxos.webhook_check_fields(url text, description text) RETURNS void
+-- The url, description and object_type rules of arxos.webhooks, with an error that says which
+-- was broken.
+CREATE FUNCTION arxos.webhook_check_fields(url text, description text, object_type text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
+    IF object_type IS NOT NULL AND btrim(object_type) = '' THEN
+        RAISE EXCEPTION 'object_type must not be empty: leave it out (null) for every object type'
+            USING ERRCODE = '22023';
+    END IF;
     IF url IS NULL THEN
         RAISE EXCEPTION 'url is required' USING ERRCODE = '22023';
     END IF;
@@ -205,7 +210,7 @@ DECLARE
     key bytea := arxos.webhook_new_secret();
 BEGIN
     PERFORM arxos.webhook_check_types(types);
-    PERFORM arxos.webhook_check_fields(url, coalesce(description, ''));
+    PERFORM arxos.webhook_check_fields(url, coalesce(description, ''), object_type);
     -- Events committed before now get their ids first, so starts_after leaves them out.
     PERFORM arxos.sequence_events();
     INSERT INTO arxos.webhooks (url, types, building_id, under, object_type, description, enabled,
@@ -300,7 +305,7 @@ BEGIN
         END IF;
         w.enabled := (changes ->> 'enabled')::boolean;
     END IF;
-    PERFORM arxos.webhook_check_fields(w.url, w.description);
+    PERFORM arxos.webhook_check_fields(w.url, w.description, w.object_type);
     UPDATE arxos.webhooks x
        SET url = w.url, types = w.types, building_id = w.building_id, under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,

@@ -65,6 +65,7 @@ SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('url', 'https://examp
 SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "https://exa mple.com/"}');
 SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "ftp://example.com/"}');
 SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('description', repeat('d', 501)));
+SELECT arxos.patch_webhook(:'id'::uuid, '{"object_type": ""}');
 SELECT w->>'url' AS restored FROM arxos.patch_webhook(:'id'::uuid, '{"url": "https://example.com/regress"}') w;
 UPDATE arxos.webhooks SET types = '{}' WHERE id = :'id'::uuid;
 -- A session cannot point the key elsewhere.
