@@ -67,7 +67,10 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 $$;
 
 -- Looks a key up by its hash. Returns no row for an unknown or revoked key. last_used_at is
--- refreshed at most once a minute, so a busy key does not turn every request into a write.
+-- refreshed at most once a minute, so a busy key does not turn every request into a write,
+-- and never waits for it: when another transaction holds the key's row (a running
+-- /api/query, whose transaction is rolled back, or a concurrent refresh), this one skips the
+-- refresh rather than queueing behind it.
 CREATE FUNCTION arxos.authenticate(api_key text)
 RETURNS TABLE (key_id uuid, owner text, scopes text[], building_ids uuid[])
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
@@ -82,7 +85,9 @@ BEGIN
     END IF;
     IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
         UPDATE arxos.api_keys x SET last_used_at = now()
-         WHERE x.id = k.id AND (x.last_used_at IS NULL OR x.last_used_at < now() - interval '1 minute');
+         WHERE x.id = (SELECT y.id FROM arxos.api_keys y
+                        WHERE y.id = k.id AND (y.last_used_at IS NULL OR y.last_used_at < now() - interval '1 minute')
+                          FOR UPDATE SKIP LOCKED);
     END IF;
     RETURN QUERY SELECT k.id, k.owner, k.scopes, k.building_ids;
 END

@@ -180,7 +180,10 @@ BEGIN
 END
 $$;
 
--- Merges properties and changes only the fields given (PATCH).
+-- Merges properties and changes only the fields given (PATCH). location is merged key by key:
+-- a key left out keeps its value (x and y without z keep z), a key given as JSON null clears it
+-- (x or y null: the point, z included; floor null: the floor), and location given as JSON null
+-- clears the whole location. (SQL NULL, the default, leaves it alone.)
 CREATE FUNCTION arxos.patch(building text, path text, properties jsonb DEFAULT NULL,
                             status text DEFAULT NULL, health integer DEFAULT NULL,
                             needs_repair boolean DEFAULT NULL, type text DEFAULT NULL,
@@ -193,6 +196,9 @@ DECLARE
     p   text := arxos.normalize_object_path(path);
     loc record;
     r   arxos.objects;
+    unlocate boolean := false;
+    unplace  boolean := false;
+    unfloor  boolean := false;
 BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
@@ -201,7 +207,10 @@ BEGIN
         RAISE EXCEPTION 'metrics must be a JSON object' USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_object_input(patch.type, patch.status, patch.health);
-    SELECT * INTO loc FROM arxos.location_parts(location);
+    unlocate := coalesce(jsonb_typeof(location) = 'null', false);
+    SELECT * INTO loc FROM arxos.location_parts(CASE WHEN NOT unlocate THEN location END);
+    unplace := coalesce(location ?| ARRAY['x', 'y'], false) AND loc.x IS NULL;
+    unfloor := coalesce(location ? 'floor', false) AND loc.floor IS NULL;
     UPDATE arxos.objects o
        -- merged; a top-level null removes its key (nulls deeper down, or in keys the patch
        -- does not name, are values like any other)
@@ -213,9 +222,17 @@ BEGIN
            health = coalesce(patch.health, o.health),
            needs_repair = coalesce(patch.needs_repair, o.needs_repair),
            type = coalesce(patch.type, o.type),
-           metrics = CASE WHEN patch.metrics IS NULL THEN o.metrics ELSE o.metrics || patch.metrics END,
-           x = coalesce(loc.x, o.x), y = coalesce(loc.y, o.y), z = coalesce(loc.z, o.z),
-           floor = coalesce(loc.floor, o.floor)
+           metrics = CASE WHEN patch.metrics IS NULL THEN o.metrics
+                          ELSE (o.metrics || patch.metrics)
+                               - ARRAY(SELECT k.key FROM jsonb_each(patch.metrics) k
+                                        WHERE jsonb_typeof(k.value) = 'null') END,
+           x = CASE WHEN unlocate OR unplace THEN NULL ELSE coalesce(loc.x, o.x) END,
+           y = CASE WHEN unlocate OR unplace THEN NULL ELSE coalesce(loc.y, o.y) END,
+           z = CASE WHEN unlocate OR unplace THEN NULL
+                    WHEN loc.x IS NULL THEN o.z
+                    WHEN patch.location ? 'z' THEN loc.z
+                    ELSE coalesce(o.z, 0) END,
+           floor = CASE WHEN unlocate OR unfloor THEN NULL ELSE coalesce(loc.floor, o.floor) END
      WHERE o.building_id = b AND o.path = p
     RETURNING * INTO r;
     IF NOT FOUND THEN

@@ -38,6 +38,13 @@ $$;
 GRANT arxos_api TO arxos_authenticator;
 ALTER ROLE arxos_query SET search_path = arxos_views, pg_catalog;
 ALTER ROLE arxos_query SET statement_timeout = '5s';
+-- Every /api/query session runs as this one role, and a role sees its own sessions' SQL in
+-- pg_stat_activity: with the activity of these sessions not tracked, a key cannot read another
+-- key's query (and the literals in it) while it runs. Monitoring sees their state, not their
+-- text. Both settings are the superuser's to change, so the query role cannot turn them back.
+ALTER ROLE arxos_query SET track_activities = off;
+-- begin_query takes the API key as a parameter: a server that logs statements must not print it.
+ALTER ROLE arxos_query SET log_parameter_max_length = 0;
 -- The shim's statements carry API keys and webhook secrets as parameters: a server that logs
 -- statements (log_min_duration_statement, auto_explain) must not print their values.
 ALTER ROLE arxos_authenticator SET log_parameter_max_length = 0;

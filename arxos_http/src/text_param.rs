@@ -5,6 +5,7 @@
 use std::error::Error;
 
 use bytes::{BufMut, BytesMut};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 
@@ -21,6 +22,19 @@ impl TextParam {
             Value::Number(n) => Some(n.to_string()),
             other => Some(other.to_string()),
         })
+    }
+
+    /// Like [`TextParam::from_json`], but a number keeps the text the client wrote: parsed
+    /// into a `Value` it would pass through a binary float (`1.00000000000000001` → `1.0`, a
+    /// 30-digit integer rounded, `1e2` → `100.0`). Also answers the value's JSON kind.
+    pub fn from_raw(raw: &RawValue) -> (TextParam, Value) {
+        let text = raw.get().trim();
+        let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+        let param = match value {
+            Value::Number(_) => TextParam(Some(text.to_owned())),
+            ref other => TextParam::from_json(other),
+        };
+        (param, value)
     }
 }
 
@@ -53,6 +67,23 @@ impl ToSql for TextParam {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_numbers_keep_their_text() {
+        for text in [
+            "1.00000000000000001",
+            "123456789012345678901234567890",
+            "1e2",
+            "-0.5",
+        ] {
+            let raw = RawValue::from_string(text.to_owned()).unwrap();
+            assert_eq!(TextParam::from_raw(&raw).0 .0.as_deref(), Some(text));
+        }
+        let raw = RawValue::from_string(r#" "b42" "#.to_owned()).unwrap();
+        assert_eq!(TextParam::from_raw(&raw).0 .0.as_deref(), Some("b42"));
+        let raw = RawValue::from_string("null".to_owned()).unwrap();
+        assert_eq!(TextParam::from_raw(&raw).0 .0, None);
+    }
 
     #[test]
     fn json_params_become_text() {

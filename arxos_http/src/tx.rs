@@ -130,8 +130,9 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    /// A connection in the login role with no request identity.
-    pub async fn from(pool: &Pool) -> Result<Checkout, ApiError> {
+    /// A connection in the login role with no request identity, or the pool's own error (a
+    /// wait that timed out, or a connection that could not be made).
+    pub async fn from(pool: &Pool) -> Result<Checkout, deadpool_postgres::PoolError> {
         Ok(Checkout {
             conn: Some(pool.get().await?),
             finished: false,

@@ -54,11 +54,20 @@ SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties =
 SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"spec": {"rating": null}, "note": null}');
 SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"tag": "x"}');
 SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"spec": null, "tag": null}');
--- a location without x and y changes nothing and never sets z alone; z alone is refused
+-- a location is merged key by key: x and y without z keep z, a key given as null clears it
+-- (x or y: the point with its z; floor: the floor), JSON null clears the whole location, a
+-- key left out keeps its value; z alone is refused
 SELECT x, y, z FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": 1, "y": 2, "z": 3}');
-SELECT x, y, z FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": null, "y": null}');
+SELECT x, y, z, floor FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": 4, "y": 5, "floor": 2}');
+SELECT x, y, z, floor FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"floor": null}');
 SELECT x, y, z FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"z": 7}');
-SELECT x, y, z FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": 4, "y": 5}');
+SELECT x, y, z, floor FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": null, "y": null, "floor": 1}');
+SELECT x, y, z, floor FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": 4, "y": 5}');
+SELECT x, y, z, floor FROM arxos.patch('b42', '/electrical/circuits/3', location => 'null');
+SELECT x, y, z, floor FROM arxos.patch('b42', '/electrical/circuits/3', location => '{"x": 4, "y": 5}');
+-- metrics merge like properties: a top-level null removes its key
+SELECT metrics FROM arxos.patch('b42', '/electrical/circuits/3', metrics => '{"amps": 3, "volts": 230}');
+SELECT metrics FROM arxos.patch('b42', '/electrical/circuits/3', metrics => '{"amps": null}');
 SELECT arxos.set_location_ewkb('b42', '/electrical/circuits/3', NULL);
 SELECT arxos.patch('b42', '/electrical/nothing', status => 'active');
 -- ls: direct children, child counts, attention flags

@@ -201,6 +201,25 @@ fn object_lifecycle_by_path() {
         400,
         "VALIDATION_ERROR",
     );
+
+    // The location merges key by key: x and y keep z and floor; null clears.
+    let moved = api.send(
+        "PATCH",
+        base,
+        Some(&json!({"location": {"x": 3.0, "y": 4.0}})),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(
+        moved.json()["location"],
+        json!({"x": 3, "y": 4, "z": 0.5, "floor": 1}),
+        "{}",
+        moved.body
+    );
+    let untouched = api.send("PATCH", base, Some(&json!({"health": 81})));
+    assert_eq!(untouched.json()["location"]["z"], 0.5, "{}", untouched.body);
+    let cleared = api.send("PATCH", base, Some(&json!({"location": null})));
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert!(cleared.json()["location"].is_null(), "{}", cleared.body);
 }
 
 #[test]

@@ -314,3 +314,62 @@ fn a_query_role_without_login_is_reported_at_start() {
     );
     assert_eq!(buildings.status, 200, "{}", buildings.body);
 }
+
+/// Queries of one key run side by side (a query's rolled-back transaction does not hold the
+/// key's row for others to wait on), a REST call of that key does not wait for them either, no
+/// query can read the SQL of another one running (its literals) in pg_stat_activity, and the
+/// key's use is recorded although the query's own transaction is rolled back.
+#[test]
+fn concurrent_queries_neither_wait_nor_see_each_other() {
+    let api = Api::start();
+    let key = create_key(&api.cluster, "analyst", &["read"], None);
+    // The first query waits on an advisory lock held here, so it is still running, whatever
+    // the timing, while the others are sent.
+    let mut holder = api.cluster.client();
+    holder
+        .execute("SELECT pg_advisory_lock(4711)", &[])
+        .unwrap();
+    std::thread::scope(|s| {
+        let slow = s.spawn(|| {
+            query(
+                &api,
+                &key,
+                "SELECT 'secret-pin-4711' AS pin, pg_advisory_xact_lock(4711) IS NULL AS waited",
+                json!([]),
+            )
+        });
+        let mut db = api.cluster.client();
+        arxos_e2e::wait_until(
+            std::time::Duration::from_secs(4),
+            "the first query waits on the advisory lock",
+            || {
+                let waiting: i64 = db
+                    .query_one(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                        &[],
+                    )
+                    .unwrap()
+                    .get(0);
+                (waiting == 1).then_some(())
+            },
+        );
+        let peek = query(
+            &api,
+            &key,
+            "SELECT count(*) AS seen FROM pg_stat_activity WHERE query LIKE '%secret-pin%' AND pid <> pg_backend_pid()",
+            json!([]),
+        );
+        let rest = api.get_as(&key, "/api/buildings/b42");
+        holder
+            .execute("SELECT pg_advisory_unlock(4711)", &[])
+            .unwrap();
+        assert_eq!(peek.status, 200, "{}", peek.body);
+        assert_eq!(peek.json()["rows"][0][0], 0, "{}", peek.body);
+        assert_eq!(rest.status, 200, "{}", rest.body);
+        let slow = slow.join().unwrap();
+        assert_eq!(slow.status, 200, "{}", slow.body);
+    });
+    let used: bool =
+        api.sql_one("SELECT last_used_at IS NOT NULL FROM arxos.api_keys WHERE owner = 'analyst'");
+    assert!(used, "the key's use is recorded");
+}

@@ -33,6 +33,25 @@ fn haystack_import_over_http() {
     // Admin scope only.
     let refused = http.request("POST", &url, &[("x-api-key", &writer)], Some(body.clone()));
     assert_eq!(refused.status, 403, "{}", refused.body);
+    // The key is checked before the file is parsed: a refused key gets 401/403 for a file that
+    // does not parse too, and costs no parsing.
+    let garbage = b"{ not json at all".to_vec();
+    let bogus = http.request(
+        "POST",
+        &url,
+        &[("x-api-key", "arx_bogus")],
+        Some(garbage.clone()),
+    );
+    assert_eq!(bogus.status, 401, "{}", bogus.body);
+    let refused = http.request(
+        "POST",
+        &url,
+        &[("x-api-key", &writer)],
+        Some(garbage.clone()),
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let unparsable = http.request("POST", &url, &[("x-api-key", &admin)], Some(garbage));
+    assert_eq!(unparsable.status, 400, "{}", unparsable.body);
 
     // A dry run answers what the import would do, and writes nothing.
     let count = |db: &mut postgres::Client| -> i64 {

@@ -61,6 +61,17 @@ pub async fn import(
             ApiError::validation(format!("unknown format {name:?}: use brick or haystack"))
         })?),
     };
+    // The key (admin scope, this building) and the building are checked before the body is
+    // read and parsed: a refused request costs no parsing.
+    let building = b.clone();
+    state
+        .tx(&key, Scope::Admin, Some(&b), move |c| {
+            Box::pin(async move {
+                json_one(c, "SELECT to_jsonb(arxos.building_id($1))", &[&building]).await?;
+                Ok(())
+            })
+        })
+        .await?;
     let mut input = Vec::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {

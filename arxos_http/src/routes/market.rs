@@ -337,11 +337,9 @@ pub struct NewTransfer {
 
 /// The amount exactly as the client wrote it: parsed as a JSON number it would pass through a
 /// binary float, and `1234567890123.123456` would arrive as `1234567890123.1235`.
-fn amount_text(raw: &RawValue) -> Result<String, ApiError> {
-    let text = raw.get().trim();
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Number(_)) => Ok(text.to_owned()),
-        Ok(Value::String(s)) => Ok(s),
+fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
+    match TextParam::from_raw(raw) {
+        (param, Value::Number(_) | Value::String(_)) => Ok(param),
         _ => Err(ApiError::validation(
             "amount must be a number of tokens (at most 6 decimals)",
         )),
@@ -369,7 +367,7 @@ pub async fn transfer(
             &[
                 &s(&body.from),
                 &s(&body.to),
-                &TextParam(Some(amount_text(&body.amount)?)),
+                &amount_text(&body.amount)?,
                 &TextParam(body.memo.clone()),
                 &TextParam(body.building.clone()),
             ],

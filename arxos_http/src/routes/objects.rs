@@ -191,7 +191,8 @@ async fn put(
 }
 
 /// The body of `PATCH`: only the fields given change; `properties` are merged (a null value
-/// removes a property), `metrics` too.
+/// removes a property), `metrics` too; `location` is merged key by key (a null key clears it,
+/// `"location": null` clears the whole location).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchObject {
@@ -202,10 +203,18 @@ pub struct PatchObject {
     pub needs_repair: Option<bool>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// `null` clears the location; left out, it stays.
+    #[serde(default, deserialize_with = "given")]
     #[schema(value_type = Option<Object>)]
     pub location: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub metrics: Option<Value>,
+}
+
+/// A field that is there, even as `null` (`Some(Value::Null)`), as opposed to left out (`None`,
+/// through `#[serde(default)]`): serde reads a `null` `Option` as `None` otherwise.
+fn given<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 const PATCH_SQL: &str = concat!(

@@ -13,12 +13,11 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::Value;
 use tokio_postgres::types::{Kind, ToSql, Type};
 use utoipa::ToSchema;
 
-use crate::auth::ApiKey;
-use crate::error::{ApiError, ErrorCode};
+use crate::auth::{ApiKey, Scope};
+use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::text_param::TextParam;
@@ -28,6 +27,10 @@ use crate::tx::Checkout;
 /// LOGIN or a password (docs/security.md, "Deployment"); the server's log says why.
 pub(crate) const QUERY_ROLE_UNAVAILABLE: &str =
     "POST /api/query cannot connect to the database as its query role; the server log says why";
+
+/// The 503 of POST /api/query when its connections stayed busy with other queries.
+const QUERY_POOL_BUSY: &str =
+    "POST /api/query is busy: every query connection stayed in use while this one waited; try again shortly";
 
 const SETUP: &str = "SELECT set_config('statement_timeout', $2, true),
        set_config('search_path', 'arxos_views, pg_catalog', true),
@@ -45,9 +48,10 @@ pub struct QueryRequest {
     pub sql: String,
     /// Values of $1, $2, …: strings, numbers, booleans or null (objects and arrays are passed
     /// as their JSON text).
+    /// Numbers are passed on as written (never through a binary float).
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
-    pub params: Vec<Value>,
+    pub params: Vec<Box<RawValue>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -99,11 +103,21 @@ pub async fn run_query(
     let params = body
         .params
         .iter()
-        .map(TextParam::from_json)
+        .map(|raw| TextParam::from_raw(raw).0)
         .collect::<Vec<_>>();
-    let mut checkout = Checkout::from(pool).await.map_err(|e| match e.code {
-        ErrorCode::Unavailable => ApiError::unavailable(QUERY_ROLE_UNAVAILABLE),
-        _ => e,
+    // The key is checked on the API's own pool first, in a transaction that commits: a refused
+    // key is 401/403 without taking one of the few query connections, and the key's
+    // last_used_at is refreshed there (the query's own transaction is always rolled back).
+    state
+        .tx(&key, Scope::Read, None, |_| Box::pin(async { Ok(()) }))
+        .await?;
+    let mut checkout = Checkout::from(pool).await.map_err(|e| {
+        tracing::warn!(error = %crate::error::chain(&e), "no connection for POST /api/query");
+        match e {
+            // Every query connection stayed busy for the pool's whole wait: not a login problem.
+            deadpool_postgres::PoolError::Timeout(_) => ApiError::unavailable(QUERY_POOL_BUSY),
+            _ => ApiError::unavailable(QUERY_ROLE_UNAVAILABLE),
+        }
     })?;
     let client = checkout.client();
     let result = run(client, &key, sql, &params, &state).await;
