@@ -209,6 +209,10 @@ CREATE INDEX object_history_path ON arxos.object_history (building_id, path, id)
 -- a random object such an index dirties a random leaf page (a full-page image in the WAL after
 -- every checkpoint). One object's history across moves: filter by building_id and object_id.
 CREATE INDEX object_history_at ON arxos.object_history USING brin (at);
+-- Moves by the path they left: the history of a path shows an object moving away from it.
+-- Partial (move rows only), so no other write touches it.
+CREATE INDEX object_history_moved_from ON arxos.object_history
+    (building_id, ((changes #>> '{path,before}') COLLATE "C"), id) WHERE op = 'move';
 
 -------------------------------------------------------------------------------------------------
 -- Events: the durable outbox.

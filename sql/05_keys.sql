@@ -43,7 +43,10 @@ BEGIN
     RETURN QUERY
     INSERT INTO arxos.api_keys AS k (name, owner, prefix, key_hash, scopes, building_ids)
     VALUES (create_api_key.name, coalesce(create_api_key.owner, create_api_key.name),
-            left(v_key, 12), sha256(convert_to(v_key, 'UTF8')), create_api_key.scopes, v_ids)
+            left(v_key, 12), sha256(convert_to(v_key, 'UTF8')),
+            -- each scope once, in the order read, write, admin
+            ARRAY(SELECT s FROM unnest(ARRAY['read', 'write', 'admin']) s WHERE s = ANY (create_api_key.scopes)),
+            v_ids)
     RETURNING k.id, v_key, k.prefix;
 END
 $$;

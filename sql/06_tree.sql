@@ -702,9 +702,9 @@ BEGIN
          LIMIT max;
         RETURN;
     END IF;
-    -- What happened under the path, and what happened before to the objects that moved in:
-    -- each move row names the object's path before it, where its earlier rows are (and, if it
-    -- moved there too, the move row that leads further back).
+    -- What happened under the path, what happened before to the objects that moved in (each
+    -- move row names the object's path before it, where its earlier rows are, and, if it moved
+    -- there too, the move row that leads further back), and the moves of objects out of it.
     RETURN QUERY
     WITH RECURSIVE here AS MATERIALIZED (
         SELECT h.* FROM arxos.object_history h
@@ -712,6 +712,15 @@ BEGIN
            AND h.path >= p AND h.path < arxos.path_upper(p) AND (h.path = p OR h.path >= arxos.path_lower(p))
            AND (since IS NULL OR h.at >= since)
            -- a page after after_id: a move row at or before it leads only to earlier rows
+           AND (after_id IS NULL OR h.id > after_id)
+    ), away AS (
+        SELECT h.* FROM arxos.object_history h
+         WHERE h.building_id = b AND h.op = 'move'
+           AND (h.changes #>> '{path,before}') COLLATE "C" >= p
+           AND (h.changes #>> '{path,before}') COLLATE "C" < arxos.path_upper(p)
+           AND ((h.changes #>> '{path,before}') COLLATE "C" = p
+                OR (h.changes #>> '{path,before}') COLLATE "C" >= arxos.path_lower(p))
+           AND (since IS NULL OR h.at >= since)
            AND (after_id IS NULL OR h.id > after_id)
     ), earlier (object_id, path, before_id) AS (
         SELECT m.object_id, m.changes #>> '{path,before}', m.id FROM here m WHERE m.op = 'move'
@@ -724,6 +733,8 @@ BEGIN
     )
     SELECT r.* FROM (
         SELECT * FROM here
+        UNION
+        SELECT * FROM away
         UNION
         SELECT h.* FROM earlier e
           JOIN arxos.object_history h ON h.building_id = b AND h.path = e.path

@@ -14,6 +14,9 @@ SELECT arxos.create_api_key('bad', ARRAY['read'], ARRAY['nope']);
 SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[]::text[]);
 SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[NULL]::text[]);
 SELECT arxos.create_api_key('bad', ARRAY['read', 'admin'], ARRAY['b42']);
+-- scopes are stored once each, in the order read, write, admin
+SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('dup', ARRAY['write', 'read', 'read']);
+SELECT scopes FROM arxos.list_api_keys() WHERE name = 'dup';
 -- names and owners are labels
 SELECT arxos.create_api_key('', ARRAY['read']);
 SELECT arxos.create_api_key('ok', ARRAY['read'], owner => E'evil\nowner');

@@ -48,6 +48,9 @@ SELECT (arxos.put('b42', '/moves/b/x', 'other')).path;
 SELECT op, path, changes ? 'health' AS health_changed, changes -> 'path' AS path_change
   FROM arxos.history('b42', '/moves/b/y') ORDER BY id;
 SELECT op, path FROM arxos.history('b42', '/moves/b') ORDER BY id;
+-- the history of a path an object left shows it leaving (the move row, at its new path)
+SELECT op, path, changes -> 'path' AS path_change FROM arxos.history('b42', '/moves/a') ORDER BY id;
+SELECT op, path FROM arxos.history('b42', '/moves/b/x') ORDER BY id;
 -- keyset pages (max, after_id) join up to the whole history, for a subtree that objects moved
 -- into and for the building
 SELECT p, (SELECT array_agg(id ORDER BY id) FROM arxos.history('b42', p)) =

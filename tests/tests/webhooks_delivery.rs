@@ -426,6 +426,17 @@ fn exhausted_retries_dead_letter_and_can_be_retried_by_hand() {
         None,
     );
     assert_eq!(retried.status, 202, "{}", retried.body);
+    let no_such = api.call(
+        "POST",
+        &format!("/api/webhooks/{id}/deliveries/abc/retry"),
+        None,
+    );
+    assert_eq!(no_such.status, 404, "{}", no_such.body);
+    assert!(
+        no_such.body.contains("delivery abc not found"),
+        "{}",
+        no_such.body
+    );
     wait_until(WAIT, "the retried delivery", || {
         api.deliveries(&id)
             .into_iter()

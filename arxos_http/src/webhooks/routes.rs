@@ -294,9 +294,13 @@ pub async fn deliveries(
 pub async fn retry(
     State(state): State<AppState>,
     key: ApiKey,
-    Path((id, delivery)): Path<(String, i64)>,
+    Path((id, delivery)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = webhook_id(&id)?;
+    // Like a webhook id that is no UUID: no such delivery, rather than a parser's message.
+    let delivery: i64 = delivery
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("delivery {delivery} not found")))?;
     let delivery = state
         .one(
             &key,
