@@ -242,8 +242,12 @@ impl ApiError {
             return Self::from(err);
         };
         let state = db.code().code();
+        // 57014 is both the time limit and a cancel from another session (pg_cancel_backend):
+        // only the first is a timeout; a cancel is reported with the database's own words.
+        let timed_out = db.message().contains("statement timeout");
         let code = match state {
-            "57014" => ErrorCode::QueryTimeout,
+            "57014" if timed_out => ErrorCode::QueryTimeout,
+            "57014" => ErrorCode::Validation,
             "42501" | "25006" => ErrorCode::Forbidden,
             s if s.starts_with("08") || s.starts_with("53") || s.starts_with("57P") => {
                 return Self::from(err)

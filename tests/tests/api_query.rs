@@ -373,3 +373,21 @@ fn concurrent_queries_neither_wait_nor_see_each_other() {
         api.sql_one("SELECT last_used_at IS NOT NULL FROM arxos.api_keys WHERE owner = 'analyst'");
     assert!(used, "the key's use is recorded");
 }
+
+/// A query cancelled by a session (here its own) is not reported as a timeout.
+#[test]
+fn a_cancelled_query_is_not_called_a_timeout() {
+    let api = Api::start();
+    let r = query(
+        &api,
+        &api.key,
+        "SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(1)",
+        json!([]),
+    );
+    let body = assert_error(&r, 400, "VALIDATION_ERROR");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("user request"), "{body}");
+    assert_eq!(body["error"]["details"]["sqlstate"], "57014", "{body}");
+    let slow = query(&api, &api.key, "SELECT pg_sleep(10)", json!([]));
+    assert_error(&slow, 400, "QUERY_TIMEOUT");
+}

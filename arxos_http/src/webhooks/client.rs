@@ -70,7 +70,17 @@ pub struct Policy {
 
 impl Policy {
     pub fn permits(&self, ip: IpAddr) -> bool {
-        !is_internal(ip) || self.allowed.iter().any(|net| net.contains(&ip))
+        // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is that IPv4 address on the wire: an
+        // allowed IPv4 network allows it too, as it is judged by it when not allowed.
+        let mapped = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+            IpAddr::V4(_) => None,
+        };
+        !is_internal(ip)
+            || self
+                .allowed
+                .iter()
+                .any(|net| net.contains(&ip) || mapped.is_some_and(|v4| net.contains(&v4)))
     }
 }
 
@@ -183,6 +193,12 @@ mod tests {
             allowed: vec!["127.0.0.0/8".parse().unwrap()],
         };
         assert!(policy.permits("127.0.0.1".parse().unwrap()));
+        assert!(policy.permits("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!policy.permits("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(
+            !policy.permits("64:ff9b::7f00:1".parse().unwrap()),
+            "NAT64 stays refused"
+        );
         assert!(!policy.permits("10.0.0.1".parse().unwrap()));
         let url = reqwest::Url::parse("http://10.0.0.1/x").unwrap();
         assert!(check_url(&policy, &url).is_err());
