@@ -28,14 +28,6 @@ $$;
 CREATE FUNCTION arxos.reading_window_end(t timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT t + interval '720 hours' $$;
 
--- Invisible formatting characters (zero-width space, word joiner, byte order mark,
--- bidirectional embeddings, overrides and isolates): the same set the path grammar refuses
--- (arxos_core::path::is_invisible), for the texts that name things.
-CREATE FUNCTION arxos.has_invisible(value text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT value ~ '[\u200B\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]'
-$$;
-
 -- Labels (building names, key names and owners): 1 to max characters, not blank, without
 -- control or invisible formatting characters. Texts (addresses) may run over several lines: tabs and line breaks are
 -- the control characters they may hold. The tables CHECK these; the functions that write them

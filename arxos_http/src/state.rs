@@ -133,4 +133,11 @@ impl Shared {
     {
         tx::run(self.request(key, scope, building), work).await
     }
+
+    /// Checks the key for `scope` in a transaction of its own, which commits (so a due
+    /// refresh of the key's last use is kept): 401/403 when the database refuses it.
+    pub async fn check_key(&self, key: &ApiKey, scope: Scope) -> Result<(), ApiError> {
+        self.tx(key, scope, None, |_| Box::pin(async { Ok(()) }))
+            .await
+    }
 }

@@ -48,6 +48,13 @@ fn path_is_valid(path: &str) -> bool {
     path::normalize(path).is_ok()
 }
 
+/// True when the text holds an invisible formatting character, the set the path grammar refuses
+/// in segments (`arxos_core::path::is_invisible`); labels and reading units refuse them too.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn has_invisible(value: &str) -> bool {
+    !value.is_ascii() && value.chars().any(path::is_invisible)
+}
+
 /// Resolves `input` (absolute or relative, with `.` and `..`) against `cwd`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn resolve_path(cwd: &str, input: &str) -> String {

@@ -16,6 +16,7 @@ extension_sql_file!(
         path_upper,
         resolve_path,
         path_is_valid,
+        has_invisible,
         grade,
         grade_ordinal,
         grade_value,

@@ -120,6 +120,7 @@ SELECT arxos.create_building('12345678-1234-1234-1234-123456789abc', 'Looks like
 -- (line breaks allowed), positions pairs of degrees; the table holds the same rules
 SELECT arxos.create_building('b44', '   ');
 SELECT arxos.create_building('b44', E'Bell\x07');
+SELECT arxos.create_building('b44', E'Annex\u202Eevil');
 SELECT arxos.create_building('b44', repeat('n', 201));
 SELECT arxos.create_building('b44', 'Annex', E'1 Road\x1b[2J');
 SELECT arxos.create_building('b44', 'Annex', latitude => 48.8);

@@ -66,6 +66,7 @@ SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1}, {"path": "/site
 SELECT arxos.record('rd', '/site', 1.79e308);
 SELECT arxos.record('rd', '/site', -1e100);
 SELECT arxos.record('rd', '/site', 1, '   ');
+SELECT arxos.record('rd', '/site', 1, E'\u00B0C\u200B');
 INSERT INTO arxos.readings (building_id, object_id, at, value)
 SELECT building_id, id, '2025-03-01', 'NaN' FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
 INSERT INTO arxos.readings (building_id, object_id, at, value)

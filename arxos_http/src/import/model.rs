@@ -185,7 +185,7 @@ impl Model {
         // Connections are unique per (from, to, kind): a second relation that maps onto the
         // same one is the same edge when it says the same (a repeated triple), else it is
         // reported, not dropped without a word (two predicates with one local name).
-        let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
+        let mut seen: HashMap<(String, String, String), &Map<String, Value>> = HashMap::new();
         let mut connections: Vec<PlannedConnection> = Vec::new();
         for r in &self.relations {
             match (by_id.get(r.from.as_str()), by_id.get(r.to.as_str())) {
@@ -197,7 +197,7 @@ impl Model {
                     let key = (from.to_string(), to.to_string(), r.kind.clone());
                     match seen.get(&key) {
                         None => {
-                            seen.insert(key, connections.len());
+                            seen.insert(key, &r.properties);
                             let what = format!("{} {} {}", r.from, r.kind, r.to);
                             connections.push(PlannedConnection {
                                 from: (*from).to_owned(),
@@ -206,13 +206,13 @@ impl Model {
                                 properties: storable(&what, &r.properties, &mut skipped),
                             });
                         }
-                        Some(&kept) if connections[kept].properties == r.properties => {}
+                        Some(&kept) if *kept == r.properties => {}
                         Some(&kept) => skipped.push(Skipped {
                             what: format!("{} {} {}", r.from, r.kind, r.to),
                             reason: format!(
                                 "the same {} connection as one imported before ({}): connections are unique per from, to and kind",
                                 r.kind,
-                                describe(&connections[kept].properties)
+                                describe(kept)
                             ),
                         }),
                     }
@@ -249,7 +249,8 @@ fn storable(
         let reason = if key.contains('\0') || holds_nul(value) {
             Some("it holds a NUL character (\\u0000), which PostgreSQL cannot store".to_owned())
         } else {
-            let depth = 1 + json_depth(value);
+            // The rule the database applies (arxos.check_json_depth), on the document's text.
+            let depth = 1 + arxos_core::json_depth::depth(&value.to_string());
             (depth > arxos_core::json_depth::MAX_DEPTH).then(|| {
                 format!(
                     "it nests {depth} levels deep; stored documents nest at most {}",
@@ -268,15 +269,6 @@ fn storable(
         }
     }
     kept
-}
-
-/// Nesting depth of a value: 0 for a scalar, 1 for `{}` or `[]`.
-fn json_depth(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
-        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
-        _ => 0,
-    }
 }
 
 fn holds_nul(value: &Value) -> bool {

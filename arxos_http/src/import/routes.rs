@@ -87,15 +87,14 @@ pub async fn import(
     let summary = state
         .tx(&key, Scope::Admin, Some(&b), move |c| {
             Box::pin(async move {
-                // An unknown building is a 404 before anything is written.
-                json_one(c, "SELECT to_jsonb(arxos.building_id($1))", &[&building]).await?;
-                if !dry_run {
-                    return Ok(write::write(c, &building, plan, &|_| {}).await?);
+                // A dry run: every write, trigger and check runs; the savepoint then undoes them.
+                if dry_run {
+                    c.batch_execute("SAVEPOINT dry_run").await?;
                 }
-                // Every write, trigger and check runs; the savepoint then undoes them all.
-                c.batch_execute("SAVEPOINT dry_run").await?;
                 let summary = write::write(c, &building, plan, &|_| {}).await?;
-                c.batch_execute("ROLLBACK TO SAVEPOINT dry_run").await?;
+                if dry_run {
+                    c.batch_execute("ROLLBACK TO SAVEPOINT dry_run").await?;
+                }
                 Ok(summary)
             })
         })

@@ -29,7 +29,7 @@ use super::event::Event;
 use super::filter::{Filter, FilterParams};
 use super::outbox;
 use super::subscription::{self, request_key};
-use crate::auth::ApiKey;
+use crate::auth::{ApiKey, Scope};
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::EventTransport;
 use crate::openapi::ErrorBody;
@@ -210,7 +210,8 @@ impl Reader {
             match rx.recv().await {
                 Ok(event) => {
                     if self.last_check.elapsed() >= RECHECK_EVERY {
-                        if let Err(e) = subscription::recheck(&self.state, &self.key).await {
+                        // The key may have been revoked since the stream started.
+                        if let Err(e) = self.state.check_key(&self.key, Scope::Read).await {
                             if matches!(e.code, ErrorCode::Unauthorized | ErrorCode::Forbidden) {
                                 tracing::info!(
                                     "closing an event stream: its key is no longer valid"

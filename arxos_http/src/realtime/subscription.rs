@@ -105,10 +105,3 @@ pub async fn subscribe(
         head,
     })
 }
-
-/// Checks the key again (it may have been revoked since the stream started).
-pub async fn recheck(state: &AppState, key: &ApiKey) -> Result<(), ApiError> {
-    state
-        .tx(key, Scope::Read, None, |_| Box::pin(async { Ok(()) }))
-        .await
-}

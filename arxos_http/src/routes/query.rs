@@ -108,9 +108,7 @@ pub async fn run_query(
     // The key is checked on the API's own pool first, in a transaction that commits: a refused
     // key is 401/403 without taking one of the few query connections, and the key's
     // last_used_at is refreshed there (the query's own transaction is always rolled back).
-    state
-        .tx(&key, Scope::Read, None, |_| Box::pin(async { Ok(()) }))
-        .await?;
+    state.check_key(&key, Scope::Read).await?;
     let mut checkout = Checkout::from(pool).await.map_err(|e| {
         tracing::warn!(error = %crate::error::chain(&e), "no connection for POST /api/query");
         match e {
