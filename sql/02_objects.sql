@@ -44,36 +44,43 @@ BEGIN
 END
 $$;
 
--- The JSON documents of an object's history and events. Built as JSON text in Rust
--- (arxos_core::object_json) and parsed into jsonb once: jsonb_build_object looks up every
--- argument's type on every call and rebuilds nested documents, 60,000 to 110,000 instructions
--- a row for these, several times the rest of a history row. STABLE SQL wrappers, so the
--- planner inlines them.
+-- The JSON documents of an object's history and events, encoded straight into jsonb in Rust
+-- (arxos_core::object_json and arxos_core::jsonb). jsonb_build_object looks up every
+-- argument's type on every call and rebuilds nested documents, and JSON text must be parsed
+-- (jsonb_in sorts every object's keys with a generic quicksort): either cost several times the
+-- rest of a history row. STABLE SQL wrappers, so the planner inlines them.
 
 -- The fields of an object that history and events report (derived bookkeeping left out), and
 -- its id (which never changes).
 CREATE FUNCTION arxos.object_fields(o arxos.objects) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT arxos.object_fields_json(o.id::text, o.path, o.type, o.status, o.health, o.needs_repair,
-                                    o.properties::text, o.x, o.y, o.z, o.floor)::jsonb
+    SELECT arxos.object_fields_jsonb(o.id::text, o.path, o.type, o.status, o.health, o.needs_repair,
+                                     o.properties, o.x, o.y, o.z, o.floor, false)
+$$;
+
+-- {"object": fields}: the body of an object.created or object.deleted event.
+CREATE FUNCTION arxos.object_event(o arxos.objects) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT arxos.object_fields_jsonb(o.id::text, o.path, o.type, o.status, o.health, o.needs_repair,
+                                     o.properties, o.x, o.y, o.z, o.floor, true)
 $$;
 
 -- {"field": {"<side>": value}} for the fields of an object, the location only when located
 -- and the floor only when set: the changes of an insert (side 'after') or a delete ('before').
 CREATE FUNCTION arxos.object_snapshot(o arxos.objects, side text) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT arxos.object_snapshot_json(o.path, o.type, o.status, o.health, o.needs_repair,
-                                      o.properties::text, o.x, o.y, o.z, o.floor, side)::jsonb
+    SELECT arxos.object_snapshot_jsonb(o.path, o.type, o.status, o.health, o.needs_repair,
+                                       o.properties, o.x, o.y, o.z, o.floor, side)
 $$;
 
 -- {"field": {"before": b, "after": a}} for the fields of two versions of an object that
 -- differ: the history changes of an update or move (properties compared as jsonb).
 CREATE FUNCTION arxos.object_changes(o arxos.objects, n arxos.objects) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT arxos.object_changes_json(
-               o.path, o.type, o.status, o.health, o.needs_repair, o.properties::text, o.x, o.y, o.z, o.floor,
-               n.path, n.type, n.status, n.health, n.needs_repair, n.properties::text, n.x, n.y, n.z, n.floor,
-               o.properties = n.properties)::jsonb
+    SELECT arxos.object_changes_jsonb(
+               o.path, o.type, o.status, o.health, o.needs_repair, o.properties, o.x, o.y, o.z, o.floor,
+               n.path, n.type, n.status, n.health, n.needs_repair, n.properties, n.x, n.y, n.z, n.floor,
+               o.properties = n.properties)
 $$;
 
 -- The location of an object as jsonb ({"x","y","z","floor"}), or NULL.
@@ -212,7 +219,7 @@ BEGIN
     ), outbox AS (
         INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
         SELECT 'object.created', n.building_id, n.id, n.path, n.created_by,
-               jsonb_build_object('object', arxos.object_fields(n)), n.type
+               arxos.object_event(n), n.type
           FROM new_rows n
     ), deltas AS (
         INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
@@ -351,7 +358,7 @@ BEGIN
     ), outbox AS (
         INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
         SELECT 'object.deleted', o.building_id, o.id, o.path, arxos.current_actor(),
-               jsonb_build_object('object', arxos.object_fields(o)), o.type
+               arxos.object_event(o), o.type
           FROM old_rows o
          WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
     ), deltas AS (

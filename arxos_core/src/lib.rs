@@ -5,6 +5,7 @@
 
 pub mod ewkb;
 pub mod json_depth;
+pub mod jsonb;
 pub mod market;
 pub mod object_json;
 pub mod path;

@@ -2,16 +2,17 @@
 //! (`{"id", "path", …}`), the history changes of an insert or delete (`{"path": {"after": …}, …}`)
 //! and of an update (`{"health": {"before": …, "after": …}, …}` for the fields that differ).
 //!
-//! Built as JSON text, which the database parses into `jsonb` once. PostgreSQL's
-//! `jsonb_build_object` looks up every argument's type output function on every call and
-//! rebuilds nested documents; for these documents that cost 60,000 to 110,000 instructions a
-//! row, against a few thousand here. The SQL wrappers are `arxos.object_fields`,
-//! `arxos.object_snapshot` and `arxos.object_changes` (sql/02_objects.sql).
+//! Built as [`jsonb::Value`] trees and encoded straight into PostgreSQL's binary jsonb
+//! ([`crate::jsonb`]). PostgreSQL's `jsonb_build_object` looks up every argument's type output
+//! function on every call and rebuilds nested documents, and JSON text has to be parsed; both
+//! cost several times what the rest of a history row does. The SQL wrappers are
+//! `arxos.object_fields`, `arxos.object_event`, `arxos.object_snapshot` and
+//! `arxos.object_changes` (sql/02_objects.sql).
 
-use std::fmt::Write;
+use crate::jsonb::Value;
 
-/// The reported fields of one version of an object. `properties` is the JSON text of a jsonb
-/// object (PostgreSQL's own output), embedded as it is.
+/// The reported fields of one version of an object. `properties` is the root container of
+/// its properties jsonb, embedded as it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectFields<'a> {
     pub path: &'a str,
@@ -19,159 +20,174 @@ pub struct ObjectFields<'a> {
     pub status: &'a str,
     pub health: i16,
     pub needs_repair: bool,
-    pub properties: &'a str,
+    pub properties: &'a [u8],
     pub x: Option<f64>,
     pub y: Option<f64>,
     pub z: Option<f64>,
     pub floor: Option<i32>,
 }
 
-/// One field's value as JSON text.
-enum Value<'a> {
-    Str(&'a str),
+/// A number to be encoded as a PostgreSQL numeric by the caller (`Numerics`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
     Int(i64),
-    Bool(bool),
-    Float(Option<f64>),
-    OptInt(Option<i64>),
-    Raw(&'a str),
+    /// A finite double; JSON gets the shortest decimal that reads back as the same double, as
+    /// PostgreSQL's float8out prints it.
+    Float(f64),
 }
 
-impl Value<'_> {
-    fn write(&self, out: &mut String) {
-        match self {
-            Value::Str(s) => write_str(out, s),
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            // Rust prints the shortest decimal that reads back as the same double, as
-            // PostgreSQL's float8out does (only the notation of exponents differs, and JSON
-            // numbers become the same numeric either way). Non-finite values, which the
-            // table's constraints refuse, become strings as to_jsonb makes them.
-            Value::Float(Some(f)) if f.is_finite() => {
-                let _ = write!(out, "{f}");
-            }
-            Value::Float(Some(f)) => write_str(out, &format!("{f}").replace("inf", "Infinity")),
-            Value::Float(None) | Value::OptInt(None) => out.push_str("null"),
-            Value::OptInt(Some(i)) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Raw(json) => out.push_str(json),
-        }
+/// Turns numbers into PostgreSQL numerics (whole varlenas).
+pub trait Numerics {
+    fn numeric(&mut self, n: Number) -> Vec<u8>;
+}
+
+fn float<'a>(f: Option<f64>, num: &mut impl Numerics) -> Value<'a> {
+    match f {
+        None => Value::Null,
+        Some(f) if f.is_finite() => Value::Numeric(num.numeric(Number::Float(f))),
+        // Non-finite values, which the table's constraints refuse, become strings as to_jsonb
+        // makes them.
+        Some(f) if f.is_nan() => Value::Str("NaN"),
+        Some(f) if f > 0.0 => Value::Str("Infinity"),
+        Some(_) => Value::Str("-Infinity"),
     }
 }
 
 impl<'a> ObjectFields<'a> {
-    /// (name, value) of every reported field but the id, in the order of `object_fields`.
-    fn values(&self) -> [(&'static str, Value<'a>); 10] {
+    /// (name, value) of every reported field but the id, in jsonb's key order (shorter names
+    /// first, then bytewise), so that the encoder need not sort them.
+    fn values(&self, num: &mut impl Numerics) -> [(&'static str, Value<'a>); 10] {
         [
+            ("x", float(self.x, num)),
+            ("y", float(self.y, num)),
+            ("z", float(self.z, num)),
             ("path", Value::Str(self.path)),
             ("type", Value::Str(self.kind)),
+            (
+                "floor",
+                match self.floor {
+                    Some(f) => Value::Numeric(num.numeric(Number::Int(f.into()))),
+                    None => Value::Null,
+                },
+            ),
+            (
+                "health",
+                Value::Numeric(num.numeric(Number::Int(self.health.into()))),
+            ),
             ("status", Value::Str(self.status)),
-            ("health", Value::Int(self.health.into())),
+            ("properties", Value::Container(self.properties)),
             ("needs_repair", Value::Bool(self.needs_repair)),
-            ("properties", Value::Raw(self.properties)),
-            ("x", Value::Float(self.x)),
-            ("y", Value::Float(self.y)),
-            ("z", Value::Float(self.z)),
-            ("floor", Value::OptInt(self.floor.map(i64::from))),
         ]
     }
 }
 
 /// `{"id": id, "path": …, …, "floor": …}`: the object as events report it (null location
 /// fields included).
-pub fn fields(id: &str, o: &ObjectFields) -> String {
-    let mut out = String::with_capacity(160 + o.properties.len());
-    out.push_str("{\"id\":");
-    write_str(&mut out, id);
-    for (name, value) in o.values() {
-        out.push(',');
-        write_str(&mut out, name);
-        out.push(':');
-        value.write(&mut out);
-    }
-    out.push('}');
-    out
+pub fn fields<'a>(id: &'a str, o: &ObjectFields<'a>, num: &mut impl Numerics) -> Value<'a> {
+    let [x, y, z, rest @ ..] = o.values(num);
+    let mut pairs = Vec::with_capacity(11);
+    pairs.extend([x, y, z, ("id", Value::Str(id))]);
+    pairs.extend(rest);
+    Value::Object(pairs)
+}
+
+/// `{"object": fields}`: the body of an `object.created` or `object.deleted` event.
+pub fn event<'a>(id: &'a str, o: &ObjectFields<'a>, num: &mut impl Numerics) -> Value<'a> {
+    Value::Object(vec![("object", fields(id, o, num))])
 }
 
 /// `{"field": {side: value}}` for every field of an insert (`side` = "after") or a delete
 /// ("before"); x, y and z only when located, floor only when set.
-pub fn snapshot(o: &ObjectFields, side: &str) -> String {
-    let mut out = String::with_capacity(200 + o.properties.len());
-    out.push('{');
-    let mut first = true;
-    for (name, value) in o.values() {
-        let absent = match name {
-            "x" | "y" | "z" => o.x.is_none(),
-            "floor" => o.floor.is_none(),
-            _ => false,
-        };
-        if absent {
-            continue;
-        }
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        write_str(&mut out, name);
-        out.push_str(":{");
-        write_str(&mut out, side);
-        out.push(':');
-        value.write(&mut out);
-        out.push('}');
-    }
-    out.push('}');
-    out
+pub fn snapshot<'a>(o: &ObjectFields<'a>, side: &'a str, num: &mut impl Numerics) -> Value<'a> {
+    let pairs = o
+        .values(num)
+        .into_iter()
+        .filter(|(name, _)| match *name {
+            "x" | "y" | "z" => o.x.is_some(),
+            "floor" => o.floor.is_some(),
+            _ => true,
+        })
+        .map(|(name, value)| (name, Value::Object(vec![(side, value)])))
+        .collect();
+    Value::Object(pairs)
 }
 
 /// `{"field": {"before": b, "after": a}}` for the fields that differ between two versions.
 /// `properties_equal` is the database's own jsonb equality of the two properties (`{"a": 1}`
-/// equals `{"a": 1.0}`, which their texts do not).
-pub fn changes(old: &ObjectFields, new: &ObjectFields, properties_equal: bool) -> String {
-    let mut out = String::from("{");
-    let mut first = true;
+/// equals `{"a": 1.0}`, which their bytes do not).
+pub fn changes<'a>(
+    old: &ObjectFields<'a>,
+    new: &ObjectFields<'a>,
+    properties_equal: bool,
+    num: &mut impl Numerics,
+) -> Value<'a> {
+    // in the order of `values`
     let same = [
-        old.path == new.path,
-        old.kind == new.kind,
-        old.status == new.status,
-        old.health == new.health,
-        old.needs_repair == new.needs_repair,
-        properties_equal,
         old.x == new.x,
         old.y == new.y,
         old.z == new.z,
+        old.path == new.path,
+        old.kind == new.kind,
         old.floor == new.floor,
+        old.health == new.health,
+        old.status == new.status,
+        properties_equal,
+        old.needs_repair == new.needs_repair,
     ];
-    for (((name, before), (_, after)), same) in old.values().into_iter().zip(new.values()).zip(same)
-    {
-        if same {
-            continue;
-        }
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        write_str(&mut out, name);
-        out.push_str(":{\"before\":");
-        before.write(&mut out);
-        out.push_str(",\"after\":");
-        after.write(&mut out);
-        out.push('}');
-    }
-    out.push('}');
-    out
-}
-
-/// A JSON string literal (serde_json's escaping: quotes, backslashes and control characters).
-fn write_str(out: &mut String, s: &str) {
-    // A str always serializes; to_string allocates only the literal.
-    out.push_str(&serde_json::to_string(s).expect("a str serializes to JSON"));
+    let pairs = old
+        .values(num)
+        .into_iter()
+        .zip(new.values(num))
+        .zip(same)
+        .filter(|(_, same)| !same)
+        .map(|(((name, before), (_, after)), _)| {
+            // "after" sorts before "before" in jsonb (shorter keys first)
+            (
+                name,
+                Value::Object(vec![("after", after), ("before", before)]),
+            )
+        })
+        .collect();
+    Value::Object(pairs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jsonb::encode;
+
+    /// Numerics as their decimal text, for reading the trees in tests.
+    struct Text;
+    impl Numerics for Text {
+        fn numeric(&mut self, n: Number) -> Vec<u8> {
+            match n {
+                Number::Int(i) => i.to_string().into_bytes(),
+                Number::Float(f) => f.to_string().into_bytes(),
+            }
+        }
+    }
+
+    /// The tree as compact JSON-like text: keys in the order built, containers as `<c>`.
+    fn show(v: &Value) -> String {
+        match v {
+            Value::Null => "null".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Str(s) => format!("{s:?}"),
+            Value::Numeric(n) => String::from_utf8(n.clone()).unwrap(),
+            Value::Container(_) => "<c>".into(),
+            Value::Object(pairs) => format!(
+                "{{{}}}",
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k:?}:{}", show(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+
+    /// `{}`: an empty object's root container.
+    const PROPS: &[u8] = &0x2000_0000u32.to_ne_bytes();
 
     fn sample() -> ObjectFields<'static> {
         ObjectFields {
@@ -180,7 +196,7 @@ mod tests {
             status: "active",
             health: 90,
             needs_repair: false,
-            properties: "{\"v\": 120}",
+            properties: PROPS,
             x: Some(1.5),
             y: Some(-2.0),
             z: Some(0.1),
@@ -191,28 +207,30 @@ mod tests {
     #[test]
     fn fields_report_every_field_and_the_id() {
         assert_eq!(
-            fields("id-1", &sample()),
-            "{\"id\":\"id-1\",\"path\":\"/a/b \\\"q\\\"\",\"type\":\"outlet\",\"status\":\"active\",\
-             \"health\":90,\"needs_repair\":false,\"properties\":{\"v\": 120},\"x\":1.5,\"y\":-2,\
-             \"z\":0.1,\"floor\":null}"
+            show(&fields("id-1", &sample(), &mut Text)),
+            "{\"x\":1.5,\"y\":-2,\"z\":0.1,\"id\":\"id-1\",\"path\":\"/a/b \\\"q\\\"\",\
+             \"type\":\"outlet\",\"floor\":null,\"health\":90,\"status\":\"active\",\
+             \"properties\":<c>,\"needs_repair\":false}"
         );
+        assert!(show(&event("id-1", &sample(), &mut Text)).starts_with("{\"object\":{\"x\":1.5,"));
     }
 
     #[test]
     fn snapshots_leave_out_an_unset_location_and_floor() {
         let mut o = sample();
         assert_eq!(
-            snapshot(&o, "after"),
-            "{\"path\":{\"after\":\"/a/b \\\"q\\\"\"},\"type\":{\"after\":\"outlet\"},\
-             \"status\":{\"after\":\"active\"},\"health\":{\"after\":90},\
-             \"needs_repair\":{\"after\":false},\"properties\":{\"after\":{\"v\": 120}},\
-             \"x\":{\"after\":1.5},\"y\":{\"after\":-2},\"z\":{\"after\":0.1}}"
+            show(&snapshot(&o, "after", &mut Text)),
+            "{\"x\":{\"after\":1.5},\"y\":{\"after\":-2},\"z\":{\"after\":0.1},\
+             \"path\":{\"after\":\"/a/b \\\"q\\\"\"},\"type\":{\"after\":\"outlet\"},\
+             \"health\":{\"after\":90},\"status\":{\"after\":\"active\"},\
+             \"properties\":{\"after\":<c>},\"needs_repair\":{\"after\":false}}"
         );
         o.x = None;
         o.floor = Some(3);
-        let s = snapshot(&o, "before");
+        let s = show(&snapshot(&o, "before", &mut Text));
         assert!(
-            !s.contains("\"x\"") && s.ends_with("\"floor\":{\"before\":3}}"),
+            !s.contains("\"x\"")
+                && s.contains("\"type\":{\"before\":\"outlet\"},\"floor\":{\"before\":3},"),
             "{s}"
         );
     }
@@ -221,30 +239,65 @@ mod tests {
     fn changes_name_only_the_fields_that_differ() {
         let old = sample();
         let mut new = sample();
-        assert_eq!(changes(&old, &new, true), "{}");
+        assert_eq!(show(&changes(&old, &new, true, &mut Text)), "{}");
         new.health = 40;
         new.x = None;
         new.floor = Some(2);
         assert_eq!(
-            changes(&old, &new, true),
-            "{\"health\":{\"before\":90,\"after\":40},\"x\":{\"before\":1.5,\"after\":null},\
-             \"floor\":{\"before\":null,\"after\":2}}"
+            show(&changes(&old, &new, true, &mut Text)),
+            "{\"x\":{\"after\":null,\"before\":1.5},\"floor\":{\"after\":2,\"before\":null},\
+             \"health\":{\"after\":40,\"before\":90}}"
         );
         assert_eq!(
-            changes(&old, &old, false),
-            "{\"properties\":{\"before\":{\"v\": 120},\"after\":{\"v\": 120}}}"
+            show(&changes(&old, &old, false, &mut Text)),
+            "{\"properties\":{\"after\":<c>,\"before\":<c>}}"
         );
     }
 
     #[test]
-    fn strings_are_escaped_and_numbers_are_json() {
-        let mut out = String::new();
-        write_str(&mut out, "a\u{1}\t\\é");
-        assert_eq!(out, "\"a\\u0001\\t\\\\é\"");
-        let mut out = String::new();
-        Value::Float(Some(1e21)).write(&mut out);
-        Value::Float(Some(1e-7)).write(&mut out);
-        Value::Float(Some(f64::NAN)).write(&mut out);
-        assert_eq!(out, "10000000000000000000000.0000001\"NaN\"");
+    fn non_finite_numbers_become_strings_and_every_document_encodes() {
+        let mut o = sample();
+        o.x = Some(f64::NAN);
+        o.y = Some(f64::INFINITY);
+        o.z = Some(f64::NEG_INFINITY);
+        let s = show(&fields("i", &o, &mut Text));
+        assert!(
+            s.contains("\"x\":\"NaN\",\"y\":\"Infinity\",\"z\":\"-Infinity\""),
+            "{s}"
+        );
+        for v in [
+            fields("i", &o, &mut Text),
+            event("i", &o, &mut Text),
+            snapshot(&o, "after", &mut Text),
+            changes(&o, &sample(), false, &mut Text),
+        ] {
+            assert!(encode(&v).is_ok());
+        }
+    }
+
+    /// Every document is built in jsonb's key order, which spares the encoder a sort.
+    #[test]
+    fn documents_are_built_in_key_order() {
+        fn ordered(v: &Value) -> bool {
+            match v {
+                Value::Object(pairs) => {
+                    pairs.windows(2).all(|w| {
+                        (w[0].0.len(), w[0].0.as_bytes()) < (w[1].0.len(), w[1].0.as_bytes())
+                    }) && pairs.iter().all(|(_, v)| ordered(v))
+                }
+                _ => true,
+            }
+        }
+        let mut other = sample();
+        other.floor = Some(1);
+        other.x = None;
+        for v in [
+            fields("i", &sample(), &mut Text),
+            event("i", &sample(), &mut Text),
+            snapshot(&sample(), "before", &mut Text),
+            changes(&sample(), &other, false, &mut Text),
+        ] {
+            assert!(ordered(&v), "{}", show(&v));
+        }
     }
 }

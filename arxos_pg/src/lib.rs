@@ -15,6 +15,7 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 mod ewkb;
+mod jsonb;
 mod market;
 mod object_json;
 mod paths;

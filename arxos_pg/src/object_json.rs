@@ -1,8 +1,9 @@
-//! SQL face of `arxos_core::object_json`: the JSON text of an object's event fields, of its
-//! insert/delete snapshot and of the changes between two versions. The SQL wrappers
-//! (`arxos.object_fields`, `arxos.object_snapshot`, `arxos.object_changes`) pass the columns of
-//! an `arxos.objects` row and cast the text to jsonb.
+//! SQL face of `arxos_core::object_json`: an object's event fields, its insert/delete snapshot
+//! and the changes between two versions, encoded straight into jsonb (`crate::jsonb`). The SQL
+//! wrappers (`arxos.object_fields`, `arxos.object_event`, `arxos.object_snapshot`,
+//! `arxos.object_changes`) pass the columns of an `arxos.objects` row.
 
+use crate::jsonb::{Jsonb, PgNumerics};
 use arxos_core::object_json::{self, ObjectFields};
 use pgrx::prelude::*;
 
@@ -28,7 +29,7 @@ fn object<'a>(
     status: Option<&'a str>,
     health: Option<i16>,
     needs_repair: Option<bool>,
-    properties: Option<&'a str>,
+    properties: Option<&'a Jsonb>,
     x: Option<f64>,
     y: Option<f64>,
     z: Option<f64>,
@@ -40,7 +41,7 @@ fn object<'a>(
         status: required(status, "status"),
         health: required(health, "health"),
         needs_repair: required(needs_repair, "needs_repair"),
-        properties: required(properties, "properties"),
+        properties: required(properties, "properties").container(),
         x,
         y,
         z,
@@ -49,84 +50,91 @@ fn object<'a>(
 }
 
 /// `{"id", "path", "type", "status", "health", "needs_repair", "properties", "x", "y", "z",
-/// "floor"}` as JSON text (`properties` is the jsonb's text).
+/// "floor"}`, or with `event` true the body of an `object.created`/`object.deleted` event,
+/// `{"object": {…}}`.
 #[pg_extern(immutable, parallel_safe)]
 #[allow(clippy::too_many_arguments)]
-fn object_fields_json(
+fn object_fields_jsonb(
     id: Option<&str>,
     path: Option<&str>,
     kind: Option<&str>,
     status: Option<&str>,
     health: Option<i16>,
     needs_repair: Option<bool>,
-    properties: Option<&str>,
+    properties: Option<Jsonb>,
     x: Option<f64>,
     y: Option<f64>,
     z: Option<f64>,
     floor: Option<i32>,
-) -> String {
-    object_json::fields(
-        required(id, "id"),
-        &object(
-            path,
-            kind,
-            status,
-            health,
-            needs_repair,
-            properties,
-            x,
-            y,
-            z,
-            floor,
-        ),
-    )
+    event: Option<bool>,
+) -> Jsonb {
+    let id = required(id, "id");
+    let o = object(
+        path,
+        kind,
+        status,
+        health,
+        needs_repair,
+        properties.as_ref(),
+        x,
+        y,
+        z,
+        floor,
+    );
+    Jsonb::encode(&if required(event, "event") {
+        object_json::event(id, &o, &mut PgNumerics)
+    } else {
+        object_json::fields(id, &o, &mut PgNumerics)
+    })
 }
 
-/// `{"field": {side: value}}` for the fields of an inserted (`after`) or deleted (`before`)
-/// object, as JSON text.
+/// `{"field": {side: value}}` for the fields of an insert (`side` = "after") or a delete
+/// ("before"); x, y and z only when located, floor only when set.
 #[pg_extern(immutable, parallel_safe)]
 #[allow(clippy::too_many_arguments)]
-fn object_snapshot_json(
+fn object_snapshot_jsonb(
     path: Option<&str>,
     kind: Option<&str>,
     status: Option<&str>,
     health: Option<i16>,
     needs_repair: Option<bool>,
-    properties: Option<&str>,
+    properties: Option<Jsonb>,
     x: Option<f64>,
     y: Option<f64>,
     z: Option<f64>,
     floor: Option<i32>,
     side: Option<&str>,
-) -> String {
-    object_json::snapshot(
-        &object(
-            path,
-            kind,
-            status,
-            health,
-            needs_repair,
-            properties,
-            x,
-            y,
-            z,
-            floor,
-        ),
+) -> Jsonb {
+    let o = object(
+        path,
+        kind,
+        status,
+        health,
+        needs_repair,
+        properties.as_ref(),
+        x,
+        y,
+        z,
+        floor,
+    );
+    Jsonb::encode(&object_json::snapshot(
+        &o,
         required(side, "side"),
-    )
+        &mut PgNumerics,
+    ))
 }
 
 /// `{"field": {"before", "after"}}` for the fields that differ between two versions of an
-/// object, as JSON text; `properties_equal` is the jsonb equality of their properties.
+/// object; `properties_equal` is the jsonb equality of their properties.
 #[pg_extern(immutable, parallel_safe)]
 #[allow(clippy::too_many_arguments)]
-fn object_changes_json(
+fn object_changes_jsonb(
     old_path: Option<&str>,
     old_kind: Option<&str>,
     old_status: Option<&str>,
     old_health: Option<i16>,
     old_needs_repair: Option<bool>,
-    old_properties: Option<&str>,
+    old_properties: Option<Jsonb>,
     old_x: Option<f64>,
     old_y: Option<f64>,
     old_z: Option<f64>,
@@ -136,40 +144,43 @@ fn object_changes_json(
     status: Option<&str>,
     health: Option<i16>,
     needs_repair: Option<bool>,
-    properties: Option<&str>,
+    properties: Option<Jsonb>,
     x: Option<f64>,
     y: Option<f64>,
     z: Option<f64>,
     floor: Option<i32>,
     properties_equal: Option<bool>,
-) -> String {
-    object_json::changes(
-        &object(
-            old_path,
-            old_kind,
-            old_status,
-            old_health,
-            old_needs_repair,
-            old_properties,
-            old_x,
-            old_y,
-            old_z,
-            old_floor,
-        ),
-        &object(
-            path,
-            kind,
-            status,
-            health,
-            needs_repair,
-            properties,
-            x,
-            y,
-            z,
-            floor,
-        ),
+) -> Jsonb {
+    let old = object(
+        old_path,
+        old_kind,
+        old_status,
+        old_health,
+        old_needs_repair,
+        old_properties.as_ref(),
+        old_x,
+        old_y,
+        old_z,
+        old_floor,
+    );
+    let new = object(
+        path,
+        kind,
+        status,
+        health,
+        needs_repair,
+        properties.as_ref(),
+        x,
+        y,
+        z,
+        floor,
+    );
+    Jsonb::encode(&object_json::changes(
+        &old,
+        &new,
         required(properties_equal, "properties_equal"),
-    )
+        &mut PgNumerics,
+    ))
 }
 
 /// Raises `ERROR 22023` when a stored JSON document (`doc`, the text of a jsonb) nests deeper

@@ -231,4 +231,82 @@ mod tests {
         let read: i64 = one("select count(*) from arxos.readings");
         assert!(read > 0, "no reading was recorded");
     }
+
+    /// The history and event documents are encoded in Rust (arxos_core::jsonb): byte for byte
+    /// what PostgreSQL makes of the same document's text, and the same document as
+    /// jsonb_build_object makes from the columns.
+    #[pg_test]
+    fn object_documents_are_postgres_own_jsonb() {
+        use crate::jsonb::Jsonb;
+        run("select arxos.generate_building('docs', 3000, 7)");
+        let b = "(select id from arxos.buildings where key = 'docs')";
+        // the edges: no location, a floor without one, >32 keys (offset entries), nested
+        // arrays, unicode and escapes, awkward doubles, an empty object
+        run(&format!(
+            "insert into arxos.objects (building_id, path, type, status, health, needs_repair, properties, x, y, z, floor) values
+             ({b}, '/edge', 'directory', 'unknown', 0, true, '{{}}', null, null, null, null),
+             ({b}, '/edge/wide', 'thing', 'active', 100, false,
+              (select jsonb_object_agg('key_' || i, i * 1.5) from generate_series(1, 70) i), 0.1, -0, 1e21, -3),
+             ({b}, '/edge/deep', 'thing', 'failed', 7, false,
+              '{{\"a\": [1, [2, {{\"b\": null}}], \"\\u00e9\\n\\\"\"], \"\": true, \"long\": 1e-7}}', 1e-7, 123456.789, -2.5, 2),
+             ({b}, '/edge/été \"q\"', 'thing', 'active', 50, false, '{{\"x\": \"☃\"}}', null, null, null, 12)"
+        ));
+        run(&format!(
+            "update arxos.objects set health = 1, properties = properties || '{{\"added\": [1]}}', x = 2, y = 3, z = 4
+              where building_id = {b} and path like '/edge/%'"
+        ));
+        let docs = [
+            "arxos.object_snapshot(o, 'after')",
+            "arxos.object_snapshot(o, 'before')",
+            "arxos.object_fields(o)",
+            "arxos.object_event(o)",
+            "arxos.object_changes(o, p)",
+            "arxos.object_changes(p, o)",
+            "h.changes",
+            "e.body",
+        ];
+        for doc in docs {
+            let sql = format!(
+                "select {doc} as mine, ({doc})::text::jsonb as theirs
+                   from arxos.objects o
+                   join lateral (select * from arxos.objects p where p.building_id = o.building_id
+                                  and p.path < o.path order by p.path desc limit 1) p on true
+                   join arxos.object_history h on h.object_id = o.id
+                   join arxos.events_pending e on e.object_id = o.id and e.type = 'object.created'
+                  where o.building_id = {b} and h.op = 'insert'"
+            );
+            let compared = Spi::connect(|client| {
+                let rows = client
+                    .select(&sql, None, &[])
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let mut n = 0;
+                for row in rows {
+                    let mine: Jsonb = row.get(1).unwrap().unwrap();
+                    let theirs: Jsonb = row.get(2).unwrap().unwrap();
+                    assert!(mine.container() == theirs.container(), "{doc}, row {n}");
+                    n += 1;
+                }
+                n
+            });
+            assert_eq!(compared, 3003, "{doc}");
+        }
+        // The content, against jsonb_build_object of the columns.
+        let differ: i64 = one(&format!(
+            "select count(*) from arxos.objects o where building_id = {b} and (
+               arxos.object_event(o) <> jsonb_build_object('object', jsonb_build_object(
+                 'id', o.id, 'path', o.path, 'type', o.type, 'status', o.status, 'health', o.health,
+                 'needs_repair', o.needs_repair, 'properties', o.properties, 'x', o.x, 'y', o.y, 'z', o.z,
+                 'floor', o.floor))
+               or arxos.object_snapshot(o, 'after') <> (
+                 select jsonb_object_agg(key, jsonb_build_object('after', value))
+                   from jsonb_each(arxos.object_fields(o) - 'id')
+                  where not (key in ('x', 'y', 'z') and o.x is null) and not (key = 'floor' and o.floor is null)))"
+        ));
+        assert_eq!(differ, 0);
+    }
+
+    #[pg_test(error = "an embedded jsonb container must be an object or an array, not a scalar")]
+    fn object_documents_refuse_scalar_properties() {
+        run("select arxos.object_fields_jsonb(gen_random_uuid()::text, '/a', 't', 'active', 1::int2, false, '5', null, null, null, null, false)");
+    }
 }

@@ -38,9 +38,9 @@ extension_sql_file!(
         clamp_reputation,
         token_figures,
         badges_earned,
-        object_fields_json,
-        object_snapshot_json,
-        object_changes_json
+        object_fields_jsonb,
+        object_snapshot_jsonb,
+        object_changes_jsonb
     ]
 );
 extension_sql_file!(

@@ -185,7 +185,7 @@ TRUNCATE arxos.api_keys;
 TRUNCATE arxos.event_counter;
 SELECT count(*) > 0 AS objects_still_there FROM arxos.objects;
 -- the JSON helpers behind the triggers refuse NULL with a clear error, not a panic
-SELECT arxos.object_fields_json(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+SELECT arxos.object_fields_jsonb(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 -- a status a DBA adds is documented, as the rating counts it (every status but unknown)
 INSERT INTO arxos.statuses VALUES ('planned', false, 'not built yet');
 INSERT INTO arxos.statuses VALUES ('planned', true, 'not built yet');
