@@ -13,9 +13,10 @@
 //! is byte for byte what `JsonbValueToJsonb` writes for the same document (the extension's
 //! `#[pg_test]`s compare the two).
 //!
-//! Numbers and embedded documents come from PostgreSQL as bytes: a numeric is a whole varlena
-//! (header included), a container is the root container of a jsonb (its bytes after the
-//! varlena header), copied as is (its offsets are relative to itself).
+//! Numbers and embedded documents come from PostgreSQL as bytes: a number is turned into a
+//! numeric (a whole varlena, header included) by the caller's [`Numerics`], only when it is
+//! written; a container is the root container of a jsonb (its bytes after the varlena header),
+//! copied as is (its offsets are relative to itself).
 
 use thiserror::Error;
 
@@ -54,24 +55,39 @@ pub enum Error {
     DuplicateKey(String),
 }
 
-/// A JSON value to encode. Numbers are PostgreSQL numerics (whole varlenas); `Container` is the
-/// root container of another jsonb, embedded without being decoded.
+/// A JSON number, to become a PostgreSQL numeric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(i64),
+    /// A finite double; JSON gets the shortest decimal that reads back as the same double, as
+    /// PostgreSQL's float8out prints it.
+    Float(f64),
+}
+
+/// Turns numbers into PostgreSQL numerics.
+pub trait Numerics {
+    /// Appends the numeric for `n`, a whole varlena (header included), to `out`.
+    fn write(&mut self, n: Number, out: &mut Vec<u8>);
+}
+
+/// A JSON value to encode. `Container` is the root container of another jsonb, embedded
+/// without being decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
     Null,
     Bool(bool),
     Str(&'a str),
-    Numeric(Vec<u8>),
+    Number(Number),
     Container(&'a [u8]),
     Object(Vec<(&'a str, Value<'a>)>),
 }
 
 /// Encodes `root` (an object) as a jsonb varlena: header first, in the machine's byte order
 /// (`SET_VARSIZE` of a 4-byte header: the size shifted left by two on little-endian machines).
-pub fn encode(root: &Value) -> Result<Vec<u8>, Error> {
+pub fn encode(root: &Value, num: &mut impl Numerics) -> Result<Vec<u8>, Error> {
     let mut buf = Vec::with_capacity(256 + containers_len(root));
     buf.extend_from_slice(&[0; 4]);
-    write_value(&mut buf, root)?;
+    write_value(&mut buf, root, num)?;
     if buf.len() > MAX_VARLENA {
         return Err(Error::TooLarge);
     }
@@ -120,7 +136,7 @@ fn check_len(len: usize) -> Result<u32, Error> {
 }
 
 /// Appends `value` and returns its JEntry (type and length, padding included).
-fn write_value(buf: &mut Vec<u8>, value: &Value) -> Result<u32, Error> {
+fn write_value(buf: &mut Vec<u8>, value: &Value, num: &mut impl Numerics) -> Result<u32, Error> {
     match value {
         Value::Null => Ok(JENTRY_ISNULL),
         Value::Bool(false) => Ok(JENTRY_ISBOOL_FALSE),
@@ -132,10 +148,11 @@ fn write_value(buf: &mut Vec<u8>, value: &Value) -> Result<u32, Error> {
             buf.extend_from_slice(s.as_bytes());
             Ok(JENTRY_ISSTRING | s.len() as u32)
         }
-        Value::Numeric(bytes) => {
+        Value::Number(n) => {
             let pad = pad_to_int(buf);
-            buf.extend_from_slice(bytes);
-            Ok(JENTRY_ISNUMERIC | check_len(pad + bytes.len())?)
+            let start = buf.len();
+            num.write(*n, buf);
+            Ok(JENTRY_ISNUMERIC | check_len(pad + buf.len() - start)?)
         }
         Value::Container(bytes) => {
             let header = container_header(bytes)?;
@@ -146,7 +163,7 @@ fn write_value(buf: &mut Vec<u8>, value: &Value) -> Result<u32, Error> {
             buf.extend_from_slice(bytes);
             Ok(JENTRY_ISCONTAINER | check_len(pad + bytes.len())?)
         }
-        Value::Object(pairs) => write_object(buf, pairs),
+        Value::Object(pairs) => write_object(buf, pairs, num),
     }
 }
 
@@ -170,7 +187,11 @@ fn container_header(bytes: &[u8]) -> Result<u32, Error> {
 }
 
 /// `convertJsonbObject`: the pairs sorted in key order, keys' JEntries then values'.
-fn write_object(buf: &mut Vec<u8>, pairs: &[(&str, Value)]) -> Result<u32, Error> {
+fn write_object(
+    buf: &mut Vec<u8>,
+    pairs: &[(&str, Value)],
+    num: &mut impl Numerics,
+) -> Result<u32, Error> {
     // Documents are usually built in key order already; only the others pay for a sort.
     let sorted = pairs.windows(2).all(|w| key_order(w[0].0, w[1].0).is_lt());
     let order: Vec<&(&str, Value)> = if sorted {
@@ -203,13 +224,13 @@ fn write_object(buf: &mut Vec<u8>, pairs: &[(&str, Value)]) -> Result<u32, Error
     };
     for i in 0..n {
         let (key, _) = at(i);
-        let meta = write_value(buf, &Value::Str(key))?;
+        let meta = write_value(buf, &Value::Str(key), num)?;
         total += (meta & JENTRY_OFFLENMASK) as usize;
         set(buf, i, meta, total)?;
     }
     for i in 0..n {
         let (_, value) = at(i);
-        let meta = write_value(buf, value)?;
+        let meta = write_value(buf, value, num)?;
         total += (meta & JENTRY_OFFLENMASK) as usize;
         set(buf, i + n, meta, total)?;
     }
@@ -220,6 +241,14 @@ fn write_object(buf: &mut Vec<u8>, pairs: &[(&str, Value)]) -> Result<u32, Error
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A numeric of three bytes 9, 9, 9 (not a real numeric: only its length and place count).
+    struct Nines;
+    impl Numerics for Nines {
+        fn write(&mut self, _: Number, out: &mut Vec<u8>) {
+            out.extend_from_slice(&[9, 9, 9]);
+        }
+    }
 
     fn words(bytes: &[u8]) -> Vec<u32> {
         bytes
@@ -234,18 +263,18 @@ mod tests {
 
     #[test]
     fn an_empty_object_is_a_header_and_a_count() {
-        let b = encode(&Value::Object(vec![])).unwrap();
+        let b = encode(&Value::Object(vec![]), &mut Nines).unwrap();
         assert_eq!(words(&b), vec![varlena_header(8), JB_FOBJECT]);
     }
 
     #[test]
     fn keys_are_sorted_shorter_first_and_the_first_entry_holds_an_offset() {
-        let b = encode(&Value::Object(vec![
+        let doc = Value::Object(vec![
             ("bb", Value::Bool(true)),
             ("a", Value::Null),
             ("ab", Value::Str("xyz")),
-        ]))
-        .unwrap();
+        ]);
+        let b = encode(&doc, &mut Nines).unwrap();
         // header, 6 JEntries: keys a, ab, bb (a first: an offset), then values null, "xyz", true
         let w = words(&b);
         assert_eq!(w[1], 3 | JB_FOBJECT);
@@ -257,12 +286,12 @@ mod tests {
 
     #[test]
     fn numerics_and_containers_start_on_a_four_byte_boundary() {
-        let inner = encode(&Value::Object(vec![("k", Value::Bool(false))])).unwrap();
-        let b = encode(&Value::Object(vec![
-            ("n", Value::Numeric(vec![9, 9, 9])),
+        let inner = encode(&Value::Object(vec![("k", Value::Bool(false))]), &mut Nines).unwrap();
+        let doc = Value::Object(vec![
+            ("n", Value::Number(Number::Int(1))),
             ("c", Value::Container(&inner[4..])),
-        ]))
-        .unwrap();
+        ]);
+        let b = encode(&doc, &mut Nines).unwrap();
         // keys "c", "n" at 24..26; the container is padded to 28, the numeric after it to 44
         let inner_len = inner.len() - 4;
         assert_eq!(b.len(), 28 + inner_len + 3 + 3);
@@ -277,7 +306,7 @@ mod tests {
     fn every_thirty_second_entry_holds_an_end_offset() {
         let keys: Vec<String> = (0..40).map(|i| format!("k{i:02}")).collect();
         let pairs = keys.iter().map(|k| (k.as_str(), Value::Str("v"))).collect();
-        let w = words(&encode(&Value::Object(pairs)).unwrap());
+        let w = words(&encode(&Value::Object(pairs), &mut Nines).unwrap());
         let entries = &w[2..2 + 80];
         for (i, e) in entries.iter().enumerate() {
             let expected = match i {
@@ -294,11 +323,14 @@ mod tests {
     #[test]
     fn bad_documents_are_errors() {
         let dup = Value::Object(vec![("a", Value::Null), ("a", Value::Null)]);
-        assert_eq!(encode(&dup), Err(Error::DuplicateKey("a".into())));
+        assert_eq!(
+            encode(&dup, &mut Nines),
+            Err(Error::DuplicateKey("a".into()))
+        );
         let scalar = (1 | JB_FARRAY | JB_FSCALAR).to_ne_bytes().repeat(2);
         let v = Value::Object(vec![("p", Value::Container(&scalar))]);
-        assert_eq!(encode(&v), Err(Error::ScalarContainer));
+        assert_eq!(encode(&v, &mut Nines), Err(Error::ScalarContainer));
         let v = Value::Object(vec![("p", Value::Container(&[1, 2]))]);
-        assert_eq!(encode(&v), Err(Error::BadContainer(2)));
+        assert_eq!(encode(&v, &mut Nines), Err(Error::BadContainer(2)));
     }
 }

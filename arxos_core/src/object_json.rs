@@ -9,7 +9,7 @@
 //! `arxos.object_fields`, `arxos.object_event`, `arxos.object_snapshot` and
 //! `arxos.object_changes` (sql/02_objects.sql).
 
-use crate::jsonb::Value;
+use crate::jsonb::{Number, Value};
 
 /// The reported fields of one version of an object. `properties` is the root container of
 /// its properties jsonb, embedded as it is.
@@ -27,24 +27,10 @@ pub struct ObjectFields<'a> {
     pub floor: Option<i32>,
 }
 
-/// A number to be encoded as a PostgreSQL numeric by the caller (`Numerics`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Number {
-    Int(i64),
-    /// A finite double; JSON gets the shortest decimal that reads back as the same double, as
-    /// PostgreSQL's float8out prints it.
-    Float(f64),
-}
-
-/// Turns numbers into PostgreSQL numerics (whole varlenas).
-pub trait Numerics {
-    fn numeric(&mut self, n: Number) -> Vec<u8>;
-}
-
-fn float<'a>(f: Option<f64>, num: &mut impl Numerics) -> Value<'a> {
+fn float<'a>(f: Option<f64>) -> Value<'a> {
     match f {
         None => Value::Null,
-        Some(f) if f.is_finite() => Value::Numeric(num.numeric(Number::Float(f))),
+        Some(f) if f.is_finite() => Value::Number(Number::Float(f)),
         // Non-finite values, which the table's constraints refuse, become strings as to_jsonb
         // makes them.
         Some(f) if f.is_nan() => Value::Str("NaN"),
@@ -56,24 +42,21 @@ fn float<'a>(f: Option<f64>, num: &mut impl Numerics) -> Value<'a> {
 impl<'a> ObjectFields<'a> {
     /// (name, value) of every reported field but the id, in jsonb's key order (shorter names
     /// first, then bytewise), so that the encoder need not sort them.
-    fn values(&self, num: &mut impl Numerics) -> [(&'static str, Value<'a>); 10] {
+    fn values(&self) -> [(&'static str, Value<'a>); 10] {
         [
-            ("x", float(self.x, num)),
-            ("y", float(self.y, num)),
-            ("z", float(self.z, num)),
+            ("x", float(self.x)),
+            ("y", float(self.y)),
+            ("z", float(self.z)),
             ("path", Value::Str(self.path)),
             ("type", Value::Str(self.kind)),
             (
                 "floor",
                 match self.floor {
-                    Some(f) => Value::Numeric(num.numeric(Number::Int(f.into()))),
+                    Some(f) => Value::Number(Number::Int(f.into())),
                     None => Value::Null,
                 },
             ),
-            (
-                "health",
-                Value::Numeric(num.numeric(Number::Int(self.health.into()))),
-            ),
+            ("health", Value::Number(Number::Int(self.health.into()))),
             ("status", Value::Str(self.status)),
             ("properties", Value::Container(self.properties)),
             ("needs_repair", Value::Bool(self.needs_repair)),
@@ -83,8 +66,8 @@ impl<'a> ObjectFields<'a> {
 
 /// `{"id": id, "path": …, …, "floor": …}`: the object as events report it (null location
 /// fields included).
-pub fn fields<'a>(id: &'a str, o: &ObjectFields<'a>, num: &mut impl Numerics) -> Value<'a> {
-    let [x, y, z, rest @ ..] = o.values(num);
+pub fn fields<'a>(id: &'a str, o: &ObjectFields<'a>) -> Value<'a> {
+    let [x, y, z, rest @ ..] = o.values();
     let mut pairs = Vec::with_capacity(11);
     pairs.extend([x, y, z, ("id", Value::Str(id))]);
     pairs.extend(rest);
@@ -92,15 +75,15 @@ pub fn fields<'a>(id: &'a str, o: &ObjectFields<'a>, num: &mut impl Numerics) ->
 }
 
 /// `{"object": fields}`: the body of an `object.created` or `object.deleted` event.
-pub fn event<'a>(id: &'a str, o: &ObjectFields<'a>, num: &mut impl Numerics) -> Value<'a> {
-    Value::Object(vec![("object", fields(id, o, num))])
+pub fn event<'a>(id: &'a str, o: &ObjectFields<'a>) -> Value<'a> {
+    Value::Object(vec![("object", fields(id, o))])
 }
 
 /// `{"field": {side: value}}` for every field of an insert (`side` = "after") or a delete
 /// ("before"); x, y and z only when located, floor only when set.
-pub fn snapshot<'a>(o: &ObjectFields<'a>, side: &'a str, num: &mut impl Numerics) -> Value<'a> {
+pub fn snapshot<'a>(o: &ObjectFields<'a>, side: &'a str) -> Value<'a> {
     let pairs = o
-        .values(num)
+        .values()
         .into_iter()
         .filter(|(name, _)| match *name {
             "x" | "y" | "z" => o.x.is_some(),
@@ -119,7 +102,6 @@ pub fn changes<'a>(
     old: &ObjectFields<'a>,
     new: &ObjectFields<'a>,
     properties_equal: bool,
-    num: &mut impl Numerics,
 ) -> Value<'a> {
     // in the order of `values`
     let same = [
@@ -135,9 +117,9 @@ pub fn changes<'a>(
         old.needs_repair == new.needs_repair,
     ];
     let pairs = old
-        .values(num)
+        .values()
         .into_iter()
-        .zip(new.values(num))
+        .zip(new.values())
         .zip(same)
         .filter(|(_, same)| !same)
         .map(|(((name, before), (_, after)), _)| {
@@ -154,16 +136,13 @@ pub fn changes<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jsonb::encode;
+    use crate::jsonb::{encode, Numerics};
 
-    /// Numerics as their decimal text, for reading the trees in tests.
-    struct Text;
-    impl Numerics for Text {
-        fn numeric(&mut self, n: Number) -> Vec<u8> {
-            match n {
-                Number::Int(i) => i.to_string().into_bytes(),
-                Number::Float(f) => f.to_string().into_bytes(),
-            }
+    /// Numerics as their decimal digits (not real numerics: enough to encode a document).
+    struct Digits;
+    impl Numerics for Digits {
+        fn write(&mut self, n: Number, out: &mut Vec<u8>) {
+            out.extend_from_slice(format!("{n:?}").as_bytes());
         }
     }
 
@@ -173,7 +152,8 @@ mod tests {
             Value::Null => "null".into(),
             Value::Bool(b) => b.to_string(),
             Value::Str(s) => format!("{s:?}"),
-            Value::Numeric(n) => String::from_utf8(n.clone()).unwrap(),
+            Value::Number(Number::Int(i)) => i.to_string(),
+            Value::Number(Number::Float(f)) => f.to_string(),
             Value::Container(_) => "<c>".into(),
             Value::Object(pairs) => format!(
                 "{{{}}}",
@@ -207,19 +187,19 @@ mod tests {
     #[test]
     fn fields_report_every_field_and_the_id() {
         assert_eq!(
-            show(&fields("id-1", &sample(), &mut Text)),
+            show(&fields("id-1", &sample())),
             "{\"x\":1.5,\"y\":-2,\"z\":0.1,\"id\":\"id-1\",\"path\":\"/a/b \\\"q\\\"\",\
              \"type\":\"outlet\",\"floor\":null,\"health\":90,\"status\":\"active\",\
              \"properties\":<c>,\"needs_repair\":false}"
         );
-        assert!(show(&event("id-1", &sample(), &mut Text)).starts_with("{\"object\":{\"x\":1.5,"));
+        assert!(show(&event("id-1", &sample())).starts_with("{\"object\":{\"x\":1.5,"));
     }
 
     #[test]
     fn snapshots_leave_out_an_unset_location_and_floor() {
         let mut o = sample();
         assert_eq!(
-            show(&snapshot(&o, "after", &mut Text)),
+            show(&snapshot(&o, "after")),
             "{\"x\":{\"after\":1.5},\"y\":{\"after\":-2},\"z\":{\"after\":0.1},\
              \"path\":{\"after\":\"/a/b \\\"q\\\"\"},\"type\":{\"after\":\"outlet\"},\
              \"health\":{\"after\":90},\"status\":{\"after\":\"active\"},\
@@ -227,7 +207,7 @@ mod tests {
         );
         o.x = None;
         o.floor = Some(3);
-        let s = show(&snapshot(&o, "before", &mut Text));
+        let s = show(&snapshot(&o, "before"));
         assert!(
             !s.contains("\"x\"")
                 && s.contains("\"type\":{\"before\":\"outlet\"},\"floor\":{\"before\":3},"),
@@ -239,17 +219,17 @@ mod tests {
     fn changes_name_only_the_fields_that_differ() {
         let old = sample();
         let mut new = sample();
-        assert_eq!(show(&changes(&old, &new, true, &mut Text)), "{}");
+        assert_eq!(show(&changes(&old, &new, true)), "{}");
         new.health = 40;
         new.x = None;
         new.floor = Some(2);
         assert_eq!(
-            show(&changes(&old, &new, true, &mut Text)),
+            show(&changes(&old, &new, true)),
             "{\"x\":{\"after\":null,\"before\":1.5},\"floor\":{\"after\":2,\"before\":null},\
              \"health\":{\"after\":40,\"before\":90}}"
         );
         assert_eq!(
-            show(&changes(&old, &old, false, &mut Text)),
+            show(&changes(&old, &old, false)),
             "{\"properties\":{\"after\":<c>,\"before\":<c>}}"
         );
     }
@@ -260,18 +240,18 @@ mod tests {
         o.x = Some(f64::NAN);
         o.y = Some(f64::INFINITY);
         o.z = Some(f64::NEG_INFINITY);
-        let s = show(&fields("i", &o, &mut Text));
+        let s = show(&fields("i", &o));
         assert!(
             s.contains("\"x\":\"NaN\",\"y\":\"Infinity\",\"z\":\"-Infinity\""),
             "{s}"
         );
         for v in [
-            fields("i", &o, &mut Text),
-            event("i", &o, &mut Text),
-            snapshot(&o, "after", &mut Text),
-            changes(&o, &sample(), false, &mut Text),
+            fields("i", &o),
+            event("i", &o),
+            snapshot(&o, "after"),
+            changes(&o, &sample(), false),
         ] {
-            assert!(encode(&v).is_ok());
+            assert!(encode(&v, &mut Digits).is_ok());
         }
     }
 
@@ -292,10 +272,10 @@ mod tests {
         other.floor = Some(1);
         other.x = None;
         for v in [
-            fields("i", &sample(), &mut Text),
-            event("i", &sample(), &mut Text),
-            snapshot(&sample(), "before", &mut Text),
-            changes(&sample(), &other, false, &mut Text),
+            fields("i", &sample()),
+            event("i", &sample()),
+            snapshot(&sample(), "before"),
+            changes(&sample(), &other, false),
         ] {
             assert!(ordered(&v), "{}", show(&v));
         }

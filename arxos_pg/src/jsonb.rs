@@ -2,8 +2,7 @@
 //! encoded by `arxos_core::jsonb` and handed back as they are (pgrx's `JsonB` goes through
 //! serde values and JSON text both ways).
 
-use arxos_core::jsonb::{self, Value};
-use arxos_core::object_json::{Number, Numerics};
+use arxos_core::jsonb::{self, Number, Numerics, Value};
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::prelude::*;
 use pgrx::{FromDatum, IntoDatum};
@@ -61,7 +60,7 @@ impl Jsonb {
     /// Encodes `value` into a new jsonb in the current memory context; a document PostgreSQL
     /// could not store is an `ERROR`.
     pub fn encode(value: &Value) -> Jsonb {
-        let bytes = jsonb::encode(value).unwrap_or_else(|e| {
+        let bytes = jsonb::encode(value, &mut PgNumerics).unwrap_or_else(|e| {
             let code = match e {
                 jsonb::Error::ObjectTooLarge
                 | jsonb::Error::StringTooLong
@@ -81,10 +80,10 @@ impl Jsonb {
 
 /// Numerics made by PostgreSQL itself: integers by `int64_to_numeric`, doubles by `numeric_in`
 /// from their shortest decimal (what `jsonb_in` made of the same JSON text).
-pub struct PgNumerics;
+struct PgNumerics;
 
 impl Numerics for PgNumerics {
-    fn numeric(&mut self, n: Number) -> Vec<u8> {
+    fn write(&mut self, n: Number, out: &mut Vec<u8>) {
         unsafe {
             let value: *const pg_sys::varlena = match n {
                 Number::Int(i) => pg_sys::int64_to_numeric(i).cast(),
@@ -103,7 +102,7 @@ impl Numerics for PgNumerics {
                 }
             };
             let size = pgrx::varlena::varsize_any(value);
-            std::slice::from_raw_parts(value.cast::<u8>(), size).to_vec()
+            out.extend_from_slice(std::slice::from_raw_parts(value.cast::<u8>(), size));
         }
     }
 }

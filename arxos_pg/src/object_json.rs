@@ -3,7 +3,7 @@
 //! wrappers (`arxos.object_fields`, `arxos.object_event`, `arxos.object_snapshot`,
 //! `arxos.object_changes`) pass the columns of an `arxos.objects` row.
 
-use crate::jsonb::{Jsonb, PgNumerics};
+use crate::jsonb::Jsonb;
 use arxos_core::object_json::{self, ObjectFields};
 use pgrx::prelude::*;
 
@@ -82,9 +82,9 @@ fn object_fields_jsonb(
         floor,
     );
     Jsonb::encode(&if required(event, "event") {
-        object_json::event(id, &o, &mut PgNumerics)
+        object_json::event(id, &o)
     } else {
-        object_json::fields(id, &o, &mut PgNumerics)
+        object_json::fields(id, &o)
     })
 }
 
@@ -117,11 +117,7 @@ fn object_snapshot_jsonb(
         z,
         floor,
     );
-    Jsonb::encode(&object_json::snapshot(
-        &o,
-        required(side, "side"),
-        &mut PgNumerics,
-    ))
+    Jsonb::encode(&object_json::snapshot(&o, required(side, "side")))
 }
 
 /// `{"field": {"before", "after"}}` for the fields that differ between two versions of an
@@ -179,7 +175,6 @@ fn object_changes_jsonb(
         &old,
         &new,
         required(properties_equal, "properties_equal"),
-        &mut PgNumerics,
     ))
 }
 
