@@ -241,7 +241,8 @@ mod tests {
         run("select arxos.generate_building('docs', 3000, 7)");
         let b = "(select id from arxos.buildings where key = 'docs')";
         // the edges: no location, a floor without one, >32 keys (offset entries), nested
-        // arrays, unicode and escapes, awkward doubles, an empty object
+        // arrays, unicode and escapes, awkward doubles, an empty object, properties stored
+        // out of line (TOAST)
         run(&format!(
             "insert into arxos.objects (building_id, path, type, status, health, needs_repair, properties, x, y, z, floor) values
              ({b}, '/edge', 'directory', 'unknown', 0, true, '{{}}', null, null, null, null),
@@ -249,7 +250,9 @@ mod tests {
               (select jsonb_object_agg('key_' || i, i * 1.5) from generate_series(1, 70) i), 0.1, -0, 1e21, -3),
              ({b}, '/edge/deep', 'thing', 'failed', 7, false,
               '{{\"a\": [1, [2, {{\"b\": null}}], \"\\u00e9\\n\\\"\"], \"\": true, \"long\": 1e-7}}', 1e-7, 123456.789, -2.5, 2),
-             ({b}, '/edge/été \"q\"', 'thing', 'active', 50, false, '{{\"x\": \"☃\"}}', null, null, null, 12)"
+             ({b}, '/edge/été \"q\"', 'thing', 'active', 50, false, '{{\"x\": \"☃\"}}', null, null, null, 12),
+             ({b}, '/edge/big', 'thing', 'active', 50, false,
+              (select jsonb_object_agg(md5(i::text), repeat(md5(i::text), 3)) from generate_series(1, 3000) i), 5, 5, 5, 1)"
         ));
         run(&format!(
             "update arxos.objects set health = 1, properties = properties || '{{\"added\": [1]}}', x = 2, y = 3, z = 4
@@ -288,7 +291,7 @@ mod tests {
                 }
                 n
             });
-            assert_eq!(compared, 3003, "{doc}");
+            assert_eq!(compared, 3004, "{doc}");
         }
         // The content, against jsonb_build_object of the columns.
         let differ: i64 = one(&format!(
@@ -303,6 +306,14 @@ mod tests {
                   where not (key in ('x', 'y', 'z') and o.x is null) and not (key = 'floor' and o.floor is null)))"
         ));
         assert_eq!(differ, 0);
+        let toasted: bool = one(&format!(
+            "select pg_column_size(properties) < octet_length(properties::text)
+               from arxos.objects where building_id = {b} and path = '/edge/big'"
+        ));
+        assert!(
+            toasted,
+            "the big properties are stored compressed or out of line"
+        );
     }
 
     #[pg_test(error = "an embedded jsonb container must be an object or an array, not a scalar")]
