@@ -141,7 +141,7 @@ fn navigation_ls_pwd_and_tree() {
         "{out}"
     );
     assert!(!out.contains("outlet_2A"), "{out}");
-    assert!(out.ends_with("2 objects\n"), "{out}");
+    assert!(out.ends_with("2 objects to depth 1\n"), "{out}");
     // A level with more objects than the drawing's budget below one of the shown ones: its
     // siblings are all still drawn, and marked as having children.
     cluster

@@ -320,7 +320,15 @@ impl Session {
             })
             .collect();
         let mut out = render::draw_tree(&nodes, 0);
-        let _ = writeln!(out, "{count} {}", plural(count, "object", "objects"));
+        // With -d N the count is of the objects drawn, which the line says.
+        let _ = match depth {
+            Some(d) => writeln!(
+                out,
+                "{count} {} to depth {d}",
+                plural(count, "object", "objects")
+            ),
+            None => writeln!(out, "{count} {}", plural(count, "object", "objects")),
+        };
         if truncated {
             let _ = writeln!(
                 out,
