@@ -59,8 +59,8 @@ pub enum Error {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Number {
     Int(i64),
-    /// A finite double; JSON gets the shortest decimal that reads back as the same double, as
-    /// PostgreSQL's float8out prints it.
+    /// A finite double; it becomes the numeric of the shortest decimal that reads back as the
+    /// same double (the digits PostgreSQL's float8out prints).
     Float(f64),
 }
 

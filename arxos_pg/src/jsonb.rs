@@ -8,7 +8,9 @@ use pgrx::prelude::*;
 use pgrx::{FromDatum, IntoDatum};
 use std::ffi::CString;
 
-/// A jsonb argument or result: the datum itself.
+/// A jsonb argument or result: the datum itself, valid as long as the memory it points to (an
+/// argument's for the call; a value read through SPI is copied into the caller's context by
+/// `from_datum_in_memory_context`).
 pub struct Jsonb(pg_sys::Datum);
 
 pgrx::impl_sql_translatable!(Jsonb, "jsonb");
@@ -20,6 +22,22 @@ impl FromDatum for Jsonb {
         _: pg_sys::Oid,
     ) -> Option<Self> {
         (!is_null).then_some(Jsonb(datum))
+    }
+
+    /// A copy in `memory_context`, so that a value read through SPI outlives the SPI call.
+    unsafe fn from_datum_in_memory_context(
+        mut memory_context: pgrx::PgMemoryContexts,
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        memory_context.switch_to(|_| unsafe {
+            let copy = pg_sys::pg_detoast_datum_copy(datum.cast_mut_ptr());
+            Some(Jsonb(pg_sys::Datum::from(copy)))
+        })
     }
 }
 
@@ -79,7 +97,8 @@ impl Jsonb {
 }
 
 /// Numerics made by PostgreSQL itself: integers by `int64_to_numeric`, doubles by `numeric_in`
-/// from their shortest decimal (what `jsonb_in` made of the same JSON text).
+/// from Rust's shortest decimal that reads back as the same double (written without an
+/// exponent: `1e21` as `1000000000000000000000`, the same numeric as `1e+21`).
 struct PgNumerics;
 
 impl Numerics for PgNumerics {
