@@ -63,14 +63,14 @@ pub async fn import(
     };
     // The key (admin scope, this building) and the building are checked before the body is
     // read and parsed: a refused request costs no parsing.
-    let building = b.clone();
     state
-        .tx(&key, Scope::Admin, Some(&b), move |c| {
-            Box::pin(async move {
-                json_one(c, "SELECT to_jsonb(arxos.building_id($1))", &[&building]).await?;
-                Ok(())
-            })
-        })
+        .one(
+            &key,
+            Scope::Admin,
+            Some(&b),
+            "SELECT to_jsonb(arxos.building_id($1))",
+            &[&b],
+        )
         .await?;
     let mut input = Vec::new();
     let mut stream = body.into_data_stream();

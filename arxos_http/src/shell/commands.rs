@@ -321,14 +321,8 @@ impl Session {
             .collect();
         let mut out = render::draw_tree(&nodes, 0);
         // With -d N the count is of the objects drawn, which the line says.
-        let _ = match depth {
-            Some(d) => writeln!(
-                out,
-                "{count} {} to depth {d}",
-                plural(count, "object", "objects")
-            ),
-            None => writeln!(out, "{count} {}", plural(count, "object", "objects")),
-        };
+        let cut = depth.map(|d| format!(" to depth {d}")).unwrap_or_default();
+        let _ = writeln!(out, "{count} {}{cut}", plural(count, "object", "objects"));
         if truncated {
             let _ = writeln!(
                 out,

@@ -72,15 +72,11 @@ impl Policy {
     pub fn permits(&self, ip: IpAddr) -> bool {
         // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is that IPv4 address on the wire: an
         // allowed IPv4 network allows it too, as it is judged by it when not allowed.
-        let mapped = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
-            IpAddr::V4(_) => None,
-        };
         !is_internal(ip)
             || self
                 .allowed
                 .iter()
-                .any(|net| net.contains(&ip) || mapped.is_some_and(|v4| net.contains(&v4)))
+                .any(|net| net.contains(&ip) || net.contains(&ip.to_canonical()))
     }
 }
 
