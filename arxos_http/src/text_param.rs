@@ -29,7 +29,17 @@ impl TextParam {
     /// 30-digit integer rounded, `1e2` → `100.0`). Also answers the value's JSON kind.
     pub fn from_raw(raw: &RawValue) -> (TextParam, Value) {
         let text = raw.get().trim();
-        let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            // A RawValue is valid JSON, so what does not parse is a number beyond a double
+            // (`1e400`): it is still a number, passed as written, never turned into NULL.
+            Err(_) => {
+                return (
+                    TextParam(Some(text.to_owned())),
+                    Value::String(text.to_owned()),
+                )
+            }
+        };
         let param = match value {
             Value::Number(_) => TextParam(Some(text.to_owned())),
             ref other => TextParam::from_json(other),
@@ -83,6 +93,9 @@ mod tests {
         assert_eq!(TextParam::from_raw(&raw).0 .0.as_deref(), Some("b42"));
         let raw = RawValue::from_string("null".to_owned()).unwrap();
         assert_eq!(TextParam::from_raw(&raw).0 .0, None);
+        // beyond a double: still the number as written, not NULL
+        let raw = RawValue::from_string("1e400".to_owned()).unwrap();
+        assert_eq!(TextParam::from_raw(&raw).0 .0.as_deref(), Some("1e400"));
     }
 
     #[test]
