@@ -23,10 +23,9 @@ LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
                   FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
 $$;
 
--- When a reading taken at t stops making its object instrumented: 30 days of 24 hours later
--- (hours, so the window is the same whatever the session's time zone).
-CREATE FUNCTION arxos.reading_window_end(t timestamptz) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT t + interval '720 hours' $$;
+-- arxos.reading_window_end(t), when a reading taken at t stops making its object instrumented
+-- (30 days of 24 hours later: hours, so the window is the same whatever the session's time
+-- zone), is written in Rust next to the row trigger that applies it (objects_trigger.rs).
 
 -- Labels (building names, key names and owners): 1 to max characters, not blank, without
 -- control or invisible formatting characters. Texts (addresses) may run over several lines: tabs and line breaks are

@@ -18,6 +18,7 @@ mod ewkb;
 mod jsonb;
 mod market;
 mod object_json;
+mod objects_trigger;
 mod paths;
 mod rating;
 mod schema;

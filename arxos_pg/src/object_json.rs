@@ -181,7 +181,7 @@ fn object_changes_jsonb(
 /// Raises `ERROR 22023` when a stored JSON document (`doc`, the text of a jsonb) nests deeper
 /// than `arxos_core::json_depth::MAX_DEPTH`; `what` names it in the message (`properties`).
 #[pg_extern(immutable, strict, parallel_safe)]
-fn check_json_depth(what: &str, doc: &str) {
+pub(crate) fn check_json_depth(what: &str, doc: &str) {
     use arxos_core::json_depth::{depth, MAX_DEPTH};
     let depth = depth(doc);
     if depth > MAX_DEPTH {

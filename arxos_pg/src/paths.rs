@@ -38,7 +38,7 @@ pub(crate) fn normalize_path(path: Option<&str>) -> String {
 
 /// Normalises the path of an object (`/` refused); raises on an invalid or NULL one.
 #[pg_extern(immutable, parallel_safe)]
-fn normalize_object_path(path: Option<&str>) -> String {
+pub(crate) fn normalize_object_path(path: Option<&str>) -> String {
     path::normalize_object_path(given(path, "")).unwrap_or_else(|e| raise(e))
 }
 

@@ -40,7 +40,9 @@ extension_sql_file!(
         badges_earned,
         object_fields_jsonb,
         object_snapshot_jsonb,
-        object_changes_jsonb
+        object_changes_jsonb,
+        reading_window_end,
+        objects_before_write
     ]
 );
 extension_sql_file!(

@@ -172,6 +172,51 @@ SELECT h.changes = jsonb_build_object(
 SELECT version FROM arxos.patch('b43', E'/electrical/q"uo\\te é', properties => '{"rated": 1}',
                                 location => '{"x": 2, "y": -2.5, "z": 1e21}');
 SELECT changes FROM arxos.history('b43', E'/electrical/q"uo\\te é') WHERE op = 'update';
+-- the row trigger (objects_before_write, written in Rust) on plain INSERT/UPDATE
+BEGIN;
+SET LOCAL arxos.actor = 'bob';
+INSERT INTO arxos.objects (building_id, path, type, created_at, created_by, version, monitored_by)
+VALUES (arxos.building_id('b43'), '//electrical//trigger_probe/', 'probe', '2000-01-01', 'mallory', 99, 5)
+RETURNING path, name, created_at = now() AS created_now, created_by, updated_by, version, monitored_by, instrumented;
+-- an UPDATE that changes no reported field makes no new version; one that does, does
+UPDATE arxos.objects SET properties = '{}', x = NULL, created_by = 'mallory'
+ WHERE building_id = arxos.building_id('b43') AND path = '/electrical/trigger_probe'
+RETURNING version, created_by;
+UPDATE arxos.objects SET health = 90 WHERE building_id = arxos.building_id('b43') AND path = '/electrical/trigger_probe'
+RETURNING version, updated_by;
+-- a sensing type added earlier in the same transaction counts
+INSERT INTO arxos.sensing_types VALUES ('probe');
+UPDATE arxos.objects SET health = 80 WHERE building_id = arxos.building_id('b43') AND path = '/electrical/trigger_probe'
+RETURNING instrumented, instrumented_until;
+-- a column added with a default (rows written before it lack it) is kept, not cleared
+ALTER TABLE arxos.objects ADD COLUMN trigger_probe_extra integer NOT NULL DEFAULT 7;
+UPDATE arxos.objects SET health = 70 WHERE building_id = arxos.building_id('b43') AND path = '/electrical/trigger_probe'
+RETURNING trigger_probe_extra, version;
+ROLLBACK;
+-- sensing types are looked up with their column's collation (here ICU's, not bytewise order)
+BEGIN;
+ALTER TABLE arxos.sensing_types ALTER COLUMN type TYPE text COLLATE "en-US-x-icu";
+INSERT INTO arxos.sensing_types SELECT t FROM generate_series(1, 300) i,
+       LATERAL (VALUES ('Probe-' || i), ('probe_' || i), ('PROBE ' || i)) v(t);
+INSERT INTO arxos.objects (building_id, path, type)
+SELECT arxos.building_id('b43'), '/electrical/collation_' || n, t
+  FROM (SELECT row_number() OVER () AS n, type AS t FROM arxos.sensing_types WHERE type ~* '^probe') s;
+SELECT count(*) AS written, count(*) FILTER (WHERE instrumented) AS instrumented
+  FROM arxos.objects WHERE building_id = arxos.building_id('b43') AND path LIKE '/electrical/collation%';
+ROLLBACK;
+-- an object's id and building never change; the version cannot overflow silently
+UPDATE arxos.objects SET id = arxos.uuid_v7() WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+UPDATE arxos.objects SET building_id = arxos.building_id('b42') WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+UPDATE arxos.objects SET id = NULL WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+BEGIN;
+ALTER TABLE arxos.objects DISABLE TRIGGER objects_before_write;
+UPDATE arxos.objects SET version = 2147483647 WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+ALTER TABLE arxos.objects ENABLE TRIGGER objects_before_write;
+UPDATE arxos.objects SET health = 1 WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+ROLLBACK;
+-- a NULL or invalid path is refused by a plain INSERT as by the functions
+INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('b43'), NULL, 'x');
+INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('b43'), '/a/../b', 'x');
 -- cleanup
 SELECT arxos.rm('b42', '/electrical/feeders', recursive => true);
 SELECT arxos.rm('b42', '/electrical/circuits/3');

@@ -106,7 +106,7 @@ fn the_parsers_see_known_functions() {
     let sql = sql_functions();
     assert!(sql.contains("put") && sql.contains("events_since"));
     assert!(
-        !sql.contains("objects_before_write"),
+        !sql.contains("objects_after_insert"),
         "trigger functions are left out"
     );
     assert!(rust_functions().contains("normalize_path"));
