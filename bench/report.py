@@ -261,7 +261,7 @@ def render(results_path, doc_path):
       f" 5× faster than ltree would be {fmt(five_ls)} ms for ls and {fmt(five_cnt)} ms for the count,"
       f" against a floor of {fmt(floor_ms)} ms for a statement that reads nothing.")
     w("")
-    w(f"### 2. Bulk insert ({int(g('meta.bulk') or 0):,} objects in one INSERT … SELECT, median of 3)")
+    w(f"### 2. Bulk insert ({int(g('meta.bulk') or 0):,} objects in one INSERT … SELECT, median of {r.get('meta.bulk_runs', '3')})")
     w("")
     w("| target | runs (s) | median |")
     w("|---|---|---|")

@@ -9,6 +9,7 @@
 #   BENCH_SHORT_DURATION  seconds of each near/trace/rating/update run (default 10)
 #   BENCH_ROUNDS          rounds the compared variants are interleaved in (default 4)
 #   BENCH_BULK            objects of the bulk insert (default 100000, at most BENCH_OBJECTS / 2)
+#   BENCH_BULK_RUNS       bulk inserts into each table, interleaved (default 5)
 #   BENCH_SEED            generator seed (default 42)
 #   BENCH_DOC             where the report goes (default docs/benchmarks.md at 1000000 objects,
 #                         target/bench/benchmarks.md otherwise, so a quick run keeps the real one)
@@ -22,6 +23,7 @@ SHORT=${BENCH_SHORT_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-4}
 SEED=${BENCH_SEED:-42}
 BULK=${BENCH_BULK:-100000}
+BULK_RUNS=${BENCH_BULK_RUNS:-5}
 if [ "$BULK" -gt $((OBJECTS / 2)) ]; then BULK=$((OBJECTS / 2)); fi
 [ "$OBJECTS" -ge 2000 ] || die "BENCH_OBJECTS must be at least 2000"
 if [ "$OBJECTS" = 1000000 ]; then
@@ -81,6 +83,7 @@ q() { "${PSQL[@]}" "${DB[@]}" -Atc "$1"; }
 
 rec meta.objects "$OBJECTS"
 rec meta.bulk "$BULK"
+rec meta.bulk_runs "$BULK_RUNS"
 rec meta.seed "$SEED"
 rec meta.duration "$DURATION"
 rec meta.short "$SHORT"
@@ -261,14 +264,14 @@ explain insert_one -c "begin" -c "explain (analyze, buffers, costs off) insert i
 explain recompute -c "explain (analyze, buffers, costs off) select * from arxos.rating_inputs_scan('$BID')"
 
 # ---- 2. Bulk insert -----------------------------------------------------------------------
-log "2. bulk insert of $BULK objects (median of 3)"
+log "2. bulk insert of $BULK objects (median of $BULK_RUNS)"
 q "select arxos.generate_building('bulksrc', $BULK, $((SEED + 1)))" >/dev/null
 q "create table bench.bulk_src as select path, type, status, health, needs_repair, properties, x, y, z, floor
      from arxos.objects where building_id = arxos.building_id('bulksrc')" >/dev/null
 q "vacuum analyze bench.bulk_src" >/dev/null
 COLS="path, type, status, health, needs_repair, properties, x, y, z, floor"
 be=(); bp=()
-for i in 1 2 3; do
+for ((i = 1; i <= BULK_RUNS; i++)); do
     q "select arxos.create_building('bulk_ext_$i', 'bulk insert $i'), arxos.create_building('bulk_plain_$i', 'bulk insert $i')" >/dev/null
     ms=$(timed "insert into arxos.objects (building_id, $COLS)
         select arxos.building_id('bulk_ext_$i'), $COLS from bench.bulk_src")

@@ -1003,8 +1003,6 @@ BEGIN
     -- Pay it, and move the contributor.
     tx := arxos.ledger_post('reward', b, cid, 'contribution ' || type,
                             ARRAY[arxos.account(b, NULL), arxos.account(b, c.id)], ARRAY[-amount, amount]);
-    UPDATE arxos.contributions x SET tokens_earned = amount, first_reward = amount, first_transaction_id = tx
-     WHERE x.id = cid;
     IF EXISTS (SELECT 1 FROM arxos.building_pioneers x WHERE x.building_id = b) THEN
         NULL;
     ELSE
@@ -1021,7 +1019,10 @@ BEGIN
            last_active_at = now()
      WHERE x.id = c.id
     RETURNING x.reputation - c.reputation INTO rep_moved;
-    UPDATE arxos.contributions x SET reputation_applied = rep_moved WHERE x.id = cid;
+    -- One update of the new row for the payment and the reputation it moved.
+    UPDATE arxos.contributions x
+       SET tokens_earned = amount, first_reward = amount, first_transaction_id = tx, reputation_applied = rep_moved
+     WHERE x.id = cid;
 
     -- The rating move these object writes cause (recorded by the sequencer) names this
     -- contribution.

@@ -237,14 +237,24 @@ impl ApiError {
     /// Maps an error of a caller's own SQL (`POST /api/query`): whatever the database refused
     /// about the statement is the caller's to fix (4xx, with the database's message); only
     /// trouble with the database itself is 5xx.
-    pub fn from_query_error(err: tokio_postgres::Error) -> Self {
+    /// `ran` is how long the statement ran as the shim saw it, `limit` the `statement_timeout`
+    /// it was given.
+    pub fn from_query_error(
+        err: tokio_postgres::Error,
+        ran: std::time::Duration,
+        limit: std::time::Duration,
+    ) -> Self {
         let Some(db) = err.as_db_error() else {
             return Self::from(err);
         };
         let state = db.code().code();
         // 57014 is both the time limit and a cancel from another session (pg_cancel_backend):
         // only the first is a timeout; a cancel is reported with the database's own words.
-        let timed_out = db.message().contains("statement timeout");
+        // Told apart by time, not by the message, which the server may word in another
+        // language (lc_messages): the server's clock starts after the shim's, so a statement
+        // the limit stopped has run at least the limit here, and a cancel earlier than the
+        // limit has not (a later one cannot come: the limit stops the statement first).
+        let timed_out = ran >= limit;
         let code = match state {
             "57014" if timed_out => ErrorCode::QueryTimeout,
             "57014" => ErrorCode::Validation,

@@ -142,11 +142,13 @@ async fn run(
     client.batch_execute("BEGIN").await?;
     let setup = client.prepare_cached(SETUP).await?;
     client.query(&setup, &[&key.0, &timeout]).await?;
-
+    // Each statement's error is read against the time it ran (ApiError::from_query_error).
+    let limit = std::time::Duration::from_millis(state.query.timeout_ms);
+    let started = std::time::Instant::now();
     let statement = client
         .prepare(sql)
         .await
-        .map_err(ApiError::from_query_error)?;
+        .map_err(|e| ApiError::from_query_error(e, started.elapsed(), limit))?;
     if statement.params().len() != params.len() {
         return Err(ApiError::validation(format!(
             "the query has {} parameter(s), {} given",
@@ -187,6 +189,7 @@ async fn run(
           WHERE x.upto - octet_length(x.t) <= {max}",
         max = state.query.max_bytes
     );
+    let started = std::time::Instant::now();
     let wrapped = client
         .prepare_typed(&wrapped, statement.params())
         .await
@@ -194,13 +197,14 @@ async fn run(
             Some("42601") | Some("0A000") => ApiError::validation(
                 "only a query that returns rows can run here: SELECT, WITH … SELECT, VALUES or TABLE",
             ),
-            _ => ApiError::from_query_error(e),
+            _ => ApiError::from_query_error(e, started.elapsed(), limit),
         })?;
     let args: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let started = std::time::Instant::now();
     let rows = client
         .query(&wrapped, &args)
         .await
-        .map_err(ApiError::from_query_error)?;
+        .map_err(|e| ApiError::from_query_error(e, started.elapsed(), limit))?;
     let mut truncated = rows.len() > cap;
     let mut out = Vec::with_capacity(rows.len().min(cap));
     for row in rows.iter().take(cap) {
