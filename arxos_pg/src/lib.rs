@@ -16,6 +16,7 @@ pub extern "C-unwind" fn _PG_init() {
 
 mod ewkb;
 mod jsonb;
+mod locations;
 mod market;
 mod object_json;
 mod objects_trigger;

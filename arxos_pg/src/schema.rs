@@ -42,7 +42,9 @@ extension_sql_file!(
         object_snapshot_jsonb,
         object_changes_jsonb,
         reading_window_end,
-        objects_before_write
+        objects_before_write,
+        location_is_complete,
+        location_is_finite
     ]
 );
 extension_sql_file!(

@@ -214,6 +214,17 @@ UPDATE arxos.objects SET version = 2147483647 WHERE building_id = arxos.building
 ALTER TABLE arxos.objects ENABLE TRIGGER objects_before_write;
 UPDATE arxos.objects SET health = 1 WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
 ROLLBACK;
+-- a location is all three coordinates or none, every one finite (the table's CHECKs)
+INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_a', 'x', 1, 2, NULL);
+INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_b', 'x', 'Infinity', 2, 3);
+INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_c', 'x', 1, 2, 'NaN');
+INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_d', 'x', 1, '-Infinity', NULL);
+INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_g', 'x', NULL, 2, 'Infinity');
+BEGIN;
+INSERT INTO arxos.objects (building_id, path, type, x, y, z)
+VALUES (arxos.building_id('b43'), '/loc_e', 'x', '-0', 1e308, -1e-308), (arxos.building_id('b43'), '/loc_f', 'x', NULL, NULL, NULL)
+RETURNING path, x, y, z;
+ROLLBACK;
 -- a NULL or invalid path is refused by a plain INSERT as by the functions
 INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('b43'), NULL, 'x');
 INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('b43'), '/a/../b', 'x');
