@@ -1,8 +1,10 @@
 //! The `arxos` PostgreSQL extension.
 //!
-//! Rust provides the pure functions (path grammar, rating and reward maths, from `arxos_core`);
-//! the hand-written SQL in `sql/` provides the tables, triggers and the data-plumbing functions,
-//! so a DBA can read the whole schema as plain SQL.
+//! Rust provides the pure functions (path grammar, rating and reward maths, from `arxos_core`),
+//! the binary jsonb documents of history and events, and the objects' row trigger (which runs
+//! once per row written, `objects_trigger.rs`); the hand-written SQL in `sql/` provides the
+//! tables, the other triggers and the data-plumbing functions, so a DBA can read the schema as
+//! plain SQL.
 
 ::pgrx::pg_module_magic!(name, version);
 
