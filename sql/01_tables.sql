@@ -125,8 +125,12 @@ CREATE TABLE arxos.objects (
     y               double precision,
     z               double precision,
     floor           integer,
+    -- NULL unless all three coordinates are given, so that a partial location reaches the CHECK
+    -- object_location_complete below (cube() of an array holding a NULL fails with its own
+    -- message, and generated columns are computed before the CHECKs).
     location        cube GENERATED ALWAYS AS (
-                        CASE WHEN x IS NULL THEN NULL ELSE cube(ARRAY[x, y, z]) END) STORED,
+                        CASE WHEN x IS NULL OR y IS NULL OR z IS NULL THEN NULL
+                             ELSE cube(ARRAY[x, y, z]) END) STORED,
     instrumented    boolean NOT NULL DEFAULT false,
     monitored_by    integer NOT NULL DEFAULT 0,
     last_reading_at timestamptz,

@@ -10,7 +10,7 @@ use pgrx::prelude::*;
 
 /// CHECK `object_location_complete`: x, y and z are all given or all NULL.
 #[pg_extern(immutable, parallel_safe)]
-pub(crate) fn location_is_complete(x: Option<f64>, y: Option<f64>, z: Option<f64>) -> bool {
+fn location_is_complete(x: Option<f64>, y: Option<f64>, z: Option<f64>) -> bool {
     x.is_none() == y.is_none() && y.is_none() == z.is_none()
 }
 

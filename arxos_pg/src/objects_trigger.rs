@@ -13,8 +13,6 @@
 //!   and `last_reading_at` unless a trigger (the connection and readings triggers) changes
 //!   them, and makes a new version (`updated_at`, `updated_by`, `version` + 1) only when a field
 //!   that history reports changed;
-//! - refuses a partial location with the message of its CHECK (`object_location_complete`),
-//!   which the generated `location` column would otherwise pre-empt with the cube type's;
 //! - checks that written `properties` and `metrics` nest at most 32 levels;
 //! - sets `instrumented` and `instrumented_until` (monitored, a sensing type, or a reading
 //!   in the last 720 hours).
@@ -291,22 +289,6 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
                 new.set(c.version, Some(pg_sys::Datum::from(next)));
             }
         }
-    }
-
-    // A partial location is refused by the table's CHECK object_location_complete, but the
-    // generated `location` column is computed before the CHECKs and would fail first with the
-    // cube type's "cannot work with arrays containing NULLs": name the rule instead.
-    let coordinate = |i: usize| new.get(i).map(|d| f64::from_bits(d.value() as u64));
-    if !crate::locations::location_is_complete(coordinate(c.x), coordinate(c.y), coordinate(c.z)) {
-        let table = CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()).to_string_lossy();
-        ereport!(
-            PgLogLevel::ERROR,
-            PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
-            format!(
-                "new row for relation \"{table}\" violates check constraint \"object_location_complete\""
-            ),
-            "x, y and z are given together or not at all",
-        );
     }
 
     // Stored documents nest at most 32 levels (arxos_core::json_depth): deeper ones could be
