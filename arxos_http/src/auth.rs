@@ -50,16 +50,25 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
+/// The answer to a request that needs a key and sent none; `in_query` for the routes that
+/// also take it as `?api_key=` (the event routes).
+pub fn key_required(in_query: bool) -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        match in_query {
+            false => "an API key is required: send it in the X-API-Key header or as Authorization: Bearer <key>",
+            true => "an API key is required: send it in the X-API-Key header, as Authorization: Bearer <key>, or as ?api_key=",
+        },
+    )
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ApiKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match presented_key(&parts.headers) {
             Some(key) => Ok(ApiKey(key.to_owned())),
-            None => Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "an API key is required: send it in the X-API-Key header or as Authorization: Bearer <key>",
-            )),
+            None => Err(key_required(false)),
         }
     }
 }

@@ -67,7 +67,15 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
+    /// Raised by the database while serving the request, so after it accepted the key.
+    from_database: bool,
 }
+
+/// Marks an answer whose error the database raised while serving the request: its key was
+/// checked before (`arxos.authorize` runs first in every request's transaction), so
+/// [`crate::operations::guard`] need not check it again.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyChecked;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -75,6 +83,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            from_database: false,
         }
     }
 
@@ -179,7 +188,10 @@ impl ApiError {
                 if let Some(hint) = db.hint() {
                     details.insert("hint".into(), hint.into());
                 }
-                Self::new(code, db.message()).with_details(Value::Object(details))
+                ApiError {
+                    from_database: true,
+                    ..Self::new(code, db.message()).with_details(Value::Object(details))
+                }
             }
         }
     }
@@ -307,7 +319,11 @@ impl IntoResponse for ApiError {
                 "details": self.details,
             }
         });
-        (self.code.status(), Json(body)).into_response()
+        let mut response = (self.code.status(), Json(body)).into_response();
+        if self.from_database {
+            response.extensions_mut().insert(KeyChecked);
+        }
+        response
     }
 }
 

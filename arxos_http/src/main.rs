@@ -11,7 +11,7 @@ mod keys;
 mod lanes;
 mod metrics;
 mod openapi;
-mod query_params;
+mod operations;
 mod rate_limit;
 mod realtime;
 mod routes;

@@ -31,7 +31,7 @@ use crate::config::{ApiConfig, ServeConfig};
 use crate::db::{self, DbError};
 use crate::error::{chain, ApiError};
 use crate::openapi::ApiDoc;
-use crate::query_params::{self, KnownParams};
+use crate::operations::{self, Guard, Operations};
 use crate::rate_limit::{self, Rate, RateLimits};
 use crate::routes;
 use crate::state::QuerySettings;
@@ -220,8 +220,11 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         .merge(crate::realtime::router())
         .merge(crate::webhooks::router())
         .route_layer(middleware::from_fn_with_state(
-            Arc::new(KnownParams::from_openapi(&ApiDoc::openapi())),
-            query_params::refuse_unknown,
+            Arc::new(Guard {
+                operations: Operations::from_openapi(&ApiDoc::openapi()),
+                state: state.clone(),
+            }),
+            operations::guard,
         ))
         .fallback(unknown_route)
         .with_state(state)

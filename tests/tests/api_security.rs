@@ -136,6 +136,109 @@ fn a_key_revoked_in_the_database_is_refused_at_once() {
     });
 }
 
+/// A request whose key is missing or refused answers 401 whatever is wrong with the rest of
+/// it (body, query string, path): a caller without a valid key learns nothing of what a route
+/// accepts. The same requests with a valid key keep their own 400, 415 or 422.
+#[test]
+fn the_key_is_judged_before_the_input() {
+    let api = Api::start();
+    let reader = create_key(&api.cluster, "reader", &["read"], None);
+    let wrong = "arx_not-a-real-key";
+    let raw = |key, method, path, body, json| api.send_raw(key, method, path, body, json);
+    let object = "/api/buildings/b42/objects/electrical/x";
+    // (method, path, body, JSON content type, the answer a valid key gets)
+    let cases: [(&str, &str, Option<&str>, bool, u16); 7] = [
+        (
+            "PUT",
+            object,
+            Some(r#"{"type": "t", "colour": "red"}"#),
+            true,
+            422,
+        ),
+        ("PUT", object, Some(r#"{"type": "t""#), true, 400),
+        ("PUT", object, Some(r#"{"type": "t"}"#), false, 415),
+        (
+            "GET",
+            "/api/objects?building=b42&stauts=failed",
+            None,
+            false,
+            400,
+        ),
+        ("GET", "/api/webhooks/not-a-uuid", None, false, 404),
+        ("POST", "/api/query", Some(r#"{"sql": "  ;"}"#), true, 400),
+        (
+            "GET",
+            "/api/objects?building=b42&limit=-1",
+            None,
+            false,
+            400,
+        ),
+    ];
+    for (method, path, body, json, valid) in cases {
+        let what = format!("{method} {path} {body:?}");
+        let missing = raw(None, method, path, body, json);
+        assert_eq!(missing.status, 401, "no key, {what}: {}", missing.body);
+        assert_error(&missing, 401, "UNAUTHORIZED");
+        let refused = raw(Some(wrong), method, path, body, json);
+        assert_eq!(refused.status, 401, "wrong key, {what}: {}", refused.body);
+        let body_text = assert_error(&refused, 401, "UNAUTHORIZED").to_string();
+        assert!(
+            body_text.contains("invalid or revoked API key"),
+            "{body_text}"
+        );
+        let admitted = raw(Some(&api.key), method, path, body, json);
+        assert_eq!(
+            admitted.status, valid,
+            "valid key, {what}: {}",
+            admitted.body
+        );
+    }
+    // The key in the query string of the event routes counts as the key.
+    let recent = "/api/events/recent?stauts=1&api_key=";
+    let missing = api.http.request("GET", &api.shim.url(recent), &[], None);
+    let missing = assert_error(&missing, 401, "UNAUTHORIZED").to_string();
+    assert!(missing.contains("?api_key="), "{missing}");
+    let refused = api
+        .http
+        .request("GET", &api.shim.url(&format!("{recent}{wrong}")), &[], None);
+    assert_error(&refused, 401, "UNAUTHORIZED");
+    let admitted = api.http.request(
+        "GET",
+        &api.shim.url(&format!("{recent}{}", api.key)),
+        &[],
+        None,
+    );
+    let unknown = assert_error(&admitted, 400, "VALIDATION_ERROR");
+    assert!(unknown.to_string().contains("stauts"), "{unknown}");
+    // The input is judged once the key is: a valid key names the unknown field.
+    let named = assert_error(
+        &raw(
+            Some(&reader),
+            "PUT",
+            object,
+            Some(r#"{"type": "t", "colour": "red"}"#),
+            true,
+        ),
+        422,
+        "VALIDATION_ERROR",
+    );
+    assert!(named.to_string().contains("colour"), "{named}");
+    // An error the database raised while serving the request stays as it is.
+    let bad_path = assert_error(
+        &api.send(
+            "PUT",
+            "/api/buildings/b42/objects/a/../b",
+            Some(&json!({"type": "t"})),
+        ),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert!(
+        bad_path["error"]["details"]["sqlstate"].is_string(),
+        "{bad_path}"
+    );
+}
+
 #[test]
 fn scopes_are_enforced() {
     let api = Api::start();

@@ -4,8 +4,8 @@
 use axum::http::HeaderMap;
 
 use super::filter::{Filter, FilterParams};
-use crate::auth::{presented_key, ApiKey, Scope};
-use crate::error::{ApiError, ErrorCode};
+use crate::auth::{key_required, presented_key, ApiKey, Scope};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// A subscriber's key, filters, and where the outbox stood when it subscribed.
@@ -46,12 +46,7 @@ pub fn request_key(headers: &HeaderMap, query_key: Option<&str>) -> Result<ApiKe
     presented_key(headers)
         .or(query_key.map(str::trim).filter(|k| !k.is_empty()))
         .map(|k| ApiKey(k.to_owned()))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "an API key is required: send it in the X-API-Key header, as Authorization: Bearer <key>, or as ?api_key=",
-            )
-        })
+        .ok_or_else(|| key_required(true))
 }
 
 /// Checks `key` for reading (and for the building filter) and resolves the filters.

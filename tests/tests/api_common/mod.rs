@@ -54,15 +54,32 @@ impl Api {
     }
 
     pub fn send_as(&self, key: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
-        let mut headers = vec![("x-api-key", key)];
-        if body.is_some() {
+        let body = body.map(|b| b.to_string());
+        self.send_raw(Some(key), method, path, body.as_deref(), body.is_some())
+    }
+
+    /// A request as given: without a key when `key` is `None`, with
+    /// `Content-Type: application/json` only when `json`.
+    pub fn send_raw(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        json: bool,
+    ) -> Reply {
+        let mut headers = Vec::new();
+        if let Some(key) = key {
+            headers.push(("x-api-key", key));
+        }
+        if json {
             headers.push(("content-type", "application/json"));
         }
         self.http.request(
             method,
             &self.shim.url(path),
             &headers,
-            body.map(|b| b.to_string().into_bytes()),
+            body.map(|b| b.as_bytes().to_vec()),
         )
     }
 

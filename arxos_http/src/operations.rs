@@ -1,0 +1,365 @@
+//! What the OpenAPI document says of each operation, enforced on every request before its
+//! handler answers (one route layer, [`guard`]):
+//!
+//! - **Unknown query parameters are refused** (400), not ignored: a misspelt filter
+//!   (`?stauts=failed`) would otherwise answer every object, and an option the route does not
+//!   have (`?dry_run=true` on an import) would be taken as done. The parameters a route knows
+//!   are the ones its operation documents, so the document and the check cannot disagree.
+//! - **The key comes first.** On an operation that needs a key (it has a `security`
+//!   requirement), an answer that refuses the request's input (400, 404, 415, 422) before the
+//!   database checked the key is replaced by the key's own refusal when the key is missing
+//!   (401) or the database refuses it for reading (401, 403): a caller without a valid key
+//!   learns nothing of what the route accepts. The key is checked only for such answers, in a
+//!   transaction of its own; an error the database raised while serving the request comes after
+//!   the key check and is kept as it is.
+//!
+//! Routes the document does not describe (health, metrics, the docs page) are not checked.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::OpenApi;
+
+use crate::auth::{key_required, presented_key, ApiKey, Scope};
+use crate::error::{ApiError, KeyChecked};
+use crate::state::AppState;
+
+/// What one operation takes: its query parameters, and where its key may be sent.
+#[derive(Debug)]
+struct Known {
+    params: BTreeSet<String>,
+    key: Option<KeyIn>,
+}
+
+/// Where an operation reads its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyIn {
+    /// `X-API-Key` or `Authorization: Bearer`.
+    Headers,
+    /// The headers, else `?api_key=` (the event routes, for a browser's `EventSource`).
+    HeadersOrQuery,
+}
+
+/// The documented operations, by method and path template.
+#[derive(Debug, Default)]
+pub struct Operations(HashMap<(Method, String), Known>);
+
+impl Operations {
+    pub fn from_openapi(doc: &OpenApi) -> Operations {
+        let mut known = HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            let shared = item.parameters.as_deref().unwrap_or_default();
+            let operations: [(Method, &Option<Operation>); 5] = [
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::PATCH, &item.patch),
+                (Method::DELETE, &item.delete),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let params: BTreeSet<String> = shared
+                    .iter()
+                    .chain(operation.parameters.as_deref().unwrap_or_default())
+                    .filter(|p| matches!(p.parameter_in, ParameterIn::Query))
+                    .map(|p| p.name.clone())
+                    .collect();
+                let needs_key = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let key = needs_key.then(|| match params.contains(KEY_PARAM) {
+                    true => KeyIn::HeadersOrQuery,
+                    false => KeyIn::Headers,
+                });
+                known.insert((method, template(path)), Known { params, key });
+            }
+        }
+        Operations(known)
+    }
+
+    fn get(&self, method: &Method, route: &str) -> Option<&Known> {
+        self.0.get(&(documented(method).clone(), template(route)))
+    }
+
+    /// Checks the query string of `method route` (the router's matched path).
+    pub fn check(&self, method: &Method, route: &str, query: Option<&str>) -> Result<(), ApiError> {
+        // Most requests have no query string: nothing to look up for them.
+        let Some(query) = query.filter(|q| !q.is_empty()) else {
+            return Ok(());
+        };
+        let Some(known) = self.get(method, route) else {
+            return Ok(());
+        };
+        let (names, method) = (&known.params, documented(method));
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| ApiError::validation(format!("the query string is malformed: {e}")))?;
+        let Some((unknown, _)) = pairs.iter().find(|(name, _)| !names.contains(name)) else {
+            return Ok(());
+        };
+        if unknown == KEY_PARAM {
+            return Err(ApiError::validation(format!(
+                "{method} {route} does not take the key as a query parameter (only the event routes do, for EventSource): send it in the X-API-Key header or as Authorization: Bearer"
+            )));
+        }
+        let takes = if names.is_empty() {
+            "takes no query parameters".to_owned()
+        } else {
+            let list: Vec<&str> = names.iter().map(String::as_str).collect();
+            format!("takes {}", list.join(", "))
+        };
+        Err(ApiError::validation(format!(
+            "unknown query parameter {unknown:?}: {method} {route} {takes}"
+        )))
+    }
+
+    /// Whether `method route` needs a key, and the key the request presented for it:
+    /// `None` when the operation needs none (or is not documented), else where the key may be
+    /// sent and the key (`None` when the request sent none).
+    fn presented(&self, request: &Request, route: &str) -> Option<(KeyIn, Option<String>)> {
+        let key_in = self.get(request.method(), route)?.key?;
+        let from_query = || {
+            let query = request.uri().query()?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+            pairs
+                .into_iter()
+                .find(|(name, value)| name == KEY_PARAM && !value.trim().is_empty())
+                .map(|(_, value)| value.trim().to_owned())
+        };
+        let key = match presented_key(request.headers()) {
+            Some(key) => Some(key.to_owned()),
+            None if key_in == KeyIn::HeadersOrQuery => from_query(),
+            None => None,
+        };
+        Some((key_in, key))
+    }
+}
+
+/// The method whose operation documents `method` (`HEAD` is answered as `GET`).
+fn documented(method: &Method) -> &Method {
+    match *method {
+        Method::HEAD => &Method::GET,
+        _ => method,
+    }
+}
+
+/// The query parameter that carries the key on the operations that document it.
+const KEY_PARAM: &str = "api_key";
+
+/// A path template with its parameter names erased, so that the router's `{b}/ls/{*path}` and
+/// the document's `{b}/ls/{path}` compare equal.
+fn template(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                "{}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What [`guard`] needs: the operations, and the state to check a key with.
+pub struct Guard {
+    pub operations: Operations,
+    pub state: AppState,
+}
+
+/// Answers that refuse a request's input (or say that what it names does not exist), which a
+/// missing or refused key takes precedence over.
+fn refuses_input(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_REQUEST
+            | StatusCode::NOT_FOUND
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE
+            | StatusCode::UNPROCESSABLE_ENTITY
+    )
+}
+
+/// The middleware (a route layer, so that the matched path is known).
+pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let Some(route) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
+        return next.run(request).await;
+    };
+    let key = guard.operations.presented(&request, &route);
+    let response = match guard
+        .operations
+        .check(request.method(), &route, request.uri().query())
+    {
+        Err(e) => e.into_response(),
+        Ok(()) => next.run(request).await,
+    };
+    if !refuses_input(response.status()) || response.extensions().get::<KeyChecked>().is_some() {
+        return response;
+    }
+    match key {
+        None => response,
+        Some((key_in, None)) => key_required(key_in == KeyIn::HeadersOrQuery).into_response(),
+        Some((_, Some(key))) => match guard.state.check_key(&ApiKey(key), Scope::Read).await {
+            Err(
+                refused @ ApiError {
+                    code: crate::error::ErrorCode::Unauthorized | crate::error::ErrorCode::Forbidden,
+                    ..
+                },
+            ) => refused.into_response(),
+            // Accepted, or the database could not say: the input's refusal stands.
+            _ => response,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::OpenApi as _;
+
+    fn known() -> Operations {
+        Operations::from_openapi(&crate::openapi::ApiDoc::openapi())
+    }
+
+    #[test]
+    fn documented_parameters_pass_and_others_are_named() {
+        let known = known();
+        let find = "/api/objects";
+        assert!(known
+            .check(&Method::GET, find, Some("building=b&status=failed&limit=5"))
+            .is_ok());
+        let err = known
+            .check(&Method::GET, find, Some("building=b&stauts=failed"))
+            .unwrap_err();
+        assert!(
+            err.message.contains("unknown query parameter \"stauts\""),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("GET /api/objects takes"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("status"), "{}", err.message);
+    }
+
+    #[test]
+    fn wildcard_routes_match_their_documented_template() {
+        let known = known();
+        let ls = "/api/buildings/{b}/ls/{*path}";
+        assert!(known
+            .check(&Method::GET, ls, Some("limit=2&after=x"))
+            .is_ok());
+        assert!(known.check(&Method::HEAD, ls, Some("limit=2")).is_ok());
+        assert!(known.check(&Method::GET, ls, Some("depth=2")).is_err());
+        assert!(known
+            .check(&Method::GET, "/api/buildings/{b}/ls", Some("depth=2"))
+            .is_err());
+    }
+
+    #[test]
+    fn a_route_without_parameters_says_so() {
+        let err = known()
+            .check(&Method::POST, "/api/buildings", Some("dry_run=true"))
+            .unwrap_err();
+        assert!(
+            err.message
+                .ends_with("POST /api/buildings takes no query parameters"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_key_in_the_query_is_pointed_to_the_header() {
+        let known = known();
+        let err = known
+            .check(&Method::GET, "/api/objects", Some("api_key=arx_x"))
+            .unwrap_err();
+        assert!(err.message.contains("X-API-Key header"), "{}", err.message);
+        assert!(known
+            .check(&Method::GET, "/api/events/recent", Some("api_key=arx_x"))
+            .is_ok());
+    }
+
+    #[test]
+    fn undocumented_routes_and_empty_queries_are_not_checked() {
+        let known = known();
+        assert!(known.check(&Method::GET, "/metrics", Some("x=1")).is_ok());
+        assert!(known.check(&Method::GET, "/api/objects", None).is_ok());
+        assert!(known.check(&Method::GET, "/api/objects", Some("")).is_ok());
+    }
+
+    #[test]
+    fn operations_with_a_security_requirement_need_a_key() {
+        let known = known();
+        let key_in = |method: Method, route: &str| {
+            let request = Request::builder()
+                .method(method)
+                .uri(format!("{route}?api_key=arx_q"))
+                .header("x-api-key", "arx_h")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            known.presented(&request, route)
+        };
+        assert_eq!(
+            key_in(Method::GET, "/api/objects"),
+            Some((KeyIn::Headers, Some("arx_h".into())))
+        );
+        assert_eq!(
+            key_in(Method::PUT, "/api/buildings/{b}/objects/{*path}"),
+            Some((KeyIn::Headers, Some("arx_h".into())))
+        );
+        assert_eq!(
+            key_in(Method::GET, "/api/events/recent"),
+            Some((KeyIn::HeadersOrQuery, Some("arx_h".into())))
+        );
+        assert_eq!(key_in(Method::GET, "/health"), None);
+        assert_eq!(key_in(Method::GET, "/api/openapi.json"), None);
+        let query_only = Request::builder()
+            .uri("/api/events/recent?types=x&api_key=%20arx_q%20")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert_eq!(
+            known.presented(&query_only, "/api/events/recent"),
+            Some((KeyIn::HeadersOrQuery, Some("arx_q".into())))
+        );
+        let none = Request::builder()
+            .uri("/api/objects?api_key=arx_q")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert_eq!(
+            known.presented(&none, "/api/objects"),
+            Some((KeyIn::Headers, None))
+        );
+    }
+
+    #[test]
+    fn input_refusals_are_the_ones_a_key_check_precedes() {
+        for status in [400, 404, 415, 422] {
+            assert!(refuses_input(StatusCode::from_u16(status).unwrap()));
+        }
+        for status in [200, 201, 401, 403, 409, 413, 429, 500, 503] {
+            assert!(!refuses_input(StatusCode::from_u16(status).unwrap()));
+        }
+    }
+
+    #[test]
+    fn the_template_erases_parameter_names() {
+        assert_eq!(
+            template("/api/buildings/{b}/ls/{*path}"),
+            "/api/buildings/{}/ls/{}"
+        );
+        assert_eq!(
+            template("/api/buildings/{b}/ls/{path}"),
+            "/api/buildings/{}/ls/{}"
+        );
+        assert_eq!(template("/api/objects"), "/api/objects");
+    }
+}
