@@ -93,6 +93,16 @@ LANGUAGE sql IMMUTABLE AS $$
                   quote_literal(left(after, 100)))
 $$;
 
+-- A JSON object with a patch's keys merged in: a key the patch gives as null is removed (nulls
+-- deeper down, or in keys the patch does not name, are values like any other). NULL patch:
+-- the document as it is.
+CREATE FUNCTION arxos.merge_keys(doc jsonb, patch jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN patch IS NULL THEN doc
+                ELSE (doc || patch) - ARRAY(SELECT k.key FROM jsonb_each(patch) k
+                                             WHERE jsonb_typeof(k.value) = 'null') END
+$$;
+
 -- Checks the user-facing fields of an object write, with messages that say what is allowed.
 CREATE FUNCTION arxos.check_object_input(type text, status text, health integer) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
@@ -212,20 +222,12 @@ BEGIN
     unplace := coalesce(location ?| ARRAY['x', 'y'], false) AND loc.x IS NULL;
     unfloor := coalesce(location ? 'floor', false) AND loc.floor IS NULL;
     UPDATE arxos.objects o
-       -- merged; a top-level null removes its key (nulls deeper down, or in keys the patch
-       -- does not name, are values like any other)
-       SET properties = CASE WHEN patch.properties IS NULL THEN o.properties
-                             ELSE (o.properties || patch.properties)
-                                  - ARRAY(SELECT k.key FROM jsonb_each(patch.properties) k
-                                           WHERE jsonb_typeof(k.value) = 'null') END,
+       SET properties = arxos.merge_keys(o.properties, patch.properties),
            status = coalesce(patch.status, o.status),
            health = coalesce(patch.health, o.health),
            needs_repair = coalesce(patch.needs_repair, o.needs_repair),
            type = coalesce(patch.type, o.type),
-           metrics = CASE WHEN patch.metrics IS NULL THEN o.metrics
-                          ELSE (o.metrics || patch.metrics)
-                               - ARRAY(SELECT k.key FROM jsonb_each(patch.metrics) k
-                                        WHERE jsonb_typeof(k.value) = 'null') END,
+           metrics = arxos.merge_keys(o.metrics, patch.metrics),
            x = CASE WHEN unlocate OR unplace THEN NULL ELSE coalesce(loc.x, o.x) END,
            y = CASE WHEN unlocate OR unplace THEN NULL ELSE coalesce(loc.y, o.y) END,
            z = CASE WHEN unlocate OR unplace THEN NULL

@@ -54,6 +54,9 @@ SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties =
 SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"spec": {"rating": null}, "note": null}');
 SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"tag": "x"}');
 SELECT properties FROM arxos.patch('b42', '/electrical/circuits/3', properties => '{"spec": null, "tag": null}');
+-- the merge of properties and metrics (arxos.merge_keys); a NULL patch leaves a document as it is
+SELECT arxos.merge_keys('{"a": 1}', NULL) AS unchanged,
+       arxos.merge_keys('{"a": 1, "b": {"c": 2}}', '{"a": null, "b": {"c": null}, "d": null}') AS merged;
 -- a location is merged key by key: x and y without z keep z, a key given as null clears it
 -- (x or y: the point with its z; floor: the floor), JSON null clears the whole location, a
 -- key left out keeps its value; z alone is refused
