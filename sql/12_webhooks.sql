@@ -211,7 +211,11 @@ DECLARE
 BEGIN
     PERFORM arxos.webhook_check_types(types);
     PERFORM arxos.webhook_check_fields(url, coalesce(description, ''), object_type);
-    -- Events committed before now get their ids first, so starts_after leaves them out.
+    -- Events committed before now get their ids first, so starts_after leaves them out. The
+    -- sequencer's lock is held until this transaction ends: an event numbered after
+    -- starts_after is read is numbered after the webhook is visible, so enqueue_deliveries
+    -- cannot move its cursor past it before the webhook exists for it.
+    PERFORM arxos.lock_sequencer();
     PERFORM arxos.sequence_events();
     INSERT INTO arxos.webhooks (url, types, building_id, under, object_type, description, enabled,
                                 secret, starts_after)
@@ -297,7 +301,8 @@ BEGIN
         IF jsonb_typeof(changes -> 'enabled') <> 'boolean' THEN
             RAISE EXCEPTION 'enabled must be true or false' USING ERRCODE = '22023';
         END IF;
-        IF (changes ->> 'enabled')::boolean AND NOT w.enabled THEN
+        IF (changes ->> 'enabled')::boolean THEN
+            -- Also on an enabled webhook: sending enabled: true restarts the failure clock.
             w.disabled_reason := NULL;
             w.failing_since := NULL;
         ELSIF NOT (changes ->> 'enabled')::boolean AND w.enabled THEN
@@ -445,7 +450,10 @@ BEGIN
     UPDATE arxos.webhook_deliveries x
        SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL,
            leased_by = NULL, finished_at = NULL
-     WHERE x.id = delivery AND x.webhook_id = webhook AND x.status <> 'delivering'
+     -- A lease that expired is no longer being sent (its worker died or the webhook was
+     -- disabled meanwhile, so nobody claims it again).
+     WHERE x.id = delivery AND x.webhook_id = webhook
+       AND (x.status <> 'delivering' OR x.lease_until < now())
     RETURNING * INTO d;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM arxos.webhook_deliveries x WHERE x.id = delivery AND x.webhook_id = webhook) THEN
@@ -605,12 +613,15 @@ END
 $$;
 
 -- Records the outcome of deliveries a worker sent: `results` is a JSON array of
--- {delivery, status (HTTP status or null), latency_ms, error, excerpt, retry_after (seconds)}.
+-- {delivery, attempt (as claim_deliveries returned it), status (HTTP status or null),
+-- latency_ms, error, excerpt, retry_after (seconds)}.
 -- 2xx: delivered. 410: dead, and the webhook is disabled. Anything else: retried after
 -- schedule[attempts] (±10% jitter, at least Retry-After), dead once the schedule is exhausted.
 -- A webhook that has failed without a success for `disable_after` is disabled and a
 -- `webhook.disabled` event is emitted. Returns the number of results recorded; results of a
--- lease the worker no longer holds are ignored.
+-- lease the worker no longer holds are ignored, among them those of an earlier lease of the same
+-- delivery by the same worker (its lease expired and it claimed the delivery again: the attempt
+-- differs).
 CREATE TYPE arxos.webhook_result AS (
     delivery bigint, status integer, latency_ms integer, error text, excerpt text,
     retry_after double precision);
@@ -626,14 +637,21 @@ BEGIN
     IF schedule IS NULL OR cardinality(schedule) = 0 THEN
         RAISE EXCEPTION 'the retry schedule must not be empty' USING ERRCODE = '22023';
     END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(results) r
+                WHERE jsonb_typeof(r -> 'attempt') IS DISTINCT FROM 'number') THEN
+        RAISE EXCEPTION 'every result names the attempt its lease was for (the attempt claim_deliveries returned)'
+            USING ERRCODE = '22023';
+    END IF;
     -- Only results of leases the worker still holds.
     rs := ARRAY(
         SELECT ROW(r.delivery, r.status, r.latency_ms, left(r.error, 1000), left(r.excerpt, 1000),
                    r.retry_after)::arxos.webhook_result
-          FROM jsonb_to_recordset(results) AS r(delivery bigint, status integer, latency_ms integer,
-                                                error text, excerpt text, retry_after double precision)
+          FROM jsonb_to_recordset(results) AS r(delivery bigint, attempt integer, status integer,
+                                                latency_ms integer, error text, excerpt text,
+                                                retry_after double precision)
           JOIN arxos.webhook_deliveries d
             ON d.id = r.delivery AND d.status = 'delivering' AND d.leased_by = worker
+           AND d.attempts = r.attempt
          ORDER BY d.id
            FOR UPDATE OF d);
 
