@@ -1,18 +1,19 @@
 //! Plain-text tables for the command-line tools (`arxos keys list`, the shell).
 
-/// Text from the database as the terminal may show it: control characters (which would break
-/// the table's lines, or be terminal escape sequences: ESC, the C1 controls) and the invisible
-/// format characters that reorder or hide text (bidirectional overrides and isolates,
-/// zero-width characters) become `?`.
+/// Text from the database as the terminal may show it on one line: tabs and line breaks (which
+/// addresses and notes may hold) become a space; other control characters (terminal escape
+/// sequences: ESC, the C1 controls) and the invisible format characters that reorder or hide
+/// text (bidirectional marks, overrides and isolates, zero-width spaces) become `?`. The
+/// zero-width joiners U+200C and U+200D, which names in Persian, Indic scripts and emoji need
+/// and the path grammar allows, are shown as they are, so that a listed name can be typed
+/// back.
 pub fn printable(value: &str) -> String {
     value
         .chars()
-        .map(|c| {
-            if c.is_control() || is_format(c) {
-                '?'
-            } else {
-                c
-            }
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => ' ',
+            c if c.is_control() || is_format(c) => '?',
+            c => c,
         })
         .collect()
 }
@@ -20,8 +21,9 @@ pub fn printable(value: &str) -> String {
 /// Unicode format characters (category Cf) that change how the text around them is shown.
 fn is_format(c: char) -> bool {
     matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// Left-aligned columns two spaces apart, without trailing blanks.
@@ -110,7 +112,11 @@ mod tests {
 
     #[test]
     fn control_characters_are_masked() {
-        assert_eq!(printable("a\tb\nc"), "a?b?c");
+        assert_eq!(printable("a\tb\nc\r\nd"), "a b c  d");
+        assert_eq!(printable("a\u{0}b\u{7f}c"), "a?b?c");
+        // Joiners stay (a name the path grammar allows), zero-width spaces and marks do not.
+        assert_eq!(printable("a\u{200d}b\u{200c}c"), "a\u{200d}b\u{200c}c");
+        assert_eq!(printable("a\u{200b}b\u{200e}c\u{200f}"), "a?b?c?");
         assert_eq!(printable("café"), "café");
     }
 }

@@ -514,6 +514,8 @@ fn history_rating_help() {
         assert!(out.contains(command), "{command} missing from help:\n{out}");
     }
     assert!(ok(&cluster, "help find").contains("voltage>100"));
+    // select is find's other name: its help is find's.
+    assert_eq!(ok(&cluster, "help select"), ok(&cluster, "help find"));
     let (_, err) = failing(&cluster, "help nope");
     assert_eq!(
         err,
@@ -586,6 +588,37 @@ fn exit_statuses_and_piped_commands() {
         (out.status.code(), stdout(&out)),
         (Some(0), "/\n".to_owned())
     );
+
+    // exit N exits with N, after what came before; a bad N is a usage error that stops too.
+    let out = run(&cluster, "pwd; exit 7; ls", &[]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(7), "/\n".to_owned())
+    );
+    let out = run(&cluster, "bogus; exit 0", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let (_, err) = failing(&cluster, "exit 300; pwd");
+    assert!(err.contains("STATUS is a number from 0 to 255"), "{err}");
+
+    // -c reads its text as piped input does: line breaks separate, # lines are comments.
+    assert_eq!(
+        ok(
+            &cluster,
+            "# a script\ncd /electrical\n\npwd; cd circuits\r\npwd"
+        ),
+        "/electrical\n/electrical/circuits\n"
+    );
+
+    // A closed stderr loses the error messages, not the exit status (no panic).
+    let mut child = shell_command(&cluster, &["-c", "bogus; bogus; bogus"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start arxos shell");
+    drop(child.stderr.take());
+    let status = child.wait().expect("wait for arxos shell");
+    assert_eq!(status.code(), Some(1));
 
     // Usage and connection errors: 2.
     let out = run(&cluster, "ls", &["--building", "nope"]);

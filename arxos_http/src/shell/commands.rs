@@ -130,7 +130,7 @@ impl Session {
             Command::Rating => self.rating(),
             Command::Sql(query) => self.sql(&query),
             Command::Help(topic) => help(topic.as_deref()),
-            Command::Exit => Ok(String::new()),
+            Command::Exit(_) => Ok(String::new()),
         }
     }
 

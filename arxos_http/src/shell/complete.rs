@@ -90,7 +90,9 @@ pub fn complete(line: &str, source: &dyn Source) -> (usize, Vec<Pair>) {
 fn slot_of(command: &str, arg: usize, current: &str) -> Slot {
     match command {
         "cd" | "ls" | "tree" | "inspect" | "history" if !current.starts_with('-') => Slot::Path,
-        "find" if super::find::parse_filter(current).ok().flatten().is_none() => Slot::Path,
+        "find" | "select" if super::find::parse_filter(current).ok().flatten().is_none() => {
+            Slot::Path
+        }
         "trace" if arg == 0 => Slot::Path,
         "trace" if arg == 1 => Slot::Direction,
         "use" if arg == 0 => Slot::Building,
@@ -133,11 +135,23 @@ fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
         .collect()
 }
 
-/// The text as it must be typed: inside an open quote, the quote and the text; otherwise
-/// blanks, quotes, `;` and backslashes escaped with a backslash.
+/// The text as it must be typed (as [`super::parse::lex`] reads it back): inside an open `"`,
+/// the quote and the text with `"` and backslashes escaped; inside an open `'`, where nothing
+/// escapes, a `'` of the text closes the quote, is escaped and reopens it (`'it'\''s`);
+/// otherwise blanks, quotes, `;` and backslashes escaped with a backslash.
 fn escape(text: &str, quote: Option<char>) -> String {
     match quote {
-        Some(q) => format!("{q}{text}"),
+        Some('\'') => format!("'{}", text.replace('\'', r"'\''")),
+        Some(q) => {
+            let mut out = String::from(q);
+            for c in text.chars() {
+                if c == q || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out
+        }
         None => {
             let mut out = String::with_capacity(text.len());
             for c in text.chars() {
@@ -204,6 +218,8 @@ mod tests {
                 ("/electrical", "circuits", true),
                 ("/electrical", "panels", true),
                 ("/electrical", "cabinet 1", false),
+                ("/electrical", "6\" main", false),
+                ("/electrical", "it's", false),
                 ("/", "electrical", true),
                 ("/", "plumbing", true),
             ];
@@ -248,7 +264,7 @@ mod tests {
             (3, vec!["../plumbing/".to_owned()])
         );
         assert_eq!(replacements("cd ..").1, vec!["../".to_owned()]);
-        assert_eq!(replacements("tree ").1.len(), 3);
+        assert_eq!(replacements("tree ").1.len(), 5);
         assert_eq!(replacements("cd /nowhere/../../x").1, Vec::<String>::new());
     }
 
@@ -262,6 +278,30 @@ mod tests {
             replacements("inspect \"cab"),
             (8, vec!["\"cabinet 1".to_owned()])
         );
+        // A quote inside the name: escaped so that the line reads back as the name.
+        for (line, typed) in [
+            ("inspect \"6", r#""6\" main"#),
+            ("inspect '6", r#"'6" main"#),
+            ("inspect 6", r#"6\"\ main"#),
+            ("inspect 'it", r"'it'\''s"),
+            ("inspect \"it", r#""it's"#),
+            ("inspect it", r"it\'s"),
+        ] {
+            let (start, got) = replacements(line);
+            assert_eq!(got, vec![typed.to_owned()], "{line}");
+            let completed = format!("{}{}", &line[..start], got[0]);
+            let closed = match super::super::parse::lex(&completed).open_quote {
+                Some(q) => format!("{completed}{q}"),
+                None => completed,
+            };
+            let words = super::super::parse::lex(&closed).words;
+            let name = if line.contains('6') {
+                "6\" main"
+            } else {
+                "it's"
+            };
+            assert_eq!(words.last().map(|w| w.text.as_str()), Some(name), "{line}");
+        }
     }
 
     #[test]

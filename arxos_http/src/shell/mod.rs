@@ -6,8 +6,8 @@
 //! drives its database client on the runtime it was started from.
 //!
 //! Exit status: 0 when every command succeeded, 1 when one failed (the others still run),
-//! 2 when the shell could not start (bad arguments, no database, unknown building).
-//! Interactive sessions exit with 0.
+//! 2 when the shell could not start (bad arguments, no database, unknown building), or the
+//! status `exit N` names. Interactive sessions exit with 0 unless `exit N` says otherwise.
 
 mod client;
 mod commands;
@@ -52,7 +52,8 @@ pub struct ShellArgs {
     #[arg(long, short = 'b', value_name = "KEY")]
     pub building: Option<String>,
 
-    /// Run these commands (separated by `;`) and exit, instead of reading commands.
+    /// Run these commands (separated by `;` or line breaks; a line starting with `#` is a
+    /// comment) and exit, instead of reading commands.
     #[arg(short = 'c', long = "command", value_name = "COMMANDS")]
     pub command: Option<String>,
 }
@@ -63,7 +64,7 @@ pub async fn run(args: ShellArgs) -> ExitCode {
     match tokio::task::spawn_blocking(move || run_blocking(args, runtime)).await {
         Ok(status) => ExitCode::from(status),
         Err(e) => {
-            eprintln!("error: the shell stopped unexpectedly: {e}");
+            to_stderr(format_args!("error: the shell stopped unexpectedly: {e}"));
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -88,7 +89,8 @@ fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
     }
     let session = Rc::new(RefCell::new(session));
     if let Some(commands) = args.command {
-        run_script(&session, std::iter::once(commands))
+        // As piped input: one line at a time, so comments and line breaks mean the same.
+        run_script(&session, commands.lines().map(str::to_owned))
     } else if io::stdin().is_terminal() {
         interactive(session)
     } else {
@@ -117,13 +119,24 @@ fn history_file() -> Option<PathBuf> {
 }
 
 fn report(err: &ShellError) {
-    eprintln!("{} {err}", Palette::stderr().paint(Style::Error, "error:"));
+    to_stderr(format_args!(
+        "{} {err}",
+        Palette::stderr().paint(Style::Error, "error:")
+    ));
+}
+
+/// Writes a line to stderr; a closed stderr (`2>&1 | head`) loses the line rather than
+/// panicking as `eprintln!` would.
+fn to_stderr(line: std::fmt::Arguments) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// What a line asks for next.
 struct Outcome {
     failed: bool,
     exit: bool,
+    /// The status `exit N` named.
+    status: Option<u8>,
 }
 
 /// Runs the commands of one line; output goes to stdout, errors to stderr.
@@ -131,6 +144,7 @@ fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
     let mut outcome = Outcome {
         failed: false,
         exit: false,
+        status: None,
     };
     if line.trim_start().starts_with('#') {
         return outcome;
@@ -152,8 +166,9 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
             break;
         }
         let command = match parse::parse_command(text) {
-            Ok(Command::Exit) => {
+            Ok(Command::Exit(status)) => {
                 outcome.exit = true;
+                outcome.status = status;
                 break;
             }
             Ok(command) => command,
@@ -200,7 +215,7 @@ fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -
             status = EXIT_FAILED;
         }
         if outcome.exit {
-            break;
+            return outcome.status.unwrap_or(status);
         }
     }
     status
@@ -208,7 +223,9 @@ fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -
 
 fn interactive(session: Rc<RefCell<Session>>) -> u8 {
     if let Err(e) = session.borrow_mut().db_mut().cancel_on_interrupt() {
-        eprintln!("warning: Ctrl-C cannot cancel statements: {e}");
+        to_stderr(format_args!(
+            "warning: Ctrl-C cannot cancel statements: {e}"
+        ));
     }
     let config = Config::builder()
         .completion_type(CompletionType::List)
@@ -234,11 +251,14 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
         let _ = editor.load_history(file);
     }
     println!("arxos shell: `help` lists the commands, Tab completes, `exit` leaves.");
+    let mut status = 0;
     loop {
         let prompt = session.borrow().prompt();
         match editor.readline(&prompt) {
             Ok(line) => {
-                if run_line(&session, &line).exit {
+                let outcome = run_line(&session, &line);
+                if outcome.exit {
+                    status = outcome.status.unwrap_or(0);
                     break;
                 }
             }
@@ -254,11 +274,11 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
     }
     if let Some(file) = &history {
         if let Err(e) = editor.save_history(file) {
-            eprintln!(
+            to_stderr(format_args!(
                 "warning: cannot save the history to {}: {e}",
                 file.display()
-            );
+            ));
         }
     }
-    0
+    status
 }

@@ -43,7 +43,8 @@ pub enum Command {
     Rating,
     Sql(String),
     Help(Option<String>),
-    Exit,
+    /// Leave; with a status, exit with it (0 to 255).
+    Exit(Option<u8>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,15 +182,19 @@ pub const COMMANDS: &[CommandInfo] = &[
     },
     CommandInfo {
         name: "exit",
-        usage: "exit",
-        summary: "leave the shell (also quit, Ctrl-D)",
+        usage: "exit [STATUS]",
+        summary: "leave the shell (also quit, Ctrl-D); exit with STATUS (0 to 255) if given",
         details: "",
     },
 ];
 
 /// The help entry of a command (or of its alias).
 pub fn command_info(name: &str) -> Option<&'static CommandInfo> {
-    let name = if name == "quit" { "exit" } else { name };
+    let name = match name {
+        "quit" => "exit",
+        "select" => "find",
+        _ => name,
+    };
     COMMANDS.iter().find(|c| c.name == name)
 }
 
@@ -341,7 +346,15 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
         "buildings" => no_args(&args, name, Command::Buildings)?,
         "pwd" => no_args(&args, name, Command::Pwd)?,
         "rating" => no_args(&args, name, Command::Rating)?,
-        "exit" | "quit" => no_args(&args, name, Command::Exit)?,
+        "exit" | "quit" => match args.as_slice() {
+            [] => Command::Exit(None),
+            [status] => Command::Exit(Some(status.parse().map_err(|_| {
+                ShellError::Usage(format!(
+                    "exit [STATUS]: STATUS is a number from 0 to 255, got {status:?}"
+                ))
+            })?)),
+            _ => return Err(usage(name)),
+        },
         "use" => match args.as_slice() {
             [key] => Command::Use(key.clone()),
             _ => return Err(usage_err()),
@@ -630,7 +643,14 @@ mod tests {
             parse_command("sql  select 'a  b'").unwrap(),
             Command::Sql("select 'a  b'".into())
         );
-        assert_eq!(parse_command("quit").unwrap(), Command::Exit);
+        assert_eq!(parse_command("quit").unwrap(), Command::Exit(None));
+        assert_eq!(parse_command("exit 3").unwrap(), Command::Exit(Some(3)));
+        for bad in ["exit 256", "exit -1", "exit x", "exit 1 2"] {
+            assert!(
+                matches!(parse_command(bad), Err(ShellError::Usage(_))),
+                "{bad}"
+            );
+        }
         let Command::Find { under, filters } =
             parse_command("find /electrical type=outlet needs_repair").unwrap()
         else {
@@ -693,6 +713,7 @@ mod tests {
             "help",
             "exit",
             "quit",
+            "select",
         ] {
             assert!(command_info(name).is_some(), "{name}");
         }

@@ -295,7 +295,8 @@ mod tests {
         assert_eq!(value(&json!("NEMA 5-20R"), 40), "NEMA 5-20R");
         assert_eq!(value(&json!(120), 40), "120");
         assert_eq!(value(&json!("abcdef"), 4), "abc…");
-        assert_eq!(value(&json!("a\nb"), 40), "a?b");
+        assert_eq!(value(&json!("a\nb"), 40), "a b");
+        assert_eq!(value(&json!("a\u{1b}[2Jb"), 40), "a?[2Jb");
     }
 
     #[test]
