@@ -187,6 +187,16 @@ CREATE INDEX contributions_building ON arxos.contributions (building_id, created
 CREATE INDEX contributions_verified ON arxos.contributions (building_id, verified_at) WHERE verified_at IS NOT NULL;
 CREATE INDEX contributions_pending ON arxos.contributions (building_id, created_at) WHERE status = 'pending';
 
+-- The object paths each contributor's contributions have written (changes.puts), once each:
+-- objects_documented counts the rows (a path written again adds nothing).
+CREATE TABLE arxos.documented_objects (
+    contributor_id uuid NOT NULL REFERENCES arxos.contributors(id),
+    building_id    uuid NOT NULL REFERENCES arxos.buildings(id),
+    path           text COLLATE "C" NOT NULL,
+    contribution_id uuid NOT NULL REFERENCES arxos.contributions(id),
+    PRIMARY KEY (contributor_id, building_id, path)
+);
+
 -- The first contribution to each building (the building_pioneer badge).
 CREATE TABLE arxos.building_pioneers (
     building_id     uuid PRIMARY KEY REFERENCES arxos.buildings(id),
@@ -195,8 +205,22 @@ CREATE TABLE arxos.building_pioneers (
     at              timestamptz NOT NULL DEFAULT now()
 );
 
+-- What the ledger has paid a contribution's contributor for it: its reward transactions'
+-- entries on the contributor's holding (claw-backs negative). tokens_earned is always this.
+CREATE FUNCTION arxos.contribution_booked(contribution uuid, contributor uuid) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(e.amount), 0)
+      FROM arxos.ledger_transactions t
+      JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+      JOIN arxos.accounts a ON a.id = e.account_id
+     WHERE t.contribution_id = contribution AND t.kind = 'reward' AND a.contributor_id = contributor
+$$;
+
 -- What was recorded about a contribution cannot change; its status (and what follows from it),
 -- and the personal fields forget_contributor erases, can. verified_at is derived here.
+-- tokens_earned follows the ledger: it starts at 0 and changes only to what the reward
+-- transactions booked (a later verification pays the difference between the new status's
+-- reward and tokens_earned, so a hand-lowered tokens_earned would pay again).
 CREATE FUNCTION arxos.contributions_before_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -215,6 +239,14 @@ BEGIN
         RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, quality, rating impact) cannot change'
             USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
     END IF;
+    IF (TG_OP = 'INSERT' AND NEW.tokens_earned <> 0)
+       OR (TG_OP = 'UPDATE' AND NEW.tokens_earned IS DISTINCT FROM OLD.tokens_earned
+           AND NEW.tokens_earned <> arxos.contribution_booked(NEW.id, NEW.contributor_id)) THEN
+        RAISE EXCEPTION 'tokens_earned of contribution % must be what its reward transactions booked (%), not %',
+            NEW.id, CASE WHEN TG_OP = 'INSERT' THEN 0::numeric(20, 6) ELSE arxos.contribution_booked(NEW.id, NEW.contributor_id) END,
+            NEW.tokens_earned
+            USING ERRCODE = 'AX023', HINT = 'rewards are booked by arxos.contribute and arxos.verify_contribution';
+    END IF;
     IF NOT now_verified THEN
         NEW.verified_at := NULL;
     ELSIF NOT was THEN
@@ -232,11 +264,31 @@ CREATE TRIGGER contributions_before_write BEFORE INSERT OR UPDATE ON arxos.contr
     FOR EACH ROW EXECUTE FUNCTION arxos.contributions_before_write();
 
 -- Keeps the rating's verified-contributions input in step with the contributions, for any
--- INSERT, UPDATE or DELETE: a rating delta the sequencer folds and records.
+-- INSERT, UPDATE or DELETE: a rating delta the sequencer folds and records. Keeps the
+-- contributor's verified and rejected counters too, so a DBA's plain UPDATE of a status moves
+-- them as verify_contribution does.
 CREATE FUNCTION arxos.contributions_after_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
+DECLARE
+    verified integer := 0;
+    rejected integer := 0;
 BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        verified := arxos.verification_counts(NEW.status)::int;
+        rejected := (NEW.status = 'rejected')::int;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        verified := verified - arxos.verification_counts(OLD.status)::int;
+        rejected := rejected - (OLD.status = 'rejected')::int;
+    END IF;
+    IF verified <> 0 OR rejected <> 0 THEN
+        -- contributor_id cannot change (contributions_before_write)
+        UPDATE arxos.contributors c
+           SET verified_contributions = c.verified_contributions + verified,
+               rejected_contributions = c.rejected_contributions + rejected
+         WHERE c.id = CASE WHEN TG_OP = 'DELETE' THEN OLD.contributor_id ELSE NEW.contributor_id END;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.verified_at IS NOT NULL
        AND (TG_OP = 'DELETE' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at) THEN
         INSERT INTO arxos.rating_deltas (building_id, day, verified, reason, object_path, contribution_id)
@@ -884,6 +936,7 @@ DECLARE
     sensor   text;
     so       arxos.objects;
     puts     text[];
+    fresh    bigint;
     r_before arxos.rating_result;
     r_after  arxos.rating_result;
     q        numeric;
@@ -1000,6 +1053,15 @@ BEGIN
         RAISE EXCEPTION 'data % was already contributed to building %', hash, building USING ERRCODE = 'AX006';
     END IF;
 
+    -- The paths it wrote that this contributor had not written in this building before.
+    WITH added AS (
+        INSERT INTO arxos.documented_objects (contributor_id, building_id, path, contribution_id)
+        SELECT c.id, b, u.path, cid FROM unnest(puts) AS u(path)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*) INTO fresh FROM added;
+
     -- Pay it, and move the contributor.
     tx := arxos.ledger_post('reward', b, cid, 'contribution ' || type,
                             ARRAY[arxos.account(b, NULL), arxos.account(b, c.id)], ARRAY[-amount, amount]);
@@ -1015,7 +1077,7 @@ BEGIN
     UPDATE arxos.contributors x
        SET reputation = arxos.add_reputation(x.reputation, arxos.reputation_delta('pending', q::double precision)),
            contributions = x.contributions + 1,
-           objects_documented = x.objects_documented + cardinality(puts),
+           objects_documented = x.objects_documented + fresh,
            last_active_at = now()
      WHERE x.id = c.id
     RETURNING x.reputation - c.reputation INTO rep_moved;
@@ -1120,11 +1182,7 @@ BEGIN
     UPDATE arxos.contributors c
        SET reputation = arxos.add_reputation(c.reputation,
                arxos.reputation_delta(verify_contribution.status, k.quality::double precision)
-               - k.reputation_applied::double precision),
-           verified_contributions = c.verified_contributions
-               + arxos.verification_counts(verify_contribution.status)::int - arxos.verification_counts(k.status)::int,
-           rejected_contributions = c.rejected_contributions
-               + (verify_contribution.status = 'rejected')::int - (k.status = 'rejected')::int
+               - k.reputation_applied::double precision)
      WHERE c.id = k.contributor_id
     RETURNING c.reputation - author.reputation INTO rep_moved;
     UPDATE arxos.contributions c
@@ -1132,10 +1190,14 @@ BEGIN
            verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved
      WHERE c.id = k.id;
 
-    -- The verifier: paid once per contribution for a peer or expert verification.
+    -- The verifier: paid once per contribution for a peer or expert verification, as the
+    -- append-only ledger shows (not the verifications table, which plain SQL can edit).
     IF status IN ('peer_verified', 'expert_verified')
-       AND NOT EXISTS (SELECT 1 FROM arxos.verifications w
-                        WHERE w.contribution_id = k.id AND w.verifier_id = v.id AND w.verifier_reward > 0) THEN
+       AND NOT EXISTS (SELECT 1 FROM arxos.ledger_transactions t
+                         JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+                         JOIN arxos.accounts a ON a.id = e.account_id
+                        WHERE t.contribution_id = k.id AND t.kind = 'verifier_reward'
+                          AND a.contributor_id = v.id AND e.amount > 0) THEN
         pay := arxos.verifier_reward()::numeric(20, 6);
         IF pay > 0 THEN
             vtx := arxos.ledger_post('verifier_reward', k.building_id, k.id, 'verification of ' || k.id,
@@ -1319,12 +1381,7 @@ LANGUAGE sql STABLE AS $$
     -- each contribution's tokens_earned is what its reward transactions paid its contributor
     SELECT 'contribution_mismatch', format('contribution %s: tokens_earned %s, booked %s', c.id, c.tokens_earned, p.paid)
       FROM arxos.contributions c
-      CROSS JOIN LATERAL (
-            SELECT coalesce(sum(e.amount), 0) AS paid
-              FROM arxos.ledger_transactions t
-              JOIN arxos.ledger_entries e ON e.transaction_id = t.id
-              JOIN arxos.accounts a ON a.id = e.account_id
-             WHERE t.contribution_id = c.id AND t.kind = 'reward' AND a.contributor_id = c.contributor_id) p
+      CROSS JOIN LATERAL (SELECT arxos.contribution_booked(c.id, c.contributor_id) AS paid) p
      WHERE p.paid <> c.tokens_earned
     UNION ALL
     -- rewards move tokens between the building's mint and holdings; transfers between holdings
@@ -1450,11 +1507,17 @@ BEGIN
                         WHERE m.key = ANY (r.required || r.recommended) AND m.key <> ALL (r.free_text)),
            actor = CASE WHEN x.actor = c.owner THEN alias ELSE x.actor END
      WHERE x.contributor_id = c.id;
+    -- The ledger transactions that moved its tokens: the memos of its outgoing transfers go,
+    -- and its owner's name as their actor (rewards it was paid, transfers it sent).
     UPDATE arxos.ledger_transactions t
-       SET memo = NULL, actor = CASE WHEN t.actor = c.owner THEN alias ELSE t.actor END
-     WHERE t.kind = 'transfer'
-       AND EXISTS (SELECT 1 FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
-                    WHERE e.transaction_id = t.id AND a.contributor_id = c.id AND e.amount < 0);
+       SET memo = CASE WHEN t.kind = 'transfer' AND x.outgoing THEN NULL ELSE t.memo END,
+           actor = CASE WHEN t.actor = c.owner THEN alias ELSE t.actor END
+      FROM (SELECT e.transaction_id, bool_or(e.amount < 0) AS outgoing
+              FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+             WHERE a.contributor_id = c.id
+             GROUP BY e.transaction_id) x
+     WHERE t.id = x.transaction_id
+       AND ((t.kind = 'transfer' AND x.outgoing) OR t.actor = c.owner);
     UPDATE arxos.verifications w SET actor = alias WHERE w.verifier_id = c.id AND w.actor = c.owner;
     UPDATE arxos.contributors x
        SET handle = alias, display_name = 'Forgotten contributor', owner = alias,
@@ -1471,7 +1534,8 @@ $$;
 GRANT SELECT ON arxos.market_settings, arxos.contribution_rules TO arxos_api;
 GRANT SELECT, INSERT, UPDATE ON arxos.contributors, arxos.contributions, arxos.accounts,
       arxos.ledger_transactions, arxos.verifications TO arxos_api;
-GRANT SELECT, INSERT ON arxos.contributor_badges, arxos.building_pioneers, arxos.ledger_entries TO arxos_api;
+GRANT SELECT, INSERT ON arxos.contributor_badges, arxos.building_pioneers, arxos.documented_objects,
+                        arxos.ledger_entries TO arxos_api;
 GRANT USAGE ON SEQUENCE arxos.accounts_id_seq, arxos.ledger_transactions_id_seq,
       arxos.ledger_entries_id_seq, arxos.verifications_id_seq TO arxos_api;
 
@@ -1479,6 +1543,9 @@ GRANT USAGE ON SEQUENCE arxos.accounts_id_seq, arxos.ledger_transactions_id_seq,
 -- contributions and token accounts, like the rest of the schema (08_security.sql).
 ALTER TABLE arxos.contributions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.contributions
+    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+ALTER TABLE arxos.documented_objects ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.documented_objects
     USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
 ALTER TABLE arxos.accounts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.accounts

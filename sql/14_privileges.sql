@@ -79,7 +79,7 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['buildings', 'objects', 'connections', 'object_history', 'api_keys',
                              'event_counter', 'rating_counters', 'activity_days', 'activity_actors',
                              'rating_deltas', 'rating_history', 'contributors', 'contributor_badges',
-                             'contributions', 'building_pioneers', 'verifications', 'accounts',
+                             'contributions', 'building_pioneers', 'documented_objects', 'verifications', 'accounts',
                              'webhook_cursor']
     LOOP
         EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON arxos.%I FOR EACH STATEMENT EXECUTE FUNCTION arxos.refuse_truncate()',

@@ -545,3 +545,50 @@ SELECT count(*) AS flips FROM (
                                                              arxos.contributor_id('bob'), s)) FROM unnest(ARRAY['peer_verified', 'rejected', 'peer_verified', 'rejected', 'peer_verified']) WITH ORDINALITY u(s, i) ORDER BY i) x;
 SELECT p.reputation, k.reputation_applied, p.reputation = arxos.reputation_delta('peer_verified', k.quality::double precision)::numeric(10, 6) AS equals_one_delta
   FROM arxos.contributors p JOIN arxos.contributions k ON k.contributor_id = p.id WHERE p.handle = 'frank';
+
+-------------------------------------------------------------------------------------------------
+-- Plain SQL cannot pay twice or skew the counters
+-------------------------------------------------------------------------------------------------
+-- a status changed by a plain UPDATE moves the contributor's counters as verify_contribution
+-- does, and a verification from there goes through
+SELECT verified_contributions AS verified, rejected_contributions AS rejected FROM arxos.contributors WHERE handle = 'frank';
+BEGIN;
+UPDATE arxos.contributions SET status = 'rejected' WHERE data_hash = pg_temp.h('frank-1');
+SELECT verified_contributions AS verified, rejected_contributions AS rejected FROM arxos.contributors WHERE handle = 'frank';
+SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1')),
+                                                 arxos.contributor_id('bob'), 'peer_verified');
+SELECT verified_contributions AS verified, rejected_contributions AS rejected FROM arxos.contributors WHERE handle = 'frank';
+ROLLBACK;
+-- the verifier is paid once per contribution as the ledger shows, even with its verifications
+-- deleted
+BEGIN;
+DELETE FROM arxos.verifications WHERE contribution_id = (SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1'));
+SELECT s AS status, (SELECT verifier_reward FROM arxos.verify_contribution(
+           (SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1')), arxos.contributor_id('bob'), s)) AS verifier_paid
+  FROM unnest(ARRAY['rejected', 'peer_verified']) WITH ORDINALITY u(s, i) ORDER BY i;
+ROLLBACK;
+-- tokens_earned is what the ledger booked (AX023 otherwise), or the next verification would pay
+-- the difference again
+SELECT pg_temp.try($$UPDATE arxos.contributions SET tokens_earned = 0 WHERE data_hash = pg_temp.h('frank-1')$$);
+SELECT pg_temp.try($$UPDATE arxos.contributions SET tokens_earned = tokens_earned, status = status WHERE data_hash = pg_temp.h('frank-1')$$);
+SELECT pg_temp.try($$INSERT INTO arxos.contributions (building_id, contributor_id, type, data_hash, quality, trust_level,
+                                                      old_grade, new_grade, old_score, new_score, tokens_earned)
+    SELECT building_id, contributor_id, type, pg_temp.h('forged'), quality, trust_level, old_grade, new_grade,
+           old_score, new_score, 5 FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1')$$);
+-- objects_documented counts distinct paths: writing the same object again adds nothing
+SELECT objects_documented FROM arxos.contributors WHERE handle = 'frank';
+SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('frank'), 'object_documentation', pg_temp.h('frank-2'),
+       '{"notes": "a shelf"}', '/f1/shelf', '{"puts": [{"path": "/f1/shelf", "type": "shelf"}]}');
+SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('frank'), 'object_documentation', pg_temp.h('frank-3'),
+       '{"notes": "the shelf again"}', '/f1/shelf', '{"puts": [{"path": "//f1/shelf/", "type": "shelf"}, {"path": "/f1/shelf/box", "type": "box"}]}');
+SELECT objects_documented, (SELECT count(*) FROM arxos.documented_objects d WHERE d.contributor_id = c.id) AS rows
+  FROM arxos.contributors c WHERE handle = 'frank';
+-- forgetting a contributor replaces its owner's name on the ledger transactions that paid it
+SELECT set_config('arxos.actor', 'frank-owner', false) IS NOT NULL AS as_frank_owner;
+SELECT arxos.register_contributor('gina', 'Gina') AS gina \gset
+SELECT status FROM arxos.contribute('mkt', :'gina', 'floor_plan_upload', pg_temp.h('gina-1'), '{"floor": 3}');
+SELECT arxos.forget_contributor(:'gina') IS NOT NULL AS forgotten;
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+SELECT t.kind, t.actor = 'frank-owner' AS owner_named
+  FROM arxos.ledger_transactions t WHERE t.contribution_id = (SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('gina-1'));
+SELECT count(*) AS violations FROM arxos.ledger_check();
