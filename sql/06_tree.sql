@@ -682,20 +682,29 @@ LANGUAGE sql STABLE AS $$
      LIMIT max
 $$;
 
--- History of a path and everything below it (or the whole building), oldest first.
+-- History of a path and everything below it (or the whole building), oldest first; with
+-- subtree => false, of the path alone (what happened at it, and before to what moved there).
 CREATE FUNCTION arxos.history(building text, path text DEFAULT NULL, since timestamptz DEFAULT NULL,
-                              max integer DEFAULT NULL, after_id bigint DEFAULT NULL)
+                              max integer DEFAULT NULL, after_id bigint DEFAULT NULL,
+                              subtree boolean DEFAULT true)
 RETURNS SETOF arxos.object_history
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
     b uuid := arxos.building_id(building);
     p text := CASE WHEN path IS NULL THEN '/' ELSE arxos.normalize_path(path) END;
+    -- The paths looked at are [p, upper): the subtree, or p alone (paths hold no control
+    -- characters, so nothing sorts between p and p || chr(1) but p itself).
+    upper text;
 BEGIN
     IF max < 0 THEN
         RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
     END IF;
-    IF p = '/' THEN
+    IF subtree IS NULL THEN
+        RAISE EXCEPTION 'subtree must be true or false' USING ERRCODE = '22004';
+    END IF;
+    upper := CASE WHEN subtree THEN arxos.path_upper(p) ELSE p || chr(1) END;
+    IF p = '/' AND subtree THEN
         RETURN QUERY
         SELECT h.* FROM arxos.object_history h
          WHERE h.building_id = b AND (since IS NULL OR h.at >= since)
@@ -711,7 +720,7 @@ BEGIN
     WITH RECURSIVE here AS MATERIALIZED (
         SELECT h.* FROM arxos.object_history h
          WHERE h.building_id = b
-           AND h.path >= p AND h.path < arxos.path_upper(p) AND (h.path = p OR h.path >= arxos.path_lower(p))
+           AND h.path >= p AND h.path < upper AND (h.path = p OR h.path >= arxos.path_lower(p))
            AND (since IS NULL OR h.at >= since)
            -- a page after after_id: a move row at or before it leads only to earlier rows
            AND (after_id IS NULL OR h.id > after_id)
@@ -719,7 +728,7 @@ BEGIN
         SELECT h.* FROM arxos.object_history h
          WHERE h.building_id = b AND h.op = 'move'
            AND (h.changes #>> '{path,before}') COLLATE "C" >= p
-           AND (h.changes #>> '{path,before}') COLLATE "C" < arxos.path_upper(p)
+           AND (h.changes #>> '{path,before}') COLLATE "C" < upper
            AND ((h.changes #>> '{path,before}') COLLATE "C" = p
                 OR (h.changes #>> '{path,before}') COLLATE "C" >= arxos.path_lower(p))
            AND (since IS NULL OR h.at >= since)

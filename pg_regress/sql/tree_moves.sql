@@ -61,4 +61,10 @@ SELECT p, (SELECT array_agg(id ORDER BY id) FROM arxos.history('b42', p)) =
 SELECT count(*) AS since_now FROM arxos.history('b42', '/moves/b/y', since => now() + interval '1 hour');
 SELECT op, path FROM arxos.history('b42', '/moves/b/y', max => 1);
 SELECT arxos.history('b42', '/moves/b/y', max => -1);
+-- subtree => false: the path alone, moves followed as for a subtree: /moves/b's own rows (made
+-- at /moves/a as x's parent, then moved), none of its children's
+SELECT op, path FROM arxos.history('b42', '/moves/b', subtree => false) ORDER BY id;
+SELECT op, path, changes ? 'health' AS health_changed FROM arxos.history('b42', '/moves/b/y', subtree => false) ORDER BY id;
+SELECT count(*) AS root_alone FROM arxos.history('b42', '/', subtree => false);
+SELECT arxos.history('b42', '/moves/b', subtree => NULL);
 SELECT arxos.rm('b42', '/moves', recursive => true) AS removed;

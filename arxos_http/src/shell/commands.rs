@@ -421,7 +421,7 @@ impl Session {
 
         let changes = self.db.query(
             "SELECT date_trunc('second', h.at)::text, h.actor, h.op, h.changes::text
-               FROM arxos.history($1, $2) h
+               FROM arxos.history($1, $2, subtree => false) h
               WHERE h.object_id = $3::text::uuid
               ORDER BY h.id DESC
               LIMIT $4",
