@@ -62,7 +62,6 @@ CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 DECLARE
     p    record;
-    moved_rows arxos.readings[];
 BEGIN
     IF t IS NULL OR NOT isfinite(t) THEN
         RAISE EXCEPTION 'a reading needs a finite time, got %', t USING ERRCODE = '22023';
@@ -79,17 +78,21 @@ BEGIN
     IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
         RETURN false;
     END IF;
-    WITH moved AS (
-        DELETE FROM arxos.readings_default d WHERE d.at >= p.lower AND d.at < p.upper RETURNING d.*
-    )
-    SELECT array_agg((m.building_id, m.object_id, m.at, m.value, m.unit, m.received_at)::arxos.readings)
-      INTO moved_rows FROM moved m;
+    -- The month's rows in DEFAULT wait in a temporary table while the partition is created (it
+    -- cannot be while DEFAULT holds rows of its range): a table, so that a month of any size
+    -- moves (an array of them would stop at 1 GB, and with it every later tick).
+    -- (Dropped again below; an error rolls its creation back.)
+    EXECUTE 'CREATE TEMP TABLE arxos_readings_moving (LIKE arxos.readings) ON COMMIT DROP';
+    EXECUTE 'WITH moved AS (DELETE FROM arxos.readings_default d WHERE d.at >= $1 AND d.at < $2 RETURNING d.*)
+             INSERT INTO pg_temp.arxos_readings_moving SELECT * FROM moved'
+      USING p.lower, p.upper;
     EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
                    p.name, p.lower, p.upper);
     -- Moved, not new: the readings trigger leaves these rows alone.
     PERFORM set_config('arxos.readings_moving', 'on', true);
-    INSERT INTO arxos.readings SELECT * FROM unnest(moved_rows);
+    EXECUTE 'INSERT INTO arxos.readings SELECT * FROM pg_temp.arxos_readings_moving';
     PERFORM set_config('arxos.readings_moving', 'off', true);
+    EXECUTE 'DROP TABLE pg_temp.arxos_readings_moving';
     RETURN true;
 END
 $$;
@@ -192,6 +195,16 @@ BEGIN
         RAISE EXCEPTION 'a reading names an object its building does not have'
             USING ERRCODE = '23503', DETAIL = format('object %s, building %s', bad.object_id, bad.building_id),
                   HINT = 'readings go to existing objects: arxos.record(building, path, …) finds them by path';
+    END IF;
+    -- A sample from the future (past the clock skew record_readings allows) would stay its
+    -- object's latest reading, and keep the object instrumented, until that time: refused
+    -- whoever writes it.
+    SELECT n.object_id, n.at INTO bad FROM new_rows n WHERE n.at > now() + arxos.reading_clock_skew() LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'a reading is in the future: readings are at most % minutes ahead of the database''s clock',
+            (extract(epoch FROM arxos.reading_clock_skew()) / 60)::integer
+            USING ERRCODE = '22023', DETAIL = format('object %s, at %s', bad.object_id, to_json(bad.at)),
+                  HINT = 'readings are samples already taken; check the sender''s clock';
     END IF;
     -- Each object's newest sample of the statement, into arrays: the statements below then
     -- join arxos.objects through parameters (planned as index probes whatever the size), not
@@ -381,10 +394,19 @@ BEGIN
     END IF;
     -- A time without a zone would be read in the session's TimeZone: the same document would
     -- mean different instants on different connections. ISO 8601 with Z or an offset only.
-    SELECT e.i, e.j ->> 'at' AS at INTO bad FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i)
+    -- PostgreSQL reads a leap second (23:59:60) as the next minute's first, where it would
+    -- silently replace the sample recorded then: refused too.
+    SELECT e.i, e.j ->> 'at' AS at, e.j ->> 'at' ~ '^\s*\d{4}-\d\d-\d\d[T ]\d\d:\d\d:60' AS leap INTO bad
+      FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i)
      WHERE e.j ->> 'at' !~ '^\s*\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)\s*$'
+        OR e.j ->> 'at' ~ '^\s*\d{4}-\d\d-\d\d[T ]\d\d:\d\d:60'
+     ORDER BY e.i
      LIMIT 1;
-    IF FOUND THEN
+    IF FOUND AND bad.leap THEN
+        RAISE EXCEPTION 'reading % is invalid: time "%" is a leap second, which timestamps cannot hold', bad.i, left(bad.at, 100)
+            USING ERRCODE = '22023',
+            HINT = 'record it at 23:59:59.999999, or at the next second';
+    ELSIF FOUND THEN
         RAISE EXCEPTION 'reading % is invalid: time "%" is not ISO 8601 with a zone', bad.i, left(bad.at, 100)
             USING ERRCODE = '22023',
             HINT = 'times are ISO 8601 with Z or an offset, like 2026-01-01T00:00:00Z or 2026-01-01T01:00:00+01:00';

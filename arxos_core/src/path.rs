@@ -33,6 +33,8 @@ pub enum PathError {
     InvisibleCharacter { segment: String, code: u32 },
     #[error("path segment {0:?} is not allowed: '.' and '..' cannot be part of a stored path")]
     DotSegment(String),
+    #[error("name {0:?} contains '/', which separates path segments")]
+    SlashInSegment(String),
     #[error("path has {0} levels; at most 64 are allowed")]
     TooDeep(usize),
     #[error("path is {0} bytes long; at most 1024 bytes are allowed")]
@@ -53,6 +55,7 @@ impl PathError {
             PathError::ControlCharacter(_) => "control_character",
             PathError::InvisibleCharacter { .. } => "invisible_character",
             PathError::DotSegment(_) => "dot_segment",
+            PathError::SlashInSegment(_) => "slash_in_segment",
             PathError::TooDeep(_) => "too_deep",
             PathError::TooLong(_) => "too_long",
             PathError::Root => "root",
@@ -65,6 +68,9 @@ impl PathError {
 pub fn check_segment(segment: &str) -> Result<(), PathError> {
     if segment == "." || segment == ".." {
         return Err(PathError::DotSegment(segment.to_owned()));
+    }
+    if segment.contains('/') {
+        return Err(PathError::SlashInSegment(truncate_for_message(segment)));
     }
     if segment.len() > MAX_SEGMENT_BYTES {
         return Err(PathError::SegmentTooLong {
@@ -317,6 +323,13 @@ mod tests {
         assert!(normalize(&p).is_ok());
         let p = format!("{p}/z");
         assert_eq!(normalize(&p), Err(PathError::TooLong(1026)));
+    }
+
+    #[test]
+    fn a_segment_never_holds_a_slash() {
+        assert_eq!(check_segment("a/b").unwrap_err().rule(), "slash_in_segment");
+        assert_eq!(check_segment("/").unwrap_err().rule(), "slash_in_segment");
+        assert!(check_segment("a b").is_ok());
     }
 
     #[test]

@@ -509,7 +509,7 @@ pub enum ReadingBatch {
 pub struct ReadingsRecorded {
     /// Readings stored (a repeated object and time counts once).
     pub recorded: i64,
-    /// Objects whose latest reading this batch changed.
+    /// Distinct objects the batch recorded readings of (whether or not a reading is their latest).
     pub objects: i64,
 }
 

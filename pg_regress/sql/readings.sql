@@ -58,6 +58,7 @@ SELECT arxos.record('rd', '/nowhere', 1);
 SELECT arxos.record('rd', '/site', 'NaN');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": "1"}]');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "yesterday-ish"}]');
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2016-12-31T23:59:59Z"}, {"path": "/site", "value": 2, "at": "2016-12-31T23:59:60Z"}]');
 SELECT arxos.record_batch('rd', '{"path": "/site", "value": 1}');
 SELECT arxos.record_batch('rd', '[]');
 -- unknown keys are refused (a misspelt time would be recorded at now()), values stay below 1e100
@@ -112,6 +113,21 @@ SELECT building_id, id, '2024-07-04 12:00:00+00', 5 FROM arxos.objects
 SELECT tableoid::regclass AS partition FROM arxos.readings WHERE at = '2024-07-04 12:00:00+00';
 SELECT arxos.readings_maintenance() >= 1 AS created;
 SELECT tableoid::regclass AS partition FROM arxos.readings WHERE at = '2024-07-04 12:00:00+00';
+-- a plain INSERT of a sample from the future is refused as record_batch refuses it: it would stay
+-- the object's latest reading, and keep it instrumented, until then
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT building_id, id, now() + interval '1 day', 5 FROM arxos.objects
+ WHERE building_id = arxos.building_id('rd') AND path = '/site';
+-- two months moved in one transaction, each through its own temporary table
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT building_id, id, t, 6 FROM arxos.objects, unnest(ARRAY['2024-08-01 00:00:00+00', '2024-08-31 23:59:59+00',
+                                                                '2024-09-15 00:00:00+00']::timestamptz[]) t
+ WHERE building_id = arxos.building_id('rd') AND path = '/site';
+BEGIN;
+SELECT arxos.ensure_readings_partition('2024-08-10') AS august, arxos.ensure_readings_partition('2024-09-10') AS september;
+COMMIT;
+SELECT tableoid::regclass AS partition, count(*) FROM arxos.readings
+ WHERE at >= '2024-08-01' AND at < '2024-10-01' GROUP BY 1 ORDER BY 1;
 -- retention drops whole months before the cutoff
 SELECT * FROM arxos.drop_readings_before('2025-04-01');
 SELECT count(*) FILTER (WHERE at < '2025-04-01') AS before, count(*) FILTER (WHERE at >= '2025-04-01') AS after

@@ -21,6 +21,12 @@ use super::ImportError;
 pub const BRICK: &str = "https://brickschema.org/schema/Brick#";
 pub const ARXOS: &str = "https://arxos.dev/schema#";
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+/// Blank nodes nested deeper than this become `{}` (reported in `skipped`).
+const BLANK_DEPTH_MAX: usize = 8;
+/// Blank nodes expanded into property values over a whole document: a blank node that several
+/// others share is expanded once per reference, so a few kilobytes of nested shared nodes
+/// would otherwise expand into billions of values. Past it, values become `{}` (reported).
+const BLANK_NODES_MAX: usize = 100_000;
 
 /// Parent relations: (name, rank, the subject is the child).
 const PARENT_RELATIONS: &[(&str, u8, bool)] = &[
@@ -223,7 +229,11 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut given: HashMap<&str, Map<String, Value>> = HashMap::new();
     let mut names: HashMap<&str, String> = HashMap::new();
     let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
-    let mut used_blanks: BTreeSet<String> = BTreeSet::new();
+    let mut walk = BlankWalk {
+        used: BTreeSet::new(),
+        budget: BLANK_NODES_MAX,
+        cut: false,
+    };
 
     for t in &triples {
         let Subject::NamedNode(s) = &t.subject else {
@@ -313,7 +323,16 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             Term::NamedNode(o) => entry.add(local, json!(compact(o.as_str(), &prefixes))),
             Term::Literal(l) => entry.add(local, literal_json(l)),
             Term::BlankNode(b) => {
-                let v = blank_json(b.as_str(), &blank, &prefixes, &mut used_blanks, 0);
+                walk.cut = false;
+                let v = blank_json(b.as_str(), &blank, &prefixes, &mut walk, 0);
+                if walk.cut {
+                    model.skipped.push(Skipped {
+                        what: format!("_:{} (the value of {local} of {s})", b.as_str()),
+                        reason: format!(
+                            "blank nodes nested deeper than {BLANK_DEPTH_MAX} levels, or past {BLANK_NODES_MAX} expanded in the document, were cut to {{}}"
+                        ),
+                    });
+                }
                 entry.add(local, v);
             }
             #[allow(unreachable_patterns)]
@@ -324,7 +343,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         }
     }
     for (b, triples) in &blank {
-        if !used_blanks.contains(b) {
+        if !walk.used.contains(b) {
             model.skipped.push(Skipped {
                 what: format!("_:{b} ({} triples)", triples.len()),
                 reason: "a blank node no entity refers to".into(),
@@ -403,17 +422,32 @@ fn type_name(class: &str) -> String {
     name.chars().take(100).collect()
 }
 
+/// The state of expanding blank nodes into property values.
+struct BlankWalk {
+    /// Blank nodes some value refers to.
+    used: BTreeSet<String>,
+    /// Expansions left in the document.
+    budget: usize,
+    /// The value being expanded lost nodes to the depth or the budget.
+    cut: bool,
+}
+
 fn blank_json(
     id: &str,
     blank: &HashMap<String, Vec<(String, Term)>>,
     prefixes: &[(String, String)],
-    used: &mut BTreeSet<String>,
+    walk: &mut BlankWalk,
     depth: usize,
 ) -> Value {
-    used.insert(id.to_owned());
-    let Some(triples) = blank.get(id).filter(|_| depth < 8) else {
+    walk.used.insert(id.to_owned());
+    let Some(triples) = blank.get(id) else {
         return json!({});
     };
+    if depth >= BLANK_DEPTH_MAX || walk.budget == 0 {
+        walk.cut = true;
+        return json!({});
+    }
+    walk.budget -= 1;
     let mut map = Values::default();
     for (pred, object) in triples {
         let key = if pred == RDF_TYPE {
@@ -424,7 +458,7 @@ fn blank_json(
         let v = match object {
             Term::NamedNode(n) => json!(compact(n.as_str(), prefixes)),
             Term::Literal(l) => literal_json(l),
-            Term::BlankNode(b) => blank_json(b.as_str(), blank, prefixes, used, depth + 1),
+            Term::BlankNode(b) => blank_json(b.as_str(), blank, prefixes, walk, depth + 1),
             #[allow(unreachable_patterns)]
             _ => Value::Null,
         };
@@ -489,6 +523,62 @@ ex:VAV1 brick:isFedBy ex:box .
         let boxy = find(&m, "box");
         assert_eq!(boxy.kind, "MysteryBox");
         assert_eq!(boxy.properties["weight"], 12);
+    }
+
+    #[test]
+    fn shared_and_deep_blank_nodes_are_cut_and_reported() {
+        // Each level refers to the next sixteen times: expanded in full, 16^8 values.
+        let mut doc = String::from(
+            "@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+             ex:a a brick:Room ; ex:p _:n0 .\n",
+        );
+        for level in 0..8 {
+            let refs: Vec<String> = (0..16)
+                .map(|k| format!("ex:p{k} _:n{}", level + 1))
+                .collect();
+            doc.push_str(&format!("_:n{level} {} .\n", refs.join(" ; ")));
+        }
+        doc.push_str("_:n8 ex:leaf 1 .\n");
+        let started = std::time::Instant::now();
+        let m = parse(doc.as_bytes()).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        assert!(
+            m.skipped
+                .iter()
+                .any(|s| s.what.starts_with("_:n0") && s.reason.contains("cut")),
+            "{:?}",
+            m.skipped
+        );
+        // A chain deeper than the limit: the value is kept down to the limit, and said to be cut.
+        let mut chain = String::from(
+            "@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+             ex:b a brick:Room ; ex:p _:c0 .\n",
+        );
+        for level in 0..10 {
+            chain.push_str(&format!("_:c{level} ex:next _:c{} .\n", level + 1));
+        }
+        chain.push_str("_:c10 ex:leaf 1 .\n");
+        let m = parse(chain.as_bytes()).unwrap();
+        let room = m.entities.iter().find(|e| e.id == "urn:ex#b").unwrap();
+        let mut value = &room.properties["p"];
+        for _ in 0..BLANK_DEPTH_MAX {
+            value = &value["next"];
+        }
+        assert_eq!(value, &json!({}));
+        assert!(
+            m.skipped
+                .iter()
+                .any(|s| s.what.starts_with("_:c0") && s.reason.contains("cut")),
+            "{:?}",
+            m.skipped
+        );
+        // Within the limits nothing is reported.
+        let m = parse(SMALL.as_bytes()).unwrap();
+        assert!(
+            !m.skipped.iter().any(|s| s.reason.contains("cut")),
+            "{:?}",
+            m.skipped
+        );
     }
 
     #[test]

@@ -368,6 +368,30 @@ mod tests {
     }
 
     #[test]
+    fn a_name_with_a_slash_is_not_taken_as_a_segment() {
+        let named = |id: &str, name: &str| Entity {
+            name: Some(name.into()),
+            ..entity(id, None)
+        };
+        let model = Model {
+            entities: vec![named("a", "x"), named("b", "/x"), named("c", "/")],
+            relations: vec![],
+            skipped: vec![],
+        };
+        let plan = model.plan();
+        let paths: Vec<&str> = plan.objects.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths.len(), 3, "{paths:?}");
+        assert!(paths.contains(&"/x"), "{paths:?}");
+        for path in &paths {
+            assert_eq!(
+                arxos_core::path::normalize(path).as_deref(),
+                Ok(*path),
+                "{paths:?}"
+            );
+        }
+    }
+
+    #[test]
     fn relations_onto_one_connection_are_merged_when_equal_and_reported_when_not() {
         let relation = |predicate: &str| Relation {
             from: "a".into(),

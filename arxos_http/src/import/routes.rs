@@ -116,7 +116,7 @@ pub async fn import(
     params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
     request_body(description = "Readings of existing objects, all or nothing (`arxos.record_batch`)",
                  content((crate::openapi::ReadingBatch = "application/json"))),
-    responses((status = 200, description = "Readings stored and objects whose latest reading changed", body = crate::openapi::ReadingsRecorded),
+    responses((status = 200, description = "Readings stored (a repeated object and time counts once) and the distinct objects they are readings of", body = crate::openapi::ReadingsRecorded),
               (status = 400, description = "Not an array, or an invalid reading (its index is in the message)", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, description = "Unknown building, or no object at a reading's path", body = ErrorBody),
