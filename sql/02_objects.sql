@@ -320,11 +320,16 @@ CREATE TRIGGER objects_after_delete AFTER DELETE ON arxos.objects
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.objects_after_delete();
 
 -- Editing the sensing types re-derives the instrumented flag (and instrumented_until) of every
--- object whose state it changes; the row trigger does the deriving.
+-- object whose state it changes; the row trigger does the deriving. Object writes wait for the
+-- edit to commit (SHARE ROW EXCLUSIVE: writers and other edits wait, readers do not), and the
+-- edit waits for the writes already running: a write that went on meanwhile would derive its
+-- flag from the sensing types as they were, and keep it until written again. Then the UPDATE
+-- below (a statement of its own, with a snapshot taken after the wait) sees those writes.
 CREATE FUNCTION arxos.sensing_types_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
+    LOCK TABLE arxos.objects IN SHARE ROW EXCLUSIVE MODE;
     UPDATE arxos.objects o SET instrumented = o.instrumented
       FROM (SELECT x.id, x.monitored_by > 0 OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = x.type) AS for_good,
                    CASE WHEN arxos.reading_window_end(x.last_reading_at) > now()

@@ -212,6 +212,12 @@ BEGIN
     IF at IS NULL OR NOT isfinite(at) THEN
         RAISE EXCEPTION 'rating needs a finite time, got %', coalesce(at::text, 'NULL') USING ERRCODE = '22023';
     END IF;
+    -- The 30-day windows are summed from day buckets that tick() keeps for 31 days.
+    IF at < now() - interval '2 days' THEN
+        RAISE EXCEPTION 'rating looks back at most 2 days'
+            USING ERRCODE = '22023', DETAIL = format('asked for %s', to_json(at)),
+                  HINT = 'the activity of the 30-day windows is kept by the day for 31 days; rating_history has the ratings of the past';
+    END IF;
     SELECT * INTO i FROM arxos.rating_inputs(b, at);
     v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
                               i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
@@ -289,16 +295,18 @@ DECLARE
     v  double precision[];
     r  arxos.rating_result;
 BEGIN
-    -- Fold and record the writes so far first: their moves belong to them, not to this call.
-    -- The sequencer's lock stays held to the end of the transaction, so no fold runs in
-    -- between; record_rating reads the folded totals only (a write that commits meanwhile is
-    -- folded, and recorded as its own move, after this transaction).
+    -- Fold and record the writes so far first, however many deltas wait (a sequencing folds
+    -- one batch): their moves belong to them, not to this call. The sequencer's lock stays
+    -- held to the end of the transaction, so no fold runs in between.
     PERFORM arxos.lock_sequencer();
+    WHILE arxos.fold_ratings(10000) >= 10000 LOOP
+    END LOOP;
     PERFORM arxos.sequence_events();
     SELECT * INTO i FROM arxos.rating_inputs_scan(b);
     v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
                               i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
-    PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true);
+    -- The history row and the event carry what this call returns: the rating from scratch.
+    PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true, computed => v);
     r := arxos.rating_from_values(
         (SELECT key FROM arxos.buildings WHERE id = b), v,
         coalesce((SELECT max(h.id) FROM arxos.rating_history h WHERE h.building_id = b), 0));
@@ -369,28 +377,33 @@ $$;
 -- recompute_rating() (manual_recalculation); writes are recorded by the sequencer
 -- (fold_ratings). It reads the folded totals only: its callers fold first, holding the
 -- sequencer's lock, and a write that committed since is left for the next fold, which records
--- it with its own reason and object. Returns true when it wrote.
+-- it with its own reason and object. `computed` (seven components and the score) replaces the
+-- rating the totals give: recompute_rating records the one it computed from scratch. Returns
+-- true when it wrote.
 CREATE FUNCTION arxos.record_rating(building uuid, reason text, object_path text,
                                     contribution uuid, force boolean DEFAULT false,
-                                    at timestamptz DEFAULT now())
+                                    at timestamptz DEFAULT now(),
+                                    computed double precision[] DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
     i     record;
-    v     double precision[];
+    v     double precision[] := computed;
     last  arxos.rating_history;
     g     text;
     s     numeric(6, 3);
     key   text;
     moved boolean;
 BEGIN
-    SELECT * INTO i FROM arxos.rating_inputs(building, at, pending => false);
-    IF NOT FOUND THEN
+    IF NOT EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = building) THEN
         RETURN false;
     END IF;
-    v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
-                              i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
+    IF v IS NULL THEN
+        SELECT * INTO i FROM arxos.rating_inputs(building, at, pending => false);
+        v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
+                                  i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
+    END IF;
     s := v[8];
     g := arxos.grade(v[8]);
     SELECT * INTO last FROM arxos.rating_history h WHERE h.building_id = building

@@ -23,6 +23,8 @@ pub const COMPONENTS: [&str; 7] = [
 
 /// Weights of the seven components, in the order of [`COMPONENTS`]. They add up to 1.
 pub const WEIGHTS: [f64; 7] = [0.15, 0.20, 0.20, 0.15, 0.10, 0.10, 0.10];
+/// [`WEIGHTS`] in hundredths, for the exact sum of [`Components::score`].
+pub const WEIGHT_PERCENTS: [u8; 7] = [15, 20, 20, 15, 10, 10, 10];
 
 /// Decimals kept for components and scores (`numeric(6,3)` in the database).
 pub const SCORE_DECIMALS: u32 = 3;
@@ -185,16 +187,30 @@ impl Components {
         ]
     }
 
-    /// The score: the weighted sum of the components (added in component order), clamped to
-    /// `[0, 100]` and rounded half away from zero to 3 decimals. A NaN sum counts as 0.
+    /// The score: the weighted sum of the components, clamped to `[0, 100]` and rounded half
+    /// away from zero to 3 decimals, as decimal arithmetic (a `numeric`) gives it. A NaN
+    /// component makes the score 0.
+    ///
+    /// The sum is exact: each component, a number of thousandths, times its weight in
+    /// hundredths is a whole number of 10^-5. Added as `f64`, `0.15 × 86.886 + … ` can land
+    /// just below a half that decimal arithmetic reaches exactly (69.9995 as
+    /// 69.99949999999998), and the score would round down, across a grade's edge.
     pub fn score(&self) -> f64 {
-        let sum: f64 = self
-            .as_array()
+        let parts = self.as_array();
+        if parts.iter().any(|c| c.is_nan()) {
+            return 0.0;
+        }
+        // Thousandths, bounded so that any input (an infinity too) sums without overflow.
+        let thousandths =
+            |c: f64| ((c * 1000.0).round() as i128).clamp(-1_000_000_000, 1_000_000_000);
+        let sum: i128 = parts
             .iter()
-            .zip(WEIGHTS.iter())
-            .map(|(c, w)| c * w)
+            .zip(WEIGHT_PERCENTS.iter())
+            .map(|(c, w)| thousandths(*c) * i128::from(*w))
             .sum();
-        round_half_away(clamp_percent(sum), SCORE_DECIMALS)
+        // 10^-5 units, clamped to [0, 100], then rounded half up to thousandths.
+        let clamped = sum.clamp(0, 10_000_000);
+        ((clamped + 50) / 100) as f64 / 1000.0
     }
 
     /// The grade of [`Components::score`].
@@ -449,6 +465,51 @@ mod tests {
         let total: f64 = WEIGHTS.iter().sum();
         assert!((total - 1.0).abs() < 1e-12);
         assert_eq!(COMPONENTS.len(), WEIGHTS.len());
+        for (w, p) in WEIGHTS.iter().zip(WEIGHT_PERCENTS) {
+            assert_eq!(*w, f64::from(p) / 100.0);
+        }
+    }
+
+    #[test]
+    fn the_score_is_the_exact_decimal_sum_rounded() {
+        // 13.0329 + 20 + 10.3268 + 8.8725 + 6.4037 + 1.3636 + 10 = 69.9995 exactly; added as
+        // f64 it is 69.99949999999998, which rounded to 69.999 (grade 0m instead of 1z).
+        let c = Components {
+            structure: 86.886,
+            inventory: 100.0,
+            metadata: 51.634,
+            sensors: 59.150,
+            history: 64.037,
+            quality: 13.636,
+            activity: 100.0,
+        };
+        assert_eq!(c.score(), 70.0);
+        assert_eq!(c.grade(), Grade::from_score(70.0).unwrap());
+        let f64_sum: f64 = c.as_array().iter().zip(WEIGHTS).map(|(c, w)| c * w).sum();
+        assert!(
+            f64_sum < 69.9995,
+            "the case shows the f64 sum below the half"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_score_agrees_with_decimal_arithmetic(parts in proptest::array::uniform7(0i64..=100_000)) {
+            let c = Components {
+                structure: parts[0] as f64 / 1000.0,
+                inventory: parts[1] as f64 / 1000.0,
+                metadata: parts[2] as f64 / 1000.0,
+                sensors: parts[3] as f64 / 1000.0,
+                history: parts[4] as f64 / 1000.0,
+                quality: parts[5] as f64 / 1000.0,
+                activity: parts[6] as f64 / 1000.0,
+            };
+            // The exact sum in 10^-5 as decimal text, rounded by the numeric-like rounding.
+            let exact: i64 = parts.iter().zip(WEIGHT_PERCENTS).map(|(p, w)| p * i64::from(w)).sum();
+            let text = format!("{}.{:05}", exact / 100_000, exact % 100_000);
+            let expected = round_half_away(text.parse::<f64>().unwrap(), SCORE_DECIMALS);
+            prop_assert_eq!(c.score(), expected, "{}", text);
+        }
     }
 
     #[test]

@@ -104,6 +104,20 @@ SELECT arxos.rating('nope');
 SELECT arxos.tick(NULL);
 SELECT arxos.rating_recommendations(ARRAY[NULL, 1, 2, 3, 4, 5, 6]::float8[]);
 SELECT arxos.rating('b42', 'infinity');
+-- the windows' day buckets are kept for 31 days: a rating more than 2 days back is refused
+SELECT arxos.rating('b42', now() - interval '3 days');
+SELECT grade IS NOT NULL AS yesterday FROM arxos.rating('b42', now() - interval '1 day');
+-- recompute_rating records what it returns, the rating from scratch, whatever the counters say
+-- (here made wrong by hand)
+BEGIN;
+UPDATE arxos.rating_counters SET objects = objects + 1000 WHERE building_id = arxos.building_id('b42');
+SELECT score AS scanned FROM arxos.recompute_rating('b42') \gset
+SELECT :scanned = (SELECT (p.body ->> 'score')::numeric FROM arxos.events_pending p
+                    WHERE p.type = 'bilt.rating.calculated' ORDER BY p.seq DESC LIMIT 1) AS event_is_the_scan,
+       :scanned = (SELECT h.new_score FROM arxos.rating_history h
+                    WHERE h.building_id = arxos.building_id('b42') ORDER BY h.id DESC LIMIT 1) AS history_is_the_scan,
+       :scanned <> (SELECT score FROM arxos.rating('b42')) AS counters_differ;
+ROLLBACK;
 DELETE FROM arxos.buildings WHERE key = 'crafted';
 -- time moves the windows: 40 days on, nothing happened in the last 30 days
 SELECT arxos.create_building('aging', 'Aging') IS NOT NULL AS created;
