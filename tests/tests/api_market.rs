@@ -131,6 +131,25 @@ fn contributors_contributions_transfers_and_tokens() {
     let elsewhere = create_key(&api.cluster, "elsewhere", &["read"], Some(&["b7"]));
     let scoped = api.get_as(&elsewhere, "/api/contributions").json();
     assert_eq!(scoped["items"].as_array().unwrap().len(), 0, "{scoped}");
+    // An unknown contributor or building is 404, also when no contribution is there to compare.
+    for (key, query) in [
+        (&api.key, "contributor=ghost"),
+        (&api.key, "building=nope"),
+        (&elsewhere, "contributor=ghost"),
+        (&elsewhere, "building=b7&contributor=ghost"),
+    ] {
+        let reply = api.get_as(key, &format!("/api/contributions?{query}"));
+        assert_error(&reply, 404, "NOT_FOUND");
+    }
+    // A write key limited to b7 cannot move b42's tokens: 403, as on every route naming b42.
+    let b7_writer = create_key(&api.cluster, "b7-writer", &["write"], Some(&["b7"]));
+    let moved = api.send_as(
+        &b7_writer,
+        "POST",
+        "/api/transfers",
+        Some(&json!({"from": "alice", "to": "bob", "amount": 1, "building": "b42"})),
+    );
+    assert_error(&moved, 403, "FORBIDDEN");
 
     let id = contribution["contribution_id"].as_str().unwrap();
     let own = api.send_as(

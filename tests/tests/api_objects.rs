@@ -309,13 +309,23 @@ fn move_near_trace_and_connections() {
         "{near}"
     );
 
+    // The answer names the paths as stored, however they were written.
     let c = api.send(
         "POST",
         "/api/buildings/b42/connections",
-        Some(&json!({"from": "/spaces/floor_1/a", "to": "/spaces/floor_1/b", "kind": "power"})),
+        Some(&json!({"from": "/spaces//floor_1/a/", "to": "/spaces/floor_1//b", "kind": "power"})),
     );
     assert_eq!(c.status, 201, "{}", c.body);
-    assert_eq!(c.json()["kind"], "power");
+    let c = c.json();
+    assert_eq!(
+        (&c["kind"], &c["from"], &c["to"]),
+        (
+            &json!("power"),
+            &json!("/spaces/floor_1/a"),
+            &json!("/spaces/floor_1/b")
+        ),
+        "{c}"
+    );
     let dup = api.send(
         "POST",
         "/api/buildings/b42/connections",

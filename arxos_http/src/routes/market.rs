@@ -275,6 +275,10 @@ pub async fn list_contributions(
              SELECT to_jsonb(x) FROM arxos.contributions x
               WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
                 AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
+                -- an unknown building or contributor is 404 even when no row would reach the
+                -- conditions above (conditions without a column of x: checked once, first)
+                AND ($1::text IS NULL OR arxos.building_id($1) IS NOT NULL)
+                AND ($2::text IS NULL OR arxos.contributor_id($2) IS NOT NULL)
                 AND ($4::text IS NULL OR (x.created_at, x.id) < (SELECT a.created_at, a.id FROM anchor a))
                 -- an `after` that names no contribution this key sees is refused, not an empty page
                 -- (an uncorrelated condition: checked once, before any row is read)
@@ -360,7 +364,8 @@ pub async fn transfer(
         .one(
             &key,
             Scope::Write,
-            None,
+            // A key limited to buildings may move only their tokens: 403 for another's.
+            body.building.as_deref(),
             "SELECT jsonb_build_object('transaction_id',
                     arxos.transfer(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5),
                     'from', $1::text, 'to', $2::text, 'amount', $3::numeric)",

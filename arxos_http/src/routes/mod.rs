@@ -27,7 +27,8 @@ pub const MAX_LIMIT: i64 = 1000;
 pub struct PageParams {
     /// Largest number of items to return (1 to 1000, default 100).
     pub limit: Option<i64>,
-    /// Return the items after this key (the last item's path, as in the `next` link).
+    /// Return the items after this key, as in the `next` link: the last item's path (a
+    /// building's key on /api/buildings).
     pub after: Option<String>,
     /// Also return the total number of items (costs a count).
     pub count: Option<bool>,

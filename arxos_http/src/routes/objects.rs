@@ -595,8 +595,11 @@ pub async fn connect(
             &key,
             Scope::Write,
             Some(&b),
-            "SELECT to_jsonb(x) || jsonb_build_object('from', $2::text, 'to', $3::text)
-               FROM arxos.connect($1, $2, $3, $4, coalesce($5::jsonb, '{}')) x",
+            // The paths as stored (normalised), not as sent.
+            "SELECT to_jsonb(c) || jsonb_build_object('from', f.path::text, 'to', t.path::text)
+               FROM arxos.connect($1, $2, $3, $4, coalesce($5::jsonb, '{}')) c
+               JOIN arxos.objects f ON f.id = c.from_id
+               JOIN arxos.objects t ON t.id = c.to_id",
             &[&b, &body.from, &body.to, &body.kind, &body.properties],
         )
         .await?;
