@@ -206,6 +206,24 @@ fn export_reimports_to_the_same_tree() {
             connections(&mut db, from),
             "{from}"
         );
+        // Properties too, of objects and connections, provenance included.
+        let properties = |db: &mut postgres::Client, building: &str| -> BTreeSet<String> {
+            db.query(
+                "SELECT o.path || ' ' || o.properties::text FROM arxos.objects o
+                  WHERE o.building_id = arxos.building_id($1)
+                 UNION ALL
+                 SELECT f.path || ' -> ' || t.path || ' ' || c.kind || ' ' || c.properties::text
+                   FROM arxos.connections c
+                   JOIN arxos.objects f ON f.id = c.from_id JOIN arxos.objects t ON t.id = c.to_id
+                  WHERE c.building_id = arxos.building_id($1)",
+                &[&building],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+        };
+        assert_eq!(properties(&mut db, to), properties(&mut db, from), "{from}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

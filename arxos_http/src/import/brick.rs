@@ -20,6 +20,7 @@ use super::ImportError;
 
 pub const BRICK: &str = "https://brickschema.org/schema/Brick#";
 pub const ARXOS: &str = "https://arxos.dev/schema#";
+pub const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 /// Blank nodes nested deeper than this become `{}` (reported in `skipped`).
 const BLANK_DEPTH_MAX: usize = 8;
@@ -342,6 +343,35 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             }),
         }
     }
+    // Statements about a connection (an ArxOS export writes one when the connection's
+    // properties are more than its predicate): they are its properties, as they are.
+    for (b, triples) in &blank {
+        if let Some(statement) = statement_properties(triples) {
+            walk.used.insert(b.clone());
+            match statement {
+                Ok((from, predicate, to, properties)) => {
+                    let relation = model.relations.iter_mut().find(|r| {
+                        r.from == from
+                            && r.to == to
+                            && r.properties.get("predicate").and_then(Value::as_str)
+                                == Some(predicate.as_str())
+                    });
+                    match relation {
+                        Some(r) => r.properties = properties,
+                        None => model.skipped.push(Skipped {
+                            what: format!("_:{b} (about <{from}> <{predicate}> <{to}>)"),
+                            reason: "a statement about a connection the document does not make"
+                                .into(),
+                        }),
+                    }
+                }
+                Err(reason) => model.skipped.push(Skipped {
+                    what: format!("_:{b}"),
+                    reason,
+                }),
+            }
+        }
+    }
     for (b, triples) in &blank {
         if !walk.used.contains(b) {
             model.skipped.push(Skipped {
@@ -351,6 +381,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         }
     }
 
+    let given_ids: BTreeSet<&str> = given.keys().copied().collect();
     for &id in &entities {
         let classes = types.get(id);
         let class =
@@ -366,7 +397,10 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         let mut parent = None;
         for (i, (_, p, rel)) in chosen.into_iter().enumerate() {
             if i == 0 {
-                properties.insert("parent_relation".into(), json!(rel));
+                // An export names the default relation without keeping it as a property.
+                if !(given_ids.contains(id) && rel == "isPartOf") {
+                    properties.insert("parent_relation".into(), json!(rel));
+                }
                 parent = Some(p);
             } else {
                 model.relations.push(Relation {
@@ -380,9 +414,14 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                 });
             }
         }
-        properties.insert("source_format".into(), json!("brick"));
-        properties.insert("source_id".into(), json!(id));
-        if let Some(cs) = classes {
+        // An entity with arxos:properties comes from an ArxOS export: those are its properties,
+        // as they were (its provenance included), not re-derived.
+        let exported = given_ids.contains(id);
+        if !exported {
+            properties.insert("source_format".into(), json!("brick"));
+            properties.insert("source_id".into(), json!(id));
+        }
+        if let (Some(cs), false) = (classes, exported) {
             let all: Vec<&String> = cs.iter().collect();
             properties.insert(
                 "rdf_type".into(),
@@ -414,12 +453,48 @@ fn static_name(name: &str) -> &'static str {
 }
 
 /// The type of a class IRI: its local name (percent-decoded), at most 100 characters.
-fn type_name(class: &str) -> String {
+pub fn type_name(class: &str) -> String {
     let mut name = percent_decode(local_name(class));
     if name.is_empty() || name.chars().any(char::is_control) {
         name = "Resource".to_owned();
     }
     name.chars().take(100).collect()
+}
+
+/// A connection's properties from an `rdf:Statement` about its triple: (subject, predicate,
+/// object, properties). `None` when the blank node is no statement with `arxos:properties`; an
+/// error when it is one without an IRI subject, predicate and object, or whose
+/// `arxos:properties` is not a JSON object.
+#[allow(clippy::type_complexity)]
+fn statement_properties(
+    triples: &[(String, Term)],
+) -> Option<Result<(String, String, String, Map<String, Value>), String>> {
+    let statement = format!("{RDF}Statement");
+    let is_statement = triples
+        .iter()
+        .any(|(p, o)| p == RDF_TYPE && matches!(o, Term::NamedNode(c) if c.as_str() == statement));
+    let properties = triples.iter().find_map(|(p, o)| match o {
+        Term::Literal(l) if *p == format!("{ARXOS}properties") => {
+            Some(serde_json::from_str::<Value>(l.value()))
+        }
+        _ => None,
+    });
+    let properties = properties.filter(|_| is_statement)?;
+    let iri = |name: &str| {
+        triples.iter().find_map(|(p, o)| match o {
+            Term::NamedNode(n) if *p == format!("{RDF}{name}") => Some(n.as_str().to_owned()),
+            _ => None,
+        })
+    };
+    Some(
+        match (iri("subject"), iri("predicate"), iri("object"), properties) {
+            (Some(s), Some(p), Some(o), Ok(Value::Object(m))) => Ok((s, p, o, m)),
+            (Some(_), Some(_), Some(_), _) => {
+                Err("a statement whose arxos:properties is not a JSON object".into())
+            }
+            _ => Err("a statement without an IRI subject, predicate and object".into()),
+        },
+    )
 }
 
 /// The state of expanding blank nodes into property values.

@@ -1,13 +1,15 @@
 //! A building as Brick Turtle (`arxos export --format brick`). Importing the output gives the
 //! same tree: every object carries `arxos:name` (its segment) and `arxos:properties` (its
-//! properties as JSON), hangs under its parent by `parent_relation` (default `isPartOf`), and
-//! keeps the IRI and class it was imported with.
+//! properties as JSON, taken back as they are), hangs under its parent by `parent_relation`
+//! (default `isPartOf`), and keeps the IRI it was imported with and the class of its type. A
+//! connection whose properties are not what the importer derives from its triple alone
+//! (`{"predicate": …}`) also gets an `rdf:Statement` about that triple with `arxos:properties`.
 
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::brick::{ARXOS, BRICK};
+use super::brick::{type_name, ARXOS, BRICK, RDF};
 
 /// One object as the exporter reads it.
 #[derive(Debug, Clone)]
@@ -67,9 +69,10 @@ fn valid_iri(iri: &str) -> bool {
             .any(|c| c.is_whitespace() || "<>\"{}|^`\\".contains(c))
 }
 
+/// The class it was imported with while its type is still that class's, else its type's.
 fn class_of(o: &ExportObject) -> String {
     match o.properties.get("rdf_type") {
-        Some(Value::String(c)) if valid_iri(c) => c.clone(),
+        Some(Value::String(c)) if valid_iri(c) && type_name(c) == o.kind => c.clone(),
         _ => format!("{TYPE_NS}{}", encode(&o.kind, false)),
     }
 }
@@ -115,6 +118,7 @@ pub fn to_turtle(
     let mut out = String::new();
     let _ = writeln!(out, "@prefix brick: <{BRICK}> .");
     let _ = writeln!(out, "@prefix arxos: <{ARXOS}> .");
+    let _ = writeln!(out, "@prefix rdf: <{RDF}> .");
     let _ = writeln!(
         out,
         "# Building {building}: {} objects, {} connections (arxos export)\n",
@@ -154,6 +158,15 @@ pub fn to_turtle(
             _ => format!("{ARXOS}{}", c.kind),
         };
         let _ = writeln!(out, "<{from}> <{predicate}> <{to}> .");
+        let derived = Map::from_iter([("predicate".to_owned(), Value::from(predicate.clone()))]);
+        if c.properties != derived {
+            let props = Value::Object(c.properties.clone()).to_string();
+            let _ = writeln!(
+                out,
+                "[] a rdf:Statement ; rdf:subject <{from}> ; rdf:predicate <{predicate}> ; rdf:object <{to}> ;\n    arxos:properties {} .",
+                literal(&props)
+            );
+        }
     }
     out
 }
@@ -172,6 +185,16 @@ mod tests {
                 kind: "directory".into(),
                 properties: Map::new(),
             },
+            // Imported from Haystack, then its type changed by hand from the class it came with.
+            ExportObject {
+                path: "/electrical/doas".into(),
+                kind: "DOAS".into(),
+                properties: json!({"source_format": "haystack", "source_id": "@ahu-1",
+                                   "rdf_type": "https://brickschema.org/schema/Brick#AHU"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            },
             ExportObject {
                 path: "/electrical/panel 1".into(),
                 kind: "electrical panel".into(),
@@ -183,12 +206,26 @@ mod tests {
                 properties: Map::new(),
             },
         ];
-        let connections = vec![ExportConnection {
-            from: "/electrical/panel 1".into(),
-            to: "/electrical/panel 1/c#2".into(),
-            kind: "power".into(),
-            properties: Map::new(),
-        }];
+        let connections = vec![
+            ExportConnection {
+                from: "/electrical/panel 1".into(),
+                to: "/electrical/panel 1/c#2".into(),
+                kind: "power".into(),
+                properties: json!({"circuit": 3, "tag": "elecRef"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            },
+            ExportConnection {
+                from: "/electrical/doas".into(),
+                to: "/electrical/panel 1".into(),
+                kind: "feeds".into(),
+                properties: json!({"predicate": "https://brickschema.org/schema/Brick#feeds"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            },
+        ];
         let ttl = to_turtle("b42", &objects, &connections);
         let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
         let got: Vec<(&str, &str)> = plan
@@ -200,14 +237,21 @@ mod tests {
             got,
             [
                 ("/electrical", "directory"),
+                ("/electrical/doas", "DOAS"),
                 ("/electrical/panel 1", "electrical panel"),
                 ("/electrical/panel 1/c#2", "circuit")
             ]
         );
-        assert_eq!(plan.objects[1].properties["rating"], "200A");
-        assert_eq!(plan.connections.len(), 1);
-        assert_eq!(plan.connections[0].kind, "power");
-        assert_eq!(plan.connections[0].to, "/electrical/panel 1/c#2");
+        // Properties come back as they were: nothing derived is added, provenance is kept.
+        for o in &objects {
+            let back = plan.objects.iter().find(|b| b.path == o.path).unwrap();
+            assert_eq!(back.properties, o.properties, "{}", o.path);
+        }
+        assert_eq!(plan.connections.len(), 2);
+        let by_kind = |kind: &str| plan.connections.iter().find(|c| c.kind == kind).unwrap();
+        assert_eq!(by_kind("power").to, "/electrical/panel 1/c#2");
+        assert_eq!(by_kind("power").properties, connections[0].properties);
+        assert_eq!(by_kind("feeds").properties, connections[1].properties);
         assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
     }
 }
