@@ -157,12 +157,13 @@ impl Model {
 
         // Paths, top-down.
         let mut path: Vec<Option<String>> = vec![None; self.entities.len()];
+        let mut lost = vec![None; self.entities.len()];
         for i in 0..self.entities.len() {
             resolve_path(
                 i,
                 &parent,
                 &segment,
-                &mut path,
+                (&mut path, &mut lost),
                 &self.entities,
                 &mut skipped,
             );
@@ -289,40 +290,57 @@ fn describe(properties: &Map<String, Value>) -> String {
     }
 }
 
+/// Gives entity `i` and its ancestors their paths, top-down. An entity that gets none (a
+/// name collision, reported when segments were chosen, or a path too deep or too long) is
+/// `lost` (with the entity that caused it), and so is everything below it: each is reported
+/// once, under its own id, naming the cause.
 fn resolve_path(
     i: usize,
     parent: &[Option<usize>],
     segment: &[Option<String>],
-    path: &mut [Option<String>],
+    (path, lost): (&mut [Option<String>], &mut [Option<usize>]),
     entities: &[Entity],
     skipped: &mut Vec<Skipped>,
 ) {
-    if path[i].is_some() {
+    if path[i].is_some() || lost[i].is_some() {
         return;
     }
-    // The chain up to the root (or to an ancestor with a known path).
+    // The chain up to the root (or to an ancestor with a known path, or lost).
     let mut chain = vec![i];
     let mut at = i;
     while let Some(p) = parent[at] {
-        if path[p].is_some() {
+        if path[p].is_some() || lost[p].is_some() {
             break;
         }
         chain.push(p);
         at = p;
     }
+    let mut lost_above = parent[at].and_then(|p| lost[p]);
     let mut base = parent[at].and_then(|p| path[p].clone());
     for &k in chain.iter().rev() {
+        if let Some(a) = lost_above {
+            lost[k] = Some(a);
+            skipped.push(Skipped {
+                what: entities[k].id.clone(),
+                reason: format!("its ancestor {} was not imported", entities[a].id),
+            });
+            continue;
+        }
         let Some(seg) = &segment[k] else {
-            return; // skipped (collision), and so is everything below it
+            lost[k] = Some(k); // reported with the collision
+            lost_above = Some(k);
+            continue;
         };
         let depth = base.as_deref().map_or(0, arxos_core::path::depth) + 1;
         let candidate = format!("{}/{seg}", base.as_deref().unwrap_or(""));
         if depth > MAX_DEPTH || candidate.len() > arxos_core::path::MAX_BYTES {
+            lost[k] = Some(k);
+            lost_above = Some(k);
             skipped.push(Skipped {
                 what: entities[k].id.clone(),
                 reason: "its path would be deeper or longer than paths may be".into(),
             });
-            return;
+            continue;
         }
         path[k] = Some(candidate.clone());
         base = Some(candidate);
@@ -365,6 +383,34 @@ mod tests {
         assert_eq!(paths, ["/site", "/site/ahu-1", "/site/ahu-1/vav-1"]);
         assert_eq!(plan.connections[0].from, "/site/ahu-1");
         assert_eq!(plan.connections[0].to, "/site/ahu-1/vav-1");
+    }
+
+    #[test]
+    fn what_cannot_be_placed_is_reported_once_each_with_everything_below_it() {
+        // A chain of 70: levels 65 to 70 would be deeper than 64.
+        let ids: Vec<String> = (1..=70).map(|n| format!("e{n}")).collect();
+        let entities: Vec<Entity> = ids
+            .iter()
+            .enumerate()
+            .map(|(k, id)| entity(id, k.checked_sub(1).map(|p| ids[p].as_str())))
+            .rev()
+            .collect();
+        let plan = Model {
+            entities,
+            relations: vec![],
+            skipped: vec![],
+        }
+        .plan();
+        assert_eq!(plan.objects.len(), 64);
+        let what: Vec<&str> = plan.skipped.iter().map(|s| s.what.as_str()).collect();
+        let mut sorted = what.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), what.len(), "each once: {what:?}");
+        assert_eq!(sorted, ["e65", "e66", "e67", "e68", "e69", "e70"]);
+        let reason = |id: &str| &plan.skipped.iter().find(|s| s.what == id).unwrap().reason;
+        assert!(reason("e65").contains("deeper"), "{}", reason("e65"));
+        assert_eq!(reason("e70"), "its ancestor e65 was not imported");
     }
 
     #[test]
