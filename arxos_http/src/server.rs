@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use axum::{Router, ServiceExt};
@@ -19,7 +19,6 @@ use tokio::time::Instant;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::normalize_path::NormalizePath;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
@@ -230,10 +229,9 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ));
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            time_limit(timeout, request, next)
+        }));
     if let Some(limits) = limits {
         app = app.layer(middleware::from_fn_with_state(limits, rate_limit::limit));
     }
@@ -307,6 +305,20 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
             ])
             .max_age(Duration::from_secs(3600)),
     ))
+}
+
+/// The request timeout: 503 when the answer has not begun within `limit`. The event stream is
+/// left out: its answer begins once it has subscribed, which it limits itself, answering a
+/// database that is slow as one that is down (200 with `retry:`, which `EventSource` follows;
+/// a 503 would make it give up).
+async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
+    if request.uri().path() == crate::realtime::STREAM_PATH {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
@@ -445,7 +457,33 @@ impl ShutdownSignals {
 
 #[cfg(test)]
 mod tests {
-    use super::queues_vacuumed_too_rarely;
+    use super::*;
+
+    #[tokio::test]
+    async fn the_request_timeout_leaves_the_event_stream_alone() {
+        use tower::ServiceExt;
+        async fn slow() -> &'static str {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "late"
+        }
+        let app = Router::new()
+            .route(crate::realtime::STREAM_PATH, axum::routing::get(slow))
+            .route("/api/slow", axum::routing::get(slow))
+            .layer(middleware::from_fn(|request: Request, next: Next| {
+                time_limit(Duration::from_millis(50), request, next)
+            }));
+        for (path, status) in [
+            (crate::realtime::STREAM_PATH, StatusCode::OK),
+            ("/api/slow", StatusCode::SERVICE_UNAVAILABLE),
+        ] {
+            let request = Request::builder()
+                .uri(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let answer = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(answer.status(), status, "{path}");
+        }
+    }
 
     #[test]
     fn autovacuum_advice_follows_the_naptime() {

@@ -172,6 +172,56 @@ fn query_key_last_event_id_over_after_and_keep_alive() {
     assert_eq!(comment.as_deref(), Some("keep-alive"));
 }
 
+/// A client that has received no event yet still has a position to resume from: the stream
+/// says where it starts, and, now and then, how far its filters have skipped.
+#[test]
+fn a_stream_tells_its_position_before_any_event() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "p", "warmup", 1);
+    let start = head(&cluster);
+    let mut first = SseClient::connect(
+        shim.addr(),
+        "/api/events?types=object.created",
+        &[("X-API-Key", &key)],
+    );
+    first.wait_ready();
+    assert_eq!(first.last_event_id, Some(start));
+    drop(first);
+    // Written while no stream is open: the client resumes from where it started.
+    desks(&cluster, "p", "meanwhile", 2);
+    let mut second = SseClient::connect(
+        shim.addr(),
+        "/api/events?types=object.created",
+        &[("X-API-Key", &key), ("Last-Event-ID", &start.to_string())],
+    );
+    let paths: Vec<String> = second
+        .take(2, WAIT)
+        .iter()
+        .map(|m| m.json()["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(paths, ["/meanwhile_1", "/meanwhile_2"]);
+    // A filter that matches nothing: after a keep-alive interval, the events it skipped move
+    // the client's position too.
+    let mut narrow = SseClient::connect(
+        shim.addr(),
+        "/api/events?types=webhook.disabled",
+        &[("X-API-Key", &key)],
+    );
+    narrow.wait_ready();
+    let before = head(&cluster);
+    std::thread::sleep(Duration::from_secs(16));
+    desks(&cluster, "p", "skipped", 1);
+    let now = head(&cluster);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while narrow.last_event_id <= Some(before) && std::time::Instant::now() < deadline {
+        narrow.comment(Duration::from_secs(1));
+    }
+    let told = narrow.last_event_id.unwrap();
+    assert!(told > before && told <= now, "{before} < {told} <= {now}");
+}
+
 #[test]
 fn resume_with_last_event_id_has_no_gap_and_no_duplicate() {
     let cluster = Cluster::start();

@@ -27,9 +27,12 @@ pub use hub::Hub;
 use crate::grants::Grants;
 use crate::state::AppState;
 
+/// The event stream's route.
+pub const STREAM_PATH: &str = "/api/events";
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/events", get(sse::stream))
+        .route(STREAM_PATH, get(sse::stream))
         .route("/api/events/recent", get(recent::recent))
 }
 

@@ -3,22 +3,26 @@
 
 use std::sync::Arc;
 
-use super::event::{self, Event, PAGE_SQL};
+use super::event::{self, Event};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Up to `max` events after `after` that `key` may see, oldest first.
+/// Up to `max` events after `after` that `key` may see, oldest first, read by `sql`:
+/// [`event::PAGE_SQL`] sequences what is pending first (a request that ends at once),
+/// [`event::REPLAY_SQL`] reads what is sequenced (a stream, whose transaction may wait on its
+/// client).
 pub async fn page(
     state: &AppState,
     key: &ApiKey,
     after: i64,
     max: i32,
+    sql: &'static str,
 ) -> Result<Vec<Arc<Event>>, ApiError> {
     state
         .tx(key, Scope::Read, None, |c| {
             Box::pin(async move {
-                let statement = c.prepare_cached(PAGE_SQL).await?;
+                let statement = c.prepare_cached(sql).await?;
                 Ok(event::page(c, &statement, after, max).await?)
             })
         })

@@ -54,7 +54,7 @@ pub async fn recent(
     let after = subscription::non_negative_after(params.after)?.unwrap_or(0);
     let sub = subscription::subscribe(&state, key, &params.filters).await?;
     sub.check_after(after)?;
-    let page = outbox::page(&state, &sub.key, after, limit).await?;
+    let page = outbox::page(&state, &sub.key, after, limit, super::event::PAGE_SQL).await?;
     let last_id = page.last().map_or(after, |e| e.id);
     let events: Vec<&str> = page
         .iter()

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-use super::event::Event;
+use super::event::{Event, REPLAY_SQL};
 use super::filter::{Filter, FilterParams};
 use super::outbox;
 use super::subscription::{self, request_key};
@@ -84,11 +84,18 @@ pub async fn stream(
         None => None,
     };
     let start = subscription::non_negative_after(last_event_id.or(params.after))?;
-    let sub = match subscription::subscribe(&state, key, &params.filters).await {
-        Ok(sub) => sub,
-        Err(e) if retry_later(&e) => return Ok(retry_only("the database is unavailable")),
-        Err(e) => return Err(e),
-    };
+    // The server's request timeout does not cover this route (a stream): the subscription has
+    // its own, and a database that does not answer in time is a retry, as one that is down.
+    let limit = Duration::from_millis(state.statement_timeout_ms.max(1));
+    let sub =
+        match tokio::time::timeout(limit, subscription::subscribe(&state, key, &params.filters))
+            .await
+        {
+            Ok(Ok(sub)) => sub,
+            Ok(Err(e)) if retry_later(&e) => return Ok(retry_only("the database is unavailable")),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Ok(retry_only("the database did not answer in time")),
+        };
     let cursor = match start {
         Some(after) => sub.check_after(after)?,
         None => sub.head,
@@ -102,6 +109,8 @@ pub async fn stream(
         queue: VecDeque::new(),
         replaying: true,
         last_check: Instant::now(),
+        told: cursor,
+        told_at: Instant::now(),
         greeted: false,
         ended: false,
     };
@@ -125,17 +134,28 @@ fn retry_later(err: &ApiError) -> bool {
 /// A stream of a retry hint alone.
 fn retry_only(why: &str) -> Response {
     Sse::new(futures_util::stream::iter([Ok::<_, Infallible>(
-        retry_hint(why),
+        retry_hint(why, None),
     )]))
     .into_response()
 }
 
-/// The last message of a stream the client should open again: `retry:` (milliseconds) and a
-/// comment saying why. It has no `id:`, so the client keeps its `Last-Event-ID`.
-fn retry_hint(why: &str) -> SseEvent {
-    SseEvent::default()
+/// The last message of a stream the client should open again: `retry:` (milliseconds), a
+/// comment saying why, and the stream's position when it has one (without, the client keeps
+/// its `Last-Event-ID`).
+fn retry_hint(why: &str, cursor: Option<i64>) -> SseEvent {
+    let hint = SseEvent::default()
         .retry(RETRY_AFTER_FAILURE)
-        .comment(format!("{why}; reconnect"))
+        .comment(format!("{why}; reconnect"));
+    match cursor {
+        Some(cursor) => hint.id(cursor.to_string()),
+        None => hint,
+    }
+}
+
+/// A message with the stream's position and no data: `EventSource` takes the id as its last
+/// event id (and sends it back as `Last-Event-ID` when it reconnects) without firing an event.
+fn position(cursor: i64, why: &str) -> SseEvent {
+    SseEvent::default().id(cursor.to_string()).comment(why)
 }
 
 /// One stream's position and what it has in hand.
@@ -151,6 +171,9 @@ struct Reader {
     replaying: bool,
     rx: Option<broadcast::Receiver<Arc<Event>>>,
     last_check: Instant,
+    /// The position the client was last told (the id of a message, or a position), and when.
+    told: i64,
+    told_at: Instant,
     greeted: bool,
     /// The last message (a retry hint) is out: the stream ends.
     ended: bool,
@@ -163,9 +186,10 @@ impl Reader {
             return None;
         }
         if !self.greeted {
-            // Tells the client the stream is set up (a comment, ignored by EventSource).
+            // Tells the client the stream is set up, and where it starts: a client that gets
+            // no event before it reconnects resumes from here, not from the head of then.
             self.greeted = true;
-            return Some(SseEvent::default().comment("ready"));
+            return Some(position(self.cursor, "ready"));
         }
         loop {
             while let Some(event) = self.queue.pop_front() {
@@ -175,8 +199,17 @@ impl Reader {
                 self.cursor = event.id;
                 if self.filter.matches(&event) {
                     crate::metrics::events_delivered(EventTransport::Sse, 1);
+                    self.told = event.id;
+                    self.told_at = Instant::now();
                     return Some(message(&event));
                 }
+            }
+            // Events the filters skipped move the position too: said now and then, so that a
+            // narrow stream resumes from near here, not from its last match.
+            if self.cursor > self.told && self.told_at.elapsed() >= KEEP_ALIVE {
+                self.told = self.cursor;
+                self.told_at = Instant::now();
+                return Some(position(self.cursor, "skipped"));
             }
             if self.replaying {
                 if self.rx.is_none() {
@@ -185,7 +218,9 @@ impl Reader {
                 // Read before the page: a page read once the listener knew its start covers
                 // everything up to where the hub's events begin.
                 let hub_live = self.state.hub.is_live();
-                match outbox::page(&self.state, &self.key, self.cursor, REPLAY_PAGE).await {
+                match outbox::page(&self.state, &self.key, self.cursor, REPLAY_PAGE, REPLAY_SQL)
+                    .await
+                {
                     Ok(page) => {
                         let caught_up = (page.len() as i32) < REPLAY_PAGE;
                         if caught_up && hub_live {
@@ -201,7 +236,7 @@ impl Reader {
                     Err(e) => {
                         tracing::warn!(error = %e, cursor = self.cursor, "event stream replay failed; closing it");
                         self.ended = true;
-                        return Some(retry_hint("replay failed"));
+                        return Some(retry_hint("replay failed", Some(self.cursor)));
                     }
                 }
                 continue;

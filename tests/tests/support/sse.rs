@@ -26,6 +26,11 @@ pub struct SseClient {
     pub retry: Option<u64>,
     /// The server ended the body (rather than a read timing out).
     pub ended: bool,
+    /// The last event id as `EventSource` keeps it: the `id:` of the last message dispatched,
+    /// with or without data (what it would send back as `Last-Event-ID`).
+    pub last_event_id: Option<i64>,
+    /// The `id:` of the message being read.
+    pending_id: Option<i64>,
     chunked: bool,
     /// The `Content-Length` header's value (error answers have one; streams are chunked).
     content_length: Option<usize>,
@@ -79,6 +84,8 @@ impl SseClient {
             content_type,
             retry: None,
             ended: false,
+            last_event_id: None,
+            pending_id: None,
             chunked,
             content_length,
             left: 0,
@@ -118,8 +125,21 @@ impl SseClient {
         self.line()
     }
 
-    /// Reads raw body bytes (de-chunked) until a full line is available.
+    /// The next line, keeping [`SseClient::last_event_id`] as `EventSource` does.
     fn line(&mut self) -> Option<String> {
+        let line = self.raw_line()?;
+        if let Some(id) = line.strip_prefix("id:") {
+            self.pending_id = id.trim().parse().ok();
+        } else if line.is_empty() {
+            if let Some(id) = self.pending_id.take() {
+                self.last_event_id = Some(id);
+            }
+        }
+        Some(line)
+    }
+
+    /// Reads raw body bytes (de-chunked) until a full line is available.
+    fn raw_line(&mut self) -> Option<String> {
         loop {
             if let Some(pos) = self.buffer.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buffer.drain(..=pos).collect();
@@ -205,6 +225,9 @@ impl SseClient {
                 if has_data {
                     return Some(message);
                 }
+                // A message without data (a position) fires no event.
+                message.id = None;
+                message.event = None;
                 continue;
             }
             if line.starts_with(':') {
@@ -245,7 +268,11 @@ impl SseClient {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             match self.line() {
-                Some(line) if line.starts_with(": ready") || line.starts_with(":ready") => return,
+                Some(line) if line.starts_with(": ready") || line.starts_with(":ready") => {
+                    // To the end of its message, which dispatches its id.
+                    while self.line().is_some_and(|l| !l.is_empty()) {}
+                    return;
+                }
                 Some(_) => {}
                 None => panic!("stream ended before it was ready"),
             }
