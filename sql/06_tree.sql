@@ -85,12 +85,21 @@ BEGIN
 END
 $$;
 
--- The message for a listing's after that is not a path: every path would sort before it, and
--- the answer would be an empty page rather than an error.
-CREATE FUNCTION arxos.after_not_a_path(after text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT format('after must be a path (the last path of the previous page, like /spaces/room_1), got %s',
-                  quote_literal(left(after, 100)))
+-- A listing's after, as the path it compares with: normalised (an after written /a/b/ would
+-- otherwise sort after /a/b-2 and skip it), NULL for none. One that is not a path is refused:
+-- every path would sort before it, and the answer would be an empty page rather than an error.
+CREATE FUNCTION arxos.after_path(after text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF after IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF left(after, 1) <> '/' THEN
+        RAISE EXCEPTION 'after must be a path (the last path of the previous page, like /spaces/room_1), got %',
+            quote_literal(left(after, 100)) USING ERRCODE = '22023';
+    END IF;
+    RETURN arxos.normalize_path(after);
+END
 $$;
 
 -- A JSON object with a patch's keys merged in: a key the patch gives as null is removed (nulls
@@ -157,36 +166,41 @@ BEGIN
         ON CONFLICT (building_id, path) DO NOTHING;
     END IF;
     -- Look first, then write: an UPDATE that matches nothing still costs a statement and its
-    -- (empty) statement triggers.
-    SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
-    IF FOUND THEN
-        IF (r.type, r.properties, r.status, r.health, r.needs_repair, r.x, r.y, r.z, r.floor)
-           IS NOT DISTINCT FROM
-           (put.type, coalesce(put.properties, r.properties), coalesce(put.status, r.status),
-            coalesce(put.health, r.health)::smallint, coalesce(put.needs_repair, r.needs_repair),
-            coalesce(loc.x, r.x), coalesce(loc.y, r.y), coalesce(loc.z, r.z), coalesce(loc.floor, r.floor)) THEN
-            RETURN r;   -- nothing to change
+    -- (empty) statement triggers. A concurrent write between the look and the write makes it
+    -- look again: the object moved or deleted meanwhile (the UPDATE re-checks the path on the
+    -- row it waited for, so it never changes what now lives elsewhere) is created anew, and an
+    -- object another transaction created meanwhile is updated.
+    LOOP
+        SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
+        IF FOUND THEN
+            IF (r.type, r.properties, r.status, r.health, r.needs_repair, r.x, r.y, r.z, r.floor)
+               IS NOT DISTINCT FROM
+               (put.type, coalesce(put.properties, r.properties), coalesce(put.status, r.status),
+                coalesce(put.health, r.health)::smallint, coalesce(put.needs_repair, r.needs_repair),
+                coalesce(loc.x, r.x), coalesce(loc.y, r.y), coalesce(loc.z, r.z), coalesce(loc.floor, r.floor)) THEN
+                RETURN r;   -- nothing to change
+            END IF;
+            UPDATE arxos.objects o
+               SET type = put.type,
+                   properties = coalesce(put.properties, o.properties),
+                   status = coalesce(put.status, o.status),
+                   health = coalesce(put.health, o.health),
+                   needs_repair = coalesce(put.needs_repair, o.needs_repair),
+                   x = coalesce(loc.x, o.x), y = coalesce(loc.y, o.y), z = coalesce(loc.z, o.z),
+                   floor = coalesce(loc.floor, o.floor)
+             WHERE o.id = r.id AND o.path = p
+            RETURNING * INTO r;
+        ELSE
+            INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)
+            VALUES (b, p, put.type, coalesce(put.properties, '{}'), coalesce(put.status, 'active'),
+                    coalesce(put.health, 100), coalesce(put.needs_repair, false), loc.x, loc.y, loc.z, loc.floor)
+            ON CONFLICT (building_id, path) DO NOTHING
+            RETURNING * INTO r;
         END IF;
-        UPDATE arxos.objects o
-           SET type = put.type,
-               properties = coalesce(put.properties, o.properties),
-               status = coalesce(put.status, o.status),
-               health = coalesce(put.health, o.health),
-               needs_repair = coalesce(put.needs_repair, o.needs_repair),
-               x = coalesce(loc.x, o.x), y = coalesce(loc.y, o.y), z = coalesce(loc.z, o.z),
-               floor = coalesce(loc.floor, o.floor)
-         WHERE o.id = r.id
-        RETURNING * INTO r;
         IF FOUND THEN
             RETURN r;
         END IF;
-        -- moved or deleted by a concurrent transaction since the SELECT: create it anew
-    END IF;
-    INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)
-    VALUES (b, p, put.type, coalesce(put.properties, '{}'), coalesce(put.status, 'active'),
-            coalesce(put.health, 100), coalesce(put.needs_repair, false), loc.x, loc.y, loc.z, loc.floor)
-    RETURNING * INTO r;
-    RETURN r;
+    END LOOP;
 END
 $$;
 
@@ -287,11 +301,10 @@ LANGUAGE sql STABLE AS $$
         SELECT CASE WHEN building ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
                     THEN (SELECT b.id FROM arxos.buildings b WHERE b.id = building::uuid)
                     ELSE (SELECT b.id FROM arxos.buildings b WHERE b.key = building) END AS b,
-               arxos.normalize_path(path) AS p
+               arxos.normalize_path(path) AS p, arxos.after_path(after) AS a
     ), args AS MATERIALIZED (
-        SELECT r.b, r.p FROM r
+        SELECT r.b, r.p, r.a FROM r
          WHERE (r.b IS NOT NULL OR arxos.unknown_building(building))
-           AND (after IS NULL OR left(after, 1) = '/' OR arxos.raise(arxos.after_not_a_path(after), '22023'))
            AND (r.p = '/'
                 -- OFFSET 0: always one probe of the unique index, never a hashed scan of the table
                 OR EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = r.b AND o.path = r.p OFFSET 0)
@@ -300,7 +313,7 @@ LANGUAGE sql STABLE AS $$
            (SELECT count(*) FROM arxos.objects c WHERE c.building_id = o.building_id AND c.parent_path = o.path)
       FROM arxos.objects o
      WHERE o.building_id = (SELECT args.b FROM args) AND o.parent_path = (SELECT args.p FROM args)
-       AND (after IS NULL OR o.path > after COLLATE "C")
+       AND (after IS NULL OR o.path > (SELECT args.a FROM args) COLLATE "C")
      ORDER BY o.path
      LIMIT max
 $$;
@@ -312,18 +325,18 @@ RETURNS TABLE (path text, name text, type text, status text, health smallint,
                needs_repair boolean, level integer)
 LANGUAGE sql STABLE AS $$
     WITH args AS MATERIALIZED (
-        SELECT b, p, arxos.path_depth(p) AS d0, arxos.path_lower(p) AS lo, arxos.path_upper(p) AS hi
+        SELECT b, p, arxos.path_depth(p) AS d0, arxos.path_lower(p) AS lo, arxos.path_upper(p) AS hi,
+               arxos.after_path(after) AS a
           FROM arxos.building_id(building) AS b,
                LATERAL arxos.existing_path(b, path) AS p
-         WHERE (depth IS NULL OR depth >= 0 OR arxos.raise('depth must be 0 or more', '22023'))
-           AND (after IS NULL OR left(after, 1) = '/' OR arxos.raise(arxos.after_not_a_path(after), '22023')))
+         WHERE (depth IS NULL OR depth >= 0 OR arxos.raise('depth must be 0 or more', '22023')))
     SELECT o.path::text, o.name::text, o.type, o.status, o.health, o.needs_repair, o.depth - args.d0
       FROM args JOIN arxos.objects o
         ON o.building_id = args.b
        -- one index range [p, p0); the OR only drops siblings like p-x that sort inside it
        AND o.path >= args.p AND o.path < args.hi AND (o.path = args.p OR o.path >= args.lo)
      WHERE ($3 IS NULL OR o.depth - args.d0 <= $3)
-       AND (after IS NULL OR o.path > after COLLATE "C")
+       AND (after IS NULL OR o.path > args.a COLLATE "C")
      ORDER BY o.path
      LIMIT max
 $$;
@@ -340,13 +353,10 @@ DECLARE
     b uuid := arxos.building_id(building);
     -- Under a path that names no object: "no object at", as ls and tree say, not an empty answer.
     u text := arxos.existing_path(b, under);
+    a text := arxos.after_path(after);
 BEGIN
-    -- A type or status filter that no object can have is a mistake, not an empty answer; so is
-    -- an after that is not a path (every path would sort before it).
+    -- A type or status filter that no object can have is a mistake, not an empty answer.
     PERFORM arxos.check_object_input(find.type, find.status, NULL);
-    IF after IS NOT NULL AND left(after, 1) <> '/' THEN
-        RAISE EXCEPTION '%', arxos.after_not_a_path(after) USING ERRCODE = '22023';
-    END IF;
     RETURN QUERY
     SELECT o.* FROM arxos.objects o
      WHERE o.building_id = b
@@ -355,7 +365,7 @@ BEGIN
        AND (find.status IS NULL OR o.status = find.status)
        AND (props IS NULL OR o.properties @> props)
        AND (find.needs_repair IS NULL OR o.needs_repair = find.needs_repair)
-       AND (after IS NULL OR o.path > after COLLATE "C")
+       AND (a IS NULL OR o.path > a COLLATE "C")
      ORDER BY o.path
      LIMIT max;
 END
@@ -373,20 +383,18 @@ LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
     u text := arxos.normalize_path(under);
+    a text := arxos.after_path(after_path);
 BEGIN
     IF (after_building IS NULL) <> (after_path IS NULL) THEN
         RAISE EXCEPTION 'after_building and after_path go together' USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_object_input(find_all.type, find_all.status, NULL);
-    IF after_path IS NOT NULL AND left(after_path, 1) <> '/' THEN
-        RAISE EXCEPTION '%', arxos.after_not_a_path(after_path) USING ERRCODE = '22023';
-    END IF;
     -- Without a cursor, from the smallest (id, path): one statement whose row comparison is
     -- where the index scan starts, whether or not a cursor is given.
     RETURN QUERY
     SELECT o.* FROM arxos.objects o
      WHERE (o.building_id, o.path) > (coalesce(after_building, '00000000-0000-0000-0000-000000000000'),
-                                      coalesce(after_path, '') COLLATE "C")
+                                      coalesce(a, '') COLLATE "C")
        AND (u = '/' OR (o.path >= u AND o.path < arxos.path_upper(u) AND (o.path = u OR o.path >= arxos.path_lower(u))))
        AND (find_all.type IS NULL OR o.type = find_all.type)
        AND (find_all.status IS NULL OR o.status = find_all.status)
@@ -424,6 +432,10 @@ BEGIN
      WHERE o.building_id = b
        AND (o.path >= f AND o.path < arxos.path_upper(f) AND (o.path = f OR o.path >= arxos.path_lower(f)));
     GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        -- moved or deleted by a transaction that committed while this one waited for it
+        RAISE EXCEPTION 'no object at %', f USING ERRCODE = 'P0002';
+    END IF;
     RETURN n;
 END
 $$;
@@ -448,6 +460,10 @@ BEGIN
         DELETE FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
     END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        -- moved or deleted by a transaction that committed while this one waited for it
+        RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
+    END IF;
     RETURN n;
 END
 $$;
@@ -665,7 +681,7 @@ RETURNS TABLE (path text, type text, status text, distance double precision, loc
 LANGUAGE sql STABLE AS $$
     SELECT n.path, n.type, n.status, n.distance, n.location
       FROM arxos.nearest_objects(arxos.building_id(building), x, y, z, radius, max) n
-     ORDER BY n.distance, n.path
+     ORDER BY n.distance, n.path COLLATE "C"
      LIMIT max
 $$;
 

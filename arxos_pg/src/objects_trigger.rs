@@ -294,7 +294,9 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
     // Stored documents nest at most 32 levels (arxos_core::json_depth): deeper ones could be
     // written once and then never read back by the clients of their history and events.
     // Every level of a jsonb takes at least 8 bytes, so one of 256 bytes or fewer cannot be
-    // deeper (the check's text conversion is skipped for the usual small documents).
+    // deeper (the check's text conversion is skipped for the usual small documents). The size
+    // is the uncompressed one: a value copied from a table arrives as it was stored there,
+    // possibly compressed far below its real size.
     for (column, what) in [(c.properties, "properties"), (c.metrics, "metrics")] {
         if let Some(doc) = new.get(column) {
             let written = || match &old {
@@ -302,7 +304,7 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
                 Some(_) if column == c.properties => properties_written,
                 Some(old) => !same_jsonb(Some(doc), old.get(column)),
             };
-            if pg_sys::toast_datum_size(doc) > 256 && written() {
+            if pg_sys::toast_raw_datum_size(doc) > 256 && written() {
                 crate::object_json::check_json_depth(what, &jsonb_text(doc));
             }
         }

@@ -16,6 +16,17 @@ INSERT INTO arxos.connections (building_id, from_id, to_id, kind)
 SELECT b.id, (SELECT id FROM arxos.objects WHERE path = '/spaces' AND building_id = b.id),
        (SELECT o.id FROM arxos.objects o JOIN arxos.buildings x ON x.id = o.building_id WHERE x.key = 'other'), 'data'
   FROM arxos.buildings b WHERE b.key = 'b42';
+-- also when the writer's row-level security hides the other end (its foreign key, checked as
+-- the owner, finds it; the trigger, as the writer, does not)
+SELECT o.id AS other_x FROM arxos.objects o JOIN arxos.buildings x ON x.id = o.building_id WHERE x.key = 'other' \gset
+BEGIN;
+SET LOCAL ROLE arxos_api;
+SELECT set_config('arxos.building_ids', (SELECT id::text FROM arxos.buildings WHERE key = 'b42'), true) IS NOT NULL AS scoped;
+SELECT count(*) AS other_visible FROM arxos.objects WHERE id = :'other_x';
+INSERT INTO arxos.connections (building_id, from_id, to_id, kind)
+SELECT b.id, (SELECT id FROM arxos.objects WHERE path = '/spaces' AND building_id = b.id), :'other_x', 'data'
+  FROM arxos.buildings b WHERE b.key = 'b42';
+ROLLBACK;
 DELETE FROM arxos.buildings WHERE key = 'other';
 -- trace downstream and upstream, with a kind filter
 SELECT depth, path, kind, via, cycle FROM arxos.trace('b42', '/electrical/panels/panel_1');

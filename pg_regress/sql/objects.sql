@@ -46,6 +46,13 @@ SELECT path, type, status, health, needs_repair, properties ->> 'fault' AS fault
   FROM arxos.get('b42', '/electrical/circuits/2/outlet_2B');
 SELECT arxos.get('b42', '/electrical/panel_9');
 SELECT path FROM arxos.get('b42', '//electrical//circuits/2/');
+-- the depth limit also holds for a value copied from a table where it is stored compressed
+-- (its stored size is far below the 256 bytes under which the check is skipped)
+CREATE TEMP TABLE deep_staging (p jsonb);
+INSERT INTO deep_staging SELECT (repeat('{"a": ', 33) || to_json(repeat('x', 5000))::text || repeat('}', 33))::jsonb;
+SELECT pg_column_size(p) < 256 AS stored_compressed FROM deep_staging;
+INSERT INTO arxos.objects (building_id, path, type, properties)
+SELECT arxos.building_id('b42'), '/deep', 'thing', p FROM deep_staging;
 -- patch merges properties (null removes a key) and changes only the fields given
 SELECT properties, status, version FROM arxos.patch('b42', '/electrical/circuits/3',
        properties => '{"amperage": 20, "breaker": 3}', status => 'active');

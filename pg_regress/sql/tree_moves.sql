@@ -68,3 +68,12 @@ SELECT op, path, changes ? 'health' AS health_changed FROM arxos.history('b42', 
 SELECT count(*) AS root_alone FROM arxos.history('b42', '/', subtree => false);
 SELECT arxos.history('b42', '/moves/b', subtree => NULL);
 SELECT arxos.rm('b42', '/moves', recursive => true) AS removed;
+-- after is normalised before it is compared: /pg/b/ is /pg/b, so /pg/b-2 (which sorts before
+-- /pg/b/ byte by byte) is not skipped
+SELECT (arxos.put('b42', p, 'thing', parents => true)).path FROM unnest(ARRAY['/pg/b', '/pg/b-2', '/pg/c']) p;
+SELECT name FROM arxos.ls('b42', '/pg', after => '/pg/b/');
+SELECT path FROM arxos.tree('b42', '/pg', after => '//pg/b/');
+SELECT path FROM arxos.find('b42', '/pg', after => '/pg/b/');
+SELECT path FROM arxos.find_all('/pg', after_building => arxos.building_id('b42'), after_path => '/pg/b/');
+SELECT arxos.ls('b42', '/pg', after => 'pg/b');
+SELECT arxos.rm('b42', '/pg', recursive => true) AS removed;
