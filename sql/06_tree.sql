@@ -166,10 +166,10 @@ BEGIN
         ON CONFLICT (building_id, path) DO NOTHING;
     END IF;
     -- Look first, then write: an UPDATE that matches nothing still costs a statement and its
-    -- (empty) statement triggers. A concurrent write between the look and the write makes it
-    -- look again: the object moved or deleted meanwhile (the UPDATE re-checks the path on the
-    -- row it waited for, so it never changes what now lives elsewhere) is created anew, and an
-    -- object another transaction created meanwhile is updated.
+    -- (empty) statement triggers. An object moved or deleted by a concurrent transaction
+    -- between the look and the write makes it look again (the UPDATE re-checks the path on the
+    -- row it waited for, so it never changes what now lives elsewhere), and it is created anew.
+    -- (Two puts creating the same path at once: the second gets 23505, already exists.)
     LOOP
         SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
         IF FOUND THEN
@@ -194,7 +194,6 @@ BEGIN
             INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)
             VALUES (b, p, put.type, coalesce(put.properties, '{}'), coalesce(put.status, 'active'),
                     coalesce(put.health, 100), coalesce(put.needs_repair, false), loc.x, loc.y, loc.z, loc.floor)
-            ON CONFLICT (building_id, path) DO NOTHING
             RETURNING * INTO r;
         END IF;
         IF FOUND THEN
