@@ -125,6 +125,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         }
     });
     tracing::info!(addr = %local, "listening on http://{local}");
+    let hub = state.hub.clone();
     tokio::spawn(report_database(state));
 
     let stop = Arc::new(Notify::new());
@@ -155,6 +156,9 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         signal = signals.recv() => {
             tracing::info!(signal, "shutting down: no new connections, finishing in-flight requests and webhook deliveries");
             stop.notify_one();
+            // Open event streams end now (each with its position), or the server would wait
+            // the whole grace period for them and then cut them without a word.
+            hub.close();
             if let Some(webhooks) = &webhooks {
                 webhooks.stop_claiming();
             }

@@ -25,6 +25,9 @@ struct Inner {
     /// The listener has found where it starts: every event after that point will be
     /// published. Before, a subscriber cannot know where the hub's events will begin.
     live: AtomicBool,
+    /// The server is shutting down: streams end (with their position and a retry hint).
+    closing: AtomicBool,
+    closed: Notify,
 }
 
 impl Default for Hub {
@@ -41,6 +44,8 @@ impl Hub {
                 sender,
                 published: Notify::new(),
                 live: AtomicBool::new(false),
+                closing: AtomicBool::new(false),
+                closed: Notify::new(),
             }),
         }
     }
@@ -71,6 +76,31 @@ impl Hub {
     /// without a gap ([`Hub::mark_live`]).
     pub fn is_live(&self) -> bool {
         self.inner.live.load(Ordering::Acquire)
+    }
+
+    /// Tells the subscribers that the server is shutting down ([`Hub::closing`]).
+    pub fn close(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        self.inner.closed.notify_waiters();
+    }
+
+    /// Whether [`Hub::close`] was called.
+    pub fn is_closing(&self) -> bool {
+        self.inner.closing.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the server shuts down (at once if it already does).
+    pub async fn closing(&self) {
+        loop {
+            let closed = self.inner.closed.notified();
+            tokio::pin!(closed);
+            // Registered before the flag is read: a close in between still wakes it.
+            closed.as_mut().enable();
+            if self.is_closing() {
+                return;
+            }
+            closed.await;
+        }
     }
 
     /// Resolves after the next publication.

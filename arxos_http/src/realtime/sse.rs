@@ -192,6 +192,12 @@ impl Reader {
             return Some(position(self.cursor, "ready"));
         }
         loop {
+            if self.state.hub.is_closing() {
+                // A deploy or a restart: the client reconnects (to another replica, or to this
+                // one once it is back) and resumes from here.
+                self.ended = true;
+                return Some(retry_hint("the server is shutting down", Some(self.cursor)));
+            }
             while let Some(event) = self.queue.pop_front() {
                 if event.id <= self.cursor {
                     continue;
@@ -242,7 +248,11 @@ impl Reader {
                 continue;
             }
             let rx = self.rx.as_mut()?;
-            match rx.recv().await {
+            let received = tokio::select! {
+                received = rx.recv() => received,
+                () = self.state.hub.closing() => continue,
+            };
+            match received {
                 Ok(event) => {
                     if self.last_check.elapsed() >= RECHECK_EVERY {
                         // The key may have been revoked since the stream started.
