@@ -28,7 +28,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-stress
 
 test-unit:
-	cargo test -p arxos_core -p arxos_http
+	cargo test -p arxos_core -p arxos_http -p arxos_bench_realtime
 
 test-pg:
 	bash scripts/pgrx_test.sh

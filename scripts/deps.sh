@@ -7,7 +7,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
 APT_PACKAGES=(postgresql-15 postgresql-contrib postgresql-server-dev-15 postgresql-15-postgis-3
-              libclang-dev clang pkg-config libssl-dev sudo python3 python3-venv)
+              libclang-dev clang pkg-config libssl-dev sudo python3 python3-venv curl)
 # Extra packages a caller needs (make bench: wrk), space-separated.
 read -r -a extra <<<"${DEPS_EXTRA:-}"
 APT_PACKAGES+=("${extra[@]}")

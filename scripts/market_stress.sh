@@ -15,6 +15,8 @@ CLIENTS=${MARKET_STRESS_CLIENTS:-16}
 [[ "$SECONDS_TO_RUN" =~ ^[0-9]+$ ]] && [ "$SECONDS_TO_RUN" -gt 0 ] || die "seconds must be a positive integer"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-market-stress.XXXXXX")
+# pgbench runs as postgres and reads its script from the checkout.
+pg_reach "$ROOT_DIR/bench"
 chmod 755 "$work"
 port=$(free_port)
 cleanup() { cluster_stop "$work"; rm -rf "$work"; }

@@ -12,13 +12,20 @@ PG_ISOLATION=$PGXS_DIR/test/isolation/pg_isolation_regress
 work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-regress.XXXXXX")
 chmod 755 "$work"
 port=$(free_port)
-cleanup() { cluster_stop "$work"; rm -rf "$work"; }
+out="$ROOT_DIR/pg_regress"
+# pg_regress runs as postgres and reads the checkout.
+pg_reach "$out"
+cleanup() {
+    # Whatever failed: the checkout back to its owner, the cluster stopped.
+    if [ "$(id -u)" = 0 ]; then chown -R "$(id -u):$(id -g)" "$out" 2>/dev/null || true; fi
+    cluster_stop "$work"
+    rm -rf "$work"
+}
 trap cleanup EXIT
 cluster_init "$work"
 cluster_start "$work" "$port"
 as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos_regress
 
-out="$ROOT_DIR/pg_regress"
 rm -rf "$out/results" "$out/regression.diffs" "$out/regression.out"
 if [ "$(id -u)" = 0 ]; then chown -R postgres "$out"; fi
 tests=("$@")
@@ -35,18 +42,18 @@ set -e
 iso="$out/isolation"
 rm -rf "$iso/results" "$iso/regression.diffs" "$iso/regression.out"
 if [ "$(id -u)" = 0 ]; then chown -R postgres "$iso"; fi
-as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos_isolation
-as_pg "$PG_BIN/psql" -X -q -h "$work" -p "$port" -U postgres -d arxos_isolation \
-    -c "CREATE EXTENSION arxos CASCADE" >/dev/null
 mapfile -t specs < <(grep -v '^\s*#' "$iso/schedule" | sed '/^\s*$/d')
 set +e
-(cd "$iso" && as_pg "$PG_ISOLATION" --host="$work" --port="$port" --user=postgres --use-existing \
-    --dbname=arxos_isolation --inputdir="$iso" --outputdir="$iso" "${specs[@]}") >>"$work/pg_regress.out" 2>&1
+# (A failing set-up counts as a failed suite; the output so far is still shown below.)
+as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos_isolation >>"$work/pg_regress.out" 2>&1 &&
+    as_pg "$PG_BIN/psql" -X -q -h "$work" -p "$port" -U postgres -d arxos_isolation \
+        -c "CREATE EXTENSION arxos CASCADE" >>"$work/pg_regress.out" 2>&1 &&
+    (cd "$iso" && as_pg "$PG_ISOLATION" --host="$work" --port="$port" --user=postgres --use-existing \
+        --dbname=arxos_isolation --inputdir="$iso" --outputdir="$iso" "${specs[@]}") >>"$work/pg_regress.out" 2>&1
 iso_status=$?
 set -e
 [ "$iso_status" -eq 0 ] || status=1
 if [ -f "$iso/regression.diffs" ]; then head -200 "$iso/regression.diffs"; fi
-if [ "$(id -u)" = 0 ]; then chown -R "$(id -u):$(id -g)" "$out"; fi
 cat "$work/pg_regress.out"
 failed=$(grep -cE '^(not ok|test .* \.\.\. FAILED)' "$work/pg_regress.out" || true)
 passed=$(grep -cE '^(ok|test .* \.\.\. ok)' "$work/pg_regress.out" || true)

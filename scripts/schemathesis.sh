@@ -14,10 +14,12 @@ WORK=$TARGET/schemathesis
 VENV=$WORK/venv
 mkdir -p "$WORK"
 
-if [ ! -x "$VENV/bin/schemathesis" ]; then
-    log "installing schemathesis into $VENV"
+# Pinned: the options below are schemathesis 4's, and a new release could change its checks.
+SCHEMATHESIS_VERSION=4.32.5
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check schemathesis
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 log "building arxos"
@@ -40,7 +42,7 @@ cluster_start "$DIR" "$PORT"
 PSQL=("$PG_BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE arxos" >/dev/null
 "${PSQL[@]}" -d arxos -c "CREATE EXTENSION arxos CASCADE" -c "ALTER ROLE arxos_query LOGIN" \
-    -c "SELECT arxos.load_sample()" >/dev/null 2>&1
+    -c "SELECT arxos.load_sample()" >/dev/null || die "cannot set up the database (above)"
 KEY=$("${PSQL[@]}" -d arxos -c "SELECT key FROM arxos.create_api_key('schemathesis', ARRAY['read','write','admin'])")
 
 DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/arxos" RUST_LOG=warn \
@@ -49,8 +51,14 @@ DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/arxos" RUST_LOG=warn \
 SHIM_PID=$!
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$HTTP_PORT/api/health/live" >/dev/null 2>&1 && break
+    kill -0 "$SHIM_PID" 2>/dev/null || break
     sleep 0.1
 done
+if ! curl -sf "http://127.0.0.1:$HTTP_PORT/api/health/live" >/dev/null 2>&1; then
+    tail -50 "$WORK/arxos.log" >&2
+    echo "schemathesis: 0 passed, 1 failed"
+    die "the server did not start (its log is above)"
+fi
 
 JUNIT=$WORK/junit.xml
 rm -f "$JUNIT"

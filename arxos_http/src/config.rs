@@ -50,9 +50,10 @@ pub struct ServeConfig {
     #[arg(long, env = "ARXOS_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
 
-    /// Seconds a request may take before it is answered with 503.
+    /// Seconds a request may take before it is answered with 503 (at most 2147483: it is also
+    /// the statement timeout, which PostgreSQL takes in milliseconds as an int4).
     #[arg(long, env = "ARXOS_REQUEST_TIMEOUT", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=2_147_483))]
     pub request_timeout: u64,
 
     /// Seconds that in-flight requests and webhook deliveries get to finish after SIGINT or SIGTERM.
@@ -109,9 +110,10 @@ pub struct ApiConfig {
     #[arg(long, env = "ARXOS_QUERY_DISABLED")]
     pub no_query: bool,
 
-    /// Milliseconds one POST /api/query statement may run.
+    /// Milliseconds one POST /api/query statement may run (at most 2147483647, PostgreSQL's
+    /// largest statement_timeout).
     #[arg(long, env = "ARXOS_QUERY_TIMEOUT_MS", default_value_t = 5000,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=2_147_483_647))]
     pub query_timeout_ms: u64,
 
     /// Most rows POST /api/query returns (the answer says when it cut).

@@ -42,6 +42,8 @@ const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum DbError {
     #[error("invalid database URL: {0}")]
     InvalidUrl(#[source] tokio_postgres::Error),
+    #[error("invalid database URL: it names no host (psql would fall back to the local socket; this client does not): give one, like postgres://user@localhost/arxos, or a socket directory, like host=/var/run/postgresql")]
+    NoHost,
     #[error("cannot read CA certificate {path}: {source}")]
     CaCertRead {
         path: PathBuf,
@@ -60,6 +62,9 @@ pub enum DbError {
 /// Parses a connection string (URL or key=value form) and fills in our defaults.
 pub fn pg_config(url: &str) -> Result<Config, DbError> {
     let mut config = Config::from_str(url).map_err(DbError::InvalidUrl)?;
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        return Err(DbError::NoHost);
+    }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
@@ -407,6 +412,15 @@ mod tests {
     fn invalid_url_error_does_not_echo_the_password() {
         let err = pg_config("postgres://alice:s3cret@host/db?bogus=1").expect_err("unknown option");
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn a_url_without_a_host_is_refused_at_once() {
+        for url in ["postgres:///arxos", "dbname=arxos user=x"] {
+            assert!(matches!(pg_config(url), Err(DbError::NoHost)), "{url}");
+        }
+        assert!(pg_config("host=/var/run/postgresql dbname=arxos").is_ok());
+        assert!(pg_config("hostaddr=127.0.0.1 dbname=arxos").is_ok());
     }
 
     #[test]

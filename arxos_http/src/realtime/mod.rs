@@ -27,12 +27,13 @@ pub use hub::Hub;
 use crate::grants::Grants;
 use crate::state::AppState;
 
-/// The event stream's route.
+/// The event stream's route (as written in [`router`], where openapi.rs's test reads the
+/// routes from the source).
 pub const STREAM_PATH: &str = "/api/events";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(STREAM_PATH, get(sse::stream))
+        .route("/api/events", get(sse::stream))
         .route("/api/events/recent", get(recent::recent))
 }
 
@@ -88,5 +89,14 @@ impl Listener {
         if !matches!(left, Ok(Some(_))) {
             tracing::warn!("could not unregister the event listener; it expires within 30 s");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_stream_path_is_the_stream_route() {
+        let route = format!(".route(\"{}\", get(sse::stream))", super::STREAM_PATH);
+        assert!(include_str!("mod.rs").contains(&route), "{route}");
     }
 }

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 #[derive(Debug, Clone, Args)]
 pub struct WebhookArgs {
     /// Seconds a webhook endpoint gets to answer.
-    #[arg(long, env = "ARXOS_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, env = "ARXOS_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_positive_duration)]
     pub webhook_timeout: Duration,
 
     /// Waits before each retry of a failed delivery (jittered ±10%, at least the endpoint's
@@ -18,7 +18,7 @@ pub struct WebhookArgs {
     pub webhook_retry_schedule: Vec<Duration>,
 
     /// An endpoint that fails without a single success for this long is disabled.
-    #[arg(long, env = "ARXOS_WEBHOOK_DISABLE_AFTER", default_value = "5d", value_parser = parse_duration)]
+    #[arg(long, env = "ARXOS_WEBHOOK_DISABLE_AFTER", default_value = "5d", value_parser = parse_positive_duration)]
     pub webhook_disable_after: Duration,
 
     /// Networks (CIDR) webhook endpoints may resolve to although they are private, loopback
@@ -69,10 +69,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("duration {text:?} is too long"))
 }
 
+/// Like [`parse_duration`], refusing zero (a timeout of 0 fails every delivery at once).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("{text:?} must be longer than 0")),
+        d => Ok(d),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{parse_duration, parse_positive_duration};
     use std::time::Duration;
+
+    #[test]
+    fn timeouts_are_longer_than_zero() {
+        assert!(parse_positive_duration("0s").is_err());
+        assert!(parse_positive_duration("0").is_err());
+        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
+    }
 
     #[test]
     fn durations() {
