@@ -38,6 +38,9 @@ $$;
 GRANT arxos_api TO arxos_authenticator;
 ALTER ROLE arxos_query SET search_path = arxos_views, pg_catalog;
 ALTER ROLE arxos_query SET statement_timeout = '5s';
+-- What a query may spill to disk (sorts, hashes, materialised results); its memory has no
+-- cap of PostgreSQL's own (docs/security.md, "Rate limits, sizes, timeouts, CORS").
+ALTER ROLE arxos_query SET temp_file_limit = '1GB';
 -- Every /api/query session runs as this one role, and a role sees its own sessions' SQL in
 -- pg_stat_activity: with the activity of these sessions not tracked, a key cannot read another
 -- key's query (and the literals in it) while it runs. Monitoring sees their state, not their

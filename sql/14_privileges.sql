@@ -45,9 +45,11 @@ REVOKE EXECUTE ON FUNCTION arxos.seal_secret(bytea), arxos.open_secret(bytea),
 REVOKE EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance(),
                            arxos.drop_readings_before(timestamptz),
                            arxos.skip_event_ids(bigint) FROM arxos_api;
--- What no request calls: key authentication (requests use authorize), the webhook worker's
--- functions (the shim's own login role runs them) and the secret generator.
-REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.webhook_new_secret(),
+-- What no request calls: key authentication and authorisation (the shim's login role runs
+-- authorize before it takes the request's role), the webhook worker's functions (the login
+-- role runs them) and the secret generator.
+REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.authorize(text, text, text),
+                           arxos.webhook_new_secret(),
                            arxos.enqueue_deliveries(integer),
                            arxos.claim_deliveries(text, integer, interval, integer),
                            arxos.finish_deliveries(text, jsonb, interval[], interval) FROM arxos_api;

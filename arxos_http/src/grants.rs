@@ -15,7 +15,7 @@
 //! when it reconnects. See docs/security.md.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,9 @@ pub struct Grants {
     ttl: Duration,
     /// Set while the listener is connected and listening on `arxos_keys`.
     live: AtomicBool,
+    /// Moves on at every revocation the listener hears of and every change of `live`: an
+    /// acceptance the database gave before one of those is not remembered after it.
+    generation: AtomicU64,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
 }
 
@@ -53,6 +56,7 @@ impl Grants {
         Grants {
             ttl,
             live: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -74,13 +78,33 @@ impl Grants {
         }
     }
 
-    /// Remembers that the database accepted these inputs with this identity.
-    pub fn put(&self, key: &ApiKey, scope: Scope, building: Option<&str>, grant: Grant) {
+    /// Where the revocations stand: read it before asking the database, and hand it to
+    /// [`Grants::put`] with the answer.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Remembers that the database accepted these inputs with this identity, unless a key was
+    /// revoked (or the listener reconnected) since `asked` ([`Grants::generation`], read before
+    /// the question was sent): the answer may predate the revocation, whose notice has already
+    /// been handled and would not remove an entry made after it.
+    pub fn put(
+        &self,
+        key: &ApiKey,
+        scope: Scope,
+        building: Option<&str>,
+        grant: Grant,
+        asked: u64,
+    ) {
         if self.ttl.is_zero() || !self.live.load(Ordering::Acquire) {
             return;
         }
         let now = Instant::now();
         let mut entries = self.lock();
+        // Compared under the lock that forget_key and set_live also take.
+        if self.generation() != asked {
+            return;
+        }
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, e| e.until > now);
             if entries.len() >= MAX_ENTRIES {
@@ -98,13 +122,17 @@ impl Grants {
 
     /// Forgets every grant of a key (it was revoked or deleted).
     pub fn forget_key(&self, key_id: &str) {
-        self.lock().retain(|_, e| e.grant.key_id != key_id);
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.retain(|_, e| e.grant.key_id != key_id);
     }
 
     /// The listener started listening on `arxos_keys` (`true`) or lost its connection
     /// (`false`). Either way every entry is dropped: revocations may have been missed.
     pub fn set_live(&self, live: bool) {
-        self.lock().clear();
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
         self.live.store(live, Ordering::Release);
     }
 
@@ -152,7 +180,7 @@ mod tests {
     fn remembers_exactly_the_inputs_it_was_given() {
         let g = live(Duration::from_secs(60));
         let key = ApiKey("arx_1".into());
-        g.put(&key, Scope::Read, Some("b42"), grant("k1"));
+        g.put(&key, Scope::Read, Some("b42"), grant("k1"), g.generation());
         assert_eq!(g.get(&key, Scope::Read, Some("b42")), Some(grant("k1")));
         assert_eq!(g.get(&key, Scope::Write, Some("b42")), None);
         assert_eq!(g.get(&key, Scope::Read, None), None);
@@ -164,10 +192,31 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_older_than_a_revocation_is_not_remembered() {
+        let g = live(Duration::from_secs(60));
+        let key = ApiKey("arx_1".into());
+        // The database accepted the key; its revocation's notice was handled before the
+        // answer came back (forget_key found nothing to forget).
+        let asked = g.generation();
+        g.forget_key("k1");
+        g.put(&key, Scope::Read, None, grant("k1"), asked);
+        assert_eq!(g.get(&key, Scope::Read, None), None);
+        // The same across a reconnect of the listener (revocations may have been missed).
+        let asked = g.generation();
+        g.set_live(false);
+        g.set_live(true);
+        g.put(&key, Scope::Read, None, grant("k1"), asked);
+        assert_eq!(g.get(&key, Scope::Read, None), None);
+        // Asked after them: remembered.
+        g.put(&key, Scope::Read, None, grant("k1"), g.generation());
+        assert_eq!(g.get(&key, Scope::Read, None), Some(grant("k1")));
+    }
+
+    #[test]
     fn a_building_named_empty_is_not_no_building() {
         let g = live(Duration::from_secs(60));
         let key = ApiKey("arx_1".into());
-        g.put(&key, Scope::Read, None, grant("k1"));
+        g.put(&key, Scope::Read, None, grant("k1"), g.generation());
         assert_eq!(g.get(&key, Scope::Read, Some("")), None);
     }
 
@@ -175,7 +224,7 @@ mod tests {
     fn entries_expire() {
         let g = live(Duration::from_millis(1));
         let key = ApiKey("arx_1".into());
-        g.put(&key, Scope::Read, None, grant("k1"));
+        g.put(&key, Scope::Read, None, grant("k1"), g.generation());
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(g.get(&key, Scope::Read, None), None);
     }
@@ -184,9 +233,9 @@ mod tests {
     fn revocation_forgets_every_entry_of_the_key() {
         let g = live(Duration::from_secs(60));
         let (a, b) = (ApiKey("arx_a".into()), ApiKey("arx_b".into()));
-        g.put(&a, Scope::Read, None, grant("ka"));
-        g.put(&a, Scope::Write, Some("b42"), grant("ka"));
-        g.put(&b, Scope::Read, None, grant("kb"));
+        g.put(&a, Scope::Read, None, grant("ka"), g.generation());
+        g.put(&a, Scope::Write, Some("b42"), grant("ka"), g.generation());
+        g.put(&b, Scope::Read, None, grant("kb"), g.generation());
         g.forget_key("ka");
         assert_eq!(g.get(&a, Scope::Read, None), None);
         assert_eq!(g.get(&a, Scope::Write, Some("b42")), None);
@@ -197,11 +246,11 @@ mod tests {
     fn nothing_is_remembered_without_a_listener_or_a_ttl() {
         let key = ApiKey("arx_1".into());
         let offline = Grants::new(Duration::from_secs(60));
-        offline.put(&key, Scope::Read, None, grant("k1"));
+        offline.put(&key, Scope::Read, None, grant("k1"), offline.generation());
         assert_eq!(offline.get(&key, Scope::Read, None), None);
 
         let g = live(Duration::from_secs(60));
-        g.put(&key, Scope::Read, None, grant("k1"));
+        g.put(&key, Scope::Read, None, grant("k1"), g.generation());
         g.set_live(false);
         assert_eq!(
             g.get(&key, Scope::Read, None),
@@ -216,7 +265,7 @@ mod tests {
         );
 
         let off = live(Duration::ZERO);
-        off.put(&key, Scope::Read, None, grant("k1"));
+        off.put(&key, Scope::Read, None, grant("k1"), off.generation());
         assert_eq!(off.get(&key, Scope::Read, None), None);
     }
 
@@ -224,7 +273,13 @@ mod tests {
     fn the_map_stays_bounded() {
         let g = live(Duration::from_secs(60));
         for i in 0..(MAX_ENTRIES + 10) {
-            g.put(&ApiKey(format!("arx_{i}")), Scope::Read, None, grant("k"));
+            g.put(
+                &ApiKey(format!("arx_{i}")),
+                Scope::Read,
+                None,
+                grant("k"),
+                g.generation(),
+            );
         }
         assert!(g.lock().len() <= MAX_ENTRIES);
     }

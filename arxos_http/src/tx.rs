@@ -102,6 +102,7 @@ impl<'r, 'a> Identity<'r, 'a> {
         let req = self.req;
         let scope = req.scope.as_str();
         let params: [&(dyn ToSql + Sync); 4] = [&req.key.0, &scope, &req.building, &self.timeout];
+        let asked = req.grants.generation();
         let rows = client.query(&self.statement, &params).await?;
         // Cannot be empty (authorize raises instead), but never commit without a caller.
         let row = rows
@@ -112,7 +113,8 @@ impl<'r, 'a> Identity<'r, 'a> {
             key_id: row.try_get(1)?,
             building_ids: row.try_get(2)?,
         };
-        req.grants.put(req.key, req.scope, req.building, grant);
+        req.grants
+            .put(req.key, req.scope, req.building, grant, asked);
         Ok(())
     }
 }

@@ -27,3 +27,7 @@ DELETE FROM arxos.api_keys;
 -- the shim's login role: statement logs never print parameter values (keys, secrets)
 SELECT unnest(setconfig) AS authenticator_setting FROM pg_db_role_setting
  WHERE setrole = 'arxos_authenticator'::regrole ORDER BY 1;
+-- Only the shim's login role checks keys: a request's role (arxos_api) cannot, so a session
+-- whose identity was not reset fails loudly instead of checking another key
+SELECT has_function_privilege('arxos_api', 'arxos.authorize(text, text, text)', 'EXECUTE') AS api_authorizes,
+       has_function_privilege('arxos_authenticator', 'arxos.authorize(text, text, text)', 'EXECUTE') AS login_authorizes;

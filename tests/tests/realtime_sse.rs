@@ -144,6 +144,56 @@ fn building_limited_keys_see_only_their_building() {
     assert_eq!(got[0].json()["path"], "/open");
 }
 
+/// A stream whose key loses a building while it is open ends (with its position and a retry
+/// hint) before it delivers an event of that building: reconnecting subscribes with the key as
+/// it is now. The shim looks at the key again as soon as it hears of a change to a key.
+#[test]
+fn a_stream_ends_when_its_key_loses_a_building() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let mut client = cluster.client();
+    client
+        .batch_execute(
+            "SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')",
+        )
+        .unwrap();
+    let key: String = client
+        .query_one(
+            "SELECT key FROM arxos.create_api_key('two', ARRAY['read'], ARRAY['a', 'b'])",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let start = head(&cluster);
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}&types=object.*"),
+        &[("X-API-Key", &key)],
+    );
+    stream.wait_ready();
+    client
+        .batch_execute("SELECT arxos.put('b', '/before', 'thing')")
+        .unwrap();
+    assert_eq!(stream.take(1, WAIT)[0].json()["path"], "/before");
+    // A DBA narrows the key to building a (the table's trigger notifies the shims).
+    client
+        .batch_execute(
+            "UPDATE arxos.api_keys SET building_ids = ARRAY[(SELECT id FROM arxos.buildings WHERE key = 'a')]
+              WHERE name = 'two'",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    client
+        .batch_execute("SELECT arxos.put('b', '/after', 'thing')")
+        .unwrap();
+    assert!(
+        stream.next(Duration::from_secs(10)).is_none(),
+        "b's event was delivered"
+    );
+    assert!(stream.ended, "the stream ended rather than timed out");
+    assert_eq!(stream.retry, Some(5000));
+}
+
 /// A browser's EventSource sends the key as `?api_key=` and, when it reconnects,
 /// `Last-Event-ID`, which wins over an `after` left in its URL; an idle stream gets a
 /// keep-alive comment every 15 s.

@@ -29,7 +29,7 @@ use super::event::{Event, REPLAY_SQL};
 use super::filter::{Filter, FilterParams};
 use super::outbox;
 use super::subscription::{self, request_key};
-use crate::auth::{ApiKey, Scope};
+use crate::auth::ApiKey;
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::EventTransport;
 use crate::openapi::ErrorBody;
@@ -86,6 +86,7 @@ pub async fn stream(
     let start = subscription::non_negative_after(last_event_id.or(params.after))?;
     // The server's request timeout does not cover this route (a stream): the subscription has
     // its own, and a database that does not answer in time is a retry, as one that is down.
+    let keys_seen = state.grants.generation();
     let limit = Duration::from_millis(state.statement_timeout_ms.max(1));
     let sub =
         match tokio::time::timeout(limit, subscription::subscribe(&state, key, &params.filters))
@@ -109,6 +110,7 @@ pub async fn stream(
         queue: VecDeque::new(),
         replaying: true,
         last_check: Instant::now(),
+        keys_seen,
         told: cursor,
         told_at: Instant::now(),
         greeted: false,
@@ -171,6 +173,8 @@ struct Reader {
     replaying: bool,
     rx: Option<broadcast::Receiver<Arc<Event>>>,
     last_check: Instant,
+    /// The shim's count of key changes ([`crate::grants::Grants::generation`]) at the last check.
+    keys_seen: u64,
     /// The position the client was last told (the id of a message, or a position), and when.
     told: i64,
     told_at: Instant,
@@ -254,15 +258,37 @@ impl Reader {
             };
             match received {
                 Ok(event) => {
-                    if self.last_check.elapsed() >= RECHECK_EVERY {
-                        // The key may have been revoked since the stream started.
-                        if let Err(e) = self.state.check_key(&self.key, Scope::Read).await {
-                            if matches!(e.code, ErrorCode::Unauthorized | ErrorCode::Forbidden) {
+                    // The key may have been revoked, or its buildings changed, since the stream
+                    // started: checked every minute, and at once after the shim heard of a
+                    // change to a key (any key's: the stream does not know its key's id).
+                    let keys_changed = self.state.grants.generation() != self.keys_seen;
+                    if keys_changed || self.last_check.elapsed() >= RECHECK_EVERY {
+                        self.keys_seen = self.state.grants.generation();
+                        match subscription::key_buildings(&self.state, &self.key).await {
+                            Err(e)
+                                if matches!(
+                                    e.code,
+                                    ErrorCode::Unauthorized | ErrorCode::Forbidden
+                                ) =>
+                            {
                                 tracing::info!(
                                     "closing an event stream: its key is no longer valid"
                                 );
                                 return None;
                             }
+                            Ok(now) if now != self.filter.allowed_buildings => {
+                                // Reconnecting subscribes with the key's buildings as they are.
+                                tracing::info!(
+                                    "closing an event stream: its key's buildings changed"
+                                );
+                                self.ended = true;
+                                return Some(retry_hint(
+                                    "the key's buildings changed",
+                                    Some(self.cursor),
+                                ));
+                            }
+                            // Unchanged, or the database could not say: checked again later.
+                            _ => {}
                         }
                         self.last_check = Instant::now();
                     }

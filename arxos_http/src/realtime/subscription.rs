@@ -94,9 +94,37 @@ pub async fn subscribe(
             building_id,
             under,
             object_type: params.object_type.clone(),
-            allowed_buildings: allowed
-                .map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect()),
+            allowed_buildings: buildings(allowed),
         },
         head,
     })
+}
+
+/// The buildings a key may see, from `arxos.building_ids` as a request's identity holds it
+/// (ids joined by `,`; none: every building).
+fn buildings(ids: Option<String>) -> Option<Vec<String>> {
+    ids.map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect())
+}
+
+/// The buildings `key` may see now, as the database says (`None`: every building); 401/403
+/// when it no longer accepts the key for reading.
+pub async fn key_buildings(
+    state: &AppState,
+    key: &ApiKey,
+) -> Result<Option<Vec<String>>, ApiError> {
+    let ids = state
+        .tx(key, Scope::Read, None, |c| {
+            Box::pin(async move {
+                let statement = c
+                    .prepare_cached(
+                        "SELECT nullif(current_setting('arxos.building_ids', true), '')",
+                    )
+                    .await?;
+                Ok(c.query_one(&statement, &[])
+                    .await?
+                    .try_get::<_, Option<String>>(0)?)
+            })
+        })
+        .await?;
+    Ok(buildings(ids))
 }
