@@ -95,23 +95,29 @@ fn filters_pick_types_buildings_paths_and_object_types() {
     );
 }
 
-#[test]
-fn building_limited_keys_see_only_their_building() {
-    let cluster = Cluster::start();
-    let shim = Shim::start(&cluster.url());
-    let mut client = cluster.client();
+/// Buildings a and b, and a read key named `name` limited to `buildings`.
+fn buildings_a_and_b(client: &mut postgres::Client, name: &str, buildings: &[&str]) -> String {
     client
         .batch_execute(
             "SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')",
         )
         .unwrap();
-    let key: String = client
+    let buildings: Vec<String> = buildings.iter().map(|b| b.to_string()).collect();
+    client
         .query_one(
-            "SELECT key FROM arxos.create_api_key('limited', ARRAY['read'], ARRAY['a'])",
-            &[],
+            "SELECT key FROM arxos.create_api_key($1, ARRAY['read'], $2)",
+            &[&name, &buildings],
         )
         .unwrap()
-        .get(0);
+        .get(0)
+}
+
+#[test]
+fn building_limited_keys_see_only_their_building() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let mut client = cluster.client();
+    let key = buildings_a_and_b(&mut client, "limited", &["a"]);
     let mut forbidden = SseClient::connect(
         shim.addr(),
         "/api/events?building=b",
@@ -152,18 +158,7 @@ fn a_stream_ends_when_its_key_loses_a_building() {
     let cluster = Cluster::start();
     let shim = Shim::start(&cluster.url());
     let mut client = cluster.client();
-    client
-        .batch_execute(
-            "SELECT arxos.create_building('a', 'A'); SELECT arxos.create_building('b', 'B')",
-        )
-        .unwrap();
-    let key: String = client
-        .query_one(
-            "SELECT key FROM arxos.create_api_key('two', ARRAY['read'], ARRAY['a', 'b'])",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let key = buildings_a_and_b(&mut client, "two", &["a", "b"]);
     let start = head(&cluster);
     let mut stream = SseClient::connect(
         shim.addr(),
