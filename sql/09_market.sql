@@ -891,19 +891,20 @@ BEGIN
                 USING ERRCODE = 'AX007', HINT = 'required fields: ' || array_to_string(r.required, ', ');
         END IF;
     END LOOP;
-    IF metadata ? 'floor' AND NOT (CASE WHEN jsonb_typeof(metadata -> 'floor') = 'number'
+    -- Checked when present (arxos.metadata_present: a null or blank value is no value).
+    IF arxos.metadata_present(metadata, 'floor') AND NOT (CASE WHEN jsonb_typeof(metadata -> 'floor') = 'number'
                                         THEN (metadata ->> 'floor')::numeric = trunc((metadata ->> 'floor')::numeric)
                                         ELSE false END) THEN
         RAISE EXCEPTION 'metadata.floor must be an integer, got %', metadata -> 'floor' USING ERRCODE = 'AX007';
     END IF;
-    IF metadata ? 'image_hash' AND NOT coalesce(metadata ->> 'image_hash' ~* '^[0-9a-f]{64}$', false) THEN
+    IF arxos.metadata_present(metadata, 'image_hash') AND NOT coalesce(metadata ->> 'image_hash' ~* '^[0-9a-f]{64}$', false) THEN
         RAISE EXCEPTION 'metadata.image_hash must be a SHA-256 (64 hexadecimal characters)' USING ERRCODE = 'AX007';
     END IF;
-    IF metadata ? 'sensor' AND jsonb_typeof(metadata -> 'sensor') IS DISTINCT FROM 'string' THEN
+    IF arxos.metadata_present(metadata, 'sensor') AND jsonb_typeof(metadata -> 'sensor') IS DISTINCT FROM 'string' THEN
         RAISE EXCEPTION 'metadata.sensor must be the path of the sensor object' USING ERRCODE = 'AX007';
     END IF;
     FOREACH k IN ARRAY ARRAY['captured_at', 'performed_at'] LOOP
-        IF metadata ? k THEN
+        IF arxos.metadata_present(metadata, k) THEN
             t := CASE WHEN jsonb_typeof(metadata -> k) = 'string' THEN arxos.try_timestamptz(metadata ->> k) END;
             IF t IS NULL OR t < '1900-01-01 00:00:00+00' THEN
                 RAISE EXCEPTION 'metadata.% must be an ISO 8601 timestamp from 1900 on, like 2024-05-01T10:30:00Z, got %', k, metadata -> k
@@ -1021,7 +1022,7 @@ BEGIN
                 HINT = 'name an existing object, or create it in the same call with changes.puts';
         END IF;
     END IF;
-    IF meta ? 'sensor' THEN
+    IF arxos.metadata_present(meta, 'sensor') THEN
         sensor := CASE WHEN arxos.path_is_valid(meta ->> 'sensor') AND arxos.normalize_path(meta ->> 'sensor') <> '/'
                        THEN arxos.normalize_object_path(meta ->> 'sensor') END;
         SELECT * INTO so FROM arxos.objects o WHERE o.building_id = b AND o.path = sensor;

@@ -120,6 +120,11 @@ SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'
 SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"captured_at": "2024-05-01T10:00:00Z"}')$$);
 SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "beef", "captured_at": "2024-05-01T10:00:00Z"}')$$);
 SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "yesterday-ish"}')$$, pg_temp.h('img')));
+-- a field given as null or blank is not present, so not checked (docs/market.md)
+BEGIN;
+SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'bim_model_update', pg_temp.h('null-floor'),
+                                            '{"model_version": "v2", "floor": null, "captured_at": "  "}')$$);
+ROLLBACK;
 -- ISO 8601 only, from 1900 on: PostgreSQL's words for times are not timestamps
 SELECT t, arxos.try_timestamptz(t) IS NOT NULL AS parsed
   FROM unnest(ARRAY['epoch', 'today', '-infinity', 'Jan 5 2024', '2024-05-01', '2024-05-01 10:30', '2024-05-01T10:30:00.5+02']) t;
