@@ -88,12 +88,10 @@ $$;
 -- A listing's after, as the path it compares with: normalised (an after written /a/b/ would
 -- otherwise sort after /a/b-2 and skip it), NULL for none. One that is not a path is refused:
 -- every path would sort before it, and the answer would be an empty page rather than an error.
+-- STRICT: a listing without after (the usual one) does not call it at all.
 CREATE FUNCTION arxos.after_path(after text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 BEGIN
-    IF after IS NULL THEN
-        RETURN NULL;
-    END IF;
     IF left(after, 1) <> '/' THEN
         RAISE EXCEPTION 'after must be a path (the last path of the previous page, like /spaces/room_1), got %',
             quote_literal(left(after, 100)) USING ERRCODE = '22023';

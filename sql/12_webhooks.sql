@@ -520,7 +520,7 @@ $$;
 CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval DEFAULT '60 seconds',
                                        per_webhook integer DEFAULT NULL)
 RETURNS TABLE (delivery_id bigint, webhook_id uuid, url text, message_id text, attempt integer,
-               body text, secrets bytea[], secret_error text)
+               body text, secrets bytea[], secret_error text, lease_end timestamptz)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
 #variable_conflict use_column
 BEGIN
@@ -604,7 +604,7 @@ BEGIN
                 WHEN w.previous_secret IS NOT NULL AND w.previous_expires_at > now() AND p.previous IS NULL
                 THEN ARRAY[arxos.open_secret(w.secret), arxos.open_secret(w.previous_secret)]
                 ELSE ARRAY[arxos.open_secret(w.secret)] END,
-           p.current
+           p.current, c.lease_until
       FROM claimed c JOIN arxos.webhooks w ON w.id = c.webhook_id
      CROSS JOIN LATERAL (SELECT arxos.secret_problem(w.secret) AS current,
                                 arxos.secret_problem(w.previous_secret) AS previous) p
@@ -613,15 +613,15 @@ END
 $$;
 
 -- Records the outcome of deliveries a worker sent: `results` is a JSON array of
--- {delivery, attempt (as claim_deliveries returned it), status (HTTP status or null),
--- latency_ms, error, excerpt, retry_after (seconds)}.
+-- {delivery, lease (the lease's end, lease_end as claim_deliveries returned it: what names the lease),
+-- status (HTTP status or null), latency_ms, error, excerpt, retry_after (seconds)}.
 -- 2xx: delivered. 410: dead, and the webhook is disabled. Anything else: retried after
 -- schedule[attempts] (±10% jitter, at least Retry-After), dead once the schedule is exhausted.
 -- A webhook that has failed without a success for `disable_after` is disabled and a
 -- `webhook.disabled` event is emitted. Returns the number of results recorded; results of a
 -- lease the worker no longer holds are ignored, among them those of an earlier lease of the same
--- delivery by the same worker (its lease expired and it claimed the delivery again: the attempt
--- differs).
+-- delivery by the same worker (its lease expired and it claimed the delivery again, perhaps
+-- after a retry by hand that started its attempts again: the lease's end differs).
 CREATE TYPE arxos.webhook_result AS (
     delivery bigint, status integer, latency_ms integer, error text, excerpt text,
     retry_after double precision);
@@ -638,20 +638,20 @@ BEGIN
         RAISE EXCEPTION 'the retry schedule must not be empty' USING ERRCODE = '22023';
     END IF;
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(results) r
-                WHERE jsonb_typeof(r -> 'attempt') IS DISTINCT FROM 'number') THEN
-        RAISE EXCEPTION 'every result names the attempt its lease was for (the attempt claim_deliveries returned)'
+                WHERE jsonb_typeof(r -> 'lease') IS DISTINCT FROM 'string') THEN
+        RAISE EXCEPTION 'every result names the lease it was sent under (the lease claim_deliveries returned)'
             USING ERRCODE = '22023';
     END IF;
     -- Only results of leases the worker still holds.
     rs := ARRAY(
         SELECT ROW(r.delivery, r.status, r.latency_ms, left(r.error, 1000), left(r.excerpt, 1000),
                    r.retry_after)::arxos.webhook_result
-          FROM jsonb_to_recordset(results) AS r(delivery bigint, attempt integer, status integer,
+          FROM jsonb_to_recordset(results) AS r(delivery bigint, lease timestamptz, status integer,
                                                 latency_ms integer, error text, excerpt text,
                                                 retry_after double precision)
           JOIN arxos.webhook_deliveries d
             ON d.id = r.delivery AND d.status = 'delivering' AND d.leased_by = worker
-           AND d.attempts = r.attempt
+           AND d.lease_until = r.lease
          ORDER BY d.id
            FOR UPDATE OF d);
 

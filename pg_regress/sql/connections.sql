@@ -9,6 +9,13 @@ SELECT arxos.connect('b42', '/electrical/circuits/2', '/electrical/circuits/2', 
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/nowhere', 'power');
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/spaces', 'Bad Kind');
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/spaces', 'power', '[1]');
+-- the depth limit holds for a value copied from a table where it is stored compressed too
+CREATE TEMP TABLE deep_connection (p jsonb);
+INSERT INTO deep_connection SELECT (repeat('{"a": ', 33) || to_json(repeat('x', 5000))::text || repeat('}', 33))::jsonb;
+INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
+SELECT b.id, (SELECT id FROM arxos.objects WHERE path = '/spaces' AND building_id = b.id),
+       (SELECT id FROM arxos.objects WHERE path = '/electrical' AND building_id = b.id), 'data', d.p
+  FROM arxos.buildings b, deep_connection d WHERE b.key = 'b42';
 -- a plain INSERT across buildings is refused
 SELECT arxos.create_building('other', 'Other') IS NOT NULL AS created;
 SELECT (arxos.put('other', '/x', 'thing')).path;

@@ -89,37 +89,40 @@ SELECT count(*) AS taken_again, min(attempt) AS attempt
   FROM arxos.claim_deliveries('c', 10, per_webhook => 2);
 SELECT arxos.claim_deliveries('b', 10, per_webhook => 0);
 SELECT arxos.delete_webhook(:'hung'::uuid), arxos.delete_webhook(:'fine'::uuid);
--- An outcome counts only for the lease it was sent under: the same worker's result for an
--- earlier lease of a delivery it claimed again is ignored, and every result names its attempt.
-SELECT w->>'id' AS lease FROM arxos.create_webhook('https://example.com/lease') w \gset
-SELECT arxos.test_webhook(:'lease'::uuid) IS NOT NULL AS queued;
-SELECT delivery_id AS leased, attempt FROM arxos.claim_deliveries('w', 10) \gset
+-- An outcome counts only for the lease it was sent under, named by the lease's end: the same
+-- worker's result for an earlier lease of a delivery it claimed again is ignored, also when a
+-- retry by hand started the attempts again in between; every result names its lease.
+SELECT w->>'id' AS hook FROM arxos.create_webhook('https://example.com/lease') w \gset
+SELECT arxos.test_webhook(:'hook'::uuid) IS NOT NULL AS queued;
+SELECT delivery_id AS leased, attempt, lease_end AS first_lease FROM arxos.claim_deliveries('w', 10) \gset
 UPDATE arxos.webhook_deliveries SET lease_until = now() - interval '1 second' WHERE id = :leased;
-SELECT attempt AS again FROM arxos.claim_deliveries('w', 10);
+SELECT r->>'attempts' AS attempts FROM arxos.retry_webhook_delivery(:'hook'::uuid, :leased) r;
+SELECT attempt AS again, lease_end <> :'first_lease'::timestamptz AS new_lease FROM arxos.claim_deliveries('w', 10);
 SELECT arxos.finish_deliveries('w', jsonb_build_array(jsonb_build_object(
-         'delivery', :leased, 'attempt', :attempt, 'status', 500, 'latency_ms', 5)),
+         'delivery', :leased, 'lease', :'first_lease', 'status', 500, 'latency_ms', 5)),
        ARRAY[interval '5 seconds']) AS stale_recorded;
 SELECT arxos.finish_deliveries('w', jsonb_build_array(jsonb_build_object(
          'delivery', :leased, 'status', 200, 'latency_ms', 5)), ARRAY[interval '5 seconds']);
 SELECT arxos.finish_deliveries('w', jsonb_build_array(jsonb_build_object(
-         'delivery', :leased, 'attempt', :attempt + 1, 'status', 200, 'latency_ms', 5)),
+         'delivery', :leased, 'lease', (SELECT lease_until FROM arxos.webhook_deliveries WHERE id = :leased),
+         'status', 200, 'latency_ms', 5)),
        ARRAY[interval '5 seconds']) AS recorded;
 SELECT status, attempts, (SELECT count(*) FROM arxos.webhook_attempts a WHERE a.delivery_id = d.id) AS logged
   FROM arxos.webhook_deliveries d WHERE id = :leased;
 -- A lease that expired while its webhook is disabled is claimed by nobody: retrying it by hand
 -- is allowed (a lease still running is not: 23505).
-SELECT arxos.test_webhook(:'lease'::uuid) IS NOT NULL AS queued;
+SELECT arxos.test_webhook(:'hook'::uuid) IS NOT NULL AS queued;
 SELECT delivery_id AS stuck FROM arxos.claim_deliveries('w', 10) \gset
-SELECT arxos.retry_webhook_delivery(:'lease'::uuid, :stuck);
+SELECT arxos.retry_webhook_delivery(:'hook'::uuid, :stuck);
 -- (an event's delivery: a disabled webhook sends only test messages)
 UPDATE arxos.webhook_deliveries SET lease_until = now() - interval '1 second', payload = NULL, event_id = -1
  WHERE id = :stuck;
-SELECT w->>'enabled' AS enabled FROM arxos.patch_webhook(:'lease'::uuid, '{"enabled": false}') w;
+SELECT w->>'enabled' AS enabled FROM arxos.patch_webhook(:'hook'::uuid, '{"enabled": false}') w;
 SELECT count(*) AS claimed FROM arxos.claim_deliveries('w', 10);
-SELECT r->>'status' AS status, r->>'attempts' AS attempts FROM arxos.retry_webhook_delivery(:'lease'::uuid, :stuck) r;
+SELECT r->>'status' AS status, r->>'attempts' AS attempts FROM arxos.retry_webhook_delivery(:'hook'::uuid, :stuck) r;
 -- enabled: true clears the failure state of an enabled webhook too (its clock starts again).
-SELECT w->>'enabled' AS enabled FROM arxos.patch_webhook(:'lease'::uuid, '{"enabled": true}') w;
-UPDATE arxos.webhooks SET failing_since = now() - interval '4 days' WHERE id = :'lease';
-SELECT w->>'enabled' AS enabled FROM arxos.patch_webhook(:'lease'::uuid, '{"enabled": true}') w;
-SELECT failing_since IS NULL AS clock_cleared FROM arxos.webhooks WHERE id = :'lease';
-SELECT arxos.delete_webhook(:'lease'::uuid);
+SELECT w->>'enabled' AS enabled FROM arxos.patch_webhook(:'hook'::uuid, '{"enabled": true}') w;
+UPDATE arxos.webhooks SET failing_since = now() - interval '4 days' WHERE id = :'hook';
+SELECT w->>'enabled' AS enabled FROM arxos.patch_webhook(:'hook'::uuid, '{"enabled": true}') w;
+SELECT failing_since IS NULL AS clock_cleared FROM arxos.webhooks WHERE id = :'hook';
+SELECT arxos.delete_webhook(:'hook'::uuid);

@@ -589,7 +589,8 @@ fn exit_statuses_and_piped_commands() {
         (Some(0), "/\n".to_owned())
     );
 
-    // exit N exits with N, after what came before; a bad N is a usage error that stops too.
+    // exit N exits with N, after what came before; a bad N is a usage error, and the commands
+    // after it run, as after any error.
     let out = run(&cluster, "pwd; exit 7; ls", &[]);
     assert_eq!(
         (out.status.code(), stdout(&out)),
@@ -597,8 +598,9 @@ fn exit_statuses_and_piped_commands() {
     );
     let out = run(&cluster, "bogus; exit 0", &[]);
     assert_eq!(out.status.code(), Some(0));
-    let (_, err) = failing(&cluster, "exit 300; pwd");
+    let (out, err) = failing(&cluster, "exit 300; pwd");
     assert!(err.contains("STATUS is a number from 0 to 255"), "{err}");
+    assert_eq!(out, "/\n");
 
     // -c reads its text as piped input does: line breaks separate, # lines are comments.
     assert_eq!(

@@ -24,10 +24,11 @@ pub const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 /// Blank nodes nested deeper than this become `{}` (reported in `skipped`).
 const BLANK_DEPTH_MAX: usize = 8;
-/// Blank nodes expanded into property values over a whole document: a blank node that several
-/// others share is expanded once per reference, so a few kilobytes of nested shared nodes
-/// would otherwise expand into billions of values. Past it, values become `{}` (reported).
-const BLANK_NODES_MAX: usize = 100_000;
+/// Values copied out of blank nodes into property values over a whole document (each triple of
+/// each expansion counts): a blank node that several others share is expanded once per
+/// reference, so a few kilobytes of nested shared nodes would otherwise expand into billions
+/// of values. Past it, values become `{}` (reported).
+const BLANK_VALUES_MAX: usize = 1_000_000;
 
 /// Parent relations: (name, rank, the subject is the child).
 const PARENT_RELATIONS: &[(&str, u8, bool)] = &[
@@ -232,7 +233,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
     let mut walk = BlankWalk {
         used: BTreeSet::new(),
-        budget: BLANK_NODES_MAX,
+        budget: BLANK_VALUES_MAX,
         cut: false,
     };
 
@@ -330,7 +331,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     model.skipped.push(Skipped {
                         what: format!("_:{} (the value of {local} of {s})", b.as_str()),
                         reason: format!(
-                            "blank nodes nested deeper than {BLANK_DEPTH_MAX} levels, or past {BLANK_NODES_MAX} expanded in the document, were cut to {{}}"
+                            "blank nodes nested deeper than {BLANK_DEPTH_MAX} levels, or past {BLANK_VALUES_MAX} values copied out of blank nodes in the document, were cut to {{}}"
                         ),
                     });
                 }
@@ -343,44 +344,6 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             }),
         }
     }
-    // Statements about a connection (an ArxOS export writes one when the connection's
-    // properties are more than its predicate): they are its properties, as they are.
-    for (b, triples) in &blank {
-        if let Some(statement) = statement_properties(triples) {
-            walk.used.insert(b.clone());
-            match statement {
-                Ok((from, predicate, to, properties)) => {
-                    let relation = model.relations.iter_mut().find(|r| {
-                        r.from == from
-                            && r.to == to
-                            && r.properties.get("predicate").and_then(Value::as_str)
-                                == Some(predicate.as_str())
-                    });
-                    match relation {
-                        Some(r) => r.properties = properties,
-                        None => model.skipped.push(Skipped {
-                            what: format!("_:{b} (about <{from}> <{predicate}> <{to}>)"),
-                            reason: "a statement about a connection the document does not make"
-                                .into(),
-                        }),
-                    }
-                }
-                Err(reason) => model.skipped.push(Skipped {
-                    what: format!("_:{b}"),
-                    reason,
-                }),
-            }
-        }
-    }
-    for (b, triples) in &blank {
-        if !walk.used.contains(b) {
-            model.skipped.push(Skipped {
-                what: format!("_:{b} ({} triples)", triples.len()),
-                reason: "a blank node no entity refers to".into(),
-            });
-        }
-    }
-
     let given_ids: BTreeSet<&str> = given.keys().copied().collect();
     for &id in &entities {
         let classes = types.get(id);
@@ -441,6 +404,52 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             properties,
         });
     }
+    // Statements about a connection (an ArxOS export writes one when the connection's
+    // properties are more than its predicate): they are its properties, as they are. (After
+    // the entities: their further parents are connections too.)
+    let relations: HashMap<(String, String, String), usize> = model
+        .relations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let predicate = r.properties.get("predicate")?.as_str()?;
+            Some(((r.from.clone(), predicate.to_owned(), r.to.clone()), i))
+        })
+        .collect();
+    for (b, triples) in &blank {
+        if let Some(statement) = statement_properties(triples) {
+            walk.used.insert(b.clone());
+            match statement {
+                Ok((from, predicate, to, properties)) => {
+                    let triple = (from, predicate, to);
+                    match relations.get(&triple) {
+                        Some(&i) => model.relations[i].properties = properties,
+                        None => model.skipped.push(Skipped {
+                            what: format!(
+                                "_:{b} (about <{}> <{}> <{}>)",
+                                triple.0, triple.1, triple.2
+                            ),
+                            reason: "a statement about a connection the document does not make"
+                                .into(),
+                        }),
+                    }
+                }
+                Err(reason) => model.skipped.push(Skipped {
+                    what: format!("_:{b}"),
+                    reason,
+                }),
+            }
+        }
+    }
+    for (b, triples) in &blank {
+        if !walk.used.contains(b) {
+            model.skipped.push(Skipped {
+                what: format!("_:{b} ({} triples)", triples.len()),
+                reason: "a blank node no entity refers to".into(),
+            });
+        }
+    }
+
     Ok(model)
 }
 
@@ -518,11 +527,11 @@ fn blank_json(
     let Some(triples) = blank.get(id) else {
         return json!({});
     };
-    if depth >= BLANK_DEPTH_MAX || walk.budget == 0 {
+    if depth >= BLANK_DEPTH_MAX || walk.budget < triples.len().max(1) {
         walk.cut = true;
         return json!({});
     }
-    walk.budget -= 1;
+    walk.budget -= triples.len().max(1);
     let mut map = Values::default();
     for (pred, object) in triples {
         let key = if pred == RDF_TYPE {
@@ -646,6 +655,30 @@ ex:VAV1 brick:isFedBy ex:box .
                 .any(|s| s.what.starts_with("_:c0") && s.reason.contains("cut")),
             "{:?}",
             m.skipped
+        );
+        // Wide nodes count by the values they hold: 300 references to a node that refers 300
+        // times to one of 20,000 values would copy 1.8 billion.
+        let values: Vec<String> = (0..20_000).map(|v| v.to_string()).collect();
+        let mut wide = format!(
+            "@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+             _:big ex:v {} .\n",
+            values.join(", ")
+        );
+        let refs = |to: &str| -> String {
+            (0..300)
+                .map(|k| format!("ex:p{k} {to}"))
+                .collect::<Vec<_>>()
+                .join(" ; ")
+        };
+        wide.push_str(&format!("_:mid {} .\n", refs("_:big")));
+        wide.push_str(&format!("ex:w a brick:Room ; {} .\n", refs("_:mid")));
+        let started = std::time::Instant::now();
+        let m = parse(wide.as_bytes()).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert!(
+            m.skipped.iter().any(|s| s.reason.contains("cut")),
+            "{:?}",
+            m.skipped.iter().take(3).collect::<Vec<_>>()
         );
         // Within the limits nothing is reported.
         let m = parse(SMALL.as_bytes()).unwrap();

@@ -261,9 +261,11 @@ impl Reader {
                     // The key may have been revoked, or its buildings changed, since the stream
                     // started: checked every minute, and at once after the shim heard of a
                     // change to a key (any key's: the stream does not know its key's id).
-                    let keys_changed = self.state.grants.generation() != self.keys_seen;
-                    if keys_changed || self.last_check.elapsed() >= RECHECK_EVERY {
-                        self.keys_seen = self.state.grants.generation();
+                    let generation = self.state.grants.generation();
+                    if generation != self.keys_seen || self.last_check.elapsed() >= RECHECK_EVERY {
+                        // The event is delivered only if the key still covers it: when the
+                        // check fails, the stream ends before it (with its position), and the
+                        // client's reconnect replays it under the key as it is then.
                         match subscription::key_buildings(&self.state, &self.key).await {
                             Err(e)
                                 if matches!(
@@ -276,6 +278,14 @@ impl Reader {
                                 );
                                 return None;
                             }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "closing an event stream: its key could not be checked");
+                                self.ended = true;
+                                return Some(retry_hint(
+                                    "the key could not be checked",
+                                    Some(self.cursor),
+                                ));
+                            }
                             Ok(now) if now != self.filter.allowed_buildings => {
                                 // Reconnecting subscribes with the key's buildings as they are.
                                 tracing::info!(
@@ -287,10 +297,11 @@ impl Reader {
                                     Some(self.cursor),
                                 ));
                             }
-                            // Unchanged, or the database could not say: checked again later.
-                            _ => {}
+                            Ok(_) => {
+                                self.keys_seen = generation;
+                                self.last_check = Instant::now();
+                            }
                         }
-                        self.last_check = Instant::now();
                     }
                     self.queue.push_back(event);
                 }

@@ -45,8 +45,9 @@ const MAX_RETRY_AFTER: u64 = 86_400;
 /// A leased delivery.
 struct Claimed {
     delivery_id: i64,
-    /// The attempt this lease is for: its outcome is recorded only while the lease is this one.
-    attempt: i32,
+    /// The lease's end, as the database wrote it: what names this lease (its outcome is
+    /// recorded only while the delivery is under it).
+    lease: String,
     url: String,
     message_id: String,
     body: String,
@@ -59,7 +60,7 @@ struct Claimed {
 #[derive(Default)]
 struct Outcome {
     delivery_id: i64,
-    attempt: i32,
+    lease: String,
     status: Option<u16>,
     latency_ms: u64,
     error: Option<String>,
@@ -71,7 +72,7 @@ impl Outcome {
     fn to_json(&self) -> Value {
         json!({
             "delivery": self.delivery_id,
-            "attempt": self.attempt,
+            "lease": self.lease,
             "status": self.status,
             "latency_ms": self.latency_ms,
             "error": self.error.as_deref().map(storable),
@@ -236,7 +237,7 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
     let client = pool.get().await.map_err(|e| chain(&e))?;
     let statement = client
         .prepare_cached(
-            "SELECT delivery_id, url, message_id, body, secrets, secret_error, attempt
+            "SELECT delivery_id, url, message_id, body, secrets, secret_error, lease_end::text
                FROM arxos.claim_deliveries($1, $2, $3::text::interval, $4)",
         )
         .await
@@ -262,7 +263,7 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
                 body: row.try_get(3)?,
                 secrets: row.try_get(4)?,
                 secret_error: row.try_get(5)?,
-                attempt: row.try_get(6)?,
+                lease: row.try_get(6)?,
             })
         })
         .collect::<Result<_, tokio_postgres::Error>>()
@@ -274,7 +275,7 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
     let started = Instant::now();
     let mut outcome = Outcome {
         delivery_id: d.delivery_id,
-        attempt: d.attempt,
+        lease: d.lease.clone(),
         status: None,
         latency_ms: 0,
         error: None,
