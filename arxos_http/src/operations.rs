@@ -85,15 +85,26 @@ impl Operations {
     }
 
     /// Checks the query string of `method route` (the router's matched path).
-    pub fn check(&self, method: &Method, route: &str, query: Option<&str>) -> Result<(), ApiError> {
-        // Most requests have no query string: nothing to look up for them.
+    #[cfg(test)]
+    fn check(&self, method: &Method, route: &str, query: Option<&str>) -> Result<(), ApiError> {
+        self.get(method, route)
+            .map_or(Ok(()), |known| known.check(method, route, query))
+    }
+
+    #[cfg(test)]
+    fn presented(&self, request: &Request, route: &str) -> Option<(KeyIn, Option<String>)> {
+        self.get(request.method(), route)?.presented(request)
+    }
+}
+
+impl Known {
+    /// Checks the query string of a request to this operation (`method route`, for messages).
+    fn check(&self, method: &Method, route: &str, query: Option<&str>) -> Result<(), ApiError> {
+        // Most requests have no query string: nothing to check for them.
         let Some(query) = query.filter(|q| !q.is_empty()) else {
             return Ok(());
         };
-        let Some(known) = self.get(method, route) else {
-            return Ok(());
-        };
-        let (names, method) = (&known.params, documented(method));
+        let (names, method) = (&self.params, documented(method));
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|e| ApiError::validation(format!("the query string is malformed: {e}")))?;
         let Some((unknown, _)) = pairs.iter().find(|(name, _)| !names.contains(name)) else {
@@ -115,11 +126,11 @@ impl Operations {
         )))
     }
 
-    /// Whether `method route` needs a key, and the key the request presented for it:
-    /// `None` when the operation needs none (or is not documented), else where the key may be
-    /// sent and the key (`None` when the request sent none).
-    fn presented(&self, request: &Request, route: &str) -> Option<(KeyIn, Option<String>)> {
-        let key_in = self.get(request.method(), route)?.key?;
+    /// Whether this operation needs a key, and the key the request presented for it: `None`
+    /// when it needs none, else where the key may be sent and the key (`None` when the request
+    /// sent none).
+    fn presented(&self, request: &Request) -> Option<(KeyIn, Option<String>)> {
+        let key_in = self.key?;
         let from_query = || {
             let query = request.uri().query()?;
             let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
@@ -190,11 +201,12 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     else {
         return next.run(request).await;
     };
-    let key = guard.operations.presented(&request, &route);
-    let response = match guard
-        .operations
-        .check(request.method(), &route, request.uri().query())
-    {
+    // One look-up of the operation for both checks.
+    let Some(known) = guard.operations.get(request.method(), &route) else {
+        return next.run(request).await;
+    };
+    let key = known.presented(&request);
+    let response = match known.check(request.method(), &route, request.uri().query()) {
         Err(e) => e.into_response(),
         Ok(()) => next.run(request).await,
     };
