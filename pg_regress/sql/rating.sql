@@ -118,6 +118,13 @@ SELECT :scanned = (SELECT (p.body ->> 'score')::numeric FROM arxos.events_pendin
                     WHERE h.building_id = arxos.building_id('b42') ORDER BY h.id DESC LIMIT 1) AS history_is_the_scan,
        :scanned <> (SELECT score FROM arxos.rating('b42')) AS counters_differ;
 ROLLBACK;
+-- recompute_rating folds every delta waiting first, more than one batch (10,000) of them
+BEGIN;
+INSERT INTO arxos.rating_deltas (building_id, reason)
+SELECT arxos.building_id('b42'), 'object_updated' FROM generate_series(1, 10050);
+SELECT grade IS NOT NULL AS recomputed FROM arxos.recompute_rating('b42');
+SELECT count(*) AS deltas_left FROM arxos.rating_deltas;
+ROLLBACK;
 DELETE FROM arxos.buildings WHERE key = 'crafted';
 -- time moves the windows: 40 days on, nothing happened in the last 30 days
 SELECT arxos.create_building('aging', 'Aging') IS NOT NULL AS created;

@@ -307,6 +307,45 @@ fn resume_with_last_event_id_has_no_gap_and_no_duplicate() {
     assert_eq!(ids[0], start + 1);
 }
 
+/// A resuming stream replays what is sequenced while another transaction holds the sequencer's
+/// lock and events wait behind it: the replay neither waits for the lock nor fails.
+#[test]
+fn a_replay_does_not_wait_for_the_sequencers_lock() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "s", "warmup", 1);
+    let start = head(&cluster);
+    desks(&cluster, "s", "a", 50);
+    head(&cluster);
+    let mut holder = cluster.client();
+    let mut held = holder.transaction().unwrap();
+    held.execute("SELECT arxos.lock_sequencer()", &[]).unwrap();
+    // Events wait to be sequenced behind the lock.
+    desks(&cluster, "s", "b", 5);
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        "/api/events?types=object.*",
+        &[("X-API-Key", &key), ("Last-Event-ID", &start.to_string())],
+    );
+    assert_eq!(stream.status, 200);
+    // Taken while the lock is still held.
+    let ids: Vec<i64> = stream
+        .take(50, WAIT)
+        .iter()
+        .map(|m| m.id.unwrap())
+        .collect();
+    assert_eq!(ids, (start + 1..=start + 50).collect::<Vec<_>>());
+    // Once the lock is let go, the events that waited behind it follow.
+    held.rollback().unwrap();
+    let paths: Vec<String> = stream
+        .take(5, WAIT)
+        .iter()
+        .map(|m| m.json()["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(paths, ["/b_1", "/b_2", "/b_3", "/b_4", "/b_5"]);
+}
+
 #[test]
 fn a_client_that_stops_reading_catches_up_completely() {
     let cluster = Cluster::start();
