@@ -491,7 +491,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     IF NEW.first_object_at IS DISTINCT FROM OLD.first_object_at
-       AND NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = 'arxos.buildings'::regclass), 'USAGE') THEN
+       AND NOT pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'arxos.buildings'::regclass), 'USAGE') THEN
         RAISE EXCEPTION 'first_object_at of building % is kept by the rating engine', OLD.key
             USING ERRCODE = '42501';
     END IF;

@@ -656,7 +656,7 @@ END
 $$;
 -- tick() is run by the shim's login role (arxos_authenticator in production) or by pg_cron: it
 -- records rating moves for every building, so it runs with the owner's rights.
-ALTER FUNCTION arxos.tick(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, arxos;
+ALTER FUNCTION arxos.tick(timestamptz) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 
 -------------------------------------------------------------------------------------------------
 -- Breakdown and history
@@ -693,7 +693,7 @@ LANGUAGE sql VOLATILE AS $$
      WHERE h.building_id = arxos.building_id(building)
        AND (before IS NULL OR h.id < before)
      ORDER BY h.id DESC
-     LIMIT greatest(max, 0)
+     LIMIT max
 $$;
 
 -- One row per building with its current rating.

@@ -7,7 +7,7 @@ CREATE FUNCTION arxos.create_api_key(
     buildings text[] DEFAULT NULL,
     owner     text DEFAULT NULL
 ) RETURNS TABLE (id uuid, key text, prefix text)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     v_key  text;
@@ -29,13 +29,17 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'leave buildings out, or give the key read and write only';
     END IF;
     IF buildings IS NOT NULL THEN
+        -- each given by key or id (as everywhere else)
         SELECT b.k INTO v_bad FROM unnest(buildings) AS b(k)
-         WHERE NOT EXISTS (SELECT 1 FROM arxos.buildings x WHERE x.key = b.k) LIMIT 1;
+         WHERE NOT EXISTS (SELECT 1 FROM arxos.buildings x
+                            WHERE x.key = b.k OR x.id::text = lower(b.k)) LIMIT 1;
         IF v_bad IS NOT NULL THEN
             RAISE EXCEPTION 'unknown building %', v_bad USING ERRCODE = 'P0002';
         END IF;
         SELECT array_agg(x.id ORDER BY x.key) INTO v_ids
-          FROM arxos.buildings x WHERE x.key = ANY (buildings);
+          FROM arxos.buildings x
+         WHERE x.key = ANY (buildings)
+            OR x.id::text = ANY (ARRAY(SELECT lower(b) FROM unnest(buildings) AS b));
     END IF;
     -- gen_random_uuid() draws from the operating system's strong random source: two of them
     -- give 244 random bits.
@@ -55,16 +59,18 @@ COMMENT ON FUNCTION arxos.create_api_key IS 'Creates an API key; the key is retu
 CREATE FUNCTION arxos.list_api_keys()
 RETURNS TABLE (id uuid, name text, owner text, prefix text, scopes text[], buildings text[],
                created_at timestamptz, last_used_at timestamptz, revoked_at timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
     SELECT k.id, k.name, k.owner, k.prefix, k.scopes,
-           (SELECT array_agg(b.key ORDER BY b.key) FROM arxos.buildings b WHERE b.id = ANY (k.building_ids)),
+           -- a building deleted since shows as its id: the key stays limited (to nothing there)
+           (SELECT array_agg(coalesce(b.key, u.id::text) ORDER BY b.key NULLS LAST, u.id)
+              FROM unnest(k.building_ids) AS u(id) LEFT JOIN arxos.buildings b ON b.id = u.id),
            k.created_at, k.last_used_at, k.revoked_at
       FROM arxos.api_keys k
      ORDER BY k.created_at, k.id
 $$;
 
 CREATE FUNCTION arxos.revoke_api_key(key_id uuid) RETURNS boolean
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
     UPDATE arxos.api_keys SET revoked_at = now() WHERE id = key_id AND revoked_at IS NULL
     RETURNING true
 $$;
@@ -76,7 +82,7 @@ $$;
 -- refresh rather than queueing behind it.
 CREATE FUNCTION arxos.authenticate(api_key text)
 RETURNS TABLE (key_id uuid, owner text, scopes text[], building_ids uuid[])
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     k arxos.api_keys;

@@ -15,6 +15,10 @@ BEGIN
         RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase letters, digits, - and _, starting with a letter or digit',
             coalesce(quote_literal(key), 'NULL') USING ERRCODE = '22023';
     END IF;
+    IF key ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        RAISE EXCEPTION 'invalid building key %: a key must not look like a building id (a UUID)', quote_literal(key)
+            USING ERRCODE = '22023';
+    END IF;
     PERFORM arxos.check_label('name', name, 200);
     PERFORM arxos.check_text('address', address, 500);
     IF (latitude IS NULL) <> (longitude IS NULL) THEN

@@ -4,11 +4,15 @@
 CREATE FUNCTION arxos.load_sample() RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
+DECLARE
+    prior_actor text := current_setting('arxos.actor', true);
 BEGIN
     IF EXISTS (SELECT 1 FROM arxos.buildings WHERE key = 'b42') THEN
         RETURN false;
     END IF;
-    PERFORM set_config('arxos.actor', coalesce(nullif(current_setting('arxos.actor', true), ''), 'sample'), true);
+    -- The sample's writes are the sample's (unless an actor is set); the rest of the caller's
+    -- transaction keeps its own.
+    PERFORM set_config('arxos.actor', coalesce(nullif(prior_actor, ''), 'sample'), true);
     PERFORM arxos.create_building('b42', 'Building 42', '42 Example Street, Springfield');
 
     -- Systems and their folders

@@ -46,11 +46,16 @@ ALTER ROLE arxos_query SET temp_file_limit = '1GB';
 -- key's query (and the literals in it) while it runs. Monitoring sees their state, not their
 -- text. Both settings are the superuser's to change, so the query role cannot turn them back.
 ALTER ROLE arxos_query SET track_activities = off;
--- begin_query takes the API key as a parameter: a server that logs statements must not print it.
+-- begin_query takes the API key as a parameter: a server that logs statements must not print it,
+-- nor with an error (log_parameter_max_length_on_error, off by default, is there for debugging:
+-- a refused authorize of a valid key would write the key to the log).
 ALTER ROLE arxos_query SET log_parameter_max_length = 0;
+ALTER ROLE arxos_query SET log_parameter_max_length_on_error = 0;
 -- The shim's statements carry API keys and webhook secrets as parameters: a server that logs
--- statements (log_min_duration_statement, auto_explain) must not print their values.
+-- statements (log_min_duration_statement, auto_explain) or their errors must not print their
+-- values.
 ALTER ROLE arxos_authenticator SET log_parameter_max_length = 0;
+ALTER ROLE arxos_authenticator SET log_parameter_max_length_on_error = 0;
 
 -------------------------------------------------------------------------------------------------
 -- Authentication and authorization of one request
@@ -70,7 +75,7 @@ $$;
 -- key that is not limited to buildings.
 CREATE FUNCTION arxos.authorize(api_key text, scope text, building text DEFAULT NULL)
 RETURNS TABLE (key_id uuid, owner text, scopes text[], building_ids uuid[])
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     k   record;
@@ -136,10 +141,10 @@ GRANT USAGE ON SCHEMA arxos TO arxos_authenticator;
 
 -- The sequencer moves every building's events; it runs with the owner's rights so that a
 -- building-scoped request that triggers it does not leave other buildings' events behind.
-ALTER FUNCTION arxos.sequence_events(integer, integer, boolean) SECURITY DEFINER SET search_path = pg_catalog, arxos;
-ALTER FUNCTION arxos.lock_sequencer() SECURITY DEFINER SET search_path = pg_catalog, arxos;
+ALTER FUNCTION arxos.sequence_events(integer, integer, boolean) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
+ALTER FUNCTION arxos.lock_sequencer() SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 -- A shim's listener that finds the outbox behind what it published moves the numbering on.
-ALTER FUNCTION arxos.skip_event_ids(bigint) SECURITY DEFINER SET search_path = pg_catalog, arxos;
+ALTER FUNCTION arxos.skip_event_ids(bigint) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 
 -- The ratings view computes through arxos.rating(): let it see only what its caller may see.
 ALTER VIEW arxos.ratings SET (security_invoker = true);
@@ -189,10 +194,10 @@ CREATE UNLOGGED TABLE arxos.query_scope (
 -- Whether the current query may see a building's rows. In a /api/query transaction: the key's
 -- buildings. Elsewhere: every building, except for non-superuser members of arxos_query.
 CREATE FUNCTION arxos.query_allows(building uuid) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
     SELECT CASE
         WHEN s.txid IS NOT NULL THEN s.building_ids IS NULL OR building = ANY (s.building_ids)
-        ELSE NOT EXISTS (SELECT 1 FROM pg_roles r
+        ELSE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
                           WHERE r.rolname = session_user AND NOT r.rolsuper
                             AND pg_has_role(r.oid, 'arxos_query', 'MEMBER'))
         END
@@ -208,7 +213,7 @@ COMMENT ON SCHEMA arxos_views IS 'The read-only views of POST /api/query and BI 
 -- cannot call it to widen its own scope.
 CREATE FUNCTION arxos_views.begin_query(api_key text)
 RETURNS TABLE (key_id uuid, owner text, building_ids uuid[])
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     k record;

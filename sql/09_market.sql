@@ -595,7 +595,7 @@ DECLARE
     v uuid;
 BEGIN
     IF handle ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        SELECT c.id INTO v FROM arxos.contributors c WHERE c.id = handle::uuid;
+        SELECT c.id INTO v FROM arxos.contributors c WHERE c.id = contributor_id.handle::uuid;
     ELSE
         SELECT c.id INTO v FROM arxos.contributors c WHERE c.handle = lower(contributor_id.handle);
     END IF;

@@ -31,6 +31,7 @@ DECLARE
     per_floor integer;
     total     bigint;
     n         integer;
+    prior_actor text := current_setting('arxos.actor', true);
 BEGIN
     IF objects IS NULL OR objects < 1 OR objects > 100000000 THEN
         RAISE EXCEPTION 'objects must be between 1 and 100000000, got %', coalesce(objects::text, 'NULL')
@@ -39,16 +40,20 @@ BEGIN
     IF seed IS NULL THEN
         RAISE EXCEPTION 'seed must not be NULL' USING ERRCODE = '22023';
     END IF;
-    PERFORM set_config('arxos.actor',
-        coalesce(nullif(current_setting('arxos.actor', true), ''), 'generator'), true);
+    -- The generator's writes are the generator's (unless an actor is set); what the caller's
+    -- transaction writes afterwards is not.
+    PERFORM set_config('arxos.actor', coalesce(nullif(prior_actor, ''), 'generator'), true);
     -- Keeps autovacuum out of arxos.objects while the big INSERT runs. A VACUUM in the middle
     -- counts none of the uncommitted rows and records the table as holding 0 rows on many
     -- pages; the insert trigger's parent check, planned at the end of the statement, then
     -- estimates one row for every building and may probe through a building-wide index, once
     -- per new row (docs/operations.md, "Bulk loads").
     LOCK TABLE arxos.objects IN SHARE UPDATE EXCLUSIVE MODE;
-    SELECT x.id INTO b FROM arxos.buildings x WHERE x.key = generate_building.key;
-    IF b IS NULL THEN
+    SELECT x.id INTO b FROM arxos.buildings x
+     WHERE x.key = generate_building.key OR x.id::text = lower(generate_building.key);
+    IF b IS NULL AND key ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        PERFORM arxos.unknown_building(key);  -- an id names a building that exists
+    ELSIF b IS NULL THEN
         b := arxos.create_building(key, 'Generated building ' || key,
                                    'seed ' || seed || ', ' || objects || ' objects');
     ELSIF EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b) THEN
@@ -268,7 +273,7 @@ BEGIN
                WHEN 'switchboard' THEN jsonb_build_object('voltage', 480, 'amperage', 4000, 'phases', 3,
                    'manufacturer', 'Eaton', 'model', 'Pow-R-Line Xpert')
                WHEN 'utility_meter' THEN jsonb_build_object('measures', 'electric energy', 'unit', 'kWh',
-                   'utility', 'City Power', 'account', 'CP-' || (100000 + seed))
+                   'utility', 'City Power', 'account', 'CP-' || (100000 + seed::bigint))
                WHEN 'generator' THEN jsonb_build_object('fuel', 'diesel', 'power_kw', 1500, 'voltage', 480)
                WHEN 'fire_alarm_panel' THEN jsonb_build_object('manufacturer', 'Notifier', 'model', 'NFS2-3030', 'loops', 10)
                WHEN 'fire_pump' THEN jsonb_build_object('flow_lps', 95, 'head_m', 70, 'power_kw', 110)
@@ -454,6 +459,7 @@ BEGIN
 
     DROP TABLE pg_temp.arxos_gen_rooms;
     DROP TABLE pg_temp.arxos_gen_floors;
+    PERFORM set_config('arxos.actor', coalesce(prior_actor, ''), true);
     RETURN n;
 END
 $$;

@@ -203,7 +203,7 @@ CREATE FUNCTION arxos.create_webhook(url text, types text[] DEFAULT NULL, buildi
                                      under text DEFAULT NULL, object_type text DEFAULT NULL,
                                      description text DEFAULT '', enabled boolean DEFAULT true)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     w   arxos.webhooks;
@@ -233,12 +233,12 @@ END
 $$;
 
 CREATE FUNCTION arxos.list_webhooks() RETURNS SETOF jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
     SELECT arxos.webhook_json(w) FROM arxos.webhooks w ORDER BY w.created_at, w.id
 $$;
 
 CREATE FUNCTION arxos.get_webhook(webhook uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     w arxos.webhooks;
 BEGIN
@@ -254,7 +254,7 @@ $$;
 -- description, enabled); a null value clears a filter. Enabling a webhook clears its failure
 -- state.
 CREATE FUNCTION arxos.patch_webhook(webhook uuid, changes jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     w   arxos.webhooks;
@@ -326,7 +326,7 @@ END
 $$;
 
 CREATE FUNCTION arxos.delete_webhook(webhook uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
     DELETE FROM arxos.webhooks x WHERE x.id = webhook;
     IF NOT FOUND THEN
@@ -339,7 +339,7 @@ $$;
 -- receivers can switch over. Returns the webhook with its new secret, shown this once.
 CREATE FUNCTION arxos.rotate_webhook_secret(webhook uuid, keep_previous interval DEFAULT '24 hours')
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     w   arxos.webhooks;
     key bytea := arxos.webhook_new_secret();
@@ -381,7 +381,7 @@ $$;
 -- Queues a `webhook.test` message for this webhook only (also when it is disabled); returns
 -- the delivery.
 CREATE FUNCTION arxos.test_webhook(webhook uuid) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     d arxos.webhook_deliveries;
 BEGIN
@@ -419,7 +419,7 @@ $$;
 CREATE FUNCTION arxos.webhook_deliveries(webhook uuid, status text DEFAULT NULL,
                                          before bigint DEFAULT NULL, max integer DEFAULT 100)
 RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
     IF max IS NULL OR max < 1 OR max > 1000 THEN
@@ -443,7 +443,7 @@ $$;
 
 -- Sends a delivery again now with a fresh retry schedule (typically a dead one).
 CREATE FUNCTION arxos.retry_webhook_delivery(webhook uuid, delivery bigint) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     d arxos.webhook_deliveries;
 BEGIN
@@ -475,7 +475,7 @@ $$;
 -- shim's listener sequences them and wakes the worker that calls this (sequencing here too
 -- made the two contend for the sequencer's lock on every event).
 CREATE FUNCTION arxos.enqueue_deliveries(max integer DEFAULT 5000) RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     cur  bigint;
     head bigint;
@@ -521,7 +521,7 @@ CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval 
                                        per_webhook integer DEFAULT NULL)
 RETURNS TABLE (delivery_id bigint, webhook_id uuid, url text, message_id text, attempt integer,
                body text, secrets bytea[], secret_error text, lease_end timestamptz)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 BEGIN
     IF max IS NULL OR max < 1 OR max > 100000 THEN
@@ -629,7 +629,7 @@ CREATE TYPE arxos.webhook_result AS (
 CREATE FUNCTION arxos.finish_deliveries(worker text, results jsonb, schedule interval[],
                                         disable_after interval DEFAULT '5 days')
 RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     rs arxos.webhook_result[];

@@ -59,7 +59,7 @@ $$;
 -- DEFAULT partition are moved into it. Runs with the owner's rights (API requests cannot
 -- create tables); concurrent callers serialise on an advisory lock. Returns true if it created.
 CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz) RETURNS boolean
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     p    record;
 BEGIN
@@ -481,7 +481,7 @@ $$;
 -- Creates this month's and next month's partitions and moves rows out of the DEFAULT
 -- partition into their months. Returns the number of partitions created.
 CREATE FUNCTION arxos.readings_maintenance() RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     m timestamptz;
     n integer := 0;
@@ -512,7 +512,7 @@ $$;
 -- rows from the DEFAULT partition. Readings of a partly covered month stay. Returns the names
 -- of the partitions dropped.
 CREATE FUNCTION arxos.drop_readings_before(cutoff timestamptz) RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     p record;
 BEGIN
@@ -521,7 +521,7 @@ BEGIN
     END IF;
     FOR p IN
         SELECT c.relname::text AS name
-          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
          WHERE i.inhparent = 'arxos.readings'::regclass AND c.relname ~ '^readings_[0-9]{6}$'
          ORDER BY c.relname
     LOOP

@@ -32,15 +32,15 @@ BEGIN
     END IF;
     FOR t IN
         SELECT c.oid::regclass
-          FROM pg_class c
-          JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
          WHERE c.relnamespace = 'arxos'::regnamespace
            AND c.relkind IN ('r', 'S') AND c.relpersistence = 'p'
          ORDER BY c.relname
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(t, '');
         IF current_setting('arxos.restoring', true) = 'on'
-           AND (SELECT relkind FROM pg_class WHERE oid = t) = 'r' THEN
+           AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t) = 'r' THEN
             EXECUTE format('DELETE FROM %s', t);
         END IF;
     END LOOP;

@@ -14,6 +14,16 @@ SELECT arxos.create_api_key('bad', ARRAY['read'], ARRAY['nope']);
 SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[]::text[]);
 SELECT arxos.create_api_key('bad', ARRAY['admin'], ARRAY[NULL]::text[]);
 SELECT arxos.create_api_key('bad', ARRAY['read', 'admin'], ARRAY['b42']);
+-- buildings are given by key or id; a building deleted since is listed by its id (the key stays
+-- limited: NULL would read as "every building")
+BEGIN;
+SELECT arxos.create_building('gone', 'Gone') AS gone_id \gset
+SELECT prefix IS NOT NULL AS created
+  FROM arxos.create_api_key('by-id', ARRAY['read'], ARRAY[upper(arxos.building_id('b42')::text), 'gone']);
+SELECT buildings = ARRAY['b42', 'gone'] AS listed_by_key FROM arxos.list_api_keys() WHERE name = 'by-id';
+DELETE FROM arxos.buildings WHERE key = 'gone';
+SELECT buildings = ARRAY['b42', :'gone_id'] AS deleted_listed_by_id FROM arxos.list_api_keys() WHERE name = 'by-id';
+ROLLBACK;
 -- scopes are stored once each, in the order read, write, admin
 SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('dup', ARRAY['write', 'read', 'read']);
 SELECT scopes FROM arxos.list_api_keys() WHERE name = 'dup';

@@ -77,6 +77,10 @@ SELECT c.registration_rank, c.handle, array_agg(b.badge ORDER BY b.badge) FILTER
  GROUP BY c.registration_rank, c.handle ORDER BY 1;
 SELECT arxos.contributor_id('ALICE') = arxos.contributor_id('alice') AS handles_ignore_case;
 SELECT pg_temp.try($$SELECT arxos.contributor_id('nobody')$$);
+-- or by id as text, in either case
+SELECT arxos.contributor_id(id::text) = id AS by_id, arxos.contributor_id(upper(id::text)) = id AS by_upper_id
+  FROM arxos.contributors WHERE handle = 'alice';
+SELECT pg_temp.try($$SELECT arxos.contributor_id('00000000-0000-0000-0000-000000000000')$$);
 -- the verifiers: a DBA grants trust by setting reputation
 UPDATE arxos.contributors SET reputation = 350 WHERE handle = 'bob';
 UPDATE arxos.contributors SET reputation = 650 WHERE handle = 'erin';

@@ -35,6 +35,10 @@ SELECT (arxos.put('crafted', '/s2', 'sensor')).path;
 SELECT (arxos.put('crafted', '/s3', 'sensor')).path;
 COMMIT;
 SELECT reason FROM arxos.rating_history('crafted', max => 1);
+-- max NULL: every row; a negative max is refused like any listing's
+SELECT count(*) = (SELECT count(*) FROM arxos.rating_history h WHERE h.building_id = arxos.building_id('crafted')) AS null_max_is_all
+  FROM arxos.rating_history('crafted', max => NULL);
+SELECT count(*) FROM arxos.rating_history('crafted', max => -1);
 -- a rolled-back transaction leaves no trace in the counters
 BEGIN;
 DELETE FROM arxos.objects WHERE building_id = arxos.building_id('crafted') AND path LIKE '/o1%';
@@ -180,6 +184,19 @@ SELECT count(*) FROM arxos.list_webhooks();
 SELECT arxos.sequence_events();
 SELECT arxos.drop_readings_before(now());
 RESET ROLE;
+-- a temporary table named like a catalog does not fool the checks: outside /api/query the
+-- query role still sees no building, and first_object_at stays the engine's
+BEGIN;
+SET SESSION AUTHORIZATION arxos_query;
+CREATE TEMP TABLE pg_roles (oid oid, rolname name, rolsuper boolean);
+SELECT count(*) AS buildings_seen FROM arxos_views.buildings;
+RESET SESSION AUTHORIZATION;
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE arxos_api;
+CREATE TEMP TABLE pg_class (oid oid, relowner oid);
+UPDATE arxos.buildings SET first_object_at = now() - interval '10 years' WHERE key = 'b42';
+ROLLBACK;
 -- PUBLIC may call no SECURITY DEFINER function of the extension
 SELECT p.oid::regprocedure AS callable_by_public FROM pg_proc p
  WHERE p.pronamespace IN ('arxos'::regnamespace, 'arxos_views'::regnamespace) AND p.prosecdef

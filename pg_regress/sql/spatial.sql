@@ -39,6 +39,17 @@ SELECT count(*) AS differences FROM generate_series(1, 50) i,
                  LIMIT a.max) o);
 SELECT count(*) > 0 AS some_found FROM arxos.near_point('knn', 10, 10, 1, 3);
 DELETE FROM arxos.buildings WHERE key = 'knn';
+-- the generator: any seed (the largest too), an existing empty building by id, an id that names
+-- no building; its actor is its own writes' only
+SELECT arxos.generate_building('00000000-0000-0000-0000-000000000000', 5);
+BEGIN;
+SELECT arxos.generate_building('seedmax', 30, 2147483647) AS generated;
+SELECT arxos.create_building('empty', 'Empty') AS empty_id \gset
+SELECT arxos.generate_building(upper(:'empty_id'), 5) AS filled_by_id;
+SELECT count(*) AS objects FROM arxos.objects WHERE building_id = :'empty_id';
+SELECT actor FROM arxos.object_history WHERE building_id = :'empty_id' GROUP BY actor;
+SELECT arxos.current_actor() = current_user AS actor_restored;
+ROLLBACK;
 -- objects at the same distance come out in byte order of their paths, whatever the database's
 -- collation (this suite's database sorts text with ICU's root collation, where a_b < a-b < B)
 SELECT arxos.create_building('ties', 'Ties') IS NOT NULL AS created;
