@@ -226,8 +226,8 @@ fn contributors_contributions_transfers_and_tokens() {
     assert_eq!(profile.status, 200, "{}", profile.body);
     assert_eq!(profile.json()["handle"], "alice");
     // Contributors are given by id as well.
-    let id = profile.json()["id"].as_str().unwrap().to_owned();
-    let by_id = api.get(&format!("/api/contributors/{id}"));
+    let alice_id = profile.json()["id"].as_str().unwrap().to_owned();
+    let by_id = api.get(&format!("/api/contributors/{alice_id}"));
     assert_eq!(by_id.status, 200, "{}", by_id.body);
     assert_eq!(by_id.json()["handle"], "alice");
 
