@@ -465,6 +465,11 @@ BEGIN
     IF bucket <= interval '0' THEN
         RAISE EXCEPTION 'bucket must be a positive interval, got %', bucket USING ERRCODE = '22023';
     END IF;
+    -- date_bin bins by a fixed length: months and years have none (it would raise 0A000)
+    IF extract(year FROM bucket) <> 0 OR extract(month FROM bucket) <> 0 THEN
+        RAISE EXCEPTION 'bucket must be days, hours, minutes or seconds (months and years have no fixed length), got %', bucket
+            USING ERRCODE = '22023';
+    END IF;
     RETURN QUERY
     SELECT date_bin(bucket, r.at, timestamptz '1970-01-01 00:00:00+00') AS b,
            avg(r.value), min(r.value), max(r.value), count(*),

@@ -53,6 +53,7 @@ SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-01', '2025
 SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-01', '2025-03-01 00:05:00+00', '1 hour');
 SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-02', '2025-03-01');
 SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-01', '2025-03-02', '-1 hour');
+SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-01', '2025-03-02', '1 month');
 -- errors: unknown object, bad values, bad times, not an array
 SELECT arxos.record('rd', '/nowhere', 1);
 SELECT arxos.record('rd', '/site', 'NaN');
