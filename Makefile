@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 help:
 	@echo "make run    install what is missing, start PostgreSQL 15 under .arxos/ and serve on 127.0.0.1:3000"
-	@echo "make test   unit tests, #[pg_test], pg_regress golden suite, end-to-end tests, schemathesis"
+	@echo "make test   unit tests, #[pg_test], pg_regress golden suite, end-to-end tests, schemathesis, ledger stress test"
 	@echo "make bench  benchmarks (figures go to docs/benchmarks.md)"
 
 run:

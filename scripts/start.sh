@@ -14,6 +14,13 @@ ARXOS_BIN=${ARXOS_BIN:-$(command -v arxos || true)}
 
 log "starting PostgreSQL 15 in $ARXOS_DIR on port $PG_PORT"
 cluster_init "$ARXOS_DIR"
+# A cluster already running (another `make run` of this directory, or one left behind) is used
+# and left running: stopping it on the way out would pull the database from under its owner.
+STARTED_PG=1
+if as_pg "$PG_BIN/pg_ctl" -D "$ARXOS_DIR/data" status >/dev/null 2>&1; then
+    STARTED_PG=0
+    log "PostgreSQL already runs in $ARXOS_DIR: using it, and leaving it running afterwards"
+fi
 cluster_start "$ARXOS_DIR" "$PG_PORT"
 stop_all() {
     trap - INT TERM EXIT
@@ -21,8 +28,10 @@ stop_all() {
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
-    log "stopping PostgreSQL"
-    cluster_stop "$ARXOS_DIR"
+    if [ "$STARTED_PG" = 1 ]; then
+        log "stopping PostgreSQL"
+        cluster_stop "$ARXOS_DIR"
+    fi
 }
 trap stop_all INT TERM EXIT
 
@@ -32,6 +41,9 @@ if ! "${PSQL[@]}" -d postgres -Atc "select 1 from pg_database where datname = 'a
 fi
 "${PSQL[@]}" -d arxos -c "CREATE EXTENSION IF NOT EXISTS arxos CASCADE" 2>&1 | grep -v NOTICE || true
 "${PSQL[@]}" -d arxos -c "ALTER EXTENSION arxos UPDATE" 2>&1 | grep -v NOTICE || true
+# POST /api/query logs in as its own role (docs/security.md); this private cluster trusts
+# local connections, so the role needs only LOGIN.
+"${PSQL[@]}" -d arxos -c "ALTER ROLE arxos_query LOGIN"
 if [ "$("${PSQL[@]}" -d arxos -Atc "select arxos.load_sample()")" = t ]; then
     log "loaded the sample building b42"
 fi

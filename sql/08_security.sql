@@ -206,7 +206,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
 $$;
 
 CREATE SCHEMA arxos_views;
-COMMENT ON SCHEMA arxos_views IS 'The read-only views of POST /api/query and BI tools (docs/api.md).';
+COMMENT ON SCHEMA arxos_views IS 'The read-only views of POST /api/query (docs/api.md); BI tools read the materialized views of schema arxos (docs/bi.md).';
 
 -- Called by the shim at the start of a /api/query transaction: checks the key (read scope)
 -- and records its building scope for the views. Fails in a read-only transaction, so a query

@@ -9,20 +9,30 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL connection string (URL or key=value form), e.g.
-    /// postgres://arxos@db.example.com/arxos?sslmode=require
+    /// postgres://arxos@db.example.com/arxos?sslmode=require. Required by every command that
+    /// connects (not by `import --dry-run`).
     #[arg(
         long,
         visible_alias = "database",
         env = "DATABASE_URL",
         hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: Option<String>,
 
     /// PEM file with the CA certificate(s) that sign the server's certificate. When set, TLS
     /// connections verify the certificate and host name; without it, `sslmode=require`
     /// encrypts without verifying, like libpq.
     #[arg(long, env = "ARXOS_DB_CA_CERT")]
     pub db_ca_cert: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    /// The connection string; an error naming the flag and the variable when neither is given.
+    pub fn url(&self) -> Result<&str, crate::db::DbError> {
+        self.database_url
+            .as_deref()
+            .ok_or(crate::db::DbError::NoUrl)
+    }
 }
 
 /// Flags of `arxos serve`.

@@ -40,6 +40,8 @@ const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    #[error("no database given: set DATABASE_URL or pass --database-url")]
+    NoUrl,
     #[error("invalid database URL: {0}")]
     InvalidUrl(#[source] tokio_postgres::Error),
     #[error("invalid database URL: it names no host (psql would fall back to the local socket; this client does not): give one, like postgres://user@localhost/arxos, or a socket directory, like host=/var/run/postgresql")]
@@ -379,7 +381,7 @@ impl Pool {
 /// One connection, for the command-line tools. The connection task runs in the background
 /// until the client is dropped.
 pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbError> {
-    let config = pg_config(&args.database_url)?;
+    let config = pg_config(args.url()?)?;
     let tls = tls_connector(args.db_ca_cert.as_deref())?;
     let (client, connection) = config.connect(tls).await.map_err(DbError::Connect)?;
     tokio::spawn(async move {

@@ -54,7 +54,7 @@ pub enum ServeError {
 /// Runs the server until SIGINT or SIGTERM, then lets in-flight requests finish (for at
 /// most the configured grace period).
 pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
-    let pg_config = db::pg_config(&config.database.database_url)?;
+    let pg_config = db::pg_config(config.database.url()?)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         database = %db::describe(&pg_config),

@@ -227,3 +227,31 @@ fn export_reimports_to_the_same_tree() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `--dry-run` parses and counts without a database: no connection string needed. Commands
+/// that connect say which one is missing.
+#[test]
+fn a_dry_run_needs_no_database() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(arxos_e2e::arxos_bin())
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run the arxos binary")
+    };
+    let file = fixture("brick_small.ttl");
+    let dry = run(&["import", "--dry-run", "--building", "ib", file.to_str().unwrap()]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(text.contains("would write 13 objects and 4 connections"), "{text}");
+    for args in [
+        &["import", "--building", "ib", file.to_str().unwrap()][..],
+        &["keys", "list"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("set DATABASE_URL or pass --database-url"), "{args:?}: {err}");
+    }
+}
