@@ -50,6 +50,17 @@ SELECT r, arxos.trust_level(r) AS level, arxos.trust_multiplier(arxos.trust_leve
 SELECT s, arxos.reputation_delta(s, 0.8) AS at_quality_08
   FROM unnest(ARRAY['pending', 'auto_verified', 'peer_verified', 'expert_verified', 'rejected']) s;
 SELECT arxos.verifier_reward();
+-- the remaining pure maths, one call each: base rewards and multipliers by name, the trust
+-- order, the reputation bounds, the badges of a set of figures
+SELECT arxos.contribution_base_reward('object_documentation') AS base,
+       arxos.verification_multiplier('peer_verified') AS peer_multiplier,
+       arxos.verification_counts('auto_verified') AS auto_counts, arxos.verification_counts('pending') AS pending_counts,
+       arxos.trust_ordinal('newcomer') < arxos.trust_ordinal('expert') AS trust_ordered,
+       arxos.clamp_reputation(-5) AS floor, arxos.clamp_reputation(5000) AS ceiling;
+SELECT badge FROM arxos.badges_earned(contributions => 12, verified_contributions => 10,
+                                      verifications_given => 0, objects_documented => 150,
+                                      registration_rank => 7, pioneer => false) ORDER BY badge;
+SELECT pg_temp.try($$SELECT arxos.contribution_base_reward('bribery')$$);
 -- market signals price tokens with the token maths
 SELECT arxos.token_price(47.629, '0q') AS price, (SELECT price FROM arxos.token_figures(47.629, '0q')) AS figures;
 SELECT * FROM arxos.contribution_rules ORDER BY type;
