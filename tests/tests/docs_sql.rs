@@ -217,8 +217,25 @@ fn argument_names() -> BTreeMap<String, BTreeSet<String>> {
 
 /// Type names, which a document may write in place of arguments: `normalize_path(text)`.
 const SQL_TYPES: &[&str] = &[
-    "text", "bytea", "uuid", "integer", "int", "int4", "int8", "bigint", "smallint", "float8",
-    "double", "numeric", "boolean", "bool", "jsonb", "json", "timestamptz", "date", "interval",
+    "text",
+    "bytea",
+    "uuid",
+    "integer",
+    "int",
+    "int4",
+    "int8",
+    "bigint",
+    "smallint",
+    "float8",
+    "double",
+    "numeric",
+    "boolean",
+    "bool",
+    "jsonb",
+    "json",
+    "timestamptz",
+    "date",
+    "interval",
 ];
 
 /// Calls spelled out in a document, `` `name(a, b => 1)` `` or `` `arxos.name(…)` ``, with the
@@ -248,7 +265,9 @@ fn documented_calls(doc: &str, bare: bool) -> Vec<(String, Vec<String>)> {
                 && !after.starts_with('(')
                 && !after.starts_with('.')
                 && !after.starts_with("::")
-                && (bare || after.starts_with("=>") || after.starts_with(|c: char| c.is_ascii_lowercase()));
+                && (bare
+                    || after.starts_with("=>")
+                    || after.starts_with(|c: char| c.is_ascii_lowercase()));
             if is_name {
                 used.push(arg.to_owned());
             }
@@ -264,7 +283,13 @@ fn documented_calls_use_the_real_argument_names() {
     assert!(names["put"].contains("parents") && names["normalize_path"].contains("path"));
     let mut wrong = Vec::new();
     for doc in [
-        "sql.md", "rating.md", "market.md", "realtime.md", "operations.md", "bi.md", "security.md",
+        "sql.md",
+        "rating.md",
+        "market.md",
+        "realtime.md",
+        "operations.md",
+        "bi.md",
+        "security.md",
     ] {
         let text = fs::read_to_string(root().join("docs").join(doc)).expect("doc");
         for (function, used) in documented_calls(&text, doc == "sql.md") {
@@ -272,7 +297,9 @@ fn documented_calls_use_the_real_argument_names() {
                 continue; // not one of ours (count(…), a Rust call, a shell command)
             };
             for arg in used.iter().filter(|a| !real.contains(*a)) {
-                wrong.push(format!("{doc}: {function}({arg} …): arguments are {real:?}"));
+                wrong.push(format!(
+                    "{doc}: {function}({arg} …): arguments are {real:?}"
+                ));
             }
         }
     }
@@ -292,11 +319,17 @@ fn documented_calls_are_read_as_written() {
     assert_eq!(
         calls,
         [
-            ("ls".to_owned(), vec!["building".into(), "path".into(), "max".into()]),
+            (
+                "ls".to_owned(),
+                vec!["building".into(), "path".into(), "max".into()]
+            ),
             ("rating".to_owned(), vec![]),
             ("f".to_owned(), vec!["x".into()]),
         ]
     );
     let named = documented_calls("`ls(building, path => '/', max integer)`", false);
-    assert_eq!(named, [("ls".to_owned(), vec!["path".into(), "max".into()])]);
+    assert_eq!(
+        named,
+        [("ls".to_owned(), vec!["path".into(), "max".into()])]
+    );
 }

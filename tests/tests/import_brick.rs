@@ -241,10 +241,23 @@ fn a_dry_run_needs_no_database() {
             .expect("run the arxos binary")
     };
     let file = fixture("brick_small.ttl");
-    let dry = run(&["import", "--dry-run", "--building", "ib", file.to_str().unwrap()]);
-    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let dry = run(&[
+        "import",
+        "--dry-run",
+        "--building",
+        "ib",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
     let text = String::from_utf8_lossy(&dry.stdout);
-    assert!(text.contains("would write 13 objects and 4 connections"), "{text}");
+    assert!(
+        text.contains("would write 13 objects and 4 connections"),
+        "{text}"
+    );
     for args in [
         &["import", "--building", "ib", file.to_str().unwrap()][..],
         &["keys", "list"],
@@ -252,6 +265,9 @@ fn a_dry_run_needs_no_database() {
         let out = run(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("set DATABASE_URL or pass --database-url"), "{args:?}: {err}");
+        assert!(
+            err.contains("set DATABASE_URL or pass --database-url"),
+            "{args:?}: {err}"
+        );
     }
 }
