@@ -62,6 +62,14 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         "arxos starting"
     );
     let tls = db::tls_connector(config.database.db_ca_cert.as_deref())?;
+    // The address first: a server that cannot listen (another one has the port) stops before
+    // its listener and webhook worker start working on the database.
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.addr,
+            source,
+        })?;
     let pool = db::Pool::new(pg_config.clone(), tls.clone(), config.pool_size as usize)?
         .with_pipeline_depth(config.pipeline_depth as usize);
     let mut state = Shared::new(pool.clone());
@@ -110,12 +118,6 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let app = router(state.clone(), &config)?;
 
     let mut signals = ShutdownSignals::install()?;
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: config.addr,
-            source,
-        })?;
     let local = listener.local_addr()?;
     // Answers go out at once instead of waiting for the client's acknowledgement of the last
     // one (Nagle's algorithm).

@@ -247,3 +247,20 @@ fn a_killed_server_restarts_on_its_address() {
     assert_eq!(second.addr(), addr);
     assert_eq!(http.get(&second.url("/api/health")).status, 200);
 }
+
+/// An address in use is refused at start, before any work on the database: exit 1 and the
+/// address in the message (the database here is not even reachable).
+#[test]
+fn an_address_in_use_stops_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(arxos_e2e::arxos_bin())
+        .args(["serve", "--addr", &addr])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/arxos")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the arxos binary");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+}
