@@ -114,8 +114,8 @@ CREATE TABLE arxos.objects (
     parent_path     text COLLATE "C" GENERATED ALWAYS AS (arxos.path_parent(path)) STORED,
     name            text COLLATE "C" GENERATED ALWAYS AS (arxos.path_name(path)) STORED,
     depth           integer GENERATED ALWAYS AS (arxos.path_depth(path)) STORED,
-    type            text NOT NULL CONSTRAINT object_type_format
-                    CHECK (length(type) BETWEEN 1 AND 100 AND type !~ '[[:cntrl:]]'),
+    -- a label: 1 to 100 characters, not blank, no control or invisible formatting characters
+    type            text NOT NULL CONSTRAINT object_type_format CHECK (arxos.is_label(type, 100)),
     status          text NOT NULL DEFAULT 'unknown' REFERENCES arxos.statuses(status),
     health          smallint NOT NULL DEFAULT 100 CHECK (health BETWEEN 0 AND 100),
     needs_repair    boolean NOT NULL DEFAULT false,

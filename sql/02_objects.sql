@@ -30,7 +30,7 @@ $$;
 CREATE FUNCTION arxos.unknown_building(building text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    RAISE EXCEPTION 'unknown building %', coalesce(quote_literal(building), 'NULL')
+    RAISE EXCEPTION 'unknown building %', arxos.shown(building)
         USING ERRCODE = 'P0002', HINT = 'list buildings with: select key, name from arxos.buildings';
 END
 $$;

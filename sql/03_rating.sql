@@ -636,6 +636,10 @@ BEGIN
     IF at IS NULL OR NOT isfinite(at) THEN
         RAISE EXCEPTION 'tick needs a finite time, got %', coalesce(at::text, 'NULL') USING ERRCODE = '22023';
     END IF;
+    -- As rating(at): the windows' day buckets are kept for 31 days.
+    IF at < now() - interval '2 days' THEN
+        RAISE EXCEPTION 'tick looks back at most 2 days' USING ERRCODE = '22023', DETAIL = format('asked for %s', to_json(at));
+    END IF;
     IF arxos.is_replica() THEN
         RETURN 0;
     END IF;

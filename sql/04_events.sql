@@ -34,6 +34,10 @@ BEGIN
     IF max IS NULL OR max < 1 THEN
         RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
     END IF;
+    IF wait_ms IS NULL OR wait_ms NOT BETWEEN 0 AND 60000 THEN
+        RAISE EXCEPTION 'wait_ms must be from 0 to 60000 milliseconds, got %', coalesce(wait_ms::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
     LOOP
         -- Nothing to number and no fold due: return at once (the listener polls every few
         -- milliseconds while writes flow). min(seq) reads the primary key from its low end,
@@ -94,6 +98,21 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             OR (right(p, 1) = '*' AND starts_with(type, left(p, -1))))
 $$;
 
+-- Event type filters (events_since, webhooks, streams): dotted lowercase names such as
+-- object.created, prefixes such as bilt.*, or * alone; at most 100 of at most 200 characters.
+-- NULL (every type) passes; an empty list is the caller's to judge.
+CREATE FUNCTION arxos.check_event_types(types text[]) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF cardinality(types) > 100 OR EXISTS (
+        SELECT 1 FROM unnest(types) t
+         WHERE t IS NULL OR length(t) > 200 OR t !~ '^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$') THEN
+        RAISE EXCEPTION 'invalid event type pattern in %', arxos.shown(types::text) USING ERRCODE = '22023',
+            HINT = 'use at most 100 dotted names such as object.created, or prefixes such as bilt.*';
+    END IF;
+END
+$$;
+
 -- Events with id > after_id, oldest first, optionally filtered. Sequences pending events first,
 -- so a DBA in psql sees everything committed so far.
 CREATE FUNCTION arxos.events_since(after_id bigint DEFAULT 0, types text[] DEFAULT NULL,
@@ -109,6 +128,7 @@ BEGIN
     IF max IS NULL OR max < 1 OR max > 100000 THEN
         RAISE EXCEPTION 'max must be between 1 and 100000, got %', max USING ERRCODE = '22023';
     END IF;
+    PERFORM arxos.check_event_types(types);
     IF building IS NOT NULL THEN
         b := arxos.building_id(building);
     END IF;
@@ -136,8 +156,9 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n bigint;
 BEGIN
-    IF older_than IS NULL OR older_than < interval '0' THEN
-        RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = '22023';
+    IF older_than IS NULL OR older_than < interval '0' OR older_than > interval '1000 years' THEN
+        RAISE EXCEPTION 'older_than must be an interval from 0 to 1000 years, got %', coalesce(older_than::text, 'NULL')
+            USING ERRCODE = '22023';
     END IF;
     DELETE FROM arxos.events WHERE at < now() - older_than;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -173,11 +194,20 @@ $$;
 -- Registers (or refreshes) a listener and says whether it wants a NOTIFY wake-up.
 CREATE FUNCTION arxos.listener_heartbeat(listener uuid, wants_wake boolean, ttl interval DEFAULT '30 seconds')
 RETURNS void
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF listener IS NULL OR wants_wake IS NULL THEN
+        RAISE EXCEPTION 'listener and wants_wake must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF ttl IS NULL OR ttl <= interval '0' OR ttl > interval '1 day' THEN
+        RAISE EXCEPTION 'ttl must be a positive interval of at most a day, got %', coalesce(ttl::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
     INSERT INTO arxos.listeners AS l (id, wants_wake, expires_at)
     VALUES (listener, wants_wake, now() + ttl)
     ON CONFLICT (id) DO UPDATE SET wants_wake = excluded.wants_wake, expires_at = excluded.expires_at;
-    DELETE FROM arxos.listeners WHERE expires_at < now() - interval '1 minute';
+    DELETE FROM arxos.listeners l WHERE l.expires_at < now() - interval '1 minute';
+END
 $$;
 
 CREATE FUNCTION arxos.listener_leave(listener uuid) RETURNS void

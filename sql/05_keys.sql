@@ -17,7 +17,7 @@ BEGIN
     PERFORM arxos.check_label('name', name, 100);
     PERFORM arxos.check_label('owner', coalesce(owner, name), 100);
     IF scopes IS NULL OR cardinality(scopes) = 0 OR NOT scopes <@ ARRAY['read', 'write', 'admin'] THEN
-        RAISE EXCEPTION 'invalid scopes %: use read, write and/or admin', scopes
+        RAISE EXCEPTION 'invalid scopes %: use read, write and/or admin', arxos.shown(scopes::text)
             USING ERRCODE = '22023';
     END IF;
     IF buildings IS NOT NULL AND (cardinality(buildings) = 0 OR array_position(buildings, NULL) IS NOT NULL) THEN
@@ -34,7 +34,7 @@ BEGIN
          WHERE NOT EXISTS (SELECT 1 FROM arxos.buildings x
                             WHERE x.key = b.k OR x.id::text = lower(b.k)) LIMIT 1;
         IF v_bad IS NOT NULL THEN
-            RAISE EXCEPTION 'unknown building %', v_bad USING ERRCODE = 'P0002';
+            RAISE EXCEPTION 'unknown building %', arxos.shown(v_bad) USING ERRCODE = 'P0002';
         END IF;
         SELECT array_agg(x.id ORDER BY x.key) INTO v_ids
           FROM arxos.buildings x
@@ -69,10 +69,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
      ORDER BY k.created_at, k.id
 $$;
 
+-- True when it revoked the key; false when no active key has this id.
 CREATE FUNCTION arxos.revoke_api_key(key_id uuid) RETURNS boolean
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
-    UPDATE arxos.api_keys SET revoked_at = now() WHERE id = key_id AND revoked_at IS NULL
-    RETURNING true
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+BEGIN
+    IF key_id IS NULL THEN
+        RAISE EXCEPTION 'key_id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    UPDATE arxos.api_keys k SET revoked_at = now() WHERE k.id = key_id AND k.revoked_at IS NULL;
+    RETURN FOUND;
+END
 $$;
 
 -- Looks a key up by its hash. Returns no row for an unknown or revoked key. last_used_at is

@@ -13,10 +13,10 @@ DECLARE
 BEGIN
     IF key IS NULL OR key !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
         RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase letters, digits, - and _, starting with a letter or digit',
-            coalesce(quote_literal(key), 'NULL') USING ERRCODE = '22023';
+            arxos.shown(key) USING ERRCODE = '22023';
     END IF;
     IF key ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        RAISE EXCEPTION 'invalid building key %: a key must not look like a building id (a UUID)', quote_literal(key)
+        RAISE EXCEPTION 'invalid building key %: a key must not look like a building id (a UUID)', arxos.shown(key)
             USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_label('name', name, 200);
@@ -58,7 +58,7 @@ BEGIN
     END IF;
     FOR k, t IN SELECT e.key, jsonb_typeof(e.value) FROM jsonb_each(location) e ORDER BY e.key LOOP
         IF k NOT IN ('x', 'y', 'z', 'floor') THEN
-            RAISE EXCEPTION 'location has an unknown key %: use x, y, z (metres) and floor', quote_literal(k)
+            RAISE EXCEPTION 'location has an unknown key %: use x, y, z (metres) and floor', arxos.shown(k)
                 USING ERRCODE = '22023';
         END IF;
         IF t NOT IN ('number', 'null') THEN
@@ -75,13 +75,13 @@ BEGIN
     IF (location ->> 'floor') IS NOT NULL THEN
         IF (location ->> 'floor')::numeric <> trunc((location ->> 'floor')::numeric)
            OR abs((location ->> 'floor')::numeric) > 2147483647 THEN
-            RAISE EXCEPTION 'location.floor must be a whole number of storeys (up to ±2147483647), not %', location -> 'floor'
+            RAISE EXCEPTION 'location.floor must be a whole number of storeys (up to ±2147483647), not %', left((location -> 'floor')::text, 100)
                 USING ERRCODE = '22023';
         END IF;
         floor := (location ->> 'floor')::numeric::integer;
     END IF;
     IF (x IS NULL) <> (y IS NULL) OR (x IS NULL AND z IS NOT NULL) THEN
-        RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', location USING ERRCODE = '22023';
+        RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', left(location::text, 200) USING ERRCODE = '22023';
     END IF;
     IF x IS NOT NULL THEN
         z := coalesce(z, 0);
@@ -98,7 +98,7 @@ LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 BEGIN
     IF left(after, 1) <> '/' THEN
         RAISE EXCEPTION 'after must be a path (the last path of the previous page, like /spaces/room_1), got %',
-            quote_literal(left(after, 100)) USING ERRCODE = '22023';
+            arxos.shown(after) USING ERRCODE = '22023';
     END IF;
     RETURN arxos.normalize_path(after);
 END
@@ -110,6 +110,9 @@ $$;
 CREATE FUNCTION arxos.merge_keys(doc jsonb, patch jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN patch IS NULL THEN doc
+                WHEN jsonb_typeof(doc) <> 'object' OR jsonb_typeof(patch) <> 'object'
+                THEN CASE WHEN arxos.raise('merge_keys merges JSON objects, got a JSON ' || jsonb_typeof(doc)
+                                           || ' and a JSON ' || jsonb_typeof(patch), '22023') THEN NULL::jsonb END
                 ELSE (doc || patch) - ARRAY(SELECT k.key FROM jsonb_each(patch) k
                                              WHERE jsonb_typeof(k.value) = 'null') END
 $$;
@@ -119,12 +122,12 @@ CREATE FUNCTION arxos.check_object_input(type text, status text, health integer)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
 BEGIN
-    IF type IS NOT NULL AND (length(type) NOT BETWEEN 1 AND 100 OR type ~ '[[:cntrl:]]') THEN
-        RAISE EXCEPTION 'invalid type %: 1 to 100 characters, no control characters', quote_literal(type)
-            USING ERRCODE = '22023';
+    IF type IS NOT NULL AND NOT arxos.is_label(type, 100) THEN
+        RAISE EXCEPTION 'invalid type %: 1 to 100 characters, not blank, no control or invisible formatting characters',
+            arxos.shown(type) USING ERRCODE = '22023';
     END IF;
     IF status IS NOT NULL AND NOT EXISTS (SELECT 1 FROM arxos.statuses s WHERE s.status = status) THEN
-        RAISE EXCEPTION 'unknown status %: use one of %', quote_literal(status),
+        RAISE EXCEPTION 'unknown status %: use one of %', arxos.shown(status),
             (SELECT string_agg(s.status, ', ' ORDER BY s.status) FROM arxos.statuses s)
             USING ERRCODE = '22023';
     END IF;
@@ -358,6 +361,10 @@ DECLARE
 BEGIN
     -- A type or status filter that no object can have is a mistake, not an empty answer.
     PERFORM arxos.check_object_input(find.type, find.status, NULL);
+    IF props IS NOT NULL AND jsonb_typeof(props) <> 'object' THEN
+        RAISE EXCEPTION 'props must be a JSON object (the properties an object must contain), got a JSON %',
+            jsonb_typeof(props) USING ERRCODE = '22023';
+    END IF;
     RETURN QUERY
     SELECT o.* FROM arxos.objects o
      WHERE o.building_id = b
@@ -390,6 +397,10 @@ BEGIN
         RAISE EXCEPTION 'after_building and after_path go together' USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_object_input(find_all.type, find_all.status, NULL);
+    IF props IS NOT NULL AND jsonb_typeof(props) <> 'object' THEN
+        RAISE EXCEPTION 'props must be a JSON object (the properties an object must contain), got a JSON %',
+            jsonb_typeof(props) USING ERRCODE = '22023';
+    END IF;
     -- Without a cursor, from the smallest (id, path): one statement whose row comparison is
     -- where the index scan starts, whether or not a cursor is given.
     RETURN QUERY
@@ -493,10 +504,7 @@ DECLARE
     r arxos.connections;
     c text;
 BEGIN
-    IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid connection kind %: use lowercase letters, digits and _ (power, data, feeds, monitors, …)',
-            coalesce(quote_literal(kind), 'NULL') USING ERRCODE = '22023';
-    END IF;
+    PERFORM arxos.check_kind(kind);
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
     END IF;
@@ -516,6 +524,20 @@ EXCEPTION
 END
 $$;
 
+-- Connection kinds: lowercase letters, digits and _, starting with a letter, at most 63
+-- (what connect accepts; disconnect and trace refuse others rather than match nothing).
+-- Returns true, so it can close a WHERE clause or a CASE.
+CREATE FUNCTION arxos.check_kind(kind text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid connection kind %: use lowercase letters, digits and _ (power, data, feeds, monitors, …)',
+            arxos.shown(kind) USING ERRCODE = '22023';
+    END IF;
+    RETURN true;
+END
+$$;
+
 -- Removes the connections from → to (of one kind, or all kinds). Returns how many.
 CREATE FUNCTION arxos.disconnect(building text, from_path text, to_path text, kind text DEFAULT NULL)
 RETURNS integer
@@ -525,6 +547,9 @@ DECLARE
     b uuid := arxos.building_id(building);
     n integer;
 BEGIN
+    IF disconnect.kind IS NOT NULL THEN
+        PERFORM arxos.check_kind(disconnect.kind);
+    END IF;
     DELETE FROM arxos.connections c
      WHERE c.from_id = arxos.object_id(b, from_path) AND c.to_id = arxos.object_id(b, to_path)
        AND (disconnect.kind IS NULL OR c.kind = disconnect.kind);
@@ -562,7 +587,8 @@ RETURNS TABLE (depth integer, path text, type text, status text, kind text, via 
 LANGUAGE sql STABLE AS $$
     SELECT w.depth, w.object_path, w.object_type, w.object_status, w.connection_kind, w.via_path, w.cycle
       FROM arxos.building_id(building) AS b,
-           arxos.trace_walk(arxos.object_id(b, path), direction, kind, max_depth) w
+           arxos.trace_walk(arxos.object_id(b, path), direction,
+                            CASE WHEN kind IS NULL OR arxos.check_kind(kind) THEN kind END, max_depth) w
 $$;
 
 -- A row of arxos.trace_walk's result before the objects are looked up.
@@ -694,7 +720,9 @@ LANGUAGE sql STABLE AS $$
     WITH me AS MATERIALIZED (
         SELECT o.* FROM arxos.get(building, path) o
          WHERE o.x IS NOT NULL OR arxos.raise('object ' || o.path || ' has no location', '22023'))
-    SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius, max + 1) n
+    -- one more than max, as the object itself is among them (max + 1 could overflow)
+    SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius,
+                                                 CASE WHEN max < 2147483647 THEN max + 1 END) n
      WHERE n.path <> me.path
      LIMIT max
 $$;
@@ -776,7 +804,10 @@ $$;
 -- EWKB (little-endian PointZ, no SRID: the building's own frame) of an object's location.
 CREATE FUNCTION arxos.location_ewkb(object uuid) RETURNS bytea
 LANGUAGE sql STABLE AS $$
-    SELECT arxos.ewkb_point_z(o.x, o.y, o.z) FROM arxos.objects o WHERE o.id = object
+    -- NULL for an object without a location; an id that names no object is P0002
+    SELECT arxos.ewkb_point_z(o.x, o.y, o.z)
+      FROM (SELECT 1) one LEFT JOIN arxos.objects o ON o.id = object
+     WHERE o.id IS NOT NULL OR arxos.raise('no object with id ' || coalesce(object::text, 'NULL'), 'P0002')
 $$;
 
 -- Sets an object's location from EWKB/WKB of a Point or PointZ (z = 0 for 2-D points).

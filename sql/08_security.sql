@@ -82,7 +82,7 @@ DECLARE
     b   uuid;
 BEGIN
     IF scope IS NULL OR scope NOT IN ('read', 'write', 'admin') THEN
-        RAISE EXCEPTION 'unknown scope %', coalesce(scope, 'NULL') USING ERRCODE = '22023';
+        RAISE EXCEPTION 'unknown scope %', arxos.shown(scope) USING ERRCODE = '22023';
     END IF;
     SELECT * INTO k FROM arxos.authenticate(api_key) LIMIT 1;
     IF NOT FOUND THEN
@@ -105,7 +105,7 @@ BEGIN
             SELECT x.id INTO b FROM arxos.buildings x WHERE x.key = building;
         END IF;
         IF b IS NOT NULL AND NOT b = ANY (k.building_ids) THEN
-            RAISE EXCEPTION 'this API key may not access building %', building USING ERRCODE = '42501';
+            RAISE EXCEPTION 'this API key may not access building %', arxos.shown(building) USING ERRCODE = '42501';
         END IF;
     END IF;
     RETURN QUERY SELECT k.key_id, k.owner, k.scopes, k.building_ids;

@@ -582,7 +582,7 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN arxos.building_id(building);
 EXCEPTION WHEN no_data_found THEN
-    RAISE EXCEPTION 'unknown building %', coalesce(quote_literal(building), 'NULL')
+    RAISE EXCEPTION 'unknown building %', arxos.shown(building)
         USING ERRCODE = 'AX001', HINT = 'list buildings with: select key, name from arxos.buildings';
 END
 $$;
@@ -600,7 +600,7 @@ BEGIN
         SELECT c.id INTO v FROM arxos.contributors c WHERE c.handle = lower(contributor_id.handle);
     END IF;
     IF v IS NULL THEN
-        RAISE EXCEPTION 'unknown contributor %', coalesce(quote_literal(handle), 'NULL') USING ERRCODE = 'AX002';
+        RAISE EXCEPTION 'unknown contributor %', arxos.shown(handle) USING ERRCODE = 'AX002';
     END IF;
     RETURN v;
 END
@@ -718,7 +718,7 @@ BEGIN
     -- could never be read by it.
     IF h IS NULL OR h !~ '^[a-z0-9][a-z0-9_.-]{2,39}$' OR h LIKE 'anon-%' OR h = 'top' THEN
         RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase letters, digits, ., - and _, starting with a letter or digit (anon- and top are reserved)',
-            coalesce(quote_literal(handle), 'NULL') USING ERRCODE = 'AX021';
+            arxos.shown(handle) USING ERRCODE = 'AX021';
     END IF;
     IF display_name IS NULL OR NOT arxos.is_label(btrim(display_name), 100) THEN
         RAISE EXCEPTION 'invalid display name: 1 to 100 characters, not blank, no control or invisible formatting characters' USING ERRCODE = 'AX021';
@@ -757,7 +757,7 @@ BEGIN
     END IF;
     SELECT x INTO k FROM jsonb_object_keys(changes) x WHERE x NOT IN ('puts', 'connections') LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'changes: unknown key %; use puts and connections', quote_literal(k) USING ERRCODE = 'AX010';
+        RAISE EXCEPTION 'changes: unknown key %; use puts and connections', arxos.shown(k) USING ERRCODE = 'AX010';
     END IF;
     IF coalesce(jsonb_typeof(changes -> 'puts'), 'array') <> 'array'
        OR coalesce(jsonb_typeof(changes -> 'connections'), 'array') <> 'array' THEN
@@ -772,7 +772,7 @@ BEGIN
          WHERE x NOT IN ('path', 'type', 'properties', 'status', 'location', 'parents') LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'changes.puts[%]: unknown key %; use path, type, properties, status, location, parents',
-                e.i, quote_literal(k) USING ERRCODE = 'AX010';
+                e.i, arxos.shown(k) USING ERRCODE = 'AX010';
         END IF;
         IF jsonb_typeof(e.v -> 'path') IS DISTINCT FROM 'string' OR jsonb_typeof(e.v -> 'type') IS DISTINCT FROM 'string' THEN
             RAISE EXCEPTION 'changes.puts[%]: path and type are required strings', e.i USING ERRCODE = 'AX010';
@@ -792,7 +792,7 @@ BEGIN
         END IF;
         SELECT x INTO k FROM jsonb_object_keys(e.v) x WHERE x NOT IN ('from', 'to', 'kind') LIMIT 1;
         IF FOUND THEN
-            RAISE EXCEPTION 'changes.connections[%]: unknown key %; use from, to, kind', e.i, quote_literal(k)
+            RAISE EXCEPTION 'changes.connections[%]: unknown key %; use from, to, kind', e.i, arxos.shown(k)
                 USING ERRCODE = 'AX010';
         END IF;
         IF jsonb_typeof(e.v -> 'from') IS DISTINCT FROM 'string' OR jsonb_typeof(e.v -> 'to') IS DISTINCT FROM 'string'
@@ -840,7 +840,7 @@ BEGIN
         END LOOP;
     EXCEPTION WHEN data_exception OR integrity_constraint_violation OR dependent_objects_still_exist
                    OR raise_exception OR no_data_found THEN
-        RAISE EXCEPTION '%: %', what, SQLERRM
+        RAISE EXCEPTION '%: %', what, left(SQLERRM, 300)
             USING ERRCODE = CASE WHEN SQLSTATE = 'P0002' THEN 'AX003' ELSE 'AX010' END,
                   DETAIL = 'the write failed with SQLSTATE ' || SQLSTATE;
     END;
@@ -856,6 +856,11 @@ RETURNS numeric
 LANGUAGE sql STABLE AS $$
     WITH rules AS (
         SELECT coalesce((SELECT r.recommended FROM arxos.contribution_rules r WHERE r.type = $1), '{}') AS rec
+         -- an unknown type or metadata that is not an object has no quality: refused, not scored
+         WHERE (arxos.contribution_type_known($1)
+                OR arxos.raise('unknown contribution type ' || arxos.shown($1), '22023'))
+           AND (coalesce(jsonb_typeof($2), 'object') = 'object'
+                OR arxos.raise('metadata must be a JSON object', '22023'))
     ), fields AS (
         SELECT CASE WHEN cardinality(rules.rec) = 0 THEN 1.0
                     ELSE (SELECT count(*) FROM unnest(rules.rec) k WHERE arxos.metadata_present($2, k))::numeric
@@ -895,7 +900,7 @@ BEGIN
     IF arxos.metadata_present(metadata, 'floor') AND NOT (CASE WHEN jsonb_typeof(metadata -> 'floor') = 'number'
                                         THEN (metadata ->> 'floor')::numeric = trunc((metadata ->> 'floor')::numeric)
                                         ELSE false END) THEN
-        RAISE EXCEPTION 'metadata.floor must be an integer, got %', metadata -> 'floor' USING ERRCODE = 'AX007';
+        RAISE EXCEPTION 'metadata.floor must be an integer, got %', left((metadata -> 'floor')::text, 100) USING ERRCODE = 'AX007';
     END IF;
     IF arxos.metadata_present(metadata, 'image_hash') AND NOT coalesce(metadata ->> 'image_hash' ~* '^[0-9a-f]{64}$', false) THEN
         RAISE EXCEPTION 'metadata.image_hash must be a SHA-256 (64 hexadecimal characters)' USING ERRCODE = 'AX007';
@@ -907,11 +912,11 @@ BEGIN
         IF arxos.metadata_present(metadata, k) THEN
             t := CASE WHEN jsonb_typeof(metadata -> k) = 'string' THEN arxos.try_timestamptz(metadata ->> k) END;
             IF t IS NULL OR t < '1900-01-01 00:00:00+00' THEN
-                RAISE EXCEPTION 'metadata.% must be an ISO 8601 timestamp from 1900 on, like 2024-05-01T10:30:00Z, got %', k, metadata -> k
+                RAISE EXCEPTION 'metadata.% must be an ISO 8601 timestamp from 1900 on, like 2024-05-01T10:30:00Z, got %', k, left((metadata -> k)::text, 100)
                     USING ERRCODE = 'AX007';
             END IF;
             IF t > now() THEN
-                RAISE EXCEPTION 'metadata.% (%) is in the future', k, metadata ->> k USING ERRCODE = 'AX009';
+                RAISE EXCEPTION 'metadata.% (%) is in the future', k, arxos.shown(metadata ->> k) USING ERRCODE = 'AX009';
             END IF;
         END IF;
     END LOOP;
@@ -967,7 +972,7 @@ BEGIN
                OR prior.path IS DISTINCT FROM (CASE WHEN path IS NOT NULL THEN arxos.normalize_object_path(path) END)
                OR prior.changes IS DISTINCT FROM (CASE WHEN changes = 'null' THEN NULL ELSE changes END) THEN
                 RAISE EXCEPTION 'idempotency_key % was used for a different contribution (%)',
-                    quote_literal(idempotency_key), prior.id USING ERRCODE = 'AX012',
+                    arxos.shown(idempotency_key), prior.id USING ERRCODE = 'AX012',
                     HINT = 'a replay must repeat the first request exactly (building, type, data_hash, metadata, path, changes); use a new key for a new contribution';
             END IF;
             RETURN QUERY SELECT prior.id, 'pending'::text, prior.quality, prior.first_reward, prior.old_grade,
@@ -978,7 +983,7 @@ BEGIN
 
     -- What: the static rules.
     IF type IS NULL OR NOT arxos.contribution_type_known(type) THEN
-        RAISE EXCEPTION 'unknown contribution type %', coalesce(quote_literal(type), 'NULL')
+        RAISE EXCEPTION 'unknown contribution type %', arxos.shown(type)
             USING ERRCODE = 'AX004',
                   HINT = 'valid types: ' || (SELECT string_agg(t.type, ', ') FROM arxos.contribution_types() t);
     END IF;
@@ -990,7 +995,7 @@ BEGIN
     END IF;
     IF path IS NOT NULL THEN
         IF NOT arxos.path_is_valid(path) OR arxos.normalize_path(path) = '/' THEN
-            RAISE EXCEPTION 'unknown object %: not a valid object path', quote_literal(path) USING ERRCODE = 'AX003';
+            RAISE EXCEPTION 'unknown object %: not a valid object path', arxos.shown(path) USING ERRCODE = 'AX003';
         END IF;
         p := arxos.normalize_object_path(path);
     END IF;
@@ -1027,7 +1032,7 @@ BEGIN
                        THEN arxos.normalize_object_path(meta ->> 'sensor') END;
         SELECT * INTO so FROM arxos.objects o WHERE o.building_id = b AND o.path = sensor;
         IF NOT FOUND THEN
-            RAISE EXCEPTION 'metadata.sensor % does not exist', quote_literal(meta ->> 'sensor')
+            RAISE EXCEPTION 'metadata.sensor % does not exist', arxos.shown(meta ->> 'sensor')
                 USING ERRCODE = 'AX008', HINT = 'create the sensor in the same call with changes.puts';
         END IF;
         IF NOT EXISTS (SELECT 1 FROM arxos.sensing_types t WHERE t.type = so.type) THEN
@@ -1133,7 +1138,7 @@ DECLARE
 BEGIN
     IF status IS NULL OR status NOT IN ('auto_verified', 'peer_verified', 'expert_verified', 'rejected') THEN
         RAISE EXCEPTION 'invalid verification status %: use auto_verified, peer_verified, expert_verified or rejected',
-            coalesce(quote_literal(status), 'NULL') USING ERRCODE = 'AX016';
+            arxos.shown(status) USING ERRCODE = 'AX016';
     END IF;
     SELECT * INTO k FROM arxos.contributions c WHERE c.id = contribution;
     IF NOT FOUND THEN
@@ -1250,7 +1255,7 @@ DECLARE
     x        arxos.contributors;
     sender   arxos.contributors;
     avail    numeric;
-    rest     numeric(20, 6) := amount;
+    rest     numeric(20, 6);  -- set once the amount is known to fit
     taken    numeric(20, 6);
     part     record;
     accts    bigint[] := '{}';
@@ -1258,10 +1263,13 @@ DECLARE
     parts    jsonb := '[]';
     tx       bigint;
 BEGIN
-    IF amount IS NULL OR amount = 'NaN' OR amount <= 0 OR amount <> round(amount, 6) OR amount >= 1e14 THEN
-        RAISE EXCEPTION 'invalid amount %: a positive number of tokens with at most 6 decimals',
-            coalesce(amount::text, 'NULL') USING ERRCODE = 'AX019';
+    -- (NaN and ±Infinity first: round() of an infinite amount fails)
+    IF amount IS NULL OR amount IN ('NaN', 'Infinity', '-Infinity') OR amount <= 0 OR amount >= 1e14
+       OR amount <> round(amount, 6) THEN
+        RAISE EXCEPTION 'invalid amount %: a positive number of tokens with at most 6 decimals, below 10^14',
+            left(coalesce(amount::text, 'NULL'), 100) USING ERRCODE = 'AX019';
     END IF;
+    rest := amount;
     IF memo IS NOT NULL AND (length(memo) > 500 OR memo ~ '[[:cntrl:]]') THEN
         RAISE EXCEPTION 'memo: at most 500 characters, no control characters' USING ERRCODE = 'AX019';
     END IF;

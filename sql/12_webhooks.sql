@@ -62,7 +62,7 @@ CREATE TABLE arxos.webhooks (
     types            text[] CONSTRAINT webhook_types_not_empty CHECK (cardinality(types) > 0),
     building_id      uuid REFERENCES arxos.buildings (id) ON DELETE CASCADE,
     under            text COLLATE "C",
-    object_type      text,
+    object_type      text CONSTRAINT webhook_object_type_label CHECK (arxos.is_label(object_type, 100)),
     enabled          boolean NOT NULL DEFAULT true,
     disabled_reason  text,
     -- Signing keys (raw bytes; clients see them as whsec_<base64>). During a rotation the
@@ -165,9 +165,9 @@ $$;
 CREATE FUNCTION arxos.webhook_check_fields(url text, description text, object_type text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    IF object_type IS NOT NULL AND btrim(object_type) = '' THEN
-        RAISE EXCEPTION 'object_type must not be empty: leave it out (null) for every object type'
-            USING ERRCODE = '22023';
+    IF object_type IS NOT NULL AND NOT arxos.is_label(object_type, 100) THEN
+        RAISE EXCEPTION 'object_type must be an object type, 1 to 100 characters, not blank, without control or invisible formatting characters (got %): leave it out (null) for every object type',
+            arxos.shown(object_type) USING ERRCODE = '22023';
     END IF;
     IF url IS NULL THEN
         RAISE EXCEPTION 'url is required' USING ERRCODE = '22023';
@@ -177,7 +177,7 @@ BEGIN
     END IF;
     IF url !~* '^https?://[^/?#[:space:][:cntrl:]]+' OR url ~ '[[:space:][:cntrl:]]' THEN
         RAISE EXCEPTION 'url must be an http:// or https:// URL with a host and no spaces or control characters, got %',
-            quote_literal(left(url, 200)) USING ERRCODE = '22023';
+            arxos.shown(url) USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_text('description', description, 500);
 END
@@ -190,11 +190,7 @@ BEGIN
         RAISE EXCEPTION 'types must not be empty: a webhook with no event types would never fire'
             USING ERRCODE = '22023', HINT = 'leave types out (or null) for every event type';
     END IF;
-    IF types IS NOT NULL AND EXISTS (
-        SELECT 1 FROM unnest(types) t WHERE t IS NULL OR t !~ '^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$') THEN
-        RAISE EXCEPTION 'invalid event type pattern in %', types USING ERRCODE = '22023',
-            HINT = 'use dotted names such as object.created, or prefixes such as bilt.*';
-    END IF;
+    PERFORM arxos.check_event_types(types);
 END
 $$;
 
@@ -266,7 +262,7 @@ BEGIN
     SELECT k INTO bad FROM jsonb_object_keys(changes) k
      WHERE k NOT IN ('url', 'types', 'building', 'under', 'object_type', 'description', 'enabled') LIMIT 1;
     IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'unknown webhook field %', bad USING ERRCODE = '22023';
+        RAISE EXCEPTION 'unknown webhook field %', arxos.shown(bad) USING ERRCODE = '22023';
     END IF;
     SELECT * INTO w FROM arxos.webhooks x WHERE x.id = webhook FOR UPDATE;
     IF NOT FOUND THEN
@@ -368,8 +364,9 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n bigint;
 BEGIN
-    IF older_than IS NULL OR older_than < interval '0' THEN
-        RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = '22023';
+    IF older_than IS NULL OR older_than < interval '0' OR older_than > interval '1000 years' THEN
+        RAISE EXCEPTION 'older_than must be an interval from 0 to 1000 years, got %', coalesce(older_than::text, 'NULL')
+            USING ERRCODE = '22023';
     END IF;
     DELETE FROM arxos.webhook_deliveries d
      WHERE d.status IN ('delivered', 'dead') AND d.finished_at < now() - older_than;
@@ -426,7 +423,7 @@ BEGIN
         RAISE EXCEPTION 'max must be between 1 and 1000, got %', max USING ERRCODE = '22023';
     END IF;
     IF status IS NOT NULL AND status NOT IN ('pending', 'delivering', 'delivered', 'dead') THEN
-        RAISE EXCEPTION 'unknown delivery status %', status
+        RAISE EXCEPTION 'unknown delivery status %', arxos.shown(status)
             USING ERRCODE = '22023', HINT = 'use pending, delivering, delivered or dead';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM arxos.webhooks x WHERE x.id = webhook) THEN
@@ -524,11 +521,16 @@ RETURNS TABLE (delivery_id bigint, webhook_id uuid, url text, message_id text, a
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 BEGIN
+    -- finish_deliveries matches results to the worker that holds the lease
+    IF worker IS NULL OR NOT arxos.is_label(worker, 200) THEN
+        RAISE EXCEPTION 'worker must name the worker (1 to 200 characters), got %', arxos.shown(worker)
+            USING ERRCODE = '22023';
+    END IF;
     IF max IS NULL OR max < 1 OR max > 100000 THEN
         RAISE EXCEPTION 'max must be between 1 and 100000, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
     END IF;
-    IF lease IS NULL OR lease <= interval '0' THEN
-        RAISE EXCEPTION 'lease must be a positive interval, got %', coalesce(lease::text, 'NULL') USING ERRCODE = '22023';
+    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
+        RAISE EXCEPTION 'lease must be a positive interval of at most a day, got %', coalesce(lease::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     IF per_webhook < 1 THEN
         RAISE EXCEPTION 'per_webhook must be at least 1 (NULL: no limit), got %', per_webhook USING ERRCODE = '22023';
@@ -634,8 +636,23 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 DECLARE
     rs arxos.webhook_result[];
 BEGIN
+    IF worker IS NULL OR NOT arxos.is_label(worker, 200) THEN
+        RAISE EXCEPTION 'worker must name the worker (1 to 200 characters), got %', arxos.shown(worker)
+            USING ERRCODE = '22023';
+    END IF;
+    IF results IS NULL OR jsonb_typeof(results) <> 'array' THEN
+        RAISE EXCEPTION 'results must be a JSON array of delivery results' USING ERRCODE = '22023';
+    END IF;
     IF schedule IS NULL OR cardinality(schedule) = 0 THEN
         RAISE EXCEPTION 'the retry schedule must not be empty' USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(schedule) s WHERE s IS NULL OR s < interval '0' OR s > interval '1000 years') THEN
+        RAISE EXCEPTION 'the retry schedule''s waits must be intervals from 0 to 1000 years, got %', arxos.shown(schedule::text)
+            USING ERRCODE = '22023';
+    END IF;
+    IF disable_after IS NULL OR disable_after < interval '0' OR disable_after > interval '1000 years' THEN
+        RAISE EXCEPTION 'disable_after must be an interval from 0 to 1000 years, got %', coalesce(disable_after::text, 'NULL')
+            USING ERRCODE = '22023';
     END IF;
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(results) r
                 WHERE jsonb_typeof(r -> 'lease') IS DISTINCT FROM 'string') THEN

@@ -389,7 +389,7 @@ BEGIN
      ORDER BY e.i
      LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'reading % has an unknown key %', bad.i, to_json(bad.key)::text USING ERRCODE = '22023',
+        RAISE EXCEPTION 'reading % has an unknown key %', bad.i, arxos.shown(bad.key) USING ERRCODE = '22023',
             HINT = 'a reading has the keys path, value, unit (optional) and at (optional, ISO 8601 with a zone)';
     END IF;
     -- A time without a zone would be read in the session's TimeZone: the same document would
@@ -425,11 +425,11 @@ BEGIN
                 PERFORM (bad.j ->> 'value')::double precision, (bad.j ->> 'at')::timestamptz;
             EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_time_zone_displacement_value
                            OR numeric_value_out_of_range THEN
-                RAISE EXCEPTION 'reading % is invalid: %', bad.i, SQLERRM USING ERRCODE = '22023',
+                RAISE EXCEPTION 'reading % is invalid: %', bad.i, left(SQLERRM, 300) USING ERRCODE = '22023',
                     HINT = 'values are finite numbers below 1e100 in magnitude; times are ISO 8601 with a zone, like 2026-01-01T00:00:00Z';
             END;
         END LOOP;
-        RAISE EXCEPTION 'invalid reading: %', SQLERRM USING ERRCODE = '22023',
+        RAISE EXCEPTION 'invalid reading: %', left(SQLERRM, 300) USING ERRCODE = '22023',
             HINT = 'times are ISO 8601 with a zone, like 2026-01-01T00:00:00Z';
     END;
     RETURN arxos.record_readings(b, paths, vals, units, ats);
@@ -452,7 +452,10 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     o uuid := arxos.object_id(arxos.building_id(building), path);
 BEGIN
-    IF "from" IS NULL OR "to" IS NULL OR "from" > "to" THEN
+    IF "from" IS NULL OR "to" IS NULL THEN
+        RAISE EXCEPTION 'readings_range needs from and to (the range [from, to))' USING ERRCODE = '22004';
+    END IF;
+    IF "from" > "to" THEN
         RAISE EXCEPTION 'readings_range needs from <= to' USING ERRCODE = '22023';
     END IF;
     IF bucket IS NULL THEN
@@ -566,18 +569,22 @@ DECLARE
     c_upd    bigint := 0;
     bad      record;
 BEGIN
+    -- Unknown keys are refused, not dropped: a misspelt "object" would import nothing.
     IF batch IS NULL OR jsonb_typeof(batch) <> 'object' OR jsonb_typeof(objs) <> 'array'
-       OR jsonb_typeof(conns) <> 'array' THEN
+       OR jsonb_typeof(conns) <> 'array'
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(batch) k WHERE k NOT IN ('objects', 'connections')) THEN
         RAISE EXCEPTION 'batch must be {"objects": [...], "connections": [...]}' USING ERRCODE = '22023';
     END IF;
     SELECT e.i, e.j INTO bad FROM jsonb_array_elements(objs) WITH ORDINALITY e(j, i)
      WHERE jsonb_typeof(e.j) <> 'object' OR jsonb_typeof(e.j -> 'path') IS DISTINCT FROM 'string'
         OR jsonb_typeof(e.j -> 'type') IS DISTINCT FROM 'string'
         OR coalesce(jsonb_typeof(e.j -> 'properties'), 'object') <> 'object'
+        OR CASE WHEN jsonb_typeof(e.j) = 'object'
+                THEN EXISTS (SELECT 1 FROM jsonb_object_keys(e.j) k WHERE k NOT IN ('path', 'type', 'properties')) END
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'object % of the batch is invalid: %', bad.i, left(bad.j::text, 200)
-            USING ERRCODE = '22023', HINT = 'objects are {"path": "/a/b", "type": "ahu", "properties": {}}';
+            USING ERRCODE = '22023', HINT = 'objects are {"path": "/a/b", "type": "ahu", "properties": {}}, with no other key';
     END IF;
     SELECT e.i, e.j INTO bad FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i)
      WHERE jsonb_typeof(e.j) <> 'object' OR jsonb_typeof(e.j -> 'from') IS DISTINCT FROM 'string'
@@ -585,10 +592,12 @@ BEGIN
         OR jsonb_typeof(e.j -> 'kind') IS DISTINCT FROM 'string'
         OR (e.j ->> 'kind') !~ '^[a-z][a-z0-9_]{0,62}$'
         OR coalesce(jsonb_typeof(e.j -> 'properties'), 'object') <> 'object'
+        OR CASE WHEN jsonb_typeof(e.j) = 'object'
+                THEN EXISTS (SELECT 1 FROM jsonb_object_keys(e.j) k WHERE k NOT IN ('from', 'to', 'kind', 'properties')) END
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'connection % of the batch is invalid: %', bad.i, left(bad.j::text, 200)
-            USING ERRCODE = '22023', HINT = 'connections are {"from": "/a", "to": "/b", "kind": "feeds"}';
+            USING ERRCODE = '22023', HINT = 'connections are {"from": "/a", "to": "/b", "kind": "feeds", "properties": {}}, with no other key';
     END IF;
 
     IF to_regclass('pg_temp.arxos_import_objects') IS NULL THEN
@@ -605,10 +614,10 @@ BEGIN
      ORDER BY p, e.i DESC;
     GET DIAGNOSTICS total = ROW_COUNT;
     SELECT i.path, i.type INTO bad FROM arxos_import_objects i
-     WHERE length(i.type) NOT BETWEEN 1 AND 100 OR i.type ~ '[[:cntrl:]]' LIMIT 1;
+     WHERE i.type IS NULL OR NOT arxos.is_label(i.type, 100) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'invalid type % of %: 1 to 100 characters, no control characters',
-            quote_literal(bad.type), bad.path USING ERRCODE = '22023';
+        RAISE EXCEPTION 'invalid type % of %: 1 to 100 characters, not blank, no control or invisible formatting characters',
+            arxos.shown(bad.type), bad.path USING ERRCODE = '22023';
     END IF;
 
     UPDATE arxos.objects o

@@ -7,6 +7,7 @@ pub mod ewkb;
 pub mod json_depth;
 pub mod jsonb;
 pub mod market;
+pub mod message;
 pub mod object_json;
 pub mod path;
 pub mod rating;

@@ -20,6 +20,7 @@ mod ewkb;
 mod jsonb;
 mod locations;
 mod market;
+mod messages;
 mod object_json;
 mod objects_trigger;
 mod paths;

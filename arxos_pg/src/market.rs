@@ -21,6 +21,21 @@ fn parse<T: std::str::FromStr<Err = MarketError>>(name: &str) -> T {
         .unwrap_or_else(|e: MarketError| raise(e.to_string()))
 }
 
+/// A number the maths takes: NaN and the infinities are refused (they would come out as 0 or a
+/// clamped bound that reads like a real figure).
+fn finite(what: &str, value: f64) -> f64 {
+    if value.is_finite() {
+        return value;
+    }
+    // as PostgreSQL writes them
+    let shown = match value {
+        v if v.is_nan() => "NaN",
+        v if v > 0.0 => "Infinity",
+        _ => "-Infinity",
+    };
+    raise(format!("{what} must be a finite number, got {shown}"))
+}
+
 fn grade_of(name: &str) -> Grade {
     name.parse()
         .unwrap_or_else(|e: arxos_core::rating::RatingError| raise(e.to_string()))
@@ -58,7 +73,7 @@ fn verification_counts(status: &str) -> bool {
 /// Trust level of a reputation (newcomer … master).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn trust_level(reputation: f64) -> &'static str {
-    TrustLevel::from_reputation(reputation).as_str()
+    TrustLevel::from_reputation(finite("reputation", reputation)).as_str()
 }
 
 /// Ordinal of a trust level, 0 (newcomer) … 4 (master), for comparisons.
@@ -89,10 +104,10 @@ fn contribution_reward(
 ) -> f64 {
     market::reward(
         parse::<ContributionType>(contribution_type).base_reward(),
-        quality,
+        finite("quality", quality),
         parse(status),
         parse(trust),
-        score_gain,
+        finite("score_gain", score_gain),
         grade_of(resulting_grade),
     )
 }
@@ -106,13 +121,13 @@ fn verifier_reward() -> f64 {
 /// Reputation change for a contribution with this status and quality.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn reputation_delta(status: &str, quality: f64) -> f64 {
-    market::reputation_delta(parse(status), quality)
+    market::reputation_delta(parse(status), finite("quality", quality))
 }
 
 /// Reputation clamped to 0..1000.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn clamp_reputation(reputation: f64) -> f64 {
-    market::clamp_reputation(reputation)
+    market::clamp_reputation(finite("reputation", reputation))
 }
 
 /// Token figures of a building with this score and grade.
@@ -130,7 +145,7 @@ fn token_figures(
         name!(market_cap, f64),
     ),
 > {
-    let t = market::token_figures(score, grade_of(grade));
+    let t = market::token_figures(finite("score", score), grade_of(grade));
     TableIterator::once((t.supply, t.circulating, t.locked, t.price, t.market_cap))
 }
 

@@ -117,7 +117,18 @@ fn object_snapshot_jsonb(
         z,
         floor,
     );
-    Jsonb::encode(&object_json::snapshot(&o, required(side, "side")))
+    let side = required(side, "side");
+    if side != "before" && side != "after" {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "side must be before or after, got {}",
+                arxos_core::message::shown(side)
+            ),
+        );
+    }
+    Jsonb::encode(&object_json::snapshot(&o, side))
 }
 
 /// `{"field": {"before", "after"}}` for the fields that differ between two versions of an

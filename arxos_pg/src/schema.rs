@@ -44,7 +44,8 @@ extension_sql_file!(
         reading_window_end,
         objects_before_write,
         location_is_complete,
-        location_is_finite
+        location_is_finite,
+        shown
     ]
 );
 extension_sql_file!(

@@ -165,7 +165,7 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
         // a value whose bucket sums could overflow and a blank unit are refused too.
         (
             json!([{"path": "/meters/m1", "value": 2, "timestamp": "2026-01-01T00:00:00Z"}]),
-            r#"reading 1 has an unknown key \"timestamp\""#,
+            "reading 1 has an unknown key 'timestamp'",
         ),
         (
             json!({"readings": [{"path": "/meters/m1", "value": 2}], "units": "kW"}),

@@ -7,18 +7,19 @@ use ipnet::IpNet;
 
 #[derive(Debug, Clone, Args)]
 pub struct WebhookArgs {
-    /// Seconds a webhook endpoint gets to answer.
-    #[arg(long, env = "ARXOS_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_positive_duration)]
+    /// Seconds a webhook endpoint gets to answer (at most 10 minutes).
+    #[arg(long, env = "ARXOS_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_webhook_timeout)]
     pub webhook_timeout: Duration,
 
     /// Waits before each retry of a failed delivery (jittered ±10%, at least the endpoint's
-    /// Retry-After); after the last one the delivery is dead-lettered.
+    /// Retry-After); after the last one the delivery is dead-lettered. Each at most 30 days.
     #[arg(long, env = "ARXOS_WEBHOOK_RETRY_SCHEDULE", value_delimiter = ',',
-          default_value = "5s,5m,30m,2h,5h,10h,10h", value_parser = parse_duration)]
+          default_value = "5s,5m,30m,2h,5h,10h,10h", value_parser = parse_retry_wait)]
     pub webhook_retry_schedule: Vec<Duration>,
 
-    /// An endpoint that fails without a single success for this long is disabled.
-    #[arg(long, env = "ARXOS_WEBHOOK_DISABLE_AFTER", default_value = "5d", value_parser = parse_positive_duration)]
+    /// An endpoint that fails without a single success for this long is disabled (at most
+    /// 3650 days).
+    #[arg(long, env = "ARXOS_WEBHOOK_DISABLE_AFTER", default_value = "5d", value_parser = parse_disable_after)]
     pub webhook_disable_after: Duration,
 
     /// Networks (CIDR) webhook endpoints may resolve to although they are private, loopback
@@ -77,10 +78,55 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// `text` as a duration of at most `max` (`max_text` names it).
+fn at_most(text: &str, d: Duration, max: Duration, max_text: &str) -> Result<Duration, String> {
+    if d > max {
+        Err(format!("{text:?} is longer than {max_text}"))
+    } else {
+        Ok(d)
+    }
+}
+
+/// A webhook endpoint's time to answer: longer than 0, at most 10 minutes (a delivery's lease
+/// in the database is twice that).
+pub fn parse_webhook_timeout(text: &str) -> Result<Duration, String> {
+    at_most(text, parse_positive_duration(text)?, 10 * MINUTE, "10m")
+}
+
+/// One wait of the retry schedule: at most 30 days.
+pub fn parse_retry_wait(text: &str) -> Result<Duration, String> {
+    at_most(text, parse_duration(text)?, 30 * DAY, "30d")
+}
+
+/// How long an endpoint may fail before it is disabled: longer than 0, at most 3650 days.
+pub fn parse_disable_after(text: &str) -> Result<Duration, String> {
+    at_most(text, parse_positive_duration(text)?, 3650 * DAY, "3650d")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{parse_duration, parse_positive_duration};
+    use super::{
+        parse_disable_after, parse_duration, parse_positive_duration, parse_retry_wait,
+        parse_webhook_timeout,
+    };
     use std::time::Duration;
+
+    #[test]
+    fn webhook_durations_have_bounds_the_database_can_hold() {
+        assert_eq!(parse_webhook_timeout("10m"), Ok(Duration::from_secs(600)));
+        assert!(parse_webhook_timeout("11m")
+            .unwrap_err()
+            .contains("longer than 10m"));
+        assert!(parse_webhook_timeout("0s").is_err());
+        assert_eq!(parse_retry_wait("0s"), Ok(Duration::ZERO));
+        assert!(parse_retry_wait("31d").is_err());
+        assert!(parse_disable_after("3650d").is_ok());
+        assert!(parse_disable_after("3651d").is_err());
+        assert!(parse_disable_after("99999999999d").is_err());
+    }
 
     #[test]
     fn timeouts_are_longer_than_zero() {

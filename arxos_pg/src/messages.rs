@@ -1,0 +1,10 @@
+//! SQL face of `arxos_core::message`: how the PL/pgSQL functions' error messages show a value.
+
+use pgrx::prelude::*;
+
+/// `value` quoted, control and invisible characters written out, cut after 100 characters
+/// with the full count appended; `NULL` for NULL.
+#[pg_extern(immutable, parallel_safe)]
+fn shown(value: Option<&str>) -> String {
+    value.map_or_else(|| "NULL".to_owned(), arxos_core::message::shown)
+}
