@@ -2,16 +2,6 @@
 -- empty answer, and messages that show what was given without repeating 10 MB of it or its
 -- control and invisible characters as they are (a sweep of every function found these).
 \set VERBOSITY terse
--- Runs a statement; returns 'ok' or 'SQLSTATE: message' (ids masked), the message cut at 300.
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || left(regexp_replace(SQLERRM,
-        '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g'), 300);
-END
-$$;
 -- The length of the error message a statement raises.
 CREATE FUNCTION pg_temp.message_length(q text) RETURNS integer LANGUAGE plpgsql AS $$
 BEGIN
@@ -24,66 +14,66 @@ $$;
 
 -- messages: a 10 MB argument is cut and counted, control and invisible characters written out
 SELECT pg_temp.message_length($$SELECT arxos.building_id(repeat('x', 10000000))$$) < 200 AS building_cut;
-SELECT pg_temp.try($$SELECT arxos.building_id(repeat('x', 150))$$);
-SELECT pg_temp.try($$SELECT arxos.building_id(E'b42\x01' || U&'\202E')$$);
+SELECT regress.try($$SELECT arxos.building_id(repeat('x', 150))$$);
+SELECT regress.try($$SELECT arxos.building_id(E'b42\x01' || U&'\202E')$$);
 SELECT pg_temp.message_length($$SELECT arxos.put('b42', '/x', 'sensor', status => repeat('s', 10000000))$$) < 400 AS status_cut;
 SELECT pg_temp.message_length($$SELECT arxos.connect('b42', '/hvac', '/plumbing', repeat('K', 10000000))$$) < 400 AS kind_cut;
 SELECT arxos.shown(NULL) AS null_shown, arxos.shown('it''s') AS quoted;
 
 -- object types are labels: no invisible formatting characters, not blank (put and plain INSERT)
-SELECT pg_temp.try($$SELECT arxos.put('b42', '/hvac/rle', 'sensor' || U&'\202E' || 'rosnes')$$);
-SELECT pg_temp.try($$SELECT arxos.put('b42', '/hvac/rle', '   ')$$);
-SELECT pg_temp.try($$INSERT INTO arxos.objects (building_id, path, type)
+SELECT regress.try($$SELECT arxos.put('b42', '/hvac/rle', 'sensor' || U&'\202E' || 'rosnes')$$);
+SELECT regress.try($$SELECT arxos.put('b42', '/hvac/rle', '   ')$$);
+SELECT regress.try($$INSERT INTO arxos.objects (building_id, path, type)
                     VALUES (arxos.building_id('b42'), '/hvac/bom', U&'\FEFF' || 'sensor')$$);
 -- webhooks: object_type is a type; event type patterns are short and few
-SELECT pg_temp.try($$SELECT arxos.create_webhook('https://example.org/h', object_type => E'sen\x01sor')$$);
-SELECT pg_temp.try($$SELECT arxos.create_webhook('https://example.org/h', types => ARRAY[repeat('x', 201)])$$);
-SELECT pg_temp.try($$SELECT arxos.create_webhook('https://example.org/h',
+SELECT regress.try($$SELECT arxos.create_webhook('https://example.org/h', object_type => E'sen\x01sor')$$);
+SELECT regress.try($$SELECT arxos.create_webhook('https://example.org/h', types => ARRAY[repeat('x', 201)])$$);
+SELECT regress.try($$SELECT arxos.create_webhook('https://example.org/h',
                       types => ARRAY(SELECT 'object.created' FROM generate_series(1, 101)))$$);
 
 -- filters that no object can match are mistakes, not empty answers
-SELECT pg_temp.try($$SELECT * FROM arxos.find('b42', props => '[]')$$);
-SELECT pg_temp.try($$SELECT * FROM arxos.find_all(props => '"x"')$$);
-SELECT pg_temp.try($$SELECT arxos.disconnect('b42', '/electrical/panels/panel_1', '/electrical/circuits/1', 'Power')$$);
-SELECT pg_temp.try($$SELECT * FROM arxos.trace('b42', '/electrical/panels/panel_1', kind => 'POWER')$$);
+SELECT regress.try($$SELECT * FROM arxos.find('b42', props => '[]')$$);
+SELECT regress.try($$SELECT * FROM arxos.find_all(props => '"x"')$$);
+SELECT regress.try($$SELECT arxos.disconnect('b42', '/electrical/panels/panel_1', '/electrical/circuits/1', 'Power')$$);
+SELECT regress.try($$SELECT * FROM arxos.trace('b42', '/electrical/panels/panel_1', kind => 'POWER')$$);
 SELECT count(*) AS power_trace FROM arxos.trace('b42', '/electrical/panels/panel_1', kind => 'power');
-SELECT pg_temp.try($$SELECT * FROM arxos.events_since(0, types => ARRAY['object created'])$$);
+SELECT regress.try($$SELECT * FROM arxos.events_since(0, types => ARRAY['object created'])$$);
 SELECT count(*) AS no_types FROM arxos.events_since(0, types => '{}');
-SELECT pg_temp.try($$SELECT arxos.contribution_quality('no_such_type', '{}', arxos.building_id('b42'), ARRAY['/hvac'])$$);
-SELECT pg_temp.try($$SELECT arxos.contribution_quality('floor_plan_upload', '[]', arxos.building_id('b42'), ARRAY['/hvac'])$$);
+SELECT regress.try($$SELECT arxos.contribution_quality('no_such_type', '{}', arxos.building_id('b42'), ARRAY['/hvac'])$$);
+SELECT regress.try($$SELECT arxos.contribution_quality('floor_plan_upload', '[]', arxos.building_id('b42'), ARRAY['/hvac'])$$);
 
 -- documents: unknown keys are refused, not dropped; merges merge objects
-SELECT pg_temp.try($$SELECT arxos.import_batch('b42', '{"object": [{"path": "/imp/a", "type": "thing"}]}')$$);
-SELECT pg_temp.try($$SELECT arxos.import_batch('b42', '{"objects": [{"path": "/imp/a", "type": "thing", "colour": "red"}]}')$$);
-SELECT pg_temp.try($$SELECT arxos.import_batch('b42', '{"connections": [{"from": "/hvac", "to": "/plumbing", "kind": "air", "via": "x"}]}')$$);
-SELECT pg_temp.try($$SELECT arxos.merge_keys('"x"', '{"b": 2}')$$);
-SELECT pg_temp.try($$SELECT arxos.merge_keys('{}', '[1]')$$);
+SELECT regress.try($$SELECT arxos.import_batch('b42', '{"object": [{"path": "/imp/a", "type": "thing"}]}')$$);
+SELECT regress.try($$SELECT arxos.import_batch('b42', '{"objects": [{"path": "/imp/a", "type": "thing", "colour": "red"}]}')$$);
+SELECT regress.try($$SELECT arxos.import_batch('b42', '{"connections": [{"from": "/hvac", "to": "/plumbing", "kind": "air", "via": "x"}]}')$$);
+SELECT regress.try($$SELECT arxos.merge_keys('"x"', '{"b": 2}')$$);
+SELECT regress.try($$SELECT arxos.merge_keys('{}', '[1]')$$);
 SELECT arxos.merge_keys('{"a": 1, "b": 2}', '{"b": null, "c": 3}') AS merged;
 
 -- keys, listeners, the sequencer, deliveries, retention: NULLs and ranges
 SELECT arxos.revoke_api_key('00000000-0000-0000-0000-000000000000') AS unknown_key_revoked;
-SELECT pg_temp.try($$SELECT arxos.revoke_api_key(NULL)$$);
-SELECT pg_temp.try($$SELECT arxos.listener_heartbeat(NULL, true)$$);
-SELECT pg_temp.try($$SELECT arxos.listener_heartbeat(gen_random_uuid(), false, '-1 day')$$);
-SELECT pg_temp.try($$SELECT arxos.sequence_events(wait_ms => -1)$$);
-SELECT pg_temp.try($$SELECT * FROM arxos.claim_deliveries(NULL, 10, '1 minute')$$);
-SELECT pg_temp.try($$SELECT * FROM arxos.claim_deliveries('w1', 10, '2 days')$$);
-SELECT pg_temp.try($$SELECT arxos.finish_deliveries('w1', '{}', '{1 minute}')$$);
-SELECT pg_temp.try($$SELECT arxos.finish_deliveries('w1', '[]', '{1 minute, 1000000 days}')$$);
-SELECT pg_temp.try($$SELECT arxos.purge_events('1000000 years')$$);
-SELECT pg_temp.try($$SELECT arxos.purge_webhook_deliveries('-1 day')$$);
+SELECT regress.try($$SELECT arxos.revoke_api_key(NULL)$$);
+SELECT regress.try($$SELECT arxos.listener_heartbeat(NULL, true)$$);
+SELECT regress.try($$SELECT arxos.listener_heartbeat(gen_random_uuid(), false, '-1 day')$$);
+SELECT regress.try($$SELECT arxos.sequence_events(wait_ms => -1)$$);
+SELECT regress.try($$SELECT * FROM arxos.claim_deliveries(NULL, 10, '1 minute')$$);
+SELECT regress.try($$SELECT * FROM arxos.claim_deliveries('w1', 10, '2 days')$$);
+SELECT regress.try($$SELECT arxos.finish_deliveries('w1', '{}', '{1 minute}')$$);
+SELECT regress.try($$SELECT arxos.finish_deliveries('w1', '[]', '{1 minute, 1000000 days}')$$);
+SELECT regress.try($$SELECT arxos.purge_events('1000000 years')$$);
+SELECT regress.try($$SELECT arxos.purge_webhook_deliveries('-1 day')$$);
 
 -- times and numbers
-SELECT pg_temp.try($$SELECT arxos.tick(now() - interval '3 days')$$);
-SELECT pg_temp.try($$SELECT * FROM arxos.readings_range('b42', '/hvac', NULL, now())$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(gen_random_uuid(), gen_random_uuid(), 'Infinity')$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(gen_random_uuid(), gen_random_uuid(), 1e300)$$);
-SELECT pg_temp.try($$SELECT arxos.contribution_reward('object_documentation', 0.5, 'pending', 'newcomer', 'Infinity', '0z')$$);
-SELECT pg_temp.try($$SELECT arxos.trust_level('NaN')$$);
-SELECT pg_temp.try($$SELECT * FROM arxos.token_figures('-Infinity', '0z')$$);
+SELECT regress.try($$SELECT arxos.tick(now() - interval '3 days')$$);
+SELECT regress.try($$SELECT * FROM arxos.readings_range('b42', '/hvac', NULL, now())$$);
+SELECT regress.try($$SELECT arxos.transfer(gen_random_uuid(), gen_random_uuid(), 'Infinity')$$);
+SELECT regress.try($$SELECT arxos.transfer(gen_random_uuid(), gen_random_uuid(), 1e300)$$);
+SELECT regress.try($$SELECT arxos.contribution_reward('object_documentation', 0.5, 'pending', 'newcomer', 'Infinity', '0z')$$);
+SELECT regress.try($$SELECT arxos.trust_level('NaN')$$);
+SELECT regress.try($$SELECT * FROM arxos.token_figures('-Infinity', '0z')$$);
 SELECT count(*) AS near_any FROM arxos.near('b42', '/hvac/zones/zone_1/thermostat_1', 5.0, 2147483647);
 
 -- an id that names no object is not "an object without a location"; snapshots have two sides
-SELECT pg_temp.try($$SELECT arxos.location_ewkb('00000000-0000-0000-0000-000000000000')$$);
+SELECT regress.try($$SELECT arxos.location_ewkb('00000000-0000-0000-0000-000000000000')$$);
 SELECT arxos.location_ewkb(id) IS NULL AS unlocated FROM arxos.objects WHERE path = '/electrical' AND building_id = arxos.building_id('b42');
-SELECT pg_temp.try($$SELECT arxos.object_snapshot_jsonb('/a', 'thing', 'active', 100::smallint, false, '{}', NULL, NULL, NULL, NULL, 'sideways')$$);
+SELECT regress.try($$SELECT arxos.object_snapshot_jsonb('/a', 'thing', 'active', 100::smallint, false, '{}', NULL, NULL, NULL, NULL, 'sideways')$$);

@@ -3,17 +3,6 @@
 -- contributor (docs/market.md). Every number below is checked by hand in docs/market.md's
 -- worked examples or in the comments.
 \set VERBOSITY terse
--- Runs a statement; returns 'ok' or 'SQLSTATE: message' (ids masked). The statement's writes
--- are rolled back when it fails, like a failed call's.
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-        '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g');
-END
-$$;
 -- A test data hash: the SHA-256 of a word.
 CREATE FUNCTION pg_temp.h(word text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT encode(sha256(convert_to(word, 'UTF8')), 'hex')
@@ -60,7 +49,7 @@ SELECT arxos.contribution_base_reward('object_documentation') AS base,
 SELECT badge FROM arxos.badges_earned(contributions => 12, verified_contributions => 10,
                                       verifications_given => 0, objects_documented => 150,
                                       registration_rank => 7, pioneer => false) ORDER BY badge;
-SELECT pg_temp.try($$SELECT arxos.contribution_base_reward('bribery')$$);
+SELECT regress.try($$SELECT arxos.contribution_base_reward('bribery')$$);
 -- market signals price tokens with the token maths
 SELECT arxos.token_price(47.629, '0q') AS price, (SELECT price FROM arxos.token_figures(47.629, '0q')) AS figures;
 SELECT * FROM arxos.contribution_rules ORDER BY type;
@@ -74,12 +63,12 @@ SELECT arxos.register_contributor('Bob', '  Bob Builder ') IS NOT NULL AS bob;  
 SELECT arxos.register_contributor('carol', 'Carol') IS NOT NULL AS carol;
 SELECT arxos.register_contributor('erin', 'Erin Expert') IS NOT NULL AS erin;
 SELECT handle, display_name, owner, reputation, trust_level, registration_rank FROM arxos.contributors ORDER BY registration_rank;
-SELECT pg_temp.try($$SELECT arxos.register_contributor('al', 'Too short')$$);
-SELECT pg_temp.try($$SELECT arxos.register_contributor('anon-1234', 'Reserved prefix')$$);
-SELECT pg_temp.try($$SELECT arxos.register_contributor('Top', 'The leaderboard route')$$);
-SELECT pg_temp.try($$SELECT arxos.register_contributor('with space', 'x')$$);
-SELECT pg_temp.try($$SELECT arxos.register_contributor('dave', '')$$);
-SELECT pg_temp.try($$SELECT arxos.register_contributor('ALICE', 'Second Alice')$$);
+SELECT regress.try($$SELECT arxos.register_contributor('al', 'Too short')$$);
+SELECT regress.try($$SELECT arxos.register_contributor('anon-1234', 'Reserved prefix')$$);
+SELECT regress.try($$SELECT arxos.register_contributor('Top', 'The leaderboard route')$$);
+SELECT regress.try($$SELECT arxos.register_contributor('with space', 'x')$$);
+SELECT regress.try($$SELECT arxos.register_contributor('dave', '')$$);
+SELECT regress.try($$SELECT arxos.register_contributor('ALICE', 'Second Alice')$$);
 -- early_adopter: the first 100 registered contributors, by rank
 SELECT count(arxos.register_contributor('user' || g, 'User ' || g)) AS registered FROM generate_series(5, 101) g;
 SELECT c.registration_rank, c.handle, array_agg(b.badge ORDER BY b.badge) FILTER (WHERE b.badge IS NOT NULL) AS badges
@@ -87,11 +76,11 @@ SELECT c.registration_rank, c.handle, array_agg(b.badge ORDER BY b.badge) FILTER
  WHERE c.registration_rank IN (1, 99, 100, 101)
  GROUP BY c.registration_rank, c.handle ORDER BY 1;
 SELECT arxos.contributor_id('ALICE') = arxos.contributor_id('alice') AS handles_ignore_case;
-SELECT pg_temp.try($$SELECT arxos.contributor_id('nobody')$$);
+SELECT regress.try($$SELECT arxos.contributor_id('nobody')$$);
 -- or by id as text, in either case
 SELECT arxos.contributor_id(id::text) = id AS by_id, arxos.contributor_id(upper(id::text)) = id AS by_upper_id
   FROM arxos.contributors WHERE handle = 'alice';
-SELECT pg_temp.try($$SELECT arxos.contributor_id('00000000-0000-0000-0000-000000000000')$$);
+SELECT regress.try($$SELECT arxos.contributor_id('00000000-0000-0000-0000-000000000000')$$);
 -- the verifiers: a DBA grants trust by setting reputation
 UPDATE arxos.contributors SET reputation = 350 WHERE handle = 'bob';
 UPDATE arxos.contributors SET reputation = 650 WHERE handle = 'erin';
@@ -112,63 +101,63 @@ SELECT * FROM arxos.token('mkt');
 -------------------------------------------------------------------------------------------------
 SELECT pg_temp.written() AS before_failures;
 -- AX001 unknown building
-SELECT pg_temp.try($$SELECT arxos.contribute('nope', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('nope', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
 -- AX002 unknown contributor
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', gen_random_uuid(), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', NULL, 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', gen_random_uuid(), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', NULL, 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
 -- AX003 unknown object: the path, a malformed path, a connection to nothing (the put before it is undone)
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/f1/nope')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/f1/new',
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/f1/nope')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{}', '/f1/new',
     '{"puts": [{"path": "/f1/new", "type": "thing"}], "connections": [{"from": "/f1/new", "to": "/f1/ghost", "kind": "feeds"}]}')$$);
 -- AX004 unknown type
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'selfie', pg_temp.h('x'))$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'selfie', pg_temp.h('x'))$$);
 -- AX005 data_hash not a SHA-256
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', 'abc', '{"floor": 1}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', repeat('g', 64), '{"floor": 1}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', NULL, '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', 'abc', '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', repeat('g', 64), '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', NULL, '{"floor": 1}')$$);
 -- AX007 metadata: not an object, a required field missing, a malformed field, a path the type needs
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '[1]')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"scale": "1:100"}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1.5}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": "first"}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"captured_at": "2024-05-01T10:00:00Z"}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "beef", "captured_at": "2024-05-01T10:00:00Z"}')$$);
-SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "yesterday-ish"}')$$, pg_temp.h('img')));
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '[1]')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"scale": "1:100"}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1.5}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": "first"}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"captured_at": "2024-05-01T10:00:00Z"}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "beef", "captured_at": "2024-05-01T10:00:00Z"}')$$);
+SELECT regress.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "yesterday-ish"}')$$, pg_temp.h('img')));
 -- a field given as null or blank is not present, so not checked (docs/market.md)
 BEGIN;
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'bim_model_update', pg_temp.h('null-floor'),
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'bim_model_update', pg_temp.h('null-floor'),
                                             '{"model_version": "v2", "floor": null, "captured_at": "  "}')$$);
 ROLLBACK;
 -- ISO 8601 only, from 1900 on: PostgreSQL's words for times are not timestamps
 SELECT t, arxos.try_timestamptz(t) IS NOT NULL AS parsed
   FROM unnest(ARRAY['epoch', 'today', '-infinity', 'Jan 5 2024', '2024-05-01', '2024-05-01 10:30', '2024-05-01T10:30:00.5+02']) t;
-SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "0001-01-01T00:00:00Z"}')$$, pg_temp.h('img')));
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{"notes": "no path"}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": 7}')$$);
+SELECT regress.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "0001-01-01T00:00:00Z"}')$$, pg_temp.h('img')));
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{"notes": "no path"}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": 7}')$$);
 -- AX008 sensor_installation: the sensor does not exist after the changes, or is no sensing device
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": "/f1/r1/t9"}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": "/f1/r1/ahu"}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": "/f1/r1/t9"}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": "/f1/r1/ahu"}')$$);
 -- AX009 a capture or work time in the future
-SELECT regexp_replace(pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "%s"}')$$,
+SELECT regexp_replace(regress.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "%s"}')$$,
                           pg_temp.h('img'), to_char((now() + interval '1 day') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))), '\(.*\)', '(tomorrow)');
-SELECT regexp_replace(pg_temp.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'maintenance_record', pg_temp.h('x'), '{"performed_at": "%s"}', '/f1/r1/ahu')$$,
+SELECT regexp_replace(regress.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'maintenance_record', pg_temp.h('x'), '{"performed_at": "%s"}', '/f1/r1/ahu')$$,
                           to_char((now() + interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))), '\(.*\)', '(in an hour)');
 -- AX010 changes: malformed, or a write that fails
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '[1, 2]')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"deletes": []}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x"}]}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x", "type": "t", "colour": "red"}]}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x", "type": "t", "status": "shiny"}]}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f9/x", "type": "t"}]}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"connections": [{"from": "/f1/r1", "to": "/f1/r1", "kind": "feeds"}]}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '[1, 2]')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"deletes": []}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x"}]}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x", "type": "t", "colour": "red"}]}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x", "type": "t", "status": "shiny"}]}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f9/x", "type": "t"}]}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"connections": [{"from": "/f1/r1", "to": "/f1/r1", "kind": "feeds"}]}')$$);
 UPDATE arxos.market_settings SET max_changes = 2;
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1',
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1',
     '{"puts": [{"path": "/f1/a", "type": "t"}, {"path": "/f1/b", "type": "t"}, {"path": "/f1/c", "type": "t"}]}')$$);
 UPDATE arxos.market_settings SET max_changes = 1000;
 -- 42501 acting for a contributor one does not own
 SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1}')$$);
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT pg_temp.written() AS after_failures;
 
@@ -224,8 +213,8 @@ SELECT t.type, r.quality, r.tokens_earned
 --   verification_activity  q 1     3 × 3 × 0.8           = 7.2
 SELECT handle, reputation, contributions, buildings_pioneered FROM arxos.contributors WHERE handle IN ('alice', 'carol') ORDER BY handle;
 -- AX006 the same data again (also in capitals), even from someone else
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('carol'), 'floor_plan_upload', pg_temp.h('carol-floor_plan_upload'), '{"floor": 1}')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', upper(pg_temp.h('carol-floor_plan_upload')), '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('carol'), 'floor_plan_upload', pg_temp.h('carol-floor_plan_upload'), '{"floor": 1}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', upper(pg_temp.h('carol-floor_plan_upload')), '{"floor": 1}')$$);
 
 -------------------------------------------------------------------------------------------------
 -- Idempotency: the same key returns the first result and books nothing more
@@ -240,24 +229,24 @@ SELECT count(DISTINCT contribution_id) AS one_contribution FROM (
     SELECT contribution_id FROM arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "x"}', '/f1/r1', idempotency_key => 'bob-key-1')
     UNION ALL SELECT id FROM arxos.contributions WHERE idempotency_key = 'bob-key-1') x;
 -- AX012 the key with different content, or an empty key
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1', idempotency_key => 'bob-key-1')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1', idempotency_key => 'bob-key-1')$$);
 -- the same hash with other metadata or another path is a different request too; a path written
 -- differently but normalising to the same one is not
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "y"}', '/f1/r1', idempotency_key => 'bob-key-1')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "x"}', '/f1/r2', idempotency_key => 'bob-key-1')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "y"}', '/f1/r1', idempotency_key => 'bob-key-1')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "x"}', '/f1/r2', idempotency_key => 'bob-key-1')$$);
 SELECT replayed FROM arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-1'), '{"notes": "x"}', '//f1/r1/', idempotency_key => 'bob-key-1');
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1', idempotency_key => '')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1', idempotency_key => '')$$);
 
 -------------------------------------------------------------------------------------------------
 -- Rate limit (AX011): per contributor and building, configurable
 -------------------------------------------------------------------------------------------------
 UPDATE arxos.market_settings SET rate_limit = 2;
 -- bob has one contribution to mkt in the window: one more is allowed, the next is refused
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1')$$);
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-3'), '{}', '/f1/r1')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-2'), '{}', '/f1/r1')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('bob'), 'object_documentation', pg_temp.h('bob-3'), '{}', '/f1/r1')$$);
 -- another building has its own count
 SELECT arxos.create_building('mkt2', 'Market Annex') IS NOT NULL AS created;
-SELECT pg_temp.try($$SELECT arxos.contribute('mkt2', arxos.contributor_id('bob'), 'floor_plan_upload', pg_temp.h('bob-3'), '{"floor": 0}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt2', arxos.contributor_id('bob'), 'floor_plan_upload', pg_temp.h('bob-3'), '{"floor": 0}')$$);
 UPDATE arxos.market_settings SET rate_limit = 60;
 
 -------------------------------------------------------------------------------------------------
@@ -265,15 +254,15 @@ UPDATE arxos.market_settings SET rate_limit = 60;
 -------------------------------------------------------------------------------------------------
 CREATE TEMP VIEW k AS SELECT c.type, c.data_hash, c.id FROM arxos.contributions c;
 -- rules first: AX016 status, AX017 contribution, AX014 own work, AX015 trust, AX002, 42501
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'pending')$$);
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'verified')$$);
-SELECT pg_temp.try($$SELECT arxos.verify_contribution(gen_random_uuid(), arxos.contributor_id('bob'), 'peer_verified')$$);
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('alice'), 'auto_verified')$$);
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('carol'), 'peer_verified')$$);
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'expert_verified')$$);
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), gen_random_uuid(), 'auto_verified')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'pending')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'verified')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution(gen_random_uuid(), arxos.contributor_id('bob'), 'peer_verified')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('alice'), 'auto_verified')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('carol'), 'peer_verified')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'expert_verified')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), gen_random_uuid(), 'auto_verified')$$);
 SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'peer_verified')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('photo-1')), arxos.contributor_id('bob'), 'peer_verified')$$);
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT pg_temp.written() AS nothing_booked;
 -- carol's contributions, one per status. Rewards of carol's work (newcomer when she made it):
@@ -291,7 +280,7 @@ SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
 SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
   FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-maintenance_record')), arxos.contributor_id('erin'), 'expert_verified');
 -- changing an expert's verdict needs an expert (AX015); the same status again books nothing
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('bob'), 'rejected')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('bob'), 'rejected')$$);
 SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
   FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('erin'), 'expert_verified');
 -- a verifier is paid once per contribution: peer (paid), auto, peer again (not paid again)
@@ -305,7 +294,7 @@ SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
 -- property_enrichment q1: peer 5·3·1.5 = 22.5, then rejected by a peer: all 22.5 back
 SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
   FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-property_enrichment')), arxos.contributor_id('bob'), 'peer_verified');
-SELECT pg_temp.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-property_enrichment')), arxos.contributor_id('bob'), 'expert_verified')$$);
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-property_enrichment')), arxos.contributor_id('bob'), 'expert_verified')$$);
 SELECT old_status, new_status, tokens_delta, tokens_earned, verifier_reward
   FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-property_enrichment')), arxos.contributor_id('bob'), 'rejected');
 -- alice's sensor, expert-verified: 50·3·2 = 300 plus the same impact bonus as before
@@ -388,17 +377,17 @@ SELECT c.handle, b.badge, b.why
 -- Transfers
 -------------------------------------------------------------------------------------------------
 SELECT pg_temp.written() AS before_bad_transfers;
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 0)$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), -5)$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1.0000001)$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 'NaN')$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('carol'), 1)$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), gen_random_uuid(), 1)$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, building => 'nope')$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 100000)$$);
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, building => 'mkt2')$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 0)$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), -5)$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1.0000001)$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 'NaN')$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('carol'), 1)$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), gen_random_uuid(), 1)$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, building => 'nope')$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 100000)$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, building => 'mkt2')$$);
 SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
-SELECT pg_temp.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1)$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1)$$);
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT pg_temp.written() AS after_bad_transfers;
 -- carol holds 969.41: the 897.41 above and two object_documentation (24 each, auto-verified: 36 each)
@@ -439,7 +428,7 @@ SELECT t.supply = round(1000000 * (1 + 2 * t.score / 100), 6) AS supply_ok,
   FROM arxos.token('mkt') t;
 SELECT rank, handle, trust_level, reputation, earned, contributions FROM arxos.leaderboard();
 SELECT rank, handle, earned, contributions FROM arxos.leaderboard('mkt2');
-SELECT pg_temp.try($$SELECT * FROM arxos.leaderboard(max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.leaderboard(max => 0)$$);
 SELECT arxos.sequence_events(1000000) >= 0 AS sequenced;
 SELECT type, count(*) FROM arxos.events_since(0, types => ARRAY['market.*'], max => 100000)
  WHERE building_id IN (SELECT id FROM arxos.buildings WHERE key LIKE 'mkt%') OR type = 'market.trade'
@@ -466,7 +455,7 @@ CREATE TEMP TABLE before_forget AS
 SELECT c.type, c.metadata FROM arxos.contributions c WHERE c.contributor_id = arxos.contributor_id('carol')
    AND c.type IN ('photo_documentation', 'maintenance_record', 'floor_plan_upload') ORDER BY c.type;
 SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
-SELECT pg_temp.try($$SELECT arxos.forget_contributor(arxos.contributor_id('carol'))$$);
+SELECT regress.try($$SELECT arxos.forget_contributor(arxos.contributor_id('carol'))$$);
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT arxos.contributor_id('carol') AS carol \gset
 SELECT arxos.forget_contributor(:'carol') = 'anon-' || replace(:'carol', '-', '') AS pseudonym;
@@ -486,9 +475,9 @@ SELECT (SELECT row(r.grade, r.score, r.structure, r.inventory, r.metadata, r.sen
   FROM before_forget b;
 SELECT count(*) AS violations FROM arxos.ledger_check();
 -- the account is frozen; the work stays, and can still be verified
-SELECT pg_temp.try(format($$SELECT arxos.contribute('mkt', %L, 'floor_plan_upload', pg_temp.h('carol-late'), '{"floor": 2}')$$, :'carol'));
-SELECT pg_temp.try(format($$SELECT arxos.transfer(arxos.contributor_id('alice'), %L, 1)$$, :'carol'));
-SELECT pg_temp.try(format($$SELECT arxos.transfer(%L, arxos.contributor_id('alice'), 1)$$, :'carol'));
+SELECT regress.try(format($$SELECT arxos.contribute('mkt', %L, 'floor_plan_upload', pg_temp.h('carol-late'), '{"floor": 2}')$$, :'carol'));
+SELECT regress.try(format($$SELECT arxos.transfer(arxos.contributor_id('alice'), %L, 1)$$, :'carol'));
+SELECT regress.try(format($$SELECT arxos.transfer(%L, arxos.contributor_id('alice'), 1)$$, :'carol'));
 SELECT new_status, tokens_delta FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-quality_improvement')), arxos.contributor_id('bob'), 'auto_verified');
 
 -------------------------------------------------------------------------------------------------
@@ -502,32 +491,32 @@ SELECT sum(balance) = (SELECT -sum(e.amount) FROM arxos.ledger_entries e JOIN ar
                         WHERE m.contributor_id IS NULL) AS held_equals_minted
   FROM arxos.accounts;
 -- append-only (AX023)
-SELECT pg_temp.try($$UPDATE arxos.ledger_entries SET amount = amount * 2$$);
-SELECT pg_temp.try($$DELETE FROM arxos.ledger_entries$$);
-SELECT pg_temp.try($$DELETE FROM arxos.ledger_transactions$$);
-SELECT pg_temp.try($$TRUNCATE arxos.ledger_entries CASCADE$$);
-SELECT pg_temp.try($$UPDATE arxos.ledger_transactions SET building_id = NULL$$);
-SELECT pg_temp.try($$UPDATE arxos.accounts SET balance = balance + 1000 WHERE contributor_id IS NOT NULL$$);
-SELECT pg_temp.try($$INSERT INTO arxos.accounts (building_id, contributor_id, balance, earned)
+SELECT regress.try($$UPDATE arxos.ledger_entries SET amount = amount * 2$$);
+SELECT regress.try($$DELETE FROM arxos.ledger_entries$$);
+SELECT regress.try($$DELETE FROM arxos.ledger_transactions$$);
+SELECT regress.try($$TRUNCATE arxos.ledger_entries CASCADE$$);
+SELECT regress.try($$UPDATE arxos.ledger_transactions SET building_id = NULL$$);
+SELECT regress.try($$UPDATE arxos.accounts SET balance = balance + 1000 WHERE contributor_id IS NOT NULL$$);
+SELECT regress.try($$INSERT INTO arxos.accounts (building_id, contributor_id, balance, earned)
     SELECT arxos.building_id('mkt'), c.id, 1000000, 1000000 FROM arxos.contributors c
      WHERE NOT EXISTS (SELECT 1 FROM arxos.accounts a WHERE a.contributor_id = c.id AND a.building_id = arxos.building_id('mkt'))
      LIMIT 1$$);
-SELECT pg_temp.try($$UPDATE arxos.contributions SET quality = 1$$);
-SELECT pg_temp.try($$UPDATE arxos.ledger_transactions SET memo = NULL$$);
+SELECT regress.try($$UPDATE arxos.contributions SET quality = 1$$);
+SELECT regress.try($$UPDATE arxos.ledger_transactions SET memo = NULL$$);
 -- AX024: a transaction that does not balance, or has a single entry, is refused at commit (here: at once)
 BEGIN;
 SET CONSTRAINTS ALL IMMEDIATE;
-SELECT regexp_replace(pg_temp.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VALUES ('transfer') RETURNING id)
+SELECT regexp_replace(regress.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VALUES ('transfer') RETURNING id)
     INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
     SELECT t.id, a.id, 5 FROM t, arxos.accounts a WHERE a.contributor_id IN (arxos.contributor_id('alice'), arxos.contributor_id('bob'))
        AND a.building_id = arxos.building_id('mkt')$$), '(transaction|building) [^ :]+', '\1 _', 'g') AS unbalanced;
-SELECT regexp_replace(pg_temp.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VALUES ('transfer') RETURNING id)
+SELECT regexp_replace(regress.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VALUES ('transfer') RETURNING id)
     INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
     SELECT t.id, a.id, 5 FROM t, arxos.accounts a WHERE a.contributor_id = arxos.contributor_id('alice')
        AND a.building_id = arxos.building_id('mkt')$$), 'transaction [0-9]+', 'transaction _') AS single_entry;
 ROLLBACK;
 -- an overdraft by plain INSERT breaks the CHECK
-SELECT pg_temp.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VALUES ('transfer') RETURNING id)
+SELECT regress.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VALUES ('transfer') RETURNING id)
     INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
     SELECT t.id, a.id, CASE WHEN a.contributor_id = arxos.contributor_id('bob') THEN 1000000 ELSE -1000000 END
       FROM t, arxos.accounts a WHERE a.contributor_id IN (arxos.contributor_id('alice'), arxos.contributor_id('bob'))
@@ -549,7 +538,7 @@ SELECT (SELECT verified_30d FROM arxos.rating_inputs(arxos.building_id('mkt'))) 
        (SELECT verified_30d FROM arxos.rating_inputs_scan(arxos.building_id('mkt'))) AS oracle;
 ROLLBACK;
 -- a building with contributions keeps its ledger
-SELECT pg_temp.try($$DELETE FROM arxos.buildings WHERE key = 'mkt2'$$);
+SELECT regress.try($$DELETE FROM arxos.buildings WHERE key = 'mkt2'$$);
 SELECT (SELECT row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text FROM arxos.rating('mkt')) =
        (SELECT row(grade, score, structure, inventory, metadata, sensors, history, quality, activity)::text FROM arxos.recompute_rating('mkt')) AS rating_equals_oracle;
 SELECT jsonb_pretty(arxos.contributor(arxos.contributor_id('alice')) - 'id' - 'joined_at' - 'last_active_at' - 'badges') AS alice;
@@ -589,9 +578,9 @@ SELECT s AS status, (SELECT verifier_reward FROM arxos.verify_contribution(
 ROLLBACK;
 -- tokens_earned is what the ledger booked (AX023 otherwise), or the next verification would pay
 -- the difference again
-SELECT pg_temp.try($$UPDATE arxos.contributions SET tokens_earned = 0 WHERE data_hash = pg_temp.h('frank-1')$$);
-SELECT pg_temp.try($$UPDATE arxos.contributions SET tokens_earned = tokens_earned, status = status WHERE data_hash = pg_temp.h('frank-1')$$);
-SELECT pg_temp.try($$INSERT INTO arxos.contributions (building_id, contributor_id, type, data_hash, quality, trust_level,
+SELECT regress.try($$UPDATE arxos.contributions SET tokens_earned = 0 WHERE data_hash = pg_temp.h('frank-1')$$);
+SELECT regress.try($$UPDATE arxos.contributions SET tokens_earned = tokens_earned, status = status WHERE data_hash = pg_temp.h('frank-1')$$);
+SELECT regress.try($$INSERT INTO arxos.contributions (building_id, contributor_id, type, data_hash, quality, trust_level,
                                                       old_grade, new_grade, old_score, new_score, tokens_earned)
     SELECT building_id, contributor_id, type, pg_temp.h('forged'), quality, trust_level, old_grade, new_grade,
            old_score, new_score, 5 FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1')$$);

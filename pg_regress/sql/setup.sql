@@ -5,3 +5,16 @@ SELECT arxos.load_sample();
 SELECT arxos.load_sample();  -- second call: nothing to do
 SELECT count(*) AS objects FROM arxos.objects;
 SELECT count(*) AS connections FROM arxos.connections;
+-- Helpers the later tests share (each test runs in a session of its own).
+CREATE SCHEMA regress;
+-- Runs a statement; returns 'ok' or 'SQLSTATE: message' (ids masked, the message cut at 300).
+-- The statement's writes are rolled back when it fails, like a failed call's.
+CREATE FUNCTION regress.try(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || left(regexp_replace(SQLERRM,
+        '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g'), 300);
+END
+$$;

@@ -121,50 +121,52 @@ fn a_column_of_the_same_name_is_not_a_mention() {
     assert!(mentions("| `object_id(b, p)` | the id |", "object_id"));
 }
 
-/// The text between the parenthesis at the start of `text` and its match, or None.
-fn parenthesised(text: &str) -> Option<&str> {
+/// The characters of `text` outside quotes, each with its index and the bracket depth after it:
+/// `(`, `[` and `<` open, `)`, `]` and `>` close (not the `>` of `=>`).
+fn bracketed(text: &str) -> Vec<(usize, char, usize)> {
+    let mut out = Vec::new();
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     for (i, c) in text.char_indices() {
         match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(' | '[' | '<') => depth += 1,
-            (None, ')' | ']' | '>') if depth > 0 => {
-                // `=>` is an arrow, not a bracket
-                if c == '>' && text[..i].ends_with('=') {
-                    continue;
-                }
-                depth -= 1;
-                if depth == 0 {
-                    return Some(&text[1..i]);
-                }
+            (Some(q), c) if c == q => {
+                quote = None;
+                continue;
             }
+            (Some(_), _) => continue,
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                continue;
+            }
+            (None, '(' | '[' | '<') => depth += 1,
+            (None, '>') if text[..i].ends_with('=') => {}
+            (None, ')' | ']' | '>') => depth = depth.saturating_sub(1),
             _ => {}
         }
+        out.push((i, c, depth));
     }
-    None
+    out
+}
+
+/// The text between the parenthesis at the start of `text` and its match, or None.
+fn parenthesised(text: &str) -> Option<&str> {
+    if !text.starts_with('(') {
+        return None;
+    }
+    let (end, _, _) = bracketed(text)
+        .into_iter()
+        .find(|&(_, c, depth)| depth == 0 && matches!(c, ')' | ']' | '>'))?;
+    Some(&text[1..end])
 }
 
 /// Splits at the commas outside brackets and quotes.
 fn top_level_parts(text: &str) -> Vec<&str> {
     let mut parts = Vec::new();
-    let (mut depth, mut start) = (0usize, 0usize);
-    let mut quote: Option<char> = None;
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(' | '[' | '<') => depth += 1,
-            (None, '>') if text[..i].ends_with('=') => {}
-            (None, ')' | ']' | '>') => depth = depth.saturating_sub(1),
-            (None, ',') if depth == 0 => {
-                parts.push(text[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
+    let mut start = 0;
+    for (i, c, depth) in bracketed(text) {
+        if c == ',' && depth == 0 {
+            parts.push(text[start..i].trim());
+            start = i + 1;
         }
     }
     parts.push(text[start..].trim());
