@@ -31,11 +31,7 @@ $$;
 -- control or invisible formatting characters. Texts (addresses) may run over several lines: tabs and line breaks are
 -- the control characters they may hold. The tables CHECK these; the functions that write them
 -- call arxos.check_label / arxos.check_text first, for an error that names the field.
-CREATE FUNCTION arxos.is_label(value text, max integer) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT length(value) >= 1 AND length(value) <= max AND value ~ '[^[:space:]]'
-           AND value !~ '[[:cntrl:]]' AND NOT arxos.has_invisible(value)
-$$;
+-- arxos.is_label(value, max) is written in Rust (arxos_core::label; arxos_pg/src/paths.rs).
 
 CREATE FUNCTION arxos.is_text(value text, max integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

@@ -109,10 +109,9 @@ $$;
 -- the document as it is.
 CREATE FUNCTION arxos.merge_keys(doc jsonb, patch jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
+    -- (Inlined where it is used: no check of its own, which would call a volatile function.
+    -- Its callers pass JSON objects; patch checks its arguments.)
     SELECT CASE WHEN patch IS NULL THEN doc
-                WHEN jsonb_typeof(doc) <> 'object' OR jsonb_typeof(patch) <> 'object'
-                THEN CASE WHEN arxos.raise('merge_keys merges JSON objects, got a JSON ' || jsonb_typeof(doc)
-                                           || ' and a JSON ' || jsonb_typeof(patch), '22023') THEN NULL::jsonb END
                 ELSE (doc || patch) - ARRAY(SELECT k.key FROM jsonb_each(patch) k
                                              WHERE jsonb_typeof(k.value) = 'null') END
 $$;
@@ -514,11 +513,13 @@ BEGIN
     RETURN r;
 EXCEPTION
     WHEN unique_violation THEN
-        RAISE EXCEPTION '% already has a % connection to %', from_path, kind, to_path USING ERRCODE = '23505';
+        RAISE EXCEPTION '% already has a % connection to %', arxos.normalize_object_path(from_path), kind,
+            arxos.normalize_object_path(to_path) USING ERRCODE = '23505';
     WHEN check_violation THEN
         GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME;
         IF c = 'connection_not_self' THEN
-            RAISE EXCEPTION 'an object cannot be connected to itself (%)', from_path USING ERRCODE = '23514';
+            RAISE EXCEPTION 'an object cannot be connected to itself (%)', arxos.normalize_object_path(from_path)
+                USING ERRCODE = '23514';
         END IF;
         RAISE;
 END
@@ -803,11 +804,11 @@ $$;
 
 -- EWKB (little-endian PointZ, no SRID: the building's own frame) of an object's location.
 CREATE FUNCTION arxos.location_ewkb(object uuid) RETURNS bytea
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE STRICT AS $$
     -- NULL for an object without a location; an id that names no object is P0002
     SELECT arxos.ewkb_point_z(o.x, o.y, o.z)
       FROM (SELECT 1) one LEFT JOIN arxos.objects o ON o.id = object
-     WHERE o.id IS NOT NULL OR arxos.raise('no object with id ' || coalesce(object::text, 'NULL'), 'P0002')
+     WHERE o.id IS NOT NULL OR arxos.raise('no object with id ' || object, 'P0002')
 $$;
 
 -- Sets an object's location from EWKB/WKB of a Point or PointZ (z = 0 for 2-D points).

@@ -74,6 +74,7 @@ BEGIN
     PERFORM arxos.connect('b42', '/electrical/circuits/1', '/plumbing/water_heater_1', 'power');
     PERFORM arxos.connect('b42', '/plumbing/water_heater_1', '/plumbing/valves/hot_water_valve_1', 'plumbing');
     PERFORM arxos.connect('b42', '/hvac/zones/zone_1/thermostat_1', '/hvac/zones/zone_1', 'monitors');
+    PERFORM set_config('arxos.actor', coalesce(prior_actor, ''), true);
     RETURN true;
 END
 $$;

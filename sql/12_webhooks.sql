@@ -264,6 +264,17 @@ BEGIN
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'unknown webhook field %', arxos.shown(bad) USING ERRCODE = '22023';
     END IF;
+    -- text fields are JSON strings (null clears a filter), not any JSON written out as text
+    SELECT e.key INTO bad FROM jsonb_each(changes) e
+     WHERE (e.key IN ('building', 'under', 'object_type', 'description') AND jsonb_typeof(e.value) NOT IN ('string', 'null'))
+        OR (e.key = 'url' AND jsonb_typeof(e.value) <> 'string')
+        OR (e.key = 'enabled' AND jsonb_typeof(e.value) <> 'boolean')
+     LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION '% must be a %', bad,
+            CASE bad WHEN 'url' THEN 'string' WHEN 'enabled' THEN 'boolean' ELSE 'string or null' END
+            USING ERRCODE = '22023';
+    END IF;
     SELECT * INTO w FROM arxos.webhooks x WHERE x.id = webhook FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';

@@ -6,6 +6,7 @@
 pub mod ewkb;
 pub mod json_depth;
 pub mod jsonb;
+pub mod label;
 pub mod market;
 pub mod message;
 pub mod object_json;

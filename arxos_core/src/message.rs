@@ -8,8 +8,8 @@ use crate::path::is_invisible;
 /// Characters of a value a message shows; the rest is counted.
 pub const SHOWN_CHARS: usize = 100;
 
-/// `value` as a SQL literal (`'it''s'`, as `quote_literal` writes it), with control and
-/// invisible characters as `\u{…}`, cut after [`SHOWN_CHARS`] characters with the full count
+/// `value` quoted (`'it''s'`), backslashes doubled, control and invisible characters as
+/// `\u{…}`, cut after [`SHOWN_CHARS`] characters with the full count
 /// appended: `'xxxx…'… (10000000 characters)`.
 pub fn shown(value: &str) -> String {
     let mut out = String::with_capacity(value.len().min(4 * SHOWN_CHARS) + 2);
@@ -22,6 +22,8 @@ pub fn shown(value: &str) -> String {
         }
         match c {
             '\'' => out.push_str("''"),
+            // so that a written-out \u{…} cannot be mistaken for one the value held
+            '\\' => out.push_str("\\\\"),
             c if c.is_control() || is_invisible(c) => {
                 out.push_str(&format!("\\u{{{:x}}}", u32::from(c)))
             }
@@ -35,15 +37,64 @@ pub fn shown(value: &str) -> String {
     out
 }
 
+/// Characters of a whole message an answer carries; the rest is counted.
+pub const MESSAGE_CHARS: usize = 1000;
+
+/// A message as an answer carries it: invisible formatting characters written as `\u{…}` (a
+/// bidirectional override in a quoted value would reorder the text around it), cut after
+/// [`MESSAGE_CHARS`] characters with the full count appended. Control characters are left to
+/// the JSON encoding, which escapes them.
+pub fn readable(message: &str) -> String {
+    if message.len() <= MESSAGE_CHARS && !message.chars().any(is_invisible) {
+        return message.to_owned();
+    }
+    let mut out = String::with_capacity(message.len().min(4 * MESSAGE_CHARS));
+    let mut total = 0usize;
+    for c in message.chars() {
+        total += 1;
+        if total > MESSAGE_CHARS {
+            continue;
+        }
+        if is_invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    if total > MESSAGE_CHARS {
+        out.push_str(&format!("… ({total} characters)"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_cut_and_their_invisible_characters_written_out() {
+        assert_eq!(readable("no object at /a"), "no object at /a");
+        assert_eq!(readable("got \u{202E}x"), "got \\u{202e}x");
+        let long = format!("invalid input: {}", "A".repeat(60_000));
+        let text = readable(&long);
+        assert!(
+            text.ends_with("… (60015 characters)"),
+            "{}",
+            &text[text.len() - 40..]
+        );
+        assert_eq!(
+            text.chars().count(),
+            MESSAGE_CHARS + "… (60015 characters)".chars().count()
+        );
+    }
 
     #[test]
     fn short_values_read_as_quote_literal_writes_them() {
         assert_eq!(shown("b42"), "'b42'");
         assert_eq!(shown("it's"), "'it''s'");
         assert_eq!(shown(""), "''");
+        assert_eq!(shown("a\\u{202e}b"), "'a\\\\u{202e}b'");
+        assert_ne!(shown("a\\u{202e}b"), shown("a\u{202e}b"));
     }
 
     #[test]

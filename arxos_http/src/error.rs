@@ -240,7 +240,10 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
         // Connection trouble, server shutting down or starting, too many connections,
         // statement timeout: the database is (for now) unable to answer.
         s if s.starts_with("08") => ErrorCode::Unavailable,
-        "57P01" | "57P02" | "57P03" | "53300" | "57014" => ErrorCode::Unavailable,
+        // Out of memory or disk on the server's side.
+        "57P01" | "57P02" | "57P03" | "53100" | "53200" | "53300" | "57014" => {
+            ErrorCode::Unavailable
+        }
         _ => ErrorCode::Internal,
     }
 }
@@ -271,6 +274,8 @@ impl ApiError {
             "57014" if timed_out => ErrorCode::QueryTimeout,
             "57014" => ErrorCode::Validation,
             "42501" | "25006" => ErrorCode::Forbidden,
+            // A limit set on the query role (temp_file_limit): the query's to keep within.
+            "53400" => ErrorCode::Validation,
             s if s.starts_with("08") || s.starts_with("53") || s.starts_with("57P") => {
                 return Self::from(err)
             }
@@ -310,13 +315,30 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     }
 }
 
+/// The details' texts as an answer carries them ([`arxos_core::message::readable`]).
+fn readable_details(details: Option<Value>) -> Option<Value> {
+    match details? {
+        Value::Object(map) => Some(Value::Object(
+            map.into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => (k, Value::String(arxos_core::message::readable(&s))),
+                    v => (k, v),
+                })
+                .collect(),
+        )),
+        other => Some(other),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // Messages quote what the caller sent (the database's own do too: "invalid input
+        // syntax for type uuid: …"): cut and with invisible characters written out, every one.
         let body = json!({
             "error": {
                 "code": self.code.as_str(),
-                "message": self.message,
-                "details": self.details,
+                "message": arxos_core::message::readable(&self.message),
+                "details": readable_details(self.details),
             }
         });
         let mut response = (self.code.status(), Json(body)).into_response();

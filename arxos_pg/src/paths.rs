@@ -55,6 +55,15 @@ fn has_invisible(value: &str) -> bool {
     !value.is_ascii() && value.chars().any(path::is_invisible)
 }
 
+/// True when `value` is a label of at most `max` characters: not blank (Unicode white space
+/// only), no control or invisible formatting characters (`arxos_core::label`). NULL for NULL,
+/// so that a CHECK lets a NULL column pass.
+#[pg_extern(immutable, parallel_safe)]
+fn is_label(value: Option<&str>, max: Option<i32>) -> Option<bool> {
+    let max = usize::try_from(max?).unwrap_or(0);
+    Some(arxos_core::label::is_label(value?, max))
+}
+
 /// Resolves `input` (absolute or relative, with `.` and `..`) against `cwd`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn resolve_path(cwd: &str, input: &str) -> String {

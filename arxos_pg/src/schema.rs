@@ -45,7 +45,8 @@ extension_sql_file!(
         objects_before_write,
         location_is_complete,
         location_is_finite,
-        shown
+        shown,
+        is_label
     ]
 );
 extension_sql_file!(

@@ -42,12 +42,10 @@ SELECT count(*) AS no_types FROM arxos.events_since(0, types => '{}');
 SELECT regress.try($$SELECT arxos.contribution_quality('no_such_type', '{}', arxos.building_id('b42'), ARRAY['/hvac'])$$);
 SELECT regress.try($$SELECT arxos.contribution_quality('floor_plan_upload', '[]', arxos.building_id('b42'), ARRAY['/hvac'])$$);
 
--- documents: unknown keys are refused, not dropped; merges merge objects
+-- documents: unknown keys are refused, not dropped
 SELECT regress.try($$SELECT arxos.import_batch('b42', '{"object": [{"path": "/imp/a", "type": "thing"}]}')$$);
 SELECT regress.try($$SELECT arxos.import_batch('b42', '{"objects": [{"path": "/imp/a", "type": "thing", "colour": "red"}]}')$$);
 SELECT regress.try($$SELECT arxos.import_batch('b42', '{"connections": [{"from": "/hvac", "to": "/plumbing", "kind": "air", "via": "x"}]}')$$);
-SELECT regress.try($$SELECT arxos.merge_keys('"x"', '{"b": 2}')$$);
-SELECT regress.try($$SELECT arxos.merge_keys('{}', '[1]')$$);
 SELECT arxos.merge_keys('{"a": 1, "b": 2}', '{"b": null, "c": 3}') AS merged;
 
 -- keys, listeners, the sequencer, deliveries, retention: NULLs and ranges
@@ -77,3 +75,16 @@ SELECT count(*) AS near_any FROM arxos.near('b42', '/hvac/zones/zone_1/thermosta
 SELECT regress.try($$SELECT arxos.location_ewkb('00000000-0000-0000-0000-000000000000')$$);
 SELECT arxos.location_ewkb(id) IS NULL AS unlocated FROM arxos.objects WHERE path = '/electrical' AND building_id = arxos.building_id('b42');
 SELECT regress.try($$SELECT arxos.object_snapshot_jsonb('/a', 'thing', 'active', 100::smallint, false, '{}', NULL, NULL, NULL, NULL, 'sideways')$$);
+
+-- review of the above: messages quote normalised paths; shown doubles backslashes; a label is
+-- not blank in any script's spaces; a webhook's text fields are JSON strings
+SELECT regress.try($$SELECT arxos.connect('b42', '/electrical/panels/panel_1', '/electrical/circuits/1' || repeat('/', 1000), 'power')$$);
+SELECT arxos.shown(E'a\\u{202e}b') AS written, arxos.shown(E'a\u202Eb') AS escaped;
+SELECT regress.try($$SELECT arxos.create_building('nbsp', E'\u00a0\u3000')$$);
+SELECT arxos.is_label(NULL, 10) IS NULL AS null_label, arxos.is_label('ok', NULL) IS NULL AS null_max;
+BEGIN;
+SELECT (arxos.create_webhook('https://example.org/h') ->> 'id') AS wh \gset
+SELECT regress.try($$SELECT arxos.patch_webhook('$$ || :'wh' || $$', '{"object_type": {"a": 1}}')$$);
+SELECT regress.try($$SELECT arxos.patch_webhook('$$ || :'wh' || $$', '{"description": [1, 2]}')$$);
+SELECT regress.try($$SELECT arxos.patch_webhook('$$ || :'wh' || $$', '{"enabled": "yes"}')$$);
+ROLLBACK;

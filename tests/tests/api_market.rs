@@ -37,6 +37,11 @@ fn contributors_contributions_transfers_and_tokens() {
     );
     assert_error(&taken, 409, "CONFLICT");
 
+    // Metadata is a JSON object: a string holding JSON is a string, not parsed a second time.
+    let stringly = json!({"building": "b42", "contributor": "alice", "type": "object_documentation",
+                          "data_hash": HASH_A, "path": "/electrical", "metadata": "{\"notes\": \"checked\"}"});
+    let refused = api.send_as(&alice_key, "POST", "/api/contributions", Some(&stringly));
+    assert_eq!(refused.status, 400, "{}", refused.body);
     let body = json!({"building": "b42", "contributor": "alice", "type": "object_documentation",
                       "data_hash": HASH_A, "path": "/electrical", "metadata": {"notes": "checked"}});
     let headers = [

@@ -3,6 +3,8 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
+mod support;
+
 use arxos_e2e::{Cluster, Http, Shim};
 use serde_json::Value;
 
@@ -263,4 +265,37 @@ fn an_address_in_use_stops_the_start() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+}
+
+/// Error messages quote what was sent (the database's own too: an id that is no uuid), cut
+/// after 1,000 characters and with invisible characters written out.
+#[test]
+fn error_messages_are_cut_and_readable() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = support::api_key(&cluster, &["read", "write", "admin"]);
+    cluster
+        .client()
+        .execute("SELECT arxos.load_sample()", &[])
+        .expect("the sample building");
+    let http = Http::new();
+    let long = "A".repeat(60_000);
+    let reply = http.request(
+        "GET",
+        &shim.url(&format!("/api/webhooks/{long}")),
+        &[("x-api-key", &key)],
+        None,
+    );
+    assert!(reply.status >= 400, "{}", reply.status);
+    assert!(reply.body.len() < 2_000, "{} bytes", reply.body.len());
+    assert!(reply.body.contains("characters)"), "{}", reply.body);
+    let reply = http.request(
+        "GET",
+        &shim.url("/api/buildings/b42/trace/electrical?direction=%E2%80%AEup"),
+        &[("x-api-key", &key)],
+        None,
+    );
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(!reply.body.contains('\u{202e}'), "{}", reply.body);
+    assert!(reply.body.contains("u{202e}"), "{}", reply.body);
 }

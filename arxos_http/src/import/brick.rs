@@ -464,7 +464,13 @@ fn static_name(name: &str) -> &'static str {
 /// The type of a class IRI: its local name (percent-decoded), at most 100 characters.
 pub fn type_name(class: &str) -> String {
     let mut name = percent_decode(local_name(class));
-    if name.is_empty() || name.chars().any(char::is_control) {
+    // An object type is a label (the database's arxos.is_label): a name that is blank or holds
+    // a control or invisible formatting character falls back, rather than fail the import.
+    if name.trim().is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_control() || arxos_core::path::is_invisible(c))
+    {
         name = "Resource".to_owned();
     }
     name.chars().take(100).collect()

@@ -105,21 +105,34 @@ impl Model {
                 });
             }
         }
+        // Each chain is walked once: a walk stops at an entity an earlier walk has been through
+        // (its chain up from there is free of loops by then), so a long chain costs its length,
+        // not its length squared.
+        let mut walked: Vec<Option<usize>> = vec![None; self.entities.len()];
         for start in 0..self.entities.len() {
-            let mut seen = HashSet::new();
+            if walked[start].is_some() {
+                continue;
+            }
             let mut at = start;
-            seen.insert(at);
+            walked[at] = Some(start);
             while let Some(p) = parent[at] {
-                if !seen.insert(p) {
-                    // The chain from `start` loops: cut the loop at `at`.
-                    skipped.push(Skipped {
-                        what: format!("parent of {}", self.entities[at].id),
-                        reason: "the parent relations form a cycle; placed at the top level".into(),
-                    });
-                    parent[at] = None;
-                    break;
+                match walked[p] {
+                    Some(walk) if walk == start => {
+                        // The chain from `start` loops: cut the loop at `at`.
+                        skipped.push(Skipped {
+                            what: format!("parent of {}", self.entities[at].id),
+                            reason: "the parent relations form a cycle; placed at the top level"
+                                .into(),
+                        });
+                        parent[at] = None;
+                        break;
+                    }
+                    Some(_) => break,
+                    None => {
+                        walked[p] = Some(start);
+                        at = p;
+                    }
                 }
-                at = p;
             }
         }
 

@@ -34,8 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/tokens/{b}", get(token))
 }
 
-fn text(value: Option<&Value>) -> TextParam {
-    value.map_or(TextParam(None), TextParam::from_json)
+/// A JSON document as the `jsonb` parameter's text: a JSON string stays a JSON string (which
+/// the function refuses where it needs an object), never its content parsed again.
+fn json_text(value: Option<&Value>) -> TextParam {
+    TextParam(value.filter(|v| !v.is_null()).map(Value::to_string))
 }
 
 fn s(value: &str) -> TextParam {
@@ -46,7 +48,8 @@ fn s(value: &str) -> TextParam {
 #[serde(deny_unknown_fields)]
 pub struct NewContributor {
     pub handle: String,
-    pub display_name: Option<String>,
+    /// 1 to 100 characters, not blank.
+    pub display_name: String,
 }
 
 /// Register a contributor (`arxos.register_contributor`).
@@ -62,7 +65,7 @@ pub async fn register_contributor(
     let value = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
-                let name = TextParam(body.display_name.clone());
+                let name = s(&body.display_name);
                 let id = json_one(
                     c,
                     "SELECT to_jsonb(arxos.register_contributor($1, $2))",
@@ -197,9 +200,9 @@ pub async fn contribute(
                 &s(&body.contributor),
                 &s(&body.kind),
                 &TextParam(body.data_hash.clone()),
-                &text(body.metadata.as_ref()),
+                &json_text(body.metadata.as_ref()),
                 &TextParam(body.path.clone()),
-                &text(body.changes.as_ref()),
+                &json_text(body.changes.as_ref()),
                 &TextParam(idempotency),
             ],
         )
