@@ -322,8 +322,12 @@ BEGIN
     END IF;
     SELECT array_agg(o.id ORDER BY x.i), min(x.p) FILTER (WHERE o.id IS NULL)
       INTO ids, missing
-      FROM unnest(paths) WITH ORDINALITY x(p, i)
-      LEFT JOIN arxos.objects o ON o.building_id = b AND o.path = arxos.normalize_object_path(x.p);
+      -- normalised in a subquery of its own (OFFSET 0): joined on the function's result, the
+      -- index could not be used under row-level security (the function is not leakproof) and
+      -- every reading would read every object of the building
+      FROM (SELECT x.p, x.i, arxos.normalize_object_path(x.p) AS np
+              FROM unnest(paths) WITH ORDINALITY x(p, i) OFFSET 0) x
+      LEFT JOIN arxos.objects o ON o.building_id = b AND o.path = x.np;
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'no object at %', arxos.normalize_object_path(missing) USING ERRCODE = 'P0002',
             HINT = 'readings go to existing objects: create it with arxos.put first';
@@ -655,9 +659,13 @@ BEGIN
                e.i, f.id AS from_id, t.id AS to_id, e.j ->> 'kind' AS kind,
                coalesce(e.j -> 'properties', '{}') AS properties, e.j ->> 'from' AS from_path,
                e.j ->> 'to' AS to_path
-          FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i)
-          LEFT JOIN arxos.objects f ON f.building_id = b AND f.path = arxos.normalize_object_path(e.j ->> 'from')
-          LEFT JOIN arxos.objects t ON t.building_id = b AND t.path = arxos.normalize_object_path(e.j ->> 'to')
+          -- the paths normalised first (OFFSET 0), so that the joins probe the index under
+          -- row-level security too (see record_readings)
+          FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
+                       arxos.normalize_object_path(e.j ->> 'to') AS tp
+                  FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
+          LEFT JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
+          LEFT JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp
          ORDER BY f.id, t.id, e.j ->> 'kind', e.i DESC
     )
     SELECT i.i, i.from_path, i.to_path, i.from_id, i.to_id INTO bad FROM input i
@@ -671,16 +679,20 @@ BEGIN
     END IF;
     SELECT count(*) INTO c_total FROM (
         SELECT DISTINCT f.id, t.id, e.j ->> 'kind'
-          FROM jsonb_array_elements(conns) e(j)
-          JOIN arxos.objects f ON f.building_id = b AND f.path = arxos.normalize_object_path(e.j ->> 'from')
-          JOIN arxos.objects t ON t.building_id = b AND t.path = arxos.normalize_object_path(e.j ->> 'to')) x;
+          FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
+                       arxos.normalize_object_path(e.j ->> 'to') AS tp
+                  FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
+          JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
+          JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp) x;
     WITH input AS (
         SELECT DISTINCT ON (f.id, t.id, e.j ->> 'kind')
                f.id AS from_id, t.id AS to_id, e.j ->> 'kind' AS kind,
                coalesce(e.j -> 'properties', '{}') AS properties
-          FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i)
-          JOIN arxos.objects f ON f.building_id = b AND f.path = arxos.normalize_object_path(e.j ->> 'from')
-          JOIN arxos.objects t ON t.building_id = b AND t.path = arxos.normalize_object_path(e.j ->> 'to')
+          FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
+                       arxos.normalize_object_path(e.j ->> 'to') AS tp
+                  FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
+          JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
+          JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp
          ORDER BY f.id, t.id, e.j ->> 'kind', e.i DESC
     ), upd AS (
         UPDATE arxos.connections c SET properties = i.properties
