@@ -5,7 +5,8 @@
 //! removes duplicate and trailing slashes. Each segment is 1..=255 bytes of UTF-8 with no `/`,
 //! no control character, no invisible formatting character ([`is_invisible`]: zero-width space,
 //! word joiner, byte order mark, bidirectional embeddings, overrides and isolates, which make
-//! two different paths look the same), and is neither `.` nor `..`. A path has at most [`MAX_DEPTH`] segments
+//! two different paths look the same), no white space at its start or end (a space, a no-break
+//! space: `a ` would look like `a`), and is neither `.` nor `..`. A path has at most [`MAX_DEPTH`] segments
 //! and at most [`MAX_BYTES`] bytes once normalised. `/` alone is the building root: it is a valid
 //! place to list from, but no object lives at it.
 
@@ -33,6 +34,10 @@ pub enum PathError {
     InvisibleCharacter { segment: String, code: u32 },
     #[error("path segment {0:?} is not allowed: '.' and '..' cannot be part of a stored path")]
     DotSegment(String),
+    #[error(
+        "path segment {0:?} begins or ends with white space: \"a \" and \"a\" would look the same"
+    )]
+    EdgeSpace(String),
     #[error("name {0:?} contains '/', which separates path segments")]
     SlashInSegment(String),
     #[error("path has {0} levels; at most 64 are allowed")]
@@ -55,6 +60,7 @@ impl PathError {
             PathError::ControlCharacter(_) => "control_character",
             PathError::InvisibleCharacter { .. } => "invisible_character",
             PathError::DotSegment(_) => "dot_segment",
+            PathError::EdgeSpace(_) => "edge_space",
             PathError::SlashInSegment(_) => "slash_in_segment",
             PathError::TooDeep(_) => "too_deep",
             PathError::TooLong(_) => "too_long",
@@ -88,6 +94,9 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
                 code: u32::from(c),
             });
         }
+    }
+    if segment.starts_with(char::is_whitespace) || segment.ends_with(char::is_whitespace) {
+        return Err(PathError::EdgeSpace(truncate_for_message(segment)));
     }
     Ok(())
 }
@@ -263,6 +272,20 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn segments_do_not_begin_or_end_with_white_space() {
+        assert_eq!(normalize("/spaces/Room 1").unwrap(), "/spaces/Room 1");
+        for bad in [
+            "/spaces/floor_1 ",
+            "/ ",
+            "/a/\u{a0}",
+            "/\u{3000}x",
+            "/x\u{2003}/y",
+        ] {
+            assert_eq!(normalize(bad).unwrap_err().rule(), "edge_space", "{bad:?}");
+        }
+    }
+
+    #[test]
     fn normalises_slashes() {
         assert_eq!(normalize("/a//b///c/").unwrap(), "/a/b/c");
         assert_eq!(normalize("/").unwrap(), "/");
@@ -395,6 +418,7 @@ mod tests {
             1 => (250usize..260).prop_map(|n| "x".repeat(n)),
             1 => (83usize..88).prop_map(|n| "漢".repeat(n)),
             1 => (60usize..130).prop_map(|n| "a".repeat(n)),
+            1 => "[ \u{a0}\u{3000}][a-z]{0,3}|[a-z]{1,3}[ \u{a0}\u{2003}]|[a-z] [a-z]",
         ]
     }
 
@@ -440,6 +464,7 @@ mod tests {
                 Err("not_absolute")
             } else if let Some(bad) = kept.iter().find(|s| {
                 s.len() > MAX_SEGMENT_BYTES || s.chars().any(|c| c.is_control() || is_invisible(c)) || s.as_str() == "." || s.as_str() == ".."
+                    || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace)
             }) {
                 Err(if bad.len() > MAX_SEGMENT_BYTES {
                     "segment_too_long"
@@ -447,8 +472,10 @@ mod tests {
                     "control_character"
                 } else if bad.chars().any(is_invisible) {
                     "invisible_character"
-                } else {
+                } else if bad.as_str() == "." || bad.as_str() == ".." {
                     "dot_segment"
+                } else {
+                    "edge_space"
                 })
             } else if kept.len() > MAX_DEPTH {
                 Err("too_deep")

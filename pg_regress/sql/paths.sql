@@ -62,3 +62,7 @@ SELECT (arxos.put('b42', '/spaces/a_b/inside', 'room')).path;
 SELECT path FROM arxos.tree('b42', '/spaces/a_b');
 SELECT arxos.rm('b42', '/spaces/a_b', recursive => true), arxos.rm('b42', '/spaces/axb');
 SELECT arxos.rm('b42', '/spaces/floor_1/room_103');
+-- white space at a segment's ends would make a second, identical-looking path
+SELECT arxos.normalize_path('/spaces/floor_1 ');
+SELECT arxos.normalize_path(E'/spaces/\u00a0');
+SELECT arxos.path_is_valid('/spaces/Room 1') AS inner_space_ok, arxos.path_is_valid('/ ') AS blank_segment_ok;
