@@ -197,12 +197,15 @@ struct PyReceiver {
     child: Child,
     port: u16,
     log: PathBuf,
+    /// Its port file and log; removed with it.
+    dir: PathBuf,
 }
 
 impl Drop for PyReceiver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -230,7 +233,12 @@ impl PyReceiver {
                 .ok()
                 .and_then(|p| p.trim().parse().ok())
         });
-        PyReceiver { child, port, log }
+        PyReceiver {
+            child,
+            port,
+            log,
+            dir,
+        }
     }
     fn lines(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log)
