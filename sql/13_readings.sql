@@ -654,21 +654,26 @@ BEGIN
       INTO created, dirs FROM ins;
     TRUNCATE arxos_import_objects;
 
-    WITH input AS (
-        SELECT DISTINCT ON (f.id, t.id, e.j ->> 'kind')
-               e.i, f.id AS from_id, t.id AS to_id, e.j ->> 'kind' AS kind,
-               coalesce(e.j -> 'properties', '{}') AS properties, e.j ->> 'from' AS from_path,
-               e.j ->> 'to' AS to_path
-          -- the paths normalised first (OFFSET 0), so that the joins probe the index under
-          -- row-level security too (see record_readings)
-          FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
-                       arxos.normalize_object_path(e.j ->> 'to') AS tp
-                  FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
-          LEFT JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
-          LEFT JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp
-         ORDER BY f.id, t.id, e.j ->> 'kind', e.i DESC
-    )
-    SELECT i.i, i.from_path, i.to_path, i.from_id, i.to_id INTO bad FROM input i
+    -- The connections resolved once, into a table of this transaction: the paths normalised in
+    -- a subquery of their own (OFFSET 0), so that the joins probe the index under row-level
+    -- security too (see record_readings); a connection given twice: the last one wins.
+    IF to_regclass('pg_temp.arxos_import_connections') IS NULL THEN
+        CREATE TEMP TABLE arxos_import_connections (
+            i bigint, from_path text, to_path text, from_id uuid, to_id uuid, kind text, properties jsonb
+        ) ON COMMIT DROP;
+    END IF;
+    TRUNCATE arxos_import_connections;
+    INSERT INTO arxos_import_connections
+    SELECT DISTINCT ON (f.id, t.id, e.j ->> 'kind')
+           e.i, e.j ->> 'from', e.j ->> 'to', f.id, t.id, e.j ->> 'kind', coalesce(e.j -> 'properties', '{}')
+      FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
+                   arxos.normalize_object_path(e.j ->> 'to') AS tp
+              FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
+      LEFT JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
+      LEFT JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp
+     ORDER BY f.id, t.id, e.j ->> 'kind', e.i DESC;
+    GET DIAGNOSTICS c_total = ROW_COUNT;
+    SELECT i.i, i.from_path, i.to_path, i.from_id, i.to_id INTO bad FROM arxos_import_connections i
      WHERE i.from_id IS NULL OR i.to_id IS NULL OR i.from_id = i.to_id LIMIT 1;
     IF FOUND THEN
         IF bad.from_id = bad.to_id THEN
@@ -677,38 +682,22 @@ BEGIN
         RAISE EXCEPTION 'no object at %', CASE WHEN bad.from_id IS NULL THEN bad.from_path ELSE bad.to_path END
             USING ERRCODE = 'P0002', HINT = 'write a connection''s objects before the connection';
     END IF;
-    SELECT count(*) INTO c_total FROM (
-        SELECT DISTINCT f.id, t.id, e.j ->> 'kind'
-          FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
-                       arxos.normalize_object_path(e.j ->> 'to') AS tp
-                  FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
-          JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
-          JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp) x;
-    WITH input AS (
-        SELECT DISTINCT ON (f.id, t.id, e.j ->> 'kind')
-               f.id AS from_id, t.id AS to_id, e.j ->> 'kind' AS kind,
-               coalesce(e.j -> 'properties', '{}') AS properties
-          FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
-                       arxos.normalize_object_path(e.j ->> 'to') AS tp
-                  FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
-          JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
-          JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp
-         ORDER BY f.id, t.id, e.j ->> 'kind', e.i DESC
-    ), upd AS (
+    WITH upd AS (
         UPDATE arxos.connections c SET properties = i.properties
-          FROM input i
+          FROM arxos_import_connections i
          WHERE c.from_id = i.from_id AND c.to_id = i.to_id AND c.kind = i.kind
            AND c.properties IS DISTINCT FROM i.properties
         RETURNING c.id
     ), ins AS (
         INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
-        SELECT b, i.from_id, i.to_id, i.kind, i.properties FROM input i
+        SELECT b, i.from_id, i.to_id, i.kind, i.properties FROM arxos_import_connections i
          WHERE NOT EXISTS (SELECT 1 FROM arxos.connections c
                             WHERE c.from_id = i.from_id AND c.to_id = i.to_id AND c.kind = i.kind)
         ON CONFLICT (from_id, to_id, kind) DO NOTHING
         RETURNING id
     )
     SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd) INTO c_new, c_upd;
+    TRUNCATE arxos_import_connections;
 
     RETURN jsonb_build_object(
         'created', created, 'updated', updated, 'unchanged', total - created - updated,

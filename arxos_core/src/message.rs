@@ -8,33 +8,46 @@ use crate::path::is_invisible;
 /// Characters of a value a message shows; the rest is counted.
 pub const SHOWN_CHARS: usize = 100;
 
-/// `value` quoted (`'it''s'`), backslashes doubled, control and invisible characters as
-/// `\u{…}`, cut after [`SHOWN_CHARS`] characters with the full count
-/// appended: `'xxxx…'… (10000000 characters)`.
-pub fn shown(value: &str) -> String {
-    let mut out = String::with_capacity(value.len().min(4 * SHOWN_CHARS) + 2);
-    out.push('\'');
+/// `c` written out as `\u{…}`.
+pub fn write_escaped(out: &mut String, c: char) {
+    out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+}
+
+/// `text` with each character written by `write`, cut after `max` characters; the second
+/// value is how many characters `text` has.
+fn cut(text: &str, max: usize, mut write: impl FnMut(&mut String, char)) -> (String, usize) {
+    let mut out = String::with_capacity(text.len().min(4 * max) + 2);
     let mut total = 0usize;
-    for c in value.chars() {
+    for c in text.chars() {
         total += 1;
-        if total > SHOWN_CHARS {
-            continue;
-        }
-        match c {
-            '\'' => out.push_str("''"),
-            // so that a written-out \u{…} cannot be mistaken for one the value held
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() || is_invisible(c) => {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)))
-            }
-            c => out.push(c),
+        if total <= max {
+            write(&mut out, c);
         }
     }
-    out.push('\'');
-    if total > SHOWN_CHARS {
-        out.push_str(&format!("… ({total} characters)"));
+    (out, total)
+}
+
+/// What follows a value cut after `max` of its `total` characters.
+fn counted(total: usize, max: usize) -> String {
+    if total > max {
+        format!("… ({total} characters)")
+    } else {
+        String::new()
     }
-    out
+}
+
+/// `value` quoted (`'it''s'`), backslashes doubled, control and invisible characters as
+/// `\u{…}`, cut after [`SHOWN_CHARS`] characters with the full count appended:
+/// `'xxxx…'… (10000000 characters)`.
+pub fn shown(value: &str) -> String {
+    let (body, total) = cut(value, SHOWN_CHARS, |out, c| match c {
+        '\'' => out.push_str("''"),
+        // so that a written-out \u{…} cannot be mistaken for one the value held
+        '\\' => out.push_str("\\\\"),
+        c if c.is_control() || is_invisible(c) => write_escaped(out, c),
+        c => out.push(c),
+    });
+    format!("'{body}'{}", counted(total, SHOWN_CHARS))
 }
 
 /// Characters of a whole message an answer carries; the rest is counted.
@@ -48,23 +61,14 @@ pub fn readable(message: &str) -> String {
     if message.len() <= MESSAGE_CHARS && !message.chars().any(is_invisible) {
         return message.to_owned();
     }
-    let mut out = String::with_capacity(message.len().min(4 * MESSAGE_CHARS));
-    let mut total = 0usize;
-    for c in message.chars() {
-        total += 1;
-        if total > MESSAGE_CHARS {
-            continue;
-        }
+    let (body, total) = cut(message, MESSAGE_CHARS, |out, c| {
         if is_invisible(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            write_escaped(out, c)
         } else {
-            out.push(c);
+            out.push(c)
         }
-    }
-    if total > MESSAGE_CHARS {
-        out.push_str(&format!("… ({total} characters)"));
-    }
-    out
+    });
+    body + &counted(total, MESSAGE_CHARS)
 }
 
 #[cfg(test)]

@@ -103,16 +103,15 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
 
 /// The segment with its invisible characters written as `\u{...}`, so the message shows them.
 fn show_invisible(segment: &str) -> String {
-    segment
-        .chars()
-        .map(|c| {
-            if is_invisible(c) {
-                format!("\\u{{{:x}}}", u32::from(c))
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(segment.len());
+    for c in segment.chars() {
+        if is_invisible(c) {
+            crate::message::write_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Formatting characters that show nothing and carry no meaning of their own in a name: zero
