@@ -150,16 +150,18 @@ BEGIN
                arxos.object_event(n), n.type
           FROM new_rows n
     ), deltas AS (
-        INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
+        -- Per actor as well: each history row counts for its own actor (a statement may change
+        -- arxos.actor between rows).
+        INSERT INTO arxos.rating_deltas (building_id, actor, changes, objects, located, documented,
                                          with_properties, instrumented, reason, object_path)
-        SELECT n.building_id, count(*), count(*),
+        SELECT n.building_id, n.created_by, count(*), count(*),
                count(*) FILTER (WHERE n.x IS NOT NULL),
                count(*) FILTER (WHERE n.status <> 'unknown'),
                count(*) FILTER (WHERE n.properties <> '{}'),
                count(*) FILTER (WHERE n.instrumented),
                arxos.delta_reason('object_added', count(*), count(*) FILTER (WHERE n.instrumented)),
                min(n.path)
-          FROM new_rows n GROUP BY n.building_id
+          FROM new_rows n GROUP BY n.building_id, n.created_by
     )
     -- arxos.wake(), inlined (statement triggers also fire for statements that wrote no row).
     SELECT pg_notify('arxos_events', '') INTO orphan
@@ -240,15 +242,15 @@ BEGIN
     ), deltas AS (
         -- Bookkeeping-only updates (readings, monitors) change no field but may change the
         -- instrumented count.
-        INSERT INTO arxos.rating_deltas (building_id, changes, located, documented, with_properties,
+        INSERT INTO arxos.rating_deltas (building_id, actor, changes, located, documented, with_properties,
                                          instrumented, reason, object_path)
-        SELECT b.building_id, count(*) FILTER (WHERE b.changes <> '{}'), sum(b.located),
+        SELECT b.building_id, b.actor, count(*) FILTER (WHERE b.changes <> '{}'), sum(b.located),
                sum(b.documented), sum(b.with_properties), sum(b.instrumented),
                arxos.delta_reason('object_updated', count(*) FILTER (WHERE b.changes <> '{}'),
                                   sum(b.instrumented)::bigint),
                min(b.path)
           FROM pairs b
-         GROUP BY b.building_id
+         GROUP BY b.building_id, b.actor
         HAVING count(*) FILTER (WHERE b.changes <> '{}') > 0
             OR (sum(b.located), sum(b.documented), sum(b.with_properties), sum(b.instrumented)) <> (0, 0, 0, 0)
     )
@@ -352,9 +354,9 @@ CREATE FUNCTION arxos.connections_before_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
-    IF TG_OP = 'UPDATE' AND (NEW.from_id, NEW.to_id, NEW.kind, NEW.building_id)
-                            IS DISTINCT FROM (OLD.from_id, OLD.to_id, OLD.kind, OLD.building_id) THEN
-        RAISE EXCEPTION 'a connection''s ends and kind cannot change'
+    IF TG_OP = 'UPDATE' AND (NEW.id, NEW.from_id, NEW.to_id, NEW.kind, NEW.building_id)
+                            IS DISTINCT FROM (OLD.id, OLD.from_id, OLD.to_id, OLD.kind, OLD.building_id) THEN
+        RAISE EXCEPTION 'a connection''s id, building, ends and kind cannot change'
             USING ERRCODE = '22023', HINT = 'disconnect and connect again';
     END IF;
     -- (Always: a size shortcut would measure a value copied from a table still compressed.)
@@ -364,6 +366,10 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.created_at := now();
         NEW.created_by := arxos.current_actor();
+    ELSE
+        -- Bookkeeping, like an object's: who and when it was made stay as recorded.
+        NEW.created_at := OLD.created_at;
+        NEW.created_by := OLD.created_by;
     END IF;
     RETURN NEW;
 END

@@ -584,16 +584,18 @@ CREATE TYPE arxos.trace_step AS (id uuid, route uuid[]);
 -- not followed.
 CREATE FUNCTION arxos.trace(building text, path text, direction text DEFAULT 'downstream',
                             kind text DEFAULT NULL, max_depth integer DEFAULT 32)
-RETURNS TABLE (depth integer, path text, type text, status text, kind text, via text, cycle boolean)
+RETURNS TABLE (depth integer, path text, type text, status text, kind text, via text, cycle boolean,
+               again boolean)
 LANGUAGE sql STABLE AS $$
-    SELECT w.depth, w.object_path, w.object_type, w.object_status, w.connection_kind, w.via_path, w.cycle
+    SELECT w.depth, w.object_path, w.object_type, w.object_status, w.connection_kind, w.via_path, w.cycle,
+           w.again
       FROM arxos.building_id(building) AS b,
            arxos.trace_walk(arxos.object_id(b, path), direction,
                             CASE WHEN kind IS NULL OR arxos.check_kind(kind) THEN kind END, max_depth) w
 $$;
 
 -- A row of arxos.trace_walk's result before the objects are looked up.
-CREATE TYPE arxos.trace_hit AS (id uuid, via uuid, kind text, cycle boolean);
+CREATE TYPE arxos.trace_hit AS (id uuid, via uuid, kind text, cycle boolean, again boolean);
 
 -- The walk behind arxos.trace, from an object id: one row per level in a recursive query, each
 -- carrying the level's frontier (the objects first reached there, each with the route through
@@ -602,7 +604,7 @@ CREATE TYPE arxos.trace_hit AS (id uuid, via uuid, kind text, cycle boolean);
 -- connection) and the level's result rows.
 CREATE FUNCTION arxos.trace_walk(start uuid, direction text, kind text, max_depth integer)
 RETURNS TABLE (depth integer, object_path text, object_type text, object_status text,
-               connection_kind text, via_path text, cycle boolean)
+               connection_kind text, via_path text, cycle boolean, again boolean)
 LANGUAGE sql STABLE AS $$
     WITH RECURSIVE args AS MATERIALIZED (
         SELECT direction = 'downstream' AS down
@@ -611,7 +613,7 @@ LANGUAGE sql STABLE AS $$
            AND (max_depth BETWEEN 1 AND 1000 OR arxos.raise('max_depth must be between 1 and 1000', '22023'))
     ), walk (level, frontier, seen, hits) AS (
         SELECT 0, ARRAY[ROW(start, ARRAY[start])::arxos.trace_step], jsonb_build_object(start::text, 0),
-               ARRAY[ROW(start, NULL, NULL, false)::arxos.trace_hit]
+               ARRAY[ROW(start, NULL, NULL, false, false)::arxos.trace_hit]
           FROM args
         UNION ALL
         SELECT w.level + 1, s.frontier, w.seen || s.reached, s.hits
@@ -637,11 +639,14 @@ LANGUAGE sql STABLE AS $$
               )
               SELECT coalesce((SELECT array_agg(ROW(x.next_id, x.route || x.next_id)::arxos.trace_step) FROM firsts x), '{}') AS frontier,
                      coalesce((SELECT jsonb_object_agg(x.next_id::text, w.level + 1) FROM firsts x), '{}') AS reached,
-                     coalesce((SELECT array_agg(ROW(e.next_id, e.via, e.kind, e.cycle)::arxos.trace_hit)
-                                 FROM edges e WHERE e.cycle OR NOT e.known), '{}') AS hits) s
+                     -- every connection out of the level is a row: into a new object, back into
+                     -- the route (cycle), or into an object reached at a shallower depth
+                     -- (again: not walked a second time)
+                     coalesce((SELECT array_agg(ROW(e.next_id, e.via, e.kind, e.cycle, e.known AND NOT e.cycle)::arxos.trace_hit)
+                                 FROM edges e), '{}') AS hits) s
          WHERE w.level < $4 AND cardinality(w.frontier) > 0
     )
-    SELECT w.level, o.path::text, o.type, o.status, h.kind, v.path::text, h.cycle
+    SELECT w.level, o.path::text, o.type, o.status, h.kind, v.path::text, h.cycle, h.again
       FROM walk w
       CROSS JOIN LATERAL unnest(w.hits) h
       JOIN arxos.objects o ON o.id = h.id

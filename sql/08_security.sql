@@ -173,6 +173,19 @@ ALTER TABLE arxos.rating_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.rating_history
     USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
 
+-- What the triggers append for the sequencer: the outbox's pending rows and the rating deltas.
+-- A request writes them for its own buildings only (events without a building, such as the
+-- market's, belong to none), so a scoped session cannot queue another building's events or
+-- move its rating.
+ALTER TABLE arxos.events_pending ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.events_pending
+    USING (building_id IS NULL OR arxos.building_allowed(building_id))
+    WITH CHECK (building_id IS NULL OR arxos.building_allowed(building_id));
+
+ALTER TABLE arxos.rating_deltas ENABLE ROW LEVEL SECURITY;
+CREATE POLICY building_scope ON arxos.rating_deltas
+    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+
 -- Events without a building are visible only to requests that see every building.
 ALTER TABLE arxos.events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.events

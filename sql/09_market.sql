@@ -155,6 +155,10 @@ CREATE TABLE arxos.contributions (
     new_grade            text NOT NULL,
     old_score            numeric(6, 3) NOT NULL,
     new_score            numeric(6, 3) NOT NULL,
+    -- The score points the impact bonus pays for: what new_score adds above the highest score
+    -- the building reached with any earlier contribution (before or after it), so lowering a
+    -- score and raising it again pays nothing twice.
+    bonus_gain           numeric(6, 3) NOT NULL DEFAULT 0 CHECK (bonus_gain >= 0),
     status               text NOT NULL DEFAULT 'pending'
                          CHECK (status IN ('pending', 'auto_verified', 'peer_verified', 'expert_verified', 'rejected')),
     reward               numeric(20, 6) NOT NULL DEFAULT 0 CHECK (reward >= 0),
@@ -230,12 +234,12 @@ DECLARE
 BEGIN
     IF TG_OP = 'UPDATE' AND
        (NEW.id, NEW.building_id, NEW.contributor_id, NEW.type, NEW.data_hash, NEW.path, NEW.quality,
-        NEW.trust_level, NEW.old_grade, NEW.new_grade, NEW.old_score, NEW.new_score, NEW.idempotency_key,
-        NEW.created_at)
+        NEW.trust_level, NEW.old_grade, NEW.new_grade, NEW.old_score, NEW.new_score, NEW.bonus_gain,
+        NEW.idempotency_key, NEW.created_at)
        IS DISTINCT FROM
        (OLD.id, OLD.building_id, OLD.contributor_id, OLD.type, OLD.data_hash, OLD.path, OLD.quality,
-        OLD.trust_level, OLD.old_grade, OLD.new_grade, OLD.old_score, OLD.new_score, OLD.idempotency_key,
-        OLD.created_at) THEN
+        OLD.trust_level, OLD.old_grade, OLD.new_grade, OLD.old_score, OLD.new_score, OLD.bonus_gain,
+        OLD.idempotency_key, OLD.created_at) THEN
         RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, quality, rating impact) cannot change'
             USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
     END IF;
@@ -419,11 +423,30 @@ $$;
 CREATE TRIGGER buildings_before_delete_market BEFORE DELETE ON arxos.buildings
     FOR EACH ROW EXECUTE FUNCTION arxos.buildings_before_delete_market();
 
+-- A ledger transaction's time is the database transaction's that booked it (now()), so that
+-- its entries can be told apart from entries added to it later.
+CREATE FUNCTION arxos.ledger_transactions_before_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.at := now();
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER ledger_transactions_before_insert BEFORE INSERT ON arxos.ledger_transactions
+    FOR EACH ROW EXECUTE FUNCTION arxos.ledger_transactions_before_insert();
+
 -- Holding balances move with their entries; CHECK (balance >= 0) refuses an overdraft.
+-- Entries are booked with their transaction, in the same database transaction: one committed
+-- earlier is closed (its time is not this transaction's now()).
 CREATE FUNCTION arxos.ledger_entries_after_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.ledger_transactions t
+                    WHERE t.id = NEW.transaction_id AND t.at = now()) THEN
+        RAISE EXCEPTION 'ledger transaction % was booked earlier: entries cannot be added to it', NEW.transaction_id
+            USING ERRCODE = 'AX023', HINT = 'book a correcting transaction instead';
+    END IF;
     UPDATE arxos.accounts a
        SET balance = a.balance + NEW.amount,
            earned = a.earned + CASE WHEN t.kind = 'transfer' THEN 0 ELSE NEW.amount END
@@ -654,7 +677,7 @@ $$;
 CREATE FUNCTION arxos.contribution_reward_for(c arxos.contributions, status text) RETURNS numeric
 LANGUAGE sql IMMUTABLE AS $$
     SELECT arxos.contribution_reward(c.type, c.quality::double precision, status, c.trust_level,
-                                     (c.new_score - c.old_score)::double precision, c.new_grade)::numeric(20, 6)
+                                     c.bonus_gain::double precision, c.new_grade)::numeric(20, 6)
 $$;
 
 -- The trust level a status change needs: auto_verified none, peer_verified and rejected
@@ -716,8 +739,10 @@ DECLARE
 BEGIN
     -- top: GET /api/contributors/top is the leaderboard, so a contributor of that handle
     -- could never be read by it.
-    IF h IS NULL OR h !~ '^[a-z0-9][a-z0-9_.-]{2,39}$' OR h LIKE 'anon-%' OR h = 'top' THEN
-        RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase letters, digits, ., - and _, starting with a letter or digit (anon- and top are reserved)',
+    -- A handle shaped like a UUID would read as a contributor's id (contributor_id).
+    IF h IS NULL OR h !~ '^[a-z0-9][a-z0-9_.-]{2,39}$' OR h LIKE 'anon-%' OR h = 'top'
+       OR h ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase letters, digits, ., - and _, starting with a letter or digit (anon- and top are reserved, and a handle may not look like a UUID)',
             arxos.shown(handle) USING ERRCODE = 'AX021';
     END IF;
     IF display_name IS NULL OR NOT arxos.is_label(btrim(display_name), 100) THEN
@@ -840,8 +865,10 @@ BEGIN
         END LOOP;
     EXCEPTION WHEN data_exception OR integrity_constraint_violation OR dependent_objects_still_exist
                    OR raise_exception OR no_data_found THEN
+        -- A race with another writer (the same new path, the same connection) keeps its own
+        -- code: 23505 is a conflict a client may retry, not a malformed contribution.
         RAISE EXCEPTION '%: %', what, left(SQLERRM, 300)
-            USING ERRCODE = CASE WHEN SQLSTATE = 'P0002' THEN 'AX003' ELSE 'AX010' END,
+            USING ERRCODE = CASE SQLSTATE WHEN 'P0002' THEN 'AX003' WHEN '23505' THEN '23505' ELSE 'AX010' END,
                   DETAIL = 'the write failed with SQLSTATE ' || SQLSTATE;
     END;
 END
@@ -945,6 +972,7 @@ DECLARE
     fresh    bigint;
     r_before arxos.rating_result;
     r_after  arxos.rating_result;
+    gain     numeric(6, 3);
     q        numeric;
     amount   numeric;
     cid      uuid := gen_random_uuid();
@@ -1046,14 +1074,20 @@ BEGIN
       FROM jsonb_array_elements(coalesce(changes -> 'puts', '[]')) e;
     q := arxos.contribution_quality(type, meta, b, puts || CASE WHEN p IS NULL THEN '{}'::text[] ELSE ARRAY[p] END);
 
+    -- The impact bonus pays for new highs only: the points above both the score before and the
+    -- highest score the building had with an earlier contribution.
+    gain := greatest(0, r_after.score - greatest(r_before.score,
+                (SELECT greatest(max(x.old_score), max(x.new_score)) FROM arxos.contributions x
+                  WHERE x.building_id = b)));
     -- Record it. A concurrent contribution of the same data that committed first wins (AX006).
     amount := arxos.contribution_reward(type, q::double precision, 'pending', c.trust_level,
-                                        (r_after.score - r_before.score)::double precision, r_after.grade)::numeric(20, 6);
+                                        gain::double precision, r_after.grade)::numeric(20, 6);
     INSERT INTO arxos.contributions AS x (id, building_id, contributor_id, type, data_hash, path, object_id, metadata,
-           changes, quality, trust_level, old_grade, new_grade, old_score, new_score, status, reward,
+           changes, quality, trust_level, old_grade, new_grade, old_score, new_score, bonus_gain, status, reward,
            idempotency_key)
     VALUES (cid, b, c.id, type, hash, p, obj, meta, CASE WHEN changes = 'null' THEN NULL ELSE changes END, q,
-            c.trust_level, r_before.grade, r_after.grade, r_before.score, r_after.score, 'pending', amount, idempotency_key)
+            c.trust_level, r_before.grade, r_after.grade, r_before.score, r_after.score, gain, 'pending', amount,
+            idempotency_key)
     ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'data % was already contributed to building %', hash, building USING ERRCODE = 'AX006';
@@ -1185,9 +1219,15 @@ BEGIN
                                 ARRAY[arxos.account(k.building_id, NULL), arxos.account(k.building_id, k.contributor_id)],
                                 ARRAY[-delta, delta]);
     END IF;
+    -- A verifier of the same owner (one API key's identities) moves tokens but earns the author
+    -- no reputation beyond a pending contribution's: trust, which is what lets a contributor
+    -- verify more than auto_verified, cannot be raised by an owner's own identities alone.
     UPDATE arxos.contributors c
        SET reputation = arxos.add_reputation(c.reputation,
-               arxos.reputation_delta(verify_contribution.status, k.quality::double precision)
+               CASE WHEN v.owner = author.owner
+                    THEN least(arxos.reputation_delta(verify_contribution.status, k.quality::double precision),
+                               arxos.reputation_delta('pending', k.quality::double precision))
+                    ELSE arxos.reputation_delta(verify_contribution.status, k.quality::double precision) END
                - k.reputation_applied::double precision)
      WHERE c.id = k.contributor_id
     RETURNING c.reputation - author.reputation INTO rep_moved;

@@ -71,9 +71,37 @@ BEGIN
                   WHEN 'api_keys' THEN 'revoke keys with arxos.revoke_api_key(id), or DELETE them'
                   WHEN 'objects' THEN 'remove objects with arxos.rm(building, path, recursive => true), or DELETE them'
                   WHEN 'buildings' THEN 'DELETE FROM arxos.buildings WHERE key = …'
-                  ELSE format('DELETE FROM %I.%I does it through the triggers', TG_TABLE_SCHEMA, TG_TABLE_NAME) END;
+                  ELSE CASE WHEN EXISTS (
+                           -- a user trigger that fires on DELETE (tgtype bit 3)
+                           SELECT 1 FROM pg_catalog.pg_trigger g
+                            WHERE g.tgrelid = TG_RELID AND NOT g.tgisinternal
+                              AND g.tgtype::int & 8 <> 0
+                              AND g.tgfoid <> 'arxos.refuse_history_change()'::regprocedure)
+                       THEN format('DELETE FROM %I.%I does it through the triggers', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+                       ELSE 'the extension keeps these rows: they go with their building (DELETE FROM arxos.buildings WHERE key = …)'
+                       END END;
 END
 $$;
+
+-- The audit trail is append-only: object_history and rating_history rows are neither changed
+-- nor deleted, except by the extension's own triggers (a deleted building takes its history
+-- with it; that DELETE runs inside a trigger, at trigger depth 2). A statement-level check:
+-- it costs a statement one call, not one per row.
+CREATE FUNCTION arxos.refuse_history_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_catalog.pg_trigger_depth() > 1 THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION '%.% is append-only: % is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'AX023',
+              HINT = 'the history goes with its building (DELETE FROM arxos.buildings WHERE key = …)';
+END
+$$;
+CREATE TRIGGER object_history_append_only BEFORE UPDATE OR DELETE ON arxos.object_history
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.refuse_history_change();
+CREATE TRIGGER rating_history_append_only BEFORE UPDATE OR DELETE ON arxos.rating_history
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.refuse_history_change();
 DO $$
 DECLARE
     t text;

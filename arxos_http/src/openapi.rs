@@ -294,7 +294,11 @@ pub struct TraceStep {
     /// The connection kind that led here (null for the start).
     pub kind: Option<String>,
     pub via: Option<String>,
+    /// A connection back into the route that reached `via`: listed, not followed.
     pub cycle: bool,
+    /// A connection into an object reached before at a smaller depth (listed there with what
+    /// lies beyond it): listed, not followed again.
+    pub again: bool,
 }
 
 /// An item of `history`.

@@ -79,4 +79,14 @@ SELECT count(*) FROM (
                            ('/dia/c' || i || 'r', '/dia/c' || i || 'j')) e(f, t)) x;
 SELECT count(*) AS rows, max(depth) AS deepest
   FROM arxos.trace('b42', '/dia/u', kind => 'chain', max_depth => 100);
+-- a connection into an object reached before, nearer the start, is a row too (again), not
+-- walked a second time: panel -> breaker -> outlet, and the panel feeds the outlet directly
+SELECT count(*) FROM (
+    SELECT (arxos.put('b42', '/dia/tri/' || n, 'thing', parents => true)).path
+      FROM unnest(ARRAY['panel', 'breaker', 'outlet', 'lamp']) n) x;
+SELECT count(*) FROM (
+    SELECT arxos.connect('b42', '/dia/tri/' || f, '/dia/tri/' || t, 'power')
+      FROM (VALUES ('panel', 'breaker'), ('breaker', 'outlet'), ('panel', 'outlet'), ('outlet', 'lamp')) e(f, t)) x;
+SELECT depth, path, via, cycle, again FROM arxos.trace('b42', '/dia/tri/panel');
+SELECT depth, path, via, cycle, again FROM arxos.trace('b42', '/dia/tri/lamp', 'upstream');
 SELECT arxos.rm('b42', '/dia', recursive => true) AS removed;

@@ -521,6 +521,18 @@ SELECT regress.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind) VAL
     SELECT t.id, a.id, CASE WHEN a.contributor_id = arxos.contributor_id('bob') THEN 1000000 ELSE -1000000 END
       FROM t, arxos.accounts a WHERE a.contributor_id IN (arxos.contributor_id('alice'), arxos.contributor_id('bob'))
        AND a.building_id = arxos.building_id('mkt')$$);
+-- entries cannot be added to a transaction booked in an earlier database transaction (here: the
+-- oldest), even balanced; its time is always its booking transaction's
+SELECT regexp_replace(regress.try($$INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
+    SELECT (SELECT min(id) FROM arxos.ledger_transactions), a.id, CASE WHEN a.contributor_id = arxos.contributor_id('bob') THEN 1 ELSE -1 END
+      FROM arxos.accounts a WHERE a.contributor_id IN (arxos.contributor_id('alice'), arxos.contributor_id('bob'))
+       AND a.building_id = arxos.building_id('mkt')$$), 'transaction [0-9]+', 'transaction _') AS appended_to_old;
+BEGIN;
+WITH t AS (INSERT INTO arxos.ledger_transactions (kind, at) VALUES ('transfer', '2000-01-01') RETURNING at)
+SELECT at = now() AS booked_now FROM t;
+ROLLBACK;
+-- a handle shaped like a UUID would read as an id
+SELECT regress.try($$SELECT arxos.register_contributor('01234567-89ab-cdef-0123-456789abcdef', 'Looks like an id')$$) AS uuid_handle;
 -- tokens minted by hand, not by a reward, are found by ledger_check
 BEGIN;
 WITH t AS (INSERT INTO arxos.ledger_transactions (kind, building_id, contribution_id)
@@ -546,14 +558,27 @@ SELECT jsonb_pretty(arxos.contributor(arxos.contributor_id('alice')) - 'id' - 'j
 -- cycling a status cannot pump reputation: a rejection clamped at 0 is remembered
 -- (reputation_applied), so peer → rejected → peer → rejected → peer ends where one peer
 -- verification from pending would, the delta of the status the contribution has now
+-- (frank belongs to another owner than bob, his verifier: see the same-owner rule below)
+SELECT set_config('arxos.actor', 'frank-owner', false) IS NOT NULL AS as_frank_owner;
 SELECT arxos.register_contributor('frank', 'Frank') IS NOT NULL AS frank;
 SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('frank'), 'object_documentation',
        pg_temp.h('frank-1'), '{"notes": "cycled"}', '/f1/r1');
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT count(*) AS flips FROM (
     SELECT (SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1')),
                                                              arxos.contributor_id('bob'), s)) FROM unnest(ARRAY['peer_verified', 'rejected', 'peer_verified', 'rejected', 'peer_verified']) WITH ORDINALITY u(s, i) ORDER BY i) x;
 SELECT p.reputation, k.reputation_applied, p.reputation = arxos.reputation_delta('peer_verified', k.quality::double precision)::numeric(10, 6) AS equals_one_delta
   FROM arxos.contributors p JOIN arxos.contributions k ON k.contributor_id = p.id WHERE p.handle = 'frank';
+-- a verifier of the same owner moves the tokens but not the reputation: an owner's identities
+-- cannot make each other trusted (hank and bob were both registered by this session's actor)
+SELECT arxos.register_contributor('hank', 'Hank') IS NOT NULL AS hank;
+SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('hank'), 'object_documentation',
+       pg_temp.h('hank-1'), '{"notes": "same owner"}', '/f1/r1');
+SELECT new_status, tokens_delta > 0 AS paid_more FROM arxos.verify_contribution(
+       (SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('hank-1')), arxos.contributor_id('bob'), 'peer_verified');
+SELECT p.reputation = arxos.reputation_delta('pending', k.quality::double precision)::numeric(10, 6) AS pending_reputation_only,
+       p.trust_level
+  FROM arxos.contributors p JOIN arxos.contributions k ON k.contributor_id = p.id WHERE p.handle = 'hank';
 
 -------------------------------------------------------------------------------------------------
 -- Plain SQL cannot pay twice or skew the counters
@@ -586,10 +611,12 @@ SELECT regress.try($$INSERT INTO arxos.contributions (building_id, contributor_i
            old_score, new_score, 5 FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1')$$);
 -- objects_documented counts distinct paths: writing the same object again adds nothing
 SELECT objects_documented FROM arxos.contributors WHERE handle = 'frank';
+SELECT set_config('arxos.actor', 'frank-owner', false) IS NOT NULL AS as_frank_owner;
 SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('frank'), 'object_documentation', pg_temp.h('frank-2'),
        '{"notes": "a shelf"}', '/f1/shelf', '{"puts": [{"path": "/f1/shelf", "type": "shelf"}]}');
 SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('frank'), 'object_documentation', pg_temp.h('frank-3'),
        '{"notes": "the shelf again"}', '/f1/shelf', '{"puts": [{"path": "//f1/shelf/", "type": "shelf"}, {"path": "/f1/shelf/box", "type": "box"}]}');
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT objects_documented, (SELECT count(*) FROM arxos.documented_objects d WHERE d.contributor_id = c.id) AS rows
   FROM arxos.contributors c WHERE handle = 'frank';
 -- forgetting a contributor replaces its owner's name on the ledger transactions that paid it
@@ -601,3 +628,38 @@ SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT t.kind, t.actor = 'frank-owner' AS owner_named
   FROM arxos.ledger_transactions t WHERE t.contribution_id = (SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('gina-1'));
 SELECT count(*) AS violations FROM arxos.ledger_check();
+-- The impact bonus pays for new highs only: stripping an object and documenting it again (in
+-- contributions or by plain writes in between) does not pay the same points twice; each raise
+-- after the first is paid only for what passes the last high (here: the activity the cycle
+-- itself added, under a point, where the whole 11-point gain was paid every time before).
+BEGIN;
+SELECT arxos.create_building('pump', 'Pump') IS NOT NULL AS created;
+SELECT arxos.register_contributor('pumper', 'Pumper') IS NOT NULL AS registered;
+SELECT count(*) FROM (SELECT arxos.put('pump', '/hvac/' || n, 'thing', parents => true) FROM unnest(ARRAY['a', 'b', 't99']) n) x;
+CREATE FUNCTION pg_temp.pump(word text, full_object boolean) RETURNS arxos.contributions LANGUAGE plpgsql AS $$
+DECLARE
+    r arxos.contributions;
+BEGIN
+    PERFORM arxos.contribute('pump', arxos.contributor_id('pumper'), 'property_enrichment', pg_temp.h(word),
+                             '{"source": "survey"}', '/hvac/t99',
+                             CASE WHEN full_object
+                                  THEN '{"puts": [{"path": "/hvac/t99", "type": "sensor", "properties": {"unit": "C"}, "status": "active", "location": {"x": 1, "y": 2}}]}'
+                                  ELSE '{"puts": [{"path": "/hvac/t99", "type": "thing", "properties": {}, "status": "unknown"}]}' END::jsonb);
+    SELECT * INTO r FROM arxos.contributions c WHERE c.data_hash = pg_temp.h(word);
+    RETURN r;
+END
+$$;
+SELECT step, c.old_score, c.new_score, c.bonus_gain, c.new_score > c.old_score AS raised, c.bonus_gain > 0 AS bonus,
+       c.bonus_gain = c.new_score - c.old_score AS whole_gain_paid
+  FROM (VALUES (1, 'pump-up-1', true), (2, 'pump-down-1', false), (3, 'pump-up-2', true),
+               (4, 'pump-down-2', false), (5, 'pump-up-3', true)) v(step, word, full_object),
+       LATERAL pg_temp.pump(v.word, v.full_object) c
+ ORDER BY step;
+-- a plain write that lowers the score, then a contribution that restores it: the same
+UPDATE arxos.objects SET status = 'unknown', properties = '{}' WHERE building_id = arxos.building_id('pump') AND path = '/hvac/t99';
+SELECT c.new_score > c.old_score AS raised, c.bonus_gain AS bonus_gain FROM pg_temp.pump('pump-up-4', true) c;
+-- and the verification's reward is computed from the same bonus_gain
+SELECT arxos.contribution_reward_for(c, 'auto_verified') = arxos.contribution_reward('property_enrichment',
+           c.quality::float8, 'auto_verified', c.trust_level, c.bonus_gain::float8, c.new_grade)::numeric(20, 6) AS reward_from_bonus_gain
+  FROM arxos.contributions c WHERE c.data_hash = pg_temp.h('pump-up-1');
+ROLLBACK;

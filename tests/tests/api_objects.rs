@@ -117,6 +117,30 @@ fn object_lifecycle_by_path() {
     let got = api.get(base).json();
     assert_eq!(got["version"], patched["version"]);
 
+    // Numbers come back with the digits they were written with: none goes through a binary
+    // float on the way (a 30-digit serial number, a decimal f64 cannot hold).
+    let numbers = r#"{"type": "meter", "properties": {"serial": 123456789012345678901234567890, "ratio": 0.10000000000000000555}}"#;
+    let put = api.send_raw(
+        Some(&api.key),
+        "PUT",
+        "/api/buildings/b42/objects/electrical/meter_n",
+        Some(numbers),
+        true,
+    );
+    assert_eq!(put.status, 201, "{}", put.body);
+    for body in [
+        put.body.clone(),
+        api.get("/api/buildings/b42/objects/electrical/meter_n")
+            .body,
+    ] {
+        assert!(
+            body.contains(r#""serial":123456789012345678901234567890"#)
+                || body.contains(r#""serial": 123456789012345678901234567890"#),
+            "{body}"
+        );
+        assert!(body.contains("0.10000000000000000555"), "{body}");
+    }
+
     // Refusals of the extension come back as 4xx with its message.
     let bad = api.send("PATCH", base, Some(&json!({"status": "on fire"})));
     let body = assert_error(&bad, 400, "VALIDATION_ERROR");

@@ -415,6 +415,32 @@ fn inspect_find_near_trace() {
         1,
         "{out}"
     );
+    // What a breaker feeds is drawn under it even when a shorter route reached it first
+    // (the panel also feeds the outlet directly).
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.put('b42', '/t/panel', 'panel', parents => true),
+                    arxos.put('b42', '/t/breaker', 'breaker'), arxos.put('b42', '/t/outlet', 'outlet');
+             SELECT arxos.connect('b42', '/t/panel', '/t/breaker', 'power'),
+                    arxos.connect('b42', '/t/breaker', '/t/outlet', 'power'),
+                    arxos.connect('b42', '/t/panel', '/t/outlet', 'power');",
+        )
+        .unwrap();
+    let out = ok(&cluster, "trace /t/panel down");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[0].starts_with("/t/panel"), "{out}");
+    assert!(lines[1].contains("/t/breaker"), "{out}");
+    assert!(
+        lines[2].contains("/t/outlet")
+            && lines[2].contains("(also reached by a shorter route, continued there)"),
+        "the breaker's outlet: {out}"
+    );
+    assert!(
+        lines[3].contains("/t/outlet") && !lines[3].contains("(also"),
+        "{out}"
+    );
     let (_, err) = failing(
         &cluster,
         "trace /electrical/panel_9 up; trace /x sideways; trace /x",
@@ -555,6 +581,24 @@ fn sql_is_read_only_and_tabular() {
         "{out}"
     );
 
+    // Queries are read through a cursor; what a cursor cannot hold runs as it is.
+    let out = ok(&cluster, "sql show default_transaction_isolation");
+    assert_eq!(
+        out,
+        "default_transaction_isolation\nread committed\n(1 row)\n"
+    );
+    let out = ok(&cluster, "sql explain (costs off) select 1");
+    assert_eq!(out, "QUERY PLAN\nResult\n(1 row)\n");
+    // COPY speaks a protocol of its own: said plainly, and the session goes on.
+    let (out, err) = failing(&cluster, "sql copy (select 1) to stdout; pwd");
+    assert_eq!(
+        (out.as_str(), err.as_str()),
+        (
+            "/\n",
+            "error: sql shows the rows of a query; COPY … TO STDOUT is for psql (use SELECT here)\n"
+        )
+    );
+
     // Writes fail in the read-only transaction; several statements are refused whole.
     let (out, err) = failing(
         &cluster,
@@ -621,6 +665,29 @@ fn exit_statuses_and_piped_commands() {
     drop(child.stderr.take());
     let status = child.wait().expect("wait for arxos shell");
     assert_eq!(status.code(), Some(1));
+
+    // Output that cannot be written (a full disk) is an error, not a quiet success; a closed
+    // pipe (nobody reads any more) stops quietly.
+    let out = shell_command(&cluster, &["-c", "ls /; pwd"])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create("/dev/full").expect("open /dev/full"))
+        .output()
+        .expect("run arxos shell");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error: cannot write the output:"),
+        "{}",
+        stderr(&out)
+    );
+    let mut child = shell_command(&cluster, &["-c", "ls /; ls /; ls /"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start arxos shell");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for arxos shell");
+    assert_eq!((out.status.code(), stderr(&out)), (Some(0), String::new()));
 
     // Usage and connection errors: 2.
     let out = run(&cluster, "ls", &["--building", "nope"]);

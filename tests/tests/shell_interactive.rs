@@ -56,6 +56,26 @@ fn completes_paths_and_moves_around() {
         .expect("\n/electrical\r\n")
         .expect("pwd prints the path");
 
+    // Lines that arrive together (typed ahead, pasted without bracketed paste) all run, and a
+    // bracketed paste of several lines runs them one by one.
+    shell
+        .send("cd /spaces\rpwd\rcd /plumbing\rpwd\r")
+        .expect("type ahead");
+    shell.expect("\n/spaces\r\n").expect("the first pwd");
+    shell.expect("\n/plumbing\r\n").expect("the second pwd");
+    shell
+        .expect("b42:/plumbing> ")
+        .expect("the prompt after them");
+    shell
+        .send("\x1b[200~cd /electrical\npwd\ncd ..\x1b[201~\r")
+        .expect("paste three lines");
+    shell.expect("\n/electrical\r\n").expect("the pasted pwd");
+    shell.expect("b42:/> ").expect("the pasted cd .. ran too");
+    shell.send("cd /electrical\r").expect("back");
+    shell
+        .expect("b42:/electrical> ")
+        .expect("back at /electrical");
+
     // Errors are one line and the shell goes on.
     shell.send("cd panel_9\r").expect("cd to nothing");
     shell
@@ -98,8 +118,9 @@ fn ctrl_c_cancels_the_running_statement() {
     wait_until(Duration::from_secs(30), "the statement to run", || {
         let row = db
             .query_one(
+                // (sql reads a query through a cursor: it runs in the FETCH)
                 "SELECT count(*) FROM pg_stat_activity
-                  WHERE state = 'active' AND query LIKE 'select pg_sleep(300)%'",
+                  WHERE state = 'active' AND query LIKE 'FETCH % FROM arxos\\_sql'",
                 &[],
             )
             .expect("read pg_stat_activity");

@@ -184,7 +184,26 @@ impl Db {
         max_rows: usize,
     ) -> Result<TextRows, tokio_postgres::Error> {
         drop(self.client.prepare(sql).await?);
-        let stream = self.client.simple_query_raw(sql).await?;
+        // A query is read through a cursor, so that the server computes only the rows shown
+        // (a result of millions is not sent whole, or until the timeout, to be thrown away).
+        // What a cursor cannot hold (SHOW, EXPLAIN) is refused as a syntax error there and
+        // runs as it is: its answers are small.
+        self.client.batch_execute("SAVEPOINT arxos_sql").await?;
+        let declared = self
+            .client
+            .batch_execute(&format!("DECLARE arxos_sql NO SCROLL CURSOR FOR {sql}"))
+            .await;
+        let text = match declared {
+            Ok(()) => format!("FETCH {} FROM arxos_sql", max_rows + 1),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::SYNTAX_ERROR) => {
+                self.client
+                    .batch_execute("ROLLBACK TO SAVEPOINT arxos_sql")
+                    .await?;
+                sql.to_owned()
+            }
+            Err(e) => return Err(e),
+        };
+        let stream = self.client.simple_query_raw(&text).await?;
         pin_mut!(stream);
         let mut out = TextRows::default();
         let names =

@@ -29,8 +29,9 @@ const INSPECT_CHANGES: i64 = 5;
 const NEAR_RADIUS: f64 = 5.0;
 /// Width of the rating bars, in characters.
 const BAR_WIDTH: usize = 20;
-/// Most completion candidates fetched for one path.
-const COMPLETION_MAX: i64 = 200;
+/// Most completion candidates fetched: one more than completion offers, to know the list was
+/// cut (complete.rs).
+const COMPLETION_FETCH: i64 = super::complete::MAX_CANDIDATES as i64 + 1;
 
 pub struct Session {
     db: Db,
@@ -550,7 +551,7 @@ impl Session {
         let building = self.building()?;
         let start = self.resolve(Some(input))?;
         let mut rows = self.db.query(
-            "SELECT t.depth, t.path, t.type, t.status, t.kind, t.via, t.cycle
+            "SELECT t.depth, t.path, t.type, t.status, t.kind, t.via, t.cycle, t.again
                FROM arxos.trace($1, $2, $3, $4) t
               LIMIT $5::int4",
             &[
@@ -594,6 +595,16 @@ impl Session {
             );
             if cycle {
                 let _ = write!(label, "  {}", p.paint(Style::Warning, "(cycle)"));
+            } else if row.try_get::<_, bool>(7)? {
+                // Reached before, nearer the start: drawn there with what lies beyond it.
+                let _ = write!(
+                    label,
+                    "  {}",
+                    p.paint(
+                        Style::Dim,
+                        "(also reached by a shorter route, continued there)"
+                    )
+                );
             }
             steps.push(Step {
                 depth: row.try_get(0)?,
@@ -779,8 +790,21 @@ impl Session {
                     *db.code() == SqlState::SYNTAX_ERROR
                         && db.message().contains("multiple commands")
                 });
+                // COPY … TO STDOUT answers with the copy protocol, which this client does not
+                // speak (the connection reports an unexpected message and stays usable).
+                let copy = e.as_db_error().is_none()
+                    && query
+                        .trim_start()
+                        .split(|c: char| !c.is_ascii_alphabetic())
+                        .next()
+                        .is_some_and(|word| word.eq_ignore_ascii_case("copy"));
                 if several {
                     ShellError::Invalid("sql runs one statement at a time".to_owned())
+                } else if copy {
+                    ShellError::Invalid(
+                        "sql shows the rows of a query; COPY … TO STDOUT is for psql (use SELECT here)"
+                            .to_owned(),
+                    )
                 } else {
                     ShellError::Sql(e)
                 }
@@ -838,7 +862,7 @@ impl Session {
                     AND o.path >= $3 COLLATE \"C\"
                     AND ($4::text IS NULL OR o.path < $4 COLLATE \"C\")
                   ORDER BY o.path LIMIT $5",
-                &[&building, &dir, &lower, &upper, &COMPLETION_MAX],
+                &[&building, &dir, &lower, &upper, &COMPLETION_FETCH],
             )
             .map(|rows| {
                 rows.iter()
@@ -853,7 +877,7 @@ impl Session {
         self.db
             .query(
                 "SELECT b.key FROM arxos.buildings b WHERE starts_with(b.key, $1) ORDER BY b.key LIMIT $2",
-                &[&prefix, &COMPLETION_MAX],
+                &[&prefix, &COMPLETION_FETCH],
             )
             .map(|rows| rows.iter().filter_map(|r| r.try_get(0).ok()).collect())
             .unwrap_or_default()

@@ -15,9 +15,15 @@ use super::commands::Session;
 use super::parse::{self, COMMANDS};
 
 /// Where completion candidates come from.
+/// Most candidates offered for one word. A source returns up to one more, which says that
+/// the list was cut: then completion inserts nothing beyond what was typed (a common prefix of
+/// the first candidates need not be one of them all) and the list says there are more.
+pub const MAX_CANDIDATES: usize = 200;
+
 pub trait Source {
     fn cwd(&self) -> &str;
-    /// Children of the resolved path `dir` whose names start with `prefix`: (name, has children).
+    /// Children of the resolved path `dir` whose names start with `prefix`: (name, has
+    /// children), in name order, at most [`MAX_CANDIDATES`] + 1.
     fn children(&self, dir: &str, prefix: &str) -> Vec<(String, bool)>;
     fn building_keys(&self, prefix: &str) -> Vec<String>;
 }
@@ -79,7 +85,16 @@ pub fn complete(line: &str, source: &dyn Source) -> (usize, Vec<Pair>) {
         Slot::Command => words(COMMANDS.iter().map(|c| c.name.to_owned()).collect()),
         Slot::Topic => words(COMMANDS.iter().map(|c| c.name.to_owned()).collect()),
         Slot::Direction => words(vec!["downstream".to_owned(), "upstream".to_owned()]),
-        Slot::Building => words(source.building_keys(&current)),
+        Slot::Building => {
+            let mut keys = source.building_keys(&current);
+            let cut = keys.len() > MAX_CANDIDATES;
+            keys.truncate(MAX_CANDIDATES);
+            let mut pairs = words(keys);
+            if cut {
+                pairs.push(more_note(&current, lexed.open_quote));
+            }
+            pairs
+        }
         Slot::Path => paths(&current, lexed.open_quote, source),
         Slot::Nothing => Vec::new(),
     };
@@ -122,8 +137,10 @@ fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
             Err(_) => return Vec::new(),
         }
     };
-    source
-        .children(&dir, prefix)
+    let mut children = source.children(&dir, prefix);
+    let cut = children.len() > MAX_CANDIDATES;
+    children.truncate(MAX_CANDIDATES);
+    let mut pairs: Vec<Pair> = children
         .into_iter()
         .map(|(name, is_dir)| {
             let slash = if is_dir { "/" } else { "" };
@@ -132,7 +149,20 @@ fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
                 replacement: escape(&format!("{dir_typed}{name}{slash}"), quote),
             }
         })
-        .collect()
+        .collect();
+    if cut {
+        pairs.push(more_note(typed, quote));
+    }
+    pairs
+}
+
+/// The last candidate of a cut list: it replaces the word with itself, so the common prefix of
+/// all the candidates is the word as typed, and the listing ends with this note.
+fn more_note(typed: &str, quote: Option<char>) -> Pair {
+    Pair {
+        display: format!("… more than {MAX_CANDIDATES}: type more of the name"),
+        replacement: escape(typed, quote),
+    }
 }
 
 /// The text as it must be typed (as [`super::parse::lex`] reads it back): inside an open `"`,
@@ -266,6 +296,55 @@ mod tests {
         assert_eq!(replacements("cd ..").1, vec!["../".to_owned()]);
         assert_eq!(replacements("tree ").1.len(), 5);
         assert_eq!(replacements("cd /nowhere/../../x").1, Vec::<String>::new());
+    }
+
+    /// A folder of 205 `p_a_…` and one `p_b_1`.
+    struct Crowded;
+
+    impl Source for Crowded {
+        fn cwd(&self) -> &str {
+            "/"
+        }
+        fn children(&self, _dir: &str, prefix: &str) -> Vec<(String, bool)> {
+            let mut all: Vec<String> = (1..=205).map(|i| format!("p_a_{i:03}")).collect();
+            all.push("p_b_1".to_owned());
+            all.into_iter()
+                .filter(|n| n.starts_with(prefix))
+                .take(MAX_CANDIDATES + 1)
+                .map(|n| (n, false))
+                .collect()
+        }
+        fn building_keys(&self, _prefix: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_cut_list_completes_nothing_beyond_the_typed_word() {
+        let (start, pairs) = complete("ls p_", &Crowded);
+        assert_eq!((start, pairs.len()), (3, MAX_CANDIDATES + 1));
+        let last = pairs.last().expect("a note");
+        assert_eq!(last.replacement, "p_");
+        assert!(last.display.contains("more than 200"), "{}", last.display);
+        // Every candidate starts with what was typed, and they share nothing more: rustyline
+        // inserts their longest common prefix, which must not be p_a_ (p_b_1 also matches).
+        let common = pairs.iter().map(|p| p.replacement.as_str()).fold(
+            pairs[0].replacement.clone(),
+            |acc, r| {
+                acc.chars()
+                    .zip(r.chars())
+                    .take_while(|(a, b)| a == b)
+                    .map(|(a, _)| a)
+                    .collect()
+            },
+        );
+        assert_eq!(common, "p_");
+        // A list that fits is offered whole, without the note.
+        let (_, pairs) = complete("ls p_b", &Crowded);
+        assert_eq!(
+            pairs.into_iter().map(|p| p.replacement).collect::<Vec<_>>(),
+            vec!["p_b_1".to_owned()]
+        );
     }
 
     #[test]

@@ -188,12 +188,18 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
         match result {
             Ok(text) => {
                 let mut stdout = io::stdout().lock();
-                if stdout
+                if let Err(e) = stdout
                     .write_all(text.as_bytes())
                     .and_then(|()| stdout.flush())
-                    .is_err()
                 {
-                    // Nobody reads our output any more (a closed pipe): stop quietly.
+                    // Nobody reads our output any more (a closed pipe): stop quietly. Any other
+                    // failure (a full disk, a closed descriptor) lost output: say so, and fail.
+                    if e.kind() != io::ErrorKind::BrokenPipe {
+                        report(&ShellError::Invalid(format!(
+                            "cannot write the output: {e}"
+                        )));
+                        outcome.failed = true;
+                    }
                     outcome.exit = true;
                     break;
                 }
@@ -255,10 +261,19 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
     loop {
         let prompt = session.borrow().prompt();
         match editor.readline(&prompt) {
-            Ok(line) => {
-                let outcome = run_line(&session, &line);
-                if outcome.exit {
-                    status = outcome.status.unwrap_or(0);
+            Ok(text) => {
+                // A paste of several lines arrives as one (bracketed paste): its lines run one
+                // after the other, as piped lines do.
+                let mut exit = None;
+                for line in text.lines() {
+                    let outcome = run_line(&session, line);
+                    if outcome.exit {
+                        exit = Some(outcome.status.unwrap_or(0));
+                        break;
+                    }
+                }
+                if let Some(code) = exit {
+                    status = code;
                     break;
                 }
             }

@@ -1,0 +1,67 @@
+-- What plain SQL cannot do to the invariants: the audit trail, the outbox and the rating inputs
+-- of another building, bookkeeping columns, and the readings' checks.
+\set VERBOSITY terse
+SELECT arxos.create_building('inv', 'Invariants') IS NOT NULL AS created;
+SELECT (arxos.put('inv', '/a', 'panel')).path, (arxos.put('inv', '/b', 'circuit')).path;
+SELECT arxos.building_id('inv') AS inv \gset
+GRANT USAGE ON SCHEMA regress TO arxos_api;
+-- A session scoped to b42 cannot queue another building's events, move its rating or write its
+-- history; its own building's writes (through the triggers) still go through.
+BEGIN;
+SELECT (arxos.put('inv', '/c', 'outlet')).path AS pending_delta_of_inv;
+SELECT count(*) > 0 AS inv_delta_pending FROM arxos.rating_deltas WHERE building_id = :'inv';
+SELECT set_config('role', 'arxos_api', true) AS role,
+       set_config('arxos.building_ids', arxos.building_id('b42')::text, true) IS NOT NULL AS scoped;
+SELECT regress.try(format($q$INSERT INTO arxos.events_pending (type, building_id, path, actor, body)
+                             VALUES ('object.deleted', %L, '/a', 'mallory', '{}')$q$, :'inv')) AS forged_event;
+SELECT regress.try(format($q$INSERT INTO arxos.rating_deltas (building_id, objects, reason)
+                             VALUES (%L, 1000, 'object_added')$q$, :'inv')) AS forged_delta;
+SELECT regress.try(format($q$INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
+                             VALUES (%L, gen_random_uuid(), '/f', 'update', 'x', '{}')$q$, :'inv')) AS forged_history;
+WITH u AS (UPDATE arxos.rating_deltas SET objects = objects + 5 WHERE building_id = :'inv' RETURNING 1)
+SELECT count(*) AS other_deltas_updated FROM u;
+SELECT (arxos.put('b42', '/spaces/inv_room', 'room')).path AS own_write;
+ROLLBACK;
+-- The histories are append-only, even for the owner; a deleted building takes its history along.
+SELECT regress.try($q$DELETE FROM arxos.object_history WHERE path = '/a'$q$) AS delete_history;
+SELECT regress.try($q$UPDATE arxos.object_history SET actor = 'zed'$q$) AS update_history;
+SELECT regress.try($q$UPDATE arxos.rating_history SET actor = 'zed'$q$) AS update_rating_history;
+SELECT regress.try($q$DELETE FROM arxos.rating_history$q$) AS delete_rating_history;
+-- TRUNCATE's hint says where the rows go
+CREATE FUNCTION pg_temp.truncate_hint(t text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    h text;
+BEGIN
+    EXECUTE format('TRUNCATE %s', t);
+    RETURN 'truncated';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+    RETURN SQLSTATE || ' / hint: ' || h;
+END
+$$;
+SELECT t, pg_temp.truncate_hint(t) FROM unnest(ARRAY['arxos.rating_counters', 'arxos.connections']) t;
+-- One statement, several actors (arxos.actor changed between rows): every history row counts for
+-- its own actor in the incremental rating, as in the recount.
+UPDATE arxos.objects SET properties = properties || jsonb_build_object('tag', set_config('arxos.actor', 'u_' || name, true))
+ WHERE building_id = :'inv';
+SELECT count(DISTINCT actor) AS history_actors FROM arxos.object_history WHERE building_id = :'inv' AND op = 'update';
+SELECT (SELECT row(i.*)::text FROM arxos.rating_inputs(:'inv') i)
+     = (SELECT row(i.*)::text FROM arxos.rating_inputs_scan(:'inv') i) AS inputs_equal_recount;
+SELECT a.score = r.score AS rating_equals_recompute
+  FROM arxos.rating('inv') a, arxos.recompute_rating('inv') r;
+-- A connection's id cannot change; who made it and when stay as recorded.
+SELECT arxos.connect('inv', '/a', '/b', 'power') IS NOT NULL AS connected;
+SELECT regress.try($q$UPDATE arxos.connections SET id = gen_random_uuid() WHERE kind = 'power' AND from_id = (SELECT id FROM arxos.objects WHERE path = '/a' AND building_id = arxos.building_id('inv'))$q$) AS change_id;
+UPDATE arxos.connections SET created_by = 'mallory', created_at = '2000-01-01', properties = '{"a": 1}'
+ WHERE building_id = :'inv'
+RETURNING created_by <> 'mallory' AS creator_kept, created_at > '2000-01-02' AS time_kept, properties;
+-- The readings' checks cannot be switched off with the setting the partition mover uses.
+BEGIN;
+SELECT set_config('role', 'arxos_api', true) AS role, set_config('arxos.readings_moving', 'on', true) AS moving;
+SELECT regress.try(format($q$INSERT INTO arxos.readings (building_id, object_id, at, value, unit)
+                             VALUES (%L, gen_random_uuid(), now(), 1, 'x')$q$, :'inv')) AS reading_of_no_object;
+ROLLBACK;
+-- and deleting the building takes its history with it
+DELETE FROM arxos.buildings WHERE key = 'inv';
+SELECT count(*) AS history_left FROM arxos.object_history WHERE building_id = :'inv';
+SELECT count(*) AS rating_history_left FROM arxos.rating_history WHERE building_id = :'inv';
