@@ -455,6 +455,12 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 DECLARE
     d arxos.webhook_deliveries;
 BEGIN
+    -- A disabled webhook's deliveries are never claimed: a retry would wait, unsaid, until it
+    -- is enabled again.
+    IF EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = webhook AND NOT w.enabled) THEN
+        RAISE EXCEPTION 'webhook % is disabled: its deliveries are not sent', webhook
+            USING ERRCODE = '55000', HINT = 'enable it first (PATCH {"enabled": true}), then retry';
+    END IF;
     UPDATE arxos.webhook_deliveries x
        SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL,
            leased_by = NULL, finished_at = NULL
@@ -465,7 +471,8 @@ BEGIN
     RETURNING * INTO d;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM arxos.webhook_deliveries x WHERE x.id = delivery AND x.webhook_id = webhook) THEN
-            RAISE EXCEPTION 'delivery % is being sent right now', delivery USING ERRCODE = '23505';
+            RAISE EXCEPTION 'delivery % is being sent right now', delivery USING ERRCODE = '55000',
+                HINT = 'wait for this attempt to end, then retry';
         END IF;
         RAISE EXCEPTION 'delivery % of webhook % not found', delivery, webhook USING ERRCODE = 'P0002';
     END IF;

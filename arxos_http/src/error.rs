@@ -227,8 +227,9 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
         "P0002" => ErrorCode::NotFound,
         // Unique violations, a missing parent, children in the way.
         "23505" | "23503" | "2BP01" => ErrorCode::Conflict,
-        // The sequencer's lock held elsewhere for 5 s (arxos.lock_sequencer): try again.
-        "55P03" => ErrorCode::Conflict,
+        // The sequencer's lock held elsewhere for 5 s (arxos.lock_sequencer): try again; and
+        // an object not in the state the call needs (a delivery being sent, a webhook disabled).
+        "55P03" | "55000" => ErrorCode::Conflict,
         "28000" | "28P01" => ErrorCode::Unauthorized,
         // The market's own SQLSTATEs (docs/market.md).
         "AX001" | "AX002" | "AX003" | "AX017" => ErrorCode::NotFound,
@@ -397,6 +398,7 @@ mod tests {
             ("23503", ErrorCode::Conflict),
             ("2BP01", ErrorCode::Conflict),
             ("55P03", ErrorCode::Conflict),
+            ("55000", ErrorCode::Conflict),
             ("28000", ErrorCode::Unauthorized),
             ("AX002", ErrorCode::NotFound),
             ("AX018", ErrorCode::Conflict),

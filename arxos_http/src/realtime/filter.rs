@@ -33,12 +33,30 @@ impl FilterParams {
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect();
-        if let Some(bad) = patterns.iter().find(|p| !valid_pattern(p)) {
+        // An empty list is a mistake (a client that built it from an empty selection), not
+        // "every type": that is what leaving `types` out says.
+        if patterns.is_empty() {
+            return Err(ApiError::validation(
+                "types must name at least one type or prefix: leave it out for every type",
+            ));
+        }
+        // The limits of webhooks' filters (arxos.check_event_types).
+        if patterns.len() > MAX_PATTERNS {
             return Err(ApiError::validation(format!(
-                "invalid event type pattern {bad:?}: use dotted names such as object.created, or prefixes such as bilt.*"
+                "types names {} patterns; at most {MAX_PATTERNS} are allowed",
+                patterns.len()
             )));
         }
-        Ok((!patterns.is_empty()).then_some(patterns))
+        if let Some(bad) = patterns
+            .iter()
+            .find(|p| p.len() > MAX_PATTERN_LEN || !valid_pattern(p))
+        {
+            return Err(ApiError::validation(format!(
+                "invalid event type pattern {}: use dotted names such as object.created, or prefixes such as bilt.*, of at most {MAX_PATTERN_LEN} characters",
+                arxos_core::message::shown(bad)
+            )));
+        }
+        Ok(Some(patterns))
     }
 
     /// The normalized `under` path.
@@ -52,6 +70,10 @@ impl FilterParams {
             .transpose()
     }
 }
+
+/// Most type patterns in one filter, and the longest pattern (as for webhooks).
+const MAX_PATTERNS: usize = 100;
+const MAX_PATTERN_LEN: usize = 200;
 
 /// `*`, or dotted lower-case names optionally ending in `.*`.
 fn valid_pattern(pattern: &str) -> bool {
@@ -157,7 +179,9 @@ mod tests {
             params.type_patterns().unwrap(),
             Some(vec!["bilt.*".to_owned(), "object.created".to_owned()])
         );
-        for bad in ["Bad", "a..b", "a.*.b", "'; drop"] {
+        let many = vec!["a"; 101].join(",");
+        let long = "a".repeat(201);
+        for bad in ["Bad", "a..b", "a.*.b", "'; drop", "", " , ,", &many, &long] {
             let params = FilterParams {
                 types: Some(bad.into()),
                 ..Default::default()

@@ -55,7 +55,15 @@ pub async fn recent(
     let sub = subscription::subscribe(&state, key, &params.filters).await?;
     sub.check_after(after)?;
     let page = outbox::page(&state, &sub.key, after, limit, super::event::PAGE_SQL).await?;
+    // A page shorter than asked holds every event the key may see up to the head read before
+    // it (every id up to that head was visible to the page's query), so the next poll starts
+    // there: a key limited to a quiet building does not rescan other buildings' events.
     let last_id = page.last().map_or(after, |e| e.id);
+    let last_id = if page.len() < limit as usize {
+        last_id.max(sub.head)
+    } else {
+        last_id
+    };
     let events: Vec<&str> = page
         .iter()
         .filter(|e| sub.filter.matches(e))

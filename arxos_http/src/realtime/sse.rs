@@ -251,10 +251,19 @@ impl Reader {
                 }
                 continue;
             }
+            // When the filters have skipped events, the position is due a keep-alive interval
+            // after it was last told, whether or not more events come.
+            let position_due = (self.cursor > self.told).then(|| self.told_at + KEEP_ALIVE);
             let rx = self.rx.as_mut()?;
             let received = tokio::select! {
                 received = rx.recv() => received,
                 () = self.state.hub.closing() => continue,
+                () = async {
+                    match position_due {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
+                    }
+                } => continue,
             };
             match received {
                 Ok(event) => {
