@@ -260,7 +260,7 @@ impl Reader {
                 () = self.state.hub.closing() => continue,
                 () = async {
                     match position_due {
-                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        Some(at) => tokio::time::sleep_until(at).await,
                         None => std::future::pending().await,
                     }
                 } => continue,
