@@ -30,6 +30,10 @@ $$;
 CREATE FUNCTION arxos.unknown_building(building text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    -- Blank is not a building that is missing but no building at all: bad input.
+    IF btrim(building) = '' THEN
+        RAISE EXCEPTION 'no building given: name it by its key or id' USING ERRCODE = '22023';
+    END IF;
     RAISE EXCEPTION 'unknown building %', arxos.shown(building)
         USING ERRCODE = 'P0002', HINT = 'list buildings with: select key, name from arxos.buildings';
 END

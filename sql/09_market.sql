@@ -235,14 +235,18 @@ BEGIN
     IF TG_OP = 'UPDATE' AND
        (NEW.id, NEW.building_id, NEW.contributor_id, NEW.type, NEW.data_hash, NEW.path, NEW.quality,
         NEW.trust_level, NEW.old_grade, NEW.new_grade, NEW.old_score, NEW.new_score, NEW.bonus_gain,
-        NEW.idempotency_key, NEW.created_at)
+        NEW.idempotency_key, NEW.created_at, NEW.changes)
        IS DISTINCT FROM
        (OLD.id, OLD.building_id, OLD.contributor_id, OLD.type, OLD.data_hash, OLD.path, OLD.quality,
         OLD.trust_level, OLD.old_grade, OLD.new_grade, OLD.old_score, OLD.new_score, OLD.bonus_gain,
-        OLD.idempotency_key, OLD.created_at) THEN
-        RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, quality, rating impact) cannot change'
+        OLD.idempotency_key, OLD.created_at, OLD.changes)
+       OR (OLD.first_transaction_id IS NOT NULL
+           AND (NEW.first_reward, NEW.first_transaction_id) IS DISTINCT FROM (OLD.first_reward, OLD.first_transaction_id)) THEN
+        RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, changes, quality, rating impact, first reward) cannot change'
             USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
     END IF;
+    -- The reward of the status it has: derived, whatever a statement writes.
+    NEW.reward := arxos.contribution_reward_for(NEW, NEW.status);
     IF (TG_OP = 'INSERT' AND NEW.tokens_earned <> 0)
        OR (TG_OP = 'UPDATE' AND NEW.tokens_earned IS DISTINCT FROM OLD.tokens_earned
            AND NEW.tokens_earned <> arxos.contribution_booked(NEW.id, NEW.contributor_id)) THEN
@@ -1192,17 +1196,18 @@ BEGIN
     PERFORM arxos.check_owner(v);
     SELECT * INTO k FROM arxos.contributions c WHERE c.id = contribution FOR UPDATE;
 
+    -- The status it already has: nothing changes, whoever asks (no trust needed for nothing).
+    IF k.status = status THEN
+        RETURN QUERY SELECT k.id, k.status, k.status, 0::numeric(20, 6), k.tokens_earned, 0::numeric(20, 6),
+                            NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
     needed := CASE WHEN arxos.trust_ordinal(arxos.status_required_trust(status))
                         >= arxos.trust_ordinal(arxos.status_required_trust(k.status))
                    THEN arxos.status_required_trust(status) ELSE arxos.status_required_trust(k.status) END;
     IF arxos.trust_ordinal(v.trust_level) < arxos.trust_ordinal(needed) THEN
         RAISE EXCEPTION 'setting % on a % contribution needs trust level % or higher; verifier % is %',
             status, k.status, needed, v.id, v.trust_level USING ERRCODE = 'AX015';
-    END IF;
-    IF k.status = status THEN
-        RETURN QUERY SELECT k.id, k.status, k.status, 0::numeric(20, 6), k.tokens_earned, 0::numeric(20, 6),
-                            NULL::bigint, NULL::bigint;
-        RETURN;
     END IF;
 
     -- The contributor: the reward of the new status minus what was booked so far. A claw-back
@@ -1252,7 +1257,11 @@ BEGIN
         END IF;
     END IF;
     UPDATE arxos.contributors c
-       SET verifications_given = c.verifications_given + 1, last_active_at = now()
+       -- (contributions verified: flipping one contribution's status again counts once)
+       SET verifications_given = c.verifications_given
+               + CASE WHEN EXISTS (SELECT 1 FROM arxos.verifications w
+                                    WHERE w.contribution_id = k.id AND w.verifier_id = v.id) THEN 0 ELSE 1 END,
+           last_active_at = now()
      WHERE c.id = v.id;
     INSERT INTO arxos.verifications (contribution_id, verifier_id, old_status, new_status, tokens_delta,
                                      verifier_reward, transaction_id, verifier_transaction_id)
@@ -1310,8 +1319,12 @@ BEGIN
             left(coalesce(amount::text, 'NULL'), 100) USING ERRCODE = 'AX019';
     END IF;
     rest := amount;
-    IF memo IS NOT NULL AND (length(memo) > 500 OR memo ~ '[[:cntrl:]]') THEN
-        RAISE EXCEPTION 'memo: at most 500 characters, no control characters' USING ERRCODE = 'AX019';
+    -- A label's rules (arxos.is_label): a memo shows in statements and events as written, so
+    -- no control or invisible formatting characters (a right-to-left override could make it
+    -- read as something else), and not blank.
+    IF memo IS NOT NULL AND NOT arxos.is_label(memo, 500) THEN
+        RAISE EXCEPTION 'memo: 1 to 500 characters, not blank, no control or invisible formatting characters'
+            USING ERRCODE = 'AX019';
     END IF;
     IF from_contributor IS NOT DISTINCT FROM to_contributor THEN
         RAISE EXCEPTION 'a transfer needs two different contributors' USING ERRCODE = 'AX020';
@@ -1496,8 +1509,12 @@ BEGIN
       CROSS JOIN LATERAL (
             SELECT coalesce((SELECT sum(a.earned) FROM arxos.accounts a
                               WHERE a.contributor_id = c.id AND (b IS NULL OR a.building_id = b)), 0)::numeric(20, 6) AS earned,
-                   CASE WHEN b IS NULL THEN c.contributions
-                        ELSE (SELECT count(*) FROM arxos.contributions x WHERE x.contributor_id = c.id AND x.building_id = b)
+                   -- (a request limited to some buildings counts what it may see: row-level
+                   -- security filters the contributions, where the counter is global)
+                   CASE WHEN b IS NULL AND coalesce(current_setting('arxos.building_ids', true), '') = ''
+                        THEN c.contributions
+                        ELSE (SELECT count(*) FROM arxos.contributions x
+                               WHERE x.contributor_id = c.id AND (b IS NULL OR x.building_id = b))
                    END AS contributions) s
      WHERE s.earned > 0 OR s.contributions > 0
      ORDER BY s.earned DESC, c.reputation DESC, c.handle

@@ -321,7 +321,14 @@ BEGIN
     UPDATE arxos.webhooks x
        SET url = w.url, types = w.types, building_id = w.building_id, under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,
-           disabled_reason = w.disabled_reason, failing_since = w.failing_since, updated_at = now()
+           disabled_reason = w.disabled_reason, failing_since = w.failing_since,
+           -- a PATCH that changes nothing ({} or the values it has) leaves the time alone
+           updated_at = CASE WHEN (x.url, x.types, x.building_id, x.under, x.object_type, x.description, x.enabled,
+                                   x.disabled_reason, x.failing_since)
+                                  IS DISTINCT FROM
+                                  (w.url, w.types, w.building_id, w.under, w.object_type, w.description, w.enabled,
+                                   w.disabled_reason, w.failing_since)
+                             THEN now() ELSE x.updated_at END
      WHERE x.id = webhook
     RETURNING * INTO w;
     RETURN arxos.webhook_json(w);

@@ -9,8 +9,7 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL connection string (URL or key=value form), e.g.
-    /// postgres://arxos@db.example.com/arxos?sslmode=require. Required by every command that
-    /// connects (not by `import --dry-run`).
+    /// postgres://arxos@db.example.com/arxos?sslmode=require. Required to connect.
     #[arg(
         long,
         visible_alias = "database",

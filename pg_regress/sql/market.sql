@@ -384,6 +384,8 @@ SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.
 SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('carol'), 1)$$);
 SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), gen_random_uuid(), 1)$$);
 SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, building => 'nope')$$);
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, E'pay \u202Eevil')$$) AS invisible_memo;
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, '   ')$$) AS blank_memo;
 SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 100000)$$);
 SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 1, building => 'mkt2')$$);
 SELECT set_config('arxos.actor', 'mallory', false) IS NOT NULL AS impersonating;
@@ -429,6 +431,13 @@ SELECT t.supply = round(1000000 * (1 + 2 * t.score / 100), 6) AS supply_ok,
 SELECT rank, handle, trust_level, reputation, earned, contributions FROM arxos.leaderboard();
 SELECT rank, handle, earned, contributions FROM arxos.leaderboard('mkt2');
 SELECT regress.try($$SELECT * FROM arxos.leaderboard(max => 0)$$);
+-- a request limited to one building ranks what it may see: contributors of other buildings
+-- only are not listed, and counts are of its buildings' contributions
+BEGIN;
+SELECT set_config('role', 'arxos_api', true) AS role,
+       set_config('arxos.building_ids', arxos.building_id('mkt2')::text, true) IS NOT NULL AS scoped;
+SELECT rank, handle, earned, contributions FROM arxos.leaderboard();
+ROLLBACK;
 SELECT arxos.sequence_events(1000000) >= 0 AS sequenced;
 SELECT type, count(*) FROM arxos.events_since(0, types => ARRAY['market.*'], max => 100000)
  WHERE building_id IN (SELECT id FROM arxos.buildings WHERE key LIKE 'mkt%') OR type = 'market.trade'
@@ -502,6 +511,13 @@ SELECT regress.try($$INSERT INTO arxos.accounts (building_id, contributor_id, ba
      WHERE NOT EXISTS (SELECT 1 FROM arxos.accounts a WHERE a.contributor_id = c.id AND a.building_id = arxos.building_id('mkt'))
      LIMIT 1$$);
 SELECT regress.try($$UPDATE arxos.contributions SET quality = 1$$);
+SELECT regress.try($$UPDATE arxos.contributions SET changes = '{"puts": []}'$$);
+SELECT regress.try($$UPDATE arxos.contributions SET first_reward = 99999 WHERE first_transaction_id IS NOT NULL$$);
+-- the reward is the status's, derived: a plain UPDATE of it changes nothing
+BEGIN;
+WITH u AS (UPDATE arxos.contributions x SET reward = 99999 RETURNING x.reward = arxos.contribution_reward_for(x, x.status) AS derived)
+SELECT bool_and(derived) AS reward_derived, count(*) > 0 AS some FROM u;
+ROLLBACK;
 SELECT regress.try($$UPDATE arxos.ledger_transactions SET memo = NULL$$);
 -- AX024: a transaction that does not balance, or has a single entry, is refused at commit (here: at once)
 BEGIN;
@@ -564,11 +580,15 @@ SELECT arxos.register_contributor('frank', 'Frank') IS NOT NULL AS frank;
 SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('frank'), 'object_documentation',
        pg_temp.h('frank-1'), '{"notes": "cycled"}', '/f1/r1');
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+SELECT verifications_given AS bob_given FROM arxos.contributors WHERE handle = 'bob' \gset
 SELECT count(*) AS flips FROM (
     SELECT (SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('frank-1')),
                                                              arxos.contributor_id('bob'), s)) FROM unnest(ARRAY['peer_verified', 'rejected', 'peer_verified', 'rejected', 'peer_verified']) WITH ORDINALITY u(s, i) ORDER BY i) x;
 SELECT p.reputation, k.reputation_applied, p.reputation = arxos.reputation_delta('peer_verified', k.quality::double precision)::numeric(10, 6) AS equals_one_delta
   FROM arxos.contributors p JOIN arxos.contributions k ON k.contributor_id = p.id WHERE p.handle = 'frank';
+-- and the five status changes count as one contribution verified (the verifier badge counts
+-- contributions, not flips)
+SELECT verifications_given - :bob_given AS bob_counted FROM arxos.contributors WHERE handle = 'bob';
 -- a verifier of the same owner moves the tokens but not the reputation: an owner's identities
 -- cannot make each other trusted (hank and bob were both registered by this session's actor)
 SELECT arxos.register_contributor('hank', 'Hank') IS NOT NULL AS hank;

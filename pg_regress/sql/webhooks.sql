@@ -67,6 +67,12 @@ SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "ftp://example.com/"}');
 SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('description', repeat('d', 501)));
 SELECT arxos.patch_webhook(:'id'::uuid, '{"object_type": ""}');
 SELECT w->>'url' AS restored FROM arxos.patch_webhook(:'id'::uuid, '{"url": "https://example.com/regress"}') w;
+-- a PATCH that changes nothing leaves updated_at alone; a blank building is no building (22023)
+SELECT updated_at AS before_patch FROM arxos.webhooks WHERE id = :'id'::uuid \gset
+SELECT w->>'url' AS same FROM arxos.patch_webhook(:'id'::uuid, '{}') w;
+SELECT w->>'url' AS same FROM arxos.patch_webhook(:'id'::uuid, '{"url": "https://example.com/regress"}') w;
+SELECT updated_at = :'before_patch'::timestamptz AS updated_at_kept FROM arxos.webhooks WHERE id = :'id'::uuid;
+SELECT arxos.patch_webhook(:'id'::uuid, '{"building": " "}');
 UPDATE arxos.webhooks SET types = '{}' WHERE id = :'id'::uuid;
 -- A session cannot point the key elsewhere.
 SET arxos.secret_key_file = '/tmp/elsewhere.key';

@@ -523,9 +523,10 @@ fn a_start_beyond_the_head_is_refused() {
 
     let beyond_text = beyond.to_string();
     let by_query = format!("/api/events?after={beyond}");
-    for (path, last_event_id) in [
-        (by_query.as_str(), None),
-        ("/api/events", Some(&beyond_text)),
+    // The message names what the client sent.
+    for (path, last_event_id, named) in [
+        (by_query.as_str(), None, "after is"),
+        ("/api/events", Some(&beyond_text), "Last-Event-ID is"),
     ] {
         let mut headers = vec![("X-API-Key", key.as_str())];
         headers.extend(last_event_id.map(|id| ("Last-Event-ID", id.as_str())));
@@ -533,8 +534,27 @@ fn a_start_beyond_the_head_is_refused() {
         let status = refused.status;
         let text = refused.body_text();
         assert_eq!(status, 400, "{text}");
-        assert!(text.contains("beyond the newest event id"), "{text}");
+        assert!(
+            text.contains("beyond the newest event id") && text.contains(named),
+            "{text}"
+        );
     }
+    let mut negative = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", "-5")],
+    );
+    let text = negative.body_text();
+    assert!(text.contains("Last-Event-ID must be an event id"), "{text}");
+    // An empty Last-Event-ID is no id: the stream starts at the head.
+    let mut empty = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", "")],
+    );
+    assert_eq!(empty.status, 200);
+    empty.wait_ready();
+    assert_eq!(empty.last_event_id, Some(now));
     let mut resumed = SseClient::connect(
         shim.addr(),
         "/api/events",

@@ -322,7 +322,7 @@ fn inspect_find_near_trace() {
     assert!(ok(&cluster, "find type=nothing").ends_with("0 objects found\n"));
     let (_, err) = failing(
         &cluster,
-        "find voltage>abc; find type>3; find /nope type=outlet",
+        "find voltage>abc; find type>3; find /nope type=outlet; find status!=exploded",
     );
     let errors: Vec<&str> = err.lines().collect();
     assert_eq!(
@@ -332,7 +332,12 @@ fn inspect_find_near_trace() {
     assert!(errors[1].starts_with(r#"error: filter "type>3""#), "{err}");
     // Under a path that names nothing: said, as ls says it, not "0 objects found".
     assert_eq!(errors[2], "error: no object at /nope", "{err}");
-    assert_eq!(errors.len(), 3, "{err}");
+    // An unknown status is an error whichever way it is compared, not a filter matching all.
+    assert!(
+        errors[3].starts_with("error: unknown status 'exploded'"),
+        "{err}"
+    );
+    assert_eq!(errors.len(), 4, "{err}");
 
     // near: from the current object.
     let out = ok(&cluster, "cd /electrical/circuits/2; near");
@@ -688,6 +693,23 @@ fn exit_statuses_and_piped_commands() {
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait for arxos shell");
     assert_eq!((out.status.code(), stderr(&out)), (Some(0), String::new()));
+
+    // A database without the extension: said once, plainly (2).
+    cluster
+        .client()
+        .batch_execute("CREATE DATABASE plain")
+        .expect("create a database without the extension");
+    let out = Command::new(arxos_bin())
+        .args(["shell", "--database", &cluster.url_for("plain"), "-c", "ls"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run arxos shell");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: this database has no arxos extension"),
+        "{}",
+        stderr(&out)
+    );
 
     // Usage and connection errors: 2.
     let out = run(&cluster, "ls", &["--building", "nope"]);

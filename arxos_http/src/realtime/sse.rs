@@ -73,17 +73,26 @@ pub async fn stream(
     Query(params): Query<StreamParams>,
 ) -> Result<Response, ApiError> {
     let key = request_key(&headers, params.api_key.as_deref())?;
-    let last_event_id = match headers.get("last-event-id") {
+    // An empty Last-Event-ID is no id (EventSource sends none before its first event).
+    let last_event_id = match headers
+        .get("last-event-id")
+        .map(|v| v.to_str().map(str::trim))
+    {
+        None | Some(Ok("")) => None,
         Some(value) => Some(
             value
-                .to_str()
                 .ok()
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .ok_or_else(|| ApiError::validation("Last-Event-ID must be an event id"))?,
+                .and_then(|v| v.parse::<i64>().ok())
+                .filter(|id| *id >= 0)
+                .ok_or_else(|| {
+                    ApiError::validation("Last-Event-ID must be an event id: a number, 0 or more")
+                })?,
         ),
-        None => None,
     };
-    let start = subscription::non_negative_after(last_event_id.or(params.after))?;
+    let start = match last_event_id {
+        Some(id) => Some((id, "Last-Event-ID")),
+        None => subscription::non_negative_after(params.after)?.map(|id| (id, "after")),
+    };
     // The server's request timeout does not cover this route (a stream): the subscription has
     // its own, and a database that does not answer in time is a retry, as one that is down.
     let keys_seen = state.grants.generation();
@@ -98,7 +107,7 @@ pub async fn stream(
             Err(_) => return Ok(retry_only("the database did not answer in time")),
         };
     let cursor = match start {
-        Some(after) => sub.check_after(after)?,
+        Some((after, named)) => sub.check_after(after, named)?,
         None => sub.head,
     };
     let reader = Reader {

@@ -20,10 +20,11 @@ impl Subscription {
     /// Checks a client's start (`after`, `Last-Event-ID`): an id beyond the outbox's head was
     /// never handed out by this database (a cursor from another database, or one restored to
     /// an older state), and following it would skip every event up to it without a word.
-    pub fn check_after(&self, after: i64) -> Result<i64, ApiError> {
+    /// `named` is how the client gave it: `after` or `Last-Event-ID`.
+    pub fn check_after(&self, after: i64, named: &str) -> Result<i64, ApiError> {
         if after > self.head {
             return Err(ApiError::validation(format!(
-                "after is {after}, beyond the newest event id ({}): event ids come from this database's outbox; \
+                "{named} is {after}, beyond the newest event id ({}): event ids come from this database's outbox; \
                  start again without after (or with after={})",
                 self.head, self.head
             )));
@@ -64,6 +65,15 @@ pub async fn subscribe(
     {
         return Err(ApiError::validation(
             "object_type must not be empty: leave it out for every object type",
+        ));
+    }
+    if params
+        .building
+        .as_deref()
+        .is_some_and(|b| b.trim().is_empty())
+    {
+        return Err(ApiError::validation(
+            "building must not be empty: leave it out for every building",
         ));
     }
     let building = params.building.as_deref();

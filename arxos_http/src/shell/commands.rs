@@ -452,6 +452,10 @@ impl Session {
         let building = self.building()?;
         let under = self.resolve(under)?;
         let q = FindQuery::build(filters);
+        for status in &q.statuses_to_check {
+            self.db
+                .query("SELECT arxos.check_object_input(NULL, $1, NULL)", &[status])?;
+        }
         let sql = q.sql(FIND_MAX + 1);
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
             &building,
@@ -719,8 +723,8 @@ impl Session {
         } else if more_at_root {
             let _ = writeln!(
                 out,
-                "(the last {} changes; history -n N shows more)",
-                rows.len()
+                "({}; history -n N shows more)",
+                last_changes(rows.len())
             );
         } else if total > rows.len() as i64 {
             let _ = writeln!(
@@ -881,6 +885,15 @@ impl Session {
             )
             .map(|rows| rows.iter().filter_map(|r| r.try_get(0).ok()).collect())
             .unwrap_or_default()
+    }
+}
+
+/// "the last change", "the last 5 changes".
+fn last_changes(n: usize) -> String {
+    if n == 1 {
+        "the last change".to_owned()
+    } else {
+        format!("the last {n} changes")
     }
 }
 

@@ -165,6 +165,9 @@ pub struct FindQuery {
     pub needs_repair: Option<bool>,
     pub conditions: Vec<String>,
     pub params: Vec<String>,
+    /// Statuses compared in `conditions` (`status!=x`, a second `status=`): checked like
+    /// `arxos.find`'s own, so an unknown one is an error, not a filter that matches all.
+    pub statuses_to_check: Vec<String>,
 }
 
 /// Parameters `$1`..`$6`: building, under, type, status, props, needs_repair.
@@ -197,6 +200,9 @@ impl FindQuery {
                         Field::Status => "o.status",
                         _ => "o.name",
                     };
+                    if f.field == Field::Status && op != Op::Contains {
+                        q.statuses_to_check.push(f.value.clone());
+                    }
                     let p = q.param(f.value.clone());
                     q.conditions.push(match op {
                         Op::Contains => format!("strpos(lower({column}), lower({p})) > 0"),

@@ -78,6 +78,18 @@ fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
             return EXIT_USAGE;
         }
     };
+    // Every command reads the extension's schema: without it, say so once, plainly.
+    match db.query("SELECT to_regnamespace('arxos') IS NOT NULL", &[]) {
+        Ok(rows) if rows.first().is_some_and(|r| !r.get::<_, bool>(0)) => {
+            report(&ShellError::Invalid(
+                "this database has no arxos extension (or this role cannot see its schema): \
+                 CREATE EXTENSION arxos CASCADE"
+                    .to_owned(),
+            ));
+            return EXIT_USAGE;
+        }
+        _ => {}
+    }
     let mut session = Session::new(db, Palette::stdout());
     let selected = match &args.building {
         Some(key) => session.use_building(key),

@@ -86,7 +86,7 @@ pub const COMMANDS: &[CommandInfo] = &[
         name: "buildings",
         usage: "buildings",
         summary: "list the buildings (* marks the current one)",
-        details: "Shows each building's key, name, grade and address.",
+        details: "Shows each building's key, name, grade, score and address.",
     },
     CommandInfo {
         name: "use",
@@ -131,7 +131,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo {
         name: "find",
         usage: "find [PATH] [FILTER ...]",
-        summary: "find objects below a path (default: the current path); also `select`",
+        summary: "find objects at and below a path (default: the current path); also `select`",
         details: "Filters (all must hold):\n\
                   \x20 type=outlet  status=failed  name=panel_1   equal (also !=)\n\
                   \x20 name~panel  type~heat                    contains, ignoring case\n\

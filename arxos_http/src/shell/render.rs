@@ -84,22 +84,19 @@ impl Palette {
 /// The status marks of an object: `[FAILED]`, `[NEEDS REPAIR]` (both when both hold),
 /// `[OK]` for an active object that needs nothing, otherwise its status (`[DEGRADED]`).
 pub fn marks(status: &str, needs_repair: bool) -> String {
+    // The status unless it is active, then the repair flag: neither hides the other.
     let mut out = Vec::new();
-    if status == "failed" {
-        out.push("[FAILED]".to_owned());
+    if status != "active" {
+        out.push(format!(
+            "[{}]",
+            crate::table::printable(&status.to_uppercase())
+        ));
     }
     if needs_repair {
         out.push("[NEEDS REPAIR]".to_owned());
     }
     if out.is_empty() {
-        if status == "active" {
-            out.push("[OK]".to_owned());
-        } else {
-            out.push(format!(
-                "[{}]",
-                crate::table::printable(&status.to_uppercase())
-            ));
-        }
+        out.push("[OK]".to_owned());
     }
     out.join(" ")
 }
@@ -270,6 +267,7 @@ mod tests {
         assert_eq!(marks("failed", true), "[FAILED] [NEEDS REPAIR]");
         assert_eq!(marks("active", true), "[NEEDS REPAIR]");
         assert_eq!(marks("degraded", false), "[DEGRADED]");
+        assert_eq!(marks("maintenance", true), "[MAINTENANCE] [NEEDS REPAIR]");
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Resolve for GuardedResolver {
                 let reason: Box<dyn std::error::Error + Send + Sync> = if found.is_empty() {
                     format!("{host} does not resolve").into()
                 } else {
-                    format!("{host} resolves only to private, loopback or link-local addresses (refused)").into()
+                    format!("{host} resolves only to addresses that are not public (private, loopback, link-local, multicast or reserved: refused)").into()
                 };
                 return Err(reason);
             }
@@ -138,7 +138,7 @@ pub fn check_url(policy: &Policy, url: &reqwest::Url) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{ip} is a private, loopback or link-local address (refused)"
+            "{ip} is not a public address (private, loopback, link-local, multicast or reserved: refused)"
         ))
     }
 }

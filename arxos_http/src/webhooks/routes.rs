@@ -63,6 +63,11 @@ async fn admin_one(state: &AppState, key: &ApiKey, sql: &str, id: &str) -> Resul
 }
 
 fn check_url(url: &str) -> Result<(), ApiError> {
+    if url.trim().is_empty() {
+        return Err(ApiError::validation(
+            "url is empty: an http:// or https:// URL with a host is needed",
+        ));
+    }
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| ApiError::validation(format!("invalid url {url:?}: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
