@@ -58,23 +58,16 @@ pub async fn subscribe(
 ) -> Result<Subscription, ApiError> {
     let types = params.type_patterns()?;
     let under = params.under_path()?;
-    if params
-        .object_type
-        .as_deref()
-        .is_some_and(|t| t.trim().is_empty())
-    {
-        return Err(ApiError::validation(
-            "object_type must not be empty: leave it out for every object type",
-        ));
-    }
-    if params
-        .building
-        .as_deref()
-        .is_some_and(|b| b.trim().is_empty())
-    {
-        return Err(ApiError::validation(
-            "building must not be empty: leave it out for every building",
-        ));
+    // A blank filter is a mistake, not "any": leaving it out says that.
+    for (name, value, every) in [
+        ("object_type", &params.object_type, "object type"),
+        ("building", &params.building, "building"),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(ApiError::validation(format!(
+                "{name} must not be empty: leave it out for every {every}"
+            )));
+        }
     }
     let building = params.building.as_deref();
     let named = params.building.clone();
