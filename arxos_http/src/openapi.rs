@@ -44,7 +44,7 @@ use crate::webhooks::routes as webhooks;
         ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
         Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
         routes::Page, routes::Items)),
-    modifiers(&Security, &RootListings, &RateLimited),
+    modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
          (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"),
          (name = "integrations"), (name = "events"), (name = "webhooks"))
@@ -121,6 +121,50 @@ impl Modify for RateLimited {
                     .responses
                     .responses
                     .insert("429".to_owned(), refused.clone().into());
+            }
+        }
+    }
+}
+
+/// Every operation that takes a body may refuse it before its handler runs: 413 (over the
+/// body limit), 415 (not `Content-Type: application/json`), 422 (JSON of the wrong shape: a
+/// missing or unknown field, a wrong type), 400 (not JSON). Listed where the operation does not
+/// describe them itself.
+struct BodyRefusals;
+
+impl Modify for BodyRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let refusal = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let refusals = [
+            ("400", refusal("VALIDATION_ERROR: the body is not JSON, or a value is refused")),
+            ("413", refusal("PAYLOAD_TOO_LARGE: the body is over the server's limit")),
+            ("415", refusal("VALIDATION_ERROR: the body is not sent as application/json")),
+            ("422", refusal("VALIDATION_ERROR: JSON of the wrong shape (a missing or unknown field, a wrong type)")),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.put, &mut item.post, &mut item.patch]
+                .into_iter()
+                .flatten()
+                .filter(|o| o.request_body.is_some())
+            {
+                for (status, response) in &refusals {
+                    operation
+                        .responses
+                        .responses
+                        .entry((*status).to_owned())
+                        .or_insert_with(|| response.clone().into());
+                }
             }
         }
     }
@@ -584,9 +628,12 @@ pub struct CreatedWebhook {
     pub secret: String,
 }
 
-/// The body of `PATCH /api/webhooks/{id}`: only the fields sent change; `null` clears a filter.
+/// The body of `PATCH /api/webhooks/{id}`: only the fields sent change; `null` clears a filter
+/// (`url` and `enabled` cannot be null). Unknown fields are refused.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
+    #[schema(nullable = false)]
     pub url: Option<String>,
     pub types: Option<Vec<String>>,
     pub building: Option<String>,
@@ -594,6 +641,7 @@ pub struct WebhookPatch {
     pub object_type: Option<String>,
     pub description: Option<String>,
     /// `true` also clears the failure state.
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
 }
 
@@ -650,6 +698,23 @@ mod tests {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    }
+
+    #[test]
+    fn operations_with_a_body_list_its_refusals() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let create = &doc["paths"]["/api/webhooks"]["post"]["responses"];
+        for status in ["400", "413", "415", "422"] {
+            assert!(create[status].is_object(), "{status}");
+        }
+        let patch = &doc["components"]["schemas"]["WebhookPatch"];
+        assert_eq!(
+            patch["additionalProperties"],
+            serde_json::json!(false),
+            "{patch}"
+        );
+        assert_eq!(patch["properties"]["url"]["type"], "string", "{patch}");
+        assert_eq!(patch["properties"]["enabled"]["type"], "boolean", "{patch}");
     }
 
     #[test]
