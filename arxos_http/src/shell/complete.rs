@@ -12,7 +12,7 @@ use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
 use super::commands::Session;
-use super::parse::{self, COMMANDS};
+use super::parse;
 
 /// Where completion candidates come from.
 /// Most candidates offered for one word. A source returns up to one more, which says that
@@ -82,8 +82,7 @@ pub fn complete(line: &str, source: &dyn Source) -> (usize, Vec<Pair>) {
             .collect()
     };
     let candidates = match slot {
-        Slot::Command => words(COMMANDS.iter().map(|c| c.name.to_owned()).collect()),
-        Slot::Topic => words(COMMANDS.iter().map(|c| c.name.to_owned()).collect()),
+        Slot::Command | Slot::Topic => words(parse::command_names()),
         Slot::Direction => words(vec!["downstream".to_owned(), "upstream".to_owned()]),
         Slot::Building => {
             let mut keys = source.building_keys(&current);
@@ -144,9 +143,15 @@ fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
         .into_iter()
         .map(|(name, is_dir)| {
             let slash = if is_dir { "/" } else { "" };
+            let mut replacement = escape(&format!("{dir_typed}{name}{slash}"), quote);
+            // A leaf ends the word: inside a quote, the quote is closed (a folder stays open
+            // for the next name).
+            if let (false, Some(q)) = (is_dir, quote) {
+                replacement.push(q);
+            }
             Pair {
                 display: format!("{name}{slash}"),
-                replacement: escape(&format!("{dir_typed}{name}{slash}"), quote),
+                replacement,
             }
         })
         .collect();
@@ -279,7 +284,12 @@ mod tests {
             (0, vec!["tree ".to_owned(), "trace ".to_owned()])
         );
         assert_eq!(replacements("ls; pw"), (4, vec!["pwd ".to_owned()]));
-        assert_eq!(replacements("").1.len(), COMMANDS.len());
+        // every command, and the aliases (quit, select)
+        assert_eq!(
+            replacements("").1.len(),
+            parse::COMMANDS.len() + parse::ALIASES.len()
+        );
+        assert_eq!(replacements("sel"), (0, vec!["select ".to_owned()]));
     }
 
     #[test]
@@ -353,27 +363,31 @@ mod tests {
             replacements("inspect cab").1,
             vec![r"cabinet\ 1".to_owned()]
         );
+        // A leaf completed inside a quote closes it (the line can be run as it is); a folder
+        // leaves it open for the next name.
         assert_eq!(
             replacements("inspect \"cab"),
-            (8, vec!["\"cabinet 1".to_owned()])
+            (8, vec!["\"cabinet 1\"".to_owned()])
         );
+        assert_eq!(replacements("cd \"circ").1, vec!["\"circuits/".to_owned()]);
         // A quote inside the name: escaped so that the line reads back as the name.
         for (line, typed) in [
-            ("inspect \"6", r#""6\" main"#),
-            ("inspect '6", r#"'6" main"#),
+            ("inspect \"6", r#""6\" main""#),
+            ("inspect '6", r#"'6" main'"#),
             ("inspect 6", r#"6\"\ main"#),
-            ("inspect 'it", r"'it'\''s"),
-            ("inspect \"it", r#""it's"#),
+            ("inspect 'it", r"'it'\''s'"),
+            ("inspect \"it", r#""it's""#),
             ("inspect it", r"it\'s"),
         ] {
             let (start, got) = replacements(line);
             assert_eq!(got, vec![typed.to_owned()], "{line}");
             let completed = format!("{}{}", &line[..start], got[0]);
-            let closed = match super::super::parse::lex(&completed).open_quote {
-                Some(q) => format!("{completed}{q}"),
-                None => completed,
-            };
-            let words = super::super::parse::lex(&closed).words;
+            assert_eq!(
+                super::super::parse::lex(&completed).open_quote,
+                None,
+                "{line}"
+            );
+            let words = super::super::parse::lex(&completed).words;
             let name = if line.contains('6') {
                 "6\" main"
             } else {

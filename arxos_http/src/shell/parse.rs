@@ -188,14 +188,26 @@ pub const COMMANDS: &[CommandInfo] = &[
     },
 ];
 
+/// Other names of commands: (alias, command).
+pub const ALIASES: &[(&str, &str)] = &[("quit", "exit"), ("select", "find")];
+
 /// The help entry of a command (or of its alias).
 pub fn command_info(name: &str) -> Option<&'static CommandInfo> {
-    let name = match name {
-        "quit" => "exit",
-        "select" => "find",
-        _ => name,
-    };
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, command)| *command);
     COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every name a command can be typed by, aliases included (what Tab completes).
+pub fn command_names() -> Vec<String> {
+    COMMANDS
+        .iter()
+        .map(|c| c.name)
+        .chain(ALIASES.iter().map(|(alias, _)| *alias))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Byte ranges of the commands of a line: the line split at every `;` outside quotes.

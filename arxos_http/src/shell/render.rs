@@ -26,11 +26,12 @@ pub struct Palette {
 
 impl Palette {
     /// Colours for a stream that is a terminal, unless `NO_COLOR` is set (to anything but
-    /// the empty string; see no-color.org).
+    /// the empty string; see no-color.org) or the terminal is `TERM=dumb` (no escapes).
     pub fn for_stream(is_terminal: bool) -> Palette {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         Palette {
-            enabled: is_terminal && !no_color,
+            enabled: is_terminal && !no_color && !dumb,
         }
     }
 
@@ -103,6 +104,10 @@ pub fn marks(status: &str, needs_repair: bool) -> String {
 
 /// A number the way people write it: no trailing `.0`, at most three decimals.
 pub fn number(n: f64) -> String {
+    // Beyond what thousandths can say (or what n * 1000 can hold): scientific notation.
+    if n.is_finite() && n.abs() >= 1e15 {
+        return format!("{n:e}");
+    }
     let rounded = (n * 1000.0).round() / 1000.0;
     let text = format!("{rounded}");
     if text == "-0" {
@@ -290,6 +295,8 @@ mod tests {
         assert_eq!(number(7.0), "7");
         assert_eq!(number(0.30000000000000004), "0.3");
         assert_eq!(number(-0.0001), "0");
+        assert_eq!(number(1e308), "1e308");
+        assert_eq!(number(-2.5e20), "-2.5e20");
         assert_eq!(value(&json!("NEMA 5-20R"), 40), "NEMA 5-20R");
         assert_eq!(value(&json!(120), 40), "120");
         assert_eq!(value(&json!("abcdef"), 4), "abc…");
