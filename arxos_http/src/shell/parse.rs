@@ -371,10 +371,14 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
             [key] => Command::Use(key.clone()),
             _ => return Err(usage_err()),
         },
-        "cd" => match args.as_slice() {
-            [] => Command::Cd(CdTarget::Root),
-            [dash] if dash == "-" => Command::Cd(CdTarget::Previous),
-            [path] => Command::Cd(CdTarget::Path(path.clone())),
+        "cd" => match (
+            args.first().map(String::as_str),
+            operands(&args, name)?.as_slice(),
+        ) {
+            (_, []) => Command::Cd(CdTarget::Root),
+            // `cd -` is the previous path; `cd -- -` names an object called `-`
+            (Some("-"), [_]) => Command::Cd(CdTarget::Previous),
+            (_, [path]) => Command::Cd(CdTarget::Path(path.clone())),
             _ => return Err(usage_err()),
         },
         "ls" => Command::Ls(at_most_one_path(&args, name)?),
@@ -461,11 +465,32 @@ fn no_args(args: &[String], name: &str, command: Command) -> Result<Command, She
 }
 
 fn at_most_one_path(args: &[String], name: &str) -> Result<Option<String>, ShellError> {
-    match args {
+    match operands(args, name)?.as_slice() {
         [] => Ok(None),
         [path] => Ok(Some(path.clone())),
         _ => Err(usage(name)),
     }
+}
+
+/// The arguments of a command that takes no options: `--` ends the options (so a path may
+/// start with `-`), and anything else that starts with `-` is an unknown option, as for the
+/// commands that take some. A lone `-` is an operand (`cd -`).
+fn operands(args: &[String], name: &str) -> Result<Vec<String>, ShellError> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut options_done = false;
+    for arg in args {
+        if !options_done && arg == "--" {
+            options_done = true;
+        } else if !options_done && arg.starts_with('-') && arg.len() > 1 {
+            return Err(ShellError::Invalid(format!(
+                "unknown option {arg}; usage: {}",
+                usage_text(name)
+            )));
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// An optional path and one optional valued option (`-d 2`, `-d2`, `--depth=2`); `--` ends
@@ -655,6 +680,29 @@ mod tests {
             parse_command("sql  select 'a  b'").unwrap(),
             Command::Sql("select 'a  b'".into())
         );
+        // Commands without options still know `--` and refuse an unknown option.
+        assert_eq!(
+            parse_command("cd -- -odd").unwrap(),
+            Command::Cd(CdTarget::Path("-odd".into()))
+        );
+        assert_eq!(
+            parse_command("cd -").unwrap(),
+            Command::Cd(CdTarget::Previous)
+        );
+        assert_eq!(
+            parse_command("cd -- -").unwrap(),
+            Command::Cd(CdTarget::Path("-".into()))
+        );
+        assert_eq!(
+            parse_command("ls -- -odd").unwrap(),
+            Command::Ls(Some("-odd".into()))
+        );
+        for bad in ["ls -l", "cd -x", "inspect -v /a"] {
+            let Err(ShellError::Invalid(message)) = parse_command(bad) else {
+                panic!("{bad}: not refused");
+            };
+            assert!(message.starts_with("unknown option -"), "{bad}: {message}");
+        }
         assert_eq!(parse_command("quit").unwrap(), Command::Exit(None));
         assert_eq!(parse_command("exit 3").unwrap(), Command::Exit(Some(3)));
         for bad in ["exit 256", "exit -1", "exit x", "exit 1 2"] {
