@@ -1,5 +1,7 @@
 //! Plain-text tables for the command-line tools (`arxos keys list`, the shell).
 
+use unicode_width::UnicodeWidthStr;
+
 /// Text from the database as the terminal may show it on one line: tabs and line breaks (which
 /// addresses and notes may hold) become a space; other control characters (terminal escape
 /// sequences: ESC, the C1 controls) and the invisible format characters that reorder or hide
@@ -41,7 +43,7 @@ pub fn render_table_with<R: AsRef<[String]>>(
     let mut widths = vec![0usize; columns];
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row.as_ref()) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(cell.width());
         }
     }
     let mut out = String::new();
@@ -54,7 +56,7 @@ pub fn render_table_with<R: AsRef<[String]>>(
             }
             line.push_str(&paint(r, i, cell));
             if i + 1 < row.len() {
-                let pad = widths[i] - cell.chars().count();
+                let pad = widths[i] - cell.width();
                 line.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -67,6 +69,19 @@ pub fn render_table_with<R: AsRef<[String]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_line_up_by_display_width() {
+        let rows = vec![
+            vec!["配電盤".to_owned(), "panel".to_owned()],
+            vec!["ab".to_owned(), "x".to_owned()],
+        ];
+        // 配電盤 takes six columns: "ab" is padded to six as well.
+        assert_eq!(
+            render_table_with(&rows, |_, _, c| c.to_owned()),
+            "配電盤  panel\nab      x\n"
+        );
+    }
 
     #[test]
     fn escapes_and_reordering_characters_are_not_printed() {
