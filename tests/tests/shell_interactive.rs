@@ -83,6 +83,11 @@ fn completes_paths_and_moves_around() {
         .expect("the error");
     shell.expect("b42:/electrical> ").expect("still running");
 
+    // The history is written as lines are entered, not only at the end: a session whose
+    // terminal closes keeps it.
+    let so_far = std::fs::read_to_string(home.join(".arxos_history")).expect("history file");
+    assert!(so_far.contains("cd panel_9"), "{so_far}");
+
     shell.send("exit\r").expect("exit");
     shell.expect(Eof).expect("the shell ends");
     let status = shell.get_process().wait().expect("wait for the shell");

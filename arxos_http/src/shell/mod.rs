@@ -274,6 +274,11 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
         let prompt = session.borrow().prompt();
         match editor.readline(&prompt) {
             Ok(text) => {
+                // Kept at once: a session whose terminal closes (SIGHUP) or that is killed
+                // keeps what was typed; the save at the end tidies the file.
+                if let Some(file) = &history {
+                    let _ = editor.append_history(file);
+                }
                 // A paste of several lines arrives as one (bracketed paste): its lines run one
                 // after the other, as piped lines do.
                 let mut exit = None;
