@@ -117,10 +117,11 @@ pub fn number(n: f64) -> String {
     }
 }
 
-/// A JSON value for people: strings without quotes, anything else as compact JSON, cut
-/// to `max` characters.
+/// A JSON value for people: strings without quotes (the empty string as `""`, which would
+/// otherwise show as nothing), anything else as compact JSON, cut to `max` characters.
 pub fn value(v: &Value, max: usize) -> String {
     let text = match v {
+        Value::String(s) if s.is_empty() => "\"\"".to_owned(),
         Value::String(s) => s.clone(),
         Value::Null => "null".to_owned(),
         other => other.to_string(),
@@ -300,6 +301,7 @@ mod tests {
         assert_eq!(value(&json!("NEMA 5-20R"), 40), "NEMA 5-20R");
         assert_eq!(value(&json!(120), 40), "120");
         assert_eq!(value(&json!("abcdef"), 4), "abc…");
+        assert_eq!(value(&json!(""), 40), "\"\"");
         assert_eq!(value(&json!("a\nb"), 40), "a b");
         assert_eq!(value(&json!("a\u{1b}[2Jb"), 40), "a?[2Jb");
     }
