@@ -163,9 +163,12 @@ BEGIN
                count(*) FILTER (WHERE n.status <> 'unknown'),
                count(*) FILTER (WHERE n.properties <> '{}'),
                count(*) FILTER (WHERE n.instrumented),
-               arxos.delta_reason('object_added', count(*), count(*) FILTER (WHERE n.instrumented)),
+               -- the reason is the statement's (per building), whoever the actors
+               arxos.delta_reason('object_added', (sum(count(*)) OVER w)::bigint,
+                                  (sum(count(*) FILTER (WHERE n.instrumented)) OVER w)::bigint),
                min(n.path)
           FROM new_rows n GROUP BY n.building_id, n.created_by
+        WINDOW w AS (PARTITION BY n.building_id)
     )
     -- arxos.wake(), inlined (statement triggers also fire for statements that wrote no row).
     SELECT pg_notify('arxos_events', '') INTO orphan
@@ -246,17 +249,21 @@ BEGIN
     ), deltas AS (
         -- Bookkeeping-only updates (readings, monitors) change no field but may change the
         -- instrumented count.
+        -- Per actor among the rows that changed a field (their history rows name them); rows
+        -- that changed only bookkeeping count no change and are one group.
         INSERT INTO arxos.rating_deltas (building_id, actor, changes, located, documented, with_properties,
                                          instrumented, reason, object_path)
-        SELECT b.building_id, b.actor, count(*) FILTER (WHERE b.changes <> '{}'), sum(b.located),
-               sum(b.documented), sum(b.with_properties), sum(b.instrumented),
-               arxos.delta_reason('object_updated', count(*) FILTER (WHERE b.changes <> '{}'),
-                                  sum(b.instrumented)::bigint),
+        SELECT b.building_id, coalesce(b.changer, arxos.current_actor()), count(*) FILTER (WHERE b.changes <> '{}'),
+               sum(b.located), sum(b.documented), sum(b.with_properties), sum(b.instrumented),
+               -- the reason is the statement's (per building), whoever the actors
+               arxos.delta_reason('object_updated', (sum(count(*) FILTER (WHERE b.changes <> '{}')) OVER w)::bigint,
+                                  (sum(sum(b.instrumented)) OVER w)::bigint),
                min(b.path)
-          FROM pairs b
-         GROUP BY b.building_id, b.actor
+          FROM (SELECT c.*, CASE WHEN c.changes <> '{}' THEN c.actor END AS changer FROM pairs c) b
+         GROUP BY b.building_id, b.changer
         HAVING count(*) FILTER (WHERE b.changes <> '{}') > 0
             OR (sum(b.located), sum(b.documented), sum(b.with_properties), sum(b.instrumented)) <> (0, 0, 0, 0)
+        WINDOW w AS (PARTITION BY b.building_id)
     )
     -- arxos.wake(), inlined.
     SELECT pg_notify('arxos_events', '') INTO bad

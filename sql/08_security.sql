@@ -143,6 +143,9 @@ GRANT USAGE ON SCHEMA arxos TO arxos_authenticator;
 -- building-scoped request that triggers it does not leave other buildings' events behind.
 ALTER FUNCTION arxos.sequence_events(integer, integer, boolean) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 ALTER FUNCTION arxos.lock_sequencer() SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
+-- recompute_rating folds every building's waiting deltas first (as the sequencer does): a
+-- request's role may not write the totals itself. The route has checked the building.
+ALTER FUNCTION arxos.recompute_rating(text) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 -- A shim's listener that finds the outbox behind what it published moves the numbering on.
 ALTER FUNCTION arxos.skip_event_ids(bigint) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 

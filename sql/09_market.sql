@@ -156,8 +156,8 @@ CREATE TABLE arxos.contributions (
     old_score            numeric(6, 3) NOT NULL,
     new_score            numeric(6, 3) NOT NULL,
     -- The score points the impact bonus pays for: what new_score adds above the highest score
-    -- the building reached with any earlier contribution (before or after it), so lowering a
-    -- score and raising it again pays nothing twice.
+    -- the building had with an earlier contribution that was not rejected (before or after
+    -- it), so lowering a score and raising it again pays nothing twice.
     bonus_gain           numeric(6, 3) NOT NULL DEFAULT 0 CHECK (bonus_gain >= 0),
     status               text NOT NULL DEFAULT 'pending'
                          CHECK (status IN ('pending', 'auto_verified', 'peer_verified', 'expert_verified', 'rejected')),
@@ -190,6 +190,10 @@ CREATE INDEX contributions_rate ON arxos.contributions (contributor_id, building
 CREATE INDEX contributions_building ON arxos.contributions (building_id, created_at);
 CREATE INDEX contributions_verified ON arxos.contributions (building_id, verified_at) WHERE verified_at IS NOT NULL;
 CREATE INDEX contributions_pending ON arxos.contributions (building_id, created_at) WHERE status = 'pending';
+-- The impact bonus's high-water mark (contribute): the highest score a building had with a
+-- contribution that was not rejected, one index probe each.
+CREATE INDEX contributions_old_score ON arxos.contributions (building_id, old_score) WHERE status <> 'rejected';
+CREATE INDEX contributions_new_score ON arxos.contributions (building_id, new_score) WHERE status <> 'rejected';
 
 -- The object paths each contributor's contributions have written (changes.puts), once each:
 -- objects_documented counts the rows (a path written again adds nothing).
@@ -869,10 +873,14 @@ BEGIN
         END LOOP;
     EXCEPTION WHEN data_exception OR integrity_constraint_violation OR dependent_objects_still_exist
                    OR raise_exception OR no_data_found THEN
-        -- A race with another writer (the same new path, the same connection) keeps its own
-        -- code: 23505 is a conflict a client may retry, not a malformed contribution.
+        -- A put that lost a race with another writer creating the same new path keeps its own
+        -- code: 23505 is a conflict a client may retry (a put is an upsert: the retry updates
+        -- what the other created), not a malformed contribution. A connection that exists
+        -- already stays AX010: retrying would fail the same way.
         RAISE EXCEPTION '%: %', what, left(SQLERRM, 300)
-            USING ERRCODE = CASE SQLSTATE WHEN 'P0002' THEN 'AX003' WHEN '23505' THEN '23505' ELSE 'AX010' END,
+            USING ERRCODE = CASE WHEN SQLSTATE = 'P0002' THEN 'AX003'
+                                 WHEN SQLSTATE = '23505' AND what LIKE 'changes.puts[%' THEN '23505'
+                                 ELSE 'AX010' END,
                   DETAIL = 'the write failed with SQLSTATE ' || SQLSTATE;
     END;
 END
@@ -1080,9 +1088,13 @@ BEGIN
 
     -- The impact bonus pays for new highs only: the points above both the score before and the
     -- highest score the building had with an earlier contribution.
+    -- (Rejected contributions reached nothing: they set no mark. Each max is one probe of a
+    -- partial index, whatever the building's history.)
     gain := greatest(0, r_after.score - greatest(r_before.score,
-                (SELECT greatest(max(x.old_score), max(x.new_score)) FROM arxos.contributions x
-                  WHERE x.building_id = b)));
+                (SELECT max(x.old_score) FROM arxos.contributions x
+                  WHERE x.building_id = b AND x.status <> 'rejected'),
+                (SELECT max(x.new_score) FROM arxos.contributions x
+                  WHERE x.building_id = b AND x.status <> 'rejected')));
     -- Record it. A concurrent contribution of the same data that committed first wins (AX006).
     amount := arxos.contribution_reward(type, q::double precision, 'pending', c.trust_level,
                                         gain::double precision, r_after.grade)::numeric(20, 6);

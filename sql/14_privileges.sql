@@ -71,6 +71,8 @@ BEGIN
                   WHEN 'api_keys' THEN 'revoke keys with arxos.revoke_api_key(id), or DELETE them'
                   WHEN 'objects' THEN 'remove objects with arxos.rm(building, path, recursive => true), or DELETE them'
                   WHEN 'buildings' THEN 'DELETE FROM arxos.buildings WHERE key = …'
+                  WHEN 'rating_deltas' THEN 'the sequencer folds them into the totals and deletes them: SELECT arxos.sequence_events()'
+                  WHEN 'event_counter' THEN 'its one row numbers the outbox; it is never emptied'
                   ELSE CASE WHEN EXISTS (
                            -- a user trigger that fires on DELETE (tgtype bit 3)
                            SELECT 1 FROM pg_catalog.pg_trigger g

@@ -49,6 +49,13 @@ SELECT (SELECT row(i.*)::text FROM arxos.rating_inputs(:'inv') i)
      = (SELECT row(i.*)::text FROM arxos.rating_inputs_scan(:'inv') i) AS inputs_equal_recount;
 SELECT a.score = r.score AS rating_equals_recompute
   FROM arxos.rating('inv') a, arxos.recompute_rating('inv') r;
+-- The reason of a history row is the statement's, however many actors it had: three objects
+-- by three actors in one INSERT are a bulk update, as by one actor.
+INSERT INTO arxos.objects (building_id, path, type, status)
+SELECT :'inv', '/p' || i, 'room', 'active'
+  FROM (SELECT i, set_config('arxos.actor', 'user' || i, true) FROM generate_series(1, 3) i) s;
+SELECT arxos.sequence_events() >= 0 AS sequenced;
+SELECT reason FROM arxos.rating_history WHERE building_id = :'inv' ORDER BY id DESC LIMIT 1;
 -- A connection's id cannot change; who made it and when stay as recorded.
 SELECT arxos.connect('inv', '/a', '/b', 'power') IS NOT NULL AS connected;
 SELECT regress.try($q$UPDATE arxos.connections SET id = gen_random_uuid() WHERE kind = 'power' AND from_id = (SELECT id FROM arxos.objects WHERE path = '/a' AND building_id = arxos.building_id('inv'))$q$) AS change_id;

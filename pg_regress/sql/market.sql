@@ -678,6 +678,19 @@ SELECT step, c.old_score, c.new_score, c.bonus_gain, c.new_score > c.old_score A
 -- a plain write that lowers the score, then a contribution that restores it: the same
 UPDATE arxos.objects SET status = 'unknown', properties = '{}' WHERE building_id = arxos.building_id('pump') AND path = '/hvac/t99';
 SELECT c.new_score > c.old_score AS raised, c.bonus_gain AS bonus_gain FROM pg_temp.pump('pump-up-4', true) c;
+-- a rejected contribution sets no mark: once the pump's contributions are rejected, the next
+-- raise is paid in full again
+UPDATE arxos.contributions SET status = 'rejected' WHERE building_id = arxos.building_id('pump');
+UPDATE arxos.objects SET status = 'unknown', properties = '{}', x = NULL, y = NULL, z = NULL, floor = NULL
+ WHERE building_id = arxos.building_id('pump') AND path = '/hvac/t99';
+SELECT c.bonus_gain = c.new_score - greatest(c.old_score,
+           (SELECT max(x.old_score) FROM arxos.contributions x WHERE x.building_id = c.building_id AND x.status <> 'rejected' AND x.id <> c.id)) AS paid_above_the_rest,
+       c.bonus_gain > 10 AS full_raise
+  FROM pg_temp.pump('pump-up-5', true) c;
+-- a connection that exists already is malformed input (AX010), not a race to retry
+SELECT regress.try($$SELECT arxos.contribute('pump', arxos.contributor_id('pumper'), 'object_documentation',
+       pg_temp.h('dup-conn'), '{"notes": "twice"}', '/hvac/a',
+       '{"connections": [{"from": "/hvac/a", "to": "/hvac/b", "kind": "power"}, {"from": "/hvac/a", "to": "/hvac/b", "kind": "power"}]}')$$) AS duplicate_connection;
 -- and the verification's reward is computed from the same bonus_gain
 SELECT arxos.contribution_reward_for(c, 'auto_verified') = arxos.contribution_reward('property_enrichment',
            c.quality::float8, 'auto_verified', c.trust_level, c.bonus_gain::float8, c.new_grade)::numeric(20, 6) AS reward_from_bonus_gain

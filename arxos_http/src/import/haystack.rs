@@ -49,7 +49,8 @@ enum Kind {
     Marker,
     Remove,
     Ref(String),
-    Number(f64, Option<String>),
+    /// As written in the file (serde_json keeps a number's digits): no round trip through f64.
+    Number(serde_json::Number, Option<String>),
     Other(Value),
 }
 
@@ -57,7 +58,7 @@ enum Kind {
 fn hayson(v: &Value) -> Kind {
     let Some(obj) = v.as_object() else {
         return match v {
-            Value::Number(n) => Kind::Number(n.as_f64().unwrap_or(0.0), None),
+            Value::Number(n) => Kind::Number(n.clone(), None),
             other => Kind::Other(other.clone()),
         };
     };
@@ -71,7 +72,7 @@ fn hayson(v: &Value) -> Kind {
         Some("number") => {
             let unit = obj.get("unit").and_then(Value::as_str).map(str::to_owned);
             match obj.get("val") {
-                Some(Value::Number(n)) => Kind::Number(n.as_f64().unwrap_or(0.0), unit),
+                Some(Value::Number(n)) => Kind::Number(n.clone(), unit),
                 // "INF", "-INF", "NaN": no JSON number; kept as given.
                 _ => Kind::Other(v.clone()),
             }
@@ -96,8 +97,18 @@ fn v3(v: &Value) -> Kind {
             let mut parts = rest.splitn(2, ' ');
             let number = parts.next().unwrap_or("");
             let unit = parts.next().map(str::to_owned).filter(|u| !u.is_empty());
+            // Its digits as written when they are a JSON number; otherwise (`+5`, `.5`) the
+            // value f64 reads. "INF", "NaN" and the like stay as given.
             match number.parse::<f64>() {
-                Ok(n) if n.is_finite() => Kind::Number(n, unit),
+                Ok(f) if f.is_finite() => {
+                    match serde_json::from_str::<serde_json::Number>(number)
+                        .ok()
+                        .or_else(|| serde_json::Number::from_f64(f))
+                    {
+                        Some(n) => Kind::Number(n, unit),
+                        None => Kind::Other(v.clone()),
+                    }
+                }
                 _ => Kind::Other(v.clone()),
             }
         }
@@ -330,6 +341,24 @@ fn record_type(has: &dyn Fn(&str) -> bool) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn numbers_keep_their_digits() {
+        let v: Value = serde_json::from_str(
+            r#"{"_kind": "number", "val": 12345678901234567890123.5, "unit": "kW"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            property(&hayson(&v)).to_string(),
+            r#"{"unit":"kW","value":12345678901234567890123.5}"#
+        );
+        let big: Value = serde_json::from_str("1e400").unwrap();
+        assert_eq!(property(&hayson(&big)).to_string(), "1e+400");
+        assert_eq!(
+            property(&v3(&json!("n:0.10000000000000000555 %"))).to_string(),
+            r#"{"unit":"%","value":0.10000000000000000555}"#
+        );
+    }
+
     const HAYSON: &str = r#"{"_kind": "grid", "meta": {"ver": "3.0"}, "cols": [], "rows": []}"#;
 
     fn hayson_rows(rows: Value) -> Vec<u8> {
@@ -377,7 +406,8 @@ mod tests {
             e("t#1").properties["curVal"],
             json!({"value": 21.5, "unit": "°C"})
         );
-        assert_eq!(e("t#1").properties["precision"], json!(2.0));
+        // numbers keep the digits the file wrote
+        assert_eq!(e("t#1").properties["precision"], json!(2));
         assert_eq!(e("t#1").properties["temp"], json!(true));
         assert_eq!(e("vav:1").properties["airRef"], json!("@ahu-1"));
         assert_eq!(model.relations.len(), 1);
@@ -416,7 +446,7 @@ mod tests {
             .unwrap();
         assert_eq!(p.parent.as_deref(), Some("p:demo:r:1"));
         assert_eq!(p.kind, "setpoint");
-        assert_eq!(p.properties["v"], json!({"value": 72.0, "unit": "°F"}));
+        assert_eq!(p.properties["v"], json!({"value": 72, "unit": "°F"}));
         assert_eq!(p.properties["dis"], json!("Setpoint"));
     }
 
