@@ -120,7 +120,7 @@ check "contributor counters equal a recount" \
     "SELECT bool_and(p.contributions = (SELECT count(*) FROM arxos.contributions c WHERE c.contributor_id = p.id)
                  AND p.verified_contributions = (SELECT count(*) FROM arxos.contributions c
                                                   WHERE c.contributor_id = p.id AND c.verified_at IS NOT NULL)
-                 AND p.verifications_given = (SELECT count(*) FROM arxos.verifications w WHERE w.verifier_id = p.id))
+                 AND p.verifications_given = (SELECT count(DISTINCT w.contribution_id) FROM arxos.verifications w WHERE w.verifier_id = p.id))
        FROM arxos.contributors p"
 check "the rating's inputs (verified included) equal the oracle" \
     "SELECT bool_and((SELECT row(i.*)::text FROM arxos.rating_inputs(b.id) i) = (SELECT row(i.*)::text FROM arxos.rating_inputs_scan(b.id) i))
