@@ -58,11 +58,11 @@ pub async fn recent(
     // A page shorter than asked holds every event the key may see up to the head read before
     // it (every id up to that head was visible to the page's query), so the next poll starts
     // there: a key limited to a quiet building does not rescan other buildings' events.
-    let last_id = page.last().map_or(after, |e| e.id);
+    let last_seen = page.last().map_or(after, |e| e.id);
     let last_id = if page.len() < limit as usize {
-        last_id.max(sub.head)
+        last_seen.max(sub.head)
     } else {
-        last_id
+        last_seen
     };
     let events: Vec<&str> = page
         .iter()

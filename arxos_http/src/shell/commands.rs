@@ -452,9 +452,12 @@ impl Session {
         let building = self.building()?;
         let under = self.resolve(under)?;
         let q = FindQuery::build(filters);
-        for status in &q.statuses_to_check {
-            self.db
-                .query("SELECT arxos.check_object_input(NULL, $1, NULL)", &[status])?;
+        if !q.statuses_to_check.is_empty() {
+            // One statement for them all (an unknown one raises).
+            self.db.query(
+                "SELECT arxos.check_object_input(NULL, s, NULL) FROM unnest($1::text[]) s",
+                &[&q.statuses_to_check],
+            )?;
         }
         let sql = q.sql(FIND_MAX + 1);
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
