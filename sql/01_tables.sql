@@ -112,7 +112,9 @@ CREATE TABLE arxos.objects (
     depth           integer GENERATED ALWAYS AS (arxos.path_depth(path)) STORED,
     -- a label: 1 to 100 characters, not blank, no control or invisible formatting characters
     type            text NOT NULL CONSTRAINT object_type_format CHECK (arxos.is_label(type, 100)),
-    status          text NOT NULL DEFAULT 'unknown' REFERENCES arxos.statuses(status),
+    -- one of arxos.statuses: checked by objects_before_write, not a foreign key (see
+    -- arxos.statuses_removed in 02_objects.sql)
+    status          text NOT NULL DEFAULT 'unknown',
     health          smallint NOT NULL DEFAULT 100 CHECK (health BETWEEN 0 AND 100),
     needs_repair    boolean NOT NULL DEFAULT false,
     properties      jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(properties) = 'object'),

@@ -357,6 +357,57 @@ $$;
 CREATE TRIGGER sensing_types_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON arxos.sensing_types
     FOR EACH STATEMENT EXECUTE FUNCTION arxos.sensing_types_changed();
 
+-- An object's status is one of arxos.statuses, checked by objects_before_write with a probe of
+-- the statuses' primary key rather than by a foreign key (its per-row RI trigger cost three
+-- times as much, and its error named a constraint). So that no object keeps a status that is
+-- gone, a status in use cannot be renamed or deleted. As for the sensing types, object writes
+-- wait for the change to commit and the change waits for the writes already running (SHARE ROW
+-- EXCLUSIVE); the check after the wait, a statement of its own under READ COMMITTED, sees
+-- them. Under REPEATABLE READ or SERIALIZABLE the check would read the transaction's older
+-- snapshot, so a status is removed under READ COMMITTED only. Run as the owner: row-level
+-- security must not hide the objects that use a status.
+CREATE FUNCTION arxos.statuses_removed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+DECLARE
+    gone text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        -- (A statement of its own: TRUNCATE has no old_rows.)
+        IF NOT EXISTS (SELECT 1 FROM old_rows r
+                        WHERE NOT EXISTS (SELECT 1 FROM arxos.statuses s WHERE s.status = r.status)) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'statuses are renamed or removed under READ COMMITTED only'
+            USING ERRCODE = '55000',
+                  HINT = 'a later snapshot must see the objects that use them: SET TRANSACTION ISOLATION LEVEL READ COMMITTED';
+    END IF;
+    LOCK TABLE arxos.objects IN SHARE ROW EXCLUSIVE MODE;
+    IF TG_OP = 'TRUNCATE' THEN
+        SELECT o.status INTO gone FROM arxos.objects o LIMIT 1;
+    ELSE
+        SELECT r.status INTO gone FROM old_rows r
+         WHERE NOT EXISTS (SELECT 1 FROM arxos.statuses s WHERE s.status = r.status)
+           AND EXISTS (SELECT 1 FROM arxos.objects o WHERE o.status = r.status)
+         LIMIT 1;
+    END IF;
+    IF gone IS NOT NULL THEN
+        RAISE EXCEPTION 'status % is in use: objects have it', arxos.shown(gone)
+            USING ERRCODE = '23503', HINT = 'give those objects another status first';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER statuses_updated AFTER UPDATE ON arxos.statuses
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.statuses_removed();
+CREATE TRIGGER statuses_deleted AFTER DELETE ON arxos.statuses
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.statuses_removed();
+CREATE TRIGGER statuses_truncated AFTER TRUNCATE ON arxos.statuses
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.statuses_removed();
+
 -------------------------------------------------------------------------------------------------
 -- Connection triggers
 -------------------------------------------------------------------------------------------------
@@ -369,6 +420,15 @@ BEGIN
                             IS DISTINCT FROM (OLD.id, OLD.from_id, OLD.to_id, OLD.kind, OLD.building_id) THEN
         RAISE EXCEPTION 'a connection''s id, building, ends and kind cannot change'
             USING ERRCODE = '22023', HINT = 'disconnect and connect again';
+    END IF;
+    -- The messages connect gives, rather than the CHECKs' (which name a constraint and show
+    -- the whole row); a NULL is left to NOT NULL.
+    IF TG_OP = 'INSERT' AND NEW.kind IS NOT NULL THEN
+        PERFORM arxos.check_kind(NEW.kind);
+    END IF;
+    IF jsonb_typeof(NEW.properties) <> 'object' THEN
+        RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(NEW.properties)
+            USING ERRCODE = '22023';
     END IF;
     -- (Always: a size shortcut would measure a value copied from a table still compressed.)
     IF TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties THEN

@@ -152,7 +152,7 @@ DECLARE
     r   arxos.objects;
 BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
-        RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(properties) USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_object_input(put.type, put.status, put.health);
     IF put.type IS NULL THEN
@@ -228,10 +228,10 @@ DECLARE
     unfloor  boolean := false;
 BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
-        RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(properties) USING ERRCODE = '22023';
     END IF;
     IF metrics IS NOT NULL AND jsonb_typeof(metrics) <> 'object' THEN
-        RAISE EXCEPTION 'metrics must be a JSON object' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'metrics must be a JSON object, got a JSON %', jsonb_typeof(metrics) USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_object_input(patch.type, patch.status, patch.health);
     unlocate := coalesce(jsonb_typeof(location) = 'null', false);
@@ -505,7 +505,7 @@ DECLARE
 BEGIN
     PERFORM arxos.check_kind(kind);
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
-        RAISE EXCEPTION 'properties must be a JSON object' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(properties) USING ERRCODE = '22023';
     END IF;
     INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
     VALUES (b, arxos.object_id(b, from_path), arxos.object_id(b, to_path), kind, coalesce(properties, '{}'))

@@ -455,6 +455,17 @@ BEGIN
         RAISE EXCEPTION 'ledger transaction % was booked earlier: entries cannot be added to it', NEW.transaction_id
             USING ERRCODE = 'AX023', HINT = 'book a correcting transaction instead';
     END IF;
+    -- What ledger_check reports as misdirected_entry, refused when booked: a transfer moves
+    -- tokens between holdings (on a mint it would create tokens nobody earned), a reward
+    -- between its building's mint and holdings.
+    IF EXISTS (SELECT 1 FROM arxos.ledger_transactions t, arxos.accounts a
+                WHERE t.id = NEW.transaction_id AND a.id = NEW.account_id
+                  AND ((t.kind = 'transfer' AND a.contributor_id IS NULL)
+                       OR (t.kind <> 'transfer' AND a.building_id IS DISTINCT FROM t.building_id))) THEN
+        RAISE EXCEPTION 'ledger transaction % cannot book an entry on account %: a transfer moves tokens between holdings only, a reward between its building''s mint and holdings',
+            NEW.transaction_id, NEW.account_id
+            USING ERRCODE = 'AX024', HINT = 'transfer tokens with arxos.transfer()';
+    END IF;
     UPDATE arxos.accounts a
        SET balance = a.balance + NEW.amount,
            earned = a.earned + CASE WHEN t.kind = 'transfer' THEN 0 ELSE NEW.amount END

@@ -13,6 +13,12 @@
 //!   and `last_reading_at` unless a trigger (the connection and readings triggers) changes
 //!   them, and makes a new version (`updated_at`, `updated_by`, `version` + 1) only when a field
 //!   that history reports changed;
+//! - checks the fields' values with the messages `arxos.put` gives (22023; 23502 for a NULL),
+//!   instead of leaving them to constraints whose errors name a constraint and show the whole
+//!   row: the type is a label, the status one of `arxos.statuses` (there is no foreign key: this
+//!   probe of its primary key is cheaper than the per-row RI trigger one costs, and the
+//!   statuses' own trigger keeps a status in use from going away), health 0..100, properties
+//!   and metrics JSON objects;
 //! - checks that written `properties` and `metrics` nest at most 32 levels;
 //! - sets `instrumented` and `instrumented_until` (monitored, a sensing type, or a reading
 //!   in the last 720 hours).
@@ -291,6 +297,8 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
         }
     }
 
+    check_fields(rel, &c, &new, old.as_ref());
+
     // Stored documents nest at most 32 levels (arxos_core::json_depth): deeper ones could be
     // written once and then never read back by the clients of their history and events.
     // Every level of a jsonb takes at least 8 bytes, so one of 256 bytes or fewer cannot be
@@ -431,15 +439,25 @@ unsafe fn jsonb_text(doc: pg_sys::Datum) -> String {
         .into_owned()
 }
 
-/// `EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = <kind>)`, read through the
-/// table's primary key. The table lives in the schema of the objects table; the lock taken is
-/// kept to the end of the transaction, as a query's is. Being part of the objects' own rules,
-/// it is read whatever the writer's privileges on it (the list is not secret).
+/// `EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = <kind>)`.
 unsafe fn is_sensing_type(objects: pg_sys::Relation, kind: pg_sys::Datum) -> bool {
+    key_exists(objects, c"sensing_types", c"type", kind)
+}
+
+/// `EXISTS (SELECT 1 FROM <table> t WHERE t.<column> = <key>)` for a text primary key, read
+/// through that key's index. The table lives in the schema of the objects table; the lock
+/// taken is kept to the end of the transaction, as a query's is. Being part of the objects'
+/// own rules, it is read whatever the writer's privileges on it (the lists are not secret).
+unsafe fn key_exists(
+    objects: pg_sys::Relation,
+    table: &CStr,
+    column: &CStr,
+    key: pg_sys::Datum,
+) -> bool {
     let namespace = (*(*objects).rd_rel).relnamespace;
-    let relid = pg_sys::get_relname_relid(c"sensing_types".as_ptr(), namespace);
+    let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
     if relid == pg_sys::InvalidOid {
-        error!("objects_before_write: table sensing_types not found");
+        error!("objects_before_write: table {table:?} not found");
     }
     let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
     let attrs = (*(*rel).rd_att)
@@ -448,25 +466,25 @@ unsafe fn is_sensing_type(objects: pg_sys::Relation, kind: pg_sys::Datum) -> boo
     let Some((attnum, collation)) = attrs
         .iter()
         .zip(1..)
-        .find(|(a, _)| !a.attisdropped && CStr::from_ptr(a.attname.data.as_ptr()) == c"type")
+        .find(|(a, _)| !a.attisdropped && CStr::from_ptr(a.attname.data.as_ptr()) == column)
         .map(|(a, attnum)| (attnum, a.attcollation))
     else {
-        error!("objects_before_write: table sensing_types has no column \"type\"");
+        error!("objects_before_write: table {table:?} has no column {column:?}");
     };
-    let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+    let mut scan_key: pg_sys::ScanKeyData = std::mem::zeroed();
     pg_sys::ScanKeyEntryInitialize(
-        &mut key,
+        &mut scan_key,
         0,
         attnum,
         pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
         pg_sys::InvalidOid,
         collation,
         pg_sys::Oid::from(pg_sys::F_TEXTEQ),
-        kind,
+        key,
     );
     let index = pg_sys::RelationGetPrimaryKeyIndex(rel);
     // A fresh snapshot under READ COMMITTED (the transaction's under REPEATABLE READ), as the
-    // query of a PL/pgSQL trigger would take: a type committed meanwhile counts from now on.
+    // query of a PL/pgSQL trigger would take: a key committed meanwhile counts from now on.
     let snapshot = pg_sys::GetTransactionSnapshot();
     let scan = pg_sys::systable_beginscan(
         rel,
@@ -474,10 +492,106 @@ unsafe fn is_sensing_type(objects: pg_sys::Relation, kind: pg_sys::Datum) -> boo
         index != pg_sys::InvalidOid,
         snapshot,
         1,
-        &mut key,
+        &mut scan_key,
     );
     let found = !pg_sys::systable_getnext(scan).is_null();
     pg_sys::systable_endscan(scan);
     pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
     found
+}
+
+/// Raises `message` with `code`; does not return.
+fn refuse(code: PgSqlErrorCode, message: String) -> ! {
+    ereport!(PgLogLevel::ERROR, code, message);
+    unreachable!("ereport(ERROR) does not return")
+}
+
+/// The checks of the fields a writer sets (see the module's documentation). A value an update
+/// leaves as it was is not checked again, except the cheap ones.
+unsafe fn check_fields(rel: pg_sys::Relation, c: &Columns, new: &Row, old: Option<&Row>) {
+    for (column, name) in [
+        (c.kind, "type"),
+        (c.status, "status"),
+        (c.health, "health"),
+        (c.needs_repair, "needs_repair"),
+        (c.properties, "properties"),
+        (c.metrics, "metrics"),
+    ] {
+        if new.get(column).is_none() {
+            refuse(
+                PgSqlErrorCode::ERRCODE_NOT_NULL_VIOLATION,
+                format!("an object's {name} cannot be null"),
+            );
+        }
+    }
+    let changed =
+        |column: usize| old.is_none_or(|old| !same_text(new.get(column), old.get(column)));
+    if let Some(kind) = new.get(c.kind).filter(|_| changed(c.kind)) {
+        let text = text_str(kind);
+        if !arxos_core::label::is_label(&text, 100) {
+            refuse(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!(
+                    "invalid type {}: 1 to 100 characters, not blank, no control or invisible \
+                     formatting characters",
+                    arxos_core::message::shown(&text)
+                ),
+            );
+        }
+    }
+    if let Some(status) = new.get(c.status).filter(|_| changed(c.status)) {
+        if !key_exists(rel, c"statuses", c"status", status) {
+            let known = Spi::get_one::<String>(
+                "SELECT string_agg(s.status, ', ' ORDER BY s.status) FROM arxos.statuses s",
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+            refuse(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!(
+                    "unknown status {}: use one of {known}",
+                    arxos_core::message::shown(&text_str(status))
+                ),
+            );
+        }
+    }
+    if let Some(health) = new.get(c.health) {
+        let health = health.value() as i16;
+        if !(0..=100).contains(&health) {
+            refuse(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("health must be between 0 and 100, got {health}"),
+            );
+        }
+    }
+    for (column, name) in [(c.properties, "properties"), (c.metrics, "metrics")] {
+        if let Some(doc) = new.get(column) {
+            if !jsonb_is_object(doc) {
+                refuse(
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    format!(
+                        "{name} must be a JSON object, got a JSON {}",
+                        jsonb_kind(doc)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Whether a jsonb's top level is an object: the flag in its root header, read from the first
+/// four bytes only (a slice: a large compressed document is not decompressed for it).
+unsafe fn jsonb_is_object(doc: pg_sys::Datum) -> bool {
+    let slice = pg_sys::pg_detoast_datum_slice(doc.cast_mut_ptr(), 0, 4);
+    let header = std::ptr::read_unaligned(pgrx::varlena::vardata_any(slice).cast::<u32>());
+    pg_sys::pfree(slice.cast());
+    header & pg_sys::JB_FOBJECT != 0
+}
+
+/// `jsonb_typeof(doc)`, for a message.
+unsafe fn jsonb_kind(doc: pg_sys::Datum) -> String {
+    let kind = pgrx::fcinfo::direct_function_call_as_datum(pg_sys::jsonb_typeof, &[Some(doc)])
+        .expect("jsonb_typeof is not NULL");
+    text_str(kind)
 }

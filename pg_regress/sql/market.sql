@@ -543,6 +543,21 @@ SELECT regexp_replace(regress.try($$INSERT INTO arxos.ledger_entries (transactio
     SELECT (SELECT min(id) FROM arxos.ledger_transactions), a.id, CASE WHEN a.contributor_id = arxos.contributor_id('bob') THEN 1 ELSE -1 END
       FROM arxos.accounts a WHERE a.contributor_id IN (arxos.contributor_id('alice'), arxos.contributor_id('bob'))
        AND a.building_id = arxos.building_id('mkt')$$), 'transaction [0-9]+', 'transaction _') AS appended_to_old;
+-- a transfer cannot draw on a mint (tokens out of nothing), a reward not on another building's
+-- accounts: refused when booked (AX024), not only found later by ledger_check
+SELECT regexp_replace(regress.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind, building_id) VALUES ('transfer', arxos.building_id('mkt')) RETURNING id)
+    INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
+    SELECT t.id, a.id, CASE WHEN a.contributor_id IS NULL THEN -1000 ELSE 1000 END
+      FROM t, arxos.accounts a WHERE a.building_id = arxos.building_id('mkt')
+       AND (a.contributor_id IS NULL OR a.contributor_id = arxos.contributor_id('alice'))$$),
+    '(transaction|account) [0-9a-f-]+', '\1 _', 'g') AS transfer_from_mint;
+SELECT regexp_replace(regress.try($$WITH t AS (INSERT INTO arxos.ledger_transactions (kind, building_id, contribution_id)
+        SELECT 'reward', c.building_id, c.id FROM arxos.contributions c WHERE c.building_id = arxos.building_id('mkt') LIMIT 1 RETURNING id)
+    INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
+    SELECT t.id, a.id, CASE WHEN a.contributor_id IS NULL THEN -5 ELSE 5 END
+      FROM t, arxos.accounts a WHERE a.building_id = arxos.building_id('mkt2')
+       AND (a.contributor_id IS NULL OR a.contributor_id = arxos.contributor_id('erin'))$$),
+    '(transaction|account) [0-9a-f-]+', '\1 _', 'g') AS reward_elsewhere;
 BEGIN;
 WITH t AS (INSERT INTO arxos.ledger_transactions (kind, at) VALUES ('transfer', '2000-01-01') RETURNING at)
 SELECT at = now() AS booked_now FROM t;

@@ -33,7 +33,7 @@ SELECT path AS at_the_limit FROM arxos.put('b42', '/x', 'thing', properties => (
 SELECT arxos.patch('b42', '/x', metrics => (repeat('{"a": ', 33) || '1' || repeat('}', 33))::jsonb);
 INSERT INTO arxos.objects (building_id, path, type, properties)
 VALUES (arxos.building_id('b42'), '/y', 'thing', (repeat('{"a": ', 40) || '"}}}}[[["' || repeat('}', 40))::jsonb);
-UPDATE arxos.objects SET properties = (repeat('[', 33) || repeat(']', 33))::jsonb
+UPDATE arxos.objects SET properties = ('{"a": ' || repeat('[', 32) || repeat(']', 32) || '}')::jsonb
  WHERE building_id = arxos.building_id('b42') AND path = '/x';
 -- the smallest document one level too deep is still checked (the trigger skips documents
 -- of 256 bytes or fewer, which cannot nest 33 levels)
@@ -239,6 +239,36 @@ ROLLBACK;
 -- a NULL or invalid path is refused by a plain INSERT as by the functions
 INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('b43'), NULL, 'x');
 INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('b43'), '/a/../b', 'x');
+-- plain INSERT/UPDATE get the functions' messages for every field (22023, 23502 for a NULL),
+-- not a constraint's name with the whole row
+INSERT INTO arxos.objects (building_id, path, type, status) VALUES (arxos.building_id('b43'), '/f', 'x', 'exploded');
+INSERT INTO arxos.objects (building_id, path, type, health) VALUES (arxos.building_id('b43'), '/f', 'x', 150);
+INSERT INTO arxos.objects (building_id, path, type, properties) VALUES (arxos.building_id('b43'), '/f', 'x', '"s"');
+INSERT INTO arxos.objects (building_id, path, type, metrics) VALUES (arxos.building_id('b43'), '/f', 'x', '[1]');
+INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('b43'), '/f', E'\t');
+INSERT INTO arxos.objects (building_id, path, type, status) VALUES (arxos.building_id('b43'), '/f', 'x', NULL);
+UPDATE arxos.objects SET status = 'exploded' WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+UPDATE arxos.objects SET health = -1 WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+UPDATE arxos.objects SET needs_repair = NULL WHERE building_id = arxos.building_id('b43') AND path = '/electrical';
+-- a status in use is neither renamed, deleted nor truncated away; other edits of statuses are free
+UPDATE arxos.statuses SET status = 'working' WHERE status = 'active';
+DELETE FROM arxos.statuses WHERE status = 'failed';
+TRUNCATE arxos.statuses;
+BEGIN;
+UPDATE arxos.statuses SET description = 'in service' WHERE status = 'active';
+INSERT INTO arxos.statuses VALUES ('planned', true, 'not built yet');
+UPDATE arxos.objects SET status = 'planned' WHERE building_id = arxos.building_id('b43') AND path = '/electrical'
+RETURNING status;
+DELETE FROM arxos.statuses WHERE status = 'planned';
+ROLLBACK;
+BEGIN;
+INSERT INTO arxos.statuses VALUES ('planned', true, 'not built yet');
+DELETE FROM arxos.statuses WHERE status = 'planned' RETURNING status AS removed_unused;
+ROLLBACK;
+-- under REPEATABLE READ the check could not see objects written after the snapshot: refused
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+DELETE FROM arxos.statuses WHERE status = 'offline';
+ROLLBACK;
 -- cleanup
 SELECT arxos.rm('b42', '/electrical/feeders', recursive => true);
 SELECT arxos.rm('b42', '/electrical/circuits/3');

@@ -31,9 +31,10 @@ fn identifier(text: &str) -> &str {
     &text[..end]
 }
 
-/// `CREATE FUNCTION arxos.<name>(…) RETURNS <type>` of every SQL file, trigger functions left out.
-fn sql_functions() -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
+/// `CREATE FUNCTION arxos.<name>(…) RETURNS <type>` of every SQL file, with whether it returns
+/// `trigger`.
+fn sql_function_heads() -> Vec<(String, bool)> {
+    let mut heads = Vec::new();
     for file in read_dir_sorted(&root().join("sql"), "sql") {
         let text = fs::read_to_string(&file).expect("SQL file");
         for (at, _) in text.match_indices("CREATE FUNCTION arxos.") {
@@ -45,20 +46,43 @@ fn sql_functions() -> BTreeSet<String> {
                 .collect::<Vec<_>>()
                 .windows(2)
                 .any(|w| w[0].eq_ignore_ascii_case("RETURNS") && w[1] == "trigger");
-            if !returns_trigger {
-                names.insert(name.to_owned());
-            }
+            heads.push((name.to_owned(), returns_trigger));
         }
     }
+    heads
+}
+
+/// The SQL functions callers call: trigger functions left out.
+fn sql_functions() -> BTreeSet<String> {
+    sql_function_heads()
+        .into_iter()
+        .filter(|(_, trigger)| !trigger)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The trigger functions: SQL ones and Rust `#[pg_trigger]` ones.
+fn trigger_functions() -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = sql_function_heads()
+        .into_iter()
+        .filter(|(_, trigger)| *trigger)
+        .map(|(name, _)| name)
+        .collect();
+    names.extend(rust_items("#[pg_trigger"));
     names
 }
 
 /// The Rust functions exported with `#[pg_extern]`.
 fn rust_functions() -> BTreeSet<String> {
+    rust_items("#[pg_extern")
+}
+
+/// The names of the Rust functions under an attribute.
+fn rust_items(attribute: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for file in read_dir_sorted(&root().join("arxos_pg/src"), "rs") {
         let text = fs::read_to_string(&file).expect("Rust file");
-        for (at, _) in text.match_indices("#[pg_extern") {
+        for (at, _) in text.match_indices(attribute) {
             let rest = &text[at..];
             if let Some(fn_at) = rest.find("fn ") {
                 names.insert(identifier(&rest[fn_at + 3..]).to_owned());
@@ -99,6 +123,21 @@ fn every_sql_function_is_documented() {
     assert!(
         missing.is_empty(),
         "functions missing from docs/sql.md: {missing:?}"
+    );
+}
+
+#[test]
+fn every_trigger_function_is_documented() {
+    let doc = fs::read_to_string(root().join("docs/sql.md")).expect("docs/sql.md");
+    let triggers = trigger_functions();
+    assert!(
+        triggers.contains("objects_after_insert") && triggers.contains("objects_before_write"),
+        "the parsers miss trigger functions: {triggers:?}"
+    );
+    let missing: Vec<&String> = triggers.iter().filter(|f| !mentions(&doc, f)).collect();
+    assert!(
+        missing.is_empty(),
+        "trigger functions missing from docs/sql.md (section Triggers): {missing:?}"
     );
 }
 

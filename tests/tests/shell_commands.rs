@@ -194,8 +194,13 @@ fn buildings_and_use() {
     let b42 = line_with(&out, "b42");
     assert!(b42.starts_with('*') && b42.contains("Building 42"), "{out}");
 
+    // The database's hint follows its error, on a line of its own, as psql shows it.
     let (_, err) = failing(&cluster, "use nope; pwd");
-    assert_eq!(err, "error: unknown building 'nope'\n");
+    assert_eq!(
+        err,
+        "error: unknown building 'nope'\n\
+         hint: list buildings with: select key, name from arxos.buildings\n"
+    );
 
     // With two buildings none is picked until `use` or --building.
     cluster
@@ -358,7 +363,12 @@ fn inspect_find_near_trace() {
         "{out}"
     );
     let out = ok(&cluster, "cd /electrical/circuits/2; near 6");
-    assert!(out.contains("outlet_2B"), "{out}");
+    // Marked as ls and find mark it.
+    assert!(
+        line_with(&out, "outlet_2B").ends_with("  [FAILED] [NEEDS REPAIR]"),
+        "{out}"
+    );
+    assert!(line_with(&out, "outlet_2A").ends_with("  [OK]"), "{out}");
     let (_, err) = failing(&cluster, "near; cd /electrical; near; near x");
     let errors: Vec<&str> = err.lines().collect();
     assert_eq!(
@@ -372,17 +382,20 @@ fn inspect_find_near_trace() {
     let out = ok(&cluster, "trace /electrical/panels/panel_1 downstream");
     assert_eq!(
         out.lines().next(),
-        Some("/electrical/panels/panel_1  panel  active")
+        Some("/electrical/panels/panel_1  panel  [OK]")
     );
     assert!(
-        out.contains("power → /electrical/circuits/2  circuit  active"),
+        out.contains("power → /electrical/circuits/2  circuit  [OK]"),
         "{out}"
     );
     assert!(
         out.contains("plumbing → /plumbing/valves/hot_water_valve_1"),
         "{out}"
     );
-    assert!(line_with(&out, "outlet_2B").contains("failed"), "{out}");
+    assert!(
+        line_with(&out, "outlet_2B").ends_with("outlet  [FAILED] [NEEDS REPAIR]"),
+        "{out}"
+    );
     let out = ok(
         &cluster,
         "cd /electrical/circuits/2; trace outlet_2B upstream",
@@ -714,7 +727,11 @@ fn exit_statuses_and_piped_commands() {
     // Usage and connection errors: 2.
     let out = run(&cluster, "ls", &["--building", "nope"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stderr(&out), "error: unknown building 'nope'\n");
+    assert!(
+        stderr(&out).starts_with("error: unknown building 'nope'\nhint: "),
+        "{}",
+        stderr(&out)
+    );
     let out = Command::new(arxos_bin())
         .args([
             "shell",

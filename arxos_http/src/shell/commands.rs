@@ -509,8 +509,13 @@ impl Session {
             ));
         }
         // The nearest NEAR_SHOWN, and one more to tell whether the list was cut.
+        // With each object's repair flag, so that its marks read as in ls and find.
         let mut rows = self.db.query(
-            "SELECT n.path, n.type, n.status, n.distance FROM arxos.near($1, $2, $3, $4) n",
+            "SELECT n.path, n.type, n.status, n.distance, coalesce(o.needs_repair, false)
+               FROM arxos.near($1, $2, $3, $4) WITH ORDINALITY n
+               LEFT JOIN arxos.objects o
+                 ON o.building_id = (SELECT arxos.building_id($1)) AND o.path = n.path
+              ORDER BY n.ordinality",
             &[&building, &self.cwd, &radius, &(NEAR_SHOWN + 1)],
         )?;
         let cut = rows.len() > NEAR_SHOWN as usize;
@@ -521,12 +526,13 @@ impl Session {
                 format!("{:.2} m", row.try_get::<_, f64>(3)?),
                 printable(&row.try_get::<_, String>(0)?),
                 printable(&row.try_get::<_, String>(1)?),
-                printable(&row.try_get::<_, String>(2)?),
+                render::marks(&row.try_get::<_, String>(2)?, row.try_get(4)?),
             ]);
         }
         let palette = self.palette;
         let mut out = render_table_with(&table, |_, c, cell| match c {
             2 => palette.paint(Style::Dim, cell),
+            3 => palette.paint_marks(cell),
             _ => cell.to_owned(),
         });
         let n = table.len();
@@ -558,9 +564,13 @@ impl Session {
         let building = self.building()?;
         let start = self.resolve(Some(input))?;
         let mut rows = self.db.query(
-            "SELECT t.depth, t.path, t.type, t.status, t.kind, t.via, t.cycle, t.again
-               FROM arxos.trace($1, $2, $3, $4) t
-              LIMIT $5::int4",
+            "SELECT t.depth, t.path, t.type, t.status, t.kind, t.via, t.cycle, t.again,
+                    coalesce(o.needs_repair, false)
+               FROM (SELECT * FROM arxos.trace($1, $2, $3, $4) WITH ORDINALITY
+                      LIMIT $5::int4) t
+               LEFT JOIN arxos.objects o
+                 ON o.building_id = (SELECT arxos.building_id($1)) AND o.path = t.path
+              ORDER BY t.ordinality",
             &[
                 &building,
                 &start,
@@ -598,7 +608,10 @@ impl Session {
                 "{}  {}  {}",
                 printable(&path),
                 p.paint(Style::Dim, &printable(&row.try_get::<_, String>(2)?)),
-                printable(&row.try_get::<_, String>(3)?)
+                p.paint_marks(&render::marks(
+                    &row.try_get::<_, String>(3)?,
+                    row.try_get(8)?
+                ))
             );
             if cycle {
                 let _ = write!(label, "  {}", p.paint(Style::Warning, "(cycle)"));

@@ -190,7 +190,7 @@ fn escape(text: &str, quote: Option<char>) -> String {
         None => {
             let mut out = String::with_capacity(text.len());
             for c in text.chars() {
-                if c.is_whitespace() || matches!(c, '\'' | '"' | '\\' | ';') {
+                if parse::is_blank(c) || matches!(c, '\'' | '"' | '\\' | ';') {
                     out.push('\\');
                 }
                 out.push(c);

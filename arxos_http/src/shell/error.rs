@@ -1,5 +1,6 @@
 //! The shell's errors. Each displays as one line; the shell prints it after `error: ` and
-//! goes on.
+//! goes on. An error the database raised may carry a detail and a hint, printed after it as
+//! `detail: ` and `hint: ` lines, as psql does.
 
 use arxos_core::path::PathError;
 
@@ -32,6 +33,27 @@ impl From<QueryError> for ShellError {
             QueryError::Sql(e) => ShellError::Sql(e),
             QueryError::Interrupted => ShellError::Interrupted,
         }
+    }
+}
+
+impl ShellError {
+    /// The database's detail and hint for an error it raised, each one line and labelled
+    /// (`detail: …`, `hint: …`); none for other errors.
+    pub fn notes(&self) -> Vec<(&'static str, String)> {
+        let Some(db) = (match self {
+            ShellError::Sql(e) => e.as_db_error(),
+            _ => None,
+        }) else {
+            return Vec::new();
+        };
+        [("detail:", db.detail()), ("hint:", db.hint())]
+            .into_iter()
+            .filter_map(|(label, text)| {
+                text.map(one_line)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| (label, t))
+            })
+            .collect()
     }
 }
 

@@ -131,10 +131,14 @@ fn history_file() -> Option<PathBuf> {
 }
 
 fn report(err: &ShellError) {
+    let palette = Palette::stderr();
     to_stderr(format_args!(
         "{} {err}",
-        Palette::stderr().paint(Style::Error, "error:")
+        palette.paint(Style::Error, "error:")
     ));
+    for (label, text) in err.notes() {
+        to_stderr(format_args!("{} {text}", palette.paint(Style::Dim, label)));
+    }
 }
 
 /// Writes a line to stderr; a closed stderr (`2>&1 | head`) loses the line rather than

@@ -240,11 +240,22 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
     spans
 }
 
+/// Whether a character separates words: ASCII blanks only, as in a POSIX shell. Other
+/// Unicode spaces (a no-break space in a pasted name) belong to the word.
+pub fn is_blank(c: char) -> bool {
+    c.is_ascii_whitespace()
+}
+
+/// `text` without the blanks at its ends.
+fn trim_blanks(text: &str) -> &str {
+    text.trim_matches(is_blank)
+}
+
 /// The non-blank commands of a line.
 pub fn split_commands(line: &str) -> Vec<&str> {
     command_spans(line)
         .into_iter()
-        .map(|r| line[r].trim())
+        .map(|r| trim_blanks(&line[r]))
         .filter(|c| !c.is_empty())
         .collect()
 }
@@ -298,7 +309,7 @@ pub fn lex(input: &str) -> Lexed {
                     w.text.push(c);
                 }
             }
-            None if c.is_whitespace() => {
+            None if is_blank(c) => {
                 if let Some(w) = current.take() {
                     words.push(w);
                 }
@@ -341,10 +352,10 @@ pub fn words(input: &str) -> Result<Vec<String>, ShellError> {
 
 /// Parses one command (a piece of a line between `;`).
 pub fn parse_command(input: &str) -> Result<Command, ShellError> {
-    let input = input.trim();
+    let input = trim_blanks(input);
     let (name, rest) = input
-        .split_once(char::is_whitespace)
-        .map_or((input, ""), |(n, r)| (n, r.trim()));
+        .split_once(is_blank)
+        .map_or((input, ""), |(n, r)| (n, trim_blanks(r)));
     if name == "sql" {
         // The query is passed on as typed: quotes belong to SQL.
         if rest.is_empty() {
@@ -600,6 +611,16 @@ mod tests {
         assert_eq!(words(r#"x "a\"b""#).unwrap(), vec!["x", "a\"b"]);
         assert_eq!(words("x=''").unwrap(), vec!["x="]);
         assert!(matches!(words("cd 'open"), Err(ShellError::Invalid(_))));
+        // Only ASCII blanks separate words: a no-break space is part of a name.
+        assert_eq!(
+            words("cd room\u{a0}101\t x").unwrap(),
+            vec!["cd", "room\u{a0}101", "x"]
+        );
+        assert_eq!(
+            parse_command("cd /a\u{a0} ").unwrap(),
+            Command::Cd(CdTarget::Path("/a\u{a0}".into()))
+        );
+        assert_eq!(split_commands("ls \u{a0};pwd"), vec!["ls \u{a0}", "pwd"]);
     }
 
     #[test]
