@@ -66,7 +66,9 @@ CONF
 cluster_start() {
     local dir=$1 port=$2
     if as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return 0; fi
-    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+    # Without RUST_BACKTRACE: with it, pgrx attaches a Rust backtrace to the DETAIL of the
+    # PostgreSQL errors raised inside the extension's Rust code, which clients then see.
+    as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
         -o "-p $port" start >/dev/null || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
 }
 

@@ -30,7 +30,11 @@ $$;
 CREATE FUNCTION arxos.unknown_building(building text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    -- Blank is not a building that is missing but no building at all: bad input.
+    -- NULL and blank are not a building that is missing but no building at all: bad input
+    -- (NULL as a NULL path is: 22004).
+    IF building IS NULL THEN
+        RAISE EXCEPTION 'building must not be NULL: name it by its key or id' USING ERRCODE = '22004';
+    END IF;
     IF btrim(building) = '' THEN
         RAISE EXCEPTION 'no building given: name it by its key or id' USING ERRCODE = '22023';
     END IF;
@@ -108,7 +112,7 @@ $$;
 -- Object triggers
 -------------------------------------------------------------------------------------------------
 
--- objects_before_write (the row trigger: path normalisation, bookkeeping columns, the depth
+-- objects_before_write (the row trigger: path normalisation, field checks, bookkeeping columns, the depth
 -- of stored documents, the instrumented flag) is written in Rust: arxos_pg/src/objects_trigger.rs.
 CREATE TRIGGER objects_before_write BEFORE INSERT OR UPDATE ON arxos.objects
     FOR EACH ROW EXECUTE FUNCTION arxos.objects_before_write();
@@ -211,7 +215,7 @@ BEGIN
      LIMIT 1;
     IF FOUND AND bad.orphan THEN
         RAISE EXCEPTION 'parent % of % does not exist', bad.parent_path, bad.path
-            USING ERRCODE = '23503', HINT = 'move objects with arxos.mv(building, from, to)';
+            USING ERRCODE = '23503', HINT = 'create the parent first: arxos.put(building, parent, ''directory'', parents => true)';
     ELSIF FOUND THEN
         RAISE EXCEPTION 'moving % would leave its children behind', bad.old_path
             USING ERRCODE = '23503', HINT = 'move the whole subtree with arxos.mv(building, from, to)';

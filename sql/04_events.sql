@@ -155,13 +155,27 @@ LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
     n bigint;
+    kept bigint;
+    kept_above bigint;
 BEGIN
     IF older_than IS NULL OR older_than < interval '0' OR older_than > interval '1000 years' THEN
         RAISE EXCEPTION 'older_than must be an interval from 0 to 1000 years, got %', coalesce(older_than::text, 'NULL')
             USING ERRCODE = '22023';
     END IF;
-    DELETE FROM arxos.events WHERE at < now() - older_than;
+    -- While a webhook is enabled, the events not fanned out into deliveries yet (above
+    -- arxos.webhook_cursor: no shim's webhook worker has run since) stay whatever their age,
+    -- or they would never reach a webhook and nothing would say so.
+    SELECT c.last_event_id INTO kept_above FROM arxos.webhook_cursor c
+     WHERE EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.enabled);
+    DELETE FROM arxos.events WHERE at < now() - older_than AND (kept_above IS NULL OR id <= kept_above);
     GET DIAGNOSTICS n = ROW_COUNT;
+    IF kept_above IS NOT NULL THEN
+        SELECT count(*) INTO kept FROM arxos.events e WHERE e.id > kept_above AND e.at < now() - older_than;
+        IF kept > 0 THEN
+            RAISE WARNING 'kept % events older than the horizon: no webhook worker has queued them for the webhooks yet', kept
+                USING HINT = 'a shim with its webhook worker queues them; disable the webhooks that should not get them';
+        END IF;
+    END IF;
     RETURN n;
 END
 $$;

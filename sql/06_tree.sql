@@ -80,7 +80,9 @@ BEGIN
         END IF;
         floor := (location ->> 'floor')::numeric::integer;
     END IF;
-    IF (x IS NULL) <> (y IS NULL) OR (x IS NULL AND z IS NOT NULL) THEN
+    -- z alone (a number or null) is refused: it goes with x and y, which null clear together.
+    IF (x IS NULL) <> (y IS NULL) OR (x IS NULL AND z IS NOT NULL)
+       OR (location ? 'z' AND NOT location ?| ARRAY['x', 'y']) THEN
         RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', left(location::text, 200) USING ERRCODE = '22023';
     END IF;
     IF x IS NOT NULL THEN
@@ -318,7 +320,8 @@ LANGUAGE sql STABLE AS $$
      WHERE o.building_id = (SELECT args.b FROM args) AND o.parent_path = (SELECT args.p FROM args)
        AND (after IS NULL OR o.path > (SELECT args.a FROM args) COLLATE "C")
      ORDER BY o.path
-     LIMIT max
+     -- (a negative max named here: LIMIT is computed before any row is read)
+     LIMIT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int ELSE max END
 $$;
 
 -- The object at path (unless root) and its descendants down to depth levels below it.
@@ -341,7 +344,7 @@ LANGUAGE sql STABLE AS $$
      WHERE ($3 IS NULL OR o.depth - args.d0 <= $3)
        AND (after IS NULL OR o.path > args.a COLLATE "C")
      ORDER BY o.path
-     LIMIT max
+     LIMIT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int ELSE max END
 $$;
 
 -- Objects under a path matching every filter given (props: jsonb containment).
@@ -360,6 +363,9 @@ DECLARE
 BEGIN
     -- A type or status filter that no object can have is a mistake, not an empty answer.
     PERFORM arxos.check_object_input(find.type, find.status, NULL);
+    IF max < 0 THEN
+        RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
+    END IF;
     IF props IS NOT NULL AND jsonb_typeof(props) <> 'object' THEN
         RAISE EXCEPTION 'props must be a JSON object (the properties an object must contain), got a JSON %',
             jsonb_typeof(props) USING ERRCODE = '22023';
@@ -396,6 +402,9 @@ BEGIN
         RAISE EXCEPTION 'after_building and after_path go together' USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_object_input(find_all.type, find_all.status, NULL);
+    IF max < 0 THEN
+        RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
+    END IF;
     IF props IS NOT NULL AND jsonb_typeof(props) <> 'object' THEN
         RAISE EXCEPTION 'props must be a JSON object (the properties an object must contain), got a JSON %',
             jsonb_typeof(props) USING ERRCODE = '22023';
@@ -485,6 +494,9 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v uuid;
 BEGIN
+    IF b IS NULL THEN
+        RAISE EXCEPTION 'building must not be NULL: name it by its key or id' USING ERRCODE = '22004';
+    END IF;
     SELECT o.id INTO v FROM arxos.objects o WHERE o.building_id = b AND o.path = arxos.normalize_object_path(p);
     IF v IS NULL THEN
         RAISE EXCEPTION 'no object at %', arxos.normalize_object_path(p) USING ERRCODE = 'P0002';
@@ -691,7 +703,7 @@ BEGIN
         RAISE EXCEPTION 'x, y and z must be finite numbers of metres' USING ERRCODE = '22023';
     END IF;
     IF max < 0 THEN
-        RAISE EXCEPTION 'max must not be negative' USING ERRCODE = '2201W';
+        RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
     END IF;
     IF max = 0 THEN
         RETURN;
@@ -715,7 +727,7 @@ LANGUAGE sql STABLE AS $$
     SELECT n.path, n.type, n.status, n.distance, n.location
       FROM arxos.nearest_objects(arxos.building_id(building), x, y, z, radius, max) n
      ORDER BY n.distance, n.path COLLATE "C"
-     LIMIT max
+     LIMIT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int ELSE max END
 $$;
 
 -- Objects within radius metres of the object at path (itself excluded), nearest first.
@@ -730,7 +742,7 @@ LANGUAGE sql STABLE AS $$
     SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius,
                                                  CASE WHEN max < 2147483647 THEN max + 1 END) n
      WHERE n.path <> me.path
-     LIMIT max
+     LIMIT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int ELSE max END
 $$;
 
 -- History of a path and everything below it (or the whole building), oldest first; with

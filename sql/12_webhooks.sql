@@ -500,7 +500,9 @@ CREATE FUNCTION arxos.enqueue_deliveries(max integer DEFAULT 5000) RETURNS integ
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     cur  bigint;
+    last bigint;
     head bigint;
+    n    integer;
 BEGIN
     IF max IS NULL OR max < 1 OR max > 100000 THEN
         RAISE EXCEPTION 'max must be between 1 and 100000, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
@@ -509,9 +511,16 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
-    SELECT least(c.last_id, cur + max) INTO head FROM arxos.event_counter c;
-    IF head <= cur THEN
+    SELECT c.last_id INTO last FROM arxos.event_counter c;
+    IF last <= cur THEN
         RETURN 0;
+    END IF;
+    -- The next `max` events by id, however far apart their ids are (skip_event_ids and purges
+    -- leave gaps: walking a gap of a billion ids by `max` at a time would stall the webhooks).
+    SELECT count(*), max(x.id) INTO n, head
+      FROM (SELECT e.id FROM arxos.events e WHERE e.id > cur AND e.id <= last ORDER BY e.id LIMIT max) x;
+    IF n < max THEN
+        head := last;
     END IF;
     INSERT INTO arxos.webhook_deliveries (webhook_id, event_id, message_id)
     SELECT w.id, e.id, 'evt_' || e.id
@@ -523,7 +532,7 @@ BEGIN
      ORDER BY e.id
     ON CONFLICT DO NOTHING;
     UPDATE arxos.webhook_cursor SET last_event_id = head;
-    RETURN (head - cur)::integer;
+    RETURN n;
 END
 $$;
 

@@ -170,7 +170,15 @@ impl ApiError {
                     error = db.message(),
                     "database unavailable"
                 );
-                Self::unavailable("the database is unavailable")
+                Self::unavailable(match state {
+                    MISSING_SCHEMA | MISSING_FUNCTION => {
+                        "the database does not have the arxos extension (or not this version)"
+                    }
+                    CONFIG_FILE => {
+                        "the database cannot read its key file for webhook secrets (docs/security.md)"
+                    }
+                    _ => "the database is unavailable",
+                })
             }
             _ => {
                 let mut details = Map::new();
@@ -215,6 +223,12 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 
 /// SQLSTATE 25P02: the transaction is aborted, commands are ignored until its end.
 pub const IN_FAILED_TRANSACTION: &str = "25P02";
+/// SQLSTATE 3F000 and 42883: the shim's own statements name the extension's schema and
+/// functions, so these mean the extension is missing (dropped) or of another version.
+const MISSING_SCHEMA: &str = "3F000";
+const MISSING_FUNCTION: &str = "42883";
+/// SQLSTATE F0000: the extension cannot read the key file that seals webhook secrets.
+const CONFIG_FILE: &str = "F0000";
 
 /// The error code for a SQLSTATE the database raised.
 pub fn code_for_sqlstate(state: &str) -> ErrorCode {
@@ -245,6 +259,9 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
         "57P01" | "57P02" | "57P03" | "53100" | "53200" | "53300" | "57014" => {
             ErrorCode::Unavailable
         }
+        // The database is not set up as the server needs (see the constants): an operator's
+        // to repair, not a fault of the request or of the server.
+        MISSING_SCHEMA | MISSING_FUNCTION | CONFIG_FILE => ErrorCode::Unavailable,
         _ => ErrorCode::Internal,
     }
 }
@@ -404,6 +421,9 @@ mod tests {
             ("AX018", ErrorCode::Conflict),
             ("AX007", ErrorCode::Validation),
             ("42P01", ErrorCode::Internal),
+            ("42883", ErrorCode::Unavailable),
+            ("3F000", ErrorCode::Unavailable),
+            ("F0000", ErrorCode::Unavailable),
             ("XX000", ErrorCode::Internal),
             ("P0001", ErrorCode::Internal),
         ] {

@@ -62,6 +62,10 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         "arxos starting"
     );
     let tls = db::tls_connector(config.database.db_ca_cert.as_deref())?;
+    // Configuration the router refuses, and the signal handlers, before anything starts work
+    // on the database: a server that exits on them must not have claimed deliveries first.
+    cors_layer(&config.cors_origins)?;
+    let mut signals = ShutdownSignals::install()?;
     // The address first: a server that cannot listen (another one has the port) stops before
     // its listener and webhook worker start working on the database.
     let listener = TcpListener::bind(config.addr)
@@ -117,7 +121,6 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let state = AppState::new(state);
     let app = router(state.clone(), &config)?;
 
-    let mut signals = ShutdownSignals::install()?;
     let local = listener.local_addr()?;
     // Answers go out at once instead of waiting for the client's acknowledgement of the last
     // one (Nagle's algorithm).
@@ -425,6 +428,29 @@ async fn report_database(state: AppState) {
         }
         row.try_get::<_, Option<String>>(0).map_err(|e| chain(&e))
     };
+    let reachable = match tokio::time::timeout(routes::health::CHECK_TIMEOUT, check).await {
+        Ok(Ok(Some(version))) => {
+            tracing::info!(extension_version = %version, "database reachable");
+            true
+        }
+        Ok(Ok(None)) => {
+            tracing::warn!("database reachable but the arxos extension is not installed");
+            true
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "database not reachable yet; serving anyway");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("database did not answer in time; serving anyway");
+            false
+        }
+    };
+    // Only when the database answers the server's own role: a database that is down is not a
+    // query role that cannot log in.
+    if !reachable {
+        return;
+    }
     if let Some(query_pool) = &state.query_pool {
         // A role that cannot log in shows only as 503s of POST /api/query: say so at once.
         match tokio::time::timeout(routes::health::CHECK_TIMEOUT, query_pool.get()).await {
@@ -437,14 +463,6 @@ async fn report_database(state: AppState) {
                 "POST /api/query: the database did not answer its query role in time"
             ),
         }
-    }
-    match tokio::time::timeout(routes::health::CHECK_TIMEOUT, check).await {
-        Ok(Ok(Some(version))) => tracing::info!(extension_version = %version, "database reachable"),
-        Ok(Ok(None)) => {
-            tracing::warn!("database reachable but the arxos extension is not installed")
-        }
-        Ok(Err(error)) => tracing::warn!(%error, "database not reachable yet; serving anyway"),
-        Err(_) => tracing::warn!("database did not answer in time; serving anyway"),
     }
 }
 

@@ -118,3 +118,22 @@ SELECT arxos.skip_event_ids(9223372036854775000);
 SELECT has_function_privilege('arxos_api', 'arxos.skip_event_ids(bigint)', 'EXECUTE') AS api,
        has_function_privilege('arxos_authenticator', 'arxos.skip_event_ids(bigint)', 'EXECUTE') AS shim;
 DELETE FROM arxos.buildings WHERE key = 'skip';
+-- the webhook fan-out passes a gap of ids (skip_event_ids) in one call, and returns the
+-- number of events it passed (it walked gaps max ids at a time: a large skip stalled webhooks)
+SELECT arxos.enqueue_deliveries(100000) >= 0 AS caught_up;
+SELECT arxos.skip_event_ids((SELECT last_id FROM arxos.event_counter) + 1000000) > 0 AS skipped;
+SELECT arxos.create_building('gap', 'Gap') IS NOT NULL AS created;
+SELECT count(*) AS new_events FROM arxos.events_since((SELECT last_event_id FROM arxos.webhook_cursor));
+SELECT arxos.enqueue_deliveries(5000) AS passed;
+SELECT (SELECT last_event_id FROM arxos.webhook_cursor) = (SELECT last_id FROM arxos.event_counter) AS at_head;
+DELETE FROM arxos.buildings WHERE key = 'gap';
+-- while a webhook is enabled, events not yet fanned out into deliveries stay whatever their age
+SELECT arxos.create_webhook('https://example.org/purge-hold')->>'id' AS hold_id \gset
+SELECT last_event_id AS cursor_was FROM arxos.webhook_cursor \gset
+UPDATE arxos.webhook_cursor SET last_event_id = (SELECT id FROM arxos.events ORDER BY id DESC OFFSET 2 LIMIT 1);
+UPDATE arxos.events SET at = at - interval '40 days' WHERE id IN (SELECT id FROM arxos.events ORDER BY id DESC LIMIT 5);
+SELECT arxos.purge_events('30 days') AS purged_up_to_cursor;
+SELECT count(*) AS kept_not_queued FROM arxos.events WHERE at < now() - interval '30 days';
+SELECT arxos.delete_webhook(:'hold_id');
+SELECT arxos.purge_events('30 days') AS purged_without_webhooks;
+UPDATE arxos.webhook_cursor SET last_event_id = :cursor_was;

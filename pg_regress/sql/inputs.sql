@@ -20,6 +20,20 @@ SELECT pg_temp.message_length($$SELECT arxos.put('b42', '/x', 'sensor', status =
 SELECT pg_temp.message_length($$SELECT arxos.connect('b42', '/hvac', '/plumbing', repeat('K', 10000000))$$) < 400 AS kind_cut;
 SELECT arxos.shown(NULL) AS null_shown, arxos.shown('it''s') AS quoted;
 
+-- a NULL building is no building (22004, as a NULL path), not an unknown one, nor "no object"
+SELECT regress.try($$SELECT arxos.put(NULL, '/a', 'room')$$);
+SELECT regress.try($$SELECT * FROM arxos.rating(NULL)$$);
+SELECT regress.try($$SELECT arxos.object_id(NULL, '/electrical')$$);
+-- a negative max names the argument, in every listing
+SELECT regress.try($$SELECT * FROM arxos.ls('b42', '/', max => -1)$$);
+SELECT regress.try($$SELECT * FROM arxos.tree('b42', '/', max => -1)$$);
+SELECT regress.try($$SELECT * FROM arxos.find('b42', max => -1)$$);
+SELECT regress.try($$SELECT * FROM arxos.find_all(max => -1)$$);
+SELECT regress.try($$SELECT * FROM arxos.near('b42', '/hvac/zones/zone_1/thermostat_1', max => -1)$$);
+SELECT regress.try($$SELECT * FROM arxos.near_point('b42', 0, 0, max => -1)$$);
+-- z alone is refused as null too (it does not clear anything: x and y null clear the point)
+SELECT regress.try($$SELECT arxos.patch('b42', '/hvac/zones/zone_1/thermostat_1', location => '{"z": null}')$$);
+
 -- object types are labels: no invisible formatting characters, not blank (put and plain INSERT)
 SELECT regress.try($$SELECT arxos.put('b42', '/hvac/rle', 'sensor' || U&'\202E' || 'rosnes')$$);
 SELECT regress.try($$SELECT arxos.put('b42', '/hvac/rle', '   ')$$);

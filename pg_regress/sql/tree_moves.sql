@@ -15,7 +15,11 @@ SELECT op, path, changes -> 'path' AS path_change FROM arxos.history('b42', '/el
 -- move errors
 SELECT arxos.mv('b42', '/electrical/circuits/20', '/electrical/circuits/20/inside');
 SELECT arxos.mv('b42', '/electrical/circuits/20', '/electrical/circuits/1');
+-- (with its hint: create the parent, not "use mv")
+\set VERBOSITY default
+\set SHOW_CONTEXT never
 SELECT arxos.mv('b42', '/electrical/circuits/20', '/nowhere/20');
+\set VERBOSITY terse
 SELECT arxos.mv('b42', '/electrical/circuits/99', '/electrical/circuits/98');
 -- a plain UPDATE of one path would orphan its children: refused
 UPDATE arxos.objects SET path = '/electrical/circuits/21' WHERE path = '/electrical/circuits/20';

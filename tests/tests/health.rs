@@ -36,6 +36,35 @@ fn live_and_ready_answer_200() {
     let ready = http.get(&shim.url("/api/health/ready"));
     assert_eq!(ready.status, 200, "{}", ready.body);
     assert_eq!(ready.json()["status"], "ok");
+
+    // Without the extension every API call would fail: not ready, and saying why.
+    cluster
+        .client()
+        .batch_execute("DROP EXTENSION arxos CASCADE")
+        .expect("drop the extension");
+    let ready = http.get(&shim.url("/api/health/ready"));
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert_eq!(
+        ready.json()["error"],
+        "the arxos extension is not installed",
+        "{}",
+        ready.body
+    );
+    // And an API call says what is wrong with the database (503), not "internal error" (500).
+    let reply = http.request(
+        "GET",
+        &shim.url("/api/buildings"),
+        &[("authorization", "Bearer arx_0000")],
+        None,
+    );
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not have the arxos extension")),
+        "{}",
+        reply.body
+    );
 }
 
 #[test]

@@ -267,6 +267,31 @@ fn an_address_in_use_stops_the_start() {
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
 }
 
+/// A configuration the router refuses (a CORS origin with a path) stops the start before the
+/// listener and the webhook worker start work on the database: nothing about them is logged.
+#[test]
+fn a_bad_cors_origin_stops_the_start() {
+    let out = std::process::Command::new(arxos_e2e::arxos_bin())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--cors-origins",
+            "https://a.example.com/",
+        ])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/arxos")
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run the arxos binary");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid CORS origin"), "{err}");
+    assert!(
+        !err.contains("webhook worker started") && !err.contains("listener started"),
+        "{err}"
+    );
+}
+
 /// Error messages quote what was sent (the database's own too: an id that is no uuid), cut
 /// after 1,000 characters and with invisible characters written out.
 #[test]

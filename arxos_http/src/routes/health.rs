@@ -1,5 +1,5 @@
 //! Health endpoints: `/api/health` (details), `/api/health/live` (the process answers) and
-//! `/api/health/ready` (the database answers).
+//! `/api/health/ready` (the database answers and has the extension).
 
 use std::time::{Duration, Instant};
 
@@ -123,10 +123,20 @@ async fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /api/health/ready`: 200 when `select 1` succeeds within [`CHECK_TIMEOUT`], else 503.
+/// `GET /api/health/ready`: 200 when the database answers within [`CHECK_TIMEOUT`] and has
+/// the extension (without it every API call fails), else 503.
 async fn ready(State(state): State<AppState>) -> Response {
-    match probe(&state, "select 1").await {
-        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response(),
+    let probe = probe(
+        &state,
+        "select 1 from pg_catalog.pg_extension where extname = 'arxos'",
+    )
+    .await
+    .and_then(|(row, _)| {
+        row.map(|_| ())
+            .ok_or("the arxos extension is not installed")
+    });
+    match probe {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response(),
         Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "unavailable", "error": reason })),
