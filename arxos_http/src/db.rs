@@ -91,8 +91,19 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
     // - no JIT compilation: every statement of ours is short, and a plan whose estimated cost
     //   passes jit_above_cost (a claim of webhook deliveries with many webhooks, a big
     //   sequencing batch) would spend tens of milliseconds compiling to save microseconds.
+    // - the server checks every second while a statement runs that the shim is still there
+    //   (PostgreSQL 14's client_connection_check_interval): a shim that exits with requests
+    //   in flight (grace period over, a crash, kill -9) cannot cancel their statements, which
+    //   would otherwise run on, holding their locks, until they end or time out.
     let mut options = config.get_options().unwrap_or("").to_owned();
-    for (name, setting) in [("timezone", "TimeZone=UTC"), ("jit", "jit=off")] {
+    for (name, setting) in [
+        ("timezone", "TimeZone=UTC"),
+        ("jit", "jit=off"),
+        (
+            "client_connection_check_interval",
+            "client_connection_check_interval=1000",
+        ),
+    ] {
         // `-c name=value`, `-cname=value` or `--name=value`; names are case-insensitive.
         let named = options.to_ascii_lowercase().split_whitespace().any(|word| {
             let word = word
@@ -437,28 +448,38 @@ mod tests {
     #[test]
     fn sessions_are_in_utc_without_jit_unless_the_options_say_otherwise() {
         let config = pg_config("postgres://alice@host/db").expect("valid URL");
-        assert_eq!(config.get_options(), Some("-c TimeZone=UTC -c jit=off"));
+        assert_eq!(
+            config.get_options(),
+            Some("-c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000")
+        );
         let config =
             pg_config("host=h user=a options='-c work_mem=64MB'").expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c work_mem=64MB -c TimeZone=UTC -c jit=off")
+            Some("-c work_mem=64MB -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000")
         );
-        let config = pg_config("host=h user=a options='-c timezone=Europe/Paris -c jit=on'")
-            .expect("valid connection string");
+        let config = pg_config(
+            "host=h user=a options='-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0'",
+        )
+        .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c timezone=Europe/Paris -c jit=on")
+            Some("-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0")
         );
-        let config = pg_config("host=h user=a options='-cTimeZone=UTC --jit=on'")
-            .expect("valid connection string");
-        assert_eq!(config.get_options(), Some("-cTimeZone=UTC --jit=on"));
+        let config = pg_config(
+            "host=h user=a options='-cTimeZone=UTC --jit=on --client_connection_check_interval=5s'",
+        )
+        .expect("valid connection string");
+        assert_eq!(
+            config.get_options(),
+            Some("-cTimeZone=UTC --jit=on --client_connection_check_interval=5s")
+        );
         // A setting whose name only starts with another's is not that one.
         let config = pg_config("host=h user=a options='-c jit_above_cost=10'")
             .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c jit_above_cost=10 -c TimeZone=UTC -c jit=off")
+            Some("-c jit_above_cost=10 -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000")
         );
     }
 

@@ -867,6 +867,52 @@ fn secrets_stay_out_of_trace_logs() {
 /// A client that goes away mid-request takes its statement with it: the shim cancels it on the
 /// server (Pool::abandon) instead of letting it wait out the statement timeout holding a
 /// connection (and, for a write, its locks).
+/// A shim that dies with a statement running (kill -9, or its shutdown grace period over)
+/// cannot cancel it: the server notices the closed connection by itself within about a
+/// second (client_connection_check_interval, set by the shim on its sessions), instead of
+/// letting the statement wait on its lock until the 30 s statement timeout.
+#[test]
+fn statements_of_a_dead_shim_stop() {
+    use std::io::Write;
+    let api = Api::start();
+    let mut locker = api.cluster.client();
+    let mut tx = locker.transaction().expect("begin");
+    tx.execute(
+        "SELECT 1 FROM arxos.objects WHERE path = '/electrical/panels/panel_1' FOR UPDATE",
+        &[],
+    )
+    .expect("lock the panel");
+    let waiting = || {
+        api.sql_one::<i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'arxos' \
+             AND wait_event_type = 'Lock'",
+        )
+    };
+    let body = json!({"health": 50}).to_string();
+    let mut client = std::net::TcpStream::connect(api.shim.addr()).expect("connect to the shim");
+    write!(
+        client,
+        "PATCH /api/buildings/b42/objects/electrical/panels/panel_1 HTTP/1.1\r\nhost: x\r\n\
+         x-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        api.key,
+        body.len()
+    )
+    .expect("send the request");
+    wait_until(
+        Duration::from_secs(10),
+        "the PATCH waits for the lock",
+        || (waiting() == 1).then_some(()),
+    );
+    api.shim.signal("KILL");
+    wait_until(
+        Duration::from_secs(10),
+        "the dead shim's PATCH is stopped by the server",
+        || (waiting() == 0).then_some(()),
+    );
+    tx.rollback().expect("release the panel");
+    drop(client);
+}
+
 #[test]
 fn abandoned_requests_are_cancelled_in_the_database() {
     use std::io::Write;
