@@ -90,7 +90,8 @@ COMMENT ON TABLE arxos.buildings IS 'One row per building; key is the human hand
 -- the same for any status a DBA adds.
 CREATE TABLE arxos.statuses (
     status      text PRIMARY KEY,
-    documented  boolean NOT NULL,
+    -- decided by the rule below; the default fits every status a DBA adds
+    documented  boolean NOT NULL DEFAULT true,
     description text NOT NULL,
     CONSTRAINT status_documented_rule CHECK (documented = (status <> 'unknown'))
 );
@@ -159,7 +160,10 @@ CREATE INDEX objects_attention ON arxos.objects (building_id, path)
     WHERE needs_repair OR status = 'failed';
 
 -- Types whose objects sense the building (they count as instrumented). Editable by a DBA.
-CREATE TABLE arxos.sensing_types (type text PRIMARY KEY);
+-- A sensing type is an object type: a label (what objects.type accepts).
+CREATE TABLE arxos.sensing_types (
+    type text PRIMARY KEY CONSTRAINT sensing_type_format CHECK (arxos.is_label(type, 100))
+);
 INSERT INTO arxos.sensing_types VALUES
     ('sensor'), ('meter'), ('thermostat'), ('point'), ('detector'), ('camera');
 
