@@ -436,7 +436,7 @@ BEGIN
     END IF;
     -- (Always: a size shortcut would measure a value copied from a table still compressed.)
     IF TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties THEN
-        PERFORM arxos.check_json_depth('properties', NEW.properties::text);
+        PERFORM arxos.check_json('properties', NEW.properties);
     END IF;
     IF TG_OP = 'INSERT' THEN
         NEW.created_at := now();

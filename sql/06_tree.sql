@@ -175,7 +175,10 @@ BEGIN
     -- (empty) statement triggers. An object moved or deleted by a concurrent transaction
     -- between the look and the write makes it look again (the UPDATE re-checks the path on the
     -- row it waited for, so it never changes what now lives elsewhere), and it is created anew.
-    -- (Two puts creating the same path at once: the second gets 23505, already exists.)
+    -- Two puts creating the same path at once: the INSERT of the second waits for the first
+    -- (ON CONFLICT's check of the unique index), writes nothing when the first committed, and
+    -- looks again: it then updates the object, as a put a moment later would. (Under
+    -- REPEATABLE READ the object is not visible to its snapshot: 40001, retry.)
     LOOP
         SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
         IF FOUND THEN
@@ -200,6 +203,7 @@ BEGIN
             INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)
             VALUES (b, p, put.type, coalesce(put.properties, '{}'), coalesce(put.status, 'active'),
                     coalesce(put.health, 100), coalesce(put.needs_repair, false), loc.x, loc.y, loc.z, loc.floor)
+            ON CONFLICT (building_id, path) DO NOTHING
             RETURNING * INTO r;
         END IF;
         IF FOUND THEN

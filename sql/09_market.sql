@@ -249,6 +249,10 @@ BEGIN
         RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, changes, quality, rating impact, first reward) cannot change'
             USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
     END IF;
+    -- Metadata is a stored document (depth, numbers: arxos.check_json).
+    IF TG_OP = 'INSERT' OR NEW.metadata IS DISTINCT FROM OLD.metadata THEN
+        PERFORM arxos.check_json('metadata', NEW.metadata);
+    END IF;
     -- The reward of the status it has: derived, whatever a statement writes.
     NEW.reward := arxos.contribution_reward_for(NEW, NEW.status);
     IF (TG_OP = 'INSERT' AND NEW.tokens_earned <> 0)
@@ -884,14 +888,11 @@ BEGIN
         END LOOP;
     EXCEPTION WHEN data_exception OR integrity_constraint_violation OR dependent_objects_still_exist
                    OR raise_exception OR no_data_found THEN
-        -- A put that lost a race with another writer creating the same new path keeps its own
-        -- code: 23505 is a conflict a client may retry (a put is an upsert: the retry updates
-        -- what the other created), not a malformed contribution. A connection that exists
-        -- already stays AX010: retrying would fail the same way.
+        -- (A put that meets another writer creating the same new path updates what the other
+        -- created, as arxos.put does.) A connection that exists already is AX010: retrying
+        -- would fail the same way.
         RAISE EXCEPTION '%: %', what, left(SQLERRM, 300)
-            USING ERRCODE = CASE WHEN SQLSTATE = 'P0002' THEN 'AX003'
-                                 WHEN SQLSTATE = '23505' AND what LIKE 'changes.puts[%' THEN '23505'
-                                 ELSE 'AX010' END,
+            USING ERRCODE = CASE WHEN SQLSTATE = 'P0002' THEN 'AX003' ELSE 'AX010' END,
                   DETAIL = 'the write failed with SQLSTATE ' || SQLSTATE;
     END;
 END

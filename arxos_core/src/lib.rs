@@ -5,6 +5,7 @@
 
 pub mod ewkb;
 pub mod json_depth;
+pub mod json_number;
 pub mod jsonb;
 pub mod label;
 pub mod market;

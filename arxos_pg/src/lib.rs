@@ -16,6 +16,7 @@ pub extern "C-unwind" fn _PG_init() {
     secrets::register_settings();
 }
 
+mod documents;
 mod ewkb;
 mod jsonb;
 mod locations;

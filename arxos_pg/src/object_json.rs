@@ -188,19 +188,3 @@ fn object_changes_jsonb(
         required(properties_equal, "properties_equal"),
     ))
 }
-
-/// Raises `ERROR 22023` when a stored JSON document (`doc`, the text of a jsonb) nests deeper
-/// than `arxos_core::json_depth::MAX_DEPTH`; `what` names it in the message (`properties`).
-#[pg_extern(immutable, strict, parallel_safe)]
-pub(crate) fn check_json_depth(what: &str, doc: &str) {
-    use arxos_core::json_depth::{depth, MAX_DEPTH};
-    let depth = depth(doc);
-    if depth > MAX_DEPTH {
-        ereport!(
-            PgLogLevel::ERROR,
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("{what} nest {depth} levels deep; at most {MAX_DEPTH} are allowed"),
-            "flatten the document: {} is 1 level, {\"a\": {\"b\": 1}} is 2",
-        );
-    }
-}

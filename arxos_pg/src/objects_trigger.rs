@@ -19,7 +19,8 @@
 //!   probe of its primary key is cheaper than the per-row RI trigger one costs, and the
 //!   statuses' own trigger keeps a status in use from going away), health 0..100, properties
 //!   and metrics JSON objects;
-//! - checks that written `properties` and `metrics` nest at most 32 levels;
+//! - checks the written `properties` and `metrics` against the rules of stored documents
+//!   (`crate::documents`: at most 32 levels, numbers within 1e-100..1e100 in magnitude);
 //! - sets `instrumented` and `instrumented_until` (monitored, a sensing type, or a reading
 //!   in the last 720 hours).
 
@@ -299,21 +300,17 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
 
     check_fields(rel, &c, &new, old.as_ref());
 
-    // Stored documents nest at most 32 levels (arxos_core::json_depth): deeper ones could be
-    // written once and then never read back by the clients of their history and events.
-    // Every level of a jsonb takes at least 8 bytes, so one of 256 bytes or fewer cannot be
-    // deeper (the check's text conversion is skipped for the usual small documents). The size
-    // is the uncompressed one: a value copied from a table arrives as it was stored there,
-    // possibly compressed far below its real size.
+    // The rules of stored documents (crate::documents: depth, numbers), for each document
+    // this write stores anew.
     for (column, what) in [(c.properties, "properties"), (c.metrics, "metrics")] {
         if let Some(doc) = new.get(column) {
-            let written = || match &old {
+            let written = match &old {
                 None => true,
                 Some(_) if column == c.properties => properties_written,
                 Some(old) => !same_jsonb(Some(doc), old.get(column)),
             };
-            if pg_sys::toast_raw_datum_size(doc) > 256 && written() {
-                crate::object_json::check_json_depth(what, &jsonb_text(doc));
+            if written {
+                crate::documents::check_document(what, doc);
             }
         }
     }
@@ -428,15 +425,6 @@ unsafe fn same_jsonb(a: Option<pg_sys::Datum>, b: Option<pg_sys::Datum>) -> bool
         }
         (a, b) => a.is_none() && b.is_none(),
     }
-}
-
-/// The text of a jsonb datum (`jsonb_out`).
-unsafe fn jsonb_text(doc: pg_sys::Datum) -> String {
-    let text = pgrx::fcinfo::direct_function_call_as_datum(pg_sys::jsonb_out, &[Some(doc)])
-        .expect("jsonb_out is not NULL");
-    CStr::from_ptr(text.cast_mut_ptr::<std::ffi::c_char>())
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// `EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = <kind>)`.

@@ -35,11 +35,20 @@ INSERT INTO arxos.objects (building_id, path, type, properties)
 VALUES (arxos.building_id('b42'), '/y', 'thing', (repeat('{"a": ', 40) || '"}}}}[[["' || repeat('}', 40))::jsonb);
 UPDATE arxos.objects SET properties = ('{"a": ' || repeat('[', 32) || repeat(']', 32) || '}')::jsonb
  WHERE building_id = arxos.building_id('b42') AND path = '/x';
--- the smallest document one level too deep is still checked (the trigger skips documents
--- of 256 bytes or fewer, which cannot nest 33 levels)
-SELECT pg_column_size(('{"a": ' || repeat('[', 32) || repeat(']', 32) || '}')::jsonb) > 256 AS checked;
+-- the smallest document one level too deep is checked too; brackets in strings are text
 SELECT arxos.patch('b42', '/x', properties => ('{"a": ' || repeat('[', 32) || repeat(']', 32) || '}')::jsonb);
-SELECT arxos.check_json_depth('properties', '{"s": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}');
+SELECT arxos.check_json('properties', '{"s": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}'::jsonb);
+-- numbers are 0 or within 1e-100..1e100 in magnitude: 1e131071 would be 131,072 digits in
+-- every answer, history row and event (puts, patches, plain writes, connections, metadata)
+SELECT arxos.put('b42', '/x', 'thing', properties => '{"k": 1e131071}');
+SELECT arxos.put('b42', '/x', 'thing', properties => '{"k": [1, {"m": -1e100}]}');
+SELECT arxos.patch('b42', '/x', metrics => '{"k": 1e-101}');
+INSERT INTO arxos.objects (building_id, path, type, properties)
+VALUES (arxos.building_id('b42'), '/y', 'thing', '{"k": 1e400}');
+SELECT path, properties FROM arxos.put('b42', '/x', 'thing', properties => '{"a": 0, "b": -0.0, "c": 9.99e99, "d": 1e-100, "e": -123.5}');
+SELECT arxos.connect('b42', '/x', '/electrical', 'data', '{"k": 1e100}');
+SELECT arxos.check_json('metadata', '1e1000'::jsonb);
+SELECT arxos.check_json('metadata', '"text"'::text);
 SELECT arxos.rm('b42', '/x');
 -- get
 SELECT path, type, status, health, needs_repair, properties ->> 'fault' AS fault, x, y, z, floor

@@ -251,7 +251,8 @@ impl Model {
 
 /// The properties the database can store, the others listed in `skipped`: a value nested
 /// deeper than stored documents may be (`arxos_core::json_depth::MAX_DEPTH`, the properties
-/// object being the first level), or holding a NUL character, which PostgreSQL text cannot.
+/// object being the first level), holding a number out of their range
+/// (`arxos_core::json_number`), or holding a NUL character, which PostgreSQL text cannot.
 /// One such value would otherwise fail the whole file's transaction without naming its record.
 fn storable(
     what: &str,
@@ -262,8 +263,14 @@ fn storable(
     for (key, value) in properties {
         let reason = if key.contains('\0') || holds_nul(value) {
             Some("it holds a NUL character (\\u0000), which PostgreSQL cannot store".to_owned())
+        } else if !numbers_storable(value) {
+            Some(
+                "it holds a number too large or too small to store (numbers are 0 or between \
+                 1e-100 and 1e100 in magnitude)"
+                    .to_owned(),
+            )
         } else {
-            // The rule the database applies (arxos.check_json_depth), on the document's text.
+            // The depth rule the database applies (arxos.check_json), on the document's text.
             let depth = 1 + arxos_core::json_depth::depth(&value.to_string());
             (depth > arxos_core::json_depth::MAX_DEPTH).then(|| {
                 format!(
@@ -283,6 +290,17 @@ fn storable(
         }
     }
     kept
+}
+
+/// Whether every number in `value` is one stored documents may hold
+/// (`arxos_core::json_number`).
+fn numbers_storable(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => arxos_core::json_number::storable(&n.to_string()),
+        Value::Array(items) => items.iter().all(numbers_storable),
+        Value::Object(map) => map.values().all(numbers_storable),
+        _ => true,
+    }
 }
 
 fn holds_nul(value: &Value) -> bool {
@@ -492,6 +510,10 @@ mod tests {
         a.properties
             .insert("too_deep".into(), Value::Array(vec![deep]));
         a.properties.insert("nul".into(), Value::from("a\0b"));
+        a.properties.insert(
+            "vast".into(),
+            serde_json::json!({"n": serde_json::from_str::<Value>("1e131071").unwrap()}),
+        );
         let model = Model {
             entities: vec![a],
             relations: vec![],
@@ -507,7 +529,16 @@ mod tests {
         let what: Vec<&str> = plan.skipped.iter().map(|s| s.what.as_str()).collect();
         assert_eq!(
             what,
-            [r#"property "nul" of a"#, r#"property "too_deep" of a"#]
+            [
+                r#"property "nul" of a"#,
+                r#"property "too_deep" of a"#,
+                r#"property "vast" of a"#
+            ]
+        );
+        assert!(
+            plan.skipped[2].reason.contains("too large or too small"),
+            "{:?}",
+            plan.skipped
         );
         assert!(
             plan.skipped[1].reason.contains("nests 33 levels"),

@@ -1,0 +1,122 @@
+//! The rules of stored JSON documents (objects' properties and metrics, connections'
+//! properties, contributions' metadata), checked on the jsonb itself, without writing it out:
+//!
+//! - nested at most `arxos_core::json_depth::MAX_DEPTH` levels (deeper ones could be written
+//!   once and then never read back by the clients of their history and events);
+//! - every number 0 or between 1e-100 and 1e100 in magnitude. jsonb keeps a number exactly,
+//!   and writes it out in full: `1e131071`, 8 bytes of JSON, is 131,072 digits in every answer,
+//!   history row and event that carries it, so a few kilobytes of input could fill gigabytes.
+
+use arxos_core::json_depth::MAX_DEPTH;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::AnyElement;
+
+/// The rules as a SQL function, for the PL/pgSQL triggers: raises 22023 naming `what`.
+/// `doc` must be a jsonb (the argument is `anyelement` so that the document reaches the check
+/// as stored, not converted).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn check_json(what: &str, doc: AnyElement) {
+    if doc.oid() != pg_sys::JSONBOID {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            "check_json checks a jsonb document",
+        );
+    }
+    // SAFETY: a jsonb argument's datum.
+    unsafe { check_document(what, doc.datum()) }
+}
+
+/// Raises 22023 when the jsonb `doc` breaks a rule of stored documents; `what` names it.
+///
+/// # Safety
+/// `doc` must be a jsonb datum.
+pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
+    use pg_sys::JsonbIteratorToken::*;
+    let jsonb = pg_sys::pg_detoast_datum(doc.cast_mut_ptr()).cast::<pg_sys::Jsonb>();
+    let mut iterator = pg_sys::JsonbIteratorInit(&mut (*jsonb).root);
+    let mut value: pg_sys::JsonbValue = std::mem::zeroed();
+    let (mut level, mut deepest) = (0usize, 0usize);
+    let mut range: Option<NumberRange> = None;
+    loop {
+        match pg_sys::JsonbIteratorNext(&mut iterator, &mut value, false) {
+            WJB_DONE => break,
+            // A document that is a bare scalar is stored as a one-element array.
+            WJB_BEGIN_ARRAY if value.val.array.rawScalar => {}
+            WJB_BEGIN_ARRAY | WJB_BEGIN_OBJECT => {
+                level += 1;
+                deepest = deepest.max(level);
+            }
+            WJB_END_ARRAY | WJB_END_OBJECT => level = level.saturating_sub(1),
+            WJB_VALUE | WJB_ELEM if value.type_ == pg_sys::jbvType::jbvNumeric => {
+                let number = pg_sys::Datum::from(value.val.numeric);
+                if !range
+                    .get_or_insert_with(|| NumberRange::new())
+                    .holds(number)
+                {
+                    ereport!(
+                        PgLogLevel::ERROR,
+                        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                        format!(
+                            "{what} hold a number too large or too small to store: numbers are 0 \
+                             or between 1e-100 and 1e100 in magnitude"
+                        ),
+                        "a number beyond that is hundreds of digits or more when written out; store it as a string",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    if deepest > MAX_DEPTH {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("{what} nest {deepest} levels deep; at most {MAX_DEPTH} are allowed"),
+            "flatten the document: {} is 1 level, {\"a\": {\"b\": 1}} is 2",
+        );
+    }
+}
+
+/// The bounds of a stored number's magnitude, as numerics (made once per document that has
+/// numbers).
+struct NumberRange {
+    zero: pg_sys::Datum,
+    low: pg_sys::Datum,
+    high: pg_sys::Datum,
+}
+
+impl NumberRange {
+    unsafe fn new() -> NumberRange {
+        let numeric = |text: &std::ffi::CStr| {
+            pgrx::fcinfo::direct_function_call_as_datum(
+                pg_sys::numeric_in,
+                &[
+                    Some(pg_sys::Datum::from(text.as_ptr())),
+                    Some(pg_sys::Datum::from(pg_sys::InvalidOid)),
+                    Some(pg_sys::Datum::from(-1i32)),
+                ],
+            )
+            .expect("numeric_in is not NULL")
+        };
+        NumberRange {
+            zero: numeric(c"0"),
+            low: numeric(c"1e-100"),
+            high: numeric(c"1e100"),
+        }
+    }
+
+    /// 0, or 1e-100 <= |number| < 1e100.
+    unsafe fn holds(&self, number: pg_sys::Datum) -> bool {
+        let cmp = |a: pg_sys::Datum, b: pg_sys::Datum| {
+            pgrx::fcinfo::direct_function_call::<i32>(pg_sys::numeric_cmp, &[Some(a), Some(b)])
+                .expect("numeric_cmp is not NULL")
+        };
+        let magnitude =
+            pgrx::fcinfo::direct_function_call_as_datum(pg_sys::numeric_abs, &[Some(number)])
+                .expect("numeric_abs is not NULL");
+        cmp(magnitude, self.high) < 0
+            && (cmp(magnitude, self.low) >= 0 || cmp(magnitude, self.zero) == 0)
+    }
+}
