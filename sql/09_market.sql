@@ -678,6 +678,19 @@ BEGIN
 END
 $$;
 
+-- Whether a contributor has used an idempotency key, in any building. contribute's own lookup
+-- reads the contributions its caller may see (row-level security): a key used in a building
+-- hidden from the caller must still be refused as reused (AX012), rather than fail as a
+-- duplicate of data it never sent. Runs as the owner; answers only yes or no, and only for a
+-- contributor the current actor owns.
+CREATE FUNCTION arxos.idempotency_key_used(contributor uuid, key text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM arxos.contributions x
+                     JOIN arxos.contributors c ON c.id = x.contributor_id
+                    WHERE x.contributor_id = contributor AND x.idempotency_key = key
+                      AND c.owner = arxos.current_actor())
+$$;
+
 -- Only the actor that registered a contributor (its owner) may act for it.
 CREATE FUNCTION arxos.check_owner(c arxos.contributors) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
@@ -1030,6 +1043,11 @@ BEGIN
             RETURN QUERY SELECT prior.id, 'pending'::text, prior.quality, prior.first_reward, prior.old_grade,
                                 prior.new_grade, prior.old_score, prior.new_score, prior.first_transaction_id, true;
             RETURN;
+        END IF;
+        -- Used in a building this caller cannot see: reused all the same, and nothing more said.
+        IF arxos.idempotency_key_used(c.id, idempotency_key) THEN
+            RAISE EXCEPTION 'idempotency_key % was used for a different contribution', arxos.shown(idempotency_key)
+                USING ERRCODE = 'AX012', HINT = 'use a new key for a new contribution';
         END IF;
     END IF;
 

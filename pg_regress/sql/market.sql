@@ -438,6 +438,21 @@ SELECT set_config('role', 'arxos_api', true) AS role,
        set_config('arxos.building_ids', arxos.building_id('mkt2')::text, true) IS NOT NULL AS scoped;
 SELECT rank, handle, earned, contributions FROM arxos.leaderboard();
 ROLLBACK;
+-- a key used in a building the caller cannot see is refused as reused (AX012), naming nothing
+-- of the hidden contribution (it failed as AX006, "already contributed", a false claim)
+BEGIN;
+SELECT set_config('arxos.actor', (SELECT owner FROM arxos.contributors WHERE handle = 'bob'), true) IS NOT NULL AS as_bob_owner;
+SELECT set_config('role', 'arxos_api', true) AS role,
+       set_config('arxos.building_ids', arxos.building_id('mkt2')::text, true) IS NOT NULL AS scoped;
+DO $$
+BEGIN
+    PERFORM arxos.contribute('mkt2', arxos.contributor_id('bob'), 'object_documentation',
+                             pg_temp.h('bob-hidden'), '{}', idempotency_key => 'bob-key-1');
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'hidden key: %: %', SQLSTATE, SQLERRM;
+END
+$$;
+ROLLBACK;
 SELECT arxos.sequence_events(1000000) >= 0 AS sequenced;
 SELECT type, count(*) FROM arxos.events_since(0, types => ARRAY['market.*'], max => 100000)
  WHERE building_id IN (SELECT id FROM arxos.buildings WHERE key LIKE 'mkt%') OR type = 'market.trade'
