@@ -71,8 +71,9 @@ $$;
 
 -- Checks an API key for one request: the key exists and is not revoked (else 28000), has the
 -- scope (admin ⊇ write ⊇ read; else 42501), and may use the building when one is named
--- (else 42501; an unknown building is left for the call itself to report). Admin routes need a
--- key that is not limited to buildings.
+-- (else 42501). For a key limited to buildings an unknown building is refused the same way,
+-- so that the key cannot tell which buildings exist; for others it is left for the call itself
+-- to report (P0002). Admin routes need a key that is not limited to buildings.
 CREATE FUNCTION arxos.authorize(api_key text, scope text, building text DEFAULT NULL)
 RETURNS TABLE (key_id uuid, owner text, scopes text[], building_ids uuid[])
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
@@ -104,7 +105,7 @@ BEGIN
         ELSE
             SELECT x.id INTO b FROM arxos.buildings x WHERE x.key = building;
         END IF;
-        IF b IS NOT NULL AND NOT b = ANY (k.building_ids) THEN
+        IF (b IS NULL AND btrim(building) <> '') OR NOT b = ANY (k.building_ids) THEN
             RAISE EXCEPTION 'this API key may not access building %', arxos.shown(building) USING ERRCODE = '42501';
         END IF;
     END IF;

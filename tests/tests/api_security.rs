@@ -320,6 +320,22 @@ fn building_limited_keys_see_only_their_buildings() {
         403,
         "FORBIDDEN",
     );
+    // A building that does not exist answers as one that is not the key's: the key cannot
+    // tell which building keys exist.
+    let missing = assert_error(
+        &api.get_as(&scoped, "/api/buildings/nonexistent"),
+        403,
+        "FORBIDDEN",
+    );
+    let hidden = assert_error(&api.get_as(&scoped, "/api/buildings/other"), 403, "FORBIDDEN");
+    assert_eq!(
+        missing["error"]["message"]
+            .as_str()
+            .map(|m| m.replace("nonexistent", "x")),
+        hidden["error"]["message"]
+            .as_str()
+            .map(|m| m.replace("other", "x")),
+    );
     // Routes that name no building are filtered by row-level security.
     let list = api.get_as(&scoped, "/api/buildings").json();
     let keys: Vec<&str> = list["items"]
