@@ -209,6 +209,30 @@ fn contributors_contributions_transfers_and_tokens() {
             .contains("invalid amount 1.0000000000000001"),
         "{error}"
     );
+    // Transfers are not idempotent: a key that would make a client believe its retry safe is
+    // refused, and nothing is booked.
+    let keyed = api.http.request(
+        "POST",
+        &api.shim.url("/api/transfers"),
+        &[
+            ("x-api-key", alice_key.as_str()),
+            ("content-type", "application/json"),
+            ("idempotency-key", "t1"),
+        ],
+        Some(br#"{"from": "alice", "to": "bob", "amount": 1, "building": "b42"}"#.to_vec()),
+    );
+    let error = assert_error(&keyed, 400, "VALIDATION_ERROR");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("do not take an Idempotency-Key"),
+        "{error}"
+    );
+    let after: f64 = api.get("/api/contributors/alice/balance").json()["balance"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(after, earned - 1.0, "only the first transfer was booked");
     let not_a_number = api.send_as(
         &alice_key,
         "POST",

@@ -327,7 +327,11 @@ fn building_limited_keys_see_only_their_buildings() {
         403,
         "FORBIDDEN",
     );
-    let hidden = assert_error(&api.get_as(&scoped, "/api/buildings/other"), 403, "FORBIDDEN");
+    let hidden = assert_error(
+        &api.get_as(&scoped, "/api/buildings/other"),
+        403,
+        "FORBIDDEN",
+    );
     assert_eq!(
         missing["error"]["message"]
             .as_str()

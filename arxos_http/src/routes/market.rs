@@ -353,7 +353,9 @@ fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
     }
 }
 
-/// Move tokens between contributors (`arxos.transfer`).
+/// Move tokens between contributors (`arxos.transfer`). Not idempotent: an `Idempotency-Key`
+/// header is refused (400) rather than ignored, so that a client retrying does not believe
+/// its retry safe.
 #[utoipa::path(post, path = "/api/transfers", tag = "market", request_body = NewTransfer,
     responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -361,8 +363,15 @@ fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
 pub async fn transfer(
     State(state): State<AppState>,
     key: ApiKey,
+    headers: HeaderMap,
     Json(body): Json<NewTransfer>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if headers.contains_key("idempotency-key") {
+        return Err(ApiError::validation(
+            "transfers do not take an Idempotency-Key: a transfer sent twice is booked twice \
+             (check GET /api/contributors/{id}/balance before sending it again)",
+        ));
+    }
     let value = state
         .one(
             &key,
