@@ -44,7 +44,7 @@ use crate::webhooks::routes as webhooks;
         ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
         Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
         routes::Page, routes::Items)),
-    modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals),
+    modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
          (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"),
          (name = "integrations"), (name = "events"), (name = "webhooks"))
@@ -165,6 +165,46 @@ impl Modify for BodyRefusals {
                         .entry((*status).to_owned())
                         .or_insert_with(|| response.clone().into());
                 }
+            }
+        }
+    }
+}
+
+/// Every operation refuses a query string it does not take (an unknown or repeated parameter,
+/// a malformed string: crate::operations) with 400, whatever else it answers. Listed where the
+/// operation does not describe a 400 itself.
+struct QueryRefusals;
+
+impl Modify for QueryRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let refusal = ResponseBuilder::new()
+            .description(
+                "VALIDATION_ERROR: an unknown query parameter, or a malformed query string",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .entry("400".to_owned())
+                    .or_insert_with(|| refusal.clone().into());
             }
         }
     }
@@ -698,6 +738,18 @@ mod tests {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+        // /api/query's parameters and cells are any JSON value, not objects.
+        let query = &doc["components"]["schemas"];
+        let any = |schema: &serde_json::Value| schema.get("type").is_none();
+        assert!(
+            any(&query["QueryRequest"]["properties"]["params"]["items"]),
+            "{query}"
+        );
+        assert!(
+            any(&query["QueryResult"]["properties"]["rows"]["items"]["items"]),
+            "{}",
+            query["QueryResult"]
+        );
     }
 
     #[test]
@@ -733,6 +785,28 @@ mod tests {
             }
         }
         assert!(seen > 40, "{seen}");
+    }
+
+    #[test]
+    fn every_operation_may_refuse_its_query_string() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                assert!(
+                    operation["responses"]["400"].is_object(),
+                    "{method} {path} lists no 400"
+                );
+            }
+        }
+        // An operation's own description of its 400 is kept.
+        let own = &doc["paths"]["/api/buildings/{b}/objects/{path}"]["get"]["responses"]["400"];
+        assert!(
+            !own["description"]
+                .as_str()
+                .unwrap()
+                .contains("unknown query parameter"),
+            "{own}"
+        );
     }
 
     /// Routes that are not part of the API description: health, metrics and the description

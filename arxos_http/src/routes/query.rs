@@ -50,7 +50,7 @@ pub struct QueryRequest {
     /// as their JSON text).
     /// Numbers are passed on as written (never through a binary float).
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<serde_json::Value>)]
     pub params: Vec<Box<RawValue>>,
 }
 
@@ -66,7 +66,7 @@ pub struct QueryColumn {
 pub struct QueryResult {
     pub columns: Vec<QueryColumn>,
     /// One array per row, values in column order.
-    #[schema(value_type = Vec<Vec<Object>>)]
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub rows: Vec<Box<RawValue>>,
     pub row_count: usize,
     /// True when the row cap or the byte limit cut the result short.
