@@ -28,6 +28,25 @@ fn buildings_list_create_get() {
         Some(&json!({"key": "hq", "name": "Again"})),
     );
     assert_error(&dup, 409, "CONFLICT");
+    // Coordinates go to the database as written: one double precision cannot hold is refused,
+    // not rounded to 0 on the way.
+    let tiny = api.http.request(
+        "POST",
+        &api.shim.url("/api/buildings"),
+        &[
+            ("x-api-key", api.key.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(br#"{"key": "tiny", "name": "Tiny", "latitude": 1e-400, "longitude": 0}"#.to_vec()),
+    );
+    let error = assert_error(&tiny, 400, "VALIDATION_ERROR");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1e-400"),
+        "{error}"
+    );
     let bad = api.send(
         "POST",
         "/api/buildings",

@@ -75,8 +75,12 @@ pub struct NewBuilding {
     pub key: String,
     pub name: String,
     pub address: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
+    /// Degrees, stored as double precision. Passed on as written (a number that double
+    /// precision cannot hold, 1e-400 say, is refused, not rounded to 0).
+    #[schema(value_type = Option<f64>)]
+    pub latitude: Option<serde_json::Number>,
+    #[schema(value_type = Option<f64>)]
+    pub longitude: Option<serde_json::Number>,
 }
 
 /// Create a building (`arxos.create_building`).
@@ -96,13 +100,13 @@ pub async fn create_building(
                 // The new row is visible to the next statement, not to the creating one.
                 let id = json_one(
                     c,
-                    "SELECT to_jsonb(arxos.create_building($1, $2, $3, $4, $5))",
+                    "SELECT to_jsonb(arxos.create_building($1, $2, $3, $4::text::float8, $5::text::float8))",
                     &[
                         &body.key,
                         &body.name,
                         &body.address,
-                        &body.latitude,
-                        &body.longitude,
+                        &body.latitude.as_ref().map(ToString::to_string),
+                        &body.longitude.as_ref().map(ToString::to_string),
                     ],
                 )
                 .await?;
