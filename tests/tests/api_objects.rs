@@ -244,6 +244,21 @@ fn object_lifecycle_by_path() {
         400,
         "VALIDATION_ERROR",
     );
+    // Words PostgreSQL reads as times are not ISO 8601 either.
+    for word in ["yesterday", "epoch", "infinity", "J2451545"] {
+        let refused = assert_error(
+            &api.get(&format!("/api/buildings/b42/history?since={word}")),
+            400,
+            "VALIDATION_ERROR",
+        );
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("since must be an ISO 8601 time"),
+            "{refused}"
+        );
+    }
 
     // The location merges key by key: x and y keep z and floor; null clears.
     let moved = api.send(

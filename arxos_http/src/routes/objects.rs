@@ -527,7 +527,8 @@ pub async fn trace(
 pub struct HistoryParams {
     /// Only this path and what is below it.
     pub path: Option<String>,
-    /// Only changes at or after this time (RFC 3339).
+    /// Only changes at or after this time (ISO 8601, e.g. 2026-01-01T00:00:00Z; without an
+    /// offset, UTC).
     pub since: Option<String>,
     pub limit: Option<i64>,
     /// Return the entries after this history id (as in the `next` link).
@@ -556,8 +557,16 @@ pub async fn history(
             &key,
             Scope::Read,
             Some(&b),
+            // `since` as the API's other times: ISO 8601 (arxos.try_timestamptz), not every
+            // word PostgreSQL reads as a time ('yesterday', 'epoch', 'infinity').
             "SELECT to_jsonb(h) - 'building_id' || jsonb_build_object('path', h.path::text)
-               FROM arxos.history($1, $2, $3::text::timestamptz, max => $5, after_id => $4) h
+               FROM arxos.history($1, $2,
+                      CASE WHEN $3::text IS NULL THEN NULL
+                           WHEN arxos.try_timestamptz($3) IS NULL
+                                AND arxos.raise('since must be an ISO 8601 time, like 2026-01-01T00:00:00Z, got '
+                                                || arxos.shown($3), '22023') THEN NULL
+                           ELSE arxos.try_timestamptz($3) END,
+                      max => $5, after_id => $4) h
               ORDER BY h.id",
             &[&b, &path, &since, &after, &(limit as i32 + 1)],
         )
