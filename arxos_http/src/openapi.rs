@@ -43,6 +43,8 @@ use crate::webhooks::routes as webhooks;
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
         ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
         Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
+        Contributor, Badge, Balance, BuildingBalance, ContributionRecorded, ContributionVerified,
+        Transfer, Token,
         routes::Page, routes::Items)),
     modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
@@ -517,6 +519,117 @@ pub struct RatingStatistics {
     /// Number of buildings per grade.
     #[schema(value_type = Object)]
     pub grades: Value,
+}
+
+/// A contributor (`arxos.contributor`). Token figures are JSON numbers with the ledger's six
+/// decimals.
+#[derive(ToSchema)]
+pub struct Contributor {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub handle: String,
+    pub display_name: String,
+    /// newcomer, contributor, trusted, expert or master (docs/market.md).
+    pub trust_level: String,
+    pub reputation: f64,
+    /// Tokens held, over every building.
+    pub balance: f64,
+    pub contributions: i64,
+    pub verified_contributions: i64,
+    pub rejected_contributions: i64,
+    /// Contributions verified by this contributor.
+    pub verifications_given: i64,
+    pub objects_documented: i64,
+    pub buildings_pioneered: i64,
+    pub registration_rank: i64,
+    /// Erased by `arxos.forget_contributor` (handle and name replaced).
+    pub forgotten: bool,
+    #[schema(format = DateTime)]
+    pub joined_at: String,
+    #[schema(format = DateTime)]
+    pub last_active_at: String,
+    pub badges: Vec<Badge>,
+}
+
+#[derive(ToSchema)]
+pub struct Badge {
+    pub badge: String,
+    pub why: String,
+    #[schema(format = DateTime)]
+    pub earned_at: String,
+}
+
+/// A contributor's tokens (`arxos.balance`, `arxos.balances`).
+#[derive(ToSchema)]
+pub struct Balance {
+    #[schema(format = Uuid)]
+    pub contributor: String,
+    pub balance: f64,
+    pub buildings: Vec<BuildingBalance>,
+}
+
+#[derive(ToSchema)]
+pub struct BuildingBalance {
+    /// The building's key.
+    pub building: String,
+    pub balance: f64,
+    /// Rewards net of claw-backs (transfers excluded).
+    pub earned: f64,
+}
+
+/// What `arxos.contribute` recorded (or, `replayed`, recorded before under the same
+/// Idempotency-Key).
+#[derive(ToSchema)]
+pub struct ContributionRecorded {
+    #[schema(format = Uuid)]
+    pub contribution_id: String,
+    pub status: String,
+    pub quality: f64,
+    pub tokens_earned: f64,
+    pub old_grade: String,
+    pub new_grade: String,
+    pub old_score: f64,
+    pub new_score: f64,
+    /// The reward's ledger transaction (null when nothing was paid).
+    pub transaction_id: Option<i64>,
+    pub replayed: bool,
+}
+
+/// What `arxos.verify_contribution` changed.
+#[derive(ToSchema)]
+pub struct ContributionVerified {
+    #[schema(format = Uuid)]
+    pub contribution_id: String,
+    pub old_status: String,
+    pub new_status: String,
+    pub tokens_delta: f64,
+    pub tokens_earned: f64,
+    pub verifier_reward: f64,
+    pub transaction_id: Option<i64>,
+    pub verifier_transaction_id: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub struct Transfer {
+    pub transaction_id: i64,
+    /// The sender, as given (id or handle).
+    pub from: String,
+    pub to: String,
+    pub amount: f64,
+}
+
+/// A building's token (`arxos.token`).
+#[derive(ToSchema)]
+pub struct Token {
+    pub grade: String,
+    pub score: f64,
+    pub supply: f64,
+    pub circulating: f64,
+    pub locked: f64,
+    pub price: f64,
+    pub market_cap: f64,
+    pub minted: f64,
+    pub holders: i64,
 }
 
 #[derive(ToSchema)]

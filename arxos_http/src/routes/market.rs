@@ -54,7 +54,7 @@ pub struct NewContributor {
 
 /// Register a contributor (`arxos.register_contributor`).
 #[utoipa::path(post, path = "/api/contributors", tag = "market", request_body = NewContributor,
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = crate::openapi::Contributor), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn register_contributor(
@@ -83,7 +83,7 @@ pub async fn register_contributor(
 /// A contributor, by id or handle.
 #[utoipa::path(get, path = "/api/contributors/{id}", tag = "market",
     params(("id" = String, Path, description = "Contributor id or handle")),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = crate::openapi::Contributor), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_contributor(
     State(state): State<AppState>,
@@ -105,7 +105,7 @@ pub async fn get_contributor(
 /// A contributor's token balance (`arxos.balance`).
 #[utoipa::path(get, path = "/api/contributors/{id}/balance", tag = "market",
     params(("id" = String, Path, description = "Contributor id or handle")),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = crate::openapi::Balance), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn balance(
     State(state): State<AppState>,
@@ -178,7 +178,7 @@ pub struct NewContribution {
 /// the same key answers the contribution recorded the first time.
 #[utoipa::path(post, path = "/api/contributions", tag = "market", request_body = NewContribution,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = crate::openapi::ContributionRecorded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn contribute(
@@ -308,7 +308,7 @@ pub struct Verification {
 /// Verify (or reject) a contribution (`arxos.verify_contribution`).
 #[utoipa::path(post, path = "/api/contributions/{id}/verify", tag = "market",
     params(("id" = String, Path, description = "Contribution id")), request_body = Verification,
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = crate::openapi::ContributionVerified), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn verify(
@@ -357,7 +357,7 @@ fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
 /// header is refused (400) rather than ignored, so that a client retrying does not believe
 /// its retry safe.
 #[utoipa::path(post, path = "/api/transfers", tag = "market", request_body = NewTransfer,
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = crate::openapi::Transfer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn transfer(
@@ -396,7 +396,7 @@ pub async fn transfer(
 /// A building's token: supply, price, holders (`arxos.token`).
 #[utoipa::path(get, path = "/api/tokens/{b}", tag = "market",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID")),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody),
+    responses((status = 200, body = crate::openapi::Token), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn token(
