@@ -398,7 +398,7 @@ BEGIN
     END IF;
     IF gone IS NOT NULL THEN
         RAISE EXCEPTION 'status % is in use: objects have it', arxos.shown(gone)
-            USING ERRCODE = '23503', HINT = 'give those objects another status first';
+            USING ERRCODE = '23503', HINT = 'give those objects another status first, in a transaction of its own';
     END IF;
     RETURN NULL;
 END

@@ -681,14 +681,13 @@ $$;
 -- Whether a contributor has used an idempotency key, in any building. contribute's own lookup
 -- reads the contributions its caller may see (row-level security): a key used in a building
 -- hidden from the caller must still be refused as reused (AX012), rather than fail as a
--- duplicate of data it never sent. Runs as the owner; answers only yes or no, and only for a
--- contributor the current actor owns.
+-- duplicate of data it never sent. Runs as the owner and answers only yes or no; contribute
+-- has checked that its caller acts for the contributor (check_owner). (No owner check of its
+-- own: inside a SECURITY DEFINER function the actor's fallback, the role, is the owner's.)
 CREATE FUNCTION arxos.idempotency_key_used(contributor uuid, key text) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
     SELECT EXISTS (SELECT 1 FROM arxos.contributions x
-                     JOIN arxos.contributors c ON c.id = x.contributor_id
-                    WHERE x.contributor_id = contributor AND x.idempotency_key = key
-                      AND c.owner = arxos.current_actor())
+                    WHERE x.contributor_id = contributor AND x.idempotency_key = key)
 $$;
 
 -- Only the actor that registered a contributor (its owner) may act for it.

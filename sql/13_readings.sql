@@ -200,6 +200,13 @@ BEGIN
             USING ERRCODE = '23503', DETAIL = format('object %s, building %s', bad.object_id, bad.building_id),
                   HINT = 'readings go to existing objects: arxos.record(building, path, …) finds them by path';
     END IF;
+    -- A value nearer 0 than 1e-100 (but not 0) would be a number the object's metrics cannot
+    -- hold (arxos.check_json): refused here, naming the reading, whoever writes it.
+    SELECT n.object_id, n.value INTO bad FROM new_rows n WHERE n.value <> 0 AND abs(n.value) < 1e-100 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'a reading''s value is too near 0 to store: readings are 0 or 1e-100 to 1e100 in magnitude'
+            USING ERRCODE = '22023', DETAIL = format('object %s, value %s', bad.object_id, bad.value);
+    END IF;
     -- A sample from the future (past the clock skew record_readings allows) would stay its
     -- object's latest reading, and keep the object instrumented, until that time: refused
     -- whoever writes it.
@@ -291,14 +298,15 @@ BEGIN
     -- Magnitudes stay below 1e100 so that sums and averages over any bucket stay finite.
     SELECT x.i, x.v, x.u INTO bad FROM unnest(vals, units) WITH ORDINALITY x(v, u, i)
      WHERE x.v IS NULL OR x.v IN ('Infinity', '-Infinity', 'NaN') OR abs(x.v) >= 1e100
+        OR (x.v <> 0 AND abs(x.v) < 1e-100)
         OR (x.u IS NOT NULL AND NOT arxos.is_label(x.u, 50))
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'reading % is invalid: %', bad.i,
             CASE WHEN bad.v IS NULL OR bad.v IN ('Infinity', '-Infinity', 'NaN')
                  THEN 'value must be a finite number, got ' || coalesce(bad.v::text, 'null')
-                 WHEN abs(bad.v) >= 1e100
-                 THEN 'value ' || bad.v::text || ' is out of range: readings are below 1e100 in magnitude'
+                 WHEN abs(bad.v) >= 1e100 OR (bad.v <> 0 AND abs(bad.v) < 1e-100)
+                 THEN 'value ' || bad.v::text || ' is out of range: readings are 0 or 1e-100 to 1e100 in magnitude (the object''s metrics hold the latest)'
                  ELSE 'unit must be 1 to 50 characters, not blank, without control or invisible formatting characters' END
             USING ERRCODE = '22023';
     END IF;

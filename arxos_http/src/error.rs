@@ -156,7 +156,13 @@ impl ApiError {
             tracing::debug!("statement skipped: an earlier statement of its transaction failed");
             return Self::new(ErrorCode::Internal, "internal error");
         }
-        let code = code_for_sqlstate(state);
+        let mut code = code_for_sqlstate(state);
+        // A missing schema or function means a missing extension only when it is the
+        // extension's (`function arxos.authorize(…) does not exist`); any other (an operator
+        // the shim's SQL got wrong) is a fault of the shim's: 500, logged.
+        if matches!(state, MISSING_SCHEMA | MISSING_FUNCTION) && !db.message().contains("arxos") {
+            code = ErrorCode::Internal;
+        }
         match code {
             ErrorCode::Internal => Self::internal(format!(
                 "database error {state}: {} (detail: {:?}, where: {:?})",
@@ -223,8 +229,8 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 
 /// SQLSTATE 25P02: the transaction is aborted, commands are ignored until its end.
 pub const IN_FAILED_TRANSACTION: &str = "25P02";
-/// SQLSTATE 3F000 and 42883: the shim's own statements name the extension's schema and
-/// functions, so these mean the extension is missing (dropped) or of another version.
+/// SQLSTATE 3F000 and 42883: when they name the extension's schema or functions (the shim's
+/// statements call them), the extension is missing (dropped) or of another version.
 const MISSING_SCHEMA: &str = "3F000";
 const MISSING_FUNCTION: &str = "42883";
 /// SQLSTATE F0000: the extension cannot read the key file that seals webhook secrets.

@@ -52,7 +52,7 @@ pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
             WJB_VALUE | WJB_ELEM if value.type_ == pg_sys::jbvType::jbvNumeric => {
                 let number = pg_sys::Datum::from(value.val.numeric);
                 if !range
-                    .get_or_insert_with(|| NumberRange::new())
+                    .get_or_insert_with(|| NumberRange::get())
                     .holds(number)
                 {
                     ereport!(
@@ -79,16 +79,27 @@ pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
     }
 }
 
-/// The bounds of a stored number's magnitude, as numerics (made once per document that has
-/// numbers).
+/// The bounds of a stored number, as numerics: made once per backend (in TopMemoryContext),
+/// so that a write pays only the comparisons.
+#[derive(Clone, Copy)]
 struct NumberRange {
     zero: pg_sys::Datum,
     low: pg_sys::Datum,
+    neg_low: pg_sys::Datum,
     high: pg_sys::Datum,
+    neg_high: pg_sys::Datum,
+}
+
+thread_local! {
+    static RANGE: std::cell::Cell<Option<NumberRange>> = const { std::cell::Cell::new(None) };
 }
 
 impl NumberRange {
-    unsafe fn new() -> NumberRange {
+    unsafe fn get() -> NumberRange {
+        if let Some(range) = RANGE.with(|r| r.get()) {
+            return range;
+        }
+        let old = pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
         let numeric = |text: &std::ffi::CStr| {
             pgrx::fcinfo::direct_function_call_as_datum(
                 pg_sys::numeric_in,
@@ -100,23 +111,29 @@ impl NumberRange {
             )
             .expect("numeric_in is not NULL")
         };
-        NumberRange {
+        let range = NumberRange {
             zero: numeric(c"0"),
             low: numeric(c"1e-100"),
+            neg_low: numeric(c"-1e-100"),
             high: numeric(c"1e100"),
-        }
+            neg_high: numeric(c"-1e100"),
+        };
+        pg_sys::MemoryContextSwitchTo(old);
+        RANGE.with(|r| r.set(Some(range)));
+        range
     }
 
     /// 0, or 1e-100 <= |number| < 1e100.
     unsafe fn holds(&self, number: pg_sys::Datum) -> bool {
-        let cmp = |a: pg_sys::Datum, b: pg_sys::Datum| {
-            pgrx::fcinfo::direct_function_call::<i32>(pg_sys::numeric_cmp, &[Some(a), Some(b)])
-                .expect("numeric_cmp is not NULL")
+        let cmp = |bound: pg_sys::Datum| {
+            pgrx::fcinfo::direct_function_call::<i32>(
+                pg_sys::numeric_cmp,
+                &[Some(number), Some(bound)],
+            )
+            .expect("numeric_cmp is not NULL")
         };
-        let magnitude =
-            pgrx::fcinfo::direct_function_call_as_datum(pg_sys::numeric_abs, &[Some(number)])
-                .expect("numeric_abs is not NULL");
-        cmp(magnitude, self.high) < 0
-            && (cmp(magnitude, self.low) >= 0 || cmp(magnitude, self.zero) == 0)
+        cmp(self.high) < 0
+            && cmp(self.neg_high) > 0
+            && (cmp(self.low) >= 0 || cmp(self.neg_low) <= 0 || cmp(self.zero) == 0)
     }
 }

@@ -429,7 +429,17 @@ unsafe fn same_jsonb(a: Option<pg_sys::Datum>, b: Option<pg_sys::Datum>) -> bool
 
 /// `EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = <kind>)`.
 unsafe fn is_sensing_type(objects: pg_sys::Relation, kind: pg_sys::Datum) -> bool {
-    key_exists(objects, c"sensing_types", c"type", kind)
+    key_exists(objects, c"sensing_types", c"type", kind, Probe::AsAQuery)
+}
+
+/// Which snapshot a probe of a lookup table reads.
+#[derive(Clone, Copy)]
+enum Probe {
+    /// A fresh one under READ COMMITTED, the transaction's under REPEATABLE READ, as the query
+    /// of a PL/pgSQL trigger would take: a key committed meanwhile counts from now on.
+    AsAQuery,
+    /// The latest committed state, whatever the isolation level (a foreign key's cross-check).
+    Latest,
 }
 
 /// `EXISTS (SELECT 1 FROM <table> t WHERE t.<column> = <key>)` for a text primary key, read
@@ -441,6 +451,7 @@ unsafe fn key_exists(
     table: &CStr,
     column: &CStr,
     key: pg_sys::Datum,
+    probe: Probe,
 ) -> bool {
     let namespace = (*(*objects).rd_rel).relnamespace;
     let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
@@ -471,9 +482,10 @@ unsafe fn key_exists(
         key,
     );
     let index = pg_sys::RelationGetPrimaryKeyIndex(rel);
-    // A fresh snapshot under READ COMMITTED (the transaction's under REPEATABLE READ), as the
-    // query of a PL/pgSQL trigger would take: a key committed meanwhile counts from now on.
-    let snapshot = pg_sys::GetTransactionSnapshot();
+    let snapshot = match probe {
+        Probe::AsAQuery => pg_sys::GetTransactionSnapshot(),
+        Probe::Latest => pg_sys::GetLatestSnapshot(),
+    };
     let scan = pg_sys::systable_beginscan(
         rel,
         index,
@@ -528,7 +540,7 @@ unsafe fn check_fields(rel: pg_sys::Relation, c: &Columns, new: &Row, old: Optio
         }
     }
     if let Some(status) = new.get(c.status).filter(|_| changed(c.status)) {
-        if !key_exists(rel, c"statuses", c"status", status) {
+        if !key_exists(rel, c"statuses", c"status", status, Probe::AsAQuery) {
             let known = Spi::get_one::<String>(
                 "SELECT string_agg(s.status, ', ' ORDER BY s.status) FROM arxos.statuses s",
             )
@@ -539,6 +551,21 @@ unsafe fn check_fields(rel: pg_sys::Relation, c: &Columns, new: &Row, old: Optio
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                 format!(
                     "unknown status {}: use one of {known}",
+                    arxos_core::message::shown(&text_str(status))
+                ),
+            );
+        }
+        // Under REPEATABLE READ and SERIALIZABLE the probe read the transaction's snapshot: a
+        // status removed since (arxos.statuses_removed, which cannot see this uncommitted
+        // write) would be taken. As a foreign key's check does, the latest committed state
+        // decides, and a status gone meanwhile is a serialization failure (retry).
+        if pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32
+            && !key_exists(rel, c"statuses", c"status", status, Probe::Latest)
+        {
+            refuse(
+                PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+                format!(
+                    "could not serialize access: status {} was removed by a concurrent transaction",
                     arxos_core::message::shown(&text_str(status))
                 ),
             );

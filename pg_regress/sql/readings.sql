@@ -75,6 +75,11 @@ INSERT INTO arxos.readings (building_id, object_id, at, value)
 SELECT building_id, id, '2025-03-01', 1e300 FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
 INSERT INTO arxos.readings (building_id, object_id, at, value, unit)
 SELECT building_id, id, '2025-03-01', 1, ' ' FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
+-- nor nearer 0 than 1e-100 (but 0 itself): the object's metrics hold the latest value, and
+-- stored documents hold numbers of 0 or 1e-100 to 1e100 in magnitude
+SELECT arxos.record('rd', '/site', 1e-150);
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT building_id, id, '2025-03-01', 5e-324 FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
 -- times: a zone is required, nothing before 1970 or ahead of the clock (5 minutes of skew),
 -- and one call creates at most 24 month partitions
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2025-03-01T00:00:00"}]');

@@ -173,7 +173,11 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
         ),
         (
             json!([{"path": "/meters/m1", "value": 1.79e308}]),
-            "readings are below 1e100 in magnitude",
+            "readings are 0 or 1e-100 to 1e100 in magnitude",
+        ),
+        (
+            json!([{"path": "/meters/m1", "value": 1e-150}]),
+            "readings are 0 or 1e-100 to 1e100 in magnitude",
         ),
         (
             json!([{"path": "/meters/m1", "value": 2, "unit": "  "}]),
