@@ -50,6 +50,36 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
+/// Whether the request sent different keys (X-API-Key twice, or X-API-Key and
+/// `Authorization: Bearer`, with different values): which one it means cannot be told, and
+/// taking either would act for a caller the client did not pick.
+pub fn keys_disagree(headers: &HeaderMap) -> bool {
+    let bearer = headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim());
+    let mut keys = headers
+        .get_all("x-api-key")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .chain(bearer)
+        .filter(|k| !k.is_empty());
+    let first = keys.next();
+    keys.any(|k| Some(k) != first)
+}
+
+/// The answer to a request that sent different keys ([`keys_disagree`]).
+pub fn keys_ambiguous() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        "different API keys were sent (in X-API-Key and Authorization: Bearer, or X-API-Key twice): send one",
+    )
+}
+
 /// The answer to a request that needs a key and sent none; `in_query` for the routes that
 /// also take it as `?api_key=` (the event routes).
 pub fn key_required(in_query: bool) -> ApiError {
@@ -66,6 +96,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if keys_disagree(&parts.headers) {
+            return Err(keys_ambiguous());
+        }
         match presented_key(&parts.headers) {
             Some(key) => Ok(ApiKey(key.to_owned())),
             None => Err(key_required(false)),
@@ -86,6 +119,21 @@ mod tests {
         assert_eq!(presented_key(&headers), Some("arx_abc"));
         headers.insert("x-api-key", HeaderValue::from_static("arx_def"));
         assert_eq!(presented_key(&headers), Some("arx_def"));
+    }
+
+    #[test]
+    fn different_keys_are_ambiguous_and_the_same_key_twice_is_not() {
+        let mut headers = HeaderMap::new();
+        assert!(!keys_disagree(&headers));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer arx_abc"));
+        headers.insert("x-api-key", HeaderValue::from_static("arx_abc"));
+        assert!(!keys_disagree(&headers), "the same key both ways");
+        headers.insert("x-api-key", HeaderValue::from_static("arx_def"));
+        assert!(keys_disagree(&headers));
+        let mut twice = HeaderMap::new();
+        twice.append("x-api-key", HeaderValue::from_static("arx_abc"));
+        twice.append("x-api-key", HeaderValue::from_static("arx_def"));
+        assert!(keys_disagree(&twice));
     }
 
     #[test]

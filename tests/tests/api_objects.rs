@@ -18,6 +18,8 @@ fn buildings_list_create_get() {
     assert_eq!(hq["key"], "hq");
     let id = hq["id"].as_str().unwrap().to_owned();
 
+    // An empty `after` is no key, not "from the start" (as in the path listings).
+    assert_error(&api.get("/api/buildings?after="), 400, "VALIDATION_ERROR");
     let by_id = api.get(&format!("/api/buildings/{id}"));
     assert_eq!(by_id.status, 200, "{}", by_id.body);
     assert_eq!(by_id.json()["name"], "Headquarters");

@@ -26,6 +26,27 @@ fn missing_unknown_and_revoked_keys_are_401() {
         None,
     );
     assert_eq!(bearer.status, 200, "{}", bearer.body);
+    // Two different keys: which one is meant cannot be told (the same key twice is fine).
+    let both = |other: &str| {
+        api.http.request(
+            "GET",
+            &url,
+            &[
+                ("x-api-key", api.key.as_str()),
+                ("authorization", &format!("Bearer {other}")),
+            ],
+            None,
+        )
+    };
+    assert_eq!(both(&api.key).status, 200);
+    let ambiguous = assert_error(&both("arx_someone-else"), 401, "UNAUTHORIZED");
+    assert!(
+        ambiguous["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("different API keys were sent"),
+        "{ambiguous}"
+    );
 
     let created = api.send(
         "POST",

@@ -4,7 +4,7 @@
 use axum::http::HeaderMap;
 
 use super::filter::{Filter, FilterParams};
-use crate::auth::{key_required, presented_key, ApiKey, Scope};
+use crate::auth::{key_required, keys_ambiguous, keys_disagree, presented_key, ApiKey, Scope};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -44,6 +44,9 @@ pub fn non_negative_after(after: Option<i64>) -> Result<Option<i64>, ApiError> {
 /// The key of a request: the usual headers, else `?api_key=` (a browser's `EventSource`
 /// cannot send headers).
 pub fn request_key(headers: &HeaderMap, query_key: Option<&str>) -> Result<ApiKey, ApiError> {
+    if keys_disagree(headers) {
+        return Err(keys_ambiguous());
+    }
     presented_key(headers)
         .or(query_key.map(str::trim).filter(|k| !k.is_empty()))
         .map(|k| ApiKey(k.to_owned()))

@@ -43,6 +43,12 @@ pub async fn list_buildings(
     let limit = page.limit()?;
     let want_count = page.count.unwrap_or(false);
     let after = page.after.clone();
+    // As the path listings refuse an empty `after`: it is no key, not "from the start".
+    if after.as_deref().is_some_and(|a| a.trim().is_empty()) {
+        return Err(ApiError::validation(
+            "after must be a building key (the last key of the previous page), not empty",
+        ));
+    }
     let (rows, count) = state
         .tx(&key, Scope::Read, None, move |c| {
             Box::pin(async move {
