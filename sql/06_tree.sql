@@ -70,7 +70,8 @@ BEGIN
         y := (location ->> 'y')::double precision;
         z := (location ->> 'z')::double precision;
     EXCEPTION WHEN numeric_value_out_of_range THEN
-        RAISE EXCEPTION 'location x, y and z must be finite numbers of metres' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'location x, y and z must be numbers of metres that double precision holds: finite, and 0 or not so near 0 that they would round to it (1e-400)'
+            USING ERRCODE = '22023';
     END;
     IF (location ->> 'floor') IS NOT NULL THEN
         IF (location ->> 'floor')::numeric <> trunc((location ->> 'floor')::numeric)

@@ -24,6 +24,7 @@ SELECT arxos.put('b42', '/x', 'thing', location => '{"x": "NaN", "y": 2}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "floor": 1.5}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "floor": 3000000000}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1e400, "y": 2}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1e-400, "y": 2}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "flor": 1}');
 SELECT x, y, z, floor FROM arxos.location_parts('{"x": 1, "y": 2, "floor": 2.0}');
 SELECT x, y, z, floor FROM arxos.location_parts('{"floor": -1}');
