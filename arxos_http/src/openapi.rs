@@ -75,6 +75,32 @@ impl Modify for Security {
     }
 }
 
+/// An error answer: its description, with an `ErrorBody` as JSON.
+fn error_response(description: &str) -> utoipa::openapi::ResponseBuilder {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build(),
+    )
+}
+
+/// The operations of a path.
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Every limited route (all of `/api/` but health and this document) may answer 429 with
 /// `Retry-After`, and answers `X-RateLimit-*` headers (crate::rate_limit).
 struct RateLimited;
@@ -82,21 +108,14 @@ struct RateLimited;
 impl Modify for RateLimited {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::header::HeaderBuilder;
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
+        use utoipa::openapi::Type;
         let integer = |description: &str| {
             HeaderBuilder::new()
                 .schema(utoipa::openapi::schema::Object::with_type(Type::Integer))
                 .description(Some(description))
                 .build()
         };
-        let refused = ResponseBuilder::new()
-            .description("RATE_LIMITED: the key's (or the address's) quota is used up")
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorBody")))
-                    .build(),
-            )
+        let refused = error_response("RATE_LIMITED: the key's (or the address's) quota is used up")
             .header("Retry-After", integer("Seconds until a request is allowed"))
             .header("X-RateLimit-Limit", integer("Requests a minute"))
             .header("X-RateLimit-Remaining", integer("Requests left now"))
@@ -109,16 +128,7 @@ impl Modify for RateLimited {
             if crate::rate_limit::exempt(path) {
                 continue;
             }
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for operation in operations(item) {
                 operation
                     .responses
                     .responses
@@ -136,18 +146,7 @@ struct BodyRefusals;
 
 impl Modify for BodyRefusals {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let refusal = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                        .build(),
-                )
-                .build()
-        };
+        let refusal = |description: &str| error_response(description).build();
         let refusals = [
             ("400", refusal("VALIDATION_ERROR: the body is not JSON, or a value is refused")),
             ("413", refusal("PAYLOAD_TOO_LARGE: the body is over the server's limit")),
@@ -155,11 +154,7 @@ impl Modify for BodyRefusals {
             ("422", refusal("VALIDATION_ERROR: JSON of the wrong shape (a missing or unknown field, a wrong type)")),
         ];
         for item in openapi.paths.paths.values_mut() {
-            for operation in [&mut item.put, &mut item.post, &mut item.patch]
-                .into_iter()
-                .flatten()
-                .filter(|o| o.request_body.is_some())
-            {
+            for operation in operations(item).filter(|o| o.request_body.is_some()) {
                 for (status, response) in &refusals {
                     operation
                         .responses
@@ -179,29 +174,12 @@ struct QueryRefusals;
 
 impl Modify for QueryRefusals {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let refusal = ResponseBuilder::new()
-            .description(
-                "VALIDATION_ERROR: an unknown query parameter, or a malformed query string",
-            )
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorBody")))
-                    .build(),
-            )
-            .build();
+        let refusal = error_response(
+            "VALIDATION_ERROR: an unknown query parameter, or a malformed query string",
+        )
+        .build();
         for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for operation in operations(item) {
                 operation
                     .responses
                     .responses

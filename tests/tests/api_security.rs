@@ -905,95 +905,76 @@ fn secrets_stay_out_of_trace_logs() {
     assert!(!logs.iter().any(|l| l.contains("with parameters")));
 }
 
-/// A client that goes away mid-request takes its statement with it: the shim cancels it on the
-/// server (Pool::abandon) instead of letting it wait out the statement timeout holding a
-/// connection (and, for a write, its locks).
+/// Locks the panel in a transaction of its own (the returned client's: `ROLLBACK` releases it)
+/// and sends a PATCH of it over a raw connection (returned, so that the caller decides when it
+/// goes away); returns once the PATCH waits for the lock.
+fn patch_waiting_on_the_panel(api: &Api) -> (postgres::Client, std::net::TcpStream) {
+    use std::io::Write;
+    let mut locker = api.cluster.client();
+    locker
+        .batch_execute(
+            "BEGIN; SELECT 1 FROM arxos.objects WHERE path = '/electrical/panels/panel_1' FOR UPDATE",
+        )
+        .expect("lock the panel");
+    let body = json!({"health": 50}).to_string();
+    let mut client = std::net::TcpStream::connect(api.shim.addr()).expect("connect to the shim");
+    write!(
+        client,
+        "PATCH /api/buildings/b42/objects/electrical/panels/panel_1 HTTP/1.1\r\nhost: x\r\n\
+         x-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        api.key,
+        body.len()
+    )
+    .expect("send the request");
+    wait_until(
+        Duration::from_secs(10),
+        "the PATCH waits for the lock",
+        || (lock_waiters(api) == 1).then_some(()),
+    );
+    (locker, client)
+}
+
+/// The shim's sessions waiting for a lock.
+fn lock_waiters(api: &Api) -> i64 {
+    api.sql_one::<i64>(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'arxos' \
+         AND wait_event_type = 'Lock'",
+    )
+}
+
 /// A shim that dies with a statement running (kill -9, or its shutdown grace period over)
 /// cannot cancel it: the server notices the closed connection by itself within about a
 /// second (client_connection_check_interval, set by the shim on its sessions), instead of
 /// letting the statement wait on its lock until the 30 s statement timeout.
 #[test]
 fn statements_of_a_dead_shim_stop() {
-    use std::io::Write;
     let api = Api::start();
-    let mut locker = api.cluster.client();
-    let mut tx = locker.transaction().expect("begin");
-    tx.execute(
-        "SELECT 1 FROM arxos.objects WHERE path = '/electrical/panels/panel_1' FOR UPDATE",
-        &[],
-    )
-    .expect("lock the panel");
-    let waiting = || {
-        api.sql_one::<i64>(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'arxos' \
-             AND wait_event_type = 'Lock'",
-        )
-    };
-    let body = json!({"health": 50}).to_string();
-    let mut client = std::net::TcpStream::connect(api.shim.addr()).expect("connect to the shim");
-    write!(
-        client,
-        "PATCH /api/buildings/b42/objects/electrical/panels/panel_1 HTTP/1.1\r\nhost: x\r\n\
-         x-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        api.key,
-        body.len()
-    )
-    .expect("send the request");
-    wait_until(
-        Duration::from_secs(10),
-        "the PATCH waits for the lock",
-        || (waiting() == 1).then_some(()),
-    );
+    let (mut locker, client) = patch_waiting_on_the_panel(&api);
     api.shim.signal("KILL");
     wait_until(
         Duration::from_secs(10),
         "the dead shim's PATCH is stopped by the server",
-        || (waiting() == 0).then_some(()),
+        || (lock_waiters(&api) == 0).then_some(()),
     );
-    tx.rollback().expect("release the panel");
+    locker.batch_execute("ROLLBACK").expect("release the panel");
     drop(client);
 }
 
+/// A client that goes away mid-request takes its statement with it: the shim cancels it on the
+/// server (Pool::abandon) instead of letting it wait out the statement timeout holding a
+/// connection (and, for a write, its locks).
 #[test]
 fn abandoned_requests_are_cancelled_in_the_database() {
-    use std::io::Write;
     let api = Api::start();
-    let mut locker = api.cluster.client();
-    let mut tx = locker.transaction().expect("begin");
-    tx.execute(
-        "SELECT 1 FROM arxos.objects WHERE path = '/electrical/panels/panel_1' FOR UPDATE",
-        &[],
-    )
-    .expect("lock the panel");
-    let waiting = || {
-        api.sql_one::<i64>(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'arxos' \
-             AND wait_event_type = 'Lock'",
-        )
-    };
-    let body = json!({"health": 50}).to_string();
-    let mut client = std::net::TcpStream::connect(api.shim.addr()).expect("connect to the shim");
-    write!(
-        client,
-        "PATCH /api/buildings/b42/objects/electrical/panels/panel_1 HTTP/1.1\r\nhost: x\r\n\
-         x-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        api.key,
-        body.len()
-    )
-    .expect("send the request");
-    wait_until(
-        Duration::from_secs(10),
-        "the PATCH waits for the lock",
-        || (waiting() == 1).then_some(()),
-    );
+    let (mut locker, client) = patch_waiting_on_the_panel(&api);
     drop(client);
     // The request timeout is 30 s; the cancel ends the wait at once.
     wait_until(
         Duration::from_secs(5),
         "the abandoned PATCH is cancelled",
-        || (waiting() == 0).then_some(()),
+        || (lock_waiters(&api) == 0).then_some(()),
     );
-    tx.rollback().expect("release the panel");
+    locker.batch_execute("ROLLBACK").expect("release the panel");
     std::thread::sleep(Duration::from_millis(300));
     let panel = api
         .get("/api/buildings/b42/objects/electrical/panels/panel_1")
