@@ -92,6 +92,16 @@ BEGIN
 END
 $$;
 
+-- A listing's max as its LIMIT: NULL for none, a negative one refused naming the argument
+-- (2201W, as LIMIT itself would say it without the name). One SQL expression, declared
+-- VOLATILE so that the planner inlines it into a listing's LIMIT (computed once, when the
+-- executor starts: before any row is read) instead of calling it.
+CREATE FUNCTION arxos.listing_limit(max integer) RETURNS integer
+LANGUAGE sql VOLATILE AS $$
+    SELECT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int
+                ELSE max END
+$$;
+
 -- A listing's after, as the path it compares with: normalised (an after written /a/b/ would
 -- otherwise sort after /a/b-2 and skip it), NULL for none. One that is not a path is refused:
 -- every path would sort before it, and the answer would be an empty page rather than an error.
@@ -325,8 +335,7 @@ LANGUAGE sql STABLE AS $$
      WHERE o.building_id = (SELECT args.b FROM args) AND o.parent_path = (SELECT args.p FROM args)
        AND (after IS NULL OR o.path > (SELECT args.a FROM args) COLLATE "C")
      ORDER BY o.path
-     -- (a negative max named here: LIMIT is computed before any row is read)
-     LIMIT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int ELSE max END
+     LIMIT arxos.listing_limit(max)
 $$;
 
 -- The object at path (unless root) and its descendants down to depth levels below it.
@@ -349,7 +358,7 @@ LANGUAGE sql STABLE AS $$
      WHERE ($3 IS NULL OR o.depth - args.d0 <= $3)
        AND (after IS NULL OR o.path > args.a COLLATE "C")
      ORDER BY o.path
-     LIMIT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int ELSE max END
+     LIMIT arxos.listing_limit(max)
 $$;
 
 -- Objects under a path matching every filter given (props: jsonb containment).
@@ -368,9 +377,6 @@ DECLARE
 BEGIN
     -- A type or status filter that no object can have is a mistake, not an empty answer.
     PERFORM arxos.check_object_input(find.type, find.status, NULL);
-    IF max < 0 THEN
-        RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
-    END IF;
     IF props IS NOT NULL AND jsonb_typeof(props) <> 'object' THEN
         RAISE EXCEPTION 'props must be a JSON object (the properties an object must contain), got a JSON %',
             jsonb_typeof(props) USING ERRCODE = '22023';
@@ -385,7 +391,7 @@ BEGIN
        AND (find.needs_repair IS NULL OR o.needs_repair = find.needs_repair)
        AND (a IS NULL OR o.path > a COLLATE "C")
      ORDER BY o.path
-     LIMIT max;
+     LIMIT arxos.listing_limit(max);
 END
 $$;
 
@@ -407,9 +413,6 @@ BEGIN
         RAISE EXCEPTION 'after_building and after_path go together' USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.check_object_input(find_all.type, find_all.status, NULL);
-    IF max < 0 THEN
-        RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
-    END IF;
     IF props IS NOT NULL AND jsonb_typeof(props) <> 'object' THEN
         RAISE EXCEPTION 'props must be a JSON object (the properties an object must contain), got a JSON %',
             jsonb_typeof(props) USING ERRCODE = '22023';
@@ -426,7 +429,7 @@ BEGIN
        AND (props IS NULL OR o.properties @> props)
        AND (find_all.needs_repair IS NULL OR o.needs_repair = find_all.needs_repair)
      ORDER BY o.building_id, o.path
-     LIMIT max;
+     LIMIT arxos.listing_limit(max);
 END
 $$;
 
@@ -707,9 +710,7 @@ BEGIN
             AND coalesce(z, 0) > '-Infinity' AND coalesce(z, 0) < 'Infinity') THEN
         RAISE EXCEPTION 'x, y and z must be finite numbers of metres' USING ERRCODE = '22023';
     END IF;
-    IF max < 0 THEN
-        RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
-    END IF;
+    PERFORM arxos.listing_limit(max);
     IF max = 0 THEN
         RETURN;
     END IF;
@@ -732,7 +733,7 @@ LANGUAGE sql STABLE AS $$
     SELECT n.path, n.type, n.status, n.distance, n.location
       FROM arxos.nearest_objects(arxos.building_id(building), x, y, z, radius, max) n
      ORDER BY n.distance, n.path COLLATE "C"
-     LIMIT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int ELSE max END
+     LIMIT arxos.listing_limit(max)
 $$;
 
 -- Objects within radius metres of the object at path (itself excluded), nearest first.
@@ -747,7 +748,7 @@ LANGUAGE sql STABLE AS $$
     SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius,
                                                  CASE WHEN max < 2147483647 THEN max + 1 END) n
      WHERE n.path <> me.path
-     LIMIT CASE WHEN max < 0 THEN arxos.raise('max must not be negative, got ' || max, '2201W')::int ELSE max END
+     LIMIT arxos.listing_limit(max)
 $$;
 
 -- History of a path and everything below it (or the whole building), oldest first; with
@@ -765,9 +766,7 @@ DECLARE
     -- characters, so nothing sorts between p and p || chr(1) but p itself).
     upper text;
 BEGIN
-    IF max < 0 THEN
-        RAISE EXCEPTION 'max must not be negative, got %', max USING ERRCODE = '2201W';
-    END IF;
+    PERFORM arxos.listing_limit(max);
     IF subtree IS NULL THEN
         RAISE EXCEPTION 'subtree must be true or false' USING ERRCODE = '22004';
     END IF;
