@@ -537,7 +537,25 @@ fn flat_object_routes_by_uuid() {
     let deleted = api.send("DELETE", &format!("/api/objects/{id}"), None);
     assert_eq!(deleted.json()["deleted"], 1);
     assert_error(&api.get(&format!("/api/objects/{id}")), 404, "NOT_FOUND");
-    assert_error(&api.get("/api/objects/not-a-uuid"), 400, "VALIDATION_ERROR");
+    // Text that is no UUID is refused by the shim, the same on every by-id route.
+    for (method, url) in [
+        ("GET", "/api/objects/not-a-uuid"),
+        ("PATCH", "/api/objects/not-a-uuid"),
+        ("DELETE", "/api/objects/not-a-uuid"),
+        ("POST", "/api/contributions/not-a-uuid/verify"),
+    ] {
+        let body = match method {
+            "PATCH" => Some(json!({"health": 50})),
+            "POST" => Some(json!({"verifier": "v", "status": "verified"})),
+            _ => None,
+        };
+        let refused = api.send(method, url, body.as_ref());
+        let text = assert_error(&refused, 400, "VALIDATION_ERROR").to_string();
+        assert!(
+            text.contains(r#"\"not-a-uuid\" is not a"#) && text.contains("id: ids are UUIDs"),
+            "{method} {url}: {text}"
+        );
+    }
 }
 
 /// The shim's sessions run in UTC whatever the server's TimeZone: answers carry +00:00.

@@ -70,10 +70,13 @@ fn missing_unknown_and_revoked_keys_are_401() {
         api.send("DELETE", &format!("/api/keys/{id}"), None).status,
         204
     );
-    assert_error(
-        &api.send("DELETE", "/api/keys/not-a-key-id", None),
-        404,
-        "NOT_FOUND",
+    // Text that is no UUID cannot name a key: refused, with the text sent, as on every route
+    // that names a row by id.
+    let not_an_id = api.send("DELETE", "/api/keys/not-a-key-id", None);
+    let refusal = assert_error(&not_an_id, 400, "VALIDATION_ERROR").to_string();
+    assert!(
+        refusal.contains(r#"\"not-a-key-id\" is not a key id: ids are UUIDs"#),
+        "{refusal}"
     );
     // An empty building list is not "every building".
     assert_error(
@@ -185,7 +188,7 @@ fn the_key_is_judged_before_the_input() {
             false,
             400,
         ),
-        ("GET", "/api/webhooks/not-a-uuid", None, false, 404),
+        ("GET", "/api/webhooks/not-a-uuid", None, false, 400),
         ("POST", "/api/query", Some(r#"{"sql": "  ;"}"#), true, 400),
         (
             "GET",

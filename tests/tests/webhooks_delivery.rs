@@ -439,9 +439,11 @@ fn exhausted_retries_dead_letter_and_can_be_retried_by_hand() {
         &format!("/api/webhooks/{id}/deliveries/abc/retry"),
         None,
     );
-    assert_eq!(no_such.status, 404, "{}", no_such.body);
+    assert_eq!(no_such.status, 400, "{}", no_such.body);
     assert!(
-        no_such.body.contains("delivery abc not found"),
+        no_such
+            .body
+            .contains(r#"\"abc\" is not a delivery id: ids are whole numbers"#),
         "{}",
         no_such.body
     );

@@ -83,18 +83,16 @@ pub async fn list_keys(
     params(("id" = String, Path, description = "Key id")),
     responses((status = 204, description = "Revoked"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, description = "No active key with this id (or not a key id)", body = ErrorBody)),
+              (status = 400, description = "Not a key id (a UUID)", body = ErrorBody),
+              (status = 404, description = "No active key with this id", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    // Not a UUID: no key has it (404, as for an unknown key), not a cast error.
-    let Ok(key_id) = uuid::Uuid::parse_str(&id) else {
-        return Err(ApiError::not_found("no active key with this id"));
-    };
-    let id = key_id.to_string();
+    let id = super::uuid_param(&id, "key")?;
+    let key_id = id.clone();
     let revoked = state
         .tx(&key, Scope::Admin, None, move |c| {
             Box::pin(async move {
@@ -108,7 +106,7 @@ pub async fn revoke_key(
         })
         .await?;
     // This shim forgets the key now; the others when the NOTIFY reaches their listeners.
-    state.grants.forget_key(&key_id.to_string());
+    state.grants.forget_key(&key_id);
     if revoked.as_bool() == Some(true) {
         Ok(StatusCode::NO_CONTENT)
     } else {

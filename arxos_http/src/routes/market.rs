@@ -317,13 +317,14 @@ pub async fn verify(
     Path(id): Path<String>,
     Json(body): Json<Verification>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = super::uuid_param(&id, "contribution")?;
     let value = state
         .one(
             &key,
             Scope::Write,
             None,
             "SELECT to_jsonb(x) FROM arxos.verify_contribution($1::text::uuid, arxos.contributor_id($2), $3) x",
-            &[&s(&id), &s(&body.verifier), &s(&body.status)],
+            &[&id, &s(&body.verifier), &s(&body.status)],
         )
         .await?;
     Ok(Json(value))

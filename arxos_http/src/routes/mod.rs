@@ -41,6 +41,15 @@ impl PageParams {
     }
 }
 
+/// A path parameter that names a row by UUID (`/api/objects/{id}`, `/api/webhooks/{id}`, …),
+/// in canonical form. Text that is no UUID cannot name any row: 400, the same on every route,
+/// with what was sent and what is expected (docs/api.md, "Errors").
+pub fn uuid_param(text: &str, what: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(text)
+        .map(|id| id.to_string())
+        .map_err(|_| ApiError::validation(format!("{text:?} is not a {what} id: ids are UUIDs")))
+}
+
 pub fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -167,5 +176,19 @@ mod tests {
         assert_eq!(checked_limit(None).unwrap(), DEFAULT_LIMIT);
         assert!(checked_limit(Some(0)).is_err());
         assert!(checked_limit(Some(MAX_LIMIT + 1)).is_err());
+    }
+
+    #[test]
+    fn uuid_params_are_canonical_and_others_refused_with_their_text() {
+        assert_eq!(
+            uuid_param("0190A0B1-0000-7000-8000-000000000001", "object").unwrap(),
+            "0190a0b1-0000-7000-8000-000000000001"
+        );
+        let refused = uuid_param("not-a-uuid", "webhook").unwrap_err();
+        assert_eq!(refused.code, crate::error::ErrorCode::Validation);
+        assert_eq!(
+            refused.message,
+            r#""not-a-uuid" is not a webhook id: ids are UUIDs"#
+        );
     }
 }

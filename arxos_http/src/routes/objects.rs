@@ -866,6 +866,7 @@ pub async fn get_by_id(
     key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = super::uuid_param(&id, "object")?;
     let object = state
         .one(
             &key,
@@ -901,6 +902,7 @@ pub async fn patch_by_id(
     Path(id): Path<String>,
     Json(body): Json<PatchObject>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = super::uuid_param(&id, "object")?;
     let object = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
@@ -925,6 +927,7 @@ pub async fn delete_by_id(
     Path(id): Path<String>,
     Query(params): Query<DeleteParams>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = super::uuid_param(&id, "object")?;
     let recursive = params.recursive.unwrap_or(false);
     let deleted = state
         .tx(&key, Scope::Write, None, move |c| {

@@ -9,7 +9,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
@@ -52,9 +51,7 @@ pub struct NewWebhook {
 }
 
 fn webhook_id(text: &str) -> Result<String, ApiError> {
-    Uuid::parse_str(text)
-        .map(|id| id.to_string())
-        .map_err(|_| ApiError::not_found(format!("webhook {text} not found")))
+    crate::routes::uuid_param(text, "webhook")
 }
 
 /// One admin statement about the webhook `id`.
@@ -302,10 +299,12 @@ pub async fn retry(
     Path((id, delivery)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = webhook_id(&id)?;
-    // Like a webhook id that is no UUID: no such delivery, rather than a parser's message.
-    let delivery: i64 = delivery
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("delivery {delivery} not found")))?;
+    // Like a webhook id that is no UUID: text that cannot be a delivery id is refused.
+    let delivery: i64 = delivery.parse().map_err(|_| {
+        ApiError::validation(format!(
+            "{delivery:?} is not a delivery id: ids are whole numbers"
+        ))
+    })?;
     let delivery = state
         .one(
             &key,
