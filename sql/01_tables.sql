@@ -140,11 +140,12 @@ CREATE TABLE arxos.objects (
     updated_by      text NOT NULL DEFAULT arxos.current_actor(),
     version         integer NOT NULL DEFAULT 1,
     CONSTRAINT object_path_unique UNIQUE (building_id, path),
-    -- x, y and z all given or all NULL; none infinite or NaN. Functions (arxos_pg/src/locations.rs)
+    -- x, y and z all given or all NULL; each finite and within ±1e9 metres (a million
+    -- kilometres: distances between such points stay finite, arxos_core::location). Functions (arxos_pg/src/locations.rs)
     -- rather than SQL expressions: PostgreSQL re-reads CHECK expressions at the start of every
     -- writing statement, and the spelled-out forms cost a single-row write 6 % more.
     CONSTRAINT object_location_complete CHECK (arxos.location_is_complete(x, y, z)),
-    CONSTRAINT object_location_finite CHECK (arxos.location_is_finite(x, y, z))
+    CONSTRAINT object_location_in_range CHECK (arxos.location_in_range(x, y, z))
 );
 COMMENT ON TABLE arxos.objects IS
     'Every panel, circuit, outlet, valve and room of a building, addressed by path.';

@@ -39,8 +39,8 @@ END
 $$;
 
 -- Location argument: jsonb {"x": m, "y": m, "z": m, "floor": n}; x, y and z go together (z
--- defaults to 0), floor may come alone. Values are JSON numbers (or null); x, y and z finite,
--- floor a whole number. Any other key is refused rather than ignored.
+-- defaults to 0), floor may come alone. Values are JSON numbers (or null); x, y and z finite
+-- and within ±1e9 metres of the building's origin (arxos.location_in_range), floor a whole number. Any other key is refused rather than ignored.
 CREATE FUNCTION arxos.location_parts(location jsonb, OUT x double precision, OUT y double precision,
                                      OUT z double precision, OUT floor integer)
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -73,6 +73,16 @@ BEGIN
         RAISE EXCEPTION 'location x, y and z must be numbers of metres that double precision holds: finite, and 0 or not so near 0 that they would round to it (1e-400)'
             USING ERRCODE = '22023';
     END;
+    IF NOT arxos.location_in_range(x, y, z) THEN
+        -- the first coordinate out of range, as double precision prints it (1e+200, not 200 digits)
+        SELECT c.k, c.v INTO k, t
+          FROM (VALUES (1, 'x', x), (2, 'y', y), (3, 'z', z)) c(n, k, v)
+         WHERE NOT arxos.location_in_range(c.v, 0, 0)
+         ORDER BY c.n LIMIT 1;
+        RAISE EXCEPTION 'location.% is % metres: x, y and z must lie within ±1e9 metres of the building''s origin', k, t
+            USING ERRCODE = '22023',
+                  HINT = 'coordinates are metres in the building''s own frame; farther points would have no finite distance to others';
+    END IF;
     IF (location ->> 'floor') IS NOT NULL THEN
         IF (location ->> 'floor')::numeric <> trunc((location ->> 'floor')::numeric)
            OR abs((location ->> 'floor')::numeric) > 2147483647 THEN
@@ -705,10 +715,10 @@ BEGIN
     IF x IS NULL OR y IS NULL THEN
         RAISE EXCEPTION 'x and y are required' USING ERRCODE = '22023';
     END IF;
-    -- NaN compares greater than everything in PostgreSQL, so these also refuse NaN.
-    IF NOT (x > '-Infinity' AND x < 'Infinity' AND y > '-Infinity' AND y < 'Infinity'
-            AND coalesce(z, 0) > '-Infinity' AND coalesce(z, 0) < 'Infinity') THEN
-        RAISE EXCEPTION 'x, y and z must be finite numbers of metres' USING ERRCODE = '22023';
+    -- The objects' own range: NaN and infinities are out of it too.
+    IF NOT arxos.location_in_range(x, y, coalesce(z, 0)) THEN
+        RAISE EXCEPTION 'x, y and z must be finite numbers of metres within ±1e9 of the building''s origin, got (%, %, %)', x, y, coalesce(z, 0)
+            USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.listing_limit(max);
     IF max = 0 THEN

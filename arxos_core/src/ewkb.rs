@@ -12,8 +12,10 @@ pub enum EwkbError {
     NotAPoint(u32),
     #[error("EWKB has {0} trailing bytes")]
     Trailing(usize),
-    #[error("EWKB point has a coordinate that is not a finite number")]
-    NotFinite,
+    #[error(
+        "EWKB point has a coordinate that is not a finite number within ±1e9 metres of the building's origin"
+    )]
+    OutOfRange,
     #[error("EWKB point is empty")]
     Empty,
 }
@@ -101,8 +103,11 @@ pub fn parse_point(bytes: &[u8]) -> Result<[f64; 3], EwkbError> {
     if x.is_nan() && y.is_nan() {
         return Err(EwkbError::Empty);
     }
-    if !(x.is_finite() && y.is_finite() && z.is_finite()) {
-        return Err(EwkbError::NotFinite);
+    if ![x, y, z]
+        .into_iter()
+        .all(crate::location::coordinate_in_range)
+    {
+        return Err(EwkbError::OutOfRange);
     }
     Ok([x, y, z])
 }
@@ -151,6 +156,9 @@ mod tests {
         b.push(0);
         assert_eq!(parse_point(&b), Err(EwkbError::Trailing(1)));
         let b = point_z(f64::INFINITY, 0.0, 0.0);
-        assert_eq!(parse_point(&b), Err(EwkbError::NotFinite));
+        assert_eq!(parse_point(&b), Err(EwkbError::OutOfRange));
+        let b = point_z(0.0, 0.0, 1e9 + 1.0);
+        assert_eq!(parse_point(&b), Err(EwkbError::OutOfRange));
+        assert_eq!(parse_point(&point_z(-1e9, 1e9, 0.0)), Ok([-1e9, 1e9, 0.0]));
     }
 }

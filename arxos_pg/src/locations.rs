@@ -14,9 +14,14 @@ fn location_is_complete(x: Option<f64>, y: Option<f64>, z: Option<f64>) -> bool 
     x.is_none() == y.is_none() && y.is_none() == z.is_none()
 }
 
-/// CHECK `object_location_finite`: no coordinate given is infinite or NaN (a missing one is
-/// `object_location_complete`'s to refuse).
+/// CHECK `object_location_in_range`: every coordinate given is a finite number within ±1e9
+/// metres of the building's origin (`arxos_core::location`; a missing one is
+/// `object_location_complete`'s to refuse). `location_parts`, `near_point` and
+/// `set_location_ewkb` apply the same rule with messages of their own.
 #[pg_extern(immutable, parallel_safe)]
-fn location_is_finite(x: Option<f64>, y: Option<f64>, z: Option<f64>) -> bool {
-    [x, y, z].into_iter().flatten().all(f64::is_finite)
+fn location_in_range(x: Option<f64>, y: Option<f64>, z: Option<f64>) -> bool {
+    [x, y, z]
+        .into_iter()
+        .flatten()
+        .all(arxos_core::location::coordinate_in_range)
 }

@@ -44,7 +44,7 @@ extension_sql_file!(
         reading_window_end,
         objects_before_write,
         location_is_complete,
-        location_is_finite,
+        location_in_range,
         shown,
         is_label
     ]

@@ -25,6 +25,10 @@ SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "floor": 1.
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "floor": 3000000000}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1e400, "y": 2}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1e-400, "y": 2}');
+-- coordinates lie within ±1e9 metres (beyond, distances would overflow to infinity)
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 1000000001}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "z": -1e200}');
+SELECT x, y, z FROM arxos.location_parts('{"x": 1e9, "y": -1e9, "z": 1000000000}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "flor": 1}');
 SELECT x, y, z, floor FROM arxos.location_parts('{"x": 1, "y": 2, "floor": 2.0}');
 SELECT x, y, z, floor FROM arxos.location_parts('{"floor": -1}');
@@ -172,7 +176,7 @@ SELECT :'first_id'::uuid < arxos.uuid_v7() AS later_sorts_after;
 -- history and event documents (built as JSON text in Rust) hold what jsonb_build_object
 -- would: escaped strings, floats as the same numbers, properties compared as jsonb
 SELECT path FROM arxos.put('b43', E'/electrical/q"uo\\te é', 'panel', '{"rated": 1.0, "note": "a\"b"}',
-                           location => '{"x": 1e-7, "y": -2.5, "z": 1e21, "floor": 0}');
+                           location => '{"x": 1e-7, "y": -2.5, "z": 999999999.5, "floor": 0}');
 SELECT h.changes = jsonb_build_object(
            'path', jsonb_build_object('after', o.path), 'type', jsonb_build_object('after', o.type),
            'status', jsonb_build_object('after', o.status), 'health', jsonb_build_object('after', o.health),
@@ -190,7 +194,7 @@ SELECT h.changes = jsonb_build_object(
  WHERE o.building_id = arxos.building_id('b43') AND o.type = 'panel';
 -- 1 and 1.0 are the same jsonb number: only the location changes
 SELECT version FROM arxos.patch('b43', E'/electrical/q"uo\\te é', properties => '{"rated": 1}',
-                                location => '{"x": 2, "y": -2.5, "z": 1e21}');
+                                location => '{"x": 2, "y": -2.5, "z": 999999999.5}');
 SELECT changes FROM arxos.history('b43', E'/electrical/q"uo\\te é') WHERE op = 'update';
 -- the row trigger (objects_before_write, written in Rust) on plain INSERT/UPDATE
 BEGIN;
@@ -238,11 +242,12 @@ ROLLBACK;
 INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_a', 'x', 1, 2, NULL);
 INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_b', 'x', 'Infinity', 2, 3);
 INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_c', 'x', 1, 2, 'NaN');
+INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_h', 'x', 1, -1000000001, 0);
 INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_d', 'x', 1, '-Infinity', NULL);
 INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_g', 'x', NULL, 2, 'Infinity');
 BEGIN;
 INSERT INTO arxos.objects (building_id, path, type, x, y, z)
-VALUES (arxos.building_id('b43'), '/loc_e', 'x', '-0', 1e308, -1e-308), (arxos.building_id('b43'), '/loc_f', 'x', NULL, NULL, NULL)
+VALUES (arxos.building_id('b43'), '/loc_e', 'x', '-0', 1e9, -1e-308), (arxos.building_id('b43'), '/loc_f', 'x', NULL, NULL, NULL)
 RETURNING path, x, y, z;
 UPDATE arxos.objects SET z = NULL WHERE building_id = arxos.building_id('b43') AND path = '/loc_e';
 ROLLBACK;

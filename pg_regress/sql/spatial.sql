@@ -11,6 +11,7 @@ SELECT arxos.near_point('b42', 0, 0, 0, NULL);
 SELECT arxos.near_point('b42', 0, 0, 0, 5, -1);
 SELECT arxos.near_point('b42', 'NaN', 0, 0, 5);
 SELECT arxos.near_point('b42', 0, 0, '-Infinity', 5);
+SELECT arxos.near_point('b42', 2e9, 0, 0, 5);
 SELECT count(*) FROM arxos.near_point('b42', 0, 0, 0, 5, 0);
 -- nearest_objects reads the GiST index in distance order (its cursor, planned as PL/pgSQL
 -- plans it: for the first rows), on a building large enough for the choice to matter
@@ -59,6 +60,12 @@ SELECT array_agg(p ORDER BY p) AS database_order FROM (VALUES ('/B'), ('/a-b'), 
 SELECT path, distance FROM arxos.near_point('ties', 0, 0, 0, 2);
 SELECT path FROM arxos.near_point('ties', 0, 0, 0, 2, max => 2);
 DELETE FROM arxos.buildings WHERE key = 'ties';
+-- opposite corners of the coordinate range are still a finite distance apart
+SELECT arxos.create_building('far', 'Far') IS NOT NULL AS created;
+SELECT path FROM arxos.put('far', '/a', 'sensor', location => '{"x": 1e9, "y": 1e9, "z": 1e9}');
+SELECT path FROM arxos.put('far', '/b', 'sensor', location => '{"x": -1e9, "y": -1e9, "z": -1e9}');
+SELECT path, round(distance::numeric) AS distance FROM arxos.near('far', '/a', radius => 4e9);
+DELETE FROM arxos.buildings WHERE key = 'far';
 -- EWKB: little-endian PointZ without SRID
 SELECT encode(arxos.location_ewkb(id), 'hex') FROM arxos.objects WHERE path = '/electrical/panels/panel_1';
 SELECT arxos.ewkb_parse_point(arxos.ewkb_point_z(1.5, -2.25, 3));
@@ -67,5 +74,6 @@ SELECT arxos.ewkb_parse_point('\x01010000a0e6100000000000000000f03f0000000000000
 SELECT arxos.ewkb_parse_point('\x000000000140100000000000004014000000000000');
 SELECT arxos.ewkb_parse_point('\x0102000000');
 SELECT arxos.ewkb_parse_point('\x010200000001000000000000000000f03f000000000000f03f');
+SELECT arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0, 0, 1e10));
 SELECT x, y, z FROM arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0.5, 0.5, 0));
 SELECT x, y, z FROM arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0, 0, 0));
