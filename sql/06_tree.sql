@@ -159,12 +159,43 @@ BEGIN
 END
 $$;
 
+-- An object's entity tag: its id and version (`0190….3`). The version alone would match an
+-- object deleted and created again at the same path; the id tells them apart. Readings
+-- (metrics) change neither.
+CREATE FUNCTION arxos.etag(o arxos.objects) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT o.id::text || '.' || o.version::text
+$$;
+
+-- The object at p, locked FOR UPDATE, when if_match is its etag or `*` (any object); raises
+-- AX025 otherwise, a missing object included: a write conditional on what the caller saw
+-- must not act on something else. Locked, the object cannot change before the caller's write.
+CREATE FUNCTION arxos.matched_object(b uuid, p text, if_match text) RETURNS arxos.objects
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    r arxos.objects;
+BEGIN
+    SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no object at % (if_match %)', p, arxos.shown(if_match)
+            USING ERRCODE = 'AX025', HINT = 'if_match makes a write conditional on the object as it was read';
+    END IF;
+    IF if_match <> '*' AND if_match IS DISTINCT FROM arxos.etag(r) THEN
+        RAISE EXCEPTION 'the object at % has changed: its etag is %, not %', p, arxos.shown(arxos.etag(r)), arxos.shown(if_match)
+            USING ERRCODE = 'AX025', HINT = 'read it again (arxos.get) and apply the change to what it is now';
+    END IF;
+    RETURN r;
+END
+$$;
+
 -- Creates or updates one object. NULL arguments keep what an existing object has; a new object
 -- gets status active, health 100. parents => true creates missing ancestors as directories.
+-- if_match (an etag, or `*`): only update the object if it is still as read (AX025).
 CREATE FUNCTION arxos.put(building text, path text, type text, properties jsonb DEFAULT NULL,
                           status text DEFAULT NULL, health integer DEFAULT NULL,
                           location jsonb DEFAULT NULL, parents boolean DEFAULT false,
-                          needs_repair boolean DEFAULT NULL)
+                          needs_repair boolean DEFAULT NULL, if_match text DEFAULT NULL)
 RETURNS arxos.objects
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -182,6 +213,10 @@ BEGIN
         RAISE EXCEPTION 'type is required' USING ERRCODE = '22023';
     END IF;
     SELECT * INTO loc FROM arxos.location_parts(location);
+    IF if_match IS NOT NULL THEN
+        -- locked: the loop below finds it and updates it, nobody can in between
+        PERFORM arxos.matched_object(b, p, if_match);
+    END IF;
     IF parents THEN
         INSERT INTO arxos.objects (building_id, path, type)
         SELECT b, a.path, 'directory'
@@ -241,7 +276,8 @@ $$;
 CREATE FUNCTION arxos.patch(building text, path text, properties jsonb DEFAULT NULL,
                             status text DEFAULT NULL, health integer DEFAULT NULL,
                             needs_repair boolean DEFAULT NULL, type text DEFAULT NULL,
-                            location jsonb DEFAULT NULL, metrics jsonb DEFAULT NULL)
+                            location jsonb DEFAULT NULL, metrics jsonb DEFAULT NULL,
+                            if_match text DEFAULT NULL)
 RETURNS arxos.objects
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -265,6 +301,9 @@ BEGIN
     SELECT * INTO loc FROM arxos.location_parts(CASE WHEN NOT unlocate THEN location END);
     unplace := coalesce(location ?| ARRAY['x', 'y'], false) AND loc.x IS NULL;
     unfloor := coalesce(location ? 'floor', false) AND loc.floor IS NULL;
+    IF if_match IS NOT NULL THEN
+        PERFORM arxos.matched_object(b, p, if_match);
+    END IF;
     UPDATE arxos.objects o
        SET properties = arxos.merge_keys(o.properties, patch.properties),
            status = coalesce(patch.status, o.status),
@@ -479,7 +518,9 @@ END
 $$;
 
 -- Deletes an object; with recursive => true its whole subtree. Returns the number deleted.
-CREATE FUNCTION arxos.rm(building text, path text, recursive boolean DEFAULT false) RETURNS integer
+-- if_match (an etag, or `*`): only if the object is still as read (AX025).
+CREATE FUNCTION arxos.rm(building text, path text, recursive boolean DEFAULT false,
+                         if_match text DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
@@ -487,6 +528,9 @@ DECLARE
     p text := arxos.normalize_object_path(path);
     n integer;
 BEGIN
+    IF if_match IS NOT NULL THEN
+        PERFORM arxos.matched_object(b, p, if_match);
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = p) THEN
         RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
     END IF;

@@ -46,7 +46,7 @@ use crate::webhooks::routes as webhooks;
         Contributor, Badge, Balance, BuildingBalance, ContributionRecorded, ContributionVerified,
         Transfer, Token,
         routes::Page, routes::Items)),
-    modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals),
+    modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals, &Conditional),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
          (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"),
          (name = "integrations"), (name = "events"), (name = "webhooks"))
@@ -161,6 +161,81 @@ impl Modify for BodyRefusals {
                         .responses
                         .entry((*status).to_owned())
                         .or_insert_with(|| response.clone().into());
+                }
+            }
+        }
+    }
+}
+
+/// The object routes answer an object with its `ETag`, and their writes take `If-Match`
+/// (crate::routes::etag): 412 when the object is no longer the one the tag names.
+struct Conditional;
+
+impl Conditional {
+    /// The operations that answer one object, and whether they write.
+    const ROUTES: [(&'static str, &'static [&'static str]); 3] = [
+        (
+            "/api/buildings/{b}/objects/{path}",
+            &["get", "put", "patch", "delete"],
+        ),
+        ("/api/objects/{id}", &["get", "patch", "delete"]),
+        ("/api/objects", &["post"]),
+    ];
+}
+
+impl Modify for Conditional {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::path::{Parameter, ParameterBuilder};
+        use utoipa::openapi::{RefOr, Required, Type};
+        let etag = HeaderBuilder::new()
+            .schema(utoipa::openapi::schema::Object::with_type(Type::String))
+            .description(Some(
+                "The object's entity tag (its id and version, quoted): send it back as If-Match to write only if nobody changed the object since",
+            ))
+            .build();
+        let if_match: Parameter = ParameterBuilder::new()
+            .name("If-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .schema(Some(utoipa::openapi::schema::Object::with_type(Type::String)))
+            .description(Some(
+                "Write only if the object's ETag is this one (or, with *, only if the object exists)",
+            ))
+            .build();
+        let refused = error_response(
+            "PRECONDITION_FAILED: If-Match named another version of the object, or none exists (SQLSTATE AX025)",
+        )
+        .build();
+        for (path, methods) in Conditional::ROUTES {
+            let Some(item) = openapi.paths.paths.get_mut(path) else {
+                continue;
+            };
+            for method in methods {
+                let operation = match *method {
+                    "get" => &mut item.get,
+                    "put" => &mut item.put,
+                    "post" => &mut item.post,
+                    "patch" => &mut item.patch,
+                    _ => &mut item.delete,
+                };
+                let Some(operation) = operation else { continue };
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    if let (true, RefOr::T(response)) =
+                        (*method != "delete" && status.starts_with('2'), response)
+                    {
+                        response.headers.insert("ETag".to_owned(), etag.clone());
+                    }
+                }
+                if *method != "get" {
+                    operation
+                        .parameters
+                        .get_or_insert_with(Vec::new)
+                        .push(if_match.clone());
+                    operation
+                        .responses
+                        .responses
+                        .insert("412".to_owned(), refused.clone().into());
                 }
             }
         }

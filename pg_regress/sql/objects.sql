@@ -307,3 +307,24 @@ ROLLBACK;
 INSERT INTO arxos.statuses VALUES ('planned', false, 'not built yet');
 INSERT INTO arxos.statuses VALUES ('planned', true, 'not built yet');
 DELETE FROM arxos.statuses WHERE status = 'planned';
+-- conditional writes: if_match is an object's etag (id.version) or *; anything else is AX025
+SELECT arxos.create_building('etags', 'Etags') IS NOT NULL AS created;
+SELECT arxos.etag(o) = o.id || '.1' AS etag_is_id_and_version FROM arxos.put('etags', '/p', 'panel') o;
+SELECT arxos.etag(o) AS tag FROM arxos.get('etags', '/p') o \gset
+SELECT version FROM arxos.patch('etags', '/p', health => 90, if_match => :'tag');
+SELECT regress.try(format($$SELECT arxos.patch('etags', '/p', health => 80, if_match => %L)$$, :'tag'));
+SELECT regress.try(format($$SELECT arxos.put('etags', '/p', 'panel', health => 80, if_match => %L)$$, :'tag'));
+SELECT regress.try(format($$SELECT arxos.rm('etags', '/p', if_match => %L)$$, :'tag'));
+SELECT regress.try($$SELECT arxos.patch('etags', '/p', health => 80, if_match => 'W/"x"')$$);
+SELECT health, version FROM arxos.get('etags', '/p');
+-- * asks only that the object exist: a put with it never creates
+SELECT version FROM arxos.put('etags', '/p', 'panel', health => 70, if_match => '*');
+SELECT regress.try($$SELECT arxos.put('etags', '/q', 'panel', if_match => '*')$$);
+SELECT count(*) AS q_not_created FROM arxos.objects WHERE building_id = arxos.building_id('etags') AND path = '/q';
+-- an unchanged put with a matching tag writes nothing; a deleted and recreated object has a new tag
+SELECT arxos.etag(o) AS tag FROM arxos.get('etags', '/p') o \gset
+SELECT version FROM arxos.put('etags', '/p', 'panel', health => 70, if_match => :'tag');
+SELECT arxos.rm('etags', '/p', if_match => :'tag');
+SELECT version FROM arxos.put('etags', '/p', 'panel');
+SELECT regress.try(format($$SELECT arxos.rm('etags', '/p', if_match => %L)$$, :'tag'));
+DELETE FROM arxos.buildings WHERE key = 'etags';

@@ -716,3 +716,122 @@ fn unknown_query_parameters_are_refused() {
     );
     assert_eq!(api.get("/api/buildings/q/tree?depth=2").status, 200);
 }
+
+/// Objects are answered with an `ETag`; a write with `If-Match` applies only to the object as
+/// it was read (412 otherwise, nothing changed), by path and by id; `*` asks only that it
+/// exist; a malformed If-Match is refused before the database sees it.
+#[test]
+fn conditional_writes_with_etag_and_if_match() {
+    let api = Api::start();
+    let url = "/api/buildings/b42/objects/electrical/panels/panel_1";
+    let with = |method: &str, url: &str, if_match: &str, body: Option<Value>| {
+        let body = body.map(|b| b.to_string());
+        let mut headers = vec![("x-api-key", api.key.as_str()), ("if-match", if_match)];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        api.http.request(
+            method,
+            &api.shim.url(url),
+            &headers,
+            body.map(String::into_bytes),
+        )
+    };
+
+    let read = api.get(url);
+    let object = read.json();
+    let etag = read.header("etag").expect("GET answers an ETag").to_owned();
+    assert_eq!(
+        etag,
+        format!(
+            "\"{}.{}\"",
+            object["id"].as_str().unwrap(),
+            object["version"]
+        ),
+        "the tag is the object's id and version, quoted"
+    );
+    let by_id = format!("/api/objects/{}", object["id"].as_str().unwrap());
+    assert_eq!(api.get(&by_id).header("etag"), Some(etag.as_str()));
+
+    // the tag as read: the write applies and answers the new tag
+    let patched = with("PATCH", url, &etag, Some(json!({"health": 91})));
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let new_etag = patched
+        .header("etag")
+        .expect("PATCH answers an ETag")
+        .to_owned();
+    assert_ne!(new_etag, etag);
+    assert_eq!(patched.json()["health"], 91);
+
+    // the old tag: 412 on every write, by path and by id, and nothing changes
+    for (method, url, body) in [
+        ("PATCH", url, Some(json!({"health": 10}))),
+        ("PUT", url, Some(json!({"type": "panel", "health": 10}))),
+        ("DELETE", url, None),
+        ("PATCH", by_id.as_str(), Some(json!({"health": 10}))),
+        ("DELETE", by_id.as_str(), None),
+    ] {
+        let refused = with(method, url, &etag, body);
+        let text = assert_error(&refused, 412, "PRECONDITION_FAILED").to_string();
+        assert!(text.contains("has changed"), "{method} {url}: {text}");
+        assert!(text.contains("AX025"), "{method} {url}: {text}");
+    }
+    assert_eq!(api.get(url).json()["health"], 91);
+
+    // a weak tag never matches (strong comparison); * matches any existing object
+    let weak = with(
+        "PATCH",
+        url,
+        &format!("W/{new_etag}"),
+        Some(json!({"health": 10})),
+    );
+    assert_error(&weak, 412, "PRECONDITION_FAILED");
+    let any = with(
+        "PUT",
+        url,
+        "*",
+        Some(json!({"type": "panel", "health": 92})),
+    );
+    assert_eq!(any.status, 200, "{}", any.body);
+    assert!(any.header("etag").is_some());
+    let created = with(
+        "PUT",
+        "/api/buildings/b42/objects/electrical/panels/panel_9",
+        "*",
+        Some(json!({"type": "panel"})),
+    );
+    assert_error(&created, 412, "PRECONDITION_FAILED");
+    assert_error(
+        &api.get("/api/buildings/b42/objects/electrical/panels/panel_9"),
+        404,
+        "NOT_FOUND",
+    );
+
+    // without If-Match a PUT creates, answering 201 with the new object's tag
+    let fresh = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/electrical/panels/panel_9",
+        Some(&json!({"type": "panel"})),
+    );
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+    let fresh_tag = fresh
+        .header("etag")
+        .expect("PUT answers an ETag")
+        .to_owned();
+    assert!(fresh_tag.ends_with(".1\""), "{fresh_tag}");
+
+    // the current tag deletes; a list of tags or an unquoted one is refused as input
+    let current = api.get(url).header("etag").unwrap().to_owned();
+    for bad in ["\"a\", \"b\"", "no-quotes"] {
+        let refused = with("DELETE", url, bad, None);
+        let text = assert_error(&refused, 400, "VALIDATION_ERROR").to_string();
+        assert!(text.contains("one entity tag"), "{bad}: {text}");
+    }
+    let deleted = with("DELETE", url, &current, None);
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_error(&api.get(url), 404, "NOT_FOUND");
+    let leaf = "/api/buildings/b42/objects/electrical/panels/panel_9";
+    let deleted = with("DELETE", leaf, &fresh_tag, None);
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.json()["deleted"], 1);
+}

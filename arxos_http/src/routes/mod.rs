@@ -2,6 +2,7 @@
 
 pub mod buildings;
 pub mod docs;
+pub mod etag;
 pub mod health;
 pub mod keys;
 pub mod market;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use super::etag::{IfMatch, Tagged};
 use super::{checked_limit, count_if, id_key, path_key, Items, Page, PageParams};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
@@ -28,6 +29,13 @@ macro_rules! object_json {
             'instrumented', o.instrumented, 'last_reading_at', o.last_reading_at,
             'created_at', o.created_at, 'updated_at', o.updated_at, 'created_by', o.created_by,
             'updated_by', o.updated_by, 'version', o.version)"
+    };
+}
+
+/// An object row `o` with its entity tag: `[object, etag]`, for [`Tagged::from_row`].
+macro_rules! tagged_object_json {
+    () => {
+        concat!("jsonb_build_array(", object_json!(), ", arxos.etag(o))")
     };
 }
 
@@ -93,18 +101,22 @@ pub async fn get_object(
     State(state): State<AppState>,
     key: ApiKey,
     Path((b, path)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Tagged, ApiError> {
     let path = object_path(path);
-    let object = state
+    let row = state
         .one(
             &key,
             Scope::Read,
             Some(&b),
-            concat!("SELECT ", object_json!(), " FROM arxos.get($1, $2) o"),
+            concat!(
+                "SELECT ",
+                tagged_object_json!(),
+                " FROM arxos.get($1, $2) o"
+            ),
             &[&b, &path],
         )
         .await?;
-    Ok(Json(object))
+    Ok(Tagged::from_row(StatusCode::OK, row))
 }
 
 /// The body of `PUT`: the object as it should be. Fields left out keep their value on an
@@ -141,9 +153,10 @@ pub async fn put_object(
     State(state): State<AppState>,
     key: ApiKey,
     Path((b, path)): Path<(String, String)>,
+    if_match: IfMatch,
     Json(body): Json<PutObject>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    put(&state, &key, b, object_path(path), body).await
+) -> Result<Tagged, ApiError> {
+    put(&state, &key, b, object_path(path), body, if_match).await
 }
 
 async fn put(
@@ -152,7 +165,8 @@ async fn put(
     b: String,
     path: String,
     body: PutObject,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if_match: IfMatch,
+) -> Result<Tagged, ApiError> {
     let (object, created) = state
         .tx(key, Scope::Write, Some(&b.clone()), move |c| {
             Box::pin(async move {
@@ -160,9 +174,9 @@ async fn put(
                     c,
                     concat!(
                         "SELECT jsonb_build_array(",
-                        object_json!(),
+                        tagged_object_json!(),
                         ", o.version = 1 AND o.created_at = now())
-                           FROM arxos.put($1, $2, $3, $4, $5, $6, $7, $8, $9) o"
+                           FROM arxos.put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) o"
                     ),
                     &[
                         &b,
@@ -174,6 +188,7 @@ async fn put(
                         &body.location,
                         &body.parents,
                         &body.needs_repair,
+                        &if_match.0,
                     ],
                 )
                 .await?;
@@ -187,7 +202,7 @@ async fn put(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(object)))
+    Ok(Tagged::from_row(status, object))
 }
 
 /// The body of `PATCH`: only the fields given change; `properties` are merged (a null value
@@ -219,8 +234,8 @@ fn given<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Val
 
 const PATCH_SQL: &str = concat!(
     "SELECT ",
-    object_json!(),
-    " FROM arxos.patch($1, $2, $3, $4, $5, $6, $7, $8, $9) o"
+    tagged_object_json!(),
+    " FROM arxos.patch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) o"
 );
 
 /// Change some fields of an object (`arxos.patch`).
@@ -235,15 +250,16 @@ pub async fn patch_object(
     State(state): State<AppState>,
     key: ApiKey,
     Path((b, path)): Path<(String, String)>,
+    if_match: IfMatch,
     Json(body): Json<PatchObject>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Tagged, ApiError> {
     let path = object_path(path);
-    let object = state
+    let row = state
         .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
-            Box::pin(async move { patch(c, &b, &path, &body).await })
+            Box::pin(async move { patch(c, &b, &path, &body, &if_match).await })
         })
         .await?;
-    Ok(Json(object))
+    Ok(Tagged::from_row(StatusCode::OK, row))
 }
 
 async fn patch(
@@ -251,6 +267,7 @@ async fn patch(
     b: &str,
     path: &str,
     body: &PatchObject,
+    if_match: &IfMatch,
 ) -> Result<Value, ApiError> {
     json_one(
         c,
@@ -265,6 +282,7 @@ async fn patch(
             &body.kind,
             &body.location,
             &body.metrics,
+            &if_match.0,
         ],
     )
     .await
@@ -295,6 +313,7 @@ pub async fn delete_object(
     key: ApiKey,
     Path((b, path)): Path<(String, String)>,
     Query(params): Query<DeleteParams>,
+    if_match: IfMatch,
 ) -> Result<Json<Value>, ApiError> {
     let path = object_path(path);
     let recursive = params.recursive.unwrap_or(false);
@@ -303,8 +322,8 @@ pub async fn delete_object(
             &key,
             Scope::Write,
             Some(&b),
-            "SELECT to_jsonb(arxos.rm($1, $2, $3))",
-            &[&b, &path, &recursive],
+            "SELECT to_jsonb(arxos.rm($1, $2, $3, $4))",
+            &[&b, &path, &recursive, &if_match.0],
         )
         .await
         .map_err(children_hint)?;
@@ -823,8 +842,9 @@ pub struct NewObject {
 pub async fn create_object(
     State(state): State<AppState>,
     key: ApiKey,
+    if_match: IfMatch,
     Json(body): Json<NewObject>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Tagged, ApiError> {
     let object = PutObject {
         kind: body.kind,
         properties: body.properties,
@@ -834,7 +854,7 @@ pub async fn create_object(
         needs_repair: body.needs_repair,
         parents: body.parents,
     };
-    put(&state, &key, body.building, body.path, object).await
+    put(&state, &key, body.building, body.path, object, if_match).await
 }
 
 /// Building key and path of the object with this UUID, if the request may see it.
@@ -865,16 +885,16 @@ pub async fn get_by_id(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Tagged, ApiError> {
     let id = super::uuid_param(&id, "object")?;
-    let object = state
+    let row = state
         .one(
             &key,
             Scope::Read,
             None,
             concat!(
                 "SELECT ",
-                object_json!(),
+                tagged_object_json!(),
                 " FROM arxos.objects o WHERE o.id = $1::text::uuid"
             ),
             &[&id],
@@ -886,7 +906,7 @@ pub async fn get_by_id(
             }
             _ => e,
         })?;
-    Ok(Json(object))
+    Ok(Tagged::from_row(StatusCode::OK, row))
 }
 
 /// Change some fields of an object, by UUID.
@@ -900,18 +920,19 @@ pub async fn patch_by_id(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
+    if_match: IfMatch,
     Json(body): Json<PatchObject>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Tagged, ApiError> {
     let id = super::uuid_param(&id, "object")?;
-    let object = state
+    let row = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
                 let (b, path) = locate(c, &id).await?;
-                patch(c, &b, &path, &body).await
+                patch(c, &b, &path, &body, &if_match).await
             })
         })
         .await?;
-    Ok(Json(object))
+    Ok(Tagged::from_row(StatusCode::OK, row))
 }
 
 /// Delete an object, by UUID (with `recursive=true`, its subtree).
@@ -926,6 +947,7 @@ pub async fn delete_by_id(
     key: ApiKey,
     Path(id): Path<String>,
     Query(params): Query<DeleteParams>,
+    if_match: IfMatch,
 ) -> Result<Json<Value>, ApiError> {
     let id = super::uuid_param(&id, "object")?;
     let recursive = params.recursive.unwrap_or(false);
@@ -935,8 +957,8 @@ pub async fn delete_by_id(
                 let (b, path) = locate(c, &id).await?;
                 json_one(
                     c,
-                    "SELECT to_jsonb(arxos.rm($1, $2, $3))",
-                    &[&b, &path, &recursive],
+                    "SELECT to_jsonb(arxos.rm($1, $2, $3, $4))",
+                    &[&b, &path, &recursive, &if_match.0],
                 )
                 .await
             })
