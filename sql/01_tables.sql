@@ -27,7 +27,7 @@ $$;
 -- (30 days of 24 hours later: hours, so the window is the same whatever the session's time
 -- zone), is written in Rust next to the row trigger that applies it (objects_trigger.rs).
 
--- Labels (building names, key names and owners): 1 to max characters, not blank, without
+-- Labels (building names, key names and owners): 1 to max characters, no space at either end, without
 -- control or invisible formatting characters. Texts (addresses) may run over several lines: tabs and line breaks are
 -- the control characters they may hold. The tables CHECK these; the functions that write them
 -- call arxos.check_label / arxos.check_text first, for an error that names the field.
@@ -42,7 +42,7 @@ CREATE FUNCTION arxos.check_label(what text, value text, max integer) RETURNS vo
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     IF value IS NULL OR NOT arxos.is_label(value, max) THEN
-        RAISE EXCEPTION '% must be 1 to % characters, not blank, without control or invisible formatting characters%', what, max,
+        RAISE EXCEPTION '% must be 1 to % characters, no space at either end, without control or invisible formatting characters%', what, max,
             CASE WHEN value IS NULL THEN ', not NULL'
                  WHEN length(value) > max THEN format(' (got %s)', length(value)) ELSE '' END
             USING ERRCODE = '22023';
@@ -111,7 +111,7 @@ CREATE TABLE arxos.objects (
     parent_path     text COLLATE "C" GENERATED ALWAYS AS (arxos.path_parent(path)) STORED,
     name            text COLLATE "C" GENERATED ALWAYS AS (arxos.path_name(path)) STORED,
     depth           integer GENERATED ALWAYS AS (arxos.path_depth(path)) STORED,
-    -- a label: 1 to 100 characters, not blank, no control or invisible formatting characters
+    -- a label: 1 to 100 characters, no space at either end, no control or invisible formatting characters
     type            text NOT NULL CONSTRAINT object_type_format CHECK (arxos.is_label(type, 100)),
     -- one of arxos.statuses: checked by objects_before_write, not a foreign key (see
     -- arxos.statuses_removed in 02_objects.sql)

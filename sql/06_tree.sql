@@ -145,7 +145,7 @@ LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
 BEGIN
     IF type IS NOT NULL AND NOT arxos.is_label(type, 100) THEN
-        RAISE EXCEPTION 'invalid type %: 1 to 100 characters, not blank, no control or invisible formatting characters',
+        RAISE EXCEPTION 'invalid type %: 1 to 100 characters, no space at either end, no control or invisible formatting characters',
             arxos.shown(type) USING ERRCODE = '22023';
     END IF;
     IF status IS NOT NULL AND NOT EXISTS (SELECT 1 FROM arxos.statuses s WHERE s.status = status) THEN
@@ -664,8 +664,7 @@ LANGUAGE sql STABLE AS $$
     SELECT w.depth, w.object_path, w.object_type, w.object_status, w.connection_kind, w.via_path, w.cycle,
            w.again
       FROM arxos.building_id(building) AS b,
-           arxos.trace_walk(arxos.object_id(b, path), direction,
-                            CASE WHEN kind IS NULL OR arxos.check_kind(kind) THEN kind END, max_depth) w
+           arxos.trace_walk(arxos.object_id(b, path), direction, kind, max_depth) w
 $$;
 
 -- A row of arxos.trace_walk's result before the objects are looked up.
@@ -685,6 +684,9 @@ LANGUAGE sql STABLE AS $$
          WHERE (direction IN ('downstream', 'upstream')
                 OR arxos.raise('direction must be downstream or upstream, got ' || coalesce(direction, 'NULL'), '22023'))
            AND (max_depth BETWEEN 1 AND 1000 OR arxos.raise('max_depth must be between 1 and 1000', '22023'))
+           -- checked here, once, whatever the walk meets: a kind compared only with the
+           -- connections found would go unchecked from an object without any
+           AND (kind IS NULL OR arxos.check_kind(kind))
     ), walk (level, frontier, seen, hits) AS (
         SELECT 0, ARRAY[ROW(start, ARRAY[start])::arxos.trace_step], jsonb_build_object(start::text, 0),
                ARRAY[ROW(start, NULL, NULL, false, false)::arxos.trace_hit]

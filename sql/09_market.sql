@@ -781,7 +781,7 @@ BEGIN
             arxos.shown(handle) USING ERRCODE = 'AX021';
     END IF;
     IF display_name IS NULL OR NOT arxos.is_label(btrim(display_name), 100) THEN
-        RAISE EXCEPTION 'invalid display name: 1 to 100 characters, not blank, no control or invisible formatting characters' USING ERRCODE = 'AX021';
+        RAISE EXCEPTION 'invalid display name: 1 to 100 characters, no space at either end, no control or invisible formatting characters' USING ERRCODE = 'AX021';
     END IF;
     INSERT INTO arxos.contributors (handle, display_name, owner)
     VALUES (h, btrim(display_name), arxos.current_actor())
@@ -1362,9 +1362,9 @@ BEGIN
     rest := amount;
     -- A label's rules (arxos.is_label): a memo shows in statements and events as written, so
     -- no control or invisible formatting characters (a right-to-left override could make it
-    -- read as something else), and not blank.
+    -- read as something else), and no space at either end.
     IF memo IS NOT NULL AND NOT arxos.is_label(memo, 500) THEN
-        RAISE EXCEPTION 'memo: 1 to 500 characters, not blank, no control or invisible formatting characters'
+        RAISE EXCEPTION 'memo: 1 to 500 characters, no space at either end, no control or invisible formatting characters'
             USING ERRCODE = 'AX019';
     END IF;
     IF from_contributor IS NOT DISTINCT FROM to_contributor THEN

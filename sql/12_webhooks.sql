@@ -166,7 +166,7 @@ CREATE FUNCTION arxos.webhook_check_fields(url text, description text, object_ty
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF object_type IS NOT NULL AND NOT arxos.is_label(object_type, 100) THEN
-        RAISE EXCEPTION 'object_type must be an object type, 1 to 100 characters, not blank, without control or invisible formatting characters (got %): leave it out (null) for every object type',
+        RAISE EXCEPTION 'object_type must be an object type, 1 to 100 characters, no space at either end, without control or invisible formatting characters (got %): leave it out (null) for every object type',
             arxos.shown(object_type) USING ERRCODE = '22023';
     END IF;
     IF url IS NULL THEN

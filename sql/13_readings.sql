@@ -307,7 +307,7 @@ BEGIN
                  THEN 'value must be a finite number, got ' || coalesce(bad.v::text, 'null')
                  WHEN abs(bad.v) >= 1e100 OR (bad.v <> 0 AND abs(bad.v) < 1e-100)
                  THEN 'value ' || bad.v::text || ' is out of range: readings are 0 or 1e-100 to 1e100 in magnitude (the object''s metrics hold the latest)'
-                 ELSE 'unit must be 1 to 50 characters, not blank, without control or invisible formatting characters' END
+                 ELSE 'unit must be 1 to 50 characters, no space at either end, without control or invisible formatting characters' END
             USING ERRCODE = '22023';
     END IF;
     SELECT x.i, x.a INTO bad FROM unnest(ats) WITH ORDINALITY x(a, i)
@@ -632,7 +632,7 @@ BEGIN
     SELECT i.path, i.type INTO bad FROM arxos_import_objects i
      WHERE i.type IS NULL OR NOT arxos.is_label(i.type, 100) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'invalid type % of %: 1 to 100 characters, not blank, no control or invisible formatting characters',
+        RAISE EXCEPTION 'invalid type % of %: 1 to 100 characters, no space at either end, no control or invisible formatting characters',
             arxos.shown(bad.type), bad.path USING ERRCODE = '22023';
     END IF;
 

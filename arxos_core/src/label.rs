@@ -1,24 +1,24 @@
 //! Labels: the short names people give (building names, API key names and owners, object
-//! types, contributor display names): 1 to `max` characters, not blank, without control or
-//! invisible formatting characters. The tables CHECK it (`arxos.is_label`), so it runs on
+//! types, contributor display names, reading units): 1 to `max` characters, no space at either end, without
+//! white space at the start or end (`sensor ` and `sensor` would look the same and count as two
+//! types), without control or invisible formatting characters. The tables CHECK it (`arxos.is_label`), so it runs on
 //! every write of an object: in Rust, not as a SQL expression PostgreSQL re-plans per
 //! statement.
 
 use crate::path::is_invisible;
 
-/// True when `value` is a label of at most `max` characters. Blank means only Unicode white
-/// space (a no-break or ideographic space is as blank as a space).
+/// True when `value` is a label of at most `max` characters. White space is Unicode's (a
+/// no-break or ideographic space is as much a space as a space): none at either end, so a
+/// blank value is refused too.
 pub fn is_label(value: &str, max: usize) -> bool {
     let mut count = 0usize;
-    let mut seen_non_space = false;
     for c in value.chars() {
         count += 1;
         if count > max || c.is_control() || is_invisible(c) {
             return false;
         }
-        seen_non_space |= !c.is_whitespace();
     }
-    count >= 1 && seen_non_space
+    count >= 1 && !value.starts_with(char::is_whitespace) && !value.ends_with(char::is_whitespace)
 }
 
 #[cfg(test)]
@@ -39,5 +39,47 @@ mod tests {
         assert!(!is_label("abc", 2));
         assert!(is_label("abc", 3));
         assert!(is_label("zwj\u{200d}ok", 10));
+        assert!(is_label("two words", 10));
+    }
+
+    #[test]
+    fn labels_have_no_space_at_either_end() {
+        for padded in [
+            "sensor ",
+            " sensor",
+            "\u{a0}sensor",
+            "kWh\u{a0}",
+            "kWh\u{3000}",
+        ] {
+            assert!(!is_label(padded, 20), "{padded:?}");
+        }
+    }
+
+    #[test]
+    fn look_alike_fillers_are_refused() {
+        for c in [
+            '\u{3164}',
+            '\u{2800}',
+            '\u{ad}',
+            '\u{61c}',
+            '\u{200e}',
+            '\u{115f}',
+            '\u{ffa0}',
+            '\u{206a}',
+            '\u{e0001}',
+        ] {
+            assert!(
+                !is_label(&format!("floor{c}1"), 20),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        // emoji sequences keep their joiners, variation selectors and tags
+        assert!(is_label("\u{2764}\u{fe0f}", 5));
+        assert!(is_label("\u{1f469}\u{200d}\u{1f527}", 5));
+        assert!(is_label(
+            "\u{1f3f4}\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}",
+            10
+        ));
     }
 }

@@ -4,8 +4,8 @@
 //! A path is absolute and `/`-separated (`/electrical/circuits/2/outlet_2A`). Normalisation
 //! removes duplicate and trailing slashes. Each segment is 1..=255 bytes of UTF-8 with no `/`,
 //! no control character, no invisible formatting character ([`is_invisible`]: zero-width space,
-//! word joiner, byte order mark, bidirectional embeddings, overrides and isolates, which make
-//! two different paths look the same), no white space at its start or end (a space, a no-break
+//! soft hyphen, word joiner, byte order mark, Hangul fillers, bidirectional marks, embeddings,
+//! overrides and isolates, which make two different paths look the same), no white space at its start or end (a space, a no-break
 //! space: `a ` would look like `a`), and is neither `.` nor `..`. A path has at most [`MAX_DEPTH`] segments
 //! and at most [`MAX_BYTES`] bytes once normalised. `/` alone is the building root: it is a valid
 //! place to list from, but no object lives at it.
@@ -30,7 +30,7 @@ pub enum PathError {
     SegmentTooLong { segment: String, bytes: usize },
     #[error("path segment {0:?} contains a control character")]
     ControlCharacter(String),
-    #[error("path segment \"{segment}\" contains the invisible character U+{code:04X}: zero-width and bidirectional formatting characters would make two paths look the same")]
+    #[error("path segment \"{segment}\" contains the invisible character U+{code:04X}: characters that show nothing or reorder text would make two paths look the same")]
     InvisibleCharacter { segment: String, code: u32 },
     #[error("path segment {0:?} is not allowed: '.' and '..' cannot be part of a stored path")]
     DotSegment(String),
@@ -114,13 +114,27 @@ fn show_invisible(segment: &str) -> String {
     out
 }
 
-/// Formatting characters that show nothing and carry no meaning of their own in a name: zero
-/// width space (U+200B), word joiner and invisible operators (U+2060..U+2064), the byte order
-/// mark (U+FEFF), and the bidirectional embeddings, overrides and isolates (U+202A..U+202E,
-/// U+2066..U+2069) behind "Trojan Source" look-alikes. The joiners U+200C/U+200D (needed by
-/// Persian, Indic scripts and emoji) and the marks U+200E/U+200F stay allowed.
+/// Characters that show nothing (or only a blank) and carry no meaning of their own in a name,
+/// so that two names differing by them would look the same: Unicode's default-ignorable code
+/// points (the zero width space U+200B, the soft hyphen U+00AD, the combining grapheme joiner
+/// U+034F, word joiner and invisible operators U+2060..U+2064, the deprecated format
+/// characters U+206A..U+206F, the byte order mark U+FEFF, the Mongolian and Khmer ones, the
+/// musical format characters, the reserved ones), the Hangul fillers (U+115F, U+1160, U+3164,
+/// U+FFA0) and the braille blank U+2800, which render as blanks, the interlinear annotation
+/// characters U+FFF9..U+FFFB, and every character that reorders text: the bidirectional
+/// marks U+200E, U+200F and U+061C, the embeddings, overrides and isolates (U+202A..U+202E,
+/// U+2066..U+2069) behind "Trojan Source" look-alikes, and the line and paragraph separators
+/// U+2028/U+2029, which break a line as a control character would. Allowed, because scripts and emoji need
+/// them: the joiners U+200C/U+200D (Persian, Indic scripts, emoji sequences), the variation
+/// selectors (U+FE00..U+FE0F, U+E0100..U+E01EF: emoji and CJK glyph variants) and the tag
+/// characters U+E0020..U+E007F (subdivision flags).
 pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E001F}' | '\u{E0080}'..='\u{E00FF}' | '\u{E01F0}'..='\u{E0FFF}')
 }
 
 fn truncate_for_message(s: &str) -> String {

@@ -4,28 +4,21 @@ use unicode_width::UnicodeWidthStr;
 
 /// Text from the database as the terminal may show it on one line: tabs and line breaks (which
 /// addresses and notes may hold) become a space; other control characters (terminal escape
-/// sequences: ESC, the C1 controls) and the invisible format characters that reorder or hide
-/// text (bidirectional marks, overrides and isolates, zero-width spaces) become `?`. The
-/// zero-width joiners U+200C and U+200D, which names in Persian, Indic scripts and emoji need
-/// and the path grammar allows, are shown as they are, so that a listed name can be typed
-/// back.
+/// sequences: ESC, the C1 controls) and the characters the path grammar refuses as invisible
+/// (`arxos_core::path::is_invisible`: bidirectional marks, overrides and isolates, zero-width
+/// spaces, fillers, the line separators U+2028/U+2029) become `?`. What the
+/// grammar allows (the zero-width joiners U+200C and U+200D, which names in Persian, Indic
+/// scripts and emoji need, variation selectors) is shown as it is, so that a listed name can
+/// be typed back.
 pub fn printable(value: &str) -> String {
     value
         .chars()
         .map(|c| match c {
             '\t' | '\n' | '\r' => ' ',
-            c if c.is_control() || is_format(c) => '?',
+            c if c.is_control() || arxos_core::path::is_invisible(c) => '?',
             c => c,
         })
         .collect()
-}
-
-/// Unicode format characters (category Cf) that change how the text around them is shown.
-fn is_format(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}'
-        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}'
-        | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// Left-aligned columns two spaces apart, without trailing blanks.

@@ -532,7 +532,7 @@ unsafe fn check_fields(rel: pg_sys::Relation, c: &Columns, new: &Row, old: Optio
             refuse(
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                 format!(
-                    "invalid type {}: 1 to 100 characters, not blank, no control or invisible \
+                    "invalid type {}: 1 to 100 characters, no space at either end, no control or invisible \
                      formatting characters",
                     arxos_core::message::shown(&text)
                 ),

@@ -55,8 +55,8 @@ fn has_invisible(value: &str) -> bool {
     !value.is_ascii() && value.chars().any(path::is_invisible)
 }
 
-/// True when `value` is a label of at most `max` characters: not blank (Unicode white space
-/// only), no control or invisible formatting characters (`arxos_core::label`). NULL for NULL,
+/// True when `value` is a label of at most `max` characters: no Unicode white space at either
+/// end (so not blank), no control or invisible formatting characters (`arxos_core::label`). NULL for NULL,
 /// so that a CHECK lets a NULL column pass.
 #[pg_extern(immutable, parallel_safe)]
 fn is_label(value: Option<&str>, max: Option<i32>) -> Option<bool> {

@@ -39,6 +39,18 @@ SELECT regress.try($$SELECT arxos.put('b42', '/hvac/rle', 'sensor' || U&'\202E' 
 SELECT regress.try($$SELECT arxos.put('b42', '/hvac/rle', '   ')$$);
 SELECT regress.try($$INSERT INTO arxos.objects (building_id, path, type)
                     VALUES (arxos.building_id('b42'), '/hvac/bom', U&'\FEFF' || 'sensor')$$);
+-- no space at either end ('sensor ' and 'sensor' would be two types that look the same), a
+-- no-break space as much as a space; nor the fillers and marks that show nothing
+SELECT regress.try($$SELECT arxos.put('b42', '/hvac/pad', 'sensor ')$$);
+SELECT regress.try($$SELECT arxos.put('b42', '/hvac/pad', U&'\00A0sensor')$$);
+SELECT regress.try($$SELECT arxos.record('b42', '/hvac', 1, 'kWh ')$$);
+SELECT regress.try($$SELECT arxos.put('b42', '/hvac/pad', 'sen' || U&'\00AD' || 'sor')$$);
+SELECT regress.try($$SELECT arxos.put('b42', U&'/spaces/floor_1\3164', 'room')$$);
+SELECT regress.try($$SELECT arxos.put('b42', U&'/spaces/lrm\200Ename', 'room')$$);
+SELECT regress.try($$SELECT arxos.put('b42', U&'/spaces/line\2028break', 'room')$$);
+-- emoji keep their joiners and variation selectors
+SELECT path FROM arxos.put('b42', U&'/spaces/\+01F469\200D\+01F527 \2764\FE0F', 'room');
+SELECT arxos.rm('b42', U&'/spaces/\+01F469\200D\+01F527 \2764\FE0F');
 -- webhooks: object_type is a type; event type patterns are short and few
 SELECT regress.try($$SELECT arxos.create_webhook('https://example.org/h', object_type => E'sen\x01sor')$$);
 SELECT regress.try($$SELECT arxos.create_webhook('https://example.org/h', types => ARRAY[repeat('x', 201)])$$);
@@ -51,6 +63,9 @@ SELECT regress.try($$SELECT * FROM arxos.find_all(props => '"x"')$$);
 SELECT regress.try($$SELECT arxos.disconnect('b42', '/electrical/panels/panel_1', '/electrical/circuits/1', 'Power')$$);
 SELECT regress.try($$SELECT * FROM arxos.trace('b42', '/electrical/panels/panel_1', kind => 'POWER')$$);
 SELECT count(*) AS power_trace FROM arxos.trace('b42', '/electrical/panels/panel_1', kind => 'power');
+-- the kind is checked from an object without connections too, however the call is planned
+SELECT regress.try($$SELECT * FROM arxos.trace('b42', '/spaces', 'downstream', 'POWER') WITH ORDINALITY$$);
+SELECT regress.try($$SELECT * FROM arxos.trace('b42', '/spaces', 'downstream', 'POWER')$$);
 SELECT regress.try($$SELECT * FROM arxos.events_since(0, types => ARRAY['object created'])$$);
 SELECT count(*) AS no_types FROM arxos.events_since(0, types => '{}');
 SELECT regress.try($$SELECT arxos.contribution_quality('no_such_type', '{}', arxos.building_id('b42'), ARRAY['/hvac'])$$);

@@ -63,7 +63,7 @@ fn buildings_list_create_get() {
         ),
         (
             json!({"key": "b2", "name": "  "}),
-            "name must be 1 to 200 characters, not blank",
+            "name must be 1 to 200 characters, no space at either end",
         ),
         (
             json!({"key": "b2", "name": "B", "latitude": 48.8}),

@@ -181,7 +181,7 @@ fn batches_of_readings_feed_metrics_events_and_the_rating() {
         ),
         (
             json!([{"path": "/meters/m1", "value": 2, "unit": "  "}]),
-            "not blank",
+            "no space at either end",
         ),
     ] {
         let reply = http.request(

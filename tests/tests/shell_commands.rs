@@ -413,6 +413,12 @@ fn inspect_find_near_trace() {
     );
     let out = ok(&cluster, "trace /electrical/panels/panel_1 down data");
     assert_eq!(out.lines().count(), 1, "no data connections: {out}");
+    // a kind that cannot be one is refused from an object without connections too
+    let (_, err) = failing(&cluster, "trace /spaces down POWER");
+    assert!(err.contains("invalid connection kind 'POWER'"), "{err}");
+    // an error message keeps the spaces of the path it names
+    let (_, err) = failing(&cluster, "cd \"/spaces/room  101\"");
+    assert!(err.contains("no object at /spaces/room  101"), "{err}");
     // An object reached by two routes (power and data) is drawn under both; what lies beyond
     // it only once.
     cluster
@@ -761,7 +767,10 @@ fn exit_statuses_and_piped_commands() {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(b"# walk down\ncd /electrical\ncd circuits; pwd\nbogus\ncd ..\npwd\n")
+        // a byte order mark before the first command (an editor on Windows) is not part of it
+        .write_all(
+            b"\xef\xbb\xbf# walk down\ncd /electrical\ncd circuits; pwd\nbogus\ncd ..\npwd\n",
+        )
         .expect("write commands");
     let out = child.wait_with_output().expect("wait for arxos shell");
     assert_eq!(out.status.code(), Some(1));
@@ -770,6 +779,21 @@ fn exit_statuses_and_piped_commands() {
         stderr(&out),
         "error: unknown command \"bogus\"; `help` lists the commands\n"
     );
+
+    let mut child = shell_command(&cluster, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start arxos shell");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"\xef\xbb\xbfpwd\n")
+        .expect("write commands");
+    let out = child.wait_with_output().expect("wait for arxos shell");
+    assert_eq!(stdout(&out), "/\n", "{}", stderr(&out));
 }
 
 #[test]

@@ -48,7 +48,7 @@ fn s(value: &str) -> TextParam {
 #[serde(deny_unknown_fields)]
 pub struct NewContributor {
     pub handle: String,
-    /// 1 to 100 characters, not blank.
+    /// 1 to 100 characters, no space at either end.
     pub display_name: String,
 }
 

@@ -56,8 +56,8 @@ impl Session {
     pub fn prompt(&self) -> String {
         format!(
             "{}:{}> ",
-            self.building.as_deref().unwrap_or("arxos"),
-            self.cwd
+            printable(self.building.as_deref().unwrap_or("arxos")),
+            printable(&self.cwd)
         )
     }
 
@@ -117,7 +117,7 @@ impl Session {
             Command::Use(key) => self.use_building(&key).map(|()| String::new()),
             Command::Cd(target) => self.cd(target).map(|()| String::new()),
             Command::Ls(p) => self.ls(p.as_deref()),
-            Command::Pwd => Ok(format!("{}\n", self.cwd)),
+            Command::Pwd => Ok(format!("{}\n", printable(&self.cwd))),
             Command::Tree { path, depth } => self.tree(path.as_deref(), depth),
             Command::Inspect(p) => self.inspect(p.as_deref()),
             Command::Find { under, filters } => self.find(under.as_deref(), &filters),

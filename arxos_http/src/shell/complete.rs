@@ -141,6 +141,10 @@ fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
     children.truncate(MAX_CANDIDATES);
     let mut pairs: Vec<Pair> = children
         .into_iter()
+        // A name the terminal filter would change (stored before the path grammar refused
+        // its characters) cannot be typed back, and completing it would put those characters
+        // on the input line: it is not offered.
+        .filter(|(name, _)| crate::table::printable(name) == *name)
         .map(|(name, is_dir)| {
             let slash = if is_dir { "/" } else { "" };
             let mut replacement = escape(&format!("{dir_typed}{name}{slash}"), quote);

@@ -70,8 +70,16 @@ fn describe_sql_error(err: &tokio_postgres::Error) -> String {
 }
 
 /// Collapses line breaks and runs of blanks into single spaces.
+/// A message on one line: its lines joined with a space, each without its indentation. Spaces
+/// within a line stay as they are: `no object at /room  101` names another object than
+/// `/room 101`.
 pub fn one_line(text: &str) -> String {
-    crate::table::printable(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    crate::table::printable(&lines.join(" "))
 }
 
 #[cfg(test)]
@@ -81,6 +89,10 @@ mod tests {
     #[test]
     fn messages_are_one_line() {
         assert_eq!(one_line("a\n  b\tc "), "a b c");
+        assert_eq!(
+            one_line("no object at /room  101"),
+            "no object at /room  101"
+        );
         let err = ShellError::Path(arxos_core::path::resolve("/", "..").unwrap_err());
         assert!(!err.to_string().contains('\n'));
     }

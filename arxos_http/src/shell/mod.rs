@@ -231,8 +231,14 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
 /// One-shot and piped commands: every line runs, even after a failure, until `exit`.
 fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -> u8 {
     let mut status = 0;
-    for line in lines {
-        let outcome = run_line(session, &line);
+    for (n, line) in lines.enumerate() {
+        // A script saved by an editor that writes a byte order mark (Windows): the mark is
+        // not part of the first command.
+        let line = match n {
+            0 => line.strip_prefix('\u{feff}').unwrap_or(&line),
+            _ => &line,
+        };
+        let outcome = run_line(session, line);
         if outcome.failed {
             status = EXIT_FAILED;
         }

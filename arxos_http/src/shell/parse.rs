@@ -211,20 +211,32 @@ pub fn command_names() -> Vec<String> {
 }
 
 /// Byte ranges of the commands of a line: the line split at every `;` outside quotes.
-/// Ranges are not trimmed and may be blank.
+/// Ranges are not trimmed and may be blank. A SQL escape string (`E'a\';b'`: an `E` before
+/// the quote, not ending a longer word) takes a backslash as escaping the next character, as
+/// PostgreSQL reads it; in other single quotes a backslash is a character.
 pub fn command_spans(line: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     let mut start = 0;
+    // 'E' for an escape string
     let mut quote: Option<char> = None;
     let mut escaped = false;
+    let mut previous: [Option<char>; 2] = [None, None];
     for (i, c) in line.char_indices() {
+        let before = previous;
+        previous = [previous[1], Some(c)];
         if escaped {
             escaped = false;
             continue;
         }
+        let escape_string = matches!(before[1], Some('E' | 'e'))
+            && !before[0].is_some_and(|p| p.is_alphanumeric() || p == '_');
         match (quote, c) {
+            (Some('E'), '\\') => escaped = true,
+            (Some('E'), '\'') => quote = None,
+            (Some('E'), _) => {}
             (Some('\''), '\'') => quote = None,
             (Some('\''), _) => {}
+            (None, '\'') if escape_string => quote = Some('E'),
             (_, '\\') => escaped = true,
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
@@ -599,6 +611,19 @@ mod tests {
         assert_eq!(
             split_commands("sql select 'it''s; fine'"),
             vec!["sql select 'it''s; fine'"]
+        );
+        // an escape string reads \' as a quote, as PostgreSQL does; elsewhere \ is a character
+        assert_eq!(
+            split_commands(r"sql select E'a\';b' as x; ls"),
+            vec![r"sql select E'a\';b' as x", "ls"]
+        );
+        assert_eq!(
+            split_commands(r"sql select e'a\\'; ls"),
+            vec![r"sql select e'a\\'", "ls"]
+        );
+        assert_eq!(
+            split_commands(r"sql select name'a\'; ls"),
+            vec![r"sql select name'a\'", "ls"]
         );
         assert!(split_commands("  ;  ").is_empty());
     }
