@@ -64,6 +64,23 @@ fn failing(cluster: &Cluster, commands: &str) -> (String, String) {
     (stdout(&out), stderr(&out))
 }
 
+/// The shell with `input` piped on its standard input.
+fn piped(cluster: &Cluster, input: &[u8]) -> Output {
+    let mut child = shell_command(cluster, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start arxos shell");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write commands");
+    child.wait_with_output().expect("wait for arxos shell")
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -756,43 +773,19 @@ fn exit_statuses_and_piped_commands() {
         "{err}"
     );
 
-    // Commands piped on stdin: one per line, comments skipped, no prompt.
-    let mut child = shell_command(&cluster, &[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start arxos shell");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        // a byte order mark before the first command (an editor on Windows) is not part of it
-        .write_all(
-            b"\xef\xbb\xbf# walk down\ncd /electrical\ncd circuits; pwd\nbogus\ncd ..\npwd\n",
-        )
-        .expect("write commands");
-    let out = child.wait_with_output().expect("wait for arxos shell");
+    // Commands piped on stdin: one per line, comments skipped, no prompt; a byte order mark
+    // before the first command (an editor on Windows) is not part of it.
+    let out = piped(
+        &cluster,
+        b"\xef\xbb\xbf# walk down\ncd /electrical\ncd circuits; pwd\nbogus\ncd ..\npwd\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "/electrical/circuits\n/electrical\n");
     assert_eq!(
         stderr(&out),
         "error: unknown command \"bogus\"; `help` lists the commands\n"
     );
-
-    let mut child = shell_command(&cluster, &[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start arxos shell");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"\xef\xbb\xbfpwd\n")
-        .expect("write commands");
-    let out = child.wait_with_output().expect("wait for arxos shell");
+    let out = piped(&cluster, b"\xef\xbb\xbfpwd\n");
     assert_eq!(stdout(&out), "/\n", "{}", stderr(&out));
 }
 
