@@ -114,6 +114,14 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, message)
     }
 
+    /// 413: the body is over the server's `--body-limit`, which the message states.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the request body is over this server's limit of {limit} bytes (--body-limit)"),
+        )
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, message)
     }

@@ -7,6 +7,7 @@ mod db;
 mod error;
 mod grants;
 mod import;
+mod json_body;
 mod keys;
 mod lanes;
 mod metrics;

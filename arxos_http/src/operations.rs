@@ -97,6 +97,24 @@ impl Operations {
     }
 }
 
+/// Refuses a query string whose names or values are not UTF-8 once percent-decoded (`%E9`, a
+/// Latin-1 `é`): the parser would put U+FFFD in their place, and the request could then name
+/// another object than the one meant (`/caf%E9` matching a stored `/caf\u{FFFD}`).
+fn not_utf8(query: &str) -> Result<(), ApiError> {
+    for (n, pair) in query.split('&').enumerate() {
+        let bytes: Vec<u8> = percent_encoding::percent_decode_str(pair).collect();
+        if std::str::from_utf8(&bytes).is_err() {
+            let name = pair.split('=').next().unwrap_or_default();
+            let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+            return Err(ApiError::validation(format!(
+                "query parameter {} ({name:?}) is not UTF-8 once percent-decoded: encode text as UTF-8 before percent-encoding it",
+                n + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Known {
     /// Checks the query string of a request to this operation (`method route`, for messages).
     fn check(&self, method: &Method, route: &str, query: Option<&str>) -> Result<(), ApiError> {
@@ -105,6 +123,7 @@ impl Known {
             return Ok(());
         };
         let (names, method) = (&self.params, documented(method));
+        not_utf8(query)?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|e| ApiError::validation(format!("the query string is malformed: {e}")))?;
         let Some((unknown, _)) = pairs.iter().find(|(name, _)| !names.contains(name)) else {
@@ -259,6 +278,30 @@ mod tests {
             err.message
         );
         assert!(err.message.contains("status"), "{}", err.message);
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_once_decoded_is_refused() {
+        let ops = known();
+        let ok = ops.check(
+            &Method::GET,
+            "/api/objects",
+            Some("building=b42&under=/caf%C3%A9"),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        let err = ops
+            .check(
+                &Method::GET,
+                "/api/objects",
+                Some("building=b42&under=/caf%E9"),
+            )
+            .unwrap_err();
+        assert!(
+            err.message
+                .starts_with("query parameter 2 (\"under\") is not UTF-8"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -213,6 +213,7 @@ fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
 /// counted, and carry the `X-RateLimit-*` headers.
 pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeError> {
     let timeout = Duration::from_secs(config.request_timeout);
+    let body_limit = config.body_limit;
     let limits = state.rate_limits.clone();
     let mut app = Router::new()
         .merge(routes::health::router())
@@ -227,6 +228,10 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         .merge(crate::import::routes::router())
         .merge(crate::realtime::router())
         .merge(crate::webhooks::router())
+        // inside the guard: a body it refuses is answered after the key is judged
+        .route_layer(middleware::from_fn(move |request: Request, next: Next| {
+            crate::json_body::check(body_limit, request, next)
+        }))
         .route_layer(middleware::from_fn_with_state(
             Arc::new(Guard {
                 operations: Operations::from_openapi(&ApiDoc::openapi()),
@@ -246,7 +251,9 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
     }
     app = app
         .layer(middleware::from_fn(crate::metrics::track))
-        .layer(middleware::map_response(render_bare_errors));
+        .layer(middleware::map_response(move |response: Response| {
+            render_bare_errors(body_limit, response)
+        }));
     if let Some(cors) = cors_layer(&config.cors_origins)? {
         app = app.layer(cors);
     }
@@ -348,7 +355,7 @@ async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
 /// Gives error answers that did not come from an [`ApiError`] (the router's 405, the body
 /// limit's 413, the timeout's 503, an extractor's rejection) the error JSON shape, keeping
 /// their status and headers (`Allow`, `X-RateLimit-*`, `Retry-After`).
-async fn render_bare_errors(response: Response) -> Response {
+async fn render_bare_errors(body_limit: usize, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -378,6 +385,9 @@ async fn render_bare_errors(response: Response) -> Response {
         false => None,
     };
     let error = match said {
+        // the limit layer's and the extractors' words for it (`length limit exceeded`) do
+        // not say what the limit is
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(body_limit),
         Some(text) => ApiError::new(ApiError::from_status(status).code, text.trim()),
         None => ApiError::from_status(status),
     };

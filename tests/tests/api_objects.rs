@@ -835,3 +835,44 @@ fn conditional_writes_with_etag_and_if_match() {
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_eq!(deleted.json()["deleted"], 1);
 }
+
+/// What a client sent is never silently changed: a key given twice in one JSON object is
+/// refused (readers keep only the last), a query parameter that is not UTF-8 once decoded is
+/// refused (the parser would put U+FFFD in its place and match another object); a byte order
+/// mark before a JSON body is skipped.
+#[test]
+fn bodies_and_queries_are_read_as_sent_or_refused() {
+    let api = Api::start();
+    let url = "/api/buildings/b42/objects/spaces/dup";
+    let twice = api.send_raw(
+        Some(&api.key),
+        "PUT",
+        url,
+        Some(r#"{"type": "room", "properties": {"a": 1, "a": 2}}"#),
+        true,
+    );
+    let text = assert_error(&twice, 400, "VALIDATION_ERROR").to_string();
+    assert!(
+        text.contains(r#"the key \"a\" is given twice in the JSON object at /properties"#),
+        "{text}"
+    );
+    assert_error(&api.get(url), 404, "NOT_FOUND");
+
+    let bom = api.send_raw(
+        Some(&api.key),
+        "PUT",
+        url,
+        Some("\u{feff}{\"type\": \"room\"}"),
+        true,
+    );
+    assert_eq!(bom.status, 201, "{}", bom.body);
+
+    let latin1 = api.get("/api/objects?building=b42&under=/caf%E9");
+    let text = assert_error(&latin1, 400, "VALIDATION_ERROR").to_string();
+    assert!(
+        text.contains(r#"query parameter 2 (\"under\") is not UTF-8"#),
+        "{text}"
+    );
+    let utf8 = api.get("/api/objects?building=b42&under=/caf%C3%A9");
+    assert_error(&utf8, 404, "NOT_FOUND");
+}

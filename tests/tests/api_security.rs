@@ -171,7 +171,7 @@ fn the_key_is_judged_before_the_input() {
     let raw = |key, method, path, body, json| api.send_raw(key, method, path, body, json);
     let object = "/api/buildings/b42/objects/electrical/x";
     // (method, path, body, JSON content type, the answer a valid key gets)
-    let cases: [(&str, &str, Option<&str>, bool, u16); 7] = [
+    let cases: [(&str, &str, Option<&str>, bool, u16); 8] = [
         (
             "PUT",
             object,
@@ -180,6 +180,13 @@ fn the_key_is_judged_before_the_input() {
             422,
         ),
         ("PUT", object, Some(r#"{"type": "t""#), true, 400),
+        (
+            "PUT",
+            object,
+            Some(r#"{"type": "t", "type": "u"}"#),
+            true,
+            400,
+        ),
         ("PUT", object, Some(r#"{"type": "t"}"#), false, 415),
         (
             "GET",

@@ -47,6 +47,13 @@ fn oversized_bodies_are_refused() {
     );
     assert_eq!(reply.status, 413, "{}", reply.body);
     assert_error_shape(&reply.json(), "PAYLOAD_TOO_LARGE");
+    assert!(
+        reply
+            .body
+            .contains("over this server's limit of 1024 bytes (--body-limit)"),
+        "the answer states the limit: {}",
+        reply.body
+    );
 
     // Streamed without a Content-Length (chunked), an import over the limit is 413 too: the
     // limit strikes while the route reads the body (after the key and the building, which it
@@ -76,6 +83,24 @@ fn oversized_bodies_are_refused() {
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
+
+    // A chunked JSON body over the limit, read by the JSON body check: 413 with the limit.
+    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
+    let chunk = format!(
+        "{{\"type\": \"panel\", \"properties\": {{\"note\": \"{}\"}}}}",
+        "x".repeat(2000)
+    );
+    let request = format!(
+        "PUT /api/buildings/b42/objects/p HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n\
+         {:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("limit of 1024 bytes"), "{answer}");
 }
 
 #[test]

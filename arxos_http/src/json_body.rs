@@ -1,0 +1,211 @@
+//! What every JSON request body must be before a handler reads it.
+//!
+//! - **No key twice in one object.** JSON parsers (serde_json, PostgreSQL's jsonb) keep the
+//!   last of two equal keys and drop the first without a word: `{"properties": {"a": 1,
+//!   "a": 2}}` would store `{"a": 2}`. What a client sent is never silently dropped, so such a
+//!   body is refused (400) with the key and where it is (`/properties`).
+//! - **A byte order mark is skipped.** RFC 8259 lets a parser ignore one, and editors on
+//!   Windows write it; the import routes skip it too.
+//!
+//! A body that is not JSON at all is left to the handler, whose extractor says what is wrong.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::error::ApiError;
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// The middleware (a route layer, inside the guard of crate::operations, so that a refusal
+/// is answered after the key is judged).
+pub async fn check(body_limit: usize, request: Request, next: Next) -> Response {
+    let is_json = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let media = v.split(';').next().unwrap_or_default().trim();
+            media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
+        });
+    if !is_json {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    // The body limit wraps the body already: reading past it fails here as it would in the
+    // handler's extractor.
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(e) => return unreadable(e, body_limit).into_response(),
+    };
+    let bytes = match bytes.strip_prefix(BOM) {
+        Some(rest) => bytes.slice(bytes.len() - rest.len()..),
+        None => bytes,
+    };
+    if let Some(duplicate) = duplicate_key(&bytes) {
+        return ApiError::validation(duplicate.to_string()).into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// A body that could not be read: over the body limit (413), or cut off by the client.
+fn unreadable(e: axum::Error, body_limit: usize) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return ApiError::payload_too_large(body_limit);
+        }
+        source = s.source();
+    }
+    ApiError::validation(format!("the body could not be read: {e}"))
+}
+
+/// A key given twice in one JSON object, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub key: String,
+    /// JSON Pointer of the object holding it (`""` for the body itself).
+    pub at: String,
+}
+
+impl fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.at.is_empty() { "/" } else { &self.at };
+        write!(
+            f,
+            "the key {:?} is given twice in the JSON object at {at}: JSON readers keep only the last, so the body is refused rather than half read",
+            self.key
+        )
+    }
+}
+
+/// The first key given twice in one object of `json`, if it is JSON at all.
+pub fn duplicate_key(json: &[u8]) -> Option<Duplicate> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    // not JSON: None, for the handler's extractor to say what is wrong
+    (Walk { at: String::new() })
+        .deserialize(&mut deserializer)
+        .unwrap_or_default()
+}
+
+/// Walks a JSON value, answering the first duplicate key below it.
+struct Walk {
+    at: String,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk {
+    type Value = Option<Duplicate>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk {
+    type Value = Option<Duplicate>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        let mut index = 0usize;
+        loop {
+            let seed = Walk {
+                at: format!("{}/{index}", self.at),
+            };
+            match seq.next_element_seed(seed)? {
+                None => return Ok(found),
+                Some(inner) => found = found.or(inner),
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut keys = HashSet::new();
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let seed = Walk {
+                at: format!("{}/{}", self.at, key.replace('~', "~0").replace('/', "~1")),
+            };
+            let inner = map.next_value_seed(seed)?;
+            if found.is_none() && !keys.insert(key.clone()) {
+                found = Some(Duplicate {
+                    key,
+                    at: self.at.clone(),
+                });
+            }
+            found = found.or(inner);
+        }
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_twice_is_found_with_where() {
+        assert_eq!(
+            duplicate_key(br#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#),
+            None
+        );
+        let found = duplicate_key(br#"{"type": "room", "properties": {"a": 1, "a": 2}}"#);
+        assert_eq!(
+            found,
+            Some(Duplicate {
+                key: "a".into(),
+                at: "/properties".into()
+            })
+        );
+        let found = duplicate_key(br#"{"x": 1, "x": 1}"#).unwrap();
+        assert_eq!(found.at, "");
+        assert!(found.to_string().contains("at /:"), "{found}");
+        let found = duplicate_key(br#"[{"ok": 1}, {"a/b": {"k": 1, "k": 2}}]"#).unwrap();
+        assert_eq!(found.at, "/1/a~1b");
+    }
+
+    #[test]
+    fn what_is_not_json_is_left_to_the_handler() {
+        assert_eq!(duplicate_key(b"{\"a\": 1, \"a\""), None);
+        assert_eq!(duplicate_key(b"not json"), None);
+        assert_eq!(duplicate_key(b"1e400"), None);
+    }
+
+    #[test]
+    fn equal_keys_in_different_objects_are_fine() {
+        assert_eq!(
+            duplicate_key(br#"{"a": {"a": {"a": 1}}, "b": [{"a": 1}, {"a": 2}]}"#),
+            None
+        );
+    }
+}
