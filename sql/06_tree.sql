@@ -86,7 +86,7 @@ BEGIN
     IF (location ->> 'floor') IS NOT NULL THEN
         IF (location ->> 'floor')::numeric <> trunc((location ->> 'floor')::numeric)
            OR abs((location ->> 'floor')::numeric) > 2147483647 THEN
-            RAISE EXCEPTION 'location.floor must be a whole number of storeys (up to ±2147483647), not %', left((location -> 'floor')::text, 100)
+            RAISE EXCEPTION 'location.floor must be a whole number of storeys (up to ±2147483647), not %', arxos.shown((location -> 'floor')::text)
                 USING ERRCODE = '22023';
         END IF;
         floor := (location ->> 'floor')::numeric::integer;
@@ -94,7 +94,7 @@ BEGIN
     -- z alone (a number or null) is refused: it goes with x and y, which null clear together.
     IF (x IS NULL) <> (y IS NULL) OR (x IS NULL AND z IS NOT NULL)
        OR (location ? 'z' AND NOT location ?| ARRAY['x', 'y']) THEN
-        RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', left(location::text, 200) USING ERRCODE = '22023';
+        RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', arxos.shown(location::text) USING ERRCODE = '22023';
     END IF;
     IF x IS NOT NULL THEN
         z := coalesce(z, 0);

@@ -744,7 +744,9 @@ $$;
 CREATE FUNCTION arxos.try_timestamptz(value text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF value !~ '^\s*\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)?)?\s*$' THEN
+    IF value !~ '^\s*\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)?)?\s*$'
+       -- a leap second (23:59:60), which PostgreSQL would read as the next minute
+       OR value ~ '[T ]\d\d:\d\d:60' THEN
         RETURN NULL;
     END IF;
     RETURN value::timestamptz;
@@ -963,7 +965,7 @@ BEGIN
     IF arxos.metadata_present(metadata, 'floor') AND NOT (CASE WHEN jsonb_typeof(metadata -> 'floor') = 'number'
                                         THEN (metadata ->> 'floor')::numeric = trunc((metadata ->> 'floor')::numeric)
                                         ELSE false END) THEN
-        RAISE EXCEPTION 'metadata.floor must be an integer, got %', left((metadata -> 'floor')::text, 100) USING ERRCODE = 'AX007';
+        RAISE EXCEPTION 'metadata.floor must be an integer, got %', arxos.shown((metadata -> 'floor')::text) USING ERRCODE = 'AX007';
     END IF;
     IF arxos.metadata_present(metadata, 'image_hash') AND NOT coalesce(metadata ->> 'image_hash' ~* '^[0-9a-f]{64}$', false) THEN
         RAISE EXCEPTION 'metadata.image_hash must be a SHA-256 (64 hexadecimal characters)' USING ERRCODE = 'AX007';
@@ -975,7 +977,7 @@ BEGIN
         IF arxos.metadata_present(metadata, k) THEN
             t := CASE WHEN jsonb_typeof(metadata -> k) = 'string' THEN arxos.try_timestamptz(metadata ->> k) END;
             IF t IS NULL OR t < '1900-01-01 00:00:00+00' THEN
-                RAISE EXCEPTION 'metadata.% must be an ISO 8601 timestamp from 1900 on, like 2024-05-01T10:30:00Z, got %', k, left((metadata -> k)::text, 100)
+                RAISE EXCEPTION 'metadata.% must be an ISO 8601 timestamp from 1900 on, like 2024-05-01T10:30:00Z, got %', k, arxos.shown((metadata -> k)::text)
                     USING ERRCODE = 'AX007';
             END IF;
             IF t > now() THEN
@@ -1357,7 +1359,7 @@ BEGIN
     IF amount IS NULL OR amount IN ('NaN', 'Infinity', '-Infinity') OR amount <= 0 OR amount >= 1e14
        OR amount <> round(amount, 6) THEN
         RAISE EXCEPTION 'invalid amount %: a positive number of tokens with at most 6 decimals, below 10^14',
-            left(coalesce(amount::text, 'NULL'), 100) USING ERRCODE = 'AX019';
+            coalesce(arxos.shown(amount::text), 'NULL') USING ERRCODE = 'AX019';
     END IF;
     rest := amount;
     -- A label's rules (arxos.is_label): a memo shows in statements and events as written, so

@@ -394,7 +394,7 @@ BEGIN
         OR coalesce(jsonb_typeof(e.j -> 'at'), 'null') NOT IN ('null', 'string')
      LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'reading % is invalid: %', bad.i, left(bad.j::text, 200) USING ERRCODE = '22023',
+        RAISE EXCEPTION 'reading % is invalid: %', bad.i, arxos.shown(bad.j::text) USING ERRCODE = '22023',
             HINT = 'each reading is {"path": "/a/b", "value": 21.5, "unit": "°C", "at": "2026-01-01T00:00:00Z"}; unit and at are optional';
     END IF;
     -- A key this function does not read (a misspelt "timestamp" for "at") would be dropped and
@@ -419,11 +419,11 @@ BEGIN
      ORDER BY e.i
      LIMIT 1;
     IF FOUND AND bad.leap THEN
-        RAISE EXCEPTION 'reading % is invalid: time "%" is a leap second, which timestamps cannot hold', bad.i, left(bad.at, 100)
+        RAISE EXCEPTION 'reading % is invalid: time % is a leap second, which timestamps cannot hold', bad.i, arxos.shown(bad.at)
             USING ERRCODE = '22023',
             HINT = 'record it at 23:59:59.999999, or at the next second';
     ELSIF FOUND THEN
-        RAISE EXCEPTION 'reading % is invalid: time "%" is not ISO 8601 with a zone', bad.i, left(bad.at, 100)
+        RAISE EXCEPTION 'reading % is invalid: time % is not ISO 8601 with a zone', bad.i, arxos.shown(bad.at)
             USING ERRCODE = '22023',
             HINT = 'times are ISO 8601 with Z or an offset, like 2026-01-01T00:00:00Z or 2026-01-01T01:00:00+01:00';
     END IF;
@@ -599,7 +599,7 @@ BEGIN
                 THEN EXISTS (SELECT 1 FROM jsonb_object_keys(e.j) k WHERE k NOT IN ('path', 'type', 'properties')) END
      LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'object % of the batch is invalid: %', bad.i, left(bad.j::text, 200)
+        RAISE EXCEPTION 'object % of the batch is invalid: %', bad.i, arxos.shown(bad.j::text)
             USING ERRCODE = '22023', HINT = 'objects are {"path": "/a/b", "type": "ahu", "properties": {}}, with no other key';
     END IF;
     SELECT e.i, e.j INTO bad FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i)
@@ -612,7 +612,7 @@ BEGIN
                 THEN EXISTS (SELECT 1 FROM jsonb_object_keys(e.j) k WHERE k NOT IN ('from', 'to', 'kind', 'properties')) END
      LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'connection % of the batch is invalid: %', bad.i, left(bad.j::text, 200)
+        RAISE EXCEPTION 'connection % of the batch is invalid: %', bad.i, arxos.shown(bad.j::text)
             USING ERRCODE = '22023', HINT = 'connections are {"from": "/a", "to": "/b", "kind": "feeds", "properties": {}}, with no other key';
     END IF;
 

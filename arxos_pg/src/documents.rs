@@ -3,7 +3,7 @@
 //!
 //! - nested at most `arxos_core::json_depth::MAX_DEPTH` levels (deeper ones could be written
 //!   once and then never read back by the clients of their history and events);
-//! - every number 0 or between 1e-100 and 1e100 in magnitude. jsonb keeps a number exactly,
+//! - every number 0 or at least 1e-100 and below 1e100 in magnitude. jsonb keeps a number exactly,
 //!   and writes it out in full: `1e131071`, 8 bytes of JSON, is 131,072 digits in every answer,
 //!   history row and event that carries it, so a few kilobytes of input could fill gigabytes.
 
@@ -60,7 +60,7 @@ pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
                         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                         format!(
                             "{what} hold a number too large or too small to store: numbers are 0 \
-                             or between 1e-100 and 1e100 in magnitude"
+                             or at least 1e-100 and below 1e100 in magnitude"
                         ),
                         "a number beyond that is hundreds of digits or more when written out; store it as a string",
                     );

@@ -206,7 +206,7 @@ fn contributors_contributions_transfers_and_tokens() {
         error["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("invalid amount 1.0000000000000001"),
+            .contains("invalid amount '1.0000000000000001'"),
         "{error}"
     );
     // Transfers are not idempotent: a key that would make a client believe its retry safe is

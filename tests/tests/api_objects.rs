@@ -246,8 +246,25 @@ fn object_lifecycle_by_path() {
         400,
         "VALIDATION_ERROR",
     );
-    // Words PostgreSQL reads as times are not ISO 8601 either.
-    for word in ["yesterday", "epoch", "infinity", "J2451545"] {
+    // An offset's + sent unencoded reads as a space: the answer says how to write it.
+    let plus = assert_error(
+        &api.get("/api/buildings/b42/history?since=2026-12-05T09:00:00+01:00"),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert!(
+        plus.to_string().contains("write the offset as %2B01:00"),
+        "{plus}"
+    );
+    // Words PostgreSQL reads as times are not ISO 8601 either, nor is a leap second (which
+    // it would read as the next minute).
+    for word in [
+        "yesterday",
+        "epoch",
+        "infinity",
+        "J2451545",
+        "2016-12-31T23:59:60Z",
+    ] {
         let refused = assert_error(
             &api.get(&format!("/api/buildings/b42/history?since={word}")),
             400,

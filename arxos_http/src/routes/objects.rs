@@ -583,7 +583,10 @@ pub async fn history(
                       CASE WHEN $3::text IS NULL THEN NULL
                            WHEN arxos.try_timestamptz($3) IS NULL
                                 AND arxos.raise('since must be an ISO 8601 time, like 2026-01-01T00:00:00Z, got '
-                                                || arxos.shown($3), '22023') THEN NULL
+                                                || arxos.shown($3)
+                                                || CASE WHEN $3 ~ '[0-9] [0-9]{2}(:?[0-9]{2})? *$'
+                                                        THEN ' (a + in a query string reads as a space: write the offset as %2B01:00)'
+                                                        ELSE '' END, '22023') THEN NULL
                            ELSE arxos.try_timestamptz($3) END,
                       max => $5, after_id => $4) h
               ORDER BY h.id",
