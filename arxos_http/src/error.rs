@@ -213,9 +213,17 @@ impl ApiError {
                 if let Some(hint) = db.hint() {
                     details.insert("hint".into(), hint.into());
                 }
+                // A NUL character (`%00` in a path, `\u0000` in a string) reaches PostgreSQL's
+                // text input, whose words for it name an encoding, not the character.
+                let message = match state {
+                    "22021" if db.message().ends_with("0x00") => {
+                        "text cannot hold the NUL character (U+0000, %00 in a URL): remove it"
+                    }
+                    _ => db.message(),
+                };
                 ApiError {
                     from_database: true,
-                    ..Self::new(code, db.message()).with_details(Value::Object(details))
+                    ..Self::new(code, message).with_details(Value::Object(details))
                 }
             }
         }
