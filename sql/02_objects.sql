@@ -209,9 +209,13 @@ BEGIN
        AND ((n.parent_path <> '/' AND NOT EXISTS (SELECT 1 FROM arxos.objects x
                         WHERE x.building_id = n.building_id AND x.path = n.parent_path
                        OFFSET 0 FOR KEY SHARE))
+            -- a probe per row (OFFSET 0 keeps it a subplan), the range an index condition
+            -- under row-level security too (path_lower/path_upper are LEAKPROOF): planned as a
+            -- join it read the whole building per moved row for the API's role
             OR EXISTS (SELECT 1 FROM arxos.objects x
                         WHERE x.building_id = n.building_id
-                          AND x.path >= arxos.path_lower(n.old_path) AND x.path < arxos.path_upper(n.old_path)))
+                          AND x.path >= arxos.path_lower(n.old_path) AND x.path < arxos.path_upper(n.old_path)
+                       OFFSET 0))
      LIMIT 1;
     IF FOUND AND bad.orphan THEN
         RAISE EXCEPTION 'parent % of % does not exist', bad.parent_path, bad.path
@@ -284,9 +288,11 @@ DECLARE
     bad record;
 BEGIN
     SELECT o.path INTO bad FROM old_rows o
+     -- a probe per row, an index range under row-level security too (as in objects_after_update)
      WHERE EXISTS (SELECT 1 FROM arxos.objects x
                     WHERE x.building_id = o.building_id
-                      AND x.path >= arxos.path_lower(o.path) AND x.path < arxos.path_upper(o.path))
+                      AND x.path >= arxos.path_lower(o.path) AND x.path < arxos.path_upper(o.path)
+                   OFFSET 0)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'object % has children', bad.path
