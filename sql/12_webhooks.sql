@@ -342,6 +342,10 @@ $$;
 CREATE FUNCTION arxos.delete_webhook(webhook uuid) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
+    -- Its deliveries first, in id order, as finish_deliveries locks them: the cascade below
+    -- would otherwise take them in its own order, and a worker recording outcomes (holding
+    -- some, waiting for others) would deadlock with it.
+    PERFORM 1 FROM arxos.webhook_deliveries d WHERE d.webhook_id = webhook ORDER BY d.id FOR UPDATE;
     DELETE FROM arxos.webhooks x WHERE x.id = webhook;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
@@ -522,6 +526,11 @@ BEGIN
     IF n < max THEN
         head := last;
     END IF;
+    -- The webhooks fanned out to cannot be deleted until this commits (a delete waits; one
+    -- that committed first is not seen below): without the lock, a webhook deleted meanwhile
+    -- failed the whole round on the deliveries' foreign key. KEY SHARE does not wait for a
+    -- DBA's UPDATE of a webhook, only for its deletion.
+    PERFORM 1 FROM arxos.webhooks w WHERE w.enabled ORDER BY w.id FOR KEY SHARE;
     INSERT INTO arxos.webhook_deliveries (webhook_id, event_id, message_id)
     SELECT w.id, e.id, 'evt_' || e.id
       FROM arxos.events e
@@ -544,9 +553,9 @@ $$;
 -- other webhooks' deliveries go on. A previous secret (during a rotation) that cannot be opened
 -- is left out; the current one signs alone.
 -- `per_webhook` (NULL: no limit) caps the deliveries of one webhook in flight at once, over
--- all workers (running leases count; expired ones are taken again within the cap): an
--- endpoint that hangs until the timeout then holds at most that many of a worker's slots, and
--- the other webhooks' deliveries go on. The cap is approximate under concurrent claims (each
+-- all workers (running leases count; expired ones are taken again within the cap), and an
+-- eighth of it (at least 1) while the webhook is failing: an endpoint that hangs until the
+-- timeout then holds a few of a worker's slots, and the other webhooks' deliveries go on. The cap is approximate under concurrent claims (each
 -- worker counts the leases committed when it starts).
 CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval DEFAULT '60 seconds',
                                        per_webhook integer DEFAULT NULL)
@@ -573,9 +582,13 @@ BEGIN
     WITH room AS (
         -- What each webhook may still have in flight. A disabled webhook sends only test
         -- messages.
+        -- A failing endpoint (failing_since set: its last outcome was a failure, a timeout
+        -- included) gets an eighth of the cap: endpoints that hang until the timeout would
+        -- otherwise hold per_webhook slots each, and two of them every slot of a worker.
         SELECT w.id, w.enabled,
                CASE WHEN per_webhook IS NULL THEN max
-                    ELSE greatest(0, least(max, per_webhook - (
+                    ELSE greatest(0, least(max, CASE WHEN w.failing_since IS NULL THEN per_webhook
+                                                     ELSE greatest(1, per_webhook / 8) END - (
                          SELECT count(*) FROM arxos.webhook_deliveries b
                           WHERE b.webhook_id = w.id AND b.status = 'delivering'
                             AND b.lease_until >= now()))) END AS n
@@ -668,7 +681,8 @@ RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
-    rs arxos.webhook_result[];
+    rs     arxos.webhook_result[];
+    health uuid[];
 BEGIN
     IF worker IS NULL OR NOT arxos.is_label(worker, 200) THEN
         RAISE EXCEPTION 'worker must name the worker (1 to 200 characters), got %', arxos.shown(worker)
@@ -726,14 +740,23 @@ BEGIN
       FROM unnest(rs) r
      WHERE d.id = r.delivery;
 
-    -- The endpoints' health.
+    -- The endpoints' health, on the webhook rows nobody else holds (SKIP LOCKED): a DBA's
+    -- open UPDATE of one webhook must not hold up the outcomes of every other (the whole batch
+    -- would wait), and a webhook being deleted (its row locked, then its deliveries, which
+    -- this transaction holds) must not deadlock with it. A skipped webhook's health follows
+    -- its next outcome.
+    health := ARRAY(SELECT w.id FROM arxos.webhooks w
+                     WHERE w.id IN (SELECT d.webhook_id FROM unnest(rs) r
+                                      JOIN arxos.webhook_deliveries d ON d.id = r.delivery)
+                     ORDER BY w.id
+                       FOR NO KEY UPDATE SKIP LOCKED);
     UPDATE arxos.webhooks w SET failing_since = NULL
-     WHERE w.failing_since IS NOT NULL
+     WHERE w.failing_since IS NOT NULL AND w.id = ANY (health)
        AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
                       JOIN arxos.webhook_deliveries d ON d.id = r.delivery
                      WHERE r.status BETWEEN 200 AND 299);
     UPDATE arxos.webhooks w SET failing_since = now()
-     WHERE w.failing_since IS NULL
+     WHERE w.failing_since IS NULL AND w.id = ANY (health)
        AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
                       JOIN arxos.webhook_deliveries d ON d.id = r.delivery
                      WHERE r.status IS NULL OR r.status NOT BETWEEN 200 AND 299)
@@ -748,7 +771,7 @@ BEGIN
                         WHERE d.webhook_id = w.id AND r.status = 410)
                    THEN 'the endpoint answered 410 Gone'
                    ELSE 'the endpoint failed for ' || disable_after::text END
-         WHERE w.enabled
+         WHERE w.enabled AND w.id = ANY (health)
            AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
                           JOIN arxos.webhook_deliveries d ON d.id = r.delivery
                          WHERE r.status = 410 OR r.status IS NULL OR r.status NOT BETWEEN 200 AND 299)

@@ -95,6 +95,17 @@ impl ApiError {
         self
     }
 
+    /// The SQLSTATE the database raised, if it raised this error.
+    pub fn sqlstate(&self) -> Option<&str> {
+        self.details.as_ref()?.get("sqlstate")?.as_str()
+    }
+
+    /// Whether the database rolled the transaction back because a concurrent one won (a
+    /// deadlock, a serialization failure): the same request may succeed when sent again.
+    pub fn is_transient_conflict(&self) -> bool {
+        matches!(self.sqlstate(), Some(SERIALIZATION_FAILURE | DEADLOCK))
+    }
+
     /// Replaces the database's hint when the error has `sqlstate` (a route's own words for
     /// what the client can do instead, where the database names a SQL function).
     pub fn with_hint_for(mut self, sqlstate: &str, hint: &str) -> Self {
@@ -219,6 +230,16 @@ impl ApiError {
                     "22021" if db.message().ends_with("0x00") => {
                         "text cannot hold the NUL character (U+0000, %00 in a URL): remove it"
                     }
+                    // The database's detail names processes and transactions: not the
+                    // client's business, and nothing it could act on.
+                    SERIALIZATION_FAILURE | DEADLOCK => {
+                        details.remove("detail");
+                        details.insert(
+                            "hint".into(),
+                            "nothing was written: send the request again".into(),
+                        );
+                        "the request conflicted with a concurrent change (a deadlock or a serialization failure) and was rolled back"
+                    }
                     _ => db.message(),
                 };
                 ApiError {
@@ -252,6 +273,10 @@ pub const IN_FAILED_TRANSACTION: &str = "25P02";
 /// statements call them), the extension is missing (dropped) or of another version.
 const MISSING_SCHEMA: &str = "3F000";
 const MISSING_FUNCTION: &str = "42883";
+/// SQLSTATE 40001 and 40P01: the transaction lost to a concurrent one and was rolled back.
+pub const SERIALIZATION_FAILURE: &str = "40001";
+pub const DEADLOCK: &str = "40P01";
+
 /// SQLSTATE F0000: the extension cannot read the key file that seals webhook secrets.
 const CONFIG_FILE: &str = "F0000";
 
@@ -266,6 +291,9 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
         "P0002" => ErrorCode::NotFound,
         // Unique violations, a missing parent, children in the way.
         "23505" | "23503" | "2BP01" => ErrorCode::Conflict,
+        // A deadlock or a serialization failure: the transaction was rolled back, nothing
+        // written (AppState::rows retries single statements first).
+        SERIALIZATION_FAILURE | DEADLOCK => ErrorCode::Conflict,
         // The sequencer's lock held elsewhere for 5 s (arxos.lock_sequencer): try again; and
         // an object not in the state the call needs (a delivery being sent, a webhook disabled).
         "55P03" | "55000" => ErrorCode::Conflict,
@@ -448,6 +476,8 @@ mod tests {
             ("AX018", ErrorCode::Conflict),
             ("AX007", ErrorCode::Validation),
             ("AX025", ErrorCode::PreconditionFailed),
+            ("40001", ErrorCode::Conflict),
+            ("40P01", ErrorCode::Conflict),
             ("42P01", ErrorCode::Internal),
             ("42883", ErrorCode::Unavailable),
             ("3F000", ErrorCode::Unavailable),

@@ -12,6 +12,9 @@ use crate::error::ApiError;
 use crate::rate_limit::RateLimits;
 use crate::tx::{self, Client, Work};
 
+/// How many times a single statement that lost to a concurrent transaction is run again.
+const CONFLICT_RETRIES: u64 = 2;
+
 /// Limits of `POST /api/query`.
 #[derive(Debug, Clone)]
 pub struct QuerySettings {
@@ -85,7 +88,21 @@ impl Shared {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<serde_json::Value>, ApiError> {
-        tx::run_rows(self.request(key, scope, building), sql, params).await
+        // A deadlock or serialization failure rolled the statement's transaction back, so
+        // running it again is safe: twice more, after a short random pause (two requests
+        // that deadlocked would otherwise meet again), then the 409 stands.
+        let mut attempt = 0;
+        loop {
+            match tx::run_rows(self.request(key, scope, building), sql, params).await {
+                Err(e) if e.is_transient_conflict() && attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %e, "statement lost to a concurrent one; running it again");
+                    let pause = 5 + rand::random::<u64>() % (20 * attempt);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// Like [`AppState::rows`] for a statement answering one JSON value; no row is NOT_FOUND.

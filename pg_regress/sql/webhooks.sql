@@ -95,6 +95,16 @@ SELECT count(*) AS taken_again, min(attempt) AS attempt
   FROM arxos.claim_deliveries('c', 10, per_webhook => 2);
 SELECT arxos.claim_deliveries('b', 10, per_webhook => 0);
 SELECT arxos.delete_webhook(:'hung'::uuid), arxos.delete_webhook(:'fine'::uuid);
+-- A failing webhook (its last outcome a failure or a timeout) gets an eighth of the cap, so
+-- that a few endpoints that hang cannot hold every slot between them; the full cap again once
+-- it succeeds.
+SELECT w->>'id' AS slow FROM arxos.create_webhook('https://example.com/slow') w \gset
+SELECT count(arxos.test_webhook(:'slow'::uuid)) AS queued FROM generate_series(1, 20);
+UPDATE arxos.webhooks SET failing_since = now() WHERE id = :'slow';
+SELECT count(*) AS failing_claimed FROM arxos.claim_deliveries('d', 100, per_webhook => 16);
+UPDATE arxos.webhooks SET failing_since = NULL WHERE id = :'slow';
+SELECT count(*) AS healthy_claimed FROM arxos.claim_deliveries('d', 100, per_webhook => 16);
+SELECT arxos.delete_webhook(:'slow'::uuid);
 -- An outcome counts only for the lease it was sent under, named by the lease's end: the same
 -- worker's result for an earlier lease of a delivery it claimed again is ignored, also when a
 -- retry by hand started the attempts again in between; every result names its lease.

@@ -763,7 +763,8 @@ fn database_errors_do_not_leak_internals() {
     let r = api.get("/api/buildings/b42/objects/bad%00path");
     let body = assert_error(&r, 400, "VALIDATION_ERROR");
     assert!(
-        body.to_string().contains("text cannot hold the NUL character"),
+        body.to_string()
+            .contains("text cannot hold the NUL character"),
         "the message names the character, not an encoding: {body}"
     );
     assert!(
