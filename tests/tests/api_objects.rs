@@ -893,3 +893,65 @@ fn bodies_and_queries_are_read_as_sent_or_refused() {
     let utf8 = api.get("/api/objects?building=b42&under=/caf%C3%A9");
     assert_error(&utf8, 404, "NOT_FOUND");
 }
+
+/// Two moves that swap two subtrees into each other at once lock the same rows in opposite
+/// orders: PostgreSQL breaks the deadlock by rolling one back. That is never a 500: the
+/// statement is run again, and a request that still loses answers 409 with a hint to retry.
+#[test]
+fn crossing_moves_never_answer_500() {
+    let api = Api::start();
+    let key = api.key.clone();
+    for round in 0..6 {
+        let (a, b) = (format!("/x{round}a"), format!("/x{round}b"));
+        let mut db = api.cluster.client();
+        db.batch_execute(&format!(
+            "SELECT arxos.put('b42', '{a}/c' || g, 'thing', parents => true),
+                    arxos.put('b42', '{b}/c' || g, 'thing', parents => true)
+               FROM generate_series(1, 100) g"
+        ))
+        .expect("two subtrees");
+        let moves = [
+            (a.clone(), format!("{b}{a}")),
+            (b.clone(), format!("{a}{b}")),
+        ];
+        let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+            let handles: Vec<_> = moves
+                .iter()
+                .map(|(from, to)| {
+                    let (http, url, key) = (
+                        api.http.clone(),
+                        api.shim.url("/api/buildings/b42/move"),
+                        key.clone(),
+                    );
+                    let body = json!({"from": from, "to": to}).to_string();
+                    s.spawn(move || {
+                        let r = http.request(
+                            "POST",
+                            &url,
+                            &[
+                                ("x-api-key", key.as_str()),
+                                ("content-type", "application/json"),
+                            ],
+                            Some(body.into_bytes()),
+                        );
+                        (r.status, r.body)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (status, body) in &answers {
+            assert!(
+                matches!(status, 200 | 404 | 409),
+                "round {round}: {status} {body}"
+            );
+            if *status == 409 && body.contains("40P01") {
+                assert!(body.contains("send the request again"), "{body}");
+            }
+        }
+        assert!(
+            answers.iter().any(|(s, _)| *s == 200),
+            "round {round}: {answers:?}"
+        );
+    }
+}
