@@ -218,14 +218,27 @@ BEGIN
         PERFORM arxos.matched_object(b, p, if_match);
     END IF;
     IF parents THEN
-        INSERT INTO arxos.objects (building_id, path, type)
-        SELECT b, a.path, 'directory'
-          FROM (SELECT left(p, i - 1) COLLATE "C" AS path
-                  FROM generate_series(2, length(p)) AS i
-                 WHERE substr(p, i, 1) = '/') a
-         WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path)
-         ORDER BY a.path
-        ON CONFLICT (building_id, path) DO NOTHING;
+        -- An ancestor found here can be deleted by a transaction that commits before the
+        -- object's own insert locks it (23503, its parent missing): create the ancestors again
+        -- and write the object (READ COMMITTED: the next statement sees the delete).
+        FOR attempt IN 1..3 LOOP
+            BEGIN
+                INSERT INTO arxos.objects (building_id, path, type)
+                SELECT b, a.path, 'directory'
+                  FROM (SELECT left(p, i - 1) COLLATE "C" AS path
+                          FROM generate_series(2, length(p)) AS i
+                         WHERE substr(p, i, 1) = '/') a
+                 WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path)
+                 ORDER BY a.path
+                ON CONFLICT (building_id, path) DO NOTHING;
+                RETURN arxos.put(building, p, put.type, put.properties, put.status, put.health,
+                                 put.location, false, put.needs_repair, NULL);
+            EXCEPTION WHEN foreign_key_violation THEN
+                IF attempt = 3 OR current_setting('transaction_isolation') <> 'read committed' THEN
+                    RAISE;
+                END IF;
+            END;
+        END LOOP;
     END IF;
     -- Look first, then write: an UPDATE that matches nothing still costs a statement and its
     -- (empty) statement triggers. An object moved or deleted by a concurrent transaction
@@ -491,6 +504,7 @@ DECLARE
     f  text := arxos.normalize_object_path(from_path);
     t  text := arxos.normalize_object_path(to_path);
     n  integer;
+    msg text;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = f) THEN
         RAISE EXCEPTION 'no object at %', f USING ERRCODE = 'P0002';
@@ -504,11 +518,29 @@ BEGIN
     IF EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = t) THEN
         RAISE EXCEPTION 'an object already exists at %', t USING ERRCODE = '23505';
     END IF;
-    UPDATE arxos.objects o
-       SET path = t || substr(o.path, length(f) + 1)
-     WHERE o.building_id = b
-       AND (o.path >= f AND o.path < arxos.path_upper(f) AND (o.path = f OR o.path >= arxos.path_lower(f)));
-    GET DIAGNOSTICS n = ROW_COUNT;
+    -- Under READ COMMITTED, a concurrent transaction that committed while the move waited
+    -- for it may have added an object under the subtree (not in the statement's snapshot:
+    -- the trigger finds it left behind, and the move runs again with a snapshot that has it)
+    -- or created the target (refused as when it was there before).
+    FOR attempt IN 1..3 LOOP
+        BEGIN
+            UPDATE arxos.objects o
+               SET path = t || substr(o.path, length(f) + 1)
+             WHERE o.building_id = b
+               AND (o.path >= f AND o.path < arxos.path_upper(f) AND (o.path = f OR o.path >= arxos.path_lower(f)));
+            GET DIAGNOSTICS n = ROW_COUNT;
+            EXIT;
+        EXCEPTION
+            WHEN unique_violation THEN
+                RAISE EXCEPTION 'an object already exists at %', t USING ERRCODE = '23505';
+            WHEN foreign_key_violation THEN
+                GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+                IF attempt = 3 OR msg NOT LIKE 'moving % would leave its children behind'
+                   OR current_setting('transaction_isolation') <> 'read committed' THEN
+                    RAISE;
+                END IF;
+        END;
+    END LOOP;
     IF n = 0 THEN
         -- moved or deleted by a transaction that committed while this one waited for it
         RAISE EXCEPTION 'no object at %', f USING ERRCODE = 'P0002';
@@ -535,13 +567,27 @@ BEGIN
         RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
     END IF;
     IF recursive THEN
-        DELETE FROM arxos.objects o
-         WHERE o.building_id = b
-           AND (o.path >= p AND o.path < arxos.path_upper(p) AND (o.path = p OR o.path >= arxos.path_lower(p)));
+        -- An object created under the subtree by a transaction that committed while this
+        -- delete waited for it is not in the statement's snapshot, and the trigger then finds
+        -- it left behind (2BP01): delete again, with a snapshot that has it (READ COMMITTED;
+        -- under REPEATABLE READ the snapshot stays, and the error stands).
+        FOR attempt IN 1..3 LOOP
+            BEGIN
+                DELETE FROM arxos.objects o
+                 WHERE o.building_id = b
+                   AND (o.path >= p AND o.path < arxos.path_upper(p) AND (o.path = p OR o.path >= arxos.path_lower(p)));
+                GET DIAGNOSTICS n = ROW_COUNT;
+                EXIT;
+            EXCEPTION WHEN dependent_objects_still_exist THEN
+                IF attempt = 3 OR current_setting('transaction_isolation') <> 'read committed' THEN
+                    RAISE;
+                END IF;
+            END;
+        END LOOP;
     ELSE
         DELETE FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
+        GET DIAGNOSTICS n = ROW_COUNT;
     END IF;
-    GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
         -- moved or deleted by a transaction that committed while this one waited for it
         RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
@@ -567,6 +613,27 @@ BEGIN
 END
 $$;
 
+-- object_id, with the object locked (FOR KEY SHARE, as a foreign key would) until the
+-- transaction ends: one moved or deleted by a transaction that committed while this waited for
+-- it is not found at its path (P0002), rather than followed to its new path.
+CREATE FUNCTION arxos.locked_object_id(b uuid, p text) RETURNS uuid
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    v uuid;
+BEGIN
+    IF b IS NULL THEN
+        RAISE EXCEPTION 'building must not be NULL: name it by its key or id' USING ERRCODE = '22004';
+    END IF;
+    SELECT o.id INTO v FROM arxos.objects o
+     WHERE o.building_id = b AND o.path = arxos.normalize_object_path(p) FOR KEY SHARE;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'no object at %', arxos.normalize_object_path(p) USING ERRCODE = 'P0002';
+    END IF;
+    RETURN v;
+END
+$$;
+
 CREATE FUNCTION arxos.connect(building text, from_path text, to_path text, kind text,
                               properties jsonb DEFAULT '{}')
 RETURNS arxos.connections
@@ -581,8 +648,12 @@ BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(properties) USING ERRCODE = '22023';
     END IF;
+    -- The endpoints locked (FOR KEY SHARE, as the foreign keys would): one moved or deleted
+    -- by a transaction that committed while this waited is not found at its path (P0002),
+    -- rather than wired at its new path or refused by a foreign key.
     INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
-    VALUES (b, arxos.object_id(b, from_path), arxos.object_id(b, to_path), kind, coalesce(properties, '{}'))
+    VALUES (b, arxos.locked_object_id(b, from_path), arxos.locked_object_id(b, to_path),
+            kind, coalesce(properties, '{}'))
     RETURNING * INTO r;
     RETURN r;
 EXCEPTION
