@@ -182,6 +182,18 @@ BEGIN
 END
 $$;
 
+-- Objects are moved or deleted under READ COMMITTED or SERIALIZABLE: under REPEATABLE READ the
+-- "has children" checks read a snapshot that lacks children committed by concurrent
+-- transactions after it was taken, and would let them be orphaned.
+CREATE FUNCTION arxos.refuse_repeatable_read(what text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'objects are % under READ COMMITTED or SERIALIZABLE, not REPEATABLE READ', what
+        USING ERRCODE = '55000',
+              HINT = 'REPEATABLE READ cannot see children that concurrent transactions add meanwhile, and would leave them without a parent';
+END
+$$;
+
 CREATE FUNCTION arxos.objects_after_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -223,6 +235,13 @@ BEGIN
     ELSIF FOUND THEN
         RAISE EXCEPTION 'moving % would leave its children behind', bad.old_path
             USING ERRCODE = '23503', HINT = 'move the whole subtree with arxos.mv(building, from, to)';
+    END IF;
+    -- Under REPEATABLE READ the probe above reads the transaction's snapshot, which lacks a
+    -- child that a concurrent transaction committed after it began: the move would leave that
+    -- child behind. (SERIALIZABLE detects it; READ COMMITTED sees it.)
+    IF current_setting('transaction_isolation') = 'repeatable read'
+       AND EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.path <> o.path) THEN
+        PERFORM arxos.refuse_repeatable_read('moved');
     END IF;
 
     -- MATERIALIZED: each row's changes are computed once for the three writers below.
@@ -297,6 +316,11 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'object % has children', bad.path
             USING ERRCODE = '2BP01', HINT = 'delete the subtree with arxos.rm(building, path, recursive => true)';
+    END IF;
+    -- As for moves (objects_after_update); objects deleted with their building leave nothing.
+    IF current_setting('transaction_isolation') = 'repeatable read'
+       AND EXISTS (SELECT 1 FROM old_rows o JOIN arxos.buildings b ON b.id = o.building_id) THEN
+        PERFORM arxos.refuse_repeatable_read('deleted');
     END IF;
 
     -- Objects deleted with their building (ON DELETE CASCADE) leave no trace: the building's

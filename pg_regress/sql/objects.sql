@@ -284,6 +284,21 @@ ROLLBACK;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 DELETE FROM arxos.statuses WHERE status = 'offline';
 ROLLBACK;
+-- so are moves and deletes of objects: their "has children" checks would miss children that
+-- concurrent transactions commit after the snapshot (SERIALIZABLE detects those; other
+-- updates are fine)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT arxos.rm('b42', '/electrical/circuits/3');
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT arxos.mv('b42', '/electrical/circuits/3', '/electrical/circuits/3b');
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT health FROM arxos.patch('b42', '/electrical/circuits/3', health => 77);
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT arxos.mv('b42', '/electrical/circuits/3', '/electrical/circuits/3b') AS moved;
+ROLLBACK;
 -- cleanup
 SELECT arxos.rm('b42', '/electrical/feeders', recursive => true);
 SELECT arxos.rm('b42', '/electrical/circuits/3');
