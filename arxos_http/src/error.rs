@@ -383,10 +383,21 @@ impl From<tokio_postgres::Error> for ApiError {
 
 impl From<deadpool_postgres::PoolError> for ApiError {
     fn from(err: deadpool_postgres::PoolError) -> Self {
+        use deadpool_postgres::{PoolError, TimeoutType};
         tracing::warn!(error = %chain(&err), "no database connection");
-        Self::unavailable("the database is unavailable")
+        match err {
+            // The database may well be answering: this shim's connections are all busy
+            // (requests waiting on a lock, say). Said so, not "unavailable".
+            PoolError::Timeout(TimeoutType::Wait) => Self::unavailable(
+                "every database connection of this server is in use (--pool-size); none came free in time",
+            ),
+            _ => Self::unavailable("the database is unavailable"),
+        }
     }
 }
+
+/// Seconds a client is asked to wait before sending a request answered 503 again.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// The details' texts as an answer carries them ([`arxos_core::message::readable`]).
 fn readable_details(details: Option<Value>) -> Option<Value> {
@@ -415,6 +426,12 @@ impl IntoResponse for ApiError {
             }
         });
         let mut response = (self.code.status(), Json(body)).into_response();
+        if self.code == ErrorCode::Unavailable {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
         if self.from_database {
             response.extensions_mut().insert(KeyChecked);
         }

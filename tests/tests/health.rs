@@ -65,6 +65,13 @@ fn live_and_ready_answer_200() {
         "{}",
         reply.body
     );
+    // Every 503 says when to try again.
+    assert_eq!(
+        reply.header("retry-after"),
+        Some("5"),
+        "{:?}",
+        reply.headers
+    );
 }
 
 #[test]
@@ -110,4 +117,69 @@ fn server_starts_while_the_database_is_down() {
     wait_until(Duration::from_secs(30), "health to answer 200", || {
         (http.get(&shim.url("/api/health")).status == 200).then_some(())
     });
+}
+
+/// When every pooled connection is busy (requests waiting on a lock a DBA holds), the answers
+/// say so, and say when to come back: not "the database is unavailable", which it is not.
+#[test]
+fn a_busy_pool_is_told_apart_from_a_database_that_is_down() {
+    let cluster = Cluster::start();
+    let mut db = cluster.client();
+    db.batch_execute("SELECT arxos.load_sample()")
+        .expect("sample");
+    let key: String = db
+        .query_one(
+            "SELECT key FROM arxos.create_api_key('busy', ARRAY['read'])",
+            &[],
+        )
+        .expect("key")
+        .get(0);
+    let shim = Shim::start_with(
+        &cluster.url(),
+        &["--pool-size", "1", "--rate-limit", "0"],
+        &[],
+    );
+    let http = Http::new();
+    // Warm the key's identity, so that the held request below is the only one needing a
+    // connection.
+    let url = shim.url("/api/buildings/b42/objects/electrical");
+    assert_eq!(
+        http.request("GET", &url, &[("x-api-key", &key)], None)
+            .status,
+        200
+    );
+    let mut dba = cluster.client();
+    dba.batch_execute("BEGIN; LOCK TABLE arxos.objects IN ACCESS EXCLUSIVE MODE")
+        .expect("lock");
+    let held = {
+        let (http, url, key) = (http.clone(), url.clone(), key.clone());
+        std::thread::spawn(move || http.request("GET", &url, &[("x-api-key", &key)], None))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let refused = http.request(
+        "GET",
+        &shim.url("/api/buildings"),
+        &[("x-api-key", &key)],
+        None,
+    );
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("every database connection of this server is in use"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    let health = http.get(&shim.url("/api/health"));
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert!(
+        health
+            .body
+            .contains("every database connection of this server is in use"),
+        "{}",
+        health.body
+    );
+    dba.batch_execute("ROLLBACK").expect("unlock");
+    assert_eq!(held.join().unwrap().status, 200);
 }
