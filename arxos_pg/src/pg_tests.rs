@@ -247,7 +247,7 @@ mod tests {
             "insert into arxos.objects (building_id, path, type, status, health, needs_repair, properties, x, y, z, floor) values
              ({b}, '/edge', 'directory', 'unknown', 0, true, '{{}}', null, null, null, null),
              ({b}, '/edge/wide', 'thing', 'active', 100, false,
-              (select jsonb_object_agg('key_' || i, i * 1.5) from generate_series(1, 70) i), 0.1, -0, 1e21, -3),
+              (select jsonb_object_agg('key_' || i, i * 1.5) from generate_series(1, 70) i), 0.1, -0, -999999999.999, -3),
              ({b}, '/edge/deep', 'thing', 'failed', 7, false,
               '{{\"a\": [1, [2, {{\"b\": null}}], \"\\u00e9\\n\\\"\"], \"\": true, \"long\": 1e-7}}', 1e-7, 123456.789, -2.5, 2),
              ({b}, '/edge/été \"q\"', 'thing', 'active', 50, false, '{{\"x\": \"☃\"}}', null, null, null, 12),
