@@ -182,15 +182,18 @@ BEGIN
 END
 $$;
 
--- Objects are moved or deleted under READ COMMITTED or SERIALIZABLE: under REPEATABLE READ the
--- "has children" checks read a snapshot that lacks children committed by concurrent
--- transactions after it was taken, and would let them be orphaned.
-CREATE FUNCTION arxos.refuse_repeatable_read(what text) RETURNS void
+-- Objects are moved or deleted under READ COMMITTED only: under REPEATABLE READ or
+-- SERIALIZABLE the "has children" checks read the transaction's snapshot, which lacks children
+-- committed by concurrent transactions after it was taken, and would let them be orphaned.
+-- (SERIALIZABLE's own checks catch that only when every writer runs SERIALIZABLE too; the
+-- shim's writers run READ COMMITTED.)
+CREATE FUNCTION arxos.refuse_snapshot_isolation(what text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'objects are % under READ COMMITTED or SERIALIZABLE, not REPEATABLE READ', what
+    RAISE EXCEPTION 'objects are % under READ COMMITTED only, not %', what,
+        upper(current_setting('transaction_isolation'))
         USING ERRCODE = '55000',
-              HINT = 'REPEATABLE READ cannot see children that concurrent transactions add meanwhile, and would leave them without a parent';
+              HINT = 'the transaction''s snapshot cannot see children that concurrent transactions add meanwhile, and would leave them without a parent: SET TRANSACTION ISOLATION LEVEL READ COMMITTED';
 END
 $$;
 
@@ -236,12 +239,14 @@ BEGIN
         RAISE EXCEPTION 'moving % would leave its children behind', bad.old_path
             USING ERRCODE = '23503', HINT = 'move the whole subtree with arxos.mv(building, from, to)';
     END IF;
-    -- Under REPEATABLE READ the probe above reads the transaction's snapshot, which lacks a
-    -- child that a concurrent transaction committed after it began: the move would leave that
-    -- child behind. (SERIALIZABLE detects it; READ COMMITTED sees it.)
-    IF current_setting('transaction_isolation') = 'repeatable read'
-       AND EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.path <> o.path) THEN
-        PERFORM arxos.refuse_repeatable_read('moved');
+    -- Under REPEATABLE READ or SERIALIZABLE the probe above reads the transaction's snapshot,
+    -- which lacks a child that a concurrent transaction committed after it began: the move
+    -- would leave that child behind. (Two IFs: the first, a simple expression, is all that
+    -- most statements evaluate.)
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.path <> o.path) THEN
+            PERFORM arxos.refuse_snapshot_isolation('moved');
+        END IF;
     END IF;
 
     -- MATERIALIZED: each row's changes are computed once for the three writers below.
@@ -318,9 +323,10 @@ BEGIN
             USING ERRCODE = '2BP01', HINT = 'delete the subtree with arxos.rm(building, path, recursive => true)';
     END IF;
     -- As for moves (objects_after_update); objects deleted with their building leave nothing.
-    IF current_setting('transaction_isolation') = 'repeatable read'
-       AND EXISTS (SELECT 1 FROM old_rows o JOIN arxos.buildings b ON b.id = o.building_id) THEN
-        PERFORM arxos.refuse_repeatable_read('deleted');
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        IF EXISTS (SELECT 1 FROM old_rows o JOIN arxos.buildings b ON b.id = o.building_id) THEN
+            PERFORM arxos.refuse_snapshot_isolation('deleted');
+        END IF;
     END IF;
 
     -- Objects deleted with their building (ON DELETE CASCADE) leave no trace: the building's

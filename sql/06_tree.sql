@@ -218,27 +218,24 @@ BEGIN
         PERFORM arxos.matched_object(b, p, if_match);
     END IF;
     IF parents THEN
-        -- An ancestor found here can be deleted by a transaction that commits before the
-        -- object's own insert locks it (23503, its parent missing): create the ancestors again
-        -- and write the object (READ COMMITTED: the next statement sees the delete).
-        FOR attempt IN 1..3 LOOP
-            BEGIN
-                INSERT INTO arxos.objects (building_id, path, type)
-                SELECT b, a.path, 'directory'
-                  FROM (SELECT left(p, i - 1) COLLATE "C" AS path
-                          FROM generate_series(2, length(p)) AS i
-                         WHERE substr(p, i, 1) = '/') a
-                 WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path)
-                 ORDER BY a.path
-                ON CONFLICT (building_id, path) DO NOTHING;
-                RETURN arxos.put(building, p, put.type, put.properties, put.status, put.health,
-                                 put.location, false, put.needs_repair, NULL);
-            EXCEPTION WHEN foreign_key_violation THEN
-                IF attempt = 3 OR current_setting('transaction_isolation') <> 'read committed' THEN
-                    RAISE;
-                END IF;
-            END;
-        END LOOP;
+        -- The ancestors that exist are locked first (FOR KEY SHARE, as the inserts' parent
+        -- probes would): one that a concurrent transaction is deleting is waited for, and
+        -- skipped once that commits, so that the insert below (a statement of its own, whose
+        -- snapshot sees the delete) creates it anew rather than failing on it.
+        PERFORM 1 FROM arxos.objects o
+         WHERE o.building_id = b
+           AND o.path = ANY (ARRAY(SELECT left(p, i - 1) FROM generate_series(2, length(p)) AS i
+                                    WHERE substr(p, i, 1) = '/'))
+         ORDER BY o.path
+           FOR KEY SHARE;
+        INSERT INTO arxos.objects (building_id, path, type)
+        SELECT b, a.path, 'directory'
+          FROM (SELECT left(p, i - 1) COLLATE "C" AS path
+                  FROM generate_series(2, length(p)) AS i
+                 WHERE substr(p, i, 1) = '/') a
+         WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path)
+         ORDER BY a.path
+        ON CONFLICT (building_id, path) DO NOTHING;
     END IF;
     -- Look first, then write: an UPDATE that matches nothing still costs a statement and its
     -- (empty) statement triggers. An object moved or deleted by a concurrent transaction
@@ -532,6 +529,10 @@ BEGIN
             EXIT;
         EXCEPTION
             WHEN unique_violation THEN
+                GET STACKED DIAGNOSTICS msg = CONSTRAINT_NAME;
+                IF msg <> 'object_path_unique' THEN
+                    RAISE;
+                END IF;
                 RAISE EXCEPTION 'an object already exists at %', t USING ERRCODE = '23505';
             WHEN foreign_key_violation THEN
                 GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
@@ -569,8 +570,8 @@ BEGIN
     IF recursive THEN
         -- An object created under the subtree by a transaction that committed while this
         -- delete waited for it is not in the statement's snapshot, and the trigger then finds
-        -- it left behind (2BP01): delete again, with a snapshot that has it (READ COMMITTED;
-        -- under REPEATABLE READ the snapshot stays, and the error stands).
+        -- it left behind (2BP01): delete again, with a snapshot that has it. (Deletes run under
+        -- READ COMMITTED only: objects_after_delete.)
         FOR attempt IN 1..3 LOOP
             BEGIN
                 DELETE FROM arxos.objects o

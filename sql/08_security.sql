@@ -146,6 +146,10 @@ ALTER FUNCTION arxos.sequence_events(integer, integer, boolean) SECURITY DEFINER
 ALTER FUNCTION arxos.lock_sequencer() SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 -- recompute_rating folds every building's waiting deltas first (as the sequencer does): a
 -- request's role may not write the totals itself. The route has checked the building.
+ALTER FUNCTION arxos.recompute_rating(text) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
+-- A shim's listener that finds the outbox behind what it published moves the numbering on.
+ALTER FUNCTION arxos.skip_event_ids(bigint) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
+
 -- The descendant range of a path: pure string functions that raise nothing and reveal nothing
 -- of their argument, so LEAKPROOF. Under row-level security (the shim's roles) only leakproof
 -- functions may form an index condition; without it the triggers' "has children" probes of a
@@ -153,9 +157,6 @@ ALTER FUNCTION arxos.lock_sequencer() SECURITY DEFINER SET search_path = pg_cata
 -- a few thousand objects, where a superuser took a fifth of a second).
 ALTER FUNCTION arxos.path_lower(text) LEAKPROOF;
 ALTER FUNCTION arxos.path_upper(text) LEAKPROOF;
-ALTER FUNCTION arxos.recompute_rating(text) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
--- A shim's listener that finds the outbox behind what it published moves the numbering on.
-ALTER FUNCTION arxos.skip_event_ids(bigint) SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 
 -- The ratings view computes through arxos.rating(): let it see only what its caller may see.
 ALTER VIEW arxos.ratings SET (security_invoker = true);

@@ -275,7 +275,7 @@ BEGIN
             CASE bad WHEN 'url' THEN 'string' WHEN 'enabled' THEN 'boolean' ELSE 'string or null' END
             USING ERRCODE = '22023';
     END IF;
-    SELECT * INTO w FROM arxos.webhooks x WHERE x.id = webhook FOR UPDATE;
+    SELECT * INTO w FROM arxos.webhooks x WHERE x.id = webhook FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
     END IF;
@@ -342,7 +342,12 @@ $$;
 CREATE FUNCTION arxos.delete_webhook(webhook uuid) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
-    -- Its deliveries first, in id order, as finish_deliveries locks them: the cascade below
+    -- The fan-out's cursor first: enqueue_deliveries holds it while it fans out, so the delete
+    -- waits for a running round (which would otherwise fail on the deliveries' foreign key
+    -- when the webhook goes), and a round starting meanwhile skips (it takes the cursor with
+    -- SKIP LOCKED) and runs again once the webhook is gone.
+    PERFORM 1 FROM arxos.webhook_cursor FOR UPDATE;
+    -- Then its deliveries, in id order, as finish_deliveries locks them: the cascade below
     -- would otherwise take them in its own order, and a worker recording outcomes (holding
     -- some, waiting for others) would deadlock with it.
     PERFORM 1 FROM arxos.webhook_deliveries d WHERE d.webhook_id = webhook ORDER BY d.id FOR UPDATE;
@@ -526,11 +531,6 @@ BEGIN
     IF n < max THEN
         head := last;
     END IF;
-    -- The webhooks fanned out to cannot be deleted until this commits (a delete waits; one
-    -- that committed first is not seen below): without the lock, a webhook deleted meanwhile
-    -- failed the whole round on the deliveries' foreign key. KEY SHARE does not wait for a
-    -- DBA's UPDATE of a webhook, only for its deletion.
-    PERFORM 1 FROM arxos.webhooks w WHERE w.enabled ORDER BY w.id FOR KEY SHARE;
     INSERT INTO arxos.webhook_deliveries (webhook_id, event_id, message_id)
     SELECT w.id, e.id, 'evt_' || e.id
       FROM arxos.events e

@@ -341,6 +341,13 @@ impl Pool {
         &self.lanes
     }
 
+    /// Whether every connection the pool may have is open and handed out: a wait for one is
+    /// then a wait for a request to finish, not for the database (crate::routes::health).
+    pub fn all_busy(&self) -> bool {
+        let status = self.pool.status();
+        status.size >= status.max_size && status.available == 0
+    }
+
     /// A connection in the login role, with no request identity.
     pub async fn get(&self) -> Result<Conn, PoolError> {
         let mut conn = self.pool.get().await?;

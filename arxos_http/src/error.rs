@@ -125,6 +125,19 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, message)
     }
 
+    /// A request body that could not be read: over the body limit (413, stating it), or cut
+    /// off by the client (400).
+    pub fn unreadable_body(e: axum::Error, body_limit: usize) -> Self {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return Self::payload_too_large(body_limit);
+            }
+            source = s.source();
+        }
+        Self::validation(format!("the body could not be read: {e}"))
+    }
+
     /// 413: the body is over the server's `--body-limit`, which the message states.
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
@@ -386,10 +399,11 @@ impl From<deadpool_postgres::PoolError> for ApiError {
         use deadpool_postgres::{PoolError, TimeoutType};
         tracing::warn!(error = %chain(&err), "no database connection");
         match err {
-            // The database may well be answering: this shim's connections are all busy
-            // (requests waiting on a lock, say). Said so, not "unavailable".
+            // Usually this shim's connections all busy (requests waiting on a lock, say) while
+            // the database answers; a database that accepts no new connection ends up here
+            // too (the pool's slots held by connections being opened). Both said.
             PoolError::Timeout(TimeoutType::Wait) => Self::unavailable(
-                "every database connection of this server is in use (--pool-size); none came free in time",
+                "no database connection came free in time: this server's are all in use (--pool-size), or the database is slow to accept new ones",
             ),
             _ => Self::unavailable("the database is unavailable"),
         }

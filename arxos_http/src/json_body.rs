@@ -23,6 +23,13 @@ use crate::error::ApiError;
 
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
+/// Bodies larger than this are checked on a blocking thread.
+const BLOCKING_ABOVE: usize = 256 * 1024;
+
+/// Routes whose JSON body is a file their own parser reads after the key and the building
+/// are checked (a refused request costs no parsing): not walked here.
+const OWN_PARSERS: &[&str] = &["/api/buildings/{b}/import"];
+
 /// The middleware (a route layer, inside the guard of crate::operations, so that a refusal
 /// is answered after the key is judged).
 pub async fn check(body_limit: usize, request: Request, next: Next) -> Response {
@@ -34,7 +41,11 @@ pub async fn check(body_limit: usize, request: Request, next: Next) -> Response 
             let media = v.split(';').next().unwrap_or_default().trim();
             media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
         });
-    if !is_json {
+    let own_parser = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|m| OWN_PARSERS.contains(&m.as_str()));
+    if !is_json || own_parser {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
@@ -42,29 +53,26 @@ pub async fn check(body_limit: usize, request: Request, next: Next) -> Response 
     // handler's extractor.
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
-        Err(e) => return unreadable(e, body_limit).into_response(),
+        Err(e) => return ApiError::unreadable_body(e, body_limit).into_response(),
     };
     let bytes = match bytes.strip_prefix(BOM) {
         Some(rest) => bytes.slice(bytes.len() - rest.len()..),
         None => bytes,
     };
-    if let Some(duplicate) = duplicate_key(&bytes) {
+    // A large body is walked off the async threads, as the importers parse theirs.
+    let found = if bytes.len() > BLOCKING_ABOVE {
+        let walked = bytes.clone();
+        tokio::task::spawn_blocking(move || duplicate_key(&walked))
+            .await
+            .unwrap_or_default()
+    } else {
+        duplicate_key(&bytes)
+    };
+    if let Some(duplicate) = found {
         return ApiError::validation(duplicate.to_string()).into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
-}
-
-/// A body that could not be read: over the body limit (413), or cut off by the client.
-fn unreadable(e: axum::Error, body_limit: usize) -> ApiError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return ApiError::payload_too_large(body_limit);
-        }
-        source = s.source();
-    }
-    ApiError::validation(format!("the body could not be read: {e}"))
 }
 
 /// A key given twice in one JSON object, and where.
@@ -90,18 +98,28 @@ impl fmt::Display for Duplicate {
 pub fn duplicate_key(json: &[u8]) -> Option<Duplicate> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     // not JSON: None, for the handler's extractor to say what is wrong
-    (Walk { at: String::new() })
-        .deserialize(&mut deserializer)
-        .unwrap_or_default()
+    let found = Walk.deserialize(&mut deserializer).unwrap_or_default()?;
+    let at = found
+        .at
+        .iter()
+        .rev()
+        .map(|segment| format!("/{}", segment.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    Some(Duplicate { key: found.key, at })
+}
+
+/// A duplicate found below a value: the key, and the segments leading to its object, innermost
+/// first (each level adds its own on the way out, so nothing is built unless one is found).
+struct Found {
+    key: String,
+    at: Vec<String>,
 }
 
 /// Walks a JSON value, answering the first duplicate key below it.
-struct Walk {
-    at: String,
-}
+struct Walk;
 
 impl<'de> DeserializeSeed<'de> for Walk {
-    type Value = Option<Duplicate>;
+    type Value = Option<Found>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -109,7 +127,7 @@ impl<'de> DeserializeSeed<'de> for Walk {
 }
 
 impl<'de> Visitor<'de> for Walk {
-    type Value = Option<Duplicate>;
+    type Value = Option<Found>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
@@ -135,35 +153,35 @@ impl<'de> Visitor<'de> for Walk {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
+        let mut found: Option<Found> = None;
         let mut index = 0usize;
-        loop {
-            let seed = Walk {
-                at: format!("{}/{index}", self.at),
-            };
-            match seq.next_element_seed(seed)? {
-                None => return Ok(found),
-                Some(inner) => found = found.or(inner),
+        while let Some(inner) = seq.next_element_seed(Walk)? {
+            if let (None, Some(mut inner)) = (&found, inner) {
+                inner.at.push(index.to_string());
+                found = Some(inner);
             }
             index += 1;
         }
+        Ok(found)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut keys = HashSet::new();
-        let mut found = None;
+        let mut found: Option<Found> = None;
         while let Some(key) = map.next_key::<String>()? {
-            let seed = Walk {
-                at: format!("{}/{}", self.at, key.replace('~', "~0").replace('/', "~1")),
-            };
-            let inner = map.next_value_seed(seed)?;
-            if found.is_none() && !keys.insert(key.clone()) {
-                found = Some(Duplicate {
+            let inner = map.next_value_seed(Walk)?;
+            if found.is_some() {
+                continue;
+            }
+            if let Some(mut inner) = inner {
+                inner.at.push(key);
+                found = Some(inner);
+            } else if !keys.insert(key.clone()) {
+                found = Some(Found {
                     key,
-                    at: self.at.clone(),
+                    at: Vec::new(),
                 });
             }
-            found = found.or(inner);
         }
         Ok(found)
     }
@@ -198,7 +216,7 @@ mod tests {
     fn what_is_not_json_is_left_to_the_handler() {
         assert_eq!(duplicate_key(b"{\"a\": 1, \"a\""), None);
         assert_eq!(duplicate_key(b"not json"), None);
-        assert_eq!(duplicate_key(b"1e400"), None);
+        assert_eq!(duplicate_key(b"[1, 2"), None);
     }
 
     #[test]

@@ -89,6 +89,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     );
     let webhooks = crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);
     state.statement_timeout_ms = config.request_timeout * 1000;
+    state.body_limit = config.body_limit;
     state.query = QuerySettings {
         timeout_ms: config.api.query_timeout_ms,
         max_rows: config.api.query_max_rows as usize,
@@ -329,6 +330,8 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
                 axum::http::HeaderName::from_static("x-ratelimit-remaining"),
                 axum::http::HeaderName::from_static("x-ratelimit-reset"),
                 axum::http::HeaderName::from_static("retry-after"),
+                // conditional writes (If-Match) send back the tag an object was read with
+                axum::http::header::ETAG,
             ])
             .max_age(Duration::from_secs(3600)),
     ))

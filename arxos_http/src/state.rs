@@ -50,6 +50,8 @@ pub struct Shared {
     pub query: QuerySettings,
     /// `statement_timeout` of API requests, in milliseconds.
     pub statement_timeout_ms: u64,
+    /// `--body-limit`, for the messages of bodies that go over it.
+    pub body_limit: usize,
     pub rate_limits: Option<Arc<RateLimits>>,
     pub metrics: Option<PrometheusHandle>,
     pub started: Instant,
@@ -70,6 +72,7 @@ impl Shared {
                 max_bytes: 8 * 1024 * 1024,
             },
             statement_timeout_ms: 30_000,
+            body_limit: 1024 * 1024,
             rate_limits: None,
             metrics: None,
             started: Instant::now(),

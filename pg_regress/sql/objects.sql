@@ -284,8 +284,8 @@ ROLLBACK;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 DELETE FROM arxos.statuses WHERE status = 'offline';
 ROLLBACK;
--- so are moves and deletes of objects: their "has children" checks would miss children that
--- concurrent transactions commit after the snapshot (SERIALIZABLE detects those; other
+-- so are moves and deletes of objects, under SERIALIZABLE too: their "has children" checks
+-- would miss children that concurrent READ COMMITTED writers commit after the snapshot (other
 -- updates are fine)
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT arxos.rm('b42', '/electrical/circuits/3');
@@ -298,6 +298,9 @@ SELECT health FROM arxos.patch('b42', '/electrical/circuits/3', health => 77);
 ROLLBACK;
 BEGIN ISOLATION LEVEL SERIALIZABLE;
 SELECT arxos.mv('b42', '/electrical/circuits/3', '/electrical/circuits/3b') AS moved;
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT (arxos.put('b42', '/electrical/circuits/3/new', 'outlet')).path AS inserted;
 ROLLBACK;
 -- cleanup
 SELECT arxos.rm('b42', '/electrical/feeders', recursive => true);

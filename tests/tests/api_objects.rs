@@ -955,3 +955,45 @@ fn crossing_moves_never_answer_500() {
         );
     }
 }
+
+/// A single-statement request that loses to a concurrent transaction (40P01, 40001) is run
+/// again by the shim, twice at most: here a trigger raises a deadlock on every other call, and
+/// the client sees one 200; when every run loses, 409 with a hint to send it again.
+#[test]
+fn a_statement_that_lost_to_a_deadlock_is_run_again() {
+    let api = Api::start();
+    let mut db = api.cluster.client();
+    db.batch_execute(
+        "CREATE SEQUENCE public.flaky;
+         GRANT USAGE ON SEQUENCE public.flaky TO PUBLIC;
+         CREATE FUNCTION public.flaky() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF nextval('public.flaky') % 2 = 1 THEN
+                 RAISE EXCEPTION 'deadlock detected (a test)' USING ERRCODE = '40P01';
+             END IF;
+             RETURN NULL;
+         END $$;
+         CREATE TRIGGER flaky AFTER UPDATE ON arxos.objects
+             FOR EACH STATEMENT EXECUTE FUNCTION public.flaky();",
+    )
+    .expect("a flaky trigger");
+    let url = "/api/buildings/b42/objects/electrical";
+    let patched = api.send("PATCH", url, Some(&json!({"health": 42})));
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.json()["health"], 42);
+    let calls: i64 = api.sql_one("SELECT last_value FROM public.flaky");
+    assert_eq!(calls, 2, "the first run lost, the second won");
+
+    db.batch_execute("ALTER SEQUENCE public.flaky INCREMENT BY 2 RESTART WITH 1")
+        .expect("always lose");
+    let refused = api.send("PATCH", url, Some(&json!({"health": 43})));
+    let body = assert_error(&refused, 409, "CONFLICT");
+    assert_eq!(body["error"]["details"]["sqlstate"], "40P01", "{body}");
+    assert_eq!(
+        body["error"]["details"]["hint"], "nothing was written: send the request again",
+        "{body}"
+    );
+    let calls: i64 = api.sql_one("SELECT last_value FROM public.flaky");
+    assert_eq!(calls, 5, "three runs: 1, 3, 5");
+    assert_eq!(api.get(url).json()["health"], 42);
+}

@@ -166,7 +166,7 @@ fn a_busy_pool_is_told_apart_from_a_database_that_is_down() {
     assert!(
         refused
             .body
-            .contains("every database connection of this server is in use"),
+            .contains("this server's are all in use (--pool-size)"),
         "{}",
         refused.body
     );

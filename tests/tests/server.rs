@@ -83,6 +83,7 @@ fn oversized_bodies_are_refused() {
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
+    assert!(answer.contains("limit of 1024 bytes"), "{answer}");
 
     // A chunked JSON body over the limit, read by the JSON body check: 413 with the limit.
     let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
@@ -149,6 +150,14 @@ fn cross_origin_calls_are_denied_unless_configured() {
     assert_eq!(
         reply.header("access-control-allow-origin"),
         Some("https://app.example.com")
+    );
+    // a browser script may read the tag it sends back as If-Match
+    assert!(
+        reply
+            .header("access-control-expose-headers")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("etag")),
+        "{:?}",
+        reply.headers
     );
     let reply = http.request(
         "GET",

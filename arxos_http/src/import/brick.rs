@@ -463,17 +463,18 @@ fn static_name(name: &str) -> &'static str {
 
 /// The type of a class IRI: its local name (percent-decoded), at most 100 characters.
 pub fn type_name(class: &str) -> String {
-    let mut name = percent_decode(local_name(class));
-    // An object type is a label (the database's arxos.is_label): a name that is blank or holds
-    // a control or invisible formatting character falls back, rather than fail the import.
-    if name.trim().is_empty()
-        || name
-            .chars()
-            .any(|c| c.is_control() || arxos_core::path::is_invisible(c))
-    {
-        name = "Resource".to_owned();
+    // An object type is a label (arxos_core::label, the database's arxos.is_label): a name
+    // that is not one once cut to 100 characters (blank, a space at either end, a control or
+    // invisible character) falls back, rather than fail the import.
+    let name: String = percent_decode(local_name(class))
+        .chars()
+        .take(100)
+        .collect();
+    if arxos_core::label::is_label(&name, 100) {
+        name
+    } else {
+        "Resource".to_owned()
     }
-    name.chars().take(100).collect()
 }
 
 /// A connection's properties from an `rdf:Statement` about its triple: (subject, predicate,
@@ -584,6 +585,23 @@ ex:VAV1 brick:isFedBy ex:box .
             .iter()
             .find(|e| e.id == format!("urn:ex#{local}"))
             .unwrap()
+    }
+
+    #[test]
+    fn a_class_name_that_is_no_label_falls_back_to_resource() {
+        assert_eq!(type_name("https://brickschema.org/schema/Brick#AHU"), "AHU");
+        for class in [
+            "urn:x#%20AHU",
+            "urn:x#AHU%20",
+            "urn:x#A%E2%80%8BHU",
+            "urn:x#%20%20",
+        ] {
+            assert_eq!(type_name(class), "Resource", "{class}");
+        }
+        // cut to 100 characters first: a name whose 100th character is a space falls back
+        let long = format!("urn:x#{}%20{}", "a".repeat(99), "b".repeat(10));
+        assert_eq!(type_name(&long), "Resource");
+        assert_eq!(type_name(&format!("urn:x#{}", "a".repeat(150))).len(), 100);
     }
 
     #[test]

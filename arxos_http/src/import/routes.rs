@@ -75,7 +75,7 @@ pub async fn import(
     let mut input = Vec::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(body_error)?;
+        let chunk = chunk.map_err(|e| ApiError::unreadable_body(e, state.body_limit))?;
         input.extend_from_slice(&chunk);
     }
     let plan = tokio::task::spawn_blocking(move || plan(&input, format))
@@ -158,18 +158,4 @@ pub async fn readings(
         })
         .await?;
     Ok(Json(result))
-}
-
-/// A body that could not be read: over `--body-limit` (sent without a `Content-Length`, so the
-/// limit struck while streaming) is 413, as for any other route; anything else is 400.
-fn body_error(error: axum::Error) -> ApiError {
-    let inner = error.into_inner();
-    if inner
-        .downcast_ref::<http_body_util::LengthLimitError>()
-        .is_some()
-    {
-        ApiError::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
-    } else {
-        ApiError::validation(format!("cannot read the body: {inner}"))
-    }
 }

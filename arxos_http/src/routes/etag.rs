@@ -7,7 +7,7 @@
 //! object's row lock, so a write between the check and the change cannot slip through.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{ETAG, IF_MATCH};
+use axum::http::header::{CACHE_CONTROL, ETAG, IF_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -106,6 +106,11 @@ impl IntoResponse for Tagged {
         let mut response = (self.status, Json(self.object)).into_response();
         if let Some(etag) = self.etag {
             response.headers_mut().insert(ETAG, etag);
+            // The tag names the object's version, which readings (metrics) do not change: a
+            // cache must not take it as naming this body and answer from a stored copy.
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         }
         response
     }
@@ -144,5 +149,6 @@ mod tests {
         let response = tagged.into_response();
         assert_eq!(response.status(), StatusCode::CREATED);
         assert_eq!(response.headers()[ETAG], "\"x.1\"");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-cache");
     }
 }

@@ -47,24 +47,15 @@ struct Database {
 /// Answers the row and the query's round trip, or a reason fit for an unauthenticated caller
 /// (the details go to the log).
 async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), &'static str> {
-    // Whether a connection was had: a probe that times out before is waiting for the pool
-    // (every connection busy, the database perhaps fine), not for the database.
-    let connected = std::sync::atomic::AtomicBool::new(false);
     let attempt = async {
         let client = state.pool.get().await.map_err(|e| {
             tracing::warn!(error = %chain(&e), "health check: no database connection");
-            match e {
-                deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => {
-                    "every database connection of this server is in use (--pool-size)"
-                }
-                _ => "cannot connect to the database",
-            }
+            "cannot connect to the database"
         })?;
         let failed = |e: tokio_postgres::Error| {
             tracing::warn!(error = %chain(&e), "health check: query failed");
             "the database query failed"
         };
-        connected.store(true, std::sync::atomic::Ordering::Relaxed);
         // Prepared once per connection, so the timing below is one round trip.
         let statement = client.prepare_cached(sql).await.map_err(failed)?;
         let started = Instant::now();
@@ -73,7 +64,10 @@ async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), &
     };
     match tokio::time::timeout(CHECK_TIMEOUT, attempt).await {
         Ok(result) => result,
-        Err(_) if !connected.load(std::sync::atomic::Ordering::Relaxed) => {
+        // Every connection open and handed out (requests waiting on a lock, say): the
+        // database may be fine, and is not called unreachable. (Connections being opened to
+        // a database that does not answer do not count as handed out.)
+        Err(_) if state.pool.all_busy() => {
             tracing::warn!(timeout = ?CHECK_TIMEOUT, "health check: no pooled connection came free");
             Err("every database connection of this server is in use (--pool-size)")
         }

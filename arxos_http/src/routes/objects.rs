@@ -167,42 +167,37 @@ async fn put(
     body: PutObject,
     if_match: IfMatch,
 ) -> Result<Tagged, ApiError> {
-    let (object, created) = state
-        .tx(key, Scope::Write, Some(&b.clone()), move |c| {
-            Box::pin(async move {
-                let row = json_one(
-                    c,
-                    concat!(
-                        "SELECT jsonb_build_array(",
-                        tagged_object_json!(),
-                        ", o.version = 1 AND o.created_at = now())
-                           FROM arxos.put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) o"
-                    ),
-                    &[
-                        &b,
-                        &path,
-                        &body.kind,
-                        &body.properties,
-                        &body.status,
-                        &body.health,
-                        &body.location,
-                        &body.parents,
-                        &body.needs_repair,
-                        &if_match.0,
-                    ],
-                )
-                .await?;
-                let created = row[1].as_bool().unwrap_or(false);
-                Ok((row[0].clone(), created))
-            })
-        })
+    // One statement (AppState::one), so a deadlock or serialization failure is retried.
+    let row = state
+        .one(
+            key,
+            Scope::Write,
+            Some(&b),
+            concat!(
+                "SELECT jsonb_build_array(",
+                tagged_object_json!(),
+                ", o.version = 1 AND o.created_at = now())
+                   FROM arxos.put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) o"
+            ),
+            &[
+                &b,
+                &path,
+                &body.kind,
+                &body.properties,
+                &body.status,
+                &body.health,
+                &body.location,
+                &body.parents,
+                &body.needs_repair,
+                &if_match.0,
+            ],
+        )
         .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    let status = match row[1].as_bool() {
+        Some(true) => StatusCode::CREATED,
+        _ => StatusCode::OK,
     };
-    Ok(Tagged::from_row(status, object))
+    Ok(Tagged::from_row(status, row[0].clone()))
 }
 
 /// The body of `PATCH`: only the fields given change; `properties` are merged (a null value
@@ -254,10 +249,15 @@ pub async fn patch_object(
     Json(body): Json<PatchObject>,
 ) -> Result<Tagged, ApiError> {
     let path = object_path(path);
+    // One statement (AppState::one), so a deadlock or serialization failure is retried.
     let row = state
-        .tx(&key, Scope::Write, Some(&b.clone()), move |c| {
-            Box::pin(async move { patch(c, &b, &path, &body, &if_match).await })
-        })
+        .one(
+            &key,
+            Scope::Write,
+            Some(&b),
+            PATCH_SQL,
+            &patch_params(&b, &path, &body, &if_match),
+        )
         .await?;
     Ok(Tagged::from_row(StatusCode::OK, row))
 }
@@ -269,23 +269,28 @@ async fn patch(
     body: &PatchObject,
     if_match: &IfMatch,
 ) -> Result<Value, ApiError> {
-    json_one(
-        c,
-        PATCH_SQL,
-        &[
-            &b,
-            &path,
-            &body.properties,
-            &body.status,
-            &body.health,
-            &body.needs_repair,
-            &body.kind,
-            &body.location,
-            &body.metrics,
-            &if_match.0,
-        ],
-    )
-    .await
+    json_one(c, PATCH_SQL, &patch_params(&b, &path, body, if_match)).await
+}
+
+/// The parameters of [`PATCH_SQL`].
+fn patch_params<'a>(
+    b: &'a (dyn tokio_postgres::types::ToSql + Sync),
+    path: &'a (dyn tokio_postgres::types::ToSql + Sync),
+    body: &'a PatchObject,
+    if_match: &'a IfMatch,
+) -> [&'a (dyn tokio_postgres::types::ToSql + Sync); 10] {
+    [
+        b,
+        path,
+        &body.properties,
+        &body.status,
+        &body.health,
+        &body.needs_repair,
+        &body.kind,
+        &body.location,
+        &body.metrics,
+        &if_match.0,
+    ]
 }
 
 /// The 409 of deleting an object with children says what to ask instead.

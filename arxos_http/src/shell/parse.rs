@@ -217,7 +217,8 @@ pub fn command_names() -> Vec<String> {
 pub fn command_spans(line: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     let mut start = 0;
-    // 'E' for an escape string
+    // 'E' for an escape string, 'c' just after a quote in one (closed, unless the next
+    // character is a quote too: `''` is a quote inside it, as in any SQL string)
     let mut quote: Option<char> = None;
     let mut escaped = false;
     let mut previous: [Option<char>; 2] = [None, None];
@@ -228,11 +229,18 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
             escaped = false;
             continue;
         }
+        if quote == Some('c') {
+            if c == '\'' {
+                quote = Some('E');
+                continue;
+            }
+            quote = None;
+        }
         let escape_string = matches!(before[1], Some('E' | 'e'))
             && !before[0].is_some_and(|p| p.is_alphanumeric() || p == '_');
         match (quote, c) {
             (Some('E'), '\\') => escaped = true,
-            (Some('E'), '\'') => quote = None,
+            (Some('E'), '\'') => quote = Some('c'),
             (Some('E'), _) => {}
             (Some('\''), '\'') => quote = None,
             (Some('\''), _) => {}
@@ -620,6 +628,10 @@ mod tests {
         assert_eq!(
             split_commands(r"sql select e'a\\'; ls"),
             vec![r"sql select e'a\\'", "ls"]
+        );
+        assert_eq!(
+            split_commands(r"sql select E'a''b\';c'; ls"),
+            vec![r"sql select E'a''b\';c'", "ls"]
         );
         assert_eq!(
             split_commands(r"sql select name'a\'; ls"),
