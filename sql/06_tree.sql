@@ -204,6 +204,7 @@ DECLARE
     p   text := arxos.normalize_object_path(path);
     loc record;
     r   arxos.objects;
+    anc text[];
 BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(properties) USING ERRCODE = '22023';
@@ -217,25 +218,32 @@ BEGIN
         -- locked: the loop below finds it and updates it, nobody can in between
         PERFORM arxos.matched_object(b, p, if_match);
     END IF;
-    IF parents THEN
-        -- The ancestors that exist are locked first (FOR KEY SHARE, as the inserts' parent
-        -- probes would): one that a concurrent transaction is deleting is waited for, and
-        -- skipped once that commits, so that the insert below (a statement of its own, whose
-        -- snapshot sees the delete) creates it anew rather than failing on it.
-        PERFORM 1 FROM arxos.objects o
-         WHERE o.building_id = b
-           AND o.path = ANY (ARRAY(SELECT left(p, i - 1) FROM generate_series(2, length(p)) AS i
-                                    WHERE substr(p, i, 1) = '/'))
-         ORDER BY o.path
-           FOR KEY SHARE;
-        INSERT INTO arxos.objects (building_id, path, type)
-        SELECT b, a.path, 'directory'
-          FROM (SELECT left(p, i - 1) COLLATE "C" AS path
-                  FROM generate_series(2, length(p)) AS i
-                 WHERE substr(p, i, 1) = '/') a
-         WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path)
-         ORDER BY a.path
-        ON CONFLICT (building_id, path) DO NOTHING;
+    -- (With if_match the object exists, locked, and so do its ancestors: nothing to create.)
+    IF parents AND if_match IS NULL THEN
+        anc := ARRAY(SELECT left(p, i - 1) FROM generate_series(2, length(p)) AS i
+                      WHERE substr(p, i, 1) = '/' ORDER BY i);
+        -- Ancestors a concurrent transaction deletes meanwhile are created anew: the deepest
+        -- existing one is locked first (FOR KEY SHARE; a delete or move of it, or of anything
+        -- above it, must touch it, and is waited for, then the next one up is taken), the
+        -- missing ones are inserted (a statement of its own, whose snapshot sees what committed
+        -- meanwhile), and the object's parent is locked; one removed in between (it was being
+        -- created by a transaction that committed, and deleted by another) makes it go again.
+        FOR attempt IN 1..3 LOOP
+            PERFORM 1 FROM (SELECT o.path FROM arxos.objects o
+                             WHERE o.building_id = b AND o.path = ANY (anc)
+                             ORDER BY o.path DESC LIMIT 1
+                               FOR KEY SHARE) deepest;
+            INSERT INTO arxos.objects (building_id, path, type)
+            SELECT b, a.path COLLATE "C", 'directory'
+              FROM unnest(anc) AS a(path)
+             WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path)
+             ORDER BY 2
+            ON CONFLICT (building_id, path) DO NOTHING;
+            EXIT WHEN cardinality(anc) = 0
+                   OR EXISTS (SELECT 1 FROM arxos.objects o
+                               WHERE o.building_id = b AND o.path = anc[cardinality(anc)]
+                              OFFSET 0 FOR KEY SHARE);
+        END LOOP;
     END IF;
     -- Look first, then write: an UPDATE that matches nothing still costs a statement and its
     -- (empty) statement triggers. An object moved or deleted by a concurrent transaction

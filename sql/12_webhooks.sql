@@ -342,14 +342,11 @@ $$;
 CREATE FUNCTION arxos.delete_webhook(webhook uuid) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
-    -- The fan-out's cursor first: enqueue_deliveries holds it while it fans out, so the delete
-    -- waits for a running round (which would otherwise fail on the deliveries' foreign key
-    -- when the webhook goes), and a round starting meanwhile skips (it takes the cursor with
-    -- SKIP LOCKED) and runs again once the webhook is gone.
+    -- The fan-out's cursor first (as webhooks_before_delete does for every delete): then its
+    -- deliveries, in id order, as finish_deliveries locks them: the cascade below would
+    -- otherwise take them in its own order, and a worker recording outcomes (holding some,
+    -- waiting for others) would deadlock with it.
     PERFORM 1 FROM arxos.webhook_cursor FOR UPDATE;
-    -- Then its deliveries, in id order, as finish_deliveries locks them: the cascade below
-    -- would otherwise take them in its own order, and a worker recording outcomes (holding
-    -- some, waiting for others) would deadlock with it.
     PERFORM 1 FROM arxos.webhook_deliveries d WHERE d.webhook_id = webhook ORDER BY d.id FOR UPDATE;
     DELETE FROM arxos.webhooks x WHERE x.id = webhook;
     IF NOT FOUND THEN
@@ -357,6 +354,21 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Any delete of webhooks (delete_webhook, a DBA's DELETE, a building's cascade) first takes
+-- the fan-out's cursor, which enqueue_deliveries holds while it fans out: the delete waits for a
+-- running round (which would otherwise fail on the deliveries' foreign key when the webhook
+-- goes), and a round starting meanwhile skips (it takes the cursor with SKIP LOCKED) and runs
+-- again once the webhook is gone.
+CREATE FUNCTION arxos.webhooks_before_delete() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+BEGIN
+    PERFORM 1 FROM arxos.webhook_cursor FOR UPDATE;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER webhooks_before_delete BEFORE DELETE ON arxos.webhooks
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.webhooks_before_delete();
 
 -- A new secret; the old one keeps signing too (a second signature) for `keep_previous`, so
 -- receivers can switch over. Returns the webhook with its new secret, shown this once.
@@ -742,9 +754,9 @@ BEGIN
 
     -- The endpoints' health, on the webhook rows nobody else holds (SKIP LOCKED): a DBA's
     -- open UPDATE of one webhook must not hold up the outcomes of every other (the whole batch
-    -- would wait), and a webhook being deleted (its row locked, then its deliveries, which
-    -- this transaction holds) must not deadlock with it. A skipped webhook's health follows
-    -- its next outcome.
+    -- would wait), and a plain DELETE of a webhook (its row locked, then the cascade to its
+    -- deliveries, some of which this transaction holds) must not deadlock with it. A skipped
+    -- webhook's health follows its next outcome.
     health := ARRAY(SELECT w.id FROM arxos.webhooks w
                      WHERE w.id IN (SELECT d.webhook_id FROM unnest(rs) r
                                       JOIN arxos.webhook_deliveries d ON d.id = r.delivery)

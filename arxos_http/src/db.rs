@@ -95,6 +95,8 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
     //   (PostgreSQL 14's client_connection_check_interval): a shim that exits with requests
     //   in flight (grace period over, a crash, kill -9) cannot cancel their statements, which
     //   would otherwise run on, holding their locks, until they end or time out.
+    // - READ COMMITTED whatever the database's or role's default: moves and deletes of objects
+    //   run at no other level (docs/sql.md), and the functions' retries need it.
     let mut options = config.get_options().unwrap_or("").to_owned();
     for (name, setting) in [
         ("timezone", "TimeZone=UTC"),
@@ -102,6 +104,10 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
         (
             "client_connection_check_interval",
             "client_connection_check_interval=1000",
+        ),
+        (
+            "default_transaction_isolation",
+            "default_transaction_isolation=read\\ committed",
         ),
     ] {
         // `-c name=value`, `-cname=value` or `--name=value`; names are case-insensitive.
@@ -457,13 +463,13 @@ mod tests {
         let config = pg_config("postgres://alice@host/db").expect("valid URL");
         assert_eq!(
             config.get_options(),
-            Some("-c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000")
+            Some("-c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed")
         );
         let config =
             pg_config("host=h user=a options='-c work_mem=64MB'").expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c work_mem=64MB -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000")
+            Some("-c work_mem=64MB -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed")
         );
         let config = pg_config(
             "host=h user=a options='-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0'",
@@ -471,7 +477,7 @@ mod tests {
         .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0")
+            Some("-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0 -c default_transaction_isolation=read\\ committed")
         );
         let config = pg_config(
             "host=h user=a options='-cTimeZone=UTC --jit=on --client_connection_check_interval=5s'",
@@ -479,14 +485,14 @@ mod tests {
         .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-cTimeZone=UTC --jit=on --client_connection_check_interval=5s")
+            Some("-cTimeZone=UTC --jit=on --client_connection_check_interval=5s -c default_transaction_isolation=read\\ committed")
         );
         // A setting whose name only starts with another's is not that one.
         let config = pg_config("host=h user=a options='-c jit_above_cost=10'")
             .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c jit_above_cost=10 -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000")
+            Some("-c jit_above_cost=10 -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed")
         );
     }
 

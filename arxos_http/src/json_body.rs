@@ -27,7 +27,8 @@ const BOM: &[u8] = "\u{feff}".as_bytes();
 const BLOCKING_ABOVE: usize = 256 * 1024;
 
 /// Routes whose JSON body is a file their own parser reads after the key and the building
-/// are checked (a refused request costs no parsing): not walked here.
+/// are checked (a refused request costs no parsing): not walked here, but by that parser
+/// (crate::import::haystack).
 const OWN_PARSERS: &[&str] = &["/api/buildings/{b}/import"];
 
 /// The middleware (a route layer, inside the guard of crate::operations, so that a refusal

@@ -973,7 +973,7 @@ fn a_statement_that_lost_to_a_deadlock_is_run_again() {
              END IF;
              RETURN NULL;
          END $$;
-         CREATE TRIGGER flaky AFTER UPDATE ON arxos.objects
+         CREATE TRIGGER flaky AFTER INSERT OR UPDATE ON arxos.objects
              FOR EACH STATEMENT EXECUTE FUNCTION public.flaky();",
     )
     .expect("a flaky trigger");
@@ -983,6 +983,15 @@ fn a_statement_that_lost_to_a_deadlock_is_run_again() {
     assert_eq!(patched.json()["health"], 42);
     let calls: i64 = api.sql_one("SELECT last_value FROM public.flaky");
     assert_eq!(calls, 2, "the first run lost, the second won");
+    // a PUT that creates: its first run (rolled back) created nothing, so the second says 201
+    let created = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/electrical/flaky",
+        Some(&json!({"type": "panel"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let calls: i64 = api.sql_one("SELECT last_value FROM public.flaky");
+    assert_eq!(calls, 4, "lost, then won");
 
     db.batch_execute("ALTER SEQUENCE public.flaky INCREMENT BY 2 RESTART WITH 1")
         .expect("always lose");
@@ -996,4 +1005,42 @@ fn a_statement_that_lost_to_a_deadlock_is_run_again() {
     let calls: i64 = api.sql_one("SELECT last_value FROM public.flaky");
     assert_eq!(calls, 5, "three runs: 1, 3, 5");
     assert_eq!(api.get(url).json()["health"], 42);
+}
+
+/// Moves and deletes of objects run at READ COMMITTED only: the shim's sessions are, whatever
+/// default the database or the role sets.
+#[test]
+fn the_shim_writes_at_read_committed_whatever_the_database_default() {
+    let api = Api::start();
+    let mut db = api.cluster.client();
+    db.batch_execute("ALTER DATABASE arxos SET default_transaction_isolation = 'serializable'")
+        .expect("a serializable default");
+    // a session started now (the shim's pool opens its connections on demand)
+    let restarted = arxos_e2e::Shim::start_with(
+        &api.cluster.url(),
+        &["--rate-limit", "0", "--query-rate-limit", "0"],
+        &[],
+    );
+    let url = restarted.url("/api/buildings/b42/move");
+    let moved = api.http.request(
+        "POST",
+        &url,
+        &[
+            ("x-api-key", api.key.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(
+            json!({"from": "/electrical/circuits/2", "to": "/electrical/circuits/9"})
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let deleted = api.http.request(
+        "DELETE",
+        &restarted.url("/api/buildings/b42/objects/electrical/circuits/9?recursive=true"),
+        &[("x-api-key", api.key.as_str())],
+        None,
+    );
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
 }

@@ -206,6 +206,12 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let doc: Value = if is_zinc(text) {
         zinc_to_hayson(text)?
     } else {
+        // As for every JSON body (crate::json_body): a key twice in one object is refused,
+        // not read as its last value. Checked here, after the key and the building, on the
+        // blocking thread the import parses on.
+        if let Some(duplicate) = crate::json_body::duplicate_key(text.as_bytes()) {
+            return Err(ImportError::Format(duplicate.to_string()));
+        }
         serde_json::from_str(text).map_err(|e| ImportError::Syntax(e.to_string()))?
     };
     let (rows, is_v3) = records(&doc)?;
@@ -340,6 +346,17 @@ fn record_type(has: &dyn Fn(&str) -> bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_twice_in_a_record_is_refused() {
+        let json = br#"[{"id": "r:a", "site": "m:", "dis": "one", "dis": "two"}]"#;
+        let err = parse(json).err().expect("refused");
+        assert!(
+            err.to_string()
+                .contains(r#"the key "dis" is given twice in the JSON object at /0"#),
+            "{err}"
+        );
+    }
 
     #[test]
     fn numbers_keep_their_digits() {
