@@ -256,8 +256,14 @@ fn object_lifecycle_by_path() {
         plus.to_string().contains("write the offset as %2B01:00"),
         "{plus}"
     );
-    // Words PostgreSQL reads as times are not ISO 8601 either, nor is a leap second (which
-    // it would read as the next minute).
+    // A leap second, which PostgreSQL would read as the next minute, is refused by name.
+    let leap = assert_error(
+        &api.get("/api/buildings/b42/history?since=2016-12-31T23:59:60Z"),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert!(leap.to_string().contains("a leap second"), "{leap}");
+    // Words PostgreSQL reads as times are not ISO 8601 either.
     for word in [
         "yesterday",
         "epoch",

@@ -591,6 +591,8 @@ pub async fn history(
                                                 || arxos.shown($3)
                                                 || CASE WHEN $3 ~ '[0-9] [0-9]{2}(:?[0-9]{2})? *$'
                                                         THEN ' (a + in a query string reads as a space: write the offset as %2B01:00)'
+                                                        WHEN $3 ~ '[T ][0-9]{2}:[0-9]{2}:60'
+                                                        THEN ' (a leap second, which timestamps cannot hold)'
                                                         ELSE '' END, '22023') THEN NULL
                            ELSE arxos.try_timestamptz($3) END,
                       max => $5, after_id => $4) h
