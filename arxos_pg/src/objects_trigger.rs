@@ -250,7 +250,7 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
                 );
             }
             if !same_text(new.get(c.path), old.get(c.path)) {
-                new.set(c.path, Some(normalized_path(new.get(c.path))));
+                new.set(c.path, Some(moved_path(new.get(c.path), old.get(c.path))));
             }
             // monitored_by counts the object's `monitors` connections: only the connection
             // triggers (a nested statement) change it, never a statement of their own.
@@ -333,6 +333,28 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
 
     let tuple = pg_sys::heap_form_tuple(desc, new.values.as_mut_ptr(), new.nulls.as_mut_ptr());
     PgHeapTuple::from_heap_tuple(pgrx::PgTupleDesc::from_pg_unchecked(desc), tuple)
+}
+
+/// [`normalized_path`] for a path that changes: a move that would take an object past the
+/// limits (a descendant of a moved subtree whose path grows past 1024 bytes or 64 levels)
+/// names the object (`from`, its path before), so the caller learns which one.
+unsafe fn moved_path(path: Option<pg_sys::Datum>, from: Option<pg_sys::Datum>) -> pg_sys::Datum {
+    let text = path.and_then(|d| std::str::from_utf8(varlena_bytes(d)).ok());
+    match text.map(arxos_core::path::normalize_object_path) {
+        Some(Ok(normal)) => normal.into_datum().expect("text is a datum"),
+        Some(Err(e)) => {
+            let from = from.map(|d| text_str(d)).unwrap_or_default();
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("invalid path: {e} (the new path of the object at {from})"),
+                format!("rule: {}", e.rule()),
+            );
+            unreachable!("ereport(ERROR) does not return")
+        }
+        // NULL or not UTF-8: the messages of any path
+        None => normalized_path(path),
+    }
 }
 
 /// The normalised form of a path column's value (a new text datum); raises on a bad or NULL

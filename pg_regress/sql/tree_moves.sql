@@ -105,3 +105,14 @@ SELECT o.path FROM moved o
 SELECT arxos.rm('rls', '/spaces', recursive => true) > 100 AS removed;
 ROLLBACK;
 DELETE FROM arxos.buildings WHERE key = 'rls';
+-- a move that would take a descendant past 1024 bytes names that object
+SELECT length(path) AS deepest FROM arxos.put('b42', '/lm/' || repeat('a', 250) || '/' || repeat('b', 250)
+                              || '/' || repeat('c', 250) || '/' || repeat('d', 250), 'thing', parents => true);
+DO $$
+BEGIN
+    PERFORM arxos.mv('b42', '/lm', '/' || repeat('e', 40));
+EXCEPTION WHEN invalid_parameter_value THEN
+    RAISE NOTICE 'names the object: %', SQLERRM ~ '^invalid path: path is 1045 bytes long; at most 1024 bytes are allowed \(the new path of the object at /lm/a{250}/b{250}/c{250}/d{250}\)$';
+END
+$$;
+SELECT arxos.rm('b42', '/lm', recursive => true);
