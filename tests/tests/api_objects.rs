@@ -853,6 +853,10 @@ fn conditional_writes_with_etag_and_if_match() {
     let deleted = with("DELETE", url, &current, None);
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_error(&api.get(url), 404, "NOT_FOUND");
+    // the object gone, a write by id with a tag answers 412 as by path (404 without one)
+    let gone = with("PATCH", &by_id, &current, Some(json!({"health": 1})));
+    assert_error(&gone, 412, "PRECONDITION_FAILED");
+    assert_error(&api.send("PATCH", &by_id, Some(&json!({"health": 1}))), 404, "NOT_FOUND");
     let leaf = "/api/buildings/b42/objects/electrical/panels/panel_9";
     let deleted = with("DELETE", leaf, &fresh_tag, None);
     assert_eq!(deleted.status, 200, "{}", deleted.body);
@@ -1049,4 +1053,78 @@ fn the_shim_writes_at_read_committed_whatever_the_database_default() {
         None,
     );
     assert_eq!(deleted.status, 200, "{}", deleted.body);
+}
+
+/// A write by id acts on that object, whatever moves around it: here a transaction swaps the
+/// paths of two objects while PATCH and DELETE by id of one of them wait for it. They then
+/// change (and delete) the object the id names, at its new path, never the other one now at
+/// its old path, and never answer 404.
+#[test]
+fn writes_by_id_follow_the_object_through_a_concurrent_swap() {
+    let api = Api::start();
+    let mut db = api.cluster.client();
+    let ids: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|n| {
+            let r = api.send(
+                "PUT",
+                &format!("/api/buildings/b42/objects/swap/{n}"),
+                Some(&json!({"type": "thing", "parents": true})),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json()["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let swap = "BEGIN;
+        SELECT arxos.mv('b42', '/swap/a', '/swap/t');
+        SELECT arxos.mv('b42', '/swap/b', '/swap/a');
+        SELECT arxos.mv('b42', '/swap/t', '/swap/b');";
+    let a_url = api.shim.url(&format!("/api/objects/{}", ids[0]));
+    let send = |method: &'static str, body: Option<Value>| {
+        let (http, url, key) = (api.http.clone(), a_url.clone(), api.key.clone());
+        std::thread::spawn(move || {
+            let body = body.map(|b| b.to_string().into_bytes());
+            http.request(
+                method,
+                &url,
+                &[
+                    ("x-api-key", key.as_str()),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+        })
+    };
+
+    db.batch_execute(swap).expect("swap, held open");
+    let patch = send("PATCH", Some(json!({"properties": {"patched": "a"}})));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    db.batch_execute("COMMIT").expect("swap committed");
+    let patched = patch.join().unwrap();
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.json()["id"], ids[0].as_str());
+    assert_eq!(patched.json()["path"], "/swap/b", "a, at its new path");
+    let b = api.get(&format!("/api/objects/{}", ids[1])).json();
+    assert_eq!(b["path"], "/swap/a");
+    assert!(
+        b["properties"].get("patched").is_none(),
+        "b was not touched: {b}"
+    );
+
+    db.batch_execute(swap).expect("swap again, held open");
+    let delete = send("DELETE", None);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    db.batch_execute("COMMIT").expect("swap committed");
+    let deleted = delete.join().unwrap();
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_error(
+        &api.get(&format!("/api/objects/{}", ids[0])),
+        404,
+        "NOT_FOUND",
+    );
+    assert_eq!(
+        api.get(&format!("/api/objects/{}", ids[1])).status,
+        200,
+        "b survives"
+    );
 }

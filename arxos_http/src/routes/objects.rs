@@ -867,13 +867,34 @@ pub async fn create_object(
     put(&state, &key, body.building, body.path, object, if_match).await
 }
 
-/// Building key and path of the object with this UUID, if the request may see it.
+/// [`locate`] for a write that may carry If-Match: with one, an object that is gone answers
+/// 412, as the same write by path does (the tag names an object that is not there), not 404.
+async fn locate_for(
+    c: &crate::tx::Client,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<(String, String), ApiError> {
+    locate(c, id).await.map_err(|e| match (&if_match.0, e.code) {
+        (Some(tag), crate::error::ErrorCode::NotFound) => ApiError::new(
+            crate::error::ErrorCode::PreconditionFailed,
+            format!("no object with id {id} (If-Match {tag:?})"),
+        ),
+        _ => e,
+    })
+}
+
+/// Building key and path of the object with this UUID, if the request may see it, for a write
+/// by path in the same transaction. The object is locked (FOR KEY SHARE: a move changes its
+/// path, a key, and waits) until the transaction ends, so the path still names this object
+/// when the write runs; without the lock a move committing in between left another object at
+/// that path, and the write by id changed or deleted that one.
 async fn locate(c: &crate::tx::Client, id: &str) -> Result<(String, String), ApiError> {
     let located = json_one(
         c,
         "SELECT jsonb_build_array(b.key, o.path::text)
            FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id
-          WHERE o.id = $1::text::uuid",
+          WHERE o.id = $1::text::uuid
+            FOR KEY SHARE OF o",
         &[&id],
     )
     .await
@@ -937,7 +958,7 @@ pub async fn patch_by_id(
     let row = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
-                let (b, path) = locate(c, &id).await?;
+                let (b, path) = locate_for(c, &id, &if_match).await?;
                 patch(c, &b, &path, &body, &if_match).await
             })
         })
@@ -964,7 +985,7 @@ pub async fn delete_by_id(
     let deleted = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
-                let (b, path) = locate(c, &id).await?;
+                let (b, path) = locate_for(c, &id, &if_match).await?;
                 json_one(
                     c,
                     "SELECT to_jsonb(arxos.rm($1, $2, $3, $4))",
