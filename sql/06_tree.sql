@@ -181,6 +181,10 @@ BEGIN
         RAISE EXCEPTION 'no object at % (if_match %)', p, arxos.shown(if_match)
             USING ERRCODE = 'AX025', HINT = 'if_match makes a write conditional on the object as it was read';
     END IF;
+    IF starts_with(if_match, 'W/') THEN
+        RAISE EXCEPTION 'a weak entity tag (%) never matches: if_match compares strong tags, the etag as arxos.etag gives it', arxos.shown(if_match)
+            USING ERRCODE = 'AX025', HINT = 'send the ETag header''s value as it came, without W/';
+    END IF;
     IF if_match <> '*' AND if_match IS DISTINCT FROM arxos.etag(r) THEN
         RAISE EXCEPTION 'the object at % has changed: its etag is %, not %', p, arxos.shown(arxos.etag(r)), arxos.shown(if_match)
             USING ERRCODE = 'AX025', HINT = 'read it again (arxos.get) and apply the change to what it is now';

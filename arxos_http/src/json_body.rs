@@ -86,7 +86,13 @@ pub struct Duplicate {
 
 impl fmt::Display for Duplicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.at.is_empty() { "/" } else { &self.at };
+        // JSON Pointer "" is the whole document, which a message says in words ("/" would be
+        // the member named "")
+        let at = if self.at.is_empty() {
+            "the top level"
+        } else {
+            &self.at
+        };
         write!(
             f,
             "the key {:?} is given twice in the JSON object at {at}: JSON readers keep only the last, so the body is refused rather than half read",
@@ -208,7 +214,9 @@ mod tests {
         );
         let found = duplicate_key(br#"{"x": 1, "x": 1}"#).unwrap();
         assert_eq!(found.at, "");
-        assert!(found.to_string().contains("at /:"), "{found}");
+        assert!(found.to_string().contains("at the top level:"), "{found}");
+        let found = duplicate_key(br#"{"": {"a": 1, "a": 2}}"#).unwrap();
+        assert_eq!(found.at, "/");
         let found = duplicate_key(br#"[{"ok": 1}, {"a/b": {"k": 1, "k": 2}}]"#).unwrap();
         assert_eq!(found.at, "/1/a~1b");
     }

@@ -33,6 +33,8 @@ use crate::state::AppState;
 #[derive(Debug)]
 struct Known {
     params: BTreeSet<String>,
+    /// Whether the operation takes `If-Match` (a documented header parameter).
+    if_match: bool,
     key: Option<KeyIn>,
 }
 
@@ -69,12 +71,26 @@ impl Operations {
                     .filter(|p| matches!(p.parameter_in, ParameterIn::Query))
                     .map(|p| p.name.clone())
                     .collect();
+                let if_match = shared
+                    .iter()
+                    .chain(operation.parameters.as_deref().unwrap_or_default())
+                    .any(|p| {
+                        matches!(p.parameter_in, ParameterIn::Header)
+                            && p.name.eq_ignore_ascii_case("if-match")
+                    });
                 let needs_key = operation.security.as_ref().is_some_and(|s| !s.is_empty());
                 let key = needs_key.then(|| match params.contains(KEY_PARAM) {
                     true => KeyIn::HeadersOrQuery,
                     false => KeyIn::Headers,
                 });
-                known.insert((method, template(path)), Known { params, key });
+                known.insert(
+                    (method, template(path)),
+                    Known {
+                        params,
+                        if_match,
+                        key,
+                    },
+                );
             }
         }
         Operations(known)
@@ -116,6 +132,30 @@ fn not_utf8(query: &str) -> Result<(), ApiError> {
 }
 
 impl Known {
+    /// Refuses preconditions the operation would not honour, rather than ignore them: If-Match
+    /// where it takes none (a move, a readings batch: the write would happen whatever the tag),
+    /// and If-None-Match on a write (no route offers create-only writes; a GET may carry it, as
+    /// caches send it, and gets the whole answer).
+    fn check_preconditions(
+        &self,
+        method: &Method,
+        route: &str,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<(), ApiError> {
+        use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
+        if headers.contains_key(IF_MATCH) && !self.if_match {
+            return Err(ApiError::validation(format!(
+                "{method} {route} does not take If-Match: conditional writes are those of objects (PUT, PATCH, DELETE by path or id, POST /api/objects)"
+            )));
+        }
+        if headers.contains_key(IF_NONE_MATCH) && !matches!(*method, Method::GET | Method::HEAD) {
+            return Err(ApiError::validation(format!(
+                "{method} {route} does not take If-None-Match: no write is create-only; read the object first, or send If-Match"
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks the query string of a request to this operation (`method route`, for messages).
     fn check(&self, method: &Method, route: &str, query: Option<&str>) -> Result<(), ApiError> {
         // Most requests have no query string: nothing to check for them.
@@ -225,7 +265,10 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return next.run(request).await;
     };
     let key = known.presented(&request);
-    let response = match known.check(request.method(), &route, request.uri().query()) {
+    let checked = known
+        .check(request.method(), &route, request.uri().query())
+        .and_then(|()| known.check_preconditions(request.method(), &route, request.headers()));
+    let response = match checked {
         Err(e) => e.into_response(),
         Ok(()) => next.run(request).await,
     };
@@ -238,11 +281,16 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         Some((_, Some(key))) => match guard.state.check_key(&ApiKey(key), Scope::Read).await {
             Err(
                 refused @ ApiError {
-                    code: crate::error::ErrorCode::Unauthorized | crate::error::ErrorCode::Forbidden,
+                    code: crate::error::ErrorCode::Unauthorized
+                        | crate::error::ErrorCode::Forbidden
+                        // the database could not say whether the key is good: that is the
+                        // answer, not what was wrong with the input (which only a caller the
+                        // database admits learns)
+                        | crate::error::ErrorCode::Unavailable,
                     ..
                 },
             ) => refused.into_response(),
-            // Accepted, or the database could not say: the input's refusal stands.
+            // Accepted: the input's refusal stands.
             _ => response,
         },
     }

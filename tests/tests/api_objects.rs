@@ -853,10 +853,47 @@ fn conditional_writes_with_etag_and_if_match() {
     let deleted = with("DELETE", url, &current, None);
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_error(&api.get(url), 404, "NOT_FOUND");
+    // preconditions a route would not honour are refused, not ignored; a GET may carry
+    // If-None-Match (caches send it) and gets the whole answer
+    let moved = with(
+        "POST",
+        "/api/buildings/b42/move",
+        "*",
+        Some(json!({"from": "/electrical/panels", "to": "/electrical/boards"})),
+    );
+    let text = assert_error(&moved, 400, "VALIDATION_ERROR").to_string();
+    assert!(text.contains("does not take If-Match"), "{text}");
+    let create_only = api.http.request(
+        "PUT",
+        &api.shim.url(url),
+        &[
+            ("x-api-key", api.key.as_str()),
+            ("if-none-match", "*"),
+            ("content-type", "application/json"),
+        ],
+        Some(br#"{"type": "panel"}"#.to_vec()),
+    );
+    let text = assert_error(&create_only, 400, "VALIDATION_ERROR").to_string();
+    assert!(text.contains("does not take If-None-Match"), "{text}");
+    let revalidated = api.http.request(
+        "GET",
+        &api.shim.url(url),
+        &[("x-api-key", api.key.as_str()), ("if-none-match", "\"x\"")],
+        None,
+    );
+    assert_eq!(
+        revalidated.status, 404,
+        "gone, and said so: {}",
+        revalidated.body
+    );
     // the object gone, a write by id with a tag answers 412 as by path (404 without one)
     let gone = with("PATCH", &by_id, &current, Some(json!({"health": 1})));
     assert_error(&gone, 412, "PRECONDITION_FAILED");
-    assert_error(&api.send("PATCH", &by_id, Some(&json!({"health": 1}))), 404, "NOT_FOUND");
+    assert_error(
+        &api.send("PATCH", &by_id, Some(&json!({"health": 1}))),
+        404,
+        "NOT_FOUND",
+    );
     let leaf = "/api/buildings/b42/objects/electrical/panels/panel_9";
     let deleted = with("DELETE", leaf, &fresh_tag, None);
     assert_eq!(deleted.status, 200, "{}", deleted.body);

@@ -443,7 +443,7 @@ fn exhausted_retries_dead_letter_and_can_be_retried_by_hand() {
     assert!(
         no_such
             .body
-            .contains(r#"\"abc\" is not a delivery id: ids are whole numbers"#),
+            .contains(r#"\"abc\" is not a delivery id: ids are whole numbers from 1"#),
         "{}",
         no_such.body
     );

@@ -50,8 +50,10 @@ impl IfMatch {
                     "If-Match takes one entity tag in double quotes (as the ETag header gives it) or *, got {text:?}"
                 ))
             })?;
-        Ok(IfMatch(Some(if weak {
-            format!("W/\"{inner}\"")
+        Ok(IfMatch(Some(if weak || inner == "*" {
+            // a weak tag, or a tag whose text is `*` (not the wildcard): passed with its
+            // quotes, so that it matches no object's tag
+            format!("{}\"{inner}\"", if weak { "W/" } else { "" })
         } else {
             inner.to_owned()
         })))
@@ -135,6 +137,11 @@ mod tests {
         assert_eq!(
             parsed("W/\"abc.3\"").unwrap().as_deref(),
             Some("W/\"abc.3\"")
+        );
+        assert_eq!(
+            parsed("\"*\"").unwrap().as_deref(),
+            Some("\"*\""),
+            "a tag, not the wildcard"
         );
         for bad in ["abc.3", "\"a\", \"b\"", "\"a", "\"\"\"", ""] {
             let message = parsed(bad).unwrap_err();

@@ -110,11 +110,6 @@ async fn health(State(state): State<AppState>) -> Response {
             },
         ),
     };
-    let code = if status == "ok" {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
     let body = Health {
         status,
         version: env!("CARGO_PKG_VERSION"),
@@ -122,7 +117,11 @@ async fn health(State(state): State<AppState>) -> Response {
         database,
         uptime_seconds,
     };
-    (code, Json(body)).into_response()
+    if status == "ok" {
+        (StatusCode::OK, Json(body)).into_response()
+    } else {
+        unavailable(Json(body))
+    }
 }
 
 /// `GET /api/health/live`: the process is up.
@@ -144,10 +143,16 @@ async fn ready(State(state): State<AppState>) -> Response {
     });
     match probe {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response(),
-        Err(reason) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "error": reason })),
-        )
-            .into_response(),
+        Err(reason) => unavailable(Json(json!({ "status": "unavailable", "error": reason }))),
     }
+}
+
+/// A 503 with `Retry-After`, as every other 503 of the API carries.
+fn unavailable(body: impl IntoResponse) -> Response {
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(crate::error::RETRY_AFTER_SECONDS),
+    );
+    response
 }

@@ -48,7 +48,16 @@ impl PageParams {
 pub fn uuid_param(text: &str, what: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(text)
         .map(|id| id.to_string())
-        .map_err(|_| ApiError::validation(format!("{text:?} is not a {what} id: ids are UUIDs")))
+        .map_err(|_| {
+            let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            ApiError::validation(format!(
+                "{text:?} is not {article} {what} id: ids are UUIDs"
+            ))
+        })
 }
 
 pub fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {

@@ -874,13 +874,15 @@ async fn locate_for(
     id: &str,
     if_match: &IfMatch,
 ) -> Result<(String, String), ApiError> {
-    locate(c, id).await.map_err(|e| match (&if_match.0, e.code) {
-        (Some(tag), crate::error::ErrorCode::NotFound) => ApiError::new(
-            crate::error::ErrorCode::PreconditionFailed,
-            format!("no object with id {id} (If-Match {tag:?})"),
-        ),
-        _ => e,
-    })
+    locate(c, id)
+        .await
+        .map_err(|e| match (&if_match.0, e.code) {
+            (Some(tag), crate::error::ErrorCode::NotFound) => ApiError::new(
+                crate::error::ErrorCode::PreconditionFailed,
+                format!("no object with id {id} (If-Match {tag:?})"),
+            ),
+            _ => e,
+        })
 }
 
 /// Building key and path of the object with this UUID, if the request may see it, for a write

@@ -302,7 +302,7 @@ pub async fn retry(
     // Like a webhook id that is no UUID: text that cannot be a delivery id is refused.
     let delivery: i64 = delivery.parse().map_err(|_| {
         ApiError::validation(format!(
-            "{delivery:?} is not a delivery id: ids are whole numbers"
+            "{delivery:?} is not a delivery id: ids are whole numbers from 1 to 9223372036854775807"
         ))
     })?;
     let delivery = state
