@@ -5,7 +5,7 @@
 //! every write of an object: in Rust, not as a SQL expression PostgreSQL re-plans per
 //! statement.
 
-use crate::path::is_invisible;
+use crate::path::invisible_in;
 
 /// True when `value` is a label of at most `max` characters. White space is Unicode's (a
 /// no-break or ideographic space is as much a space as a space): none at either end, so a
@@ -14,11 +14,14 @@ pub fn is_label(value: &str, max: usize) -> bool {
     let mut count = 0usize;
     for c in value.chars() {
         count += 1;
-        if count > max || c.is_control() || is_invisible(c) {
+        if count > max || c.is_control() {
             return false;
         }
     }
-    count >= 1 && !value.starts_with(char::is_whitespace) && !value.ends_with(char::is_whitespace)
+    count >= 1
+        && invisible_in(value).is_none()
+        && !value.starts_with(char::is_whitespace)
+        && !value.ends_with(char::is_whitespace)
 }
 
 #[cfg(test)]
@@ -38,7 +41,10 @@ mod tests {
         assert!(!is_label("sensor\u{202e}", 10));
         assert!(!is_label("abc", 2));
         assert!(is_label("abc", 3));
-        assert!(is_label("zwj\u{200d}ok", 10));
+        assert!(
+            !is_label("zwj\u{200d}ok", 10),
+            "a joiner between Latin letters shows nothing"
+        );
         assert!(is_label("two words", 10));
     }
 
@@ -74,8 +80,24 @@ mod tests {
                 u32::from(c)
             );
         }
-        // emoji sequences keep their joiners, variation selectors and tags
+        // emoji sequences keep their joiners, variation selectors and tags, and Persian its
+        // non-joiner; elsewhere they would hide in a Latin name
         assert!(is_label("\u{2764}\u{fe0f}", 5));
+        assert!(is_label("1\u{fe0f}\u{20e3}", 5), "a keycap");
+        assert!(is_label(
+            "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}",
+            10
+        ));
+        for hidden in [
+            "sensor\u{200d}",
+            "sen\u{200d}sor",
+            "\u{200c}x",
+            "x\u{fe0f}y",
+            "x\u{e0067}",
+            "\u{fe0f}",
+        ] {
+            assert!(!is_label(hidden, 20), "{hidden:?}");
+        }
         assert!(is_label("\u{1f469}\u{200d}\u{1f527}", 5));
         assert!(is_label(
             "\u{1f3f4}\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}",

@@ -88,7 +88,7 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
         return Err(PathError::ControlCharacter(truncate_for_message(segment)));
     }
     if !segment.is_ascii() {
-        if let Some(c) = segment.chars().find(|c| is_invisible(*c)) {
+        if let Some(c) = invisible_in(segment) {
             return Err(PathError::InvisibleCharacter {
                 segment: show_invisible(&truncate_for_message(segment)),
                 code: u32::from(c),
@@ -101,11 +101,15 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
     Ok(())
 }
 
-/// The segment with its invisible characters written as `\u{...}`, so the message shows them.
+/// The segment with its invisible characters written as `\u{...}`, so the message shows them:
+/// those it always refuses, and the joiners, variation selectors and tag characters that
+/// [`invisible_in`] allows only in their place.
 fn show_invisible(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for c in segment.chars() {
-        if is_invisible(c) {
+        let placed = matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{E0020}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}');
+        if is_invisible(c) || placed {
             crate::message::write_escaped(&mut out, c);
         } else {
             out.push(c);
@@ -135,6 +139,34 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
         | '\u{FFF0}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E001F}' | '\u{E0080}'..='\u{E00FF}' | '\u{E01F0}'..='\u{E0FFF}')
+}
+
+/// The first character of `text` that shows nothing where it stands: one [`is_invisible`]
+/// always is, or one of the characters it allows for the scripts and emoji that need them,
+/// out of that place. A joiner (U+200C, U+200D) joins two characters that are not ASCII (an
+/// emoji sequence, Persian, an Indic conjunct): `x\u{200d}y` would look like `xy`. A variation
+/// selector follows a character that is not ASCII, or a keycap's digit, `#` or `*`. A tag
+/// character follows the black flag U+1F3F4 or another tag character (subdivision flags).
+pub fn invisible_in(text: &str) -> Option<char> {
+    if text.is_ascii() {
+        return None;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let wide = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_some_and(|c| !c.is_ascii());
+    chars.iter().enumerate().find_map(|(i, &c)| {
+        let before = i.checked_sub(1);
+        let misplaced = match c {
+            '\u{200C}' | '\u{200D}' => !(wide(before) && wide(Some(i + 1))),
+            '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' => !before
+                .map(|b| chars[b])
+                .is_some_and(|b| !b.is_ascii() || b.is_ascii_digit() || b == '#' || b == '*'),
+            '\u{E0020}'..='\u{E007F}' => !before
+                .map(|b| chars[b])
+                .is_some_and(|b| b == '\u{1F3F4}' || ('\u{E0020}'..='\u{E007F}').contains(&b)),
+            c => is_invisible(c),
+        };
+        misplaced.then_some(c)
+    })
 }
 
 fn truncate_for_message(s: &str) -> String {
@@ -336,6 +368,19 @@ mod tests {
         // Joiners and marks that scripts need are names.
         assert!(normalize("/\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}").is_ok());
         assert!(normalize("/👩\u{200d}🔧").is_ok());
+        // out of their place, joiners and variation selectors show nothing
+        for hidden in [
+            "/x\u{200d}y",
+            "/room\u{200c}",
+            "/\u{200d}👩",
+            "/x\u{fe0f}",
+            "/a\u{e0067}",
+        ] {
+            assert!(
+                matches!(normalize(hidden), Err(PathError::InvisibleCharacter { .. })),
+                "{hidden:?}"
+            );
+        }
         let long = "x".repeat(256);
         assert_eq!(
             normalize(&format!("/{long}")).unwrap_err().rule(),
@@ -421,6 +466,19 @@ mod tests {
 
     /// Segments that break the rules as often as they keep them: empty (a doubled slash), dots,
     /// control characters, and lengths around the 255-byte limit in multibyte characters.
+    /// The oracle's own reading of the invisible-character rule: a character always invisible,
+    /// or a joiner (U+200C, U+200D) not between two characters beyond ASCII (the generated
+    /// segments hold no variation selector or tag character).
+    fn shows_nothing(s: &str) -> bool {
+        let chars: Vec<char> = s.chars().collect();
+        (0..chars.len()).any(|i| match chars[i] {
+            '\u{200C}' | '\u{200D}' => {
+                i == 0 || chars[i - 1].is_ascii() || chars.get(i + 1).is_none_or(|n| n.is_ascii())
+            }
+            c => is_invisible(c),
+        })
+    }
+
     fn hostile_segment() -> impl Strategy<Value = String> {
         prop_oneof![
             4 => segment(),
@@ -476,14 +534,14 @@ mod tests {
             } else if !raw.starts_with('/') {
                 Err("not_absolute")
             } else if let Some(bad) = kept.iter().find(|s| {
-                s.len() > MAX_SEGMENT_BYTES || s.chars().any(|c| c.is_control() || is_invisible(c)) || s.as_str() == "." || s.as_str() == ".."
+                s.len() > MAX_SEGMENT_BYTES || s.chars().any(char::is_control) || shows_nothing(s) || s.as_str() == "." || s.as_str() == ".."
                     || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace)
             }) {
                 Err(if bad.len() > MAX_SEGMENT_BYTES {
                     "segment_too_long"
                 } else if bad.chars().any(char::is_control) {
                     "control_character"
-                } else if bad.chars().any(is_invisible) {
+                } else if shows_nothing(bad) {
                     "invisible_character"
                 } else if bad.as_str() == "." || bad.as_str() == ".." {
                     "dot_segment"

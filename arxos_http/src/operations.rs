@@ -281,16 +281,13 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         Some((_, Some(key))) => match guard.state.check_key(&ApiKey(key), Scope::Read).await {
             Err(
                 refused @ ApiError {
-                    code: crate::error::ErrorCode::Unauthorized
-                        | crate::error::ErrorCode::Forbidden
-                        // the database could not say whether the key is good: that is the
-                        // answer, not what was wrong with the input (which only a caller the
-                        // database admits learns)
-                        | crate::error::ErrorCode::Unavailable,
+                    code: crate::error::ErrorCode::Unauthorized | crate::error::ErrorCode::Forbidden,
                     ..
                 },
             ) => refused.into_response(),
-            // Accepted: the input's refusal stands.
+            // Accepted, or the database could not say (it is down): the input's refusal
+            // stands, since sending the request again cannot fix it (an EventSource that got
+            // a 503 would retry it for ever; docs/realtime.md).
             _ => response,
         },
     }

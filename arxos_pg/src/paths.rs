@@ -52,7 +52,7 @@ fn path_is_valid(path: &str) -> bool {
 /// in segments (`arxos_core::path::is_invisible`); labels and reading units refuse them too.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn has_invisible(value: &str) -> bool {
-    !value.is_ascii() && value.chars().any(path::is_invisible)
+    path::invisible_in(value).is_some()
 }
 
 /// True when `value` is a label of at most `max` characters: no Unicode white space at either

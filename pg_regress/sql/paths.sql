@@ -18,6 +18,8 @@ SELECT arxos.normalize_path(E'/a/b\tc');
 SELECT arxos.normalize_path(E'/panel\u202E1');
 SELECT arxos.normalize_path(E'/room\u200B101');
 SELECT arxos.normalize_path(E'/\u0645\u06CC\u200C\u062E') IS NOT NULL AS zwnj_ok;
+-- between Latin letters a joiner shows nothing: refused
+SELECT arxos.normalize_path(E'/x\u200Dy');
 SELECT arxos.normalize_path('/' || repeat('x', 256));
 SELECT length(arxos.normalize_path('/' || repeat('x', 255))) AS max_segment_ok;
 SELECT arxos.normalize_path(repeat('/a', 65));

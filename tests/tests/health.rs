@@ -87,15 +87,15 @@ fn health_follows_the_database_down_and_back_up() {
     assert_eq!(ready.status, 503, "{}", ready.body);
     assert_eq!(ready.json()["status"], "unavailable");
     assert_eq!(ready.header("retry-after"), Some("5"), "as every 503");
-    // A key the database cannot judge, with input the shim refuses: the database's state is
-    // the answer, not what was wrong with the input (only an admitted caller learns that).
+    // A key the database cannot judge, with input the shim refuses: the refusal stands (a
+    // retry cannot fix the input).
     let unjudged = http.request(
         "GET",
         &shim.url("/api/objects?building=b42&bogus=1"),
         &[("x-api-key", "arx_0000000000000000000000000000000000000000")],
         None,
     );
-    assert_eq!(unjudged.status, 503, "{}", unjudged.body);
+    assert_eq!(unjudged.status, 400, "{}", unjudged.body);
     let health = http.get(&shim.url("/api/health"));
     assert_eq!(health.status, 503, "{}", health.body);
     let body = health.json();
