@@ -46,7 +46,8 @@ use crate::webhooks::routes as webhooks;
         Contributor, Badge, Balance, BuildingBalance, ContributionRecorded, ContributionVerified,
         Transfer, Token,
         routes::Page, routes::Items)),
-    modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals, &Conditional),
+    modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals, &Conditional,
+              &Transient),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
          (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"),
          (name = "integrations"), (name = "events"), (name = "webhooks"))
@@ -236,6 +237,67 @@ impl Modify for Conditional {
                         .responses
                         .responses
                         .insert("412".to_owned(), refused.clone().into());
+                }
+            }
+        }
+    }
+}
+
+/// What any operation may answer whatever it does: 503 with `Retry-After` (the database down,
+/// the pool busy, a timeout), and, for a write, 409 (it lost to a concurrent change: a
+/// deadlock or a serialization failure, nothing written). Listed where the operation does not
+/// describe them itself.
+struct Transient;
+
+impl Modify for Transient {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::Type;
+        let retry_after = HeaderBuilder::new()
+            .schema(utoipa::openapi::schema::Object::with_type(Type::Integer))
+            .description(Some("Seconds to wait before sending the request again"))
+            .build();
+        let unavailable = error_response(
+            "UNAVAILABLE: the database is down or starting, no connection came free, or the request timed out",
+        )
+        .header("Retry-After", retry_after.clone())
+        .build();
+        let lost = error_response(
+            "CONFLICT: the request lost to a concurrent change (a deadlock or a serialization failure, SQLSTATE 40P01, 40001) and wrote nothing, or conflicts with what is there",
+        )
+        .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // the event stream answers a database that is down with 200 and `retry:` instead
+            // (docs/realtime.md), and the health routes say it in their bodies
+            let no_503 = path.starts_with("/api/health") || path == "/api/events";
+            let writes = [
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in writes.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("409".to_owned())
+                    .or_insert_with(|| lost.clone().into());
+            }
+            if no_503 {
+                continue;
+            }
+            for operation in operations(item) {
+                let response = operation
+                    .responses
+                    .responses
+                    .entry("503".to_owned())
+                    .or_insert_with(|| unavailable.clone().into());
+                // an operation's own 503 (its words for it) carries the header too
+                if let utoipa::openapi::RefOr::T(response) = response {
+                    response
+                        .headers
+                        .entry("Retry-After".to_owned())
+                        .or_insert_with(|| retry_after.clone());
                 }
             }
         }

@@ -23,6 +23,22 @@ fn openapi_docs_and_metrics_are_served() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
+    // what any route may answer: 503 with Retry-After (but the event stream, which answers
+    // 200 with `retry:`), and 409 on writes (a lost deadlock or serialization failure)
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            if path != "/api/events" {
+                assert!(
+                    responses["503"]["headers"].get("Retry-After").is_some(),
+                    "{method} {path}: no 503 with Retry-After"
+                );
+            }
+            if matches!(method.as_str(), "put" | "post" | "patch" | "delete") {
+                assert!(responses.get("409").is_some(), "{method} {path}: no 409");
+            }
+        }
+    }
 
     let page = api.http.get(&api.shim.url("/docs"));
     assert_eq!(page.status, 200);
