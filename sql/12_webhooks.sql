@@ -342,11 +342,10 @@ $$;
 CREATE FUNCTION arxos.delete_webhook(webhook uuid) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
-    -- The fan-out's cursor first (as webhooks_before_delete does for every delete): then its
-    -- deliveries, in id order, as finish_deliveries locks them: the cascade below would
-    -- otherwise take them in its own order, and a worker recording outcomes (holding some,
-    -- waiting for others) would deadlock with it.
-    PERFORM 1 FROM arxos.webhook_cursor FOR UPDATE;
+    -- Its deliveries first, in id order, as finish_deliveries locks them: the cascade below
+    -- would otherwise take them in its own order, and a worker recording outcomes (holding
+    -- some, waiting for others) would deadlock with it. (The DELETE then takes the fan-out's
+    -- cursor: webhooks_before_delete.)
     PERFORM 1 FROM arxos.webhook_deliveries d WHERE d.webhook_id = webhook ORDER BY d.id FOR UPDATE;
     DELETE FROM arxos.webhooks x WHERE x.id = webhook;
     IF NOT FOUND THEN
