@@ -196,10 +196,12 @@ $$;
 -- Creates or updates one object. NULL arguments keep what an existing object has; a new object
 -- gets status active, health 100. parents => true creates missing ancestors as directories.
 -- if_match (an etag, or `*`): only update the object if it is still as read (AX025).
+-- if_none_match (`*` only): only create it; an object at the path is AX025.
 CREATE FUNCTION arxos.put(building text, path text, type text, properties jsonb DEFAULT NULL,
                           status text DEFAULT NULL, health integer DEFAULT NULL,
                           location jsonb DEFAULT NULL, parents boolean DEFAULT false,
-                          needs_repair boolean DEFAULT NULL, if_match text DEFAULT NULL)
+                          needs_repair boolean DEFAULT NULL, if_match text DEFAULT NULL,
+                          if_none_match text DEFAULT NULL)
 RETURNS arxos.objects
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -218,6 +220,14 @@ BEGIN
         RAISE EXCEPTION 'type is required' USING ERRCODE = '22023';
     END IF;
     SELECT * INTO loc FROM arxos.location_parts(location);
+    IF if_none_match IS DISTINCT FROM '*' AND if_none_match IS NOT NULL THEN
+        RAISE EXCEPTION 'if_none_match takes only *, got %', arxos.shown(if_none_match)
+            USING ERRCODE = '22023', HINT = 'if_none_match => ''*'' creates the object only if none is at the path; if_match makes an update conditional on an etag';
+    END IF;
+    IF if_none_match IS NOT NULL AND if_match IS NOT NULL THEN
+        RAISE EXCEPTION 'if_match and if_none_match together: a put either updates what it read (if_match) or only creates (if_none_match => ''*'')'
+            USING ERRCODE = '22023';
+    END IF;
     IF if_match IS NOT NULL THEN
         -- locked: the loop below finds it and updates it, nobody can in between
         PERFORM arxos.matched_object(b, p, if_match);
@@ -256,9 +266,14 @@ BEGIN
     -- Two puts creating the same path at once: the INSERT of the second waits for the first
     -- (ON CONFLICT's check of the unique index), writes nothing when the first committed, and
     -- looks again: it then updates the object, as a put a moment later would. (Under
-    -- REPEATABLE READ the object is not visible to its snapshot: 40001, retry.)
+    -- REPEATABLE READ the object is not visible to its snapshot: 40001, retry.) With
+    -- if_none_match the second finds the first's object there and is refused.
     LOOP
         SELECT * INTO r FROM arxos.objects o WHERE o.building_id = b AND o.path = p;
+        IF FOUND AND if_none_match IS NOT NULL THEN
+            RAISE EXCEPTION 'an object is already at % (if_none_match *): its etag is %', p, arxos.shown(arxos.etag(r))
+                USING ERRCODE = 'AX025', HINT = 'if_none_match => ''*'' only creates; to change the object, read it (arxos.get) and put with if_match';
+        END IF;
         IF FOUND THEN
             IF (r.type, r.properties, r.status, r.health, r.needs_repair, r.x, r.y, r.z, r.floor)
                IS NOT DISTINCT FROM

@@ -169,7 +169,8 @@ impl Modify for BodyRefusals {
 }
 
 /// The object routes answer an object with its `ETag`, and their writes take `If-Match`
-/// (crate::routes::etag): 412 when the object is no longer the one the tag names.
+/// (crate::routes::etag): 412 when the object is no longer the one the tag names. The writes
+/// that may create (PUT by path, POST /api/objects) take `If-None-Match: *`: create only.
 struct Conditional;
 
 impl Conditional {
@@ -204,8 +205,17 @@ impl Modify for Conditional {
                 "Write only if the object's ETag is this one (or, with *, only if the object exists)",
             ))
             .build();
+        let if_none_match: Parameter = ParameterBuilder::new()
+            .name("If-None-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .schema(Some(utoipa::openapi::schema::Object::with_type(Type::String)))
+            .description(Some(
+                "Only *: create the object only if none is at the path (412 if one is); any other value is 400",
+            ))
+            .build();
         let refused = error_response(
-            "PRECONDITION_FAILED: If-Match named another version of the object, or none exists (SQLSTATE AX025)",
+            "PRECONDITION_FAILED: If-Match named another version of the object, or none exists; If-None-Match: * found one (SQLSTATE AX025)",
         )
         .build();
         for (path, methods) in Conditional::ROUTES {
@@ -233,6 +243,15 @@ impl Modify for Conditional {
                         .parameters
                         .get_or_insert_with(Vec::new)
                         .push(if_match.clone());
+                }
+                if matches!(*method, "put" | "post") {
+                    // the writes that may create: create-only with If-None-Match: *
+                    operation
+                        .parameters
+                        .get_or_insert_with(Vec::new)
+                        .push(if_none_match.clone());
+                }
+                if *method != "get" {
                     operation
                         .responses
                         .responses

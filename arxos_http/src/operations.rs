@@ -35,6 +35,8 @@ struct Known {
     params: BTreeSet<String>,
     /// Whether the operation takes `If-Match` (a documented header parameter).
     if_match: bool,
+    /// Whether it takes `If-None-Match` (documented on the writes that may create).
+    if_none_match: bool,
     key: Option<KeyIn>,
 }
 
@@ -71,13 +73,16 @@ impl Operations {
                     .filter(|p| matches!(p.parameter_in, ParameterIn::Query))
                     .map(|p| p.name.clone())
                     .collect();
-                let if_match = shared
-                    .iter()
-                    .chain(operation.parameters.as_deref().unwrap_or_default())
-                    .any(|p| {
-                        matches!(p.parameter_in, ParameterIn::Header)
-                            && p.name.eq_ignore_ascii_case("if-match")
-                    });
+                let header = |name: &str| {
+                    shared
+                        .iter()
+                        .chain(operation.parameters.as_deref().unwrap_or_default())
+                        .any(|p| {
+                            matches!(p.parameter_in, ParameterIn::Header)
+                                && p.name.eq_ignore_ascii_case(name)
+                        })
+                };
+                let (if_match, if_none_match) = (header("if-match"), header("if-none-match"));
                 let needs_key = operation.security.as_ref().is_some_and(|s| !s.is_empty());
                 let key = needs_key.then(|| match params.contains(KEY_PARAM) {
                     true => KeyIn::HeadersOrQuery,
@@ -88,6 +93,7 @@ impl Operations {
                     Known {
                         params,
                         if_match,
+                        if_none_match,
                         key,
                     },
                 );
@@ -134,8 +140,9 @@ fn not_utf8(query: &str) -> Result<(), ApiError> {
 impl Known {
     /// Refuses preconditions the operation would not honour, rather than ignore them: If-Match
     /// where it takes none (a move, a readings batch: the write would happen whatever the tag),
-    /// and If-None-Match on a write (no route offers create-only writes; a GET may carry it, as
-    /// caches send it, and gets the whole answer).
+    /// and If-None-Match on a write that cannot create (only PUT by path and POST /api/objects
+    /// take it, `*` alone: create only; a GET may carry it, as caches send it, and gets the
+    /// whole answer).
     fn check_preconditions(
         &self,
         method: &Method,
@@ -148,9 +155,12 @@ impl Known {
                 "{method} {route} does not take If-Match: conditional writes are those of objects (PUT, PATCH, DELETE by path or id, POST /api/objects)"
             )));
         }
-        if headers.contains_key(IF_NONE_MATCH) && !matches!(*method, Method::GET | Method::HEAD) {
+        if headers.contains_key(IF_NONE_MATCH)
+            && !self.if_none_match
+            && !matches!(*method, Method::GET | Method::HEAD)
+        {
             return Err(ApiError::validation(format!(
-                "{method} {route} does not take If-None-Match: no write is create-only; read the object first, or send If-Match"
+                "{method} {route} does not take If-None-Match: create-only writes (If-None-Match: *) are PUT of an object by path and POST /api/objects"
             )));
         }
         Ok(())

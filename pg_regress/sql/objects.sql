@@ -345,4 +345,14 @@ SELECT version FROM arxos.put('etags', '/p', 'panel', health => 70, if_match => 
 SELECT arxos.rm('etags', '/p', if_match => :'tag');
 SELECT version FROM arxos.put('etags', '/p', 'panel');
 SELECT regress.try(format($$SELECT arxos.rm('etags', '/p', if_match => %L)$$, :'tag'));
+-- if_none_match => '*' only creates: an object at the path (whatever its tag) is AX025, and
+-- nothing is written; anything but * is 22023, and so is if_match with it
+SELECT version FROM arxos.put('etags', '/new/child', 'outlet', if_none_match => '*', parents => true);
+SELECT regress.try($$SELECT arxos.put('etags', '/new/child', 'socket', if_none_match => '*')$$);
+SELECT regress.try($$SELECT arxos.put('etags', '/new', 'room', if_none_match => '*')$$);
+SELECT type, version FROM arxos.get('etags', '/new/child');
+SELECT regress.try($$SELECT arxos.put('etags', '/other', 'panel', if_none_match => 'x.1')$$);
+SELECT regress.try($$SELECT arxos.put('etags', '/other', 'panel', if_none_match => '"*"')$$);
+SELECT regress.try($$SELECT arxos.put('etags', '/other', 'panel', if_none_match => '*', if_match => '*')$$);
+SELECT count(*) AS other_not_created FROM arxos.objects WHERE building_id = arxos.building_id('etags') AND path = '/other';
 DELETE FROM arxos.buildings WHERE key = 'etags';

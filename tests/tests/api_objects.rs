@@ -742,7 +742,8 @@ fn unknown_query_parameters_are_refused() {
 
 /// Objects are answered with an `ETag`; a write with `If-Match` applies only to the object as
 /// it was read (412 otherwise, nothing changed), by path and by id; `*` asks only that it
-/// exist; a malformed If-Match is refused before the database sees it.
+/// exist; a malformed If-Match is refused before the database sees it. `If-None-Match: *`
+/// makes a PUT (or POST /api/objects) create only.
 #[test]
 fn conditional_writes_with_etag_and_if_match() {
     let api = Api::start();
@@ -863,16 +864,19 @@ fn conditional_writes_with_etag_and_if_match() {
     );
     let text = assert_error(&moved, 400, "VALIDATION_ERROR").to_string();
     assert!(text.contains("does not take If-Match"), "{text}");
-    let create_only = api.http.request(
-        "PUT",
-        &api.shim.url(url),
-        &[
-            ("x-api-key", api.key.as_str()),
-            ("if-none-match", "*"),
-            ("content-type", "application/json"),
-        ],
-        Some(br#"{"type": "panel"}"#.to_vec()),
-    );
+    let unless = |method: &str, url: &str, if_none_match: &str, body: Value| {
+        api.http.request(
+            method,
+            &api.shim.url(url),
+            &[
+                ("x-api-key", api.key.as_str()),
+                ("if-none-match", if_none_match),
+                ("content-type", "application/json"),
+            ],
+            Some(body.to_string().into_bytes()),
+        )
+    };
+    let create_only = unless("PATCH", url, "*", json!({"health": 1}));
     let text = assert_error(&create_only, 400, "VALIDATION_ERROR").to_string();
     assert!(text.contains("does not take If-None-Match"), "{text}");
     let revalidated = api.http.request(
@@ -898,6 +902,51 @@ fn conditional_writes_with_etag_and_if_match() {
     let deleted = with("DELETE", leaf, &fresh_tag, None);
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_eq!(deleted.json()["deleted"], 1);
+
+    // If-None-Match: * creates only: 201 where nothing is, 412 where an object is (by PUT
+    // and by POST /api/objects), and the object is left as it was
+    let created = unless("PUT", url, "*", json!({"type": "panel", "health": 40}));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created_tag = created.header("etag").expect("an ETag").to_owned();
+    let again = unless("PUT", url, "*", json!({"type": "board", "health": 5}));
+    let text = assert_error(&again, 412, "PRECONDITION_FAILED").to_string();
+    assert!(text.contains("already at"), "{text}");
+    let body = json!({"building": "b42", "path": "/electrical/panels/panel_1", "type": "board"});
+    let posted = unless("POST", "/api/objects", "*", body.clone());
+    assert_error(&posted, 412, "PRECONDITION_FAILED");
+    let read = api.get(url);
+    assert_eq!(read.header("etag"), Some(created_tag.as_str()));
+    assert_eq!(
+        (read.json()["type"].clone(), read.json()["health"].clone()),
+        (json!("panel"), json!(40))
+    );
+    // only * is meaningful on a write: a tag, or If-Match with it, is refused as input
+    let tagged = unless("PUT", url, &created_tag, json!({"type": "panel"}));
+    let text = assert_error(&tagged, 400, "VALIDATION_ERROR").to_string();
+    assert!(text.contains("takes only *"), "{text}");
+    let both = api.http.request(
+        "PUT",
+        &api.shim.url(url),
+        &[
+            ("x-api-key", api.key.as_str()),
+            ("if-none-match", "*"),
+            ("if-match", created_tag.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(br#"{"type": "panel"}"#.to_vec()),
+    );
+    let text = assert_error(&both, 400, "VALIDATION_ERROR").to_string();
+    assert!(
+        text.contains("if_match and if_none_match together"),
+        "{text}"
+    );
+    let fresh = unless(
+        "POST",
+        "/api/objects",
+        "*",
+        json!({"building": "b42", "path": "/electrical/panels/panel_10", "type": "panel"}),
+    );
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
 }
 
 /// What a client sent is never silently changed: a key given twice in one JSON object is

@@ -1,5 +1,6 @@
-//! Conditional writes of objects: the `ETag` an object is answered with and the `If-Match` a
-//! write may carry (docs/api.md, "Conditional writes").
+//! Conditional writes of objects: the `ETag` an object is answered with, the `If-Match` a
+//! write may carry and the `If-None-Match: *` of a create-only write (docs/api.md,
+//! "Conditional writes").
 //!
 //! The tag is the database's (`arxos.etag(o)`: the object's id and version); the shim only
 //! quotes it on the way out and unquotes it on the way in. Whether a tag matches is decided by
@@ -7,7 +8,7 @@
 //! object's row lock, so a write between the check and the change cannot slip through.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{CACHE_CONTROL, ETAG, IF_MATCH};
+use axum::http::header::{HeaderName, CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -60,18 +61,54 @@ impl IfMatch {
     }
 }
 
+/// The one value of a header that may be given once, or none.
+fn once<'a>(
+    parts: &'a Parts,
+    name: &HeaderName,
+    wanted: &str,
+) -> Result<Option<&'a HeaderValue>, ApiError> {
+    let mut values = parts.headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ApiError::validation(format!(
+            "{name} is given more than once: send {wanted}"
+        )));
+    }
+    Ok(first)
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let mut values = parts.headers.get_all(IF_MATCH).iter();
-        let first = values.next();
-        if values.next().is_some() {
-            return Err(ApiError::validation(
-                "If-Match is given more than once: send one entity tag or *",
-            ));
+        IfMatch::parse(once(parts, &IF_MATCH, "one entity tag or *")?)
+    }
+}
+
+/// The `If-None-Match` of a write that may create, as `if_none_match` for `arxos.put`: `*`
+/// (create only: 412 when an object is at the path) or none. A list of tags (RFC 9110 lets a
+/// PUT send one: write unless the object has one of them) is refused with 400 rather than
+/// half-honoured: `If-Match` is how a write names the version it expects.
+#[derive(Debug, Clone, Default)]
+pub struct IfNoneMatch(pub Option<String>);
+
+impl IfNoneMatch {
+    pub fn parse(value: Option<&HeaderValue>) -> Result<IfNoneMatch, ApiError> {
+        match value.map(|v| v.to_str().map(str::trim)) {
+            None => Ok(IfNoneMatch(None)),
+            Some(Ok("*")) => Ok(IfNoneMatch(Some("*".into()))),
+            Some(_) => Err(ApiError::validation(
+                "If-None-Match on a write takes only * (create the object only if none is at the path); to write only over the version read, send its ETag as If-Match",
+            )),
         }
-        IfMatch::parse(first)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        IfNoneMatch::parse(once(parts, &IF_NONE_MATCH, "*")?)
     }
 }
 
@@ -146,6 +183,17 @@ mod tests {
         for bad in ["abc.3", "\"a\", \"b\"", "\"a", "\"\"\"", ""] {
             let message = parsed(bad).unwrap_err();
             assert!(message.contains("one entity tag"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_takes_only_a_star() {
+        let parsed = |text: &str| IfNoneMatch::parse(Some(&HeaderValue::from_str(text).unwrap()));
+        assert_eq!(IfNoneMatch::parse(None).unwrap().0, None);
+        assert_eq!(parsed(" * ").unwrap().0.as_deref(), Some("*"));
+        for bad in ["\"abc.3\"", "W/\"abc.3\"", "\"*\"", "*, *", ""] {
+            let message = parsed(bad).unwrap_err().message;
+            assert!(message.contains("takes only *"), "{bad}: {message}");
         }
     }
 

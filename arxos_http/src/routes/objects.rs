@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::etag::{IfMatch, Tagged};
+use super::etag::{IfMatch, IfNoneMatch, Tagged};
 use super::{checked_limit, count_if, id_key, path_key, Items, Page, PageParams};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
@@ -154,9 +154,11 @@ pub async fn put_object(
     key: ApiKey,
     Path((b, path)): Path<(String, String)>,
     if_match: IfMatch,
+    if_none_match: IfNoneMatch,
     Json(body): Json<PutObject>,
 ) -> Result<Tagged, ApiError> {
-    put(&state, &key, b, object_path(path), body, if_match).await
+    let conditions = (if_match, if_none_match);
+    put(&state, &key, b, object_path(path), body, conditions).await
 }
 
 async fn put(
@@ -165,7 +167,7 @@ async fn put(
     b: String,
     path: String,
     body: PutObject,
-    if_match: IfMatch,
+    (if_match, if_none_match): (IfMatch, IfNoneMatch),
 ) -> Result<Tagged, ApiError> {
     // One statement (AppState::one), so a deadlock or serialization failure is retried.
     let row = state
@@ -177,7 +179,7 @@ async fn put(
                 "SELECT jsonb_build_array(",
                 tagged_object_json!(),
                 ", o.version = 1 AND o.created_at = now())
-                   FROM arxos.put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) o"
+                   FROM arxos.put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) o"
             ),
             &[
                 &b,
@@ -190,6 +192,7 @@ async fn put(
                 &body.parents,
                 &body.needs_repair,
                 &if_match.0,
+                &if_none_match.0,
             ],
         )
         .await?;
@@ -853,6 +856,7 @@ pub async fn create_object(
     State(state): State<AppState>,
     key: ApiKey,
     if_match: IfMatch,
+    if_none_match: IfNoneMatch,
     Json(body): Json<NewObject>,
 ) -> Result<Tagged, ApiError> {
     let object = PutObject {
@@ -864,7 +868,8 @@ pub async fn create_object(
         needs_repair: body.needs_repair,
         parents: body.parents,
     };
-    put(&state, &key, body.building, body.path, object, if_match).await
+    let conditions = (if_match, if_none_match);
+    put(&state, &key, body.building, body.path, object, conditions).await
 }
 
 /// [`locate`] for a write that may carry If-Match: with one, an object that is gone answers
