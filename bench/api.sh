@@ -4,7 +4,8 @@
 # same run, in alternating rounds. Prints each round and the ratio of the medians (goal: >= 0.6).
 #
 # Env: BENCH_SECONDS (per round and side, default 10), BENCH_ROUNDS (default 4),
-# BENCH_CONNECTIONS (default 64). Needs wrk and pgbench.
+# BENCH_CONNECTIONS (default 64), ARXOS_BIN (the shim to measure; default: cargo build --release).
+# Needs wrk and pgbench.
 source "$(dirname "$0")/../scripts/lib.sh"
 require_release_ext
 cd "$ROOT_DIR"
@@ -17,9 +18,13 @@ command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 PGBENCH=$PG_BIN/pgbench
 [ -x "$PGBENCH" ] || PGBENCH=$(command -v pgbench) || die "pgbench not found"
 
-log "building arxos (release)"
-cargo build --quiet --release -p arxos_http --bin arxos
-ARXOS=$TARGET/release/arxos
+if [ -n "${ARXOS_BIN:-}" ]; then
+    ARXOS=$ARXOS_BIN
+else
+    log "building arxos (release)"
+    cargo build --quiet --release -p arxos_http --bin arxos
+    ARXOS=$TARGET/release/arxos
+fi
 
 WORK=$TARGET/bench-api
 DIR=$WORK/cluster-$$
@@ -55,13 +60,13 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $KEY" "$URL")
 
 # The statement the shim runs for this route (routes/objects.rs), as pgbench runs it.
 cat >"$WORK/get.sql" <<'SQL'
-SELECT jsonb_build_object('id', o.id, 'building_id', o.building_id, 'path', o.path::text,
+SELECT jsonb_build_array(jsonb_build_object('id', o.id, 'building_id', o.building_id, 'path', o.path::text,
     'name', o.name::text, 'parent_path', o.parent_path::text, 'depth', o.depth,
     'type', o.type, 'status', o.status, 'health', o.health, 'needs_repair', o.needs_repair,
     'properties', o.properties, 'metrics', o.metrics, 'location', arxos.location_json(o),
     'instrumented', o.instrumented, 'last_reading_at', o.last_reading_at,
     'created_at', o.created_at, 'updated_at', o.updated_at, 'created_by', o.created_by,
-    'updated_by', o.updated_by, 'version', o.version)
+    'updated_by', o.updated_by, 'version', o.version), arxos.etag(o))
   FROM arxos.get('b42', '/electrical/panels/panel_1') o;
 SQL
 
