@@ -319,6 +319,7 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
                 axum::http::header::AUTHORIZATION,
                 CONTENT_TYPE,
                 axum::http::header::IF_MATCH,
+                axum::http::header::IF_NONE_MATCH,
                 axum::http::HeaderName::from_static("x-api-key"),
                 axum::http::HeaderName::from_static("idempotency-key"),
                 // Sent by a client resuming the event stream (EventSource sends it only
@@ -332,6 +333,8 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
                 axum::http::HeaderName::from_static("retry-after"),
                 // conditional writes (If-Match) send back the tag an object was read with
                 axum::http::header::ETAG,
+                // where a created resource is read
+                axum::http::header::LOCATION,
             ])
             .max_age(Duration::from_secs(3600)),
     ))

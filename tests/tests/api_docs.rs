@@ -39,6 +39,37 @@ fn openapi_docs_and_metrics_are_served() {
             }
         }
     }
+    // the creating POSTs whose resources have a URL say so; conditional writes take their
+    // preconditions (create-only where a write may create)
+    for path in [
+        "/api/buildings",
+        "/api/objects",
+        "/api/contributors",
+        "/api/webhooks",
+    ] {
+        let created = &doc["paths"][path]["post"]["responses"]["201"];
+        assert!(
+            created["headers"].get("Location").is_some(),
+            "POST {path}: 201 without Location"
+        );
+    }
+    let header_params = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "header")
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let by_path = "/api/buildings/{b}/objects/{path}";
+    assert_eq!(header_params(by_path, "put"), ["If-Match", "If-None-Match"]);
+    assert_eq!(
+        header_params("/api/objects", "post"),
+        ["If-Match", "If-None-Match"]
+    );
+    assert_eq!(header_params(by_path, "patch"), ["If-Match"]);
+    assert_eq!(header_params(by_path, "delete"), ["If-Match"]);
 
     let page = api.http.get(&api.shim.url("/docs"));
     assert_eq!(page.status, 200);

@@ -22,6 +22,12 @@ fn contributors_contributions_transfers_and_tokens() {
     );
     assert_eq!(alice.status, 201, "{}", alice.body);
     assert_eq!(alice.json()["handle"], "alice");
+    let location = alice.header("location").expect("201 has a Location");
+    assert_eq!(
+        location,
+        format!("/api/contributors/{}", alice.json()["id"].as_str().unwrap())
+    );
+    assert_eq!(api.get_as(&alice_key, location).json()["handle"], "alice");
     let bob = api.send_as(
         &bob_key,
         "POST",

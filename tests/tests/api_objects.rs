@@ -17,6 +17,10 @@ fn buildings_list_create_get() {
     let hq = created.json();
     assert_eq!(hq["key"], "hq");
     let id = hq["id"].as_str().unwrap().to_owned();
+    // 201 says where the new building is read (RFC 9110's Location)
+    let location = created.header("location").expect("201 has a Location");
+    assert_eq!(location, "/api/buildings/hq");
+    assert_eq!(api.get(location).json()["id"], hq["id"]);
 
     // An empty `after` is no key, not "from the start" (as in the path listings).
     assert_error(&api.get("/api/buildings?after="), 400, "VALIDATION_ERROR");
@@ -947,6 +951,21 @@ fn conditional_writes_with_etag_and_if_match() {
         json!({"building": "b42", "path": "/electrical/panels/panel_10", "type": "panel"}),
     );
     assert_eq!(fresh.status, 201, "{}", fresh.body);
+    // a POST that created says where: the object's URL by id (a PUT's is its own URL)
+    let location = fresh.header("location").expect("201 has a Location");
+    assert_eq!(
+        location,
+        format!("/api/objects/{}", fresh.json()["id"].as_str().unwrap())
+    );
+    assert_eq!(
+        api.get(location).json()["path"],
+        "/electrical/panels/panel_10"
+    );
+    assert_eq!(
+        created.header("location"),
+        None,
+        "PUT: the target URL is the object's"
+    );
 }
 
 /// What a client sent is never silently changed: a key given twice in one JSON object is

@@ -151,14 +151,17 @@ fn cross_origin_calls_are_denied_unless_configured() {
         reply.header("access-control-allow-origin"),
         Some("https://app.example.com")
     );
-    // a browser script may read the tag it sends back as If-Match
-    assert!(
-        reply
-            .header("access-control-expose-headers")
-            .is_some_and(|v| v.to_ascii_lowercase().contains("etag")),
-        "{:?}",
-        reply.headers
-    );
+    // a browser script may read the tag it sends back as If-Match, and where a POST created
+    let exposed = reply
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for header in ["etag", "location", "retry-after"] {
+        assert!(
+            exposed.split(',').any(|h| h.trim() == header),
+            "{header} not in {exposed:?}"
+        );
+    }
     let reply = http.request(
         "GET",
         &open.url("/api/health/live"),
@@ -186,12 +189,13 @@ fn cross_origin_calls_are_denied_unless_configured() {
         preflight.header("access-control-allow-origin"),
         Some("https://other.example.com")
     );
-    // A client resuming the event stream sends Last-Event-ID.
+    // A client resuming the event stream sends Last-Event-ID; conditional writes send
+    // If-Match or If-None-Match.
     let allowed = preflight
         .header("access-control-allow-headers")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    for header in ["x-api-key", "last-event-id"] {
+    for header in ["x-api-key", "last-event-id", "if-match", "if-none-match"] {
         assert!(
             allowed.split(',').any(|h| h.trim() == header),
             "{header} not in {allowed:?}"

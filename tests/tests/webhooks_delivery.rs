@@ -53,6 +53,8 @@ impl Api {
     fn create(&self, body: Value) -> Value {
         let reply = self.call("POST", "/api/webhooks", Some(body));
         assert_eq!(reply.status, 201, "{}", reply.body);
+        let location = format!("/api/webhooks/{}", reply.json()["id"].as_str().unwrap());
+        assert_eq!(reply.header("location"), Some(location.as_str()));
         reply.json()
     }
     fn deliveries(&self, id: &str) -> Vec<Value> {

@@ -1,7 +1,6 @@
 //! Buildings: list, create, get.
 
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -91,7 +90,7 @@ pub struct NewBuilding {
 
 /// Create a building (`arxos.create_building`).
 #[utoipa::path(post, path = "/api/buildings", tag = "buildings", request_body = NewBuilding,
-    responses((status = 201, body = crate::openapi::Building),
+    responses((status = 201, body = crate::openapi::Building, headers(("Location" = String, description = "Where the new resource is read"))),
               (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody),
               (status = 403, body = crate::openapi::ErrorBody), (status = 409, body = crate::openapi::ErrorBody)),
     security(("api_key" = [])))]
@@ -99,7 +98,7 @@ pub async fn create_building(
     State(state): State<AppState>,
     key: ApiKey,
     Json(body): Json<NewBuilding>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let building = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
@@ -130,7 +129,8 @@ pub async fn create_building(
             })
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(building)))
+    let location = format!("/api/buildings/{}", super::field(&building, "key"));
+    Ok(super::created(&location, building))
 }
 
 /// One building, by key or UUID.

@@ -8,7 +8,7 @@
 //! object's row lock, so a write between the check and the change cannot slip through.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{HeaderName, CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH};
+use axum::http::header::{HeaderName, CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -117,6 +117,8 @@ pub struct Tagged {
     pub status: StatusCode,
     pub object: Value,
     pub etag: Option<HeaderValue>,
+    /// `Location` of an object a POST created (its URL by id).
+    pub location: Option<HeaderValue>,
 }
 
 impl Tagged {
@@ -136,6 +138,7 @@ impl Tagged {
             status,
             object,
             etag,
+            location: None,
         }
     }
 }
@@ -143,6 +146,9 @@ impl Tagged {
 impl IntoResponse for Tagged {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.object)).into_response();
+        if let Some(location) = self.location {
+            response.headers_mut().insert(LOCATION, location);
+        }
         if let Some(etag) = self.etag {
             response.headers_mut().insert(ETAG, etag);
             // The tag names the object's version, which readings (metrics) do not change: a

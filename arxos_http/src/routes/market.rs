@@ -54,14 +54,14 @@ pub struct NewContributor {
 
 /// Register a contributor (`arxos.register_contributor`).
 #[utoipa::path(post, path = "/api/contributors", tag = "market", request_body = NewContributor,
-    responses((status = 201, body = crate::openapi::Contributor), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = crate::openapi::Contributor, headers(("Location" = String, description = "Where the new resource is read"))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn register_contributor(
     State(state): State<AppState>,
     key: ApiKey,
     Json(body): Json<NewContributor>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let value = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
@@ -77,7 +77,8 @@ pub async fn register_contributor(
             })
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(value)))
+    let location = format!("/api/contributors/{}", super::field(&value, "id"));
+    Ok(super::created(&location, value))
 }
 
 /// A contributor, by id or handle.

@@ -11,7 +11,10 @@ pub mod objects;
 pub mod query;
 pub mod ratings;
 
-use axum::http::Uri;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -45,6 +48,22 @@ impl PageParams {
 /// A path parameter that names a row by UUID (`/api/objects/{id}`, `/api/webhooks/{id}`, …),
 /// in canonical form. Text that is no UUID cannot name any row: 400, the same on every route,
 /// with what was sent and what is expected (docs/api.md, "Errors").
+/// A 201 answer with `Location`, the URL the new resource is read at (RFC 9110, 10.2.2), as a
+/// path on this server. Routes whose resources have no URL of their own (connections,
+/// transfers, keys, contributions) answer 201 without one.
+pub fn created(location: &str, body: Value) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+/// The `id` (or another string field) of a created resource's JSON, for its `Location`.
+pub fn field<'a>(body: &'a Value, name: &str) -> &'a str {
+    body[name].as_str().unwrap_or_default()
+}
+
 pub fn uuid_param(text: &str, what: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(text)
         .map(|id| id.to_string())

@@ -848,7 +848,7 @@ pub struct NewObject {
 /// Create (or replace) an object given its building and path in the body.
 #[utoipa::path(post, path = "/api/objects", tag = "objects", request_body = NewObject,
     responses((status = 200, description = "Updated (or unchanged)", body = crate::openapi::BuildingObject),
-              (status = 201, description = "Created", body = crate::openapi::BuildingObject),
+              (status = 201, description = "Created", body = crate::openapi::BuildingObject, headers(("Location" = String, description = "Where the new resource is read"))),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -869,7 +869,12 @@ pub async fn create_object(
         parents: body.parents,
     };
     let conditions = (if_match, if_none_match);
-    put(&state, &key, body.building, body.path, object, conditions).await
+    let mut answer = put(&state, &key, body.building, body.path, object, conditions).await?;
+    if answer.status == StatusCode::CREATED {
+        let location = format!("/api/objects/{}", super::field(&answer.object, "id"));
+        answer.location = axum::http::HeaderValue::from_str(&location).ok();
+    }
+    Ok(answer)
 }
 
 /// [`locate`] for a write that may carry If-Match: with one, an object that is gone answers

@@ -87,7 +87,7 @@ fn check_url(url: &str) -> Result<(), ApiError> {
 /// else is retried after each step of `--webhook-retry-schedule` (default
 /// `5s,5m,30m,2h,5h,10h,10h`, ±10 %, at least `Retry-After`), then dead. See docs/realtime.md.
 #[utoipa::path(post, path = "/api/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = NewWebhook,
-    responses((status = 201, body = crate::openapi::CreatedWebhook), (status = 400, body = ErrorBody),
+    responses((status = 201, body = crate::openapi::CreatedWebhook, headers(("Location" = String, description = "Where the new resource is read"))), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, description = "Unknown building", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create(
@@ -113,7 +113,8 @@ pub async fn create(
             ],
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    let location = format!("/api/webhooks/{}", crate::routes::field(&created, "id"));
+    Ok(crate::routes::created(&location, created))
 }
 
 /// Every webhook, without secrets (`arxos.list_webhooks`).
