@@ -268,6 +268,16 @@ CREATE TABLE arxos.event_counter (
 );
 INSERT INTO arxos.event_counter DEFAULT VALUES;
 
+-- How far the outbox was purged: the largest id deleted from arxos.events (by purge_events, a
+-- DBA's DELETE or a TRUNCATE; the triggers in 04_events.sql keep it). A consumer resuming
+-- after an id below it may have missed events and is told so (arxos.check_resume, AX026),
+-- instead of silently continuing past the gap. A row of its own, off the sequencer's row.
+CREATE TABLE arxos.event_horizon (
+    only_row       boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    purged_through bigint NOT NULL DEFAULT 0 CHECK (purged_through >= 0)
+);
+INSERT INTO arxos.event_horizon DEFAULT VALUES;
+
 -- Listeners that want a NOTIFY wake-up. A writer sends one NOTIFY per transaction only while
 -- some listener is idle and asked for it; a busy listener polls instead, so NOTIFY's commit
 -- lock stays off the write path under load.

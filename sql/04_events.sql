@@ -113,8 +113,29 @@ BEGIN
 END
 $$;
 
+-- Whether a consumer may resume after `after_id`: true, or AX026 when events after it were
+-- purged (it would skip them without knowing). 0 means "from the oldest event kept", what a
+-- new consumer that has taken its snapshot asks for. STABLE: in a query it reads the horizon
+-- in the query's snapshot, as the query reads the events.
+CREATE FUNCTION arxos.check_resume(after_id bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    purged bigint := (SELECT h.purged_through FROM arxos.event_horizon h);
+BEGIN
+    IF after_id > 0 AND after_id < purged THEN
+        RAISE EXCEPTION 'events after % were purged (through %): a consumer resuming there would miss them', after_id, purged
+            USING ERRCODE = 'AX026',
+                  HINT = 'take a new snapshot of what you follow, then resume from the head (SELECT last_id FROM arxos.event_counter)';
+    END IF;
+    RETURN true;
+END
+$$;
+
 -- Events with id > after_id, oldest first, optionally filtered. Sequences pending events first,
--- so a DBA in psql sees everything committed so far.
+-- so a DBA in psql sees everything committed so far (under READ COMMITTED: a REPEATABLE READ
+-- or SERIALIZABLE transaction reads what was sequenced when its snapshot was taken, since the
+-- sequencer's row lock would fail it with 40001). A position below the purge horizon is AX026
+-- (arxos.check_resume).
 CREATE FUNCTION arxos.events_since(after_id bigint DEFAULT 0, types text[] DEFAULT NULL,
                                    building text DEFAULT NULL, under text DEFAULT NULL,
                                    max integer DEFAULT 1000, lazy_fold boolean DEFAULT false)
@@ -135,9 +156,12 @@ BEGIN
     IF under IS NOT NULL THEN
         u := arxos.normalize_path(under);
     END IF;
+    PERFORM arxos.check_resume(after_id);
     -- Sequence at least a page's worth, so a caller asking for many events gets them now;
     -- wait a little for a concurrent sequencer (a shim's listener) rather than skip its batch.
-    PERFORM arxos.sequence_events(greatest(max, 10000), wait_ms => 250, lazy_fold => lazy_fold);
+    IF current_setting('transaction_isolation') = 'read committed' THEN
+        PERFORM arxos.sequence_events(greatest(max, 10000), wait_ms => 250, lazy_fold => lazy_fold);
+    END IF;
     RETURN QUERY
     SELECT e.* FROM arxos.events e
      WHERE e.id > coalesce(after_id, 0)
@@ -149,7 +173,7 @@ END
 $$;
 
 -- Deletes events older than the horizon; returns how many. Consumers further behind than the
--- horizon resume from the oldest event still kept.
+-- horizon are told so when they resume (AX026: arxos.check_resume, arxos.event_horizon).
 CREATE FUNCTION arxos.purge_events(older_than interval DEFAULT '30 days') RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -179,6 +203,27 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- Every delete of events moves the purge horizon (arxos.event_horizon) up to the largest id it
+-- deleted, whoever deletes (purge_events, a DBA's DELETE); a TRUNCATE moves it to the head.
+CREATE FUNCTION arxos.events_purged() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE arxos.event_horizon
+           SET purged_through = greatest(purged_through, (SELECT c.last_id FROM arxos.event_counter c));
+    ELSE
+        UPDATE arxos.event_horizon
+           SET purged_through = greatest(purged_through, (SELECT max(o.id) FROM old_rows o))
+         WHERE EXISTS (SELECT 1 FROM old_rows);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER events_purged AFTER DELETE ON arxos.events
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.events_purged();
+CREATE TRIGGER events_truncated AFTER TRUNCATE ON arxos.events
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.events_purged();
 
 -- After a failover to a standby that was behind, or a restore into a database that shims
 -- served, the outbox would number new events with ids its consumers have already seen (and

@@ -123,7 +123,7 @@ GRANT USAGE ON SCHEMA arxos TO arxos_api;
 GRANT SELECT, INSERT, UPDATE ON arxos.buildings TO arxos_api;
 GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.objects, arxos.connections TO arxos_api;
 GRANT SELECT, INSERT ON arxos.object_history, arxos.rating_history, arxos.events_pending TO arxos_api;
-GRANT SELECT ON arxos.events, arxos.event_counter, arxos.statuses, arxos.sensing_types TO arxos_api;
+GRANT SELECT ON arxos.events, arxos.event_counter, arxos.event_horizon, arxos.statuses, arxos.sensing_types TO arxos_api;
 -- The rating totals are written by the sequencer only (SECURITY DEFINER); requests append
 -- deltas.
 GRANT SELECT ON arxos.rating_counters, arxos.activity_days, arxos.activity_actors TO arxos_api;

@@ -832,5 +832,5 @@ GRANT EXECUTE ON FUNCTION arxos.event_object_type(arxos.events), arxos.event_jso
 REVOKE EXECUTE ON FUNCTION arxos.webhook_new_secret() FROM PUBLIC;
 -- The shim's own background work outside requests: the listener reads the outbox and
 -- registers itself, the ticker runs arxos.tick().
-GRANT SELECT ON arxos.events, arxos.event_counter, arxos.buildings, arxos.objects TO arxos_authenticator;
+GRANT SELECT ON arxos.events, arxos.event_counter, arxos.event_horizon, arxos.buildings, arxos.objects TO arxos_authenticator;
 GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.listeners TO arxos_authenticator;

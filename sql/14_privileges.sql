@@ -73,6 +73,7 @@ BEGIN
                   WHEN 'buildings' THEN 'DELETE FROM arxos.buildings WHERE key = …'
                   WHEN 'rating_deltas' THEN 'the sequencer folds them into the totals and deletes them: SELECT arxos.sequence_events()'
                   WHEN 'event_counter' THEN 'its one row numbers the outbox; it is never emptied'
+                  WHEN 'event_horizon' THEN 'its one row says how far the outbox was purged; it is never emptied'
                   ELSE CASE WHEN EXISTS (
                            -- a user trigger that fires on DELETE (tgtype bit 3)
                            SELECT 1 FROM pg_catalog.pg_trigger g
@@ -109,7 +110,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['buildings', 'objects', 'connections', 'object_history', 'api_keys',
-                             'event_counter', 'rating_counters', 'activity_days', 'activity_actors',
+                             'event_counter', 'event_horizon', 'rating_counters', 'activity_days', 'activity_actors',
                              'rating_deltas', 'rating_history', 'contributors', 'contributor_badges',
                              'contributions', 'building_pioneers', 'documented_objects', 'verifications', 'accounts',
                              'webhook_cursor']

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Forbidden,
     Conflict,
     PreconditionFailed,
+    /// A resume position below the outbox's purge horizon (AX026).
+    Gone,
     RateLimited,
     QueryTimeout,
     Unavailable,
@@ -37,6 +39,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::PreconditionFailed => "PRECONDITION_FAILED",
+            ErrorCode::Gone => "GONE",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::QueryTimeout => "QUERY_TIMEOUT",
             ErrorCode::Unavailable => "UNAVAILABLE",
@@ -54,6 +57,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ErrorCode::Gone => StatusCode::GONE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::QueryTimeout => StatusCode::BAD_REQUEST,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -317,6 +321,8 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
         "AX011" => ErrorCode::RateLimited,
         // A conditional write (if_match, the If-Match header) found the object changed.
         "AX025" => ErrorCode::PreconditionFailed,
+        // Events after a consumer's position were purged: it must take a new snapshot.
+        "AX026" => ErrorCode::Gone,
         "AX014" | "AX015" => ErrorCode::Forbidden,
         s if s.starts_with("AX") => ErrorCode::Validation,
         "42501" => ErrorCode::Forbidden,
@@ -507,6 +513,7 @@ mod tests {
             ("AX018", ErrorCode::Conflict),
             ("AX007", ErrorCode::Validation),
             ("AX025", ErrorCode::PreconditionFailed),
+            ("AX026", ErrorCode::Gone),
             ("40001", ErrorCode::Conflict),
             ("40P01", ErrorCode::Conflict),
             ("42P01", ErrorCode::Internal),

@@ -857,7 +857,7 @@ pub struct Event {
     /// bodies always have one.
     #[schema(required = true)]
     pub id: Option<i64>,
-    /// Dotted type, such as object.created or bilt.grade_changed.
+    /// Dotted type, such as object.created or bilt.rating.changed.
     #[schema(rename = "type")]
     pub kind: String,
     /// The building's key.
@@ -878,6 +878,9 @@ pub struct EventsPage {
     pub events: Vec<Event>,
     /// The id to pass as `after` next time (equal to `after` when there was nothing new).
     pub last_id: i64,
+    /// The newest event id when the page was read: where a consumer that has just taken a
+    /// snapshot starts.
+    pub head: i64,
 }
 
 /// A webhook, without its secret.

@@ -47,6 +47,32 @@ SELECT count(*) AS events_before FROM arxos.events \gset
 UPDATE arxos.events SET at = at - interval '40 days' WHERE id IN (SELECT id FROM arxos.events ORDER BY id LIMIT 3);
 SELECT arxos.purge_events('30 days') AS purged_old;
 SELECT count(*) = :events_before - 3 AS others_kept, count(*) FILTER (WHERE at < now() - interval '30 days') AS old_left FROM arxos.events;
+-- the purge horizon: a consumer resuming after an id whose followers were purged is told so
+-- (AX026); 0 (from the oldest kept) and the horizon itself resume
+SELECT h.purged_through = (SELECT min(id) FROM arxos.events) - 1 AS horizon_is_the_last_purged FROM arxos.event_horizon h;
+SELECT regress.try(format('SELECT count(*) FROM arxos.events_since(%s)', (SELECT purged_through - 1 FROM arxos.event_horizon)));
+SELECT count(*) > 0 AS from_the_horizon FROM arxos.events_since((SELECT purged_through FROM arxos.event_horizon));
+SELECT count(*) > 0 AS from_the_oldest_kept FROM arxos.events_since(0);
+-- a DBA's DELETE moves it up to the largest id deleted, a TRUNCATE to the head; never down
+BEGIN;
+SELECT id AS deleted_id FROM arxos.events ORDER BY id OFFSET 5 LIMIT 1 \gset
+DELETE FROM arxos.events WHERE id = :deleted_id;
+SELECT purged_through = :deleted_id AS moved_by_delete FROM arxos.event_horizon;
+DELETE FROM arxos.events WHERE id = (SELECT min(id) FROM arxos.events);
+SELECT purged_through = :deleted_id AS not_moved_down FROM arxos.event_horizon;
+TRUNCATE arxos.events;
+SELECT h.purged_through = c.last_id AS truncate_purges_to_the_head FROM arxos.event_horizon h, arxos.event_counter c;
+ROLLBACK;
+-- under REPEATABLE READ events_since reads what was sequenced, without sequencing (the
+-- sequencer's row lock would fail the transaction with 40001 once a listener sequenced)
+SELECT last_id AS head FROM arxos.event_counter \gset
+SELECT (arxos.put('b42', '/hvac/zones/zone_6', 'hvac_zone')).path;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) AS sequenced_in_snapshot FROM arxos.events_since(:head);
+SELECT count(*) > 0 AS left_pending FROM arxos.events_pending;
+COMMIT;
+SELECT count(*) > 0 AS sequenced_under_read_committed FROM arxos.events_since(:head);
+SELECT arxos.rm('b42', '/hvac/zones/zone_6');
 -- listeners: a registered listener that wants a wake-up, then leaves
 SELECT arxos.listener_heartbeat('00000000-0000-0000-0000-0000000000aa', true);
 SELECT wants_wake, expires_at > now() AS alive FROM arxos.listeners;

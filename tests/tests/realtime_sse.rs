@@ -563,3 +563,69 @@ fn a_start_beyond_the_head_is_refused() {
     assert_eq!(resumed.status, 200);
     resumed.wait_ready();
 }
+
+/// A position whose following events were purged is answered 410 GONE, on the stream and by
+/// `/recent`, instead of a silent gap: the consumer must take a new snapshot. `/recent` says
+/// where the head is, to start from after that snapshot.
+#[test]
+fn a_position_behind_a_purge_is_gone() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "gone", "early", 3);
+    let position = head(&cluster);
+    desks(&cluster, "gone", "purged", 3);
+    let purged = head(&cluster);
+    desks(&cluster, "gone", "kept", 3);
+    let now = head(&cluster);
+    // the events after `position` up to `purged` are purged (as purge_events would by age)
+    cluster
+        .client()
+        .execute("DELETE FROM arxos.events WHERE id <= $1", &[&purged])
+        .expect("purge");
+    let http = Http::new();
+    let poll = |after: i64| {
+        http.request(
+            "GET",
+            &shim.url(&format!(
+                "/api/events/recent?after={after}&types=object.created"
+            )),
+            &[("x-api-key", &key)],
+            None,
+        )
+    };
+    let gone = poll(position);
+    assert_eq!(gone.status, 410, "{}", gone.body);
+    assert_eq!(gone.json()["error"]["code"], "GONE");
+    let message = gone.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains(&format!("purged (through {purged})")),
+        "{message}"
+    );
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[
+            ("X-API-Key", &key),
+            ("Last-Event-ID", &position.to_string()),
+        ],
+    );
+    let status = stream.status;
+    let text = stream.body_text();
+    assert_eq!(status, 410, "{text}");
+    assert!(text.contains("take a new snapshot"), "{text}");
+    // from the horizon, and from 0 (the oldest kept), the kept events come
+    let resumed = poll(purged);
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
+    let body = resumed.json();
+    assert_eq!(body["events"].as_array().unwrap().len(), 3, "{body}");
+    assert_eq!(body["head"], now);
+    assert_eq!(poll(0).status, 200);
+    let mut from_horizon = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", &purged.to_string())],
+    );
+    assert_eq!(from_horizon.status, 200);
+    from_horizon.wait_ready();
+}

@@ -12,13 +12,16 @@ pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
        arxos.event_object_type(e), arxos.event_json(e)::text
   FROM arxos.events_since($1, max => $2, lazy_fold => true) e";
 
-/// Like [`PAGE_SQL`], of the events sequenced so far only: what a stream replays. A stream's
+/// Like [`PAGE_SQL`], of the events sequenced so far only: what a stream replays. A position
+/// below the purge horizon is AX026 (`arxos.check_resume`), so a stream that falls behind a
+/// purge ends rather than skip what was purged; its client's reconnect is then answered 410. A stream's
 /// transaction runs while its client reads, and one whose client stopped reading could stay
 /// open; it must not hold the sequencer's lock (which `events_since` takes to sequence), or
 /// event numbering would stop for every shim. The listener sequences.
 pub const REPLAY_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
        arxos.event_object_type(e), arxos.event_json(e)::text
-  FROM arxos.events e WHERE e.id > $1::int8 ORDER BY e.id LIMIT $2::int4";
+  FROM arxos.events e WHERE arxos.check_resume($1::int8) AND e.id > $1::int8
+ ORDER BY e.id LIMIT $2::int4";
 
 /// An event: the fields filters look at, and its JSON (`arxos.event_json`) as sent.
 #[derive(Debug)]

@@ -28,16 +28,17 @@ pub struct RecentParams {
     pub api_key: Option<String>,
 }
 
-/// `{"events": [...], "last_id": N}`: the events after `after` that pass the filters, among
+/// `{"events": [...], "last_id": N, "head": H}`: the events after `after` that pass the filters, among
 /// the next `limit` the key may see, and the id to pass as `after` next time.
 #[utoipa::path(get, path = "/api/events/recent", operation_id = "recent_events", tag = "events",
     params(FilterParams,
-           ("after" = Option<i64>, Query, description = "Events after this id (default 0: from the oldest kept); an id beyond the newest event is refused (400)"),
+           ("after" = Option<i64>, Query, description = "Events after this id (default 0: from the oldest kept); an id beyond the newest event is refused (400), one whose following events were purged is 410"),
            ("limit" = Option<i32>, Query, description = "Events to scan, 1 to 1000 (default 100)"),
            ("api_key" = Option<String>, Query, description = "The API key, when it cannot be sent as a header")),
     responses((status = 200, body = crate::openapi::EventsPage), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, description = "Unknown building", body = ErrorBody)),
+              (status = 404, description = "Unknown building", body = ErrorBody),
+              (status = 410, description = "GONE: the events after `after` were purged; take a new snapshot and start at the head", body = ErrorBody)),
     security(("api_key" = []), ("api_key_query" = [])))]
 pub async fn recent(
     State(state): State<AppState>,
@@ -71,8 +72,9 @@ pub async fn recent(
         .collect();
     crate::metrics::events_delivered(EventTransport::Poll, events.len() as u64);
     let body = format!(
-        "{{\"events\":[{}],\"last_id\":{last_id}}}",
-        events.join(",")
+        "{{\"events\":[{}],\"last_id\":{last_id},\"head\":{}}}",
+        events.join(","),
+        sub.head
     );
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }

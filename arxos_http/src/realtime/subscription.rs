@@ -14,6 +14,8 @@ pub struct Subscription {
     pub filter: Filter,
     /// `arxos.event_counter.last_id` at subscription time.
     pub head: i64,
+    /// `arxos.event_horizon.purged_through` then: resuming below it would skip events.
+    pub purged_through: i64,
 }
 
 impl Subscription {
@@ -28,6 +30,16 @@ impl Subscription {
                  start again without after (or with after={})",
                 self.head, self.head
             )));
+        }
+        if after > 0 && after < self.purged_through {
+            return Err(ApiError::new(
+                crate::error::ErrorCode::Gone,
+                format!(
+                    "{named} is {after}, but the events after it were purged (through {}): take a new snapshot of what you follow, \
+                     then start at the head (after={})",
+                    self.purged_through, self.head
+                ),
+            ));
         }
         Ok(after)
     }
@@ -74,14 +86,15 @@ pub async fn subscribe(
     }
     let building = params.building.as_deref();
     let named = params.building.clone();
-    let (allowed, building_id, head) = state
+    let (allowed, building_id, head, purged_through) = state
         .tx(&key, Scope::Read, building, |c| {
             Box::pin(async move {
                 let statement = c
                     .prepare_cached(
                         "SELECT nullif(current_setting('arxos.building_ids', true), ''),
                                 CASE WHEN $1::text IS NOT NULL THEN arxos.building_id($1)::text END,
-                                (SELECT last_id FROM arxos.event_counter)",
+                                (SELECT last_id FROM arxos.event_counter),
+                                (SELECT purged_through FROM arxos.event_horizon)",
                     )
                     .await?;
                 let row = c.query_one(&statement, &[&named]).await?;
@@ -89,6 +102,7 @@ pub async fn subscribe(
                     row.try_get::<_, Option<String>>(0)?,
                     row.try_get::<_, Option<String>>(1)?,
                     row.try_get::<_, i64>(2)?,
+                    row.try_get::<_, i64>(3)?,
                 ))
             })
         })
@@ -103,6 +117,7 @@ pub async fn subscribe(
             allowed_buildings: buildings(allowed),
         },
         head,
+        purged_through,
     })
 }
 
