@@ -446,6 +446,14 @@ impl IntoResponse for ApiError {
             }
         });
         let mut response = (self.code.status(), Json(body)).into_response();
+        if self.code == ErrorCode::Unauthorized {
+            // RFC 9110, 11.6.1: a 401 names the scheme that would be accepted (the key may
+            // also be sent as X-API-Key).
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"arxos\""),
+            );
+        }
         if self.code == ErrorCode::Unavailable {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
@@ -473,6 +481,8 @@ mod tests {
             ErrorCode::Unauthorized,
             ErrorCode::Forbidden,
             ErrorCode::Conflict,
+            ErrorCode::PreconditionFailed,
+            ErrorCode::Gone,
             ErrorCode::RateLimited,
             ErrorCode::QueryTimeout,
             ErrorCode::Unavailable,

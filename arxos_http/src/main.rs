@@ -13,6 +13,7 @@ mod lanes;
 mod metrics;
 mod openapi;
 mod operations;
+mod protocol;
 mod rate_limit;
 mod realtime;
 mod routes;

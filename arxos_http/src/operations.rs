@@ -149,7 +149,12 @@ impl Known {
         route: &str,
         headers: &axum::http::HeaderMap,
     ) -> Result<(), ApiError> {
-        use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
+        use axum::http::header::{IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
+        if headers.contains_key(IF_UNMODIFIED_SINCE) {
+            return Err(ApiError::validation(format!(
+                "{method} {route} does not take If-Unmodified-Since: times are too coarse to tell versions apart; send the ETag you read as If-Match"
+            )));
+        }
         if headers.contains_key(IF_MATCH) && !self.if_match {
             return Err(ApiError::validation(format!(
                 "{method} {route} does not take If-Match: conditional writes are those of objects (PUT, PATCH, DELETE by path or id, POST /api/objects)"

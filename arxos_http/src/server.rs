@@ -254,7 +254,8 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::map_response(move |response: Response| {
             render_bare_errors(body_limit, response)
-        }));
+        }))
+        .layer(middleware::from_fn(crate::protocol::check));
     if let Some(cors) = cors_layer(&config.cors_origins)? {
         app = app.layer(cors);
     }

@@ -35,6 +35,106 @@ fn unknown_routes_and_methods_answer_in_the_error_shape() {
     assert!(reply.header("allow").is_some_and(|v| v.contains("GET")));
 }
 
+/// One request written as is (no client library in between), its answer as text.
+fn raw(shim: &Shim, request: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+/// HTTP's own rules, on every route: one Host, well-formed percent-encoding, bodies without a
+/// Content-Encoding, If-Unmodified-Since refused rather than ignored; no answer may be stored
+/// by a cache (an X-API-Key is no credential to a cache); a 401 names its scheme.
+#[test]
+fn http_rules_hold_on_every_route() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key: String = cluster
+        .client()
+        .query_one(
+            "SELECT key FROM arxos.create_building('rules', 'Rules') b, arxos.create_api_key('rules', ARRAY['write'])",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    for (request, says) in [
+        (
+            "GET /api/health HTTP/1.1\r\nconnection: close\r\n\r\n".to_owned(),
+            "exactly one Host header",
+        ),
+        (
+            "GET /api/health HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n".to_owned(),
+            "exactly one Host header",
+        ),
+        (
+            format!("GET /api/buildings/b42/objects/p%zz HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\nconnection: close\r\n\r\n"),
+            "not followed by two hexadecimal digits",
+        ),
+    ] {
+        let answer = raw(&shim, &request);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.contains(says), "{answer}");
+    }
+    let http = Http::new();
+    let url = shim.url("/api/buildings/rules/objects/p");
+    let encoded = http.request(
+        "PUT",
+        &url,
+        &[
+            ("x-api-key", key.as_str()),
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ],
+        Some(br#"{"type": "panel"}"#.to_vec()),
+    );
+    assert_eq!(encoded.status, 415, "{}", encoded.body);
+    assert_eq!(encoded.header("accept-encoding"), Some("identity"));
+    let dated = http.request(
+        "DELETE",
+        &url,
+        &[
+            ("x-api-key", key.as_str()),
+            ("if-unmodified-since", "Mon, 01 Jan 2001 00:00:00 GMT"),
+        ],
+        None,
+    );
+    assert_eq!(dated.status, 400, "{}", dated.body);
+    assert!(
+        dated.body.contains("does not take If-Unmodified-Since"),
+        "{}",
+        dated.body
+    );
+    // no answer is stored by caches: data, errors, a created object with its ETag
+    let created = http.request(
+        "PUT",
+        &url,
+        &[
+            ("x-api-key", key.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(br#"{"type": "panel"}"#.to_vec()),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(created.header("etag").is_some());
+    let listing = http.request(
+        "GET",
+        &shim.url("/api/buildings"),
+        &[("x-api-key", key.as_str())],
+        None,
+    );
+    let keyless = http.get(&shim.url("/api/buildings"));
+    for reply in [&created, &listing, &keyless, &dated, &encoded] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{reply:?}");
+    }
+    assert_eq!(keyless.status, 401);
+    assert_eq!(
+        keyless.header("www-authenticate"),
+        Some("Bearer realm=\"arxos\"")
+    );
+}
+
 #[test]
 fn oversized_bodies_are_refused() {
     let cluster = Cluster::start();

@@ -8,7 +8,7 @@
 //! object's row lock, so a write between the check and the change cannot slip through.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{HeaderName, CACHE_CONTROL, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
+use axum::http::header::{HeaderName, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -150,12 +150,9 @@ impl IntoResponse for Tagged {
             response.headers_mut().insert(LOCATION, location);
         }
         if let Some(etag) = self.etag {
+            // The tag names the object's version, which readings (metrics) do not change: it is
+            // for If-Match, not for caches, which keep no answer (`no-store`, crate::protocol).
             response.headers_mut().insert(ETAG, etag);
-            // The tag names the object's version, which readings (metrics) do not change: a
-            // cache must not take it as naming this body and answer from a stored copy.
-            response
-                .headers_mut()
-                .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         }
         response
     }
@@ -210,6 +207,5 @@ mod tests {
         let response = tagged.into_response();
         assert_eq!(response.status(), StatusCode::CREATED);
         assert_eq!(response.headers()[ETAG], "\"x.1\"");
-        assert_eq!(response.headers()[CACHE_CONTROL], "no-cache");
     }
 }

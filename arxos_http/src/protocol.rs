@@ -1,0 +1,98 @@
+//! HTTP rules every request and answer keeps, whatever the route (RFC 9110, 9111, 9112):
+//! a request with a malformed or missing `Host`, malformed percent-encoding or an encoded body
+//! is refused before any route sees it, and no answer may be stored by a cache.
+
+use axum::extract::Request;
+use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, HOST};
+use axum::http::{HeaderValue, StatusCode, Version};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+/// Checks a request, runs it, and marks the answer `Cache-Control: no-store` unless the route
+/// said otherwise (the event stream's `no-cache`). Every answer but the health checks and the
+/// documents depends on the key sent in `X-API-Key`, which caches do not treat as credentials
+/// (RFC 9111, 3.5, names only `Authorization`), and some carry a secret shown once: a shared
+/// cache must keep none of them. Object answers keep their `ETag` for `If-Match`; no cache is
+/// needed for that.
+pub async fn check(request: Request, next: Next) -> Response {
+    let mut response = match refused(&request) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
+    };
+    response
+        .headers_mut()
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+fn refused(request: &Request) -> Option<Response> {
+    // RFC 9112, 3.2: a server MUST answer 400 to an HTTP/1.1 request without a Host header
+    // field, or with more than one.
+    if request.version() == Version::HTTP_11 && request.headers().get_all(HOST).iter().count() != 1
+    {
+        return Some(
+            ApiError::validation(
+                "an HTTP/1.1 request needs exactly one Host header (RFC 9112, 3.2)",
+            )
+            .into_response(),
+        );
+    }
+    let target = request.uri().path_and_query().map_or("", |p| p.as_str());
+    if let Some(at) = malformed_percent(target) {
+        let end = target.len().min(at + 3);
+        return Some(
+            ApiError::validation(format!(
+                "the request's URL has a % not followed by two hexadecimal digits ({:?} at byte {at}): write a literal % as %25",
+                &target[at..end]
+            ))
+            .into_response(),
+        );
+    }
+    // RFC 9110, 8.4 and 15.5.16: a body in a coding the server does not decode is 415, with
+    // Accept-Encoding saying what it takes.
+    let encoded = request.headers().get_all(CONTENT_ENCODING).iter().any(|v| {
+        v.to_str().map_or(true, |v| {
+            v.split(',')
+                .any(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("identity"))
+        })
+    });
+    if encoded {
+        let mut refusal = ApiError::validation(
+            "request bodies are read as sent: send them without Content-Encoding (this server takes identity only)",
+        )
+        .into_response();
+        *refusal.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        refusal
+            .headers_mut()
+            .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        return Some(refusal);
+    }
+    None
+}
+
+/// The byte offset of the first `%` not followed by two hexadecimal digits (RFC 3986, 2.1):
+/// left as it is, `p%zz` would name an object `/p%zz` that `p%25zz` names too.
+fn malformed_percent(target: &str) -> Option<usize> {
+    let bytes = target.as_bytes();
+    bytes.iter().enumerate().find_map(|(i, &b)| {
+        let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+        (b == b'%' && !(hex(i + 1) && hex(i + 2))).then_some(i)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_signs_need_two_hex_digits() {
+        assert_eq!(malformed_percent("/api/x%2Fy?a=%C3%A9"), None);
+        assert_eq!(malformed_percent("/api/p%zz"), Some(6));
+        assert_eq!(malformed_percent("/api/p%2"), Some(6));
+        assert_eq!(malformed_percent("/api/p?q=100%"), Some(12));
+        assert_eq!(malformed_percent("/api/p%%41"), Some(6));
+    }
+}
