@@ -20,6 +20,22 @@
 CREATE FUNCTION arxos.event_object_type(e arxos.events) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT e.object_type $$;
 
+-- The other path an event is about, besides its own: where an object moved from (so that a
+-- subscriber to the subtree it left hears of it), a connection's target (its path is the
+-- source's). NULL for the other events.
+CREATE FUNCTION arxos.event_other_path(e arxos.events) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN e.type = 'object.moved' THEN e.body ->> 'from'
+                WHEN starts_with(e.type, 'connection.') THEN e.body -> 'connection' ->> 'to' END
+$$;
+
+-- The type an object had before an event changed it (object.updated of its type), else NULL:
+-- a subscriber to the old type hears that the object is no longer one.
+CREATE FUNCTION arxos.event_old_type(e arxos.events) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT e.body -> 'changes' -> 'type' ->> 'before'
+$$;
+
 -- One event as JSON: {id, type, building, object_id, object_type, path, actor, at, body}.
 -- `building` is the building's key. A plain expression over the event's own columns (the
 -- sequencer stored the key and the object type), so the planner inlines it: readers pay no
@@ -34,16 +50,23 @@ $$;
 
 -- Whether an event passes a subscription's filters (NULL filters pass everything): type
 -- patterns as in arxos.event_type_matches, building, path prefix `under` (the path itself or
--- anything below it), object type. The shim applies the same rules to live SSE streams.
+-- anything below it; an event passes when its other path does, event_other_path: a move out
+-- of the subtree, a connection into it), object type (or the type it had before the event,
+-- event_old_type: an object that stopped being one). The shim applies the same rules to live
+-- SSE streams (realtime/filter.rs).
 CREATE FUNCTION arxos.event_matches(e arxos.events, types text[], building uuid, under text,
                                     object_type text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT (building IS NULL OR e.building_id = building)
        AND (under IS NULL OR under = '/' OR e.path = under
-            OR (e.path >= arxos.path_lower(under) AND e.path < arxos.path_upper(under)))
+            OR (e.path >= arxos.path_lower(under) AND e.path < arxos.path_upper(under))
+            OR arxos.event_other_path(e) = under
+            OR (arxos.event_other_path(e) >= arxos.path_lower(under)
+                AND arxos.event_other_path(e) < arxos.path_upper(under)))
        -- event_type_matches is a function call per row (it cannot be inlined): only when needed
        AND (types IS NULL OR arxos.event_type_matches(e.type, types))
-       AND (object_type IS NULL OR arxos.event_object_type(e) = object_type)
+       AND (object_type IS NULL OR arxos.event_object_type(e) = object_type
+            OR arxos.event_old_type(e) = object_type)
 $$;
 
 -------------------------------------------------------------------------------------------------
@@ -819,6 +842,7 @@ GRANT EXECUTE ON FUNCTION arxos.enqueue_deliveries(integer),
                           arxos.finish_deliveries(text, jsonb, interval[], interval)
       TO arxos_authenticator;
 GRANT EXECUTE ON FUNCTION arxos.event_object_type(arxos.events), arxos.event_json(arxos.events),
+                          arxos.event_other_path(arxos.events), arxos.event_old_type(arxos.events),
                           arxos.event_matches(arxos.events, text[], uuid, text, text),
                           arxos.webhook_json(arxos.webhooks), arxos.webhook_check_types(text[]),
                           arxos.create_webhook(text, text[], text, text, text, text, boolean),

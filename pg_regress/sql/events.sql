@@ -63,6 +63,17 @@ SELECT purged_through = :deleted_id AS not_moved_down FROM arxos.event_horizon;
 TRUNCATE arxos.events;
 SELECT h.purged_through = c.last_id AS truncate_purges_to_the_head FROM arxos.event_horizon h, arxos.event_counter c;
 ROLLBACK;
+-- filters follow what leaves them: a move out of a subtree, and a connection into it, pass
+-- `under`; an object whose type changed passes a filter on the type it had
+SELECT last_id AS head FROM arxos.event_counter \gset
+SELECT (arxos.put('b42', '/filt/a/x', 'desk', parents => true)).path, (arxos.put('b42', '/filt/b/y', 'desk', parents => true)).path;
+SELECT arxos.mv('b42', '/filt/a/x', '/filt/b/x');
+SELECT (arxos.connect('b42', '/filt/b/y', '/filt/a', 'power')).kind;
+SELECT (arxos.patch('b42', '/filt/b/y', type => 'outlet')).type;
+SELECT type, path, arxos.event_other_path(e) AS other_path FROM arxos.events_since(:head, under => '/filt/a') e ORDER BY id;
+SELECT type, path, arxos.event_old_type(e) AS old_type FROM arxos.events_since(:head) e
+ WHERE arxos.event_matches(e, ARRAY['object.updated', 'state.changed'], NULL, NULL, 'desk') ORDER BY id;
+SELECT arxos.rm('b42', '/filt', recursive => true);
 -- under REPEATABLE READ events_since reads what was sequenced, without sequencing (the
 -- sequencer's row lock would fail the transaction with 40001 once a listener sequenced)
 SELECT last_id AS head FROM arxos.event_counter \gset

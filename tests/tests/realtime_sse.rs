@@ -88,6 +88,20 @@ fn filters_pick_types_buildings_paths_and_object_types() {
     assert_eq!(sensors, ["/floor/room1/s1", "/x", "/floor/room1/s1"]);
     // Nothing else arrives for the narrow filters.
     assert!(by_type.next(Duration::from_millis(500)).is_none());
+    // What leaves a filter is told to it: the sensor moved out of /floor/room1, then retyped
+    client
+        .batch_execute(
+            "SELECT arxos.mv('a', '/floor/room1/s1', '/floor/room10/s1');
+             SELECT arxos.patch('a', '/floor/room10/s1', type => 'meter');",
+        )
+        .unwrap();
+    // (each stream first has the state.changed of the patch above)
+    let left = by_path.take(2, WAIT);
+    assert_eq!(left[1].event.as_deref(), Some("object.moved"));
+    assert_eq!(left[1].json()["body"]["from"], "/floor/room1/s1");
+    let retyped = by_object_type.take(3, WAIT);
+    assert_eq!(retyped[2].event.as_deref(), Some("object.updated"));
+    assert_eq!(retyped[2].json()["object_type"], "meter");
     let delivered = metric(&shim, r#"arxos_events_delivered_total{transport="sse"}"#);
     assert!(
         delivered >= 9.0,

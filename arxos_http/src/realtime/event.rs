@@ -9,7 +9,8 @@ use tokio_postgres::{Client, Row, Statement};
 /// polls every 5 ms while writes flow; see `arxos.fold_ratings`); row-level security
 /// limits the page to what the session may see.
 pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
-       arxos.event_object_type(e), arxos.event_json(e)::text
+       arxos.event_object_type(e), arxos.event_json(e)::text,
+       arxos.event_other_path(e), arxos.event_old_type(e)
   FROM arxos.events_since($1, max => $2, lazy_fold => true) e";
 
 /// Like [`PAGE_SQL`], of the events sequenced so far only: what a stream replays. A position
@@ -19,7 +20,8 @@ pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
 /// open; it must not hold the sequencer's lock (which `events_since` takes to sequence), or
 /// event numbering would stop for every shim. The listener sequences.
 pub const REPLAY_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
-       arxos.event_object_type(e), arxos.event_json(e)::text
+       arxos.event_object_type(e), arxos.event_json(e)::text,
+       arxos.event_other_path(e), arxos.event_old_type(e)
   FROM arxos.events e WHERE arxos.check_resume($1::int8) AND e.id > $1::int8
  ORDER BY e.id LIMIT $2::int4";
 
@@ -32,6 +34,10 @@ pub struct Event {
     pub path: Option<String>,
     pub object_type: Option<String>,
     pub json: String,
+    /// `arxos.event_other_path`: where a moved object came from, a connection's target.
+    pub other_path: Option<String>,
+    /// `arxos.event_old_type`: the type an object had before the event changed it.
+    pub old_type: Option<String>,
 }
 
 impl Event {
@@ -43,6 +49,8 @@ impl Event {
             path: row.try_get(3)?,
             object_type: row.try_get(4)?,
             json: row.try_get(5)?,
+            other_path: row.try_get(6)?,
+            old_type: row.try_get(7)?,
         })
     }
 }

@@ -116,11 +116,14 @@ impl Filter {
             }
         }
         if let Some(under) = &self.under {
-            if under != "/" {
-                match &event.path {
-                    Some(path) if arxos_core::path::is_within(path, under) => {}
-                    _ => return false,
-                }
+            // the event's path, or its other one (arxos.event_other_path): a move out of the
+            // subtree, a connection into it
+            let within = |path: &Option<String>| {
+                path.as_deref()
+                    .is_some_and(|p| arxos_core::path::is_within(p, under))
+            };
+            if under != "/" && !within(&event.path) && !within(&event.other_path) {
+                return false;
             }
         }
         if let Some(types) = &self.types {
@@ -129,7 +132,9 @@ impl Filter {
             }
         }
         if let Some(object_type) = &self.object_type {
-            if event.object_type.as_deref() != Some(object_type.as_str()) {
+            // or the type it had (arxos.event_old_type): an object that stopped being one
+            let wanted = Some(object_type.as_str());
+            if event.object_type.as_deref() != wanted && event.old_type.as_deref() != wanted {
                 return false;
             }
         }
@@ -157,6 +162,8 @@ mod tests {
             path: path.map(str::to_owned),
             object_type: Some("sensor".to_owned()),
             json: "{}".to_owned(),
+            other_path: None,
+            old_type: None,
         }
     }
 
@@ -204,6 +211,23 @@ mod tests {
         assert!(!filter.matches(&event("object.created", Some("b1"), Some("/ab"))));
         assert!(!filter.matches(&event("object.created", Some("b2"), Some("/a/x"))));
         assert!(!filter.matches(&event("bilt.rating.changed", Some("b1"), Some("/a/x"))));
+        // a move out of /a, and a type change away from sensor, still reach the subscriber
+        let moved_out = Event {
+            other_path: Some("/a/x".into()),
+            ..event("object.moved", Some("b1"), Some("/b/x"))
+        };
+        assert!(filter.matches(&moved_out));
+        let retyped = Event {
+            object_type: Some("meter".into()),
+            old_type: Some("sensor".into()),
+            ..event("object.updated", Some("b1"), Some("/a/x"))
+        };
+        assert!(filter.matches(&retyped));
+        let elsewhere = Event {
+            other_path: Some("/ab".into()),
+            ..event("object.moved", Some("b1"), Some("/b/x"))
+        };
+        assert!(!filter.matches(&elsewhere));
     }
 
     #[test]
