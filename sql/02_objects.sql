@@ -274,10 +274,13 @@ BEGIN
                c.type
           FROM pairs c
           CROSS JOIN LATERAL (VALUES
-                (CASE WHEN c.path <> c.old_path THEN 'object.moved' END),
-                (CASE WHEN c.changes - 'path' <> '{}' THEN 'object.updated' END),
-                (CASE WHEN c.state_changed THEN 'state.changed' END)) AS e(type)
+                (CASE WHEN c.path <> c.old_path THEN 'object.moved' END, 1),
+                (CASE WHEN c.changes - 'path' <> '{}' THEN 'object.updated' END, 2),
+                (CASE WHEN c.state_changed THEN 'state.changed' END, 3)) AS e(type, k)
          WHERE c.changes <> '{}' AND e.type IS NOT NULL
+         -- by path: the events of a subtree's move come parent first, so that a consumer
+         -- keyed by path moves a folder before what is in it
+         ORDER BY c.path, e.k
     ), deltas AS (
         -- Bookkeeping-only updates (readings, monitors) change no field but may change the
         -- instrumented count.

@@ -127,7 +127,6 @@ CREATE UNLOGGED TABLE arxos.readings_pending (
     xid         xid8 NOT NULL,
     object_id   uuid NOT NULL,
     building_id uuid NOT NULL,
-    path        text COLLATE "C" NOT NULL,
     value       double precision NOT NULL,
     unit        text,
     at          timestamptz NOT NULL,
@@ -143,10 +142,16 @@ DECLARE
 BEGIN
     DELETE FROM arxos.readings_pending x WHERE x.xid = NEW.xid AND x.object_id = NEW.object_id
     RETURNING * INTO r;
-    IF FOUND AND EXISTS (SELECT 1 FROM arxos.objects o WHERE o.id = r.object_id) THEN
-        INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
-        VALUES ('metric.recorded', r.building_id, r.object_id, r.path, arxos.current_actor(),
-                jsonb_build_object('value', r.value, 'unit', r.unit, 'at', r.at, 'count', r.count));
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- The object's path now, at commit: it may have moved since the reading (a path taken
+    -- then would name a place where the object no longer is, and miss `under` filters).
+    INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
+    SELECT 'metric.recorded', r.building_id, r.object_id, o.path, arxos.current_actor(),
+           jsonb_build_object('value', r.value, 'unit', r.unit, 'at', r.at, 'count', r.count)
+      FROM arxos.objects o WHERE o.id = r.object_id;
+    IF FOUND THEN
         PERFORM arxos.wake();
     END IF;
     RETURN NULL;
@@ -243,9 +248,9 @@ BEGIN
          WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
         RETURNING o.id
     )
-    INSERT INTO arxos.readings_pending AS p (xid, object_id, building_id, path, value, unit, at, count)
-    SELECT pg_current_xact_id(), l.id, l.building_id, o.path, l.v, l.u, l.at, l.c
-      FROM latest l JOIN arxos.objects o ON o.id = l.id
+    INSERT INTO arxos.readings_pending AS p (xid, object_id, building_id, value, unit, at, count)
+    SELECT pg_current_xact_id(), l.id, l.building_id, l.v, l.u, l.at, l.c
+      FROM latest l
     ON CONFLICT (xid, object_id) DO UPDATE
        SET value = CASE WHEN excluded.at >= p.at THEN excluded.value ELSE p.value END,
            unit = CASE WHEN excluded.at >= p.at THEN excluded.unit ELSE p.unit END,

@@ -74,6 +74,17 @@ SELECT type, path, arxos.event_other_path(e) AS other_path FROM arxos.events_sin
 SELECT type, path, arxos.event_old_type(e) AS old_type FROM arxos.events_since(:head) e
  WHERE arxos.event_matches(e, ARRAY['object.updated', 'state.changed'], NULL, NULL, 'desk') ORDER BY id;
 SELECT arxos.rm('b42', '/filt', recursive => true);
+-- a subtree's move comes parent first; a reading's metric.recorded names the object where it
+-- is at commit (here it moved after the reading, in the same transaction)
+SELECT last_id AS head FROM arxos.event_counter \gset
+SELECT (arxos.put('b42', '/mvr/a/s', 'sensor', parents => true)).path;
+SELECT (arxos.put('b42', '/mvr/a/0', 'sensor')).path;
+BEGIN;
+SELECT arxos.record('b42', '/mvr/a/s', 1.5);
+SELECT arxos.mv('b42', '/mvr/a', '/mvr/b');
+COMMIT;
+SELECT type, path FROM arxos.events_since(:head) WHERE type IN ('object.moved', 'metric.recorded') ORDER BY id;
+SELECT arxos.rm('b42', '/mvr', recursive => true);
 -- under REPEATABLE READ events_since reads what was sequenced, without sequencing (the
 -- sequencer's row lock would fail the transaction with 40001 once a listener sequenced)
 SELECT last_id AS head FROM arxos.event_counter \gset
