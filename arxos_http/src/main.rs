@@ -10,6 +10,7 @@ mod import;
 mod json_body;
 mod keys;
 mod lanes;
+mod listen;
 mod metrics;
 mod openapi;
 mod operations;

@@ -1,6 +1,5 @@
 //! `arxos serve`: the router, its middleware, and the listening loop with graceful shutdown.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +9,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt;
-use axum::{Router, ServiceExt};
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::Notify;
@@ -123,13 +121,6 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let app = router(state.clone(), &config)?;
 
     let local = listener.local_addr()?;
-    // Answers go out at once instead of waiting for the client's acknowledgement of the last
-    // one (Nagle's algorithm).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
     tracing::info!(addr = %local, "listening on http://{local}");
     let hub = state.hub.clone();
     tokio::spawn(report_database(state));
@@ -138,26 +129,20 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     // `/api/buildings/b42/ls/` is `/api/buildings/b42/ls`: the trailing slash goes before
     // routing (paths inside the database are normalised the same way).
     let app = NormalizePath::trim_trailing_slash(app);
-    let server = axum::serve(
-        listener,
-        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-    )
-    .with_graceful_shutdown({
-        let stop = Arc::clone(&stop);
-        async move { stop.notified().await }
-    })
-    .into_future();
+    // A request's head, and a kept-alive connection's next one, within the request timeout.
+    let head_timeout = Duration::from_secs(config.request_timeout);
+    let server = crate::listen::serve(listener, app, Arc::clone(&stop), head_timeout);
     tokio::pin!(server);
 
     let grace = Duration::from_secs(config.shutdown_grace);
     tokio::select! {
-        result = &mut server => {
+        () = &mut server => {
             realtime.stop(&pool).await;
             if let Some(webhooks) = webhooks {
                 webhooks.stop(Instant::now() + grace).await;
             }
             pool.close();
-            return result.map_err(ServeError::from);
+            return Ok(());
         }
         signal = signals.recv() => {
             tracing::info!(signal, "shutting down: no new connections, finishing in-flight requests and webhook deliveries");
@@ -173,7 +158,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     // Requests and webhook deliveries share one grace period.
     let deadline = Instant::now() + grace;
     match tokio::time::timeout_at(deadline, &mut server).await {
-        Ok(result) => result?,
+        Ok(()) => {}
         Err(_) => tracing::warn!(
             ?grace,
             "grace period over: dropping the remaining connections"

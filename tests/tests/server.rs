@@ -135,6 +135,30 @@ fn http_rules_hold_on_every_route() {
     );
 }
 
+/// A request head that never ends (slowloris: a byte now and then) does not hold its
+/// connection for ever: it is closed once the request timeout has passed without a whole head.
+#[test]
+fn a_request_head_that_never_ends_is_cut_off() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), &["--request-timeout", "1"], &[]);
+    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
+    stream
+        .write_all(b"GET /api/health HTTP/1.1\r\nhost: x\r\n")
+        .unwrap();
+    // a liveness bound, far above the 1 s limit: the server closes the connection first
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = String::new();
+    let read = stream.read_to_string(&mut answer);
+    assert!(
+        read.is_ok(),
+        "the connection stayed open: {read:?} {answer}"
+    );
+    // the server goes on answering whole requests
+    assert_eq!(Http::new().get(&shim.url("/api/health/live")).status, 200);
+}
+
 #[test]
 fn oversized_bodies_are_refused() {
     let cluster = Cluster::start();
