@@ -184,7 +184,8 @@ CREATE TABLE arxos.connections (
     CONSTRAINT connection_not_self CHECK (from_id <> to_id)
 );
 CREATE INDEX connections_to ON arxos.connections (to_id, kind);
-CREATE INDEX connections_building ON arxos.connections (building_id);
+-- A building's connections, in id order (arxos.building_connections pages through them).
+CREATE INDEX connections_building ON arxos.connections (building_id, id);
 
 -------------------------------------------------------------------------------------------------
 -- Audit history: one row per insert, update, delete or move of an object.

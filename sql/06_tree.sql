@@ -745,6 +745,28 @@ LANGUAGE sql STABLE AS $$
     ORDER BY 1 DESC, 2, 3
 $$;
 
+-- Every connection of a building, in id order, optionally of one kind: what an export or an
+-- application's copy of the building reads (connections_of is one object's). Keyset pages:
+-- `after` is the last id of the previous page. The rows are arxos.connections' with both
+-- ends' paths, as arxos.connect's answer over HTTP.
+CREATE FUNCTION arxos.building_connections(building text, kind text DEFAULT NULL,
+                                           after uuid DEFAULT NULL, max integer DEFAULT NULL)
+RETURNS TABLE (id uuid, building_id uuid, from_id uuid, to_id uuid, "from" text, "to" text,
+               kind text, properties jsonb, created_at timestamptz, created_by text)
+LANGUAGE sql STABLE AS $$
+    SELECT c.id, c.building_id, c.from_id, c.to_id, f.path::text, t.path::text, c.kind,
+           c.properties, c.created_at, c.created_by
+      FROM arxos.building_id(building_connections.building) AS b
+      JOIN arxos.connections c ON c.building_id = b
+      JOIN arxos.objects f ON f.id = c.from_id
+      JOIN arxos.objects t ON t.id = c.to_id
+     WHERE (building_connections.kind IS NULL OR arxos.check_kind(building_connections.kind))
+       AND (building_connections.kind IS NULL OR c.kind = building_connections.kind)
+       AND (building_connections.after IS NULL OR c.id > building_connections.after)
+     ORDER BY c.id
+     LIMIT arxos.listing_limit(building_connections.max)
+$$;
+
 -- One object reached by arxos.trace, with the route that first reached it (for cycles).
 CREATE TYPE arxos.trace_step AS (id uuid, route uuid[]);
 

@@ -23,7 +23,7 @@ use crate::webhooks::routes as webhooks;
         buildings::list_buildings, buildings::create_building, buildings::get_building,
         objects::get_object, objects::put_object, objects::patch_object, objects::delete_object,
         objects::ls, objects::tree, objects::move_subtree, objects::near, objects::trace,
-        objects::history, objects::connect, objects::disconnect, objects::connections_of,
+        objects::history, objects::connect, objects::disconnect, objects::connections_of, objects::building_connections,
         objects::find_objects, objects::create_object, objects::get_by_id, objects::patch_by_id,
         objects::delete_by_id,
         ratings::rating, ratings::breakdown, ratings::history, ratings::recompute,

@@ -90,3 +90,26 @@ SELECT count(*) FROM (
 SELECT depth, path, via, cycle, again FROM arxos.trace('b42', '/dia/tri/panel');
 SELECT depth, path, via, cycle, again FROM arxos.trace('b42', '/dia/tri/lamp', 'upstream');
 SELECT arxos.rm('b42', '/dia', recursive => true) AS removed;
+-- every connection of a building, in id order, a page at a time (after: the last id), of one
+-- kind or all; the pages put together are the whole set, once each
+SELECT count(*) AS all_connections FROM arxos.connections WHERE building_id = arxos.building_id('b42');
+SELECT count(*) AS listed, count(DISTINCT id) AS distinct_ids FROM arxos.building_connections('b42');
+CREATE TEMP TABLE pages AS SELECT * FROM arxos.building_connections('b42', max => 2);
+DO $$
+DECLARE
+    last uuid;
+BEGIN
+    LOOP
+        SELECT p.id INTO last FROM pages p ORDER BY p.id DESC LIMIT 1;
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM arxos.building_connections('b42', after => last, max => 2));
+        INSERT INTO pages SELECT * FROM arxos.building_connections('b42', after => last, max => 2);
+    END LOOP;
+END
+$$;
+SELECT count(*) = (SELECT count(*) FROM arxos.connections WHERE building_id = arxos.building_id('b42')) AS pages_cover_all,
+       count(*) = count(DISTINCT id) AS once_each FROM pages;
+SELECT "from", "to", kind FROM arxos.building_connections('b42', kind => 'monitors') ORDER BY 1, 2;
+SELECT regress.try($$SELECT * FROM arxos.building_connections('b42', kind => 'Power')$$);
+SELECT regress.try($$SELECT * FROM arxos.building_connections('b42', max => -1)$$);
+SELECT regress.try($$SELECT * FROM arxos.building_connections('nope')$$);
+DROP TABLE pages;

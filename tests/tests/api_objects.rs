@@ -423,6 +423,52 @@ fn move_near_trace_and_connections() {
         .get("/api/buildings/b42/connections/spaces/floor_1/a")
         .json();
     assert_eq!(of["items"][0]["other_path"], "/spaces/floor_1/b");
+    // every connection of the building, a page at a time by id, as connect answers them
+    let all: i64 = api
+        .get("/api/buildings/b42/connections?count=true&limit=1")
+        .json()["count"]
+        .as_i64()
+        .unwrap();
+    assert!(all >= 2, "{all}");
+    let mut url = "/api/buildings/b42/connections?limit=1".to_owned();
+    let mut ids = Vec::new();
+    loop {
+        let page = api.get(&url).json();
+        for item in page["items"].as_array().unwrap() {
+            ids.push(item["id"].as_str().unwrap().to_owned());
+            assert!(item["from"].as_str().unwrap().starts_with('/'), "{item}");
+        }
+        match page["next"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        (ids.len() as i64, &sorted),
+        (all, &ids),
+        "in id order, once each"
+    );
+    let power = api.get("/api/buildings/b42/connections?kind=power").json();
+    assert!(power["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["kind"] == "power"));
+    assert!(power["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["to"] == "/spaces/floor_1/b"));
+    for bad in ["kind=Power", "after=x", "limit=0"] {
+        assert_error(
+            &api.get(&format!("/api/buildings/b42/connections?{bad}")),
+            400,
+            "VALIDATION_ERROR",
+        );
+    }
 
     let trace = api
         .get("/api/buildings/b42/trace/spaces/floor_1/a?direction=downstream")

@@ -45,9 +45,6 @@ impl PageParams {
     }
 }
 
-/// A path parameter that names a row by UUID (`/api/objects/{id}`, `/api/webhooks/{id}`, …),
-/// in canonical form. Text that is no UUID cannot name any row: 400, the same on every route,
-/// with what was sent and what is expected (docs/api.md, "Errors").
 /// A 201 answer with `Location`, the URL the new resource is read at (RFC 9110, 10.2.2), as a
 /// path on this server. Routes whose resources have no URL of their own (connections,
 /// transfers, keys, contributions) answer 201 without one.
@@ -64,6 +61,9 @@ pub fn field<'a>(body: &'a Value, name: &str) -> &'a str {
     body[name].as_str().unwrap_or_default()
 }
 
+/// A path parameter that names a row by UUID (`/api/objects/{id}`, `/api/webhooks/{id}`, …),
+/// in canonical form. Text that is no UUID cannot name any row: 400, the same on every route,
+/// with what was sent and what is expected (docs/api.md, "Errors").
 pub fn uuid_param(text: &str, what: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(text)
         .map(|id| id.to_string())

@@ -58,7 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/buildings/{b}/history", get(history))
         .route(
             "/api/buildings/{b}/connections",
-            post(connect).delete(disconnect),
+            get(building_connections).post(connect).delete(disconnect),
         )
         .route(
             "/api/buildings/{b}/connections/{*path}",
@@ -678,6 +678,70 @@ pub async fn disconnect(
         )
         .await?;
     Ok(Json(json!({ "deleted": deleted })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectionPageParams {
+    /// Largest number of connections to return (1 to 1000, default 100).
+    pub limit: Option<i64>,
+    /// The connections after this id, as in the `next` link (the last id of the page before).
+    pub after: Option<String>,
+    /// Only connections of this kind.
+    pub kind: Option<String>,
+    /// Also return the total number of connections (of the kind; costs a count).
+    pub count: Option<bool>,
+}
+
+/// Every connection of a building, by id (`arxos.building_connections`): what an export or an
+/// application's copy of the building pages through.
+#[utoipa::path(get, path = "/api/buildings/{b}/connections", tag = "connections",
+    params(("b" = String, Path, example = "b42", description = "Building key or UUID"), ConnectionPageParams),
+    responses((status = 200, description = "A page of connections, by id", body = crate::openapi::PageOf<crate::openapi::Connection>),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn building_connections(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(b): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    Query(page): Query<ConnectionPageParams>,
+) -> Result<Json<Page>, ApiError> {
+    let limit = checked_limit(page.limit)?;
+    let after = page
+        .after
+        .as_deref()
+        .map(|a| super::uuid_param(a, "connection"))
+        .transpose()?;
+    let (kind, want_count) = (page.kind, page.count.unwrap_or(false));
+    let building = b.clone();
+    let (rows, count) = state
+        .tx(&key, Scope::Read, Some(&b), move |c| {
+            Box::pin(async move {
+                let rows = json_rows(
+                    c,
+                    "SELECT to_jsonb(x) FROM arxos.building_connections($1, $2, $3::text::uuid, $4::int8::int4) x",
+                    &[&building, &kind, &after, &(limit + 1)],
+                )
+                .await?;
+                let count = count_if(
+                    c,
+                    want_count,
+                    "SELECT to_jsonb(count(*)) FROM arxos.connections c
+                      WHERE c.building_id = arxos.building_id($1) AND ($2::text IS NULL OR c.kind = $2)",
+                    &[&building, &kind],
+                )
+                .await?;
+                Ok((rows, count))
+            })
+        })
+        .await?;
+    let mut page = Page::from_rows(rows, limit, &uri, |v| {
+        v.get("id").and_then(Value::as_str).map(str::to_owned)
+    });
+    page.count = count;
+    Ok(Json(page))
 }
 
 /// The connections into and out of an object (`arxos.connections_of`).
