@@ -136,7 +136,8 @@ fn http_rules_hold_on_every_route() {
 }
 
 /// A request head that never ends (slowloris: a byte now and then) does not hold its
-/// connection for ever: it is closed once the request timeout has passed without a whole head.
+/// connection for ever: it is closed once the request timeout has passed without a whole head;
+/// a body that never ends is answered 408.
 #[test]
 fn a_request_head_that_never_ends_is_cut_off() {
     let cluster = Cluster::start();
@@ -155,6 +156,26 @@ fn a_request_head_that_never_ends_is_cut_off() {
         read.is_ok(),
         "the connection stayed open: {read:?} {answer}"
     );
+    // a body that stops short: the client's delay, 408 (not the 503 of a slow server), and
+    // the connection closed
+    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
+    stream
+        .write_all(
+            b"PUT /api/buildings/b42/objects/p HTTP/1.1\r\nhost: x\r\nx-api-key: arx_x\r\n\
+              content-type: application/json\r\ncontent-length: 22\r\n\r\n{\"type\": \"pa",
+        )
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = String::new();
+    let read = stream.read_to_string(&mut answer);
+    assert!(
+        read.is_ok(),
+        "the connection stayed open: {read:?} {answer}"
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 1 s"), "{answer}");
     // the server goes on answering whole requests
     assert_eq!(Http::new().get(&shim.url("/api/health/live")).status, 200);
 }
