@@ -209,10 +209,22 @@ CREATE INDEX object_history_path ON arxos.object_history (building_id, path, id)
 -- a random object such an index dirties a random leaf page (a full-page image in the WAL after
 -- every checkpoint). One object's history across moves: filter by building_id and object_id.
 CREATE INDEX object_history_at ON arxos.object_history USING brin (at);
--- Moves by the path they left: the history of a path shows an object moving away from it.
--- Partial (move rows only), so no other write touches it.
+-- The path a move row left (its changes' path.before). PL/pgSQL, so never inlined, and
+-- LEAKPROOF (it cannot fail: a missing key is NULL): under row-level security a condition on it
+-- can be an index condition, which `changes #>> …` (jsonb_extract_path_text, not leakproof)
+-- could not, so the history of a path scanned every row of the building's history.
+CREATE FUNCTION arxos.moved_from(changes jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS $$
+BEGIN
+    RETURN changes #>> '{path,before}';
+END
+$$;
+-- Moves by the path they left: the history of a path shows an object moving away from it;
+-- and by the path they reached (the walk back to an object's earlier paths starts from them).
+-- Partial (move rows only), so no other write touches them.
 CREATE INDEX object_history_moved_from ON arxos.object_history
-    (building_id, ((changes #>> '{path,before}') COLLATE "C"), id) WHERE op = 'move';
+    (building_id, (arxos.moved_from(changes) COLLATE "C"), id) WHERE op = 'move';
+CREATE INDEX object_history_moves ON arxos.object_history (building_id, path, id) WHERE op = 'move';
 
 -------------------------------------------------------------------------------------------------
 -- Events: the durable outbox.

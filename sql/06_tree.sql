@@ -960,25 +960,18 @@ BEGIN
     -- What happened under the path, what happened before to the objects that moved in (each
     -- move row names the object's path before it, where its earlier rows are, and, if it moved
     -- there too, the move row that leads further back), and the moves of objects out of it.
+    -- Each of the three is cut to the page (its first `max` by id) before they are put
+    -- together: the page is among those, and a subtree with 600,000 rows of history is then
+    -- a top-N sort of its rows, not a union and a sort of them all.
     RETURN QUERY
-    WITH RECURSIVE here AS MATERIALIZED (
-        SELECT h.* FROM arxos.object_history h
-         WHERE h.building_id = b
-           AND h.path >= p AND h.path < upper AND (h.path = p OR h.path >= arxos.path_lower(p))
-           AND (since IS NULL OR h.at >= since)
-           -- a page after after_id: a move row at or before it leads only to earlier rows
-           AND (after_id IS NULL OR h.id > after_id)
-    ), away AS (
-        SELECT h.* FROM arxos.object_history h
-         WHERE h.building_id = b AND h.op = 'move'
-           AND (h.changes #>> '{path,before}') COLLATE "C" >= p
-           AND (h.changes #>> '{path,before}') COLLATE "C" < upper
-           AND ((h.changes #>> '{path,before}') COLLATE "C" = p
-                OR (h.changes #>> '{path,before}') COLLATE "C" >= arxos.path_lower(p))
-           AND (since IS NULL OR h.at >= since)
-           AND (after_id IS NULL OR h.id > after_id)
-    ), earlier (object_id, path, before_id) AS (
-        SELECT m.object_id, m.changes #>> '{path,before}', m.id FROM here m WHERE m.op = 'move'
+    WITH RECURSIVE earlier (object_id, path, before_id) AS (
+        -- the moves into the subtree (a page after after_id: a move row at or before it leads
+        -- only to earlier rows)
+        SELECT m.object_id, m.changes #>> '{path,before}', m.id FROM arxos.object_history m
+         WHERE m.building_id = b AND m.op = 'move'
+           AND m.path >= p AND m.path < upper AND (m.path = p OR m.path >= arxos.path_lower(p))
+           AND (since IS NULL OR m.at >= since)
+           AND (after_id IS NULL OR m.id > after_id)
         UNION
         SELECT m.object_id, m.changes #>> '{path,before}', m.id
           FROM earlier e
@@ -987,14 +980,28 @@ BEGIN
          WHERE m.op = 'move' AND (since IS NULL OR m.at >= since)
     )
     SELECT r.* FROM (
-        SELECT * FROM here
+        (SELECT h.* FROM arxos.object_history h
+          WHERE h.building_id = b
+            AND h.path >= p AND h.path < upper AND (h.path = p OR h.path >= arxos.path_lower(p))
+            AND (since IS NULL OR h.at >= since)
+            AND (after_id IS NULL OR h.id > after_id)
+          ORDER BY h.id LIMIT max)
         UNION
-        SELECT * FROM away
+        (SELECT h.* FROM arxos.object_history h
+          WHERE h.building_id = b AND h.op = 'move'
+            AND arxos.moved_from(h.changes) COLLATE "C" >= p
+            AND arxos.moved_from(h.changes) COLLATE "C" < upper
+            AND (arxos.moved_from(h.changes) COLLATE "C" = p
+                 OR arxos.moved_from(h.changes) COLLATE "C" >= arxos.path_lower(p))
+            AND (since IS NULL OR h.at >= since)
+            AND (after_id IS NULL OR h.id > after_id)
+          ORDER BY h.id LIMIT max)
         UNION
-        SELECT h.* FROM earlier e
-          JOIN arxos.object_history h ON h.building_id = b AND h.path = e.path
-                                      AND h.object_id = e.object_id AND h.id < e.before_id
-         WHERE (since IS NULL OR h.at >= since) AND (after_id IS NULL OR h.id > after_id)) r
+        (SELECT h.* FROM earlier e
+           JOIN arxos.object_history h ON h.building_id = b AND h.path = e.path
+                                       AND h.object_id = e.object_id AND h.id < e.before_id
+          WHERE (since IS NULL OR h.at >= since) AND (after_id IS NULL OR h.id > after_id)
+          ORDER BY h.id LIMIT max)) r
      ORDER BY r.id
      LIMIT max;
 END

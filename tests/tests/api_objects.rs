@@ -330,11 +330,16 @@ fn ls_and_tree_paginate_by_path() {
 
     let mut seen = Vec::new();
     let mut url = "/api/buildings/b42/ls?limit=1&count=true".to_owned();
+    let mut first = true;
     loop {
         let page = api.get(&url);
         assert_eq!(page.status, 200, "{}", page.body);
         let page = page.json();
-        assert_eq!(page["count"], expected.len());
+        // the count on the first page; the next links leave it out (each would count again)
+        match std::mem::replace(&mut first, false) {
+            true => assert_eq!(page["count"], expected.len()),
+            false => assert!(page.get("count").is_none_or(Value::is_null), "{page}"),
+        }
         seen.extend(
             page["items"]
                 .as_array()

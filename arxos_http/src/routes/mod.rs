@@ -163,7 +163,9 @@ pub fn next_link(uri: &Uri, after: &str) -> String {
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
-    pairs.retain(|(name, _)| name != "after");
+    // `count` is the first page's: the next pages would pay for the same count again (a
+    // 200-page export, 200 counts of the whole listing).
+    pairs.retain(|(name, _)| name != "after" && name != "count");
     pairs.push(("after".to_owned(), after.to_owned()));
     let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     format!("{}?{query}", uri.path())
@@ -175,13 +177,13 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn next_link_replaces_after_and_keeps_the_rest() {
+    fn next_link_replaces_after_drops_count_and_keeps_the_rest() {
         let uri: Uri = "/api/buildings/b42/ls/electrical?limit=2&after=%2Fa&count=true"
             .parse()
             .unwrap();
         assert_eq!(
             next_link(&uri, "/electrical/b c"),
-            "/api/buildings/b42/ls/electrical?limit=2&count=true&after=%2Felectrical%2Fb+c"
+            "/api/buildings/b42/ls/electrical?limit=2&after=%2Felectrical%2Fb+c"
         );
     }
 
