@@ -436,13 +436,21 @@ LANGUAGE sql STABLE AS $$
           FROM arxos.building_id(building) AS b,
                LATERAL arxos.existing_path(b, path) AS p
          WHERE (depth IS NULL OR depth >= 0 OR arxos.raise('depth must be 0 or more', '22023')))
-    SELECT o.path::text, o.name::text, o.type, o.status, o.health, o.needs_repair, o.depth - args.d0
-      FROM args JOIN arxos.objects o
-        ON o.building_id = args.b
-       -- one index range [p, p0); the OR only drops siblings like p-x that sort inside it
-       AND o.path >= args.p AND o.path < args.hi AND (o.path = args.p OR o.path >= args.lo)
-     WHERE ($3 IS NULL OR o.depth - args.d0 <= $3)
-       AND (after IS NULL OR o.path > args.a COLLATE "C")
+    -- The arguments reach the listing as InitPlan parameters (as in ls): the index range is
+    -- then read in path order and stops at the page, where a join with args was planned, as
+    -- arxos_api (row-level security hides the row count), as a bitmap scan of the whole range
+    -- and a sort: every page of a 200,000-object building read all of it.
+    SELECT o.path::text, o.name::text, o.type, o.status, o.health, o.needs_repair,
+           o.depth - (SELECT args.d0 FROM args)
+      FROM arxos.objects o
+     WHERE o.building_id = (SELECT args.b FROM args)
+       -- one index range [p, p0), from after on; the OR only drops siblings like p-x that sort
+       -- inside it
+       AND o.path >= (SELECT CASE WHEN args.a > args.p THEN args.a ELSE args.p END FROM args)
+       AND o.path < (SELECT args.hi FROM args)
+       AND (o.path = (SELECT args.p FROM args) OR o.path >= (SELECT args.lo FROM args))
+       AND ($3 IS NULL OR o.depth - (SELECT args.d0 FROM args) <= $3)
+       AND (after IS NULL OR o.path > (SELECT args.a FROM args) COLLATE "C")
      ORDER BY o.path
      LIMIT arxos.listing_limit(max)
 $$;
@@ -467,6 +475,11 @@ BEGIN
         RAISE EXCEPTION 'props must be a JSON object (the properties an object must contain), got a JSON %',
             jsonb_typeof(props) USING ERRCODE = '22023';
     END IF;
+    PERFORM arxos.listing_limit(max);
+    -- LIMIT max itself, not listing_limit's expression: the planner then sees the page's size
+    -- (with plan_cache_mode force_custom_plan, set on the function below, in every call, not a
+    -- generic plan after the fifth) and reads the (building_id, path) index in order up to it,
+    -- rather than every object after `after` and a sort.
     RETURN QUERY
     SELECT o.* FROM arxos.objects o
      WHERE o.building_id = b
@@ -477,9 +490,11 @@ BEGIN
        AND (find.needs_repair IS NULL OR o.needs_repair = find.needs_repair)
        AND (a IS NULL OR o.path > a COLLATE "C")
      ORDER BY o.path
-     LIMIT arxos.listing_limit(max);
+     LIMIT max;
 END
 $$;
+ALTER FUNCTION arxos.find(text, text, text, text, jsonb, boolean, text, integer)
+    SET plan_cache_mode = force_custom_plan;
 
 -- Objects of every building the caller may see (row-level security) matching every filter
 -- given, ordered by building id and path (the order of the object_path_unique index); the
@@ -754,13 +769,16 @@ CREATE FUNCTION arxos.building_connections(building text, kind text DEFAULT NULL
 RETURNS TABLE (id uuid, building_id uuid, from_id uuid, to_id uuid, "from" text, "to" text,
                kind text, properties jsonb, created_at timestamptz, created_by text)
 LANGUAGE sql STABLE AS $$
-    SELECT c.id, c.building_id, c.from_id, c.to_id, f.path::text, t.path::text, c.kind,
-           c.properties, c.created_at, c.created_by
-      FROM arxos.building_id(building_connections.building) AS b
-      JOIN arxos.connections c ON c.building_id = b
-      JOIN arxos.objects f ON f.id = c.from_id
-      JOIN arxos.objects t ON t.id = c.to_id
-     WHERE (building_connections.kind IS NULL OR arxos.check_kind(building_connections.kind))
+    -- The building as an InitPlan parameter and the ends' paths looked up per row of the page:
+    -- the (building_id, id) index is read in order and stops at the page (a join was planned,
+    -- as arxos_api, as a scan of every connection of the building).
+    SELECT c.id, c.building_id, c.from_id, c.to_id,
+           (SELECT f.path::text FROM arxos.objects f WHERE f.id = c.from_id),
+           (SELECT t.path::text FROM arxos.objects t WHERE t.id = c.to_id),
+           c.kind, c.properties, c.created_at, c.created_by
+      FROM arxos.connections c
+     WHERE c.building_id = (SELECT arxos.building_id(building_connections.building))
+       AND (building_connections.kind IS NULL OR arxos.check_kind(building_connections.kind))
        AND (building_connections.kind IS NULL OR c.kind = building_connections.kind)
        AND (building_connections.after IS NULL OR c.id > building_connections.after)
      ORDER BY c.id

@@ -187,7 +187,9 @@ COMMENT ON COLUMN arxos.contributions.tokens_earned IS
 COMMENT ON COLUMN arxos.contributions.verified_at IS
     'When the contribution last became verified (auto, peer or expert); NULL while it is not. The rating''s V30 counts it.';
 CREATE INDEX contributions_rate ON arxos.contributions (contributor_id, building_id, created_at);
-CREATE INDEX contributions_building ON arxos.contributions (building_id, created_at);
+CREATE INDEX contributions_building ON arxos.contributions (building_id, created_at, id);
+-- The listing's order (GET /api/contributions: newest first, ties by id), read backwards.
+CREATE INDEX contributions_created ON arxos.contributions (created_at, id);
 CREATE INDEX contributions_verified ON arxos.contributions (building_id, verified_at) WHERE verified_at IS NOT NULL;
 CREATE INDEX contributions_pending ON arxos.contributions (building_id, created_at) WHERE status = 'pending';
 -- The impact bonus's high-water mark (contribute): the highest score a building had with a

@@ -274,9 +274,11 @@ pub async fn list_contributions(
             Scope::Read,
             q.building.as_deref(),
             // Row-level security keeps to the key's buildings (docs/security.md).
+            // The page first, then its JSON (to_jsonb of every row below the sort cost a
+            // page as much as the whole table).
             "WITH anchor AS (SELECT a.created_at, a.id FROM arxos.contributions a
                               WHERE a.id = $4::text::uuid)
-             SELECT to_jsonb(x) FROM arxos.contributions x
+             SELECT to_jsonb(x) FROM (SELECT x.* FROM arxos.contributions x
               WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
                 AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
                 -- an unknown building or contributor is 404 even when no row would reach the
@@ -288,7 +290,8 @@ pub async fn list_contributions(
                 -- (an uncorrelated condition: checked once, before any row is read)
                 AND (SELECT arxos.raise('after: no contribution ' || $4, '22023')
                       WHERE $4::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM anchor)) IS NULL
-              ORDER BY x.created_at DESC, x.id DESC LIMIT $3",
+              ORDER BY x.created_at DESC, x.id DESC LIMIT $3) x
+              ORDER BY x.created_at DESC, x.id DESC",
             &[&q.building, &q.contributor, &(limit + 1), &after],
         )
         .await?;
