@@ -101,4 +101,40 @@ fn rating_routes_answer_the_extension_s_figures() {
     }
     let buildings: Vec<&str> = seen.iter().map(|(_, b)| b.as_str()).collect();
     assert_eq!(buildings, ["b42", "p1", "p2"], "{seen:?}");
+
+    // The next link holds the place the page ended at (score and key): a walk whose last
+    // building's score falls between pages still lists every building once.
+    api.cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.put(b, '/room', 'room', '{\"area\": 12}', location => '{\"x\": 1, \"y\": 2}')
+               FROM unnest(ARRAY['p1', 'p2']) b",
+        )
+        .expect("p1 and p2 get a room each");
+    let first = api.get("/api/ratings?limit=1").json();
+    assert_eq!(first["items"][0]["building"], "b42");
+    let next = first["next"].as_str().unwrap().to_owned();
+    assert!(next.contains("after=") && next.contains("%3Ab42"), "{next}");
+    api.cluster
+        .client()
+        .batch_execute("DELETE FROM arxos.objects WHERE building_id = arxos.building_id('b42')")
+        .expect("b42 loses its objects and its score");
+    let rest = api.get(&next.replace("limit=1", "limit=10")).json();
+    let rest: Vec<&str> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["building"].as_str().unwrap())
+        .collect();
+    // (b42 itself comes again, at its new place: it moved down past the page's end)
+    assert!(rest.contains(&"p1") && rest.contains(&"p2"), "{rest:?}");
+    // (a bare key is after the building's place now: b42 is last, so nothing follows it,
+    // which is what a next link holding only the key would have given: p1 and p2 skipped)
+    let bare = api.get("/api/ratings?limit=10&after=b42").json();
+    assert_eq!(bare["items"], serde_json::json!([]), "{bare}");
+    assert_error(
+        &api.get("/api/ratings?after=high:b42"),
+        400,
+        "VALIDATION_ERROR",
+    );
 }

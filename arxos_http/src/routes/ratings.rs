@@ -142,7 +142,9 @@ pub struct LeaderboardParams {
     pub limit: Option<i64>,
     /// Only buildings with this grade.
     pub grade: Option<String>,
-    /// Return the buildings ranked after this building key (as in the `next` link).
+    /// Return the buildings ranked after this place: `score:key` as the `next` link gives it
+    /// (the place where the last building of the page stood), or a building key alone (after
+    /// where that building stands now).
     pub after: Option<String>,
 }
 
@@ -164,15 +166,32 @@ pub async fn leaderboard(
             .parse::<arxos_core::rating::Grade>()
             .map_err(|e| ApiError::validation(format!("grade: {e}")))?;
     }
-    // Keyset on (score descending, building key): the buildings after the `after` building's
-    // current place. The ratings are computed once (MATERIALIZED), the anchor read from them.
+    // Keyset on (score descending, building key). The `next` link carries the last row's score
+    // with its key: a walk whose anchor building's score changes between pages would otherwise
+    // skip (or repeat) the buildings between its old and new place. A bare key is after the
+    // building's current place. The ratings are computed once (MATERIALIZED).
+    let (after_key, after_score) = match q.after.as_deref().map(|a| a.split_once(':')) {
+        None => (None, None),
+        Some(None) => (q.after.clone(), None),
+        Some(Some((score, key))) => {
+            if score.parse::<f64>().map_or(true, |s| !s.is_finite()) || key.is_empty() {
+                return Err(ApiError::validation(format!(
+                    "after must be score:key as the next link gives it (77.58:b42), or a building key; got {:?}",
+                    q.after.as_deref().unwrap_or_default()
+                )));
+            }
+            (Some(key.to_owned()), Some(score.to_owned()))
+        }
+    };
     let rows = state
         .rows(
             &key,
             Scope::Read,
             None,
             "WITH r AS MATERIALIZED (SELECT * FROM arxos.ratings),
-                  anchor AS (SELECT a.score, a.building FROM r a WHERE a.building = $3)
+                  anchor AS (SELECT $4::text::numeric AS score, $3::text AS building WHERE $4::text IS NOT NULL
+                             UNION ALL
+                             SELECT a.score, a.building FROM r a WHERE a.building = $3 AND $4::text IS NULL)
              SELECT to_jsonb(r) FROM r
               WHERE ($1::text IS NULL OR r.grade = $1)
                 AND ($3::text IS NULL OR EXISTS (
@@ -183,11 +202,15 @@ pub async fn leaderboard(
                 AND (SELECT arxos.raise('after: no building ' || quote_literal($3), '22023')
                       WHERE $3::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM anchor)) IS NULL
               ORDER BY r.score DESC, r.building LIMIT $2",
-            &[&q.grade, &(limit + 1), &q.after],
+            &[&q.grade, &(limit + 1), &after_key, &after_score],
         )
         .await?;
     Ok(Json(Page::from_rows(rows, limit, &uri, |v| {
-        v.get("building")?.as_str().map(str::to_owned)
+        Some(format!(
+            "{}:{}",
+            v.get("score")?,
+            v.get("building")?.as_str()?
+        ))
     })))
 }
 
