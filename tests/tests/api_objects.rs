@@ -250,6 +250,14 @@ fn object_lifecycle_by_path() {
         400,
         "VALIDATION_ERROR",
     );
+    // no history id is negative: refused, as on the event routes, not read as "from the start"
+    for url in [
+        "/api/buildings/b42/history?after=-5",
+        "/api/buildings/b42/rating/history?after=-5",
+    ] {
+        let text = assert_error(&api.get(url), 400, "VALIDATION_ERROR").to_string();
+        assert!(text.contains("after must not be negative"), "{url}: {text}");
+    }
     // An offset's + sent unencoded reads as a space: the answer says how to write it.
     let plus = assert_error(
         &api.get("/api/buildings/b42/history?since=2026-12-05T09:00:00+01:00"),

@@ -128,6 +128,34 @@ fn management_shows_the_secret_once_and_patches_only_what_is_sent() {
         "{}",
         zero.body
     );
+    // Pages of deliveries, newest first: `next` (with `before`) while older ones remain.
+    for _ in 0..2 {
+        let test = api.call("POST", &format!("/api/webhooks/{id}/test"), None);
+        assert_eq!(test.status, 202, "{}", test.body);
+    }
+    let mut url = format!("/api/webhooks/{id}/deliveries?limit=1");
+    let mut ids = Vec::new();
+    loop {
+        let page = api.call("GET", &url, None).json();
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_i64().unwrap()),
+        );
+        match page["next"].as_str() {
+            Some(next) => {
+                assert!(next.contains("before="), "{next}");
+                url = next.to_owned();
+            }
+            None => break,
+        }
+    }
+    assert!(
+        ids.len() >= 2 && ids.windows(2).all(|w| w[0] > w[1]),
+        "{ids:?}"
+    );
     let rotated = api
         .call("POST", &format!("/api/webhooks/{id}/rotate-secret"), None)
         .json();

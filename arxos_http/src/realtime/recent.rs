@@ -52,7 +52,7 @@ pub async fn recent(
             "limit must be between 1 and {MAX_LIMIT}, got {limit}"
         )));
     }
-    let after = subscription::non_negative_after(params.after)?.unwrap_or(0);
+    let after = crate::routes::non_negative_after(params.after)?.unwrap_or(0);
     let sub = subscription::subscribe(&state, key, &params.filters).await?;
     sub.check_after(after, "after")?;
     let page = outbox::page(&state, &sub.key, after, limit, super::event::PAGE_SQL).await?;

@@ -45,14 +45,6 @@ impl Subscription {
     }
 }
 
-/// Refuses a negative start before anything else is checked.
-pub fn non_negative_after(after: Option<i64>) -> Result<Option<i64>, ApiError> {
-    match after {
-        Some(id) if id < 0 => Err(ApiError::validation("after must not be negative")),
-        other => Ok(other),
-    }
-}
-
 /// The key of a request: the usual headers, else `?api_key=` (a browser's `EventSource`
 /// cannot send headers).
 pub fn request_key(headers: &HeaderMap, query_key: Option<&str>) -> Result<ApiKey, ApiError> {

@@ -61,6 +61,15 @@ pub fn field<'a>(body: &'a Value, name: &str) -> &'a str {
     body[name].as_str().unwrap_or_default()
 }
 
+/// Refuses a negative `after` (an event or history id) before anything else is checked: no id
+/// is negative, and a negative one read as "from the start" would hide the client's mistake.
+pub fn non_negative_after(after: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match after {
+        Some(id) if id < 0 => Err(ApiError::validation("after must not be negative")),
+        other => Ok(other),
+    }
+}
+
 /// A path parameter that names a row by UUID (`/api/objects/{id}`, `/api/webhooks/{id}`, …),
 /// in canonical form. Text that is no UUID cannot name any row: 400, the same on every route,
 /// with what was sent and what is expected (docs/api.md, "Errors").
@@ -159,14 +168,20 @@ pub fn id_key(item: &Value) -> Option<String> {
 
 /// The request's URL with `after` set to the given key.
 pub fn next_link(uri: &Uri, after: &str) -> String {
+    next_link_by(uri, "after", after)
+}
+
+/// The request's URL with the keyset parameter `name` (`after`, or `before` on the newest-first
+/// deliveries) set to the given key.
+pub fn next_link_by(uri: &Uri, name: &str, key: &str) -> String {
     let mut pairs: Vec<(String, String)> = uri
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     // `count` is the first page's: the next pages would pay for the same count again (a
     // 200-page export, 200 counts of the whole listing).
-    pairs.retain(|(name, _)| name != "after" && name != "count");
-    pairs.push(("after".to_owned(), after.to_owned()));
+    pairs.retain(|(n, _)| n != name && n != "count");
+    pairs.push((name.to_owned(), key.to_owned()));
     let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     format!("{}?{query}", uri.path())
 }

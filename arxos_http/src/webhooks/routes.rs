@@ -265,27 +265,39 @@ pub struct DeliveryParams {
 /// The webhook's deliveries, newest first, each with its attempt log
 /// (`arxos.webhook_deliveries`).
 #[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", operation_id = "webhook_deliveries", tag = "webhooks", params(("id" = String, Path, format = Uuid, description = "Webhook id"), DeliveryParams),
-    responses((status = 200, description = "crate::openapi::Delivery items", body = crate::routes::Items),
+    responses((status = 200, description = "A page of crate::openapi::Delivery items, newest first; `next` (with `before`) while older ones remain", body = crate::routes::Page),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn deliveries(
     State(state): State<AppState>,
     key: ApiKey,
     Path(id): Path<String>,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     Query(params): Query<DeliveryParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<crate::routes::Page>, ApiError> {
     let id = webhook_id(&id)?;
     let limit = crate::routes::checked_limit(params.limit)?;
-    let items = state
+    let mut items = state
         .rows(
             &key,
             Scope::Admin,
             None,
             "SELECT arxos.webhook_deliveries($1::text::uuid, $2, $3, $4::int8::int4)",
-            &[&id, &params.status, &params.before, &limit],
+            &[&id, &params.status, &params.before, &(limit + 1)],
         )
         .await?;
-    Ok(Json(json!({ "items": items })))
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next = items
+        .last()
+        .and_then(|d| d["id"].as_i64())
+        .filter(|_| more)
+        .map(|last| crate::routes::next_link_by(&uri, "before", &last.to_string()));
+    Ok(Json(crate::routes::Page {
+        items,
+        next,
+        count: None,
+    }))
 }
 
 /// Send a delivery again now, with a fresh retry schedule (`arxos.retry_webhook_delivery`).
