@@ -643,3 +643,33 @@ fn a_position_behind_a_purge_is_gone() {
     assert_eq!(from_horizon.status, 200);
     from_horizon.wait_ready();
 }
+
+/// A poll for one building reads that building's events, however many other buildings wrote
+/// since: one poll of 10 finds the quiet building's event behind 50 of a busy one.
+#[test]
+fn recent_for_one_building_skips_the_others_in_one_poll() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "busy", "d", 1);
+    let start = head(&cluster);
+    desks(&cluster, "busy", "e", 50);
+    desks(&cluster, "calm", "d", 1);
+    let reply = Http::new().request(
+        "GET",
+        &shim.url(&format!(
+            "/api/events/recent?after={start}&limit=10&building=calm&types=object.created"
+        )),
+        &[("x-api-key", &key)],
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    let paths: Vec<&str> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/d_1"], "{body}");
+}

@@ -4,14 +4,16 @@ use std::sync::Arc;
 
 use tokio_postgres::{Client, Row, Statement};
 
-/// Reads a page of events after `$1` (at most `$2`), oldest first. `arxos.events_since`
+/// Reads a page of events after `$1` (at most `$2`), oldest first, of the building `$3` (an
+/// id; NULL: every building), read in SQL so that a subscriber to one quiet building does not
+/// scan every other building's events a page at a time. `arxos.events_since`
 /// sequences committed pending events first, folding the rating deltas lazily (the listener
 /// polls every 5 ms while writes flow; see `arxos.fold_ratings`); row-level security
 /// limits the page to what the session may see.
 pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
        arxos.event_object_type(e), arxos.event_json(e)::text,
        arxos.event_other_path(e), arxos.event_old_type(e)
-  FROM arxos.events_since($1, max => $2, lazy_fold => true) e";
+  FROM arxos.events_since($1, max => $2, building => $3::text, lazy_fold => true) e";
 
 /// Like [`PAGE_SQL`], of the events sequenced so far only: what a stream replays. A position
 /// below the purge horizon is AX026 (`arxos.check_resume`), so a stream that falls behind a
@@ -23,6 +25,7 @@ pub const REPLAY_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
        arxos.event_object_type(e), arxos.event_json(e)::text,
        arxos.event_other_path(e), arxos.event_old_type(e)
   FROM arxos.events e WHERE arxos.check_resume($1::int8) AND e.id > $1::int8
+   AND ($3::text IS NULL OR e.building_id = $3::text::uuid)
  ORDER BY e.id LIMIT $2::int4";
 
 /// An event: the fields filters look at, and its JSON (`arxos.event_json`) as sent.
@@ -55,15 +58,16 @@ impl Event {
     }
 }
 
-/// The events after `after`, at most `max` (1 to 100,000), oldest first; `statement` is
-/// [`PAGE_SQL`] prepared on `client`.
+/// The events after `after`, at most `max` (1 to 100,000), oldest first, of one building or
+/// all; `statement` is [`PAGE_SQL`] or [`REPLAY_SQL`] prepared on `client`.
 pub async fn page(
     client: &Client,
     statement: &Statement,
     after: i64,
     max: i32,
+    building: Option<&str>,
 ) -> Result<Vec<Arc<Event>>, tokio_postgres::Error> {
-    let rows = client.query(statement, &[&after, &max]).await?;
+    let rows = client.query(statement, &[&after, &max, &building]).await?;
     rows.iter()
         .map(|row| Event::from_row(row).map(Arc::new))
         .collect()

@@ -205,7 +205,11 @@ async fn session(
         let mut last_event = Instant::now();
         loop {
             let after = last.unwrap_or(0);
-            let events = bounded("events_since", event::page(&client, &page, after, PAGE)).await?;
+            let events = bounded(
+                "events_since",
+                event::page(&client, &page, after, PAGE, None),
+            )
+            .await?;
             if let Some(newest) = events.last() {
                 *last = Some(newest.id);
                 let full = events.len() as i32 == PAGE;

@@ -17,13 +17,15 @@ pub async fn page(
     key: &ApiKey,
     after: i64,
     max: i32,
+    building: Option<&str>,
     sql: &'static str,
 ) -> Result<Vec<Arc<Event>>, ApiError> {
+    let building = building.map(str::to_owned);
     state
         .tx(key, Scope::Read, None, |c| {
             Box::pin(async move {
                 let statement = c.prepare_cached(sql).await?;
-                Ok(event::page(c, &statement, after, max).await?)
+                Ok(event::page(c, &statement, after, max, building.as_deref()).await?)
             })
         })
         .await

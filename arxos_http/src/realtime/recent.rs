@@ -55,7 +55,16 @@ pub async fn recent(
     let after = crate::routes::non_negative_after(params.after)?.unwrap_or(0);
     let sub = subscription::subscribe(&state, key, &params.filters).await?;
     sub.check_after(after, "after")?;
-    let page = outbox::page(&state, &sub.key, after, limit, super::event::PAGE_SQL).await?;
+    let building = sub.filter.building_id.as_deref();
+    let page = outbox::page(
+        &state,
+        &sub.key,
+        after,
+        limit,
+        building,
+        super::event::PAGE_SQL,
+    )
+    .await?;
     // A page shorter than asked holds every event the key may see up to the head read before
     // it (every id up to that head was visible to the page's query), so the next poll starts
     // there: a key limited to a quiet building does not rescan other buildings' events.

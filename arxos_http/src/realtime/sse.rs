@@ -238,8 +238,16 @@ impl Reader {
                 // Read before the page: a page read once the listener knew its start covers
                 // everything up to where the hub's events begin.
                 let hub_live = self.state.hub.is_live();
-                match outbox::page(&self.state, &self.key, self.cursor, REPLAY_PAGE, REPLAY_SQL)
-                    .await
+                let building = self.filter.building_id.as_deref();
+                match outbox::page(
+                    &self.state,
+                    &self.key,
+                    self.cursor,
+                    REPLAY_PAGE,
+                    building,
+                    REPLAY_SQL,
+                )
+                .await
                 {
                     Ok(page) => {
                         let caught_up = (page.len() as i32) < REPLAY_PAGE;
