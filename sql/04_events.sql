@@ -156,15 +156,18 @@ BEGIN
     IF under IS NOT NULL THEN
         u := arxos.normalize_path(under);
     END IF;
-    PERFORM arxos.check_resume(after_id);
     -- Sequence at least a page's worth, so a caller asking for many events gets them now;
     -- wait a little for a concurrent sequencer (a shim's listener) rather than skip its batch.
     IF current_setting('transaction_isolation') = 'read committed' THEN
         PERFORM arxos.sequence_events(greatest(max, 10000), wait_ms => 250, lazy_fold => lazy_fold);
     END IF;
+    -- The purge horizon is checked in the statement that reads the events, in its snapshot: a
+    -- check of its own, before the sequencing (which may wait), could pass while a purge
+    -- that commits in between removes what the read then skips.
     RETURN QUERY
     SELECT e.* FROM arxos.events e
-     WHERE e.id > coalesce(after_id, 0)
+     WHERE arxos.check_resume(after_id)
+       AND e.id > coalesce(after_id, 0)
        -- the filter rules of SSE and webhooks (12_webhooks.sql), inlined
        AND arxos.event_matches(e, types, b, u, NULL)
      ORDER BY e.id

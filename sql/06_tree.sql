@@ -1015,10 +1015,13 @@ BEGIN
             AND (after_id IS NULL OR h.id > after_id)
           ORDER BY h.id LIMIT max)
         UNION
-        (SELECT h.* FROM earlier e
-           JOIN arxos.object_history h ON h.building_id = b AND h.path = e.path
-                                       AND h.object_id = e.object_id AND h.id < e.before_id
-          WHERE (since IS NULL OR h.at >= since) AND (after_id IS NULL OR h.id > after_id)
+        -- a semi-join: an object that was at one path twice has two walks back through it,
+        -- and a join would count a row twice towards the cut
+        (SELECT h.* FROM arxos.object_history h
+          WHERE h.building_id = b
+            AND EXISTS (SELECT 1 FROM earlier e
+                         WHERE h.path = e.path AND h.object_id = e.object_id AND h.id < e.before_id)
+            AND (since IS NULL OR h.at >= since) AND (after_id IS NULL OR h.id > after_id)
           ORDER BY h.id LIMIT max)) r
      ORDER BY r.id
      LIMIT max;

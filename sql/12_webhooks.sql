@@ -33,7 +33,7 @@ $$;
 -- a subscriber to the old type hears that the object is no longer one.
 CREATE FUNCTION arxos.event_old_type(e arxos.events) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT e.body -> 'changes' -> 'type' ->> 'before'
+    SELECT CASE WHEN e.type = 'object.updated' THEN e.body -> 'changes' -> 'type' ->> 'before' END
 $$;
 
 -- One event as JSON: {id, type, building, object_id, object_type, path, actor, at, body}.
@@ -60,9 +60,11 @@ LANGUAGE sql STABLE AS $$
     SELECT (building IS NULL OR e.building_id = building)
        AND (under IS NULL OR under = '/' OR e.path = under
             OR (e.path >= arxos.path_lower(under) AND e.path < arxos.path_upper(under))
-            OR arxos.event_other_path(e) = under
-            OR (arxos.event_other_path(e) >= arxos.path_lower(under)
-                AND arxos.event_other_path(e) < arxos.path_upper(under)))
+            -- compared byte by byte, as paths are (the column's COLLATE "C"), whatever the
+            -- database's collation
+            OR arxos.event_other_path(e) COLLATE "C" = under
+            OR (arxos.event_other_path(e) COLLATE "C" >= arxos.path_lower(under)
+                AND arxos.event_other_path(e) COLLATE "C" < arxos.path_upper(under)))
        -- event_type_matches is a function call per row (it cannot be inlined): only when needed
        AND (types IS NULL OR arxos.event_type_matches(e.type, types))
        AND (object_type IS NULL OR arxos.event_object_type(e) = object_type

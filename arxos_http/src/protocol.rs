@@ -1,5 +1,5 @@
 //! HTTP rules every request and answer keeps, whatever the route (RFC 9110, 9111, 9112):
-//! a request with a malformed or missing `Host`, malformed percent-encoding or an encoded body
+//! a request without exactly one `Host`, with malformed percent-encoding or with an encoded body
 //! is refused before any route sees it, and no answer may be stored by a cache.
 
 use axum::extract::Request;

@@ -331,18 +331,19 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
 /// database that is slow as one that is down (200 with `retry:`, which `EventSource` follows;
 /// a 503 would make it give up).
 ///
-/// A request whose body had not all arrived by then is the client's delay, not the server's:
-/// 408 with `Connection: close` (RFC 9110, 15.5.9), so that it neither counts as an outage nor
-/// invites the retry a 503 does.
+/// A request whose handler was then waiting for more of its body is the client's delay, not
+/// the server's: 408 with `Connection: close` (RFC 9110, 15.5.9), so that it neither counts as
+/// an outage nor invites the retry a 503 does. (A body not read yet, because the handler was
+/// still waiting on the database, is the server's: 503.)
 async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
     if request.uri().path() == crate::realtime::STREAM_PATH {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let (body, arrived) = Arrival::watch(body);
+    let (body, waiting) = Arrival::watch(body);
     match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
         Ok(response) => response,
-        Err(_) if !arrived.load(std::sync::atomic::Ordering::Acquire) => {
+        Err(_) if waiting.load(std::sync::atomic::Ordering::Acquire) => {
             let mut response = ApiError::validation(format!(
                 "the request's body did not arrive within {} s (--request-timeout)",
                 limit.as_secs()
@@ -359,21 +360,21 @@ async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
     }
 }
 
-/// A request body that says when it has all arrived (or was empty), for [`time_limit`].
+/// A request body that says whether its reader is waiting for the client (its last read found
+/// nothing yet), for [`time_limit`].
 struct Arrival {
     inner: axum::body::Body,
-    arrived: Arc<std::sync::atomic::AtomicBool>,
+    waiting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Arrival {
     fn watch(inner: axum::body::Body) -> (axum::body::Body, Arc<std::sync::atomic::AtomicBool>) {
-        use http_body::Body as _;
-        let arrived = Arc::new(std::sync::atomic::AtomicBool::new(inner.is_end_stream()));
+        let waiting = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let body = axum::body::Body::new(Arrival {
             inner,
-            arrived: Arc::clone(&arrived),
+            waiting: Arc::clone(&waiting),
         });
-        (body, arrived)
+        (body, waiting)
     }
 }
 
@@ -386,10 +387,8 @@ impl http_body::Body for Arrival {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
-            self.arrived
-                .store(true, std::sync::atomic::Ordering::Release);
-        }
+        self.waiting
+            .store(polled.is_pending(), std::sync::atomic::Ordering::Release);
         polled
     }
 

@@ -673,3 +673,48 @@ fn recent_for_one_building_skips_the_others_in_one_poll() {
         .collect();
     assert_eq!(paths, ["/d_1"], "{body}");
 }
+
+/// Events the listener had not read yet, deleted: the listener goes on after them (it retried
+/// the refused position for ever, and no stream got another event), and a stream whose
+/// position is below the purge ends instead of following the hub past the gap.
+#[test]
+fn a_purge_of_unread_events_leaves_the_listener_running() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "gap", "d", 1);
+    let start = head(&cluster);
+    let mut behind = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}&building=gap"),
+        &[("X-API-Key", &key)],
+    );
+    assert_eq!(behind.status, 200);
+    behind.wait_ready();
+    cluster
+        .client()
+        .batch_execute(
+            "BEGIN;
+             SELECT arxos.put('gap', '/lost', 'desk');
+             SELECT arxos.sequence_events(100000);
+             DELETE FROM arxos.events WHERE id > (SELECT max(id) - 1 FROM arxos.events);
+             COMMIT;",
+        )
+        .unwrap();
+    let mut fresh = SseClient::connect(
+        shim.addr(),
+        "/api/events?building=gap&types=object.created",
+        &[("X-API-Key", &key)],
+    );
+    assert_eq!(fresh.status, 200);
+    fresh.wait_ready();
+    desks(&cluster, "gap", "after", 1);
+    let got = fresh.take(1, WAIT);
+    assert_eq!(got[0].json()["path"], "/after_1");
+    // the stream whose position is below the purge does not get /after_1 past the gap: it ends
+    let mut paths = Vec::new();
+    while let Some(m) = behind.next(WAIT) {
+        paths.push(m.json()["path"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(!paths.iter().any(|p| p == "/after_1"), "{paths:?}");
+}

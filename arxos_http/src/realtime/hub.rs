@@ -3,7 +3,7 @@
 //! subscriber that falls more than the ring's capacity behind is told so (it lagged) and
 //! reads from the outbox instead; nothing is ever dropped silently.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, Notify};
@@ -27,6 +27,9 @@ struct Inner {
     live: AtomicBool,
     /// The server is shutting down: streams end (with their position and a retry hint).
     closing: AtomicBool,
+    /// How many times the listener found events it had not read yet purged, and went on after
+    /// them ([`Hub::mark_gap`]).
+    gaps: AtomicU64,
     closed: Notify,
 }
 
@@ -45,6 +48,7 @@ impl Hub {
                 published: Notify::new(),
                 live: AtomicBool::new(false),
                 closing: AtomicBool::new(false),
+                gaps: AtomicU64::new(0),
                 closed: Notify::new(),
             }),
         }
@@ -76,6 +80,20 @@ impl Hub {
     /// without a gap ([`Hub::mark_live`]).
     pub fn is_live(&self) -> bool {
         self.inner.live.load(Ordering::Acquire)
+    }
+
+    /// Called by the listener when events it had not read yet were purged (a DELETE or a short
+    /// purge horizon): it goes on after them, and the hub's events have a gap. A stream that
+    /// sees the count move reads from the outbox again, where a position below the purge is
+    /// refused (it ends, and its client's reconnect is answered 410), instead of following
+    /// the hub past the gap without a word.
+    pub fn mark_gap(&self) {
+        self.inner.gaps.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many gaps the hub's events have had ([`Hub::mark_gap`]).
+    pub fn gaps(&self) -> u64 {
+        self.inner.gaps.load(Ordering::Acquire)
     }
 
     /// Tells the subscribers that the server is shutting down ([`Hub::closing`]).

@@ -205,11 +205,35 @@ async fn session(
         let mut last_event = Instant::now();
         loop {
             let after = last.unwrap_or(0);
-            let events = bounded(
+            let events = match bounded(
                 "events_since",
                 event::page(&client, &page, after, PAGE, None),
             )
-            .await?;
+            .await
+            {
+                // Events after `after` were purged before this listener read them (a DELETE of
+                // arxos.events, a purge with a short horizon): it goes on after the purge, and
+                // tells the hub, whose streams then read the outbox (and end, with 410 on
+                // reconnect, if their position is below it). Retrying `after` would fail for
+                // ever, and no stream would get another event.
+                Err(SessionError::Db(e)) if e.code().map(|c| c.code()) == Some("AX026") => {
+                    let row = bounded(
+                        "event_horizon",
+                        client.query_one("SELECT purged_through FROM arxos.event_horizon", &[]),
+                    )
+                    .await?;
+                    let purged: i64 = row.try_get(0)?;
+                    tracing::warn!(
+                        after,
+                        purged,
+                        "events this listener had not read yet were purged; going on after them"
+                    );
+                    *last = Some(purged.max(after));
+                    hub.mark_gap();
+                    continue;
+                }
+                other => other?,
+            };
             if let Some(newest) = events.last() {
                 *last = Some(newest.id);
                 let full = events.len() as i32 == PAGE;

@@ -97,6 +97,7 @@ pub async fn stream(
     // The server's request timeout does not cover this route (a stream): the subscription has
     // its own, and a database that does not answer in time is a retry, as one that is down.
     let keys_seen = state.grants.generation();
+    let gaps_seen = state.hub.gaps();
     let limit = Duration::from_millis(state.statement_timeout_ms.max(1));
     let sub =
         match tokio::time::timeout(limit, subscription::subscribe(&state, key, &params.filters))
@@ -121,6 +122,7 @@ pub async fn stream(
         replaying: true,
         last_check: Instant::now(),
         keys_seen,
+        gaps_seen,
         told: cursor,
         told_at: Instant::now(),
         greeted: false,
@@ -185,6 +187,8 @@ struct Reader {
     last_check: Instant,
     /// The shim's count of key changes ([`crate::grants::Grants::generation`]) at the last check.
     keys_seen: u64,
+    /// The hub's gap count ([`super::hub::Hub::gaps`]) as this stream last followed it.
+    gaps_seen: u64,
     /// The position the client was last told (the id of a message, or a position), and when.
     told: i64,
     told_at: Instant,
@@ -284,6 +288,14 @@ impl Reader {
                 } => continue,
             };
             match received {
+                Ok(_) if self.state.hub.gaps() != self.gaps_seen => {
+                    // Events the listener had not read were purged: the hub went on past
+                    // them. Read from the outbox instead, which refuses a position below the
+                    // purge (the stream then ends, and the reconnect is answered 410).
+                    self.gaps_seen = self.state.hub.gaps();
+                    self.rx = None;
+                    self.replaying = true;
+                }
                 Ok(event) => {
                     // The key may have been revoked, or its buildings changed, since the stream
                     // started: checked every minute, and at once after the shim heard of a
