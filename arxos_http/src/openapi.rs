@@ -264,7 +264,8 @@ impl Modify for Conditional {
 
 /// What any operation may answer whatever it does: 503 with `Retry-After` (the database down,
 /// the pool busy, a timeout), and, for a write, 409 (it lost to a concurrent change: a
-/// deadlock or a serialization failure, nothing written). Listed where the operation does not
+/// deadlock or a serialization failure, nothing written), and for a write with a body 408 (the
+/// timeout ran out while the server waited for the body). Listed where the operation does not
 /// describe them itself.
 struct Transient;
 
@@ -285,6 +286,10 @@ impl Modify for Transient {
             "CONFLICT: the request lost to a concurrent change (a deadlock or a serialization failure, SQLSTATE 40P01, 40001) and wrote nothing, or conflicts with what is there",
         )
         .build();
+        let slow_body = error_response(
+            "VALIDATION_ERROR: the request timeout ran out while the server waited for more of the request's body (the connection is closed)",
+        )
+        .build();
         for (path, item) in openapi.paths.paths.iter_mut() {
             // the event stream answers a database that is down with 200 and `retry:` instead
             // (docs/realtime.md), and the health routes say it in their bodies
@@ -301,6 +306,13 @@ impl Modify for Transient {
                     .responses
                     .entry("409".to_owned())
                     .or_insert_with(|| lost.clone().into());
+                if operation.request_body.is_some() {
+                    operation
+                        .responses
+                        .responses
+                        .entry("408".to_owned())
+                        .or_insert_with(|| slow_body.clone().into());
+                }
             }
             if no_503 {
                 continue;

@@ -36,6 +36,9 @@ fn openapi_docs_and_metrics_are_served() {
             }
             if matches!(method.as_str(), "put" | "post" | "patch" | "delete") {
                 assert!(responses.get("409").is_some(), "{method} {path}: no 409");
+                if operation.get("requestBody").is_some() {
+                    assert!(responses.get("408").is_some(), "{method} {path}: no 408");
+                }
             }
         }
     }

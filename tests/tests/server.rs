@@ -177,6 +177,30 @@ fn a_request_head_that_never_ends_is_cut_off() {
     );
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("did not arrive within 1 s"), "{answer}");
+    // a whole body the handler had not read yet because the database was slow (the import
+    // route checks the key and building first): the server's delay, 503, not 408
+    let admin: String = cluster
+        .client()
+        .query_one(
+            "SELECT key FROM arxos.create_building('slow', 'Slow') b, arxos.create_api_key('slow', ARRAY['admin'])",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut dba = cluster.client();
+    dba.batch_execute("BEGIN; LOCK TABLE arxos.buildings IN ACCESS EXCLUSIVE MODE")
+        .expect("lock");
+    let held = Http::new().request(
+        "POST",
+        &shim.url("/api/buildings/slow/import?format=brick"),
+        &[
+            ("x-api-key", admin.as_str()),
+            ("content-type", "text/turtle"),
+        ],
+        Some(b"@prefix ex: <urn:x#> .\n".to_vec()),
+    );
+    dba.batch_execute("ROLLBACK").expect("unlock");
+    assert_eq!(held.status, 503, "{}", held.body);
     // the server goes on answering whole requests
     assert_eq!(Http::new().get(&shim.url("/api/health/live")).status, 200);
 }
