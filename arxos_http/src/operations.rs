@@ -280,6 +280,11 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return next.run(request).await;
     };
     let key = known.presented(&request);
+    // No key where one is needed: 401 at once, whatever the rest says (the key comes first),
+    // before a body is read (or a `100 Continue` invites one) for a request that cannot pass.
+    if let Some((key_in, None)) = key {
+        return key_required(key_in == KeyIn::HeadersOrQuery).into_response();
+    }
     let checked = known
         .check(request.method(), &route, request.uri().query())
         .and_then(|()| known.check_preconditions(request.method(), &route, request.headers()));
@@ -291,8 +296,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return response;
     }
     match key {
-        None => response,
-        Some((key_in, None)) => key_required(key_in == KeyIn::HeadersOrQuery).into_response(),
+        None | Some((_, None)) => response,
         Some((_, Some(key))) => match guard.state.check_key(&ApiKey(key), Scope::Read).await {
             Err(
                 refused @ ApiError {

@@ -133,6 +133,13 @@ fn http_rules_hold_on_every_route() {
         keyless.header("www-authenticate"),
         Some("Bearer realm=\"arxos\"")
     );
+    // a keyless upload is refused before its body is asked for: no 100 Continue, 401 at once
+    let answer = raw(
+        &shim,
+        "PUT /api/buildings/rules/objects/q HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: 1000\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
 }
 
 /// A request head that never ends (slowloris: a byte now and then) does not hold its
