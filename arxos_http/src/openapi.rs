@@ -196,24 +196,25 @@ impl Modify for Conditional {
                 "The object's entity tag (its id and version, quoted): send it back as If-Match to write only if nobody changed the object since",
             ))
             .build();
-        let if_match: Parameter = ParameterBuilder::new()
-            .name("If-Match")
-            .parameter_in(ParameterIn::Header)
-            .required(Required::False)
-            .schema(Some(utoipa::openapi::schema::Object::with_type(Type::String)))
-            .description(Some(
-                "Write only if the object's ETag is this one (or, with *, only if the object exists)",
-            ))
-            .build();
-        let if_none_match: Parameter = ParameterBuilder::new()
-            .name("If-None-Match")
-            .parameter_in(ParameterIn::Header)
-            .required(Required::False)
-            .schema(Some(utoipa::openapi::schema::Object::with_type(Type::String)))
-            .description(Some(
-                "Only *: create the object only if none is at the path (412 if one is); any other value is 400",
-            ))
-            .build();
+        let header = |name: &str, description: &str| -> Parameter {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .schema(Some(utoipa::openapi::schema::Object::with_type(
+                    Type::String,
+                )))
+                .description(Some(description))
+                .build()
+        };
+        let if_match = header(
+            "If-Match",
+            "Write only if the object's ETag is this one (or, with *, only if the object exists)",
+        );
+        let if_none_match = header(
+            "If-None-Match",
+            "Only *: create the object only if none is at the path (412 if one is); any other value is 400",
+        );
         let refused = error_response(
             "PRECONDITION_FAILED: If-Match named another version of the object, or none exists; If-None-Match: * found one (SQLSTATE AX025)",
         )

@@ -37,11 +37,18 @@ fn unknown_routes_and_methods_answer_in_the_error_shape() {
 
 /// One request written as is (no client library in between), its answer as text.
 fn raw(shim: &Shim, request: &str) -> String {
+    raw_within(shim, request, Duration::from_secs(30)).1
+}
+
+/// [`raw`], reading the answer until the server closes the connection or `limit` passes
+/// (then the read is an error): whether the server closed it, and what it said.
+fn raw_within(shim: &Shim, request: &str, limit: Duration) -> (std::io::Result<usize>, String) {
     let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
     stream.write_all(request.as_bytes()).unwrap();
+    stream.set_read_timeout(Some(limit)).unwrap();
     let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer
+    let read = stream.read_to_string(&mut answer);
+    (read, answer)
 }
 
 /// HTTP's own rules, on every route: one Host, well-formed percent-encoding, bodies without a
@@ -149,35 +156,25 @@ fn http_rules_hold_on_every_route() {
 fn a_request_head_that_never_ends_is_cut_off() {
     let cluster = Cluster::start();
     let shim = Shim::start_with(&cluster.url(), &["--request-timeout", "1"], &[]);
-    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
-    stream
-        .write_all(b"GET /api/health HTTP/1.1\r\nhost: x\r\n")
-        .unwrap();
     // a liveness bound, far above the 1 s limit and below hyper's own default of 30 s: the
     // server closes the connection first, because --request-timeout is its limit
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
-    let mut answer = String::new();
-    let read = stream.read_to_string(&mut answer);
+    let (read, answer) = raw_within(
+        &shim,
+        "GET /api/health HTTP/1.1\r\nhost: x\r\n",
+        Duration::from_secs(15),
+    );
     assert!(
         read.is_ok(),
         "the connection stayed open: {read:?} {answer}"
     );
     // a body that stops short: the client's delay, 408 (not the 503 of a slow server), and
     // the connection closed
-    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
-    stream
-        .write_all(
-            b"PUT /api/buildings/b42/objects/p HTTP/1.1\r\nhost: x\r\nx-api-key: arx_x\r\n\
-              content-type: application/json\r\ncontent-length: 22\r\n\r\n{\"type\": \"pa",
-        )
-        .unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut answer = String::new();
-    let read = stream.read_to_string(&mut answer);
+    let (read, answer) = raw_within(
+        &shim,
+        "PUT /api/buildings/b42/objects/p HTTP/1.1\r\nhost: x\r\nx-api-key: arx_x\r\n\
+         content-type: application/json\r\ncontent-length: 22\r\n\r\n{\"type\": \"pa",
+        Duration::from_secs(30),
+    );
     assert!(
         read.is_ok(),
         "the connection stayed open: {read:?} {answer}"
@@ -245,7 +242,6 @@ fn oversized_bodies_are_refused() {
         )
         .unwrap()
         .get(0);
-    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
     let chunk = format!("@prefix ex: <urn:x#> .{}\n", " ".repeat(500));
     let mut request = format!(
         "POST /api/buildings/b42/import?format=brick HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\n\
@@ -255,15 +251,12 @@ fn oversized_bodies_are_refused() {
         request.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
     }
     request.push_str("0\r\n\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
+    let answer = raw(&shim, &request);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
     assert!(answer.contains("limit of 1024 bytes"), "{answer}");
 
     // A chunked JSON body over the limit, read by the JSON body check: 413 with the limit.
-    let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
     let chunk = format!(
         "{{\"type\": \"panel\", \"properties\": {{\"note\": \"{}\"}}}}",
         "x".repeat(2000)
@@ -274,9 +267,7 @@ fn oversized_bodies_are_refused() {
          {:x}\r\n{chunk}\r\n0\r\n\r\n",
         chunk.len()
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
+    let answer = raw(&shim, &request);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("limit of 1024 bytes"), "{answer}");
 }
