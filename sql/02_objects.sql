@@ -63,14 +63,14 @@ $$;
 CREATE FUNCTION arxos.object_fields(o arxos.objects) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT arxos.object_fields_jsonb(o.id::text, o.path, o.type, o.status, o.health, o.needs_repair,
-                                     o.properties, o.x, o.y, o.z, o.floor, false)
+                                     o.properties, o.x, o.y, o.z, o.floor, false, NULL)
 $$;
 
--- {"object": fields}: the body of an object.created or object.deleted event.
+-- {"object": fields and version}: the body of an object.created or object.deleted event.
 CREATE FUNCTION arxos.object_event(o arxos.objects) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT arxos.object_fields_jsonb(o.id::text, o.path, o.type, o.status, o.health, o.needs_repair,
-                                     o.properties, o.x, o.y, o.z, o.floor, true)
+                                     o.properties, o.x, o.y, o.z, o.floor, true, o.version)
 $$;
 
 -- {"field": {"<side>": value}} for the fields of an object, the location only when located
@@ -251,7 +251,7 @@ BEGIN
 
     -- MATERIALIZED: each row's changes are computed once for the three writers below.
     WITH pairs AS MATERIALIZED (
-        SELECT n.id, n.building_id, n.path, o.path AS old_path, n.updated_by AS actor, n.type,
+        SELECT n.id, n.building_id, n.path, o.path AS old_path, n.updated_by AS actor, n.type, n.version,
                arxos.object_changes(o, n) AS changes,
                (n.status, n.health, n.needs_repair) IS DISTINCT FROM (o.status, o.health, o.needs_repair) AS state_changed,
                (n.x IS NOT NULL)::int - (o.x IS NOT NULL)::int AS located,
@@ -268,7 +268,7 @@ BEGIN
     ), outbox AS (
         INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
         SELECT e.type, c.building_id, c.id, c.path, c.actor,
-               jsonb_build_object('changes', c.changes) ||
+               jsonb_build_object('changes', c.changes, 'version', c.version) ||
                CASE WHEN e.type = 'object.moved' THEN jsonb_build_object('from', c.old_path, 'to', c.path)
                     ELSE '{}' END,
                c.type

@@ -65,18 +65,33 @@ impl<'a> ObjectFields<'a> {
 }
 
 /// `{"id": id, "path": …, …, "floor": …}`: the object as events report it (null location
-/// fields included).
-pub fn fields<'a>(id: &'a str, o: &ObjectFields<'a>) -> Value<'a> {
-    let [x, y, z, rest @ ..] = o.values();
-    let mut pairs = Vec::with_capacity(11);
-    pairs.extend([x, y, z, ("id", Value::Str(id))]);
+/// fields included), with `"version"` when one is given.
+pub fn fields<'a>(id: &'a str, version: Option<i32>, o: &ObjectFields<'a>) -> Value<'a> {
+    let [x, y, z, path, kind, floor, health, status, rest @ ..] = o.values();
+    let mut pairs = Vec::with_capacity(12);
+    pairs.extend([
+        x,
+        y,
+        z,
+        ("id", Value::Str(id)),
+        path,
+        kind,
+        floor,
+        health,
+        status,
+    ]);
+    // "version" (7 bytes) sorts after "status" and before "properties"
+    if let Some(v) = version {
+        pairs.push(("version", Value::Number(Number::Int(v.into()))));
+    }
     pairs.extend(rest);
     Value::Object(pairs)
 }
 
-/// `{"object": fields}`: the body of an `object.created` or `object.deleted` event.
-pub fn event<'a>(id: &'a str, o: &ObjectFields<'a>) -> Value<'a> {
-    Value::Object(vec![("object", fields(id, o))])
+/// `{"object": fields}`: the body of an `object.created` or `object.deleted` event, the
+/// object's version included (the version written, or the one deleted).
+pub fn event<'a>(id: &'a str, version: i32, o: &ObjectFields<'a>) -> Value<'a> {
+    Value::Object(vec![("object", fields(id, Some(version), o))])
 }
 
 /// `{"field": {side: value}}` for every field of an insert (`side` = "after") or a delete
@@ -187,12 +202,17 @@ mod tests {
     #[test]
     fn fields_report_every_field_and_the_id() {
         assert_eq!(
-            show(&fields("id-1", &sample())),
+            show(&fields("id-1", None, &sample())),
             "{\"x\":1.5,\"y\":-2,\"z\":0.1,\"id\":\"id-1\",\"path\":\"/a/b \\\"q\\\"\",\
              \"type\":\"outlet\",\"floor\":null,\"health\":90,\"status\":\"active\",\
              \"properties\":<c>,\"needs_repair\":false}"
         );
-        assert!(show(&event("id-1", &sample())).starts_with("{\"object\":{\"x\":1.5,"));
+        assert_eq!(
+            show(&event("id-1", 3, &sample())),
+            "{\"object\":{\"x\":1.5,\"y\":-2,\"z\":0.1,\"id\":\"id-1\",\"path\":\"/a/b \\\"q\\\"\",\
+             \"type\":\"outlet\",\"floor\":null,\"health\":90,\"status\":\"active\",\
+             \"version\":3,\"properties\":<c>,\"needs_repair\":false}}"
+        );
     }
 
     #[test]
@@ -240,14 +260,14 @@ mod tests {
         o.x = Some(f64::NAN);
         o.y = Some(f64::INFINITY);
         o.z = Some(f64::NEG_INFINITY);
-        let s = show(&fields("i", &o));
+        let s = show(&fields("i", None, &o));
         assert!(
             s.contains("\"x\":\"NaN\",\"y\":\"Infinity\",\"z\":\"-Infinity\""),
             "{s}"
         );
         for v in [
-            fields("i", &o),
-            event("i", &o),
+            fields("i", None, &o),
+            event("i", 1, &o),
             snapshot(&o, "after"),
             changes(&o, &sample(), false),
         ] {
@@ -272,8 +292,8 @@ mod tests {
         other.floor = Some(1);
         other.x = None;
         for v in [
-            fields("i", &sample()),
-            event("i", &sample()),
+            fields("i", Some(2), &sample()),
+            event("i", 2, &sample()),
             snapshot(&sample(), "before"),
             changes(&sample(), &other, false),
         ] {

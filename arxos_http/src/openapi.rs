@@ -882,6 +882,8 @@ pub struct Event {
     pub actor: String,
     #[schema(format = DateTime)]
     pub at: String,
+    /// The body by type (docs/realtime.md): object events carry the object's fields or
+    /// changes and its `version`, the second half of its ETag.
     #[schema(value_type = Object)]
     pub body: Value,
 }

@@ -50,8 +50,8 @@ fn object<'a>(
 }
 
 /// `{"id", "path", "type", "status", "health", "needs_repair", "properties", "x", "y", "z",
-/// "floor"}`, or with `event` true the body of an `object.created`/`object.deleted` event,
-/// `{"object": {…}}`.
+/// "floor"}` (and `"version"` when given), or with `event` true the body of an
+/// `object.created`/`object.deleted` event, `{"object": {…}}` (the version required).
 #[pg_extern(immutable, parallel_safe)]
 #[allow(clippy::too_many_arguments)]
 fn object_fields_jsonb(
@@ -67,6 +67,7 @@ fn object_fields_jsonb(
     z: Option<f64>,
     floor: Option<i32>,
     event: Option<bool>,
+    version: Option<i32>,
 ) -> Jsonb {
     let id = required(id, "id");
     let o = object(
@@ -82,9 +83,9 @@ fn object_fields_jsonb(
         floor,
     );
     Jsonb::encode(&if required(event, "event") {
-        object_json::event(id, &o)
+        object_json::event(id, required(version, "version"), &o)
     } else {
-        object_json::fields(id, &o)
+        object_json::fields(id, version, &o)
     })
 }
 

@@ -318,6 +318,6 @@ mod tests {
 
     #[pg_test(error = "an embedded jsonb container must be an object or an array, not a scalar")]
     fn object_documents_refuse_scalar_properties() {
-        run("select arxos.object_fields_jsonb(gen_random_uuid()::text, '/a', 't', 'active', 1::int2, false, '5', null, null, null, null, false)");
+        run("select arxos.object_fields_jsonb(gen_random_uuid()::text, '/a', 't', 'active', 1::int2, false, '5', null, null, null, null, false, null)");
     }
 }

@@ -8,6 +8,9 @@ SELECT (arxos.connect('b42', '/hvac/zones/zone_1/thermostat_1', '/hvac/zones/zon
 SELECT arxos.rm('b42', '/hvac/zones/zone_3');
 SELECT id - :start_id AS n, type, path, actor, body - 'components' - 'object' - 'connection' AS body
   FROM arxos.events_since(:start_id) WHERE type NOT LIKE 'bilt.%' AND type NOT LIKE 'market.%';
+-- object events carry the object's version (its ETag's): the version written, the one deleted
+SELECT id - :start_id AS n, type, coalesce(body -> 'version', body -> 'object' -> 'version') AS version
+  FROM arxos.events_since(:start_id) WHERE type LIKE 'object.%' OR type = 'state.changed';
 -- the sequencer stores the building's key and the object's type with each event (the type
 -- the object had when the event was written, though zone_3 was gone when the events were
 -- sequenced; connection events look the object up); event_json reads them from the event

@@ -186,7 +186,7 @@ SELECT h.changes = jsonb_build_object(
            'z', jsonb_build_object('after', o.z), 'floor', jsonb_build_object('after', o.floor)) AS snapshot_same,
        e.body -> 'object' = jsonb_build_object('id', o.id, 'path', o.path, 'type', o.type, 'status', o.status,
            'health', o.health, 'needs_repair', o.needs_repair, 'properties', o.properties,
-           'x', o.x, 'y', o.y, 'z', o.z, 'floor', o.floor) AS fields_same,
+           'x', o.x, 'y', o.y, 'z', o.z, 'floor', o.floor, 'version', o.version) AS fields_same,
        h.changes -> 'z' AS z, h.changes -> 'x' AS x, h.changes -> 'path' AS path
   FROM arxos.objects o
   JOIN arxos.object_history h ON h.object_id = o.id AND h.op = 'insert'

@@ -718,3 +718,59 @@ fn a_purge_of_unread_events_leaves_the_listener_running() {
     }
     assert!(!paths.iter().any(|p| p == "/after_1"), "{paths:?}");
 }
+
+/// A replica that follows the events knows each object's ETag: object events carry the
+/// version, and `"<object_id>.<version>"` is the tag a conditional write takes.
+#[test]
+fn an_events_version_makes_the_objects_etag() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key = api_key(&cluster, &["read", "write"]);
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.create_building('v', 'V'); SELECT arxos.put('v', '/p', 'panel')",
+        )
+        .unwrap();
+    let start = head(&cluster);
+    let http = Http::new();
+    let url = shim.url("/api/buildings/v/objects/p");
+    let json = [
+        ("x-api-key", key.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let patched = http.request("PATCH", &url, &json, Some(br#"{"health": 80}"#.to_vec()));
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let etag = patched.header("etag").unwrap().to_owned();
+
+    let events = |types: &str| {
+        let reply = http.request(
+            "GET",
+            &shim.url(&format!("/api/events/recent?after={start}&types={types}")),
+            &[("x-api-key", &key)],
+            None,
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["events"][0].clone()
+    };
+    let updated = events("object.updated");
+    let tag = format!(
+        "\"{}.{}\"",
+        updated["object_id"].as_str().unwrap(),
+        updated["body"]["version"]
+    );
+    assert_eq!(tag, etag);
+    let mut conditional = json.to_vec();
+    conditional.push(("if-match", &tag));
+    let again = http.request(
+        "PATCH",
+        &url,
+        &conditional,
+        Some(br#"{"health": 70}"#.to_vec()),
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+
+    let deleted = http.request("DELETE", &url, &[("x-api-key", &key)], None);
+    assert!(deleted.status < 300, "{}", deleted.body);
+    assert_eq!(events("object.deleted")["body"]["object"]["version"], 3);
+}
