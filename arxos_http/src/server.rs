@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -14,6 +14,8 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::normalize_path::NormalizePath;
@@ -193,8 +195,8 @@ fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
     Some(Arc::new(RateLimits::new(api, query, failures)))
 }
 
-/// The whole HTTP surface with its middleware, outermost first: tracing, CORS, error
-/// rendering, metrics, rate limits, timeout, body limit. Metrics and rate limits see every
+/// The whole HTTP surface with its middleware, outermost first: tracing, CORS, compression,
+/// protocol checks, error rendering, metrics, rate limits, timeout, body limit. Metrics and rate limits see every
 /// answer (the limiter's own 429s, the timeout's 503s, the body limit's 413s): they are
 /// counted, and carry the `X-RateLimit-*` headers.
 pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeError> {
@@ -240,7 +242,8 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         .layer(middleware::map_response(move |response: Response| {
             render_bare_errors(body_limit, response)
         }))
-        .layer(middleware::from_fn(crate::protocol::check));
+        .layer(middleware::from_fn(crate::protocol::check))
+        .layer(compression());
     if let Some(cors) = cors_layer(&config.cors_origins)? {
         app = app.layer(cors);
     }
@@ -258,6 +261,20 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
             // The response line above already carries the status of failed requests.
             .on_failure(()),
     ))
+}
+
+/// gzip for a client that asks for it (`Accept-Encoding`), on answers larger than a KiB: never
+/// on the event stream (each message must leave at once) nor on an answer with an `ETag` (a
+/// strong tag names one representation, and a gzipped body would be another; single objects
+/// are small anyway). No answer of ours mixes a secret with what a third party could inject
+/// and measure by size (BREACH): the key is a header, not an ambient cookie.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let predicate = SizeAbove::new(1024).and(NotForContentType::SSE).and(
+        |_: StatusCode, _: Version, headers: &HeaderMap, _: &Extensions| {
+            !headers.contains_key(ETAG)
+        },
+    );
+    CompressionLayer::new().compress_when(predicate)
 }
 
 /// No CORS headers at all unless origins are configured: browsers then refuse cross-origin

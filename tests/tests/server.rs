@@ -46,9 +46,10 @@ fn raw_within(shim: &Shim, request: &str, limit: Duration) -> (std::io::Result<u
     let mut stream = std::net::TcpStream::connect(shim.addr()).unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     stream.set_read_timeout(Some(limit)).unwrap();
-    let mut answer = String::new();
-    let read = stream.read_to_string(&mut answer);
-    (read, answer)
+    let mut answer = Vec::new();
+    let read = stream.read_to_end(&mut answer);
+    // lossily: a compressed body is not text
+    (read, String::from_utf8_lossy(&answer).into_owned())
 }
 
 /// HTTP's own rules, on every route: one Host, well-formed percent-encoding, bodies without a
@@ -147,6 +148,59 @@ fn http_rules_hold_on_every_route() {
          content-length: 1000\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n",
     );
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+}
+
+/// gzip when the client asks for it, on larger answers only, never on an answer with an ETag
+/// (a strong tag names one representation) nor on the event stream (each message must leave at
+/// once).
+#[test]
+fn large_answers_are_gzipped_for_clients_that_ask() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let key: String = cluster
+        .client()
+        .query_one(
+            "SELECT key FROM arxos.create_building('gz', 'Gz') b,
+                    arxos.put('gz', '/p', 'panel') o, arxos.create_api_key('gz', ARRAY['read'])",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let get = |path: &str, gzip: bool| {
+        let encoding = if gzip {
+            "accept-encoding: gzip\r\n"
+        } else {
+            ""
+        };
+        raw_within(
+            &shim,
+            &format!(
+                "GET {path} HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\n{encoding}connection: close\r\n\r\n"
+            ),
+            Duration::from_secs(5),
+        )
+        .1
+        .to_lowercase()
+    };
+    let zipped = get("/api/openapi.json", true);
+    assert!(zipped.starts_with("http/1.1 200"), "{zipped}");
+    assert!(zipped.contains("content-encoding: gzip"), "{zipped:.400}");
+    assert!(zipped.contains("vary: accept-encoding"), "{zipped:.400}");
+    assert!(!zipped.contains("\"openapi\""), "the body is compressed");
+    let plain = get("/api/openapi.json", false);
+    assert!(!plain.contains("content-encoding"), "{plain:.400}");
+    assert!(plain.contains("\"openapi\""));
+    let object = get("/api/buildings/gz/objects/p", true);
+    assert!(object.contains("etag: "), "{object}");
+    assert!(!object.contains("content-encoding"), "{object}");
+    // the stream: read until the limit, then look at the head
+    let stream = get("/api/events?after=0", true);
+    assert!(
+        stream.contains("content-type: text/event-stream"),
+        "{stream:.400}"
+    );
+    assert!(!stream.contains("content-encoding"), "{stream:.400}");
+    assert!(stream.contains(": ready"), "{stream:.400}");
 }
 
 /// A request head that never ends (slowloris: a byte now and then) does not hold its
