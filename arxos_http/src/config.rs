@@ -65,8 +65,10 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1..=2_147_483))]
     pub request_timeout: u64,
 
-    /// Seconds that in-flight requests and webhook deliveries get to finish after SIGINT or SIGTERM.
-    #[arg(long, env = "ARXOS_SHUTDOWN_GRACE", default_value_t = 10)]
+    /// Seconds that in-flight requests and webhook deliveries get to finish after SIGINT or
+    /// SIGTERM (0 to 86400).
+    #[arg(long, env = "ARXOS_SHUTDOWN_GRACE", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub shutdown_grace: u64,
 
     /// Origins allowed to call the API from a browser (comma-separated, or `*` for any).

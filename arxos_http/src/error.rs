@@ -269,6 +269,31 @@ impl ApiError {
 }
 
 /// An error with its causes, `outer: inner: innermost`, for logs.
+/// `text` with what follows every `arx_` (API keys) and `whsec_` (webhook secrets) cut to
+/// `…`: for messages that may quote their input, before they reach the log.
+pub fn without_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = ["arx_", "whsec_"]
+        .iter()
+        .filter_map(|prefix| rest.find(prefix).map(|at| (at, prefix.len())))
+        .min()
+    {
+        let (at, len) = at;
+        out.push_str(&rest[..at + len]);
+        rest = &rest[at + len..];
+        let secret = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "+/=_-".contains(c)))
+            .unwrap_or(rest.len());
+        if secret > 0 {
+            out.push('…');
+        }
+        rest = &rest[secret..];
+    }
+    out.push_str(rest);
+    out
+}
+
 pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
@@ -470,6 +495,21 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_cut_from_messages() {
+        assert_eq!(
+            without_secrets(
+                "at /api/events?api_key=arx_08cf02d5fec6&after=%a and whsec_ab+/c= end"
+            ),
+            "at /api/events?api_key=arx_…&after=%a and whsec_… end"
+        );
+        assert_eq!(
+            without_secrets("no secret, arx_ alone"),
+            "no secret, arx_ alone"
+        );
+        assert_eq!(without_secrets("é arx_1é"), "é arx_…é");
+    }
 
     #[test]
     fn every_code_has_a_distinct_status_or_name() {

@@ -4,6 +4,10 @@
 //!   last of two equal keys and drop the first without a word: `{"properties": {"a": 1,
 //!   "a": 2}}` would store `{"a": 2}`. What a client sent is never silently dropped, so such a
 //!   body is refused (400) with the key and where it is (`/properties`).
+//! - **An object where the route takes one.** serde reads a struct from a JSON array too,
+//!   by position (`["directory", {…}, null]` for `{"type", "properties", …}`): a body whose
+//!   meaning hangs on the order of the server's fields. Every typed body is an object, so a
+//!   top-level array is refused (422) but on the routes that take one ([`ARRAY_BODIES`]).
 //! - **A byte order mark is skipped.** RFC 8259 lets a parser ignore one, and editors on
 //!   Windows write it; the import routes skip it too.
 //!
@@ -31,6 +35,10 @@ const BLOCKING_ABOVE: usize = 256 * 1024;
 /// (crate::import::haystack).
 const OWN_PARSERS: &[&str] = &["/api/buildings/{b}/import"];
 
+/// Routes whose body may be a JSON array (readings: an array of readings, or
+/// `{"readings": […]}`).
+const ARRAY_BODIES: &[&str] = &["/api/buildings/{b}/readings"];
+
 /// The middleware (a route layer, inside the guard of crate::operations, so that a refusal
 /// is answered after the key is judged).
 pub async fn check(body_limit: usize, request: Request, next: Next) -> Response {
@@ -42,10 +50,12 @@ pub async fn check(body_limit: usize, request: Request, next: Next) -> Response 
             let media = v.split(';').next().unwrap_or_default().trim();
             media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
         });
-    let own_parser = request
+    let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .is_some_and(|m| OWN_PARSERS.contains(&m.as_str()));
+        .map(|m| m.as_str().to_owned());
+    let own_parser = route.as_deref().is_some_and(|r| OWN_PARSERS.contains(&r));
+    let takes_array = route.as_deref().is_some_and(|r| ARRAY_BODIES.contains(&r));
     if !is_json || own_parser {
         return next.run(request).await;
     }
@@ -60,6 +70,12 @@ pub async fn check(body_limit: usize, request: Request, next: Next) -> Response 
         Some(rest) => bytes.slice(bytes.len() - rest.len()..),
         None => bytes,
     };
+    if !takes_array && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let mut refusal =
+            ApiError::validation("the body must be a JSON object, not an array").into_response();
+        *refusal.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return refusal;
+    }
     // A large body is walked off the async threads, as the importers parse theirs.
     let found = if bytes.len() > BLOCKING_ABOVE {
         let walked = bytes.clone();

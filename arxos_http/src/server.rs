@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -28,7 +29,7 @@ use std::num::NonZeroU32;
 
 use crate::config::{ApiConfig, ServeConfig};
 use crate::db::{self, DbError};
-use crate::error::{chain, ApiError};
+use crate::error::{chain, ApiError, ErrorCode};
 use crate::openapi::ApiDoc;
 use crate::operations::{self, Guard, Operations};
 use crate::rate_limit::{self, Rate, RateLimits};
@@ -195,8 +196,8 @@ fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
     Some(Arc::new(RateLimits::new(api, query, failures)))
 }
 
-/// The whole HTTP surface with its middleware, outermost first: tracing, CORS, compression,
-/// protocol checks, error rendering, metrics, rate limits, timeout, body limit. Metrics and rate limits see every
+/// The whole HTTP surface with its middleware, outermost first: tracing, CORS, panics as 500s,
+/// compression, protocol checks, error rendering, metrics, rate limits, timeout, body limit. Metrics and rate limits see every
 /// answer (the limiter's own 429s, the timeout's 503s, the body limit's 413s): they are
 /// counted, and carry the `X-RateLimit-*` headers.
 pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeError> {
@@ -243,7 +244,12 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
             render_bare_errors(body_limit, response)
         }))
         .layer(middleware::from_fn(crate::protocol::check))
-        .layer(compression());
+        .layer(compression())
+        // a panic (a bug: bad input is refused, never panicked on) is a 500 in the error
+        // shape, not a dropped connection; main's panic hook logs it
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(ErrorCode::Internal, "internal error").into_response()
+        }));
     if let Some(cors) = cors_layer(&config.cors_origins)? {
         app = app.layer(cors);
     }

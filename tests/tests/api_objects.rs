@@ -193,6 +193,25 @@ fn object_lifecycle_by_path() {
     let body = assert_error(&unknown_field, 422, "VALIDATION_ERROR");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("unknown field `colour`"), "{body}");
+    // serde would read a struct from an array by position: refused, nothing written
+    let positional = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/nowhere/arr",
+        Some(&json!(["directory", {}, null, null, null, null, true])),
+    );
+    let body = assert_error(&positional, 422, "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("JSON object, not an array"),
+        "{body}"
+    );
+    assert_error(
+        &api.get("/api/buildings/b42/objects/nowhere/arr"),
+        404,
+        "NOT_FOUND",
+    );
 
     let has_children = api.send("DELETE", "/api/buildings/b42/objects/nowhere", None);
     let body = assert_error(&has_children, 409, "CONFLICT");

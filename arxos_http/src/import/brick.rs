@@ -461,15 +461,21 @@ fn static_name(name: &str) -> &'static str {
     }
 }
 
-/// The type of a class IRI: its local name (percent-decoded), at most 100 characters.
+/// The type of a class IRI: its local name (percent-decoded), at most 100 characters. A longer
+/// name keeps its first 91 characters, then `~` and 8 hex digits of its hash, so that two
+/// classes that differ only past the cut stay two types (as connection kinds do).
 pub fn type_name(class: &str) -> String {
     // An object type is a label (arxos_core::label, the database's arxos.is_label): a name
-    // that is not one once cut to 100 characters (blank, a space at either end, a control or
-    // invisible character) falls back, rather than fail the import.
-    let name: String = percent_decode(local_name(class))
-        .chars()
-        .take(100)
-        .collect();
+    // that is not one once cut (blank, a space at either end, a control or invisible
+    // character) falls back, rather than fail the import.
+    let full = percent_decode(local_name(class));
+    let name: String = if full.chars().count() > 100 {
+        let hash = format!("{:016x}", crate::import::sanitize::fnv64(&full));
+        let base: String = full.chars().take(91).collect();
+        format!("{base}~{}", &hash[8..])
+    } else {
+        full
+    };
     if arxos_core::label::is_label(&name, 100) {
         name
     } else {
@@ -598,10 +604,21 @@ ex:VAV1 brick:isFedBy ex:box .
         ] {
             assert_eq!(type_name(class), "Resource", "{class}");
         }
-        // cut to 100 characters first: a name whose 100th character is a space falls back
-        let long = format!("urn:x#{}%20{}", "a".repeat(99), "b".repeat(10));
+        // a long name is cut first, then judged: an invisible character kept falls back
+        let long = format!("urn:x#a%E2%80%8B{}", "b".repeat(120));
         assert_eq!(type_name(&long), "Resource");
-        assert_eq!(type_name(&format!("urn:x#{}", "a".repeat(150))).len(), 100);
+        let cut = type_name(&format!("urn:x#{}", "a".repeat(150)));
+        assert_eq!(cut.chars().count(), 100);
+        assert!(
+            cut.starts_with(&"a".repeat(91)) && cut[91..].starts_with('~'),
+            "{cut}"
+        );
+        // classes that differ only past the cut stay two types
+        let (x, y) = (
+            format!("urn:x#{}X{}", "C".repeat(120), "x".repeat(40)),
+            format!("urn:x#{}Y{}", "C".repeat(120), "y".repeat(40)),
+        );
+        assert_ne!(type_name(&x), type_name(&y));
     }
 
     #[test]

@@ -190,7 +190,55 @@ pub fn is_zinc(text: &str) -> bool {
 }
 
 /// A Zinc grid, decoded by libhaystack, as the Hayson JSON grid it encodes to.
+/// The deepest Zinc nesting a file may have: the limit Haystack JSON meets in serde_json.
+/// libhaystack's Zinc decoder recurses once per level without a limit of its own, and a
+/// thread's stack overflowing aborts the whole process: a kilobyte of `[` stopped the server.
+const ZINC_DEPTH_MAX: usize = 128;
+
+/// The nesting depth of a Zinc text: lists `[…]`, dicts `{…}` and nested grids `<<…>>` outside
+/// strings (`"…"`) and URIs (`` `…` ``), both with backslash escapes. Counted on the text, before
+/// any parser sees it; unbalanced text is the parser's to refuse.
+fn zinc_depth(text: &str) -> usize {
+    let (mut level, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    let mut bytes = text.bytes().peekable();
+    while let Some(byte) = bytes.next() {
+        if let Some(q) = quote {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                _ if byte == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' | b'`' => quote = Some(byte),
+            b'[' | b'{' => level += 1,
+            b'<' if bytes.peek() == Some(&b'<') => {
+                bytes.next();
+                level += 1;
+            }
+            b']' | b'}' => level = level.saturating_sub(1),
+            b'>' if bytes.peek() == Some(&b'>') => {
+                bytes.next();
+                level = level.saturating_sub(1);
+            }
+            _ => {}
+        }
+        deepest = deepest.max(level);
+    }
+    deepest
+}
+
 fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
+    let depth = zinc_depth(text);
+    if depth > ZINC_DEPTH_MAX {
+        return Err(ImportError::Syntax(format!(
+            "Zinc: values nest {depth} levels deep; a file may nest at most {ZINC_DEPTH_MAX}"
+        )));
+    }
     let grid = libhaystack::encoding::zinc::decode::from_str(text)
         .map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))?;
     if !grid.is_grid() {
@@ -346,6 +394,19 @@ fn record_type(has: &dyn Fn(&str) -> bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zinc_nesting_is_bounded_before_parsing() {
+        assert_eq!(zinc_depth("ver:\"3.0\"\nid,v\n@a,[1,{x:2}]"), 2);
+        assert_eq!(zinc_depth("ver:\"3.0\"\nv\n<<\nver:\"3.0\"\nw\n[1]\n>>"), 2);
+        assert_eq!(zinc_depth("ver:\"3.0\"\nv\n\"[[[\\\"[[\",`[[`"), 0);
+        // deep enough to overflow the decoder's stack: refused, not parsed
+        let deep = format!("ver:\"3.0\"\nid\n{}", "[".repeat(100_000));
+        let refused = zinc_to_hayson(&deep).unwrap_err().to_string();
+        assert!(refused.contains("nest 100000 levels"), "{refused}");
+        let fine = format!("ver:\"3.0\"\nid\n{}1{}", "[".repeat(100), "]".repeat(100));
+        assert!(zinc_to_hayson(&fine).is_ok());
+    }
 
     #[test]
     fn a_key_twice_in_a_record_is_refused() {
