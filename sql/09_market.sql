@@ -1199,6 +1199,23 @@ COMMENT ON FUNCTION arxos.contribute IS
 -- Verification
 -------------------------------------------------------------------------------------------------
 
+-- The reputation a contributor verifies by: its reputation less what its contributions that
+-- nobody of another owner has judged gave it (pending ones, and those whose status an identity
+-- of its own owner set). A pending contribution adds reputation on submission (reference §4),
+-- and contributions cost nothing but the rate limit, so a new identity could submit its way to
+-- trusted without anyone looking at its work, have a second identity auto-verify it, and then
+-- reject other people's; the right to judge others is earned by work someone else has judged
+-- (docs/market.md, Verification).
+CREATE FUNCTION arxos.verifier_standing(v arxos.contributors) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT greatest(0, v.reputation - coalesce(
+               (SELECT sum(greatest(c.reputation_applied, 0))
+                  FROM arxos.contributions c
+                  LEFT JOIN arxos.contributors j ON j.id = c.verifier_id
+                 WHERE c.contributor_id = v.id
+                   AND (c.status = 'pending' OR j.owner = v.owner)), 0))
+$$;
+
 CREATE FUNCTION arxos.verify_contribution(contribution uuid, verifier uuid, status text)
 RETURNS TABLE (contribution_id uuid, old_status text, new_status text, tokens_delta numeric,
                tokens_earned numeric, verifier_reward numeric, transaction_id bigint,
@@ -1217,6 +1234,7 @@ DECLARE
     tx      bigint;
     vtx     bigint;
     needed  text;
+    standing numeric;
     rep_moved numeric(10, 6);
 BEGIN
     IF status IS NULL OR status NOT IN ('auto_verified', 'peer_verified', 'expert_verified', 'rejected') THEN
@@ -1250,9 +1268,13 @@ BEGIN
     needed := CASE WHEN arxos.trust_ordinal(arxos.status_required_trust(status))
                         >= arxos.trust_ordinal(arxos.status_required_trust(k.status))
                    THEN arxos.status_required_trust(status) ELSE arxos.status_required_trust(k.status) END;
-    IF arxos.trust_ordinal(v.trust_level) < arxos.trust_ordinal(needed) THEN
+    standing := arxos.verifier_standing(v);
+    IF arxos.trust_ordinal(arxos.trust_level(standing::double precision)) < arxos.trust_ordinal(needed) THEN
         RAISE EXCEPTION 'setting % on a % contribution needs trust level % or higher; verifier % is %',
-            status, k.status, needed, v.id, v.trust_level USING ERRCODE = 'AX015';
+            status, k.status, needed, v.id, arxos.trust_level(standing::double precision)
+            USING ERRCODE = 'AX015',
+                  DETAIL = format('a verifier''s trust counts its reputation (%s) less what its contributions that no other owner''s contributor has judged gave it (%s)',
+                                  v.reputation, v.reputation - standing);
     END IF;
 
     -- The contributor: the reward of the new status minus what was booked so far. A claw-back

@@ -629,6 +629,30 @@ SELECT new_status, tokens_delta > 0 AS paid_more FROM arxos.verify_contribution(
 SELECT p.reputation = arxos.reputation_delta('pending', k.quality::double precision)::numeric(10, 6) AS pending_reputation_only,
        p.trust_level
   FROM arxos.contributors p JOIN arxos.contributions k ON k.contributor_id = p.id WHERE p.handle = 'hank';
+-- a verifier judges by its standing: its reputation less what its work that no other owner's
+-- contributor has judged gave it. ivy is trusted by reputation (1 from her pending
+-- contribution, 299.4 granted), but stands at 299.4
+SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner;
+SELECT arxos.register_contributor('ivy', 'Ivy') IS NOT NULL AS ivy, arxos.register_contributor('ivy2', 'Ivy 2') IS NOT NULL AS ivy2;
+SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('ivy'), 'object_documentation',
+       pg_temp.h('ivy-1'), '{"notes": "n", "manufacturer": "m", "model": "x", "serial_number": "s"}', '/f1/r1');
+UPDATE arxos.contributors SET reputation = reputation + 299.4 WHERE handle = 'ivy';
+SELECT reputation, trust_level, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('hank-1')),
+                                                      arxos.contributor_id('ivy'), 'rejected')$$);
+-- her own owner's second identity auto-verifying it (no trust needed) does not count
+SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
+                                                 arxos.contributor_id('ivy2'), 'auto_verified');
+SELECT reputation, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+-- another owner's judgement does
+SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
+                                                 arxos.contributor_id('erin'), 'peer_verified');
+SELECT reputation, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner;
+SELECT old_status, new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('hank-1')),
+                                                             arxos.contributor_id('ivy'), 'rejected');
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 
 -------------------------------------------------------------------------------------------------
 -- Plain SQL cannot pay twice or skew the counters
