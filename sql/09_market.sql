@@ -1428,10 +1428,17 @@ BEGIN
                                  THEN (SELECT a.building_id FROM arxos.accounts a WHERE a.id = accts[1]) END,
                             NULL, memo, accts, amounts);
     UPDATE arxos.contributors c SET last_active_at = now() WHERE c.id = sender.id;
-    PERFORM arxos.market_event('market.trade',
-                               (SELECT t.building_id FROM arxos.ledger_transactions t WHERE t.id = tx), NULL, NULL,
+    -- One event per building whose tokens moved, in that building: a consumer that sees one
+    -- building (a scoped key, a webhook with a building filter) sees every movement of its
+    -- tokens. An event without a building would be seen by unscoped consumers only.
+    PERFORM arxos.market_event('market.trade', k.id, NULL, NULL,
                                jsonb_build_object('transaction_id', tx, 'from', sender.id, 'to', to_contributor,
-                                                  'amount', amount::numeric(20, 6), 'parts', parts));
+                                                  'amount', amount::numeric(20, 6),
+                                                  'building_amount', (p.part ->> 'amount')::numeric(20, 6),
+                                                  'parts', parts))
+      FROM jsonb_array_elements(parts) WITH ORDINALITY AS p(part, n)
+      JOIN arxos.buildings k ON k.key = p.part ->> 'building'
+     ORDER BY p.n;
     PERFORM arxos.wake();
     RETURN tx;
 END

@@ -462,7 +462,8 @@ SELECT type, path, body - 'contribution_id' - 'contributor_id' - 'transaction_id
   FROM arxos.events_since(0, types => ARRAY['market.contribution', 'market.reward'], building => 'mkt', max => 100000)
  WHERE (body ->> 'contribution_id')::uuid IN (SELECT id FROM k WHERE data_hash IN (pg_temp.h('sensor-1'), pg_temp.h('carol-floor_plan_upload')))
  ORDER BY id;
-SELECT body -> 'parts' AS parts, body -> 'amount' AS amount
+-- one market.trade per building whose tokens moved, in that building (scoped consumers see it)
+SELECT building_key, body -> 'building_amount' AS building_amount, body -> 'parts' AS parts, body -> 'amount' AS amount
   FROM arxos.events_since(0, types => ARRAY['market.trade'], max => 100000) ORDER BY id;
 SELECT body ->> 'old_grade' AS old_grade, body ->> 'new_grade' AS new_grade, body -> 'old_score' AS old_score,
        body -> 'new_score' AS new_score, body -> 'old_price' AS old_price, body -> 'new_price' AS new_price
