@@ -39,7 +39,7 @@ use crate::webhooks::routes as webhooks;
         webhooks::test, webhooks::rotate, webhooks::deliveries, webhooks::retry
     ),
     components(schemas(ErrorBody, ErrorDetail, Building, BuildingObject, Location, LsEntry, TreeEntry,
-        NearEntry, TraceStep, HistoryEntry, Connection, ConnectionOf, Rating, RatingBreakdown,
+        NearEntry, NearItems, TraceStep, HistoryEntry, Connection, ConnectionOf, Rating, RatingBreakdown,
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
         ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
         Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
@@ -514,6 +514,15 @@ pub struct NearEntry {
     /// Metres.
     pub distance: f64,
     pub location: Option<Location>,
+}
+
+/// The answer of `near`: the nearest objects up to `limit`.
+#[derive(ToSchema)]
+pub struct NearItems {
+    pub items: Vec<NearEntry>,
+    /// More objects lie within the radius than `limit` let through: the farthest were left
+    /// out (a larger `limit`, up to 1000, or a smaller radius).
+    pub truncated: bool,
 }
 
 /// An item of `trace`.

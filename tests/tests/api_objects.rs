@@ -408,7 +408,11 @@ fn ls_and_tree_paginate_by_path() {
 #[test]
 fn move_near_trace_and_connections() {
     let api = Api::start();
-    for (path, x) in [("/spaces/floor_1/a", 0.0), ("/spaces/floor_1/b", 1.0)] {
+    for (path, x) in [
+        ("/spaces/floor_1/a", 0.0),
+        ("/spaces/floor_1/b", 1.0),
+        ("/spaces/floor_1/near_c", 0.5),
+    ] {
         let r = api.send(
             "PUT",
             &format!("/api/buildings/b42/objects{path}"),
@@ -427,6 +431,14 @@ fn move_near_trace_and_connections() {
             .any(|i| i["path"] == "/spaces/floor_1/b"),
         "{near}"
     );
+    assert_eq!(near["truncated"], false, "{near}");
+    // cut by limit: said, the nearest kept
+    let cut = api
+        .get("/api/buildings/b42/near/spaces/floor_1/a?radius=1.5&limit=1")
+        .json();
+    assert_eq!(cut["items"].as_array().unwrap().len(), 1, "{cut}");
+    assert_eq!(cut["items"][0], near["items"][0], "{cut}");
+    assert_eq!(cut["truncated"], true, "{cut}");
 
     // The answer names the paths as stored, however they were written.
     let c = api.send(

@@ -476,6 +476,8 @@ pub async fn move_subtree(
 pub struct NearParams {
     /// Metres (default 5).
     pub radius: Option<f64>,
+    /// The nearest this many (1 to 1000, default 100); `truncated` says whether more lie
+    /// within the radius.
     pub limit: Option<i64>,
 }
 
@@ -483,7 +485,7 @@ pub struct NearParams {
 #[utoipa::path(get, path = "/api/buildings/{b}/near/{path}", tag = "tree",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
            ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path"), NearParams),
-    responses((status = 200, description = "Objects near the given one, nearest first", body = crate::openapi::ItemsOf<crate::openapi::NearEntry>),
+    responses((status = 200, description = "Objects near the given one, nearest first (ties by path), and whether `limit` left some out", body = crate::openapi::NearItems),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -492,20 +494,23 @@ pub async fn near(
     key: ApiKey,
     Path((b, path)): Path<(String, String)>,
     Query(q): Query<NearParams>,
-) -> Result<Json<Items>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let path = object_path(path);
     let limit = checked_limit(q.limit)?;
     let radius = q.radius.unwrap_or(5.0);
-    let items = state
+    // one more than asked for: it only tells whether the answer was cut
+    let mut items = state
         .rows(
             &key,
             Scope::Read,
             Some(&b),
             "SELECT to_jsonb(n) FROM arxos.near($1, $2, $3, $4::int8::int4) n",
-            &[&b, &path, &radius, &limit],
+            &[&b, &path, &radius, &(limit + 1)],
         )
         .await?;
-    Ok(Json(Items { items }))
+    let truncated = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    Ok(Json(json!({ "items": items, "truncated": truncated })))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
