@@ -141,7 +141,8 @@ CREATE TABLE arxos.objects (
     version         integer NOT NULL DEFAULT 1,
     CONSTRAINT object_path_unique UNIQUE (building_id, path),
     -- x, y and z all given or all NULL; each finite and within ±1e9 metres (a million
-    -- kilometres: distances between such points stay finite, arxos_core::location). Functions (arxos_pg/src/locations.rs)
+    -- kilometres: distances between such points stay finite, arxos_core::location), and 0 or
+    -- at least 1e-100 in magnitude (no 300-digit decimals in documents). Functions (arxos_pg/src/locations.rs)
     -- rather than SQL expressions: PostgreSQL re-reads CHECK expressions at the start of every
     -- writing statement, and the spelled-out forms cost a single-row write 6 % more.
     CONSTRAINT object_location_complete CHECK (arxos.location_is_complete(x, y, z)),

@@ -40,7 +40,7 @@ $$;
 
 -- Location argument: jsonb {"x": m, "y": m, "z": m, "floor": n}; x, y and z go together (z
 -- defaults to 0), floor may come alone. Values are JSON numbers (or null); x, y and z finite
--- and within ±1e9 metres of the building's origin (arxos.location_in_range), floor a whole number. Any other key is refused rather than ignored.
+-- and within ±1e9 metres of the building's origin, 0 or at least 1e-100 in magnitude (arxos.location_in_range), floor a whole number. Any other key is refused rather than ignored.
 CREATE FUNCTION arxos.location_parts(location jsonb, OUT x double precision, OUT y double precision,
                                      OUT z double precision, OUT floor integer)
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -79,7 +79,7 @@ BEGIN
           FROM (VALUES (1, 'x', x), (2, 'y', y), (3, 'z', z)) c(n, k, v)
          WHERE NOT arxos.location_in_range(c.v, 0, 0)
          ORDER BY c.n LIMIT 1;
-        RAISE EXCEPTION 'location.% is % metres: x, y and z must lie within ±1e9 metres of the building''s origin', k, t
+        RAISE EXCEPTION 'location.% is % metres: x, y and z must lie within ±1e9 metres of the building''s origin, and be 0 or at least 1e-100 in magnitude', k, t
             USING ERRCODE = '22023',
                   HINT = 'coordinates are metres in the building''s own frame; farther points would have no finite distance to others';
     END IF;
@@ -902,7 +902,7 @@ BEGIN
     END IF;
     -- The objects' own range: NaN and infinities are out of it too.
     IF NOT arxos.location_in_range(x, y, coalesce(z, 0)) THEN
-        RAISE EXCEPTION 'x, y and z must be finite numbers of metres within ±1e9 of the building''s origin, got (%, %, %)', x, y, coalesce(z, 0)
+        RAISE EXCEPTION 'x, y and z must be finite numbers of metres within ±1e9 of the building''s origin, and 0 or at least 1e-100 in magnitude, got (%, %, %)', x, y, coalesce(z, 0)
             USING ERRCODE = '22023';
     END IF;
     PERFORM arxos.listing_limit(max);

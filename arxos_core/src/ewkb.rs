@@ -13,7 +13,7 @@ pub enum EwkbError {
     #[error("EWKB has {0} trailing bytes")]
     Trailing(usize),
     #[error(
-        "EWKB point has a coordinate that is not a finite number within ±1e9 metres of the building's origin"
+        "EWKB point has a coordinate that is not a finite number within ±1e9 metres of the building's origin, 0 or at least 1e-100 in magnitude"
     )]
     OutOfRange,
     #[error("EWKB point is empty")]

@@ -10,9 +10,16 @@
 /// The largest coordinate, in metres, either sign.
 pub const MAX_COORDINATE: f64 = 1e9;
 
-/// Whether `v` is a coordinate an object may have: finite and within ±[`MAX_COORDINATE`].
+/// The smallest coordinate but 0, in metres, either sign: the bound stored documents have
+/// (`arxos.check_json`). Coordinates reach JSON as exact decimals, and 1e-320 (a subnormal
+/// double) is 322 characters in every answer, history row and event; a building frame has no
+/// use for less than a nanometre, let alone 1e-100 m.
+pub const MIN_COORDINATE: f64 = 1e-100;
+
+/// Whether `v` is a coordinate an object may have: finite, within ±[`MAX_COORDINATE`], and 0
+/// or at least [`MIN_COORDINATE`] in magnitude.
 pub fn coordinate_in_range(v: f64) -> bool {
-    v.abs() <= MAX_COORDINATE
+    v == 0.0 || (MIN_COORDINATE..=MAX_COORDINATE).contains(&v.abs())
 }
 
 #[cfg(test)]
@@ -21,10 +28,13 @@ mod tests {
 
     #[test]
     fn the_bound_is_inclusive_and_refuses_what_is_not_finite() {
-        for v in [0.0, -0.0, 1e-300, MAX_COORDINATE, -MAX_COORDINATE] {
+        for v in [0.0, -0.0, 1e-100, -1e-100, 1e-9, MAX_COORDINATE, -MAX_COORDINATE] {
             assert!(coordinate_in_range(v), "{v}");
         }
         for v in [
+            1e-101,
+            -1e-300,
+            1e-320,
             MAX_COORDINATE + 1.0,
             -MAX_COORDINATE - 1.0,
             1e200,

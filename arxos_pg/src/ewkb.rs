@@ -14,11 +14,15 @@ fn ewkb_parse_point(ewkb: &[u8]) -> Vec<f64> {
     match arxos_core::ewkb::parse_point(ewkb) {
         Ok(p) => p.to_vec(),
         Err(e) => {
-            ereport!(
-                PgLogLevel::ERROR,
-                PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION,
-                format!("invalid location: {e}"),
-            );
+            // a well-formed point at a place no location may be is a bad value, as for put
+            // (22023); bytes that are no point are a bad binary representation (22P03)
+            let code = match e {
+                arxos_core::ewkb::EwkbError::OutOfRange | arxos_core::ewkb::EwkbError::Empty => {
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+                }
+                _ => PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION,
+            };
+            ereport!(PgLogLevel::ERROR, code, format!("invalid location: {e}"),);
             unreachable!("ereport(ERROR) does not return")
         }
     }

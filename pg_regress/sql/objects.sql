@@ -29,6 +29,10 @@ SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1e-400, "y": 2}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 1000000001}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "z": -1e200}');
 SELECT x, y, z FROM arxos.location_parts('{"x": 1e9, "y": -1e9, "z": 1000000000}');
+-- and are 0 or at least 1e-100 in magnitude (1e-320 would be a 322-character decimal in JSON)
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "z": 1e-320}');
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": -1e-101, "y": 2}');
+SELECT x, y, z FROM arxos.location_parts('{"x": 1e-100, "y": -1e-100, "z": 0}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "flor": 1}');
 SELECT x, y, z, floor FROM arxos.location_parts('{"x": 1, "y": 2, "floor": 2.0}');
 SELECT x, y, z, floor FROM arxos.location_parts('{"floor": -1}');
@@ -247,7 +251,7 @@ INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.build
 INSERT INTO arxos.objects (building_id, path, type, x, y, z) VALUES (arxos.building_id('b43'), '/loc_g', 'x', NULL, 2, 'Infinity');
 BEGIN;
 INSERT INTO arxos.objects (building_id, path, type, x, y, z)
-VALUES (arxos.building_id('b43'), '/loc_e', 'x', '-0', 1e9, -1e-308), (arxos.building_id('b43'), '/loc_f', 'x', NULL, NULL, NULL)
+VALUES (arxos.building_id('b43'), '/loc_e', 'x', '-0', 1e9, -1e-100), (arxos.building_id('b43'), '/loc_f', 'x', NULL, NULL, NULL)
 RETURNING path, x, y, z;
 UPDATE arxos.objects SET z = NULL WHERE building_id = arxos.building_id('b43') AND path = '/loc_e';
 ROLLBACK;

@@ -75,5 +75,9 @@ SELECT arxos.ewkb_parse_point('\x000000000140100000000000004014000000000000');
 SELECT arxos.ewkb_parse_point('\x0102000000');
 SELECT arxos.ewkb_parse_point('\x010200000001000000000000000000f03f000000000000f03f');
 SELECT arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0, 0, 1e10));
+SELECT arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0, 1e-320, 0));
+-- a point out of range is a bad value (22023, as for put); bytes that are no point 22P03
+SELECT regress.try($$SELECT arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0, 0, 1e10))$$) AS out_of_range,
+       regress.try($$SELECT arxos.set_location_ewkb('b42', '/spaces/floor_1', '\x0101'::bytea)$$) AS no_point;
 SELECT x, y, z FROM arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0.5, 0.5, 0));
 SELECT x, y, z FROM arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0, 0, 0));
