@@ -821,7 +821,7 @@ LANGUAGE sql STABLE AS $$
     WITH RECURSIVE args AS MATERIALIZED (
         SELECT direction = 'downstream' AS down
          WHERE (direction IN ('downstream', 'upstream')
-                OR arxos.raise('direction must be downstream or upstream, got ' || coalesce(direction, 'NULL'), '22023'))
+                OR arxos.raise('direction must be downstream or upstream, got ' || arxos.shown(direction), '22023'))
            AND (max_depth BETWEEN 1 AND 1000 OR arxos.raise('max_depth must be between 1 and 1000', '22023'))
            -- checked here, once, whatever the walk meets: a kind compared only with the
            -- connections found would go unchecked from an object without any

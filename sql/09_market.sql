@@ -849,6 +849,17 @@ BEGIN
                 USING ERRCODE = 'AX010';
         END IF;
     END LOOP;
+    -- One put per object: two for the same path (however written) would leave one of them
+    -- silently overwritten, where a repeated connection is refused too.
+    SELECT x.p, min(x.i) AS first, max(x.i) AS second INTO e
+      FROM (SELECT arxos.normalize_path(value ->> 'path') AS p, ordinality - 1 AS i
+              FROM jsonb_array_elements(coalesce(changes -> 'puts', '[]')) WITH ORDINALITY
+             WHERE arxos.path_is_valid(value ->> 'path')) x
+     GROUP BY x.p HAVING count(*) > 1 ORDER BY min(x.i) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'changes.puts[%] and changes.puts[%] both write %: one put per object in a contribution',
+            e.first, e.second, e.p USING ERRCODE = 'AX010';
+    END IF;
     FOR e IN SELECT value AS v, ordinality - 1 AS i FROM jsonb_array_elements(coalesce(changes -> 'connections', '[]')) WITH ORDINALITY LOOP
         n := n + 1;
         IF jsonb_typeof(e.v) <> 'object' THEN
@@ -1409,7 +1420,10 @@ BEGIN
     IF avail < amount THEN
         RAISE EXCEPTION 'insufficient funds: the sender holds %, the transfer needs %', avail, amount
             USING ERRCODE = 'AX018',
-                  DETAIL = CASE WHEN b IS NULL THEN 'counting the tokens of every building'
+                  -- a scoped request (an API key limited to some buildings) sees those only
+                  DETAIL = CASE WHEN b IS NULL AND coalesce(current_setting('arxos.building_ids', true), '') <> ''
+                                THEN 'counting the tokens of the buildings this request may use (its API key is limited to some)'
+                                WHEN b IS NULL THEN 'counting the tokens of every building'
                                 ELSE 'counting the tokens of building ' || building END;
     END IF;
     FOR part IN SELECT a.building_id, a.balance FROM arxos.accounts a JOIN arxos.buildings k ON k.id = a.building_id

@@ -28,7 +28,15 @@ mod tests {
 
     #[test]
     fn the_bound_is_inclusive_and_refuses_what_is_not_finite() {
-        for v in [0.0, -0.0, 1e-100, -1e-100, 1e-9, MAX_COORDINATE, -MAX_COORDINATE] {
+        for v in [
+            0.0,
+            -0.0,
+            1e-100,
+            -1e-100,
+            1e-9,
+            MAX_COORDINATE,
+            -MAX_COORDINATE,
+        ] {
             assert!(coordinate_in_range(v), "{v}");
         }
         for v in [

@@ -32,6 +32,9 @@ use crate::state::AppState;
 /// What one operation takes: its query parameters, and where its key may be sent.
 #[derive(Debug)]
 struct Known {
+    /// The documented path (`/api/buildings/{b}/near/{path}`), as messages name it: the
+    /// router's own template (`{*path}`) is not what the documentation shows.
+    path: String,
     params: BTreeSet<String>,
     /// Whether the operation takes `If-Match` (a documented header parameter).
     if_match: bool,
@@ -91,6 +94,7 @@ impl Operations {
                 known.insert(
                     (method, template(path)),
                     Known {
+                        path: path.clone(),
                         params,
                         if_match,
                         if_none_match,
@@ -110,7 +114,7 @@ impl Operations {
     #[cfg(test)]
     fn check(&self, method: &Method, route: &str, query: Option<&str>) -> Result<(), ApiError> {
         self.get(method, route)
-            .map_or(Ok(()), |known| known.check(method, route, query))
+            .map_or(Ok(()), |known| known.check(method, query))
     }
 
     #[cfg(test)]
@@ -146,10 +150,10 @@ impl Known {
     fn check_preconditions(
         &self,
         method: &Method,
-        route: &str,
         headers: &axum::http::HeaderMap,
     ) -> Result<(), ApiError> {
         use axum::http::header::{IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE};
+        let route = &self.path;
         if headers.contains_key(IF_UNMODIFIED_SINCE) {
             return Err(ApiError::validation(format!(
                 "{method} {route} does not take If-Unmodified-Since: times are too coarse to tell versions apart; send the ETag you read as If-Match"
@@ -171,8 +175,9 @@ impl Known {
         Ok(())
     }
 
-    /// Checks the query string of a request to this operation (`method route`, for messages).
-    fn check(&self, method: &Method, route: &str, query: Option<&str>) -> Result<(), ApiError> {
+    /// Checks the query string of a request to this operation.
+    fn check(&self, method: &Method, query: Option<&str>) -> Result<(), ApiError> {
+        let route = &self.path;
         // Most requests have no query string: nothing to check for them.
         let Some(query) = query.filter(|q| !q.is_empty()) else {
             return Ok(());
@@ -286,8 +291,8 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return key_required(key_in == KeyIn::HeadersOrQuery).into_response();
     }
     let checked = known
-        .check(request.method(), &route, request.uri().query())
-        .and_then(|()| known.check_preconditions(request.method(), &route, request.headers()));
+        .check(request.method(), request.uri().query())
+        .and_then(|()| known.check_preconditions(request.method(), request.headers()));
     let response = match checked {
         Err(e) => e.into_response(),
         Ok(()) => next.run(request).await,
@@ -380,6 +385,23 @@ mod tests {
         assert!(known
             .check(&Method::GET, "/api/buildings/{b}/ls", Some("depth=2"))
             .is_err());
+    }
+
+    #[test]
+    fn messages_name_the_documented_path() {
+        let err = known()
+            .check(
+                &Method::GET,
+                "/api/buildings/{b}/near/{*path}",
+                Some("radios=2"),
+            )
+            .unwrap_err();
+        assert!(
+            err.message
+                .contains("GET /api/buildings/{b}/near/{path} takes limit, radius"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -151,6 +151,9 @@ SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f1/x", "type": "t", "status": "shiny"}]}')$$);
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"puts": [{"path": "/f9/x", "type": "t"}]}')$$);
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1', '{"connections": [{"from": "/f1/r1", "to": "/f1/r1", "kind": "feeds"}]}')$$);
+-- one put per object, however its path is written
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1',
+    '{"puts": [{"path": "/f1/q", "type": "sensor"}, {"path": "/f1/r", "type": "t"}, {"path": "/f1//q/", "type": "meter"}]}')$$);
 UPDATE arxos.market_settings SET max_changes = 2;
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'quality_improvement', pg_temp.h('x'), '{}', '/f1',
     '{"puts": [{"path": "/f1/a", "type": "t"}, {"path": "/f1/b", "type": "t"}, {"path": "/f1/c", "type": "t"}]}')$$);

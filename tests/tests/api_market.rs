@@ -150,7 +150,11 @@ fn contributors_contributions_transfers_and_tokens() {
         (&elsewhere, "building=b7&contributor=ghost"),
     ] {
         let reply = api.get_as(key, &format!("/api/contributions?{query}"));
-        assert_error(&reply, 404, "NOT_FOUND");
+        let body = assert_error(&reply, 404, "NOT_FOUND");
+        // the market's own code for an unknown building, as on every market route
+        if query == "building=nope" {
+            assert_eq!(body["error"]["details"]["sqlstate"], "AX001", "{body}");
+        }
     }
     // A write key limited to b7 cannot move b42's tokens: 403, as on every route naming b42.
     let b7_writer = create_key(&api.cluster, "b7-writer", &["write"], Some(&["b7"]));
@@ -246,6 +250,14 @@ fn contributors_contributions_transfers_and_tokens() {
         Some(&json!({"from": "alice", "to": "bob", "amount": [1], "building": "b42"})),
     );
     assert_error(&not_a_number, 400, "VALIDATION_ERROR");
+    // a string is taken as the number it spells, nothing around it
+    let spaced = api.send_as(
+        &alice_key,
+        "POST",
+        "/api/transfers",
+        Some(&json!({"from": "alice", "to": "bob", "amount": " 1 ", "building": "b42"})),
+    );
+    assert_error(&spaced, 400, "VALIDATION_ERROR");
     let bob_balance = api.get("/api/contributors/bob/balance").json();
     assert_eq!(bob_balance["balance"].as_f64(), Some(1.0), "{bob_balance}");
 

@@ -279,11 +279,12 @@ pub async fn list_contributions(
             "WITH anchor AS (SELECT a.created_at, a.id FROM arxos.contributions a
                               WHERE a.id = $4::text::uuid)
              SELECT to_jsonb(x) FROM (SELECT x.* FROM arxos.contributions x
-              WHERE ($1::text IS NULL OR x.building_id = arxos.building_id($1))
+              WHERE ($1::text IS NULL OR x.building_id = arxos.market_building($1))
                 AND ($2::text IS NULL OR x.contributor_id = arxos.contributor_id($2))
-                -- an unknown building or contributor is 404 even when no row would reach the
+                -- an unknown building (AX001, as on every market route) or contributor is 404
+                -- even when no row would reach the
                 -- conditions above (conditions without a column of x: checked once, first)
-                AND ($1::text IS NULL OR arxos.building_id($1) IS NOT NULL)
+                AND ($1::text IS NULL OR arxos.market_building($1) IS NOT NULL)
                 AND ($2::text IS NULL OR arxos.contributor_id($2) IS NOT NULL)
                 AND ($4::text IS NULL OR (x.created_at, x.id) < (SELECT a.created_at, a.id FROM anchor a))
                 -- an `after` that names no contribution this key sees is refused, not an empty page
@@ -351,6 +352,11 @@ pub struct NewTransfer {
 /// binary float, and `1234567890123.123456` would arrive as `1234567890123.1235`.
 fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
     match TextParam::from_raw(raw) {
+        // PostgreSQL's numeric input would skip spaces around the digits: a string is taken
+        // only as the number it spells, nothing around it
+        (_, Value::String(s)) if s.trim() != s || s.is_empty() => Err(ApiError::validation(
+            "amount must be a number of tokens (at most 6 decimals), without spaces around it",
+        )),
         (param, Value::Number(_) | Value::String(_)) => Ok(param),
         _ => Err(ApiError::validation(
             "amount must be a number of tokens (at most 6 decimals)",
