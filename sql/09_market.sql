@@ -1031,6 +1031,8 @@ DECLARE
     obj      uuid;
     tx       bigint;
     recent   bigint;
+    oldest   timestamptz;
+    wait     bigint;
 BEGIN
     -- Who: the contributor's row is locked for the whole call, so one contributor's calls
     -- (and an idempotency key's replays) queue behind each other.
@@ -1090,11 +1092,14 @@ BEGIN
     END IF;
     SELECT * INTO s FROM arxos.market_settings;
     IF s.rate_limit IS NOT NULL THEN
-        SELECT count(*) INTO recent FROM arxos.contributions x
+        SELECT count(*), min(x.created_at) INTO recent, oldest FROM arxos.contributions x
          WHERE x.contributor_id = c.id AND x.building_id = b AND x.created_at > now() - s.rate_window;
         IF recent >= s.rate_limit THEN
+            -- when the oldest of them leaves the window (the shim's Retry-After reads the detail)
+            wait := greatest(1, ceil(extract(epoch FROM oldest + s.rate_window - now())))::bigint;
             RAISE EXCEPTION 'rate limit: % contributions to this building within %', recent, s.rate_window
-                USING ERRCODE = 'AX011', HINT = 'try again later (see arxos.market_settings)';
+                USING ERRCODE = 'AX011', DETAIL = format('retry after %s seconds', wait),
+                      HINT = format('at most %s contributions per contributor and building within %s', s.rate_limit, s.rate_window);
         END IF;
     END IF;
 

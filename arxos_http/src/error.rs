@@ -9,9 +9,13 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use tokio_postgres::error::DbError;
 
-/// The stable error codes clients can rely on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// The OpenAPI document lists the codes from this enum's schema; the serde names are
+// `as_str`'s (a test compares them).
+/// The stable error codes clients can rely on (docs/api.md, "Errors").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
+    #[serde(rename = "VALIDATION_ERROR")]
     Validation,
     NotFound,
     MethodNotAllowed,
@@ -152,6 +156,22 @@ impl ApiError {
 
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, message)
+    }
+
+    /// The seconds a 429 from the database says to wait (the market's rate limit, AX011: its
+    /// detail is `retry after N seconds`), for `Retry-After`.
+    fn retry_after(&self) -> Option<u64> {
+        if self.code != ErrorCode::RateLimited {
+            return None;
+        }
+        self.details
+            .as_ref()?
+            .get("detail")?
+            .as_str()?
+            .strip_prefix("retry after ")?
+            .strip_suffix(" seconds")?
+            .parse()
+            .ok()
     }
 
     /// A 500 whose cause is logged here and never sent to the client.
@@ -461,6 +481,7 @@ fn readable_details(details: Option<Value>) -> Option<Value> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after();
         // Messages quote what the caller sent (the database's own do too: "invalid input
         // syntax for type uuid: …"): cut and with invisible characters written out, every one.
         let body = json!({
@@ -485,6 +506,12 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
             );
         }
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
         if self.from_database {
             response.extensions_mut().insert(KeyChecked);
         }
@@ -495,6 +522,41 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schemas_codes_are_the_answers_codes() {
+        use ErrorCode::*;
+        for code in [
+            Validation,
+            NotFound,
+            MethodNotAllowed,
+            PayloadTooLarge,
+            Unauthorized,
+            Forbidden,
+            Conflict,
+            PreconditionFailed,
+            Gone,
+            RateLimited,
+            QueryTimeout,
+            Unavailable,
+            Internal,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn the_markets_rate_limit_says_when_to_retry() {
+        let limited = ApiError::new(ErrorCode::RateLimited, "rate limit")
+            .with_details(json!({"sqlstate": "AX011", "detail": "retry after 42 seconds"}))
+            .into_response();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()["retry-after"], "42");
+        let other = ApiError::validation("x")
+            .with_details(json!({"detail": "retry after 42 seconds"}))
+            .into_response();
+        assert!(other.headers().get("retry-after").is_none());
+    }
 
     #[test]
     fn secrets_are_cut_from_messages() {

@@ -38,7 +38,7 @@ use crate::webhooks::routes as webhooks;
         webhooks::create, webhooks::list, webhooks::show, webhooks::patch, webhooks::remove,
         webhooks::test, webhooks::rotate, webhooks::deliveries, webhooks::retry
     ),
-    components(schemas(ErrorBody, ErrorDetail, Building, BuildingObject, Location, LsEntry, TreeEntry,
+    components(schemas(ErrorBody, ErrorDetail, crate::error::ErrorCode, Building, BuildingObject, Location, LsEntry, TreeEntry,
         NearEntry, NearItems, TraceStep, HistoryEntry, Connection, ConnectionOf, Rating, RatingBreakdown,
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
         ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
@@ -410,8 +410,7 @@ pub struct ErrorBody {
 
 #[derive(ToSchema)]
 pub struct ErrorDetail {
-    /// VALIDATION_ERROR, NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNAUTHORIZED,
-    /// FORBIDDEN, CONFLICT, RATE_LIMITED, QUERY_TIMEOUT, UNAVAILABLE or INTERNAL.
+    #[schema(value_type = crate::error::ErrorCode)]
     pub code: String,
     pub message: String,
     /// sqlstate, detail, hint of a database refusal; null otherwise.
@@ -688,7 +687,7 @@ pub struct Contributor {
     /// newcomer, contributor, trusted, expert or master (docs/market.md).
     pub trust_level: String,
     pub reputation: f64,
-    /// Tokens held, over every building.
+    /// Tokens held, over every building the key may use (every building for an unscoped key).
     pub balance: f64,
     pub contributions: i64,
     pub verified_contributions: i64,

@@ -299,3 +299,39 @@ fn contributors_contributions_transfers_and_tokens() {
     let listed = api.get("/api/contributions?contributor=alice").json();
     assert_eq!(listed["items"][0]["status"], "peer_verified", "{listed}");
 }
+
+/// The market's rate limit answers 429 with `Retry-After`: when the oldest contribution of the
+/// window leaves it.
+#[test]
+fn the_market_rate_limit_says_when_to_retry() {
+    let api = Api::start();
+    api.cluster
+        .client()
+        .batch_execute("UPDATE arxos.market_settings SET rate_limit = 1, rate_window = '1 hour'")
+        .unwrap();
+    let key = create_key(&api.cluster, "rl", &["write"], None);
+    let registered = api.send_as(
+        &key,
+        "POST",
+        "/api/contributors",
+        Some(&json!({"handle": "rlimit", "display_name": "Rl"})),
+    );
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let contribution = |hash: &str| {
+        api.send_as(
+            &key,
+            "POST",
+            "/api/contributions",
+            Some(
+                &json!({"building": "b42", "contributor": "rlimit", "type": "object_documentation",
+                         "data_hash": hash, "path": "/electrical", "metadata": {"notes": "n"}}),
+            ),
+        )
+    };
+    assert_eq!(contribution(HASH_A).status, 201);
+    let limited = contribution(&"b".repeat(64));
+    let body = assert_error(&limited, 429, "RATE_LIMITED");
+    assert_eq!(body["error"]["details"]["sqlstate"], "AX011", "{body}");
+    let wait: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((3590..=3600).contains(&wait), "{wait}");
+}

@@ -140,7 +140,9 @@ pub struct TopParams {
 
 /// The top contributors by tokens earned (`arxos.leaderboard`).
 #[utoipa::path(get, path = "/api/contributors/top", tag = "market", params(TopParams),
-    responses((status = 200, body = Items), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Items), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, description = "A building the key may not use", body = ErrorBody),
+              (status = 404, description = "Unknown building", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn top_contributors(
     State(state): State<AppState>,
@@ -167,6 +169,8 @@ pub struct NewContribution {
     pub contributor: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// Hash of the contributed data (unique per building; AX005 when missing).
+    #[schema(required = true, value_type = String)]
     pub data_hash: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
@@ -306,8 +310,19 @@ pub async fn list_contributions(
 pub struct Verification {
     /// The verifying contributor (id or handle).
     pub verifier: String,
-    /// e.g. verified or rejected.
+    /// The status to set (`pending` is only where contributions start).
+    #[schema(value_type = VerificationStatus)]
     pub status: String,
+}
+
+/// What a verification may set (docs/market.md, Verification; others are AX016).
+#[derive(ToSchema)]
+#[allow(non_camel_case_types, dead_code)]
+pub enum VerificationStatus {
+    auto_verified,
+    peer_verified,
+    expert_verified,
+    rejected,
 }
 
 /// Verify (or reject) a contribution (`arxos.verify_contribution`).
