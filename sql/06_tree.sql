@@ -219,6 +219,13 @@ BEGIN
     IF put.type IS NULL THEN
         RAISE EXCEPTION 'type is required' USING ERRCODE = '22023';
     END IF;
+    -- put keeps what it is not given, so a null cannot clear: refused rather than ignored
+    IF location = 'null' OR (jsonb_typeof(location) = 'object'
+                             AND EXISTS (SELECT 1 FROM jsonb_each(location) e WHERE e.value = 'null')) THEN
+        RAISE EXCEPTION 'location: put keeps what it is not given, so a null clears nothing'
+            USING ERRCODE = '22023',
+                  HINT = 'clear a location, or a part of it, with patch: location => ''null'' for all of it, ''{"floor": null}'' for the floor, ''{"x": null, "y": null}'' for the point';
+    END IF;
     SELECT * INTO loc FROM arxos.location_parts(location);
     IF if_none_match IS DISTINCT FROM '*' AND if_none_match IS NOT NULL THEN
         RAISE EXCEPTION 'if_none_match takes only *, got %', arxos.shown(if_none_match)

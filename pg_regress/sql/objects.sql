@@ -34,6 +34,9 @@ SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "z": 1e-320
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": -1e-101, "y": 2}');
 SELECT x, y, z FROM arxos.location_parts('{"x": 1e-100, "y": -1e-100, "z": 0}');
 SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "flor": 1}');
+-- put keeps what it is not given, so a null in location (which would clear nothing) is refused
+SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": 2, "floor": null}');
+SELECT arxos.put('b42', '/x', 'thing', location => 'null');
 SELECT x, y, z, floor FROM arxos.location_parts('{"x": 1, "y": 2, "floor": 2.0}');
 SELECT x, y, z, floor FROM arxos.location_parts('{"floor": -1}');
 -- stored documents nest at most 32 levels, whichever way they are written

@@ -193,6 +193,22 @@ fn object_lifecycle_by_path() {
     let body = assert_error(&unknown_field, 422, "VALIDATION_ERROR");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("unknown field `colour`"), "{body}");
+    // a PUT keeps what it is not given: a null location would clear nothing, so it is refused
+    for location in [json!(null), json!({"x": 1, "y": 2, "floor": null})] {
+        let put = api.send(
+            "PUT",
+            "/api/buildings/b42/objects/nowhere/x",
+            Some(&json!({"type": "thing", "location": location})),
+        );
+        let body = assert_error(&put, 400, "VALIDATION_ERROR");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("a null clears nothing"),
+            "{body}"
+        );
+    }
     // serde would read a struct from an array by position: refused, nothing written
     let positional = api.send(
         "PUT",

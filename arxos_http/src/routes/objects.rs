@@ -130,7 +130,9 @@ pub struct PutObject {
     pub properties: Option<Value>,
     pub status: Option<String>,
     pub health: Option<i32>,
-    /// `{"x": m, "y": m, "z": m, "floor": n}`
+    /// `{"x": m, "y": m, "z": m, "floor": n}`; a put keeps what it is not given, so a `null`
+    /// (the whole location or a key of it) is refused: clear with PATCH.
+    #[serde(default, deserialize_with = "given")]
     #[schema(value_type = Option<Object>)]
     pub location: Option<Value>,
     pub needs_repair: Option<bool>,
@@ -905,7 +907,9 @@ pub struct NewObject {
     pub properties: Option<Value>,
     pub status: Option<String>,
     pub health: Option<i32>,
-    /// `{"x": m, "y": m, "z": m, "floor": n}`
+    /// `{"x": m, "y": m, "z": m, "floor": n}`; a put keeps what it is not given, so a `null`
+    /// (the whole location or a key of it) is refused: clear with PATCH.
+    #[serde(default, deserialize_with = "given")]
     #[schema(value_type = Option<Object>)]
     pub location: Option<Value>,
     pub needs_repair: Option<bool>,
