@@ -469,6 +469,11 @@ BEGIN
     IF TG_OP = 'INSERT' AND NEW.kind IS NOT NULL THEN
         PERFORM arxos.check_kind(NEW.kind);
     END IF;
+    IF TG_OP = 'INSERT' AND NEW.from_id = NEW.to_id THEN
+        RAISE EXCEPTION 'an object cannot be connected to itself (%)',
+            coalesce((SELECT o.path FROM arxos.objects o WHERE o.id = NEW.from_id), NEW.from_id::text)
+            USING ERRCODE = '23514';
+    END IF;
     IF jsonb_typeof(NEW.properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(NEW.properties)
             USING ERRCODE = '22023';

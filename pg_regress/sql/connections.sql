@@ -16,6 +16,11 @@ INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
 SELECT b.id, (SELECT id FROM arxos.objects WHERE path = '/spaces' AND building_id = b.id),
        (SELECT id FROM arxos.objects WHERE path = '/electrical' AND building_id = b.id), 'data', d.p
   FROM arxos.buildings b, deep_connection d WHERE b.key = 'b42';
+-- a plain INSERT of a self-connection gets connect's message
+INSERT INTO arxos.connections (building_id, from_id, to_id, kind)
+SELECT b.id, o.id, o.id, 'data' FROM arxos.buildings b JOIN arxos.objects o ON o.building_id = b.id
+ WHERE b.key = 'b42' AND o.path = '/spaces';
+SELECT arxos.connect('b42', '/spaces', '/spaces/', 'data');
 -- a plain INSERT across buildings is refused
 SELECT arxos.create_building('other', 'Other') IS NOT NULL AS created;
 SELECT (arxos.put('other', '/x', 'thing')).path;
