@@ -798,10 +798,10 @@ CREATE TYPE arxos.trace_step AS (id uuid, route uuid[]);
 CREATE FUNCTION arxos.trace(building text, path text, direction text DEFAULT 'downstream',
                             kind text DEFAULT NULL, max_depth integer DEFAULT 32)
 RETURNS TABLE (depth integer, path text, type text, status text, kind text, via text, cycle boolean,
-               again boolean)
+               again boolean, more boolean)
 LANGUAGE sql STABLE AS $$
     SELECT w.depth, w.object_path, w.object_type, w.object_status, w.connection_kind, w.via_path, w.cycle,
-           w.again
+           w.again, w.more
       FROM arxos.building_id(building) AS b,
            arxos.trace_walk(arxos.object_id(b, path), direction, kind, max_depth) w
 $$;
@@ -816,7 +816,7 @@ CREATE TYPE arxos.trace_hit AS (id uuid, via uuid, kind text, cycle boolean, aga
 -- connection) and the level's result rows.
 CREATE FUNCTION arxos.trace_walk(start uuid, direction text, kind text, max_depth integer)
 RETURNS TABLE (depth integer, object_path text, object_type text, object_status text,
-               connection_kind text, via_path text, cycle boolean, again boolean)
+               connection_kind text, via_path text, cycle boolean, again boolean, more boolean)
 LANGUAGE sql STABLE AS $$
     WITH RECURSIVE args AS MATERIALIZED (
         SELECT direction = 'downstream' AS down
@@ -861,8 +861,16 @@ LANGUAGE sql STABLE AS $$
                                  FROM edges e), '{}') AS hits) s
          WHERE w.level < $4 AND cardinality(w.frontier) > 0
     )
-    SELECT w.level, o.path::text, o.type, o.status, h.kind, v.path::text, h.cycle, h.again
+    SELECT w.level, o.path::text, o.type, o.status, h.kind, v.path::text, h.cycle, h.again,
+           -- the walk stopped here at max_depth, and the object has connections it did not
+           -- follow (CASE: probed only at that depth, by the index of the walk's direction)
+           CASE WHEN w.level < $4 OR h.cycle OR h.again THEN false
+                WHEN args.down THEN EXISTS (SELECT 1 FROM arxos.connections c
+                                             WHERE c.from_id = h.id AND ($3 IS NULL OR c.kind = $3))
+                ELSE EXISTS (SELECT 1 FROM arxos.connections c
+                              WHERE c.to_id = h.id AND ($3 IS NULL OR c.kind = $3)) END
       FROM walk w
+      CROSS JOIN args
       CROSS JOIN LATERAL unnest(w.hits) h
       JOIN arxos.objects o ON o.id = h.id
       LEFT JOIN arxos.objects v ON v.id = h.via

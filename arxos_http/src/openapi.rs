@@ -540,6 +540,9 @@ pub struct TraceStep {
     /// A connection into an object reached before at a smaller depth (listed there with what
     /// lies beyond it): listed, not followed again.
     pub again: bool,
+    /// The walk stopped here at `max_depth`, and the object has connections (of `kind`, in the
+    /// walk's direction) it did not follow: trace from it, or with a larger `max_depth`.
+    pub more: bool,
 }
 
 /// An item of `history`.

@@ -43,6 +43,9 @@ DELETE FROM arxos.buildings WHERE key = 'other';
 -- trace downstream and upstream, with a kind filter
 SELECT depth, path, kind, via, cycle FROM arxos.trace('b42', '/electrical/panels/panel_1');
 SELECT depth, path, kind, via FROM arxos.trace('b42', '/electrical/panels/panel_1', kind => 'power', max_depth => 2);
+-- a walk cut by max_depth says where it stopped before further connections (more)
+SELECT depth, path, more FROM arxos.trace('b42', '/electrical/panels/panel_1', max_depth => 1);
+SELECT depth, path, more FROM arxos.trace('b42', '/electrical/panels/panel_1') WHERE more;
 SELECT depth, path, kind FROM arxos.trace('b42', '/plumbing/valves/hot_water_valve_1', 'upstream');
 SELECT arxos.trace('b42', '/electrical/panels/panel_1', 'sideways');
 SELECT arxos.trace('b42', '/electrical/panels/panel_1', max_depth => 0);

@@ -482,6 +482,22 @@ fn inspect_find_near_trace() {
         lines[3].contains("/t/outlet") && !lines[3].contains("(also"),
         "{out}"
     );
+    // A chain longer than the 32 steps a trace follows says where it stops.
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.put('b42', '/chain/n' || i, 'x', parents => true) FROM generate_series(0, 34) i;
+             SELECT arxos.connect('b42', '/chain/n' || i, '/chain/n' || (i + 1), 'power')
+               FROM generate_series(0, 33) i;",
+        )
+        .unwrap();
+    let out = ok(&cluster, "trace /chain/n0 down");
+    let stop = out
+        .lines()
+        .find(|l| l.contains("(continues beyond this depth"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(stop.contains("/chain/n32 "), "{out}");
+    assert!(!out.contains("/chain/n33"), "{out}");
     let (_, err) = failing(
         &cluster,
         "trace /electrical/panel_9 up; trace /x sideways; trace /x",

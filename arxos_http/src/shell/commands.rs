@@ -565,7 +565,7 @@ impl Session {
         let start = self.resolve(Some(input))?;
         let mut rows = self.db.query(
             "SELECT t.depth, t.path, t.type, t.status, t.kind, t.via, t.cycle, t.again,
-                    coalesce(o.needs_repair, false)
+                    coalesce(o.needs_repair, false), t.more
                FROM (SELECT * FROM arxos.trace($1, $2, $3, $4) WITH ORDINALITY
                       LIMIT $5::int4) t
                LEFT JOIN arxos.objects o
@@ -615,6 +615,13 @@ impl Session {
             );
             if cycle {
                 let _ = write!(label, "  {}", p.paint(Style::Warning, "(cycle)"));
+            } else if row.try_get::<_, bool>(9)? {
+                // The walk's depth limit: what lies beyond is not drawn.
+                let _ = write!(
+                    label,
+                    "  {}",
+                    p.paint(Style::Dim, "(continues beyond this depth: trace from here)")
+                );
             } else if row.try_get::<_, bool>(7)? {
                 // Reached before, nearer the start: drawn there with what lies beyond it.
                 let _ = write!(
