@@ -68,11 +68,20 @@ fn rating_compute(
 }
 
 fn components_of(values: &[f64]) -> Components {
+    // the first seven (rating_compute's array, its score after them, is taken as is: docs/sql.md),
+    // each a finite number, as the other rating functions take them
     if values.len() < 7 {
         ereport!(
             PgLogLevel::ERROR,
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("expected the 7 rating components, got {}", values.len()),
+        );
+    }
+    if let Some(bad) = values[..7].iter().find(|v| !v.is_finite()) {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("rating components must be finite numbers, got {bad}"),
         );
     }
     Components {
