@@ -8,11 +8,11 @@ pub const MAX_DEPTH: usize = 32;
 
 /// The nesting depth of a JSON text: the deepest level of `{`/`[` outside strings (0 for a
 /// scalar). The text is assumed to be valid JSON (PostgreSQL's own output of a jsonb).
-pub fn depth(json: &str) -> usize {
+pub fn depth(json: impl AsRef<[u8]>) -> usize {
     let (mut level, mut deepest) = (0usize, 0usize);
     let mut in_string = false;
     let mut escaped = false;
-    for byte in json.bytes() {
+    for &byte in json.as_ref() {
         if in_string {
             match byte {
                 _ if escaped => escaped = false,

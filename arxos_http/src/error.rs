@@ -269,6 +269,10 @@ impl ApiError {
                     "22021" if db.message().ends_with("0x00") => {
                         "text cannot hold the NUL character (U+0000, %00 in a URL): remove it"
                     }
+                    // jsonb's numeric input, before any rule of ours sees the number
+                    "22003" if db.message() == "value overflows numeric format" => {
+                        "a number is too large to read (stored documents hold numbers below 1e100 in magnitude, and 0 or at least 1e-100)"
+                    }
                     // The database's detail names processes and transactions: not the
                     // client's business, and nothing it could act on.
                     SERIALIZATION_FAILURE | DEADLOCK => {

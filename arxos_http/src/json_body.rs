@@ -35,6 +35,9 @@ const BLOCKING_ABOVE: usize = 256 * 1024;
 /// (crate::import::haystack).
 const OWN_PARSERS: &[&str] = &["/api/buildings/{b}/import"];
 
+/// The deepest body serde_json reads (its recursion limit).
+const BODY_DEPTH_MAX: usize = 128;
+
 /// Routes whose body may be a JSON array (readings: an array of readings, or
 /// `{"readings": […]}`).
 const ARRAY_BODIES: &[&str] = &["/api/buildings/{b}/readings"];
@@ -70,6 +73,16 @@ pub async fn check(body_limit: usize, request: Request, next: Next) -> Response 
         Some(rest) => bytes.slice(bytes.len() - rest.len()..),
         None => bytes,
     };
+    // serde_json stops at 128 levels with its own words ("recursion limit exceeded"); say the
+    // rule instead (stored documents nest at most 32 levels: docs/sql.md, check_json)
+    let depth = arxos_core::json_depth::depth(&bytes);
+    if depth > BODY_DEPTH_MAX {
+        return ApiError::validation(format!(
+            "the body nests {depth} levels deep; a body may nest at most {BODY_DEPTH_MAX}, and stored documents at most {}",
+            arxos_core::json_depth::MAX_DEPTH
+        ))
+        .into_response();
+    }
     if !takes_array && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         let mut refusal =
             ApiError::validation("the body must be a JSON object, not an array").into_response();

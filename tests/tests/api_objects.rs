@@ -209,6 +209,30 @@ fn object_lifecycle_by_path() {
             "{body}"
         );
     }
+    // what the JSON reader itself would refuse in its own words is said as the rules are
+    let deep = format!(
+        r#"{{"type": "t", "properties": {}1{}}}"#,
+        r#"{"a": "#.repeat(200),
+        "}".repeat(200)
+    );
+    let huge = r#"{"type": "t", "properties": {"n": 1e99999999999}}"#;
+    for (body, says) in [
+        (deep.as_str(), "nests 201 levels deep"),
+        (huge, "too large to read"),
+    ] {
+        let reply = api.send_raw(
+            Some(&api.key),
+            "PUT",
+            "/api/buildings/b42/objects/nowhere/x",
+            Some(body),
+            true,
+        );
+        let body = assert_error(&reply, 400, "VALIDATION_ERROR");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+    }
     // serde would read a struct from an array by position: refused, nothing written
     let positional = api.send(
         "PUT",
