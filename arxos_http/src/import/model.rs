@@ -271,7 +271,7 @@ fn storable(
             )
         } else {
             // The depth rule the database applies (arxos.check_json), on the document's text.
-            let depth = 1 + arxos_core::json_depth::depth(&value.to_string());
+            let depth = 1 + arxos_core::json_depth::depth(value.to_string());
             (depth > arxos_core::json_depth::MAX_DEPTH).then(|| {
                 format!(
                     "it nests {depth} levels deep; stored documents nest at most {}",
