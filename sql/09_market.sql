@@ -383,7 +383,14 @@ CREATE TABLE arxos.ledger_transactions (
     memo            text CHECK (length(memo) <= 500),
     actor           text NOT NULL DEFAULT arxos.current_actor(),
     at              timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT ledger_transaction_reference CHECK ((kind = 'transfer') = (contribution_id IS NULL))
+    -- A transfer sent with an idempotency key, and its sender: a retry with the same key books
+    -- nothing and answers this transaction (arxos.transfer).
+    idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+    idempotent_for  uuid REFERENCES arxos.contributors(id),
+    CONSTRAINT ledger_transaction_reference CHECK ((kind = 'transfer') = (contribution_id IS NULL)),
+    CONSTRAINT ledger_transaction_idempotency CHECK ((idempotency_key IS NULL) = (idempotent_for IS NULL)
+                                                     AND (idempotency_key IS NULL OR kind = 'transfer')),
+    CONSTRAINT ledger_transaction_idempotency_unique UNIQUE (idempotent_for, idempotency_key)
 );
 COMMENT ON TABLE arxos.ledger_transactions IS
     'Append-only. building_id is NULL only for a transfer that moved tokens of several buildings.';
@@ -523,8 +530,9 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'ledger_transactions' THEN
-        IF (NEW.id, NEW.kind, NEW.building_id, NEW.contribution_id, NEW.at)
-           IS NOT DISTINCT FROM (OLD.id, OLD.kind, OLD.building_id, OLD.contribution_id, OLD.at) THEN
+        IF (NEW.id, NEW.kind, NEW.building_id, NEW.contribution_id, NEW.at, NEW.idempotency_key, NEW.idempotent_for)
+           IS NOT DISTINCT FROM (OLD.id, OLD.kind, OLD.building_id, OLD.contribution_id, OLD.at, OLD.idempotency_key,
+                                 OLD.idempotent_for) THEN
             RETURN NEW;
         END IF;
     END IF;
@@ -601,15 +609,16 @@ $$;
 
 -- Books one transaction: amounts[i] on accounts[i] (zero amounts are left out). Returns its id.
 CREATE FUNCTION arxos.ledger_post(kind text, building uuid, contribution uuid, memo text,
-                                  accounts bigint[], amounts numeric[])
+                                  accounts bigint[], amounts numeric[],
+                                  idempotency_key text DEFAULT NULL, idempotent_for uuid DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
     tx bigint;
 BEGIN
-    INSERT INTO arxos.ledger_transactions (kind, building_id, contribution_id, memo)
-    VALUES (kind, building, contribution, memo)
+    INSERT INTO arxos.ledger_transactions (kind, building_id, contribution_id, memo, idempotency_key, idempotent_for)
+    VALUES (kind, building, contribution, memo, idempotency_key, idempotent_for)
     RETURNING id INTO tx;
     INSERT INTO arxos.ledger_entries (transaction_id, account_id, amount)
     SELECT tx, u.account, u.amount
@@ -1378,7 +1387,8 @@ COMMENT ON FUNCTION arxos.verify_contribution IS
 -- Moves tokens between contributors. With a building, that building's tokens; without, the
 -- sender's holdings are drawn largest first (ties: building key). Returns the transaction id.
 CREATE FUNCTION arxos.transfer(from_contributor uuid, to_contributor uuid, amount numeric,
-                               memo text DEFAULT NULL, building text DEFAULT NULL)
+                               memo text DEFAULT NULL, building text DEFAULT NULL,
+                               idempotency_key text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -1419,6 +1429,33 @@ BEGIN
         IF x.id = from_contributor THEN sender := x; END IF;
     END LOOP;
     PERFORM arxos.check_owner(sender);
+    -- A retry of a transfer sent with this key (the sender's row lock, taken above, queues
+    -- concurrent retries behind the first): the same transfer answers the transaction booked,
+    -- and books nothing; another transfer under the key is refused.
+    IF idempotency_key IS NOT NULL THEN
+        IF length(idempotency_key) NOT BETWEEN 1 AND 200 THEN
+            RAISE EXCEPTION 'idempotency_key must be 1 to 200 characters' USING ERRCODE = '22023';
+        END IF;
+        SELECT t.id, t.memo,
+               (SELECT sum(e.amount) FROM arxos.ledger_entries e WHERE e.transaction_id = t.id AND e.amount > 0) AS moved,
+               (SELECT array_agg(DISTINCT a.contributor_id) FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+                 WHERE e.transaction_id = t.id AND e.amount > 0) AS receivers,
+               (SELECT array_agg(DISTINCT a.building_id) FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+                 WHERE e.transaction_id = t.id) AS buildings
+          INTO part
+          FROM arxos.ledger_transactions t
+         WHERE t.idempotent_for = sender.id AND t.idempotency_key = transfer.idempotency_key;
+        IF FOUND THEN
+            IF part.moved = amount AND part.receivers = ARRAY[to_contributor]
+               AND part.memo IS NOT DISTINCT FROM transfer.memo
+               AND (b IS NULL OR part.buildings = ARRAY[b]) THEN
+                RETURN part.id;
+            END IF;
+            RAISE EXCEPTION 'idempotency_key % was used for a different transfer (transaction %)',
+                arxos.shown(idempotency_key), part.id USING ERRCODE = 'AX012',
+                HINT = 'a new transfer needs a new key';
+        END IF;
+    END IF;
 
     SELECT coalesce(sum(a.balance), 0)::numeric(20, 6) INTO avail FROM arxos.accounts a
      WHERE a.contributor_id = sender.id AND (b IS NULL OR a.building_id = b);
@@ -1445,7 +1482,8 @@ BEGIN
     tx := arxos.ledger_post('transfer',
                             CASE WHEN jsonb_array_length(parts) = 1
                                  THEN (SELECT a.building_id FROM arxos.accounts a WHERE a.id = accts[1]) END,
-                            NULL, memo, accts, amounts);
+                            NULL, memo, accts, amounts, idempotency_key,
+                            CASE WHEN idempotency_key IS NOT NULL THEN sender.id END);
     UPDATE arxos.contributors c SET last_active_at = now() WHERE c.id = sender.id;
     -- One event per building whose tokens moved, in that building: a consumer that sees one
     -- building (a scoped key, a webhook with a building filter) sees every movement of its

@@ -774,6 +774,8 @@ pub struct Transfer {
     pub from: String,
     pub to: String,
     pub amount: f64,
+    /// A retry under the `Idempotency-Key` of a transfer booked before: nothing was booked now.
+    pub replayed: bool,
 }
 
 /// A building's token (`arxos.token`).

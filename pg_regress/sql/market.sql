@@ -397,8 +397,22 @@ SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT pg_temp.written() AS after_bad_transfers;
 -- carol holds 969.41: the 897.41 above and two object_documentation (24 each, auto-verified: 36 each)
 SELECT arxos.balance(arxos.contributor_id('carol')) AS carol_before;
-SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 900, 'for the ladder') IS NOT NULL AS paid;
+SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 900, 'for the ladder',
+                      idempotency_key => 'ladder-1') AS ladder_tx \gset
 SELECT handle, arxos.balance(id) AS total FROM arxos.contributors WHERE handle IN ('alice', 'carol') ORDER BY handle;
+-- a retry under the same key books nothing and answers the same transaction; another transfer
+-- under the key is AX012; the key is the sender's (another sender may use it)
+SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 900, 'for the ladder',
+                      idempotency_key => 'ladder-1') = :ladder_tx AS same_transaction;
+SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 901, 'for the ladder',
+                                           idempotency_key => 'ladder-1')$$) AS other_amount,
+       regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('bob'), 900, 'for the ladder',
+                                           idempotency_key => 'ladder-1')$$) AS other_recipient,
+       regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 900, 'for the ladder',
+                                           idempotency_key => '')$$) AS empty_key;
+SELECT handle, arxos.balance(id) AS total FROM arxos.contributors WHERE handle IN ('alice', 'carol') ORDER BY handle;
+SELECT count(*) AS keyed FROM arxos.ledger_transactions WHERE idempotency_key = 'ladder-1';
+SELECT regress.try($$UPDATE arxos.ledger_transactions SET idempotency_key = 'other' WHERE idempotency_key = 'ladder-1'$$) AS key_kept;
 -- a claw-back takes at most what is left: erin rejects carol's bim model (450 booked)
 SELECT old_status, new_status, tokens_delta, tokens_earned
   FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-bim_model_update')), arxos.contributor_id('erin'), 'rejected');

@@ -219,30 +219,38 @@ fn contributors_contributions_transfers_and_tokens() {
             .contains("invalid amount '1.0000000000000001'"),
         "{error}"
     );
-    // Transfers are not idempotent: a key that would make a client believe its retry safe is
-    // refused, and nothing is booked.
-    let keyed = api.http.request(
-        "POST",
-        &api.shim.url("/api/transfers"),
-        &[
-            ("x-api-key", alice_key.as_str()),
-            ("content-type", "application/json"),
-            ("idempotency-key", "t1"),
-        ],
-        Some(br#"{"from": "alice", "to": "bob", "amount": 1, "building": "b42"}"#.to_vec()),
+    // An Idempotency-Key makes a transfer safe to retry: the retry books nothing and answers
+    // the first transaction; another transfer under the key is 409.
+    let keyed = |body: &[u8]| {
+        api.http.request(
+            "POST",
+            &api.shim.url("/api/transfers"),
+            &[
+                ("x-api-key", alice_key.as_str()),
+                ("content-type", "application/json"),
+                ("idempotency-key", "t1"),
+            ],
+            Some(body.to_vec()),
+        )
+    };
+    let one = br#"{"from": "alice", "to": "bob", "amount": 1, "building": "b42"}"#;
+    let first = keyed(one);
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.json()["replayed"], false, "{}", first.body);
+    let retry = keyed(one);
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    assert_eq!(retry.json()["replayed"], true, "{}", retry.body);
+    assert_eq!(
+        retry.json()["transaction_id"],
+        first.json()["transaction_id"]
     );
-    let error = assert_error(&keyed, 400, "VALIDATION_ERROR");
-    assert!(
-        error["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("do not take an Idempotency-Key"),
-        "{error}"
-    );
+    let other = keyed(br#"{"from": "alice", "to": "bob", "amount": 2, "building": "b42"}"#);
+    let error = assert_error(&other, 409, "CONFLICT");
+    assert_eq!(error["error"]["details"]["sqlstate"], "AX012", "{error}");
     let after: f64 = api.get("/api/contributors/alice/balance").json()["balance"]
         .as_f64()
         .unwrap();
-    assert_eq!(after, earned - 1.0, "only the first transfer was booked");
+    assert_eq!(after, earned - 2.0, "the keyed transfer was booked once");
     let not_a_number = api.send_as(
         &alice_key,
         "POST",
@@ -259,7 +267,7 @@ fn contributors_contributions_transfers_and_tokens() {
     );
     assert_error(&spaced, 400, "VALIDATION_ERROR");
     let bob_balance = api.get("/api/contributors/bob/balance").json();
-    assert_eq!(bob_balance["balance"].as_f64(), Some(1.0), "{bob_balance}");
+    assert_eq!(bob_balance["balance"].as_f64(), Some(2.0), "{bob_balance}");
 
     let top = api.get("/api/contributors/top?building=b42").json();
     assert_eq!(top["items"][0]["handle"], "alice", "{top}");

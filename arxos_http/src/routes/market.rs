@@ -379,10 +379,11 @@ fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
     }
 }
 
-/// Move tokens between contributors (`arxos.transfer`). Not idempotent: an `Idempotency-Key`
-/// header is refused (400) rather than ignored, so that a client retrying does not believe
-/// its retry safe.
+/// Move tokens between contributors (`arxos.transfer`). An `Idempotency-Key` header makes
+/// retries safe: the same transfer under the same key books nothing more and answers the
+/// transaction booked the first time (`replayed: true`); another transfer under it is 409.
 #[utoipa::path(post, path = "/api/transfers", tag = "market", request_body = NewTransfer,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe (per sender)")),
     responses((status = 201, body = crate::openapi::Transfer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -392,27 +393,30 @@ pub async fn transfer(
     headers: HeaderMap,
     Json(body): Json<NewTransfer>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if headers.contains_key("idempotency-key") {
-        return Err(ApiError::validation(
-            "transfers do not take an Idempotency-Key: a transfer sent twice is booked twice \
-             (check GET /api/contributors/{id}/balance before sending it again)",
-        ));
-    }
+    let idempotency = idempotency_key(&headers)?;
     let value = state
         .one(
             &key,
             Scope::Write,
             // A key limited to buildings may move only their tokens: 403 for another's.
             body.building.as_deref(),
-            "SELECT jsonb_build_object('transaction_id',
-                    arxos.transfer(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5),
-                    'from', $1::text, 'to', $2::text, 'amount', $3::numeric)",
+            // The transfer runs once (a MATERIALIZED CTE). Whether it was a replay: the
+            // transaction already existed when this statement began. The main query reads
+            // with the statement's snapshot, which does not see what the function inserted
+            // (as a data-modifying CTE's effects are not seen by the rest of its statement).
+            "WITH x AS MATERIALIZED (
+                 SELECT arxos.transfer(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5, $6) AS id)
+             SELECT jsonb_build_object('transaction_id', x.id, 'from', $1::text, 'to', $2::text,
+                    'amount', $3::numeric,
+                    'replayed', EXISTS (SELECT 1 FROM arxos.ledger_transactions t WHERE t.id = x.id))
+               FROM x",
             &[
                 &s(&body.from),
                 &s(&body.to),
                 &amount_text(&body.amount)?,
                 &TextParam(body.memo.clone()),
                 &TextParam(body.building.clone()),
+                &TextParam(idempotency),
             ],
         )
         .await?;
