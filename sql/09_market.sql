@@ -405,7 +405,8 @@ CREATE TABLE arxos.ledger_entries (
 COMMENT ON TABLE arxos.ledger_entries IS
     'Append-only. The entries of a transaction sum to zero per building (checked at commit).';
 CREATE INDEX ledger_entries_transaction ON arxos.ledger_entries (transaction_id);
-CREATE INDEX ledger_entries_account ON arxos.ledger_entries (account_id);
+-- by account, newest transaction first: a contributor's statement (arxos.statement)
+CREATE INDEX ledger_entries_account ON arxos.ledger_entries (account_id, transaction_id);
 
 ALTER TABLE arxos.contributions ADD CONSTRAINT contribution_first_transaction
     FOREIGN KEY (first_transaction_id) REFERENCES arxos.ledger_transactions(id);
@@ -1527,6 +1528,48 @@ LANGUAGE sql STABLE AS $$
       FROM arxos.accounts a JOIN arxos.buildings k ON k.id = a.building_id
      WHERE a.contributor_id = balances.contributor
      ORDER BY k.key
+$$;
+
+-- A contributor's statement: the ledger transactions that moved its holdings, newest first
+-- (by transaction id; `before`: the last id of the page before), each with what it moved for
+-- the contributor in all (amount) and per building (parts), the other contributor of a
+-- transfer, the contribution of a reward. Under row-level security (a key limited to some
+-- buildings) only those buildings' holdings count. `building` keeps one building's.
+CREATE FUNCTION arxos.statement(contributor uuid, building text DEFAULT NULL, before bigint DEFAULT NULL,
+                                max integer DEFAULT NULL)
+RETURNS TABLE (transaction_id bigint, kind text, at timestamptz, amount numeric, parts jsonb,
+               counterparty text, contribution_id uuid, memo text)
+LANGUAGE sql STABLE AS $$
+    WITH args AS MATERIALIZED (
+        SELECT CASE WHEN building IS NOT NULL THEN arxos.market_building(building) END AS b
+         WHERE EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor)
+               OR arxos.raise('unknown contributor ' || coalesce(contributor::text, 'NULL'), 'AX002')
+    ), moves AS (
+        SELECT e.transaction_id, k.key, sum(e.amount) AS amount
+          FROM args, arxos.accounts a
+          JOIN arxos.ledger_entries e ON e.account_id = a.id
+          JOIN arxos.buildings k ON k.id = a.building_id
+         WHERE a.contributor_id = statement.contributor
+           AND (args.b IS NULL OR a.building_id = args.b)
+           AND (statement.before IS NULL OR e.transaction_id < statement.before)
+         GROUP BY e.transaction_id, k.key
+    ), page AS (
+        SELECT m.transaction_id, sum(m.amount) AS amount,
+               jsonb_agg(jsonb_build_object('building', m.key, 'amount', m.amount) ORDER BY m.key) AS parts
+          FROM moves m
+         GROUP BY m.transaction_id
+         ORDER BY m.transaction_id DESC
+         LIMIT arxos.listing_limit(max)
+    )
+    SELECT p.transaction_id, t.kind, t.at, p.amount, p.parts,
+           (SELECT c.handle FROM arxos.ledger_entries e
+              JOIN arxos.accounts a ON a.id = e.account_id
+              JOIN arxos.contributors c ON c.id = a.contributor_id
+             WHERE t.kind = 'transfer' AND e.transaction_id = t.id AND a.contributor_id <> statement.contributor
+             LIMIT 1),
+           t.contribution_id, t.memo
+      FROM page p JOIN arxos.ledger_transactions t ON t.id = p.transaction_id
+     ORDER BY p.transaction_id DESC
 $$;
 
 -------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ use crate::webhooks::routes as webhooks;
         ratings::leaderboard, ratings::statistics,
         keys::create_key, keys::list_keys, keys::revoke_key,
         query::run_query,
-        market::register_contributor, market::get_contributor, market::balance,
+        market::register_contributor, market::get_contributor, market::balance, market::statement,
         market::top_contributors, market::contribute, market::list_contributions, market::verify,
         market::transfer, market::token,
         import::import, import::readings,
@@ -44,7 +44,7 @@ use crate::webhooks::routes as webhooks;
         ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
         Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
         Contributor, Badge, Balance, BuildingBalance, ContributionRecorded, ContributionVerified,
-        Transfer, Token,
+        Transfer, StatementEntry, Token,
         routes::Page, routes::Items)),
     modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals, &Conditional,
               &Transient),
@@ -776,6 +776,28 @@ pub struct Transfer {
     pub amount: f64,
     /// A retry under the `Idempotency-Key` of a transfer booked before: nothing was booked now.
     pub replayed: bool,
+}
+
+/// A line of a contributor's statement (`arxos.statement`).
+#[derive(ToSchema)]
+pub struct StatementEntry {
+    pub transaction_id: i64,
+    /// reward, verifier_reward or transfer.
+    pub kind: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// What the transaction moved for the contributor (negative: tokens out), over the
+    /// buildings the key may use.
+    pub amount: f64,
+    /// The same per building: `[{building, amount}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub parts: Value,
+    /// The other contributor of a transfer (its handle).
+    pub counterparty: Option<String>,
+    /// The contribution a reward is for.
+    #[schema(format = Uuid)]
+    pub contribution_id: Option<String>,
+    pub memo: Option<String>,
 }
 
 /// A building's token (`arxos.token`).

@@ -427,6 +427,18 @@ SELECT * FROM arxos.balances(arxos.contributor_id('erin'));
 SELECT arxos.transfer(arxos.contributor_id('erin'), arxos.contributor_id('bob'), 485, 'two buildings') IS NOT NULL AS paid;
 SELECT * FROM arxos.balances(arxos.contributor_id('erin'));
 SELECT * FROM arxos.balances(arxos.contributor_id('bob'));
+-- a contributor's statement: newest first, what each transaction moved in all and per building,
+-- the other side of a transfer; pages with before; one building's; an unknown contributor
+SELECT kind, amount, parts, counterparty, regexp_replace(memo, '[0-9a-f-]{36}', '<id>') AS memo
+  FROM arxos.statement(arxos.contributor_id('erin'), max => 3);
+SELECT count(*) = (SELECT count(*) FROM arxos.statement(arxos.contributor_id('erin'))) - 1 AS paged
+  FROM arxos.statement(arxos.contributor_id('erin'),
+                       before => (SELECT max(transaction_id) FROM arxos.statement(arxos.contributor_id('erin'))));
+SELECT kind, amount, parts FROM arxos.statement(arxos.contributor_id('erin'), 'mkt2');
+SELECT sum(amount) = arxos.balance(arxos.contributor_id('erin')) AS sums_to_balance FROM arxos.statement(arxos.contributor_id('erin'));
+SELECT regress.try($$SELECT * FROM arxos.statement(gen_random_uuid())$$) AS unknown,
+       regress.try($$SELECT * FROM arxos.statement(arxos.contributor_id('erin'), 'nope')$$) AS unknown_building,
+       regress.try($$SELECT * FROM arxos.statement(arxos.contributor_id('erin'), max => -1)$$) AS negative_max;
 SELECT t.kind, t.building_id IS NULL AS several_buildings, t.memo, e.amount, k.key, c.handle
   FROM arxos.ledger_transactions t JOIN arxos.ledger_entries e ON e.transaction_id = t.id
   JOIN arxos.accounts a ON a.id = e.account_id JOIN arxos.buildings k ON k.id = a.building_id

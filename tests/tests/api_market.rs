@@ -266,6 +266,51 @@ fn contributors_contributions_transfers_and_tokens() {
         Some(&json!({"from": "alice", "to": "bob", "amount": " 1 ", "building": "b42"})),
     );
     assert_error(&spaced, 400, "VALIDATION_ERROR");
+    // alice's statement: newest first, paged with before; the keyed transfer once
+    let page = api
+        .get("/api/contributors/alice/transactions?limit=1")
+        .json();
+    let first = &page["items"][0];
+    assert_eq!(first["kind"], "transfer", "{page}");
+    assert_eq!(first["counterparty"], "bob", "{page}");
+    assert_eq!(first["amount"].as_f64(), Some(-1.0), "{page}");
+    let next = page["next"].as_str().expect("a next page");
+    assert!(
+        next.starts_with("/api/contributors/alice/transactions?"),
+        "{next}"
+    );
+    assert!(
+        next.contains(&format!("before={}", first["transaction_id"])),
+        "{next}"
+    );
+    let all = api
+        .get("/api/contributors/alice/transactions?limit=1000")
+        .json();
+    let moved: f64 = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["amount"].as_f64().unwrap())
+        .sum();
+    assert!((moved - (earned - 2.0)).abs() < 1e-6, "{all}");
+    assert_error(
+        &api.get("/api/contributors/ghost/transactions"),
+        404,
+        "NOT_FOUND",
+    );
+    // a key limited to another building sees none of b42's tokens move, and may not ask for them
+    let scoped = api
+        .get_as(&elsewhere, "/api/contributors/alice/transactions")
+        .json();
+    assert_eq!(scoped["items"].as_array().unwrap().len(), 0, "{scoped}");
+    assert_error(
+        &api.get_as(
+            &elsewhere,
+            "/api/contributors/alice/transactions?building=b42",
+        ),
+        403,
+        "FORBIDDEN",
+    );
     let bob_balance = api.get("/api/contributors/bob/balance").json();
     assert_eq!(bob_balance["balance"].as_f64(), Some(2.0), "{bob_balance}");
 

@@ -52,7 +52,7 @@ pub async fn recent(
             "limit must be between 1 and {MAX_LIMIT}, got {limit}"
         )));
     }
-    let after = crate::routes::non_negative_after(params.after)?.unwrap_or(0);
+    let after = crate::routes::non_negative("after", params.after)?.unwrap_or(0);
     let sub = subscription::subscribe(&state, key, &params.filters).await?;
     sub.check_after(after, "after")?;
     let building = sub.filter.building_id.as_deref();

@@ -92,7 +92,7 @@ pub async fn stream(
     };
     let start = match last_event_id {
         Some(id) => Some((id, "Last-Event-ID")),
-        None => crate::routes::non_negative_after(params.after)?.map(|id| (id, "after")),
+        None => crate::routes::non_negative("after", params.after)?.map(|id| (id, "after")),
     };
     // The server's request timeout does not cover this route (a stream): the subscription has
     // its own, and a database that does not answer in time is a retry, as one that is down.

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/contributors/top", get(top_contributors))
         .route("/api/contributors/{id}", get(get_contributor))
         .route("/api/contributors/{id}/balance", get(balance))
+        .route("/api/contributors/{id}/transactions", get(statement))
         .route(
             "/api/contributions",
             post(contribute).get(list_contributions),
@@ -127,6 +128,47 @@ pub async fn balance(
         )
         .await?;
     Ok(Json(value))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatementParams {
+    /// Only this building's holdings (key or UUID).
+    pub building: Option<String>,
+    pub limit: Option<i64>,
+    /// The transactions before this one (the `next` link's): newest first.
+    pub before: Option<i64>,
+}
+
+/// A contributor's statement: the ledger transactions that moved its tokens, newest first
+/// (`arxos.statement`); paginated with `before`.
+#[utoipa::path(get, path = "/api/contributors/{id}/transactions", tag = "market",
+    params(("id" = String, Path, description = "Contributor id or handle"), StatementParams),
+    responses((status = 200, body = crate::openapi::PageOf<crate::openapi::StatementEntry>),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn statement(
+    State(state): State<AppState>,
+    key: ApiKey,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    Query(q): Query<StatementParams>,
+) -> Result<Json<Page>, ApiError> {
+    let limit = checked_limit(q.limit)?;
+    super::non_negative("before", q.before)?;
+    let rows = state
+        .rows(
+            &key,
+            Scope::Read,
+            q.building.as_deref(),
+            "SELECT to_jsonb(x) FROM arxos.statement(arxos.contributor_id($1), $2, $3, $4::int8::int4) x",
+            &[&s(&id), &TextParam(q.building.clone()), &q.before, &(limit + 1)],
+        )
+        .await?;
+    Ok(Json(Page::from_rows_by(rows, limit, &uri, "before", |v| {
+        v.get("transaction_id")?.as_i64().map(|id| id.to_string())
+    })))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -61,11 +61,12 @@ pub fn field<'a>(body: &'a Value, name: &str) -> &'a str {
     body[name].as_str().unwrap_or_default()
 }
 
-/// Refuses a negative `after` (an event or history id) before anything else is checked: no id
-/// is negative, and a negative one read as "from the start" would hide the client's mistake.
-pub fn non_negative_after(after: Option<i64>) -> Result<Option<i64>, ApiError> {
-    match after {
-        Some(id) if id < 0 => Err(ApiError::validation("after must not be negative")),
+/// Refuses a negative keyset id (`after` or `before`: an event, history or ledger id) before
+/// anything else is checked: no id is negative, and a negative one read as "from the start"
+/// would hide the client's mistake.
+pub fn non_negative(name: &str, id: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match id {
+        Some(id) if id < 0 => Err(ApiError::validation(format!("{name} must not be negative"))),
         other => Ok(other),
     }
 }
@@ -120,9 +121,20 @@ impl Page {
     /// Builds a page from up to `limit + 1` rows: the extra row only says there is more. `key`
     /// picks the keyset value out of an item.
     pub fn from_rows(
+        rows: Vec<Value>,
+        limit: i64,
+        uri: &Uri,
+        key: impl Fn(&Value) -> Option<String>,
+    ) -> Page {
+        Page::from_rows_by(rows, limit, uri, "after", key)
+    }
+
+    /// [`Page::from_rows`] with the keyset parameter `name` (`before` on newest-first lists).
+    pub fn from_rows_by(
         mut rows: Vec<Value>,
         limit: i64,
         uri: &Uri,
+        name: &str,
         key: impl Fn(&Value) -> Option<String>,
     ) -> Page {
         let more = rows.len() as i64 > limit;
@@ -130,7 +142,7 @@ impl Page {
         let next = if more {
             rows.last()
                 .and_then(&key)
-                .map(|after| next_link(uri, &after))
+                .map(|last| next_link_by(uri, name, &last))
         } else {
             None
         };
@@ -166,11 +178,6 @@ pub fn id_key(item: &Value) -> Option<String> {
     item.get("id")?.as_i64().map(|id| id.to_string())
 }
 
-/// The request's URL with `after` set to the given key.
-pub fn next_link(uri: &Uri, after: &str) -> String {
-    next_link_by(uri, "after", after)
-}
-
 /// The request's URL with the keyset parameter `name` (`after`, or `before` on the newest-first
 /// deliveries) set to the given key.
 pub fn next_link_by(uri: &Uri, name: &str, key: &str) -> String {
@@ -197,7 +204,7 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(
-            next_link(&uri, "/electrical/b c"),
+            next_link_by(&uri, "after", "/electrical/b c"),
             "/api/buildings/b42/ls/electrical?limit=2&after=%2Felectrical%2Fb+c"
         );
     }

@@ -584,7 +584,7 @@ pub async fn history(
     Query(q): Query<HistoryParams>,
 ) -> Result<Json<Page>, ApiError> {
     let limit = checked_limit(q.limit)?;
-    let after = super::non_negative_after(q.after)?.unwrap_or(0);
+    let after = super::non_negative("after", q.after)?.unwrap_or(0);
     let (path, since) = (q.path, q.since);
     let rows = state
         .rows(

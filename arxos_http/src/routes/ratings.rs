@@ -123,7 +123,7 @@ pub async fn history(
     Query(q): Query<HistoryPageParams>,
 ) -> Result<Json<Page>, ApiError> {
     let limit = checked_limit(q.limit)?;
-    super::non_negative_after(q.after)?;
+    super::non_negative("after", q.after)?;
     let rows = state
         .rows(
             &key,

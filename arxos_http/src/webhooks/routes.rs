@@ -277,7 +277,7 @@ pub async fn deliveries(
 ) -> Result<Json<crate::routes::Page>, ApiError> {
     let id = webhook_id(&id)?;
     let limit = crate::routes::checked_limit(params.limit)?;
-    let mut items = state
+    let items = state
         .rows(
             &key,
             Scope::Admin,
@@ -286,18 +286,13 @@ pub async fn deliveries(
             &[&id, &params.status, &params.before, &(limit + 1)],
         )
         .await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
-    let next = items
-        .last()
-        .and_then(|d| d["id"].as_i64())
-        .filter(|_| more)
-        .map(|last| crate::routes::next_link_by(&uri, "before", &last.to_string()));
-    Ok(Json(crate::routes::Page {
+    Ok(Json(crate::routes::Page::from_rows_by(
         items,
-        next,
-        count: None,
-    }))
+        limit,
+        &uri,
+        "before",
+        crate::routes::id_key,
+    )))
 }
 
 /// Send a delivery again now, with a fresh retry schedule (`arxos.retry_webhook_delivery`).
