@@ -1102,10 +1102,15 @@ BEGIN
     END IF;
     SELECT * INTO s FROM arxos.market_settings;
     IF s.rate_limit IS NOT NULL THEN
-        SELECT count(*), min(x.created_at) INTO recent, oldest FROM arxos.contributions x
+        SELECT count(*) INTO recent FROM arxos.contributions x
          WHERE x.contributor_id = c.id AND x.building_id = b AND x.created_at > now() - s.rate_window;
         IF recent >= s.rate_limit THEN
-            -- when the oldest of them leaves the window (the shim's Retry-After reads the detail)
+            -- when enough of them have left the window for one more to fit: the
+            -- (recent - limit + 1)-th oldest (more than one, if the limit was lowered meanwhile);
+            -- the shim's Retry-After reads the detail
+            SELECT x.created_at INTO oldest FROM arxos.contributions x
+             WHERE x.contributor_id = c.id AND x.building_id = b AND x.created_at > now() - s.rate_window
+             ORDER BY x.created_at OFFSET recent - s.rate_limit LIMIT 1;
             wait := greatest(1, ceil(extract(epoch FROM oldest + s.rate_window - now())))::bigint;
             RAISE EXCEPTION 'rate limit: % contributions to this building within %', recent, s.rate_window
                 USING ERRCODE = 'AX011', DETAIL = format('retry after %s seconds', wait),
@@ -1225,21 +1230,23 @@ COMMENT ON FUNCTION arxos.contribute IS
 -- Verification
 -------------------------------------------------------------------------------------------------
 
--- The reputation a contributor verifies by: its reputation less what its contributions that
--- nobody of another owner has judged gave it (pending ones, and those whose status an identity
--- of its own owner set). A pending contribution adds reputation on submission (reference §4),
--- and contributions cost nothing but the rate limit, so a new identity could submit its way to
--- trusted without anyone looking at its work, have a second identity auto-verify it, and then
--- reject other people's; the right to judge others is earned by work someone else has judged
--- (docs/market.md, Verification).
+-- The reputation a contributor verifies by: its reputation less what its contributions that no
+-- trusted contributor of another owner has judged gave it: those still pending or
+-- auto_verified (a status that needs no trust, so any identity may set it), and those whose
+-- status an identity of its own owner set. A pending contribution adds reputation on
+-- submission (reference §4), and contributions cost nothing but the rate limit, so a new
+-- identity could submit its way to trusted without anyone looking at its work, have another
+-- identity auto-verify it, and then reject other people's; the right to judge others is earned
+-- by work someone trusted has judged (docs/market.md, Verification). SECURITY DEFINER: under
+-- row-level security a key limited to some buildings would see, and subtract, only their work.
 CREATE FUNCTION arxos.verifier_standing(v arxos.contributors) RETURNS numeric
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
     SELECT greatest(0, v.reputation - coalesce(
                (SELECT sum(greatest(c.reputation_applied, 0))
                   FROM arxos.contributions c
                   LEFT JOIN arxos.contributors j ON j.id = c.verifier_id
                  WHERE c.contributor_id = v.id
-                   AND (c.status = 'pending' OR j.owner = v.owner)), 0))
+                   AND (c.status IN ('pending', 'auto_verified') OR j.owner = v.owner)), 0))
 $$;
 
 CREATE FUNCTION arxos.verify_contribution(contribution uuid, verifier uuid, status text)
@@ -1299,8 +1306,8 @@ BEGIN
         RAISE EXCEPTION 'setting % on a % contribution needs trust level % or higher; verifier % is %',
             status, k.status, needed, v.id, arxos.trust_level(standing::double precision)
             USING ERRCODE = 'AX015',
-                  DETAIL = format('a verifier''s trust counts its reputation (%s) less what its contributions that no other owner''s contributor has judged gave it (%s)',
-                                  v.reputation, v.reputation - standing);
+                  DETAIL = format('a verifier''s trust is that of its standing, %s: its reputation (%s) less what its work that no trusted contributor of another owner has judged gave it',
+                                  standing, v.reputation);
     END IF;
 
     -- The contributor: the reward of the new status minus what was booked so far. A claw-back
@@ -1387,10 +1394,31 @@ COMMENT ON FUNCTION arxos.verify_contribution IS
 
 -- Moves tokens between contributors. With a building, that building's tokens; without, the
 -- sender's holdings are drawn largest first (ties: building key). Returns the transaction id.
-CREATE FUNCTION arxos.transfer(from_contributor uuid, to_contributor uuid, amount numeric,
-                               memo text DEFAULT NULL, building text DEFAULT NULL,
-                               idempotency_key text DEFAULT NULL)
-RETURNS bigint
+-- The transfer a sender booked under an idempotency key: its id, memo, the tokens it moved,
+-- to whom and in which buildings. SECURITY DEFINER: a retry sent through a key limited to
+-- other buildings than the first request's must still recognise it (row-level security would
+-- hide the accounts, and the retry would read as a different transfer).
+CREATE FUNCTION arxos.keyed_transfer(sender uuid, key text,
+                                     OUT id bigint, OUT memo text, OUT moved numeric,
+                                     OUT receivers uuid[], OUT buildings uuid[])
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+    SELECT t.id, t.memo,
+           (SELECT sum(e.amount) FROM arxos.ledger_entries e WHERE e.transaction_id = t.id AND e.amount > 0),
+           (SELECT array_agg(DISTINCT a.contributor_id) FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+             WHERE e.transaction_id = t.id AND e.amount > 0),
+           (SELECT array_agg(DISTINCT a.building_id) FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
+             WHERE e.transaction_id = t.id)
+      FROM arxos.ledger_transactions t
+     WHERE t.idempotent_for = sender AND t.idempotency_key = key
+$$;
+
+-- arxos.transfer, saying whether it booked (replayed false) or answered a transfer booked
+-- earlier under the same idempotency key (true): the REST API's `replayed`, right for a retry
+-- that waited on the first request's lock too.
+CREATE FUNCTION arxos.transfer_or_replay(from_contributor uuid, to_contributor uuid, amount numeric,
+                                         memo text DEFAULT NULL, building text DEFAULT NULL,
+                                         idempotency_key text DEFAULT NULL,
+                                         OUT transaction_id bigint, OUT replayed boolean)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
@@ -1437,20 +1465,15 @@ BEGIN
         IF length(idempotency_key) NOT BETWEEN 1 AND 200 THEN
             RAISE EXCEPTION 'idempotency_key must be 1 to 200 characters' USING ERRCODE = '22023';
         END IF;
-        SELECT t.id, t.memo,
-               (SELECT sum(e.amount) FROM arxos.ledger_entries e WHERE e.transaction_id = t.id AND e.amount > 0) AS moved,
-               (SELECT array_agg(DISTINCT a.contributor_id) FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
-                 WHERE e.transaction_id = t.id AND e.amount > 0) AS receivers,
-               (SELECT array_agg(DISTINCT a.building_id) FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
-                 WHERE e.transaction_id = t.id) AS buildings
-          INTO part
-          FROM arxos.ledger_transactions t
-         WHERE t.idempotent_for = sender.id AND t.idempotency_key = transfer.idempotency_key;
+        SELECT * INTO part FROM arxos.keyed_transfer(sender.id, transfer_or_replay.idempotency_key) k
+         WHERE k.id IS NOT NULL;
         IF FOUND THEN
             IF part.moved = amount AND part.receivers = ARRAY[to_contributor]
-               AND part.memo IS NOT DISTINCT FROM transfer.memo
+               AND part.memo IS NOT DISTINCT FROM transfer_or_replay.memo
                AND (b IS NULL OR part.buildings = ARRAY[b]) THEN
-                RETURN part.id;
+                transaction_id := part.id;
+                replayed := true;
+                RETURN;
             END IF;
             RAISE EXCEPTION 'idempotency_key % was used for a different transfer (transaction %)',
                 arxos.shown(idempotency_key), part.id USING ERRCODE = 'AX012',
@@ -1486,20 +1509,31 @@ BEGIN
                             NULL, memo, accts, amounts, idempotency_key,
                             CASE WHEN idempotency_key IS NOT NULL THEN sender.id END);
     UPDATE arxos.contributors c SET last_active_at = now() WHERE c.id = sender.id;
-    -- One event per building whose tokens moved, in that building: a consumer that sees one
-    -- building (a scoped key, a webhook with a building filter) sees every movement of its
-    -- tokens. An event without a building would be seen by unscoped consumers only.
+    -- One event per building whose tokens moved, in that building, with that building's part
+    -- only: a consumer that sees one building (a scoped key, a webhook with a building filter)
+    -- sees every movement of its tokens and nothing of the others' (an event without a
+    -- building would be seen by unscoped consumers only). Consumers that see every building
+    -- regroup a transfer's events by transaction_id.
     PERFORM arxos.market_event('market.trade', k.id, NULL, NULL,
                                jsonb_build_object('transaction_id', tx, 'from', sender.id, 'to', to_contributor,
-                                                  'amount', amount::numeric(20, 6),
-                                                  'building_amount', (p.part ->> 'amount')::numeric(20, 6),
-                                                  'parts', parts))
+                                                  'amount', (p.part ->> 'amount')::numeric(20, 6)))
       FROM jsonb_array_elements(parts) WITH ORDINALITY AS p(part, n)
       JOIN arxos.buildings k ON k.key = p.part ->> 'building'
      ORDER BY p.n;
     PERFORM arxos.wake();
-    RETURN tx;
+    transaction_id := tx;
+    replayed := false;
 END
+$$;
+
+-- Moves tokens between contributors (arxos.transfer_or_replay, without saying whether a keyed
+-- transfer was a replay).
+CREATE FUNCTION arxos.transfer(from_contributor uuid, to_contributor uuid, amount numeric,
+                               memo text DEFAULT NULL, building text DEFAULT NULL,
+                               idempotency_key text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+    SELECT t.transaction_id FROM arxos.transfer_or_replay(from_contributor, to_contributor, amount, memo, building, idempotency_key) t
 $$;
 
 -- What a contributor holds: of one building's tokens, or in total.
@@ -1539,37 +1573,50 @@ CREATE FUNCTION arxos.statement(contributor uuid, building text DEFAULT NULL, be
                                 max integer DEFAULT NULL)
 RETURNS TABLE (transaction_id bigint, kind text, at timestamptz, amount numeric, parts jsonb,
                counterparty text, contribution_id uuid, memo text)
-LANGUAGE sql STABLE AS $$
-    WITH args AS MATERIALIZED (
-        SELECT CASE WHEN building IS NOT NULL THEN arxos.market_building(building) END AS b
-         WHERE EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor)
-               OR arxos.raise('unknown contributor ' || coalesce(contributor::text, 'NULL'), 'AX002')
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    b   uuid;
+    lim integer := arxos.listing_limit(max);
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor) THEN
+        RAISE EXCEPTION 'unknown contributor %', coalesce(contributor::text, 'NULL') USING ERRCODE = 'AX002';
+    END IF;
+    IF building IS NOT NULL THEN
+        b := arxos.market_building(building);
+    END IF;
+    RETURN QUERY
+    -- the page's transaction ids first: at most `lim` per holding, newest first, from the
+    -- (account_id, transaction_id) index, so a page reads what it shows and no more
+    WITH ids AS (
+        SELECT DISTINCT x.id
+          FROM arxos.accounts a
+          CROSS JOIN LATERAL (SELECT e.transaction_id AS id FROM arxos.ledger_entries e
+                               WHERE e.account_id = a.id AND (statement.before IS NULL OR e.transaction_id < statement.before)
+                               ORDER BY e.transaction_id DESC LIMIT lim) x
+         WHERE a.contributor_id = statement.contributor AND (b IS NULL OR a.building_id = b)
+         ORDER BY x.id DESC LIMIT lim
     ), moves AS (
-        SELECT e.transaction_id, k.key, sum(e.amount) AS amount
-          FROM args, arxos.accounts a
-          JOIN arxos.ledger_entries e ON e.account_id = a.id
+        SELECT e.transaction_id AS id, k.key, sum(e.amount) AS amount
+          FROM ids
+          JOIN arxos.ledger_entries e ON e.transaction_id = ids.id
+          JOIN arxos.accounts a ON a.id = e.account_id
           JOIN arxos.buildings k ON k.id = a.building_id
-         WHERE a.contributor_id = statement.contributor
-           AND (args.b IS NULL OR a.building_id = args.b)
-           AND (statement.before IS NULL OR e.transaction_id < statement.before)
+         WHERE a.contributor_id = statement.contributor AND (b IS NULL OR a.building_id = b)
          GROUP BY e.transaction_id, k.key
-    ), page AS (
-        SELECT m.transaction_id, sum(m.amount) AS amount,
-               jsonb_agg(jsonb_build_object('building', m.key, 'amount', m.amount) ORDER BY m.key) AS parts
-          FROM moves m
-         GROUP BY m.transaction_id
-         ORDER BY m.transaction_id DESC
-         LIMIT arxos.listing_limit(max)
     )
-    SELECT p.transaction_id, t.kind, t.at, p.amount, p.parts,
+    SELECT t.id, t.kind, t.at, sum(m.amount),
+           jsonb_agg(jsonb_build_object('building', m.key, 'amount', m.amount) ORDER BY m.key),
            (SELECT c.handle FROM arxos.ledger_entries e
               JOIN arxos.accounts a ON a.id = e.account_id
               JOIN arxos.contributors c ON c.id = a.contributor_id
              WHERE t.kind = 'transfer' AND e.transaction_id = t.id AND a.contributor_id <> statement.contributor
              LIMIT 1),
            t.contribution_id, t.memo
-      FROM page p JOIN arxos.ledger_transactions t ON t.id = p.transaction_id
-     ORDER BY p.transaction_id DESC
+      FROM moves m JOIN arxos.ledger_transactions t ON t.id = m.id
+     GROUP BY t.id
+     ORDER BY t.id DESC;
+END
 $$;
 
 -------------------------------------------------------------------------------------------------

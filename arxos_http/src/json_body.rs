@@ -35,8 +35,9 @@ const BLOCKING_ABOVE: usize = 256 * 1024;
 /// (crate::import::haystack).
 const OWN_PARSERS: &[&str] = &["/api/buildings/{b}/import"];
 
-/// The deepest body serde_json reads (its recursion limit).
-const BODY_DEPTH_MAX: usize = 128;
+/// The deepest body serde_json reads: its recursion limit of 128 counts down on entering each
+/// level and refuses the one that reaches 0, so 127 levels pass.
+const BODY_DEPTH_MAX: usize = 127;
 
 /// Routes whose body may be a JSON array (readings: an array of readings, or
 /// `{"readings": […]}`).
@@ -73,7 +74,7 @@ pub async fn check(body_limit: usize, request: Request, next: Next) -> Response 
         Some(rest) => bytes.slice(bytes.len() - rest.len()..),
         None => bytes,
     };
-    // serde_json stops at 128 levels with its own words ("recursion limit exceeded"); say the
+    // serde_json stops past 127 levels with its own words ("recursion limit exceeded"); say the
     // rule instead (stored documents nest at most 32 levels: docs/sql.md, check_json)
     let depth = arxos_core::json_depth::depth(&bytes);
     if depth > BODY_DEPTH_MAX {

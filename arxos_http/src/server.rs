@@ -197,9 +197,11 @@ fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
 }
 
 /// The whole HTTP surface with its middleware, outermost first: tracing, CORS, panics as 500s,
-/// compression, protocol checks, error rendering, metrics, rate limits, timeout, body limit. Metrics and rate limits see every
-/// answer (the limiter's own 429s, the timeout's 503s, the body limit's 413s): they are
-/// counted, and carry the `X-RateLimit-*` headers.
+/// compression, protocol checks, error rendering, metrics, rate limits, timeout, body limit.
+/// Metrics and rate limits see every answer from within (the limiter's own 429s, the timeout's
+/// 503s, the body limit's 413s): they are counted, and carry the `X-RateLimit-*` headers. A
+/// panic's 500 (a bug) is made outside them, so it is logged (main's panic hook) but neither
+/// counted nor given those headers: a panic unwinds through them.
 pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeError> {
     let timeout = Duration::from_secs(config.request_timeout);
     let body_limit = config.body_limit;

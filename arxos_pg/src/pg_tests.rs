@@ -299,7 +299,7 @@ mod tests {
                arxos.object_event(o) <> jsonb_build_object('object', jsonb_build_object(
                  'id', o.id, 'path', o.path, 'type', o.type, 'status', o.status, 'health', o.health,
                  'needs_repair', o.needs_repair, 'properties', o.properties, 'x', o.x, 'y', o.y, 'z', o.z,
-                 'floor', o.floor))
+                 'floor', o.floor, 'version', o.version))
                or arxos.object_snapshot(o, 'after') <> (
                  select jsonb_object_agg(key, jsonb_build_object('after', value))
                    from jsonb_each(arxos.object_fields(o) - 'id')

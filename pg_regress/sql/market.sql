@@ -412,6 +412,16 @@ SELECT regress.try($$SELECT arxos.transfer(arxos.contributor_id('carol'), arxos.
                                            idempotency_key => '')$$) AS empty_key;
 SELECT handle, arxos.balance(id) AS total FROM arxos.contributors WHERE handle IN ('alice', 'carol') ORDER BY handle;
 SELECT count(*) AS keyed FROM arxos.ledger_transactions WHERE idempotency_key = 'ladder-1';
+-- a retry through a key limited to another building (whose row-level security hides the
+-- first transfer's accounts) is still recognised as the same transfer
+BEGIN;
+SET LOCAL ROLE arxos_api;
+SELECT set_config('arxos.building_ids', (SELECT id::text FROM arxos.buildings WHERE key = 'mkt2'), true) IS NOT NULL AS scoped,
+       set_config('arxos.actor', (SELECT owner FROM arxos.contributors WHERE handle = 'carol'), true) IS NOT NULL AS as_carol_owner;
+SELECT transaction_id = :ladder_tx AS same_transaction, replayed
+  FROM arxos.transfer_or_replay(arxos.contributor_id('carol'), arxos.contributor_id('alice'), 900, 'for the ladder',
+                                idempotency_key => 'ladder-1');
+ROLLBACK;
 SELECT regress.try($$UPDATE arxos.ledger_transactions SET idempotency_key = 'other' WHERE idempotency_key = 'ladder-1'$$) AS key_kept;
 -- a claw-back takes at most what is left: erin rejects carol's bim model (450 booked)
 SELECT old_status, new_status, tokens_delta, tokens_earned
@@ -491,8 +501,9 @@ SELECT type, path, body - 'contribution_id' - 'contributor_id' - 'transaction_id
   FROM arxos.events_since(0, types => ARRAY['market.contribution', 'market.reward'], building => 'mkt', max => 100000)
  WHERE (body ->> 'contribution_id')::uuid IN (SELECT id FROM k WHERE data_hash IN (pg_temp.h('sensor-1'), pg_temp.h('carol-floor_plan_upload')))
  ORDER BY id;
--- one market.trade per building whose tokens moved, in that building (scoped consumers see it)
-SELECT building_key, body -> 'building_amount' AS building_amount, body -> 'parts' AS parts, body -> 'amount' AS amount
+-- one market.trade per building whose tokens moved, in that building, with its part only
+-- (scoped consumers see it, and nothing of the other buildings)
+SELECT building_key, body - 'transaction_id' - 'from' - 'to' AS body, body ? 'transaction_id' AS grouped
   FROM arxos.events_since(0, types => ARRAY['market.trade'], max => 100000) ORDER BY id;
 SELECT body ->> 'old_grade' AS old_grade, body ->> 'new_grade' AS new_grade, body -> 'old_score' AS old_score,
        body -> 'new_score' AS new_score, body -> 'old_price' AS old_price, body -> 'new_price' AS new_price
@@ -659,30 +670,44 @@ SELECT new_status, tokens_delta > 0 AS paid_more FROM arxos.verify_contribution(
 SELECT p.reputation = arxos.reputation_delta('pending', k.quality::double precision)::numeric(10, 6) AS pending_reputation_only,
        p.trust_level
   FROM arxos.contributors p JOIN arxos.contributions k ON k.contributor_id = p.id WHERE p.handle = 'hank';
--- a verifier judges by its standing: its reputation less what its work that no other owner's
--- contributor has judged gave it. ivy is trusted by reputation (1 from her pending
--- contribution, 299.4 granted), but stands at 299.4
+-- a verifier judges by its standing: its reputation less what its work that no trusted
+-- contributor of another owner has judged gave it. ivy is trusted by reputation (1 from her
+-- pending contribution, 299.4 granted), but stands at 299.4
 SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner;
 SELECT arxos.register_contributor('ivy', 'Ivy') IS NOT NULL AS ivy, arxos.register_contributor('ivy2', 'Ivy 2') IS NOT NULL AS ivy2;
 SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('ivy'), 'object_documentation',
        pg_temp.h('ivy-1'), '{"notes": "n", "manufacturer": "m", "model": "x", "serial_number": "s"}', '/f1/r1');
 UPDATE arxos.contributors SET reputation = reputation + 299.4 WHERE handle = 'ivy';
+UPDATE arxos.contributors SET reputation = 650 WHERE handle = 'ivy2';
 SELECT reputation, trust_level, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
 SELECT regress.try($$SELECT arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('hank-1')),
                                                       arxos.contributor_id('ivy'), 'rejected')$$);
--- her own owner's second identity auto-verifying it (no trust needed) does not count
-SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
-                                                 arxos.contributor_id('ivy2'), 'auto_verified');
-SELECT reputation, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+-- auto_verified needs no trust: from another owner it does not count either
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
--- another owner's judgement does
 SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
-                                                 arxos.contributor_id('erin'), 'peer_verified');
+                                                 arxos.contributor_id('erin'), 'auto_verified');
+SELECT arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+-- a trusted identity of her own owner peer-verifying it does not count
+SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner;
+SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
+                                                 arxos.contributor_id('ivy2'), 'peer_verified');
+SELECT reputation, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+-- a trusted contributor of another owner judging it does
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
+                                                 arxos.contributor_id('erin'), 'expert_verified');
 SELECT reputation, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
 SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner;
 SELECT old_status, new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('hank-1')),
                                                              arxos.contributor_id('ivy'), 'rejected');
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+-- the standing counts all of the verifier's work, whatever a scoped request may see
+BEGIN;
+SET LOCAL ROLE arxos_api;
+SELECT set_config('arxos.building_ids', (SELECT id::text FROM arxos.buildings WHERE key = 'mkt2'), true) IS NOT NULL AS scoped;
+SELECT count(*) AS ivy_work_visible FROM arxos.contributions WHERE contributor_id = arxos.contributor_id('ivy');
+SELECT arxos.verifier_standing(p) = 309.4 AS same_standing FROM arxos.contributors p WHERE handle = 'ivy';
+ROLLBACK;
 
 -------------------------------------------------------------------------------------------------
 -- Plain SQL cannot pay twice or skew the counters

@@ -193,31 +193,36 @@ fn object_lifecycle_by_path() {
     let body = assert_error(&unknown_field, 422, "VALIDATION_ERROR");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("unknown field `colour`"), "{body}");
-    // a PUT keeps what it is not given: a null location would clear nothing, so it is refused
-    for location in [json!(null), json!({"x": 1, "y": 2, "floor": null})] {
-        let put = api.send(
-            "PUT",
-            "/api/buildings/b42/objects/nowhere/x",
-            Some(&json!({"type": "thing", "location": location})),
-        );
-        let body = assert_error(&put, 400, "VALIDATION_ERROR");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("a null clears nothing"),
-            "{body}"
-        );
-    }
+    // a PUT keeps what it is not given: a null key in location would clear nothing, so it is
+    // refused; `"location": null`, as any field's null, is "not given" (generated clients send it)
+    let put = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/nowhere/x",
+        Some(&json!({"type": "thing", "location": {"x": 1, "y": 2, "floor": null}})),
+    );
+    let body = assert_error(&put, 400, "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a null clears nothing"),
+        "{body}"
+    );
+    let put = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/nowhere/x",
+        Some(&json!({"type": "thing", "location": null, "status": null})),
+    );
+    assert!(put.status < 300, "{}", put.body);
     // what the JSON reader itself would refuse in its own words is said as the rules are
     let deep = format!(
         r#"{{"type": "t", "properties": {}1{}}}"#,
-        r#"{"a": "#.repeat(200),
-        "}".repeat(200)
+        r#"{"a": "#.repeat(127),
+        "}".repeat(127)
     );
     let huge = r#"{"type": "t", "properties": {"n": 1e99999999999}}"#;
     for (body, says) in [
-        (deep.as_str(), "nests 201 levels deep"),
+        (deep.as_str(), "nests 128 levels deep"),
         (huge, "too large to read"),
     ] {
         let reply = api.send_raw(

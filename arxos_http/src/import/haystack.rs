@@ -190,10 +190,11 @@ pub fn is_zinc(text: &str) -> bool {
 }
 
 /// A Zinc grid, decoded by libhaystack, as the Hayson JSON grid it encodes to.
-/// The deepest Zinc nesting a file may have: the limit Haystack JSON meets in serde_json.
+/// The deepest Zinc nesting a file may have: the limit Haystack JSON meets in serde_json (whose
+/// recursion limit of 128 lets 127 levels through).
 /// libhaystack's Zinc decoder recurses once per level without a limit of its own, and a
 /// thread's stack overflowing aborts the whole process: a kilobyte of `[` stopped the server.
-const ZINC_DEPTH_MAX: usize = 128;
+const ZINC_DEPTH_MAX: usize = 127;
 
 /// The nesting depth of a Zinc text: lists `[…]`, dicts `{…}` and nested grids `<<…>>` outside
 /// strings (`"…"`) and URIs (`` `…` ``), both with backslash escapes. Counted on the text, before

@@ -442,16 +442,9 @@ pub async fn transfer(
             Scope::Write,
             // A key limited to buildings may move only their tokens: 403 for another's.
             body.building.as_deref(),
-            // The transfer runs once (a MATERIALIZED CTE). Whether it was a replay: the
-            // transaction already existed when this statement began. The main query reads
-            // with the statement's snapshot, which does not see what the function inserted
-            // (as a data-modifying CTE's effects are not seen by the rest of its statement).
-            "WITH x AS MATERIALIZED (
-                 SELECT arxos.transfer(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5, $6) AS id)
-             SELECT jsonb_build_object('transaction_id', x.id, 'from', $1::text, 'to', $2::text,
-                    'amount', $3::numeric,
-                    'replayed', EXISTS (SELECT 1 FROM arxos.ledger_transactions t WHERE t.id = x.id))
-               FROM x",
+            "SELECT jsonb_build_object('transaction_id', x.transaction_id, 'from', $1::text, 'to', $2::text,
+                    'amount', $3::numeric, 'replayed', x.replayed)
+               FROM arxos.transfer_or_replay(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5, $6) x",
             &[
                 &s(&body.from),
                 &s(&body.to),

@@ -130,9 +130,9 @@ pub struct PutObject {
     pub properties: Option<Value>,
     pub status: Option<String>,
     pub health: Option<i32>,
-    /// `{"x": m, "y": m, "z": m, "floor": n}`; a put keeps what it is not given, so a `null`
-    /// (the whole location or a key of it) is refused: clear with PATCH.
-    #[serde(default, deserialize_with = "given")]
+    /// `{"x": m, "y": m, "z": m, "floor": n}`. A put keeps what it is not given (`null`, as
+    /// for every field, is not given), so a `null` key inside it, which would clear nothing,
+    /// is refused: clear with PATCH.
     #[schema(value_type = Option<Object>)]
     pub location: Option<Value>,
     pub needs_repair: Option<bool>,
@@ -907,9 +907,9 @@ pub struct NewObject {
     pub properties: Option<Value>,
     pub status: Option<String>,
     pub health: Option<i32>,
-    /// `{"x": m, "y": m, "z": m, "floor": n}`; a put keeps what it is not given, so a `null`
-    /// (the whole location or a key of it) is refused: clear with PATCH.
-    #[serde(default, deserialize_with = "given")]
+    /// `{"x": m, "y": m, "z": m, "floor": n}`. A put keeps what it is not given (`null`, as
+    /// for every field, is not given), so a `null` key inside it, which would clear nothing,
+    /// is refused: clear with PATCH.
     #[schema(value_type = Option<Object>)]
     pub location: Option<Value>,
     pub needs_repair: Option<bool>,
