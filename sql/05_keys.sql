@@ -1,6 +1,22 @@
 -- ArxOS schema: API keys. Keys are 'arx_' followed by 64 random hex characters; only
 -- their SHA-256 is stored. The first 12 characters (the prefix) are kept to tell keys apart.
 
+-- The admin functions (keys, webhooks) act on every building: a request limited to some
+-- buildings (`arxos.building_ids` set: a scoped API key's, docs/security.md) may not call them.
+-- The shim lets only admin keys reach them, and admin keys are never limited to buildings;
+-- this is the database's own line, for any session of the API's role. Returns true, so that
+-- it can guard a SQL function's WHERE.
+CREATE FUNCTION arxos.unscoped(what text) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF coalesce(current_setting('arxos.building_ids', true), '') <> '' THEN
+        RAISE EXCEPTION '% needs a request that sees every building: it acts on all of them', what
+            USING ERRCODE = '42501', HINT = 'admin keys are never limited to buildings';
+    END IF;
+    RETURN true;
+END
+$$;
+
 CREATE FUNCTION arxos.create_api_key(
     name      text,
     scopes    text[] DEFAULT ARRAY['read'],
@@ -14,6 +30,7 @@ DECLARE
     v_ids  uuid[];
     v_bad  text;
 BEGIN
+    PERFORM arxos.unscoped('create_api_key');
     PERFORM arxos.check_label('name', name, 100);
     PERFORM arxos.check_label('owner', coalesce(owner, name), 100);
     IF scopes IS NULL OR cardinality(scopes) = 0 OR NOT scopes <@ ARRAY['read', 'write', 'admin'] THEN
@@ -66,6 +83,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
               FROM unnest(k.building_ids) AS u(id) LEFT JOIN arxos.buildings b ON b.id = u.id),
            k.created_at, k.last_used_at, k.revoked_at
       FROM arxos.api_keys k
+     WHERE arxos.unscoped('list_api_keys')
      ORDER BY k.created_at, k.id
 $$;
 
@@ -73,6 +91,7 @@ $$;
 CREATE FUNCTION arxos.revoke_api_key(key_id uuid) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
+    PERFORM arxos.unscoped('revoke_api_key');
     IF key_id IS NULL THEN
         RAISE EXCEPTION 'key_id must not be NULL' USING ERRCODE = '22004';
     END IF;

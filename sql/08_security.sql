@@ -243,6 +243,13 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 DECLARE
     k record;
 BEGIN
+    -- The shim calls it before the transaction turns read-only; a query calling it afterwards
+    -- is refused before the key is looked at (else its answer, 28000 or the read-only error,
+    -- would tell whether any key is valid, past the failed-authentication limit).
+    IF current_setting('transaction_read_only') = 'on' THEN
+        RAISE EXCEPTION 'begin_query is the server''s, called before a query, not by one'
+            USING ERRCODE = '25006';
+    END IF;
     SELECT * INTO k FROM arxos.authorize(api_key, 'read') LIMIT 1;
     INSERT INTO arxos.query_scope (txid, key_id, building_ids)
     VALUES (pg_current_xact_id(), k.key_id, k.building_ids);

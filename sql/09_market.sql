@@ -172,6 +172,10 @@ CREATE TABLE arxos.contributions (
     first_transaction_id bigint,
     idempotency_key      text CHECK (length(idempotency_key) BETWEEN 1 AND 200),
     verifier_id          uuid REFERENCES arxos.contributors(id),
+    -- Its status was last set by verify_contribution with a status that needs trust (peer,
+    -- expert, rejected) and a verifier of another owner than its contributor's, as the owners
+    -- were then (forget_contributor rewrites owners later): what arxos.verifier_standing counts.
+    judged_across_owners boolean NOT NULL DEFAULT false,
     verified_at          timestamptz,
     status_changed_at    timestamptz NOT NULL DEFAULT now(),
     actor                text NOT NULL DEFAULT arxos.current_actor(),
@@ -531,9 +535,13 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'ledger_transactions' THEN
+        -- erasing, not rewriting: a memo may only go (NULL), an actor only become a
+        -- forgotten contributor's pseudonym (forget_contributor)
         IF (NEW.id, NEW.kind, NEW.building_id, NEW.contribution_id, NEW.at, NEW.idempotency_key, NEW.idempotent_for)
            IS NOT DISTINCT FROM (OLD.id, OLD.kind, OLD.building_id, OLD.contribution_id, OLD.at, OLD.idempotency_key,
-                                 OLD.idempotent_for) THEN
+                                 OLD.idempotent_for)
+           AND (NEW.memo IS NULL OR NEW.memo IS NOT DISTINCT FROM OLD.memo)
+           AND (NEW.actor = OLD.actor OR NEW.actor ~ '^anon-[0-9a-f]{32}$') THEN
             RETURN NEW;
         END IF;
     END IF;
@@ -1112,9 +1120,10 @@ BEGIN
              WHERE x.contributor_id = c.id AND x.building_id = b AND x.created_at > now() - s.rate_window
              ORDER BY x.created_at OFFSET recent - s.rate_limit LIMIT 1;
             wait := greatest(1, ceil(extract(epoch FROM oldest + s.rate_window - now())))::bigint;
-            RAISE EXCEPTION 'rate limit: % contributions to this building within %', recent, s.rate_window
+            RAISE EXCEPTION 'rate limit: at most % contributions per contributor to a building within %, and % were made',
+                s.rate_limit, s.rate_window, recent
                 USING ERRCODE = 'AX011', DETAIL = format('retry after %s seconds', wait),
-                      HINT = format('at most %s contributions per contributor and building within %s', s.rate_limit, s.rate_window);
+                      HINT = 'arxos.market_settings holds the limit (rate_limit, rate_window)';
         END IF;
     END IF;
 
@@ -1232,8 +1241,10 @@ COMMENT ON FUNCTION arxos.contribute IS
 
 -- The reputation a contributor verifies by: its reputation less what its contributions that no
 -- trusted contributor of another owner has judged gave it: those still pending or
--- auto_verified (a status that needs no trust, so any identity may set it), and those whose
--- status an identity of its own owner set. A pending contribution adds reputation on
+-- auto_verified (a status that needs no trust, so any identity may set it), those whose
+-- status an identity of its own owner set (as owners were when it was set: forgetting the
+-- verifier later changes nothing), and those whose status a plain UPDATE set
+-- (contributions.judged_across_owners). A pending contribution adds reputation on
 -- submission (reference §4), and contributions cost nothing but the rate limit, so a new
 -- identity could submit its way to trusted without anyone looking at its work, have another
 -- identity auto-verify it, and then reject other people's; the right to judge others is earned
@@ -1244,9 +1255,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
     SELECT greatest(0, v.reputation - coalesce(
                (SELECT sum(greatest(c.reputation_applied, 0))
                   FROM arxos.contributions c
-                  LEFT JOIN arxos.contributors j ON j.id = c.verifier_id
-                 WHERE c.contributor_id = v.id
-                   AND (c.status IN ('pending', 'auto_verified') OR j.owner = v.owner)), 0))
+                 WHERE c.contributor_id = v.id AND NOT c.judged_across_owners), 0))
 $$;
 
 CREATE FUNCTION arxos.verify_contribution(contribution uuid, verifier uuid, status text)
@@ -1338,7 +1347,9 @@ BEGIN
     RETURNING c.reputation - author.reputation INTO rep_moved;
     UPDATE arxos.contributions c
        SET status = verify_contribution.status, reward = target, tokens_earned = c.tokens_earned + delta,
-           verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved
+           verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved,
+           judged_across_owners = v.owner IS DISTINCT FROM author.owner
+                                  AND verify_contribution.status IN ('peer_verified', 'expert_verified', 'rejected')
      WHERE c.id = k.id;
 
     -- The verifier: paid once per contribution for a peer or expert verification, as the
@@ -1425,6 +1436,7 @@ DECLARE
     b        uuid;
     x        arxos.contributors;
     sender   arxos.contributors;
+    recipient arxos.contributors;
     avail    numeric;
     rest     numeric(20, 6);  -- set once the amount is known to fit
     taken    numeric(20, 6);
@@ -1454,9 +1466,15 @@ BEGIN
     IF building IS NOT NULL THEN
         b := arxos.market_building(building);
     END IF;
-    FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[from_contributor, to_contributor]) LOOP
-        IF x.id = from_contributor THEN sender := x; END IF;
+    -- A forgotten recipient is refused below, after a keyed retry of a transfer booked before
+    -- it was forgotten has been answered (it was booked: the client must hear so).
+    FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[from_contributor, to_contributor], allow_forgotten => true) LOOP
+        IF x.id = from_contributor THEN sender := x; ELSE recipient := x; END IF;
     END LOOP;
+    IF sender.forgotten_at IS NOT NULL THEN
+        RAISE EXCEPTION 'contributor % was forgotten', sender.id
+            USING ERRCODE = 'AX002', HINT = 'a forgotten contributor''s account is frozen';
+    END IF;
     PERFORM arxos.check_owner(sender);
     -- A retry of a transfer sent with this key (the sender's row lock, taken above, queues
     -- concurrent retries behind the first): the same transfer answers the transaction booked,
@@ -1479,6 +1497,10 @@ BEGIN
                 arxos.shown(idempotency_key), part.id USING ERRCODE = 'AX012',
                 HINT = 'a new transfer needs a new key';
         END IF;
+    END IF;
+    IF recipient.forgotten_at IS NOT NULL THEN
+        RAISE EXCEPTION 'contributor % was forgotten', recipient.id
+            USING ERRCODE = 'AX002', HINT = 'a forgotten contributor''s account is frozen';
     END IF;
 
     SELECT coalesce(sum(a.balance), 0)::numeric(20, 6) INTO avail FROM arxos.accounts a

@@ -230,6 +230,7 @@ DECLARE
     w   arxos.webhooks;
     key bytea := arxos.webhook_new_secret();
 BEGIN
+    PERFORM arxos.unscoped('create_webhook');
     PERFORM arxos.webhook_check_types(types);
     PERFORM arxos.webhook_check_fields(url, coalesce(description, ''), object_type);
     -- Events committed before now get their ids first, so starts_after leaves them out. The
@@ -255,7 +256,7 @@ $$;
 
 CREATE FUNCTION arxos.list_webhooks() RETURNS SETOF jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
-    SELECT arxos.webhook_json(w) FROM arxos.webhooks w ORDER BY w.created_at, w.id
+    SELECT arxos.webhook_json(w) FROM arxos.webhooks w WHERE arxos.unscoped('list_webhooks') ORDER BY w.created_at, w.id
 $$;
 
 CREATE FUNCTION arxos.get_webhook(webhook uuid) RETURNS jsonb
@@ -263,6 +264,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg
 DECLARE
     w arxos.webhooks;
 BEGIN
+    PERFORM arxos.unscoped('get_webhook');
     SELECT * INTO w FROM arxos.webhooks x WHERE x.id = webhook;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
@@ -281,6 +283,7 @@ DECLARE
     w   arxos.webhooks;
     bad text;
 BEGIN
+    PERFORM arxos.unscoped('patch_webhook');
     IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
         RAISE EXCEPTION 'changes must be a JSON object' USING ERRCODE = '22023';
     END IF;
@@ -367,6 +370,7 @@ $$;
 CREATE FUNCTION arxos.delete_webhook(webhook uuid) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
+    PERFORM arxos.unscoped('delete_webhook');
     -- Its deliveries first, in id order, as finish_deliveries locks them: the cascade below
     -- would otherwise take them in its own order, and a worker recording outcomes (holding
     -- some, waiting for others) would deadlock with it. (The DELETE then takes the fan-out's
@@ -403,6 +407,7 @@ DECLARE
     w   arxos.webhooks;
     key bytea := arxos.webhook_new_secret();
 BEGIN
+    PERFORM arxos.unscoped('rotate_webhook_secret');
     IF keep_previous IS NULL OR keep_previous < interval '0' OR keep_previous > interval '30 days' THEN
         RAISE EXCEPTION 'keep_previous must be between 0 and 30 days' USING ERRCODE = '22023';
     END IF;
@@ -445,6 +450,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 DECLARE
     d arxos.webhook_deliveries;
 BEGIN
+    PERFORM arxos.unscoped('test_webhook');
     IF NOT EXISTS (SELECT 1 FROM arxos.webhooks x WHERE x.id = webhook) THEN
         RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
     END IF;
@@ -482,6 +488,7 @@ RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
+    PERFORM arxos.unscoped('webhook_deliveries');
     IF max IS NULL OR max < 1 OR max > 1000 THEN
         RAISE EXCEPTION 'max must be between 1 and 1000, got %', max USING ERRCODE = '22023';
     END IF;
@@ -507,6 +514,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 DECLARE
     d arxos.webhook_deliveries;
 BEGIN
+    PERFORM arxos.unscoped('retry_webhook_delivery');
     -- A disabled webhook's deliveries are never claimed: a retry would wait, unsaid, until it
     -- is enabled again.
     IF EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = webhook AND NOT w.enabled) THEN

@@ -512,6 +512,8 @@ SELECT body ->> 'old_grade' AS old_grade, body ->> 'new_grade' AS new_grade, bod
 -------------------------------------------------------------------------------------------------
 -- Forgetting a contributor
 -------------------------------------------------------------------------------------------------
+-- a keyed transfer to carol, retried after she is forgotten (below): answered, not refused
+SELECT arxos.transfer(arxos.contributor_id('alice'), arxos.contributor_id('carol'), 1, idempotency_key => 'to-carol') AS to_carol_tx \gset
 CREATE TEMP TABLE before_forget AS
     SELECT (SELECT row(r.grade, r.score, r.structure, r.inventory, r.metadata, r.sensors, r.history, r.quality, r.activity)::text
               FROM arxos.rating('mkt') r) AS rating,
@@ -539,6 +541,11 @@ SELECT (SELECT row(r.grade, r.score, r.structure, r.inventory, r.metadata, r.sen
        (SELECT sum(balance) FROM arxos.accounts) = b.held AS ledger_same
   FROM before_forget b;
 SELECT count(*) AS violations FROM arxos.ledger_check();
+SELECT t.transaction_id = :to_carol_tx AS same_transaction, t.replayed
+  FROM arxos.transfer_or_replay(arxos.contributor_id('alice'), :'carol', 1, idempotency_key => 'to-carol') t;
+-- memos and actors are erased, never rewritten
+SELECT regress.try(format($$UPDATE arxos.ledger_transactions SET memo = 'forged' WHERE id = %s$$, :ladder_tx)) AS memo_rewritten,
+       regress.try(format($$UPDATE arxos.ledger_transactions SET actor = 'someone' WHERE id = %s$$, :ladder_tx)) AS actor_rewritten;
 -- the account is frozen; the work stays, and can still be verified
 SELECT regress.try(format($$SELECT arxos.contribute('mkt', %L, 'floor_plan_upload', pg_temp.h('carol-late'), '{"floor": 2}')$$, :'carol'));
 SELECT regress.try(format($$SELECT arxos.transfer(arxos.contributor_id('alice'), %L, 1)$$, :'carol'));
@@ -692,6 +699,14 @@ SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner
 SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
                                                  arxos.contributor_id('ivy2'), 'peer_verified');
 SELECT reputation, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+-- nor does it start to once that identity is forgotten (its owner is rewritten then)
+SELECT arxos.forget_contributor(arxos.contributor_id('ivy2')) IS NOT NULL AS ivy2_forgotten;
+SELECT arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+-- nor a status set by a plain UPDATE (nobody judged it)
+SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('ivy'), 'object_documentation',
+       pg_temp.h('ivy-2'), '{"notes": "n", "manufacturer": "m", "model": "x", "serial_number": "s"}', '/f1/r1');
+UPDATE arxos.contributions SET status = 'peer_verified' WHERE data_hash = pg_temp.h('ivy-2');
+SELECT reputation - arxos.verifier_standing(p) AS not_counted FROM arxos.contributors p WHERE handle = 'ivy';
 -- a trusted contributor of another owner judging it does
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
