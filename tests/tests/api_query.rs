@@ -95,10 +95,18 @@ fn what_must_be_refused_is_refused() {
     // a query cannot use the server's begin_query to test keys: refused before the key is
     // looked at, the same for a key that does not exist and for a real one
     for key in ["arx_0000", k.as_str()] {
-        let probe = query(&api, &k, &format!("SELECT * FROM begin_query('{key}')"), json!([]));
+        let probe = query(
+            &api,
+            &k,
+            &format!("SELECT * FROM begin_query('{key}')"),
+            json!([]),
+        );
         let body = assert_error(&probe, 403, "FORBIDDEN");
         assert!(
-            body["error"]["message"].as_str().unwrap().contains("begin_query is the server's"),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("begin_query is the server's"),
             "{body}"
         );
     }
