@@ -116,15 +116,22 @@ impl Modify for RateLimited {
                 .description(Some(description))
                 .build()
         };
-        let refused = error_response("RATE_LIMITED: the key's (or the address's) quota is used up")
-            .header("Retry-After", integer("Seconds until a request is allowed"))
-            .header("X-RateLimit-Limit", integer("Requests a minute"))
-            .header("X-RateLimit-Remaining", integer("Requests left now"))
-            .header(
-                "X-RateLimit-Reset",
-                integer("Seconds until the budget is full again"),
-            )
-            .build();
+        let refusal = |description: &str| {
+            error_response(description)
+                .header("Retry-After", integer("Seconds until a request is allowed"))
+                .header("X-RateLimit-Limit", integer("Requests a minute"))
+                .header("X-RateLimit-Remaining", integer("Requests left now"))
+                .header(
+                    "X-RateLimit-Reset",
+                    integer("Seconds until the budget is full again"),
+                )
+                .build()
+        };
+        let refused = refusal("RATE_LIMITED: the key's (or the address's) quota is used up");
+        // the market's own limit answers the same way (docs/market.md, Rate limit)
+        let contributions = refusal(
+            "RATE_LIMITED: the key's (or the address's) quota is used up, or the market's limit on contributions per contributor and building (SQLSTATE AX011; Retry-After: when one more fits)",
+        );
         for (path, item) in openapi.paths.paths.iter_mut() {
             if crate::rate_limit::exempt(path) {
                 continue;
@@ -134,6 +141,13 @@ impl Modify for RateLimited {
                     .responses
                     .responses
                     .insert("429".to_owned(), refused.clone().into());
+            }
+            if path == "/api/contributions" {
+                if let Some(post) = item.post.as_mut() {
+                    post.responses
+                        .responses
+                        .insert("429".to_owned(), contributions.clone().into());
+                }
             }
         }
     }
@@ -782,7 +796,7 @@ pub struct Transfer {
 #[derive(ToSchema)]
 pub struct StatementEntry {
     pub transaction_id: i64,
-    /// reward, verifier_reward or transfer.
+    #[schema(value_type = LedgerKind)]
     pub kind: String,
     #[schema(format = DateTime)]
     pub at: String,
@@ -792,12 +806,23 @@ pub struct StatementEntry {
     /// The same per building: `[{building, amount}]`.
     #[schema(value_type = Vec<Object>)]
     pub parts: Value,
-    /// The other contributor of a transfer (its handle).
+    /// The other contributor of a transfer (its handle); null for rewards.
+    #[schema(required = true)]
     pub counterparty: Option<String>,
-    /// The contribution a reward is for.
-    #[schema(format = Uuid)]
+    /// The contribution a reward is for; null for transfers.
+    #[schema(format = Uuid, required = true)]
     pub contribution_id: Option<String>,
+    #[schema(required = true)]
     pub memo: Option<String>,
+}
+
+/// The kind of a ledger transaction.
+#[derive(ToSchema)]
+#[allow(non_camel_case_types, dead_code)]
+pub enum LedgerKind {
+    reward,
+    verifier_reward,
+    transfer,
 }
 
 /// A building's token (`arxos.token`).

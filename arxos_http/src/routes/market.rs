@@ -224,7 +224,7 @@ pub struct NewContribution {
 /// Record a contribution (`arxos.contribute`). An `Idempotency-Key` header makes retries safe:
 /// the same key answers the contribution recorded the first time.
 #[utoipa::path(post, path = "/api/contributions", tag = "market", request_body = NewContribution,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 200 visible ASCII characters, per contributor")),
     responses((status = 201, body = crate::openapi::ContributionRecorded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -425,7 +425,7 @@ fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
 /// retries safe: the same transfer under the same key books nothing more and answers the
 /// transaction booked the first time (`replayed: true`); another transfer under it is 409.
 #[utoipa::path(post, path = "/api/transfers", tag = "market", request_body = NewTransfer,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe (per sender)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 200 visible ASCII characters, per sender")),
     responses((status = 201, body = crate::openapi::Transfer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
