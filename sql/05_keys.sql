@@ -4,8 +4,9 @@
 -- The admin functions (keys, webhooks) act on every building: a request limited to some
 -- buildings (`arxos.building_ids` set: a scoped API key's, docs/security.md) may not call them.
 -- The shim lets only admin keys reach them, and admin keys are never limited to buildings;
--- this is the database's own line, for any session of the API's role. Returns true, so that
--- it can guard a SQL function's WHERE.
+-- this guards against a routing mistake of the shim's, with the trust model of row-level
+-- security (the setting is the session's: SQL run as the API's role could clear it). Returns
+-- true, so that it can guard a SQL function's WHERE.
 CREATE FUNCTION arxos.unscoped(what text) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN

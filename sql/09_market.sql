@@ -279,6 +279,12 @@ BEGIN
     IF TG_OP = 'INSERT' OR NEW.status <> OLD.status THEN
         NEW.status_changed_at := now();
     END IF;
+    -- Judged across owners (arxos.verifier_standing) only by verify_contribution: a new row
+    -- is not, nor one pending or auto_verified (statuses that need no trust), whatever a
+    -- statement writes. (A DBA's other status change keeps what was recorded, or sets it.)
+    IF TG_OP = 'INSERT' OR NEW.status IN ('pending', 'auto_verified') THEN
+        NEW.judged_across_owners := false;
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -541,7 +547,11 @@ BEGIN
            IS NOT DISTINCT FROM (OLD.id, OLD.kind, OLD.building_id, OLD.contribution_id, OLD.at, OLD.idempotency_key,
                                  OLD.idempotent_for)
            AND (NEW.memo IS NULL OR NEW.memo IS NOT DISTINCT FROM OLD.memo)
-           AND (NEW.actor = OLD.actor OR NEW.actor ~ '^anon-[0-9a-f]{32}$') THEN
+           -- the pseudonym of a contributor whose owner the old actor is (forget_contributor
+           -- rewrites the ledger before the contributor's owner)
+           AND (NEW.actor = OLD.actor
+                OR EXISTS (SELECT 1 FROM arxos.contributors x
+                            WHERE x.owner = OLD.actor AND NEW.actor = 'anon-' || replace(x.id::text, '-', ''))) THEN
             RETURN NEW;
         END IF;
     END IF;

@@ -42,15 +42,25 @@ SELECT unnest(setconfig) AS authenticator_setting FROM pg_db_role_setting
 SELECT has_function_privilege('arxos_api', 'arxos.authorize(text, text, text)', 'EXECUTE') AS api_authorizes,
        has_function_privilege('arxos_authenticator', 'arxos.authorize(text, text, text)', 'EXECUTE') AS login_authorizes;
 -- the admin functions act on every building: a session limited to some (a scoped key's) may
--- not call them, whatever let it run SQL as the API's role
+-- not call them (a guard against a routing mistake of the shim's), every one of them
 GRANT USAGE ON SCHEMA regress TO arxos_api;
 BEGIN;
 SET LOCAL ROLE arxos_api;
 SELECT set_config('arxos.building_ids', (SELECT id::text FROM arxos.buildings WHERE key = 'b42'), true) IS NOT NULL AS scoped;
-SELECT regress.try($$SELECT arxos.create_api_key('escalate', ARRAY['admin'])$$) AS create_key,
-       regress.try($$SELECT arxos.list_api_keys()$$) AS list_keys,
-       regress.try($$SELECT arxos.revoke_api_key(gen_random_uuid())$$) AS revoke_key,
-       regress.try($$SELECT arxos.create_webhook('https://example.com/hook')$$) AS create_webhook,
-       regress.try($$SELECT arxos.list_webhooks()$$) AS list_webhooks;
+SELECT left(regress.try(q), 60) AS refused
+  FROM unnest(ARRAY[
+         $$SELECT arxos.create_api_key('escalate', ARRAY['admin'])$$,
+         $$SELECT arxos.list_api_keys()$$,
+         $$SELECT arxos.revoke_api_key(gen_random_uuid())$$,
+         $$SELECT arxos.create_webhook('https://example.com/hook')$$,
+         $$SELECT arxos.list_webhooks()$$,
+         $$SELECT arxos.get_webhook(gen_random_uuid())$$,
+         $$SELECT arxos.patch_webhook(gen_random_uuid(), '{}')$$,
+         $$SELECT arxos.delete_webhook(gen_random_uuid())$$,
+         $$SELECT arxos.rotate_webhook_secret(gen_random_uuid())$$,
+         $$SELECT arxos.test_webhook(gen_random_uuid())$$,
+         $$SELECT arxos.webhook_deliveries(gen_random_uuid())$$,
+         $$SELECT arxos.retry_webhook_delivery(gen_random_uuid(), 1)$$]) WITH ORDINALITY AS u(q, n)
+ ORDER BY n;
 ROLLBACK;
 REVOKE USAGE ON SCHEMA regress FROM arxos_api;

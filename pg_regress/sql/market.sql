@@ -545,7 +545,9 @@ SELECT t.transaction_id = :to_carol_tx AS same_transaction, t.replayed
   FROM arxos.transfer_or_replay(arxos.contributor_id('alice'), :'carol', 1, idempotency_key => 'to-carol') t;
 -- memos and actors are erased, never rewritten
 SELECT regress.try(format($$UPDATE arxos.ledger_transactions SET memo = 'forged' WHERE id = %s$$, :ladder_tx)) AS memo_rewritten,
-       regress.try(format($$UPDATE arxos.ledger_transactions SET actor = 'someone' WHERE id = %s$$, :ladder_tx)) AS actor_rewritten;
+       regress.try(format($$UPDATE arxos.ledger_transactions SET actor = 'someone' WHERE id = %s$$, :ladder_tx)) AS actor_rewritten,
+       regress.try(format($$UPDATE arxos.ledger_transactions SET actor = 'anon-' || replace(%L, '-', '') WHERE id = %s$$,
+                          arxos.contributor_id('alice'), :ladder_tx)) AS not_its_pseudonym;
 -- the account is frozen; the work stays, and can still be verified
 SELECT regress.try(format($$SELECT arxos.contribute('mkt', %L, 'floor_plan_upload', pg_temp.h('carol-late'), '{"floor": 2}')$$, :'carol'));
 SELECT regress.try(format($$SELECT arxos.transfer(arxos.contributor_id('alice'), %L, 1)$$, :'carol'));
@@ -712,6 +714,11 @@ SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
                                                  arxos.contributor_id('erin'), 'expert_verified');
 SELECT reputation, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+-- a plain UPDATE back to pending (or to auto_verified) clears the judgement
+BEGIN;
+UPDATE arxos.contributions SET status = 'pending' WHERE data_hash = pg_temp.h('ivy-1');
+SELECT judged_across_owners FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1');
+ROLLBACK;
 SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner;
 SELECT old_status, new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('hank-1')),
                                                              arxos.contributor_id('ivy'), 'rejected');
