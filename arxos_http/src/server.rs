@@ -89,7 +89,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         pool.clone(),
     );
     let webhooks = crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);
-    state.statement_timeout_ms = config.request_timeout * 1000;
+    state.statement_timeout_ms = statement_timeout_ms(config.request_timeout);
     state.body_limit = config.body_limit;
     state.query = QuerySettings {
         timeout_ms: config.api.query_timeout_ms,
@@ -269,6 +269,17 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
             // The response line above already carries the status of failed requests.
             .on_failure(()),
     ))
+}
+
+/// The statements' `statement_timeout` for a request timeout of `seconds`: a quarter of a second
+/// less (a quarter less, when that is shorter), so that the database stops a statement before
+/// the shim's own timer answers 503. A statement the database stops rolls its transaction
+/// back; one the shim gives up on first could still finish and commit after the 503, if what
+/// it waited for (a row lock) came free before the cancel request arrived, or at all when it
+/// shares a pipelined connection (docs/operations.md, "Abandoned requests").
+fn statement_timeout_ms(seconds: u64) -> u64 {
+    let ms = seconds * 1000;
+    ms - (ms / 4).min(250)
 }
 
 /// gzip for a client that asks for it (`Accept-Encoding`), on answers larger than a KiB: never
@@ -581,6 +592,13 @@ impl ShutdownSignals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_database_gives_up_before_the_shim() {
+        assert_eq!(statement_timeout_ms(1), 750);
+        assert_eq!(statement_timeout_ms(30), 29_750);
+        assert_eq!(statement_timeout_ms(2_147_483), 2_147_482_750);
+    }
 
     #[test]
     fn cors_origins_are_what_browsers_send() {
