@@ -38,10 +38,24 @@ EXCEPTION WHEN unique_violation THEN
 END
 $$;
 
+-- A put's location with a null in it: put keeps what it is not given, so the null would clear
+-- nothing; refused rather than ignored.
+CREATE FUNCTION arxos.refuse_location_null() RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RAISE EXCEPTION 'location: put keeps what it is not given, so a null clears nothing'
+        USING ERRCODE = '22023',
+              HINT = 'clear a location, or a part of it, with patch: location => ''null'' for all of it, ''{"floor": null}'' for the floor, ''{"x": null, "y": null}'' for the point';
+END
+$$;
+
 -- Location argument: jsonb {"x": m, "y": m, "z": m, "floor": n}; x, y and z go together (z
 -- defaults to 0), floor may come alone. Values are JSON numbers (or null); x, y and z finite
 -- and within ±1e9 metres of the building's origin, 0 or at least 1e-100 in magnitude (arxos.location_in_range), floor a whole number. Any other key is refused rather than ignored.
-CREATE FUNCTION arxos.location_parts(location jsonb, OUT x double precision, OUT y double precision,
+-- With nulls => false (put, which keeps what it is not given, so a null would clear nothing) a
+-- JSON null, whole or in a key, is refused too.
+CREATE FUNCTION arxos.location_parts(location jsonb, nulls boolean DEFAULT true,
+                                     OUT x double precision, OUT y double precision,
                                      OUT z double precision, OUT floor integer)
 LANGUAGE plpgsql IMMUTABLE AS $$
 #variable_conflict use_column
@@ -51,6 +65,9 @@ DECLARE
 BEGIN
     IF location IS NULL THEN
         RETURN;
+    END IF;
+    IF NOT nulls AND location = 'null' THEN
+        PERFORM arxos.refuse_location_null();
     END IF;
     IF jsonb_typeof(location) <> 'object' THEN
         RAISE EXCEPTION 'location must be a JSON object like {"x": 1.5, "y": 2, "z": 0, "floor": 1}'
@@ -63,6 +80,9 @@ BEGIN
         END IF;
         IF t NOT IN ('number', 'null') THEN
             RAISE EXCEPTION 'location.% must be a number, not a JSON %', k, t USING ERRCODE = '22023';
+        END IF;
+        IF t = 'null' AND NOT nulls THEN
+            PERFORM arxos.refuse_location_null();
         END IF;
     END LOOP;
     BEGIN
@@ -220,13 +240,7 @@ BEGIN
         RAISE EXCEPTION 'type is required' USING ERRCODE = '22023';
     END IF;
     -- put keeps what it is not given, so a null cannot clear: refused rather than ignored
-    IF location = 'null' OR (jsonb_typeof(location) = 'object'
-                             AND EXISTS (SELECT 1 FROM jsonb_each(location) e WHERE e.value = 'null')) THEN
-        RAISE EXCEPTION 'location: put keeps what it is not given, so a null clears nothing'
-            USING ERRCODE = '22023',
-                  HINT = 'clear a location, or a part of it, with patch: location => ''null'' for all of it, ''{"floor": null}'' for the floor, ''{"x": null, "y": null}'' for the point';
-    END IF;
-    SELECT * INTO loc FROM arxos.location_parts(location);
+    SELECT * INTO loc FROM arxos.location_parts(location, nulls => false);
     IF if_none_match IS DISTINCT FROM '*' AND if_none_match IS NOT NULL THEN
         RAISE EXCEPTION 'if_none_match takes only *, got %', arxos.shown(if_none_match)
             USING ERRCODE = '22023', HINT = 'if_none_match => ''*'' creates the object only if none is at the path; if_match makes an update conditional on an etag';
