@@ -388,3 +388,59 @@ fn the_market_rate_limit_says_when_to_retry() {
     let wait: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((3590..=3600).contains(&wait), "{wait}");
 }
+
+/// Concurrent sends of one keyed transfer over HTTP book it once: one answer says it booked,
+/// the others that they replayed it, all with the same transaction.
+#[test]
+fn concurrent_keyed_transfers_book_once() {
+    let api = Api::start();
+    let key = create_key(&api.cluster, "payer", &["write", "read"], None);
+    for handle in ["payer", "payee"] {
+        let r = api.send_as(
+            &key,
+            "POST",
+            "/api/contributors",
+            Some(&json!({"handle": handle, "display_name": handle})),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // tokens for the payer: a floor plan (pending) in b42
+    let paid = api.send_as(
+        &key,
+        "POST",
+        "/api/contributions",
+        Some(
+            &json!({"building": "b42", "contributor": "payer", "type": "floor_plan_upload",
+                     "data_hash": "c".repeat(64), "metadata": {"floor": 1}}),
+        ),
+    );
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    let answers: Vec<serde_json::Value> = std::thread::scope(|s| {
+        let sends: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    let r = api.http.request(
+                        "POST",
+                        &api.shim.url("/api/transfers"),
+                        &[
+                            ("x-api-key", key.as_str()),
+                            ("content-type", "application/json"),
+                            ("idempotency-key", "once"),
+                        ],
+                        Some(br#"{"from": "payer", "to": "payee", "amount": 5}"#.to_vec()),
+                    );
+                    assert_eq!(r.status, 201, "{}", r.body);
+                    r.json()
+                })
+            })
+            .collect();
+        sends.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let booked = answers.iter().filter(|a| a["replayed"] == false).count();
+    assert_eq!(booked, 1, "{answers:?}");
+    assert!(answers
+        .iter()
+        .all(|a| a["transaction_id"] == answers[0]["transaction_id"]));
+    let payee = api.get_as(&key, "/api/contributors/payee/balance").json();
+    assert_eq!(payee["balance"].as_f64(), Some(5.0), "{payee}");
+}
