@@ -1423,14 +1423,13 @@ CREATE FUNCTION arxos.keyed_transfer(sender uuid, key text,
                                      OUT id bigint, OUT memo text, OUT moved numeric,
                                      OUT receivers uuid[], OUT buildings uuid[])
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
-    SELECT t.id, t.memo,
-           (SELECT sum(e.amount) FROM arxos.ledger_entries e WHERE e.transaction_id = t.id AND e.amount > 0),
-           (SELECT array_agg(DISTINCT a.contributor_id) FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
-             WHERE e.transaction_id = t.id AND e.amount > 0),
-           (SELECT array_agg(DISTINCT a.building_id) FROM arxos.ledger_entries e JOIN arxos.accounts a ON a.id = e.account_id
-             WHERE e.transaction_id = t.id)
+    SELECT t.id, t.memo, sum(e.amount) FILTER (WHERE e.amount > 0),
+           array_agg(DISTINCT a.contributor_id) FILTER (WHERE e.amount > 0), array_agg(DISTINCT a.building_id)
       FROM arxos.ledger_transactions t
+      JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+      JOIN arxos.accounts a ON a.id = e.account_id
      WHERE t.idempotent_for = sender AND t.idempotency_key = key
+     GROUP BY t.id
 $$;
 
 -- arxos.transfer, saying whether it booked (replayed false) or answered a transfer booked
@@ -1453,7 +1452,8 @@ DECLARE
     part     record;
     accts    bigint[] := '{}';
     amounts  numeric[] := '{}';
-    parts    jsonb := '[]';
+    part_buildings uuid[] := '{}';     -- the buildings drawn on, in order, and what each gave
+    part_amounts   numeric[] := '{}';
     tx       bigint;
 BEGIN
     -- (NaN and ±Infinity first: round() of an infinite amount fails)
@@ -1531,13 +1531,12 @@ BEGIN
         taken := least(rest, part.balance);
         accts := accts || arxos.account(part.building_id, sender.id) || arxos.account(part.building_id, to_contributor);
         amounts := amounts || -taken || taken;
-        parts := parts || jsonb_build_object('building', (SELECT k.key FROM arxos.buildings k WHERE k.id = part.building_id),
-                                             'amount', taken);
+        part_buildings := part_buildings || part.building_id;
+        part_amounts := part_amounts || taken;
         rest := rest - taken;
     END LOOP;
     tx := arxos.ledger_post('transfer',
-                            CASE WHEN jsonb_array_length(parts) = 1
-                                 THEN (SELECT a.building_id FROM arxos.accounts a WHERE a.id = accts[1]) END,
+                            CASE WHEN cardinality(part_buildings) = 1 THEN part_buildings[1] END,
                             NULL, memo, accts, amounts, idempotency_key,
                             CASE WHEN idempotency_key IS NOT NULL THEN sender.id END);
     UPDATE arxos.contributors c SET last_active_at = now() WHERE c.id = sender.id;
@@ -1546,11 +1545,10 @@ BEGIN
     -- sees every movement of its tokens and nothing of the others' (an event without a
     -- building would be seen by unscoped consumers only). Consumers that see every building
     -- regroup a transfer's events by transaction_id.
-    PERFORM arxos.market_event('market.trade', k.id, NULL, NULL,
+    PERFORM arxos.market_event('market.trade', p.building_id, NULL, NULL,
                                jsonb_build_object('transaction_id', tx, 'from', sender.id, 'to', to_contributor,
-                                                  'amount', (p.part ->> 'amount')::numeric(20, 6)))
-      FROM jsonb_array_elements(parts) WITH ORDINALITY AS p(part, n)
-      JOIN arxos.buildings k ON k.key = p.part ->> 'building'
+                                                  'amount', p.amount::numeric(20, 6)))
+      FROM unnest(part_buildings, part_amounts) WITH ORDINALITY AS p(building_id, amount, n)
      ORDER BY p.n;
     PERFORM arxos.wake();
     transaction_id := tx;
@@ -1568,19 +1566,25 @@ LANGUAGE sql VOLATILE AS $$
     SELECT t.transaction_id FROM arxos.transfer_or_replay(from_contributor, to_contributor, amount, memo, building, idempotency_key) t
 $$;
 
+-- The arguments of a read of a contributor's holdings: the contributor must exist (AX002), and
+-- the building, when one is named (AX001), is returned as its id (NULL: every building).
+CREATE FUNCTION arxos.holdings_building(contributor uuid, building text) RETURNS uuid
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor) THEN
+        RAISE EXCEPTION 'unknown contributor %', coalesce(contributor::text, 'NULL') USING ERRCODE = 'AX002';
+    END IF;
+    RETURN CASE WHEN building IS NOT NULL THEN arxos.market_building(building) END;
+END
+$$;
+
 -- What a contributor holds: of one building's tokens, or in total.
 CREATE FUNCTION arxos.balance(contributor uuid, building text DEFAULT NULL) RETURNS numeric
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
-    b uuid;
+    b uuid := arxos.holdings_building(contributor, building);
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor) THEN
-        RAISE EXCEPTION 'unknown contributor %', coalesce(contributor::text, 'NULL') USING ERRCODE = 'AX002';
-    END IF;
-    IF building IS NOT NULL THEN
-        b := arxos.market_building(building);
-    END IF;
     RETURN (SELECT coalesce(sum(a.balance), 0)::numeric(20, 6) FROM arxos.accounts a
              WHERE a.contributor_id = contributor AND (b IS NULL OR a.building_id = b));
 END
@@ -1608,15 +1612,9 @@ RETURNS TABLE (transaction_id bigint, kind text, at timestamptz, amount numeric,
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
-    b   uuid;
+    b   uuid := arxos.holdings_building(contributor, building);
     lim integer := arxos.listing_limit(max);
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor) THEN
-        RAISE EXCEPTION 'unknown contributor %', coalesce(contributor::text, 'NULL') USING ERRCODE = 'AX002';
-    END IF;
-    IF building IS NOT NULL THEN
-        b := arxos.market_building(building);
-    END IF;
     RETURN QUERY
     -- the page's transaction ids first: at most `lim` per holding, newest first, from the
     -- (account_id, transaction_id) index, so a page reads what it shows and no more
