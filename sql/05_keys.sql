@@ -1,6 +1,16 @@
 -- ArxOS schema: API keys. Keys are 'arx_' followed by 64 random hex characters; only
 -- their SHA-256 is stored. The first 12 characters (the prefix) are kept to tell keys apart.
 
+-- The buildings a request is limited to: `arxos.building_ids` (a scoped API key's buildings,
+-- comma-separated UUIDs, set by the shim per request, docs/security.md), or NULL when it is
+-- unset or empty (every building). A malformed list is 22P02, not "every building".
+-- The row-level-security policies call it as `(SELECT arxos.scope_ids())`, an InitPlan: read
+-- and parsed once per statement instead of once per row (docs/security.md).
+CREATE FUNCTION arxos.scope_ids() RETURNS uuid[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT string_to_array(nullif(current_setting('arxos.building_ids', true), ''), ',')::uuid[]
+$$;
+
 -- The admin functions (keys, webhooks) act on every building: a request limited to some
 -- buildings (`arxos.building_ids` set: a scoped API key's, docs/security.md) may not call them.
 -- The shim lets only admin keys reach them, and admin keys are never limited to buildings;
@@ -10,7 +20,7 @@
 CREATE FUNCTION arxos.unscoped(what text) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF coalesce(current_setting('arxos.building_ids', true), '') <> '' THEN
+    IF arxos.scope_ids() IS NOT NULL THEN
         RAISE EXCEPTION '% needs a request that sees every building: it acts on all of them', what
             USING ERRCODE = '42501', HINT = 'admin keys are never limited to buildings';
     END IF;

@@ -1519,7 +1519,7 @@ BEGIN
         RAISE EXCEPTION 'insufficient funds: the sender holds %, the transfer needs %', avail, amount
             USING ERRCODE = 'AX018',
                   -- a scoped request (an API key limited to some buildings) sees those only
-                  DETAIL = CASE WHEN b IS NULL AND coalesce(current_setting('arxos.building_ids', true), '') <> ''
+                  DETAIL = CASE WHEN b IS NULL AND arxos.scope_ids() IS NOT NULL
                                 THEN 'counting the tokens of the buildings this request may use (its API key is limited to some)'
                                 WHEN b IS NULL THEN 'counting the tokens of every building'
                                 ELSE 'counting the tokens of building ' || building END;
@@ -1762,7 +1762,7 @@ BEGIN
                               WHERE a.contributor_id = c.id AND (b IS NULL OR a.building_id = b)), 0)::numeric(20, 6) AS earned,
                    -- (a request limited to some buildings counts what it may see: row-level
                    -- security filters the contributions, where the counter is global)
-                   CASE WHEN b IS NULL AND coalesce(current_setting('arxos.building_ids', true), '') = ''
+                   CASE WHEN b IS NULL AND arxos.scope_ids() IS NULL
                         THEN c.contributions
                         ELSE (SELECT count(*) FROM arxos.contributions x
                                WHERE x.contributor_id = c.id AND (b IS NULL OR x.building_id = b))
@@ -1860,11 +1860,15 @@ GRANT USAGE ON SEQUENCE arxos.accounts_id_seq, arxos.ledger_transactions_id_seq,
 -- contributions and token accounts, like the rest of the schema (08_security.sql).
 ALTER TABLE arxos.contributions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.contributions
-    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+    USING ((SELECT arxos.scope_ids()) IS NULL OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]))
+    WITH CHECK ((SELECT arxos.scope_ids()) IS NULL OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
 ALTER TABLE arxos.documented_objects ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.documented_objects
-    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+    USING ((SELECT arxos.scope_ids()) IS NULL OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]))
+    WITH CHECK ((SELECT arxos.scope_ids()) IS NULL OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
 ALTER TABLE arxos.accounts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.accounts
-    USING (building_id IS NULL OR arxos.building_allowed(building_id))
-    WITH CHECK (building_id IS NULL OR arxos.building_allowed(building_id));
+    USING (building_id IS NULL OR (SELECT arxos.scope_ids()) IS NULL
+           OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]))
+    WITH CHECK (building_id IS NULL OR (SELECT arxos.scope_ids()) IS NULL
+           OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));

@@ -733,7 +733,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.readings_pending TO arxos_api;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA arxos TO arxos_api;
 ALTER TABLE arxos.readings ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.readings
-    USING (arxos.building_allowed(building_id)) WITH CHECK (arxos.building_allowed(building_id));
+    USING ((SELECT arxos.scope_ids()) IS NULL OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]))
+    WITH CHECK ((SELECT arxos.scope_ids()) IS NULL OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
 
 CREATE VIEW arxos_views.readings WITH (security_barrier) AS
     SELECT r.building_id, b.key AS building, r.object_id, o.path::text AS path, r.at, r.value, r.unit,
@@ -741,6 +742,7 @@ CREATE VIEW arxos_views.readings WITH (security_barrier) AS
       FROM arxos.readings r
       JOIN arxos.buildings b ON b.id = r.building_id
       JOIN arxos.objects o ON o.id = r.object_id
-     WHERE arxos.query_allows(r.building_id);
+     WHERE ((SELECT arxos.query_buildings()) IS NULL
+            OR r.building_id = ANY ((SELECT arxos.query_buildings())::uuid[]));
 GRANT SELECT ON arxos_views.readings TO arxos_query;
 

@@ -14,7 +14,7 @@
 --                        (12_webhooks.sql), and below: arxos.tick (the shim's ticker),
 --                        arxos.sequence_events (its listener, through arxos.events_since)
 --                        and arxos.skip_event_ids (its listener, after a restore).
---   arxos_query          arxos.query_allows and arxos_views.begin_query (08_security.sql).
+--   arxos_query          arxos.query_buildings and arxos_views.begin_query (08_security.sql).
 --   arxos_reader         none: it reads the BI materialized views, which compute nothing when
 --                        read (11_bi.sql).
 -- The other functions run with their caller's rights, so EXECUTE on them gives nothing that

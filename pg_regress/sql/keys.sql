@@ -64,3 +64,25 @@ SELECT left(regress.try(q), 60) AS refused
  ORDER BY n;
 ROLLBACK;
 REVOKE USAGE ON SCHEMA regress FROM arxos_api;
+-- The building scope of a request: arxos.scope_ids() is NULL for every building (unset or
+-- empty), the listed buildings otherwise, and a malformed list an error rather than every
+-- building. The policies read it once per statement (InitPlans), not once per row.
+BEGIN;
+SELECT arxos.scope_ids() IS NULL AS unset_sees_all;
+SELECT set_config('arxos.building_ids', '', true) = '' AS emptied, arxos.scope_ids() IS NULL AS empty_sees_all;
+SELECT set_config('arxos.building_ids', (SELECT id::text FROM arxos.buildings WHERE key = 'b42'), true) IS NOT NULL AS scoped,
+       arxos.scope_ids() = ARRAY[arxos.building_id('b42')] AS lists_b42,
+       arxos.building_allowed(arxos.building_id('b42')) AS b42_allowed,
+       arxos.building_allowed(gen_random_uuid()) AS other_allowed;
+SET LOCAL ROLE arxos_api;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM arxos.objects;
+RESET ROLE;
+SELECT set_config('arxos.building_ids', 'b42', true) IS NOT NULL AS malformed;
+SAVEPOINT s;
+SELECT arxos.scope_ids();
+ROLLBACK TO SAVEPOINT s;
+SET LOCAL ROLE arxos_api;
+SELECT count(*) FROM arxos.objects;
+ROLLBACK;
+-- The views of /api/query likewise: their scope is an InitPlan
+EXPLAIN (COSTS OFF) SELECT count(*) FROM arxos_views.events;
