@@ -697,7 +697,7 @@ LANGUAGE sql VOLATILE AS $$
      WHERE h.building_id = arxos.building_id(building)
        AND (before IS NULL OR h.id < before)
      ORDER BY h.id DESC
-     LIMIT max
+     LIMIT arxos.listing_limit(max)
 $$;
 
 -- One row per building with its current rating.

@@ -611,6 +611,7 @@ fn a_position_behind_a_purge_is_gone() {
     let gone = poll(position);
     assert_eq!(gone.status, 410, "{}", gone.body);
     assert_eq!(gone.json()["error"]["code"], "GONE");
+    assert_eq!(gone.json()["error"]["details"]["sqlstate"], "AX026");
     let message = gone.json()["error"]["message"].as_str().unwrap().to_owned();
     assert!(
         message.contains(&format!("purged (through {purged})")),
@@ -628,6 +629,7 @@ fn a_position_behind_a_purge_is_gone() {
     let text = stream.body_text();
     assert_eq!(status, 410, "{text}");
     assert!(text.contains("take a new snapshot"), "{text}");
+    assert!(text.contains(r#""sqlstate":"AX026""#), "{text}");
     // from the horizon, and from 0 (the oldest kept), the kept events come
     let resumed = poll(purged);
     assert_eq!(resumed.status, 200, "{}", resumed.body);
