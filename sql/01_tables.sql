@@ -322,3 +322,24 @@ CREATE TABLE arxos.api_keys (
     revoked_at   timestamptz
 );
 COMMENT ON TABLE arxos.api_keys IS 'API keys: SHA-256 of the key only; building_ids NULL = all buildings.';
+
+-------------------------------------------------------------------------------------------------
+-- Serialisation points of rare writes: a contributor's registration rank (09_market.sql) and a
+-- new readings partition (13_readings.sql). One row each, locked FOR UPDATE by
+-- arxos.serialize(name) until the transaction ends. Not advisory locks: any role that can
+-- connect may take any advisory lock key, so a read-only BI login holding one in an idle
+-- session stalled every registration; only the extension's owner may lock these rows.
+-------------------------------------------------------------------------------------------------
+CREATE TABLE arxos.serial_locks (name text PRIMARY KEY);
+INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank'), ('readings_partition');
+
+CREATE FUNCTION arxos.serialize(what text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+BEGIN
+    PERFORM 1 FROM arxos.serial_locks s WHERE s.name = what FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'arxos.serial_locks has no row %', arxos.shown(what) USING ERRCODE = '55000',
+            HINT = 'its rows are the extension''s: registration_rank, readings_partition';
+    END IF;
+END
+$$;

@@ -94,13 +94,13 @@ CREATE TABLE arxos.contributor_badges (
     PRIMARY KEY (contributor_id, badge)
 );
 
--- Registration ranks are handed out in commit order without gaps: registrations queue on a
--- transaction-scoped advisory lock (they are rare).
+-- Registration ranks are handed out in commit order without gaps: registrations queue on
+-- their serialisation point (arxos.serialize; they are rare).
 CREATE FUNCTION arxos.contributors_before_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('arxos.contributors.registration_rank'));
+    PERFORM arxos.serialize('registration_rank');
     NEW.registration_rank := coalesce((SELECT max(c.registration_rank) FROM arxos.contributors c), 0) + 1;
     NEW.joined_at := now();
     NEW.last_active_at := now();

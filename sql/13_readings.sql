@@ -55,9 +55,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
       FROM (SELECT date_trunc('month', t AT TIME ZONE 'UTC') AS m) x
 $$;
 
--- Creates the month partition holding t unless it exists; rows of that month sitting in the
+-- How many month partitions the writers create at most (ten years of months); the DBA's
+-- retention (drop_readings_before) makes room again.
+CREATE FUNCTION arxos.readings_partitions_max() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 120 $$;
+
+-- Creates the month partition holding t unless it exists (or arxos.readings_partitions_max()
+-- are there, for a month other than this one and the next: false, and the month stays in
+-- DEFAULT); rows of that month sitting in the
 -- DEFAULT partition are moved into it. Runs with the owner's rights (API requests cannot
--- create tables); concurrent callers serialise on an advisory lock. Returns true if it created.
+-- create tables); concurrent callers serialise (arxos.serialize). Returns true if it created.
 CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
@@ -74,8 +81,18 @@ BEGIN
     IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
         RETURN false;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('arxos.readings_partition'));
+    PERFORM arxos.serialize('readings_partition');
     IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    -- Every delete of an object visits every partition (and locks it): past the bound, months
+    -- other than this one and the next stay in DEFAULT (stored and read all the same), so that
+    -- readings backdated month by month cannot make every tenant's deletes slower.
+    IF NOT (p.lower >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+            AND p.lower < (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months') AT TIME ZONE 'UTC')
+       AND (SELECT count(*) FROM pg_catalog.pg_inherits i
+             WHERE i.inhparent = 'arxos.readings'::regclass
+               AND i.inhrelid <> 'arxos.readings_default'::regclass) >= arxos.readings_partitions_max() THEN
         RETURN false;
     END IF;
     -- The month's rows in DEFAULT wait in a temporary table while the partition is created (it

@@ -134,6 +134,30 @@ SELECT arxos.ensure_readings_partition('2024-08-10') AS august, arxos.ensure_rea
 COMMIT;
 SELECT tableoid::regclass AS partition, count(*) FROM arxos.readings
  WHERE at >= '2024-08-01' AND at < '2024-10-01' GROUP BY 1 ORDER BY 1;
+-- a bounded number of month partitions (every object delete visits each): past
+-- readings_partitions_max(), an old month's readings stay in DEFAULT, read all the same, while
+-- this month's and the next month's partitions are still made (the bound lowered to the
+-- partitions there are, for the test)
+BEGIN;
+CREATE OR REPLACE FUNCTION arxos.readings_partitions_max() RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$ SELECT count(*)::integer - 1 FROM pg_inherits WHERE inhparent = 'arxos.readings'::regclass $$;
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 7, "at": "2001-02-03T00:00:00Z"}]');
+SELECT tableoid::regclass AS partition, value FROM arxos.readings WHERE at = '2001-02-03 00:00:00+00';
+DO $$ BEGIN
+    EXECUTE format('DROP TABLE IF EXISTS arxos.%I', 'readings_' || to_char((now() + interval '1 month') AT TIME ZONE 'UTC', 'YYYYMM'));
+END $$;
+SELECT arxos.ensure_readings_partition('2001-02-03') AS old_month_created,
+       arxos.ensure_readings_partition(now() + interval '1 month') AS next_month_created;
+SELECT count(*) AS readings_of_2001 FROM arxos.readings_range('rd', '/site', '2001-01-01', '2001-03-01');
+ROLLBACK;
+-- the partitions and the registration rank serialise on rows only the extension's owner can
+-- lock: no advisory lock any login could hold, and no other role locks them
+SELECT name FROM arxos.serial_locks ORDER BY name;
+SELECT has_table_privilege('arxos_api', 'arxos.serial_locks', 'UPDATE') AS api_may_lock,
+       has_table_privilege('arxos_reader', 'arxos.serial_locks', 'SELECT') AS reader_may_read,
+       has_function_privilege('arxos_reader', 'arxos.serialize(text)', 'EXECUTE') AS reader_may_serialize;
+SELECT count(*) AS advisory_locks_taken FROM pg_proc p
+ WHERE p.pronamespace = 'arxos'::regnamespace AND p.prosrc LIKE '%pg\_advisory%';
 -- retention drops whole months before the cutoff
 SELECT * FROM arxos.drop_readings_before('2025-04-01');
 SELECT count(*) FILTER (WHERE at < '2025-04-01') AS before, count(*) FILTER (WHERE at >= '2025-04-01') AS after
