@@ -569,7 +569,8 @@ CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON arxos.ledger_entrie
     FOR EACH STATEMENT EXECUTE FUNCTION arxos.ledger_append_only();
 
 -- Balances change only through ledger entries (the entry trigger runs at trigger depth 1, so
--- its UPDATE reaches this trigger at depth 2; a direct UPDATE arrives at depth 1).
+-- its UPDATE reaches this trigger at depth 2; a direct UPDATE arrives at depth 1). The API's
+-- role may not update accounts at all (privileges, below): the entry trigger runs as the owner.
 CREATE FUNCTION arxos.accounts_before_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -1849,8 +1850,13 @@ $$;
 -------------------------------------------------------------------------------------------------
 
 GRANT SELECT ON arxos.market_settings, arxos.contribution_rules TO arxos_api;
-GRANT SELECT, INSERT, UPDATE ON arxos.contributors, arxos.contributions, arxos.accounts,
+GRANT SELECT, INSERT, UPDATE ON arxos.contributors, arxos.contributions,
       arxos.ledger_transactions, arxos.verifications TO arxos_api;
+-- No UPDATE on accounts: balances move only in the entry trigger, which runs as the owner. The
+-- depth test of accounts_before_update alone would let a role that may update accounts
+-- through: its own trigger (on a temporary table) runs an UPDATE at depth 2.
+GRANT SELECT, INSERT ON arxos.accounts TO arxos_api;
+ALTER FUNCTION arxos.ledger_entries_after_insert() SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 GRANT SELECT, INSERT ON arxos.contributor_badges, arxos.building_pioneers, arxos.documented_objects,
                         arxos.ledger_entries TO arxos_api;
 GRANT USAGE ON SEQUENCE arxos.accounts_id_seq, arxos.ledger_transactions_id_seq,

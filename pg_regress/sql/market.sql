@@ -571,6 +571,19 @@ SELECT regress.try($$DELETE FROM arxos.ledger_transactions$$);
 SELECT regress.try($$TRUNCATE arxos.ledger_entries CASCADE$$);
 SELECT regress.try($$UPDATE arxos.ledger_transactions SET building_id = NULL$$);
 SELECT regress.try($$UPDATE arxos.accounts SET balance = balance + 1000 WHERE contributor_id IS NOT NULL$$);
+-- nor from a trigger of one's own (a nested UPDATE, at the depth of the entry trigger's): the
+-- API's role may not update accounts at all, the entry trigger runs as the owner
+BEGIN;
+SET LOCAL ROLE arxos_api;
+CREATE TEMP TABLE lever (x int);
+CREATE FUNCTION pg_temp.pull() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    UPDATE arxos.accounts SET balance = 1000000, earned = 1000000 WHERE contributor_id IS NOT NULL;
+    RETURN NULL;
+END $f$;
+CREATE TRIGGER pull AFTER INSERT ON lever FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.pull();
+INSERT INTO lever VALUES (1);
+ROLLBACK;
 SELECT regress.try($$INSERT INTO arxos.accounts (building_id, contributor_id, balance, earned)
     SELECT arxos.building_id('mkt'), c.id, 1000000, 1000000 FROM arxos.contributors c
      WHERE NOT EXISTS (SELECT 1 FROM arxos.accounts a WHERE a.contributor_id = c.id AND a.building_id = arxos.building_id('mkt'))
