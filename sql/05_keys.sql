@@ -69,6 +69,20 @@ BEGIN
          WHERE x.key = ANY (buildings)
             OR x.id::text = ANY (ARRAY(SELECT lower(b) FROM unnest(buildings) AS b));
     END IF;
+    -- The owner is the actor of the key's requests, and keys of one owner act for the same
+    -- contributors (docs/market.md). Names are not unique: defaulted from a name such as
+    -- "gateway", the owner would silently join two tenants' keys. Sharing an owner across
+    -- building limits is what an explicit owner says, never the default.
+    IF create_api_key.owner IS NULL AND EXISTS (
+        SELECT 1 FROM arxos.api_keys k
+         WHERE k.owner = create_api_key.name AND k.revoked_at IS NULL
+           AND NOT coalesce(k.building_ids IS NOT DISTINCT FROM v_ids
+                            OR (k.building_ids @> v_ids AND k.building_ids <@ v_ids), false)) THEN
+        RAISE EXCEPTION 'owner % (the key''s name: no owner was given) is the owner of keys limited to other buildings',
+            arxos.shown(create_api_key.name) USING ERRCODE = '23505',
+            DETAIL = 'keys of one owner act as one actor, for the same contributors',
+            HINT = 'give the owner explicitly to share it on purpose, or choose another name';
+    END IF;
     -- gen_random_uuid() draws from the operating system's strong random source: two of them
     -- give 244 random bits.
     v_key := 'arx_' || replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');

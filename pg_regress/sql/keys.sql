@@ -27,6 +27,17 @@ ROLLBACK;
 -- scopes are stored once each, in the order read, write, admin
 SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('dup', ARRAY['write', 'read', 'read']);
 SELECT scopes FROM arxos.list_api_keys() WHERE name = 'dup';
+-- keys of one owner act as one actor: an owner defaulted from the name does not join keys of
+-- other building limits (two tenants' "gateway" keys); an explicit owner shares on purpose,
+-- and a revoked key no longer counts
+BEGIN;
+SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('gateway', ARRAY['read'], ARRAY['b42']);
+SELECT prefix IS NOT NULL AS same_limits FROM arxos.create_api_key('gateway', ARRAY['read', 'write'], ARRAY['b42']);
+SELECT regress.try($$SELECT arxos.create_api_key('gateway', ARRAY['read'])$$) AS every_building;
+SELECT prefix IS NOT NULL AS shared_on_purpose FROM arxos.create_api_key('gateway', ARRAY['read'], owner => 'gateway');
+UPDATE arxos.api_keys SET revoked_at = now() WHERE owner = 'gateway';
+SELECT prefix IS NOT NULL AS after_revocation FROM arxos.create_api_key('gateway', ARRAY['read']);
+ROLLBACK;
 -- names and owners are labels
 SELECT arxos.create_api_key('', ARRAY['read']);
 SELECT arxos.create_api_key('ok', ARRAY['read'], owner => E'evil\nowner');
