@@ -295,6 +295,11 @@ DECLARE
     v  double precision[];
     r  arxos.rating_result;
 BEGIN
+    -- It runs as the owner (08_security.sql), past row-level security: a request limited to
+    -- other buildings finds no such building, as everywhere else.
+    IF NOT arxos.building_allowed(b) THEN
+        PERFORM arxos.unknown_building(building);
+    END IF;
     -- Fold and record the writes so far first, however many deltas wait (a sequencing folds
     -- one batch): their moves belong to them, not to this call. The sequencer's lock stays
     -- held to the end of the transaction, so no fold runs in between.

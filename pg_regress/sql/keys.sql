@@ -73,6 +73,14 @@ SELECT left(regress.try(q), 60) AS refused
          $$SELECT arxos.webhook_deliveries(gen_random_uuid())$$,
          $$SELECT arxos.retry_webhook_delivery(gen_random_uuid(), 1)$$]) WITH ORDINALITY AS u(q, n)
  ORDER BY n;
+-- recompute_rating runs as the owner, past row-level security: a request limited to b42 finds
+-- no other building there either
+RESET ROLE;
+SELECT set_config('arxos.building_ids', '', true) = '' AS unscoped, arxos.create_building('kx', 'KX') IS NOT NULL AS other_building;
+SET LOCAL ROLE arxos_api;
+SELECT set_config('arxos.building_ids', (SELECT id::text FROM arxos.buildings WHERE key = 'b42'), true) IS NOT NULL AS scoped;
+SELECT left(regress.try($$SELECT arxos.recompute_rating('kx')$$), 40) AS other_refused,
+       (arxos.recompute_rating('b42')).grade IS NOT NULL AS own_recomputed;
 ROLLBACK;
 REVOKE USAGE ON SCHEMA regress FROM arxos_api;
 -- The building scope of a request: arxos.scope_ids() is NULL for every building (unset or
