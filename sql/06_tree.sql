@@ -704,8 +704,12 @@ RETURNS arxos.connections
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
-    b uuid := arxos.building_id(building);
-    r arxos.connections;
+    b   uuid := arxos.building_id(building);
+    f   text := arxos.normalize_object_path(from_path);
+    t   text := arxos.normalize_object_path(to_path);
+    fid uuid;
+    tid uuid;
+    r   arxos.connections;
 BEGIN
     PERFORM arxos.check_kind(kind);
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
@@ -713,17 +717,24 @@ BEGIN
     END IF;
     -- The endpoints locked (FOR KEY SHARE, as the foreign keys would): one moved or deleted
     -- by a transaction that committed while this waited is not found at its path (P0002),
-    -- rather than wired at its new path or refused by a foreign key.
+    -- rather than wired at its new path or refused by a foreign key. In path order, the order
+    -- in which a move or a recursive delete of a subtree locks its rows: in argument order,
+    -- a connection from /a/z to /a/b deadlocked with a move of /a.
+    IF f <= t COLLATE "C" THEN
+        fid := arxos.locked_object_id(b, f);
+        tid := arxos.locked_object_id(b, t);
+    ELSE
+        tid := arxos.locked_object_id(b, t);
+        fid := arxos.locked_object_id(b, f);
+    END IF;
     INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
-    VALUES (b, arxos.locked_object_id(b, from_path), arxos.locked_object_id(b, to_path),
-            kind, coalesce(properties, '{}'))
+    VALUES (b, fid, tid, kind, coalesce(properties, '{}'))
     RETURNING * INTO r;
     RETURN r;
 EXCEPTION
     -- (a self-connection is the row trigger's to refuse, for plain INSERTs alike)
     WHEN unique_violation THEN
-        RAISE EXCEPTION '% already has a % connection to %', arxos.normalize_object_path(from_path), kind,
-            arxos.normalize_object_path(to_path) USING ERRCODE = '23505';
+        RAISE EXCEPTION '% already has a % connection to %', f, kind, t USING ERRCODE = '23505';
 END
 $$;
 
