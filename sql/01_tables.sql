@@ -330,7 +330,12 @@ COMMENT ON TABLE arxos.api_keys IS 'API keys: SHA-256 of the key only; building_
 -- connect may take any advisory lock key, so a read-only BI login holding one in an idle
 -- session stalled every registration; only the extension's owner may lock these rows.
 -------------------------------------------------------------------------------------------------
-CREATE TABLE arxos.serial_locks (name text PRIMARY KEY);
+CREATE TABLE arxos.serial_locks (
+    name  text PRIMARY KEY,
+    -- the last value handed out, for a point that numbers what it serialises (registration
+    -- ranks: arxos.next_registration_rank)
+    value bigint NOT NULL DEFAULT 0
+);
 INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank'), ('readings_partition');
 
 CREATE FUNCTION arxos.serialize(what text) RETURNS void

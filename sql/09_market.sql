@@ -95,13 +95,26 @@ CREATE TABLE arxos.contributor_badges (
 );
 
 -- Registration ranks are handed out in commit order without gaps: registrations queue on
--- their serialisation point (arxos.serialize; they are rare).
+-- their serialisation point's row (they are rare), whose UPDATE also refuses a REPEATABLE READ
+-- transaction that another registration committed after (40001, retry), where a max() over the
+-- snapshot would repeat a rank (23505 on the unique rank). The rank follows both the row's
+-- count and the contributors there are (the row is not dumped: after a restore it starts at 0).
+CREATE FUNCTION arxos.next_registration_rank() RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+    UPDATE arxos.serial_locks s
+       SET value = greatest(s.value, coalesce((SELECT max(c.registration_rank) FROM arxos.contributors c), 0)) + 1
+     WHERE s.name = 'registration_rank'
+    RETURNING s.value
+$$;
+
 CREATE FUNCTION arxos.contributors_before_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
-    PERFORM arxos.serialize('registration_rank');
-    NEW.registration_rank := coalesce((SELECT max(c.registration_rank) FROM arxos.contributors c), 0) + 1;
+    NEW.registration_rank := arxos.next_registration_rank();
+    IF NEW.registration_rank IS NULL THEN
+        RAISE EXCEPTION 'arxos.serial_locks has no row registration_rank' USING ERRCODE = '55000';
+    END IF;
     NEW.joined_at := now();
     NEW.last_active_at := now();
     RETURN NEW;
