@@ -213,6 +213,15 @@ BEGIN
                             WHERE c.oid = 'arxos.readings'::regclass) THEN
         RETURN NULL;
     END IF;
+    -- The objects locked first (FOR KEY SHARE, as a foreign key would), in path order (the
+    -- order of a recursive delete's): a delete of the object that commits while this waits
+    -- leaves nothing here, and one that comes later waits for this transaction and deletes
+    -- its readings too. Without the lock a reading written while its object was deleted
+    -- outlived it (the delete's trigger did not see it), and the writer reported it recorded.
+    PERFORM 1 FROM arxos.objects o
+     WHERE o.id IN (SELECT n.object_id FROM new_rows n)
+     ORDER BY o.building_id, o.path
+       FOR KEY SHARE OF o;
     SELECT n.object_id, n.building_id INTO bad FROM new_rows n
      WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o
                         WHERE o.id = n.object_id AND o.building_id = n.building_id OFFSET 0)
