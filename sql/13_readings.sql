@@ -667,13 +667,6 @@ BEGIN
             arxos.shown(bad.type), bad.path USING ERRCODE = '22023';
     END IF;
 
-    UPDATE arxos.objects o
-       SET type = i.type, properties = o.properties || i.properties
-      FROM arxos_import_objects i
-     WHERE o.building_id = b AND o.path = i.path
-       AND (o.type, o.properties) IS DISTINCT FROM (i.type, o.properties || i.properties);
-    GET DIAGNOSTICS updated = ROW_COUNT;
-
     WITH wanted AS (
         SELECT i.path, i.type, i.properties FROM arxos_import_objects i
         UNION ALL
@@ -695,6 +688,17 @@ BEGIN
     SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM arxos_import_objects x WHERE x.path = ins.path)),
            count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM arxos_import_objects x WHERE x.path = ins.path))
       INTO created, dirs FROM ins;
+    -- The objects there already updated after the insert, in a statement of its own: an object
+    -- another transaction created while the insert waited on it (ON CONFLICT DO NOTHING) is
+    -- updated too, as a put a moment later would (updated first, it was skipped and counted
+    -- unchanged, and the import's type and properties were lost). The objects just created
+    -- already hold what the batch says, and are not counted again.
+    UPDATE arxos.objects o
+       SET type = i.type, properties = o.properties || i.properties
+      FROM arxos_import_objects i
+     WHERE o.building_id = b AND o.path = i.path
+       AND (o.type, o.properties) IS DISTINCT FROM (i.type, o.properties || i.properties);
+    GET DIAGNOSTICS updated = ROW_COUNT;
     TRUNCATE arxos_import_objects;
 
     -- The connections resolved once, into a table of this transaction: the paths normalised in
@@ -708,7 +712,7 @@ BEGIN
     TRUNCATE arxos_import_connections;
     INSERT INTO arxos_import_connections
     SELECT DISTINCT ON (f.id, t.id, e.j ->> 'kind')
-           e.i, e.j ->> 'from', e.j ->> 'to', f.id, t.id, e.j ->> 'kind', coalesce(e.j -> 'properties', '{}')
+           e.i, e.fp, e.tp, f.id, t.id, e.j ->> 'kind', coalesce(e.j -> 'properties', '{}')
       FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
                    arxos.normalize_object_path(e.j ->> 'to') AS tp
               FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
@@ -724,6 +728,25 @@ BEGIN
         END IF;
         RAISE EXCEPTION 'no object at %', CASE WHEN bad.from_id IS NULL THEN bad.from_path ELSE bad.to_path END
             USING ERRCODE = 'P0002', HINT = 'write a connection''s objects before the connection';
+    END IF;
+    -- The endpoints locked (FOR KEY SHARE, in path order), as connect locks them, and looked at
+    -- again: one moved or deleted by a transaction that committed meanwhile is not at its path
+    -- any more (P0002, as connect says), rather than wired at its new path.
+    PERFORM 1 FROM arxos.objects o
+     WHERE o.id IN (SELECT i.from_id FROM arxos_import_connections i
+                    UNION SELECT i.to_id FROM arxos_import_connections i)
+     ORDER BY o.building_id, o.path
+       FOR KEY SHARE OF o;
+    SELECT CASE WHEN f.path IS DISTINCT FROM i.from_path THEN i.from_path ELSE i.to_path END AS gone
+      INTO bad
+      FROM arxos_import_connections i
+      LEFT JOIN arxos.objects f ON f.id = i.from_id
+      LEFT JOIN arxos.objects t ON t.id = i.to_id
+     WHERE f.path IS DISTINCT FROM i.from_path OR t.path IS DISTINCT FROM i.to_path
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'no object at %', bad.gone
+            USING ERRCODE = 'P0002', HINT = 'it was moved or deleted while the import waited for it';
     END IF;
     WITH upd AS (
         UPDATE arxos.connections c SET properties = i.properties
