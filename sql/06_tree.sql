@@ -555,6 +555,32 @@ BEGIN
 END
 $$;
 
+-- Locks the rows of a subtree (FOR UPDATE, in path order) for the rest of the transaction, so
+-- that no child can be added under them meanwhile (a child's insert locks its parent FOR KEY
+-- SHARE): what mv and a recursive rm do before running again when a child was added while
+-- they waited.
+CREATE FUNCTION arxos.lock_subtree(b uuid, p text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM 1 FROM arxos.objects o
+     WHERE o.building_id = b
+       AND (o.path >= p AND o.path < arxos.path_upper(p) AND (o.path = p OR o.path >= arxos.path_lower(p)))
+     ORDER BY o.path
+       FOR UPDATE OF o;
+END
+$$;
+
+-- What mv and a recursive rm say when children were added under the subtree each time they
+-- ran, even with it locked: a conflict to retry (40001), not the trigger's "would leave its
+-- children behind", which names the function that was called as the way out.
+CREATE FUNCTION arxos.subtree_kept_changing(doing text, p text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE EXCEPTION '% % failed: objects kept being added under it by concurrent transactions', doing, p
+        USING ERRCODE = '40001', HINT = 'retry the transaction';
+END
+$$;
+
 -- Moves or renames a whole subtree in one statement. Returns the number of objects moved.
 CREATE FUNCTION arxos.mv(building text, from_path text, to_path text) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
@@ -581,9 +607,14 @@ BEGIN
     -- Under READ COMMITTED, a concurrent transaction that committed while the move waited
     -- for it may have added an object under the subtree (not in the statement's snapshot:
     -- the trigger finds it left behind, and the move runs again with a snapshot that has it)
-    -- or created the target (refused as when it was there before).
+    -- or created the target (refused as when it was there before). The second time the subtree
+    -- is locked first (arxos.lock_subtree): writers adding children keep coming otherwise, and
+    -- under a steady stream of them every attempt could meet a new one.
     FOR attempt IN 1..3 LOOP
         BEGIN
+            IF attempt > 1 THEN
+                PERFORM arxos.lock_subtree(b, f);
+            END IF;
             UPDATE arxos.objects o
                SET path = t || substr(o.path, length(f) + 1)
              WHERE o.building_id = b
@@ -599,9 +630,12 @@ BEGIN
                 RAISE EXCEPTION 'an object already exists at %', t USING ERRCODE = '23505';
             WHEN foreign_key_violation THEN
                 GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-                IF attempt = 3 OR msg NOT LIKE 'moving % would leave its children behind'
+                IF msg NOT LIKE 'moving % would leave its children behind'
                    OR current_setting('transaction_isolation') <> 'read committed' THEN
                     RAISE;
+                END IF;
+                IF attempt = 3 THEN
+                    PERFORM arxos.subtree_kept_changing('moving', f);
                 END IF;
         END;
     END LOOP;
@@ -637,14 +671,20 @@ BEGIN
         -- READ COMMITTED only: objects_after_delete.)
         FOR attempt IN 1..3 LOOP
             BEGIN
+                IF attempt > 1 THEN
+                    PERFORM arxos.lock_subtree(b, p);
+                END IF;
                 DELETE FROM arxos.objects o
                  WHERE o.building_id = b
                    AND (o.path >= p AND o.path < arxos.path_upper(p) AND (o.path = p OR o.path >= arxos.path_lower(p)));
                 GET DIAGNOSTICS n = ROW_COUNT;
                 EXIT;
             EXCEPTION WHEN dependent_objects_still_exist THEN
-                IF attempt = 3 OR current_setting('transaction_isolation') <> 'read committed' THEN
+                IF current_setting('transaction_isolation') <> 'read committed' THEN
                     RAISE;
+                END IF;
+                IF attempt = 3 THEN
+                    PERFORM arxos.subtree_kept_changing('deleting', p);
                 END IF;
             END;
         END LOOP;
