@@ -6,6 +6,19 @@
 -------------------------------------------------------------------------------------------------
 
 -- Resolves a building given by key (or by id, as text) to its id; unknown → ERROR P0002.
+-- Locks a building's row (FOR KEY SHARE, as the foreign keys on it do) for the rest of the
+-- transaction and says whether it is still there: what the writers that insert rows of a
+-- building (put, contribute) do first, so that a building deleted by a transaction that
+-- committed while they waited is an unknown building, not a foreign key's raw message
+-- ("violates foreign key constraint objects_building_id_fkey").
+CREATE FUNCTION arxos.building_locked(b uuid) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM 1 FROM arxos.buildings x WHERE x.id = b FOR KEY SHARE;
+    RETURN FOUND;
+END
+$$;
+
 CREATE FUNCTION arxos.building_id(building text) RETURNS uuid
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column

@@ -255,6 +255,9 @@ BEGIN
     END IF;
     -- (With if_match the object exists, locked, and so do its ancestors: nothing to create.)
     IF parents AND if_match IS NULL THEN
+        IF NOT arxos.building_locked(b) THEN
+            PERFORM arxos.unknown_building(building);
+        END IF;
         anc := ARRAY(SELECT left(p, i - 1) FROM generate_series(2, length(p)) AS i
                       WHERE substr(p, i, 1) = '/' ORDER BY i);
         -- Ancestors a concurrent transaction deletes meanwhile are created anew: the deepest
@@ -314,6 +317,10 @@ BEGIN
              WHERE o.id = r.id AND o.path = p
             RETURNING * INTO r;
         ELSE
+            -- (a building deleted meanwhile: unknown, not the foreign key's message)
+            IF NOT arxos.building_locked(b) THEN
+                PERFORM arxos.unknown_building(building);
+            END IF;
             INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)
             VALUES (b, p, put.type, coalesce(put.properties, '{}'), coalesce(put.status, 'active'),
                     coalesce(put.health, 100), coalesce(put.needs_repair, false), loc.x, loc.y, loc.z, loc.floor)

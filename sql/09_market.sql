@@ -1080,6 +1080,10 @@ BEGIN
     -- (and an idempotency key's replays) queue behind each other.
     SELECT * INTO c FROM arxos.lock_contributors(ARRAY[contributor]);
     PERFORM arxos.check_owner(c);
+    -- The building too (a delete that committed meanwhile: AX001, not a foreign key's message).
+    IF NOT arxos.building_locked(b) THEN
+        PERFORM arxos.market_building(building);
+    END IF;
 
     IF idempotency_key IS NOT NULL THEN
         IF length(idempotency_key) NOT BETWEEN 1 AND 200 THEN
