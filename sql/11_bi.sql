@@ -1,6 +1,9 @@
--- ArxOS schema, part 11: materialized views for BI tools (see docs/bi.md). Each has the unique
--- index REFRESH ... CONCURRENTLY needs; arxos.refresh_views() refreshes them all, and the
--- read-only role arxos_reader may read them and nothing else.
+-- ArxOS schema, part 11: what BI tools read (see docs/bi.md). Materialized views in schema
+-- arxos, each with the unique index REFRESH ... CONCURRENTLY needs (arxos.refresh_views()
+-- refreshes them all), and schema arxos_bi: plain views over them and over the few live tables
+-- an analyst needs, which the read-only role arxos_reader may read, and nothing else. (Tools
+-- list tables from information_schema, which has no materialized views: the plain views are
+-- what they find.)
 
 CREATE MATERIALIZED VIEW arxos.bi_leaderboard AS
     SELECT r.building_id, r.building, r.name, r.grade, arxos.grade_ordinal(r.grade) AS grade_ordinal,
@@ -9,52 +12,61 @@ CREATE MATERIALIZED VIEW arxos.bi_leaderboard AS
       FROM arxos.ratings r;
 CREATE UNIQUE INDEX bi_leaderboard_building ON arxos.bi_leaderboard (building_id);
 
+-- Counted from the leaderboard (refreshed first): the two agree, where computing the ratings
+-- again could see writes committed in between.
 CREATE MATERIALIZED VIEW arxos.bi_grade_distribution AS
-    SELECT g.grade, g.ordinal, count(r.building_id) AS buildings
+    SELECT g.grade, g.ordinal, count(r.building_id) AS buildings, now() AS refreshed_at
       FROM (SELECT arxos.grade(s) AS grade, arxos.grade_ordinal(arxos.grade(s)) AS ordinal
               FROM unnest(ARRAY[0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 72.5, 75,
                                 77.5, 80, 82.5, 85, 87.5, 90, 92.5, 95, 97.5]::float8[]) AS s) g
-      LEFT JOIN arxos.ratings r ON r.grade = g.grade
+      LEFT JOIN arxos.bi_leaderboard r ON r.grade = g.grade
      GROUP BY g.grade, g.ordinal;
 CREATE UNIQUE INDEX bi_grade_distribution_grade ON arxos.bi_grade_distribution (grade);
 
--- Every building. The window's points are the score in force when it opened (the last rating
--- history row before it) and every row inside it; changes counts the rows inside. A building
--- never rated has no points (null scores, 0 changes).
+-- Every building. The window (the last 720 hours: 30 days whatever the session's time zone)
+-- has as points the score in force when it opened (the last rating history row before it) and
+-- every row inside it; changes counts the rows inside. A building never rated has no points
+-- (null scores, 0 changes).
 CREATE MATERIALIZED VIEW arxos.bi_rating_trend_30d AS
     SELECT b.id AS building_id, b.key AS building,
-           (array_agg(p.score ORDER BY p.id))[1] AS first_score,
-           (array_agg(p.score ORDER BY p.id DESC))[1] AS last_score,
-           min(p.score) AS min_score, max(p.score) AS max_score,
-           round(avg(p.score), 3) AS avg_score, count(p.id) FILTER (WHERE p.inside) AS changes
+           ((array_agg(p.score ORDER BY p.id))[1])::numeric(6, 3) AS first_score,
+           ((array_agg(p.score ORDER BY p.id DESC))[1])::numeric(6, 3) AS last_score,
+           min(p.score)::numeric(6, 3) AS min_score, max(p.score)::numeric(6, 3) AS max_score,
+           round(avg(p.score), 3)::numeric(6, 3) AS avg_score, count(p.id) FILTER (WHERE p.inside) AS changes,
+           now() AS refreshed_at
       FROM arxos.buildings b
       LEFT JOIN LATERAL (
           (SELECT h.id, h.new_score AS score, false AS inside FROM arxos.rating_history h
-            WHERE h.building_id = b.id AND h.at < now() - interval '30 days'
+            WHERE h.building_id = b.id AND h.at < now() - interval '720 hours'
             ORDER BY h.id DESC LIMIT 1)
           UNION ALL
           SELECT h.id, h.new_score, true FROM arxos.rating_history h
-           WHERE h.building_id = b.id AND h.at >= now() - interval '30 days') p ON true
+           WHERE h.building_id = b.id AND h.at >= now() - interval '720 hours') p ON true
      GROUP BY b.id, b.key;
 CREATE UNIQUE INDEX bi_rating_trend_30d_building ON arxos.bi_rating_trend_30d (building_id);
 
 CREATE MATERIALIZED VIEW arxos.bi_objects_by_type_status AS
     SELECT o.building_id, b.key AS building, o.type, o.status, count(*) AS objects,
-           count(*) FILTER (WHERE o.needs_repair) AS needs_repair
+           count(*) FILTER (WHERE o.needs_repair) AS needs_repair, now() AS refreshed_at
       FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id
      GROUP BY o.building_id, b.key, o.type, o.status;
 CREATE UNIQUE INDEX bi_objects_by_type_status_key ON arxos.bi_objects_by_type_status (building_id, type, status);
 
--- Refreshes every BI view without blocking readers, after recording the rating moves of the
--- writes committed so far (the trend reads the rating history). Returns the number refreshed.
+-- Refreshes every BI view without blocking readers, then records the rating moves of the
+-- writes committed so far and numbers the events waiting (what the shim's listener does within
+-- milliseconds; without a shim, what tick() does every minute). In that order: the sequencer's
+-- lock, which sequencing takes for the rest of the transaction, is then held for the
+-- sequencing alone, not for the refreshes (events reached streams and webhooks only after
+-- them). The trend reads the rating history as the last sequencing left it. Returns the number
+-- refreshed.
 CREATE FUNCTION arxos.refresh_views() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    PERFORM arxos.sequence_events(wait_ms => 250);
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_leaderboard;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_grade_distribution;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_rating_trend_30d;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_objects_by_type_status;
+    PERFORM arxos.sequence_events(wait_ms => 250);
     RETURN 4;
 END
 $$;
@@ -66,6 +78,26 @@ BEGIN
     END IF;
 END
 $$;
-GRANT USAGE ON SCHEMA arxos TO arxos_reader;
-GRANT SELECT ON arxos.bi_leaderboard, arxos.bi_grade_distribution, arxos.bi_rating_trend_30d,
-                arxos.bi_objects_by_type_status TO arxos_reader;
+
+-- What a BI login reads: plain views (they run with their owner's rights, so the reader needs
+-- nothing in schema arxos). The four summaries, and the live rows behind the time series and
+-- floor plans a dashboard draws: rating history, objects (without their free-form properties
+-- and metrics) and readings (arxos_bi.readings, 13_readings.sql).
+CREATE SCHEMA arxos_bi;
+COMMENT ON SCHEMA arxos_bi IS 'What BI tools read (docs/bi.md): the materialized summaries and the live rating history, readings and objects.';
+CREATE VIEW arxos_bi.leaderboard AS SELECT * FROM arxos.bi_leaderboard;
+CREATE VIEW arxos_bi.grade_distribution AS SELECT * FROM arxos.bi_grade_distribution;
+CREATE VIEW arxos_bi.rating_trend_30d AS SELECT * FROM arxos.bi_rating_trend_30d;
+CREATE VIEW arxos_bi.objects_by_type_status AS SELECT * FROM arxos.bi_objects_by_type_status;
+CREATE VIEW arxos_bi.rating_history AS
+    SELECT h.id, h.building_id, b.key AS building, h.at, h.old_grade, h.new_grade, h.old_score,
+           h.new_score, h.structure, h.inventory, h.metadata, h.sensors, h.history, h.quality,
+           h.activity, h.reason
+      FROM arxos.rating_history h JOIN arxos.buildings b ON b.id = h.building_id;
+CREATE VIEW arxos_bi.objects AS
+    SELECT o.id, o.building_id, b.key AS building, o.path::text AS path, o.parent_path::text AS parent_path,
+           o.name::text AS name, o.depth, o.type, o.status, o.health, o.needs_repair, o.x, o.y, o.z,
+           o.floor, o.instrumented, o.last_reading_at, o.created_at, o.updated_at
+      FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id;
+GRANT USAGE ON SCHEMA arxos_bi TO arxos_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA arxos_bi TO arxos_reader;

@@ -795,3 +795,12 @@ CREATE VIEW arxos_views.readings WITH (security_barrier) AS
             OR r.building_id = ANY ((SELECT arxos.query_buildings())::uuid[]));
 GRANT SELECT ON arxos_views.readings TO arxos_query;
 
+-- For BI tools (11_bi.sql): the readings with their building and object.
+CREATE VIEW arxos_bi.readings AS
+    SELECT r.building_id, b.key AS building, r.object_id, o.path::text AS path, o.type, r.at,
+           r.value, r.unit
+      FROM arxos.readings r
+      JOIN arxos.buildings b ON b.id = r.building_id
+      JOIN arxos.objects o ON o.id = r.object_id;
+GRANT SELECT ON arxos_bi.readings TO arxos_reader;
+

@@ -176,8 +176,22 @@ SELECT t.building, t.first_score = :b42_first_score AS opens_with_the_old_score,
  WHERE t.building = 'b42';
 SELECT building, first_score, last_score, changes FROM arxos.bi_rating_trend_30d WHERE building = 'quiet';
 ROLLBACK;
+-- the grade distribution counts the leaderboard's grades (one snapshot of the ratings)
+SELECT bool_and(d.buildings = (SELECT count(*) FROM arxos.bi_leaderboard l WHERE l.grade = d.grade)) AS agrees
+  FROM arxos.bi_grade_distribution d;
+-- every view says when it was refreshed
+SELECT count(DISTINCT refreshed_at) AS refresh_times FROM (
+    SELECT refreshed_at FROM arxos.bi_leaderboard UNION ALL SELECT refreshed_at FROM arxos.bi_grade_distribution
+    UNION ALL SELECT refreshed_at FROM arxos.bi_rating_trend_30d UNION ALL SELECT refreshed_at FROM arxos.bi_objects_by_type_status) r;
 SET ROLE arxos_reader;
-SELECT count(*) > 0 AS can_read FROM arxos.bi_leaderboard;
+-- a BI login reads schema arxos_bi, which tools find in information_schema (materialized
+-- views are not there), and nothing of schema arxos
+SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'arxos_bi' ORDER BY table_name;
+SELECT count(*) > 0 AS can_read FROM arxos_bi.leaderboard;
+SELECT count(*) > 0 AS objects, count(DISTINCT floor) >= 0 AS by_floor FROM arxos_bi.objects;
+SELECT count(*) >= 0 AS history FROM arxos_bi.rating_history;
+SELECT count(*) >= 0 AS readings FROM arxos_bi.readings;
+SELECT count(*) FROM arxos.bi_leaderboard;
 SELECT count(*) FROM arxos.objects;
 SELECT count(*) FROM arxos.api_keys;
 SELECT count(*) FROM arxos_views.objects;
