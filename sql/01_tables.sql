@@ -338,13 +338,17 @@ CREATE TABLE arxos.serial_locks (
 );
 INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank'), ('readings_partition');
 
+-- Only the extension's own code (SECURITY DEFINER functions and triggers) calls it: no role is
+-- granted it (14_privileges.sql), so that no session can sit on a serialisation point. A row
+-- missing (a dump taken before the table existed, restored) is put back first.
 CREATE FUNCTION arxos.serialize(what text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
-    PERFORM 1 FROM arxos.serial_locks s WHERE s.name = what FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'arxos.serial_locks has no row %', arxos.shown(what) USING ERRCODE = '55000',
-            HINT = 'its rows are the extension''s: registration_rank, readings_partition';
+    IF what IS NULL OR what NOT IN ('registration_rank', 'readings_partition') THEN
+        RAISE EXCEPTION 'no serialisation point %', arxos.shown(what) USING ERRCODE = '22023',
+            HINT = 'they are registration_rank and readings_partition';
     END IF;
+    INSERT INTO arxos.serial_locks (name) VALUES (what) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM arxos.serial_locks s WHERE s.name = what FOR UPDATE;
 END
 $$;

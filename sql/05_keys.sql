@@ -72,13 +72,19 @@ BEGIN
     -- The owner is the actor of the key's requests, and keys of one owner act for the same
     -- contributors (docs/market.md). Names are not unique: defaulted from a name such as
     -- "gateway", the owner would silently join two tenants' keys. Sharing an owner across
-    -- building limits is what an explicit owner says, never the default.
-    IF create_api_key.owner IS NULL AND EXISTS (
-        SELECT 1 FROM arxos.api_keys k
-         WHERE k.owner = create_api_key.name AND k.revoked_at IS NULL
-           AND NOT coalesce(k.building_ids IS NOT DISTINCT FROM v_ids
-                            OR (k.building_ids @> v_ids AND k.building_ids <@ v_ids), false)) THEN
-        RAISE EXCEPTION 'owner % (the key''s name: no owner was given) is the owner of keys limited to other buildings',
+    -- building limits is what an explicit owner says, never the default: a defaulted owner is
+    -- refused when a key of other limits has it (revoked keys too: the contributors they
+    -- registered remain that owner's), or when contributors have it and no key of the same
+    -- limits ever had (they were registered by someone else: a DBA's role, say). A new key of
+    -- the same name and limits (a rotation) keeps its predecessor's contributors.
+    IF create_api_key.owner IS NULL
+       AND (EXISTS (SELECT 1 FROM arxos.api_keys k
+                     WHERE k.owner = create_api_key.name
+                       AND NOT coalesce(k.building_ids IS NOT DISTINCT FROM v_ids
+                                        OR (k.building_ids @> v_ids AND k.building_ids <@ v_ids), false))
+            OR (EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.owner = create_api_key.name)
+                AND NOT EXISTS (SELECT 1 FROM arxos.api_keys k WHERE k.owner = create_api_key.name))) THEN
+        RAISE EXCEPTION 'owner % (the key''s name: no owner was given) is already in use by keys of other buildings or by contributors',
             arxos.shown(create_api_key.name) USING ERRCODE = '23505',
             DETAIL = 'keys of one owner act as one actor, for the same contributors',
             HINT = 'give the owner explicitly to share it on purpose, or choose another name';

@@ -255,9 +255,6 @@ BEGIN
     END IF;
     -- (With if_match the object exists, locked, and so do its ancestors: nothing to create.)
     IF parents AND if_match IS NULL THEN
-        IF NOT arxos.building_locked(b) THEN
-            PERFORM arxos.unknown_building(building);
-        END IF;
         anc := ARRAY(SELECT left(p, i - 1) FROM generate_series(2, length(p)) AS i
                       WHERE substr(p, i, 1) = '/' ORDER BY i);
         -- Ancestors a concurrent transaction deletes meanwhile are created anew: the deepest
@@ -271,6 +268,12 @@ BEGIN
                              WHERE o.building_id = b AND o.path = ANY (anc)
                              ORDER BY o.path DESC LIMIT 1
                                FOR KEY SHARE) deepest;
+            -- (ancestors to create: the building locked first, as for the object below)
+            IF EXISTS (SELECT 1 FROM unnest(anc) AS a(path)
+                        WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path))
+               AND NOT arxos.building_locked(b) THEN
+                PERFORM arxos.unknown_building(building);
+            END IF;
             INSERT INTO arxos.objects (building_id, path, type)
             SELECT b, a.path COLLATE "C", 'directory'
               FROM unnest(anc) AS a(path)

@@ -98,28 +98,35 @@ CREATE TABLE arxos.contributor_badges (
 -- their serialisation point's row (they are rare), whose UPDATE also refuses a REPEATABLE READ
 -- transaction that another registration committed after (40001, retry), where a max() over the
 -- snapshot would repeat a rank (23505 on the unique rank). The rank follows both the row's
--- count and the contributors there are (the row is not dumped: after a restore it starts at 0).
+-- count and the largest rank a contributor has (the row is dumped with the rest, but one put
+-- back after a restore of an older dump starts at 0). Only the trigger below calls it (no role
+-- is granted it: a direct call would skip a rank).
 CREATE FUNCTION arxos.next_registration_rank() RETURNS bigint
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+DECLARE
+    v bigint;
+BEGIN
+    INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank') ON CONFLICT DO NOTHING;
     UPDATE arxos.serial_locks s
        SET value = greatest(s.value, coalesce((SELECT max(c.registration_rank) FROM arxos.contributors c), 0)) + 1
      WHERE s.name = 'registration_rank'
-    RETURNING s.value
+    RETURNING s.value INTO v;
+    RETURN v;
+END
 $$;
 
+-- Runs as the owner (below), which alone may call next_registration_rank.
 CREATE FUNCTION arxos.contributors_before_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     NEW.registration_rank := arxos.next_registration_rank();
-    IF NEW.registration_rank IS NULL THEN
-        RAISE EXCEPTION 'arxos.serial_locks has no row registration_rank' USING ERRCODE = '55000';
-    END IF;
     NEW.joined_at := now();
     NEW.last_active_at := now();
     RETURN NEW;
 END
 $$;
+ALTER FUNCTION arxos.contributors_before_insert() SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
 CREATE TRIGGER contributors_before_insert BEFORE INSERT ON arxos.contributors
     FOR EACH ROW EXECUTE FUNCTION arxos.contributors_before_insert();
 

@@ -60,6 +60,14 @@ $$;
 CREATE FUNCTION arxos.readings_partitions_max() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 120 $$;
 
+-- Whether the month partitions there are reach readings_partitions_max().
+CREATE FUNCTION arxos.readings_partitions_full() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT (SELECT count(*) FROM pg_catalog.pg_inherits i
+             WHERE i.inhparent = 'arxos.readings'::regclass
+               AND i.inhrelid <> 'arxos.readings_default'::regclass) >= arxos.readings_partitions_max()
+$$;
+
 -- Creates the month partition holding t unless it exists (or arxos.readings_partitions_max()
 -- are there, for a month other than this one and the next: false, and the month stays in
 -- DEFAULT); rows of that month sitting in the
@@ -81,18 +89,22 @@ BEGIN
     IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
         RETURN false;
     END IF;
+    -- Every delete of an object visits every partition (and locks it): past the bound, months
+    -- other than this one and the next stay in DEFAULT (stored and read all the same), so that
+    -- readings backdated month by month cannot make every tenant's deletes slower. Checked
+    -- before the serialisation point too, so that writers of such months do not queue on it.
+    IF NOT (p.lower >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+            AND p.lower < (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months') AT TIME ZONE 'UTC')
+       AND arxos.readings_partitions_full() THEN
+        RETURN false;
+    END IF;
     PERFORM arxos.serialize('readings_partition');
     IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
         RETURN false;
     END IF;
-    -- Every delete of an object visits every partition (and locks it): past the bound, months
-    -- other than this one and the next stay in DEFAULT (stored and read all the same), so that
-    -- readings backdated month by month cannot make every tenant's deletes slower.
     IF NOT (p.lower >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
             AND p.lower < (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months') AT TIME ZONE 'UTC')
-       AND (SELECT count(*) FROM pg_catalog.pg_inherits i
-             WHERE i.inhparent = 'arxos.readings'::regclass
-               AND i.inhrelid <> 'arxos.readings_default'::regclass) >= arxos.readings_partitions_max() THEN
+       AND arxos.readings_partitions_full() THEN
         RETURN false;
     END IF;
     -- The month's rows in DEFAULT wait in a temporary table while the partition is created (it
@@ -218,8 +230,13 @@ BEGIN
     -- leaves nothing here, and one that comes later waits for this transaction and deletes
     -- its readings too. Without the lock a reading written while its object was deleted
     -- outlived it (the delete's trigger did not see it), and the writer reported it recorded.
+    -- (Through an array: this statement's plan is made once per session, and a join with the
+    -- transition table planned for a batch of thousands would scan the objects for every
+    -- later single reading. arxos.record_readings locks them before it inserts, so that a
+    -- reading written again, whose row its upsert locks first, cannot deadlock with a delete.)
+    ids := ARRAY(SELECT DISTINCT n.object_id FROM new_rows n);
     PERFORM 1 FROM arxos.objects o
-     WHERE o.id IN (SELECT n.object_id FROM new_rows n)
+     WHERE o.id = ANY (ids)
      ORDER BY o.building_id, o.path
        FOR KEY SHARE OF o;
     SELECT n.object_id, n.building_id INTO bad FROM new_rows n
@@ -378,6 +395,13 @@ BEGIN
     PERFORM arxos.ensure_readings_partition(m)
        FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
                FROM unnest(ats) a) months;
+    -- The objects locked before their readings (as a delete locks the object, then deletes its
+    -- readings): the readings trigger's own lock of them comes after the upsert has locked a
+    -- reading written again, and a delete in between would deadlock with it.
+    PERFORM 1 FROM arxos.objects o
+     WHERE o.id = ANY (ids)
+     ORDER BY o.building_id, o.path
+       FOR KEY SHARE OF o;
 
     INSERT INTO arxos.readings AS r (building_id, object_id, at, value, unit)
     SELECT DISTINCT ON (x.id, x.at) b, x.id, x.at, x.v, x.u
@@ -541,9 +565,12 @@ DECLARE
     m timestamptz;
     n integer := 0;
 BEGIN
+    -- (DEFAULT's months only while there is room for them: past the bound they stay there, and
+    -- DEFAULT is not read every minute for nothing.)
     FOR m IN SELECT now() UNION ALL SELECT now() + interval '1 month'
              UNION SELECT DISTINCT date_trunc('month', d.at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
                      FROM arxos.readings_default d
+                    WHERE NOT arxos.readings_partitions_full()
     LOOP
         IF arxos.ensure_readings_partition(m) THEN
             n := n + 1;
@@ -645,6 +672,11 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'connection % of the batch is invalid: %', bad.i, arxos.shown(bad.j::text)
             USING ERRCODE = '22023', HINT = 'connections are {"from": "/a", "to": "/b", "kind": "feeds", "properties": {}}, with no other key';
+    END IF;
+
+    -- The building locked, as put and contribute lock it: deleted meanwhile, it is unknown.
+    IF NOT arxos.building_locked(b) THEN
+        PERFORM arxos.unknown_building(building);
     END IF;
 
     IF to_regclass('pg_temp.arxos_import_objects') IS NULL THEN

@@ -15,8 +15,9 @@
 --                        arxos.sequence_events (its listener, through arxos.events_since)
 --                        and arxos.skip_event_ids (its listener, after a restore).
 --   arxos_query          arxos.query_buildings and arxos_views.begin_query (08_security.sql).
---   arxos_reader         none: it reads the BI materialized views, which compute nothing when
---                        read (11_bi.sql).
+--   arxos_reader         none: it reads the views of schema arxos_bi (11_bi.sql), which run
+--                        with their owner's rights; its statements cost what they read (give
+--                        BI logins a statement_timeout, docs/bi.md).
 -- The other functions run with their caller's rights, so EXECUTE on them gives nothing that
 -- the caller's table privileges do not.
 DO $$
@@ -45,6 +46,12 @@ REVOKE EXECUTE ON FUNCTION arxos.seal_secret(bytea), arxos.open_secret(bytea),
 REVOKE EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance(),
                            arxos.drop_readings_before(timestamptz),
                            arxos.skip_event_ids(bigint) FROM arxos_api;
+-- Locks only the extension's own code takes (its SECURITY DEFINER functions call them as the
+-- owner): the outbox sequencer's and the serialisation points of rare writes. A session that
+-- could take one could sit on it and hold up every event stream, registration or new readings
+-- month; a direct call of next_registration_rank would skip a rank.
+REVOKE EXECUTE ON FUNCTION arxos.lock_sequencer(), arxos.serialize(text),
+                           arxos.next_registration_rank() FROM arxos_api;
 -- What no request calls: key authentication and authorisation (the shim's login role runs
 -- authorize before it takes the request's role), the webhook worker's functions (the login
 -- role runs them) and the secret generator.

@@ -28,15 +28,26 @@ ROLLBACK;
 SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('dup', ARRAY['write', 'read', 'read']);
 SELECT scopes FROM arxos.list_api_keys() WHERE name = 'dup';
 -- keys of one owner act as one actor: an owner defaulted from the name does not join keys of
--- other building limits (two tenants' "gateway" keys); an explicit owner shares on purpose,
--- and a revoked key no longer counts
+-- other building limits (two tenants' "gateway" keys), revoked ones included (their
+-- contributors remain), nor contributors registered by no key of those limits; an explicit
+-- owner shares on purpose, and a rotation (same name, same limits) keeps the owner
 BEGIN;
 SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('gateway', ARRAY['read'], ARRAY['b42']);
 SELECT prefix IS NOT NULL AS same_limits FROM arxos.create_api_key('gateway', ARRAY['read', 'write'], ARRAY['b42']);
 SELECT regress.try($$SELECT arxos.create_api_key('gateway', ARRAY['read'])$$) AS every_building;
 SELECT prefix IS NOT NULL AS shared_on_purpose FROM arxos.create_api_key('gateway', ARRAY['read'], owner => 'gateway');
 UPDATE arxos.api_keys SET revoked_at = now() WHERE owner = 'gateway';
-SELECT prefix IS NOT NULL AS after_revocation FROM arxos.create_api_key('gateway', ARRAY['read']);
+SELECT regress.try($$SELECT arxos.create_api_key('gateway', ARRAY['read'], ARRAY['b42'])$$) AS other_limits_after_revocation;
+ROLLBACK;
+BEGIN;
+SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('rotating', ARRAY['read'], ARRAY['b42']);
+UPDATE arxos.api_keys SET revoked_at = now() WHERE owner = 'rotating';
+SELECT prefix IS NOT NULL AS rotated FROM arxos.create_api_key('rotating', ARRAY['read', 'write'], ARRAY['b42']);
+ROLLBACK;
+BEGIN;
+SELECT set_config('arxos.actor', 'fieldcrew', true) = 'fieldcrew' AS acting,
+       arxos.register_contributor('crew-one', 'Crew one') IS NOT NULL AS registered;
+SELECT regress.try($$SELECT arxos.create_api_key('fieldcrew', ARRAY['read'])$$) AS contributors_of_no_key;
 ROLLBACK;
 -- names and owners are labels
 SELECT arxos.create_api_key('', ARRAY['read']);

@@ -156,6 +156,18 @@ SELECT name FROM arxos.serial_locks ORDER BY name;
 SELECT has_table_privilege('arxos_api', 'arxos.serial_locks', 'UPDATE') AS api_may_lock,
        has_table_privilege('arxos_reader', 'arxos.serial_locks', 'SELECT') AS reader_may_read,
        has_function_privilege('arxos_reader', 'arxos.serialize(text)', 'EXECUTE') AS reader_may_serialize;
+SELECT r.rolname, p.oid::regprocedure AS may_take
+  FROM pg_roles r, pg_proc p
+ WHERE r.rolname IN ('arxos_api', 'arxos_authenticator', 'arxos_query', 'arxos_reader')
+   AND p.oid IN ('arxos.serialize(text)'::regprocedure, 'arxos.next_registration_rank()'::regprocedure,
+                 'arxos.lock_sequencer()'::regprocedure)
+   AND has_function_privilege(r.oid, p.oid, 'EXECUTE');
+-- a row missing (a dump from before the table, restored) is put back when it is needed
+BEGIN;
+DELETE FROM arxos.serial_locks;
+SELECT arxos.register_contributor('rank-after-restore', 'Rank') IS NOT NULL AS registered;
+SELECT name FROM arxos.serial_locks;
+ROLLBACK;
 SELECT count(*) AS advisory_locks_taken FROM pg_proc p
  WHERE p.pronamespace = 'arxos'::regnamespace AND p.prosrc LIKE '%pg\_advisory%';
 -- retention drops whole months before the cutoff
