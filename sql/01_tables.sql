@@ -324,31 +324,34 @@ CREATE TABLE arxos.api_keys (
 COMMENT ON TABLE arxos.api_keys IS 'API keys: SHA-256 of the key only; building_ids NULL = all buildings.';
 
 -------------------------------------------------------------------------------------------------
--- Serialisation points of rare writes: a contributor's registration rank (09_market.sql) and a
--- new readings partition (13_readings.sql). One row each, locked FOR UPDATE by
--- arxos.serialize(name) until the transaction ends. Not advisory locks: any role that can
+-- Serialisation points of rare writes: a contributor's registration rank (09_market.sql), a
+-- new readings partition (13_readings.sql) and an API key with a defaulted owner (05_keys.sql).
+-- One row each, locked (updated) by arxos.serialize(name) until the transaction ends. Not advisory locks: any role that can
 -- connect may take any advisory lock key, so a read-only BI login holding one in an idle
 -- session stalled every registration; only the extension's owner may lock these rows.
 -------------------------------------------------------------------------------------------------
 CREATE TABLE arxos.serial_locks (
     name  text PRIMARY KEY,
-    -- the last value handed out, for a point that numbers what it serialises (registration
-    -- ranks: arxos.next_registration_rank)
+    -- how many writes went through (registration_rank: the last rank taken,
+    -- arxos.next_registration_rank). Each one updates the row, so that a REPEATABLE READ
+    -- transaction whose snapshot predates another's is refused (40001) instead of deciding
+    -- on a snapshot without it.
     value bigint NOT NULL DEFAULT 0
 );
-INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank'), ('readings_partition');
+INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank'), ('readings_partition'), ('api_key_owner');
 
 -- Only the extension's own code (SECURITY DEFINER functions and triggers) calls it: no role is
--- granted it (14_privileges.sql), so that no session can sit on a serialisation point. A row
--- missing (a dump taken before the table existed, restored) is put back first.
+-- granted it (14_privileges.sql); the API's role reaches it only through the functions that
+-- need it, within the request's transaction. A row missing (a dump taken before the table
+-- existed, restored) is put back first.
 CREATE FUNCTION arxos.serialize(what text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
-    IF what IS NULL OR what NOT IN ('registration_rank', 'readings_partition') THEN
+    IF what IS NULL OR what NOT IN ('readings_partition', 'api_key_owner') THEN
         RAISE EXCEPTION 'no serialisation point %', arxos.shown(what) USING ERRCODE = '22023',
-            HINT = 'they are registration_rank and readings_partition';
+            HINT = 'serialize takes readings_partition and api_key_owner (registration ranks: next_registration_rank)';
     END IF;
     INSERT INTO arxos.serial_locks (name) VALUES (what) ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM arxos.serial_locks s WHERE s.name = what FOR UPDATE;
+    UPDATE arxos.serial_locks s SET value = s.value + 1 WHERE s.name = what;
 END
 $$;

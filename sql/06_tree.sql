@@ -257,6 +257,13 @@ BEGIN
     IF parents AND if_match IS NULL THEN
         anc := ARRAY(SELECT left(p, i - 1) FROM generate_series(2, length(p)) AS i
                       WHERE substr(p, i, 1) = '/' ORDER BY i);
+        -- Something to create (an ancestor or the object): the building is locked before any
+        -- object (below), the order of a building's delete (the building, then its objects).
+        IF EXISTS (SELECT 1 FROM unnest(anc || p) AS a(path)
+                    WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path))
+           AND NOT arxos.building_locked(b) THEN
+            PERFORM arxos.unknown_building(building);
+        END IF;
         -- Ancestors a concurrent transaction deletes meanwhile are created anew: the deepest
         -- existing one is locked first (FOR KEY SHARE; a delete or move of it, or of anything
         -- above it, must touch it, and is waited for, then the next one up is taken), the
@@ -268,12 +275,6 @@ BEGIN
                              WHERE o.building_id = b AND o.path = ANY (anc)
                              ORDER BY o.path DESC LIMIT 1
                                FOR KEY SHARE) deepest;
-            -- (ancestors to create: the building locked first, as for the object below)
-            IF EXISTS (SELECT 1 FROM unnest(anc) AS a(path)
-                        WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path))
-               AND NOT arxos.building_locked(b) THEN
-                PERFORM arxos.unknown_building(building);
-            END IF;
             INSERT INTO arxos.objects (building_id, path, type)
             SELECT b, a.path COLLATE "C", 'directory'
               FROM unnest(anc) AS a(path)

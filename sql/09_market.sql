@@ -95,27 +95,28 @@ CREATE TABLE arxos.contributor_badges (
 );
 
 -- Registration ranks are handed out in commit order without gaps: registrations queue on
--- their serialisation point's row (they are rare), whose UPDATE also refuses a REPEATABLE READ
--- transaction that another registration committed after (40001, retry), where a max() over the
--- snapshot would repeat a rank (23505 on the unique rank). The rank follows both the row's
--- count and the largest rank a contributor has (the row is dumped with the rest, but one put
--- back after a restore of an older dump starts at 0). Only the trigger below calls it (no role
--- is granted it: a direct call would skip a rank).
+-- their serialisation point's row (they are rare), and the rank is one more than the larger of
+-- the row's `value` (the last rank taken: a rank of a contributor deleted since is not handed
+-- out again) and the largest rank a contributor has (after a restore of a dump older than the
+-- row). The row is locked FOR UPDATE here and written only once a contributor is inserted
+-- (contributors_rank_taken): an INSERT … ON CONFLICT DO NOTHING that inserts nothing, whose
+-- BEFORE trigger still ran, leaves no gap; and a REPEATABLE READ registration whose snapshot
+-- predates another's commit finds the row changed and is refused with 40001 (retry), where
+-- a max() over its snapshot would repeat a rank (23505 on the unique rank). Only the
+-- triggers below, which run as the owner, call it.
 CREATE FUNCTION arxos.next_registration_rank() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     v bigint;
 BEGIN
     INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank') ON CONFLICT DO NOTHING;
-    UPDATE arxos.serial_locks s
-       SET value = greatest(s.value, coalesce((SELECT max(c.registration_rank) FROM arxos.contributors c), 0)) + 1
-     WHERE s.name = 'registration_rank'
-    RETURNING s.value INTO v;
-    RETURN v;
+    SELECT s.value INTO v FROM arxos.serial_locks s WHERE s.name = 'registration_rank' FOR UPDATE;
+    -- (a statement of its own: under READ COMMITTED its snapshot has what committed while the
+    -- lock was waited for)
+    RETURN greatest(v, coalesce((SELECT max(c.registration_rank) FROM arxos.contributors c), 0)) + 1;
 END
 $$;
 
--- Runs as the owner (below), which alone may call next_registration_rank.
 CREATE FUNCTION arxos.contributors_before_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -127,6 +128,18 @@ BEGIN
 END
 $$;
 ALTER FUNCTION arxos.contributors_before_insert() SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp;
+
+-- The rank a new contributor took, recorded once it is inserted (see next_registration_rank).
+CREATE FUNCTION arxos.contributors_rank_taken() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+BEGIN
+    UPDATE arxos.serial_locks s SET value = greatest(s.value, NEW.registration_rank)
+     WHERE s.name = 'registration_rank';
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER contributors_rank_taken AFTER INSERT ON arxos.contributors
+    FOR EACH ROW EXECUTE FUNCTION arxos.contributors_rank_taken();
 CREATE TRIGGER contributors_before_insert BEFORE INSERT ON arxos.contributors
     FOR EACH ROW EXECUTE FUNCTION arxos.contributors_before_insert();
 

@@ -372,9 +372,11 @@ BEGIN
             HINT = 'readings are samples already taken: times run from 1970 to now (plus the allowed clock skew)';
     END IF;
     -- Each new month costs a partition (a table and its indexes): a call creates a bounded number.
+    -- (Months that would get one: past readings_partitions_max(), only this one and the next.)
     SELECT count(*) INTO n
       FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AS m FROM unnest(ats) a) months
-     WHERE to_regclass('arxos.readings_' || to_char(months.m, 'YYYYMM')) IS NULL;
+     WHERE to_regclass('arxos.readings_' || to_char(months.m, 'YYYYMM')) IS NULL
+       AND (months.m >= date_trunc('month', now() AT TIME ZONE 'UTC') OR NOT arxos.readings_partitions_full());
     IF n > arxos.reading_new_months_max() THEN
         RAISE EXCEPTION 'these readings span % months without a partition; one call creates at most %',
             n, arxos.reading_new_months_max() USING ERRCODE = '54000',

@@ -168,6 +168,15 @@ DELETE FROM arxos.serial_locks;
 SELECT arxos.register_contributor('rank-after-restore', 'Rank') IS NOT NULL AS registered;
 SELECT name FROM arxos.serial_locks;
 ROLLBACK;
+-- an INSERT that inserts nothing (ON CONFLICT DO NOTHING) takes no rank: the next one follows
+BEGIN;
+SELECT coalesce(max(registration_rank), 0) AS top FROM arxos.contributors \gset
+SELECT arxos.register_contributor('rank-one', 'One') IS NOT NULL AS registered;
+INSERT INTO arxos.contributors (handle, display_name) VALUES ('rank-one', 'Again') ON CONFLICT (handle) DO NOTHING;
+SELECT arxos.register_contributor('rank-two', 'Two') IS NOT NULL AS registered;
+SELECT handle, registration_rank - :top AS rank_after FROM arxos.contributors
+ WHERE handle IN ('rank-one', 'rank-two') ORDER BY registration_rank;
+ROLLBACK;
 SELECT count(*) AS advisory_locks_taken FROM pg_proc p
  WHERE p.pronamespace = 'arxos'::regnamespace AND p.prosrc LIKE '%pg\_advisory%';
 -- retention drops whole months before the cutoff
