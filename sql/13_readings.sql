@@ -99,7 +99,11 @@ BEGIN
         RETURN false;
     END IF;
     PERFORM arxos.serialize('readings_partition');
-    IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
+    -- Made by the writer this one waited for? Asked of pg_class itself: to_regclass reads the
+    -- catalog cache, which waiting on a row lock does not refresh, so it still said no, and
+    -- the CREATE below failed with 42P07 (a 500 for the second of two writers of a new month).
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                WHERE c.relnamespace = 'arxos'::regnamespace AND c.relname = p.name) THEN
         RETURN false;
     END IF;
     IF NOT (p.lower >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
@@ -193,7 +197,10 @@ CREATE CONSTRAINT TRIGGER readings_pending_flush AFTER INSERT ON arxos.readings_
 CREATE FUNCTION arxos.objects_delete_readings() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM arxos.readings r USING old_rows o WHERE r.object_id = o.id;
+    -- Through an array: joined with the transition table, the delete read every reading of
+    -- every partition (a hash join over sequential scans) for each deleted object; by id each
+    -- partition's primary key finds them.
+    DELETE FROM arxos.readings r WHERE r.object_id = ANY (ARRAY(SELECT o.id FROM old_rows o));
     RETURN NULL;
 END
 $$;
@@ -225,8 +232,9 @@ BEGIN
                             WHERE c.oid = 'arxos.readings'::regclass) THEN
         RETURN NULL;
     END IF;
-    -- The objects locked first (FOR KEY SHARE, as a foreign key would), in path order (the
-    -- order of a recursive delete's): a delete of the object that commits while this waits
+    -- The objects locked first (FOR NO KEY UPDATE, as arxos.record_readings locks them; a
+    -- foreign key would take FOR KEY SHARE), in path order (the order of a recursive
+    -- delete's): a delete of the object that commits while this waits
     -- leaves nothing here, and one that comes later waits for this transaction and deletes
     -- its readings too. Without the lock a reading written while its object was deleted
     -- outlived it (the delete's trigger did not see it), and the writer reported it recorded.
@@ -238,7 +246,7 @@ BEGIN
     PERFORM 1 FROM arxos.objects o
      WHERE o.id = ANY (ids)
      ORDER BY o.building_id, o.path
-       FOR KEY SHARE OF o;
+       FOR NO KEY UPDATE OF o;
     SELECT n.object_id, n.building_id INTO bad FROM new_rows n
      WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o
                         WHERE o.id = n.object_id AND o.building_id = n.building_id OFFSET 0)
@@ -320,6 +328,22 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT interval '5 minutes' $$;
 CREATE FUNCTION arxos.reading_new_months_max() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 24 $$;
 
+-- A batch naming objects that do not exist: P0002 naming the first path (sorted), and in the
+-- detail how many and the first ten, so that a gateway fixes them all in one round trip.
+CREATE FUNCTION arxos.readings_without_object(missing text[], hint text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    sorted text[] := ARRAY(SELECT m FROM unnest(missing) m ORDER BY m COLLATE "C");
+BEGIN
+    RAISE EXCEPTION 'no object at %', sorted[1] USING ERRCODE = 'P0002', HINT = hint,
+        DETAIL = format('%s path%s of the batch name%s no object: %s%s', cardinality(sorted),
+                        CASE WHEN cardinality(sorted) = 1 THEN '' ELSE 's' END,
+                        CASE WHEN cardinality(sorted) = 1 THEN 's' ELSE '' END,
+                        array_to_string(sorted[1:10], ', '),
+                        CASE WHEN cardinality(sorted) > 10 THEN ', …' ELSE '' END);
+END
+$$;
+
 -- The writer behind arxos.record and arxos.record_batch: parallel arrays, one reading each.
 -- A repeated (object, at) replaces the earlier value (the last one of a batch wins); samples
 -- older than the object's newest are stored without touching its latest metrics. Units are
@@ -330,7 +354,7 @@ RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     ids     uuid[];
-    missing text;
+    missing text[];
     bad     record;
     n       bigint;
     objs    bigint;
@@ -382,7 +406,7 @@ BEGIN
             n, arxos.reading_new_months_max() USING ERRCODE = '54000',
             HINT = 'split the batch by time, or create the months first with arxos.ensure_readings_partition(at)';
     END IF;
-    SELECT array_agg(o.id ORDER BY x.i), min(x.p) FILTER (WHERE o.id IS NULL)
+    SELECT array_agg(o.id ORDER BY x.i), array_agg(DISTINCT x.np) FILTER (WHERE o.id IS NULL)
       INTO ids, missing
       -- normalised in a subquery of its own (OFFSET 0): joined on the function's result, the
       -- index could not be used under row-level security (the function is not leakproof) and
@@ -391,19 +415,29 @@ BEGIN
               FROM unnest(paths) WITH ORDINALITY x(p, i) OFFSET 0) x
       LEFT JOIN arxos.objects o ON o.building_id = b AND o.path = x.np;
     IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'no object at %', arxos.normalize_object_path(missing) USING ERRCODE = 'P0002',
-            HINT = 'readings go to existing objects: create it with arxos.put first';
+        PERFORM arxos.readings_without_object(missing, 'readings go to existing objects: create it with arxos.put first');
+    END IF;
+    -- The objects locked first, before their readings and before any new partition (as a
+    -- delete locks the object, then deletes its readings): in path order, FOR NO KEY UPDATE,
+    -- the lock the update of their latest metrics takes anyway. Held before the upsert, the
+    -- lock cannot deadlock with a delete through a reading written again (whose row the upsert
+    -- locks), nor, taken in one order, with another batch naming the same objects; and as a
+    -- lock that batches take in turn (not a shared one), a steady stream of batches queues
+    -- with a delete or move of the object instead of overtaking it for ever.
+    PERFORM 1 FROM arxos.objects o
+     WHERE o.id = ANY (ids)
+     ORDER BY o.building_id, o.path
+       FOR NO KEY UPDATE OF o;
+    -- Deleted while this waited for it: not found, as before.
+    SELECT array_agg(DISTINCT arxos.normalize_object_path(x.p)) INTO missing
+      FROM unnest(paths, ids) AS x(p, id)
+     WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.id = x.id);
+    IF missing IS NOT NULL THEN
+        PERFORM arxos.readings_without_object(missing, 'deleted while these readings waited for it');
     END IF;
     PERFORM arxos.ensure_readings_partition(m)
        FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
                FROM unnest(ats) a) months;
-    -- The objects locked before their readings (as a delete locks the object, then deletes its
-    -- readings): the readings trigger's own lock of them comes after the upsert has locked a
-    -- reading written again, and a delete in between would deadlock with it.
-    PERFORM 1 FROM arxos.objects o
-     WHERE o.id = ANY (ids)
-     ORDER BY o.building_id, o.path
-       FOR KEY SHARE OF o;
 
     INSERT INTO arxos.readings AS r (building_id, object_id, at, value, unit)
     SELECT DISTINCT ON (x.id, x.at) b, x.id, x.at, x.v, x.u

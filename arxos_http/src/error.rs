@@ -244,6 +244,11 @@ impl ApiError {
                     CONFIG_FILE => {
                         "the database cannot read its key file for webhook secrets (docs/security.md)"
                     }
+                    // The statement timeout (a quarter second short of the request timeout):
+                    // most often a wait for rows other transactions held.
+                    "57014" => {
+                        "the request ran out of time in the database (it may have waited for rows other writers held); try again"
+                    }
                     _ => "the database is unavailable",
                 })
             }

@@ -80,6 +80,16 @@ SELECT building_id, id, '2025-03-01', 1, ' ' FROM arxos.objects WHERE building_i
 SELECT arxos.record('rd', '/site', 1e-150);
 INSERT INTO arxos.readings (building_id, object_id, at, value)
 SELECT building_id, id, '2025-03-01', 5e-324 FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site';
+-- a batch naming objects that do not exist: the first path, and in the detail how many and which
+DO $$
+DECLARE d text; m text;
+BEGIN
+    PERFORM arxos.record_batch('rd', '[{"path": "/site", "value": 1}, {"path": "/gone/b", "value": 1},
+                                      {"path": "/gone/a", "value": 1}, {"path": "/gone/a", "value": 2}]');
+EXCEPTION WHEN no_data_found THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE '% | %', m, d;
+END $$;
 -- times: a zone is required, nothing before 1970 or ahead of the clock (5 minutes of skew),
 -- and one call creates at most 24 month partitions
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2025-03-01T00:00:00"}]');

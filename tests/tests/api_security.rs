@@ -852,6 +852,17 @@ fn requests_time_out_with_503() {
         Some(&json!({"health": 50})),
     );
     assert_error(&r, 503, "UNAVAILABLE");
+    // The database's statement timeout (a quarter second before the request's) says so, rather
+    // than "the database is unavailable"; should the shim's own timeout come first, it says so.
+    let message = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("ran out of time in the database")
+            || message.contains("could not be completed in time"),
+        "{message}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
