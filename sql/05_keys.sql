@@ -77,11 +77,9 @@ BEGIN
     -- registered remain that owner's), or when contributors have it and no key of the same
     -- limits ever had (they were registered by someone else: a DBA's role, say). A new key of
     -- the same name and limits (a rotation) keeps its predecessor's contributors.
-    -- (Two such keys created at once would each miss the other: they queue on a serialisation
-    -- point, and the check reads what committed meanwhile.)
-    IF create_api_key.owner IS NULL THEN
-        PERFORM arxos.serialize('api_key_owner');
-    END IF;
+    -- (Two keys created at once would each miss the other: every creation queues on a
+    -- serialisation point, and the check reads what committed meanwhile.)
+    PERFORM arxos.serialize('api_key_owner');
     IF create_api_key.owner IS NULL
        AND (EXISTS (SELECT 1 FROM arxos.api_keys k
                      WHERE k.owner = create_api_key.name

@@ -145,8 +145,13 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n integer;
 BEGIN
+    -- Objects a writer holds are left for the next tick (SKIP LOCKED): one being written is
+    -- likely getting a reading, and rating() leaves closed windows out meanwhile anyway. The
+    -- tick, which runs this, must not queue on rows batches hold.
     UPDATE arxos.objects o SET instrumented = false
-     WHERE o.instrumented_until IS NOT NULL AND o.instrumented_until <= now();
+     WHERE o.id IN (SELECT x.id FROM arxos.objects x
+                     WHERE x.instrumented_until IS NOT NULL AND x.instrumented_until <= now()
+                       FOR NO KEY UPDATE SKIP LOCKED);
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -197,10 +202,12 @@ CREATE CONSTRAINT TRIGGER readings_pending_flush AFTER INSERT ON arxos.readings_
 CREATE FUNCTION arxos.objects_delete_readings() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- Through an array: joined with the transition table, the delete read every reading of
-    -- every partition (a hash join over sequential scans) for each deleted object; by id each
-    -- partition's primary key finds them.
-    DELETE FROM arxos.readings r WHERE r.object_id = ANY (ARRAY(SELECT o.id FROM old_rows o));
+    -- By the ids' array, planned for this statement's array (EXECUTE): joined with the
+    -- transition table, the delete read every reading of every partition (a hash join over
+    -- sequential scans) even for one deleted object; with a few ids each partition's primary
+    -- key finds them, and with very many (a building's delete) the plan may scan instead.
+    EXECUTE 'DELETE FROM arxos.readings r WHERE r.object_id = ANY ($1)'
+      USING ARRAY(SELECT o.id FROM old_rows o);
     RETURN NULL;
 END
 $$;
@@ -243,6 +250,7 @@ BEGIN
     -- later single reading. arxos.record_readings locks them before it inserts, so that a
     -- reading written again, whose row its upsert locks first, cannot deadlock with a delete.)
     ids := ARRAY(SELECT DISTINCT n.object_id FROM new_rows n);
+    LOCK TABLE arxos.objects IN ROW EXCLUSIVE MODE;
     PERFORM 1 FROM arxos.objects o
      WHERE o.id = ANY (ids)
      ORDER BY o.building_id, o.path
@@ -417,27 +425,36 @@ BEGIN
     IF missing IS NOT NULL THEN
         PERFORM arxos.readings_without_object(missing, 'readings go to existing objects: create it with arxos.put first');
     END IF;
-    -- The objects locked first, before their readings and before any new partition (as a
-    -- delete locks the object, then deletes its readings): in path order, FOR NO KEY UPDATE,
-    -- the lock the update of their latest metrics takes anyway. Held before the upsert, the
-    -- lock cannot deadlock with a delete through a reading written again (whose row the upsert
-    -- locks), nor, taken in one order, with another batch naming the same objects; and as a
-    -- lock that batches take in turn (not a shared one), a steady stream of batches queues
-    -- with a delete or move of the object instead of overtaking it for ever.
+    -- The locks, in the order every writer of readings and objects takes them (tables, then
+    -- rows): a new month's partition first (its creation waits for every transaction using
+    -- the readings, and holds them off until this one commits, so it must come before this
+    -- transaction holds any row another could be waiting on), then the tables (ROW EXCLUSIVE,
+    -- as a write takes them: an edit of the sensing types, which locks arxos.objects against
+    -- writes and then updates objects, waits before this holds any of their rows), then the
+    -- objects' rows, in path order, FOR NO KEY UPDATE (the lock the update of their latest
+    -- metrics takes anyway). Held before the upsert, the row locks cannot deadlock with a
+    -- delete through a reading written again (whose row the upsert locks), nor with another
+    -- batch naming the same objects; and as locks batches take in turn (not shared ones), a
+    -- steady stream of batches queues with a delete or move of the object instead of
+    -- overtaking it for ever. Batches naming the same objects therefore run one at a time.
+    PERFORM arxos.ensure_readings_partition(m)
+       FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
+               FROM unnest(ats) a) months;
+    LOCK TABLE arxos.readings IN ROW EXCLUSIVE MODE;
+    LOCK TABLE arxos.objects IN ROW EXCLUSIVE MODE;
     PERFORM 1 FROM arxos.objects o
      WHERE o.id = ANY (ids)
      ORDER BY o.building_id, o.path
        FOR NO KEY UPDATE OF o;
-    -- Deleted while this waited for it: not found, as before.
+    -- Deleted while this waited for it: not found, as before. (Moved meanwhile: a reading
+    -- follows its object, which keeps its id; the path is how the batch named it.)
     SELECT array_agg(DISTINCT arxos.normalize_object_path(x.p)) INTO missing
       FROM unnest(paths, ids) AS x(p, id)
-     WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.id = x.id);
+     WHERE x.id = ANY (ARRAY(SELECT DISTINCT u FROM unnest(ids) u
+                              WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.id = u)));
     IF missing IS NOT NULL THEN
         PERFORM arxos.readings_without_object(missing, 'deleted while these readings waited for it');
     END IF;
-    PERFORM arxos.ensure_readings_partition(m)
-       FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
-               FROM unnest(ats) a) months;
 
     INSERT INTO arxos.readings AS r (building_id, object_id, at, value, unit)
     SELECT DISTINCT ON (x.id, x.at) b, x.id, x.at, x.v, x.u

@@ -244,10 +244,10 @@ impl ApiError {
                     CONFIG_FILE => {
                         "the database cannot read its key file for webhook secrets (docs/security.md)"
                     }
-                    // The statement timeout (a quarter second short of the request timeout):
-                    // most often a wait for rows other transactions held.
+                    // The statement timeout (a quarter second short of the request timeout),
+                    // most often a wait for rows other transactions held, or a cancel.
                     "57014" => {
-                        "the request ran out of time in the database (it may have waited for rows other writers held); try again"
+                        "the database cancelled the request's statement: it ran past the statement timeout (it may have waited for rows other writers held) or was cancelled; try again"
                     }
                     _ => "the database is unavailable",
                 })
