@@ -325,7 +325,7 @@ COMMENT ON TABLE arxos.api_keys IS 'API keys: SHA-256 of the key only; building_
 
 -------------------------------------------------------------------------------------------------
 -- Serialisation points of rare writes: a contributor's registration rank (09_market.sql), a
--- new readings partition (13_readings.sql) and an API key with a defaulted owner (05_keys.sql).
+-- new readings partition (13_readings.sql) and a new API key (05_keys.sql).
 -- One row each, locked (updated) by arxos.serialize(name) until the transaction ends. Not advisory locks: any role that can
 -- connect may take any advisory lock key, so a read-only BI login holding one in an idle
 -- session stalled every registration; only the extension's owner may lock these rows.

@@ -648,6 +648,9 @@ BEGIN
     IF arxos.is_replica() THEN
         RETURN 0;
     END IF;
+    -- The readings' partitions first, before the sequencer's lock: making one waits for every
+    -- transaction using the readings, and the events would wait with it.
+    PERFORM arxos.readings_maintenance();
     PERFORM arxos.lock_sequencer();
     PERFORM arxos.sequence_events();
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP
@@ -655,7 +658,7 @@ BEGIN
             n := n + 1;
         END IF;
     END LOOP;
-    PERFORM arxos.readings_tick();
+    PERFORM arxos.expire_reading_window();
     -- Old day buckets fall out of every window: fold them away.
     DELETE FROM arxos.activity_days WHERE day < arxos.utc_day() - 31;
     DELETE FROM arxos.activity_actors WHERE day < arxos.utc_day() - 31;

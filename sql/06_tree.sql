@@ -669,17 +669,15 @@ DECLARE
     p text := arxos.normalize_object_path(path);
     n integer;
 BEGIN
+    -- The readings table before any object's row (if_match locks the object), as every delete
+    -- of objects takes it (objects_delete_lock_readings, 13_readings.sql).
+    LOCK TABLE ONLY arxos.readings IN ROW EXCLUSIVE MODE;
     IF if_match IS NOT NULL THEN
         PERFORM arxos.matched_object(b, p, if_match);
     END IF;
     IF NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = p) THEN
         RAISE EXCEPTION 'no object at %', p USING ERRCODE = 'P0002';
     END IF;
-    -- The readings table before any object's row, as the readings' writers take them (its
-    -- delete trigger deletes the objects' readings): a writer creating a new month's partition,
-    -- which holds the readings off until it commits, then waits for this one here rather
-    -- than deadlock with it over an object this would already hold.
-    LOCK TABLE arxos.readings IN ROW EXCLUSIVE MODE;
     IF recursive THEN
         -- An object created under the subtree by a transaction that committed while this
         -- delete waited for it is not in the statement's snapshot, and the trigger then finds

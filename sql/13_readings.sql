@@ -4,7 +4,7 @@
 -- Readings are (object, time)-keyed samples with their unit, in monthly range partitions of
 -- arxos.readings (UTC months). The writers create the partition of a month on demand before
 -- inserting (arxos.ensure_readings_partition); a DEFAULT partition catches plain INSERTs into
--- months that have none yet, and arxos.readings_maintenance() (run by arxos.readings_tick())
+-- months that have none yet, and arxos.readings_maintenance() (run by arxos.tick())
 -- moves such rows into their month. Retention drops whole partitions
 -- (arxos.drop_readings_before).
 --
@@ -197,6 +197,21 @@ END
 $$;
 CREATE CONSTRAINT TRIGGER readings_pending_flush AFTER INSERT ON arxos.readings_pending
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION arxos.readings_pending_flush();
+
+-- Every delete of objects (rm, a plain DELETE, a building's cascade) takes the readings table
+-- before any object's row, as the readings' writers do (objects_delete_readings needs it
+-- after the rows are locked): a writer that made a new month's partition, and holds the
+-- readings off until it commits, then waits for the delete rather than deadlock with it over
+-- an object the delete already holds.
+CREATE FUNCTION arxos.objects_delete_lock_readings() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    LOCK TABLE ONLY arxos.readings IN ROW EXCLUSIVE MODE;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER objects_before_delete_readings BEFORE DELETE ON arxos.objects
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.objects_delete_lock_readings();
 
 -- A deleted object takes its readings with it.
 CREATE FUNCTION arxos.objects_delete_readings() RETURNS trigger
@@ -429,7 +444,8 @@ BEGIN
     -- rows): a new month's partition first (its creation waits for every transaction using
     -- the readings, and holds them off until this one commits, so it must come before this
     -- transaction holds any row another could be waiting on), then the tables (ROW EXCLUSIVE,
-    -- as a write takes them: an edit of the sensing types, which locks arxos.objects against
+    -- as a write takes them; the readings' parent ONLY, which a new or dropped partition
+    -- locks too, not every partition: an edit of the sensing types, which locks arxos.objects against
     -- writes and then updates objects, waits before this holds any of their rows), then the
     -- objects' rows, in path order, FOR NO KEY UPDATE (the lock the update of their latest
     -- metrics takes anyway). Held before the upsert, the row locks cannot deadlock with a
@@ -440,7 +456,7 @@ BEGIN
     PERFORM arxos.ensure_readings_partition(m)
        FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
                FROM unnest(ats) a) months;
-    LOCK TABLE arxos.readings IN ROW EXCLUSIVE MODE;
+    LOCK TABLE ONLY arxos.readings IN ROW EXCLUSIVE MODE;
     LOCK TABLE arxos.objects IN ROW EXCLUSIVE MODE;
     PERFORM 1 FROM arxos.objects o
      WHERE o.id = ANY (ids)
@@ -618,6 +634,9 @@ DECLARE
     m timestamptz;
     n integer := 0;
 BEGIN
+    -- The serialisation point before DEFAULT is read: a writer making a partition holds it
+    -- while it waits for DEFAULT, which this would otherwise be reading, waiting for it.
+    PERFORM arxos.serialize('readings_partition');
     -- (DEFAULT's months only while there is room for them: past the bound they stay there, and
     -- DEFAULT is not read every minute for nothing.)
     FOR m IN SELECT now() UNION ALL SELECT now() + interval '1 month'
@@ -630,16 +649,6 @@ BEGIN
         END IF;
     END LOOP;
     RETURN n;
-END
-$$;
-
--- What arxos.tick() should also run each minute: expire 30-day reading windows, keep
--- partitions ahead. Returns the number of objects whose flag expired.
-CREATE FUNCTION arxos.readings_tick() RETURNS integer
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    PERFORM arxos.readings_maintenance();
-    RETURN arxos.expire_reading_window();
 END
 $$;
 
