@@ -332,7 +332,7 @@ COMMENT ON TABLE arxos.api_keys IS 'API keys: SHA-256 of the key only; building_
 -------------------------------------------------------------------------------------------------
 CREATE TABLE arxos.serial_locks (
     name  text PRIMARY KEY,
-    -- how many writes went through (registration_rank: the last rank taken,
+    -- how many times it was taken (registration_rank: the last rank taken,
     -- arxos.next_registration_rank). Each one updates the row, so that a REPEATABLE READ
     -- transaction whose snapshot predates another's is refused (40001) instead of deciding
     -- on a snapshot without it.

@@ -633,7 +633,10 @@ DECLARE
     n integer := 0;
 BEGIN
     -- The sequencer's lock first (held to the end of the transaction, see record_rating), so
-    -- that nothing below waits for it while holding rows. The writes so far are folded and
+    -- that nothing below waits for it while holding rows. The readings' partitions are not
+    -- made here but by arxos.readings_maintenance() in a transaction of its own (the shim's
+    -- ticker runs both): making one waits for every transaction using the readings and then
+    -- holds them off, and it must hold neither the sequencer nor a building's row meanwhile. The writes so far are folded and
     -- recorded before time's own moves; a reading window that closed is one of those (the
     -- rating already leaves the object out), so the flags are expired after the recording,
     -- which leaves the rating as it is (13_readings.sql). A logical replica records nothing:
@@ -648,9 +651,6 @@ BEGIN
     IF arxos.is_replica() THEN
         RETURN 0;
     END IF;
-    -- The readings' partitions first, before the sequencer's lock: making one waits for every
-    -- transaction using the readings, and the events would wait with it.
-    PERFORM arxos.readings_maintenance();
     PERFORM arxos.lock_sequencer();
     PERFORM arxos.sequence_events();
     FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP

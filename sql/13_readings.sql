@@ -115,6 +115,9 @@ BEGIN
     -- cannot be while DEFAULT holds rows of its range): a table, so that a month of any size
     -- moves (an array of them would stop at 1 GB, and with it every later tick).
     -- (Dropped again below; an error rolls its creation back.)
+    -- The parent first, as CREATE … PARTITION OF and a partition's DROP lock it before DEFAULT
+    -- (the DELETE below would otherwise lock DEFAULT first: a deadlock with a retention drop).
+    LOCK TABLE ONLY arxos.readings IN ACCESS EXCLUSIVE MODE;
     EXECUTE 'CREATE TEMP TABLE arxos_readings_moving (LIKE arxos.readings) ON COMMIT DROP';
     EXECUTE 'WITH moved AS (DELETE FROM arxos.readings_default d WHERE d.at >= $1 AND d.at < $2 RETURNING d.*)
              INSERT INTO pg_temp.arxos_readings_moving SELECT * FROM moved'
@@ -663,6 +666,10 @@ BEGIN
     IF cutoff IS NULL THEN
         RAISE EXCEPTION 'cutoff is required' USING ERRCODE = '22023';
     END IF;
+    -- Apart from the writers making partitions (their serialisation point), and the parent
+    -- before DEFAULT, as they lock them.
+    PERFORM arxos.serialize('readings_partition');
+    LOCK TABLE ONLY arxos.readings IN ACCESS EXCLUSIVE MODE;
     FOR p IN
         SELECT c.relname::text AS name
           FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid

@@ -11,7 +11,8 @@
 --                        requests run only the shim's own statements, each behind
 --                        arxos.authorize's check of the key's scope and building.
 --   arxos_authenticator  arxos.authorize (08_security.sql), the webhook delivery functions
---                        (12_webhooks.sql), and below: arxos.tick (the shim's ticker),
+--                        (12_webhooks.sql), and below: arxos.tick and
+--                        arxos.readings_maintenance (the shim's ticker),
 --                        arxos.sequence_events (its listener, through arxos.events_since)
 --                        and arxos.skip_event_ids (its listener, after a restore).
 --   arxos_query          arxos.query_buildings and arxos_views.begin_query (08_security.sql).
@@ -32,7 +33,7 @@ BEGIN
     END LOOP;
 END
 $$;
-GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz),
+GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance(),
                           arxos.sequence_events(integer, integer, boolean),
                           arxos.skip_event_ids(bigint) TO arxos_authenticator;
 -- The sealing of webhook secrets (secrets.rs): only the webhook functions above, which run as

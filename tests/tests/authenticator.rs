@@ -78,6 +78,8 @@ fn the_shim_works_as_arxos_authenticator() {
     // The ticker's call, as the authenticator itself; and what it may not do on its own.
     let mut own =
         postgres::Client::connect(&url, postgres::NoTls).expect("connect as the authenticator");
+    own.query_one("SELECT arxos.readings_maintenance()", &[])
+        .expect("the authenticator keeps the readings' partitions ahead");
     own.query_one("SELECT arxos.tick()", &[])
         .expect("the authenticator runs the ticker");
     for refused in [

@@ -1,4 +1,8 @@
-//! Runs `arxos.tick()` once a minute: time-window ratings move even when nothing is written.
+//! Runs `arxos.readings_maintenance()` and then `arxos.tick()` once a minute, each in a
+//! transaction of its own: the readings' partitions are made ahead of time, and time-window
+//! ratings move even when nothing is written. (Making a partition waits for every transaction
+//! using the readings and holds them off until it commits: not while tick holds the outbox
+//! sequencer's lock and buildings' rows.)
 
 use std::time::Duration;
 
@@ -18,6 +22,10 @@ pub async fn run(pool: Pool) {
         timer.tick().await;
         let result = async {
             let client = pool.get().await.map_err(|e| chain(&e))?;
+            client
+                .query_one("SELECT arxos.readings_maintenance()", &[])
+                .await
+                .map_err(|e| chain(&e))?;
             client
                 .query_one("SELECT arxos.tick()", &[])
                 .await
