@@ -658,11 +658,16 @@ BEGIN
             n := n + 1;
         END IF;
     END LOOP;
+    PERFORM arxos.sequence_events();
+    -- After the last fold, which may write a building's rows (history, day buckets: their
+    -- foreign keys lock the building): objects locked before it would deadlock with a
+    -- building's delete, which locks the building and then its objects. What the expiry
+    -- leaves to fold moves no rating (rating() already leaves closed windows out); the next
+    -- sequencing takes it.
     PERFORM arxos.expire_reading_window();
     -- Old day buckets fall out of every window: fold them away.
     DELETE FROM arxos.activity_days WHERE day < arxos.utc_day() - 31;
     DELETE FROM arxos.activity_actors WHERE day < arxos.utc_day() - 31;
-    PERFORM arxos.sequence_events();
     RETURN n;
 END
 $$;

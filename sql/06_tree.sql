@@ -671,7 +671,7 @@ DECLARE
 BEGIN
     -- The readings table before any object's row (if_match locks the object), as every delete
     -- of objects takes it (objects_delete_lock_readings, 13_readings.sql).
-    LOCK TABLE ONLY arxos.readings IN ROW EXCLUSIVE MODE;
+    PERFORM arxos.lock_readings();
     IF if_match IS NOT NULL THEN
         PERFORM arxos.matched_object(b, p, if_match);
     END IF;

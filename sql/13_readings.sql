@@ -4,7 +4,8 @@
 -- Readings are (object, time)-keyed samples with their unit, in monthly range partitions of
 -- arxos.readings (UTC months). The writers create the partition of a month on demand before
 -- inserting (arxos.ensure_readings_partition); a DEFAULT partition catches plain INSERTs into
--- months that have none yet, and arxos.readings_maintenance() (run by arxos.tick())
+-- months that have none yet, and arxos.readings_maintenance() (run every minute, in a
+-- transaction of its own, by the shim's ticker or pg_cron)
 -- moves such rows into their month. Retention drops whole partitions
 -- (arxos.drop_readings_before).
 --
@@ -201,6 +202,17 @@ $$;
 CREATE CONSTRAINT TRIGGER readings_pending_flush AFTER INSERT ON arxos.readings_pending
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION arxos.readings_pending_flush();
 
+-- The readings table, as every delete of objects takes it before any object's row (the order
+-- of the readings' writers: see record_readings). Returns true, so that a statement can start
+-- with it (the API's delete by id, before it locks the object it looks up).
+CREATE FUNCTION arxos.lock_readings() RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    LOCK TABLE ONLY arxos.readings IN ROW EXCLUSIVE MODE;
+    RETURN true;
+END
+$$;
+
 -- Every delete of objects (rm, a plain DELETE, a building's cascade) takes the readings table
 -- before any object's row, as the readings' writers do (objects_delete_readings needs it
 -- after the rows are locked): a writer that made a new month's partition, and holds the
@@ -209,7 +221,7 @@ CREATE CONSTRAINT TRIGGER readings_pending_flush AFTER INSERT ON arxos.readings_
 CREATE FUNCTION arxos.objects_delete_lock_readings() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    LOCK TABLE ONLY arxos.readings IN ROW EXCLUSIVE MODE;
+    PERFORM arxos.lock_readings();
     RETURN NULL;
 END
 $$;
@@ -637,6 +649,10 @@ DECLARE
     m timestamptz;
     n integer := 0;
 BEGIN
+    -- At most 2 s of waiting for a lock (a dump or a long query reading the readings holds off
+    -- a new partition, and every writer would queue behind this meanwhile): then nothing is
+    -- made this minute, and the next run tries again (a WARNING says so).
+    PERFORM set_config('lock_timeout', '2s', true);
     -- The serialisation point before DEFAULT is read: a writer making a partition holds it
     -- while it waits for DEFAULT, which this would otherwise be reading, waiting for it.
     PERFORM arxos.serialize('readings_partition');
@@ -651,6 +667,9 @@ BEGIN
             n := n + 1;
         END IF;
     END LOOP;
+    RETURN n;
+EXCEPTION WHEN lock_not_available THEN
+    RAISE WARNING 'readings_maintenance: a lock was not free within 2 s; the next run tries again';
     RETURN n;
 END
 $$;

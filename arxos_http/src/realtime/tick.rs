@@ -20,21 +20,26 @@ pub async fn run(pool: Pool) {
     timer.tick().await;
     loop {
         timer.tick().await;
-        let result = async {
-            let client = pool.get().await.map_err(|e| chain(&e))?;
-            client
-                .query_one("SELECT arxos.readings_maintenance()", &[])
-                .await
-                .map_err(|e| chain(&e))?;
-            client
-                .query_one("SELECT arxos.tick()", &[])
-                .await
-                .map_err(|e| chain(&e))
+        let client = match pool.get().await {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::warn!(error = %chain(&error), "tick: no database connection");
+                continue;
+            }
+        };
+        // Each in a transaction of its own; one failing does not skip the other.
+        match client
+            .query_one("SELECT arxos.readings_maintenance()", &[])
+            .await
+        {
+            Ok(row) => tracing::debug!(partitions = row.get::<_, i32>(0), "readings maintenance"),
+            Err(error) => {
+                tracing::warn!(error = %chain(&error), "arxos.readings_maintenance() failed")
+            }
         }
-        .await;
-        match result {
+        match client.query_one("SELECT arxos.tick()", &[]).await {
             Ok(row) => tracing::debug!(ratings = row.get::<_, i32>(0), "tick"),
-            Err(error) => tracing::warn!(%error, "arxos.tick() failed"),
+            Err(error) => tracing::warn!(error = %chain(&error), "arxos.tick() failed"),
         }
     }
 }

@@ -1070,6 +1070,10 @@ pub async fn delete_by_id(
     let deleted = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
+                // The readings table before the object's row (locate locks it), the order of
+                // every delete of objects (arxos.lock_readings): after it, a deadlock with a
+                // readings batch making a new month's partition.
+                json_one(c, "SELECT to_jsonb(arxos.lock_readings())", &[]).await?;
                 let (b, path) = locate_for(c, &id, &if_match).await?;
                 json_one(
                     c,
