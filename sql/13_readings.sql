@@ -69,6 +69,15 @@ LANGUAGE sql STABLE AS $$
                AND i.inhrelid <> 'arxos.readings_default'::regclass) >= arxos.readings_partitions_max()
 $$;
 
+-- Whether the month starting at `lower` gets no partition of its own: past the bound, every
+-- month but this one and the next stays in DEFAULT.
+CREATE FUNCTION arxos.readings_month_capped(lower timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT NOT (lower >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                AND lower < (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months') AT TIME ZONE 'UTC')
+       AND arxos.readings_partitions_full()
+$$;
+
 -- Creates the month partition holding t unless it exists (or arxos.readings_partitions_max()
 -- are there, for a month other than this one and the next: false, and the month stays in
 -- DEFAULT); rows of that month sitting in the
@@ -94,9 +103,7 @@ BEGIN
     -- other than this one and the next stay in DEFAULT (stored and read all the same), so that
     -- readings backdated month by month cannot make every tenant's deletes slower. Checked
     -- before the serialisation point too, so that writers of such months do not queue on it.
-    IF NOT (p.lower >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-            AND p.lower < (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months') AT TIME ZONE 'UTC')
-       AND arxos.readings_partitions_full() THEN
+    IF arxos.readings_month_capped(p.lower) THEN
         RETURN false;
     END IF;
     PERFORM arxos.serialize('readings_partition');
@@ -107,9 +114,7 @@ BEGIN
                 WHERE c.relnamespace = 'arxos'::regnamespace AND c.relname = p.name) THEN
         RETURN false;
     END IF;
-    IF NOT (p.lower >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-            AND p.lower < (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months') AT TIME ZONE 'UTC')
-       AND arxos.readings_partitions_full() THEN
+    IF arxos.readings_month_capped(p.lower) THEN
         RETURN false;
     END IF;
     -- The month's rows in DEFAULT wait in a temporary table while the partition is created (it
@@ -438,7 +443,7 @@ BEGIN
     SELECT count(*) INTO n
       FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AS m FROM unnest(ats) a) months
      WHERE to_regclass('arxos.readings_' || to_char(months.m, 'YYYYMM')) IS NULL
-       AND (months.m >= date_trunc('month', now() AT TIME ZONE 'UTC') OR NOT arxos.readings_partitions_full());
+       AND NOT arxos.readings_month_capped(months.m AT TIME ZONE 'UTC');
     IF n > arxos.reading_new_months_max() THEN
         RAISE EXCEPTION 'these readings span % months without a partition; one call creates at most %',
             n, arxos.reading_new_months_max() USING ERRCODE = '54000',
@@ -471,7 +476,7 @@ BEGIN
     PERFORM arxos.ensure_readings_partition(m)
        FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
                FROM unnest(ats) a) months;
-    LOCK TABLE ONLY arxos.readings IN ROW EXCLUSIVE MODE;
+    PERFORM arxos.lock_readings();
     LOCK TABLE arxos.objects IN ROW EXCLUSIVE MODE;
     PERFORM 1 FROM arxos.objects o
      WHERE o.id = ANY (ids)
