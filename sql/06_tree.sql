@@ -231,6 +231,7 @@ DECLARE
     loc record;
     r   arxos.objects;
     anc text[];
+    building_held boolean := false;
 BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(properties) USING ERRCODE = '22023';
@@ -257,13 +258,13 @@ BEGIN
     IF parents AND if_match IS NULL THEN
         anc := ARRAY(SELECT left(p, i - 1) FROM generate_series(2, length(p)) AS i
                       WHERE substr(p, i, 1) = '/' ORDER BY i);
-        -- Something to create (an ancestor or the object): the building is locked before any
-        -- object (below), the order of a building's delete (the building, then its objects).
-        IF EXISTS (SELECT 1 FROM unnest(anc || p) AS a(path)
-                    WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path))
-           AND NOT arxos.building_locked(b) THEN
+        -- The building is locked before any object (below), the order of a building's delete
+        -- (the building, then its objects): always, since what is there now may be deleted
+        -- before the loop below locks it, and then created after the parent is locked.
+        IF NOT arxos.building_locked(b) THEN
             PERFORM arxos.unknown_building(building);
         END IF;
+        building_held := true;
         -- Ancestors a concurrent transaction deletes meanwhile are created anew: the deepest
         -- existing one is locked first (FOR KEY SHARE; a delete or move of it, or of anything
         -- above it, must touch it, and is waited for, then the next one up is taken), the
@@ -322,7 +323,7 @@ BEGIN
             RETURNING * INTO r;
         ELSE
             -- (a building deleted meanwhile: unknown, not the foreign key's message)
-            IF NOT arxos.building_locked(b) THEN
+            IF NOT building_held AND NOT arxos.building_locked(b) THEN
                 PERFORM arxos.unknown_building(building);
             END IF;
             INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)

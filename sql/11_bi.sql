@@ -84,7 +84,7 @@ $$;
 -- floor plans a dashboard draws: rating history, objects (without their free-form properties
 -- and metrics) and readings (arxos_bi.readings, 13_readings.sql).
 CREATE SCHEMA arxos_bi;
-COMMENT ON SCHEMA arxos_bi IS 'What BI tools read (docs/bi.md): the materialized summaries and the live rating history, readings and objects.';
+COMMENT ON SCHEMA arxos_bi IS 'What BI tools read (docs/bi.md): the materialized summaries and the live rating history, readings, objects and market.';
 CREATE VIEW arxos_bi.leaderboard AS SELECT * FROM arxos.bi_leaderboard;
 CREATE VIEW arxos_bi.grade_distribution AS SELECT * FROM arxos.bi_grade_distribution;
 CREATE VIEW arxos_bi.rating_trend_30d AS SELECT * FROM arxos.bi_rating_trend_30d;
@@ -99,5 +99,36 @@ CREATE VIEW arxos_bi.objects AS
            o.name::text AS name, o.depth, o.type, o.status, o.health, o.needs_repair, o.x, o.y, o.z,
            o.floor, o.instrumented, o.last_reading_at, o.created_at, o.updated_at
       FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id;
+-- The market's live rows (docs/market.md), without free text (metadata, changes, memos) and
+-- without actors (the owners' names): contributors (as forget_contributor leaves them),
+-- contributions, holdings (a contributor's balance per building) and the ledger's entries.
+CREATE VIEW arxos_bi.contributors AS
+    SELECT c.id, c.handle, c.display_name, c.reputation, c.trust_level, c.contributions,
+           c.verified_contributions, c.rejected_contributions, c.verifications_given,
+           c.objects_documented, c.buildings_pioneered, c.joined_at, c.last_active_at,
+           c.forgotten_at IS NOT NULL AS forgotten
+      FROM arxos.contributors c;
+CREATE VIEW arxos_bi.contributions AS
+    SELECT n.id, n.building_id, b.key AS building, n.contributor_id, c.handle AS contributor,
+           n.type, n.path::text AS path, n.object_id, n.status, n.quality, n.trust_level,
+           n.old_grade, n.new_grade, n.old_score, n.new_score, n.reward, n.tokens_earned,
+           n.created_at, n.verified_at, n.status_changed_at
+      FROM arxos.contributions n
+      JOIN arxos.buildings b ON b.id = n.building_id
+      JOIN arxos.contributors c ON c.id = n.contributor_id;
+CREATE VIEW arxos_bi.holdings AS
+    SELECT a.building_id, b.key AS building, a.contributor_id, c.handle AS contributor,
+           a.balance, a.earned
+      FROM arxos.accounts a
+      JOIN arxos.buildings b ON b.id = a.building_id
+      JOIN arxos.contributors c ON c.id = a.contributor_id;
+CREATE VIEW arxos_bi.ledger AS
+    SELECT e.id AS entry_id, t.id AS transaction_id, t.kind, t.at, a.building_id, b.key AS building,
+           t.contribution_id, a.contributor_id, c.handle AS contributor, e.amount
+      FROM arxos.ledger_entries e
+      JOIN arxos.ledger_transactions t ON t.id = e.transaction_id
+      JOIN arxos.accounts a ON a.id = e.account_id
+      JOIN arxos.buildings b ON b.id = a.building_id
+      LEFT JOIN arxos.contributors c ON c.id = a.contributor_id;
 GRANT USAGE ON SCHEMA arxos_bi TO arxos_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA arxos_bi TO arxos_reader;

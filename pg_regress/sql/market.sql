@@ -840,3 +840,24 @@ SELECT arxos.contribution_reward_for(c, 'auto_verified') = arxos.contribution_re
            c.quality::float8, 'auto_verified', c.trust_level, c.bonus_gain::float8, c.new_grade)::numeric(20, 6) AS reward_from_bonus_gain
   FROM arxos.contributions c WHERE c.data_hash = pg_temp.h('pump-up-1');
 ROLLBACK;
+-- BI reads the market live (schema arxos_bi, docs/bi.md): contributors, contributions,
+-- holdings and the ledger's entries, without free text or actors
+SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) AS columns
+  FROM information_schema.columns
+ WHERE table_schema = 'arxos_bi' AND table_name IN ('contributors', 'contributions', 'holdings', 'ledger')
+ GROUP BY table_name ORDER BY table_name;
+SET ROLE arxos_reader;
+-- every transaction's entries sum to zero per building, and every balance is its entries' sum
+SELECT count(*) AS unbalanced FROM (SELECT transaction_id, building_id FROM arxos_bi.ledger
+                                     GROUP BY 1, 2 HAVING sum(amount) <> 0) t;
+SELECT bool_and(h.balance = coalesce((SELECT sum(l.amount) FROM arxos_bi.ledger l
+                                       WHERE l.building_id = h.building_id AND l.contributor_id = h.contributor_id), 0)) AS balances_agree,
+       count(*) > 0 AS holdings
+  FROM arxos_bi.holdings h;
+-- the mint's entries have no contributor; a forgotten contributor shows its pseudonym
+SELECT count(*) FILTER (WHERE contributor IS NULL) > 0 AS minted, count(*) > 0 AS entries FROM arxos_bi.ledger;
+SELECT bool_and(handle LIKE 'anon-%') AS pseudonyms FROM arxos_bi.contributors WHERE forgotten;
+RESET ROLE;
+SELECT (SELECT count(*) FROM arxos_bi.contributions) = (SELECT count(*) FROM arxos.contributions) AS every_contribution,
+       (SELECT count(*) FROM arxos_bi.ledger) = (SELECT count(*) FROM arxos.ledger_entries) AS every_entry,
+       (SELECT count(*) FROM arxos_bi.contributors) = (SELECT count(*) FROM arxos.contributors) AS every_contributor;
