@@ -106,6 +106,9 @@ CREATE TABLE arxos.rating_history (
 );
 -- id orders a building's history and serves as the rating's version.
 CREATE INDEX rating_history_building ON arxos.rating_history (building_id, id);
+-- The highest score a building's history records: the impact bonus's high-water mark
+-- (arxos.contribute), one probe.
+CREATE INDEX rating_history_score ON arxos.rating_history (building_id, new_score);
 
 -------------------------------------------------------------------------------------------------
 -- Reading the rating
@@ -304,12 +307,26 @@ BEGIN
     -- one batch): their moves belong to them, not to this call. The sequencer's lock stays
     -- held to the end of the transaction, so no fold runs in between.
     PERFORM arxos.lock_sequencer();
-    WHILE arxos.fold_ratings(10000) >= 10000 LOOP
+    -- The recount runs in a later snapshot than the fold: a write of the building that
+    -- committed in between is in the recount but not in the totals, and recording it here
+    -- would take its move (its reason, object and actor) from it. Its deltas are then still
+    -- queued (nobody else folds while the lock is held): fold them and count again. A
+    -- building written without pause for five rounds gets its recount returned, not recorded.
+    FOR attempt IN 1..5 LOOP
+        WHILE arxos.fold_ratings(10000) >= 10000 LOOP
+        END LOOP;
+        PERFORM arxos.sequence_events();
+        SELECT * INTO i FROM arxos.rating_inputs_scan(b);
+        v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
+                                  i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b);
+        IF attempt = 5 THEN
+            RAISE NOTICE 'building % kept changing while its rating was recounted: the recount is returned, not recorded', arxos.shown(building);
+            RETURN arxos.rating_from_values(
+                (SELECT key FROM arxos.buildings WHERE id = b), v,
+                coalesce((SELECT max(h.id) FROM arxos.rating_history h WHERE h.building_id = b), 0));
+        END IF;
     END LOOP;
-    PERFORM arxos.sequence_events();
-    SELECT * INTO i FROM arxos.rating_inputs_scan(b);
-    v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
-                              i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
     -- The history row and the event carry what this call returns: the rating from scratch.
     PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true, computed => v);
     r := arxos.rating_from_values(

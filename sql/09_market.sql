@@ -209,6 +209,10 @@ CREATE TABLE arxos.contributions (
     -- expert, rejected) and a verifier of another owner than its contributor's, as the owners
     -- were then (forget_contributor rewrites owners later): what arxos.verifier_standing counts.
     judged_across_owners boolean NOT NULL DEFAULT false,
+    -- Its status was last set by verify_contribution with a verifier of the same owner as its
+    -- contributor (one API key's identities): such a verification does not count in the
+    -- rating's V30 (verified_in_window), or an owner could verify its own junk into a grade.
+    verified_by_same_owner boolean NOT NULL DEFAULT false,
     verified_at          timestamptz,
     status_changed_at    timestamptz NOT NULL DEFAULT now(),
     actor                text NOT NULL DEFAULT arxos.current_actor(),
@@ -227,7 +231,8 @@ CREATE INDEX contributions_rate ON arxos.contributions (contributor_id, building
 CREATE INDEX contributions_building ON arxos.contributions (building_id, created_at, id);
 -- The listing's order (GET /api/contributions: newest first, ties by id), read backwards.
 CREATE INDEX contributions_created ON arxos.contributions (created_at, id);
-CREATE INDEX contributions_verified ON arxos.contributions (building_id, verified_at) WHERE verified_at IS NOT NULL;
+CREATE INDEX contributions_verified ON arxos.contributions (building_id, verified_at)
+    WHERE verified_at IS NOT NULL AND NOT verified_by_same_owner;
 CREATE INDEX contributions_pending ON arxos.contributions (building_id, created_at) WHERE status = 'pending';
 -- The impact bonus's high-water mark (contribute): the highest score a building had with a
 -- contribution that was not rejected, one index probe each.
@@ -318,6 +323,10 @@ BEGIN
     IF TG_OP = 'INSERT' OR NEW.status IN ('pending', 'auto_verified') THEN
         NEW.judged_across_owners := false;
     END IF;
+    -- A new row was verified by nobody yet (a DBA's INSERT of a verified row counts).
+    IF TG_OP = 'INSERT' THEN
+        NEW.verified_by_same_owner := false;
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -350,13 +359,15 @@ BEGIN
                rejected_contributions = c.rejected_contributions + rejected
          WHERE c.id = CASE WHEN TG_OP = 'DELETE' THEN OLD.contributor_id ELSE NEW.contributor_id END;
     END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.verified_at IS NOT NULL
-       AND (TG_OP = 'DELETE' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at) THEN
+    -- V30 counts a contribution on the day it became verified, unless an identity of its own
+    -- contributor's owner verified it (arxos.verified_in_window).
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.verified_at IS NOT NULL AND NOT OLD.verified_by_same_owner
+       AND (TG_OP = 'DELETE' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at OR NEW.verified_by_same_owner) THEN
         INSERT INTO arxos.rating_deltas (building_id, day, verified, reason, object_path, contribution_id)
         VALUES (OLD.building_id, arxos.utc_day(OLD.verified_at), -1, 'contribution_verified', OLD.path, OLD.id);
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.verified_at IS NOT NULL
-       AND (TG_OP = 'INSERT' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at) THEN
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.verified_at IS NOT NULL AND NOT NEW.verified_by_same_owner
+       AND (TG_OP = 'INSERT' OR NEW.verified_at IS DISTINCT FROM OLD.verified_at OR OLD.verified_by_same_owner) THEN
         INSERT INTO arxos.rating_deltas (building_id, day, verified, reason, object_path, contribution_id)
         VALUES (NEW.building_id, arxos.utc_day(NEW.verified_at), 1, 'contribution_verified', NEW.path, NEW.id);
     END IF;
@@ -367,13 +378,14 @@ CREATE TRIGGER contributions_after_write AFTER INSERT OR UPDATE OR DELETE ON arx
     FOR EACH ROW EXECUTE FUNCTION arxos.contributions_after_write();
 
 -- The rating oracle's V30: contributions of the building whose current status counts as
--- verified and that became verified on one of the 30 UTC days ending with at's day.
+-- verified, set by a verifier of another owner (or a DBA), and that became verified on one of
+-- the 30 UTC days ending with at's day.
 CREATE OR REPLACE FUNCTION arxos.verified_in_window(building uuid, at timestamptz) RETURNS bigint
 LANGUAGE sql STABLE AS $$
     SELECT count(*)
       FROM arxos.contributions c
      WHERE c.building_id = verified_in_window.building
-       AND c.verified_at IS NOT NULL
+       AND c.verified_at IS NOT NULL AND NOT c.verified_by_same_owner
        AND arxos.utc_day(c.verified_at) > arxos.utc_day(verified_in_window.at) - 30
        AND arxos.utc_day(c.verified_at) <= arxos.utc_day(verified_in_window.at)
 $$;
@@ -1207,15 +1219,22 @@ BEGIN
       FROM jsonb_array_elements(coalesce(changes -> 'puts', '[]')) e;
     q := arxos.contribution_quality(type, meta, b, puts || CASE WHEN p IS NULL THEN '{}'::text[] ELSE ARRAY[p] END);
 
-    -- The impact bonus pays for new highs only: the points above both the score before and the
-    -- highest score the building had with an earlier contribution.
-    -- (Rejected contributions reached nothing: they set no mark. Each max is one probe of a
-    -- partial index, whatever the building's history.)
+    -- The impact bonus pays for new highs only: the points above the score before, the
+    -- highest score the building had with an earlier contribution, and the highest its rating
+    -- history records (plain writes and time move it too: a building documented by plain
+    -- writes, wiped and re-documented by a contribution, had that score before).
+    -- (Rejected contributions reached nothing: they set no mark, nor do the history rows of
+    -- their writes. Each max is one probe of an index, whatever the building's history.)
     gain := greatest(0, r_after.score - greatest(r_before.score,
                 (SELECT max(x.old_score) FROM arxos.contributions x
                   WHERE x.building_id = b AND x.status <> 'rejected'),
                 (SELECT max(x.new_score) FROM arxos.contributions x
-                  WHERE x.building_id = b AND x.status <> 'rejected')));
+                  WHERE x.building_id = b AND x.status <> 'rejected'),
+                (SELECT h.new_score FROM arxos.rating_history h
+                  WHERE h.building_id = b
+                    AND NOT EXISTS (SELECT 1 FROM arxos.contributions x
+                                     WHERE x.id = h.contribution_id AND x.status = 'rejected')
+                  ORDER BY h.new_score DESC LIMIT 1)));
     -- Record it. A concurrent contribution of the same data that committed first wins (AX006).
     amount := arxos.contribution_reward(type, q::double precision, 'pending', c.trust_level,
                                         gain::double precision, r_after.grade)::numeric(20, 6);
@@ -1397,7 +1416,8 @@ BEGIN
        SET status = verify_contribution.status, reward = target, tokens_earned = c.tokens_earned + delta,
            verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved,
            judged_across_owners = v.owner IS DISTINCT FROM author.owner
-                                  AND verify_contribution.status IN ('peer_verified', 'expert_verified', 'rejected')
+                                  AND verify_contribution.status IN ('peer_verified', 'expert_verified', 'rejected'),
+           verified_by_same_owner = v.owner IS NOT DISTINCT FROM author.owner
      WHERE c.id = k.id;
 
     -- The verifier: paid once per contribution for a peer or expert verification, as the

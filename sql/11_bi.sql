@@ -112,7 +112,7 @@ CREATE VIEW arxos_bi.contributions AS
     SELECT n.id, n.building_id, b.key AS building, n.contributor_id, c.handle AS contributor,
            n.type, n.path::text AS path, n.object_id, n.status, n.quality, n.trust_level,
            n.old_grade, n.new_grade, n.old_score, n.new_score, n.reward, n.tokens_earned,
-           n.created_at, n.verified_at, n.status_changed_at
+           n.created_at, n.verified_at, n.verified_by_same_owner, n.status_changed_at
       FROM arxos.contributions n
       JOIN arxos.buildings b ON b.id = n.building_id
       JOIN arxos.contributors c ON c.id = n.contributor_id;

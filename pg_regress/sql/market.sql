@@ -317,7 +317,8 @@ SELECT handle, reputation, trust_level, contributions, verified_contributions, r
 SELECT * FROM arxos.balances(arxos.contributor_id('carol'));
 SELECT handle, arxos.balance(id) AS total, arxos.balance(id, 'mkt') AS in_mkt
   FROM arxos.contributors WHERE handle IN ('alice', 'bob', 'carol', 'erin') ORDER BY handle;
--- the rating's V30 moved: 6 verified contributions, counters equal to the oracle
+-- the rating's V30 did not move: the six verified contributions were verified by identities of
+-- their contributors' own owner (this session's actor registered them all); counters equal the oracle
 SELECT verified_30d FROM arxos.rating_inputs(arxos.building_id('mkt'));
 SELECT (SELECT row(i.*)::text FROM arxos.rating_inputs(arxos.building_id('mkt')) i) =
        (SELECT row(i.*)::text FROM arxos.rating_inputs_scan(arxos.building_id('mkt')) i) AS inputs_equal_oracle;
@@ -687,11 +688,28 @@ SELECT verifications_given - :bob_given AS bob_counted FROM arxos.contributors W
 SELECT arxos.register_contributor('hank', 'Hank') IS NOT NULL AS hank;
 SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('hank'), 'object_documentation',
        pg_temp.h('hank-1'), '{"notes": "same owner"}', '/f1/r1');
+SELECT arxos.verified_in_window(arxos.building_id('mkt'), now()) AS v30_before \gset
 SELECT new_status, tokens_delta > 0 AS paid_more FROM arxos.verify_contribution(
        (SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('hank-1')), arxos.contributor_id('bob'), 'peer_verified');
 SELECT p.reputation = arxos.reputation_delta('pending', k.quality::double precision)::numeric(10, 6) AS pending_reputation_only,
        p.trust_level
   FROM arxos.contributors p JOIN arxos.contributions k ON k.contributor_id = p.id WHERE p.handle = 'hank';
+-- nor the rating: V30 does not count it (an owner cannot verify its own work into a grade),
+-- in the totals as in the oracle
+SELECT k.verified_at IS NOT NULL AS verified, k.verified_by_same_owner,
+       arxos.verified_in_window(arxos.building_id('mkt'), now()) - :v30_before AS v30_moved,
+       (SELECT i.verified_30d FROM arxos.rating_inputs(arxos.building_id('mkt')) i)
+           = arxos.verified_in_window(arxos.building_id('mkt'), now()) AS totals_agree
+  FROM arxos.contributions k WHERE k.data_hash = pg_temp.h('hank-1');
+-- a DBA who clears the mark makes it count, and the totals follow
+UPDATE arxos.contributions SET verified_by_same_owner = false WHERE data_hash = pg_temp.h('hank-1');
+SELECT arxos.verified_in_window(arxos.building_id('mkt'), now()) - :v30_before AS v30_moved,
+       (SELECT i.verified_30d FROM arxos.rating_inputs(arxos.building_id('mkt')) i)
+           = arxos.verified_in_window(arxos.building_id('mkt'), now()) AS totals_agree;
+UPDATE arxos.contributions SET verified_by_same_owner = true WHERE data_hash = pg_temp.h('hank-1');
+SELECT arxos.verified_in_window(arxos.building_id('mkt'), now()) - :v30_before AS v30_moved,
+       (SELECT i.verified_30d FROM arxos.rating_inputs(arxos.building_id('mkt')) i)
+           = arxos.verified_in_window(arxos.building_id('mkt'), now()) AS totals_agree;
 -- a verifier judges by its standing: its reputation less what its work that no trusted
 -- contributor of another owner has judged gave it. ivy is trusted by reputation (1 from her
 -- pending contribution, 299.4 granted), but stands at 299.4
@@ -839,6 +857,27 @@ SELECT regress.try($$SELECT arxos.contribute('pump', arxos.contributor_id('pumpe
 SELECT arxos.contribution_reward_for(c, 'auto_verified') = arxos.contribution_reward('property_enrichment',
            c.quality::float8, 'auto_verified', c.trust_level, c.bonus_gain::float8, c.new_grade)::numeric(20, 6) AS reward_from_bonus_gain
   FROM arxos.contributions c WHERE c.data_hash = pg_temp.h('pump-up-1');
+ROLLBACK;
+-- The rating history sets the mark too: a building documented by plain writes, wiped and
+-- documented again by a contribution, had that score before; the contribution is paid for
+-- what passes the history's high, not for the whole climb (found by a review)
+BEGIN;
+SELECT arxos.create_building('wipe', 'Wipe') IS NOT NULL AS created;
+SELECT arxos.register_contributor('wiper', 'Wiper') IS NOT NULL AS registered;
+SELECT count(*) FROM (SELECT arxos.put('wipe', '/s' || n, 'sensor', properties => '{"unit": "C"}', location => '{"x": 1, "y": 2}')
+                        FROM generate_series(1, 5) n) x;
+SELECT arxos.sequence_events() >= 0 AS folded;
+SELECT max(new_score) AS documented_high FROM arxos.rating_history WHERE building_id = arxos.building_id('wipe') \gset
+SELECT count(*) FROM (SELECT arxos.rm('wipe', '/s' || n) FROM generate_series(1, 5) n) x;
+SELECT arxos.sequence_events() >= 0 AS folded;
+SELECT status FROM arxos.contribute('wipe', arxos.contributor_id('wiper'), 'bim_model_update', pg_temp.h('wipe-1'),
+       '{"model_version": "2"}', NULL,
+       (SELECT jsonb_build_object('puts', jsonb_agg(jsonb_build_object('path', '/s' || n, 'type', 'sensor',
+                    'properties', '{"unit": "C"}'::jsonb, 'location', '{"x": 1, "y": 2}'::jsonb)))
+          FROM generate_series(1, 5) n));
+SELECT c.new_score - c.old_score > 10 AS climbed, c.bonus_gain = greatest(0, c.new_score - greatest(c.old_score, :documented_high)) AS above_history_high,
+       c.new_score - c.old_score - c.bonus_gain > 60 AS climb_not_paid
+  FROM arxos.contributions c WHERE c.data_hash = pg_temp.h('wipe-1');
 ROLLBACK;
 -- BI reads the market live (schema arxos_bi, docs/bi.md): contributors, contributions,
 -- holdings and the ledger's entries, without free text or actors
