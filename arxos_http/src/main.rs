@@ -74,9 +74,19 @@ enum Command {
 /// Logs go to stderr; the level comes from RUST_LOG (default `default_level`), and
 /// [`keeps_secrets_out`] has the last word.
 fn init_logging(format: LogFormat, default_level: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(default_level))
-        .and(filter_fn(keeps_secrets_out));
+    // RUST_LOG unset: the default level. Set but not a filter: the default level too, and a
+    // warning once the log is up (the operator asked for something else).
+    let (filter, refused) = match EnvFilter::try_from_default_env() {
+        Ok(filter) => (filter, None),
+        Err(error) => {
+            let refused = std::env::var("RUST_LOG")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|value| (value, error.to_string()));
+            (EnvFilter::new(default_level), refused)
+        }
+    };
+    let filter = filter.and(filter_fn(keeps_secrets_out));
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     match format {
         LogFormat::Json => tracing_subscriber::registry()
@@ -89,6 +99,9 @@ fn init_logging(format: LogFormat, default_level: &str) {
                     .with_filter(filter),
             )
             .init(),
+    }
+    if let Some((value, error)) = refused {
+        tracing::warn!(rust_log = %value, %error, level = default_level, "RUST_LOG is not a log filter: logging at the default level");
     }
 }
 

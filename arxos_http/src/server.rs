@@ -553,7 +553,14 @@ async fn report_database(state: AppState) {
     if let Some(query_pool) = &state.query_pool {
         // A role that cannot log in shows only as 503s of POST /api/query: say so at once.
         match tokio::time::timeout(routes::health::CHECK_TIMEOUT, query_pool.get()).await {
-            Ok(Ok(_)) => {}
+            // A privileged role is refused by every query (arxos_views.begin_query): say so now.
+            Ok(Ok(client)) => match client.query_one("SELECT NOT arxos_views.query_role_fits()", &[]).await {
+                Ok(row) if row.get::<_, bool>(0) => tracing::error!(
+                    "POST /api/query connects as a role that is a superuser, BYPASSRLS or a member of a role other than arxos_query, and refuses every query (403): point --query-database-url at arxos_query (docs/security.md, \"Deployment\")"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(error = %chain(&error), "POST /api/query: its role could not be checked"),
+            },
             Ok(Err(error)) => tracing::warn!(
                 error = %chain(&error),
                 "POST /api/query cannot connect as its query role and answers 503 until it can: give arxos_query LOGIN (and a password in --query-database-url), or turn the endpoint off with --no-query (docs/security.md, \"Deployment\")"

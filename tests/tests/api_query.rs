@@ -409,3 +409,68 @@ fn a_cancelled_query_is_not_called_a_timeout() {
     let slow = query(&api, &api.key, "SELECT pg_sleep(10)", json!([]));
     assert_error(&slow, 400, "QUERY_TIMEOUT");
 }
+
+/// A server whose query URL names a privileged role (a superuser, a member of other roles)
+/// refuses every query with a message that says why, whatever the key; a role that is a
+/// member of arxos_query only is served.
+#[test]
+fn queries_refuse_a_privileged_session_role() {
+    let api = Api::start();
+    api.cluster
+        .client()
+        .batch_execute(
+            "CREATE ROLE q_wide LOGIN IN ROLE arxos_query, arxos_api;
+             CREATE ROLE q_narrow LOGIN IN ROLE arxos_query;",
+        )
+        .expect("roles");
+    let as_role = |role: &str| format!("postgres://{role}@127.0.0.1:{}/arxos", api.cluster.port());
+    let body = json!({"sql": "SELECT count(*) FROM objects", "params": []}).to_string();
+    for (role, allowed) in [("postgres", false), ("q_wide", false), ("q_narrow", true)] {
+        let url = as_role(role);
+        let shim = arxos_e2e::Shim::start_with(
+            &api.cluster.url(),
+            &[
+                "--rate-limit",
+                "0",
+                "--query-rate-limit",
+                "0",
+                "--query-database-url",
+                &url,
+            ],
+            &[],
+        );
+        let r = api.http.request(
+            "POST",
+            &shim.url("/api/query"),
+            &[
+                ("x-api-key", &api.key),
+                ("content-type", "application/json"),
+            ],
+            Some(body.clone().into_bytes()),
+        );
+        if allowed {
+            assert_eq!(r.status, 200, "{role}: {}", r.body);
+        } else {
+            let err = assert_error(&r, 403, "FORBIDDEN");
+            assert!(
+                err["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("refuses to run as role {role}")),
+                "{role}: {err}"
+            );
+            // and the server said so when it started
+            let said = (0..50).any(|_| {
+                let found = shim
+                    .logs()
+                    .iter()
+                    .any(|l| l.contains("refuses every query"));
+                if !found {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                found
+            });
+            assert!(said, "{role}: {:?}", shim.logs());
+        }
+    }
+}
