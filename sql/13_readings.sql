@@ -817,7 +817,13 @@ BEGIN
     -- another transaction created while the insert waited on it (ON CONFLICT DO NOTHING) is
     -- updated too, as a put a moment later would (updated first, it was skipped and counted
     -- unchanged, and the import's type and properties were lost). The objects just created
-    -- already hold what the batch says, and are not counted again.
+    -- already hold what the batch says, and are not counted again. The rows to change are
+    -- locked first, in path order: the UPDATE locks in the order of its join, and two imports
+    -- naming the same objects deadlocked.
+    PERFORM 1 FROM arxos.objects o JOIN arxos_import_objects i ON o.building_id = b AND o.path = i.path
+     WHERE (o.type, o.properties) IS DISTINCT FROM (i.type, o.properties || i.properties)
+     ORDER BY o.path
+       FOR NO KEY UPDATE OF o;
     UPDATE arxos.objects o
        SET type = i.type, properties = o.properties || i.properties
       FROM arxos_import_objects i

@@ -392,7 +392,13 @@ async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
             );
             response
         }
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        // The server's own delay: load (a retry may pass) or a request too large for the limit
+        // (a retry will not): the message names the limit either way.
+        Err(_) => ApiError::unavailable(format!(
+            "the request was not answered within the server's request timeout ({} s, --request-timeout); if it is large (an import of a big model), raise the timeout or import with the command line (arxos import)",
+            limit.as_secs()
+        ))
+        .into_response(),
     }
 }
 

@@ -132,6 +132,22 @@ fn property(kind: &Kind) -> Value {
 type Records<'a> = (Vec<&'a Map<String, Value>>, bool);
 
 fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
+    // JSON-LD (Brick's other form) would read as records without ids, every one skipped.
+    let json_ld = |o: &Map<String, Value>| {
+        ["@context", "@graph", "@id"]
+            .iter()
+            .any(|k| o.contains_key(*k))
+    };
+    let is_json_ld = match doc {
+        Value::Object(o) => json_ld(o),
+        Value::Array(rows) => rows.first().and_then(Value::as_object).is_some_and(json_ld),
+        _ => false,
+    };
+    if is_json_ld {
+        return Err(ImportError::Format(
+            "this is JSON-LD, which is not imported: give Brick as Turtle (or N-Triples), Haystack as JSON or Zinc".into(),
+        ));
+    }
     let (rows, meta_v3) = match doc {
         Value::Array(rows) => (rows, None),
         Value::Object(grid) => match grid.get("rows") {
@@ -240,12 +256,80 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
             "Zinc: values nest {depth} levels deep; a file may nest at most {ZINC_DEPTH_MAX}"
         )));
     }
-    let grid = libhaystack::encoding::zinc::decode::from_str(text)
+    // Windows line ends (CRLF) read as line ends: libhaystack's decoder takes only LF, and a
+    // raw CR cannot stand inside a Zinc string or URI (they escape it), only between lines.
+    let text = text.replace("\r\n", "\n");
+    let grid = libhaystack::encoding::zinc::decode::from_str(&text)
         .map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))?;
     if !grid.is_grid() {
         return Err(ImportError::Format("a Zinc file must hold one grid".into()));
     }
-    serde_json::to_value(&grid).map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))
+    let mut hayson =
+        serde_json::to_value(&grid).map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))?;
+    renumber(&grid, &mut hayson);
+    Ok(hayson)
+}
+
+/// libhaystack's JSON encoder writes a whole number without a unit `as i64` (clamped:
+/// 1e300 and 2^64 both became 9223372036854775807) and NaN and ±INF as `null`. Every number
+/// of the decoded grid is written again here, as its Hayson form: a JSON number for a finite
+/// one (an integer when it is one exactly, below 2^53), `{"_kind": "number", "val": "NaN"}`
+/// (or `"INF"`, `"-INF"`) for the others, as Haystack JSON writes them, so a Zinc file and
+/// its Hayson form import alike (the store's bounds then judge the value).
+fn renumber(value: &libhaystack::val::Value, json: &mut Value) {
+    use libhaystack::val::Value as H;
+    match (value, json) {
+        (H::Number(n), json) => *json = number_json(n),
+        (H::List(items), Value::Array(out)) => {
+            for (item, out) in items.iter().zip(out.iter_mut()) {
+                renumber(item, out);
+            }
+        }
+        (H::Dict(dict), Value::Object(out)) => {
+            for (key, out) in out.iter_mut() {
+                if let Some(item) = dict.get(key) {
+                    renumber(item, out);
+                }
+            }
+        }
+        (H::Grid(grid), Value::Object(out)) => {
+            if let Some(Value::Array(rows)) = out.get_mut("rows") {
+                for (row, out) in grid.rows.iter().zip(rows.iter_mut()) {
+                    if let Value::Object(out) = out {
+                        for (key, out) in out.iter_mut() {
+                            if let Some(item) = row.get(key) {
+                                renumber(item, out);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn number_json(n: &libhaystack::val::Number) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let v = n.value;
+    let val = if !v.is_finite() {
+        Value::from(if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "INF"
+        } else {
+            "-INF"
+        })
+    } else if v.fract() == 0.0 && v.abs() < EXACT {
+        Value::from(v as i64)
+    } else {
+        serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+    };
+    match n.unit {
+        Some(unit) => json!({"_kind": "number", "val": val, "unit": unit.symbol()}),
+        None if val.is_string() => json!({"_kind": "number", "val": val}),
+        None => val,
+    }
 }
 
 /// Parses Haystack JSON or Zinc.
@@ -567,6 +651,54 @@ mod tests {
             json!({"value": 72.5, "unit": "°F"})
         );
         assert_eq!(model.relations.len(), 1, "{:?}", model.relations);
+    }
+
+    #[test]
+    fn json_ld_is_refused_not_skipped_row_by_row() {
+        for doc in [
+            json!([{"@id": "urn:a", "@type": ["https://brickschema.org/schema/Brick#AHU"]}]),
+            json!({"@context": {}, "@graph": []}),
+        ] {
+            let err = parse(doc.to_string().as_bytes()).unwrap_err();
+            assert!(err.to_string().contains("JSON-LD"), "{err}");
+        }
+    }
+
+    #[test]
+    fn zinc_with_windows_line_ends_reads_like_unix() {
+        let unix = "ver:\"3.0\"\nid,dis\n@a,\"A\"\n@b,\"B\"\n";
+        let windows = unix.replace('\n', "\r\n");
+        assert_eq!(
+            zinc_to_hayson(&windows).unwrap(),
+            zinc_to_hayson(unix).unwrap()
+        );
+    }
+
+    #[test]
+    fn zinc_numbers_keep_their_value() {
+        let zinc =
+            "ver:\"3.0\"\nid,a,b,c,d,e,f,g\n@x,1e300,NaN,INF,18446744073709551616,-1e20,42,-INF\n";
+        let hayson = zinc_to_hayson(zinc).unwrap();
+        let row = &hayson["rows"][0];
+        assert_eq!(row["a"], json!(1e300));
+        assert_eq!(row["b"], json!({"_kind": "number", "val": "NaN"}));
+        assert_eq!(row["c"], json!({"_kind": "number", "val": "INF"}));
+        assert_eq!(row["d"], json!(18446744073709551616.0));
+        assert_eq!(row["e"], json!(-1e20));
+        assert_eq!(row["f"], json!(42));
+        assert_eq!(row["g"], json!({"_kind": "number", "val": "-INF"}));
+        // inside lists and dicts too, and with units
+        let nested = "ver:\"3.0\"\nid,l\n@x,[1e300,{n:NaN,u:5kW}]\n";
+        let hayson = zinc_to_hayson(nested).unwrap();
+        assert_eq!(hayson["rows"][0]["l"][0], json!(1e300));
+        assert_eq!(
+            hayson["rows"][0]["l"][1]["n"],
+            json!({"_kind": "number", "val": "NaN"})
+        );
+        assert_eq!(
+            hayson["rows"][0]["l"][1]["u"],
+            json!({"_kind": "number", "val": 5, "unit": "kW"})
+        );
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub enum ImportError {
 /// Windows put first) is skipped.
 pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    // Nothing at all is a mistake (a wrong file, an empty upload), not a model with no entities.
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(ImportError::Format("the file is empty".into()));
+    }
     let model = match format.unwrap_or_else(|| Format::detect(input)) {
         Format::Brick => brick::parse(input)?,
         Format::Haystack => haystack::parse(input)?,
@@ -72,6 +76,15 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        for empty in [&b""[..], b"  \n\t", b"\xEF\xBB\xBF\n"] {
+            let err = plan(empty, None).unwrap_err();
+            assert_eq!(err.to_string(), "the file is empty");
+        }
+        assert!(plan(b"[]", None).is_ok());
+    }
 
     #[test]
     fn a_byte_order_mark_is_skipped() {
