@@ -55,8 +55,10 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub pipeline_depth: u32,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "ARXOS_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    /// Largest request body accepted, in bytes (1 KiB to 1 GiB: below, no write would fit; the
+    /// body of a request is held in memory).
+    #[arg(long, env = "ARXOS_BODY_LIMIT", default_value_t = 1024 * 1024,
+          value_parser = body_limit)]
     pub body_limit: usize,
 
     /// Seconds a request may take before it is answered with 503 (at most 2147483: it is also
@@ -144,6 +146,20 @@ pub struct ApiConfig {
     #[arg(long, env = "ARXOS_KEY_CACHE_SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(0..=300))]
     pub key_cache_seconds: u64,
+}
+
+/// `--body-limit`: bytes, from 1 KiB to 1 GiB.
+fn body_limit(value: &str) -> Result<usize, String> {
+    const MIN: usize = 1024;
+    const MAX: usize = 1 << 30;
+    let n: usize = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of bytes (e.g. 1048576 for 1 MiB)"))?;
+    if !(MIN..=MAX).contains(&n) {
+        return Err(format!("{n} is not in {MIN}..={MAX} (1 KiB to 1 GiB)"));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

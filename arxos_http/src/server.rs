@@ -536,6 +536,9 @@ async fn report_database(state: AppState) {
     let reachable = match tokio::time::timeout(routes::health::CHECK_TIMEOUT, check).await {
         Ok(Ok(Some(version))) => {
             tracing::info!(extension_version = %version, "database reachable");
+            if let Some(problem) = routes::health::extension_problem(Some(&version)) {
+                tracing::error!("{problem}: readiness answers 503 until it matches");
+            }
             true
         }
         Ok(Ok(None)) => {

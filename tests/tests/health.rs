@@ -37,6 +37,26 @@ fn live_and_ready_answer_200() {
     assert_eq!(ready.status, 200, "{}", ready.body);
     assert_eq!(ready.json()["status"], "ok");
 
+    // Another version of the extension than the server's: not ready, and saying which.
+    let mut db = cluster.client();
+    db.batch_execute("UPDATE pg_extension SET extversion = '9.9.9' WHERE extname = 'arxos'")
+        .expect("pretend another version");
+    for path in ["/api/health/ready", "/api/health"] {
+        let reply = http.get(&shim.url(path));
+        assert_eq!(reply.status, 503, "{path}: {}", reply.body);
+        assert!(
+            reply.body.contains("the arxos extension is version 9.9.9"),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    db.batch_execute(&format!(
+        "UPDATE pg_extension SET extversion = '{}' WHERE extname = 'arxos'",
+        env!("CARGO_PKG_VERSION")
+    ))
+    .expect("back");
+    assert_eq!(http.get(&shim.url("/api/health/ready")).status, 200);
+
     // Without the extension every API call would fail: not ready, and saying why.
     cluster
         .client()
@@ -187,6 +207,13 @@ fn a_busy_pool_is_told_apart_from_a_database_that_is_down() {
         health
             .body
             .contains("every database connection of this server is in use"),
+        "{}",
+        health.body
+    );
+    // The database is up (its connections are open and held): not a database outage.
+    assert_eq!(
+        health.json()["database"]["reachable"],
+        true,
         "{}",
         health.body
     );

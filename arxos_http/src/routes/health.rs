@@ -46,15 +46,46 @@ struct Database {
 /// Runs `sql` (at most one row) on a pooled connection within [`CHECK_TIMEOUT`] all told.
 /// Answers the row and the query's round trip, or a reason fit for an unauthenticated caller
 /// (the details go to the log).
-async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), &'static str> {
+/// Why a probe failed, and whether the database was reached at all: a pool whose connections
+/// are all open and busy has reached it (a lock, not an outage).
+struct ProbeFailure {
+    reachable: bool,
+    reason: &'static str,
+}
+
+impl ProbeFailure {
+    fn unreachable(reason: &'static str) -> Self {
+        ProbeFailure {
+            reachable: false,
+            reason,
+        }
+    }
+}
+
+/// The extension version this server was built with (the workspace's version, which the
+/// extension's control file carries too).
+const EXPECTED_EXTENSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What is wrong with the installed extension for this server, if anything.
+pub fn extension_problem(installed: Option<&str>) -> Option<String> {
+    match installed {
+        None => Some("the arxos extension is not installed".to_owned()),
+        Some(v) if v != EXPECTED_EXTENSION => Some(format!(
+            "the arxos extension is version {v}; this server needs {EXPECTED_EXTENSION} (ALTER EXTENSION arxos UPDATE, or a server of that version)"
+        )),
+        Some(_) => None,
+    }
+}
+
+async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), ProbeFailure> {
     let attempt = async {
         let client = state.pool.get().await.map_err(|e| {
             tracing::warn!(error = %chain(&e), "health check: no database connection");
-            "cannot connect to the database"
+            ProbeFailure::unreachable("cannot connect to the database")
         })?;
         let failed = |e: tokio_postgres::Error| {
             tracing::warn!(error = %chain(&e), "health check: query failed");
-            "the database query failed"
+            ProbeFailure::unreachable("the database query failed")
         };
         // Prepared once per connection, so the timing below is one round trip.
         let statement = client.prepare_cached(sql).await.map_err(failed)?;
@@ -69,11 +100,16 @@ async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), &
         // a database that does not answer do not count as handed out.)
         Err(_) if state.pool.all_busy() => {
             tracing::warn!(timeout = ?CHECK_TIMEOUT, "health check: no pooled connection came free");
-            Err("every database connection of this server is in use (--pool-size)")
+            Err(ProbeFailure {
+                reachable: true,
+                reason: "every database connection of this server is in use (--pool-size)",
+            })
         }
         Err(_) => {
             tracing::warn!(timeout = ?CHECK_TIMEOUT, "health check: database timed out");
-            Err("the database did not answer in time")
+            Err(ProbeFailure::unreachable(
+                "the database did not answer in time",
+            ))
         }
     }
 }
@@ -90,23 +126,22 @@ async fn health(State(state): State<AppState>) -> Response {
     let (status, extension_version, database) = match probe {
         Ok((row, round_trip)) => {
             let version = row.and_then(|r| r.try_get::<_, String>(0).ok());
+            let error = extension_problem(version.as_deref());
+            let status = if error.is_none() { "ok" } else { "degraded" };
             let database = Database {
                 reachable: true,
                 round_trip_ms: Some(round_trip.as_secs_f64() * 1000.0),
-                error: version
-                    .is_none()
-                    .then(|| "the arxos extension is not installed".to_owned()),
+                error,
             };
-            let status = if version.is_some() { "ok" } else { "degraded" };
             (status, version, database)
         }
-        Err(reason) => (
+        Err(failure) => (
             "degraded",
             None,
             Database {
-                reachable: false,
+                reachable: failure.reachable,
                 round_trip_ms: None,
-                error: Some(reason.to_owned()),
+                error: Some(failure.reason.to_owned()),
             },
         ),
     };
@@ -132,18 +167,20 @@ async fn live() -> Json<serde_json::Value> {
 /// `GET /api/health/ready`: 200 when the database answers within [`CHECK_TIMEOUT`] and has
 /// the extension (without it every API call fails), else 503.
 async fn ready(State(state): State<AppState>) -> Response {
-    let probe = probe(
+    let problem = match probe(
         &state,
-        "select 1 from pg_catalog.pg_extension where extname = 'arxos'",
+        "select extversion::text from pg_catalog.pg_extension where extname = 'arxos'",
     )
     .await
-    .and_then(|(row, _)| {
-        row.map(|_| ())
-            .ok_or("the arxos extension is not installed")
-    });
-    match probe {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response(),
-        Err(reason) => unavailable(Json(json!({ "status": "unavailable", "error": reason }))),
+    {
+        Ok((row, _)) => {
+            extension_problem(row.and_then(|r| r.try_get::<_, String>(0).ok()).as_deref())
+        }
+        Err(failure) => Some(failure.reason.to_owned()),
+    };
+    match problem {
+        None => (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response(),
+        Some(reason) => unavailable(Json(json!({ "status": "unavailable", "error": reason }))),
     }
 }
 
@@ -155,4 +192,18 @@ fn unavailable(body: impl IntoResponse) -> Response {
         axum::http::HeaderValue::from(crate::error::RETRY_AFTER_SECONDS),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_extension_must_be_this_servers_version() {
+        assert_eq!(extension_problem(Some(EXPECTED_EXTENSION)), None);
+        assert!(extension_problem(None).unwrap().contains("not installed"));
+        let other = extension_problem(Some("9.9.9")).unwrap();
+        assert!(other.contains("version 9.9.9"), "{other}");
+        assert!(other.contains(EXPECTED_EXTENSION), "{other}");
+    }
 }
