@@ -170,8 +170,13 @@ impl Values {
         self.0.entry(key.to_owned()).or_default().push(value);
     }
 
+    /// A key's values in a stable order: RDF has none (serialisers such as rdflib write a
+    /// subject's triples in any order), so the same graph written twice imports alike, with
+    /// no update; a triple given twice is one triple.
     fn into_map(self, mut base: Map<String, Value>) -> Map<String, Value> {
         for (k, mut vs) in self.0 {
+            vs.sort_by_cached_key(|v| v.to_string());
+            vs.dedup();
             let v = if vs.len() == 1 {
                 vs.pop().unwrap_or(Value::Null)
             } else {
@@ -320,6 +325,21 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     to: to.to_owned(),
                     kind: sanitize::kind(name),
                     properties: Map::from_iter([("predicate".to_owned(), json!(predicate))]),
+                });
+            }
+            // A hierarchy relation to an entity the file does not describe: reported (the
+            // object then sits at the top level, or keeps its other parents), not kept.
+            Term::NamedNode(o)
+                if PARENT_RELATIONS
+                    .iter()
+                    .any(|(n, _, _)| *n == local && is_brick(pred)) =>
+            {
+                model.skipped.push(Skipped {
+                    what: t.to_string(),
+                    reason: format!(
+                        "{} is not described in the file (no type), so {local} is not followed",
+                        compact(o.as_str(), &prefixes)
+                    ),
                 });
             }
             Term::NamedNode(o) => entry.add(local, json!(compact(o.as_str(), &prefixes))),
@@ -567,6 +587,39 @@ fn blank_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parent_missing_from_the_file_is_reported() {
+        let ttl = "@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\nex:orphan a brick:Damper ; brick:isPartOf ex:NotDeclared .\n";
+        let model = parse(ttl.as_bytes()).unwrap();
+        assert_eq!(model.skipped.len(), 1, "{:?}", model.skipped);
+        assert!(
+            model.skipped[0]
+                .reason
+                .contains("ex:NotDeclared is not described"),
+            "{:?}",
+            model.skipped
+        );
+        let orphan = &model.entities[0];
+        assert_eq!(orphan.parent, None);
+        assert!(
+            !orphan.properties.contains_key("isPartOf"),
+            "{:?}",
+            orphan.properties
+        );
+    }
+
+    #[test]
+    fn multiple_values_do_not_depend_on_the_order_of_the_triples() {
+        let head = "@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n";
+        let one = format!("{head}<urn:a> a brick:AHU ; rdfs:label \"B\" , \"A\" .\n");
+        let two = format!("{head}<urn:a> a brick:AHU ; rdfs:label \"A\" , \"B\" , \"A\" .\n");
+        let (one, two) = (
+            parse(one.as_bytes()).unwrap(),
+            parse(two.as_bytes()).unwrap(),
+        );
+        assert_eq!(one.entities, two.entities);
+    }
 
     const SMALL: &str = r#"
 @prefix brick: <https://brickschema.org/schema/Brick#> .
