@@ -307,6 +307,11 @@ BEGIN
     -- one batch): their moves belong to them, not to this call. The sequencer's lock stays
     -- held to the end of the transaction, so no fold runs in between.
     PERFORM arxos.lock_sequencer();
+    -- The building held to the end (a delete committed meanwhile: unknown, not a rating of
+    -- nothing).
+    IF NOT arxos.building_locked(b) THEN
+        PERFORM arxos.unknown_building(building);
+    END IF;
     -- The recount runs in a later snapshot than the fold: a write of the building that
     -- committed in between is in the recount but not in the totals, and recording it here
     -- would take its move (its reason, object and actor) from it. Its deltas are then still

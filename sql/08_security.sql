@@ -256,20 +256,19 @@ COMMENT ON SCHEMA arxos_views IS 'The read-only views of POST /api/query (docs/a
 -- Called by the shim at the start of a /api/query transaction: checks the key (read scope)
 -- and records its building scope for the views. Fails in a read-only transaction, so a query
 -- cannot call it to widen its own scope.
--- Whether the session's role is one /api/query may run a tenant's SQL as: arxos_query, or a
--- role that is a member of arxos_query and of nothing else, neither superuser nor BYPASSRLS. A
--- server pointed at the wrong URL (a superuser's, the authenticator's) would otherwise run
--- queries with those rights. begin_query refuses otherwise; the shim warns at start.
+-- Whether the session's role is one /api/query may run a tenant's SQL as: arxos_query itself
+-- (the role docs/security.md sets up: a member of nothing, neither superuser nor BYPASSRLS, its
+-- activity untracked and its parameters unlogged by ALTER ROLE settings, which a member role
+-- would not have). A server pointed at another role's URL (a superuser's, the authenticator's,
+-- a member of arxos_query) would run queries with that role's rights or settings.
+-- begin_query refuses otherwise; the shim logs an error at start.
 CREATE FUNCTION arxos_views.query_role_fits() RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT EXISTS (
         SELECT 1 FROM pg_roles r
-         WHERE r.rolname = session_user AND NOT r.rolsuper AND NOT r.rolbypassrls
-           AND NOT EXISTS (SELECT 1 FROM pg_auth_members m
-                            WHERE m.member = r.oid AND m.roleid <> 'arxos_query'::regrole)
-           AND (r.rolname = 'arxos_query'
-                OR EXISTS (SELECT 1 FROM pg_auth_members m
-                            WHERE m.member = r.oid AND m.roleid = 'arxos_query'::regrole)))
+         WHERE r.rolname = session_user AND r.rolname = 'arxos_query'
+           AND NOT r.rolsuper AND NOT r.rolbypassrls
+           AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = r.oid))
 $$;
 
 CREATE FUNCTION arxos_views.begin_query(api_key text)
@@ -288,7 +287,7 @@ BEGIN
     END IF;
     -- The query runs as the session's role (arxos_views.query_role_fits).
     IF NOT arxos_views.query_role_fits() THEN
-        RAISE EXCEPTION 'POST /api/query refuses to run as role %: it must be arxos_query (or a role that is a member of arxos_query and of nothing else), neither superuser nor BYPASSRLS', session_user
+        RAISE EXCEPTION 'POST /api/query refuses to run as role %: it runs as arxos_query itself, a member of no role, neither superuser nor BYPASSRLS', session_user
             USING ERRCODE = '42501', HINT = 'point --query-database-url at arxos_query (docs/security.md, "Deployment")';
     END IF;
     SELECT * INTO k FROM arxos.authorize(api_key, 'read') LIMIT 1;

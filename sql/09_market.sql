@@ -226,7 +226,7 @@ COMMENT ON COLUMN arxos.contributions.reward IS 'The reward of the current statu
 COMMENT ON COLUMN arxos.contributions.tokens_earned IS
     'Net tokens booked to the contributor for this contribution; below reward only after a capped claw-back.';
 COMMENT ON COLUMN arxos.contributions.verified_at IS
-    'When the contribution last became verified (auto, peer or expert); NULL while it is not. The rating''s V30 counts it.';
+    'When the contribution last became verified (auto, peer or expert); NULL while it is not. The rating''s V30 counts it unless verified_by_same_owner.';
 CREATE INDEX contributions_rate ON arxos.contributions (contributor_id, building_id, created_at);
 CREATE INDEX contributions_building ON arxos.contributions (building_id, created_at, id);
 -- The listing's order (GET /api/contributions: newest first, ties by id), read backwards.
@@ -1325,6 +1325,14 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
                  WHERE c.contributor_id = v.id AND NOT c.judged_across_owners), 0))
 $$;
 
+-- Whether a verification by verifier of author's work does not count in the rating's V30: the
+-- verifier has the author's owner, or the author was forgotten (forget_contributor rewrote its
+-- owner to a pseudonym, so its former owner's identities would otherwise pass for another's).
+CREATE FUNCTION arxos.same_owner_verification(verifier arxos.contributors, author arxos.contributors) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT verifier.owner IS NOT DISTINCT FROM author.owner OR author.forgotten_at IS NOT NULL
+$$;
+
 CREATE FUNCTION arxos.verify_contribution(contribution uuid, verifier uuid, status text)
 RETURNS TABLE (contribution_id uuid, old_status text, new_status text, tokens_delta numeric,
                tokens_earned numeric, verifier_reward numeric, transaction_id bigint,
@@ -1368,7 +1376,16 @@ BEGIN
     PERFORM arxos.check_owner(v);
     SELECT * INTO k FROM arxos.contributions c WHERE c.id = contribution FOR UPDATE;
 
-    -- The status it already has: nothing changes, whoever asks (no trust needed for nothing).
+    -- The status it already has: nothing changes, whoever asks (no trust needed for nothing);
+    -- except that a verifier of another owner confirming a verified status an identity of the
+    -- author's own owner set makes it count in the rating's V30 (verified_by_same_owner
+    -- cleared, no tokens move), with the trust that status needs.
+    IF k.status = status AND k.verified_by_same_owner AND arxos.verification_counts(status)
+       AND NOT arxos.same_owner_verification(v, author)
+       AND arxos.trust_ordinal(arxos.trust_level(arxos.verifier_standing(v)::double precision))
+           >= arxos.trust_ordinal(arxos.status_required_trust(status)) THEN
+        UPDATE arxos.contributions c SET verified_by_same_owner = false, verifier_id = v.id WHERE c.id = k.id;
+    END IF;
     IF k.status = status THEN
         RETURN QUERY SELECT k.id, k.status, k.status, 0::numeric(20, 6), k.tokens_earned, 0::numeric(20, 6),
                             NULL::bigint, NULL::bigint;
@@ -1417,7 +1434,7 @@ BEGIN
            verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved,
            judged_across_owners = v.owner IS DISTINCT FROM author.owner
                                   AND verify_contribution.status IN ('peer_verified', 'expert_verified', 'rejected'),
-           verified_by_same_owner = v.owner IS NOT DISTINCT FROM author.owner
+           verified_by_same_owner = arxos.same_owner_verification(v, author)
      WHERE c.id = k.id;
 
     -- The verifier: paid once per contribution for a peer or expert verification, as the

@@ -76,7 +76,11 @@ enum Command {
 fn init_logging(format: LogFormat, default_level: &str) {
     // RUST_LOG unset: the default level. Set but not a filter: the default level too, and a
     // warning once the log is up (the operator asked for something else).
+    let set = std::env::var("RUST_LOG").is_ok_and(|v| !v.trim().is_empty());
     let (filter, refused) = match EnvFilter::try_from_default_env() {
+        // (An empty RUST_LOG, as systemd and compose files often leave it, parses as "log
+        // nothing": it means unset.)
+        Ok(_) if !set => (EnvFilter::new(default_level), None),
         Ok(filter) => (filter, None),
         Err(error) => {
             let refused = std::env::var("RUST_LOG")

@@ -554,6 +554,9 @@ SELECT regress.try(format($$SELECT arxos.contribute('mkt', %L, 'floor_plan_uploa
 SELECT regress.try(format($$SELECT arxos.transfer(arxos.contributor_id('alice'), %L, 1)$$, :'carol'));
 SELECT regress.try(format($$SELECT arxos.transfer(%L, arxos.contributor_id('alice'), 1)$$, :'carol'));
 SELECT new_status, tokens_delta FROM arxos.verify_contribution((SELECT id FROM k WHERE data_hash = pg_temp.h('carol-quality_improvement')), arxos.contributor_id('bob'), 'auto_verified');
+-- (a verification of a forgotten contributor's work does not count in the rating's V30: its
+-- owner is a pseudonym now, which bob's owner, carol's former one, would otherwise not share)
+SELECT verified_by_same_owner FROM arxos.contributions WHERE data_hash = pg_temp.h('carol-quality_improvement');
 
 -------------------------------------------------------------------------------------------------
 -- The ledger's invariants
@@ -732,6 +735,17 @@ SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner
 SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
                                                  arxos.contributor_id('ivy2'), 'peer_verified');
 SELECT reputation, arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
+-- nor in the rating's V30, until a verifier of another owner sets the same status again (no
+-- tokens move; the status's trust is needed)
+SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
+SELECT verified_by_same_owner AS marked FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1');
+SELECT new_status, tokens_delta FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
+                                                               arxos.contributor_id('erin'), 'peer_verified');
+SELECT verified_by_same_owner AS marked, (SELECT handle FROM arxos.contributors WHERE id = verifier_id) AS verifier,
+       (SELECT i.verified_30d FROM arxos.rating_inputs(arxos.building_id('mkt')) i)
+           = arxos.verified_in_window(arxos.building_id('mkt'), now()) AS totals_agree
+  FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1');
+SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner;
 -- nor does it start to once that identity is forgotten (its owner is rewritten then)
 SELECT arxos.forget_contributor(arxos.contributor_id('ivy2')) IS NOT NULL AS ivy2_forgotten;
 SELECT arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';

@@ -134,7 +134,7 @@ type Records<'a> = (Vec<&'a Map<String, Value>>, bool);
 fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
     // JSON-LD (Brick's other form) would read as records without ids, every one skipped.
     let json_ld = |o: &Map<String, Value>| {
-        ["@context", "@graph", "@id"]
+        ["@context", "@graph", "@id", "@type"]
             .iter()
             .any(|k| o.contains_key(*k))
     };
@@ -658,6 +658,7 @@ mod tests {
         for doc in [
             json!([{"@id": "urn:a", "@type": ["https://brickschema.org/schema/Brick#AHU"]}]),
             json!({"@context": {}, "@graph": []}),
+            json!([{"@type": "brick:AHU", "rdfs:label": "x"}]),
         ] {
             let err = parse(doc.to_string().as_bytes()).unwrap_err();
             assert!(err.to_string().contains("JSON-LD"), "{err}");
