@@ -44,6 +44,8 @@ pub enum DbError {
     NoUrl,
     #[error("invalid database URL: {0}")]
     InvalidUrl(#[source] tokio_postgres::Error),
+    #[error("invalid database URL: {0}; give a postgres:// (or postgresql://) URL, like postgres://user@localhost/arxos, or key=value settings, like host=/var/run/postgresql dbname=arxos")]
+    UnknownForm(&'static str),
     #[error("invalid database URL: it names no host (psql would fall back to the local socket; this client does not): give one, like postgres://user@localhost/arxos, or a socket directory, like host=/var/run/postgresql")]
     NoHost,
     #[error("cannot read CA certificate {path}: {source}")]
@@ -63,6 +65,20 @@ pub enum DbError {
 
 /// Parses a connection string (URL or key=value form) and fills in our defaults.
 pub fn pg_config(url: &str) -> Result<Config, DbError> {
+    // The parser's own message for these ("unexpected EOF") says nothing of what is wrong.
+    let trimmed = url.trim();
+    if trimmed.is_empty() {
+        return Err(DbError::UnknownForm("it is empty"));
+    }
+    if let Some((scheme, _)) = trimmed.split_once("://") {
+        if !matches!(scheme, "postgres" | "postgresql") {
+            return Err(DbError::UnknownForm("it is not a PostgreSQL URL"));
+        }
+    } else if !trimmed.contains('=') {
+        return Err(DbError::UnknownForm(
+            "it is neither a URL nor key=value settings",
+        ));
+    }
     let mut config = Config::from_str(url).map_err(DbError::InvalidUrl)?;
     if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
         return Err(DbError::NoHost);
@@ -438,6 +454,20 @@ mod tests {
     fn invalid_url_error_does_not_echo_the_password() {
         let err = pg_config("postgres://alice:s3cret@host/db?bogus=1").expect_err("unknown option");
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn urls_of_another_form_say_so() {
+        for (url, says) in [
+            ("", "it is empty"),
+            ("   ", "it is empty"),
+            ("mysql://u:p@h/db", "not a PostgreSQL URL"),
+            ("notaurl", "neither a URL nor key=value"),
+        ] {
+            let err = pg_config(url).expect_err(url).to_string();
+            assert!(err.contains(says), "{url}: {err}");
+            assert!(!err.contains("u:p"), "{err}");
+        }
     }
 
     #[test]
