@@ -730,7 +730,8 @@ $$;
 
 -- Locks the contributors' rows, in id order, and returns them. Unknown → AX002; forgotten
 -- contributors → AX002 unless allow_forgotten.
-CREATE FUNCTION arxos.lock_contributors(ids uuid[], allow_forgotten boolean DEFAULT false)
+CREATE FUNCTION arxos.lock_contributors(ids uuid[], allow_forgotten boolean DEFAULT false,
+                                        acting uuid DEFAULT NULL)
 RETURNS SETOF arxos.contributors
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -738,6 +739,14 @@ DECLARE
     c       arxos.contributors;
     missing uuid;
 BEGIN
+    -- The caller must act for `acting` (the sender, the contributor, the verifier): checked on
+    -- an unlocked read before any row is locked, so that a caller acting for another owner's
+    -- contributor is refused (42501) without first holding, in id order, the rows of others
+    -- while it waits (a tenant held another's contributors that way). The caller checks again
+    -- on the locked row; a forgotten one is the caller's to refuse (AX002).
+    IF acting IS NOT NULL THEN
+        PERFORM arxos.check_owner(x) FROM arxos.contributors x WHERE x.id = acting AND x.forgotten_at IS NULL;
+    END IF;
     SELECT u.id INTO missing FROM unnest(ids) AS u(id)
      WHERE u.id IS NULL OR NOT EXISTS (SELECT 1 FROM arxos.contributors x WHERE x.id = u.id)
      LIMIT 1;
@@ -1110,7 +1119,7 @@ DECLARE
 BEGIN
     -- Who: the contributor's row is locked for the whole call, so one contributor's calls
     -- (and an idempotency key's replays) queue behind each other.
-    SELECT * INTO c FROM arxos.lock_contributors(ARRAY[contributor]);
+    SELECT * INTO c FROM arxos.lock_contributors(ARRAY[contributor], acting => contributor);
     PERFORM arxos.check_owner(c);
     -- The building too (a delete that committed meanwhile: AX001, not a foreign key's message).
     IF NOT arxos.building_locked(b) THEN
@@ -1366,7 +1375,7 @@ BEGIN
         RAISE EXCEPTION 'nobody verifies their own work' USING ERRCODE = 'AX014';
     END IF;
     -- Lock both contributors in id order; the author may have been forgotten, the verifier not.
-    FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[k.contributor_id, verifier], allow_forgotten => true) LOOP
+    FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[k.contributor_id, verifier], allow_forgotten => true, acting => verifier) LOOP
         IF x.id = verifier THEN v := x; ELSE author := x; END IF;
     END LOOP;
     IF v.forgotten_at IS NOT NULL THEN
@@ -1553,7 +1562,7 @@ BEGIN
     END IF;
     -- A forgotten recipient is refused below, after a keyed retry of a transfer booked before
     -- it was forgotten has been answered (it was booked: the client must hear so).
-    FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[from_contributor, to_contributor], allow_forgotten => true) LOOP
+    FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[from_contributor, to_contributor], allow_forgotten => true, acting => from_contributor) LOOP
         IF x.id = from_contributor THEN sender := x; ELSE recipient := x; END IF;
     END LOOP;
     IF sender.forgotten_at IS NOT NULL THEN
