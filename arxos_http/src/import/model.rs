@@ -187,10 +187,16 @@ impl Model {
         for (i, e) in self.entities.iter().enumerate() {
             if let Some(p) = &path[i] {
                 by_id.insert(e.id.as_str(), p.as_str());
+                let mut properties = storable(&e.id, &e.properties, &mut skipped);
+                // An entity whose parent was cut (unknown, or a cycle) sits at the top level:
+                // it hangs under nothing by any relation.
+                if e.parent.is_some() && parent[i].is_none() {
+                    properties.remove("parent_relation");
+                }
                 objects.push(PlannedObject {
                     path: p.clone(),
                     kind: e.kind.clone(),
-                    properties: storable(&e.id, &e.properties, &mut skipped),
+                    properties,
                 });
             }
         }
@@ -564,10 +570,32 @@ mod tests {
             relations: vec![],
             skipped: vec![],
         };
+        let mut model = model;
+        for e in &mut model.entities {
+            e.properties
+                .insert("parent_relation".into(), serde_json::json!("isPartOf"));
+        }
         let plan = model.plan();
         assert_eq!(plan.objects.len(), 3);
         assert!(plan.objects.iter().any(|o| o.path == "/c"));
         assert_eq!(plan.skipped.len(), 2, "{:?}", plan.skipped);
+        // a cut parent leaves no relation behind: /c and the entity whose loop was cut sit at
+        // the top level under nothing; the other keeps the relation to its parent
+        let top: Vec<_> = plan
+            .objects
+            .iter()
+            .filter(|o| o.path.matches('/').count() == 1)
+            .collect();
+        assert_eq!(top.len(), 2, "{:?}", plan.objects);
+        for o in top {
+            assert!(!o.properties.contains_key("parent_relation"), "{o:?}");
+        }
+        let nested = plan
+            .objects
+            .iter()
+            .find(|o| o.path.matches('/').count() == 2)
+            .unwrap();
+        assert_eq!(nested.properties["parent_relation"], "isPartOf");
     }
 
     #[test]
