@@ -8,7 +8,7 @@
 //! `isFedBy` are turned into their forward form); literals, blank-node structures and IRIs
 //! that are not entities become properties. The RDF class becomes the type.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use oxrdf::{Literal, Subject, Term, Triple};
 use oxttl::TurtleParser;
@@ -342,6 +342,8 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     ),
                 });
             }
+            // the empty collection, `()`
+            Term::NamedNode(o) if o.as_str() == RDF_NIL => entry.add(local, json!([])),
             Term::NamedNode(o) => entry.add(local, json!(compact(o.as_str(), &prefixes))),
             Term::Literal(l) => entry.add(local, literal_json(l)),
             Term::BlankNode(b) => {
@@ -564,6 +566,9 @@ fn blank_json(
         walk.cut = true;
         return json!({});
     }
+    if is_list_node(triples) {
+        return list_json(id, blank, prefixes, walk, depth);
+    }
     walk.budget -= triples.len().max(1);
     let mut map = Values::default();
     for (pred, object) in triples {
@@ -572,21 +577,93 @@ fn blank_json(
         } else {
             local_name(pred)
         };
-        let v = match object {
-            Term::NamedNode(n) => json!(compact(n.as_str(), prefixes)),
-            Term::Literal(l) => literal_json(l),
-            Term::BlankNode(b) => blank_json(b.as_str(), blank, prefixes, walk, depth + 1),
-            #[allow(unreachable_patterns)]
-            _ => Value::Null,
-        };
-        map.add(key, v);
+        map.add(key, term_json(object, blank, prefixes, walk, depth + 1));
     }
     Value::Object(map.into_map(Map::new()))
+}
+
+fn term_json(
+    object: &Term,
+    blank: &HashMap<String, Vec<(String, Term)>>,
+    prefixes: &[(String, String)],
+    walk: &mut BlankWalk,
+    depth: usize,
+) -> Value {
+    match object {
+        // the empty collection, `()`
+        Term::NamedNode(n) if n.as_str() == RDF_NIL => json!([]),
+        Term::NamedNode(n) => json!(compact(n.as_str(), prefixes)),
+        Term::Literal(l) => literal_json(l),
+        Term::BlankNode(b) => blank_json(b.as_str(), blank, prefixes, walk, depth),
+        #[allow(unreachable_patterns)]
+        _ => Value::Null,
+    }
+}
+
+const RDF_FIRST: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first";
+const RDF_REST: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest";
+const RDF_NIL: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil";
+
+/// A node of an RDF collection (Turtle's `( a b c )`): an `rdf:first` and an `rdf:rest`.
+fn is_list_node(triples: &[(String, Term)]) -> bool {
+    triples.iter().any(|(p, _)| p == RDF_FIRST)
+        && triples.iter().all(|(p, _)| p == RDF_FIRST || p == RDF_REST)
+}
+
+/// An RDF collection as a JSON array, in its order (a collection is ordered, unlike a key's
+/// several values): its nodes walked along `rdf:rest` to `rdf:nil`, each costing one value of
+/// the budget, whatever the collection's length (it is not nesting); a node met twice (a
+/// cycle) ends it, reported as cut.
+fn list_json(
+    head: &str,
+    blank: &HashMap<String, Vec<(String, Term)>>,
+    prefixes: &[(String, String)],
+    walk: &mut BlankWalk,
+    depth: usize,
+) -> Value {
+    let mut items = Vec::new();
+    let mut seen = HashSet::new();
+    let mut node = head.to_owned();
+    loop {
+        if !seen.insert(node.clone()) || walk.budget == 0 {
+            walk.cut = true;
+            break;
+        }
+        walk.used.insert(node.clone());
+        let Some(triples) = blank.get(&node).filter(|t| is_list_node(t)) else {
+            break;
+        };
+        walk.budget -= 1;
+        let mut next = None;
+        for (pred, object) in triples {
+            if pred == RDF_FIRST {
+                items.push(term_json(object, blank, prefixes, walk, depth + 1));
+            } else if let Term::BlankNode(b) = object {
+                next = Some(b.as_str().to_owned());
+            }
+        }
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    Value::Array(items)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rdf_collections_are_arrays_in_their_order() {
+        let ttl = "@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n@prefix tag: <urn:tag#> .\nex:a a brick:AHU ; ex:tags ( tag:J tag:B tag:C tag:D tag:E tag:F tag:G tag:H tag:I tag:A ) ; ex:empty () .\n";
+        let model = parse(ttl.as_bytes()).unwrap();
+        assert!(model.skipped.is_empty(), "{:?}", model.skipped);
+        let tags = &model.entities[0].properties["tags"];
+        let want: Vec<String> = "JBCDEFGHIA".chars().map(|c| format!("tag:{c}")).collect();
+        assert_eq!(tags, &json!(want), "{tags}");
+        assert_eq!(model.entities[0].properties["empty"], json!([]));
+    }
 
     #[test]
     fn a_parent_missing_from_the_file_is_reported() {
