@@ -237,6 +237,8 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut names: HashMap<&str, String> = HashMap::new();
     let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
     let mut walk = BlankWalk {
+        blank: &blank,
+        prefixes: &prefixes,
         used: BTreeSet::new(),
         budget: BLANK_VALUES_MAX,
         cut: false,
@@ -348,7 +350,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             Term::Literal(l) => entry.add(local, literal_json(l)),
             Term::BlankNode(b) => {
                 walk.cut = false;
-                let v = blank_json(b.as_str(), &blank, &prefixes, &mut walk, 0);
+                let v = walk.node(b.as_str(), 0);
                 if walk.cut {
                     model.skipped.push(Skipped {
                         what: format!("_:{} (the value of {local} of {s})", b.as_str()),
@@ -542,62 +544,16 @@ fn statement_properties(
 }
 
 /// The state of expanding blank nodes into property values.
-struct BlankWalk {
+struct BlankWalk<'a> {
+    /// The blank nodes' triples, by node.
+    blank: &'a HashMap<String, Vec<(String, Term)>>,
+    prefixes: &'a [(String, String)],
     /// Blank nodes some value refers to.
     used: BTreeSet<String>,
     /// Expansions left in the document.
     budget: usize,
     /// The value being expanded lost nodes to the depth or the budget.
     cut: bool,
-}
-
-fn blank_json(
-    id: &str,
-    blank: &HashMap<String, Vec<(String, Term)>>,
-    prefixes: &[(String, String)],
-    walk: &mut BlankWalk,
-    depth: usize,
-) -> Value {
-    walk.used.insert(id.to_owned());
-    let Some(triples) = blank.get(id) else {
-        return json!({});
-    };
-    if depth >= BLANK_DEPTH_MAX || walk.budget < triples.len().max(1) {
-        walk.cut = true;
-        return json!({});
-    }
-    if is_list_node(triples) {
-        return list_json(id, blank, prefixes, walk, depth);
-    }
-    walk.budget -= triples.len().max(1);
-    let mut map = Values::default();
-    for (pred, object) in triples {
-        let key = if pred == RDF_TYPE {
-            "type"
-        } else {
-            local_name(pred)
-        };
-        map.add(key, term_json(object, blank, prefixes, walk, depth + 1));
-    }
-    Value::Object(map.into_map(Map::new()))
-}
-
-fn term_json(
-    object: &Term,
-    blank: &HashMap<String, Vec<(String, Term)>>,
-    prefixes: &[(String, String)],
-    walk: &mut BlankWalk,
-    depth: usize,
-) -> Value {
-    match object {
-        // the empty collection, `()`
-        Term::NamedNode(n) if n.as_str() == RDF_NIL => json!([]),
-        Term::NamedNode(n) => json!(compact(n.as_str(), prefixes)),
-        Term::Literal(l) => literal_json(l),
-        Term::BlankNode(b) => blank_json(b.as_str(), blank, prefixes, walk, depth),
-        #[allow(unreachable_patterns)]
-        _ => Value::Null,
-    }
 }
 
 const RDF_FIRST: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first";
@@ -610,44 +566,80 @@ fn is_list_node(triples: &[(String, Term)]) -> bool {
         && triples.iter().all(|(p, _)| p == RDF_FIRST || p == RDF_REST)
 }
 
-/// An RDF collection as a JSON array, in its order (a collection is ordered, unlike a key's
-/// several values): its nodes walked along `rdf:rest` to `rdf:nil`, each costing one value of
-/// the budget, whatever the collection's length (it is not nesting); a node met twice (a
-/// cycle) ends it, reported as cut.
-fn list_json(
-    head: &str,
-    blank: &HashMap<String, Vec<(String, Term)>>,
-    prefixes: &[(String, String)],
-    walk: &mut BlankWalk,
-    depth: usize,
-) -> Value {
-    let mut items = Vec::new();
-    let mut seen = HashSet::new();
-    let mut node = head.to_owned();
-    loop {
-        if !seen.insert(node.clone()) || walk.budget == 0 {
-            walk.cut = true;
-            break;
-        }
-        walk.used.insert(node.clone());
-        let Some(triples) = blank.get(&node).filter(|t| is_list_node(t)) else {
-            break;
+impl BlankWalk<'_> {
+    /// A blank node as a JSON object (a collection as an array).
+    fn node(&mut self, id: &str, depth: usize) -> Value {
+        self.used.insert(id.to_owned());
+        let blank = self.blank;
+        let Some(triples) = blank.get(id) else {
+            return json!({});
         };
-        walk.budget -= 1;
-        let mut next = None;
-        for (pred, object) in triples {
-            if pred == RDF_FIRST {
-                items.push(term_json(object, blank, prefixes, walk, depth + 1));
-            } else if let Term::BlankNode(b) = object {
-                next = Some(b.as_str().to_owned());
-            }
+        if depth >= BLANK_DEPTH_MAX || self.budget < triples.len().max(1) {
+            self.cut = true;
+            return json!({});
         }
-        match next {
-            Some(n) => node = n,
-            None => break,
+        if is_list_node(triples) {
+            return self.list(id, depth);
+        }
+        self.budget -= triples.len().max(1);
+        let mut map = Values::default();
+        for (pred, object) in triples {
+            let key = if pred == RDF_TYPE {
+                "type"
+            } else {
+                local_name(pred)
+            };
+            map.add(key, self.term(object, depth + 1));
+        }
+        Value::Object(map.into_map(Map::new()))
+    }
+
+    fn term(&mut self, object: &Term, depth: usize) -> Value {
+        match object {
+            // the empty collection, `()`
+            Term::NamedNode(n) if n.as_str() == RDF_NIL => json!([]),
+            Term::NamedNode(n) => json!(compact(n.as_str(), self.prefixes)),
+            Term::Literal(l) => literal_json(l),
+            Term::BlankNode(b) => self.node(b.as_str(), depth),
+            #[allow(unreachable_patterns)]
+            _ => Value::Null,
         }
     }
-    Value::Array(items)
+
+    /// An RDF collection as a JSON array, in its order (a collection is ordered, unlike a key's
+    /// several values): its nodes walked along `rdf:rest` to `rdf:nil`, each costing one value
+    /// of the budget, whatever the collection's length (it is not nesting); a node met twice
+    /// (a cycle) ends it, reported as cut.
+    fn list(&mut self, head: &str, depth: usize) -> Value {
+        let blank = self.blank;
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut node = head.to_owned();
+        loop {
+            if !seen.insert(node.clone()) || self.budget == 0 {
+                self.cut = true;
+                break;
+            }
+            self.used.insert(node.clone());
+            let Some(triples) = blank.get(&node).filter(|t| is_list_node(t)) else {
+                break;
+            };
+            self.budget -= 1;
+            let mut next = None;
+            for (pred, object) in triples {
+                if pred == RDF_FIRST {
+                    items.push(self.term(object, depth + 1));
+                } else if let Term::BlankNode(b) = object {
+                    next = Some(b.as_str().to_owned());
+                }
+            }
+            match next {
+                Some(n) => node = n,
+                None => break,
+            }
+        }
+        Value::Array(items)
+    }
 }
 
 #[cfg(test)]
