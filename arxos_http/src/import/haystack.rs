@@ -401,6 +401,21 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     reason: "it refers to the record itself; not used as its parent".into(),
                 });
             }
+            // A hierarchy ref besides the parent (a floorRef next to the spaceRef chosen) is
+            // kept as a property; one to a record the file does not have is said so (the
+            // parent's own is reported when the plan places the record).
+            if let Kind::Ref(r) = v {
+                if PARENT_REFS.contains(&k.as_str())
+                    && *r != id
+                    && !ids.contains(r)
+                    && parent.as_ref() != Some(r)
+                {
+                    model.skipped.push(Skipped {
+                        what: format!("{k} of {id}"),
+                        reason: format!("{r} is not in the file; kept as a property, not followed"),
+                    });
+                }
+            }
         }
         let mut properties = Map::new();
         for (k, v) in &tags {
@@ -651,6 +666,24 @@ mod tests {
             json!({"value": 72.5, "unit": "°F"})
         );
         assert_eq!(model.relations.len(), 1, "{:?}", model.relations);
+    }
+
+    #[test]
+    fn a_dangling_hierarchy_ref_besides_the_parent_is_reported() {
+        let rows = json!([
+            {"id": {"_kind": "ref", "val": "s"}, "site": {"_kind": "marker"}},
+            {"id": {"_kind": "ref", "val": "e"}, "equip": {"_kind": "marker"},
+             "siteRef": {"_kind": "ref", "val": "s"}, "floorRef": {"_kind": "ref", "val": "f9"}}
+        ]);
+        let model = parse(&hayson_rows(rows)).unwrap();
+        assert_eq!(model.skipped.len(), 1, "{:?}", model.skipped);
+        assert!(
+            model.skipped[0].reason.contains("f9 is not in the file"),
+            "{:?}",
+            model.skipped
+        );
+        let e = model.entities.iter().find(|e| e.id == "e").unwrap();
+        assert_eq!(e.parent.as_deref(), Some("s"));
     }
 
     #[test]
