@@ -297,6 +297,7 @@ DECLARE
     i  record;
     v  double precision[];
     r  arxos.rating_result;
+    settled boolean;
 BEGIN
     -- It runs as the owner (08_security.sql), past row-level security: a request limited to
     -- other buildings finds no such building, as everywhere else.
@@ -324,16 +325,15 @@ BEGIN
         SELECT * INTO i FROM arxos.rating_inputs_scan(b);
         v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
                                   i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
-        EXIT WHEN NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b);
-        IF attempt = 5 THEN
-            RAISE NOTICE 'building % kept changing while its rating was recounted: the recount is returned, not recorded', arxos.shown(building);
-            RETURN arxos.rating_from_values(
-                (SELECT key FROM arxos.buildings WHERE id = b), v,
-                coalesce((SELECT max(h.id) FROM arxos.rating_history h WHERE h.building_id = b), 0));
-        END IF;
+        settled := NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b);
+        EXIT WHEN settled;
     END LOOP;
-    -- The history row and the event carry what this call returns: the rating from scratch.
-    PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true, computed => v);
+    IF settled THEN
+        -- The history row and the event carry what this call returns: the rating from scratch.
+        PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true, computed => v);
+    ELSE
+        RAISE NOTICE 'building % kept changing while its rating was recounted: the recount is returned, not recorded', arxos.shown(building);
+    END IF;
     r := arxos.rating_from_values(
         (SELECT key FROM arxos.buildings WHERE id = b), v,
         coalesce((SELECT max(h.id) FROM arxos.rating_history h WHERE h.building_id = b), 0));

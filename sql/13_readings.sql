@@ -218,6 +218,20 @@ BEGIN
 END
 $$;
 
+-- The objects readings are written for, as every writer of readings locks them: the objects
+-- table (ROW EXCLUSIVE, as a write takes it), then the rows in path order, FOR NO KEY UPDATE
+-- (the lock the update of their latest metrics takes anyway). See record_readings for why.
+CREATE FUNCTION arxos.lock_reading_objects(ids uuid[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    LOCK TABLE arxos.objects IN ROW EXCLUSIVE MODE;
+    PERFORM 1 FROM arxos.objects o
+     WHERE o.id = ANY (ids)
+     ORDER BY o.building_id, o.path
+       FOR NO KEY UPDATE OF o;
+END
+$$;
+
 -- Every delete of objects (rm, a plain DELETE, a building's cascade) takes the readings table
 -- before any object's row, as the readings' writers do (objects_delete_readings needs it
 -- after the rows are locked): a writer that made a new month's partition, and holds the
@@ -285,11 +299,7 @@ BEGIN
     -- later single reading. arxos.record_readings locks them before it inserts, so that a
     -- reading written again, whose row its upsert locks first, cannot deadlock with a delete.)
     ids := ARRAY(SELECT DISTINCT n.object_id FROM new_rows n);
-    LOCK TABLE arxos.objects IN ROW EXCLUSIVE MODE;
-    PERFORM 1 FROM arxos.objects o
-     WHERE o.id = ANY (ids)
-     ORDER BY o.building_id, o.path
-       FOR NO KEY UPDATE OF o;
+    PERFORM arxos.lock_reading_objects(ids);
     SELECT n.object_id, n.building_id INTO bad FROM new_rows n
      WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o
                         WHERE o.id = n.object_id AND o.building_id = n.building_id OFFSET 0)
@@ -477,11 +487,7 @@ BEGIN
        FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
                FROM unnest(ats) a) months;
     PERFORM arxos.lock_readings();
-    LOCK TABLE arxos.objects IN ROW EXCLUSIVE MODE;
-    PERFORM 1 FROM arxos.objects o
-     WHERE o.id = ANY (ids)
-     ORDER BY o.building_id, o.path
-       FOR NO KEY UPDATE OF o;
+    PERFORM arxos.lock_reading_objects(ids);
     -- Deleted while this waited for it: not found, as before. (Moved meanwhile: a reading
     -- follows its object, which keeps its id; the path is how the batch named it.)
     SELECT array_agg(DISTINCT arxos.normalize_object_path(x.p)) INTO missing

@@ -112,8 +112,8 @@ pub struct ApiConfig {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub query_rate_limit_burst: u32,
 
-    /// Connection string for POST /api/query. Its user must be a role with no memberships but
-    /// arxos_query (docs/security.md). Default: the database URL with user arxos_query and no
+    /// Connection string for POST /api/query. Its user must be arxos_query itself
+    /// (docs/security.md; any other role is refused on every query). Default: the database URL with user arxos_query and no
     /// password, which only trust authentication accepts (no password file is read): give a
     /// URL with a password otherwise.
     #[arg(long, env = "ARXOS_QUERY_DATABASE_URL", hide_env_values = true)]

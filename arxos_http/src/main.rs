@@ -74,21 +74,19 @@ enum Command {
 /// Logs go to stderr; the level comes from RUST_LOG (default `default_level`), and
 /// [`keeps_secrets_out`] has the last word.
 fn init_logging(format: LogFormat, default_level: &str) {
-    // RUST_LOG unset: the default level. Set but not a filter: the default level too, and a
-    // warning once the log is up (the operator asked for something else).
-    let set = std::env::var("RUST_LOG").is_ok_and(|v| !v.trim().is_empty());
-    let (filter, refused) = match EnvFilter::try_from_default_env() {
-        // (An empty RUST_LOG, as systemd and compose files often leave it, parses as "log
-        // nothing": it means unset.)
-        Ok(_) if !set => (EnvFilter::new(default_level), None),
-        Ok(filter) => (filter, None),
-        Err(error) => {
-            let refused = std::env::var("RUST_LOG")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .map(|value| (value, error.to_string()));
-            (EnvFilter::new(default_level), refused)
-        }
+    // RUST_LOG unset or empty (as systemd and compose files often leave it; EnvFilter would
+    // read it as "log nothing"): the default level. Set but not a filter: the default level
+    // too, and a warning once the log is up (the operator asked for something else).
+    let asked = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let (filter, refused) = match asked.map(|v| (EnvFilter::try_new(&v), v)) {
+        None => (EnvFilter::new(default_level), None),
+        Some((Ok(filter), _)) => (filter, None),
+        Some((Err(error), value)) => (
+            EnvFilter::new(default_level),
+            Some((value, error.to_string())),
+        ),
     };
     let filter = filter.and(filter_fn(keeps_secrets_out));
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);

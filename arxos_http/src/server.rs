@@ -565,7 +565,7 @@ async fn report_database(state: AppState) {
             // A privileged role is refused by every query (arxos_views.begin_query): say so now.
             Ok(Ok(client)) => match client.query_one("SELECT NOT arxos_views.query_role_fits()", &[]).await {
                 Ok(row) if row.get::<_, bool>(0) => tracing::error!(
-                    "POST /api/query connects as a role that is a superuser, BYPASSRLS or a member of a role other than arxos_query, and refuses every query (403): point --query-database-url at arxos_query (docs/security.md, \"Deployment\")"
+                    "POST /api/query connects as a role other than arxos_query itself (unprivileged, a member of no role), and refuses every query (403): point --query-database-url at arxos_query (docs/security.md, \"Deployment\")"
                 ),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(error = %chain(&error), "POST /api/query: its role could not be checked"),
