@@ -310,9 +310,7 @@ BEGIN
     PERFORM arxos.lock_sequencer();
     -- The building held to the end (a delete committed meanwhile: unknown, not a rating of
     -- nothing).
-    IF NOT arxos.building_locked(b) THEN
-        PERFORM arxos.unknown_building(building);
-    END IF;
+    PERFORM arxos.building_locked(b) OR arxos.unknown_building(building);
     -- The recount runs in a later snapshot than the fold: a write of the building that
     -- committed in between is in the recount but not in the totals, and recording it here
     -- would take its move (its reason, object and actor) from it. Its deltas are then still

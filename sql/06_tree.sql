@@ -261,9 +261,7 @@ BEGIN
         -- The building is locked before any object (below), the order of a building's delete
         -- (the building, then its objects): always, since what is there now may be deleted
         -- before the loop below locks it, and then created after the parent is locked.
-        IF NOT arxos.building_locked(b) THEN
-            PERFORM arxos.unknown_building(building);
-        END IF;
+        PERFORM arxos.building_locked(b) OR arxos.unknown_building(building);
         building_held := true;
         -- Ancestors a concurrent transaction deletes meanwhile are created anew: the deepest
         -- existing one is locked first (FOR KEY SHARE; a delete or move of it, or of anything
@@ -323,9 +321,7 @@ BEGIN
             RETURNING * INTO r;
         ELSE
             -- (a building deleted meanwhile: unknown, not the foreign key's message)
-            IF NOT building_held AND NOT arxos.building_locked(b) THEN
-                PERFORM arxos.unknown_building(building);
-            END IF;
+            PERFORM building_held OR arxos.building_locked(b) OR arxos.unknown_building(building);
             INSERT INTO arxos.objects (building_id, path, type, properties, status, health, needs_repair, x, y, z, floor)
             VALUES (b, p, put.type, coalesce(put.properties, '{}'), coalesce(put.status, 'active'),
                     coalesce(put.health, 100), coalesce(put.needs_repair, false), loc.x, loc.y, loc.z, loc.floor)

@@ -774,9 +774,7 @@ BEGIN
     END IF;
 
     -- The building locked, as put and contribute lock it: deleted meanwhile, it is unknown.
-    IF NOT arxos.building_locked(b) THEN
-        PERFORM arxos.unknown_building(building);
-    END IF;
+    PERFORM arxos.building_locked(b) OR arxos.unknown_building(building);
 
     IF to_regclass('pg_temp.arxos_import_objects') IS NULL THEN
         CREATE TEMP TABLE arxos_import_objects (

@@ -135,12 +135,14 @@ fn literal_json(l: &Literal) -> Value {
     let xsd = "http://www.w3.org/2001/XMLSchema#";
     if let Some(t) = dt.strip_prefix(xsd) {
         match t {
-            "integer" | "int" | "long" | "short" | "nonNegativeInteger" | "positiveInteger" => {
-                if let Ok(n) = v.trim().parse::<i64>() {
-                    return json!(n);
+            "integer" | "int" | "long" | "short" | "byte" | "nonNegativeInteger"
+            | "positiveInteger" | "nonPositiveInteger" | "negativeInteger" | "unsignedLong"
+            | "unsignedInt" | "unsignedShort" | "unsignedByte" | "decimal" => {
+                if let Some(n) = exact_decimal(v.trim()) {
+                    return Value::Number(n);
                 }
             }
-            "decimal" | "double" | "float" => {
+            "double" | "float" => {
                 if let Some(n) = v
                     .trim()
                     .parse::<f64>()
@@ -159,6 +161,33 @@ fn literal_json(l: &Literal) -> Value {
         }
     }
     json!(v)
+}
+
+/// An `xsd:decimal` or `xsd:integer` lexical form (`-1.50`, `+.5`, `007`, `5.`) as a JSON
+/// number with every digit kept (serde_json's `arbitrary_precision`; jsonb keeps numerics
+/// exact), not through a double, which would round a 20-digit meter total. `None` for
+/// anything else (kept as the string it is).
+fn exact_decimal(lexical: &str) -> Option<serde_json::Number> {
+    let (sign, unsigned) = match lexical.as_bytes().first()? {
+        b'-' => ("-", &lexical[1..]),
+        b'+' => ("", &lexical[1..]),
+        _ => ("", lexical),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
+        return None;
+    }
+    let int = match int.trim_start_matches('0') {
+        "" => "0",
+        int => int,
+    };
+    let text = if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    };
+    serde_json::from_str(&text).ok()
 }
 
 /// Values of one entity (or blank node) by key; several values of one key become an array.
@@ -645,6 +674,39 @@ impl BlankWalk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_and_integers_keep_every_digit() {
+        for (lexical, json) in [
+            (
+                "123456789012345678901.000000000000000001",
+                "123456789012345678901.000000000000000001",
+            ),
+            ("-007.50", "-7.50"),
+            ("+.5", "0.5"),
+            ("5.", "5"),
+            ("-0", "-0"),
+            ("99999999999999999999999", "99999999999999999999999"),
+        ] {
+            assert_eq!(
+                exact_decimal(lexical).unwrap().to_string(),
+                json,
+                "{lexical}"
+            );
+        }
+        for bad in ["", "+", ".", "1e5", "1.2.3", " 1", "0x10", "--1", "1_000"] {
+            assert!(exact_decimal(bad).is_none(), "{bad:?}");
+        }
+        let ttl = "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\nex:m a brick:Meter ; ex:total \"12345678901234567890.123\"^^xsd:decimal ; ex:count \"18446744073709551616\"^^xsd:integer ; ex:odd \"twelve\"^^xsd:integer .\n";
+        let model = parse(ttl.as_bytes()).unwrap();
+        let m = find(&model, "m");
+        assert_eq!(
+            m.properties["total"].to_string(),
+            "12345678901234567890.123"
+        );
+        assert_eq!(m.properties["count"].to_string(), "18446744073709551616");
+        assert_eq!(m.properties["odd"], json!("twelve"));
+    }
 
     #[test]
     fn rdf_collections_are_arrays_in_their_order() {

@@ -183,7 +183,7 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
             Err(error) => {
                 failures += 1;
                 if failures == 1 || failures.is_multiple_of(60) {
-                    tracing::warn!(%error, "webhook worker cannot reach the database; retrying");
+                    tracing::warn!(%error, "webhook worker: a database call failed (the error says which); retrying every second");
                 }
             }
         }
