@@ -64,14 +64,19 @@ fn failing(cluster: &Cluster, commands: &str) -> (String, String) {
     (stdout(&out), stderr(&out))
 }
 
-/// The shell with `input` piped on its standard input.
-fn piped(cluster: &Cluster, input: &[u8]) -> Output {
-    let mut child = shell_command(cluster, &[])
+/// The shell reading a pipe, writing to pipes.
+fn spawn_piped(cluster: &Cluster) -> std::process::Child {
+    shell_command(cluster, &[])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start arxos shell");
+        .expect("start arxos shell")
+}
+
+/// The shell with `input` piped on its standard input.
+fn piped(cluster: &Cluster, input: &[u8]) -> Output {
+    let mut child = spawn_piped(cluster);
     child
         .stdin
         .take()
@@ -808,39 +813,144 @@ fn exit_statuses_and_piped_commands() {
 #[test]
 fn reconnects_after_the_database_restarts() {
     let cluster = sample_cluster();
-    let mut child = shell_command(&cluster, &[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start arxos shell");
-    let mut input = child.stdin.take().expect("stdin");
-    let mut output = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-
-    input
-        .write_all(b"cd /electrical; pwd\n")
-        .expect("write a command");
-    output.read_line(&mut line).expect("read its answer");
-    assert_eq!(line, "/electrical\n");
-
+    let mut shell = Piped::start(&cluster);
+    assert_eq!(shell.ask("cd /electrical; pwd"), "/electrical\n");
     cluster.stop();
     cluster.restart();
     // The first command may still meet the dead connection (and fail); later ones run on a
     // new one, in the same place.
-    input.write_all(b"pwd\npwd\nls\n").expect("write commands");
-    drop(input);
-    let mut text = String::new();
-    output.read_to_string(&mut text).expect("read the answers");
-    let out = child.wait_with_output().expect("wait for arxos shell");
+    let (text, err) = shell.finish("pwd\npwd\nls\n");
     assert!(
         text.ends_with("/electrical\ncircuits/  directory  [OK]\npanels/    directory  [OK]\n"),
         "{text}"
     );
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.lines().count() <= 1,
         "at most the first command fails: {err}"
+    );
+}
+
+/// A shell reading commands from a pipe, and its answers line by line.
+struct Piped {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: BufReader<std::process::ChildStdout>,
+}
+
+impl Piped {
+    fn start(cluster: &Cluster) -> Piped {
+        let mut child = spawn_piped(cluster);
+        let input = child.stdin.take().expect("stdin");
+        let output = BufReader::new(child.stdout.take().expect("stdout"));
+        Piped {
+            child,
+            input,
+            output,
+        }
+    }
+
+    /// Sends one line and reads one line of its answer.
+    fn ask(&mut self, line: &str) -> String {
+        self.input
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("write a command");
+        let mut answer = String::new();
+        self.output.read_line(&mut answer).expect("read its answer");
+        answer
+    }
+
+    /// Sends the last lines, closes the input and returns the rest of stdout and stderr.
+    fn finish(mut self, lines: &str) -> (String, String) {
+        self.input
+            .write_all(lines.as_bytes())
+            .expect("write commands");
+        drop(self.input);
+        let mut text = String::new();
+        self.output
+            .read_to_string(&mut text)
+            .expect("read the answers");
+        let out = self.child.wait_with_output().expect("wait for arxos shell");
+        (text, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn pwd_and_help_work_while_the_database_is_down() {
+    let cluster = sample_cluster();
+    let mut shell = Piped::start(&cluster);
+    assert_eq!(shell.ask("cd /electrical; pwd"), "/electrical\n");
+    cluster.stop();
+    let (out, err) = shell.finish("pwd\nhelp pwd\nls\n");
+    assert!(out.starts_with("/electrical\nusage: pwd\n"), "{out}");
+    assert_eq!(err.lines().count(), 1, "only ls fails: {err}");
+    assert!(
+        err.starts_with("error: cannot connect to the database"),
+        "{err}"
+    );
+    cluster.restart();
+}
+
+#[test]
+fn a_current_path_moved_away_is_explained_and_cd_up_finds_ground() {
+    let cluster = sample_cluster();
+    let mut shell = Piped::start(&cluster);
+    assert_eq!(
+        shell.ask("cd /electrical/circuits/2; pwd"),
+        "/electrical/circuits/2\n"
+    );
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.mv('b42', '/electrical/circuits', '/electrical/lines')")
+        .expect("move the current path away");
+    let (out, err) = shell.finish("ls\ncd ..\npwd\nls lines\n");
+    assert_eq!(
+        err,
+        "error: no object at /electrical/circuits/2: the current path /electrical/circuits/2 no \
+         longer exists (moved or deleted meanwhile); `cd ..` goes to the nearest path above it \
+         that does, `cd /` to the root\n"
+    );
+    assert!(
+        out.starts_with(
+            "/electrical/circuits no longer exists (moved or deleted meanwhile); now at /electrical\n\
+             /electrical\n1   circuit"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn errors_show_no_control_characters_and_are_cut() {
+    let cluster = sample_cluster();
+    let (_, err) = failing(&cluster, "ls -\u{1b}[2J");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.starts_with("error: unknown option -?[2J"), "{err:?}");
+    let (_, err) = failing(&cluster, &"x".repeat(100_000));
+    assert!(err.len() < 700, "{} bytes", err.len());
+    assert!(err.ends_with("… (99545 more characters)\n"), "{err}");
+}
+
+#[test]
+fn a_role_without_the_schema_is_told_so() {
+    let cluster = sample_cluster();
+    cluster
+        .client()
+        .batch_execute("CREATE ROLE technician LOGIN")
+        .expect("create a role without grants");
+    let out = Command::new(arxos_bin())
+        .args(["shell", "-c", "ls"])
+        .env(
+            "DATABASE_URL",
+            format!("postgres://technician@127.0.0.1:{}/arxos", cluster.port()),
+        )
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run arxos shell");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: role technician may not use schema arxos: a DBA grants"),
+        "{}",
+        stderr(&out)
     );
 }
 
@@ -850,18 +960,21 @@ fn ls_of_a_big_folder_shows_the_first_thousand_and_says_so() {
     cluster
         .client()
         .batch_execute(
-            "SELECT arxos.put('b42', format('/bulk/item_%s', lpad(i::text, 4, '0')), 'sensor',
-                              parents => true)
+            "SELECT arxos.put('b42', format('/bulk items/item_%s', lpad(i::text, 4, '0')),
+                              'sensor', parents => true)
                FROM generate_series(1, 1005) i",
         )
         .expect("fill a big folder");
-    let out = ok(&cluster, "ls /bulk");
+    let out = ok(&cluster, "ls '/bulk items'");
     let items: Vec<&str> = out.lines().filter(|l| l.starts_with("item_")).collect();
     assert_eq!(items.len(), 1000, "{out}");
     assert!(items[0].starts_with("item_0001 "), "{out}");
     assert!(items[999].starts_with("item_1000 "), "{out}");
     assert!(
-        out.ends_with("(first 1000 children shown; `find /bulk type=...` narrows them down)\n"),
+        // (the path as it must be typed: its blank escaped)
+        out.ends_with(
+            "(first 1000 children shown; `find /bulk\\ items type=...` narrows them down)\n"
+        ),
         "{out}"
     );
     // A folder within the limit has no such line.

@@ -102,16 +102,7 @@ fn completes_paths_and_moves_around() {
 #[test]
 fn ctrl_c_cancels_the_running_statement() {
     let cluster = Cluster::start();
-    let mut command = Command::new(arxos_bin());
-    command
-        .args(["shell"])
-        .env("DATABASE_URL", cluster.url())
-        .env_remove("HOME")
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG");
-    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
-    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+    let mut shell = shell_without_history(&cluster);
 
     // No building yet: the prompt says so.
     shell.expect("arxos:/> ").expect("the prompt");
@@ -153,4 +144,66 @@ fn ctrl_c_cancels_the_running_statement() {
     shell.expect(Eof).expect("the shell ends");
     let status = shell.get_process().wait().expect("wait for the shell");
     assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+}
+
+#[test]
+fn ctrl_c_twice_gives_up_a_connection_that_hangs() {
+    let cluster = Cluster::start();
+    let mut shell = shell_without_history(&cluster);
+    shell.expect("arxos:/> ").expect("the prompt");
+    shell
+        .send("sql select pg_sleep(300)\r")
+        .expect("a slow statement");
+    let mut db = cluster.client();
+    let backend: i32 = wait_until(Duration::from_secs(30), "the statement to run", || {
+        db.query_opt(
+            "SELECT pid FROM pg_stat_activity
+              WHERE state = 'active' AND query LIKE 'FETCH % FROM arxos\\_sql'",
+            &[],
+        )
+        .expect("read pg_stat_activity")
+        .map(|row| row.get(0))
+    });
+    // A backend that answers nothing, as behind a link that dropped: the cancel cannot end it.
+    let kill = |signal: &str| {
+        let status = Command::new("kill")
+            .args([signal, &backend.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {backend}");
+    };
+    kill("-STOP");
+    shell.send("\x03").expect("press Ctrl-C");
+    shell
+        .expect("Ctrl-C again gives the connection up")
+        .expect("the shell says how to give up");
+    shell.send("\x03").expect("press Ctrl-C again");
+    shell
+        .expect("error: interrupted (Ctrl-C twice): the connection was given up")
+        .expect("the connection is given up");
+    shell.expect("arxos:/> ").expect("back at the prompt");
+    kill("-CONT");
+    // The next command runs on a new connection.
+    shell.send("sql select 6 * 7 as answer\r").expect("a query");
+    shell.expect("42").expect("its answer");
+    shell.expect("arxos:/> ").expect("the prompt again");
+    shell.send("\x04").expect("Ctrl-D");
+    shell.expect(Eof).expect("the shell ends");
+    let status = shell.get_process().wait().expect("wait for the shell");
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+}
+
+/// `arxos shell` on a pty, without a history file or colours.
+fn shell_without_history(cluster: &Cluster) -> expectrl::session::OsSession {
+    let mut command = Command::new(arxos_bin());
+    command
+        .args(["shell"])
+        .env("DATABASE_URL", cluster.url())
+        .env_remove("HOME")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
+    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+    shell
 }

@@ -5,10 +5,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
 
 use futures_util::{pin_mut, FutureExt, TryStreamExt};
 use tokio::runtime::Handle;
 use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::time::{sleep, timeout};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, SimpleColumn, SimpleQueryMessage};
 
@@ -25,7 +28,23 @@ pub enum QueryError {
     /// Ctrl-C was pressed during this line before the statement started; it was not sent.
     #[error("interrupted (Ctrl-C)")]
     Interrupted,
+    /// Ctrl-C twice while a statement got no answer: the connection was given up.
+    #[error(
+        "interrupted (Ctrl-C twice): the connection was given up; the next command opens a new one"
+    )]
+    Abandoned,
+    /// The connection could not be (re)opened.
+    #[error(transparent)]
+    Connect(#[from] DbError),
 }
+
+/// How long Tab completion waits for the database. The line editor has the terminal in raw
+/// mode then, so Ctrl-C is a key, not a signal: a connection that hangs must not hang it.
+const COMPLETION_WAIT: Duration = Duration::from_secs(2);
+/// How long a cancel request may take (it opens a connection of its own).
+const CANCEL_WAIT: Duration = Duration::from_secs(3);
+/// After a Ctrl-C, how long the statement may go on before the shell says how to give up.
+const CANCEL_NOTICE: Duration = Duration::from_secs(1);
 
 /// The rows of a `sql` statement, as PostgreSQL's text forms.
 #[derive(Debug, Default)]
@@ -43,7 +62,10 @@ pub struct Db {
     database: DatabaseArgs,
     /// Written to `arxos.actor` for the whole session.
     actor: Option<String>,
-    client: tokio_postgres::Client,
+    client: RefCell<Rc<tokio_postgres::Client>>,
+    /// The connection was given up (Ctrl-C twice while a statement got no answer): the next
+    /// command opens a new one.
+    abandoned: Cell<bool>,
     /// SIGINT, once [`Db::cancel_on_interrupt`] was called.
     interrupts: RefCell<Option<Signal>>,
     /// Ctrl-C was pressed since the line began ([`Db::begin_line`]).
@@ -63,7 +85,8 @@ impl Db {
             runtime,
             database,
             actor,
-            client,
+            client: RefCell::new(Rc::new(client)),
+            abandoned: Cell::new(false),
             interrupts: RefCell::new(None),
             interrupted: Cell::new(false),
         })
@@ -77,14 +100,57 @@ impl Db {
         Ok(())
     }
 
-    /// Opens a new connection when the current one was closed (the server restarted, say).
-    pub fn reconnect_if_closed(&mut self) -> Result<(), DbError> {
-        if self.client.is_closed() {
-            self.client = self
-                .runtime
-                .block_on(open(&self.database, self.actor.as_deref()))?;
-        }
+    /// The current connection's client (shared: a statement in flight keeps it while a
+    /// reconnect replaces it).
+    fn client(&self) -> Rc<tokio_postgres::Client> {
+        Rc::clone(&self.client.borrow())
+    }
+
+    /// The connection was closed (the server restarted, say) or given up.
+    fn needs_reopening(&self) -> bool {
+        self.abandoned.get() || self.client.borrow().is_closed()
+    }
+
+    async fn reopen(&self) -> Result<(), DbError> {
+        let client = open(&self.database, self.actor.as_deref()).await?;
+        *self.client.borrow_mut() = Rc::new(client);
+        self.abandoned.set(false);
         Ok(())
+    }
+
+    /// Opens a new connection when the current one was closed or given up. Ctrl-C stops
+    /// the attempt (an unreachable host takes the connect timeout otherwise).
+    pub fn reconnect_if_closed(&self) -> Result<(), QueryError> {
+        if !self.needs_reopening() {
+            return Ok(());
+        }
+        let mut interrupts = self.interrupts.borrow_mut();
+        let Some(interrupts) = interrupts.as_mut() else {
+            return Ok(self.runtime.block_on(self.reopen())?);
+        };
+        self.runtime.block_on(async {
+            tokio::select! {
+                opened = self.reopen() => Ok(opened?),
+                _ = interrupts.recv() => {
+                    self.interrupted.set(true);
+                    Err(QueryError::Interrupted)
+                }
+            }
+        })
+    }
+
+    /// One query for Tab completion: reopens a lost connection first, and gives up (no
+    /// rows) after [`COMPLETION_WAIT`] or on any error.
+    pub fn query_briefly(&self, sql: &str, params: Params<'_>) -> Option<Vec<Row>> {
+        self.runtime.block_on(async {
+            let answer = timeout(COMPLETION_WAIT, async {
+                if self.needs_reopening() {
+                    self.reopen().await.ok()?;
+                }
+                self.client().query(sql, params).await.ok()
+            });
+            answer.await.ok().flatten()
+        })
     }
 
     /// Starts a line of commands: a Ctrl-C pressed before now is forgotten. Called before
@@ -131,21 +197,45 @@ impl Db {
             }
             pin_mut!(future);
             tokio::select! {
-                output = &mut future => Ok(output?),
-                _ = interrupts.recv() => {
-                    self.interrupted.set(true);
-                    self.cancel().await;
-                    Ok(future.await?)
+                output = &mut future => return Ok(output?),
+                _ = interrupts.recv() => self.interrupted.set(true),
+            }
+            // Ctrl-C: ask the server to cancel, and wait for the statement to end. A second
+            // Ctrl-C gives the connection up (a link that hangs would never answer).
+            let cancel = self.cancel();
+            pin_mut!(cancel);
+            let mut cancelled = false;
+            let notice = sleep(CANCEL_NOTICE);
+            pin_mut!(notice);
+            let mut noticed = false;
+            loop {
+                tokio::select! {
+                    output = &mut future => return Ok(output?),
+                    () = &mut cancel, if !cancelled => cancelled = true,
+                    () = &mut notice, if !noticed => {
+                        noticed = true;
+                        super::to_stderr(format_args!(
+                            "cancelling: no answer from the database yet; Ctrl-C again gives the connection up"
+                        ));
+                    }
+                    _ = interrupts.recv() => {
+                        self.abandoned.set(true);
+                        return Err(QueryError::Abandoned);
+                    }
                 }
             }
         })
     }
 
-    /// Asks the server to cancel the statement this connection is running.
+    /// Asks the server to cancel the statement this connection is running (on a connection
+    /// of its own, given up after [`CANCEL_WAIT`]).
     async fn cancel(&self) {
-        let token = self.client.cancel_token();
+        let token = self.client.borrow().cancel_token();
         let result = match db::tls_connector(self.database.db_ca_cert.as_deref()) {
-            Ok(tls) => token.cancel_query(tls).await.map_err(|e| e.to_string()),
+            Ok(tls) => match timeout(CANCEL_WAIT, token.cancel_query(tls)).await {
+                Ok(sent) => sent.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {CANCEL_WAIT:?}")),
+            },
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = result {
@@ -154,11 +244,11 @@ impl Db {
     }
 
     pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, QueryError> {
-        self.run(self.client.query(sql, params))
+        self.run(self.client().query(sql, params))
     }
 
     pub fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, QueryError> {
-        self.run(self.client.query_one(sql, params))
+        self.run(self.client().query_one(sql, params))
     }
 
     /// Runs one statement in a read-only transaction with a 10 s statement timeout and rolls
@@ -166,72 +256,71 @@ impl Db {
     /// prepares the text first, which only a single statement passes, so a `COMMIT` in the
     /// text can never end the read-only transaction and let a later statement write.
     pub fn read_only_text_query(&self, sql: &str, max_rows: usize) -> Result<TextRows, QueryError> {
+        let client = self.client();
         self.run(async {
-            self.client
+            client
                 .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '10s'")
                 .await?;
-            let result = self.text_query(sql, max_rows).await;
-            let rollback = self.client.batch_execute("ROLLBACK").await;
+            let result = text_query(&client, sql, max_rows).await;
+            let rollback = client.batch_execute("ROLLBACK").await;
             let rows = result?;
             rollback?;
             Ok(rows)
         })
     }
+}
 
-    async fn text_query(
-        &self,
-        sql: &str,
-        max_rows: usize,
-    ) -> Result<TextRows, tokio_postgres::Error> {
-        drop(self.client.prepare(sql).await?);
-        // A query is read through a cursor, so that the server computes only the rows shown
-        // (a result of millions is not sent whole, or until the timeout, to be thrown away).
-        // What a cursor cannot hold (SHOW, EXPLAIN) is refused as a syntax error there and
-        // runs as it is: its answers are small.
-        self.client.batch_execute("SAVEPOINT arxos_sql").await?;
-        let declared = self
-            .client
-            .batch_execute(&format!("DECLARE arxos_sql NO SCROLL CURSOR FOR {sql}"))
-            .await;
-        let text = match declared {
-            Ok(()) => format!("FETCH {} FROM arxos_sql", max_rows + 1),
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::SYNTAX_ERROR) => {
-                self.client
-                    .batch_execute("ROLLBACK TO SAVEPOINT arxos_sql")
-                    .await?;
-                sql.to_owned()
-            }
-            Err(e) => return Err(e),
-        };
-        let stream = self.client.simple_query_raw(&text).await?;
-        pin_mut!(stream);
-        let mut out = TextRows::default();
-        let names =
-            |columns: &[SimpleColumn]| columns.iter().map(|c| c.name().to_owned()).collect();
-        while let Some(message) = stream.try_next().await? {
-            match message {
-                SimpleQueryMessage::RowDescription(columns) => out.columns = Some(names(&columns)),
-                SimpleQueryMessage::Row(row) => {
-                    if out.rows.len() == max_rows {
-                        // Stop reading; the connection discards the rest of the answer.
-                        out.truncated = true;
-                        break;
-                    }
-                    if out.columns.is_none() {
-                        out.columns = Some(names(row.columns()));
-                    }
-                    out.rows.push(
-                        (0..row.len())
-                            .map(|i| row.get(i).map(str::to_owned))
-                            .collect(),
-                    );
-                }
-                // CommandComplete, and any message kinds added later.
-                _ => {}
-            }
+async fn text_query(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    max_rows: usize,
+) -> Result<TextRows, tokio_postgres::Error> {
+    drop(client.prepare(sql).await?);
+    // A query is read through a cursor, so that the server computes only the rows shown
+    // (a result of millions is not sent whole, or until the timeout, to be thrown away).
+    // What a cursor cannot hold (SHOW, EXPLAIN) is refused as a syntax error there and
+    // runs as it is: its answers are small.
+    client.batch_execute("SAVEPOINT arxos_sql").await?;
+    let declared = client
+        .batch_execute(&format!("DECLARE arxos_sql NO SCROLL CURSOR FOR {sql}"))
+        .await;
+    let text = match declared {
+        Ok(()) => format!("FETCH {} FROM arxos_sql", max_rows + 1),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::SYNTAX_ERROR) => {
+            client
+                .batch_execute("ROLLBACK TO SAVEPOINT arxos_sql")
+                .await?;
+            sql.to_owned()
         }
-        Ok(out)
+        Err(e) => return Err(e),
+    };
+    let stream = client.simple_query_raw(&text).await?;
+    pin_mut!(stream);
+    let mut out = TextRows::default();
+    let names = |columns: &[SimpleColumn]| columns.iter().map(|c| c.name().to_owned()).collect();
+    while let Some(message) = stream.try_next().await? {
+        match message {
+            SimpleQueryMessage::RowDescription(columns) => out.columns = Some(names(&columns)),
+            SimpleQueryMessage::Row(row) => {
+                if out.rows.len() == max_rows {
+                    // Stop reading; the connection discards the rest of the answer.
+                    out.truncated = true;
+                    break;
+                }
+                if out.columns.is_none() {
+                    out.columns = Some(names(row.columns()));
+                }
+                out.rows.push(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_owned))
+                        .collect(),
+                );
+            }
+            // CommandComplete, and any message kinds added later.
+            _ => {}
+        }
     }
+    Ok(out)
 }
 
 async fn open(

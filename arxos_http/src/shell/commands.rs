@@ -112,10 +112,43 @@ impl Session {
 
     /// Runs one command and returns what it prints. `exit` is the caller's business.
     pub fn execute(&mut self, command: Command) -> Result<String, ShellError> {
+        self.run(command).map_err(|e| self.explain_missing(e))
+    }
+
+    /// A "no object" error, when the current path itself is gone (someone moved or deleted
+    /// it meanwhile), says so: otherwise `ls` and `cd ..` fail with no clue why.
+    fn explain_missing(&self, err: ShellError) -> ShellError {
+        let missing = matches!(&err, ShellError::Sql(e)
+            if e.code() == Some(&tokio_postgres::error::SqlState::NO_DATA_FOUND));
+        if !missing || self.cwd == "/" || self.cwd_exists() != Some(false) {
+            return err;
+        }
+        ShellError::Invalid(format!(
+            "{err}: the current path {} no longer exists (moved or deleted meanwhile); \
+             `cd ..` goes to the nearest path above it that does, `cd /` to the root",
+            printable(&self.cwd)
+        ))
+    }
+
+    /// Whether the current path is still an object; `None` when that cannot be asked.
+    fn cwd_exists(&self) -> Option<bool> {
+        let building = self.building.as_deref()?;
+        let row = self
+            .db
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM arxos.objects o
+                                 WHERE o.building_id = arxos.building_id($1) AND o.path = $2 COLLATE \"C\")",
+                &[&building, &self.cwd],
+            )
+            .ok()?;
+        row.try_get(0).ok()
+    }
+
+    fn run(&mut self, command: Command) -> Result<String, ShellError> {
         match command {
             Command::Buildings => self.buildings(),
             Command::Use(key) => self.use_building(&key).map(|()| String::new()),
-            Command::Cd(target) => self.cd(target).map(|()| String::new()),
+            Command::Cd(target) => self.cd(target),
             Command::Ls(p) => self.ls(p.as_deref()),
             Command::Pwd => Ok(format!("{}\n", printable(&self.cwd))),
             Command::Tree { path, depth } => self.tree(path.as_deref(), depth),
@@ -168,8 +201,8 @@ impl Session {
         Ok(render_table(&table))
     }
 
-    fn cd(&mut self, target: CdTarget) -> Result<(), ShellError> {
-        let target = match target {
+    fn cd(&mut self, target: CdTarget) -> Result<String, ShellError> {
+        let mut target = match target {
             CdTarget::Root => "/".to_owned(),
             CdTarget::Previous => self
                 .previous
@@ -178,16 +211,55 @@ impl Session {
             CdTarget::Path(p) => self.resolve(Some(&p))?,
         };
         let building = self.building()?;
+        let mut note = String::new();
         if target != "/" {
-            self.db.query_one(
+            let found = self.db.query_one(
                 "SELECT o.path::text FROM arxos.get($1, $2) o",
                 &[&building, &target],
-            )?;
+            );
+            match found {
+                Ok(_) => {}
+                // Up from a current path that is gone (`cd ..` after someone moved it): to
+                // the nearest path above that is still there.
+                Err(_) if is_above(&target, &self.cwd) && self.cwd_exists() == Some(false) => {
+                    let nearest = self.nearest_existing(building, &target)?;
+                    note = format!(
+                        "{} no longer exists (moved or deleted meanwhile); now at {}\n",
+                        printable(&target),
+                        printable(&nearest)
+                    );
+                    target = nearest;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         if target != self.cwd {
             self.previous = Some(std::mem::replace(&mut self.cwd, target));
         }
-        Ok(())
+        Ok(note)
+    }
+
+    /// The deepest of `path` and its ancestors that is an object; `/` when none is.
+    fn nearest_existing(&self, building: &str, path: &str) -> Result<String, ShellError> {
+        let mut candidates = vec![path.to_owned()];
+        let mut rest = path;
+        while let Some((parent, _)) = rest.rsplit_once('/') {
+            if parent.is_empty() {
+                break;
+            }
+            candidates.push(parent.to_owned());
+            rest = parent;
+        }
+        let rows = self.db.query(
+            "SELECT o.path::text FROM arxos.objects o
+              WHERE o.building_id = arxos.building_id($1) AND o.path = ANY($2::text[])
+              ORDER BY length(o.path) DESC LIMIT 1",
+            &[&building, &candidates],
+        )?;
+        match rows.first() {
+            Some(row) => Ok(row.try_get(0)?),
+            None => Ok("/".to_owned()),
+        }
     }
 
     fn ls(&self, input: Option<&str>) -> Result<String, ShellError> {
@@ -223,7 +295,8 @@ impl Session {
         if truncated {
             let _ = writeln!(
                 out,
-                "(first {LS_MAX} children shown; `find {target} type=...` narrows them down)"
+                "(first {LS_MAX} children shown; `find {} type=...` narrows them down)",
+                super::complete::escape(&printable(&target), None)
             );
         }
         Ok(out)
@@ -880,7 +953,7 @@ impl Session {
         };
         let upper = (!prefix.is_empty()).then(|| prefix_upper(&lower)).flatten();
         self.db
-            .query(
+            .query_briefly(
                 "SELECT o.name::text,
                         EXISTS (SELECT 1 FROM arxos.objects c
                                  WHERE c.building_id = o.building_id AND c.parent_path = o.path)
@@ -902,13 +975,19 @@ impl Session {
     /// Building keys that start with `prefix`; empty on any error.
     pub fn building_keys(&self, prefix: &str) -> Vec<String> {
         self.db
-            .query(
+            .query_briefly(
                 "SELECT b.key FROM arxos.buildings b WHERE starts_with(b.key, $1) ORDER BY b.key LIMIT $2",
                 &[&prefix, &COMPLETION_FETCH],
             )
             .map(|rows| rows.iter().filter_map(|r| r.try_get(0).ok()).collect())
             .unwrap_or_default()
     }
+}
+
+/// Whether `path` is a proper ancestor of `of` (`/a` of `/a/b`, not of `/ab`).
+fn is_above(path: &str, of: &str) -> bool {
+    of.strip_prefix(path)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// "the last change", "the last 5 changes".

@@ -178,7 +178,7 @@ fn more_note(typed: &str, quote: Option<char>) -> Pair {
 /// the quote and the text with `"` and backslashes escaped; inside an open `'`, where nothing
 /// escapes, a `'` of the text closes the quote, is escaped and reopens it (`'it'\''s`);
 /// otherwise blanks, quotes, `;` and backslashes escaped with a backslash.
-fn escape(text: &str, quote: Option<char>) -> String {
+pub(super) fn escape(text: &str, quote: Option<char>) -> String {
     match quote {
         Some('\'') => format!("'{}", text.replace('\'', r"'\''")),
         Some(q) => {

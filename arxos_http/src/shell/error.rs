@@ -32,6 +32,8 @@ impl From<QueryError> for ShellError {
         match err {
             QueryError::Sql(e) => ShellError::Sql(e),
             QueryError::Interrupted => ShellError::Interrupted,
+            QueryError::Abandoned => ShellError::Invalid(QueryError::Abandoned.to_string()),
+            QueryError::Connect(e) => ShellError::Connect(e),
         }
     }
 }

@@ -78,17 +78,35 @@ fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
             return EXIT_USAGE;
         }
     };
-    // Every command reads the extension's schema: without it, say so once, plainly.
-    match db.query("SELECT to_regnamespace('arxos') IS NOT NULL", &[]) {
-        Ok(rows) if rows.first().is_some_and(|r| !r.get::<_, bool>(0)) => {
-            report(&ShellError::Invalid(
-                "this database has no arxos extension (or this role cannot see its schema): \
-                 CREATE EXTENSION arxos CASCADE"
-                    .to_owned(),
-            ));
-            return EXIT_USAGE;
+    // Every command reads the extension's schema: without it, or without the right to use
+    // it, say so once, plainly.
+    let schema = db.query(
+        "SELECT to_regnamespace('arxos') IS NOT NULL,
+                to_regnamespace('arxos') IS NULL OR has_schema_privilege('arxos', 'USAGE'),
+                current_user::text",
+        &[],
+    );
+    if let Ok(rows) = schema {
+        if let Some(row) = rows.first() {
+            let problem = if !row.get::<_, bool>(0) {
+                Some(
+                    "this database has no arxos extension: CREATE EXTENSION arxos CASCADE"
+                        .to_owned(),
+                )
+            } else if !row.get::<_, bool>(1) {
+                Some(format!(
+                    "role {} may not use schema arxos: a DBA grants it USAGE on the schema, \
+                     SELECT on what it should see and EXECUTE on the functions (docs/shell.md)",
+                    row.get::<_, String>(2)
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                report(&ShellError::Invalid(problem));
+                return EXIT_USAGE;
+            }
         }
-        _ => {}
     }
     let mut session = Session::new(db, Palette::stdout());
     let selected = match &args.building {
@@ -130,15 +148,35 @@ fn history_file() -> Option<PathBuf> {
         .map(|home| PathBuf::from(home).join(".arxos_history"))
 }
 
+/// Characters of an error message shown; a message that quotes a pasted megabyte is cut.
+const MESSAGE_MAX: usize = 500;
+
 fn report(err: &ShellError) {
     let palette = Palette::stderr();
     to_stderr(format_args!(
-        "{} {err}",
-        palette.paint(Style::Error, "error:")
+        "{} {}",
+        palette.paint(Style::Error, "error:"),
+        shown(&err.to_string())
     ));
     for (label, text) in err.notes() {
-        to_stderr(format_args!("{} {text}", palette.paint(Style::Dim, label)));
+        to_stderr(format_args!(
+            "{} {}",
+            palette.paint(Style::Dim, label),
+            shown(&text)
+        ));
     }
+}
+
+/// A message as the terminal gets it: one line, control characters (an escape sequence in
+/// a mistyped option) shown as `?`, at most [`MESSAGE_MAX`] characters.
+fn shown(message: &str) -> String {
+    let mut text = crate::table::printable(message);
+    if let Some((cut, _)) = text.char_indices().nth(MESSAGE_MAX) {
+        let rest = text[cut..].chars().count();
+        text.truncate(cut);
+        text.push_str(&format!("… ({rest} more characters)"));
+    }
+    text
 }
 
 /// Writes a line to stderr; a closed stderr (`2>&1 | head`) loses the line rather than
@@ -196,7 +234,13 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
         };
         let result = {
             let mut session = session.borrow_mut();
-            match session.db_mut().reconnect_if_closed() {
+            // `pwd` and `help` work without the database (a technician who lost the signal
+            // can still read them); the others reopen a lost connection first.
+            let reopened = match command.needs_database() {
+                true => session.db().reconnect_if_closed(),
+                false => Ok(()),
+            };
+            match reopened {
                 Ok(()) => session.execute(command),
                 Err(e) => Err(e.into()),
             }
@@ -209,7 +253,9 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
                     .and_then(|()| stdout.flush())
                 {
                     // Nobody reads our output any more (a closed pipe): stop quietly. Any other
-                    // failure (a full disk, a closed descriptor) lost output: say so, and fail.
+                    // failure (a full disk) lost output: say so, and fail. (A descriptor closed
+                    // before the shell started cannot be told: Rust's start-up points it at
+                    // /dev/null, as it does for every program.)
                     if e.kind() != io::ErrorKind::BrokenPipe {
                         report(&ShellError::Invalid(format!(
                             "cannot write the output: {e}"

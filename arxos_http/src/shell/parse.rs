@@ -47,6 +47,13 @@ pub enum Command {
     Exit(Option<u8>),
 }
 
+impl Command {
+    /// Whether the command reads the database (all but `pwd` and `help`).
+    pub fn needs_database(&self) -> bool {
+        !matches!(self, Command::Pwd | Command::Help(_) | Command::Exit(_))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CdTarget {
     /// `cd` alone: the building root.
@@ -443,6 +450,13 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
             Command::History { path, limit }
         }
         "find" | "select" => {
+            if name == "select" && looks_like_sql(&args) {
+                return Err(ShellError::Invalid(
+                    "`select` here is `find` (objects by filters, like select type=outlet); \
+                     to run SQL, write `sql select …`"
+                        .to_owned(),
+                ));
+            }
             let mut under = None;
             let mut filters = Vec::new();
             for arg in &args {
@@ -478,9 +492,32 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
             [topic] => Command::Help(Some(topic.clone())),
             _ => return Err(usage_err()),
         },
+        other
+            if ["select", "with", "show", "explain", "table", "values"]
+                .iter()
+                .any(|k| other.eq_ignore_ascii_case(k)) =>
+        {
+            return Err(ShellError::Invalid(format!(
+                "{:?} is not a shell command: to run SQL, write `sql {} …`",
+                other, other
+            )))
+        }
         other => return Err(ShellError::UnknownCommand(other.to_owned())),
     };
     Ok(command)
+}
+
+/// Words that make `select …` a SQL query rather than `find`'s filters and path: a number
+/// (`select 1`), `*`, a keyword of a query, a call or a list.
+fn looks_like_sql(args: &[String]) -> bool {
+    args.iter().any(|arg| {
+        let word = arg.to_ascii_lowercase();
+        matches!(
+            word.as_str(),
+            "*" | "from" | "where" | "as" | "distinct" | "count(*)"
+        ) || word.contains(['(', ','])
+            || (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+    })
 }
 
 fn usage(name: &str) -> ShellError {
@@ -835,5 +872,31 @@ mod tests {
         ] {
             assert!(command_info(name).is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn select_that_is_sql_says_how_to_run_sql() {
+        for line in [
+            "select 2",
+            "select * from arxos.objects",
+            "select count(*) from x",
+            "select a, b",
+            "SELECT 1.5",
+            "WITH x AS (SELECT 1) SELECT * FROM x",
+        ] {
+            let message = parse_command(line).unwrap_err().to_string();
+            assert!(
+                message.contains("to run SQL, write `sql "),
+                "{line}: {message}"
+            );
+        }
+        assert!(matches!(
+            parse_command("select type=outlet /electrical"),
+            Ok(Command::Find { .. })
+        ));
+        assert!(matches!(
+            parse_command("select /room-2"),
+            Ok(Command::Find { .. })
+        ));
     }
 }
