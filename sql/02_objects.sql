@@ -376,6 +376,25 @@ BEGIN
     SELECT pg_notify('arxos_events', '') INTO bad
      WHERE EXISTS (SELECT 1 FROM old_rows)
        AND EXISTS (SELECT 1 FROM arxos.listeners WHERE wants_wake AND expires_at > now());
+    -- Connections deleted earlier in this statement, before these objects (connections_after_delete
+    -- marks from which event on): their events get the paths of the ends deleted here.
+    IF coalesce(current_setting('arxos.connection_ends_missing', true), '') <> '' THEN
+        UPDATE arxos.events_pending e
+           SET path = coalesce(e.path, f.path),
+               object_type = coalesce(e.object_type, f.type),
+               body = jsonb_set(jsonb_set(e.body, '{connection,from}',
+                                          coalesce(nullif(e.body #> '{connection,from}', 'null'), to_jsonb(f.path), 'null')),
+                                '{connection,to}',
+                                coalesce(nullif(e.body #> '{connection,to}', 'null'), to_jsonb(t.path), 'null'))
+          FROM arxos.events_pending x
+          LEFT JOIN old_rows f ON f.id = (x.body #>> '{connection,from_id}')::uuid
+          LEFT JOIN old_rows t ON t.id = (x.body #>> '{connection,to_id}')::uuid
+         WHERE x.seq = e.seq
+           AND e.seq >= current_setting('arxos.connection_ends_missing')::bigint
+           AND e.type = 'connection.deleted'
+           AND (f.id IS NOT NULL OR t.id IS NOT NULL);
+        PERFORM set_config('arxos.connection_ends_missing', '', true);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -509,6 +528,26 @@ $$;
 CREATE TRIGGER connections_before_write BEFORE INSERT OR UPDATE ON arxos.connections
     FOR EACH ROW EXECUTE FUNCTION arxos.connections_before_write();
 
+-- Sets monitored_by of these objects to their number of `monitors` connections. Only it
+-- writes the column (the objects' row trigger keeps it otherwise): it runs as the owner, and
+-- it can only ever write the true count, so anyone may call it. The objects are locked first,
+-- in id order, and counted in a statement after the lock: under READ COMMITTED that statement
+-- sees the connections of a transaction that held the lock and committed meanwhile (a count
+-- taken before waiting would lose them). Under REPEATABLE READ the lock gives 40001 instead.
+CREATE FUNCTION arxos.recount_monitors(ids uuid[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+BEGIN
+    IF cardinality(ids) IS DISTINCT FROM 0 AND ids IS NOT NULL THEN
+        PERFORM 1 FROM arxos.objects o WHERE o.id = ANY(ids) ORDER BY o.id FOR NO KEY UPDATE;
+        UPDATE arxos.objects o SET monitored_by = m.n
+          FROM (SELECT i.id, (SELECT count(*) FROM arxos.connections c
+                               WHERE c.to_id = i.id AND c.kind = 'monitors')::integer AS n
+                  FROM unnest(ids) i(id)) m
+         WHERE o.id = m.id AND o.monitored_by IS DISTINCT FROM m.n;
+    END IF;
+END
+$$;
+
 CREATE FUNCTION arxos.connections_after_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -541,9 +580,7 @@ BEGIN
       CROSS JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = n.from_id OFFSET 0) f
       CROSS JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t;
 
-    UPDATE arxos.objects o SET monitored_by = o.monitored_by + m.n
-      FROM (SELECT n.to_id, count(*) AS n FROM new_rows n WHERE n.kind = 'monitors' GROUP BY n.to_id) m
-     WHERE o.id = m.to_id;
+    PERFORM arxos.recount_monitors(ARRAY(SELECT DISTINCT n.to_id FROM new_rows n WHERE n.kind = 'monitors'));
     PERFORM arxos.wake();
     RETURN NULL;
 END
@@ -552,6 +589,8 @@ $$;
 CREATE FUNCTION arxos.connections_after_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
+DECLARE
+    missing bigint;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
         RETURN NULL;
@@ -562,6 +601,7 @@ BEGIN
     -- ends can no longer be read; their paths are taken from the object.deleted events that
     -- trigger just wrote (the newest for the object), one probe of a partial index per
     -- missing end.
+    WITH written AS (
     INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
     SELECT 'connection.deleted', d.building_id, d.from_id, coalesce(f.path, gf.path), arxos.current_actor(),
            jsonb_build_object('connection', jsonb_build_object(
@@ -579,11 +619,19 @@ BEGIN
                           WHERE t.path IS NULL AND g.type = 'object.deleted'
                             AND g.object_id = d.to_id
                           ORDER BY g.seq DESC LIMIT 1) gt ON true
-     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id);
+     WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id)
+    RETURNING seq, body
+    )
+    -- An end deleted by the same statement whose own trigger has not run yet (a writable CTE
+    -- that deletes the connections before their objects): no path to be found yet.
+    -- objects_after_delete fills these events in (from this seq on) once it has the rows.
+    SELECT min(w.seq) INTO missing FROM written w
+     WHERE w.body #> '{connection,from}' = 'null' OR w.body #> '{connection,to}' = 'null';
+    IF missing IS NOT NULL AND coalesce(current_setting('arxos.connection_ends_missing', true), '') = '' THEN
+        PERFORM set_config('arxos.connection_ends_missing', missing::text, true);
+    END IF;
 
-    UPDATE arxos.objects o SET monitored_by = greatest(o.monitored_by - m.n, 0)
-      FROM (SELECT d.to_id, count(*) AS n FROM old_rows d WHERE d.kind = 'monitors' GROUP BY d.to_id) m
-     WHERE o.id = m.to_id;
+    PERFORM arxos.recount_monitors(ARRAY(SELECT DISTINCT d.to_id FROM old_rows d WHERE d.kind = 'monitors'));
     PERFORM arxos.wake();
     RETURN NULL;
 END

@@ -270,6 +270,25 @@ CREATE TRIGGER objects_after_delete_readings AFTER DELETE ON arxos.objects
 -- of the object (readings_pending, flushed at commit) counts it. Rows moved out of the DEFAULT
 -- partition by ensure_readings_partition are not new. Deleting readings changes nothing on
 -- the object: last_reading_at is the newest reading ever recorded.
+-- Makes these samples (object, at, value, unit) their objects' latest reading where they are
+-- not older than it: metrics.reading and last_reading_at. Only it writes last_reading_at (the
+-- objects' row trigger keeps it otherwise): it runs as the owner, and only for samples that
+-- are stored readings, never backwards, so whoever calls it can only write what the readings
+-- say.
+CREATE FUNCTION arxos.note_latest_readings(ids uuid[], ats timestamptz[], vs double precision[], us text[])
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+    UPDATE arxos.objects o
+       SET metrics = o.metrics || jsonb_build_object('reading',
+                         jsonb_build_object('value', l.v, 'unit', l.u, 'at', l.at)),
+           last_reading_at = l.at
+      FROM unnest(ids, ats, vs, us) AS l(id, at, v, u)
+     WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
+       AND EXISTS (SELECT 1 FROM arxos.readings r
+                    WHERE r.object_id = l.id AND r.at = l.at AND r.value = l.v
+                      AND r.unit IS NOT DISTINCT FROM l.u)
+$$;
+
 CREATE FUNCTION arxos.readings_after_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -341,20 +360,10 @@ BEGIN
     IF ids IS NULL THEN
         RETURN NULL;
     END IF;
-    WITH latest AS (
-        SELECT * FROM unnest(ids, bs, ats, vs, us, cs) AS l(id, building_id, at, v, u, c)
-    ), touched AS (
-        UPDATE arxos.objects o
-           SET metrics = o.metrics || jsonb_build_object('reading',
-                             jsonb_build_object('value', l.v, 'unit', l.u, 'at', l.at)),
-               last_reading_at = l.at
-          FROM latest l
-         WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
-        RETURNING o.id
-    )
+    PERFORM arxos.note_latest_readings(ids, ats, vs, us);
     INSERT INTO arxos.readings_pending AS p (xid, object_id, building_id, value, unit, at, count)
     SELECT pg_current_xact_id(), l.id, l.building_id, l.v, l.u, l.at, l.c
-      FROM latest l
+      FROM unnest(ids, bs, ats, vs, us, cs) AS l(id, building_id, at, v, u, c)
     ON CONFLICT (xid, object_id) DO UPDATE
        SET value = CASE WHEN excluded.at >= p.at THEN excluded.value ELSE p.value END,
            unit = CASE WHEN excluded.at >= p.at THEN excluded.unit ELSE p.unit END,

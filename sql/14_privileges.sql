@@ -121,10 +121,43 @@ BEGIN
                              'event_counter', 'event_horizon', 'rating_counters', 'activity_days', 'activity_actors',
                              'rating_deltas', 'rating_history', 'contributors', 'contributor_badges',
                              'contributions', 'building_pioneers', 'documented_objects', 'verifications', 'accounts',
-                             'webhook_cursor']
+                             'webhook_cursor', 'market_settings']
     LOOP
         EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON arxos.%I FOR EACH STATEMENT EXECUTE FUNCTION arxos.refuse_truncate()',
                        t || '_no_truncate', t);
     END LOOP;
 END
 $$;
+
+-- The one-row tables: the outbox's numbering (event_counter), its purge horizon
+-- (event_horizon), the webhooks' fan-out position (webhook_cursor) and the market's settings
+-- keep their row (without it the sequencer numbers nothing, silently, and contribute has no
+-- limits); the counters never go back (a lower last_id hands out ids again, 23505 on
+-- arxos.events; a lower purged_through hides a purge from consumers resuming before it).
+-- A restore (session_replication_role = replica) fires none of these.
+CREATE FUNCTION arxos.keep_only_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    counter text := TG_ARGV[0];
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'the one row of %.% is never deleted', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = '0A000', HINT = 'UPDATE its values instead';
+    END IF;
+    IF counter IS NOT NULL
+       AND (to_jsonb(NEW) ->> counter)::bigint < (to_jsonb(OLD) ->> counter)::bigint THEN
+        RAISE EXCEPTION '%.%.% never goes back (% to %)', TG_TABLE_SCHEMA, TG_TABLE_NAME, counter,
+            to_jsonb(OLD) ->> counter, to_jsonb(NEW) ->> counter
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER event_counter_kept BEFORE UPDATE OR DELETE ON arxos.event_counter
+    FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row('last_id');
+CREATE TRIGGER event_horizon_kept BEFORE UPDATE OR DELETE ON arxos.event_horizon
+    FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row('purged_through');
+CREATE TRIGGER webhook_cursor_kept BEFORE DELETE ON arxos.webhook_cursor
+    FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row();
+CREATE TRIGGER market_settings_kept BEFORE DELETE ON arxos.market_settings
+    FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row();

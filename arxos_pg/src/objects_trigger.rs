@@ -252,10 +252,13 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
             if !same_text(new.get(c.path), old.get(c.path)) {
                 new.set(c.path, Some(moved_path(new.get(c.path), old.get(c.path))));
             }
-            // monitored_by counts the object's `monitors` connections: only the connection
-            // triggers (a nested statement) change it, never a statement of their own.
-            // Likewise last_reading_at: only the readings trigger (13_readings.sql) moves it.
-            if trigger_depth() == 1 {
+            // monitored_by counts the object's `monitors` connections, last_reading_at is the
+            // newest reading: only the extension's bookkeeping writes them, through
+            // arxos.recount_monitors and arxos.note_latest_readings, which run as the table's
+            // owner from the connection and readings triggers (a nested statement). A
+            // statement of the user's own, or a nested one under another role (a trigger on
+            // a temporary table of the user's), keeps them.
+            if trigger_depth() == 1 || !acts_as_owner(rel) {
                 new.copy(c.monitored_by, old);
                 new.copy(c.last_reading_at, old);
             }
@@ -385,6 +388,11 @@ unsafe fn actor() -> pg_sys::Datum {
         setting
     };
     pg_sys::Datum::from(pg_sys::cstring_to_text(name))
+}
+
+/// Whether the current role has the rights of the table's owner (a superuser has).
+unsafe fn acts_as_owner(rel: pg_sys::Relation) -> bool {
+    pg_sys::has_privs_of_role(pg_sys::GetUserId(), (*(*rel).rd_rel).relowner)
 }
 
 /// `pg_trigger_depth()`: 1 in a trigger fired by a statement of the user's own.

@@ -129,6 +129,21 @@ SELECT type, path, object_type, body #>> '{connection,kind}' AS kind,
   FROM arxos.events_since(:conn_start, types => ARRAY['connection.*']) ORDER BY id;
 SELECT count(*) AS connection_events_under_zone_6
   FROM arxos.events_since(:conn_start, types => ARRAY['connection.*'], under => '/hvac/zones/zone_6');
+-- also when one statement deletes the connections before their ends (a writable CTE: the
+-- connections' trigger runs first, before the ends' object.deleted events exist)
+SELECT max(id) AS conn_start FROM arxos.events_since(0, max => 100000) \gset
+SELECT count(*) FROM (SELECT arxos.put('b42', p, 'pump', parents => true)
+                        FROM unnest(ARRAY['/cte/a', '/cte/b', '/cte/c']) p) x;
+SELECT (arxos.connect('b42', '/cte/a', '/cte/b', 'power')).kind, (arxos.connect('b42', '/cte/b', '/cte/c', 'power')).kind;
+WITH c AS (DELETE FROM arxos.connections WHERE building_id = arxos.building_id('b42')
+             AND from_id IN (SELECT id FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path IN ('/cte/a', '/cte/b'))
+           RETURNING id),
+     o AS (DELETE FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path IN ('/cte/b', '/cte/c')
+           RETURNING id)
+SELECT (SELECT count(*) FROM c) AS connections, (SELECT count(*) FROM o) AS objects;
+SELECT type, path, object_type, body #>> '{connection,from}' AS "from", body #>> '{connection,to}' AS "to"
+  FROM arxos.events_since(:conn_start, types => ARRAY['connection.deleted']) ORDER BY id;
+SELECT arxos.rm('b42', '/cte', recursive => true);
 -- webhook delivery retention: finished deliveries older than the horizon go, the rest stay
 SELECT (arxos.create_webhook('https://example.com/hook') ->> 'id') AS hook \gset
 SELECT arxos.test_webhook(:'hook') IS NOT NULL AS queued FROM generate_series(1, 3);

@@ -320,6 +320,15 @@ TRUNCATE arxos.buildings CASCADE;
 RESET client_min_messages;
 TRUNCATE arxos.api_keys;
 TRUNCATE arxos.event_counter;
+-- the one-row tables keep their row, and their counters never go back
+DELETE FROM arxos.event_counter;
+DELETE FROM arxos.market_settings;
+DELETE FROM arxos.webhook_cursor;
+UPDATE arxos.event_counter SET last_id = last_id - 1;
+UPDATE arxos.event_horizon SET purged_through = purged_through - 1;
+BEGIN;
+UPDATE arxos.event_horizon SET purged_through = purged_through + 1 RETURNING purged_through > 0 AS moved_up;
+ROLLBACK;
 SELECT count(*) > 0 AS objects_still_there FROM arxos.objects;
 -- the JSON helpers behind the triggers refuse NULL with a clear error, not a panic
 SELECT arxos.object_fields_jsonb(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);

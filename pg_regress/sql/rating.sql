@@ -227,6 +227,28 @@ SELECT (SELECT sensors FROM arxos.rating('b42')) = (SELECT sensors FROM arxos.re
 SET LOCAL ROLE arxos_api;
 UPDATE arxos.buildings SET first_object_at = now() - interval '10 years' WHERE key = 'b42';
 ROLLBACK;
+-- nor through a trigger of one's own (on a temporary table), which runs nested but as the
+-- user: monitored_by and last_reading_at stay; the bookkeeping functions, called directly,
+-- write only the truth
+BEGIN;
+CREATE ROLE arxos_regress_writer IN ROLE arxos_api;
+SET LOCAL ROLE arxos_regress_writer;
+CREATE TEMP TABLE nudge (a int);
+CREATE FUNCTION pg_temp.forge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE arxos.objects SET monitored_by = 1, last_reading_at = now() + interval '10 years'
+     WHERE building_id = arxos.building_id('b42') AND path = '/plumbing/water_heater_1';
+    PERFORM arxos.recount_monitors(ARRAY(SELECT id FROM arxos.objects WHERE building_id = arxos.building_id('b42')));
+    PERFORM arxos.note_latest_readings(ARRAY[(SELECT id FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path = '/plumbing/water_heater_1')],
+                                       ARRAY[now()], ARRAY[1.0::float8], ARRAY['C']);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER forge AFTER INSERT ON nudge FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.forge();
+INSERT INTO nudge VALUES (1);
+SELECT monitored_by, last_reading_at, metrics ? 'reading' AS has_reading
+  FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path = '/plumbing/water_heater_1';
+SELECT (SELECT sensors FROM arxos.rating('b42')) = (SELECT sensors FROM arxos.recompute_rating('b42')) AS sensors_still_equal;
+ROLLBACK;
 BEGIN;
 SET LOCAL ROLE arxos_api;
 SELECT updated_at AS before_rename FROM arxos.buildings WHERE key = 'b42' \gset
