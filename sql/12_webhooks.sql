@@ -85,7 +85,12 @@ CREATE TABLE arxos.webhooks (
                      CHECK (arxos.is_text(description, 500)),
     -- Filters, NULL = any.
     types            text[] CONSTRAINT webhook_types_not_empty CHECK (cardinality(types) > 0),
-    building_id      uuid REFERENCES arxos.buildings (id) ON DELETE CASCADE,
+    -- The building filter, and its key as it was set (shown once the building is gone). No
+    -- foreign key: a webhook outlives its building, receives its building.deleted event and
+    -- is then disabled by enqueue_deliveries (a cascade deleted it, and its undelivered
+    -- deliveries, without a word).
+    building_id      uuid,
+    building_key     text CONSTRAINT webhook_building_key CHECK ((building_key IS NULL) = (building_id IS NULL)),
     under            text COLLATE "C",
     object_type      text CONSTRAINT webhook_object_type_label CHECK (arxos.is_label(object_type, 100)),
     enabled          boolean NOT NULL DEFAULT true,
@@ -178,7 +183,7 @@ CREATE FUNCTION arxos.webhook_json(w arxos.webhooks) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'id', w.id, 'url', w.url, 'description', w.description, 'types', to_jsonb(w.types),
-        'building', (SELECT b.key FROM arxos.buildings b WHERE b.id = w.building_id),
+        'building', coalesce((SELECT b.key FROM arxos.buildings b WHERE b.id = w.building_id), w.building_key),
         'under', w.under, 'object_type', w.object_type, 'enabled', w.enabled,
         'disabled_reason', w.disabled_reason, 'failing_since', w.failing_since,
         'rotating_until', CASE WHEN w.previous_expires_at > now() THEN w.previous_expires_at END,
@@ -219,6 +224,25 @@ BEGIN
 END
 $$;
 
+-- The building a webhook filters on (by key or id), held for the rest of the transaction (a
+-- delete that commits meanwhile: unknown, not a webhook of a building already gone); a row of
+-- NULLs for no building.
+CREATE FUNCTION arxos.webhook_building(building text) RETURNS arxos.buildings
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    b arxos.buildings;
+BEGIN
+    IF building IS NULL THEN
+        RETURN b;
+    END IF;
+    SELECT * INTO b FROM arxos.buildings x WHERE x.id = arxos.building_id(building) FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM arxos.unknown_building(building);
+    END IF;
+    RETURN b;
+END
+$$;
+
 -- Creates a webhook; returns it with its secret (whsec_<base64>), shown this once.
 CREATE FUNCTION arxos.create_webhook(url text, types text[] DEFAULT NULL, building text DEFAULT NULL,
                                      under text DEFAULT NULL, object_type text DEFAULT NULL,
@@ -229,8 +253,10 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 DECLARE
     w   arxos.webhooks;
     key bytea := arxos.webhook_new_secret();
+    b   arxos.buildings;
 BEGIN
     PERFORM arxos.unscoped('create_webhook');
+    b := arxos.webhook_building(building);
     PERFORM arxos.webhook_check_types(types);
     PERFORM arxos.webhook_check_fields(url, coalesce(description, ''), object_type);
     -- Events committed before now get their ids first, so starts_after leaves them out. The
@@ -239,10 +265,9 @@ BEGIN
     -- cannot move its cursor past it before the webhook exists for it.
     PERFORM arxos.lock_sequencer();
     PERFORM arxos.sequence_events();
-    INSERT INTO arxos.webhooks (url, types, building_id, under, object_type, description, enabled,
-                                secret, starts_after)
-    VALUES (url, types,
-            CASE WHEN building IS NOT NULL THEN arxos.building_id(building) END,
+    INSERT INTO arxos.webhooks (url, types, building_id, building_key, under, object_type, description,
+                                enabled, secret, starts_after)
+    VALUES (url, types, b.id, b.key,
             CASE WHEN under IS NOT NULL THEN arxos.normalize_path(under) END,
             object_type, coalesce(description, ''), coalesce(enabled, true),
             arxos.seal_secret(key), (SELECT c.last_id FROM arxos.event_counter c))
@@ -319,8 +344,8 @@ BEGIN
         PERFORM arxos.webhook_check_types(w.types);
     END IF;
     IF changes ? 'building' THEN
-        w.building_id := CASE WHEN changes ->> 'building' IS NOT NULL
-                              THEN arxos.building_id(changes ->> 'building') END;
+        SELECT x.id, x.key INTO w.building_id, w.building_key
+          FROM arxos.webhook_building(changes ->> 'building') x;
     END IF;
     IF changes ? 'under' THEN
         w.under := CASE WHEN changes ->> 'under' IS NOT NULL
@@ -345,9 +370,15 @@ BEGIN
         END IF;
         w.enabled := (changes ->> 'enabled')::boolean;
     END IF;
+    IF w.enabled AND w.building_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM arxos.buildings x WHERE x.id = w.building_id) THEN
+        RAISE EXCEPTION 'the building % of webhook % was deleted: it would receive nothing', w.building_key, webhook
+            USING ERRCODE = '55000', HINT = 'point it at another building ("building") or delete the webhook';
+    END IF;
     PERFORM arxos.webhook_check_fields(w.url, w.description, w.object_type);
     UPDATE arxos.webhooks x
-       SET url = w.url, types = w.types, building_id = w.building_id, under = w.under,
+       SET url = w.url, types = w.types, building_id = w.building_id, building_key = w.building_key,
+           under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,
            disabled_reason = w.disabled_reason, failing_since = w.failing_since,
            -- a PATCH that changes nothing ({} or the values it has) leaves the time alone
@@ -489,8 +520,8 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg
 #variable_conflict use_variable
 BEGIN
     PERFORM arxos.unscoped('webhook_deliveries');
-    IF max IS NULL OR max < 1 OR max > 1000 THEN
-        RAISE EXCEPTION 'max must be between 1 and 1000, got %', max USING ERRCODE = '22023';
+    IF max IS NULL OR max < 1 OR max > 10000 THEN
+        RAISE EXCEPTION 'max must be between 1 and 10000, got %', max USING ERRCODE = '22023';
     END IF;
     IF status IS NOT NULL AND status NOT IN ('pending', 'delivering', 'delivered', 'dead') THEN
         RAISE EXCEPTION 'unknown delivery status %', arxos.shown(status)
@@ -584,6 +615,26 @@ BEGIN
      WHERE e.id > cur AND e.id <= head
      ORDER BY e.id
     ON CONFLICT DO NOTHING;
+    -- A webhook filtered on a building that was deleted has just been given its
+    -- building.deleted event (above) and would receive nothing more: disabled, with the reason
+    -- and a webhook.disabled event, as when its endpoint fails.
+    WITH off AS (
+        UPDATE arxos.webhooks w
+           SET enabled = false, updated_at = now(),
+               disabled_reason = format('its building %s was deleted (event %s)', w.building_key, d.event)
+          FROM (SELECT x.id, e.id AS event FROM arxos.webhooks x
+                 CROSS JOIN LATERAL (SELECT e.id FROM arxos.events e
+                                      WHERE e.building_id = x.building_id AND e.id > cur AND e.id <= head
+                                        AND e.type = 'building.deleted'
+                                      LIMIT 1) e
+                 WHERE x.enabled AND x.building_id IS NOT NULL) d
+         WHERE w.id = d.id
+        RETURNING w.id, w.disabled_reason
+    )
+    INSERT INTO arxos.events_pending (type, building_id, actor, body)
+    SELECT 'webhook.disabled', NULL, arxos.current_actor(),
+           jsonb_build_object('webhook', o.id, 'reason', o.disabled_reason)
+      FROM off o;
     UPDATE arxos.webhook_cursor SET last_event_id = head;
     RETURN n;
 END
@@ -814,7 +865,7 @@ BEGIN
                        SELECT 1 FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
                         WHERE d.webhook_id = w.id AND r.status = 410)
                    THEN 'the endpoint answered 410 Gone'
-                   ELSE 'the endpoint failed for ' || disable_after::text END
+                   ELSE 'the endpoint failed for ' || justify_interval(disable_after)::text END
          WHERE w.enabled AND w.id = ANY (health)
            AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
                           JOIN arxos.webhook_deliveries d ON d.id = r.delivery

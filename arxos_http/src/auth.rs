@@ -50,10 +50,28 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
+/// The key a request sent: in its headers ([`presented_key`]) or, on the routes that also
+/// take it so (`query_key`: the event routes' `?api_key=`), in its query string; `None` when it
+/// sent none. Sent in several places only as the same key: different keys are refused
+/// ([`keys_ambiguous`]), since which one is meant cannot be told, and taking either would act
+/// for a caller the client did not pick.
+pub fn sent_key<'a>(
+    headers: &'a HeaderMap,
+    query_key: Option<&'a str>,
+) -> Result<Option<&'a str>, ApiError> {
+    if keys_disagree(headers) {
+        return Err(keys_ambiguous());
+    }
+    let query_key = query_key.map(str::trim).filter(|k| !k.is_empty());
+    match (presented_key(headers), query_key) {
+        (Some(header), Some(query)) if header != query => Err(keys_ambiguous()),
+        (header, query) => Ok(header.or(query)),
+    }
+}
+
 /// Whether the request sent different keys (X-API-Key twice, or X-API-Key and
-/// `Authorization: Bearer`, with different values): which one it means cannot be told, and
-/// taking either would act for a caller the client did not pick.
-pub fn keys_disagree(headers: &HeaderMap) -> bool {
+/// `Authorization: Bearer`, with different values).
+fn keys_disagree(headers: &HeaderMap) -> bool {
     let bearer = headers
         .get_all(AUTHORIZATION)
         .iter()
@@ -72,11 +90,11 @@ pub fn keys_disagree(headers: &HeaderMap) -> bool {
     keys.any(|k| Some(k) != first)
 }
 
-/// The answer to a request that sent different keys ([`keys_disagree`]).
-pub fn keys_ambiguous() -> ApiError {
+/// The answer to a request that sent different keys ([`sent_key`]).
+fn keys_ambiguous() -> ApiError {
     ApiError::new(
         ErrorCode::Unauthorized,
-        "different API keys were sent (in X-API-Key and Authorization: Bearer, or X-API-Key twice): send one",
+        "different API keys were sent (in X-API-Key, Authorization: Bearer or ?api_key=, or X-API-Key twice): send one",
     )
 }
 
@@ -96,10 +114,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if keys_disagree(&parts.headers) {
-            return Err(keys_ambiguous());
-        }
-        match presented_key(&parts.headers) {
+        match sent_key(&parts.headers, None)? {
             Some(key) => Ok(ApiKey(key.to_owned())),
             None => Err(key_required(false)),
         }
@@ -134,6 +149,26 @@ mod tests {
         twice.append("x-api-key", HeaderValue::from_static("arx_abc"));
         twice.append("x-api-key", HeaderValue::from_static("arx_def"));
         assert!(keys_disagree(&twice));
+    }
+
+    #[test]
+    fn a_key_in_the_query_must_be_the_headers_key() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(sent_key(&headers, None).unwrap(), None);
+        assert_eq!(sent_key(&headers, Some(" arx_q ")).unwrap(), Some("arx_q"));
+        assert_eq!(sent_key(&headers, Some(" ")).unwrap(), None);
+        headers.insert("x-api-key", HeaderValue::from_static("arx_h"));
+        assert_eq!(sent_key(&headers, Some("arx_h")).unwrap(), Some("arx_h"));
+        assert_eq!(sent_key(&headers, Some("")).unwrap(), Some("arx_h"));
+        let refused = sent_key(&headers, Some("arx_q")).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Unauthorized);
+        assert!(
+            refused.message.starts_with("different API keys were sent"),
+            "{}",
+            refused.message
+        );
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer arx_b"));
+        assert!(sent_key(&headers, None).is_err());
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! - **A byte order mark is skipped.** RFC 8259 lets a parser ignore one, and editors on
 //!   Windows write it; the import routes skip it too.
 //!
-//! A body that is not JSON at all is left to the handler, whose extractor says what is wrong.
+//! A body that is not JSON at all is left to the handler, whose extractor says what is wrong;
+//! a body sent to a route that takes none ([`NoBody`]) is not read at all.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -43,9 +44,17 @@ const BODY_DEPTH_MAX: usize = 127;
 /// `{"readings": […]}`).
 const ARRAY_BODIES: &[&str] = &["/api/buildings/{b}/readings"];
 
+/// Marks a request to a route that takes no body (crate::operations, from the OpenAPI
+/// document): whatever body it sent is ignored, not checked.
+#[derive(Debug, Clone, Copy)]
+pub struct NoBody;
+
 /// The middleware (a route layer, inside the guard of crate::operations, so that a refusal
 /// is answered after the key is judged).
 pub async fn check(body_limit: usize, request: Request, next: Next) -> Response {
+    if request.extensions().get::<NoBody>().is_some() {
+        return next.run(request).await;
+    }
     let is_json = request
         .headers()
         .get(CONTENT_TYPE)

@@ -2,6 +2,7 @@
 //! manages API keys; `arxos shell` explores a building from a terminal.
 
 mod auth;
+mod body_fields;
 mod config;
 mod db;
 mod error;

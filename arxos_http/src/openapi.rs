@@ -6,7 +6,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::openapi::path::ParameterIn;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::import::model::Skipped;
@@ -73,6 +75,24 @@ impl Modify for Security {
             "api_key_query",
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("api_key"))),
         );
+        // Wherever the key may be sent as X-API-Key, it may be sent as Authorization: Bearer
+        // (crate::auth): the operations name `api_key` only, and gain `bearer` here, as an
+        // alternative, right after it.
+        let api_key = SecurityRequirement::new("api_key", Vec::<String>::new());
+        let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                let Some(security) = operation.security.as_mut() else {
+                    continue;
+                };
+                if security.contains(&bearer) {
+                    continue;
+                }
+                if let Some(at) = security.iter().position(|s| *s == api_key) {
+                    security.insert(at + 1, bearer.clone());
+                }
+            }
+        }
     }
 }
 
@@ -166,7 +186,7 @@ impl Modify for BodyRefusals {
             ("400", refusal("VALIDATION_ERROR: the body is not JSON, or a value is refused")),
             ("413", refusal("PAYLOAD_TOO_LARGE: the body is over the server's limit")),
             ("415", refusal("VALIDATION_ERROR: the body is not sent as application/json")),
-            ("422", refusal("VALIDATION_ERROR: JSON of the wrong shape (a missing or unknown field, a wrong type)")),
+            ("422", refusal("VALIDATION_ERROR: JSON of the wrong shape (a missing or unknown field, a wrong type, a fraction or a number out of range in an integer field)")),
         ];
         for item in openapi.paths.paths.values_mut() {
             for operation in operations(item).filter(|o| o.request_body.is_some()) {
@@ -784,11 +804,16 @@ pub struct ContributionVerified {
 #[derive(ToSchema)]
 pub struct Transfer {
     pub transaction_id: i64,
-    /// The sender, as given (id or handle).
+    /// The sender's contributor id (whether the request gave its id or its handle).
+    #[schema(format = Uuid)]
     pub from: String,
+    /// The recipient's contributor id.
+    #[schema(format = Uuid)]
     pub to: String,
+    /// The amount booked, as the ledger holds it (6 decimals: `0.1` is answered `0.100000`).
     pub amount: f64,
-    /// A retry under the `Idempotency-Key` of a transfer booked before: nothing was booked now.
+    /// A retry under the `Idempotency-Key` of a transfer booked before: nothing was booked now,
+    /// and the answer is that transaction's, read from the ledger.
     pub replayed: bool,
 }
 
@@ -1063,6 +1088,7 @@ mod tests {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
         // /api/query's parameters and cells are any JSON value, not objects.
         let query = &doc["components"]["schemas"];
         let any = |schema: &serde_json::Value| schema.get("type").is_none();
@@ -1074,6 +1100,65 @@ mod tests {
             any(&query["QueryResult"]["properties"]["rows"]["items"]["items"]),
             "{}",
             query["QueryResult"]
+        );
+    }
+
+    #[test]
+    fn every_operation_taking_a_key_takes_it_as_a_bearer_token_too() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let Some(security) = operation["security"].as_array() else {
+                    continue;
+                };
+                let names: Vec<&str> = security
+                    .iter()
+                    .flat_map(|s| s.as_object().unwrap().keys())
+                    .map(String::as_str)
+                    .collect();
+                if names.contains(&"api_key") {
+                    assert_eq!(names[..2], ["api_key", "bearer"], "{method} {path}");
+                    // alternatives, each enough alone
+                    assert!(
+                        security.iter().all(|s| s.as_object().unwrap().len() == 1),
+                        "{method} {path}"
+                    );
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 50, "{seen}");
+        let recent = &doc["paths"]["/api/events/recent"]["get"]["security"];
+        assert_eq!(
+            recent,
+            &serde_json::json!([{"api_key": []}, {"bearer": []}, {"api_key_query": []}])
+        );
+    }
+
+    #[test]
+    fn a_transfer_amount_is_a_number_or_a_string() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let amount = &doc["components"]["schemas"]["NewTransfer"]["properties"]["amount"];
+        let types: Vec<&str> = amount["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["number", "string"], "{amount}");
+        // a whole-number field is an integer, which JSON Schema lets be written 50.0
+        let health = &doc["components"]["schemas"]["PutObject"]["properties"]["health"];
+        assert_eq!(
+            health["type"],
+            serde_json::json!(["integer", "null"]),
+            "{health}"
+        );
+        let parents = &doc["components"]["schemas"]["PutObject"]["properties"]["parents"];
+        assert_eq!(
+            parents["type"],
+            serde_json::json!(["boolean", "null"]),
+            "{parents}"
         );
     }
 

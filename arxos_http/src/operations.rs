@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::OpenApi;
 
-use crate::auth::{key_required, presented_key, ApiKey, Scope};
+use crate::auth::{key_required, sent_key, ApiKey, Scope};
 use crate::error::{ApiError, KeyChecked};
 use crate::state::AppState;
 
@@ -40,6 +40,8 @@ struct Known {
     if_match: bool,
     /// Whether it takes `If-None-Match` (documented on the writes that may create).
     if_none_match: bool,
+    /// Whether it takes a request body (documents one).
+    body: bool,
     key: Option<KeyIn>,
 }
 
@@ -98,6 +100,7 @@ impl Operations {
                         params,
                         if_match,
                         if_none_match,
+                        body: operation.request_body.is_some(),
                         key,
                     },
                 );
@@ -117,9 +120,15 @@ impl Operations {
             .map_or(Ok(()), |known| known.check(method, query))
     }
 
+    /// The key a request presents ([`Known::presented`]): `Err(())` for different keys.
     #[cfg(test)]
-    fn presented(&self, request: &Request, route: &str) -> Option<(KeyIn, Option<String>)> {
-        self.get(request.method(), route)?.presented(request)
+    fn presented(
+        &self,
+        request: &Request,
+        route: &str,
+    ) -> Option<(KeyIn, Result<Option<String>, ()>)> {
+        let (key_in, key) = self.get(request.method(), route)?.presented(request)?;
+        Some((key_in, key.map_err(|_| ())))
     }
 }
 
@@ -206,9 +215,9 @@ impl Known {
     }
 
     /// Whether this operation needs a key, and the key the request presented for it: `None`
-    /// when it needs none, else where the key may be sent and the key (`None` when the request
-    /// sent none).
-    fn presented(&self, request: &Request) -> Option<(KeyIn, Option<String>)> {
+    /// when it needs none, else where the key may be sent and the key (`Ok(None)` when the
+    /// request sent none, an error when it sent different ones: [`sent_key`]).
+    fn presented(&self, request: &Request) -> Option<(KeyIn, Result<Option<String>, ApiError>)> {
         let key_in = self.key?;
         let from_query = || {
             let query = request.uri().query()?;
@@ -216,13 +225,13 @@ impl Known {
             pairs
                 .into_iter()
                 .find(|(name, value)| name == KEY_PARAM && !value.trim().is_empty())
-                .map(|(_, value)| value.trim().to_owned())
+                .map(|(_, value)| value)
         };
-        let key = match presented_key(request.headers()) {
-            Some(key) => Some(key.to_owned()),
-            None if key_in == KeyIn::HeadersOrQuery => from_query(),
-            None => None,
+        let query_key = match key_in {
+            KeyIn::HeadersOrQuery => from_query(),
+            KeyIn::Headers => None,
         };
+        let key = sent_key(request.headers(), query_key.as_deref()).map(|k| k.map(str::to_owned));
         Some((key_in, key))
     }
 }
@@ -284,11 +293,21 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     let Some(known) = guard.operations.get(request.method(), &route) else {
         return next.run(request).await;
     };
-    let key = known.presented(&request);
-    // No key where one is needed: 401 at once, whatever the rest says (the key comes first),
-    // before a body is read (or a `100 Continue` invites one) for a request that cannot pass.
-    if let Some((key_in, None)) = key {
-        return key_required(key_in == KeyIn::HeadersOrQuery).into_response();
+    // No key where one is needed, or different keys: 401 at once, whatever the rest says (the
+    // key comes first), before a body is read (or a `100 Continue` invites one) for a request
+    // that cannot pass.
+    let key = match known.presented(&request) {
+        None => None,
+        Some((_, Err(ambiguous))) => return ambiguous.into_response(),
+        Some((key_in, Ok(None))) => {
+            return key_required(key_in == KeyIn::HeadersOrQuery).into_response()
+        }
+        Some((_, Ok(Some(key)))) => Some(key),
+    };
+    let mut request = request;
+    if !known.body {
+        // a body sent anyway is not read (crate::json_body leaves it alone): the route takes none
+        request.extensions_mut().insert(crate::json_body::NoBody);
     }
     let checked = known
         .check(request.method(), request.uri().query())
@@ -301,8 +320,8 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return response;
     }
     match key {
-        None | Some((_, None)) => response,
-        Some((_, Some(key))) => match guard.state.check_key(&ApiKey(key), Scope::Read).await {
+        None => response,
+        Some(key) => match guard.state.check_key(&ApiKey(key), Scope::Read).await {
             Err(
                 refused @ ApiError {
                     code: crate::error::ErrorCode::Unauthorized | crate::error::ErrorCode::Forbidden,
@@ -440,36 +459,41 @@ mod tests {
     #[test]
     fn operations_with_a_security_requirement_need_a_key() {
         let known = known();
-        let key_in = |method: Method, route: &str| {
+        let key_in = |method: Method, route: &str, query_key: &str| {
             let request = Request::builder()
                 .method(method)
-                .uri(format!("{route}?api_key=arx_q"))
+                .uri(format!("{route}?api_key={query_key}"))
                 .header("x-api-key", "arx_h")
                 .body(axum::body::Body::empty())
                 .unwrap();
             known.presented(&request, route)
         };
         assert_eq!(
-            key_in(Method::GET, "/api/objects"),
-            Some((KeyIn::Headers, Some("arx_h".into())))
+            key_in(Method::GET, "/api/objects", "arx_q"),
+            Some((KeyIn::Headers, Ok(Some("arx_h".into()))))
         );
         assert_eq!(
-            key_in(Method::PUT, "/api/buildings/{b}/objects/{*path}"),
-            Some((KeyIn::Headers, Some("arx_h".into())))
+            key_in(Method::PUT, "/api/buildings/{b}/objects/{*path}", "arx_q"),
+            Some((KeyIn::Headers, Ok(Some("arx_h".into()))))
+        );
+        // where the query may carry the key, a different one there is a second key
+        assert_eq!(
+            key_in(Method::GET, "/api/events/recent", "arx_q"),
+            Some((KeyIn::HeadersOrQuery, Err(())))
         );
         assert_eq!(
-            key_in(Method::GET, "/api/events/recent"),
-            Some((KeyIn::HeadersOrQuery, Some("arx_h".into())))
+            key_in(Method::GET, "/api/events/recent", "arx_h"),
+            Some((KeyIn::HeadersOrQuery, Ok(Some("arx_h".into()))))
         );
-        assert_eq!(key_in(Method::GET, "/health"), None);
-        assert_eq!(key_in(Method::GET, "/api/openapi.json"), None);
+        assert_eq!(key_in(Method::GET, "/health", "arx_q"), None);
+        assert_eq!(key_in(Method::GET, "/api/openapi.json", "arx_q"), None);
         let query_only = Request::builder()
             .uri("/api/events/recent?types=x&api_key=%20arx_q%20")
             .body(axum::body::Body::empty())
             .unwrap();
         assert_eq!(
             known.presented(&query_only, "/api/events/recent"),
-            Some((KeyIn::HeadersOrQuery, Some("arx_q".into())))
+            Some((KeyIn::HeadersOrQuery, Ok(Some("arx_q".into()))))
         );
         let none = Request::builder()
             .uri("/api/objects?api_key=arx_q")
@@ -477,7 +501,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             known.presented(&none, "/api/objects"),
-            Some((KeyIn::Headers, None))
+            Some((KeyIn::Headers, Ok(None)))
         );
     }
 

@@ -10,17 +10,23 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 
-/// Checks a request, runs it, and marks the answer `Cache-Control: no-store` unless the route
-/// said otherwise (the event stream's `no-cache`). Every answer but the health checks and the
-/// documents depends on the key sent in `X-API-Key`, which caches do not treat as credentials
-/// (RFC 9111, 3.5, names only `Authorization`), and some carry a secret shown once: a shared
-/// cache must keep none of them. Object answers keep their `ETag` for `If-Match`; no cache is
-/// needed for that.
+/// Checks a request (before its key: these refusals carry no `X-RateLimit-*` headers), and
+/// runs it.
 pub async fn check(request: Request, next: Next) -> Response {
-    let mut response = match refused(&request) {
+    match refused(&request) {
         Some(refusal) => refusal,
         None => next.run(request).await,
-    };
+    }
+}
+
+/// Marks an answer `Cache-Control: no-store` unless the route said otherwise (the event
+/// stream's `no-cache`): the outermost layer (crate::server::router), so that every answer the
+/// server makes has it, a CORS preflight's and a panic's 500 included. Every answer but the
+/// health checks and the documents depends on the key sent in `X-API-Key`, which caches do not
+/// treat as credentials (RFC 9111, 3.5, names only `Authorization`), and some carry a secret
+/// shown once: a shared cache must keep none of them. Object answers keep their `ETag` for
+/// `If-Match`; no cache is needed for that.
+pub async fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .entry(CACHE_CONTROL)

@@ -196,8 +196,9 @@ fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
     Some(Arc::new(RateLimits::new(api, query, failures)))
 }
 
-/// The whole HTTP surface with its middleware, outermost first: tracing, CORS, panics as 500s,
-/// compression, protocol checks, error rendering, metrics, rate limits, timeout, body limit.
+/// The whole HTTP surface with its middleware, outermost first: tracing, `Cache-Control`,
+/// CORS, panics as 500s, compression, protocol checks, error rendering, metrics, rate limits,
+/// timeout, body limit.
 /// Metrics and rate limits see every answer from within (the limiter's own 429s, the timeout's
 /// 503s, the body limit's 413s): they are counted, and carry the `X-RateLimit-*` headers. A
 /// panic's 500 (a bug) is made outside them, so it is logged (main's panic hook) but neither
@@ -255,6 +256,8 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
     if let Some(cors) = cors_layer(&config.cors_origins)? {
         app = app.layer(cors);
     }
+    // outside everything that answers, the CORS preflight and a panic's 500 included
+    app = app.layer(middleware::map_response(crate::protocol::no_store));
     Ok(app.layer(
         TraceLayer::new_for_http()
             // Method and path only: query strings and headers may carry credentials.

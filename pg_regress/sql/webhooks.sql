@@ -145,3 +145,27 @@ UPDATE arxos.webhooks SET failing_since = now() - interval '4 days' WHERE id = :
 SELECT w->>'enabled' AS enabled FROM arxos.patch_webhook(:'hook'::uuid, '{"enabled": true}') w;
 SELECT failing_since IS NULL AS clock_cleared FROM arxos.webhooks WHERE id = :'hook';
 SELECT arxos.delete_webhook(:'hook'::uuid);
+-- A webhook filtered on a building outlives it: the fan-out gives it the building.deleted
+-- event, then disables it with the reason (and a webhook.disabled event); it shows the key it
+-- had, and cannot be enabled again on the building that is gone (55000).
+SELECT arxos.create_building('hookb', 'Hooked') IS NOT NULL AS created;
+SELECT arxos.sequence_events() >= 0 AS drained, arxos.enqueue_deliveries() >= 0 AS fanned;
+SELECT w->>'id' AS scoped FROM arxos.create_webhook('https://example.com/scoped', building => 'hookb') w \gset
+SELECT (arxos.put('hookb', '/a', 'room')).path;
+DELETE FROM arxos.buildings WHERE key = 'hookb';
+SELECT arxos.sequence_events() > 0 AS sequenced, arxos.enqueue_deliveries() > 0 AS fanned;
+SELECT e.type FROM arxos.webhook_deliveries d JOIN arxos.events e ON e.id = d.event_id
+ WHERE d.webhook_id = :'scoped' ORDER BY e.id;
+SELECT w->>'building' AS building, w->>'enabled' AS enabled,
+       regexp_replace(w->>'disabled_reason', '[0-9]+', 'N') AS reason
+  FROM arxos.list_webhooks() w WHERE w->>'id' = :'scoped';
+SELECT arxos.sequence_events() > 0 AS sequenced;
+SELECT e.body->>'reason' ~ '^its building hookb was deleted' AS disabled_event
+  FROM arxos.events e WHERE e.type = 'webhook.disabled' AND e.body->>'webhook' = :'scoped';
+SELECT regexp_replace(regress.try(format('SELECT arxos.patch_webhook(%L::uuid, %L)', :'scoped', '{"enabled": true}')),
+                      '[0-9a-f-]{36}', '<id>') AS enable_again;
+SELECT arxos.create_building('hookc', 'Other') IS NOT NULL AS created;
+SELECT w->>'building' AS building, w->>'enabled' AS enabled
+  FROM arxos.patch_webhook(:'scoped'::uuid, '{"building": "hookc", "enabled": true}') w;
+SELECT arxos.delete_webhook(:'scoped'::uuid);
+DELETE FROM arxos.buildings WHERE key = 'hookc';

@@ -24,9 +24,23 @@ fn openapi_docs_and_metrics_are_served() {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     // what any route may answer: 503 with Retry-After (but the event stream, which answers
-    // 200 with `retry:`), and 409 on writes (a lost deadlock or serialization failure)
+    // 200 with `retry:`), and 409 on writes (a lost deadlock or serialization failure); and
+    // where a key is taken as X-API-Key, it is taken as Authorization: Bearer too
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
+            let schemes: Vec<&str> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s.as_object().unwrap().keys())
+                .map(String::as_str)
+                .collect();
+            assert_eq!(
+                schemes.contains(&"api_key"),
+                schemes.contains(&"bearer"),
+                "{method} {path}: {schemes:?}"
+            );
             let responses = &operation["responses"];
             if path != "/api/events" {
                 assert!(

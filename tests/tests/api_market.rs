@@ -251,13 +251,23 @@ fn contributors_contributions_transfers_and_tokens() {
         .as_f64()
         .unwrap();
     assert_eq!(after, earned - 2.0, "the keyed transfer was booked once");
-    let not_a_number = api.send_as(
-        &alice_key,
-        "POST",
-        "/api/transfers",
-        Some(&json!({"from": "alice", "to": "bob", "amount": [1], "building": "b42"})),
-    );
-    assert_error(&not_a_number, 400, "VALIDATION_ERROR");
+    // a wrong type is the body's shape, as on every typed body: 422
+    for amount in [json!([1]), json!(true), json!(null), json!({"n": 1})] {
+        let not_a_number = api.send_as(
+            &alice_key,
+            "POST",
+            "/api/transfers",
+            Some(&json!({"from": "alice", "to": "bob", "amount": amount, "building": "b42"})),
+        );
+        let error = assert_error(&not_a_number, 422, "VALIDATION_ERROR");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected a number (a JSON number, or a string holding one)"),
+            "{error}"
+        );
+    }
     // a string is taken as the number it spells, nothing around it
     let spaced = api.send_as(
         &alice_key,
@@ -351,6 +361,37 @@ fn contributors_contributions_transfers_and_tokens() {
     );
     let listed = api.get("/api/contributions?contributor=alice").json();
     assert_eq!(listed["items"][0]["status"], "peer_verified", "{listed}");
+
+    // A replay answers the transaction booked first, as the ledger holds it, not the retry's
+    // own spelling of the same transfer (an amount of 0.10 for 0.1, an id for a handle).
+    let keyed = |body: &[u8]| {
+        api.http.request(
+            "POST",
+            &api.shim.url("/api/transfers"),
+            &[
+                ("x-api-key", bob_key.as_str()),
+                ("content-type", "application/json"),
+                ("idempotency-key", "t-spelled"),
+            ],
+            Some(body.to_vec()),
+        )
+    };
+    let first = keyed(br#"{"from": "bob", "to": "alice", "amount": "0.1", "building": "b42"}"#);
+    assert_eq!(first.status, 201, "{}", first.body);
+    let first = first.json();
+    assert_eq!(first["replayed"], false, "{first}");
+    assert_eq!(first["to"], alice_id.as_str(), "{first}");
+    assert_eq!(first["amount"].to_string(), "0.100000", "{first}");
+    let retry = keyed(
+        format!(r#"{{"from": "bob", "to": "{alice_id}", "amount": 0.10, "building": "b42"}}"#)
+            .as_bytes(),
+    );
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    let retry = retry.json();
+    assert_eq!(retry["replayed"], true, "{retry}");
+    for field in ["transaction_id", "from", "to", "amount"] {
+        assert_eq!(retry[field], first[field], "{field}: {retry} after {first}");
+    }
 }
 
 /// The market's rate limit answers 429 with `Retry-After`: when the oldest contribution of the
@@ -438,9 +479,14 @@ fn concurrent_keyed_transfers_book_once() {
     });
     let booked = answers.iter().filter(|a| a["replayed"] == false).count();
     assert_eq!(booked, 1, "{answers:?}");
-    assert!(answers
-        .iter()
-        .all(|a| a["transaction_id"] == answers[0]["transaction_id"]));
+    // every answer is the one transaction's, a replay's read back from the ledger
+    for field in ["transaction_id", "from", "to", "amount"] {
+        assert!(
+            answers.iter().all(|a| a[field] == answers[0][field]),
+            "{field}: {answers:?}"
+        );
+    }
+    assert_eq!(answers[0]["amount"].to_string(), "5.000000", "{answers:?}");
     let payee = api.get_as(&key, "/api/contributors/payee/balance").json();
     assert_eq!(payee["balance"].as_f64(), Some(5.0), "{payee}");
 }

@@ -1142,6 +1142,126 @@ fn bodies_and_queries_are_read_as_sent_or_refused() {
     );
     let utf8 = api.get("/api/objects?building=b42&under=/caf%C3%A9");
     assert_error(&utf8, 404, "NOT_FOUND");
+
+    // A body sent to a route that takes none is not read: not even refused for what would be
+    // refused in a body the route reads (an array, a key twice).
+    let ignored = api.send_raw(
+        Some(&api.key),
+        "POST",
+        "/api/buildings/b42/rating/recompute",
+        Some(r#"[{"a": 1, "a": 2}]"#),
+        true,
+    );
+    assert_eq!(ignored.status, 200, "{}", ignored.body);
+}
+
+/// An integer field takes any JSON number of a whole value, as JSON Schema's `integer` does
+/// (`50.0`, `5e1`, `-0`); a fraction or a number beyond the field's type is the body's shape,
+/// 422, saying which. A `null` flag is the flag left out.
+#[test]
+fn integers_are_whole_numbers_and_null_is_the_default() {
+    let api = Api::start();
+    let put = |path: &str, body: &str| {
+        api.send_raw(
+            Some(&api.key),
+            "PUT",
+            &format!("/api/buildings/b42/objects/{path}"),
+            Some(body),
+            true,
+        )
+    };
+    let created = put("spaces/w1", r#"{"type": "thing", "health": 50.0}"#);
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["health"], 50, "{}", created.body);
+    for (health, stored) in [("5e1", 50), ("4.0E1", 40), ("-0", 0), ("100.000", 100)] {
+        let reply = put(
+            "spaces/w1",
+            &format!(r#"{{"type": "thing", "health": {health}}}"#),
+        );
+        assert_eq!(reply.status, 200, "{health}: {}", reply.body);
+        assert_eq!(reply.json()["health"], stored, "{health}: {}", reply.body);
+    }
+    let patched = api.send_raw(
+        Some(&api.key),
+        "PATCH",
+        "/api/buildings/b42/objects/spaces/w1",
+        Some(r#"{"health": 7.5e1}"#),
+        true,
+    );
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.json()["health"], 75, "{}", patched.body);
+    let posted = api.send_raw(
+        Some(&api.key),
+        "POST",
+        "/api/objects",
+        Some(r#"{"building": "b42", "path": "/spaces/w2", "type": "thing", "health": 2e1, "parents": null}"#),
+        true,
+    );
+    assert_eq!(posted.status, 201, "{}", posted.body);
+    assert_eq!(posted.json()["health"], 20, "{}", posted.body);
+    // the whole-number rule is the body reader's; the range 0 to 100 stays the database's
+    let over = put("spaces/w1", r#"{"type": "thing", "health": 1.5e2}"#);
+    let body = assert_error(&over, 400, "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("health must be between 0 and 100"),
+        "{body}"
+    );
+    for (health, says) in [
+        ("50.5", "50.5 is not a whole number"),
+        ("5e-1", "is not a whole number"),
+        ("99999999999999999999", "out of range for a 32-bit integer"),
+        ("1e20", "out of range for a 32-bit integer"),
+        ("1e400", "out of range for a 32-bit integer"),
+        ("-1e400", "out of range for a 32-bit integer"),
+    ] {
+        for (method, path, body) in [
+            (
+                "PUT",
+                "/api/buildings/b42/objects/spaces/w1",
+                format!(r#"{{"type": "thing", "health": {health}}}"#),
+            ),
+            (
+                "PATCH",
+                "/api/buildings/b42/objects/spaces/w1",
+                format!(r#"{{"health": {health}}}"#),
+            ),
+            (
+                "POST",
+                "/api/objects",
+                format!(
+                    r#"{{"building": "b42", "path": "/spaces/w3", "type": "thing", "health": {health}}}"#
+                ),
+            ),
+        ] {
+            let reply = api.send_raw(Some(&api.key), method, path, Some(&body), true);
+            let error = assert_error(&reply, 422, "VALIDATION_ERROR");
+            let message = error["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains("health") && message.contains(says),
+                "{method} {health}: {error}"
+            );
+        }
+    }
+    assert_eq!(
+        api.get("/api/buildings/b42/objects/spaces/w1").json()["health"],
+        75
+    );
+
+    // `"parents": null` is `parents` left out: false, so a missing parent is still a 409
+    let kept = put(
+        "spaces/w1",
+        r#"{"type": "thing", "parents": null, "status": null}"#,
+    );
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    let orphan = put("nowhere/w4", r#"{"type": "thing", "parents": null}"#);
+    assert_error(&orphan, 409, "CONFLICT");
+    let with_parents = put("nowhere/w4", r#"{"type": "thing", "parents": true}"#);
+    assert_eq!(with_parents.status, 201, "{}", with_parents.body);
+    let not_a_flag = put("spaces/w1", r#"{"type": "thing", "parents": "yes"}"#);
+    assert_error(&not_a_flag, 422, "VALIDATION_ERROR");
 }
 
 /// Two moves that swap two subtrees into each other at once lock the same rows in opposite

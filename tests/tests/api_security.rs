@@ -47,6 +47,31 @@ fn missing_unknown_and_revoked_keys_are_401() {
             .starts_with("different API keys were sent"),
         "{ambiguous}"
     );
+    // The same for a key in the query string of the event routes beside one in a header; and
+    // before the input is looked at, as a missing key is.
+    for query in ["?api_key=BOGUS", "?api_key=BOGUS&limit=nope"] {
+        let recent = api.get(&format!("/api/events/recent{query}"));
+        let ambiguous = assert_error(&recent, 401, "UNAUTHORIZED");
+        assert!(
+            ambiguous["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("different API keys were sent"),
+            "{query}: {ambiguous}"
+        );
+    }
+    let same = api.get(&format!("/api/events/recent?api_key={}", api.key));
+    assert_eq!(same.status, 200, "{}", same.body);
+    let bad_input = api.http.request(
+        "GET",
+        &format!("{url}?limit=nope"),
+        &[
+            ("x-api-key", api.key.as_str()),
+            ("authorization", "Bearer arx_someone-else"),
+        ],
+        None,
+    );
+    assert_error(&bad_input, 401, "UNAUTHORIZED");
 
     let created = api.send(
         "POST",
@@ -401,13 +426,20 @@ fn building_limited_keys_see_only_their_buildings() {
             .all(|r| r["building"] == "b42"),
         "{board}"
     );
+    // A key limited to buildings cannot create one: said in words, not row-level security's.
     let create = api.send_as(
         &scoped,
         "POST",
         "/api/buildings",
         Some(&json!({"key": "mine", "name": "Mine"})),
     );
-    assert_error(&create, 403, "FORBIDDEN");
+    let refused = assert_error(&create, 403, "FORBIDDEN");
+    assert_eq!(
+        refused["error"]["message"],
+        "this key is limited to buildings b42; only a key for all buildings can create one",
+        "{refused}"
+    );
+    assert_error(&api.get("/api/buildings/mine"), 404, "NOT_FOUND");
     assert_eq!(
         api.sql_one::<i64>(
             "SELECT count(*) FROM arxos.objects WHERE path = '/secret' AND health = 100"

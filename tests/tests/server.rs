@@ -414,6 +414,8 @@ fn cross_origin_calls_are_denied_unless_configured() {
         preflight.header("access-control-allow-origin"),
         Some("https://other.example.com")
     );
+    // the CORS layer answers a preflight itself: still not for caches to keep
+    assert_eq!(preflight.header("cache-control"), Some("no-store"));
     // A client resuming the event stream sends Last-Event-ID; conditional writes send
     // If-Match or If-None-Match.
     let allowed = preflight

@@ -128,6 +128,26 @@ fn management_shows_the_secret_once_and_patches_only_what_is_sent() {
         "{}",
         zero.body
     );
+    // The largest page is allowed (the route asks the database for one row more, to know
+    // whether a next page exists).
+    let largest = api.call(
+        "GET",
+        &format!("/api/webhooks/{id}/deliveries?limit=1000"),
+        None,
+    );
+    assert_eq!(largest.status, 200, "{}", largest.body);
+    // No delivery id is negative: a negative cursor is refused, as on every listing.
+    let negative = api.call(
+        "GET",
+        &format!("/api/webhooks/{id}/deliveries?before=-1"),
+        None,
+    );
+    assert_eq!(negative.status, 400, "{}", negative.body);
+    assert!(
+        negative.body.contains("before must not be negative"),
+        "{}",
+        negative.body
+    );
     // Pages of deliveries, newest first: `next` (with `before`) while older ones remain.
     for _ in 0..2 {
         let test = api.call("POST", &format!("/api/webhooks/{id}/test"), None);

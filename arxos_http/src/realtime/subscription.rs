@@ -4,7 +4,7 @@
 use axum::http::HeaderMap;
 
 use super::filter::{Filter, FilterParams};
-use crate::auth::{key_required, keys_ambiguous, keys_disagree, presented_key, ApiKey, Scope};
+use crate::auth::{key_required, sent_key, ApiKey, Scope};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -47,14 +47,10 @@ impl Subscription {
     }
 }
 
-/// The key of a request: the usual headers, else `?api_key=` (a browser's `EventSource`
-/// cannot send headers).
+/// The key of a request: the usual headers, or `?api_key=` (a browser's `EventSource`
+/// cannot send headers); both only with the same key ([`sent_key`]).
 pub fn request_key(headers: &HeaderMap, query_key: Option<&str>) -> Result<ApiKey, ApiError> {
-    if keys_disagree(headers) {
-        return Err(keys_ambiguous());
-    }
-    presented_key(headers)
-        .or(query_key.map(str::trim).filter(|k| !k.is_empty()))
+    sent_key(headers, query_key)?
         .map(|k| ApiKey(k.to_owned()))
         .ok_or_else(|| key_required(true))
 }

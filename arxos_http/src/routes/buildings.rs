@@ -88,11 +88,38 @@ pub struct NewBuilding {
     pub longitude: Option<serde_json::Number>,
 }
 
-/// Create a building (`arxos.create_building`).
+/// The buildings of a key limited to some (their keys, as a JSON array), none for a key of
+/// every building. Such a key cannot create a building: row-level security would refuse the new
+/// row in its own words (`new row violates row-level security policy for table "buildings"`),
+/// which [`limited_key`] says in the API's.
+const LIMITED_TO: &str =
+    "SELECT to_jsonb(array(SELECT b.key FROM arxos.buildings b ORDER BY b.key))
+      WHERE arxos.scope_ids() IS NOT NULL";
+
+/// 403 for a key limited to the buildings `keys` (a JSON array) that asks to create one.
+fn limited_key(keys: &Value) -> ApiError {
+    let keys: Vec<&str> = keys
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let limited = match keys.is_empty() {
+        true => "buildings that no longer exist".to_owned(),
+        false => format!("buildings {}", keys.join(", ")),
+    };
+    ApiError::new(
+        crate::error::ErrorCode::Forbidden,
+        format!("this key is limited to {limited}; only a key for all buildings can create one"),
+    )
+}
+
+/// Create a building (`arxos.create_building`). A key limited to buildings cannot (403).
 #[utoipa::path(post, path = "/api/buildings", tag = "buildings", request_body = NewBuilding,
     responses((status = 201, body = crate::openapi::Building, headers(("Location" = String, description = "Where the new resource is read"))),
               (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody),
-              (status = 403, body = crate::openapi::ErrorBody), (status = 409, body = crate::openapi::ErrorBody)),
+              (status = 403, description = "The key lacks the write scope, or is limited to buildings (only a key for all buildings can create one)", body = crate::openapi::ErrorBody),
+              (status = 409, body = crate::openapi::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_building(
     State(state): State<AppState>,
@@ -102,6 +129,9 @@ pub async fn create_building(
     let building = state
         .tx(&key, Scope::Write, None, move |c| {
             Box::pin(async move {
+                if let Some(keys) = json_rows(c, LIMITED_TO, &[]).await?.first() {
+                    return Err(limited_key(keys));
+                }
                 // The new row is visible to the next statement, not to the creating one.
                 let id = json_one(
                     c,

@@ -398,15 +398,32 @@ pub struct NewTransfer {
     pub from: String,
     pub to: String,
     /// A JSON number (or a string holding one), kept exactly as written: at most 6 decimals.
-    #[schema(value_type = f64)]
+    #[serde(deserialize_with = "crate::body_fields::number_or_text")]
+    #[schema(schema_with = amount_schema)]
     pub amount: Box<RawValue>,
     pub memo: Option<String>,
     /// Building key whose tokens move (default: as arxos.transfer decides).
     pub building: Option<String>,
 }
 
+/// The schema of [`NewTransfer::amount`]: a number, or a string holding one.
+fn amount_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "Tokens to move: a JSON number, or a string holding one (nothing around it), kept exactly as written; positive, at most 6 decimals",
+            ))
+            .build(),
+    )
+    .into()
+}
+
 /// The amount exactly as the client wrote it: parsed as a JSON number it would pass through a
-/// binary float, and `1234567890123.123456` would arrive as `1234567890123.1235`.
+/// binary float, and `1234567890123.123456` would arrive as `1234567890123.1235`. The body's
+/// reader took only a number or a string ([`crate::body_fields::number_or_text`]).
 fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
     match TextParam::from_raw(raw) {
         // PostgreSQL's numeric input would skip spaces around the digits: a string is taken
@@ -414,12 +431,26 @@ fn amount_text(raw: &RawValue) -> Result<TextParam, ApiError> {
         (_, Value::String(s)) if s.trim() != s || s.is_empty() => Err(ApiError::validation(
             "amount must be a number of tokens (at most 6 decimals), without spaces around it",
         )),
-        (param, Value::Number(_) | Value::String(_)) => Ok(param),
-        _ => Err(ApiError::validation(
-            "amount must be a number of tokens (at most 6 decimals)",
-        )),
+        (param, _) => Ok(param),
     }
 }
+
+/// The answer of a transfer, of the transaction `arxos.transfer_or_replay` booked now: its
+/// contributors' ids and the amount as the ledger holds it (`numeric(20, 6)`), as
+/// [`REPLAYED_TRANSFER`] reads a transaction booked before. (`round` never fails, whatever
+/// the amount: the planner may evaluate it before the function refuses a bad one.)
+const TRANSFER: &str = "SELECT jsonb_build_object('transaction_id', x.transaction_id,
+            'from', arxos.contributor_id($1), 'to', arxos.contributor_id($2),
+            'amount', round($3::numeric, 6), 'replayed', x.replayed)
+       FROM arxos.transfer_or_replay(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5, $6) x";
+
+/// The transaction a keyed transfer booked before, read back from the ledger
+/// (`arxos.keyed_transfer`, which sees every building's part whatever the key's buildings): a
+/// replay answers it, not the retry's own values (`0.10` for a `0.1` booked, a handle for an
+/// id).
+const REPLAYED_TRANSFER: &str = "SELECT jsonb_build_object('transaction_id', k.id, 'from', s.id,
+            'to', k.receivers[1], 'amount', k.moved, 'replayed', true)
+       FROM (SELECT arxos.contributor_id($1) AS id) s, arxos.keyed_transfer(s.id, $2) k";
 
 /// Move tokens between contributors (`arxos.transfer`). An `Idempotency-Key` header makes
 /// retries safe: the same transfer under the same key books nothing more and answers the
@@ -436,26 +467,37 @@ pub async fn transfer(
     Json(body): Json<NewTransfer>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let idempotency = idempotency_key(&headers)?;
-    let value = state
+    // A key limited to buildings may move only their tokens: 403 for another's.
+    let building = body.building.as_deref();
+    let booked = state
         .one(
             &key,
             Scope::Write,
-            // A key limited to buildings may move only their tokens: 403 for another's.
-            body.building.as_deref(),
-            "SELECT jsonb_build_object('transaction_id', x.transaction_id, 'from', $1::text, 'to', $2::text,
-                    'amount', $3::numeric, 'replayed', x.replayed)
-               FROM arxos.transfer_or_replay(arxos.contributor_id($1), arxos.contributor_id($2), $3, $4, $5, $6) x",
+            building,
+            TRANSFER,
             &[
                 &s(&body.from),
                 &s(&body.to),
                 &amount_text(&body.amount)?,
                 &TextParam(body.memo.clone()),
                 &TextParam(body.building.clone()),
-                &TextParam(idempotency),
+                &TextParam(idempotency.clone()),
             ],
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(value)))
+    if booked["replayed"] != Value::Bool(true) {
+        return Ok((StatusCode::CREATED, Json(booked)));
+    }
+    let first = state
+        .one(
+            &key,
+            Scope::Write,
+            building,
+            REPLAYED_TRANSFER,
+            &[&s(&body.from), &TextParam(idempotency)],
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(first)))
 }
 
 /// A building's token: supply, price, holders (`arxos.token`).

@@ -129,6 +129,8 @@ pub struct PutObject {
     #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
     pub status: Option<String>,
+    /// 0 to 100: any JSON number of a whole value (`50`, `50.0`, `5e1`).
+    #[serde(default, deserialize_with = "crate::body_fields::whole")]
     pub health: Option<i32>,
     /// `{"x": m, "y": m, "z": m, "floor": n}`. A put keeps what it is not given (`null`, as
     /// for every field, is not given), so a `null` key inside it, which would clear nothing,
@@ -136,8 +138,9 @@ pub struct PutObject {
     #[schema(value_type = Option<Object>)]
     pub location: Option<Value>,
     pub needs_repair: Option<bool>,
-    /// Create missing ancestors as directories.
-    #[serde(default)]
+    /// Create missing ancestors as directories (`null`, like leaving it out: false).
+    #[serde(default, deserialize_with = "crate::body_fields::or_default")]
+    #[schema(value_type = Option<bool>)]
     pub parents: bool,
 }
 
@@ -214,6 +217,8 @@ pub struct PatchObject {
     #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
     pub status: Option<String>,
+    /// 0 to 100: any JSON number of a whole value (`50`, `50.0`, `5e1`).
+    #[serde(default, deserialize_with = "crate::body_fields::whole")]
     pub health: Option<i32>,
     pub needs_repair: Option<bool>,
     #[serde(rename = "type")]
@@ -906,6 +911,8 @@ pub struct NewObject {
     #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
     pub status: Option<String>,
+    /// 0 to 100: any JSON number of a whole value (`50`, `50.0`, `5e1`).
+    #[serde(default, deserialize_with = "crate::body_fields::whole")]
     pub health: Option<i32>,
     /// `{"x": m, "y": m, "z": m, "floor": n}`. A put keeps what it is not given (`null`, as
     /// for every field, is not given), so a `null` key inside it, which would clear nothing,
@@ -913,8 +920,9 @@ pub struct NewObject {
     #[schema(value_type = Option<Object>)]
     pub location: Option<Value>,
     pub needs_repair: Option<bool>,
-    /// Create missing ancestors as directories.
-    #[serde(default)]
+    /// Create missing ancestors as directories (`null`, like leaving it out: false).
+    #[serde(default, deserialize_with = "crate::body_fields::or_default")]
+    #[schema(value_type = Option<bool>)]
     pub parents: bool,
 }
 

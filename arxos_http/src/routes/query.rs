@@ -7,17 +7,19 @@
 //! `SELECT json_build_array(...) FROM (<statement>) q LIMIT cap+1`, so Postgres renders every
 //! value as JSON itself (numeric digits, uuid, jsonb, timestamptz, arrays) and the original
 //! statement is never executed as such; an outer query keeps the answer under the byte limit.
+//! A statement that is not a query (a write, DDL, COPY, SET…) is refused, 403 (`read_only`).
 
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Kind, ToSql, Type};
 use utoipa::ToSchema;
 
 use crate::auth::{ApiKey, Scope};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::text_param::TextParam;
@@ -76,9 +78,9 @@ pub struct QueryResult {
 /// Run one read-only SQL query over the documented views.
 #[utoipa::path(post, path = "/api/query", tag = "query", request_body = QueryRequest,
     responses((status = 200, body = QueryResult),
-              (status = 400, description = "Invalid, not a query, or too slow (QUERY_TIMEOUT)", body = ErrorBody),
+              (status = 400, description = "Invalid SQL, or too slow (QUERY_TIMEOUT)", body = ErrorBody),
               (status = 401, body = ErrorBody),
-              (status = 403, description = "Not allowed (a table outside arxos_views, a write)", body = ErrorBody),
+              (status = 403, description = "Not allowed: a table outside arxos_views, or a statement that is not one query (a write, DDL, COPY, SET…: the endpoint is read-only)", body = ErrorBody),
               (status = 404, description = "Turned off on this server (--no-query)", body = ErrorBody),
               (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -145,10 +147,15 @@ async fn run(
     // Each statement's error is read against the time it ran (ApiError::from_query_error).
     let limit = std::time::Duration::from_millis(state.query.timeout_ms);
     let started = std::time::Instant::now();
-    let statement = client
-        .prepare(sql)
-        .await
-        .map_err(|e| ApiError::from_query_error(e, started.elapsed(), limit))?;
+    let statement = client.prepare(sql).await.map_err(|e| match e.code() {
+        // A write into a view PostgreSQL cannot update (`cannot delete from view "objects"`)
+        // is refused as it is parsed, before the read-only transaction could refuse it.
+        Some(&SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {
+            read_only(e.as_db_error().map_or("", |db| db.message()))
+                .with_details(serde_json::json!({"sqlstate": "55000"}))
+        }
+        _ => ApiError::from_query_error(e, started.elapsed(), limit),
+    })?;
     if statement.params().len() != params.len() {
         return Err(ApiError::validation(format!(
             "the query has {} parameter(s), {} given",
@@ -194,9 +201,9 @@ async fn run(
         .prepare_typed(&wrapped, statement.params())
         .await
         .map_err(|e| match e.code().map(|c| c.code()) {
-            Some("42601") | Some("0A000") => ApiError::validation(
-                "only a query that returns rows can run here: SELECT, WITH … SELECT, VALUES or TABLE",
-            ),
+            // The statement parsed alone but is no query (a write, DDL, COPY, SET, SHOW, a
+            // data-modifying WITH): it cannot stand inside the wrapping SELECT.
+            Some("42601") | Some("0A000") => read_only("this statement is not one"),
             _ => ApiError::from_query_error(e, started.elapsed(), limit),
         })?;
     let args: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
@@ -223,6 +230,18 @@ async fn run(
         rows: out,
         truncated,
     })
+}
+
+/// 403 for a statement that is not one query returning rows: the endpoint only reads (a write
+/// that reaches the read-only transaction is refused there, 25006, also 403:
+/// [`ApiError::from_query_error`]). `why` is what PostgreSQL said, or why the shim refused it.
+fn read_only(why: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        format!(
+            "POST /api/query is read-only: it runs one query that returns rows (SELECT, WITH … SELECT, VALUES or TABLE), and writes nothing: {why}"
+        ),
+    )
 }
 
 /// `int4[]` for arrays, the type's name otherwise.

@@ -256,7 +256,8 @@ pub async fn rotate(
 pub struct DeliveryParams {
     /// pending, delivering, delivered or dead.
     pub status: Option<String>,
-    /// Deliveries older than this delivery id (the last one of the previous page).
+    /// Deliveries older than this delivery id (the last one of the previous page); a negative
+    /// one is refused (400).
     pub before: Option<i64>,
     /// Largest number of deliveries, 1 to 1000 (default 100).
     pub limit: Option<i64>,
@@ -277,13 +278,14 @@ pub async fn deliveries(
 ) -> Result<Json<crate::routes::Page>, ApiError> {
     let id = webhook_id(&id)?;
     let limit = crate::routes::checked_limit(params.limit)?;
+    let before = crate::routes::non_negative("before", params.before)?;
     let items = state
         .rows(
             &key,
             Scope::Admin,
             None,
             "SELECT arxos.webhook_deliveries($1::text::uuid, $2, $3, $4::int8::int4)",
-            &[&id, &params.status, &params.before, &(limit + 1)],
+            &[&id, &params.status, &before, &(limit + 1)],
         )
         .await?;
     Ok(Json(crate::routes::Page::from_rows_by(

@@ -326,7 +326,16 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
                 match response.chunk().await {
                     Ok(Some(chunk)) if excerpt.len() < EXCERPT => excerpt
                         .extend_from_slice(&chunk[..chunk.len().min(EXCERPT - excerpt.len())]),
-                    Ok(_) | Err(_) => break,
+                    Ok(_) => break,
+                    // The status counts (a 2xx is delivered); the log says the reply broke off.
+                    Err(e) => {
+                        outcome.error = Some(if e.is_timeout() {
+                            "reading the reply timed out".to_owned()
+                        } else {
+                            format!("reading the reply: {}", chain(&e))
+                        });
+                        break;
+                    }
                 }
             }
             if !excerpt.is_empty() {
