@@ -379,20 +379,7 @@ BEGIN
     -- Connections deleted earlier in this statement, before these objects (connections_after_delete
     -- marks from which event on): their events get the paths of the ends deleted here.
     IF coalesce(current_setting('arxos.connection_ends_missing', true), '') <> '' THEN
-        UPDATE arxos.events_pending e
-           SET path = coalesce(e.path, f.path),
-               object_type = coalesce(e.object_type, f.type),
-               body = jsonb_set(jsonb_set(e.body, '{connection,from}',
-                                          coalesce(nullif(e.body #> '{connection,from}', 'null'), to_jsonb(f.path), 'null')),
-                                '{connection,to}',
-                                coalesce(nullif(e.body #> '{connection,to}', 'null'), to_jsonb(t.path), 'null'))
-          FROM arxos.events_pending x
-          LEFT JOIN old_rows f ON f.id = (x.body #>> '{connection,from_id}')::uuid
-          LEFT JOIN old_rows t ON t.id = (x.body #>> '{connection,to_id}')::uuid
-         WHERE x.seq = e.seq
-           AND e.seq >= current_setting('arxos.connection_ends_missing')::bigint
-           AND e.type = 'connection.deleted'
-           AND (f.id IS NOT NULL OR t.id IS NOT NULL);
+        PERFORM arxos.fill_connection_ends(current_setting('arxos.connection_ends_missing')::bigint);
         PERFORM set_config('arxos.connection_ends_missing', '', true);
     END IF;
     RETURN NULL;
@@ -531,20 +518,52 @@ CREATE TRIGGER connections_before_write BEFORE INSERT OR UPDATE ON arxos.connect
 -- Sets monitored_by of these objects to their number of `monitors` connections. Only it
 -- writes the column (the objects' row trigger keeps it otherwise): it runs as the owner, and
 -- it can only ever write the true count, so anyone may call it. The objects are locked first,
--- in id order, and counted in a statement after the lock: under READ COMMITTED that statement
+-- in path order (the order of the readings' writers, rm and mv: another order deadlocked with
+-- a readings batch), and counted in a statement after the lock: under READ COMMITTED that statement
 -- sees the connections of a transaction that held the lock and committed meanwhile (a count
 -- taken before waiting would lose them). Under REPEATABLE READ the lock gives 40001 instead.
 CREATE FUNCTION arxos.recount_monitors(ids uuid[]) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
     IF cardinality(ids) IS DISTINCT FROM 0 AND ids IS NOT NULL THEN
-        PERFORM 1 FROM arxos.objects o WHERE o.id = ANY(ids) ORDER BY o.id FOR NO KEY UPDATE;
+        PERFORM 1 FROM arxos.objects o WHERE o.id = ANY(ids) ORDER BY o.building_id, o.path FOR NO KEY UPDATE;
         UPDATE arxos.objects o SET monitored_by = m.n
           FROM (SELECT i.id, (SELECT count(*) FROM arxos.connections c
                                WHERE c.to_id = i.id AND c.kind = 'monitors')::integer AS n
                   FROM unnest(ids) i(id)) m
          WHERE o.id = m.id AND o.monitored_by IS DISTINCT FROM m.n;
     END IF;
+END
+$$;
+
+-- Fills the ends left without a path in connection.deleted events (from event `since` on)
+-- with the paths of the object.deleted events of those ends, written since: what
+-- objects_after_delete calls after a statement that deleted connections before their ends.
+-- SECURITY DEFINER (the writers may insert events, not change them), and it writes nothing
+-- its caller gives: only paths the outbox already holds, into ends that have none.
+CREATE FUNCTION arxos.fill_connection_ends(since bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+BEGIN
+    UPDATE arxos.events_pending e
+       SET path = coalesce(e.path, f.path),
+           object_type = coalesce(e.object_type, f.object_type),
+           body = jsonb_set(jsonb_set(e.body, '{connection,from}',
+                                      coalesce(nullif(e.body #> '{connection,from}', 'null'), to_jsonb(f.path), 'null')),
+                            '{connection,to}',
+                            coalesce(nullif(e.body #> '{connection,to}', 'null'), to_jsonb(t.path), 'null'))
+      FROM arxos.events_pending x
+      LEFT JOIN LATERAL (SELECT g.path, g.object_type FROM arxos.events_pending g
+                          WHERE g.type = 'object.deleted' AND g.seq >= since
+                            AND g.object_id = (x.body #>> '{connection,from_id}')::uuid
+                          ORDER BY g.seq DESC LIMIT 1) f ON true
+      LEFT JOIN LATERAL (SELECT g.path FROM arxos.events_pending g
+                          WHERE g.type = 'object.deleted' AND g.seq >= since
+                            AND g.object_id = (x.body #>> '{connection,to_id}')::uuid
+                          ORDER BY g.seq DESC LIMIT 1) t ON true
+     WHERE x.seq = e.seq AND x.seq >= since AND e.seq >= since
+       AND e.type = 'connection.deleted'
+       AND (e.body #> '{connection,from}' = 'null' OR e.body #> '{connection,to}' = 'null')
+       AND (f.path IS NOT NULL OR t.path IS NOT NULL);
 END
 $$;
 

@@ -370,7 +370,7 @@ BEGIN
         END IF;
         w.enabled := (changes ->> 'enabled')::boolean;
     END IF;
-    IF w.enabled AND w.building_id IS NOT NULL
+    IF (changes ? 'enabled' OR changes ? 'building') AND w.enabled AND w.building_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM arxos.buildings x WHERE x.id = w.building_id) THEN
         RAISE EXCEPTION 'the building % of webhook % was deleted: it would receive nothing', w.building_key, webhook
             USING ERRCODE = '55000', HINT = 'point it at another building ("building") or delete the webhook';
@@ -414,7 +414,7 @@ BEGIN
 END
 $$;
 
--- Any delete of webhooks (delete_webhook, a DBA's DELETE, a building's cascade) first takes
+-- Any delete of webhooks (delete_webhook, a DBA's DELETE) first takes
 -- the fan-out's cursor, which enqueue_deliveries holds while it fans out: the delete waits for a
 -- running round (which would otherwise fail on the deliveries' foreign key when the webhook
 -- goes), and a round starting meanwhile skips (it takes the cursor with SKIP LOCKED) and runs
@@ -622,13 +622,14 @@ BEGIN
         UPDATE arxos.webhooks w
            SET enabled = false, updated_at = now(),
                disabled_reason = format('its building %s was deleted (event %s)', w.building_key, d.event)
-          FROM (SELECT x.id, e.id AS event FROM arxos.webhooks x
+          FROM (SELECT x.id, x.building_id, e.id AS event FROM arxos.webhooks x
                  CROSS JOIN LATERAL (SELECT e.id FROM arxos.events e
                                       WHERE e.building_id = x.building_id AND e.id > cur AND e.id <= head
                                         AND e.type = 'building.deleted'
                                       LIMIT 1) e
                  WHERE x.enabled AND x.building_id IS NOT NULL) d
-         WHERE w.id = d.id
+         -- (again on the row itself: a PATCH that re-pointed or disabled it meanwhile wins)
+         WHERE w.id = d.id AND w.enabled AND w.building_id = d.building_id
         RETURNING w.id, w.disabled_reason
     )
     INSERT INTO arxos.events_pending (type, building_id, actor, body)

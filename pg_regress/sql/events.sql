@@ -144,6 +144,23 @@ SELECT (SELECT count(*) FROM c) AS connections, (SELECT count(*) FROM o) AS obje
 SELECT type, path, object_type, body #>> '{connection,from}' AS "from", body #>> '{connection,to}' AS "to"
   FROM arxos.events_since(:conn_start, types => ARRAY['connection.deleted']) ORDER BY id;
 SELECT arxos.rm('b42', '/cte', recursive => true);
+-- the same as the API's role, which may insert events but not change them
+SELECT max(id) AS conn_start FROM arxos.events_since(0, max => 100000) \gset
+SELECT count(*) FROM (SELECT arxos.put('b42', p, 'pump', parents => true)
+                        FROM unnest(ARRAY['/cte/a', '/cte/b']) p) x;
+SELECT (arxos.connect('b42', '/cte/a', '/cte/b', 'power')).kind;
+BEGIN;
+SET LOCAL ROLE arxos_api;
+WITH c AS (DELETE FROM arxos.connections WHERE building_id = arxos.building_id('b42')
+             AND from_id IN (SELECT id FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path = '/cte/a')
+           RETURNING id),
+     o AS (DELETE FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path IN ('/cte/b')
+           RETURNING id)
+SELECT (SELECT count(*) FROM c) AS connections, (SELECT count(*) FROM o) AS objects;
+COMMIT;
+SELECT type, path, body #>> '{connection,from}' AS "from", body #>> '{connection,to}' AS "to"
+  FROM arxos.events_since(:conn_start, types => ARRAY['connection.deleted']) ORDER BY id;
+SELECT arxos.rm('b42', '/cte', recursive => true);
 -- webhook delivery retention: finished deliveries older than the horizon go, the rest stay
 SELECT (arxos.create_webhook('https://example.com/hook') ->> 'id') AS hook \gset
 SELECT arxos.test_webhook(:'hook') IS NOT NULL AS queued FROM generate_series(1, 3);

@@ -62,6 +62,23 @@ SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "yesterday
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2016-12-31T23:59:59Z"}, {"path": "/site", "value": 2, "at": "2016-12-31T23:59:60Z"}]');
 SELECT arxos.record_batch('rd', '{"path": "/site", "value": 1}');
 SELECT arxos.record_batch('rd', '[]');
+-- a value a float8 cannot hold is named as out of range (not 400 digits of it)
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1}, {"path": "/site", "value": 1e400}]');
+-- digits past the microsecond are dropped, not rounded into the next second (and month),
+-- where the sample would replace another; a lowercase t separates date and time too
+BEGIN;
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 100, "at": "2024-11-01T00:00:00Z"},
+                                  {"path": "/site", "value": 999, "at": "2024-10-31t23:59:59.9999999Z"}]');
+SELECT at, value FROM arxos.readings WHERE object_id = (SELECT id FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path = '/site')
+   AND at BETWEEN '2024-10-31 23:59:59Z' AND '2024-11-01 00:00:00Z' ORDER BY at;
+ROLLBACK;
+-- metrics.reading.at (and metric.recorded's) are written in UTC whatever the session's zone
+BEGIN;
+SET LOCAL TimeZone = 'America/New_York';
+SELECT arxos.record('rd', '/site', 5, at => '2025-03-03 12:00:00+00');
+SELECT metrics #>> '{reading,at}' AS reading_at FROM arxos.objects
+ WHERE building_id = arxos.building_id('rd') AND path = '/site';
+ROLLBACK;
 -- unknown keys are refused (a misspelt time would be recorded at now()), values stay below 1e100
 -- in magnitude (bucket sums stay finite), units are not blank; plain INSERTs keep the same bounds
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1}, {"path": "/site", "value": 2, "timestamp": "2025-03-01T00:00:00Z"}]');

@@ -164,6 +164,7 @@ SELECT e.body->>'reason' ~ '^its building hookb was deleted' AS disabled_event
   FROM arxos.events e WHERE e.type = 'webhook.disabled' AND e.body->>'webhook' = :'scoped';
 SELECT regexp_replace(regress.try(format('SELECT arxos.patch_webhook(%L::uuid, %L)', :'scoped', '{"enabled": true}')),
                       '[0-9a-f-]{36}', '<id>') AS enable_again;
+SELECT w->>'description' AS described FROM arxos.patch_webhook(:'scoped'::uuid, '{"description": "still editable"}') w;
 SELECT arxos.create_building('hookc', 'Other') IS NOT NULL AS created;
 SELECT w->>'building' AS building, w->>'enabled' AS enabled
   FROM arxos.patch_webhook(:'scoped'::uuid, '{"building": "hookc", "enabled": true}') w;

@@ -135,10 +135,15 @@ fn literal_json(l: &Literal) -> Value {
     let xsd = "http://www.w3.org/2001/XMLSchema#";
     if let Some(t) = dt.strip_prefix(xsd) {
         match t {
+            "decimal" => {
+                if let Some(n) = exact_decimal(v.trim()) {
+                    return Value::Number(n);
+                }
+            }
             "integer" | "int" | "long" | "short" | "byte" | "nonNegativeInteger"
             | "positiveInteger" | "nonPositiveInteger" | "negativeInteger" | "unsignedLong"
-            | "unsignedInt" | "unsignedShort" | "unsignedByte" | "decimal" => {
-                if let Some(n) = exact_decimal(v.trim()) {
+            | "unsignedInt" | "unsignedShort" | "unsignedByte" => {
+                if let Some(n) = exact_integer(t, v.trim()) {
                     return Value::Number(n);
                 }
             }
@@ -182,12 +187,41 @@ fn exact_decimal(lexical: &str) -> Option<serde_json::Number> {
         "" => "0",
         int => int,
     };
+    // What a property can hold (arxos.check_json): below 1e100, and 0 or at least 1e-100, in
+    // magnitude; beyond, the literal stays the string it is rather than refusing the entity.
+    let leading_zeros = frac.len() - frac.trim_start_matches('0').len();
+    let tiny = int == "0" && frac.bytes().any(|b| b != b'0') && leading_zeros >= 99;
+    if int.len() > 99 || tiny {
+        return None;
+    }
     let text = if frac.is_empty() {
         format!("{sign}{int}")
     } else {
         format!("{sign}{int}.{frac}")
     };
     serde_json::from_str(&text).ok()
+}
+
+/// An integer type's lexical form (`xsd:integer`, `xsd:positiveInteger`…) as an exact JSON
+/// number: digits with an optional sign, no fraction, and the sign the type allows (a
+/// `nonNegativeInteger` of `-3` is no such integer). `None` keeps the literal as its string.
+fn exact_integer(datatype: &str, lexical: &str) -> Option<serde_json::Number> {
+    if lexical.contains('.') {
+        return None;
+    }
+    let n = exact_decimal(lexical)?;
+    let text = n.to_string();
+    let negative = text.starts_with('-') && text != "-0";
+    let zero = text.trim_start_matches('-') == "0";
+    let fits = match datatype {
+        "nonNegativeInteger" | "unsignedLong" | "unsignedInt" | "unsignedShort"
+        | "unsignedByte" => !negative,
+        "positiveInteger" => !negative && !zero,
+        "nonPositiveInteger" => negative || zero,
+        "negativeInteger" => negative,
+        _ => true,
+    };
+    fits.then_some(n)
 }
 
 /// Values of one entity (or blank node) by key; several values of one key become an array.
@@ -706,6 +740,27 @@ mod tests {
         );
         assert_eq!(m.properties["count"].to_string(), "18446744073709551616");
         assert_eq!(m.properties["odd"], json!("twelve"));
+        // Integer types take integers of their sign only; what a property cannot hold (1e100
+        // and beyond) stays a string.
+        assert_eq!(exact_integer("integer", "1.5"), None);
+        assert_eq!(exact_integer("positiveInteger", "-3"), None);
+        assert_eq!(exact_integer("positiveInteger", "0"), None);
+        assert_eq!(
+            exact_integer("negativeInteger", "-3").unwrap().to_string(),
+            "-3"
+        );
+        assert_eq!(
+            exact_integer("nonNegativeInteger", "+7")
+                .unwrap()
+                .to_string(),
+            "7"
+        );
+        assert_eq!(exact_decimal(&"9".repeat(103)), None);
+        assert_eq!(exact_decimal(&format!("0.{}1", "0".repeat(120))), None);
+        assert_eq!(
+            exact_decimal(&"9".repeat(99)).unwrap().to_string(),
+            "9".repeat(99)
+        );
     }
 
     #[test]

@@ -453,7 +453,7 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
             if name == "select" && looks_like_sql(&args) {
                 return Err(ShellError::Invalid(
                     "`select` here is `find` (objects by filters, like select type=outlet); \
-                     to run SQL, write `sql select …`"
+                     to run SQL, write `sql select …` (and `find 101` for a path named 101)"
                         .to_owned(),
                 ));
             }
@@ -507,17 +507,21 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
     Ok(command)
 }
 
-/// Words that make `select …` a SQL query rather than `find`'s filters and path: a number
-/// (`select 1`), `*`, a keyword of a query, a call or a list.
+/// Whether `select …` reads as a SQL query rather than `find`'s filters and path, judged by
+/// its first word only (a filter's quoted value may hold anything): a number (`select 1`),
+/// `*`, `distinct`, a call or a list (`count(*)`, `a,`). A folder named `101` is then found
+/// with `find 101`.
 fn looks_like_sql(args: &[String]) -> bool {
-    args.iter().any(|arg| {
-        let word = arg.to_ascii_lowercase();
-        matches!(
-            word.as_str(),
-            "*" | "from" | "where" | "as" | "distinct" | "count(*)"
-        ) || word.contains(['(', ','])
-            || (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-    })
+    let Some(first) = args.first() else {
+        return false;
+    };
+    if first.contains('=') || first.contains('~') || first.starts_with('/') {
+        return false;
+    }
+    let word = first.to_ascii_lowercase();
+    matches!(word.as_str(), "*" | "distinct")
+        || word.contains(['(', ','])
+        || (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
 }
 
 fn usage(name: &str) -> ShellError {
@@ -898,5 +902,16 @@ mod tests {
             parse_command("select /room-2"),
             Ok(Command::Find { .. })
         ));
+        // Only the first word counts: a filter's value may hold a comma or a parenthesis.
+        for line in [
+            r#"select name="a,b""#,
+            r#"select receptacle="NEMA 5-20R (GFCI)""#,
+            "select /panels type=panel",
+        ] {
+            assert!(
+                matches!(parse_command(line), Ok(Command::Find { .. })),
+                "{line}"
+            );
+        }
     }
 }
