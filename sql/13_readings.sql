@@ -537,8 +537,6 @@ LANGUAGE sql VOLATILE AS $$
                                  ARRAY[coalesce(at, now())])
 $$;
 
--- Records a batch: a JSON array of {"path": text, "value": number, "unit": text?, "at": time?}
--- (at defaults to now()). All or nothing. Returns {"recorded": n, "objects": m}.
 -- A reading's time as record_batch reads it (ISO 8601 with a zone, checked before): digits
 -- past the microsecond are dropped, not rounded, so that 23:59:59.9999999 stays in its second
 -- (and its day and month), where rounding would move it onto the next second's sample and
@@ -548,6 +546,8 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
     SELECT regexp_replace(at, '(\.\d{6})\d+', '\1')::timestamptz
 $$;
 
+-- Records a batch: a JSON array of {"path": text, "value": number, "unit": text?, "at": time?}
+-- (at defaults to now()). All or nothing. Returns {"recorded": n, "objects": m}.
 CREATE FUNCTION arxos.record_batch(building text, readings jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
