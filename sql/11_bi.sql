@@ -8,14 +8,14 @@
 CREATE MATERIALIZED VIEW arxos.bi_leaderboard AS
     SELECT r.building_id, r.building, r.name, r.grade, arxos.grade_ordinal(r.grade) AS grade_ordinal,
            r.score, r.structure, r.inventory, r.metadata, r.sensors, r.history, r.quality, r.activity,
-           rank() OVER (ORDER BY r.score DESC) AS rank, now() AS refreshed_at
+           rank() OVER (ORDER BY r.score DESC) AS rank
       FROM arxos.ratings r;
 CREATE UNIQUE INDEX bi_leaderboard_building ON arxos.bi_leaderboard (building_id);
 
 -- Counted from the leaderboard (refreshed first): the two agree, where computing the ratings
 -- again could see writes committed in between.
 CREATE MATERIALIZED VIEW arxos.bi_grade_distribution AS
-    SELECT g.grade, g.ordinal, count(r.building_id) AS buildings, now() AS refreshed_at
+    SELECT g.grade, g.ordinal, count(r.building_id) AS buildings
       FROM (SELECT arxos.grade(s) AS grade, arxos.grade_ordinal(arxos.grade(s)) AS ordinal
               FROM unnest(ARRAY[0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 72.5, 75,
                                 77.5, 80, 82.5, 85, 87.5, 90, 92.5, 95, 97.5]::float8[]) AS s) g
@@ -32,8 +32,7 @@ CREATE MATERIALIZED VIEW arxos.bi_rating_trend_30d AS
            ((array_agg(p.score ORDER BY p.id))[1])::numeric(6, 3) AS first_score,
            ((array_agg(p.score ORDER BY p.id DESC))[1])::numeric(6, 3) AS last_score,
            min(p.score)::numeric(6, 3) AS min_score, max(p.score)::numeric(6, 3) AS max_score,
-           round(avg(p.score), 3)::numeric(6, 3) AS avg_score, count(p.id) FILTER (WHERE p.inside) AS changes,
-           now() AS refreshed_at
+           round(avg(p.score), 3)::numeric(6, 3) AS avg_score, count(p.id) FILTER (WHERE p.inside) AS changes
       FROM arxos.buildings b
       LEFT JOIN LATERAL (
           (SELECT h.id, h.new_score AS score, false AS inside FROM arxos.rating_history h
@@ -47,10 +46,16 @@ CREATE UNIQUE INDEX bi_rating_trend_30d_building ON arxos.bi_rating_trend_30d (b
 
 CREATE MATERIALIZED VIEW arxos.bi_objects_by_type_status AS
     SELECT o.building_id, b.key AS building, o.type, o.status, count(*) AS objects,
-           count(*) FILTER (WHERE o.needs_repair) AS needs_repair, now() AS refreshed_at
+           count(*) FILTER (WHERE o.needs_repair) AS needs_repair
       FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id
      GROUP BY o.building_id, b.key, o.type, o.status;
 CREATE UNIQUE INDEX bi_objects_by_type_status_key ON arxos.bi_objects_by_type_status (building_id, type, status);
+
+-- When the summaries were refreshed (the refresh's transaction start), one row, which the
+-- arxos_bi views add to every row. Not a column of each summary: a time that changes every
+-- row made each concurrent refresh delete and insert every row, changed or not.
+CREATE MATERIALIZED VIEW arxos.bi_refreshed AS SELECT true AS only_row, now() AS refreshed_at;
+CREATE UNIQUE INDEX bi_refreshed_only_row ON arxos.bi_refreshed (only_row);
 
 -- Refreshes every BI view without blocking readers, then records the rating moves of the
 -- writes committed so far and numbers the events waiting (what the shim's listener does within
@@ -66,6 +71,7 @@ BEGIN
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_grade_distribution;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_rating_trend_30d;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_objects_by_type_status;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_refreshed;
     PERFORM arxos.sequence_events(wait_ms => 250);
     RETURN 4;
 END
@@ -85,10 +91,14 @@ $$;
 -- and metrics) and readings (arxos_bi.readings, 13_readings.sql).
 CREATE SCHEMA arxos_bi;
 COMMENT ON SCHEMA arxos_bi IS 'What BI tools read (docs/bi.md): the materialized summaries and the live rating history, readings, objects and market.';
-CREATE VIEW arxos_bi.leaderboard AS SELECT * FROM arxos.bi_leaderboard;
-CREATE VIEW arxos_bi.grade_distribution AS SELECT * FROM arxos.bi_grade_distribution;
-CREATE VIEW arxos_bi.rating_trend_30d AS SELECT * FROM arxos.bi_rating_trend_30d;
-CREATE VIEW arxos_bi.objects_by_type_status AS SELECT * FROM arxos.bi_objects_by_type_status;
+CREATE VIEW arxos_bi.leaderboard AS
+    SELECT m.*, r.refreshed_at FROM arxos.bi_leaderboard m CROSS JOIN arxos.bi_refreshed r;
+CREATE VIEW arxos_bi.grade_distribution AS
+    SELECT m.*, r.refreshed_at FROM arxos.bi_grade_distribution m CROSS JOIN arxos.bi_refreshed r;
+CREATE VIEW arxos_bi.rating_trend_30d AS
+    SELECT m.*, r.refreshed_at FROM arxos.bi_rating_trend_30d m CROSS JOIN arxos.bi_refreshed r;
+CREATE VIEW arxos_bi.objects_by_type_status AS
+    SELECT m.*, r.refreshed_at FROM arxos.bi_objects_by_type_status m CROSS JOIN arxos.bi_refreshed r;
 CREATE VIEW arxos_bi.rating_history AS
     SELECT h.id, h.building_id, b.key AS building, h.at, h.old_grade, h.new_grade, h.old_score,
            h.new_score, h.structure, h.inventory, h.metadata, h.sensors, h.history, h.quality,

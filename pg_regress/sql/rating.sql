@@ -181,8 +181,13 @@ SELECT bool_and(d.buildings = (SELECT count(*) FROM arxos.bi_leaderboard l WHERE
   FROM arxos.bi_grade_distribution d;
 -- every view says when it was refreshed
 SELECT count(DISTINCT refreshed_at) AS refresh_times FROM (
-    SELECT refreshed_at FROM arxos.bi_leaderboard UNION ALL SELECT refreshed_at FROM arxos.bi_grade_distribution
-    UNION ALL SELECT refreshed_at FROM arxos.bi_rating_trend_30d UNION ALL SELECT refreshed_at FROM arxos.bi_objects_by_type_status) r;
+    SELECT refreshed_at FROM arxos_bi.leaderboard UNION ALL SELECT refreshed_at FROM arxos_bi.grade_distribution
+    UNION ALL SELECT refreshed_at FROM arxos_bi.rating_trend_30d UNION ALL SELECT refreshed_at FROM arxos_bi.objects_by_type_status) r;
+-- a refresh rewrites only the rows that changed (the time is not in them): the same counts
+-- again leave the summary's rows where they were
+SELECT array_agg(ctid ORDER BY building_id, type, status) AS rows_before FROM arxos.bi_objects_by_type_status \gset
+SELECT arxos.refresh_views();
+SELECT array_agg(ctid ORDER BY building_id, type, status) = :'rows_before' AS rows_kept FROM arxos.bi_objects_by_type_status;
 SET ROLE arxos_reader;
 -- a BI login reads schema arxos_bi, which tools find in information_schema (materialized
 -- views are not there), and nothing of schema arxos
