@@ -267,9 +267,10 @@ CREATE TRIGGER objects_after_delete_readings AFTER DELETE ON arxos.objects
 
 -- Makes these samples (object, at, value, unit) their objects' latest reading where they are
 -- not older than it: metrics.reading and last_reading_at. Only it writes last_reading_at (the
--- objects' row trigger keeps it otherwise): it runs as the owner, never backwards and never
--- past the readings' own bound (now plus reading_clock_skew), so a call of its own can do
--- no more than writing a reading (and deleting it) could: metrics are writable anyway. (It
+-- objects' row trigger keeps it otherwise): it runs as the owner, never backwards and only
+-- within the readings' own bounds (from 1970 to now plus reading_clock_skew), so a call of
+-- its own sets no time a reading written and deleted could not have set (metrics are
+-- writable anyway), though it leaves no metric.recorded event. (It
 -- does not look the samples up in arxos.readings: that probe initialised a scan of every
 -- month partition per call, and tripled a single reading's cost.)
 CREATE FUNCTION arxos.note_latest_readings(ids uuid[], ats timestamptz[], vs double precision[], us text[])
@@ -286,7 +287,7 @@ BEGIN
            last_reading_at = l.at
       FROM unnest(ids, ats, vs, us) AS l(id, at, v, u)
      WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
-       AND l.at <= now() + arxos.reading_clock_skew();
+       AND l.at <= now() + arxos.reading_clock_skew() AND l.at >= '1970-01-01 00:00:00+00';
 END
 $$;
 
@@ -621,7 +622,7 @@ BEGIN
                     arxos.shown(CASE WHEN length(bad.j ->> 'value') > 40
                                      THEN left(bad.j ->> 'value', 40) || '…' ELSE bad.j ->> 'value' END)
                     USING ERRCODE = '22023',
-                    HINT = 'values are finite numbers below 1e100 in magnitude, and 0 or above 1e-100';
+                    HINT = 'values are finite numbers below 1e100 in magnitude, and 0 or at least 1e-100';
             END;
             BEGIN
                 PERFORM arxos.reading_time(bad.j ->> 'at');

@@ -246,6 +246,8 @@ BEGIN
     PERFORM arxos.recount_monitors(ARRAY(SELECT id FROM arxos.objects WHERE building_id = arxos.building_id('b42')));
     PERFORM arxos.note_latest_readings(ARRAY[(SELECT id FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path = '/plumbing/water_heater_1')],
                                        ARRAY[now() + interval '10 years'], ARRAY[1.0::float8], ARRAY['C']);
+    PERFORM arxos.note_latest_readings(ARRAY[(SELECT id FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path = '/plumbing/water_heater_1')],
+                                       ARRAY['1900-01-01 00:00:00+00'::timestamptz], ARRAY[1.0::float8], ARRAY['C']);
     RETURN NULL;
 END $$;
 CREATE TRIGGER forge AFTER INSERT ON nudge FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.forge();

@@ -190,8 +190,8 @@ fn exact_decimal(lexical: &str) -> Option<serde_json::Number> {
     // What a property can hold (arxos.check_json): below 1e100, and 0 or at least 1e-100, in
     // magnitude; beyond, the literal stays the string it is rather than refusing the entity.
     let leading_zeros = frac.len() - frac.trim_start_matches('0').len();
-    let tiny = int == "0" && frac.bytes().any(|b| b != b'0') && leading_zeros >= 99;
-    if int.len() > 99 || tiny {
+    let tiny = int == "0" && frac.bytes().any(|b| b != b'0') && leading_zeros >= 100;
+    if int.len() > 100 || tiny {
         return None;
     }
     let text = if frac.is_empty() {
@@ -213,13 +213,29 @@ fn exact_integer(datatype: &str, lexical: &str) -> Option<serde_json::Number> {
     let text = n.to_string();
     let negative = text.starts_with('-') && text != "-0";
     let zero = text.trim_start_matches('-') == "0";
+    // The bounded types' ranges (XSD 1.1, 3.4.17-3.4.25); the others are unbounded.
+    let range: Option<(i128, i128)> = match datatype {
+        "long" => Some((i64::MIN.into(), i64::MAX.into())),
+        "int" => Some((i32::MIN.into(), i32::MAX.into())),
+        "short" => Some((i16::MIN.into(), i16::MAX.into())),
+        "byte" => Some((i8::MIN.into(), i8::MAX.into())),
+        "unsignedLong" => Some((0, u64::MAX.into())),
+        "unsignedInt" => Some((0, u32::MAX.into())),
+        "unsignedShort" => Some((0, u16::MAX.into())),
+        "unsignedByte" => Some((0, u8::MAX.into())),
+        _ => None,
+    };
     let fits = match datatype {
-        "nonNegativeInteger" | "unsignedLong" | "unsignedInt" | "unsignedShort"
-        | "unsignedByte" => !negative,
+        "nonNegativeInteger" => !negative,
         "positiveInteger" => !negative && !zero,
         "nonPositiveInteger" => negative || zero,
         "negativeInteger" => negative,
-        _ => true,
+        _ => match range {
+            Some((low, high)) => text
+                .parse::<i128>()
+                .is_ok_and(|v| (low..=high).contains(&v)),
+            None => true,
+        },
     };
     fits.then_some(n)
 }
@@ -755,12 +771,22 @@ mod tests {
                 .to_string(),
             "7"
         );
-        assert_eq!(exact_decimal(&"9".repeat(103)), None);
-        assert_eq!(exact_decimal(&format!("0.{}1", "0".repeat(120))), None);
         assert_eq!(
-            exact_decimal(&"9".repeat(99)).unwrap().to_string(),
-            "9".repeat(99)
+            exact_integer("unsignedByte", "255").unwrap().to_string(),
+            "255"
         );
+        assert_eq!(exact_integer("unsignedByte", "300"), None);
+        assert_eq!(exact_integer("short", "-40000"), None);
+        let max = "9223372036854775807";
+        assert_eq!(exact_integer("long", max).unwrap().to_string(), max);
+        assert_eq!(exact_integer("long", "9223372036854775808"), None);
+        // The store's bounds: below 1e100, and 0 or at least 1e-100, in magnitude.
+        let e99 = format!("1{}", "0".repeat(99));
+        assert_eq!(exact_decimal(&e99).unwrap().to_string(), e99);
+        assert_eq!(exact_decimal(&format!("1{}", "0".repeat(100))), None);
+        let e_100 = format!("0.{}1", "0".repeat(99));
+        assert_eq!(exact_decimal(&e_100).unwrap().to_string(), e_100);
+        assert_eq!(exact_decimal(&format!("0.{}1", "0".repeat(100))), None);
     }
 
     #[test]

@@ -508,13 +508,21 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
 }
 
 /// Whether `select …` reads as a SQL query rather than `find`'s filters and path, judged by
-/// its first word only (a filter's quoted value may hold anything): a number (`select 1`),
+/// its first word (a filter's quoted value may hold anything), or a bare `from` or `where`
+/// after it: a number (`select 1`),
 /// `*`, `distinct`, a call or a list (`count(*)`, `a,`). A folder named `101` is then found
 /// with `find 101`.
 fn looks_like_sql(args: &[String]) -> bool {
     let Some(first) = args.first() else {
         return false;
     };
+    // `select name from objects`: a filter is never a bare word, and find takes one path.
+    if args[1..]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case("from") || a.eq_ignore_ascii_case("where"))
+    {
+        return true;
+    }
     if first.contains('=') || first.contains('~') || first.starts_with('/') {
         return false;
     }
@@ -887,6 +895,8 @@ mod tests {
             "select a, b",
             "SELECT 1.5",
             "WITH x AS (SELECT 1) SELECT * FROM x",
+            "select name from objects",
+            "select path from arxos.objects where type = 'x'",
         ] {
             let message = parse_command(line).unwrap_err().to_string();
             assert!(
