@@ -599,7 +599,10 @@ BEGIN
       CROSS JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = n.from_id OFFSET 0) f
       CROSS JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t;
 
-    PERFORM arxos.recount_monitors(ARRAY(SELECT DISTINCT n.to_id FROM new_rows n WHERE n.kind = 'monitors'));
+    -- (only when a monitors connection came: a SECURITY DEFINER call costs its settings)
+    PERFORM arxos.recount_monitors(m.ids)
+       FROM (SELECT ARRAY(SELECT DISTINCT n.to_id FROM new_rows n WHERE n.kind = 'monitors') AS ids) m
+      WHERE m.ids <> '{}';
     PERFORM arxos.wake();
     RETURN NULL;
 END
@@ -650,7 +653,9 @@ BEGIN
         PERFORM set_config('arxos.connection_ends_missing', missing::text, true);
     END IF;
 
-    PERFORM arxos.recount_monitors(ARRAY(SELECT DISTINCT d.to_id FROM old_rows d WHERE d.kind = 'monitors'));
+    PERFORM arxos.recount_monitors(m.ids)
+       FROM (SELECT ARRAY(SELECT DISTINCT d.to_id FROM old_rows d WHERE d.kind = 'monitors') AS ids) m
+      WHERE m.ids <> '{}';
     PERFORM arxos.wake();
     RETURN NULL;
 END

@@ -580,6 +580,24 @@ $$;
 -- cursor row is locked; others return 0 right away). It reads sequenced events only: the
 -- shim's listener sequences them and wakes the worker that calls this (sequencing here too
 -- made the two contend for the sequencer's lock on every event).
+-- The webhook.disabled events of the webhooks just disabled (ids with their reasons), and the
+-- wake-up: what both ways of disabling (enqueue_deliveries, finish_deliveries) emit. Not the
+-- URL: events reach every unscoped read key, and a URL may carry a credential. Returns how
+-- many.
+CREATE FUNCTION arxos.webhooks_disabled(ids uuid[], reasons text[]) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF coalesce(cardinality(ids), 0) = 0 THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO arxos.events_pending (type, building_id, actor, body)
+    SELECT 'webhook.disabled', NULL, arxos.current_actor(), jsonb_build_object('webhook', d.id, 'reason', d.reason)
+      FROM unnest(ids, reasons) d(id, reason);
+    PERFORM arxos.wake();
+    RETURN cardinality(ids);
+END
+$$;
+
 CREATE FUNCTION arxos.enqueue_deliveries(max integer DEFAULT 5000) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
@@ -587,6 +605,7 @@ DECLARE
     last bigint;
     head bigint;
     n    integer;
+    disabled integer;
 BEGIN
     IF max IS NULL OR max < 1 OR max > 100000 THEN
         RAISE EXCEPTION 'max must be between 1 and 100000, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
@@ -632,10 +651,7 @@ BEGIN
          WHERE w.id = d.id AND w.enabled AND w.building_id = d.building_id
         RETURNING w.id, w.disabled_reason
     )
-    INSERT INTO arxos.events_pending (type, building_id, actor, body)
-    SELECT 'webhook.disabled', NULL, arxos.current_actor(),
-           jsonb_build_object('webhook', o.id, 'reason', o.disabled_reason)
-      FROM off o;
+    SELECT arxos.webhooks_disabled(array_agg(o.id), array_agg(o.disabled_reason)) INTO disabled FROM off o;
     UPDATE arxos.webhook_cursor SET last_event_id = head;
     RETURN n;
 END
@@ -777,8 +793,9 @@ RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
-    rs     arxos.webhook_result[];
-    health uuid[];
+    rs       arxos.webhook_result[];
+    health   uuid[];
+    disabled integer;
 BEGIN
     IF worker IS NULL OR NOT arxos.is_label(worker, 200) THEN
         RAISE EXCEPTION 'worker must name the worker (1 to 200 characters), got %', arxos.shown(worker)
@@ -876,14 +893,7 @@ BEGIN
                             WHERE d.webhook_id = w.id AND r.status = 410))
         RETURNING w.*
     )
-    -- Not the URL: events reach every unscoped read key, and a URL may carry a credential.
-    INSERT INTO arxos.events_pending (type, building_id, actor, body)
-    SELECT 'webhook.disabled', NULL, arxos.current_actor(),
-           jsonb_build_object('webhook', o.id, 'reason', o.disabled_reason)
-      FROM off o;
-    IF FOUND THEN
-        PERFORM arxos.wake();
-    END IF;
+    SELECT arxos.webhooks_disabled(array_agg(o.id), array_agg(o.disabled_reason)) INTO disabled FROM off o;
     RETURN cardinality(rs);
 END
 $$;
