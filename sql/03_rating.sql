@@ -298,6 +298,8 @@ DECLARE
     v  double precision[];
     r  arxos.rating_result;
     settled boolean;
+    mine xid8 := pg_current_xact_id_if_assigned();
+    own  boolean;
 BEGIN
     -- It runs as the owner (08_security.sql), past row-level security: a request limited to
     -- other buildings finds no such building, as everywhere else.
@@ -323,10 +325,17 @@ BEGIN
         SELECT * INTO i FROM arxos.rating_inputs_scan(b);
         v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,
                                   i.age_days, i.changes_30d, i.actors_30d, i.verified_30d);
-        settled := NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b);
+        settled := NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d
+                                WHERE d.building_id = b AND d.xid IS DISTINCT FROM mine);
         EXIT WHEN settled;
     END LOOP;
-    IF settled THEN
+    -- This transaction's own writes of the building are folded once it commits (fold_ratings
+    -- folds committed deltas only): the recount holds them, the totals not yet, so recording
+    -- it now would put them in the history twice.
+    own := EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b AND d.xid = mine);
+    IF settled AND own THEN
+        RAISE NOTICE 'this transaction wrote to building %: the recount is returned, and the rating is recorded when the transaction commits', arxos.shown(building);
+    ELSIF settled THEN
         -- The history row and the event carry what this call returns: the rating from scratch.
         PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true, computed => v);
     ELSE
@@ -491,6 +500,7 @@ DECLARE
     g     record;
     cur   uuid;
     last  arxos.rating_history;
+    mine  xid8 := pg_current_xact_id_if_assigned();
 BEGIN
     IF max IS NULL OR max < 1 THEN
         RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
@@ -501,7 +511,15 @@ BEGIN
     -- The sequencer's lock (arxos.lock_sequencer); the callers hold it already.
     PERFORM 1 FROM arxos.event_counter FOR UPDATE;
     WITH head AS MATERIALIZED (
-        SELECT q.seq, q.xid FROM arxos.rating_deltas q ORDER BY q.seq LIMIT max
+        -- Committed deltas only: a writing transaction that runs the sequencer (rating_history,
+        -- events_since, tick … in psql) sees its own, and folded now they would be a step of
+        -- their own, then the rest of the transaction a second one: two history rows and
+        -- events for one transaction, the first a state no one else ever saw. They are
+        -- folded after it commits, as the step they are. (Other transactions' uncommitted
+        -- deltas are invisible here anyway.)
+        SELECT q.seq, q.xid FROM arxos.rating_deltas q
+         WHERE q.xid IS DISTINCT FROM mine
+         ORDER BY q.seq LIMIT max
     ), gone AS (
         DELETE FROM arxos.rating_deltas d
          -- = ANY(ARRAY(…)): probes of the primary key, whatever the (churning) statistics say

@@ -189,8 +189,8 @@ CREATE TABLE arxos.contributions (
     old_score            numeric(6, 3) NOT NULL,
     new_score            numeric(6, 3) NOT NULL,
     -- The score points the impact bonus pays for: what new_score adds above the highest score
-    -- the building had with an earlier contribution that was not rejected (before or after
-    -- it), so lowering a score and raising it again pays nothing twice.
+    -- the building had with an earlier contribution that was not rejected or kept its tokens
+    -- (before or after it), so lowering a score and raising it again pays nothing twice.
     bonus_gain           numeric(6, 3) NOT NULL DEFAULT 0 CHECK (bonus_gain >= 0),
     status               text NOT NULL DEFAULT 'pending'
                          CHECK (status IN ('pending', 'auto_verified', 'peer_verified', 'expert_verified', 'rejected')),
@@ -235,9 +235,12 @@ CREATE INDEX contributions_verified ON arxos.contributions (building_id, verifie
     WHERE verified_at IS NOT NULL AND NOT verified_by_same_owner;
 CREATE INDEX contributions_pending ON arxos.contributions (building_id, created_at) WHERE status = 'pending';
 -- The impact bonus's high-water mark (contribute): the highest score a building had with a
--- contribution that was not rejected, one index probe each.
-CREATE INDEX contributions_old_score ON arxos.contributions (building_id, old_score) WHERE status <> 'rejected';
-CREATE INDEX contributions_new_score ON arxos.contributions (building_id, new_score) WHERE status <> 'rejected';
+-- contribution that was not rejected, or was rejected but kept tokens (its contributor had
+-- moved them away before the claw-back), one index probe each.
+CREATE INDEX contributions_old_score ON arxos.contributions (building_id, old_score)
+    WHERE status <> 'rejected' OR tokens_earned > 0;
+CREATE INDEX contributions_new_score ON arxos.contributions (building_id, new_score)
+    WHERE status <> 'rejected' OR tokens_earned > 0;
 
 -- The object paths each contributor's contributions have written (changes.puts), once each:
 -- objects_documented counts the rows (a path written again adds nothing).
@@ -398,8 +401,10 @@ CREATE TABLE arxos.verifications (
     id                      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     contribution_id         uuid NOT NULL REFERENCES arxos.contributions(id),
     verifier_id             uuid NOT NULL REFERENCES arxos.contributors(id),
-    old_status              text NOT NULL,
-    new_status              text NOT NULL,
+    old_status              text NOT NULL
+                            CHECK (old_status IN ('pending', 'auto_verified', 'peer_verified', 'expert_verified', 'rejected')),
+    new_status              text NOT NULL
+                            CHECK (new_status IN ('auto_verified', 'peer_verified', 'expert_verified', 'rejected')),
     tokens_delta            numeric(20, 6) NOT NULL,
     verifier_reward         numeric(20, 6) NOT NULL DEFAULT 0 CHECK (verifier_reward >= 0),
     transaction_id          bigint,
@@ -1232,17 +1237,21 @@ BEGIN
     -- highest score the building had with an earlier contribution, and the highest its rating
     -- history records (plain writes and time move it too: a building documented by plain
     -- writes, wiped and re-documented by a contribution, had that score before).
-    -- (Rejected contributions reached nothing: they set no mark, nor do the history rows of
-    -- their writes. Each max is one probe of an index, whatever the building's history.)
+    -- (Rejected contributions whose tokens were all clawed back reached nothing: they set no
+    -- mark, nor do the history rows of their writes. One rejected after its contributor moved
+    -- the tokens away keeps its mark: those points were paid, and an owner could otherwise
+    -- pay the same climb again every cycle of contribute, transfer, reject, delete. Each max
+    -- is one probe of an index, whatever the building's history.)
     gain := greatest(0, r_after.score - greatest(r_before.score,
                 (SELECT max(x.old_score) FROM arxos.contributions x
-                  WHERE x.building_id = b AND x.status <> 'rejected'),
+                  WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)),
                 (SELECT max(x.new_score) FROM arxos.contributions x
-                  WHERE x.building_id = b AND x.status <> 'rejected'),
+                  WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)),
                 (SELECT h.new_score FROM arxos.rating_history h
                   WHERE h.building_id = b
                     AND NOT EXISTS (SELECT 1 FROM arxos.contributions x
-                                     WHERE x.id = h.contribution_id AND x.status = 'rejected')
+                                     WHERE x.id = h.contribution_id AND x.status = 'rejected'
+                                       AND x.tokens_earned <= 0)
                   ORDER BY h.new_score DESC LIMIT 1)));
     -- Record it. A concurrent contribution of the same data that committed first wins (AX006).
     amount := arxos.contribution_reward(type, q::double precision, 'pending', c.trust_level,
@@ -1775,11 +1784,44 @@ LANGUAGE sql STABLE AS $$
                               WHERE c.building_id = m.building_id), 0) AS rewards) r
      WHERE m.minted <> r.rewards
     UNION ALL
-    -- each contribution's tokens_earned is what its reward transactions paid its contributor
-    SELECT 'contribution_mismatch', format('contribution %s: tokens_earned %s, booked %s', c.id, c.tokens_earned, p.paid)
+    -- each contribution's tokens_earned is what its reward transactions paid its contributor,
+    -- and that is never more than the reward of a status it has had (the reward formula over
+    -- what the contribution recorded, which cannot change): tokens booked by hand to a
+    -- contribution show here even when its tokens_earned was set to match
+    SELECT p.problem, p.detail
       FROM arxos.contributions c
-      CROSS JOIN LATERAL (SELECT arxos.contribution_booked(c.id, c.contributor_id) AS paid) p
-     WHERE p.paid <> c.tokens_earned
+      CROSS JOIN LATERAL (SELECT arxos.contribution_booked(c.id, c.contributor_id) AS paid,
+                                 greatest(coalesce(c.first_reward, 0), arxos.contribution_reward_for(c, c.status),
+                                          (SELECT max(arxos.contribution_reward_for(c, w.new_status))
+                                             FROM arxos.verifications w WHERE w.contribution_id = c.id)) AS most) b
+      CROSS JOIN LATERAL (VALUES
+            ('contribution_mismatch', format('contribution %s: tokens_earned %s, booked %s', c.id, c.tokens_earned, b.paid),
+             b.paid <> c.tokens_earned),
+            ('overpaid_contribution', format('contribution %s: booked %s, the highest reward of its statuses %s', c.id, b.paid, b.most),
+             b.paid > b.most)) p(problem, detail, found)
+     WHERE p.found
+    UNION ALL
+    -- a reward pays its contribution's contributor; a verifier's pay goes to a contributor
+    -- who verified the contribution (peer or expert), verifier_reward() once
+    SELECT 'misdirected_reward', format('transaction %s (%s) pays contributor %s %s for contribution %s',
+                                        t.id, t.kind, a.contributor_id, e.amount, t.contribution_id)
+      FROM arxos.ledger_transactions t
+      JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+      JOIN arxos.accounts a ON a.id = e.account_id AND a.contributor_id IS NOT NULL
+      LEFT JOIN arxos.contributions c ON c.id = t.contribution_id
+     WHERE (t.kind = 'reward' AND a.contributor_id IS DISTINCT FROM c.contributor_id)
+        OR (t.kind = 'verifier_reward'
+            AND NOT EXISTS (SELECT 1 FROM arxos.verifications w
+                             WHERE w.contribution_id = t.contribution_id AND w.verifier_id = a.contributor_id
+                               AND w.new_status IN ('peer_verified', 'expert_verified')))
+    UNION ALL
+    SELECT 'overpaid_verifier', format('contribution %s: verifier %s was paid %s', t.contribution_id, a.contributor_id, sum(e.amount))
+      FROM arxos.ledger_transactions t
+      JOIN arxos.ledger_entries e ON e.transaction_id = t.id
+      JOIN arxos.accounts a ON a.id = e.account_id AND a.contributor_id IS NOT NULL
+     WHERE t.kind = 'verifier_reward'
+     GROUP BY t.contribution_id, a.contributor_id
+    HAVING sum(e.amount) > arxos.verifier_reward()::numeric(20, 6)
     UNION ALL
     -- rewards move tokens between the building's mint and holdings; transfers between holdings
     SELECT 'misdirected_entry', format('transaction %s (%s) has an entry on account %s', t.id, t.kind, a.id)

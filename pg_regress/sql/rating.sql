@@ -8,6 +8,9 @@ SELECT arxos.grade(-0.001);
 SELECT arxos.grade('NaN');
 SELECT g, arxos.grade_ordinal(g), arxos.grade_value(g) FROM unnest(ARRAY['0z', '0q', '1z', '1A']) g;
 SELECT arxos.grade_ordinal('1a');
+-- a name in an error is cut and written out (arxos.shown), whatever its size or characters
+SELECT arxos.grade_ordinal(repeat('z', 1000000));
+SELECT arxos.grade_value(E'1A\n\u202E');
 SELECT * FROM arxos.rating_components();
 -- the worked example: 19 objects, all located and with a status, 8 with properties, no history
 SELECT arxos.rating_compute(19, 19, 19, 8, 0, 0, 0, 0, 0);
@@ -124,9 +127,11 @@ SELECT :scanned = (SELECT (p.body ->> 'score')::numeric FROM arxos.events_pendin
        :scanned <> (SELECT score FROM arxos.rating('b42')) AS counters_differ;
 ROLLBACK;
 -- recompute_rating folds every delta waiting first, more than one batch (10,000) of them
+-- (another transaction's, committed: a transaction's own deltas wait for its commit, so these
+-- carry an xid that is not this one's)
 BEGIN;
-INSERT INTO arxos.rating_deltas (building_id, reason)
-SELECT arxos.building_id('b42'), 'object_updated' FROM generate_series(1, 10050);
+INSERT INTO arxos.rating_deltas (building_id, reason, xid)
+SELECT arxos.building_id('b42'), 'object_updated', '3' FROM generate_series(1, 10050);
 SELECT grade IS NOT NULL AS recomputed FROM arxos.recompute_rating('b42');
 SELECT count(*) AS deltas_left FROM arxos.rating_deltas;
 ROLLBACK;
@@ -143,10 +148,11 @@ SELECT count(*) FROM arxos.events_since(0, types => ARRAY['bilt.rating.calculate
 DELETE FROM arxos.buildings WHERE key = 'aging';
 -- a write that commits while a tick runs (its delta not folded yet) is not recorded as time's
 -- move: record_rating reads the folded totals; the next fold records the write as its own
+-- (the write's delta carries another transaction's xid, as a committed one would)
 BEGIN;
 SELECT arxos.record_rating(arxos.building_id('b42'), 'time_window', NULL, NULL) IS NOT NULL AS settled;
-INSERT INTO arxos.rating_deltas (building_id, changes, objects, documented, reason)
-SELECT id, 1, 1000, 1000, 'bulk_update' FROM arxos.buildings WHERE key = 'b42';
+INSERT INTO arxos.rating_deltas (building_id, changes, objects, documented, reason, xid)
+SELECT id, 1, 1000, 1000, 'bulk_update', '3' FROM arxos.buildings WHERE key = 'b42';
 SELECT arxos.record_rating(arxos.building_id('b42'), 'time_window', NULL, NULL) AS recorded_as_time;
 SELECT reason FROM arxos.rating_history('b42', 1);
 ROLLBACK;
@@ -275,3 +281,25 @@ SELECT arxos.fold_ratings(2) AS folded;
 SELECT count(*) AS history_rows, max(reason) AS reason FROM arxos.rating_history h
  WHERE h.building_id = arxos.building_id('cut');
 DELETE FROM arxos.buildings WHERE key = 'cut';
+-- A writing transaction that runs the sequencer between two writes (rating_history in psql)
+-- gets one history row and one bilt.rating.changed, recorded after it commits: its first half
+-- was a state no one else saw (found by a review: two rows and two market.signal events)
+SELECT arxos.create_building('onetx', 'One transaction') IS NOT NULL AS created;
+SELECT (arxos.put('onetx', '/base', 'thing')).path;
+SELECT arxos.sequence_events() >= 0 AS drained;
+BEGIN;
+INSERT INTO arxos.objects (building_id, path, type, properties)
+SELECT arxos.building_id('onetx'), '/s' || i, 'sensor', '{"a": 1}' FROM generate_series(1, 20) i;
+SELECT string_agg(reason, ', ' ORDER BY id) AS history_inside FROM arxos.rating_history('onetx');
+-- recompute_rating returns the recount with this transaction's writes, and records nothing
+SELECT (SELECT score FROM arxos.recompute_rating('onetx')) = (SELECT score FROM arxos.rating('onetx')) AS recount_has_own_writes;
+INSERT INTO arxos.objects (building_id, path, type, properties)
+SELECT arxos.building_id('onetx'), '/t' || i, 'thing', '{}' FROM generate_series(1, 20) i;
+COMMIT;
+SELECT arxos.sequence_events() >= 0 AS folded;
+SELECT string_agg(reason || ' ' || coalesce(object_path, '-'), ', ' ORDER BY id) AS history
+  FROM arxos.rating_history('onetx');
+SELECT count(*) AS rating_changed_events FROM arxos.events
+ WHERE building_id = arxos.building_id('onetx') AND type = 'bilt.rating.changed';
+SELECT (SELECT new_score FROM arxos.rating_history('onetx', max => 1)) = (SELECT score FROM arxos.recompute_rating('onetx')) AS recorded_equals_oracle;
+DELETE FROM arxos.buildings WHERE key = 'onetx';
