@@ -8,7 +8,10 @@ pub enum EwkbError {
     TooShort(usize),
     #[error("EWKB byte order marker must be 0 or 1, got {0}")]
     ByteOrder(u8),
-    #[error("EWKB geometry type {0} is not a point; only Point and PointZ are accepted")]
+    #[error(
+        "EWKB holds a {}, not a point; Point, PointZ, PointM and PointZM are accepted (M is ignored)",
+        geometry_name(*.0)
+    )]
     NotAPoint(u32),
     #[error("EWKB has {0} trailing bytes")]
     Trailing(usize),
@@ -18,6 +21,25 @@ pub enum EwkbError {
     OutOfRange,
     #[error("EWKB point is empty")]
     Empty,
+}
+
+/// The name of an EWKB/WKB geometry type word (flags and ISO dimension thousands set aside),
+/// for error messages.
+fn geometry_name(raw: u32) -> String {
+    const NAMES: [&str; 7] = [
+        "Point",
+        "LineString",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+    ];
+    let base = (raw & 0x0FFF_FFFF) % 1000;
+    match base.checked_sub(1).and_then(|i| NAMES.get(i as usize)) {
+        Some(name) => (*name).to_string(),
+        None => format!("geometry of unknown type {base}"),
+    }
 }
 
 const Z_FLAG: u32 = 0x8000_0000;
@@ -148,6 +170,21 @@ mod tests {
         let mut line = point_z(0.0, 0.0, 0.0);
         line[1] = 2;
         assert!(matches!(parse_point(&line), Err(EwkbError::NotAPoint(_))));
+        assert_eq!(
+            parse_point(&line).unwrap_err().to_string(),
+            "EWKB holds a LineString, not a point; Point, PointZ, PointM and PointZM are accepted (M is ignored)"
+        );
+        // a MultiPoint with the Z flag (PostGIS's EWKB), and an ISO WKB MultiPointZ
+        for raw in [4u32 | Z_FLAG, 1004] {
+            let mut multi = point_z(1.0, 2.0, 3.0);
+            multi[1..5].copy_from_slice(&raw.to_le_bytes());
+            assert!(parse_point(&multi)
+                .unwrap_err()
+                .to_string()
+                .starts_with("EWKB holds a MultiPoint,"));
+        }
+        assert_eq!(geometry_name(99), "geometry of unknown type 99");
+        assert_eq!(geometry_name(0), "geometry of unknown type 0");
         assert_eq!(parse_point(&[1, 2, 3]), Err(EwkbError::TooShort(3)));
         let mut b = point_z(0.0, 0.0, 0.0);
         b[0] = 7;

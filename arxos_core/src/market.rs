@@ -33,24 +33,28 @@ pub const BASE_PRICE: f64 = 0.01;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MarketError {
     #[error(
-        "unknown contribution type '{0}'; valid types: floor_plan_upload, bim_model_update, \
+        "unknown contribution type {}; valid types: floor_plan_upload, bim_model_update, \
          sensor_installation, photo_documentation, object_documentation, maintenance_record, \
-         quality_improvement, property_enrichment, verification_activity"
+         quality_improvement, property_enrichment, verification_activity",
+        crate::message::shown(.0)
     )]
     UnknownContributionType(String),
     #[error(
-        "unknown verification status '{0}'; valid statuses: pending, auto_verified, \
-         peer_verified, expert_verified, rejected"
+        "unknown verification status {}; valid statuses: pending, auto_verified, \
+         peer_verified, expert_verified, rejected",
+        crate::message::shown(.0)
     )]
     UnknownVerificationStatus(String),
     #[error(
-        "unknown trust level '{0}'; valid levels: newcomer, contributor, trusted, expert, master"
+        "unknown trust level {}; valid levels: newcomer, contributor, trusted, expert, master",
+        crate::message::shown(.0)
     )]
     UnknownTrustLevel(String),
     #[error(
-        "unknown badge '{0}'; valid badges: first_contribution, ten_contributions, \
+        "unknown badge {}; valid badges: first_contribution, ten_contributions, \
          hundred_contributions, thousand_contributions, quality_contributor, verifier, \
-         building_pioneer, early_adopter, data_hero"
+         building_pioneer, early_adopter, data_hero",
+        crate::message::shown(.0)
     )]
     UnknownBadge(String),
 }

@@ -53,7 +53,10 @@ pub enum RatingError {
     #[error("score {0} is outside 0..100")]
     ScoreOutOfRange(f64),
     /// A grade name that is not one of the 26 grades.
-    #[error("unknown BILT grade '{0}'; grades run 0z..0m, 1z..1p, 1A")]
+    #[error(
+        "unknown BILT grade {}; grades run 0z..0m, 1z..1p, 1A",
+        crate::message::shown(.0)
+    )]
     UnknownGrade(String),
 }
 

@@ -55,14 +55,23 @@ pub async fn check(body_limit: usize, request: Request, next: Next) -> Response 
     if request.extensions().get::<NoBody>().is_some() {
         return next.run(request).await;
     }
-    let is_json = request
+    let content_type = request
         .headers()
         .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let media = v.split(';').next().unwrap_or_default().trim();
-            media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
-        });
+        .and_then(|v| v.to_str().ok());
+    let is_json = content_type.is_some_and(|v| {
+        let media = v.split(';').next().unwrap_or_default().trim();
+        media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
+    });
+    if let Some(charset) = content_type.filter(|_| is_json).and_then(foreign_charset) {
+        let mut refusal = ApiError::validation(format!(
+            "JSON bodies are read as UTF-8 (RFC 8259); charset {} is not: send the body in UTF-8 (or leave the charset out)",
+            arxos_core::message::shown(&charset)
+        ))
+        .into_response();
+        *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return refusal;
+    }
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
@@ -113,6 +122,21 @@ pub async fn check(body_limit: usize, request: Request, next: Next) -> Response 
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The charset a JSON Content-Type names when it is not UTF-8 (`application/json;
+/// charset=iso-8859-1`): such a body would be read as UTF-8 anyway and its text changed or
+/// refused as malformed, so it is refused as a media type this server does not read.
+fn foreign_charset(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            return None;
+        }
+        let value = value.trim().trim_matches('"');
+        let utf8 = value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8");
+        (!utf8).then(|| value.to_owned())
+    })
 }
 
 /// A key given twice in one JSON object, and where.
@@ -236,6 +260,23 @@ impl<'de> Visitor<'de> for Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn charsets_other_than_utf8_are_named() {
+        assert_eq!(foreign_charset("application/json"), None);
+        assert_eq!(foreign_charset("application/json; charset=utf-8"), None);
+        assert_eq!(foreign_charset("application/json;charset=\"UTF-8\""), None);
+        assert_eq!(foreign_charset("application/json; charset=UTF8"), None);
+        assert_eq!(
+            foreign_charset("application/json; charset=iso-8859-1").as_deref(),
+            Some("iso-8859-1")
+        );
+        assert_eq!(
+            foreign_charset("application/merge-patch+json; CharSet=\"utf-16\"").as_deref(),
+            Some("utf-16")
+        );
+        assert_eq!(foreign_charset("application/json; profile=x"), None);
+    }
 
     #[test]
     fn a_key_twice_is_found_with_where() {

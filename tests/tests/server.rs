@@ -99,6 +99,33 @@ fn http_rules_hold_on_every_route() {
     );
     assert_eq!(encoded.status, 415, "{}", encoded.body);
     assert_eq!(encoded.header("accept-encoding"), Some("identity"));
+    // JSON in another charset would be misread as UTF-8 (Latin-1 "é" is byte E9): refused,
+    // nothing written; charset=utf-8 is fine
+    let latin = http.request(
+        "PUT",
+        &url,
+        &[
+            ("x-api-key", key.as_str()),
+            ("content-type", "application/json; charset=iso-8859-1"),
+        ],
+        Some(b"{\"type\": \"caf\xe9\"}".to_vec()),
+    );
+    assert_eq!(latin.status, 415, "{}", latin.body);
+    assert!(
+        latin.body.contains("charset 'iso-8859-1'"),
+        "{}",
+        latin.body
+    );
+    let utf8 = http.request(
+        "PUT",
+        &shim.url("/api/buildings/rules/objects/utf8"),
+        &[
+            ("x-api-key", key.as_str()),
+            ("content-type", "application/json; charset=UTF-8"),
+        ],
+        Some(br#"{"type": "panel"}"#.to_vec()),
+    );
+    assert_eq!(utf8.status, 201, "{}", utf8.body);
     let dated = http.request(
         "DELETE",
         &url,

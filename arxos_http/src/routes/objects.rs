@@ -208,12 +208,15 @@ async fn put(
     Ok(Tagged::from_row(status, row[0].clone()))
 }
 
-/// The body of `PATCH`: only the fields given change; `properties` are merged (a null value
-/// removes a property), `metrics` too; `location` is merged key by key (a null key clears it,
-/// `"location": null` clears the whole location).
+/// The body of `PATCH`: only the fields given change; `properties` are merged at the top level
+/// (a key given replaces that property whole, nested objects included, and a null value
+/// removes it: not a recursive RFC 7396 merge), `metrics` too; `location` is merged key by key
+/// (a null key clears it, `"location": null` clears the whole location).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchObject {
+    /// Merged at the top level: `{"b": {"c": 5}}` replaces property `b` whole; `{"a": null}`
+    /// removes `a`.
     #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
     pub status: Option<String>,
