@@ -44,6 +44,17 @@ BEGIN
     PERFORM arxos.unscoped('create_api_key');
     PERFORM arxos.check_label('name', name, 100);
     PERFORM arxos.check_label('owner', coalesce(owner, name), 100);
+    -- The owner is the actor of the key's writes: not `system` (what the server writes on its
+    -- own: the shim's sessions, arxos_http/src/db.rs) nor a database role's name (the actor of
+    -- a session that sets none), or a tenant's writes could pass for those.
+    IF coalesce(owner, name) = 'system'
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = coalesce(owner, name)) THEN
+        RAISE EXCEPTION 'owner % is reserved: it is the actor of writes that no API key makes (the server''s own, or a database role''s)',
+            arxos.shown(coalesce(owner, name))
+            USING ERRCODE = '22023',
+                  HINT = CASE WHEN owner IS NULL THEN 'the key''s name is its owner when none is given: give another owner'
+                              ELSE 'choose another owner' END;
+    END IF;
     IF scopes IS NULL OR cardinality(scopes) = 0 OR NOT scopes <@ ARRAY['read', 'write', 'admin'] THEN
         RAISE EXCEPTION 'invalid scopes %: use read, write and/or admin', arxos.shown(scopes::text)
             USING ERRCODE = '22023';

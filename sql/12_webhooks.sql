@@ -95,6 +95,10 @@ CREATE TABLE arxos.webhooks (
     object_type      text CONSTRAINT webhook_object_type_label CHECK (arxos.is_label(object_type, 100)),
     enabled          boolean NOT NULL DEFAULT true,
     disabled_reason  text,
+    -- The building.deleted event of the webhook's building, when that deletion disabled it:
+    -- its delivery still goes out (with its retries) while the webhook is disabled, as test
+    -- messages do, so that the receiver learns the building is gone.
+    farewell_event   bigint,
     -- Signing keys (raw bytes; clients see them as whsec_<base64>). During a rotation the
     -- previous key signs too, until previous_expires_at.
     -- sealed by arxos.seal_secret (version 1): never the key itself
@@ -546,9 +550,12 @@ DECLARE
     d arxos.webhook_deliveries;
 BEGIN
     PERFORM arxos.unscoped('retry_webhook_delivery');
-    -- A disabled webhook's deliveries are never claimed: a retry would wait, unsaid, until it
-    -- is enabled again.
-    IF EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = webhook AND NOT w.enabled) THEN
+    -- A disabled webhook's deliveries are never claimed (but test messages and the farewell
+    -- building.deleted): a retry would wait, unsaid, until it is enabled again.
+    IF EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = webhook AND NOT w.enabled
+                  AND NOT EXISTS (SELECT 1 FROM arxos.webhook_deliveries x
+                                   WHERE x.id = delivery AND x.webhook_id = w.id
+                                     AND (x.payload IS NOT NULL OR x.event_id = w.farewell_event))) THEN
         RAISE EXCEPTION 'webhook % is disabled: its deliveries are not sent', webhook
             USING ERRCODE = '55000', HINT = 'enable it first (PATCH {"enabled": true}), then retry';
     END IF;
@@ -635,11 +642,13 @@ BEGIN
      ORDER BY e.id
     ON CONFLICT DO NOTHING;
     -- A webhook filtered on a building that was deleted has just been given its
-    -- building.deleted event (above) and would receive nothing more: disabled, with the reason
-    -- and a webhook.disabled event, as when its endpoint fails.
+    -- building.deleted event (above, when its filters take it) and would receive nothing more:
+    -- disabled, with the reason and a webhook.disabled event, as when its endpoint fails. That
+    -- last delivery is its farewell_event, which claim_deliveries sends although the webhook
+    -- is disabled.
     WITH off AS (
         UPDATE arxos.webhooks w
-           SET enabled = false, updated_at = now(),
+           SET enabled = false, updated_at = now(), farewell_event = d.event,
                disabled_reason = format('its building %s was deleted (event %s)', w.building_key, d.event)
           FROM (SELECT x.id, x.building_id, e.id AS event FROM arxos.webhooks x
                  CROSS JOIN LATERAL (SELECT e.id FROM arxos.events e
@@ -693,11 +702,11 @@ BEGIN
     RETURN QUERY
     WITH room AS (
         -- What each webhook may still have in flight. A disabled webhook sends only test
-        -- messages.
+        -- messages, and the building.deleted event of the building whose deletion disabled it.
         -- A failing endpoint (failing_since set: its last outcome was a failure, a timeout
         -- included) gets an eighth of the cap: endpoints that hang until the timeout would
         -- otherwise hold per_webhook slots each, and two of them every slot of a worker.
-        SELECT w.id, w.enabled,
+        SELECT w.id, w.enabled, w.farewell_event,
                CASE WHEN per_webhook IS NULL THEN max
                     ELSE greatest(0, least(max, CASE WHEN w.failing_since IS NULL THEN per_webhook
                                                      ELSE greatest(1, per_webhook / 8) END - (
@@ -707,7 +716,7 @@ BEGIN
           FROM arxos.webhooks w
     ), candidates AS (
         -- Per webhook, within its room: its expired leases (their worker died) and its earliest
-        -- due deliveries (only test messages while it is disabled). Each branch locks with SKIP
+        -- due deliveries (only test messages and its farewell while it is disabled). Each branch locks with SKIP
         -- LOCKED before its LIMIT, so concurrent workers take different rows instead of
         -- colliding on the same ones.
         SELECT r.id AS webhook, r.n, c.id, c.due, true AS expired
@@ -715,7 +724,7 @@ BEGIN
          CROSS JOIN LATERAL (
                SELECT d.id, d.lease_until AS due FROM arxos.webhook_deliveries d
                 WHERE d.webhook_id = r.id AND d.status = 'delivering' AND d.lease_until < now()
-                  AND (r.enabled OR d.payload IS NOT NULL)
+                  AND (r.enabled OR d.payload IS NOT NULL OR d.event_id = r.farewell_event)
                 ORDER BY d.lease_until
                 LIMIT r.n
                   FOR UPDATE OF d SKIP LOCKED) c
@@ -735,7 +744,8 @@ BEGIN
           FROM room r
          CROSS JOIN LATERAL (
                SELECT d.id, d.next_attempt_at AS due FROM arxos.webhook_deliveries d
-                WHERE d.webhook_id = r.id AND d.status = 'pending' AND d.payload IS NOT NULL
+                WHERE d.webhook_id = r.id AND d.status = 'pending'
+                  AND (d.payload IS NOT NULL OR d.event_id = r.farewell_event)
                   AND d.next_attempt_at <= now()
                 ORDER BY d.next_attempt_at, d.id
                 LIMIT r.n

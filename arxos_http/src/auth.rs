@@ -9,8 +9,10 @@ use axum::http::HeaderMap;
 
 use crate::error::{ApiError, ErrorCode};
 
-/// What a route needs of the key; `admin` includes `write`, which includes `read`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An API key's scope (what a route needs of the key): `admin` includes `write`, which
+/// includes `read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Scope {
     Read,
     Write,

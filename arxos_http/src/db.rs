@@ -113,19 +113,45 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
     //   would otherwise run on, holding their locks, until they end or time out.
     // - READ COMMITTED whatever the database's or role's default: moves and deletes of objects
     //   run at no other level (docs/sql.md), and the functions' retries need it.
+    default_options(
+        &mut config,
+        &[
+            ("timezone", "TimeZone=UTC"),
+            ("jit", "jit=off"),
+            (
+                "client_connection_check_interval",
+                "client_connection_check_interval=1000",
+            ),
+            (
+                "default_transaction_isolation",
+                "default_transaction_isolation=read\\ committed",
+            ),
+        ],
+    );
+    Ok(config)
+}
+
+/// The actor of what the server writes on its own (the per-minute tick's rating rows, a
+/// webhook disabled by the delivery worker): `system`, which no API key's owner may be
+/// (arxos.create_api_key), instead of the database role, so that the server's writes are told
+/// apart from a tenant's and the login role's name stays out of answers. Requests set their
+/// key's owner for each transaction.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// The server's connections: [`SYSTEM_ACTOR`] as the session's actor, unless the connection
+/// string's options set `arxos.actor`.
+pub fn serve_config(url: &str) -> Result<Config, DbError> {
+    let mut config = pg_config(url)?;
+    let actor = format!("arxos.actor={SYSTEM_ACTOR}");
+    default_options(&mut config, &[("arxos.actor", &actor)]);
+    Ok(config)
+}
+
+/// Appends `-c setting` to the connection's options for each (name, setting) the options do
+/// not name already.
+fn default_options(config: &mut Config, settings: &[(&str, &str)]) {
     let mut options = config.get_options().unwrap_or("").to_owned();
-    for (name, setting) in [
-        ("timezone", "TimeZone=UTC"),
-        ("jit", "jit=off"),
-        (
-            "client_connection_check_interval",
-            "client_connection_check_interval=1000",
-        ),
-        (
-            "default_transaction_isolation",
-            "default_transaction_isolation=read\\ committed",
-        ),
-    ] {
+    for (name, setting) in settings {
         // `-c name=value`, `-cname=value` or `--name=value`; names are case-insensitive.
         let named = options.to_ascii_lowercase().split_whitespace().any(|word| {
             let word = word
@@ -139,7 +165,6 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
         }
     }
     config.options(options);
-    Ok(config)
 }
 
 /// The connection string without its password, for logs.
@@ -486,6 +511,17 @@ mod tests {
         assert_eq!(config.get_application_name(), Some("arxos"));
         let config = pg_config("postgres://alice@host/db?connect_timeout=2").expect("valid URL");
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn the_servers_own_writes_are_the_system_actors() {
+        let config = serve_config("postgres://alice@host/db").expect("valid URL");
+        assert!(config
+            .get_options()
+            .unwrap()
+            .ends_with(" -c arxos.actor=system"));
+        let config = serve_config("host=h user=a options='-c arxos.actor=ops'").expect("valid");
+        assert!(!config.get_options().unwrap().contains("=system"));
     }
 
     #[test]

@@ -266,7 +266,7 @@ impl ApiError {
                     }
                 }
                 if let Some(hint) = db.hint() {
-                    details.insert("hint".into(), hint.into());
+                    details.insert("hint".into(), http_hint(hint).into());
                 }
                 // A NUL character (`%00` in a path, `\u0000` in a string) reaches PostgreSQL's
                 // text input, whose words for it name an encoding, not the character.
@@ -530,9 +530,109 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The database's hints that name a SQL function, in the API's words: an HTTP client cannot
+/// call `arxos.put(…, parents => true)` but can send `"parents": true`. Other hints pass as
+/// they are (routes may replace one with their own: [`ApiError::with_hint_for`]).
+fn http_hint(hint: &str) -> &str {
+    const HTTP_HINTS: &[(&str, &str)] = &[
+        (
+            "list buildings with: select key, name from arxos.buildings",
+            "list buildings with GET /api/buildings",
+        ),
+        (
+            "create the parent first",
+            "create the parent first, or send the PUT with \"parents\": true in its body to create the missing ones",
+        ),
+        (
+            "read it again (arxos.get)",
+            "read the object again (GET it: its ETag) and apply the change to what it is now",
+        ),
+        (
+            "if_none_match => '*' only creates",
+            "If-None-Match: * only creates; to change the object, GET it and send the write with If-Match: its ETag",
+        ),
+        (
+            "if_match makes a write conditional",
+            "If-Match makes a write conditional on the object as it was read (its ETag)",
+        ),
+        (
+            "move the whole subtree with arxos.mv",
+            "move the whole subtree with POST /api/buildings/{b}/move",
+        ),
+        (
+            "delete the subtree with arxos.rm",
+            "add ?recursive=true to delete the whole subtree",
+        ),
+        (
+            "readings go to existing objects: create it with arxos.put first",
+            "readings go to existing objects: create it first (PUT /api/buildings/{b}/objects/{path})",
+        ),
+        (
+            "change its status with arxos.verify_contribution",
+            "change its status with POST /api/contributions/{id}/verify",
+        ),
+        (
+            "transfer tokens with arxos.transfer()",
+            "transfer tokens with POST /api/transfers",
+        ),
+    ];
+    HTTP_HINTS
+        .iter()
+        .find(|(sql, _)| hint.starts_with(sql))
+        .map_or(hint, |(_, http)| http)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_naming_sql_functions_are_said_in_http_terms() {
+        // every hint of the table is one the extension raises (sql/), word for word at its start
+        let sql: String = [
+            "02_objects",
+            "06_tree",
+            "09_market",
+            "13_readings",
+            "01_tables",
+        ]
+        .iter()
+        .chain(
+            [
+                "03_rating",
+                "04_events",
+                "05_keys",
+                "08_security",
+                "12_webhooks",
+            ]
+            .iter(),
+        )
+        .map(|f| {
+            std::fs::read_to_string(format!("{}/../sql/{f}.sql", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+        })
+        .collect();
+        for probe in [
+            "list buildings with: select key, name from arxos.buildings",
+            "create the parent first, or call arxos.put(..., parents => true)",
+            "create the parent first: arxos.put(building, parent, ''directory'', parents => true)",
+            "read it again (arxos.get) and apply the change to what it is now",
+            "if_none_match => ''*'' only creates",
+            "if_match makes a write conditional on the object as it was read",
+            "move the whole subtree with arxos.mv(building, from, to)",
+            "delete the subtree with arxos.rm(building, path, recursive => true)",
+            "readings go to existing objects: create it with arxos.put first",
+            "change its status with arxos.verify_contribution(id, verifier, status)",
+            "transfer tokens with arxos.transfer()",
+        ] {
+            assert!(sql.contains(probe), "{probe}");
+            let raised = probe.replace("''", "'");
+            let http = http_hint(&raised);
+            assert_ne!(http, raised, "{probe}");
+            assert!(!http.contains("arxos."), "{http}");
+        }
+        assert_eq!(http_hint("something else"), "something else");
+    }
 
     #[test]
     fn the_schemas_codes_are_the_answers_codes() {

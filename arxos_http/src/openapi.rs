@@ -49,7 +49,7 @@ use crate::webhooks::routes as webhooks;
         Transfer, StatementEntry, Token,
         routes::Page, routes::Items)),
     modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals, &Conditional,
-              &Transient),
+              &Transient, &BudgetHeaders),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
          (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"),
          (name = "integrations"), (name = "events"), (name = "webhooks"))
@@ -107,6 +107,16 @@ fn error_response(description: &str) -> utoipa::openapi::ResponseBuilder {
     )
 }
 
+/// A header whose value is an integer, described.
+fn integer_header(description: &str) -> utoipa::openapi::header::Header {
+    utoipa::openapi::header::HeaderBuilder::new()
+        .schema(utoipa::openapi::schema::Object::with_type(
+            utoipa::openapi::Type::Integer,
+        ))
+        .description(Some(description))
+        .build()
+}
+
 /// The operations of a path.
 fn operations(
     item: &mut utoipa::openapi::PathItem,
@@ -128,22 +138,17 @@ struct RateLimited;
 
 impl Modify for RateLimited {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::header::HeaderBuilder;
-        use utoipa::openapi::Type;
-        let integer = |description: &str| {
-            HeaderBuilder::new()
-                .schema(utoipa::openapi::schema::Object::with_type(Type::Integer))
-                .description(Some(description))
-                .build()
-        };
         let refusal = |description: &str| {
             error_response(description)
-                .header("Retry-After", integer("Seconds until a request is allowed"))
-                .header("X-RateLimit-Limit", integer("Requests a minute"))
-                .header("X-RateLimit-Remaining", integer("Requests left now"))
+                .header(
+                    "Retry-After",
+                    integer_header("Seconds until a request is allowed"),
+                )
+                .header("X-RateLimit-Limit", integer_header("Requests a minute"))
+                .header("X-RateLimit-Remaining", integer_header("Requests left now"))
                 .header(
                     "X-RateLimit-Reset",
-                    integer("Seconds until the budget is full again"),
+                    integer_header("Seconds until the budget is full again"),
                 )
                 .build()
         };
@@ -173,9 +178,47 @@ impl Modify for RateLimited {
     }
 }
 
+/// Every answer of a limited route says the key's budget in `X-RateLimit-*` headers, not only
+/// the 429 (crate::rate_limit; the refusals made before the limiter, docs/api.md, carry none).
+/// Last among the modifiers, so that the answers they add are covered too.
+struct BudgetHeaders;
+
+impl Modify for BudgetHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if crate::rate_limit::exempt(path) {
+                continue;
+            }
+            for operation in operations(item) {
+                for response in operation.responses.responses.values_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    for (name, description) in [
+                        ("X-RateLimit-Limit", "Requests a minute"),
+                        ("X-RateLimit-Remaining", "Requests left now"),
+                        (
+                            "X-RateLimit-Reset",
+                            "Seconds until the budget is full again",
+                        ),
+                    ] {
+                        response
+                            .headers
+                            .entry(name.to_owned())
+                            .or_insert_with(|| integer_header(description));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every operation that takes a body may refuse it before its handler runs: 413 (over the
-/// body limit), 415 (not `Content-Type: application/json`), 422 (JSON of the wrong shape: a
-/// missing or unknown field, a wrong type), 400 (not JSON). Listed where the operation does not
+/// body limit), 415 (not `Content-Type: application/json`, a charset other than UTF-8, a
+/// `Content-Encoding`), 422 (JSON of the wrong shape: a missing or unknown field, a wrong
+/// type), 400 (not JSON). One that takes none still refuses a `Content-Length` over the limit
+/// (413) and a `Content-Encoding` (415) (docs/api.md). Listed where the operation does not
 /// describe them itself.
 struct BodyRefusals;
 
@@ -185,12 +228,21 @@ impl Modify for BodyRefusals {
         let refusals = [
             ("400", refusal("VALIDATION_ERROR: the body is not JSON, or a value is refused")),
             ("413", refusal("PAYLOAD_TOO_LARGE: the body is over the server's limit")),
-            ("415", refusal("VALIDATION_ERROR: the body is not sent as application/json")),
+            ("415", refusal("VALIDATION_ERROR: the body is not sent as application/json (or another +json type) in UTF-8, or is sent with a Content-Encoding")),
             ("422", refusal("VALIDATION_ERROR: JSON of the wrong shape (a missing or unknown field, a wrong type, a fraction or a number out of range in an integer field)")),
         ];
+        let bodiless = [
+            ("413", refusal("PAYLOAD_TOO_LARGE: a Content-Length over the server's body limit (the route reads no body, but does not take one that large either)")),
+            ("415", refusal("VALIDATION_ERROR: a Content-Encoding other than identity")),
+        ];
         for item in openapi.paths.paths.values_mut() {
-            for operation in operations(item).filter(|o| o.request_body.is_some()) {
-                for (status, response) in &refusals {
+            for operation in operations(item) {
+                let listed = if operation.request_body.is_some() {
+                    &refusals[..]
+                } else {
+                    &bodiless[..]
+                };
+                for (status, response) in listed {
                     operation
                         .responses
                         .responses

@@ -170,16 +170,29 @@ impl RateLimits {
         accepted.insert(key, now + ACCEPTED_FOR);
     }
 
-    /// Counts a failed authentication of an address; past the quota, blocks it.
-    fn failed(&self, ip: IpAddr) {
-        let Some(failures) = &self.failures else {
-            return;
-        };
+    /// Counts a failed authentication of an address; past the quota, blocks it. Returns the
+    /// address's budget of failures as the `X-RateLimit-*` headers of its 401 say it (rate,
+    /// remaining, reset): the budget a client presenting bad keys runs down, not the bucket of
+    /// a key that does not exist.
+    fn failed(&self, ip: IpAddr) -> Option<(Rate, u32, Duration)> {
+        let failures = self.failures.as_ref()?;
         self.watch_until
             .store(self.seconds() + ACCEPTED_FOR.as_secs(), Ordering::Relaxed);
-        if let Err(not_until) = failures.limiter.check_key(&hash(&ip)) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            lock(&self.blocked).insert(ip, Instant::now() + wait);
+        let per_token = Duration::from_secs(60) / failures.rate.per_minute.get();
+        match failures.limiter.check_key(&hash(&ip)) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                Some((
+                    failures.rate,
+                    remaining,
+                    per_token * (failures.rate.burst.get() - remaining),
+                ))
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                lock(&self.blocked).insert(ip, Instant::now() + wait);
+                Some((failures.rate, 0, wait))
+            }
         }
     }
 }
@@ -281,8 +294,8 @@ pub async fn limit(
     // Only a success shows that the key is real: an unknown route answers 404 to any.
     let status = response.status();
     if status == StatusCode::UNAUTHORIZED {
-        if let Some(ip) = ip {
-            limits.failed(ip);
+        if let Some(budget) = ip.and_then(|ip| limits.failed(ip)) {
+            quota = Some(budget);
         }
     } else if limits.failures.is_some() && status.is_success() && presented.is_some() {
         limits.accepted(key);
@@ -327,11 +340,15 @@ mod tests {
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         let other: IpAddr = "192.0.2.8".parse().unwrap();
         assert!(!limits.watching());
-        limits.failed(ip);
+        // each 401 says what is left of the address's budget of failures
+        let (said, left, _) = limits.failed(ip).expect("a budget");
+        assert_eq!((said.per_minute.get(), left), (60, 1));
         assert!(limits.watching(), "a failure makes the limiter watch");
-        limits.failed(ip);
+        assert_eq!(limits.failed(ip).map(|(_, left, _)| left), Some(0));
         assert!(limits.blocked_for(ip, 1).is_none(), "within the quota");
-        limits.failed(ip);
+        let (_, left, reset) = limits.failed(ip).expect("a budget");
+        assert_eq!(left, 0);
+        assert!(reset > Duration::ZERO);
         let wait = limits.blocked_for(ip, 1).expect("blocked past the quota");
         assert!(wait <= Duration::from_secs(1));
         assert!(

@@ -55,7 +55,7 @@ pub enum ServeError {
 /// Runs the server until SIGINT or SIGTERM, then lets in-flight requests finish (for at
 /// most the configured grace period).
 pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
-    let pg_config = db::pg_config(config.database.url()?)?;
+    let pg_config = db::serve_config(config.database.url()?)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         database = %db::describe(&pg_config),
@@ -378,6 +378,10 @@ async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
     if request.uri().path() == crate::realtime::STREAM_PATH {
         return next.run(request).await;
     }
+    // An import that ran out of time is too large for the limit far more often than late
+    // because of load: its 503 does not invite the same request again with Retry-After.
+    let import = request.uri().path().starts_with("/api/buildings/")
+        && request.uri().path().ends_with("/import");
     let (parts, body) = request.into_parts();
     let (body, waiting) = Arrival::watch(body);
     match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
@@ -397,11 +401,19 @@ async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
         }
         // The server's own delay: load (a retry may pass) or a request too large for the limit
         // (a retry will not): the message names the limit either way.
-        Err(_) => ApiError::unavailable(format!(
-            "the request was not answered within the server's request timeout ({} s, --request-timeout); if it is large (an import of a big model), raise the timeout or import with the command line (arxos import)",
-            limit.as_secs()
-        ))
-        .into_response(),
+        Err(_) => {
+            let mut response = ApiError::unavailable(format!(
+                "the request was not answered within the server's request timeout ({} s, --request-timeout); if it is large (an import of a big model), raise the timeout or import with the command line (arxos import)",
+                limit.as_secs()
+            ))
+            .into_response();
+            if import {
+                response
+                    .headers_mut()
+                    .remove(axum::http::header::RETRY_AFTER);
+            }
+            response
+        }
     }
 }
 
@@ -649,15 +661,20 @@ mod tests {
         }
         // (A constant, not a literal: openapi.rs's test reads the literal routes of the source.)
         const SLOW: &str = "/api/slow";
+        const IMPORT: &str = "/api/buildings/b42/import";
         let app = Router::new()
             .route(crate::realtime::STREAM_PATH, axum::routing::get(slow))
             .route(SLOW, axum::routing::get(slow))
+            .route(IMPORT, axum::routing::get(slow))
             .layer(middleware::from_fn(|request: Request, next: Next| {
                 time_limit(Duration::from_millis(50), request, next)
             }));
-        for (path, status) in [
-            (crate::realtime::STREAM_PATH, StatusCode::OK),
-            (SLOW, StatusCode::SERVICE_UNAVAILABLE),
+        // (the status, and whether the answer invites a retry: not for an import, which is
+        // too large for the limit far more often than late)
+        for (path, status, retry) in [
+            (crate::realtime::STREAM_PATH, StatusCode::OK, false),
+            (SLOW, StatusCode::SERVICE_UNAVAILABLE, true),
+            (IMPORT, StatusCode::SERVICE_UNAVAILABLE, false),
         ] {
             let request = Request::builder()
                 .uri(path)
@@ -665,6 +682,13 @@ mod tests {
                 .unwrap();
             let answer = app.clone().oneshot(request).await.unwrap();
             assert_eq!(answer.status(), status, "{path}");
+            assert_eq!(
+                answer
+                    .headers()
+                    .contains_key(axum::http::header::RETRY_AFTER),
+                retry,
+                "{path}"
+            );
         }
     }
 

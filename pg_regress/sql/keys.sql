@@ -27,6 +27,11 @@ ROLLBACK;
 -- scopes are stored once each, in the order read, write, admin
 SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('dup', ARRAY['write', 'read', 'read']);
 SELECT scopes FROM arxos.list_api_keys() WHERE name = 'dup';
+-- an owner is not `system` (the server's own writes) nor a database role's name (the actor of
+-- a session that sets none), given or defaulted from the name
+SELECT regress.try($$SELECT arxos.create_api_key('ops', ARRAY['read'], owner => 'system')$$) AS system_owner;
+SELECT regress.try($$SELECT arxos.create_api_key('postgres', ARRAY['read'])$$) AS role_name;
+SELECT regress.try($$SELECT arxos.create_api_key('ops', ARRAY['read'], owner => 'arxos_api')$$) AS api_role;
 -- keys of one owner act as one actor: an owner defaulted from the name does not join keys of
 -- other building limits (two tenants' "gateway" keys), revoked ones included (their
 -- contributors remain), nor contributors registered by no key of those limits; an explicit

@@ -1257,7 +1257,13 @@ fn integers_are_whole_numbers_and_null_is_the_default() {
     );
     assert_eq!(kept.status, 200, "{}", kept.body);
     let orphan = put("nowhere/w4", r#"{"type": "thing", "parents": null}"#);
-    assert_error(&orphan, 409, "CONFLICT");
+    let refused = assert_error(&orphan, 409, "CONFLICT");
+    // the hint in the API's words, not the SQL function's
+    assert_eq!(
+        refused["error"]["details"]["hint"],
+        "create the parent first, or send the PUT with \"parents\": true in its body to create the missing ones",
+        "{refused}"
+    );
     let with_parents = put("nowhere/w4", r#"{"type": "thing", "parents": true}"#);
     assert_eq!(with_parents.status, 201, "{}", with_parents.body);
     let not_a_flag = put("spaces/w1", r#"{"type": "thing", "parents": "yes"}"#);

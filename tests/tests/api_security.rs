@@ -696,7 +696,11 @@ fn failed_authentications_are_limited_per_address() {
     let fresh = create_key(&api.cluster, "fresh", &["read"], None);
     let guess = |i: usize| api.get_as(&format!("arx_guess-{i}"), "/api/buildings");
     // Keys are remembered as good only once failures are being seen (it costs nothing before).
-    assert_error(&guess(0), 401, "UNAUTHORIZED");
+    // A 401's rate-limit headers are the address's budget of failures, which it used.
+    let first = guess(0);
+    assert_error(&first, 401, "UNAUTHORIZED");
+    assert_eq!(first.header("x-ratelimit-limit"), Some("30"));
+    assert_eq!(first.header("x-ratelimit-remaining"), Some("29"));
     assert_eq!(api.get_as(&known, "/api/buildings").status, 200);
     for i in 1..31 {
         assert_error(&guess(i), 401, "UNAUTHORIZED");

@@ -98,7 +98,15 @@ fn v3(v: &Value) -> Kind {
             let number = parts.next().unwrap_or("");
             let unit = parts.next().map(str::to_owned).filter(|u| !u.is_empty());
             // Its digits as written when they are a JSON number; otherwise (`+5`, `.5`) the
-            // value f64 reads. "INF", "NaN" and the like stay as given.
+            // value f64 reads. Haystack's NaN, INF and -INF, which no JSON number holds, take
+            // their Hayson form, as from Hayson and Zinc files; anything else stays as given.
+            if matches!(number, "NaN" | "INF" | "-INF") {
+                let mut special = json!({"_kind": "number", "val": number});
+                if let Some(unit) = unit {
+                    special["unit"] = json!(unit);
+                }
+                return Kind::Other(special);
+            }
             match number.parse::<f64>() {
                 Ok(f) if f.is_finite() => {
                     match serde_json::from_str::<serde_json::Number>(number)
@@ -199,10 +207,12 @@ fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
     Ok((out, is_v3))
 }
 
+/// What may stand before a Zinc grid's `ver:` line: a byte order mark, blank lines, spaces.
+const BEFORE_ZINC: [char; 5] = ['\u{feff}', ' ', '\t', '\r', '\n'];
+
 /// Whether the text is a Zinc grid (it opens with its `ver:` line).
 pub fn is_zinc(text: &str) -> bool {
-    text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
-        .starts_with("ver:")
+    text.trim_start_matches(BEFORE_ZINC).starts_with("ver:")
 }
 
 /// A Zinc grid, decoded by libhaystack, as the Hayson JSON grid it encodes to.
@@ -258,7 +268,9 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
     }
     // Windows line ends (CRLF) read as line ends: libhaystack's decoder takes only LF, and a
     // raw CR cannot stand inside a Zinc string or URI (they escape it), only between lines.
-    let text = text.replace("\r\n", "\n");
+    // What is_zinc steps over before `ver:` is stepped over here too: libhaystack's decoder
+    // takes a leading space but not a blank line.
+    let text = text.trim_start_matches(BEFORE_ZINC).replace("\r\n", "\n");
     let grid = libhaystack::encoding::zinc::decode::from_str(&text)
         .map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))?;
     if !grid.is_grid() {
@@ -428,7 +440,8 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             }
             let targets: Vec<String> = match v {
                 Kind::Ref(r) => vec![r.clone()],
-                Kind::Other(Value::Array(items)) if k.ends_with("Ref") => items
+                // a list of refs as its refs, under any tag, as a single ref is
+                Kind::Other(Value::Array(items)) => items
                     .iter()
                     .filter_map(|i| match decode(i) {
                         Kind::Ref(r) => Some(r),
@@ -596,6 +609,33 @@ mod tests {
     }
 
     #[test]
+    fn lists_of_refs_are_connections_under_any_tag() {
+        let file = hayson_rows(json!([
+            {"id": r("a"), "equip": m()},
+            {"id": r("b"), "equip": m()},
+            {"id": r("c"), "equip": m(), "feedRef": [r("a"), r("b")], "lst": [r("a"), "text", 3],
+             "partner": r("b")}
+        ]));
+        let model = parse(&file).unwrap();
+        let mut found: Vec<(String, String)> = model
+            .relations
+            .iter()
+            .map(|x| (x.kind.clone(), x.to.clone()))
+            .collect();
+        found.sort();
+        let expected = [
+            ("feed_ref", "a"),
+            ("feed_ref", "b"),
+            ("lst", "a"),
+            ("partner", "b"),
+        ];
+        assert_eq!(
+            found,
+            expected.map(|(k, t)| (k.to_owned(), t.to_owned())).to_vec()
+        );
+    }
+
+    #[test]
     fn a_record_that_is_its_own_parent_is_reported() {
         let file = hayson_rows(json!([
             {"id": r("s-1"), "site": m()},
@@ -628,6 +668,19 @@ mod tests {
         assert_eq!(p.kind, "setpoint");
         assert_eq!(p.properties["v"], json!({"value": 72, "unit": "°F"}));
         assert_eq!(p.properties["dis"], json!("Setpoint"));
+        // NaN, INF and -INF as from Hayson and Zinc files
+        let file = json!({"meta": {"ver": "3.0"}, "cols": [], "rows": [
+            {"id": "r:x", "point": "m:", "a": "n:NaN", "b": "n:INF °F", "c": "n:-INF", "d": "n:junk"}
+        ]});
+        let model = parse(file.to_string().as_bytes()).unwrap();
+        let x = &model.entities[0].properties;
+        assert_eq!(x["a"], json!({"_kind": "number", "val": "NaN"}));
+        assert_eq!(
+            x["b"],
+            json!({"_kind": "number", "val": "INF", "unit": "°F"})
+        );
+        assert_eq!(x["c"], json!({"_kind": "number", "val": "-INF"}));
+        assert_eq!(x["d"], json!("n:junk"));
     }
 
     #[test]
@@ -704,6 +757,13 @@ mod tests {
         let windows = unix.replace('\n', "\r\n");
         assert_eq!(
             zinc_to_hayson(&windows).unwrap(),
+            zinc_to_hayson(unix).unwrap()
+        );
+        // blank lines (and a byte order mark) before the ver: line, as is_zinc reads them
+        let padded = format!("\u{feff}\n\r\n  \n{unix}");
+        assert!(is_zinc(&padded));
+        assert_eq!(
+            zinc_to_hayson(&padded).unwrap(),
             zinc_to_hayson(unix).unwrap()
         );
     }

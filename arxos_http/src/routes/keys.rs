@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
 pub struct NewKey {
     pub name: String,
     /// read, write and/or admin (default: read).
+    #[schema(value_type = Option<Vec<crate::auth::Scope>>)]
     pub scopes: Option<Vec<String>>,
     /// Building keys the key is limited to (default: every building).
     pub buildings: Option<Vec<String>>,
@@ -80,7 +81,7 @@ pub async fn list_keys(
 
 /// Revoke a key by id.
 #[utoipa::path(delete, path = "/api/keys/{id}", tag = "keys",
-    params(("id" = String, Path, description = "Key id")),
+    params(("id" = String, Path, format = Uuid, description = "Key id")),
     responses((status = 204, description = "Revoked"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 400, description = "Not a key id (a UUID)", body = ErrorBody),

@@ -135,6 +135,7 @@ pub async fn balance(
 pub struct StatementParams {
     /// Only this building's holdings (key or UUID).
     pub building: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// The transactions before this one (the `next` link's): newest first.
     pub before: Option<i64>,
@@ -177,6 +178,7 @@ pub struct TopParams {
     /// Only contributions to this building.
     pub building: Option<String>,
     /// Largest number of entries (1 to 1000, default 10).
+    #[param(minimum = 1, maximum = 1000, default = 10)]
     pub limit: Option<i64>,
 }
 
@@ -287,6 +289,7 @@ pub struct ContributionFilter {
     pub building: Option<String>,
     /// Contributor id or handle.
     pub contributor: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// Return the contributions listed after this contribution id (as in the `next` link).
     pub after: Option<String>,
@@ -369,7 +372,7 @@ pub enum VerificationStatus {
 
 /// Verify (or reject) a contribution (`arxos.verify_contribution`).
 #[utoipa::path(post, path = "/api/contributions/{id}/verify", tag = "market",
-    params(("id" = String, Path, description = "Contribution id")), request_body = Verification,
+    params(("id" = String, Path, format = Uuid, description = "Contribution id")), request_body = Verification,
     responses((status = 200, body = crate::openapi::ContributionVerified), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]

@@ -30,6 +30,7 @@ pub const MAX_LIMIT: i64 = 1000;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Largest number of items to return (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// Return the items after this key, as in the `next` link: the last item's path (a
     /// building's key on /api/buildings).

@@ -398,6 +398,7 @@ pub async fn ls(
 pub struct TreeParams {
     /// Levels below the path to include (0 = the object alone); default: all.
     pub depth: Option<i32>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     pub after: Option<String>,
     pub count: Option<bool>,
@@ -488,6 +489,7 @@ pub struct NearParams {
     pub radius: Option<f64>,
     /// The nearest this many (1 to 1000, default 100); `truncated` says whether more lie
     /// within the radius.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
 }
 
@@ -523,10 +525,21 @@ pub async fn near(
     Ok(Json(json!({ "items": items, "truncated": truncated })))
 }
 
+/// Which way a trace follows connections: `downstream` from `from` to `to`, `upstream` back.
+// (for the OpenAPI document only: the database checks the value, arxos.trace)
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TraceDirection {
+    Downstream,
+    Upstream,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TraceParams {
     /// `downstream` (default) or `upstream`.
+    #[param(value_type = Option<TraceDirection>, inline)]
     pub direction: Option<String>,
     /// Follow only connections of this kind.
     pub kind: Option<String>,
@@ -572,6 +585,7 @@ pub struct HistoryParams {
     /// Only changes at or after this time (ISO 8601, e.g. 2026-01-01T00:00:00Z; without an
     /// offset, UTC).
     pub since: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// Return the entries after this history id (as in the `next` link).
     pub after: Option<i64>,
@@ -699,6 +713,7 @@ pub async fn disconnect(
 #[into_params(parameter_in = Query)]
 pub struct ConnectionPageParams {
     /// Largest number of connections to return (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// The connections after this id, as in the `next` link (the last id of the page before).
     pub after: Option<String>,
@@ -798,6 +813,7 @@ pub struct FindParams {
     pub kind: Option<String>,
     pub status: Option<String>,
     pub needs_repair: Option<bool>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     pub after: Option<String>,
     pub count: Option<bool>,
@@ -1004,7 +1020,7 @@ async fn locate(c: &crate::tx::Client, id: &str) -> Result<(String, String), Api
 
 /// One object, by UUID.
 #[utoipa::path(get, path = "/api/objects/{id}", tag = "objects",
-    params(("id" = String, Path, description = "Object UUID")),
+    params(("id" = String, Path, format = Uuid, description = "Object UUID")),
     responses((status = 200, body = crate::openapi::BuildingObject), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -1038,7 +1054,7 @@ pub async fn get_by_id(
 
 /// Change some fields of an object, by UUID.
 #[utoipa::path(patch, path = "/api/objects/{id}", tag = "objects",
-    params(("id" = String, Path, description = "Object UUID")),
+    params(("id" = String, Path, format = Uuid, description = "Object UUID")),
     request_body = PatchObject,
     responses((status = 200, body = crate::openapi::BuildingObject), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -1064,7 +1080,7 @@ pub async fn patch_by_id(
 
 /// Delete an object, by UUID (with `recursive=true`, its subtree).
 #[utoipa::path(delete, path = "/api/objects/{id}", tag = "objects",
-    params(("id" = String, Path, description = "Object UUID"), DeleteParams),
+    params(("id" = String, Path, format = Uuid, description = "Object UUID"), DeleteParams),
     responses((status = 200, body = crate::openapi::Deleted), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)),

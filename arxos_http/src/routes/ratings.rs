@@ -103,6 +103,7 @@ pub async fn recompute(
 #[into_params(parameter_in = Query)]
 pub struct HistoryPageParams {
     /// Largest number of entries (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// Return the entries older than this history id (as in the `next` link).
     pub after: Option<i64>,
@@ -140,6 +141,7 @@ pub async fn history(
 #[into_params(parameter_in = Query)]
 pub struct LeaderboardParams {
     /// Largest number of entries (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// Only buildings with this grade.
     pub grade: Option<String>,

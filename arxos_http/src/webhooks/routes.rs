@@ -260,6 +260,7 @@ pub struct DeliveryParams {
     /// one is refused (400).
     pub before: Option<i64>,
     /// Largest number of deliveries, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
 }
 
