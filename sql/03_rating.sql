@@ -334,7 +334,7 @@ BEGIN
     -- it now would put them in the history twice.
     own := EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b AND d.xid = mine);
     IF settled AND own THEN
-        RAISE NOTICE 'this transaction wrote to building %: the recount is returned, and the rating is recorded when the transaction commits', arxos.shown(building);
+        RAISE NOTICE 'this transaction wrote to building %: the recount is returned, not recorded (the writes are, when the transaction commits, if they move the rating)', arxos.shown(building);
     ELSIF settled THEN
         -- The history row and the event carry what this call returns: the rating from scratch.
         PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true, computed => v);
@@ -669,6 +669,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     b uuid;
     n integer := 0;
+    own uuid[];
 BEGIN
     -- The sequencer's lock first (held to the end of the transaction, see record_rating), so
     -- that nothing below waits for it while holding rows. The readings' partitions are not
@@ -691,7 +692,13 @@ BEGIN
     END IF;
     PERFORM arxos.lock_sequencer();
     PERFORM arxos.sequence_events();
-    FOR b IN SELECT id FROM arxos.buildings ORDER BY id LOOP
+    -- Buildings this transaction has written to are left alone: their totals lack its writes
+    -- (folded once it commits), so what time's move would record is a state nobody saw (a
+    -- building created in the transaction would get an initial rating of the empty building).
+    -- The commit's fold records them; the next tick their time moves.
+    own := ARRAY(SELECT DISTINCT d.building_id FROM arxos.rating_deltas d
+                  WHERE d.xid = pg_current_xact_id_if_assigned());
+    FOR b IN SELECT x.id FROM arxos.buildings x WHERE x.id <> ALL (own) ORDER BY x.id LOOP
         IF arxos.record_rating(b, 'time_window', NULL, NULL, false, at) THEN
             n := n + 1;
         END IF;

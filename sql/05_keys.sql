@@ -47,8 +47,9 @@ BEGIN
     -- The owner is the actor of the key's writes: not `system` (what the server writes on its
     -- own: the shim's sessions, arxos_http/src/db.rs) nor a database role's name (the actor of
     -- a session that sets none), or a tenant's writes could pass for those.
-    IF coalesce(owner, name) = 'system'
-       OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = coalesce(owner, name)) THEN
+    -- (in any case: `System` reads as the server in a history as well)
+    IF lower(coalesce(owner, name)) = 'system'
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE lower(r.rolname) = lower(coalesce(owner, name))) THEN
         RAISE EXCEPTION 'owner % is reserved: it is the actor of writes that no API key makes (the server''s own, or a database role''s)',
             arxos.shown(coalesce(owner, name))
             USING ERRCODE = '22023',

@@ -96,8 +96,10 @@ CREATE TABLE arxos.webhooks (
     enabled          boolean NOT NULL DEFAULT true,
     disabled_reason  text,
     -- The building.deleted event of the webhook's building, when that deletion disabled it:
-    -- its delivery still goes out (with its retries) while the webhook is disabled, as test
-    -- messages do, so that the receiver learns the building is gone.
+    -- its delivery, and those of the events before it that were queued for the webhook, still
+    -- go out (with their retries) while the webhook is disabled, as test messages do, so that
+    -- the receiver learns the building is gone, and what happened to it before. Cleared when
+    -- the webhook is enabled again (it then sends everything).
     farewell_event   bigint,
     -- Signing keys (raw bytes; clients see them as whsec_<base64>). During a rotation the
     -- previous key signs too, until previous_expires_at.
@@ -385,6 +387,7 @@ BEGIN
            under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,
            disabled_reason = w.disabled_reason, failing_since = w.failing_since,
+           farewell_event = CASE WHEN w.enabled THEN NULL ELSE x.farewell_event END,
            -- a PATCH that changes nothing ({} or the values it has) leaves the time alone
            updated_at = CASE WHEN (x.url, x.types, x.building_id, x.under, x.object_type, x.description, x.enabled,
                                    x.disabled_reason, x.failing_since)
@@ -550,12 +553,12 @@ DECLARE
     d arxos.webhook_deliveries;
 BEGIN
     PERFORM arxos.unscoped('retry_webhook_delivery');
-    -- A disabled webhook's deliveries are never claimed (but test messages and the farewell
-    -- building.deleted): a retry would wait, unsaid, until it is enabled again.
+    -- A disabled webhook's deliveries are never claimed (but test messages and those up to the
+    -- farewell building.deleted): a retry would wait, unsaid, until it is enabled again.
     IF EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = webhook AND NOT w.enabled
                   AND NOT EXISTS (SELECT 1 FROM arxos.webhook_deliveries x
                                    WHERE x.id = delivery AND x.webhook_id = w.id
-                                     AND (x.payload IS NOT NULL OR x.event_id = w.farewell_event))) THEN
+                                     AND (x.payload IS NOT NULL OR x.event_id <= w.farewell_event))) THEN
         RAISE EXCEPTION 'webhook % is disabled: its deliveries are not sent', webhook
             USING ERRCODE = '55000', HINT = 'enable it first (PATCH {"enabled": true}), then retry';
     END IF;
@@ -702,7 +705,8 @@ BEGIN
     RETURN QUERY
     WITH room AS (
         -- What each webhook may still have in flight. A disabled webhook sends only test
-        -- messages, and the building.deleted event of the building whose deletion disabled it.
+        -- messages, and the events up to the building.deleted of the building whose deletion
+        -- disabled it.
         -- A failing endpoint (failing_since set: its last outcome was a failure, a timeout
         -- included) gets an eighth of the cap: endpoints that hang until the timeout would
         -- otherwise hold per_webhook slots each, and two of them every slot of a worker.
@@ -724,7 +728,7 @@ BEGIN
          CROSS JOIN LATERAL (
                SELECT d.id, d.lease_until AS due FROM arxos.webhook_deliveries d
                 WHERE d.webhook_id = r.id AND d.status = 'delivering' AND d.lease_until < now()
-                  AND (r.enabled OR d.payload IS NOT NULL OR d.event_id = r.farewell_event)
+                  AND (r.enabled OR d.payload IS NOT NULL OR d.event_id <= r.farewell_event)
                 ORDER BY d.lease_until
                 LIMIT r.n
                   FOR UPDATE OF d SKIP LOCKED) c
@@ -745,7 +749,7 @@ BEGIN
          CROSS JOIN LATERAL (
                SELECT d.id, d.next_attempt_at AS due FROM arxos.webhook_deliveries d
                 WHERE d.webhook_id = r.id AND d.status = 'pending'
-                  AND (d.payload IS NOT NULL OR d.event_id = r.farewell_event)
+                  AND (d.payload IS NOT NULL OR d.event_id <= r.farewell_event)
                   AND d.next_attempt_at <= now()
                 ORDER BY d.next_attempt_at, d.id
                 LIMIT r.n

@@ -540,8 +540,13 @@ fn http_hint(hint: &str) -> &str {
             "list buildings with GET /api/buildings",
         ),
         (
-            "create the parent first",
-            "create the parent first, or send the PUT with \"parents\": true in its body to create the missing ones",
+            "create the parent first, or call arxos.put(",
+            "create the parent first, or send the request with \"parents\": true in its body to create the missing ones",
+        ),
+        (
+            // a move's: the target's parent must exist
+            "create the parent first: arxos.put(",
+            "create the parent first (PUT it, or PUT an object under it with \"parents\": true), then move",
         ),
         (
             "read it again (arxos.get)",

@@ -191,18 +191,39 @@ impl Modify for BudgetHeaders {
                 continue;
             }
             for operation in operations(item) {
-                for response in operation.responses.responses.values_mut() {
+                let bodiless = operation.request_body.is_none();
+                for (status, response) in operation.responses.responses.iter_mut() {
                     let RefOr::T(response) = response else {
                         continue;
                     };
-                    for (name, description) in [
-                        ("X-RateLimit-Limit", "Requests a minute"),
-                        ("X-RateLimit-Remaining", "Requests left now"),
-                        (
-                            "X-RateLimit-Reset",
-                            "Seconds until the budget is full again",
-                        ),
-                    ] {
+                    // a bodiless route's 415 is the Content-Encoding refusal, made before the
+                    // limiter
+                    if bodiless && status == "415" {
+                        continue;
+                    }
+                    let budget = if status == "401" {
+                        [
+                            (
+                                "X-RateLimit-Limit",
+                                "Failed authentications a minute from this address",
+                            ),
+                            ("X-RateLimit-Remaining", "Failed authentications left now"),
+                            (
+                                "X-RateLimit-Reset",
+                                "Seconds until that budget is full again",
+                            ),
+                        ]
+                    } else {
+                        [
+                            ("X-RateLimit-Limit", "Requests a minute"),
+                            ("X-RateLimit-Remaining", "Requests left now"),
+                            (
+                                "X-RateLimit-Reset",
+                                "Seconds until the budget is full again",
+                            ),
+                        ]
+                    };
+                    for (name, description) in budget {
                         response
                             .headers
                             .entry(name.to_owned())

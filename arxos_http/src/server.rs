@@ -374,14 +374,19 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
 /// the server's: 408 with `Connection: close` (RFC 9110, 15.5.9), so that it neither counts as
 /// an outage nor invites the retry a 503 does. (A body not read yet, because the handler was
 /// still waiting on the database, is the server's: 503.)
+/// The import route (crate::import::routes), whose timeout invites no retry.
+const IMPORT_ROUTE: &str = "/api/buildings/{b}/import";
+
 async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
     if request.uri().path() == crate::realtime::STREAM_PATH {
         return next.run(request).await;
     }
     // An import that ran out of time is too large for the limit far more often than late
     // because of load: its 503 does not invite the same request again with Retry-After.
-    let import = request.uri().path().starts_with("/api/buildings/")
-        && request.uri().path().ends_with("/import");
+    let import = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|route| route.as_str() == IMPORT_ROUTE);
     let (parts, body) = request.into_parts();
     let (body, waiting) = Arrival::watch(body);
     match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
@@ -662,10 +667,15 @@ mod tests {
         // (A constant, not a literal: openapi.rs's test reads the literal routes of the source.)
         const SLOW: &str = "/api/slow";
         const IMPORT: &str = "/api/buildings/b42/import";
+        const NOT_IMPORT: &str = "/api/buildings/b42/objects/import";
         let app = Router::new()
             .route(crate::realtime::STREAM_PATH, axum::routing::get(slow))
             .route(SLOW, axum::routing::get(slow))
-            .route(IMPORT, axum::routing::get(slow))
+            .route(IMPORT_ROUTE, axum::routing::get(slow))
+            .route(
+                "/api/buildings/{b}/objects/{*path}",
+                axum::routing::get(slow),
+            )
             .layer(middleware::from_fn(|request: Request, next: Next| {
                 time_limit(Duration::from_millis(50), request, next)
             }));
@@ -675,6 +685,7 @@ mod tests {
             (crate::realtime::STREAM_PATH, StatusCode::OK, false),
             (SLOW, StatusCode::SERVICE_UNAVAILABLE, true),
             (IMPORT, StatusCode::SERVICE_UNAVAILABLE, false),
+            (NOT_IMPORT, StatusCode::SERVICE_UNAVAILABLE, true),
         ] {
             let request = Request::builder()
                 .uri(path)

@@ -32,6 +32,7 @@ SELECT scopes FROM arxos.list_api_keys() WHERE name = 'dup';
 SELECT regress.try($$SELECT arxos.create_api_key('ops', ARRAY['read'], owner => 'system')$$) AS system_owner;
 SELECT regress.try($$SELECT arxos.create_api_key('postgres', ARRAY['read'])$$) AS role_name;
 SELECT regress.try($$SELECT arxos.create_api_key('ops', ARRAY['read'], owner => 'arxos_api')$$) AS api_role;
+SELECT regress.try($$SELECT arxos.create_api_key('ops', ARRAY['read'], owner => 'System')$$) AS any_case;
 -- keys of one owner act as one actor: an owner defaulted from the name does not join keys of
 -- other building limits (two tenants' "gateway" keys), revoked ones included (their
 -- contributors remain), nor contributors registered by no key of those limits; an explicit

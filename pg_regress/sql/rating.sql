@@ -303,3 +303,17 @@ SELECT count(*) AS rating_changed_events FROM arxos.events
  WHERE building_id = arxos.building_id('onetx') AND type = 'bilt.rating.changed';
 SELECT (SELECT new_score FROM arxos.rating_history('onetx', max => 1)) = (SELECT score FROM arxos.recompute_rating('onetx')) AS recorded_equals_oracle;
 DELETE FROM arxos.buildings WHERE key = 'onetx';
+-- tick() in a writing transaction leaves the buildings it wrote to alone: a building created
+-- and documented in it is not recorded empty first (score 5) and then documented
+BEGIN;
+SELECT arxos.create_building('newtx', 'New in a transaction') IS NOT NULL AS created;
+SELECT count(*) FROM (SELECT arxos.put('newtx', '/s' || g, 'sensor', properties => '{"a": 1}', location => '{"x": 1, "y": 2}')
+                        FROM generate_series(1, 10) g) x;
+SELECT arxos.tick() >= 0 AS ticked;
+COMMIT;
+SELECT arxos.sequence_events() >= 0 AS folded;
+SELECT count(*) AS history_rows, min(new_score) > 5 AS never_recorded_empty
+  FROM arxos.rating_history WHERE building_id = arxos.building_id('newtx');
+SELECT count(*) AS rating_events FROM arxos.events
+ WHERE building_id = arxos.building_id('newtx') AND type LIKE 'bilt.rating.%';
+DELETE FROM arxos.buildings WHERE key = 'newtx';

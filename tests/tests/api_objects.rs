@@ -1261,7 +1261,7 @@ fn integers_are_whole_numbers_and_null_is_the_default() {
     // the hint in the API's words, not the SQL function's
     assert_eq!(
         refused["error"]["details"]["hint"],
-        "create the parent first, or send the PUT with \"parents\": true in its body to create the missing ones",
+        "create the parent first, or send the request with \"parents\": true in its body to create the missing ones",
         "{refused}"
     );
     let with_parents = put("nowhere/w4", r#"{"type": "thing", "parents": true}"#);
