@@ -25,6 +25,17 @@ fi
 # Debian starts a system cluster on 5432 when postgresql-15 is installed; ours are private, so
 # leave that one alone: nothing here depends on it.
 
+# The toolchain: the locked dependencies need Rust 1.95 (Cargo.toml's rust-version); an older
+# one fails deep inside the build with a message about one crate, so say it here.
+RUST_MIN=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$ROOT_DIR/Cargo.toml")
+rust_have=$(rustc --version 2>/dev/null | awk '{print $2}')
+if [ -z "$rust_have" ]; then
+    die "no Rust toolchain: install one with rustup (https://rustup.rs), $RUST_MIN or newer"
+fi
+if [ "$(printf '%s\n%s\n' "$RUST_MIN" "${rust_have%%-*}" | sort -V | head -1)" != "$RUST_MIN" ]; then
+    die "Rust $rust_have is too old: the locked dependencies need $RUST_MIN or newer (rustup update)"
+fi
+
 PGRX_VERSION=0.18.1
 if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
     log "installing cargo-pgrx $PGRX_VERSION (a few minutes, once)"

@@ -39,6 +39,19 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# socket_dir DIR: where the cluster in DIR keeps its Unix socket: DIR itself, or, when DIR's
+# path is too long for a socket (PostgreSQL's limit is 107 bytes, the socket's own name
+# `.s.PGSQL.PORT` included: a checkout in a deep CI workspace passes it), a short directory
+# in /tmp named after DIR.
+socket_dir() {
+    local dir=$1
+    if [ $(( $(printf '%s' "$dir" | wc -c) + 20 )) -le 107 ]; then
+        printf '%s\n' "$dir"
+    else
+        printf '/tmp/arxos-%s\n' "$(printf '%s' "$dir" | sha1sum | cut -c1-16)"
+    fi
+}
+
 # cluster_init DIR: creates a PostgreSQL 15 cluster in DIR/data (owned by postgres when root).
 cluster_init() {
     local dir=$1
@@ -51,7 +64,7 @@ cluster_init() {
         cat >>"$dir/data/postgresql.conf" <<CONF
 # ArxOS private cluster
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$dir'
+unix_socket_directories = '$(socket_dir "$dir")'
 shared_buffers = 256MB
 max_connections = 200
 idle_in_transaction_session_timeout = '10min'
@@ -64,8 +77,13 @@ CONF
 
 # cluster_start DIR PORT: starts the cluster (no-op when it already runs).
 cluster_start() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 sock
     if as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return 0; fi
+    sock=$(socket_dir "$dir")
+    if [ "$sock" != "$dir" ]; then
+        mkdir -p "$sock"
+        if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$sock"; fi
+    fi
     # Without RUST_BACKTRACE: with it, pgrx attaches a Rust backtrace to the DETAIL of the
     # PostgreSQL errors raised inside the extension's Rust code, which clients then see.
     as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \

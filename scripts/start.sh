@@ -35,9 +35,10 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-PSQL=(as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$ARXOS_DIR" -p "$PG_PORT" -U postgres)
+SOCKET_DIR=$(socket_dir "$ARXOS_DIR")
+PSQL=(as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PG_PORT" -U postgres)
 if ! "${PSQL[@]}" -d postgres -Atc "select 1 from pg_database where datname = 'arxos'" | grep -q 1; then
-    as_pg "$PG_BIN/createdb" -h "$ARXOS_DIR" -p "$PG_PORT" -U postgres arxos
+    as_pg "$PG_BIN/createdb" -h "$SOCKET_DIR" -p "$PG_PORT" -U postgres arxos
 fi
 "${PSQL[@]}" -d arxos -c "CREATE EXTENSION IF NOT EXISTS arxos CASCADE" 2>&1 | grep -v NOTICE || true
 "${PSQL[@]}" -d arxos -c "ALTER EXTENSION arxos UPDATE" 2>&1 | grep -v NOTICE || true

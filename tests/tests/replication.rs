@@ -49,8 +49,12 @@ fn a_subscriber_holds_every_row_of_the_publisher() {
                   where building_id = arxos.building_id('g') and type = 'sensor'
                   order by path limit 1) p;
          select arxos.create_webhook('https://example.com/hook');
-         select arxos.create_api_key('replicated', array['read']);
-         select count(*) from arxos.events_since(0, max => 100000);
+         select arxos.create_api_key('replicated', array['read']);",
+    )
+    .unwrap();
+    // (after the writes commit: their rating moves are folded, and recorded, once committed)
+    p.batch_execute(
+        "select count(*) from arxos.events_since(0, max => 100000);
          select arxos.tick();
          select arxos.put('g', '/pending', 'thing');",
     )

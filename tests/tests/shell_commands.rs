@@ -874,6 +874,47 @@ impl Piped {
     }
 }
 
+/// A session the server ends under a running command (a fast shutdown, pg_terminate_backend:
+/// SQLSTATE 57P01) is a lost connection, said so, and the next command opens a new one.
+#[test]
+fn a_session_ended_by_the_server_is_a_lost_connection() {
+    let cluster = sample_cluster();
+    let mut shell = Piped::start(&cluster);
+    assert_eq!(shell.ask("pwd"), "/\n");
+    shell
+        .input
+        .write_all(b"sql select pg_sleep(30)\n")
+        .expect("write a command");
+    let mut admin = cluster.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let ended: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                  WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()) t",
+                &[],
+            )
+            .expect("terminate the shell's session")
+            .get(0);
+        if ended > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sleep never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (text, err) = shell.finish("pwd\n");
+    assert_eq!(text, "/\n", "{err}");
+    assert!(
+        err.starts_with(
+            "error: the database connection was lost (terminating connection due to administrator command); it is reopened for the next command"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn pwd_and_help_work_while_the_database_is_down() {
     let cluster = sample_cluster();

@@ -207,3 +207,45 @@ fn shell_without_history(cluster: &Cluster) -> expectrl::session::OsSession {
     shell.set_expect_timeout(Some(Duration::from_secs(30)));
     shell
 }
+
+/// On a terminal rustyline cannot drive (`TERM=dumb`: an Emacs shell buffer, a plain serial
+/// line) it reads plain lines: the banner does not promise Tab completion, and the history
+/// file is kept all the same.
+#[test]
+fn a_dumb_terminal_keeps_the_history_and_promises_no_completion() {
+    let cluster = Cluster::start();
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.load_sample()")
+        .expect("load the sample building");
+    let home = std::env::temp_dir().join(format!("arxos-shell-dumb-{}", std::process::id()));
+    std::fs::create_dir_all(&home).expect("create a home directory");
+    let mut command = Command::new(arxos_bin());
+    command
+        .args(["shell", "--building", "b42"])
+        .env("DATABASE_URL", cluster.url())
+        .env("HOME", &home)
+        .env("TERM", "dumb")
+        .env_remove("RUST_LOG");
+    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
+    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+    let banner = shell.expect("exit` leaves").expect("the banner");
+    let banner = String::from_utf8_lossy(banner.before()).into_owned();
+    assert!(!banner.contains("Tab completes"), "{banner}");
+    shell
+        .expect("(no line editing or Tab completion on this terminal).")
+        .expect("the banner says so");
+    shell.send("cd /electrical\r").expect("cd");
+    shell
+        .expect("b42:/electrical> ")
+        .expect("the prompt shows the path");
+    shell.send("pwd\r").expect("pwd");
+    shell
+        .expect("/electrical\r\n")
+        .expect("pwd prints the path");
+    shell.send("exit\r").expect("exit");
+    shell.expect(Eof).expect("the shell ends");
+    let history = std::fs::read_to_string(home.join(".arxos_history")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(history.contains("cd /electrical"), "{history:?}");
+}

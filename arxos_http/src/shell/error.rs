@@ -11,7 +11,7 @@ use crate::db::DbError;
 pub enum ShellError {
     #[error("usage: {0}")]
     Usage(String),
-    #[error("unknown command {0:?}; `help` lists the commands")]
+    #[error("unknown command \"{}\"; `help` lists the commands", crate::table::printable(.0))]
     UnknownCommand(String),
     #[error("no building selected: `buildings` lists them, `use KEY` picks one")]
     NoBuilding,
@@ -52,17 +52,39 @@ impl ShellError {
             .into_iter()
             .filter_map(|(label, text)| {
                 text.map(one_line)
-                    .filter(|t| !t.is_empty())
+                    // the path grammar's rule codes (`rule: root`) are for programs: the
+                    // message says the rule in words
+                    .filter(|t| !t.is_empty() && !is_rule_code(t))
                     .map(|t| (label, t))
             })
             .collect()
     }
 }
 
+/// Whether a detail is only a machine-readable rule code (`rule: root`, `rule: segment_too_long`).
+fn is_rule_code(detail: &str) -> bool {
+    detail.strip_prefix("rule: ").is_some_and(|code| {
+        !code.is_empty()
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    })
+}
+
+/// The SQLSTATEs of a server that ends the session (a shutdown, fast or immediate, a crash
+/// restart, a server starting or stopping): the connection is gone as surely as a closed one.
+const SESSION_ENDED: [&str; 3] = ["57P01", "57P02", "57P03"];
+
 /// The database's message for errors it raised; otherwise what went wrong with the
 /// connection. Always one line.
 fn describe_sql_error(err: &tokio_postgres::Error) -> String {
     if let Some(db) = err.as_db_error() {
+        if SESSION_ENDED.contains(&db.code().code()) {
+            return format!(
+                "the database connection was lost ({}); it is reopened for the next command",
+                one_line(db.message())
+            );
+        }
         return one_line(db.message());
     }
     if err.is_closed() {
@@ -97,5 +119,23 @@ mod tests {
         );
         let err = ShellError::Path(arxos_core::path::resolve("/", "..").unwrap_err());
         assert!(!err.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn unknown_commands_pass_the_terminal_filter() {
+        let err = ShellError::UnknownCommand("\0ls\u{1b}]0;t\u{7}x".to_owned());
+        assert_eq!(
+            err.to_string(),
+            "unknown command \"?ls?]0;t?x\"; `help` lists the commands"
+        );
+    }
+
+    #[test]
+    fn rule_codes_are_not_notes() {
+        assert!(is_rule_code("rule: root"));
+        assert!(is_rule_code("rule: segment_too_long"));
+        assert!(!is_rule_code("rule: "));
+        assert!(!is_rule_code("rule: the root cannot be moved"));
+        assert!(!is_rule_code("3 paths of the batch name no object"));
     }
 }

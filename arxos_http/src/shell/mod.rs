@@ -141,6 +141,16 @@ fn os_user() -> Option<String> {
         .find(|u| !u.is_empty())
 }
 
+/// Whether rustyline treats the terminal as one it cannot drive (`TERM` dumb, cons25 or emacs:
+/// its list of unsupported terminals) and reads plain lines: no editing, completion or recall.
+fn plain_terminal(term: Option<&str>) -> bool {
+    term.is_some_and(|t| {
+        ["dumb", "cons25", "emacs"]
+            .iter()
+            .any(|u| t.eq_ignore_ascii_case(u))
+    })
+}
+
 /// `~/.arxos_history`; none when HOME is unset.
 fn history_file() -> Option<PathBuf> {
     std::env::var_os("HOME")
@@ -324,7 +334,13 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
         // A missing file is the first session; an unreadable one just starts afresh.
         let _ = editor.load_history(file);
     }
-    println!("arxos shell: `help` lists the commands, Tab completes, `exit` leaves.");
+    if plain_terminal(std::env::var("TERM").ok().as_deref()) {
+        // rustyline reads plain lines there: no editing, no Tab, no recall (the history file
+        // is still kept, below)
+        println!("arxos shell: `help` lists the commands, `exit` leaves (no line editing or Tab completion on this terminal).");
+    } else {
+        println!("arxos shell: `help` lists the commands, Tab completes, `exit` leaves.");
+    }
     let mut status = 0;
     loop {
         let prompt = session.borrow().prompt();
@@ -333,6 +349,9 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
                 // Kept at once: a session whose terminal closes (SIGHUP) or that is killed
                 // keeps what was typed; the save at the end tidies the file.
                 if let Some(file) = &history {
+                    // (added here too: on a plain terminal rustyline adds nothing itself; on
+                    // others the entry is there already and a repeat is ignored)
+                    let _ = editor.add_history_entry(text.as_str());
                     let _ = editor.append_history(file);
                 }
                 // A paste of several lines arrives as one (bracketed paste): its lines run one
