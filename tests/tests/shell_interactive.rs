@@ -10,24 +10,7 @@ use expectrl::{Eof, Expect, Session};
 
 #[test]
 fn completes_paths_and_moves_around() {
-    let cluster = Cluster::start();
-    cluster
-        .client()
-        .batch_execute("SELECT arxos.load_sample()")
-        .expect("load the sample building");
-    let home = std::env::temp_dir().join(format!("arxos-shell-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).expect("create a home directory");
-
-    let mut command = Command::new(arxos_bin());
-    command
-        .args(["shell", "--building", "b42"])
-        .env("DATABASE_URL", cluster.url())
-        .env("HOME", &home)
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG");
-    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
-    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+    let (_cluster, home, mut shell) = sample_shell("xterm", "home");
 
     shell.expect("b42:/> ").expect("the prompt");
     // Tab completes the directory, with its trailing slash.
@@ -193,6 +176,32 @@ fn ctrl_c_twice_gives_up_a_connection_that_hangs() {
     assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
 }
 
+/// A cluster with the sample building, a fresh home directory for the history file, and
+/// `arxos shell --building b42` on a pty with that home and `TERM`, without colours.
+fn sample_shell(
+    term: &str,
+    name: &str,
+) -> (Cluster, std::path::PathBuf, expectrl::session::OsSession) {
+    let cluster = Cluster::start();
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.load_sample()")
+        .expect("load the sample building");
+    let home = std::env::temp_dir().join(format!("arxos-shell-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&home).expect("create a home directory");
+    let mut command = Command::new(arxos_bin());
+    command
+        .args(["shell", "--building", "b42"])
+        .env("DATABASE_URL", cluster.url())
+        .env("HOME", &home)
+        .env("TERM", term)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
+    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+    (cluster, home, shell)
+}
+
 /// `arxos shell` on a pty, without a history file or colours.
 fn shell_without_history(cluster: &Cluster) -> expectrl::session::OsSession {
     let mut command = Command::new(arxos_bin());
@@ -213,22 +222,7 @@ fn shell_without_history(cluster: &Cluster) -> expectrl::session::OsSession {
 /// file is kept all the same.
 #[test]
 fn a_dumb_terminal_keeps_the_history_and_promises_no_completion() {
-    let cluster = Cluster::start();
-    cluster
-        .client()
-        .batch_execute("SELECT arxos.load_sample()")
-        .expect("load the sample building");
-    let home = std::env::temp_dir().join(format!("arxos-shell-dumb-{}", std::process::id()));
-    std::fs::create_dir_all(&home).expect("create a home directory");
-    let mut command = Command::new(arxos_bin());
-    command
-        .args(["shell", "--building", "b42"])
-        .env("DATABASE_URL", cluster.url())
-        .env("HOME", &home)
-        .env("TERM", "dumb")
-        .env_remove("RUST_LOG");
-    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
-    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+    let (_cluster, home, mut shell) = sample_shell("dumb", "dumb");
     let banner = shell.expect("exit` leaves").expect("the banner");
     let banner = String::from_utf8_lossy(banner.before()).into_owned();
     assert!(!banner.contains("Tab completes"), "{banner}");
