@@ -248,7 +248,8 @@ pub async fn limit(
     if exempt(path) {
         return next.run(request).await;
     }
-    let bucket = if path == "/api/query" {
+    // (the query budget is for queries: a GET of /api/query, 405, spends the ordinary one)
+    let bucket = if path == "/api/query" && request.method() == axum::http::Method::POST {
         limits.query.as_ref()
     } else {
         limits.api.as_ref()

@@ -274,6 +274,8 @@ fn rows_are_capped_and_query_has_its_own_rate_limit() {
     let body = r.json();
     assert_eq!(body["row_count"], 3);
     assert_eq!(body["truncated"], true);
+    // a GET there (405) is an ordinary request: it spends none of the query budget
+    assert_eq!(api.get("/api/query").status, 405);
     assert_eq!(query(&api, &api.key, "SELECT 1", json!([])).status, 200);
     assert_error(
         &query(&api, &api.key, "SELECT 1", json!([])),
