@@ -39,13 +39,19 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# socket_dir DIR: where the cluster in DIR keeps its Unix socket: DIR itself, or, when DIR's
-# path is too long for a socket (PostgreSQL's limit is 107 bytes, the socket's own name
-# `.s.PGSQL.PORT` included: a checkout in a deep CI workspace passes it), a short directory
-# in /tmp named after DIR.
+# socket_dir DIR: where the cluster in DIR keeps its Unix socket. A cluster made before keeps
+# the directory its postgresql.conf names. Otherwise DIR itself, or, when DIR's path is too long
+# for a socket (PostgreSQL's limit is 107 bytes, `/.s.PGSQL.` and a port of up to 5 digits
+# included: a checkout in a deep CI workspace passes it), a short directory in /tmp named after
+# DIR (made, and checked, by cluster_start).
 socket_dir() {
-    local dir=$1
-    if [ $(( $(printf '%s' "$dir" | wc -c) + 20 )) -le 107 ]; then
+    local dir=$1 conf="$1/data/postgresql.conf" named=""
+    if [ -r "$conf" ]; then
+        named=$(sed -n "s/^unix_socket_directories = '\(.*\)'\$/\1/p" "$conf" | tail -1)
+    fi
+    if [ -n "$named" ]; then
+        printf '%s\n' "$named"
+    elif [ $(( $(printf '%s' "$dir" | wc -c) + 15 )) -le 107 ]; then
         printf '%s\n' "$dir"
     else
         printf '/tmp/arxos-%s\n' "$(printf '%s' "$dir" | sha1sum | cut -c1-16)"
@@ -81,8 +87,18 @@ cluster_start() {
     if as_pg "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return 0; fi
     sock=$(socket_dir "$dir")
     if [ "$sock" != "$dir" ]; then
-        mkdir -p "$sock"
-        if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$sock"; fi
+        # A predictable name in /tmp: made here (mode 0700), or, when it is there already, used
+        # only if it is a real directory of the cluster's owner, never a symlink someone planted.
+        local owner
+        owner=$(if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi)
+        if [ ! -e "$sock" ] && [ ! -L "$sock" ]; then
+            mkdir -m 0700 "$sock" || die "cannot make the socket directory $sock"
+            if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$sock"; fi
+        fi
+        if [ -L "$sock" ] || [ ! -d "$sock" ] || [ "$(stat -c %U "$sock")" != "$owner" ] \
+            || [ "$(stat -c %a "$sock")" != 700 ]; then
+            die "$sock is not a directory of $owner's alone (mode 0700): remove it, or use a shorter ARXOS_DIR"
+        fi
     fi
     # Without RUST_BACKTRACE: with it, pgrx attaches a Rust backtrace to the DETAIL of the
     # PostgreSQL errors raised inside the extension's Rust code, which clients then see.

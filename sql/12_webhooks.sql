@@ -99,7 +99,8 @@ CREATE TABLE arxos.webhooks (
     -- its delivery, and those of the events before it that were queued for the webhook, still
     -- go out (with their retries) while the webhook is disabled, as test messages do, so that
     -- the receiver learns the building is gone, and what happened to it before. Cleared when
-    -- the webhook is enabled again (it then sends everything).
+    -- the webhook is enabled again (it then sends everything), disabled by hand, or answered
+    -- 410.
     farewell_event   bigint,
     -- Signing keys (raw bytes; clients see them as whsec_<base64>). During a rotation the
     -- previous key signs too, until previous_expires_at.
@@ -387,7 +388,9 @@ BEGIN
            under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,
            disabled_reason = w.disabled_reason, failing_since = w.failing_since,
-           farewell_event = CASE WHEN w.enabled THEN NULL ELSE x.farewell_event END,
+           -- enabled (it sends everything) or disabled by hand (it sends nothing more): the
+           -- farewell ends either way
+           farewell_event = CASE WHEN w.enabled OR changes ? 'enabled' THEN NULL ELSE x.farewell_event END,
            -- a PATCH that changes nothing ({} or the values it has) leaves the time alone
            updated_at = CASE WHEN (x.url, x.types, x.building_id, x.under, x.object_type, x.description, x.enabled,
                                    x.disabled_reason, x.failing_since)
@@ -908,6 +911,12 @@ BEGIN
         RETURNING w.*
     )
     SELECT arxos.webhooks_disabled(array_agg(o.id), array_agg(o.disabled_reason)) INTO disabled FROM off o;
+    -- A 410 to a webhook sending its farewell while disabled ends the farewell: the receiver
+    -- is gone, and the rest of it is not sent.
+    UPDATE arxos.webhooks w SET farewell_event = NULL
+     WHERE w.farewell_event IS NOT NULL AND w.id = ANY (health)
+       AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+                     WHERE r.status = 410);
     RETURN cardinality(rs);
 END
 $$;

@@ -546,7 +546,7 @@ fn http_hint(hint: &str) -> &str {
         (
             // a move's: the target's parent must exist
             "create the parent first: arxos.put(",
-            "create the parent first (PUT it, or PUT an object under it with \"parents\": true), then move",
+            "create the parent first (PUT it with {\"type\": \"directory\", \"parents\": true}), then move",
         ),
         (
             "read it again (arxos.get)",

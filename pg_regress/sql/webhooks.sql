@@ -172,6 +172,18 @@ SELECT d.id AS farewell FROM arxos.webhook_deliveries d JOIN arxos.events e ON e
  WHERE d.webhook_id = :'scoped' AND e.type = 'building.deleted' \gset
 UPDATE arxos.webhook_deliveries SET status = 'dead', lease_until = NULL, leased_by = NULL WHERE id = :farewell;
 SELECT r->>'status' AS retried FROM arxos.retry_webhook_delivery(:'scoped'::uuid, :farewell) r;
+-- a 410 from the endpoint ends the farewell (the receiver is gone), as does disabling the
+-- webhook by hand (PATCH enabled false)
+SELECT delivery_id = :farewell AS farewell_claimed, lease_end AS farewell_lease
+  FROM arxos.claim_deliveries('regress', 100) WHERE webhook_id = :'scoped' \gset
+SELECT arxos.finish_deliveries('regress', jsonb_build_array(jsonb_build_object(
+         'delivery', :farewell, 'lease', :'farewell_lease', 'status', 410, 'latency_ms', 5)),
+       ARRAY[interval '5 seconds']) AS gone_recorded;
+SELECT farewell_event IS NULL AS farewell_ended_by_410 FROM arxos.webhooks WHERE id = :'scoped';
+UPDATE arxos.webhooks SET farewell_event = (SELECT event_id FROM arxos.webhook_deliveries WHERE id = :farewell)
+ WHERE id = :'scoped';
+SELECT w->>'enabled' AS enabled FROM arxos.patch_webhook(:'scoped'::uuid, '{"enabled": false}') w;
+SELECT farewell_event IS NULL AS farewell_ended_by_hand FROM arxos.webhooks WHERE id = :'scoped';
 SELECT regexp_replace(regress.try(format('SELECT arxos.patch_webhook(%L::uuid, %L)', :'scoped', '{"enabled": true}')),
                       '[0-9a-f-]{36}', '<id>') AS enable_again;
 SELECT w->>'description' AS described FROM arxos.patch_webhook(:'scoped'::uuid, '{"description": "still editable"}') w;

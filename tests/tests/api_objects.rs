@@ -587,6 +587,18 @@ fn move_near_trace_and_connections() {
             .status,
         200
     );
+    // a move under a parent that does not exist: its hint in the API's words
+    let orphaned = api.send(
+        "POST",
+        "/api/buildings/b42/move",
+        Some(&json!({"from": "/spaces/floor_1/c", "to": "/nowhere/c"})),
+    );
+    let refused = assert_error(&orphaned, 409, "CONFLICT");
+    assert_eq!(
+        refused["error"]["details"]["hint"],
+        "create the parent first (PUT it with {\"type\": \"directory\", \"parents\": true}), then move",
+        "{refused}"
+    );
 
     let gone = api.send(
         "DELETE",
