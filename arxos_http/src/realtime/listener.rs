@@ -85,17 +85,26 @@ pub async fn run(
     let mut backoff = BACKOFF_MIN;
     while !*stop.borrow() {
         let started = Instant::now();
-        let ended = session(&config, &tls, &hub, &grants, id, &mut last, &mut stop).await;
+        let mut established = false;
+        let ended = session(
+            &config,
+            &tls,
+            &hub,
+            &grants,
+            id,
+            &mut last,
+            &mut stop,
+            &mut established,
+        )
+        .await;
         grants.set_live(false);
+        backoff = backoff_after(backoff, established, started.elapsed());
         match ended {
             Ok(()) if *stop.borrow() => break,
             Ok(()) => tracing::warn!("event listener connection closed; reconnecting"),
             Err(e) => {
                 tracing::warn!(error = %chain(&e), ?backoff, "event listener lost its connection; reconnecting")
             }
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            backoff = BACKOFF_MIN;
         }
         tokio::select! {
             _ = sleep(backoff) => {}
@@ -106,7 +115,21 @@ pub async fn run(
     tracing::info!("event listener stopped");
 }
 
-/// One connection's life. Returns when the connection ends.
+/// The wait before the next connection: from the start again after a session that was set up
+/// and lasted a second (a failover soon after an outage reconnects at once, not after the
+/// outage's grown backoff), else the backoff so far (doubled after the wait): a server that
+/// accepts connections and drops them at once is not hammered.
+fn backoff_after(backoff: Duration, established: bool, lasted: Duration) -> Duration {
+    if established && lasted >= Duration::from_secs(1) {
+        BACKOFF_MIN
+    } else {
+        backoff
+    }
+}
+
+/// One connection's life. Returns when the connection ends; `established` turns true once it
+/// is set up (listening, registered, caught up with the outbox's head).
+#[allow(clippy::too_many_arguments)]
 async fn session(
     config: &Config,
     tls: &MakeTlsConnector,
@@ -115,6 +138,7 @@ async fn session(
     id: Uuid,
     last: &mut Option<i64>,
     stop: &mut watch::Receiver<bool>,
+    established: &mut bool,
 ) -> Result<(), SessionError> {
     let (client, mut connection) = config.connect(tls.clone()).await?;
     // The connection task hands notifications over as wake-ups and ends with the connection.
@@ -200,6 +224,7 @@ async fn session(
             Some(_) => tracing::info!(after = ?last, "event listener reconnected; catching up"),
         }
         beat(false).await?;
+        *established = true;
         let mut wants_wake = false;
         let mut last_beat = Instant::now();
         let mut last_event = Instant::now();
@@ -301,6 +326,22 @@ async fn session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_backoff_starts_again_after_a_session_that_worked() {
+        let grown = Duration::from_secs(4);
+        // set up and ran a while: a failover soon after an outage reconnects at once
+        assert_eq!(
+            backoff_after(grown, true, Duration::from_secs(5)),
+            BACKOFF_MIN
+        );
+        // accepted and dropped at once, or never set up: the backoff goes on growing
+        assert_eq!(
+            backoff_after(grown, true, Duration::from_millis(200)),
+            grown
+        );
+        assert_eq!(backoff_after(grown, false, Duration::from_secs(60)), grown);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_statement_without_an_answer_ends_the_session() {
