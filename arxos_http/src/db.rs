@@ -138,12 +138,20 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
 /// key's owner for each transaction.
 pub const SYSTEM_ACTOR: &str = "system";
 
-/// The server's connections: [`SYSTEM_ACTOR`] as the session's actor, unless the connection
-/// string's options set `arxos.actor`.
-pub fn serve_config(url: &str) -> Result<Config, DbError> {
+/// The server's connections: [`SYSTEM_ACTOR`] as the session's actor, and the requests'
+/// `statement_timeout` from the first statement on, unless the connection string's options set
+/// them. (Requests set the timeout for their transaction too, but a statement prepared before
+/// that, on a new connection, waited for a lock without one: a write the shim answered 503
+/// could then still commit. Work that may run longer, the per-minute maintenance, lifts it for
+/// its own transaction.)
+pub fn serve_config(url: &str, statement_timeout_ms: u64) -> Result<Config, DbError> {
     let mut config = pg_config(url)?;
     let actor = format!("arxos.actor={SYSTEM_ACTOR}");
-    default_options(&mut config, &[("arxos.actor", &actor)]);
+    let timeout = format!("statement_timeout={statement_timeout_ms}");
+    default_options(
+        &mut config,
+        &[("arxos.actor", &actor), ("statement_timeout", &timeout)],
+    );
     Ok(config)
 }
 
@@ -515,12 +523,13 @@ mod tests {
 
     #[test]
     fn the_servers_own_writes_are_the_system_actors() {
-        let config = serve_config("postgres://alice@host/db").expect("valid URL");
+        let config = serve_config("postgres://alice@host/db", 29_750).expect("valid URL");
         assert!(config
             .get_options()
             .unwrap()
-            .ends_with(" -c arxos.actor=system"));
-        let config = serve_config("host=h user=a options='-c arxos.actor=ops'").expect("valid");
+            .ends_with(" -c arxos.actor=system -c statement_timeout=29750"));
+        let config =
+            serve_config("host=h user=a options='-c arxos.actor=ops'", 750).expect("valid");
         assert!(!config.get_options().unwrap().contains("=system"));
     }
 

@@ -43,6 +43,10 @@ pub enum ServeError {
     Db(#[from] DbError),
     #[error("invalid CORS origin {0:?}")]
     CorsOrigin(String),
+    #[error("--query-database-url (ARXOS_QUERY_DATABASE_URL): {0}")]
+    QueryUrl(DbError),
+    #[error("CORS origins: `*` cannot stand beside origins (alone it allows every origin); list the origins without it")]
+    CorsWildcardBesideOrigins,
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -55,7 +59,8 @@ pub enum ServeError {
 /// Runs the server until SIGINT or SIGTERM, then lets in-flight requests finish (for at
 /// most the configured grace period).
 pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
-    let pg_config = db::serve_config(config.database.url()?)?;
+    let statement_timeout = statement_timeout_ms(config.request_timeout);
+    let pg_config = db::serve_config(config.database.url()?, statement_timeout)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         database = %db::describe(&pg_config),
@@ -89,7 +94,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         pool.clone(),
     );
     let webhooks = crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);
-    state.statement_timeout_ms = statement_timeout_ms(config.request_timeout);
+    state.statement_timeout_ms = statement_timeout;
     state.body_limit = config.body_limit;
     state.query = QuerySettings {
         timeout_ms: config.api.query_timeout_ms,
@@ -98,7 +103,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     };
     if !config.api.no_query {
         let query_config = match &config.api.query_database_url {
-            Some(url) => db::pg_config(url)?,
+            Some(url) => db::serve_config(url, statement_timeout).map_err(ServeError::QueryUrl)?,
             None => {
                 let mut c = pg_config.clone();
                 c.user("arxos_query");
@@ -321,8 +326,12 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
     if origins.is_empty() {
         return Ok(None);
     }
-    let allow_origin = if origins.contains(&"*") {
+    // `*` stands alone: beside origins it would be a typo (or a paste) that silently opens
+    // the API to every origin
+    let allow_origin = if origins == ["*"] {
         AllowOrigin::any()
+    } else if origins.contains(&"*") {
+        return Err(ServeError::CorsWildcardBesideOrigins);
     } else {
         let values = origins
             .iter()
@@ -544,7 +553,11 @@ async fn report_database(state: AppState) {
             .map_err(|e| chain(&e))?;
         let autovacuum: bool = row.try_get(1).map_err(|e| chain(&e))?;
         let naptime: i32 = row.try_get(2).map_err(|e| chain(&e))?;
-        if queues_vacuumed_too_rarely(autovacuum, naptime) {
+        if !autovacuum {
+            tracing::warn!(
+                "autovacuum is off: the outbox queues fill with dead rows and every poll slows down; turn it on, with autovacuum_naptime = '{NAPTIME_ADVISED_SECS}s' (docs/operations.md, \"Queue tables and autovacuum\")"
+            );
+        } else if queues_vacuumed_too_rarely(autovacuum, naptime) {
             tracing::warn!(
                 autovacuum,
                 autovacuum_naptime_secs = naptime,
@@ -562,7 +575,7 @@ async fn report_database(state: AppState) {
             true
         }
         Ok(Ok(None)) => {
-            tracing::warn!("database reachable but the arxos extension is not installed");
+            tracing::error!("database reachable but the arxos extension is not installed (CREATE EXTENSION arxos CASCADE): every request but health answers an error until it is");
             true
         }
         Ok(Err(error)) => {
@@ -588,6 +601,12 @@ async fn report_database(state: AppState) {
                     "POST /api/query connects as a role other than arxos_query itself (unprivileged, a member of no role), and refuses every query (403): point --query-database-url at arxos_query (docs/security.md, \"Deployment\")"
                 ),
                 Ok(_) => {}
+                // A role that may not even use the check (the authenticator, say) is as
+                // wrong as one the check refuses: every query is refused (403)
+                Err(error) if error.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => tracing::error!(
+                    error = %chain(&error),
+                    "POST /api/query connects as a role that may not use the query schema (arxos_views), and refuses every query (403): point --query-database-url at arxos_query (docs/security.md, \"Deployment\")"
+                ),
                 Err(error) => tracing::warn!(error = %chain(&error), "POST /api/query: its role could not be checked"),
             },
             Ok(Err(error)) => tracing::warn!(
@@ -655,6 +674,9 @@ mod tests {
         ] {
             assert!(cors_origin(bad).is_none(), "{bad}");
         }
+        // `*` alone allows every origin; beside origins it is refused at start
+        assert!(cors_layer(&["*".to_owned()]).unwrap().is_some());
+        assert!(cors_layer(&["https://app.example.com".to_owned(), "*".to_owned()]).is_err());
     }
 
     #[tokio::test]

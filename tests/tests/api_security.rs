@@ -912,6 +912,38 @@ fn requests_time_out_with_503() {
     assert_eq!(panel["health"], 100, "{panel}");
 }
 
+/// A write on a new connection whose statement waits on a table lock before the request's
+/// own settings are in place (the statement is prepared first) is stopped by the database's
+/// timer too, before the 503, and never commits: the connections carry the statement timeout
+/// from their first statement (it waited until the shim's cancel: an operator's review).
+#[test]
+fn a_new_connections_first_write_times_out_in_the_database() {
+    let api = Api::start_with(&["--rate-limit", "0", "--request-timeout", "2"]);
+    let mut locker = api.cluster.client();
+    let mut tx = locker.transaction().expect("begin");
+    tx.batch_execute("LOCK TABLE arxos.objects IN ACCESS EXCLUSIVE MODE")
+        .expect("lock the objects");
+    let r = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/spaces/late",
+        Some(&json!({"type": "room"})),
+    );
+    let refused = assert_error(&r, 503, "UNAVAILABLE");
+    let message = &refused["error"]["message"];
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.contains("ran past the statement timeout")),
+        "{message}"
+    );
+    tx.rollback().expect("release the objects");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        api.sql_one::<i64>("SELECT count(*) FROM arxos.objects WHERE path = '/spaces/late'"),
+        0
+    );
+}
+
 /// Even with RUST_LOG=trace, no API key or webhook secret reaches the log: tokio-postgres logs
 /// every statement's parameters at DEBUG, and the shim caps it at INFO
 /// (arxos_http/src/main.rs, `keeps_secrets_out`).
