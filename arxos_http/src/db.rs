@@ -142,8 +142,8 @@ pub const SYSTEM_ACTOR: &str = "system";
 /// `statement_timeout` from the first statement on, unless the connection string's options set
 /// them. (Requests set the timeout for their transaction too, but a statement prepared before
 /// that, on a new connection, waited for a lock without one: a write the shim answered 503
-/// could then still commit. Work that may run longer, the per-minute maintenance, lifts it for
-/// its own transaction.)
+/// could then still commit. Work that may run longer, the per-minute maintenance and the
+/// webhooks' fan-out, lifts it for its own transactions: [`unlimited`].)
 pub fn serve_config(url: &str, statement_timeout_ms: u64) -> Result<Config, DbError> {
     let mut config = pg_config(url)?;
     let actor = format!("arxos.actor={SYSTEM_ACTOR}");
@@ -463,6 +463,28 @@ pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbEr
         }
     });
     Ok(client)
+}
+
+/// Runs `select` (one value, returned as text) in a transaction of its own without a
+/// statement timeout: both statements go in one simple query, an implicit transaction block,
+/// so `SET LOCAL` ends with it, and a failure rolls it back (the pooled connection is left
+/// with no transaction open).
+/// For the background work that may outlast the requests' timeout (serve_config): the tick,
+/// the readings' maintenance, the webhooks' fan-out. `select` is the caller's constant SQL.
+pub async fn unlimited(
+    client: &ClientWrapper,
+    select: &str,
+) -> Result<String, tokio_postgres::Error> {
+    let messages = client
+        .simple_query(&format!("SET LOCAL statement_timeout = 0; {select}"))
+        .await?;
+    Ok(messages
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .unwrap_or_default())
 }
 
 #[cfg(test)]
