@@ -143,15 +143,17 @@ pub const SYSTEM_ACTOR: &str = "system";
 /// them. (Requests set the timeout for their transaction too, but a statement prepared before
 /// that, on a new connection, waited for a lock without one: a write the shim answered 503
 /// could then still commit. Work that may run longer, the per-minute maintenance and the
-/// webhooks' fan-out, lifts it for its own transactions: [`unlimited`].)
-pub fn serve_config(url: &str, statement_timeout_ms: u64) -> Result<Config, DbError> {
+/// webhook worker, lifts it for its own transactions: [`unlimited`], [`unlimited_transaction`].)
+/// (`statement_timeout_ms` None: none set, for the `/api/query` sessions, whose role carries
+/// its own and whose queries set theirs: a startup option would outrank the role's setting.)
+pub fn serve_config(url: &str, statement_timeout_ms: Option<u64>) -> Result<Config, DbError> {
     let mut config = pg_config(url)?;
     let actor = format!("arxos.actor={SYSTEM_ACTOR}");
-    let timeout = format!("statement_timeout={statement_timeout_ms}");
-    default_options(
-        &mut config,
-        &[("arxos.actor", &actor), ("statement_timeout", &timeout)],
-    );
+    default_options(&mut config, &[("arxos.actor", &actor)]);
+    if let Some(ms) = statement_timeout_ms {
+        let timeout = format!("statement_timeout={ms}");
+        default_options(&mut config, &[("statement_timeout", &timeout)]);
+    }
     Ok(config)
 }
 
@@ -487,6 +489,29 @@ pub async fn unlimited(
         .unwrap_or_default())
 }
 
+/// Runs `work` (prepared statements on `client`, a future not yet polled) in a transaction of
+/// its own without a statement timeout, like [`unlimited`]: for background work whose cost
+/// grows with the data rather than with a request (the webhooks' claims and outcomes). The
+/// transaction is committed when `work` succeeds and rolled back when it fails.
+pub async fn unlimited_transaction<T>(
+    client: &ClientWrapper,
+    work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, tokio_postgres::Error> {
+    client
+        .batch_execute("BEGIN; SET LOCAL statement_timeout = 0")
+        .await?;
+    match work.await {
+        Ok(value) => {
+            client.batch_execute("COMMIT").await?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(error)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,14 +570,17 @@ mod tests {
 
     #[test]
     fn the_servers_own_writes_are_the_system_actors() {
-        let config = serve_config("postgres://alice@host/db", 29_750).expect("valid URL");
+        let config = serve_config("postgres://alice@host/db", Some(29_750)).expect("valid URL");
         assert!(config
             .get_options()
             .unwrap()
             .ends_with(" -c arxos.actor=system -c statement_timeout=29750"));
         let config =
-            serve_config("host=h user=a options='-c arxos.actor=ops'", 750).expect("valid");
+            serve_config("host=h user=a options='-c arxos.actor=ops'", Some(750)).expect("valid");
         assert!(!config.get_options().unwrap().contains("=system"));
+        // the query sessions keep their role's own statement timeout
+        let config = serve_config("postgres://q@host/db", None).expect("valid URL");
+        assert!(!config.get_options().unwrap().contains("statement_timeout"));
     }
 
     #[test]

@@ -60,7 +60,19 @@ pub enum ServeError {
 /// most the configured grace period).
 pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     let statement_timeout = statement_timeout_ms(config.request_timeout);
-    let pg_config = db::serve_config(config.database.url()?, statement_timeout)?;
+    let pg_config = db::serve_config(config.database.url()?, Some(statement_timeout))?;
+    // The query sessions' connection, checked here with the rest of the configuration: a
+    // server that exits on it must not have started its listener and worker first.
+    let query_config = match (&config.api.query_database_url, config.api.no_query) {
+        (_, true) => None,
+        (Some(url), false) => Some(db::serve_config(url, None).map_err(ServeError::QueryUrl)?),
+        (None, false) => {
+            let mut c = db::serve_config(config.database.url()?, None)?;
+            c.user("arxos_query");
+            c.password(Vec::<u8>::new());
+            Some(c)
+        }
+    };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         database = %db::describe(&pg_config),
@@ -101,16 +113,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         max_rows: config.api.query_max_rows as usize,
         max_bytes: config.api.query_max_bytes,
     };
-    if !config.api.no_query {
-        let query_config = match &config.api.query_database_url {
-            Some(url) => db::serve_config(url, statement_timeout).map_err(ServeError::QueryUrl)?,
-            None => {
-                let mut c = pg_config.clone();
-                c.user("arxos_query");
-                c.password(Vec::<u8>::new());
-                c
-            }
-        };
+    if let Some(query_config) = query_config {
         tracing::info!(database = %db::describe(&query_config), "POST /api/query connects as");
         state.query_pool = Some(db::Pool::new(query_config, tls, QUERY_POOL_SIZE)?);
     }
@@ -328,7 +331,7 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
     }
     // `*` stands alone: beside origins it would be a typo (or a paste) that silently opens
     // the API to every origin
-    let allow_origin = if origins == ["*"] {
+    let allow_origin = if origins.iter().all(|o| *o == "*") {
         AllowOrigin::any()
     } else if origins.contains(&"*") {
         return Err(ServeError::CorsWildcardBesideOrigins);

@@ -128,7 +128,7 @@ fn backoff_after(backoff: Duration, established: bool, lasted: Duration) -> Dura
 }
 
 /// One connection's life. Returns when the connection ends; `established` turns true once it
-/// is set up (listening, registered, caught up with the outbox's head).
+/// is set up (listening, registered, its position in the outbox known).
 #[allow(clippy::too_many_arguments)]
 async fn session(
     config: &Config,

@@ -244,18 +244,19 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
         )
         .await
         .map_err(|e| chain(&e))?;
-    let rows = client
-        .query(
+    // Without the requests' statement timeout (db::unlimited_transaction): a claim reads every
+    // webhook, and one cut off every round would deliver nothing.
+    let lease = interval_text(settings.lease);
+    let max = max as i32;
+    let rows = crate::db::unlimited_transaction(
+        &client,
+        client.query(
             &statement,
-            &[
-                &settings.worker,
-                &(max as i32),
-                &interval_text(settings.lease),
-                &settings.per_webhook,
-            ],
-        )
-        .await
-        .map_err(|e| chain(&e))?;
+            &[&settings.worker, &max, &lease, &settings.per_webhook],
+        ),
+    )
+    .await
+    .map_err(|e| chain(&e))?;
     rows.iter()
         .map(|row| {
             Ok(Claimed {
@@ -416,8 +417,11 @@ async fn finish(pool: &Pool, settings: &Settings, results: &Value) -> Result<(),
         )
         .await
         .map_err(|e| chain(&e))?;
-    client
-        .query_one(
+    // (as the claim: without the requests' statement timeout, which would cut off a wait for
+    // a delivery row and send the outcome's deliveries again)
+    crate::db::unlimited_transaction(
+        &client,
+        client.query_one(
             &statement,
             &[
                 &settings.worker,
@@ -425,9 +429,10 @@ async fn finish(pool: &Pool, settings: &Settings, results: &Value) -> Result<(),
                 &settings.schedule,
                 &settings.disable_after,
             ],
-        )
-        .await
-        .map_err(|e| chain(&e))?;
+        ),
+    )
+    .await
+    .map_err(|e| chain(&e))?;
     Ok(())
 }
 
