@@ -143,7 +143,7 @@ pub const SYSTEM_ACTOR: &str = "system";
 /// them. (Requests set the timeout for their transaction too, but a statement prepared before
 /// that, on a new connection, waited for a lock without one: a write the shim answered 503
 /// could then still commit. Work that may run longer, the per-minute maintenance and the
-/// webhook worker, lifts it for its own transactions: [`unlimited`], [`unlimited_transaction`].)
+/// webhook worker, lifts it for its own transactions: [`unlimited_transaction`].)
 /// (`statement_timeout_ms` None: none set, for the `/api/query` sessions, whose role carries
 /// its own and whose queries set theirs: a startup option would outrank the role's setting.)
 pub fn serve_config(url: &str, statement_timeout_ms: Option<u64>) -> Result<Config, DbError> {
@@ -467,32 +467,11 @@ pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbEr
     Ok(client)
 }
 
-/// Runs `select` (one value, returned as text) in a transaction of its own without a
-/// statement timeout: both statements go in one simple query, an implicit transaction block,
-/// so `SET LOCAL` ends with it, and a failure rolls it back (the pooled connection is left
-/// with no transaction open).
-/// For the background work that may outlast the requests' timeout (serve_config): the tick,
-/// the readings' maintenance, the webhooks' fan-out. `select` is the caller's constant SQL.
-pub async fn unlimited(
-    client: &ClientWrapper,
-    select: &str,
-) -> Result<String, tokio_postgres::Error> {
-    let messages = client
-        .simple_query(&format!("SET LOCAL statement_timeout = 0; {select}"))
-        .await?;
-    Ok(messages
-        .iter()
-        .find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
-            _ => None,
-        })
-        .unwrap_or_default())
-}
-
-/// Runs `work` (prepared statements on `client`, a future not yet polled) in a transaction of
-/// its own without a statement timeout, like [`unlimited`]: for background work whose cost
-/// grows with the data rather than with a request (the webhooks' claims and outcomes). The
-/// transaction is committed when `work` succeeds and rolled back when it fails.
+/// Runs `work` (statements on `client`, a future not yet polled) in a transaction of its own
+/// without a statement timeout: for the background work whose cost grows with the data
+/// rather than with a request, and which nobody waits for (serve_config): the tick, the
+/// readings' maintenance, the webhooks' fan-out, claims and outcomes. The transaction is
+/// committed when `work` succeeds and rolled back when it fails.
 pub async fn unlimited_transaction<T>(
     client: &ClientWrapper,
     work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,

@@ -34,7 +34,7 @@ const BLOCKING_ABOVE: usize = 256 * 1024;
 /// Routes whose JSON body is a file their own parser reads after the key and the building
 /// are checked (a refused request costs no parsing): not walked here, but by that parser
 /// (crate::import::haystack).
-const OWN_PARSERS: &[&str] = &["/api/buildings/{b}/import"];
+const OWN_PARSERS: &[&str] = &[crate::import::routes::IMPORT_ROUTE];
 
 /// The deepest body serde_json reads: its recursion limit of 128 counts down on entering each
 /// level and refuses the one that reaches 0, so 127 levels pass.

@@ -386,9 +386,6 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ServeError> {
 /// the server's: 408 with `Connection: close` (RFC 9110, 15.5.9), so that it neither counts as
 /// an outage nor invites the retry a 503 does. (A body not read yet, because the handler was
 /// still waiting on the database, is the server's: 503.)
-/// The import route (crate::import::routes), whose timeout invites no retry.
-const IMPORT_ROUTE: &str = "/api/buildings/{b}/import";
-
 async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
     if request.uri().path() == crate::realtime::STREAM_PATH {
         return next.run(request).await;
@@ -398,7 +395,7 @@ async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
     let import = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .is_some_and(|route| route.as_str() == IMPORT_ROUTE);
+        .is_some_and(|route| route.as_str() == crate::import::routes::IMPORT_ROUTE);
     let (parts, body) = request.into_parts();
     let (body, waiting) = Arrival::watch(body);
     match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
@@ -696,7 +693,10 @@ mod tests {
         let app = Router::new()
             .route(crate::realtime::STREAM_PATH, axum::routing::get(slow))
             .route(SLOW, axum::routing::get(slow))
-            .route(IMPORT_ROUTE, axum::routing::get(slow))
+            .route(
+                crate::import::routes::IMPORT_ROUTE,
+                axum::routing::get(slow),
+            )
             .route(
                 "/api/buildings/{b}/objects/{*path}",
                 axum::routing::get(slow),

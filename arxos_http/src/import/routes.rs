@@ -19,6 +19,11 @@ use crate::tx::json_one;
 /// Skipped items listed in an import's answer (all are counted).
 const SKIPPED_LISTED: usize = 1_000;
 
+/// The import's route, as the router matches it (the server's timeout and the JSON body
+/// check treat it apart). (The `.route` below spells it out: openapi.rs's test reads the
+/// routes from the source.)
+pub const IMPORT_ROUTE: &str = "/api/buildings/{b}/import";
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/buildings/{b}/import", post(import))

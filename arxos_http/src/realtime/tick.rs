@@ -31,14 +31,16 @@ pub async fn run(pool: Pool) {
         // requests' statement timeout (the connections' default, crate::db::serve_config): a
         // tick over many buildings, or a readings DEFAULT partition being emptied, may take
         // longer, and nobody waits for its answer.
-        match crate::db::unlimited(&client, "SELECT arxos.readings_maintenance()").await {
-            Ok(partitions) => tracing::debug!(partitions, "readings maintenance"),
+        let maintenance = client.query_one("SELECT arxos.readings_maintenance()", &[]);
+        match crate::db::unlimited_transaction(&client, maintenance).await {
+            Ok(row) => tracing::debug!(partitions = row.get::<_, i32>(0), "readings maintenance"),
             Err(error) => {
                 tracing::warn!(error = %chain(&error), "arxos.readings_maintenance() failed")
             }
         }
-        match crate::db::unlimited(&client, "SELECT arxos.tick()").await {
-            Ok(ratings) => tracing::debug!(ratings, "tick"),
+        let tick = client.query_one("SELECT arxos.tick()", &[]);
+        match crate::db::unlimited_transaction(&client, tick).await {
+            Ok(row) => tracing::debug!(ratings = row.get::<_, i32>(0), "tick"),
             Err(error) => tracing::warn!(error = %chain(&error), "arxos.tick() failed"),
         }
     }

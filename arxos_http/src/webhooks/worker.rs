@@ -222,17 +222,17 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
 
 async fn enqueue(pool: &Pool) -> Result<i32, String> {
     let client = pool.get().await.map_err(|e| chain(&e))?;
+    let statement = client
+        .prepare_cached("SELECT arxos.enqueue_deliveries($1)")
+        .await
+        .map_err(|e| chain(&e))?;
     // Without the requests' statement timeout: a fan-out of a batch of events to many webhooks
     // may take longer, and one cut off every time would hold every webhook back for ever.
-    let passed = crate::db::unlimited(
-        &client,
-        &format!("SELECT arxos.enqueue_deliveries({ENQUEUE_BATCH})"),
-    )
-    .await
-    .map_err(|e| chain(&e))?;
-    passed
-        .parse()
-        .map_err(|e| format!("enqueue_deliveries answered {passed:?}: {e}"))
+    let row =
+        crate::db::unlimited_transaction(&client, client.query_one(&statement, &[&ENQUEUE_BATCH]))
+            .await
+            .map_err(|e| chain(&e))?;
+    row.try_get(0).map_err(|e| chain(&e))
 }
 
 async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claimed>, String> {
