@@ -224,10 +224,17 @@ impl Modify for BudgetHeaders {
                         ]
                     };
                     for (name, description) in budget {
+                        // a body route's 415 is also the Content-Encoding refusal, made before
+                        // the limiter: the headers are optional there
+                        let description = if status == "415" {
+                            format!("{description} (not sent when the refusal is for a Content-Encoding)")
+                        } else {
+                            description.to_owned()
+                        };
                         response
                             .headers
                             .entry(name.to_owned())
-                            .or_insert_with(|| integer_header(description));
+                            .or_insert_with(|| integer_header(&description));
                     }
                 }
             }

@@ -228,9 +228,11 @@ where
     let remembered = req.remembered();
     let holds = checkout.ready(remembered.as_ref()).await?;
     let client = checkout.client();
-    let result = attempt(client, &req, remembered, holds, work).await;
-    // Whatever failed, end the transaction; a connection that cannot is thrown away.
-    let clean = result.is_ok() || client.batch_execute("ROLLBACK").await.is_ok();
+    let mut open = true;
+    let result = attempt(client, &req, remembered, holds, work, &mut open).await;
+    // Whatever failed, end the transaction (unless the server already ended it by refusing
+    // the COMMIT); a connection that cannot is thrown away.
+    let clean = result.is_ok() || !open || client.batch_execute("ROLLBACK").await.is_ok();
     if clean {
         checkout.finish();
     }
@@ -243,6 +245,7 @@ async fn attempt<T, F>(
     remembered: Option<Grant>,
     holds: bool,
     work: F,
+    open: &mut bool,
 ) -> Result<T, ApiError>
 where
     F: for<'c> FnOnce(&'c Client) -> Work<'c, T>,
@@ -267,7 +270,11 @@ where
     identified?;
     let value = outcome?;
     let commit = client.prepare_cached("COMMIT").await?;
-    client.execute(&commit, &[]).await?;
+    let committed = client.execute(&commit, &[]).await;
+    // A COMMIT the server answered with an error (a deferred trigger's) ended the transaction:
+    // a ROLLBACK after it would only make the server warn "there is no transaction in progress".
+    *open = matches!(&committed, Err(e) if e.as_db_error().is_none());
+    committed?;
     Ok(value)
 }
 

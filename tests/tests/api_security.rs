@@ -854,6 +854,39 @@ fn refused_keys_are_answered_without_error_logs() {
             "VALIDATION_ERROR",
         );
     }
+    // A COMMIT the server refuses (here a DBA's deferred trigger) ends the transaction too,
+    // on the one-statement routes (PUT by path) and the others (PATCH by id).
+    api.cluster
+        .client()
+        .batch_execute(
+            "CREATE FUNCTION public.refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation'; END $$;
+             CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT OR UPDATE ON arxos.objects
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+             WHEN (NEW.properties ? 'refuse_at_commit')
+             EXECUTE FUNCTION public.refuse_at_commit()",
+        )
+        .expect("a deferred trigger");
+    let refusing = json!({"type": "room", "properties": {"refuse_at_commit": true}});
+    let put = api.send("PUT", "/api/buildings/b42/objects/refused", Some(&refusing));
+    assert!(put.status >= 400, "{} {}", put.status, put.body);
+    let electrical = api.get("/api/buildings/b42/objects/electrical").json();
+    let id = electrical["id"].as_str().expect("an id");
+    let patched = api.send(
+        "PATCH",
+        &format!("/api/objects/{id}"),
+        Some(&json!({"properties": {"refuse_at_commit": true}})),
+    );
+    assert!(patched.status >= 400, "{} {}", patched.status, patched.body);
+    assert_error(
+        &api.get("/api/buildings/b42/objects/refused"),
+        404,
+        "NOT_FOUND",
+    );
+    api.cluster
+        .client()
+        .batch_execute("DROP TRIGGER refuse_at_commit ON arxos.objects")
+        .expect("drop the trigger");
     // A transaction the pipeline already ended is not rolled back again (the server would warn
     // "there is no transaction in progress" for every failed request).
     let postgres = api.cluster.log();
