@@ -45,6 +45,10 @@ fi
 # POST /api/query logs in as its own role (docs/security.md); this private cluster trusts
 # local connections, so the role needs only LOGIN.
 "${PSQL[@]}" -d arxos -c "ALTER ROLE arxos_query LOGIN"
+# The shim logs in as postgres here: statement logging (if a developer turns it on) must not
+# write the API keys it passes as parameters (docs/security.md), as for arxos_authenticator.
+"${PSQL[@]}" -d arxos -c "ALTER ROLE postgres SET log_parameter_max_length = 0" \
+    -c "ALTER ROLE postgres SET log_parameter_max_length_on_error = 0"
 if [ "$("${PSQL[@]}" -d arxos -Atc "select arxos.load_sample()")" = t ]; then
     log "loaded the sample building b42"
 fi

@@ -325,7 +325,8 @@ COMMENT ON TABLE arxos.api_keys IS 'API keys: SHA-256 of the key only; building_
 
 -------------------------------------------------------------------------------------------------
 -- Serialisation points of rare writes: a contributor's registration rank (09_market.sql), a
--- new readings partition (13_readings.sql) and a new API key (05_keys.sql).
+-- new readings partition (13_readings.sql), a new API key (05_keys.sql) and a refresh of the
+-- BI views (11_bi.sql).
 -- One row each, locked (updated) by arxos.serialize(name) until the transaction ends. Not advisory locks: any role that can
 -- connect may take any advisory lock key, so a read-only BI login holding one in an idle
 -- session stalled every registration; only the extension's owner may lock these rows.
@@ -338,7 +339,7 @@ CREATE TABLE arxos.serial_locks (
     -- on a snapshot without it.
     value bigint NOT NULL DEFAULT 0
 );
-INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank'), ('readings_partition'), ('api_key_owner');
+INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank'), ('readings_partition'), ('api_key_owner'), ('bi_refresh');
 
 -- Only the extension's own code (SECURITY DEFINER functions and triggers) calls it: no role is
 -- granted it (14_privileges.sql); the API's role reaches it only through the functions that
@@ -347,9 +348,9 @@ INSERT INTO arxos.serial_locks (name) VALUES ('registration_rank'), ('readings_p
 CREATE FUNCTION arxos.serialize(what text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
-    IF what IS NULL OR what NOT IN ('readings_partition', 'api_key_owner') THEN
+    IF what IS NULL OR what NOT IN ('readings_partition', 'api_key_owner', 'bi_refresh') THEN
         RAISE EXCEPTION 'no serialisation point %', arxos.shown(what) USING ERRCODE = '22023',
-            HINT = 'serialize takes readings_partition and api_key_owner (registration ranks: next_registration_rank)';
+            HINT = 'serialize takes readings_partition, api_key_owner and bi_refresh (registration ranks: next_registration_rank)';
     END IF;
     INSERT INTO arxos.serial_locks (name) VALUES (what) ON CONFLICT DO NOTHING;
     UPDATE arxos.serial_locks s SET value = s.value + 1 WHERE s.name = what;

@@ -170,6 +170,9 @@ BEGIN
         SELECT 'object.created', n.building_id, n.id, n.path, n.created_by,
                arxos.object_event(n), n.type
           FROM new_rows n
+         -- a folder before its contents, whatever order the statement wrote them in (a COPY
+         -- or a writable WITH may write a child first)
+         ORDER BY n.building_id, n.path
     ), deltas AS (
         -- Per actor as well: each history row counts for its own actor (a statement may change
         -- arxos.actor between rows).
@@ -358,6 +361,8 @@ BEGIN
                arxos.object_event(o), o.type
           FROM old_rows o
          WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = o.building_id)
+         -- a folder's contents before the folder (a recursive delete)
+         ORDER BY o.building_id, o.path DESC
     ), deltas AS (
         INSERT INTO arxos.rating_deltas (building_id, changes, objects, located, documented,
                                          with_properties, instrumented, reason, object_path)
@@ -400,10 +405,18 @@ CREATE TRIGGER objects_after_delete AFTER DELETE ON arxos.objects
 -- edit waits for the writes already running: a write that went on meanwhile would derive its
 -- flag from the sensing types as they were, and keep it until written again. Then the UPDATE
 -- below (a statement of its own, with a snapshot taken after the wait) sees those writes.
+-- Under REPEATABLE READ or SERIALIZABLE it would read the transaction's older snapshot and
+-- miss them, so the types are edited under READ COMMITTED only; a writer under those levels
+-- whose snapshot predates an edit gets 40001 (objects_before_write).
 CREATE FUNCTION arxos.sensing_types_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'sensing types are edited under READ COMMITTED only'
+            USING ERRCODE = '55000',
+                  HINT = 'a later snapshot must see the objects written meanwhile: SET TRANSACTION ISOLATION LEVEL READ COMMITTED';
+    END IF;
     LOCK TABLE arxos.objects IN SHARE ROW EXCLUSIVE MODE;
     UPDATE arxos.objects o SET instrumented = o.instrumented
       FROM (SELECT x.id, x.monitored_by > 0 OR EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = x.type) AS for_good,
@@ -526,12 +539,18 @@ CREATE FUNCTION arxos.recount_monitors(ids uuid[]) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
     IF cardinality(ids) IS DISTINCT FROM 0 AND ids IS NOT NULL THEN
-        PERFORM 1 FROM arxos.objects o WHERE o.id = ANY(ids) ORDER BY o.building_id, o.path FOR NO KEY UPDATE;
+        -- The caller's buildings only, as row-level security would have it (the owner's rights
+        -- bypass it): a scoped session cannot lock or write another tenant's objects with it.
+        PERFORM 1 FROM arxos.objects o
+         WHERE o.id = ANY(ids)
+           AND ((SELECT arxos.scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.scope_ids())::uuid[]))
+         ORDER BY o.building_id, o.path FOR NO KEY UPDATE;
         UPDATE arxos.objects o SET monitored_by = m.n
           FROM (SELECT i.id, (SELECT count(*) FROM arxos.connections c
                                WHERE c.to_id = i.id AND c.kind = 'monitors')::integer AS n
                   FROM unnest(ids) i(id)) m
-         WHERE o.id = m.id AND o.monitored_by IS DISTINCT FROM m.n;
+         WHERE o.id = m.id AND o.monitored_by IS DISTINCT FROM m.n
+           AND ((SELECT arxos.scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
     END IF;
 END
 $$;
@@ -729,12 +748,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- building.created and building.updated (the fields that changed, before and after; updates of
--- bookkeeping alone, such as the rating engine's first_object_at, are not events).
+-- bookkeeping alone, such as the rating engine's first_object_at, are not events), and a new
+-- building's initial rating.
 CREATE FUNCTION arxos.buildings_after_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        -- An empty delta: the sequencer records the new building's initial rating (5.000, the
+        -- empty building's) as of its creation, by its creator.
+        INSERT INTO arxos.rating_deltas (building_id, reason)
+        SELECT n.id, 'initial_rating' FROM new_rows n;
         INSERT INTO arxos.events_pending (type, building_id, actor, body)
         SELECT 'building.created', n.id, arxos.current_actor(),
                jsonb_build_object('building', arxos.building_fields(n))

@@ -23,6 +23,14 @@ CREATE MATERIALIZED VIEW arxos.bi_grade_distribution AS
      GROUP BY g.grade, g.ordinal;
 CREATE UNIQUE INDEX bi_grade_distribution_grade ON arxos.bi_grade_distribution (grade);
 
+-- The time a refresh reads as of: set by refresh_views() once it has waited for any other
+-- refresh (the summaries' snapshots are all taken after it); a REFRESH of its own uses its
+-- transaction's start.
+CREATE FUNCTION arxos.bi_refresh_time() RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(nullif(current_setting('arxos.bi_refresh_at', true), '')::timestamptz, now())
+$$;
+
 -- Every building. The window (the last 720 hours: 30 days whatever the session's time zone)
 -- has as points the score in force when it opened (the last rating history row before it) and
 -- every row inside it; changes counts the rows inside. A building never rated has no points
@@ -36,11 +44,11 @@ CREATE MATERIALIZED VIEW arxos.bi_rating_trend_30d AS
       FROM arxos.buildings b
       LEFT JOIN LATERAL (
           (SELECT h.id, h.new_score AS score, false AS inside FROM arxos.rating_history h
-            WHERE h.building_id = b.id AND h.at < now() - interval '720 hours'
+            WHERE h.building_id = b.id AND h.at < arxos.bi_refresh_time() - interval '720 hours'
             ORDER BY h.id DESC LIMIT 1)
           UNION ALL
           SELECT h.id, h.new_score, true FROM arxos.rating_history h
-           WHERE h.building_id = b.id AND h.at >= now() - interval '720 hours') p ON true
+           WHERE h.building_id = b.id AND h.at >= arxos.bi_refresh_time() - interval '720 hours') p ON true
      GROUP BY b.id, b.key;
 CREATE UNIQUE INDEX bi_rating_trend_30d_building ON arxos.bi_rating_trend_30d (building_id);
 
@@ -54,7 +62,7 @@ CREATE UNIQUE INDEX bi_objects_by_type_status_key ON arxos.bi_objects_by_type_st
 -- When the summaries were refreshed (the refresh's transaction start), one row, which the
 -- arxos_bi views add to every row. Not a column of each summary: a time that changes every
 -- row made each concurrent refresh delete and insert every row, changed or not.
-CREATE MATERIALIZED VIEW arxos.bi_refreshed AS SELECT true AS only_row, now() AS refreshed_at;
+CREATE MATERIALIZED VIEW arxos.bi_refreshed AS SELECT true AS only_row, arxos.bi_refresh_time() AS refreshed_at;
 CREATE UNIQUE INDEX bi_refreshed_only_row ON arxos.bi_refreshed (only_row);
 
 -- Refreshes every BI view without blocking readers, then records the rating moves of the
@@ -67,6 +75,21 @@ CREATE UNIQUE INDEX bi_refreshed_only_row ON arxos.bi_refreshed (only_row);
 CREATE FUNCTION arxos.refresh_views() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    -- One refresh at a time (they would queue on the views' locks anyway), and taken before the
+    -- first view is read: a refresh that waited for another then reads every view after the
+    -- wait (the first REFRESH's snapshot was taken before it, and the leaderboard missed what
+    -- the later views had; found by a review).
+    -- A logical replica only locks the point's row, once it has it: a row it wrote itself
+    -- would collide with the publisher's when the initial copy brings that one (e2e
+    -- replication).
+    IF arxos.is_replica() THEN
+        PERFORM 1 FROM arxos.serial_locks s WHERE s.name = 'bi_refresh' FOR UPDATE;
+    ELSE
+        PERFORM arxos.serialize('bi_refresh');
+    END IF;
+    -- (ISO 8601 in UTC: read back the same whatever the session's DateStyle and TimeZone)
+    PERFORM set_config('arxos.bi_refresh_at',
+                       to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), true);
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_leaderboard;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_grade_distribution;
     REFRESH MATERIALIZED VIEW CONCURRENTLY arxos.bi_rating_trend_30d;

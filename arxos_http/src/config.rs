@@ -146,6 +146,13 @@ pub struct ApiConfig {
     #[arg(long, env = "ARXOS_KEY_CACHE_SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(0..=300))]
     pub key_cache_seconds: u64,
+
+    /// Event streams (GET /api/events) one API key may hold open at once; past it a new one is
+    /// answered 429. 0 turns the limit off.
+    #[arg(long, env = "ARXOS_MAX_STREAMS_PER_KEY",
+          default_value_t = crate::realtime::streams::DEFAULT_MAX_PER_KEY,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub max_streams_per_key: u32,
 }
 
 /// `--body-limit`: bytes, from 1 KiB to 1 GiB.

@@ -61,6 +61,8 @@ pub enum DbError {
     Pool(String),
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] tokio_postgres::Error),
+    #[error("cannot connect to the database: no answer within {} s (a server that accepts the connection but does not answer: overloaded, stopped or stalled)", .0.as_secs())]
+    ConnectTimeout(Duration),
 }
 
 /// Parses a connection string (URL or key=value form) and fills in our defaults.
@@ -455,16 +457,33 @@ impl Pool {
 
 /// One connection, for the command-line tools. The connection task runs in the background
 /// until the client is dropped.
+///
+/// The connect timeout (`connect_timeout`, else 5 s) bounds the whole start-up, not only the
+/// socket's connect: a server that accepts the connection and never answers (stopped, say)
+/// would otherwise hold a tool forever (found by a review of the shell).
 pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbError> {
     let config = pg_config(args.url()?)?;
     let tls = tls_connector(args.db_ca_cert.as_deref())?;
-    let (client, connection) = config.connect(tls).await.map_err(DbError::Connect)?;
+    let limit = startup_limit(&config);
+    let (client, connection) = tokio::time::timeout(limit, config.connect(tls))
+        .await
+        .map_err(|_| DbError::ConnectTimeout(limit))?
+        .map_err(DbError::Connect)?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "database connection closed");
         }
     });
     Ok(client)
+}
+
+/// How long a connection's whole start-up may take: the connect timeout for each host tried.
+pub fn startup_limit(config: &Config) -> Duration {
+    let each = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(CONNECT_TIMEOUT);
+    each * config.get_hosts().len().max(1) as u32
 }
 
 /// Runs `work` (statements on `client`, a future not yet polled) in a transaction of its own

@@ -157,6 +157,10 @@ impl Modify for RateLimited {
         let contributions = refusal(
             "RATE_LIMITED: the key's (or the address's) quota is used up, or the market's limit on contributions per contributor and building (SQLSTATE AX011; Retry-After: when one more fits)",
         );
+        // and the event stream's cap on the streams one key holds open
+        let streams = refusal(
+            "RATE_LIMITED: the key's (or the address's) quota is used up, or the key has as many event streams open as it may (--max-streams-per-key; no Retry-After: a seat frees when one of them ends)",
+        );
         for (path, item) in openapi.paths.paths.iter_mut() {
             if crate::rate_limit::exempt(path) {
                 continue;
@@ -166,6 +170,13 @@ impl Modify for RateLimited {
                     .responses
                     .responses
                     .insert("429".to_owned(), refused.clone().into());
+            }
+            if path == crate::realtime::STREAM_PATH {
+                if let Some(get) = item.get.as_mut() {
+                    get.responses
+                        .responses
+                        .insert("429".to_owned(), streams.clone().into());
+                }
             }
             if path == "/api/contributions" {
                 if let Some(post) = item.post.as_mut() {

@@ -98,6 +98,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     state.grants = Arc::new(crate::grants::Grants::new(Duration::from_secs(
         config.api.key_cache_seconds,
     )));
+    state.streams = crate::realtime::streams::Streams::new(config.api.max_streams_per_key);
     let realtime = crate::realtime::spawn(
         pg_config.clone(),
         tls.clone(),

@@ -59,6 +59,8 @@ pub struct Shared {
     pub hub: crate::realtime::Hub,
     /// Keys the database accepted a moment ago (see crate::grants).
     pub grants: Arc<crate::grants::Grants>,
+    /// The event streams each key holds open (`--max-streams-per-key`).
+    pub streams: Arc<crate::realtime::streams::Streams>,
 }
 
 impl Shared {
@@ -78,6 +80,9 @@ impl Shared {
             started: Instant::now(),
             hub: crate::realtime::Hub::new(),
             grants: Arc::new(crate::grants::Grants::new(std::time::Duration::ZERO)),
+            streams: crate::realtime::streams::Streams::new(
+                crate::realtime::streams::DEFAULT_MAX_PER_KEY,
+            ),
         }
     }
 

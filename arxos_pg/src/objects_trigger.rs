@@ -458,8 +458,27 @@ unsafe fn same_jsonb(a: Option<pg_sys::Datum>, b: Option<pg_sys::Datum>) -> bool
 }
 
 /// `EXISTS (SELECT 1 FROM arxos.sensing_types s WHERE s.type = <kind>)`.
+///
+/// Under REPEATABLE READ and SERIALIZABLE the probe reads the transaction's snapshot: a type
+/// added or removed since (whose edit re-derived the flags of the objects it saw, not of this
+/// uncommitted write) would give the object a flag of the types as they were, kept until it is
+/// written again. When the latest committed state says otherwise, that is a serialization
+/// failure (retry), as for a status removed meanwhile (found by a review).
 unsafe fn is_sensing_type(objects: pg_sys::Relation, kind: pg_sys::Datum) -> bool {
-    key_exists(objects, c"sensing_types", c"type", kind, Probe::AsAQuery)
+    let sensing = key_exists(objects, c"sensing_types", c"type", kind, Probe::AsAQuery);
+    if pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32
+        && sensing != key_exists(objects, c"sensing_types", c"type", kind, Probe::Latest)
+    {
+        refuse(
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            format!(
+                "could not serialize access: sensing type {} was {} by a concurrent transaction",
+                arxos_core::message::shown(&text_str(kind)),
+                if sensing { "removed" } else { "added" }
+            ),
+        );
+    }
+    sensing
 }
 
 /// Which snapshot a probe of a lookup table reads.

@@ -278,3 +278,16 @@ SELECT count(*) FROM arxos.readings r JOIN arxos.objects o ON o.id = r.object_id
 SELECT count(*) AS orphans FROM arxos.readings r WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.id = r.object_id);
 DELETE FROM arxos.buildings WHERE key = 'rd';
 SELECT count(*) AS left_over FROM arxos.readings;
+-- the bookkeeping functions the API's role may call reach the caller's buildings only (found
+-- by a review: a session limited to one building wrote another's metrics through them)
+SELECT arxos.create_building('scoped_a', 'Scope A') IS NOT NULL AS a, arxos.create_building('scoped_b', 'Scope B') IS NOT NULL AS b;
+SELECT (arxos.put('scoped_b', '/meter', 'meter')).id AS meter \gset
+BEGIN;
+SELECT set_config('arxos.building_ids', arxos.building_id('scoped_a')::text, true) IS NOT NULL AS scoped;
+SET LOCAL ROLE arxos_api;
+SELECT arxos.note_latest_readings(ARRAY[:'meter'::uuid], ARRAY[now()], ARRAY[666::float8], ARRAY['hacked']);
+SELECT arxos.recount_monitors(ARRAY[:'meter'::uuid]);
+RESET ROLE;
+SELECT metrics, last_reading_at FROM arxos.objects WHERE id = :'meter';
+ROLLBACK;
+DELETE FROM arxos.buildings WHERE key IN ('scoped_a', 'scoped_b');

@@ -22,6 +22,43 @@ fn stream_needs_a_key_with_read_scope() {
     assert_eq!(status, 401, "{}", bogus.body_text());
 }
 
+/// One key holds at most `--max-streams-per-key` streams open (found by a review: one key
+/// could open streams until the server ran out of file descriptors); a refused key holds none,
+/// and a stream whose client left gives its seat back.
+#[test]
+fn a_key_holds_at_most_its_streams_open() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), &["--max-streams-per-key", "2"], &[]);
+    let key = api_key(&cluster, &["read"]);
+    let other = api_key(&cluster, &["read"]);
+    let path = format!("/api/events?api_key={key}");
+    for _ in 0..3 {
+        let refused = SseClient::connect(shim.addr(), "/api/events?api_key=arx_nope", &[]);
+        assert_eq!(refused.status, 401);
+    }
+    let mut first = SseClient::connect(shim.addr(), &path, &[]);
+    let second = SseClient::connect(shim.addr(), &path, &[]);
+    assert_eq!((first.status, second.status), (200, 200));
+    first.wait_ready();
+    let mut third = SseClient::connect(shim.addr(), &path, &[]);
+    assert_eq!(third.status, 429);
+    let body = third.body_text();
+    assert!(
+        body.contains("RATE_LIMITED") && body.contains("2 event streams"),
+        "{body}"
+    );
+    let elsewhere = SseClient::connect(shim.addr(), &format!("/api/events?api_key={other}"), &[]);
+    assert_eq!(elsewhere.status, 200, "another key has its own seats");
+    drop(first);
+    // The server notices that a client left when it next writes to it: an event does.
+    let mut n = 0;
+    arxos_e2e::wait_until(WAIT, "the seat of the closed stream is free again", || {
+        n += 1;
+        desks(&cluster, "seats", &format!("s{n}"), 1);
+        (SseClient::connect(shim.addr(), &path, &[]).status == 200).then_some(())
+    });
+}
+
 #[test]
 fn filters_pick_types_buildings_paths_and_object_types() {
     let cluster = Cluster::start();

@@ -129,6 +129,42 @@ fn ctrl_c_cancels_the_running_statement() {
     assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
 }
 
+/// Ctrl-C stops a long output between blocks of lines (found by a review: a tree of 10,000
+/// lines printed to the end over a slow link).
+#[test]
+fn ctrl_c_stops_a_long_output() {
+    let cluster = Cluster::start();
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.create_building('big', 'Big');
+             INSERT INTO arxos.objects (building_id, path, type)
+             SELECT arxos.building_id('big'), '/object_' || g, 'thing' FROM generate_series(1, 9000) g",
+        )
+        .expect("a building of 9000 objects");
+    let mut shell = shell_without_history(&cluster);
+    shell.expect(":/> ").expect("the prompt");
+    // Nobody reads the terminal yet: the shell blocks writing the first blocks of the tree.
+    shell.send("tree; pwd\r").expect("a long tree, then pwd");
+    std::thread::sleep(Duration::from_millis(500));
+    shell.send("\x03").expect("press Ctrl-C");
+    let cut = shell
+        .expect("error: interrupted (Ctrl-C): the rest of the output and of the line was not shown or run")
+        .expect("the output stops, and the shell says so");
+    let shown = String::from_utf8_lossy(cut.before())
+        .matches("object_")
+        .count();
+    assert!(shown < 9000, "every line was shown");
+    let rest = shell.expect("big:/> ").expect("the shell goes on");
+    let rest = String::from_utf8_lossy(rest.before()).into_owned();
+    assert!(
+        !rest.contains("\n/\r\n"),
+        "the rest of the line ran: {rest:?}"
+    );
+    shell.send("\x04").expect("Ctrl-D");
+    shell.expect(Eof).expect("the shell ends");
+}
+
 #[test]
 fn ctrl_c_twice_gives_up_a_connection_that_hangs() {
     let cluster = Cluster::start();

@@ -8,6 +8,7 @@ mod listener;
 mod outbox;
 pub(crate) mod recent;
 pub(crate) mod sse;
+pub(crate) mod streams;
 mod subscription;
 mod tick;
 

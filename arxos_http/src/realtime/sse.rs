@@ -112,7 +112,10 @@ pub async fn stream(
         Some((after, named)) => sub.check_after(after, named)?,
         None => sub.head,
     };
+    // Counted once the key is accepted: a refused key holds no seat.
+    let seat = state.streams.take(&sub.key)?;
     let reader = Reader {
+        _seat: seat,
         rx: None,
         state,
         key: sub.key,
@@ -174,6 +177,9 @@ fn position(cursor: i64, why: &str) -> SseEvent {
 
 /// One stream's position and what it has in hand.
 struct Reader {
+    /// The key's seat among its open streams (crate::realtime::streams), held while the
+    /// stream lives.
+    _seat: super::streams::Seat,
     state: AppState,
     key: ApiKey,
     filter: Filter,

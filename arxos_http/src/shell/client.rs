@@ -329,10 +329,15 @@ async fn open(
 ) -> Result<tokio_postgres::Client, DbError> {
     let client = db::connect(database).await?;
     if let Some(actor) = actor {
-        client
-            .execute("SELECT set_config('arxos.actor', $1, false)", &[&actor])
-            .await
-            .map_err(DbError::Connect)?;
+        // part of the start-up: bounded as the connect is
+        let limit = db::startup_limit(&db::pg_config(database.url()?)?);
+        timeout(
+            limit,
+            client.execute("SELECT set_config('arxos.actor', $1, false)", &[&actor]),
+        )
+        .await
+        .map_err(|_| DbError::ConnectTimeout(limit))?
+        .map_err(DbError::Connect)?;
     }
     Ok(client)
 }

@@ -38,6 +38,8 @@ use render::{Palette, Style};
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
+/// A script stopped by Ctrl-C (128 + SIGINT, as a POSIX shell reports it).
+const EXIT_INTERRUPTED: u8 = 130;
 /// Lines kept in the history file.
 const HISTORY_SIZE: usize = 1000;
 
@@ -201,6 +203,8 @@ struct Outcome {
     exit: bool,
     /// The status `exit N` named.
     status: Option<u8>,
+    /// Ctrl-C was pressed while the line ran.
+    interrupted: bool,
 }
 
 /// Runs the commands of one line; output goes to stdout, errors to stderr.
@@ -209,12 +213,14 @@ fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
         failed: false,
         exit: false,
         status: None,
+        interrupted: false,
     };
     if line.trim_start().starts_with('#') {
         return outcome;
     }
     session.borrow().db().begin_line();
     run_commands(session, line, &mut outcome);
+    outcome.interrupted = session.borrow().db().interrupted();
     session.borrow().db().begin_line();
     outcome
 }
@@ -257,11 +263,16 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
         };
         match result {
             Ok(text) => {
-                let mut stdout = io::stdout().lock();
-                if let Err(e) = stdout
-                    .write_all(text.as_bytes())
-                    .and_then(|()| stdout.flush())
-                {
+                let written = write_output(&text, || session.borrow().db().interrupted());
+                if let Ok(false) = written {
+                    report(&ShellError::Invalid(
+                        "interrupted (Ctrl-C): the rest of the output and of the line was not shown or run"
+                            .to_owned(),
+                    ));
+                    outcome.failed = true;
+                    break;
+                }
+                if let Err(e) = written {
                     // Nobody reads our output any more (a closed pipe): stop quietly. Any other
                     // failure (a full disk) lost output: say so, and fail. (A descriptor closed
                     // before the shell started cannot be told: Rust's start-up points it at
@@ -284,8 +295,39 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
     }
 }
 
-/// One-shot and piped commands: every line runs, even after a failure, until `exit`.
+/// Writes a command's output to stdout a block of lines at a time, so that Ctrl-C (`stop`)
+/// stops a long one (a tree of 10,000 lines over a slow link) between blocks: Ok(false) then.
+fn write_output(text: &str, stop: impl Fn() -> bool) -> io::Result<bool> {
+    const BLOCK: usize = 16 * 1024;
+    let mut stdout = io::stdout().lock();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let cut = match rest.len() <= BLOCK {
+            true => rest.len(),
+            // after the last line break of the block, or the block's first line whole
+            false => rest[..BLOCK]
+                .rfind('\n')
+                .or_else(|| rest.find('\n'))
+                .map_or(rest.len(), |i| i + 1),
+        };
+        stdout.write_all(&rest.as_bytes()[..cut])?;
+        stdout.flush()?;
+        rest = &rest[cut..];
+        if !rest.is_empty() && stop() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// One-shot and piped commands: every line runs, even after a failure, until `exit`. Ctrl-C
+/// cancels the running statement and stops the script (status 130).
 fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -> u8 {
+    if let Err(e) = session.borrow_mut().db_mut().cancel_on_interrupt() {
+        to_stderr(format_args!(
+            "warning: Ctrl-C cannot cancel statements: {e}"
+        ));
+    }
     let mut status = 0;
     for (n, line) in lines.enumerate() {
         // A script saved by an editor that writes a byte order mark (Windows): the mark is
@@ -295,6 +337,12 @@ fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -
             _ => &line,
         };
         let outcome = run_line(session, line);
+        if outcome.interrupted {
+            report(&ShellError::Invalid(
+                "interrupted (Ctrl-C): the script stops here".to_owned(),
+            ));
+            return EXIT_INTERRUPTED;
+        }
         if outcome.failed {
             status = EXIT_FAILED;
         }

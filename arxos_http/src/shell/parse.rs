@@ -220,18 +220,27 @@ pub fn command_names() -> Vec<String> {
 /// Byte ranges of the commands of a line: the line split at every `;` outside quotes.
 /// Ranges are not trimmed and may be blank. A SQL escape string (`E'a\';b'`: an `E` before
 /// the quote, not ending a longer word) takes a backslash as escaping the next character, as
-/// PostgreSQL reads it; in other single quotes a backslash is a character.
+/// PostgreSQL reads it; in other single quotes a backslash is a character. In a `sql` command
+/// the query's own lexical forms are read as PostgreSQL reads them, so that a quote or a `;`
+/// inside them neither opens a string nor ends the command: a `--` comment runs to the end of
+/// the line (a `;` after it is the comment's), `/* … */` comments nest, and a dollar-quoted
+/// body (`$$…$$`, `$tag$…$tag$`) ends at its own delimiter (found by a review: an apostrophe in
+/// a comment opened a string and swallowed the next command).
 pub fn command_spans(line: &str) -> Vec<Range<usize>> {
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let at = |k: usize| chars.get(k).map(|&(_, c)| c);
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
     let mut spans = Vec::new();
     let mut start = 0;
+    let mut sql = is_sql_command(line);
     // 'E' for an escape string, 'c' just after a quote in one (closed, unless the next
     // character is a quote too: `''` is a quote inside it, as in any SQL string)
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    let mut previous: [Option<char>; 2] = [None, None];
-    for (i, c) in line.char_indices() {
-        let before = previous;
-        previous = [previous[1], Some(c)];
+    let mut k = 0;
+    while k < chars.len() {
+        let (i, c) = chars[k];
+        k += 1;
         if escaped {
             escaped = false;
             continue;
@@ -243,8 +252,53 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
             }
             quote = None;
         }
-        let escape_string = matches!(before[1], Some('E' | 'e'))
-            && !before[0].is_some_and(|p| p.is_alphanumeric() || p == '_');
+        if sql && quote.is_none() {
+            match c {
+                '-' if at(k) == Some('-') => break,
+                '/' if at(k) == Some('*') => {
+                    // a block comment, nesting as in PostgreSQL; unclosed, it runs to the end
+                    let mut depth = 1;
+                    k += 1;
+                    while k < chars.len() && depth > 0 {
+                        match (chars[k].1, at(k + 1)) {
+                            ('/', Some('*')) => {
+                                depth += 1;
+                                k += 2;
+                            }
+                            ('*', Some('/')) => {
+                                depth -= 1;
+                                k += 2;
+                            }
+                            _ => k += 1,
+                        }
+                    }
+                    continue;
+                }
+                '$' if k < 2 || !at(k - 2).is_some_and(|p| ident(p) || p == '$') => {
+                    // `$tag$`: a tag is empty or an identifier not starting with a digit (`$1`
+                    // is a parameter); the body ends at the same delimiter, or the line
+                    let tag_end = (k..chars.len()).find(|&j| !ident(chars[j].1));
+                    if let Some(close) = tag_end.filter(|&j| chars[j].1 == '$') {
+                        if !at(k).is_some_and(|d| d.is_ascii_digit()) {
+                            let delimiter: String =
+                                chars[k - 1..=close].iter().map(|&(_, c)| c).collect();
+                            let body = chars.get(close + 1).map_or(line.len(), |&(b, _)| b);
+                            match line[body..].find(&delimiter) {
+                                Some(found) => {
+                                    let resume = body + found + delimiter.len();
+                                    k = chars.partition_point(|&(b, _)| b < resume);
+                                }
+                                None => k = chars.len(),
+                            }
+                            continue;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let before = [k.checked_sub(3).and_then(at), k.checked_sub(2).and_then(at)];
+        let escape_string = matches!(before[1], Some('E' | 'e')) && !before[0].is_some_and(ident);
         match (quote, c) {
             (Some('E'), '\\') => escaped = true,
             (Some('E'), '\'') => quote = Some('c'),
@@ -259,12 +313,20 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
             (None, ';') => {
                 spans.push(start..i);
                 start = i + 1;
+                sql = is_sql_command(&line[start..]);
             }
             (None, _) => {}
         }
     }
     spans.push(start..line.len());
     spans
+}
+
+/// Whether a command (the text from its start) is `sql …`.
+fn is_sql_command(text: &str) -> bool {
+    let text = text.trim_start_matches(is_blank);
+    text.strip_prefix("sql")
+        .is_some_and(|rest| rest.chars().next().is_none_or(is_blank))
 }
 
 /// Whether a character separates words: ASCII blanks only, as in a POSIX shell. Other
@@ -424,10 +486,17 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
         "tree" => {
             let (path, depth) = path_and_option(&args, name, &["-d", "--depth"])?;
             let depth = depth
-                .map(|d| {
-                    d.parse::<i32>().ok().filter(|d| *d >= 0).ok_or_else(|| {
-                        ShellError::Invalid(format!("depth {d:?} is not a whole number, 0 or more"))
-                    })
+                .map(|d| match d.parse::<i32>() {
+                    Ok(d) if d >= 0 => Ok(d),
+                    _ if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
+                        Err(ShellError::Invalid(format!(
+                            "depth {d} is too large: at most {}",
+                            i32::MAX
+                        )))
+                    }
+                    _ => Err(ShellError::Invalid(format!(
+                        "depth {d:?} is not a whole number, 0 or more"
+                    ))),
                 })
                 .transpose()?;
             Command::Tree { path, depth }
@@ -459,7 +528,8 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
             }
             let mut under = None;
             let mut filters = Vec::new();
-            for arg in &args {
+            // `--` ends the options (a path may start with `-`); find takes none
+            for arg in &operands(&args, name)? {
                 match find::parse_filter(arg)? {
                     Some(filter) => filters.push(filter),
                     None if under.is_none() => under = Some(arg.clone()),
@@ -479,7 +549,7 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
             },
             _ => return Err(usage_err()),
         },
-        "trace" => match args.as_slice() {
+        "trace" => match operands(&args, name)?.as_slice() {
             [path, direction, rest @ ..] if rest.len() <= 1 => Command::Trace {
                 path: path.clone(),
                 direction: parse_direction(direction)?,
@@ -516,8 +586,9 @@ fn looks_like_sql(args: &[String]) -> bool {
     let Some(first) = args.first() else {
         return false;
     };
-    // `select name from objects`: a filter is never a bare word, and find takes one path.
-    if args[1..]
+    // `select name from objects`, `select from t`: a filter is never a bare word, and find
+    // takes one path.
+    if args
         .iter()
         .any(|a| a.eq_ignore_ascii_case("from") || a.eq_ignore_ascii_case("where"))
     {
@@ -687,6 +758,55 @@ mod tests {
             vec![r"sql select name'a\'", "ls"]
         );
         assert!(split_commands("  ;  ").is_empty());
+    }
+
+    #[test]
+    fn sql_comments_and_dollar_quotes_hold_quotes_and_semicolons() {
+        // a -- comment runs to the end of the line, its ; included, as in PostgreSQL
+        assert_eq!(
+            split_commands("sql select 1 -- it's; pwd"),
+            vec!["sql select 1 -- it's; pwd"]
+        );
+        assert_eq!(
+            split_commands("sql select 1 /* it's; /* nested */ still */; pwd"),
+            vec!["sql select 1 /* it's; /* nested */ still */", "pwd"]
+        );
+        assert_eq!(
+            split_commands("sql select $$it's; ok$$; pwd"),
+            vec!["sql select $$it's; ok$$", "pwd"]
+        );
+        assert_eq!(
+            split_commands("sql select $a$ $$; it's $a$ as x; pwd"),
+            vec!["sql select $a$ $$; it's $a$ as x", "pwd"]
+        );
+        // $1 is a parameter and a$b$ part of a name, not dollar quotes
+        assert_eq!(
+            split_commands("sql select $1; pwd"),
+            vec!["sql select $1", "pwd"]
+        );
+        assert_eq!(
+            split_commands("sql select a$b$ from t; pwd"),
+            vec!["sql select a$b$ from t", "pwd"]
+        );
+        // an unclosed body or comment runs to the end of the line
+        assert_eq!(
+            split_commands("sql select $$a; pwd"),
+            vec!["sql select $$a; pwd"]
+        );
+        assert_eq!(
+            split_commands("sql select /* a; pwd"),
+            vec!["sql select /* a; pwd"]
+        );
+        // only in sql commands: paths may hold -- and $
+        assert_eq!(
+            split_commands("cd /a--b; ls $x$; pwd"),
+            vec!["cd /a--b", "ls $x$", "pwd"]
+        );
+        assert_eq!(
+            split_commands("pwd; sql select 1 -- x; y"),
+            vec!["pwd", "sql select 1 -- x; y"]
+        );
+        assert_eq!(split_commands("sqlx -- a; pwd"), vec!["sqlx -- a", "pwd"]);
     }
 
     #[test]
@@ -897,6 +1017,8 @@ mod tests {
             "WITH x AS (SELECT 1) SELECT * FROM x",
             "select name from objects",
             "select path from arxos.objects where type = 'x'",
+            "select from arxos.objects",
+            "select where",
         ] {
             let message = parse_command(line).unwrap_err().to_string();
             assert!(
@@ -923,5 +1045,31 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn find_and_trace_take_double_dash_and_refuse_options() {
+        assert_eq!(
+            parse_command("find -- -odd").unwrap(),
+            Command::Find {
+                under: Some("-odd".into()),
+                filters: Vec::new()
+            }
+        );
+        let message = parse_command("find -x").unwrap_err().to_string();
+        assert!(message.contains("unknown option -x"), "{message}");
+        assert!(matches!(
+            parse_command("trace -- -odd down").unwrap(),
+            Command::Trace { ref path, .. } if path == "-odd"
+        ));
+        let message = parse_command("trace -x down").unwrap_err().to_string();
+        assert!(message.contains("unknown option -x"), "{message}");
+        // a number too large is said to be so
+        let message = parse_command("tree -d 99999999999999999999")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("too large"), "{message}");
+        let message = parse_command("tree -d -3").unwrap_err().to_string();
+        assert!(message.contains("0 or more"), "{message}");
     }
 }
