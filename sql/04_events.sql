@@ -60,6 +60,11 @@ BEGIN
     -- One probe of the primary key's end.
     SELECT greatest(c.last_id, coalesce((SELECT max(e.id) FROM arxos.events e), 0)) INTO last
       FROM arxos.event_counter c;
+    IF last > 9223372036854775807 - max THEN
+        RAISE EXCEPTION 'the events cannot be numbered after event %: too close to the largest id', last
+            USING ERRCODE = '22003',
+                  HINT = format('an event inserted by hand? delete it: DELETE FROM arxos.events WHERE id = %s', last);
+    END IF;
     WITH moved AS (
         DELETE FROM arxos.events_pending p
          WHERE p.seq = ANY (ARRAY(SELECT q.seq FROM arxos.events_pending q ORDER BY q.seq LIMIT max))
@@ -213,6 +218,8 @@ $$;
 
 -- Every delete of events moves the purge horizon (arxos.event_horizon) up to the largest id it
 -- deleted, whoever deletes (purge_events, a DBA's DELETE); a TRUNCATE moves it to the head.
+-- Ids above the head (an event a DBA inserted by hand, not numbered yet: no reader has passed
+-- it) do not move it.
 CREATE FUNCTION arxos.events_purged() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
@@ -221,8 +228,10 @@ BEGIN
            SET purged_through = greatest(purged_through, (SELECT c.last_id FROM arxos.event_counter c));
     ELSE
         UPDATE arxos.event_horizon
-           SET purged_through = greatest(purged_through, (SELECT max(o.id) FROM old_rows o))
-         WHERE EXISTS (SELECT 1 FROM old_rows);
+           SET purged_through = greatest(purged_through,
+                                         (SELECT max(o.id) FROM old_rows o
+                                           WHERE o.id <= (SELECT c.last_id FROM arxos.event_counter c)))
+         WHERE EXISTS (SELECT 1 FROM old_rows o WHERE o.id <= (SELECT c.last_id FROM arxos.event_counter c));
     END IF;
     RETURN NULL;
 END

@@ -59,7 +59,8 @@ CREATE MATERIALIZED VIEW arxos.bi_objects_by_type_status AS
      GROUP BY o.building_id, b.key, o.type, o.status;
 CREATE UNIQUE INDEX bi_objects_by_type_status_key ON arxos.bi_objects_by_type_status (building_id, type, status);
 
--- When the summaries were refreshed (the refresh's transaction start), one row, which the
+-- When the summaries were refreshed (arxos.bi_refresh_time(): when refresh_views began reading,
+-- after any wait for another refresh), one row, which the
 -- arxos_bi views add to every row. Not a column of each summary: a time that changes every
 -- row made each concurrent refresh delete and insert every row, changed or not.
 CREATE MATERIALIZED VIEW arxos.bi_refreshed AS SELECT true AS only_row, arxos.bi_refresh_time() AS refreshed_at;
@@ -75,6 +76,13 @@ CREATE UNIQUE INDEX bi_refreshed_only_row ON arxos.bi_refreshed (only_row);
 CREATE FUNCTION arxos.refresh_views() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    -- Under REPEATABLE READ the views would read the transaction's snapshot, older than the
+    -- time refreshed_at states (found by a review).
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'refresh_views runs under READ COMMITTED only'
+            USING ERRCODE = '55000',
+                  HINT = 'each view is read in a snapshot taken after the wait for another refresh: SET TRANSACTION ISOLATION LEVEL READ COMMITTED';
+    END IF;
     -- One refresh at a time (they would queue on the views' locks anyway), and taken before the
     -- first view is read: a refresh that waited for another then reads every view after the
     -- wait (the first REFRESH's snapshot was taken before it, and the leaderboard missed what

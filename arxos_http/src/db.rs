@@ -477,7 +477,10 @@ pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbEr
     Ok(client)
 }
 
-/// How long a connection's whole start-up may take: the connect timeout for each host tried.
+/// How long a connection's whole start-up may take: the connect timeout (`connect_timeout`,
+/// where 0 is the default too, not libpq's "no limit") times the hosts named. The limit is
+/// the whole attempt's: a host that accepts the connection and then stalls uses it up, and
+/// the hosts after it are not tried.
 pub fn startup_limit(config: &Config) -> Duration {
     let each = config
         .get_connect_timeout()

@@ -159,7 +159,7 @@ impl Modify for RateLimited {
         );
         // and the event stream's cap on the streams one key holds open
         let streams = refusal(
-            "RATE_LIMITED: the key's (or the address's) quota is used up, or the key has as many event streams open as it may (--max-streams-per-key; no Retry-After: a seat frees when one of them ends)",
+            "RATE_LIMITED: the key's (or the address's) quota is used up, or the key has as many event streams open as it may (--max-streams-per-key; that refusal has no Retry-After, a seat frees when one of them ends, and its X-RateLimit-* headers describe the request budget, not the streams)",
         );
         for (path, item) in openapi.paths.paths.iter_mut() {
             if crate::rate_limit::exempt(path) {

@@ -222,6 +222,16 @@ SELECT type FROM arxos.events WHERE id > (SELECT id FROM arxos.events WHERE type
 SELECT (SELECT last_id FROM arxos.event_counter) = (SELECT max(id) FROM arxos.events) AS counter_at_the_end;
 DELETE FROM arxos.buildings WHERE key = 'byhand';
 DELETE FROM arxos.events WHERE type = 'dba.note';
+-- one at the top of bigint: a clear error naming it, and deleting it (above the head, never
+-- numbered past) leaves the purge horizon where it was
+SELECT purged_through AS horizon FROM arxos.event_horizon \gset
+INSERT INTO arxos.events (id, type, actor, at) VALUES (9223372036854775807, 'dba.note', 'dba', now());
+SELECT arxos.create_building('byhand', 'By hand') IS NOT NULL AS created;
+SELECT arxos.sequence_events();
+DELETE FROM arxos.events WHERE type = 'dba.note';
+SELECT purged_through = :horizon AS horizon_kept FROM arxos.event_horizon;
+SELECT arxos.sequence_events() > 0 AS sequenced_again;
+DELETE FROM arxos.buildings WHERE key = 'byhand';
 -- the webhook fan-out passes a gap of ids (skip_event_ids) in one call, and returns the
 -- number of events it passed (it walked gaps max ids at a time: a large skip stalled webhooks)
 SELECT arxos.enqueue_deliveries(100000) >= 0 AS caught_up;

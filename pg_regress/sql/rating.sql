@@ -166,7 +166,11 @@ SELECT h.reason, h.new_grade, h.new_score, h.actor = current_user AS by_creator,
   FROM arxos.rating_history h WHERE h.building_id = arxos.building_id('born');
 SELECT type, body ->> 'reason' AS reason FROM arxos.events_since(0, types => ARRAY['bilt.*'], building => 'born');
 DELETE FROM arxos.buildings WHERE key = 'born';
--- BI views: refreshed concurrently, readable by arxos_reader and nothing else
+-- BI views: refreshed concurrently, readable by arxos_reader and nothing else; under READ
+-- COMMITTED only (refreshed_at is a time after which each view was read)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT arxos.refresh_views();
+ROLLBACK;
 SELECT arxos.refresh_views();
 SELECT building, grade, rank FROM arxos.bi_leaderboard ORDER BY rank, building;
 SELECT grade, buildings FROM arxos.bi_grade_distribution WHERE buildings > 0 ORDER BY ordinal;

@@ -813,6 +813,92 @@ fn exit_statuses_and_piped_commands() {
     assert_eq!(stdout(&out), "/\n", "{}", stderr(&out));
 }
 
+/// Ctrl-C (SIGINT) stops a script with status 130: while it waits for its input, and while a
+/// statement runs, which is cancelled (found by a review: with the signal handled for the
+/// cancel, a script waiting for its input ignored Ctrl-C).
+#[test]
+fn ctrl_c_stops_a_script() {
+    let cluster = sample_cluster();
+    let interrupt = |pid: u32| {
+        let status = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    };
+    let ended = |child: &mut std::process::Child| {
+        arxos_e2e::wait_until(
+            std::time::Duration::from_secs(20),
+            "the shell to end",
+            || child.try_wait().expect("try_wait"),
+        )
+    };
+
+    // Waiting for its input (the pipe stays open).
+    let mut child = spawn_piped(&cluster);
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(b"pwd\n").expect("a first command");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("its answer");
+    assert_eq!(line, "/\n");
+    interrupt(child.id());
+    let status = ended(&mut child);
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    assert!(
+        err.contains("interrupted (Ctrl-C): the script stops here"),
+        "{err}"
+    );
+    drop(input);
+
+    // While a statement runs: it is cancelled, and the rest does not run.
+    let mut child = shell_command(&cluster, &["-c", "sql select pg_sleep(300); pwd"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start arxos shell");
+    let mut db = cluster.client();
+    let running = |db: &mut postgres::Client| -> i64 {
+        db.query_one(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE state = 'active' AND query LIKE 'FETCH % FROM arxos\\_sql'",
+            &[],
+        )
+        .expect("read pg_stat_activity")
+        .get(0)
+    };
+    arxos_e2e::wait_until(
+        std::time::Duration::from_secs(30),
+        "the statement to run",
+        || (running(&mut db) > 0).then_some(()),
+    );
+    interrupt(child.id());
+    let output = {
+        ended(&mut child);
+        child.wait_with_output().expect("output")
+    };
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "", "pwd did not run");
+    assert!(
+        stderr(&output).contains("canceling statement due to user request"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        running(&mut db),
+        0,
+        "the statement was cancelled, not left running"
+    );
+}
+
 #[test]
 fn reconnects_after_the_database_restarts() {
     let cluster = sample_cluster();

@@ -6,6 +6,8 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{pin_mut, FutureExt, TryStreamExt};
@@ -70,6 +72,25 @@ pub struct Db {
     interrupts: RefCell<Option<Signal>>,
     /// Ctrl-C was pressed since the line began ([`Db::begin_line`]).
     interrupted: Cell<bool>,
+    /// A statement or a reconnect is waiting for the database (and Ctrl-C is its to handle):
+    /// what a script's watcher of Ctrl-C reads ([`Db::stop_scripts_on_interrupt`]).
+    busy: Arc<AtomicBool>,
+}
+
+/// Sets a flag for as long as it lives.
+struct Busy<'a>(&'a AtomicBool);
+
+impl<'a> Busy<'a> {
+    fn new(flag: &'a AtomicBool) -> Busy<'a> {
+        flag.store(true, Ordering::SeqCst);
+        Busy(flag)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Db {
@@ -89,7 +110,30 @@ impl Db {
             abandoned: Cell::new(false),
             interrupts: RefCell::new(None),
             interrupted: Cell::new(false),
+            busy: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// For scripts (`-c`, piped input): a Ctrl-C while no statement runs (the shell reading
+    /// its input, printing, between commands) ends the process at once with status 130, as
+    /// the default action of SIGINT would; one while a statement runs cancels it
+    /// ([`Db::cancel_on_interrupt`]) and the script stops after it. (Found by a review: with
+    /// the signal handled, a script waiting for its input ignored Ctrl-C.)
+    pub fn stop_scripts_on_interrupt(&self) -> std::io::Result<()> {
+        let _context = self.runtime.enter();
+        let mut interrupts = signal(SignalKind::interrupt())?;
+        let busy = Arc::clone(&self.busy);
+        self.runtime.spawn(async move {
+            while interrupts.recv().await.is_some() {
+                if !busy.load(Ordering::SeqCst) {
+                    super::to_stderr(format_args!(
+                        "error: interrupted (Ctrl-C): the script stops here"
+                    ));
+                    std::process::exit(super::EXIT_INTERRUPTED.into());
+                }
+            }
+        });
+        Ok(())
     }
 
     /// From now on SIGINT (Ctrl-C) cancels the running statement, which then fails with
@@ -124,6 +168,7 @@ impl Db {
         if !self.needs_reopening() {
             return Ok(());
         }
+        let _busy = Busy::new(&self.busy);
         let mut interrupts = self.interrupts.borrow_mut();
         let Some(interrupts) = interrupts.as_mut() else {
             return Ok(self.runtime.block_on(self.reopen())?);
@@ -183,6 +228,7 @@ impl Db {
     where
         F: Future<Output = Result<T, tokio_postgres::Error>>,
     {
+        let _busy = Busy::new(&self.busy);
         let mut interrupts = self.interrupts.borrow_mut();
         let Some(interrupts) = interrupts.as_mut() else {
             return Ok(self.runtime.block_on(future)?);
@@ -327,17 +373,19 @@ async fn open(
     database: &DatabaseArgs,
     actor: Option<&str>,
 ) -> Result<tokio_postgres::Client, DbError> {
-    let client = db::connect(database).await?;
-    if let Some(actor) = actor {
-        // part of the start-up: bounded as the connect is
-        let limit = db::startup_limit(&db::pg_config(database.url()?)?);
-        timeout(
-            limit,
-            client.execute("SELECT set_config('arxos.actor', $1, false)", &[&actor]),
-        )
+    // The actor is part of the start-up: one limit for the connect and it.
+    let limit = db::startup_limit(&db::pg_config(database.url()?)?);
+    let opened = async {
+        let client = db::connect(database).await?;
+        if let Some(actor) = actor {
+            client
+                .execute("SELECT set_config('arxos.actor', $1, false)", &[&actor])
+                .await
+                .map_err(DbError::Connect)?;
+        }
+        Ok(client)
+    };
+    timeout(limit, opened)
         .await
         .map_err(|_| DbError::ConnectTimeout(limit))?
-        .map_err(DbError::Connect)?;
-    }
-    Ok(client)
 }

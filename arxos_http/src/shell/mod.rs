@@ -39,7 +39,7 @@ use render::{Palette, Style};
 const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// A script stopped by Ctrl-C (128 + SIGINT, as a POSIX shell reports it).
-const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 /// Lines kept in the history file.
 const HISTORY_SIZE: usize = 1000;
 
@@ -193,7 +193,7 @@ fn shown(message: &str) -> String {
 
 /// Writes a line to stderr; a closed stderr (`2>&1 | head`) loses the line rather than
 /// panicking as `eprintln!` would.
-fn to_stderr(line: std::fmt::Arguments) {
+pub(crate) fn to_stderr(line: std::fmt::Arguments) {
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
@@ -208,7 +208,9 @@ struct Outcome {
 }
 
 /// Runs the commands of one line; output goes to stdout, errors to stderr.
-fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
+/// `fresh`: Ctrl-C pressed before the line (while the prompt was shown) is forgotten, as at an
+/// interactive prompt; a script keeps it, and stops.
+fn run_line(session: &RefCell<Session>, line: &str, fresh: bool) -> Outcome {
     let mut outcome = Outcome {
         failed: false,
         exit: false,
@@ -218,10 +220,14 @@ fn run_line(session: &RefCell<Session>, line: &str) -> Outcome {
     if line.trim_start().starts_with('#') {
         return outcome;
     }
-    session.borrow().db().begin_line();
+    if fresh {
+        session.borrow().db().begin_line();
+    }
     run_commands(session, line, &mut outcome);
     outcome.interrupted = session.borrow().db().interrupted();
-    session.borrow().db().begin_line();
+    if fresh {
+        session.borrow().db().begin_line();
+    }
     outcome
 }
 
@@ -263,7 +269,9 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
         };
         match result {
             Ok(text) => {
-                let written = write_output(&text, || session.borrow().db().interrupted());
+                let written = write_output(&mut io::stdout().lock(), &text, || {
+                    session.borrow().db().interrupted()
+                });
                 if let Ok(false) = written {
                     report(&ShellError::Invalid(
                         "interrupted (Ctrl-C): the rest of the output and of the line was not shown or run"
@@ -297,21 +305,25 @@ fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
 
 /// Writes a command's output to stdout a block of lines at a time, so that Ctrl-C (`stop`)
 /// stops a long one (a tree of 10,000 lines over a slow link) between blocks: Ok(false) then.
-fn write_output(text: &str, stop: impl Fn() -> bool) -> io::Result<bool> {
+fn write_output(out: &mut impl Write, text: &str, stop: impl Fn() -> bool) -> io::Result<bool> {
     const BLOCK: usize = 16 * 1024;
-    let mut stdout = io::stdout().lock();
     let mut rest = text;
     while !rest.is_empty() {
         let cut = match rest.len() <= BLOCK {
             true => rest.len(),
             // after the last line break of the block, or the block's first line whole
-            false => rest[..BLOCK]
-                .rfind('\n')
-                .or_else(|| rest.find('\n'))
-                .map_or(rest.len(), |i| i + 1),
+            // (on bytes: the block's end may fall inside a character; a line break never does)
+            false => {
+                let bytes = rest.as_bytes();
+                bytes[..BLOCK]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .or_else(|| bytes.iter().position(|&b| b == b'\n'))
+                    .map_or(rest.len(), |i| i + 1)
+            }
         };
-        stdout.write_all(&rest.as_bytes()[..cut])?;
-        stdout.flush()?;
+        out.write_all(&rest.as_bytes()[..cut])?;
+        out.flush()?;
         rest = &rest[cut..];
         if !rest.is_empty() && stop() {
             return Ok(false);
@@ -323,7 +335,9 @@ fn write_output(text: &str, stop: impl Fn() -> bool) -> io::Result<bool> {
 /// One-shot and piped commands: every line runs, even after a failure, until `exit`. Ctrl-C
 /// cancels the running statement and stops the script (status 130).
 fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -> u8 {
-    if let Err(e) = session.borrow_mut().db_mut().cancel_on_interrupt() {
+    let cancelling = session.borrow_mut().db_mut().cancel_on_interrupt();
+    let handled = cancelling.and_then(|()| session.borrow().db().stop_scripts_on_interrupt());
+    if let Err(e) = handled {
         to_stderr(format_args!(
             "warning: Ctrl-C cannot cancel statements: {e}"
         ));
@@ -336,7 +350,7 @@ fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -
             0 => line.strip_prefix('\u{feff}').unwrap_or(&line),
             _ => &line,
         };
-        let outcome = run_line(session, line);
+        let outcome = run_line(session, line, false);
         if outcome.interrupted {
             report(&ShellError::Invalid(
                 "interrupted (Ctrl-C): the script stops here".to_owned(),
@@ -406,7 +420,7 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
                 // after the other, as piped lines do.
                 let mut exit = None;
                 for line in text.lines() {
-                    let outcome = run_line(&session, line);
+                    let outcome = run_line(&session, line, true);
                     if outcome.exit {
                         exit = Some(outcome.status.unwrap_or(0));
                         break;
@@ -436,4 +450,38 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
         }
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_cut_between_lines_whatever_the_characters() {
+        // a block's end falling inside a two-byte character (found by a review: a panic)
+        for text in [
+            format!("{}\n{}\n", "é".repeat(20_000), "x".repeat(10)),
+            format!("a{}\n", "é".repeat(20_000)),
+            "é".repeat(20_000),
+            (0..3000)
+                .map(|i| format!("/会議室{i}\n"))
+                .collect::<String>(),
+        ] {
+            let mut out = Vec::new();
+            assert!(write_output(&mut out, &text, || false).unwrap());
+            assert_eq!(out, text.as_bytes());
+        }
+        // stopped after the first block, at a line's end
+        let text = (0..3000)
+            .map(|i| format!("/会議室{i}\n"))
+            .collect::<String>();
+        let mut out = Vec::new();
+        assert!(!write_output(&mut out, &text, || true).unwrap());
+        assert!(
+            out.len() < text.len() && out.ends_with(b"\n"),
+            "{}",
+            out.len()
+        );
+        assert!(std::str::from_utf8(&out).is_ok());
+    }
 }

@@ -237,6 +237,9 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
     // character is a quote too: `''` is a quote inside it, as in any SQL string)
     let mut quote: Option<char> = None;
     let mut escaped = false;
+    // where the last dollar-quoted body ended: a `$` right there opens the next one (`$$a$$$$`),
+    // where after a name's character it is part of the name (`a$b$`)
+    let mut body_ended = None;
     let mut k = 0;
     while k < chars.len() {
         let (i, c) = chars[k];
@@ -274,7 +277,10 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
                     }
                     continue;
                 }
-                '$' if k < 2 || !at(k - 2).is_some_and(|p| ident(p) || p == '$') => {
+                '$' if k < 2
+                    || body_ended == Some(k - 1)
+                    || !at(k - 2).is_some_and(|p| ident(p) || p == '$') =>
+                {
                     // `$tag$`: a tag is empty or an identifier not starting with a digit (`$1`
                     // is a parameter); the body ends at the same delimiter, or the line
                     let tag_end = (k..chars.len()).find(|&j| !ident(chars[j].1));
@@ -287,6 +293,7 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
                                 Some(found) => {
                                     let resume = body + found + delimiter.len();
                                     k = chars.partition_point(|&(b, _)| b < resume);
+                                    body_ended = Some(k);
                                 }
                                 None => k = chars.len(),
                             }
@@ -300,6 +307,9 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
         let before = [k.checked_sub(3).and_then(at), k.checked_sub(2).and_then(at)];
         let escape_string = matches!(before[1], Some('E' | 'e')) && !before[0].is_some_and(ident);
         match (quote, c) {
+            // a SQL identifier in double quotes: no escapes (`""` is a quote inside it)
+            (Some('"'), '"') if sql => quote = None,
+            (Some('"'), _) if sql => {}
             (Some('E'), '\\') => escaped = true,
             (Some('E'), '\'') => quote = Some('c'),
             (Some('E'), _) => {}
@@ -807,6 +817,20 @@ mod tests {
             vec!["pwd", "sql select 1 -- x; y"]
         );
         assert_eq!(split_commands("sqlx -- a; pwd"), vec!["sqlx -- a", "pwd"]);
+        // in SQL a backslash in a quoted name is a character (found by a review)
+        assert_eq!(
+            split_commands(r#"sql select 1 as "a\"; pwd"#),
+            vec![r#"sql select 1 as "a\""#, "pwd"]
+        );
+        assert_eq!(
+            split_commands(r#"sql select 1 as "a""b;"; pwd"#),
+            vec![r#"sql select 1 as "a""b;""#, "pwd"]
+        );
+        // a dollar quote right after another opens a new body, as PostgreSQL reads it
+        assert_eq!(
+            split_commands("sql select $$a$$$$; pwd"),
+            vec!["sql select $$a$$$$; pwd"]
+        );
     }
 
     #[test]
