@@ -846,10 +846,10 @@ impl Session {
         let score = breakdown["score"].as_f64().unwrap_or(0.0);
         let _ = writeln!(
             out,
-            "{}  grade {}  score {} / 100  (version {version})",
+            // three decimals, as the score is stored and `buildings` shows it
+            "{}  grade {}  score {score:.3} / 100  (version {version})",
             printable(breakdown["building"].as_str().unwrap_or(building)),
             p.paint(Style::Heading, breakdown["grade"].as_str().unwrap_or("?")),
-            render::number(score),
         );
         let mut table = Vec::new();
         for c in breakdown["components"].as_array().into_iter().flatten() {
@@ -1025,7 +1025,8 @@ fn help(topic: Option<&str>) -> Result<String, ShellError> {
             out.push_str(&render_table(&table));
             out.push_str(
                 "\nPaths are absolute (/electrical/panels) or relative to the current path (.., circuits/2).\n\
-                 Separate commands with ;. Tab completes commands and paths. `help COMMAND` explains one.\n",
+                 Separate commands with ;. `help COMMAND` explains one.\n\
+                 Tab completes commands and paths, where the terminal has line editing.\n",
             );
         }
         Some(name) => {
