@@ -115,10 +115,12 @@ async fn create(args: CreateArgs) -> Result<(), KeysError> {
     let id: String = row.try_get(0)?;
     let key: String = row.try_get(1)?;
     let prefix: String = row.try_get(2)?;
-    println!("id:     {id}");
-    println!("prefix: {prefix}");
-    println!("key:    {key}");
-    eprintln!("Store the key now: it is not shown again and cannot be recovered.");
+    crate::output::say(format_args!("id:     {id}"));
+    crate::output::say(format_args!("prefix: {prefix}"));
+    crate::output::say(format_args!("key:    {key}"));
+    crate::output::say_err(format_args!(
+        "Store the key now: it is not shown again and cannot be recovered."
+    ));
     Ok(())
 }
 
@@ -167,7 +169,7 @@ async fn revoke(args: RevokeArgs) -> Result<(), KeysError> {
         .await?;
     match row.try_get::<_, Option<bool>>(0)? {
         Some(true) => {
-            println!("revoked {}", args.id);
+            crate::output::say(format_args!("revoked {}", args.id));
             Ok(())
         }
         _ => Err(KeysError::NoSuchKey(args.id)),

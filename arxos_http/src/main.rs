@@ -15,6 +15,7 @@ mod listen;
 mod metrics;
 mod openapi;
 mod operations;
+mod output;
 mod protocol;
 mod rate_limit;
 mod realtime;
@@ -151,21 +152,21 @@ async fn main() -> ExitCode {
         Command::Keys(args) => {
             init_logging(cli.log_format, "warn");
             if let Err(e) = keys::run(args).await {
-                eprintln!("error: {}", error::chain(&e));
+                output::say_err(format_args!("error: {}", error::chain(&e)));
                 return ExitCode::FAILURE;
             }
         }
         Command::Import(args) => {
             init_logging(cli.log_format, "warn");
             if let Err(e) = import::cli::import(args).await {
-                eprintln!("error: {}", error::chain(&e));
+                output::say_err(format_args!("error: {}", error::chain(&e)));
                 return ExitCode::FAILURE;
             }
         }
         Command::Export(args) => {
             init_logging(cli.log_format, "warn");
             if let Err(e) = import::cli::export(args).await {
-                eprintln!("error: {}", error::chain(&e));
+                output::say_err(format_args!("error: {}", error::chain(&e)));
                 return ExitCode::FAILURE;
             }
         }

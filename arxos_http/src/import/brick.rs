@@ -2,7 +2,10 @@
 //!
 //! Entities are the named subjects (those with an `rdf:type`, and untyped ones too, as
 //! `Resource`). The location tree comes from `isPointOf`/`hasPoint` (points under equipment),
-//! `isPartOf`/`hasPart` and `hasLocation`/`isLocationOf`, whichever direction the file uses;
+//! `isPartOf`/`hasPart` and `hasLocation`/`isLocationOf`, whichever direction the file uses
+//! (Brick's, or RealEstateCore's `rec:` ones, which Brick 1.4 models use for locations:
+//! `rec:isPartOf`, `rec:hasPart`, `rec:locatedIn`, `rec:isLocationOf`, `rec:hasPoint`,
+//! `rec:isPointOf`);
 //! when an entity has several parents, the first by (relation, IRI) wins and the others become
 //! connections. Every other relation between entities becomes a connection (inverses such as
 //! `isFedBy` are turned into their forward form); literals, blank-node structures and IRIs
@@ -19,6 +22,8 @@ use super::sanitize;
 use super::ImportError;
 
 pub const BRICK: &str = "https://brickschema.org/schema/Brick#";
+/// RealEstateCore, whose location classes and relations Brick 1.4 adopted.
+pub const REC: &str = "https://w3id.org/rec#";
 pub const ARXOS: &str = "https://arxos.dev/schema#";
 pub const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
@@ -38,6 +43,8 @@ const PARENT_RELATIONS: &[(&str, u8, bool)] = &[
     ("hasPart", 1, false),
     ("hasLocation", 2, true),
     ("isLocationOf", 2, false),
+    // RealEstateCore's name for hasLocation
+    ("locatedIn", 2, true),
 ];
 
 /// Inverse relations and their forward form: `a isFedBy b` is `b feeds a`.
@@ -52,15 +59,44 @@ const INVERSES: &[(&str, &str)] = &[
     ("isAssociatedWith", "associatedWith"),
 ];
 
-/// Classes of schema declarations, which are not building entities.
+/// Classes of schema declarations, which are not building entities: the ontology's classes,
+/// properties and shapes, and the vocabulary Brick defines as instances (tags, substances,
+/// quantities), which a model saved together with its ontology carries along.
 const SCHEMA_CLASSES: &[&str] = &[
     "http://www.w3.org/2002/07/owl#Ontology",
     "http://www.w3.org/2002/07/owl#Class",
     "http://www.w3.org/2002/07/owl#ObjectProperty",
     "http://www.w3.org/2002/07/owl#DatatypeProperty",
+    "http://www.w3.org/2002/07/owl#AnnotationProperty",
+    "http://www.w3.org/2002/07/owl#TransitiveProperty",
+    "http://www.w3.org/2002/07/owl#SymmetricProperty",
+    "http://www.w3.org/2002/07/owl#FunctionalProperty",
+    "http://www.w3.org/2002/07/owl#InverseFunctionalProperty",
+    "http://www.w3.org/2002/07/owl#AsymmetricProperty",
+    "http://www.w3.org/2002/07/owl#IrreflexiveProperty",
+    "http://www.w3.org/2002/07/owl#Restriction",
     "http://www.w3.org/2000/01/rdf-schema#Class",
+    "http://www.w3.org/2000/01/rdf-schema#Datatype",
     "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property",
     "http://www.w3.org/ns/shacl#NodeShape",
+    "http://www.w3.org/ns/shacl#PropertyShape",
+    "https://brickschema.org/schema/Brick#Tag",
+    "https://brickschema.org/schema/Brick#Substance",
+    "https://brickschema.org/schema/Brick#Quantity",
+    "https://brickschema.org/schema/Brick#EntityPropertyValue",
+    "http://www.w3.org/2004/02/skos/core#Concept",
+    "http://www.w3.org/2004/02/skos/core#ConceptScheme",
+];
+
+/// Predicates that only schema declarations have: a subject with one of them is a class or a
+/// property (`brick:Apartment rdfs:subClassOf brick:Space`), not an entity.
+const SCHEMA_PREDICATES: &[&str] = &[
+    "http://www.w3.org/2000/01/rdf-schema#subClassOf",
+    "http://www.w3.org/2000/01/rdf-schema#subPropertyOf",
+    "http://www.w3.org/2002/07/owl#equivalentClass",
+    "http://www.w3.org/2002/07/owl#equivalentProperty",
+    "http://www.w3.org/2002/07/owl#inverseOf",
+    "http://www.w3.org/ns/shacl#targetClass",
 ];
 
 /// The local name of an IRI: after the last `#`, else the last `/`, else the last `:`.
@@ -77,6 +113,11 @@ pub fn local_name(iri: &str) -> &str {
 
 fn is_brick(iri: &str) -> bool {
     iri.contains("brickschema.org/schema") && iri.contains("Brick#")
+}
+
+/// A relation whose hierarchy meaning the import knows: Brick's, or RealEstateCore's.
+fn is_structural(iri: &str) -> bool {
+    is_brick(iri) || iri.starts_with(REC)
 }
 
 /// Percent-decoding of a local name (types and names exported by `arxos export`).
@@ -276,10 +317,15 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut types: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut blank: HashMap<String, Vec<(String, Term)>> = HashMap::new();
     let mut subjects: BTreeSet<String> = BTreeSet::new();
+    // subjects that declare schema (a subclass, a subproperty)
+    let mut declared: BTreeSet<String> = BTreeSet::new();
     for t in &triples {
         match &t.subject {
             Subject::NamedNode(s) => {
                 subjects.insert(s.as_str().to_owned());
+                if SCHEMA_PREDICATES.contains(&t.predicate.as_str()) {
+                    declared.insert(s.as_str().to_owned());
+                }
                 if t.predicate.as_str() == RDF_TYPE {
                     if let Term::NamedNode(c) = &t.object {
                         types
@@ -304,6 +350,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         .iter()
         .filter(|(_, cs)| cs.iter().any(|c| SCHEMA_CLASSES.contains(&c.as_str())))
         .map(|(s, _)| s)
+        .chain(declared.iter())
         .collect();
     let entities: BTreeSet<&str> = subjects
         .iter()
@@ -379,7 +426,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                 let o = o.as_str();
                 if let Some(&(name, rank, child_is_subject)) = PARENT_RELATIONS
                     .iter()
-                    .find(|(n, _, _)| *n == local && is_brick(pred))
+                    .find(|(n, _, _)| *n == local && is_structural(pred))
                 {
                     let (child, parent) = if child_is_subject { (s, o) } else { (o, s) };
                     let forward = match name {
@@ -413,7 +460,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             Term::NamedNode(o)
                 if PARENT_RELATIONS
                     .iter()
-                    .any(|(n, _, _)| *n == local && is_brick(pred)) =>
+                    .any(|(n, _, _)| *n == local && is_structural(pred)) =>
             {
                 model.skipped.push(Skipped {
                     what: t.to_string(),
@@ -450,8 +497,12 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let given_ids: BTreeSet<&str> = given.keys().copied().collect();
     for &id in &entities {
         let classes = types.get(id);
-        let class =
-            classes.and_then(|cs| cs.iter().find(|c| is_brick(c)).or_else(|| cs.iter().next()));
+        let class = classes.and_then(|cs| {
+            cs.iter()
+                .find(|c| is_brick(c))
+                .or_else(|| cs.iter().find(|c| c.starts_with(REC)))
+                .or_else(|| cs.iter().next())
+        });
         let kind = class.map_or_else(|| "Resource".to_owned(), |c| type_name(c));
         let mut properties = props
             .remove(id)
@@ -1035,6 +1086,74 @@ ex:VAV1 brick:isFedBy ex:box .
             parse(b"@prefix x: <urn:x#> . x:a x:b"),
             Err(ImportError::Syntax(_))
         ));
+    }
+
+    /// Brick 1.4 models put locations in RealEstateCore's terms (found by a review: the
+    /// official building_meter example came in flat, its rec:isPartOf as connections).
+    #[test]
+    fn realestatecore_relations_make_the_tree() {
+        let ttl = "@prefix brick: <https://brickschema.org/schema/Brick#> .
+@prefix rec: <https://w3id.org/rec#> .
+@prefix ex: <urn:ex#> .
+ex:site a rec:Site .
+ex:bldg a rec:Building ; rec:isPartOf ex:site .
+ex:floor1 a rec:Level ; rec:isPartOf ex:bldg .
+ex:room a rec:Room ; rec:isPartOf ex:floor1 .
+ex:meter a brick:Electrical_Meter ; rec:locatedIn ex:room ; rec:hasPoint ex:kw .
+ex:kw a brick:Electric_Power_Sensor .
+ex:site rec:hasPart ex:annex .
+ex:annex a rec:Building .
+";
+        let model = parse(ttl.as_bytes()).expect("parse");
+        let parent = |id: &str| {
+            model
+                .entities
+                .iter()
+                .find(|e| e.id == format!("urn:ex#{id}"))
+                .unwrap_or_else(|| panic!("{id}"))
+                .parent
+                .clone()
+        };
+        assert_eq!(parent("bldg").as_deref(), Some("urn:ex#site"));
+        assert_eq!(parent("floor1").as_deref(), Some("urn:ex#bldg"));
+        assert_eq!(parent("room").as_deref(), Some("urn:ex#floor1"));
+        assert_eq!(parent("meter").as_deref(), Some("urn:ex#room"));
+        assert_eq!(parent("kw").as_deref(), Some("urn:ex#meter"));
+        assert_eq!(parent("annex").as_deref(), Some("urn:ex#site"));
+        assert!(model.relations.is_empty(), "{:?}", model.relations);
+        let kind = |id: &str| {
+            model
+                .entities
+                .iter()
+                .find(|e| e.id == format!("urn:ex#{id}"))
+                .unwrap()
+                .kind
+                .clone()
+        };
+        assert_eq!(kind("floor1"), "Level");
+    }
+
+    /// A model saved with its ontology (or the ontology itself): classes, properties, shapes
+    /// and Brick's vocabulary instances are not entities (found by a review: Brick.ttl made
+    /// 768 objects, PropertyShapes and Tags among them).
+    #[test]
+    fn schema_declarations_are_not_entities() {
+        let ttl = "@prefix brick: <https://brickschema.org/schema/Brick#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix tag: <https://brickschema.org/schema/BrickTag#> .
+@prefix ex: <urn:ex#> .
+brick:Apartment rdfs:subClassOf brick:Space .
+brick:shape1 a sh:PropertyShape ; sh:path brick:area .
+brick:note a owl:AnnotationProperty .
+tag:Air a brick:Tag .
+brick:Air a brick:Substance .
+ex:flat a brick:Apartment .
+";
+        let model = parse(ttl.as_bytes()).expect("parse");
+        let ids: Vec<&str> = model.entities.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["urn:ex#flat"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::export::{to_turtle, ExportConnection, ExportObject};
 use super::{plan, write, Format, ImportError};
 use crate::config::DatabaseArgs;
 use crate::db::{self, DbError};
+use crate::output::{say, say_err};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -76,12 +77,12 @@ pub async fn import(args: ImportArgs) -> Result<(), CliError> {
     let input = read_input(&args.file)?;
     let plan = plan(&input, args.format)?;
     if args.dry_run {
-        println!(
+        say(format_args!(
             "would write {} objects and {} connections; {} skipped",
             plan.objects.len(),
             plan.connections.len(),
             plan.skipped.len()
-        );
+        ));
         report_skipped(&plan.skipped);
         return Ok(());
     }
@@ -102,7 +103,6 @@ pub async fn import(args: ImportArgs) -> Result<(), CliError> {
                 &[&args.building, &name],
             )
             .await?;
-        eprintln!("created building {}", args.building);
     }
     let bar = progress_bar(write::total(&plan));
     let tick = {
@@ -112,7 +112,11 @@ pub async fn import(args: ImportArgs) -> Result<(), CliError> {
     let summary = write::write(&client, &args.building, plan, &tick).await?;
     client.batch_execute("COMMIT").await?;
     bar.finish_and_clear();
-    println!("{}", summary.line());
+    if !exists {
+        // once committed: the building exists only then
+        say_err(format_args!("created building {}", args.building));
+    }
+    say(format_args!("{}", summary.line()));
     report_skipped(&summary.skipped);
     Ok(())
 }
@@ -148,10 +152,13 @@ fn progress_bar(total: u64) -> ProgressBar {
 
 fn report_skipped(skipped: &[super::model::Skipped]) {
     for s in skipped.iter().take(SKIPPED_SHOWN) {
-        eprintln!("skipped {}: {}", s.what, s.reason);
+        say_err(format_args!("skipped {}: {}", s.what, s.reason));
     }
     if skipped.len() > SKIPPED_SHOWN {
-        eprintln!("… and {} more skipped", skipped.len() - SKIPPED_SHOWN);
+        say_err(format_args!(
+            "… and {} more skipped",
+            skipped.len() - SKIPPED_SHOWN
+        ));
     }
 }
 

@@ -62,7 +62,13 @@ fn hayson(v: &Value) -> Kind {
             other => Kind::Other(other.clone()),
         };
     };
-    match obj.get("_kind").and_then(Value::as_str) {
+    // Kinds in any case: some tools write `"Ref"`, `"Marker"` (shaystack's samples; found by
+    // a review: every record was skipped as having no id).
+    let kind = obj
+        .get("_kind")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
+    match kind.as_deref() {
         Some("marker") => Kind::Marker,
         Some("remove") => Kind::Remove,
         Some("ref") => match obj.get("val").and_then(Value::as_str) {
@@ -166,7 +172,10 @@ fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
                     .and_then(Value::as_str);
                 // A Hayson grid says so (`"_kind": "grid"`), whatever its `ver` (Haystack 4
                 // grids still carry ver "3.0"); otherwise ver 3 means Haystack 3 JSON.
-                let hayson = grid.get("_kind").and_then(Value::as_str) == Some("grid");
+                let hayson = grid
+                    .get("_kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.eq_ignore_ascii_case("grid"));
                 (
                     rows,
                     ver.map(|v| !hayson && v.starts_with('3'))
@@ -550,6 +559,21 @@ mod tests {
             property(&v3(&json!("n:0.10000000000000000555 %"))).to_string(),
             r#"{"unit":"%","value":0.10000000000000000555}"#
         );
+    }
+
+    #[test]
+    fn kinds_are_read_in_any_case() {
+        let grid = json!({"_kind": "Grid", "meta": {"ver": "3.0"}, "cols": [{"name": "id"}],
+            "rows": [
+                {"id": {"_kind": "Ref", "val": "s"}, "site": {"_kind": "Marker"}},
+                {"id": {"_kind": "REF", "val": "e"}, "equip": {"_kind": "marker"},
+                 "siteRef": {"_kind": "Ref", "val": "s"},
+                 "power": {"_kind": "Number", "val": 5, "unit": "kW"}}]});
+        let model = parse(grid.to_string().as_bytes()).expect("parse");
+        assert_eq!(model.entities.len(), 2, "{:?}", model.skipped);
+        let e = model.entities.iter().find(|e| e.id == "e").expect("e");
+        assert_eq!(e.parent.as_deref(), Some("s"));
+        assert_eq!(e.properties["power"], json!({"value": 5, "unit": "kW"}));
     }
 
     const HAYSON: &str = r#"{"_kind": "grid", "meta": {"ver": "3.0"}, "cols": [], "rows": []}"#;

@@ -66,11 +66,50 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(ImportError::Format("the file is empty".into()));
     }
-    let model = match format.unwrap_or_else(|| Format::detect(input)) {
-        Format::Brick => brick::parse(input)?,
-        Format::Haystack => haystack::parse(input)?,
+    let model = match format {
+        Some(Format::Brick) => brick::parse(input)?,
+        Some(Format::Haystack) => haystack::parse(input)?,
+        None => match Format::detect(input) {
+            Format::Haystack => haystack::parse(input)?,
+            // Anything that is neither JSON nor Zinc is read as Turtle: when that fails, say so,
+            // so that a Trio, CSV or RDF/XML file is not answered with a Turtle syntax error
+            // alone (found by a review).
+            Format::Brick => brick::parse(input).map_err(|e| match e {
+                ImportError::Syntax(message) => ImportError::Syntax(format!(
+                    "{message} (the file was read as Turtle, since it is neither JSON nor Zinc: \
+                     the import takes Brick in Turtle or N-Triples, and Haystack as JSON or Zinc{})",
+                    unsupported_hint(input)
+                )),
+                other => other,
+            })?,
+        },
     };
     Ok(model.plan())
+}
+
+/// What a file that failed to parse as Turtle looks like, when it looks like a format the
+/// import does not take.
+fn unsupported_hint(input: &[u8]) -> &'static str {
+    let head = String::from_utf8_lossy(&input[..input.len().min(512)]);
+    let head = head.trim_start();
+    if head.starts_with("<?xml") || head.contains("<rdf:RDF") {
+        "; this looks like RDF/XML: convert it to Turtle (rdflib, `riot --output=turtle`)"
+    } else if head
+        .lines()
+        .next()
+        .is_some_and(|l| l.contains(':') && !l.contains('<') && !l.contains('@'))
+        && head.contains("\n---")
+    {
+        "; this looks like Trio: convert it to Zinc or JSON"
+    } else if head
+        .lines()
+        .next()
+        .is_some_and(|l| l.contains(',') && !l.contains('<'))
+    {
+        "; this looks like CSV: convert it to Zinc or JSON"
+    } else {
+        ""
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +136,29 @@ mod tests {
         assert_eq!(plan.objects.len(), 1);
         let zinc = "\u{feff}ver:\"3.0\"\nid,site\n@a,M\n";
         assert_eq!(super::plan(zinc.as_bytes(), None).unwrap().objects.len(), 1);
+    }
+
+    #[test]
+    fn a_file_of_another_format_is_named() {
+        for (input, says) in [
+            (
+                &b"<?xml version=\"1.0\"?>\n<rdf:RDF></rdf:RDF>\n"[..],
+                "RDF/XML",
+            ),
+            (b"dis:\"Site\"\nsite\n---\ndis:\"AHU\"\nequip\n", "Trio"),
+            (b"id,dis,site\n@a,Site,M\n", "CSV"),
+        ] {
+            let message = plan(input, None).unwrap_err().to_string();
+            assert!(
+                message.contains("read as Turtle") && message.contains(says),
+                "{message}"
+            );
+        }
+        // named explicitly, the parser's message alone
+        let message = plan(b"id,dis\n", Some(Format::Brick))
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains("read as Turtle"), "{message}");
     }
 
     #[test]

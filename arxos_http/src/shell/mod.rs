@@ -191,11 +191,8 @@ fn shown(message: &str) -> String {
     text
 }
 
-/// Writes a line to stderr; a closed stderr (`2>&1 | head`) loses the line rather than
-/// panicking as `eprintln!` would.
-pub(crate) fn to_stderr(line: std::fmt::Arguments) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
-}
+/// Writes a line to stderr; a closed stderr (`2>&1 | head`) loses the line.
+pub(crate) use crate::output::say_err as to_stderr;
 
 /// What a line asks for next.
 struct Outcome {

@@ -1,0 +1,15 @@
+//! Lines the command-line tools print. A closed pipe (`arxos import … | head -1`) loses a line
+//! rather than panicking as `println!` and `eprintln!` do (found by a review: `arxos import`
+//! exited 101, sometimes before its COMMIT).
+
+use std::io::Write;
+
+/// A line on stdout.
+pub fn say(line: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// A line on stderr.
+pub fn say_err(line: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
