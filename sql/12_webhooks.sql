@@ -921,6 +921,37 @@ BEGIN
 END
 $$;
 
+-- The timer side of `disable_after`: finish_deliveries disables a failing webhook when one of
+-- its attempts fails past the period, but an endpoint that went down after its last event
+-- has no more attempts once its deliveries are dead, and would stay enabled (found by a
+-- review). The webhook worker calls this every minute: webhooks failing without a success
+-- for `disable_after` are disabled, with a `webhook.disabled` event each. Rows someone else
+-- holds are left for the next call. Returns the number disabled.
+CREATE FUNCTION arxos.disable_failing_webhooks(disable_after interval DEFAULT '5 days')
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+DECLARE
+    disabled integer;
+BEGIN
+    IF disable_after IS NULL OR disable_after < interval '0' OR disable_after > interval '1000 years' THEN
+        RAISE EXCEPTION 'disable_after must be an interval from 0 to 1000 years, got %', coalesce(disable_after::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    WITH off AS (
+        UPDATE arxos.webhooks w
+           SET enabled = false, updated_at = now(),
+               disabled_reason = 'the endpoint failed for ' || justify_interval(disable_after)::text
+         WHERE w.id = ANY (ARRAY(SELECT x.id FROM arxos.webhooks x
+                                  WHERE x.enabled AND x.failing_since <= now() - disable_after
+                                  ORDER BY x.id
+                                    FOR NO KEY UPDATE SKIP LOCKED))
+        RETURNING w.*
+    )
+    SELECT arxos.webhooks_disabled(array_agg(o.id), array_agg(o.disabled_reason)) INTO disabled FROM off o;
+    RETURN disabled;
+END
+$$;
+
 -------------------------------------------------------------------------------------------------
 -- Privileges
 -------------------------------------------------------------------------------------------------
@@ -931,10 +962,12 @@ REVOKE ALL ON arxos.webhooks, arxos.webhook_cursor, arxos.webhook_deliveries,
               arxos.webhook_attempts FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION arxos.enqueue_deliveries(integer),
                            arxos.claim_deliveries(text, integer, interval, integer),
-                           arxos.finish_deliveries(text, jsonb, interval[], interval) FROM PUBLIC;
+                           arxos.finish_deliveries(text, jsonb, interval[], interval),
+                           arxos.disable_failing_webhooks(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION arxos.enqueue_deliveries(integer),
                           arxos.claim_deliveries(text, integer, interval, integer),
-                          arxos.finish_deliveries(text, jsonb, interval[], interval)
+                          arxos.finish_deliveries(text, jsonb, interval[], interval),
+                          arxos.disable_failing_webhooks(interval)
       TO arxos_authenticator;
 GRANT EXECUTE ON FUNCTION arxos.event_object_type(arxos.events), arxos.event_json(arxos.events),
                           arxos.event_other_path(arxos.events), arxos.event_old_type(arxos.events),

@@ -60,7 +60,8 @@ REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.authorize(text, text,
                            arxos.webhook_new_secret(),
                            arxos.enqueue_deliveries(integer),
                            arxos.claim_deliveries(text, integer, interval, integer),
-                           arxos.finish_deliveries(text, jsonb, interval[], interval) FROM arxos_api;
+                           arxos.finish_deliveries(text, jsonb, interval[], interval),
+                           arxos.disable_failing_webhooks(interval) FROM arxos_api;
 
 -- TRUNCATE fires no row or statement trigger but its own, so on the tables whose triggers keep
 -- the invariants (history, events, rating counters, key revocation, the market's books, the

@@ -1138,6 +1138,8 @@ pub struct Delivery {
     pub message_id: String,
     /// pending, delivering, delivered or dead.
     pub status: String,
+    /// Attempts within the current retry schedule: a retry by hand starts a new schedule at
+    /// 0, so this can be less than the entries of `attempt_log`, which keeps them all.
     pub attempts: i32,
     #[schema(format = DateTime)]
     pub next_attempt_at: Option<String>,

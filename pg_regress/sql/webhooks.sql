@@ -193,3 +193,17 @@ SELECT w->>'building' AS building, w->>'enabled' AS enabled
 SELECT farewell_event IS NULL AS farewell_ends_once_enabled FROM arxos.webhooks WHERE id = :'scoped';
 SELECT arxos.delete_webhook(:'scoped'::uuid);
 DELETE FROM arxos.buildings WHERE key = 'hookc';
+-- the timer side of disable_after: a webhook failing past the period with no attempt left is
+-- disabled by the worker's check, with its event; one failing for less, or healthy, is not
+SELECT (arxos.create_webhook('https://example.com/down') ->> 'id') AS down \gset
+SELECT (arxos.create_webhook('https://example.com/flaky') ->> 'id') AS flaky \gset
+UPDATE arxos.webhooks SET failing_since = now() - interval '6 days' WHERE id = :'down';
+UPDATE arxos.webhooks SET failing_since = now() - interval '1 day' WHERE id = :'flaky';
+SELECT arxos.disable_failing_webhooks('5 days') AS disabled;
+SELECT id = :'down' AS is_down, enabled, disabled_reason FROM arxos.webhooks WHERE id IN (:'down', :'flaky') ORDER BY id = :'down';
+SELECT count(*) AS disabled_events FROM arxos.events_pending WHERE type = 'webhook.disabled' AND body ->> 'webhook' = :'down';
+SELECT arxos.disable_failing_webhooks('5 days') AS again;
+SELECT arxos.disable_failing_webhooks(NULL);
+SELECT has_function_privilege('arxos_api', 'arxos.disable_failing_webhooks(interval)', 'EXECUTE') AS api,
+       has_function_privilege('arxos_authenticator', 'arxos.disable_failing_webhooks(interval)', 'EXECUTE') AS shim;
+SELECT arxos.delete_webhook(:'down'::uuid), arxos.delete_webhook(:'flaky'::uuid);

@@ -631,6 +631,35 @@ fn an_endpoint_failing_for_the_set_period_is_disabled_and_says_so() {
     assert_eq!(disabled_event(&api, &id)["reason"], reason);
 }
 
+/// An endpoint that went down after its last event has no attempt left to notice the period:
+/// the worker's check disables it all the same (found by a review: it stayed enabled).
+#[test]
+fn an_endpoint_failing_without_new_events_is_disabled_by_the_worker() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), FAST, &[]);
+    let api = Api::new(&shim, api_key(&cluster, &["admin"]));
+    let receiver = Receiver::start(Mode::Ok);
+    let id = created_id(&api, &receiver, &["object.created"]);
+    // Its last failure long past the default five days, and nothing to send.
+    cluster
+        .client()
+        .execute(
+            "UPDATE arxos.webhooks SET failing_since = now() - interval '6 days' WHERE id = $1::text::uuid",
+            &[&id],
+        )
+        .expect("backdate the failures");
+    // A second shim starts a worker, whose first round checks at once.
+    let second = Shim::start_with(&cluster.url(), FAST, &[]);
+    let hook = wait_until(WAIT, "the webhook to be disabled", || {
+        let hook = api.call("GET", &format!("/api/webhooks/{id}"), None).json();
+        (hook["enabled"] == false).then_some(hook)
+    });
+    let reason = hook["disabled_reason"].as_str().unwrap();
+    assert_eq!(reason, "the endpoint failed for 5 days");
+    assert_eq!(disabled_event(&api, &id)["reason"], reason);
+    drop(second);
+}
+
 /// A webhook whose sealed secret does not open (its key file replaced, docs/security.md) fails
 /// its own deliveries, with the reason recorded; the other webhooks' deliveries go on.
 #[test]

@@ -41,9 +41,11 @@ pub struct NewWebhook {
     pub types: Option<Vec<String>>,
     /// Only events of this building (key or UUID).
     pub building: Option<String>,
-    /// Only events at this path or below it.
+    /// Only events at this path or below it, or whose other path is (an `object.moved` out of
+    /// the subtree, a connection whose target is inside it): docs/realtime.md, filters.
     pub under: Option<String>,
-    /// Only events about objects of this type.
+    /// Only events about objects of this type, or of it until the event (a type changed away
+    /// from it); events without an object type (ratings, buildings) do not pass.
     pub object_type: Option<String>,
     pub description: Option<String>,
     /// Default true.

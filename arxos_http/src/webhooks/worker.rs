@@ -37,6 +37,9 @@ const ENQUEUE_BATCH: i32 = 5000;
 const CLAIM_BATCH: usize = 500;
 /// How often the worker looks for due retries when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(250);
+/// How often the worker disables webhooks that have failed for `--webhook-disable-after`
+/// with no attempt left to notice it (arxos.disable_failing_webhooks).
+const DISABLE_SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Bytes of a response body kept in the attempt log.
 const EXCERPT: usize = 500;
 /// Longest Retry-After honoured.
@@ -143,11 +146,16 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
     ));
 
     let mut failures = 0u32;
+    let mut swept: Option<tokio::time::Instant> = None;
     loop {
         if *stopping.borrow() || stopping.has_changed().is_err() {
             break;
         }
         let round = async {
+            if swept.is_none_or(|at| at.elapsed() >= DISABLE_SWEEP_EVERY) {
+                disable_failing(&pool, &settings).await?;
+                swept = Some(tokio::time::Instant::now());
+            }
             // A stop that comes during the round ends it before the next claim: a backlog of
             // events to fan out could otherwise keep the drain waiting past the grace period.
             let stopped = || *stopping.borrow();
@@ -407,6 +415,30 @@ async fn record_outcomes(
         }
         batch.clear();
     }
+}
+
+/// Disables the webhooks that have failed for `--webhook-disable-after` (see
+/// [`DISABLE_SWEEP_EVERY`]).
+async fn disable_failing(pool: &Pool, settings: &Settings) -> Result<(), String> {
+    let client = pool.get().await.map_err(|e| chain(&e))?;
+    let statement = client
+        .prepare_cached("SELECT arxos.disable_failing_webhooks($1::text::interval)")
+        .await
+        .map_err(|e| chain(&e))?;
+    let row = crate::db::unlimited_transaction(
+        &client,
+        client.query_one(&statement, &[&settings.disable_after]),
+    )
+    .await
+    .map_err(|e| chain(&e))?;
+    let disabled: i32 = row.try_get(0).map_err(|e| chain(&e))?;
+    if disabled > 0 {
+        tracing::warn!(
+            disabled,
+            "webhooks disabled: they failed for --webhook-disable-after without a success"
+        );
+    }
+    Ok(())
 }
 
 async fn finish(pool: &Pool, settings: &Settings, results: &Value) -> Result<(), String> {
