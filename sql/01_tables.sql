@@ -50,6 +50,17 @@ BEGIN
 END
 $$;
 
+-- A period given as an interval (a retention, a disable period): from 0 to 1000 years, not NULL.
+CREATE FUNCTION arxos.check_period(what text, value interval) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NULL OR value < interval '0' OR value > interval '1000 years' THEN
+        RAISE EXCEPTION '% must be an interval from 0 to 1000 years, got %', what, coalesce(value::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION arxos.check_text(what text, value text, max integer) RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN

@@ -194,10 +194,7 @@ DECLARE
     kept bigint;
     kept_above bigint;
 BEGIN
-    IF older_than IS NULL OR older_than < interval '0' OR older_than > interval '1000 years' THEN
-        RAISE EXCEPTION 'older_than must be an interval from 0 to 1000 years, got %', coalesce(older_than::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
+    PERFORM arxos.check_period('older_than', older_than);
     -- While a webhook is enabled, the events not fanned out into deliveries yet (above
     -- arxos.webhook_cursor: no shim's webhook worker has run since) stay whatever their age,
     -- or they would never reach a webhook and nothing would say so.

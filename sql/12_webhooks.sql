@@ -473,10 +473,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     n bigint;
 BEGIN
-    IF older_than IS NULL OR older_than < interval '0' OR older_than > interval '1000 years' THEN
-        RAISE EXCEPTION 'older_than must be an interval from 0 to 1000 years, got %', coalesce(older_than::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
+    PERFORM arxos.check_period('older_than', older_than);
     DELETE FROM arxos.webhook_deliveries d
      WHERE d.status IN ('delivered', 'dead') AND d.finished_at < now() - older_than;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -828,10 +825,7 @@ BEGIN
         RAISE EXCEPTION 'the retry schedule''s waits must be intervals from 0 to 1000 years, got %', arxos.shown(schedule::text)
             USING ERRCODE = '22023';
     END IF;
-    IF disable_after IS NULL OR disable_after < interval '0' OR disable_after > interval '1000 years' THEN
-        RAISE EXCEPTION 'disable_after must be an interval from 0 to 1000 years, got %', coalesce(disable_after::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
+    PERFORM arxos.check_period('disable_after', disable_after);
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(results) r
                 WHERE jsonb_typeof(r -> 'lease') IS DISTINCT FROM 'string') THEN
         RAISE EXCEPTION 'every result names the lease it was sent under (the lease claim_deliveries returned)'
@@ -933,10 +927,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 DECLARE
     disabled integer;
 BEGIN
-    IF disable_after IS NULL OR disable_after < interval '0' OR disable_after > interval '1000 years' THEN
-        RAISE EXCEPTION 'disable_after must be an interval from 0 to 1000 years, got %', coalesce(disable_after::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
+    PERFORM arxos.check_period('disable_after', disable_after);
     WITH off AS (
         UPDATE arxos.webhooks w
            SET enabled = false, updated_at = now(),
