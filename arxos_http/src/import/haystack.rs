@@ -127,6 +127,29 @@ fn v3(v: &Value) -> Kind {
             }
         }
         "s:" => Kind::Other(json!(rest)),
+        // The other kinds as their Hayson form, which Zinc and Hayson files give too (found by
+        // a review: the same model imported from Haystack 3 JSON and then from Zinc reported
+        // updates): coordinates, times, dates, date-times, URIs, XStrs and Bins.
+        "c:" => {
+            let coord = rest.split_once(',').and_then(|(lat, lng)| {
+                let lat = lat.trim().parse::<f64>().ok().filter(|f| f.is_finite())?;
+                let lng = lng.trim().parse::<f64>().ok().filter(|f| f.is_finite())?;
+                Some(json!({"_kind": "coord", "lat": lat, "lng": lng}))
+            });
+            Kind::Other(coord.unwrap_or_else(|| v.clone()))
+        }
+        "h:" => Kind::Other(json!({"_kind": "time", "val": rest})),
+        "d:" => Kind::Other(json!({"_kind": "date", "val": rest})),
+        "t:" => Kind::Other(match rest.rsplit_once(' ') {
+            Some((val, tz)) => json!({"_kind": "dateTime", "val": val, "tz": tz}),
+            None => json!({"_kind": "dateTime", "val": rest}),
+        }),
+        "u:" => Kind::Other(json!({"_kind": "uri", "val": rest})),
+        "x:" => Kind::Other(match rest.split_once(':') {
+            Some((kind, val)) => json!({"_kind": "xstr", "type": kind, "val": val}),
+            None => v.clone(),
+        }),
+        "b:" => Kind::Other(json!({"_kind": "bin", "mime": rest})),
         _ => Kind::Other(v.clone()),
     }
 }
@@ -558,6 +581,22 @@ mod tests {
         assert_eq!(
             property(&v3(&json!("n:0.10000000000000000555 %"))).to_string(),
             r#"{"unit":"%","value":0.10000000000000000555}"#
+        );
+    }
+
+    /// Haystack 3 JSON, Zinc and Hayson give the same properties for the same values.
+    #[test]
+    fn haystack_3_json_values_take_the_hayson_form_zinc_gives() {
+        let zinc = "ver:\"3.0\"\nid,site,geo,open,opened,at,link,color\n@s,M,C(37.555385,-77.486903),20:00:00,2021-03-22,2021-03-22T17:56:38-04:00 New_York,`http://x.org/a`,Color(\"red\")\n";
+        let v3 = json!({"meta": {"ver": "3.0"}, "cols": [], "rows": [{
+            "id": "r:s", "site": "m:", "geo": "c:37.555385,-77.486903", "open": "h:20:00:00",
+            "opened": "d:2021-03-22", "at": "t:2021-03-22T17:56:38-04:00 New_York",
+            "link": "u:http://x.org/a", "color": "x:Color:red"}]});
+        let from_zinc = parse(zinc.as_bytes()).expect("zinc");
+        let from_v3 = parse(v3.to_string().as_bytes()).expect("v3");
+        assert_eq!(
+            from_zinc.entities[0].properties,
+            from_v3.entities[0].properties
         );
     }
 
