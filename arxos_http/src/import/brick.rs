@@ -6,8 +6,8 @@
 //! (Brick's, or RealEstateCore's `rec:` ones, which Brick 1.4 models use for locations:
 //! `rec:isPartOf`, `rec:hasPart`, `rec:locatedIn`, `rec:isLocationOf`, `rec:hasPoint`,
 //! `rec:isPointOf`);
-//! when an entity has several parents, the first by (relation, IRI) wins and the others become
-//! connections. Every other relation between entities becomes a connection (inverses such as
+//! when an entity has several parents, the first by (relation, zones last, IRI) wins and the
+//! others become connections. Every other relation between entities becomes a connection (inverses such as
 //! `isFedBy` are turned into their forward form); literals, blank-node structures and IRIs
 //! that are not entities become properties. The RDF class becomes the type.
 
@@ -113,6 +113,12 @@ pub fn local_name(iri: &str) -> &str {
 
 fn is_brick(iri: &str) -> bool {
     iri.contains("brickschema.org/schema") && iri.contains("Brick#")
+}
+
+/// Whether an entity's classes make it a zone (`HVAC_Zone`, `Lighting_Zone`, `rec:Zone`): an
+/// overlay on the building's structure, a parent only when nothing else is.
+fn is_zone(classes: Option<&BTreeSet<String>>) -> bool {
+    classes.is_some_and(|cs| cs.iter().any(|c| local_name(c).ends_with("Zone")))
 }
 
 /// A relation whose hierarchy meaning the import knows: Brick's, or RealEstateCore's.
@@ -509,7 +515,12 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             .unwrap_or_default()
             .into_map(given.remove(id).unwrap_or_default());
         let mut chosen = parents.remove(id).unwrap_or_default();
-        chosen.sort();
+        // By relation (points, parts, locations), then zones after the rest (a room that is
+        // part of a floor and of an HVAC zone sits under the floor; found by a review: IRI
+        // spelling put it under the zone), then IRI.
+        chosen.sort_by(|(ra, pa, _), (rb, pb, _)| {
+            (ra, is_zone(types.get(pa)), pa).cmp(&(rb, is_zone(types.get(pb)), pb))
+        });
         chosen.dedup();
         let mut parent = None;
         for (i, (_, p, rel)) in chosen.into_iter().enumerate() {
@@ -1131,6 +1142,25 @@ ex:annex a rec:Building .
                 .clone()
         };
         assert_eq!(kind("floor1"), "Level");
+    }
+
+    #[test]
+    fn zones_are_parents_after_the_building_structure() {
+        let ttl = "@prefix brick: <https://brickschema.org/schema/Brick#> .
+@prefix ex: <urn:ex#> .
+ex:floor-1 a brick:Floor .
+ex:a-zone a brick:HVAC_Zone ; brick:hasPart ex:room .
+ex:room a brick:Room ; brick:isPartOf ex:floor-1 .
+";
+        let model = parse(ttl.as_bytes()).expect("parse");
+        let room = model
+            .entities
+            .iter()
+            .find(|e| e.id == "urn:ex#room")
+            .unwrap();
+        assert_eq!(room.parent.as_deref(), Some("urn:ex#floor-1"));
+        assert_eq!(model.relations.len(), 1, "the zone's part, as a connection");
+        assert_eq!(model.relations[0].to, "urn:ex#a-zone");
     }
 
     /// A model saved with its ontology (or the ontology itself): classes, properties, shapes
