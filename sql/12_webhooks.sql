@@ -340,6 +340,11 @@ BEGIN
         RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'P0002';
     END IF;
     IF changes ? 'url' THEN
+        -- A new endpoint starts with a clean record: the old one's failures are not its own
+        -- (found by a review: the minute check disabled a fixed URL before it was tried).
+        IF w.url IS DISTINCT FROM changes ->> 'url' THEN
+            w.failing_since := NULL;
+        END IF;
         w.url := changes ->> 'url';
     END IF;
     IF changes ? 'types' THEN
@@ -934,6 +939,10 @@ BEGIN
                disabled_reason = 'the endpoint failed for ' || justify_interval(disable_after)::text
          WHERE w.id = ANY (ARRAY(SELECT x.id FROM arxos.webhooks x
                                   WHERE x.enabled AND x.failing_since <= now() - disable_after
+                                    -- an attempt in flight decides (finish_deliveries): it may
+                                    -- succeed (found by a review: disabled after a success)
+                                    AND NOT EXISTS (SELECT 1 FROM arxos.webhook_deliveries d
+                                                     WHERE d.webhook_id = x.id AND d.status = 'delivering')
                                   ORDER BY x.id
                                     FOR NO KEY UPDATE SKIP LOCKED))
         RETURNING w.*

@@ -63,6 +63,8 @@ pub enum KeysError {
     Sql(#[from] tokio_postgres::Error),
     #[error("no active key with id {0} (unknown, or already revoked)")]
     NoSuchKey(String),
+    #[error("the key could not be written to stdout ({0}), so it was not created")]
+    NotShown(std::io::Error),
 }
 
 /// A database error as an operator wants to read it: the message, then detail and hint.
@@ -111,13 +113,20 @@ async fn create(args: CreateArgs) -> Result<(), KeysError> {
         "select id::text, key, prefix from arxos.create_api_key({})",
         call.join(", ")
     );
+    // Committed only once the key is written out: stdout is its only copy, and a key nobody
+    // has must not exist (found by a review: a full disk or a closed stdout left one behind).
+    client.batch_execute("BEGIN").await?;
     let row = client.query_one(&sql, &params).await?;
     let id: String = row.try_get(0)?;
     let key: String = row.try_get(1)?;
     let prefix: String = row.try_get(2)?;
-    crate::output::say(format_args!("id:     {id}"));
-    crate::output::say(format_args!("prefix: {prefix}"));
-    crate::output::say(format_args!("key:    {key}"));
+    if let Err(e) =
+        crate::output::write_out(&format!("id:     {id}\nprefix: {prefix}\nkey:    {key}\n"))
+    {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(KeysError::NotShown(e));
+    }
+    client.batch_execute("COMMIT").await?;
     crate::output::say_err(format_args!(
         "Store the key now: it is not shown again and cannot be recovered."
     ));

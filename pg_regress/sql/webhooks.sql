@@ -207,3 +207,14 @@ SELECT arxos.disable_failing_webhooks(NULL);
 SELECT has_function_privilege('arxos_api', 'arxos.disable_failing_webhooks(interval)', 'EXECUTE') AS api,
        has_function_privilege('arxos_authenticator', 'arxos.disable_failing_webhooks(interval)', 'EXECUTE') AS shim;
 SELECT arxos.delete_webhook(:'down'::uuid), arxos.delete_webhook(:'flaky'::uuid);
+-- a new URL starts with a clean record; an attempt in flight is left to decide
+SELECT (arxos.create_webhook('https://example.com/old') ->> 'id') AS moved \gset
+UPDATE arxos.webhooks SET failing_since = now() - interval '6 days' WHERE id = :'moved';
+SELECT arxos.patch_webhook(:'moved'::uuid, '{"url": "https://example.com/old"}') ->> 'failing_since' IS NOT NULL AS same_url_keeps_the_record;
+SELECT arxos.patch_webhook(:'moved'::uuid, '{"url": "https://example.com/fixed"}') ->> 'failing_since' IS NULL AS new_url_clears_it;
+UPDATE arxos.webhooks SET failing_since = now() - interval '6 days' WHERE id = :'moved';
+SELECT arxos.test_webhook(:'moved'::uuid) IS NOT NULL AS queued;
+SELECT count(*) AS claimed FROM arxos.claim_deliveries('regress', 10, '1 minute');
+SELECT arxos.disable_failing_webhooks('5 days') AS disabled_while_in_flight;
+SELECT enabled FROM arxos.webhooks WHERE id = :'moved';
+SELECT arxos.delete_webhook(:'moved'::uuid);

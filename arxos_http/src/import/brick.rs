@@ -468,10 +468,16 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     .iter()
                     .any(|(n, _, _)| *n == local && is_structural(pred)) =>
             {
+                let target = o.as_str().to_owned();
+                let why = if schema.contains(&&target) {
+                    "is a schema declaration (a class, property or shape), not an entity"
+                } else {
+                    "is not described in the file (no type)"
+                };
                 model.skipped.push(Skipped {
                     what: t.to_string(),
                     reason: format!(
-                        "{} is not described in the file (no type), so {local} is not followed",
+                        "{} {why}, so {local} is not followed",
                         compact(o.as_str(), &prefixes)
                     ),
                 });

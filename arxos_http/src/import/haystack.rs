@@ -140,7 +140,9 @@ fn v3(v: &Value) -> Kind {
         }
         "h:" => Kind::Other(json!({"_kind": "time", "val": rest})),
         "d:" => Kind::Other(json!({"_kind": "date", "val": rest})),
+        // (libhaystack leaves the zone out when it is UTC, and writes a Bin as an XStr)
         "t:" => Kind::Other(match rest.rsplit_once(' ') {
+            Some((val, "UTC")) => json!({"_kind": "dateTime", "val": val}),
             Some((val, tz)) => json!({"_kind": "dateTime", "val": val, "tz": tz}),
             None => json!({"_kind": "dateTime", "val": rest}),
         }),
@@ -149,7 +151,7 @@ fn v3(v: &Value) -> Kind {
             Some((kind, val)) => json!({"_kind": "xstr", "type": kind, "val": val}),
             None => v.clone(),
         }),
-        "b:" => Kind::Other(json!({"_kind": "bin", "mime": rest})),
+        "b:" => Kind::Other(json!({"_kind": "xstr", "type": "Bin", "val": rest})),
         _ => Kind::Other(v.clone()),
     }
 }
@@ -587,11 +589,12 @@ mod tests {
     /// Haystack 3 JSON, Zinc and Hayson give the same properties for the same values.
     #[test]
     fn haystack_3_json_values_take_the_hayson_form_zinc_gives() {
-        let zinc = "ver:\"3.0\"\nid,site,geo,open,opened,at,link,color\n@s,M,C(37.555385,-77.486903),20:00:00,2021-03-22,2021-03-22T17:56:38-04:00 New_York,`http://x.org/a`,Color(\"red\")\n";
+        let zinc = "ver:\"3.0\"\nid,site,geo,open,opened,at,utc,link,color,img\n@s,M,C(37.555385,-77.486903),20:00:00,2021-03-22,2021-03-22T17:56:38-04:00 New_York,2021-03-22T17:56:38Z UTC,`http://x.org/a`,Color(\"red\"),Bin(\"image/png\")\n";
         let v3 = json!({"meta": {"ver": "3.0"}, "cols": [], "rows": [{
             "id": "r:s", "site": "m:", "geo": "c:37.555385,-77.486903", "open": "h:20:00:00",
             "opened": "d:2021-03-22", "at": "t:2021-03-22T17:56:38-04:00 New_York",
-            "link": "u:http://x.org/a", "color": "x:Color:red"}]});
+            "utc": "t:2021-03-22T17:56:38Z UTC",
+            "link": "u:http://x.org/a", "color": "x:Color:red", "img": "b:image/png"}]});
         let from_zinc = parse(zinc.as_bytes()).expect("zinc");
         let from_v3 = parse(v3.to_string().as_bytes()).expect("v3");
         assert_eq!(

@@ -92,20 +92,21 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
 fn unsupported_hint(input: &[u8]) -> &'static str {
     let head = String::from_utf8_lossy(&input[..input.len().min(512)]);
     let head = head.trim_start();
+    // The first line that is not a comment (`# generated …, by …` opens many Turtle files),
+    // and not a Turtle statement (one ending in ` .`).
+    let first = head
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    let turtle_like =
+        first.is_some_and(|l| l.ends_with('.') || l.starts_with('@') || l.contains('<'));
     if head.starts_with("<?xml") || head.contains("<rdf:RDF") {
         "; this looks like RDF/XML: convert it to Turtle (rdflib, `riot --output=turtle`)"
-    } else if head
-        .lines()
-        .next()
-        .is_some_and(|l| l.contains(':') && !l.contains('<') && !l.contains('@'))
-        && head.contains("\n---")
-    {
+    } else if turtle_like {
+        ""
+    } else if first.is_some_and(|l| l.contains(':')) && head.contains("\n---") {
         "; this looks like Trio: convert it to Zinc or JSON"
-    } else if head
-        .lines()
-        .next()
-        .is_some_and(|l| l.contains(',') && !l.contains('<'))
-    {
+    } else if first.is_some_and(|l| l.contains(',')) {
         "; this looks like CSV: convert it to Zinc or JSON"
     } else {
         ""
@@ -153,6 +154,14 @@ mod tests {
                 message.contains("read as Turtle") && message.contains(says),
                 "{message}"
             );
+        }
+        // Turtle with a comment or a statement holding commas is not called CSV
+        for input in [
+            &b"# generated: 2024-01-01, by brickify\n@prefix ex: <urn:ex#> .\nex:a ex:b , .\n"[..],
+            b"ex:a a brick:AHU, brick:Fan .\n",
+        ] {
+            let message = plan(input, None).unwrap_err().to_string();
+            assert!(!message.contains("CSV"), "{message}");
         }
         // named explicitly, the parser's message alone
         let message = plan(b"id,dis\n", Some(Format::Brick))

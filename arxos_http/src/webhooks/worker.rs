@@ -153,7 +153,11 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
         }
         let round = async {
             if swept.is_none_or(|at| at.elapsed() >= DISABLE_SWEEP_EVERY) {
-                disable_failing(&pool, &settings).await?;
+                // Housekeeping: a failure is logged and tried again next minute, and never
+                // holds up the deliveries (found by a review: an error here stopped them all).
+                if let Err(error) = disable_failing(&pool, &settings).await {
+                    tracing::warn!(%error, "webhook worker: the check for webhooks failing too long failed; trying again in a minute");
+                }
                 swept = Some(tokio::time::Instant::now());
             }
             // A stop that comes during the round ends it before the next claim: a backlog of
