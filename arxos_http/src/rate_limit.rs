@@ -191,7 +191,9 @@ impl RateLimits {
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 lock(&self.blocked).insert(ip, Instant::now() + wait);
-                Some((failures.rate, 0, wait))
+                // Reset is when the budget is full again, as for the per-key limit (found by a
+                // review: it said when the next attempt is allowed, which Retry-After says)
+                Some((failures.rate, 0, until_full(failures.rate, wait)))
             }
         }
     }
@@ -265,7 +267,12 @@ pub async fn limit(
         if let Some(wait) = ip.and_then(|ip| limits.blocked_for(ip, key)) {
             let mut response = refusal("too many failed authentications from this address", wait);
             if let Some(failures) = &limits.failures {
-                set_headers(response.headers_mut(), failures.rate, 0, wait);
+                set_headers(
+                    response.headers_mut(),
+                    failures.rate,
+                    0,
+                    until_full(failures.rate, wait),
+                );
             }
             return response;
         }
@@ -305,6 +312,12 @@ pub async fn limit(
         set_headers(response.headers_mut(), rate, remaining, reset);
     }
     response
+}
+
+/// How long an empty budget takes to be full again, when its next unit comes after `wait`.
+fn until_full(rate: Rate, wait: Duration) -> Duration {
+    let per_token = Duration::from_secs(60) / rate.per_minute.get();
+    wait + per_token * (rate.burst.get() - 1)
 }
 
 fn set_headers(headers: &mut HeaderMap, rate: Rate, remaining: u32, reset: Duration) {
@@ -349,9 +362,13 @@ mod tests {
         assert!(limits.blocked_for(ip, 1).is_none(), "within the quota");
         let (_, left, reset) = limits.failed(ip).expect("a budget");
         assert_eq!(left, 0);
-        assert!(reset > Duration::ZERO);
         let wait = limits.blocked_for(ip, 1).expect("blocked past the quota");
         assert!(wait <= Duration::from_secs(1));
+        // Reset: until the budget (2 at one a second) is full again, not the next unit
+        assert!(
+            reset > Duration::from_secs(1) && reset <= Duration::from_secs(2),
+            "{reset:?}"
+        );
         assert!(
             limits.blocked_for(other, 1).is_none(),
             "addresses are counted apart"

@@ -710,7 +710,26 @@ fn flat_object_routes_by_uuid() {
 
     let deleted = api.send("DELETE", &format!("/api/objects/{id}"), None);
     assert_eq!(deleted.json()["deleted"], 1);
-    assert_error(&api.get(&format!("/api/objects/{id}")), 404, "NOT_FOUND");
+    let missing = assert_error(&api.get(&format!("/api/objects/{id}")), 404, "NOT_FOUND");
+    assert_eq!(
+        missing["error"]["details"]["sqlstate"], "P0002",
+        "as by path: {missing}"
+    );
+    let stale = api.http.request(
+        "PATCH",
+        &api.shim.url(&format!("/api/objects/{id}")),
+        &[
+            ("x-api-key", api.key.as_str()),
+            ("if-match", "*"),
+            ("content-type", "application/json"),
+        ],
+        Some(br#"{"health": 5}"#.to_vec()),
+    );
+    let stale = assert_error(&stale, 412, "PRECONDITION_FAILED");
+    assert_eq!(
+        stale["error"]["details"]["sqlstate"], "AX025",
+        "as by path: {stale}"
+    );
     // Text that is no UUID is refused by the shim, the same on every by-id route.
     for (method, url) in [
         ("GET", "/api/objects/not-a-uuid"),

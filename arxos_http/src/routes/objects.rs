@@ -397,6 +397,7 @@ pub async fn ls(
 #[into_params(parameter_in = Query)]
 pub struct TreeParams {
     /// Levels below the path to include (0 = the object alone); default: all.
+    #[param(minimum = 0)]
     pub depth: Option<i32>,
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
@@ -486,6 +487,7 @@ pub async fn move_subtree(
 #[into_params(parameter_in = Query)]
 pub struct NearParams {
     /// Metres (default 5).
+    #[param(minimum = 0)]
     pub radius: Option<f64>,
     /// The nearest this many (1 to 1000, default 100); `truncated` says whether more lie
     /// within the radius.
@@ -544,6 +546,7 @@ pub struct TraceParams {
     /// Follow only connections of this kind.
     pub kind: Option<String>,
     /// Hops to follow (1 to 1000, default 32).
+    #[param(minimum = 1, maximum = 1000, default = 32)]
     pub max_depth: Option<i32>,
 }
 
@@ -987,12 +990,21 @@ async fn locate_for(
     locate(c, id)
         .await
         .map_err(|e| match (&if_match.0, e.code) {
+            // the SQLSTATE the same refusal has by path (found by a review: by id it had none)
             (Some(tag), crate::error::ErrorCode::NotFound) => ApiError::new(
                 crate::error::ErrorCode::PreconditionFailed,
                 format!("no object with id {id} (If-Match {tag:?})"),
-            ),
+            )
+            .with_details(serde_json::json!({"sqlstate": "AX025"})),
             _ => e,
         })
+}
+
+/// 404 for an object id the request cannot see, with the SQLSTATE the same refusal has by path
+/// (found by a review: by id it had none).
+fn no_object_with_id(id: &str) -> ApiError {
+    ApiError::not_found(format!("no object with id {id}"))
+        .with_details(serde_json::json!({"sqlstate": "P0002"}))
 }
 
 /// Building key and path of the object with this UUID, if the request may see it, for a write
@@ -1011,7 +1023,7 @@ async fn locate(c: &crate::tx::Client, id: &str) -> Result<(String, String), Api
     )
     .await
     .map_err(|e| match e.code {
-        crate::error::ErrorCode::NotFound => ApiError::not_found(format!("no object with id {id}")),
+        crate::error::ErrorCode::NotFound => no_object_with_id(id),
         _ => e,
     })?;
     let part = |i: usize| located[i].as_str().unwrap_or_default().to_owned();
@@ -1044,9 +1056,7 @@ pub async fn get_by_id(
         )
         .await
         .map_err(|e| match e.code {
-            crate::error::ErrorCode::NotFound => {
-                ApiError::not_found(format!("no object with id {id}"))
-            }
+            crate::error::ErrorCode::NotFound => no_object_with_id(&id),
             _ => e,
         })?;
     Ok(Tagged::from_row(StatusCode::OK, row))

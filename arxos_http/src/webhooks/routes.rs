@@ -121,7 +121,7 @@ pub async fn create(
 
 /// Every webhook, without secrets (`arxos.list_webhooks`).
 #[utoipa::path(get, path = "/api/webhooks", operation_id = "list_webhooks", tag = "webhooks",
-    responses((status = 200, description = "crate::openapi::Webhook items", body = crate::routes::Items),
+    responses((status = 200, description = "The webhooks (never their secrets)", body = crate::openapi::ItemsOf<crate::openapi::Webhook>),
               (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(State(state): State<AppState>, key: ApiKey) -> Result<Json<Value>, ApiError> {
@@ -269,7 +269,7 @@ pub struct DeliveryParams {
 /// The webhook's deliveries, newest first, each with its attempt log
 /// (`arxos.webhook_deliveries`).
 #[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", operation_id = "webhook_deliveries", tag = "webhooks", params(("id" = String, Path, format = Uuid, description = "Webhook id"), DeliveryParams),
-    responses((status = 200, description = "A page of crate::openapi::Delivery items, newest first; `next` (with `before`) while older ones remain", body = crate::routes::Page),
+    responses((status = 200, description = "A page of deliveries, newest first; `next` (with `before`) while older ones remain", body = crate::openapi::PageOf<crate::openapi::Delivery>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn deliveries(
