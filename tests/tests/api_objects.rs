@@ -1106,8 +1106,9 @@ fn conditional_writes_with_etag_and_if_match() {
         Some(br#"{"type": "panel"}"#.to_vec()),
     );
     let text = assert_error(&both, 400, "VALIDATION_ERROR").to_string();
+    // in HTTP's terms, not put's parameter names
     assert!(
-        text.contains("if_match and if_none_match together"),
+        text.contains("If-Match and If-None-Match together"),
         "{text}"
     );
     let fresh = unless(

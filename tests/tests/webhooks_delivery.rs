@@ -497,6 +497,13 @@ fn exhausted_retries_dead_letter_and_can_be_retried_by_hand() {
         "{}",
         no_such.body
     );
+    // 0 is no id either, as the message says
+    let zero = api.call(
+        "POST",
+        &format!("/api/webhooks/{id}/deliveries/0/retry"),
+        None,
+    );
+    assert_eq!(zero.status, 400, "{}", zero.body);
     wait_until(WAIT, "the retried delivery", || {
         api.deliveries(&id)
             .into_iter()

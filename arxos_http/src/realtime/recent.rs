@@ -32,7 +32,7 @@ pub struct RecentParams {
 /// the next `limit` the key may see, and the id to pass as `after` next time.
 #[utoipa::path(get, path = "/api/events/recent", operation_id = "recent_events", tag = "events",
     params(FilterParams,
-           ("after" = Option<i64>, Query, description = "Events after this id (default 0: from the oldest kept); an id beyond the newest event is refused (400), one whose following events were purged is 410"),
+           ("after" = Option<i64>, Query, minimum = 0, description = "Events after this id (default 0: from the oldest kept); an id beyond the newest event is refused (400), one whose following events were purged is 410"),
            ("limit" = Option<i32>, Query, minimum = 1, maximum = 1000, description = "Events to scan, 1 to 1000 (default 100)"),
            ("api_key" = Option<String>, Query, description = "The API key, when it cannot be sent as a header")),
     responses((status = 200, body = crate::openapi::EventsPage), (status = 400, body = ErrorBody),

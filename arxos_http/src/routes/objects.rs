@@ -174,6 +174,13 @@ async fn put(
     body: PutObject,
     (if_match, if_none_match): (IfMatch, IfNoneMatch),
 ) -> Result<Tagged, ApiError> {
+    // Said in HTTP's terms here (the database's message names put's parameters; found by a
+    // review); the database refuses the same.
+    if if_match.0.is_some() && if_none_match.0.is_some() {
+        return Err(ApiError::validation(
+            "If-Match and If-None-Match together: a PUT either updates the object as read (If-Match: its ETag) or only creates (If-None-Match: *)",
+        ));
+    }
     // One statement (AppState::one), so a deadlock or serialization failure is retried.
     let row = state
         .one(

@@ -313,7 +313,8 @@ pub async fn retry(
 ) -> Result<Response, ApiError> {
     let id = webhook_id(&id)?;
     // Like a webhook id that is no UUID: text that cannot be a delivery id is refused.
-    let delivery: i64 = delivery.parse().map_err(|_| {
+    // (0 and negative numbers too: the message says ids start at 1)
+    let delivery: i64 = delivery.parse().ok().filter(|d| *d >= 1).ok_or_else(|| {
         ApiError::validation(format!(
             "{delivery:?} is not a delivery id: ids are whole numbers from 1 to 9223372036854775807"
         ))
