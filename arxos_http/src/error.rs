@@ -553,6 +553,10 @@ fn http_hint(hint: &str) -> &str {
             "read the object again (GET it: its ETag) and apply the change to what it is now",
         ),
         (
+            "clear a location, or a part of it, with patch:",
+            "clear a location, or a part of it, with PATCH: \"location\": null for all of it, {\"floor\": null} for the floor, {\"x\": null, \"y\": null} for the point",
+        ),
+        (
             "if_none_match => '*' only creates",
             "If-None-Match: * only creates; to change the object, GET it and send the write with If-Match: its ETag",
         ),
