@@ -1196,6 +1196,39 @@ mod tests {
         );
     }
 
+    /// The query parameters that take a fixed set of words declare it (found by a review:
+    /// import `format` and the deliveries' `status` were plain strings), and the set is what
+    /// the route accepts.
+    #[test]
+    fn word_parameters_list_their_words() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let words = |path: &str, method: &str, name: &str| -> Vec<String> {
+            let params = doc["paths"][path][method]["parameters"].as_array().unwrap();
+            let p = params.iter().find(|p| p["name"] == name).unwrap();
+            let schema = &p["schema"];
+            let list = schema["enum"]
+                .as_array()
+                .or_else(|| {
+                    schema["oneOf"]
+                        .as_array()
+                        .and_then(|o| o.iter().find_map(|s| s["enum"].as_array()))
+                })
+                .unwrap_or_else(|| panic!("{path} {name}: {schema}"));
+            list.iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let formats = words("/api/buildings/{b}/import", "post", "format");
+        for f in &formats {
+            assert!(crate::import::Format::parse_name(f).is_some(), "{f}");
+        }
+        assert_eq!(formats.len(), 7, "{formats:?}");
+        assert_eq!(
+            words("/api/webhooks/{id}/deliveries", "get", "status"),
+            ["pending", "delivering", "delivered", "dead"]
+        );
+    }
+
     #[test]
     fn every_operation_taking_a_key_takes_it_as_a_bearer_token_too() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{plan, write, Format};
 use crate::auth::{ApiKey, Scope};
@@ -30,10 +30,27 @@ pub fn router() -> Router<AppState> {
         .route("/api/buildings/{b}/readings", post(readings))
 }
 
+/// The names `format` takes (the OpenAPI's enum; the route reads the text, any case, and
+/// refuses others with 400): `brick` and its aliases `turtle`, `ttl`; `haystack` and its
+/// aliases `hayson`, `json`, `zinc`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ImportFormat {
+    Brick,
+    Turtle,
+    Ttl,
+    Haystack,
+    Hayson,
+    Json,
+    Zinc,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImportParams {
-    /// brick (Turtle) or haystack (JSON); guessed from the content when absent.
+    /// brick (Turtle) or haystack (JSON or Zinc); guessed from the content when absent.
+    #[param(value_type = Option<ImportFormat>, inline)]
     pub format: Option<String>,
     /// Run the whole import, then roll it back: the answer counts what it would write (created,
     /// updated, unchanged, skipped) and `dry_run` is true; nothing is written.

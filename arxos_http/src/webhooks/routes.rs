@@ -253,10 +253,23 @@ pub async fn rotate(
     Ok(Json(webhook))
 }
 
+/// A delivery's status, as the deliveries listing filters by it (the OpenAPI's enum; the
+/// route reads the text and refuses others with 400).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivering,
+    Delivered,
+    Dead,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryParams {
     /// pending, delivering, delivered or dead.
+    #[param(value_type = Option<DeliveryStatus>, inline)]
     pub status: Option<String>,
     /// Deliveries older than this delivery id (the last one of the previous page); a negative
     /// one is refused (400).
