@@ -834,6 +834,22 @@ pub struct Contributor {
     pub badges: Vec<Badge>,
 }
 
+/// One place of the contributors' leaderboard (`arxos.leaderboard`), by tokens earned.
+#[derive(ToSchema)]
+pub struct TopContributor {
+    /// 1 for the most tokens earned; ties share a rank.
+    pub rank: i64,
+    #[schema(format = Uuid)]
+    pub contributor_id: String,
+    pub handle: String,
+    pub display_name: String,
+    pub trust_level: String,
+    pub reputation: f64,
+    /// Tokens earned (in the building given, else everywhere the key may see).
+    pub earned: f64,
+    pub contributions: i64,
+}
+
 #[derive(ToSchema)]
 pub struct Badge {
     pub badge: String,

@@ -184,7 +184,7 @@ pub struct TopParams {
 
 /// The top contributors by tokens earned (`arxos.leaderboard`).
 #[utoipa::path(get, path = "/api/contributors/top", tag = "market", params(TopParams),
-    responses((status = 200, body = Items), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = crate::openapi::ItemsOf<crate::openapi::TopContributor>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, description = "A building the key may not use", body = ErrorBody),
               (status = 404, description = "Unknown building", body = ErrorBody)),
     security(("api_key" = [])))]
