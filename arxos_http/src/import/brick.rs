@@ -1122,15 +1122,7 @@ ex:site rec:hasPart ex:annex .
 ex:annex a rec:Building .
 ";
         let model = parse(ttl.as_bytes()).expect("parse");
-        let parent = |id: &str| {
-            model
-                .entities
-                .iter()
-                .find(|e| e.id == format!("urn:ex#{id}"))
-                .unwrap_or_else(|| panic!("{id}"))
-                .parent
-                .clone()
-        };
+        let parent = |id: &str| model.entity(&format!("urn:ex#{id}")).parent.clone();
         assert_eq!(parent("bldg").as_deref(), Some("urn:ex#site"));
         assert_eq!(parent("floor1").as_deref(), Some("urn:ex#bldg"));
         assert_eq!(parent("room").as_deref(), Some("urn:ex#floor1"));
@@ -1138,16 +1130,7 @@ ex:annex a rec:Building .
         assert_eq!(parent("kw").as_deref(), Some("urn:ex#meter"));
         assert_eq!(parent("annex").as_deref(), Some("urn:ex#site"));
         assert!(model.relations.is_empty(), "{:?}", model.relations);
-        let kind = |id: &str| {
-            model
-                .entities
-                .iter()
-                .find(|e| e.id == format!("urn:ex#{id}"))
-                .unwrap()
-                .kind
-                .clone()
-        };
-        assert_eq!(kind("floor1"), "Level");
+        assert_eq!(model.entity("urn:ex#floor1").kind, "Level");
     }
 
     #[test]
@@ -1159,11 +1142,7 @@ ex:a-zone a brick:HVAC_Zone ; brick:hasPart ex:room .
 ex:room a brick:Room ; brick:isPartOf ex:floor-1 .
 ";
         let model = parse(ttl.as_bytes()).expect("parse");
-        let room = model
-            .entities
-            .iter()
-            .find(|e| e.id == "urn:ex#room")
-            .unwrap();
+        let room = model.entity("urn:ex#room");
         assert_eq!(room.parent.as_deref(), Some("urn:ex#floor-1"));
         assert_eq!(model.relations.len(), 1, "the zone's part, as a connection");
         assert_eq!(model.relations[0].to, "urn:ex#a-zone");

@@ -613,7 +613,7 @@ mod tests {
                  "power": {"_kind": "Number", "val": 5, "unit": "kW"}}]});
         let model = parse(grid.to_string().as_bytes()).expect("parse");
         assert_eq!(model.entities.len(), 2, "{:?}", model.skipped);
-        let e = model.entities.iter().find(|e| e.id == "e").expect("e");
+        let e = model.entity("e");
         assert_eq!(e.parent.as_deref(), Some("s"));
         assert_eq!(e.properties["power"], json!({"value": 5, "unit": "kW"}));
     }

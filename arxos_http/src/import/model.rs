@@ -385,6 +385,17 @@ fn resolve_path(
 }
 
 #[cfg(test)]
+impl Model {
+    /// The entity with this id (the parsers' tests).
+    pub fn entity(&self, id: &str) -> &Entity {
+        self.entities
+            .iter()
+            .find(|e| e.id == id)
+            .unwrap_or_else(|| panic!("no entity {id}"))
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -37,7 +37,7 @@ impl Streams {
 
     /// A seat for one more stream of `key`, or 429 when it has `max` open.
     pub fn take(self: &Arc<Self>, key: &ApiKey) -> Result<Seat, ApiError> {
-        let slot: [u8; 32] = Sha256::digest(key.0.as_bytes()).into();
+        let slot = slot(key);
         let mut open = self.lock();
         let count = open.entry(slot).or_insert(0);
         if self.max > 0 && *count >= self.max {
@@ -59,14 +59,18 @@ impl Streams {
     /// The streams `key` has open.
     #[cfg(test)]
     fn open(&self, key: &ApiKey) -> usize {
-        let slot: [u8; 32] = Sha256::digest(key.0.as_bytes()).into();
-        self.lock().get(&slot).copied().unwrap_or(0)
+        self.lock().get(&slot(key)).copied().unwrap_or(0)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], usize>> {
         // A panic while holding the lock leaves a map that is still consistent.
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A key's entry: a hash of it, so that the key is never held in clear.
+fn slot(key: &ApiKey) -> [u8; 32] {
+    Sha256::digest(key.0.as_bytes()).into()
 }
 
 impl Drop for Seat {
