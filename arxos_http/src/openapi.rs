@@ -45,7 +45,7 @@ use crate::webhooks::routes as webhooks;
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
         ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
         Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
-        Contributor, Badge, Balance, BuildingBalance, ContributionRecorded, ContributionVerified,
+        Contributor, Badge, Balance, BuildingBalance, ContributionRecorded, ContributionVerified, Contribution, ContributionStatus,
         Transfer, StatementEntry, Token,
         routes::Page, routes::Items)),
     modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals, &Conditional,
@@ -894,6 +894,77 @@ pub struct ContributionRecorded {
     pub replayed: bool,
 }
 
+/// A row of `arxos.contributions`, as `GET /api/contributions` lists it (docs/market.md).
+#[derive(ToSchema)]
+pub struct Contribution {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub building_id: String,
+    #[schema(format = Uuid)]
+    pub contributor_id: String,
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// 64 lowercase hexadecimal digits, unique per building.
+    pub data_hash: String,
+    #[schema(required = true)]
+    pub path: Option<String>,
+    /// The object the contribution's path named when it was recorded.
+    #[schema(format = Uuid, required = true)]
+    pub object_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    #[schema(value_type = Option<Object>, required = true)]
+    pub changes: Option<Value>,
+    /// 0 to 1.
+    pub quality: f64,
+    pub trust_level: String,
+    pub old_grade: String,
+    pub new_grade: String,
+    pub old_score: f64,
+    pub new_score: f64,
+    /// The score points the impact bonus paid for.
+    pub bonus_gain: f64,
+    #[schema(value_type = ContributionStatus)]
+    pub status: String,
+    /// The reward of the current status.
+    pub reward: f64,
+    /// What the contributor holds for it now (rewards net of claw-backs).
+    pub tokens_earned: f64,
+    /// The reputation this contribution has moved its contributor by.
+    pub reputation_applied: f64,
+    #[schema(required = true)]
+    pub first_reward: Option<f64>,
+    #[schema(required = true)]
+    pub first_transaction_id: Option<i64>,
+    /// The `Idempotency-Key` it was recorded under.
+    #[schema(required = true)]
+    pub idempotency_key: Option<String>,
+    /// Who last verified (or rejected) it.
+    #[schema(format = Uuid, required = true)]
+    pub verifier_id: Option<String>,
+    pub judged_across_owners: bool,
+    pub verified_by_same_owner: bool,
+    #[schema(format = DateTime, required = true)]
+    pub verified_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub status_changed_at: String,
+    pub actor: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// The status of a contribution.
+#[derive(ToSchema)]
+#[allow(non_camel_case_types, dead_code)]
+pub enum ContributionStatus {
+    pending,
+    auto_verified,
+    peer_verified,
+    expert_verified,
+    rejected,
+}
+
 /// What `arxos.verify_contribution` changed.
 #[derive(ToSchema)]
 pub struct ContributionVerified {
@@ -1215,6 +1286,33 @@ mod tests {
     /// The query parameters that take a fixed set of words declare it (found by a review:
     /// import `format` and the deliveries' `status` were plain strings), and the set is what
     /// the route accepts.
+    #[test]
+    fn listings_and_headers_declare_their_shapes() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let param = |path: &str, method: &str, name: &str| -> serde_json::Value {
+            let params = doc["paths"][path][method]["parameters"].as_array().unwrap();
+            params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone()
+        };
+        let limit = param("/api/events/recent", "get", "limit");
+        assert_eq!(limit["default"], 100);
+        assert_eq!(limit["maximum"], 1000);
+        assert_eq!(param("/api/events/recent", "get", "after")["default"], 0);
+        // the filters are still there, beside the page
+        param("/api/events/recent", "get", "types");
+        for (path, method) in [("/api/contributions", "post"), ("/api/transfers", "post")] {
+            let key = param(path, method, "Idempotency-Key");
+            assert_eq!(key["maxLength"], 200, "{path}");
+            assert_eq!(key["minLength"], 1, "{path}");
+        }
+        let page = &doc["paths"]["/api/contributions"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        let page = page["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        let item = &doc["components"]["schemas"][page]["properties"]["items"]["items"];
+        for field in ["id", "type", "status", "tokens_earned", "created_at"] {
+            assert!(item["properties"][field].is_object(), "{field}: {item}");
+        }
+    }
+
     #[test]
     fn word_parameters_list_their_words() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();

@@ -5,6 +5,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::filter::FilterParams;
 use super::outbox;
@@ -17,24 +18,25 @@ use crate::state::AppState;
 const DEFAULT_LIMIT: i32 = 100;
 const MAX_LIMIT: i32 = 1000;
 
-#[derive(Debug, Deserialize)]
+/// The page of `GET /api/events/recent` (its filters are [`FilterParams`], read separately).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecentParams {
-    #[serde(flatten)]
-    pub filters: FilterParams,
-    /// Events after this id (default 0: from the oldest kept).
+    /// Events after this id (0: from the oldest kept); an id beyond the newest event is
+    /// refused (400), one whose following events were purged is 410.
+    #[param(minimum = 0, default = 0)]
     pub after: Option<i64>,
-    /// Events to scan, 1 to 1000 (default 100).
+    /// Events to scan, 1 to 1000.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i32>,
+    /// The API key, when it cannot be sent as a header.
     pub api_key: Option<String>,
 }
 
 /// `{"events": [...], "last_id": N, "head": H}`: the events after `after` that pass the filters, among
 /// the next `limit` the key may see, and the id to pass as `after` next time.
 #[utoipa::path(get, path = "/api/events/recent", operation_id = "recent_events", tag = "events",
-    params(FilterParams,
-           ("after" = Option<i64>, Query, minimum = 0, description = "Events after this id (default 0: from the oldest kept); an id beyond the newest event is refused (400), one whose following events were purged is 410"),
-           ("limit" = Option<i32>, Query, minimum = 1, maximum = 1000, description = "Events to scan, 1 to 1000 (default 100)"),
-           ("api_key" = Option<String>, Query, description = "The API key, when it cannot be sent as a header")),
+    params(FilterParams, RecentParams),
     responses((status = 200, body = crate::openapi::EventsPage), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, description = "Unknown building", body = ErrorBody),
@@ -43,6 +45,7 @@ pub struct RecentParams {
 pub async fn recent(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Query(filters): Query<FilterParams>,
     Query(params): Query<RecentParams>,
 ) -> Result<Response, ApiError> {
     let key = request_key(&headers, params.api_key.as_deref())?;
@@ -53,7 +56,7 @@ pub async fn recent(
         )));
     }
     let after = crate::routes::non_negative("after", params.after)?.unwrap_or(0);
-    let sub = subscription::subscribe(&state, key, &params.filters).await?;
+    let sub = subscription::subscribe(&state, key, &filters).await?;
     sub.check_after(after, "after")?;
     let building = sub.filter.building_id.as_deref();
     let page = outbox::page(

@@ -226,7 +226,8 @@ pub struct NewContribution {
 /// Record a contribution (`arxos.contribute`). An `Idempotency-Key` header makes retries safe:
 /// the same key answers the contribution recorded the first time.
 #[utoipa::path(post, path = "/api/contributions", tag = "market", request_body = NewContribution,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 200 visible ASCII characters, per contributor")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = "^[!-~]+$",
+        description = "Makes retries safe: 1 to 200 visible ASCII characters, per contributor")),
     responses((status = 201, body = crate::openapi::ContributionRecorded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -297,7 +298,7 @@ pub struct ContributionFilter {
 
 /// Contributions, newest first, filtered by building and/or contributor; paginated.
 #[utoipa::path(get, path = "/api/contributions", tag = "market", params(ContributionFilter),
-    responses((status = 200, body = Page), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, description = "A page of contributions, newest first", body = crate::openapi::PageOf<crate::openapi::Contribution>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_contributions(
@@ -459,7 +460,8 @@ const REPLAYED_TRANSFER: &str = "SELECT jsonb_build_object('transaction_id', k.i
 /// retries safe: the same transfer under the same key books nothing more and answers the
 /// transaction booked the first time (`replayed: true`); another transfer under it is 409.
 #[utoipa::path(post, path = "/api/transfers", tag = "market", request_body = NewTransfer,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 200 visible ASCII characters, per sender")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = "^[!-~]+$",
+        description = "Makes retries safe: 1 to 200 visible ASCII characters, per sender")),
     responses((status = 201, body = crate::openapi::Transfer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
