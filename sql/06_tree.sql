@@ -823,17 +823,48 @@ BEGIN
 END
 $$;
 
--- All connections into and out of an object.
-CREATE FUNCTION arxos.connections_of(building text, path text)
+-- All connections into and out of an object: the outgoing ones first, then the incoming, each
+-- by kind and the other end's path. Keyset pages: `after` is the id of the last connection of
+-- the page before (one that is not a connection of this object is refused, 22023, rather than
+-- answered with an empty page); `max` is the page's size (NULL: every connection).
+CREATE FUNCTION arxos.connections_of(building text, path text, after uuid DEFAULT NULL,
+                                     max integer DEFAULT NULL)
 RETURNS TABLE (direction text, kind text, other_path text, other_type text, properties jsonb, id uuid)
-LANGUAGE sql STABLE AS $$
-    WITH me AS (SELECT arxos.object_id(arxos.building_id(building), path) AS id)
-    SELECT 'out', c.kind, o.path::text, o.type, c.properties, c.id
-      FROM me JOIN arxos.connections c ON c.from_id = me.id JOIN arxos.objects o ON o.id = c.to_id
-    UNION ALL
-    SELECT 'in', c.kind, o.path::text, o.type, c.properties, c.id
-      FROM me JOIN arxos.connections c ON c.to_id = me.id JOIN arxos.objects o ON o.id = c.from_id
-    ORDER BY 1 DESC, 2, 3
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    me uuid := arxos.object_id(arxos.building_id(connections_of.building), connections_of.path);
+    a_direction text;
+    a_kind text;
+    a_path text;
+BEGIN
+    IF connections_of.after IS NOT NULL THEN
+        SELECT CASE WHEN c.from_id = me THEN 'out' ELSE 'in' END, c.kind, o.path::text
+          INTO a_direction, a_kind, a_path
+          FROM arxos.connections c
+          JOIN arxos.objects o ON o.id = CASE WHEN c.from_id = me THEN c.to_id ELSE c.from_id END
+         WHERE c.id = connections_of.after AND me IN (c.from_id, c.to_id);
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'after: % is not a connection of the object at %', connections_of.after,
+                arxos.shown(connections_of.path)
+                USING ERRCODE = '22023', HINT = 'pass the id of the last connection of the page before';
+        END IF;
+    END IF;
+    RETURN QUERY
+    SELECT e.direction, e.kind, e.other_path, e.other_type, e.properties, e.id
+      FROM (SELECT 'out'::text AS direction, c.kind, o.path::text AS other_path, o.type AS other_type,
+                   c.properties, c.id
+              FROM arxos.connections c JOIN arxos.objects o ON o.id = c.to_id
+             WHERE c.from_id = me
+            UNION ALL
+            SELECT 'in', c.kind, o.path::text, o.type, c.properties, c.id
+              FROM arxos.connections c JOIN arxos.objects o ON o.id = c.from_id
+             WHERE c.to_id = me) e
+     WHERE connections_of.after IS NULL
+        OR e.direction < a_direction
+        OR (e.direction = a_direction AND (e.kind, e.other_path) > (a_kind, a_path))
+     ORDER BY e.direction DESC, e.kind, e.other_path
+     LIMIT arxos.listing_limit(connections_of.max);
+END
 $$;
 
 -- Every connection of a building, in id order, optionally of one kind: what an export or an

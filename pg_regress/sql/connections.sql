@@ -3,6 +3,21 @@
 SELECT kind, properties FROM arxos.connect('b42', '/electrical/circuits/2/outlet_2A', '/spaces/floor_1/room_101', 'serves', '{"note": "east wall"}');
 SELECT arxos.connect('b42', '/electrical/circuits/2/outlet_2A', '/spaces/floor_1/room_101', 'feeds', (repeat('{"a": ', 33) || '1' || repeat('}', 33))::jsonb);
 SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2');
+-- a page at a time: after is the last connection of the page before (outlet_2A has one out,
+-- serves room_101, and one in)
+SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A', max => 1);
+SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A',
+    after => (SELECT c.id FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A') c LIMIT 1), max => 2);
+SELECT count(*) FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A',
+    after => (SELECT c.id FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A') c OFFSET 1 LIMIT 1));
+-- a connection of another object (or none), or a negative max, is refused (the first error's
+-- message holds a generated id: its SQLSTATE only)
+\set VERBOSITY sqlstate
+SELECT count(*) FROM arxos.connections_of('b42', '/electrical/circuits/2',
+    after => (SELECT c.id FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A') c WHERE c.kind = 'serves'));
+\set VERBOSITY terse
+SELECT * FROM arxos.connections_of('b42', '/electrical/circuits/2', after => '00000000-0000-7000-8000-000000000001');
+SELECT * FROM arxos.connections_of('b42', '/electrical/circuits/2', max => -1);
 -- errors
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/electrical/circuits/2/outlet_2A', 'power');
 SELECT arxos.connect('b42', '/electrical/circuits/2', '/electrical/circuits/2', 'power');

@@ -512,6 +512,65 @@ fn move_near_trace_and_connections() {
         .get("/api/buildings/b42/connections/spaces/floor_1/a")
         .json();
     assert_eq!(of["items"][0]["other_path"], "/spaces/floor_1/b");
+    // one object's connections, a page at a time: out before in, by kind and other path
+    let of_circuit = "/api/buildings/b42/connections/electrical/circuits/2";
+    let whole = api.get(&format!("{of_circuit}?limit=1000")).json();
+    assert!(whole["next"].is_null(), "{whole}");
+    let whole: Vec<(String, String)> = whole["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["direction"].as_str().unwrap().to_owned(),
+                c["other_path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        whole,
+        [
+            ("out", "/electrical/circuits/2/outlet_2A"),
+            ("out", "/electrical/circuits/2/outlet_2B"),
+            ("in", "/electrical/panels/panel_1"),
+        ]
+        .map(|(d, p)| (d.to_owned(), p.to_owned()))
+    );
+    let mut url = format!("{of_circuit}?limit=1");
+    let mut paged = Vec::new();
+    loop {
+        let page = api.get(&url).json();
+        assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+        let item = &page["items"][0];
+        paged.push((
+            item["direction"].as_str().unwrap().to_owned(),
+            item["other_path"].as_str().unwrap().to_owned(),
+        ));
+        match page["next"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole);
+    let stranger = api.get(&format!("{of_circuit}?after={}", c["id"].as_str().unwrap()));
+    assert_error(&stranger, 400, "VALIDATION_ERROR");
+    assert!(
+        stranger
+            .body
+            .contains("is not a connection of the object at"),
+        "{}",
+        stranger.body
+    );
+    assert_error(
+        &api.get(&format!("{of_circuit}?after=x")),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &api.get(&format!("{of_circuit}?limit=0")),
+        400,
+        "VALIDATION_ERROR",
+    );
     // every connection of the building, a page at a time by id, as connect answers them
     let all: i64 = api
         .get("/api/buildings/b42/connections?count=true&limit=1")

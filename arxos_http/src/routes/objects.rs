@@ -733,6 +733,18 @@ pub struct ConnectionPageParams {
     pub count: Option<bool>,
 }
 
+/// The size and cursor of a page of connections: the limit (1 to 1000) and the id of the last
+/// connection of the page before.
+fn connection_page(
+    limit: Option<i64>,
+    after: Option<&str>,
+) -> Result<(i64, Option<String>), ApiError> {
+    let after = after
+        .map(|a| super::uuid_param(a, "connection"))
+        .transpose()?;
+    Ok((checked_limit(limit)?, after))
+}
+
 /// Every connection of a building, by id (`arxos.building_connections`): what an export or an
 /// application's copy of the building pages through.
 #[utoipa::path(get, path = "/api/buildings/{b}/connections", tag = "connections",
@@ -748,12 +760,7 @@ pub async fn building_connections(
     OriginalUri(uri): OriginalUri,
     Query(page): Query<ConnectionPageParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let limit = checked_limit(page.limit)?;
-    let after = page
-        .after
-        .as_deref()
-        .map(|a| super::uuid_param(a, "connection"))
-        .transpose()?;
+    let (limit, after) = connection_page(page.limit, page.after.as_deref())?;
     let (kind, want_count) = (page.kind, page.count.unwrap_or(false));
     let building = b.clone();
     let (rows, count) = state
@@ -784,11 +791,25 @@ pub async fn building_connections(
     Ok(Json(page))
 }
 
-/// The connections into and out of an object (`arxos.connections_of`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectionsOfParams {
+    /// Largest number of connections to return (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<i64>,
+    /// The connections after this one, as in the `next` link (the id of the last connection
+    /// of the page before; one that is not a connection of the object is 400).
+    #[param(format = Uuid)]
+    pub after: Option<String>,
+}
+
+/// The connections into and out of an object (`arxos.connections_of`): the outgoing ones
+/// first, then the incoming, each by kind and the other end's path; paginated.
 #[utoipa::path(get, path = "/api/buildings/{b}/connections/{path}", tag = "connections",
     params(("b" = String, Path, example = "b42", description = "Building key or UUID"),
-           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path")),
-    responses((status = 200, description = "The object's connections", body = crate::openapi::ItemsOf<crate::openapi::ConnectionOf>),
+           ("path" = String, Path, example = "electrical/panels/panel_1", description = "Object path"),
+           ConnectionsOfParams),
+    responses((status = 200, description = "A page of the object's connections", body = crate::openapi::PageOf<crate::openapi::ConnectionOf>),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -796,18 +817,23 @@ pub async fn connections_of(
     State(state): State<AppState>,
     key: ApiKey,
     Path((b, path)): Path<(String, String)>,
-) -> Result<Json<Items>, ApiError> {
+    OriginalUri(uri): OriginalUri,
+    Query(page): Query<ConnectionsOfParams>,
+) -> Result<Json<Page>, ApiError> {
+    let (limit, after) = connection_page(page.limit, page.after.as_deref())?;
     let path = object_path(path);
-    let items = state
+    let rows = state
         .rows(
             &key,
             Scope::Read,
             Some(&b),
-            "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2) x",
-            &[&b, &path],
+            "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2, $3::text::uuid, $4::int8::int4) x",
+            &[&b, &path, &after, &(limit + 1)],
         )
         .await?;
-    Ok(Json(Items { items }))
+    Ok(Json(Page::from_rows(rows, limit, &uri, |v| {
+        v.get("id").and_then(Value::as_str).map(str::to_owned)
+    })))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
