@@ -202,7 +202,7 @@ BEGIN
             USING ERRCODE = 'AX025', HINT = 'if_match makes a write conditional on the object as it was read';
     END IF;
     IF starts_with(if_match, 'W/') THEN
-        RAISE EXCEPTION 'a weak entity tag (%) never matches: if_match compares strong tags, the etag as arxos.etag gives it', arxos.shown(if_match)
+        RAISE EXCEPTION 'a weak entity tag (%) never matches: a conditional write compares strong tags (an ETag, or arxos.etag, as given)', arxos.shown(if_match)
             USING ERRCODE = 'AX025', HINT = 'send the ETag header''s value as it came, without W/';
     END IF;
     IF if_match <> '*' AND if_match IS DISTINCT FROM arxos.etag(r) THEN
