@@ -35,7 +35,7 @@ $$;
 
 CREATE FUNCTION arxos.is_text(value text, max integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT length(value) <= max AND value !~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]'
+    SELECT length(value) <= max AND value !~ E'[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]'
 $$;
 
 CREATE FUNCTION arxos.check_label(what text, value text, max integer) RETURNS void

@@ -751,7 +751,8 @@ $$;
 -- bookkeeping alone, such as the rating engine's first_object_at, are not events), and a new
 -- building's initial rating.
 CREATE FUNCTION arxos.buildings_after_write() RETURNS trigger
-LANGUAGE plpgsql AS $$
+-- extra_float_digits 1: the events' latitude and longitude keep every digit
+LANGUAGE plpgsql SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
 BEGIN
     IF TG_OP = 'INSERT' THEN

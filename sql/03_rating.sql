@@ -375,7 +375,8 @@ CREATE FUNCTION arxos.write_rating_change(building uuid, key text, last arxos.ra
                                           v double precision[], reason text, object_path text,
                                           contribution uuid, actor text, at timestamptz)
 RETURNS arxos.rating_history
-LANGUAGE plpgsql VOLATILE AS $$
+-- extra_float_digits 1: the events' components keep every digit whatever the session's setting
+LANGUAGE plpgsql VOLATILE SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
 DECLARE
     s   numeric(6, 3) := v[8];
@@ -419,7 +420,8 @@ CREATE FUNCTION arxos.record_rating(building uuid, reason text, object_path text
                                     at timestamptz DEFAULT now(),
                                     computed double precision[] DEFAULT NULL)
 RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$
+-- extra_float_digits 1: bilt.rating.calculated's components keep every digit
+LANGUAGE plpgsql VOLATILE SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
 DECLARE
     i     record;

@@ -115,7 +115,7 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     IF cardinality(types) > 100 OR EXISTS (
         SELECT 1 FROM unnest(types) t
-         WHERE t IS NULL OR length(t) > 200 OR t !~ '^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$') THEN
+         WHERE t IS NULL OR length(t) > 200 OR t !~ E'^(\\*|[a-z0-9_]+(\\.[a-z0-9_]+)*(\\.\\*)?)$') THEN
         RAISE EXCEPTION 'invalid event type pattern in %', arxos.shown(types::text) USING ERRCODE = '22023',
             HINT = 'use at most 100 dotted names such as object.created, or prefixes such as bilt.*';
     END IF;

@@ -12,7 +12,7 @@ DECLARE
     v uuid;
 BEGIN
     IF key IS NULL OR key !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase letters, digits, - and _, starting with a letter or digit',
+        RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase ASCII letters (a-z), digits, - and _, starting with a letter or digit',
             arxos.shown(key) USING ERRCODE = '22023';
     END IF;
     IF key ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
@@ -796,7 +796,7 @@ CREATE FUNCTION arxos.check_kind(kind text) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid connection kind %: use lowercase letters, digits and _ (power, data, feeds, monitors, …)',
+        RAISE EXCEPTION 'invalid connection kind %: use lowercase ASCII letters (a-z), digits and _ (power, data, feeds, monitors, …)',
             arxos.shown(kind) USING ERRCODE = '22023';
     END IF;
     RETURN true;
@@ -1031,6 +1031,20 @@ BEGIN
         RETURN NEXT;
         n := n + 1;
     END LOOP;
+END
+$$;
+
+-- The cube type, its cube() constructor and its <-> operator live in the schema the cube
+-- extension was installed in (public, usually), which a caller's search_path may leave out
+-- (`type "cube" does not exist`) or put behind a schema of look-alikes of its own: the
+-- function searches pg_catalog, then cube's schema, and nothing else.
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION arxos.nearest_objects(uuid, double precision, double precision, '
+                   'double precision, double precision, integer) SET search_path = pg_catalog, %I, pg_temp',
+                   (SELECT n.nspname FROM pg_catalog.pg_extension e
+                      JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+                     WHERE e.extname = 'cube'));
 END
 $$;
 

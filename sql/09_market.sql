@@ -834,9 +834,9 @@ $$;
 CREATE FUNCTION arxos.try_timestamptz(value text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF value !~ '^\s*\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)?)?\s*$'
+    IF value !~ E'^\\s*\\d{4}-\\d\\d-\\d\\d([T ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?\\s*([Zz]|[+-]\\d\\d(:?\\d\\d)?)?)?\\s*$'
        -- a leap second (23:59:60), which PostgreSQL would read as the next minute
-       OR value ~ '[T ]\d\d:\d\d:60' THEN
+       OR value ~ E'[T ]\\d\\d:\\d\\d:60' THEN
         RETURN NULL;
     END IF;
     RETURN value::timestamptz;
@@ -869,7 +869,7 @@ BEGIN
     -- A handle shaped like a UUID would read as a contributor's id (contributor_id).
     IF h IS NULL OR h !~ '^[a-z0-9][a-z0-9_.-]{2,39}$' OR h LIKE 'anon-%' OR h = 'top'
        OR h ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase letters, digits, ., - and _, starting with a letter or digit (anon- and top are reserved, and a handle may not look like a UUID)',
+        RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase ASCII letters (a-z), digits, ., - and _, starting with a letter or digit (anon- and top are reserved, and a handle may not look like a UUID)',
             arxos.shown(handle) USING ERRCODE = 'AX021';
     END IF;
     IF display_name IS NULL OR NOT arxos.is_label(btrim(display_name), 100) THEN

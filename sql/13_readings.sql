@@ -183,9 +183,10 @@ CREATE UNLOGGED TABLE arxos.readings_pending (
 
 -- At commit, once per (transaction, object): the deferred row trigger of its first reading.
 -- (TimeZone UTC: the event's `at` is JSON text, written as the answers write times, whatever
--- the writing session's zone.)
+-- the writing session's zone; extra_float_digits 1: the value keeps every digit whatever the
+-- session's setting, docs/operations.md "Session settings".)
 CREATE FUNCTION arxos.readings_pending_flush() RETURNS trigger
-LANGUAGE plpgsql SET TimeZone = 'UTC' AS $$
+LANGUAGE plpgsql SET TimeZone = 'UTC' SET extra_float_digits = 1 AS $$
 DECLARE
     r arxos.readings_pending;
 BEGIN
@@ -278,8 +279,9 @@ RETURNS void
 -- plpgsql, not sql: a SECURITY DEFINER sql function is planned on every call (its plan, with
 -- the partitioned readings, is not kept), 3.5 times the cost of a single reading's write.
 -- TimeZone UTC: metrics.reading.at is JSON text, written as the answers write times,
--- whatever the writing session's zone.
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp SET TimeZone = 'UTC' AS $$
+-- whatever the writing session's zone; extra_float_digits 1: the value keeps every digit.
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp SET TimeZone = 'UTC'
+    SET extra_float_digits = 1 AS $$
 BEGIN
     UPDATE arxos.objects o
        SET metrics = o.metrics || jsonb_build_object('reading',
@@ -547,7 +549,7 @@ $$;
 -- silently replace it. Go's RFC3339Nano sends nanoseconds.
 CREATE FUNCTION arxos.reading_time(at text) RETURNS timestamptz
 LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT regexp_replace(at, '(\.\d{6})\d+', '\1')::timestamptz
+    SELECT regexp_replace(at, E'(\\.\\d{6})\\d+', E'\\1')::timestamptz
 $$;
 
 -- Records a batch: a JSON array of {"path": text, "value": number, "unit": text?, "at": time?}
@@ -592,10 +594,10 @@ BEGIN
     -- mean different instants on different connections. ISO 8601 with Z or an offset only.
     -- PostgreSQL reads a leap second (23:59:60) as the next minute's first, where it would
     -- silently replace the sample recorded then: refused too.
-    SELECT e.i, e.j ->> 'at' AS at, e.j ->> 'at' ~ '^\s*\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:60' AS leap INTO bad
+    SELECT e.i, e.j ->> 'at' AS at, e.j ->> 'at' ~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ]\\d\\d:\\d\\d:60' AS leap INTO bad
       FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i)
-     WHERE e.j ->> 'at' !~ '^\s*\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)\s*$'
-        OR e.j ->> 'at' ~ '^\s*\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:60'
+     WHERE e.j ->> 'at' !~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?\\s*([Zz]|[+-]\\d\\d(:?\\d\\d)?)\\s*$'
+        OR e.j ->> 'at' ~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ]\\d\\d:\\d\\d:60'
      ORDER BY e.i
      LIMIT 1;
     IF FOUND AND bad.leap THEN

@@ -3,7 +3,7 @@
 //! argument into the server log and the HTTP answer, and a control or bidirectional character
 //! could make it read as something else.
 
-use crate::path::is_invisible;
+use crate::path::{invisible_at, is_invisible};
 
 /// Characters of a value a message shows; the rest is counted.
 pub const SHOWN_CHARS: usize = 100;
@@ -40,12 +40,18 @@ fn counted(total: usize, max: usize) -> String {
 /// `\u{…}`, cut after [`SHOWN_CHARS`] characters with the full count appended:
 /// `'xxxx…'… (10000000 characters)`.
 pub fn shown(value: &str) -> String {
-    let (body, total) = cut(value, SHOWN_CHARS, |out, c| match c {
-        '\'' => out.push_str("''"),
-        // so that a written-out \u{…} cannot be mistaken for one the value held
-        '\\' => out.push_str("\\\\"),
-        c if c.is_control() || is_invisible(c) => write_escaped(out, c),
-        c => out.push(c),
+    // the characters shown, and the one after them (a joiner is visible between two others)
+    let chars: Vec<char> = value.chars().take(SHOWN_CHARS + 1).collect();
+    let mut at = 0;
+    let (body, total) = cut(value, SHOWN_CHARS, |out, c| {
+        match c {
+            '\'' => out.push_str("''"),
+            // so that a written-out \u{…} cannot be mistaken for one the value held
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || invisible_at(&chars, at) => write_escaped(out, c),
+            c => out.push(c),
+        }
+        at += 1;
     });
     format!("'{body}'{}", counted(total, SHOWN_CHARS))
 }
@@ -106,6 +112,15 @@ mod tests {
         assert_eq!(shown("b42\u{1}"), "'b42\\u{1}'");
         assert_eq!(shown("a\u{202E}b\nc"), "'a\\u{202e}b\\u{a}c'");
         assert_eq!(shown("caf\u{e9}"), "'caf\u{e9}'");
+        // a joiner or a variation selector where it shows nothing is written out; where it
+        // joins an emoji sequence or selects a glyph, it is kept
+        assert_eq!(shown("sen\u{200d}sor"), "'sen\\u{200d}sor'");
+        assert_eq!(shown("a\u{fe0f}"), "'a\\u{fe0f}'");
+        assert_eq!(
+            shown("\u{1f468}\u{200d}\u{1f527}"),
+            "'\u{1f468}\u{200d}\u{1f527}'"
+        );
+        assert_eq!(shown("\u{2764}\u{fe0f}"), "'\u{2764}\u{fe0f}'");
     }
 
     #[test]

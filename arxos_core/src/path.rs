@@ -152,21 +152,25 @@ pub fn invisible_in(text: &str) -> Option<char> {
         return None;
     }
     let chars: Vec<char> = text.chars().collect();
-    let wide = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_some_and(|c| !c.is_ascii());
-    chars.iter().enumerate().find_map(|(i, &c)| {
-        let before = i.checked_sub(1);
-        let misplaced = match c {
-            '\u{200C}' | '\u{200D}' => !(wide(before) && wide(Some(i + 1))),
-            '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' => !before
-                .map(|b| chars[b])
-                .is_some_and(|b| !b.is_ascii() || b.is_ascii_digit() || b == '#' || b == '*'),
-            '\u{E0020}'..='\u{E007F}' => !before
-                .map(|b| chars[b])
-                .is_some_and(|b| b == '\u{1F3F4}' || ('\u{E0020}'..='\u{E007F}').contains(&b)),
-            c => is_invisible(c),
-        };
-        misplaced.then_some(c)
-    })
+    (0..chars.len())
+        .find(|&i| invisible_at(&chars, i))
+        .map(|i| chars[i])
+}
+
+/// Whether the character at `i` of `chars` shows nothing where it stands ([`invisible_in`]).
+pub fn invisible_at(chars: &[char], i: usize) -> bool {
+    let wide = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| !c.is_ascii());
+    let before = i.checked_sub(1);
+    match chars[i] {
+        '\u{200C}' | '\u{200D}' => !(wide(before) && wide(Some(i + 1))),
+        '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' => !before
+            .map(|b| chars[b])
+            .is_some_and(|b| !b.is_ascii() || b.is_ascii_digit() || b == '#' || b == '*'),
+        '\u{E0020}'..='\u{E007F}' => !before
+            .map(|b| chars[b])
+            .is_some_and(|b| b == '\u{1F3F4}' || ('\u{E0020}'..='\u{E007F}').contains(&b)),
+        c => is_invisible(c),
+    }
 }
 
 fn truncate_for_message(s: &str) -> String {

@@ -41,16 +41,26 @@ impl std::fmt::Debug for ApiKey {
 
 /// The key of a request, if it presented one: `X-API-Key: <key>` or
 /// `Authorization: Bearer <key>`.
+/// A key sent in bytes that are not visible ASCII ([`UNREADABLE_KEY`] stands for it) is
+/// presented too, and refused as every unknown key is.
 pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        let key = key.trim();
+    if let Some(value) = headers.get("x-api-key") {
+        let key = value.to_str().map_or(UNREADABLE_KEY, str::trim);
         return (!key.is_empty()).then_some(key);
     }
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let value = headers.get(AUTHORIZATION)?;
+    let Ok(value) = value.to_str() else {
+        let bearer = value.as_bytes().get(..7)?.eq_ignore_ascii_case(b"bearer ");
+        return bearer.then_some(UNREADABLE_KEY);
+    };
     let (scheme, key) = value.trim().split_once(' ')?;
     let key = key.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
+
+/// What stands for a key sent in bytes a header cannot hold as text (`X-API-Key: arx_ｘ`): no
+/// key is this, so it is refused as an invalid key, not taken for a request that sent none.
+const UNREADABLE_KEY: &str = "\u{fffd}";
 
 /// The key a request sent: in its headers ([`presented_key`]) or, on the routes that also
 /// take it so (`query_key`: the event routes' `?api_key=`), in its query string; `None` when it
@@ -136,6 +146,21 @@ mod tests {
         assert_eq!(presented_key(&headers), Some("arx_abc"));
         headers.insert("x-api-key", HeaderValue::from_static("arx_def"));
         assert_eq!(presented_key(&headers), Some("arx_def"));
+        // a key in bytes that are not visible ASCII is presented, to be refused as invalid
+        let unreadable = HeaderValue::from_bytes("arx_\u{ff58}".as_bytes()).unwrap();
+        headers.insert("x-api-key", unreadable.clone());
+        assert_eq!(presented_key(&headers), Some(UNREADABLE_KEY));
+        let mut bearer = HeaderMap::new();
+        let mut value = b"bEaReR ".to_vec();
+        value.extend_from_slice(unreadable.as_bytes());
+        bearer.insert(AUTHORIZATION, HeaderValue::from_bytes(&value).unwrap());
+        assert_eq!(presented_key(&bearer), Some(UNREADABLE_KEY));
+        let mut basic = HeaderMap::new();
+        basic.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes("Basic \u{e9}".as_bytes()).unwrap(),
+        );
+        assert_eq!(presented_key(&basic), None);
     }
 
     #[test]

@@ -115,6 +115,10 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
     //   would otherwise run on, holding their locks, until they end or time out.
     // - READ COMMITTED whatever the database's or role's default: moves and deletes of objects
     //   run at no other level (docs/sql.md), and the functions' retries need it.
+    // - floats printed exactly (PostgreSQL 12's default, extra_float_digits 1) and string
+    //   literals read as the SQL standard says (standard_conforming_strings on), whatever a
+    //   database's or role's legacy default: answers and the JSON written in these sessions
+    //   keep every digit (docs/operations.md, "Session settings").
     default_options(
         &mut config,
         &[
@@ -127,6 +131,11 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
             (
                 "default_transaction_isolation",
                 "default_transaction_isolation=read\\ committed",
+            ),
+            ("extra_float_digits", "extra_float_digits=1"),
+            (
+                "standard_conforming_strings",
+                "standard_conforming_strings=on",
             ),
         ],
     );
@@ -589,13 +598,13 @@ mod tests {
         let config = pg_config("postgres://alice@host/db").expect("valid URL");
         assert_eq!(
             config.get_options(),
-            Some("-c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed")
+            Some("-c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
         let config =
             pg_config("host=h user=a options='-c work_mem=64MB'").expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c work_mem=64MB -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed")
+            Some("-c work_mem=64MB -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
         let config = pg_config(
             "host=h user=a options='-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0'",
@@ -603,7 +612,7 @@ mod tests {
         .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0 -c default_transaction_isolation=read\\ committed")
+            Some("-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
         let config = pg_config(
             "host=h user=a options='-cTimeZone=UTC --jit=on --client_connection_check_interval=5s'",
@@ -611,14 +620,14 @@ mod tests {
         .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-cTimeZone=UTC --jit=on --client_connection_check_interval=5s -c default_transaction_isolation=read\\ committed")
+            Some("-cTimeZone=UTC --jit=on --client_connection_check_interval=5s -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
         // A setting whose name only starts with another's is not that one.
         let config = pg_config("host=h user=a options='-c jit_above_cost=10'")
             .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c jit_above_cost=10 -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed")
+            Some("-c jit_above_cost=10 -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
     }
 
