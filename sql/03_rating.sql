@@ -685,9 +685,13 @@ BEGIN
     IF at IS NULL OR NOT isfinite(at) THEN
         RAISE EXCEPTION 'tick needs a finite time, got %', coalesce(at::text, 'NULL') USING ERRCODE = '22023';
     END IF;
-    -- As rating(at): the windows' day buckets are kept for 31 days.
-    IF at < now() - interval '2 days' THEN
-        RAISE EXCEPTION 'tick looks back at most 2 days' USING ERRCODE = '22023', DETAIL = format('asked for %s', to_json(at));
+    -- Never back: what a past time would record (the windows as they were then, stamped now,
+    -- into the append-only history, with its events and market signals) is a rating the
+    -- building never had at that moment. rating(building, at) previews any time.
+    IF at < now() THEN
+        RAISE EXCEPTION 'tick records the time windows as they are now (or, in tests, later), not at a past time'
+            USING ERRCODE = '22023', DETAIL = format('asked for %s', to_json(at)),
+                  HINT = 'arxos.rating(building, at) shows a building''s rating at another time and records nothing';
     END IF;
     IF arxos.is_replica() THEN
         RETURN 0;

@@ -158,6 +158,11 @@ BEGIN
     IF max IS NULL OR max < 1 OR max > 100000 THEN
         RAISE EXCEPTION 'max must be between 1 and 100000, got %', max USING ERRCODE = '22023';
     END IF;
+    -- 0 is "from the oldest event kept"; a negative position is no event's (as over HTTP)
+    IF after_id IS NULL OR after_id < 0 THEN
+        RAISE EXCEPTION 'after_id must be 0 (from the oldest event kept) or an event id, got %', coalesce(after_id::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
     PERFORM arxos.check_event_types(types);
     IF building IS NOT NULL THEN
         b := arxos.building_id(building);
@@ -176,7 +181,7 @@ BEGIN
     RETURN QUERY
     SELECT e.* FROM arxos.events e
      WHERE arxos.check_resume(after_id)
-       AND e.id > coalesce(after_id, 0)
+       AND e.id > after_id
        -- the filter rules of SSE and webhooks (12_webhooks.sql), inlined
        AND arxos.event_matches(e, types, b, u, NULL)
      ORDER BY e.id
@@ -193,6 +198,7 @@ DECLARE
     n bigint;
     kept bigint;
     kept_above bigint;
+    cut bigint;
 BEGIN
     PERFORM arxos.check_period('older_than', older_than);
     -- While a webhook is enabled, the events not fanned out into deliveries yet (above
@@ -200,7 +206,14 @@ BEGIN
     -- or they would never reach a webhook and nothing would say so.
     SELECT c.last_event_id INTO kept_above FROM arxos.webhook_cursor c
      WHERE EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.enabled);
-    DELETE FROM arxos.events WHERE at < now() - older_than AND (kept_above IS NULL OR id <= kept_above);
+    -- A prefix of the ids: the events below the first one (by id) that is not older than the
+    -- horizon. An event's `at` is its transaction's start, so a long transaction's events can
+    -- be stamped before events numbered ahead of them; deleting by time alone would leave
+    -- older ids kept below purged ones, and a consumer reading from the oldest kept would be
+    -- told it had missed events (AX026) or, live, pass over the gap without a word.
+    cut := (SELECT e.id FROM arxos.events e WHERE e.at >= now() - older_than ORDER BY e.id LIMIT 1);
+    DELETE FROM arxos.events
+     WHERE (cut IS NULL OR id < cut) AND (kept_above IS NULL OR id <= kept_above);
     GET DIAGNOSTICS n = ROW_COUNT;
     IF kept_above IS NOT NULL THEN
         SELECT count(*) INTO kept FROM arxos.events e WHERE e.id > kept_above AND e.at < now() - older_than;

@@ -22,7 +22,11 @@
 CREATE TABLE arxos.market_settings (
     only_row     boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     rate_limit   integer CHECK (rate_limit > 0),
-    rate_window  interval NOT NULL DEFAULT '1 hour' CHECK (rate_window > interval '0'),
+    -- above 0 and at most 1000 years, as every period (arxos.check_period): now() - rate_window
+    -- must stay a time, or every contribution would fail on it
+    rate_window  interval NOT NULL DEFAULT '1 hour'
+                 CONSTRAINT market_rate_window_range
+                 CHECK (rate_window > interval '0' AND rate_window <= interval '1000 years'),
     max_changes  integer NOT NULL DEFAULT 1000 CHECK (max_changes > 0)
 );
 COMMENT ON TABLE arxos.market_settings IS

@@ -95,6 +95,15 @@ BEGIN
         RAISE EXCEPTION 'readings run from 1970 to the year 9999: a partition for % could never hold one', to_json(t)
             USING ERRCODE = '22023';
     END IF;
+    -- This month and the next (made ahead by readings_maintenance) at most: no reading can be
+    -- later than now plus reading_clock_skew, and a partition made for a far month would hold
+    -- nothing for years while it counted against readings_partitions_max. (UTC months, in
+    -- timestamp arithmetic: timestamptz + interval would follow the session's zone.)
+    IF t >= (date_trunc('month', (now() + arxos.reading_clock_skew()) AT TIME ZONE 'UTC')
+             + interval '2 months') AT TIME ZONE 'UTC' THEN
+        RAISE EXCEPTION 'no reading can be in the month of % yet: readings are at most % ahead, and the month''s partition is made when its time comes', to_json(t), arxos.reading_clock_skew()
+            USING ERRCODE = '22023';
+    END IF;
     SELECT * INTO p FROM arxos.readings_partition_of(t);
     IF to_regclass('arxos.' || p.name) IS NOT NULL THEN
         RETURN false;

@@ -92,6 +92,8 @@ SELECT regress.try($$SELECT arxos.purge_webhook_deliveries('-1 day')$$);
 
 -- times and numbers
 SELECT regress.try($$SELECT arxos.tick(now() - interval '3 days')$$);
+SELECT regress.try($$SELECT arxos.tick(now() - interval '1 second')$$);
+SELECT regress.try($$UPDATE arxos.market_settings SET rate_window = '100000000 years'$$);
 SELECT regress.try($$SELECT * FROM arxos.readings_range('b42', '/hvac', NULL, now())$$);
 SELECT regress.try($$SELECT arxos.transfer(gen_random_uuid(), gen_random_uuid(), 'Infinity')$$);
 SELECT regress.try($$SELECT arxos.transfer(gen_random_uuid(), gen_random_uuid(), 1e300)$$);
