@@ -48,6 +48,34 @@ pub fn install() -> Option<PrometheusHandle> {
         PIPELINED,
         "API statements that joined a database connection already carrying one of the same key"
     );
+    metrics::describe_gauge!(
+        LISTENER_CONNECTED,
+        "1 while the event listener has a working database session; 0 while it reconnects (SSE and webhooks get no new events meanwhile)"
+    );
+    for (name, help) in [
+        (
+            "arxos_db_pool_connections",
+            "Open database connections of the pool",
+        ),
+        (
+            "arxos_db_pool_idle",
+            "Open database connections of the pool not in use",
+        ),
+        (
+            "arxos_db_pool_max",
+            "The pool's size (--pool-size, --query-pool-size)",
+        ),
+        (
+            "arxos_db_pool_waiting",
+            "Requests waiting for a connection of the pool",
+        ),
+        (
+            "arxos_db_pool_shared",
+            "Connections of the pool carrying statements of more than one request now",
+        ),
+    ] {
+        metrics::describe_gauge!(name, help);
+    }
     // Every series exists from the start, so rates over them need no special case.
     metrics::counter!(RATING_RECOMPUTES).absolute(0);
     metrics::counter!(PIPELINED).absolute(0);
@@ -68,6 +96,7 @@ pub const RATING_RECOMPUTES: &str = "arxos_rating_recomputes_total";
 pub const PIPELINED: &str = "arxos_db_pipelined_statements_total";
 pub const EVENTS_DELIVERED: &str = "arxos_events_delivered_total";
 pub const WEBHOOK_DELIVERIES: &str = "arxos_webhook_deliveries_total";
+pub const LISTENER_CONNECTED: &str = "arxos_event_listener_connected";
 
 /// How events reach a client: the label of [`EVENTS_DELIVERED`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

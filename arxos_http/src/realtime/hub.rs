@@ -4,7 +4,8 @@
 //! reads from the outbox instead; nothing is ever dropped silently.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, Notify};
 
@@ -31,6 +32,8 @@ struct Inner {
     /// them ([`Hub::mark_gap`]).
     gaps: AtomicU64,
     closed: Notify,
+    /// Whether the listener has a working session now, and since when ([`Hub::listener`]).
+    listener: Mutex<(bool, Instant)>,
 }
 
 impl Default for Hub {
@@ -50,6 +53,7 @@ impl Hub {
                 closing: AtomicBool::new(false),
                 gaps: AtomicU64::new(0),
                 closed: Notify::new(),
+                listener: Mutex::new((false, Instant::now())),
             }),
         }
     }
@@ -74,6 +78,29 @@ impl Hub {
     /// the outbox's head): from then on the hub misses nothing.
     pub fn mark_live(&self) {
         self.inner.live.store(true, Ordering::Release);
+    }
+
+    /// Called by the listener when its session is set up (`true`) and when it ends (`false`).
+    pub fn set_listener_connected(&self, connected: bool) {
+        let mut state = self
+            .inner
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if state.0 != connected {
+            *state = (connected, Instant::now());
+        }
+    }
+
+    /// Whether the listener has a working session, and for how long that has been so (since
+    /// the server started, before its first session).
+    pub fn listener(&self) -> (bool, Duration) {
+        let state = self
+            .inner
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        (state.0, state.1.elapsed())
     }
 
     /// Whether a subscriber that has read the outbox from now on can switch to the hub

@@ -98,6 +98,7 @@ pub async fn run(
         )
         .await;
         grants.set_live(false);
+        hub.set_listener_connected(false);
         backoff = backoff_after(backoff, established, started.elapsed());
         match ended {
             Ok(()) if *stop.borrow() => break,
@@ -225,6 +226,7 @@ async fn session(
         }
         beat(false).await?;
         *established = true;
+        hub.set_listener_connected(true);
         let mut wants_wake = false;
         let mut last_beat = Instant::now();
         let mut last_event = Instant::now();

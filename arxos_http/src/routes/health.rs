@@ -31,7 +31,26 @@ struct Health {
     version: &'static str,
     extension_version: Option<String>,
     database: Database,
+    listener: Listener,
     uptime_seconds: u64,
+}
+
+/// The event listener: whether it has a working session, and for how many seconds that has
+/// been so. Without one, SSE streams and webhooks get no new events (REST goes on).
+#[derive(Debug, Serialize)]
+struct Listener {
+    connected: bool,
+    for_seconds: u64,
+}
+
+/// How long the listener may be without a session before `/api/health` calls the server
+/// degraded: longer than its start and its longest backoff between two attempts (5 s), so
+/// that a restart of PostgreSQL or of the server does not flap it.
+pub const LISTENER_GRACE: Duration = Duration::from_secs(15);
+
+/// Whether a listener without a session for `down` makes the server degraded.
+fn listener_degraded(connected: bool, down: Duration) -> bool {
+    !connected && down > LISTENER_GRACE
 }
 
 #[derive(Debug, Serialize)]
@@ -114,8 +133,10 @@ async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), P
     }
 }
 
-/// `GET /api/health`: 200 with the versions and the database round trip when the database
-/// answers and has the extension; 503 with status "degraded" otherwise.
+/// `GET /api/health`: 200 with the versions, the database round trip and the event
+/// listener's state when the database answers and has the extension and the listener has a
+/// session (or lost it less than [`LISTENER_GRACE`] ago); 503 with status "degraded"
+/// otherwise.
 async fn health(State(state): State<AppState>) -> Response {
     let probe = probe(
         &state,
@@ -145,11 +166,21 @@ async fn health(State(state): State<AppState>) -> Response {
             },
         ),
     };
+    let (connected, lasted) = state.hub.listener();
+    let status = if listener_degraded(connected, lasted) {
+        "degraded"
+    } else {
+        status
+    };
     let body = Health {
         status,
         version: env!("CARGO_PKG_VERSION"),
         extension_version,
         database,
+        listener: Listener {
+            connected,
+            for_seconds: lasted.as_secs(),
+        },
         uptime_seconds,
     };
     if status == "ok" {
@@ -197,6 +228,16 @@ fn unavailable(body: impl IntoResponse) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listener_without_a_session_degrades_the_server_after_the_grace() {
+        assert!(!listener_degraded(true, Duration::from_secs(3600)));
+        assert!(!listener_degraded(false, Duration::from_secs(5)));
+        assert!(listener_degraded(
+            false,
+            LISTENER_GRACE + Duration::from_secs(1)
+        ));
+    }
 
     #[test]
     fn the_extension_must_be_this_servers_version() {

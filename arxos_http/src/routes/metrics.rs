@@ -31,6 +31,8 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
                 .set(pool.lanes().shared_now() as f64);
         }
     }
+    let (connected, _) = state.hub.listener();
+    metrics::gauge!(crate::metrics::LISTENER_CONNECTED).set(if connected { 1.0 } else { 0.0 });
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle.render(),
