@@ -145,7 +145,13 @@ async fn main() -> ExitCode {
             init_logging(cli.log_format, "info");
             log_panics();
             if let Err(e) = server::run(config).await {
-                tracing::error!("{}", error::chain(&e));
+                if tracing::enabled!(tracing::Level::ERROR) {
+                    tracing::error!("{}", error::chain(&e));
+                } else {
+                    // A RUST_LOG that leaves this server's own errors out (`off`, or a filter
+                    // naming other targets only) would leave the reason it stopped nowhere.
+                    output::say_err(format_args!("error: {}", error::chain(&e)));
+                }
                 return ExitCode::FAILURE;
             }
         }

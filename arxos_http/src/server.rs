@@ -41,7 +41,7 @@ use crate::state::{AppState, Shared};
 pub enum ServeError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("invalid CORS origin {0:?}")]
+    #[error("invalid CORS origin {0:?}: write it as a browser sends it, scheme://host[:port] in lowercase, with no path (not even a trailing /)")]
     CorsOrigin(String),
     #[error("--query-database-url (ARXOS_QUERY_DATABASE_URL): {0}")]
     QueryUrl(DbError),

@@ -556,15 +556,25 @@ fn a_killed_server_restarts_on_its_address() {
 fn an_address_in_use_stops_the_start() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
     let addr = taken.local_addr().unwrap().to_string();
-    let out = std::process::Command::new(arxos_e2e::arxos_bin())
-        .args(["serve", "--addr", &addr])
-        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/arxos")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the arxos binary");
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    // whatever the log filter: one that leaves the server's own errors out (`off`, a filter
+    // naming another target) gets the reason on stderr all the same
+    for filter in [None, Some("off"), Some("tokio_postgres=trace")] {
+        let mut command = std::process::Command::new(arxos_e2e::arxos_bin());
+        command
+            .args(["serve", "--addr", &addr])
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/arxos");
+        match filter {
+            Some(filter) => command.env("RUST_LOG", filter),
+            None => command.env_remove("RUST_LOG"),
+        };
+        let out = command.output().expect("run the arxos binary");
+        assert_eq!(out.status.code(), Some(1), "{filter:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("cannot listen on {addr}")),
+            "{filter:?}: {err}"
+        );
+    }
 }
 
 /// A configuration the router refuses (a CORS origin with a path) stops the start before the

@@ -57,12 +57,17 @@ struct Claimed {
     secrets: Vec<Vec<u8>>,
     /// Why the webhook's secret could not be opened (then `secrets` is empty).
     secret_error: Option<String>,
+    webhook_id: String,
+    attempt: i32,
 }
 
 /// The outcome of one attempt, as `arxos.finish_deliveries` reads it.
 #[derive(Default)]
 struct Outcome {
     delivery_id: i64,
+    /// The webhook and the attempt's number, for the log ([`FailureLog`]); not recorded.
+    webhook_id: String,
+    attempt: i32,
     lease: String,
     status: Option<u16>,
     latency_ms: u64,
@@ -251,7 +256,8 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
     let client = pool.get().await.map_err(|e| chain(&e))?;
     let statement = client
         .prepare_cached(
-            "SELECT delivery_id, url, message_id, body, secrets, secret_error, lease_end::text
+            "SELECT delivery_id, url, message_id, body, secrets, secret_error, lease_end::text,
+                    webhook_id::text, attempt
                FROM arxos.claim_deliveries($1, $2, $3::text::interval, $4)",
         )
         .await
@@ -279,6 +285,8 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
                 secrets: row.try_get(4)?,
                 secret_error: row.try_get(5)?,
                 lease: row.try_get(6)?,
+                webhook_id: row.try_get(7)?,
+                attempt: row.try_get(8)?,
             })
         })
         .collect::<Result<_, tokio_postgres::Error>>()
@@ -290,6 +298,8 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
     let started = Instant::now();
     let mut outcome = Outcome {
         delivery_id: d.delivery_id,
+        webhook_id: d.webhook_id.clone(),
+        attempt: d.attempt,
         lease: d.lease.clone(),
         status: None,
         latency_ms: 0,
@@ -347,7 +357,7 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
                         outcome.error = Some(if e.is_timeout() {
                             "reading the reply timed out".to_owned()
                         } else {
-                            format!("reading the reply: {}", chain(&e))
+                            format!("reading the reply: {}", chain(&e.without_url()))
                         });
                         break;
                     }
@@ -361,7 +371,8 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
             outcome.error = Some(if e.is_timeout() {
                 "timed out".to_owned()
             } else {
-                chain(&e)
+                // without the URL, which may carry a token (the webhook names it)
+                chain(&e.without_url())
             });
         }
     }
@@ -394,6 +405,7 @@ async fn record_outcomes(
     recorded: Arc<Notify>,
 ) {
     let mut batch: Vec<Outcome> = Vec::new();
+    let mut failures = FailureLog::default();
     while let Some(first) = done.recv().await {
         batch.push(first);
         while batch.len() < CLAIM_BATCH {
@@ -401,6 +413,10 @@ async fn record_outcomes(
                 Ok(outcome) => batch.push(outcome),
                 Err(_) => break,
             }
+        }
+        let now = Instant::now();
+        for outcome in &batch {
+            failures.note(outcome, now);
         }
         let results = Value::Array(batch.iter().map(Outcome::to_json).collect());
         let mut delay = Duration::from_millis(100);
@@ -418,6 +434,51 @@ async fn record_outcomes(
             }
         }
         batch.clear();
+    }
+}
+
+/// How often at most the log tells of one webhook's failed attempts.
+const FAILURE_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// The log of failed attempts: one WARN line per webhook at most every
+/// [`FAILURE_LOG_EVERY`], with the failure it saw and how many it did not tell of since its
+/// last line (a receiver that is down fails every attempt of every event, and a line for each
+/// would bury the rest of the log). Every attempt, with its error, is in
+/// `arxos.webhook_attempts` (`GET /api/webhooks/{id}/deliveries`).
+#[derive(Default)]
+struct FailureLog {
+    /// Per webhook: when its last line was written, and the failures since.
+    last: std::collections::HashMap<String, (Instant, u64)>,
+}
+
+impl FailureLog {
+    /// Returns whether it wrote a line. A 410 (the webhook is disabled) counts as a failure.
+    fn note(&mut self, outcome: &Outcome, now: Instant) -> bool {
+        if WebhookOutcome::of(outcome.status) == WebhookOutcome::Success {
+            return false;
+        }
+        self.last
+            .retain(|_, (at, _)| now.duration_since(*at) < FAILURE_LOG_EVERY * 10);
+        if let Some((at, unlogged)) = self.last.get_mut(&outcome.webhook_id) {
+            if now.duration_since(*at) < FAILURE_LOG_EVERY {
+                *unlogged += 1;
+                return false;
+            }
+        }
+        let unlogged = self
+            .last
+            .insert(outcome.webhook_id.clone(), (now, 0))
+            .map_or(0, |(_, n)| n);
+        tracing::warn!(
+            webhook = %outcome.webhook_id,
+            delivery = outcome.delivery_id,
+            attempt = outcome.attempt,
+            status = outcome.status,
+            error = outcome.error.as_deref().unwrap_or(""),
+            not_logged_since = unlogged,
+            "webhook delivery failed (every attempt: GET /api/webhooks/{{id}}/deliveries)"
+        );
+        true
     }
 }
 
@@ -486,6 +547,30 @@ mod tests {
         let text = outcome.to_json().to_string();
         assert!(!text.contains("\\u0000"), "{text}");
         assert!(text.contains("a\u{FFFD}b"), "{text}");
+    }
+
+    #[test]
+    fn failed_attempts_are_logged_once_a_minute_per_webhook() {
+        let failed = |webhook: &str, status: Option<u16>| Outcome {
+            webhook_id: webhook.to_owned(),
+            status,
+            error: status.is_none().then(|| "connection refused".to_owned()),
+            ..Outcome::default()
+        };
+        let mut log = FailureLog::default();
+        let start = Instant::now();
+        assert!(log.note(&failed("a", None), start));
+        assert!(!log.note(&failed("a", Some(500)), start + Duration::from_secs(1)));
+        assert!(
+            log.note(&failed("b", Some(410)), start + Duration::from_secs(1)),
+            "another webhook"
+        );
+        assert!(
+            !log.note(&failed("a", Some(200)), start + Duration::from_secs(2)),
+            "a success"
+        );
+        assert!(log.note(&failed("a", Some(503)), start + FAILURE_LOG_EVERY));
+        assert_eq!(log.last["a"], (start + FAILURE_LOG_EVERY, 0));
     }
 
     #[test]
