@@ -203,7 +203,10 @@ pub fn describe(config: &Config) -> String {
         "host={} port={} user={} dbname={} sslmode={}",
         hosts.join(","),
         ports.join(","),
-        config.get_user().unwrap_or("-"),
+        // without one, the client logs in as the name of the user this process runs as
+        config
+            .get_user()
+            .unwrap_or("(none given: this process's OS user)"),
         config.get_dbname().unwrap_or("-"),
         match config.get_ssl_mode() {
             SslMode::Disable => "disable",
@@ -538,6 +541,11 @@ mod tests {
             assert!(text.contains("user=alice"), "{text}");
             assert!(text.contains("dbname=arxos"), "{text}");
         }
+        let text = describe(&pg_config("host=/tmp/s port=5432 dbname=arxos").expect("valid"));
+        assert!(
+            text.contains("user=(none given: this process's OS user)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -325,6 +325,7 @@ pub fn without_secrets(text: &str) -> String {
     out
 }
 
+/// An error and its causes, on one line: `outer: cause: root cause`.
 pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
@@ -336,6 +337,16 @@ pub fn chain(err: &dyn std::error::Error) -> String {
             text.push_str(&cause_text);
         }
         source = cause.source();
+    }
+    // One line: a database error's DETAIL and HINT come on lines of their own, which a text
+    // log would split into events of their own.
+    if text.contains(['\n', '\r']) {
+        text = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
     }
     text
 }
@@ -594,6 +605,20 @@ fn http_hint(hint: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_is_one_line() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("ERROR: function f() does not exist\nHINT:  No function matches.\n")]
+        struct Db;
+        #[derive(Debug, thiserror::Error)]
+        #[error("listener")]
+        struct Outer(#[source] Db);
+        assert_eq!(
+            chain(&Outer(Db)),
+            "listener: ERROR: function f() does not exist HINT:  No function matches."
+        );
+    }
 
     #[test]
     fn hints_naming_sql_functions_are_said_in_http_terms() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 mod support;
 
-use arxos_e2e::{Cluster, Http, Shim};
+use arxos_e2e::{wait_until, Cluster, Http, Shim};
 use serde_json::Value;
 
 fn assert_error_shape(body: &Value, code: &str) {
@@ -518,6 +518,22 @@ fn json_logs_are_one_object_per_line() {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
         assert!(value["level"].is_string(), "{line}");
     }
+    // numbers as numbers: a request's status and latency, the listener's position
+    let answered = wait_until(Duration::from_secs(10), "the request's line", || {
+        shim.logs().into_iter().find_map(|line| {
+            let value: Value = serde_json::from_str(&line).ok()?;
+            (value["fields"]["message"] == "finished processing request").then_some(value)
+        })
+    });
+    assert_eq!(answered["fields"]["status"], 200, "{answered}");
+    assert!(answered["fields"]["latency_ms"].is_f64(), "{answered}");
+    let started = shim
+        .logs()
+        .into_iter()
+        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+        .find(|v| v["fields"]["message"] == "event listener started")
+        .expect("the listener's start is logged");
+    assert!(started["fields"]["after"].is_i64(), "{started}");
 }
 
 #[test]

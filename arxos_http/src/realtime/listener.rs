@@ -203,7 +203,7 @@ async fn session(
         match *last {
             None => {
                 *last = Some(head);
-                tracing::info!(after = ?last, "event listener started");
+                tracing::info!(after = last.unwrap_or_default(), "event listener started");
                 hub.mark_live();
             }
             // The outbox went back (a restore, a failover to a standby that was behind): new
@@ -222,7 +222,7 @@ async fn session(
                      (restored or failed over?); new events are numbered after it"
                 );
             }
-            Some(_) => tracing::info!(after = ?last, "event listener reconnected; catching up"),
+            Some(seen) => tracing::info!(after = seen, "event listener reconnected; catching up"),
         }
         beat(false).await?;
         *established = true;

@@ -23,8 +23,9 @@ pub struct WebhookArgs {
     pub webhook_disable_after: Duration,
 
     /// Networks (CIDR) webhook endpoints may resolve to although they are private, loopback
-    /// or link-local, e.g. `127.0.0.0/8`. Default: none (such addresses are refused).
-    #[arg(long, env = "ARXOS_WEBHOOK_ALLOW_NETWORKS", value_delimiter = ',')]
+    /// or link-local, e.g. `127.0.0.0/8`; an address alone is its own network (`10.0.0.7`).
+    /// Default: none (such addresses are refused).
+    #[arg(long, env = "ARXOS_WEBHOOK_ALLOW_NETWORKS", value_delimiter = ',', value_parser = parse_network)]
     pub webhook_allow_networks: Vec<IpNet>,
 
     /// Deliveries in flight at once, per shim.
@@ -107,12 +108,52 @@ pub fn parse_disable_after(text: &str) -> Result<Duration, String> {
     at_most(text, parse_positive_duration(text)?, 3650 * DAY, "3650d")
 }
 
+/// A network in CIDR notation (`10.0.0.0/8`), or one address (`10.0.0.7`, `::1`: a /32 or
+/// /128). A network written with host bits (`10.0.0.1/8`) is refused, naming the network it
+/// would be: it reads as one host but would allow every address of the network.
+pub fn parse_network(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    if let Ok(address) = text.parse::<std::net::IpAddr>() {
+        return Ok(IpNet::from(address));
+    }
+    let network: IpNet = text.parse().map_err(|_| {
+        format!("invalid network {text:?}: use CIDR notation (10.0.0.0/8, fd00::/8) or one address (10.0.0.7)")
+    })?;
+    if network.trunc() != network {
+        return Err(format!(
+            "{text:?} has host bits set: the network is {}; write that, or the address alone for one host",
+            network.trunc()
+        ));
+    }
+    Ok(network)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{
-        parse_disable_after, parse_duration, parse_positive_duration, parse_retry_wait,
-        parse_webhook_timeout,
+        parse_disable_after, parse_duration, parse_network, parse_positive_duration,
+        parse_retry_wait, parse_webhook_timeout,
     };
+
+    #[test]
+    fn networks_are_cidr_or_one_address() {
+        assert_eq!(
+            parse_network("127.0.0.0/8").unwrap().to_string(),
+            "127.0.0.0/8"
+        );
+        assert_eq!(
+            parse_network(" 10.0.0.7 ").unwrap().to_string(),
+            "10.0.0.7/32"
+        );
+        assert_eq!(parse_network("::1").unwrap().to_string(), "::1/128");
+        let host_bits = parse_network("10.0.0.1/8").unwrap_err();
+        assert!(
+            host_bits.contains("the network is 10.0.0.0/8"),
+            "{host_bits}"
+        );
+        assert!(parse_network("10.0.0.0/33").unwrap_err().contains("CIDR"));
+        assert!(parse_network("localhost").unwrap_err().contains("CIDR"));
+    }
     use std::time::Duration;
 
     #[test]
