@@ -517,7 +517,7 @@ async fn render_bare_errors(body_limit: usize, response: Response) -> Response {
         // the limit layer's and the extractors' words for it (`length limit exceeded`) do
         // not say what the limit is
         _ if status == StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(body_limit),
-        Some(text) => ApiError::new(ApiError::from_status(status).code, text.trim()),
+        Some(text) => ApiError::new(ApiError::from_status(status).code, explained(text.trim())),
         None => ApiError::from_status(status),
     };
     let mut rendered = error.into_response();
@@ -528,6 +528,16 @@ async fn render_bare_errors(body_limit: usize, response: Response) -> Response {
         }
     }
     rendered
+}
+
+/// A rejection's text, with what to do where axum's words alone do not say it.
+fn explained(text: &str) -> String {
+    if text.starts_with("Invalid URL: Invalid UTF-8 in") {
+        // a path segment percent-encoded in Latin-1 (caf%E9) rather than UTF-8 (caf%C3%A9)
+        format!("{text}: percent-encode the UTF-8 bytes of each character (é is %C3%A9, not %E9)")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The longest rejection text taken as an error's message (axum's are one line).

@@ -1233,6 +1233,10 @@ fn bodies_and_queries_are_read_as_sent_or_refused() {
     );
     let utf8 = api.get("/api/objects?building=b42&under=/caf%C3%A9");
     assert_error(&utf8, 404, "NOT_FOUND");
+    // in a path segment too, with what to do
+    let segment = api.get("/api/buildings/b42/objects/spaces/caf%E9");
+    let text = assert_error(&segment, 400, "VALIDATION_ERROR").to_string();
+    assert!(text.contains("é is %C3%A9"), "{text}");
 
     // A body sent to a route that takes none is not read: not even refused for what would be
     // refused in a body the route reads (an array, a key twice).
