@@ -339,6 +339,16 @@ fn object_lifecycle_by_path() {
         "VALIDATION_ERROR",
     );
     assert!(leap.to_string().contains("a leap second"), "{leap}");
+    // A day that does not exist, written as ISO 8601, is told so.
+    let no_day = assert_error(
+        &api.get("/api/buildings/b42/history?since=2026-02-29T00:00:00Z"),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert!(
+        no_day.to_string().contains("no such day or time"),
+        "{no_day}"
+    );
     // Words PostgreSQL reads as times are not ISO 8601 either.
     for word in [
         "yesterday",
