@@ -824,10 +824,12 @@ END
 $$;
 
 -- All connections into and out of an object: the outgoing ones first, then the incoming, each
--- by kind and the other end's path. Keyset pages: `after` is the id of the last connection of
--- the page before (one that is not a connection of this object is refused, 22023, rather than
--- answered with an empty page); `max` is the page's size (NULL: every connection).
-CREATE FUNCTION arxos.connections_of(building text, path text, after uuid DEFAULT NULL,
+-- by kind and the other end's path. Keyset pages: `after` is the place of the last connection
+-- of the page before, `direction:kind:path` (`out:power:/electrical/x`, what the REST `next`
+-- link gives), which stays a place when that connection is deleted meanwhile; or that
+-- connection's id, while it is one of the object's (another id is 22023, not an empty page).
+-- `max` is the page's size (NULL: every connection).
+CREATE FUNCTION arxos.connections_of(building text, path text, after text DEFAULT NULL,
                                      max integer DEFAULT NULL)
 RETURNS TABLE (direction text, kind text, other_path text, other_type text, properties jsonb, id uuid)
 LANGUAGE plpgsql STABLE AS $$
@@ -835,19 +837,29 @@ DECLARE
     me uuid := arxos.object_id(arxos.building_id(connections_of.building), connections_of.path);
     a_direction text;
     a_kind text;
-    a_path text;
+    a_path text COLLATE "C";
 BEGIN
-    IF connections_of.after IS NOT NULL THEN
+    IF connections_of.after ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
         SELECT CASE WHEN c.from_id = me THEN 'out' ELSE 'in' END, c.kind, o.path::text
           INTO a_direction, a_kind, a_path
           FROM arxos.connections c
           JOIN arxos.objects o ON o.id = CASE WHEN c.from_id = me THEN c.to_id ELSE c.from_id END
-         WHERE c.id = connections_of.after AND me IN (c.from_id, c.to_id);
+         WHERE c.id = connections_of.after::uuid AND me IN (c.from_id, c.to_id);
         IF NOT FOUND THEN
             RAISE EXCEPTION 'after: % is not a connection of the object at %', connections_of.after,
                 arxos.shown(connections_of.path)
-                USING ERRCODE = '22023', HINT = 'pass the id of the last connection of the page before';
+                USING ERRCODE = '22023',
+                      HINT = 'pass the place of the last connection of the page before, as the next link gives it (out:power:/electrical/x)';
         END IF;
+    ELSIF connections_of.after IS NOT NULL THEN
+        a_direction := split_part(connections_of.after, ':', 1);
+        a_kind := split_part(connections_of.after, ':', 2);
+        a_path := substr(connections_of.after, length(a_direction) + length(a_kind) + 3);
+        IF a_direction NOT IN ('out', 'in') OR a_kind !~ '^[a-z][a-z0-9_]{0,62}$' OR a_path NOT LIKE '/%' THEN
+            RAISE EXCEPTION 'after must be a place direction:kind:path (out:power:/electrical/x), as the next link gives it, or the id of one of the object''s connections; got %',
+                arxos.shown(connections_of.after) USING ERRCODE = '22023';
+        END IF;
+        a_path := arxos.normalize_path(a_path);
     END IF;
     RETURN QUERY
     SELECT e.direction, e.kind, e.other_path, e.other_type, e.properties, e.id
@@ -861,8 +873,8 @@ BEGIN
              WHERE c.to_id = me) e
      WHERE connections_of.after IS NULL
         OR e.direction < a_direction
-        OR (e.direction = a_direction AND (e.kind, e.other_path) > (a_kind, a_path))
-     ORDER BY e.direction DESC, e.kind, e.other_path
+        OR (e.direction = a_direction AND (e.kind, e.other_path COLLATE "C") > (a_kind, a_path))
+     ORDER BY e.direction DESC, e.kind, e.other_path COLLATE "C"
      LIMIT arxos.listing_limit(connections_of.max);
 END
 $$;

@@ -7,9 +7,17 @@ SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical
 -- serves room_101, and one in)
 SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A', max => 1);
 SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A',
-    after => (SELECT c.id FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A') c LIMIT 1), max => 2);
+    after => (SELECT c.id::text FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A') c LIMIT 1), max => 2);
 SELECT count(*) FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A',
-    after => (SELECT c.id FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A') c OFFSET 1 LIMIT 1));
+    after => (SELECT c.id::text FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A') c OFFSET 1 LIMIT 1));
+-- or after a place, direction:kind:path, which holds when that connection is gone
+SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2', after => 'out:power:/electrical/circuits/2/outlet_2A');
+SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2', after => 'out:power:/electrical/circuits/2/outlet_2AA');
+SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2', after => 'out:zzz:/');
+SELECT * FROM arxos.connections_of('b42', '/electrical/circuits/2', after => 'sideways:power:/x');
+SELECT * FROM arxos.connections_of('b42', '/electrical/circuits/2', after => 'out:Power:/x');
+SELECT * FROM arxos.connections_of('b42', '/electrical/circuits/2', after => 'out:power:x');
+SELECT direction, kind, other_path FROM arxos.connections_of('b42', '/electrical/circuits/2', after => 'out:power:/a//b/');
 -- a connection of another object (or none), or a negative max, is refused
 SELECT regress.try(format('SELECT count(*) FROM arxos.connections_of(%L, %L, after => %L)', 'b42', '/electrical/circuits/2',
     (SELECT c.id FROM arxos.connections_of('b42', '/electrical/circuits/2/outlet_2A') c WHERE c.kind = 'serves')));

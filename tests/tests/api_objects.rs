@@ -562,6 +562,31 @@ fn move_near_trace_and_connections() {
         }
     }
     assert_eq!(paged, whole);
+    // the next link names a place, which holds when the connection at it is deleted meanwhile
+    let first = api.get(&format!("{of_circuit}?limit=1")).json();
+    let next = first["next"].as_str().expect("a next page").to_owned();
+    assert!(
+        next.contains("after=out%3Apower%3A%2Felectrical")
+            || next.contains("after=out:power:/electrical"),
+        "{next}"
+    );
+    let gone = api.send(
+        "DELETE",
+        "/api/buildings/b42/connections?from=/electrical/circuits/2&to=/electrical/circuits/2/outlet_2A&kind=power",
+        None,
+    );
+    assert_eq!(gone.json()["deleted"], 1, "{}", gone.body);
+    let rest = api.get(&next).json();
+    assert_eq!(
+        rest["items"][0]["other_path"], "/electrical/circuits/2/outlet_2B",
+        "{rest}"
+    );
+    let back = api.send(
+        "POST",
+        "/api/buildings/b42/connections",
+        Some(&json!({"from": "/electrical/circuits/2", "to": "/electrical/circuits/2/outlet_2A", "kind": "power"})),
+    );
+    assert_eq!(back.status, 201, "{}", back.body);
     let stranger = api.get(&format!("{of_circuit}?after={}", c["id"].as_str().unwrap()));
     assert_error(&stranger, 400, "VALIDATION_ERROR");
     assert!(

@@ -735,18 +735,6 @@ pub struct ConnectionPageParams {
     pub count: Option<bool>,
 }
 
-/// The size and cursor of a page of connections: the limit (1 to 1000) and the id of the last
-/// connection of the page before.
-fn connection_page(
-    limit: Option<i64>,
-    after: Option<&str>,
-) -> Result<(i64, Option<String>), ApiError> {
-    let after = after
-        .map(|a| super::uuid_param(a, "connection"))
-        .transpose()?;
-    Ok((checked_limit(limit)?, after))
-}
-
 /// Every connection of a building, by id (`arxos.building_connections`): what an export or an
 /// application's copy of the building pages through.
 #[utoipa::path(get, path = "/api/buildings/{b}/connections", tag = "connections",
@@ -762,7 +750,12 @@ pub async fn building_connections(
     OriginalUri(uri): OriginalUri,
     Query(page): Query<ConnectionPageParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let (limit, after) = connection_page(page.limit, page.after.as_deref())?;
+    let limit = checked_limit(page.limit)?;
+    let after = page
+        .after
+        .as_deref()
+        .map(|a| super::uuid_param(a, "connection"))
+        .transpose()?;
     let (kind, want_count) = (page.kind, page.count.unwrap_or(false));
     let building = b.clone();
     let (rows, count) = state
@@ -799,9 +792,9 @@ pub struct ConnectionsOfParams {
     /// Largest number of connections to return (1 to 1000, default 100).
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
-    /// The connections after this one, as in the `next` link (the id of the last connection
-    /// of the page before; one that is not a connection of the object is 400).
-    #[param(format = Uuid)]
+    /// The connections after this place, as in the `next` link: `direction:kind:path` of the
+    /// last connection of the page before (`out:power:/electrical/x`), which holds when that
+    /// connection is deleted meanwhile; or its id, while it is one of the object's.
     pub after: Option<String>,
 }
 
@@ -822,19 +815,27 @@ pub async fn connections_of(
     OriginalUri(uri): OriginalUri,
     Query(page): Query<ConnectionsOfParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let (limit, after) = connection_page(page.limit, page.after.as_deref())?;
+    let limit = checked_limit(page.limit)?;
     let path = object_path(path);
     let rows = state
         .rows(
             &key,
             Scope::Read,
             Some(&b),
-            "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2, $3::text::uuid, $4::int8::int4) x",
-            &[&b, &path, &after, &(limit + 1)],
+            "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2, $3, $4::int8::int4) x",
+            &[&b, &path, &page.after, &(limit + 1)],
         )
         .await?;
+    // The next page starts after the last connection's place, which a delete of that
+    // connection does not take away (its id would no longer name a place).
     Ok(Json(Page::from_rows(rows, limit, &uri, |v| {
-        v.get("id").and_then(Value::as_str).map(str::to_owned)
+        let field = |name: &str| v.get(name).and_then(Value::as_str);
+        Some(format!(
+            "{}:{}:{}",
+            field("direction")?,
+            field("kind")?,
+            field("other_path")?
+        ))
     })))
 }
 
