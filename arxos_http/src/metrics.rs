@@ -52,6 +52,11 @@ pub fn install() -> Option<PrometheusHandle> {
         LISTENER_CONNECTED,
         "1 while the event listener has a working database session; 0 while it reconnects (SSE and webhooks get no new events meanwhile)"
     );
+    metrics::describe_gauge!(
+        LISTENER_QUIET,
+        metrics::Unit::Seconds,
+        "Seconds since the event listener last read the outbox (it reads at least every second while it works)"
+    );
     for (name, help) in [
         (
             "arxos_db_pool_connections",
@@ -63,7 +68,7 @@ pub fn install() -> Option<PrometheusHandle> {
         ),
         (
             "arxos_db_pool_max",
-            "The pool's size (--pool-size, --query-pool-size)",
+            "The pool's size (--pool-size for the API's; /api/query's has 4)",
         ),
         (
             "arxos_db_pool_waiting",
@@ -97,6 +102,7 @@ pub const PIPELINED: &str = "arxos_db_pipelined_statements_total";
 pub const EVENTS_DELIVERED: &str = "arxos_events_delivered_total";
 pub const WEBHOOK_DELIVERIES: &str = "arxos_webhook_deliveries_total";
 pub const LISTENER_CONNECTED: &str = "arxos_event_listener_connected";
+pub const LISTENER_QUIET: &str = "arxos_event_listener_quiet_seconds";
 
 /// How events reach a client: the label of [`EVENTS_DELIVERED`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

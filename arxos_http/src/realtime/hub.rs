@@ -32,8 +32,13 @@ struct Inner {
     /// them ([`Hub::mark_gap`]).
     gaps: AtomicU64,
     closed: Notify,
-    /// Whether the listener has a working session now, and since when ([`Hub::listener`]).
+    /// Whether the listener has a session now, and since when ([`Hub::listener`]).
     listener: Mutex<(bool, Instant)>,
+    /// When the hub was made: what `last_read_ms` counts from.
+    base: Instant,
+    /// When the listener last read the outbox, in milliseconds after `base` (`u64::MAX`:
+    /// never).
+    last_read_ms: AtomicU64,
 }
 
 impl Default for Hub {
@@ -54,6 +59,8 @@ impl Hub {
                 gaps: AtomicU64::new(0),
                 closed: Notify::new(),
                 listener: Mutex::new((false, Instant::now())),
+                base: Instant::now(),
+                last_read_ms: AtomicU64::new(u64::MAX),
             }),
         }
     }
@@ -92,8 +99,8 @@ impl Hub {
         }
     }
 
-    /// Whether the listener has a working session, and for how long that has been so (since
-    /// the server started, before its first session).
+    /// Whether the listener has a session, and for how long that has been so (since the
+    /// server started, before its first session).
     pub fn listener(&self) -> (bool, Duration) {
         let state = self
             .inner
@@ -101,6 +108,35 @@ impl Hub {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         (state.0, state.1.elapsed())
+    }
+
+    /// Called by the listener after each read of the outbox that worked (at least every
+    /// second while its session works, events or not).
+    pub fn listener_read(&self) {
+        let ms = self.inner.base.elapsed().as_millis() as u64;
+        self.inner.last_read_ms.store(ms, Ordering::Release);
+    }
+
+    /// How long since the listener last read the outbox (`None`: it never has). A session
+    /// that is set up and then fails at its first read, again and again, reads nothing: this
+    /// grows while [`Hub::listener`] flaps.
+    pub fn listener_last_read(&self) -> Option<Duration> {
+        match self.inner.last_read_ms.load(Ordering::Acquire) {
+            u64::MAX => None,
+            ms => Some(
+                self.inner
+                    .base
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(ms)),
+            ),
+        }
+    }
+
+    /// How long the listener has gone without reading the outbox: since its last read, or
+    /// since the server started.
+    pub fn listener_quiet_for(&self) -> Duration {
+        self.listener_last_read()
+            .unwrap_or_else(|| self.inner.base.elapsed())
     }
 
     /// Whether a subscriber that has read the outbox from now on can switch to the hub

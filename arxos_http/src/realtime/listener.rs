@@ -261,6 +261,7 @@ async fn session(
                 }
                 other => other?,
             };
+            hub.listener_read();
             if let Some(newest) = events.last() {
                 *last = Some(newest.id);
                 let full = events.len() as i32 == PAGE;

@@ -35,22 +35,25 @@ struct Health {
     uptime_seconds: u64,
 }
 
-/// The event listener: whether it has a working session, and for how many seconds that has
-/// been so. Without one, SSE streams and webhooks get no new events (REST goes on).
+/// The event listener: whether it has a session, for how many seconds that has been so, and
+/// how many seconds ago it last read the outbox (null: never). Without reads, SSE streams and
+/// webhooks get no new events (REST goes on).
 #[derive(Debug, Serialize)]
 struct Listener {
     connected: bool,
     for_seconds: u64,
+    last_read_seconds_ago: Option<u64>,
 }
 
-/// How long the listener may be without a session before `/api/health` calls the server
-/// degraded: longer than its start and its longest backoff between two attempts (5 s), so
-/// that a restart of PostgreSQL or of the server does not flap it.
+/// How long the listener may go without reading the outbox (it reads at least every second
+/// while its session works) before `/api/health` calls the server degraded: longer than its
+/// start and its longest backoff between two attempts (5 s), so that a restart of PostgreSQL
+/// or of the server does not flap it.
 pub const LISTENER_GRACE: Duration = Duration::from_secs(15);
 
-/// Whether a listener without a session for `down` makes the server degraded.
-fn listener_degraded(connected: bool, down: Duration) -> bool {
-    !connected && down > LISTENER_GRACE
+/// Whether a listener that has not read the outbox for `quiet` makes the server degraded.
+fn listener_degraded(quiet: Duration) -> bool {
+    quiet > LISTENER_GRACE
 }
 
 #[derive(Debug, Serialize)]
@@ -134,9 +137,8 @@ async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), P
 }
 
 /// `GET /api/health`: 200 with the versions, the database round trip and the event
-/// listener's state when the database answers and has the extension and the listener has a
-/// session (or lost it less than [`LISTENER_GRACE`] ago); 503 with status "degraded"
-/// otherwise.
+/// listener's state when the database answers and has the extension and the listener read
+/// the outbox less than [`LISTENER_GRACE`] ago; 503 with status "degraded" otherwise.
 async fn health(State(state): State<AppState>) -> Response {
     let probe = probe(
         &state,
@@ -167,7 +169,7 @@ async fn health(State(state): State<AppState>) -> Response {
         ),
     };
     let (connected, lasted) = state.hub.listener();
-    let status = if listener_degraded(connected, lasted) {
+    let status = if listener_degraded(state.hub.listener_quiet_for()) {
         "degraded"
     } else {
         status
@@ -180,6 +182,7 @@ async fn health(State(state): State<AppState>) -> Response {
         listener: Listener {
             connected,
             for_seconds: lasted.as_secs(),
+            last_read_seconds_ago: state.hub.listener_last_read().map(|d| d.as_secs()),
         },
         uptime_seconds,
     };
@@ -230,13 +233,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_listener_without_a_session_degrades_the_server_after_the_grace() {
-        assert!(!listener_degraded(true, Duration::from_secs(3600)));
-        assert!(!listener_degraded(false, Duration::from_secs(5)));
-        assert!(listener_degraded(
-            false,
-            LISTENER_GRACE + Duration::from_secs(1)
-        ));
+    fn a_listener_that_reads_nothing_degrades_the_server_after_the_grace() {
+        assert!(!listener_degraded(Duration::from_secs(5)));
+        assert!(listener_degraded(LISTENER_GRACE + Duration::from_secs(1)));
+        let hub = crate::realtime::Hub::new();
+        assert_eq!(hub.listener_last_read(), None);
+        hub.listener_read();
+        assert!(hub.listener_last_read().unwrap() < Duration::from_secs(1));
+        assert!(hub.listener_quiet_for() < Duration::from_secs(1));
+        // a session set up and lost changes the session's state, not the last read
+        hub.set_listener_connected(true);
+        hub.set_listener_connected(false);
+        assert!(!hub.listener().0);
+        assert!(hub.listener_last_read().is_some());
     }
 
     #[test]

@@ -33,6 +33,8 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     }
     let (connected, _) = state.hub.listener();
     metrics::gauge!(crate::metrics::LISTENER_CONNECTED).set(if connected { 1.0 } else { 0.0 });
+    metrics::gauge!(crate::metrics::LISTENER_QUIET)
+        .set(state.hub.listener_quiet_for().as_secs_f64());
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle.render(),
