@@ -832,15 +832,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- text → timestamptz, NULL when it does not parse.
--- An ISO 8601 date or date and time (an offset optional: a bare time is read in the session's
+-- An ISO 8601 date or date and time (T or t, or a space, between them; an offset optional: a bare time is read in the session's
 -- time zone), else NULL. PostgreSQL's own input would also take 'epoch', 'today', 'infinity'
 -- and 'Jan 5 2024': not timestamps a client means to send.
 CREATE FUNCTION arxos.try_timestamptz(value text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF value !~ E'^\\s*\\d{4}-\\d\\d-\\d\\d([T ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?\\s*([Zz]|[+-]\\d\\d(:?\\d\\d)?)?)?\\s*$'
+    IF value !~ E'^\\s*\\d{4}-\\d\\d-\\d\\d([Tt ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?\\s*([Zz]|[+-]\\d\\d(:?\\d\\d)?)?)?\\s*$'
        -- a leap second (23:59:60), which PostgreSQL would read as the next minute
-       OR value ~ E'[T ]\\d\\d:\\d\\d:60' THEN
+       OR value ~ E'[Tt ]\\d\\d:\\d\\d:60' THEN
         RETURN NULL;
     END IF;
     RETURN value::timestamptz;

@@ -132,7 +132,7 @@ SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'
 ROLLBACK;
 -- ISO 8601 only, from 1900 on: PostgreSQL's words for times are not timestamps
 SELECT t, arxos.try_timestamptz(t) IS NOT NULL AS parsed
-  FROM unnest(ARRAY['epoch', 'today', '-infinity', 'Jan 5 2024', '2024-05-01', '2024-05-01 10:30', '2024-05-01T10:30:00.5+02']) t;
+  FROM unnest(ARRAY['epoch', 'today', '-infinity', 'Jan 5 2024', '2024-05-01', '2024-05-01 10:30', '2024-05-01T10:30:00.5+02', '2024-05-01t10:30:00z', '2024-05-01T23:59:60Z']) t;
 SELECT regress.try(format($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "%s", "captured_at": "0001-01-01T00:00:00Z"}')$$, pg_temp.h('img')));
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'object_documentation', pg_temp.h('x'), '{"notes": "no path"}')$$);
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'sensor_installation', pg_temp.h('x'), '{"sensor": 7}')$$);

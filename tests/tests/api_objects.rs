@@ -346,9 +346,12 @@ fn object_lifecycle_by_path() {
         "VALIDATION_ERROR",
     );
     assert!(
-        no_day.to_string().contains("no such day or time"),
+        no_day.to_string().contains("no such day, time or offset"),
         "{no_day}"
     );
+    // RFC 3339's lowercase t and z, as readings take them
+    let lower = api.get("/api/buildings/b42/history?since=2026-01-01t10:00:00z");
+    assert_eq!(lower.status, 200, "{}", lower.body);
     // Words PostgreSQL reads as times are not ISO 8601 either.
     for word in [
         "yesterday",

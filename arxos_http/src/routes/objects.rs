@@ -633,10 +633,10 @@ pub async fn history(
                                                 || arxos.shown($3)
                                                 || CASE WHEN $3 ~ '[0-9] [0-9]{2}(:?[0-9]{2})? *$'
                                                         THEN ' (a + in a query string reads as a space: write the offset as %2B01:00)'
-                                                        WHEN $3 ~ '[T ][0-9]{2}:[0-9]{2}:60'
+                                                        WHEN $3 ~ '[Tt ][0-9]{2}:[0-9]{2}:60'
                                                         THEN ' (a leap second, which timestamps cannot hold)'
                                                         WHEN $3 ~ '^ *[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)? *([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)? *$'
-                                                        THEN ' (written as one, but no such day or time exists)'
+                                                        THEN ' (written as one, but no such day, time or offset exists)'
                                                         ELSE '' END, '22023') THEN NULL
                            ELSE arxos.try_timestamptz($3) END,
                       max => $5, after_id => $4) h
