@@ -40,20 +40,43 @@ fn counted(total: usize, max: usize) -> String {
 /// `\u{…}`, cut after [`SHOWN_CHARS`] characters with the full count appended:
 /// `'xxxx…'… (10000000 characters)`.
 pub fn shown(value: &str) -> String {
-    // the characters shown, and the one after them (a joiner is visible between two others)
-    let chars: Vec<char> = value.chars().take(SHOWN_CHARS + 1).collect();
-    let mut at = 0;
-    let (body, total) = cut(value, SHOWN_CHARS, |out, c| {
+    let chars: Vec<char> = value.chars().take(SHOWN_CHARS).collect();
+    let escaped = escaped_in_view(&chars);
+    let total = value.chars().count();
+    let mut out = String::with_capacity(value.len().min(4 * SHOWN_CHARS) + 2);
+    for (c, escape) in chars.iter().zip(escaped) {
         match c {
             '\'' => out.push_str("''"),
             // so that a written-out \u{…} cannot be mistaken for one the value held
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() || invisible_at(&chars, at) => write_escaped(out, c),
-            c => out.push(c),
+            c if escape => write_escaped(&mut out, *c),
+            c => out.push(*c),
         }
-        at += 1;
-    });
-    format!("'{body}'{}", counted(total, SHOWN_CHARS))
+    }
+    format!("'{out}'{}", counted(total, SHOWN_CHARS))
+}
+
+/// Which of the characters a message shows are written out: the control and invisible ones,
+/// judged by their neighbours as the message shows them. A joiner between two characters
+/// beyond ASCII is visible, unless one of them is itself written out (as ASCII text) or cut
+/// off; so each one written out can expose another, until none changes.
+fn escaped_in_view(chars: &[char]) -> Vec<bool> {
+    let mut view = chars.to_vec();
+    let mut escaped = vec![false; chars.len()];
+    loop {
+        let mut changed = false;
+        for i in 0..view.len() {
+            if !escaped[i] && (view[i].is_control() || invisible_at(&view, i)) {
+                escaped[i] = true;
+                // written out, it reads as ASCII text to its neighbours
+                view[i] = 'u';
+                changed = true;
+            }
+        }
+        if !changed {
+            return escaped;
+        }
+    }
 }
 
 /// Characters of a whole message an answer carries; the rest is counted.
@@ -121,6 +144,11 @@ mod tests {
             "'\u{1f468}\u{200d}\u{1f527}'"
         );
         assert_eq!(shown("\u{2764}\u{fe0f}"), "'\u{2764}\u{fe0f}'");
+        // judged as shown: a neighbour written out, or cut off, is no glyph to join or select
+        let at_the_cut = format!("{}\u{200d}\u{e9}xyz", "\u{e9}".repeat(99));
+        assert!(shown(&at_the_cut).contains("\\u{200d}'"), "{}", shown(&at_the_cut));
+        assert_eq!(shown("x\u{200d}\u{fe0f}"), "'x\\u{200d}\\u{fe0f}'");
+        assert_eq!(shown("\u{200b}\u{200d}\u{e9}"), "'\\u{200b}\\u{200d}\u{e9}'");
     }
 
     #[test]
