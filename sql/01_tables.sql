@@ -169,8 +169,13 @@ CREATE INDEX objects_location ON arxos.objects USING gist (building_id, location
     WHERE location IS NOT NULL;
 CREATE INDEX objects_children ON arxos.objects (building_id, parent_path, path);
 CREATE INDEX objects_type ON arxos.objects (building_id, type);
-CREATE INDEX objects_attention ON arxos.objects (building_id, path)
-    WHERE needs_repair OR status = 'failed';
+-- The objects that need attention or are not in service, by status and path: what `find` reads for a
+-- status filter (`offline`, `maintenance`, `failed`: a few objects among many, which a read of
+-- the building's objects in path order would pass by the thousand) and for needs_repair.
+-- Active objects, and those of unknown status (what a plain INSERT and a created parent get),
+-- are most of a building: left out, so their writes do not touch it.
+CREATE INDEX objects_attention ON arxos.objects (building_id, status, path)
+    WHERE needs_repair OR status NOT IN ('active', 'unknown');
 
 -- Types whose objects sense the building (they count as instrumented). Editable by a DBA.
 -- A sensing type is an object type: a label (what objects.type accepts).
@@ -220,6 +225,10 @@ CREATE INDEX object_history_path ON arxos.object_history (building_id, path, id)
 -- No index by object_id: nothing in the extension reads history by object, and on an update of
 -- a random object such an index dirties a random leaf page (a full-page image in the WAL after
 -- every checkpoint). One object's history across moves: filter by building_id and object_id.
+-- A building's history in id order (the whole building's history, a page at a time): in the
+-- primary key's order, a building among others read past every other building's rows to
+-- fill its page. Each building's rows are appended at its own end of this index.
+CREATE INDEX object_history_building ON arxos.object_history (building_id, id);
 CREATE INDEX object_history_at ON arxos.object_history USING brin (at);
 -- The path a move row left (its changes' path.before). PL/pgSQL, so never inlined, and
 -- LEAKPROOF (it cannot fail: a missing key is NULL): under row-level security a condition on it

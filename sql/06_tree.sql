@@ -448,7 +448,10 @@ LANGUAGE sql STABLE AS $$
            (SELECT count(*) FROM arxos.objects c WHERE c.building_id = o.building_id AND c.parent_path = o.path)
       FROM arxos.objects o
      WHERE o.building_id = (SELECT args.b FROM args) AND o.parent_path = (SELECT args.p FROM args)
-       AND (after IS NULL OR o.path > (SELECT args.a FROM args) COLLATE "C")
+       -- always a bound (every path sorts after ''), so an index condition in a generic plan
+       -- too (the shim's statements are prepared): `after IS NULL OR …` was a filter there, and
+       -- each page read every sibling before it
+       AND o.path > (SELECT coalesce(args.a, '') FROM args) COLLATE "C"
      ORDER BY o.path
      LIMIT arxos.listing_limit(max)
 $$;
@@ -538,6 +541,10 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     u text := arxos.normalize_path(under);
     a text := arxos.after_path(after_path);
+    -- The buildings a limited request may see: row-level security admits only theirs, but as
+    -- a filter on every row read in (building, path) order; as a condition here (each call
+    -- planned with its values: plan_cache_mode below) it is where the index is read.
+    scope uuid[] := arxos.scope_ids();
 BEGIN
     IF (after_building IS NULL) <> (after_path IS NULL) THEN
         RAISE EXCEPTION 'after_building and after_path go together' USING ERRCODE = '22023';
@@ -553,6 +560,7 @@ BEGIN
     SELECT o.* FROM arxos.objects o
      WHERE (o.building_id, o.path) > (coalesce(after_building, '00000000-0000-0000-0000-000000000000'),
                                       coalesce(a, '') COLLATE "C")
+       AND (scope IS NULL OR o.building_id = ANY (scope))
        AND (u = '/' OR (o.path >= u AND o.path < arxos.path_upper(u) AND (o.path = u OR o.path >= arxos.path_lower(u))))
        AND (find_all.type IS NULL OR o.type = find_all.type)
        AND (find_all.status IS NULL OR o.status = find_all.status)
@@ -562,6 +570,8 @@ BEGIN
      LIMIT arxos.listing_limit(max);
 END
 $$;
+ALTER FUNCTION arxos.find_all(text, text, text, jsonb, boolean, uuid, text, integer)
+    SET plan_cache_mode = force_custom_plan;
 
 -- Locks the rows of a subtree (FOR UPDATE, in path order) for the rest of the transaction, so
 -- that no child can be added under them meanwhile (a child's insert locks its parent FOR KEY
@@ -899,7 +909,10 @@ LANGUAGE sql STABLE AS $$
      WHERE c.building_id = (SELECT arxos.building_id(building_connections.building))
        AND (building_connections.kind IS NULL OR arxos.check_kind(building_connections.kind))
        AND (building_connections.kind IS NULL OR c.kind = building_connections.kind)
-       AND (building_connections.after IS NULL OR c.id > building_connections.after)
+       -- always a bound, so an index condition in a generic plan too (`after IS NULL OR …`
+       -- was a filter there, and each page read every connection before it)
+       AND c.id >= coalesce(building_connections.after, '00000000-0000-0000-0000-000000000000')
+       AND c.id IS DISTINCT FROM building_connections.after
      ORDER BY c.id
      LIMIT arxos.listing_limit(building_connections.max)
 $$;
@@ -1126,13 +1139,15 @@ BEGIN
     WITH RECURSIVE earlier (object_id, path, before_id) AS (
         -- the moves into the subtree (a page after after_id: a move row at or before it leads
         -- only to earlier rows)
-        SELECT m.object_id, m.changes #>> '{path,before}', m.id FROM arxos.object_history m
+        -- (the earlier paths in the paths' collation, C, so that the walks below are ranges
+        -- of the (building_id, path, id) index)
+        SELECT m.object_id, (m.changes #>> '{path,before}') COLLATE "C", m.id FROM arxos.object_history m
          WHERE m.building_id = b AND m.op = 'move'
            AND m.path >= p AND m.path < upper AND (m.path = p OR m.path >= arxos.path_lower(p))
            AND (since IS NULL OR m.at >= since)
            AND (after_id IS NULL OR m.id > after_id)
         UNION
-        SELECT m.object_id, m.changes #>> '{path,before}', m.id
+        SELECT m.object_id, (m.changes #>> '{path,before}') COLLATE "C", m.id
           FROM earlier e
           JOIN arxos.object_history m ON m.building_id = b AND m.path = e.path
                                       AND m.object_id = e.object_id AND m.id < e.before_id
@@ -1156,18 +1171,27 @@ BEGIN
             AND (after_id IS NULL OR h.id > after_id)
           ORDER BY h.id LIMIT max)
         UNION
-        -- a semi-join: an object that was at one path twice has two walks back through it,
-        -- and a join would count a row twice towards the cut
-        (SELECT h.* FROM arxos.object_history h
-          WHERE h.building_id = b
-            AND EXISTS (SELECT 1 FROM earlier e
-                         WHERE h.path = e.path AND h.object_id = e.object_id AND h.id < e.before_id)
-            AND (since IS NULL OR h.at >= since) AND (after_id IS NULL OR h.id > after_id)
-          ORDER BY h.id LIMIT max)) r
+        -- each walk back's own page, from the index (a semi-join of every walk with the
+        -- history was planned as a hash join over a scan of the whole table, every building's
+        -- rows); an object that was at one path twice has two walks back through it, whose
+        -- rows count once (DISTINCT ON) towards the cut
+        (SELECT DISTINCT ON (w.id) w.*
+           FROM earlier e
+          CROSS JOIN LATERAL (
+                SELECT h.* FROM arxos.object_history h
+                 WHERE h.building_id = b AND h.path = e.path AND h.object_id = e.object_id
+                   AND h.id < e.before_id
+                   AND (since IS NULL OR h.at >= since) AND (after_id IS NULL OR h.id > after_id)
+                 ORDER BY h.id LIMIT max) w
+          ORDER BY w.id LIMIT max)) r
      ORDER BY r.id
      LIMIT max;
 END
 $$;
+-- Planned with each call's values: a generic plan (after the fifth call in a session) cannot
+-- see which of the three parts a call needs, and read a subtree's whole history for a page.
+ALTER FUNCTION arxos.history(text, text, timestamptz, integer, bigint, boolean)
+    SET plan_cache_mode = force_custom_plan;
 
 -- EWKB (little-endian PointZ, no SRID: the building's own frame) of an object's location.
 CREATE FUNCTION arxos.location_ewkb(object uuid) RETURNS bytea

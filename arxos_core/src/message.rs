@@ -146,9 +146,16 @@ mod tests {
         assert_eq!(shown("\u{2764}\u{fe0f}"), "'\u{2764}\u{fe0f}'");
         // judged as shown: a neighbour written out, or cut off, is no glyph to join or select
         let at_the_cut = format!("{}\u{200d}\u{e9}xyz", "\u{e9}".repeat(99));
-        assert!(shown(&at_the_cut).contains("\\u{200d}'"), "{}", shown(&at_the_cut));
+        assert!(
+            shown(&at_the_cut).contains("\\u{200d}'"),
+            "{}",
+            shown(&at_the_cut)
+        );
         assert_eq!(shown("x\u{200d}\u{fe0f}"), "'x\\u{200d}\\u{fe0f}'");
-        assert_eq!(shown("\u{200b}\u{200d}\u{e9}"), "'\\u{200b}\\u{200d}\u{e9}'");
+        assert_eq!(
+            shown("\u{200b}\u{200d}\u{e9}"),
+            "'\\u{200b}\\u{200d}\u{e9}'"
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub async fn recent(
     let after = crate::routes::non_negative("after", params.after)?.unwrap_or(0);
     let sub = subscription::subscribe(&state, key, &filters).await?;
     sub.check_after(after, "after")?;
-    let building = sub.filter.building_id.as_deref();
+    let building = sub.filter.page_building();
     let page = outbox::page(
         &state,
         &sub.key,

@@ -248,7 +248,7 @@ impl Reader {
                 // Read before the page: a page read once the listener knew its start covers
                 // everything up to where the hub's events begin.
                 let hub_live = self.state.hub.is_live();
-                let building = self.filter.building_id.as_deref();
+                let building = self.filter.page_building();
                 match outbox::page(
                     &self.state,
                     &self.key,
