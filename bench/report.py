@@ -209,7 +209,7 @@ def render(results_path, doc_path):
     w("and rating figures (sections 1 to 5, one run on one throwaway cluster, ratios compare runs of")
     w("that same session) and writes this file; the analysis comes from `bench/analysis.md`. The")
     w("API, real-time, import, readings and instruction-count sections come from `bench/api.sh`, `bench/realtime.sh`,")
-    w("`bench/import.sh`, `bench/readings.sh` and `bench/instructions.sh` (fragments in `bench/results/`, each with its date).")
+    w("`bench/import.sh`, `bench/readings.sh` and `bench/instructions.sh`, and the plan audit (fragments in `bench/results/`, each with its date).")
     w("")
     w("## The run")
     w("")
@@ -355,7 +355,7 @@ def render(results_path, doc_path):
         w("")
     # The other benchmarks of `make bench` write markdown fragments; each says when it ran.
     results = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-    for name in ("instructions", "api", "realtime", "import", "readings"):
+    for name in ("instructions", "plans", "api", "realtime", "import", "readings"):
         path = os.path.join(results, name + ".md")
         if os.path.exists(path):
             w(open(path, encoding="utf-8").read().rstrip())
