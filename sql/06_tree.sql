@@ -467,7 +467,9 @@ RETURNS TABLE (path text, name text, type text, status text, health smallint,
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
-    pos  text COLLATE "C" := CASE WHEN a > p THEN a ELSE p END;
+    -- byte order, as the paths': in a database of another collation `a > p` could say
+    -- otherwise, and a page would start at p for an after beyond the subtree
+    pos  text COLLATE "C" := CASE WHEN a > p COLLATE "C" THEN a ELSE p END;
     skip text;
     r    record;
     n    integer := 0;

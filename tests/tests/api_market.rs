@@ -148,11 +148,20 @@ fn contributors_contributions_transfers_and_tokens() {
         (&api.key, "building=nope"),
         (&elsewhere, "contributor=ghost"),
         (&elsewhere, "building=b7&contributor=ghost"),
+        // before an after that names nothing: the unknown name is what is wrong
+        (
+            &api.key,
+            "contributor=ghost&after=00000000-0000-0000-0000-000000000000",
+        ),
+        (
+            &api.key,
+            "building=nope&after=00000000-0000-0000-0000-000000000000",
+        ),
     ] {
         let reply = api.get_as(key, &format!("/api/contributions?{query}"));
         let body = assert_error(&reply, 404, "NOT_FOUND");
         // the market's own code for an unknown building, as on every market route
-        if query == "building=nope" {
+        if query.starts_with("building=nope") {
             assert_eq!(body["error"]["details"]["sqlstate"], "AX001", "{body}");
         }
     }

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use arxos_e2e::{Cluster, Http, Shim};
+use arxos_e2e::{wait_until, Cluster, Http, Shim};
 use support::sse::SseClient;
 use support::{api_key, desks, head, metric};
 
@@ -537,6 +537,29 @@ fn recent_moves_a_scoped_key_past_other_buildings() {
         body["last_id"].as_i64().unwrap() >= now,
         "{body} (head {now})"
     );
+
+    // Its building deleted (in SQL: the key stays limited to it), the key still reads that
+    // building's events, its farewell `building.deleted` among them.
+    cluster
+        .client()
+        .batch_execute("DELETE FROM arxos.buildings WHERE key = 'quiet'")
+        .expect("delete the quiet building");
+    wait_until(Duration::from_secs(10), "building.deleted", || {
+        let reply = Http::new().request(
+            "GET",
+            &shim.url(&format!("/api/events/recent?after={start}&limit=1000")),
+            &[("x-api-key", &key)],
+            None,
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.json();
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "building.deleted")
+            .then_some(())
+    });
 }
 
 /// A start beyond the outbox's head (a cursor from another database, or from before a restore)

@@ -357,8 +357,9 @@ fn contributions_page_sql(building: bool, contributor: bool, after: bool) -> Str
         conditions.push("(x.created_at, x.id) < (SELECT a.created_at, a.id FROM anchor a)");
         // an `after` that names no contribution this key sees is refused, not an empty page
         // (an uncorrelated condition: checked once, before any row is read)
+        // (from args: an unknown building or contributor is told first, as without after)
         conditions.push(
-            "(SELECT arxos.raise('after: no contribution ' || $4, '22023') \
+            "(SELECT arxos.raise('after: no contribution ' || $4, '22023') FROM args \
               WHERE NOT EXISTS (SELECT 1 FROM anchor)) IS NULL",
         );
     }
