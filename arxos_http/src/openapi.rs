@@ -49,7 +49,7 @@ use crate::webhooks::routes as webhooks;
         Transfer, StatementEntry, Token,
         routes::Page, routes::Items)),
     modifiers(&Security, &RootListings, &RateLimited, &BodyRefusals, &QueryRefusals, &Conditional,
-              &Transient, &BudgetHeaders),
+              &Transient, &BudgetHeaders, &Codegen),
     tags((name = "buildings"), (name = "objects"), (name = "tree"), (name = "connections"),
          (name = "ratings"), (name = "keys"), (name = "query"), (name = "market"),
          (name = "integrations"), (name = "events"), (name = "webhooks"))
@@ -484,6 +484,102 @@ impl Modify for QueryRefusals {
     }
 }
 
+/// What client generators need of the document, applied to it as JSON, last:
+/// - a listing's items name their schema (`PageOf_BuildingObject` holds `BuildingObject`s,
+///   the type `GET …/objects/{path}` answers), where utoipa writes a generic's type out again,
+///   which a generated client turns into a second, incompatible type;
+/// - the fields the server always writes (null when there is nothing) are required, so that a
+///   generated type holds `T | null`, not `T | null | unset`; a page's `next` too;
+/// - a header parameter is a string or an integer, never null (a header cannot be);
+/// - the server is where the document came from (`servers: [{"url": "/"}]`).
+struct Codegen;
+
+/// The response schemas whose every property is always in the answer.
+const ALWAYS_WRITTEN: &[&str] = &[
+    "Building",
+    "BuildingObject",
+    "Location",
+    "Webhook",
+    "CreatedWebhook",
+    "Delivery",
+    "DeliveryAttempt",
+    "Event",
+    "KeyInfo",
+    "RatingHistoryEntry",
+    "ErrorDetail",
+];
+
+impl Modify for Codegen {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Ok(mut doc) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        codegen(&mut doc);
+        if let Ok(done) = serde_json::from_value(doc) {
+            *openapi = done;
+        }
+    }
+}
+
+fn codegen(doc: &mut Value) {
+    let names: Vec<String> = doc["components"]["schemas"]
+        .as_object()
+        .map(|s| s.keys().cloned().collect())
+        .unwrap_or_default();
+    let schemas = &mut doc["components"]["schemas"];
+    for name in &names {
+        let listing = name
+            .strip_prefix("PageOf_")
+            .or_else(|| name.strip_prefix("ItemsOf_"));
+        if let Some(item) = listing.filter(|item| names.iter().any(|n| n == item)) {
+            schemas[name]["properties"]["items"]["items"] =
+                serde_json::json!({"$ref": format!("#/components/schemas/{item}")});
+        }
+        let always: Option<Vec<Value>> = if ALWAYS_WRITTEN.contains(&name.as_str()) {
+            schemas[name]["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().map(Value::String).collect())
+        } else if name.starts_with("PageOf_") {
+            let mut required: Vec<Value> = schemas[name]["required"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            required.push(Value::String("next".into()));
+            Some(required)
+        } else {
+            None
+        };
+        if let Some(mut required) = always {
+            required.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            required.dedup();
+            schemas[name]["required"] = Value::Array(required);
+        }
+    }
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for operation in item.values_mut() {
+                let Some(parameters) = operation["parameters"].as_array_mut() else {
+                    continue;
+                };
+                for parameter in parameters.iter_mut().filter(|p| p["in"] == "header") {
+                    if let Some(types) = parameter["schema"]["type"].as_array() {
+                        let types: Vec<Value> =
+                            types.iter().filter(|t| *t != "null").cloned().collect();
+                        parameter["schema"]["type"] = match types.as_slice() {
+                            [one] => one.clone(),
+                            _ => Value::Array(types),
+                        };
+                    }
+                }
+            }
+        }
+    }
+    doc["servers"] = serde_json::json!([{"url": "/"}]);
+}
+
 /// `ls` and `tree` also answer without a path, for the building's root: the same operations
 /// without the `path` parameter.
 struct RootListings;
@@ -677,7 +773,7 @@ pub struct HistoryEntry {
     #[schema(format = Uuid)]
     pub object_id: String,
     pub path: String,
-    /// insert, update, delete or move.
+    #[schema(value_type = HistoryOp)]
     pub op: String,
     /// Who made the change: the API key's owner.
     pub actor: String,
@@ -710,7 +806,8 @@ pub struct Connection {
 /// An item of an object's connections.
 #[derive(ToSchema)]
 pub struct ConnectionOf {
-    /// in or out.
+    /// Out of the object (it is the connection's `from`) or into it.
+    #[schema(value_type = ConnectionDirection)]
     pub direction: String,
     pub kind: String,
     pub other_path: String,
@@ -882,6 +979,7 @@ pub struct BuildingBalance {
 pub struct ContributionRecorded {
     #[schema(format = Uuid)]
     pub contribution_id: String,
+    #[schema(value_type = ContributionStatus)]
     pub status: String,
     pub quality: f64,
     pub tokens_earned: f64,
@@ -903,7 +1001,7 @@ pub struct Contribution {
     pub building_id: String,
     #[schema(format = Uuid)]
     pub contributor_id: String,
-    #[schema(rename = "type")]
+    #[schema(rename = "type", value_type = ContributionType)]
     pub kind: String,
     /// 64 lowercase hexadecimal digits, unique per building.
     pub data_hash: String,
@@ -954,6 +1052,41 @@ pub struct Contribution {
     pub created_at: String,
 }
 
+/// What a history row records.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum HistoryOp {
+    Insert,
+    Update,
+    Delete,
+    Move,
+}
+
+/// A connection's direction, seen from one of its objects.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ConnectionDirection {
+    Out,
+    In,
+}
+
+/// The kinds of contribution (`arxos.contribution_types()`; others are AX004).
+#[derive(ToSchema)]
+#[allow(non_camel_case_types, dead_code)]
+pub enum ContributionType {
+    floor_plan_upload,
+    bim_model_update,
+    sensor_installation,
+    photo_documentation,
+    object_documentation,
+    maintenance_record,
+    quality_improvement,
+    property_enrichment,
+    verification_activity,
+}
+
 /// The status of a contribution.
 #[derive(ToSchema)]
 #[allow(non_camel_case_types, dead_code)]
@@ -970,7 +1103,9 @@ pub enum ContributionStatus {
 pub struct ContributionVerified {
     #[schema(format = Uuid)]
     pub contribution_id: String,
+    #[schema(value_type = ContributionStatus)]
     pub old_status: String,
+    #[schema(value_type = ContributionStatus)]
     pub new_status: String,
     pub tokens_delta: f64,
     pub tokens_earned: f64,
@@ -1058,6 +1193,7 @@ pub struct KeyInfo {
     pub name: String,
     pub owner: String,
     pub prefix: String,
+    #[schema(value_type = Vec<crate::auth::Scope>)]
     pub scopes: Vec<String>,
     /// Building keys, or null for every building.
     pub buildings: Option<Vec<String>>,
@@ -1223,7 +1359,7 @@ pub struct Delivery {
     pub event_id: Option<i64>,
     /// The `webhook-id` header: the same on every attempt.
     pub message_id: String,
-    /// pending, delivering, delivered or dead.
+    #[schema(value_type = crate::webhooks::routes::DeliveryStatus)]
     pub status: String,
     /// Attempts within the current retry schedule: a retry by hand starts a new schedule at
     /// 0, so this can be less than the entries of `attempt_log`, which keeps them all.
@@ -1307,10 +1443,35 @@ mod tests {
         let page = &doc["paths"]["/api/contributions"]["get"]["responses"]["200"]["content"]
             ["application/json"]["schema"];
         let page = page["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
-        let item = &doc["components"]["schemas"][page]["properties"]["items"]["items"];
+        let schemas = &doc["components"]["schemas"];
+        // the listing's items name their schema, the one a single item is answered with
+        assert_eq!(
+            schemas[page]["properties"]["items"]["items"]["$ref"],
+            "#/components/schemas/Contribution"
+        );
         for field in ["id", "type", "status", "tokens_earned", "created_at"] {
-            assert!(item["properties"][field].is_object(), "{field}: {item}");
+            assert!(
+                schemas["Contribution"]["properties"][field].is_object(),
+                "{field}"
+            );
         }
+        assert!(schemas[page]["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"next".into()));
+        assert_eq!(
+            schemas["PageOf_BuildingObject"]["properties"]["items"]["items"]["$ref"],
+            "#/components/schemas/BuildingObject"
+        );
+        // always written, so required (and nullable where null)
+        let required = schemas["Building"]["required"].as_array().unwrap();
+        assert!(required.contains(&"latitude".into()), "{required:?}");
+        // a header is never null
+        let key = param("/api/contributions", "post", "Idempotency-Key");
+        assert_eq!(key["type"], "string", "{key}");
+        let last = param("/api/events", "get", "Last-Event-ID");
+        assert_eq!(last["type"], "integer", "{last}");
+        assert_eq!(doc["servers"][0]["url"], "/");
     }
 
     #[test]

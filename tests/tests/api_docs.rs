@@ -88,6 +88,29 @@ fn openapi_docs_and_metrics_are_served() {
     assert_eq!(header_params(by_path, "patch"), ["If-Match"]);
     assert_eq!(header_params(by_path, "delete"), ["If-Match"]);
 
+    // the words the document lists are the database's
+    let mut types: Vec<String> = api
+        .cluster
+        .client()
+        .query("SELECT type FROM arxos.contribution_types()", &[])
+        .expect("contribution types")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    types.sort();
+    let mut listed: Vec<String> = doc["components"]["schemas"]["ContributionType"]["enum"]
+        .as_array()
+        .expect("ContributionType lists its words")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, types);
+    assert_eq!(
+        doc["components"]["schemas"]["HistoryOp"]["enum"],
+        serde_json::json!(["insert", "update", "delete", "move"])
+    );
+
     let page = api.http.get(&api.shim.url("/docs"));
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/api/openapi.json"));

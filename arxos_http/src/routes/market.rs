@@ -212,6 +212,7 @@ pub struct NewContribution {
     pub building: String,
     pub contributor: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::ContributionType)]
     pub kind: String,
     /// Hash of the contributed data (unique per building; AX005 when missing).
     #[schema(required = true, value_type = String)]
