@@ -138,6 +138,7 @@ pub struct StatementParams {
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// The transactions before this one (the `next` link's): newest first.
+    #[param(minimum = 0)]
     pub before: Option<i64>,
 }
 

@@ -131,6 +131,7 @@ pub struct PutObject {
     pub status: Option<String>,
     /// 0 to 100: any JSON number of a whole value (`50`, `50.0`, `5e1`).
     #[serde(default, deserialize_with = "crate::body_fields::whole")]
+    #[schema(minimum = 0, maximum = 100)]
     pub health: Option<i32>,
     /// `{"x": m, "y": m, "z": m, "floor": n}`. A put keeps what it is not given (`null`, as
     /// for every field, is not given), so a `null` key inside it, which would clear nothing,
@@ -229,6 +230,7 @@ pub struct PatchObject {
     pub status: Option<String>,
     /// 0 to 100: any JSON number of a whole value (`50`, `50.0`, `5e1`).
     #[serde(default, deserialize_with = "crate::body_fields::whole")]
+    #[schema(minimum = 0, maximum = 100)]
     pub health: Option<i32>,
     pub needs_repair: Option<bool>,
     #[serde(rename = "type")]
@@ -598,6 +600,7 @@ pub struct HistoryParams {
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// Return the entries after this history id (as in the `next` link).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
 }
 
@@ -971,6 +974,7 @@ pub struct NewObject {
     pub status: Option<String>,
     /// 0 to 100: any JSON number of a whole value (`50`, `50.0`, `5e1`).
     #[serde(default, deserialize_with = "crate::body_fields::whole")]
+    #[schema(minimum = 0, maximum = 100)]
     pub health: Option<i32>,
     /// `{"x": m, "y": m, "z": m, "floor": n}`. A put keeps what it is not given (`null`, as
     /// for every field, is not given), so a `null` key inside it, which would clear nothing,

@@ -106,6 +106,7 @@ pub struct HistoryPageParams {
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
     /// Return the entries older than this history id (as in the `next` link).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
 }
 

@@ -273,6 +273,7 @@ pub struct DeliveryParams {
     pub status: Option<String>,
     /// Deliveries older than this delivery id (the last one of the previous page); a negative
     /// one is refused (400).
+    #[param(minimum = 0)]
     pub before: Option<i64>,
     /// Largest number of deliveries, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000, default = 100)]
