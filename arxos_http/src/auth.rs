@@ -40,9 +40,8 @@ impl std::fmt::Debug for ApiKey {
 }
 
 /// The key of a request, if it presented one: `X-API-Key: <key>` or
-/// `Authorization: Bearer <key>`.
-/// A key sent in bytes that are not visible ASCII ([`UNREADABLE_KEY`] stands for it) is
-/// presented too, and refused as every unknown key is.
+/// `Authorization: Bearer <key>`. A key sent in bytes that are not visible ASCII is presented
+/// too, as [`UNREADABLE_KEY`], and refused as every unknown key is.
 pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get("x-api-key") {
         let key = value.to_str().map_or(UNREADABLE_KEY, str::trim);

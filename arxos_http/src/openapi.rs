@@ -1419,9 +1419,8 @@ mod tests {
         );
     }
 
-    /// The query parameters that take a fixed set of words declare it (found by a review:
-    /// import `format` and the deliveries' `status` were plain strings), and the set is what
-    /// the route accepts.
+    /// What client generators read: listings name their items' schema, bounds and defaults
+    /// are declared, headers are never null.
     #[test]
     fn listings_and_headers_declare_their_shapes() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
@@ -1474,6 +1473,9 @@ mod tests {
         assert_eq!(doc["servers"][0]["url"], "/");
     }
 
+    /// The query parameters that take a fixed set of words declare it (found by a review:
+    /// import `format` and the deliveries' `status` were plain strings), and the set is what
+    /// the route accepts.
     #[test]
     fn word_parameters_list_their_words() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();

@@ -524,14 +524,17 @@ fn recent_moves_a_scoped_key_past_other_buildings() {
     desks(&cluster, "busy", "d", 50);
     let now = head(&cluster);
     assert!(now > start + 50, "{start} {now}");
-    let reply = Http::new().request(
-        "GET",
-        &shim.url(&format!("/api/events/recent?after={start}&limit=10")),
-        &[("x-api-key", &key)],
-        None,
-    );
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let body = reply.json();
+    let recent = |limit: u32| {
+        let reply = Http::new().request(
+            "GET",
+            &shim.url(&format!("/api/events/recent?after={start}&limit={limit}")),
+            &[("x-api-key", &key)],
+            None,
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    };
+    let body = recent(10);
     assert_eq!(body["events"], serde_json::json!([]));
     assert!(
         body["last_id"].as_i64().unwrap() >= now,
@@ -545,15 +548,7 @@ fn recent_moves_a_scoped_key_past_other_buildings() {
         .batch_execute("DELETE FROM arxos.buildings WHERE key = 'quiet'")
         .expect("delete the quiet building");
     wait_until(Duration::from_secs(10), "building.deleted", || {
-        let reply = Http::new().request(
-            "GET",
-            &shim.url(&format!("/api/events/recent?after={start}&limit=1000")),
-            &[("x-api-key", &key)],
-            None,
-        );
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        let body = reply.json();
-        body["events"]
+        recent(1000)["events"]
             .as_array()
             .unwrap()
             .iter()

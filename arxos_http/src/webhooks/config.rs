@@ -134,6 +134,7 @@ mod tests {
         parse_disable_after, parse_duration, parse_network, parse_positive_duration,
         parse_retry_wait, parse_webhook_timeout,
     };
+    use std::time::Duration;
 
     #[test]
     fn networks_are_cidr_or_one_address() {
@@ -154,7 +155,6 @@ mod tests {
         assert!(parse_network("10.0.0.0/33").unwrap_err().contains("CIDR"));
         assert!(parse_network("localhost").unwrap_err().contains("CIDR"));
     }
-    use std::time::Duration;
 
     #[test]
     fn webhook_durations_have_bounds_the_database_can_hold() {
