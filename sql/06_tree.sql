@@ -2,14 +2,12 @@
 -- Buildings are given by key. Every write goes through plain INSERT/UPDATE/DELETE, so the
 -- triggers of 02_objects.sql apply the same rules as for anybody else.
 
-CREATE FUNCTION arxos.create_building(key text, name text, address text DEFAULT NULL,
-                                      latitude double precision DEFAULT NULL,
-                                      longitude double precision DEFAULT NULL)
-RETURNS uuid
-LANGUAGE plpgsql VOLATILE AS $$
-#variable_conflict use_column
-DECLARE
-    v uuid;
+-- The rules of a building's own fields, each named in its error (22023), as the table's CHECKs
+-- hold them: create_building and patch_building check before they write.
+CREATE FUNCTION arxos.check_building(key text, name text, address text,
+                                     latitude double precision, longitude double precision)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF key IS NULL OR key !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
         RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase ASCII letters (a-z), digits, - and _, starting with a letter or digit',
@@ -28,6 +26,19 @@ BEGIN
         RAISE EXCEPTION 'latitude must be between -90 and 90 and longitude between -180 and 180 (degrees, WGS 84), got % and %',
             latitude, longitude USING ERRCODE = '22023';
     END IF;
+END
+$$;
+
+CREATE FUNCTION arxos.create_building(key text, name text, address text DEFAULT NULL,
+                                      latitude double precision DEFAULT NULL,
+                                      longitude double precision DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    v uuid;
+BEGIN
+    PERFORM arxos.check_building(key, name, address, latitude, longitude);
     INSERT INTO arxos.buildings (key, name, address, latitude, longitude)
     VALUES (create_building.key, create_building.name, create_building.address,
             create_building.latitude, create_building.longitude)
@@ -35,6 +46,67 @@ BEGIN
     RETURN v;
 EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'building % already exists', key USING ERRCODE = '23505';
+END
+$$;
+
+-- Change a building's own fields: changes is a JSON object of some of key, name, address,
+-- latitude and longitude (as patch takes location). A field left out keeps its value; JSON
+-- null clears the address, or the position (latitude and longitude, together); a name or a
+-- key cannot be cleared. The new values obey create_building's rules. A changed key renames
+-- every URL and filter that names the building (its id stays); building.updated carries the
+-- fields that changed, and a patch that changes nothing writes no event and keeps updated_at.
+CREATE FUNCTION arxos.patch_building(building text, changes jsonb)
+RETURNS arxos.buildings
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b     arxos.buildings;
+    field text;
+    kind  text;
+    want  text;
+BEGIN
+    IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
+        RAISE EXCEPTION 'changes must be a JSON object of the fields to change (key, name, address, latitude, longitude), got %',
+            coalesce('a JSON ' || jsonb_typeof(changes), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    SELECT string_agg(arxos.shown(k), ', ' ORDER BY k) INTO field
+      FROM jsonb_object_keys(changes) k
+     WHERE k NOT IN ('key', 'name', 'address', 'latitude', 'longitude');
+    IF field IS NOT NULL THEN
+        RAISE EXCEPTION 'a building has no field % to change: it has key, name, address, latitude and longitude', field
+            USING ERRCODE = '22023';
+    END IF;
+    FOR field, kind IN SELECT e.key, jsonb_typeof(e.value) FROM jsonb_each(changes) e LOOP
+        want := CASE WHEN field IN ('latitude', 'longitude') THEN 'number' ELSE 'string' END;
+        IF kind = 'null' AND field IN ('key', 'name') THEN
+            RAISE EXCEPTION 'a building''s % cannot be cleared: null clears only address, latitude and longitude', field
+                USING ERRCODE = '22023';
+        ELSIF kind NOT IN (want, 'null') THEN
+            RAISE EXCEPTION '% must be a JSON %, got a JSON %', field,
+                want || CASE WHEN field IN ('key', 'name') THEN '' ELSE ' or null' END, kind USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    SELECT * INTO b FROM arxos.buildings WHERE id = arxos.building_id(building) FOR UPDATE;
+    IF changes ? 'key' THEN b.key := changes->>'key'; END IF;
+    IF changes ? 'name' THEN b.name := changes->>'name'; END IF;
+    IF changes ? 'address' THEN b.address := changes->>'address'; END IF;
+    BEGIN
+        IF changes ? 'latitude' THEN b.latitude := (changes->>'latitude')::double precision; END IF;
+        IF changes ? 'longitude' THEN b.longitude := (changes->>'longitude')::double precision; END IF;
+    EXCEPTION WHEN numeric_value_out_of_range THEN
+        RAISE EXCEPTION 'latitude and longitude must be degrees that double precision holds: 0 or not so near 0 that they would round to it (1e-400)'
+            USING ERRCODE = '22023';
+    END;
+    PERFORM arxos.check_building(b.key, b.name, b.address, b.latitude, b.longitude);
+    BEGIN
+        UPDATE arxos.buildings u
+           SET key = b.key, name = b.name, address = b.address, latitude = b.latitude, longitude = b.longitude
+         WHERE u.id = b.id
+        RETURNING * INTO b;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'building % already exists', b.key USING ERRCODE = '23505';
+    END;
+    RETURN b;
 END
 $$;
 

@@ -7,6 +7,8 @@
 //! - [`or_default`]: `null` is the field left out, as docs/api.md says of every field; serde
 //!   refuses `null` where the field is not an `Option`.
 //! - [`number_or_text`]: a JSON number, or a string holding one, kept as written.
+//! - [`nullable`]: a field whose `null` means something (clear it), told apart from the field
+//!   left out: `Some(None)` for `null`, `None` (through `#[serde(default)]`) when absent.
 
 use std::fmt;
 
@@ -156,6 +158,17 @@ impl fmt::Display for NumberOrText {
             self.0
         )
     }
+}
+
+/// A field whose `null` clears a value (`#[serde(default, deserialize_with =
+/// "crate::body_fields::nullable")]` on an `Option<Option<T>>`): serde reads a `null` `Option`
+/// as the field left out otherwise.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::webhooks::routes as webhooks;
 #[openapi(
     info(title = "ArxOS API", description = "Buildings as queryable databases: objects by path, ratings, the market and read-only SQL. Every route but health, metrics and docs needs an API key (X-API-Key header or Authorization: Bearer)."),
     paths(
-        buildings::list_buildings, buildings::create_building, buildings::get_building,
+        buildings::list_buildings, buildings::create_building, buildings::get_building, buildings::patch_building,
         objects::get_object, objects::put_object, objects::patch_object, objects::delete_object,
         objects::ls, objects::tree, objects::move_subtree, objects::near, objects::trace,
         objects::history, objects::connect, objects::disconnect, objects::connections_of, objects::building_connections,

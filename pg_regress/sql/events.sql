@@ -189,6 +189,8 @@ SELECT (arxos.put('bev', '/a/b', 'thing', parents => true)).path;
 SELECT (arxos.connect('bev', '/a', '/a/b', 'feeds')).kind;
 UPDATE arxos.buildings SET name = 'Events Hall', address = NULL WHERE key = 'bev';
 UPDATE arxos.buildings SET name = name WHERE key = 'bev';
+SELECT key FROM arxos.patch_building('bev', '{"key": "bev2", "latitude": 48.8, "longitude": 2.35}');
+SELECT key FROM arxos.patch_building('bev2', '{"key": "bev", "name": "Events Hall"}');
 DELETE FROM arxos.buildings WHERE key = 'bev';
 SELECT type, building_key, path, body #- '{building,id}' #- '{object,id}' #- '{connection,id}' #- '{connection,from_id}' #- '{connection,to_id}' AS body
   FROM arxos.events_since(:bld_start) WHERE type LIKE 'building.%' OR type LIKE 'object.%' OR type LIKE 'connection.%' ORDER BY id;

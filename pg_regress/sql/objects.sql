@@ -160,6 +160,33 @@ SELECT arxos.create_building('b44', 'Annex', latitude => 'NaN', longitude => 2.3
 SELECT arxos.create_building('b44', 'Annex', E'1 Road\nParis', 48.8, 2.3) IS NOT NULL AS created;
 UPDATE arxos.buildings SET name = E'tab\there' WHERE key = 'b44';
 UPDATE arxos.buildings SET latitude = 100 WHERE key = 'b44';
+-- patch_building: the fields given change, JSON null clears the address or the position, the
+-- rules are create_building's; the id stays across a new key, and a patch that changes
+-- nothing keeps updated_at
+SELECT updated_at AS b44_at FROM arxos.buildings WHERE key = 'b44' \gset
+SELECT key, name, address, latitude, longitude, updated_at = :'b44_at' AS unchanged
+  FROM arxos.patch_building('b44', '{"name": "Annex", "address": "1 Road\nParis"}');
+SELECT key, name, address, latitude, longitude FROM arxos.patch_building('b44', '{"name": "Annex B", "address": null, "latitude": 50.5}');
+SELECT key, name, address, latitude, longitude FROM arxos.patch_building('b44', '{"latitude": null, "longitude": null}');
+SELECT key, latitude, longitude FROM arxos.patch_building('b44', '{"latitude": 1e1, "longitude": -0.5}');
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"latitude": null}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"longitude": 181}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"latitude": 1e-400}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"name": null}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"key": null}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"name": 5}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"address": ["x"]}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"latitude": "48.8"}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"name": "   "}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"key": "B44"}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"key": "b42"}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '{"id": "x", "first_object_at": null}')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', '[]')$$);
+SELECT regress.try($$SELECT arxos.patch_building('b44', NULL)$$);
+SELECT regress.try($$SELECT arxos.patch_building('nope', '{}')$$);
+SELECT id AS b44_id FROM arxos.buildings WHERE key = 'b44' \gset
+SELECT key, name, id = :'b44_id' AS same_id FROM arxos.patch_building(:'b44_id', '{"key": "b44x"}');
+SELECT key, name, id = :'b44_id' AS same_id FROM arxos.patch_building('b44x', '{"key": "b44"}');
 DELETE FROM arxos.buildings WHERE key = 'b44';
 SELECT arxos.create_building('b43', 'Building 43') IS NOT NULL AS created;
 SELECT key, name FROM arxos.buildings ORDER BY key;

@@ -108,6 +108,108 @@ fn buildings_list_create_get() {
     assert_error(&api.get("/api/buildings/nope"), 404, "NOT_FOUND");
 }
 
+/// PATCH changes a building's fields (`arxos.patch_building`): write scope for name, address
+/// and position, admin scope for a new key; `null` clears the address or the position, and is
+/// the field left out for the name; a key limited to other buildings may not change them.
+#[test]
+fn buildings_patch() {
+    let api = Api::start();
+    let created = api.send(
+        "POST",
+        "/api/buildings",
+        Some(
+            &json!({"key": "hq", "name": "Headquarters", "address": "1 Main St",
+                     "latitude": 48.8, "longitude": 2.3}),
+        ),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let writer = create_key(&api.cluster, "writer", &["read", "write"], None);
+
+    let patched = api.send_as(
+        &writer,
+        "PATCH",
+        "/api/buildings/hq",
+        Some(&json!({"name": "Head Office", "address": null, "latitude": null, "longitude": null})),
+    );
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let building = patched.json();
+    assert_eq!(building["name"], "Head Office");
+    assert_eq!(building["address"], Value::Null);
+    assert_eq!(building["latitude"], Value::Null);
+    assert_eq!(building["key"], "hq");
+    assert_eq!(api.get("/api/buildings/hq").json()["name"], "Head Office");
+    // `null` for the name is the field left out; what is not given stays.
+    let kept = api.send_as(
+        &writer,
+        "PATCH",
+        &format!("/api/buildings/{id}"),
+        Some(&json!({"name": null, "address": "2 Side St"})),
+    );
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    assert_eq!(kept.json()["name"], "Head Office");
+    assert_eq!(kept.json()["address"], "2 Side St");
+
+    // A new key needs the admin scope.
+    let rename = json!({"key": "hq2"});
+    let refused = api.send_as(&writer, "PATCH", "/api/buildings/hq", Some(&rename));
+    assert_error(&refused, 403, "FORBIDDEN");
+    let renamed = api.send("PATCH", "/api/buildings/hq", Some(&rename));
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(renamed.json()["id"], id.as_str());
+    assert_error(&api.get("/api/buildings/hq"), 404, "NOT_FOUND");
+    assert_eq!(api.get("/api/buildings/hq2").json()["name"], "Head Office");
+    let taken = api.send("PATCH", "/api/buildings/hq2", Some(&json!({"key": "b42"})));
+    assert_error(&taken, 409, "CONFLICT");
+
+    for (body, status, says) in [
+        (json!({"lat": 1}), 422, "unknown field `lat`"),
+        (json!({"name": 5}), 422, "invalid type"),
+        (
+            json!({"latitude": 50}),
+            400,
+            "latitude and longitude go together",
+        ),
+        (
+            json!({"name": " x"}),
+            400,
+            "name must be 1 to 200 characters",
+        ),
+    ] {
+        let reply = api.send("PATCH", "/api/buildings/hq2", Some(&body));
+        let error = assert_error(&reply, status, "VALIDATION_ERROR");
+        assert!(
+            error["error"]["message"].as_str().unwrap().contains(says),
+            "{body}: {error}"
+        );
+    }
+    // A key limited to b42 may not change hq2, and changes b42.
+    let limited = create_key(
+        &api.cluster,
+        "b42-writer",
+        &["read", "write"],
+        Some(&["b42"]),
+    );
+    let other = api.send_as(
+        &limited,
+        "PATCH",
+        "/api/buildings/hq2",
+        Some(&json!({"name": "Mine"})),
+    );
+    assert_error(&other, 403, "FORBIDDEN");
+    let own = api.send_as(
+        &limited,
+        "PATCH",
+        "/api/buildings/b42",
+        Some(&json!({"name": "Building 42 (east)"})),
+    );
+    assert_eq!(own.status, 200, "{}", own.body);
+    // The changes are events, as for a DBA's UPDATE.
+    let updated: i64 =
+        api.sql_one("SELECT count(*) FROM arxos.events WHERE type = 'building.updated'");
+    assert_eq!(updated, 4);
+}
+
 #[test]
 fn object_lifecycle_by_path() {
     let api = Api::start();

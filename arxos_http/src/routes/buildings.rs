@@ -1,4 +1,4 @@
-//! Buildings: list, create, get.
+//! Buildings: list, create, get, change.
 
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::routing::get;
@@ -25,7 +25,10 @@ macro_rules! building_json {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/buildings", get(list_buildings).post(create_building))
-        .route("/api/buildings/{b}", get(get_building))
+        .route(
+            "/api/buildings/{b}",
+            get(get_building).patch(patch_building),
+        )
 }
 
 /// List the buildings the key may see, by key.
@@ -190,6 +193,95 @@ pub async fn get_building(
                 .await
             })
         })
+        .await?;
+    Ok(Json(building))
+}
+
+/// The fields of a building a PATCH changes (`arxos.patch_building`): those given; `null`
+/// clears `address`, or the position (`latitude` and `longitude` together). `name` and `key`
+/// are never cleared (`null` is the field left out, as everywhere in the API). A new `key`
+/// needs the admin scope: it renames every URL and filter that names the building.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBuilding {
+    /// A new key (admin scope): lowercase letters, digits, - and _ (1 to 63).
+    pub key: Option<String>,
+    pub name: Option<String>,
+    /// `null` clears the address.
+    #[serde(default, deserialize_with = "crate::body_fields::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    /// Degrees; `null` (with `longitude` `null`) clears the position.
+    #[serde(default, deserialize_with = "crate::body_fields::nullable")]
+    #[schema(value_type = Option<f64>)]
+    pub latitude: Option<Option<serde_json::Number>>,
+    #[serde(default, deserialize_with = "crate::body_fields::nullable")]
+    #[schema(value_type = Option<f64>)]
+    pub longitude: Option<Option<serde_json::Number>>,
+}
+
+impl PatchBuilding {
+    /// The changes as `arxos.patch_building` takes them: a JSON object of the fields given.
+    fn changes(&self) -> Value {
+        let mut changes = serde_json::Map::new();
+        let strings = [("key", &self.key), ("name", &self.name)];
+        for (field, value) in strings {
+            if let Some(v) = value {
+                changes.insert(field.to_owned(), Value::from(v.as_str()));
+            }
+        }
+        if let Some(address) = &self.address {
+            changes.insert(
+                "address".to_owned(),
+                address.as_deref().map_or(Value::Null, Value::from),
+            );
+        }
+        let degrees = [("latitude", &self.latitude), ("longitude", &self.longitude)];
+        for (field, value) in degrees {
+            if let Some(v) = value {
+                changes.insert(
+                    field.to_owned(),
+                    v.clone().map_or(Value::Null, Value::Number),
+                );
+            }
+        }
+        Value::Object(changes)
+    }
+}
+
+/// Change a building's name, address or position (write scope), or its key (admin scope),
+/// with `arxos.patch_building`.
+#[utoipa::path(patch, path = "/api/buildings/{b}", tag = "buildings",
+    params(("b" = String, Path, example = "b42", description = "Building key (e.g. b42) or UUID")),
+    request_body = PatchBuilding,
+    responses((status = 200, description = "The building as changed", body = crate::openapi::Building),
+              (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody),
+              (status = 403, description = "The key lacks the write scope, or the admin scope for a new key", body = crate::openapi::ErrorBody),
+              (status = 404, body = crate::openapi::ErrorBody),
+              (status = 409, description = "Another building has that key", body = crate::openapi::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn patch_building(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(b): Path<String>,
+    Json(body): Json<PatchBuilding>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = match body.key {
+        Some(_) => Scope::Admin,
+        None => Scope::Write,
+    };
+    let building = state
+        .one(
+            &key,
+            scope,
+            Some(&b),
+            concat!(
+                "SELECT ",
+                building_json!(),
+                " FROM arxos.patch_building($1, $2) b"
+            ),
+            &[&b, &body.changes()],
+        )
         .await?;
     Ok(Json(building))
 }
