@@ -119,7 +119,28 @@ END
 $$;
 COMMENT ON FUNCTION arxos.create_api_key IS 'Creates an API key; the key is returned once and stored hashed.';
 
-CREATE FUNCTION arxos.list_api_keys()
+-- The place of an item in a listing by creation (keys, webhooks): its created_at and id joined
+-- by a comma, as the API's next link gives it ('2026-12-06T08:50:00.123456+00:00,<id>'); the
+-- listing goes on after it, whether or not that item still exists. NULL for NULL.
+CREATE FUNCTION arxos.created_place(after text, OUT at timestamptz, OUT id uuid)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF after IS NULL THEN
+        RETURN;
+    END IF;
+    at := arxos.try_timestamptz(substring(after FROM '^([^,]*),'));
+    IF at IS NULL OR after !~ ',[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+       OR after ~ ',.*,' THEN
+        RAISE EXCEPTION 'after must be the place of the last item of the page before: its created_at and id joined by a comma, as the next link gives it (2026-12-06T08:50:00.123456+00:00,<uuid>), got %',
+            arxos.shown(after) USING ERRCODE = '22023';
+    END IF;
+    id := substring(after FROM ',(.*)$')::uuid;
+END
+$$;
+
+-- Keys by creation, a page at a time: after the place created_place reads, at most max
+-- (NULL: all).
+CREATE FUNCTION arxos.list_api_keys(after text DEFAULT NULL, max integer DEFAULT NULL)
 RETURNS TABLE (id uuid, name text, owner text, prefix text, scopes text[], buildings text[],
                created_at timestamptz, last_used_at timestamptz, revoked_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
@@ -128,9 +149,11 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
            (SELECT array_agg(coalesce(b.key, u.id::text) ORDER BY b.key NULLS LAST, u.id)
               FROM unnest(k.building_ids) AS u(id) LEFT JOIN arxos.buildings b ON b.id = u.id),
            k.created_at, k.last_used_at, k.revoked_at
-      FROM arxos.api_keys k
+      FROM arxos.api_keys k, arxos.created_place(list_api_keys.after) p
      WHERE arxos.unscoped('list_api_keys')
+       AND (list_api_keys.after IS NULL OR (k.created_at, k.id) > (p.at, p.id))
      ORDER BY k.created_at, k.id
+     LIMIT arxos.listing_limit(max)
 $$;
 
 -- True when it revoked the key; false when no active key has this id.

@@ -135,7 +135,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA arxos TO arxos_api;
 
 -- Key management and authentication are for the shim and for admins, nobody else.
 REVOKE EXECUTE ON FUNCTION arxos.create_api_key(text, text[], text[], text),
-                           arxos.list_api_keys(), arxos.revoke_api_key(uuid),
+                           arxos.list_api_keys(text, integer), arxos.revoke_api_key(uuid),
                            arxos.authenticate(text), arxos.authorize(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION arxos.authorize(text, text, text) TO arxos_authenticator;
 GRANT USAGE ON SCHEMA arxos TO arxos_authenticator;

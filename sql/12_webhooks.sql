@@ -286,9 +286,15 @@ EXCEPTION WHEN check_violation OR not_null_violation THEN
 END
 $$;
 
-CREATE FUNCTION arxos.list_webhooks() RETURNS SETOF jsonb
+-- Webhooks by creation, a page at a time, as list_api_keys.
+CREATE FUNCTION arxos.list_webhooks(after text DEFAULT NULL, max integer DEFAULT NULL) RETURNS SETOF jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
-    SELECT arxos.webhook_json(w) FROM arxos.webhooks w WHERE arxos.unscoped('list_webhooks') ORDER BY w.created_at, w.id
+    SELECT arxos.webhook_json(w)
+      FROM arxos.webhooks w, arxos.created_place(list_webhooks.after) p
+     WHERE arxos.unscoped('list_webhooks')
+       AND (list_webhooks.after IS NULL OR (w.created_at, w.id) > (p.at, p.id))
+     ORDER BY w.created_at, w.id
+     LIMIT arxos.listing_limit(max)
 $$;
 
 CREATE FUNCTION arxos.get_webhook(webhook uuid) RETURNS jsonb
@@ -974,7 +980,7 @@ GRANT EXECUTE ON FUNCTION arxos.event_object_type(arxos.events), arxos.event_jso
                           arxos.event_matches(arxos.events, text[], uuid, text, text),
                           arxos.webhook_json(arxos.webhooks), arxos.webhook_check_types(text[]),
                           arxos.create_webhook(text, text[], text, text, text, text, boolean),
-                          arxos.list_webhooks(), arxos.get_webhook(uuid),
+                          arxos.list_webhooks(text, integer), arxos.get_webhook(uuid),
                           arxos.patch_webhook(uuid, jsonb), arxos.delete_webhook(uuid),
                           arxos.rotate_webhook_secret(uuid, interval), arxos.test_webhook(uuid),
                           arxos.webhook_delivery_json(arxos.webhook_deliveries),

@@ -27,6 +27,15 @@ ROLLBACK;
 -- scopes are stored once each, in the order read, write, admin
 SELECT prefix IS NOT NULL AS created FROM arxos.create_api_key('dup', ARRAY['write', 'read', 'read']);
 SELECT scopes FROM arxos.list_api_keys() WHERE name = 'dup';
+-- the listing pages by creation: after the place (created_at,id) of the last key of a page,
+-- whether or not that key still exists; a place that is not one is refused
+SELECT count(*) = (SELECT count(*) FROM arxos.api_keys) - 1 AS rest_after_first
+  FROM arxos.list_api_keys(after => (SELECT (to_jsonb(created_at) #>> '{}') || ',' || id FROM arxos.list_api_keys(max => 1)));
+SELECT count(*) AS one FROM arxos.list_api_keys(max => 1);
+SELECT count(*) AS none_after_a_future_place FROM arxos.list_api_keys(after => '2999-01-01T00:00:00Z,00000000-0000-0000-0000-000000000000');
+SELECT arxos.list_api_keys(after => 'x');
+SELECT arxos.list_api_keys(after => '2026-12-06,00000000-0000-0000-0000-000000000000,x');
+SELECT arxos.list_api_keys(max => -1);
 -- an owner is not `system` (the server's own writes) nor a database role's name (the actor of
 -- a session that sets none), given or defaulted from the name
 SELECT regress.try($$SELECT arxos.create_api_key('ops', ARRAY['read'], owner => 'system')$$) AS system_owner;

@@ -1110,3 +1110,76 @@ fn abandoned_requests_are_cancelled_in_the_database() {
         "the abandoned write did not happen: {panel}"
     );
 }
+
+/// The keys and webhooks listings page by creation: `next` carries the last item's place
+/// (`created_at,id`), which still holds when that item was deleted meanwhile (a clean-up that
+/// deletes as it walks); a place that is not one is 400.
+#[test]
+fn keys_and_webhooks_page_by_creation() {
+    let api = Api::start();
+    let mut hooks = Vec::new();
+    for n in 1..=3 {
+        let created = api.send(
+            "POST",
+            "/api/webhooks",
+            Some(&json!({"url": format!("https://example.com/hook/{n}")})),
+        );
+        assert_eq!(created.status, 201, "{}", created.body);
+        hooks.push(created.json()["id"].as_str().unwrap().to_owned());
+    }
+    let first = api.get("/api/webhooks?limit=2");
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = first.json();
+    let ids: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [hooks[0].as_str(), hooks[1].as_str()]);
+    let next = first["next"].as_str().expect("a next link").to_owned();
+    let deleted = api.send("DELETE", &format!("/api/webhooks/{}", hooks[1]), None);
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let second = api.get(&next).json();
+    assert_eq!(second["items"].as_array().unwrap().len(), 1, "{second}");
+    assert_eq!(second["items"][0]["id"], hooks[2].as_str());
+    assert!(second["next"].is_null(), "{second}");
+
+    for n in 1..=2 {
+        let created = api.send(
+            "POST",
+            "/api/keys",
+            Some(&json!({"name": format!("device-{n}"), "scopes": ["read"]})),
+        );
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let mut seen = Vec::new();
+    let mut url = Some("/api/keys?limit=1".to_owned());
+    while let Some(at) = url {
+        let page = api.get(&at);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.json();
+        for key in page["items"].as_array().unwrap() {
+            seen.push(key["id"].as_str().unwrap().to_owned());
+        }
+        url = page["next"].as_str().map(str::to_owned);
+    }
+    let all: i64 = api.sql_one("SELECT count(*) FROM arxos.api_keys");
+    assert_eq!(seen.len() as i64, all);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "{seen:?}");
+
+    for url in ["/api/keys?after=x", "/api/webhooks?after=2026-12-06,nope"] {
+        let error = assert_error(&api.get(url), 400, "VALIDATION_ERROR");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("after must be the place of the last item"),
+            "{url}: {error}"
+        );
+    }
+    assert_error(&api.get("/api/keys?limit=0"), 400, "VALIDATION_ERROR");
+}

@@ -1,6 +1,6 @@
 //! API keys for admins: create (the key is shown once), list, revoke.
 
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::Items;
+use super::{CreatedPageParams, Page};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
@@ -60,23 +60,31 @@ pub async fn create_key(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Every key (never the keys themselves: their prefixes).
-#[utoipa::path(get, path = "/api/keys", tag = "keys",
-    responses((status = 200, description = "The keys (never their secrets)", body = crate::openapi::ItemsOf<crate::openapi::KeyInfo>),
-              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+/// The keys by creation, a page at a time (never the keys themselves: their prefixes).
+#[utoipa::path(get, path = "/api/keys", tag = "keys", params(CreatedPageParams),
+    responses((status = 200, description = "A page of keys, oldest first (never their secrets)", body = crate::openapi::PageOf<crate::openapi::KeyInfo>),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_keys(
     State(state): State<AppState>,
     key: ApiKey,
-) -> Result<Json<Items>, ApiError> {
+    OriginalUri(uri): OriginalUri,
+    Query(page): Query<CreatedPageParams>,
+) -> Result<Json<Page>, ApiError> {
+    let (after, max) = page.sql()?;
     let items = state
         .tx(&key, Scope::Admin, None, move |c| {
             Box::pin(async move {
-                json_rows(c, "SELECT to_jsonb(k) FROM arxos.list_api_keys() k", &[]).await
+                json_rows(
+                    c,
+                    "SELECT to_jsonb(k) FROM arxos.list_api_keys($1, $2) k",
+                    &[&after, &max],
+                )
+                .await
             })
         })
         .await?;
-    Ok(Json(Items { items }))
+    Ok(Json(page.page(items, &uri)))
 }
 
 /// Revoke a key by id.

@@ -100,6 +100,40 @@ pub fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     Ok(limit)
 }
 
+/// Keyset pagination of the listings by creation (keys, webhooks): `limit` items after the
+/// place `after`, as the `next` link gives it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreatedPageParams {
+    /// Largest number of items to return (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<i64>,
+    /// Return the items created after this place, as in the `next` link: the last item's
+    /// `created_at` and `id` joined by a comma (the item need not exist any more).
+    pub after: Option<String>,
+}
+
+impl CreatedPageParams {
+    /// The SQL listing's `(after, max)`: the place as given, and one item more than the page
+    /// (the extra one only says there is more).
+    pub fn sql(&self) -> Result<(Option<String>, i32), ApiError> {
+        let limit = checked_limit(self.limit)?;
+        Ok((self.after.clone(), (limit + 1) as i32))
+    }
+
+    /// The page of `rows` ([`CreatedPageParams::sql`]'s), its `next` at the last item's place.
+    pub fn page(&self, rows: Vec<Value>, uri: &Uri) -> Page {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        Page::from_rows(rows, limit, uri, |v| {
+            Some(format!(
+                "{},{}",
+                v.get("created_at")?.as_str()?,
+                v.get("id")?.as_str()?
+            ))
+        })
+    }
+}
+
 /// One page of a listing.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page {

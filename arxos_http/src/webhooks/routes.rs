@@ -1,18 +1,19 @@
 //! `/api/webhooks`: managing webhooks and looking at their deliveries. Every route needs the
 //! admin scope (a key limited to buildings cannot manage webhooks, which see every building).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
+use crate::routes::{CreatedPageParams, Page};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -119,22 +120,28 @@ pub async fn create(
     Ok(crate::routes::created(&location, created))
 }
 
-/// Every webhook, without secrets (`arxos.list_webhooks`).
-#[utoipa::path(get, path = "/api/webhooks", operation_id = "list_webhooks", tag = "webhooks",
-    responses((status = 200, description = "The webhooks (never their secrets)", body = crate::openapi::ItemsOf<crate::openapi::Webhook>),
-              (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody)),
+/// The webhooks by creation, a page at a time, without secrets (`arxos.list_webhooks`).
+#[utoipa::path(get, path = "/api/webhooks", operation_id = "list_webhooks", tag = "webhooks", params(CreatedPageParams),
+    responses((status = 200, description = "A page of webhooks, oldest first (never their secrets)", body = crate::openapi::PageOf<crate::openapi::Webhook>),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody)),
     security(("api_key" = [])))]
-pub async fn list(State(state): State<AppState>, key: ApiKey) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    key: ApiKey,
+    OriginalUri(uri): OriginalUri,
+    Query(page): Query<CreatedPageParams>,
+) -> Result<Json<Page>, ApiError> {
+    let (after, max) = page.sql()?;
     let items = state
         .rows(
             &key,
             Scope::Admin,
             None,
-            "SELECT arxos.list_webhooks()",
-            &[],
+            "SELECT arxos.list_webhooks($1, $2)",
+            &[&after, &max],
         )
         .await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(page.page(items, &uri)))
 }
 
 /// One webhook, without its secret (`arxos.get_webhook`).
