@@ -143,7 +143,8 @@ $$;
 -- Events with id > after_id, oldest first, optionally filtered. Sequences pending events first,
 -- so a DBA in psql sees everything committed so far (under READ COMMITTED: a REPEATABLE READ
 -- or SERIALIZABLE transaction reads what was sequenced when its snapshot was taken, since the
--- sequencer's row lock would fail it with 40001). A position below the purge horizon is AX026
+-- sequencer's row lock would fail it with 40001; a read-only transaction reads what is
+-- sequenced, since the sequencer writes). A position below the purge horizon is AX026
 -- (arxos.check_resume).
 CREATE FUNCTION arxos.events_since(after_id bigint DEFAULT 0, types text[] DEFAULT NULL,
                                    building text DEFAULT NULL, under text DEFAULT NULL,
@@ -172,7 +173,11 @@ BEGIN
     END IF;
     -- Sequence at least a page's worth, so a caller asking for many events gets them now;
     -- wait a little for a concurrent sequencer (a shim's listener) rather than skip its batch.
-    IF current_setting('transaction_isolation') = 'read committed' THEN
+    -- A read-only transaction (the shell's sql, a hot standby) reads what is sequenced: the
+    -- sequencer writes (found by an audit: the shell's sql failed with "cannot execute SELECT
+    -- FOR UPDATE in a read-only transaction" while events were pending).
+    IF current_setting('transaction_isolation') = 'read committed'
+       AND current_setting('transaction_read_only') = 'off' THEN
         PERFORM arxos.sequence_events(greatest(max, 10000), wait_ms => 250, lazy_fold => lazy_fold);
     END IF;
     -- The purge horizon is checked in the statement that reads the events, in its snapshot: a

@@ -199,14 +199,16 @@ CREATE POLICY building_scope ON arxos.rating_history
     WITH CHECK ((SELECT arxos.scope_ids()) IS NULL OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
 
 -- What the triggers append for the sequencer: the outbox's pending rows and the rating deltas.
--- A request writes them for its own buildings only (events without a building, such as the
--- market's, belong to none), so a scoped session cannot queue another building's events or
--- move its rating.
+-- A request writes them for its own buildings only, so a scoped session cannot queue another
+-- building's events or move its rating. Events without a building (webhook.disabled, from the
+-- delivery functions) reach only consumers of every building: a scoped session queues none
+-- (found by an audit: one queued a building.deleted naming another tenant's building, which
+-- every unscoped stream and webhook received, signed).
 ALTER TABLE arxos.events_pending ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.events_pending
     USING (building_id IS NULL OR (SELECT arxos.scope_ids()) IS NULL
            OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]))
-    WITH CHECK (building_id IS NULL OR (SELECT arxos.scope_ids()) IS NULL
+    WITH CHECK ((SELECT arxos.scope_ids()) IS NULL
            OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
 
 ALTER TABLE arxos.rating_deltas ENABLE ROW LEVEL SECURITY;

@@ -262,3 +262,11 @@ SELECT count(*) AS kept_not_queued FROM arxos.events WHERE at < now() - interval
 SELECT arxos.delete_webhook(:'hold_id');
 SELECT arxos.purge_events('30 days') AS purged_without_webhooks;
 UPDATE arxos.webhook_cursor SET last_event_id = :cursor_was;
+-- a read-only transaction reads what is sequenced rather than fail on the sequencer's writes
+-- (found by an audit of the shell, whose sql runs read-only)
+SELECT arxos.create_building('rocheck', 'Read only') IS NOT NULL AS created;
+BEGIN READ ONLY;
+SELECT count(*) >= 0 AS read FROM arxos.events_since(0, max => 1);
+COMMIT;
+SELECT count(*) AS pending_seen_after_a_read_write_call FROM arxos.events_since(0, types => ARRAY['building.created'], building => 'rocheck');
+DELETE FROM arxos.buildings WHERE key = 'rocheck';

@@ -14,6 +14,10 @@ SELECT set_config('role', 'arxos_api', true) AS role,
        set_config('arxos.building_ids', arxos.building_id('b42')::text, true) IS NOT NULL AS scoped;
 SELECT regress.try(format($q$INSERT INTO arxos.events_pending (type, building_id, path, actor, body)
                              VALUES ('object.deleted', %L, '/a', 'mallory', '{}')$q$, :'inv')) AS forged_event;
+-- nor one without a building, which every unscoped consumer would receive (found by an audit:
+-- a building.deleted naming another tenant's building reached the unscoped webhooks, signed)
+SELECT regress.try($q$INSERT INTO arxos.events_pending (type, building_id, actor, body)
+                      VALUES ('building.deleted', NULL, 'system', '{"building": {"key": "inv"}}')$q$) AS forged_unscoped_event;
 SELECT regress.try(format($q$INSERT INTO arxos.rating_deltas (building_id, objects, reason)
                              VALUES (%L, 1000, 'object_added')$q$, :'inv')) AS forged_delta;
 SELECT regress.try(format($q$INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
