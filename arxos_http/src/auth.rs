@@ -102,10 +102,10 @@ fn keys_disagree(headers: &HeaderMap) -> bool {
 }
 
 /// The answer to a request that sent different keys ([`sent_key`]).
-fn keys_ambiguous() -> ApiError {
+pub fn keys_ambiguous() -> ApiError {
     ApiError::new(
         ErrorCode::Unauthorized,
-        "different API keys were sent (in X-API-Key, Authorization: Bearer or ?api_key=, or X-API-Key twice): send one",
+        "different API keys were sent (in X-API-Key, Authorization: Bearer or ?api_key=, or one of them twice): send one",
     )
 }
 

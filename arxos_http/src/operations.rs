@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::OpenApi;
 
-use crate::auth::{key_required, sent_key, ApiKey, Scope};
+use crate::auth::{key_required, keys_ambiguous, sent_key, ApiKey, Scope};
 use crate::error::{ApiError, KeyChecked};
 use crate::state::AppState;
 
@@ -219,19 +219,31 @@ impl Known {
     /// request sent none, an error when it sent different ones: [`sent_key`]).
     fn presented(&self, request: &Request) -> Option<(KeyIn, Result<Option<String>, ApiError>)> {
         let key_in = self.key?;
-        let from_query = || {
-            let query = request.uri().query()?;
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-            pairs
+        // `?api_key=` given twice with different keys is as ambiguous as two headers (401); the
+        // same key twice is a parameter given twice, which the route's parser refuses (400).
+        let from_query = || -> Result<Option<String>, ApiError> {
+            let Some(query) = request.uri().query() else {
+                return Ok(None);
+            };
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query).unwrap_or_default();
+            let mut keys = pairs
                 .into_iter()
-                .find(|(name, value)| name == KEY_PARAM && !value.trim().is_empty())
-                .map(|(_, value)| value)
+                .filter(|(name, value)| name == KEY_PARAM && !value.trim().is_empty())
+                .map(|(_, value)| value);
+            let first = keys.next();
+            match keys.any(|k| Some(k.trim()) != first.as_deref().map(str::trim)) {
+                true => Err(keys_ambiguous()),
+                false => Ok(first),
+            }
         };
         let query_key = match key_in {
             KeyIn::HeadersOrQuery => from_query(),
-            KeyIn::Headers => None,
+            KeyIn::Headers => Ok(None),
         };
-        let key = sent_key(request.headers(), query_key.as_deref()).map(|k| k.map(str::to_owned));
+        let key = query_key.and_then(|query_key| {
+            sent_key(request.headers(), query_key.as_deref()).map(|k| k.map(str::to_owned))
+        });
         Some((key_in, key))
     }
 }
@@ -494,6 +506,23 @@ mod tests {
         assert_eq!(
             known.presented(&query_only, "/api/events/recent"),
             Some((KeyIn::HeadersOrQuery, Ok(Some("arx_q".into()))))
+        );
+        // two different keys in the query are two keys (found by an audit: 400, not 401);
+        // the same key twice is one key (the route's parser refuses the repeated parameter)
+        let query_keys = |query: &str| {
+            let request = Request::builder()
+                .uri(format!("/api/events/recent?{query}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            known.presented(&request, "/api/events/recent")
+        };
+        assert_eq!(
+            query_keys("api_key=arx_a&api_key=arx_b"),
+            Some((KeyIn::HeadersOrQuery, Err(())))
+        );
+        assert_eq!(
+            query_keys("api_key=arx_a&limit=1&api_key=arx_a"),
+            Some((KeyIn::HeadersOrQuery, Ok(Some("arx_a".into()))))
         );
         let none = Request::builder()
             .uri("/api/objects?api_key=arx_q")
