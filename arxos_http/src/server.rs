@@ -552,22 +552,22 @@ fn naptime_too_long(naptime_secs: i32) -> bool {
     naptime_secs > NAPTIME_ADVISED_SECS
 }
 
-/// Logs once at start whether the database answers and which extension version it has, and
+/// Logs once at start whether the database answers, which extension version it has and what
+/// keeps the server's role from serving requests ([`routes::health::Setup::problem`]), and
 /// warns when autovacuum would let the queue tables bloat.
 async fn report_database(state: AppState) {
     let check = async {
         let client = state.pool.get().await.map_err(|e| chain(&e))?;
         let row = client
             .query_one(
-                "select (select extversion::text from pg_catalog.pg_extension where extname = 'arxos'),
-                        current_setting('autovacuum')::bool,
+                "select current_setting('autovacuum')::bool,
                         (select setting::int from pg_catalog.pg_settings where name = 'autovacuum_naptime')",
                 &[],
             )
             .await
             .map_err(|e| chain(&e))?;
-        let autovacuum: bool = row.try_get(1).map_err(|e| chain(&e))?;
-        let naptime: i32 = row.try_get(2).map_err(|e| chain(&e))?;
+        let autovacuum: bool = row.try_get(0).map_err(|e| chain(&e))?;
+        let naptime: i32 = row.try_get(1).map_err(|e| chain(&e))?;
         if !autovacuum {
             tracing::warn!(
                 "autovacuum is off: the outbox queues fill with dead rows and every poll slows down; turn it on, with autovacuum_naptime = '{NAPTIME_ADVISED_SECS}s' (docs/operations.md, \"Queue tables and autovacuum\")"
@@ -578,17 +578,21 @@ async fn report_database(state: AppState) {
                 "autovacuum visits the outbox queues too rarely: set autovacuum_naptime = '{NAPTIME_ADVISED_SECS}s' (docs/operations.md, \"Queue tables and autovacuum\")"
             );
         }
-        row.try_get::<_, Option<String>>(0).map_err(|e| chain(&e))
+        let setup = client
+            .query_opt(routes::health::SETUP_SQL, &[])
+            .await
+            .map_err(|e| chain(&e))?;
+        routes::health::Setup::from_row(setup.as_ref()).map_err(|e| chain(&e))
     };
     let reachable = match tokio::time::timeout(routes::health::CHECK_TIMEOUT, check).await {
-        Ok(Ok(Some(version))) => {
-            tracing::info!(extension_version = %version, "database reachable");
-            if let Some(problem) = routes::health::extension_problem(Some(&version)) {
-                tracing::error!("{problem}: readiness answers 503 until it matches");
+        Ok(Ok(setup)) if setup.extension_version.is_some() => {
+            tracing::info!(extension_version = ?setup.extension_version, role = %setup.role, "database reachable");
+            if let Some(problem) = setup.problem() {
+                tracing::error!("{problem}: readiness answers 503 until it is mended");
             }
             true
         }
-        Ok(Ok(None)) => {
+        Ok(Ok(_)) => {
             tracing::error!("database reachable but the arxos extension is not installed (CREATE EXTENSION arxos CASCADE): every request but health answers an error until it is");
             true
         }

@@ -94,3 +94,56 @@ fn the_shim_works_as_arxos_authenticator() {
     let logs = shim.logs().join("\n");
     assert!(!logs.contains("permission denied"), "{logs}");
 }
+
+/// A role that cannot act as `arxos_api` is told at once: readiness and health answer 503
+/// naming the grant to make, instead of 200 while every request is refused (found by an audit:
+/// a revoked grant went unnoticed); the grant made again, they answer 200.
+#[test]
+fn a_role_without_the_api_grant_is_not_ready() {
+    let cluster = Cluster::start();
+    cluster
+        .client()
+        .batch_execute(
+            "ALTER ROLE arxos_authenticator LOGIN; REVOKE arxos_api FROM arxos_authenticator",
+        )
+        .expect("an authenticator without arxos_api");
+    let url = format!(
+        "postgres://arxos_authenticator@127.0.0.1:{}/arxos",
+        cluster.port()
+    );
+    let shim = Shim::start_with(&url, &[], &[]);
+    let http = Http::new();
+    let ready = http.get(&shim.url("/api/health/ready"));
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(
+        ready.body.contains("not a member of arxos_api")
+            && ready
+                .body
+                .contains("GRANT arxos_api TO arxos_authenticator"),
+        "{}",
+        ready.body
+    );
+    let health = http.get(&shim.url("/api/health"));
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert!(
+        health.body.contains("not a member of arxos_api"),
+        "{}",
+        health.body
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the start-up error in the log",
+        || {
+            shim.logs()
+                .iter()
+                .any(|l| l.contains("ERROR") && l.contains("not a member of arxos_api"))
+                .then_some(())
+        },
+    );
+    cluster
+        .client()
+        .batch_execute("GRANT arxos_api TO arxos_authenticator")
+        .expect("the grant made again");
+    let ready = http.get(&shim.url("/api/health/ready"));
+    assert_eq!(ready.status, 200, "{}", ready.body);
+}

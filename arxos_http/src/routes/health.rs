@@ -1,5 +1,6 @@
 //! Health endpoints: `/api/health` (details), `/api/health/live` (the process answers) and
-//! `/api/health/ready` (the database answers and has the extension).
+//! `/api/health/ready` (the database answers, has the extension and lets the server's role
+//! serve requests).
 
 use std::time::{Duration, Instant};
 
@@ -99,6 +100,78 @@ pub fn extension_problem(installed: Option<&str>) -> Option<String> {
     }
 }
 
+/// The probe of the database's setup for this server: the extension's version, the server's
+/// role, whether that role may `SET ROLE arxos_api` (every request does) and call
+/// `arxos.authorize` (every key check does). No row: no extension.
+pub const SETUP_SQL: &str = "select e.extversion::text, current_user::text,
+        pg_catalog.pg_has_role(current_user, 'arxos_api', 'MEMBER'),
+        coalesce(pg_catalog.has_function_privilege(
+            pg_catalog.to_regprocedure('arxos.authorize(text, text, text)'), 'EXECUTE'), false)
+   from pg_catalog.pg_extension e where e.extname = 'arxos'";
+
+/// What [`SETUP_SQL`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Setup {
+    pub extension_version: Option<String>,
+    pub role: String,
+    pub sets_api_role: bool,
+    pub authorizes: bool,
+}
+
+impl Setup {
+    /// From [`SETUP_SQL`]'s row, if any.
+    pub fn from_row(row: Option<&Row>) -> Result<Setup, tokio_postgres::Error> {
+        let Some(row) = row else {
+            return Ok(Setup::default());
+        };
+        Ok(Setup {
+            extension_version: row.try_get(0)?,
+            role: row.try_get(1)?,
+            sets_api_role: row.try_get(2)?,
+            authorizes: row.try_get(3)?,
+        })
+    }
+
+    /// What keeps this server from serving requests, if anything: the extension (missing, or
+    /// another version), or a role that cannot act as `arxos_api` or check keys, with which
+    /// every request would be refused (403) while the database looked fine (found by an
+    /// audit: a revoked grant went unnoticed by health and readiness).
+    pub fn problem(&self) -> Option<String> {
+        if let Some(problem) = extension_problem(self.extension_version.as_deref()) {
+            return Some(problem);
+        }
+        let role = sql_identifier(&self.role);
+        match (self.sets_api_role, self.authorizes) {
+            (false, _) => Some(format!(
+                "this server's database role {role} is not a member of arxos_api, so every request is refused: GRANT arxos_api TO {role}, or log in as arxos_authenticator (docs/operations.md)"
+            )),
+            (true, false) => Some(format!(
+                "this server's database role {role} may not execute arxos.authorize, so no key can be checked: log in as arxos_authenticator, or GRANT arxos_authenticator TO {role} (docs/operations.md)"
+            )),
+            (true, true) => None,
+        }
+    }
+}
+
+/// A role's name as a GRANT statement takes it: bare when lowercase letters, digits and `_`,
+/// else double-quoted (the characters a terminal would act on shown as `?`).
+fn sql_identifier(name: &str) -> String {
+    let bare = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    match bare {
+        true => name.to_owned(),
+        false => {
+            let safe: String = name
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+            format!("\"{}\"", safe.replace('"', "\"\""))
+        }
+    }
+}
+
 async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), ProbeFailure> {
     let attempt = async {
         let client = state.pool.get().await.map_err(|e| {
@@ -140,16 +213,13 @@ async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), P
 /// listener's state when the database answers and has the extension and the listener read
 /// the outbox less than [`LISTENER_GRACE`] ago; 503 with status "degraded" otherwise.
 async fn health(State(state): State<AppState>) -> Response {
-    let probe = probe(
-        &state,
-        "select extversion::text from pg_catalog.pg_extension where extname = 'arxos'",
-    )
-    .await;
+    let probe = probe(&state, SETUP_SQL).await;
     let uptime_seconds = state.started.elapsed().as_secs();
     let (status, extension_version, database) = match probe {
         Ok((row, round_trip)) => {
-            let version = row.and_then(|r| r.try_get::<_, String>(0).ok());
-            let error = extension_problem(version.as_deref());
+            let setup = Setup::from_row(row.as_ref()).unwrap_or_default();
+            let error = setup.problem();
+            let version = setup.extension_version;
             let status = if error.is_none() { "ok" } else { "degraded" };
             let database = Database {
                 reachable: true,
@@ -198,18 +268,12 @@ async fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /api/health/ready`: 200 when the database answers within [`CHECK_TIMEOUT`] and has
-/// the extension (without it every API call fails), else 503.
+/// `GET /api/health/ready`: 200 when the database answers within [`CHECK_TIMEOUT`], has the
+/// extension and lets this server's role act for requests ([`Setup::problem`]: without them
+/// every API call fails), else 503.
 async fn ready(State(state): State<AppState>) -> Response {
-    let problem = match probe(
-        &state,
-        "select extversion::text from pg_catalog.pg_extension where extname = 'arxos'",
-    )
-    .await
-    {
-        Ok((row, _)) => {
-            extension_problem(row.and_then(|r| r.try_get::<_, String>(0).ok()).as_deref())
-        }
+    let problem = match probe(&state, SETUP_SQL).await {
+        Ok((row, _)) => Setup::from_row(row.as_ref()).unwrap_or_default().problem(),
         Err(failure) => Some(failure.reason.to_owned()),
     };
     match problem {
@@ -246,6 +310,37 @@ mod tests {
         hub.set_listener_connected(false);
         assert!(!hub.listener().0);
         assert!(hub.listener_last_read().is_some());
+    }
+
+    #[test]
+    fn the_role_must_act_as_arxos_api_and_check_keys() {
+        let fine = Setup {
+            extension_version: Some(EXPECTED_EXTENSION.to_owned()),
+            role: "arxos_authenticator".to_owned(),
+            sets_api_role: true,
+            authorizes: true,
+        };
+        assert_eq!(fine.problem(), None);
+        let not_member = Setup {
+            sets_api_role: false,
+            role: "app".to_owned(),
+            ..fine
+        };
+        let problem = not_member.problem().unwrap();
+        assert!(problem.contains("not a member of arxos_api"), "{problem}");
+        assert!(problem.contains("GRANT arxos_api TO app"), "{problem}");
+        let no_authorize = Setup {
+            sets_api_role: true,
+            authorizes: false,
+            ..not_member
+        };
+        assert!(no_authorize.problem().unwrap().contains("arxos.authorize"));
+        assert_eq!(sql_identifier("App \"x\""), "\"App \"\"x\"\"\"");
+        // the extension's own problem comes first
+        assert!(Setup::default()
+            .problem()
+            .unwrap()
+            .contains("not installed"));
     }
 
     #[test]
