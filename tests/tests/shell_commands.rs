@@ -119,6 +119,11 @@ fn navigation_ls_pwd_and_tree() {
 
     let out = ok(&cluster, "ls /electrical/circuits/2");
     assert!(line_with(&out, "outlet_2A").contains("[OK]"), "{out}");
+    // Nothing below: said, not an empty answer (found by an audit).
+    assert_eq!(
+        ok(&cluster, "ls /electrical/circuits/2/outlet_2A"),
+        "(no objects below /electrical/circuits/2/outlet_2A)\n"
+    );
     let failed = line_with(&out, "outlet_2B");
     assert!(
         failed.contains("[FAILED]") && failed.contains("[NEEDS REPAIR]"),
@@ -811,6 +816,16 @@ fn exit_statuses_and_piped_commands() {
     );
     let out = piped(&cluster, b"\xef\xbb\xbfpwd\n");
     assert_eq!(stdout(&out), "/\n", "{}", stderr(&out));
+    // A line that is not UTF-8 is not run with replacement characters (which would name
+    // another object): it fails, and the next line runs (found by an audit).
+    let out = piped(&cluster, b"cd /electrical\ncd caf\xe9\npwd\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "/electrical\n");
+    assert!(
+        stderr(&out).starts_with("error: this line is not UTF-8"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Ctrl-C (SIGINT) stops a script with status 130: while it waits for its input, and while a

@@ -292,6 +292,11 @@ impl Session {
             2 => palette.paint_marks(cell),
             _ => palette.paint(Style::Dim, cell),
         });
+        if table.is_empty() {
+            // Nothing below: said, as tree and find say it, not an empty answer that looks
+            // like a command that did nothing.
+            let _ = writeln!(out, "(no objects below {})", printable(&target));
+        }
         if truncated {
             let _ = writeln!(
                 out,

@@ -122,7 +122,7 @@ fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
     let session = Rc::new(RefCell::new(session));
     if let Some(commands) = args.command {
         // As piped input: one line at a time, so comments and line breaks mean the same.
-        run_script(&session, commands.lines().map(str::to_owned))
+        run_script(&session, commands.lines().map(|l| Ok(l.to_owned())))
     } else if io::stdin().is_terminal() {
         interactive(session)
     } else {
@@ -130,7 +130,7 @@ fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
             .lock()
             .split(b'\n')
             .map_while(Result::ok)
-            .map(|line| String::from_utf8_lossy(&line).into_owned());
+            .map(|line| String::from_utf8(line).map_err(|_| NOT_UTF8.to_owned()));
         run_script(&session, lines)
     }
 }
@@ -331,7 +331,17 @@ fn write_output(out: &mut impl Write, text: &str, stop: impl Fn() -> bool) -> io
 
 /// One-shot and piped commands: every line runs, even after a failure, until `exit`. Ctrl-C
 /// cancels the running statement and stops the script (status 130).
-fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -> u8 {
+/// Why a piped line is not run: its bytes are not UTF-8 (a name in Latin-1, say), and a
+/// replacement character in their place would name another object (as `-c` refuses it).
+const NOT_UTF8: &str =
+    "this line is not UTF-8 (a name written in another encoding?): it was not run; save the script as UTF-8";
+
+/// Runs a script's lines; a line that could not be read as text (`Err`, with why) fails
+/// without running.
+fn run_script(
+    session: &RefCell<Session>,
+    lines: impl Iterator<Item = Result<String, String>>,
+) -> u8 {
     let cancelling = session.borrow_mut().db_mut().cancel_on_interrupt();
     let handled = cancelling.and_then(|()| session.borrow().db().stop_scripts_on_interrupt());
     if let Err(e) = handled {
@@ -341,6 +351,14 @@ fn run_script(session: &RefCell<Session>, lines: impl Iterator<Item = String>) -
     }
     let mut status = 0;
     for (n, line) in lines.enumerate() {
+        let line = match line {
+            Ok(line) => line,
+            Err(why) => {
+                report(&ShellError::Invalid(why));
+                status = EXIT_FAILED;
+                continue;
+            }
+        };
         // A script saved by an editor that writes a byte order mark (Windows): the mark is
         // not part of the first command.
         let line = match n {
