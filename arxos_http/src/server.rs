@@ -165,14 +165,18 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
             }
         }
     }
-    // Requests and webhook deliveries share one grace period.
-    let deadline = Instant::now() + grace;
-    match tokio::time::timeout_at(deadline, &mut server).await {
-        Ok(()) => {}
-        Err(_) => tracing::warn!(
-            ?grace,
-            "grace period over: dropping the remaining connections"
-        ),
+    // Requests and webhook deliveries share one grace period, which a second signal ends.
+    let mut deadline = Instant::now() + grace;
+    tokio::select! {
+        finished = tokio::time::timeout_at(deadline, &mut server) => {
+            if finished.is_err() {
+                tracing::warn!(?grace, "grace period over: dropping the remaining connections");
+            }
+        }
+        signal = signals.recv() => {
+            tracing::warn!(signal, "second signal: stopping now, dropping the remaining connections and webhook deliveries (a delivery cut short is sent again)");
+            deadline = Instant::now();
+        }
     }
     if let Some(webhooks) = webhooks {
         webhooks.stop(deadline).await;

@@ -48,3 +48,71 @@ fn sigterm_removes_the_listener_registration() {
         .get(0);
     assert_eq!(n, 0, "the registration was removed at shutdown");
 }
+
+/// A second SIGTERM ends the grace period: a request held up by a lock does not keep the shim
+/// running for the rest of it (before, only SIGKILL stopped it sooner).
+#[test]
+fn a_second_sigterm_stops_at_once() {
+    let cluster = Cluster::start();
+    let mut db = cluster.client();
+    db.batch_execute("SELECT arxos.load_sample()")
+        .expect("the sample building");
+    let mut shim = Shim::start_with(&cluster.url(), &["--shutdown-grace", "120"], &[]);
+    let key = api_key(&cluster, &["read", "write"]);
+    // A write that waits on a row lock held here.
+    let mut holder = cluster.client();
+    holder
+        .batch_execute("BEGIN; SELECT 1 FROM arxos.objects WHERE path = '/electrical' FOR UPDATE")
+        .expect("hold the object's row");
+    let url = shim.url("/api/buildings/b42/objects/electrical");
+    let waiting = std::thread::spawn(move || {
+        arxos_e2e::Http::new().try_request(
+            "PATCH",
+            &url,
+            &[
+                ("x-api-key", key.as_str()),
+                ("content-type", "application/json"),
+            ],
+            Some(br#"{"health": 90}"#.to_vec()),
+        )
+    });
+    wait_until(
+        Duration::from_secs(20),
+        "the write to wait on the lock",
+        || {
+            let n: i64 = db
+                .query_one(
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            (n > 0).then_some(())
+        },
+    );
+    shim.signal("TERM");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        shim.wait_exit(Duration::from_millis(100)).is_none(),
+        "the first SIGTERM waits for the request"
+    );
+    let second = Instant::now();
+    shim.signal("TERM");
+    let status = shim
+        .wait_exit(Duration::from_secs(30))
+        .expect("the shim exits after the second SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        second.elapsed() < Duration::from_secs(30),
+        "stopped within its 120 s grace"
+    );
+    assert!(
+        shim.logs()
+            .iter()
+            .any(|l| l.contains("second signal: stopping now")),
+        "{:?}",
+        shim.logs()
+    );
+    holder.batch_execute("ROLLBACK").expect("release the row");
+    let _ = waiting.join();
+}
