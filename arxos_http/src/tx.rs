@@ -228,7 +228,7 @@ where
     let remembered = req.remembered();
     let holds = checkout.ready(remembered.as_ref()).await?;
     let client = checkout.client();
-    let mut open = true;
+    let mut open = false;
     let result = attempt(client, &req, remembered, holds, work, &mut open).await;
     // Whatever failed, end the transaction (unless the server already ended it by refusing
     // the COMMIT); a connection that cannot is thrown away.
@@ -256,6 +256,10 @@ where
     } else {
         Some(Identity::prepare(client, req, remembered, false).await?)
     };
+    // From here a transaction may be open (before, a failed prepare left none to roll back: a
+    // ROLLBACK then only made the server warn "there is no transaction in progress", as on
+    // every request while the extension was missing).
+    *open = true;
     let (began, identified, outcome) = tokio::join!(
         client.execute(&begin, &[]),
         async {
@@ -317,12 +321,15 @@ pub async fn run_rows(
     // Whether a transaction may be open when this fails: not once the pipeline's COMMIT got
     // an answer (a ROLLBACK after it would only make the server warn "there is no transaction
     // in progress"); otherwise the ROLLBACK also tells whether the connection still works.
-    let mut open = true;
+    // Nor before BEGIN is sent: a statement that cannot be prepared (the extension missing)
+    // leaves no transaction.
+    let mut open = false;
     let result = async {
         let begin = client.prepare_cached("BEGIN").await?;
         let identity = Identity::prepare(client, &req, remembered.clone(), session).await?;
         let statement = client.prepare_cached(sql).await?;
         let commit = client.prepare_cached("COMMIT").await?;
+        open = true;
         let (began, identified, rows, committed) = tokio::join!(
             client.execute(&begin, &[]),
             identity.run(client),

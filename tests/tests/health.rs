@@ -153,6 +153,14 @@ fn live_and_ready_answer_200() {
         "{:?}",
         reply.headers
     );
+    // A request whose statements cannot even be prepared opened no transaction, so none is
+    // rolled back: the server's "there is no transaction in progress" warning came back in
+    // the log on every such request.
+    assert!(
+        !shim.logs().iter().any(|l| l.contains("no transaction in progress")),
+        "{:?}",
+        shim.logs()
+    );
 }
 
 #[test]
