@@ -561,6 +561,13 @@ fn codegen(doc: &mut Value) {
                 continue;
             };
             for operation in item.values_mut() {
+                if let Some(responses) = operation["responses"].as_object_mut() {
+                    for (status, response) in responses.iter_mut() {
+                        if response["description"].as_str().is_none_or(str::is_empty) {
+                            response["description"] = Value::from(status_description(status));
+                        }
+                    }
+                }
                 let Some(parameters) = operation["parameters"].as_array_mut() else {
                     continue;
                 };
@@ -578,6 +585,33 @@ fn codegen(doc: &mut Value) {
         }
     }
     doc["servers"] = serde_json::json!([{"url": "/"}]);
+}
+
+/// What a response of `status` means on any operation, for the responses the operation does
+/// not describe itself (an empty description tells a reader, and a generated client's docs,
+/// nothing; docs/api.md, "Errors", has the whole table).
+fn status_description(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "204" => "Done; no content",
+        "304" => "Not modified: the ETag in If-None-Match still matches",
+        "400" => "A parameter or the body broke a rule, named in the message (VALIDATION_ERROR)",
+        "401" => "No API key, or an unknown or revoked one (UNAUTHORIZED)",
+        "403" => "The key lacks the scope this operation needs, or may not reach this building (FORBIDDEN)",
+        "404" => "Not found: the building, object or resource named does not exist, or not for this key (NOT_FOUND)",
+        "405" => "The path exists but not with this method (METHOD_NOT_ALLOWED)",
+        "409" => "Conflict with the current state, or lost to a concurrent change and rolled back: nothing was written (CONFLICT)",
+        "410" => "The events after the position given were purged (GONE)",
+        "412" => "If-Match or If-None-Match did not hold (PRECONDITION_FAILED)",
+        "413" => "The body is larger than the server takes (PAYLOAD_TOO_LARGE)",
+        "415" => "A JSON body without a JSON Content-Type, or not in UTF-8 (VALIDATION_ERROR)",
+        "422" => "A JSON body of the wrong shape: an unknown field, a wrong type (VALIDATION_ERROR)",
+        "429" => "Too many requests: wait for Retry-After (RATE_LIMITED)",
+        "500" => "An unexpected error; the cause is in the server's log (INTERNAL)",
+        "503" => "The database is unavailable or the request timed out; try again after Retry-After (UNAVAILABLE)",
+        _ => "See docs/api.md, \"Errors\"",
+    }
 }
 
 /// `ls` and `tree` also answer without a path, for the building's root: the same operations
@@ -1750,6 +1784,23 @@ mod tests {
             }
         }
         routes
+    }
+
+    #[test]
+    fn every_response_is_described() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                    assert!(
+                        response["description"]
+                            .as_str()
+                            .is_some_and(|d| !d.is_empty()),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -157,7 +157,10 @@ fn live_and_ready_answer_200() {
     // rolled back: the server's "there is no transaction in progress" warning came back in
     // the log on every such request.
     assert!(
-        !shim.logs().iter().any(|l| l.contains("no transaction in progress")),
+        !shim
+            .logs()
+            .iter()
+            .any(|l| l.contains("no transaction in progress")),
         "{:?}",
         shim.logs()
     );
