@@ -214,4 +214,17 @@ fn haystack_import_over_http() {
         Some(std::fs::read(fixture("haystack_small.json")).unwrap()),
     );
     assert_eq!(missing.status, 404, "{}", missing.body);
+    // A file sent as a form (curl -d, which also strips its line breaks) is refused, saying
+    // how to send it, rather than imported damaged (found by an audit).
+    let form = http.request(
+        "POST",
+        &url,
+        &[
+            ("x-api-key", &admin),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        Some(std::fs::read(fixture("haystack_small.json")).unwrap()),
+    );
+    assert_eq!(form.status, 415, "{}", form.body);
+    assert!(form.body.contains("--data-binary"), "{}", form.body);
 }

@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use futures_util::StreamExt;
@@ -69,15 +70,17 @@ pub struct ImportParams {
               (status = 400, description = "Unknown format or a file that cannot be parsed", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody),
               (status = 404, description = "Unknown building", body = ErrorBody), (status = 409, body = ErrorBody),
-              (status = 413, body = ErrorBody)),
+              (status = 413, body = ErrorBody),
+              (status = 415, description = "The file was sent as a form (curl -d): send it as it is (--data-binary)", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn import(
     State(state): State<AppState>,
     key: ApiKey,
     Path(b): Path<String>,
     Query(params): Query<ImportParams>,
+    headers: axum::http::HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let format = match params.format.as_deref() {
         None => None,
         Some(name) => Some(Format::parse_name(name).ok_or_else(|| {
@@ -95,6 +98,9 @@ pub async fn import(
             &[&b],
         )
         .await?;
+    if let Some(form) = form_body(&headers) {
+        return Ok(form);
+    }
     let mut input = Vec::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
@@ -130,7 +136,30 @@ pub async fn import(
     if let Some(Value::Array(items)) = answer.get_mut("skipped") {
         items.truncate(SKIPPED_LISTED);
     }
-    Ok(Json(answer))
+    Ok(Json(answer).into_response())
+}
+
+/// 415 for a body sent as an HTML form (`curl -d @model.ttl` sends the file so, with its line
+/// breaks removed: the first `#` comment then swallows the rest of a Turtle file, which imported
+/// what was left without a word; found by an audit). The file goes as it is, any other type.
+fn form_body(headers: &axum::http::HeaderMap) -> Option<axum::response::Response> {
+    let media = headers
+        .get(axum::http::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?
+        .split(';')
+        .next()?
+        .trim()
+        .to_ascii_lowercase();
+    if media != "application/x-www-form-urlencoded" && media != "multipart/form-data" {
+        return None;
+    }
+    let mut refusal = ApiError::validation(format!(
+        "the model file was sent as a form ({media}): send the file itself as the body, as it is (curl --data-binary @model.ttl, not -d, which removes line breaks), with its own type (text/turtle, application/json, text/zinc) or none"
+    ))
+    .into_response();
+    *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    Some(refusal)
 }
 
 /// Records a batch of readings: a JSON array of `{"path", "value", "unit"?, "at"?}` (or

@@ -60,9 +60,10 @@ pub fn rewritten(id: &str, digits: usize) -> String {
 
 /// The snake_case form of a relation name, valid as a connection kind
 /// (`^[a-z][a-z0-9_]{0,62}$`): `isFedBy` → `is_fed_by`, `hot-water` → `hot_water`. A name
-/// that loses more than its ASCII punctuation and case on the way (non-ASCII letters, or
-/// beyond 63 bytes) ends in `_` and 8 hex digits of its hash, so that distinct names such as
-/// `feeds` and `feedsÜber` stay distinct kinds.
+/// that loses more than its ASCII punctuation and case on the way (non-ASCII letters, a
+/// first character that is no letter, or beyond 63 bytes) ends in `_` and 8 hex digits of its
+/// hash, so that distinct names such as `feeds` and `feedsÜber`, or `9lives` and `r_9lives`,
+/// stay distinct kinds.
 pub fn kind(name: &str) -> String {
     let mut out = String::new();
     let mut prev_lower = false;
@@ -84,18 +85,20 @@ pub fn kind(name: &str) -> String {
         }
     }
     let trimmed = out.trim_matches('_');
-    let mut kind = if trimmed.starts_with(|c: char| c.is_ascii_lowercase()) {
-        trimmed.to_owned()
-    } else {
-        format!("r_{trimmed}")
+    // A kind starts with a letter: a name that does not gets a prefix (`r_9lives`), or is
+    // `related` when it has no letter or digit at all. Both are as lossy as a non-ASCII
+    // name: `9lives` and a name `r_9lives`, or `--` and `related`, would otherwise fold into
+    // one kind (found by an audit).
+    let prefixed = !trimmed.starts_with(|c: char| c.is_ascii_lowercase());
+    let mut kind = match (prefixed, trimmed.is_empty()) {
+        (false, _) => trimmed.to_owned(),
+        (true, false) => format!("r_{trimmed}"),
+        (true, true) => "related".to_owned(),
     };
-    let lossy = !name.is_ascii() || kind.len() > 63;
+    let lossy = !name.is_ascii() || prefixed || kind.len() > 63;
     kind.truncate(if lossy { 63 - 9 } else { 63 });
     while kind.ends_with('_') {
         kind.pop();
-    }
-    if kind == "r" {
-        kind = "related".to_owned();
     }
     if lossy {
         let hash = format!("{:016x}", fnv64(name));
@@ -161,8 +164,23 @@ mod tests {
         assert_eq!(kind("isFedBy"), "is_fed_by");
         assert_eq!(kind("airRef"), "air_ref");
         assert_eq!(kind("hotWaterRef"), "hot_water_ref");
-        assert_eq!(kind("9lives"), "r_9lives");
-        assert_eq!(kind("--"), "related");
+        assert!(
+            kind("9lives").starts_with("r_9lives_"),
+            "{}",
+            kind("9lives")
+        );
+        assert!(kind("--").starts_with("related_"), "{}", kind("--"));
+        // names that are kinds as they are stay so; rewritten ones do not meet them
+        assert_eq!(kind("r"), "r");
+        assert_eq!(kind("related"), "related");
+        assert_eq!(kind("r_9lives"), "r_9lives");
+        assert_ne!(kind("9lives"), kind("_9lives"));
+        for k in [kind("9lives"), kind("--"), kind("_1abc")] {
+            assert!(
+                k.len() <= 63 && k.starts_with(|c: char| c.is_ascii_lowercase()),
+                "{k}"
+            );
+        }
         let long = kind(&"a".repeat(100));
         assert_eq!(long.len(), 63);
     }
