@@ -182,7 +182,35 @@ fn export_reimports_to_the_same_tree() {
     );
     let dir = std::env::temp_dir().join(format!("arxos-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for (from, to) in [("b42", "b42-copy"), ("ib", "ib-copy")] {
+    // An entity whose parent changed between two imports: the second import creates it at
+    // the new path and keeps the old object, both with the same source IRI (found by an
+    // audit: the export named both by it, and the re-import lost one).
+    let revision = |n: u8, floor: &str| {
+        let file = dir.join(format!("v{n}.ttl"));
+        std::fs::write(
+            &file,
+            format!(
+                "@prefix brick: <https://brickschema.org/schema/Brick#> .\n\
+                 @prefix ex: <http://example.com/b#> .\n\
+                 ex:F1 a brick:Floor .\nex:F2 a brick:Floor .\n\
+                 ex:S a brick:Temperature_Sensor ; brick:isPartOf ex:{floor} .\n"
+            ),
+        )
+        .unwrap();
+        arxos(
+            &cluster,
+            &["import", "--building", "mv", file.to_str().unwrap()],
+        );
+    };
+    revision(1, "F1");
+    revision(2, "F2");
+    assert_eq!(
+        objects(&mut db, "mv").len(),
+        4,
+        "{:?}",
+        objects(&mut db, "mv")
+    );
+    for (from, to) in [("b42", "b42-copy"), ("ib", "ib-copy"), ("mv", "mv-copy")] {
         let ttl = dir.join(format!("{from}.ttl"));
         arxos(
             &cluster,

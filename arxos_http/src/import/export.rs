@@ -54,12 +54,17 @@ fn iri_of(building: &str, o: &ExportObject) -> String {
         (Some(Value::String(f)), Some(Value::String(id))) if f == "brick" && valid_iri(id) => {
             id.clone()
         }
-        _ => format!(
-            "urn:arxos:{}:{}",
-            encode(building, false),
-            encode(o.path.trim_start_matches('/'), true)
-        ),
+        _ => path_iri(building, &o.path),
     }
+}
+
+/// The IRI of an object by its building and path, for objects without an imported one.
+fn path_iri(building: &str, path: &str) -> String {
+    format!(
+        "urn:arxos:{}:{}",
+        encode(building, false),
+        encode(path.trim_start_matches('/'), true)
+    )
 }
 
 fn valid_iri(iri: &str) -> bool {
@@ -111,9 +116,18 @@ pub fn to_turtle(
     objects: &[ExportObject],
     connections: &[ExportConnection],
 ) -> String {
+    // An IRI names one entity: a second object with the same source IRI (an import keeps the
+    // old object when an entity's parent changes in the file) gets its path's IRI, or the
+    // re-import would merge the two (found by an audit: one object was lost, unsaid).
     let mut iris = std::collections::HashMap::new();
+    let mut taken = std::collections::HashSet::new();
     for o in objects {
-        iris.insert(o.path.as_str(), iri_of(building, o));
+        let mut iri = iri_of(building, o);
+        if taken.contains(&iri) {
+            iri = path_iri(building, &o.path);
+        }
+        taken.insert(iri.clone());
+        iris.insert(o.path.as_str(), iri);
     }
     let mut out = String::new();
     let _ = writeln!(out, "@prefix brick: <{BRICK}> .");
