@@ -87,10 +87,15 @@ fn hayson(v: &Value) -> Kind {
     }
 }
 
-/// Haystack 3 JSON value (`m:`, `r:id dis`, `n:72 °F`, `s:text`, …).
+/// Haystack 3 JSON value (`m:`, `r:id dis`, `n:72 °F`, `s:text`, …). Lists and dicts hold
+/// such strings too: their items take the Hayson form a Zinc file gives them ([`v3_nested`]).
 fn v3(v: &Value) -> Kind {
     let Some(s) = v.as_str() else {
-        return hayson(v);
+        return match v {
+            Value::Array(_) => Kind::Other(v3_nested(v)),
+            Value::Object(o) if !o.contains_key("_kind") => Kind::Other(v3_nested(v)),
+            _ => hayson(v),
+        };
     };
     let Some((tag, rest)) = s.split_at_checked(2).filter(|(t, _)| t.ends_with(':')) else {
         return Kind::Other(v.clone());
@@ -98,6 +103,7 @@ fn v3(v: &Value) -> Kind {
     match tag {
         "m:" => Kind::Marker,
         "-:" => Kind::Remove,
+        "z:" => Kind::Other(json!({"_kind": "na"})),
         "r:" => Kind::Ref(rest.split(' ').next().unwrap_or("").to_owned()),
         "n:" => {
             let mut parts = rest.splitn(2, ' ');
@@ -153,6 +159,37 @@ fn v3(v: &Value) -> Kind {
         }),
         "b:" => Kind::Other(json!({"_kind": "xstr", "type": "Bin", "val": rest})),
         _ => Kind::Other(v.clone()),
+    }
+}
+
+/// A Haystack 3 list or dict with its items decoded to the Hayson form Zinc's decoder writes
+/// for them (a ref `{"_kind": "ref", "val", "dis"?}`, a marker `{"_kind": "marker"}`, a
+/// number with a unit `{"_kind": "number", "val", "unit"}`, without one a JSON number), so
+/// the same model imports alike from either file (found by an audit: `["r:s.hq", "n:3 m"]`
+/// was stored as those strings).
+fn v3_nested(v: &Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.iter().map(v3_nested).collect()),
+        Value::Object(o) if !o.contains_key("_kind") => Value::Object(
+            o.iter()
+                .map(|(k, item)| (k.clone(), v3_nested(item)))
+                .collect(),
+        ),
+        Value::String(s) => match v3(v) {
+            Kind::Marker => json!({"_kind": "marker"}),
+            Kind::Remove => json!({"_kind": "remove"}),
+            Kind::Ref(id) => {
+                let mut item = json!({"_kind": "ref", "val": id});
+                if let Some((_, dis)) = s[2..].split_once(' ').filter(|(_, d)| !d.is_empty()) {
+                    item["dis"] = json!(dis);
+                }
+                item
+            }
+            Kind::Number(n, Some(unit)) => json!({"_kind": "number", "val": n, "unit": unit}),
+            Kind::Number(n, None) => Value::Number(n),
+            Kind::Other(other) => other,
+        },
+        other => other.clone(),
     }
 }
 
@@ -600,6 +637,26 @@ mod tests {
         assert_eq!(
             from_zinc.entities[0].properties,
             from_v3.entities[0].properties
+        );
+    }
+
+    /// Inside lists and dicts too (found by an audit: the Haystack 3 strings were stored as
+    /// they were, so one model imported from both files reported updates).
+    #[test]
+    fn haystack_3_lists_and_dicts_take_the_form_zinc_gives() {
+        let zinc = "ver:\"3.0\"\nid,tags,meta,na\n@s,[\"a\",@s.hq \"HQ\",3m,4,M],{owner:\"Ops\" since:2000-01-01 deep:[@x]},NA\n";
+        let v3 = json!({"meta": {"ver": "3.0"}, "cols": [], "rows": [{
+            "id": "r:s", "tags": ["a", "r:s.hq HQ", "n:3 m", "n:4", "m:"],
+            "meta": {"owner": "Ops", "since": "d:2000-01-01", "deep": ["r:x"]}, "na": "z:"}]});
+        let from_zinc = parse(zinc.as_bytes()).expect("zinc");
+        let from_v3 = parse(v3.to_string().as_bytes()).expect("v3");
+        assert_eq!(
+            from_zinc.entities[0].properties,
+            from_v3.entities[0].properties
+        );
+        assert_eq!(
+            from_v3.entities[0].properties["tags"][1],
+            json!({"_kind": "ref", "val": "s.hq", "dis": "HQ"})
         );
     }
 
