@@ -284,9 +284,13 @@ BEGIN
     ), outbox AS (
         INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body, object_type)
         SELECT e.type, c.building_id, c.id, c.path, c.actor,
-               jsonb_build_object('changes', c.changes, 'version', c.version) ||
-               CASE WHEN e.type = 'object.moved' THEN jsonb_build_object('from', c.old_path, 'to', c.path)
-                    ELSE '{}' END,
+               -- object.updated and state.changed carry the fields they name, not the path:
+               -- a write that also moved the object says that in its object.moved (found by
+               -- an audit: object.updated carried the path's change too)
+               CASE WHEN e.type = 'object.moved'
+                    THEN jsonb_build_object('changes', c.changes, 'version', c.version,
+                                            'from', c.old_path, 'to', c.path)
+                    ELSE jsonb_build_object('changes', c.changes - 'path', 'version', c.version) END,
                c.type
           FROM pairs c
           CROSS JOIN LATERAL (VALUES

@@ -812,6 +812,22 @@ CREATE TYPE arxos.webhook_result AS (
     delivery bigint, status integer, latency_ms integer, error text, excerpt text,
     retry_after double precision);
 
+-- The reason a webhook failing past disable_after is disabled with: since when it failed and
+-- the limit, written the same whatever the session's TimeZone and IntervalStyle (found by an
+-- audit: "failed for 00:00:20" read as the outage's length, and the interval's text followed
+-- the session's style).
+CREATE FUNCTION arxos.failing_reason(since timestamptz, disable_after interval) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT format('the endpoint failed without a success since %s (the limit is %s)',
+                  to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                  CASE WHEN s = 0 THEN '0 seconds'
+                       WHEN s % 86400 = 0 THEN div(s, 86400) || CASE WHEN s = 86400 THEN ' day' ELSE ' days' END
+                       WHEN s % 3600 = 0 THEN div(s, 3600) || CASE WHEN s = 3600 THEN ' hour' ELSE ' hours' END
+                       WHEN s % 60 = 0 THEN div(s, 60) || CASE WHEN s = 60 THEN ' minute' ELSE ' minutes' END
+                       ELSE s || CASE WHEN s = 1 THEN ' second' ELSE ' seconds' END END)
+      FROM (SELECT trim_scale(extract(epoch FROM disable_after)) AS s) x
+$$;
+
 CREATE FUNCTION arxos.finish_deliveries(worker text, results jsonb, schedule interval[],
                                         disable_after interval DEFAULT '5 days')
 RETURNS integer
@@ -905,7 +921,7 @@ BEGIN
                        SELECT 1 FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
                         WHERE d.webhook_id = w.id AND r.status = 410)
                    THEN 'the endpoint answered 410 Gone'
-                   ELSE 'the endpoint failed for ' || justify_interval(disable_after)::text END
+                   ELSE arxos.failing_reason(w.failing_since, disable_after) END
          WHERE w.enabled AND w.id = ANY (health)
            AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
                           JOIN arxos.webhook_deliveries d ON d.id = r.delivery
@@ -942,7 +958,7 @@ BEGIN
     WITH off AS (
         UPDATE arxos.webhooks w
            SET enabled = false, updated_at = now(),
-               disabled_reason = 'the endpoint failed for ' || justify_interval(disable_after)::text
+               disabled_reason = arxos.failing_reason(w.failing_since, disable_after)
          WHERE w.id = ANY (ARRAY(SELECT x.id FROM arxos.webhooks x
                                   WHERE x.enabled AND x.failing_since <= now() - disable_after
                                     -- an attempt in flight decides (finish_deliveries): it may

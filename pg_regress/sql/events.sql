@@ -270,3 +270,13 @@ SELECT count(*) >= 0 AS read FROM arxos.events_since(0, max => 1);
 COMMIT;
 SELECT count(*) AS pending_seen_after_a_read_write_call FROM arxos.events_since(0, types => ARRAY['building.created'], building => 'rocheck');
 DELETE FROM arxos.buildings WHERE key = 'rocheck';
+-- one write that moves an object and changes its status: object.moved carries every change,
+-- object.updated and state.changed the fields they name, not the path (found by an audit)
+SELECT arxos.create_building('mvupd', 'Move and update') IS NOT NULL AS created;
+SELECT (arxos.put('mvupd', '/lbl', 'sensor')).path;
+SELECT max(id) AS mvupd_start FROM arxos.events_since(0, max => 100000) \gset
+UPDATE arxos.objects SET path = '/lbl_moved', status = 'failed', health = 10
+ WHERE building_id = arxos.building_id('mvupd') AND path = '/lbl';
+SELECT type, (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(body -> 'changes') k) AS changed
+  FROM arxos.events_since(:mvupd_start, types => ARRAY['object.*', 'state.*'], building => 'mvupd') ORDER BY id;
+DELETE FROM arxos.buildings WHERE key = 'mvupd';

@@ -200,7 +200,17 @@ SELECT (arxos.create_webhook('https://example.com/flaky') ->> 'id') AS flaky \gs
 UPDATE arxos.webhooks SET failing_since = now() - interval '6 days' WHERE id = :'down';
 UPDATE arxos.webhooks SET failing_since = now() - interval '1 day' WHERE id = :'flaky';
 SELECT arxos.disable_failing_webhooks('5 days') AS disabled;
-SELECT id = :'down' AS is_down, enabled, disabled_reason FROM arxos.webhooks WHERE id IN (:'down', :'flaky') ORDER BY id = :'down';
+SELECT id = :'down' AS is_down, enabled,
+       regexp_replace(disabled_reason, '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', '<failing since>') AS disabled_reason
+  FROM arxos.webhooks WHERE id IN (:'down', :'flaky') ORDER BY id = :'down';
+-- the reason is written alike in every session (its time in UTC, its limit in words)
+SET IntervalStyle = 'iso_8601';
+SET TimeZone = 'Asia/Kolkata';
+SELECT arxos.failing_reason('2026-12-06 08:53:50+00', '20 seconds') AS seconds,
+       arxos.failing_reason('2026-12-06 08:53:50+00', '5 days') AS days,
+       arxos.failing_reason('2026-12-06 08:53:50+00', '90 minutes') AS minutes;
+RESET IntervalStyle;
+RESET TimeZone;
 SELECT count(*) AS disabled_events FROM arxos.events_pending WHERE type = 'webhook.disabled' AND body ->> 'webhook' = :'down';
 SELECT arxos.disable_failing_webhooks('5 days') AS again;
 SELECT arxos.disable_failing_webhooks(NULL);

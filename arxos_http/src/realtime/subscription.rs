@@ -55,6 +55,9 @@ pub fn request_key(headers: &HeaderMap, query_key: Option<&str>) -> Result<ApiKe
         .ok_or_else(|| key_required(true))
 }
 
+/// The longest object type (the objects' `object_type_format` CHECK).
+const OBJECT_TYPE_MAX: usize = 100;
+
 /// Checks `key` for reading (and for the building filter) and resolves the filters.
 pub async fn subscribe(
     state: &AppState,
@@ -71,6 +74,17 @@ pub async fn subscribe(
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             return Err(ApiError::validation(format!(
                 "{name} must not be empty: leave it out for every {every}"
+            )));
+        }
+    }
+    // An object type no object can have (a space at an end, a control or invisible
+    // character) would match nothing for ever: refused as the webhooks' filter and the
+    // objects' column refuse it (found by an audit: ` sensor` streamed nothing).
+    if let Some(kind) = params.object_type.as_deref() {
+        if !arxos_core::label::is_label(kind, OBJECT_TYPE_MAX) {
+            return Err(ApiError::validation(format!(
+                "object_type must be an object type, 1 to {OBJECT_TYPE_MAX} characters, no space at either end, without control or invisible formatting characters (got {}): leave it out for every object type",
+                arxos_core::message::shown(kind)
             )));
         }
     }
