@@ -1717,3 +1717,66 @@ fn writes_by_id_follow_the_object_through_a_concurrent_swap() {
         "b survives"
     );
 }
+
+/// Two writers by id with the same `If-Match`: one wins, the other gets 412, as by path. A
+/// reader holding the row (FOR SHARE) lines both up behind it; before, each took a weak lock
+/// first and then deadlocked upgrading it, and the loser got a 409 after a second (found by
+/// an audit).
+#[test]
+fn two_writers_by_id_with_one_tag_get_200_and_412() {
+    let api = Api::start();
+    let created = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/race/r",
+        Some(&json!({"type": "thing", "parents": true})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let tag = created.header("etag").expect("an ETag").to_owned();
+    let mut holder = api.cluster.client();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM arxos.objects WHERE id = '{id}' FOR SHARE"
+        ))
+        .expect("hold the row");
+    let writers: Vec<_> = ["PATCH", "DELETE"]
+        .into_iter()
+        .map(|method| {
+            let (http, key, tag) = (api.http.clone(), api.key.clone(), tag.clone());
+            let url = api.shim.url(&format!("/api/objects/{id}"));
+            std::thread::spawn(move || {
+                let body = (method == "PATCH").then(|| br#"{"properties": {"w": 1}}"#.to_vec());
+                http.request(
+                    method,
+                    &url,
+                    &[
+                        ("x-api-key", key.as_str()),
+                        ("content-type", "application/json"),
+                        ("if-match", tag.as_str()),
+                    ],
+                    body,
+                )
+                .status
+            })
+        })
+        .collect();
+    let mut db = api.cluster.client();
+    arxos_e2e::wait_until(
+        std::time::Duration::from_secs(20),
+        "both writers to wait on the row",
+        || {
+            let n: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            (n >= 2).then_some(())
+        },
+    );
+    holder.batch_execute("COMMIT").expect("release the row");
+    let mut statuses: Vec<u16> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 412]);
+}
