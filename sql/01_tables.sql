@@ -33,6 +33,17 @@ $$;
 -- call arxos.check_label / arxos.check_text first, for an error that names the field.
 -- arxos.is_label(value, max) is written in Rust (arxos_core::label; arxos_pg/src/paths.rs).
 
+-- Text PostgreSQL reads as a UUID: 32 hexadecimal digits, a hyphen allowed after any group of
+-- four, optionally in braces (a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11, a0eebc999c0b4ef8bb6d6bb9bd380a11,
+-- {a0eebc99…}). Where a building or a contributor may be named by key or handle or by id, text
+-- of this shape is an id, in every form (found by an audit: a handle of 32 hex digits was
+-- registered as another contributor's id without hyphens, and took its payments); keys and
+-- handles may not have it.
+CREATE FUNCTION arxos.uuid_shaped(value text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT value ~ '^([{]([0-9a-fA-F]{4}-?){7}[0-9a-fA-F]{4}[}]|([0-9a-fA-F]{4}-?){7}[0-9a-fA-F]{4})$'
+$$;
+
 CREATE FUNCTION arxos.is_text(value text, max integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT length(value) <= max AND value !~ E'[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]'
@@ -80,7 +91,7 @@ CREATE TABLE arxos.buildings (
     key             text NOT NULL UNIQUE
                     CONSTRAINT building_key_format
                     CHECK (key ~ '^[a-z0-9][a-z0-9_-]{0,62}$'
-                           AND key !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'),
+                           AND NOT arxos.uuid_shaped(key)),
     name            text NOT NULL CONSTRAINT building_name_label CHECK (arxos.is_label(name, 200)),
     address         text CONSTRAINT building_address_text CHECK (arxos.is_text(address, 500)),
     latitude        double precision CONSTRAINT building_latitude_range CHECK (latitude BETWEEN -90 AND 90),

@@ -25,7 +25,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v uuid;
 BEGIN
-    IF building ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
+    IF arxos.uuid_shaped(building) THEN
         SELECT b.id INTO v FROM arxos.buildings b WHERE b.id = building::uuid;
     ELSE
         SELECT b.id INTO v FROM arxos.buildings b WHERE b.key = building;

@@ -31,6 +31,13 @@ BEGIN
     IF arxos.is_replica() THEN
         RETURN 0;
     END IF;
+    -- Nor does a read-only transaction (the shell's sql, a hot standby): the sequencer writes,
+    -- so its callers (events_since, rating_history, refresh_views) read what is sequenced
+    -- (found by an audit: the shell's sql failed with "cannot execute SELECT FOR UPDATE in a
+    -- read-only transaction" while events were pending).
+    IF current_setting('transaction_read_only') = 'on' THEN
+        RETURN 0;
+    END IF;
     IF max IS NULL OR max < 1 THEN
         RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
     END IF;
@@ -173,11 +180,7 @@ BEGIN
     END IF;
     -- Sequence at least a page's worth, so a caller asking for many events gets them now;
     -- wait a little for a concurrent sequencer (a shim's listener) rather than skip its batch.
-    -- A read-only transaction (the shell's sql, a hot standby) reads what is sequenced: the
-    -- sequencer writes (found by an audit: the shell's sql failed with "cannot execute SELECT
-    -- FOR UPDATE in a read-only transaction" while events were pending).
-    IF current_setting('transaction_isolation') = 'read committed'
-       AND current_setting('transaction_read_only') = 'off' THEN
+    IF current_setting('transaction_isolation') = 'read committed' THEN
         PERFORM arxos.sequence_events(greatest(max, 10000), wait_ms => 250, lazy_fold => lazy_fold);
     END IF;
     -- The purge horizon is checked in the statement that reads the events, in its snapshot: a

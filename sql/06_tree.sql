@@ -13,7 +13,7 @@ BEGIN
         RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase ASCII letters (a-z), digits, - and _, starting with a letter or digit',
             arxos.shown(key) USING ERRCODE = '22023';
     END IF;
-    IF key ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+    IF arxos.uuid_shaped(key) THEN
         RAISE EXCEPTION 'invalid building key %: a key must not look like a building id (a UUID)', arxos.shown(key)
             USING ERRCODE = '22023';
     END IF;
@@ -86,7 +86,14 @@ BEGIN
                 want || CASE WHEN field IN ('key', 'name') THEN '' ELSE ' or null' END, kind USING ERRCODE = '22023';
         END IF;
     END LOOP;
-    SELECT * INTO b FROM arxos.buildings WHERE id = arxos.building_id(building) FOR UPDATE;
+    -- The lock the UPDATE takes (found by a review): a new key is a key update (FOR UPDATE),
+    -- and waits for the writers of the building's objects, which hold the row FOR KEY SHARE;
+    -- a name, address or position alone does not wait for them (FOR NO KEY UPDATE).
+    IF changes ? 'key' THEN
+        SELECT * INTO b FROM arxos.buildings WHERE id = arxos.building_id(building) FOR UPDATE;
+    ELSE
+        SELECT * INTO b FROM arxos.buildings WHERE id = arxos.building_id(building) FOR NO KEY UPDATE;
+    END IF;
     IF changes ? 'key' THEN b.key := changes->>'key'; END IF;
     IF changes ? 'name' THEN b.name := changes->>'name'; END IF;
     IF changes ? 'address' THEN b.address := changes->>'address'; END IF;
@@ -94,7 +101,7 @@ BEGIN
         IF changes ? 'latitude' THEN b.latitude := (changes->>'latitude')::double precision; END IF;
         IF changes ? 'longitude' THEN b.longitude := (changes->>'longitude')::double precision; END IF;
     EXCEPTION WHEN numeric_value_out_of_range THEN
-        RAISE EXCEPTION 'latitude and longitude must be degrees that double precision holds: 0 or not so near 0 that they would round to it (1e-400)'
+        RAISE EXCEPTION 'latitude and longitude must be degrees that double precision holds: not so large that it overflows (1e400), and 0 or not so near 0 that it would round to it (1e-400)'
             USING ERRCODE = '22023';
     END;
     PERFORM arxos.check_building(b.key, b.name, b.address, b.latitude, b.longitude);
@@ -505,7 +512,7 @@ LANGUAGE sql STABLE AS $$
     -- cost was a third of a small listing), and reach the listing as InitPlan parameters so the
     -- (building_id, parent_path, path) index returns the rows in order, without a sort.
     WITH r AS MATERIALIZED (
-        SELECT CASE WHEN building ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+        SELECT CASE WHEN arxos.uuid_shaped(building)
                     THEN (SELECT b.id FROM arxos.buildings b WHERE b.id = building::uuid)
                     ELSE (SELECT b.id FROM arxos.buildings b WHERE b.key = building) END AS b,
                arxos.normalize_path(path) AS p, arxos.after_path(after) AS a
@@ -984,7 +991,7 @@ DECLARE
     a_kind text;
     a_path text COLLATE "C";
 BEGIN
-    IF connections_of.after ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+    IF arxos.uuid_shaped(connections_of.after) THEN
         SELECT CASE WHEN c.from_id = me THEN 'out' ELSE 'in' END, c.kind, o.path::text
           INTO a_direction, a_kind, a_path
           FROM arxos.connections c

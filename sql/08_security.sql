@@ -100,7 +100,7 @@ BEGIN
             USING ERRCODE = '42501';
     END IF;
     IF building IS NOT NULL AND k.building_ids IS NOT NULL THEN
-        IF building ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
+        IF arxos.uuid_shaped(building) THEN
             SELECT x.id INTO b FROM arxos.buildings x WHERE x.id = building::uuid;
         ELSE
             SELECT x.id INTO b FROM arxos.buildings x WHERE x.key = building;
@@ -201,12 +201,14 @@ CREATE POLICY building_scope ON arxos.rating_history
 -- What the triggers append for the sequencer: the outbox's pending rows and the rating deltas.
 -- A request writes them for its own buildings only, so a scoped session cannot queue another
 -- building's events or move its rating. Events without a building (webhook.disabled, from the
--- delivery functions) reach only consumers of every building: a scoped session queues none
--- (found by an audit: one queued a building.deleted naming another tenant's building, which
--- every unscoped stream and webhook received, signed).
+-- delivery functions) reach only consumers of every building: a scoped session queues and
+-- reads none (found by an audit: one queued a building.deleted naming another tenant's
+-- building, which every unscoped stream and webhook received, signed; and read pending
+-- webhook.disabled reasons naming other tenants' buildings). The readers of the queue (the
+-- sequencer, fill_connection_ends) run with the owner's rights.
 ALTER TABLE arxos.events_pending ENABLE ROW LEVEL SECURITY;
 CREATE POLICY building_scope ON arxos.events_pending
-    USING (building_id IS NULL OR (SELECT arxos.scope_ids()) IS NULL
+    USING ((SELECT arxos.scope_ids()) IS NULL
            OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]))
     WITH CHECK ((SELECT arxos.scope_ids()) IS NULL
            OR building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));

@@ -725,7 +725,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v uuid;
 BEGIN
-    IF handle ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+    IF arxos.uuid_shaped(handle) THEN
         SELECT c.id INTO v FROM arxos.contributors c WHERE c.id = contributor_id.handle::uuid;
     ELSE
         SELECT c.id INTO v FROM arxos.contributors c WHERE c.handle = lower(contributor_id.handle);
@@ -872,7 +872,7 @@ BEGIN
     -- could never be read by it.
     -- A handle shaped like a UUID would read as a contributor's id (contributor_id).
     IF h IS NULL OR h !~ '^[a-z0-9][a-z0-9_.-]{2,39}$' OR h LIKE 'anon-%' OR h = 'top'
-       OR h ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+       OR arxos.uuid_shaped(h) THEN
         RAISE EXCEPTION 'invalid handle %: use 3 to 40 lowercase ASCII letters (a-z), digits, ., - and _, starting with a letter or digit (anon- and top are reserved, and a handle may not look like a UUID)',
             arxos.shown(handle) USING ERRCODE = 'AX021';
     END IF;

@@ -50,8 +50,9 @@ BEGIN
     -- per new row (docs/operations.md, "Bulk loads").
     LOCK TABLE arxos.objects IN SHARE UPDATE EXCLUSIVE MODE;
     SELECT x.id INTO b FROM arxos.buildings x
-     WHERE x.key = generate_building.key OR x.id::text = lower(generate_building.key);
-    IF b IS NULL AND key ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+     WHERE CASE WHEN arxos.uuid_shaped(generate_building.key) THEN x.id = generate_building.key::uuid
+                ELSE x.key = generate_building.key END;
+    IF b IS NULL AND arxos.uuid_shaped(key) THEN
         PERFORM arxos.unknown_building(key);  -- an id names a building that exists
     ELSIF b IS NULL THEN
         b := arxos.create_building(key, 'Generated building ' || key,

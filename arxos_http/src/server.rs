@@ -165,21 +165,29 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
             }
         }
     }
-    // Requests and webhook deliveries share one grace period, which a second signal ends.
-    let mut deadline = Instant::now() + grace;
-    tokio::select! {
-        finished = tokio::time::timeout_at(deadline, &mut server) => {
-            if finished.is_err() {
-                tracing::warn!(?grace, "grace period over: dropping the remaining connections");
-            }
+    // Requests and webhook deliveries share one grace period, which a second signal ends,
+    // whichever of the two it finds still waiting (found by a review: once the connections
+    // were done, the wait for deliveries heard no signal).
+    let deadline = Instant::now() + grace;
+    let finishing = async {
+        if tokio::time::timeout_at(deadline, &mut server)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                ?grace,
+                "grace period over: dropping the remaining connections"
+            );
         }
+        if let Some(webhooks) = webhooks {
+            webhooks.stop(deadline).await;
+        }
+    };
+    tokio::select! {
+        () = finishing => {}
         signal = signals.recv() => {
             tracing::warn!(signal, "second signal: stopping now, dropping the remaining connections and webhook deliveries (a delivery cut short is sent again)");
-            deadline = Instant::now();
         }
-    }
-    if let Some(webhooks) = webhooks {
-        webhooks.stop(deadline).await;
     }
     realtime.stop(&pool).await;
     pool.close();

@@ -267,6 +267,8 @@ UPDATE arxos.webhook_cursor SET last_event_id = :cursor_was;
 SELECT arxos.create_building('rocheck', 'Read only') IS NOT NULL AS created;
 BEGIN READ ONLY;
 SELECT count(*) >= 0 AS read FROM arxos.events_since(0, max => 1);
+SELECT count(*) >= 0 AS rating_history_read FROM arxos.rating_history('rocheck');
+SELECT arxos.sequence_events() AS numbered_in_read_only;
 COMMIT;
 SELECT count(*) AS pending_seen_after_a_read_write_call FROM arxos.events_since(0, types => ARRAY['building.created'], building => 'rocheck');
 DELETE FROM arxos.buildings WHERE key = 'rocheck';

@@ -647,6 +647,13 @@ SELECT at = now() AS booked_now FROM t;
 ROLLBACK;
 -- a handle shaped like a UUID would read as an id
 SELECT regress.try($$SELECT arxos.register_contributor('01234567-89ab-cdef-0123-456789abcdef', 'Looks like an id')$$) AS uuid_handle;
+-- in any form PostgreSQL reads as a UUID (found by an audit: 32 hex digits took another
+-- contributor's id without hyphens), and such text names a contributor by id
+SELECT regress.try($$SELECT arxos.register_contributor('0123456789abcdef0123456789abcdef', 'Looks like an id')$$) AS compact_uuid_handle;
+SELECT regress.try($$SELECT arxos.register_contributor('0123-4567-89ab-cdef-0123-4567-89ab-cdef', 'Looks like an id')$$) AS grouped_uuid_handle;
+SELECT arxos.contributor_id(replace(c.id::text, '-', '')) = c.id AS compact_id_finds,
+       arxos.contributor_id(upper(c.id::text)) = c.id AS upper_id_finds
+  FROM arxos.contributors c ORDER BY c.registration_rank LIMIT 1;
 -- tokens minted by hand, not by a reward, are found by ledger_check
 BEGIN;
 WITH t AS (INSERT INTO arxos.ledger_transactions (kind, building_id, contribution_id)

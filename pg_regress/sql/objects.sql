@@ -157,6 +157,12 @@ SELECT arxos.create_building('b44', 'Annex', E'1 Road\x1b[2J');
 SELECT arxos.create_building('b44', 'Annex', latitude => 48.8);
 SELECT arxos.create_building('b44', 'Annex', latitude => 91, longitude => 2.3);
 SELECT arxos.create_building('b44', 'Annex', latitude => 'NaN', longitude => 2.3);
+-- a key that PostgreSQL would read as a UUID, in any of its forms, is refused; a building is
+-- named by its id in any of them
+SELECT regress.try($$SELECT arxos.create_building('0123456789abcdef0123456789abcdef', 'Annex')$$) AS compact_uuid_key;
+SELECT arxos.building_id(replace(id::text, '-', '')) = id AS compact_id_finds,
+       arxos.building_id('{' || upper(id::text) || '}') = id AS braced_id_finds
+  FROM arxos.buildings WHERE key = 'b42';
 SELECT arxos.create_building('b44', 'Annex', E'1 Road\nParis', 48.8, 2.3) IS NOT NULL AS created;
 UPDATE arxos.buildings SET name = E'tab\there' WHERE key = 'b44';
 UPDATE arxos.buildings SET latitude = 100 WHERE key = 'b44';

@@ -1125,3 +1125,46 @@ fn ls_of_a_big_folder_shows_the_first_thousand_and_says_so() {
     // A folder within the limit has no such line.
     assert!(!ok(&cluster, "ls /").contains("children shown"));
 }
+
+/// The building in use is the one picked, by id: renamed meanwhile it stays in use, a new
+/// building given its old key is not taken for it, and once deleted it is named by the key
+/// it had (found by a review: the shell sent the key, and went on in the new building).
+#[test]
+fn the_building_in_use_stays_through_a_rename() {
+    let cluster = sample_cluster();
+    let mut shell = Piped::start(&cluster);
+    assert_eq!(shell.ask("use b42; pwd"), "/\n");
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.patch_building('b42', '{\"key\": \"b42-old\"}');
+             SELECT arxos.create_building('b42', 'Impostor');
+             SELECT arxos.put('b42', '/impostor', 'thing');",
+        )
+        .expect("rename b42 and make another b42");
+    let (listed, err) = shell.finish("ls /\nbuildings\n");
+    assert_eq!(err, "");
+    assert!(listed.contains("electrical"), "{listed}");
+    assert!(!listed.contains("impostor"), "{listed}");
+    let current = listed
+        .lines()
+        .find(|l| l.starts_with('*'))
+        .unwrap_or_default();
+    assert!(current.contains("b42-old"), "{listed}");
+
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.create_building('gone', 'Gone'); SELECT arxos.put('gone', '/a', 'thing');")
+        .expect("a building to delete");
+    let mut shell = Piped::start(&cluster);
+    assert_eq!(shell.ask("use gone; pwd"), "/\n");
+    cluster
+        .client()
+        .batch_execute("DELETE FROM arxos.buildings WHERE key = 'gone'")
+        .expect("delete the building in use");
+    let (_, err) = shell.finish("ls /\n");
+    assert!(
+        err.starts_with("error: building gone no longer exists (deleted meanwhile)"),
+        "{err}"
+    );
+}

@@ -126,6 +126,12 @@ pub fn to_turtle(
         if taken.contains(&iri) {
             iri = path_iri(building, &o.path);
         }
+        // (that too may be an earlier object's imported IRI: a re-imported export's)
+        let mut n = 1;
+        while taken.contains(&iri) {
+            n += 1;
+            iri = format!("{}-{n}", path_iri(building, &o.path));
+        }
         taken.insert(iri.clone());
         iris.insert(o.path.as_str(), iri);
     }
@@ -190,6 +196,40 @@ mod tests {
     use super::*;
     use crate::import::brick;
     use serde_json::json;
+
+    /// Every object gets an IRI of its own: a second one with an imported IRI already given
+    /// takes its path's, and if that is taken too (an earlier object imported from a
+    /// re-imported export), a numbered one (found by a review).
+    #[test]
+    fn no_two_objects_share_an_iri() {
+        let brick = |id: &str| {
+            json!({"source_format": "brick", "source_id": id})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let object = |path: &str, properties| ExportObject {
+            path: path.into(),
+            kind: "thing".into(),
+            properties,
+        };
+        let objects = vec![
+            object("/a", brick("urn:arxos:b:c")),
+            object("/b", brick("http://x.org/e#S")),
+            object("/c", brick("http://x.org/e#S")),
+        ];
+        let ttl = to_turtle("b", &objects, &[]);
+        let subjects: Vec<&str> = ttl
+            .lines()
+            .filter(|l| l.contains("> a <"))
+            .map(|l| l.split('>').next().unwrap())
+            .collect();
+        assert_eq!(
+            subjects,
+            ["<urn:arxos:b:c", "<http://x.org/e#S", "<urn:arxos:b:c-2"],
+            "{ttl}"
+        );
+    }
 
     #[test]
     fn export_reimports_to_the_same_tree() {

@@ -132,6 +132,18 @@ impl Setup {
         })
     }
 
+    /// [`Setup::problem`] as a public endpoint says it: the extension's problem as it is, a
+    /// role's in short, without the role's name or the grant (the endpoints answer anyone;
+    /// found by a review), which go to the log.
+    pub fn public_problem(&self) -> Option<String> {
+        let problem = self.problem()?;
+        if extension_problem(self.extension_version.as_deref()).is_some() {
+            return Some(problem);
+        }
+        tracing::warn!(%problem, "health check: this server cannot serve requests");
+        Some("this server's database role lacks the grants it needs to serve requests (the server's log says which)".to_owned())
+    }
+
     /// What keeps this server from serving requests, if anything: the extension (missing, or
     /// another version), or a role that cannot act as `arxos_api` or check keys, with which
     /// every request would be refused (403) while the database looked fine (found by an
@@ -218,7 +230,7 @@ async fn health(State(state): State<AppState>) -> Response {
     let (status, extension_version, database) = match probe {
         Ok((row, round_trip)) => {
             let setup = Setup::from_row(row.as_ref()).unwrap_or_default();
-            let error = setup.problem();
+            let error = setup.public_problem();
             let version = setup.extension_version;
             let status = if error.is_none() { "ok" } else { "degraded" };
             let database = Database {
@@ -273,7 +285,9 @@ async fn live() -> Json<serde_json::Value> {
 /// every API call fails), else 503.
 async fn ready(State(state): State<AppState>) -> Response {
     let problem = match probe(&state, SETUP_SQL).await {
-        Ok((row, _)) => Setup::from_row(row.as_ref()).unwrap_or_default().problem(),
+        Ok((row, _)) => Setup::from_row(row.as_ref())
+            .unwrap_or_default()
+            .public_problem(),
         Err(failure) => Some(failure.reason.to_owned()),
     };
     match problem {

@@ -33,9 +33,17 @@ const BAR_WIDTH: usize = 20;
 /// cut (complete.rs).
 const COMPLETION_FETCH: i64 = super::complete::MAX_CANDIDATES as i64 + 1;
 
+/// The building a session works in: its id, which every command sends (a building renamed
+/// meanwhile stays the one in use, and a new building given the old key is not taken for it;
+/// found by a review), and its key as it was at `use`, for the prompt and messages.
+struct InUse {
+    id: String,
+    key: String,
+}
+
 pub struct Session {
     db: Db,
-    building: Option<String>,
+    building: Option<InUse>,
     cwd: String,
     previous: Option<String>,
     palette: Palette,
@@ -56,7 +64,7 @@ impl Session {
     pub fn prompt(&self) -> String {
         format!(
             "{}:{}> ",
-            printable(self.building.as_deref().unwrap_or("arxos")),
+            printable(self.building.as_ref().map_or("arxos", |b| b.key.as_str())),
             printable(&self.cwd)
         )
     }
@@ -76,10 +84,13 @@ impl Session {
     /// Switches to the building, at its root.
     pub fn use_building(&mut self, key: &str) -> Result<(), ShellError> {
         let row = self.db.query_one(
-            "SELECT b.key FROM arxos.buildings b WHERE b.id = arxos.building_id($1)",
+            "SELECT b.id::text, b.key FROM arxos.buildings b WHERE b.id = arxos.building_id($1)",
             &[&key],
         )?;
-        self.building = Some(row.try_get(0)?);
+        self.building = Some(InUse {
+            id: row.try_get(0)?,
+            key: row.try_get(1)?,
+        });
         self.cwd = "/".to_owned();
         self.previous = None;
         Ok(())
@@ -88,17 +99,24 @@ impl Session {
     /// Picks the only building, when there is exactly one.
     pub fn use_only_building(&mut self) -> Result<(), ShellError> {
         let rows = self.db.query(
-            "SELECT b.key FROM arxos.buildings b ORDER BY b.key LIMIT 2",
+            "SELECT b.id::text, b.key FROM arxos.buildings b ORDER BY b.key LIMIT 2",
             &[],
         )?;
         if let [row] = rows.as_slice() {
-            self.building = Some(row.try_get(0)?);
+            self.building = Some(InUse {
+                id: row.try_get(0)?,
+                key: row.try_get(1)?,
+            });
         }
         Ok(())
     }
 
+    /// The id of the building in use, as the commands send it.
     fn building(&self) -> Result<&str, ShellError> {
-        self.building.as_deref().ok_or(ShellError::NoBuilding)
+        self.building
+            .as_ref()
+            .map(|b| b.id.as_str())
+            .ok_or(ShellError::NoBuilding)
     }
 
     /// An argument path resolved against the current path (the current path itself when
@@ -120,6 +138,18 @@ impl Session {
     fn explain_missing(&self, err: ShellError) -> ShellError {
         let missing = matches!(&err, ShellError::Sql(e)
             if e.code() == Some(&tokio_postgres::error::SqlState::NO_DATA_FOUND));
+        // The building in use, deleted meanwhile: its key, not the id the command sent.
+        if let (true, Some(b)) = (missing, &self.building) {
+            if err
+                .to_string()
+                .contains(&format!("unknown building '{}'", b.id))
+            {
+                return ShellError::Invalid(format!(
+                    "building {} no longer exists (deleted meanwhile): `buildings` lists those there are, `use KEY` picks one",
+                    printable(&b.key)
+                ));
+            }
+        }
         if !missing || self.cwd == "/" || self.cwd_exists() != Some(false) {
             return err;
         }
@@ -132,7 +162,7 @@ impl Session {
 
     /// Whether the current path is still an object; `None` when that cannot be asked.
     fn cwd_exists(&self) -> Option<bool> {
-        let building = self.building.as_deref()?;
+        let building = self.building.as_ref()?.id.as_str();
         let row = self
             .db
             .query_one(
@@ -170,7 +200,7 @@ impl Session {
 
     fn buildings(&self) -> Result<String, ShellError> {
         let rows = self.db.query(
-            "SELECT b.key, b.name, r.grade, r.score::text, coalesce(b.address, '')
+            "SELECT b.key, b.name, r.grade, r.score::text, coalesce(b.address, ''), b.id::text
                FROM arxos.buildings b
                LEFT JOIN LATERAL arxos.rating(b.key) r ON true
               ORDER BY b.key",
@@ -179,7 +209,8 @@ impl Session {
         let mut table = vec![["", "KEY", "NAME", "GRADE", "SCORE", "ADDRESS"].map(str::to_owned)];
         for row in &rows {
             let key: String = row.try_get(0)?;
-            let current = if self.building.as_deref() == Some(key.as_str()) {
+            let id: String = row.try_get(5)?;
+            let current = if self.building.as_ref().is_some_and(|b| b.id == id) {
                 "*"
             } else {
                 ""
@@ -946,7 +977,7 @@ impl Session {
     /// Children of the path `dir` (resolved) whose names start with `prefix`, with whether
     /// each has children itself; empty on any error (completion must not get in the way).
     pub fn children(&self, dir: &str, prefix: &str) -> Vec<(String, bool)> {
-        let Some(building) = self.building.as_deref() else {
+        let Some(building) = self.building.as_ref().map(|b| b.id.as_str()) else {
             return Vec::new();
         };
         // The children whose paths lie in [dir/prefix, upper): a range of the
