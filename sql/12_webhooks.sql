@@ -663,9 +663,14 @@ BEGIN
     WITH off AS (
         UPDATE arxos.webhooks w
            SET enabled = false, updated_at = now(), farewell_event = d.event,
-               disabled_reason = format('its building %s was deleted (event %s)', w.building_key, d.event)
-          FROM (SELECT x.id, x.building_id, e.id AS event FROM arxos.webhooks x
-                 CROSS JOIN LATERAL (SELECT e.id FROM arxos.events e
+               -- the key the building had when deleted, as its event says (the webhook's own
+               -- copy is the key when it was filtered on it: a rename since left it stale)
+               disabled_reason = format('its building %s was deleted (event %s)',
+                                        coalesce(d.deleted_key, w.building_key), d.event),
+               building_key = coalesce(d.deleted_key, w.building_key)
+          FROM (SELECT x.id, x.building_id, e.id AS event, e.body #>> '{building,key}' AS deleted_key
+                  FROM arxos.webhooks x
+                 CROSS JOIN LATERAL (SELECT e.id, e.body FROM arxos.events e
                                       WHERE e.building_id = x.building_id AND e.id > cur AND e.id <= head
                                         AND e.type = 'building.deleted'
                                       LIMIT 1) e
