@@ -31,19 +31,19 @@ BEGIN
     IF arxos.is_replica() THEN
         RETURN 0;
     END IF;
-    -- Nor does a read-only transaction (the shell's sql, a hot standby): the sequencer writes,
-    -- so its callers (events_since, rating_history, refresh_views) read what is sequenced
-    -- (found by an audit: the shell's sql failed with "cannot execute SELECT FOR UPDATE in a
-    -- read-only transaction" while events were pending).
-    IF current_setting('transaction_read_only') = 'on' THEN
-        RETURN 0;
-    END IF;
     IF max IS NULL OR max < 1 THEN
         RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     IF wait_ms IS NULL OR wait_ms NOT BETWEEN 0 AND 60000 THEN
         RAISE EXCEPTION 'wait_ms must be from 0 to 60000 milliseconds, got %', coalesce(wait_ms::text, 'NULL')
             USING ERRCODE = '22023';
+    END IF;
+    -- Nor does a read-only transaction (the shell's sql, a hot standby): the sequencer writes,
+    -- so events_since and rating_history there read what is sequenced (found by an audit: the
+    -- shell's sql failed with "cannot execute SELECT FOR UPDATE in a read-only transaction"
+    -- while events were pending).
+    IF current_setting('transaction_read_only') = 'on' THEN
+        RETURN 0;
     END IF;
     LOOP
         -- Nothing to number and no fold due: return at once (the listener polls every few

@@ -70,16 +70,19 @@ BEGIN
     END IF;
     IF buildings IS NOT NULL THEN
         -- each given by key or id (as everywhere else)
+        -- an id in any form PostgreSQL reads (arxos.uuid_shaped), as building_id takes it
         SELECT b.k INTO v_bad FROM unnest(buildings) AS b(k)
          WHERE NOT EXISTS (SELECT 1 FROM arxos.buildings x
-                            WHERE x.key = b.k OR x.id::text = lower(b.k)) LIMIT 1;
+                            WHERE CASE WHEN arxos.uuid_shaped(b.k) THEN x.id = b.k::uuid
+                                       ELSE x.key = b.k END) LIMIT 1;
         IF v_bad IS NOT NULL THEN
             RAISE EXCEPTION 'unknown building %', arxos.shown(v_bad) USING ERRCODE = 'P0002';
         END IF;
         SELECT array_agg(x.id ORDER BY x.key) INTO v_ids
           FROM arxos.buildings x
-         WHERE x.key = ANY (buildings)
-            OR x.id::text = ANY (ARRAY(SELECT lower(b) FROM unnest(buildings) AS b));
+         WHERE EXISTS (SELECT 1 FROM unnest(buildings) AS b(k)
+                        WHERE CASE WHEN arxos.uuid_shaped(b.k) THEN x.id = b.k::uuid
+                                   ELSE x.key = b.k END);
     END IF;
     -- The owner is the actor of the key's requests, and keys of one owner act for the same
     -- contributors (docs/market.md). Names are not unique: defaulted from a name such as

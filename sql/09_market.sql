@@ -68,7 +68,7 @@ INSERT INTO arxos.contribution_rules (type, needs_path, required, recommended, f
 CREATE TABLE arxos.contributors (
     id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     handle                 text NOT NULL UNIQUE
-                           CONSTRAINT contributor_handle_format CHECK (handle ~ '^[a-z0-9][a-z0-9_.-]{2,39}$'),
+                           CONSTRAINT contributor_handle_format CHECK (handle ~ '^[a-z0-9][a-z0-9_.-]{2,39}$' AND NOT arxos.uuid_shaped(handle)),
     display_name           text NOT NULL CONSTRAINT contributor_display_name_format
                            CHECK (arxos.is_label(display_name, 100)),
     owner                  text NOT NULL DEFAULT arxos.current_actor(),

@@ -8,7 +8,7 @@
 -- sprinklers, data ports, and every tenth room a restroom's plumbing. Most objects have a
 -- location in metres (rooms are 6 m x 6 m, floors 4 m apart), statuses are mostly active with a
 -- few failed or needing repair; connections (power, air, chilled_water, plumbing, data,
--- monitors), about 5 for every 100 objects, join the plant and the floors' equipment and, in the
+-- monitors), 5 to 8 for every 100 objects (fewer in bigger buildings), join the plant and the floors' equipment and, in the
 -- tenth of the rooms whose connections are documented, the room's devices.
 --
 -- Everything is derived from hashes of (seed, position), so the same seed gives the same tree,

@@ -185,6 +185,18 @@ LANGUAGE sql VOLATILE AS $$
     SELECT decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex')
 $$;
 
+-- The key a webhook filtered on a building keeps follows the building's (a rename), so that a
+-- webhook disabled, or whose building was deleted, names the building as it was last called
+-- (found by a review: the key it was filtered on stayed). The buildings' update trigger calls
+-- it with the buildings whose key changed; it writes only those buildings' own keys.
+CREATE FUNCTION arxos.webhooks_follow_key(buildings uuid[]) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+    UPDATE arxos.webhooks w SET building_key = b.key
+      FROM arxos.buildings b
+     WHERE b.id = ANY (webhooks_follow_key.buildings) AND w.building_id = b.id
+       AND w.building_key IS DISTINCT FROM b.key
+$$;
+
 -- A webhook as the API shows it: never its secrets.
 CREATE FUNCTION arxos.webhook_json(w arxos.webhooks) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
@@ -1006,7 +1018,8 @@ GRANT EXECUTE ON FUNCTION arxos.event_object_type(arxos.events), arxos.event_jso
                           arxos.rotate_webhook_secret(uuid, interval), arxos.test_webhook(uuid),
                           arxos.webhook_delivery_json(arxos.webhook_deliveries),
                           arxos.webhook_deliveries(uuid, text, bigint, integer),
-                          arxos.retry_webhook_delivery(uuid, bigint)
+                          arxos.retry_webhook_delivery(uuid, bigint),
+                          arxos.webhooks_follow_key(uuid[])
       TO arxos_api;
 REVOKE EXECUTE ON FUNCTION arxos.webhook_new_secret() FROM PUBLIC;
 -- The shim's own background work outside requests: the listener reads the outbox and

@@ -169,6 +169,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     // whichever of the two it finds still waiting (found by a review: once the connections
     // were done, the wait for deliveries heard no signal).
     let deadline = Instant::now() + grace;
+    let worker = webhooks.as_ref().map(|w| w.abort_handle());
     let finishing = async {
         if tokio::time::timeout_at(deadline, &mut server)
             .await
@@ -187,6 +188,10 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         () = finishing => {}
         signal = signals.recv() => {
             tracing::warn!(signal, "second signal: stopping now, dropping the remaining connections and webhook deliveries (a delivery cut short is sent again)");
+            // dropping the wait would only detach the worker: it is stopped here
+            if let Some(worker) = worker {
+                worker.abort();
+            }
         }
     }
     realtime.stop(&pool).await;

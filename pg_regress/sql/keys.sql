@@ -21,6 +21,10 @@ SELECT arxos.create_building('gone', 'Gone') AS gone_id \gset
 SELECT prefix IS NOT NULL AS created
   FROM arxos.create_api_key('by-id', ARRAY['read'], ARRAY[upper(arxos.building_id('b42')::text), 'gone']);
 SELECT buildings = ARRAY['b42', 'gone'] AS listed_by_key FROM arxos.list_api_keys() WHERE name = 'by-id';
+-- an id in any form PostgreSQL reads (found by a review: without hyphens it was unknown)
+SELECT prefix IS NOT NULL AS created_by_compact_id
+  FROM arxos.create_api_key('by-compact-id', ARRAY['read'], ARRAY[replace(arxos.building_id('b42')::text, '-', '')]);
+SELECT buildings = ARRAY['b42'] AS compact_listed_by_key FROM arxos.list_api_keys() WHERE name = 'by-compact-id';
 DELETE FROM arxos.buildings WHERE key = 'gone';
 SELECT buildings = ARRAY['b42', :'gone_id'] AS deleted_listed_by_id FROM arxos.list_api_keys() WHERE name = 'by-id';
 ROLLBACK;

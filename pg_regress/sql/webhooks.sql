@@ -151,6 +151,7 @@ SELECT arxos.delete_webhook(:'hook'::uuid);
 SELECT arxos.create_building('hookb', 'Hooked') IS NOT NULL AS created;
 SELECT arxos.sequence_events() >= 0 AS drained, arxos.enqueue_deliveries() >= 0 AS fanned;
 SELECT w->>'id' AS scoped FROM arxos.create_webhook('https://example.com/scoped', building => 'hookb') w \gset
+SELECT w->>'id' AS scoped_off FROM arxos.create_webhook('https://example.com/off', building => 'hookb', enabled => false) w \gset
 SELECT (arxos.put('hookb', '/a', 'room')).path;
 -- renamed before it goes: the reason names the key it had then (found by a review: the key
 -- the webhook was filtered on)
@@ -162,6 +163,9 @@ SELECT e.type FROM arxos.webhook_deliveries d JOIN arxos.events e ON e.id = d.ev
 SELECT w->>'building' AS building, w->>'enabled' AS enabled,
        regexp_replace(w->>'disabled_reason', '[0-9]+', 'N') AS reason
   FROM arxos.list_webhooks() w WHERE w->>'id' = :'scoped';
+-- a webhook disabled before the rename names the building by its new key too
+SELECT w->>'building' AS building_of_disabled FROM arxos.list_webhooks() w WHERE w->>'id' = :'scoped_off';
+SELECT arxos.delete_webhook(:'scoped_off'::uuid);
 SELECT arxos.sequence_events() > 0 AS sequenced;
 SELECT e.body->>'reason' ~ '^its building hookc was deleted' AS disabled_event
   FROM arxos.events e WHERE e.type = 'webhook.disabled' AND e.body->>'webhook' = :'scoped';

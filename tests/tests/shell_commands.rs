@@ -1142,6 +1142,8 @@ fn the_building_in_use_stays_through_a_rename() {
              SELECT arxos.put('b42', '/impostor', 'thing');",
         )
         .expect("rename b42 and make another b42");
+    // the prompt says the key the building has now (after the next command that asks the
+    // database): here `buildings`, whose `*` marks it
     let (listed, err) = shell.finish("ls /\nbuildings\n");
     assert_eq!(err, "");
     assert!(listed.contains("electrical"), "{listed}");

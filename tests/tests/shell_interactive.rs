@@ -279,3 +279,23 @@ fn a_dumb_terminal_keeps_the_history_and_promises_no_completion() {
     let _ = std::fs::remove_dir_all(&home);
     assert!(history.contains("cd /electrical"), "{history:?}");
 }
+
+/// The prompt follows a rename of the building in use: after the next command that asks the
+/// database, it shows the key the building has now (found by a review: it kept the key of
+/// `use`, which could name another building).
+#[test]
+fn the_prompt_follows_a_rename() {
+    let (cluster, home, mut shell) = sample_shell("xterm", "rename");
+    shell.expect("b42:/> ").expect("the prompt");
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.patch_building('b42', '{\"key\": \"b42-east\"}')")
+        .expect("rename the building");
+    shell.send("cd /electrical\r").expect("cd");
+    shell
+        .expect("b42-east:/electrical> ")
+        .expect("the prompt shows the new key");
+    shell.send("exit\r").expect("exit");
+    shell.expect(Eof).expect("the shell ends");
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -71,7 +71,7 @@ pub struct ImportParams {
               (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody),
               (status = 404, description = "Unknown building", body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 413, body = ErrorBody),
-              (status = 415, description = "The file was sent as a form (curl -d): send it as it is (--data-binary)", body = ErrorBody)),
+              (status = 415, description = "The file came as a form without its line breaks (curl -d): send it as it is (--data-binary)", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn import(
     State(state): State<AppState>,
@@ -98,14 +98,14 @@ pub async fn import(
             &[&b],
         )
         .await?;
-    if let Some(form) = form_body(&headers) {
-        return Ok(form);
-    }
     let mut input = Vec::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::unreadable_body(e, state.body_limit))?;
         input.extend_from_slice(&chunk);
+    }
+    if let Some(form) = form_body(&headers, &input) {
+        return Ok(form);
     }
     let plan = tokio::task::spawn_blocking(move || plan(&input, format))
         .await
@@ -139,10 +139,13 @@ pub async fn import(
     Ok(Json(answer).into_response())
 }
 
-/// 415 for a body sent as an HTML form (`curl -d @model.ttl` sends the file so, with its line
-/// breaks removed: the first `#` comment then swallows the rest of a Turtle file, which imported
-/// what was left without a word; found by an audit). The file goes as it is, any other type.
-fn form_body(headers: &axum::http::HeaderMap) -> Option<axum::response::Response> {
+/// 415 for a model file that reached the server damaged as a form: a multipart form (`curl
+/// -F`) is no model file at all, and a URL-encoded one (`curl -d @model.ttl`) had its line
+/// breaks removed on the way, so that a Turtle comment swallowed the rest of the file, which
+/// then imported what was left without a word (found by an audit). curl's `--data-binary`
+/// sends the same type with the file intact, line breaks and all, so a URL-encoded body is
+/// refused only when it holds no line break but a `#` comment.
+fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<axum::response::Response> {
     let media = headers
         .get(axum::http::header::CONTENT_TYPE)?
         .to_str()
@@ -151,11 +154,22 @@ fn form_body(headers: &axum::http::HeaderMap) -> Option<axum::response::Response
         .next()?
         .trim()
         .to_ascii_lowercase();
-    if media != "application/x-www-form-urlencoded" && media != "multipart/form-data" {
+    let damaged = match media.as_str() {
+        "multipart/form-data" => true,
+        "application/x-www-form-urlencoded" => {
+            !body.contains(&b'\n')
+                && body
+                    .iter()
+                    .enumerate()
+                    .any(|(i, &c)| c == b'#' && (i == 0 || matches!(body[i - 1], b' ' | b'\t')))
+        }
+        _ => false,
+    };
+    if !damaged {
         return None;
     }
     let mut refusal = ApiError::validation(format!(
-        "the model file was sent as a form ({media}): send the file itself as the body, as it is (curl --data-binary @model.ttl, not -d, which removes line breaks), with its own type (text/turtle, application/json, text/zinc) or none"
+        "the model file came as a form ({media}) without its line breaks: send the file itself as the body, as it is (curl --data-binary @model.ttl, not -d, which removes line breaks), best with its own type (-H 'Content-Type: text/turtle')"
     ))
     .into_response();
     *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;

@@ -140,7 +140,10 @@ impl Setup {
         if extension_problem(self.extension_version.as_deref()).is_some() {
             return Some(problem);
         }
-        tracing::warn!(%problem, "health check: this server cannot serve requests");
+        // at most once a minute: the health routes answer anyone, as often as they ask
+        if role_problem_log_due() {
+            tracing::warn!(%problem, "health check: this server cannot serve requests");
+        }
         Some("this server's database role lacks the grants it needs to serve requests (the server's log says which)".to_owned())
     }
 
@@ -182,6 +185,21 @@ fn sql_identifier(name: &str) -> String {
             format!("\"{}\"", safe.replace('"', "\"\""))
         }
     }
+}
+
+/// Whether a role's problem found by a health check is logged now: the first time, and then
+/// at most once a minute (found by a review: one WARN per probe, which anyone may send).
+fn role_problem_log_due() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    (last == 0 || now >= last + 60)
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), ProbeFailure> {

@@ -130,7 +130,36 @@ impl Session {
 
     /// Runs one command and returns what it prints. `exit` is the caller's business.
     pub fn execute(&mut self, command: Command) -> Result<String, ShellError> {
-        self.run(command).map_err(|e| self.explain_missing(e))
+        // (not after the commands that ask the database nothing: they work while it is away)
+        let reads = command.needs_database();
+        let result = self.run(command).map_err(|e| self.explain_missing(e));
+        if result.is_ok() && reads {
+            self.refresh_key();
+        }
+        result
+    }
+
+    /// The key of the building in use, as it is now (renamed meanwhile, the prompt and
+    /// `buildings` say its new key; found by a review). Left as it was when it cannot be read
+    /// (the database away, the building deleted).
+    fn refresh_key(&mut self) {
+        let Some(b) = &self.building else {
+            return;
+        };
+        let key = self
+            .db
+            .query(
+                "SELECT b.key FROM arxos.buildings b WHERE b.id = $1::text::uuid",
+                &[&b.id],
+            )
+            .ok()
+            .and_then(|rows| {
+                rows.first()
+                    .and_then(|row| row.try_get::<_, String>(0).ok())
+            });
+        if let (Some(key), Some(b)) = (key, self.building.as_mut()) {
+            b.key = key;
+        }
     }
 
     /// A "no object" error, when the current path itself is gone (someone moved or deleted

@@ -41,6 +41,12 @@ impl Worker {
         let _ = self.stop.send(true);
     }
 
+    /// What aborts the worker, for a stop that cannot wait for [`Worker::stop`] (a second
+    /// signal).
+    pub fn abort_handle(&self) -> tokio::task::AbortHandle {
+        self.task.abort_handle()
+    }
+
     /// Stops claiming and waits until `deadline` for the deliveries in flight to finish and
     /// their outcomes to be recorded. What is still in flight then is abandoned: its lease
     /// expires and it is sent again, by this shim's successor or another replica.
