@@ -290,7 +290,9 @@ BEGIN
                CASE WHEN e.type = 'object.moved'
                     THEN jsonb_build_object('changes', c.changes, 'version', c.version,
                                             'from', c.old_path, 'to', c.path)
-                    ELSE jsonb_build_object('changes', c.changes - 'path', 'version', c.version) END,
+                    ELSE jsonb_build_object('changes', CASE WHEN c.path <> c.old_path THEN c.changes - 'path'
+                                                            ELSE c.changes END,
+                                            'version', c.version) END,
                c.type
           FROM pairs c
           CROSS JOIN LATERAL (VALUES
