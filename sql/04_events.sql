@@ -25,18 +25,18 @@ DECLARE
     n        integer;
     deadline timestamptz := clock_timestamp() + make_interval(secs => greatest(wait_ms, 0) / 1000.0);
 BEGIN
-    -- A logical replica numbers nothing: the publisher's numbering arrives with its rows, and
-    -- numbering the replicated pending events here too would collide with it
-    -- (docs/operations.md, "Replication").
-    IF arxos.is_replica() THEN
-        RETURN 0;
-    END IF;
     IF max IS NULL OR max < 1 THEN
         RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     IF wait_ms IS NULL OR wait_ms NOT BETWEEN 0 AND 60000 THEN
         RAISE EXCEPTION 'wait_ms must be from 0 to 60000 milliseconds, got %', coalesce(wait_ms::text, 'NULL')
             USING ERRCODE = '22023';
+    END IF;
+    -- A logical replica numbers nothing: the publisher's numbering arrives with its rows, and
+    -- numbering the replicated pending events here too would collide with it
+    -- (docs/operations.md, "Replication").
+    IF arxos.is_replica() THEN
+        RETURN 0;
     END IF;
     -- Nor does a read-only transaction (the shell's sql, a hot standby): the sequencer writes,
     -- so events_since and rating_history there read what is sequenced (found by an audit: the

@@ -85,7 +85,8 @@ CREATE TABLE arxos.webhooks (
                      CHECK (arxos.is_text(description, 500)),
     -- Filters, NULL = any.
     types            text[] CONSTRAINT webhook_types_not_empty CHECK (cardinality(types) > 0),
-    -- The building filter, and its key as it was set (shown once the building is gone). No
+    -- The building filter, and its key (following renames: webhooks_follow_key; shown once the
+    -- building is gone). No
     -- foreign key: a webhook outlives its building, receives its building.deleted event and
     -- is then disabled by enqueue_deliveries (a cascade deleted it, and its undelivered
     -- deliveries, without a word).
@@ -195,6 +196,8 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_t
       FROM arxos.buildings b
      WHERE b.id = ANY (webhooks_follow_key.buildings) AND w.building_id = b.id
        AND w.building_key IS DISTINCT FROM b.key
+       -- a session limited to buildings reaches their webhooks only, as row-level security would
+       AND (arxos.scope_ids() IS NULL OR b.id = ANY (arxos.scope_ids()))
 $$;
 
 -- A webhook as the API shows it: never its secrets.
@@ -352,6 +355,12 @@ BEGIN
         RAISE EXCEPTION '% must be a %', bad,
             CASE bad WHEN 'url' THEN 'string' WHEN 'enabled' THEN 'boolean' ELSE 'string or null' END
             USING ERRCODE = '22023';
+    END IF;
+    -- The new building first, then the webhook: a rename locks them in that order (the
+    -- buildings' trigger updates the building's webhooks, webhooks_follow_key), and the other
+    -- order deadlocked with it (found by a review).
+    IF changes ? 'building' AND changes ->> 'building' IS NOT NULL THEN
+        PERFORM arxos.webhook_building(changes ->> 'building');
     END IF;
     SELECT * INTO w FROM arxos.webhooks x WHERE x.id = webhook FOR NO KEY UPDATE;
     IF NOT FOUND THEN

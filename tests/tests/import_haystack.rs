@@ -235,4 +235,11 @@ fn haystack_import_over_http() {
     let damaged = form(turtle.replace('\n', ""));
     assert_eq!(damaged.status, 415, "{}", damaged.body);
     assert!(damaged.body.contains("--data-binary"), "{}", damaged.body);
+    // JSON has no comments: one line of it, a '#' in a string, is imported as it is
+    let minified: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("haystack_small.json")).unwrap()).unwrap();
+    let mut minified = minified.to_string();
+    minified.insert_str(minified.len() - 1, r##", "note": "room #2""##);
+    let json = form(minified);
+    assert_eq!(json.status, 200, "{}", json.body);
 }

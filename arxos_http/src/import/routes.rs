@@ -143,8 +143,9 @@ pub async fn import(
 /// -F`) is no model file at all, and a URL-encoded one (`curl -d @model.ttl`) had its line
 /// breaks removed on the way, so that a Turtle comment swallowed the rest of the file, which
 /// then imported what was left without a word (found by an audit). curl's `--data-binary`
-/// sends the same type with the file intact, line breaks and all, so a URL-encoded body is
-/// refused only when it holds no line break but a `#` comment.
+/// sends the same type with the file intact, so a URL-encoded body is refused only when it
+/// holds no line break and a `#` that starts a comment ([`turtle_comment`]); JSON, which has
+/// no comments, is never refused.
 fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<axum::response::Response> {
     let media = headers
         .get(axum::http::header::CONTENT_TYPE)?
@@ -157,11 +158,12 @@ fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<axum::respo
     let damaged = match media.as_str() {
         "multipart/form-data" => true,
         "application/x-www-form-urlencoded" => {
-            !body.contains(&b'\n')
-                && body
-                    .iter()
-                    .enumerate()
-                    .any(|(i, &c)| c == b'#' && (i == 0 || matches!(body[i - 1], b' ' | b'\t')))
+            let text = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+            let json = text
+                .iter()
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|c| matches!(c, b'{' | b'['));
+            !json && !text.iter().any(|c| matches!(c, b'\n' | b'\r')) && turtle_comment(text)
         }
         _ => false,
     };
@@ -174,6 +176,28 @@ fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<axum::respo
     .into_response();
     *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
     Some(refusal)
+}
+
+/// Whether Turtle text holds a comment: a `#` outside an IRI (`<…#…>`) and a string (`"…"`,
+/// `'…'`, escapes skipped). A prefixed name holds no `#`.
+fn turtle_comment(text: &[u8]) -> bool {
+    let mut inside: Option<u8> = None;
+    let mut escaped = false;
+    for &c in text {
+        match inside {
+            Some(_) if escaped => escaped = false,
+            Some(b'<') if c == b'>' => inside = None,
+            Some(q) if q != b'<' && c == b'\\' => escaped = true,
+            Some(q) if c == q && q != b'<' => inside = None,
+            Some(_) => {}
+            None => match c {
+                b'#' => return true,
+                b'<' | b'"' | b'\'' => inside = Some(c),
+                _ => {}
+            },
+        }
+    }
+    false
 }
 
 /// Records a batch of readings: a JSON array of `{"path", "value", "unit"?, "at"?}` (or
@@ -224,4 +248,27 @@ pub async fn readings(
         })
         .await?;
     Ok(Json(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::turtle_comment;
+
+    #[test]
+    fn a_comment_is_a_hash_outside_iris_and_strings() {
+        // what `curl -d` leaves of a file with comment lines: the hash after a dot, or first
+        assert!(turtle_comment(
+            b"<urn:a> a <urn:b> .# Floors<urn:c> a <urn:d> ."
+        ));
+        assert!(turtle_comment(
+            b"# a model@prefix brick: <https://x.org/Brick#> ."
+        ));
+        // a hash in an IRI or a string is none
+        assert!(!turtle_comment(
+            b"@prefix brick: <https://brickschema.org/schema/Brick#> . <urn:x#f> a brick:Floor ."
+        ));
+        assert!(!turtle_comment(
+            br#"<urn:r> <urn:label> "Room #2 \" # x" ; <urn:n> 'a#b' ."#
+        ));
+    }
 }

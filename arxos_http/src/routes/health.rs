@@ -191,10 +191,11 @@ fn sql_identifier(name: &str) -> String {
 /// at most once a minute (found by a review: one WARN per probe, which anyone may send).
 fn role_problem_log_due() -> bool {
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    // Seconds since the first check, on the monotonic clock, plus one (0: never logged).
+    static START: OnceLock<Instant> = OnceLock::new();
     static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = START.get_or_init(Instant::now).elapsed().as_secs() + 1;
     let last = LAST.load(Ordering::Relaxed);
     (last == 0 || now >= last + 60)
         && LAST

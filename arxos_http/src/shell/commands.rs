@@ -35,7 +35,8 @@ const COMPLETION_FETCH: i64 = super::complete::MAX_CANDIDATES as i64 + 1;
 
 /// The building a session works in: its id, which every command sends (a building renamed
 /// meanwhile stays the one in use, and a new building given the old key is not taken for it;
-/// found by a review), and its key as it was at `use`, for the prompt and messages.
+/// found by a review), and its key, for the prompt and messages (read again after each command
+/// that asks the database, so that it follows a rename).
 struct InUse {
     id: String,
     key: String,
@@ -131,7 +132,8 @@ impl Session {
     /// Runs one command and returns what it prints. `exit` is the caller's business.
     pub fn execute(&mut self, command: Command) -> Result<String, ShellError> {
         // (not after the commands that ask the database nothing: they work while it is away)
-        let reads = command.needs_database();
+        // (`use` has just read the key)
+        let reads = command.needs_database() && !matches!(command, Command::Use(_));
         let result = self.run(command).map_err(|e| self.explain_missing(e));
         if result.is_ok() && reads {
             self.refresh_key();
