@@ -771,10 +771,13 @@ BEGIN
                jsonb_build_object('building', arxos.building_fields(n))
           FROM new_rows n;
     ELSE
-        -- webhooks filtered on a renamed building keep its new key
+        -- webhooks filtered on a renamed building keep its new key; and the shims forget the
+        -- key checks they remember, which name buildings by key (arxos_keys '*': found by an
+        -- audit, a limited key got 404 for the old key on one replica, 403 on another)
         IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.key <> o.key) THEN
             PERFORM arxos.webhooks_follow_key(ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
                                                      WHERE n.key <> o.key));
+            PERFORM pg_notify('arxos_keys', '*');
         END IF;
         INSERT INTO arxos.events_pending (type, building_id, actor, body)
         SELECT 'building.updated', c.id, arxos.current_actor(), jsonb_build_object('changes', c.changes)

@@ -10,7 +10,9 @@
 //!
 //! An entry lives at most `ttl`. Revoking a key (`arxos.revoke_api_key` or a plain UPDATE or
 //! DELETE of `arxos.api_keys`) sends `NOTIFY arxos_keys, '<key id>'`; the event listener,
-//! which listens on that channel, forgets the key's entries at once. While the listener is not
+//! which listens on that channel, forgets the key's entries at once. A building's new key
+//! sends `NOTIFY arxos_keys, '*'`, and every entry is forgotten: entries are by the building
+//! as requests name it, and the old key names another building, or none. While the listener is not
 //! connected, nothing is remembered (it could miss a revocation), and every entry is dropped
 //! when it reconnects. See docs/security.md.
 
@@ -125,6 +127,14 @@ impl Grants {
         let mut entries = self.lock();
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.retain(|_, e| e.grant.key_id != key_id);
+    }
+
+    /// Forgets every grant (a building's key changed: grants are remembered by the building as
+    /// the request named it).
+    pub fn forget_all(&self) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
     }
 
     /// The listener started listening on `arxos_keys` (`true`) or lost its connection

@@ -211,6 +211,38 @@ fn buildings_patch() {
     assert_eq!(updated, 4);
 }
 
+/// A building's new key makes the shim forget the key checks it remembered (they name
+/// buildings by key): a key limited to the building gets 403 for the old key at once, as a
+/// shim that never saw it does, not 404 from a remembered check (found by an audit of two
+/// replicas).
+#[test]
+fn a_renamed_building_is_refused_by_its_old_key_at_once() {
+    let api = Api::start();
+    let created = api.send(
+        "POST",
+        "/api/buildings",
+        Some(&json!({"key": "tmp1", "name": "T"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let limited = create_key(&api.cluster, "tmp-reader", &["read"], Some(&["tmp1"]));
+    for _ in 0..2 {
+        assert_eq!(api.get_as(&limited, "/api/buildings/tmp1").status, 200);
+    }
+    let renamed = api.send(
+        "PATCH",
+        "/api/buildings/tmp1",
+        Some(&json!({"key": "tmp2"})),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    // (within 3 s: a remembered check would live 10, --key-cache-seconds)
+    arxos_e2e::wait_until(
+        std::time::Duration::from_secs(3),
+        "the old key refused as any other building",
+        || (api.get_as(&limited, "/api/buildings/tmp1").status == 403).then_some(()),
+    );
+    assert_eq!(api.get_as(&limited, "/api/buildings/tmp2").status, 200);
+}
+
 #[test]
 fn object_lifecycle_by_path() {
     let api = Api::start();

@@ -151,7 +151,11 @@ async fn session(
             loop {
                 match poll_fn(|cx| connection.poll_message(cx)).await {
                     Some(Ok(AsyncMessage::Notification(n))) if n.channel() == KEYS_CHANNEL => {
-                        grants.forget_key(n.payload())
+                        match n.payload() {
+                            // a building renamed: grants name buildings by key
+                            "*" => grants.forget_all(),
+                            key_id => grants.forget_key(key_id),
+                        }
                     }
                     Some(Ok(AsyncMessage::Notification(_))) => wake.notify_one(),
                     Some(Ok(_)) => {}
