@@ -103,6 +103,14 @@ pub fn parse_filter(word: &str) -> Result<Option<Filter>, ShellError> {
         return Err(invalid(word, "the property name is missing"));
     }
     let op = *op;
+    // An empty `~` matches every object: a mistake rather than a filter, as `type=` (empty)
+    // is refused (found by an audit).
+    if op == Op::Contains && value.is_empty() {
+        return Err(invalid(
+            word,
+            "~ needs the text to look for: leave the filter out for every object",
+        ));
+    }
     match (&field, op) {
         (Field::Type | Field::Status | Field::Name, Op::Eq | Op::Ne | Op::Contains) => {}
         (Field::Type | Field::Status | Field::Name, _) => {
@@ -110,14 +118,14 @@ pub fn parse_filter(word: &str) -> Result<Option<Filter>, ShellError> {
         }
         (Field::Health, Op::Contains) => return Err(invalid(word, "health takes = != < <= > >=")),
         (Field::Health, _) => {
-            number(value).ok_or_else(|| invalid(word, &format!("{value:?} is not a number")))?;
+            number(value).ok_or_else(|| invalid(word, &not_a_number(value)))?;
         }
         (Field::NeedsRepair, Op::Eq | Op::Ne) => {
             parse_bool(value).ok_or_else(|| invalid(word, "needs_repair is true or false"))?;
         }
         (Field::NeedsRepair, _) => return Err(invalid(word, "needs_repair takes = or !=")),
         (Field::Property(_), Op::Lt | Op::Le | Op::Gt | Op::Ge) => {
-            number(value).ok_or_else(|| invalid(word, &format!("{value:?} is not a number")))?;
+            number(value).ok_or_else(|| invalid(word, &not_a_number(value)))?;
         }
         (Field::Property(_), _) => {}
     }
@@ -130,6 +138,16 @@ pub fn parse_filter(word: &str) -> Result<Option<Filter>, ShellError> {
 
 fn invalid(word: &str, why: &str) -> ShellError {
     ShellError::Invalid(format!("filter {word:?}: {why}"))
+}
+
+/// Why `text` is no number to compare with: out of range (`1e400`), or none at all.
+fn not_a_number(text: &str) -> String {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_infinite() && !text.trim().to_ascii_lowercase().contains("inf") => {
+            format!("{text:?} is out of range: compare with a number below 1e308 in magnitude")
+        }
+        _ => format!("{text:?} is not a number"),
+    }
 }
 
 fn number(text: &str) -> Option<f64> {
@@ -320,9 +338,16 @@ mod tests {
             "a!b",
             "properties.=1",
             "health>inf",
+            "type~",
+            "voltage~",
         ] {
             assert!(parse_filter(bad).is_err(), "{bad} should be refused");
         }
+        // a number too large for a double is said to be one (found by an audit)
+        let err = parse_filter("voltage>1e400").unwrap_err().to_string();
+        assert!(err.contains("out of range"), "{err}");
+        let err = parse_filter("voltage>inf").unwrap_err().to_string();
+        assert!(err.contains("is not a number"), "{err}");
     }
 
     #[test]
