@@ -907,6 +907,13 @@ fn ctrl_c_stops_a_script() {
         "{}",
         stderr(&output)
     );
+    // the script says once that it stops, not also that the rest of the line did not run
+    assert!(
+        stderr(&output).contains("the script stops here")
+            && !stderr(&output).contains("the rest of the line"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(
         running(&mut db),
         0,

@@ -220,7 +220,7 @@ fn run_line(session: &RefCell<Session>, line: &str, fresh: bool) -> Outcome {
     if fresh {
         session.borrow().db().begin_line();
     }
-    run_commands(session, line, &mut outcome);
+    run_commands(session, line, fresh, &mut outcome);
     outcome.interrupted = session.borrow().db().interrupted();
     if fresh {
         session.borrow().db().begin_line();
@@ -228,13 +228,16 @@ fn run_line(session: &RefCell<Session>, line: &str, fresh: bool) -> Outcome {
     outcome
 }
 
-/// Runs the commands of a line until one says `exit` or Ctrl-C abandons the rest.
-fn run_commands(session: &RefCell<Session>, line: &str, outcome: &mut Outcome) {
+/// Runs the commands of a line until one says `exit` or Ctrl-C abandons the rest (said at
+/// the prompt; a script says once that it stops: found by an audit, it said both).
+fn run_commands(session: &RefCell<Session>, line: &str, interactive: bool, outcome: &mut Outcome) {
     for text in parse::split_commands(line) {
         if session.borrow().db().interrupted() {
-            report(&ShellError::Invalid(
-                "interrupted (Ctrl-C): the rest of the line was not run".to_owned(),
-            ));
+            if interactive {
+                report(&ShellError::Invalid(
+                    "interrupted (Ctrl-C): the rest of the line was not run".to_owned(),
+                ));
+            }
             outcome.failed = true;
             break;
         }

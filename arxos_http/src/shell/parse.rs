@@ -567,7 +567,8 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
             },
             _ => return Err(usage_err()),
         },
-        "help" => match args.as_slice() {
+        // (an option is refused as an option, as by the other commands: found by an audit)
+        "help" => match operands(&args, name)?.as_slice() {
             [] => Command::Help(None),
             [topic] => Command::Help(Some(topic.clone())),
             _ => return Err(usage_err()),
@@ -948,7 +949,7 @@ mod tests {
             parse_command("ls -- -odd").unwrap(),
             Command::Ls(Some("-odd".into()))
         );
-        for bad in ["ls -l", "cd -x", "inspect -v /a"] {
+        for bad in ["ls -l", "cd -x", "inspect -v /a", "help -x"] {
             let Err(ShellError::Invalid(message)) = parse_command(bad) else {
                 panic!("{bad}: not refused");
             };
