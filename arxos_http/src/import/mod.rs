@@ -66,10 +66,29 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(ImportError::Format("the file is empty".into()));
     }
-    let model = match format {
-        Some(Format::Brick) => brick::parse(input)?,
-        Some(Format::Haystack) => haystack::parse(input)?,
-        None => match Format::detect(input) {
+    // A format given that the content contradicts: say what the content looks like, not only
+    // the parser's first error (found by an audit: `format=haystack` on a Turtle file answered
+    // "expected value at line 1 column 1").
+    let mismatch = |given: &'static str, looks: &'static str, other: &'static str| {
+        move |e: ImportError| {
+            match e {
+            ImportError::Syntax(message) => ImportError::Syntax(format!(
+                "{message} (read as {given}, as format= said; the file looks like {looks}: give format={other}, or leave format out to guess)"
+            )),
+            other => other,
+        }
+        }
+    };
+    let model = match (format, Format::detect(input)) {
+        (Some(Format::Brick), Format::Haystack) => {
+            brick::parse(input).map_err(mismatch("Brick (Turtle)", "Haystack (JSON or Zinc)", "haystack"))?
+        }
+        (Some(Format::Haystack), Format::Brick) => {
+            haystack::parse(input).map_err(mismatch("Haystack", "Turtle", "brick"))?
+        }
+        (Some(Format::Brick), _) => brick::parse(input)?,
+        (Some(Format::Haystack), _) => haystack::parse(input)?,
+        (None, detected) => match detected {
             Format::Haystack => haystack::parse(input)?,
             // Anything that is neither JSON nor Zinc is read as Turtle: when that fails, say so,
             // so that a Trio, CSV or RDF/XML file is not answered with a Turtle syntax error
@@ -185,5 +204,25 @@ mod tests {
             Format::Haystack,
             "a character cut at byte 64"
         );
+    }
+
+    /// A format given that the content contradicts is named in the error, with the fix.
+    #[test]
+    fn a_format_the_content_contradicts_is_said() {
+        let turtle =
+            b"@prefix brick: <https://brickschema.org/schema/Brick#> .\n<urn:f> a brick:Floor .\n";
+        let Err(e) = plan(turtle, Some(Format::Haystack)) else {
+            panic!("Turtle read as Haystack");
+        };
+        let message = e.to_string();
+        assert!(
+            message.contains("looks like Turtle: give format=brick"),
+            "{message}"
+        );
+        let Err(e) = plan(br#"{"rows": [}"#, Some(Format::Brick)) else {
+            panic!("JSON read as Turtle");
+        };
+        let message = e.to_string();
+        assert!(message.contains("give format=haystack"), "{message}");
     }
 }
