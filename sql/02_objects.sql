@@ -760,6 +760,8 @@ CREATE FUNCTION arxos.buildings_after_write() RETURNS trigger
 -- extra_float_digits 1: the events' latitude and longitude keep every digit
 LANGUAGE plpgsql SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
+DECLARE
+    renamed uuid[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         -- An empty delta: the sequencer records the new building's initial rating (5.000, the
@@ -774,9 +776,9 @@ BEGIN
         -- webhooks filtered on a renamed building keep its new key; and the shims forget the
         -- key checks they remember, which name buildings by key (arxos_keys '*': found by an
         -- audit, a limited key got 404 for the old key on one replica, 403 on another)
-        IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.key <> o.key) THEN
-            PERFORM arxos.webhooks_follow_key(ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-                                                     WHERE n.key <> o.key));
+        renamed := ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.key <> o.key);
+        IF cardinality(renamed) > 0 THEN
+            PERFORM arxos.webhooks_follow_key(renamed);
             PERFORM pg_notify('arxos_keys', '*');
         END IF;
         INSERT INTO arxos.events_pending (type, building_id, actor, body)

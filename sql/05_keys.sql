@@ -132,8 +132,7 @@ BEGIN
         RETURN;
     END IF;
     at := arxos.try_timestamptz(substring(after FROM '^([^,]*),'));
-    IF at IS NULL OR after !~ ',[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
-       OR after ~ ',.*,' THEN
+    IF at IS NULL OR after ~ ',.*,' OR NOT arxos.uuid_shaped(substring(after FROM ',(.*)$')) THEN
         RAISE EXCEPTION 'after must be the place of the last item of the page before: its created_at and id joined by a comma, as the next link gives it (2026-12-06T08:50:00.123456+00:00,<uuid>), got %',
             arxos.shown(after) USING ERRCODE = '22023';
     END IF;

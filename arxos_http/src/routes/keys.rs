@@ -13,7 +13,7 @@ use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
-use crate::tx::{json_one, json_rows};
+use crate::tx::json_one;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -73,16 +73,13 @@ pub async fn list_keys(
 ) -> Result<Json<Page>, ApiError> {
     let (after, max) = page.sql()?;
     let items = state
-        .tx(&key, Scope::Admin, None, move |c| {
-            Box::pin(async move {
-                json_rows(
-                    c,
-                    "SELECT to_jsonb(k) FROM arxos.list_api_keys($1, $2) k",
-                    &[&after, &max],
-                )
-                .await
-            })
-        })
+        .rows(
+            &key,
+            Scope::Admin,
+            None,
+            "SELECT to_jsonb(k) FROM arxos.list_api_keys($1, $2) k",
+            &[&after, &max],
+        )
         .await?;
     Ok(Json(page.page(items, &uri)))
 }
