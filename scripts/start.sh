@@ -59,9 +59,15 @@ API_KEY=""
 if [ -f "$ENV_FILE" ]; then
     API_KEY=$(sed -n 's/^ARXOS_API_KEY=//p' "$ENV_FILE")
 fi
+# Checked by its SHA-256, as the table stores it: the key itself would be in the statement's
+# text (psql pastes variables into it), so in a server log that logs statements, and on psql's
+# command line, which every user sees in `ps` (found by an audit).
 key_is_valid() {
-    [ -n "$API_KEY" ] && [ -n "$(echo "select key_id from arxos.authenticate(:'key')" \
-        | "${PSQL[@]}" -d arxos -At -v key="$API_KEY" 2>/dev/null)" ]
+    [ -n "$API_KEY" ] || return 1
+    local hash
+    hash=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
+    [ -n "$(echo "select id from arxos.api_keys where key_hash = decode(:'hash', 'hex') and revoked_at is null" \
+        | "${PSQL[@]}" -d arxos -At -v hash="$hash" 2>/dev/null)" ]
 }
 if ! key_is_valid; then
     API_KEY=$(DATABASE_URL="$DATABASE_URL" "$ARXOS_BIN" keys create --name development \

@@ -304,6 +304,9 @@ CREATE TABLE arxos.events (
 );
 CREATE INDEX events_building ON arxos.events (building_id, id);
 CREATE INDEX events_at ON arxos.events USING brin (at);
+-- The deleted buildings a consumer may still follow by key (arxos.event_building_id): one
+-- entry per deleted building, none for the other events.
+CREATE INDEX events_building_deleted ON arxos.events (building_key, id) WHERE type = 'building.deleted';
 COMMENT ON TABLE arxos.events IS
     'Sequenced outbox: ids increase in the order events became visible; never skip-prone.';
 

@@ -541,10 +541,18 @@ CREATE TRIGGER connections_before_write BEFORE INSERT OR UPDATE ON arxos.connect
 -- a readings batch), and counted in a statement after the lock: under READ COMMITTED that statement
 -- sees the connections of a transaction that held the lock and committed meanwhile (a count
 -- taken before waiting would lose them). Under REPEATABLE READ the lock gives 40001 instead.
-CREATE FUNCTION arxos.recount_monitors(ids uuid[]) RETURNS void
+-- `actor` is the caller's (arxos.current_actor() where it is called): run as the owner, the
+-- write would otherwise name the owner's role as its actor when the session sets none (found
+-- by an audit: a `monitors` connection's rating change was the owner's).
+CREATE FUNCTION arxos.recount_monitors(ids uuid[], actor text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+DECLARE
+    was text := current_setting('arxos.actor', true);
 BEGIN
     IF cardinality(ids) IS DISTINCT FROM 0 AND ids IS NOT NULL THEN
+        IF actor IS NOT NULL THEN
+            PERFORM set_config('arxos.actor', actor, true);
+        END IF;
         -- The caller's buildings only, as row-level security would have it (the owner's rights
         -- bypass it): a scoped session cannot lock or write another tenant's objects with it.
         PERFORM 1 FROM arxos.objects o
@@ -557,6 +565,9 @@ BEGIN
                   FROM unnest(ids) i(id)) m
          WHERE o.id = m.id AND o.monitored_by IS DISTINCT FROM m.n
            AND ((SELECT arxos.scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
+        IF actor IS NOT NULL THEN
+            PERFORM set_config('arxos.actor', coalesce(was, ''), true);
+        END IF;
     END IF;
 END
 $$;
@@ -625,7 +636,7 @@ BEGIN
       CROSS JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t;
 
     -- (only when a monitors connection came: a SECURITY DEFINER call costs its settings)
-    PERFORM arxos.recount_monitors(m.ids)
+    PERFORM arxos.recount_monitors(m.ids, arxos.current_actor())
        FROM (SELECT ARRAY(SELECT DISTINCT n.to_id FROM new_rows n WHERE n.kind = 'monitors') AS ids) m
       WHERE m.ids <> '{}';
     PERFORM arxos.wake();
@@ -678,7 +689,7 @@ BEGIN
         PERFORM set_config('arxos.connection_ends_missing', missing::text, true);
     END IF;
 
-    PERFORM arxos.recount_monitors(m.ids)
+    PERFORM arxos.recount_monitors(m.ids, arxos.current_actor())
        FROM (SELECT ARRAY(SELECT DISTINCT d.to_id FROM old_rows d WHERE d.kind = 'monitors') AS ids) m
       WHERE m.ids <> '{}';
     PERFORM arxos.wake();

@@ -147,6 +147,39 @@ BEGIN
 END
 $$;
 
+-- The building a consumer of events names (key or id): a building that exists, else one whose
+-- `building.deleted` event the outbox still holds (its last changes and its deletion stay
+-- readable by key or id: found by an audit, the consumer following one building got "unknown
+-- building" instead), else P0002. A key both a building and a deleted one had is the live
+-- building's: the deleted one is followed by its id.
+CREATE FUNCTION arxos.event_building_id(building text) RETURNS uuid
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    v uuid;
+BEGIN
+    IF arxos.uuid_shaped(building) THEN
+        SELECT b.id INTO v FROM arxos.buildings b WHERE b.id = building::uuid;
+        IF v IS NULL THEN
+            SELECT e.building_id INTO v FROM arxos.events e
+             WHERE e.building_id = building::uuid AND e.type = 'building.deleted'
+             ORDER BY e.id DESC LIMIT 1;
+        END IF;
+    ELSE
+        SELECT b.id INTO v FROM arxos.buildings b WHERE b.key = building;
+        IF v IS NULL THEN
+            SELECT e.building_id INTO v FROM arxos.events e
+             WHERE e.type = 'building.deleted' AND e.building_key = building
+             ORDER BY e.id DESC LIMIT 1;
+        END IF;
+    END IF;
+    IF v IS NULL THEN
+        PERFORM arxos.unknown_building(building);
+    END IF;
+    RETURN v;
+END
+$$;
+
 -- Events with id > after_id, oldest first, optionally filtered. Sequences pending events first,
 -- so a DBA in psql sees everything committed so far (under READ COMMITTED: a REPEATABLE READ
 -- or SERIALIZABLE transaction reads what was sequenced when its snapshot was taken, since the
@@ -173,7 +206,7 @@ BEGIN
     END IF;
     PERFORM arxos.check_event_types(types);
     IF building IS NOT NULL THEN
-        b := arxos.building_id(building);
+        b := arxos.event_building_id(building);
     END IF;
     IF under IS NOT NULL THEN
         u := arxos.normalize_path(under);

@@ -11,18 +11,36 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT string_to_array(nullif(current_setting('arxos.building_ids', true), ''), ',')::uuid[]
 $$;
 
--- The admin functions (keys, webhooks) act on every building: a request limited to some
--- buildings (`arxos.building_ids` set: a scoped API key's, docs/security.md) may not call them.
--- The shim lets only admin keys reach them, and admin keys are never limited to buildings;
--- this guards against a routing mistake of the shim's, with the trust model of row-level
--- security (the setting is the session's: SQL run as the API's role could clear it). Returns
--- true, so that it can guard a SQL function's WHERE.
-CREATE FUNCTION arxos.unscoped(what text) RETURNS boolean
+-- The admin functions (keys, webhooks) are called by the extension's owner (a superuser, or a
+-- member of the role owning schema arxos: `arxos keys`, psql), or by an API request whose admin
+-- key arxos.authorize() checked in the same transaction: it records that check in
+-- arxos.admin_grants. The shim's login role may take the API's role (SET ROLE arxos_api), and
+-- is trusted with the buildings' data that way (docs/security.md); without an admin key it
+-- cannot mint keys or webhooks, which would outlive a change of its password (found by an
+-- audit). A request limited to some buildings (`arxos.building_ids` set: a scoped API key's)
+-- is refused too: admin keys are never limited to buildings, so that is a routing mistake of
+-- the shim's. Returns true, so that it can guard a SQL function's WHERE.
+CREATE UNLOGGED TABLE arxos.admin_grants (
+    txid   xid8 PRIMARY KEY,
+    key_id uuid NOT NULL
+);
+COMMENT ON TABLE arxos.admin_grants IS
+    'The transactions in which arxos.authorize() accepted an admin key (owner only; rows of ended transactions are cleared by the next admin check).';
+
+CREATE FUNCTION arxos.admin_call(what text) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF arxos.scope_ids() IS NOT NULL THEN
         RAISE EXCEPTION '% needs a request that sees every building: it acts on all of them', what
             USING ERRCODE = '42501', HINT = 'admin keys are never limited to buildings';
+    END IF;
+    IF NOT pg_catalog.pg_has_role(session_user,
+               (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'arxos'), 'MEMBER')
+       AND NOT EXISTS (SELECT FROM arxos.admin_grants g
+                        WHERE g.txid = pg_catalog.pg_current_xact_id_if_assigned()) THEN
+        RAISE EXCEPTION '% needs an admin API key checked in this transaction (arxos.authorize(api_key, ''admin'')), or the extension owner''s session', what
+            USING ERRCODE = '42501',
+                  HINT = 'manage keys with `arxos keys` connected as the owner, or through the API with an admin key';
     END IF;
     RETURN true;
 END
@@ -41,7 +59,7 @@ DECLARE
     v_ids  uuid[];
     v_bad  text;
 BEGIN
-    PERFORM arxos.unscoped('create_api_key');
+    PERFORM arxos.admin_call('create_api_key');
     PERFORM arxos.check_label('name', name, 100);
     PERFORM arxos.check_label('owner', coalesce(owner, name), 100);
     -- The owner is the actor of the key's writes: not `system` (what the server writes on its
@@ -152,7 +170,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
               FROM unnest(k.building_ids) AS u(id) LEFT JOIN arxos.buildings b ON b.id = u.id),
            k.created_at, k.last_used_at, k.revoked_at
       FROM arxos.api_keys k, arxos.created_place(list_api_keys.after) p
-     WHERE arxos.unscoped('list_api_keys')
+     WHERE arxos.admin_call('list_api_keys')
        AND (list_api_keys.after IS NULL OR (k.created_at, k.id) > (p.at, p.id))
      ORDER BY k.created_at, k.id
      LIMIT arxos.listing_limit(max)
@@ -162,7 +180,7 @@ $$;
 CREATE FUNCTION arxos.revoke_api_key(key_id uuid) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
-    PERFORM arxos.unscoped('revoke_api_key');
+    PERFORM arxos.admin_call('revoke_api_key');
     IF key_id IS NULL THEN
         RAISE EXCEPTION 'key_id must not be NULL' USING ERRCODE = '22004';
     END IF;

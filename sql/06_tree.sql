@@ -1345,8 +1345,10 @@ LANGUAGE sql STABLE STRICT AS $$
 $$;
 
 -- Sets an object's location from EWKB/WKB of a Point or PointZ (z = 0 for 2-D points).
+-- extra_float_digits 1: the coordinates reach the location document with every digit whatever
+-- the session's setting (found by an audit: 0 or below stored them rounded).
 CREATE FUNCTION arxos.set_location_ewkb(building text, path text, ewkb bytea) RETURNS arxos.objects
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
 DECLARE
     xyz double precision[] := arxos.ewkb_parse_point(ewkb);

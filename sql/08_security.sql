@@ -109,6 +109,16 @@ BEGIN
             RAISE EXCEPTION 'this API key may not access building %', arxos.shown(building) USING ERRCODE = '42501';
         END IF;
     END IF;
+    -- The admin functions ask for this check in their own transaction (arxos.admin_call). A
+    -- read-only transaction (a hot standby) records nothing: it can call none of them.
+    IF scope = 'admin' AND current_setting('transaction_read_only') = 'off' THEN
+        -- Rows of ended transactions go (a committed admin request leaves its row behind).
+        DELETE FROM arxos.admin_grants g
+         WHERE g.txid < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+        INSERT INTO arxos.admin_grants (txid, key_id)
+        VALUES (pg_catalog.pg_current_xact_id(), k.key_id)
+        ON CONFLICT (txid) DO NOTHING;
+    END IF;
     RETURN QUERY SELECT k.key_id, k.owner, k.scopes, k.building_ids;
 END
 $$;

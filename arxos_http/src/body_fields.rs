@@ -130,6 +130,21 @@ where
     Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
+/// An optional number of a query string (`#[serde(default, deserialize_with =
+/// "crate::body_fields::double")]`), read as PostgreSQL's `float8` reads it: `1e400` and
+/// `1e-400` are refused, not taken as infinity and 0 ([`arxos_core::json_number::double`]).
+pub fn double<'de, D>(deserializer: D) -> Result<Option<f64>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let Some(text) = Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    arxos_core::json_number::double(&text)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("{text:?} {e}")))
+}
+
 /// A JSON number, or a string holding one, as the client wrote it: for a value bound as text
 /// for PostgreSQL to read as `numeric` (a token amount), where a binary float would change its
 /// digits. Any other JSON is the wrong type.

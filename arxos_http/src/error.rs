@@ -131,6 +131,16 @@ impl ApiError {
         Self::new(ErrorCode::Validation, message)
     }
 
+    /// A path the server checks before the database sees it (the event routes' `under`): the
+    /// answer the database's check of the same path gives, `rule:` code and SQLSTATE 22023
+    /// included, so a client reads one shape whichever checked it (found by an audit).
+    pub fn invalid_path(err: &arxos_core::path::PathError) -> Self {
+        Self::validation(format!("invalid path: {err}")).with_details(json!({
+            "detail": format!("rule: {}", err.rule()),
+            "sqlstate": INVALID_PARAMETER_VALUE,
+        }))
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
     }
@@ -360,6 +370,8 @@ const MISSING_FUNCTION: &str = "42883";
 /// SQLSTATE 40001 and 40P01: the transaction lost to a concurrent one and was rolled back.
 pub const SERIALIZATION_FAILURE: &str = "40001";
 pub const DEADLOCK: &str = "40P01";
+/// A bad argument (the path grammar's errors among them).
+const INVALID_PARAMETER_VALUE: &str = "22023";
 
 /// SQLSTATE F0000: the extension cannot read the key file that seals webhook secrets.
 const CONFIG_FILE: &str = "F0000";

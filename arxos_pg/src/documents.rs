@@ -6,6 +6,7 @@
 //! - every number 0 or at least 1e-100 and below 1e100 in magnitude. jsonb keeps a number exactly,
 //!   and writes it out in full: `1e131071`, 8 bytes of JSON, is 131,072 digits in every answer,
 //!   history row and event that carries it, so a few kilobytes of input could fill gigabytes.
+//!   A zero carries at most 100 decimal places, for the same reason (`0e-16383`).
 
 use arxos_core::json_depth::MAX_DEPTH;
 use pgrx::pg_sys;
@@ -51,10 +52,23 @@ pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
             WJB_END_ARRAY | WJB_END_OBJECT => level = level.saturating_sub(1),
             WJB_VALUE | WJB_ELEM if value.type_ == pg_sys::jbvType::jbvNumeric => {
                 let number = pg_sys::Datum::from(value.val.numeric);
-                if !range
-                    .get_or_insert_with(|| NumberRange::get())
-                    .holds(number)
-                {
+                let range = range.get_or_insert_with(|| NumberRange::get());
+                if range.is_zero(number) {
+                    // Found by an audit: `0e-16383` (8 bytes of JSON) is a zero of 16,383
+                    // decimal places, written out in full wherever it is read back.
+                    let scale = zero_scale(number);
+                    if scale > MAX_ZERO_SCALE {
+                        ereport!(
+                            PgLogLevel::ERROR,
+                            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                            format!(
+                                "{what} hold a zero written with {scale} decimal places; a zero \
+                                 may carry at most {MAX_ZERO_SCALE}"
+                            ),
+                            "jsonb writes a number out with every decimal place it was given: write 0",
+                        );
+                    }
+                } else if !range.holds(number) {
                     ereport!(
                         PgLogLevel::ERROR,
                         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -123,17 +137,31 @@ impl NumberRange {
         range
     }
 
-    /// 0, or 1e-100 <= |number| < 1e100.
+    /// Whether `number` is 0 (of any scale: `0.00` too).
+    unsafe fn is_zero(&self, number: pg_sys::Datum) -> bool {
+        numeric_cmp(number, self.zero) == 0
+    }
+
+    /// A number that is not 0: 1e-100 <= |number| < 1e100.
     unsafe fn holds(&self, number: pg_sys::Datum) -> bool {
-        let cmp = |bound: pg_sys::Datum| {
-            pgrx::fcinfo::direct_function_call::<i32>(
-                pg_sys::numeric_cmp,
-                &[Some(number), Some(bound)],
-            )
-            .expect("numeric_cmp is not NULL")
-        };
+        let cmp = |bound| numeric_cmp(number, bound);
         cmp(self.high) < 0
             && cmp(self.neg_high) > 0
-            && (cmp(self.low) >= 0 || cmp(self.neg_low) <= 0 || cmp(self.zero) == 0)
+            && (cmp(self.low) >= 0 || cmp(self.neg_low) <= 0)
     }
+}
+
+/// The decimal places a zero may be written with: as many as the smallest number stored has
+/// (1e-100), so that no zero is longer written out than the digits a number may have.
+const MAX_ZERO_SCALE: i32 = arxos_core::json_number::MAX_ZERO_SCALE;
+
+unsafe fn numeric_cmp(a: pg_sys::Datum, b: pg_sys::Datum) -> i32 {
+    pgrx::fcinfo::direct_function_call::<i32>(pg_sys::numeric_cmp, &[Some(a), Some(b)])
+        .expect("numeric_cmp is not NULL")
+}
+
+/// The decimal places a numeric is written with (SQL `scale()`).
+unsafe fn zero_scale(number: pg_sys::Datum) -> i32 {
+    pgrx::fcinfo::direct_function_call::<i32>(pg_sys::numeric_scale, &[Some(number)])
+        .expect("scale of a number is not NULL")
 }

@@ -208,8 +208,10 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
     let c = Columns::of(desc);
     let now = pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp());
 
-    // Whether `properties` is written (a new row, or a changed value): its depth is checked.
+    // Whether `properties` and `metrics` are written (a new row, or a changed value): their
+    // rules are checked.
     let mut properties_written = true;
+    let mut metrics_written = true;
     let mut new = Row::of(
         if insert {
             data.tg_trigslot
@@ -266,6 +268,16 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
             new.copy(c.created_by, old);
             let same_properties = same_jsonb(new.get(c.properties), old.get(c.properties));
             properties_written = !same_properties;
+            // Equal documents may be written differently (`1` and `1.0`): an equal one is no
+            // change (no version, no history), so the stored one stays as it was, or its text
+            // would change without a trace (found by an audit).
+            if same_properties {
+                new.copy(c.properties, old);
+            }
+            metrics_written = !same_jsonb(new.get(c.metrics), old.get(c.metrics));
+            if !metrics_written {
+                new.copy(c.metrics, old);
+            }
             let unchanged = same_properties
                 && same_text(new.get(c.path), old.get(c.path))
                 && same_text(new.get(c.kind), old.get(c.kind))
@@ -307,10 +319,10 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
     // this write stores anew.
     for (column, what) in [(c.properties, "properties"), (c.metrics, "metrics")] {
         if let Some(doc) = new.get(column) {
-            let written = match &old {
-                None => true,
-                Some(_) if column == c.properties => properties_written,
-                Some(old) => !same_jsonb(Some(doc), old.get(column)),
+            let written = if column == c.properties {
+                properties_written
+            } else {
+                metrics_written
             };
             if written {
                 crate::documents::check_document(what, doc);

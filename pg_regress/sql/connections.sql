@@ -81,6 +81,19 @@ SELECT (arxos.connect('b42', '/plumbing/sensor_t1', '/plumbing/water_heater_1', 
 SELECT instrumented, monitored_by FROM arxos.get('b42', '/plumbing/water_heater_1');
 SELECT arxos.rm('b42', '/plumbing/sensor_t1');
 SELECT instrumented, monitored_by FROM arxos.get('b42', '/plumbing/water_heater_1');
+-- the recount runs as the owner, but its rating change is the caller's (the role, when the
+-- session names no actor; found by an audit: it was the owner's), and the setting is restored
+GRANT USAGE ON SCHEMA regress TO arxos_api;
+BEGIN;
+SELECT set_config('arxos.actor', '', true) = '' AS no_actor;
+SET LOCAL ROLE arxos_api;
+SELECT (arxos.put('b42', '/plumbing/sensor_t2', 'sensor')).instrumented;
+SELECT (arxos.connect('b42', '/plumbing/sensor_t2', '/plumbing/water_heater_1', 'monitors')).kind;
+SELECT current_setting('arxos.actor', true) AS actor_after;
+RESET ROLE;
+SELECT DISTINCT actor FROM arxos.rating_deltas WHERE xid = pg_current_xact_id() ORDER BY 1;
+ROLLBACK;
+REVOKE USAGE ON SCHEMA regress FROM arxos_api;
 -- editing the sensing types re-derives the flag
 INSERT INTO arxos.sensing_types VALUES ('valve');
 SELECT instrumented FROM arxos.get('b42', '/plumbing/valves/hot_water_valve_1');

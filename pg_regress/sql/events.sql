@@ -195,6 +195,14 @@ DELETE FROM arxos.buildings WHERE key = 'bev';
 SELECT type, building_key, path, body #- '{building,id}' #- '{object,id}' #- '{connection,id}' #- '{connection,from_id}' #- '{connection,to_id}' AS body
   FROM arxos.events_since(:bld_start) WHERE type LIKE 'building.%' OR type LIKE 'object.%' OR type LIKE 'connection.%' ORDER BY id;
 SELECT arxos.event_json(e) ->> 'building' AS building FROM arxos.events_since(:bld_start, types => ARRAY['building.deleted']) e;
+-- a consumer following the deleted building still reads its last events and its deletion, by
+-- key or id (found by an audit: "unknown building"); a key no building ever had is unknown
+SELECT count(*) AS by_key, bool_or(type = 'building.deleted') AS deletion_read
+  FROM arxos.events_since(:bld_start, building => 'bev');
+SELECT building_id::text AS bev_id FROM arxos.events_since(:bld_start, types => ARRAY['building.deleted']) \gset
+SELECT count(*) AS by_id FROM arxos.events_since(:bld_start, building => :'bev_id');
+SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, building => 'never-was')$$) AS unknown_key;
+SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, building => gen_random_uuid()::text)$$) AS unknown_id;
 -- one statement's creations come folder first, its deletions contents first, whatever order
 -- the statement wrote them in (found by a review: a writable WITH that wrote the child first
 -- sent its object.created first)

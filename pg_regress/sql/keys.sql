@@ -112,6 +112,41 @@ SELECT set_config('arxos.building_ids', (SELECT id::text FROM arxos.buildings WH
 SELECT left(regress.try($$SELECT arxos.recompute_rating('kx')$$), 40) AS other_refused,
        (arxos.recompute_rating('b42')).grade IS NOT NULL AS own_recomputed;
 ROLLBACK;
+-- The shim's login role may take the API's role, but the admin functions also want an admin
+-- key checked by arxos.authorize in the same transaction (found by an audit: the login alone
+-- minted admin keys, which outlive a change of its password). The owner's session needs none.
+SELECT key AS admin_key FROM arxos.create_api_key('regress-admin', ARRAY['admin']) \gset
+SELECT key AS write_key FROM arxos.create_api_key('regress-write', ARRAY['write']) \gset
+SET SESSION AUTHORIZATION arxos_authenticator;
+BEGIN;
+SET LOCAL ROLE arxos_api;
+SELECT left(regress.try(q), 110) AS login_refused
+  FROM unnest(ARRAY[
+         $$SELECT arxos.create_api_key('escalate', ARRAY['admin'])$$,
+         $$SELECT arxos.list_api_keys()$$,
+         $$SELECT arxos.list_webhooks()$$,
+         $$SELECT arxos.rotate_webhook_secret(gen_random_uuid())$$]) WITH ORDINALITY AS u(q, n)
+ ORDER BY n;
+ROLLBACK;
+-- a write key's check is no admin check
+BEGIN;
+SELECT owner FROM arxos.authorize(:'write_key', 'write');
+SET LOCAL ROLE arxos_api;
+SELECT left(regress.try($$SELECT arxos.list_api_keys()$$), 60) AS write_key_refused;
+ROLLBACK;
+-- an admin key's check opens them for its transaction only
+BEGIN;
+SELECT owner FROM arxos.authorize(:'admin_key', 'admin');
+SET LOCAL ROLE arxos_api;
+SELECT count(*) > 0 AS admin_lists FROM arxos.list_api_keys();
+COMMIT;
+BEGIN;
+SET LOCAL ROLE arxos_api;
+SELECT left(regress.try($$SELECT arxos.list_api_keys()$$), 60) AS next_transaction_refused;
+ROLLBACK;
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS admin_grants_left FROM arxos.admin_grants;
+SELECT arxos.revoke_api_key(id) IS NOT NULL AS revoked FROM arxos.api_keys WHERE name LIKE 'regress-%' ORDER BY name;
 REVOKE USAGE ON SCHEMA regress FROM arxos_api;
 -- The building scope of a request: arxos.scope_ids() is NULL for every building (unset or
 -- empty), the listed buildings otherwise, and a malformed list an error rather than every

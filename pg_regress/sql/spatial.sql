@@ -81,3 +81,8 @@ SELECT regress.try($$SELECT arxos.set_location_ewkb('b42', '/spaces/floor_1', ar
        regress.try($$SELECT arxos.set_location_ewkb('b42', '/spaces/floor_1', '\x0101'::bytea)$$) AS no_point;
 SELECT x, y, z FROM arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0.5, 0.5, 0));
 SELECT x, y, z FROM arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0, 0, 0));
+-- every digit, whatever the session's extra_float_digits (found by an audit: -15 stored 1000)
+SET extra_float_digits = -15;
+SELECT x = 1234.5678 AS x_kept, y = 1.0/7 AS y_kept FROM arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(1234.5678, 1.0/7, 0));
+RESET extra_float_digits;
+SELECT x, y, z FROM arxos.set_location_ewkb('b42', '/spaces/floor_1', arxos.ewkb_point_z(0, 0, 0));

@@ -64,6 +64,10 @@ SELECT w->>'url' AS upper_scheme FROM arxos.patch_webhook(:'id'::uuid, '{"url": 
 SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('url', 'https://example.com/' || repeat('a', 2000)));
 SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "https://exa mple.com/"}');
 SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "ftp://example.com/"}');
+-- a refused URL is never quoted (it may carry a credential, and errors reach the server log)
+SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "https://hooks.example.com/T0/SECRET99 "}');
+SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "https:///SECRET99"}');
+SELECT arxos.patch_webhook(:'id'::uuid, '{"url": "SECRET99"}');
 SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('description', repeat('d', 501)));
 SELECT arxos.patch_webhook(:'id'::uuid, '{"object_type": ""}');
 SELECT w->>'url' AS restored FROM arxos.patch_webhook(:'id'::uuid, '{"url": "https://example.com/regress"}') w;

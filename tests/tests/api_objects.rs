@@ -1077,6 +1077,21 @@ fn deep_documents_and_odd_locations_are_refused_with_the_rule() {
     }
     let nan = api.get("/api/buildings/b42/near/electrical/panels/panel_1?radius=NaN");
     assert_error(&nan, 400, "VALIDATION_ERROR");
+    // A radius double precision cannot hold is refused as arxos.near refuses it, not searched
+    // as 0 (found by an audit).
+    for (radius, said) in [
+        ("1e-400", "no number that small"),
+        ("1e400", "up to about 1.8e308"),
+    ] {
+        let bad = api.get(&format!(
+            "/api/buildings/b42/near/electrical/panels/panel_1?radius={radius}"
+        ));
+        let body = assert_error(&bad, 400, "VALIDATION_ERROR");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(said),
+            "{body}"
+        );
+    }
 }
 
 /// A query parameter the route does not document is refused, naming the ones it takes: a

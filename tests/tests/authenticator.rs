@@ -91,6 +91,33 @@ fn the_shim_works_as_arxos_authenticator() {
         let state = err.as_db_error().map(|e| e.code().code().to_owned());
         assert_eq!(state.as_deref(), Some("42501"), "{refused}: {err:?}");
     }
+    // Nor as the API's role, which it may take: the key and webhook functions want an admin
+    // key checked in their transaction (found by an audit: the login alone minted admin keys).
+    // The admin requests above and below passed that check.
+    for refused in [
+        "SELECT arxos.create_api_key('backdoor', ARRAY['admin'])",
+        "SELECT count(*) FROM arxos.list_webhooks()",
+    ] {
+        let sql = format!("BEGIN; SET LOCAL ROLE arxos_api; {refused}; COMMIT");
+        let err = own.batch_execute(&sql).expect_err(refused);
+        let db = err.as_db_error().expect("a database error");
+        assert_eq!(db.code().code(), "42501", "{refused}: {err:?}");
+        assert!(
+            db.message()
+                .contains("needs an admin API key checked in this transaction"),
+            "{refused}: {err:?}"
+        );
+        own.batch_execute("ROLLBACK")
+            .expect("end the failed transaction");
+    }
+    let keys = call("GET", "/api/keys", None);
+    assert_eq!(keys.status, 200, "{}", keys.body);
+    let second = call("GET", "/api/keys", None);
+    assert_eq!(
+        second.status, 200,
+        "an admin check is never remembered: {}",
+        second.body
+    );
     let logs = shim.logs().join("\n");
     assert!(!logs.contains("permission denied"), "{logs}");
 }

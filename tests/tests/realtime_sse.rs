@@ -521,6 +521,29 @@ fn recent_pages_through_the_outbox() {
             );
         }
     }
+    // A bad `under` is answered as the object routes answer the same path (found by an audit:
+    // another message and no rule code).
+    for route in ["/api/events/recent", "/api/events"] {
+        let bad = http.request(
+            "GET",
+            &shim.url(&format!("{route}?under=w")),
+            &[("x-api-key", &key)],
+            None,
+        );
+        assert_eq!(bad.status, 400, "{route}: {}", bad.body);
+        let error = &bad.json()["error"];
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("invalid path: path \"w\" is not absolute")),
+            "{route}: {}",
+            bad.body
+        );
+        assert_eq!(
+            error["details"],
+            serde_json::json!({"detail": "rule: not_absolute", "sqlstate": "22023"})
+        );
+    }
 }
 
 /// A key limited to a quiet building moves on past the events of the others: a short page

@@ -345,6 +345,21 @@ fn inspect_find_near_trace() {
         found("find voltage=120 amperage<20"),
         ["/electrical/circuits/1"]
     );
+    // Found by an audit: names sort in "C", whose lower() folded ASCII only; a property
+    // value typed as a JSON string ('"120"') is that string, not the number.
+    cluster
+        .client()
+        .batch_execute(
+            "SELECT arxos.put('b42', '/spaces/Äpfel', 'room', properties => '{\"serial\": \"120\"}')",
+        )
+        .unwrap();
+    assert_eq!(found("find name~äP"), ["/spaces/Äpfel"]);
+    assert_eq!(found("find serial='\"120\"'"), ["/spaces/Äpfel"]);
+    assert!(found("find serial=120").is_empty());
+    cluster
+        .client()
+        .batch_execute("SELECT arxos.rm('b42', '/spaces/Äpfel')")
+        .unwrap();
     let out = ok(&cluster, "find type=outlet");
     assert!(out.ends_with("2 objects found\n"), "{out}");
     assert!(
@@ -354,7 +369,8 @@ fn inspect_find_near_trace() {
     assert!(ok(&cluster, "find type=nothing").ends_with("0 objects found\n"));
     let (_, err) = failing(
         &cluster,
-        "find voltage>abc; find type>3; find /nope type=outlet; find status!=exploded",
+        "find voltage>abc; find type>3; find /nope type=outlet; find status!=exploded; \
+         find type=outlet type!=' x'",
     );
     let errors: Vec<&str> = err.lines().collect();
     assert_eq!(
@@ -369,7 +385,9 @@ fn inspect_find_near_trace() {
         errors[3].starts_with("error: unknown status 'exploded'"),
         "{err}"
     );
-    assert_eq!(errors.len(), 4, "{err}");
+    // So is a type no object can have, in any place (found by an audit).
+    assert!(errors[4].starts_with("error: invalid type ' x'"), "{err}");
+    assert_eq!(errors.len(), 5, "{err}");
 
     // near: from the current object.
     let out = ok(&cluster, "cd /electrical/circuits/2; near");

@@ -63,10 +63,7 @@ impl FilterParams {
     pub fn under_path(&self) -> Result<Option<String>, ApiError> {
         self.under
             .as_deref()
-            .map(|u| {
-                arxos_core::path::normalize(u)
-                    .map_err(|e| ApiError::validation(format!("invalid path {u:?}: {e}")))
-            })
+            .map(|u| arxos_core::path::normalize(u).map_err(|e| ApiError::invalid_path(&e)))
             .transpose()
     }
 }

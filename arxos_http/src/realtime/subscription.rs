@@ -96,7 +96,7 @@ pub async fn subscribe(
                 let statement = c
                     .prepare_cached(
                         "SELECT nullif(current_setting('arxos.building_ids', true), ''),
-                                CASE WHEN $1::text IS NOT NULL THEN arxos.building_id($1)::text END,
+                                CASE WHEN $1::text IS NOT NULL THEN arxos.event_building_id($1)::text END,
                                 (SELECT last_id FROM arxos.event_counter),
                                 (SELECT purged_through FROM arxos.event_horizon)",
                     )

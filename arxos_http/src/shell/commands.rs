@@ -592,11 +592,13 @@ impl Session {
         let building = self.building()?;
         let under = self.resolve(under)?;
         let q = FindQuery::build(filters);
-        if !q.statuses_to_check.is_empty() {
-            // One statement for them all (an unknown one raises).
+        if !q.statuses_to_check.is_empty() || !q.types_to_check.is_empty() {
+            // One statement for them all (a bad one raises).
             self.db.query(
-                "SELECT arxos.check_object_input(NULL, s, NULL) FROM unnest($1::text[]) s",
-                &[&q.statuses_to_check],
+                "SELECT arxos.check_object_input(t, NULL, NULL) FROM unnest($1::text[]) t \
+                 UNION ALL \
+                 SELECT arxos.check_object_input(NULL, s, NULL) FROM unnest($2::text[]) s",
+                &[&q.types_to_check, &q.statuses_to_check],
             )?;
         }
         let sql = q.sql(FIND_MAX + 1);
@@ -1131,9 +1133,9 @@ fn location(x: Option<f64>, y: Option<f64>, z: Option<f64>, floor: Option<i32>) 
     if let (Some(x), Some(y), Some(z)) = (x, y, z) {
         parts.push(format!(
             "x {}  y {}  z {}",
-            render::number(x),
-            render::number(y),
-            render::number(z)
+            render::exact(x),
+            render::exact(y),
+            render::exact(z)
         ));
     }
     if let Some(floor) = floor {

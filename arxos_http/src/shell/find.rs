@@ -162,10 +162,11 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// A property value as JSON: numbers, true, false and null as such, anything else a string.
+/// A property value as JSON: numbers, true, false and null as such, a JSON string literal
+/// (`"120"`, typed `'"120"'`) as its string, anything else a string of the text.
 fn json_value(text: &str) -> Value {
     match serde_json::from_str::<Value>(text) {
-        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => v,
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null | Value::String(_))) => v,
         _ => Value::String(text.to_owned()),
     }
 }
@@ -186,6 +187,9 @@ pub struct FindQuery {
     /// Statuses compared in `conditions` (`status!=x`, a second `status=`): checked like
     /// `arxos.find`'s own, so an unknown one is an error, not a filter that matches all.
     pub statuses_to_check: Vec<String>,
+    /// Types compared in `conditions` (`type!=x`, a second `type=`), checked the same way: a
+    /// type no object can have (` x`) is an error wherever it stands (found by an audit).
+    pub types_to_check: Vec<String>,
 }
 
 /// Parameters `$1`..`$6`: building, under, type, status, props, needs_repair.
@@ -218,12 +222,20 @@ impl FindQuery {
                         Field::Status => "o.status",
                         _ => "o.name",
                     };
-                    if f.field == Field::Status && op != Op::Contains {
-                        q.statuses_to_check.push(f.value.clone());
+                    if op != Op::Contains {
+                        match f.field {
+                            Field::Status => q.statuses_to_check.push(f.value.clone()),
+                            Field::Type => q.types_to_check.push(f.value.clone()),
+                            _ => {}
+                        }
                     }
                     let p = q.param(f.value.clone());
                     q.conditions.push(match op {
-                        Op::Contains => format!("strpos(lower({column}), lower({p})) > 0"),
+                        // The columns sort in "C", whose lower() folds ASCII only: `name~Äp`
+                        // found no `Äpfel` (found by an audit). Fold as the typed text is.
+                        Op::Contains => {
+                            format!("strpos(lower({column} COLLATE \"default\"), lower({p})) > 0")
+                        }
                         op => format!("{column} {} {p}", op.sql()),
                     });
                 }
@@ -381,7 +393,7 @@ mod tests {
             "{sql}"
         );
         assert!(
-            sql.contains("strpos(lower(o.name), lower($9)) > 0"),
+            sql.contains("strpos(lower(o.name COLLATE \"default\"), lower($9)) > 0"),
             "{sql}"
         );
         assert!(

@@ -2,6 +2,7 @@
 //! words (quotes and backslash escapes as in a Unix shell), and parsing the words into a
 //! [`Command`].
 
+use arxos_core::json_number::DoubleError;
 use std::ops::Range;
 
 use super::error::ShellError;
@@ -708,15 +709,16 @@ fn usage_text(name: &str) -> &str {
 /// A radius in metres: a number, optionally followed by `m`.
 fn parse_radius(text: &str) -> Result<f64, ShellError> {
     let number = text.strip_suffix('m').unwrap_or(text);
-    number
-        .parse::<f64>()
-        .ok()
-        .filter(|r| r.is_finite() && *r >= 0.0)
-        .ok_or_else(|| {
-            ShellError::Invalid(format!(
-                "radius {text:?} is not a number of metres, 0 or more"
-            ))
-        })
+    match arxos_core::json_number::double(number) {
+        Ok(r) if r >= 0.0 => Ok(r),
+        // `1e-400` is no radius of 0 (found by an audit: it was searched as one).
+        Err(e @ (DoubleError::Overflow | DoubleError::Underflow)) => {
+            Err(ShellError::Invalid(format!("radius {text:?} {e}")))
+        }
+        _ => Err(ShellError::Invalid(format!(
+            "radius {text:?} is not a number of metres, 0 or more"
+        ))),
+    }
 }
 
 fn parse_direction(text: &str) -> Result<Direction, ShellError> {
@@ -928,6 +930,11 @@ mod tests {
             parse_command("near 2.5m").unwrap(),
             Command::Near { radius: Some(2.5) }
         );
+        // Not searched as 0 (found by an audit).
+        assert!(matches!(
+            parse_command("near 1e-400"),
+            Err(ShellError::Invalid(m)) if m.contains("no number that small")
+        ));
         assert_eq!(
             parse_command("sql  select 'a  b'").unwrap(),
             Command::Sql("select 'a  b'".into())

@@ -117,6 +117,21 @@ pub fn number(n: f64) -> String {
     }
 }
 
+/// A stored number in full: the shortest text that reads back as the same double (`0.1`,
+/// `123456789.12345679`), in scientific notation when plain would run to many zeros
+/// (`1e-100`, `2.5e20`). For values such as coordinates, which must not be shown rounded
+/// (found by an audit: `x 1e-100` was shown as `x 0`).
+pub fn exact(n: f64) -> String {
+    let magnitude = n.abs();
+    if n == 0.0 {
+        "0".to_owned()
+    } else if magnitude.is_finite() && !(1e-4..1e15).contains(&magnitude) {
+        format!("{n:e}")
+    } else {
+        format!("{n}")
+    }
+}
+
 /// A JSON value for people: strings without quotes (the empty string as `""`, which would
 /// otherwise show as nothing), anything else as compact JSON, cut to `max` characters.
 pub fn value(v: &Value, max: usize) -> String {
@@ -293,6 +308,12 @@ mod tests {
 
     #[test]
     fn numbers_and_values() {
+        assert_eq!(exact(1e-100), "1e-100");
+        assert_eq!(exact(-0.000001), "-1e-6");
+        assert_eq!(exact(123456789.12345679), "123456789.12345679");
+        assert_eq!(exact(2.5), "2.5");
+        assert_eq!(exact(-0.0), "0");
+        assert_eq!(exact(-2.5e20), "-2.5e20");
         assert_eq!(number(7.0), "7");
         assert_eq!(number(0.30000000000000004), "0.3");
         assert_eq!(number(-0.0001), "0");
