@@ -158,20 +158,16 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v uuid;
 BEGIN
+    RETURN arxos.building_id(building);
+EXCEPTION WHEN no_data_found THEN
     IF arxos.uuid_shaped(building) THEN
-        SELECT b.id INTO v FROM arxos.buildings b WHERE b.id = building::uuid;
-        IF v IS NULL THEN
-            SELECT e.building_id INTO v FROM arxos.events e
-             WHERE e.building_id = building::uuid AND e.type = 'building.deleted'
-             ORDER BY e.id DESC LIMIT 1;
-        END IF;
+        SELECT e.building_id INTO v FROM arxos.events e
+         WHERE e.building_id = building::uuid AND e.type = 'building.deleted'
+         ORDER BY e.id DESC LIMIT 1;
     ELSE
-        SELECT b.id INTO v FROM arxos.buildings b WHERE b.key = building;
-        IF v IS NULL THEN
-            SELECT e.building_id INTO v FROM arxos.events e
-             WHERE e.type = 'building.deleted' AND e.building_key = building
-             ORDER BY e.id DESC LIMIT 1;
-        END IF;
+        SELECT e.building_id INTO v FROM arxos.events e
+         WHERE e.type = 'building.deleted' AND e.building_key = building
+         ORDER BY e.id DESC LIMIT 1;
     END IF;
     IF v IS NULL THEN
         PERFORM arxos.unknown_building(building);
