@@ -284,6 +284,12 @@ impl ApiError {
                     "22021" if db.message().ends_with("0x00") => {
                         "text cannot hold the NUL character (U+0000, %00 in a URL): remove it"
                     }
+                    // The same character as `\u0000` in a JSON document (properties, metrics, a
+                    // reading): jsonb's words name an escape, not the character (found by an
+                    // audit: the top-level fields got the message above, documents this one).
+                    "22P05" if db.detail().is_some_and(|d| d.contains("\\u0000")) => {
+                        "a JSON document cannot hold the NUL character (\\u0000 in a string or key): remove it"
+                    }
                     // jsonb's numeric input, before any rule of ours sees the number
                     "22003" if db.message() == "value overflows numeric format" => {
                         "a number is too large to read (stored documents hold numbers below 1e100 in magnitude, and 0 or at least 1e-100)"

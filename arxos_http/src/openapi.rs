@@ -43,7 +43,7 @@ use crate::webhooks::routes as webhooks;
     components(schemas(ErrorBody, ErrorDetail, crate::error::ErrorCode, Building, BuildingObject, Location, LsEntry, TreeEntry,
         NearEntry, NearItems, TraceStep, HistoryEntry, Connection, ConnectionOf, Rating, RatingBreakdown,
         RatingHistoryEntry, LeaderboardEntry, RatingStatistics, CreatedKey, KeyInfo, Deleted, Moved,
-        ImportSummary, Summary, Skipped, Reading, ReadingBatch, ReadingsRecorded, Event, EventsPage,
+        ImportSummary, Summary, Skipped, Reading, ReadingBatch, WrappedReadings, ReadingsRecorded, Event, EventsPage,
         Webhook, CreatedWebhook, WebhookPatch, Delivery, DeliveryAttempt,
         Contributor, Badge, Balance, BuildingBalance, ContributionRecorded, ContributionVerified, Contribution, ContributionStatus,
         Transfer, StatementEntry, Token,
@@ -507,7 +507,53 @@ const ALWAYS_WRITTEN: &[&str] = &[
     "KeyInfo",
     "RatingHistoryEntry",
     "ErrorDetail",
+    "TraceStep",
+    "NearEntry",
+    "RatingStatistics",
+    "ContributionRecorded",
+    "ContributionVerified",
 ];
+
+/// The properties of schema `schema`, with the object that holds them: its own, or those of
+/// the members of an `allOf` (a schema that flattens another, as `RatingHistoryEntry` does
+/// `Components`, has none of its own; found by an audit: its fields were left optional).
+fn property_holders(schema: &mut Value) -> Vec<&mut Value> {
+    if schema["properties"].is_object() {
+        return vec![schema];
+    }
+    match schema.get_mut("allOf").and_then(Value::as_array_mut) {
+        Some(members) => members
+            .iter_mut()
+            .filter(|m| m["properties"].is_object())
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The listings whose operations take `count=true`: the others never write `count`.
+fn counted_listings(doc: &Value) -> Vec<String> {
+    let mut counted = Vec::new();
+    for item in doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+            let takes_count = operation["parameters"].as_array().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["name"] == "count" && p["in"] == "query")
+            });
+            let listing = operation["responses"]["200"]["content"]["application/json"]["schema"]
+                ["$ref"]
+                .as_str()
+                .and_then(|r| r.rsplit('/').next());
+            if let (true, Some(listing)) = (takes_count, listing) {
+                counted.push(listing.to_owned());
+            }
+        }
+    }
+    counted
+}
 
 impl Modify for Codegen {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -526,7 +572,18 @@ fn codegen(doc: &mut Value) {
         .as_object()
         .map(|s| s.keys().cloned().collect())
         .unwrap_or_default();
+    let counted = counted_listings(doc);
+    // The generic page and list types the listings are made from: no answer is one of them,
+    // so a generated client would only get two unused types (found by an audit).
+    let text = doc.to_string();
     let schemas = &mut doc["components"]["schemas"];
+    for generic in ["Page", "Items"] {
+        if !text.contains(&format!("\"#/components/schemas/{generic}\"")) {
+            if let Some(all) = schemas.as_object_mut() {
+                all.remove(generic);
+            }
+        }
+    }
     for name in &names {
         let listing = name
             .strip_prefix("PageOf_")
@@ -535,11 +592,23 @@ fn codegen(doc: &mut Value) {
             schemas[name]["properties"]["items"]["items"] =
                 serde_json::json!({"$ref": format!("#/components/schemas/{item}")});
         }
-        let always: Option<Vec<Value>> = if ALWAYS_WRITTEN.contains(&name.as_str()) {
-            schemas[name]["properties"]
-                .as_object()
-                .map(|p| p.keys().cloned().map(Value::String).collect())
-        } else if name.starts_with("PageOf_") {
+        if name.starts_with("PageOf_") && !counted.contains(name) {
+            if let Some(properties) = schemas[name]["properties"].as_object_mut() {
+                properties.remove("count");
+            }
+        }
+        if ALWAYS_WRITTEN.contains(&name.as_str()) {
+            for holder in property_holders(&mut schemas[name]) {
+                let mut required: Vec<Value> = holder["properties"]
+                    .as_object()
+                    .map(|p| p.keys().cloned().map(Value::String).collect())
+                    .unwrap_or_default();
+                required.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                holder["required"] = Value::Array(required);
+            }
+            continue;
+        }
+        let always: Option<Vec<Value>> = if name.starts_with("PageOf_") {
             let mut required: Vec<Value> = schemas[name]["required"]
                 .as_array()
                 .cloned()
@@ -565,6 +634,13 @@ fn codegen(doc: &mut Value) {
                     for (status, response) in responses.iter_mut() {
                         if response["description"].as_str().is_none_or(str::is_empty) {
                             response["description"] = Value::from(status_description(status));
+                        }
+                        if status == "401" {
+                            // RFC 9110, 11.6.1: every 401 names the scheme (error.rs).
+                            response["headers"]["WWW-Authenticate"] = serde_json::json!({
+                                "description": "Bearer realm=\"arxos\" (the key may also be sent as X-API-Key)",
+                                "schema": {"type": "string"}
+                            });
                         }
                     }
                 }
@@ -1229,7 +1305,8 @@ pub struct KeyInfo {
     pub prefix: String,
     #[schema(value_type = Vec<crate::auth::Scope>)]
     pub scopes: Vec<String>,
-    /// Building keys, or null for every building.
+    /// Building keys, or null for every building; a building deleted since is listed by its
+    /// id (a UUID), since it has no key any more.
     pub buildings: Option<Vec<String>>,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -1259,8 +1336,9 @@ pub struct ImportSummary {
     pub dry_run: Option<bool>,
 }
 
-/// One sensor reading.
+/// One sensor reading. Unknown keys are refused (a misspelt `at` would record the sample now).
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Reading {
     /// The object's path (it must exist).
     pub path: String,
@@ -1275,15 +1353,20 @@ pub struct Reading {
 
 /// The body of `POST /api/buildings/{b}/readings`: an array of readings, or the same array
 /// under `readings`.
-#[derive(Deserialize, ToSchema)]
+#[derive(ToSchema)]
 #[serde(untagged)]
 pub enum ReadingBatch {
     #[schema(value_type = Vec<Reading>)]
     List(Vec<Value>),
-    Wrapped {
-        #[schema(value_type = Vec<Reading>)]
-        readings: Vec<Value>,
-    },
+    Wrapped(WrappedReadings),
+}
+
+/// The readings under `readings`; no other key.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WrappedReadings {
+    #[schema(value_type = Vec<Reading>)]
+    pub readings: Vec<Value>,
 }
 
 #[derive(ToSchema)]
@@ -1496,9 +1579,43 @@ mod tests {
             schemas["PageOf_BuildingObject"]["properties"]["items"]["items"]["$ref"],
             "#/components/schemas/BuildingObject"
         );
-        // always written, so required (and nullable where null)
+        // always written, so required (and nullable where null); also in a schema that is an
+        // allOf (found by an audit)
         let required = schemas["Building"]["required"].as_array().unwrap();
         assert!(required.contains(&"latitude".into()), "{required:?}");
+        for (schema, field) in [
+            ("TraceStep", "via"),
+            ("NearEntry", "location"),
+            ("RatingStatistics", "min_score"),
+            ("ContributionVerified", "verifier_transaction_id"),
+        ] {
+            let required = schemas[schema]["required"].as_array().unwrap();
+            assert!(required.contains(&field.into()), "{schema}: {required:?}");
+        }
+        let history = schemas["RatingHistoryEntry"]["allOf"].as_array().unwrap();
+        let own = history
+            .iter()
+            .find(|m| m["properties"].is_object())
+            .unwrap();
+        assert!(own["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"old_grade".into()));
+        // `count` only where an operation takes count=true; no unused generic types
+        assert!(schemas["PageOf_BuildingObject"]["properties"]["count"].is_object());
+        assert!(schemas["PageOf_KeyInfo"]["properties"]
+            .get("count")
+            .is_none());
+        assert!(schemas.get("Page").is_none() && schemas.get("Items").is_none());
+        // the readings' bodies refuse unknown keys, as the route does (found by an audit)
+        assert_eq!(schemas["Reading"]["additionalProperties"], false);
+        assert_eq!(schemas["WrappedReadings"]["additionalProperties"], false);
+        // every 401 names its WWW-Authenticate header
+        let unauthorized = &doc["paths"]["/api/keys"]["get"]["responses"]["401"];
+        assert!(
+            unauthorized["headers"]["WWW-Authenticate"].is_object(),
+            "{unauthorized}"
+        );
         // a header is never null
         let key = param("/api/contributions", "post", "Idempotency-Key");
         assert_eq!(key["type"], "string", "{key}");

@@ -803,6 +803,20 @@ fn database_errors_do_not_leak_internals() {
             .contains("text cannot hold the NUL character"),
         "the message names the character, not an encoding: {body}"
     );
+    // in a document too, not an escape sequence the client never wrote (found by an audit)
+    let r = api.send(
+        "PUT",
+        "/api/buildings/b42/objects/a",
+        Some(&json!({"type": "x", "properties": {"note": "a\u{0}b"}})),
+    );
+    let body = assert_error(&r, 400, "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("a JSON document cannot hold the NUL character"),
+        "{body}"
+    );
     assert!(
         !r.body.contains("CONTEXT") && !r.body.contains("PL/pgSQL"),
         "{}",

@@ -242,4 +242,29 @@ fn haystack_import_over_http() {
     minified.insert_str(minified.len() - 1, r##", "note": "room #2""##);
     let json = form(minified);
     assert_eq!(json.status, 200, "{}", json.body);
+    // A multipart upload (curl -F) keeps its line breaks: told it came wrapped, not that they
+    // were removed (found by an audit).
+    let multipart = http.request(
+        "POST",
+        &shim.url("/api/buildings/hs/import?dry_run=true"),
+        &[
+            ("x-api-key", &admin),
+            ("content-type", "multipart/form-data; boundary=x"),
+        ],
+        Some(
+            format!(
+                "--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n{turtle}\r\n--x--\r\n"
+            )
+            .into_bytes(),
+        ),
+    );
+    assert_eq!(multipart.status, 415, "{}", multipart.body);
+    assert!(
+        multipart
+            .body
+            .contains("wrapped in a multipart form (curl -F)")
+            && !multipart.body.contains("line breaks"),
+        "{}",
+        multipart.body
+    );
 }

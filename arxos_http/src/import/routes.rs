@@ -71,7 +71,7 @@ pub struct ImportParams {
               (status = 401, body = ErrorBody), (status = 403, description = "The key lacks the admin scope", body = ErrorBody),
               (status = 404, description = "Unknown building", body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 413, body = ErrorBody),
-              (status = 415, description = "The file came as a form without its line breaks (curl -d): send it as it is (--data-binary)", body = ErrorBody)),
+              (status = 415, description = "The file came as a form: without its line breaks (curl -d) or wrapped in a multipart form (curl -F); send it as it is (--data-binary)", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn import(
     State(state): State<AppState>,
@@ -170,10 +170,15 @@ fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<axum::respo
     if !damaged {
         return None;
     }
-    let mut refusal = ApiError::validation(format!(
-        "the model file came as a form ({media}) without its line breaks: send the file itself as the body, as it is (curl --data-binary @model.ttl, not -d, which removes line breaks), best with its own type (-H 'Content-Type: text/turtle')"
-    ))
-    .into_response();
+    let message = if media == "multipart/form-data" {
+        // Found by an audit: a `curl -F` upload was told its line breaks were gone.
+        "the model file came wrapped in a multipart form (curl -F): send the file itself as the body, as it is (curl --data-binary @model.ttl), best with its own type (-H 'Content-Type: text/turtle')".to_owned()
+    } else {
+        format!(
+            "the model file came as a form ({media}) without its line breaks: send the file itself as the body, as it is (curl --data-binary @model.ttl, not -d, which removes line breaks), best with its own type (-H 'Content-Type: text/turtle')"
+        )
+    };
+    let mut refusal = ApiError::validation(message).into_response();
     *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
     Some(refusal)
 }
