@@ -517,7 +517,11 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
     -- (Always: a size shortcut would measure a value copied from a table still compressed.)
-    IF TG_OP = 'INSERT' OR NEW.properties IS DISTINCT FROM OLD.properties THEN
+    -- An equal document written another way (`0e-16383` for `0`, `1.0` for `1`) is no change:
+    -- the stored one stays (found by a review: it was stored unchecked, 16 KB of zeros).
+    IF TG_OP = 'UPDATE' AND NEW.properties IS NOT DISTINCT FROM OLD.properties THEN
+        NEW.properties := OLD.properties;
+    ELSE
         PERFORM arxos.check_json('properties', NEW.properties);
     END IF;
     IF TG_OP = 'INSERT' THEN

@@ -154,26 +154,32 @@ $$;
 -- building's: the deleted one is followed by its id.
 CREATE FUNCTION arxos.event_building_id(building text) RETURNS uuid
 LANGUAGE plpgsql STABLE AS $$
-#variable_conflict use_column
 DECLARE
     v uuid;
 BEGIN
     RETURN arxos.building_id(building);
 EXCEPTION WHEN no_data_found THEN
-    IF arxos.uuid_shaped(building) THEN
-        SELECT e.building_id INTO v FROM arxos.events e
-         WHERE e.building_id = building::uuid AND e.type = 'building.deleted'
-         ORDER BY e.id DESC LIMIT 1;
-    ELSE
-        SELECT e.building_id INTO v FROM arxos.events e
-         WHERE e.type = 'building.deleted' AND e.building_key = building
-         ORDER BY e.id DESC LIMIT 1;
-    END IF;
+    v := arxos.deleted_building_id(building);
     IF v IS NULL THEN
         PERFORM arxos.unknown_building(building);
     END IF;
     RETURN v;
 END
+$$;
+
+-- The id of a deleted building, named by key or id, whose `building.deleted` event the outbox
+-- still holds (the latest such building for a key); NULL if none. Raises nothing.
+CREATE FUNCTION arxos.deleted_building_id(building text) RETURNS uuid
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN arxos.uuid_shaped(building) THEN
+               (SELECT e.building_id FROM arxos.events e
+                 WHERE e.building_id = building::uuid AND e.type = 'building.deleted'
+                 ORDER BY e.id DESC LIMIT 1)
+           ELSE
+               (SELECT e.building_id FROM arxos.events e
+                 WHERE e.type = 'building.deleted' AND e.building_key = building
+                 ORDER BY e.id DESC LIMIT 1)
+           END
 $$;
 
 -- Events with id > after_id, oldest first, optionally filtered. Sequences pending events first,

@@ -300,8 +300,11 @@ BEGIN
         RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, changes, quality, rating impact, first reward) cannot change'
             USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
     END IF;
-    -- Metadata is a stored document (depth, numbers: arxos.check_json).
-    IF TG_OP = 'INSERT' OR NEW.metadata IS DISTINCT FROM OLD.metadata THEN
+    -- Metadata is a stored document (depth, numbers: arxos.check_json); an equal one written
+    -- another way (`0e-16383` for `0`) is no change, and the stored one stays.
+    IF TG_OP = 'UPDATE' AND NEW.metadata IS NOT DISTINCT FROM OLD.metadata THEN
+        NEW.metadata := OLD.metadata;
+    ELSE
         PERFORM arxos.check_json('metadata', NEW.metadata);
     END IF;
     -- The reward of the status it has: derived, whatever a statement writes.

@@ -235,8 +235,7 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
     IF url !~* '^https?://' THEN
-        RAISE EXCEPTION 'url must be an http:// or https:// URL%',
-            coalesce(' (this one''s scheme is ' || substring(url FROM '^([A-Za-z][A-Za-z0-9+.-]{0,19}):') || ')', '')
+        RAISE EXCEPTION 'url must be an http:// or https:// URL: it does not start with http:// or https://'
             USING ERRCODE = '22023';
     END IF;
     IF url !~* '^https?://[^/?#]+' THEN

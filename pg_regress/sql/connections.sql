@@ -81,6 +81,12 @@ SELECT (arxos.connect('b42', '/plumbing/sensor_t1', '/plumbing/water_heater_1', 
 SELECT instrumented, monitored_by FROM arxos.get('b42', '/plumbing/water_heater_1');
 SELECT arxos.rm('b42', '/plumbing/sensor_t1');
 SELECT instrumented, monitored_by FROM arxos.get('b42', '/plumbing/water_heater_1');
+-- an equal document written another way is no change: the stored one stays (found by a
+-- review: `0e-16383` for `0` was stored unchecked, 16 KB of zeros)
+SELECT (arxos.connect('b42', '/plumbing/water_heater_1', '/plumbing/valves/hot_water_valve_1', 'data', '{"z": 0}')).properties;
+UPDATE arxos.connections SET properties = '{"z": 0e-16383}' WHERE properties = '{"z": 0}' RETURNING length(properties::text);
+SELECT regress.try($$UPDATE arxos.connections SET properties = '{"z": 0e-16383, "n": 1}' WHERE properties = '{"z": 0}'$$) AS changed_checked;
+SELECT arxos.disconnect('b42', '/plumbing/water_heater_1', '/plumbing/valves/hot_water_valve_1', 'data') AS removed;
 -- the recount runs as the owner, but its rating change is the caller's (the role, when the
 -- session names no actor; found by an audit: it was the owner's), and the setting is restored
 GRANT USAGE ON SCHEMA regress TO arxos_api;

@@ -191,6 +191,7 @@ UPDATE arxos.buildings SET name = 'Events Hall', address = NULL WHERE key = 'bev
 UPDATE arxos.buildings SET name = name WHERE key = 'bev';
 SELECT key FROM arxos.patch_building('bev', '{"key": "bev2", "latitude": 48.8, "longitude": 2.35}');
 SELECT key FROM arxos.patch_building('bev2', '{"key": "bev", "name": "Events Hall"}');
+SELECT key AS bev_key FROM arxos.create_api_key('bev-reader', ARRAY['read'], ARRAY['bev']) \gset
 DELETE FROM arxos.buildings WHERE key = 'bev';
 SELECT type, building_key, path, body #- '{building,id}' #- '{object,id}' #- '{connection,id}' #- '{connection,from_id}' #- '{connection,to_id}' AS body
   FROM arxos.events_since(:bld_start) WHERE type LIKE 'building.%' OR type LIKE 'object.%' OR type LIKE 'connection.%' ORDER BY id;
@@ -201,6 +202,11 @@ SELECT count(*) AS by_key, bool_or(type = 'building.deleted') AS deletion_read
   FROM arxos.events_since(:bld_start, building => 'bev');
 SELECT building_id::text AS bev_id FROM arxos.events_since(:bld_start, types => ARRAY['building.deleted']) \gset
 SELECT count(*) AS by_id FROM arxos.events_since(:bld_start, building => :'bev_id');
+-- a key limited to it may name it too, by key or id (found by a review: 403); not another's
+SELECT count(*) AS scoped_by_key FROM arxos.authorize(:'bev_key', 'read', 'bev');
+SELECT count(*) AS scoped_by_id FROM arxos.authorize(:'bev_key', 'read', :'bev_id');
+SELECT regress.try($$SELECT count(*) FROM arxos.authorize((SELECT key FROM arxos.create_api_key('b42-reader', ARRAY['read'], ARRAY['b42'])), 'read', 'bev')$$) AS other_scoped;
+DELETE FROM arxos.api_keys WHERE name = 'bev-reader';
 SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, building => 'never-was')$$) AS unknown_key;
 SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, building => gen_random_uuid()::text)$$) AS unknown_id;
 -- one statement's creations come folder first, its deletions contents first, whatever order
