@@ -59,10 +59,16 @@ pub enum DbError {
     Tls(#[from] native_tls::Error),
     #[error("cannot build the connection pool: {0}")]
     Pool(String),
-    #[error("cannot connect to the database: {0}")]
-    Connect(#[source] tokio_postgres::Error),
-    #[error("cannot connect to the database: no answer within {} s (a server that accepts the connection but does not answer: overloaded, stopped or stalled)", .0.as_secs())]
-    ConnectTimeout(Duration),
+    /// `server`: where and as whom it was tried ([`describe`]: no password), so that a
+    /// technician sees which address refused (found by an audit).
+    #[error("cannot connect to the database ({server}): {source}")]
+    Connect {
+        server: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("cannot connect to the database ({server}): no answer within {} s (a server that accepts the connection but does not answer: overloaded, stopped or stalled)", .limit.as_secs())]
+    ConnectTimeout { server: String, limit: Duration },
 }
 
 /// Parses a connection string (URL or key=value form) and fills in our defaults.
@@ -477,10 +483,14 @@ pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbEr
     let config = pg_config(args.url()?)?;
     let tls = tls_connector(args.db_ca_cert.as_deref())?;
     let limit = startup_limit(&config);
+    let server = describe(&config);
     let (client, connection) = tokio::time::timeout(limit, config.connect(tls))
         .await
-        .map_err(|_| DbError::ConnectTimeout(limit))?
-        .map_err(DbError::Connect)?;
+        .map_err(|_| DbError::ConnectTimeout {
+            server: server.clone(),
+            limit,
+        })?
+        .map_err(|source| DbError::Connect { server, source })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "database connection closed");

@@ -683,6 +683,12 @@ fn sql_is_read_only_and_tabular() {
             "error: sql shows the rows of a query; COPY … TO STDOUT is for psql (use SELECT here)\n"
         )
     );
+    // Its 10 s limit is said as its own, not as the server's bare words (found by an audit).
+    let (_, err) = failing(&cluster, "sql select pg_sleep(10.2)");
+    assert!(
+        err.starts_with("error: the query ran past the 10 s sql gives a statement"),
+        "{err}"
+    );
 
     // Writes fail in the read-only transaction. A dollar-quoted body or a comment holds a
     // quote and a `;` as PostgreSQL reads them (the `;` after them ends the command).
@@ -797,10 +803,10 @@ fn exit_statuses_and_piped_commands() {
     // Usage and connection errors: 2.
     let out = run(&cluster, "ls", &["--building", "nope"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("error: unknown building 'nope'\nhint: "),
-        "{}",
-        stderr(&out)
+    // the hint names a command that works once the shell is gone (found by an audit)
+    assert_eq!(
+        stderr(&out),
+        "error: unknown building 'nope'\nhint: list buildings with: arxos shell -c buildings\n"
     );
     let out = Command::new(arxos_bin())
         .args([
@@ -816,8 +822,9 @@ fn exit_statuses_and_piped_commands() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.starts_with("error: cannot connect to the database") && err.lines().count() == 1,
-        "{err}"
+        err.starts_with("error: cannot connect to the database (host=127.0.0.1 port=1 user=postgres dbname=arxos")
+            && err.lines().count() == 1,
+        "it names where it tried (found by an audit): {err}"
     );
 
     // Commands piped on stdin: one per line, comments skipped, no prompt; a byte order mark

@@ -374,18 +374,26 @@ async fn open(
     actor: Option<&str>,
 ) -> Result<tokio_postgres::Client, DbError> {
     // The actor is part of the start-up: one limit for the connect and it.
-    let limit = db::startup_limit(&db::pg_config(database.url()?)?);
+    let config = db::pg_config(database.url()?)?;
+    let limit = db::startup_limit(&config);
+    let server = db::describe(&config);
     let opened = async {
         let client = db::connect(database).await?;
         if let Some(actor) = actor {
             client
                 .execute("SELECT set_config('arxos.actor', $1, false)", &[&actor])
                 .await
-                .map_err(DbError::Connect)?;
+                .map_err(|source| DbError::Connect {
+                    server: server.clone(),
+                    source,
+                })?;
         }
         Ok(client)
     };
     timeout(limit, opened)
         .await
-        .map_err(|_| DbError::ConnectTimeout(limit))?
+        .map_err(|_| DbError::ConnectTimeout {
+            server: server.clone(),
+            limit,
+        })?
 }

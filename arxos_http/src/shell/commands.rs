@@ -883,20 +883,18 @@ impl Session {
             0 | 1 => palette.paint(Style::Dim, cell),
             _ => cell.to_owned(),
         });
+        // At the most -n takes, a larger -n is no way to more (found by an audit): a path is.
+        let more = if limit >= super::parse::HISTORY_MAX {
+            "history PATH narrows it to a part of the building"
+        } else {
+            "history -n N shows more"
+        };
         if rows.is_empty() {
             let _ = writeln!(out, "no changes at or below {target}");
         } else if more_at_root {
-            let _ = writeln!(
-                out,
-                "({}; history -n N shows more)",
-                last_changes(rows.len())
-            );
+            let _ = writeln!(out, "({}; {more})", last_changes(rows.len()));
         } else if total > rows.len() as i64 {
-            let _ = writeln!(
-                out,
-                "(the last {} of {total} changes; history -n N shows more)",
-                rows.len()
-            );
+            let _ = writeln!(out, "(the last {} of {total} changes; {more})", rows.len());
         }
         Ok(out)
     }
@@ -967,8 +965,17 @@ impl Session {
                         .split(|c: char| !c.is_ascii_alphabetic())
                         .next()
                         .is_some_and(|word| word.eq_ignore_ascii_case("copy"));
+                // The server's words do not say whose limit it was (found by an audit).
+                let timed_out = e.as_db_error().is_some_and(|db| {
+                    *db.code() == SqlState::QUERY_CANCELED && db.message().contains("statement timeout")
+                });
                 if several {
                     ShellError::Invalid("sql runs one statement at a time".to_owned())
+                } else if timed_out {
+                    ShellError::Invalid(
+                        "the query ran past the 10 s sql gives a statement (its statement_timeout): narrow it, or run it in psql"
+                            .to_owned(),
+                    )
                 } else if copy {
                     ShellError::Invalid(
                         "sql shows the rows of a query; COPY … TO STDOUT is for psql (use SELECT here)"

@@ -25,6 +25,9 @@ pub enum ShellError {
     Connect(#[from] DbError),
     #[error("interrupted (Ctrl-C)")]
     Interrupted,
+    /// Ctrl-C twice while a statement got no answer ([`QueryError::Abandoned`]).
+    #[error("{}", QueryError::Abandoned)]
+    Abandoned,
 }
 
 impl From<QueryError> for ShellError {
@@ -32,7 +35,7 @@ impl From<QueryError> for ShellError {
         match err {
             QueryError::Sql(e) => ShellError::Sql(e),
             QueryError::Interrupted => ShellError::Interrupted,
-            QueryError::Abandoned => ShellError::Invalid(QueryError::Abandoned.to_string()),
+            QueryError::Abandoned => ShellError::Abandoned,
             QueryError::Connect(e) => ShellError::Connect(e),
         }
     }

@@ -116,7 +116,15 @@ fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
         None => session.use_only_building(),
     };
     if let Err(e) = selected {
-        report(&e);
+        report_with(&e, |hint| {
+            // The shell is gone by the time this is read: its own command is no way to list
+            // them (found by an audit).
+            if hint == "list buildings with: buildings" {
+                "list buildings with: arxos shell -c buildings".to_owned()
+            } else {
+                hint
+            }
+        });
         return EXIT_USAGE;
     }
     let session = Rc::new(RefCell::new(session));
@@ -164,6 +172,11 @@ fn history_file() -> Option<PathBuf> {
 const MESSAGE_MAX: usize = 500;
 
 fn report(err: &ShellError) {
+    report_with(err, |note| note);
+}
+
+/// [`report`], each note (detail, hint) as `say` puts it.
+fn report_with(err: &ShellError, say: impl Fn(String) -> String) {
     let palette = Palette::stderr();
     to_stderr(format_args!(
         "{} {}",
@@ -174,7 +187,7 @@ fn report(err: &ShellError) {
         to_stderr(format_args!(
             "{} {}",
             palette.paint(Style::Dim, label),
-            shown(&text)
+            shown(&say(text))
         ));
     }
 }
@@ -295,6 +308,14 @@ fn run_commands(session: &RefCell<Session>, line: &str, interactive: bool, outco
                     break;
                 }
             }
+            // A script stops here, and says so next: no word of a next command (found by an
+            // audit: "the next command opens a new one", then "the script stops here").
+            Err(ShellError::Abandoned) if !interactive => {
+                report(&ShellError::Invalid(
+                    "interrupted (Ctrl-C twice): the connection was given up".to_owned(),
+                ));
+                outcome.failed = true;
+            }
             Err(e) => {
                 report(&e);
                 outcome.failed = true;
@@ -414,7 +435,8 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
         // A missing file is the first session; an unreadable one just starts afresh.
         let _ = editor.load_history(file);
     }
-    if plain_terminal(std::env::var("TERM").ok().as_deref()) {
+    let plain = plain_terminal(std::env::var("TERM").ok().as_deref());
+    if plain {
         // rustyline reads plain lines there: no editing, no Tab, no recall (the history file
         // is still kept, below)
         println!("arxos shell: `help` lists the commands, `exit` leaves (no line editing or Tab completion on this terminal).");
@@ -422,17 +444,26 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
         println!("arxos shell: `help` lists the commands, Tab completes, `exit` leaves.");
     }
     let mut status = 0;
+    // Whether the history file takes what is typed: said once when it does not (found by an
+    // audit: an unwritable one lost the session's lines without a word).
+    let mut history_kept = true;
     loop {
         let prompt = session.borrow().prompt();
         match editor.readline(&prompt) {
             Ok(text) => {
                 // Kept at once: a session whose terminal closes (SIGHUP) or that is killed
                 // keeps what was typed; the save at the end tidies the file.
-                if let Some(file) = &history {
+                if let (Some(file), true) = (&history, history_kept) {
                     // (added here too: on a plain terminal rustyline adds nothing itself; on
                     // others the entry is there already and a repeat is ignored)
                     let _ = editor.add_history_entry(text.as_str());
-                    let _ = editor.append_history(file);
+                    if let Err(e) = editor.append_history(file) {
+                        history_kept = false;
+                        to_stderr(format_args!(
+                            "warning: cannot keep the history in {}: {e}; this session's lines are not saved",
+                            file.display()
+                        ));
+                    }
                 }
                 // A paste of several lines arrives as one (bracketed paste): its lines run one
                 // after the other, as piped lines do.
@@ -449,7 +480,15 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
                     break;
                 }
             }
-            Err(ReadlineError::Interrupted) => continue,
+            // A plain terminal echoed `^C` after the typed text and stays on that line: the
+            // next prompt starts a fresh one (found by an audit: what was typed next looked
+            // glued to the abandoned line).
+            Err(ReadlineError::Interrupted) => {
+                if plain {
+                    println!();
+                }
+                continue;
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 report(&ShellError::Invalid(format!(
@@ -459,7 +498,7 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
             }
         }
     }
-    if let Some(file) = &history {
+    if let (Some(file), true) = (&history, history_kept) {
         if let Err(e) = editor.save_history(file) {
             to_stderr(format_args!(
                 "warning: cannot save the history to {}: {e}",

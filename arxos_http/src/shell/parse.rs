@@ -464,6 +464,24 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
         return Ok(Command::Sql(rest.to_owned()));
     }
     let args = words(rest)?;
+    // `ls | head`, `tree > out.txt`: a Unix shell's pipes and redirections, which this shell
+    // has not; said so, rather than as an unknown option or a path named `|` (found by an
+    // audit). Quoted (`'|'`), they are a name like any other.
+    // (`find health > 50` is a filter written with blanks, not a redirection.)
+    let compares = matches!(name, "find" | "select");
+    if let Some(word) = lex(rest).words.iter().find(|w| {
+        let redirects = match w.text.as_str() {
+            "|" | "||" | ">>" | "2>" | "&&" | "&" => true,
+            ">" | "<" => !compares,
+            _ => false,
+        };
+        redirects && rest[w.start..].starts_with(w.text.as_str())
+    }) {
+        return Err(ShellError::Invalid(format!(
+            "{:?}: this shell has no pipes or redirection; run it from your own shell instead: arxos shell -c '{name} …' {} …",
+            word.text, word.text
+        )));
+    }
     let usage_err = || usage(name);
     let command = match name {
         "buildings" => no_args(&args, name, Command::Buildings)?,
@@ -929,6 +947,17 @@ mod tests {
         assert_eq!(
             parse_command("near 2.5m").unwrap(),
             Command::Near { radius: Some(2.5) }
+        );
+        // Pipes and redirections are said to be missing (found by an audit); quoted, a name.
+        for line in ["ls | head -2", "tree > out.txt", "ls |"] {
+            assert!(
+                matches!(parse_command(line), Err(ShellError::Invalid(m)) if m.contains("no pipes or redirection")),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            parse_command("cd '|'").unwrap(),
+            Command::Cd(CdTarget::Path("|".into()))
         );
         // Not searched as 0 (found by an audit).
         assert!(matches!(
