@@ -577,20 +577,31 @@ BEGIN
                    coalesce(sum(r.changes) FILTER (WHERE r.in_window), 0) AS changes,
                    coalesce(sum(r.verified) FILTER (WHERE r.in_window), 0) AS verified,
                    coalesce(min(nc.n), 0) AS actors,
-                   -- The deltas that changed something name the step: bookkeeping (the recount of
+                   -- The deltas that changed an object or raised the instrumented count name the
+                   -- step, its path and actor: bookkeeping that only lowered it (the recount of
                    -- the object a deleted sensor monitored) has no say beside them (found by an
-                   -- audit: removing one sensor read as a bulk update).
+                   -- audit: removing one sensor read as a bulk update; and by a review: a
+                   -- sensor installed beside an update must not be hidden, nor the row's path
+                   -- and actor come from another statement than its reason).
                    CASE WHEN min(r.reason) <> max(r.reason) AND bool_or(r.reason = 'contribution_verified')
                             THEN 'contribution_verified'
-                        WHEN min(r.reason) FILTER (WHERE r.changes > 0) = max(r.reason) FILTER (WHERE r.changes > 0)
-                            THEN min(r.reason) FILTER (WHERE r.changes > 0)
+                        WHEN bool_or(r.changes > 0 OR r.instrumented > 0) THEN
+                            CASE WHEN min(r.reason) FILTER (WHERE r.changes > 0 OR r.instrumented > 0)
+                                    = max(r.reason) FILTER (WHERE r.changes > 0 OR r.instrumented > 0)
+                                 THEN min(r.reason) FILTER (WHERE r.changes > 0 OR r.instrumented > 0)
+                                 ELSE 'bulk_update' END
                         WHEN min(r.reason) = max(r.reason) THEN min(r.reason)
                         ELSE 'bulk_update' END AS reason,
-                   -- the first statement's path (min over "seq|path": no sort per step)
-                   substr(min(lpad(r.seq::text, 20, '0') || r.object_path), 21) AS object_path,
+                   -- the first such statement's path (min over "seq|path": no sort per step),
+                   -- else the first statement's
+                   coalesce(substr(min(lpad(r.seq::text, 20, '0') || r.object_path)
+                                       FILTER (WHERE r.changes > 0 OR r.instrumented > 0), 21),
+                            substr(min(lpad(r.seq::text, 20, '0') || r.object_path), 21)) AS object_path,
                    (array_agg(r.contribution_id) FILTER (WHERE r.contribution_id IS NOT NULL))[1] AS contribution_id,
-                   -- the first statement's actor (found by an audit: the least by name)
-                   substr(min(lpad(r.seq::text, 20, '0') || r.actor), 21) AS actor, max(r.at) AS at
+                   -- and its actor (found by an audit: it was the least by name)
+                   coalesce(substr(min(lpad(r.seq::text, 20, '0') || r.actor)
+                                       FILTER (WHERE r.changes > 0 OR r.instrumented > 0), 21),
+                            substr(min(lpad(r.seq::text, 20, '0') || r.actor), 21)) AS actor, max(r.at) AS at
               FROM r
               LEFT JOIN newcomers nc ON nc.building_id = r.building_id AND nc.xid = r.xid
              GROUP BY r.building_id, r.xid),

@@ -81,6 +81,14 @@ SELECT set_config('arxos.actor', 'zed', true) IS NOT NULL AS zed, (arxos.put('on
 SELECT set_config('arxos.actor', 'alice', true) IS NOT NULL AS alice, (arxos.put('onesensor', '/y', 'thing', properties => '{"a": 1}')).path;
 COMMIT;
 SELECT reason, actor FROM arxos.rating_history('onesensor', max => 1);
+-- a sensor installed beside an update is not hidden by it (found by a review): a bulk update,
+-- named after the first of them, its path and actor from one statement
+SELECT (arxos.put('onesensor', '/s2', 'widget')).path, (arxos.put('onesensor', '/t', 'pump')).path;
+BEGIN;
+SELECT set_config('arxos.actor', 'carol', true) IS NOT NULL AS carol, (arxos.connect('onesensor', '/s2', '/t', 'monitors')).kind;
+SELECT set_config('arxos.actor', 'dave', true) IS NOT NULL AS dave, (arxos.put('onesensor', '/y', 'thing', properties => '{"a": 2}')).path;
+COMMIT;
+SELECT reason, object_path, actor FROM arxos.rating_history('onesensor', max => 1);
 DELETE FROM arxos.buildings WHERE key = 'onesensor';
 -- the listener's lazy fold (fold_due(true)): once the oldest delta has waited 100 ms, or once
 -- 256 wait; an eager fold whenever any waits. Deltas dated ahead keep the age rule out of it.
