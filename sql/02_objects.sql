@@ -787,6 +787,11 @@ BEGIN
         SELECT 'building.created', n.id, arxos.current_actor(),
                jsonb_build_object('building', arxos.building_fields(n))
           FROM new_rows n;
+        -- A new building may take the key of a deleted one, which the shims' remembered key
+        -- checks may still name (found by an audit: a key limited to the deleted building was
+        -- answered as before for up to --key-cache-seconds): they forget them, as on a rename.
+        -- Buildings are created rarely; the notice costs one per creating transaction.
+        PERFORM pg_notify('arxos_keys', '*');
     ELSE
         -- webhooks filtered on a renamed building keep its new key; and the shims forget the
         -- key checks they remember, which name buildings by key (arxos_keys '*': found by an

@@ -40,7 +40,7 @@ BEGIN
                         WHERE g.txid = pg_catalog.pg_current_xact_id_if_assigned()) THEN
         RAISE EXCEPTION '% needs an admin API key checked in this transaction (arxos.authorize(api_key, ''admin'')), or the extension owner''s session', what
             USING ERRCODE = '42501',
-                  HINT = 'manage keys with `arxos keys` connected as the owner, or through the API with an admin key';
+                  HINT = 'manage keys and webhooks through the API with an admin key, or connected as the extension''s owner (`arxos keys`, psql)';
     END IF;
     RETURN true;
 END
