@@ -111,7 +111,9 @@ COMMENT ON TABLE arxos.buildings IS 'One row per building; key is the human hand
 -- compare with that literal, which costs nothing per row); the CHECK keeps the column saying
 -- the same for any status a DBA adds.
 CREATE TABLE arxos.statuses (
-    status      text PRIMARY KEY,
+    -- a label, as an object's type (found by an audit: '', a line break or 3,000 characters
+    -- were statuses, and every "unknown status" error listed them)
+    status      text PRIMARY KEY CONSTRAINT status_format CHECK (arxos.is_label(status, 100)),
     -- decided by the rule below; the default fits every status a DBA adds
     documented  boolean NOT NULL DEFAULT true,
     description text NOT NULL,
@@ -341,10 +343,15 @@ CREATE UNLOGGED TABLE arxos.listeners (
 CREATE TABLE arxos.api_keys (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name         text NOT NULL CONSTRAINT api_key_name_label CHECK (arxos.is_label(name, 100)),
-    owner        text NOT NULL CONSTRAINT api_key_owner_label CHECK (arxos.is_label(owner, 100)),
+    -- (found by an audit: a plain INSERT made keys of owner `system`, the server's own actor, a
+    -- key_hash holding the key itself, and scopes listed twice)
+    owner        text NOT NULL CONSTRAINT api_key_owner_label CHECK (arxos.is_label(owner, 100))
+                 CONSTRAINT api_key_owner_not_system CHECK (lower(owner) <> 'system'),
     prefix       text NOT NULL,
-    key_hash     bytea NOT NULL UNIQUE,
-    scopes       text[] NOT NULL CHECK (scopes <@ ARRAY['read', 'write', 'admin'] AND cardinality(scopes) > 0),
+    key_hash     bytea NOT NULL UNIQUE CONSTRAINT api_key_hash_sha256 CHECK (octet_length(key_hash) = 32),
+    scopes       text[] NOT NULL CHECK (scopes <@ ARRAY['read', 'write', 'admin'] AND cardinality(scopes) > 0)
+                 CONSTRAINT api_key_scopes_once CHECK (cardinality(scopes) = ('read' = ANY (scopes))::int
+                     + ('write' = ANY (scopes))::int + ('admin' = ANY (scopes))::int),
     -- NULL: every building. Never empty and never with a NULL: an empty list would reach the
     -- request as an empty arxos.building_ids, which means every building.
     building_ids uuid[] CONSTRAINT api_key_buildings_listed

@@ -114,6 +114,19 @@ CREATE TRIGGER object_history_append_only BEFORE UPDATE OR DELETE ON arxos.objec
     FOR EACH STATEMENT EXECUTE FUNCTION arxos.refuse_history_change();
 CREATE TRIGGER rating_history_append_only BEFORE UPDATE OR DELETE ON arxos.rating_history
     FOR EACH STATEMENT EXECUTE FUNCTION arxos.refuse_history_change();
+-- The outbox's events are not changed either (found by an audit: an UPDATE of ids sent an
+-- event again under another id, so consumers' de-duplication by webhook-id failed, and of a
+-- body, a forged one): they are sequenced, read and purged (DELETE, arxos.purge_events).
+CREATE FUNCTION arxos.refuse_event_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'arxos.events is written by the sequencer only: its rows are not changed'
+        USING ERRCODE = 'AX023',
+              HINT = 'purge old events with arxos.purge_events(older_than), or DELETE them';
+END
+$$;
+CREATE TRIGGER events_append_only BEFORE UPDATE ON arxos.events
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.refuse_event_change();
 DO $$
 DECLARE
     t text;
