@@ -505,12 +505,23 @@ $$;
 -- folds only once 256 deltas wait or the oldest has waited 100 ms: a fold has a fixed cost of
 -- about a millisecond, which per poll would cost more than the writes themselves. Returns the
 -- number of deltas folded.
+-- Whether a delta's counts are ones a statement could write (within ±10^12): the fold's sums
+-- of them stay far from bigint's end.
+CREATE FUNCTION arxos.delta_in_range(d arxos.rating_deltas) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT d.changes BETWEEN -1e12 AND 1e12 AND d.objects BETWEEN -1e12 AND 1e12
+       AND d.located BETWEEN -1e12 AND 1e12 AND d.documented BETWEEN -1e12 AND 1e12
+       AND d.with_properties BETWEEN -1e12 AND 1e12 AND d.instrumented BETWEEN -1e12 AND 1e12
+       AND d.verified BETWEEN -1e12 AND 1e12
+$$;
+
 CREATE FUNCTION arxos.fold_ratings(max integer DEFAULT 10000, lazy boolean DEFAULT false) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
     batch arxos.rating_deltas[];
     n     integer;
+    wild  integer;
     today date := arxos.utc_day();
     g     record;
     cur   uuid;
@@ -551,11 +562,17 @@ BEGIN
                       AND q.seq <= (SELECT max(h.seq) FROM head h) + max
                       AND q.xid IN (SELECT h.xid FROM head h)))
         RETURNING d)
-    -- The deltas of a building deleted since are dropped here.
+    -- The deltas of a building deleted since are dropped here, and so are counts no statement
+    -- writes (a row by hand of 9e18 objects overflowed the fold, which stopped every
+    -- building's outbox: found by a review), said in the server's log.
     SELECT array_agg(gone.d ORDER BY (gone.d).seq)
-               FILTER (WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = (gone.d).building_id)),
-           count(*)
-      INTO batch, n FROM gone;
+               FILTER (WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = (gone.d).building_id)
+                         AND arxos.delta_in_range(gone.d)),
+           count(*), count(*) FILTER (WHERE NOT arxos.delta_in_range(gone.d))
+      INTO batch, n, wild FROM gone;
+    IF wild > 0 THEN
+        RAISE WARNING 'dropped % rating deltas whose counts are beyond 10^12 (written by hand?)', wild;
+    END IF;
     IF batch IS NULL THEN
         RETURN n;
     END IF;

@@ -169,16 +169,27 @@ $$;
 
 -- The id of a deleted building, named by key or id, whose `building.deleted` event the outbox
 -- still holds (the latest such building for a key); NULL if none. Raises nothing.
+-- A deletion not sequenced yet counts too (its row in the small events_pending): a reader that
+-- does not sequence first (an SSE subscription) finds a building deleted a moment ago (found
+-- by a review).
 CREATE FUNCTION arxos.deleted_building_id(building text) RETURNS uuid
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN arxos.uuid_shaped(building) THEN
-               (SELECT e.building_id FROM arxos.events e
-                 WHERE e.building_id = building::uuid AND e.type = 'building.deleted'
-                 ORDER BY e.id DESC LIMIT 1)
+               coalesce(
+                   (SELECT p.building_id FROM arxos.events_pending p
+                     WHERE p.building_id = building::uuid AND p.type = 'building.deleted'
+                     ORDER BY p.seq DESC LIMIT 1),
+                   (SELECT e.building_id FROM arxos.events e
+                     WHERE e.building_id = building::uuid AND e.type = 'building.deleted'
+                     ORDER BY e.id DESC LIMIT 1))
            ELSE
-               (SELECT e.building_id FROM arxos.events e
-                 WHERE e.type = 'building.deleted' AND e.building_key = building
-                 ORDER BY e.id DESC LIMIT 1)
+               coalesce(
+                   (SELECT p.building_id FROM arxos.events_pending p
+                     WHERE p.type = 'building.deleted' AND p.body #>> '{building,key}' = building
+                     ORDER BY p.seq DESC LIMIT 1),
+                   (SELECT e.building_id FROM arxos.events e
+                     WHERE e.type = 'building.deleted' AND e.building_key = building
+                     ORDER BY e.id DESC LIMIT 1))
            END
 $$;
 

@@ -219,6 +219,10 @@ SELECT regress.try($$UPDATE arxos.events SET id = id + 1000 WHERE id = (SELECT m
 SELECT arxos.create_building('bev3', 'Gone at once') IS NOT NULL AS created;
 DELETE FROM arxos.buildings WHERE key = 'bev3';
 SELECT string_agg(type, ', ' ORDER BY id) AS at_once FROM arxos.events_since(:bld_start, building => 'bev3');
+-- and before any sequencing, as an SSE subscription asks (found by a review)
+SELECT arxos.create_building('bev4', 'Gone, not sequenced') AS bev4_id \gset
+DELETE FROM arxos.buildings WHERE key = 'bev4';
+SELECT arxos.deleted_building_id('bev4') = :'bev4_id' AS by_key_pending, arxos.deleted_building_id(:'bev4_id') = :'bev4_id' AS by_id_pending;
 SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, building => 'never-was')$$) AS unknown_key;
 SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, building => gen_random_uuid()::text)$$) AS unknown_id;
 -- one statement's creations come folder first, its deletions contents first, whatever order

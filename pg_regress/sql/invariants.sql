@@ -107,5 +107,9 @@ SELECT arxos.sequence_events() >= 0 AS folded;
 SELECT reason FROM arxos.rating_history('b42', max => 1);
 INSERT INTO arxos.rating_deltas (building_id, objects, documented, reason) VALUES (arxos.building_id('b42'), -1000, -1000, 'bulk_update');
 SELECT arxos.sequence_events() >= 0 AS folded_back;
+-- counts no statement writes are dropped, said, not folded into an overflow of every fold
+INSERT INTO arxos.rating_deltas (building_id, objects, changes, reason)
+VALUES (arxos.building_id('b42'), 9223372036854775807, 9223372036854775807, 'zzz');
+SELECT arxos.sequence_events() >= 0 AS folded_without_it;
 -- events are not changed
 SELECT regress.try($q$UPDATE arxos.events SET body = '{"forged": true}' WHERE id = (SELECT max(id) FROM arxos.events)$q$) AS event_body;
