@@ -260,6 +260,26 @@ $$;
 -- The building a webhook filters on (by key or id), held for the rest of the transaction (a
 -- delete that commits meanwhile: unknown, not a webhook of a building already gone); a row of
 -- NULLs for no building.
+-- A webhook written with plain SQL meets the filters' rules of create_webhook and
+-- patch_webhook (found by an audit: types that are no pattern, an `under` not normalised and a
+-- negative starts_after were stored, and their filters never matched, without a word): types
+-- are patterns, `under` is stored normalised (an invalid path is refused), starts_after is an
+-- event position.
+CREATE FUNCTION arxos.webhooks_before_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM arxos.webhook_check_types(NEW.types);
+    IF NEW.under IS NOT NULL THEN
+        NEW.under := arxos.normalize_path(NEW.under);
+    END IF;
+    IF NEW.starts_after < 0 THEN
+        RAISE EXCEPTION 'starts_after must be an event position (0 or more), got %', NEW.starts_after
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE FUNCTION arxos.webhook_building(building text) RETURNS arxos.buildings
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -481,6 +501,12 @@ END
 $$;
 CREATE TRIGGER webhooks_before_delete BEFORE DELETE ON arxos.webhooks
     FOR EACH STATEMENT EXECUTE FUNCTION arxos.webhooks_before_delete();
+CREATE TRIGGER webhooks_before_insert BEFORE INSERT ON arxos.webhooks
+    FOR EACH ROW EXECUTE FUNCTION arxos.webhooks_before_write();
+-- (an update of the delivery state, as the worker's, checks nothing)
+CREATE TRIGGER webhooks_before_update BEFORE UPDATE ON arxos.webhooks
+    FOR EACH ROW WHEN ((NEW.types, NEW.under, NEW.starts_after) IS DISTINCT FROM (OLD.types, OLD.under, OLD.starts_after))
+    EXECUTE FUNCTION arxos.webhooks_before_write();
 
 -- A new secret; the old one keeps signing too (a second signature) for `keep_previous`, so
 -- receivers can switch over. Returns the webhook with its new secret, shown this once.

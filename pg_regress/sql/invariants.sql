@@ -113,3 +113,13 @@ VALUES (arxos.building_id('b42'), 9223372036854775807, 9223372036854775807, 'zzz
 SELECT arxos.sequence_events() >= 0 AS folded_without_it;
 -- events are not changed
 SELECT regress.try($q$UPDATE arxos.events SET body = '{"forged": true}' WHERE id = (SELECT max(id) FROM arxos.events)$q$) AS event_body;
+-- a webhook written with plain SQL meets the filters' rules (found by an audit)
+SELECT regress.try($q$INSERT INTO arxos.webhooks (url, types, secret, starts_after)
+                      VALUES ('https://example.com/h', '{"not a pattern!"}', '\x01'::bytea || decode(repeat('00', 40), 'hex'), 0)$q$) AS webhook_types,
+       regress.try($q$INSERT INTO arxos.webhooks (url, secret, starts_after)
+                      VALUES ('https://example.com/h', '\x01'::bytea || decode(repeat('00', 40), 'hex'), -5)$q$) AS webhook_start;
+BEGIN;
+INSERT INTO arxos.webhooks (url, under, secret, starts_after)
+VALUES ('https://example.com/h', '/electrical//panels/', '\x01'::bytea || decode(repeat('00', 40), 'hex'), 0)
+RETURNING under;
+ROLLBACK;
