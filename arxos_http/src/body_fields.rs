@@ -130,6 +130,17 @@ where
     Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
+/// The `type` of a body that must have one: `null` is the field left out (as for every field
+/// of a body, docs/api.md), so `missing field `type``, not "invalid type: null" (found by an
+/// audit).
+pub fn object_type<'de, D>(deserializer: D) -> Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Option::<String>::deserialize(deserializer)?
+        .ok_or_else(|| serde::de::Error::missing_field("type"))
+}
+
 /// An optional number of a query string (`#[serde(default, deserialize_with =
 /// "crate::body_fields::double")]`), read as PostgreSQL's `float8` reads it: `1e400` and
 /// `1e-400` are refused, not taken as infinity and 0 ([`arxos_core::json_number::double`]).
@@ -270,6 +281,20 @@ mod tests {
         );
         let error = read::<Body>(r#"{"health": "50"}"#).unwrap_err();
         assert!(error.starts_with("invalid type: string"), "{error}");
+    }
+
+    #[test]
+    fn a_null_type_is_a_missing_one() {
+        #[derive(Debug, Deserialize)]
+        struct Body {
+            #[serde(rename = "type", deserialize_with = "object_type")]
+            _kind: String,
+        }
+        for json in [r#"{"type": null}"#, "{}"] {
+            let err = serde_json::from_str::<Body>(json).unwrap_err().to_string();
+            assert!(err.starts_with("missing field `type`"), "{json}: {err}");
+        }
+        assert!(serde_json::from_str::<Body>(r#"{"type": "room"}"#).is_ok());
     }
 
     #[test]

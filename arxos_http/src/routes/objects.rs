@@ -124,7 +124,7 @@ pub async fn get_object(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutObject {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "crate::body_fields::object_type")]
     pub kind: String,
     #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
@@ -968,7 +968,7 @@ pub struct NewObject {
     /// Building key or UUID.
     pub building: String,
     pub path: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "crate::body_fields::object_type")]
     pub kind: String,
     #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
