@@ -175,4 +175,33 @@ fn a_role_without_the_api_grant_is_not_ready() {
         .expect("the grant made again");
     let ready = http.get(&shim.url("/api/health/ready"));
     assert_eq!(ready.status, 200, "{}", ready.body);
+
+    // A bare login role, which cannot even look the schema up: its grants are what is missing,
+    // not the database (found by an audit: "not reachable", "the database query failed").
+    cluster
+        .client()
+        .batch_execute("CREATE ROLE bare_login LOGIN")
+        .expect("a bare login role");
+    let url = format!("postgres://bare_login@127.0.0.1:{}/arxos", cluster.port());
+    let bare = Shim::start_with(&url, &["--no-query", "--no-webhook-worker"], &[]);
+    let health = http.get(&bare.url("/api/health")).json();
+    assert_eq!(health["database"]["reachable"], true, "{health}");
+    assert!(
+        health["database"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("lacks the grants it needs")),
+        "{health}"
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the start-up error in the log",
+        || {
+            bare.logs()
+                .iter()
+                .any(|l| {
+                    l.contains("ERROR") && l.contains("GRANT arxos_authenticator TO bare_login")
+                })
+                .then_some(())
+        },
+    );
 }

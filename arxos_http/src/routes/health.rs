@@ -103,10 +103,16 @@ pub fn extension_problem(installed: Option<&str>) -> Option<String> {
 /// The probe of the database's setup for this server: the extension's version, the server's
 /// role, whether that role may `SET ROLE arxos_api` (every request does) and call
 /// `arxos.authorize` (every key check does). No row: no extension.
+///
+/// A role without USAGE on schema `arxos` cannot even look `authorize` up (`to_regprocedure`
+/// raises there): it is asked first, so that a bare login role is told its grants are missing,
+/// not that the database is unreachable (found by an audit).
 pub const SETUP_SQL: &str = "select e.extversion::text, current_user::text,
         pg_catalog.pg_has_role(current_user, 'arxos_api', 'MEMBER'),
-        coalesce(pg_catalog.has_function_privilege(
-            pg_catalog.to_regprocedure('arxos.authorize(text, text, text)'), 'EXECUTE'), false)
+        case when pg_catalog.has_schema_privilege('arxos', 'USAGE')
+             then coalesce(pg_catalog.has_function_privilege(
+                      pg_catalog.to_regprocedure('arxos.authorize(text, text, text)'), 'EXECUTE'), false)
+             else false end
    from pg_catalog.pg_extension e where e.extname = 'arxos'";
 
 /// What [`SETUP_SQL`] found.
@@ -157,7 +163,10 @@ impl Setup {
         }
         let role = sql_identifier(&self.role);
         match (self.sets_api_role, self.authorizes) {
-            (false, _) => Some(format!(
+            (false, false) => Some(format!(
+                "this server's database role {role} is not a member of arxos_api and may not execute arxos.authorize, so every request is refused: log in as arxos_authenticator, or GRANT arxos_authenticator TO {role} (docs/operations.md)"
+            )),
+            (false, true) => Some(format!(
                 "this server's database role {role} is not a member of arxos_api, so every request is refused: GRANT arxos_api TO {role}, or log in as arxos_authenticator (docs/operations.md)"
             )),
             (true, false) => Some(format!(
@@ -368,6 +377,17 @@ mod tests {
             ..not_member
         };
         assert!(no_authorize.problem().unwrap().contains("arxos.authorize"));
+        // a bare login role: both, and the one grant that gives both
+        let bare = Setup {
+            sets_api_role: false,
+            authorizes: false,
+            ..no_authorize
+        };
+        let problem = bare.problem().unwrap();
+        assert!(
+            problem.contains("GRANT arxos_authenticator TO app"),
+            "{problem}"
+        );
         assert_eq!(sql_identifier("App \"x\""), "\"App \"\"x\"\"\"");
         // the extension's own problem comes first
         assert!(Setup::default()
