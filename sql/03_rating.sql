@@ -494,6 +494,16 @@ BEGIN
 END
 $$;
 
+-- Whether a delta's counts are ones a statement could write (within ±10^12): the fold's sums
+-- of them stay far from bigint's end.
+CREATE FUNCTION arxos.delta_in_range(d arxos.rating_deltas) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT d.changes BETWEEN -1e12 AND 1e12 AND d.objects BETWEEN -1e12 AND 1e12
+       AND d.located BETWEEN -1e12 AND 1e12 AND d.documented BETWEEN -1e12 AND 1e12
+       AND d.with_properties BETWEEN -1e12 AND 1e12 AND d.instrumented BETWEEN -1e12 AND 1e12
+       AND d.verified BETWEEN -1e12 AND 1e12
+$$;
+
 -- Folds max committed deltas, oldest first (and the rest of a transaction they cut in two,
 -- if it lies within the next max), into the per-building totals, and records
 -- the rating moves they caused: the deltas of one transaction and building are replayed as
@@ -505,16 +515,6 @@ $$;
 -- folds only once 256 deltas wait or the oldest has waited 100 ms: a fold has a fixed cost of
 -- about a millisecond, which per poll would cost more than the writes themselves. Returns the
 -- number of deltas folded.
--- Whether a delta's counts are ones a statement could write (within ±10^12): the fold's sums
--- of them stay far from bigint's end.
-CREATE FUNCTION arxos.delta_in_range(d arxos.rating_deltas) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT d.changes BETWEEN -1e12 AND 1e12 AND d.objects BETWEEN -1e12 AND 1e12
-       AND d.located BETWEEN -1e12 AND 1e12 AND d.documented BETWEEN -1e12 AND 1e12
-       AND d.with_properties BETWEEN -1e12 AND 1e12 AND d.instrumented BETWEEN -1e12 AND 1e12
-       AND d.verified BETWEEN -1e12 AND 1e12
-$$;
-
 CREATE FUNCTION arxos.fold_ratings(max integer DEFAULT 10000, lazy boolean DEFAULT false) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column

@@ -257,9 +257,6 @@ BEGIN
 END
 $$;
 
--- The building a webhook filters on (by key or id), held for the rest of the transaction (a
--- delete that commits meanwhile: unknown, not a webhook of a building already gone); a row of
--- NULLs for no building.
 -- A webhook written with plain SQL meets the filters' rules of create_webhook and
 -- patch_webhook (found by an audit: types that are no pattern, an `under` not normalised and a
 -- negative starts_after were stored, and their filters never matched, without a word): types
@@ -280,6 +277,9 @@ BEGIN
 END
 $$;
 
+-- The building a webhook filters on (by key or id), held for the rest of the transaction (a
+-- delete that commits meanwhile: unknown, not a webhook of a building already gone); a row of
+-- NULLs for no building.
 CREATE FUNCTION arxos.webhook_building(building text) RETURNS arxos.buildings
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
