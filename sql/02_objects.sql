@@ -749,14 +749,28 @@ CREATE TRIGGER connections_after_update AFTER UPDATE ON arxos.connections
 CREATE TRIGGER connections_after_delete AFTER DELETE ON arxos.connections
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION arxos.connections_after_delete();
 
--- updated_at follows the building's own fields; first_object_at belongs to the rating engine
--- (the sequencer's fold sets it once, with the owner's rights): nobody else may change it.
-CREATE FUNCTION arxos.buildings_before_update() RETURNS trigger
+-- A building's bookkeeping is the triggers': created_at is set once, updated_at follows the
+-- building's own fields, and first_object_at belongs to the rating engine (the sequencer's fold
+-- sets it, with the owner's rights): nobody else may change it. The extension's owner keeps
+-- what it inserts (a DBA's restore of rows); for anyone else a new building starts now, with
+-- no first object (found by an audit: a plain INSERT set first_object_at and created_at, which
+-- an UPDATE may not, and a building "documented since 2001" rated higher).
+CREATE FUNCTION arxos.buildings_before_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
+DECLARE
+    owner boolean := pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                   WHERE c.oid = 'arxos.buildings'::regclass), 'USAGE');
 BEGIN
-    IF NEW.first_object_at IS DISTINCT FROM OLD.first_object_at
-       AND NOT pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'arxos.buildings'::regclass), 'USAGE') THEN
+    IF TG_OP = 'INSERT' THEN
+        IF NOT owner THEN
+            NEW.created_at := now();
+            NEW.updated_at := now();
+            NEW.first_object_at := NULL;
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.first_object_at IS DISTINCT FROM OLD.first_object_at AND NOT owner THEN
         RAISE EXCEPTION 'first_object_at of building % is kept by the rating engine', OLD.key
             USING ERRCODE = '42501';
     END IF;
@@ -773,25 +787,8 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER buildings_before_update BEFORE UPDATE ON arxos.buildings
-    FOR EACH ROW EXECUTE FUNCTION arxos.buildings_before_update();
-
--- A new building's bookkeeping is the triggers' too (found by an audit: a plain INSERT set
--- first_object_at and created_at, which an UPDATE may not, and a building "documented since
--- 2001" rated higher). The extension's owner keeps what it writes: a DBA's restore of rows.
-CREATE FUNCTION arxos.buildings_before_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'arxos.buildings'::regclass), 'USAGE') THEN
-        NEW.created_at := now();
-        NEW.updated_at := now();
-        NEW.first_object_at := NULL;
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER buildings_before_insert BEFORE INSERT ON arxos.buildings
-    FOR EACH ROW EXECUTE FUNCTION arxos.buildings_before_insert();
+CREATE TRIGGER buildings_before_write BEFORE INSERT OR UPDATE ON arxos.buildings
+    FOR EACH ROW EXECUTE FUNCTION arxos.buildings_before_write();
 
 -- A building's own fields, as its events carry them (bookkeeping left out).
 CREATE FUNCTION arxos.building_fields(b arxos.buildings) RETURNS jsonb

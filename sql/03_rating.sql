@@ -588,7 +588,11 @@ BEGIN
     -- building a single write never does.
     FOR g IN
         WITH r AS (
-            SELECT x.*, (x.day > today - 30 AND x.day <= today) AS in_window FROM unnest(batch) x),
+            SELECT x.*, (x.day > today - 30 AND x.day <= today) AS in_window,
+                   -- a delta that changed an object or raised the instrumented count: these name
+                   -- the step (below)
+                   (x.changes > 0 OR x.instrumented > 0) AS telling
+              FROM unnest(batch) x),
         -- An actor counts once in the window: at the first step that brings them in.
         newcomers AS (
             SELECT f.building_id, f.xid, count(*) AS n
@@ -615,22 +619,22 @@ BEGIN
                    -- and actor come from another statement than its reason).
                    CASE WHEN min(r.reason) <> max(r.reason) AND bool_or(r.reason = 'contribution_verified')
                             THEN 'contribution_verified'
-                        WHEN bool_or(r.changes > 0 OR r.instrumented > 0) THEN
-                            CASE WHEN min(r.reason) FILTER (WHERE r.changes > 0 OR r.instrumented > 0)
-                                    = max(r.reason) FILTER (WHERE r.changes > 0 OR r.instrumented > 0)
-                                 THEN min(r.reason) FILTER (WHERE r.changes > 0 OR r.instrumented > 0)
+                        WHEN bool_or(r.telling) THEN
+                            CASE WHEN min(r.reason) FILTER (WHERE r.telling)
+                                    = max(r.reason) FILTER (WHERE r.telling)
+                                 THEN min(r.reason) FILTER (WHERE r.telling)
                                  ELSE 'bulk_update' END
                         WHEN min(r.reason) = max(r.reason) THEN min(r.reason)
                         ELSE 'bulk_update' END AS reason,
                    -- the first such statement's path (min over "seq|path": no sort per step),
                    -- else the first statement's
                    coalesce(substr(min(lpad(r.seq::text, 20, '0') || r.object_path)
-                                       FILTER (WHERE r.changes > 0 OR r.instrumented > 0), 21),
+                                       FILTER (WHERE r.telling), 21),
                             substr(min(lpad(r.seq::text, 20, '0') || r.object_path), 21)) AS object_path,
                    (array_agg(r.contribution_id) FILTER (WHERE r.contribution_id IS NOT NULL))[1] AS contribution_id,
                    -- and its actor (found by an audit: it was the least by name)
                    coalesce(substr(min(lpad(r.seq::text, 20, '0') || r.actor)
-                                       FILTER (WHERE r.changes > 0 OR r.instrumented > 0), 21),
+                                       FILTER (WHERE r.telling), 21),
                             substr(min(lpad(r.seq::text, 20, '0') || r.actor), 21)) AS actor, max(r.at) AS at
               FROM r
               LEFT JOIN newcomers nc ON nc.building_id = r.building_id AND nc.xid = r.xid

@@ -63,9 +63,16 @@ impl Grants {
         }
     }
 
+    /// Whether grants of `scope` are remembered now. Never the admin scope's: the admin
+    /// functions ask for `arxos.authorize`'s check in their own transaction
+    /// (`arxos.admin_call`), so that the login role alone cannot call them.
+    fn remembers(&self, scope: Scope) -> bool {
+        !self.ttl.is_zero() && scope != Scope::Admin && self.live.load(Ordering::Acquire)
+    }
+
     /// The remembered grant for these inputs, if any and still valid.
     pub fn get(&self, key: &ApiKey, scope: Scope, building: Option<&str>) -> Option<Grant> {
-        if self.ttl.is_zero() || !self.live.load(Ordering::Acquire) {
+        if !self.remembers(scope) {
             return None;
         }
         let slot = slot(key, scope, building);
@@ -98,7 +105,7 @@ impl Grants {
         grant: Grant,
         asked: u64,
     ) {
-        if self.ttl.is_zero() || !self.live.load(Ordering::Acquire) {
+        if !self.remembers(scope) {
             return;
         }
         let now = Instant::now();
@@ -220,6 +227,14 @@ mod tests {
         // Asked after them: remembered.
         g.put(&key, Scope::Read, None, grant("k1"), g.generation());
         assert_eq!(g.get(&key, Scope::Read, None), Some(grant("k1")));
+    }
+
+    #[test]
+    fn admin_grants_are_never_remembered() {
+        let g = live(Duration::from_secs(60));
+        let key = ApiKey("arx_1".into());
+        g.put(&key, Scope::Admin, None, grant("k1"), g.generation());
+        assert_eq!(g.get(&key, Scope::Admin, None), None);
     }
 
     #[test]
