@@ -813,7 +813,8 @@ LANGUAGE sql VOLATILE AS $$
      WHERE h.building_id = arxos.building_id(building)
        AND (before IS NULL OR h.id < before)
      ORDER BY h.id DESC
-     LIMIT arxos.listing_limit(max)
+     -- the building checked here too: with max => 0 no row is read and the WHERE never runs
+     LIMIT (SELECT arxos.listing_limit(max) WHERE arxos.building_id(building) IS NOT NULL)
 $$;
 
 -- One row per building with its current rating.

@@ -117,14 +117,24 @@ $$;
 -- Event type filters (events_since, webhooks, streams): dotted lowercase names such as
 -- object.created, prefixes such as bilt.*, or * alone; at most 100 of at most 200 characters.
 -- NULL (every type) passes; an empty list is the caller's to judge.
+-- The messages are the shim's for the streams' `types` (arxos_http realtime/filter.rs): the
+-- count said as such, and the first bad pattern named (found by an audit: 101 valid patterns
+-- were called an invalid pattern, the whole list quoted).
 CREATE FUNCTION arxos.check_event_types(types text[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    bad record;
 BEGIN
-    IF cardinality(types) > 100 OR EXISTS (
-        SELECT 1 FROM unnest(types) t
-         WHERE t IS NULL OR length(t) > 200 OR t !~ E'^(\\*|[a-z0-9_]+(\\.[a-z0-9_]+)*(\\.\\*)?)$') THEN
-        RAISE EXCEPTION 'invalid event type pattern in %', arxos.shown(types::text) USING ERRCODE = '22023',
+    IF cardinality(types) > 100 THEN
+        RAISE EXCEPTION 'types names % patterns; at most 100 are allowed', cardinality(types) USING ERRCODE = '22023',
             HINT = 'use at most 100 dotted names such as object.created, or prefixes such as bilt.*';
+    END IF;
+    SELECT t INTO bad FROM unnest(types) t
+     WHERE t IS NULL OR length(t) > 200 OR t !~ E'^(\\*|[a-z0-9_]+(\\.[a-z0-9_]+)*(\\.\\*)?)$'
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid event type pattern %: use dotted names such as object.created, or prefixes such as bilt.*, of at most 200 characters',
+            coalesce(arxos.shown(bad.t), 'null') USING ERRCODE = '22023';
     END IF;
 END
 $$;

@@ -173,7 +173,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
      WHERE arxos.admin_call('list_api_keys')
        AND (list_api_keys.after IS NULL OR (k.created_at, k.id) > (p.at, p.id))
      ORDER BY k.created_at, k.id
-     LIMIT arxos.listing_limit(max)
+     -- the checks again where max => 0 (no row read, the WHERE never run) still makes them
+     LIMIT (SELECT arxos.listing_limit(max) FROM arxos.created_place(list_api_keys.after)
+             WHERE arxos.admin_call('list_api_keys'))
 $$;
 
 -- True when it revoked the key; false when no active key has this id.

@@ -532,7 +532,9 @@ LANGUAGE sql STABLE AS $$
        -- each page read every sibling before it
        AND o.path > (SELECT coalesce(args.a, '') FROM args) COLLATE "C"
      ORDER BY o.path
-     LIMIT arxos.listing_limit(max)
+     -- through args: with max => 0 the listing reads no row, and would otherwise never
+     -- evaluate args, so a bad building, path or after went unnoticed (an empty answer)
+     LIMIT (SELECT arxos.listing_limit(max) FROM args)
 $$;
 
 -- A depth-limited page of tree(): the rows of [pos, hi) in path order down to `depth` levels
@@ -620,7 +622,8 @@ LANGUAGE sql STABLE AS $$
         AND (o.path = (SELECT args.p FROM args) OR o.path >= (SELECT args.lo FROM args))
         AND (after IS NULL OR o.path > (SELECT args.a FROM args) COLLATE "C")
       ORDER BY o.path
-      LIMIT arxos.listing_limit(max))
+      -- through args, as in ls: max => 0 still checks the arguments
+      LIMIT (SELECT arxos.listing_limit(max) FROM args))
     UNION ALL
     -- down to a depth: a skip scan past the subtrees below it (arxos.tree_levels), where the
     -- range above read every object of the subtree and dropped the deeper ones
@@ -1055,14 +1058,16 @@ LANGUAGE sql STABLE AS $$
            c.kind, c.properties, c.created_at, c.created_by
       FROM arxos.connections c
      WHERE c.building_id = (SELECT arxos.building_id(building_connections.building))
-       AND (building_connections.kind IS NULL OR arxos.check_kind(building_connections.kind))
        AND (building_connections.kind IS NULL OR c.kind = building_connections.kind)
        -- always a bound, so an index condition in a generic plan too (`after IS NULL OR …`
        -- was a filter there, and each page read every connection before it)
        AND c.id >= coalesce(building_connections.after, '00000000-0000-0000-0000-000000000000')
        AND c.id IS DISTINCT FROM building_connections.after
      ORDER BY c.id
-     LIMIT arxos.listing_limit(building_connections.max)
+     -- the arguments checked here, where max => 0 (no row read) still evaluates them
+     LIMIT (SELECT arxos.listing_limit(building_connections.max)
+             WHERE arxos.building_id(building_connections.building) IS NOT NULL
+               AND (building_connections.kind IS NULL OR arxos.check_kind(building_connections.kind)))
 $$;
 
 -- One object reached by arxos.trace, with the route that first reached it (for cycles).
@@ -1230,7 +1235,8 @@ LANGUAGE sql STABLE AS $$
     SELECT n.path, n.type, n.status, n.distance, n.location
       FROM arxos.nearest_objects(arxos.building_id(building), x, y, z, radius, max) n
      ORDER BY n.distance, n.path COLLATE "C"
-     LIMIT arxos.listing_limit(max)
+     -- the building checked here too: with max => 0 no row is read, nearest_objects not called
+     LIMIT (SELECT arxos.listing_limit(max) WHERE arxos.building_id(building) IS NOT NULL)
 $$;
 
 -- Objects within radius metres of the object at path (itself excluded), nearest first.
@@ -1245,7 +1251,8 @@ LANGUAGE sql STABLE AS $$
     SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius,
                                                  CASE WHEN max < 2147483647 THEN max + 1 END) n
      WHERE n.path <> me.path
-     LIMIT arxos.listing_limit(max)
+     -- through me: max => 0 still checks the object and its location
+     LIMIT (SELECT arxos.listing_limit(max) FROM me)
 $$;
 
 -- History of a path and everything below it (or the whole building), oldest first; with

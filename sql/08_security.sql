@@ -9,8 +9,9 @@
 --   arxos_query          what POST /api/query runs as. It logs in by itself (no membership of
 --                        anything, so SQL it runs cannot SET ROLE elsewhere), sees only schema
 --                        arxos_views, in a READ ONLY transaction.
---   arxos_reader         for BI tools: SELECT on the BI materialized views of 11_bi.sql, and
---                        nothing else (no arxos_views, no SECURITY DEFINER function).
+--   arxos_reader         for BI tools: USAGE on schema arxos_bi and SELECT on its views
+--                        (11_bi.sql), and nothing else (no schema arxos, no arxos_views, no
+--                        SECURITY DEFINER function).
 --
 -- Building scope: arxos.authorize() hands the shim the key's buildings; the shim sets
 -- arxos.building_ids (comma-separated UUIDs, empty = every building) in the transaction, and
@@ -281,7 +282,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
 $$;
 
 CREATE SCHEMA arxos_views;
-COMMENT ON SCHEMA arxos_views IS 'The read-only views of POST /api/query (docs/api.md); BI tools read the materialized views of schema arxos (docs/bi.md).';
+COMMENT ON SCHEMA arxos_views IS 'The read-only views of POST /api/query (docs/api.md); BI tools read schema arxos_bi (docs/bi.md).';
 
 -- Called by the shim at the start of a /api/query transaction: checks the key (read scope)
 -- and records its building scope for the views. Fails in a read-only transaction, so a query

@@ -277,6 +277,13 @@ $$;
 
 -- What was recorded about a contribution cannot change; its status (and what follows from it),
 -- and the personal fields forget_contributor erases, can. verified_at is derived here.
+-- A contribution that sets no high-water mark (arxos.score_mark): rejected, with every token
+-- it was paid clawed back.
+CREATE FUNCTION arxos.sets_no_mark(c arxos.contributions) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT c.status = 'rejected' AND c.tokens_earned <= 0
+$$;
+
 -- tokens_earned follows the ledger: it starts at 0 and changes only to what the reward
 -- transactions booked (a later verification pays the difference between the new status's
 -- reward and tokens_earned, so a hand-lowered tokens_earned would pay again).
@@ -289,15 +296,19 @@ DECLARE
 BEGIN
     IF TG_OP = 'UPDATE' AND
        (NEW.id, NEW.building_id, NEW.contributor_id, NEW.type, NEW.data_hash, NEW.path, NEW.quality,
-        NEW.trust_level, NEW.old_grade, NEW.new_grade, NEW.old_score, NEW.new_score, NEW.bonus_gain,
+        NEW.trust_level, NEW.old_grade, NEW.new_grade, NEW.old_score, NEW.new_score,
         NEW.idempotency_key, NEW.created_at, NEW.changes)
        IS DISTINCT FROM
        (OLD.id, OLD.building_id, OLD.contributor_id, OLD.type, OLD.data_hash, OLD.path, OLD.quality,
-        OLD.trust_level, OLD.old_grade, OLD.new_grade, OLD.old_score, OLD.new_score, OLD.bonus_gain,
+        OLD.trust_level, OLD.old_grade, OLD.new_grade, OLD.old_score, OLD.new_score,
         OLD.idempotency_key, OLD.created_at, OLD.changes)
+       -- bonus_gain only goes down, and only as a rejection that set no mark is undone
+       -- (verify_contribution: the points others were paid for meanwhile are not paid twice)
+       OR (NEW.bonus_gain IS DISTINCT FROM OLD.bonus_gain
+           AND NOT (arxos.sets_no_mark(OLD) AND NEW.status <> 'rejected' AND NEW.bonus_gain < OLD.bonus_gain))
        OR (OLD.first_transaction_id IS NOT NULL
            AND (NEW.first_reward, NEW.first_transaction_id) IS DISTINCT FROM (OLD.first_reward, OLD.first_transaction_id)) THEN
-        RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, changes, quality, rating impact, first reward) cannot change'
+        RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, changes, quality, rating impact, first reward) cannot change (bonus_gain only goes down when a rejection that clawed back every token is undone)'
             USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
     END IF;
     -- Metadata is a stored document (depth, numbers: arxos.check_json); an equal one written
@@ -1096,6 +1107,31 @@ BEGIN
 END
 $$;
 
+-- The impact bonus's high-water mark of a building: the highest score it had with a
+-- contribution that sets a mark (before or after it), and the highest its rating history
+-- records (plain writes and time move it too: a building documented by plain writes, wiped and
+-- re-documented by a contribution, had that score before). A rejected contribution whose
+-- tokens were all clawed back reached nothing: it sets no mark, nor do the history rows of its
+-- writes. One rejected after its contributor moved the tokens away keeps its mark: those points
+-- were paid, and an owner could otherwise pay the same climb again every cycle of contribute,
+-- transfer, reject, delete. `leave_out` leaves one contribution out (verify_contribution, for the
+-- one it reinstates). Each max is one probe of an index, whatever the building's history.
+CREATE FUNCTION arxos.score_mark(b uuid, leave_out uuid DEFAULT NULL) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT greatest(
+        (SELECT max(x.old_score) FROM arxos.contributions x
+          WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)
+            AND x.id IS DISTINCT FROM leave_out),
+        (SELECT max(x.new_score) FROM arxos.contributions x
+          WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)
+            AND x.id IS DISTINCT FROM leave_out),
+        (SELECT h.new_score FROM arxos.rating_history h
+          WHERE h.building_id = b
+            AND NOT EXISTS (SELECT 1 FROM arxos.contributions x
+                             WHERE x.id = h.contribution_id AND arxos.sets_no_mark(x))
+          ORDER BY h.new_score DESC LIMIT 1))
+$$;
+
 CREATE FUNCTION arxos.contribute(building text, contributor uuid, type text, data_hash text,
                                  metadata jsonb DEFAULT '{}', path text DEFAULT NULL,
                                  changes jsonb DEFAULT NULL, idempotency_key text DEFAULT NULL)
@@ -1240,26 +1276,9 @@ BEGIN
       FROM jsonb_array_elements(coalesce(changes -> 'puts', '[]')) e;
     q := arxos.contribution_quality(type, meta, b, puts || CASE WHEN p IS NULL THEN '{}'::text[] ELSE ARRAY[p] END);
 
-    -- The impact bonus pays for new highs only: the points above the score before, the
-    -- highest score the building had with an earlier contribution, and the highest its rating
-    -- history records (plain writes and time move it too: a building documented by plain
-    -- writes, wiped and re-documented by a contribution, had that score before).
-    -- (Rejected contributions whose tokens were all clawed back reached nothing: they set no
-    -- mark, nor do the history rows of their writes. One rejected after its contributor moved
-    -- the tokens away keeps its mark: those points were paid, and an owner could otherwise
-    -- pay the same climb again every cycle of contribute, transfer, reject, delete. Each max
-    -- is one probe of an index, whatever the building's history.)
-    gain := greatest(0, r_after.score - greatest(r_before.score,
-                (SELECT max(x.old_score) FROM arxos.contributions x
-                  WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)),
-                (SELECT max(x.new_score) FROM arxos.contributions x
-                  WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)),
-                (SELECT h.new_score FROM arxos.rating_history h
-                  WHERE h.building_id = b
-                    AND NOT EXISTS (SELECT 1 FROM arxos.contributions x
-                                     WHERE x.id = h.contribution_id AND x.status = 'rejected'
-                                       AND x.tokens_earned <= 0)
-                  ORDER BY h.new_score DESC LIMIT 1)));
+    -- The impact bonus pays for new highs only: the points above the score before and the
+    -- building's high-water mark (arxos.score_mark).
+    gain := greatest(0, r_after.score - greatest(r_before.score, arxos.score_mark(b)));
     -- Record it. A concurrent contribution of the same data that committed first wins (AX006).
     amount := arxos.contribution_reward(type, q::double precision, 'pending', c.trust_level,
                                         gain::double precision, r_after.grade)::numeric(20, 6);
@@ -1411,10 +1430,23 @@ BEGIN
            >= arxos.trust_ordinal(arxos.status_required_trust(status)) THEN
         UPDATE arxos.contributions c SET verified_by_same_owner = false, verifier_id = v.id WHERE c.id = k.id;
     END IF;
+    -- The same status again books nothing, unless what was booked differs from the status's
+    -- reward: a status a DBA set with a plain UPDATE (which books nothing: ledger_check's
+    -- unbooked_status) is booked by the verification that confirms it, and the verifier paid
+    -- (found by an audit: the real verification was a no-op, the author never paid); a
+    -- rejection whose claw-back the balance capped takes what the contributor holds now.
     IF k.status = status THEN
-        RETURN QUERY SELECT k.id, k.status, k.status, 0::numeric(20, 6), k.tokens_earned, 0::numeric(20, 6),
-                            NULL::bigint, NULL::bigint;
-        RETURN;
+        delta := k.reward - k.tokens_earned;
+        IF delta < 0 THEN
+            SELECT a.balance INTO held FROM arxos.accounts a
+             WHERE a.building_id = k.building_id AND a.contributor_id = k.contributor_id;
+            delta := -least(-delta, coalesce(held, 0));
+        END IF;
+        IF delta = 0 THEN
+            RETURN QUERY SELECT k.id, k.status, k.status, 0::numeric(20, 6), k.tokens_earned, 0::numeric(20, 6),
+                                NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
     END IF;
     needed := CASE WHEN arxos.trust_ordinal(arxos.status_required_trust(status))
                         >= arxos.trust_ordinal(arxos.status_required_trust(k.status))
@@ -1428,6 +1460,15 @@ BEGIN
                                   standing, v.reputation);
     END IF;
 
+    -- Undoing a rejection that clawed back every token: the contribution set no mark while it
+    -- was rejected, so another contribution (or plain writes) may have been paid for, or have
+    -- recorded, the same climb since; its bonus pays only for what still lies above the mark
+    -- now, never more than it recorded (found by an audit: reject, delete the objects,
+    -- contribute them again, reinstate paid one climb once per cycle, without end).
+    IF arxos.sets_no_mark(k) AND status <> 'rejected' THEN
+        k.bonus_gain := least(k.bonus_gain,
+                              greatest(0, k.new_score - greatest(k.old_score, arxos.score_mark(k.building_id, k.id))));
+    END IF;
     -- The contributor: the reward of the new status minus what was booked so far. A claw-back
     -- takes at most what the contributor still holds of the building's tokens.
     target := arxos.contribution_reward_for(k, status);
@@ -1456,7 +1497,7 @@ BEGIN
     RETURNING c.reputation - author.reputation INTO rep_moved;
     UPDATE arxos.contributions c
        SET status = verify_contribution.status, reward = target, tokens_earned = c.tokens_earned + delta,
-           verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved,
+           bonus_gain = k.bonus_gain, verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved,
            judged_across_owners = v.owner IS DISTINCT FROM author.owner
                                   AND verify_contribution.status IN ('peer_verified', 'expert_verified', 'rejected'),
            verified_by_same_owner = arxos.same_owner_verification(v, author)
@@ -1807,6 +1848,15 @@ LANGUAGE sql STABLE AS $$
             ('overpaid_contribution', format('contribution %s: booked %s, the highest reward of its statuses %s', c.id, b.paid, b.most),
              b.paid > b.most)) p(problem, detail, found)
      WHERE p.found
+    UNION ALL
+    -- a status set without verify_contribution (a DBA's plain UPDATE): its reward was not
+    -- booked. Booking always pays a status's whole reward, and takes back all of it but what
+    -- the balance caps, which only a rejection does (found by an audit: finance saw reward and
+    -- tokens_earned disagree with nothing to explain it)
+    SELECT 'unbooked_status', format('contribution %s: status %s rewards %s, booked %s: a status set without verify_contribution, which books the difference when it sets that status',
+                                     c.id, c.status, c.reward, c.tokens_earned)
+      FROM arxos.contributions c
+     WHERE c.reward > c.tokens_earned OR (c.status <> 'rejected' AND c.reward < c.tokens_earned)
     UNION ALL
     -- a reward pays its contribution's contributor; a verifier's pay goes to a contributor
     -- who verified the contribution (peer or expert), verifier_reward() once

@@ -32,9 +32,13 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Every building. The window (the last 720 hours: 30 days whatever the session's time zone)
--- has as points the score in force when it opened (the last rating history row before it) and
--- every row inside it; changes counts the rows inside. A building never rated has no points
--- (null scores, 0 changes).
+-- has as points the score in force when it opened (the last rating history row, by id, dated
+-- before it) and every row after that one, by id; changes counts the rows after it. A row's
+-- `at` is its transaction's start, so a row of a transaction that began before the window and
+-- committed after a row dated inside it has the higher id: the history's order (id) decides,
+-- and a row dated inside the window but older than the opening row is before the window
+-- (found by an audit: the opening row was counted after it, and first_score was a later score).
+-- A building never rated has no points (null scores, 0 changes).
 CREATE MATERIALIZED VIEW arxos.bi_rating_trend_30d AS
     SELECT b.id AS building_id, b.key AS building,
            ((array_agg(p.score ORDER BY p.id))[1])::numeric(6, 3) AS first_score,
@@ -43,12 +47,14 @@ CREATE MATERIALIZED VIEW arxos.bi_rating_trend_30d AS
            round(avg(p.score), 3)::numeric(6, 3) AS avg_score, count(p.id) FILTER (WHERE p.inside) AS changes
       FROM arxos.buildings b
       LEFT JOIN LATERAL (
-          (SELECT h.id, h.new_score AS score, false AS inside FROM arxos.rating_history h
-            WHERE h.building_id = b.id AND h.at < arxos.bi_refresh_time() - interval '720 hours'
-            ORDER BY h.id DESC LIMIT 1)
+          WITH opening AS MATERIALIZED (
+              SELECT h.id, h.new_score FROM arxos.rating_history h
+               WHERE h.building_id = b.id AND h.at < arxos.bi_refresh_time() - interval '720 hours'
+               ORDER BY h.id DESC LIMIT 1)
+          SELECT o.id, o.new_score AS score, false AS inside FROM opening o
           UNION ALL
           SELECT h.id, h.new_score, true FROM arxos.rating_history h
-           WHERE h.building_id = b.id AND h.at >= arxos.bi_refresh_time() - interval '720 hours') p ON true
+           WHERE h.building_id = b.id AND h.id > coalesce((SELECT o.id FROM opening o), 0)) p ON true
      GROUP BY b.id, b.key;
 CREATE UNIQUE INDEX bi_rating_trend_30d_building ON arxos.bi_rating_trend_30d (building_id);
 
@@ -76,6 +82,15 @@ CREATE UNIQUE INDEX bi_refreshed_only_row ON arxos.bi_refreshed (only_row);
 CREATE FUNCTION arxos.refresh_views() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    -- Only the views' owner may refresh them: said first, as such (found by an audit: the API's
+    -- role was told "permission denied for function serialize", setting up pg_cron under it).
+    IF NOT pg_catalog.pg_has_role(current_user,
+               (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'arxos.bi_leaderboard'::regclass), 'USAGE') THEN
+        RAISE EXCEPTION 'refresh_views must run as the extension''s owner (%), who owns the materialized views it refreshes; % is not',
+            (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+              WHERE c.oid = 'arxos.bi_leaderboard'::regclass), current_user
+            USING ERRCODE = '42501', HINT = 'schedule it in pg_cron as that role (docs/bi.md)';
+    END IF;
     -- Under REPEATABLE READ the views would read the transaction's snapshot, older than the
     -- time refreshed_at states (found by a review).
     IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -171,5 +186,24 @@ CREATE VIEW arxos_bi.ledger AS
       JOIN arxos.accounts a ON a.id = e.account_id
       JOIN arxos.buildings b ON b.id = a.building_id
       LEFT JOIN arxos.contributors c ON c.id = a.contributor_id;
+-- What BI tools show as descriptions (Metabase and Superset import them; found by an audit:
+-- none had one): each view's, and the columns a dashboard gets wrong without being told.
+COMMENT ON VIEW arxos_bi.leaderboard IS 'One row per building: its BILT rating when the views were last refreshed (arxos.refresh_views), ranked by score (docs/bi.md).';
+COMMENT ON COLUMN arxos_bi.leaderboard.grade IS 'BILT grade, 0z (worst) to 1A (best). Text order is not grade order: sort by grade_ordinal.';
+COMMENT ON COLUMN arxos_bi.leaderboard.grade_ordinal IS 'The grade''s position, 0 (0z) to 25 (1A): sort and compare grades by it.';
+COMMENT ON COLUMN arxos_bi.leaderboard.rank IS 'rank() by score, best first: tied buildings share a rank and the next rank is skipped (1, 2, 2, 4).';
+COMMENT ON VIEW arxos_bi.grade_distribution IS 'One row per grade (all 26): how many buildings the leaderboard of the same refresh has at it.';
+COMMENT ON COLUMN arxos_bi.grade_distribution.ordinal IS 'The grade''s position, 0 (0z) to 25 (1A): sort by it, not by the grade''s text.';
+COMMENT ON VIEW arxos_bi.rating_trend_30d IS 'One row per building: its score over the last 720 hours, from the score in force when the window opened to the last recorded change (docs/bi.md, "Scores in the trend").';
+COMMENT ON COLUMN arxos_bi.rating_trend_30d.avg_score IS 'Plain mean of the window''s points (the opening score and each change), not weighted by time.';
+COMMENT ON COLUMN arxos_bi.rating_trend_30d.changes IS 'Rating history rows in the window (changes of score of at least 0.1, or of grade).';
+COMMENT ON VIEW arxos_bi.objects_by_type_status IS 'One row per building, object type and status: how many objects, and how many need repair.';
+COMMENT ON VIEW arxos_bi.rating_history IS 'Live: one row per recorded rating change (docs/rating.md). Order a building''s rows by id, not by at.';
+COMMENT ON COLUMN arxos_bi.rating_history.at IS 'When the change''s transaction started: overlapping transactions can have at out of id order; the row with the highest id holds the current score.';
+COMMENT ON VIEW arxos_bi.objects IS 'Live: every object (without its free-form properties and metrics).';
+COMMENT ON VIEW arxos_bi.contributors IS 'Live: every contributor; a forgotten one shows its pseudonym.';
+COMMENT ON VIEW arxos_bi.contributions IS 'Live: every contribution, without its metadata and changes.';
+COMMENT ON VIEW arxos_bi.holdings IS 'Live: each contributor''s tokens per building (balance, and earned: rewards net of claw-backs, without transfers).';
+COMMENT ON VIEW arxos_bi.ledger IS 'Live: every ledger entry; a transaction''s entries sum to zero per building, and a NULL contributor is the building''s mint.';
 GRANT USAGE ON SCHEMA arxos_bi TO arxos_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA arxos_bi TO arxos_reader;

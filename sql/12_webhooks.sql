@@ -340,7 +340,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_tem
      WHERE arxos.admin_call('list_webhooks')
        AND (list_webhooks.after IS NULL OR (w.created_at, w.id) > (p.at, p.id))
      ORDER BY w.created_at, w.id
-     LIMIT arxos.listing_limit(max)
+     -- the checks again where max => 0 (no row read, the WHERE never run) still makes them
+     LIMIT (SELECT arxos.listing_limit(max) FROM arxos.created_place(list_webhooks.after)
+             WHERE arxos.admin_call('list_webhooks'))
 $$;
 
 CREATE FUNCTION arxos.get_webhook(webhook uuid) RETURNS jsonb
@@ -406,7 +408,11 @@ BEGIN
         w.url := changes ->> 'url';
     END IF;
     IF changes ? 'types' THEN
-        IF jsonb_typeof(changes -> 'types') NOT IN ('array', 'null') THEN
+        -- every element a string: jsonb_array_elements_text below would store true as 'true'
+        -- (found by an audit: a PATCH of [true] or [2] answered 200 with a filter that never fires)
+        IF jsonb_typeof(changes -> 'types') NOT IN ('array', 'null')
+           OR (jsonb_typeof(changes -> 'types') = 'array'
+               AND EXISTS (SELECT 1 FROM jsonb_array_elements(changes -> 'types') e WHERE jsonb_typeof(e) <> 'string')) THEN
             RAISE EXCEPTION 'types must be an array of strings' USING ERRCODE = '22023';
         END IF;
         w.types := CASE WHEN jsonb_typeof(changes -> 'types') = 'array'
@@ -622,6 +628,11 @@ DECLARE
     d arxos.webhook_deliveries;
 BEGIN
     PERFORM arxos.admin_call('retry_webhook_delivery');
+    -- A delivery that is not the webhook's is not found, whatever the webhook's state (found by
+    -- an audit: a disabled webhook's answer sent the operator to enable it, then 404).
+    IF NOT EXISTS (SELECT 1 FROM arxos.webhook_deliveries x WHERE x.id = delivery AND x.webhook_id = webhook) THEN
+        RAISE EXCEPTION 'delivery % of webhook % not found', delivery, webhook USING ERRCODE = 'P0002';
+    END IF;
     -- A disabled webhook's deliveries are never claimed (but test messages and those up to the
     -- farewell building.deleted): a retry would wait, unsaid, until it is enabled again.
     IF EXISTS (SELECT 1 FROM arxos.webhooks w WHERE w.id = webhook AND NOT w.enabled

@@ -87,6 +87,7 @@ CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     p    record;
+    own_wait boolean;
 BEGIN
     IF t IS NULL OR NOT isfinite(t) THEN
         RAISE EXCEPTION 'a reading needs a finite time, got %', t USING ERRCODE = '22023';
@@ -130,23 +131,51 @@ BEGIN
     -- cannot be while DEFAULT holds rows of its range): a table, so that a month of any size
     -- moves (an array of them would stop at 1 GB, and with it every later tick).
     -- (Dropped again below; an error rolls its creation back.)
-    -- The parent first, as CREATE … PARTITION OF and a partition's DROP lock it before DEFAULT
-    -- (the DELETE below would otherwise lock DEFAULT first: a deadlock with a retention drop).
-    LOCK TABLE ONLY arxos.readings IN ACCESS EXCLUSIVE MODE;
-    EXECUTE 'CREATE TEMP TABLE arxos_readings_moving (LIKE arxos.readings) ON COMMIT DROP';
-    EXECUTE 'WITH moved AS (DELETE FROM arxos.readings_default d WHERE d.at >= $1 AND d.at < $2 RETURNING d.*)
-             INSERT INTO pg_temp.arxos_readings_moving SELECT * FROM moved'
-      USING p.lower, p.upper;
-    EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
-                   p.name, p.lower, p.upper);
-    -- Moved, not new: the readings trigger leaves these rows alone.
-    PERFORM set_config('arxos.readings_moving', 'on', true);
-    EXECUTE 'INSERT INTO arxos.readings SELECT * FROM pg_temp.arxos_readings_moving';
-    PERFORM set_config('arxos.readings_moving', 'off', true);
-    EXECUTE 'DROP TABLE pg_temp.arxos_readings_moving';
+    -- The locks below wait for every transaction reading the readings (a BI query, a dump, an
+    -- analyst's open transaction), and every other reader and writer of readings queues behind
+    -- the wait. A caller without a lock_timeout of its own (a writer: record, record_batch)
+    -- waits at most readings_partition_wait(), and the month's readings then go to DEFAULT,
+    -- stored and read the same, until readings_maintenance makes the partition (found by an
+    -- audit: a backfill while a dashboard's query ran held up every sensor's writes for the
+    -- query's length). readings_maintenance sets its own (2 s) and hears of the timeout.
+    own_wait := current_setting('lock_timeout') IN ('0', '');
+    IF own_wait THEN
+        PERFORM set_config('lock_timeout', (extract(epoch FROM arxos.readings_partition_wait()) * 1000)::bigint || 'ms', true);
+    END IF;
+    BEGIN
+        -- The parent first, as CREATE … PARTITION OF and a partition's DROP lock it before
+        -- DEFAULT (the DELETE below would otherwise lock DEFAULT first: a deadlock with a
+        -- retention drop).
+        LOCK TABLE ONLY arxos.readings IN ACCESS EXCLUSIVE MODE;
+        EXECUTE 'CREATE TEMP TABLE arxos_readings_moving (LIKE arxos.readings) ON COMMIT DROP';
+        EXECUTE 'WITH moved AS (DELETE FROM arxos.readings_default d WHERE d.at >= $1 AND d.at < $2 RETURNING d.*)
+                 INSERT INTO pg_temp.arxos_readings_moving SELECT * FROM moved'
+          USING p.lower, p.upper;
+        EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
+                       p.name, p.lower, p.upper);
+        -- Moved, not new: the readings trigger leaves these rows alone.
+        PERFORM set_config('arxos.readings_moving', 'on', true);
+        EXECUTE 'INSERT INTO arxos.readings SELECT * FROM pg_temp.arxos_readings_moving';
+        PERFORM set_config('arxos.readings_moving', 'off', true);
+        EXECUTE 'DROP TABLE pg_temp.arxos_readings_moving';
+    EXCEPTION WHEN lock_not_available THEN
+        IF NOT own_wait THEN
+            RAISE;
+        END IF;
+        PERFORM set_config('lock_timeout', '0', true);
+        RETURN false;
+    END;
+    IF own_wait THEN
+        PERFORM set_config('lock_timeout', '0', true);
+    END IF;
     RETURN true;
 END
 $$;
+
+-- How long a writer of readings waits to create a month's partition (ensure_readings_partition)
+-- before it leaves the month's readings in DEFAULT: 200 ms.
+CREATE FUNCTION arxos.readings_partition_wait() RETURNS interval
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT interval '200 milliseconds' $$;
 
 -------------------------------------------------------------------------------------------------
 -- Instrumented: a reading in the last 30 days
@@ -584,8 +613,16 @@ BEGIN
         OR coalesce(jsonb_typeof(e.j -> 'unit'), 'null') NOT IN ('null', 'string')
         OR coalesce(jsonb_typeof(e.j -> 'at'), 'null') NOT IN ('null', 'string')
      LIMIT 1;
+    -- The rule broken is named (found by an audit: "value": "NaN" was answered with the
+    -- reading and the shape alone)
     IF FOUND THEN
-        RAISE EXCEPTION 'reading % is invalid: %', bad.i, arxos.shown(bad.j::text) USING ERRCODE = '22023',
+        RAISE EXCEPTION 'reading % is invalid: %: %', bad.i,
+            CASE WHEN jsonb_typeof(bad.j) <> 'object' THEN 'a reading is a JSON object, not a JSON ' || jsonb_typeof(bad.j)
+                 WHEN jsonb_typeof(bad.j -> 'path') IS DISTINCT FROM 'string' THEN 'path must be a string, got ' || coalesce('a JSON ' || jsonb_typeof(bad.j -> 'path'), 'none')
+                 WHEN jsonb_typeof(bad.j -> 'value') IS DISTINCT FROM 'number' THEN 'value must be a JSON number (a finite one: JSON has no NaN or infinity), got ' || coalesce('a JSON ' || jsonb_typeof(bad.j -> 'value'), 'none')
+                 WHEN coalesce(jsonb_typeof(bad.j -> 'unit'), 'null') NOT IN ('null', 'string') THEN 'unit must be a string, got a JSON ' || jsonb_typeof(bad.j -> 'unit')
+                 ELSE 'at must be a string (ISO 8601 with a zone), got a JSON ' || jsonb_typeof(bad.j -> 'at') END,
+            arxos.shown(bad.j::text) USING ERRCODE = '22023',
             HINT = 'each reading is {"path": "/a/b", "value": 21.5, "unit": "°C", "at": "2026-01-01T00:00:00Z"}; unit and at are optional';
     END IF;
     -- A key this function does not read (a misspelt "timestamp" for "at") would be dropped and
@@ -989,5 +1026,6 @@ CREATE VIEW arxos_bi.readings AS
       FROM arxos.readings r
       JOIN arxos.buildings b ON b.id = r.building_id
       JOIN arxos.objects o ON o.id = r.object_id;
+COMMENT ON VIEW arxos_bi.readings IS 'Live: every sensor reading with its building and object (path as it is now). Filter on at first: the table is partitioned by month of at.';
 GRANT SELECT ON arxos_bi.readings TO arxos_reader;
 

@@ -31,6 +31,23 @@ SELECT regress.try($$SELECT * FROM arxos.find('b42', max => -1)$$);
 SELECT regress.try($$SELECT * FROM arxos.find_all(max => -1)$$);
 SELECT regress.try($$SELECT * FROM arxos.near('b42', '/hvac/zones/zone_1/thermostat_1', max => -1)$$);
 SELECT regress.try($$SELECT * FROM arxos.near_point('b42', 0, 0, max => -1)$$);
+-- max => 0 reads no row, yet the arguments are still checked (was an empty answer for an
+-- unknown building or path, or a malformed after or kind)
+SELECT regress.try($$SELECT * FROM arxos.ls('nope', '/', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.ls('b42', '/nope', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.tree('nope', '/', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.tree('b42', '/', after => 'a//b/..', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.near('b42', '/nope', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.near_point('nope', 0, 0, max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.building_connections('nope', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.building_connections('b42', kind => 'No Kind', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.rating_history('nope', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.list_api_keys(after => 'yesterday', max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.list_webhooks(after => 'yesterday', max => 0)$$);
+SELECT (SELECT count(*) FROM arxos.ls('b42', '/', max => 0)) AS ls_none,
+       (SELECT count(*) FROM arxos.tree('b42', '/', max => 0)) AS tree_none,
+       (SELECT count(*) FROM arxos.tree('b42', '/', max => 0, depth => 1)) AS levels_none,
+       (SELECT count(*) FROM arxos.list_api_keys(max => 0)) AS keys_none;
 -- z alone is refused as null too (it does not clear anything: x and y null clear the point)
 SELECT regress.try($$SELECT arxos.patch('b42', '/hvac/zones/zone_1/thermostat_1', location => '{"z": null}')$$);
 

@@ -125,7 +125,10 @@ SELECT left(regress.try(q), 110) AS login_refused
          $$SELECT arxos.create_api_key('escalate', ARRAY['admin'])$$,
          $$SELECT arxos.list_api_keys()$$,
          $$SELECT arxos.list_webhooks()$$,
-         $$SELECT arxos.rotate_webhook_secret(gen_random_uuid())$$]) WITH ORDINALITY AS u(q, n)
+         $$SELECT arxos.rotate_webhook_secret(gen_random_uuid())$$,
+         -- a page of none is refused too (it read no row, and skipped the check)
+         $$SELECT arxos.list_api_keys(max => 0)$$,
+         $$SELECT arxos.list_webhooks(max => 0)$$]) WITH ORDINALITY AS u(q, n)
  ORDER BY n;
 ROLLBACK;
 -- a write key's check is no admin check

@@ -779,11 +779,14 @@ SELECT set_config('arxos.actor', 'ivy-owner', false) IS NOT NULL AS as_ivy_owner
 -- nor does it start to once that identity is forgotten (its owner is rewritten then)
 SELECT arxos.forget_contributor(arxos.contributor_id('ivy2')) IS NOT NULL AS ivy2_forgotten;
 SELECT arxos.verifier_standing(p) AS standing FROM arxos.contributors p WHERE handle = 'ivy';
--- nor a status set by a plain UPDATE (nobody judged it)
+-- nor a status set by a plain UPDATE (nobody judged it; rolled back: it booked nothing, which
+-- ledger_check reports)
 SELECT status FROM arxos.contribute('mkt', arxos.contributor_id('ivy'), 'object_documentation',
        pg_temp.h('ivy-2'), '{"notes": "n", "manufacturer": "m", "model": "x", "serial_number": "s"}', '/f1/r1');
+BEGIN;
 UPDATE arxos.contributions SET status = 'peer_verified' WHERE data_hash = pg_temp.h('ivy-2');
 SELECT reputation - arxos.verifier_standing(p) AS not_counted FROM arxos.contributors p WHERE handle = 'ivy';
+ROLLBACK;
 -- a trusted contributor of another owner judging it does
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT new_status FROM arxos.verify_contribution((SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('ivy-1')),
@@ -912,6 +915,57 @@ UPDATE arxos.objects SET status = 'unknown', properties = '{}', x = NULL, y = NU
  WHERE building_id = arxos.building_id('pump') AND path = '/hvac/t99';
 SELECT c.new_score - c.old_score > 10 AS climbed_again, c.bonus_gain < 1 AS climb_not_paid_again
   FROM pg_temp.pump('pump-up-6', true) c;
+SELECT count(*) AS violations FROM arxos.ledger_check();
+-- Undoing a rejection that clawed back every token pays only the points still above the mark:
+-- while rejected it set none, and another contribution may have been paid for the same climb
+-- (found by an audit: reject, delete the objects, contribute them again, reinstate paid the
+-- climb again every cycle). Nobody climbed meanwhile: the whole gain is paid again.
+SELECT arxos.create_building('reinst', 'Reinstated') IS NOT NULL AS created;
+CREATE FUNCTION pg_temp.document(word text) RETURNS arxos.contributions LANGUAGE plpgsql AS $$
+DECLARE
+    r arxos.contributions;
+BEGIN
+    PERFORM arxos.contribute('reinst', arxos.contributor_id('pumper'), 'bim_model_update', pg_temp.h(word),
+                             '{"model_version": "1"}', NULL,
+                             (SELECT jsonb_build_object('puts', jsonb_agg(jsonb_build_object('path', '/s' || n, 'type', 'sensor',
+                                          'properties', '{"unit": "C"}'::jsonb, 'location', '{"x": 1, "y": 2}'::jsonb)))
+                                FROM generate_series(1, 5) n));
+    SELECT * INTO r FROM arxos.contributions c WHERE c.data_hash = pg_temp.h(word);
+    RETURN r;
+END
+$$;
+SELECT bonus_gain > 10 AS climbed FROM pg_temp.document('reinst-a');
+SELECT bonus_gain AS a_gain FROM arxos.contributions WHERE data_hash = pg_temp.h('reinst-a') \gset
+CREATE FUNCTION pg_temp.judge(word text, status text) RETURNS numeric LANGUAGE sql AS $$
+    SELECT (arxos.verify_contribution(c.id, arxos.contributor_id('pumpjudge'), $2)).tokens_delta
+      FROM arxos.contributions c WHERE c.data_hash = pg_temp.h(word)
+$$;
+SELECT pg_temp.judge('reinst-a', 'rejected') < 0 AS clawed_back;
+SELECT pg_temp.judge('reinst-a', 'peer_verified') > 0 AS reinstated;
+SELECT bonus_gain = :a_gain AND tokens_earned = reward AS whole_gain_kept
+  FROM arxos.contributions WHERE data_hash = pg_temp.h('reinst-a');
+-- rejected again, the objects deleted and documented again by another contribution (paid in
+-- full: the rejected one sets no mark), then reinstated: the climb was paid, its bonus is gone
+SELECT pg_temp.judge('reinst-a', 'rejected') < 0 AS clawed_back_again;
+SELECT tokens_earned AS a_tokens FROM arxos.contributions WHERE data_hash = pg_temp.h('reinst-a');
+SELECT count(*) AS removed FROM (SELECT arxos.rm('reinst', '/s' || n) FROM generate_series(1, 5) n) x;
+SELECT bonus_gain > 10 AS b_paid_in_full FROM pg_temp.document('reinst-b');
+SELECT pg_temp.judge('reinst-a', 'peer_verified') AS a_paid_again;
+SELECT bonus_gain AS a_gain_now, tokens_earned = reward AS booked,
+       reward = arxos.contribution_reward('bim_model_update', quality::float8, 'peer_verified', trust_level, 0, new_grade)::numeric(20, 6) AS base_reward_only
+  FROM arxos.contributions WHERE data_hash = pg_temp.h('reinst-a');
+-- bonus_gain goes down only there: a plain UPDATE of it is refused
+SELECT regress.try($$UPDATE arxos.contributions SET bonus_gain = 0 WHERE data_hash = pg_temp.h('reinst-b')$$) AS plain_lowering;
+SELECT count(*) AS violations FROM arxos.ledger_check();
+-- A status set by a plain UPDATE books nothing: ledger_check says so, and the verification that
+-- confirms it books the difference and pays its verifier (found by an audit: it was a no-op)
+UPDATE arxos.contributions SET status = 'expert_verified' WHERE data_hash = pg_temp.h('reinst-b');
+SELECT problem, detail LIKE '%status expert_verified rewards%set without verify_contribution%' AS says_why FROM arxos.ledger_check();
+SELECT v.tokens_delta > 0 AS booked, v.verifier_reward > 0 AS verifier_paid, v.old_status, v.new_status
+  FROM arxos.contributions c, arxos.verify_contribution(c.id, arxos.contributor_id('pumpjudge'), 'expert_verified') v
+ WHERE c.data_hash = pg_temp.h('reinst-b');
+SELECT (arxos.verify_contribution(c.id, arxos.contributor_id('pumpjudge'), 'expert_verified')).tokens_delta AS again_nothing
+  FROM arxos.contributions c WHERE c.data_hash = pg_temp.h('reinst-b');
 SELECT count(*) AS violations FROM arxos.ledger_check();
 -- a connection that exists already is malformed input (AX010), not a race to retry
 SELECT regress.try($$SELECT arxos.contribute('pump', arxos.contributor_id('pumper'), 'object_documentation',

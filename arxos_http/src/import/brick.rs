@@ -408,16 +408,25 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     names.insert(entities.get(s).copied().unwrap_or(s), l.value().to_owned());
                 }
                 ("properties", Term::Literal(l)) => {
-                    match serde_json::from_str::<Value>(l.value()) {
-                        Ok(Value::Object(m)) => {
-                            given
-                                .entry(entities.get(s).copied().unwrap_or(s))
-                                .or_default()
-                                .extend(m);
+                    let subject = entities.get(s).copied().unwrap_or(s);
+                    // One document per subject, read as strictly as a request's body (found by
+                    // an audit: a key given twice kept the last, two documents were merged, and
+                    // a refusal quoted the whole literal)
+                    let refused = if given.contains_key(subject) {
+                        Err(
+                            "a subject has one arxos:properties: this second one was left out"
+                                .to_owned(),
+                        )
+                    } else {
+                        properties_document(l.value())
+                    };
+                    match refused {
+                        Ok(m) => {
+                            given.insert(subject, m);
                         }
-                        _ => model.skipped.push(Skipped {
-                            what: t.to_string(),
-                            reason: "arxos:properties is not a JSON object".into(),
+                        Err(reason) => model.skipped.push(Skipped {
+                            what: format!("arxos:properties of {s}"),
+                            reason,
                         }),
                     }
                 }
@@ -509,13 +518,18 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let given_ids: BTreeSet<&str> = given.keys().copied().collect();
     for &id in &entities {
         let classes = types.get(id);
-        let class = classes.and_then(|cs| {
-            cs.iter()
-                .find(|c| is_brick(c))
-                .or_else(|| cs.iter().find(|c| c.starts_with(REC)))
-                .or_else(|| cs.iter().next())
-        });
+        let class = classes.and_then(chosen_class);
         let kind = class.map_or_else(|| "Resource".to_owned(), |c| type_name(c));
+        // A class whose name cannot be a type is said, not silently Resource (found by an
+        // audit); rdf_type keeps the class.
+        if let Some(c) = class.filter(|c| kind == "Resource" && local_name(c) != "Resource") {
+            model.skipped.push(Skipped {
+                what: c.to_string(),
+                reason: format!(
+                    "the class's name cannot be an object type (a label: no control or invisible characters, no space at either end), so {id} has type Resource"
+                ),
+            });
+        }
         let mut properties = props
             .remove(id)
             .unwrap_or_default()
@@ -635,6 +649,55 @@ fn static_name(name: &str) -> &'static str {
 /// The type of a class IRI: its local name (percent-decoded), at most 100 characters. A longer
 /// name keeps its first 91 characters, then `~` and 8 hex digits of its hash, so that two
 /// classes that differ only past the cut stay two types (as connection kinds do).
+/// An `arxos:properties` literal: a JSON object with each key once.
+fn properties_document(text: &str) -> Result<Map<String, Value>, String> {
+    if let Some(duplicate) = crate::json_body::duplicate_key(text.as_bytes()) {
+        return Err(format!(
+            "arxos:properties gives the key {:?} twice (in the object at {}): a document with each key once is read, not half of one",
+            duplicate.key,
+            if duplicate.at.is_empty() { "the top level" } else { &duplicate.at }
+        ));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(format!(
+            "arxos:properties is not a JSON object but {}",
+            match other {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            }
+        )),
+        Err(e) if e.to_string().contains("recursion limit") => Err(
+            "arxos:properties nests deeper than the 128 levels a JSON document may have here"
+                .to_owned(),
+        ),
+        Err(e) => Err(format!("arxos:properties is not JSON: {e}")),
+    }
+}
+
+/// The class that gives a subject its type: a Brick class, else a RealEstateCore one, else any;
+/// of several, [`most_specific`].
+pub fn chosen_class(classes: &BTreeSet<String>) -> Option<&String> {
+    most_specific(classes.iter().filter(|c| is_brick(c)))
+        .or_else(|| most_specific(classes.iter().filter(|c| c.starts_with(REC))))
+        .or_else(|| most_specific(classes.iter()))
+}
+
+/// Of several classes of one subject, the one whose name is the longest (ties: the first IRI).
+/// Brick names a subclass by qualifying its parent's name (`Zone_Air_Temperature_Sensor` under
+/// `Air_Temperature_Sensor` under `Temperature_Sensor`), so in an inferred model, which lists
+/// every superclass, the longest is the most specific one; IRI order alone gave `Equipment` to
+/// a VAV (found by an audit).
+fn most_specific<'a>(classes: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    classes.min_by(|a, b| {
+        let len = |c: &str| percent_decode(local_name(c)).chars().count();
+        len(b).cmp(&len(a)).then_with(|| a.cmp(b))
+    })
+}
+
 pub fn type_name(class: &str) -> String {
     // An object type is a label (arxos_core::label, the database's arxos.is_label): a name
     // that is not one once cut (blank, a space at either end, a control or invisible
@@ -855,6 +918,59 @@ mod tests {
         let e_100 = format!("0.{}1", "0".repeat(99));
         assert_eq!(exact_decimal(&e_100).unwrap().to_string(), e_100);
         assert_eq!(exact_decimal(&format!("0.{}1", "0".repeat(100))), None);
+    }
+
+    /// An inferred model lists every superclass: the type is the most specific (the longest
+    /// name), and a class that cannot be a type is said (found by an audit: a VAV was typed
+    /// `Equipment`, a zero-width class silently `Resource`).
+    #[test]
+    fn the_most_specific_class_gives_the_type() {
+        let ttl = "@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+            ex:vav a brick:VAV, brick:Variable_Air_Volume_Box, brick:Terminal_Unit, brick:HVAC_Equipment, brick:Equipment .\n\
+            ex:zat a brick:Zone_Air_Temperature_Sensor, brick:Air_Temperature_Sensor, brick:Temperature_Sensor, brick:Sensor, brick:Point ;\n\
+                brick:isPointOf ex:vav .\n\
+            ex:odd a <urn:cls#Zero%E2%80%8BWidth> .\n";
+        let model = parse(ttl.as_bytes()).unwrap();
+        assert_eq!(find(&model, "vav").kind, "Variable_Air_Volume_Box");
+        assert_eq!(find(&model, "zat").kind, "Zone_Air_Temperature_Sensor");
+        assert_eq!(find(&model, "odd").kind, "Resource");
+        assert!(
+            model
+                .skipped
+                .iter()
+                .any(|s| s.what == "urn:cls#Zero%E2%80%8BWidth"
+                    && s.reason.contains("has type Resource")),
+            "{:?}",
+            model.skipped
+        );
+    }
+
+    /// arxos:properties is read as strictly as a request's body (found by an audit).
+    #[test]
+    fn arxos_properties_are_one_document_with_each_key_once() {
+        let deep = format!("{}1{}", "{\\\"a\\\":".repeat(200), "}".repeat(200));
+        let ttl = format!(
+            "@prefix arxos: <https://arxos.dev/schema#> .\n@prefix ex: <urn:ex#> .\n\
+             ex:dup arxos:properties \"{{\\\"x\\\": 1, \\\"x\\\": 2}}\" .\n\
+             ex:two arxos:properties \"{{\\\"a\\\": 1}}\", \"{{\\\"b\\\": 2}}\" .\n\
+             ex:deep arxos:properties \"{deep}\" .\n\
+             ex:list arxos:properties \"[1]\" .\n"
+        );
+        let model = parse(ttl.as_bytes()).unwrap();
+        let reason = |what: &str| {
+            model
+                .skipped
+                .iter()
+                .find(|s| s.what == format!("arxos:properties of urn:ex#{what}"))
+                .map(|s| s.reason.clone())
+                .unwrap_or_else(|| panic!("{what}: {:?}", model.skipped))
+        };
+        assert!(reason("dup").contains("the key \"x\" twice"));
+        assert!(reason("two").contains("this second one was left out"));
+        assert!(reason("deep").contains("nests deeper"));
+        assert!(reason("list").contains("not a JSON object but an array"));
+        assert!(model.skipped.iter().all(|s| s.what.len() < 60));
+        assert_eq!(find(&model, "two").properties.len(), 1);
     }
 
     #[test]

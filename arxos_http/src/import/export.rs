@@ -5,11 +5,12 @@
 //! connection whose properties are not what the importer derives from its triple alone
 //! (`{"predicate": …}`) also gets an `rdf:Statement` about that triple with `arxos:properties`.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::brick::{type_name, ARXOS, BRICK, RDF};
+use super::brick::{chosen_class, type_name, ARXOS, BRICK, RDF};
 
 /// One object as the exporter reads it.
 #[derive(Debug, Clone)]
@@ -74,11 +75,27 @@ fn valid_iri(iri: &str) -> bool {
             .any(|c| c.is_whitespace() || "<>\"{}|^`\\".contains(c))
 }
 
-/// The class it was imported with while its type is still that class's, else its type's.
-fn class_of(o: &ExportObject) -> String {
-    match o.properties.get("rdf_type") {
-        Some(Value::String(c)) if valid_iri(c) && type_name(c) == o.kind => c.clone(),
-        _ => format!("{TYPE_NS}{}", encode(&o.kind, false)),
+/// The classes it was imported with while its type is still the one they give (an import of
+/// several classes, `rdf_type` an array, keeps them all: found by an audit, a VAV exported as
+/// a class of ArxOS's own), else its type's.
+fn classes_of(o: &ExportObject) -> Vec<String> {
+    let imported: Option<BTreeSet<String>> = match o.properties.get("rdf_type") {
+        Some(Value::String(c)) => Some(BTreeSet::from([c.clone()])),
+        Some(Value::Array(cs)) => cs
+            .iter()
+            .map(|c| c.as_str().map(str::to_owned))
+            .collect::<Option<BTreeSet<String>>>(),
+        _ => None,
+    };
+    match imported {
+        Some(cs)
+            if !cs.is_empty()
+                && cs.iter().all(|c| valid_iri(c))
+                && chosen_class(&cs).is_some_and(|c| type_name(c) == o.kind) =>
+        {
+            cs.into_iter().collect()
+        }
+        _ => vec![format!("{TYPE_NS}{}", encode(&o.kind, false))],
     }
 }
 
@@ -146,7 +163,13 @@ pub fn to_turtle(
         connections.len()
     );
     for o in objects {
-        let _ = writeln!(out, "<{}> a <{}> ;", iris[o.path.as_str()], class_of(o));
+        let classes: Vec<String> = classes_of(o).iter().map(|c| format!("<{c}>")).collect();
+        let _ = writeln!(
+            out,
+            "<{}> a {} ;",
+            iris[o.path.as_str()],
+            classes.join(", ")
+        );
         let _ = writeln!(
             out,
             "    arxos:name {} ;",
@@ -307,5 +330,37 @@ mod tests {
         assert_eq!(by_kind("power").properties, connections[0].properties);
         assert_eq!(by_kind("feeds").properties, connections[1].properties);
         assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
+    }
+
+    /// An object imported with several classes is exported with all of them while its type is
+    /// still the one they give; once changed, with its type's (found by an audit: a VAV's
+    /// classes were dropped for a class of ArxOS's own).
+    #[test]
+    fn every_imported_class_is_exported() {
+        let vav = |kind: &str| {
+            ExportObject {
+            path: "/vav".into(),
+            kind: kind.into(),
+            properties: json!({"source_format": "brick", "source_id": "urn:ex#vav",
+                               "rdf_type": ["https://brickschema.org/schema/Brick#Equipment",
+                                            "https://brickschema.org/schema/Brick#VAV",
+                                            "https://brickschema.org/schema/Brick#Variable_Air_Volume_Box"]})
+            .as_object()
+            .unwrap()
+            .clone(),
+        }
+        };
+        let ttl = to_turtle("b", &[vav("Variable_Air_Volume_Box")], &[]);
+        assert!(
+            ttl.contains("<urn:ex#vav> a <https://brickschema.org/schema/Brick#Equipment>, <https://brickschema.org/schema/Brick#VAV>, <https://brickschema.org/schema/Brick#Variable_Air_Volume_Box> ;"),
+            "{ttl}"
+        );
+        let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
+        assert_eq!(plan.objects[0].kind, "Variable_Air_Volume_Box");
+        let changed = to_turtle("b", &[vav("VAV")], &[]);
+        assert!(
+            changed.contains("<urn:ex#vav> a <https://arxos.dev/type#VAV> ;"),
+            "{changed}"
+        );
     }
 }

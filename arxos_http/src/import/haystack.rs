@@ -233,14 +233,16 @@ fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
                     .and_then(|m| m.get("ver"))
                     .and_then(Value::as_str);
                 // A Hayson grid says so (`"_kind": "grid"`), whatever its `ver` (Haystack 4
-                // grids still carry ver "3.0"); otherwise ver 3 means Haystack 3 JSON.
+                // grids still carry ver "3.0"); otherwise ver 2 or 3 means the string
+                // encoding of Haystack 2 and 3 JSON. (The rows' ids, when they tell, decide
+                // first: below.)
                 let hayson = grid
                     .get("_kind")
                     .and_then(Value::as_str)
                     .is_some_and(|k| k.eq_ignore_ascii_case("grid"));
                 (
                     rows,
-                    ver.map(|v| !hayson && v.starts_with('3'))
+                    ver.map(|v| !hayson && (v.starts_with('3') || v.starts_with('2')))
                         .or(hayson.then_some(false)),
                 )
             }
@@ -268,13 +270,26 @@ fn records(doc: &Value) -> Result<Records<'_>, ImportError> {
             }
         }
     }
-    let is_v3 = meta_v3.unwrap_or_else(|| {
-        out.iter().any(|r| {
-            r.get("id")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.starts_with("r:"))
-        })
+    // The ids tell the encoding when they are all of one: `"r:…"` strings (Haystack 2 and 3
+    // JSON) or `{"_kind": "ref"}` objects (Hayson). Only when they do not does the grid's meta
+    // decide (found by an audit: a ver 2.0 grid, or a Hayson-marked grid of "r:" ids, had every
+    // row skipped as "without an id ref", answered 200).
+    let string_ids = out.iter().any(|r| {
+        r.get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.starts_with("r:"))
     });
+    let hayson_ids = out.iter().any(|r| {
+        r.get("id")
+            .and_then(|id| id.get("_kind"))
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.eq_ignore_ascii_case("ref"))
+    });
+    let is_v3 = match (string_ids, hayson_ids) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => meta_v3.unwrap_or(string_ids),
+    };
     Ok((out, is_v3))
 }
 
@@ -590,6 +605,30 @@ mod tests {
         assert!(refused.contains("nest 100000 levels"), "{refused}");
         let fine = format!("ver:\"3.0\"\nid\n{}1{}", "[".repeat(100), "]".repeat(100));
         assert!(zinc_to_hayson(&fine).is_ok());
+    }
+
+    /// The ids decide the encoding when they tell (found by an audit: a ver 2.0 grid, and a
+    /// Hayson-marked grid of "r:" ids, imported nothing and answered 200).
+    #[test]
+    fn string_ids_are_read_whatever_the_grid_says() {
+        let rows = json!([{"id": "r:site Main", "site": "m:", "area": "n:100 m²"},
+                          {"id": "r:eq", "equip": "m:", "siteRef": "r:site"}]);
+        for grid in [
+            json!({"meta": {"ver": "2.0"}, "cols": [], "rows": rows}),
+            json!({"_kind": "grid", "meta": {"ver": "3.0"}, "rows": rows}),
+            json!({"meta": {"ver": "3.0"}, "rows": rows}),
+            rows.clone(),
+        ] {
+            let model = parse(grid.to_string().as_bytes()).expect("parsed");
+            assert!(model.skipped.is_empty(), "{grid}: {:?}", model.skipped);
+            let ids: Vec<&str> = model.entities.iter().map(|e| e.id.as_str()).collect();
+            assert_eq!(ids, ["site", "eq"], "{grid}");
+        }
+        // Hayson ids in a grid that says ver 3.0 without "_kind": Hayson
+        let hayson = json!({"meta": {"ver": "3.0"}, "rows": [
+            {"id": {"_kind": "ref", "val": "s"}, "site": {"_kind": "marker"}}]});
+        let model = parse(hayson.to_string().as_bytes()).expect("parsed");
+        assert_eq!(model.entities.len(), 1, "{:?}", model.skipped);
     }
 
     #[test]

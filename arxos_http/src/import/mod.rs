@@ -89,7 +89,18 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
         (Some(Format::Brick), _) => brick::parse(input)?,
         (Some(Format::Haystack), _) => haystack::parse(input)?,
         (None, detected) => match detected {
-            Format::Haystack => haystack::parse(input)?,
+            // A Turtle file may open with `[` too (a blank node subject, `[] <p> "o" .`): one
+            // that is no JSON is tried as Turtle before the JSON error is answered (found by an
+            // audit: a valid Turtle file sent as text/turtle was refused as JSON).
+            Format::Haystack => match haystack::parse(input) {
+                Err(ImportError::Syntax(message)) if opens_with_bracket(input) => brick::parse(input)
+                    .map_err(|_| {
+                        ImportError::Syntax(format!(
+                            "{message} (the file was read as JSON, since it opens with [; if it is Turtle, give format=brick)"
+                        ))
+                    })?,
+                other => other?,
+            },
             // Anything that is neither JSON nor Zinc is read as Turtle: when that fails, say so,
             // so that a Trio, CSV or RDF/XML file is not answered with a Turtle syntax error
             // alone (found by a review).
@@ -104,6 +115,11 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
         },
     };
     Ok(model.plan())
+}
+
+/// Whether the first character that is not white space is `[`.
+fn opens_with_bracket(input: &[u8]) -> bool {
+    input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
 /// What a file that failed to parse as Turtle looks like, when it looks like a format the
@@ -194,6 +210,13 @@ mod tests {
         assert_eq!(Format::detect(b"  {\"rows\": []}"), Format::Haystack);
         assert_eq!(Format::detect(b"[]"), Format::Haystack);
         assert_eq!(Format::detect(b"@prefix brick: <x> ."), Format::Brick);
+        // Turtle that opens with a blank node: not JSON, so read as Turtle
+        let ttl =
+            "[] <urn:p#label> \"1\" .\n<urn:e#a> a <https://brickschema.org/schema/Brick#AHU> .\n";
+        let read = plan(ttl.as_bytes(), None).expect("read as Turtle");
+        assert_eq!(read.objects.len(), 1, "{:?}", read.objects);
+        let bad = plan(b"[1, 2", None).unwrap_err().to_string();
+        assert!(bad.contains("if it is Turtle, give format=brick"), "{bad}");
         assert_eq!(Format::parse_name("TTL"), Some(Format::Brick));
         assert_eq!(Format::parse_name("zinc"), Some(Format::Haystack));
         assert_eq!(Format::parse_name("csv"), None);
