@@ -336,7 +336,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
 BEGIN
-    SELECT o.path INTO bad FROM old_rows o
+    SELECT o.path, o.building_id INTO bad FROM old_rows o
      -- a probe per row, an index range under row-level security too (as in objects_after_update)
      WHERE EXISTS (SELECT 1 FROM arxos.objects x
                     WHERE x.building_id = o.building_id
@@ -344,7 +344,13 @@ BEGIN
                    OFFSET 0)
      LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'object % has children', bad.path
+        -- naming one that is left (found by an audit: a DELETE of a whole subtree that missed a
+        -- child another transaction added deep inside named the subtree's root alone)
+        RAISE EXCEPTION 'object % has children (% is left)', bad.path,
+            (SELECT x.path FROM arxos.objects x
+              WHERE x.building_id = bad.building_id
+                AND x.path >= arxos.path_lower(bad.path) AND x.path < arxos.path_upper(bad.path)
+              ORDER BY x.path LIMIT 1)
             USING ERRCODE = '2BP01', HINT = 'delete the subtree with arxos.rm(building, path, recursive => true)';
     END IF;
     -- As for moves (objects_after_update); objects deleted with their building leave nothing.

@@ -261,6 +261,9 @@ impl ApiError {
                     }
                     _ => "the database is unavailable",
                 })
+                // the SQLSTATE, as every answer the database raised carries it (found by an
+                // audit: a statement timeout's 503 had none, so clients could not tell it)
+                .with_details(json!({"sqlstate": state}))
             }
             _ => {
                 let mut details = Map::new();

@@ -60,11 +60,19 @@ pub enum KeysError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("{}", describe_sql_error(.0))]
-    Sql(#[from] tokio_postgres::Error),
+    // (not a `source`: the message already says what the database said, and the error
+    // chain printed it twice, found by an audit)
+    Sql(tokio_postgres::Error),
     #[error("no active key with id {0} (unknown, or already revoked)")]
     NoSuchKey(String),
     #[error("the key could not be written to stdout ({0}), so it was not created")]
     NotShown(std::io::Error),
+}
+
+impl From<tokio_postgres::Error> for KeysError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Self::Sql(err)
+    }
 }
 
 /// A database error as an operator wants to read it: the message, then detail and hint.

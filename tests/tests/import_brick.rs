@@ -253,6 +253,18 @@ fn export_reimports_to_the_same_tree() {
         };
         assert_eq!(properties(&mut db, to), properties(&mut db, from), "{from}");
     }
+    // A database error is said once (found by an audit: the message, then the driver's
+    // "db error: ERROR: …" repeating it)
+    let out = std::process::Command::new(arxos_e2e::arxos_bin())
+        .args(["export", "--building", "nosuch", "--format", "brick"])
+        .env("DATABASE_URL", cluster.url())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the arxos binary");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("unknown building").count(), 1, "{err}");
+    assert!(!err.contains("db error"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

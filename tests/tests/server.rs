@@ -301,6 +301,48 @@ fn a_request_head_that_never_ends_is_cut_off() {
     assert_eq!(Http::new().get(&shim.url("/api/health/live")).status, 200);
 }
 
+/// A statement the database cancels at the statement timeout (a write waiting for a row
+/// another transaction holds) is a 503 that says so, with `Retry-After` and the SQLSTATE in
+/// `details`, as every answer the database raised (found by an audit: details were null).
+#[test]
+fn a_statement_timeout_is_said_with_its_sqlstate() {
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), &["--request-timeout", "2"], &[]);
+    let key: String = cluster
+        .client()
+        .query_one(
+            "SELECT key FROM arxos.create_building('held', 'Held') b, arxos.put('held', '/a', 'thing') o,
+                    arxos.create_api_key('held', ARRAY['write'])",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut dba = cluster.client();
+    dba.batch_execute(
+        "BEGIN; SELECT 1 FROM arxos.objects WHERE path = '/a' AND building_id = arxos.building_id('held') FOR UPDATE",
+    )
+    .expect("hold the row");
+    let reply = Http::new().request(
+        "PATCH",
+        &shim.url("/api/buildings/held/objects/a"),
+        &[
+            ("x-api-key", key.as_str()),
+            ("content-type", "application/json"),
+        ],
+        Some(br#"{"health": 77}"#.to_vec()),
+    );
+    dba.batch_execute("ROLLBACK").expect("release");
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    let body = reply.json();
+    assert_error_shape(&body, "UNAVAILABLE");
+    assert_eq!(body["error"]["details"]["sqlstate"], "57014", "{body}");
+    assert!(
+        reply.body.contains("cancelled the request's statement"),
+        "{}",
+        reply.body
+    );
+}
+
 #[test]
 fn oversized_bodies_are_refused() {
     let cluster = Cluster::start();

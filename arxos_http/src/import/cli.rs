@@ -58,7 +58,9 @@ pub enum CliError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("{}", crate::keys::describe_sql_error(.0))]
-    Sql(#[from] tokio_postgres::Error),
+    // (not a `source`: the message already says what the database said, and the error
+    // chain printed it twice, found by an audit)
+    Sql(tokio_postgres::Error),
     #[error(transparent)]
     Import(#[from] ImportError),
     #[error("cannot read {path}: {source}")]
@@ -68,6 +70,12 @@ pub enum CliError {
     },
     #[error("cannot write the output: {0}")]
     Write(#[source] std::io::Error),
+}
+
+impl From<tokio_postgres::Error> for CliError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        Self::Sql(err)
+    }
 }
 
 /// How many skipped items the command lists (all are counted).

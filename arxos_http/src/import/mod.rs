@@ -73,7 +73,7 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
         move |e: ImportError| {
             match e {
             ImportError::Syntax(message) => ImportError::Syntax(format!(
-                "{message} (read as {given}, as format= said; the file looks like {looks}: give format={other}, or leave format out to guess)"
+                "{message} (read as {given}, as the format given said; the file looks like {looks}: give format={other} (--format {other} on the command line), or leave the format out to guess)"
             )),
             other => other,
         }
@@ -96,7 +96,7 @@ pub fn plan(input: &[u8], format: Option<Format>) -> Result<Plan, ImportError> {
                 Err(ImportError::Syntax(message)) if opens_with_bracket(input) => brick::parse(input)
                     .map_err(|_| {
                         ImportError::Syntax(format!(
-                            "{message} (the file was read as JSON, since it opens with [; if it is Turtle, give format=brick)"
+                            "{message} (the file was read as JSON, since it opens with [; if it is Turtle, give format=brick (--format brick on the command line))"
                         ))
                     })?,
                 other => other?,
