@@ -223,7 +223,9 @@ BEGIN
         RAISE EXCEPTION 'rating needs a finite time, got %', coalesce(at::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     -- The 30-day windows are summed from day buckets that tick() keeps for 31 days.
-    IF at < now() - interval '2 days' THEN
+    -- 48 hours, not 2 days: in the session's TimeZone a day across a DST change is 23 or
+    -- 25 hours, and the window could reach past the buckets kept (found by an audit)
+    IF at < now() - interval '48 hours' THEN
         RAISE EXCEPTION 'rating looks back at most 2 days'
             USING ERRCODE = '22023', DETAIL = format('asked for %s', to_json(at)),
                   HINT = 'the activity of the 30-day windows is kept by the day for 31 days; rating_history has the ratings of the past';
@@ -293,6 +295,13 @@ EXCEPTION WHEN lock_not_available THEN
     RAISE EXCEPTION 'the outbox sequencer is busy: another transaction has held its lock for 5 s'
         USING ERRCODE = '55P03',
               HINT = 'an open transaction called events_since(), rating_history() or another sequencing function; try again';
+-- Under REPEATABLE READ or SERIALIZABLE, a sequencer that moved on while this one waited
+-- cannot be followed: said as such (found by an audit: a pg_cron tick in a database whose
+-- default isolation is repeatable read failed with a bare "could not serialize access").
+WHEN serialization_failure THEN
+    RAISE EXCEPTION 'the outbox sequencer moved on while this % transaction waited for its lock', current_setting('transaction_isolation')
+        USING ERRCODE = '40001',
+              HINT = 'run tick(), recompute_rating() and the sequencing functions under READ COMMITTED (SET TRANSACTION ISOLATION LEVEL READ COMMITTED; for a pg_cron role or database whose default is another, ALTER ROLE … SET default_transaction_isolation = ''read committed''), or try again';
 END
 $$;
 
@@ -782,8 +791,11 @@ ALTER FUNCTION arxos.tick(timestamptz) SECURITY DEFINER SET search_path = pg_cat
 -- Breakdown and history
 -------------------------------------------------------------------------------------------------
 
+-- (UTC times and every float digit whatever the caller's session, as stored JSON: found by an
+-- audit, calculated_at followed the TimeZone and the weights lost digits at extra_float_digits
+-- -15)
 CREATE FUNCTION arxos.rating_breakdown(building text) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET TimeZone = 'UTC' SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
 DECLARE
     r arxos.rating_result := arxos.rating(building);

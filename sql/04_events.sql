@@ -45,6 +45,11 @@ BEGIN
     IF current_setting('transaction_read_only') = 'on' THEN
         RETURN 0;
     END IF;
+    -- Nor under REPEATABLE READ or SERIALIZABLE, as events_since: the sequencer's row lock
+    -- would fail the transaction (40001) once another sequencer moved on (found by an audit).
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN 0;
+    END IF;
     LOOP
         -- Nothing to number and no fold due: return at once (the listener polls every few
         -- milliseconds while writes flow). min(seq) reads the primary key from its low end,

@@ -302,13 +302,14 @@ BEGIN
        (OLD.id, OLD.building_id, OLD.contributor_id, OLD.type, OLD.data_hash, OLD.path, OLD.quality,
         OLD.trust_level, OLD.old_grade, OLD.new_grade, OLD.old_score, OLD.new_score,
         OLD.idempotency_key, OLD.created_at, OLD.changes)
-       -- bonus_gain only goes down, and only as a rejection that set no mark is undone
-       -- (verify_contribution: the points others were paid for meanwhile are not paid twice)
+       -- bonus_gain only goes down, and only as a contribution that holds none of its tokens
+       -- is paid again (verify_contribution: the points others were paid for meanwhile are
+       -- not paid twice)
        OR (NEW.bonus_gain IS DISTINCT FROM OLD.bonus_gain
-           AND NOT (arxos.sets_no_mark(OLD) AND NEW.status <> 'rejected' AND NEW.bonus_gain < OLD.bonus_gain))
+           AND NOT (OLD.tokens_earned <= 0 AND NEW.status <> 'rejected' AND NEW.bonus_gain < OLD.bonus_gain))
        OR (OLD.first_transaction_id IS NOT NULL
            AND (NEW.first_reward, NEW.first_transaction_id) IS DISTINCT FROM (OLD.first_reward, OLD.first_transaction_id)) THEN
-        RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, changes, quality, rating impact, first reward) cannot change (bonus_gain only goes down when a rejection that clawed back every token is undone)'
+        RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, changes, quality, rating impact, first reward) cannot change (bonus_gain only goes down when a contribution that holds none of its tokens is paid again)'
             USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
     END IF;
     -- Metadata is a stored document (depth, numbers: arxos.check_json); an equal one written
@@ -1114,22 +1115,45 @@ $$;
 -- tokens were all clawed back reached nothing: it sets no mark, nor do the history rows of its
 -- writes. One rejected after its contributor moved the tokens away keeps its mark: those points
 -- were paid, and an owner could otherwise pay the same climb again every cycle of contribute,
--- transfer, reject, delete. `leave_out` leaves one contribution out (verify_contribution, for the
--- one it reinstates). Each max is one probe of an index, whatever the building's history.
-CREATE FUNCTION arxos.score_mark(b uuid, leave_out uuid DEFAULT NULL) RETURNS numeric
+-- transfer, reject, delete. Each max is one probe of an index, whatever the building's history.
+CREATE FUNCTION arxos.score_mark(b uuid) RETURNS numeric
 LANGUAGE sql STABLE AS $$
     SELECT greatest(
         (SELECT max(x.old_score) FROM arxos.contributions x
-          WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)
-            AND x.id IS DISTINCT FROM leave_out),
+          WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)),
         (SELECT max(x.new_score) FROM arxos.contributions x
-          WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)
-            AND x.id IS DISTINCT FROM leave_out),
+          WHERE x.building_id = b AND (x.status <> 'rejected' OR x.tokens_earned > 0)),
         (SELECT h.new_score FROM arxos.rating_history h
           WHERE h.building_id = b
             AND NOT EXISTS (SELECT 1 FROM arxos.contributions x
                              WHERE x.id = h.contribution_id AND arxos.sets_no_mark(x))
           ORDER BY h.new_score DESC LIMIT 1))
+$$;
+
+-- Of the climb a contribution's bonus paid for (its bonus_gain points below its new_score), the
+-- points another contribution that holds tokens was paid a bonus for too. Contributions paid
+-- while both set a mark never overlap (each one's gain lies above the other's mark, or below
+-- it); an overlap is a climb paid while this one set no mark: rejected with every token clawed
+-- back, when another contribution documented the same again. Overlaps with several are summed
+-- (never less than the truth: such climbs do not overlap each other either).
+CREATE FUNCTION arxos.bonus_paid_again(c arxos.contributions) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(greatest(0, least(c.new_score, x.new_score)
+                                    - greatest(c.new_score - c.bonus_gain, x.new_score - x.bonus_gain))), 0)
+      FROM arxos.contributions x
+     WHERE x.building_id = c.building_id AND x.id <> c.id AND x.tokens_earned > 0 AND x.bonus_gain > 0
+$$;
+
+-- Serialises what reads or moves a building's high-water mark (contribute's gain, a status
+-- change in verify_contribution): the building's mint account row, FOR NO KEY UPDATE. Nothing
+-- else updates a mint row, and the ledger's foreign keys take KEY SHARE, which this does not
+-- block. SECURITY DEFINER: the API's role may not update accounts (found by a review: two
+-- reinstatements at once each found the other still rejected, and both were paid one climb).
+CREATE FUNCTION arxos.lock_mark(b uuid) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+BEGIN
+    PERFORM 1 FROM arxos.accounts a WHERE a.id = arxos.account(b, NULL) FOR NO KEY UPDATE;
+END
 $$;
 
 CREATE FUNCTION arxos.contribute(building text, contributor uuid, type text, data_hash text,
@@ -1277,7 +1301,8 @@ BEGIN
     q := arxos.contribution_quality(type, meta, b, puts || CASE WHEN p IS NULL THEN '{}'::text[] ELSE ARRAY[p] END);
 
     -- The impact bonus pays for new highs only: the points above the score before and the
-    -- building's high-water mark (arxos.score_mark).
+    -- building's high-water mark (arxos.score_mark), read under the mark's lock.
+    PERFORM arxos.lock_mark(b);
     gain := greatest(0, r_after.score - greatest(r_before.score, arxos.score_mark(b)));
     -- Record it. A concurrent contribution of the same data that committed first wins (AX006).
     amount := arxos.contribution_reward(type, q::double precision, 'pending', c.trust_level,
@@ -1460,14 +1485,15 @@ BEGIN
                                   standing, v.reputation);
     END IF;
 
-    -- Undoing a rejection that clawed back every token: the contribution set no mark while it
-    -- was rejected, so another contribution (or plain writes) may have been paid for, or have
-    -- recorded, the same climb since; its bonus pays only for what still lies above the mark
-    -- now, never more than it recorded (found by an audit: reject, delete the objects,
-    -- contribute them again, reinstate paid one climb once per cycle, without end).
-    IF arxos.sets_no_mark(k) AND status <> 'rejected' THEN
-        k.bonus_gain := least(k.bonus_gain,
-                              greatest(0, k.new_score - greatest(k.old_score, arxos.score_mark(k.building_id, k.id))));
+    -- Paying a contribution that holds none of its tokens (a rejection that clawed back every
+    -- one, undone; or a status a DBA set by hand on it, confirmed): it set no mark meanwhile,
+    -- so another contribution may have been paid for the same climb since; its bonus pays only
+    -- for the points nobody else was paid for (found by an audit: reject, delete the objects,
+    -- contribute them again, reinstate paid one climb once per cycle, without end). Under the
+    -- mark's lock, which every status change takes.
+    PERFORM arxos.lock_mark(k.building_id);
+    IF k.tokens_earned <= 0 AND status <> 'rejected' AND k.bonus_gain > 0 THEN
+        k.bonus_gain := greatest(0, k.bonus_gain - arxos.bonus_paid_again(k));
     END IF;
     -- The contributor: the reward of the new status minus what was booked so far. A claw-back
     -- takes at most what the contributor still holds of the building's tokens.
@@ -1849,14 +1875,14 @@ LANGUAGE sql STABLE AS $$
              b.paid > b.most)) p(problem, detail, found)
      WHERE p.found
     UNION ALL
-    -- a status set without verify_contribution (a DBA's plain UPDATE): its reward was not
-    -- booked. Booking always pays a status's whole reward, and takes back all of it but what
-    -- the balance caps, which only a rejection does (found by an audit: finance saw reward and
-    -- tokens_earned disagree with nothing to explain it)
+    -- a status set without verify_contribution (a DBA's plain UPDATE raised it): its reward
+    -- was not booked. Booking always pays a status's whole reward (a claw-back may fall short,
+    -- capped by the balance: a lower reward than booked says nothing). Found by an audit:
+    -- finance saw reward and tokens_earned disagree with nothing to explain it.
     SELECT 'unbooked_status', format('contribution %s: status %s rewards %s, booked %s: a status set without verify_contribution, which books the difference when it sets that status',
                                      c.id, c.status, c.reward, c.tokens_earned)
       FROM arxos.contributions c
-     WHERE c.reward > c.tokens_earned OR (c.status <> 'rejected' AND c.reward < c.tokens_earned)
+     WHERE c.reward > c.tokens_earned
     UNION ALL
     -- a reward pays its contribution's contributor; a verifier's pay goes to a contributor
     -- who verified the contribution (peer or expert), verifier_reward() once
@@ -1958,7 +1984,7 @@ $$;
 
 -- A contributor's profile: identity, reputation, trust, counters, badges, balance.
 CREATE FUNCTION arxos.contributor(contributor uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET TimeZone = 'UTC' SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM arxos.contributors c WHERE c.id = contributor) THEN

@@ -1079,6 +1079,17 @@ GRANT EXECUTE ON FUNCTION arxos.event_object_type(arxos.events), arxos.event_jso
                           arxos.webhooks_follow_key(uuid[])
       TO arxos_api;
 REVOKE EXECUTE ON FUNCTION arxos.webhook_new_secret() FROM PUBLIC;
+-- The webhook functions' JSON (what psql shows, and a test message's stored body, which its
+-- receiver gets) writes times in UTC whatever the caller's TimeZone, as the events do (found by
+-- an audit: test_webhook stored the caller's offset in the body).
+ALTER FUNCTION arxos.create_webhook(text, text[], text, text, text, text, boolean) SET TimeZone = 'UTC';
+ALTER FUNCTION arxos.list_webhooks(text, integer) SET TimeZone = 'UTC';
+ALTER FUNCTION arxos.get_webhook(uuid) SET TimeZone = 'UTC';
+ALTER FUNCTION arxos.patch_webhook(uuid, jsonb) SET TimeZone = 'UTC';
+ALTER FUNCTION arxos.rotate_webhook_secret(uuid, interval) SET TimeZone = 'UTC';
+ALTER FUNCTION arxos.test_webhook(uuid) SET TimeZone = 'UTC';
+ALTER FUNCTION arxos.webhook_deliveries(uuid, text, bigint, integer) SET TimeZone = 'UTC';
+ALTER FUNCTION arxos.retry_webhook_delivery(uuid, bigint) SET TimeZone = 'UTC';
 -- The shim's own background work outside requests: the listener reads the outbox and
 -- registers itself, the ticker runs arxos.tick().
 GRANT SELECT ON arxos.events, arxos.event_counter, arxos.event_horizon, arxos.buildings, arxos.objects TO arxos_authenticator;

@@ -83,11 +83,12 @@ $$;
 -- DEFAULT); rows of that month sitting in the
 -- DEFAULT partition are moved into it. Runs with the owner's rights (API requests cannot
 -- create tables); concurrent callers serialise (arxos.serialize). Returns true if it created.
-CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz) RETURNS boolean
+CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz, fallback boolean DEFAULT true) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
     p    record;
-    own_wait boolean;
+    was  text;
+    made boolean := false;
 BEGIN
     IF t IS NULL OR NOT isfinite(t) THEN
         RAISE EXCEPTION 'a reading needs a finite time, got %', t USING ERRCODE = '22023';
@@ -116,59 +117,62 @@ BEGIN
     IF arxos.readings_month_capped(p.lower) THEN
         RETURN false;
     END IF;
-    PERFORM arxos.serialize('readings_partition');
-    -- Made by the writer this one waited for? Asked of pg_class itself: to_regclass reads the
-    -- catalog cache, which waiting on a row lock does not refresh, so it still said no, and
-    -- the CREATE below failed with 42P07 (a 500 for the second of two writers of a new month).
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                WHERE c.relnamespace = 'arxos'::regnamespace AND c.relname = p.name) THEN
-        RETURN false;
-    END IF;
-    IF arxos.readings_month_capped(p.lower) THEN
-        RETURN false;
-    END IF;
-    -- The month's rows in DEFAULT wait in a temporary table while the partition is created (it
-    -- cannot be while DEFAULT holds rows of its range): a table, so that a month of any size
-    -- moves (an array of them would stop at 1 GB, and with it every later tick).
-    -- (Dropped again below; an error rolls its creation back.)
-    -- The locks below wait for every transaction reading the readings (a BI query, a dump, an
-    -- analyst's open transaction), and every other reader and writer of readings queues behind
-    -- the wait. A caller without a lock_timeout of its own (a writer: record, record_batch)
-    -- waits at most readings_partition_wait(), and the month's readings then go to DEFAULT,
-    -- stored and read the same, until readings_maintenance makes the partition (found by an
-    -- audit: a backfill while a dashboard's query ran held up every sensor's writes for the
-    -- query's length). readings_maintenance sets its own (2 s) and hears of the timeout.
-    own_wait := current_setting('lock_timeout') IN ('0', '');
-    IF own_wait THEN
-        PERFORM set_config('lock_timeout', (extract(epoch FROM arxos.readings_partition_wait()) * 1000)::bigint || 'ms', true);
+    -- Making the partition waits for every transaction reading the readings (a BI query, a
+    -- dump, an analyst's open transaction), and every other reader and writer of readings
+    -- queues behind the wait; so does the serialisation point, held by a writer in that wait
+    -- or by one that made a partition, until it commits. A writer (fallback, record and
+    -- record_batch) waits at most readings_partition_wait(), or its own lock_timeout if
+    -- shorter, for each, and then leaves the month's readings in DEFAULT, stored and read the
+    -- same, until readings_maintenance makes the partition (found by an audit: a backfill
+    -- while a dashboard's query ran held up every sensor's writes for the query's length; and
+    -- by a review: the serialisation point's wait had no bound, and a caller with a
+    -- lock_timeout of its own lost its readings to the error). readings_maintenance (no
+    -- fallback) waits as its own lock_timeout says (2 s), and hears of the timeout.
+    IF fallback THEN
+        was := current_setting('lock_timeout');
+        PERFORM set_config('lock_timeout',
+            least(CASE WHEN extract(epoch FROM was::interval) > 0 THEN extract(epoch FROM was::interval) * 1000 END,
+                  extract(epoch FROM arxos.readings_partition_wait()) * 1000)::bigint || 'ms', true);
     END IF;
     BEGIN
-        -- The parent first, as CREATE … PARTITION OF and a partition's DROP lock it before
-        -- DEFAULT (the DELETE below would otherwise lock DEFAULT first: a deadlock with a
-        -- retention drop).
-        LOCK TABLE ONLY arxos.readings IN ACCESS EXCLUSIVE MODE;
-        EXECUTE 'CREATE TEMP TABLE arxos_readings_moving (LIKE arxos.readings) ON COMMIT DROP';
-        EXECUTE 'WITH moved AS (DELETE FROM arxos.readings_default d WHERE d.at >= $1 AND d.at < $2 RETURNING d.*)
-                 INSERT INTO pg_temp.arxos_readings_moving SELECT * FROM moved'
-          USING p.lower, p.upper;
-        EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
-                       p.name, p.lower, p.upper);
-        -- Moved, not new: the readings trigger leaves these rows alone.
-        PERFORM set_config('arxos.readings_moving', 'on', true);
-        EXECUTE 'INSERT INTO arxos.readings SELECT * FROM pg_temp.arxos_readings_moving';
-        PERFORM set_config('arxos.readings_moving', 'off', true);
-        EXECUTE 'DROP TABLE pg_temp.arxos_readings_moving';
+        PERFORM arxos.serialize('readings_partition');
+        -- Made by the writer this one waited for? Asked of pg_class itself: to_regclass reads
+        -- the catalog cache, which waiting on a row lock does not refresh, so it still said no,
+        -- and the CREATE below failed with 42P07 (a 500 for the second of two writers of a new
+        -- month).
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                        WHERE c.relnamespace = 'arxos'::regnamespace AND c.relname = p.name)
+           AND NOT arxos.readings_month_capped(p.lower) THEN
+            -- The parent first, as CREATE … PARTITION OF and a partition's DROP lock it before
+            -- DEFAULT (the DELETE below would otherwise lock DEFAULT first: a deadlock with a
+            -- retention drop).
+            LOCK TABLE ONLY arxos.readings IN ACCESS EXCLUSIVE MODE;
+            -- The month's rows in DEFAULT wait in a temporary table while the partition is
+            -- created (it cannot be while DEFAULT holds rows of its range): a table, so that a
+            -- month of any size moves (an array of them would stop at 1 GB, and with it every
+            -- later tick). (Dropped again below; an error rolls its creation back.)
+            EXECUTE 'CREATE TEMP TABLE arxos_readings_moving (LIKE arxos.readings) ON COMMIT DROP';
+            EXECUTE 'WITH moved AS (DELETE FROM arxos.readings_default d WHERE d.at >= $1 AND d.at < $2 RETURNING d.*)
+                     INSERT INTO pg_temp.arxos_readings_moving SELECT * FROM moved'
+              USING p.lower, p.upper;
+            EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
+                           p.name, p.lower, p.upper);
+            -- Moved, not new: the readings trigger leaves these rows alone.
+            PERFORM set_config('arxos.readings_moving', 'on', true);
+            EXECUTE 'INSERT INTO arxos.readings SELECT * FROM pg_temp.arxos_readings_moving';
+            PERFORM set_config('arxos.readings_moving', 'off', true);
+            EXECUTE 'DROP TABLE pg_temp.arxos_readings_moving';
+            made := true;
+        END IF;
     EXCEPTION WHEN lock_not_available THEN
-        IF NOT own_wait THEN
+        IF NOT fallback THEN
             RAISE;
         END IF;
-        PERFORM set_config('lock_timeout', '0', true);
-        RETURN false;
     END;
-    IF own_wait THEN
-        PERFORM set_config('lock_timeout', '0', true);
+    IF fallback THEN
+        PERFORM set_config('lock_timeout', was, true);
     END IF;
-    RETURN true;
+    RETURN made;
 END
 $$;
 
@@ -518,7 +522,7 @@ BEGIN
     IF n > arxos.reading_new_months_max() THEN
         RAISE EXCEPTION 'these readings span % months without a partition; one call creates at most %',
             n, arxos.reading_new_months_max() USING ERRCODE = '54000',
-            HINT = 'split the batch by time, or create the months first with arxos.ensure_readings_partition(at)';
+            HINT = 'split the batch by time, or create the months first with arxos.ensure_readings_partition(at, fallback => false)';
     END IF;
     SELECT array_agg(o.id ORDER BY x.i), array_agg(DISTINCT x.np) FILTER (WHERE o.id IS NULL)
       INTO ids, missing
@@ -762,7 +766,7 @@ BEGIN
                      FROM arxos.readings_default d
                     WHERE NOT arxos.readings_partitions_full()
     LOOP
-        IF arxos.ensure_readings_partition(m) THEN
+        IF arxos.ensure_readings_partition(m, fallback => false) THEN
             n := n + 1;
         END IF;
     END LOOP;

@@ -129,6 +129,9 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
         &mut config,
         &[
             ("timezone", "TimeZone=UTC"),
+            // times printed as ISO 8601 whatever a database's or role's DateStyle (found by
+            // an audit: the shell printed 12/02/2026 under 'SQL, MDY', 02/12/2026 under DMY)
+            ("datestyle", "DateStyle=ISO"),
             ("jit", "jit=off"),
             (
                 "client_connection_check_interval",
@@ -616,13 +619,13 @@ mod tests {
         let config = pg_config("postgres://alice@host/db").expect("valid URL");
         assert_eq!(
             config.get_options(),
-            Some("-c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
+            Some("-c TimeZone=UTC -c DateStyle=ISO -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
         let config =
             pg_config("host=h user=a options='-c work_mem=64MB'").expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c work_mem=64MB -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
+            Some("-c work_mem=64MB -c TimeZone=UTC -c DateStyle=ISO -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
         let config = pg_config(
             "host=h user=a options='-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0'",
@@ -630,7 +633,7 @@ mod tests {
         .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
+            Some("-c timezone=Europe/Paris -c jit=on -c client_connection_check_interval=0 -c DateStyle=ISO -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
         let config = pg_config(
             "host=h user=a options='-cTimeZone=UTC --jit=on --client_connection_check_interval=5s'",
@@ -638,14 +641,14 @@ mod tests {
         .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-cTimeZone=UTC --jit=on --client_connection_check_interval=5s -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
+            Some("-cTimeZone=UTC --jit=on --client_connection_check_interval=5s -c DateStyle=ISO -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
         // A setting whose name only starts with another's is not that one.
         let config = pg_config("host=h user=a options='-c jit_above_cost=10'")
             .expect("valid connection string");
         assert_eq!(
             config.get_options(),
-            Some("-c jit_above_cost=10 -c TimeZone=UTC -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
+            Some("-c jit_above_cost=10 -c TimeZone=UTC -c DateStyle=ISO -c jit=off -c client_connection_check_interval=1000 -c default_transaction_isolation=read\\ committed -c extra_float_digits=1 -c standard_conforming_strings=on")
         );
     }
 

@@ -663,6 +663,126 @@ fn codegen(doc: &mut Value) {
     doc["servers"] = serde_json::json!([{"url": "/"}]);
 }
 
+/// The document as served: utoipa's, with [`generator_shapes`] applied to its JSON (utoipa's
+/// own types cannot hold some of them: `items: {}` did not survive a round trip).
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    generator_shapes(&mut doc);
+    doc
+}
+
+/// The market's decimals: `numeric` in the database, written with their digits (docs/api.md,
+/// "Numbers"), so declared without `format: double`, which tells a generator to read them into
+/// a binary float (found by an audit: a 20-digit token amount lost its last digits in a
+/// generated client).
+const DECIMAL_SCHEMAS: [&str; 11] = [
+    "Contributor",
+    "TopContributor",
+    "Balance",
+    "BuildingBalance",
+    "ContributionRecorded",
+    "Contribution",
+    "ContributionVerified",
+    "Transfer",
+    "NewTransfer",
+    "StatementEntry",
+    "Token",
+];
+
+/// What client generators need beyond what utoipa writes (found by an audit that generated a
+/// client with openapi-python-client): every array names its items (an array of any JSON
+/// value has `items: {}`; without it `POST /api/query` was not generated at all); the
+/// market's decimals have no binary-float format; grades and trust levels are enums; the
+/// import route also takes any file as `application/octet-stream`, and JSON arrays; a 415
+/// declares the `Accept-Encoding` it sends.
+fn generator_shapes(doc: &mut Value) {
+    fn walk(value: &mut Value, decimals: bool) {
+        match value {
+            Value::Object(map) => {
+                let is_array = match map.get("type") {
+                    Some(Value::String(t)) => t == "array",
+                    Some(Value::Array(ts)) => ts.iter().any(|t| t == "array"),
+                    _ => false,
+                };
+                if is_array && !map.contains_key("items") && !map.contains_key("prefixItems") {
+                    map.insert("items".into(), serde_json::json!({}));
+                }
+                if decimals && map.get("format").is_some_and(|f| f == "double") {
+                    map.remove("format");
+                }
+                for (key, child) in map.iter_mut() {
+                    let is_property_map = key == "properties";
+                    if is_property_map {
+                        if let Some(properties) = child.as_object_mut() {
+                            for (name, property) in properties.iter_mut() {
+                                enumerate(name, property);
+                            }
+                        }
+                    }
+                    walk(child, decimals);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, decimals)),
+            _ => {}
+        }
+    }
+    fn enumerate(name: &str, property: &mut Value) {
+        let words: Vec<&str> = match name {
+            "grade" | "old_grade" | "new_grade" => arxos_core::rating::Grade::all()
+                .map(arxos_core::rating::Grade::as_str)
+                .collect(),
+            "trust_level" => arxos_core::market::TrustLevel::ALL
+                .iter()
+                .map(|t| t.as_str())
+                .collect(),
+            _ => return,
+        };
+        let nullable = match &property["type"] {
+            Value::Array(ts) => ts.iter().any(|t| t == "null"),
+            _ => false,
+        };
+        if property["type"] == "string" || nullable {
+            let mut values: Vec<Value> = words.into_iter().map(Value::from).collect();
+            if nullable {
+                values.push(Value::Null);
+            }
+            property["enum"] = Value::Array(values);
+        }
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        for (name, schema) in schemas.iter_mut() {
+            walk(schema, DECIMAL_SCHEMAS.contains(&name.as_str()));
+        }
+    }
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for path in paths.values_mut() {
+            walk(path, false);
+        }
+    }
+    let import = &mut doc["paths"]["/api/buildings/{b}/import"]["post"]["requestBody"]["content"];
+    if import.is_object() {
+        import["application/json"]["schema"] = serde_json::json!({
+            "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]
+        });
+        import["application/octet-stream"]["schema"] =
+            serde_json::json!({"type": "string", "format": "binary"});
+    }
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for operation in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|o| o.values_mut())
+        {
+            if let Some(refused) = operation["responses"].get_mut("415") {
+                refused["headers"]["Accept-Encoding"] = serde_json::json!({
+                    "description": "identity: sent when the body came with a Content-Encoding this server does not take",
+                    "schema": {"type": "string"}
+                });
+            }
+        }
+    }
+}
+
 /// What a response of `status` means on any operation, for the responses the operation does
 /// not describe itself (an empty description tells a reader, and a generated client's docs,
 /// nothing; docs/api.md, "Errors", has the whole table).
@@ -1510,7 +1630,7 @@ mod tests {
 
     #[test]
     fn the_document_lists_the_routes_and_is_3_1() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = document();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         for path in [
             "/api/buildings",
@@ -1524,7 +1644,7 @@ mod tests {
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
         // /api/query's parameters and cells are any JSON value, not objects.
         let query = &doc["components"]["schemas"];
-        let any = |schema: &serde_json::Value| schema.get("type").is_none();
+        let any = |schema: &serde_json::Value| schema.is_object() && schema.get("type").is_none();
         assert!(
             any(&query["QueryRequest"]["properties"]["params"]["items"]),
             "{query}"
@@ -1534,6 +1654,73 @@ mod tests {
             "{}",
             query["QueryResult"]
         );
+    }
+
+    /// What a client generator needs (found by an audit with openapi-python-client): arrays
+    /// name their items, the market's decimals have no float format, grades and trust levels
+    /// are enums, the import route takes any file as octet-stream and JSON arrays, 415s
+    /// declare Accept-Encoding.
+    #[test]
+    fn generators_get_items_decimals_enums_and_any_file() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["QueryRequest"]["properties"]["params"]["items"],
+            serde_json::json!({})
+        );
+        assert_eq!(
+            schemas["QueryResult"]["properties"]["rows"]["items"]["items"],
+            serde_json::json!({})
+        );
+        assert!(
+            schemas["Transfer"]["properties"]["amount"]
+                .get("format")
+                .is_none(),
+            "{}",
+            schemas["Transfer"]
+        );
+        assert!(schemas["Token"]["properties"]["price"]
+            .get("format")
+            .is_none());
+        assert_eq!(
+            schemas["Token"]["properties"]["grade"]["enum"]
+                .as_array()
+                .unwrap()
+                .len(),
+            26
+        );
+        assert_eq!(
+            schemas["Contributor"]["properties"]["trust_level"]["enum"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
+        let import = &doc["paths"]["/api/buildings/{b}/import"]["post"]["requestBody"]["content"];
+        assert_eq!(
+            import["application/octet-stream"]["schema"]["format"],
+            "binary"
+        );
+        assert_eq!(
+            import["application/json"]["schema"]["oneOf"][1]["type"],
+            "array"
+        );
+        let put = &doc["paths"]["/api/buildings/{b}/objects/{path}"]["put"]["responses"]["415"];
+        assert!(put["headers"]["Accept-Encoding"].is_object(), "{put}");
+        // every array in the document names its items
+        fn arrays_without_items(v: &serde_json::Value) -> usize {
+            match v {
+                serde_json::Value::Object(m) => {
+                    usize::from(
+                        m.get("type") == Some(&serde_json::json!("array"))
+                            && !m.contains_key("items"),
+                    ) + m.values().map(arrays_without_items).sum::<usize>()
+                }
+                serde_json::Value::Array(a) => a.iter().map(arrays_without_items).sum(),
+                _ => 0,
+            }
+        }
+        assert_eq!(arrays_without_items(&doc), 0);
     }
 
     /// What client generators read: listings name their items' schema, bounds and defaults

@@ -45,3 +45,24 @@ SET search_path = lookalikes, public;
 SELECT path, distance FROM arxos.near_point('ss', 1, 2, 0, 1);
 RESET search_path;
 DROP SCHEMA lookalikes CASCADE;
+-- JSON answers are UTC and keep every digit whatever the session (found by an audit: test
+-- webhook bodies stored the caller's offset, breakdown weights lost digits)
+SET TimeZone = 'Pacific/Chatham';
+SET extra_float_digits = -15;
+SELECT arxos.rating_breakdown('ss') ->> 'calculated_at' LIKE '%+00:00' AS breakdown_utc,
+       (SELECT string_agg(c ->> 'weight', ',' ORDER BY c ->> 'name') FROM jsonb_array_elements(arxos.rating_breakdown('ss') -> 'components') c) AS weights;
+SELECT w ->> 'created_at' LIKE '%+00:00' AS webhook_utc FROM arxos.create_webhook('https://example.com/tz') w \gset
+SELECT :'webhook_utc' AS webhook_utc,
+       arxos.test_webhook((SELECT id FROM arxos.webhooks WHERE url = 'https://example.com/tz')) ->> 'created_at' LIKE '%+00:00' AS test_utc;
+SELECT payload ->> 'at' LIKE '%+00:00' AS test_body_utc FROM arxos.webhook_deliveries d
+ WHERE d.webhook_id = (SELECT id FROM arxos.webhooks WHERE url = 'https://example.com/tz') AND payload IS NOT NULL;
+DELETE FROM arxos.webhooks WHERE url = 'https://example.com/tz';
+RESET extra_float_digits;
+RESET TimeZone;
+-- under REPEATABLE READ sequence_events numbers nothing (its lock would fail the transaction
+-- once another sequencer moved on), as events_since
+SELECT (arxos.put('ss', '/room/rr', 'thing')).id IS NOT NULL AS written;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT arxos.sequence_events() AS sequenced_under_repeatable_read;
+COMMIT;
+SELECT arxos.sequence_events() > 0 AS sequenced_under_read_committed;

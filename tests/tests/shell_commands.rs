@@ -271,6 +271,30 @@ fn inspect_find_near_trace() {
     );
     assert!(out.contains("last changes"), "{out}");
     assert!(line_with(&out, "created ").contains("by sample"), "{out}");
+    // times in ISO 8601 whatever the database's DateStyle (found by an audit: 12/02/2026
+    // under 'SQL, MDY' and 02/12/2026 under 'SQL, DMY')
+    let year = line_with(&out, "created ")
+        .split_whitespace()
+        .find(|w| w.len() == 10 && w.as_bytes()[4] == b'-')
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    let db: String = cluster
+        .client()
+        .query_one("SELECT current_database()", &[])
+        .unwrap()
+        .get(0);
+    cluster
+        .client()
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{db}\" SET DateStyle = 'SQL, DMY'"
+        ))
+        .expect("a legacy DateStyle");
+    let dmy = ok(&cluster, "cd /electrical/circuits/2; inspect outlet_2B");
+    assert!(line_with(&dmy, "created ").contains(&year), "{dmy}");
+    cluster
+        .client()
+        .batch_execute(&format!("ALTER DATABASE \"{db}\" RESET DateStyle"))
+        .expect("reset");
     let out = ok(&cluster, "cd /electrical/circuits/2; inspect");
     assert!(
         out.contains("to /electrical/circuits/2/outlet_2A (outlet)"),

@@ -686,16 +686,62 @@ pub fn chosen_class(classes: &BTreeSet<String>) -> Option<&String> {
         .or_else(|| most_specific(classes.iter()))
 }
 
-/// Of several classes of one subject, the one whose name is the longest (ties: the first IRI).
-/// Brick names a subclass by qualifying its parent's name (`Zone_Air_Temperature_Sensor` under
-/// `Air_Temperature_Sensor` under `Temperature_Sensor`), so in an inferred model, which lists
-/// every superclass, the longest is the most specific one; IRI order alone gave `Equipment` to
-/// a VAV (found by an audit).
+/// Brick's broad classes, most general first: of a subject's classes, these give way to any
+/// other, and among themselves to the later (a `Sensor` that is also a `Point` is a `Sensor`).
+const BROAD_CLASSES: [&str; 17] = [
+    "Entity",
+    "Class",
+    "Point",
+    "Location",
+    "Equipment",
+    "Collection",
+    "System",
+    "Space",
+    "Zone",
+    "HVAC_Equipment",
+    "Terminal_Unit",
+    "Sensor",
+    "Setpoint",
+    "Command",
+    "Status",
+    "Alarm",
+    "Parameter",
+];
+
+/// Of several classes of one subject (an inferred model lists every superclass), the most
+/// specific one: a class another one's name qualifies is its superclass in Brick's naming
+/// (`Air_Temperature_Sensor` of `Zone_Air_Temperature_Sensor`, `Equipment` of
+/// `HVAC_Equipment`), and Brick's broad classes ([`BROAD_CLASSES`]) give way to the rest; of
+/// what is left, the first IRI. IRI order alone typed a VAV `Equipment` (found by an audit),
+/// and the longest name a floor `Location` and an AHU `HVAC_Equipment` (found by a review).
 fn most_specific<'a>(classes: impl Iterator<Item = &'a String>) -> Option<&'a String> {
-    classes.min_by(|a, b| {
-        let len = |c: &str| percent_decode(local_name(c)).chars().count();
-        len(b).cmp(&len(a)).then_with(|| a.cmp(b))
-    })
+    let classes: Vec<&String> = classes.collect();
+    let local = |c: &str| percent_decode(local_name(c));
+    let names: Vec<String> = classes.iter().map(|c| local(c)).collect();
+    let qualified = |name: &str| {
+        names
+            .iter()
+            .any(|other| other.len() > name.len() && other.ends_with(&format!("_{name}")))
+    };
+    let broad = |name: &str| BROAD_CLASSES.iter().position(|b| *b == name);
+    let kept: Vec<(&String, &String)> = classes
+        .iter()
+        .zip(&names)
+        .filter(|(_, name)| !qualified(name))
+        .map(|(c, n)| (*c, n))
+        .collect();
+    let specific = kept
+        .iter()
+        .filter(|(_, name)| broad(name).is_none())
+        .map(|(c, _)| *c)
+        .min();
+    specific
+        .or_else(|| {
+            kept.iter()
+                .max_by_key(|(c, name)| (broad(name), std::cmp::Reverse(*c)))
+                .map(|(c, _)| *c)
+        })
+        .or_else(|| classes.iter().copied().min())
 }
 
 pub fn type_name(class: &str) -> String {
@@ -929,11 +975,25 @@ mod tests {
             ex:vav a brick:VAV, brick:Variable_Air_Volume_Box, brick:Terminal_Unit, brick:HVAC_Equipment, brick:Equipment .\n\
             ex:zat a brick:Zone_Air_Temperature_Sensor, brick:Air_Temperature_Sensor, brick:Temperature_Sensor, brick:Sensor, brick:Point ;\n\
                 brick:isPointOf ex:vav .\n\
-            ex:odd a <urn:cls#Zero%E2%80%8BWidth> .\n";
+            ex:odd a <urn:cls#Zero%E2%80%8BWidth> .\n\
+            ex:f1 a brick:Floor, brick:Location .\n\
+            ex:ahu a brick:AHU, brick:HVAC_Equipment, brick:Equipment .\n\
+            ex:r1 a brick:Room, brick:Space, brick:Location .\n\
+            ex:m1 a brick:Meter, brick:Equipment .\n\
+            ex:s1 a brick:Sensor, brick:Point .\n";
         let model = parse(ttl.as_bytes()).unwrap();
-        assert_eq!(find(&model, "vav").kind, "Variable_Air_Volume_Box");
+        assert_eq!(find(&model, "vav").kind, "VAV");
         assert_eq!(find(&model, "zat").kind, "Zone_Air_Temperature_Sensor");
         assert_eq!(find(&model, "odd").kind, "Resource");
+        for (local, kind) in [
+            ("f1", "Floor"),
+            ("ahu", "AHU"),
+            ("r1", "Room"),
+            ("m1", "Meter"),
+            ("s1", "Sensor"),
+        ] {
+            assert_eq!(find(&model, local).kind, kind, "{local}");
+        }
         assert!(
             model
                 .skipped

@@ -71,9 +71,14 @@ fn hayson(v: &Value) -> Kind {
     match kind.as_deref() {
         Some("marker") => Kind::Marker,
         Some("remove") => Kind::Remove,
-        Some("ref") => match obj.get("val").and_then(Value::as_str) {
-            Some(id) => Kind::Ref(id.trim_start_matches('@').to_owned()),
-            None => Kind::Other(v.clone()),
+        // (an empty id names nothing: kept as given, not a ref to "")
+        Some("ref") => match obj
+            .get("val")
+            .and_then(Value::as_str)
+            .map(|id| id.trim_start_matches('@'))
+        {
+            Some(id) if !id.is_empty() => Kind::Ref(id.to_owned()),
+            _ => Kind::Other(v.clone()),
         },
         Some("number") => {
             let unit = obj.get("unit").and_then(Value::as_str).map(str::to_owned);
@@ -104,7 +109,11 @@ fn v3(v: &Value) -> Kind {
         "m:" => Kind::Marker,
         "-:" => Kind::Remove,
         "z:" => Kind::Other(json!({"_kind": "na"})),
-        "r:" => Kind::Ref(rest.split(' ').next().unwrap_or("").to_owned()),
+        "r:" => match rest.split(' ').next().unwrap_or("") {
+            // an empty id names nothing (found by an audit: it became the property "@")
+            "" => Kind::Other(v.clone()),
+            id => Kind::Ref(id.to_owned()),
+        },
         "n:" => {
             let mut parts = rest.splitn(2, ' ');
             let number = parts.next().unwrap_or("");
@@ -119,17 +128,19 @@ fn v3(v: &Value) -> Kind {
                 }
                 return Kind::Other(special);
             }
-            match number.parse::<f64>() {
-                Ok(f) if f.is_finite() => {
-                    match serde_json::from_str::<serde_json::Number>(number)
+            // A JSON number beyond a double (`1e400`) is a number too, as in Hayson, for the
+            // store's bounds to judge and report (found by an audit: it was kept as the string).
+            match serde_json::from_str::<serde_json::Number>(number)
+                .ok()
+                .or_else(|| {
+                    number
+                        .parse::<f64>()
                         .ok()
-                        .or_else(|| serde_json::Number::from_f64(f))
-                    {
-                        Some(n) => Kind::Number(n, unit),
-                        None => Kind::Other(v.clone()),
-                    }
-                }
-                _ => Kind::Other(v.clone()),
+                        .filter(|f| f.is_finite())
+                        .and_then(serde_json::Number::from_f64)
+                }) {
+                Some(n) => Kind::Number(n, unit),
+                None => Kind::Other(v.clone()),
             }
         }
         "s:" => Kind::Other(json!(rest)),
@@ -629,6 +640,23 @@ mod tests {
             {"id": {"_kind": "ref", "val": "s"}, "site": {"_kind": "marker"}}]});
         let model = parse(hayson.to_string().as_bytes()).expect("parsed");
         assert_eq!(model.entities.len(), 1, "{:?}", model.skipped);
+    }
+
+    /// Haystack 3 strings mean what their Hayson forms mean (found by an audit): a number
+    /// beyond a double is a number (for the store's bounds to judge), an empty ref no ref.
+    #[test]
+    fn haystack_3_edge_values_read_as_hayson() {
+        let big = v3(&json!("n:1e400 m"));
+        assert!(
+            matches!(big, Kind::Number(ref n, Some(ref u)) if u == "m" && n.to_string() == "1e+400"),
+            "{big:?}"
+        );
+        assert!(matches!(v3(&json!("r:")), Kind::Other(_)));
+        assert!(matches!(v3(&json!("r:a b")), Kind::Ref(ref id) if id == "a"));
+        assert!(matches!(
+            hayson(&json!({"_kind": "ref", "val": "@"})),
+            Kind::Other(_)
+        ));
     }
 
     #[test]

@@ -3,14 +3,11 @@
 
 use std::sync::OnceLock;
 
+use crate::state::AppState;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use utoipa::OpenApi;
-
-use crate::openapi::ApiDoc;
-use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,8 +18,7 @@ pub fn router() -> Router<AppState> {
 async fn openapi_json() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
     let body = JSON.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_pretty_json()
+        serde_json::to_string_pretty(&crate::openapi::document())
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     });
     ([(CONTENT_TYPE, "application/json")], body.clone()).into_response()

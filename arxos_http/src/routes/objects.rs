@@ -597,6 +597,7 @@ pub struct HistoryParams {
     pub path: Option<String>,
     /// Only changes at or after this time (ISO 8601, e.g. 2026-01-01T00:00:00Z; without an
     /// offset, UTC).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
