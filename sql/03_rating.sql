@@ -226,7 +226,7 @@ BEGIN
     -- 48 hours, not 2 days: in the session's TimeZone a day across a DST change is 23 or
     -- 25 hours, and the window could reach past the buckets kept (found by an audit)
     IF at < now() - interval '48 hours' THEN
-        RAISE EXCEPTION 'rating looks back at most 2 days'
+        RAISE EXCEPTION 'rating looks back at most 48 hours'
             USING ERRCODE = '22023', DETAIL = format('asked for %s', to_json(at)),
                   HINT = 'the activity of the 30-day windows is kept by the day for 31 days; rating_history has the ratings of the past';
     END IF;
@@ -288,6 +288,18 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     old text := current_setting('lock_timeout');
 BEGIN
+    -- Under REPEATABLE READ or SERIALIZABLE a sequencer that moved on while this one waited
+    -- for its lock cannot be followed (40001), and sequence_events numbers nothing there: its
+    -- callers (tick, recompute_rating, create_webhook) refuse such a transaction, as
+    -- refresh_views does (found by an audit: a pg_cron tick in a database whose default
+    -- isolation is repeatable read failed with a bare "could not serialize access", or did
+    -- nothing).
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'tick(), recompute_rating() and create_webhook() run under READ COMMITTED only (this transaction is %)',
+            current_setting('transaction_isolation')
+            USING ERRCODE = '55000',
+                  HINT = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED; for a pg_cron role or a database whose default is another, ALTER ROLE … SET default_transaction_isolation = ''read committed''';
+    END IF;
     PERFORM set_config('lock_timeout', '5s', true);
     PERFORM 1 FROM arxos.event_counter FOR UPDATE;
     PERFORM set_config('lock_timeout', old, true);
@@ -295,13 +307,6 @@ EXCEPTION WHEN lock_not_available THEN
     RAISE EXCEPTION 'the outbox sequencer is busy: another transaction has held its lock for 5 s'
         USING ERRCODE = '55P03',
               HINT = 'an open transaction called events_since(), rating_history() or another sequencing function; try again';
--- Under REPEATABLE READ or SERIALIZABLE, a sequencer that moved on while this one waited
--- cannot be followed: said as such (found by an audit: a pg_cron tick in a database whose
--- default isolation is repeatable read failed with a bare "could not serialize access").
-WHEN serialization_failure THEN
-    RAISE EXCEPTION 'the outbox sequencer moved on while this % transaction waited for its lock', current_setting('transaction_isolation')
-        USING ERRCODE = '40001',
-              HINT = 'run tick(), recompute_rating() and the sequencing functions under READ COMMITTED (SET TRANSACTION ISOLATION LEVEL READ COMMITTED; for a pg_cron role or database whose default is another, ALTER ROLE … SET default_transaction_isolation = ''read committed''), or try again';
 END
 $$;
 

@@ -1144,15 +1144,18 @@ LANGUAGE sql STABLE AS $$
      WHERE x.building_id = c.building_id AND x.id <> c.id AND x.tokens_earned > 0 AND x.bonus_gain > 0
 $$;
 
--- Serialises what reads or moves a building's high-water mark (contribute's gain, a status
--- change in verify_contribution): the building's mint account row, FOR NO KEY UPDATE. Nothing
--- else updates a mint row, and the ledger's foreign keys take KEY SHARE, which this does not
--- block. SECURITY DEFINER: the API's role may not update accounts (found by a review: two
--- reinstatements at once each found the other still rejected, and both were paid one climb).
+-- Serialises what reads or moves a building's high-water mark (contribute, a status change in
+-- verify_contribution): an UPDATE of the building's mint account row that changes nothing.
+-- Nothing else updates a mint row, and the ledger's foreign keys take KEY SHARE, which this
+-- does not block. An UPDATE, not a row lock alone: a REPEATABLE READ transaction that waited
+-- for it then fails (40001) instead of going on with a snapshot from before the other's
+-- commit (found by a review: it paid one climb twice). SECURITY DEFINER: the API's role may
+-- not update accounts (two reinstatements at once each found the other still rejected, and
+-- both were paid one climb: review).
 CREATE FUNCTION arxos.lock_mark(b uuid) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
-    PERFORM 1 FROM arxos.accounts a WHERE a.id = arxos.account(b, NULL) FOR NO KEY UPDATE;
+    UPDATE arxos.accounts a SET balance = a.balance WHERE a.id = arxos.account(b, NULL);
 END
 $$;
 
@@ -1189,14 +1192,20 @@ DECLARE
     oldest   timestamptz;
     wait     bigint;
 BEGIN
+    -- The building (a delete that committed meanwhile: AX001, not a foreign key's message),
+    -- then its mark's lock, before anything is read: contributions to one building run one at
+    -- a time, each reading the rating and the mark after the one before committed (found by a
+    -- review: taken later, a contribution waited and then measured its gain from a rating read
+    -- before the other's commit, and was paid nothing), and before any contributor's row, in
+    -- the order verify_contribution takes them too (a deadlock otherwise, review).
+    IF NOT arxos.building_locked(b) THEN
+        PERFORM arxos.market_building(building);
+    END IF;
+    PERFORM arxos.lock_mark(b);
     -- Who: the contributor's row is locked for the whole call, so one contributor's calls
     -- (and an idempotency key's replays) queue behind each other.
     SELECT * INTO c FROM arxos.lock_contributors(ARRAY[contributor], acting => contributor);
     PERFORM arxos.check_owner(c);
-    -- The building too (a delete that committed meanwhile: AX001, not a foreign key's message).
-    IF NOT arxos.building_locked(b) THEN
-        PERFORM arxos.market_building(building);
-    END IF;
 
     IF idempotency_key IS NOT NULL THEN
         IF length(idempotency_key) NOT BETWEEN 1 AND 200 THEN
@@ -1302,7 +1311,6 @@ BEGIN
 
     -- The impact bonus pays for new highs only: the points above the score before and the
     -- building's high-water mark (arxos.score_mark), read under the mark's lock.
-    PERFORM arxos.lock_mark(b);
     gain := greatest(0, r_after.score - greatest(r_before.score, arxos.score_mark(b)));
     -- Record it. A concurrent contribution of the same data that committed first wins (AX006).
     amount := arxos.contribution_reward(type, q::double precision, 'pending', c.trust_level,
@@ -1434,7 +1442,10 @@ BEGIN
     IF verifier IS NOT DISTINCT FROM k.contributor_id THEN
         RAISE EXCEPTION 'nobody verifies their own work' USING ERRCODE = 'AX014';
     END IF;
-    -- Lock both contributors in id order; the author may have been forgotten, the verifier not.
+    -- The building's mark first, as contribute takes it (every status change reads or moves
+    -- the mark: a deadlock with a contribution otherwise, found by a review), then both
+    -- contributors in id order; the author may have been forgotten, the verifier not.
+    PERFORM arxos.lock_mark(k.building_id);
     FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[k.contributor_id, verifier], allow_forgotten => true, acting => verifier) LOOP
         IF x.id = verifier THEN v := x; ELSE author := x; END IF;
     END LOOP;
@@ -1487,13 +1498,15 @@ BEGIN
 
     -- Paying a contribution that holds none of its tokens (a rejection that clawed back every
     -- one, undone; or a status a DBA set by hand on it, confirmed): it set no mark meanwhile,
-    -- so another contribution may have been paid for the same climb since; its bonus pays only
-    -- for the points nobody else was paid for (found by an audit: reject, delete the objects,
-    -- contribute them again, reinstate paid one climb once per cycle, without end). Under the
-    -- mark's lock, which every status change takes.
-    PERFORM arxos.lock_mark(k.building_id);
-    IF k.tokens_earned <= 0 AND status <> 'rejected' AND k.bonus_gain > 0 THEN
-        k.bonus_gain := greatest(0, k.bonus_gain - arxos.bonus_paid_again(k));
+    -- so another contribution may have been paid for the same climb since; then its bonus is
+    -- not paid again at all, only its base reward (found by an audit: reject, delete the
+    -- objects, contribute them again, reinstate paid one climb once per cycle, without end).
+    -- All or nothing, so that every bonus_gain is the one its climb was measured with, or 0
+    -- (a review: lowered to a part, the part was taken for the top of the climb, and a later
+    -- repayment overlapped what this one had been paid). Under the mark's lock, taken above.
+    IF k.tokens_earned <= 0 AND status <> 'rejected' AND k.bonus_gain > 0
+       AND arxos.bonus_paid_again(k) > 0 THEN
+        k.bonus_gain := 0;
     END IF;
     -- The contributor: the reward of the new status minus what was booked so far. A claw-back
     -- takes at most what the contributor still holds of the building's tokens.

@@ -675,8 +675,9 @@ pub fn document() -> Value {
 /// "Numbers"), so declared without `format: double`, which tells a generator to read them into
 /// a binary float (found by an audit: a 20-digit token amount lost its last digits in a
 /// generated client).
-const DECIMAL_SCHEMAS: [&str; 11] = [
+const DECIMAL_SCHEMAS: [&str; 12] = [
     "Contributor",
+    "StatementPart",
     "TopContributor",
     "Balance",
     "BuildingBalance",
@@ -757,6 +758,20 @@ fn generator_shapes(doc: &mut Value) {
     if let Some(paths) = doc["paths"].as_object_mut() {
         for path in paths.values_mut() {
             walk(path, false);
+            // query parameters by the same names take the same words
+            for operation in path
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|o| o.values_mut())
+            {
+                if let Some(parameters) = operation["parameters"].as_array_mut() {
+                    for parameter in parameters {
+                        if let Some(name) = parameter["name"].as_str().map(str::to_owned) {
+                            enumerate(&name, &mut parameter["schema"]);
+                        }
+                    }
+                }
+            }
         }
     }
     let import = &mut doc["paths"]["/api/buildings/{b}/import"]["post"]["requestBody"]["content"];
@@ -1078,11 +1093,33 @@ pub struct RatingBreakdown {
     pub grade: String,
     pub score: f64,
     pub max_possible: f64,
-    #[schema(value_type = Vec<Object>)]
-    pub components: Vec<Value>,
+    pub components: Vec<BreakdownComponent>,
     pub recommendations: Vec<String>,
     #[schema(format = DateTime)]
     pub calculated_at: String,
+}
+
+/// One of the seven components of a breakdown (docs/rating.md).
+#[derive(ToSchema, Deserialize)]
+pub struct BreakdownComponent {
+    /// structure, inventory, metadata, sensors, history, quality or activity.
+    pub name: String,
+    pub description: String,
+    /// 0 to 100.
+    pub score: f64,
+    /// Its share of the score (the seven sum to 1).
+    pub weight: f64,
+    /// score × weight, rounded to 3 decimals.
+    pub weighted: f64,
+}
+
+/// What a ledger transaction moved in one building (a statement entry's `parts`).
+#[derive(ToSchema, Deserialize)]
+pub struct StatementPart {
+    /// The building's key.
+    pub building: String,
+    /// Tokens, exact (numeric(20,6)).
+    pub amount: f64,
 }
 
 #[derive(ToSchema, Deserialize)]
@@ -1372,8 +1409,7 @@ pub struct StatementEntry {
     /// buildings the key may use.
     pub amount: f64,
     /// The same per building: `[{building, amount}]`.
-    #[schema(value_type = Vec<Object>)]
-    pub parts: Value,
+    pub parts: Vec<StatementPart>,
     /// The other contributor of a transfer (its handle); null for rewards.
     #[schema(required = true)]
     pub counterparty: Option<String>,
@@ -1696,6 +1732,31 @@ mod tests {
                 .len(),
             5
         );
+        // so do query parameters by those names (the leaderboard's grade filter)
+        let grade = doc["paths"]["/api/ratings"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "grade")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            grade["schema"]["enum"].as_array().map(Vec::len),
+            Some(26),
+            "{grade}"
+        );
+        // known shapes are typed, not free-form objects
+        assert_eq!(
+            schemas["RatingBreakdown"]["properties"]["components"]["items"]["$ref"],
+            "#/components/schemas/BreakdownComponent"
+        );
+        assert_eq!(
+            schemas["StatementEntry"]["properties"]["parts"]["items"]["$ref"],
+            "#/components/schemas/StatementPart"
+        );
+        assert!(schemas["StatementPart"]["properties"]["amount"]
+            .get("format")
+            .is_none());
         let import = &doc["paths"]["/api/buildings/{b}/import"]["post"]["requestBody"]["content"];
         assert_eq!(
             import["application/octet-stream"]["schema"]["format"],

@@ -951,11 +951,14 @@ SELECT tokens_earned AS a_tokens FROM arxos.contributions WHERE data_hash = pg_t
 SELECT count(*) AS removed FROM (SELECT arxos.rm('reinst', '/s' || n) FROM generate_series(1, 5) n) x;
 SELECT bonus_gain > 10 AS b_paid_in_full FROM pg_temp.document('reinst-b');
 SELECT pg_temp.judge('reinst-a', 'peer_verified') AS a_paid_again;
--- (what remains is the bottom of its climb, below where the other's began: paid to nobody else)
-SELECT bonus_gain < 10 AS climb_not_paid_again, tokens_earned = reward AS booked,
-       bonus_gain = :a_gain - (SELECT least(a.new_score, b.new_score) - greatest(a.new_score - :a_gain, b.new_score - b.bonus_gain)
-                                 FROM arxos.contributions b WHERE b.data_hash = pg_temp.h('reinst-b')) AS less_the_overlap
+-- (all or nothing: another holds a bonus for part of its climb, so no bonus, its base reward)
+SELECT bonus_gain = 0 AS climb_not_paid_again, tokens_earned = reward AS booked,
+       reward = arxos.contribution_reward('bim_model_update', quality::float8, 'peer_verified', trust_level, 0, new_grade)::numeric(20, 6) AS base_reward_only
   FROM arxos.contributions a WHERE data_hash = pg_temp.h('reinst-a');
+-- rejected and reinstated once more, nothing changes (its bonus stays 0: it holds tokens now,
+-- and is paid again only its base)
+SELECT pg_temp.judge('reinst-a', 'rejected') < 0 AS clawed_back_once_more;
+SELECT pg_temp.judge('reinst-a', 'peer_verified') AS base_again;
 -- bonus_gain goes down only there: a plain UPDATE of it is refused
 SELECT regress.try($$UPDATE arxos.contributions SET bonus_gain = 0 WHERE data_hash = pg_temp.h('reinst-b')$$) AS plain_lowering;
 SELECT count(*) AS violations FROM arxos.ledger_check();

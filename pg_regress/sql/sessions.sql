@@ -64,5 +64,11 @@ RESET TimeZone;
 SELECT (arxos.put('ss', '/room/rr', 'thing')).id IS NOT NULL AS written;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT arxos.sequence_events() AS sequenced_under_repeatable_read;
+-- and what must sequence refuses such a transaction, saying so (found by a review: tick did
+-- nothing there, without a word)
+SELECT regress.try($$SELECT arxos.tick()$$) AS tick_refused;
+COMMIT;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT regress.try($$SELECT arxos.recompute_rating('ss')$$) AS recompute_refused;
 COMMIT;
 SELECT arxos.sequence_events() > 0 AS sequenced_under_read_committed;

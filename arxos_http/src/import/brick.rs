@@ -367,6 +367,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut props: HashMap<&str, Values> = HashMap::new();
     let mut given: HashMap<&str, Map<String, Value>> = HashMap::new();
     let mut names: HashMap<&str, String> = HashMap::new();
+    let mut given_types: HashMap<&str, String> = HashMap::new();
     let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
     let mut walk = BlankWalk {
         blank: &blank,
@@ -407,6 +408,9 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                 ("name", Term::Literal(l)) => {
                     names.insert(entities.get(s).copied().unwrap_or(s), l.value().to_owned());
                 }
+                ("type", Term::Literal(l)) => {
+                    given_types.insert(entities.get(s).copied().unwrap_or(s), l.value().to_owned());
+                }
                 ("properties", Term::Literal(l)) => {
                     let subject = entities.get(s).copied().unwrap_or(s);
                     // One document per subject, read as strictly as a request's body (found by
@@ -432,7 +436,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                 }
                 _ => {}
             }
-            if matches!(local, "name" | "properties") {
+            if matches!(local, "name" | "properties" | "type") {
                 continue;
             }
         }
@@ -516,13 +520,29 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         }
     }
     let given_ids: BTreeSet<&str> = given.keys().copied().collect();
+    // How many subjects of the file have each class (chosen_class: the more specific of two
+    // is the one fewer subjects have).
+    let mut class_subjects: HashMap<&str, usize> = HashMap::new();
+    for cs in types.values() {
+        for c in cs {
+            *class_subjects.entry(c.as_str()).or_default() += 1;
+        }
+    }
     for &id in &entities {
         let classes = types.get(id);
-        let class = classes.and_then(chosen_class);
-        let kind = class.map_or_else(|| "Resource".to_owned(), |c| type_name(c));
+        let class = classes.and_then(|cs| chosen_class(cs, &class_subjects));
+        // The type an export wrote (`arxos:type`: one its classes would not give) wins.
+        let given_type = given_types
+            .remove(id)
+            .filter(|t| arxos_core::label::is_label(t, 100));
+        let kind = given_type
+            .clone()
+            .unwrap_or_else(|| class.map_or_else(|| "Resource".to_owned(), |c| type_name(c)));
         // A class whose name cannot be a type is said, not silently Resource (found by an
         // audit); rdf_type keeps the class.
-        if let Some(c) = class.filter(|c| kind == "Resource" && local_name(c) != "Resource") {
+        if let Some(c) = class
+            .filter(|c| given_type.is_none() && kind == "Resource" && local_name(c) != "Resource")
+        {
             model.skipped.push(Skipped {
                 what: c.to_string(),
                 reason: format!(
@@ -680,17 +700,26 @@ fn properties_document(text: &str) -> Result<Map<String, Value>, String> {
 
 /// The class that gives a subject its type: a Brick class, else a RealEstateCore one, else any;
 /// of several, [`most_specific`].
-pub fn chosen_class(classes: &BTreeSet<String>) -> Option<&String> {
-    most_specific(classes.iter().filter(|c| is_brick(c)))
-        .or_else(|| most_specific(classes.iter().filter(|c| c.starts_with(REC))))
-        .or_else(|| most_specific(classes.iter()))
+/// `subjects` counts, for each class, the file's subjects that have it: in an inferred model a
+/// superclass labels every subject its subclasses do, so of two candidates the one fewer
+/// subjects have is the more specific (an `RTU` among `AHU`s), whatever their names.
+pub fn chosen_class<'a>(
+    classes: &'a BTreeSet<String>,
+    subjects: &HashMap<&str, usize>,
+) -> Option<&'a String> {
+    most_specific(classes.iter().filter(|c| is_brick(c)), subjects)
+        .or_else(|| most_specific(classes.iter().filter(|c| c.starts_with(REC)), subjects))
+        .or_else(|| most_specific(classes.iter(), subjects))
 }
 
 /// Brick's broad classes, most general first: of a subject's classes, these give way to any
 /// other, and among themselves to the later (a `Sensor` that is also a `Point` is a `Sensor`).
-const BROAD_CLASSES: [&str; 17] = [
+const BROAD_CLASSES: [&str; 19] = [
     "Entity",
     "Class",
+    // RealEstateCore's roots
+    "Architecture",
+    "Asset",
     "Point",
     "Location",
     "Equipment",
@@ -714,7 +743,10 @@ const BROAD_CLASSES: [&str; 17] = [
 /// `HVAC_Equipment`), and Brick's broad classes ([`BROAD_CLASSES`]) give way to the rest; of
 /// what is left, the first IRI. IRI order alone typed a VAV `Equipment` (found by an audit),
 /// and the longest name a floor `Location` and an AHU `HVAC_Equipment` (found by a review).
-fn most_specific<'a>(classes: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+fn most_specific<'a>(
+    classes: impl Iterator<Item = &'a String>,
+    subjects: &HashMap<&str, usize>,
+) -> Option<&'a String> {
     let classes: Vec<&String> = classes.collect();
     let local = |c: &str| percent_decode(local_name(c));
     let names: Vec<String> = classes.iter().map(|c| local(c)).collect();
@@ -734,7 +766,7 @@ fn most_specific<'a>(classes: impl Iterator<Item = &'a String>) -> Option<&'a St
         .iter()
         .filter(|(_, name)| broad(name).is_none())
         .map(|(c, _)| *c)
-        .min();
+        .min_by_key(|c| (subjects.get(c.as_str()).copied().unwrap_or(0), *c));
     specific
         .or_else(|| {
             kept.iter()
@@ -980,7 +1012,11 @@ mod tests {
             ex:ahu a brick:AHU, brick:HVAC_Equipment, brick:Equipment .\n\
             ex:r1 a brick:Room, brick:Space, brick:Location .\n\
             ex:m1 a brick:Meter, brick:Equipment .\n\
-            ex:s1 a brick:Sensor, brick:Point .\n";
+            ex:s1 a brick:Sensor, brick:Point .\n\
+            ex:rtu a brick:RTU, brick:AHU, brick:HVAC_Equipment, brick:Equipment .\n\
+            ex:ahu2 a brick:AHU, brick:HVAC_Equipment, brick:Equipment .\n\
+            ex:cr a <https://w3id.org/rec#ConferenceRoom>, <https://w3id.org/rec#Room>, <https://w3id.org/rec#Space>, <https://w3id.org/rec#Architecture> .\n\
+            ex:r9 a <https://w3id.org/rec#Room>, <https://w3id.org/rec#Space>, <https://w3id.org/rec#Architecture> .\n";
         let model = parse(ttl.as_bytes()).unwrap();
         assert_eq!(find(&model, "vav").kind, "VAV");
         assert_eq!(find(&model, "zat").kind, "Zone_Air_Temperature_Sensor");
@@ -991,6 +1027,9 @@ mod tests {
             ("r1", "Room"),
             ("m1", "Meter"),
             ("s1", "Sensor"),
+            ("rtu", "RTU"),
+            ("cr", "ConferenceRoom"),
+            ("r9", "Room"),
         ] {
             assert_eq!(find(&model, local).kind, kind, "{local}");
         }

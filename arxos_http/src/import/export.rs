@@ -5,7 +5,7 @@
 //! connection whose properties are not what the importer derives from its triple alone
 //! (`{"predicate": …}`) also gets an `rdf:Statement` about that triple with `arxos:properties`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
@@ -75,10 +75,12 @@ fn valid_iri(iri: &str) -> bool {
             .any(|c| c.is_whitespace() || "<>\"{}|^`\\".contains(c))
 }
 
-/// The classes it was imported with while its type is still the one they give (an import of
-/// several classes, `rdf_type` an array, keeps them all: found by an audit, a VAV exported as
-/// a class of ArxOS's own), else its type's.
-fn classes_of(o: &ExportObject) -> Vec<String> {
+/// The classes it was imported with while its type is one of theirs (an import of several
+/// classes, `rdf_type` an array, keeps them all: found by an audit, a VAV exported as a class
+/// of ArxOS's own; and one corrected to another of its classes keeps them too: review), else
+/// its type's; and whether the type must be written as `arxos:type`, because an import of
+/// those classes alone would not give it.
+fn classes_of(o: &ExportObject) -> (Vec<String>, bool) {
     let imported: Option<BTreeSet<String>> = match o.properties.get("rdf_type") {
         Some(Value::String(c)) => Some(BTreeSet::from([c.clone()])),
         Some(Value::Array(cs)) => cs
@@ -91,11 +93,13 @@ fn classes_of(o: &ExportObject) -> Vec<String> {
         Some(cs)
             if !cs.is_empty()
                 && cs.iter().all(|c| valid_iri(c))
-                && chosen_class(&cs).is_some_and(|c| type_name(c) == o.kind) =>
+                && cs.iter().any(|c| type_name(c) == o.kind) =>
         {
-            cs.into_iter().collect()
+            let given = cs.len() > 1
+                || chosen_class(&cs, &HashMap::new()).is_none_or(|c| type_name(c) != o.kind);
+            (cs.into_iter().collect(), given)
         }
-        _ => vec![format!("{TYPE_NS}{}", encode(&o.kind, false))],
+        _ => (vec![format!("{TYPE_NS}{}", encode(&o.kind, false))], false),
     }
 }
 
@@ -163,13 +167,17 @@ pub fn to_turtle(
         connections.len()
     );
     for o in objects {
-        let classes: Vec<String> = classes_of(o).iter().map(|c| format!("<{c}>")).collect();
+        let (classes, given_type) = classes_of(o);
+        let classes: Vec<String> = classes.iter().map(|c| format!("<{c}>")).collect();
         let _ = writeln!(
             out,
             "<{}> a {} ;",
             iris[o.path.as_str()],
             classes.join(", ")
         );
+        if given_type {
+            let _ = writeln!(out, "    arxos:type {} ;", literal(&o.kind));
+        }
         let _ = writeln!(
             out,
             "    arxos:name {} ;",
@@ -333,8 +341,10 @@ mod tests {
     }
 
     /// An object imported with several classes is exported with all of them while its type is
-    /// still the one they give; once changed, with its type's (found by an audit: a VAV's
-    /// classes were dropped for a class of ArxOS's own).
+    /// one of theirs, and its type as `arxos:type`, so that importing the output gives it back
+    /// whichever class an import would choose; a type of its own gets ArxOS's class (found by an
+    /// audit: a VAV's classes were dropped; by a review: a type corrected to another of its
+    /// classes dropped them too).
     #[test]
     fn every_imported_class_is_exported() {
         let vav = |kind: &str| {
@@ -350,17 +360,20 @@ mod tests {
             .clone(),
         }
         };
-        let ttl = to_turtle("b", &[vav("VAV")], &[]);
+        for kind in ["VAV", "Variable_Air_Volume_Box"] {
+            let ttl = to_turtle("b", &[vav(kind)], &[]);
+            assert!(
+                ttl.contains("<urn:ex#vav> a <https://brickschema.org/schema/Brick#Equipment>, <https://brickschema.org/schema/Brick#VAV>, <https://brickschema.org/schema/Brick#Variable_Air_Volume_Box> ;"),
+                "{ttl}"
+            );
+            assert!(ttl.contains(&format!("arxos:type \"{kind}\" ;")), "{ttl}");
+            let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
+            assert_eq!(plan.objects[0].kind, kind);
+        }
+        let own = to_turtle("b", &[vav("terminal box")], &[]);
         assert!(
-            ttl.contains("<urn:ex#vav> a <https://brickschema.org/schema/Brick#Equipment>, <https://brickschema.org/schema/Brick#VAV>, <https://brickschema.org/schema/Brick#Variable_Air_Volume_Box> ;"),
-            "{ttl}"
-        );
-        let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
-        assert_eq!(plan.objects[0].kind, "VAV");
-        let changed = to_turtle("b", &[vav("Variable_Air_Volume_Box")], &[]);
-        assert!(
-            changed.contains("<urn:ex#vav> a <https://arxos.dev/type#Variable_Air_Volume_Box> ;"),
-            "{changed}"
+            own.contains("<urn:ex#vav> a <https://arxos.dev/type#terminal%20box> ;"),
+            "{own}"
         );
     }
 }
