@@ -1144,14 +1144,28 @@ LANGUAGE sql STABLE AS $$
      WHERE x.building_id = c.building_id AND x.id <> c.id AND x.tokens_earned > 0 AND x.bonus_gain > 0
 $$;
 
+-- contribute and verify_contribution measure a gain, or an overlap, from the rating, the
+-- history and the other contributions as they are once the mark's lock is theirs: a snapshot
+-- from before it (REPEATABLE READ, SERIALIZABLE) would pay a climb plain writes or another
+-- contribution reached meanwhile (found by a review: 4,668 tokens for three sensors measured
+-- from a snapshot taken before a 20-sensor import). Refused, as tick() refuses it.
+CREATE FUNCTION arxos.market_read_committed(what text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION '% runs under READ COMMITTED only (this transaction is %): it measures the rating as it is when it runs',
+            what, current_setting('transaction_isolation')
+            USING ERRCODE = '55000', HINT = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED';
+    END IF;
+END
+$$;
+
 -- Serialises what reads or moves a building's high-water mark (contribute, a status change in
 -- verify_contribution): an UPDATE of the building's mint account row that changes nothing.
 -- Nothing else updates a mint row, and the ledger's foreign keys take KEY SHARE, which this
--- does not block. An UPDATE, not a row lock alone: a REPEATABLE READ transaction that waited
--- for it then fails (40001) instead of going on with a snapshot from before the other's
--- commit (found by a review: it paid one climb twice). SECURITY DEFINER: the API's role may
--- not update accounts (two reinstatements at once each found the other still rejected, and
--- both were paid one climb: review).
+-- does not block (their callers run under READ COMMITTED only: market_read_committed).
+-- SECURITY DEFINER: the API's role may not update accounts (found by a review: two
+-- reinstatements at once each found the other still rejected, and both were paid one climb).
 CREATE FUNCTION arxos.lock_mark(b uuid) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
@@ -1192,6 +1206,7 @@ DECLARE
     oldest   timestamptz;
     wait     bigint;
 BEGIN
+    PERFORM arxos.market_read_committed('contribute');
     -- The building (a delete that committed meanwhile: AX001, not a foreign key's message),
     -- then its mark's lock, before anything is read: contributions to one building run one at
     -- a time, each reading the rating and the mark after the one before committed (found by a
@@ -1445,6 +1460,7 @@ BEGIN
     -- The building's mark first, as contribute takes it (every status change reads or moves
     -- the mark: a deadlock with a contribution otherwise, found by a review), then both
     -- contributors in id order; the author may have been forgotten, the verifier not.
+    PERFORM arxos.market_read_committed('verify_contribution');
     PERFORM arxos.lock_mark(k.building_id);
     FOR x IN SELECT * FROM arxos.lock_contributors(ARRAY[k.contributor_id, verifier], allow_forgotten => true, acting => verifier) LOOP
         IF x.id = verifier THEN v := x; ELSE author := x; END IF;

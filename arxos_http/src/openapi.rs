@@ -764,7 +764,12 @@ fn generator_shapes(doc: &mut Value) {
                 .into_iter()
                 .flat_map(|o| o.values_mut())
             {
-                if let Some(parameters) = operation["parameters"].as_array_mut() {
+                // (get_mut: indexing a JSON object to write inserts the key, as null, and a
+                // document with `parameters: null` is no OpenAPI: found by CI's schemathesis)
+                if let Some(parameters) = operation
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                {
                     for parameter in parameters {
                         if let Some(name) = parameter["name"].as_str().map(str::to_owned) {
                             enumerate(&name, &mut parameter["schema"]);
@@ -788,7 +793,10 @@ fn generator_shapes(doc: &mut Value) {
             .filter_map(Value::as_object_mut)
             .flat_map(|o| o.values_mut())
         {
-            if let Some(refused) = operation["responses"].get_mut("415") {
+            if let Some(refused) = operation
+                .get_mut("responses")
+                .and_then(|r| r.get_mut("415"))
+            {
                 refused["headers"]["Accept-Encoding"] = serde_json::json!({
                     "description": "identity: sent when the body came with a Content-Encoding this server does not take",
                     "schema": {"type": "string"}
@@ -1768,6 +1776,17 @@ mod tests {
         );
         let put = &doc["paths"]["/api/buildings/{b}/objects/{path}"]["put"]["responses"]["415"];
         assert!(put["headers"]["Accept-Encoding"].is_object(), "{put}");
+        // no member is null where OpenAPI wants an object or array (parameters, responses)
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for member in ["parameters", "responses", "requestBody"] {
+                    assert!(
+                        operation.get(member).is_none_or(|m| !m.is_null()),
+                        "{method} {path}: {member} is null"
+                    );
+                }
+            }
+        }
         // every array in the document names its items
         fn arrays_without_items(v: &serde_json::Value) -> usize {
             match v {

@@ -88,6 +88,8 @@ const SCHEMA_CLASSES: &[&str] = &[
     "http://www.w3.org/2004/02/skos/core#ConceptScheme",
 ];
 
+const RDFS_SUBCLASS_OF: &str = "http://www.w3.org/2000/01/rdf-schema#subClassOf";
+
 /// Predicates that only schema declarations have: a subject with one of them is a class or a
 /// property (`brick:Apartment rdfs:subClassOf brick:Space`), not an entity.
 const SCHEMA_PREDICATES: &[&str] = &[
@@ -325,12 +327,23 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut subjects: BTreeSet<String> = BTreeSet::new();
     // subjects that declare schema (a subclass, a subproperty)
     let mut declared: BTreeSet<String> = BTreeSet::new();
+    // the file's own class hierarchy (rdfs:subClassOf), for chosen_class
+    let mut hierarchy = Hierarchy::default();
     for t in &triples {
         match &t.subject {
             Subject::NamedNode(s) => {
                 subjects.insert(s.as_str().to_owned());
                 if SCHEMA_PREDICATES.contains(&t.predicate.as_str()) {
                     declared.insert(s.as_str().to_owned());
+                }
+                if t.predicate.as_str() == RDFS_SUBCLASS_OF {
+                    if let Term::NamedNode(parent) = &t.object {
+                        hierarchy
+                            .parents
+                            .entry(s.as_str().to_owned())
+                            .or_default()
+                            .insert(parent.as_str().to_owned());
+                    }
                 }
                 if t.predicate.as_str() == RDF_TYPE {
                     if let Term::NamedNode(c) = &t.object {
@@ -368,6 +381,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut given: HashMap<&str, Map<String, Value>> = HashMap::new();
     let mut names: HashMap<&str, String> = HashMap::new();
     let mut given_types: HashMap<&str, String> = HashMap::new();
+    let mut conflicting_types: BTreeSet<&str> = BTreeSet::new();
     let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
     let mut walk = BlankWalk {
         blank: &blank,
@@ -409,7 +423,35 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     names.insert(entities.get(s).copied().unwrap_or(s), l.value().to_owned());
                 }
                 ("type", Term::Literal(l)) => {
-                    given_types.insert(entities.get(s).copied().unwrap_or(s), l.value().to_owned());
+                    // One valid type per subject, else none, whatever the file's order (found
+                    // by a review: the last of two won, and an invalid one was dropped unsaid)
+                    let subject = entities.get(s).copied().unwrap_or(s);
+                    let reason = if !arxos_core::label::is_label(l.value(), 100) {
+                        Some(format!(
+                            "arxos:type {} is not a type (a label of 1 to 100 characters, no space at either end, no control or invisible characters): the classes give the type",
+                            arxos_core::message::shown(l.value())
+                        ))
+                    } else if let Some(other) = given_types.get(subject) {
+                        (other != l.value()).then(|| {
+                            "a subject has one arxos:type: of two, neither is used (the classes give the type)".to_owned()
+                        })
+                    } else {
+                        None
+                    };
+                    match reason {
+                        None => {
+                            given_types.insert(subject, l.value().to_owned());
+                        }
+                        Some(reason) => {
+                            if reason.starts_with("a subject has one") {
+                                conflicting_types.insert(subject);
+                            }
+                            model.skipped.push(Skipped {
+                                what: format!("arxos:type of {s}"),
+                                reason,
+                            });
+                        }
+                    }
                 }
                 ("properties", Term::Literal(l)) => {
                     let subject = entities.get(s).copied().unwrap_or(s);
@@ -530,11 +572,11 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     }
     for &id in &entities {
         let classes = types.get(id);
-        let class = classes.and_then(|cs| chosen_class(cs, &class_subjects));
+        let class = classes.and_then(|cs| chosen_class(cs, &class_subjects, &hierarchy));
         // The type an export wrote (`arxos:type`: one its classes would not give) wins.
         let given_type = given_types
             .remove(id)
-            .filter(|t| arxos_core::label::is_label(t, 100));
+            .filter(|_| !conflicting_types.contains(id));
         let kind = given_type
             .clone()
             .unwrap_or_else(|| class.map_or_else(|| "Resource".to_owned(), |c| type_name(c)));
@@ -706,10 +748,54 @@ fn properties_document(text: &str) -> Result<Map<String, Value>, String> {
 pub fn chosen_class<'a>(
     classes: &'a BTreeSet<String>,
     subjects: &HashMap<&str, usize>,
+    hierarchy: &Hierarchy,
 ) -> Option<&'a String> {
-    most_specific(classes.iter().filter(|c| is_brick(c)), subjects)
-        .or_else(|| most_specific(classes.iter().filter(|c| c.starts_with(REC)), subjects))
-        .or_else(|| most_specific(classes.iter(), subjects))
+    // A class the file itself declares a superclass of another listed one gives way first.
+    let declared: Vec<&String> = classes
+        .iter()
+        .filter(|c| {
+            !classes
+                .iter()
+                .any(|d| d != *c && hierarchy.is_ancestor(c, d))
+        })
+        .collect();
+    // (a cycle of declarations drops them all: then none is dropped)
+    let declared = if declared.is_empty() {
+        classes.iter().collect()
+    } else {
+        declared
+    };
+    let pick = |f: &dyn Fn(&String) -> bool| {
+        most_specific(declared.iter().copied().filter(|c| f(c)), subjects)
+    };
+    pick(&|c| is_brick(c))
+        .or_else(|| pick(&|c| c.starts_with(REC)))
+        .or_else(|| pick(&|_| true))
+}
+
+/// The `rdfs:subClassOf` declarations a file carries (an ontology shipped with the model).
+#[derive(Debug, Default)]
+pub struct Hierarchy {
+    parents: HashMap<String, BTreeSet<String>>,
+}
+
+impl Hierarchy {
+    /// Whether `ancestor` is a declared superclass of `class`, at any depth (cycles stop).
+    fn is_ancestor(&self, ancestor: &str, class: &str) -> bool {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut todo: Vec<&str> = vec![class];
+        while let Some(c) = todo.pop() {
+            for p in self.parents.get(c).into_iter().flatten() {
+                if p == ancestor {
+                    return true;
+                }
+                if seen.insert(p.as_str()) {
+                    todo.push(p.as_str());
+                }
+            }
+        }
+        false
+    }
 }
 
 /// Brick's broad classes, most general first: of a subject's classes, these give way to any
@@ -1042,6 +1128,42 @@ mod tests {
             "{:?}",
             model.skipped
         );
+    }
+
+    /// The file's own rdfs:subClassOf declarations decide first (found by a review: an RTU
+    /// that also listed AHU was typed AHU, the file saying RTU is an AHU).
+    #[test]
+    fn a_declared_hierarchy_decides() {
+        let ttl = "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+            brick:RTU rdfs:subClassOf brick:AHU .\n\
+            brick:AHU rdfs:subClassOf brick:HVAC_Equipment .\n\
+            ex:rtu a brick:RTU, brick:AHU .\n\
+            ex:co2 a brick:CO2_Sensor, brick:Air_Quality_Sensor .\n\
+            brick:CO2_Sensor rdfs:subClassOf brick:Air_Quality_Sensor .\n\
+            ex:loop a brick:X1, brick:X2 .\n\
+            brick:X1 rdfs:subClassOf brick:X2 .\n\
+            brick:X2 rdfs:subClassOf brick:X1 .\n";
+        let model = parse(ttl.as_bytes()).unwrap();
+        assert_eq!(find(&model, "rtu").kind, "RTU");
+        assert_eq!(find(&model, "co2").kind, "CO2_Sensor");
+        assert_eq!(find(&model, "loop").kind, "X1");
+    }
+
+    /// arxos:type: one valid value per subject, else the classes decide, whatever the order
+    /// (found by a review).
+    #[test]
+    fn arxos_type_is_one_valid_value() {
+        let ttl = "@prefix arxos: <https://arxos.dev/schema#> .\n@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+            ex:one a brick:AHU ; arxos:type \"RTU\" .\n\
+            ex:two a brick:AHU ; arxos:type \"Zeta\", \"Alpha\" .\n\
+            ex:bad a brick:AHU ; arxos:type \" padded \" .\n";
+        let model = parse(ttl.as_bytes()).unwrap();
+        assert_eq!(find(&model, "one").kind, "RTU");
+        assert_eq!(find(&model, "two").kind, "AHU");
+        assert_eq!(find(&model, "bad").kind, "AHU");
+        let skipped: Vec<&str> = model.skipped.iter().map(|s| s.what.as_str()).collect();
+        assert!(skipped.contains(&"arxos:type of urn:ex#two"), "{skipped:?}");
+        assert!(skipped.contains(&"arxos:type of urn:ex#bad"), "{skipped:?}");
     }
 
     /// arxos:properties is read as strictly as a request's body (found by an audit).

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::brick::{chosen_class, type_name, ARXOS, BRICK, RDF};
+use super::brick::{chosen_class, type_name, Hierarchy, ARXOS, BRICK, RDF};
 
 /// One object as the exporter reads it.
 #[derive(Debug, Clone)]
@@ -96,7 +96,8 @@ fn classes_of(o: &ExportObject) -> (Vec<String>, bool) {
                 && cs.iter().any(|c| type_name(c) == o.kind) =>
         {
             let given = cs.len() > 1
-                || chosen_class(&cs, &HashMap::new()).is_none_or(|c| type_name(c) != o.kind);
+                || chosen_class(&cs, &HashMap::new(), &Hierarchy::default())
+                    .is_none_or(|c| type_name(c) != o.kind);
             (cs.into_iter().collect(), given)
         }
         _ => (vec![format!("{TYPE_NS}{}", encode(&o.kind, false))], false),
