@@ -7,10 +7,11 @@
 -- are kept on the account row by the ledger-entry trigger under CHECK (balance >= 0);
 -- arxos.ledger_check() recomputes everything from the entries.
 --
--- Locks: every function that changes a contributor's tokens or counters first locks the
--- contributor rows it needs, in id order (arxos.lock_contributors). Holding accounts are only
--- written under their contributor's lock, and mint accounts are never updated (their balance is
--- derived), so concurrent callers queue instead of deadlocking.
+-- Locks: contribute and verify_contribution first take the building's mark (arxos.lock_mark);
+-- every function that changes a contributor's tokens or counters then locks the contributor
+-- rows it needs, in id order (arxos.lock_contributors). Holding accounts are only written
+-- under their contributor's lock, and a mint account only by lock_mark's update that changes
+-- nothing (its balance is derived), so concurrent single calls queue instead of deadlocking.
 --
 -- Validation failures raise SQLSTATEs of class AX (table in docs/market.md); acting for a
 -- contributor one does not own raises 42501.
