@@ -1131,18 +1131,17 @@ LANGUAGE sql STABLE AS $$
           ORDER BY h.new_score DESC LIMIT 1))
 $$;
 
--- Of the climb a contribution's bonus paid for (its bonus_gain points below its new_score), the
--- points another contribution that holds tokens was paid a bonus for too. Contributions paid
--- while both set a mark never overlap (each one's gain lies above the other's mark, or below
--- it); an overlap is a climb paid while this one set no mark: rejected with every token clawed
--- back, when another contribution documented the same again. Overlaps with several are summed
--- (never less than the truth: such climbs do not overlap each other either).
-CREATE FUNCTION arxos.bonus_paid_again(c arxos.contributions) RETURNS numeric
+-- Whether another contribution that holds tokens was paid a bonus for part of the climb this
+-- one's bonus paid for (its bonus_gain points below its new_score). Contributions paid while
+-- both set a mark never overlap (each one's gain lies above the other's mark, or below it); an
+-- overlap is a climb paid while this one set no mark: rejected with every token clawed back,
+-- when another contribution documented the same again.
+CREATE FUNCTION arxos.bonus_paid_again(c arxos.contributions) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(sum(greatest(0, least(c.new_score, x.new_score)
-                                    - greatest(c.new_score - c.bonus_gain, x.new_score - x.bonus_gain))), 0)
-      FROM arxos.contributions x
-     WHERE x.building_id = c.building_id AND x.id <> c.id AND x.tokens_earned > 0 AND x.bonus_gain > 0
+    SELECT EXISTS (
+        SELECT 1 FROM arxos.contributions x
+         WHERE x.building_id = c.building_id AND x.id <> c.id AND x.tokens_earned > 0 AND x.bonus_gain > 0
+           AND least(c.new_score, x.new_score) > greatest(c.new_score - c.bonus_gain, x.new_score - x.bonus_gain))
 $$;
 
 -- contribute and verify_contribution measure a gain, or an overlap, from the rating, the
@@ -1522,7 +1521,7 @@ BEGIN
     -- (a review: lowered to a part, the part was taken for the top of the climb, and a later
     -- repayment overlapped what this one had been paid). Under the mark's lock, taken above.
     IF k.tokens_earned <= 0 AND status <> 'rejected' AND k.bonus_gain > 0
-       AND arxos.bonus_paid_again(k) > 0 THEN
+       AND arxos.bonus_paid_again(k) THEN
         k.bonus_gain := 0;
     END IF;
     -- The contributor: the reward of the new status minus what was booked so far. A claw-back

@@ -853,13 +853,12 @@ fn most_specific<'a>(
         .filter(|(_, name)| broad(name).is_none())
         .map(|(c, _)| *c)
         .min_by_key(|c| (subjects.get(c.as_str()).copied().unwrap_or(0), *c));
-    specific
-        .or_else(|| {
-            kept.iter()
-                .max_by_key(|(c, name)| (broad(name), std::cmp::Reverse(*c)))
-                .map(|(c, _)| *c)
-        })
-        .or_else(|| classes.iter().copied().min())
+    // (never empty when classes are not: the longest name is qualified by none)
+    specific.or_else(|| {
+        kept.iter()
+            .max_by_key(|(c, name)| (broad(name), std::cmp::Reverse(*c)))
+            .map(|(c, _)| *c)
+    })
 }
 
 pub fn type_name(class: &str) -> String {
