@@ -658,7 +658,10 @@ BEGIN
                'kind', n.kind, 'properties', n.properties))
       FROM new_rows n
       CROSS JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = n.from_id OFFSET 0) f
-      CROSS JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t;
+      CROSS JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t
+     -- a statement's events in the connections' order (time-ordered ids), not the order the
+     -- plan happened to touch them (found when a plan change swapped two events in pg_regress)
+     ORDER BY n.id;
 
     -- (only when a monitors connection came: a SECURITY DEFINER call costs its settings)
     PERFORM arxos.recount_monitors(m.ids, arxos.current_actor())
@@ -703,6 +706,7 @@ BEGIN
                             AND g.object_id = d.to_id
                           ORDER BY g.seq DESC LIMIT 1) gt ON true
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id)
+     ORDER BY d.id  -- the connections' order, as connections_after_insert
     RETURNING seq, body
     )
     -- An end deleted by the same statement whose own trigger has not run yet (a writable CTE
@@ -739,7 +743,8 @@ BEGIN
               FROM new_rows n FULL JOIN old_rows o ON o.id = n.id OFFSET 0) n
       LEFT JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = n.from_id OFFSET 0) f ON true
       LEFT JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t ON true
-     WHERE n.properties IS DISTINCT FROM n.old_properties;
+     WHERE n.properties IS DISTINCT FROM n.old_properties
+     ORDER BY n.id;  -- the connections' order, as connections_after_insert
     IF FOUND THEN
         PERFORM arxos.wake();
     END IF;

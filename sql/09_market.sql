@@ -1904,14 +1904,23 @@ LANGUAGE sql STABLE AS $$
              b.paid > b.most)) p(problem, detail, found)
      WHERE p.found
     UNION ALL
-    -- a status set without verify_contribution (a DBA's plain UPDATE raised it): its reward
-    -- was not booked. Booking always pays a status's whole reward (a claw-back may fall short,
-    -- capped by the balance: a lower reward than booked says nothing). Found by an audit:
-    -- finance saw reward and tokens_earned disagree with nothing to explain it.
-    SELECT 'unbooked_status', format('contribution %s: status %s rewards %s, booked %s: a status set without verify_contribution, which books the difference when it sets that status',
-                                     c.id, c.status, c.reward, c.tokens_earned)
+    -- a status set without verify_contribution (a DBA's plain UPDATE): its reward was not
+    -- booked. Booking always pays a status's whole reward, so a raised status shows as a reward
+    -- above tokens_earned. A claw-back may fall short (capped by the balance), so a reward below
+    -- tokens_earned is reported only when the contribution's status is not the one its newest
+    -- verification set (or, with none, pending: what contribute makes, booking its whole
+    -- reward), which also keeps tokens_earned set by hand out of it. Found by audits: finance saw reward and tokens_earned disagree with nothing to
+    -- explain it, raised and (later) lowered by hand.
+    SELECT 'unbooked_status', format('contribution %s: status %s rewards %s, booked %s: a status set without verify_contribution, %s',
+                                     c.id, c.status, c.reward, c.tokens_earned,
+                                     CASE WHEN c.status = 'pending'
+                                          THEN 'which cannot set pending: set the status it had back, or verify it to another'
+                                          ELSE 'which books the difference when it sets that status' END)
       FROM arxos.contributions c
      WHERE c.reward > c.tokens_earned
+        OR (c.reward < c.tokens_earned
+            AND c.status <> coalesce((SELECT w.new_status FROM arxos.verifications w
+                                       WHERE w.contribution_id = c.id ORDER BY w.id DESC LIMIT 1), 'pending'))
     UNION ALL
     -- a reward pays its contribution's contributor; a verifier's pay goes to a contributor
     -- who verified the contribution (peer or expert), verifier_reward() once

@@ -39,13 +39,20 @@ $$;
 -- One event as JSON: {id, type, building, object_id, object_type, path, actor, at, body}.
 -- `building` is the building's key. A plain expression over the event's own columns (the
 -- sequencer stored the key and the object type), so the planner inlines it: readers pay no
--- lookup per event.
+-- lookup per event. `at` is written in UTC whatever the session's TimeZone, as the timestamp
+-- without zone it is in UTC plus the offset (the text a UTC session's JSON gives a
+-- timestamptz), because a SET TimeZone clause would stop the inlining; only a time outside
+-- years 1..294276 (infinity, BC, set by hand) falls back to the session's form.
 CREATE FUNCTION arxos.event_json(e arxos.events) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'id', e.id, 'type', e.type, 'building', e.building_key,
         'object_id', e.object_id, 'object_type', e.object_type, 'path', e.path,
-        'actor', e.actor, 'at', e.at, 'body', e.body)
+        'actor', e.actor,
+        'at', CASE WHEN e.at >= timestamptz '0001-01-01 00:00:00+00' AND e.at < timestamptz 'infinity'
+                   THEN to_jsonb((to_jsonb(e.at AT TIME ZONE 'UTC') #>> '{}') || '+00:00')
+                   ELSE to_jsonb(e.at) END,
+        'body', e.body)
 $$;
 
 -- Whether an event passes a subscription's filters (NULL filters pass everything): type

@@ -17,6 +17,20 @@ SELECT id - :start_id AS n, type, coalesce(body -> 'version', body -> 'object' -
 SELECT id - :start_id AS n, type, building_key, object_type,
        arxos.event_json(e) - 'id' - 'at' - 'object_id' - 'body' AS json
   FROM arxos.events_since(:start_id) e WHERE type NOT LIKE 'bilt.%' AND type NOT LIKE 'market.%';
+-- `at` is in UTC whatever the session's TimeZone, the text a UTC session's JSON gives it
+-- (found by an audit: it followed the caller's TimeZone), and the function is still inlined
+SET TimeZone = 'America/St_Johns';
+SELECT count(*) > 0 AS events, bool_and(arxos.event_json(e) ->> 'at' LIKE '%+00:00') AS utc,
+       bool_and((arxos.event_json(e) ->> 'at')::timestamptz = e.at) AS same_time
+  FROM arxos.events_since(:start_id) e;
+SELECT e.at AS fixed_time FROM arxos.events_since(:start_id, max => 1) e \gset
+SET TimeZone = 'UTC';
+SELECT (SELECT arxos.event_json(e) ->> 'at' FROM arxos.events_since(:start_id, max => 1) e) = to_jsonb(:'fixed_time'::timestamptz) #>> '{}' AS as_utc_session;
+RESET TimeZone;
+CREATE FUNCTION pg_temp.plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN RETURN QUERY EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q; END $$;
+SELECT bool_or(l LIKE '%jsonb_build_object(%') AS inlined, bool_or(l LIKE '%event_json%') AS called
+  FROM pg_temp.plan('SELECT arxos.event_json(e) FROM arxos.events e WHERE id = 1') l;
 -- ids are gapless and increasing
 SELECT count(*) = max(id) - min(id) + 1 AS gapless FROM arxos.events;
 -- filters: exact types, prefixes, building, path subtree, max

@@ -997,6 +997,19 @@ SELECT arxos.transfer(arxos.contributor_id('pumper'), arxos.contributor_id('pump
 SELECT (arxos.verify_contribution(c.id, arxos.contributor_id('pumpjudge'), 'auto_verified')).tokens_delta AS capped_to_nothing
   FROM arxos.contributions c WHERE c.data_hash = pg_temp.h('reinst2-y');
 SELECT count(*) AS violations FROM arxos.ledger_check();
+-- a status lowered by a plain UPDATE is reported too (no verification set it), and the
+-- verification confirming it claws the difference back (found by an audit: only raised ones
+-- were reported); pending, which verify_contribution cannot set, says how to undo it
+UPDATE arxos.contributions SET status = 'auto_verified' WHERE data_hash = pg_temp.h('reinst-b');
+SELECT problem, detail LIKE '%status auto_verified rewards%set without verify_contribution, which books the difference%' AS says_why
+  FROM arxos.ledger_check();
+SELECT (arxos.verify_contribution(c.id, arxos.contributor_id('pumpjudge'), 'auto_verified')).tokens_delta < 0 AS clawed_back
+  FROM arxos.contributions c WHERE c.data_hash = pg_temp.h('reinst-b');
+SELECT count(*) AS violations FROM arxos.ledger_check();
+UPDATE arxos.contributions SET status = 'pending' WHERE data_hash = pg_temp.h('reinst-b');
+SELECT problem, detail LIKE '%cannot set pending: set the status it had back%' AS says_how FROM arxos.ledger_check();
+UPDATE arxos.contributions SET status = 'auto_verified' WHERE data_hash = pg_temp.h('reinst-b');
+SELECT count(*) AS violations FROM arxos.ledger_check();
 -- a connection that exists already is malformed input (AX010), not a race to retry
 SELECT regress.try($$SELECT arxos.contribute('pump', arxos.contributor_id('pumper'), 'object_documentation',
        pg_temp.h('dup-conn'), '{"notes": "twice"}', '/hvac/a',

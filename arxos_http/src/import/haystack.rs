@@ -367,9 +367,11 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
     // raw CR cannot stand inside a Zinc string or URI (they escape it), only between lines.
     // What is_zinc steps over before `ver:` is stepped over here too: libhaystack's decoder
     // takes a leading space but not a blank line.
-    let text = text.trim_start_matches(BEFORE_ZINC).replace("\r\n", "\n");
+    let trimmed = text.trim_start_matches(BEFORE_ZINC);
+    let lines_before = text[..text.len() - trimmed.len()].matches('\n').count();
+    let text = trimmed.replace("\r\n", "\n");
     let grid = libhaystack::encoding::zinc::decode::from_str(&text)
-        .map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))?;
+        .map_err(|e| ImportError::Syntax(zinc_error(&e.to_string(), &text, lines_before)))?;
     if !grid.is_grid() {
         return Err(ImportError::Format("a Zinc file must hold one grid".into()));
     }
@@ -377,6 +379,40 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
         serde_json::to_value(&grid).map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))?;
     renumber(&grid, &mut hayson);
     Ok(hayson)
+}
+
+/// libhaystack's decoder ends its messages with `Input position: P[L], line N`, where P is the
+/// byte the scanner stood on and N counts one line too many when that byte ends a line (and
+/// knows nothing of the blank lines stepped over before `ver:`). The position is rewritten as
+/// the line and column (in characters) of the file as sent: CRLF became LF within lines, so
+/// the lines and columns stay those of the file.
+fn zinc_error(message: &str, text: &str, lines_before: usize) -> String {
+    const MARK: &str = " Input position: ";
+    let Some(at) = message.find(MARK) else {
+        return format!("Zinc: {message}");
+    };
+    let what = message[..at].trim_end().trim_end_matches('.');
+    let digits: String = message[at + MARK.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let Ok(pos) = digits.parse::<usize>() else {
+        return format!("Zinc: {what}");
+    };
+    if pos >= text.len() {
+        return format!("Zinc: {what} (at the end of the file)");
+    }
+    let mut start = pos;
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = lines_before + before.matches('\n').count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |n| n + 1)..]
+        .chars()
+        .count()
+        + 1;
+    format!("Zinc: {what} (line {line}, column {column})")
 }
 
 /// libhaystack's JSON encoder writes a whole number without a unit `as i64` (clamped:
@@ -956,6 +992,30 @@ mod tests {
             zinc_to_hayson(&padded).unwrap(),
             zinc_to_hayson(unix).unwrap()
         );
+    }
+
+    #[test]
+    fn zinc_errors_name_the_line_and_column_of_the_file() {
+        let error = |t: &str| zinc_to_hayson(t).unwrap_err().to_string();
+        // libhaystack said line 4 for the end of line 3 (found by an audit)
+        let e = error("ver:\"3.0\"\nid,dis\n@a,\"A\",3\n");
+        assert!(
+            e.contains("more values than columns (expected 2) (line"),
+            "{e}"
+        );
+        assert!(e.ends_with("(line 3, column 9)"), "{e}");
+        assert!(!e.contains("Input position"), "{e}");
+        let e = error("ver:\"3.0\"\nid,dis\n@a,%\n@b,1\n");
+        assert!(e.ends_with("(line 3, column 4)"), "{e}");
+        // blank lines before ver: and Windows line ends count as the file has them
+        let e = error("\r\n\nver:\"3.0\"\r\nid,dis\r\n@a,1\r\n@b,1x$\r\n");
+        assert!(e.ends_with("(line 6, column 7)"), "{e}");
+        // columns count characters
+        let e = error("ver:\"3.0\"\nid,dis\n\"é€\",%\n");
+        assert!(e.ends_with("(line 3, column 6)"), "{e}");
+        // a string that runs into its line's end
+        let e = error("ver:\"3.0\"\nid,dis\n@a,\"A\n");
+        assert!(e.ends_with("Expected '\"' (line 3, column 6)"), "{e}");
     }
 
     #[test]
