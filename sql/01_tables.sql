@@ -96,7 +96,9 @@ CREATE TABLE arxos.buildings (
     address         text CONSTRAINT building_address_text CHECK (arxos.is_text(address, 500)),
     latitude        double precision CONSTRAINT building_latitude_range CHECK (latitude BETWEEN -90 AND 90),
     longitude       double precision CONSTRAINT building_longitude_range CHECK (longitude BETWEEN -180 AND 180),
-    first_object_at timestamptz,
+    -- finite: a building's age is a difference of times (an infinite one by hand stopped every
+    -- building's rating fold: found by an audit)
+    first_object_at timestamptz CONSTRAINT building_first_object_finite CHECK (isfinite(first_object_at)),
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT building_position_pair CHECK ((latitude IS NULL) = (longitude IS NULL))

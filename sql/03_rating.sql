@@ -170,7 +170,9 @@ LANGUAGE sql STABLE AS $$
                    min(d.at) FILTER (WHERE d.objects > 0) AS first_at,
                    sum(d.changes) FILTER (WHERE d.day > arxos.utc_day(rating_inputs.at) - 30 AND d.day <= arxos.utc_day(rating_inputs.at))::bigint AS changes,
                    sum(d.verified) FILTER (WHERE d.day > arxos.utc_day(rating_inputs.at) - 30 AND d.day <= arxos.utc_day(rating_inputs.at))::bigint AS verified
-              FROM arxos.rating_deltas d WHERE rating_inputs.pending AND d.building_id = b.id) p ON true
+              -- what the fold will fold (it drops the others)
+              FROM arxos.rating_deltas d
+             WHERE rating_inputs.pending AND d.building_id = b.id AND arxos.delta_in_range(d)) p ON true
       LEFT JOIN LATERAL (
             SELECT sum(d.changes)::bigint AS changes, sum(d.verified)::bigint AS verified
               FROM arxos.activity_days d
@@ -182,7 +184,7 @@ LANGUAGE sql STABLE AS $$
                     UNION ALL
                     SELECT d.actor FROM arxos.rating_deltas d
                      WHERE rating_inputs.pending AND d.building_id = b.id AND d.changes > 0
-                       AND d.day > arxos.utc_day(rating_inputs.at) - 30 AND d.day <= arxos.utc_day(rating_inputs.at)) x) u ON true
+                       AND arxos.delta_in_range(d) AND d.day > arxos.utc_day(rating_inputs.at) - 30 AND d.day <= arxos.utc_day(rating_inputs.at)) x) u ON true
      WHERE b.id = building
 $$;
 
@@ -509,10 +511,13 @@ END
 $$;
 
 -- Whether a delta's counts are ones a statement could write (within ±10^12): the fold's sums
--- of them stay far from bigint's end.
+-- of them stay far from bigint's end; and its time and day finite, as a statement's are (an
+-- infinite one by hand stopped every building's fold: age is a difference of times; found by
+-- an audit).
 CREATE FUNCTION arxos.delta_in_range(d arxos.rating_deltas) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT d.changes BETWEEN -1e12 AND 1e12 AND d.objects BETWEEN -1e12 AND 1e12
+    SELECT isfinite(d.at) AND isfinite(d.day)
+       AND d.changes BETWEEN -1e12 AND 1e12 AND d.objects BETWEEN -1e12 AND 1e12
        AND d.located BETWEEN -1e12 AND 1e12 AND d.documented BETWEEN -1e12 AND 1e12
        AND d.with_properties BETWEEN -1e12 AND 1e12 AND d.instrumented BETWEEN -1e12 AND 1e12
        AND d.verified BETWEEN -1e12 AND 1e12
@@ -585,7 +590,7 @@ BEGIN
            count(*), count(*) FILTER (WHERE NOT arxos.delta_in_range(gone.d))
       INTO batch, n, wild FROM gone;
     IF wild > 0 THEN
-        RAISE WARNING 'dropped % rating deltas whose counts are beyond 10^12 (written by hand?)', wild;
+        RAISE WARNING 'dropped % rating deltas whose counts are beyond 10^12 or whose time is not finite (written by hand?)', wild;
     END IF;
     IF batch IS NULL THEN
         RETURN n;

@@ -125,11 +125,27 @@ $$;
 -- The messages are the shim's for the streams' `types` (arxos_http realtime/filter.rs): the
 -- count said as such, and the first bad pattern named (found by an audit: 101 valid patterns
 -- were called an invalid pattern, the whole list quoted).
+-- A list argument is a one-dimensional array: PostgreSQL takes '{{a},{b}}' for a text[] too,
+-- and some operators read it flattened while others refuse it (found by an audit: a 2-D
+-- building list was 0A000 from deep inside, 2-D scopes were stored as given). Returns true,
+-- so it can close a WHERE clause.
+CREATE FUNCTION arxos.check_list(what text, list anyarray) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF array_ndims(list) > 1 THEN
+        RAISE EXCEPTION '% must be a list (a one-dimensional array), not a %-dimensional array', what, array_ndims(list)
+            USING ERRCODE = '22023', HINT = 'write it as ARRAY[''a'', ''b''] or ''{a,b}''';
+    END IF;
+    RETURN true;
+END
+$$;
+
 CREATE FUNCTION arxos.check_event_types(types text[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     bad record;
 BEGIN
+    PERFORM arxos.check_list('types', types);
     IF cardinality(types) > 100 THEN
         RAISE EXCEPTION 'types names % patterns; at most 100 are allowed', cardinality(types) USING ERRCODE = '22023',
             HINT = 'use at most 100 dotted names such as object.created, or prefixes such as bilt.*';

@@ -183,9 +183,11 @@ BEGIN
                   HINT = 'coordinates are metres in the building''s own frame; farther points would have no finite distance to others';
     END IF;
     IF (location ->> 'floor') IS NOT NULL THEN
+        -- the column's whole range, as a plain write stores it (found by an audit: put
+        -- refused -2147483648, which an INSERT stored)
         IF (location ->> 'floor')::numeric <> trunc((location ->> 'floor')::numeric)
-           OR abs((location ->> 'floor')::numeric) > 2147483647 THEN
-            RAISE EXCEPTION 'location.floor must be a whole number of storeys (up to ±2147483647), not %', arxos.shown((location -> 'floor')::text)
+           OR (location ->> 'floor')::numeric NOT BETWEEN -2147483648 AND 2147483647 THEN
+            RAISE EXCEPTION 'location.floor must be a whole number of storeys (from -2147483648 to 2147483647), not %', arxos.shown((location -> 'floor')::text)
                 USING ERRCODE = '22023';
         END IF;
         floor := (location ->> 'floor')::numeric::integer;
@@ -283,6 +285,11 @@ BEGIN
     IF starts_with(if_match, 'W/') THEN
         RAISE EXCEPTION 'a weak entity tag (%) never matches: a conditional write compares strong tags (an ETag, or arxos.etag, as given)', arxos.shown(if_match)
             USING ERRCODE = 'AX025', HINT = 'send the ETag header''s value as it came, without W/';
+    END IF;
+    -- the tag as an ETag header carries it, in double quotes, is the same tag (found by an
+    -- audit: '"X"' was "changed: its etag is X")
+    IF if_match ~ '^"[^"]*"$' THEN
+        if_match := substr(if_match, 2, length(if_match) - 2);
     END IF;
     IF if_match <> '*' AND if_match IS DISTINCT FROM arxos.etag(r) THEN
         RAISE EXCEPTION 'the object at % has changed: its etag is %, not %', p, arxos.shown(arxos.etag(r)), arxos.shown(if_match)

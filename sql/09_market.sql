@@ -735,6 +735,12 @@ END
 $$;
 
 -- A contributor's id from its handle (or its id as text); unknown → AX002.
+-- Text with its ASCII letters lowered and nothing else changed, whatever the locale.
+CREATE FUNCTION arxos.ascii_lower(t text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT translate(t, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+$$;
+
 CREATE FUNCTION arxos.contributor_id(handle text) RETURNS uuid
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
@@ -744,7 +750,7 @@ BEGIN
     IF arxos.uuid_shaped(handle) THEN
         SELECT c.id INTO v FROM arxos.contributors c WHERE c.id = contributor_id.handle::uuid;
     ELSE
-        SELECT c.id INTO v FROM arxos.contributors c WHERE c.handle = lower(contributor_id.handle);
+        SELECT c.id INTO v FROM arxos.contributors c WHERE c.handle = arxos.ascii_lower(contributor_id.handle);
     END IF;
     IF v IS NULL THEN
         RAISE EXCEPTION 'unknown contributor %', arxos.shown(handle) USING ERRCODE = 'AX002';
@@ -841,7 +847,9 @@ CREATE FUNCTION arxos.metadata_present(metadata jsonb, key text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(CASE jsonb_typeof(metadata -> key)
                         WHEN 'null' THEN false
-                        WHEN 'string' THEN btrim(metadata ->> key) <> ''
+                        -- blank in Unicode's sense: a no-break space says nothing either
+                        -- (found by an audit: it raised the quality as a note)
+                        WHEN 'string' THEN NOT arxos.is_blank(metadata ->> key)
                         WHEN 'array' THEN jsonb_array_length(metadata -> key) > 0
                         WHEN 'object' THEN metadata -> key <> '{}'
                         ELSE metadata ? key END, false)
@@ -881,7 +889,9 @@ CREATE FUNCTION arxos.register_contributor(handle text, display_name text) RETUR
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
-    h text := lower(btrim(handle));
+    -- ASCII letters lowered only: lower() follows the locale, where the Kelvin sign (U+212A)
+    -- becomes k and İ an i (found by an audit: those registered kelvin and istanbul)
+    h text := arxos.ascii_lower(btrim(handle));
     v uuid;
 BEGIN
     -- top: GET /api/contributors/top is the leaderboard, so a contributor of that handle
@@ -1083,10 +1093,12 @@ BEGIN
         END IF;
     END LOOP;
     -- Checked when present (arxos.metadata_present: a null or blank value is no value).
+    -- an integer a location's floor can be (found by an audit: 1e30 passed as an integer)
     IF arxos.metadata_present(metadata, 'floor') AND NOT (CASE WHEN jsonb_typeof(metadata -> 'floor') = 'number'
                                         THEN (metadata ->> 'floor')::numeric = trunc((metadata ->> 'floor')::numeric)
+                                             AND (metadata ->> 'floor')::numeric BETWEEN -2147483648 AND 2147483647
                                         ELSE false END) THEN
-        RAISE EXCEPTION 'metadata.floor must be an integer, got %', arxos.shown((metadata -> 'floor')::text) USING ERRCODE = 'AX007';
+        RAISE EXCEPTION 'metadata.floor must be a whole number from -2147483648 to 2147483647, got %', arxos.shown((metadata -> 'floor')::text) USING ERRCODE = 'AX007';
     END IF;
     IF arxos.metadata_present(metadata, 'image_hash') AND NOT coalesce(metadata ->> 'image_hash' ~* '^[0-9a-f]{64}$', false) THEN
         RAISE EXCEPTION 'metadata.image_hash must be a SHA-256 (64 hexadecimal characters)' USING ERRCODE = 'AX007';
@@ -1787,13 +1799,19 @@ END
 $$;
 
 -- A contributor's holdings per building: balance and what was earned there.
+-- An unknown contributor (or NULL) is AX002, as for balance and statement (found by an audit:
+-- no rows, as for a contributor holding nothing).
 CREATE FUNCTION arxos.balances(contributor uuid)
 RETURNS TABLE (building text, balance numeric, earned numeric)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM arxos.holdings_building(contributor, NULL);
+    RETURN QUERY
     SELECT k.key, a.balance, a.earned
       FROM arxos.accounts a JOIN arxos.buildings k ON k.id = a.building_id
      WHERE a.contributor_id = balances.contributor
-     ORDER BY k.key
+     ORDER BY k.key;
+END
 $$;
 
 -- A contributor's statement: the ledger transactions that moved its holdings, newest first

@@ -6,6 +6,14 @@
 pub enum EwkbError {
     #[error("EWKB is {0} bytes long; a point needs at least 21")]
     TooShort(usize),
+    /// The header names a point whose coordinates need more bytes than there are (found by an
+    /// audit: a truncated PointZM of 29 bytes was "29 bytes long; a point needs at least 21").
+    #[error("EWKB is {have} bytes long; its {what} needs {need}")]
+    Truncated {
+        have: usize,
+        need: usize,
+        what: &'static str,
+    },
     #[error("EWKB byte order marker must be 0 or 1, got {0}")]
     ByteOrder(u8),
     #[error(
@@ -105,7 +113,21 @@ pub fn parse_point(bytes: &[u8]) -> Result<[f64; 3], EwkbError> {
     let dims = 2 + usize::from(has_z) + usize::from(has_m);
     let need = at + 8 * dims;
     if bytes.len() < need {
-        return Err(EwkbError::TooShort(bytes.len()));
+        let what = match (has_z, has_m, has_srid) {
+            (false, false, false) => "Point",
+            (true, false, false) => "PointZ",
+            (false, true, false) => "PointM",
+            (true, true, false) => "PointZM",
+            (false, false, true) => "Point with SRID",
+            (true, false, true) => "PointZ with SRID",
+            (false, true, true) => "PointM with SRID",
+            (true, true, true) => "PointZM with SRID",
+        };
+        return Err(EwkbError::Truncated {
+            have: bytes.len(),
+            need,
+            what,
+        });
     }
     if bytes.len() > need {
         return Err(EwkbError::Trailing(bytes.len() - need));
@@ -186,6 +208,13 @@ mod tests {
         assert_eq!(geometry_name(99), "geometry of unknown type 99");
         assert_eq!(geometry_name(0), "geometry of unknown type 0");
         assert_eq!(parse_point(&[1, 2, 3]), Err(EwkbError::TooShort(3)));
+        // a PointZM cut short names what its header promised
+        let mut zm = point_z(1.0, 2.0, 3.0);
+        zm[1..5].copy_from_slice(&3001u32.to_le_bytes());
+        assert_eq!(
+            parse_point(&zm).unwrap_err().to_string(),
+            "EWKB is 29 bytes long; its PointZM needs 37"
+        );
         let mut b = point_z(0.0, 0.0, 0.0);
         b[0] = 7;
         assert_eq!(parse_point(&b), Err(EwkbError::ByteOrder(7)));

@@ -24,9 +24,36 @@ pub fn is_label(value: &str, max: usize) -> bool {
         && !value.ends_with(char::is_whitespace)
 }
 
+/// True when `value` shows nothing: every character is Unicode white space (a no-break space
+/// too), a control character or an invisible formatting one. What "a blank string" means
+/// wherever a value must say something (a contribution's metadata fields).
+pub fn is_blank(value: &str) -> bool {
+    let chars: Vec<char> = value.chars().collect();
+    (0..chars.len()).all(|i| {
+        chars[i].is_whitespace() || chars[i].is_control() || crate::path::invisible_at(&chars, i)
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_label;
+    use super::{is_blank, is_label};
+
+    #[test]
+    fn blanks() {
+        for blank in [
+            "",
+            " ",
+            "\u{a0}",
+            " \u{3000}\t\n",
+            "\u{200b}",
+            "\u{feff}\u{a0}",
+        ] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for text in ["a", " a ", "\u{a0}é", "0", "🙂"] {
+            assert!(!is_blank(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn labels() {

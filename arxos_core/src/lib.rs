@@ -15,3 +15,4 @@ pub mod object_json;
 pub mod path;
 pub mod rating;
 pub mod secret_box;
+pub mod webhook_url;

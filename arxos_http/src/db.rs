@@ -511,7 +511,10 @@ pub fn startup_limit(config: &Config) -> Duration {
         .get_connect_timeout()
         .copied()
         .unwrap_or(CONNECT_TIMEOUT);
-    each * config.get_hosts().len().max(1) as u32
+    // saturating: connect_timeout may be up to i64::MAX seconds (a panic on overflow; found
+    // by a review)
+    let hosts = u32::try_from(config.get_hosts().len().max(1)).unwrap_or(u32::MAX);
+    each.saturating_mul(hosts)
 }
 
 /// Runs `work` (statements on `client`, a future not yet polled) in a transaction of its own
@@ -541,6 +544,15 @@ pub async fn unlimited_transaction<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_connect_timeout_saturates() {
+        let config = pg_config("postgres://a,b,c/db?connect_timeout=9223372036854775807")
+            .expect("valid URL");
+        assert_eq!(startup_limit(&config), Duration::MAX);
+        let config = pg_config("postgres://a,b/db?connect_timeout=3").expect("valid URL");
+        assert_eq!(startup_limit(&config), Duration::from_secs(6));
+    }
 
     #[test]
     fn describe_leaves_out_the_password() {

@@ -8,3 +8,10 @@ use pgrx::prelude::*;
 fn shown(value: Option<&str>) -> String {
     value.map_or_else(|| "NULL".to_owned(), arxos_core::message::shown)
 }
+
+/// Why `url` is no webhook URL (`arxos_core::webhook_url`: the delivery client's parser), or
+/// `NULL` when it is one; the message never quotes the URL.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn webhook_url_problem(url: &str) -> Option<String> {
+    arxos_core::webhook_url::problem(url)
+}

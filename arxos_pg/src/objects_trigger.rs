@@ -313,6 +313,18 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
         }
     }
 
+    // A coordinate of -0 is stored as 0, as `put` stores it (JSON's -0 reads as 0): a plain
+    // write of -0 showed "x": -0 in answers, history and events (found by an audit). float8
+    // is passed by value, its bits in the Datum; +0's bits are all zero.
+    for column in [c.x, c.y, c.z] {
+        if new
+            .get(column)
+            .is_some_and(|d| d.value() as u64 == (-0.0f64).to_bits())
+        {
+            new.set(column, Some(pg_sys::Datum::from(0usize)));
+        }
+    }
+
     check_fields(rel, &c, &new, old.as_ref());
 
     // The rules of stored documents (crate::documents: depth, numbers), for each document

@@ -64,6 +64,13 @@ fn is_label(value: Option<&str>, max: Option<i32>) -> Option<bool> {
     Some(arxos_core::label::is_label(value?, max))
 }
 
+/// True when the text shows nothing: only Unicode white space, control and invisible
+/// formatting characters, or none (`arxos_core::label::is_blank`).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn is_blank(value: &str) -> bool {
+    arxos_core::label::is_blank(value)
+}
+
 /// Resolves `input` (absolute or relative, with `.` and `..`) against `cwd`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn resolve_path(cwd: &str, input: &str) -> String {

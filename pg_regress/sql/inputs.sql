@@ -70,6 +70,11 @@ SELECT path FROM arxos.put('b42', U&'/spaces/\+01F469\200D\+01F527 \2764\FE0F', 
 SELECT arxos.rm('b42', U&'/spaces/\+01F469\200D\+01F527 \2764\FE0F');
 -- webhooks: object_type is a type; event type patterns are short and few
 SELECT regress.try($$SELECT arxos.create_webhook('https://example.org/h', object_type => E'sen\x01sor')$$);
+-- a URL no delivery could reach is refused by the database, with the client's parser (found
+-- by a review: the regex took these, only the shim refused them)
+SELECT u, regress.try(format('SELECT arxos.create_webhook(%L)', u)) FROM (VALUES
+    ('http://h:99999/'), ('http://[::1/'), ('http://u@/x'), ('https://user:s3cret@ex%%ample.com/')) v(u);
+SELECT regress.try($$INSERT INTO arxos.webhooks (url, secret, starts_after) VALUES ('http://h:99999/', decode('01' || repeat('00', 40), 'hex'), 0)$$) AS plain_insert;
 SELECT regress.try($$SELECT arxos.create_webhook('https://example.org/h', types => ARRAY[repeat('x', 201)])$$);
 SELECT regress.try($$SELECT arxos.create_webhook('https://example.org/h',
                       types => ARRAY(SELECT 'object.created' FROM generate_series(1, 101)))$$);
@@ -87,6 +92,10 @@ SELECT regress.try($$SELECT * FROM arxos.events_since(0, types => ARRAY['object 
 SELECT count(*) AS no_types FROM arxos.events_since(0, types => '{}');
 SELECT regress.try($$SELECT arxos.contribution_quality('no_such_type', '{}', arxos.building_id('b42'), ARRAY['/hvac'])$$);
 SELECT regress.try($$SELECT arxos.contribution_quality('floor_plan_upload', '[]', arxos.building_id('b42'), ARRAY['/hvac'])$$);
+-- a blank field is not present, whatever its white space (found by an audit: a no-break
+-- space counted as notes and raised the quality)
+SELECT encode(convert_to(v, 'UTF8'), 'hex') AS notes_utf8, arxos.metadata_present(jsonb_build_object('notes', v), 'notes') AS present
+  FROM (VALUES (''), ('  '), (E'\u00a0'), (E'\u3000\t'), (E'\u200b'), ('n/a')) x(v);
 
 -- documents: unknown keys are refused, not dropped
 SELECT regress.try($$SELECT arxos.import_batch('b42', '{"object": [{"path": "/imp/a", "type": "thing"}]}')$$);

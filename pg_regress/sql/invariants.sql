@@ -111,6 +111,12 @@ SELECT arxos.sequence_events() >= 0 AS folded_back;
 INSERT INTO arxos.rating_deltas (building_id, objects, changes, reason)
 VALUES (arxos.building_id('b42'), 9223372036854775807, 9223372036854775807, 'zzz');
 SELECT arxos.sequence_events() >= 0 AS folded_without_it;
+-- and so are infinite times by hand, which made every building's age a difference of
+-- infinities and stopped every fold (found by an audit); a building's first object is finite
+INSERT INTO arxos.rating_deltas (building_id, objects, at, reason) VALUES (arxos.building_id('b42'), 1, '-infinity', 'zzz');
+SELECT (arxos.rating('b42')).grade IS NOT NULL AS rating_reads;
+SELECT arxos.sequence_events() >= 0 AS folded_without_it;
+SELECT regress.try($$UPDATE arxos.buildings SET first_object_at = '-infinity' WHERE key = 'b42'$$) AS infinite_first_object;
 -- events are not changed
 SELECT regress.try($q$UPDATE arxos.events SET body = '{"forged": true}' WHERE id = (SELECT max(id) FROM arxos.events)$q$) AS event_body;
 -- a webhook written with plain SQL meets the filters' rules (found by an audit)

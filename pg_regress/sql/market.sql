@@ -121,6 +121,7 @@ SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '[1]')$$);
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"scale": "1:100"}')$$);
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1.5}')$$);
+SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": 1e30}')$$);
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'floor_plan_upload', pg_temp.h('x'), '{"floor": "first"}')$$);
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"captured_at": "2024-05-01T10:00:00Z"}')$$);
 SELECT regress.try($$SELECT arxos.contribute('mkt', arxos.contributor_id('alice'), 'photo_documentation', pg_temp.h('x'), '{"image_hash": "beef", "captured_at": "2024-05-01T10:00:00Z"}')$$);
@@ -316,6 +317,9 @@ SELECT handle, reputation, trust_level, contributions, verified_contributions, r
        verifications_given, objects_documented
   FROM arxos.contributors WHERE handle IN ('alice', 'bob', 'carol', 'erin') ORDER BY handle;
 SELECT * FROM arxos.balances(arxos.contributor_id('carol'));
+-- an unknown contributor is AX002 there too, not a holder of nothing (found by an audit)
+SELECT regress.try($$SELECT count(*) FROM arxos.balances(NULL)$$) AS null_contributor,
+       regress.try($$SELECT count(*) FROM arxos.balances('00000000-0000-0000-0000-000000000000')$$) AS unknown_contributor;
 SELECT handle, arxos.balance(id) AS total, arxos.balance(id, 'mkt') AS in_mkt
   FROM arxos.contributors WHERE handle IN ('alice', 'bob', 'carol', 'erin') ORDER BY handle;
 -- the rating's V30 did not move: the six verified contributions were verified by identities of
@@ -651,6 +655,15 @@ SELECT regress.try($$SELECT arxos.register_contributor('01234567-89ab-cdef-0123-
 -- contributor's id without hyphens), and such text names a contributor by id
 SELECT regress.try($$SELECT arxos.register_contributor('0123456789abcdef0123456789abcdef', 'Looks like an id')$$) AS compact_uuid_handle;
 SELECT regress.try($$SELECT arxos.register_contributor('0123-4567-89ab-cdef-0123-4567-89ab-cdef', 'Looks like an id')$$) AS grouped_uuid_handle;
+-- only ASCII letters are lowered, whatever the locale's case mapping (found by an audit: the
+-- Kelvin sign registered kelvin)
+SELECT regress.try($$SELECT arxos.register_contributor(E'\u212Aelvin', 'Kelvin sign')$$) AS kelvin_sign;
+SELECT regress.try($$SELECT arxos.register_contributor(E'\u0130stanbul', 'Dotted I')$$) AS dotted_i;
+BEGIN;
+SELECT arxos.register_contributor('kelvin', 'Kelvin') IS NOT NULL AS registered;
+SELECT regress.try($$SELECT arxos.contributor_id(E'\u212AELVIN')$$) AS kelvin_sign_lookup,
+       arxos.contributor_id('KELVIN') = arxos.contributor_id('kelvin') AS ascii_any_case;
+ROLLBACK;
 SELECT arxos.contributor_id(replace(c.id::text, '-', '')) = c.id AS compact_id_finds,
        arxos.contributor_id(upper(c.id::text)) = c.id AS upper_id_finds
   FROM arxos.contributors c ORDER BY c.registration_rank LIMIT 1;

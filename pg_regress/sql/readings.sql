@@ -23,6 +23,19 @@ SELECT arxos.import_batch('rd', '{"connections": [{"from": "/site", "to": "/nowh
 SELECT arxos.import_batch('rd', '{"connections": [{"from": "/site", "to": "/site", "kind": "feeds"}]}');
 SELECT arxos.import_batch('rd', '{"connections": [{"from": "/site", "to": "/site/ahu-1", "kind": "Bad Kind"}]}');
 SELECT arxos.import_batch('rd', '[]');
+-- each entry's message names the rule it breaks (found by an audit: only the entry)
+SELECT regress.try(format('SELECT arxos.import_batch(%L, %L)', 'rd', j)) FROM (VALUES
+    ('{"objects": [{"path": "/a", "type": "t"}, {"path": "/b", "type": null}]}'),
+    ('{"objects": [{"path": "/a", "type": "t", "properties": []}]}'),
+    ('{"objects": [{"path": 5, "type": "t"}]}'),
+    ('{"objects": ["/a"]}'),
+    ('{"connections": [{"from": "/site", "to": "/site/ahu-1"}]}'),
+    ('{"connections": [{"from": "/site", "to": "/site/ahu-1", "kind": "feeds", "properties": null}]}')) v(j);
+-- an object or a connection given twice is refused, not won by one of them (found by an
+-- audit: the last one won, and the counts fell short of the entries)
+SELECT regress.try($$SELECT arxos.import_batch('rd', '{"objects": [{"path": "/site/dup", "type": "t2"}, {"path": "/x", "type": "t"}, {"path": "//site/dup/", "type": "t3"}]}')$$);
+SELECT regress.try($$SELECT arxos.import_batch('rd', '{"connections": [{"from": "/site", "to": "/site/ahu-1", "kind": "feeds"}, {"from": "/site/", "to": "/site/ahu-1", "kind": "feeds", "properties": {"z": 1}}]}')$$);
+SELECT count(*) AS nothing_written FROM arxos.objects WHERE building_id = arxos.building_id('rd') AND path IN ('/site/dup', '/x');
 -- nothing is instrumented yet: the sensor's class is not a sensing type
 SELECT instrumented FROM arxos.rating_inputs(arxos.building_id('rd'));
 -- one reading now: instrumented, counters equal the oracle, no history row

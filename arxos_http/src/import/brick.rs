@@ -134,17 +134,26 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
+        // Two hex digits, read as bytes: a `%` before a multi-byte character is kept as it is
+        // (slicing the text there panicked `arxos export` on a `rdf_type` of `urn:x#%€`;
+        // found by a review), and so is one before a sign (`%+1`).
+        if bytes[i] == b'%' {
+            if let Some(&[hi, lo]) = bytes.get(i + 1..i + 3) {
+                if let (Some(hi), Some(lo)) = (hex_digit(hi), hex_digit(lo)) {
+                    out.push(hi * 16 + lo);
+                    i += 3;
+                    continue;
+                }
             }
         }
         out.push(bytes[i]);
         i += 1;
     }
     String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 struct Parsed {
@@ -1018,6 +1027,18 @@ impl BlankWalk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_decoding_reads_two_hex_digits_only() {
+        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
+        // a % before a multi-byte character panicked (slicing inside it)
+        assert_eq!(percent_decode("%€"), "%€");
+        assert_eq!(percent_decode("x%e€"), "x%e€");
+        assert_eq!(percent_decode("%+1%-f%4"), "%+1%-f%4");
+        assert_eq!(percent_decode("%C3%A9"), "é");
+        // bytes that are no UTF-8 leave the name as it was
+        assert_eq!(percent_decode("%FF"), "%FF");
+    }
 
     #[test]
     fn decimals_and_integers_keep_every_digit() {
