@@ -5,6 +5,31 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+/// A connection string: it may hold a password, so its `Debug` shows none of it (the flags'
+/// structs derive `Debug`, and a `{:?}` of them must not log a password; found by a review).
+#[derive(Clone)]
+pub struct ConnectionString(String);
+
+impl ConnectionString {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for ConnectionString {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(ConnectionString(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for ConnectionString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionString(<not shown>)")
+    }
+}
+
 /// How to reach the database; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -16,7 +41,7 @@ pub struct DatabaseArgs {
         env = "DATABASE_URL",
         hide_env_values = true
     )]
-    pub database_url: Option<String>,
+    pub database_url: Option<ConnectionString>,
 
     /// PEM file with the CA certificate(s) that sign the server's certificate. When set, TLS
     /// connections verify the certificate and host name; without it, `sslmode=require`
@@ -29,7 +54,8 @@ impl DatabaseArgs {
     /// The connection string; an error naming the flag and the variable when neither is given.
     pub fn url(&self) -> Result<&str, crate::db::DbError> {
         self.database_url
-            .as_deref()
+            .as_ref()
+            .map(ConnectionString::as_str)
             .ok_or(crate::db::DbError::NoUrl)
     }
 }
@@ -117,7 +143,7 @@ pub struct ApiConfig {
     /// password, which only trust authentication accepts (no password file is read): give a
     /// URL with a password otherwise.
     #[arg(long, env = "ARXOS_QUERY_DATABASE_URL", hide_env_values = true)]
-    pub query_database_url: Option<String>,
+    pub query_database_url: Option<ConnectionString>,
 
     /// Turn POST /api/query off.
     #[arg(long, env = "ARXOS_QUERY_DISABLED")]
@@ -171,6 +197,13 @@ fn body_limit(value: &str) -> Result<usize, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn connection_strings_are_not_shown_in_debug() {
+        let url: super::ConnectionString = "postgres://alice:s3cret@db/arxos".parse().unwrap();
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(url.as_str(), "postgres://alice:s3cret@db/arxos");
+    }
+
     use super::*;
     use clap::Parser;
 

@@ -535,7 +535,12 @@ pub async fn unlimited_transaction<T>(
             Ok(value)
         }
         Err(error) => {
-            let _ = client.batch_execute("ROLLBACK").await;
+            // A ROLLBACK fails when the connection is gone (the pool discards a closed one);
+            // one still inside its transaction fails its next BEGIN's statements here and is
+            // rolled back then. Said in the log either way.
+            if let Err(rollback) = client.batch_execute("ROLLBACK").await {
+                tracing::warn!(error = %rollback, "ROLLBACK after a failed background transaction failed");
+            }
             Err(error)
         }
     }

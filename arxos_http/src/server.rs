@@ -63,7 +63,9 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
     // server that exits on it must not have started its listener and worker first.
     let query_config = match (&config.api.query_database_url, config.api.no_query) {
         (_, true) => None,
-        (Some(url), false) => Some(db::serve_config(url, None).map_err(ServeError::QueryUrl)?),
+        (Some(url), false) => {
+            Some(db::serve_config(url.as_str(), None).map_err(ServeError::QueryUrl)?)
+        }
         (None, false) => {
             let mut c = db::serve_config(config.database.url()?, None)?;
             c.user("arxos_query");
