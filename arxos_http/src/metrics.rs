@@ -41,6 +41,10 @@ pub fn install() -> Option<PrometheusHandle> {
         "Events handed to clients, by transport (sse: the live stream, poll: /api/events/recent)"
     );
     metrics::describe_counter!(
+        STREAMS_STALLED,
+        "Event streams ended because their client took nothing for 30 s"
+    );
+    metrics::describe_counter!(
         WEBHOOK_DELIVERIES,
         "Webhook delivery attempts by outcome (success: 2xx, gone: 410, failure: anything else)"
     );
@@ -100,6 +104,7 @@ pub fn install() -> Option<PrometheusHandle> {
 pub const RATING_RECOMPUTES: &str = "arxos_rating_recomputes_total";
 pub const PIPELINED: &str = "arxos_db_pipelined_statements_total";
 pub const EVENTS_DELIVERED: &str = "arxos_events_delivered_total";
+pub const STREAMS_STALLED: &str = "arxos_event_streams_stalled_total";
 pub const WEBHOOK_DELIVERIES: &str = "arxos_webhook_deliveries_total";
 pub const LISTENER_CONNECTED: &str = "arxos_event_listener_connected";
 pub const LISTENER_QUIET: &str = "arxos_event_listener_quiet_seconds";
@@ -125,6 +130,11 @@ impl EventTransport {
 /// Counts `n` events handed to a client.
 pub fn events_delivered(transport: EventTransport, n: u64) {
     metrics::counter!(EVENTS_DELIVERED, "transport" => transport.as_str()).increment(n);
+}
+
+/// Counts an event stream ended because its client stopped reading.
+pub fn stream_stalled() {
+    metrics::counter!(STREAMS_STALLED).increment(1);
 }
 
 /// How a webhook delivery attempt ended: the label of [`WEBHOOK_DELIVERIES`].

@@ -1,9 +1,12 @@
 //! HTTP rules every request and answer keeps, whatever the route (RFC 9110, 9111, 9112):
-//! a request without exactly one `Host`, with malformed percent-encoding or with an encoded body
-//! is refused before any route sees it, and no answer may be stored by a cache.
+//! a request without exactly one `Host`, with malformed percent-encoding, with an encoded body or
+//! with a transfer coding other than chunked is refused before any route sees it, and no answer
+//! may be stored by a cache.
 
 use axum::extract::Request;
-use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, HOST};
+use axum::http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, HOST, TRANSFER_ENCODING,
+};
 use axum::http::{HeaderValue, StatusCode, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -67,6 +70,26 @@ fn refused(request: &Request) -> Option<Response> {
                 .any(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("identity"))
         })
     });
+    // RFC 9112, 6.1: a transfer coding the server does not know is 501. The HTTP parser decodes
+    // chunked only, and read a `gzip, chunked` body as the gzip bytes (found by an audit).
+    let transfer_coded = request
+        .headers()
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .any(|v| {
+            v.to_str().map_or(true, |v| {
+                v.split(',')
+                    .any(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("chunked"))
+            })
+        });
+    if transfer_coded {
+        let mut refusal = ApiError::validation(
+            "request bodies are read as sent: the only transfer coding this server takes is chunked",
+        )
+        .into_response();
+        *refusal.status_mut() = StatusCode::NOT_IMPLEMENTED;
+        return Some(refusal);
+    }
     if encoded {
         let mut refusal = ApiError::validation(
             "request bodies are read as sent: send them without Content-Encoding (this server takes identity only)",
@@ -102,6 +125,26 @@ mod tests {
         assert_eq!(malformed_percent("/api/p%2"), Some(6));
         assert_eq!(malformed_percent("/api/p?q=100%"), Some(12));
         assert_eq!(malformed_percent("/api/p%%41"), Some(6));
+    }
+
+    /// A transfer coding other than chunked is 501 (hyper decodes chunked only, and read a
+    /// `gzip, chunked` body as its gzip bytes: found by an audit); chunked alone passes.
+    #[test]
+    fn transfer_codings_other_than_chunked_are_refused() {
+        let request = |coding: &str| {
+            Request::builder()
+                .uri("/api/health")
+                .header(HOST, "x")
+                .header(TRANSFER_ENCODING, coding)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        for coding in ["gzip, chunked", "deflate", "x-custom, chunked"] {
+            let refusal = refused(&request(coding)).expect(coding);
+            assert_eq!(refusal.status(), StatusCode::NOT_IMPLEMENTED, "{coding}");
+        }
+        assert!(refused(&request("chunked")).is_none());
+        assert!(refused(&request("Chunked")).is_none());
     }
 
     /// A `%` and one hex digit before a character of several bytes (which hyper lets through

@@ -21,12 +21,20 @@ pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
 /// transaction runs while its client reads, and one whose client stopped reading could stay
 /// open; it must not hold the sequencer's lock (which `events_since` takes to sequence), or
 /// event numbering would stop for every shim. The listener sequences.
-pub const REPLAY_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
-       arxos.event_object_type(e), arxos.event_json(e)::text,
-       arxos.event_other_path(e), arxos.event_old_type(e)
-  FROM arxos.events e WHERE arxos.check_resume($1::int8) AND e.id > $1::int8
-   AND ($3::text IS NULL OR e.building_id = $3::text::uuid)
- ORDER BY e.id LIMIT $2::int4";
+///
+/// A page also stops at `$4` bytes of event JSON (`sse::REPLAY_PAGE_BYTES`): it holds the
+/// events that start below that many bytes, so at least one, whatever its size.
+pub const REPLAY_SQL: &str = "SELECT p.id, p.type, p.building_id, p.path, p.object_type, p.json,
+       p.other_path, p.old_type
+  FROM (SELECT q.*, sum(octet_length(q.json)) OVER (ORDER BY q.id) - octet_length(q.json) AS before
+          FROM (SELECT e.id, e.type, e.building_id::text, e.path,
+                       arxos.event_object_type(e) AS object_type, arxos.event_json(e)::text AS json,
+                       arxos.event_other_path(e) AS other_path, arxos.event_old_type(e) AS old_type
+                  FROM arxos.events e WHERE arxos.check_resume($1::int8) AND e.id > $1::int8
+                   AND ($3::text IS NULL OR e.building_id = $3::text::uuid)
+                 ORDER BY e.id LIMIT $2::int4) q) p
+ WHERE p.before < $4::int4
+ ORDER BY p.id";
 
 /// An event: the fields filters look at, and its JSON (`arxos.event_json`) as sent.
 #[derive(Debug)]
@@ -59,15 +67,24 @@ impl Event {
 }
 
 /// The events after `after`, at most `max` (1 to 100,000), oldest first, of one building or
-/// all; `statement` is [`PAGE_SQL`] or [`REPLAY_SQL`] prepared on `client`.
+/// all; `statement` is [`PAGE_SQL`] (`max_bytes` None) or [`REPLAY_SQL`] (`max_bytes` its
+/// byte bound) prepared on `client`.
 pub async fn page(
     client: &Client,
     statement: &Statement,
     after: i64,
     max: i32,
     building: Option<&str>,
+    max_bytes: Option<i32>,
 ) -> Result<Vec<Arc<Event>>, tokio_postgres::Error> {
-    let rows = client.query(statement, &[&after, &max, &building]).await?;
+    let rows = match max_bytes {
+        None => client.query(statement, &[&after, &max, &building]).await?,
+        Some(bytes) => {
+            client
+                .query(statement, &[&after, &max, &building, &bytes])
+                .await?
+        }
+    };
     rows.iter()
         .map(|row| Event::from_row(row).map(Arc::new))
         .collect()

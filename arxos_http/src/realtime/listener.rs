@@ -238,7 +238,7 @@ async fn session(
             let after = last.unwrap_or(0);
             let events = match bounded(
                 "events_since",
-                event::page(&client, &page, after, PAGE, None),
+                event::page(&client, &page, after, PAGE, None, None),
             )
             .await
             {

@@ -67,6 +67,7 @@ pub async fn recent(
             limit,
             building,
             super::event::PAGE_SQL,
+            None,
         )
     };
     let page = match read(building).await {

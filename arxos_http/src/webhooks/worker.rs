@@ -386,6 +386,9 @@ fn retry_after_secs(value: &str, now: SystemTime) -> Option<u64> {
     let value = value.trim();
     let secs = match value.parse::<u64>() {
         Ok(secs) => secs,
+        // delay-seconds beyond 64 bits is still a delay, the longest honoured (found by an
+        // audit: it was ignored, and the retry came seconds later)
+        Err(_) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => MAX_RETRY_AFTER,
         Err(_) => {
             let at = httpdate::parse_http_date(value).ok()?;
             // Whole seconds, rounded up: "at least until".
@@ -580,6 +583,11 @@ mod tests {
         assert_eq!(retry_after_secs("120", now), Some(120));
         assert_eq!(retry_after_secs(" 0 ", now), Some(0));
         assert_eq!(retry_after_secs("999999999", now), Some(MAX_RETRY_AFTER));
+        // beyond 64 bits: still the longest delay, not ignored (found by an audit)
+        assert_eq!(
+            retry_after_secs("18446744073709551616", now),
+            Some(MAX_RETRY_AFTER)
+        );
         assert_eq!(
             retry_after_secs("Sun, 06 Nov 1994 08:51:37 GMT", now),
             Some(120)
