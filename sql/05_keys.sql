@@ -43,7 +43,7 @@ BEGIN
                         WHERE g.txid = pg_catalog.pg_current_xact_id_if_assigned()) THEN
         RAISE EXCEPTION '% needs an admin API key checked in this transaction (arxos.authorize(api_key, ''admin'')), or the extension owner''s session', what
             USING ERRCODE = '42501',
-                  HINT = 'manage keys and webhooks through the API with an admin key, or connected as the extension''s owner (`arxos keys`, psql)';
+                  HINT = 'use an admin API key through the API, or connect as the extension''s owner (`arxos keys`, `arxos import`, psql)';
     END IF;
     RETURN true;
 END

@@ -288,7 +288,9 @@ BEGIN
     END IF;
     -- the tag as an ETag header carries it, in double quotes, is the same tag (found by an
     -- audit: '"X"' was "changed: its etag is X")
-    IF if_match ~ '^"[^"]*"$' THEN
+    -- (but '"*"' is a strong tag that names no object, not the wildcard: the shim passes an
+    -- If-Match: "*" as it came, so that it matches nothing; found by a review)
+    IF if_match ~ '^"[^"]*"$' AND if_match <> '"*"' THEN
         if_match := substr(if_match, 2, length(if_match) - 2);
     END IF;
     IF if_match <> '*' AND if_match IS DISTINCT FROM arxos.etag(r) THEN

@@ -1938,7 +1938,14 @@ LANGUAGE sql STABLE AS $$
      WHERE c.reward > c.tokens_earned
         OR (c.reward < c.tokens_earned
             AND c.status <> coalesce((SELECT w.new_status FROM arxos.verifications w
-                                       WHERE w.contribution_id = c.id ORDER BY w.id DESC LIMIT 1), 'pending'))
+                                       WHERE w.contribution_id = c.id ORDER BY w.id DESC LIMIT 1), 'pending')
+            -- and the contributor holds some of the building's tokens, which the confirming
+            -- verification would claw back; holding none, the ledger is as a capped step-down
+            -- leaves it, and that verification books nothing (found by a review: reported
+            -- for ever)
+            AND EXISTS (SELECT 1 FROM arxos.accounts a
+                         WHERE a.building_id = c.building_id AND a.contributor_id = c.contributor_id
+                           AND a.balance > 0))
     UNION ALL
     -- a reward pays its contribution's contributor; a verifier's pay goes to a contributor
     -- who verified the contribution (peer or expert), verifier_reward() once

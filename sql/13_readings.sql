@@ -973,7 +973,7 @@ BEGIN
 
     -- The connections resolved once, into a table of this transaction: the paths normalised in
     -- a subquery of their own (OFFSET 0), so that the joins probe the index under row-level
-    -- security too (see record_readings); a connection given twice: the last one wins.
+    -- security too (see record_readings); a connection given twice is refused below.
     IF to_regclass('pg_temp.arxos_import_connections') IS NULL THEN
         CREATE TEMP TABLE arxos_import_connections (
             i bigint, from_path text, to_path text, from_id uuid, to_id uuid, kind text, properties jsonb

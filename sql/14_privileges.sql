@@ -36,6 +36,10 @@ $$;
 GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance(),
                           arxos.sequence_events(integer, integer, boolean),
                           arxos.skip_event_ids(bigint) TO arxos_authenticator;
+-- The admin guard reads admin_grants as the owner, and only answers true or refuses: every
+-- caller may ask it (found by a review: a login with table grants got "permission denied for
+-- function admin_call" instead of its refusal).
+GRANT EXECUTE ON FUNCTION arxos.admin_call(text) TO PUBLIC;
 -- The sealing of webhook secrets (secrets.rs): only the webhook functions above, which run as
 -- the extension's owner, open or seal a secret; nobody calls these directly.
 REVOKE EXECUTE ON FUNCTION arxos.seal_secret(bytea), arxos.open_secret(bytea),

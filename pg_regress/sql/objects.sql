@@ -410,6 +410,8 @@ SELECT health, version FROM arxos.get('etags', '/p');
 SELECT arxos.etag(o) AS tag FROM arxos.get('etags', '/p') o \gset
 SELECT version FROM arxos.patch('etags', '/p', health => 85, if_match => '"' || :'tag' || '"');
 SELECT left(regress.try(format($$SELECT arxos.patch('etags', '/p', health => 80, if_match => %L)$$, '"' || :'tag' || '"')), 38) AS old_quoted_tag;
+-- but '"*"' is a strong tag naming no object, not the wildcard (found by a review)
+SELECT left(regress.try($$SELECT arxos.patch('etags', '/p', health => 80, if_match => '"*"')$$), 38) AS quoted_star;
 -- * asks only that the object exist: a put with it never creates
 SELECT version FROM arxos.put('etags', '/p', 'panel', health => 70, if_match => '*');
 SELECT regress.try($$SELECT arxos.put('etags', '/q', 'panel', if_match => '*')$$);

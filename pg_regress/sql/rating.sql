@@ -281,7 +281,8 @@ SET LOCAL ROLE arxos_api;
 CREATE TEMP TABLE pg_class (oid oid, relowner oid);
 UPDATE arxos.buildings SET first_object_at = now() - interval '10 years' WHERE key = 'b42';
 ROLLBACK;
--- PUBLIC may call no SECURITY DEFINER function of the extension
+-- PUBLIC may call no SECURITY DEFINER function of the extension but the admin guard, which
+-- writes nothing and answers true or refuses (14_privileges.sql)
 SELECT p.oid::regprocedure AS callable_by_public FROM pg_proc p
  WHERE p.pronamespace IN ('arxos'::regnamespace, 'arxos_views'::regnamespace) AND p.prosecdef
    AND has_function_privilege('public', p.oid, 'EXECUTE');

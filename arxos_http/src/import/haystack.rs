@@ -368,10 +368,10 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
     // What is_zinc steps over before `ver:` is stepped over here too: libhaystack's decoder
     // takes a leading space but not a blank line.
     let trimmed = text.trim_start_matches(BEFORE_ZINC);
-    let lines_before = text[..text.len() - trimmed.len()].matches('\n').count();
+    let prefix = &text[..text.len() - trimmed.len()];
     let text = trimmed.replace("\r\n", "\n");
     let grid = libhaystack::encoding::zinc::decode::from_str(&text)
-        .map_err(|e| ImportError::Syntax(zinc_error(&e.to_string(), &text, lines_before)))?;
+        .map_err(|e| ImportError::Syntax(zinc_error(&e.to_string(), &text, prefix)))?;
     if !grid.is_grid() {
         return Err(ImportError::Format("a Zinc file must hold one grid".into()));
     }
@@ -386,12 +386,12 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
 /// knows nothing of the blank lines stepped over before `ver:`). The position is rewritten as
 /// the line and column (in characters) of the file as sent: CRLF became LF within lines, so
 /// the lines and columns stay those of the file.
-fn zinc_error(message: &str, text: &str, lines_before: usize) -> String {
+fn zinc_error(message: &str, text: &str, prefix: &str) -> String {
     const MARK: &str = " Input position: ";
     let Some(at) = message.find(MARK) else {
         return format!("Zinc: {message}");
     };
-    let what = message[..at].trim_end().trim_end_matches('.');
+    let mut what = message[..at].trim_end().trim_end_matches('.').to_owned();
     let digits: String = message[at + MARK.len()..]
         .chars()
         .take_while(char::is_ascii_digit)
@@ -406,12 +406,26 @@ fn zinc_error(message: &str, text: &str, lines_before: usize) -> String {
     while !text.is_char_boundary(start) {
         start -= 1;
     }
+    // libhaystack quotes the byte it stood on as a character: the first byte of `é` showed as
+    // 'Ã' (found by a review). The character the file has there instead.
+    if let Some(real) = text[start..].chars().next().filter(|c| !c.is_ascii()) {
+        let byte = char::from(text.as_bytes()[pos]);
+        what = what.replacen(&format!("{byte:?}"), &format!("{real:?}"), 1);
+    }
     let before = &text[..start];
-    let line = lines_before + before.matches('\n').count() + 1;
-    let column = before[before.rfind('\n').map_or(0, |n| n + 1)..]
+    let line = prefix.matches('\n').count() + before.matches('\n').count() + 1;
+    let mut column = before[before.rfind('\n').map_or(0, |n| n + 1)..]
         .chars()
         .count()
         + 1;
+    // on the `ver:` line, what was stepped over before it on that line (spaces, tabs; a byte
+    // order mark is no column)
+    if !before.contains('\n') {
+        column += prefix[prefix.rfind('\n').map_or(0, |n| n + 1)..]
+            .chars()
+            .filter(|c| *c != '\u{feff}' && *c != '\r')
+            .count();
+    }
     format!("Zinc: {what} (line {line}, column {column})")
 }
 
@@ -1013,6 +1027,16 @@ mod tests {
         // columns count characters
         let e = error("ver:\"3.0\"\nid,dis\n\"é€\",%\n");
         assert!(e.ends_with("(line 3, column 6)"), "{e}");
+        // on the ver: line, what was stepped over before it counts (found by a review)
+        let e = error("    ver:\"3.0\" %");
+        assert!(e.ends_with("(line 1, column 15)"), "{e}");
+        let e = error("\n\n\t\tver:\"3.0\" %");
+        assert!(e.ends_with("(line 3, column 13)"), "{e}");
+        let e = error("\u{feff}  ver:\"3.0\" %");
+        assert!(e.ends_with("(line 1, column 13)"), "{e}");
+        // the character there, not its first byte as a character
+        let e = error("ver:\"3.0\"\nid,dis\n@a,é\n");
+        assert!(e.contains("'é'") && !e.contains('Ã'), "{e}");
         // a string that runs into its line's end
         let e = error("ver:\"3.0\"\nid,dis\n@a,\"A\n");
         assert!(e.ends_with("Expected '\"' (line 3, column 6)"), "{e}");
