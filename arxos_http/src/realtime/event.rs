@@ -4,16 +4,27 @@ use std::sync::Arc;
 
 use tokio_postgres::{Client, Row, Statement};
 
-/// Reads a page of events after `$1` (at most `$2`), oldest first, of the building `$3` (an
-/// id; NULL: every building), read in SQL so that a subscriber to one quiet building does not
-/// scan every other building's events a page at a time. `arxos.events_since`
-/// sequences committed pending events first, folding the rating deltas lazily (the listener
-/// polls every 5 ms while writes flow; see `arxos.fold_ratings`); row-level security
-/// limits the page to what the session may see.
-pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
-       arxos.event_object_type(e), arxos.event_json(e)::text,
-       arxos.event_other_path(e), arxos.event_old_type(e)
-  FROM arxos.events_since($1, max => $2, building => $3::text, lazy_fold => true) e";
+/// Bytes of event JSON per page, whoever reads it (the listener, a stream's replay,
+/// `/api/events/recent`): a page holds the events that start below this many bytes, so at least
+/// one whatever its size (found by an audit: 500 events of 200 KB held 100 MB per replaying
+/// stream, 1000 made a 205 MB answer).
+pub const PAGE_BYTES: i32 = 8 << 20;
+
+/// Reads a page of events after `$1` (at most `$2`, and at most `$4` bytes of JSON: see
+/// [`PAGE_BYTES`]), oldest first, of the building `$3` (an id; NULL: every building), read in
+/// SQL so that a subscriber to one quiet building does not scan every other building's events
+/// a page at a time. `arxos.events_since` sequences committed pending events first, folding
+/// the rating deltas lazily (the listener polls every 5 ms while writes flow; see
+/// `arxos.fold_ratings`); row-level security limits the page to what the session may see.
+pub const PAGE_SQL: &str = "SELECT p.id, p.type, p.building_id, p.path, p.object_type, p.json,
+       p.other_path, p.old_type
+  FROM (SELECT q.*, sum(octet_length(q.json)) OVER (ORDER BY q.id) - octet_length(q.json) AS before
+          FROM (SELECT e.id, e.type, e.building_id::text, e.path,
+                       arxos.event_object_type(e) AS object_type, arxos.event_json(e)::text AS json,
+                       arxos.event_other_path(e) AS other_path, arxos.event_old_type(e) AS old_type
+                  FROM arxos.events_since($1, max => $2, building => $3::text, lazy_fold => true) e) q) p
+ WHERE p.before < $4::int4
+ ORDER BY p.id";
 
 /// Like [`PAGE_SQL`], of the events sequenced so far only: what a stream replays. A position
 /// below the purge horizon is AX026 (`arxos.check_resume`), so a stream that falls behind a
@@ -21,9 +32,6 @@ pub const PAGE_SQL: &str = "SELECT e.id, e.type, e.building_id::text, e.path,
 /// transaction runs while its client reads, and one whose client stopped reading could stay
 /// open; it must not hold the sequencer's lock (which `events_since` takes to sequence), or
 /// event numbering would stop for every shim. The listener sequences.
-///
-/// A page also stops at `$4` bytes of event JSON (`sse::REPLAY_PAGE_BYTES`): it holds the
-/// events that start below that many bytes, so at least one, whatever its size.
 pub const REPLAY_SQL: &str = "SELECT p.id, p.type, p.building_id, p.path, p.object_type, p.json,
        p.other_path, p.old_type
   FROM (SELECT q.*, sum(octet_length(q.json)) OVER (ORDER BY q.id) - octet_length(q.json) AS before
@@ -35,6 +43,14 @@ pub const REPLAY_SQL: &str = "SELECT p.id, p.type, p.building_id, p.path, p.obje
                  ORDER BY e.id LIMIT $2::int4) q) p
  WHERE p.before < $4::int4
  ORDER BY p.id";
+
+/// Whether a page of at most `max` events read by [`PAGE_SQL`] or [`REPLAY_SQL`] came back
+/// short of both bounds: then it holds every event there was to read; a page cut by its
+/// bytes (or full) does not.
+pub fn page_is_short(page: &[Arc<Event>], max: i32) -> bool {
+    let bytes: usize = page.iter().map(|e| e.json.len()).sum();
+    (page.len() as i64) < i64::from(max) && bytes < PAGE_BYTES as usize
+}
 
 /// An event: the fields filters look at, and its JSON (`arxos.event_json`) as sent.
 #[derive(Debug)]
@@ -66,26 +82,54 @@ impl Event {
     }
 }
 
-/// The events after `after`, at most `max` (1 to 100,000), oldest first, of one building or
-/// all; `statement` is [`PAGE_SQL`] (`max_bytes` None) or [`REPLAY_SQL`] (`max_bytes` its
-/// byte bound) prepared on `client`.
+/// The events after `after`, at most `max` (1 to 100,000) and [`PAGE_BYTES`] of JSON, oldest
+/// first, of one building or all; `statement` is [`PAGE_SQL`] or [`REPLAY_SQL`] prepared on
+/// `client`.
 pub async fn page(
     client: &Client,
     statement: &Statement,
     after: i64,
     max: i32,
     building: Option<&str>,
-    max_bytes: Option<i32>,
 ) -> Result<Vec<Arc<Event>>, tokio_postgres::Error> {
-    let rows = match max_bytes {
-        None => client.query(statement, &[&after, &max, &building]).await?,
-        Some(bytes) => {
-            client
-                .query(statement, &[&after, &max, &building, &bytes])
-                .await?
-        }
-    };
+    let rows = client
+        .query(statement, &[&after, &max, &building, &PAGE_BYTES])
+        .await?;
     rows.iter()
         .map(|row| Event::from_row(row).map(Arc::new))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: i64, bytes: usize) -> Arc<Event> {
+        Arc::new(Event {
+            id,
+            event_type: "object.created".into(),
+            building_id: None,
+            path: None,
+            object_type: None,
+            json: "x".repeat(bytes),
+            other_path: None,
+            old_type: None,
+        })
+    }
+
+    /// A page cut by its bytes is not the end of what there was to read (a recent poll's
+    /// last_id would have skipped to the head past unread events).
+    #[test]
+    fn a_page_is_short_only_below_both_bounds() {
+        assert!(page_is_short(&[], 10));
+        assert!(page_is_short(&[event(1, 100), event(2, 100)], 10));
+        assert!(!page_is_short(
+            &(1..=10).map(|i| event(i, 1)).collect::<Vec<_>>(),
+            10
+        ));
+        let big = PAGE_BYTES as usize;
+        assert!(!page_is_short(&[event(1, big / 2), event(2, big / 2)], 10));
+        assert!(!page_is_short(&[event(1, big + 1)], 10));
+        assert!(page_is_short(&[event(1, big - 1)], 10));
+    }
 }

@@ -238,7 +238,7 @@ async fn session(
             let after = last.unwrap_or(0);
             let events = match bounded(
                 "events_since",
-                event::page(&client, &page, after, PAGE, None, None),
+                event::page(&client, &page, after, PAGE, None),
             )
             .await
             {
@@ -268,7 +268,7 @@ async fn session(
             hub.listener_read();
             if let Some(newest) = events.last() {
                 *last = Some(newest.id);
-                let full = events.len() as i32 == PAGE;
+                let full = !event::page_is_short(&events, PAGE);
                 hub.publish(events);
                 last_event = Instant::now();
                 if wants_wake {

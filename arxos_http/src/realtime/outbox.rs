@@ -8,8 +8,8 @@ use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Up to `max` events after `after` that `key` may see, oldest first, read by `sql` (with
-/// `max_bytes`, its byte bound, for [`event::REPLAY_SQL`]):
+/// Up to `max` events (and [`event::PAGE_BYTES`] of JSON) after `after` that `key` may see,
+/// oldest first, read by `sql`:
 /// [`event::PAGE_SQL`] sequences what is pending first (a request that ends at once),
 /// [`event::REPLAY_SQL`] reads what is sequenced (a stream, whose transaction may wait on its
 /// client).
@@ -20,14 +20,13 @@ pub async fn page(
     max: i32,
     building: Option<&str>,
     sql: &'static str,
-    max_bytes: Option<i32>,
 ) -> Result<Vec<Arc<Event>>, ApiError> {
     let building = building.map(str::to_owned);
     state
         .tx(key, Scope::Read, None, |c| {
             Box::pin(async move {
                 let statement = c.prepare_cached(sql).await?;
-                Ok(event::page(c, &statement, after, max, building.as_deref(), max_bytes).await?)
+                Ok(event::page(c, &statement, after, max, building.as_deref()).await?)
             })
         })
         .await

@@ -67,7 +67,6 @@ pub async fn recent(
             limit,
             building,
             super::event::PAGE_SQL,
-            None,
         )
     };
     let page = match read(building).await {
@@ -83,11 +82,12 @@ pub async fn recent(
         }
         other => other?,
     };
-    // A page shorter than asked holds every event the key may see up to the head read before
+    // A page shorter than asked (in events and in bytes, event::PAGE_BYTES: a page cut by its
+    // bytes is not the end) holds every event the key may see up to the head read before
     // it (every id up to that head was visible to the page's query), so the next poll starts
     // there: a key limited to a quiet building does not rescan other buildings' events.
     let last_seen = page.last().map_or(after, |e| e.id);
-    let last_id = if page.len() < limit as usize {
+    let last_id = if super::event::page_is_short(&page, limit) {
         last_seen.max(sub.head)
     } else {
         last_seen

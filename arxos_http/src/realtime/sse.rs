@@ -5,7 +5,7 @@
 //! is taken before the last replay page is read, and live events at or below the last id
 //! already handled are skipped: no gap and no duplicate at the seam. A subscriber that falls
 //! more than the hub's ring behind goes back to replaying. Memory per stream is one page (500
-//! events, 8 MiB of JSON), and a client that stops reading is let go after [`STALL_LIMIT`].
+//! events, event::PAGE_BYTES of JSON), and a client that stops reading is let go after [`STALL_LIMIT`].
 //!
 //! A browser's `EventSource` reconnects by itself after a stream ends, but gives up for good
 //! on an answer other than 200. So when the database is unavailable at subscription time the
@@ -40,10 +40,6 @@ use crate::state::AppState;
 const NOT_LIVE_POLL: Duration = Duration::from_millis(250);
 /// Events per replay page.
 const REPLAY_PAGE: i32 = 500;
-/// Bytes of event JSON per replay page: a page holds events up to this much (and at least one),
-/// so that a stream's page is bounded in bytes, not only in events (found by an audit: 500
-/// events of 200 KB held 100 MB per replaying stream).
-pub const REPLAY_PAGE_BYTES: i32 = 8 << 20;
 /// How long a stream may wait for its client to take its next message (the client reads
 /// nothing, and the socket's buffers are full) before it ends: meanwhile the stream's place in
 /// the hub's ring keeps the events after it in memory, and its seat among its key's streams
@@ -320,15 +316,12 @@ impl Reader {
                     REPLAY_PAGE,
                     building,
                     REPLAY_SQL,
-                    Some(REPLAY_PAGE_BYTES),
                 )
                 .await
                 {
                     Ok(page) => {
-                        // A page cut by its bytes is not the outbox's end (REPLAY_SQL)
-                        let bytes: usize = page.iter().map(|e| e.json.len()).sum();
-                        let caught_up =
-                            (page.len() as i32) < REPLAY_PAGE && bytes < REPLAY_PAGE_BYTES as usize;
+                        // a page cut by its bytes is not the outbox's end
+                        let caught_up = super::event::page_is_short(&page, REPLAY_PAGE);
                         if caught_up && hub_live {
                             self.replaying = false;
                         } else if caught_up && page.is_empty() {
