@@ -10,21 +10,34 @@ use tokio_postgres::{Client, Row, Statement};
 /// stream, 1000 made a 205 MB answer).
 pub const PAGE_BYTES: i32 = 8 << 20;
 
+/// A page query around `$events`, a query of `arxos.events` rows `e` after `$1` (at most `$2`,
+/// of the building `$3`): each event's fields and JSON, oldest first, up to `$4` bytes of JSON
+/// (the events that start below that many bytes: at least one).
+macro_rules! page_sql {
+    ($events:literal) => {
+        concat!(
+            "SELECT p.id, p.type, p.building_id, p.path, p.object_type, p.json, p.other_path, p.old_type
+  FROM (SELECT q.*, sum(octet_length(q.json)) OVER (ORDER BY q.id) - octet_length(q.json) AS before
+          FROM (SELECT e.id, e.type, e.building_id::text, e.path,
+                       arxos.event_object_type(e) AS object_type, arxos.event_json(e)::text AS json,
+                       arxos.event_other_path(e) AS other_path, arxos.event_old_type(e) AS old_type
+                  ",
+            $events,
+            ") q) p
+ WHERE p.before < $4::int4
+ ORDER BY p.id"
+        )
+    };
+}
+
 /// Reads a page of events after `$1` (at most `$2`, and at most `$4` bytes of JSON: see
 /// [`PAGE_BYTES`]), oldest first, of the building `$3` (an id; NULL: every building), read in
 /// SQL so that a subscriber to one quiet building does not scan every other building's events
 /// a page at a time. `arxos.events_since` sequences committed pending events first, folding
 /// the rating deltas lazily (the listener polls every 5 ms while writes flow; see
 /// `arxos.fold_ratings`); row-level security limits the page to what the session may see.
-pub const PAGE_SQL: &str = "SELECT p.id, p.type, p.building_id, p.path, p.object_type, p.json,
-       p.other_path, p.old_type
-  FROM (SELECT q.*, sum(octet_length(q.json)) OVER (ORDER BY q.id) - octet_length(q.json) AS before
-          FROM (SELECT e.id, e.type, e.building_id::text, e.path,
-                       arxos.event_object_type(e) AS object_type, arxos.event_json(e)::text AS json,
-                       arxos.event_other_path(e) AS other_path, arxos.event_old_type(e) AS old_type
-                  FROM arxos.events_since($1, max => $2, building => $3::text, lazy_fold => true) e) q) p
- WHERE p.before < $4::int4
- ORDER BY p.id";
+pub const PAGE_SQL: &str =
+    page_sql!("FROM arxos.events_since($1, max => $2, building => $3::text, lazy_fold => true) e");
 
 /// Like [`PAGE_SQL`], of the events sequenced so far only: what a stream replays. A position
 /// below the purge horizon is AX026 (`arxos.check_resume`), so a stream that falls behind a
@@ -32,17 +45,11 @@ pub const PAGE_SQL: &str = "SELECT p.id, p.type, p.building_id, p.path, p.object
 /// transaction runs while its client reads, and one whose client stopped reading could stay
 /// open; it must not hold the sequencer's lock (which `events_since` takes to sequence), or
 /// event numbering would stop for every shim. The listener sequences.
-pub const REPLAY_SQL: &str = "SELECT p.id, p.type, p.building_id, p.path, p.object_type, p.json,
-       p.other_path, p.old_type
-  FROM (SELECT q.*, sum(octet_length(q.json)) OVER (ORDER BY q.id) - octet_length(q.json) AS before
-          FROM (SELECT e.id, e.type, e.building_id::text, e.path,
-                       arxos.event_object_type(e) AS object_type, arxos.event_json(e)::text AS json,
-                       arxos.event_other_path(e) AS other_path, arxos.event_old_type(e) AS old_type
-                  FROM arxos.events e WHERE arxos.check_resume($1::int8) AND e.id > $1::int8
+pub const REPLAY_SQL: &str = page_sql!(
+    "FROM arxos.events e WHERE arxos.check_resume($1::int8) AND e.id > $1::int8
                    AND ($3::text IS NULL OR e.building_id = $3::text::uuid)
-                 ORDER BY e.id LIMIT $2::int4) q) p
- WHERE p.before < $4::int4
- ORDER BY p.id";
+                 ORDER BY e.id LIMIT $2::int4"
+);
 
 /// Whether a page of at most `max` events read by [`PAGE_SQL`] or [`REPLAY_SQL`] came back
 /// short of both bounds: then it holds every event there was to read; a page cut by its
