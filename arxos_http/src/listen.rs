@@ -2,7 +2,8 @@
 //! shutdown), with hyper's HTTP/1 server configured as axum's does not let it be: a request's
 //! head, and a kept-alive connection's next request, must arrive within a time limit, or the
 //! connection is closed (a client that sends a head a byte a minute, slowloris, held a task and
-//! a socket for ever).
+//! a socket for ever); and so is one whose client takes no bytes of an answer for as long
+//! (crate::write_timeout).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -58,6 +59,9 @@ where
                     .insert(ConnectInfo::<SocketAddr>(remote));
                 request
             });
+        // An answer the client takes no bytes of for the head timeout closes the connection
+        // (crate::write_timeout).
+        let tcp = crate::write_timeout::WriteTimeout::new(tcp, head_timeout);
         let connection =
             http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);

@@ -27,6 +27,7 @@ mod table;
 mod text_param;
 mod tx;
 mod webhooks;
+mod write_timeout;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -41,8 +41,8 @@ pub fn install() -> Option<PrometheusHandle> {
         "Events handed to clients, by transport (sse: the live stream, poll: /api/events/recent)"
     );
     metrics::describe_counter!(
-        STREAMS_STALLED,
-        "Event streams ended because their client took nothing for 30 s"
+        WRITE_TIMEOUTS,
+        "Connections closed because their client took no bytes of an answer for the request timeout (a stalled event stream, most often)"
     );
     metrics::describe_counter!(
         WEBHOOK_DELIVERIES,
@@ -88,6 +88,7 @@ pub fn install() -> Option<PrometheusHandle> {
     // Every series exists from the start, so rates over them need no special case.
     metrics::counter!(RATING_RECOMPUTES).absolute(0);
     metrics::counter!(PIPELINED).absolute(0);
+    metrics::counter!(WRITE_TIMEOUTS).absolute(0);
     for transport in [EventTransport::Sse, EventTransport::Poll] {
         metrics::counter!(EVENTS_DELIVERED, "transport" => transport.as_str()).absolute(0);
     }
@@ -104,7 +105,7 @@ pub fn install() -> Option<PrometheusHandle> {
 pub const RATING_RECOMPUTES: &str = "arxos_rating_recomputes_total";
 pub const PIPELINED: &str = "arxos_db_pipelined_statements_total";
 pub const EVENTS_DELIVERED: &str = "arxos_events_delivered_total";
-pub const STREAMS_STALLED: &str = "arxos_event_streams_stalled_total";
+pub const WRITE_TIMEOUTS: &str = "arxos_http_write_timeouts_total";
 pub const WEBHOOK_DELIVERIES: &str = "arxos_webhook_deliveries_total";
 pub const LISTENER_CONNECTED: &str = "arxos_event_listener_connected";
 pub const LISTENER_QUIET: &str = "arxos_event_listener_quiet_seconds";
@@ -132,9 +133,10 @@ pub fn events_delivered(transport: EventTransport, n: u64) {
     metrics::counter!(EVENTS_DELIVERED, "transport" => transport.as_str()).increment(n);
 }
 
-/// Counts an event stream ended because its client stopped reading.
-pub fn stream_stalled() {
-    metrics::counter!(STREAMS_STALLED).increment(1);
+/// Counts a connection closed because its client took no bytes of an answer in time
+/// (crate::write_timeout).
+pub fn write_timed_out() {
+    metrics::counter!(WRITE_TIMEOUTS).increment(1);
 }
 
 /// How a webhook delivery attempt ended: the label of [`WEBHOOK_DELIVERIES`].

@@ -82,6 +82,22 @@ fn refused(request: &Request) -> Option<Response> {
                     .any(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("chunked"))
             })
         });
+    // chunked applied twice (RFC 9112, 6.1: a sender MUST NOT): the parser decoded it once,
+    // where a proxy in front may frame the request otherwise (found by a review)
+    let chunked_twice = request
+        .headers()
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or_default().split(','))
+        .filter(|c| c.trim().eq_ignore_ascii_case("chunked"))
+        .count()
+        > 1;
+    if chunked_twice {
+        return Some(
+            ApiError::validation("Transfer-Encoding names chunked twice (RFC 9112, 6.1)")
+                .into_response(),
+        );
+    }
     if transfer_coded {
         let mut refusal = ApiError::validation(
             "request bodies are read as sent: the only transfer coding this server takes is chunked",
@@ -145,6 +161,8 @@ mod tests {
         }
         assert!(refused(&request("chunked")).is_none());
         assert!(refused(&request("Chunked")).is_none());
+        let twice = refused(&request("chunked, chunked")).expect("chunked twice");
+        assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
     }
 
     /// A `%` and one hex digit before a character of several bytes (which hyper lets through

@@ -29,6 +29,24 @@ fn check_json(what: &str, doc: AnyElement) {
     unsafe { check_document(what, doc.datum()) }
 }
 
+/// The size of a jsonb document as it is when read (uncompressed), taken from its header or
+/// its TOAST pointer without reading or decompressing it: what the shim's event pages sum to
+/// bound their bytes before any event's JSON is built (arxos_http realtime/event.rs).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn jsonb_raw_size(doc: AnyElement) -> i64 {
+    if doc.oid() != pg_sys::JSONBOID {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            "jsonb_raw_size measures a jsonb document",
+        );
+    }
+    // SAFETY: a jsonb argument's datum, a varlena (possibly toasted or compressed), which
+    // toast_raw_datum_size reads the header of.
+    let size = unsafe { pg_sys::toast_raw_datum_size(doc.datum()) };
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
 /// Raises 22023 when the jsonb `doc` breaks a rule of stored documents; `what` names it.
 ///
 /// # Safety

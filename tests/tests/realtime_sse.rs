@@ -462,6 +462,63 @@ fn a_burst_of_ten_thousand_arrives_complete_and_in_order() {
         .all(|m| m.event.as_deref() == Some("object.created")));
 }
 
+/// A client that stops reading its stream is let go: once it has taken no bytes for the
+/// request timeout the connection is closed (crate::write_timeout in the shim), which frees the
+/// stream's seat, its place in the hub's ring and its socket (found by an audit and a review: it
+/// stayed open, holding memory, a seat, and after a first fix its socket).
+#[test]
+fn a_client_that_stops_reading_is_let_go() {
+    use std::io::{Read, Write};
+    let cluster = Cluster::start();
+    let shim = Shim::start_with(&cluster.url(), &["--request-timeout", "2"], &[]);
+    let key = api_key(&cluster, &["read"]);
+    desks(&cluster, "stall", "warmup", 1);
+    let start = head(&cluster);
+    let mut stalled = std::net::TcpStream::connect(shim.addr()).unwrap();
+    write!(
+        stalled,
+        "GET /api/events?after={start} HTTP/1.1\r\nHost: {}\r\nX-API-Key: {key}\r\n\r\n",
+        shim.addr()
+    )
+    .unwrap();
+    // far more than the socket buffers hold: 60 events of about 1 MB
+    let mut client = cluster.client();
+    for batch in 0..6 {
+        client
+            .execute(
+                "INSERT INTO arxos.objects (building_id, path, type, properties)
+                 SELECT b.id, '/blob_' || $1::int || '_' || g, 'blob', jsonb_build_object('blob', repeat('x', 1000000))
+                   FROM arxos.buildings b, generate_series(1, 10) g WHERE b.key = 'stall'",
+                &[&batch],
+            )
+            .unwrap();
+    }
+    wait_until(WAIT, "the stalled connection is closed", || {
+        (metric(&shim, "arxos_http_write_timeouts_total") >= 1.0).then_some(())
+    });
+    // what reached the socket's buffers is still there to read, then the connection ends
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut sink = vec![0u8; 1 << 20];
+    let mut taken = 0usize;
+    loop {
+        match stalled.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => taken += n,
+        }
+        assert!(taken < 60_000_000, "the stream went on");
+    }
+    assert!(taken > 0);
+    // a client that reads, slowly or not, is not let go: a new stream gets every event
+    let mut reader = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}&types=object.created"),
+        &[("X-API-Key", &key)],
+    );
+    assert_eq!(reader.take(60, WAIT).len(), 60);
+}
+
 /// Pages of events are bounded in bytes as well as in events (8 MiB of JSON): large events make
 /// shorter pages, never larger answers, and neither a poll nor a replay skips what a page cut
 /// by its bytes left out (found by an audit: 1000 events of 200 KB made a 205 MB answer, and a

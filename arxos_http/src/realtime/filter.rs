@@ -186,6 +186,7 @@ mod tests {
             json: "{}".to_owned(),
             other_path: None,
             old_type: None,
+            counted: 514,
         }
     }
 

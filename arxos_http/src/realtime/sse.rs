@@ -5,7 +5,8 @@
 //! is taken before the last replay page is read, and live events at or below the last id
 //! already handled are skipped: no gap and no duplicate at the seam. A subscriber that falls
 //! more than the hub's ring behind goes back to replaying. Memory per stream is one page (500
-//! events, event::PAGE_BYTES of JSON), and a client that stops reading is let go after [`STALL_LIMIT`].
+//! events, about event::PAGE_BYTES of JSON), and a client that stops reading is let go by the
+//! connection's write timeout (crate::write_timeout).
 //!
 //! A browser's `EventSource` reconnects by itself after a stream ends, but gives up for good
 //! on an answer other than 200. So when the database is unavailable at subscription time the
@@ -40,12 +41,6 @@ use crate::state::AppState;
 const NOT_LIVE_POLL: Duration = Duration::from_millis(250);
 /// Events per replay page.
 const REPLAY_PAGE: i32 = 500;
-/// How long a stream may wait for its client to take its next message (the client reads
-/// nothing, and the socket's buffers are full) before it ends: meanwhile the stream's place in
-/// the hub's ring keeps the events after it in memory, and its seat among its key's streams
-/// is taken (found by an audit: a client that never read pinned one event's size per event
-/// written, and kept its seat after its key was revoked). Two keep-alive intervals.
-const STALL_LIMIT: Duration = Duration::from_secs(30);
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How often a live stream checks that its key is still valid.
 const RECHECK_EVERY: Duration = Duration::from_secs(60);
@@ -138,68 +133,18 @@ pub async fn stream(
         greeted: false,
         ended: false,
     };
-    // The stream's messages are made by a task of their own and handed over one at a time, so
-    // that a client that stops reading is noticed (the hand-over waits) and let go.
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    tokio::spawn(pump(reader, tx, STALL_LIMIT));
-    let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
+    // A client that stops reading is let go by the connection's write timeout
+    // (crate::write_timeout), which drops this stream with its place in the hub's ring, its
+    // page and its seat.
+    let events = futures_util::stream::unfold(reader, |mut reader| async move {
+        reader
+            .next()
             .await
-            .map(|event| (Ok::<_, Infallible>(event), rx))
+            .map(|event| (Ok::<_, Infallible>(event), reader))
     });
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response())
-}
-
-/// What [`pump`] reads a stream's messages from: a [`Reader`], or a test's script.
-trait Messages: Send + 'static {
-    /// The next message; `None` ends the stream.
-    fn next_message(&mut self) -> impl std::future::Future<Output = Option<SseEvent>> + Send;
-    /// The last event id handled, for the log.
-    fn position(&self) -> i64;
-}
-
-impl Messages for Reader {
-    fn next_message(&mut self) -> impl std::future::Future<Output = Option<SseEvent>> + Send {
-        self.next()
-    }
-
-    fn position(&self) -> i64 {
-        self.cursor
-    }
-}
-
-/// Makes a stream's messages and hands each to its response body. Ends, dropping the reader
-/// (its place in the hub's ring, its page, its seat), when the stream ends, when the client
-/// has gone (the body was dropped), or when the client has taken nothing for `stall_limit`
-/// ([`STALL_LIMIT`]): the response then ends once the client reads again, and the client
-/// resumes from the last id it got, as after any end of a stream.
-async fn pump(
-    mut messages: impl Messages,
-    tx: tokio::sync::mpsc::Sender<SseEvent>,
-    stall_limit: Duration,
-) {
-    loop {
-        let message = tokio::select! {
-            message = messages.next_message() => message,
-            () = tx.closed() => return,
-        };
-        let Some(message) = message else { return };
-        match tokio::time::timeout(stall_limit, tx.send(message)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                tracing::info!(
-                    cursor = messages.position(),
-                    "closing an event stream: its client took nothing for {} s",
-                    stall_limit.as_secs()
-                );
-                crate::metrics::stream_stalled();
-                return;
-            }
-        }
-    }
 }
 
 /// Whether a failed subscription is answered with a stream that only says when to reconnect
@@ -459,81 +404,6 @@ mod tests {
         ] {
             assert!(!retry_later(&ApiError::new(code, "no")), "{code:?}");
         }
-    }
-
-    /// Messages without end, counting how many were made; dropped, it says so.
-    struct Endless {
-        made: Arc<std::sync::atomic::AtomicUsize>,
-        dropped: Arc<std::sync::atomic::AtomicBool>,
-    }
-
-    impl Messages for Endless {
-        async fn next_message(&mut self) -> Option<SseEvent> {
-            let n = self.made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Some(SseEvent::default().id(n.to_string()))
-        }
-
-        fn position(&self) -> i64 {
-            0
-        }
-    }
-
-    impl Drop for Endless {
-        fn drop(&mut self) {
-            self.dropped
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
-    fn endless() -> (
-        Endless,
-        Arc<std::sync::atomic::AtomicUsize>,
-        Arc<std::sync::atomic::AtomicBool>,
-    ) {
-        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let source = Endless {
-            made: made.clone(),
-            dropped: dropped.clone(),
-        };
-        (source, made, dropped)
-    }
-
-    /// A client that reads nothing holds at most the message in hand and the one waiting, and
-    /// is let go after the stall limit: the source (its ring place, page and seat) is dropped
-    /// and the body ends (found by an audit: it stayed open, pinning memory, for ever).
-    #[tokio::test(start_paused = true)]
-    async fn a_client_that_reads_nothing_is_let_go_after_the_stall_limit() {
-        let (source, made, dropped) = endless();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        let pump = tokio::spawn(pump(source, tx, Duration::from_secs(30)));
-        tokio::time::sleep(Duration::from_secs(29)).await;
-        assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst));
-        assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 2);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        pump.await.expect("the pump ends");
-        assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
-        // what was handed over is still read, then the body ends
-        assert!(rx.recv().await.is_some());
-        assert!(rx.recv().await.is_none());
-    }
-
-    /// A client that reads keeps its stream, however long it lasts; one that goes away (the
-    /// body dropped) ends it at once.
-    #[tokio::test(start_paused = true)]
-    async fn a_reading_client_keeps_its_stream_and_a_gone_one_ends_it() {
-        let (source, made, dropped) = endless();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        let pump = tokio::spawn(pump(source, tx, Duration::from_secs(30)));
-        for _ in 0..100 {
-            assert!(rx.recv().await.is_some());
-            tokio::time::sleep(Duration::from_secs(10)).await;
-        }
-        assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst));
-        assert!(made.load(std::sync::atomic::Ordering::SeqCst) >= 100);
-        drop(rx);
-        pump.await.expect("the pump ends");
-        assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]
