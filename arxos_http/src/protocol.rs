@@ -7,7 +7,7 @@ use axum::extract::Request;
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, HOST, TRANSFER_ENCODING,
 };
-use axum::http::{HeaderValue, StatusCode, Version};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -64,34 +64,18 @@ fn refused(request: &Request) -> Option<Response> {
     }
     // RFC 9110, 8.4 and 15.5.16: a body in a coding the server does not decode is 415, with
     // Accept-Encoding saying what it takes.
-    let encoded = request.headers().get_all(CONTENT_ENCODING).iter().any(|v| {
-        v.to_str().map_or(true, |v| {
-            v.split(',')
-                .any(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("identity"))
-        })
-    });
+    let encoded = codings(request, &CONTENT_ENCODING)
+        .is_none_or(|cs| cs.iter().any(|c| !c.eq_ignore_ascii_case("identity")));
     // RFC 9112, 6.1: a transfer coding the server does not know is 501. The HTTP parser decodes
     // chunked only, and read a `gzip, chunked` body as the gzip bytes (found by an audit).
-    let transfer_coded = request
-        .headers()
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .any(|v| {
-            v.to_str().map_or(true, |v| {
-                v.split(',')
-                    .any(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("chunked"))
-            })
-        });
-    // chunked applied twice (RFC 9112, 6.1: a sender MUST NOT): the parser decoded it once,
-    // where a proxy in front may frame the request otherwise (found by a review)
-    let chunked_twice = request
-        .headers()
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .flat_map(|v| v.to_str().unwrap_or_default().split(','))
-        .filter(|c| c.trim().eq_ignore_ascii_case("chunked"))
-        .count()
-        > 1;
+    // Chunked applied twice (a sender MUST NOT) is refused too: the parser decoded it once,
+    // where a proxy in front may frame the request otherwise (found by a review).
+    let transfer = codings(request, &TRANSFER_ENCODING);
+    let is_chunked = |c: &str| c.eq_ignore_ascii_case("chunked");
+    let chunked_twice = transfer
+        .as_ref()
+        .is_some_and(|cs| cs.iter().filter(|c| is_chunked(c)).count() > 1);
+    let transfer_coded = transfer.is_none_or(|cs| !cs.iter().all(|c| is_chunked(c)));
     if chunked_twice {
         return Some(
             ApiError::validation("Transfer-Encoding names chunked twice (RFC 9112, 6.1)")
@@ -118,6 +102,23 @@ fn refused(request: &Request) -> Option<Response> {
         return Some(refusal);
     }
     None
+}
+
+/// The codings a request's header lists, over all its lines, trimmed, empty ones left out;
+/// `None` when a value is not visible ASCII (a coding nobody can name).
+fn codings<'a>(request: &'a Request, name: &HeaderName) -> Option<Vec<&'a str>> {
+    let mut out = Vec::new();
+    for value in request.headers().get_all(name) {
+        out.extend(
+            value
+                .to_str()
+                .ok()?
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty()),
+        );
+    }
+    Some(out)
 }
 
 /// The byte offset of the first `%` not followed by two hexadecimal digits (RFC 3986, 2.1):

@@ -82,14 +82,13 @@ impl Model {
     pub fn plan(mut self) -> Plan {
         let mut skipped = std::mem::take(&mut self.skipped);
         self.entities.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut duplicates = Vec::new();
-        for (i, e) in self.entities.iter().enumerate() {
-            if index.insert(e.id.as_str(), i).is_some() {
-                duplicates.push(i);
-            }
-        }
-        let _ = duplicates; // ids are unique by construction in the parsers
+        // ids are unique by construction in the parsers
+        let index: HashMap<&str, usize> = self
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.as_str(), i))
+            .collect();
 
         // Parents, with cycles and unknown parents cut (the entity then sits at the root).
         let mut parent: Vec<Option<usize>> = self
