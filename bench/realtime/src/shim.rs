@@ -32,12 +32,14 @@ pub struct Shim {
 }
 
 impl Launcher {
-    /// Starts `arxos serve --addr 127.0.0.1:0` without rate limits, with loopback allowed for
-    /// webhooks, and waits for it to announce its address.
+    /// Starts `arxos serve --addr 127.0.0.1:0` without rate limits or a limit of streams per
+    /// key (the latency run opens 100 with one key), with loopback allowed for webhooks, and
+    /// waits for it to announce its address.
     pub async fn start(&self) -> Result<Shim> {
         let mut child = Command::new(&self.bin)
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(["--rate-limit", "0", "--query-rate-limit", "0"])
+            .args(["--max-streams-per-key", "0"])
             .args(["--webhook-allow-networks", "127.0.0.0/8"])
             .env("DATABASE_URL", &self.database_url)
             .env("RUST_LOG", "warn,arxos::server=info")
