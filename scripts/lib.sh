@@ -19,18 +19,31 @@ as_pg() {
 }
 
 # pg_reach DIR: as root, makes sure the postgres user can reach DIR (its clusters live there):
-# every existing ancestor it cannot traverse gets the others' execute bit (not read). Needed
-# when the checkout sits in a root-only directory such as one from `mktemp -d`.
+# every existing ancestor it cannot traverse is opened for traversal (not reading), and stays
+# so. Needed when the checkout sits in a root-only directory such as /root or one from
+# `mktemp -d`. An ACL entry for postgres alone where setfacl works; otherwise the others'
+# execute bit, which lets every user through. Each change is logged with its undo
+# (docs/development.md, "The private cluster").
 pg_reach() {
     [ "$(id -u)" = 0 ] || return 0
-    local d
+    local d dirs=()
     d=$(realpath -m "$1")
     while [ "$d" != / ]; do
-        if [ -d "$d" ] && ! runuser -u postgres -- test -x "$d"; then
-            log "letting the postgres user traverse $d (chmod o+x)"
-            chmod o+x "$d"
-        fi
+        dirs=("$d" "${dirs[@]}")
         d=$(dirname "$d")
+    done
+    # From the top down: `test -x` fails below any ancestor postgres cannot pass, so only
+    # with the ancestors open does it tell which directory itself is closed.
+    for d in "${dirs[@]}"; do
+        if [ -d "$d" ] && ! runuser -u postgres -- test -x "$d"; then
+            if command -v setfacl >/dev/null && setfacl -m u:postgres:x "$d" 2>/dev/null \
+                && runuser -u postgres -- test -x "$d"; then
+                log "let the postgres user traverse $d (setfacl -m u:postgres:x; undo: setfacl -x u:postgres $d)"
+            else
+                chmod o+x "$d"
+                log "let every user traverse $d (chmod o+x; undo: chmod o-x $d)"
+            fi
+        fi
     done
 }
 

@@ -22,18 +22,73 @@ if as_pg "$PG_BIN/pg_ctl" -D "$ARXOS_DIR/data" status >/dev/null 2>&1; then
     log "PostgreSQL already runs in $ARXOS_DIR: using it, and leaving it running afterwards"
 fi
 cluster_start "$ARXOS_DIR" "$PG_PORT"
+# How long the server may take to stop once signalled: its grace period (docs/operations.md,
+# "Graceful shutdown"), plus a margin for closing its connections.
+grace=${ARXOS_SHUTDOWN_GRACE:-10}
+case $grace in '' | *[!0-9]*) grace=10 ;; esac
+STOP_WAIT=$((10#$grace + 10))
+
+# wait_server SECONDS: true once the server has exited, false if it still runs after SECONDS.
+# (bash reaps it as soon as it exits, so kill -0 does not see a zombie for long.)
+wait_server() {
+    local ticks=$(($1 * 5))
+    while kill -0 "$SERVER_PID" 2>/dev/null; do
+        [ "$ticks" -gt 0 ] || return 1
+        ticks=$((ticks - 1))
+        sleep 0.2
+    done
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# in_terminal_foreground: true when this script is in its terminal's foreground process group,
+# so that a Ctrl-C there reached the server too (it is in our group: no job control here).
+in_terminal_foreground() {
+    local stat fields
+    { read -r stat <"/proc/$$/stat"; } 2>/dev/null || return 1
+    # after the command name: state ppid pgrp session tty_nr tpgid
+    read -r -a fields <<<"${stat##*) }"
+    [ "${fields[5]:-0}" -gt 0 ] && [ "${fields[2]}" = "${fields[5]}" ]
+}
+
+# stop_all INT|TERM|EXIT: stops the server, then the cluster if this script started it.
+# The server takes a second signal as "stop now, skip the grace period". After a Ctrl-C it
+# already has its SIGINT (signal handlers override the SIGINT that bash ignores for `&`
+# commands), so it is only waited for; otherwise (SIGTERM from `docker stop`, SIGINT sent to
+# this script alone, an exit) it gets one SIGTERM. One that still runs after the grace period
+# is sent SIGTERM, then SIGKILL: neither it nor the cluster may outlive this script.
 stop_all() {
-    trap - INT TERM EXIT
+    local why=$1
+    # A second Ctrl-C reaches the server by itself; this clean-up must not be cut short.
+    trap '' INT TERM
+    trap - EXIT
     if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
+        if [ "$why" = INT ] && in_terminal_foreground; then
+            log "waiting for the server to finish (up to ${STOP_WAIT}s; Ctrl-C again stops it now)"
+            if ! wait_server "$STOP_WAIT"; then
+                log "the server is still running: sending SIGTERM"
+                kill -TERM "$SERVER_PID" 2>/dev/null || true
+            fi
+        else
+            kill -TERM "$SERVER_PID" 2>/dev/null || true
+        fi
+        if ! wait_server "$STOP_WAIT"; then
+            log "the server did not stop: killing it"
+            kill -KILL "$SERVER_PID" 2>/dev/null || true
+            wait "$SERVER_PID" 2>/dev/null || true
+        fi
     fi
     if [ "$STARTED_PG" = 1 ]; then
         log "stopping PostgreSQL"
         cluster_stop "$ARXOS_DIR"
     fi
+    case $why in
+        INT) exit 130 ;;
+        TERM) exit 143 ;;
+    esac
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all INT' INT
+trap 'stop_all TERM' TERM
+trap 'stop_all EXIT' EXIT
 
 SOCKET_DIR=$(socket_dir "$ARXOS_DIR")
 PSQL=(as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PG_PORT" -U postgres)

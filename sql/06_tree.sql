@@ -94,6 +94,11 @@ BEGIN
     ELSE
         SELECT * INTO b FROM arxos.buildings WHERE id = arxos.building_id(building) FOR NO KEY UPDATE;
     END IF;
+    -- Deleted by a transaction that committed while this one waited for the row (found by a
+    -- review: the patch then reported a building of NULLs, or a NULL key's message).
+    IF NOT FOUND THEN
+        PERFORM arxos.unknown_building(building);
+    END IF;
     IF changes ? 'key' THEN b.key := changes->>'key'; END IF;
     IF changes ? 'name' THEN b.name := changes->>'name'; END IF;
     IF changes ? 'address' THEN b.address := changes->>'address'; END IF;
@@ -194,7 +199,9 @@ BEGIN
     END IF;
     -- z alone (a number or null) is refused: it goes with x and y, which null clear together.
     IF (x IS NULL) <> (y IS NULL) OR (x IS NULL AND z IS NOT NULL)
-       OR (location ? 'z' AND NOT location ?| ARRAY['x', 'y']) THEN
+       OR (location ? 'z' AND NOT location ?| ARRAY['x', 'y'])
+       -- `{"x": null}` alone too (found by a review: it cleared the whole point)
+       OR (location ? 'x') <> (location ? 'y') THEN
         RAISE EXCEPTION 'location needs both x and y (z defaults to 0): %', arxos.shown(location::text) USING ERRCODE = '22023';
     END IF;
     IF x IS NOT NULL THEN

@@ -187,11 +187,7 @@ CREATE INDEX webhook_attempts_delivery ON arxos.webhook_attempts (delivery_id, i
 -- Management (API: admin scope)
 -------------------------------------------------------------------------------------------------
 
--- A new signing key: 32 random bytes.
-CREATE FUNCTION arxos.webhook_new_secret() RETURNS bytea
-LANGUAGE sql VOLATILE AS $$
-    SELECT decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex')
-$$;
+-- A new signing key, arxos.webhook_new_secret(): 32 random bytes (Rust, secrets.rs).
 
 -- The key a webhook filtered on a building keeps follows the building's (a rename), so that a
 -- webhook disabled, or whose building was deleted, names the building as it was last called

@@ -101,7 +101,7 @@ BEGIN
     -- later than now plus reading_clock_skew, and a partition made for a far month would hold
     -- nothing for years while it counted against readings_partitions_max. (UTC months, in
     -- timestamp arithmetic: timestamptz + interval would follow the session's zone.)
-    IF t >= (date_trunc('month', (now() + arxos.reading_clock_skew()) AT TIME ZONE 'UTC')
+    IF t >= (date_trunc('month', (clock_timestamp() + arxos.reading_clock_skew()) AT TIME ZONE 'UTC')
              + interval '2 months') AT TIME ZONE 'UTC' THEN
         RAISE EXCEPTION 'no reading can be in the month of % yet: readings are at most % ahead, and the month''s partition is made when its time comes', to_json(t), arxos.reading_clock_skew()
             USING ERRCODE = '22023';
@@ -155,8 +155,13 @@ BEGIN
             EXECUTE 'WITH moved AS (DELETE FROM arxos.readings_default d WHERE d.at >= $1 AND d.at < $2 RETURNING d.*)
                      INSERT INTO pg_temp.arxos_readings_moving SELECT * FROM moved'
               USING p.lower, p.upper;
+            -- The bounds written in UTC whatever the caller's TimeZone and DateStyle (found by
+            -- a review: `%L` of a timestamptz follows them, and an abbreviation such as CST or
+            -- IST reads back as another zone, so the partition held the wrong hours and the
+            -- next month's overlapped it).
             EXECUTE format('CREATE TABLE arxos.%I PARTITION OF arxos.readings FOR VALUES FROM (%L) TO (%L)',
-                           p.name, p.lower, p.upper);
+                           p.name, to_char(p.lower AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00',
+                           to_char(p.upper AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00');
             -- Moved, not new: the readings trigger leaves these rows alone.
             PERFORM set_config('arxos.readings_moving', 'on', true);
             EXECUTE 'INSERT INTO arxos.readings SELECT * FROM pg_temp.arxos_readings_moving';
@@ -331,7 +336,7 @@ BEGIN
            last_reading_at = l.at
       FROM unnest(ids, ats, vs, us) AS l(id, at, v, u)
      WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
-       AND l.at <= now() + arxos.reading_clock_skew() AND l.at >= '1970-01-01 00:00:00+00'
+       AND l.at <= clock_timestamp() + arxos.reading_clock_skew() AND l.at >= '1970-01-01 00:00:00+00'
        -- the caller's buildings only, as row-level security would have it (the owner's rights
        -- bypass it): a scoped session calling it directly cannot touch another tenant's objects
        AND ((SELECT arxos.scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
@@ -394,7 +399,7 @@ BEGIN
     -- A sample from the future (past the clock skew record_readings allows) would stay its
     -- object's latest reading, and keep the object instrumented, until that time: refused
     -- whoever writes it.
-    SELECT n.object_id, n.at INTO bad FROM new_rows n WHERE n.at > now() + arxos.reading_clock_skew() LIMIT 1;
+    SELECT n.object_id, n.at INTO bad FROM new_rows n WHERE n.at > clock_timestamp() + arxos.reading_clock_skew() LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'a reading is in the future: readings are at most % minutes ahead of the database''s clock',
             (extract(epoch FROM arxos.reading_clock_skew()) / 60)::integer
@@ -502,7 +507,7 @@ BEGIN
     END IF;
     SELECT x.i, x.a INTO bad FROM unnest(ats) WITH ORDINALITY x(a, i)
      WHERE x.a IS NULL OR NOT x.a >= '1970-01-01 00:00:00+00'
-        OR x.a > now() + arxos.reading_clock_skew()
+        OR x.a > clock_timestamp() + arxos.reading_clock_skew()
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'reading % is invalid: %', bad.i,
@@ -576,13 +581,17 @@ BEGIN
 END
 $$;
 
--- Records one reading of the object at path. Returns {"recorded": 1, "objects": 1}.
+-- Records one reading of the object at path. Returns {"recorded": 1, "objects": 1}. Without
+-- a time, at the database's clock when it is called (clock_timestamp()), not the transaction's
+-- start (now()): a gateway recording samples in one long transaction gets one reading each,
+-- where each call replaced the one before it (found by a review); and the future bound reads
+-- the same clock.
 CREATE FUNCTION arxos.record(building text, path text, value double precision, unit text DEFAULT NULL,
-                             at timestamptz DEFAULT now())
+                             at timestamptz DEFAULT clock_timestamp())
 RETURNS jsonb
 LANGUAGE sql VOLATILE AS $$
     SELECT arxos.record_readings(arxos.building_id(building), ARRAY[path], ARRAY[value], ARRAY[unit],
-                                 ARRAY[coalesce(at, now())])
+                                 ARRAY[coalesce(at, clock_timestamp())])
 $$;
 
 -- A reading's time as record_batch reads it (ISO 8601 with a zone, checked before): digits
@@ -605,6 +614,9 @@ DECLARE
     vals  double precision[];
     units text[];
     ats   timestamptz[];
+    -- the time of the readings given without one: the clock when the batch is read, one for
+    -- the whole batch (arxos.record)
+    stamp timestamptz := clock_timestamp();
 BEGIN
     IF readings IS NULL OR jsonb_typeof(readings) <> 'array' THEN
         RAISE EXCEPTION 'readings must be a JSON array of {"path", "value", "unit", "at"}'
@@ -662,7 +674,7 @@ BEGIN
     BEGIN
         SELECT array_agg(e.j ->> 'path' ORDER BY e.i), array_agg((e.j ->> 'value')::double precision ORDER BY e.i),
                array_agg(e.j ->> 'unit' ORDER BY e.i),
-               array_agg(coalesce(arxos.reading_time(e.j ->> 'at'), now()) ORDER BY e.i)
+               array_agg(coalesce(arxos.reading_time(e.j ->> 'at'), stamp) ORDER BY e.i)
           INTO paths, vals, units, ats
           FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i);
     EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR invalid_time_zone_displacement_value
@@ -761,7 +773,11 @@ BEGIN
     PERFORM arxos.serialize('readings_partition');
     -- (DEFAULT's months only while there is room for them: past the bound they stay there, and
     -- DEFAULT is not read every minute for nothing.)
-    FOR m IN SELECT now() UNION ALL SELECT now() + interval '1 month'
+    -- Next month in UTC: `now() + interval '1 month'` follows the session's zone, which
+    -- clamps the day at a month's end, and late on the 30th west of UTC that lands two UTC
+    -- months ahead, which ensure_readings_partition refuses (found by a review).
+    FOR m IN SELECT now()
+             UNION ALL SELECT (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
              UNION SELECT DISTINCT date_trunc('month', d.at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
                      FROM arxos.readings_default d
                     WHERE NOT arxos.readings_partitions_full()
@@ -777,9 +793,9 @@ EXCEPTION WHEN lock_not_available THEN
 END
 $$;
 
--- Retention: drops the month partitions that end at or before the cutoff, and deletes older
--- rows from the DEFAULT partition. Readings of a partly covered month stay. Returns the names
--- of the partitions dropped.
+-- Retention: drops the month partitions that end at or before the cutoff, and deletes the
+-- DEFAULT partition's rows of those months. Readings of a partly covered month stay. Returns
+-- the names of the partitions dropped.
 CREATE FUNCTION arxos.drop_readings_before(cutoff timestamptz) RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
@@ -803,7 +819,11 @@ BEGIN
             RETURN NEXT p.name;
         END IF;
     END LOOP;
-    DELETE FROM arxos.readings_default d WHERE d.at < cutoff;
+    -- DEFAULT's rows as a partition's: whole months before the cutoff's UTC month, so that a
+    -- month kept in DEFAULT is kept as a partition of it would be (found by a review: DEFAULT
+    -- lost the part of a month before a mid-month cutoff).
+    DELETE FROM arxos.readings_default d
+     WHERE d.at < date_trunc('month', cutoff AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
 END
 $$;
 

@@ -616,6 +616,11 @@ fn http_hint(hint: &str) -> &str {
             "transfer tokens with arxos.transfer()",
             "transfer tokens with POST /api/transfers",
         ),
+        (
+            // found by a review: the SQL function is not the API's to call
+            "split the batch by time, or create the months first",
+            "split the batch by time: send the readings of fewer months without a partition per request",
+        ),
     ];
     HTTP_HINTS
         .iter()
@@ -679,6 +684,7 @@ mod tests {
             "readings go to existing objects: create it with arxos.put first",
             "change its status with arxos.verify_contribution(id, verifier, status)",
             "transfer tokens with arxos.transfer()",
+            "split the batch by time, or create the months first",
         ] {
             assert!(sql.contains(probe), "{probe}");
             let raised = probe.replace("''", "'");

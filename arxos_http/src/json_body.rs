@@ -139,13 +139,24 @@ fn foreign_charset(content_type: &str) -> Option<String> {
     })
 }
 
-/// A key given twice in one JSON object, and where.
+/// A key given twice in one JSON object, or a key the JSON reader reserves, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Duplicate {
     pub key: String,
     /// JSON Pointer of the object holding it (`""` for the body itself).
     pub at: String,
+    /// The key is one of [`RESERVED_KEYS`], not a duplicate.
+    pub reserved: bool,
 }
+
+/// The key serde_json reads specially with its `raw_value` feature (which this server uses):
+/// an object whose first key it is reads as the JSON text its string holds, so
+/// `{"$serde_json::private::RawValue": "{\"k\": 1, \"k\": 2}"}` would be stored as `{"k": 2}`,
+/// a duplicate dropped and the object sent lost (found by a review). No client means it; a body
+/// with it is refused. (`arbitrary_precision`'s `$serde_json::private::Number` cannot be told
+/// apart here: every number reaches this walk as a map of that key, so an object whose first
+/// key it is reads as the number its string holds, or is refused if the string is none.)
+const RESERVED_KEYS: [&str; 1] = ["$serde_json::private::RawValue"];
 
 impl fmt::Display for Duplicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -156,6 +167,13 @@ impl fmt::Display for Duplicate {
         } else {
             &self.at
         };
+        if self.reserved {
+            return write!(
+                f,
+                "the key {:?} of the JSON object at {at} is reserved by the server's JSON reader, which would read the object as another value: the body is refused rather than changed",
+                self.key
+            );
+        }
         write!(
             f,
             "the key {:?} is given twice in the JSON object at {at}: JSON readers keep only the last, so the body is refused rather than half read",
@@ -175,7 +193,11 @@ pub fn duplicate_key(json: &[u8]) -> Option<Duplicate> {
         .rev()
         .map(|segment| format!("/{}", segment.replace('~', "~0").replace('/', "~1")))
         .collect();
-    Some(Duplicate { key: found.key, at })
+    Some(Duplicate {
+        key: found.key,
+        at,
+        reserved: found.reserved,
+    })
 }
 
 /// A duplicate found below a value: the key, and the segments leading to its object, innermost
@@ -183,6 +205,7 @@ pub fn duplicate_key(json: &[u8]) -> Option<Duplicate> {
 struct Found {
     key: String,
     at: Vec<String>,
+    reserved: bool,
 }
 
 /// Walks a JSON value, answering the first duplicate key below it.
@@ -246,10 +269,17 @@ impl<'de> Visitor<'de> for Walk {
             if let Some(mut inner) = inner {
                 inner.at.push(key);
                 found = Some(inner);
+            } else if RESERVED_KEYS.contains(&key.as_str()) {
+                found = Some(Found {
+                    key,
+                    at: Vec::new(),
+                    reserved: true,
+                });
             } else if !keys.insert(key.clone()) {
                 found = Some(Found {
                     key,
                     at: Vec::new(),
+                    reserved: false,
                 });
             }
         }
@@ -289,7 +319,8 @@ mod tests {
             found,
             Some(Duplicate {
                 key: "a".into(),
-                at: "/properties".into()
+                at: "/properties".into(),
+                reserved: false,
             })
         );
         let found = duplicate_key(br#"{"x": 1, "x": 1}"#).unwrap();
@@ -299,6 +330,24 @@ mod tests {
         assert_eq!(found.at, "/");
         let found = duplicate_key(br#"[{"ok": 1}, {"a/b": {"k": 1, "k": 2}}]"#).unwrap();
         assert_eq!(found.at, "/1/a~1b");
+    }
+
+    #[test]
+    fn the_json_readers_own_keys_are_refused() {
+        let body = br#"{"type": "room", "properties": {"a": {"$serde_json::private::RawValue": "{\"k\": 1, \"k\": 2}"}}}"#;
+        let found = duplicate_key(body).unwrap();
+        assert!(found.reserved);
+        assert_eq!(found.at, "/properties/a");
+        assert!(found.to_string().contains("reserved"), "{found}");
+        // numbers come to the walk as maps of serde_json's number token: not refused
+        assert_eq!(duplicate_key(br#"{"n": 1e999999, "m": [1.5, -2]}"#), None);
+        // the same text as a value, or in a longer key, is nobody's business
+        assert_eq!(
+            duplicate_key(
+                br#"{"k": "$serde_json::private::RawValue", "$serde_json::private::RawValues": 1}"#
+            ),
+            None
+        );
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub enum KeysError {
     NoSuchKey(String),
     #[error("the key could not be written to stdout ({0}), so it was not created")]
     NotShown(std::io::Error),
+    #[error("the list could not be written to stdout ({0})")]
+    NotListed(std::io::Error),
 }
 
 impl From<tokio_postgres::Error> for KeysError {
@@ -175,8 +177,8 @@ async fn list(args: ListArgs) -> Result<(), KeysError> {
         }
         table.push(cells);
     }
-    print!("{}", render_table(&table));
-    Ok(())
+    // An error, not print!'s panic (exit 101), when stdout is closed or full.
+    crate::output::write_out(&render_table(&table)).map_err(KeysError::NotListed)
 }
 
 async fn revoke(args: RevokeArgs) -> Result<(), KeysError> {

@@ -98,7 +98,9 @@ fn components_of(values: &[f64]) -> Components {
 /// Recommendations for a building with these components, in the documented order.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn rating_recommendations(components: Vec<Option<f64>>) -> Vec<String> {
-    let Some(components) = components.into_iter().collect::<Option<Vec<f64>>>() else {
+    // Only the seven components are read: a NULL after them is ignored as any value there is
+    // (found by a review: it was refused), one among them is 22004.
+    let Some(components) = components.into_iter().take(7).collect::<Option<Vec<f64>>>() else {
         ereport!(
             PgLogLevel::ERROR,
             PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,

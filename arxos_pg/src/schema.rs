@@ -86,7 +86,7 @@ extension_sql_file!("../sql/11_bi.sql", name = "bi", requires = ["generate"]);
 extension_sql_file!(
     "../sql/12_webhooks.sql",
     name = "webhooks",
-    requires = ["bi"]
+    requires = ["bi", webhook_new_secret]
 );
 extension_sql_file!(
     "../sql/13_readings.sql",

@@ -50,6 +50,10 @@ SELECT (SELECT count(*) FROM arxos.ls('b42', '/', max => 0)) AS ls_none,
        (SELECT count(*) FROM arxos.list_api_keys(max => 0)) AS keys_none;
 -- z alone is refused as null too (it does not clear anything: x and y null clear the point)
 SELECT regress.try($$SELECT arxos.patch('b42', '/hvac/zones/zone_1/thermostat_1', location => '{"z": null}')$$);
+-- and x or y alone as null (they clear the point together: found by a review, x alone did)
+SELECT regress.try($$SELECT arxos.patch('b42', '/hvac/zones/zone_1/thermostat_1', location => '{"x": null}')$$);
+SELECT regress.try($$SELECT arxos.patch('b42', '/hvac/zones/zone_1/thermostat_1', location => '{"y": null, "z": 1}')$$);
+SELECT x IS NOT NULL AS still_located FROM arxos.get('b42', '/hvac/zones/zone_1/thermostat_1');
 
 -- object types are labels: no invisible formatting characters, not blank (put and plain INSERT)
 SELECT regress.try($$SELECT arxos.put('b42', '/hvac/rle', 'sensor' || U&'\202E' || 'rosnes')$$);

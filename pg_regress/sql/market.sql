@@ -865,10 +865,19 @@ SELECT objects_documented, (SELECT count(*) FROM arxos.documented_objects d WHER
 SELECT set_config('arxos.actor', 'frank-owner', false) IS NOT NULL AS as_frank_owner;
 SELECT arxos.register_contributor('gina', 'Gina') AS gina \gset
 SELECT status FROM arxos.contribute('mkt', :'gina', 'floor_plan_upload', pg_temp.h('gina-1'), '{"floor": 3}');
+-- a transfer gina received from frank, another identity of the same owner, keeps its actor
+SELECT arxos.transfer(arxos.contributor_id('frank'), :'gina', 1, 'for gina') AS frank_to_gina \gset
+-- the actor may become only the pseudonym of a forgotten contributor the transaction paid
+SELECT regress.try(format($$UPDATE arxos.ledger_transactions SET actor = 'anon-' || replace(%L, '-', '') WHERE id = %s$$,
+                          arxos.contributor_id('frank'), :frank_to_gina));
+SELECT regress.try(format($$UPDATE arxos.ledger_transactions SET actor = 'anon-' || replace(%L, '-', '') WHERE id = %s$$,
+                          :'gina', :frank_to_gina));
 SELECT arxos.forget_contributor(:'gina') IS NOT NULL AS forgotten;
 SELECT set_config('arxos.actor', '', false) IS NOT NULL AS back;
 SELECT t.kind, t.actor = 'frank-owner' AS owner_named
   FROM arxos.ledger_transactions t WHERE t.contribution_id = (SELECT id FROM arxos.contributions WHERE data_hash = pg_temp.h('gina-1'));
+SELECT t.kind, t.actor = 'frank-owner' AS sender_named, t.memo AS memo_kept
+  FROM arxos.ledger_transactions t WHERE t.id = :frank_to_gina;
 SELECT count(*) AS violations FROM arxos.ledger_check();
 -- The impact bonus pays for new highs only: stripping an object and documenting it again (in
 -- contributions or by plain writes in between) does not pay the same points twice; each raise

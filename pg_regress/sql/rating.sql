@@ -132,6 +132,8 @@ SELECT arxos.rating('nope');
 -- times must be finite: a NULL would zero the time-based components
 SELECT arxos.tick(NULL);
 SELECT arxos.rating_recommendations(ARRAY[NULL, 1, 2, 3, 4, 5, 6]::float8[]);
+-- what follows the seven is ignored, a NULL too
+SELECT arxos.rating_recommendations(ARRAY[100, 100, 100, 100, 100, 100, 100, NULL]::float8[]) AS trailing_null_ignored;
 SELECT arxos.rating_recommendations(ARRAY['NaN', 1, 2, 3, 4, 5, 6]::float8[]);
 SELECT arxos.rating('b42', 'infinity');
 -- the windows' day buckets are kept for 31 days: a rating more than 2 days back is refused

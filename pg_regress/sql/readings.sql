@@ -226,6 +226,34 @@ SELECT count(*) AS advisory_locks_taken FROM pg_proc p
 SELECT * FROM arxos.drop_readings_before('2025-04-01');
 SELECT count(*) FILTER (WHERE at < '2025-04-01') AS before, count(*) FILTER (WHERE at >= '2025-04-01') AS after
   FROM arxos.readings WHERE building_id = arxos.building_id('rd');
+-- a month's partition is bounded in UTC whatever the session's TimeZone and DateStyle (found
+-- by a review: `CST` was read back as US Central, and the month's first hours went to DEFAULT)
+BEGIN;
+SET LOCAL TimeZone = 'Asia/Shanghai';
+SET LOCAL DateStyle = 'SQL';
+SELECT arxos.ensure_readings_partition('2024-02-01 00:30+00') AS made;
+SELECT (arxos.record('rd', '/site/ahu-1/temp', 1, 'C', '2024-02-01 00:30+00'))->>'recorded' AS recorded;
+SELECT tableoid::regclass AS stored_in FROM arxos.readings WHERE at = '2024-02-01 00:30+00';
+ROLLBACK;
+-- retention keeps a month stored in DEFAULT whole, as it keeps a partition of it
+BEGIN;
+INSERT INTO arxos.readings (building_id, object_id, at, value)
+SELECT o.building_id, o.id, t, 1
+  FROM arxos.objects o,
+       unnest(ARRAY['2024-05-20 00:00+00', '2024-06-03 00:00+00', '2024-06-20 00:00+00']::timestamptz[]) t
+ WHERE o.building_id = arxos.building_id('rd') AND o.path = '/site/ahu-1/temp';
+SELECT * FROM arxos.drop_readings_before('2024-06-10');
+SELECT to_json(at) AS kept FROM arxos.readings_default WHERE at < '2024-07-01' ORDER BY at;
+ROLLBACK;
+-- readings without a time in one transaction are separate readings (the clock, not the
+-- transaction's start: found by a review, each replaced the one before)
+BEGIN;
+SELECT arxos.record('rd', '/site/ahu-1/temp', 1, 'C') IS NOT NULL AS first,
+       pg_sleep(0.01) IS NOT NULL AS later,
+       arxos.record('rd', '/site/ahu-1/temp', 2, 'C') IS NOT NULL AS second;
+SELECT count(*) AS readings_in_this_transaction FROM arxos.readings
+ WHERE building_id = arxos.building_id('rd') AND received_at = now() AND at > now() - interval '1 minute';
+ROLLBACK;
 -- last_reading_at belongs to the readings: a plain UPDATE of it changes nothing
 UPDATE arxos.objects SET last_reading_at = now() - interval '31 days'
  WHERE building_id = arxos.building_id('rd') AND path = '/site/ahu-1/temp';

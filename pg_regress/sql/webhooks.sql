@@ -4,6 +4,11 @@
 SELECT w->>'id' AS id, decode(substr(w->>'secret', 7), 'base64') AS raw
   FROM arxos.create_webhook('https://example.com/regress', ARRAY['object.*']) w \gset
 SELECT octet_length(:'raw'::bytea) AS secret_bytes;
+-- 32 bytes from the strong random source: every bit varies (it was two UUIDs' hex, whose
+-- version and variant bits were fixed).
+SELECT count(DISTINCT get_byte(k, 6) >> 4) > 1 AS version_nibble_varies,
+       count(DISTINCT get_byte(k, 8) >> 6) > 1 AS variant_bits_vary
+  FROM (SELECT arxos.webhook_new_secret() AS k FROM generate_series(1, 64)) s;
 -- Stored sealed: version 1, the key's id, a nonce, the ciphertext and tag; never the secret.
 SELECT octet_length(secret) AS stored_bytes, get_byte(secret, 0) AS version,
        substr(secret, 2, 4) = decode(arxos.secret_key_id(), 'hex') AS sealed_with_the_key,

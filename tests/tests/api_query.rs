@@ -57,6 +57,50 @@ fn values_keep_their_postgres_types() {
     assert!(r.body.contains("1.50"), "{}", r.body);
     assert!(r.body.contains("12345678901234567890"), "{}", r.body);
     assert_eq!(body["truncated"], false);
+
+    // Wider than one json_build_array's 100 arguments (found by a review: refused).
+    let wide: Vec<String> = (1..=205).map(|i| format!("{i} AS c{i}")).collect();
+    let r = query(
+        &api,
+        &api.key,
+        &format!("SELECT {}", wide.join(", ")),
+        json!([]),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let row = r.json()["rows"][0].clone();
+    let expected: Vec<Value> = (1..=205).map(|i| json!(i)).collect();
+    assert_eq!(row, Value::Array(expected));
+}
+
+/// A `;` that PostgreSQL ignores before or after the query (a trailing comment copied from
+/// an editor) is bad input, 400, not a write (found by a review: 403 "read-only").
+#[test]
+fn stray_semicolons_are_bad_input_not_writes() {
+    let api = Api::start();
+    for sql in ["SELECT 1; ;", "SELECT 1 ;\n ; "] {
+        let r = query(&api, &api.key, sql, json!([]));
+        assert_eq!(r.status, 200, "{sql}: {}", r.body);
+        assert_eq!(r.json()["rows"], json!([[1]]), "{sql}");
+    }
+    for sql in ["SELECT 1; -- total", "SELECT 1; /* x */", "; SELECT 1"] {
+        let r = query(&api, &api.key, sql, json!([]));
+        let body = assert_error(&r, 400, "VALIDATION_ERROR");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("a `;` before or after its query"),
+            "{sql}: {message}"
+        );
+    }
+    // A write is still refused as one.
+    let r = query(&api, &api.key, "SET work_mem = '1GB'", json!([]));
+    let body = assert_error(&r, 403, "FORBIDDEN");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("read-only"),
+        "{body}"
+    );
 }
 
 #[test]

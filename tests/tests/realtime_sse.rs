@@ -240,6 +240,63 @@ fn a_stream_ends_when_its_key_loses_a_building() {
     assert_eq!(stream.retry, Some(5000));
 }
 
+/// A replaying stream whose key gains a building ends before its next page, at its position:
+/// the reconnect replays that building's events under the key as it is then (found by a
+/// review: the replay went on with the buildings the stream started with, and its position
+/// moved past the gained building's events for good).
+#[test]
+fn a_replay_ends_when_its_key_gains_a_building() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let mut client = cluster.client();
+    let key = buildings_a_and_b(&mut client, "grows", &["a"]);
+    let start = head(&cluster);
+    // A backlog far larger than the socket buffers hold, then one event of b.
+    desks(&cluster, "a", "backlog", 20_000);
+    client
+        .batch_execute("SELECT arxos.put('b', '/gained', 'thing')")
+        .unwrap();
+    desks(&cluster, "a", "after", 10);
+    // Every event sequenced (and published to the hub) before the stream starts: it reads them
+    // all from the outbox, a page at a time, none live.
+    head(&cluster);
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={start}"),
+        &[("X-API-Key", &key)],
+    );
+    // One event read, then none for a while: the stream waits at the socket, mid-replay.
+    stream.take(1, WAIT);
+    client
+        .batch_execute(
+            "UPDATE arxos.api_keys
+                SET building_ids = ARRAY(SELECT id FROM arxos.buildings WHERE key IN ('a', 'b') ORDER BY key)
+              WHERE name = 'grows'",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut b_seen = false;
+    while let Some(m) = stream.next(Duration::from_secs(20)) {
+        b_seen |= m.json()["building"] == "b";
+    }
+    assert!(stream.ended, "the stream ended rather than timed out");
+    assert!(!b_seen, "b's event came on a stream subscribed for a alone");
+    let resume = stream.last_event_id.expect("a position").to_string();
+    let mut again = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", &resume)],
+    );
+    let mut found = false;
+    while let Some(m) = again.next(Duration::from_secs(10)) {
+        if m.json()["path"] == "/gained" {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "b's event was not replayed after the reconnect");
+}
+
 /// A browser's EventSource sends the key as `?api_key=` and, when it reconnects,
 /// `Last-Event-ID`, which wins over an `after` left in its URL; an idle stream gets a
 /// keep-alive comment every 15 s.

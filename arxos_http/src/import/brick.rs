@@ -388,9 +388,8 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
 
     let mut props: HashMap<&str, Values> = HashMap::new();
     let mut given: HashMap<&str, Map<String, Value>> = HashMap::new();
-    let mut names: HashMap<&str, String> = HashMap::new();
-    let mut given_types: HashMap<&str, String> = HashMap::new();
-    let mut conflicting_types: BTreeSet<&str> = BTreeSet::new();
+    let mut names = OneValue::new("name", "the IRI gives the name");
+    let mut given_types = OneValue::new("type", "the classes give the type");
     let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
     let mut walk = BlankWalk {
         blank: &blank,
@@ -429,37 +428,26 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         if pred.starts_with(ARXOS) {
             match (local, &t.object) {
                 ("name", Term::Literal(l)) => {
-                    names.insert(entities.get(s).copied().unwrap_or(s), l.value().to_owned());
+                    let subject = entities.get(s).copied().unwrap_or(s);
+                    let problem = match arxos_core::path::check_segment(l.value()) {
+                        _ if l.value().is_empty() => Some("arxos:name is empty".to_owned()),
+                        Err(e) => Some(format!("arxos:name is not a path segment ({e})")),
+                        Ok(()) => None,
+                    };
+                    if let Some(skip) = names.offer(subject, s, l.value(), problem) {
+                        model.skipped.push(skip);
+                    }
                 }
                 ("type", Term::Literal(l)) => {
-                    // One valid type per subject, else none, whatever the file's order (found
-                    // by a review: the last of two won, and an invalid one was dropped unsaid)
                     let subject = entities.get(s).copied().unwrap_or(s);
-                    let reason = if !arxos_core::label::is_label(l.value(), 100) {
-                        Some(format!(
-                            "arxos:type {} is not a type (a label of 1 to 100 characters, no space at either end, no control or invisible characters): the classes give the type",
+                    let problem = (!arxos_core::label::is_label(l.value(), 100)).then(|| {
+                        format!(
+                            "arxos:type {} is not a type (a label of 1 to 100 characters, no space at either end, no control or invisible characters)",
                             arxos_core::message::shown(l.value())
-                        ))
-                    } else if let Some(other) = given_types.get(subject) {
-                        (other != l.value()).then(|| {
-                            "a subject has one arxos:type: of two, neither is used (the classes give the type)".to_owned()
-                        })
-                    } else {
-                        None
-                    };
-                    match reason {
-                        None => {
-                            given_types.insert(subject, l.value().to_owned());
-                        }
-                        Some(reason) => {
-                            if reason.starts_with("a subject has one") {
-                                conflicting_types.insert(subject);
-                            }
-                            model.skipped.push(Skipped {
-                                what: format!("arxos:type of {s}"),
-                                reason,
-                            });
-                        }
+                        )
+                    });
+                    if let Some(skip) = given_types.offer(subject, s, l.value(), problem) {
+                        model.skipped.push(skip);
                     }
                 }
                 ("properties", Term::Literal(l)) => {
@@ -583,9 +571,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         let classes = types.get(id);
         let class = classes.and_then(|cs| chosen_class(cs, &class_subjects, &hierarchy));
         // The type an export wrote (`arxos:type`: one its classes would not give) wins.
-        let given_type = given_types
-            .remove(id)
-            .filter(|_| !conflicting_types.contains(id));
+        let given_type = given_types.take(id);
         let kind = given_type
             .clone()
             .unwrap_or_else(|| class.map_or_else(|| "Resource".to_owned(), |c| type_name(c)));
@@ -654,7 +640,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         model.entities.push(Entity {
             id: id.to_owned(),
             key: percent_decode(local_name(id)),
-            name: names.remove(id),
+            name: names.take(id),
             parent,
             kind,
             properties,
@@ -720,9 +706,73 @@ fn static_name(name: &str) -> &'static str {
 /// The type of a class IRI: its local name (percent-decoded), at most 100 characters. A longer
 /// name keeps its first 91 characters, then `~` and 8 hex digits of its hash, so that two
 /// classes that differ only past the cut stay two types (as connection kinds do).
+/// The one `arxos:<what>` (name, type) each subject gives: a valid value, else none, whatever
+/// the file's order (found by reviews: the last of two won, and an invalid one was dropped
+/// unsaid). A value that is invalid, and both of two different ones, are listed in `skipped`;
+/// the subject then gets what `otherwise` says.
+struct OneValue<'a> {
+    what: &'static str,
+    otherwise: &'static str,
+    given: HashMap<&'a str, String>,
+    conflicting: BTreeSet<&'a str>,
+}
+
+impl<'a> OneValue<'a> {
+    fn new(what: &'static str, otherwise: &'static str) -> OneValue<'a> {
+        OneValue {
+            what,
+            otherwise,
+            given: HashMap::new(),
+            conflicting: BTreeSet::new(),
+        }
+    }
+
+    /// Takes `value` for `subject` (written `iri` in the file), or says why not: `problem`
+    /// (the value is invalid), or another value given before.
+    fn offer(
+        &mut self,
+        subject: &'a str,
+        iri: &str,
+        value: &str,
+        problem: Option<String>,
+    ) -> Option<Skipped> {
+        let reason = match problem {
+            Some(problem) => problem,
+            None => match self.given.get(subject) {
+                None => {
+                    self.given.insert(subject, value.to_owned());
+                    return None;
+                }
+                Some(same) if same == value => return None,
+                Some(_) => {
+                    self.conflicting.insert(subject);
+                    format!(
+                        "a subject has one arxos:{}: of two, neither is used",
+                        self.what
+                    )
+                }
+            },
+        };
+        Some(Skipped {
+            what: format!("arxos:{} of {iri}", self.what),
+            reason: format!("{reason}: {}", self.otherwise),
+        })
+    }
+
+    /// The value kept for `subject`, if any.
+    fn take(&mut self, subject: &str) -> Option<String> {
+        self.given
+            .remove(subject)
+            .filter(|_| !self.conflicting.contains(subject))
+    }
+}
+
 /// An `arxos:properties` literal: a JSON object with each key once.
 fn properties_document(text: &str) -> Result<Map<String, Value>, String> {
     if let Some(duplicate) = crate::json_body::duplicate_key(text.as_bytes()) {
+        if duplicate.reserved {
+            return Err(format!("arxos:properties: {duplicate}"));
+        }
         return Err(format!(
             "arxos:properties gives the key {:?} twice (in the object at {}): a document with each key once is read, not half of one",
             duplicate.key,
@@ -1184,6 +1234,35 @@ mod tests {
         let skipped: Vec<&str> = model.skipped.iter().map(|s| s.what.as_str()).collect();
         assert!(skipped.contains(&"arxos:type of urn:ex#two"), "{skipped:?}");
         assert!(skipped.contains(&"arxos:type of urn:ex#bad"), "{skipped:?}");
+    }
+
+    /// arxos:name: one valid name per subject, else the IRI names it, whatever the order, and
+    /// a name that is no path segment is said (found by a review).
+    #[test]
+    fn arxos_name_is_one_valid_value() {
+        let long = "n".repeat(300);
+        let ttl = format!(
+            "@prefix arxos: <https://arxos.dev/schema#> .\n@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+             ex:one a brick:AHU ; arxos:name \"Main AHU\" .\n\
+             ex:two a brick:AHU ; arxos:name \"b\", \"a\" .\n\
+             ex:same a brick:AHU ; arxos:name \"s\", \"s\" .\n\
+             ex:long a brick:AHU ; arxos:name \"{long}\" .\n"
+        );
+        let model = parse(ttl.as_bytes()).unwrap();
+        assert_eq!(find(&model, "one").name.as_deref(), Some("Main AHU"));
+        assert_eq!(find(&model, "two").name, None);
+        assert_eq!(find(&model, "same").name.as_deref(), Some("s"));
+        assert_eq!(find(&model, "long").name, None);
+        let skipped: Vec<&str> = model.skipped.iter().map(|s| s.what.as_str()).collect();
+        assert!(skipped.contains(&"arxos:name of urn:ex#two"), "{skipped:?}");
+        assert!(
+            skipped.contains(&"arxos:name of urn:ex#long"),
+            "{skipped:?}"
+        );
+        assert!(
+            !skipped.contains(&"arxos:name of urn:ex#same"),
+            "{skipped:?}"
+        );
     }
 
     /// arxos:properties is read as strictly as a request's body (found by an audit).

@@ -31,8 +31,15 @@ impl Format {
     /// Guesses the format from the content: JSON or Zinc is Haystack, anything else Turtle.
     pub fn detect(input: &[u8]) -> Format {
         let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-        // Lossy: the first 64 bytes may end inside a character.
-        if haystack::is_zinc(&String::from_utf8_lossy(&input[..input.len().min(64)])) {
+        // The blank lines before a Zinc grid's `ver:` may be many (found by a review: 64 of
+        // them made a Zinc file Turtle); the 64 bytes looked at start after them. Lossy: they
+        // may end inside a character.
+        let blank = input
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .count();
+        let head = &input[blank..];
+        if haystack::is_zinc(&String::from_utf8_lossy(&head[..head.len().min(64)])) {
             return Format::Haystack;
         }
         match input.iter().find(|b| !b.is_ascii_whitespace()) {
@@ -221,6 +228,11 @@ mod tests {
         assert_eq!(Format::parse_name("zinc"), Some(Format::Haystack));
         assert_eq!(Format::parse_name("csv"), None);
         assert_eq!(Format::detect(b"ver:\"3.0\"\nid\n@a\n"), Format::Haystack);
+        let blank_lines_first = format!("{}ver:\"3.0\"\nid\n@a\n", "\r\n".repeat(100));
+        assert_eq!(
+            Format::detect(blank_lines_first.as_bytes()),
+            Format::Haystack
+        );
         let cut = format!("ver:\"3.0\" dis:\"{}\"\nid\n@a\n", "é".repeat(40));
         assert_eq!(
             Format::detect(cut.as_bytes()),

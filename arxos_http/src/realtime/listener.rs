@@ -266,6 +266,12 @@ async fn session(
                 other => other?,
             };
             hub.listener_read();
+            // Refreshed while events flow too (found by a review: only idle polls refreshed it,
+            // so under steady writes the registration expired after its TTL).
+            if last_beat.elapsed() >= HEARTBEAT_EVERY {
+                beat(wants_wake).await?;
+                last_beat = Instant::now();
+            }
             if let Some(newest) = events.last() {
                 *last = Some(newest.id);
                 let full = !event::page_is_short(&events, PAGE);
@@ -281,10 +287,6 @@ async fn session(
                 }
                 continue;
             }
-            if last_beat.elapsed() >= HEARTBEAT_EVERY {
-                beat(wants_wake).await?;
-                last_beat = Instant::now();
-            }
             if last_event.elapsed() < QUIET_AFTER {
                 sleep(BUSY_POLL).await;
                 continue;
@@ -298,9 +300,12 @@ async fn session(
                 continue;
             }
             let wait = FALLBACK_POLL.min(HEARTBEAT_EVERY.saturating_sub(last_beat.elapsed()));
-            let _ = timeout(wait, wake.notified()).await;
-            // A wake-up starts a busy spell: poll at once.
-            last_event = Instant::now();
+            // A wake-up starts a busy spell: poll at once, and busily for a while. A wait that
+            // ran out polls once and waits again (found by a review: it started a busy spell
+            // too, 20 polls a second for a tenth of every idle second).
+            if timeout(wait, wake.notified()).await.is_ok() {
+                last_event = Instant::now();
+            }
         }
         #[allow(unreachable_code)]
         Ok::<(), SessionError>(())

@@ -1,7 +1,7 @@
 //! Real-time delivery: the outbox listener, the fan-out hub, `GET /api/events` (SSE) and
 //! `GET /api/events/recent`. See docs/realtime.md.
 
-mod event;
+pub(crate) mod event;
 mod filter;
 mod hub;
 mod listener;

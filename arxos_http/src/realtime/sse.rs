@@ -227,6 +227,16 @@ impl Reader {
                 self.ended = true;
                 return Some(retry_hint("the server is shutting down", Some(self.cursor)));
             }
+            // The queued events (a replayed page, or a live event) were read under the key as
+            // it was: they go out only if it still covers them. When the check fails the stream
+            // ends before them, with its position, and the client's reconnect reads them under
+            // the key as it is then (found by reviews: a replayed page was sent whole after its
+            // key was revoked, and a page of a building the key had just gained was skipped).
+            if !self.queue.is_empty() {
+                if let Err(last) = self.check_key().await {
+                    return last;
+                }
+            }
             while let Some(event) = self.queue.pop_front() {
                 if event.id <= self.cursor {
                     continue;
@@ -308,54 +318,7 @@ impl Reader {
                     self.rx = None;
                     self.replaying = true;
                 }
-                Ok(event) => {
-                    // The key may have been revoked, or its buildings changed, since the stream
-                    // started: checked every minute, and at once after the shim heard of a
-                    // change to a key (any key's: the stream does not know its key's id).
-                    let generation = self.state.grants.generation();
-                    if generation != self.keys_seen || self.last_check.elapsed() >= RECHECK_EVERY {
-                        // The event is delivered only if the key still covers it: when the
-                        // check fails, the stream ends before it (with its position), and the
-                        // client's reconnect replays it under the key as it is then.
-                        match subscription::key_buildings(&self.state, &self.key).await {
-                            Err(e)
-                                if matches!(
-                                    e.code,
-                                    ErrorCode::Unauthorized | ErrorCode::Forbidden
-                                ) =>
-                            {
-                                tracing::info!(
-                                    "closing an event stream: its key is no longer valid"
-                                );
-                                return None;
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "closing an event stream: its key could not be checked");
-                                self.ended = true;
-                                return Some(retry_hint(
-                                    "the key could not be checked",
-                                    Some(self.cursor),
-                                ));
-                            }
-                            Ok(now) if now != self.filter.allowed_buildings => {
-                                // Reconnecting subscribes with the key's buildings as they are.
-                                tracing::info!(
-                                    "closing an event stream: its key's buildings changed"
-                                );
-                                self.ended = true;
-                                return Some(retry_hint(
-                                    "the key's buildings changed",
-                                    Some(self.cursor),
-                                ));
-                            }
-                            Ok(_) => {
-                                self.keys_seen = generation;
-                                self.last_check = Instant::now();
-                            }
-                        }
-                    }
-                    self.queue.push_back(event);
-                }
+                Ok(event) => self.queue.push_back(event),
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(
                         missed,
@@ -366,6 +329,45 @@ impl Reader {
                     self.replaying = true;
                 }
                 Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Whether the key may still read what the stream sends, checked when the shim heard of a
+    /// change to a key (any key's: the stream does not know its key's id) and every minute
+    /// anyway. `Err` holds what ends the stream: nothing (the key is no longer valid), or a
+    /// retry hint at the stream's position (its buildings changed: reconnecting subscribes
+    /// with them as they are; or the check failed).
+    async fn check_key(&mut self) -> Result<(), Option<SseEvent>> {
+        let generation = self.state.grants.generation();
+        if generation == self.keys_seen && self.last_check.elapsed() < RECHECK_EVERY {
+            return Ok(());
+        }
+        match subscription::key_buildings(&self.state, &self.key).await {
+            Err(e) if matches!(e.code, ErrorCode::Unauthorized | ErrorCode::Forbidden) => {
+                tracing::info!("closing an event stream: its key is no longer valid");
+                Err(None)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "closing an event stream: its key could not be checked");
+                self.ended = true;
+                Err(Some(retry_hint(
+                    "the key could not be checked",
+                    Some(self.cursor),
+                )))
+            }
+            Ok(now) if now != self.filter.allowed_buildings => {
+                tracing::info!("closing an event stream: its key's buildings changed");
+                self.ended = true;
+                Err(Some(retry_hint(
+                    "the key's buildings changed",
+                    Some(self.cursor),
+                )))
+            }
+            Ok(_) => {
+                self.keys_seen = generation;
+                self.last_check = Instant::now();
+                Ok(())
             }
         }
     }

@@ -330,7 +330,7 @@ pub async fn list_contributions(
             &key,
             Scope::Read,
             q.building.as_deref(),
-            &sql,
+            &super::bounded_listing(&sql),
             &[&q.building, &q.contributor, &(limit + 1), &after],
         )
         .await?;

@@ -25,6 +25,26 @@ use crate::error::ApiError;
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
 
+/// The listing query `sql` (one jsonb column, its items in key order), cut at about
+/// [`crate::realtime::event::PAGE_BYTES`] of items as the event pages are: the items that start
+/// below it (at least one, whatever its size), then a NULL row where it cut, which
+/// [`Page::from_rows`] reads as "there is more". The items' stored size is summed
+/// (`arxos.jsonb_raw_size`), and the database stops sending at the cut (found by an audit: a
+/// page of 1000 objects whose properties were near the body limit was an answer of about a
+/// gigabyte, held by the shim while it sent it). For the listings whose items hold documents.
+pub fn bounded_listing(sql: &str) -> String {
+    let bytes = crate::realtime::event::PAGE_BYTES;
+    format!(
+        "SELECT CASE WHEN q.before < {bytes} THEN q.j END
+           FROM (SELECT s.j, sum(s.size) OVER w - s.size AS before,
+                        coalesce(lag(s.size) OVER w, 0) AS prev
+                   FROM (SELECT x.j, coalesce(arxos.jsonb_raw_size(x.j), 0) + 64 AS size
+                           FROM (\n{sql}\n) AS x(j) OFFSET 0) s
+                 WINDOW w AS (ROWS UNBOUNDED PRECEDING)) q
+          WHERE q.before - q.prev < {bytes}"
+    )
+}
+
 /// Keyset pagination: `limit` items after the key `after`; `count` asks for the total too.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -172,8 +192,10 @@ impl Page {
         name: &str,
         key: impl Fn(&Value) -> Option<String>,
     ) -> Page {
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        // A NULL item is where a bounded listing's bytes cut it ([`bounded_listing`]).
+        let cut = rows.iter().position(Value::is_null);
+        let more = cut.is_some() || rows.len() as i64 > limit;
+        rows.truncate(cut.unwrap_or(usize::MAX).min(limit as usize));
         let next = if more {
             rows.last()
                 .and_then(&key)
@@ -257,6 +279,11 @@ mod tests {
         assert_eq!(page.next.as_deref(), Some("/x?limit=2&after=%2Fb"));
         let page = Page::from_rows(vec![json!({"path": "/a"})], 2, &uri, path_key);
         assert_eq!(page.next, None);
+        // cut by its bytes: the items before the NULL, and a link after the last of them
+        let rows = vec![json!({"path": "/a"}), Value::Null];
+        let page = Page::from_rows(rows, 2, &uri, path_key);
+        assert_eq!(page.items, vec![json!({"path": "/a"})]);
+        assert_eq!(page.next.as_deref(), Some("/x?limit=2&after=%2Fa"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::etag::{IfMatch, IfNoneMatch, Tagged};
-use super::{checked_limit, count_if, id_key, path_key, Items, Page, PageParams};
+use super::{bounded_listing, checked_limit, count_if, id_key, path_key, Items, Page, PageParams};
 use crate::auth::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
@@ -630,7 +630,7 @@ pub async fn history(
             Some(&b),
             // `since` as the API's other times: ISO 8601 (arxos.try_timestamptz), not every
             // word PostgreSQL reads as a time ('yesterday', 'epoch', 'infinity').
-            "SELECT to_jsonb(h) - 'building_id' || jsonb_build_object('path', h.path::text)
+            &bounded_listing("SELECT to_jsonb(h) - 'building_id' || jsonb_build_object('path', h.path::text)
                FROM arxos.history($1, $2,
                       CASE WHEN $3::text IS NULL THEN NULL
                            WHEN arxos.try_timestamptz($3) IS NULL
@@ -645,7 +645,7 @@ pub async fn history(
                                                         ELSE '' END, '22023') THEN NULL
                            ELSE arxos.try_timestamptz($3) END,
                       max => $5, after_id => $4) h
-              ORDER BY h.id",
+              ORDER BY h.id"),
             &[&b, &path, &since, &after, &(limit as i32 + 1)],
         )
         .await?;
@@ -768,7 +768,7 @@ pub async fn building_connections(
             Box::pin(async move {
                 let rows = json_rows(
                     c,
-                    "SELECT to_jsonb(x) FROM arxos.building_connections($1, $2, $3::text::uuid, $4::int8::int4) x",
+                    &bounded_listing("SELECT to_jsonb(x) FROM arxos.building_connections($1, $2, $3::text::uuid, $4::int8::int4) x"),
                     &[&building, &kind, &after, &(limit + 1)],
                 )
                 .await?;
@@ -827,7 +827,9 @@ pub async fn connections_of(
             &key,
             Scope::Read,
             Some(&b),
-            "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2, $3, $4::int8::int4) x",
+            &bounded_listing(
+                "SELECT to_jsonb(x) FROM arxos.connections_of($1, $2, $3, $4::int8::int4) x",
+            ),
             &[&b, &path, &page.after, &(limit + 1)],
         )
         .await?;
@@ -902,11 +904,11 @@ pub async fn find_objects(
                     Some(b) => {
                         let rows = json_rows(
                             c,
-                            concat!(
+                            &bounded_listing(concat!(
                                 "SELECT ",
                                 object_json!(),
                                 " FROM arxos.find($7, $1, $2, $3, NULL, $4, $5, $6::int8::int4) o"
-                            ),
+                            )),
                             &[&filters[..], &[&after_path, &(limit + 1), b]].concat(),
                         )
                         .await?;
@@ -922,11 +924,11 @@ pub async fn find_objects(
                     None => {
                         let rows = json_rows(
                             c,
-                            concat!(
+                            &bounded_listing(concat!(
                                 "SELECT ",
                                 object_json!(),
                                 " FROM arxos.find_all($1, $2, $3, NULL, $4, $7::text::uuid, $5, $6::int8::int4) o"
-                            ),
+                            )),
                             &[&filters[..], &[&after_path, &(limit + 1), &after_building]].concat(),
                         )
                         .await?;
@@ -1049,8 +1051,9 @@ fn no_object_with_id(id: &str) -> ApiError {
         .with_details(serde_json::json!({"sqlstate": "P0002"}))
 }
 
-/// Building key and path of the object with this UUID, if the request may see it, for a write
-/// by path in the same transaction. The object is locked until the transaction ends, so the
+/// Building id and path of the object with this UUID, if the request may see it, for a write
+/// by path in the same transaction. The id, not the key: a key changed by a transaction that
+/// commits before the write would name another building, or none (found by a review). The object is locked until the transaction ends, so the
 /// path still names this object when the write runs (without the lock a move committing in
 /// between left another object at that path, and the write by id changed or deleted that
 /// one). The lock is the write's own (FOR UPDATE), taken once: a weaker one first (FOR KEY
@@ -1060,8 +1063,8 @@ fn no_object_with_id(id: &str) -> ApiError {
 async fn locate(c: &crate::tx::Client, id: &str) -> Result<(String, String), ApiError> {
     let located = json_one(
         c,
-        "SELECT jsonb_build_array(b.key, o.path::text)
-           FROM arxos.objects o JOIN arxos.buildings b ON b.id = o.building_id
+        "SELECT jsonb_build_array(o.building_id::text, o.path::text)
+           FROM arxos.objects o
           WHERE o.id = $1::text::uuid
             FOR UPDATE OF o",
         &[&id],

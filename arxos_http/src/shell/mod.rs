@@ -439,9 +439,13 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
     if plain {
         // rustyline reads plain lines there: no editing, no Tab, no recall (the history file
         // is still kept, below)
-        println!("arxos shell: `help` lists the commands, `exit` leaves (no line editing or Tab completion on this terminal).");
+        crate::output::say(format_args!(
+            "arxos shell: `help` lists the commands, `exit` leaves (no line editing or Tab completion on this terminal)."
+        ));
     } else {
-        println!("arxos shell: `help` lists the commands, Tab completes, `exit` leaves.");
+        crate::output::say(format_args!(
+            "arxos shell: `help` lists the commands, Tab completes, `exit` leaves."
+        ));
     }
     let mut status = 0;
     // Whether the history file takes what is typed: said once when it does not (found by an
@@ -485,7 +489,7 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
             // glued to the abandoned line).
             Err(ReadlineError::Interrupted) => {
                 if plain {
-                    println!();
+                    crate::output::say(format_args!(""));
                 }
                 continue;
             }

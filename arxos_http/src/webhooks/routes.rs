@@ -285,7 +285,9 @@ pub async fn deliveries(
             &key,
             Scope::Admin,
             None,
-            "SELECT arxos.webhook_deliveries($1::text::uuid, $2, $3, $4::int8::int4)",
+            &crate::routes::bounded_listing(
+                "SELECT arxos.webhook_deliveries($1::text::uuid, $2, $3, $4::int8::int4)",
+            ),
             &[&id, &params.status, &before, &(limit + 1)],
         )
         .await?;
