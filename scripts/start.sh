@@ -54,7 +54,9 @@ in_terminal_foreground() {
 # The server takes a second signal as "stop now, skip the grace period". After a Ctrl-C it
 # already has its SIGINT (signal handlers override the SIGINT that bash ignores for `&`
 # commands), so it is only waited for; otherwise (SIGTERM from `docker stop`, SIGINT sent to
-# this script alone, an exit) it gets one SIGTERM. One that still runs after the grace period
+# this script alone while it is not in a terminal's foreground, an exit) it gets one SIGTERM.
+# (A SIGINT sent to this script alone while it is in the foreground is taken for a Ctrl-C: the
+# server gets its SIGTERM only when the wait below runs out.) One that still runs after the grace period
 # is sent SIGTERM, then SIGKILL: neither it nor the cluster may outlive this script.
 stop_all() {
     local why=$1

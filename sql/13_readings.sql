@@ -604,7 +604,7 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
 $$;
 
 -- Records a batch: a JSON array of {"path": text, "value": number, "unit": text?, "at": time?}
--- (at defaults to now()). All or nothing. Returns {"recorded": n, "objects": m}.
+-- (at defaults to the clock when the batch is read, clock_timestamp()). All or nothing. Returns {"recorded": n, "objects": m}.
 CREATE FUNCTION arxos.record_batch(building text, readings jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -642,7 +642,7 @@ BEGIN
             HINT = 'each reading is {"path": "/a/b", "value": 21.5, "unit": "°C", "at": "2026-01-01T00:00:00Z"}; unit and at are optional';
     END IF;
     -- A key this function does not read (a misspelt "timestamp" for "at") would be dropped and
-    -- the reading recorded at now(): refused instead.
+    -- the reading recorded at the batch's default time: refused instead.
     SELECT e.i, k.key INTO bad
       FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i), jsonb_object_keys(e.j) k(key)
      WHERE k.key NOT IN ('path', 'value', 'unit', 'at')

@@ -1510,7 +1510,7 @@ pub struct Reading {
     pub value: f64,
     /// Stored as given, never converted.
     pub unit: Option<String>,
-    /// ISO 8601 with a zone; default now.
+    /// ISO 8601 with a zone; default: the database's clock when the request's readings are read.
     #[schema(format = DateTime)]
     pub at: Option<String>,
 }

@@ -12,7 +12,8 @@ use crate::state::AppState;
 /// oldest first, read by `sql`:
 /// [`event::PAGE_SQL`] sequences what is pending first (a request that ends at once),
 /// [`event::REPLAY_SQL`] reads what is sequenced (a stream, whose transaction may wait on its
-/// client).
+/// client). With them, the buildings the key was allowed in that transaction (`None`: every
+/// building), which is what row-level security limited the page to.
 pub async fn page(
     state: &AppState,
     key: &ApiKey,
@@ -20,13 +21,16 @@ pub async fn page(
     max: i32,
     building: Option<&str>,
     sql: &'static str,
-) -> Result<Vec<Arc<Event>>, ApiError> {
+) -> Result<(Vec<Arc<Event>>, Option<Vec<String>>), ApiError> {
     let building = building.map(str::to_owned);
     state
         .tx(key, Scope::Read, None, |c| {
             Box::pin(async move {
                 let statement = c.prepare_cached(sql).await?;
-                Ok(event::page(c, &statement, after, max, building.as_deref()).await?)
+                let events = event::page(c, &statement, after, max, building.as_deref()).await?;
+                let scope = c.prepare_cached(super::subscription::SCOPE_SQL).await?;
+                let scope = c.query_one(&scope, &[]).await?.try_get(0)?;
+                Ok((events, super::subscription::buildings(scope)))
             })
         })
         .await

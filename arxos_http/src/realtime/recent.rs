@@ -56,7 +56,7 @@ pub async fn recent(
         )));
     }
     let after = crate::routes::non_negative("after", params.after)?.unwrap_or(0);
-    let sub = subscription::subscribe(&state, key, &filters).await?;
+    let mut sub = subscription::subscribe(&state, key, &filters).await?;
     sub.check_after(after, "after")?;
     let building = sub.filter.page_building();
     let read = |building| {
@@ -69,7 +69,7 @@ pub async fn recent(
             super::event::PAGE_SQL,
         )
     };
-    let page = match read(building).await {
+    let (mut page, mut scope) = match read(building).await {
         // The key's only building, not named by the request, deleted since the key was made
         // (a key stays limited to it, docs/sql.md): its events are still the key's to read,
         // `building.deleted` among them, through row-level security alone.
@@ -82,6 +82,17 @@ pub async fn recent(
         }
         other => other?,
     };
+    // Filtered with the buildings the page was read under, which may have changed since the
+    // subscription read them (found by a review: a building the key had just gained had its
+    // events skipped, and last_id moved past them); a page limited to the key's only building
+    // as it was is read again, limited by row-level security alone.
+    if scope != sub.filter.allowed_buildings
+        && sub.filter.building_id.is_none()
+        && building.is_some()
+    {
+        (page, scope) = read(None).await?;
+    }
+    sub.filter.allowed_buildings = scope;
     // A page shorter than asked (in events and in bytes, event::PAGE_BYTES: a page cut by its
     // bytes is not the end) holds every event the key may see up to the head read before
     // it (every id up to that head was visible to the page's query), so the next poll starts

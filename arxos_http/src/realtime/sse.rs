@@ -274,7 +274,15 @@ impl Reader {
                 )
                 .await
                 {
-                    Ok(page) => {
+                    Ok((_, scope)) if scope != self.filter.allowed_buildings => {
+                        // Read under a key whose buildings changed since the stream began,
+                        // before the shim heard of it: the page is not filtered with the old
+                        // ones, the stream ends before it (found by a review).
+                        tracing::info!("closing an event stream: its key's buildings changed");
+                        self.ended = true;
+                        return Some(retry_hint("the key's buildings changed", Some(self.cursor)));
+                    }
+                    Ok((page, _)) => {
                         // a page cut by its bytes is not the outbox's end
                         let caught_up = super::event::page_is_short(&page, REPLAY_PAGE);
                         if caught_up && hub_live {

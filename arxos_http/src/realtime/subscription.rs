@@ -127,9 +127,13 @@ pub async fn subscribe(
 
 /// The buildings a key may see, from `arxos.building_ids` as a request's identity holds it
 /// (ids joined by `,`; none: every building).
-fn buildings(ids: Option<String>) -> Option<Vec<String>> {
+pub(super) fn buildings(ids: Option<String>) -> Option<Vec<String>> {
     ids.map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect())
 }
+
+/// The buildings the transaction's key may see, as `arxos.authorize` set them (NULL: every
+/// building).
+pub(super) const SCOPE_SQL: &str = "SELECT nullif(current_setting('arxos.building_ids', true), '')";
 
 /// The buildings `key` may see now, as the database says (`None`: every building); 401/403
 /// when it no longer accepts the key for reading.
@@ -140,11 +144,7 @@ pub async fn key_buildings(
     let ids = state
         .tx(key, Scope::Read, None, |c| {
             Box::pin(async move {
-                let statement = c
-                    .prepare_cached(
-                        "SELECT nullif(current_setting('arxos.building_ids', true), '')",
-                    )
-                    .await?;
+                let statement = c.prepare_cached(SCOPE_SQL).await?;
                 Ok(c.query_one(&statement, &[])
                     .await?
                     .try_get::<_, Option<String>>(0)?)

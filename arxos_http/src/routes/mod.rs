@@ -32,6 +32,9 @@ pub const MAX_LIMIT: i64 = 1000;
 /// (`arxos.jsonb_raw_size`), and the database stops sending at the cut (found by an audit: a
 /// page of 1000 objects whose properties were near the body limit was an answer of about a
 /// gigabyte, held by the shim while it sent it). For the listings whose items hold documents.
+/// The window has no ORDER BY of its own: it runs over its input in the order `sql` gives
+/// (a WindowAgg without partitions or ordering reads its subquery as it comes; `OFFSET 0`
+/// keeps that subquery, and its ORDER BY, whole).
 pub fn bounded_listing(sql: &str) -> String {
     let bytes = crate::realtime::event::PAGE_BYTES;
     format!(
