@@ -951,13 +951,22 @@ fn statement_properties(
     let is_statement = triples
         .iter()
         .any(|(p, o)| p == RDF_TYPE && matches!(o, Term::NamedNode(c) if c.as_str() == statement));
-    let properties = triples.iter().find_map(|(p, o)| match o {
-        Term::Literal(l) if *p == format!("{ARXOS}properties") => {
-            Some(serde_json::from_str::<Value>(l.value()))
-        }
-        _ => None,
-    });
-    let properties = properties.filter(|_| is_statement)?;
+    let documents: Vec<&str> = triples
+        .iter()
+        .filter_map(|(p, o)| match o {
+            Term::Literal(l) if *p == format!("{ARXOS}properties") => Some(l.value()),
+            _ => None,
+        })
+        .collect();
+    if !is_statement || documents.is_empty() {
+        return None;
+    }
+    // One document, read as strictly as an entity's (found by a review: a key given twice
+    // kept its last value, and of two documents the first was taken unsaid).
+    let properties = match documents.as_slice() {
+        [one] => properties_document(one),
+        _ => Err("arxos:properties is given more than once".to_owned()),
+    };
     let iri = |name: &str| {
         triples.iter().find_map(|(p, o)| match o {
             Term::NamedNode(n) if *p == format!("{RDF}{name}") => Some(n.as_str().to_owned()),
@@ -966,10 +975,9 @@ fn statement_properties(
     };
     Some(
         match (iri("subject"), iri("predicate"), iri("object"), properties) {
-            (Some(s), Some(p), Some(o), Ok(Value::Object(m))) => Ok((s, p, o, m)),
-            (Some(_), Some(_), Some(_), _) => {
-                Err("a statement whose arxos:properties is not a JSON object".into())
-            }
+            (Some(s), Some(p), Some(o), Ok(m)) => Ok((s, p, o, m)),
+            // `why` begins with "arxos:properties …"
+            (Some(_), Some(_), Some(_), Err(why)) => Err(format!("a statement whose {why}")),
             _ => Err("a statement without an IRI subject, predicate and object".into()),
         },
     )
@@ -1262,6 +1270,50 @@ mod tests {
         assert!(
             !skipped.contains(&"arxos:name of urn:ex#same"),
             "{skipped:?}"
+        );
+    }
+
+    /// A statement's arxos:properties is read as an entity's: each key once, one document
+    /// (found by a review).
+    #[test]
+    fn statement_properties_are_one_document_with_each_key_once() {
+        let statement = |documents: &[&str]| {
+            let mut triples = vec![
+                (
+                    RDF_TYPE.to_owned(),
+                    Term::NamedNode(oxrdf::NamedNode::new_unchecked(format!("{RDF}Statement"))),
+                ),
+                (
+                    format!("{RDF}subject"),
+                    Term::NamedNode(oxrdf::NamedNode::new_unchecked("urn:ex#a")),
+                ),
+                (
+                    format!("{RDF}predicate"),
+                    Term::NamedNode(oxrdf::NamedNode::new_unchecked("urn:ex#feeds")),
+                ),
+                (
+                    format!("{RDF}object"),
+                    Term::NamedNode(oxrdf::NamedNode::new_unchecked("urn:ex#b")),
+                ),
+            ];
+            for d in documents {
+                triples.push((
+                    format!("{ARXOS}properties"),
+                    Term::Literal(Literal::new_simple_literal(*d)),
+                ));
+            }
+            statement_properties(&triples).expect("a statement")
+        };
+        let (_, _, _, m) = statement(&[r#"{"rating": 5}"#]).unwrap();
+        assert_eq!(m.get("rating"), Some(&serde_json::json!(5)));
+        let twice = statement(&[r#"{"x": 1, "x": 2}"#]).unwrap_err();
+        assert!(twice.contains("the key \"x\" twice"), "{twice}");
+        let two = statement(&[r#"{"a": 1}"#, r#"{"b": 2}"#]).unwrap_err();
+        assert!(two.contains("more than once"), "{two}");
+        let list = statement(&["[1]"]).unwrap_err();
+        assert!(
+            list.starts_with("a statement whose arxos:properties is not a JSON object"),
+            "{list}"
         );
     }
 
