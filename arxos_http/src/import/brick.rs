@@ -961,8 +961,9 @@ fn statement_properties(
     if !is_statement || documents.is_empty() {
         return None;
     }
-    // One document, read as strictly as an entity's (found by a review: a key given twice
-    // kept its last value, and of two documents the first was taken unsaid).
+    // One document with each key once (found by a review: a key given twice kept its last
+    // value, and of two documents the first was taken unsaid); a statement with two is
+    // refused whole.
     let properties = match documents.as_slice() {
         [one] => properties_document(one),
         _ => Err("arxos:properties is given more than once".to_owned()),

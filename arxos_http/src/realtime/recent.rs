@@ -69,6 +69,8 @@ pub async fn recent(
             super::event::PAGE_SQL,
         )
     };
+    // Whether the page is limited to one building by the key's list rather than the request's.
+    let mut by_key = sub.filter.building_id.is_none() && building.is_some();
     let (mut page, mut scope) = match read(building).await {
         // The key's only building, not named by the request, deleted since the key was made
         // (a key stays limited to it, docs/sql.md): its events are still the key's to read,
@@ -78,6 +80,7 @@ pub async fn recent(
                 && sub.filter.building_id.is_none()
                 && building.is_some() =>
         {
+            by_key = false;
             read(None).await?
         }
         other => other?,
@@ -86,10 +89,7 @@ pub async fn recent(
     // subscription read them (found by a review: a building the key had just gained had its
     // events skipped, and last_id moved past them); a page limited to the key's only building
     // as it was is read again, limited by row-level security alone.
-    if scope != sub.filter.allowed_buildings
-        && sub.filter.building_id.is_none()
-        && building.is_some()
-    {
+    if by_key && scope != sub.filter.allowed_buildings {
         (page, scope) = read(None).await?;
     }
     sub.filter.allowed_buildings = scope;

@@ -127,8 +127,14 @@ pub async fn subscribe(
 
 /// The buildings a key may see, from `arxos.building_ids` as a request's identity holds it
 /// (ids joined by `,`; none: every building).
+/// The ids of a key's buildings, sorted: lists of the same buildings compare equal whatever
+/// order the key stores them in (found by a review: a reordered array ended every stream).
 pub(super) fn buildings(ids: Option<String>) -> Option<Vec<String>> {
-    ids.map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect())
+    ids.map(|ids| {
+        let mut ids: Vec<String> = ids.split(',').map(|id| id.trim().to_owned()).collect();
+        ids.sort();
+        ids
+    })
 }
 
 /// The buildings the transaction's key may see, as `arxos.authorize` set them (NULL: every
@@ -152,4 +158,22 @@ pub async fn key_buildings(
         })
         .await?;
     Ok(buildings(ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_buildings_compare_as_a_set() {
+        assert_eq!(buildings(None), None);
+        assert_eq!(
+            buildings(Some("b2, b1".into())),
+            buildings(Some("b1,b2".into()))
+        );
+        assert_eq!(
+            buildings(Some("b2,b1".into())),
+            Some(vec!["b1".to_owned(), "b2".to_owned()])
+        );
+    }
 }
