@@ -278,9 +278,7 @@ impl Reader {
                         // Read under a key whose buildings changed since the stream began,
                         // before the shim heard of it: the page is not filtered with the old
                         // ones, the stream ends before it (found by a review).
-                        tracing::info!("closing an event stream: its key's buildings changed");
-                        self.ended = true;
-                        return Some(retry_hint("the key's buildings changed", Some(self.cursor)));
+                        return Some(self.buildings_changed());
                     }
                     Ok((page, _)) => {
                         // a page cut by its bytes is not the outbox's end
@@ -341,6 +339,14 @@ impl Reader {
         }
     }
 
+    /// The stream's last message when its key's buildings changed: its position and a retry
+    /// hint, so that the reconnect subscribes with the buildings as they are now.
+    fn buildings_changed(&mut self) -> SseEvent {
+        tracing::info!("closing an event stream: its key's buildings changed");
+        self.ended = true;
+        retry_hint("the key's buildings changed", Some(self.cursor))
+    }
+
     /// Whether the key may still read what the stream sends, checked when the shim heard of a
     /// change to a key (any key's: the stream does not know its key's id) and every minute
     /// anyway. `Err` holds what ends the stream: nothing (the key is no longer valid), or a
@@ -364,14 +370,7 @@ impl Reader {
                     Some(self.cursor),
                 )))
             }
-            Ok(now) if now != self.filter.allowed_buildings => {
-                tracing::info!("closing an event stream: its key's buildings changed");
-                self.ended = true;
-                Err(Some(retry_hint(
-                    "the key's buildings changed",
-                    Some(self.cursor),
-                )))
-            }
+            Ok(now) if now != self.filter.allowed_buildings => Err(Some(self.buildings_changed())),
             Ok(_) => {
                 self.keys_seen = generation;
                 self.last_check = Instant::now();
