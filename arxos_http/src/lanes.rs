@@ -65,6 +65,8 @@ impl Link for Conn {
 pub struct Lanes<C = Conn> {
     /// Statements in flight per lane at most; 1 turns sharing off.
     depth: usize,
+    /// [`STALL`]; the unit tests set it (a test thread can sleep longer than 20 ms).
+    stall: Duration,
     inner: Mutex<Inner<C>>,
 }
 
@@ -91,6 +93,7 @@ impl<C: Link> Lanes<C> {
     pub fn new(depth: usize) -> Lanes<C> {
         Lanes {
             depth: depth.max(1),
+            stall: STALL,
             inner: Mutex::new(Inner {
                 next_id: 0,
                 lanes: Vec::new(),
@@ -114,7 +117,7 @@ impl<C: Link> Lanes<C> {
             l.in_flight < self.depth
                 && l.taken < STATEMENTS
                 && !l.abandoned
-                && now.duration_since(l.progress) < STALL
+                && now.duration_since(l.progress) < self.stall
                 && !l.conn.is_closed()
                 && l.grant == *grant
         })?;
@@ -311,9 +314,16 @@ mod tests {
         seat.answered = true;
     }
 
+    /// Lanes that never stall: a test thread may be descheduled for longer than [`STALL`].
+    fn lanes(depth: usize) -> Lanes<Fake> {
+        let mut lanes = Lanes::new(depth);
+        lanes.stall = Duration::from_secs(60);
+        lanes
+    }
+
     #[test]
     fn requests_of_one_identity_share_a_lane_up_to_its_depth() {
-        let lanes = Lanes::new(3);
+        let lanes = lanes(3);
         let (conn, counts) = fake();
         let first = lanes.open(grant("ann"), conn);
         let second = lanes.join(&grant("ann")).expect("room on the lane");
@@ -333,7 +343,7 @@ mod tests {
 
     #[test]
     fn another_identity_never_joins() {
-        let lanes = Lanes::new(8);
+        let lanes = lanes(8);
         let (conn, _counts) = fake();
         let _seat = lanes.open(grant("ann"), conn);
         assert!(lanes.join(&grant("bob")).is_none());
@@ -347,7 +357,7 @@ mod tests {
 
     #[test]
     fn the_connection_returns_with_the_last_seat_not_before() {
-        let lanes = Lanes::new(4);
+        let lanes = lanes(4);
         let (conn, counts) = fake();
         let first = lanes.open(grant("ann"), conn);
         let second = lanes.join(&grant("ann")).expect("room");
@@ -361,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_request_gone_before_its_answer_ends_the_lane_and_its_connection() {
-        let lanes = Lanes::new(8);
+        let lanes = lanes(8);
         let (conn, counts) = fake();
         let first = lanes.open(grant("ann"), conn);
         let second = lanes.join(&grant("ann")).expect("room");
@@ -374,7 +384,7 @@ mod tests {
 
     #[test]
     fn a_lane_takes_a_bounded_number_of_statements() {
-        let lanes = Lanes::new(2);
+        let lanes = lanes(2);
         let (conn, counts) = fake();
         let mut held = lanes.open(grant("ann"), conn);
         for _ in 1..STATEMENTS {
@@ -388,7 +398,7 @@ mod tests {
 
     #[test]
     fn depth_one_shares_nothing() {
-        let lanes = Lanes::new(1);
+        let lanes = lanes(1);
         let (conn, counts) = fake();
         let seat = lanes.open(grant("ann"), conn);
         assert!(lanes.join(&grant("ann")).is_none());
@@ -398,14 +408,19 @@ mod tests {
 
     #[test]
     fn closed_and_stalled_lanes_take_no_one() {
-        let lanes = Lanes::new(8);
+        let lanes = lanes(8);
         let (conn, _counts) = fake();
         let seat = lanes.open(grant("ann"), conn);
         seat.conn().closed.store(true, Ordering::Relaxed);
         assert!(lanes.join(&grant("ann")).is_none(), "closed");
         seat.conn().closed.store(false, Ordering::Relaxed);
         answered(lanes.join(&grant("ann")).expect("open again"));
-        std::thread::sleep(STALL + Duration::from_millis(5));
+        // As if the last answer came longer ago than the stall.
+        for lane in &mut lanes.lock().lanes {
+            lane.progress = Instant::now()
+                .checked_sub(lanes.stall)
+                .expect("the clock has run a minute");
+        }
         assert!(
             lanes.join(&grant("ann")).is_none(),
             "no answer for too long"

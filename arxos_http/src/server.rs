@@ -716,7 +716,9 @@ mod tests {
         assert!(cors_layer(&["https://app.example.com".to_owned(), "*".to_owned()]).is_err());
     }
 
-    #[tokio::test]
+    // Paused time: with real time, a thread descheduled past both deadlines would see the
+    // handler finish first (a timeout polls its future before its clock).
+    #[tokio::test(start_paused = true)]
     async fn the_request_timeout_leaves_the_event_stream_alone() {
         use tower::ServiceExt;
         async fn slow() -> &'static str {
