@@ -658,19 +658,23 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             Some(((r.from.clone(), predicate.to_owned(), r.to.clone()), i))
         })
         .collect();
-    for (b, triples) in &blank {
+    // Blank nodes in the order of their labels: the report, and which statements agree, do
+    // not depend on a hash order.
+    let mut nodes: Vec<(&String, &Vec<(String, Term)>)> = blank.iter().collect();
+    nodes.sort_unstable_by_key(|(b, _)| *b);
+    // Statements by the connection they describe: (what the report calls one, its properties).
+    type Said = (String, Map<String, Value>);
+    let mut about: BTreeMap<usize, Vec<Said>> = BTreeMap::new();
+    for &(b, triples) in &nodes {
         if let Some(statement) = statement_properties(triples) {
             walk.used.insert(b.clone());
             match statement {
                 Ok((from, predicate, to, properties)) => {
-                    let triple = (from, predicate, to);
-                    match relations.get(&triple) {
-                        Some(&i) => model.relations[i].properties = properties,
+                    let what = format!("_:{b} (about <{from}> <{predicate}> <{to}>)");
+                    match relations.get(&(from, predicate, to)) {
+                        Some(&i) => about.entry(i).or_default().push((what, properties)),
                         None => model.skipped.push(Skipped {
-                            what: format!(
-                                "_:{b} (about <{}> <{}> <{}>)",
-                                triple.0, triple.1, triple.2
-                            ),
+                            what,
                             reason: "a statement about a connection the document does not make"
                                 .into(),
                         }),
@@ -683,7 +687,26 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             }
         }
     }
-    for (b, triples) in &blank {
+    // Several statements about one connection: taken when they say the same, else none of
+    // them is (which one the file meant cannot be told; found by a review: the last in hash
+    // order won).
+    for (i, mut statements) in about {
+        if statements.windows(2).all(|w| w[0].1 == w[1].1) {
+            let (_, properties) = statements.swap_remove(0);
+            model.relations[i].properties = properties;
+            continue;
+        }
+        let count = statements.len();
+        for (what, _) in statements {
+            model.skipped.push(Skipped {
+                what,
+                reason: format!(
+                    "one of {count} statements about the same connection that give different arxos:properties: none is taken"
+                ),
+            });
+        }
+    }
+    for &(b, triples) in &nodes {
         if !walk.used.contains(b) {
             model.skipped.push(Skipped {
                 what: format!("_:{b} ({} triples)", triples.len()),
@@ -770,13 +793,20 @@ impl<'a> OneValue<'a> {
 /// An `arxos:properties` literal: a JSON object with each key once.
 fn properties_document(text: &str) -> Result<Map<String, Value>, String> {
     if let Some(duplicate) = crate::json_body::duplicate_key(text.as_bytes()) {
+        let at = if duplicate.at.is_empty() {
+            "the top level"
+        } else {
+            &duplicate.at
+        };
         if duplicate.reserved {
-            return Err(format!("arxos:properties: {duplicate}"));
+            return Err(format!(
+                "arxos:properties uses the key {:?} (in the object at {at}), which the server's JSON reader reserves: it would read that object as another value",
+                duplicate.key
+            ));
         }
         return Err(format!(
-            "arxos:properties gives the key {:?} twice (in the object at {}): a document with each key once is read, not half of one",
-            duplicate.key,
-            if duplicate.at.is_empty() { "the top level" } else { &duplicate.at }
+            "arxos:properties gives the key {:?} twice (in the object at {at}): a document with each key once is read, not half of one",
+            duplicate.key
         ));
     }
     match serde_json::from_str::<Value>(text) {
@@ -1344,6 +1374,62 @@ mod tests {
         assert!(reason("list").contains("not a JSON object but an array"));
         assert!(model.skipped.iter().all(|s| s.what.len() < 60));
         assert_eq!(find(&model, "two").properties.len(), 1);
+    }
+
+    /// Two statements about one connection: taken when they agree, else neither (found by a
+    /// review: the last in the hash order of their blank nodes won).
+    #[test]
+    fn statements_about_one_connection_that_disagree_are_none_taken() {
+        let statement = |node: &str, from: &str, document: &str| {
+            format!(
+                "_:{node} a rdf:Statement ; rdf:subject ex:{from} ; rdf:predicate brick:feeds ; \
+                 rdf:object ex:b ; arxos:properties \"{document}\" .\n"
+            )
+        };
+        let ttl = [
+            "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n\
+             @prefix brick: <https://brickschema.org/schema/Brick#> .\n\
+             @prefix arxos: <https://arxos.dev/schema#> .\n@prefix ex: <urn:ex#> .\n\
+             ex:a a brick:AHU ; brick:feeds ex:b .\nex:c a brick:AHU ; brick:feeds ex:b .\n\
+             ex:b a brick:VAV .\n"
+                .to_owned(),
+            statement("s1", "a", r#"{\"rating\": 1}"#),
+            statement("s2", "a", r#"{\"rating\": 2}"#),
+            statement("s3", "c", r#"{\"rating\": 3}"#),
+            statement("s4", "c", r#"{\"rating\": 3}"#),
+        ]
+        .concat();
+        let model = parse(ttl.as_bytes()).unwrap();
+        let rating = |from: &str| {
+            let r = model
+                .relations
+                .iter()
+                .find(|r| r.from == format!("urn:ex#{from}"))
+                .expect("the connection");
+            r.properties.get("rating").cloned()
+        };
+        assert_eq!(rating("a"), None, "{:?}", model.skipped);
+        assert_eq!(rating("c"), Some(serde_json::json!(3)), "they agree");
+        let skipped: Vec<&str> = model.skipped.iter().map(|s| s.what.as_str()).collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(
+            skipped[0].starts_with("_:s1 (about <urn:ex#a>"),
+            "{skipped:?}"
+        );
+        assert!(
+            skipped[1].starts_with("_:s2 (about <urn:ex#a>"),
+            "{skipped:?}"
+        );
+        assert!(model.skipped[0].reason.contains("one of 2 statements"));
+    }
+
+    /// The key serde_json reserves is named as arxos:properties' own (the message spoke of a
+    /// request's body).
+    #[test]
+    fn a_reserved_key_in_arxos_properties_is_named_so() {
+        let why = properties_document(r#"{"$serde_json::private::RawValue": "{}"}"#).unwrap_err();
+        assert!(why.starts_with("arxos:properties uses the key"), "{why}");
+        assert!(!why.contains("body"), "{why}");
     }
 
     #[test]
