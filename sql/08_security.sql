@@ -74,7 +74,8 @@ $$;
 -- scope (admin ⊇ write ⊇ read; else 42501), and may use the building when one is named
 -- (else 42501). For a key limited to buildings an unknown building is refused the same way,
 -- so that the key cannot tell which buildings exist; for others it is left for the call itself
--- to report (P0002). Admin routes need a key that is not limited to buildings.
+-- to report (P0002). A blank building is no building (22023, as every call says), for every
+-- key. Admin routes need a key that is not limited to buildings.
 CREATE FUNCTION arxos.authorize(api_key text, scope text, building text DEFAULT NULL)
 RETURNS TABLE (key_id uuid, owner text, scopes text[], building_ids uuid[])
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
@@ -100,6 +101,11 @@ BEGIN
         RAISE EXCEPTION 'admin operations need a key that is not limited to buildings'
             USING ERRCODE = '42501';
     END IF;
+    IF btrim(building) = '' THEN
+        -- (a key limited to buildings was let through: the call refused it after, found by a
+        -- review)
+        RAISE EXCEPTION 'no building given: name it by its key or id' USING ERRCODE = '22023';
+    END IF;
     IF building IS NOT NULL AND k.building_ids IS NOT NULL THEN
         IF arxos.uuid_shaped(building) THEN
             SELECT x.id INTO b FROM arxos.buildings x WHERE x.id = building::uuid;
@@ -109,10 +115,10 @@ BEGIN
         -- A deleted building the key was limited to, while the outbox holds its deletion:
         -- its events stay readable to the key (found by a review); any other call meets the
         -- building's absence itself (P0002).
-        IF b IS NULL AND btrim(building) <> '' THEN
+        IF b IS NULL THEN
             b := arxos.deleted_building_id(building);
         END IF;
-        IF (b IS NULL AND btrim(building) <> '') OR NOT b = ANY (k.building_ids) THEN
+        IF b IS NULL OR NOT b = ANY (k.building_ids) THEN
             RAISE EXCEPTION 'this API key may not access building %', arxos.shown(building) USING ERRCODE = '42501';
         END IF;
     END IF;

@@ -226,6 +226,10 @@ SELECT count(*) AS by_id FROM arxos.events_since(:bld_start, building => :'bev_i
 SELECT count(*) AS scoped_by_key FROM arxos.authorize(:'bev_key', 'read', 'bev');
 SELECT count(*) AS scoped_by_id FROM arxos.authorize(:'bev_key', 'read', :'bev_id');
 SELECT regress.try($$SELECT count(*) FROM arxos.authorize((SELECT key FROM arxos.create_api_key('b42-reader', ARRAY['read'], ARRAY['b42'])), 'read', 'bev')$$) AS other_scoped;
+-- a blank building is none, for a limited key as for others (found by a review: a limited key
+-- was let through)
+SELECT regress.try($$SELECT count(*) FROM arxos.authorize((SELECT key FROM arxos.create_api_key('b42-blank', ARRAY['read'], ARRAY['b42'])), 'read', ' ')$$) AS limited_blank,
+       regress.try($$SELECT count(*) FROM arxos.authorize((SELECT key FROM arxos.create_api_key('all-blank', ARRAY['read'])), 'read', '')$$) AS unlimited_blank;
 DELETE FROM arxos.api_keys WHERE name = 'bev-reader';
 -- right after the deletion, its event not yet sequenced: found all the same (found by an audit)
 -- events are not changed (found by an audit: ids moved, bodies forged)
