@@ -330,6 +330,19 @@ CREATE TABLE arxos.event_horizon (
 );
 INSERT INTO arxos.event_horizon DEFAULT VALUES;
 
+-- How many times API keys changed in a way a request's check depends on (revoked, deleted, new
+-- scopes, buildings or owner): arxos.api_keys_changed moves it in the changing transaction.
+-- The shim's listener reads it after each page of events, so an event committed after a key
+-- changed is never handed to the key's streams before the shim knows of the change, whether or
+-- not the change's NOTIFY has arrived yet (found by a review: a page read by statements with
+-- newer snapshots than the NOTIFY's delivery could be filtered with the key's old buildings).
+-- A row of its own, off the sequencer's.
+CREATE TABLE arxos.key_generation (
+    only_row   boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    generation bigint NOT NULL DEFAULT 0 CHECK (generation >= 0)
+);
+INSERT INTO arxos.key_generation DEFAULT VALUES;
+
 -- Listeners that want a NOTIFY wake-up. A writer sends one NOTIFY per transaction only while
 -- some listener is idle and asked for it; a busy listener polls instead, so NOTIFY's commit
 -- lock stays off the write path under load.

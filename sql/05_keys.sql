@@ -224,11 +224,14 @@ $$;
 
 -- Tells running shims that a key was revoked or deleted (NOTIFY arxos_keys, '<key id>'), so
 -- they forget what they remembered of it at once, whether the key went through
--- arxos.revoke_api_key or a plain UPDATE or DELETE.
+-- arxos.revoke_api_key or a plain UPDATE or DELETE; and moves arxos.key_generation, which the
+-- shims' listeners read with the events (the NOTIFY may reach them after events committed
+-- later). SECURITY DEFINER: whoever may change a key moves the generation.
 CREATE FUNCTION arxos.api_keys_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
     PERFORM pg_notify('arxos_keys', OLD.id::text);
+    UPDATE arxos.key_generation SET generation = generation + 1;
     RETURN NULL;
 END
 $$;

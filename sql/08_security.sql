@@ -156,7 +156,7 @@ GRANT SELECT, INSERT ON arxos.object_history, arxos.events_pending TO arxos_api;
 -- The rating history is the fold's (SECURITY DEFINER): a request's role reads it (found by an
 -- audit: its INSERT let a session of its own write rows the market reads back).
 GRANT SELECT ON arxos.rating_history TO arxos_api;
-GRANT SELECT ON arxos.events, arxos.event_counter, arxos.event_horizon, arxos.statuses, arxos.sensing_types TO arxos_api;
+GRANT SELECT ON arxos.events, arxos.event_counter, arxos.event_horizon, arxos.key_generation, arxos.statuses, arxos.sensing_types TO arxos_api;
 -- The rating totals are written by the sequencer only (SECURITY DEFINER); requests append
 -- deltas.
 GRANT SELECT ON arxos.rating_counters, arxos.activity_days, arxos.activity_actors TO arxos_api;

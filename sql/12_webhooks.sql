@@ -1101,5 +1101,5 @@ ALTER FUNCTION arxos.webhook_deliveries(uuid, text, bigint, integer) SET TimeZon
 ALTER FUNCTION arxos.retry_webhook_delivery(uuid, bigint) SET TimeZone = 'UTC';
 -- The shim's own background work outside requests: the listener reads the outbox and
 -- registers itself, the ticker runs arxos.tick().
-GRANT SELECT ON arxos.events, arxos.event_counter, arxos.event_horizon, arxos.buildings, arxos.objects TO arxos_authenticator;
+GRANT SELECT ON arxos.events, arxos.event_counter, arxos.event_horizon, arxos.key_generation, arxos.buildings, arxos.objects TO arxos_authenticator;
 GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.listeners TO arxos_authenticator;

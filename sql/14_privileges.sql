@@ -87,6 +87,7 @@ BEGIN
                   WHEN 'rating_deltas' THEN 'the sequencer folds them into the totals and deletes them: SELECT arxos.sequence_events()'
                   WHEN 'event_counter' THEN 'its one row numbers the outbox; it is never emptied'
                   WHEN 'event_horizon' THEN 'its one row says how far the outbox was purged; it is never emptied'
+                  WHEN 'key_generation' THEN 'its one row counts the changes of API keys; it is never emptied'
                   ELSE CASE WHEN EXISTS (
                            -- a user trigger that fires on DELETE (tgtype bit 3)
                            SELECT 1 FROM pg_catalog.pg_trigger g
@@ -136,7 +137,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['buildings', 'objects', 'connections', 'object_history', 'api_keys',
-                             'event_counter', 'event_horizon', 'rating_counters', 'activity_days', 'activity_actors',
+                             'event_counter', 'event_horizon', 'key_generation', 'rating_counters', 'activity_days', 'activity_actors',
                              'rating_deltas', 'rating_history', 'contributors', 'contributor_badges',
                              'contributions', 'building_pioneers', 'documented_objects', 'verifications', 'accounts',
                              'webhook_cursor', 'market_settings']
@@ -148,7 +149,7 @@ END
 $$;
 
 -- The one-row tables: the outbox's numbering (event_counter), its purge horizon
--- (event_horizon), the webhooks' fan-out position (webhook_cursor) and the market's settings
+-- (event_horizon), the count of key changes (key_generation), the webhooks' fan-out position (webhook_cursor) and the market's settings
 -- keep their row (without it the sequencer numbers nothing, silently, and contribute has no
 -- limits); the counters never go back (a lower last_id hands out ids again, 23505 on
 -- arxos.events; a lower purged_through hides a purge from consumers resuming before it).
@@ -175,6 +176,8 @@ CREATE TRIGGER event_counter_kept BEFORE UPDATE OR DELETE ON arxos.event_counter
     FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row('last_id');
 CREATE TRIGGER event_horizon_kept BEFORE UPDATE OR DELETE ON arxos.event_horizon
     FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row('purged_through');
+CREATE TRIGGER key_generation_kept BEFORE UPDATE OR DELETE ON arxos.key_generation
+    FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row('generation');
 CREATE TRIGGER webhook_cursor_kept BEFORE DELETE ON arxos.webhook_cursor
     FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row();
 CREATE TRIGGER market_settings_kept BEFORE DELETE ON arxos.market_settings

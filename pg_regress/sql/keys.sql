@@ -6,8 +6,22 @@ SELECT count(*) AS stored_in_clear FROM arxos.api_keys WHERE key_hash = convert_
 SELECT owner, scopes, array_length(building_ids, 1) AS buildings FROM arxos.authenticate(:'k');
 SELECT count(*) AS unknown FROM arxos.authenticate('arx_not_a_key');
 SELECT name, owner, scopes, buildings, revoked_at IS NULL AS active FROM arxos.list_api_keys();
+SELECT generation AS keys_before FROM arxos.key_generation \gset
 SELECT arxos.revoke_api_key(id) FROM arxos.api_keys WHERE name = 'ci';
 SELECT count(*) AS after_revoke FROM arxos.authenticate(:'k');
+-- a change a key check depends on moves the key generation, which the shims' listeners read
+-- with their pages of events (the NOTIFY may come after later events); its use does not
+SELECT generation - :keys_before AS moved_by_revoke FROM arxos.key_generation;
+UPDATE arxos.api_keys SET last_used_at = now() WHERE name = 'ci';
+UPDATE arxos.api_keys SET building_ids = '{}' WHERE false;
+SELECT generation - :keys_before AS not_moved_by_use FROM arxos.key_generation;
+BEGIN;
+DELETE FROM arxos.api_keys WHERE name = 'ci';
+SELECT generation - :keys_before AS moved_by_delete FROM arxos.key_generation;
+ROLLBACK;
+SELECT has_table_privilege('arxos_api', 'arxos.key_generation', 'SELECT') AS api_reads_it,
+       has_table_privilege('arxos_authenticator', 'arxos.key_generation', 'SELECT') AS listener_reads_it,
+       has_table_privilege('arxos_api', 'arxos.key_generation', 'UPDATE') AS api_moves_it;
 SELECT arxos.create_api_key('bad', ARRAY['root']);
 SELECT arxos.create_api_key('bad', ARRAY['read'], ARRAY['nope']);
 -- lists are one-dimensional (found by an audit: a 2-D building list was 0A000 from deep

@@ -297,6 +297,60 @@ fn a_replay_ends_when_its_key_gains_a_building() {
     assert!(found, "b's event was not replayed after the reconnect");
 }
 
+/// A live stream whose key gains a building learns of it from the key generation read with
+/// the events, not only from the key's notice, which may reach the shim after the events of
+/// the building (found by a review: such events were filtered with the old buildings and the
+/// stream's position moved past them). The change here sends no notice at all (triggers off),
+/// only the generation moves: the stream ends before the gained building's event, and the
+/// reconnect reads it.
+#[test]
+fn a_live_stream_ends_before_a_gained_buildings_event_without_the_notice() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let mut client = cluster.client();
+    let key = buildings_a_and_b(&mut client, "grows", &["a"]);
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        &format!("/api/events?after={}", head(&cluster)),
+        &[("X-API-Key", &key)],
+    );
+    desks(&cluster, "a", "live", 1);
+    assert_eq!(stream.take(1, WAIT)[0].json()["path"], "/live_1");
+    client
+        .batch_execute(
+            "BEGIN;
+             SET LOCAL session_replication_role = replica;
+             UPDATE arxos.api_keys
+                SET building_ids = ARRAY(SELECT id FROM arxos.buildings WHERE key IN ('a', 'b') ORDER BY key)
+              WHERE name = 'grows';
+             SET LOCAL session_replication_role = origin;
+             UPDATE arxos.key_generation SET generation = generation + 1;
+             COMMIT;
+             SELECT arxos.put('b', '/gained', 'thing');",
+        )
+        .unwrap();
+    let mut b_seen = false;
+    while let Some(m) = stream.next(Duration::from_secs(20)) {
+        b_seen |= m.json()["building"] == "b";
+    }
+    assert!(stream.ended, "the stream ended rather than timed out");
+    assert!(!b_seen, "b's event came on a stream subscribed for a alone");
+    let resume = stream.last_event_id.expect("a position").to_string();
+    let mut again = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", &resume)],
+    );
+    let mut found = false;
+    while let Some(m) = again.next(Duration::from_secs(10)) {
+        if m.json()["path"] == "/gained" {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "b's event was not read after the reconnect");
+}
+
 /// A browser's EventSource sends the key as `?api_key=` and, when it reconnects,
 /// `Last-Event-ID`, which wins over an `after` left in its URL; an idle stream gets a
 /// keep-alive comment every 15 s.

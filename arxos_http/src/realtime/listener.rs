@@ -28,6 +28,8 @@ use crate::grants::Grants;
 
 /// Revocations of API keys (payload: the key id), see crate::grants.
 const KEYS_CHANNEL: &str = "arxos_keys";
+/// The count of key changes (`arxos.key_generation`), read after each page of events.
+const KEY_GENERATION_SQL: &str = "SELECT generation FROM arxos.key_generation";
 /// Events read per poll.
 const PAGE: i32 = 1000;
 /// Pause between polls while events keep coming. Each poll that finds events is a sequencing
@@ -198,12 +200,19 @@ async fn session(
             }
         };
         let page = bounded("prepare", client.prepare(PAGE_SQL)).await?;
+        let key_generation = bounded("prepare", client.prepare(KEY_GENERATION_SQL)).await?;
         let row = bounded(
             "event_counter",
-            client.query_one("SELECT last_id FROM arxos.event_counter", &[]),
+            client.query_one(
+                "SELECT c.last_id, g.generation FROM arxos.event_counter c, arxos.key_generation g",
+                &[],
+            ),
         )
         .await?;
         let head: i64 = row.try_get(0)?;
+        // Key changes up to here are in the grants' state already (set_live above forgot every
+        // grant); later ones are read with the events.
+        let mut keys_known: i64 = row.try_get(1)?;
         match *last {
             None => {
                 *last = Some(head);
@@ -236,12 +245,28 @@ async fn session(
         let mut last_event = Instant::now();
         loop {
             let after = last.unwrap_or(0);
-            let events = match bounded(
-                "events_since",
-                event::page(&client, &page, after, PAGE, None),
-            )
-            .await
-            {
+            // The count of key changes is read after the page, by a statement with a newer
+            // snapshot than any of the page's (sent with it: no round trip of its own). An event
+            // committed after a key changed comes with the change counted, and the grants are
+            // forgotten before it is published: the key's streams check their buildings again
+            // before sending it, even when the change's NOTIFY comes after the page (the page's
+            // function reads with snapshots newer than its start, and PostgreSQL hands a
+            // notification over only between statements; found by a review).
+            let read = bounded("events_since", async {
+                tokio::try_join!(
+                    event::page(&client, &page, after, PAGE, None),
+                    client.query_one(&key_generation, &[]),
+                )
+            })
+            .await;
+            let events = match read.and_then(|(events, row)| {
+                let generation: i64 = row.try_get(0)?;
+                if generation != keys_known {
+                    keys_known = generation;
+                    grants.forget_all();
+                }
+                Ok(events)
+            }) {
                 // Events after `after` were purged before this listener read them (a DELETE of
                 // arxos.events, a purge with a short horizon): it goes on after the purge, and
                 // tells the hub, whose streams then read the outbox (and end, with 410 on
