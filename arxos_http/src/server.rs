@@ -306,15 +306,16 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
     ))
 }
 
-/// The statements' `statement_timeout` for a request timeout of `seconds`: a quarter of a second
-/// less (a quarter less, when that is shorter), so that the database stops a statement before
-/// the shim's own timer answers 503. A statement the database stops rolls its transaction
+/// The statements' `statement_timeout` for a request timeout of `seconds`: a second less (a
+/// quarter less, when that is shorter), so that the database stops a statement before the
+/// shim's own timer answers 503, even when the statement started late (a new connection, a
+/// busy machine: a quarter second was too little on a loaded CI host). A statement the database stops rolls its transaction
 /// back; one the shim gives up on first could still finish and commit after the 503, if what
 /// it waited for (a row lock) came free before the cancel request arrived, or at all when it
 /// shares a pipelined connection (docs/operations.md, "Abandoned requests").
 fn statement_timeout_ms(seconds: u64) -> u64 {
     let ms = seconds * 1000;
-    ms - (ms / 4).min(250)
+    ms - (ms / 4).min(1000)
 }
 
 /// gzip for a client that asks for it (`Accept-Encoding`), on answers larger than a KiB: never
@@ -571,6 +572,11 @@ fn naptime_too_long(naptime_secs: i32) -> bool {
     naptime_secs > NAPTIME_ADVISED_SECS
 }
 
+/// How long the start-up report waits for the database: it runs on its own, holding nothing
+/// up, so it waits long enough for a busy machine to answer (with a health check's 2 s, its
+/// lines were missing when the first connection took longer).
+const REPORT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Logs once at start whether the database answers, which extension version it has and what
 /// keeps the server's role from serving requests ([`routes::health::Setup::problem`]), and
 /// warns when autovacuum would let the queue tables bloat.
@@ -603,7 +609,7 @@ async fn report_database(state: AppState) {
             .map_err(|e| chain(&e))?;
         routes::health::Setup::from_row(setup.as_ref()).map_err(|e| chain(&e))
     };
-    let reachable = match tokio::time::timeout(routes::health::CHECK_TIMEOUT, check).await {
+    let reachable = match tokio::time::timeout(REPORT_TIMEOUT, check).await {
         Ok(Ok(setup)) if setup.extension_version.is_some() => {
             tracing::info!(extension_version = ?setup.extension_version, role = %setup.role, "database reachable");
             if let Some(problem) = setup.problem() {
@@ -631,7 +637,7 @@ async fn report_database(state: AppState) {
     }
     if let Some(query_pool) = &state.query_pool {
         // A role that cannot log in shows only as 503s of POST /api/query: say so at once.
-        match tokio::time::timeout(routes::health::CHECK_TIMEOUT, query_pool.get()).await {
+        match tokio::time::timeout(REPORT_TIMEOUT, query_pool.get()).await {
             // A privileged role is refused by every query (arxos_views.begin_query): say so now.
             Ok(Ok(client)) => match client.query_one("SELECT NOT arxos_views.query_role_fits()", &[]).await {
                 Ok(row) if row.get::<_, bool>(0) => tracing::error!(
@@ -688,8 +694,9 @@ mod tests {
     #[test]
     fn the_database_gives_up_before_the_shim() {
         assert_eq!(statement_timeout_ms(1), 750);
-        assert_eq!(statement_timeout_ms(30), 29_750);
-        assert_eq!(statement_timeout_ms(2_147_483), 2_147_482_750);
+        assert_eq!(statement_timeout_ms(2), 1_500);
+        assert_eq!(statement_timeout_ms(30), 29_000);
+        assert_eq!(statement_timeout_ms(2_147_483), 2_147_482_000);
     }
 
     #[test]

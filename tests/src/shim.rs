@@ -18,6 +18,8 @@ pub struct Shim {
     child: Child,
     base_url: String,
     logs: Arc<Mutex<Vec<String>>>,
+    /// The thread reading stderr: it ends when the process's stderr closes.
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Shim {
@@ -56,7 +58,7 @@ impl Shim {
         // and hands them over until the announcement shows up.
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (lines_tx, lines_rx) = mpsc::channel::<String>();
-        {
+        let reader = {
             let logs = Arc::clone(&logs);
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stderr);
@@ -74,13 +76,14 @@ impl Shim {
                     }
                     let _ = lines_tx.send(line);
                 }
-            });
-        }
+            })
+        };
 
         let mut shim = Shim {
             child,
             base_url: String::new(),
             logs,
+            reader,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -145,6 +148,13 @@ impl Shim {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().expect("poll the arxos process") {
+                // Its last lines are in `logs` once the reader has met the end of the pipe (a
+                // test that reads them right after the exit found them missing, on a loaded
+                // machine, when the reader thread had not run yet).
+                let read_by = Instant::now() + Duration::from_secs(10);
+                while !self.reader.is_finished() && Instant::now() < read_by {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return Some(status);
             }
             if Instant::now() >= deadline {

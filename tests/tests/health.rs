@@ -257,7 +257,21 @@ fn a_busy_pool_is_told_apart_from_a_database_that_is_down() {
         let (http, url, key) = (http.clone(), url.clone(), key.clone());
         std::thread::spawn(move || http.request("GET", &url, &[("x-api-key", &key)], None))
     };
-    std::thread::sleep(Duration::from_millis(500));
+    // The held request has the connection and waits on the lock (polled: a fixed pause
+    // assumed it got there in time); then a moment more, past the stall after which its
+    // connection takes no other request's statement (crate::lanes).
+    let mut watcher = cluster.client();
+    wait_until(Duration::from_secs(30), "the held request waits", || {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        (waiting > 0).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(200));
     let refused = http.request(
         "GET",
         &shim.url("/api/buildings"),

@@ -19,7 +19,7 @@ const FLAGS: &[&str] = &[
     "--webhook-retry-schedule",
     "200ms,500ms,1s,2s,5s",
     "--webhook-timeout",
-    "2s",
+    "20s",
 ];
 
 fn webhook(shim: &Shim, key: &str, url: &str) {

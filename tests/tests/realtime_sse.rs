@@ -568,7 +568,7 @@ fn a_burst_of_ten_thousand_arrives_complete_and_in_order() {
 fn a_client_that_stops_reading_is_let_go() {
     use std::io::{Read, Write};
     let cluster = Cluster::start();
-    let shim = Shim::start_with(&cluster.url(), &["--request-timeout", "2"], &[]);
+    let shim = Shim::start_with(&cluster.url(), &["--request-timeout", "10"], &[]);
     let key = api_key(&cluster, &["read"]);
     desks(&cluster, "stall", "warmup", 1);
     let start = head(&cluster);
@@ -807,7 +807,7 @@ fn recent_moves_a_scoped_key_past_other_buildings() {
         .client()
         .batch_execute("DELETE FROM arxos.buildings WHERE key = 'quiet'")
         .expect("delete the quiet building");
-    wait_until(Duration::from_secs(10), "building.deleted", || {
+    wait_until(Duration::from_secs(60), "building.deleted", || {
         recent(1000)["events"]
             .as_array()
             .unwrap()

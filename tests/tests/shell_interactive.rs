@@ -146,7 +146,10 @@ fn ctrl_c_stops_a_long_output() {
     shell.expect(":/> ").expect("the prompt");
     // Nobody reads the terminal yet: the shell blocks writing the first blocks of the tree.
     shell.send("tree; pwd\r").expect("a long tree, then pwd");
-    std::thread::sleep(Duration::from_millis(500));
+    // The output has started (waited for: a fixed pause assumed the tree was read by then);
+    // the rest fills the terminal's buffer and the shell blocks writing it.
+    shell.expect("object_").expect("the tree's first lines");
+    std::thread::sleep(Duration::from_millis(200));
     shell.send("\x03").expect("press Ctrl-C");
     let cut = shell
         .expect("error: interrupted (Ctrl-C): the rest of the output and of the line was not shown or run")

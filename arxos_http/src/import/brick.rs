@@ -1558,6 +1558,18 @@ ex:VAV1 brick:isFedBy ex:box .
         assert_eq!(boxy.properties["weight"], 12);
     }
 
+    /// The values (leaves and containers) a JSON object holds, all levels down.
+    fn values_in(properties: &Map<String, Value>) -> usize {
+        fn count(value: &Value) -> usize {
+            1 + match value {
+                Value::Array(items) => items.iter().map(count).sum(),
+                Value::Object(fields) => fields.values().map(count).sum(),
+                _ => 0,
+            }
+        }
+        properties.values().map(count).sum()
+    }
+
     #[test]
     fn shared_and_deep_blank_nodes_are_cut_and_reported() {
         // Each level refers to the next sixteen times: expanded in full, 16^8 values.
@@ -1572,9 +1584,10 @@ ex:VAV1 brick:isFedBy ex:box .
             doc.push_str(&format!("_:n{level} {} .\n", refs.join(" ; ")));
         }
         doc.push_str("_:n8 ex:leaf 1 .\n");
-        let started = std::time::Instant::now();
+        // (the expansion stops at the budget: the entity holds about that many values and
+        // objects at most, not 16^8; no timed assertion, a loaded machine is slow at anything)
         let m = parse(doc.as_bytes()).unwrap();
-        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        assert!(values_in(&find(&m, "a").properties) <= 2 * BLANK_VALUES_MAX);
         assert!(
             m.skipped
                 .iter()
@@ -1621,9 +1634,8 @@ ex:VAV1 brick:isFedBy ex:box .
         };
         wide.push_str(&format!("_:mid {} .\n", refs("_:big")));
         wide.push_str(&format!("ex:w a brick:Room ; {} .\n", refs("_:mid")));
-        let started = std::time::Instant::now();
         let m = parse(wide.as_bytes()).unwrap();
-        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert!(values_in(&find(&m, "w").properties) <= 2 * BLANK_VALUES_MAX);
         assert!(
             m.skipped.iter().any(|s| s.reason.contains("cut")),
             "{:?}",
