@@ -331,8 +331,9 @@ CREATE TABLE arxos.event_horizon (
 INSERT INTO arxos.event_horizon DEFAULT VALUES;
 
 -- How many times API keys changed in a way a request's check depends on (revoked, deleted, new
--- scopes, buildings or owner): arxos.api_keys_changed moves it in the changing transaction.
--- The shim's listener reads it after each page of events, so an event committed after a key
+-- scopes, buildings or owner): arxos.api_keys_changed moves it at the changing transaction's
+-- commit. The shim's listener reads it after each page of events (and the streams' replayed
+-- pages after theirs), so an event committed after a key
 -- changed is never handed to the key's streams before the shim knows of the change, whether or
 -- not the change's NOTIFY has arrived yet (found by a review: a page read by statements with
 -- newer snapshots than the NOTIFY's delivery could be filtered with the key's old buildings).

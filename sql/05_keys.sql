@@ -226,7 +226,10 @@ $$;
 -- they forget what they remembered of it at once, whether the key went through
 -- arxos.revoke_api_key or a plain UPDATE or DELETE; and moves arxos.key_generation, which the
 -- shims' listeners read with the events (the NOTIFY may reach them after events committed
--- later). SECURITY DEFINER: whoever may change a key moves the generation.
+-- later). SECURITY DEFINER: whoever may change a key moves the generation. Deferred to the
+-- commit (a NOTIFY is sent then anyway): the generation's row is locked only once the
+-- transaction's key rows are, so two transactions changing the same keys in different orders
+-- wait for each other instead of deadlocking on it.
 CREATE FUNCTION arxos.api_keys_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN
@@ -235,12 +238,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER api_keys_revoked AFTER UPDATE ON arxos.api_keys
+CREATE CONSTRAINT TRIGGER api_keys_revoked AFTER UPDATE ON arxos.api_keys
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW WHEN (NEW.revoked_at IS DISTINCT FROM OLD.revoked_at
                        OR NEW.key_hash IS DISTINCT FROM OLD.key_hash
                        OR NEW.scopes IS DISTINCT FROM OLD.scopes
                        OR NEW.building_ids IS DISTINCT FROM OLD.building_ids
                        OR NEW.owner IS DISTINCT FROM OLD.owner)
     EXECUTE FUNCTION arxos.api_keys_changed();
-CREATE TRIGGER api_keys_deleted AFTER DELETE ON arxos.api_keys
+CREATE CONSTRAINT TRIGGER api_keys_deleted AFTER DELETE ON arxos.api_keys
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION arxos.api_keys_changed();

@@ -254,8 +254,9 @@ impl ApiError {
                     CONFIG_FILE => {
                         "the database cannot read its key file for webhook secrets (docs/security.md)"
                     }
-                    // The statement timeout (a quarter second short of the request timeout),
-                    // most often a wait for rows other transactions held, or a cancel.
+                    // The statement timeout (a second short of the request timeout, a quarter
+                    // of it below 4 s), most often a wait for rows other transactions held, or
+                    // a cancel.
                     "57014" => {
                         "the database cancelled the request's statement: it ran past the statement timeout (it may have waited for rows other writers held) or was cancelled; try again"
                     }

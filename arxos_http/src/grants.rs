@@ -17,7 +17,7 @@
 //! when it reconnects. See docs/security.md.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,10 @@ pub struct Grants {
     /// Moves on at every revocation the listener hears of and every change of `live`: an
     /// acceptance the database gave before one of those is not remembered after it.
     generation: AtomicU64,
+    /// The database's count of key changes (`arxos.key_generation`) that what is remembered
+    /// reflects: the listener sets it when it starts and whenever it sees the count move
+    /// (after forgetting every grant). -1 until the listener has read it.
+    key_changes: AtomicI64,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
 }
 
@@ -59,6 +63,7 @@ impl Grants {
             ttl,
             live: AtomicBool::new(false),
             generation: AtomicU64::new(0),
+            key_changes: AtomicI64::new(-1),
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -136,6 +141,33 @@ impl Grants {
         entries.retain(|_, e| e.grant.key_id != key_id);
     }
 
+    /// The database's count of key changes this shim has applied (-1: none read yet, the
+    /// listener is not connected).
+    pub fn key_changes(&self) -> i64 {
+        self.key_changes.load(Ordering::Acquire)
+    }
+
+    /// The listener's session starts with the database's count at `count` ([`Grants::set_live`]
+    /// has forgotten everything remembered before). Set as it is: a restored database may
+    /// count lower.
+    pub fn start_key_changes(&self, count: i64) {
+        self.key_changes.store(count, Ordering::Release);
+    }
+
+    /// The database's count of key changes, read just now, is `seen`: when it is past the one
+    /// this shim has applied, every grant is forgotten first (an answer remembered before a
+    /// change the shim has not heard of yet is not used after it), and it is taken as applied.
+    /// Answers whether it was past. Nothing is done before the listener has read a count.
+    pub fn caught_up(&self, seen: i64) -> bool {
+        let known = self.key_changes();
+        if known < 0 || seen <= known {
+            return false;
+        }
+        self.forget_all();
+        self.key_changes.fetch_max(seen, Ordering::AcqRel);
+        true
+    }
+
     /// Forgets every grant (a building's key changed: grants are remembered by the building as
     /// the request named it).
     pub fn forget_all(&self) {
@@ -151,6 +183,10 @@ impl Grants {
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
         self.live.store(live, Ordering::Release);
+        if !live {
+            // read again by the next session
+            self.key_changes.store(-1, Ordering::Release);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
@@ -191,6 +227,33 @@ mod tests {
         let g = Grants::new(ttl);
         g.set_live(true);
         g
+    }
+
+    /// A count of key changes past the one applied forgets everything, once; a lower or equal
+    /// one, or any before the listener has read one, changes nothing.
+    #[test]
+    fn a_key_change_counted_before_its_notice_forgets_every_grant() {
+        let g = live(Duration::from_secs(60));
+        let key = ApiKey("arx_1".into());
+        g.put(&key, Scope::Read, None, grant("k1"), g.generation());
+        assert!(!g.caught_up(5), "no count read yet");
+        assert!(g.get(&key, Scope::Read, None).is_some());
+        g.start_key_changes(5);
+        assert!(!g.caught_up(5));
+        assert!(!g.caught_up(4), "an older read");
+        assert!(g.get(&key, Scope::Read, None).is_some());
+        let asked = g.generation();
+        assert!(g.caught_up(6));
+        assert_eq!(g.get(&key, Scope::Read, None), None);
+        assert_ne!(
+            g.generation(),
+            asked,
+            "an answer asked for before is not remembered"
+        );
+        assert_eq!(g.key_changes(), 6);
+        assert!(!g.caught_up(6), "once");
+        g.set_live(false);
+        assert_eq!(g.key_changes(), -1, "read again by the next session");
     }
 
     #[test]

@@ -15,8 +15,12 @@ SELECT generation - :keys_before AS moved_by_revoke FROM arxos.key_generation;
 UPDATE arxos.api_keys SET last_used_at = now() WHERE name = 'ci';
 UPDATE arxos.api_keys SET building_ids = '{}' WHERE false;
 SELECT generation - :keys_before AS not_moved_by_use FROM arxos.key_generation;
+-- at the commit (deferred: the generation's row is locked after the keys' rows), or when the
+-- constraint is set immediate
 BEGIN;
 DELETE FROM arxos.api_keys WHERE name = 'ci';
+SELECT generation - :keys_before AS not_before_the_commit FROM arxos.key_generation;
+SET CONSTRAINTS arxos.api_keys_deleted IMMEDIATE;
 SELECT generation - :keys_before AS moved_by_delete FROM arxos.key_generation;
 ROLLBACK;
 SELECT has_table_privilege('arxos_api', 'arxos.key_generation', 'SELECT') AS api_reads_it,

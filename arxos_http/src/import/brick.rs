@@ -701,7 +701,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             model.skipped.push(Skipped {
                 what,
                 reason: format!(
-                    "one of {count} statements about the same connection that give different arxos:properties: none is taken"
+                    "one of {count} statements about the same connection that do not all give the same arxos:properties: none is taken"
                 ),
             });
         }

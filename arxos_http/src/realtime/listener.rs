@@ -178,6 +178,12 @@ async fn session(
             )),
         )
         .await?;
+        // The count of key changes, read once the notices are heard and before anything is
+        // remembered again: a change after this read is heard, or counted in a later read (with
+        // the events); one before it is in whatever the database answers from now on.
+        let key_generation = bounded("prepare", client.prepare(KEY_GENERATION_SQL)).await?;
+        let row = bounded("key_generation", client.query_one(&key_generation, &[])).await?;
+        grants.start_key_changes(row.try_get(0)?);
         // From here on no revocation goes unheard while the connection lasts.
         grants.set_live(true);
         let heartbeat = bounded(
@@ -200,19 +206,12 @@ async fn session(
             }
         };
         let page = bounded("prepare", client.prepare(PAGE_SQL)).await?;
-        let key_generation = bounded("prepare", client.prepare(KEY_GENERATION_SQL)).await?;
         let row = bounded(
             "event_counter",
-            client.query_one(
-                "SELECT c.last_id, g.generation FROM arxos.event_counter c, arxos.key_generation g",
-                &[],
-            ),
+            client.query_one("SELECT last_id FROM arxos.event_counter", &[]),
         )
         .await?;
         let head: i64 = row.try_get(0)?;
-        // Key changes up to here are in the grants' state already (set_live above forgot every
-        // grant); later ones are read with the events.
-        let mut keys_known: i64 = row.try_get(1)?;
         match *last {
             None => {
                 *last = Some(head);
@@ -252,19 +251,18 @@ async fn session(
             // before sending it, even when the change's NOTIFY comes after the page (the page's
             // function reads with snapshots newer than its start, and PostgreSQL hands a
             // notification over only between statements; found by a review).
+            // (`biased`: the page's request is sent first, the count's after it; the other
+            // order would read the count with an older snapshot than the page's)
             let read = bounded("events_since", async {
                 tokio::try_join!(
+                    biased;
                     event::page(&client, &page, after, PAGE, None),
                     client.query_one(&key_generation, &[]),
                 )
             })
             .await;
             let events = match read.and_then(|(events, row)| {
-                let generation: i64 = row.try_get(0)?;
-                if generation != keys_known {
-                    keys_known = generation;
-                    grants.forget_all();
-                }
+                grants.caught_up(row.try_get(0)?);
                 Ok(events)
             }) {
                 // Events after `after` were purged before this listener read them (a DELETE of

@@ -14,6 +14,12 @@ use crate::state::AppState;
 /// [`event::REPLAY_SQL`] reads what is sequenced (a stream, whose transaction may wait on its
 /// client). With them, the buildings the key was allowed in that transaction (`None`: every
 /// building), which is what row-level security limited the page to.
+///
+/// A page read while the database counted a key change the shim had not applied yet
+/// (`arxos.key_generation`, read after the page) may have been read under the key as it was
+/// before: every remembered grant is forgotten and the page read again, under the key as it
+/// is (found by a review: a remembered grant could read events committed after its key lost
+/// a building, until the key's notice arrived).
 pub async fn page(
     state: &AppState,
     key: &ApiKey,
@@ -22,20 +28,41 @@ pub async fn page(
     building: Option<&str>,
     sql: &'static str,
 ) -> Result<(Vec<Arc<Event>>, Option<Vec<String>>), ApiError> {
-    let building = building.map(str::to_owned);
-    state
-        .tx(key, Scope::Read, None, |c| {
-            Box::pin(async move {
-                let statement = c.prepare_cached(sql).await?;
-                let scope = c.prepare_cached(super::subscription::SCOPE_SQL).await?;
-                // Sent together: the scope read costs no round trip of its own (found by a
-                // review).
-                let (events, scope) = tokio::try_join!(
-                    event::page(c, &statement, after, max, building.as_deref()),
-                    c.query_one(&scope, &[]),
-                )?;
-                Ok((events, super::subscription::buildings(scope.try_get(0)?)))
+    for _ in 0..READS {
+        // Read before the transaction: its grant, remembered or asked for, reflects at least
+        // the key changes counted here.
+        let applied = state.grants.key_changes();
+        let building = building.map(str::to_owned);
+        let (events, scope, counted) = state
+            .tx(key, Scope::Read, None, |c| {
+                Box::pin(async move {
+                    let statement = c.prepare_cached(sql).await?;
+                    let scope = c.prepare_cached(super::subscription::SCOPE_SQL).await?;
+                    // Sent together, the page first: the scope read costs no round trip of its
+                    // own (found by a review), and it counts the key changes with a snapshot no
+                    // older than the page's.
+                    let (events, scope) = tokio::try_join!(
+                        biased;
+                        event::page(c, &statement, after, max, building.as_deref()),
+                        c.query_one(&scope, &[]),
+                    )?;
+                    Ok((
+                        events,
+                        super::subscription::buildings(scope.try_get(0)?),
+                        scope.try_get::<_, i64>(1)?,
+                    ))
+                })
             })
-        })
-        .await
+            .await?;
+        if applied < 0 || counted <= applied {
+            return Ok((events, scope));
+        }
+        state.grants.caught_up(counted);
+    }
+    Err(ApiError::unavailable(
+        "API keys changed while the events were read; try again",
+    ))
 }
+
+/// Reads of a page [`page`] makes at most while keys keep changing under it.
+const READS: usize = 3;

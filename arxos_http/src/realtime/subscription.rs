@@ -139,7 +139,10 @@ pub(super) fn buildings(ids: Option<String>) -> Option<Vec<String>> {
 
 /// The buildings the transaction's key may see, as `arxos.authorize` set them (NULL: every
 /// building).
-pub(super) const SCOPE_SQL: &str = "SELECT nullif(current_setting('arxos.building_ids', true), '')";
+/// Second column: the database's count of key changes (`arxos.key_generation`), which
+/// [`super::outbox::page`] compares with the count the shim has applied.
+pub(super) const SCOPE_SQL: &str = "SELECT nullif(current_setting('arxos.building_ids', true), ''),
+       (SELECT generation FROM arxos.key_generation)";
 
 /// The buildings `key` may see now, as the database says (`None`: every building); 401/403
 /// when it no longer accepts the key for reading.
