@@ -227,9 +227,10 @@ $$;
 -- arxos.revoke_api_key or a plain UPDATE or DELETE; and moves arxos.key_generation, which the
 -- shims' listeners read with the events (the NOTIFY may reach them after events committed
 -- later). SECURITY DEFINER: whoever may change a key moves the generation. Deferred to the
--- commit (a NOTIFY is sent then anyway): the generation's row is locked only once the
--- transaction's key rows are, so two transactions changing the same keys in different orders
--- wait for each other instead of deadlocking on it.
+-- commit (a NOTIFY is sent then anyway): the generation's row is locked only for the commit,
+-- so a transaction that changed one key and stays open does not hold up every other key
+-- change (a revocation would wait for it), and the count's row adds no lock cycle to those of
+-- the key rows themselves.
 CREATE FUNCTION arxos.api_keys_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 BEGIN

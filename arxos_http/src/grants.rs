@@ -50,8 +50,9 @@ pub struct Grants {
     /// acceptance the database gave before one of those is not remembered after it.
     generation: AtomicU64,
     /// The database's count of key changes (`arxos.key_generation`) that what is remembered
-    /// reflects: the listener sets it when it starts and whenever it sees the count move
-    /// (after forgetting every grant). -1 until the listener has read it.
+    /// reflects: the listener sets it when its session starts, and it moves whenever the
+    /// listener or a page of events reads a count past it (after every grant is forgotten).
+    /// -1 while the listener is not connected.
     key_changes: AtomicI64,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
 }
@@ -168,6 +169,20 @@ impl Grants {
         true
     }
 
+    /// The listener read the count `seen` with its page: as [`Grants::caught_up`], and a count
+    /// below the one applied (a database restored in place, a failover to a standby that was
+    /// behind) is taken as it is too, after forgetting every grant: left higher, the changes
+    /// after it would compare as applied until the count passed it again.
+    pub fn listener_counted(&self, seen: i64) {
+        let known = self.key_changes();
+        if known >= 0 && seen < known {
+            self.forget_all();
+            self.key_changes.store(seen, Ordering::Release);
+        } else {
+            self.caught_up(seen);
+        }
+    }
+
     /// Forgets every grant (a building's key changed: grants are remembered by the building as
     /// the request named it).
     pub fn forget_all(&self) {
@@ -252,6 +267,12 @@ mod tests {
         );
         assert_eq!(g.key_changes(), 6);
         assert!(!g.caught_up(6), "once");
+        // the listener takes a lower count too (a database restored in place), forgetting
+        g.put(&key, Scope::Read, None, grant("k1"), g.generation());
+        g.listener_counted(2);
+        assert_eq!(g.key_changes(), 2);
+        assert_eq!(g.get(&key, Scope::Read, None), None);
+        assert!(g.caught_up(3), "changes after the restore count again");
         g.set_live(false);
         assert_eq!(g.key_changes(), -1, "read again by the next session");
     }

@@ -262,7 +262,7 @@ async fn session(
             })
             .await;
             let events = match read.and_then(|(events, row)| {
-                grants.caught_up(row.try_get(0)?);
+                grants.listener_counted(row.try_get(0)?);
                 Ok(events)
             }) {
                 // Events after `after` were purged before this listener read them (a DELETE of
