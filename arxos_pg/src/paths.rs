@@ -49,7 +49,7 @@ fn path_is_valid(path: &str) -> bool {
 }
 
 /// True when the text holds an invisible formatting character, the set the path grammar refuses
-/// in segments (`arxos_core::path::is_invisible`); labels and reading units refuse them too.
+/// in segments (`arxos_core::path::invisible_in`); labels and reading units refuse them too.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn has_invisible(value: &str) -> bool {
     path::invisible_in(value).is_some()
