@@ -246,17 +246,17 @@ fn a_stream_ends_when_its_key_loses_a_building() {
 /// moved past the gained building's events for good).
 #[test]
 fn a_replay_ends_when_its_key_gains_a_building() {
-    replay_gains_b(GAIN_B);
+    replay_gains_b(GAIN_B, false);
 }
 
 /// The same when the change sends no notice (triggers off), only the count of key changes
-/// moves: whichever reads the count first, the next replayed page (which is then read again
-/// under the key as it is) or the listener's idle poll (which forgets the remembered key, so
-/// that the stream checks it before its queued events), the stream ends before b's event.
-/// (Which of the two it was is not controlled here; `grants.rs` tests the count's rule.)
+/// moves, and the listener cannot read the count either (it waits for a lock on the outbox's
+/// queue, which a replay does not read): the next replayed page counts the change itself, is
+/// read again under the key as it is, and the stream ends before b's event. (Without the
+/// page's own count the replay went on under the key's remembered buildings, past b's event.)
 #[test]
 fn a_replay_ends_when_its_key_gains_a_building_without_the_notice() {
-    replay_gains_b(&gain_b_without_notice());
+    replay_gains_b(&gain_b_without_notice(), true);
 }
 
 /// [`GAIN_B`] with the triggers off (no notice), and the count of key changes moved by hand.
@@ -274,8 +274,10 @@ const GAIN_B: &str = "UPDATE arxos.api_keys
   WHERE name = 'grows'";
 
 /// A stream of key `grows` (building a) replays a backlog holding b's `/gained`; mid-replay the
-/// key gains b by `change`.
-fn replay_gains_b(change: &str) {
+/// key gains b by `change`. With `hold_listener`, the shim's listener is held in a lock wait
+/// (on `arxos.events_pending`, which its polls read and a replay does not) from before the
+/// change until the stream has ended, so that only the replay can see the change.
+fn replay_gains_b(change: &str, hold_listener: bool) {
     let cluster = Cluster::start();
     let shim = Shim::start(&cluster.url());
     let mut client = cluster.client();
@@ -297,25 +299,57 @@ fn replay_gains_b(change: &str) {
     );
     // One event read, then none for a while: the stream waits at the socket, mid-replay.
     stream.take(1, WAIT);
+    let mut holder = cluster.client();
+    let hold = hold_listener.then(|| {
+        let mut hold = holder.transaction().unwrap();
+        hold.batch_execute("LOCK TABLE arxos.events_pending IN ACCESS EXCLUSIVE MODE")
+            .unwrap();
+        wait_until(WAIT, "the listener's poll waiting for the lock", || {
+            let waiting: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_locks
+                      WHERE relation = 'arxos.events_pending'::regclass AND NOT granted",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            (waiting > 0).then_some(())
+        });
+        hold
+    });
     client.batch_execute(change).unwrap();
     // (no pause for the key's notice: the next replayed page counts the change itself)
-    ends_then_reads_the_gained_event(stream, &shim, &key);
+    let resume = ends_before_the_gained_event(stream);
+    if let Some(hold) = hold {
+        hold.rollback().unwrap();
+    }
+    reads_the_gained_event(&shim, &key, &resume);
 }
 
 /// `stream`, of a key that has just gained building b, ends before b's event at `/gained`
 /// (it was subscribed for a alone), and a reconnect from its position reads that event.
-fn ends_then_reads_the_gained_event(mut stream: SseClient, shim: &Shim, key: &str) {
+fn ends_then_reads_the_gained_event(stream: SseClient, shim: &Shim, key: &str) {
+    let resume = ends_before_the_gained_event(stream);
+    reads_the_gained_event(shim, key, &resume);
+}
+
+/// The first half of [`ends_then_reads_the_gained_event`]: the stream's position.
+fn ends_before_the_gained_event(mut stream: SseClient) -> String {
     let mut b_seen = false;
     while let Some(m) = stream.next(Duration::from_secs(20)) {
         b_seen |= m.json()["building"] == "b";
     }
     assert!(stream.ended, "the stream ended rather than timed out");
     assert!(!b_seen, "b's event came on a stream subscribed for a alone");
-    let resume = stream.last_event_id.expect("a position").to_string();
+    stream.last_event_id.expect("a position").to_string()
+}
+
+/// The second half of [`ends_then_reads_the_gained_event`]: a reconnect from `resume`.
+fn reads_the_gained_event(shim: &Shim, key: &str, resume: &str) {
     let mut again = SseClient::connect(
         shim.addr(),
         "/api/events",
-        &[("X-API-Key", key), ("Last-Event-ID", &resume)],
+        &[("X-API-Key", key), ("Last-Event-ID", resume)],
     );
     let mut found = false;
     while let Some(m) = again.next(Duration::from_secs(10)) {
