@@ -710,7 +710,7 @@ fn sql_is_read_only_and_tabular() {
     // Its 10 s limit is said as its own, not as the server's bare words (found by an audit).
     let (_, err) = failing(&cluster, "sql select pg_sleep(10.2)");
     assert!(
-        err.starts_with("error: the query ran past the 10 s sql gives a statement"),
+        err.starts_with("error: the query ran past the statement timeout sql gives it (10 s"),
         "{err}"
     );
 
@@ -1103,9 +1103,19 @@ fn a_current_path_moved_away_is_explained_and_cd_up_finds_ground() {
         .client()
         .batch_execute("SELECT arxos.mv('b42', '/electrical/circuits', '/electrical/lines')")
         .expect("move the current path away");
-    let (out, err) = shell.finish("ls\ncd ..\npwd\nls lines\n");
+    let (out, err) = shell.finish("use nope\nls /nowhere\nls\ncd ..\npwd\nls lines\n");
+    // Errors of other buildings and absolute paths are not the current path's: their own
+    // words and hint (found by a review: `use nope` was blamed on the path, its hint lost).
+    let (others, rest) = err.split_at(err.find("error: no object at /electrical").unwrap());
+    assert!(
+        others.starts_with("error: unknown building 'nope'")
+            && others.contains("\nhint: list buildings with: buildings\n")
+            && others.ends_with("\nerror: no object at /nowhere\n")
+            && !others.contains("current path"),
+        "{others}"
+    );
     assert_eq!(
-        err,
+        rest,
         "error: no object at /electrical/circuits/2: the current path /electrical/circuits/2 no \
          longer exists (moved or deleted meanwhile); `cd ..` goes to the nearest path above it \
          that does, `cd /` to the root\n"
@@ -1224,5 +1234,64 @@ fn the_building_in_use_stays_through_a_rename() {
     assert!(
         err.starts_with("error: building gone no longer exists (deleted meanwhile)"),
         "{err}"
+    );
+}
+
+/// Found by a review of the shell: a string property too large for `numeric` does not fail a
+/// numeric search; `sql` cuts values over 1000 characters and says so; `inspect` lists 100
+/// connections and says there are more; `sql` keeps a lower statement timeout of the role or
+/// database; input that cannot be read is an error, not an empty script.
+#[test]
+fn long_values_many_connections_and_unreadable_input_are_bounded_and_said() {
+    let cluster = sample_cluster();
+    let mut client = cluster.client();
+    client
+        .batch_execute(
+            r#"SELECT arxos.put('b42', '/odd', 'switch', '{"serial": "1e999999", "n": "5"}');
+               SELECT arxos.put('b42', '/odd/t' || g, 'thing') FROM generate_series(1, 105) g;
+               SELECT arxos.connect('b42', '/odd', '/odd/t' || g, 'data') FROM generate_series(1, 105) g;"#,
+        )
+        .unwrap();
+    let out = ok(&cluster, "find /odd serial>5; find /odd n>4");
+    assert!(out.contains("0 objects found\n"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("/odd ")), "{out}");
+
+    let out = ok(&cluster, "sql select repeat('x', 1500) as long, 1 as n");
+    assert!(
+        out.contains(&format!("{}…  1\n", "x".repeat(999))),
+        "the value is cut at 1000 characters: {}",
+        &out[..200.min(out.len())]
+    );
+    assert!(
+        out.ends_with("(1 row)\n(1 value longer than 1000 characters cut, ending in …; psql shows them whole)\n"),
+        "{}",
+        &out[out.len().saturating_sub(300)..]
+    );
+
+    let out = ok(&cluster, "inspect /odd");
+    assert_eq!(out.matches(" to /odd/t").count(), 100, "{out}");
+    assert!(
+        out.contains("  (first 100 shown; `trace` follows them all"),
+        "{out}"
+    );
+
+    client
+        .batch_execute("ALTER DATABASE arxos SET statement_timeout = '1500ms'")
+        .unwrap();
+    let (_, err) = failing(&cluster, "sql select pg_sleep(4)");
+    assert!(
+        err.starts_with("error: the query ran past the statement timeout sql gives it"),
+        "{err}"
+    );
+
+    let out = shell_command(&cluster, &[])
+        .stdin(std::fs::File::open("/").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: the script could not be read from standard input ("),
+        "{}",
+        stderr(&out)
     );
 }

@@ -23,8 +23,14 @@ const FIND_MAX: i64 = 1_000;
 /// Children `ls` lists at most, in path order.
 const LS_MAX: i32 = 1_000;
 const SQL_MAX_ROWS: usize = 1_000;
+/// Characters of a value `sql` shows at most: a longer one ends with `…`, and the last line
+/// says how many were cut (one long value was padded into every row of its column: 1000 rows
+/// of a 1 MB value built a gigabyte; found by a review).
+const SQL_MAX_CHARS: usize = 1_000;
 /// Changes `inspect` shows.
 const INSPECT_CHANGES: i64 = 5;
+/// Connections `inspect` lists at most (a switch may have thousands).
+const INSPECT_CONNECTIONS: i32 = 100;
 /// Default radius of `near`, in metres.
 const NEAR_RADIUS: f64 = 5.0;
 /// Width of the rating bars, in characters.
@@ -134,7 +140,10 @@ impl Session {
         // (not after the commands that ask the database nothing: they work while it is away)
         // (`use` has just read the key)
         let reads = command.needs_database() && !matches!(command, Command::Use(_));
-        let result = self.run(command).map_err(|e| self.explain_missing(e));
+        let on_cwd = command.uses_current_path();
+        let result = self
+            .run(command)
+            .map_err(|e| self.explain_missing(e, on_cwd));
         if result.is_ok() && reads {
             self.refresh_key();
         }
@@ -165,8 +174,11 @@ impl Session {
     }
 
     /// A "no object" error, when the current path itself is gone (someone moved or deleted
-    /// it meanwhile), says so: otherwise `ls` and `cd ..` fail with no clue why.
-    fn explain_missing(&self, err: ShellError) -> ShellError {
+    /// it meanwhile) and the command worked on it (`on_cwd`), says so: otherwise `ls` and
+    /// `cd ..` fail with no clue why. The error keeps its detail and hint. (An absolute path
+    /// or a building key is not the current path's business: `use nope` kept its own message;
+    /// found by a review.)
+    fn explain_missing(&self, err: ShellError, on_cwd: bool) -> ShellError {
         let missing = matches!(&err, ShellError::Sql(e)
             if e.code() == Some(&tokio_postgres::error::SqlState::NO_DATA_FOUND));
         // The building in use, deleted meanwhile: its key, not the id the command sent.
@@ -181,14 +193,17 @@ impl Session {
                 ));
             }
         }
-        if !missing || self.cwd == "/" || self.cwd_exists() != Some(false) {
+        if !missing || !on_cwd || self.cwd == "/" || self.cwd_exists() != Some(false) {
             return err;
         }
-        ShellError::Invalid(format!(
-            "{err}: the current path {} no longer exists (moved or deleted meanwhile); \
-             `cd ..` goes to the nearest path above it that does, `cd /` to the root",
-            printable(&self.cwd)
-        ))
+        ShellError::Noted {
+            note: format!(
+                "the current path {} no longer exists (moved or deleted meanwhile); \
+                 `cd ..` goes to the nearest path above it that does, `cd /` to the root",
+                printable(&self.cwd)
+            ),
+            err: Box::new(err),
+        }
     }
 
     /// Whether the current path is still an object; `None` when that cannot be asked.
@@ -543,12 +558,13 @@ impl Session {
         }
 
         let connections = self.db.query(
-            "SELECT c.direction, c.kind, c.other_path, c.other_type FROM arxos.connections_of($1, $2) c",
-            &[&building, &object_path],
+            "SELECT c.direction, c.kind, c.other_path, c.other_type
+               FROM arxos.connections_of($1, $2, max => $3) c",
+            &[&building, &object_path, &(INSPECT_CONNECTIONS + 1)],
         )?;
         let _ = writeln!(out, "{}", p.paint(Style::Heading, "connections"));
         let mut table = Vec::new();
-        for c in &connections {
+        for c in connections.iter().take(INSPECT_CONNECTIONS as usize) {
             let direction: String = c.try_get(0)?;
             let other = format!(
                 "{} {} ({})",
@@ -559,6 +575,12 @@ impl Session {
             table.push([direction, printable(&c.try_get::<_, String>(1)?), other]);
         }
         out.push_str(&indent(&none_if_empty(render_table(&table))));
+        if connections.len() > INSPECT_CONNECTIONS as usize {
+            let _ = writeln!(
+                out,
+                "  (first {INSPECT_CONNECTIONS} shown; `trace` follows them all, `sql select * from arxos.connections_of(…)` lists them)"
+            );
+        }
 
         let changes = self.db.query(
             "SELECT date_trunc('second', h.at)::text, h.actor, h.op, h.changes::text
@@ -973,7 +995,7 @@ impl Session {
                     ShellError::Invalid("sql runs one statement at a time".to_owned())
                 } else if timed_out {
                     ShellError::Invalid(
-                        "the query ran past the 10 s sql gives a statement (its statement_timeout): narrow it, or run it in psql"
+                        "the query ran past the statement timeout sql gives it (10 s, or the role's or database's statement_timeout when lower): narrow it, or run it in psql"
                             .to_owned(),
                     )
                 } else if copy {
@@ -989,11 +1011,21 @@ impl Session {
             return Ok("OK\n".to_owned());
         };
         let mut table = Vec::with_capacity(result.rows.len() + 1);
-        table.push(columns.iter().map(|c| printable(c)).collect::<Vec<_>>());
+        let mut cut = 0usize;
+        let mut shown = |text: &str| {
+            let text = printable(text);
+            if text.chars().count() > SQL_MAX_CHARS {
+                cut += 1;
+                render::shorten(&text, SQL_MAX_CHARS)
+            } else {
+                text
+            }
+        };
+        table.push(columns.iter().map(|c| shown(c)).collect::<Vec<_>>());
         for row in &result.rows {
             table.push(
                 row.iter()
-                    .map(|v| v.as_deref().map(printable).unwrap_or_default())
+                    .map(|v| v.as_deref().map(&mut shown).unwrap_or_default())
                     .collect(),
             );
         }
@@ -1010,6 +1042,13 @@ impl Session {
             let _ = writeln!(out, "(first {n} rows shown; the query returned more)");
         } else {
             let _ = writeln!(out, "({n} {})", plural(n, "row", "rows"));
+        }
+        if cut > 0 {
+            let _ = writeln!(
+                out,
+                "({cut} {} longer than {SQL_MAX_CHARS} characters cut, ending in …; psql shows them whole)",
+                plural(cut, "value", "values")
+            );
         }
         Ok(out)
     }

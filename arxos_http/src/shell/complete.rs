@@ -94,7 +94,10 @@ pub fn complete(line: &str, source: &dyn Source) -> (usize, Vec<Pair>) {
             }
             pairs
         }
-        Slot::Path => paths(&current, lexed.open_quote, source),
+        Slot::Path => {
+            let filters = matches!(lexed.words[0].text.as_str(), "find" | "select");
+            paths(&current, lexed.open_quote, filters, source)
+        }
         Slot::Nothing => Vec::new(),
     };
     (start, candidates)
@@ -116,7 +119,8 @@ fn slot_of(command: &str, arg: usize, current: &str) -> Slot {
 }
 
 /// Completes the last segment of a typed path with the children of the path before it.
-fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
+/// `filters`: the command reads words with an operator as filters (`find`, `select`).
+fn paths(typed: &str, quote: Option<char>, filters: bool, source: &dyn Source) -> Vec<Pair> {
     let (dir_typed, prefix) = match typed.rfind('/') {
         Some(i) => typed.split_at(i + 1),
         None => ("", typed),
@@ -147,7 +151,13 @@ fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
         .filter(|(name, _)| crate::table::printable(name) == *name)
         .map(|(name, is_dir)| {
             let slash = if is_dir { "/" } else { "" };
-            let mut replacement = escape(&format!("{dir_typed}{name}{slash}"), quote);
+            let word = format!("{dir_typed}{name}{slash}");
+            let word = if read_otherwise(&word, filters) {
+                format!("./{word}")
+            } else {
+                word
+            };
+            let mut replacement = escape(&word, quote);
             // A leaf ends the word: inside a quote, the quote is closed (a folder stays open
             // for the next name).
             if let (false, Some(q)) = (is_dir, quote) {
@@ -163,6 +173,17 @@ fn paths(typed: &str, quote: Option<char>, source: &dyn Source) -> Vec<Pair> {
         pairs.push(more_note(typed, quote));
     }
     pairs
+}
+
+/// Whether the relative path `word`, typed as it is, would be read as something else than a
+/// path: an option (`-odd`; `-` is `cd`'s previous path), a pipe (`&`), or in `find` a filter
+/// (`room=1`). Completion then writes it `./word`, which is always the path (found by a
+/// review: completing such a name inserted text the parser then refused or misread).
+fn read_otherwise(word: &str, filters: bool) -> bool {
+    !word.starts_with(['/', '.'])
+        && (word.starts_with('-')
+            || parse::PIPE_WORDS.contains(&word)
+            || (filters && word.contains(['=', '!', '<', '>', '~'])))
 }
 
 /// The last candidate of a cut list: it replaces the word with itself, so the common prefix of
@@ -310,6 +331,63 @@ mod tests {
         assert_eq!(replacements("cd ..").1, vec!["../".to_owned()]);
         assert_eq!(replacements("tree ").1.len(), 5);
         assert_eq!(replacements("cd /nowhere/../../x").1, Vec::<String>::new());
+    }
+
+    /// A root whose names read as something else typed bare.
+    struct Odd;
+
+    impl Source for Odd {
+        fn cwd(&self) -> &str {
+            "/"
+        }
+        fn children(&self, _dir: &str, prefix: &str) -> Vec<(String, bool)> {
+            [
+                ("&", false),
+                ("-", false),
+                ("-odd", true),
+                ("room=1", false),
+                ("rooms", true),
+            ]
+            .iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .map(|(n, d)| (n.to_string(), *d))
+            .collect()
+        }
+        fn building_keys(&self, _prefix: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn names_that_read_as_options_pipes_or_filters_complete_as_dot_paths() {
+        let got = |line: &str| -> Vec<String> {
+            complete(line, &Odd)
+                .1
+                .into_iter()
+                .map(|p| p.replacement)
+                .collect()
+        };
+        assert_eq!(got("ls "), ["./&", "./-", "./-odd/", "room=1", "rooms/"]);
+        // find reads a word with an operator as a filter
+        assert_eq!(got("find ro"), ["./room=1", "rooms/"]);
+        assert_eq!(got("select /ro"), ["/room=1", "/rooms/"]);
+        assert_eq!(got("cd '&"), ["'./&'"]);
+        // and the parser reads them back as paths
+        for (line, path) in [
+            ("cd ./-", "./-"),
+            ("cd ./-odd/", "./-odd/"),
+            ("ls ./&", "./&"),
+        ] {
+            let command = parse::parse_command(line).unwrap();
+            assert!(
+                matches!(&command, parse::Command::Cd(parse::CdTarget::Path(p)) | parse::Command::Ls(Some(p)) if p == path),
+                "{line}: {command:?}"
+            );
+        }
+        assert!(matches!(
+            parse::parse_command("find ./room=1").unwrap(),
+            parse::Command::Find { under: Some(u), filters } if u == "./room=1" && filters.is_empty()
+        ));
     }
 
     /// A folder of 205 `p_a_…` and one `p_b_1`.

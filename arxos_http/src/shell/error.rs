@@ -19,6 +19,10 @@ pub enum ShellError {
     Path(#[from] PathError),
     #[error("{0}")]
     Invalid(String),
+    /// An error with a note of the shell's after it (`… : the current path … no longer
+    /// exists`); the database's detail and hint are the error's.
+    #[error("{err}: {note}")]
+    Noted { err: Box<ShellError>, note: String },
     #[error("{}", describe_sql_error(.0))]
     Sql(#[from] tokio_postgres::Error),
     #[error("{}", one_line(&crate::error::chain(.0)))]
@@ -47,6 +51,7 @@ impl ShellError {
     pub fn notes(&self) -> Vec<(&'static str, String)> {
         let Some(db) = (match self {
             ShellError::Sql(e) => e.as_db_error(),
+            ShellError::Noted { err, .. } => return err.notes(),
             _ => None,
         }) else {
             return Vec::new();

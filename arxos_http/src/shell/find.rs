@@ -171,8 +171,13 @@ fn json_value(text: &str) -> Value {
     }
 }
 
-/// Text that only looks like a number when it is one `numeric` accepts.
-const NUMERIC_TEXT: &str = r"'^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'";
+/// Text that only looks like a number when it is one `numeric` accepts: at most 255 digits
+/// either side of the point and an exponent of at most three digits, so that no stored string
+/// (`"1e999999"`, a million digits) overflows the cast and fails the whole search (found by a
+/// review); a longer one is not a number here. (255 is the most a bound of PostgreSQL's regular
+/// expressions may be.)
+const NUMERIC_TEXT: &str =
+    r"'^\s*[-+]?([0-9]{1,255}(\.[0-9]{0,255})?|\.[0-9]{1,255})([eE][-+]?[0-9]{1,3})?\s*$'";
 
 /// The `find` query: `arxos.find`'s own arguments and the extra conditions with their
 /// parameters (numbered after the six fixed ones).
@@ -288,12 +293,20 @@ impl FindQuery {
         format!("${}", FIXED_PARAMS + self.params.len())
     }
 
-    /// The statement; at most `limit` rows of (path, type, status, needs_repair).
+    /// The statement; at most `limit` rows of (path, type, status, needs_repair). Without
+    /// conditions of its own, `arxos.find` stops at `limit` itself (it returns its rows as a
+    /// set, which an outer LIMIT would cut only after the function had gathered every match:
+    /// the whole subtree for `find /`; found by a review).
     pub fn sql(&self, limit: i64) -> String {
-        let mut sql = String::from(
+        let max = if self.conditions.is_empty() {
+            format!(", max => {limit}")
+        } else {
+            String::new()
+        };
+        let mut sql = format!(
             "SELECT o.path::text, o.type, o.status, o.needs_repair \
                FROM arxos.find(building => $1, under => $2, type => $3, status => $4, \
-                               props => $5::text::jsonb, needs_repair => $6) o",
+                               props => $5::text::jsonb, needs_repair => $6{max}) o",
         );
         if !self.conditions.is_empty() {
             sql.push_str(" WHERE ");
@@ -381,6 +394,14 @@ mod tests {
         );
         assert!(q.conditions.is_empty());
         assert!(!q.sql(10).contains("WHERE"));
+        // arxos.find itself stops at the limit; with conditions after it, the outer LIMIT does.
+        assert!(
+            q.sql(10).contains("needs_repair => $6, max => 10)"),
+            "{}",
+            q.sql(10)
+        );
+        let q = FindQuery::build(&[filter("voltage>100")]);
+        assert!(!q.sql(10).contains("max =>"), "{}", q.sql(10));
     }
 
     #[test]

@@ -134,11 +134,24 @@ fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
     } else if io::stdin().is_terminal() {
         interactive(session)
     } else {
-        let lines = io::stdin()
-            .lock()
-            .split(b'\n')
-            .map_while(Result::ok)
-            .map(|line| String::from_utf8(line).map_err(|_| NOT_UTF8.to_owned()));
+        // Input that cannot be read (a directory, a device's error) is an error and ends the
+        // script, rather than reading as its end (found by a review: `arxos shell < /etc`
+        // exited 0 having run nothing).
+        let mut unreadable = false;
+        let lines = io::stdin().lock().split(b'\n').map_while(move |line| {
+            if unreadable {
+                return None;
+            }
+            Some(match line {
+                Ok(line) => String::from_utf8(line).map_err(|_| NOT_UTF8.to_owned()),
+                Err(e) => {
+                    unreadable = true;
+                    Err(format!(
+                        "the script could not be read from standard input ({e}): it stops here"
+                    ))
+                }
+            })
+        });
         run_script(&session, lines)
     }
 }

@@ -53,6 +53,31 @@ impl Command {
     pub fn needs_database(&self) -> bool {
         !matches!(self, Command::Pwd | Command::Help(_) | Command::Exit(_))
     }
+
+    /// Whether the command works on the current path: it names no path, or a relative one.
+    /// (Only then can a "no object" error be the current path's doing.)
+    pub fn uses_current_path(&self) -> bool {
+        let relative = |path: &Option<String>| path.as_deref().is_none_or(|p| !p.starts_with('/'));
+        match self {
+            Command::Cd(CdTarget::Path(path)) | Command::Trace { path, .. } => {
+                !path.starts_with('/')
+            }
+            Command::Ls(path)
+            | Command::Inspect(path)
+            | Command::Tree { path, .. }
+            | Command::Find { under: path, .. }
+            | Command::History { path, .. } => relative(path),
+            Command::Near { .. } => true,
+            Command::Cd(CdTarget::Root | CdTarget::Previous)
+            | Command::Buildings
+            | Command::Use(_)
+            | Command::Pwd
+            | Command::Rating
+            | Command::Sql(_)
+            | Command::Help(_)
+            | Command::Exit(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,7 +331,10 @@ pub fn command_spans(line: &str) -> Vec<Range<usize>> {
             }
         }
         let before = [k.checked_sub(3).and_then(at), k.checked_sub(2).and_then(at)];
-        let escape_string = matches!(before[1], Some('E' | 'e')) && !before[0].is_some_and(ident);
+        // (an escape string is SQL's: outside `sql`, `E'a\'` is the word `Ea\`, as the words
+        // are lexed, and a `;` after it ends the command; found by a review)
+        let escape_string =
+            sql && matches!(before[1], Some('E' | 'e')) && !before[0].is_some_and(ident);
         match (quote, c) {
             // a SQL identifier in double quotes: no escapes (`""` is a quote inside it)
             (Some('"'), '"') if sql => quote = None,
@@ -468,10 +496,7 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
     // has not; said so, rather than as an unknown option or a path named `|` (found by an
     // audit). Quoted (`'|'`), they are a name like any other.
     if let Some(word) = lex(rest).words.iter().find(|w| {
-        matches!(
-            w.text.as_str(),
-            "|" | "||" | ">" | ">>" | "<" | "2>" | "&&" | "&"
-        ) && rest[w.start..].starts_with(w.text.as_str())
+        PIPE_WORDS.contains(&w.text.as_str()) && rest[w.start..].starts_with(w.text.as_str())
     }) {
         // (`find health > 50` is no filter either: one is written without blanks; review.)
         let filters = match name {
@@ -608,6 +633,9 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
     Ok(command)
 }
 
+/// Words a Unix shell reads as pipes and redirections, refused unquoted (see [`parse_command`]).
+pub const PIPE_WORDS: &[&str] = &["|", "||", ">", ">>", "<", "2>", "&&", "&"];
+
 /// Whether `select …` reads as a SQL query rather than `find`'s filters and path, judged by
 /// its first word (a filter's quoted value may hold anything), or a bare `from` or `where`
 /// after it: a number (`select 1`),
@@ -631,7 +659,9 @@ fn looks_like_sql(args: &[String]) -> bool {
     let word = first.to_ascii_lowercase();
     matches!(word.as_str(), "*" | "distinct")
         || word.contains(['(', ','])
-        || (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        // a number has a digit: `select .` and `select ..` are find's paths (found by a review)
+        || (word.bytes().any(|b| b.is_ascii_digit())
+            && word.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
 }
 
 fn usage(name: &str) -> ShellError {
@@ -853,6 +883,30 @@ mod tests {
             split_commands("sql select $$a$$$$; pwd"),
             vec!["sql select $$a$$$$; pwd"]
         );
+        // an escape string is SQL's: elsewhere `E'a\'` is a word as the words are read, and
+        // the `;` after it ends the command (found by a review: `pwd` was swallowed)
+        assert_eq!(split_commands(r"ls E'a\'; pwd"), vec![r"ls E'a\'", "pwd"]);
+        assert_eq!(words(r"ls E'a\'").unwrap(), vec!["ls", r"Ea\"]);
+        assert_eq!(
+            split_commands(r"sql select E'a\'; b'; pwd"),
+            vec![r"sql select E'a\'; b'", "pwd"]
+        );
+    }
+
+    #[test]
+    fn select_of_dots_is_a_path_and_of_numbers_sql() {
+        for path in [".", ".."] {
+            assert!(
+                matches!(parse_command(&format!("select {path}")), Ok(Command::Find { under: Some(u), .. }) if u == path),
+                "select {path}"
+            );
+        }
+        for sql in ["select 1", "select .5", "select 1.5"] {
+            assert!(
+                matches!(parse_command(sql), Err(ShellError::Invalid(m)) if m.contains("to run SQL")),
+                "{sql}"
+            );
+        }
     }
 
     #[test]
