@@ -65,7 +65,12 @@ cleanup() {
 }
 trap cleanup EXIT
 cluster_init "$work"
-SETTINGS="shared_buffers = 4GB, work_mem = 32MB, maintenance_work_mem = 1GB, effective_cache_size = 8GB, max_wal_size = 16GB, checkpoint_timeout = 30min, random_page_cost = 1.1, jit = off, synchronous_commit = on, fsync = on, autovacuum = on, autovacuum_naptime = 5s"
+# Memory settings for this machine's 24 GB, smaller on a smaller one (a fifth of the memory
+# for shared buffers, two fifths for the cache estimate), so that the cluster starts there too.
+mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+shared_mb=$((mem_mb / 5 < 4096 ? mem_mb / 5 : 4096))
+cache_mb=$((mem_mb * 2 / 5 < 8192 ? mem_mb * 2 / 5 : 8192))
+SETTINGS="shared_buffers = ${shared_mb}MB, work_mem = 32MB, maintenance_work_mem = 1GB, effective_cache_size = ${cache_mb}MB, max_wal_size = 16GB, checkpoint_timeout = 30min, random_page_cost = 1.1, jit = off, synchronous_commit = on, fsync = on, autovacuum = on, autovacuum_naptime = 5s"
 tr ',' '\n' <<<"$SETTINGS" | sed 's/^ *//' >>"$work/data/postgresql.conf"
 # pg_stat_statements profiles the statements inside the triggers (see profile()); it tracks
 # nothing in the measured runs.

@@ -116,7 +116,7 @@ cluster_start() {
     # Without RUST_BACKTRACE: with it, pgrx attaches a Rust backtrace to the DETAIL of the
     # PostgreSQL errors raised inside the extension's Rust code, which clients then see.
     as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-        -o "-p $port" start >/dev/null || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
+        -o "-p $port" start >/dev/null || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start on port $port (the log above says why; a port another server holds: make run takes ARXOS_PG_PORT)"; }
 }
 
 # cluster_stop DIR

@@ -13,11 +13,14 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-regress.XXXXXX")
 chmod 755 "$work"
 port=$(free_port)
 out="$ROOT_DIR/pg_regress"
+# Its owner, given back at the end: the checkout's (root running a checkout of another user's,
+# in CI or under sudo, must not leave it root's; found by a review).
+owner=$(stat -c %u:%g "$out")
 # pg_regress runs as postgres and reads the checkout.
 pg_reach "$out"
 cleanup() {
     # Whatever failed: the checkout back to its owner, the cluster stopped.
-    if [ "$(id -u)" = 0 ]; then chown -R "$(id -u):$(id -g)" "$out" 2>/dev/null || true; fi
+    if [ "$(id -u)" = 0 ]; then chown -R "$owner" "$out" 2>/dev/null || true; fi
     cluster_stop "$work"
     rm -rf "$work"
 }
