@@ -46,3 +46,32 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- What this database's schema was made from: the digest of the install script that created it
+-- (arxos.install_script_digest(), read from the extension directory as this script runs; NULL
+-- when it could not be read), kept as the body of a function, which belongs to the extension:
+-- pg_dump does not save it and logical replication does not carry it, so a restored database
+-- or a subscriber records the script of the build that made it. Before the first release every
+-- build is version 0.1.0, and ALTER EXTENSION UPDATE has nothing to apply (docs/development.md,
+-- "Upgrades"): a database made by one build and served by another whose schema differs runs the
+-- new library against the old tables and functions. arxos.schema_problem() says so, and the
+-- shim's readiness with it (found by a review). An upgrade script ends by making this function
+-- again, with the digest of the install script of the version it upgrades to.
+DO $$
+BEGIN
+    EXECUTE format(
+        'CREATE FUNCTION arxos.schema_made_from() RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+        format('SELECT %L::text', arxos.install_script_digest()));
+END
+$$;
+
+-- NULL when the schema was made from the install script installed now (or either is not
+-- known), else what is wrong and what to do.
+CREATE FUNCTION arxos.schema_problem() RETURNS text
+LANGUAGE sql VOLATILE AS $$
+    SELECT CASE WHEN d.made IS NULL OR d.installed IS NULL OR d.made = d.installed THEN NULL
+                ELSE format('this database''s arxos schema was made by another build of the extension than the one installed (from an install script with digest %s…, where the installed one''s is %s…): the library runs against tables and functions it was not built for. Dump the database and restore it into a new one made with this build (docs/operations.md, "Backups"), or install the build it was made with',
+                            left(d.made, 12), left(d.installed, 12))
+           END
+      FROM (SELECT arxos.schema_made_from() AS made, arxos.install_script_digest() AS installed) d
+$$;

@@ -4,6 +4,7 @@
 //! resolve relative paths the same way the database does.
 
 pub mod ewkb;
+pub mod install_script;
 pub mod json_depth;
 pub mod json_number;
 pub mod jsonb;

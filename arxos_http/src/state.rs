@@ -61,6 +61,8 @@ pub struct Shared {
     pub grants: Arc<crate::grants::Grants>,
     /// The event streams each key holds open (`--max-streams-per-key`).
     pub streams: Arc<crate::realtime::streams::Streams>,
+    /// The schema against the installed build of the extension (health, readiness).
+    pub schema: crate::routes::health::SchemaCheck,
 }
 
 impl Shared {
@@ -83,6 +85,7 @@ impl Shared {
             streams: crate::realtime::streams::Streams::new(
                 crate::realtime::streams::DEFAULT_MAX_PER_KEY,
             ),
+            schema: Default::default(),
         }
     }
 

@@ -18,6 +18,7 @@ pub extern "C-unwind" fn _PG_init() {
 
 mod documents;
 mod ewkb;
+mod install;
 mod jsonb;
 mod locations;
 mod market;

@@ -1,6 +1,15 @@
 -- Installs the extension and the sample building used by the other tests.
 CREATE EXTENSION arxos CASCADE;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'arxos';
+-- The schema was made by the build installed (its install script's digest recorded in it).
+SELECT arxos.schema_problem() IS NULL AS made_by_this_build,
+       arxos.schema_made_from() = arxos.install_script_digest() AS digests_agree,
+       arxos.schema_made_from() ~ '^[0-9a-f]{64}$' AS a_sha256;
+BEGIN;
+CREATE OR REPLACE FUNCTION arxos.schema_made_from() RETURNS text LANGUAGE sql IMMUTABLE
+    AS $$ SELECT repeat('0', 64) $$;
+SELECT left(arxos.schema_problem(), 130) AS another_build;
+ROLLBACK;
 SELECT arxos.load_sample();
 SELECT arxos.load_sample();  -- second call: nothing to do
 SELECT count(*) AS objects FROM arxos.objects;

@@ -67,6 +67,18 @@ fn a_dump_restores_every_row_and_the_restored_database_goes_on() {
         .unwrap();
 
     let before = contents(&mut c);
+    // The schema this database was made from, as if another build had made it: not saved in
+    // the dump (a function of the extension), so the restore records its own build's.
+    c.batch_execute(
+        "CREATE OR REPLACE FUNCTION arxos.schema_made_from() RETURNS text LANGUAGE sql IMMUTABLE
+             AS $$ SELECT repeat('0', 64) $$",
+    )
+    .unwrap();
+    let problem: Option<String> = c
+        .query_one("select arxos.schema_problem()", &[])
+        .unwrap()
+        .get(0);
+    assert!(problem.is_some());
     for table in [
         "arxos.objects",
         "arxos.connections",
@@ -132,6 +144,14 @@ fn a_dump_restores_every_row_and_the_restored_database_goes_on() {
     let differ: Vec<_> = before.iter().zip(&after).filter(|(b, a)| b != a).collect();
     assert_eq!(before.len(), after.len(), "{before:?}\n{after:?}");
     assert!(differ.is_empty(), "restored differently: {differ:?}");
+    let problem: Option<String> = r
+        .query_one("select arxos.schema_problem()", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        problem, None,
+        "the restore's schema is the installed build's"
+    );
 
     // It goes on: the pending events are sequenced after the restored ones, a new write's too;
     // the rating is the oracle's; the key still opens; the BI views fill.

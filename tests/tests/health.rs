@@ -306,3 +306,56 @@ fn a_busy_pool_is_told_apart_from_a_database_that_is_down() {
     dba.batch_execute("ROLLBACK").expect("unlock");
     assert_eq!(held.join().unwrap().status, 200);
 }
+
+/// A database whose schema another build of the extension made (its install script's digest
+/// is not the installed one's; before the first release every build is 0.1.0, so the versions
+/// agree) is not ready, and says what to do; so is one whose schema predates the check (found
+/// by a review: a new build over an old database went unnoticed).
+#[test]
+fn a_schema_made_by_another_build_is_not_ready() {
+    let cluster = Cluster::start();
+    let mut db = cluster.client();
+    let problem: Option<String> = db
+        .query_one("SELECT arxos.schema_problem()", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(problem, None, "a database made by the installed build");
+    // The schema as another build would have made it.
+    db.batch_execute(
+        "CREATE OR REPLACE FUNCTION arxos.schema_made_from() RETURNS text LANGUAGE sql IMMUTABLE
+             AS $$ SELECT repeat('0', 64) $$",
+    )
+    .unwrap();
+    let shim = Shim::start(&cluster.url());
+    let http = Http::new();
+    let ready = http.get(&shim.url("/api/health/ready"));
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    let error = ready.json()["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.starts_with("this database's arxos schema was made by another build of the extension than the one installed (from an install script with digest 000000000000…")
+            && error.contains("Dump the database and restore it into a new one made with this build"),
+        "{error}"
+    );
+    let health = http.get(&shim.url("/api/health")).json();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["database"]["error"], error.as_str());
+    drop(shim);
+
+    // A schema older than the check: no arxos.schema_problem() at all.
+    db.batch_execute(
+        "ALTER EXTENSION arxos DROP FUNCTION arxos.schema_problem();
+         DROP FUNCTION arxos.schema_problem()",
+    )
+    .unwrap();
+    let shim = Shim::start(&cluster.url());
+    let ready = http.get(&shim.url("/api/health/ready"));
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(
+        ready.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("this database's arxos schema was made by an older build of the extension than the one installed (it has no arxos.schema_problem())"),
+        "{}",
+        ready.body
+    );
+}

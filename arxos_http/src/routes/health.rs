@@ -115,13 +115,52 @@ pub const SETUP_SQL: &str = "select e.extversion::text, current_user::text,
              else false end
    from pg_catalog.pg_extension e where e.extname = 'arxos'";
 
-/// What [`SETUP_SQL`] found.
+/// What [`SETUP_SQL`] found, and [`SchemaCheck`].
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Setup {
     pub extension_version: Option<String>,
     pub role: String,
     pub sets_api_role: bool,
     pub authorizes: bool,
+    /// The database's schema made by another build of the extension than the one installed
+    /// (`arxos.schema_problem()`).
+    pub schema_problem: Option<String>,
+}
+
+/// How long [`SchemaCheck`]'s answer is kept: the schema and the installed build change only
+/// when someone installs or restores, and the health routes answer anyone, as often as asked.
+const SCHEMA_RECHECK: Duration = Duration::from_secs(60);
+
+/// What the database says of its schema against the installed build, asked at most once a
+/// [`SCHEMA_RECHECK`].
+#[derive(Default)]
+pub struct SchemaCheck(std::sync::Mutex<Option<(Instant, Option<String>)>>);
+
+/// A schema from a build without `arxos.schema_problem()`: older than the check itself.
+const SCHEMA_PREDATES: &str = "this database's arxos schema was made by an older build of the extension than the one installed (it has no arxos.schema_problem()): the library runs against tables and functions it was not built for. Dump the database and restore it into a new one made with this build (docs/operations.md, \"Backups\"), or install the build it was made with";
+
+impl SchemaCheck {
+    /// `arxos.schema_problem()`, asked on `client` unless asked less than
+    /// [`SCHEMA_RECHECK`] ago; `None` also when it cannot be asked now (the next check asks).
+    pub async fn problem(&self, client: &tokio_postgres::Client) -> Option<String> {
+        if let Some((at, problem)) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            if at.elapsed() < SCHEMA_RECHECK {
+                return problem.clone();
+            }
+        }
+        let problem = match client.query_one("select arxos.schema_problem()", &[]).await {
+            Ok(row) => row.try_get::<_, Option<String>>(0).ok()?,
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION) => {
+                Some(SCHEMA_PREDATES.to_owned())
+            }
+            Err(e) => {
+                tracing::debug!(error = %chain(&e), "health check: arxos.schema_problem() failed");
+                return None;
+            }
+        };
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), problem.clone()));
+        problem
+    }
 }
 
 impl Setup {
@@ -135,6 +174,7 @@ impl Setup {
             role: row.try_get(1)?,
             sets_api_role: row.try_get(2)?,
             authorizes: row.try_get(3)?,
+            schema_problem: None,
         })
     }
 
@@ -143,7 +183,9 @@ impl Setup {
     /// found by a review), which go to the log.
     pub fn public_problem(&self) -> Option<String> {
         let problem = self.problem()?;
-        if extension_problem(self.extension_version.as_deref()).is_some() {
+        if extension_problem(self.extension_version.as_deref()).is_some()
+            || self.schema_problem.is_some()
+        {
             return Some(problem);
         }
         // at most once a minute: the health routes answer anyone, as often as they ask
@@ -154,12 +196,15 @@ impl Setup {
     }
 
     /// What keeps this server from serving requests, if anything: the extension (missing, or
-    /// another version), or a role that cannot act as `arxos_api` or check keys, with which
+    /// another version, or a schema made by another build of it), or a role that cannot act as `arxos_api` or check keys, with which
     /// every request would be refused (403) while the database looked fine (found by an
     /// audit: a revoked grant went unnoticed by health and readiness).
     pub fn problem(&self) -> Option<String> {
         if let Some(problem) = extension_problem(self.extension_version.as_deref()) {
             return Some(problem);
+        }
+        if let Some(problem) = &self.schema_problem {
+            return Some(problem.clone());
         }
         let role = sql_identifier(&self.role);
         match (self.sets_api_role, self.authorizes) {
@@ -212,7 +257,9 @@ fn role_problem_log_due() -> bool {
             .is_ok()
 }
 
-async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), ProbeFailure> {
+/// [`SETUP_SQL`] and, with the extension there, [`SchemaCheck`]: the setup, and how long
+/// the setup's query took.
+async fn probe(state: &AppState) -> Result<(Setup, Duration), ProbeFailure> {
     let attempt = async {
         let client = state.pool.get().await.map_err(|e| {
             tracing::warn!(error = %chain(&e), "health check: no database connection");
@@ -223,10 +270,15 @@ async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), P
             ProbeFailure::unreachable("the database query failed")
         };
         // Prepared once per connection, so the timing below is one round trip.
-        let statement = client.prepare_cached(sql).await.map_err(failed)?;
+        let statement = client.prepare_cached(SETUP_SQL).await.map_err(failed)?;
         let started = Instant::now();
         let row = client.query_opt(&statement, &[]).await.map_err(failed)?;
-        Ok((row, started.elapsed()))
+        let round_trip = started.elapsed();
+        let mut setup = Setup::from_row(row.as_ref()).unwrap_or_default();
+        if setup.extension_version.is_some() {
+            setup.schema_problem = state.schema.problem(&client).await;
+        }
+        Ok((setup, round_trip))
     };
     match tokio::time::timeout(CHECK_TIMEOUT, attempt).await {
         Ok(result) => result,
@@ -253,11 +305,10 @@ async fn probe(state: &AppState, sql: &str) -> Result<(Option<Row>, Duration), P
 /// listener's state when the database answers and has the extension and the listener read
 /// the outbox less than [`LISTENER_GRACE`] ago; 503 with status "degraded" otherwise.
 async fn health(State(state): State<AppState>) -> Response {
-    let probe = probe(&state, SETUP_SQL).await;
+    let probe = probe(&state).await;
     let uptime_seconds = state.started.elapsed().as_secs();
     let (status, extension_version, database) = match probe {
-        Ok((row, round_trip)) => {
-            let setup = Setup::from_row(row.as_ref()).unwrap_or_default();
+        Ok((setup, round_trip)) => {
             let error = setup.public_problem();
             let version = setup.extension_version;
             let status = if error.is_none() { "ok" } else { "degraded" };
@@ -312,10 +363,8 @@ async fn live() -> Json<serde_json::Value> {
 /// extension and lets this server's role act for requests ([`Setup::problem`]: without them
 /// every API call fails), else 503.
 async fn ready(State(state): State<AppState>) -> Response {
-    let problem = match probe(&state, SETUP_SQL).await {
-        Ok((row, _)) => Setup::from_row(row.as_ref())
-            .unwrap_or_default()
-            .public_problem(),
+    let problem = match probe(&state).await {
+        Ok((setup, _)) => setup.public_problem(),
         Err(failure) => Some(failure.reason.to_owned()),
     };
     match problem {
@@ -362,6 +411,7 @@ mod tests {
             role: "arxos_authenticator".to_owned(),
             sets_api_role: true,
             authorizes: true,
+            schema_problem: None,
         };
         assert_eq!(fine.problem(), None);
         let not_member = Setup {
@@ -390,11 +440,20 @@ mod tests {
             "{problem}"
         );
         assert_eq!(sql_identifier("App \"x\""), "\"App \"\"x\"\"\"");
-        // the extension's own problem comes first
+        // the extension's own problem comes first, then its schema's, said in public as it is
         assert!(Setup::default()
             .problem()
             .unwrap()
             .contains("not installed"));
+        let other_build = Setup {
+            schema_problem: Some("made by another build".to_owned()),
+            ..bare
+        };
+        assert_eq!(other_build.problem().unwrap(), "made by another build");
+        assert_eq!(
+            other_build.public_problem().unwrap(),
+            "made by another build"
+        );
     }
 
     #[test]
