@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Instructions per single-row write (callgrind), through the extension and into the plain
 # table, on a generated building. Throughput on this machine drifts by tens of percent from one
-# minute to the next; instruction counts repeat to a few percent, so this is the measurement to
-# compare two versions of a trigger with. Writes bench/results/instructions.md.
+# minute to the next; instruction counts repeat to about 5 % (each run generates a new
+# building, whose random id bits split other index pages), so this is the measurement to
+# compare two versions of a trigger with, over two or more runs of each, alternately.
+# Writes bench/results/instructions.md.
 #
 # How: the cluster is stopped and each script runs in a single-user backend
 # (`postgres --single`) under `valgrind --tool=callgrind`, inside one transaction that is rolled
