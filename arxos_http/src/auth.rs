@@ -42,10 +42,14 @@ impl std::fmt::Debug for ApiKey {
 /// The key of a request, if it presented one: `X-API-Key: <key>` or
 /// `Authorization: Bearer <key>`. A key sent in bytes that are not visible ASCII is presented
 /// too, as [`UNREADABLE_KEY`], and refused as every unknown key is.
+/// A blank `X-API-Key` is no key: a Bearer key then counts (found by a review: a proxy's
+/// template with an unset variable sent `X-API-Key:` beside a valid Bearer key, and got 401).
 pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get("x-api-key") {
         let key = value.to_str().map_or(UNREADABLE_KEY, str::trim);
-        return (!key.is_empty()).then_some(key);
+        if !key.is_empty() {
+            return Some(key);
+        }
     }
     let value = headers.get(AUTHORIZATION)?;
     let Ok(value) = value.to_str() else {
@@ -207,5 +211,11 @@ mod tests {
         assert_eq!(presented_key(&headers), None);
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer   "));
         assert_eq!(presented_key(&headers), None);
+        // a blank X-API-Key leaves the Bearer key (an unset variable in a proxy's template)
+        headers.insert("x-api-key", HeaderValue::from_static(" "));
+        assert_eq!(presented_key(&headers), None);
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer arx_b"));
+        assert_eq!(presented_key(&headers), Some("arx_b"));
+        assert_eq!(sent_key(&headers, None).unwrap(), Some("arx_b"));
     }
 }

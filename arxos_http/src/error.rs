@@ -429,6 +429,26 @@ pub fn code_for_sqlstate(state: &str) -> ErrorCode {
     }
 }
 
+/// The code of a `POST /api/query` error of SQLSTATE `state` ([`ApiError::from_query_error`]);
+/// `None`: the database's trouble, mapped as on every route ([`code_for_sqlstate`]).
+/// `timed_out`: the statement ran as long as its time limit.
+fn query_error_code(state: &str, timed_out: bool) -> Option<ErrorCode> {
+    Some(match state {
+        "57014" if timed_out => ErrorCode::QueryTimeout,
+        "57014" => ErrorCode::Validation,
+        "42501" | "25006" => ErrorCode::Forbidden,
+        // A limit set on the query role (temp_file_limit): the query's to keep within.
+        "53400" => ErrorCode::Validation,
+        s if s.starts_with("08") || s.starts_with("53") || s.starts_with("57P") => return None,
+        // Lost to others, not the query's fault: a serialization failure (also a hot
+        // standby's conflict with recovery), a deadlock, a lock not free; sent again, it may
+        // pass (409, as on every route; found by a review: they were 400).
+        "40001" | "40P01" | "55P03" => return None,
+        s if s.starts_with("XX") || s.starts_with("58") => return None,
+        _ => ErrorCode::Validation,
+    })
+}
+
 impl ApiError {
     /// Maps an error of a caller's own SQL (`POST /api/query`): whatever the database refused
     /// about the statement is the caller's to fix (4xx, with the database's message); only
@@ -450,18 +470,8 @@ impl ApiError {
         // language (lc_messages): the server's clock starts after the shim's, so a statement
         // the limit stopped has run at least the limit here, and a cancel earlier than the
         // limit has not (a later one cannot come: the limit stops the statement first).
-        let timed_out = ran >= limit;
-        let code = match state {
-            "57014" if timed_out => ErrorCode::QueryTimeout,
-            "57014" => ErrorCode::Validation,
-            "42501" | "25006" => ErrorCode::Forbidden,
-            // A limit set on the query role (temp_file_limit): the query's to keep within.
-            "53400" => ErrorCode::Validation,
-            s if s.starts_with("08") || s.starts_with("53") || s.starts_with("57P") => {
-                return Self::from(err)
-            }
-            s if s.starts_with("XX") || s.starts_with("58") => return Self::from(err),
-            _ => ErrorCode::Validation,
+        let Some(code) = query_error_code(state, ran >= limit) else {
+            return Self::from(err);
         };
         let message = match code {
             ErrorCode::QueryTimeout => "the query ran longer than the time limit and was stopped",
@@ -632,6 +642,28 @@ fn http_hint(hint: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_that_lost_to_others_is_a_conflict_not_the_callers_mistake() {
+        for state in ["40001", "40P01", "55P03"] {
+            assert_eq!(query_error_code(state, false), None, "{state}");
+            assert_eq!(code_for_sqlstate(state), ErrorCode::Conflict, "{state}");
+        }
+        assert_eq!(
+            query_error_code("57014", true),
+            Some(ErrorCode::QueryTimeout)
+        );
+        assert_eq!(
+            query_error_code("57014", false),
+            Some(ErrorCode::Validation)
+        );
+        assert_eq!(
+            query_error_code("42601", false),
+            Some(ErrorCode::Validation)
+        );
+        assert_eq!(query_error_code("25006", false), Some(ErrorCode::Forbidden));
+        assert_eq!(query_error_code("08006", false), None);
+    }
 
     #[test]
     fn a_chain_is_one_line() {

@@ -26,6 +26,10 @@ fn values_keep_their_postgres_types() {
         json!(["b42", "/electrical"]),
     );
     assert_eq!(r.status, 200, "{}", r.body);
+    // `"params": null` is no parameters, as for every field of a body sent as null
+    let none = query(&api, &api.key, "SELECT 1 AS one", Value::Null);
+    assert_eq!(none.status, 200, "{}", none.body);
+    assert_eq!(none.json()["rows"], json!([[1]]));
     let body = r.json();
     let types: Vec<&str> = body["columns"]
         .as_array()

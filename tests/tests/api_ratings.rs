@@ -137,4 +137,14 @@ fn rating_routes_answer_the_extension_s_figures() {
         400,
         "VALIDATION_ERROR",
     );
+    // a score as the next link writes it, not one numeric refuses in its own words
+    let refused = api.get("/api/ratings?after=1e-1001:b42");
+    assert_error(&refused, 400, "VALIDATION_ERROR");
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("after must be score:key")),
+        "{}",
+        refused.body
+    );
 }

@@ -26,6 +26,17 @@ fn missing_unknown_and_revoked_keys_are_401() {
         None,
     );
     assert_eq!(bearer.status, 200, "{}", bearer.body);
+    // A blank X-API-Key beside it is no key (a proxy's unset variable), not a missing one.
+    let blank = api.http.request(
+        "GET",
+        &url,
+        &[
+            ("x-api-key", ""),
+            ("authorization", &format!("Bearer {}", api.key)),
+        ],
+        None,
+    );
+    assert_eq!(blank.status, 200, "{}", blank.body);
     // Two different keys: which one is meant cannot be told (the same key twice is fine).
     let both = |other: &str| {
         api.http.request(

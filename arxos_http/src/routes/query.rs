@@ -50,8 +50,9 @@ pub struct QueryRequest {
     pub sql: String,
     /// Values of $1, $2, …: strings, numbers, booleans or null (objects and arrays are passed
     /// as their JSON text).
-    /// Numbers are passed on as written (never through a binary float).
-    #[serde(default)]
+    /// Numbers are passed on as written (never through a binary float). `null` is no
+    /// parameters, as for every field left out.
+    #[serde(default, deserialize_with = "crate::body_fields::or_default")]
     #[schema(value_type = Vec<serde_json::Value>)]
     pub params: Vec<Box<RawValue>>,
 }

@@ -178,7 +178,14 @@ pub async fn leaderboard(
         None => (None, None),
         Some(None) => (q.after.clone(), None),
         Some(Some((score, key))) => {
-            if score.parse::<f64>().map_or(true, |s| !s.is_finite()) || key.is_empty() {
+            // Written as the next link writes a score: digits and a point, no exponent (found
+            // by a review: `1e-1001` passed as 0 here, and PostgreSQL's numeric then refused
+            // it with words that did not name `after`).
+            let plain = score.len() <= 40
+                && score
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+            if !plain || score.parse::<f64>().map_or(true, |s| !s.is_finite()) || key.is_empty() {
                 return Err(ApiError::validation(format!(
                     "after must be score:key as the next link gives it (77.58:b42), or a building key; got {:?}",
                     q.after.as_deref().unwrap_or_default()
