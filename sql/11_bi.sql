@@ -196,7 +196,7 @@ COMMENT ON VIEW arxos_bi.grade_distribution IS 'One row per grade (all 26): how 
 COMMENT ON COLUMN arxos_bi.grade_distribution.ordinal IS 'The grade''s position, 0 (0z) to 25 (1A): sort by it, not by the grade''s text.';
 COMMENT ON VIEW arxos_bi.rating_trend_30d IS 'One row per building: its score over the last 720 hours, from the score in force when the window opened to the last recorded change (docs/bi.md, "Scores in the trend").';
 COMMENT ON COLUMN arxos_bi.rating_trend_30d.avg_score IS 'Plain mean of the window''s points (the opening score and each change), not weighted by time.';
-COMMENT ON COLUMN arxos_bi.rating_trend_30d.changes IS 'Rating history rows in the window (changes of score of at least 0.1, or of grade).';
+COMMENT ON COLUMN arxos_bi.rating_trend_30d.changes IS 'Rating history rows in the window (changes of score of at least 0.1, or of grade; a building created in the window counts its initial_rating row too).';
 COMMENT ON VIEW arxos_bi.objects_by_type_status IS 'One row per building, object type and status: how many objects, and how many need repair.';
 COMMENT ON VIEW arxos_bi.rating_history IS 'Live: one row per recorded rating change (docs/rating.md). Order a building''s rows by id, not by at.';
 COMMENT ON COLUMN arxos_bi.rating_history.at IS 'When the change''s transaction started: overlapping transactions can have at out of id order; the row with the highest id holds the current score.';
