@@ -68,6 +68,11 @@ cluster_init "$work"
 # Memory settings for this machine's 24 GB, smaller on a smaller one (a fifth of the memory
 # for shared buffers, two fifths for the cache estimate), so that the cluster starts there too.
 mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+# (a container's limit, when lower: /proc/meminfo shows the host's)
+if [ -r /sys/fs/cgroup/memory.max ] && [ "$(cat /sys/fs/cgroup/memory.max)" != max ]; then
+    limit_mb=$(($(cat /sys/fs/cgroup/memory.max) / 1048576))
+    if [ "$limit_mb" -lt "$mem_mb" ]; then mem_mb=$limit_mb; fi
+fi
 shared_mb=$((mem_mb / 5 < 4096 ? mem_mb / 5 : 4096))
 cache_mb=$((mem_mb * 2 / 5 < 8192 ? mem_mb * 2 / 5 : 8192))
 SETTINGS="shared_buffers = ${shared_mb}MB, work_mem = 32MB, maintenance_work_mem = 1GB, effective_cache_size = ${cache_mb}MB, max_wal_size = 16GB, checkpoint_timeout = 30min, random_page_cost = 1.1, jit = off, synchronous_commit = on, fsync = on, autovacuum = on, autovacuum_naptime = 5s"

@@ -65,13 +65,61 @@ BEGIN
 END
 $$;
 
+-- The one-row tables (counters and settings) that have no row: none, unless a restore emptied
+-- them (arxos.restoring = on empties what this script seeds, for the dump to fill) from a dump
+-- made by an older build, which had no rows for them because it had no such table (found by a
+-- review: arxos.key_generation left empty stopped the shim's listener).
+CREATE FUNCTION arxos.single_rows_missing() RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(t.name ORDER BY t.name), '{}')
+      FROM (VALUES ('arxos.event_counter', NOT EXISTS (SELECT FROM arxos.event_counter)),
+                   ('arxos.event_horizon', NOT EXISTS (SELECT FROM arxos.event_horizon)),
+                   ('arxos.key_generation', NOT EXISTS (SELECT FROM arxos.key_generation)),
+                   ('arxos.market_settings', NOT EXISTS (SELECT FROM arxos.market_settings)),
+                   ('arxos.webhook_cursor', NOT EXISTS (SELECT FROM arxos.webhook_cursor))) t (name, missing)
+     WHERE t.missing
+$$;
+
+-- Gives each one-row table without its row the row a new database starts with, made to fit
+-- the restored rows (the counters after the events there are, the webhook cursor at the last
+-- event: nothing is delivered again); returns the tables it filled. For after a restore of a
+-- dump made by an older build (docs/operations.md, "Upgrades"); does nothing otherwise.
+CREATE FUNCTION arxos.fill_single_rows() RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    missing text[] := arxos.single_rows_missing();
+    head bigint := coalesce((SELECT max(e.id) FROM arxos.events e), 0);
+BEGIN
+    IF 'arxos.event_counter' = ANY (missing) THEN
+        INSERT INTO arxos.event_counter (last_id) VALUES (head);
+    END IF;
+    IF 'arxos.event_horizon' = ANY (missing) THEN
+        INSERT INTO arxos.event_horizon DEFAULT VALUES;
+    END IF;
+    IF 'arxos.key_generation' = ANY (missing) THEN
+        INSERT INTO arxos.key_generation DEFAULT VALUES;
+    END IF;
+    IF 'arxos.market_settings' = ANY (missing) THEN
+        INSERT INTO arxos.market_settings (rate_limit) VALUES (60);
+    END IF;
+    IF 'arxos.webhook_cursor' = ANY (missing) THEN
+        INSERT INTO arxos.webhook_cursor (last_event_id) VALUES (head);
+    END IF;
+    RETURN missing;
+END
+$$;
+
 -- NULL when the schema was made from the install script installed now (or either is not
--- known), else what is wrong and what to do.
+-- known) and every one-row table has its row, else what is wrong and what to do.
 CREATE FUNCTION arxos.schema_problem() RETURNS text
 LANGUAGE sql VOLATILE AS $$
-    SELECT CASE WHEN d.made IS NULL OR d.installed IS NULL OR d.made = d.installed THEN NULL
-                ELSE format('this database''s arxos schema was made by another build of the extension than the one installed (from an install script with digest %s…, where the installed one''s is %s…): the library runs against tables and functions it was not built for. Dump the database and restore it into a new one made with this build (docs/operations.md, "Backups"), or install the build it was made with',
-                            left(d.made, 12), left(d.installed, 12))
-           END
-      FROM (SELECT arxos.schema_made_from() AS made, arxos.install_script_digest() AS installed) d
+    SELECT coalesce(
+        (SELECT format('this database''s arxos schema was made by another build of the extension than the one installed (from an install script with digest %s…, where the installed one''s is %s…): the library runs against tables and functions it was not built for. Dump the database and restore it into a new one made with this build (docs/operations.md, "Upgrades"), or install the build it was made with',
+                       left(d.made, 12), left(d.installed, 12))
+           FROM (SELECT arxos.schema_made_from() AS made, arxos.install_script_digest() AS installed) d
+          WHERE d.made <> d.installed),
+        (SELECT format('%s: one-row tables without their row (restored from a dump made by an older build, which had none?); SELECT arxos.fill_single_rows() gives them their first values (docs/operations.md, "Upgrades")',
+                       array_to_string(m.missing, ', '))
+           FROM (SELECT arxos.single_rows_missing() AS missing) m
+          WHERE cardinality(m.missing) > 0))
 $$;

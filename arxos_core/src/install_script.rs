@@ -4,18 +4,25 @@
 //! digest of the script it was made from; the library compares it with the script installed
 //! next to it (`arxos.schema_problem()`).
 //!
-//! Lines that are only a comment are left out: pgrx writes the Rust source file and line of
-//! every function above its SQL (`-- arxos_pg/src/paths.rs:54`), which moves whenever code
-//! above it does, without any change to the schema.
+//! Comments are left out: lines that are only a `--` comment, and `/* … */` within a line.
+//! pgrx writes the Rust source file and line of every function above its SQL
+//! (`-- arxos_pg/src/paths.rs:54`), which moves whenever code above it does, and the Rust type
+//! of each argument beside it (`"value" TEXT /* &str */`), which a refactoring changes
+//! (`String` for `&str`), neither of them a change of the schema.
 
 use sha2::{Digest, Sha256};
 
-/// The SHA-256, in hexadecimal, of `script`'s lines that are not only a comment (`-- …`, or
-/// `/* … */` on one line), each with its end of line.
+/// The SHA-256, in hexadecimal, of `script`'s lines without their `/* … */` comments and
+/// trailing blanks, those that are then blank or only a `--` comment left out, each with its
+/// end of line.
 pub fn digest(script: &str) -> String {
     let mut hasher = Sha256::new();
-    for line in script.lines().filter(|line| !is_comment(line)) {
-        hasher.update(line.as_bytes());
+    for line in script.lines().map(without_block_comments) {
+        let kept = line.trim();
+        if kept.is_empty() || kept.starts_with("--") {
+            continue;
+        }
+        hasher.update(line.trim_end().as_bytes());
         hasher.update(b"\n");
     }
     hasher
@@ -25,9 +32,19 @@ pub fn digest(script: &str) -> String {
         .collect()
 }
 
-fn is_comment(line: &str) -> bool {
-    let line = line.trim();
-    line.starts_with("--") || (line.starts_with("/*") && line.ends_with("*/"))
+/// `line` without the `/* … */` that open and close on it (one left open runs on: kept).
+fn without_block_comments(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find("/*") {
+        let Some(end) = rest[start + 2..].find("*/") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        rest = &rest[start + 2 + end + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -58,5 +75,12 @@ STRICT LANGUAGE c AS 'MODULE_PATHNAME', 'has_invisible_wrapper';
         );
         // lines are told apart: joining two is a change
         assert_ne!(digest(&SCRIPT.replace("bool\nSTRICT", "bool STRICT")), d);
+        // an argument's Rust type, in pgrx's comment beside it, is no part of the schema
+        let typed = SCRIPT.replace("RETURNS bool\n", "RETURNS bool  /* & '_ str */\n");
+        assert_eq!(digest(&typed), d);
+        assert_eq!(digest(&typed.replace("& '_ str", "String")), d);
+        // a blank line is none; a comment left open runs on, kept
+        assert_eq!(digest(&SCRIPT.replace("STRICT", "\nSTRICT")), d);
+        assert_ne!(digest(&SCRIPT.replace("STRICT", "/* STRICT")), d);
     }
 }

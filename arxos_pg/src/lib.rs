@@ -14,6 +14,7 @@ use pgrx::prelude::*;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     secrets::register_settings();
+    install::remember_script();
 }
 
 mod documents;

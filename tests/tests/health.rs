@@ -341,20 +341,34 @@ fn a_schema_made_by_another_build_is_not_ready() {
     assert_eq!(health["database"]["error"], error.as_str());
     drop(shim);
 
+    // A library older than the schema: a function the check calls is missing from it.
+    not_ready_after(
+        &cluster,
+        "arxos.install_script_digest()",
+        "arxos.schema_problem() failed (function arxos.install_script_digest() does not exist): the installed build of the extension is not the one",
+    );
     // A schema older than the check: no arxos.schema_problem() at all.
-    db.batch_execute(
-        "ALTER EXTENSION arxos DROP FUNCTION arxos.schema_problem();
-         DROP FUNCTION arxos.schema_problem()",
-    )
-    .unwrap();
+    not_ready_after(
+        &cluster,
+        "arxos.schema_problem()",
+        "this database's arxos schema was made by an older build of the extension than the one installed (it has no arxos.schema_problem())",
+    );
+}
+
+/// With `function` (of the extension) dropped, a new shim's readiness is 503 with an error
+/// starting `error`.
+fn not_ready_after(cluster: &Cluster, function: &str, error: &str) {
+    cluster
+        .client()
+        .batch_execute(&format!(
+            "ALTER EXTENSION arxos DROP FUNCTION {function}; DROP FUNCTION {function}"
+        ))
+        .unwrap();
     let shim = Shim::start(&cluster.url());
-    let ready = http.get(&shim.url("/api/health/ready"));
+    let ready = Http::new().get(&shim.url("/api/health/ready"));
     assert_eq!(ready.status, 503, "{}", ready.body);
     assert!(
-        ready.json()["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("this database's arxos schema was made by an older build of the extension than the one installed (it has no arxos.schema_problem())"),
+        ready.json()["error"].as_str().unwrap().starts_with(error),
         "{}",
         ready.body
     );

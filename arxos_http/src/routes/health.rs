@@ -137,7 +137,7 @@ const SCHEMA_RECHECK: Duration = Duration::from_secs(60);
 pub struct SchemaCheck(std::sync::Mutex<Option<(Instant, Option<String>)>>);
 
 /// A schema from a build without `arxos.schema_problem()`: older than the check itself.
-const SCHEMA_PREDATES: &str = "this database's arxos schema was made by an older build of the extension than the one installed (it has no arxos.schema_problem()): the library runs against tables and functions it was not built for. Dump the database and restore it into a new one made with this build (docs/operations.md, \"Backups\"), or install the build it was made with";
+const SCHEMA_PREDATES: &str = "this database's arxos schema was made by an older build of the extension than the one installed (it has no arxos.schema_problem()): the library runs against tables and functions it was not built for. Dump the database and restore it into a new one made with this build (docs/operations.md, \"Upgrades\"), or install the build it was made with";
 
 impl SchemaCheck {
     /// `arxos.schema_problem()`, asked on `client` unless asked less than
@@ -148,13 +148,33 @@ impl SchemaCheck {
                 return problem.clone();
             }
         }
-        let problem = match client.query_one("select arxos.schema_problem()", &[]).await {
-            Ok(row) => row.try_get::<_, Option<String>>(0).ok()?,
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION) => {
-                Some(SCHEMA_PREDATES.to_owned())
-            }
+        // Whether the function is there, asked first: a call that fails for want of a
+        // function inside it (an older library without `install_script_digest`) is another
+        // mismatch, said in the database's words (found by a review: it was taken for a
+        // schema without the check).
+        let exists = client
+            .query_one(
+                "select pg_catalog.to_regprocedure('arxos.schema_problem()') is not null",
+                &[],
+            )
+            .await;
+        let problem = match exists {
+            Ok(row) if !row.try_get::<_, bool>(0).ok()? => Some(SCHEMA_PREDATES.to_owned()),
+            Ok(_) => match client.query_one("select arxos.schema_problem()", &[]).await {
+                Ok(row) => row.try_get::<_, Option<String>>(0).ok()?,
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FUNCTION) => {
+                    Some(format!(
+                        "arxos.schema_problem() failed ({}): the installed build of the extension is not the one this database's schema was made by; install that build, or dump the database and restore it into a new one made with this build (docs/operations.md, \"Upgrades\")",
+                        e.as_db_error().map_or("a function is missing", |db| db.message())
+                    ))
+                }
+                Err(e) => {
+                    tracing::debug!(error = %chain(&e), "health check: arxos.schema_problem() failed");
+                    return None;
+                }
+            },
             Err(e) => {
-                tracing::debug!(error = %chain(&e), "health check: arxos.schema_problem() failed");
+                tracing::debug!(error = %chain(&e), "health check: the schema check failed");
                 return None;
             }
         };

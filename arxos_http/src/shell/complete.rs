@@ -177,13 +177,13 @@ fn paths(typed: &str, quote: Option<char>, filters: bool, source: &dyn Source) -
 
 /// Whether the relative path `word`, typed as it is, would be read as something else than a
 /// path: an option (`-odd`; `-` is `cd`'s previous path), a pipe (`&`), or in `find` a filter
-/// (`room=1`). Completion then writes it `./word`, which is always the path (found by a
+/// (`room=1`, and the bare word `needs_repair`). Completion then writes it `./word`, which is always the path (found by a
 /// review: completing such a name inserted text the parser then refused or misread).
 fn read_otherwise(word: &str, filters: bool) -> bool {
     !word.starts_with(['/', '.'])
         && (word.starts_with('-')
             || parse::PIPE_WORDS.contains(&word)
-            || (filters && word.contains(['=', '!', '<', '>', '~'])))
+            || (filters && (word.contains(['=', '!', '<', '>', '~']) || word == "needs_repair")))
 }
 
 /// The last candidate of a cut list: it replaces the word with itself, so the common prefix of
@@ -345,6 +345,7 @@ mod tests {
                 ("&", false),
                 ("-", false),
                 ("-odd", true),
+                ("needs_repair", false),
                 ("room=1", false),
                 ("rooms", true),
             ]
@@ -367,9 +368,13 @@ mod tests {
                 .map(|p| p.replacement)
                 .collect()
         };
-        assert_eq!(got("ls "), ["./&", "./-", "./-odd/", "room=1", "rooms/"]);
-        // find reads a word with an operator as a filter
+        assert_eq!(
+            got("ls "),
+            ["./&", "./-", "./-odd/", "needs_repair", "room=1", "rooms/"]
+        );
+        // find reads a word with an operator, and the bare word needs_repair, as a filter
         assert_eq!(got("find ro"), ["./room=1", "rooms/"]);
+        assert_eq!(got("find ne"), ["./needs_repair"]);
         assert_eq!(got("select /ro"), ["/room=1", "/rooms/"]);
         assert_eq!(got("cd '&"), ["'./&'"]);
         // and the parser reads them back as paths

@@ -171,7 +171,7 @@ fn json_value(text: &str) -> Value {
     }
 }
 
-/// Text that only looks like a number when it is one `numeric` accepts: at most 255 digits
+/// A string property that reads as a number when it is one `numeric` accepts: at most 255 digits
 /// either side of the point and an exponent of at most three digits, so that no stored string
 /// (`"1e999999"`, a million digits) overflows the cast and fails the whole search (found by a
 /// review); a longer one is not a number here. (255 is the most a bound of PostgreSQL's regular
@@ -270,8 +270,11 @@ impl FindQuery {
                         op => {
                             let k = q.param(key.clone());
                             let v = q.param(f.value.trim().to_owned());
+                            // a JSON number as it is (a long one is no less a number); a
+                            // string when it reads as one
                             format!(
-                                "CASE WHEN o.properties ->> {k} ~ {NUMERIC_TEXT} \
+                                "CASE WHEN jsonb_typeof(o.properties -> {k}) = 'number' \
+                                 OR o.properties ->> {k} ~ {NUMERIC_TEXT} \
                                  THEN (o.properties ->> {k})::numeric END {} {v}::text::numeric",
                                 op.sql()
                             )
