@@ -102,6 +102,9 @@ PSQL=(as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PG_POR
 if ! "${PSQL[@]}" -d postgres -Atc "select 1 from pg_database where datname = 'arxos'" | grep -q 1; then
     as_pg "$PG_BIN/createdb" -h "$SOCKET_DIR" -p "$PG_PORT" -U postgres arxos
 fi
+# The sample building comes with the extension's first creation only: one deleted since stays
+# deleted (found by a review: every start made b42 again).
+NEW_EXTENSION=$("${PSQL[@]}" -d arxos -Atc "select count(*) = 0 from pg_extension where extname = 'arxos'")
 # Without a pipe, so that a failure stops the script here, with PostgreSQL's words (found by a
 # review: `| grep -v NOTICE || true` let it go on to fail later on a missing role).
 "${PSQL[@]}" -d arxos -c "SET client_min_messages = warning" \
@@ -113,7 +116,7 @@ fi
 # write the API keys it passes as parameters (docs/security.md), as for arxos_authenticator.
 "${PSQL[@]}" -d arxos -c "ALTER ROLE postgres SET log_parameter_max_length = 0" \
     -c "ALTER ROLE postgres SET log_parameter_max_length_on_error = 0"
-if [ "$("${PSQL[@]}" -d arxos -Atc "select arxos.load_sample()")" = t ]; then
+if [ "$NEW_EXTENSION" = t ] && [ "$("${PSQL[@]}" -d arxos -Atc "select arxos.load_sample()")" = t ]; then
     log "loaded the sample building b42"
 fi
 
