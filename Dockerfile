@@ -23,4 +23,8 @@ COPY scripts/ /opt/arxos/scripts/
 ENV ARXOS_DIR=/var/lib/arxos ARXOS_HTTP_ADDR=0.0.0.0:3000 ARXOS_BIN=/usr/local/bin/arxos
 VOLUME /var/lib/arxos
 EXPOSE 3000
+# Docker's health status follows the server's readiness (docs/operations.md, "Health endpoints"),
+# on the port of ARXOS_HTTP_ADDR; python3 is in the image already (no curl).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+    CMD ["python3", "-c", "import os, urllib.request; port = os.environ.get('ARXOS_HTTP_ADDR', '0.0.0.0:3000').rsplit(':', 1)[1]; urllib.request.urlopen('http://127.0.0.1:' + port + '/api/health/ready', timeout=4)"]
 ENTRYPOINT ["bash", "/opt/arxos/scripts/start.sh"]
