@@ -200,3 +200,49 @@ fn create_reports_the_extension_s_refusals() {
         .expect("count");
     assert_eq!(row.get::<_, i64>(0), 0, "a refused key was stored");
 }
+
+/// A key never enters the plan of a statement inside the extension: `auto_explain` with
+/// `log_nested_statements` logs the plans of the statements a function runs, with the values
+/// they were planned for (found by a review: `authenticate`'s lookup was planned with the key
+/// in its index condition). Non-verbose plans, as docs/security.md advises.
+#[test]
+fn nested_plans_hold_a_keys_hash_not_the_key() {
+    use std::sync::{Arc, Mutex};
+    let cluster = Cluster::start();
+    let notices = Arc::new(Mutex::new(String::new()));
+    let seen = notices.clone();
+    let mut config: postgres::Config = cluster.url().parse().unwrap();
+    config.notice_callback(move |n| {
+        let mut all = seen.lock().unwrap();
+        all.push_str(n.message());
+        all.push('\n');
+    });
+    let mut db = config.connect(postgres::NoTls).unwrap();
+    db.batch_execute(
+        "LOAD 'auto_explain';
+         SET auto_explain.log_min_duration = 0;
+         SET auto_explain.log_nested_statements = on;
+         SET auto_explain.log_level = notice;",
+    )
+    .unwrap();
+    let key: String = db
+        .query_one(
+            "SELECT k.key FROM arxos.create_api_key('explained', ARRAY['read']) k",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    // A session's first calls are planned for their values (custom plans): several of them.
+    for _ in 0..6 {
+        let found = db
+            .query("SELECT * FROM arxos.authenticate($1)", &[&key])
+            .unwrap();
+        assert_eq!(found.len(), 1);
+    }
+    let logged = notices.lock().unwrap().clone();
+    assert!(logged.contains("api_keys"), "plans were logged: {logged}");
+    assert!(
+        !logged.contains(&key[4..20]),
+        "the key is in a logged plan:\n{logged}"
+    );
+}

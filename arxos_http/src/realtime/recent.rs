@@ -19,7 +19,8 @@ const DEFAULT_LIMIT: i32 = 100;
 const MAX_LIMIT: i32 = 1000;
 
 /// The page of `GET /api/events/recent` (its filters are [`FilterParams`], read separately).
-#[derive(Debug, Deserialize, IntoParams)]
+/// (No `Debug`: it holds the `?api_key=`.)
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecentParams {
     /// Events after this id (0: from the oldest kept); an id beyond the newest event is

@@ -48,7 +48,8 @@ const RECHECK_EVERY: Duration = Duration::from_secs(60);
 /// before it reconnects.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Deserialize)]
+/// (No `Debug`: it holds the `?api_key=`, which a debug line would print; found by a review.)
+#[derive(Deserialize)]
 pub struct StreamParams {
     #[serde(flatten)]
     pub filters: FilterParams,
