@@ -33,7 +33,9 @@ pub fn register_settings() {
           directory, created with a random key on first use.",
         &SECRET_KEY_FILE,
         GucContext::Sighup,
-        GucFlags::default(),
+        // where the key lies is the operator's business: shown to superusers (and
+        // pg_read_all_settings) only, not to /api/query or a BI login (found by a review)
+        GucFlags::SUPERUSER_ONLY,
     );
 }
 

@@ -89,8 +89,11 @@ SELECT w->>'url' AS same FROM arxos.patch_webhook(:'id'::uuid, '{"url": "https:/
 SELECT updated_at = :'before_patch'::timestamptz AS updated_at_kept FROM arxos.webhooks WHERE id = :'id'::uuid;
 SELECT arxos.patch_webhook(:'id'::uuid, '{"building": " "}');
 UPDATE arxos.webhooks SET types = '{}' WHERE id = :'id'::uuid;
--- A session cannot point the key elsewhere.
+-- A session cannot point the key elsewhere, nor can other roles than superusers see where it is.
 SET arxos.secret_key_file = '/tmp/elsewhere.key';
+SET ROLE arxos_reader;
+SHOW arxos.secret_key_file;
+RESET ROLE;
 SELECT arxos.delete_webhook(:'id'::uuid);
 -- One webhook's deliveries in flight are capped (per_webhook, over all workers), so an
 -- endpoint that hangs cannot hold every slot: the other webhooks' deliveries are claimed.
