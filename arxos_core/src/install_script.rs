@@ -25,11 +25,7 @@ pub fn digest(script: &str) -> String {
         hasher.update(line.trim_end().as_bytes());
         hasher.update(b"\n");
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::secret_box::hex(&hasher.finalize())
 }
 
 /// `line` without the `/* … */` that open and close on it (one left open runs on: kept).

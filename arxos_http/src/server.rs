@@ -607,11 +607,9 @@ async fn report_database(state: AppState) {
             .query_opt(routes::health::SETUP_SQL, &[])
             .await
             .map_err(|e| chain(&e))?;
-        let mut setup = routes::health::Setup::from_row(setup.as_ref()).map_err(|e| chain(&e))?;
-        if setup.extension_version.is_some() {
-            setup.schema_problem = state.schema.problem(&client).await;
-        }
-        Ok::<_, String>(setup)
+        routes::health::Setup::read(setup.as_ref(), &state.schema, &client)
+            .await
+            .map_err(|e| chain(&e))
     };
     let reachable = match tokio::time::timeout(REPORT_TIMEOUT, check).await {
         Ok(Ok(setup)) if setup.extension_version.is_some() => {

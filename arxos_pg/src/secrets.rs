@@ -15,7 +15,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use arxos_core::secret_box::{Key, SecretBoxError, KEY_LEN, NONCE_LEN};
+use arxos_core::secret_box::{hex, Key, SecretBoxError, KEY_LEN, NONCE_LEN};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 
@@ -311,8 +311,4 @@ fn reseal_secret(sealed: &[u8], previous_key_file: &str) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     strong_random(&mut nonce);
     current.seal(&plain, &nonce)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

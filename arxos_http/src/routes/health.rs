@@ -198,6 +198,20 @@ impl Setup {
         })
     }
 
+    /// The setup [`SETUP_SQL`] read (`row`) and, with the extension there, what `schema`
+    /// says of its schema, asked on `client`.
+    pub async fn read(
+        row: Option<&Row>,
+        schema: &SchemaCheck,
+        client: &tokio_postgres::Client,
+    ) -> Result<Setup, tokio_postgres::Error> {
+        let mut setup = Setup::from_row(row)?;
+        if setup.extension_version.is_some() {
+            setup.schema_problem = schema.problem(client).await;
+        }
+        Ok(setup)
+    }
+
     /// [`Setup::problem`] as a public endpoint says it: the extension's problem as it is, a
     /// role's in short, without the role's name or the grant (the endpoints answer anyone;
     /// found by a review), which go to the log.
@@ -294,10 +308,9 @@ async fn probe(state: &AppState) -> Result<(Setup, Duration), ProbeFailure> {
         let started = Instant::now();
         let row = client.query_opt(&statement, &[]).await.map_err(failed)?;
         let round_trip = started.elapsed();
-        let mut setup = Setup::from_row(row.as_ref()).unwrap_or_default();
-        if setup.extension_version.is_some() {
-            setup.schema_problem = state.schema.problem(&client).await;
-        }
+        let setup = Setup::read(row.as_ref(), &state.schema, &client)
+            .await
+            .unwrap_or_default();
         Ok((setup, round_trip))
     };
     match tokio::time::timeout(CHECK_TIMEOUT, attempt).await {
