@@ -241,7 +241,7 @@ DECLARE
     u  text;
 BEGIN
     IF max IS NULL OR max < 1 OR max > 100000 THEN
-        RAISE EXCEPTION 'max must be between 1 and 100000, got %', max USING ERRCODE = '22023';
+        RAISE EXCEPTION 'max must be between 1 and 100000, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     -- 0 is "from the oldest event kept"; a negative position is no event's (as over HTTP)
     IF after_id IS NULL OR after_id < 0 THEN

@@ -9,7 +9,11 @@ CREATE FUNCTION arxos.check_building(key text, name text, address text,
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    IF key IS NULL OR key !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+    IF key IS NULL THEN
+        -- as a NULL building is for every function that takes one
+        RAISE EXCEPTION 'key must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF key !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
         RAISE EXCEPTION 'invalid building key %: use 1 to 63 lowercase ASCII letters (a-z), digits, - and _, starting with a letter or digit',
             arxos.shown(key) USING ERRCODE = '22023';
     END IF;
@@ -1185,6 +1189,29 @@ $$;
 -- arxos.near_point orders them by path and cuts at max). A search of the radius's box
 -- followed by a sort would read every object in the box however small max is, and the
 -- planner prefers it: cube's containment estimate is a constant that says "few rows".
+-- Checks the point, radius and max of a search by distance (22023 with what is wrong), so that
+-- near_point checks them even when max => 0 reads nothing; true when they are good.
+CREATE FUNCTION arxos.near_arguments(x double precision, y double precision, z double precision,
+                                     radius double precision, max integer)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF radius IS NULL OR NOT (radius >= 0 AND radius < 'Infinity') THEN
+        RAISE EXCEPTION 'radius must be a finite number of metres, 0 or more' USING ERRCODE = '22023';
+    END IF;
+    IF x IS NULL OR y IS NULL THEN
+        RAISE EXCEPTION 'x and y are required' USING ERRCODE = '22023';
+    END IF;
+    -- The objects' own range: NaN and infinities are out of it too.
+    IF NOT arxos.location_in_range(x, y, coalesce(z, 0)) THEN
+        RAISE EXCEPTION 'x, y and z must be finite numbers of metres within ±1e9 of the building''s origin, and 0 or at least 1e-100 in magnitude, got (%, %, %)', x, y, coalesce(z, 0)
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM arxos.listing_limit(max);
+    RETURN true;
+END
+$$;
+
 CREATE FUNCTION arxos.nearest_objects(building uuid, x double precision, y double precision,
                                       z double precision, radius double precision, max integer)
 RETURNS TABLE (path text, type text, status text, distance double precision, location jsonb)
@@ -1203,18 +1230,7 @@ DECLARE
          WHERE o.building_id = b AND o.location IS NOT NULL
          ORDER BY o.location <-> target;
 BEGIN
-    IF radius IS NULL OR NOT (radius >= 0 AND radius < 'Infinity') THEN
-        RAISE EXCEPTION 'radius must be a finite number of metres, 0 or more' USING ERRCODE = '22023';
-    END IF;
-    IF x IS NULL OR y IS NULL THEN
-        RAISE EXCEPTION 'x and y are required' USING ERRCODE = '22023';
-    END IF;
-    -- The objects' own range: NaN and infinities are out of it too.
-    IF NOT arxos.location_in_range(x, y, coalesce(z, 0)) THEN
-        RAISE EXCEPTION 'x, y and z must be finite numbers of metres within ±1e9 of the building''s origin, and 0 or at least 1e-100 in magnitude, got (%, %, %)', x, y, coalesce(z, 0)
-            USING ERRCODE = '22023';
-    END IF;
-    PERFORM arxos.listing_limit(max);
+    PERFORM arxos.near_arguments(x, y, z, radius, max);
     IF max = 0 THEN
         RETURN;
     END IF;
@@ -1251,8 +1267,10 @@ LANGUAGE sql STABLE AS $$
     SELECT n.path, n.type, n.status, n.distance, n.location
       FROM arxos.nearest_objects(arxos.building_id(building), x, y, z, radius, max) n
      ORDER BY n.distance, n.path COLLATE "C"
-     -- the building checked here too: with max => 0 no row is read, nearest_objects not called
-     LIMIT (SELECT arxos.listing_limit(max) WHERE arxos.building_id(building) IS NOT NULL)
+     -- the arguments checked here too: with max => 0 no row is read, nearest_objects not called
+     LIMIT (SELECT arxos.listing_limit(max)
+             WHERE arxos.building_id(building) IS NOT NULL
+               AND arxos.near_arguments(x, y, z, radius, max))
 $$;
 
 -- Objects within radius metres of the object at path (itself excluded), nearest first.
@@ -1267,8 +1285,9 @@ LANGUAGE sql STABLE AS $$
     SELECT n.* FROM me, LATERAL arxos.near_point(building, me.x, me.y, me.z, radius,
                                                  CASE WHEN max < 2147483647 THEN max + 1 END) n
      WHERE n.path <> me.path
-     -- through me: max => 0 still checks the object and its location
-     LIMIT (SELECT arxos.listing_limit(max) FROM me)
+     -- through me: max => 0 still checks the object, its location and the radius
+     LIMIT (SELECT arxos.listing_limit(max) FROM me
+             WHERE arxos.near_arguments(me.x, me.y, me.z, radius, max))
 $$;
 
 -- History of a path and everything below it (or the whole building), oldest first; with

@@ -2034,7 +2034,7 @@ DECLARE
     b uuid;
 BEGIN
     IF max IS NULL OR max < 1 OR max > 1000 THEN
-        RAISE EXCEPTION 'max must be between 1 and 1000, got %', max USING ERRCODE = '22023';
+        RAISE EXCEPTION 'max must be between 1 and 1000, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     IF building IS NOT NULL THEN
         b := arxos.market_building(building);

@@ -38,7 +38,7 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
     IF seed IS NULL THEN
-        RAISE EXCEPTION 'seed must not be NULL' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'seed must not be NULL' USING ERRCODE = '22004';
     END IF;
     -- The generator's writes are the generator's (unless an actor is set); what the caller's
     -- transaction writes afterwards is not.

@@ -612,7 +612,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg
 BEGIN
     PERFORM arxos.admin_call('webhook_deliveries');
     IF max IS NULL OR max < 1 OR max > 10000 THEN
-        RAISE EXCEPTION 'max must be between 1 and 10000, got %', max USING ERRCODE = '22023';
+        RAISE EXCEPTION 'max must be between 1 and 10000, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     IF status IS NOT NULL AND status NOT IN ('pending', 'delivering', 'delivered', 'dead') THEN
         RAISE EXCEPTION 'unknown delivery status %', arxos.shown(status)

@@ -91,7 +91,7 @@ DECLARE
     made boolean := false;
 BEGIN
     IF t IS NULL OR NOT isfinite(t) THEN
-        RAISE EXCEPTION 'a reading needs a finite time, got %', t USING ERRCODE = '22023';
+        RAISE EXCEPTION 'a reading needs a finite time, got %', coalesce(t::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     IF t < '1970-01-01 00:00:00+00' OR t >= '10000-01-01 00:00:00+00' THEN
         RAISE EXCEPTION 'readings run from 1970 to the year 9999: a partition for % could never hold one', to_json(t)

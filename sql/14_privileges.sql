@@ -89,6 +89,12 @@ BEGIN
                   WHEN 'event_horizon' THEN 'its one row says how far the outbox was purged; it is never emptied'
                   WHEN 'key_generation' THEN 'its one row counts the changes of API keys; it is never emptied'
                   ELSE CASE WHEN EXISTS (
+                           -- the other one-row tables (webhook_cursor, market_settings)
+                           SELECT 1 FROM pg_catalog.pg_trigger g
+                            WHERE g.tgrelid = TG_RELID
+                              AND g.tgfoid = 'arxos.keep_only_row()'::regprocedure)
+                       THEN 'its one row is never emptied: UPDATE its values instead'
+                       WHEN EXISTS (
                            -- a user trigger that fires on DELETE (tgtype bit 3)
                            SELECT 1 FROM pg_catalog.pg_trigger g
                             WHERE g.tgrelid = TG_RELID AND NOT g.tgisinternal

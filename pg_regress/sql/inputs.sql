@@ -39,6 +39,10 @@ SELECT regress.try($$SELECT * FROM arxos.tree('nope', '/', max => 0)$$);
 SELECT regress.try($$SELECT * FROM arxos.tree('b42', '/', after => 'a//b/..', max => 0)$$);
 SELECT regress.try($$SELECT * FROM arxos.near('b42', '/nope', max => 0)$$);
 SELECT regress.try($$SELECT * FROM arxos.near_point('nope', 0, 0, max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.near_point('b42', 'NaN', 0, max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.near_point('b42', 2e9, 0, max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.near_point('b42', 0, 0, radius => -1, max => 0)$$);
+SELECT regress.try($$SELECT * FROM arxos.near('b42', '/hvac/zones/zone_1/thermostat_1', radius => -1, max => 0)$$);
 SELECT regress.try($$SELECT * FROM arxos.building_connections('nope', max => 0)$$);
 SELECT regress.try($$SELECT * FROM arxos.building_connections('b42', kind => 'No Kind', max => 0)$$);
 SELECT regress.try($$SELECT * FROM arxos.rating_history('nope', max => 0)$$);
@@ -142,6 +146,11 @@ SELECT regress.try($$SELECT arxos.object_snapshot_jsonb('/a', 'thing', 'active',
 SELECT regress.try($$SELECT arxos.connect('b42', '/electrical/panels/panel_1', '/electrical/circuits/1' || repeat('/', 1000), 'power')$$);
 SELECT arxos.shown(E'a\\u{202e}b') AS written, arxos.shown(E'a\u202Eb') AS escaped;
 SELECT regress.try($$SELECT arxos.create_building('nbsp', E'\u00a0\u3000')$$);
+-- a NULL key is 22004, as a NULL building is for every function that takes one
+SELECT regress.try($$SELECT arxos.create_building(NULL, 'n')$$);
+SELECT regress.try($$SELECT arxos.generate_building(NULL, 10)$$);
+SELECT regress.try($$SELECT arxos.generate_building('g_null_seed', 10, NULL)$$);
+SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, max => NULL)$$);
 SELECT arxos.is_label(NULL, 10) IS NULL AS null_label, arxos.is_label('ok', NULL) IS NULL AS null_max;
 BEGIN;
 SELECT (arxos.create_webhook('https://example.org/h') ->> 'id') AS wh \gset

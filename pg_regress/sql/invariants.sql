@@ -43,7 +43,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ' / hint: ' || h;
 END
 $$;
-SELECT t, pg_temp.truncate_hint(t) FROM unnest(ARRAY['arxos.rating_counters', 'arxos.connections']) t;
+SELECT t, pg_temp.truncate_hint(t) FROM unnest(ARRAY['arxos.rating_counters', 'arxos.connections', 'arxos.webhook_cursor', 'arxos.market_settings']) t;
 -- One statement, several actors (arxos.actor changed between rows): every history row counts for
 -- its own actor in the incremental rating, as in the recount.
 UPDATE arxos.objects SET properties = properties || jsonb_build_object('tag', set_config('arxos.actor', 'u_' || name, true))
