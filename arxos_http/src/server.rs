@@ -613,7 +613,7 @@ async fn report_database(state: AppState) {
     };
     let reachable = match tokio::time::timeout(REPORT_TIMEOUT, check).await {
         Ok(Ok(setup)) if setup.extension_version.is_some() => {
-            tracing::info!(extension_version = ?setup.extension_version, role = %setup.role, "database reachable");
+            tracing::info!(extension_version = setup.extension_version.as_deref().unwrap_or_default(), role = %setup.role, "database reachable");
             if let Some(problem) = setup.problem() {
                 tracing::error!("{problem}: readiness answers 503 until it is mended");
             }

@@ -577,6 +577,14 @@ fn json_logs_are_one_object_per_line() {
             .find(|v| v["fields"]["message"] == "event listener started")
     });
     assert!(started["fields"]["after"].is_i64(), "{started}");
+    // the start-up report's version as the text it is (was `Some("0.1.0")`: found by a review)
+    let reachable = wait_until(Duration::from_secs(30), "the start-up report", || {
+        shim.logs()
+            .into_iter()
+            .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+            .find(|v| v["fields"]["message"] == "database reachable")
+    });
+    assert_eq!(reachable["fields"]["extension_version"], "0.1.0", "{reachable}");
 }
 
 #[test]

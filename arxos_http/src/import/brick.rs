@@ -709,7 +709,10 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     for &(b, triples) in &nodes {
         if !walk.used.contains(b) {
             model.skipped.push(Skipped {
-                what: format!("_:{b} ({} triples)", triples.len()),
+                what: match triples.len() {
+                    1 => format!("_:{b} (1 triple)"),
+                    n => format!("_:{b} ({n} triples)"),
+                },
                 reason: "a blank node no entity refers to".into(),
             });
         }
@@ -1615,6 +1618,19 @@ ex:VAV1 brick:isFedBy ex:box .
             m.skipped
                 .iter()
                 .any(|s| s.what.starts_with("_:c0") && s.reason.contains("cut")),
+            "{:?}",
+            m.skipped
+        );
+        // the nodes below the cut one (c8): c9 and c10, one triple each, nobody's value now
+        let below: Vec<&str> = m
+            .skipped
+            .iter()
+            .filter(|s| s.reason.contains("no entity refers to"))
+            .map(|s| s.what.as_str())
+            .collect();
+        assert_eq!(
+            below,
+            ["_:c10 (1 triple)", "_:c9 (1 triple)"],
             "{:?}",
             m.skipped
         );
