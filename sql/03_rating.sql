@@ -809,7 +809,10 @@ LANGUAGE plpgsql STABLE SET TimeZone = 'UTC' SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
 DECLARE
     r arxos.rating_result := arxos.rating(building);
-    v double precision[] := ARRAY[r.structure, r.inventory, r.metadata, r.sensors, r.history, r.quality, r.activity];
+    -- the components as the rating gives them (numeric, three decimals: 73.670, as
+    -- arxos.rating and the history write them), and as numbers for the recommendations
+    n numeric[] := ARRAY[r.structure, r.inventory, r.metadata, r.sensors, r.history, r.quality, r.activity];
+    v double precision[] := n::double precision[];
 BEGIN
     RETURN jsonb_build_object(
         'building', r.building,
@@ -817,7 +820,7 @@ BEGIN
         'score', r.score,
         'max_possible', 100,
         'components', (SELECT jsonb_agg(jsonb_build_object(
-                            'name', c.name, 'score', v[c.position], 'weight', c.weight,
+                            'name', c.name, 'score', n[c.position], 'weight', c.weight,
                             'weighted', round((v[c.position] * c.weight)::numeric, 3),
                             'description', c.description) ORDER BY c.position)
                          FROM arxos.rating_components() c),

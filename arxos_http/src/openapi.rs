@@ -20,7 +20,7 @@ use crate::webhooks::routes as webhooks;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ArxOS API", description = "Buildings as queryable databases: objects by path, ratings, the market and read-only SQL. Every route but health, metrics and docs needs an API key (X-API-Key header or Authorization: Bearer)."),
+    info(title = "ArxOS API", description = "Buildings as queryable databases: objects by path, ratings, the market and read-only SQL. Every route but health, metrics, docs and this document (/api/openapi.json) needs an API key (X-API-Key header or Authorization: Bearer)."),
     paths(
         buildings::list_buildings, buildings::create_building, buildings::get_building, buildings::patch_building,
         objects::get_object, objects::put_object, objects::patch_object, objects::delete_object,
@@ -671,11 +671,19 @@ pub fn document() -> Value {
     doc
 }
 
-/// The market's decimals: `numeric` in the database, written with their digits (docs/api.md,
+/// The market's and the ratings' decimals: `numeric` in the database, written with their digits (docs/api.md,
 /// "Numbers"), so declared without `format: double`, which tells a generator to read them into
 /// a binary float (found by an audit: a 20-digit token amount lost its last digits in a
 /// generated client).
-const DECIMAL_SCHEMAS: [&str; 12] = [
+const DECIMAL_SCHEMAS: [&str; 19] = [
+    // the ratings' scores and components (numeric(6, 3); found by a review)
+    "Components",
+    "Rating",
+    "RatingBreakdown",
+    "BreakdownComponent",
+    "RatingHistoryEntry",
+    "LeaderboardEntry",
+    "RatingStatistics",
     "Contributor",
     "StatementPart",
     "TopContributor",
@@ -1726,6 +1734,28 @@ mod tests {
         assert!(schemas["Token"]["properties"]["price"]
             .get("format")
             .is_none());
+        // the ratings' numeric(6, 3) too (found by a review: declared double)
+        for (schema, field) in [
+            ("Rating", "score"),
+            ("Components", "sensors"),
+            ("RatingHistoryEntry", "new_score"),
+            ("LeaderboardEntry", "score"),
+            ("RatingBreakdown", "score"),
+            ("RatingStatistics", "average_score"),
+        ] {
+            // (Rating flattens Components: an allOf of its own properties and the reference)
+            let own = std::iter::once(&schemas[schema]);
+            let parts = schemas[schema]["allOf"].as_array().into_iter().flatten();
+            let property = own
+                .chain(parts)
+                .map(|part| &part["properties"][field])
+                .find(|p| p.is_object())
+                .unwrap_or_else(|| panic!("{schema}.{field}: {}", schemas[schema]));
+            assert!(
+                property.get("format").is_none(),
+                "{schema}.{field}: {property}"
+            );
+        }
         assert_eq!(
             schemas["Token"]["properties"]["grade"]["enum"]
                 .as_array()
@@ -1888,6 +1918,10 @@ mod tests {
         assert_eq!(key["type"], "string", "{key}");
         let last = param("/api/events", "get", "Last-Event-ID");
         assert_eq!(last["type"], "integer", "{last}");
+        // bounded as the route bounds it, as `after` is (found by a review)
+        assert_eq!(last["minimum"], 0, "{last}");
+        let radius = param("/api/buildings/{b}/near/{path}", "get", "radius");
+        assert_eq!(radius["default"], 5.0, "{radius}");
         assert_eq!(doc["servers"][0]["url"], "/");
     }
 

@@ -584,7 +584,10 @@ fn json_logs_are_one_object_per_line() {
             .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
             .find(|v| v["fields"]["message"] == "database reachable")
     });
-    assert_eq!(reachable["fields"]["extension_version"], "0.1.0", "{reachable}");
+    assert_eq!(
+        reachable["fields"]["extension_version"], "0.1.0",
+        "{reachable}"
+    );
 }
 
 #[test]

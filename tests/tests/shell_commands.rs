@@ -785,7 +785,8 @@ fn exit_statuses_and_piped_commands() {
     assert_eq!(status.code(), Some(1));
 
     // Output that cannot be written (a full disk) is an error, not a quiet success; a closed
-    // pipe (nobody reads any more) stops quietly.
+    // pipe (nobody reads any more) stops quietly, with 141 as a program SIGPIPE stopped: the
+    // commands after it did not run (was 0, also before a failing command or `exit 5`).
     let out = shell_command(&cluster, &["-c", "ls /; pwd"])
         .stdin(Stdio::null())
         .stdout(std::fs::File::create("/dev/full").expect("open /dev/full"))
@@ -797,15 +798,21 @@ fn exit_statuses_and_piped_commands() {
         "{}",
         stderr(&out)
     );
-    let mut child = shell_command(&cluster, &["-c", "ls /; ls /; ls /"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start arxos shell");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("wait for arxos shell");
-    assert_eq!((out.status.code(), stderr(&out)), (Some(0), String::new()));
+    for script in ["ls /; ls /; ls /", "ls /; ls /nope", "ls /; exit 5"] {
+        let mut child = shell_command(&cluster, &["-c", script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start arxos shell");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait for arxos shell");
+        assert_eq!(
+            (out.status.code(), stderr(&out)),
+            (Some(141), String::new()),
+            "{script}"
+        );
+    }
 
     // A database without the extension: said once, plainly (2).
     cluster

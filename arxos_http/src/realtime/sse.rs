@@ -64,7 +64,7 @@ pub struct StreamParams {
     params(FilterParams,
            ("after" = Option<i64>, Query, minimum = 0, description = "Start after this event id (`Last-Event-ID` wins when both are given); an id beyond the newest event is refused (400), one whose following events were purged is 410"),
            ("api_key" = Option<String>, Query, description = "The API key, for clients that cannot send headers (EventSource)"),
-           ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id; one beyond the newest event is refused (400), one whose following events were purged is 410")),
+           ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "Resume after this event id; one beyond the newest event is refused (400), one whose following events were purged is 410")),
     responses((status = 200, description = "`text/event-stream`, which never ends by itself: read it as a stream (an EventSource, or a client that hands out the body as it comes), not with a generated client's ordinary call, which waits for the whole answer. `id:` the event id, `event:` its dotted type, `data:` the event JSON (schema Event); a `: ready` comment first and `: keep-alive` comments when idle. While the database is unavailable the stream holds only a `retry:` field (milliseconds) and ends, so that EventSource reconnects; a stream whose replay fails ends the same way",
                content_type = "text/event-stream", body = String),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),

@@ -497,7 +497,7 @@ pub async fn move_subtree(
 pub struct NearParams {
     /// Metres (default 5).
     #[serde(default, deserialize_with = "crate::body_fields::double")]
-    #[param(minimum = 0, value_type = Option<f64>)]
+    #[param(minimum = 0, default = 5.0, value_type = Option<f64>)]
     pub radius: Option<f64>,
     /// The nearest this many (1 to 1000, default 100); `truncated` says whether more lie
     /// within the radius.

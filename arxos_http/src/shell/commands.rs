@@ -456,11 +456,7 @@ impl Session {
                     .filter(|&c| shown(c))
                     .collect();
                 count += kids.len();
-                let mut label = if is_dir && name != "/" {
-                    palette.paint(Style::Directory, &format!("{name}/"))
-                } else {
-                    palette.paint(Style::Directory, name)
-                };
+                let mut label = palette.object_name(name, is_dir);
                 if !type_.is_empty() {
                     let _ = write!(
                         label,

@@ -176,13 +176,13 @@ fn paths(typed: &str, quote: Option<char>, filters: bool, source: &dyn Source) -
 }
 
 /// Whether the relative path `word`, typed as it is, would be read as something else than a
-/// path: an option (`-odd`; `-` is `cd`'s previous path), a pipe (`&`), or in `find` a filter
-/// (`room=1`, and the bare word `needs_repair`). Completion then writes it `./word`, which is always the path (found by a
-/// review: completing such a name inserted text the parser then refused or misread).
+/// path: an option (`-odd`; `-` is `cd`'s previous path), a redirection (`&`, `&x`), or in
+/// `find` a filter (`room=1`, and the bare word `needs_repair`). Completion then writes it
+/// `./word`, which is always the path (found by a review: completing such a name inserted
+/// text the parser then refused or misread); `|`, `<` and `>` are escaped instead.
 fn read_otherwise(word: &str, filters: bool) -> bool {
     !word.starts_with(['/', '.'])
-        && (word.starts_with('-')
-            || parse::PIPE_WORDS.contains(&word)
+        && (word.starts_with(['-', '&'])
             || (filters && (word.contains(['=', '!', '<', '>', '~']) || word == "needs_repair")))
 }
 
@@ -215,7 +215,9 @@ pub(super) fn escape(text: &str, quote: Option<char>) -> String {
         None => {
             let mut out = String::with_capacity(text.len());
             for c in text.chars() {
-                if parse::is_blank(c) || matches!(c, '\'' | '"' | '\\' | ';') {
+                // (`|`, `<` and `>` too: unescaped, a name holding one reads as a pipe or a
+                // redirection; a leading `&` is read_otherwise's)
+                if parse::is_blank(c) || matches!(c, '\'' | '"' | '\\' | ';' | '|' | '<' | '>') {
                     out.push('\\');
                 }
                 out.push(c);
@@ -343,6 +345,8 @@ mod tests {
         fn children(&self, _dir: &str, prefix: &str) -> Vec<(String, bool)> {
             [
                 ("&", false),
+                ("&x", false),
+                ("a|b", false),
                 ("-", false),
                 ("-odd", true),
                 ("needs_repair", false),
@@ -370,18 +374,29 @@ mod tests {
         };
         assert_eq!(
             got("ls "),
-            ["./&", "./-", "./-odd/", "needs_repair", "room=1", "rooms/"]
+            [
+                "./&",
+                "./&x",
+                r"a\|b",
+                "./-",
+                "./-odd/",
+                "needs_repair",
+                "room=1",
+                "rooms/"
+            ]
         );
         // find reads a word with an operator, and the bare word needs_repair, as a filter
         assert_eq!(got("find ro"), ["./room=1", "rooms/"]);
         assert_eq!(got("find ne"), ["./needs_repair"]);
         assert_eq!(got("select /ro"), ["/room=1", "/rooms/"]);
-        assert_eq!(got("cd '&"), ["'./&'"]);
+        assert_eq!(got("cd '&"), ["'./&'", "'./&x'"]);
         // and the parser reads them back as paths
         for (line, path) in [
             ("cd ./-", "./-"),
             ("cd ./-odd/", "./-odd/"),
             ("ls ./&", "./&"),
+            ("ls ./&x", "./&x"),
+            (r"ls a\|b", "a|b"),
         ] {
             let command = parse::parse_command(line).unwrap();
             assert!(

@@ -40,6 +40,9 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// A script stopped by Ctrl-C (128 + SIGINT, as a POSIX shell reports it).
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+/// Standard output closed before the commands ended (128 + SIGPIPE, as a POSIX shell reports
+/// a program a closed pipe stopped): the rest did not run.
+const EXIT_BROKEN_PIPE: u8 = 141;
 /// Lines kept in the history file.
 const HISTORY_SIZE: usize = 1000;
 
@@ -307,11 +310,15 @@ fn run_commands(session: &RefCell<Session>, line: &str, interactive: bool, outco
                     break;
                 }
                 if let Err(e) = written {
-                    // Nobody reads our output any more (a closed pipe): stop quietly. Any other
+                    // Nobody reads our output any more (a closed pipe): stop quietly, with
+                    // 141 as a program SIGPIPE stopped (not 0: the commands after this one did
+                    // not run, and one of them may have failed; found by a review). Any other
                     // failure (a full disk) lost output: say so, and fail. (A descriptor closed
                     // before the shell started cannot be told: Rust's start-up points it at
                     // /dev/null, as it does for every program.)
-                    if e.kind() != io::ErrorKind::BrokenPipe {
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        outcome.status = Some(EXIT_BROKEN_PIPE);
+                    } else {
                         report(&ShellError::Invalid(format!(
                             "cannot write the output: {e}"
                         )));

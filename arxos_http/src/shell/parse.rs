@@ -139,8 +139,9 @@ pub const COMMANDS: &[CommandInfo] = &[
         name: "ls",
         usage: "ls [PATH]",
         summary: "list the objects directly below a path",
-        details: "Objects with children end with /. Marks: [FAILED], [NEEDS REPAIR], [OK] for active\n\
-                  objects, and the status for the others ([DEGRADED], [UNKNOWN], ...).",
+        details: "Objects with children end with /. Marks: the status unless it is active ([FAILED],\n\
+                  [DEGRADED], [UNKNOWN], ...), then [NEEDS REPAIR] when the repair flag is set,\n\
+                  and [OK] for an active object needing nothing.",
     },
     CommandInfo {
         name: "pwd",
@@ -204,8 +205,9 @@ pub const COMMANDS: &[CommandInfo] = &[
         name: "sql",
         usage: "sql QUERY",
         summary: "run one read-only SQL statement and show its rows",
-        details: "Runs in a read-only transaction that is rolled back, with a 10 s statement timeout.\n\
-                  Shows at most 1000 rows. A ; ends the command unless it is inside quotes.",
+        details: "Runs in a read-only transaction that is rolled back, with a 10 s statement timeout\n\
+                  (or the role's own when lower). Shows at most 1000 rows. A ; ends the command\n\
+                  unless it is inside quotes, a comment or a dollar-quoted body, as PostgreSQL reads them.",
     },
     CommandInfo {
         name: "help",
@@ -492,19 +494,27 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
         return Ok(Command::Sql(rest.to_owned()));
     }
     let args = words(rest)?;
-    // `ls | head`, `tree > out.txt`: a Unix shell's pipes and redirections, which this shell
-    // has not; said so, rather than as an unknown option or a path named `|` (found by an
-    // audit). Quoted (`'|'`), they are a name like any other.
+    // `ls | head`, `tree > out.txt`, `tree >out.txt`, `ls 2>/dev/null`: a Unix shell's pipes
+    // and redirections, which this shell has not; said so, rather than as an unknown option
+    // or a path named `|` (found by audits). Quoted (`'|'`, `a\>b`), they are a name like
+    // any other.
+    let filters = matches!(name, "find" | "select");
     if let Some(word) = lex(rest).words.iter().find(|w| {
-        PIPE_WORDS.contains(&w.text.as_str()) && rest[w.start..].starts_with(w.text.as_str())
+        rest[w.start..].starts_with(w.text.as_str()) && reads_as_redirection(&w.text, filters)
     }) {
         // (`find health > 50` is no filter either: one is written without blanks; review.)
-        let filters = match name {
-            "find" | "select" => " (a filter is written without blanks: health>50)",
-            _ => "",
+        let filter_note = if filters {
+            " (a filter is written without blanks: health>50)"
+        } else {
+            ""
+        };
+        let name_note = if PIPE_WORDS.contains(&word.text.as_str()) {
+            String::new()
+        } else {
+            format!(" (a name holding it is quoted: '{}')", word.text)
         };
         return Err(ShellError::Invalid(format!(
-            "{:?}: this shell has no pipes or redirection{filters}; run it from your own shell instead: arxos shell -c '{name} …' {} …",
+            "{:?}: this shell has no pipes or redirection{filter_note}; run it from your own shell instead: arxos shell -c '{name} …' {} …{name_note}",
             word.text, word.text
         )));
     }
@@ -635,6 +645,19 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
 
 /// Words a Unix shell reads as pipes and redirections, refused unquoted (see [`parse_command`]).
 pub const PIPE_WORDS: &[&str] = &["|", "||", ">", ">>", "<", "2>", "&&", "&"];
+
+/// Whether an unquoted word is what a Unix shell would read as a pipe or a redirection: one of
+/// [`PIPE_WORDS`], a word that starts with `|`, `<`, `>` or `&`, or with a descriptor's number
+/// and `<` or `>` (`>out.txt`, `2>&1`, `&>log`), or one holding a `|` (`/|head`), or, outside
+/// find's filters (where `health>50` is a comparison), a `<` or `>` (`/x>out.txt`).
+pub fn reads_as_redirection(word: &str, filters: bool) -> bool {
+    let after_digits = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    PIPE_WORDS.contains(&word)
+        || word.starts_with(['|', '<', '>', '&'])
+        || (after_digits.len() < word.len() && after_digits.starts_with(['<', '>']))
+        || word.contains('|')
+        || (!filters && word.contains(['<', '>']))
+}
 
 /// Whether `select …` reads as a SQL query rather than `find`'s filters and path, judged by
 /// its first word (a filter's quoted value may hold anything), or a bare `from` or `where`
@@ -1009,6 +1032,15 @@ mod tests {
             "tree > out.txt",
             "ls |",
             "find type=outlet > o.txt",
+            // written without blanks (found by a review: read as paths or usage errors)
+            "tree >out.txt",
+            "ls /|head",
+            "tree / >out.txt",
+            "tree / 2>&1",
+            "ls 2>/dev/null",
+            "ls /x>out.txt",
+            "find type=outlet >o.txt",
+            "find type=outlet &>o.txt",
         ] {
             assert!(
                 matches!(parse_command(line), Err(ShellError::Invalid(m)) if m.contains("no pipes or redirection")),
@@ -1019,6 +1051,16 @@ mod tests {
             parse_command("cd '|'").unwrap(),
             Command::Cd(CdTarget::Path("|".into()))
         );
+        assert_eq!(
+            parse_command(r"cd '/a>b' ").unwrap(),
+            Command::Cd(CdTarget::Path("/a>b".into()))
+        );
+        assert_eq!(
+            parse_command(r"cd a\|b").unwrap(),
+            Command::Cd(CdTarget::Path("a|b".into()))
+        );
+        // a filter's comparison is no redirection
+        assert!(parse_command("find health>50 health<90").is_ok());
         // Not searched as 0 (found by an audit).
         assert!(matches!(
             parse_command("near 1e-400"),

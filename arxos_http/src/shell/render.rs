@@ -35,6 +35,16 @@ impl Palette {
         }
     }
 
+    /// An object's name as `tree` draws it: a folder bold blue with its `/` (the root is `/`
+    /// itself), a leaf dimmed, as `ls` shows them.
+    pub fn object_name(self, name: &str, folder: bool) -> String {
+        match (folder, name) {
+            (_, "/") => self.paint(Style::Directory, name),
+            (true, _) => self.paint(Style::Directory, &format!("{name}/")),
+            (false, _) => self.paint(Style::Dim, name),
+        }
+    }
+
     pub fn stdout() -> Palette {
         Palette::for_stream(std::io::stdout().is_terminal())
     }
@@ -289,6 +299,19 @@ mod tests {
         assert_eq!(marks("active", true), "[NEEDS REPAIR]");
         assert_eq!(marks("degraded", false), "[DEGRADED]");
         assert_eq!(marks("maintenance", true), "[MAINTENANCE] [NEEDS REPAIR]");
+    }
+
+    #[test]
+    fn tree_names_folders_bold_blue_and_leaves_dimmed() {
+        // (a leaf was painted as a folder: found by a review)
+        let on = Palette { enabled: true };
+        assert_eq!(on.object_name("room 101", false), "\x1b[2mroom 101\x1b[0m");
+        assert_eq!(on.object_name("spaces", true), "\x1b[1;34mspaces/\x1b[0m");
+        assert_eq!(on.object_name("/", true), "\x1b[1;34m/\x1b[0m");
+        assert_eq!(
+            Palette { enabled: false }.object_name("spaces", true),
+            "spaces/"
+        );
     }
 
     #[test]
