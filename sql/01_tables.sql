@@ -3,9 +3,25 @@
 
 -- Who is acting: the shim and the shell set arxos.actor in the transaction (the API key's
 -- owner, the shell user); otherwise the database role.
+-- Raises an error with the given SQLSTATE; returns boolean so it can close a WHERE clause
+-- (`cond OR arxos.raise(...)`) in SQL functions.
+CREATE FUNCTION arxos.raise(message text, sqlstate text DEFAULT 'P0001') RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE EXCEPTION '%', message USING ERRCODE = sqlstate;
+END
+$$;
+
+-- At most 200 characters (22023): an actor is a key in the rating's bookkeeping (one
+-- actor of kilobytes failed every building's fold: found by a review), and a name, not a
+-- document. (The row trigger in Rust, objects_trigger.rs, applies the same rule.)
 CREATE FUNCTION arxos.current_actor() RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(nullif(current_setting('arxos.actor', true), ''), current_user::text)
+    SELECT CASE WHEN length(coalesce(nullif(current_setting('arxos.actor', true), ''), current_user::text)) <= 200
+                THEN coalesce(nullif(current_setting('arxos.actor', true), ''), current_user::text)
+                WHEN arxos.raise(format('arxos.actor must be at most 200 characters, got %s',
+                                        length(current_setting('arxos.actor', true))), '22023')
+                THEN NULL END
 $$;
 
 -- A time-ordered UUID (version 7, RFC 9562): 48 bits of Unix time in milliseconds, then random

@@ -56,15 +56,6 @@ BEGIN
 END
 $$;
 
--- Raises an error with the given SQLSTATE; returns boolean so it can close a WHERE clause
--- (`cond OR arxos.raise(...)`) in SQL functions.
-CREATE FUNCTION arxos.raise(message text, sqlstate text DEFAULT 'P0001') RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    RAISE EXCEPTION '%', message USING ERRCODE = sqlstate;
-END
-$$;
-
 -- The JSON documents of an object's history and events, encoded straight into jsonb in Rust
 -- (arxos_core::object_json and arxos_core::jsonb). jsonb_build_object looks up every
 -- argument's type on every call and rebuilds nested documents, and JSON text must be parsed

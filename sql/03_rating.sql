@@ -521,6 +521,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
        AND d.located BETWEEN -1e12 AND 1e12 AND d.documented BETWEEN -1e12 AND 1e12
        AND d.with_properties BETWEEN -1e12 AND 1e12 AND d.instrumented BETWEEN -1e12 AND 1e12
        AND d.verified BETWEEN -1e12 AND 1e12
+       -- an actor as current_actor() gives one (a longer one fails the index of activity_actors)
+       AND length(d.actor) <= 200
 $$;
 
 -- Folds max committed deltas, oldest first (and the rest of a transaction they cut in two,
@@ -590,7 +592,7 @@ BEGIN
            count(*), count(*) FILTER (WHERE NOT arxos.delta_in_range(gone.d))
       INTO batch, n, wild FROM gone;
     IF wild > 0 THEN
-        RAISE WARNING 'dropped % rating deltas whose counts are beyond 10^12 or whose time is not finite (written by hand?)', wild;
+        RAISE WARNING 'dropped % rating deltas whose counts are beyond 10^12, whose time is not finite or whose actor is longer than 200 characters (written by hand?)', wild;
     END IF;
     IF batch IS NULL THEN
         RETURN n;

@@ -403,16 +403,30 @@ unsafe fn normalized_path(path: Option<pg_sys::Datum>) -> pg_sys::Datum {
         .expect("text is a datum")
 }
 
-/// `arxos.current_actor()`: the `arxos.actor` setting when set and not empty, else the role.
+/// `arxos.current_actor()`: the `arxos.actor` setting when set and not empty, else the role;
+/// at most 200 characters, as there (22023).
 unsafe fn actor() -> pg_sys::Datum {
     let setting = pg_sys::GetConfigOption(c"arxos.actor".as_ptr(), true, false);
     let name = if setting.is_null() || *setting == 0 {
         pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false).cast_const()
     } else {
+        let characters = std::ffi::CStr::from_ptr(setting)
+            .to_string_lossy()
+            .chars()
+            .count();
+        if characters > ACTOR_MAX {
+            refuse(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("arxos.actor must be at most {ACTOR_MAX} characters, got {characters}"),
+            );
+        }
         setting
     };
     pg_sys::Datum::from(pg_sys::cstring_to_text(name))
 }
+
+/// The longest actor `arxos.current_actor()` gives (sql/01_tables.sql).
+const ACTOR_MAX: usize = 200;
 
 /// Whether the current role has the rights of the table's owner (a superuser has).
 unsafe fn acts_as_owner(rel: pg_sys::Relation) -> bool {

@@ -111,6 +111,18 @@ SELECT arxos.sequence_events() >= 0 AS folded_back;
 INSERT INTO arxos.rating_deltas (building_id, objects, changes, reason)
 VALUES (arxos.building_id('b42'), 9223372036854775807, 9223372036854775807, 'zzz');
 SELECT arxos.sequence_events() >= 0 AS folded_without_it;
+-- an actor of kilobytes is refused where it is written (its key in activity_actors failed
+-- every building's fold: found by a review), and a delta by hand holding one is dropped
+SELECT regress.try($q$SELECT set_config('arxos.actor', repeat('x', 201), true),
+                             arxos.put('b42', '/long_actor', 'room')$q$) AS put_long_actor,
+       regress.try($q$SELECT set_config('arxos.actor', repeat('x', 201), true);
+                      INSERT INTO arxos.objects (building_id, path, type)
+                      VALUES (arxos.building_id('b42'), '/long_actor', 'room')$q$) AS insert_long_actor,
+       regress.try($q$SELECT set_config('arxos.actor', repeat('é', 200), true),
+                             arxos.put('b42', '/long_actor', 'room')$q$) AS put_200_characters;
+INSERT INTO arxos.rating_deltas (building_id, objects, actor, reason)
+VALUES (arxos.building_id('b42'), 1, repeat('x', 3000), 'zzz');
+SELECT arxos.sequence_events() >= 0 AS folded_without_it;
 -- and so are infinite times by hand, which made every building's age a difference of
 -- infinities and stopped every fold (found by an audit); a building's first object is finite
 -- (a building without a first object yet, whose age the pending deltas give: found by a
