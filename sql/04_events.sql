@@ -24,6 +24,7 @@ DECLARE
     last     bigint;
     n        integer;
     deadline timestamptz := clock_timestamp() + make_interval(secs => greatest(wait_ms, 0) / 1000.0);
+    prior    text;
 BEGIN
     IF max IS NULL OR max < 1 THEN
         RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
@@ -66,7 +67,23 @@ BEGIN
         PERFORM pg_sleep(0.001);
     END LOOP;
     -- The rating events a fold writes join this batch, after the events of their transactions.
-    PERFORM arxos.fold_ratings(max, lazy => lazy_fold);
+    -- A fold that waits for a row lock gives up after 50 ms and is tried again by the next
+    -- call, while the events are numbered now: the fold writes its buildings' rows
+    -- (first_object_at) and references them (rating_history, the totals), so a transaction
+    -- left open on a building's row (a DBA's UPDATE, a DELETE or a key's rename not yet
+    -- committed) stopped every building's outbox until it ended (found by a review). The
+    -- rating stays exact meanwhile (arxos.rating adds the deltas not folded yet); its history
+    -- rows and events wait.
+    prior := current_setting('lock_timeout');
+    BEGIN
+        IF prior = '0' OR prior::interval > interval '50 ms' THEN
+            PERFORM set_config('lock_timeout', '50ms', true);
+        END IF;
+        PERFORM arxos.fold_ratings(max, lazy => lazy_fold);
+        PERFORM set_config('lock_timeout', prior, true);
+    EXCEPTION WHEN lock_not_available THEN
+        NULL;  -- (the block's abort restored lock_timeout)
+    END;
     -- After the largest id present too: an event a DBA inserted by hand above the counter
     -- would otherwise collide with the next one numbered, on every call (found by a review).
     -- One probe of the primary key's end.

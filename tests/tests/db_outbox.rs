@@ -410,3 +410,83 @@ fn concurrent_single_row_writers_never_fail() {
         .get(0);
     assert!(same);
 }
+
+/// A transaction left open on a building's row (a DBA's UPDATE) does not stop the outbox: the
+/// fold, which writes and references building rows, gives up after a short lock wait and is
+/// tried again later, while the events are numbered (found by a review: every building's
+/// events waited for the open transaction; events_since below then ran into its statement
+/// timeout).
+#[test]
+fn a_building_row_held_open_does_not_stop_the_outbox() {
+    let cluster = Cluster::start();
+    let mut dba = cluster.client();
+    let mut writer = cluster.client();
+    let mut consumer = cluster.client();
+    writer
+        .batch_execute("select arxos.create_building('held', 'Held')")
+        .unwrap();
+    let head: i64 = consumer
+        .query_one(
+            "select coalesce(max(id), 0) from arxos.events_since(0, max => 100000)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut open = dba.transaction().unwrap();
+    open.batch_execute("update arxos.buildings set name = 'Held open' where key = 'held'")
+        .unwrap();
+    // the building's first object, by a plain INSERT (its foreign key check shares the row)
+    writer
+        .batch_execute(
+            "insert into arxos.objects (building_id, path, type) \
+             values (arxos.building_id('held'), '/first', 'thing')",
+        )
+        .unwrap();
+    // (a bound, not a timing: a stalled outbox fails here instead of hanging the test)
+    consumer
+        .batch_execute("set statement_timeout = '60s'")
+        .unwrap();
+    let created: Vec<String> = consumer
+        .query(
+            "select type from arxos.events_since($1, max => 100000) \
+             where building_key = 'held' order by id",
+            &[&head],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(created, ["object.created"]);
+    let first_object: bool = consumer
+        .query_one(
+            "select first_object_at is null from arxos.buildings where key = 'held'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(first_object, "folded through the held row?");
+    // let go: the fold's turn (the rating's move for the first object, and its first_object_at)
+    open.commit().unwrap();
+    let after: Vec<String> = consumer
+        .query(
+            "select type from arxos.events_since($1, max => 100000) \
+             where building_key = 'held' and type = 'bilt.rating.changed' order by id",
+            &[&head],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        !after.is_empty(),
+        "no rating move recorded after the row was let go"
+    );
+    let set: bool = consumer
+        .query_one(
+            "select first_object_at is not null from arxos.buildings where key = 'held'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(set);
+}
