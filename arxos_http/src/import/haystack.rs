@@ -369,7 +369,7 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
     // takes a leading space but not a blank line.
     let trimmed = text.trim_start_matches(BEFORE_ZINC);
     let prefix = &text[..text.len() - trimmed.len()];
-    let text = trimmed.replace("\r\n", "\n");
+    let text = join_surrogate_escapes(&trimmed.replace("\r\n", "\n"))?;
     let grid = libhaystack::encoding::zinc::decode::from_str(&text)
         .map_err(|e| ImportError::Syntax(zinc_error(&e.to_string(), &text, prefix)))?;
     if !grid.is_grid() {
@@ -379,6 +379,73 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
         serde_json::to_value(&grid).map_err(|e| ImportError::Syntax(format!("Zinc: {e}")))?;
     renumber(&grid, &mut hayson);
     Ok(hayson)
+}
+
+/// A character beyond U+FFFF written as an escaped UTF-16 surrogate pair in a Zinc string or URI
+/// (`"\uD83D\uDE00"`, as JSON writes it) becomes the character itself: libhaystack's decoder
+/// reads each `\uXXXX` alone and turned both halves into U+FFFD, silently (found by a review;
+/// Haystack JSON kept the character). A half without its other half is no character: refused,
+/// with its line, as the Turtle and JSON readers refuse it.
+fn join_surrogate_escapes(text: &str) -> Result<String, ImportError> {
+    fn hex4(bytes: &[u8]) -> Option<u32> {
+        let digits = std::str::from_utf8(bytes.get(..4)?).ok()?;
+        u32::from_str_radix(digits, 16).ok()
+    }
+    if !text.contains("\\u") {
+        return Ok(text.to_owned());
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match quote {
+            None => {
+                if byte == b'"' || byte == b'`' {
+                    quote = Some(byte);
+                }
+                i += 1;
+            }
+            Some(q) if byte == q => {
+                quote = None;
+                i += 1;
+            }
+            Some(_) if byte == b'\\' && bytes.get(i + 1) == Some(&b'u') => {
+                let unit = hex4(&bytes[i + 2..]).unwrap_or(0);
+                if !(0xD800..=0xDFFF).contains(&unit) {
+                    i += 2;
+                    continue;
+                }
+                let low = (bytes.get(i + 6..i + 8) == Some(b"\\u"))
+                    .then(|| hex4(&bytes[i + 8..]))
+                    .flatten()
+                    .filter(|low| (0xDC00..=0xDFFF).contains(low));
+                let joined = match low {
+                    Some(low) if unit < 0xDC00 => {
+                        char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+                    }
+                    _ => None,
+                };
+                let Some(c) = joined else {
+                    let line = text[..i].matches('\n').count() + 1;
+                    return Err(ImportError::Syntax(format!(
+                        "Zinc: \\u{unit:04X} on line {line} is half of a character (a UTF-16 surrogate) without its other half: write the character itself, or both halves (\\uD83D\\uDE00)"
+                    )));
+                };
+                out.push_str(&text[copied..i]);
+                out.push(c);
+                i += 12;
+                copied = i;
+            }
+            // any other escape: the escaped character is not a quote
+            Some(_) if byte == b'\\' => i += 2,
+            Some(_) => i += 1,
+        }
+    }
+    out.push_str(&text[copied.min(text.len())..]);
+    Ok(out)
 }
 
 /// libhaystack's decoder ends its messages with `Input position: P[L], line N`, where P is the
@@ -666,6 +733,29 @@ mod tests {
         assert!(refused.contains("nest 100000 levels"), "{refused}");
         let fine = format!("ver:\"3.0\"\nid\n{}1{}", "[".repeat(100), "]".repeat(100));
         assert!(zinc_to_hayson(&fine).is_ok());
+    }
+
+    /// A character beyond U+FFFF escaped as a surrogate pair is that character, as in Haystack
+    /// JSON; half a pair is refused (found by a review: both became U+FFFD, silently).
+    #[test]
+    fn zinc_surrogate_pairs_are_joined_and_halves_refused() {
+        let grid = zinc_to_hayson(
+            "ver:\"3.0\"\nid,s,u\n@a,\"smile \\uD83D\\uDE00 \\\\uD83D \\u00e9\",`http://x/\\uD83D\\uDE00`\n",
+        )
+        .unwrap();
+        let row = &grid["rows"][0];
+        assert_eq!(row["s"], "smile \u{1F600} \\uD83D \u{e9}", "{row}");
+        assert_eq!(row["u"]["val"], "http://x/\u{1F600}", "{row}");
+        for half in ["\\uD83D", "\\uDE00", "\\uD83D\\u0041", "\\uD83Dx"] {
+            let text = format!("ver:\"3.0\"\nid,s\n@a,\"{half}\"\n");
+            let refused = zinc_to_hayson(&text).unwrap_err().to_string();
+            assert!(
+                refused.contains("on line 3 is half of a character"),
+                "{half}: {refused}"
+            );
+        }
+        // outside strings nothing is touched (not that Zinc has escapes there)
+        assert_eq!(join_surrogate_escapes("a\\uD83D").unwrap(), "a\\uD83D");
     }
 
     /// The ids decide the encoding when they tell (found by an audit: a ver 2.0 grid, and a
