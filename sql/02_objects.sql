@@ -569,18 +569,20 @@ BEGIN
         IF actor IS NOT NULL THEN
             PERFORM set_config('arxos.actor', actor, true);
         END IF;
-        -- The caller's buildings only, as row-level security would have it (the owner's rights
-        -- bypass it): a scoped session cannot lock or write another tenant's objects with it.
+        -- Called directly, the caller's buildings only, as row-level security would have it
+        -- (the owner's rights bypass it): a scoped session cannot lock or write another
+        -- tenant's objects with it. From the connection triggers, the statement's objects
+        -- (definer_scope_ids).
         PERFORM 1 FROM arxos.objects o
          WHERE o.id = ANY(ids)
-           AND ((SELECT arxos.scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.scope_ids())::uuid[]))
+           AND ((SELECT arxos.definer_scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.definer_scope_ids())::uuid[]))
          ORDER BY o.building_id, o.path FOR NO KEY UPDATE;
         UPDATE arxos.objects o SET monitored_by = m.n
           FROM (SELECT i.id, (SELECT count(*) FROM arxos.connections c
                                WHERE c.to_id = i.id AND c.kind = 'monitors')::integer AS n
                   FROM unnest(ids) i(id)) m
          WHERE o.id = m.id AND o.monitored_by IS DISTINCT FROM m.n
-           AND ((SELECT arxos.scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
+           AND ((SELECT arxos.definer_scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.definer_scope_ids())::uuid[]));
         IF actor IS NOT NULL THEN
             PERFORM set_config('arxos.actor', coalesce(was, ''), true);
         END IF;

@@ -11,6 +11,18 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT string_to_array(nullif(current_setting('arxos.building_ids', true), ''), ',')::uuid[]
 $$;
 
+-- The buildings a SECURITY DEFINER bookkeeping function (recount_monitors,
+-- note_latest_readings) keeps to: all when a trigger calls it (the statement that fired the
+-- trigger met row-level security already, or bypassed it as a DBA's may, and the rows it
+-- passes are that statement's), else the caller's scope_ids(), so that a scoped session
+-- calling it directly cannot touch another tenant's objects. (Found by a review: a superuser's
+-- monitors connection written with arxos.building_ids naming another building left the
+-- watched object's count, and the rating, wrong for good.)
+CREATE FUNCTION arxos.definer_scope_ids() RETURNS uuid[]
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN pg_catalog.pg_trigger_depth() > 0 THEN NULL ELSE arxos.scope_ids() END
+$$;
+
 -- The admin functions (keys, webhooks) are called by the extension's owner (a superuser, or a
 -- member of the role owning schema arxos: `arxos keys`, psql), or by an API request whose admin
 -- key arxos.authorize() checked in the same transaction: it records that check in

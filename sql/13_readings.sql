@@ -337,9 +337,10 @@ BEGIN
       FROM unnest(ids, ats, vs, us) AS l(id, at, v, u)
      WHERE o.id = l.id AND (o.last_reading_at IS NULL OR l.at >= o.last_reading_at)
        AND l.at <= clock_timestamp() + arxos.reading_clock_skew() AND l.at >= '1970-01-01 00:00:00+00'
-       -- the caller's buildings only, as row-level security would have it (the owner's rights
-       -- bypass it): a scoped session calling it directly cannot touch another tenant's objects
-       AND ((SELECT arxos.scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.scope_ids())::uuid[]));
+       -- called directly, the caller's buildings only, as row-level security would have it
+       -- (the owner's rights bypass it): a scoped session calling it directly cannot touch
+       -- another tenant's objects; from the readings' trigger, the statement's (definer_scope_ids)
+       AND ((SELECT arxos.definer_scope_ids()) IS NULL OR o.building_id = ANY ((SELECT arxos.definer_scope_ids())::uuid[]));
 END
 $$;
 
