@@ -69,8 +69,11 @@ $$;
 -- them (arxos.restoring = on empties what this script seeds, for the dump to fill) from a dump
 -- made by an older build, which had no rows for them because it had no such table (found by a
 -- review: arxos.key_generation left empty stopped the shim's listener).
+-- SECURITY DEFINER (it reads whether five rows exist, nothing of them): the shim's login role
+-- runs arxos.schema_problem() for its readiness, and has no right to read market_settings
+-- (found by a review: the check failed there, and readiness passed without it).
 CREATE FUNCTION arxos.single_rows_missing() RETURNS text[]
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
     SELECT coalesce(array_agg(t.name ORDER BY t.name), '{}')
       FROM (VALUES ('arxos.event_counter', NOT EXISTS (SELECT FROM arxos.event_counter)),
                    ('arxos.event_horizon', NOT EXISTS (SELECT FROM arxos.event_horizon)),
@@ -79,6 +82,9 @@ LANGUAGE sql STABLE AS $$
                    ('arxos.webhook_cursor', NOT EXISTS (SELECT FROM arxos.webhook_cursor))) t (name, missing)
      WHERE t.missing
 $$;
+-- (created after 14_privileges.sql's revocation from PUBLIC: granted as such, on purpose, as
+-- admin_call is there)
+GRANT EXECUTE ON FUNCTION arxos.single_rows_missing() TO PUBLIC;
 
 -- Gives each one-row table without its row the row a new database starts with, made to fit
 -- the restored rows (the counters after the events there are, the webhook cursor at the last

@@ -5,6 +5,12 @@ SELECT extname, extversion FROM pg_extension WHERE extname = 'arxos';
 SELECT arxos.schema_problem() IS NULL AS made_by_this_build,
        arxos.schema_made_from() = arxos.install_script_digest() AS digests_agree,
        arxos.schema_made_from() ~ '^[0-9a-f]{64}$' AS a_sha256;
+-- and the shim's login role may ask (found by a review: permission denied for
+-- market_settings, and readiness passed without the check)
+BEGIN;
+SET LOCAL ROLE arxos_authenticator;
+SELECT arxos.schema_problem() IS NULL AS the_login_role_asks;
+ROLLBACK;
 BEGIN;
 CREATE OR REPLACE FUNCTION arxos.schema_made_from() RETURNS text LANGUAGE sql IMMUTABLE
     AS $$ SELECT repeat('0', 64) $$;
