@@ -28,6 +28,10 @@ SELECT (arxos.put('b42', '/spaces/inv_room', 'room')).path AS own_write;
 ROLLBACK;
 -- The histories are append-only, even for the owner; a deleted building takes its history along.
 SELECT regress.try($q$DELETE FROM arxos.object_history WHERE path = '/a'$q$) AS delete_history;
+-- nor written into by hand: a forged row counted in the recount as a change (found by an
+-- adversarial review)
+SELECT regress.try($q$INSERT INTO arxos.object_history (building_id, object_id, path, op, actor, changes)
+                      SELECT id, gen_random_uuid(), '/ghost', 'insert', 'mallory', '{}' FROM arxos.buildings WHERE key = 'b42'$q$) AS insert_history;
 SELECT regress.try($q$UPDATE arxos.object_history SET actor = 'zed'$q$) AS update_history;
 SELECT regress.try($q$UPDATE arxos.rating_history SET actor = 'zed'$q$) AS update_rating_history;
 SELECT regress.try($q$DELETE FROM arxos.rating_history$q$) AS delete_rating_history;
