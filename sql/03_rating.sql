@@ -312,6 +312,77 @@ EXCEPTION WHEN lock_not_available THEN
 END
 $$;
 
+-- Sets a building's totals (rating_counters, and the day buckets activity_days and
+-- activity_actors of the last 32 days) to what its objects, history and contributions say:
+-- recompute_rating's repair, so that totals a DBA changed by hand, or any drift, end with the
+-- recount (found by an adversarial review: totals written by hand stayed wrong for good).
+-- Called with the sequencer's lock held and every delta of the building folded; each
+-- statement writes only while the building has no delta waiting in its own snapshot, so that
+-- the rows it counts are exactly those the totals hold (a write committed since is counted by
+-- its delta, folded later). Returns whether every table was reset.
+CREATE FUNCTION arxos.reset_rating_totals(building uuid) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+    b     uuid := reset_rating_totals.building;
+    since date := arxos.utc_day() - 32;
+    n     integer;
+    done  integer := 0;
+BEGIN
+    INSERT INTO arxos.rating_counters AS c
+           (building_id, objects, located, documented, with_properties, instrumented)
+    SELECT b, count(*), count(*) FILTER (WHERE o.x IS NOT NULL),
+           count(*) FILTER (WHERE o.status <> 'unknown'), count(*) FILTER (WHERE o.properties <> '{}'),
+           count(*) FILTER (WHERE o.instrumented)
+      FROM arxos.objects o
+     WHERE o.building_id = b
+    HAVING NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b)
+    ON CONFLICT (building_id) DO UPDATE
+       SET objects = excluded.objects, located = excluded.located, documented = excluded.documented,
+           with_properties = excluded.with_properties, instrumented = excluded.instrumented;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    done := done + n;
+    -- every day of the window, one upsert (a day without changes gets zeros)
+    WITH changed AS (
+        SELECT arxos.utc_day(h.at) AS day, count(*) AS n
+          FROM arxos.object_history h
+         WHERE h.building_id = b AND h.at >= (since + 1)::timestamp AT TIME ZONE 'UTC'
+         GROUP BY 1),
+    verified AS (
+        SELECT arxos.utc_day(c.verified_at) AS day, count(*) AS n
+          FROM arxos.contributions c
+         WHERE c.building_id = b AND NOT c.verified_by_same_owner
+           AND c.verified_at >= (since + 1)::timestamp AT TIME ZONE 'UTC'
+         GROUP BY 1)
+    INSERT INTO arxos.activity_days AS a (building_id, day, changes, verified)
+    SELECT b, g.day::date, coalesce(k.n, 0), coalesce(v.n, 0)
+      FROM generate_series((since + 1)::timestamp, arxos.utc_day()::timestamp, interval '1 day') g(day)
+      LEFT JOIN changed k ON k.day = g.day::date
+      LEFT JOIN verified v ON v.day = g.day::date
+     WHERE NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b)
+    ON CONFLICT (building_id, day) DO UPDATE SET changes = excluded.changes, verified = excluded.verified;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    done := done + least(n, 1);
+    -- the actors: those no history row of theirs names go, those missing come (a delta
+    -- committed in between adds its own actor when folded)
+    DELETE FROM arxos.activity_actors a
+     WHERE a.building_id = b AND a.day > since
+       AND NOT EXISTS (SELECT 1 FROM arxos.object_history h
+                        WHERE h.building_id = b AND h.actor = a.actor
+                          AND h.at >= a.day::timestamp AT TIME ZONE 'UTC'
+                          AND h.at < (a.day + 1)::timestamp AT TIME ZONE 'UTC')
+       AND NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b);
+    INSERT INTO arxos.activity_actors (building_id, day, actor)
+    SELECT DISTINCT b, arxos.utc_day(h.at), h.actor
+      FROM arxos.object_history h
+     WHERE h.building_id = b AND h.at >= (since + 1)::timestamp AT TIME ZONE 'UTC'
+       AND length(h.actor) <= 200
+       AND NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b)
+    ON CONFLICT DO NOTHING;
+    RETURN done = 2;
+END
+$$;
+
 CREATE FUNCTION arxos.recompute_rating(building text) RETURNS arxos.rating_result
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -359,7 +430,9 @@ BEGIN
     IF settled AND own THEN
         RAISE NOTICE 'this transaction wrote to building %: the recount is returned, not recorded (the writes are, when the transaction commits, if they move the rating)', arxos.shown(building);
     ELSIF settled THEN
-        -- The history row and the event carry what this call returns: the rating from scratch.
+        -- The totals put right (whatever changed them by hand), then the history row and the
+        -- event carry what this call returns: the rating from scratch.
+        PERFORM arxos.reset_rating_totals(b);
         PERFORM arxos.record_rating(b, 'manual_recalculation', NULL, NULL, true, computed => v);
     ELSE
         RAISE NOTICE 'building % kept changing while its rating was recounted: the recount is returned, not recorded', arxos.shown(building);

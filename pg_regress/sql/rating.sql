@@ -139,16 +139,26 @@ SELECT arxos.rating('b42', 'infinity');
 -- the windows' day buckets are kept for 31 days: a rating more than 2 days back is refused
 SELECT arxos.rating('b42', now() - interval '3 days');
 SELECT grade IS NOT NULL AS yesterday FROM arxos.rating('b42', now() - interval '1 day');
--- recompute_rating records what it returns, the rating from scratch, whatever the counters say
--- (here made wrong by hand)
+-- recompute_rating records what it returns, the rating from scratch, whatever the totals say
+-- (here made wrong by hand), and puts the totals right (found by an adversarial review: they
+-- stayed wrong for good)
 BEGIN;
 UPDATE arxos.rating_counters SET objects = objects + 1000 WHERE building_id = arxos.building_id('b42');
+DELETE FROM arxos.activity_actors WHERE building_id = arxos.building_id('b42');
+UPDATE arxos.activity_days SET changes = changes + 500 WHERE building_id = arxos.building_id('b42');
+INSERT INTO arxos.activity_actors (building_id, day, actor) VALUES (arxos.building_id('b42'), arxos.utc_day(), 'ghost');
+SELECT score AS wrong FROM arxos.rating('b42') \gset
 SELECT score AS scanned FROM arxos.recompute_rating('b42') \gset
 SELECT :scanned = (SELECT (p.body ->> 'score')::numeric FROM arxos.events_pending p
                     WHERE p.type = 'bilt.rating.calculated' ORDER BY p.seq DESC LIMIT 1) AS event_is_the_scan,
        :scanned = (SELECT h.new_score FROM arxos.rating_history h
                     WHERE h.building_id = arxos.building_id('b42') ORDER BY h.id DESC LIMIT 1) AS history_is_the_scan,
-       :scanned <> (SELECT score FROM arxos.rating('b42')) AS counters_differ;
+       :wrong <> :scanned AS totals_were_wrong,
+       :scanned = (SELECT score FROM arxos.rating('b42')) AS totals_put_right,
+       (SELECT row(objects, located, documented, with_properties, instrumented, changes_30d, actors_30d, verified_30d)::text
+          FROM arxos.rating_inputs(arxos.building_id('b42')))
+     = (SELECT row(objects, located, documented, with_properties, instrumented, changes_30d, actors_30d, verified_30d)::text
+          FROM arxos.rating_inputs_scan(arxos.building_id('b42'))) AS inputs_agree;
 ROLLBACK;
 -- recompute_rating folds every delta waiting first, more than one batch (10,000) of them
 -- (another transaction's, committed: a transaction's own deltas wait for its commit, so these
