@@ -291,7 +291,14 @@ pub async fn limit(
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                let mut response = refusal("too many requests", wait);
+                // An event stream is told when to come back, as a stream (200, `retry:`):
+                // EventSource gives up for good on any other status.
+                let mut response =
+                    if path == "/api/events" && request.method() == axum::http::Method::GET {
+                        crate::realtime::sse::retry_only_after("too many requests", wait)
+                    } else {
+                        refusal("too many requests", wait)
+                    };
                 let reset = per_token * bucket.rate.burst.get();
                 set_headers(response.headers_mut(), bucket.rate, 0, reset.max(wait));
                 return response;

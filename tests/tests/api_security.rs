@@ -753,6 +753,25 @@ fn rate_limits_answer_429_with_headers() {
         }
     }
     assert_eq!(statuses, [200, 200, 200, 429]);
+    // An event stream past its budget is told when to come back as a stream (200, `retry:`):
+    // EventSource gives up for good on a 429 (found by an adversarial review: browsers that
+    // reconnected through a database outage spent their key's budget and never came back).
+    let stream = api.get("/api/events?building=b42");
+    assert_eq!(stream.status, 200, "{}", stream.body);
+    assert_eq!(stream.header("content-type"), Some("text/event-stream"));
+    assert!(
+        stream.body.starts_with("retry: ")
+            && stream.body.contains(": too many requests; reconnect"),
+        "{}",
+        stream.body
+    );
+    let retry_ms: u64 = stream.body["retry: ".len()..]
+        .lines()
+        .next()
+        .and_then(|l| l.parse().ok())
+        .expect("a retry in milliseconds");
+    assert!(retry_ms >= 1000, "{retry_ms}");
+    assert_eq!(stream.header("x-ratelimit-remaining"), Some("0"));
     assert_eq!(
         api.get_as(&other, "/api/buildings").status,
         200,

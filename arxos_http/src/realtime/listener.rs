@@ -41,6 +41,14 @@ const BUSY_POLL: Duration = Duration::from_millis(5);
 const QUIET_AFTER: Duration = Duration::from_millis(100);
 /// Longest sleep while waiting for a NOTIFY (a missed notification costs at most this).
 const FALLBACK_POLL: Duration = Duration::from_secs(1);
+/// For a while after the last event, the sleep is shorter: a writer decides whether to send a
+/// NOTIFY when it writes, not when it commits, so a transaction that wrote while the listener
+/// was busy (no NOTIFY wanted) and commits after it went quiet sends none (found by an
+/// adversarial review: such events waited for the 1 s fallback, 726–769 ms every time).
+const LATE_COMMIT_POLL: Duration = Duration::from_millis(50);
+/// How long after the last event the short sleep holds: a transaction open longer than this
+/// across the end of a busy spell waits for the fallback poll.
+const LATE_COMMIT_WINDOW: Duration = Duration::from_secs(5);
 /// Lifetime of the listener's registration; refreshed well before it runs out.
 const HEARTBEAT_TTL: Duration = Duration::from_secs(30);
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
@@ -322,7 +330,12 @@ async fn session(
                 last_beat = Instant::now();
                 continue;
             }
-            let wait = FALLBACK_POLL.min(HEARTBEAT_EVERY.saturating_sub(last_beat.elapsed()));
+            let fallback = if last_event.elapsed() < LATE_COMMIT_WINDOW {
+                LATE_COMMIT_POLL
+            } else {
+                FALLBACK_POLL
+            };
+            let wait = fallback.min(HEARTBEAT_EVERY.saturating_sub(last_beat.elapsed()));
             // A wake-up starts a busy spell: poll at once, and busily for a while. A wait that
             // ran out polls once and waits again (found by a review: it started a busy spell
             // too, 20 polls a second for a tenth of every idle second).

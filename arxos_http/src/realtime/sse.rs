@@ -156,10 +156,18 @@ fn retry_later(err: &ApiError) -> bool {
 
 /// A stream of a retry hint alone.
 fn retry_only(why: &str) -> Response {
-    Sse::new(futures_util::stream::iter([Ok::<_, Infallible>(
-        retry_hint(why, None),
-    )]))
-    .into_response()
+    retry_only_after(why, RETRY_AFTER_FAILURE)
+}
+
+/// A stream of a retry hint alone, asking the client to wait `wait` (at least a second): what
+/// the rate limit answers an event stream instead of 429, which `EventSource` takes as the end
+/// for good (found by an adversarial review: during a database outage, streams reconnecting
+/// every 5 s spent their key's budget, and the browsers that got 429 never came back).
+pub(crate) fn retry_only_after(why: &str, wait: Duration) -> Response {
+    let hint = SseEvent::default()
+        .retry(wait.max(Duration::from_secs(1)))
+        .comment(format!("{why}; reconnect"));
+    Sse::new(futures_util::stream::iter([Ok::<_, Infallible>(hint)])).into_response()
 }
 
 /// The last message of a stream the client should open again: `retry:` (milliseconds), a
