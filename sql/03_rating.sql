@@ -367,10 +367,9 @@ BEGIN
     -- committed in between adds its own actor when folded)
     DELETE FROM arxos.activity_actors a
      WHERE a.building_id = b AND a.day > since
-       AND NOT EXISTS (SELECT 1 FROM arxos.object_history h
-                        WHERE h.building_id = b AND h.actor = a.actor
-                          AND h.at >= a.day::timestamp AT TIME ZONE 'UTC'
-                          AND h.at < (a.day + 1)::timestamp AT TIME ZONE 'UTC')
+       AND a.actor NOT IN (SELECT h.actor FROM arxos.object_history h
+                            WHERE h.building_id = b AND h.at >= (since + 1)::timestamp AT TIME ZONE 'UTC'
+                              AND arxos.utc_day(h.at) = a.day)
        AND NOT EXISTS (SELECT 1 FROM arxos.rating_deltas d WHERE d.building_id = b);
     INSERT INTO arxos.activity_actors (building_id, day, actor)
     SELECT DISTINCT b, arxos.utc_day(h.at), h.actor
@@ -403,10 +402,11 @@ BEGIN
     -- Fold and record the writes so far first, however many deltas wait (a sequencing folds
     -- one batch): their moves belong to them, not to this call. The sequencer's lock stays
     -- held to the end of the transaction, so no fold runs in between.
-    PERFORM arxos.lock_sequencer();
     -- The building held to the end (a delete committed meanwhile: unknown, not a rating of
-    -- nothing).
+    -- nothing), before the sequencer's lock: waiting for a DELETE or a key's rename of it
+    -- must not hold every other building's outbox (found by a review).
     PERFORM arxos.building_locked(b) OR arxos.unknown_building(building);
+    PERFORM arxos.lock_sequencer();
     -- The recount runs in a later snapshot than the fold: a write of the building that
     -- committed in between is in the recount but not in the totals, and recording it here
     -- would take its move (its reason, object and actor) from it. Its deltas are then still
@@ -550,7 +550,13 @@ BEGIN
     IF NOT moved AND NOT force THEN
         RETURN false;
     END IF;
-    SELECT b.key INTO key FROM arxos.buildings b WHERE b.id = building;
+    -- The history row's foreign key shares the building's row: a row another transaction
+    -- holds for a DELETE or a key's rename is passed over (false: the next tick records it),
+    -- rather than waited for with the sequencer's lock held (found by a review).
+    SELECT b.key INTO key FROM arxos.buildings b WHERE b.id = building FOR KEY SHARE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
     IF moved THEN
         PERFORM arxos.write_rating_change(building, key, last, v, reason, object_path, contribution,
                                           arxos.current_actor(), now());
@@ -621,6 +627,9 @@ DECLARE
     cur   uuid;
     last  arxos.rating_history;
     mine  xid8 := pg_current_xact_id_if_assigned();
+    heads uuid[];
+    lockable uuid[];
+    held  uuid[];
 BEGIN
     IF max IS NULL OR max < 1 THEN
         RAISE EXCEPTION 'max must be a positive count, got %', coalesce(max::text, 'NULL') USING ERRCODE = '22023';
@@ -630,6 +639,27 @@ BEGIN
     END IF;
     -- The sequencer's lock (arxos.lock_sequencer); the callers hold it already.
     PERFORM 1 FROM arxos.event_counter FOR UPDATE;
+    -- The buildings of the next deltas, locked now for what the fold writes (first_object_at;
+    -- the foreign keys of its rows share them), skipping those another transaction holds (a
+    -- DBA's UPDATE, a DELETE or a key's rename not yet committed): their deltas wait for a
+    -- later fold, the other buildings' are folded now (found by reviews: one held building row
+    -- stopped every building's outbox, and then every building's fold). A building deleted
+    -- since has no row: its deltas are dropped below.
+    -- (Three rounds: a held building's deltas, however many, do not hide the others'.)
+    lockable := '{}';
+    held := '{}';
+    FOR round IN 1..3 LOOP
+        heads := ARRAY(SELECT DISTINCT q.building_id
+                         FROM (SELECT d.building_id FROM arxos.rating_deltas d
+                                WHERE d.xid IS DISTINCT FROM mine AND d.building_id <> ALL (held)
+                                ORDER BY d.seq LIMIT max) q);
+        lockable := lockable || ARRAY(SELECT b.id FROM arxos.buildings b
+                                       WHERE b.id = ANY (heads) AND b.id <> ALL (lockable)
+                                       ORDER BY b.id FOR NO KEY UPDATE SKIP LOCKED);
+        heads := ARRAY(SELECT b.id FROM arxos.buildings b WHERE b.id = ANY (heads) AND b.id <> ALL (lockable));
+        EXIT WHEN cardinality(heads) = 0;
+        held := held || heads;
+    END LOOP;
     WITH head AS MATERIALIZED (
         -- Committed deltas only: a writing transaction that runs the sequencer (rating_history,
         -- events_since, tick … in psql) sees its own, and folded now they would be a step of
@@ -639,6 +669,8 @@ BEGIN
         -- deltas are invisible here anyway.)
         SELECT q.seq, q.xid FROM arxos.rating_deltas q
          WHERE q.xid IS DISTINCT FROM mine
+           AND (q.building_id = ANY (lockable)
+                OR NOT EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = q.building_id))
          ORDER BY q.seq LIMIT max
     ), gone AS (
         DELETE FROM arxos.rating_deltas d
@@ -654,7 +686,9 @@ BEGIN
                     WHERE (SELECT count(*) FROM head) = max
                       AND q.seq > (SELECT max(h.seq) FROM head h)
                       AND q.seq <= (SELECT max(h.seq) FROM head h) + max
-                      AND q.xid IN (SELECT h.xid FROM head h)))
+                      AND q.xid IN (SELECT h.xid FROM head h)
+                      AND (q.building_id = ANY (lockable)
+                           OR NOT EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = q.building_id))))
         RETURNING d)
     -- The deltas of a building deleted since are dropped here, and so are counts no statement
     -- writes (a row by hand of 9e18 objects overflowed the fold, which stopped every
@@ -848,8 +882,10 @@ BEGIN
     -- (folded once it commits), so what time's move would record is a state nobody saw (a
     -- building created in the transaction would get an initial rating of the empty building).
     -- The commit's fold records them; the next tick their time moves.
-    own := ARRAY(SELECT DISTINCT d.building_id FROM arxos.rating_deltas d
-                  WHERE d.xid = pg_current_xact_id_if_assigned());
+    -- So are buildings whose deltas a fold left waiting (another transaction holds the
+    -- building's row): without them the totals would record a rating nobody had (found by
+    -- a review).
+    own := ARRAY(SELECT DISTINCT d.building_id FROM arxos.rating_deltas d);
     FOR b IN SELECT x.id FROM arxos.buildings x WHERE x.id <> ALL (own) ORDER BY x.id LOOP
         IF arxos.record_rating(b, 'time_window', NULL, NULL, false, at) THEN
             n := n + 1;

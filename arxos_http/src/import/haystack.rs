@@ -369,7 +369,8 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
     // takes a leading space but not a blank line.
     let trimmed = text.trim_start_matches(BEFORE_ZINC);
     let prefix = &text[..text.len() - trimmed.len()];
-    let text = join_surrogate_escapes(&trimmed.replace("\r\n", "\n"))?;
+    let text =
+        join_surrogate_escapes(&trimmed.replace("\r\n", "\n"), prefix.matches('\n').count())?;
     let grid = libhaystack::encoding::zinc::decode::from_str(&text)
         .map_err(|e| ImportError::Syntax(zinc_error(&e.to_string(), &text, prefix)))?;
     if !grid.is_grid() {
@@ -386,7 +387,8 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
 /// reads each `\uXXXX` alone and turned both halves into U+FFFD, silently (found by a review;
 /// Haystack JSON kept the character). A half without its other half is no character: refused,
 /// with its line, as the Turtle and JSON readers refuse it.
-fn join_surrogate_escapes(text: &str) -> Result<String, ImportError> {
+/// `lines_before`: the lines stepped over before `ver:`, for the line a refusal names.
+fn join_surrogate_escapes(text: &str, lines_before: usize) -> Result<String, ImportError> {
     fn hex4(bytes: &[u8]) -> Option<u32> {
         let digits = std::str::from_utf8(bytes.get(..4)?).ok()?;
         u32::from_str_radix(digits, 16).ok()
@@ -429,7 +431,7 @@ fn join_surrogate_escapes(text: &str) -> Result<String, ImportError> {
                     _ => None,
                 };
                 let Some(c) = joined else {
-                    let line = text[..i].matches('\n').count() + 1;
+                    let line = lines_before + text[..i].matches('\n').count() + 1;
                     return Err(ImportError::Syntax(format!(
                         "Zinc: \\u{unit:04X} on line {line} is half of a character (a UTF-16 surrogate) without its other half: write the character itself, or both halves (\\uD83D\\uDE00)"
                     )));
@@ -755,7 +757,12 @@ mod tests {
             );
         }
         // outside strings nothing is touched (not that Zinc has escapes there)
-        assert_eq!(join_surrogate_escapes("a\\uD83D").unwrap(), "a\\uD83D");
+        assert_eq!(join_surrogate_escapes("a\\uD83D", 0).unwrap(), "a\\uD83D");
+        // the lines before `ver:` count (a blank one here)
+        let refused = zinc_to_hayson("\nver:\"3.0\"\nid,s\n@a,\"\\uD83D\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("on line 4"), "{refused}");
     }
 
     /// The ids decide the encoding when they tell (found by an audit: a ver 2.0 grid, and a

@@ -141,7 +141,8 @@ const SCHEMA_PREDATES: &str = "this database's arxos schema was made by an older
 
 impl SchemaCheck {
     /// `arxos.schema_problem()`, asked on `client` unless asked less than
-    /// [`SCHEMA_RECHECK`] ago; `None` also when it cannot be asked now (the next check asks).
+    /// [`SCHEMA_RECHECK`] ago; `None` also when it cannot be asked now: a failed call is kept
+    /// (and warned about) for that minute too, a failure to reach the database is not.
     pub async fn problem(&self, client: &tokio_postgres::Client) -> Option<String> {
         if let Some((at, problem)) = &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
             if at.elapsed() < SCHEMA_RECHECK {
