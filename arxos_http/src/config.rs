@@ -104,6 +104,12 @@ pub struct ServeConfig {
     #[arg(long, env = "ARXOS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Do not run the minute ticker (`arxos.readings_maintenance()`, `arxos.tick()`) in this
+    /// shim: another replica, or pg_cron, runs them (each tick holds the outbox sequencer for
+    /// as long as it takes over every building, once per shim that runs it).
+    #[arg(long, env = "ARXOS_NO_TICKER")]
+    pub no_ticker: bool,
+
     #[command(flatten)]
     pub api: ApiConfig,
 

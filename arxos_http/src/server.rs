@@ -105,6 +105,7 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         state.hub.clone(),
         Arc::clone(&state.grants),
         pool.clone(),
+        !config.no_ticker,
     );
     let webhooks = crate::webhooks::spawn(pool.clone(), state.hub.clone(), &config.webhooks);
     state.statement_timeout_ms = statement_timeout;

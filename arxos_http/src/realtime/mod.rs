@@ -45,19 +45,25 @@ pub struct Listener {
     task: JoinHandle<()>,
 }
 
-/// Starts the listener (on its own connection) publishing to `hub`, and the minute tick.
-/// The listener also keeps `grants` honest: it forgets a key's grants when the key is revoked.
+/// Starts the listener (on its own connection) publishing to `hub`, and the minute tick
+/// unless `ticker` is false (`--no-ticker`). The listener also keeps `grants` honest: it
+/// forgets a key's grants when the key is revoked.
 pub fn spawn(
     config: Config,
     tls: MakeTlsConnector,
     hub: Hub,
     grants: Arc<Grants>,
     pool: Pool,
+    ticker: bool,
 ) -> Listener {
     let id = uuid::Uuid::new_v4();
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(listener::run(id, config, tls, hub, grants, stopped));
-    tokio::spawn(tick::run(pool.clone()));
+    if ticker {
+        tokio::spawn(tick::run(pool.clone()));
+    } else {
+        tracing::info!("minute ticker off in this shim (--no-ticker)");
+    }
     Listener { id, stop, task }
 }
 
