@@ -11,7 +11,7 @@
 --                        requests run only the shim's own statements, each behind
 --                        arxos.authorize's check of the key's scope and building.
 --   arxos_authenticator  arxos.authorize (08_security.sql), the webhook delivery functions
---                        (12_webhooks.sql), and below: arxos.tick and
+--                        (12_webhooks.sql), and below: arxos.tick, arxos.tick_batch and
 --                        arxos.readings_maintenance (the shim's ticker),
 --                        arxos.sequence_events (its listener, through arxos.events_since)
 --                        and arxos.skip_event_ids (its listener, after a restore).
@@ -33,7 +33,8 @@ BEGIN
     END LOOP;
 END
 $$;
-GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance(),
+GRANT EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.tick_batch(uuid, integer, timestamptz),
+                          arxos.readings_maintenance(),
                           arxos.sequence_events(integer, integer, boolean),
                           arxos.skip_event_ids(bigint) TO arxos_authenticator;
 -- The admin guard reads admin_grants as the owner, and only answers true or refuses: every
@@ -48,7 +49,8 @@ REVOKE EXECUTE ON FUNCTION arxos.seal_secret(bytea), arxos.open_secret(bytea),
       FROM PUBLIC, arxos_api;
 -- What no request calls and only the owner or the shim's login role runs: the clock
 -- (tick), the readings' partition upkeep and retention, and the outbox's renumbering.
-REVOKE EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.readings_maintenance(),
+REVOKE EXECUTE ON FUNCTION arxos.tick(timestamptz), arxos.tick_batch(uuid, integer, timestamptz),
+                           arxos.readings_maintenance(),
                            arxos.drop_readings_before(timestamptz),
                            arxos.skip_event_ids(bigint) FROM arxos_api;
 -- Locks only the extension's own code takes (its SECURITY DEFINER functions call them as the

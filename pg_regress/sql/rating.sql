@@ -178,6 +178,23 @@ SELECT quality, activity FROM arxos.rating('aging');
 SELECT quality, activity FROM arxos.rating('aging', now() + interval '40 days');
 SELECT arxos.tick(now() + interval '40 days') >= 1 AS tick_recorded;
 SELECT reason, new_score FROM arxos.rating_history('aging', max => 1);
+-- the shim's ticker does the same in batches of its own transactions (tick_batch): one
+-- building at a time here walks every building once, and the last batch says it is done
+BEGIN;
+CREATE TEMP TABLE batches AS
+WITH RECURSIVE walk(n, recorded, next_after) AS (
+    SELECT 1, t.recorded, t.next_after FROM arxos.tick_batch(NULL, 1, now() + interval '80 days') t
+    UNION ALL
+    SELECT w.n + 1, t.recorded, t.next_after
+      FROM walk w, arxos.tick_batch(w.next_after, 1, now() + interval '80 days') t
+     WHERE w.next_after IS NOT NULL)
+SELECT * FROM walk;
+SELECT count(*) = (SELECT count(*) + 1 FROM arxos.buildings) AS one_batch_per_building_and_the_last,
+       count(*) FILTER (WHERE next_after IS NULL) AS ends,
+       sum(recorded) >= 1 AS recorded_some
+  FROM batches;
+ROLLBACK;
+SELECT regress.try($$SELECT * FROM arxos.tick_batch(NULL, 0)$$) AS zero_batch;
 SELECT count(*) FROM arxos.events_since(0, types => ARRAY['bilt.rating.calculated'], building => 'aging');
 DELETE FROM arxos.buildings WHERE key = 'aging';
 -- a write that commits while a tick runs (its delta not folded yet) is not recorded as time's

@@ -82,6 +82,12 @@ fn the_shim_works_as_arxos_authenticator() {
         .expect("the authenticator keeps the readings' partitions ahead");
     own.query_one("SELECT arxos.tick()", &[])
         .expect("the authenticator runs the ticker");
+    // (the shim's ticker runs it in batches)
+    own.query_one(
+        "SELECT recorded, next_after::text FROM arxos.tick_batch(NULL, 500)",
+        &[],
+    )
+    .expect("the authenticator runs the ticker's batches");
     for refused in [
         "SELECT count(*) FROM arxos.list_webhooks()",
         "SELECT count(*) FROM arxos.api_keys",
