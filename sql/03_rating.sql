@@ -930,6 +930,29 @@ CREATE FUNCTION arxos.tick(at timestamptz DEFAULT now()) RETURNS integer
 LANGUAGE sql VOLATILE AS $$
     SELECT t.recorded FROM arxos.tick_batch(NULL, NULL, at) t
 $$;
+-- What the shim's ticker does, for pg_cron (`CALL arxos.tick_in_batches()`): tick_batch over
+-- every building, `batch` at a time, committing after each batch, so that events flow between
+-- them (tick() holds them for the whole tick). A procedure, and not SECURITY DEFINER (such a
+-- one cannot commit): tick_batch is. Called inside a transaction block it cannot commit and
+-- fails (2D000): use tick() there.
+CREATE PROCEDURE arxos.tick_in_batches(batch integer DEFAULT 500)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    after uuid;
+BEGIN
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1, got %', coalesce(batch::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    LOOP
+        SELECT * INTO r FROM arxos.tick_batch(after, batch);
+        COMMIT;
+        EXIT WHEN r.next_after IS NULL;
+        after := r.next_after;
+    END LOOP;
+END
+$$;
+
 -- tick() and tick_batch() are run by the shim's login role (arxos_authenticator in production)
 -- or by pg_cron: they record rating moves for every building, so they run with the owner's
 -- rights.

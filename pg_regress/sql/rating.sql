@@ -197,6 +197,13 @@ ROLLBACK;
 SELECT regress.try($$SELECT * FROM arxos.tick_batch(NULL, 0)$$) AS zero_batch;
 SELECT count(*) FROM arxos.events_since(0, types => ARRAY['bilt.rating.calculated'], building => 'aging');
 DELETE FROM arxos.buildings WHERE key = 'aging';
+-- and for pg_cron, a procedure that commits after each batch (inside a transaction block it
+-- cannot commit: tick() is for that)
+CALL arxos.tick_in_batches(2);
+SELECT regress.try($$CALL arxos.tick_in_batches(0)$$) AS zero_batches;
+BEGIN;
+CALL arxos.tick_in_batches();
+ROLLBACK;
 -- a write that commits while a tick runs (its delta not folded yet) is not recorded as time's
 -- move: record_rating reads the folded totals; the next fold records the write as its own
 -- (the write's delta carries another transaction's xid, as a committed one would)
