@@ -27,7 +27,7 @@ cargo pgrx package "${profile[@]}" --pg-config "$PG_CONFIG" --out-dir "$package"
     || { tail -40 "$build_log" >&2; die "building the extension failed (whole log: $build_log)"; }
 # The install script and control file first, the library last (a session that starts in
 # between loads the old library and the new script, which arxos.schema_problem() tells).
-mapfile -t files < <(cd "$package" && find . -type f ! -name '*.so' | sort; cd "$package" && find . -type f -name '*.so' | sort)
+mapfile -t files < <(cd "$package" && { find . -type f ! -name '*.so'; find . -type f -name '*.so'; })
 [ "${#files[@]}" -gt 0 ] || die "cargo pgrx package wrote no files into $package"
 for file in "${files[@]}"; do
     dest="/${file#./}"

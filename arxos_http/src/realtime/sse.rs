@@ -164,9 +164,7 @@ fn retry_only(why: &str) -> Response {
 /// for good (found by an adversarial review: during a database outage, streams reconnecting
 /// every 5 s spent their key's budget, and the browsers that got 429 never came back).
 pub(crate) fn retry_only_after(why: &str, wait: Duration) -> Response {
-    let hint = SseEvent::default()
-        .retry(wait.max(Duration::from_secs(1)))
-        .comment(format!("{why}; reconnect"));
+    let hint = retry_hint_after(why, None, wait.max(Duration::from_secs(1)));
     Sse::new(futures_util::stream::iter([Ok::<_, Infallible>(hint)])).into_response()
 }
 
@@ -174,8 +172,13 @@ pub(crate) fn retry_only_after(why: &str, wait: Duration) -> Response {
 /// comment saying why, and the stream's position when it has one (without, the client keeps
 /// its `Last-Event-ID`).
 fn retry_hint(why: &str, cursor: Option<i64>) -> SseEvent {
+    retry_hint_after(why, cursor, RETRY_AFTER_FAILURE)
+}
+
+/// [`retry_hint`] with its own wait.
+fn retry_hint_after(why: &str, cursor: Option<i64>, wait: Duration) -> SseEvent {
     let hint = SseEvent::default()
-        .retry(RETRY_AFTER_FAILURE)
+        .retry(wait)
         .comment(format!("{why}; reconnect"));
     match cursor {
         Some(cursor) => hint.id(cursor.to_string()),

@@ -1,6 +1,7 @@
 //! Runs `arxos.readings_maintenance()` and then `arxos.tick_batch()` (what `arxos.tick()` does,
-//! 500 buildings at a time) once a minute, each in transactions of its own: the readings' partitions are made ahead of time, and time-window
-//! ratings move even when nothing is written. (Making a partition waits for every transaction
+//! 500 buildings at a time) once a minute, each in transactions of its own: the readings'
+//! partitions are made ahead of time, and time-window ratings move even when nothing is
+//! written. (Making a partition waits for every transaction
 //! using the readings and holds them off until it commits: not while tick holds the outbox
 //! sequencer's lock and buildings' rows.)
 
@@ -41,8 +42,8 @@ pub async fn run(pool: Pool) {
         // In batches of BATCH buildings, each in a transaction of its own: a tick holds the
         // outbox sequencer to the end of its transaction, so one over every building held
         // every event for as long as it took (9 to 12 s for 20,000 buildings: found by an
-        // adversarial review); events flow between the batches.
-        // (the building ids as text: the client has no uuid type)
+        // adversarial review); events flow between the batches. (The building ids as text:
+        // the client has no uuid type.)
         let mut after: Option<String> = None;
         let mut recorded = 0;
         loop {
