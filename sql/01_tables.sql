@@ -30,6 +30,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                 ELSE arxos.actor_too_long(length(current_setting('arxos.actor', true))) END
 $$;
 
+-- Whether the session's login role (session_user, which SET ROLE and SECURITY DEFINER leave
+-- alone) is the extension's owner: a superuser, or a member of the role owning schema arxos
+-- (psql as a DBA, `arxos keys`, `arxos import`), not the shim's login role. What only the owner
+-- may do inside functions that run with the owner's rights for everyone asks this.
+CREATE FUNCTION arxos.owner_session() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT pg_catalog.pg_has_role(session_user,
+               (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'arxos'), 'MEMBER')
+$$;
+
 -- A time-ordered UUID (version 7, RFC 9562): 48 bits of Unix time in milliseconds, then random
 -- bits. The ids of buildings, objects and connections: new rows land at the right end of the
 -- primary key and of every index that starts with an object id (history by object), instead of

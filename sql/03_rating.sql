@@ -883,6 +883,16 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = format('asked for %s', to_json(at)),
                   HINT = 'arxos.rating(building, at) shows a building''s rating at another time and records nothing';
     END IF;
+    -- A later time is a test's clock, and what it records (the windows as they will be,
+    -- stamped now, with their events and market signals) is a rating the building does not
+    -- have: only the extension's owner (or a member of its role, a superuser) may write that.
+    -- The shim's login role, which runs the ticker with this function's rights, ticks at now
+    -- (found by an operations review: it recorded a false dip that the next tick reversed).
+    IF at > now() AND NOT arxos.owner_session() THEN
+        RAISE EXCEPTION 'tick at a later time than now is for tests, run by the extension''s owner'
+            USING ERRCODE = '42501', DETAIL = format('asked for %s as %s', to_json(at), session_user),
+                  HINT = 'arxos.rating(building, at) shows a building''s rating at another time and records nothing';
+    END IF;
     IF arxos.is_replica() THEN
         RETURN;
     END IF;

@@ -49,8 +49,7 @@ BEGIN
         RAISE EXCEPTION '% needs a request that sees every building: it acts on all of them', what
             USING ERRCODE = '42501', HINT = 'admin keys are never limited to buildings';
     END IF;
-    IF NOT pg_catalog.pg_has_role(session_user,
-               (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'arxos'), 'MEMBER')
+    IF NOT arxos.owner_session()
        AND NOT EXISTS (SELECT FROM arxos.admin_grants g
                         WHERE g.txid = pg_catalog.pg_current_xact_id_if_assigned()) THEN
         RAISE EXCEPTION '% needs an admin API key checked in this transaction (arxos.authorize(api_key, ''admin'')), or the extension owner''s session', what

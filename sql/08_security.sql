@@ -38,10 +38,26 @@ END
 $$;
 GRANT arxos_api TO arxos_authenticator;
 ALTER ROLE arxos_query SET search_path = arxos_views, pg_catalog;
-ALTER ROLE arxos_query SET statement_timeout = '5s';
--- What a query may spill to disk (sorts, hashes, materialised results); its memory has no
--- cap of PostgreSQL's own (docs/security.md, "Rate limits, sizes, timeouts, CORS").
-ALTER ROLE arxos_query SET temp_file_limit = '1GB';
+-- The query role's two limits are the operator's to tune: set here only while the role has no
+-- value of its own for them, so that a new database's CREATE EXTENSION (a restore, a
+-- subscriber, a reinstall) does not loosen what an operator tightened for the whole cluster
+-- (found by an operations review). statement_timeout: 5 s; temp_file_limit: what a query may
+-- spill to disk (sorts, hashes, materialised results); its memory has no cap of PostgreSQL's
+-- own (docs/security.md, "Rate limits, sizes, timeouts, CORS").
+DO $$
+DECLARE
+    setting record;
+BEGIN
+    FOR setting IN SELECT * FROM (VALUES ('statement_timeout', '5s'), ('temp_file_limit', '1GB')) v(name, value)
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) c
+                        WHERE s.setrole = 'arxos_query'::regrole AND s.setdatabase = 0
+                          AND split_part(c, '=', 1) = setting.name) THEN
+            EXECUTE format('ALTER ROLE arxos_query SET %I = %L', setting.name, setting.value);
+        END IF;
+    END LOOP;
+END
+$$;
 -- Every /api/query session runs as this one role, and a role sees its own sessions' SQL in
 -- pg_stat_activity: with the activity of these sessions not tracked, a key cannot read another
 -- key's query (and the literals in it) while it runs. Monitoring sees their state, not their

@@ -92,6 +92,9 @@ fn the_shim_works_as_arxos_authenticator() {
         "SELECT count(*) FROM arxos.list_webhooks()",
         "SELECT count(*) FROM arxos.api_keys",
         "SELECT arxos.drop_readings_before(now())",
+        // a later time records a rating nobody has yet (a test's clock: the owner's)
+        "SELECT arxos.tick(now() + interval '4 years')",
+        "SELECT * FROM arxos.tick_batch(NULL, 500, now() + interval '1 day')",
     ] {
         let err = own.batch_execute(refused).expect_err(refused);
         let state = err.as_db_error().map(|e| e.code().code().to_owned());

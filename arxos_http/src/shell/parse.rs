@@ -396,6 +396,19 @@ pub fn split_commands(line: &str) -> Vec<&str> {
 pub struct Word {
     pub start: usize,
     pub text: String,
+    /// The word's characters that were neither quoted nor escaped, in order: what a Unix
+    /// shell would read as pipes and redirections (`"room 1"|head` leaves `|head`).
+    pub bare: String,
+}
+
+impl Word {
+    fn starting_at(start: usize) -> Word {
+        Word {
+            start,
+            text: String::new(),
+            bare: String::new(),
+        }
+    }
 }
 
 /// The words of a command, and how the input ends (for completion).
@@ -425,10 +438,7 @@ pub fn lex(input: &str) -> Lexed {
                 }
             }
             Some(q) => {
-                let w = current.get_or_insert_with(|| Word {
-                    start: i,
-                    text: String::new(),
-                });
+                let w = current.get_or_insert_with(|| Word::starting_at(i));
                 if c == q {
                     quote = None;
                 } else if c == '\\' && matches!(chars.peek(), Some((_, '"' | '\\'))) {
@@ -445,17 +455,17 @@ pub fn lex(input: &str) -> Lexed {
                 }
             }
             None => {
-                let w = current.get_or_insert_with(|| Word {
-                    start: i,
-                    text: String::new(),
-                });
+                let w = current.get_or_insert_with(|| Word::starting_at(i));
                 match c {
                     '\'' | '"' => quote = Some(c),
                     '\\' => match chars.next() {
                         Some((_, next)) => w.text.push(next),
                         None => w.text.push('\\'),
                     },
-                    c => w.text.push(c),
+                    c => {
+                        w.text.push(c);
+                        w.bare.push(c);
+                    }
                 }
             }
         }
@@ -472,36 +482,45 @@ pub fn lex(input: &str) -> Lexed {
 }
 
 /// The words of a command; an unclosed quote is an error.
-pub fn words(input: &str) -> Result<Vec<String>, ShellError> {
+fn closed_words(input: &str) -> Result<Vec<Word>, ShellError> {
     let lexed = lex(input);
     if let Some(q) = lexed.open_quote {
         return Err(ShellError::Invalid(format!("unclosed {q} quote")));
     }
-    Ok(lexed.words.into_iter().map(|w| w.text).collect())
+    Ok(lexed.words)
 }
 
 /// Parses one command (a piece of a line between `;`).
 pub fn parse_command(input: &str) -> Result<Command, ShellError> {
     let input = trim_blanks(input);
-    let (name, rest) = input
+    if let Some(("sql", rest)) = input
         .split_once(is_blank)
-        .map_or((input, ""), |(n, r)| (n, trim_blanks(r)));
-    if name == "sql" {
+        .map(|(n, r)| (n, trim_blanks(r)))
+        .or((input == "sql").then_some(("sql", "")))
+    {
         // The query is passed on as typed: quotes belong to SQL.
         if rest.is_empty() {
             return Err(usage("sql"));
         }
         return Ok(Command::Sql(rest.to_owned()));
     }
-    let args = words(rest)?;
-    // `ls | head`, `tree > out.txt`, `tree >out.txt`, `ls 2>/dev/null`: a Unix shell's pipes
-    // and redirections, which this shell has not; said so, rather than as an unknown option
-    // or a path named `|` (found by audits). Quoted (`'|'`, `a\>b`), they are a name like
-    // any other.
+    // The command's name is a word like the others (`"ls" /`, `no\ pe`: found by a review,
+    // the name was cut at the first blank before the quotes were read).
+    let words = closed_words(input)?;
+    let name = words.first().map_or("", |w| w.text.as_str());
+    let args: Vec<String> = words.iter().skip(1).map(|w| w.text.clone()).collect();
+    // `ls | head`, `tree > out.txt`, `tree >out.txt`, `ls 2>/dev/null`, `ls|head`: a Unix
+    // shell's pipes and redirections, which this shell has not; said so, rather than as an
+    // unknown option, an unknown command or a path named `|` (found by audits). Quoted or
+    // escaped (`'|'`, `a\>b`), they are part of a name like any other character; what is
+    // judged is each word's bare characters, so a quote elsewhere in the word (`"floor 1"|head`)
+    // does not hide them.
     let filters = matches!(name, "find" | "select");
-    if let Some(word) = lex(rest).words.iter().find(|w| {
-        rest[w.start..].starts_with(w.text.as_str()) && reads_as_redirection(&w.text, filters)
-    }) {
+    if let Some(word) = words
+        .iter()
+        .enumerate()
+        .find_map(|(i, w)| reads_as_redirection(&w.bare, filters && i > 0).then_some(w))
+    {
         // (`find health > 50` is no filter either: one is written without blanks; review.)
         let filter_note = if filters {
             " (a filter is written without blanks: health>50)"
@@ -932,6 +951,10 @@ mod tests {
         }
     }
 
+    fn words(input: &str) -> Result<Vec<String>, ShellError> {
+        Ok(closed_words(input)?.into_iter().map(|w| w.text).collect())
+    }
+
     #[test]
     fn words_honour_quotes_and_escapes() {
         assert_eq!(words(r#"cd "room 101""#).unwrap(), vec!["cd", "room 101"]);
@@ -959,7 +982,8 @@ mod tests {
             l.words[1],
             Word {
                 start: 3,
-                text: "room 1".into()
+                text: "room 1".into(),
+                bare: String::new(),
             }
         );
         assert_eq!(l.open_quote, Some('"'));
@@ -1041,6 +1065,14 @@ mod tests {
             "ls /x>out.txt",
             "find type=outlet >o.txt",
             "find type=outlet &>o.txt",
+            // a quote or an escape elsewhere in the word, or the command's own word (found by
+            // a review: read as names, or as an unknown command)
+            r#"ls "floor 1"|head"#,
+            r"tree /floor\ 1>out.txt",
+            r"cd /floor\ 1/a|b",
+            "ls|head",
+            "tree>out.txt",
+            "pwd>x",
         ] {
             assert!(
                 matches!(parse_command(line), Err(ShellError::Invalid(m)) if m.contains("no pipes or redirection")),
@@ -1059,8 +1091,34 @@ mod tests {
             parse_command(r"cd a\|b").unwrap(),
             Command::Cd(CdTarget::Path("a|b".into()))
         );
+        assert_eq!(
+            parse_command(r#"cd "floor 1"'|'b"#).unwrap(),
+            Command::Cd(CdTarget::Path("floor 1|b".into()))
+        );
         // a filter's comparison is no redirection
         assert!(parse_command("find health>50 health<90").is_ok());
+        // The command's name is a word like the others: quoted, escaped (found by a review:
+        // cut at the first blank before the quotes were read).
+        assert_eq!(
+            parse_command(r#""ls" /"#).unwrap(),
+            Command::Ls(Some("/".into()))
+        );
+        assert!(matches!(
+            parse_command(r#""no pe" x"#),
+            Err(ShellError::UnknownCommand(n)) if n == "no pe"
+        ));
+        assert!(matches!(
+            parse_command(r"no\ pe"),
+            Err(ShellError::UnknownCommand(n)) if n == "no pe"
+        ));
+        assert!(matches!(
+            parse_command(r#""ls" "open"#),
+            Err(ShellError::Invalid(m)) if m == "unclosed \" quote"
+        ));
+        assert_eq!(
+            parse_command("sql  select 1").unwrap(),
+            Command::Sql("select 1".into())
+        );
         // Not searched as 0 (found by an audit).
         assert!(matches!(
             parse_command("near 1e-400"),
