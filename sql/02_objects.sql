@@ -667,6 +667,21 @@ BEGIN
 END
 $$;
 
+-- The ends of connections a statement deleted or changed, locked (FOR KEY SHARE, as connect
+-- and the foreign keys lock them) in path order before their paths are read into the events:
+-- a concurrent move of an end is waited for, and the event, numbered after the move's,
+-- names the end where the move put it (found by a concurrency review: a connection.deleted
+-- named an end's path from before a move numbered ahead of it, and a consumer following the
+-- new path never saw the delete). Ends the statement deleted itself are not visible and are
+-- passed over.
+-- (plpgsql: PERFORM reads every row, where a SQL function's last SELECT stops at the first)
+CREATE FUNCTION arxos.lock_connection_ends(ids uuid[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM 1 FROM arxos.objects o WHERE o.id = ANY (ids) ORDER BY o.path COLLATE "C" FOR KEY SHARE;
+END
+$$;
+
 CREATE FUNCTION arxos.connections_after_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -676,6 +691,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
         RETURN NULL;
     END IF;
+    PERFORM arxos.lock_connection_ends(ARRAY(SELECT d.from_id FROM old_rows d UNION SELECT d.to_id FROM old_rows d));
     -- Connections removed together with their objects report the object paths as they were.
     -- The cascade's triggers run after the objects' own statement trigger (a foreign key's
     -- actions queue their triggers until the outer statement's have fired), when the deleted
@@ -727,6 +743,7 @@ CREATE FUNCTION arxos.connections_after_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM arxos.lock_connection_ends(ARRAY(SELECT n.from_id FROM new_rows n UNION SELECT n.to_id FROM new_rows n));
     INSERT INTO arxos.events_pending (type, building_id, object_id, path, actor, body)
     SELECT 'connection.updated', n.building_id, n.from_id, f.path, arxos.current_actor(),
            jsonb_build_object('connection', jsonb_build_object(
