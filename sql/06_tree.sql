@@ -941,6 +941,24 @@ BEGIN
 END
 $$;
 
+-- The ends of a connection from → to, locked (FOR KEY SHARE, as the foreign keys would): one
+-- moved or deleted by a transaction that committed while this waited is not found at its path
+-- (P0002), rather than wired (connect) or named (disconnect) at its new path. In path order,
+-- the order in which a move or a recursive delete of a subtree locks its rows: in argument
+-- order, a connection from /a/z to /a/b deadlocked with a move of /a.
+CREATE FUNCTION arxos.locked_ends(b uuid, from_path text, to_path text, OUT from_id uuid, OUT to_id uuid)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF arxos.normalize_object_path(from_path) <= arxos.normalize_object_path(to_path) COLLATE "C" THEN
+        from_id := arxos.locked_object_id(b, from_path);
+        to_id := arxos.locked_object_id(b, to_path);
+    ELSE
+        to_id := arxos.locked_object_id(b, to_path);
+        from_id := arxos.locked_object_id(b, from_path);
+    END IF;
+END
+$$;
+
 CREATE FUNCTION arxos.connect(building text, from_path text, to_path text, kind text,
                               properties jsonb DEFAULT '{}')
 RETURNS arxos.connections
@@ -958,18 +976,7 @@ BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
         RAISE EXCEPTION 'properties must be a JSON object, got a JSON %', jsonb_typeof(properties) USING ERRCODE = '22023';
     END IF;
-    -- The endpoints locked (FOR KEY SHARE, as the foreign keys would): one moved or deleted
-    -- by a transaction that committed while this waited is not found at its path (P0002),
-    -- rather than wired at its new path or refused by a foreign key. In path order, the order
-    -- in which a move or a recursive delete of a subtree locks its rows: in argument order,
-    -- a connection from /a/z to /a/b deadlocked with a move of /a.
-    IF f <= t COLLATE "C" THEN
-        fid := arxos.locked_object_id(b, f);
-        tid := arxos.locked_object_id(b, t);
-    ELSE
-        tid := arxos.locked_object_id(b, t);
-        fid := arxos.locked_object_id(b, f);
-    END IF;
+    SELECT e.from_id, e.to_id INTO fid, tid FROM arxos.locked_ends(b, f, t) e;
     INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
     VALUES (b, fid, tid, kind, coalesce(properties, '{}'))
     RETURNING * INTO r;
@@ -1009,17 +1016,10 @@ BEGIN
     IF disconnect.kind IS NOT NULL THEN
         PERFORM arxos.check_kind(disconnect.kind);
     END IF;
-    -- The ends locked in path order, as connect locks them: an end moved or deleted by a
-    -- transaction that committed while this waited is not found at its path (P0002), and the
-    -- connection.deleted event names the ends where they are (found by a concurrency review:
-    -- without the wait, it named the path an end had before a move numbered ahead of it).
-    IF arxos.normalize_object_path(from_path) <= arxos.normalize_object_path(to_path) COLLATE "C" THEN
-        fid := arxos.locked_object_id(b, from_path);
-        tid := arxos.locked_object_id(b, to_path);
-    ELSE
-        tid := arxos.locked_object_id(b, to_path);
-        fid := arxos.locked_object_id(b, from_path);
-    END IF;
+    -- The ends locked as connect locks them, so that the connection.deleted event names them
+    -- where they are (found by a concurrency review: without the wait, it named the path an
+    -- end had before a move numbered ahead of it).
+    SELECT e.from_id, e.to_id INTO fid, tid FROM arxos.locked_ends(b, from_path, to_path) e;
     DELETE FROM arxos.connections c
      WHERE c.from_id = fid AND c.to_id = tid
        AND (disconnect.kind IS NULL OR c.kind = disconnect.kind);
