@@ -655,18 +655,24 @@ BEGIN
     END IF;
     -- A time without a zone would be read in the session's TimeZone: the same document would
     -- mean different instants on different connections. ISO 8601 with Z or an offset only.
-    -- PostgreSQL reads a leap second (23:59:60) as the next minute's first, where it would
-    -- silently replace the sample recorded then: refused too.
-    SELECT e.i, e.j ->> 'at' AS at, e.j ->> 'at' ~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ]\\d\\d:\\d\\d:60' AS leap INTO bad
+    -- PostgreSQL reads a leap second (23:59:60) as the next minute's first, and 24:00 as the
+    -- next day's midnight, where either would silently replace the sample recorded then:
+    -- refused too (24:00: found by a review).
+    SELECT e.i, e.j ->> 'at' AS at, e.j ->> 'at' ~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ]\\d\\d:\\d\\d:60' AS leap,
+           e.j ->> 'at' ~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ]24:' AS day_end INTO bad
       FROM jsonb_array_elements(readings) WITH ORDINALITY e(j, i)
      WHERE e.j ->> 'at' !~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ]\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?\\s*([Zz]|[+-]\\d\\d(:?\\d\\d)?)\\s*$'
-        OR e.j ->> 'at' ~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ]\\d\\d:\\d\\d:60'
+        OR e.j ->> 'at' ~ E'^\\s*\\d{4}-\\d\\d-\\d\\d[Tt ](\\d\\d:\\d\\d:60|24:)'
      ORDER BY e.i
      LIMIT 1;
     IF FOUND AND bad.leap THEN
         RAISE EXCEPTION 'reading % is invalid: time % is a leap second, which timestamps cannot hold', bad.i, arxos.shown(bad.at)
             USING ERRCODE = '22023',
             HINT = 'record it at 23:59:59.999999, or at the next second';
+    ELSIF FOUND AND bad.day_end THEN
+        RAISE EXCEPTION 'reading % is invalid: time % is the end of its day, which is the next day''s 00:00', bad.i, arxos.shown(bad.at)
+            USING ERRCODE = '22023',
+            HINT = 'write the next day''s 00:00 (another reading may be recorded then), or 23:59:59.999999';
     ELSIF FOUND THEN
         RAISE EXCEPTION 'reading % is invalid: time % is not ISO 8601 with a zone', bad.i, arxos.shown(bad.at)
             USING ERRCODE = '22023',

@@ -296,7 +296,7 @@ impl ApiError {
                     }
                     // jsonb's numeric input, before any rule of ours sees the number
                     "22003" if db.message() == "value overflows numeric format" => {
-                        "a number is too large to read (stored documents hold numbers below 1e100 in magnitude, and 0 or at least 1e-100)"
+                        "a number is too large or too precise to read (stored documents hold numbers below 1e100 in magnitude, 0 or at least 1e-100, with at most 16,383 digits after the point)"
                     }
                     // The database's detail names processes and transactions: not the
                     // client's business, and nothing it could act on.

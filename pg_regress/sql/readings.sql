@@ -73,6 +73,8 @@ SELECT arxos.record('rd', '/site', 'NaN');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": "1"}]');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "yesterday-ish"}]');
 SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 1, "at": "2016-12-31T23:59:59Z"}, {"path": "/site", "value": 2, "at": "2016-12-31T23:59:60Z"}]');
+-- 24:00 is the next day's midnight, where it would replace what was recorded then (review)
+SELECT arxos.record_batch('rd', '[{"path": "/site", "value": 7, "at": "2016-12-01T24:00:00Z"}]');
 SELECT arxos.record_batch('rd', '{"path": "/site", "value": 1}');
 SELECT arxos.record_batch('rd', '[]');
 -- a value a float8 cannot hold is named as out of range (not 400 digits of it)

@@ -366,7 +366,7 @@ fn object_lifecycle_by_path() {
     let huge = r#"{"type": "t", "properties": {"n": 1e99999999999}}"#;
     for (body, says) in [
         (deep.as_str(), "nests 128 levels deep"),
-        (huge, "too large to read"),
+        (huge, "too large or too precise to read"),
     ] {
         let reply = api.send_raw(
             Some(&api.key),

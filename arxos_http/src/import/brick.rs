@@ -34,6 +34,10 @@ const BLANK_DEPTH_MAX: usize = 8;
 /// reference, so a few kilobytes of nested shared nodes would otherwise expand into billions
 /// of values. Past it, values become `{}` (reported).
 const BLANK_VALUES_MAX: usize = 1_000_000;
+/// Bytes of literals and IRIs copied out of blank nodes over a whole document, for the same
+/// reason: one shared node holding a 400 KB literal, referred to a thousand times, took the
+/// server to a gigabyte (found by a review). 16 times the largest body.
+const BLANK_BYTES_MAX: usize = 16 << 20;
 
 /// Parent relations: (name, rank, the subject is the child).
 const PARENT_RELATIONS: &[(&str, u8, bool)] = &[
@@ -396,6 +400,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         prefixes: &prefixes,
         used: BTreeSet::new(),
         budget: BLANK_VALUES_MAX,
+        bytes: BLANK_BYTES_MAX,
         cut: false,
     };
 
@@ -545,7 +550,8 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                     model.skipped.push(Skipped {
                         what: format!("_:{} (the value of {local} of {s})", b.as_str()),
                         reason: format!(
-                            "blank nodes nested deeper than {BLANK_DEPTH_MAX} levels, or past {BLANK_VALUES_MAX} values copied out of blank nodes in the document, were cut to {{}}"
+                            "blank nodes nested deeper than {BLANK_DEPTH_MAX} levels, or past {BLANK_VALUES_MAX} values or {} MiB copied out of blank nodes in the document, were cut to {{}}",
+                            BLANK_BYTES_MAX >> 20
                         ),
                     });
                 }
@@ -570,6 +576,15 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     for &id in &entities {
         let classes = types.get(id);
         let class = classes.and_then(|cs| chosen_class(cs, &class_subjects, &hierarchy));
+        if let Some(cs) = classes.filter(|cs| cs.len() > CLASSES_WEIGHED_MAX) {
+            model.skipped.push(Skipped {
+                what: format!("classes of {id}"),
+                reason: format!(
+                    "it has {} classes; its type was chosen from the first {CLASSES_WEIGHED_MAX} (by IRI), and rdf_type lists them all",
+                    cs.len()
+                ),
+            });
+        }
         // The type an export wrote (`arxos:type`: one its classes would not give) wins.
         let given_type = given_types.take(id);
         let kind = given_type
@@ -604,7 +619,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             if i == 0 {
                 // An export names the default relation without keeping it as a property.
                 if !(given_ids.contains(id) && rel == "isPartOf") {
-                    properties.insert("parent_relation".into(), json!(rel));
+                    model.provenance(&mut properties, id, "parent_relation", json!(rel));
                 }
                 parent = Some(p);
             } else {
@@ -623,19 +638,17 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
         // as they were (its provenance included), not re-derived.
         let exported = given_ids.contains(id);
         if !exported {
-            properties.insert("source_format".into(), json!("brick"));
-            properties.insert("source_id".into(), json!(id));
+            model.provenance(&mut properties, id, "source_format", json!("brick"));
+            model.provenance(&mut properties, id, "source_id", json!(id));
         }
         if let (Some(cs), false) = (classes, exported) {
             let all: Vec<&String> = cs.iter().collect();
-            properties.insert(
-                "rdf_type".into(),
-                if all.len() == 1 {
-                    json!(all[0])
-                } else {
-                    json!(all)
-                },
-            );
+            let classes = if all.len() == 1 {
+                json!(all[0])
+            } else {
+                json!(all)
+            };
+            model.provenance(&mut properties, id, "rdf_type", classes);
         }
         model.entities.push(Entity {
             id: id.to_owned(),
@@ -837,23 +850,33 @@ fn properties_document(text: &str) -> Result<Map<String, Value>, String> {
 /// `subjects` counts, for each class, the file's subjects that have it: in an inferred model a
 /// superclass labels every subject its subclasses do, so of two candidates the one fewer
 /// subjects have is the more specific (an `RTU` among `AHU`s), whatever their names.
+/// Only the first [`CLASSES_WEIGHED_MAX`] classes of a subject (by IRI) are weighed against each
+/// other (the caller lists the rest as skipped; `rdf_type` keeps them all).
 pub fn chosen_class<'a>(
     classes: &'a BTreeSet<String>,
     subjects: &HashMap<&str, usize>,
     hierarchy: &Hierarchy,
 ) -> Option<&'a String> {
-    // A class the file itself declares a superclass of another listed one gives way first.
-    let declared: Vec<&String> = classes
+    let weighed: Vec<&String> = classes.iter().take(CLASSES_WEIGHED_MAX).collect();
+    // A class the file itself declares a superclass of another listed one gives way first:
+    // each class's ancestors walked once, not once per pair (found by a review: one subject
+    // of 10,000 classes took 54 s).
+    let mut superclasses: HashSet<&str> = HashSet::new();
+    for d in &weighed {
+        for a in hierarchy.ancestors(d) {
+            if a != d.as_str() {
+                superclasses.insert(a);
+            }
+        }
+    }
+    let declared: Vec<&String> = weighed
         .iter()
-        .filter(|c| {
-            !classes
-                .iter()
-                .any(|d| d != *c && hierarchy.is_ancestor(c, d))
-        })
+        .copied()
+        .filter(|c| !superclasses.contains(c.as_str()))
         .collect();
     // (a cycle of declarations drops them all: then none is dropped)
     let declared = if declared.is_empty() {
-        classes.iter().collect()
+        weighed
     } else {
         declared
     };
@@ -872,23 +895,30 @@ pub struct Hierarchy {
 }
 
 impl Hierarchy {
-    /// Whether `ancestor` is a declared superclass of `class`, at any depth (cycles stop).
-    fn is_ancestor(&self, ancestor: &str, class: &str) -> bool {
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
+    /// The declared superclasses of `class`, at any depth (cycles stop; `class` itself is
+    /// among them only in a cycle), at most [`ANCESTORS_MAX`] of them: Brick's deepest classes
+    /// have about ten, and a file's hierarchy is not to cost more than that bound a class.
+    fn ancestors<'a>(&'a self, class: &'a str) -> HashSet<&'a str> {
+        let mut seen: HashSet<&str> = HashSet::new();
         let mut todo: Vec<&str> = vec![class];
         while let Some(c) = todo.pop() {
             for p in self.parents.get(c).into_iter().flatten() {
-                if p == ancestor {
-                    return true;
+                if seen.len() >= ANCESTORS_MAX {
+                    return seen;
                 }
                 if seen.insert(p.as_str()) {
                     todo.push(p.as_str());
                 }
             }
         }
-        false
+        seen
     }
 }
+
+/// The classes of one subject weighed for its type ([`chosen_class`]).
+pub const CLASSES_WEIGHED_MAX: usize = 256;
+/// The declared superclasses of one class followed ([`Hierarchy::ancestors`]).
+const ANCESTORS_MAX: usize = 256;
 
 /// Brick's broad classes, most general first: of a subject's classes, these give way to any
 /// other, and among themselves to the later (a `Sensor` that is also a `Point` is a `Sensor`).
@@ -929,9 +959,11 @@ fn most_specific<'a>(
     let local = |c: &str| percent_decode(local_name(c));
     let names: Vec<String> = classes.iter().map(|c| local(c)).collect();
     let qualified = |name: &str| {
-        names
-            .iter()
-            .any(|other| other.len() > name.len() && other.ends_with(&format!("_{name}")))
+        names.iter().any(|other| {
+            other.len() > name.len()
+                && other.ends_with(name)
+                && other.as_bytes()[other.len() - name.len() - 1] == b'_'
+        })
     };
     let broad = |name: &str| BROAD_CLASSES.iter().position(|b| *b == name);
     let kept: Vec<(&String, &String)> = classes
@@ -1026,6 +1058,8 @@ struct BlankWalk<'a> {
     used: BTreeSet<String>,
     /// Expansions left in the document.
     budget: usize,
+    /// Bytes of literals and IRIs left to copy in the document ([`BLANK_BYTES_MAX`]).
+    bytes: usize,
     /// The value being expanded lost nodes to the depth or the budget.
     cut: bool,
 }
@@ -1069,6 +1103,16 @@ impl BlankWalk<'_> {
     }
 
     fn term(&mut self, object: &Term, depth: usize) -> Value {
+        let size = match object {
+            Term::NamedNode(n) => n.as_str().len(),
+            Term::Literal(l) => l.value().len(),
+            _ => 0,
+        };
+        if size > self.bytes {
+            self.cut = true;
+            return json!({});
+        }
+        self.bytes -= size;
         match object {
             // the empty collection, `()`
             Term::NamedNode(n) if n.as_str() == RDF_NIL => json!([]),
@@ -1571,6 +1615,60 @@ ex:VAV1 brick:isFedBy ex:box .
             }
         }
         properties.values().map(count).sum()
+    }
+
+    /// A shared blank node holding a large literal, referred to many times, is copied until
+    /// the document's byte budget is spent, then cut and reported (found by a review: a
+    /// 414 KB upload took the server to a gigabyte).
+    #[test]
+    fn a_large_literal_shared_many_times_is_cut_at_the_byte_budget() {
+        let refs: Vec<String> = (0..200).map(|k| format!("ex:p{k} _:b")).collect();
+        let doc = format!(
+            "@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+             _:b ex:v \"{}\" .\nex:a a brick:Room ; {} .\n",
+            "x".repeat(400_000),
+            refs.join(" ; ")
+        );
+        let m = parse(doc.as_bytes()).unwrap();
+        let bytes = Value::Object(find(&m, "a").properties.clone())
+            .to_string()
+            .len();
+        assert!(bytes <= BLANK_BYTES_MAX + 1_000_000, "{bytes}");
+        assert!(
+            m.skipped
+                .iter()
+                .any(|s| s.what.starts_with("_:b") && s.reason.contains("MiB copied")),
+            "{:?}",
+            m.skipped
+        );
+    }
+
+    /// A subject with thousands of classes: its type comes from the first 256, said so (found
+    /// by a review: pairs of classes weighed one by one took 54 s for 10,000).
+    #[test]
+    fn a_subject_of_many_classes_is_typed_from_the_first_256() {
+        let classes: Vec<String> = (0..3000).map(|i| format!("ex:C{i:05}")).collect();
+        let doc = format!(
+            "@prefix ex: <urn:ex#> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n\
+             ex:a a {} .\nex:C00002 rdfs:subClassOf ex:C00001 .\n",
+            classes.join(", ")
+        );
+        let m = parse(doc.as_bytes()).unwrap();
+        let a = find(&m, "a");
+        assert_eq!(
+            a.properties["rdf_type"].as_array().map(Vec::len),
+            Some(3000)
+        );
+        // C00000 and C00002 are left of the first 256 once C00001 gives way to its subclass;
+        // of those, the first IRI
+        assert_eq!(a.kind, "C00000");
+        assert!(
+            m.skipped.iter().any(
+                |s| s.what == "classes of urn:ex#a" && s.reason.contains("3000 classes")
+            ),
+            "{:?}",
+            m.skipped
+        );
     }
 
     #[test]

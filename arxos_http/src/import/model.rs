@@ -47,6 +47,40 @@ pub struct Model {
     pub skipped: Vec<Skipped>,
 }
 
+impl Model {
+    /// Sets a provenance property the import derives (`source_format`, `source_id`,
+    /// `rdf_type`, `parent_relation`) on the properties of the entity `id`. A tag of the
+    /// file's own by that name gives way to it, and is listed in `skipped` rather than
+    /// replaced without a word (found by a review).
+    pub fn provenance(
+        &mut self,
+        properties: &mut Map<String, Value>,
+        id: &str,
+        key: &str,
+        value: Value,
+    ) {
+        if let Some(own) = properties.insert(key.to_owned(), value.clone()) {
+            if own != value {
+                self.skipped.push(Skipped {
+                    what: format!("{key} of {id}"),
+                    reason: format!(
+                        "a name the import keeps for where each object came from; the file's value ({}) was replaced",
+                        crate::table::printable(&clip(&own.to_string(), 80))
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// The first `max` characters of `text`, with `…` when there were more.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 /// One object to write.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedObject {
@@ -270,8 +304,9 @@ fn storable(
             Some("it holds a NUL character (\\u0000), which PostgreSQL cannot store".to_owned())
         } else if !numbers_storable(value) {
             Some(
-                "it holds a number too large or too small to store (numbers are 0 or between \
-                 1e-100 and 1e100 in magnitude)"
+                "it holds a number too large or too small to store, or too precise (numbers \
+                 are 0 or between 1e-100 and 1e100 in magnitude, with at most 16,383 digits \
+                 after the point)"
                     .to_owned(),
             )
         } else {
