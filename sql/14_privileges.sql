@@ -65,7 +65,7 @@ REVOKE EXECUTE ON FUNCTION arxos.lock_sequencer(), arxos.serialize(text),
 REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.authorize(text, text, text),
                            arxos.webhook_new_secret(),
                            arxos.enqueue_deliveries(integer),
-                           arxos.claim_deliveries(text, integer, interval, integer),
+                           arxos.claim_deliveries(text, integer, interval, integer, bigint),
                            arxos.finish_deliveries(text, jsonb, interval[], interval),
                            arxos.disable_failing_webhooks(interval) FROM arxos_api;
 

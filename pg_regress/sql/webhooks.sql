@@ -70,6 +70,9 @@ SELECT arxos.patch_webhook(:'id'::uuid, '{"types": [true]}');
 SELECT arxos.patch_webhook(:'id'::uuid, '{"types": ["object.created", 2]}');
 SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('types', (SELECT jsonb_agg('a' || n) FROM generate_series(0, 100) n)));
 SELECT arxos.patch_webhook(:'id'::uuid, '{"types": ["object.created", " bilt.*"]}');
+-- a name or prefix no event has would never fire (review)
+SELECT arxos.patch_webhook(:'id'::uuid, '{"types": ["object.creatd"]}');
+SELECT arxos.patch_webhook(:'id'::uuid, '{"types": ["nothing.*"]}');
 -- each field's rule is named: the scheme is case-insensitive, the length and spaces are the url's
 SELECT w->>'url' AS upper_scheme FROM arxos.patch_webhook(:'id'::uuid, '{"url": "HTTPS://example.com/regress"}') w;
 SELECT arxos.patch_webhook(:'id'::uuid, jsonb_build_object('url', 'https://example.com/' || repeat('a', 2000)));
@@ -257,3 +260,11 @@ SELECT count(*) AS claimed FROM arxos.claim_deliveries('regress', 10, '1 minute'
 SELECT arxos.disable_failing_webhooks('5 days') AS disabled_while_in_flight;
 SELECT enabled FROM arxos.webhooks WHERE id = :'moved';
 SELECT arxos.delete_webhook(:'moved'::uuid);
+-- A claim holds at most max_bytes of bodies (stored size plus 512 each; at least one), so a
+-- worker's memory does not grow with the documents it sends (review).
+SELECT w->>'id' AS sized FROM arxos.create_webhook('https://example.com/sized') w \gset
+SELECT count(arxos.test_webhook(:'sized'::uuid)) AS queued FROM generate_series(1, 3);
+SELECT count(*) AS one_at_least FROM arxos.claim_deliveries('e', 10, max_bytes => 1);
+SELECT count(*) AS within_two FROM arxos.claim_deliveries('e', 10, max_bytes => 1025);
+SELECT regress.try($$SELECT * FROM arxos.claim_deliveries('e', 10, max_bytes => 0)$$);
+SELECT arxos.delete_webhook(:'sized'::uuid);

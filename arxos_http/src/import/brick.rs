@@ -1663,9 +1663,9 @@ ex:VAV1 brick:isFedBy ex:box .
         // of those, the first IRI
         assert_eq!(a.kind, "C00000");
         assert!(
-            m.skipped.iter().any(
-                |s| s.what == "classes of urn:ex#a" && s.reason.contains("3000 classes")
-            ),
+            m.skipped
+                .iter()
+                .any(|s| s.what == "classes of urn:ex#a" && s.reason.contains("3000 classes")),
             "{:?}",
             m.skipped
         );

@@ -43,9 +43,6 @@ pub fn is_internal(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_internal(IpAddr::V4(v4));
             }
-            if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
-                return is_internal(embedded(s[6], s[7]));
-            }
             if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
                 return is_internal(embedded(s[6], s[7]));
             }
@@ -53,8 +50,10 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 return is_internal(embedded(s[1], s[2]));
             }
             let first = s[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
+            // The rest of ::/8 is reserved: the deprecated IPv4-compatible form (::a.b.c.d),
+            // loopback, unspecified, and the IPv4-translated ::ffff:0:a.b.c.d (RFC 2765, which
+            // SIIT translators route; found by a review).
+            (first & 0xff00) == 0
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link-local
@@ -62,6 +61,7 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // 64:ff9b:1::/48, local NAT64
                 || (s[0] == 0x2001 && s[1] == 0) // 2001::/32, Teredo tunnels
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // 2001:db8::/32, documentation
+                || (s[0] == 0x3fff && (s[1] & 0xf000) == 0) // 3fff::/20, documentation (RFC 9637)
                 || (s[0] == 0x2001 && s[1] == 2 && s[2] == 0) // 2001:2::/48, benchmarking
                 || (s[..4] == [0x100, 0, 0, 0]) // 100::/64, discard-only
         }
@@ -182,6 +182,15 @@ mod tests {
             "::ffff:192.0.2.2",
             "2001:2::1",
             "100::1",
+            // IPv4-translated (RFC 2765) and the rest of ::/8; the IPv6 documentation
+            // prefix of RFC 9637 (found by a review)
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:192.0.2.2",
+            "::ffff:0:0:192.0.2.2",
+            "::8.8.8.8",
+            "ff::1",
+            "3fff::1",
+            "3fff:fff::1",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
@@ -195,6 +204,8 @@ mod tests {
             "203.0.114.1",
             "2001:3::1",
             "100:0:0:1::1",
+            "3fff:1000::1",
+            "::ffff:8.8.8.8",
         ] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }

@@ -15,6 +15,7 @@
 //! and records their outcomes (within the shutdown grace period), so a restart does not send
 //! again what was already delivered.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +36,14 @@ use crate::realtime::Hub;
 const ENQUEUE_BATCH: i32 = 5000;
 /// Most deliveries claimed per call.
 const CLAIM_BATCH: usize = 500;
+/// Bytes of bodies one worker holds in flight (their JSON text). A claim asks for at most
+/// [`STORED_PER_TEXT`]th of the room left, counted by the bodies' stored size, and no claim is
+/// made while the bodies in flight fill it: a body's text can be a dozen times its stored size
+/// (a number stored in 8 bytes written as 100 digits), and every matching webhook holds its
+/// own copy (found by a review: 48 deliveries of 920 KB documents held 800 MB).
+const BYTES_IN_FLIGHT: usize = 64 << 20;
+/// See [`BYTES_IN_FLIGHT`].
+const STORED_PER_TEXT: usize = 16;
 /// How often the worker looks for due retries when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// How often the worker disables webhooks that have failed for `--webhook-disable-after`
@@ -139,6 +148,7 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
     tracing::info!(worker = %settings.worker, "webhook worker started");
     let concurrency = args.webhook_concurrency as usize;
     let slots = Arc::new(Semaphore::new(concurrency));
+    let bytes_in_flight = Arc::new(AtomicUsize::new(0));
     // Recorded outcomes may leave room under their webhooks' caps (which count the leases in
     // the database): claim again.
     let recorded = Arc::new(Notify::new());
@@ -170,20 +180,27 @@ pub async fn run(pool: Pool, hub: Hub, args: WebhookArgs, mut stopping: watch::R
             let stopped = || *stopping.borrow();
             while !stopped() && enqueue(&pool).await? == ENQUEUE_BATCH {}
             let free = slots.available_permits().min(CLAIM_BATCH);
-            if free == 0 || stopped() {
+            // (woken by a recorded outcome when the bodies in flight fill the room)
+            let room = BYTES_IN_FLIGHT.saturating_sub(bytes_in_flight.load(Ordering::Acquire));
+            if free == 0 || room == 0 || stopped() {
                 return Ok::<_, String>(false);
             }
-            let claimed = claim(&pool, &settings, free).await?;
+            let max_bytes = (room / STORED_PER_TEXT).max(1) as i64;
+            let claimed = claim(&pool, &settings, free, max_bytes).await?;
             let full = claimed.len() == free;
             for delivery in claimed {
                 let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
                     break;
                 };
+                let size = delivery.body.len();
+                bytes_in_flight.fetch_add(size, Ordering::AcqRel);
+                let bytes_in_flight = Arc::clone(&bytes_in_flight);
                 let http = http.clone();
                 let settings = Arc::clone(&settings);
                 let done = done_tx.clone();
                 tokio::spawn(async move {
                     let outcome = deliver(&http, &settings.policy, delivery).await;
+                    bytes_in_flight.fetch_sub(size, Ordering::AcqRel);
                     metrics::webhook_delivery(WebhookOutcome::of(outcome.status));
                     let _ = done.send(outcome).await;
                     drop(slot);
@@ -252,13 +269,18 @@ async fn enqueue(pool: &Pool) -> Result<i32, String> {
     row.try_get(0).map_err(|e| chain(&e))
 }
 
-async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claimed>, String> {
+async fn claim(
+    pool: &Pool,
+    settings: &Settings,
+    max: usize,
+    max_bytes: i64,
+) -> Result<Vec<Claimed>, String> {
     let client = pool.get().await.map_err(|e| chain(&e))?;
     let statement = client
         .prepare_cached(
             "SELECT delivery_id, url, message_id, body, secrets, secret_error, lease_end::text,
                     webhook_id::text, attempt
-               FROM arxos.claim_deliveries($1, $2, $3::text::interval, $4)",
+               FROM arxos.claim_deliveries($1, $2, $3::text::interval, $4, $5)",
         )
         .await
         .map_err(|e| chain(&e))?;
@@ -270,7 +292,13 @@ async fn claim(pool: &Pool, settings: &Settings, max: usize) -> Result<Vec<Claim
         &client,
         client.query(
             &statement,
-            &[&settings.worker, &max, &lease, &settings.per_webhook],
+            &[
+                &settings.worker,
+                &max,
+                &lease,
+                &settings.per_webhook,
+                &max_bytes,
+            ],
         ),
     )
     .await
