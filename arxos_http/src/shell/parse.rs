@@ -516,25 +516,31 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
     // judged is each word's bare characters, so a quote elsewhere in the word (`"floor 1"|head`)
     // does not hide them.
     let filters = matches!(name, "find" | "select");
-    if let Some(word) = words
+    if let Some((i, word)) = words
         .iter()
         .enumerate()
-        .find_map(|(i, w)| reads_as_redirection(&w.bare, filters && i > 0).then_some(w))
+        .find(|(i, w)| reads_as_redirection(&w.bare, filters && *i > 0))
     {
+        // The command's own word (`ls|head`): the command is what comes before the pipe, and
+        // the rest goes to the user's shell (the advice would otherwise repeat the mistake).
+        let (name, shown) = match word.text.find(['|', '<', '>', '&']) {
+            Some(at) if i == 0 && at > 0 => (&word.text[..at], &word.text[at..]),
+            _ => (name, word.text.as_str()),
+        };
         // (`find health > 50` is no filter either: one is written without blanks; review.)
         let filter_note = if filters {
             " (a filter is written without blanks: health>50)"
         } else {
             ""
         };
-        let name_note = if PIPE_WORDS.contains(&word.text.as_str()) {
+        let name_note = if i == 0 || PIPE_WORDS.contains(&word.text.as_str()) {
             String::new()
         } else {
             format!(" (a name holding it is quoted: '{}')", word.text)
         };
         return Err(ShellError::Invalid(format!(
-            "{:?}: this shell has no pipes or redirection{filter_note}; run it from your own shell instead: arxos shell -c '{name} …' {} …{name_note}",
-            word.text, word.text
+            "{:?}: this shell has no pipes or redirection{filter_note}; run it from your own shell instead: arxos shell -c '{name} …' {shown} …{name_note}",
+            word.text
         )));
     }
     let usage_err = || usage(name);
@@ -1091,6 +1097,11 @@ mod tests {
             parse_command(r"cd a\|b").unwrap(),
             Command::Cd(CdTarget::Path("a|b".into()))
         );
+        // the advice for the command's own word runs the command, not the pipe
+        assert!(matches!(
+            parse_command("ls|head"),
+            Err(ShellError::Invalid(m)) if m.contains("arxos shell -c 'ls …' |head …") && !m.contains("quoted")
+        ));
         assert_eq!(
             parse_command(r#"cd "floor 1"'|'b"#).unwrap(),
             Command::Cd(CdTarget::Path("floor 1|b".into()))

@@ -32,8 +32,8 @@ pub fn is_internal(ip: IpAddr) -> bool {
         }
         IpAddr::V6(v6) => {
             // Addresses that carry an IPv4 address are judged by it: IPv4-mapped
-            // (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), the NAT64 well-known prefix
-            // (64:ff9b::/96) and 6to4 (2002::/16).
+            // (::ffff:a.b.c.d), the NAT64 well-known prefix (64:ff9b::/96) and 6to4
+            // (2002::/16). (The IPv4-compatible ::a.b.c.d is refused with the rest of ::/8.)
             let s = v6.segments();
             let embedded = |hi: u16, lo: u16| {
                 IpAddr::V4(std::net::Ipv4Addr::from(
