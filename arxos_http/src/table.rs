@@ -21,6 +21,16 @@ pub fn printable(value: &str) -> String {
         .collect()
 }
 
+/// Cuts text to `max` characters, ending with `…` when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// Left-aligned columns two spaces apart, without trailing blanks.
 pub fn render_table<R: AsRef<[String]>>(rows: &[R]) -> String {
     render_table_with(rows, |_, _, cell| cell.to_owned())

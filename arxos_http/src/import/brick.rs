@@ -399,12 +399,13 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut names = OneValue::new("name", "the IRI gives the name");
     let mut given_types = OneValue::new("type", "the classes give the type");
     let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
+    let byte_budget = BLANK_BYTES_MAX.max(BLANK_BYTES_PER_INPUT_BYTE.saturating_mul(input.len()));
     let mut walk = BlankWalk {
         blank: &blank,
         prefixes: &prefixes,
         used: BTreeSet::new(),
         budget: BLANK_VALUES_MAX,
-        bytes: BLANK_BYTES_MAX.max(BLANK_BYTES_PER_INPUT_BYTE.saturating_mul(input.len())),
+        bytes: byte_budget,
         cut: false,
     };
 
@@ -555,7 +556,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                         what: format!("_:{} (the value of {local} of {s})", b.as_str()),
                         reason: format!(
                             "blank nodes nested deeper than {BLANK_DEPTH_MAX} levels, or past {BLANK_VALUES_MAX} values or {} MiB copied out of blank nodes in the document, were cut to {{}}",
-                            BLANK_BYTES_MAX >> 20
+                            byte_budget >> 20
                         ),
                     });
                 }

@@ -65,19 +65,11 @@ impl Model {
                     what: format!("{key} of {id}"),
                     reason: format!(
                         "a name the import keeps for where each object came from; the file's value ({}) was replaced",
-                        crate::table::printable(&clip(&own.to_string(), 80))
+                        crate::table::shorten(&crate::table::printable(&own.to_string()), 80)
                     ),
                 });
             }
         }
-    }
-}
-
-/// The first `max` characters of `text`, with `…` when there were more.
-fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
     }
 }
 

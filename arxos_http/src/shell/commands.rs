@@ -1012,7 +1012,7 @@ impl Session {
             let text = printable(text);
             if text.chars().count() > SQL_MAX_CHARS {
                 cut += 1;
-                render::shorten(&text, SQL_MAX_CHARS)
+                crate::table::shorten(&text, SQL_MAX_CHARS)
             } else {
                 text
             }

@@ -151,17 +151,7 @@ pub fn value(v: &Value, max: usize) -> String {
         Value::Null => "null".to_owned(),
         other => other.to_string(),
     };
-    shorten(&crate::table::printable(&text), max)
-}
-
-/// Cuts text to `max` characters, ending with `…` when cut.
-pub fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    crate::table::shorten(&crate::table::printable(&text), max)
 }
 
 /// A bar of `width` cells for a value from 0 to 100, in eighths of a cell.
