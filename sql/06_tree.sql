@@ -330,6 +330,7 @@ DECLARE
     loc record;
     r   arxos.objects;
     anc text[];
+    held integer;
     building_held boolean := false;
 BEGIN
     IF properties IS NOT NULL AND jsonb_typeof(properties) <> 'object' THEN
@@ -362,45 +363,32 @@ BEGIN
         -- before the loop below locks it, and then created after the parent is locked.
         PERFORM arxos.building_locked(b) OR arxos.unknown_building(building);
         building_held := true;
-        -- Ancestors a concurrent transaction deletes meanwhile are created anew: the deepest
-        -- existing one is locked first (FOR KEY SHARE; a delete or move of it, or of anything
-        -- above it, must touch it, and is waited for, then the next one up is taken), the
-        -- missing ones are inserted (a statement of its own, whose snapshot sees what committed
-        -- meanwhile), and the object's parent is locked; one removed in between (it was being
-        -- created by a transaction that committed, and deleted by another) makes it go again.
-        FOR attempt IN 1..3 LOOP
-            PERFORM 1 FROM (SELECT o.path FROM arxos.objects o
-                             WHERE o.building_id = b AND o.path = ANY (anc)
-                             ORDER BY o.path DESC LIMIT 1
-                               FOR KEY SHARE) deepest;
-            -- (the block, a subtransaction, only when an ancestor is missing: every put with
-            -- parents took one, and a transaction of many overflows the cache of
-            -- subtransactions every snapshot reads; found by a review)
-            IF EXISTS (SELECT 1 FROM unnest(anc) AS a(path)
-                        WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o
-                                           WHERE o.building_id = b AND o.path = a.path)) THEN
-                BEGIN
-                    INSERT INTO arxos.objects (building_id, path, type)
-                    SELECT b, a.path COLLATE "C", 'directory'
-                      FROM unnest(anc) AS a(path)
-                     WHERE NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.building_id = b AND o.path = a.path)
-                     ORDER BY 2
-                    ON CONFLICT (building_id, path) DO NOTHING;
-                EXCEPTION WHEN foreign_key_violation THEN
-                    -- An ancestor this statement's snapshot did not see was created by a
-                    -- transaction it waited for (ON CONFLICT), and deleted by a third before the
-                    -- parent check locked it: go again, with a snapshot that sees the delete (found
-                    -- by a concurrency review: 23503 in 1.4 % of puts racing an rm).
-                    IF attempt = 3 OR current_setting('transaction_isolation') <> 'read committed' THEN
-                        RAISE;
-                    END IF;
-                    CONTINUE;
-                END;
-            END IF;
-            EXIT WHEN cardinality(anc) = 0
-                   OR EXISTS (SELECT 1 FROM arxos.objects o
-                               WHERE o.building_id = b AND o.path = anc[cardinality(anc)]
-                              OFFSET 0 FOR KEY SHARE);
+        -- Ancestors a concurrent transaction deletes meanwhile are created anew. The deepest
+        -- existing one is locked first (FOR KEY SHARE, as a foreign key does: a delete or move
+        -- of it, or of anything above it, must touch it, and waits for this transaction; one
+        -- deleted before the lock is skipped and the next one up taken). Below it each missing
+        -- ancestor is made sure of in path order, its parent already held: inserted (it is
+        -- then this transaction's own), or, when a concurrent transaction created it (ON
+        -- CONFLICT waits for that one), locked in a statement whose snapshot sees it; deleted
+        -- again in between, it is inserted again. No statement can fail on a missing parent,
+        -- so no subtransaction: a loop of three attempts, each of which could lose that race
+        -- to a loop of rm as a whole, failed a clean-clone CI run (found there).
+        SELECT array_position(anc, o.path) INTO held
+          FROM arxos.objects o
+         WHERE o.building_id = b AND o.path = ANY (anc)
+         ORDER BY o.path DESC LIMIT 1
+           FOR KEY SHARE;
+        FOR i IN coalesce(held, 0) + 1 .. cardinality(anc) LOOP
+            LOOP
+                INSERT INTO arxos.objects (building_id, path, type)
+                VALUES (b, anc[i] COLLATE "C", 'directory')
+                ON CONFLICT (building_id, path) DO NOTHING;
+                EXIT WHEN FOUND;
+                PERFORM 1 FROM arxos.objects o
+                  WHERE o.building_id = b AND o.path = anc[i]
+                 OFFSET 0 FOR KEY SHARE;
+                EXIT WHEN FOUND;
+            END LOOP;
         END LOOP;
     END IF;
     -- Look first, then write: an UPDATE that matches nothing still costs a statement and its

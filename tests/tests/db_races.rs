@@ -174,7 +174,8 @@ fn connection_events_name_an_end_moved_meanwhile_where_it_went() {
 /// `put(…, parents => true)` racing recursive deletes of its ancestors creates them anew,
 /// never failing on a parent deleted between its look and its parent check (found by a
 /// concurrency review: 23503 `parent /a of /a/d0 does not exist` in 1.4 % of such puts; the
-/// old code failed within the first seconds of this loop every time it was run).
+/// old code failed within the first seconds of this loop every time it was run; its first fix,
+/// a subtransaction tried three times, still failed in a clean-clone CI run).
 #[test]
 fn put_with_parents_racing_deletes_of_its_ancestors_creates_them_anew() {
     let cluster = Cluster::start();
