@@ -313,6 +313,22 @@ BEGIN
         RAISE EXCEPTION 'what a contribution recorded (building, contributor, type, data hash, path, changes, quality, rating impact, first reward) cannot change (bonus_gain only goes down when a contribution that holds none of its tokens is paid again)'
             USING ERRCODE = 'AX023', HINT = 'change its status with arxos.verify_contribution(id, verifier, status)';
     END IF;
+    -- The first reward is set once, by the first booking (contribute's), to the pending reward
+    -- of what the contribution recorded: ledger_check's overpaid_contribution bounds what a
+    -- contribution may have been paid by it, so a first_reward written by hand would hide
+    -- tokens booked by hand (found by a market review: 5,000,000 with a matching first_reward).
+    IF TG_OP = 'INSERT' AND (NEW.first_reward, NEW.first_transaction_id) IS DISTINCT FROM (NULL, NULL) THEN
+        RAISE EXCEPTION 'first_reward and first_transaction_id of a new contribution are set by its first reward booking'
+            USING ERRCODE = 'AX023', HINT = 'record contributions with arxos.contribute';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.first_transaction_id IS NULL
+       AND (NEW.first_reward, NEW.first_transaction_id) IS DISTINCT FROM (OLD.first_reward, OLD.first_transaction_id)
+       AND (NEW.first_transaction_id IS NULL
+            OR NEW.first_reward IS DISTINCT FROM arxos.contribution_reward_for(NEW, 'pending')) THEN
+        RAISE EXCEPTION 'first_reward of contribution % is its pending reward (%) with the transaction that booked it, not %',
+            NEW.id, arxos.contribution_reward_for(NEW, 'pending'), coalesce(NEW.first_reward::text, 'NULL')
+            USING ERRCODE = 'AX023', HINT = 'rewards are booked by arxos.contribute and arxos.verify_contribution';
+    END IF;
     -- Metadata is a stored document (depth, numbers: arxos.check_json); an equal one written
     -- another way (`0e-16383` for `0`) is no change, and the stored one stays.
     IF TG_OP = 'UPDATE' AND NEW.metadata IS NOT DISTINCT FROM OLD.metadata THEN
@@ -1470,7 +1486,8 @@ DECLARE
     vtx     bigint;
     needed  text;
     standing numeric;
-    rep_moved numeric(10, 6);
+    rep_moved numeric(10, 6) := 0;
+    catch_up boolean := false;
 BEGIN
     IF status IS NULL OR status NOT IN ('auto_verified', 'peer_verified', 'expert_verified', 'rejected') THEN
         RAISE EXCEPTION 'invalid verification status %: use auto_verified, peer_verified, expert_verified or rejected',
@@ -1512,13 +1529,20 @@ BEGIN
     -- reward: a status a DBA set with a plain UPDATE (which books nothing: ledger_check's
     -- unbooked_status) is booked by the verification that confirms it, and the verifier paid
     -- (found by an audit: the real verification was a no-op, the author never paid); a
-    -- rejection whose claw-back the balance capped takes what the contributor holds now.
+    -- rejection whose claw-back the balance capped takes what the contributor holds now. That
+    -- catch-up verifies nothing: only the tokens move (no verifier reward, no verification
+    -- counted, the contribution's verifier and reputation as they were; found by a market
+    -- review: it paid the verifier 3 tokens and a verifications_given).
     IF k.status = status THEN
         delta := k.reward - k.tokens_earned;
         IF delta < 0 THEN
             SELECT a.balance INTO held FROM arxos.accounts a
              WHERE a.building_id = k.building_id AND a.contributor_id = k.contributor_id;
             delta := -least(-delta, coalesce(held, 0));
+            -- (the status its newest verification set: a claw-back that fell short; a status
+            -- a DBA lowered by hand is confirmed by this call, a verification)
+            catch_up := coalesce(k.status = (SELECT w.new_status FROM arxos.verifications w
+                                              WHERE w.contribution_id = k.id ORDER BY w.id DESC LIMIT 1), false);
         END IF;
         IF delta = 0 THEN
             RETURN QUERY SELECT k.id, k.status, k.status, 0::numeric(20, 6), k.tokens_earned, 0::numeric(20, 6),
@@ -1569,7 +1593,8 @@ BEGIN
     -- verify more than auto_verified, cannot be raised by an owner's own identities alone.
     UPDATE arxos.contributors c
        SET reputation = arxos.add_reputation(c.reputation,
-               CASE WHEN v.owner = author.owner
+               CASE WHEN catch_up THEN k.reputation_applied::double precision
+                    WHEN v.owner = author.owner
                     THEN least(arxos.reputation_delta(verify_contribution.status, k.quality::double precision),
                                arxos.reputation_delta('pending', k.quality::double precision))
                     ELSE arxos.reputation_delta(verify_contribution.status, k.quality::double precision) END
@@ -1578,15 +1603,18 @@ BEGIN
     RETURNING c.reputation - author.reputation INTO rep_moved;
     UPDATE arxos.contributions c
        SET status = verify_contribution.status, reward = target, tokens_earned = c.tokens_earned + delta,
-           bonus_gain = k.bonus_gain, verifier_id = v.id, reputation_applied = c.reputation_applied + rep_moved,
-           judged_across_owners = v.owner IS DISTINCT FROM author.owner
-                                  AND verify_contribution.status IN ('peer_verified', 'expert_verified', 'rejected'),
-           verified_by_same_owner = arxos.same_owner_verification(v, author)
+           bonus_gain = k.bonus_gain, reputation_applied = c.reputation_applied + rep_moved,
+           verifier_id = CASE WHEN catch_up THEN c.verifier_id ELSE v.id END,
+           judged_across_owners = CASE WHEN catch_up THEN c.judged_across_owners
+                                       ELSE v.owner IS DISTINCT FROM author.owner
+                                            AND verify_contribution.status IN ('peer_verified', 'expert_verified', 'rejected') END,
+           verified_by_same_owner = CASE WHEN catch_up THEN c.verified_by_same_owner
+                                         ELSE arxos.same_owner_verification(v, author) END
      WHERE c.id = k.id;
 
     -- The verifier: paid once per contribution for a peer or expert verification, as the
     -- append-only ledger shows (not the verifications table, which plain SQL can edit).
-    IF status IN ('peer_verified', 'expert_verified')
+    IF status IN ('peer_verified', 'expert_verified') AND NOT catch_up
        AND NOT EXISTS (SELECT 1 FROM arxos.ledger_transactions t
                          JOIN arxos.ledger_entries e ON e.transaction_id = t.id
                          JOIN arxos.accounts a ON a.id = e.account_id
@@ -1600,10 +1628,12 @@ BEGIN
         END IF;
     END IF;
     UPDATE arxos.contributors c
-       -- (contributions verified: flipping one contribution's status again counts once)
+       -- (contributions verified: flipping one contribution's status again counts once; a
+       -- catch-up verifies nothing)
        SET verifications_given = c.verifications_given
-               + CASE WHEN EXISTS (SELECT 1 FROM arxos.verifications w
-                                    WHERE w.contribution_id = k.id AND w.verifier_id = v.id) THEN 0 ELSE 1 END,
+               + CASE WHEN catch_up OR EXISTS (SELECT 1 FROM arxos.verifications w
+                                                WHERE w.contribution_id = k.id AND w.verifier_id = v.id)
+                    THEN 0 ELSE 1 END,
            last_active_at = now()
      WHERE c.id = v.id;
     INSERT INTO arxos.verifications (contribution_id, verifier_id, old_status, new_status, tokens_delta,

@@ -1095,3 +1095,64 @@ RESET ROLE;
 SELECT (SELECT count(*) FROM arxos_bi.contributions) = (SELECT count(*) FROM arxos.contributions) AS every_contribution,
        (SELECT count(*) FROM arxos_bi.ledger) = (SELECT count(*) FROM arxos.ledger_entries) AS every_entry,
        (SELECT count(*) FROM arxos_bi.contributors) = (SELECT count(*) FROM arxos.contributors) AS every_contributor;
+-- A status whose claw-back the balance capped, asked again, takes what the author holds now:
+-- a catch-up that verifies nothing (no verifier reward, no verification counted, the
+-- contribution's verifier kept; found by a market review: it paid 3 tokens and a count). A
+-- status a DBA lowered by hand is still confirmed by a real verification.
+BEGIN;
+SELECT arxos.create_building('catch', 'Catch-up') IS NOT NULL AS created;
+SELECT set_config('arxos.actor', 'own-a', true) IS NOT NULL AS as_a;
+SELECT arxos.register_contributor('catch-author', 'Author') IS NOT NULL AS registered;
+SELECT set_config('arxos.actor', 'own-b', true) IS NOT NULL AS as_b;
+SELECT arxos.register_contributor('catch-expert', 'Expert') IS NOT NULL AS registered,
+       arxos.register_contributor('catch-peer', 'Peer') IS NOT NULL AS registered;
+UPDATE arxos.contributors SET reputation = 650 WHERE handle = 'catch-expert';
+UPDATE arxos.contributors SET reputation = 350 WHERE handle = 'catch-peer';
+SELECT set_config('arxos.actor', 'own-a', true) IS NOT NULL AS as_a;
+SELECT tokens_earned > 0 AS paid FROM arxos.contribute('catch', arxos.contributor_id('catch-author'), 'bim_model_update', pg_temp.h('catch-1'),
+       '{"model_version": "1"}', NULL,
+       (SELECT jsonb_build_object('puts', jsonb_agg(jsonb_build_object('path', '/s' || n, 'type', 'sensor',
+                    'properties', '{"unit": "C"}'::jsonb))) FROM generate_series(1, 3) n));
+SELECT id AS cid FROM arxos.contributions WHERE data_hash = pg_temp.h('catch-1') \gset
+SELECT set_config('arxos.actor', 'own-b', true) IS NOT NULL AS as_b;
+SELECT new_status, tokens_delta > 0 AS paid, verifier_reward FROM arxos.verify_contribution(:'cid', arxos.contributor_id('catch-expert'), 'expert_verified');
+SELECT set_config('arxos.actor', 'own-a', true) IS NOT NULL AS as_a;
+SELECT arxos.transfer(arxos.contributor_id('catch-author'), arxos.contributor_id('catch-peer'),
+                      arxos.balance(arxos.contributor_id('catch-author'), 'catch'), 'away', 'catch') IS NOT NULL AS moved_away;
+SELECT set_config('arxos.actor', 'own-b', true) IS NOT NULL AS as_b;
+SELECT new_status, tokens_delta AS capped_to_nothing FROM arxos.verify_contribution(:'cid', arxos.contributor_id('catch-expert'), 'peer_verified');
+SELECT arxos.transfer(arxos.contributor_id('catch-peer'), arxos.contributor_id('catch-author'), 5, 'back', 'catch') IS NOT NULL AS five_back;
+SELECT verifications_given AS peer_given_before FROM arxos.contributors WHERE handle = 'catch-peer';
+SELECT old_status, new_status, tokens_delta, verifier_reward, verifier_transaction_id IS NULL AS verifier_unpaid
+  FROM arxos.verify_contribution(:'cid', arxos.contributor_id('catch-peer'), 'peer_verified');
+SELECT verifications_given AS peer_given_after FROM arxos.contributors WHERE handle = 'catch-peer';
+SELECT verifier_id = arxos.contributor_id('catch-expert') AS verifier_kept, judged_across_owners FROM arxos.contributions WHERE id = :'cid';
+SELECT set_config('arxos.actor', '', true) IS NOT NULL AS back;
+SELECT count(*) AS violations FROM arxos.ledger_check();
+SELECT set_config('arxos.actor', 'own-b', true) IS NOT NULL AS as_b;
+-- a status a DBA lowered by hand is confirmed by the verification that asks for it: a real one
+UPDATE arxos.contributions SET status = 'auto_verified' WHERE id = :'cid';
+SELECT arxos.transfer(arxos.contributor_id('catch-peer'), arxos.contributor_id('catch-author'), 50, 'back', 'catch') IS NOT NULL AS fifty_back;
+SELECT old_status, new_status, tokens_delta < 0 AS clawed, verifier_reward
+  FROM arxos.verify_contribution(:'cid', arxos.contributor_id('catch-peer'), 'auto_verified');
+SELECT verifier_id = arxos.contributor_id('catch-peer') AS verifier_now_peer FROM arxos.contributions WHERE id = :'cid';
+ROLLBACK;
+-- first_reward is set by the first booking, to the pending reward: not by an INSERT, not by hand
+BEGIN;
+SELECT arxos.create_building('forged', 'Forged') IS NOT NULL AS created;
+SELECT arxos.register_contributor('forger', 'Forger') IS NOT NULL AS registered;
+SELECT regress.try(format($$INSERT INTO arxos.contributions (building_id, contributor_id, type, data_hash, quality, trust_level,
+       old_grade, new_grade, old_score, new_score, first_reward)
+VALUES (arxos.building_id('forged'), %L, 'photo_documentation', repeat('d', 64), 0, 'newcomer', '0y', '0y', 5, 5, 5000000)$$,
+       arxos.contributor_id('forger'))) AS inserted_with_first_reward;
+INSERT INTO arxos.contributions (building_id, contributor_id, type, data_hash, quality, trust_level,
+       old_grade, new_grade, old_score, new_score)
+VALUES (arxos.building_id('forged'), arxos.contributor_id('forger'), 'photo_documentation', repeat('d', 64), 0, 'newcomer', '0y', '0y', 5, 5)
+RETURNING reward AS pending_reward, first_reward;
+SELECT arxos.ledger_post('reward', arxos.building_id('forged'), (SELECT id FROM arxos.contributions WHERE data_hash = repeat('d', 64)), 'by hand',
+                         ARRAY[arxos.account(arxos.building_id('forged'), NULL), arxos.account(arxos.building_id('forged'), arxos.contributor_id('forger'))],
+                         ARRAY[-5000000, 5000000]::numeric[]) AS hand_tx \gset
+UPDATE arxos.contributions SET tokens_earned = 5000000 WHERE data_hash = repeat('d', 64);
+SELECT regress.try(format($$UPDATE arxos.contributions SET first_reward = 5000000, first_transaction_id = %s WHERE data_hash = repeat('d', 64)$$, :hand_tx)) AS matching_first_reward;
+SELECT problem FROM arxos.ledger_check() WHERE detail LIKE '%5000000%';
+ROLLBACK;
