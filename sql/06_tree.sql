@@ -1345,22 +1345,40 @@ BEGIN
     -- together: the page is among those, and a subtree with 600,000 rows of history is then
     -- a top-N sort of its rows, not a union and a sort of them all.
     RETURN QUERY
-    WITH RECURSIVE earlier (object_id, path, before_id) AS (
+    WITH RECURSIVE earlier (object_id, path, before_id, into_id) AS (
         -- the moves into the subtree (a page after after_id: a move row at or before it leads
-        -- only to earlier rows)
+        -- only to earlier rows), each with the path it left and the move that had brought the
+        -- object there (into_id; NULL when it was created there, or moved there before since)
         -- (the earlier paths in the paths' collation, C, so that the walks below are ranges
         -- of the (building_id, path, id) index)
-        SELECT m.object_id, (m.changes #>> '{path,before}') COLLATE "C", m.id FROM arxos.object_history m
+        SELECT m.object_id, f.path, m.id, i.id
+          FROM arxos.object_history m
+         CROSS JOIN LATERAL (SELECT (m.changes #>> '{path,before}') COLLATE "C" AS path) f
+          LEFT JOIN LATERAL (
+                SELECT i.id FROM arxos.object_history i
+                 WHERE i.building_id = b AND i.op = 'move' AND i.path = f.path
+                   AND i.object_id = m.object_id AND i.id < m.id AND (since IS NULL OR i.at >= since)
+                 ORDER BY i.id DESC LIMIT 1) i ON true
          WHERE m.building_id = b AND m.op = 'move'
            AND m.path >= p AND m.path < upper AND (m.path = p OR m.path >= arxos.path_lower(p))
            AND (since IS NULL OR m.at >= since)
            AND (after_id IS NULL OR m.id > after_id)
         UNION
-        SELECT m.object_id, (m.changes #>> '{path,before}') COLLATE "C", m.id
+        -- one step back: the move that brought it to the path it left, only that one (every
+        -- earlier move of it into that path is a step further back; joined to all of them, an
+        -- object moved back and forth 2,000 times cost 2,000² rows: found by a review)
+        -- (a probe of the primary key per row, OFFSET 0: as a join it was planned as a hash
+        -- of every building's history)
+        SELECT m.object_id, m.path, m.id, i.id
           FROM earlier e
-          JOIN arxos.object_history m ON m.building_id = b AND m.path = e.path
-                                      AND m.object_id = e.object_id AND m.id < e.before_id
-         WHERE m.op = 'move' AND (since IS NULL OR m.at >= since)
+         CROSS JOIN LATERAL (
+                SELECT m.object_id, m.id, (m.changes #>> '{path,before}') COLLATE "C" AS path
+                  FROM arxos.object_history m WHERE m.id = e.into_id OFFSET 0) m
+          LEFT JOIN LATERAL (
+                SELECT i.id FROM arxos.object_history i
+                 WHERE i.building_id = b AND i.op = 'move' AND i.path = m.path
+                   AND i.object_id = m.object_id AND i.id < m.id AND (since IS NULL OR i.at >= since)
+                 ORDER BY i.id DESC LIMIT 1) i ON true
     )
     SELECT r.* FROM (
         (SELECT h.* FROM arxos.object_history h
@@ -1382,14 +1400,15 @@ BEGIN
         UNION
         -- each walk back's own page, from the index (a semi-join of every walk with the
         -- history was planned as a hash join over a scan of the whole table, every building's
-        -- rows); an object that was at one path twice has two walks back through it, whose
-        -- rows count once (DISTINCT ON) towards the cut
+        -- rows): the object's rows at the path from the move that brought it there to the one
+        -- that took it away; stints cut by since (no lower bound) may overlap, and their rows
+        -- count once (DISTINCT ON) towards the cut
         (SELECT DISTINCT ON (w.id) w.*
            FROM earlier e
           CROSS JOIN LATERAL (
                 SELECT h.* FROM arxos.object_history h
                  WHERE h.building_id = b AND h.path = e.path AND h.object_id = e.object_id
-                   AND h.id < e.before_id
+                   AND h.id < e.before_id AND h.id >= coalesce(e.into_id, 0)
                    AND (since IS NULL OR h.at >= since) AND (after_id IS NULL OR h.id > after_id)
                  ORDER BY h.id LIMIT max) w
           ORDER BY w.id LIMIT max)) r
