@@ -68,8 +68,14 @@ pub struct Db {
     /// The connection was given up (Ctrl-C twice while a statement got no answer): the next
     /// command opens a new one.
     abandoned: Cell<bool>,
-    /// SIGINT, once [`Db::cancel_on_interrupt`] was called.
+    /// SIGINT, once [`Db::cancel_on_interrupt`] was called: what wakes a statement's wait.
     interrupts: RefCell<Option<Signal>>,
+    /// Set by the SIGINT handler itself, as the key is pressed; cleared as a line begins.
+    /// Whether Ctrl-C was pressed is read here: the runtime hands `interrupts` a signal only
+    /// once one of its threads gets to it, and a long output, written in blocks that each
+    /// ask, could be written to its end before then (a shell test failed that way in CI). A
+    /// wake of `interrupts` with this flag clear is a press of a line already ended.
+    pressed: Arc<AtomicBool>,
     /// Ctrl-C was pressed since the line began ([`Db::begin_line`]).
     interrupted: Cell<bool>,
     /// A statement or a reconnect is waiting for the database (and Ctrl-C is its to handle):
@@ -109,6 +115,7 @@ impl Db {
             client: RefCell::new(Rc::new(client)),
             abandoned: Cell::new(false),
             interrupts: RefCell::new(None),
+            pressed: Arc::new(AtomicBool::new(false)),
             interrupted: Cell::new(false),
             busy: Arc::new(AtomicBool::new(false)),
         })
@@ -141,7 +148,21 @@ impl Db {
     pub fn cancel_on_interrupt(&mut self) -> std::io::Result<()> {
         let _context = self.runtime.enter();
         *self.interrupts.get_mut() = Some(signal(SignalKind::interrupt())?);
+        signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&self.pressed))?;
         Ok(())
+    }
+
+    /// The next wake of `interrupts` that is a Ctrl-C of this line.
+    async fn next_press(&self, interrupts: &mut Signal) {
+        loop {
+            if interrupts.recv().await.is_none() {
+                // (the runtime is shutting down: no signal comes any more)
+                std::future::pending::<()>().await;
+            }
+            if self.pressed.load(Ordering::SeqCst) {
+                return;
+            }
+        }
     }
 
     /// The current connection's client (shared: a statement in flight keeps it while a
@@ -176,7 +197,7 @@ impl Db {
         self.runtime.block_on(async {
             tokio::select! {
                 opened = self.reopen() => Ok(opened?),
-                _ = interrupts.recv() => {
+                () = self.next_press(interrupts) => {
                     self.interrupted.set(true);
                     Err(QueryError::Interrupted)
                 }
@@ -202,6 +223,7 @@ impl Db {
     /// and after each line, so that the line editor's completions never see an old one.
     pub fn begin_line(&self) {
         self.interrupted.set(false);
+        self.pressed.store(false, Ordering::SeqCst);
         if let Some(interrupts) = self.interrupts.borrow_mut().as_mut() {
             self.runtime
                 .block_on(async { while let Some(Some(())) = interrupts.recv().now_or_never() {} });
@@ -210,16 +232,8 @@ impl Db {
 
     /// Ctrl-C was pressed since the line began (while a statement ran, or since).
     pub fn interrupted(&self) -> bool {
-        if !self.interrupted.get() {
-            if let Some(interrupts) = self.interrupts.borrow_mut().as_mut() {
-                if self
-                    .runtime
-                    .block_on(async { interrupts.recv().now_or_never() })
-                    .is_some()
-                {
-                    self.interrupted.set(true);
-                }
-            }
+        if self.pressed.load(Ordering::SeqCst) {
+            self.interrupted.set(true);
         }
         self.interrupted.get()
     }
@@ -235,16 +249,13 @@ impl Db {
         };
         self.runtime.block_on(async {
             // A Ctrl-C pressed since the line began, between two statements, ends the line.
-            if interrupts.recv().now_or_never().is_some() {
-                self.interrupted.set(true);
-            }
-            if self.interrupted.get() {
+            if self.interrupted() {
                 return Err(QueryError::Interrupted);
             }
             pin_mut!(future);
             tokio::select! {
                 output = &mut future => return Ok(output?),
-                _ = interrupts.recv() => self.interrupted.set(true),
+                () = self.next_press(interrupts) => self.interrupted.set(true),
             }
             // Ctrl-C: ask the server to cancel, and wait for the statement to end. A second
             // Ctrl-C gives the connection up (a link that hangs would never answer).
@@ -264,7 +275,7 @@ impl Db {
                             "cancelling: no answer from the database yet; Ctrl-C again gives the connection up"
                         ));
                     }
-                    _ = interrupts.recv() => {
+                    () = self.next_press(interrupts) => {
                         self.abandoned.set(true);
                         return Err(QueryError::Abandoned);
                     }
