@@ -157,6 +157,17 @@ BEGIN
 END
 $$;
 
+-- The event types the extension writes (docs/realtime.md, docs/rating.md, docs/market.md).
+CREATE FUNCTION arxos.event_type_names() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ARRAY['object.created', 'object.updated', 'object.deleted', 'object.moved', 'state.changed',
+                 'connection.created', 'connection.updated', 'connection.deleted', 'metric.recorded',
+                 'building.created', 'building.updated', 'building.deleted',
+                 'bilt.rating.changed', 'bilt.rating.calculated',
+                 'market.contribution', 'market.reward', 'market.signal', 'market.trade',
+                 'webhook.test', 'webhook.disabled', 'event.purged']
+$$;
+
 CREATE FUNCTION arxos.check_event_types(types text[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
@@ -173,6 +184,19 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'invalid event type pattern %: use dotted names such as object.created, or prefixes such as bilt.*, of at most 200 characters',
             coalesce(arxos.shown(bad.t), 'null') USING ERRCODE = '22023';
+    END IF;
+    -- A name or prefix no event has matches nothing, ever (`object.creatd`, `object` for
+    -- `object.*`): refused by webhooks, the event stream and events_since alike (found by
+    -- reviews: accepted without a word, a webhook never fired, a stream stayed silent).
+    SELECT t INTO bad FROM unnest(types) t
+     WHERE t <> '*' AND NOT EXISTS (
+           SELECT FROM unnest(arxos.event_type_names()) n
+            WHERE n = t OR (t LIKE '%.*' AND starts_with(n, left(t, -1))))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'no event has the type %: nothing would ever match it', arxos.shown(bad.t)
+            USING ERRCODE = '22023',
+                  HINT = 'the event types are ' || array_to_string(arxos.event_type_names(), ', ') || ' (and prefixes such as object.*)';
     END IF;
 END
 $$;

@@ -110,7 +110,10 @@ BEGIN
         IF changes ? 'latitude' THEN b.latitude := (changes->>'latitude')::double precision; END IF;
         IF changes ? 'longitude' THEN b.longitude := (changes->>'longitude')::double precision; END IF;
     EXCEPTION WHEN numeric_value_out_of_range THEN
-        RAISE EXCEPTION 'latitude and longitude must be degrees that double precision holds: not so large that it overflows (1e400), and 0 or not so near 0 that it would round to it (1e-400)'
+        SELECT c.k INTO field FROM unnest(ARRAY['latitude', 'longitude']) c(k)
+         WHERE NOT arxos.fits_double(changes ->> c.k) LIMIT 1;
+        RAISE EXCEPTION '% is %: latitude and longitude must be degrees that double precision holds (not so large that it overflows, and 0 or not so near 0 that it would round to it)',
+            field, arxos.number_shown((changes ->> field)::numeric)
             USING ERRCODE = '22023';
     END;
     PERFORM arxos.check_building(b.key, b.name, b.address, b.latitude, b.longitude);
@@ -123,6 +126,36 @@ BEGIN
         RAISE EXCEPTION 'building % already exists', b.key USING ERRCODE = '23505';
     END;
     RETURN b;
+END
+$$;
+
+-- A number as a message shows it: as written when short, else in scientific notation with its
+-- first six significant digits (1e+400, -2.5e-401), not the hundreds of digits of a JSON number's text.
+CREATE FUNCTION arxos.number_shown(n numeric) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN n IS NULL THEN 'null'
+                WHEN length(n::text) <= 24 THEN n::text
+                ELSE (SELECT CASE WHEN n < 0 THEN '-' ELSE '' END
+                             || left(d.sig, 1)
+                             || coalesce(nullif('.' || rtrim(substr(d.sig, 2, 5), '0'), '.'), '')
+                             || 'e' || CASE WHEN d.e >= 0 THEN '+' ELSE '' END || d.e
+                        FROM (SELECT ltrim(replace(t.a, '.', ''), '0') AS sig,
+                                     CASE WHEN abs(n) >= 1 THEN length(split_part(t.a, '.', 1)) - 1
+                                          ELSE -1 - length(substring(t.a FROM '^0\.(0*)')) END AS e
+                                FROM (SELECT abs(n)::text AS a) t) d)
+           END
+$$;
+
+-- Whether a number's text (a JSON number, or NULL) converts to double precision: false when
+-- it overflows or would round to 0 (1e400, 1e-400). For error messages, on the error path
+-- only (each call is a subtransaction).
+CREATE FUNCTION arxos.fits_double(number text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM number::double precision;
+    RETURN true;
+EXCEPTION WHEN numeric_value_out_of_range THEN
+    RETURN false;
 END
 $$;
 
@@ -178,7 +211,12 @@ BEGIN
         y := (location ->> 'y')::double precision;
         z := (location ->> 'z')::double precision;
     EXCEPTION WHEN numeric_value_out_of_range THEN
-        RAISE EXCEPTION 'location x, y and z must be numbers of metres that double precision holds: finite, and 0 or not so near 0 that they would round to it (1e-400)'
+        -- the coordinate, and the number as sent (found by a review: 1e400 was told about
+        -- 1e-400, and not which coordinate)
+        SELECT c.k INTO k FROM unnest(ARRAY['x', 'y', 'z']) c(k)
+         WHERE NOT arxos.fits_double(location ->> c.k) LIMIT 1;
+        RAISE EXCEPTION 'location.% is %: x, y and z must be numbers of metres that double precision holds (finite, and 0 or not so near 0 that they would round to it)',
+            k, arxos.number_shown((location ->> k)::numeric)
             USING ERRCODE = '22023';
     END;
     IF NOT arxos.location_in_range(x, y, z) THEN
@@ -1348,7 +1386,10 @@ BEGIN
     WITH RECURSIVE earlier (object_id, path, before_id, into_id) AS (
         -- the moves into the subtree (a page after after_id: a move row at or before it leads
         -- only to earlier rows), each with the path it left and the move that had brought the
-        -- object there (into_id; NULL when it was created there, or moved there before since)
+        -- object there (into_id; NULL when it was created there). The steps back ignore since:
+        -- a move's `at` is its transaction's start, and a long transaction's move, older than
+        -- since, can lie between rows that are not (found by a review: the walk stopped there
+        -- and lost them); the rows themselves are filtered.
         -- (the earlier paths in the paths' collation, C, so that the walks below are ranges
         -- of the (building_id, path, id) index)
         SELECT m.object_id, f.path, m.id, i.id
@@ -1357,7 +1398,7 @@ BEGIN
           LEFT JOIN LATERAL (
                 SELECT i.id FROM arxos.object_history i
                  WHERE i.building_id = b AND i.op = 'move' AND i.path = f.path
-                   AND i.object_id = m.object_id AND i.id < m.id AND (since IS NULL OR i.at >= since)
+                   AND i.object_id = m.object_id AND i.id < m.id
                  ORDER BY i.id DESC LIMIT 1) i ON true
          WHERE m.building_id = b AND m.op = 'move'
            AND m.path >= p AND m.path < upper AND (m.path = p OR m.path >= arxos.path_lower(p))
@@ -1377,7 +1418,7 @@ BEGIN
           LEFT JOIN LATERAL (
                 SELECT i.id FROM arxos.object_history i
                  WHERE i.building_id = b AND i.op = 'move' AND i.path = m.path
-                   AND i.object_id = m.object_id AND i.id < m.id AND (since IS NULL OR i.at >= since)
+                   AND i.object_id = m.object_id AND i.id < m.id
                  ORDER BY i.id DESC LIMIT 1) i ON true
     )
     SELECT r.* FROM (
@@ -1401,8 +1442,8 @@ BEGIN
         -- each walk back's own page, from the index (a semi-join of every walk with the
         -- history was planned as a hash join over a scan of the whole table, every building's
         -- rows): the object's rows at the path from the move that brought it there to the one
-        -- that took it away; stints cut by since (no lower bound) may overlap, and their rows
-        -- count once (DISTINCT ON) towards the cut
+        -- that took it away (an object a DBA inserted again by its old id, at another path,
+        -- can have stints that overlap: their rows count once, DISTINCT ON, towards the cut)
         (SELECT DISTINCT ON (w.id) w.*
            FROM earlier e
           CROSS JOIN LATERAL (

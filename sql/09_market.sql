@@ -1636,13 +1636,17 @@ BEGIN
                     THEN 0 ELSE 1 END,
            last_active_at = now()
      WHERE c.id = v.id;
-    INSERT INTO arxos.verifications (contribution_id, verifier_id, old_status, new_status, tokens_delta,
-                                     verifier_reward, transaction_id, verifier_transaction_id)
-    VALUES (k.id, v.id, k.status, status, delta, pay, tx, vtx);
-
-    PERFORM arxos.market_event('market.contribution', k.building_id, k.object_id, k.path, jsonb_build_object(
-        'contribution_id', k.id, 'contributor_id', k.contributor_id, 'type', k.type, 'old_status', k.status,
-        'status', status, 'verifier_id', v.id, 'quality', k.quality));
+    -- (a catch-up is no verification: its ledger transaction and market.reward event record
+    -- it; a verifications row would also have kept the caller's later real verification
+    -- from counting, found by a review)
+    IF NOT catch_up THEN
+        INSERT INTO arxos.verifications (contribution_id, verifier_id, old_status, new_status, tokens_delta,
+                                         verifier_reward, transaction_id, verifier_transaction_id)
+        VALUES (k.id, v.id, k.status, status, delta, pay, tx, vtx);
+        PERFORM arxos.market_event('market.contribution', k.building_id, k.object_id, k.path, jsonb_build_object(
+            'contribution_id', k.id, 'contributor_id', k.contributor_id, 'type', k.type, 'old_status', k.status,
+            'status', status, 'verifier_id', v.id, 'quality', k.quality));
+    END IF;
     IF delta <> 0 THEN
         PERFORM arxos.market_event('market.reward', k.building_id, k.object_id, k.path, jsonb_build_object(
             'contribution_id', k.id, 'contributor_id', k.contributor_id, 'reason', 'verification',

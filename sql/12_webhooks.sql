@@ -255,39 +255,14 @@ BEGIN
 END
 $$;
 
--- The event types the extension writes (docs/realtime.md, docs/rating.md, docs/market.md).
-CREATE FUNCTION arxos.event_type_names() RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ARRAY['object.created', 'object.updated', 'object.deleted', 'object.moved', 'state.changed',
-                 'connection.created', 'connection.updated', 'connection.deleted', 'metric.recorded',
-                 'building.created', 'building.updated', 'building.deleted',
-                 'bilt.rating.changed', 'bilt.rating.calculated',
-                 'market.contribution', 'market.reward', 'market.signal', 'market.trade',
-                 'webhook.test', 'webhook.disabled', 'event.purged']
-$$;
-
 CREATE FUNCTION arxos.webhook_check_types(types text[]) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    unknown text;
 BEGIN
     IF cardinality(types) = 0 THEN
         RAISE EXCEPTION 'types must not be empty: a webhook with no event types would never fire'
             USING ERRCODE = '22023', HINT = 'leave types out (or null) for every event type';
     END IF;
     PERFORM arxos.check_event_types(types);
-    -- A name or prefix no event has would never fire either (`object.creatd`: found by a
-    -- review, accepted without a word).
-    SELECT t INTO unknown FROM unnest(types) t
-     WHERE t <> '*' AND NOT EXISTS (
-           SELECT FROM unnest(arxos.event_type_names()) n
-            WHERE n = t OR (t LIKE '%.*' AND starts_with(n, left(t, -1))))
-     LIMIT 1;
-    IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'no event has the type %: a webhook for it would never fire', arxos.shown(unknown)
-            USING ERRCODE = '22023',
-                  HINT = 'the event types are ' || array_to_string(arxos.event_type_names(), ', ') || ' (and prefixes such as object.*)';
-    END IF;
 END
 $$;
 

@@ -693,8 +693,7 @@ BEGIN
             EXCEPTION WHEN numeric_value_out_of_range THEN
                 -- (PostgreSQL's message quotes every digit of 1e400 and names the reason last)
                 RAISE EXCEPTION 'reading % is invalid: value % is out of range', bad.i,
-                    arxos.shown(CASE WHEN length(bad.j ->> 'value') > 40
-                                     THEN left(bad.j ->> 'value', 40) || '…' ELSE bad.j ->> 'value' END)
+                    arxos.number_shown((bad.j ->> 'value')::numeric)
                     USING ERRCODE = '22023',
                     HINT = 'values are finite numbers below 1e100 in magnitude, and 0 or at least 1e-100';
             END;

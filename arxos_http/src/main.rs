@@ -3,6 +3,7 @@
 
 mod auth;
 mod body_fields;
+mod body_watch;
 mod config;
 mod db;
 mod error;

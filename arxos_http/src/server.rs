@@ -279,7 +279,9 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         // shape, not a dropped connection; main's panic hook logs it
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(ErrorCode::Internal, "internal error").into_response()
-        }));
+        }))
+        // outside every layer that answers before the body is read
+        .layer(middleware::from_fn(crate::body_watch::watch));
     if let Some(cors) = cors_layer(&config.cors_origins)? {
         app = app.layer(cors);
     }
@@ -422,21 +424,21 @@ async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .is_some_and(|route| route.as_str() == crate::import::routes::IMPORT_ROUTE);
-    let (parts, body) = request.into_parts();
-    let (body, waiting) = Arrival::watch(body);
-    match tokio::time::timeout(limit, next.run(Request::from_parts(parts, body))).await {
+    let body = request
+        .extensions()
+        .get::<Arc<crate::body_watch::BodyWatch>>()
+        .cloned();
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) if waiting.load(std::sync::atomic::Ordering::Acquire) => {
+        Err(_) if body.is_some_and(|body| body.waiting()) => {
             let mut response = ApiError::validation(format!(
                 "the request's body did not arrive within {} s (--request-timeout)",
                 limit.as_secs()
             ))
             .into_response();
             *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            response.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                HeaderValue::from_static("close"),
-            );
+            // (with `Connection: close`, as every answer that left the body unread:
+            // crate::body_watch)
             response
         }
         // The server's own delay: load (a retry may pass) or a request too large for the limit
@@ -454,47 +456,6 @@ async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
             }
             response
         }
-    }
-}
-
-/// A request body that says whether its reader is waiting for the client (its last read found
-/// nothing yet), for [`time_limit`].
-struct Arrival {
-    inner: axum::body::Body,
-    waiting: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Arrival {
-    fn watch(inner: axum::body::Body) -> (axum::body::Body, Arc<std::sync::atomic::AtomicBool>) {
-        let waiting = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let body = axum::body::Body::new(Arrival {
-            inner,
-            waiting: Arc::clone(&waiting),
-        });
-        (body, waiting)
-    }
-}
-
-impl http_body::Body for Arrival {
-    type Data = bytes::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        self.waiting
-            .store(polled.is_pending(), std::sync::atomic::Ordering::Release);
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
 

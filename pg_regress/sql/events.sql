@@ -332,3 +332,8 @@ UPDATE arxos.objects SET path = '/lbl_moved', status = 'failed', health = 10
 SELECT type, (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(body -> 'changes') k) AS changed
   FROM arxos.events_since(:mvupd_start, types => ARRAY['object.*', 'state.*'], building => 'mvupd') ORDER BY id;
 DELETE FROM arxos.buildings WHERE key = 'mvupd';
+-- a type or prefix no event has would match nothing, ever: refused (as for webhooks and the
+-- event stream), with the types listed in the hint
+SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, ARRAY['object.creatd'])$$) AS misspelt,
+       regress.try($$SELECT count(*) FROM arxos.events_since(0, ARRAY['object'])$$) AS prefix_without_star,
+       regress.try($$SELECT count(*) FROM arxos.events_since(0, ARRAY['object.*', 'bilt.rating.*', '*'])$$) AS known;

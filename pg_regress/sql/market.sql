@@ -1136,6 +1136,9 @@ SELECT arxos.transfer(arxos.contributor_id('catch-peer'), arxos.contributor_id('
 SELECT old_status, new_status, tokens_delta < 0 AS clawed, verifier_reward
   FROM arxos.verify_contribution(:'cid', arxos.contributor_id('catch-peer'), 'auto_verified');
 SELECT verifier_id = arxos.contributor_id('catch-peer') AS verifier_now_peer FROM arxos.contributions WHERE id = :'cid';
+-- (the catch-up left no verifications row: this real one counts)
+SELECT verifications_given AS peer_given_for_the_real_one FROM arxos.contributors WHERE handle = 'catch-peer';
+SELECT count(*) AS rows_of_peer FROM arxos.verifications WHERE contribution_id = :'cid' AND verifier_id = arxos.contributor_id('catch-peer');
 ROLLBACK;
 -- first_reward is set by the first booking, to the pending reward: not by an INSERT, not by hand
 BEGIN;

@@ -436,3 +436,10 @@ SELECT regress.try($$SELECT arxos.put('etags', '/other', 'panel', if_none_match 
 SELECT regress.try($$SELECT arxos.put('etags', '/other', 'panel', if_none_match => '*', if_match => '*')$$);
 SELECT count(*) AS other_not_created FROM arxos.objects WHERE building_id = arxos.building_id('etags') AND path = '/other';
 DELETE FROM arxos.buildings WHERE key = 'etags';
+-- a coordinate double precision cannot hold is named, with the number as sent, in scientific
+-- notation when it is long (review: the message said 1e-400 whatever was sent, and no
+-- coordinate)
+SELECT regress.try($$SELECT arxos.put('b42', '/x', 'thing', location => '{"x": 1, "y": -2.5e401}')$$) AS y_too_large;
+SELECT regress.try($$SELECT arxos.patch('b42', '/electrical', location => '{"x": 1, "y": 2, "z": 1.234567e-999}')$$) AS z_too_small;
+SELECT n, arxos.number_shown(n) FROM unnest(ARRAY[0, 1.5, -12345678901234567890123456789,
+                                                 0.000000000000000000000000000123456789, NULL]::numeric[]) n;

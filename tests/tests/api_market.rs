@@ -85,7 +85,7 @@ fn contributors_contributions_transfers_and_tokens() {
         ),
         (
             vec![("idempotency-key", "a"), ("idempotency-key", "b")],
-            "sent once",
+            "given more than once",
         ),
     ] {
         let mut with = vec![

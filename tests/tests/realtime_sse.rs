@@ -926,6 +926,40 @@ fn a_start_beyond_the_head_is_refused() {
     );
     let text = negative.body_text();
     assert!(text.contains("Last-Event-ID must be an event id"), "{text}");
+    // sent twice, it is refused rather than the first one taken (found by a review); a bad
+    // `after` is refused even when the header wins; a type no event has streams nothing
+    // for ever: refused, as for webhooks (the database judges it)
+    for (path, headers, said) in [
+        (
+            "/api/events",
+            vec![("Last-Event-ID", "4"), ("Last-Event-ID", "1")],
+            "more than once",
+        ),
+        (
+            "/api/events?after=-1",
+            vec![("Last-Event-ID", "1")],
+            "after",
+        ),
+        (
+            "/api/events?types=object.creatd",
+            vec![],
+            "no event has the type 'object.creatd'",
+        ),
+        ("/api/events?types=object", vec![], "no event has the type"),
+        (
+            "/api/events/recent?types=nothing.*",
+            vec![],
+            "no event has the type 'nothing.*'",
+        ),
+    ] {
+        let mut sent = vec![("X-API-Key", key.as_str())];
+        sent.extend(headers);
+        let mut refused = SseClient::connect(shim.addr(), path, &sent);
+        let status = refused.status;
+        let text = refused.body_text();
+        assert_eq!(status, 400, "{path}: {text}");
+        assert!(text.contains(said), "{path}: {text}");
+    }
     // An empty Last-Event-ID is no id: the stream starts at the head.
     let mut empty = SseClient::connect(
         shim.addr(),

@@ -52,6 +52,15 @@ fn raw_within(shim: &Shim, request: &str, limit: Duration) -> (std::io::Result<u
     (read, String::from_utf8_lossy(&answer).into_owned())
 }
 
+/// An answer's status line and headers, without its body.
+fn head(answer: &str) -> String {
+    answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// HTTP's own rules, on every route: one Host, well-formed percent-encoding, bodies without a
 /// Content-Encoding, If-Unmodified-Since refused rather than ignored; no answer may be stored
 /// by a cache (an X-API-Key is no credential to a cache); a 401 names its scheme.
@@ -218,13 +227,6 @@ fn large_answers_are_gzipped_for_clients_that_ask() {
     assert!(!zipped.contains("\"openapi\""), "the body is compressed");
     let plain = get("/api/openapi.json", false);
     // (the headers only: the document's text speaks of Content-Encoding)
-    let head = |answer: &str| {
-        answer
-            .split("\r\n\r\n")
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    };
     assert!(!head(&plain).contains("content-encoding"), "{plain:.400}");
     assert!(plain.contains("\"openapi\""));
     let object = get("/api/buildings/gz/objects/p", true);
@@ -273,6 +275,30 @@ fn a_request_head_that_never_ends_is_cut_off() {
     );
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("did not arrive within 1 s"), "{answer}");
+    assert!(head(&answer).contains("connection: close"), "{answer}");
+    // an answer given before the body was read (no key, an unknown route or parameter) closes
+    // the connection, and says so: a client that put it back in its pool lost its next
+    // request (found by a review)
+    for target in [
+        "/api/buildings/b42/objects/p",
+        "/api/nowhere",
+        "/api/buildings/b42/objects/p?unknown=1",
+    ] {
+        let (read, answer) = raw_within(
+            &shim,
+            &format!(
+                "PUT {target} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                 content-length: 100000\r\n\r\n{{\"type\": \"pa"
+            ),
+            Duration::from_secs(30),
+        );
+        assert!(read.is_ok(), "{target}: {read:?} {answer}");
+        assert!(answer.starts_with("HTTP/1.1 4"), "{target}: {answer}");
+        assert!(
+            head(&answer).contains("connection: close"),
+            "{target}: {answer}"
+        );
+    }
     // a whole body the handler had not read yet because the database was slow (the import
     // route checks the key and building first): the server's delay, 503, not 408
     let admin: String = cluster

@@ -77,25 +77,12 @@ pub async fn stream(
     Query(params): Query<StreamParams>,
 ) -> Result<Response, ApiError> {
     let key = request_key(&headers, params.api_key.as_deref())?;
-    // An empty Last-Event-ID is no id (EventSource sends none before its first event).
-    let last_event_id = match headers
-        .get("last-event-id")
-        .map(|v| v.to_str().map(str::trim))
-    {
-        None | Some(Ok("")) => None,
-        Some(value) => Some(
-            value
-                .ok()
-                .and_then(|v| v.parse::<i64>().ok())
-                .filter(|id| *id >= 0)
-                .ok_or_else(|| {
-                    ApiError::validation("Last-Event-ID must be an event id: a number, 0 or more")
-                })?,
-        ),
-    };
+    let last_event_id = last_event_id(&headers)?;
+    // (checked whether or not the header wins: a bad value is refused, never ignored)
+    let after = crate::routes::non_negative("after", params.after)?;
     let start = match last_event_id {
         Some(id) => Some((id, "Last-Event-ID")),
-        None => crate::routes::non_negative("after", params.after)?.map(|id| (id, "after")),
+        None => after.map(|id| (id, "after")),
     };
     // The server's request timeout does not cover this route (a stream): the subscription has
     // its own, and a database that does not answer in time is a retry, as one that is down.
@@ -146,6 +133,34 @@ pub async fn stream(
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response())
+}
+
+/// The `Last-Event-ID` header: an event id (digits only, as the ids the stream sends), or
+/// none when it is absent or empty (EventSource sends an empty one before its first event).
+/// Sent twice it is refused, as a repeated `If-Match` is: which one the client meant is not
+/// ours to guess (found by a review: the first won, skipping what the second asked for).
+fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = crate::routes::header_once(
+        headers,
+        "last-event-id",
+        "the id of the last event received",
+    )?
+    else {
+        return Ok(None);
+    };
+    let value = value.to_str().map(str::trim).unwrap_or("\u{fffd}");
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| value.parse::<i64>().ok())
+        .flatten()
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::validation("Last-Event-ID must be an event id: digits only, 0 or more")
+        })
 }
 
 /// Whether a failed subscription is answered with a stream that only says when to reconnect
@@ -409,6 +424,27 @@ fn message(event: &Event) -> SseEvent {
 mod tests {
     use super::*;
     use axum::http::{header, StatusCode};
+
+    fn resume_after(values: &[&str]) -> Result<Option<i64>, ApiError> {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("last-event-id", value.parse().unwrap());
+        }
+        last_event_id(&headers)
+    }
+
+    #[test]
+    fn last_event_id_is_digits_sent_once() {
+        assert_eq!(resume_after(&[]).unwrap(), None);
+        assert_eq!(resume_after(&[""]).unwrap(), None);
+        assert_eq!(resume_after(&[" 42 "]).unwrap(), Some(42));
+        assert_eq!(resume_after(&["0"]).unwrap(), Some(0));
+        for bad in ["+7", "-5", "7.0", "1e3", "x", "99999999999999999999"] {
+            assert!(resume_after(&[bad]).is_err(), "{bad}");
+        }
+        let twice = resume_after(&["40000", "100"]).unwrap_err();
+        assert!(twice.to_string().contains("more than once"), "{twice}");
+    }
 
     #[test]
     fn only_an_unavailable_database_is_answered_with_a_retry() {

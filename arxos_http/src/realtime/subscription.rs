@@ -90,9 +90,18 @@ pub async fn subscribe(
     }
     let building = params.building.as_deref();
     let named = params.building.clone();
+    // (the database judges the types too: a name or prefix no event has is refused, as for
+    // webhooks and events_since)
+    let patterns = types.clone();
     let (allowed, building_id, head, purged_through) = state
         .tx(&key, Scope::Read, building, |c| {
             Box::pin(async move {
+                if patterns.is_some() {
+                    let check = c
+                        .prepare_cached("SELECT arxos.check_event_types($1::text[])")
+                        .await?;
+                    c.execute(&check, &[&patterns]).await?;
+                }
                 let statement = c
                     .prepare_cached(
                         "SELECT nullif(current_setting('arxos.building_ids', true), ''),

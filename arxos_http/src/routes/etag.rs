@@ -8,7 +8,7 @@
 //! object's row lock, so a write between the check and the change cannot slip through.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{HeaderName, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
+use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -61,27 +61,15 @@ impl IfMatch {
     }
 }
 
-/// The one value of a header that may be given once, or none.
-fn once<'a>(
-    parts: &'a Parts,
-    name: &HeaderName,
-    wanted: &str,
-) -> Result<Option<&'a HeaderValue>, ApiError> {
-    let mut values = parts.headers.get_all(name).iter();
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(ApiError::validation(format!(
-            "{name} is given more than once: send {wanted}"
-        )));
-    }
-    Ok(first)
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        IfMatch::parse(once(parts, &IF_MATCH, "one entity tag or *")?)
+        IfMatch::parse(super::header_once(
+            &parts.headers,
+            IF_MATCH.as_str(),
+            "one entity tag or *",
+        )?)
     }
 }
 
@@ -108,7 +96,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        IfNoneMatch::parse(once(parts, &IF_NONE_MATCH, "*")?)
+        IfNoneMatch::parse(super::header_once(
+            &parts.headers,
+            IF_NONE_MATCH.as_str(),
+            "*",
+        )?)
     }
 }
 

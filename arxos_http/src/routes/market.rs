@@ -264,15 +264,9 @@ pub async fn contribute(
 
 /// The `Idempotency-Key` header: at most one, 1 to 200 characters of visible ASCII.
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let mut values = headers.get_all("idempotency-key").iter();
-    let Some(value) = values.next() else {
+    let Some(value) = super::header_once(headers, "idempotency-key", "one key")? else {
         return Ok(None);
     };
-    if values.next().is_some() {
-        return Err(ApiError::validation(
-            "Idempotency-Key must be sent once, not several times",
-        ));
-    }
     let key = value
         .to_str()
         .ok()

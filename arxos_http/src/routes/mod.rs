@@ -85,6 +85,23 @@ pub fn field<'a>(body: &'a Value, name: &str) -> &'a str {
     body[name].as_str().unwrap_or_default()
 }
 
+/// The one value of a header that may be given once, or none: sent twice it is refused, not
+/// one of them taken (which one the client meant is not ours to guess).
+pub fn header_once<'a>(
+    headers: &'a axum::http::HeaderMap,
+    name: &str,
+    wanted: &str,
+) -> Result<Option<&'a HeaderValue>, ApiError> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ApiError::validation(format!(
+            "{name} is given more than once: send {wanted}"
+        )));
+    }
+    Ok(first)
+}
+
 /// Refuses a negative keyset id (`after` or `before`: an event, history or ledger id) before
 /// anything else is checked: no id is negative, and a negative one read as "from the start"
 /// would hide the client's mistake.

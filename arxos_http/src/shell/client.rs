@@ -146,9 +146,12 @@ impl Db {
     /// From now on SIGINT (Ctrl-C) cancels the running statement, which then fails with
     /// PostgreSQL's "canceling statement due to user request", and no longer ends the process.
     pub fn cancel_on_interrupt(&mut self) -> std::io::Result<()> {
+        // The flag first: a signal's handlers run in the order they were registered, so the
+        // flag is set before the runtime's handler wakes anybody (registered the other way, a
+        // wake could find the flag not set yet, and the press was lost; found by a review).
+        signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&self.pressed))?;
         let _context = self.runtime.enter();
         *self.interrupts.get_mut() = Some(signal(SignalKind::interrupt())?);
-        signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&self.pressed))?;
         Ok(())
     }
 
