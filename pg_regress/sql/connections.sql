@@ -160,3 +160,21 @@ SELECT regress.try($$SELECT * FROM arxos.building_connections('b42', kind => 'Po
 SELECT regress.try($$SELECT * FROM arxos.building_connections('b42', max => -1)$$);
 SELECT regress.try($$SELECT * FROM arxos.building_connections('nope')$$);
 DROP TABLE pages;
+-- A connection updated by the statement that deletes one of its ends (a writable CTE, either
+-- way round): its connection.updated names both ends, and has a path (review: a null end and
+-- no path, so a consumer following `under` the deleted end never saw it)
+SELECT arxos.create_building('cte_ends', 'CTE ends') IS NOT NULL AS created;
+SELECT count(*) FROM (SELECT arxos.put('cte_ends', p, 'room') FROM unnest(ARRAY['/a', '/b', '/c', '/d']) p) puts;
+SELECT count(*) FROM (SELECT arxos.connect('cte_ends', f, t, 'power') FROM (VALUES ('/a', '/b'), ('/c', '/d')) v(f, t)) c;
+SELECT max(id) AS before_cte FROM arxos.events_since(0, max => 100000) \gset
+WITH u AS (UPDATE arxos.connections SET properties = '{"x": 1}'
+            WHERE building_id = arxos.building_id('cte_ends') AND kind = 'power'
+              AND from_id = (arxos.get('cte_ends', '/a')).id RETURNING 1)
+DELETE FROM arxos.objects WHERE building_id = arxos.building_id('cte_ends') AND path = '/a';
+WITH d AS (DELETE FROM arxos.objects WHERE building_id = arxos.building_id('cte_ends') AND path = '/d' RETURNING 1)
+UPDATE arxos.connections SET properties = '{"y": 2}'
+ WHERE building_id = arxos.building_id('cte_ends') AND kind = 'power';
+SELECT type, path, body #>> '{connection,from}' AS "from", body #>> '{connection,to}' AS "to"
+  FROM arxos.events_since(:before_cte, building => 'cte_ends')
+ WHERE type LIKE 'connection.%' OR type = 'object.deleted' ORDER BY id;
+DELETE FROM arxos.buildings WHERE key = 'cte_ends';
