@@ -590,6 +590,17 @@ BEGIN
 END
 $$;
 
+-- The path and type of a connection's end that its statement deleted, from the newest
+-- object.deleted event of it (only when `wanted`: an end still there is read from objects).
+-- One SQL statement, inlined into the triggers' queries: a probe of a partial index.
+CREATE FUNCTION arxos.deleted_end(object_id uuid, wanted boolean)
+RETURNS TABLE (path text, object_type text)
+LANGUAGE sql STABLE AS $$
+    SELECT g.path, g.object_type FROM arxos.events_pending g
+     WHERE wanted AND g.type = 'object.deleted' AND g.object_id = deleted_end.object_id
+     ORDER BY g.seq DESC LIMIT 1
+$$;
+
 -- Fills the ends left without a path in connection.deleted and connection.updated events (from event `since` on)
 -- with the paths of the object.deleted events of those ends, written since: what
 -- objects_after_delete calls after a statement that deleted connections before their ends.
@@ -708,14 +719,8 @@ BEGIN
       FROM old_rows d
       LEFT JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = d.from_id OFFSET 0) f ON true
       LEFT JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = d.to_id OFFSET 0) t ON true
-      LEFT JOIN LATERAL (SELECT g.path, g.object_type FROM arxos.events_pending g
-                          WHERE f.path IS NULL AND g.type = 'object.deleted'
-                            AND g.object_id = d.from_id
-                          ORDER BY g.seq DESC LIMIT 1) gf ON true
-      LEFT JOIN LATERAL (SELECT g.path FROM arxos.events_pending g
-                          WHERE t.path IS NULL AND g.type = 'object.deleted'
-                            AND g.object_id = d.to_id
-                          ORDER BY g.seq DESC LIMIT 1) gt ON true
+      LEFT JOIN LATERAL arxos.deleted_end(d.from_id, f.path IS NULL) gf ON true
+      LEFT JOIN LATERAL arxos.deleted_end(d.to_id, t.path IS NULL) gt ON true
      WHERE EXISTS (SELECT 1 FROM arxos.buildings b WHERE b.id = d.building_id)
      -- as connections_after_insert orders them (ends not found yet last)
      ORDER BY coalesce(f.path, gf.path), coalesce(t.path, gt.path), d.kind, d.id
@@ -765,14 +770,8 @@ BEGIN
               FROM new_rows n FULL JOIN old_rows o ON o.id = n.id OFFSET 0) n
       LEFT JOIN LATERAL (SELECT f.path FROM arxos.objects f WHERE f.id = n.from_id OFFSET 0) f ON true
       LEFT JOIN LATERAL (SELECT t.path FROM arxos.objects t WHERE t.id = n.to_id OFFSET 0) t ON true
-      LEFT JOIN LATERAL (SELECT g.path, g.object_type FROM arxos.events_pending g
-                          WHERE f.path IS NULL AND g.type = 'object.deleted'
-                            AND g.object_id = n.from_id
-                          ORDER BY g.seq DESC LIMIT 1) gf ON true
-      LEFT JOIN LATERAL (SELECT g.path FROM arxos.events_pending g
-                          WHERE t.path IS NULL AND g.type = 'object.deleted'
-                            AND g.object_id = n.to_id
-                          ORDER BY g.seq DESC LIMIT 1) gt ON true
+      LEFT JOIN LATERAL arxos.deleted_end(n.from_id, f.path IS NULL) gf ON true
+      LEFT JOIN LATERAL arxos.deleted_end(n.to_id, t.path IS NULL) gt ON true
      WHERE n.properties IS DISTINCT FROM n.old_properties
      ORDER BY coalesce(f.path, gf.path), coalesce(t.path, gt.path), n.kind  -- as connections_after_insert orders them
     RETURNING seq, body
