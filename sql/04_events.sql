@@ -382,6 +382,33 @@ CREATE TRIGGER events_purged AFTER DELETE ON arxos.events
 CREATE TRIGGER events_truncated AFTER TRUNCATE ON arxos.events
     FOR EACH STATEMENT EXECUTE FUNCTION arxos.events_purged();
 
+-- A TRUNCATE of the queue of pending events numbers them first, so that it drops nothing a
+-- consumer would not hear of: the events move to the outbox, where a purge moves the horizon
+-- (found by a review: TRUNCATE events_pending lost committed events without a trace). The
+-- TRUNCATE holds the table's lock by now, so every writer that queued an event has ended.
+-- Where the sequencer numbers nothing (a REPEATABLE READ or read-only transaction, a logical
+-- replica) the events left would be lost: refused.
+CREATE FUNCTION arxos.events_pending_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    left_over bigint;
+BEGIN
+    LOOP
+        -- (waiting up to 5 s for a sequencer that is numbering a batch)
+        EXIT WHEN arxos.sequence_events(100000, wait_ms => 5000) = 0;
+    END LOOP;
+    SELECT count(*) INTO left_over FROM arxos.events_pending;
+    IF left_over > 0 THEN
+        RAISE EXCEPTION 'TRUNCATE of arxos.events_pending would drop events not numbered yet (%), which no consumer would hear of', left_over
+            USING ERRCODE = '55000',
+                  HINT = 'truncate it in a READ COMMITTED transaction that may write, on the publisher, when no other sequencer is busy: the events are numbered first (arxos.sequence_events); arxos.purge_events removes old ones';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER events_pending_truncate BEFORE TRUNCATE ON arxos.events_pending
+    FOR EACH STATEMENT EXECUTE FUNCTION arxos.events_pending_truncate();
+
 -- After a failover to a standby that was behind, or a restore into a database that shims
 -- served, the outbox would number new events with ids its consumers have already seen (and
 -- skip, since they read `id > last seen`). This moves the numbering on: every event sequenced

@@ -337,3 +337,17 @@ DELETE FROM arxos.buildings WHERE key = 'mvupd';
 SELECT regress.try($$SELECT count(*) FROM arxos.events_since(0, ARRAY['object.creatd'])$$) AS misspelt,
        regress.try($$SELECT count(*) FROM arxos.events_since(0, ARRAY['object'])$$) AS prefix_without_star,
        regress.try($$SELECT count(*) FROM arxos.events_since(0, ARRAY['object.*', 'bilt.rating.*', '*'])$$) AS known;
+-- TRUNCATE of the pending queue numbers its events first: none is lost without a trace
+-- (review: a committed object.created vanished); where they cannot be numbered, refused
+SELECT arxos.create_building('trunc', 'Truncate') IS NOT NULL AS created;
+SELECT max(id) AS before_trunc FROM arxos.events_since(0, max => 100000) \gset
+BEGIN;
+INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('trunc'), '/x', 'room');
+TRUNCATE arxos.events_pending;
+COMMIT;
+SELECT type, path FROM arxos.events_since(:before_trunc, building => 'trunc') WHERE type LIKE 'object.%';
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+INSERT INTO arxos.objects (building_id, path, type) VALUES (arxos.building_id('trunc'), '/y', 'room');
+SELECT regress.try('TRUNCATE arxos.events_pending') AS under_repeatable_read;
+ROLLBACK;
+DELETE FROM arxos.buildings WHERE key = 'trunc';
