@@ -457,11 +457,15 @@ LANGUAGE sql IMMUTABLE AS $$
         OR abs(last_score - v[8]::numeric(6, 3)) >= 0.1
 $$;
 
--- The seven components of a rating v as the events carry them.
+-- The seven components of a rating v as the events carry them: with three decimals, as the
+-- history row stores them and GET …/rating shows them (found by a review: `73.67` beside a
+-- `new_score` of `5.000`).
 CREATE FUNCTION arxos.rating_components_json(v double precision[]) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT jsonb_build_object('structure', v[1], 'inventory', v[2], 'metadata', v[3],
-                              'sensors', v[4], 'history', v[5], 'quality', v[6], 'activity', v[7])
+    SELECT jsonb_build_object('structure', v[1]::numeric(6, 3), 'inventory', v[2]::numeric(6, 3),
+                              'metadata', v[3]::numeric(6, 3), 'sensors', v[4]::numeric(6, 3),
+                              'history', v[5]::numeric(6, 3), 'quality', v[6]::numeric(6, 3),
+                              'activity', v[7]::numeric(6, 3))
 $$;
 
 -- Writes the history row of a rating move and its bilt.rating.changed and market.signal

@@ -141,7 +141,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                              || 'e' || CASE WHEN d.e >= 0 THEN '+' ELSE '' END || d.e
                         FROM (SELECT ltrim(replace(t.a, '.', ''), '0') AS sig,
                                      CASE WHEN abs(n) >= 1 THEN length(split_part(t.a, '.', 1)) - 1
-                                          ELSE -1 - length(substring(t.a FROM '^0\.(0*)')) END AS e
+                                          ELSE -1 - length(substring(t.a FROM E'^0\\.(0*)')) END AS e
                                 FROM (SELECT abs(n)::text AS a) t) d)
            END
 $$;

@@ -125,6 +125,14 @@ pub fn key_required(in_query: bool) -> ApiError {
     )
 }
 
+/// 401 for a key sent as `?api_key=` to a route that takes it in its headers only.
+pub fn key_misplaced_in_query() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        "an API key is required in the X-API-Key header or as Authorization: Bearer <key>: ?api_key= is taken only by the event stream's routes (GET /api/events, /api/events/recent), for browsers' EventSource",
+    )
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ApiKey {
     type Rejection = ApiError;
 

@@ -1098,7 +1098,8 @@ pub struct Rating {
     pub score: f64,
     #[serde(flatten)]
     pub components: Components,
-    pub version: i32,
+    /// The id of the rating history row that recorded this rating (a bigint).
+    pub version: i64,
     #[schema(format = DateTime)]
     pub calculated_at: String,
 }
@@ -1149,6 +1150,7 @@ pub struct RatingHistoryEntry {
     pub new_score: f64,
     #[serde(flatten)]
     pub components: Components,
+    #[schema(value_type = RatingReason)]
     pub reason: String,
     pub object_path: Option<String>,
     #[schema(format = Uuid)]
@@ -1168,7 +1170,8 @@ pub struct LeaderboardEntry {
     pub score: f64,
     #[serde(flatten)]
     pub components: Components,
-    pub version: i32,
+    /// The id of the rating history row that recorded this rating (a bigint).
+    pub version: i64,
     #[schema(format = DateTime)]
     pub calculated_at: String,
 }
@@ -1344,6 +1347,22 @@ pub enum HistoryOp {
     Update,
     Delete,
     Move,
+}
+
+/// Why a rating was recorded (`arxos.rating_history.reason`, docs/rating.md).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RatingReason {
+    InitialRating,
+    ObjectAdded,
+    ObjectUpdated,
+    ObjectRemoved,
+    ContributionVerified,
+    SensorInstalled,
+    TimeWindow,
+    ManualRecalculation,
+    BulkUpdate,
 }
 
 /// A connection's direction, seen from one of its objects.

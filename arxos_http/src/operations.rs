@@ -312,7 +312,20 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         None => None,
         Some((_, Err(ambiguous))) => return ambiguous.into_response(),
         Some((key_in, Ok(None))) => {
-            return key_required(key_in == KeyIn::HeadersOrQuery).into_response()
+            let in_query = key_in == KeyIn::HeadersOrQuery;
+            // `?api_key=` where the route takes no key in its query: said, not only "required"
+            // (found by a review: the message read as if no key had been sent at all)
+            let misplaced = !in_query
+                && request.uri().query().is_some_and(|query| {
+                    query
+                        .split('&')
+                        .any(|pair| pair.split('=').next() == Some("api_key"))
+                });
+            return match misplaced {
+                true => crate::auth::key_misplaced_in_query(),
+                false => key_required(in_query),
+            }
+            .into_response();
         }
         Some((_, Ok(Some(key)))) => Some(key),
     };

@@ -24,14 +24,16 @@ SELECT body -> 'value' AS value FROM arxos.events_pending WHERE type = 'metric.r
 UNION ALL
 SELECT body -> 'value' FROM arxos.events WHERE type = 'metric.recorded' AND building_id = arxos.building_id('ss')
 ORDER BY 1;
--- a rating written from components of 17 significant digits (recompute_rating's path)
+-- a rating written from components of 17 significant digits (recompute_rating's path): the
+-- events carry them with three decimals, as the history row and GET …/rating do, whatever the
+-- session's extra_float_digits
 SELECT arxos.record_rating(arxos.building_id('ss'), 'manual_recalculation', NULL, NULL, true,
     computed => ARRAY[80.12345678901234, 70.1, 0.30000000000000004, 0, 0, 50, 15, 40.5]::float8[]);
 SELECT type, body -> 'components' -> 'structure' AS structure, body -> 'components' -> 'metadata' AS metadata
   FROM (SELECT type, body FROM arxos.events_pending WHERE building_id = arxos.building_id('ss')
         UNION ALL
         SELECT type, body FROM arxos.events WHERE building_id = arxos.building_id('ss')) e
- WHERE body -> 'components' -> 'structure' = '80.12345678901234' ORDER BY type;
+ WHERE body -> 'components' -> 'structure' = '80.123' ORDER BY type;
 RESET extra_float_digits;
 -- a search_path without public (where cube usually is): near still finds the sensor
 SET search_path = arxos;

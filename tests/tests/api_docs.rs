@@ -110,6 +110,25 @@ fn openapi_docs_and_metrics_are_served() {
         doc["components"]["schemas"]["HistoryOp"]["enum"],
         serde_json::json!(["insert", "update", "delete", "move"])
     );
+    // a rating's reasons are those the history's CHECK allows
+    let check: String = api
+        .cluster
+        .client()
+        .query_one(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint
+              WHERE conrelid = 'arxos.rating_history'::regclass AND conname LIKE '%reason%'",
+            &[],
+        )
+        .expect("the reason's CHECK")
+        .get(0);
+    let reasons = doc["components"]["schemas"]["RatingReason"]["enum"]
+        .as_array()
+        .expect("RatingReason lists its words");
+    assert_eq!(reasons.len(), check.matches("::text").count(), "{check}");
+    for reason in reasons {
+        let word = reason.as_str().unwrap();
+        assert!(check.contains(&format!("'{word}'")), "{word}: {check}");
+    }
 
     let page = api.http.get(&api.shim.url("/docs"));
     assert_eq!(page.status, 200);

@@ -14,6 +14,18 @@ fn missing_unknown_and_revoked_keys_are_401() {
     let api = Api::start();
     let url = api.shim.url("/api/buildings");
     assert_error(&api.http.get(&url), 401, "UNAUTHORIZED");
+    // a key in the query of a route that takes it in headers only: said so (review)
+    let in_query = api
+        .http
+        .get(&api.shim.url(&format!("/api/buildings?api_key={}", api.key)));
+    let body = assert_error(&in_query, 401, "UNAUTHORIZED");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("?api_key= is taken only by the event stream's routes"),
+        "{body}"
+    );
     assert_error(
         &api.get_as("arx_not-a-real-key", "/api/buildings"),
         401,

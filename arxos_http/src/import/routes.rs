@@ -146,7 +146,20 @@ pub async fn import(
 /// sends the same type with the file intact, so a URL-encoded body is refused only when it
 /// holds no line break and a `#` that starts a comment ([`turtle_comment`]); JSON, which has
 /// no comments, is never refused.
+///
+/// Whatever its type, a file that is one comment line (no line break, a `#` first) lost its
+/// line breaks the same way (`curl -d` with `-H 'Content-Type: text/turtle'`): the comment would
+/// swallow the whole model, and the import create nothing without a word (found by a review).
 fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<axum::response::Response> {
+    let text = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    if one_comment_line(text) {
+        let mut refusal = ApiError::validation(
+            "the model file is one comment line: its line breaks were lost on the way, so the comment would swallow the whole model; send the file as it is (curl --data-binary @model.ttl, not -d, which removes line breaks)",
+        )
+        .into_response();
+        *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return Some(refusal);
+    }
     let media = headers
         .get(axum::http::header::CONTENT_TYPE)?
         .to_str()
@@ -181,6 +194,12 @@ fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<axum::respo
     let mut refusal = ApiError::validation(message).into_response();
     *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
     Some(refusal)
+}
+
+/// A body without a line break whose first visible character starts a comment.
+fn one_comment_line(text: &[u8]) -> bool {
+    !text.iter().any(|c| matches!(c, b'\n' | b'\r'))
+        && text.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'#')
 }
 
 /// Whether Turtle text holds a comment: a `#` outside an IRI (`<…#…>`) and a string (`"…"`,
@@ -257,7 +276,18 @@ pub async fn readings(
 
 #[cfg(test)]
 mod tests {
-    use super::turtle_comment;
+    use super::{one_comment_line, turtle_comment};
+
+    #[test]
+    fn a_file_of_one_comment_line_lost_its_line_breaks() {
+        assert!(one_comment_line(
+            b"# my model @prefix ex: <urn:x#> . ex:a a ex:B ."
+        ));
+        assert!(one_comment_line(b"   # just a comment"));
+        assert!(!one_comment_line(b"# my model\n@prefix ex: <urn:x#> ."));
+        assert!(!one_comment_line(b"@prefix ex: <urn:x#> . # note"));
+        assert!(!one_comment_line(b""));
+    }
 
     #[test]
     fn a_comment_is_a_hash_outside_iris_and_strings() {
