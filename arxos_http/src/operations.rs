@@ -317,9 +317,10 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
             // (found by a review: the message read as if no key had been sent at all)
             let misplaced = !in_query
                 && request.uri().query().is_some_and(|query| {
-                    query
-                        .split('&')
-                        .any(|pair| pair.split('=').next() == Some("api_key"))
+                    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|(name, _)| name == KEY_PARAM)
                 });
             return match misplaced {
                 true => crate::auth::key_misplaced_in_query(),

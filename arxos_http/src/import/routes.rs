@@ -152,44 +152,33 @@ pub async fn import(
 /// swallow the whole model, and the import create nothing without a word (found by a review).
 fn form_body(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<axum::response::Response> {
     let text = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
-    if one_comment_line(text) {
-        let mut refusal = ApiError::validation(
-            "the model file is one comment line: its line breaks were lost on the way, so the comment would swallow the whole model; send the file as it is (curl --data-binary @model.ttl, not -d, which removes line breaks)",
-        )
-        .into_response();
-        *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
-        return Some(refusal);
-    }
     let media = headers
-        .get(axum::http::header::CONTENT_TYPE)?
-        .to_str()
-        .ok()?
-        .split(';')
-        .next()?
-        .trim()
-        .to_ascii_lowercase();
-    let damaged = match media.as_str() {
-        "multipart/form-data" => true,
-        "application/x-www-form-urlencoded" => {
-            let text = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
-            let json = text
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let message = match media.as_str() {
+        _ if one_comment_line(text) => {
+            "the model file is one comment line: its line breaks were lost on the way, so the comment would swallow the whole model; send the file as it is (curl --data-binary @model.ttl, not -d, which removes line breaks)".to_owned()
+        }
+        // Found by an audit: a `curl -F` upload was told its line breaks were gone.
+        "multipart/form-data" => {
+            "the model file came wrapped in a multipart form (curl -F): send the file itself as the body, as it is (curl --data-binary @model.ttl), best with its own type (-H 'Content-Type: text/turtle')".to_owned()
+        }
+        "application/x-www-form-urlencoded"
+            if !text
                 .iter()
                 .find(|c| !c.is_ascii_whitespace())
-                .is_some_and(|c| matches!(c, b'{' | b'['));
-            !json && !text.iter().any(|c| matches!(c, b'\n' | b'\r')) && turtle_comment(text)
+                .is_some_and(|c| matches!(c, b'{' | b'['))
+                && !text.iter().any(|c| matches!(c, b'\n' | b'\r'))
+                && turtle_comment(text) =>
+        {
+            format!(
+                "the model file came as a form ({media}) without its line breaks: send the file itself as the body, as it is (curl --data-binary @model.ttl, not -d, which removes line breaks), best with its own type (-H 'Content-Type: text/turtle')"
+            )
         }
-        _ => false,
-    };
-    if !damaged {
-        return None;
-    }
-    let message = if media == "multipart/form-data" {
-        // Found by an audit: a `curl -F` upload was told its line breaks were gone.
-        "the model file came wrapped in a multipart form (curl -F): send the file itself as the body, as it is (curl --data-binary @model.ttl), best with its own type (-H 'Content-Type: text/turtle')".to_owned()
-    } else {
-        format!(
-            "the model file came as a form ({media}) without its line breaks: send the file itself as the body, as it is (curl --data-binary @model.ttl, not -d, which removes line breaks), best with its own type (-H 'Content-Type: text/turtle')"
-        )
+        _ => return None,
     };
     let mut refusal = ApiError::validation(message).into_response();
     *refusal.status_mut() = axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
