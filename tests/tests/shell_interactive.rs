@@ -147,8 +147,13 @@ fn ctrl_c_stops_a_long_output() {
     // Nobody reads the terminal yet: the shell blocks writing the first blocks of the tree.
     shell.send("tree; pwd\r").expect("a long tree, then pwd");
     // The output has started (waited for: a fixed pause assumed the tree was read by then);
-    // the rest fills the terminal's buffer and the shell blocks writing it.
+    // the rest fills the terminal's buffer and the shell blocks writing it. Read byte by byte:
+    // expectrl's default (greedy) read takes whatever is there until the terminal is empty,
+    // and a shell that writes faster than it reads kept it full to the tree's end (CI failed
+    // that way twice: the Ctrl-C came at the next prompt).
+    shell.set_expect_lazy(true);
     shell.expect("object_").expect("the tree's first lines");
+    shell.set_expect_lazy(false);
     std::thread::sleep(Duration::from_millis(200));
     shell.send("\x03").expect("press Ctrl-C");
     let cut = shell
