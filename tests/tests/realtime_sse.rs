@@ -929,6 +929,10 @@ fn a_start_beyond_the_head_is_refused() {
     // sent twice, it is refused rather than the first one taken (found by a review); a bad
     // `after` is refused even when the header wins; a type no event has streams nothing
     // for ever: refused, as for webhooks (the database judges it)
+    let many = format!(
+        "/api/events?types={}",
+        vec!["object.created"; 101].join(",")
+    );
     for (path, headers, said) in [
         (
             "/api/events",
@@ -946,6 +950,18 @@ fn a_start_beyond_the_head_is_refused() {
             "no event has the type 'object.creatd'",
         ),
         ("/api/events?types=object", vec![], "no event has the type"),
+        // (the form and the number of patterns too: one rule, arxos.check_event_types)
+        (
+            "/api/events?types=Bad",
+            vec![],
+            "invalid event type pattern 'Bad'",
+        ),
+        (
+            "/api/events?types=a..b",
+            vec![],
+            "invalid event type pattern",
+        ),
+        (&many, vec![], "types names 101 patterns; at most 100"),
         (
             "/api/events/recent?types=nothing.*",
             vec![],
