@@ -176,7 +176,9 @@ GRANT SELECT ON arxos.events, arxos.event_counter, arxos.event_horizon, arxos.ke
 -- The rating totals are written by the sequencer only (SECURITY DEFINER); requests append
 -- deltas.
 GRANT SELECT ON arxos.rating_counters, arxos.activity_days, arxos.activity_actors TO arxos_api;
-GRANT SELECT, INSERT, UPDATE ON arxos.rating_deltas TO arxos_api;
+-- Of the deltas a request updates only contribution_id (arxos.contribute names the rating move
+-- its writes caused): a delta's counts changed by hand moved a rating no write had moved.
+GRANT SELECT, INSERT, UPDATE (contribution_id) ON arxos.rating_deltas TO arxos_api;
 GRANT SELECT, INSERT, UPDATE, DELETE ON arxos.listeners TO arxos_api;
 GRANT SELECT ON arxos.ratings TO arxos_api;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA arxos TO arxos_api;

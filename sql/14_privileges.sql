@@ -132,15 +132,25 @@ CREATE TRIGGER rating_history_append_only BEFORE UPDATE OR DELETE ON arxos.ratin
 -- made (found by an adversarial review: 20 forged rows lifted a recount from 39.1 to 47.6).
 -- The WHEN is evaluated as the INSERT starts, before any trigger of its own: 0 for a
 -- statement of the user's, 1 for the objects' triggers' inserts, which pass without a call.
+-- The rating deltas likewise: the sequencer folds them into the totals and records the moves
+-- in rating_history, so a row inserted by hand wrote a rating history row no write caused
+-- (found by a review: a 1r for an empty building, as the tick). A request updates only their
+-- contribution_id (08_security.sql).
 CREATE FUNCTION arxos.refuse_history_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'arxos.object_history is written by the objects'' triggers only: INSERT is not allowed'
+    RAISE EXCEPTION '%.% is written by the extension''s triggers only: INSERT is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME
         USING ERRCODE = 'AX023',
-              HINT = 'write the object (INSERT, UPDATE or DELETE on arxos.objects): its history row follows';
+              HINT = CASE TG_TABLE_NAME
+                  WHEN 'object_history' THEN 'write the object (INSERT, UPDATE or DELETE on arxos.objects): its history row follows'
+                  ELSE 'write the objects, buildings or contributions: their triggers queue the rating''s moves'
+                  END;
 END
 $$;
 CREATE TRIGGER object_history_insert_guard BEFORE INSERT ON arxos.object_history
+    FOR EACH STATEMENT WHEN (pg_catalog.pg_trigger_depth() = 0)
+    EXECUTE FUNCTION arxos.refuse_history_insert();
+CREATE TRIGGER rating_deltas_insert_guard BEFORE INSERT ON arxos.rating_deltas
     FOR EACH STATEMENT WHEN (pg_catalog.pg_trigger_depth() = 0)
     EXECUTE FUNCTION arxos.refuse_history_insert();
 -- The outbox's events are not changed either (found by an audit: an UPDATE of ids sent an
@@ -206,3 +216,22 @@ CREATE TRIGGER webhook_cursor_kept BEFORE DELETE ON arxos.webhook_cursor
     FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row();
 CREATE TRIGGER market_settings_kept BEFORE DELETE ON arxos.market_settings
     FOR EACH ROW EXECUTE FUNCTION arxos.keep_only_row();
+
+-- Trigger functions are the owner's alone: CREATE TRIGGER is what asks for EXECUTE (a trigger
+-- fires without that check), so with it a role could attach the owner-rights ones
+-- to a temporary table of its own and run them on rows it made up (found by a review: a
+-- ledger entry's trigger credited an account a million tokens, the purge horizon moved, the
+-- registration rank was set to its end). The extension's own triggers fire as before. At the
+-- end of the last file that creates trigger functions, so that it covers them all.
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+              WHERE p.pronamespace IN ('arxos'::regnamespace, 'arxos_views'::regnamespace)
+                AND p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype)
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, arxos_api', f);
+    END LOOP;
+END
+$$;

@@ -95,6 +95,7 @@ DELETE FROM arxos.buildings WHERE key = 'onesensor';
 SELECT arxos.sequence_events() >= 0 AS drained;
 SELECT arxos.fold_due(true) AS lazy_due_when_empty, arxos.fold_due(false) AS eager_due_when_empty;
 BEGIN;
+ALTER TABLE arxos.rating_deltas DISABLE TRIGGER rating_deltas_insert_guard; -- deltas by hand (as a restore writes them)
 INSERT INTO arxos.rating_deltas (building_id, at, reason)
 VALUES (arxos.building_id('crafted'), now() + interval '1 hour', 'object_added');
 SELECT arxos.fold_due(true) AS lazy_due_one_young, arxos.fold_due(false) AS eager_due_one_young;
@@ -106,6 +107,7 @@ VALUES (arxos.building_id('crafted'), now() + interval '1 hour', 'object_added')
 SELECT arxos.fold_due(true) AS lazy_due_256_young;
 ROLLBACK;
 BEGIN;
+ALTER TABLE arxos.rating_deltas DISABLE TRIGGER rating_deltas_insert_guard; -- deltas by hand (as a restore writes them)
 INSERT INTO arxos.rating_deltas (building_id, at, reason)
 VALUES (arxos.building_id('crafted'), now() - interval '1 second', 'object_added');
 SELECT arxos.fold_due(true) AS lazy_due_one_old;
@@ -164,6 +166,7 @@ ROLLBACK;
 -- (another transaction's, committed: a transaction's own deltas wait for its commit, so these
 -- carry an xid that is not this one's)
 BEGIN;
+ALTER TABLE arxos.rating_deltas DISABLE TRIGGER rating_deltas_insert_guard; -- deltas by hand (as a restore writes them)
 INSERT INTO arxos.rating_deltas (building_id, reason, xid)
 SELECT arxos.building_id('b42'), 'object_updated', '3' FROM generate_series(1, 10050);
 SELECT grade IS NOT NULL AS recomputed FROM arxos.recompute_rating('b42');
@@ -208,6 +211,7 @@ ROLLBACK;
 -- move: record_rating reads the folded totals; the next fold records the write as its own
 -- (the write's delta carries another transaction's xid, as a committed one would)
 BEGIN;
+ALTER TABLE arxos.rating_deltas DISABLE TRIGGER rating_deltas_insert_guard; -- deltas by hand (as a restore writes them)
 SELECT arxos.record_rating(arxos.building_id('b42'), 'time_window', NULL, NULL) IS NOT NULL AS settled;
 INSERT INTO arxos.rating_deltas (building_id, changes, objects, documented, reason, xid)
 SELECT id, 1, 1000, 1000, 'bulk_update', '3' FROM arxos.buildings WHERE key = 'b42';
@@ -411,3 +415,35 @@ SELECT count(*) AS history_rows, min(new_score) > 5 AS never_recorded_empty
 SELECT count(*) AS rating_events FROM arxos.events
  WHERE building_id = arxos.building_id('newtx') AND type LIKE 'bilt.rating.%';
 DELETE FROM arxos.buildings WHERE key = 'newtx';
+-- Nobody but the owner may execute a trigger function: CREATE TRIGGER asks for EXECUTE, and
+-- with it a trigger of one's own on a temporary table ran the owner-rights ones on rows it
+-- made up (found by a review: a ledger entry's trigger credited an account a million tokens)
+SELECT p.oid::regprocedure AS trigger_function, r.role
+  FROM pg_proc p, (VALUES ('public'), ('arxos_api'), ('arxos_authenticator'), ('arxos_query'), ('arxos_reader')) r(role)
+ WHERE p.pronamespace IN ('arxos'::regnamespace, 'arxos_views'::regnamespace)
+   AND p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype)
+   AND has_function_privilege(r.role, p.oid, 'EXECUTE');
+BEGIN;
+CREATE ROLE arxos_regress_forger IN ROLE arxos_api;
+SET LOCAL ROLE arxos_regress_forger;
+CREATE TEMP TABLE fake (transaction_id bigint, account_id bigint, amount numeric);
+CREATE TRIGGER fake AFTER INSERT ON fake FOR EACH ROW EXECUTE FUNCTION arxos.ledger_entries_after_insert();
+ROLLBACK;
+-- and the rating's deltas come from the triggers only: a row by hand is refused, as is a
+-- change of a delta's counts (a request names only its contribution)
+BEGIN;
+SET LOCAL ROLE arxos_api;
+INSERT INTO arxos.rating_deltas (building_id, objects, reason)
+VALUES (arxos.building_id('b42'), 1000, 'time_window');
+ROLLBACK;
+BEGIN;
+SELECT (arxos.put('b42', '/forged_delta', 'room')).path;
+SET LOCAL ROLE arxos_api;
+UPDATE arxos.rating_deltas SET objects = 1000 WHERE building_id = arxos.building_id('b42');
+ROLLBACK;
+BEGIN;
+SELECT (arxos.put('b42', '/named_delta', 'room')).path;
+SET LOCAL ROLE arxos_api;
+UPDATE arxos.rating_deltas SET contribution_id = NULL
+ WHERE building_id = arxos.building_id('b42') AND xid = pg_current_xact_id();
+ROLLBACK;
