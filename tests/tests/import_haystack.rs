@@ -207,6 +207,24 @@ fn haystack_import_over_http() {
         Some(b"{not json".to_vec()),
     );
     assert_eq!(bad.status, 400, "{}", bad.body);
+    // Zinc cells that open grids without `<<` (libhaystack nests each in the last, without an
+    // end): 500 of them, 6 KB, overflowed its stack and aborted the server (found by a
+    // review). Refused before decoding; the server goes on.
+    let nested = format!("ver:\"3.0\"\nid\n{}@u\n", "ver:\"3.0\"\nid\n".repeat(500));
+    let refused = http.request(
+        "POST",
+        &shim.url("/api/buildings/hs/import?dry_run=true"),
+        &[("x-api-key", &admin)],
+        Some(nested.into_bytes()),
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("must hold one grid: line 3 starts another"),
+        "{}",
+        refused.body
+    );
     let missing = http.request(
         "POST",
         &shim.url("/api/buildings/nope/import"),

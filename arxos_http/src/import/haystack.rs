@@ -319,15 +319,38 @@ pub fn is_zinc(text: &str) -> bool {
 /// thread's stack overflowing aborts the whole process: a kilobyte of `[` stopped the server.
 const ZINC_DEPTH_MAX: usize = 127;
 
-/// The nesting depth of a Zinc text: lists `[…]`, dicts `{…}` and nested grids `<<…>>` outside
-/// strings (`"…"`) and URIs (`` `…` ``), both with backslash escapes. Counted on the text, before
-/// any parser sees it; unbalanced text is the parser's to refuse.
-fn zinc_depth(text: &str) -> usize {
+/// What a look at a Zinc text before any parser sees it finds: how deep its lists `[…]`, dicts
+/// `{…}` and nested grids `<<…>>` nest, outside strings (`"…"`) and URIs (`` `…` ``), both
+/// with backslash escapes, and whether it holds a second grid. Unbalanced text is the parser's
+/// to refuse.
+#[derive(Debug, PartialEq)]
+struct ZincShape {
+    depth: usize,
+    /// The line of a `ver:` that starts a cell, neither the file's first nor right after `<<`:
+    /// libhaystack reads one as a nested grid without its `<<` (each a level deeper, none
+    /// closed: 500 of them, 6 KB, overflowed its stack and aborted the server), and swallows a
+    /// second file joined on (`cat a.zinc b.zinc`) into a cell of the first's last row (found
+    /// by a review: three records lost, one listed as without an id).
+    second_grid: Option<usize>,
+}
+
+fn zinc_shape(text: &str) -> ZincShape {
     let (mut level, mut deepest) = (0usize, 0usize);
     let mut quote: Option<u8> = None;
     let mut escaped = false;
-    let mut bytes = text.bytes().peekable();
-    while let Some(byte) = bytes.next() {
+    let mut second_grid = None;
+    // where a cell starts (the text's start, a line's, after a comma), spaces aside, and
+    // whether that is right after `<<` (blank lines aside)
+    let (mut cell_start, mut after_nest, mut first_token) = (true, false, true);
+    let mut line = 1;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        i += 1;
+        if byte == b'\n' {
+            line += 1;
+        }
         if let Some(q) = quote {
             match byte {
                 _ if escaped => escaped = false,
@@ -337,32 +360,44 @@ fn zinc_depth(text: &str) -> usize {
             }
             continue;
         }
+        let next = bytes.get(i).copied();
         match byte {
+            b' ' | b'\t' | b'\r' => continue,
+            b'\n' | b',' => {
+                cell_start = true;
+                continue;
+            }
+            b'v' if cell_start && bytes[i - 1..].starts_with(b"ver:") => {
+                if !first_token && !after_nest && second_grid.is_none() {
+                    second_grid = Some(line);
+                }
+            }
             b'"' | b'`' => quote = Some(byte),
             b'[' | b'{' => level += 1,
-            b'<' if bytes.peek() == Some(&b'<') => {
-                bytes.next();
+            b'<' if next == Some(b'<') => {
+                i += 1;
                 level += 1;
+                deepest = deepest.max(level);
+                (cell_start, after_nest, first_token) = (true, true, false);
+                continue;
             }
             b']' | b'}' => level = level.saturating_sub(1),
-            b'>' if bytes.peek() == Some(&b'>') => {
-                bytes.next();
+            b'>' if next == Some(b'>') => {
+                i += 1;
                 level = level.saturating_sub(1);
             }
             _ => {}
         }
         deepest = deepest.max(level);
+        (cell_start, after_nest, first_token) = (false, false, false);
     }
-    deepest
+    ZincShape {
+        depth: deepest,
+        second_grid,
+    }
 }
 
 fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
-    let depth = zinc_depth(text);
-    if depth > ZINC_DEPTH_MAX {
-        return Err(ImportError::Syntax(format!(
-            "Zinc: values nest {depth} levels deep; a file may nest at most {ZINC_DEPTH_MAX}"
-        )));
-    }
     // Windows line ends (CRLF) read as line ends: libhaystack's decoder takes only LF, and a
     // raw CR cannot stand inside a Zinc string or URI (they escape it), only between lines.
     // What is_zinc steps over before `ver:` is stepped over here too: libhaystack's decoder
@@ -370,6 +405,19 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
     let trimmed = text.trim_start_matches(BEFORE_ZINC);
     let prefix = &text[..text.len() - trimmed.len()];
     let lines_before = prefix.matches('\n').count();
+    let shape = zinc_shape(trimmed);
+    if shape.depth > ZINC_DEPTH_MAX {
+        return Err(ImportError::Syntax(format!(
+            "Zinc: values nest {} levels deep; a file may nest at most {ZINC_DEPTH_MAX}",
+            shape.depth
+        )));
+    }
+    if let Some(line) = shape.second_grid {
+        return Err(ImportError::Format(format!(
+            "a Zinc file must hold one grid: line {} starts another (`ver:` outside `<<…>>`; two files joined?)",
+            line + lines_before
+        )));
+    }
     let mut text = join_surrogate_escapes(&trimmed.replace("\r\n", "\n"), lines_before)?;
     // The last row ends its line: libhaystack's decoder dropped a last row of one cell
     // written without a line end (`@b` after `@a\n`), silently (found by a review).
@@ -817,15 +865,46 @@ mod tests {
 
     #[test]
     fn zinc_nesting_is_bounded_before_parsing() {
-        assert_eq!(zinc_depth("ver:\"3.0\"\nid,v\n@a,[1,{x:2}]"), 2);
-        assert_eq!(zinc_depth("ver:\"3.0\"\nv\n<<\nver:\"3.0\"\nw\n[1]\n>>"), 2);
-        assert_eq!(zinc_depth("ver:\"3.0\"\nv\n\"[[[\\\"[[\",`[[`"), 0);
+        let depth = |text: &str| {
+            let shape = zinc_shape(text);
+            assert_eq!(shape.second_grid, None, "{text}");
+            shape.depth
+        };
+        assert_eq!(depth("ver:\"3.0\"\nid,v\n@a,[1,{x:2}]"), 2);
+        assert_eq!(depth("ver:\"3.0\"\nv\n<<\nver:\"3.0\"\nw\n[1]\n>>"), 2);
+        assert_eq!(
+            depth("ver:\"3.0\"\nv\n<<ver:\"3.0\"\nw\n<< ver:\"3.0\"\nx\n1\n>>\n>>"),
+            2
+        );
+        assert_eq!(depth("ver:\"3.0\"\nv\n\"[[[\\\"[[\",`[[`"), 0);
+        // `ver:` inside a string, or as the end of a longer name, starts no grid
+        assert_eq!(depth("ver:\"3.0\" server:\"x\"\nv\n\"\nver:\"\n"), 0);
         // deep enough to overflow the decoder's stack: refused, not parsed
         let deep = format!("ver:\"3.0\"\nid\n{}", "[".repeat(100_000));
         let refused = zinc_to_hayson(&deep).unwrap_err().to_string();
         assert!(refused.contains("nest 100000 levels"), "{refused}");
         let fine = format!("ver:\"3.0\"\nid\n{}1{}", "[".repeat(100), "]".repeat(100));
         assert!(zinc_to_hayson(&fine).is_ok());
+
+        // a `ver:` starting a cell outside `<<…>>` is a second grid: refused before the decoder
+        // nests one in another without an end (500 of them overflowed its stack)
+        let bare = format!("ver:\"3.0\"\nid\n{}@u\n", "ver:\"3.0\"\nid\n".repeat(500));
+        let refused = zinc_to_hayson(&bare).unwrap_err().to_string();
+        assert!(
+            refused.contains("must hold one grid: line 3 starts another"),
+            "{refused}"
+        );
+        for joined in [
+            "ver:\"3.0\"\nid,dis\n@s,\"Site\"\n\nver:\"3.0\"\nid,dis\n@a,\"A\"\n",
+            "ver:\"3.0\"\nid,dis\n@s,\"Site\"\nver:\"3.0\"\nid,dis\n@a,\"A\"\n",
+            "ver:\"3.0\"\nid,v\n@s, ver:\"3.0\"\n",
+        ] {
+            let refused = zinc_to_hayson(joined).unwrap_err().to_string();
+            assert!(
+                refused.contains("must hold one grid"),
+                "{joined:?}: {refused}"
+            );
+        }
     }
 
     /// A character beyond U+FFFF escaped as a surrogate pair is that character, as in Haystack
