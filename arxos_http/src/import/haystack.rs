@@ -367,10 +367,13 @@ fn zinc_shape(text: &str) -> ZincShape {
                 cell_start = true;
                 continue;
             }
-            b'v' if cell_start && bytes[i - 1..].starts_with(b"ver:") => {
-                if !first_token && !after_nest && second_grid.is_none() {
-                    second_grid = Some(line);
-                }
+            b'v' if cell_start
+                && !first_token
+                && !after_nest
+                && second_grid.is_none()
+                && bytes[i - 1..].starts_with(b"ver:") =>
+            {
+                second_grid = Some(line);
             }
             b'"' | b'`' => quote = Some(byte),
             b'[' | b'{' => level += 1,
