@@ -801,36 +801,51 @@ $$;
 
 -- Retention: drops the month partitions that end at or before the cutoff, and deletes the
 -- DEFAULT partition's rows of those months. Readings of a partly covered month stay. Returns
--- the names of the partitions dropped.
+-- the names of the partitions dropped. A run with nothing to drop takes no lock; one that
+-- has waits at most 2 s for the readings' lock (every writer of readings queues behind it
+-- meanwhile: a dashboard's long query or a dump held up the sensors' writes past their
+-- statement timeout; found by a review), and otherwise drops nothing and says so (55P03).
 CREATE FUNCTION arxos.drop_readings_before(cutoff timestamptz) RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp
+SET lock_timeout = '2s' AS $$
 DECLARE
     p record;
+    -- DEFAULT's rows as a partition's: whole months before the cutoff's UTC month, so that a
+    -- month kept in DEFAULT is kept as a partition of it would be (found by a review: DEFAULT
+    -- lost the part of a month before a mid-month cutoff).
+    kept_from timestamptz := date_trunc('month', cutoff AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
 BEGIN
     IF cutoff IS NULL THEN
         RAISE EXCEPTION 'cutoff is required' USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM arxos.readings_months_before(cutoff))
+       AND NOT EXISTS (SELECT 1 FROM arxos.readings_default d WHERE d.at < kept_from) THEN
+        RETURN;
     END IF;
     -- Apart from the writers making partitions (their serialisation point), and the parent
     -- before DEFAULT, as they lock them.
     PERFORM arxos.serialize('readings_partition');
     LOCK TABLE ONLY arxos.readings IN ACCESS EXCLUSIVE MODE;
-    FOR p IN
-        SELECT c.relname::text AS name
-          FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-         WHERE i.inhparent = 'arxos.readings'::regclass AND c.relname ~ '^readings_[0-9]{6}$'
-         ORDER BY c.relname
-    LOOP
-        IF ((to_date(substr(p.name, 10, 6), 'YYYYMM')::timestamp + interval '1 month') AT TIME ZONE 'UTC') <= cutoff THEN
-            EXECUTE format('DROP TABLE arxos.%I', p.name);
-            RETURN NEXT p.name;
-        END IF;
+    FOR p IN SELECT m.name FROM arxos.readings_months_before(cutoff) m LOOP
+        EXECUTE format('DROP TABLE arxos.%I', p.name);
+        RETURN NEXT p.name;
     END LOOP;
-    -- DEFAULT's rows as a partition's: whole months before the cutoff's UTC month, so that a
-    -- month kept in DEFAULT is kept as a partition of it would be (found by a review: DEFAULT
-    -- lost the part of a month before a mid-month cutoff).
-    DELETE FROM arxos.readings_default d
-     WHERE d.at < date_trunc('month', cutoff AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    DELETE FROM arxos.readings_default d WHERE d.at < kept_from;
+EXCEPTION WHEN lock_not_available THEN
+    RAISE EXCEPTION 'drop_readings_before: the readings were in use (a lock was not free within 2 s): nothing was dropped'
+        USING ERRCODE = '55P03',
+              HINT = 'a long query or a dump is reading them; run it again when none is (while it waits, every writer of readings waits too)';
 END
+$$;
+
+-- The month partitions that end at or before the cutoff, by name (drop_readings_before's).
+CREATE FUNCTION arxos.readings_months_before(cutoff timestamptz) RETURNS TABLE (name text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, arxos, pg_temp AS $$
+    SELECT c.relname::text
+      FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'arxos.readings'::regclass AND c.relname ~ '^readings_[0-9]{6}$'
+       AND ((to_date(substr(c.relname, 10, 6), 'YYYYMM')::timestamp + interval '1 month') AT TIME ZONE 'UTC') <= cutoff
+     ORDER BY c.relname
 $$;
 
 -------------------------------------------------------------------------------------------------

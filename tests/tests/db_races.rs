@@ -229,3 +229,64 @@ fn put_with_parents_racing_deletes_of_its_ancestors_creates_them_anew() {
         outcome.unwrap();
     }
 }
+
+/// Retention behind a long reader of the readings (a dashboard, a dump): with nothing to drop
+/// it takes no lock and returns at once; with a month to drop it waits at most its 2 s and
+/// refuses (55P03), dropping nothing, instead of queueing every writer of readings behind it
+/// for as long as the reader reads (found by a review: writes failed at their statement
+/// timeout).
+#[test]
+fn retention_does_not_queue_the_writers_behind_a_reader() {
+    let cluster = Cluster::start();
+    let mut owner = cluster.client();
+    owner
+        .batch_execute(
+            "SELECT arxos.create_building('ret', 'Retention');
+             SELECT arxos.put('ret', '/meter', 'meter');
+             SELECT arxos.ensure_readings_partition('2001-01-15');
+             INSERT INTO arxos.readings (building_id, object_id, at, value)
+             SELECT building_id, id, '2001-01-15', 1 FROM arxos.objects WHERE path = '/meter';",
+        )
+        .unwrap();
+    let mut reader = cluster.client();
+    let mut reading = reader.transaction().unwrap();
+    reading
+        .query_one("SELECT count(*) FROM arxos.readings", &[])
+        .unwrap();
+    let nothing = owner
+        .query(
+            "SELECT * FROM arxos.drop_readings_before('2000-01-01')",
+            &[],
+        )
+        .expect("nothing to drop: no lock asked for");
+    assert!(nothing.is_empty());
+    let error = owner
+        .query(
+            "SELECT * FROM arxos.drop_readings_before('2002-01-01')",
+            &[],
+        )
+        .expect_err("a month to drop, behind the reader");
+    let db = error.as_db_error().expect("a database error");
+    assert_eq!(db.code().code(), "55P03", "{db:?}");
+    assert!(db.message().contains("nothing was dropped"), "{db:?}");
+    reading.rollback().unwrap();
+    let partitions: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'arxos.readings'::regclass
+                AND inhrelid::regclass::text LIKE '%readings\\_200101'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(partitions, 1, "the refused run dropped nothing");
+    let dropped: Vec<String> = owner
+        .query(
+            "SELECT * FROM arxos.drop_readings_before('2002-01-01')",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(dropped, ["readings_200101"]);
+}
