@@ -513,7 +513,12 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                 }
                 let (from, to, name, predicate) =
                     match INVERSES.iter().find(|(inv, _)| *inv == local) {
-                        Some((_, fwd)) => (o, s, *fwd, pred.replace(local, fwd)),
+                        // the local name turned, the namespace kept as it is (a namespace
+                        // holding the name too was turned with it: found by a review)
+                        Some((_, fwd)) => (o, s, *fwd, {
+                            let namespace = pred.strip_suffix(local).unwrap_or(pred);
+                            format!("{namespace}{fwd}")
+                        }),
                         None => (s, o, local, pred.to_owned()),
                     };
                 model.relations.push(Relation {
@@ -1783,6 +1788,24 @@ ex:VAV1 brick:isFedBy ex:box .
         assert!(has("AHU1", "feeds", "VAV1"));
         assert!(has("box", "feeds", "VAV1"), "isFedBy turned around");
         assert!(has("box", "powered_by", "AHU1"), "unknown relations kept");
+        let turned = m
+            .relations
+            .iter()
+            .find(|r| r.from == "urn:ex#box" && r.kind == "feeds")
+            .unwrap();
+        assert_eq!(
+            turned.properties["predicate"],
+            "https://brickschema.org/schema/Brick#feeds"
+        );
+        // only the local name turns, not the namespace that holds it too
+        let ttl = "<urn:x#b> <http://isFedBy.example.org/isFedBy#isFedBy> <urn:x#a> .\n\
+                   <urn:x#a> a <https://brickschema.org/schema/Brick#AHU> .\n\
+                   <urn:x#b> a <https://brickschema.org/schema/Brick#VAV> .\n";
+        let m = parse(ttl.as_bytes()).unwrap();
+        assert_eq!(
+            m.relations[0].properties["predicate"],
+            "http://isFedBy.example.org/isFedBy#feeds"
+        );
     }
 
     #[test]
