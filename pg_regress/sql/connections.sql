@@ -178,3 +178,7 @@ SELECT type, path, body #>> '{connection,from}' AS "from", body #>> '{connection
   FROM arxos.events_since(:before_cte, building => 'cte_ends')
  WHERE type LIKE 'connection.%' OR type = 'object.deleted' ORDER BY id;
 DELETE FROM arxos.buildings WHERE key = 'cte_ends';
+-- trace_walk from an id: a null start and an id no object has are said (found by a review:
+-- the first was jsonb_build_object's "key must not be null", the second no rows at all)
+SELECT regress.try($q$SELECT count(*) FROM arxos.trace_walk(NULL, 'downstream', NULL, 3)$q$) AS null_start,
+       regress.try($q$SELECT count(*) FROM arxos.trace_walk('00000000-0000-0000-0000-000000000000', 'downstream', NULL, 3)$q$) AS unknown_start;
