@@ -398,6 +398,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     let mut given: HashMap<&str, Map<String, Value>> = HashMap::new();
     let mut names = OneValue::new("name", "the IRI gives the name");
     let mut given_types = OneValue::new("type", "the classes give the type");
+    let mut given_parents = OneValue::new("parent", "the hierarchy relations choose the parent");
     let mut parents: HashMap<&str, Vec<(u8, String, &'static str)>> = HashMap::new();
     let byte_budget = BLANK_BYTES_MAX.max(BLANK_BYTES_PER_INPUT_BYTE.saturating_mul(input.len()));
     let mut walk = BlankWalk {
@@ -460,6 +461,17 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                         model.skipped.push(skip);
                     }
                 }
+                // An export names the parent among the entity's hierarchy relations: the
+                // others are connections, whatever their IRIs' order (found by a review: after
+                // a move, an export re-imported hung the object under a connection's end).
+                ("parent", Term::NamedNode(o)) => {
+                    let subject = entities.get(s).copied().unwrap_or(s);
+                    let problem = (!entities.contains(o.as_str()))
+                        .then(|| format!("arxos:parent {o} is not an entity of the file"));
+                    if let Some(skip) = given_parents.offer(subject, s, o.as_str(), problem) {
+                        model.skipped.push(skip);
+                    }
+                }
                 ("properties", Term::Literal(l)) => {
                     let subject = entities.get(s).copied().unwrap_or(s);
                     // One document per subject, read as strictly as a request's body (found by
@@ -485,7 +497,7 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                 }
                 _ => {}
             }
-            if matches!(local, "name" | "properties" | "type") {
+            if matches!(local, "name" | "parent" | "properties" | "type") {
                 continue;
             }
         }
@@ -624,6 +636,20 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
             (ra, is_zone(types.get(pa)), pa).cmp(&(rb, is_zone(types.get(pb)), pb))
         });
         chosen.dedup();
+        // the parent an export names first (if a hierarchy relation leads to it)
+        if let Some(named) = given_parents.take(id) {
+            if let Some(i) = chosen.iter().position(|(_, p, _)| *p == named) {
+                let first = chosen.remove(i);
+                chosen.insert(0, first);
+            } else {
+                model.skipped.push(Skipped {
+                    what: format!("arxos:parent of {id}"),
+                    reason: format!(
+                        "no hierarchy relation of {id} leads to {named}: the hierarchy relations choose the parent"
+                    ),
+                });
+            }
+        }
         let mut parent = None;
         for (i, (_, p, rel)) in chosen.into_iter().enumerate() {
             if i == 0 {
@@ -1806,6 +1832,48 @@ ex:VAV1 brick:isFedBy ex:box .
             m.relations[0].properties["predicate"],
             "http://isFedBy.example.org/isFedBy#feeds"
         );
+    }
+
+    /// arxos:parent picks the parent among the hierarchy relations; one that none leads to,
+    /// or that is no entity, is said and the relations choose.
+    #[test]
+    fn arxos_parent_picks_among_the_hierarchy_relations() {
+        let ttl = |parent: &str| {
+            format!(
+                "@prefix brick: <https://brickschema.org/schema/Brick#> .\n\
+                 @prefix arxos: <https://arxos.dev/schema#> .\n@prefix ex: <urn:ex#> .\n\
+                 ex:a a brick:Floor . ex:b a brick:Floor . ex:c a brick:Floor .\n\
+                 ex:x a brick:Room ; brick:isPartOf ex:a, ex:b ; arxos:parent {parent} .\n"
+            )
+        };
+        let parent_of_x = |m: &Model| {
+            m.entities
+                .iter()
+                .find(|e| e.id == "urn:ex#x")
+                .unwrap()
+                .parent
+                .clone()
+        };
+        let m = parse(ttl("ex:b").as_bytes()).unwrap();
+        assert_eq!(parent_of_x(&m).as_deref(), Some("urn:ex#b"));
+        assert!(m.skipped.is_empty(), "{:?}", m.skipped);
+        assert_eq!(m.relations.len(), 1);
+        assert_eq!(m.relations[0].to, "urn:ex#a");
+        for (other, reason) in [
+            (
+                "ex:c",
+                "no hierarchy relation of urn:ex#x leads to urn:ex#c",
+            ),
+            ("ex:nowhere", "is not an entity of the file"),
+        ] {
+            let m = parse(ttl(other).as_bytes()).unwrap();
+            assert_eq!(parent_of_x(&m).as_deref(), Some("urn:ex#a"), "{other}");
+            assert!(
+                m.skipped.iter().any(|s| s.reason.contains(reason)),
+                "{other}: {:?}",
+                m.skipped
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A building as Brick Turtle (`arxos export --format brick`). Importing the output gives the
 //! same tree: every object carries `arxos:name` (its segment) and `arxos:properties` (its
 //! properties as JSON, taken back as they are), hangs under its parent by `parent_relation`
-//! (default `isPartOf`), and keeps the IRI it was imported with and the class of its type. A
+//! (default `isPartOf`) and names it (`arxos:parent`: which of its hierarchy relations is the
+//! parent, when connections of the same relation lead elsewhere), and keeps the IRI it was imported with and the class of its type. A
 //! connection whose properties are not what the importer derives from its triple alone
 //! (`{"predicate": …}`) also gets an `rdf:Statement` about that triple with `arxos:properties`.
 
@@ -192,6 +193,9 @@ pub fn to_turtle(
                 .filter(|r| matches!(*r, "isPointOf" | "isPartOf" | "hasLocation"))
                 .unwrap_or("isPartOf");
             let _ = writeln!(out, "    brick:{relation} <{parent}> ;");
+            // which of its hierarchy relations is the parent: a connection of the same
+            // relation may lead elsewhere (isPartOf a wing as well as the floor)
+            let _ = writeln!(out, "    arxos:parent <{parent}> ;");
         }
         let props = Value::Object(o.properties.clone()).to_string();
         let _ = writeln!(out, "    arxos:properties {} .", literal(&props));
@@ -338,6 +342,47 @@ mod tests {
         assert_eq!(by_kind("power").to, "/electrical/panel 1/c#2");
         assert_eq!(by_kind("power").properties, connections[0].properties);
         assert_eq!(by_kind("feeds").properties, connections[1].properties);
+        assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
+    }
+
+    /// A connection of the parent's own relation to another object (a room part of a floor
+    /// and of a wing) does not take the parent's place when the export is imported: after a
+    /// move to /d, the room came back under the wing, /b/x (found by a review).
+    #[test]
+    fn the_exported_parent_stays_the_parent() {
+        let object = |path: &str, kind: &str| ExportObject {
+            path: path.into(),
+            kind: kind.into(),
+            properties: Map::new(),
+        };
+        let objects = vec![
+            object("/a", "Floor"),
+            object("/b", "Wing"),
+            object("/d", "Floor"),
+            object("/d/x", "Room"),
+        ];
+        let connections = vec![ExportConnection {
+            from: "/d/x".into(),
+            to: "/b".into(),
+            kind: "is_part_of".into(),
+            properties: json!({"predicate": "https://brickschema.org/schema/Brick#isPartOf"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        }];
+        let ttl = to_turtle("m1", &objects, &connections);
+        let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
+        let paths: Vec<&str> = plan.objects.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, ["/a", "/b", "/d", "/d/x"], "{ttl}");
+        assert_eq!(plan.connections.len(), 1);
+        assert_eq!(
+            (
+                plan.connections[0].from.as_str(),
+                plan.connections[0].to.as_str()
+            ),
+            ("/d/x", "/b")
+        );
+        assert_eq!(plan.connections[0].properties, connections[0].properties);
         assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
     }
 
