@@ -421,7 +421,7 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
             line + lines_before
         )));
     }
-    let mut text = join_surrogate_escapes(&trimmed.replace("\r\n", "\n"), lines_before)?;
+    let (mut text, joined) = join_surrogate_escapes(&trimmed.replace("\r\n", "\n"), lines_before)?;
     // The last row ends its line: libhaystack's decoder dropped a last row of one cell
     // written without a line end (`@b` after `@a\n`), silently (found by a review).
     if !text.ends_with('\n') {
@@ -429,7 +429,7 @@ fn zinc_to_hayson(text: &str) -> Result<Value, ImportError> {
     }
     zinc_numbers_in_range(&text, lines_before)?;
     let grid = libhaystack::encoding::zinc::decode::from_str(&text)
-        .map_err(|e| ImportError::Syntax(zinc_error(&e.to_string(), &text, prefix)))?;
+        .map_err(|e| ImportError::Syntax(zinc_error(&e.to_string(), &text, prefix, &joined)))?;
     let libhaystack::val::Value::Grid(g) = &grid else {
         return Err(ImportError::Format("a Zinc file must hold one grid".into()));
     };
@@ -530,16 +530,22 @@ fn zinc_numbers_in_range(text: &str, lines_before: usize) -> Result<(), ImportEr
 /// Haystack JSON kept the character). A half without its other half is no character: refused,
 /// with its line, as the Turtle and JSON readers refuse it.
 /// `lines_before`: the lines stepped over before `ver:`, for the line a refusal names.
-fn join_surrogate_escapes(text: &str, lines_before: usize) -> Result<String, ImportError> {
+/// Also returns where (byte offsets of the result) a pair became one character: an error's
+/// column counts the pair's 12 characters of the file there.
+fn join_surrogate_escapes(
+    text: &str,
+    lines_before: usize,
+) -> Result<(String, Vec<usize>), ImportError> {
     fn hex4(bytes: &[u8]) -> Option<u32> {
         let digits = std::str::from_utf8(bytes.get(..4)?).ok()?;
         u32::from_str_radix(digits, 16).ok()
     }
     if !text.contains("\\u") {
-        return Ok(text.to_owned());
+        return Ok((text.to_owned(), Vec::new()));
     }
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
+    let mut pairs = Vec::new();
     let mut copied = 0;
     let mut quote: Option<u8> = None;
     let mut i = 0;
@@ -579,6 +585,7 @@ fn join_surrogate_escapes(text: &str, lines_before: usize) -> Result<String, Imp
                     )));
                 };
                 out.push_str(&text[copied..i]);
+                pairs.push(out.len());
                 out.push(c);
                 i += 12;
                 copied = i;
@@ -589,7 +596,7 @@ fn join_surrogate_escapes(text: &str, lines_before: usize) -> Result<String, Imp
         }
     }
     out.push_str(&text[copied.min(text.len())..]);
-    Ok(out)
+    Ok((out, pairs))
 }
 
 /// libhaystack's decoder ends its messages with `Input position: P[L], line N`, where P is the
@@ -597,7 +604,8 @@ fn join_surrogate_escapes(text: &str, lines_before: usize) -> Result<String, Imp
 /// knows nothing of the blank lines stepped over before `ver:`). The position is rewritten as
 /// the line and column (in characters) of the file as sent: CRLF became LF within lines, so
 /// the lines and columns stay those of the file.
-fn zinc_error(message: &str, text: &str, prefix: &str) -> String {
+/// `joined`: where join_surrogate_escapes made one character of a pair's 12.
+fn zinc_error(message: &str, text: &str, prefix: &str, joined: &[usize]) -> String {
     const MARK: &str = " Input position: ";
     let Some(at) = message.find(MARK) else {
         return format!("Zinc: {message}");
@@ -625,10 +633,14 @@ fn zinc_error(message: &str, text: &str, prefix: &str) -> String {
     }
     let before = &text[..start];
     let line = prefix.matches('\n').count() + before.matches('\n').count() + 1;
-    let mut column = before[before.rfind('\n').map_or(0, |n| n + 1)..]
-        .chars()
-        .count()
-        + 1;
+    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+    let mut column = before[line_start..].chars().count()
+        + 1
+        // (each escaped pair before it on the line: 12 characters in the file, one here)
+        + 11 * joined
+            .iter()
+            .filter(|&&at| (line_start..start).contains(&at))
+            .count();
     // on the `ver:` line, what was stepped over before it on that line (spaces, tabs; a byte
     // order mark is no column)
     if !before.contains('\n') {
@@ -930,7 +942,7 @@ mod tests {
             );
         }
         // outside strings nothing is touched (not that Zinc has escapes there)
-        assert_eq!(join_surrogate_escapes("a\\uD83D", 0).unwrap(), "a\\uD83D");
+        assert_eq!(join_surrogate_escapes("a\\uD83D", 0).unwrap().0, "a\\uD83D");
         // the lines before `ver:` count (a blank one here)
         let refused = zinc_to_hayson("\nver:\"3.0\"\nid,s\n@a,\"\\uD83D\"\n")
             .unwrap_err()
@@ -1372,6 +1384,10 @@ mod tests {
     #[test]
     fn zinc_errors_name_the_line_and_column_of_the_file() {
         let error = |t: &str| zinc_to_hayson(t).unwrap_err().to_string();
+        // after an escaped surrogate pair, the column of the file (12 characters), not of the
+        // joined text (found by a review: column 8 for 19)
+        let e = error("ver:\"3.0\"\nid,s,x\n@a,\"\\uD83D\\uDE00\",%\n");
+        assert!(e.ends_with("(line 3, column 19)"), "{e}");
         // libhaystack said line 4 for the end of line 3 (found by an audit)
         let e = error("ver:\"3.0\"\nid,dis\n@a,\"A\",3\n");
         assert!(
