@@ -744,6 +744,11 @@ BEGIN
     IF bucket <= interval '0' THEN
         RAISE EXCEPTION 'bucket must be a positive interval, got %', bucket USING ERRCODE = '22023';
     END IF;
+    -- (date_bin's own overflow, past 2^63 microseconds, said no more than "interval out of
+    -- range": found by a review)
+    IF bucket > interval '1000000 days' THEN
+        RAISE EXCEPTION 'bucket must be at most 1000000 days, got %', bucket USING ERRCODE = '22023';
+    END IF;
     -- date_bin bins by a fixed length: months and years have none (it would raise 0A000)
     IF extract(year FROM bucket) <> 0 OR extract(month FROM bucket) <> 0 THEN
         RAISE EXCEPTION 'bucket must be days, hours, minutes or seconds (months and years have no fixed length), got %', bucket

@@ -67,6 +67,8 @@ SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-01', '2025
 SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-02', '2025-03-01');
 SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-01', '2025-03-02', '-1 hour');
 SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-01', '2025-03-02', '1 month');
+-- and one past date_bin's range (it was PostgreSQL's bare "interval out of range")
+SELECT * FROM arxos.readings_range('rd', '/site/ahu-1/temp', '2025-03-01', '2025-03-02', '106751992 days');
 -- errors: unknown object, bad values, bad times, not an array
 SELECT arxos.record('rd', '/nowhere', 1);
 SELECT arxos.record('rd', '/site', 'NaN');
