@@ -893,6 +893,12 @@ BEGIN
 END
 $$;
 
+-- An object and a connection of an import batch, resolved (import_batch holds them in arrays:
+-- no temporary table, so that the API's role needs no TEMPORARY privilege: docs/bi.md).
+CREATE TYPE arxos.import_object AS (path text COLLATE "C", type text, properties jsonb);
+CREATE TYPE arxos.import_connection AS (i bigint, from_path text COLLATE "C", to_path text COLLATE "C",
+                                        from_id uuid, to_id uuid, kind text, properties jsonb);
+
 CREATE FUNCTION arxos.import_batch(building text, batch jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -900,6 +906,8 @@ DECLARE
     b        uuid := arxos.building_id(building);
     objs     jsonb := coalesce(batch -> 'objects', '[]');
     conns    jsonb := coalesce(batch -> 'connections', '[]');
+    items    arxos.import_object[];
+    links    arxos.import_connection[];
     total    bigint;
     created  bigint := 0;
     dirs     bigint := 0;
@@ -944,22 +952,14 @@ BEGIN
     -- The building locked, as put and contribute lock it: deleted meanwhile, it is unknown.
     PERFORM arxos.building_locked(b) OR arxos.unknown_building(building);
 
-    IF to_regclass('pg_temp.arxos_import_objects') IS NULL THEN
-        CREATE TEMP TABLE arxos_import_objects (
-            path text COLLATE "C" PRIMARY KEY, type text NOT NULL, properties jsonb NOT NULL
-        ) ON COMMIT DROP;
-    END IF;
-    TRUNCATE arxos_import_objects;
+    items := ARRAY(SELECT ROW(p, e.j ->> 'type', coalesce(e.j -> 'properties', '{}'))::arxos.import_object
+                     FROM jsonb_array_elements(objs) e(j),
+                          LATERAL arxos.normalize_object_path(e.j ->> 'path') p
+                    ORDER BY p);
     -- A path given twice (as written or once normalised) is refused, as contribute refuses it:
     -- one would silently win, and the counts would not add up to the entries (found by an
     -- audit: the last one won). The importers' plans give every entity a path of its own.
-    INSERT INTO arxos_import_objects (path, type, properties)
-    SELECT p, e.j ->> 'type', coalesce(e.j -> 'properties', '{}')
-      FROM jsonb_array_elements(objs) WITH ORDINALITY e(j, i),
-           LATERAL arxos.normalize_object_path(e.j ->> 'path') p
-     ORDER BY e.i
-    ON CONFLICT (path) DO NOTHING;
-    GET DIAGNOSTICS total = ROW_COUNT;
+    SELECT count(DISTINCT i.path) INTO total FROM unnest(items) i;
     IF total < jsonb_array_length(objs) THEN
         SELECT x.prev, x.i, x.p INTO bad
           FROM (SELECT e.i, p, lag(e.i) OVER (PARTITION BY p ORDER BY e.i) AS prev
@@ -969,22 +969,24 @@ BEGIN
         RAISE EXCEPTION 'objects % and % of the batch are both at %', bad.prev, bad.i, bad.p
             USING ERRCODE = '22023', HINT = 'give each object once';
     END IF;
-    SELECT i.path, i.type INTO bad FROM arxos_import_objects i
+    SELECT i.path, i.type INTO bad FROM unnest(items) i
      WHERE i.type IS NULL OR NOT arxos.is_label(i.type, 100) LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'invalid type % of %: 1 to 100 characters, no space at either end, no control or invisible formatting characters',
             arxos.shown(bad.type), bad.path USING ERRCODE = '22023';
     END IF;
 
-    WITH wanted AS (
-        SELECT i.path, i.type, i.properties FROM arxos_import_objects i
+    WITH given AS MATERIALIZED (
+        SELECT i.path, i.type, i.properties FROM unnest(items) i
+    ), wanted AS (
+        SELECT g.path, g.type, g.properties FROM given g
         UNION ALL
         SELECT DISTINCT a.path, 'directory', '{}'::jsonb
-          FROM arxos_import_objects i,
-               LATERAL (SELECT left(i.path, k - 1) COLLATE "C" AS path
-                          FROM generate_series(2, length(i.path)) AS k
-                         WHERE substr(i.path, k, 1) = '/') a
-         WHERE NOT EXISTS (SELECT 1 FROM arxos_import_objects x WHERE x.path = a.path)
+          FROM given g,
+               LATERAL (SELECT left(g.path, k - 1) COLLATE "C" AS path
+                          FROM generate_series(2, length(g.path)) AS k
+                         WHERE substr(g.path, k, 1) = '/') a
+         WHERE NOT EXISTS (SELECT 1 FROM given x WHERE x.path = a.path)
     ), ins AS (
         INSERT INTO arxos.objects (building_id, path, type, properties, status)
         SELECT b, w.path, w.type, w.properties, 'unknown'
@@ -994,9 +996,9 @@ BEGIN
         ON CONFLICT (building_id, path) DO NOTHING
         RETURNING path
     )
-    SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM arxos_import_objects x WHERE x.path = ins.path)),
-           count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM arxos_import_objects x WHERE x.path = ins.path))
-      INTO created, dirs FROM ins;
+    -- (a join: as a subquery per row it read the whole batch for each object created)
+    SELECT count(x.path), count(*) - count(x.path)
+      INTO created, dirs FROM ins LEFT JOIN given x ON x.path = ins.path;
     -- The objects there already updated after the insert, in a statement of its own: an object
     -- another transaction created while the insert waited on it (ON CONFLICT DO NOTHING) is
     -- updated too, as a put a moment later would (updated first, it was skipped and counted
@@ -1005,48 +1007,41 @@ BEGIN
     -- locked first, in path order: the UPDATE locks in the order of its join, and two imports
     -- naming the same objects deadlocked (a review's concurrent loops, 4,000 objects inserted
     -- in reverse path order; no isolation spec reproduced the join order that deadlocks).
-    PERFORM 1 FROM arxos.objects o JOIN arxos_import_objects i ON o.building_id = b AND o.path = i.path
+    PERFORM 1 FROM arxos.objects o JOIN unnest(items) i ON o.building_id = b AND o.path = i.path
      WHERE (o.type, o.properties) IS DISTINCT FROM (i.type, o.properties || i.properties)
      ORDER BY o.path
        FOR NO KEY UPDATE OF o;
     UPDATE arxos.objects o
        SET type = i.type, properties = o.properties || i.properties
-      FROM arxos_import_objects i
+      FROM unnest(items) i
      WHERE o.building_id = b AND o.path = i.path
        AND (o.type, o.properties) IS DISTINCT FROM (i.type, o.properties || i.properties);
     GET DIAGNOSTICS updated = ROW_COUNT;
-    TRUNCATE arxos_import_objects;
 
-    -- The connections resolved once, into a table of this transaction: the paths normalised in
-    -- a subquery of their own (OFFSET 0), so that the joins probe the index under row-level
-    -- security too (see record_readings); a connection given twice is refused below.
-    IF to_regclass('pg_temp.arxos_import_connections') IS NULL THEN
-        CREATE TEMP TABLE arxos_import_connections (
-            i bigint, from_path text, to_path text, from_id uuid, to_id uuid, kind text, properties jsonb
-        ) ON COMMIT DROP;
-    END IF;
-    TRUNCATE arxos_import_connections;
-    INSERT INTO arxos_import_connections
-    SELECT e.i, e.fp, e.tp, f.id, t.id, e.j ->> 'kind', coalesce(e.j -> 'properties', '{}')
-      FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
-                   arxos.normalize_object_path(e.j ->> 'to') AS tp
-              FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
-      LEFT JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
-      LEFT JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp
-     ORDER BY e.i;
-    GET DIAGNOSTICS c_total = ROW_COUNT;
+    -- The connections resolved once: the paths normalised in a subquery of their own
+    -- (OFFSET 0), so that the joins probe the index under row-level security too (see
+    -- record_readings); a connection given twice is refused below.
+    links := ARRAY(
+        SELECT ROW(e.i, e.fp, e.tp, f.id, t.id, e.j ->> 'kind', coalesce(e.j -> 'properties', '{}'))::arxos.import_connection
+          FROM (SELECT e.j, e.i, arxos.normalize_object_path(e.j ->> 'from') AS fp,
+                       arxos.normalize_object_path(e.j ->> 'to') AS tp
+                  FROM jsonb_array_elements(conns) WITH ORDINALITY e(j, i) OFFSET 0) e
+          LEFT JOIN arxos.objects f ON f.building_id = b AND f.path = e.fp
+          LEFT JOIN arxos.objects t ON t.building_id = b AND t.path = e.tp
+         ORDER BY e.i);
+    c_total := cardinality(links);
     -- A connection given twice (the same ends and kind) is refused as an object given twice is.
     SELECT x.prev, x.i, x.from_path, x.to_path, x.kind INTO bad
       FROM (SELECT i.i, i.from_path, i.to_path, i.kind,
                    lag(i.i) OVER (PARTITION BY i.from_path, i.to_path, i.kind ORDER BY i.i) AS prev
-              FROM arxos_import_connections i) x
+              FROM unnest(links) i) x
      WHERE x.prev IS NOT NULL ORDER BY x.i LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'connections % and % of the batch are both the % connection from % to %',
             bad.prev, bad.i, bad.kind, bad.from_path, bad.to_path
             USING ERRCODE = '22023', HINT = 'connections are unique per from, to and kind: give each once';
     END IF;
-    SELECT i.i, i.from_path, i.to_path, i.from_id, i.to_id INTO bad FROM arxos_import_connections i
+    SELECT i.i, i.from_path, i.to_path, i.from_id, i.to_id INTO bad FROM unnest(links) i
      WHERE i.from_id IS NULL OR i.to_id IS NULL OR i.from_id = i.to_id LIMIT 1;
     IF FOUND THEN
         IF bad.from_id = bad.to_id THEN
@@ -1059,13 +1054,13 @@ BEGIN
     -- again: one moved or deleted by a transaction that committed meanwhile is not at its path
     -- any more (P0002, as connect says), rather than wired at its new path.
     PERFORM 1 FROM arxos.objects o
-     WHERE o.id IN (SELECT i.from_id FROM arxos_import_connections i
-                    UNION SELECT i.to_id FROM arxos_import_connections i)
+     WHERE o.id IN (SELECT i.from_id FROM unnest(links) i
+                    UNION SELECT i.to_id FROM unnest(links) i)
      ORDER BY o.building_id, o.path
        FOR KEY SHARE OF o;
     SELECT CASE WHEN f.path IS DISTINCT FROM i.from_path THEN i.from_path ELSE i.to_path END AS gone
       INTO bad
-      FROM arxos_import_connections i
+      FROM unnest(links) i
       LEFT JOIN arxos.objects f ON f.id = i.from_id
       LEFT JOIN arxos.objects t ON t.id = i.to_id
      WHERE f.path IS DISTINCT FROM i.from_path OR t.path IS DISTINCT FROM i.to_path
@@ -1076,20 +1071,19 @@ BEGIN
     END IF;
     WITH upd AS (
         UPDATE arxos.connections c SET properties = i.properties
-          FROM arxos_import_connections i
+          FROM unnest(links) i
          WHERE c.from_id = i.from_id AND c.to_id = i.to_id AND c.kind = i.kind
            AND c.properties IS DISTINCT FROM i.properties
         RETURNING c.id
     ), ins AS (
         INSERT INTO arxos.connections (building_id, from_id, to_id, kind, properties)
-        SELECT b, i.from_id, i.to_id, i.kind, i.properties FROM arxos_import_connections i
+        SELECT b, i.from_id, i.to_id, i.kind, i.properties FROM unnest(links) i
          WHERE NOT EXISTS (SELECT 1 FROM arxos.connections c
                             WHERE c.from_id = i.from_id AND c.to_id = i.to_id AND c.kind = i.kind)
         ON CONFLICT (from_id, to_id, kind) DO NOTHING
         RETURNING id
     )
     SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd) INTO c_new, c_upd;
-    TRUNCATE arxos_import_connections;
 
     RETURN jsonb_build_object(
         'created', created, 'updated', updated, 'unchanged', total - created - updated,

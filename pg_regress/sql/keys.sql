@@ -216,3 +216,30 @@ SELECT count(*) FROM arxos.objects;
 ROLLBACK;
 -- The views of /api/query likewise: their scope is an InitPlan
 SELECT pg_temp.scope_filters('SELECT count(*) FROM arxos_views.events') AS events_view_plan;
+-- The API's role imports without TEMPORARY on the database (docs/bi.md takes it from PUBLIC):
+-- import_batch holds a batch in arrays, and without temporary tables and functions the role
+-- can make no trigger of its own
+SELECT key AS import_key FROM arxos.create_api_key('regress-import', ARRAY['admin']) \gset
+BEGIN;
+DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;
+SELECT owner FROM arxos.authorize(:'import_key', 'admin');
+SET LOCAL ROLE arxos_api;
+SELECT arxos.import_batch('b42', '{"objects": [{"path": "/imported/a", "type": "room"}, {"path": "/imported/b", "type": "room"}],
+                                   "connections": [{"from": "/imported/a", "to": "/imported/b", "kind": "feeds"}]}') AS imported_without_temp;
+DO $$
+BEGIN
+    BEGIN
+        CREATE TEMP TABLE nudge (a int);
+        RAISE NOTICE 'a temporary table was made';
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE NOTICE 'no temporary table (%)', SQLSTATE;
+    END;
+    BEGIN
+        CREATE FUNCTION pg_temp.forge() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+        RAISE NOTICE 'a temporary function was made';
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE NOTICE 'no temporary function (%)', SQLSTATE;
+    END;
+END
+$$;
+ROLLBACK;
