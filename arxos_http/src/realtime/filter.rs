@@ -43,9 +43,26 @@ impl FilterParams {
                 "types has an empty item (two commas in a row, or one at an end): name a type or prefix between every two commas",
             ));
         }
-        // The patterns themselves (their form, how many, whether any event has such a type)
-        // are judged by the database, as for webhooks and events_since:
-        // arxos.check_event_types.
+        // The limits of webhooks' filters (arxos.check_event_types, which judges them again,
+        // with whether any event has such a type). Checked here too, on purpose: a malformed
+        // pattern is refused (400) while the database is down, where the stream would
+        // otherwise answer "retry later" for a request no retry can mend (e2e realtime_faults;
+        // a session that dropped this copy as a duplicate failed CI).
+        if patterns.len() > MAX_PATTERNS {
+            return Err(ApiError::validation(format!(
+                "types names {} patterns; at most {MAX_PATTERNS} are allowed",
+                patterns.len()
+            )));
+        }
+        if let Some(bad) = patterns
+            .iter()
+            .find(|p| p.len() > MAX_PATTERN_LEN || !valid_pattern(p))
+        {
+            return Err(ApiError::validation(format!(
+                "invalid event type pattern {}: use dotted names such as object.created, or prefixes such as bilt.*, of at most {MAX_PATTERN_LEN} characters",
+                arxos_core::message::shown(bad)
+            )));
+        }
         Ok(Some(patterns))
     }
 
@@ -56,6 +73,25 @@ impl FilterParams {
             .map(|u| arxos_core::path::normalize(u).map_err(|e| ApiError::invalid_path(&e)))
             .transpose()
     }
+}
+
+/// Most type patterns in one filter, and the longest pattern (as for webhooks).
+const MAX_PATTERNS: usize = 100;
+const MAX_PATTERN_LEN: usize = 200;
+
+/// `*`, or dotted lower-case names optionally ending in `.*`.
+fn valid_pattern(pattern: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let name = pattern.strip_suffix(".*").unwrap_or(pattern);
+    !name.is_empty()
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
 }
 
 /// A subscriber's resolved filters.
@@ -171,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn pattern_lists_are_checked() {
+    fn patterns_are_checked() {
         let params = FilterParams {
             types: Some("bilt.*, object.created".into()),
             ..Default::default()
@@ -180,7 +216,20 @@ mod tests {
             params.type_patterns().unwrap(),
             Some(vec!["bilt.*".to_owned(), "object.created".to_owned()])
         );
-        for bad in ["", " , ,", "object.created,,bilt.*", "object.created,"] {
+        let many = vec!["a"; 101].join(",");
+        let long = "a".repeat(201);
+        for bad in [
+            "Bad",
+            "a..b",
+            "a.*.b",
+            "'; drop",
+            "",
+            " , ,",
+            "object.created,,bilt.*",
+            "object.created,",
+            &many,
+            &long,
+        ] {
             let params = FilterParams {
                 types: Some(bad.into()),
                 ..Default::default()
