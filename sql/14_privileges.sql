@@ -69,6 +69,14 @@ REVOKE EXECUTE ON FUNCTION arxos.authenticate(text), arxos.authorize(text, text,
                            arxos.finish_deliveries(text, jsonb, interval[], interval),
                            arxos.disable_failing_webhooks(interval) FROM arxos_api;
 
+-- WAL that a reader could write: PostgreSQL lets every role emit logical decoding messages, in a
+-- read-only transaction too, and a non-transactional one stays in the WAL (and reaches logical
+-- decoding) whatever the rollback (found by a review: 100 MB of WAL from one POST /api/query,
+-- 48 MB from a BI login). No role of the extension uses them; a superuser still may. This
+-- changes a catalog function's privileges in this database (docs/security.md).
+REVOKE EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, text),
+                           pg_catalog.pg_logical_emit_message(boolean, text, bytea) FROM PUBLIC;
+
 -- TRUNCATE fires no row or statement trigger but its own, so on the tables whose triggers keep
 -- the invariants (history, events, rating counters, key revocation, the market's books, the
 -- outbox's numbering) it would leave them silently wrong: it is refused there, even to the

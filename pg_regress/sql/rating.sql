@@ -447,3 +447,8 @@ SET LOCAL ROLE arxos_api;
 UPDATE arxos.rating_deltas SET contribution_id = NULL
  WHERE building_id = arxos.building_id('b42') AND xid = pg_current_xact_id();
 ROLLBACK;
+-- nor may a reader write WAL through logical decoding messages (found by a review: 100 MB per
+-- POST /api/query, rolled back or not)
+SELECT has_function_privilege(r.role, 'pg_catalog.pg_logical_emit_message(boolean, text, text)', 'EXECUTE') AS text_form,
+       has_function_privilege(r.role, 'pg_catalog.pg_logical_emit_message(boolean, text, bytea)', 'EXECUTE') AS bytea_form, r.role
+  FROM (VALUES ('public'), ('arxos_api'), ('arxos_query'), ('arxos_reader')) r(role);

@@ -558,3 +558,39 @@ fn queries_refuse_a_privileged_session_role() {
         }
     }
 }
+
+/// The query role's own statement_timeout, tightened by an operator (ALTER ROLE), applies when
+/// it is below --query-timeout-ms (found by a review: the shim's 5 s replaced it), and the
+/// error is still called a timeout.
+#[test]
+fn the_query_roles_own_timeout_applies_when_tighter() {
+    let cluster = arxos_e2e::Cluster::start();
+    cluster
+        .client()
+        .batch_execute(
+            "ALTER ROLE arxos_query LOGIN; ALTER ROLE arxos_query SET statement_timeout = '1s';
+             SELECT arxos.load_sample();",
+        )
+        .expect("prepare the database");
+    let key = create_key(&cluster, "analyst", &["read"], None);
+    let shim = arxos_e2e::Shim::start(&cluster.url());
+    let http = arxos_e2e::Http::new();
+    let ask = |sql: &str| {
+        http.request(
+            "POST",
+            &shim.url("/api/query"),
+            &[("x-api-key", &key), ("content-type", "application/json")],
+            Some(json!({ "sql": sql }).to_string().into_bytes()),
+        )
+    };
+    let started = std::time::Instant::now();
+    let slow = ask("SELECT pg_sleep(3)");
+    assert_error(&slow, 400, "QUERY_TIMEOUT");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2500),
+        "the role's 1 s applied, not the shim's 5 s"
+    );
+    let quick = ask("SELECT current_setting('statement_timeout') AS t");
+    assert_eq!(quick.status, 200, "{}", quick.body);
+    assert_eq!(quick.json()["rows"][0][0], "1s", "{}", quick.body);
+}

@@ -34,10 +34,15 @@ pub(crate) const QUERY_ROLE_UNAVAILABLE: &str =
 const QUERY_POOL_BUSY: &str =
     "POST /api/query is busy: every query connection stayed in use while this one waited; try again shortly";
 
-const SETUP: &str = "SELECT set_config('statement_timeout', $2, true),
+/// The statement timeout is the smaller of `--query-timeout-ms` and the query role's own
+/// `statement_timeout` (0: none), which an operator tightens with ALTER ROLE (found by a
+/// review: the shim's value replaced the role's); the first column says which, in ms.
+const SETUP: &str = "SELECT t.ms, set_config('statement_timeout', t.ms::text, true),
        set_config('search_path', 'arxos_views, pg_catalog', true),
        set_config('transaction_read_only', 'on', true)
-  FROM arxos_views.begin_query($1)";
+  FROM arxos_views.begin_query($1),
+       (SELECT least(nullif(s.setting::bigint, 0), $2::bigint) AS ms
+          FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout') t";
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/query", post(run_query))
@@ -144,12 +149,12 @@ async fn run(
     params: &[TextParam],
     state: &AppState,
 ) -> Result<QueryResult, ApiError> {
-    let timeout = state.query.timeout_ms.to_string();
+    let timeout = i64::try_from(state.query.timeout_ms).unwrap_or(i64::MAX);
     client.batch_execute("BEGIN").await?;
     let setup = client.prepare_cached(SETUP).await?;
-    client.query(&setup, &[&key.0, &timeout]).await?;
+    let timeout: i64 = client.query_one(&setup, &[&key.0, &timeout]).await?.get(0);
     // Each statement's error is read against the time it ran (ApiError::from_query_error).
-    let limit = std::time::Duration::from_millis(state.query.timeout_ms);
+    let limit = std::time::Duration::from_millis(timeout.try_into().unwrap_or(u64::MAX));
     let started = std::time::Instant::now();
     let statement = client.prepare(sql).await.map_err(|e| match e.code() {
         // A write into a view PostgreSQL cannot update (`cannot delete from view "objects"`)
