@@ -907,9 +907,14 @@ $$;
 -- lease the worker no longer holds are ignored, among them those of an earlier lease of the same
 -- delivery by the same worker (its lease expired and it claimed the delivery again, perhaps
 -- after a retry by hand that started its attempts again: the lease's end differs).
+-- `local`: the attempt failed on this side before anything was sent (the webhook secrets' key
+-- file missing or another: docs/security.md). It is recorded, and retried on the schedule
+-- without using it up; it says nothing of the endpoint's health (found by a review: a key
+-- outage dead-lettered every delivery and, past disable_after, disabled every webhook with a
+-- reason that blamed its receiver).
 CREATE TYPE arxos.webhook_result AS (
     delivery bigint, status integer, latency_ms integer, error text, excerpt text,
-    retry_after double precision);
+    retry_after double precision, local boolean);
 
 -- The reason a webhook failing past disable_after is disabled with: since when it failed and
 -- the limit, written the same whatever the session's TimeZone and IntervalStyle (found by an
@@ -934,6 +939,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 #variable_conflict use_column
 DECLARE
     rs       arxos.webhook_result[];
+    recorded integer;
     health   uuid[];
     disabled integer;
 BEGIN
@@ -960,10 +966,10 @@ BEGIN
     -- Only results of leases the worker still holds.
     rs := ARRAY(
         SELECT ROW(r.delivery, r.status, r.latency_ms, left(r.error, 1000), left(r.excerpt, 1000),
-                   r.retry_after)::arxos.webhook_result
+                   r.retry_after, coalesce(r.local, false))::arxos.webhook_result
           FROM jsonb_to_recordset(results) AS r(delivery bigint, lease timestamptz, status integer,
                                                 latency_ms integer, error text, excerpt text,
-                                                retry_after double precision)
+                                                retry_after double precision, local boolean)
           JOIN arxos.webhook_deliveries d
             ON d.id = r.delivery AND d.status = 'delivering' AND d.leased_by = worker
            AND d.lease_until = r.lease
@@ -976,14 +982,20 @@ BEGIN
       FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery;
 
     UPDATE arxos.webhook_deliveries d
-       SET status = CASE WHEN r.status BETWEEN 200 AND 299 THEN 'delivered'
+       SET status = CASE WHEN r.local THEN 'pending'
+                         WHEN r.status BETWEEN 200 AND 299 THEN 'delivered'
                          WHEN r.status = 410 OR d.attempts > cardinality(schedule) THEN 'dead'
                          ELSE 'pending' END,
-           next_attempt_at = CASE WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
+           -- a local failure does not count: its attempt is given back
+           attempts = CASE WHEN r.local THEN d.attempts - 1 ELSE d.attempts END,
+           next_attempt_at = CASE WHEN r.local
+                                  THEN now() + schedule[least(greatest(d.attempts, 1), cardinality(schedule))]
+                                  WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
                                     OR d.attempts > cardinality(schedule) THEN d.next_attempt_at
                              ELSE now() + greatest(schedule[d.attempts] * (0.9 + random() * 0.2),
                                                    coalesce(r.retry_after, 0) * interval '1 second') END,
-           finished_at = CASE WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
+           finished_at = CASE WHEN r.local THEN NULL
+                              WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
                                 OR d.attempts > cardinality(schedule) THEN now() END,
            lease_until = NULL, leased_by = NULL,
            last_status = r.status, last_error = r.error
@@ -995,6 +1007,9 @@ BEGIN
     -- would wait), and a plain DELETE of a webhook (its row locked, then the cascade to its
     -- deliveries, some of which this transaction holds) must not deadlock with it. A skipped
     -- webhook's health follows its next outcome.
+    -- (local failures say nothing of an endpoint: left out)
+    recorded := cardinality(rs);
+    rs := ARRAY(SELECT r FROM unnest(rs) r WHERE NOT r.local);
     health := ARRAY(SELECT w.id FROM arxos.webhooks w
                      WHERE w.id IN (SELECT d.webhook_id FROM unnest(rs) r
                                       JOIN arxos.webhook_deliveries d ON d.id = r.delivery)
@@ -1037,7 +1052,7 @@ BEGIN
      WHERE w.farewell_event IS NOT NULL AND w.id = ANY (health)
        AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
                      WHERE r.status = 410);
-    RETURN cardinality(rs);
+    RETURN recorded;
 END
 $$;
 

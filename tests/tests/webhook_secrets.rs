@@ -129,14 +129,50 @@ fn a_missing_key_file_is_an_error_not_a_new_key() {
 
     c.execute("select arxos.test_webhook($1::text::uuid)", &[&first])
         .unwrap();
-    let reason: String = c
-        .query_one(
-            "select secret_error from arxos.claim_deliveries('t', 10)",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let claim =
+        "select delivery_id, lease_end::text, secret_error from arxos.claim_deliveries('t', 10)";
+    let claimed = c.query_one(claim, &[]).unwrap();
+    let (delivery, lease, reason): (i64, String, String) =
+        (claimed.get(0), claimed.get(1), claimed.get(2));
     assert!(reason.contains("does not exist"), "{reason}");
+    // The worker's outcome says the failure was its own (`local`): the delivery waits for
+    // the next try without using up the schedule, and the webhook is not held failing, even
+    // with a schedule of one step and disable_after 0 (found by a review: a key outage
+    // dead-lettered every delivery and disabled every webhook, blaming its receiver).
+    let finish = "select arxos.finish_deliveries('t', jsonb_build_array(jsonb_build_object(
+                      'delivery', $1::bigint, 'lease', $2::text, 'status', null,
+                      'error', $3::text, 'local', $4::boolean)),
+                  array['0 seconds']::interval[], '0 seconds')";
+    assert_eq!(
+        c.query_one(finish, &[&delivery, &lease, &reason, &true])
+            .unwrap()
+            .get::<_, i32>(0),
+        1
+    );
+    let state = "select d.status, d.attempts, w.enabled, w.failing_since is null
+                   from arxos.webhook_deliveries d join arxos.webhooks w on w.id = d.webhook_id
+                  where d.id = $1";
+    let row = c.query_one(state, &[&delivery]).unwrap();
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, i32>(1),
+            row.get::<_, bool>(2),
+            row.get::<_, bool>(3)
+        ),
+        ("pending".to_owned(), 0, true, true)
+    );
+    // (the same outcome from the endpoint's side is a failure of the endpoint's)
+    let claimed = c.query_one(claim, &[]).unwrap();
+    let lease: String = claimed.get(1);
+    c.query_one(finish, &[&delivery, &lease, &reason, &false])
+        .unwrap();
+    let row = c.query_one(state, &[&delivery]).unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, bool>(2)),
+        ("pending".to_owned(), false),
+        "one attempt of a one-step schedule is retried once; the webhook failing for 0 s is disabled"
+    );
 
     std::fs::write(&file, saved).unwrap();
     c.query_one(

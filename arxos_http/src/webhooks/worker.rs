@@ -83,6 +83,9 @@ struct Outcome {
     error: Option<String>,
     excerpt: Option<String>,
     retry_after: Option<u64>,
+    /// Failed here before anything was sent (the secrets' key file): retried without using
+    /// up the schedule, and no sign of the endpoint's health (`arxos.webhook_result`).
+    local: bool,
 }
 
 impl Outcome {
@@ -95,6 +98,7 @@ impl Outcome {
             "error": self.error.as_deref().map(storable),
             "excerpt": self.excerpt.as_deref().map(storable),
             "retry_after": self.retry_after,
+            "local": self.local,
         })
     }
 }
@@ -334,12 +338,14 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
         error: None,
         excerpt: None,
         retry_after: None,
+        local: false,
     };
     if let Some(error) = d.secret_error {
         // The key file is missing or another (docs/security.md): nothing can be signed. The
         // reason names key ids, never a secret.
         tracing::warn!(delivery = d.delivery_id, %error, "webhook delivery not sent");
         outcome.error = Some(error);
+        outcome.local = true;
         return outcome;
     }
     let url = match reqwest::Url::parse(&d.url) {
