@@ -224,13 +224,13 @@ BEGIN
     IF at IS NULL OR NOT isfinite(at) THEN
         RAISE EXCEPTION 'rating needs a finite time, got %', coalesce(at::text, 'NULL') USING ERRCODE = '22023';
     END IF;
-    -- The 30-day windows are summed from day buckets that tick() keeps for 31 days.
+    -- The 30-day windows are summed from day buckets that tick() keeps for 32 days (today and the 31 before).
     -- 48 hours, not 2 days: in the session's TimeZone a day across a DST change is 23 or
     -- 25 hours, and the window could reach past the buckets kept (found by an audit)
     IF at < now() - interval '48 hours' THEN
         RAISE EXCEPTION 'rating looks back at most 48 hours'
             USING ERRCODE = '22023', DETAIL = format('asked for %s', to_json(at)),
-                  HINT = 'the activity of the 30-day windows is kept by the day for 31 days; rating_history has the ratings of the past';
+                  HINT = 'the activity of the 30-day windows is kept by the day for 32 days (today and the 31 before); rating_history has the ratings of the past';
     END IF;
     SELECT * INTO i FROM arxos.rating_inputs(b, at);
     v := arxos.rating_compute(i.objects, i.located, i.documented, i.with_properties, i.instrumented,

@@ -38,17 +38,19 @@ END
 $$;
 GRANT arxos_api TO arxos_authenticator;
 ALTER ROLE arxos_query SET search_path = arxos_views, pg_catalog;
--- The query role's two limits are the operator's to tune: set here only while the role has no
--- value of its own for them, so that a new database's CREATE EXTENSION (a restore, a
+-- The query role's spill limit is the operator's to tune: set here only while the role has no
+-- value of its own for it, so that a new database's CREATE EXTENSION (a restore, a
 -- subscriber, a reinstall) does not loosen what an operator tightened for the whole cluster
--- (found by an operations review). statement_timeout: 5 s; temp_file_limit: what a query may
--- spill to disk (sorts, hashes, materialised results); its memory has no cap of PostgreSQL's
--- own (docs/security.md, "Rate limits, sizes, timeouts, CORS").
+-- (found by an operations review). temp_file_limit: what a query may spill to disk (sorts,
+-- hashes, materialised results); its memory has no cap of PostgreSQL's own (docs/security.md,
+-- "Rate limits, sizes, timeouts, CORS"). Its time limit is the shim's --query-timeout-ms,
+-- which a statement_timeout of the role's own only tightens: seeded here as well, it capped
+-- every larger flag at 5 s (found by a review).
 DO $$
 DECLARE
     setting record;
 BEGIN
-    FOR setting IN SELECT * FROM (VALUES ('statement_timeout', '5s'), ('temp_file_limit', '1GB')) v(name, value)
+    FOR setting IN SELECT * FROM (VALUES ('temp_file_limit', '1GB')) v(name, value)
     LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) c
                         WHERE s.setrole = 'arxos_query'::regrole AND s.setdatabase = 0

@@ -976,10 +976,13 @@ BEGIN
          ORDER BY d.id
            FOR UPDATE OF d);
 
+    -- (a local failure that repeats the delivery's last error is not recorded again: a key
+    -- outage of a day would write an attempt every few minutes for every waiting delivery)
     INSERT INTO arxos.webhook_attempts (delivery_id, attempt, status_code, latency_ms, error,
                                         response_excerpt, worker)
     SELECT r.delivery, d.attempts, r.status, r.latency_ms, r.error, r.excerpt, worker
-      FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery;
+      FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+     WHERE NOT (r.local AND d.last_error IS NOT DISTINCT FROM r.error);
 
     UPDATE arxos.webhook_deliveries d
        SET status = CASE WHEN r.local THEN 'pending'
@@ -988,8 +991,11 @@ BEGIN
                          ELSE 'pending' END,
            -- a local failure does not count: its attempt is given back
            attempts = CASE WHEN r.local THEN d.attempts - 1 ELSE d.attempts END,
+           -- a local failure waits the schedule's last wait, at most 5 minutes (±10%): the
+           -- server's trouble is retried at a steady pace, whatever the schedule's start
            next_attempt_at = CASE WHEN r.local
-                                  THEN now() + schedule[least(greatest(d.attempts, 1), cardinality(schedule))]
+                                  THEN now() + least(schedule[cardinality(schedule)], interval '5 minutes')
+                                               * (0.9 + random() * 0.2)
                                   WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
                                     OR d.attempts > cardinality(schedule) THEN d.next_attempt_at
                              ELSE now() + greatest(schedule[d.attempts] * (0.9 + random() * 0.2),

@@ -603,11 +603,30 @@ async fn report_database(state: AppState) {
         // A role that cannot log in shows only as 503s of POST /api/query: say so at once.
         match tokio::time::timeout(REPORT_TIMEOUT, query_pool.get()).await {
             // A privileged role is refused by every query (arxos_views.begin_query): say so now.
-            Ok(Ok(client)) => match client.query_one("SELECT NOT arxos_views.query_role_fits()", &[]).await {
+            Ok(Ok(client)) => match client.query_one(
+                "SELECT NOT arxos_views.query_role_fits(),
+                        (SELECT nullif(s.setting::bigint, 0) FROM pg_catalog.pg_settings s
+                          WHERE s.name = 'statement_timeout')",
+                &[],
+            ).await {
                 Ok(row) if row.get::<_, bool>(0) => tracing::error!(
                     "POST /api/query connects as a role other than arxos_query itself (unprivileged, a member of no role), and refuses every query (403): point --query-database-url at arxos_query (docs/security.md, \"Deployment\")"
                 ),
-                Ok(_) => {}
+                // A query runs under the smaller of --query-timeout-ms and the session's own
+                // statement_timeout (the role's, the database's or the server's): said when
+                // the session's is the smaller, so that a larger flag is not taken for the limit.
+                Ok(row) => {
+                    if let Some(session_ms) = row.get::<_, Option<i64>>(1) {
+                        let flag_ms = i64::try_from(state.query.timeout_ms).unwrap_or(i64::MAX);
+                        if session_ms < flag_ms {
+                            tracing::warn!(
+                                session_timeout_ms = session_ms,
+                                query_timeout_ms = flag_ms,
+                                "POST /api/query: the query role's session has a statement_timeout below --query-timeout-ms, and queries stop at it (ALTER ROLE arxos_query RESET statement_timeout to use the flag's)"
+                            );
+                        }
+                    }
+                }
                 // A role that may not even use the check (the authenticator, say) is as
                 // wrong as one the check refuses: every query is refused (403)
                 Err(error) if error.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => tracing::error!(

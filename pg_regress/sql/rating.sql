@@ -138,7 +138,7 @@ SELECT arxos.rating_recommendations(ARRAY[NULL, 1, 2, 3, 4, 5, 6]::float8[]);
 SELECT arxos.rating_recommendations(ARRAY[100, 100, 100, 100, 100, 100, 100, NULL]::float8[]) AS trailing_null_ignored;
 SELECT arxos.rating_recommendations(ARRAY['NaN', 1, 2, 3, 4, 5, 6]::float8[]);
 SELECT arxos.rating('b42', 'infinity');
--- the windows' day buckets are kept for 31 days: a rating more than 2 days back is refused
+-- the windows' day buckets are kept for 32 days (today and the 31 before): a rating more than 2 days back is refused
 SELECT arxos.rating('b42', now() - interval '3 days');
 SELECT grade IS NOT NULL AS yesterday FROM arxos.rating('b42', now() - interval '1 day');
 -- recompute_rating records what it returns, the rating from scratch, whatever the totals say

@@ -593,4 +593,31 @@ fn the_query_roles_own_timeout_applies_when_tighter() {
     let quick = ask("SELECT current_setting('statement_timeout') AS t");
     assert_eq!(quick.status, 200, "{}", quick.body);
     assert_eq!(quick.json()["rows"][0][0], "1s", "{}", quick.body);
+    // the shim said so at start
+    assert!(
+        shim.logs()
+            .iter()
+            .any(|l| l.contains("statement_timeout below --query-timeout-ms")),
+        "{:#?}",
+        shim.logs()
+    );
+    // Without a timeout of the role's own (the extension sets none), the flag is the limit,
+    // a larger one too (found by a review: a 5 s seeded on the role capped every flag).
+    cluster
+        .client()
+        .batch_execute("ALTER ROLE arxos_query RESET statement_timeout")
+        .unwrap();
+    let wider = arxos_e2e::Shim::start_with(&cluster.url(), &["--query-timeout-ms", "8000"], &[]);
+    let reply = http.request(
+        "POST",
+        &wider.url("/api/query"),
+        &[("x-api-key", &key), ("content-type", "application/json")],
+        Some(
+            json!({ "sql": "SELECT current_setting('statement_timeout') AS t" })
+                .to_string()
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["rows"][0][0], "8s", "{}", reply.body);
 }

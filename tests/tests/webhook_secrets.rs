@@ -162,6 +162,19 @@ fn a_missing_key_file_is_an_error_not_a_new_key() {
         ),
         ("pending".to_owned(), 0, true, true)
     );
+    // a second local failure with the same error is not recorded as another attempt
+    let claimed = c.query_one(claim, &[]).unwrap();
+    let lease: String = claimed.get(1);
+    c.query_one(finish, &[&delivery, &lease, &reason, &true])
+        .unwrap();
+    let recorded: i64 = c
+        .query_one(
+            "select count(*) from arxos.webhook_attempts where delivery_id = $1",
+            &[&delivery],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 1);
     // (the same outcome from the endpoint's side is a failure of the endpoint's)
     let claimed = c.query_one(claim, &[]).unwrap();
     let lease: String = claimed.get(1);

@@ -342,8 +342,8 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
     };
     if let Some(error) = d.secret_error {
         // The key file is missing or another (docs/security.md): nothing can be signed. The
-        // reason names key ids, never a secret.
-        tracing::warn!(delivery = d.delivery_id, %error, "webhook delivery not sent");
+        // reason names key ids, never a secret (logged with the failures, once a minute per
+        // webhook: FailureLog).
         outcome.error = Some(error);
         outcome.local = true;
         return outcome;
