@@ -1202,12 +1202,11 @@ BEGIN
     END IF;
     -- checked here, once, whatever the walk meets: a kind compared only with the connections
     -- found would go unchecked from an object without any
-    PERFORM $3 IS NULL OR arxos.check_kind($3);
+    IF $3 IS NOT NULL THEN
+        PERFORM arxos.check_kind($3);
+    END IF;
     IF start IS NULL THEN
         RAISE EXCEPTION 'start must be an object id, not null' USING ERRCODE = '22004';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM arxos.objects o WHERE o.id = start) THEN
-        RAISE EXCEPTION 'no object has the id %', start USING ERRCODE = 'P0002';
     END IF;
     seen := jsonb_build_object(start::text, 0);
     LOOP
@@ -1224,6 +1223,10 @@ BEGIN
           JOIN arxos.objects o ON o.id = h.id
           LEFT JOIN arxos.objects v ON v.id = h.via
          ORDER BY o.path, v.path, h.kind;
+        -- (the start's row is the first level: none, no such object, of the session's buildings)
+        IF lvl = 0 AND NOT FOUND THEN
+            RAISE EXCEPTION 'no object has the id %', start USING ERRCODE = 'P0002';
+        END IF;
         EXIT WHEN lvl >= max_depth OR cardinality(frontier) = 0;
         WITH edges AS MATERIALIZED (
             -- each direction is a branch keyed on an indexed column (from_id or to_id): a step
