@@ -76,7 +76,14 @@ cluster_init() {
     local dir=$1
     mkdir -p "$dir"
     pg_reach "$dir"
-    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
+    # As root the cluster's directory is postgres's: handed over when it is empty or already
+    # postgres's, never a directory of someone else's with things in it (found by a review:
+    # a mistyped ARXOS_DIR=/srv would have been given to postgres without a word).
+    if [ "$(id -u)" = 0 ] && [ "$(stat -c %U "$dir")" != postgres ]; then
+        [ -z "$(ls -A "$dir")" ] \
+            || die "$dir is not empty and belongs to $(stat -c %U "$dir"), not postgres: name an empty or new directory (ARXOS_DIR), or chown -R postgres: $dir yourself if it is the cluster's"
+        chown postgres:postgres "$dir"
+    fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
         as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
             || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
@@ -116,7 +123,7 @@ cluster_start() {
     # Without RUST_BACKTRACE: with it, pgrx attaches a Rust backtrace to the DETAIL of the
     # PostgreSQL errors raised inside the extension's Rust code, which clients then see.
     as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-        -o "-p $port" start >/dev/null || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start on port $port (the log above says why; a port another server holds: make run takes ARXOS_PG_PORT)"; }
+        -o "-p $port" start >/dev/null || { tail -20 "$dir/postgres.log" >&2 || true; die "PostgreSQL did not start on port $port (the log above says why; a port another server holds: make run takes ARXOS_PG_PORT)"; }
 }
 
 # cluster_stop DIR

@@ -143,22 +143,33 @@ if ! key_is_valid; then
     log "created a development API key (read, write, admin)"
 fi
 umask 077
-cat >"$ENV_FILE" <<ENV
+# A second server on a cluster another start runs keeps the first one's env file: its own goes
+# beside it, named by its port (found by a review: the first server's file named the second's
+# address, dead once that one stopped).
+ENV_OUT=$ENV_FILE
+if [ "$STARTED_PG" = 0 ] && [ -f "$ENV_FILE" ] \
+    && ! grep -qxF "ARXOS_URL=http://$HTTP_ADDR" "$ENV_FILE"; then
+    ENV_OUT="$ENV_FILE-${HTTP_ADDR##*:}"
+    log "$ENV_FILE names another server of this cluster: this one's settings go to $ENV_OUT"
+fi
+cat >"$ENV_OUT" <<ENV
 DATABASE_URL=$DATABASE_URL
 ARXOS_URL=http://$HTTP_ADDR
 ARXOS_API_KEY=$API_KEY
 ENV
+STOPS="the server and the database"
+[ "$STARTED_PG" = 1 ] || STOPS="the server (the database was running before and goes on)"
 
 cat <<MSG
 
   ArxOS is starting on http://$HTTP_ADDR (PostgreSQL on 127.0.0.1:$PG_PORT).
   In another terminal:
-    set -a; . $ENV_FILE; set +a
+    set -a; . $ENV_OUT; set +a
     curl -s "\$ARXOS_URL/api/health"
     curl -s -H "X-API-Key: \$ARXOS_API_KEY" "\$ARXOS_URL/api/buildings/b42/ls/electrical"
     psql "\$DATABASE_URL" -c "select * from arxos.ls('b42', '/electrical')"
     $ARXOS_BIN shell --building b42
-  Ctrl-C stops the server and the database.
+  Ctrl-C stops $STOPS.
 
 MSG
 DATABASE_URL="$DATABASE_URL" ARXOS_HTTP_ADDR="$HTTP_ADDR" "$ARXOS_BIN" serve &

@@ -80,6 +80,20 @@ impl From<tokio_postgres::Error> for KeysError {
 /// A database error as an operator wants to read it: the message, then detail and hint.
 pub(crate) fn describe_sql_error(err: &tokio_postgres::Error) -> String {
     match err.as_db_error() {
+        // the extension's schema or tables missing: said as the shell says it (found by a
+        // review: `schema "arxos" does not exist` from `keys list`)
+        Some(db)
+            if matches!(
+                *db.code(),
+                tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME
+                    | tokio_postgres::error::SqlState::UNDEFINED_TABLE
+            ) && db.message().contains("\"arxos") =>
+        {
+            format!(
+                "this database has no arxos extension: CREATE EXTENSION arxos CASCADE (the database said: {})",
+                db.message()
+            )
+        }
         Some(db) => {
             let mut text = db.message().to_owned();
             if let Some(detail) = db.detail() {

@@ -269,11 +269,13 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         app = app.layer(middleware::from_fn_with_state(limits, rate_limit::limit));
     }
     app = app
-        .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::map_response(move |response: Response| {
             render_bare_errors(body_limit, response)
         }))
         .layer(middleware::from_fn(crate::protocol::check))
+        // outside the protocol check: its refusals (a bad percent-encoding, a second Host,
+        // a Content-Encoding) are requests too (found by a review: logged, never counted)
+        .layer(middleware::from_fn(crate::metrics::track))
         .layer(compression())
         // a panic (a bug: bad input is refused, never panicked on) is a 500 in the error
         // shape, not a dropped connection; main's panic hook logs it

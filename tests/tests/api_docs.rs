@@ -139,6 +139,9 @@ fn openapi_docs_and_metrics_are_served() {
     );
 
     assert_eq!(api.get("/api/buildings/b42").status, 200);
+    // a request the protocol check refuses (a bad percent-encoding) is counted too (found by
+    // a review: logged, never counted)
+    assert_eq!(api.get("/api/buildings/b42/ls/%ZZ").status, 400);
     let metrics = api.http.get(&api.shim.url("/metrics"));
     assert_eq!(metrics.status, 200);
     let text = metrics.body;
@@ -146,6 +149,11 @@ fn openapi_docs_and_metrics_are_served() {
         text.lines().any(|l| l.starts_with("http_requests_total")
             && l.contains("route=\"/api/buildings/{b}\"")
             && l.contains("status=\"200\"")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("http_requests_total") && l.contains("status=\"400\"")),
         "{text}"
     );
     assert!(

@@ -830,6 +830,23 @@ fn exit_statuses_and_piped_commands() {
         "{}",
         stderr(&out)
     );
+    // and by the other commands that use the database (found by a review: `schema "arxos"
+    // does not exist`)
+    for args in [vec!["keys", "list"], vec!["export", "--building", "b42"]] {
+        let out = Command::new(arxos_bin())
+            .args(&args)
+            .args(["--database-url", &cluster.url_for("plain")])
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run arxos");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out)
+                .contains("this database has no arxos extension: CREATE EXTENSION arxos CASCADE"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
 
     // Usage and connection errors: 2.
     let out = run(&cluster, "ls", &["--building", "nope"]);
