@@ -75,15 +75,17 @@ socket_dir() {
 cluster_init() {
     local dir=$1
     mkdir -p "$dir"
-    pg_reach "$dir"
-    # As root the cluster's directory is postgres's: handed over when it is empty or already
-    # postgres's, never a directory of someone else's with things in it (found by a review:
-    # a mistyped ARXOS_DIR=/srv would have been given to postgres without a word).
-    if [ "$(id -u)" = 0 ] && [ "$(stat -c %U "$dir")" != postgres ]; then
-        [ -z "$(ls -A "$dir")" ] \
-            || die "$dir is not empty and belongs to $(stat -c %U "$dir"), not postgres: name an empty or new directory (ARXOS_DIR), or chown -R postgres: $dir yourself if it is the cluster's"
+    # As root the cluster's directory is postgres's: handed over when it is empty (a fresh
+    # volume's lost+found aside) or already postgres's (through a symlink too), never a
+    # directory of someone else's with things in it (found by a review: a mistyped
+    # ARXOS_DIR=/srv would have been given to postgres without a word). Checked before
+    # pg_reach opens the way to it.
+    if [ "$(id -u)" = 0 ] && [ "$(stat -L -c %U "$dir")" != postgres ]; then
+        [ -z "$(find -L "$dir" -mindepth 1 -maxdepth 1 ! -name lost+found -print -quit)" ] \
+            || die "$dir is not empty and belongs to $(stat -L -c %U "$dir"), not postgres: name an empty or new directory (ARXOS_DIR), or chown -R postgres: '$dir' yourself if it is the cluster's"
         chown postgres:postgres "$dir"
     fi
+    pg_reach "$dir"
     if [ ! -f "$dir/data/PG_VERSION" ]; then
         as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
             || { cat "$dir/initdb.log" >&2; die "initdb failed"; }

@@ -2,7 +2,8 @@
 # Starts ArxOS from installed pieces: the private PostgreSQL 15 cluster under $ARXOS_DIR
 # (default .arxos/, port $ARXOS_PG_PORT or 5433), database arxos with the extension and the
 # sample building, a development API key, $ARXOS_DIR/env, then `arxos serve` in the foreground.
-# Ctrl-C or SIGTERM stops the server and the cluster; the data stays for the next start.
+# Ctrl-C or SIGTERM stops the server, and the cluster unless it was running before (a second
+# start on the same directory); the data stays for the next start.
 # Used by `make run` (after building) and as the Docker image's entrypoint.
 source "$(dirname "$0")/lib.sh"
 # (the Docker image's `docker run arxos serve --pool-size 4` was dropped without a word; found

@@ -903,13 +903,15 @@ $$;
 -- 2xx: delivered. 410: dead, and the webhook is disabled. Anything else: retried after
 -- schedule[attempts] (±10% jitter, at least Retry-After), dead once the schedule is exhausted.
 -- A webhook that has failed without a success for `disable_after` is disabled and a
--- `webhook.disabled` event is emitted. Returns the number of results recorded; results of a
+-- `webhook.disabled` event is emitted. Returns the number of results taken (a repeated local
+-- failure's too, though it writes no attempt row); results of a
 -- lease the worker no longer holds are ignored, among them those of an earlier lease of the same
 -- delivery by the same worker (its lease expired and it claimed the delivery again, perhaps
 -- after a retry by hand that started its attempts again: the lease's end differs).
 -- `local`: the attempt failed on this side before anything was sent (the webhook secrets' key
--- file missing or another: docs/security.md). It is recorded, and retried on the schedule
--- without using it up; it says nothing of the endpoint's health (found by a review: a key
+-- file missing or another: docs/security.md). It is recorded (unless it repeats the delivery's
+-- last error), and retried after the schedule's last wait, at most 5 minutes, without using
+-- the schedule up; it says nothing of the endpoint's health (found by a review: a key
 -- outage dead-lettered every delivery and, past disable_after, disabled every webhook with a
 -- reason that blamed its receiver).
 CREATE TYPE arxos.webhook_result AS (
@@ -982,7 +984,7 @@ BEGIN
                                         response_excerpt, worker)
     SELECT r.delivery, d.attempts, r.status, r.latency_ms, r.error, r.excerpt, worker
       FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
-     WHERE NOT (r.local AND d.last_error IS NOT DISTINCT FROM r.error);
+     WHERE NOT (r.local AND r.error IS NOT NULL AND d.last_error IS NOT DISTINCT FROM r.error);
 
     UPDATE arxos.webhook_deliveries d
        SET status = CASE WHEN r.local THEN 'pending'

@@ -81,16 +81,24 @@ impl From<tokio_postgres::Error> for KeysError {
 pub(crate) fn describe_sql_error(err: &tokio_postgres::Error) -> String {
     match err.as_db_error() {
         // the extension's schema or tables missing: said as the shell says it (found by a
-        // review: `schema "arxos" does not exist` from `keys list`)
+        // review: `schema "arxos" does not exist` from `keys list`; a table of a schema that
+        // is not there is `relation "arxos.x" does not exist` too, as is one an older
+        // extension lacks)
         Some(db)
-            if matches!(
-                *db.code(),
-                tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME
-                    | tokio_postgres::error::SqlState::UNDEFINED_TABLE
-            ) && db.message().contains("\"arxos") =>
+            if *db.code() == tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME
+                && db.message().contains("\"arxos") =>
         {
             format!(
                 "this database has no arxos extension: CREATE EXTENSION arxos CASCADE (the database said: {})",
+                db.message()
+            )
+        }
+        Some(db)
+            if *db.code() == tokio_postgres::error::SqlState::UNDEFINED_TABLE
+                && db.message().contains("\"arxos.") =>
+        {
+            format!(
+                "this database has no arxos extension, or an older one: CREATE EXTENSION arxos CASCADE, or ALTER EXTENSION arxos UPDATE (the database said: {})",
                 db.message()
             )
         }

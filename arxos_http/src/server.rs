@@ -224,7 +224,7 @@ fn rate_limits(config: &ApiConfig) -> Option<Arc<RateLimits>> {
 }
 
 /// The whole HTTP surface with its middleware, outermost first: tracing, `Cache-Control`,
-/// CORS, panics as 500s, compression, protocol checks, error rendering, metrics, rate limits,
+/// CORS, panics as 500s, compression, metrics, protocol checks, error rendering, rate limits,
 /// timeout, body limit.
 /// Metrics and rate limits see every answer from within (the limiter's own 429s, the timeout's
 /// 503s, the body limit's 413s): they are counted, and carry the `X-RateLimit-*` headers. A

@@ -841,8 +841,7 @@ fn exit_statuses_and_piped_commands() {
             .expect("run arxos");
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(
-            stderr(&out)
-                .contains("this database has no arxos extension: CREATE EXTENSION arxos CASCADE"),
+            stderr(&out).contains("this database has no arxos extension"),
             "{args:?}: {}",
             stderr(&out)
         );

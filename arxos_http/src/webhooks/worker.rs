@@ -481,7 +481,8 @@ const FAILURE_LOG_EVERY: Duration = Duration::from_secs(60);
 /// [`FAILURE_LOG_EVERY`], with the failure it saw and how many it did not tell of since its
 /// last line (a receiver that is down fails every attempt of every event, and a line for each
 /// would bury the rest of the log). Every attempt, with its error, is in
-/// `arxos.webhook_attempts` (`GET /api/webhooks/{id}/deliveries`).
+/// `arxos.webhook_attempts` (`GET /api/webhooks/{id}/deliveries`), but a local failure that
+/// repeats the delivery's last error (`local` below: the key file).
 #[derive(Default)]
 struct FailureLog {
     /// Per webhook: when its last line was written, and the failures since.
@@ -513,6 +514,7 @@ impl FailureLog {
             status = outcome.status,
             error = outcome.error.as_deref().unwrap_or(""),
             not_logged_since = unlogged,
+            local = outcome.local,
             "webhook delivery failed (every attempt: GET /api/webhooks/{{id}}/deliveries)"
         );
         true
