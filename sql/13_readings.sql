@@ -845,7 +845,7 @@ $$;
 
 -- The month partitions that end at or before the cutoff, by name (drop_readings_before's).
 CREATE FUNCTION arxos.readings_months_before(cutoff timestamptz) RETURNS TABLE (name text)
-LANGUAGE sql STABLE SET search_path = pg_catalog, arxos, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT c.relname::text
       FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
      WHERE i.inhparent = 'arxos.readings'::regclass AND c.relname ~ '^readings_[0-9]{6}$'

@@ -84,36 +84,33 @@ pub(crate) fn describe_sql_error(err: &tokio_postgres::Error) -> String {
         // review: `schema "arxos" does not exist` from `keys list`; a table of a schema that
         // is not there is `relation "arxos.x" does not exist` too, as is one an older
         // extension lacks)
-        Some(db)
-            if *db.code() == tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME
-                && db.message().contains("\"arxos") =>
-        {
+        Some(db) if db.message().contains("\"arxos") => {
+            use tokio_postgres::error::SqlState;
+            let advice = match *db.code() {
+                SqlState::INVALID_SCHEMA_NAME => "no arxos extension: CREATE EXTENSION arxos CASCADE",
+                SqlState::UNDEFINED_TABLE => "no arxos extension, or an older one: CREATE EXTENSION arxos CASCADE, or ALTER EXTENSION arxos UPDATE",
+                _ => return describe_db_error(db),
+            };
             format!(
-                "this database has no arxos extension: CREATE EXTENSION arxos CASCADE (the database said: {})",
+                "this database has {advice} (the database said: {})",
                 db.message()
             )
         }
-        Some(db)
-            if *db.code() == tokio_postgres::error::SqlState::UNDEFINED_TABLE
-                && db.message().contains("\"arxos.") =>
-        {
-            format!(
-                "this database has no arxos extension, or an older one: CREATE EXTENSION arxos CASCADE, or ALTER EXTENSION arxos UPDATE (the database said: {})",
-                db.message()
-            )
-        }
-        Some(db) => {
-            let mut text = db.message().to_owned();
-            if let Some(detail) = db.detail() {
-                text.push_str(&format!("\n  detail: {detail}"));
-            }
-            if let Some(hint) = db.hint() {
-                text.push_str(&format!("\n  hint: {hint}"));
-            }
-            text
-        }
+        Some(db) => describe_db_error(db),
         None => format!("database error: {err}"),
     }
+}
+
+/// A database error's message, then its detail and hint.
+fn describe_db_error(db: &tokio_postgres::error::DbError) -> String {
+    let mut text = db.message().to_owned();
+    if let Some(detail) = db.detail() {
+        text.push_str(&format!("\n  detail: {detail}"));
+    }
+    if let Some(hint) = db.hint() {
+        text.push_str(&format!("\n  hint: {hint}"));
+    }
+    text
 }
 
 pub async fn run(args: KeysArgs) -> Result<(), KeysError> {
