@@ -15,6 +15,32 @@ PG_PORT=${ARXOS_PG_PORT:-5433}
 HTTP_ADDR=${ARXOS_HTTP_ADDR:-127.0.0.1:3000}
 ARXOS_BIN=${ARXOS_BIN:-$(command -v arxos || true)}
 [ -x "$ARXOS_BIN" ] || die "the arxos binary was not found (set ARXOS_BIN)"
+# The env file names the server's address, so it must be a fixed one (`arxos serve` itself
+# takes port 0 and logs the port it got).
+HTTP_PORT=${HTTP_ADDR##*:}
+case $HTTP_PORT in
+    '' | *[!0-9]* | 0) die "ARXOS_HTTP_ADDR must be host:port with a port of its own ($HTTP_ADDR): the env file names it" ;;
+esac
+# Where to knock to see that something listens on HTTP_ADDR: a wildcard address is reached on
+# loopback, an IPv6 literal without its brackets.
+PROBE_HOST=${HTTP_ADDR%:*}
+case $PROBE_HOST in
+    0.0.0.0) PROBE_HOST=127.0.0.1 ;;
+    '[::]') PROBE_HOST=::1 ;;
+    \[*\]) PROBE_HOST=${PROBE_HOST#[}; PROBE_HOST=${PROBE_HOST%]} ;;
+esac
+# The URL the env file and the banner give: a wildcard address is reached on loopback.
+case $PROBE_HOST in
+    *:*) SERVER_URL="http://[$PROBE_HOST]:$HTTP_PORT" ;;
+    *) SERVER_URL="http://$PROBE_HOST:$HTTP_PORT" ;;
+esac
+# http_listens: true when something accepts connections on HTTP_ADDR.
+http_listens() {
+    (exec 3<>"/dev/tcp/$PROBE_HOST/$HTTP_PORT") 2>/dev/null
+}
+# Before anything starts: the server would fail to bind, after the cluster started and the env
+# file named another program's address (found by a review).
+! http_listens || die "something already listens on $HTTP_ADDR: stop it, or set ARXOS_HTTP_ADDR to another address"
 
 log "starting PostgreSQL 15 in $ARXOS_DIR on port $PG_PORT"
 cluster_init "$ARXOS_DIR"
@@ -149,21 +175,36 @@ umask 077
 # address, dead once that one stopped).
 ENV_OUT=$ENV_FILE
 if [ "$STARTED_PG" = 0 ] && [ -f "$ENV_FILE" ] \
-    && ! grep -qxF "ARXOS_URL=http://$HTTP_ADDR" "$ENV_FILE"; then
-    ENV_OUT="$ENV_FILE-${HTTP_ADDR##*:}"
+    && ! grep -qxF "ARXOS_URL=$SERVER_URL" "$ENV_FILE"; then
+    ENV_OUT="$ENV_FILE-$HTTP_PORT"
     log "$ENV_FILE names another server of this cluster: this one's settings go to $ENV_OUT"
 fi
-cat >"$ENV_OUT" <<ENV
-DATABASE_URL=$DATABASE_URL
-ARXOS_URL=http://$HTTP_ADDR
-ARXOS_API_KEY=$API_KEY
-ENV
 STOPS="the server and the database"
 [ "$STARTED_PG" = 1 ] || STOPS="the server (the database was running before and goes on)"
 
-cat <<MSG
+DATABASE_URL="$DATABASE_URL" ARXOS_HTTP_ADDR="$HTTP_ADDR" "$ARXOS_BIN" serve &
+SERVER_PID=$!
+# The env file and the banner once the server listens, so that they never name an address
+# where no ArxOS answers (the server exits with its reason when it cannot bind).
+ticks=150
+until http_listens; do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    if [ "$ticks" -eq 0 ]; then
+        log "the server does not listen on $HTTP_ADDR after 30 s: waiting on"
+        break
+    fi
+    ticks=$((ticks - 1))
+    sleep 0.2
+done
+if kill -0 "$SERVER_PID" 2>/dev/null; then
+    cat >"$ENV_OUT" <<ENV
+DATABASE_URL=$DATABASE_URL
+ARXOS_URL=$SERVER_URL
+ARXOS_API_KEY=$API_KEY
+ENV
+    cat <<MSG
 
-  ArxOS is starting on http://$HTTP_ADDR (PostgreSQL on 127.0.0.1:$PG_PORT).
+  ArxOS is serving on $SERVER_URL (PostgreSQL on 127.0.0.1:$PG_PORT).
   In another terminal:
     set -a; . $ENV_OUT; set +a
     curl -s "\$ARXOS_URL/api/health"
@@ -173,6 +214,5 @@ cat <<MSG
   Ctrl-C stops $STOPS.
 
 MSG
-DATABASE_URL="$DATABASE_URL" ARXOS_HTTP_ADDR="$HTTP_ADDR" "$ARXOS_BIN" serve &
-SERVER_PID=$!
+fi
 wait "$SERVER_PID"

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 pub use cluster::Cluster;
 pub use http::{Http, Reply};
-pub use paths::arxos_bin;
+pub use paths::{arxos_bin, scratch_dir};
 pub use shim::Shim;
 
 /// Calls `probe` every 100 ms until it returns `Some`, for at most `timeout`; panics naming

@@ -14,7 +14,7 @@ pub(crate) fn profile_dir() -> PathBuf {
 }
 
 /// Scratch space for clusters: `<target>/e2e`.
-pub(crate) fn scratch_dir() -> PathBuf {
+pub fn scratch_dir() -> PathBuf {
     let profile = profile_dir();
     profile.parent().unwrap_or(&profile).join("e2e")
 }
