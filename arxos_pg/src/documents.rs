@@ -7,6 +7,9 @@
 //!   and writes it out in full: `1e131071`, 8 bytes of JSON, is 131,072 digits in every answer,
 //!   history row and event that carries it, so a few kilobytes of input could fill gigabytes.
 //!   A zero carries at most 100 decimal places, for the same reason (`0e-16383`).
+//! - at most `MAX_DOCUMENT_BYTES` (1 MiB) as stored: a merging `patch` adds to a document
+//!   without bound, and every history row and event carries the whole document before and
+//!   after, so a few hundred patches of a large one would write gigabytes (found by a review).
 
 use arxos_core::json_depth::MAX_DEPTH;
 use pgrx::pg_sys;
@@ -53,6 +56,19 @@ fn jsonb_raw_size(doc: AnyElement) -> i64 {
 /// `doc` must be a jsonb datum.
 pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
     use pg_sys::JsonbIteratorToken::*;
+    // From the header or the TOAST pointer: a document too large is not read.
+    let size = pg_sys::toast_raw_datum_size(doc);
+    if size > MAX_DOCUMENT_BYTES {
+        ereport!(
+            PgLogLevel::ERROR,
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "{what} take {size} bytes as stored; a document may take at most \
+                 {MAX_DOCUMENT_BYTES} (1 MiB)"
+            ),
+            "keep large data elsewhere (a file store) and store its link; time series go to readings",
+        );
+    }
     let jsonb = pg_sys::pg_detoast_datum(doc.cast_mut_ptr()).cast::<pg_sys::Jsonb>();
     let mut iterator = pg_sys::JsonbIteratorInit(&mut (*jsonb).root);
     let mut value: pg_sys::JsonbValue = std::mem::zeroed();
@@ -110,6 +126,10 @@ pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
         );
     }
 }
+
+/// The largest stored document, in bytes as jsonb stores it uncompressed (what
+/// `arxos.jsonb_raw_size` says).
+const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
 /// The bounds of a stored number, as numerics: made once per backend (in TopMemoryContext),
 /// so that a write pays only the comparisons.

@@ -74,6 +74,23 @@ SELECT arxos.check_json('metadata', '1e1000'::jsonb);
 SELECT arxos.patch('b42', '/x', properties => '{"z": [0e-16383]}');
 SELECT arxos.check_json('metadata', '0e-101'::jsonb);
 SELECT length((arxos.patch('b42', '/x', properties => '{"z": 0e-100}')).properties::text);
+-- a stored document takes at most 1 MiB (jsonb's size, uncompressed): merging patches would
+-- grow one without bound, each history row and event carrying all of it (found by a review)
+SELECT jsonb_typeof(properties) AS under_the_limit
+  FROM arxos.patch('b42', '/x', properties => jsonb_build_object('big', repeat('x', 600000)));
+SELECT arxos.patch('b42', '/x', properties => jsonb_build_object('more', repeat('y', 600000)));
+UPDATE arxos.objects SET metrics = jsonb_build_object('m', repeat('z', 1100000))
+ WHERE building_id = arxos.building_id('b42') AND path = '/x';
+SELECT arxos.connect('b42', '/x', '/electrical', 'data', jsonb_build_object('k', repeat('k', 1048576)));
+SELECT arxos.check_json('metadata', jsonb_build_object('k', repeat('k', 1048559))) AS at_the_limit;
+SELECT arxos.check_json('metadata', jsonb_build_object('k', repeat('k', 1048560)));
+-- measured uncompressed, also when the document comes compressed from another table
+CREATE TEMP TABLE compressed AS SELECT jsonb_build_object('m', repeat('z', 1100000)) AS doc;
+SELECT pg_column_size(doc) < 100000 AS is_compressed FROM compressed;
+UPDATE arxos.objects SET properties = (SELECT doc FROM compressed)
+ WHERE building_id = arxos.building_id('b42') AND path = '/x';
+DROP TABLE compressed;
+SELECT (arxos.patch('b42', '/x', properties => '{"big": null}')).properties AS shrunk;
 -- an equal document written another way (1.000 for 1) is no change: no version, no history,
 -- and the stored text stays as it was (found by an audit: it changed without a trace)
 SELECT (arxos.put('b42', '/num', 'thing', properties => '{"v": 1, "w": [2.50]}')).version;

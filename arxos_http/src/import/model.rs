@@ -285,13 +285,18 @@ impl Model {
 /// object being the first level), holding a number out of their range
 /// (`arxos_core::json_number`), or holding a NUL character, which PostgreSQL text cannot.
 /// One such value would otherwise fail the whole file's transaction without naming its record.
+/// So would properties over the size of a stored document (1 MiB, `arxos.check_json`): the
+/// largest are left out, and listed, until the rest fit.
 fn storable(
     what: &str,
     properties: &Map<String, Value>,
     skipped: &mut Vec<Skipped>,
 ) -> Map<String, Value> {
     let mut kept = Map::new();
+    // The JSON text of each kept property (`"key":value`), to size the document.
+    let mut sizes: Vec<(String, usize)> = Vec::new();
     for (key, value) in properties {
+        let text = value.to_string();
         let reason = if key.contains('\0') || holds_nul(value) {
             Some("it holds a NUL character (\\u0000), which PostgreSQL cannot store".to_owned())
         } else if !numbers_storable(value) {
@@ -303,7 +308,7 @@ fn storable(
             )
         } else {
             // The depth rule the database applies (arxos.check_json), on the document's text.
-            let depth = 1 + arxos_core::json_depth::depth(value.to_string());
+            let depth = 1 + arxos_core::json_depth::depth(&text);
             (depth > arxos_core::json_depth::MAX_DEPTH).then(|| {
                 format!(
                     "it nests {depth} levels deep; stored documents nest at most {}",
@@ -317,12 +322,38 @@ fn storable(
                 reason,
             }),
             None => {
+                let key_text = Value::String(key.clone()).to_string();
+                sizes.push((key.clone(), key_text.len() + 1 + text.len()));
                 kept.insert(key.clone(), value.clone());
             }
         }
     }
+    // `{…}`: the properties and a comma between each two.
+    let mut size = 2 + sizes.iter().map(|(_, n)| n + 1).sum::<usize>();
+    if size > MAX_PROPERTIES_TEXT {
+        sizes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (key, n) in sizes {
+            if size <= MAX_PROPERTIES_TEXT {
+                break;
+            }
+            kept.remove(&key);
+            size -= n + 1;
+            skipped.push(Skipped {
+                what: format!("property {key:?} of {what}"),
+                reason: format!(
+                    "it takes {n} bytes of JSON, and the record's properties would be more than \
+                     the {MAX_PROPERTIES_TEXT} bytes (1 MiB) a stored document may take: the \
+                     largest are left out until the rest fit"
+                ),
+            });
+        }
+    }
     kept
 }
+
+/// The largest properties an import writes for one record, as JSON text: the size of a stored
+/// document (`arxos.check_json`), which jsonb stores strings in about as much room as their text.
+const MAX_PROPERTIES_TEXT: usize = 1024 * 1024;
 
 /// Whether every number in `value` is one stored documents may hold
 /// (`arxos_core::json_number`).
@@ -594,6 +625,47 @@ mod tests {
             32,
             "what is kept is storable"
         );
+    }
+
+    #[test]
+    fn properties_over_a_stored_document_lose_their_largest_until_they_fit() {
+        let mut a = entity("a", None);
+        a.properties.insert("small".into(), Value::from("x"));
+        a.properties
+            .insert("half".into(), Value::from("h".repeat(600_000)));
+        a.properties
+            .insert("larger".into(), Value::from("l".repeat(700_000)));
+        let mut b = entity("b", None);
+        b.properties
+            .insert("fits".into(), Value::from("f".repeat(1_000_000)));
+        let model = Model {
+            entities: vec![a, b],
+            relations: vec![],
+            skipped: vec![],
+        };
+        let plan = model.plan();
+        let keys = |i: usize| -> Vec<&str> {
+            plan.objects[i]
+                .properties
+                .keys()
+                .map(String::as_str)
+                .collect()
+        };
+        assert_eq!(keys(0), ["half", "small"]);
+        assert_eq!(keys(1), ["fits"]);
+        assert_eq!(plan.skipped.len(), 1, "{:?}", plan.skipped);
+        assert_eq!(plan.skipped[0].what, r#"property "larger" of a"#);
+        assert!(
+            plan.skipped[0]
+                .reason
+                .contains("it takes 700011 bytes of JSON"),
+            "{:?}",
+            plan.skipped
+        );
+        for object in &plan.objects {
+            let text = Value::Object(object.properties.clone()).to_string();
+            assert!(text.len() <= MAX_PROPERTIES_TEXT, "{}", text.len());
+        }
     }
 
     #[test]
