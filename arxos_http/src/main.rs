@@ -75,6 +75,16 @@ enum Command {
     Export(import::cli::ExportArgs),
 }
 
+/// A command's error on stderr, through the terminal's filter (`table::printable`): it may
+/// quote a model file or a database's message, whose escape sequences would otherwise reach
+/// the terminal (found by a review: an import's parse error cleared the screen).
+fn say_failure(e: &dyn std::error::Error) {
+    output::say_err(format_args!(
+        "error: {}",
+        table::printable(&error::chain(e))
+    ));
+}
+
 /// Logs go to stderr; the level comes from RUST_LOG (default `default_level`), and
 /// [`keeps_secrets_out`] has the last word.
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -152,7 +162,7 @@ async fn main() -> ExitCode {
                 } else {
                     // A RUST_LOG that leaves this server's own errors out (`off`, or a filter
                     // naming other targets only) would leave the reason it stopped nowhere.
-                    output::say_err(format_args!("error: {}", error::chain(&e)));
+                    say_failure(&e);
                 }
                 return ExitCode::FAILURE;
             }
@@ -160,21 +170,21 @@ async fn main() -> ExitCode {
         Command::Keys(args) => {
             init_logging(cli.log_format, "warn");
             if let Err(e) = keys::run(args).await {
-                output::say_err(format_args!("error: {}", error::chain(&e)));
+                say_failure(&e);
                 return ExitCode::FAILURE;
             }
         }
         Command::Import(args) => {
             init_logging(cli.log_format, "warn");
             if let Err(e) = import::cli::import(args).await {
-                output::say_err(format_args!("error: {}", error::chain(&e)));
+                say_failure(&e);
                 return ExitCode::FAILURE;
             }
         }
         Command::Export(args) => {
             init_logging(cli.log_format, "warn");
             if let Err(e) = import::cli::export(args).await {
-                output::say_err(format_args!("error: {}", error::chain(&e)));
+                say_failure(&e);
                 return ExitCode::FAILURE;
             }
         }

@@ -6,7 +6,7 @@ mod import_common;
 use std::collections::BTreeSet;
 
 use arxos_e2e::Cluster;
-use import_common::{arxos, fixture};
+use import_common::{arxos, arxos_failing, fixture};
 
 fn objects(db: &mut postgres::Client, building: &str) -> BTreeSet<(String, String)> {
     db.query(
@@ -253,16 +253,36 @@ fn export_reimports_to_the_same_tree() {
         };
         assert_eq!(properties(&mut db, to), properties(&mut db, from), "{from}");
     }
+    // The IRIs come from the building's key, whichever way --building names it (found by a
+    // review: by id, the file was another's); a file that cannot be written is named.
+    let id: String = db
+        .query_one(
+            "SELECT id::text FROM arxos.buildings WHERE key = 'b42'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let by_key = arxos(&cluster, &["export", "--building", "b42"]);
+    let by_id = arxos(&cluster, &["export", "--building", &id]);
+    assert!(!by_key.stdout.is_empty());
+    assert_eq!(by_id.stdout, by_key.stdout);
+    let (code, err) = arxos_failing(
+        &cluster,
+        &["export", "--building", "b42", "-o", "/nonexistent/x.ttl"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.starts_with("error: cannot write /nonexistent/x.ttl: "),
+        "{err}"
+    );
+
     // A database error is said once (found by an audit: the message, then the driver's
     // "db error: ERROR: …" repeating it)
-    let out = std::process::Command::new(arxos_e2e::arxos_bin())
-        .args(["export", "--building", "nosuch", "--format", "brick"])
-        .env("DATABASE_URL", cluster.url())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the arxos binary");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = arxos_failing(
+        &cluster,
+        &["export", "--building", "nosuch", "--format", "brick"],
+    );
+    assert_eq!(code, Some(1), "{err}");
     assert_eq!(err.matches("unknown building").count(), 1, "{err}");
     assert!(!err.contains("db error"), "{err}");
     std::fs::remove_dir_all(&dir).ok();

@@ -286,3 +286,60 @@ fn haystack_import_over_http() {
         multipart.body
     );
 }
+
+/// `arxos import` prints what it skipped and why, and its errors, through the terminal's
+/// filter: a model file is someone else's text, and its escape sequences (clear the screen,
+/// retitle the window, write the clipboard) must not reach the terminal (found by a review).
+#[test]
+fn the_cli_shows_a_file_s_escape_sequences_as_question_marks() {
+    let cluster = Cluster::start();
+    let dir = cluster.scratch_file("escapes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hs.json");
+    std::fs::write(
+        &file,
+        r#"{"meta":{"ver":"3.0"},"cols":[{"name":"id"}],"rows":[
+ {"id":"r:ok\u001b[2J\u001b]0;pwned\u0007","equip":"m:","equipRef":"r:gone\u001b[31mRED"}]}"#,
+    )
+    .unwrap();
+    let out = import_common::arxos(
+        &cluster,
+        &[
+            "import",
+            "--building",
+            "hsx",
+            "--dry-run",
+            file.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("skipped parent of ok?[2J?]0;pwned?: gone?[31mRED"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+
+    // an error quoting the file
+    let zinc = dir.join("bad.zinc");
+    std::fs::write(&zinc, "ver:\"3.0\"\nid\n\u{1b}]0;pwned\u{7}\n").unwrap();
+    let (_, stderr) = import_common::arxos_failing(
+        &cluster,
+        &[
+            "import",
+            "--building",
+            "hsx",
+            "--format",
+            "zinc",
+            zinc.to_str().unwrap(),
+        ],
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+}

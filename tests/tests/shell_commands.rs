@@ -707,6 +707,9 @@ fn sql_is_read_only_and_tabular() {
             "error: sql shows the rows of a query; COPY … TO STDOUT is for psql (use SELECT here)\n"
         )
     );
+    // behind a comment too (found by a review: "unexpected message from server")
+    let (_, err) = failing(&cluster, "sql /* c */ copy (select 1) to stdout");
+    assert!(err.contains("COPY … TO STDOUT is for psql"), "{err}");
     // Its 10 s limit is said as its own, not as the server's bare words (found by an audit).
     let (_, err) = failing(&cluster, "sql select pg_sleep(10.2)");
     assert!(

@@ -222,15 +222,21 @@ fn ctrl_c_twice_gives_up_a_connection_that_hangs() {
 
 /// A cluster with the sample building, a fresh home directory for the history file, and
 /// `arxos shell --building b42` on a pty with that home and `TERM`, without colours.
-fn sample_shell(
-    term: &str,
-    name: &str,
-) -> (Cluster, std::path::PathBuf, expectrl::session::OsSession) {
+/// A cluster with the sample building.
+fn sample_cluster() -> Cluster {
     let cluster = Cluster::start();
     cluster
         .client()
         .batch_execute("SELECT arxos.load_sample()")
         .expect("load the sample building");
+    cluster
+}
+
+fn sample_shell(
+    term: &str,
+    name: &str,
+) -> (Cluster, std::path::PathBuf, expectrl::session::OsSession) {
+    let cluster = sample_cluster();
     let home = std::env::temp_dir().join(format!("arxos-shell-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&home).expect("create a home directory");
     let mut command = Command::new(arxos_bin());
@@ -281,11 +287,87 @@ fn a_dumb_terminal_keeps_the_history_and_promises_no_completion() {
     shell
         .expect("/electrical\r\n")
         .expect("pwd prints the path");
-    shell.send("exit\r").expect("exit");
+    // Ctrl-C at the prompt drops what was typed and starts a fresh prompt (found by a review:
+    // the terminal stayed on the abandoned line, and the next line looked glued to it).
+    shell.expect("b42:/electrical> ").expect("the prompt");
+    shell.send("cd circ").expect("type");
+    shell.send("\x03").expect("Ctrl-C");
+    shell
+        .expect("\r\nb42:/electrical> ")
+        .expect("a fresh prompt on a line of its own");
+    shell.send("pwd\r").expect("pwd");
+    shell
+        .expect("/electrical\r\n")
+        .expect("the abandoned line was not run");
+    // a line that is not UTF-8 is not run, and the session goes on
+    shell.send(b"cd caf\xe9\r").expect("a Latin-1 byte");
+    shell
+        .expect("error: what was typed is not UTF-8")
+        .expect("said");
+    shell.send("exit 4\r").expect("exit");
     shell.expect(Eof).expect("the shell ends");
+    let status = shell.get_process().wait().expect("wait for the shell");
+    assert!(matches!(status, WaitStatus::Exited(_, 4)), "{status:?}");
     let history = std::fs::read_to_string(home.join(".arxos_history")).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&home);
     assert!(history.contains("cd /electrical"), "{history:?}");
+}
+
+/// A byte that is not UTF-8 typed at the line editor's prompt (a terminal set to Latin-1, Alt
+/// sending a high byte) fails that line only (found by a review: it ended the session, with
+/// status 0).
+#[test]
+fn a_line_that_is_not_utf8_is_not_run_and_the_session_goes_on() {
+    let (_cluster, home, mut shell) = sample_shell("xterm", "latin1");
+    shell.expect("b42:/> ").expect("the prompt");
+    // (0xE9 starts a three-byte sequence in UTF-8: the next byte shows it is not one)
+    shell.send(b"cd caf\xe9\r").expect("a Latin-1 byte");
+    shell
+        .expect("error: what was typed is not UTF-8")
+        .expect("said");
+    shell.expect("b42:/> ").expect("the prompt again");
+    shell.send("cd electrical\r").expect("cd");
+    shell
+        .expect("b42:/electrical> ")
+        .expect("the session goes on");
+    shell.send("exit 3\r").expect("exit");
+    shell.expect(Eof).expect("the shell ends");
+    let status = shell.get_process().wait().expect("wait for the shell");
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(matches!(status, WaitStatus::Exited(_, 3)), "{status:?}");
+}
+
+/// With its output redirected the shell reads typed lines as a script's, as psql does: no
+/// prompts or line-editing sequences in the file (found by a review: the user typed blind
+/// while the file filled with them).
+#[test]
+fn output_to_a_file_gets_the_answers_only() {
+    let cluster = sample_cluster();
+    let out = std::env::temp_dir().join(format!("arxos-shell-out-{}", std::process::id()));
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(r#""$0" shell --building b42 > "$1""#)
+        .arg(arxos_bin())
+        .arg(&out)
+        .env("DATABASE_URL", cluster.url())
+        .env_remove("HOME")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    let mut shell = Session::spawn(command).expect("start arxos shell on a pty");
+    shell.set_expect_timeout(Some(Duration::from_secs(30)));
+    shell.send("cd electrical\rpwd\r").expect("type");
+    wait_until(Duration::from_secs(30), "the answer in the file", || {
+        std::fs::read_to_string(&out)
+            .ok()
+            .filter(|t| t.contains("/electrical"))
+    });
+    shell.send("\x04").expect("Ctrl-D");
+    shell.expect(Eof).expect("the shell ends");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(text, "/electrical\n");
 }
 
 /// The prompt follows a rename of the building in use: after the next command that asks the

@@ -70,6 +70,11 @@ pub enum CliError {
     },
     #[error("cannot write the output: {0}")]
     Write(#[source] std::io::Error),
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<tokio_postgres::Error> for CliError {
@@ -160,7 +165,13 @@ fn progress_bar(total: u64) -> ProgressBar {
 
 fn report_skipped(skipped: &[super::model::Skipped]) {
     for s in skipped.iter().take(SKIPPED_SHOWN) {
-        say_err(format_args!("skipped {}: {}", s.what, s.reason));
+        // (a record's id and a reason quoting the file: the terminal's filter, as the
+        // shell's, so that a model file's escape sequences do not reach the terminal)
+        say_err(format_args!(
+            "skipped {}: {}",
+            crate::table::printable(&s.what),
+            crate::table::printable(&s.reason)
+        ));
     }
     if skipped.len() > SKIPPED_SHOWN {
         say_err(format_args!(
@@ -173,6 +184,20 @@ fn report_skipped(skipped: &[super::model::Skipped]) {
 pub async fn export(args: ExportArgs) -> Result<(), CliError> {
     let ExportFormat::Brick = args.format;
     let client = db::connect(&args.database).await?;
+    // One snapshot for the key, the objects and the connections: a move committed between two
+    // reads would name paths the file does not hold.
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    // The IRIs are made from the building's key, whichever way --building named it (found by
+    // a review: an id gave `urn:arxos:<uuid>:…`, another file than the key's).
+    let key: String = client
+        .query_one(
+            "SELECT b.key FROM arxos.buildings b WHERE b.id = arxos.building_id($1)",
+            &[&args.building],
+        )
+        .await?
+        .try_get(0)?;
     let rows = client
         .query(
             "SELECT o.path::text, o.type, o.properties FROM arxos.objects o
@@ -209,9 +234,13 @@ pub async fn export(args: ExportArgs) -> Result<(), CliError> {
             })
         })
         .collect::<Result<_, tokio_postgres::Error>>()?;
-    let text = to_turtle(&args.building, &objects, &connections);
+    client.batch_execute("COMMIT").await?;
+    let text = to_turtle(&key, &objects, &connections);
     match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(CliError::Write)?,
+        Some(path) => std::fs::write(path, text).map_err(|source| CliError::WriteFile {
+            path: path.clone(),
+            source,
+        })?,
         None => std::io::stdout()
             .write_all(text.as_bytes())
             .map_err(CliError::Write)?,

@@ -978,11 +978,7 @@ impl Session {
                 // COPY … TO STDOUT answers with the copy protocol, which this client does not
                 // speak (the connection reports an unexpected message and stays usable).
                 let copy = e.as_db_error().is_none()
-                    && query
-                        .trim_start()
-                        .split(|c: char| !c.is_ascii_alphabetic())
-                        .next()
-                        .is_some_and(|word| word.eq_ignore_ascii_case("copy"));
+                    && first_word(query).eq_ignore_ascii_case("copy");
                 // The server's words do not say whose limit it was (found by an audit).
                 let timed_out = e.as_db_error().is_some_and(|db| {
                     *db.code() == SqlState::QUERY_CANCELED && db.message().contains("statement timeout")
@@ -1215,9 +1211,58 @@ fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
+/// The first word of a statement, past blanks and comments (`-- …` to the end of the line,
+/// `/* … */`, which nest in PostgreSQL): a comment before `COPY` hid it (found by a review).
+fn first_word(query: &str) -> &str {
+    let mut rest = query;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.find('\n').map_or("", |i| &after[i + 1..]);
+        } else if rest.starts_with("/*") {
+            // (byte offsets, cut only just past an ASCII `*/` or at the end)
+            let bytes = rest.as_bytes();
+            let (mut depth, mut i) = (0usize, 0usize);
+            while i < bytes.len() {
+                if bytes[i..].starts_with(b"/*") {
+                    depth += 1;
+                    i += 2;
+                } else if bytes[i..].starts_with(b"*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            rest = &rest[i.min(bytes.len())..];
+        } else {
+            return rest
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .next()
+                .unwrap_or_default();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_word_is_found_past_comments() {
+        assert_eq!(first_word("  copy (select 1) to stdout"), "copy");
+        assert_eq!(first_word("/* c */ COPY t TO STDOUT"), "COPY");
+        assert_eq!(
+            first_word("/* a /* nested */ é */\n-- line\n  copy x"),
+            "copy"
+        );
+        assert_eq!(first_word("-- only a comment"), "");
+        assert_eq!(first_word("/* unclosed é"), "");
+        assert_eq!(first_word("select 1"), "select");
+    }
 
     #[test]
     fn help_lists_every_command() {

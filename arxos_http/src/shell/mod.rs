@@ -15,6 +15,7 @@ mod complete;
 mod error;
 mod find;
 mod parse;
+mod plain;
 mod render;
 
 use std::cell::RefCell;
@@ -134,7 +135,10 @@ fn run_blocking(args: ShellArgs, runtime: tokio::runtime::Handle) -> u8 {
     if let Some(commands) = args.command {
         // As piped input: one line at a time, so comments and line breaks mean the same.
         run_script(&session, commands.lines().map(|l| Ok(l.to_owned())))
-    } else if io::stdin().is_terminal() {
+    } else if io::stdin().is_terminal() && io::stdout().is_terminal() {
+        // (With stdout redirected, lines are read as a script's, as psql does: line editing
+        // would write its prompts and control sequences into the file, and the user type
+        // blind; found by a review.)
         interactive(session)
     } else {
         // Input that cannot be read (a directory, a device's error) is an error and ends the
@@ -426,6 +430,25 @@ fn run_script(
     status
 }
 
+/// Why a typed line was not run: what the terminal sent is not UTF-8.
+const NOT_UTF8_TYPED: &str =
+    "what was typed is not UTF-8 (a terminal set to another encoding?): the line was not run";
+
+/// Failed reads in a row after which the session ends.
+const MAX_FAILED_READS: u32 = 100;
+
+/// A line from a plain terminal ([`plain`]), as rustyline would give it.
+fn read_plain(session: &RefCell<Session>, prompt: &str) -> Result<String, ReadlineError> {
+    session.borrow().db().begin_line();
+    match plain::read_line(prompt, || session.borrow().db().interrupted()) {
+        Ok(plain::Read::Line(bytes)) => String::from_utf8(bytes)
+            .map_err(|_| ReadlineError::Io(io::ErrorKind::InvalidData.into())),
+        Ok(plain::Read::Interrupted) => Err(ReadlineError::Interrupted),
+        Ok(plain::Read::Eof) => Err(ReadlineError::Eof),
+        Err(e) => Err(ReadlineError::Io(e)),
+    }
+}
+
 fn interactive(session: Rc<RefCell<Session>>) -> u8 {
     if let Err(e) = session.borrow_mut().db_mut().cancel_on_interrupt() {
         to_stderr(format_args!(
@@ -471,9 +494,20 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
     // Whether the history file takes what is typed: said once when it does not (found by an
     // audit: an unwritable one lost the session's lines without a word).
     let mut history_kept = true;
+    // Reads that failed one after the other: a terminal that keeps failing ends the session
+    // rather than spinning.
+    let mut failed_reads = 0u32;
     loop {
         let prompt = session.borrow().prompt();
-        match editor.readline(&prompt) {
+        let read = if plain {
+            read_plain(&session, &prompt)
+        } else {
+            editor.readline(&prompt)
+        };
+        if read.is_ok() {
+            failed_reads = 0;
+        }
+        match read {
             Ok(text) => {
                 // Kept at once: a session whose terminal closes (SIGHUP) or that is killed
                 // keeps what was typed; the save at the end tidies the file.
@@ -513,11 +547,28 @@ fn interactive(session: Rc<RefCell<Session>>) -> u8 {
                 }
                 continue;
             }
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Eof) => {
+                if plain {
+                    // (the terminal leaves the cursor after the prompt)
+                    crate::output::say(format_args!(""));
+                }
+                break;
+            }
+            // A byte that is not UTF-8 (a terminal set to Latin-1, Alt sending a high byte, a
+            // binary paste): that line is not run, as in a script, and the session goes on
+            // (found by a review: it ended the session, with status 0).
+            Err(ReadlineError::Io(e))
+                if e.kind() == io::ErrorKind::InvalidData && failed_reads < MAX_FAILED_READS =>
+            {
+                failed_reads += 1;
+                report(&ShellError::Invalid(NOT_UTF8_TYPED.to_owned()));
+                continue;
+            }
             Err(e) => {
                 report(&ShellError::Invalid(format!(
                     "cannot read from the terminal: {e}"
                 )));
+                status = EXIT_FAILED;
                 break;
             }
         }

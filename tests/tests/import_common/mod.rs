@@ -15,18 +15,32 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Runs `arxos ARGS` against the cluster; asserts that it succeeded.
 pub fn arxos(cluster: &Cluster, args: &[&str]) -> Output {
-    let out = Command::new(arxos_bin())
-        .args(args)
-        .env("DATABASE_URL", cluster.url())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the arxos binary");
+    let out = run(cluster, args);
     assert!(
         out.status.success(),
         "arxos {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Runs `arxos ARGS` against the cluster, expecting it to fail: its exit code and stderr.
+pub fn arxos_failing(cluster: &Cluster, args: &[&str]) -> (Option<i32>, String) {
+    let out = run(cluster, args);
+    assert!(!out.status.success(), "arxos {args:?} succeeded");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn run(cluster: &Cluster, args: &[&str]) -> Output {
+    Command::new(arxos_bin())
+        .args(args)
+        .env("DATABASE_URL", cluster.url())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the arxos binary")
 }
 
 /// The path of the object imported from a source id (kept in `properties.source_id`).
