@@ -428,7 +428,7 @@ fn query_key_last_event_id_over_after_and_keep_alive() {
         matches!(comments.as_slice(), [Some(k)] | [Some(_), Some(k)] if k == "keep-alive")
             && comments
                 .iter()
-                .all(|c| matches!(c.as_deref(), Some("keep-alive" | "skipped"))),
+                .all(|c| matches!(c.as_deref(), Some("keep-alive" | "skipped" | "caught up"))),
         "{comments:?}"
     );
 }
@@ -866,6 +866,64 @@ fn recent_moves_a_scoped_key_past_other_buildings() {
             .any(|e| e["type"] == "building.deleted")
             .then_some(())
     });
+}
+
+/// A stream of one building moves its position past the other buildings' events once its
+/// replay has caught up, and says so at once (found by a review: it kept its last event's id,
+/// replayed the others' events on every reconnect, and was answered 410 once they were
+/// purged). Its answer tells nginx not to buffer it.
+#[test]
+fn a_stream_of_one_building_moves_past_the_others() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    desks(&cluster, "quiet", "d", 1);
+    let key: String = cluster
+        .client()
+        .query_one(
+            "SELECT key FROM arxos.create_api_key('quiet', ARRAY['read'], ARRAY['quiet'])",
+            &[],
+        )
+        .expect("create a key limited to one building")
+        .get(0);
+    let start = head(&cluster);
+    desks(&cluster, "busy", "d", 50);
+    let now = head(&cluster);
+    let mut stream = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", &start.to_string())],
+    );
+    assert_eq!(stream.status, 200);
+    assert!(
+        stream
+            .headers
+            .contains(&("x-accel-buffering".to_owned(), "no".to_owned())),
+        "{:?}",
+        stream.headers
+    );
+    // well before the 15 s after which skipped events are said anyway
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stream.last_event_id < Some(now) && std::time::Instant::now() < deadline {
+        stream.comment(Duration::from_secs(1));
+    }
+    let told = stream.last_event_id.unwrap();
+    assert!(told >= now, "told {told}, head {now}");
+    drop(stream);
+    // those events purged, the stream resumes from where it was told
+    cluster
+        .client()
+        .execute("DELETE FROM arxos.events WHERE id <= $1", &[&now])
+        .expect("purge");
+    let mut again = SseClient::connect(
+        shim.addr(),
+        "/api/events",
+        &[("X-API-Key", &key), ("Last-Event-ID", &told.to_string())],
+    );
+    let status = again.status;
+    if status != 200 {
+        panic!("{status}: {}", again.body_text());
+    }
+    again.wait_ready();
 }
 
 /// A start beyond the outbox's head (a cursor from another database, or from before a restore)

@@ -72,7 +72,7 @@ pub async fn recent(
     };
     // Whether the page is limited to one building by the key's list rather than the request's.
     let mut by_key = sub.filter.building_id.is_none() && building.is_some();
-    let (mut page, mut scope) = match read(building).await {
+    let mut page = match read(building).await {
         // The key's only building, not named by the request, deleted since the key was made
         // (a key stays limited to it, docs/sql.md): its events are still the key's to read,
         // `building.deleted` among them, through row-level security alone.
@@ -90,10 +90,11 @@ pub async fn recent(
     // subscription read them (found by a review: a building the key had just gained had its
     // events skipped, and last_id moved past them); a page limited to the key's only building
     // as it was is read again, limited by row-level security alone.
-    if by_key && scope != sub.filter.allowed_buildings {
-        (page, scope) = read(None).await?;
+    if by_key && page.scope != sub.filter.allowed_buildings {
+        page = read(None).await?;
     }
-    sub.filter.allowed_buildings = scope;
+    sub.filter.allowed_buildings = page.scope;
+    let page = page.events;
     // A page shorter than asked (in events and in bytes, event::PAGE_BYTES: a page cut by its
     // bytes is not the end) holds every event the key may see up to the head read before
     // it (every id up to that head was visible to the page's query), so the next poll starts

@@ -118,6 +118,8 @@ pub async fn stream(
         gaps_seen,
         told: cursor,
         told_at: Instant::now(),
+        covered: None,
+        caught_up: false,
         greeted: false,
         ended: false,
     };
@@ -130,9 +132,16 @@ pub async fn stream(
             .await
             .map(|event| (Ok::<_, Infallible>(event), reader))
     });
-    Ok(Sse::new(events)
+    let mut response = Sse::new(events)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
-        .into_response())
+        .into_response();
+    // nginx holds a proxied response back in its buffers unless told not to (found by a
+    // review; docs/operations.md, "Behind a reverse proxy")
+    response.headers_mut().insert(
+        axum::http::HeaderName::from_static("x-accel-buffering"),
+        axum::http::HeaderValue::from_static("no"),
+    );
+    Ok(response)
 }
 
 /// The `Last-Event-ID` header: an event id (digits only, as the ids the stream sends), or
@@ -230,6 +239,11 @@ struct Reader {
     /// The position the client was last told (the id of a message, or a position), and when.
     told: i64,
     told_at: Instant,
+    /// The head a short replayed page covered ([`outbox::Page::head`]), for the position once
+    /// the page is out.
+    covered: Option<i64>,
+    /// The replay has just caught up: the position is told at once.
+    caught_up: bool,
     greeted: bool,
     /// The last message (a retry hint) is out: the stream ends.
     ended: bool,
@@ -276,17 +290,34 @@ impl Reader {
                     return Some(message(&event));
                 }
             }
+            // A replayed page short of its bounds held every event the stream could see up to
+            // the head read before it: the position moves there once the page is out (found by
+            // a review: a stream of one quiet building kept the position of its last event,
+            // replayed every other building's events again on each reconnect, and was told
+            // 410 once they were purged).
+            if let Some(head) = self.covered.take() {
+                self.cursor = self.cursor.max(head);
+            }
             // Events the filters skipped move the position too: said now and then, so that a
-            // narrow stream resumes from near here, not from its last match.
-            if self.cursor > self.told && self.told_at.elapsed() >= KEEP_ALIVE {
+            // narrow stream resumes from near here, not from its last match; and at once when
+            // a replay has caught up, so that a short session saves it too.
+            if self.cursor > self.told && (self.caught_up || self.told_at.elapsed() >= KEEP_ALIVE) {
+                let why = if self.caught_up {
+                    "caught up"
+                } else {
+                    "skipped"
+                };
+                self.caught_up = false;
                 self.told = self.cursor;
                 self.told_at = Instant::now();
-                return Some(position(self.cursor, "skipped"));
+                return Some(position(self.cursor, why));
             }
+            self.caught_up = false;
             if self.replaying {
-                if self.rx.is_none() {
-                    self.rx = Some(self.state.hub.subscribe());
-                }
+                // Subscribed afresh before each page: the hub keeps every event a receiver has
+                // not read, so a receiver held through a long replay kept the whole ring (found
+                // by a review); one made before the last page still covers everything after it.
+                self.rx = Some(self.state.hub.subscribe());
                 // Read before the page: a page read once the listener knew its start covers
                 // everything up to where the hub's events begin.
                 let hub_live = self.state.hub.is_live();
@@ -301,17 +332,23 @@ impl Reader {
                 )
                 .await
                 {
-                    Ok((_, scope)) if scope != self.filter.allowed_buildings => {
+                    Ok(page) if page.scope != self.filter.allowed_buildings => {
                         // Read under a key whose buildings changed since the stream began,
                         // before the shim heard of it: the page is not filtered with the old
                         // ones, the stream ends before it (found by a review).
                         return Some(self.buildings_changed());
                     }
-                    Ok((page, _)) => {
+                    Ok(outbox::Page {
+                        events: page, head, ..
+                    }) => {
                         // a page cut by its bytes is not the outbox's end
                         let caught_up = super::event::page_is_short(&page, REPLAY_PAGE);
+                        if caught_up {
+                            self.covered = Some(head);
+                        }
                         if caught_up && hub_live {
                             self.replaying = false;
+                            self.caught_up = true;
                         } else if caught_up && page.is_empty() {
                             // The listener has not started (the database was away when the
                             // shim started): the hub's first events may lie past what the

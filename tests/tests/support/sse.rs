@@ -22,6 +22,8 @@ pub struct SseClient {
     pub status: u16,
     /// The `Content-Type` header's value.
     pub content_type: Option<String>,
+    /// Every header, names lower-case.
+    pub headers: Vec<(String, String)>,
     /// The last `retry:` field read (milliseconds).
     pub retry: Option<u64>,
     /// The server ended the body (rather than a read timing out).
@@ -64,6 +66,7 @@ impl SseClient {
         let mut chunked = false;
         let mut content_type = None;
         let mut content_length = None;
+        let mut headers = Vec::new();
         loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
@@ -71,6 +74,7 @@ impl SseClient {
                 break;
             }
             let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
             match name.trim().to_ascii_lowercase().as_str() {
                 "transfer-encoding" if value.contains("chunked") => chunked = true,
                 "content-type" => content_type = Some(value.trim().to_owned()),
@@ -82,6 +86,7 @@ impl SseClient {
             reader,
             status,
             content_type,
+            headers,
             retry: None,
             ended: false,
             last_event_id: None,
