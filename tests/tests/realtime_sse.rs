@@ -816,13 +816,10 @@ fn recent_pages_through_the_outbox() {
     }
 }
 
-/// A key limited to a quiet building moves on past the events of the others: a short page
-/// answers the head as `last_id`, so the next poll does not scan them again.
-#[test]
-fn recent_moves_a_scoped_key_past_other_buildings() {
-    let cluster = Cluster::start();
-    let shim = Shim::start(&cluster.url());
-    desks(&cluster, "quiet", "d", 1);
+/// Building `quiet` with one event and a read key limited to it, then 50 events of building
+/// `busy`: the key, the head before those and the head after.
+fn quiet_and_busy(cluster: &Cluster) -> (String, i64, i64) {
+    desks(cluster, "quiet", "d", 1);
     let key: String = cluster
         .client()
         .query_one(
@@ -831,9 +828,18 @@ fn recent_moves_a_scoped_key_past_other_buildings() {
         )
         .expect("create a key limited to one building")
         .get(0);
-    let start = head(&cluster);
-    desks(&cluster, "busy", "d", 50);
-    let now = head(&cluster);
+    let start = head(cluster);
+    desks(cluster, "busy", "d", 50);
+    (key, start, head(cluster))
+}
+
+/// A key limited to a quiet building moves on past the events of the others: a short page
+/// answers the head as `last_id`, so the next poll does not scan them again.
+#[test]
+fn recent_moves_a_scoped_key_past_other_buildings() {
+    let cluster = Cluster::start();
+    let shim = Shim::start(&cluster.url());
+    let (key, start, now) = quiet_and_busy(&cluster);
     assert!(now > start + 50, "{start} {now}");
     let recent = |limit: u32| {
         let reply = Http::new().request(
@@ -876,18 +882,7 @@ fn recent_moves_a_scoped_key_past_other_buildings() {
 fn a_stream_of_one_building_moves_past_the_others() {
     let cluster = Cluster::start();
     let shim = Shim::start(&cluster.url());
-    desks(&cluster, "quiet", "d", 1);
-    let key: String = cluster
-        .client()
-        .query_one(
-            "SELECT key FROM arxos.create_api_key('quiet', ARRAY['read'], ARRAY['quiet'])",
-            &[],
-        )
-        .expect("create a key limited to one building")
-        .get(0);
-    let start = head(&cluster);
-    desks(&cluster, "busy", "d", 50);
-    let now = head(&cluster);
+    let (key, start, now) = quiet_and_busy(&cluster);
     let mut stream = SseClient::connect(
         shim.addr(),
         "/api/events",
