@@ -136,6 +136,12 @@ NEW_EXTENSION=$("${PSQL[@]}" -d arxos -Atc "select count(*) = 0 from pg_extensio
 # review: `| grep -v NOTICE || true` let it go on to fail later on a missing role).
 "${PSQL[@]}" -d arxos -c "SET client_min_messages = warning" \
     -c "CREATE EXTENSION IF NOT EXISTS arxos CASCADE" -c "ALTER EXTENSION arxos UPDATE"
+# What docs/bi.md advises for a database whose readers may write nothing: no temporary tables
+# (without them no role of the extension's can make a trigger of its own, so the history
+# guards hold against arxos_api too: docs/security.md) and no large objects. No role of the
+# extension needs either (found by a review: this cluster left PUBLIC its TEMPORARY).
+"${PSQL[@]}" -d arxos -c "REVOKE TEMPORARY ON DATABASE arxos FROM PUBLIC" \
+    -c "REVOKE EXECUTE ON FUNCTION pg_catalog.lo_creat(integer), pg_catalog.lo_create(oid), pg_catalog.lo_from_bytea(oid, bytea), pg_catalog.lo_import(text), pg_catalog.lo_import(text, oid) FROM PUBLIC"
 # POST /api/query logs in as its own role (docs/security.md); this private cluster trusts
 # local connections, so the role needs only LOGIN.
 "${PSQL[@]}" -d arxos -c "ALTER ROLE arxos_query LOGIN"

@@ -163,6 +163,27 @@ fn start_refuses_what_it_cannot_name_then_serves_and_stops() {
     assert!(std::fs::read_to_string(&log)
         .unwrap()
         .contains(&format!("ArxOS is serving on http://127.0.0.1:{http_port}")));
+    // The cluster follows docs/bi.md: no role may make temporary tables (where a trigger of
+    // its own would pass the history guards, docs/security.md) or large objects.
+    let mut db = postgres::Client::connect(&env_value(&env, "DATABASE_URL"), postgres::NoTls)
+        .expect("connect to the env file's database");
+    let row = db
+        .query_one(
+            "SELECT has_database_privilege('arxos_api', 'arxos', 'TEMPORARY'),
+                    has_database_privilege('arxos_query', 'arxos', 'TEMPORARY'),
+                    has_function_privilege('arxos_api', 'lo_from_bytea(oid, bytea)', 'EXECUTE')",
+            &[],
+        )
+        .expect("read the privileges");
+    assert_eq!(
+        (
+            row.get::<_, bool>(0),
+            row.get::<_, bool>(1),
+            row.get::<_, bool>(2)
+        ),
+        (false, false, false)
+    );
+    drop(db);
 
     // SIGTERM (docker stop): the server and the cluster stop, the data stays.
     let pid = started.0.id().to_string();
