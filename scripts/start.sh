@@ -16,27 +16,42 @@ HTTP_ADDR=${ARXOS_HTTP_ADDR:-127.0.0.1:3000}
 ARXOS_BIN=${ARXOS_BIN:-$(command -v arxos || true)}
 [ -x "$ARXOS_BIN" ] || die "the arxos binary was not found (set ARXOS_BIN)"
 # The env file names the server's address, so it must be a fixed one (`arxos serve` itself
-# takes port 0 and logs the port it got).
+# takes port 0 and logs the port it got), and one `arxos serve` takes: a numeric IPv4 address
+# or a bracketed IPv6 one (no host name), and a port from 1 to 65535. Checked here, before the
+# cluster starts (found by a review: `localhost:3000` and port 70000 failed only then).
 HTTP_PORT=${HTTP_ADDR##*:}
-case $HTTP_PORT in
-    '' | *[!0-9]* | 0) die "ARXOS_HTTP_ADDR must be host:port with a port of its own ($HTTP_ADDR): the env file names it" ;;
-esac
-# Where to knock to see that something listens on HTTP_ADDR: a wildcard address is reached on
-# loopback, an IPv6 literal without its brackets.
 PROBE_HOST=${HTTP_ADDR%:*}
+ipv4='^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$'
+if [[ $PROBE_HOST =~ $ipv4 ]]; then
+    for octet in "${BASH_REMATCH[@]:1}"; do
+        [ $((10#$octet)) -le 255 ] || PROBE_HOST=bad
+    done
+elif [[ $PROBE_HOST =~ ^\[[0-9A-Fa-f:.]+\]$ ]]; then
+    PROBE_HOST=${PROBE_HOST#[}
+    PROBE_HOST=${PROBE_HOST%]}
+else
+    PROBE_HOST=bad
+fi
+if [ "$PROBE_HOST" = bad ] || [[ ! $HTTP_PORT =~ ^[0-9]{1,5}$ ]] \
+    || [ $((10#$HTTP_PORT)) -lt 1 ] || [ $((10#$HTTP_PORT)) -gt 65535 ]; then
+    die "ARXOS_HTTP_ADDR must be a numeric address and a port of its own, 1 to 65535 (127.0.0.1:3000, 0.0.0.0:3000, [::1]:3000), not $HTTP_ADDR: the env file names it"
+fi
+HTTP_PORT=$((10#$HTTP_PORT))
+# Where to knock to see that something listens: a wildcard address is reached on loopback
+# (only there: another program on another of the host's addresses is the server's to find).
 case $PROBE_HOST in
     0.0.0.0) PROBE_HOST=127.0.0.1 ;;
-    '[::]') PROBE_HOST=::1 ;;
-    \[*\]) PROBE_HOST=${PROBE_HOST#[}; PROBE_HOST=${PROBE_HOST%]} ;;
+    ::) PROBE_HOST=::1 ;;
 esac
-# The URL the env file and the banner give: a wildcard address is reached on loopback.
+# The URL the env file and the banner give.
 case $PROBE_HOST in
     *:*) SERVER_URL="http://[$PROBE_HOST]:$HTTP_PORT" ;;
     *) SERVER_URL="http://$PROBE_HOST:$HTTP_PORT" ;;
 esac
-# http_listens: true when something accepts connections on HTTP_ADDR.
+# http_listens: true when something accepts connections on HTTP_ADDR (within 2 s: an address
+# of another host would hang the connect for minutes).
 http_listens() {
-    (exec 3<>"/dev/tcp/$PROBE_HOST/$HTTP_PORT") 2>/dev/null
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$PROBE_HOST" "$HTTP_PORT" 2>/dev/null
 }
 # Before anything starts: the server would fail to bind, after the cluster started and the env
 # file named another program's address (found by a review).
@@ -191,23 +206,24 @@ STOPS="the server and the database"
 DATABASE_URL="$DATABASE_URL" ARXOS_HTTP_ADDR="$HTTP_ADDR" "$ARXOS_BIN" serve &
 SERVER_PID=$!
 # The env file and the banner once the server listens, so that they never name an address
-# where no ArxOS answers (the server exits with its reason when it cannot bind).
+# where no ArxOS answers: a server that exits first (it cannot bind, say) says why and leaves
+# them unwritten. The file is written whole, then renamed into place.
 ticks=150
 until http_listens; do
     kill -0 "$SERVER_PID" 2>/dev/null || break
-    if [ "$ticks" -eq 0 ]; then
-        log "the server does not listen on $HTTP_ADDR after 30 s: waiting on"
-        break
-    fi
     ticks=$((ticks - 1))
+    if [ "$ticks" -eq 0 ]; then
+        log "the server does not listen on $HTTP_ADDR after 30 s: the env file waits until it does"
+    fi
     sleep 0.2
 done
 if kill -0 "$SERVER_PID" 2>/dev/null; then
-    cat >"$ENV_OUT" <<ENV
+    cat >"$ENV_OUT.tmp" <<ENV
 DATABASE_URL=$DATABASE_URL
 ARXOS_URL=$SERVER_URL
 ARXOS_API_KEY=$API_KEY
 ENV
+    mv -f "$ENV_OUT.tmp" "$ENV_OUT"
     cat <<MSG
 
   ArxOS is serving on $SERVER_URL (PostgreSQL on 127.0.0.1:$PG_PORT).

@@ -55,7 +55,40 @@ fn jsonb_raw_size(doc: AnyElement) -> i64 {
 /// # Safety
 /// `doc` must be a jsonb datum.
 pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
-    use pg_sys::JsonbIteratorToken::*;
+    check_size(what, doc);
+    check_shape(what, doc);
+}
+
+/// Whether the jsonb `doc` is larger than a stored document may be.
+///
+/// # Safety
+/// `doc` must be a jsonb datum.
+pub(crate) unsafe fn oversized(doc: pg_sys::Datum) -> bool {
+    pg_sys::toast_raw_datum_size(doc) > MAX_DOCUMENT_BYTES
+}
+
+/// Whether the jsonb objects `a` and `b` are equal but for their member `key`.
+///
+/// # Safety
+/// `a` and `b` must be jsonb datums.
+pub(crate) unsafe fn equal_but(key: &str, a: pg_sys::Datum, b: pg_sys::Datum) -> bool {
+    use pgrx::fcinfo::{direct_function_call, direct_function_call_as_datum};
+    use pgrx::IntoDatum;
+    let key = key.into_datum();
+    let without = |doc| direct_function_call_as_datum(pg_sys::jsonb_delete, &[Some(doc), key]);
+    match (without(a), without(b)) {
+        (Some(a), Some(b)) => {
+            direct_function_call::<bool>(pg_sys::jsonb_eq, &[Some(a), Some(b)]).unwrap_or(false)
+        }
+        _ => false,
+    }
+}
+
+/// Raises 22023 when the jsonb `doc` is larger than a stored document may be.
+///
+/// # Safety
+/// `doc` must be a jsonb datum.
+unsafe fn check_size(what: &str, doc: pg_sys::Datum) {
     // From the header or the TOAST pointer: a document too large is not read.
     let size = pg_sys::toast_raw_datum_size(doc);
     if size > MAX_DOCUMENT_BYTES {
@@ -69,6 +102,14 @@ pub(crate) unsafe fn check_document(what: &str, doc: pg_sys::Datum) {
             "keep large data elsewhere (a file store) and store its link; time series go to readings",
         );
     }
+}
+
+/// Raises 22023 when the jsonb `doc` nests too deep or holds a number out of range.
+///
+/// # Safety
+/// `doc` must be a jsonb datum.
+pub(crate) unsafe fn check_shape(what: &str, doc: pg_sys::Datum) {
+    use pg_sys::JsonbIteratorToken::*;
     let jsonb = pg_sys::pg_detoast_datum(doc.cast_mut_ptr()).cast::<pg_sys::Jsonb>();
     let mut iterator = pg_sys::JsonbIteratorInit(&mut (*jsonb).root);
     let mut value: pg_sys::JsonbValue = std::mem::zeroed();

@@ -110,6 +110,10 @@ SELECT regress.try($$SELECT arxos.import_batch('b42', '{"object": [{"path": "/im
 SELECT regress.try($$SELECT arxos.import_batch('b42', '{"objects": [{"path": "/imp/a", "type": "thing", "colour": "red"}]}')$$);
 SELECT regress.try($$SELECT arxos.import_batch('b42', '{"connections": [{"from": "/hvac", "to": "/plumbing", "kind": "air", "via": "x"}]}')$$);
 SELECT arxos.merge_keys('{"a": 1, "b": 2}', '{"b": null, "c": 3}') AS merged;
+-- an import adding to properties an object has: the merge past 1 MiB is refused, naming it
+SELECT arxos.import_batch('b42', jsonb_build_object('objects', jsonb_build_array(jsonb_build_object('path', '/imp/big', 'type', 'thing', 'properties', jsonb_build_object('a', repeat('a', 600000)))))) ->> 'created' AS created;
+SELECT regress.try($$SELECT arxos.import_batch('b42', jsonb_build_object('objects', jsonb_build_array(jsonb_build_object('path', '/imp/big', 'type', 'thing', 'properties', jsonb_build_object('b', repeat('b', 600000))))))$$);
+SELECT arxos.rm('b42', '/imp', recursive => true) > 0 AS removed;
 
 -- keys, listeners, the sequencer, deliveries, retention: NULLs and ranges
 SELECT arxos.revoke_api_key('00000000-0000-0000-0000-000000000000') AS unknown_key_revoked;

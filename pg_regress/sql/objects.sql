@@ -91,6 +91,15 @@ UPDATE arxos.objects SET properties = (SELECT doc FROM compressed)
  WHERE building_id = arxos.building_id('b42') AND path = '/x';
 DROP TABLE compressed;
 SELECT (arxos.patch('b42', '/x', properties => '{"big": null}')).properties AS shrunk;
+-- a reading writes its value into metrics.reading: metrics near the limit take an object's
+-- readings still (found by a review: every batch naming it failed), not a change of another key
+SELECT (arxos.patch('b42', '/x', metrics => jsonb_build_object('blob', repeat('m', 1048500)))).version > 0 AS near_the_limit;
+SELECT arxos.record_batch('b42', '[{"path": "/x", "value": 1}, {"path": "/electrical", "value": 2}]') IS NOT NULL AS recorded;
+SELECT arxos.jsonb_raw_size(metrics) > 1048576 AS over_by_the_reading, metrics->'reading'->'value' AS reading
+  FROM arxos.objects WHERE building_id = arxos.building_id('b42') AND path = '/x';
+SELECT arxos.patch('b42', '/x', metrics => '{"other": 1}');
+SELECT (arxos.patch('b42', '/x', metrics => '{"blob": null}')).version > 0 AS shrunk;
+DELETE FROM arxos.readings WHERE building_id = arxos.building_id('b42');
 -- an equal document written another way (1.000 for 1) is no change: no version, no history,
 -- and the stored text stays as it was (found by an audit: it changed without a trace)
 SELECT (arxos.put('b42', '/num', 'thing', properties => '{"v": 1, "w": [2.50]}')).version;

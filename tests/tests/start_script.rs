@@ -94,18 +94,21 @@ fn start_refuses_what_it_cannot_name_then_serves_and_stops() {
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(scratch_dir()).unwrap();
 
-    // Port 0: the env file could not say where the server is.
-    let out = refused(&dir.0, "127.0.0.1:0");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("ARXOS_HTTP_ADDR must be host:port with a port of its own"),
-        "{stderr}"
-    );
-    assert!(
-        !dir.0.exists(),
-        "nothing is made before the address is checked"
-    );
+    // Port 0 (the env file could not say where the server is), and what `arxos serve` would
+    // refuse only once the cluster runs: a host name, a port out of range.
+    for addr in ["127.0.0.1:0", "localhost:3000", "127.0.0.1:70000"] {
+        let out = refused(&dir.0, addr);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{addr}: {stderr}");
+        assert!(
+            stderr.contains("ARXOS_HTTP_ADDR must be a numeric address and a port of its own"),
+            "{addr}: {stderr}"
+        );
+        assert!(
+            !dir.0.exists(),
+            "nothing is made before the address is checked"
+        );
+    }
 
     // An address something else holds: refused before the cluster starts (the server would
     // fail to bind, and the env file would name the other program).

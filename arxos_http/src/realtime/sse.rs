@@ -136,7 +136,7 @@ pub async fn stream(
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response();
     // nginx holds a proxied response back in its buffers unless told not to (found by a
-    // review; docs/operations.md, "Behind a reverse proxy")
+    // review; docs/realtime.md, "Headers")
     response.headers_mut().insert(
         axum::http::HeaderName::from_static("x-accel-buffering"),
         axum::http::HeaderValue::from_static("no"),
