@@ -8,7 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 # (the Docker image's `docker run arxos serve --pool-size 4` was dropped without a word; found
 # by a review)
-[ $# -eq 0 ] || die "start.sh takes no arguments ($*): configure the server with its environment variables (docs/operations.md), e.g. docker run -e ARXOS_POOL_SIZE=4 …"
+# (Their number only: an argument may hold a password, --database-url postgres://u:pw@…, and
+# this message goes to docker logs; found by an audit.)
+[ $# -eq 0 ] || die "start.sh takes no arguments (given $#): configure the server with its environment variables (docs/operations.md), e.g. docker run -e ARXOS_POOL_SIZE=4 …"
 
 ARXOS_DIR=${ARXOS_DIR:-$ROOT_DIR/.arxos}
 PG_PORT=${ARXOS_PG_PORT:-5433}

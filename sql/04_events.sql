@@ -246,13 +246,17 @@ $$;
 -- by a review).
 CREATE FUNCTION arxos.deleted_building_id(building text) RETURNS uuid
 LANGUAGE sql STABLE AS $$
+    -- (each cast guarded where it stands, as in arxos.ls: inlined, a comparison's operand is
+    -- evaluated to estimate it, outside the CASE around it)
     SELECT CASE WHEN arxos.uuid_shaped(building) THEN
                coalesce(
                    (SELECT p.building_id FROM arxos.events_pending p
-                     WHERE p.building_id = building::uuid AND p.type = 'building.deleted'
+                     WHERE p.building_id = (CASE WHEN arxos.uuid_shaped(building) THEN building END)::uuid
+                       AND p.type = 'building.deleted'
                      ORDER BY p.seq DESC LIMIT 1),
                    (SELECT e.building_id FROM arxos.events e
-                     WHERE e.building_id = building::uuid AND e.type = 'building.deleted'
+                     WHERE e.building_id = (CASE WHEN arxos.uuid_shaped(building) THEN building END)::uuid
+                       AND e.type = 'building.deleted'
                      ORDER BY e.id DESC LIMIT 1))
            ELSE
                coalesce(

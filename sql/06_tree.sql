@@ -576,8 +576,12 @@ LANGUAGE sql STABLE AS $$
     -- cost was a third of a small listing), and reach the listing as InitPlan parameters so the
     -- (building_id, parent_path, path) index returns the rows in order, without a sort.
     WITH r AS MATERIALIZED (
+        -- (the cast guarded inside the comparison too: the planner estimates an inlined call's
+        -- index condition by evaluating it, and `building::uuid` of a key given as an
+        -- expression, current_setting(…), failed outside the CASE; found by a review)
         SELECT CASE WHEN arxos.uuid_shaped(building)
-                    THEN (SELECT b.id FROM arxos.buildings b WHERE b.id = building::uuid)
+                    THEN (SELECT b.id FROM arxos.buildings b
+                           WHERE b.id = (CASE WHEN arxos.uuid_shaped(building) THEN building END)::uuid)
                     ELSE (SELECT b.id FROM arxos.buildings b WHERE b.key = building) END AS b,
                arxos.normalize_path(path) AS p, arxos.after_path(after) AS a
     ), args AS MATERIALIZED (

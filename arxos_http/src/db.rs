@@ -48,6 +48,8 @@ pub enum DbError {
     UnknownForm(&'static str),
     #[error("invalid database URL: it names no host (psql would fall back to the local socket; this client does not): give one, like postgres://user@localhost/arxos, or a socket directory, like host=/var/run/postgresql")]
     NoHost,
+    #[error("invalid database URL: a host name holds '@': a password (or user name) with '@' in a URL is written %40, else what follows it is read as the host")]
+    AtInHost,
     #[error("cannot read CA certificate {path}: {source}")]
     CaCertRead {
         path: PathBuf,
@@ -90,6 +92,16 @@ pub fn pg_config(url: &str) -> Result<Config, DbError> {
     let mut config = Config::from_str(url).map_err(DbError::InvalidUrl)?;
     if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
         return Err(DbError::NoHost);
+    }
+    // `postgres://user:p@ss@host/db`: the parser splits at the first '@', and the rest of the
+    // password became a host name that the logs and errors showed (found by an audit). No
+    // host name holds one.
+    if config
+        .get_hosts()
+        .iter()
+        .any(|h| matches!(h, Host::Tcp(name) if name.contains('@')))
+    {
+        return Err(DbError::AtInHost);
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
@@ -557,6 +569,16 @@ mod tests {
         assert_eq!(startup_limit(&config), Duration::MAX);
         let config = pg_config("postgres://a,b/db?connect_timeout=3").expect("valid URL");
         assert_eq!(startup_limit(&config), Duration::from_secs(6));
+    }
+
+    #[test]
+    fn a_password_with_an_unencoded_at_is_refused_unquoted() {
+        let err = pg_config("postgres://alice:p4ss@w0rd@db.example.com/arxos")
+            .expect_err("an '@' in the host");
+        let text = err.to_string();
+        assert!(text.contains("is written %40"), "{text}");
+        assert!(!text.contains("w0rd"), "{text}");
+        assert!(pg_config("postgres://alice:p4ss%40w0rd@db.example.com/arxos").is_ok());
     }
 
     #[test]

@@ -123,9 +123,13 @@ fn init_logging(format: LogFormat, default_level: &str) {
 
 /// tokio-postgres logs every statement with its parameters at DEBUG, and statement parameters
 /// carry API keys (`arxos.authorize($1, …)`) and webhook secrets: its events below INFO never
-/// reach the log, whatever RUST_LOG says (docs/security.md).
+/// reach the log, whatever RUST_LOG says (docs/security.md). Nor do axum's extractor
+/// rejections (TRACE), which quote the request body they could not read (docs/operations.md:
+/// bodies are never logged; found by an audit): the client gets the message in its answer.
 fn keeps_secrets_out(meta: &tracing::Metadata<'_>) -> bool {
-    !(meta.target().starts_with("tokio_postgres") && *meta.level() > tracing::Level::INFO)
+    let target = meta.target();
+    !((target.starts_with("tokio_postgres") && *meta.level() > tracing::Level::INFO)
+        || target.starts_with("axum::rejection"))
 }
 
 /// A panic is a bug (bad input is refused, never panicked on): it is logged as one error event

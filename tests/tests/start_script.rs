@@ -110,6 +110,19 @@ fn start_refuses_what_it_cannot_name_then_serves_and_stops() {
         );
     }
 
+    // Arguments are refused without being repeated: one may hold a password.
+    let out = start_command(&dir.0, free_port(), "127.0.0.1:3000")
+        .args(["--database-url", "postgres://u:pw-secret@db/arxos"])
+        .output()
+        .expect("run start.sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("start.sh takes no arguments (given 2)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pw-secret"), "{stderr}");
+
     // An address something else holds: refused before the cluster starts (the server would
     // fail to bind, and the env file would name the other program).
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
