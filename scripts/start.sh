@@ -23,10 +23,12 @@ ARXOS_BIN=${ARXOS_BIN:-$(command -v arxos || true)}
 # cluster starts (found by a review: `localhost:3000` and port 70000 failed only then).
 HTTP_PORT=${HTTP_ADDR##*:}
 PROBE_HOST=${HTTP_ADDR%:*}
-ipv4='^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$'
+# (no leading zero in an octet: `arxos serve` refuses 127.0.0.01; found by a review)
+octet='(0|[1-9][0-9]{0,2})'
+ipv4="^$octet\\.$octet\\.$octet\\.$octet\$"
 if [[ $PROBE_HOST =~ $ipv4 ]]; then
-    for octet in "${BASH_REMATCH[@]:1}"; do
-        [ $((10#$octet)) -le 255 ] || PROBE_HOST=bad
+    for part in "${BASH_REMATCH[@]:1}"; do
+        [ $((10#$part)) -le 255 ] || PROBE_HOST=bad
     done
 elif [[ $PROBE_HOST =~ ^\[[0-9A-Fa-f:.]+\]$ ]]; then
     PROBE_HOST=${PROBE_HOST#[}
@@ -53,7 +55,7 @@ esac
 # http_listens: true when something accepts connections on HTTP_ADDR (within 2 s: an address
 # of another host would hang the connect for minutes).
 http_listens() {
-    timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$PROBE_HOST" "$HTTP_PORT" 2>/dev/null
+    timeout --foreground 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$PROBE_HOST" "$HTTP_PORT" 2>/dev/null
 }
 # Before anything starts: the server would fail to bind, after the cluster started and the env
 # file named another program's address (found by a review).

@@ -341,10 +341,14 @@ unsafe fn before_write(data: &pg_sys::TriggerData) -> PgHeapTuple<'_, AllocatedB
             }
             // A reading writes its value into `metrics.reading` (arxos.note_latest_readings):
             // metrics near the size limit must not refuse every reading of the object, with
-            // those of other objects in its batch (found by a review). Metrics whose only
-            // change is that member are not measured (only a document too large is compared).
+            // those of other objects in its batch (found by a review). That write (a nested
+            // statement as the owner, as for last_reading_at above: a writer's own `reading`
+            // member is measured, found by a review) is not measured when it changes that
+            // member alone; only a document too large is compared.
             let reading_only = column == c.metrics
                 && crate::documents::oversized(doc)
+                && trigger_depth() > 1
+                && acts_as_owner(rel)
                 && old
                     .as_ref()
                     .and_then(|o| o.get(c.metrics))

@@ -96,7 +96,12 @@ fn start_refuses_what_it_cannot_name_then_serves_and_stops() {
 
     // Port 0 (the env file could not say where the server is), and what `arxos serve` would
     // refuse only once the cluster runs: a host name, a port out of range.
-    for addr in ["127.0.0.1:0", "localhost:3000", "127.0.0.1:70000"] {
+    for addr in [
+        "127.0.0.1:0",
+        "localhost:3000",
+        "127.0.0.1:70000",
+        "127.0.0.01:3000",
+    ] {
         let out = refused(&dir.0, addr);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{addr}: {stderr}");
