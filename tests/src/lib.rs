@@ -22,6 +22,17 @@ pub use http::{Http, Reply};
 pub use paths::{arxos_bin, scratch_dir};
 pub use shim::Shim;
 
+/// Runs `arxos ARGS` against the cluster's database (`RUST_LOG` unset) and hands back its
+/// output, whatever its status.
+pub fn run_arxos(cluster: &Cluster, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(arxos_bin())
+        .args(args)
+        .env("DATABASE_URL", cluster.url())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the arxos binary")
+}
+
 /// Calls `probe` every 100 ms until it returns `Some`, for at most `timeout`; panics naming
 /// `what` if it never does.
 pub fn wait_until<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {

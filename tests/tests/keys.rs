@@ -1,17 +1,8 @@
 //! `arxos keys create/list/revoke` through the real binary.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use arxos_e2e::{arxos_bin, Cluster};
-
-fn arxos(cluster: &Cluster, args: &[&str]) -> Output {
-    Command::new(arxos_bin())
-        .args(args)
-        .env("DATABASE_URL", cluster.url())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the arxos binary")
-}
+use arxos_e2e::{run_arxos as arxos, Cluster};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

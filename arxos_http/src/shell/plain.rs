@@ -45,27 +45,16 @@ pub fn read_line(prompt: &str, pressed: impl Fn() -> bool) -> io::Result<Read> {
         };
         // SAFETY: one valid pollfd, for the duration of the call.
         let ready = unsafe { libc::poll(&mut poll, 1, TICK.as_millis() as libc::c_int) };
-        if ready < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if ready == 0 {
+        if outcome(ready as isize)?.is_none_or(|ready| ready == 0) {
             continue;
         }
         // Read directly (not through std's buffered stdin, which would keep bytes past the
         // line for nobody): a terminal in canonical mode hands over a line per read.
         // SAFETY: `buf` is valid for writes of its length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
+        let read = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        let Some(n) = outcome(read)? else {
+            continue;
+        };
         if n == 0 {
             return Ok(match line.is_empty() {
                 true => Read::Eof,
@@ -73,13 +62,28 @@ pub fn read_line(prompt: &str, pressed: impl Fn() -> bool) -> io::Result<Read> {
                 false => Read::Line(line),
             });
         }
-        line.extend_from_slice(&buf[..n as usize]);
+        line.extend_from_slice(&buf[..n]);
         if line.last() == Some(&b'\n') {
             line.pop();
             if line.last() == Some(&b'\r') {
                 line.pop();
             }
             return Ok(Read::Line(line));
+        }
+    }
+}
+
+/// A system call's result: its count, `None` when a signal interrupted it (to be tried again),
+/// or the error.
+fn outcome(result: isize) -> io::Result<Option<usize>> {
+    match usize::try_from(result) {
+        Ok(n) => Ok(Some(n)),
+        Err(_) => {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => Ok(None),
+                _ => Err(e),
+            }
         }
     }
 }

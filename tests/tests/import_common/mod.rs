@@ -2,9 +2,9 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use arxos_e2e::{arxos_bin, Cluster};
+use arxos_e2e::{run_arxos, Cluster};
 
 /// A file of tests/fixtures.
 pub fn fixture(name: &str) -> PathBuf {
@@ -15,7 +15,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Runs `arxos ARGS` against the cluster; asserts that it succeeded.
 pub fn arxos(cluster: &Cluster, args: &[&str]) -> Output {
-    let out = run(cluster, args);
+    let out = run_arxos(cluster, args);
     assert!(
         out.status.success(),
         "arxos {args:?}: {}",
@@ -26,21 +26,12 @@ pub fn arxos(cluster: &Cluster, args: &[&str]) -> Output {
 
 /// Runs `arxos ARGS` against the cluster, expecting it to fail: its exit code and stderr.
 pub fn arxos_failing(cluster: &Cluster, args: &[&str]) -> (Option<i32>, String) {
-    let out = run(cluster, args);
+    let out = run_arxos(cluster, args);
     assert!(!out.status.success(), "arxos {args:?} succeeded");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn run(cluster: &Cluster, args: &[&str]) -> Output {
-    Command::new(arxos_bin())
-        .args(args)
-        .env("DATABASE_URL", cluster.url())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the arxos binary")
 }
 
 /// The path of the object imported from a source id (kept in `properties.source_id`).
