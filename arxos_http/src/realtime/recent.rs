@@ -94,6 +94,7 @@ pub async fn recent(
         page = read(None).await?;
     }
     sub.filter.allowed_buildings = page.scope;
+    let head = page.head;
     let page = page.events;
     // A page shorter than asked (in events and in bytes, event::PAGE_BYTES: a page cut by its
     // bytes is not the end) holds every event the key may see up to the head read before
@@ -101,7 +102,7 @@ pub async fn recent(
     // there: a key limited to a quiet building does not rescan other buildings' events.
     let last_seen = page.last().map_or(after, |e| e.id);
     let last_id = if super::event::page_is_short(&page, limit) {
-        last_seen.max(sub.head)
+        last_seen.max(head)
     } else {
         last_seen
     };
@@ -112,9 +113,8 @@ pub async fn recent(
         .collect();
     crate::metrics::events_delivered(EventTransport::Poll, events.len() as u64);
     let body = format!(
-        "{{\"events\":[{}],\"last_id\":{last_id},\"head\":{}}}",
-        events.join(","),
-        sub.head
+        "{{\"events\":[{}],\"last_id\":{last_id},\"head\":{head}}}",
+        events.join(",")
     );
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
