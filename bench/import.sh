@@ -8,16 +8,18 @@ n=${1:-100000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-bench-import.XXXXXX")
 chmod 755 "$work"
 port=$(free_port)
-cleanup() { cluster_stop "$work"; rm -rf "$work"; }
+cleanup() { cluster_remove "$work"; }
 trap cleanup EXIT
 if [ -z "${ARXOS_BIN:-}" ]; then
     (cd "$ROOT_DIR" && cargo build --release -q -p arxos_http)
     ARXOS_BIN=${CARGO_TARGET_DIR:-$ROOT_DIR/target}/release/arxos
 fi
 cluster_init "$work"
+# (the socket: in $work, or in /tmp when $work's path is too long for one)
+host=$(socket_dir "$work")
 cluster_start "$work" "$port"
-as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos
-as_pg "$PG_BIN/psql" -X -q -h "$work" -p "$port" -U postgres -d arxos -c "CREATE EXTENSION arxos CASCADE" >/dev/null
+as_pg "$PG_BIN/createdb" -h "$host" -p "$port" -U postgres arxos
+as_pg "$PG_BIN/psql" -X -q -h "$host" -p "$port" -U postgres -d arxos -c "CREATE EXTENSION arxos CASCADE" >/dev/null
 python3 "$ROOT_DIR/bench/gen_brick.py" "$n" >"$work/model.ttl"
 url="postgres://postgres@127.0.0.1:$port/arxos"
 start=$(date +%s.%N)
@@ -25,7 +27,7 @@ DATABASE_URL=$url "$ARXOS_BIN" import --building bench --format brick "$work/mod
 mid=$(date +%s.%N)
 DATABASE_URL=$url "$ARXOS_BIN" import --building bench --format brick "$work/model.ttl" >"$work/again.txt"
 end=$(date +%s.%N)
-objects=$(as_pg "$PG_BIN/psql" -X -qAt -h "$work" -p "$port" -U postgres -d arxos \
+objects=$(as_pg "$PG_BIN/psql" -X -qAt -h "$host" -p "$port" -U postgres -d arxos \
     -c "SELECT count(*) FROM arxos.objects WHERE building_id = arxos.building_id('bench')")
 python3 - "$n" "$objects" "$start" "$mid" "$end" "${BENCH_IMPORT_OUT:-$ROOT_DIR/bench/results/import.md}" <<'PY'
 import datetime, os, sys

@@ -25,14 +25,16 @@ OUT_MD=$ROOT_DIR/bench/results/instructions.md
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arxos-instr.XXXXXX")
 chmod 755 "$WORK"
 PORT=$(free_port)
-cleanup() { cluster_stop "$WORK"; rm -rf "$WORK"; }
+cleanup() { cluster_remove "$WORK"; }
 trap cleanup EXIT
 
 log "building a $OBJECTS-object building"
 cluster_init "$WORK"
+# (the socket: in $WORK, or in /tmp when $WORK's path is too long for one)
+HOST=$(socket_dir "$WORK")
 cluster_start "$WORK" "$PORT"
-PSQL=("$PG_BIN/psql" -X -q -h "$WORK" -p "$PORT" -U postgres -v ON_ERROR_STOP=1)
-as_pg "$PG_BIN/createdb" -h "$WORK" -p "$PORT" -U postgres bench
+PSQL=("$PG_BIN/psql" -X -q -h "$HOST" -p "$PORT" -U postgres -v ON_ERROR_STOP=1)
+as_pg "$PG_BIN/createdb" -h "$HOST" -p "$PORT" -U postgres bench
 "${PSQL[@]}" -d bench -c "SET client_min_messages = warning" -c "CREATE EXTENSION arxos CASCADE" >/dev/null
 "${PSQL[@]}" -d bench -Atc "SELECT arxos.generate_building('bench', $OBJECTS, 42)" >/dev/null
 "${PSQL[@]}" -d bench -c "SELECT arxos.fold_ratings(100000000)" -c "TRUNCATE arxos.events_pending, arxos.events" >/dev/null

@@ -10,12 +10,14 @@ batch=${2:-10000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-bench-readings.XXXXXX")
 chmod 755 "$work"
 port=$(free_port)
-cleanup() { cluster_stop "$work"; rm -rf "$work"; }
+cleanup() { cluster_remove "$work"; }
 trap cleanup EXIT
 cluster_init "$work"
+# (the socket: in $work, or in /tmp when $work's path is too long for one)
+host=$(socket_dir "$work")
 cluster_start "$work" "$port"
-psql_() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d arxos "$@"; }
-as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos
+psql_() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres -d arxos "$@"; }
+as_pg "$PG_BIN/createdb" -h "$host" -p "$port" -U postgres arxos
 psql_ -c "CREATE EXTENSION arxos CASCADE" >/dev/null
 psql_ >/dev/null <<'SQL'
 SELECT arxos.create_building('bench', 'Bench');

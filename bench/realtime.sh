@@ -30,7 +30,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-bench-realtime.XXXXXX")
 chmod 755 "$work"
 port=$(free_port)
-cleanup() { cluster_stop "$work"; rm -rf "$work"; }
+cleanup() { cluster_remove "$work"; }
 trap cleanup EXIT
 
 cluster_init "$work"

@@ -59,12 +59,13 @@ cleanup() {
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         log "cluster left running: $work (port $port)"
     else
-        cluster_stop "$work"
-        rm -rf "$work"
+        cluster_remove "$work"
     fi
 }
 trap cleanup EXIT
 cluster_init "$work"
+# (the socket: in $work, or in /tmp when $work's path is too long for one)
+host=$(socket_dir "$work")
 # Memory settings for this machine's 24 GB, smaller on a smaller one (a fifth of the memory
 # for shared buffers, two fifths for the cache estimate), so that the cluster starts there too.
 mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
@@ -84,8 +85,8 @@ shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = none
 CONF
 cluster_start "$work" "$port"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres)
-createdb -h "$work" -p "$port" -U postgres bench
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres)
+createdb -h "$host" -p "$port" -U postgres bench
 DB=(-d bench)
 q() { "${PSQL[@]}" "${DB[@]}" -Atc "$1"; }
 "${PSQL[@]}" "${DB[@]}" -c "SET client_min_messages = warning" -c "CREATE EXTENSION arxos CASCADE" \
@@ -183,7 +184,7 @@ pgb() {
     [ "$clients" -ge 2 ] || threads=1
     printf '%s ' "$(load1)" >>"$OUT/run/$name.load"
     mkdir -p "$OUT/run/log"
-    (cd "$OUT/run/log" && pgbench -h "$work" -p "$port" -U postgres -n -M prepared -r \
+    (cd "$OUT/run/log" && pgbench -h "$host" -p "$port" -U postgres -n -M prepared -r \
         -c "$clients" -j "$threads" -T "$secs" -l --log-prefix="$name.r$round" \
         -D building=bench -D bid="$BID" -D ndirs="$NDIRS" -D nlocated="$NLOC" -D nsources="$NSRC" \
         -D nids="$NIDS" "$@" -f "$BENCH_DIR/pgbench/$script.sql" bench) \
@@ -339,7 +340,7 @@ poller() {
     local name=$1 before ppid
     q "select arxos.listener_heartbeat('$LISTENER', false, '10 minutes')" >/dev/null
     before=$(events_now)
-    (cd "$OUT/run" && pgbench -h "$work" -p "$port" -U postgres -n -M prepared -c 1 -T $(($4 + 1)) \
+    (cd "$OUT/run" && pgbench -h "$host" -p "$port" -U postgres -n -M prepared -c 1 -T $(($4 + 1)) \
         -D last="$before" -f "$BENCH_DIR/pgbench/poll.sql" bench >"$OUT/run/$name.poller.out" 2>&1) &
     ppid=$!
     BG_PIDS+=("$ppid")
@@ -359,7 +360,7 @@ rec write.put_poll.events "$(awk '{ s += $1 } END { print s }' "$OUT/run/write.p
 profile() {
     local name=$1 script=$2 xacts
     q "select pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
-    (cd "$OUT/run" && PGOPTIONS="-c pg_stat_statements.track=all -c track_functions=all" pgbench -h "$work" -p "$port" -U postgres \
+    (cd "$OUT/run" && PGOPTIONS="-c pg_stat_statements.track=all -c track_functions=all" pgbench -h "$host" -p "$port" -U postgres \
         -n -M prepared -c "$3" -j 2 -T "$4" -D building=bench -D bid="$BID" -D nids="$NIDS" \
         -f "$BENCH_DIR/pgbench/$script.sql" bench >"$OUT/run/profile.$name.out" 2>&1) \
         || { tail -20 "$OUT/run/profile.$name.out" >&2; die "pgbench profile $name failed"; }

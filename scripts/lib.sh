@@ -136,6 +136,16 @@ cluster_stop() {
     fi
 }
 
+# cluster_remove DIR: stops a scratch cluster and removes it, with its socket directory when
+# that is in /tmp (socket_dir: DIR's path was too long for a socket).
+cluster_remove() {
+    local dir=$1 sock
+    sock=$(socket_dir "$dir")
+    cluster_stop "$dir"
+    rm -rf "$dir"
+    if [ "$sock" != "$dir" ]; then rm -rf "$sock"; fi
+}
+
 # require_release_ext: stops when the installed extension is a debug build. The benchmarks
 # measure the release build; `make test` installs a debug one (with debug assertions, several
 # times slower in the Rust functions).

@@ -19,13 +19,15 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/arxos-market-stress.XXXXXX")
 pg_reach "$ROOT_DIR/bench"
 chmod 755 "$work"
 port=$(free_port)
-cleanup() { cluster_stop "$work"; rm -rf "$work"; }
+cleanup() { cluster_remove "$work"; }
 trap cleanup EXIT
 cluster_init "$work"
+# (the socket: in $work, or in /tmp when $work's path is too long for one)
+host=$(socket_dir "$work")
 cluster_start "$work" "$port"
-as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos_stress
+as_pg "$PG_BIN/createdb" -h "$host" -p "$port" -U postgres arxos_stress
 
-psql_q() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d arxos_stress "$@"; }
+psql_q() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres -d arxos_stress "$@"; }
 psql_q -c "CREATE EXTENSION arxos CASCADE" >/dev/null 2>&1 || die "CREATE EXTENSION arxos failed (is it installed?)"
 [ "$(psql_q -tAc "SELECT to_regprocedure('arxos.ledger_check()') IS NOT NULL")" = t ] \
     || die "the installed extension has no market schema (reinstall with scripts/install-ext.sh)"
@@ -92,7 +94,7 @@ check() {   # check NAME SQL-returning-true
 
 log "pgbench: $CLIENTS clients for ${SECONDS_TO_RUN}s"
 set +e
-as_pg "$PG_BIN/pgbench" -n -h "$work" -p "$port" -U postgres -c "$CLIENTS" -j 2 -T "$SECONDS_TO_RUN" \
+as_pg "$PG_BIN/pgbench" -n -h "$host" -p "$port" -U postgres -c "$CLIENTS" -j 2 -T "$SECONDS_TO_RUN" \
     -f "$ROOT_DIR/bench/market_stress.sql" arxos_stress >"$work/pgbench.out" 2>&1
 bench_status=$?
 set -e
@@ -133,7 +135,7 @@ SELECT arxos.contribute('stress1', arxos.contributor_id('worker1'), 'floor_plan_
 SQL
 chmod 644 "$work/race.sql"
 set +e
-as_pg "$PG_BIN/pgbench" -n -h "$work" -p "$port" -U postgres -c "$CLIENTS" -j 2 -t 1 -f "$work/race.sql" arxos_stress \
+as_pg "$PG_BIN/pgbench" -n -h "$host" -p "$port" -U postgres -c "$CLIENTS" -j 2 -t 1 -f "$work/race.sql" arxos_stress \
     >"$work/race.out" 2>&1
 race_status=$?
 set -e

@@ -21,15 +21,16 @@ pg_reach "$out"
 cleanup() {
     # Whatever failed: the checkout back to its owner, the cluster stopped.
     if [ "$(id -u)" = 0 ]; then chown -R "$owner" "$out" 2>/dev/null || true; fi
-    cluster_stop "$work"
-    rm -rf "$work"
+    cluster_remove "$work"
 }
 trap cleanup EXIT
 cluster_init "$work"
+# (the socket: in $work, or in /tmp when $work's path is too long for one)
+host=$(socket_dir "$work")
 cluster_start "$work" "$port"
 # A collation other than the cluster's C.UTF-8, as most production databases have: what the
 # functions promise in byte order (paths) must not depend on it.
-as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres --template=template0 \
+as_pg "$PG_BIN/createdb" -h "$host" -p "$port" -U postgres --template=template0 \
     --locale-provider=icu --icu-locale=und arxos_regress
 
 rm -rf "$out/results" "$out/regression.diffs" "$out/regression.out"
@@ -39,7 +40,7 @@ if [ ${#tests[@]} -eq 0 ]; then
     mapfile -t tests < <(grep -v '^\s*#' "$out/schedule" | sed '/^\s*$/d')
 fi
 set +e
-as_pg "$PG_REGRESS" --host="$work" --port="$port" --user=postgres --use-existing \
+as_pg "$PG_REGRESS" --host="$host" --port="$port" --user=postgres --use-existing \
     --dbname=arxos_regress \
     --inputdir="$out" --outputdir="$out" "${tests[@]}" >"$work/pg_regress.out" 2>&1
 status=$?
@@ -51,10 +52,10 @@ if [ "$(id -u)" = 0 ]; then chown -R postgres "$iso"; fi
 mapfile -t specs < <(grep -v '^\s*#' "$iso/schedule" | sed '/^\s*$/d')
 set +e
 # (A failing set-up counts as a failed suite; the output so far is still shown below.)
-as_pg "$PG_BIN/createdb" -h "$work" -p "$port" -U postgres arxos_isolation >>"$work/pg_regress.out" 2>&1 &&
-    as_pg "$PG_BIN/psql" -X -q -h "$work" -p "$port" -U postgres -d arxos_isolation \
+as_pg "$PG_BIN/createdb" -h "$host" -p "$port" -U postgres arxos_isolation >>"$work/pg_regress.out" 2>&1 &&
+    as_pg "$PG_BIN/psql" -X -q -h "$host" -p "$port" -U postgres -d arxos_isolation \
         -c "CREATE EXTENSION arxos CASCADE" >>"$work/pg_regress.out" 2>&1 &&
-    (cd "$iso" && as_pg "$PG_ISOLATION" --host="$work" --port="$port" --user=postgres --use-existing \
+    (cd "$iso" && as_pg "$PG_ISOLATION" --host="$host" --port="$port" --user=postgres --use-existing \
         --dbname=arxos_isolation --inputdir="$iso" --outputdir="$iso" "${specs[@]}") >>"$work/pg_regress.out" 2>&1
 iso_status=$?
 set -e

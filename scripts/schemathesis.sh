@@ -31,13 +31,9 @@ PORT=$(free_port)
 HTTP_PORT=$(free_port)
 SHIM_PID=
 cleanup() {
-    local sock
-    sock=$(socket_dir "$DIR")
     if [ -n "$SHIM_PID" ]; then kill "$SHIM_PID" 2>/dev/null || true; wait "$SHIM_PID" 2>/dev/null || true; fi
-    cluster_stop "$DIR"
-    rm -rf "$DIR"
-    # (a checkout too deep for a socket in $DIR keeps it in /tmp: scripts/lib.sh, socket_dir)
-    if [ "$sock" != "$DIR" ]; then rm -rf "$sock"; fi
+    # (with its socket directory in /tmp, for a checkout too deep for one in $DIR)
+    cluster_remove "$DIR"
 }
 trap cleanup EXIT
 

@@ -88,7 +88,7 @@ pub(crate) fn describe_sql_error(err: &tokio_postgres::Error) -> String {
             use tokio_postgres::error::SqlState;
             let advice = match *db.code() {
                 SqlState::INVALID_SCHEMA_NAME => "no arxos extension: CREATE EXTENSION arxos CASCADE",
-                SqlState::UNDEFINED_TABLE => "no arxos extension, or an older one: CREATE EXTENSION arxos CASCADE, or ALTER EXTENSION arxos UPDATE",
+                SqlState::UNDEFINED_TABLE => "no arxos extension, or one made by an older build: CREATE EXTENSION arxos CASCADE, or dump it and restore it into a database made with this build (docs/operations.md, \"Upgrades\")",
                 _ => return describe_db_error(db),
             };
             format!(

@@ -153,51 +153,60 @@ fn log_panics() {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            say_failure(&e);
+            return ExitCode::FAILURE;
+        }
+    };
     match cli.command {
         Command::Serve(config) => {
             init_logging(cli.log_format, "info");
             log_panics();
-            if let Err(e) = server::run(config).await {
-                if tracing::enabled!(tracing::Level::ERROR) {
-                    tracing::error!("{}", error::chain(&e));
-                } else {
-                    // A RUST_LOG that leaves this server's own errors out (`off`, or a filter
-                    // naming other targets only) would leave the reason it stopped nowhere.
-                    say_failure(&e);
-                }
-                return ExitCode::FAILURE;
+            let Err(e) = runtime.block_on(server::run(config)) else {
+                return ExitCode::SUCCESS;
+            };
+            if tracing::enabled!(tracing::Level::ERROR) {
+                tracing::error!("{}", error::chain(&e));
+            } else {
+                // A RUST_LOG that leaves this server's own errors out (`off`, or a filter
+                // naming other targets only) would leave the reason it stopped nowhere.
+                say_failure(&e);
             }
+            ExitCode::FAILURE
         }
         Command::Keys(args) => {
             init_logging(cli.log_format, "warn");
-            if let Err(e) = keys::run(args).await {
-                say_failure(&e);
-                return ExitCode::FAILURE;
-            }
+            finish(runtime.block_on(keys::run(args)))
         }
         Command::Import(args) => {
             init_logging(cli.log_format, "warn");
-            if let Err(e) = import::cli::import(args).await {
-                say_failure(&e);
-                return ExitCode::FAILURE;
-            }
+            finish(runtime.block_on(import::cli::import(args)))
         }
         Command::Export(args) => {
             init_logging(cli.log_format, "warn");
-            if let Err(e) = import::cli::export(args).await {
-                say_failure(&e);
-                return ExitCode::FAILURE;
-            }
+            finish(runtime.block_on(import::cli::export(args)))
         }
+        // On this, the process's main thread, not the runtime's (shell::run says why).
         Command::Shell(args) => {
             init_logging(cli.log_format, "warn");
-            return shell::run(args).await;
+            shell::run(args, runtime.handle().clone())
         }
     }
-    ExitCode::SUCCESS
+}
+
+/// A command's exit status, its error said first.
+fn finish<E: std::error::Error>(result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            say_failure(&e);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]

@@ -187,8 +187,7 @@ impl Cluster {
         if let Err(e) = client.batch_execute("CREATE EXTENSION arxos CASCADE") {
             panic!(
                 "CREATE EXTENSION arxos CASCADE failed: {}\n\
-                 Is the extension installed and current? (cd arxos_pg && cargo pgrx install \
-                 --pg-config /usr/lib/postgresql/15/bin/pg_config)",
+                 Is the extension installed and current? (make install)",
                 describe(&e)
             );
         }

@@ -64,13 +64,19 @@ pub struct ShellArgs {
     pub command: Option<String>,
 }
 
-/// Runs the shell to the end and returns its exit status.
-pub async fn run(args: ShellArgs) -> ExitCode {
-    let runtime = tokio::runtime::Handle::current();
-    match tokio::task::spawn_blocking(move || run_blocking(args, runtime)).await {
+/// Runs the shell to the end and returns its exit status; called on the process's main
+/// thread, outside `runtime`'s threads (its queries wait on `runtime`).
+///
+/// The main thread is the one SIGINT, sent to the process by the terminal, interrupts: Ctrl-C
+/// breaks the shell's own system calls, and a write blocked on a full terminal starts again
+/// and finds the room Ctrl-C's flush made. Run on another thread, the write was not woken
+/// (the kernel's flush of the terminal's output wakes no writer; found by CI on a terminal
+/// that did not echo `^C`: the shell slept until a key was pressed).
+pub fn run(args: ShellArgs, runtime: tokio::runtime::Handle) -> ExitCode {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_blocking(args, runtime))) {
         Ok(status) => ExitCode::from(status),
-        Err(e) => {
-            to_stderr(format_args!("error: the shell stopped unexpectedly: {e}"));
+        Err(_) => {
+            to_stderr(format_args!("error: the shell stopped unexpectedly"));
             ExitCode::from(EXIT_USAGE)
         }
     }
