@@ -41,6 +41,17 @@ COMMENT ON TABLE arxos.readings IS
 CREATE INDEX readings_at ON arxos.readings USING brin (at);
 CREATE INDEX readings_building ON arxos.readings (building_id, at);
 CREATE TABLE arxos.readings_default PARTITION OF arxos.readings DEFAULT;
+-- DEFAULT's rows by time (its alone: the months have their own tables): which months it holds,
+-- and how many rows of one, are read through it (ensure_readings_partition,
+-- readings_maintenance, drop_readings_before) rather than by reading DEFAULT whole.
+CREATE INDEX readings_default_at ON arxos.readings_default (at);
+
+-- The most rows of one month in DEFAULT that move into a new partition by default
+-- (ensure_readings_partition): the move holds every reader and writer of readings until its
+-- transaction ends (about 15 µs a row: 50,000 rows, under a second); readings_maintenance
+-- moves at most this many in a run, in all.
+CREATE FUNCTION arxos.readings_move_max() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 50000 $$;
 
 -- Objects instrumented by their readings alone, by the end of their window: arxos.rating_inputs
 -- counts those whose window has closed (normally none: tick() expires them every minute), and
@@ -83,13 +94,22 @@ $$;
 -- DEFAULT); rows of that month sitting in the
 -- DEFAULT partition are moved into it. Runs with the owner's rights (API requests cannot
 -- create tables); concurrent callers serialise (arxos.serialize). Returns true if it created.
-CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz, fallback boolean DEFAULT true) RETURNS boolean
+CREATE FUNCTION arxos.ensure_readings_partition(t timestamptz, fallback boolean DEFAULT true,
+                                                move_max bigint DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
-    p    record;
-    was  text;
-    made boolean := false;
+    p       record;
+    was     text;
+    made    boolean := false;
+    bound   bigint;
+    waiting bigint;
 BEGIN
+    IF move_max < 0 THEN
+        RAISE EXCEPTION 'move_max must be 0 or more, got %', move_max USING ERRCODE = '22023';
+    END IF;
+    -- How many of the month's rows in DEFAULT may move (below): a writer none, others
+    -- readings_move_max(), unless the caller says.
+    bound := coalesce(move_max, CASE WHEN fallback THEN 0 ELSE arxos.readings_move_max() END);
     IF t IS NULL OR NOT isfinite(t) THEN
         RAISE EXCEPTION 'a reading needs a finite time, got %', coalesce(t::text, 'NULL') USING ERRCODE = '22023';
     END IF;
@@ -140,8 +160,21 @@ BEGIN
         -- the catalog cache, which waiting on a row lock does not refresh, so it still said no,
         -- and the CREATE below failed with 42P07 (a 500 for the second of two writers of a new
         -- month).
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                        WHERE c.relnamespace = 'arxos'::regnamespace AND c.relname = p.name)
+        -- The month's rows in DEFAULT move under the lock below, which holds every reader and
+        -- writer of readings, every tenant's, until this transaction ends: more than `bound`
+        -- of them (counted to one past it, before the lock, through readings_default_at), and
+        -- the month stays in DEFAULT, stored and read the same. A writer moves none (it runs in
+        -- a request: maintenance moves them within a minute); readings_maintenance at most
+        -- readings_move_max() a run; a bigger month waits for a DBA's call with a larger
+        -- move_max in a quiet hour (found by a review: 3 million rows held the readings for
+        -- 46 s, and a writer's move ran into its statement timeout, rolled back, on every try).
+        SELECT count(*) INTO waiting
+          FROM (SELECT 1 FROM arxos.readings_default d
+                 WHERE d.at >= p.lower AND d.at < p.upper
+                 LIMIT CASE WHEN bound < 9223372036854775807 THEN bound + 1 END) x;
+        IF waiting <= bound
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                            WHERE c.relnamespace = 'arxos'::regnamespace AND c.relname = p.name)
            AND NOT arxos.readings_month_capped(p.lower) THEN
             -- The parent first, as CREATE … PARTITION OF and a partition's DROP lock it before
             -- DEFAULT (the DELETE below would otherwise lock DEFAULT first: a deadlock with a
@@ -772,8 +805,12 @@ $$;
 CREATE FUNCTION arxos.readings_maintenance() RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 DECLARE
-    m timestamptz;
-    n integer := 0;
+    m       timestamptz;
+    n       integer := 0;
+    p       record;
+    -- Rows this run may still move out of DEFAULT: the moves hold the readings until it ends.
+    budget  bigint := arxos.readings_move_max();
+    waiting bigint;
 BEGIN
     -- At most 2 s of waiting for a lock (a dump or a long query reading the readings holds off
     -- a new partition, and every writer would queue behind this meanwhile): then nothing is
@@ -787,15 +824,32 @@ BEGIN
     -- Next month in UTC: `now() + interval '1 month'` follows the session's zone, which
     -- clamps the day at a month's end, and late on the 30th west of UTC that lands two UTC
     -- months ahead, which ensure_readings_partition refuses (found by a review).
-    FOR m IN SELECT now()
-             UNION ALL SELECT (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
-             UNION SELECT DISTINCT date_trunc('month', d.at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                     FROM arxos.readings_default d
-                    WHERE NOT arxos.readings_partitions_full()
+    -- DEFAULT's months found month by month through readings_default_at (not by reading it
+    -- whole every minute).
+    FOR m IN SELECT x.m FROM (
+                 SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m, 0 AS o
+                 UNION ALL SELECT (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC', 1
+                 UNION ALL SELECT d.m, 2 FROM arxos.readings_default_months() AS d(m)
+                            WHERE NOT arxos.readings_partitions_full()) x
+             GROUP BY x.m ORDER BY min(x.o), x.m
     LOOP
-        IF arxos.ensure_readings_partition(m, fallback => false) THEN
-            n := n + 1;
+        SELECT * INTO p FROM arxos.readings_partition_of(m);
+        SELECT count(*) INTO waiting
+          FROM (SELECT 1 FROM arxos.readings_default d
+                 WHERE d.at >= p.lower AND d.at < p.upper LIMIT arxos.readings_move_max() + 1) x;
+        IF waiting > arxos.readings_move_max() THEN
+            IF to_regclass('arxos.' || p.name) IS NULL AND NOT arxos.readings_month_capped(p.lower) THEN
+                RAISE WARNING 'readings_maintenance: the DEFAULT partition holds more than % readings of %, too many to move while every reader and writer of readings waits: they stay there, stored and read the same', arxos.readings_move_max(), to_char(p.lower AT TIME ZONE 'UTC', 'YYYY-MM')
+                    USING HINT = format('in a quiet hour: SELECT arxos.ensure_readings_partition(%L, fallback => false, move_max => 100000000)',
+                                        to_char(p.lower AT TIME ZONE 'UTC', 'YYYY-MM-DD') || 'Z');
+            END IF;
+        ELSIF waiting <= budget THEN
+            IF arxos.ensure_readings_partition(m, fallback => false, move_max => budget) THEN
+                n := n + 1;
+                budget := budget - waiting;
+            END IF;
         END IF;
+        -- (a month that fits the bound but not what is left of this run's: the next run)
     END LOOP;
     RETURN n;
 EXCEPTION WHEN lock_not_available THEN
@@ -805,11 +859,14 @@ END
 $$;
 
 -- Retention: drops the month partitions that end at or before the cutoff, and deletes the
--- DEFAULT partition's rows of those months. Readings of a partly covered month stay. Returns
--- the names of the partitions dropped. A run with nothing to drop takes no lock; one that
--- has waits at most 2 s for the readings' lock (every writer of readings queues behind it
--- meanwhile: a dashboard's long query or a dump held up the sensors' writes past their
--- statement timeout; found by a review), and otherwise drops nothing and says so (55P03).
+-- DEFAULT partition's rows of those months, at most readings_move_max() of them a call (the
+-- oldest; a WARNING says when more are left for the next call: every reader and writer of
+-- readings waits while they go, and 3 million took 13 s; found by a review). Readings of a
+-- partly covered month stay. Returns the names of the partitions dropped. A run with nothing
+-- to drop takes no lock; one that has waits at most 2 s for the readings' lock (every writer
+-- of readings queues behind it meanwhile: a dashboard's long query or a dump held up the
+-- sensors' writes past their statement timeout; found by a review), and otherwise drops
+-- nothing and says so (55P03).
 CREATE FUNCTION arxos.drop_readings_before(cutoff timestamptz) RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp
 SET lock_timeout = '2s' AS $$
@@ -835,12 +892,33 @@ BEGIN
         EXECUTE format('DROP TABLE arxos.%I', p.name);
         RETURN NEXT p.name;
     END LOOP;
-    DELETE FROM arxos.readings_default d WHERE d.at < kept_from;
+    DELETE FROM arxos.readings_default d
+     WHERE d.ctid = ANY (ARRAY(SELECT o.ctid FROM arxos.readings_default o WHERE o.at < kept_from
+                                ORDER BY o.at LIMIT arxos.readings_move_max()));
+    IF EXISTS (SELECT 1 FROM arxos.readings_default d WHERE d.at < kept_from) THEN
+        RAISE WARNING 'drop_readings_before: more readings before % are left in the DEFAULT partition (at most % go a call, as every reader and writer of readings waits meanwhile)', to_char(kept_from AT TIME ZONE 'UTC', 'YYYY-MM-DD') || 'Z', arxos.readings_move_max()
+            USING HINT = 'call it again';
+    END IF;
 EXCEPTION WHEN lock_not_available THEN
     RAISE EXCEPTION 'drop_readings_before: the readings were in use (a lock was not free within 2 s): nothing was dropped'
         USING ERRCODE = '55P03',
               HINT = 'a long query or a dump is reading them; run it again when none is (while it waits, every writer of readings waits too)';
 END
+$$;
+
+-- The months (their first instants, UTC) DEFAULT holds rows of, oldest first: one index probe
+-- per month (readings_default_at).
+CREATE FUNCTION arxos.readings_default_months() RETURNS SETOF timestamptz
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE months(m) AS (
+        SELECT date_trunc('month', min(d.at) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM arxos.readings_default d
+        UNION ALL
+        SELECT (SELECT date_trunc('month', min(d.at) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                  FROM arxos.readings_default d
+                 WHERE d.at >= ((months.m AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC')
+          FROM months WHERE months.m IS NOT NULL
+    )
+    SELECT m FROM months WHERE m IS NOT NULL
 $$;
 
 -- The month partitions that end at or before the cutoff, by name (drop_readings_before's).
