@@ -157,7 +157,8 @@ BEGIN
 END
 $$;
 
--- The event types the extension writes (docs/realtime.md, docs/rating.md, docs/market.md).
+-- The types of the events the extension writes to the outbox (docs/realtime.md, docs/rating.md,
+-- docs/market.md): not webhook.test or event.purged, types of webhook message bodies only.
 CREATE FUNCTION arxos.event_type_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT ARRAY['object.created', 'object.updated', 'object.deleted', 'object.moved', 'state.changed',
@@ -165,7 +166,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                  'building.created', 'building.updated', 'building.deleted',
                  'bilt.rating.changed', 'bilt.rating.calculated',
                  'market.contribution', 'market.reward', 'market.signal', 'market.trade',
-                 'webhook.test', 'webhook.disabled', 'event.purged']
+                 'webhook.disabled']
 $$;
 
 CREATE FUNCTION arxos.check_event_types(types text[]) RETURNS void

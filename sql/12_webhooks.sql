@@ -120,6 +120,11 @@ CREATE TABLE arxos.webhooks (
     starts_after     bigint NOT NULL,
     -- First failure of the current run of failures; NULL while the endpoint answers 2xx.
     failing_since    timestamptz,
+    -- The endpoint's fresh starts (a new url, or enabled: true sent), counted: the outcome of
+    -- an attempt claimed before the latest says nothing of the endpoint as it is now
+    -- (finish_deliveries; found by a review: a late 410 from the old url disabled a webhook
+    -- just moved to a new one).
+    endpoint_epoch   integer NOT NULL DEFAULT 0,
     created_by       text NOT NULL DEFAULT arxos.current_actor(),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
@@ -149,6 +154,8 @@ CREATE TABLE arxos.webhook_deliveries (
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     lease_until     timestamptz,
     leased_by       text,
+    -- The webhook's endpoint_epoch when the current lease was claimed (its url with it).
+    claimed_epoch   integer,
     last_status     integer,
     last_error      text,
     created_at      timestamptz NOT NULL DEFAULT now(),
@@ -375,8 +382,10 @@ CREATE FUNCTION arxos.patch_webhook(webhook uuid, changes jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
-    w   arxos.webhooks;
-    bad text;
+    w     arxos.webhooks;
+    bad   text;
+    -- a new endpoint, or one enabled afresh: attempts claimed before speak of the old one
+    fresh boolean := false;
 BEGIN
     PERFORM arxos.admin_call('patch_webhook');
     IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
@@ -413,6 +422,7 @@ BEGIN
         -- (found by a review: the minute check disabled a fixed URL before it was tried).
         IF w.url IS DISTINCT FROM changes ->> 'url' THEN
             w.failing_since := NULL;
+            fresh := true;
         END IF;
         w.url := changes ->> 'url';
     END IF;
@@ -450,6 +460,7 @@ BEGIN
             -- Also on an enabled webhook: sending enabled: true restarts the failure clock.
             w.disabled_reason := NULL;
             w.failing_since := NULL;
+            fresh := true;
         ELSIF NOT (changes ->> 'enabled')::boolean AND w.enabled THEN
             w.disabled_reason := 'disabled by ' || arxos.current_actor();
         END IF;
@@ -466,6 +477,7 @@ BEGIN
            under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,
            disabled_reason = w.disabled_reason, failing_since = w.failing_since,
+           endpoint_epoch = x.endpoint_epoch + CASE WHEN fresh THEN 1 ELSE 0 END,
            -- enabled (it sends everything) or disabled by hand (it sends nothing more): the
            -- farewell ends either way
            farewell_event = CASE WHEN w.enabled OR changes ? 'enabled' THEN NULL ELSE x.farewell_event END,
@@ -522,6 +534,21 @@ CREATE TRIGGER webhooks_before_insert BEFORE INSERT ON arxos.webhooks
 CREATE TRIGGER webhooks_before_update BEFORE UPDATE ON arxos.webhooks
     FOR EACH ROW WHEN ((NEW.types, NEW.under, NEW.starts_after) IS DISTINCT FROM (OLD.types, OLD.under, OLD.starts_after))
     EXECUTE FUNCTION arxos.webhooks_before_write();
+
+-- A new url, or a webhook enabled again, written with plain SQL is a fresh start of its
+-- endpoint too (endpoint_epoch; patch_webhook counts its own, enabled: true on an enabled
+-- webhook among them).
+CREATE FUNCTION arxos.webhooks_fresh_endpoint() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.endpoint_epoch := OLD.endpoint_epoch + 1;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER webhooks_fresh_endpoint BEFORE UPDATE ON arxos.webhooks
+    FOR EACH ROW WHEN ((NEW.url IS DISTINCT FROM OLD.url OR (NEW.enabled AND NOT OLD.enabled))
+                       AND NEW.endpoint_epoch = OLD.endpoint_epoch)
+    EXECUTE FUNCTION arxos.webhooks_fresh_endpoint();
 
 -- A new secret; the old one keeps signing too (a second signature) for `keep_previous`, so
 -- receivers can switch over. Returns the webhook with its new secret, shown this once.
@@ -878,7 +905,9 @@ BEGIN
     ), claimed AS (
         UPDATE arxos.webhook_deliveries d
            SET status = 'delivering', attempts = d.attempts + 1, lease_until = now() + lease,
-               leased_by = worker
+               leased_by = worker,
+               -- read in the statement's snapshot, as the url below is
+               claimed_epoch = (SELECT w.endpoint_epoch FROM arxos.webhooks w WHERE w.id = d.webhook_id)
          WHERE d.id = ANY (ARRAY(SELECT chosen.id FROM chosen))
         RETURNING d.*
     )
@@ -914,9 +943,12 @@ $$;
 -- the schedule up; it says nothing of the endpoint's health (found by a review: a key
 -- outage dead-lettered every delivery and, past disable_after, disabled every webhook with a
 -- reason that blamed its receiver).
+-- `stale`: the attempt was claimed before the webhook's latest fresh start (endpoint_epoch: a
+-- new url, enabled: true); a failure is then tried again at once, on the webhook as it is, its
+-- attempt given back, and says nothing of the endpoint's health (a success is a delivery).
 CREATE TYPE arxos.webhook_result AS (
     delivery bigint, status integer, latency_ms integer, error text, excerpt text,
-    retry_after double precision, local boolean);
+    retry_after double precision, local boolean, stale boolean);
 
 -- The reason a webhook failing past disable_after is disabled with: since when it failed and
 -- the limit, written the same whatever the session's TimeZone and IntervalStyle (found by an
@@ -968,7 +1000,9 @@ BEGIN
     -- Only results of leases the worker still holds.
     rs := ARRAY(
         SELECT ROW(r.delivery, r.status, r.latency_ms, left(r.error, 1000), left(r.excerpt, 1000),
-                   r.retry_after, coalesce(r.local, false))::arxos.webhook_result
+                   r.retry_after, coalesce(r.local, false),
+                   d.claimed_epoch IS DISTINCT FROM (SELECT w.endpoint_epoch FROM arxos.webhooks w
+                                                      WHERE w.id = d.webhook_id))::arxos.webhook_result
           FROM jsonb_to_recordset(results) AS r(delivery bigint, lease timestamptz, status integer,
                                                 latency_ms integer, error text, excerpt text,
                                                 retry_after double precision, local boolean)
@@ -989,22 +1023,27 @@ BEGIN
     UPDATE arxos.webhook_deliveries d
        SET status = CASE WHEN r.local THEN 'pending'
                          WHEN r.status BETWEEN 200 AND 299 THEN 'delivered'
+                         WHEN r.stale THEN 'pending'
                          WHEN r.status = 410 OR d.attempts > cardinality(schedule) THEN 'dead'
                          ELSE 'pending' END,
-           -- a local failure does not count: its attempt is given back
-           attempts = CASE WHEN r.local THEN d.attempts - 1 ELSE d.attempts END,
+           -- a local failure does not count, nor a stale one's: its attempt is given back
+           attempts = CASE WHEN r.local OR (r.stale AND (r.status BETWEEN 200 AND 299) IS NOT TRUE)
+                           THEN d.attempts - 1 ELSE d.attempts END,
            -- a local failure waits the schedule's last wait, at most 5 minutes (±10%): the
-           -- server's trouble is retried at a steady pace, whatever the schedule's start
+           -- server's trouble is retried at a steady pace, whatever the schedule's start; a
+           -- stale one goes to the webhook as it is now, at once
            next_attempt_at = CASE WHEN r.local
                                   THEN now() + least(schedule[cardinality(schedule)], interval '5 minutes')
                                                * (0.9 + random() * 0.2)
-                                  WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
-                                    OR d.attempts > cardinality(schedule) THEN d.next_attempt_at
+                                  WHEN r.status BETWEEN 200 AND 299 THEN d.next_attempt_at
+                                  WHEN r.stale THEN now()
+                                  WHEN r.status = 410 OR d.attempts > cardinality(schedule) THEN d.next_attempt_at
                              ELSE now() + greatest(schedule[d.attempts] * (0.9 + random() * 0.2),
                                                    coalesce(r.retry_after, 0) * interval '1 second') END,
            finished_at = CASE WHEN r.local THEN NULL
-                              WHEN r.status BETWEEN 200 AND 299 OR r.status = 410
-                                OR d.attempts > cardinality(schedule) THEN now() END,
+                              WHEN r.status BETWEEN 200 AND 299 THEN now()
+                              WHEN r.stale THEN NULL
+                              WHEN r.status = 410 OR d.attempts > cardinality(schedule) THEN now() END,
            lease_until = NULL, leased_by = NULL,
            last_status = r.status, last_error = r.error
       FROM unnest(rs) r
@@ -1016,13 +1055,18 @@ BEGIN
     -- deliveries, some of which this transaction holds) must not deadlock with it. A skipped
     -- webhook's health follows its next outcome.
     -- (local failures say nothing of an endpoint: left out)
+    -- (nor stale ones, of an endpoint the webhook has left: checked again against the webhook
+    -- rows once they are locked, which a PATCH cannot change any more)
     recorded := cardinality(rs);
-    rs := ARRAY(SELECT r FROM unnest(rs) r WHERE NOT r.local);
+    rs := ARRAY(SELECT r FROM unnest(rs) r WHERE NOT r.local AND NOT r.stale);
     health := ARRAY(SELECT w.id FROM arxos.webhooks w
                      WHERE w.id IN (SELECT d.webhook_id FROM unnest(rs) r
                                       JOIN arxos.webhook_deliveries d ON d.id = r.delivery)
                      ORDER BY w.id
                        FOR NO KEY UPDATE SKIP LOCKED);
+    rs := ARRAY(SELECT r FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+                  JOIN arxos.webhooks w ON w.id = d.webhook_id
+                 WHERE w.endpoint_epoch IS NOT DISTINCT FROM d.claimed_epoch);
     UPDATE arxos.webhooks w SET failing_since = NULL
      WHERE w.failing_since IS NOT NULL AND w.id = ANY (health)
        AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r
