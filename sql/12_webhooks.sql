@@ -125,6 +125,12 @@ CREATE TABLE arxos.webhooks (
     -- (finish_deliveries; found by a review: a late 410 from the old url disabled a webhook
     -- just moved to a new one).
     endpoint_epoch   integer NOT NULL DEFAULT 0,
+    -- How long the endpoint's recent answers took, in ms (a moving average of the batches of
+    -- outcomes, the latest weighing a fifth; NULL before the first): one slower than
+    -- webhook_slow_ms() gets an eighth of the per-webhook cap, as a failing one does
+    -- (claim_deliveries; found by a review: two endpoints answering 2xx after 3.7 s held every
+    -- slot of a shim, and a third webhook's deliveries took 16 s instead of 0.8).
+    latency_ms       real,
     created_by       text NOT NULL DEFAULT arxos.current_actor(),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
@@ -422,6 +428,7 @@ BEGIN
         -- (found by a review: the minute check disabled a fixed URL before it was tried).
         IF w.url IS DISTINCT FROM changes ->> 'url' THEN
             w.failing_since := NULL;
+            w.latency_ms := NULL;
             fresh := true;
         END IF;
         w.url := changes ->> 'url';
@@ -477,6 +484,7 @@ BEGIN
            under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,
            disabled_reason = w.disabled_reason, failing_since = w.failing_since,
+           latency_ms = w.latency_ms,
            endpoint_epoch = x.endpoint_epoch + CASE WHEN fresh THEN 1 ELSE 0 END,
            -- enabled (it sends everything) or disabled by hand (it sends nothing more): the
            -- farewell ends either way
@@ -542,6 +550,10 @@ CREATE FUNCTION arxos.webhooks_fresh_endpoint() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     NEW.endpoint_epoch := OLD.endpoint_epoch + 1;
+    IF NEW.url IS DISTINCT FROM OLD.url AND NEW.latency_ms IS NOT DISTINCT FROM OLD.latency_ms THEN
+        -- (another endpoint: how long the old one took says nothing of it)
+        NEW.latency_ms := NULL;
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -799,7 +811,7 @@ $$;
 -- is left out; the current one signs alone.
 -- `per_webhook` (NULL: no limit) caps the deliveries of one webhook in flight at once, over
 -- all workers (running leases count; expired ones are taken again within the cap), and an
--- eighth of it (at least 1) while the webhook is failing: an endpoint that hangs until the
+-- eighth of it (at least 1) while the webhook is failing or slow (webhook_slow_ms()): an endpoint that hangs until the
 -- timeout then holds a few of a worker's slots, and the other webhooks' deliveries go on. The cap is approximate under concurrent claims (each
 -- worker counts the leases committed when it starts).
 CREATE FUNCTION arxos.claim_deliveries(worker text, max integer, lease interval DEFAULT '60 seconds',
@@ -836,7 +848,9 @@ BEGIN
         -- otherwise hold per_webhook slots each, and two of them every slot of a worker.
         SELECT w.id, w.enabled, w.farewell_event,
                CASE WHEN per_webhook IS NULL THEN max
-                    ELSE greatest(0, least(max, CASE WHEN w.failing_since IS NULL THEN per_webhook
+                    ELSE greatest(0, least(max, CASE WHEN w.failing_since IS NULL
+                                                           AND coalesce(w.latency_ms, 0) <= arxos.webhook_slow_ms()
+                                                      THEN per_webhook
                                                      ELSE greatest(1, per_webhook / 8) END - (
                          SELECT count(*) FROM arxos.webhook_deliveries b
                           WHERE b.webhook_id = w.id AND b.status = 'delivering'
@@ -949,6 +963,11 @@ $$;
 CREATE TYPE arxos.webhook_result AS (
     delivery bigint, status integer, latency_ms integer, error text, excerpt text,
     retry_after double precision, local boolean, stale boolean);
+
+-- Past this (ms), an endpoint's answers are slow (webhooks.latency_ms): it gets an eighth of the
+-- per-webhook cap (claim_deliveries).
+CREATE FUNCTION arxos.webhook_slow_ms() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1000 $$;
 
 -- The reason a webhook failing past disable_after is disabled with: since when it failed and
 -- the limit, written the same whatever the session's TimeZone and IntervalStyle (found by an
@@ -1067,6 +1086,14 @@ BEGIN
     rs := ARRAY(SELECT r FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
                   JOIN arxos.webhooks w ON w.id = d.webhook_id
                  WHERE w.endpoint_epoch IS NOT DISTINCT FROM d.claimed_epoch);
+    -- how long its answers take (attempts with a status: a timeout is a failure already)
+    UPDATE arxos.webhooks w
+       SET latency_ms = CASE WHEN w.latency_ms IS NULL THEN x.avg ELSE 0.8 * w.latency_ms + 0.2 * x.avg END
+      FROM (SELECT d.webhook_id, avg(greatest(r.latency_ms, 0))::real AS avg
+              FROM unnest(rs) r JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+             WHERE r.status IS NOT NULL AND r.latency_ms IS NOT NULL
+             GROUP BY d.webhook_id) x
+     WHERE w.id = x.webhook_id AND w.id = ANY (health);
     UPDATE arxos.webhooks w SET failing_since = NULL
      WHERE w.failing_since IS NOT NULL AND w.id = ANY (health)
        AND w.id IN (SELECT d.webhook_id FROM unnest(rs) r

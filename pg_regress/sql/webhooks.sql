@@ -131,6 +131,20 @@ SELECT count(*) AS failing_claimed FROM arxos.claim_deliveries('d', 100, per_web
 UPDATE arxos.webhooks SET failing_since = NULL WHERE id = :'slow';
 SELECT count(*) AS healthy_claimed FROM arxos.claim_deliveries('d', 100, per_webhook => 16);
 SELECT arxos.delete_webhook(:'slow'::uuid);
+-- So does a slow one (its answers take more than webhook_slow_ms() on average: a moving average
+-- of its batches of outcomes), 2xx or not (found by a review: two endpoints answering 200 after
+-- 3.7 s held every slot of a shim); a new url starts afresh.
+SELECT w->>'id' AS lagging FROM arxos.create_webhook('https://example.com/lagging') w \gset
+SELECT count(arxos.test_webhook(:'lagging'::uuid)) AS queued FROM generate_series(1, 20);
+SELECT jsonb_agg(jsonb_build_object('delivery', delivery_id, 'lease', lease_end, 'status', 200, 'latency_ms', 3700)) AS answers
+  FROM arxos.claim_deliveries('s', 2, per_webhook => 16) WHERE webhook_id = :'lagging' \gset
+SELECT arxos.finish_deliveries('s', :'answers', ARRAY[interval '5 seconds']) AS recorded;
+SELECT latency_ms, failing_since IS NULL AS healthy FROM arxos.webhooks WHERE id = :'lagging';
+SELECT count(*) AS slow_claimed FROM arxos.claim_deliveries('s', 100, per_webhook => 16);
+SELECT w->>'url' AS moved FROM arxos.patch_webhook(:'lagging'::uuid, '{"url": "https://example.com/faster"}') w;
+SELECT latency_ms IS NULL AS forgotten FROM arxos.webhooks WHERE id = :'lagging';
+SELECT count(*) AS fresh_claimed FROM arxos.claim_deliveries('s', 100, per_webhook => 16);
+SELECT arxos.delete_webhook(:'lagging'::uuid);
 -- An outcome counts only for the lease it was sent under, named by the lease's end: the same
 -- worker's result for an earlier lease of a delivery it claimed again is ignored, also when a
 -- retry by hand started the attempts again in between; every result names its lease.

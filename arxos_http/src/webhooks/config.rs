@@ -34,8 +34,8 @@ pub struct WebhookArgs {
     pub webhook_concurrency: u32,
 
     /// Deliveries of one webhook in flight at once, over all shims (an eighth of it, at least 1,
-    /// while the webhook is failing): an endpoint that hangs holds a few slots and the other
-    /// webhooks' deliveries go on.
+    /// while the webhook is failing or its answers take more than a second): an endpoint that
+    /// hangs holds a few slots and the other webhooks' deliveries go on.
     #[arg(long, env = "ARXOS_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub webhook_endpoint_concurrency: u32,
