@@ -34,8 +34,7 @@ HTTP_PORT=$(free_port)
 SHIM_PID=
 cleanup() {
     if [ -n "$SHIM_PID" ]; then kill "$SHIM_PID" 2>/dev/null || true; wait "$SHIM_PID" 2>/dev/null || true; fi
-    cluster_stop "$DIR"
-    rm -rf "$DIR"
+    cluster_remove "$DIR"
 }
 trap cleanup EXIT
 

@@ -545,21 +545,29 @@ CREATE TRIGGER webhooks_before_update BEFORE UPDATE ON arxos.webhooks
 
 -- A new url, or a webhook enabled again, written with plain SQL is a fresh start of its
 -- endpoint too (endpoint_epoch; patch_webhook counts its own, enabled: true on an enabled
--- webhook among them).
+-- webhook among them). Either way the webhook's deliveries in flight are locked first: an
+-- outcome being recorded for one of them (finish_deliveries, which holds them from its first
+-- statement) is recorded whole under the epoch it read, before the new one starts (found by
+-- a review: a PATCH committing in the middle left the delivery dead on a late 410).
 CREATE FUNCTION arxos.webhooks_fresh_endpoint() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.endpoint_epoch := OLD.endpoint_epoch + 1;
+    IF NEW.endpoint_epoch = OLD.endpoint_epoch THEN
+        NEW.endpoint_epoch := OLD.endpoint_epoch + 1;
+    END IF;
     IF NEW.url IS DISTINCT FROM OLD.url AND NEW.latency_ms IS NOT DISTINCT FROM OLD.latency_ms THEN
         -- (another endpoint: how long the old one took says nothing of it)
         NEW.latency_ms := NULL;
     END IF;
+    PERFORM 1 FROM arxos.webhook_deliveries d
+     WHERE d.webhook_id = NEW.id AND d.status = 'delivering'
+       FOR UPDATE;
     RETURN NEW;
 END
 $$;
 CREATE TRIGGER webhooks_fresh_endpoint BEFORE UPDATE ON arxos.webhooks
-    FOR EACH ROW WHEN ((NEW.url IS DISTINCT FROM OLD.url OR (NEW.enabled AND NOT OLD.enabled))
-                       AND NEW.endpoint_epoch = OLD.endpoint_epoch)
+    FOR EACH ROW WHEN (NEW.url IS DISTINCT FROM OLD.url OR (NEW.enabled AND NOT OLD.enabled)
+                       OR NEW.endpoint_epoch <> OLD.endpoint_epoch)
     EXECUTE FUNCTION arxos.webhooks_fresh_endpoint();
 
 -- A new secret; the old one keeps signing too (a second signature) for `keep_previous`, so

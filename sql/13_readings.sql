@@ -53,6 +53,23 @@ CREATE INDEX readings_default_at ON arxos.readings_default (at);
 CREATE FUNCTION arxos.readings_move_max() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 50000 $$;
 
+-- Whether DEFAULT holds more than `bound` rows of the month starting at `lower` (counted to
+-- one past it through readings_default_at). With the owner's rights: the writers' own check
+-- runs as the caller, who may not read DEFAULT (it says no more than whether a month of
+-- anyone's readings is there in bulk).
+CREATE FUNCTION arxos.readings_month_spilled(lower timestamptz, bound bigint) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
+    SELECT count(*) > bound
+      FROM (SELECT 1 FROM arxos.readings_default d
+             WHERE d.at >= lower AND d.at < ((lower AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
+             LIMIT CASE WHEN bound < 9223372036854775807 THEN bound + 1 END) x
+$$;
+
+-- The most a writer of readings moves (ensure_readings_partition with fallback, inside a
+-- request): 1,000 rows, about 15 ms; a month with more waits for readings_maintenance.
+CREATE FUNCTION arxos.readings_writer_move_max() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1000 $$;
+
 -- Objects instrumented by their readings alone, by the end of their window: arxos.rating_inputs
 -- counts those whose window has closed (normally none: tick() expires them every minute), and
 -- arxos.expire_reading_window finds them. Sensing-type and monitored objects are not in it.
@@ -102,14 +119,13 @@ DECLARE
     was     text;
     made    boolean := false;
     bound   bigint;
-    waiting bigint;
 BEGIN
     IF move_max < 0 THEN
         RAISE EXCEPTION 'move_max must be 0 or more, got %', move_max USING ERRCODE = '22023';
     END IF;
-    -- How many of the month's rows in DEFAULT may move (below): a writer none, others
-    -- readings_move_max(), unless the caller says.
-    bound := coalesce(move_max, CASE WHEN fallback THEN 0 ELSE arxos.readings_move_max() END);
+    -- How many of the month's rows in DEFAULT may move (below): a writer
+    -- readings_writer_move_max(), others readings_move_max(), unless the caller says.
+    bound := coalesce(move_max, CASE WHEN fallback THEN arxos.readings_writer_move_max() ELSE arxos.readings_move_max() END);
     IF t IS NULL OR NOT isfinite(t) THEN
         RAISE EXCEPTION 'a reading needs a finite time, got %', coalesce(t::text, 'NULL') USING ERRCODE = '22023';
     END IF;
@@ -137,6 +153,19 @@ BEGIN
     IF arxos.readings_month_capped(p.lower) THEN
         RETURN false;
     END IF;
+    -- The month's rows in DEFAULT move under the lock below, which holds every reader and
+    -- writer of readings, every tenant's, until this transaction ends: more than `bound` of
+    -- them (counted to one past it through readings_default_at, before the serialisation
+    -- point, which writers of such a month then do not queue on: found by a review), and the
+    -- month stays in DEFAULT, stored and read the same. A writer moves a few (a brief spill
+    -- heals at the next write; it runs in a request), readings_maintenance at most
+    -- readings_move_max() a run; a bigger month waits for a DBA's call with a larger move_max
+    -- in a quiet hour (found by a review: 3 million rows held the readings for 46 s, and a
+    -- writer's move ran into its statement timeout, rolled back, on every try). (Counted once:
+    -- rows that arrive meanwhile move too.)
+    IF arxos.readings_month_spilled(p.lower, bound) THEN
+        RETURN false;
+    END IF;
     -- Making the partition waits for every transaction reading the readings (a BI query, a
     -- dump, an analyst's open transaction), and every other reader and writer of readings
     -- queues behind the wait; so does the serialisation point, held by a writer in that wait
@@ -160,21 +189,8 @@ BEGIN
         -- the catalog cache, which waiting on a row lock does not refresh, so it still said no,
         -- and the CREATE below failed with 42P07 (a 500 for the second of two writers of a new
         -- month).
-        -- The month's rows in DEFAULT move under the lock below, which holds every reader and
-        -- writer of readings, every tenant's, until this transaction ends: more than `bound`
-        -- of them (counted to one past it, before the lock, through readings_default_at), and
-        -- the month stays in DEFAULT, stored and read the same. A writer moves none (it runs in
-        -- a request: maintenance moves them within a minute); readings_maintenance at most
-        -- readings_move_max() a run; a bigger month waits for a DBA's call with a larger
-        -- move_max in a quiet hour (found by a review: 3 million rows held the readings for
-        -- 46 s, and a writer's move ran into its statement timeout, rolled back, on every try).
-        SELECT count(*) INTO waiting
-          FROM (SELECT 1 FROM arxos.readings_default d
-                 WHERE d.at >= p.lower AND d.at < p.upper
-                 LIMIT CASE WHEN bound < 9223372036854775807 THEN bound + 1 END) x;
-        IF waiting <= bound
-           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                            WHERE c.relnamespace = 'arxos'::regnamespace AND c.relname = p.name)
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                        WHERE c.relnamespace = 'arxos'::regnamespace AND c.relname = p.name)
            AND NOT arxos.readings_month_capped(p.lower) THEN
             -- The parent first, as CREATE … PARTITION OF and a partition's DROP lock it before
             -- DEFAULT (the DELETE below would otherwise lock DEFAULT first: a deadlock with a
@@ -558,6 +574,14 @@ BEGIN
       FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AS m FROM unnest(ats) a) months
      WHERE to_regclass('arxos.readings_' || to_char(months.m, 'YYYYMM')) IS NULL
        AND NOT arxos.readings_month_capped(months.m AT TIME ZONE 'UTC');
+    IF n > arxos.reading_new_months_max() THEN
+        -- (not those a writer leaves in DEFAULT: more of their rows there than it moves)
+        SELECT count(*) INTO n
+          FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AS m FROM unnest(ats) a) months
+         WHERE to_regclass('arxos.readings_' || to_char(months.m, 'YYYYMM')) IS NULL
+           AND NOT arxos.readings_month_capped(months.m AT TIME ZONE 'UTC')
+           AND NOT arxos.readings_month_spilled(months.m AT TIME ZONE 'UTC', arxos.readings_writer_move_max());
+    END IF;
     IF n > arxos.reading_new_months_max() THEN
         RAISE EXCEPTION 'these readings span % months without a partition; one call creates at most %',
             n, arxos.reading_new_months_max() USING ERRCODE = '54000',

@@ -176,11 +176,18 @@ INSERT INTO arxos.readings (building_id, object_id, at, value)
 SELECT building_id, id, t, 6 FROM arxos.objects, unnest(ARRAY['2024-08-01 00:00:00+00', '2024-08-31 23:59:59+00',
                                                                 '2024-09-15 00:00:00+00']::timestamptz[]) t
  WHERE building_id = arxos.building_id('rd') AND path = '/site';
--- A writer (fallback, the default) moves none of them: its month stays in DEFAULT, as it
--- would hold every reader and writer of readings while the rows move (a review moved 3 million
--- for 46 s); neither does a move past move_max
+-- A writer (fallback, the default) moves at most readings_writer_move_max() of them (lowered
+-- to 1 here): past it, its month stays in DEFAULT, as the move would hold every reader and
+-- writer of readings (a review moved 3 million for 46 s), and it does not queue on the
+-- serialisation point; neither does a move past move_max
+BEGIN;
+CREATE OR REPLACE FUNCTION arxos.readings_writer_move_max() RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;
+SELECT (SELECT value FROM arxos.serial_locks WHERE name = 'readings_partition') AS serial_before \gset
 SELECT arxos.ensure_readings_partition('2024-08-10') AS writer_made,
-       arxos.ensure_readings_partition('2024-08-10', fallback => false, move_max => 1) AS past_move_max,
+       (SELECT value FROM arxos.serial_locks WHERE name = 'readings_partition') IS NOT DISTINCT FROM :'serial_before' AS not_queued;
+ROLLBACK;
+SELECT arxos.ensure_readings_partition('2024-08-10', fallback => false, move_max => 1) AS past_move_max,
        left(regress.try($$SELECT arxos.ensure_readings_partition('2024-08-10', move_max => -1)$$), 40) AS negative;
 SELECT tableoid::regclass AS partition, count(*) FROM arxos.readings
  WHERE at >= '2024-08-01' AND at < '2024-10-01' GROUP BY 1 ORDER BY 1;
