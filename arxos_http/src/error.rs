@@ -279,7 +279,7 @@ impl ApiError {
                         details.insert("detail".into(), detail.into());
                     }
                 }
-                if let Some(hint) = db.hint() {
+                if let Some(hint) = db.hint().and_then(client_hint) {
                     details.insert("hint".into(), http_hint(hint).into());
                 }
                 // A NUL character (`%00` in a path, `\u0000` in a string) reaches PostgreSQL's
@@ -479,7 +479,7 @@ impl ApiError {
         };
         let mut details = Map::new();
         details.insert("sqlstate".into(), state.into());
-        if let Some(hint) = db.hint() {
+        if let Some(hint) = db.hint().and_then(client_hint) {
             details.insert("hint".into(), hint.into());
         }
         Self::new(code, message).with_details(Value::Object(details))
@@ -571,6 +571,14 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A database hint a client may read: not PostgreSQL's advice to raise a server setting
+/// (`Increase the configuration parameter "max_stack_depth" (currently 2048kB)…`), which is
+/// the operator's to take and shows the server's configuration (found by a review, through
+/// `/api/query`).
+fn client_hint(hint: &str) -> Option<&str> {
+    (!hint.contains("configuration parameter")).then_some(hint)
 }
 
 /// The database's hints that name a SQL function, in the API's words: an HTTP client cannot
@@ -726,6 +734,16 @@ mod tests {
             assert!(!http.contains("arxos."), "{http}");
         }
         assert_eq!(http_hint("something else"), "something else");
+    }
+
+    #[test]
+    fn hints_about_server_settings_are_the_operators() {
+        let stack = "Increase the configuration parameter \"max_stack_depth\" (currently 2048kB), after ensuring the platform's stack depth limit is adequate.";
+        assert_eq!(client_hint(stack), None);
+        assert_eq!(
+            client_hint("split the batch by time"),
+            Some("split the batch by time")
+        );
     }
 
     #[test]
