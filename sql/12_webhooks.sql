@@ -390,7 +390,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, arxos, 
 DECLARE
     w     arxos.webhooks;
     bad   text;
-    -- a new endpoint, or one enabled afresh: attempts claimed before speak of the old one
+    -- enabled: true sent (the trigger webhooks_fresh_endpoint counts the other fresh starts)
     fresh boolean := false;
 BEGIN
     PERFORM arxos.admin_call('patch_webhook');
@@ -428,8 +428,6 @@ BEGIN
         -- (found by a review: the minute check disabled a fixed URL before it was tried).
         IF w.url IS DISTINCT FROM changes ->> 'url' THEN
             w.failing_since := NULL;
-            w.latency_ms := NULL;
-            fresh := true;
         END IF;
         w.url := changes ->> 'url';
     END IF;
@@ -484,7 +482,6 @@ BEGIN
            under = w.under,
            object_type = w.object_type, description = w.description, enabled = w.enabled,
            disabled_reason = w.disabled_reason, failing_since = w.failing_since,
-           latency_ms = w.latency_ms,
            endpoint_epoch = x.endpoint_epoch + CASE WHEN fresh THEN 1 ELSE 0 END,
            -- enabled (it sends everything) or disabled by hand (it sends nothing more): the
            -- farewell ends either way

@@ -53,13 +53,13 @@ CREATE INDEX readings_default_at ON arxos.readings_default (at);
 CREATE FUNCTION arxos.readings_move_max() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 50000 $$;
 
--- Whether DEFAULT holds more than `bound` rows of the month starting at `lower` (counted to
--- one past it through readings_default_at). With the owner's rights: the writers' own check
--- runs as the caller, who may not read DEFAULT (it says no more than whether a month of
--- anyone's readings is there in bulk).
-CREATE FUNCTION arxos.readings_month_spilled(lower timestamptz, bound bigint) RETURNS boolean
+-- How many rows of the month starting at `lower` DEFAULT holds, counted to at most one past
+-- `bound` (more than `bound`: too many to move) through readings_default_at. With the owner's
+-- rights: the writers' own check runs as the caller, who may not read DEFAULT (it says no more
+-- than whether a month of anyone's readings is there in bulk).
+CREATE FUNCTION arxos.readings_month_waiting(lower timestamptz, bound bigint) RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, arxos, pg_temp AS $$
-    SELECT count(*) > bound
+    SELECT count(*)
       FROM (SELECT 1 FROM arxos.readings_default d
              WHERE d.at >= lower AND d.at < ((lower AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
              LIMIT CASE WHEN bound < 9223372036854775807 THEN bound + 1 END) x
@@ -163,7 +163,7 @@ BEGIN
     -- in a quiet hour (found by a review: 3 million rows held the readings for 46 s, and a
     -- writer's move ran into its statement timeout, rolled back, on every try). (Counted once:
     -- rows that arrive meanwhile move too.)
-    IF arxos.readings_month_spilled(p.lower, bound) THEN
+    IF arxos.readings_month_waiting(p.lower, bound) > bound THEN
         RETURN false;
     END IF;
     -- Making the partition waits for every transaction reading the readings (a BI query, a
@@ -573,15 +573,10 @@ BEGIN
     SELECT count(*) INTO n
       FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AS m FROM unnest(ats) a) months
      WHERE to_regclass('arxos.readings_' || to_char(months.m, 'YYYYMM')) IS NULL
-       AND NOT arxos.readings_month_capped(months.m AT TIME ZONE 'UTC');
-    IF n > arxos.reading_new_months_max() THEN
-        -- (not those a writer leaves in DEFAULT: more of their rows there than it moves)
-        SELECT count(*) INTO n
-          FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AS m FROM unnest(ats) a) months
-         WHERE to_regclass('arxos.readings_' || to_char(months.m, 'YYYYMM')) IS NULL
-           AND NOT arxos.readings_month_capped(months.m AT TIME ZONE 'UTC')
-           AND NOT arxos.readings_month_spilled(months.m AT TIME ZONE 'UTC', arxos.readings_writer_move_max());
-    END IF;
+       AND NOT arxos.readings_month_capped(months.m AT TIME ZONE 'UTC')
+       -- (not those a writer leaves in DEFAULT: more of their rows there than it moves)
+       AND arxos.readings_month_waiting(months.m AT TIME ZONE 'UTC', arxos.readings_writer_move_max())
+           <= arxos.readings_writer_move_max();
     IF n > arxos.reading_new_months_max() THEN
         RAISE EXCEPTION 'these readings span % months without a partition; one call creates at most %',
             n, arxos.reading_new_months_max() USING ERRCODE = '54000',
@@ -858,9 +853,7 @@ BEGIN
              GROUP BY x.m ORDER BY min(x.o), x.m
     LOOP
         SELECT * INTO p FROM arxos.readings_partition_of(m);
-        SELECT count(*) INTO waiting
-          FROM (SELECT 1 FROM arxos.readings_default d
-                 WHERE d.at >= p.lower AND d.at < p.upper LIMIT arxos.readings_move_max() + 1) x;
+        waiting := arxos.readings_month_waiting(p.lower, arxos.readings_move_max());
         IF waiting > arxos.readings_move_max() THEN
             IF to_regclass('arxos.' || p.name) IS NULL AND NOT arxos.readings_month_capped(p.lower) THEN
                 RAISE WARNING 'readings_maintenance: the DEFAULT partition holds more than % readings of %, too many to move while every reader and writer of readings waits: they stay there, stored and read the same', arxos.readings_move_max(), to_char(p.lower AT TIME ZONE 'UTC', 'YYYY-MM')
