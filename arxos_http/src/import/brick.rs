@@ -136,6 +136,90 @@ fn is_structural(iri: &str) -> bool {
     is_brick(iri) || iri.starts_with(REC)
 }
 
+/// Connection kinds by name: `<https://arxos.dev/kind#a__b>` is the kind `a__b` exactly,
+/// where any other predicate's local name is folded into a kind (`sanitize::kind`). An export
+/// writes a connection so when its predicate would not come back as the same connection.
+pub const KIND: &str = "https://arxos.dev/kind#";
+
+/// The predicates of `arxos:` that describe the subject: never connections.
+const ANNOTATIONS: &[&str] = &["name", "parent", "properties", "type"];
+
+/// What a triple between two entities of the file is, by its predicate.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// A hierarchy relation: its forward name (`hasPart` is `isPartOf` turned), its rank among
+    /// the parent relations, and whether the subject is the child.
+    Hierarchy {
+        forward: &'static str,
+        rank: u8,
+        child_is_subject: bool,
+    },
+    /// `arxos:name`, `parent`, `properties` or `type`: about the subject.
+    Annotation,
+    /// A connection of `kind`, from the object to the subject when `reversed` (`a isFedBy b`
+    /// is `b feeds a`), whose `predicate` property is `predicate`.
+    Connection {
+        reversed: bool,
+        kind: String,
+        predicate: String,
+    },
+}
+
+/// How the import reads a triple `s pred o` between two entities (an export checks with it
+/// that a connection's predicate comes back as the same connection).
+pub fn reading(pred: &str) -> Reading {
+    let local = local_name(pred);
+    if pred.starts_with(ARXOS) && ANNOTATIONS.contains(&local) {
+        return Reading::Annotation;
+    }
+    if let Some(&(name, rank, child_is_subject)) = PARENT_RELATIONS
+        .iter()
+        .find(|(n, _, _)| *n == local && is_structural(pred))
+    {
+        let forward = match name {
+            "hasPoint" => "isPointOf",
+            "hasPart" => "isPartOf",
+            "isLocationOf" | "locatedIn" => "hasLocation",
+            other => other,
+        };
+        return Reading::Hierarchy {
+            forward,
+            rank,
+            child_is_subject,
+        };
+    }
+    if let Some(kind) = pred.strip_prefix(KIND).filter(|k| is_kind(k)) {
+        return Reading::Connection {
+            reversed: false,
+            kind: kind.to_owned(),
+            predicate: pred.to_owned(),
+        };
+    }
+    match INVERSES.iter().find(|(inv, _)| *inv == local) {
+        // the local name turned, the namespace kept as it is (a namespace holding the name
+        // too was turned with it: found by a review)
+        Some((_, fwd)) => Reading::Connection {
+            reversed: true,
+            kind: sanitize::kind(fwd),
+            predicate: format!("{}{fwd}", pred.strip_suffix(local).unwrap_or(pred)),
+        },
+        None => Reading::Connection {
+            reversed: false,
+            kind: sanitize::kind(local),
+            predicate: pred.to_owned(),
+        },
+    }
+}
+
+/// A connection kind as the database takes it: `^[a-z][a-z0-9_]{0,62}$`.
+pub fn is_kind(kind: &str) -> bool {
+    kind.len() <= 63
+        && kind.starts_with(|c: char| c.is_ascii_lowercase())
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Percent-decoding of a local name (types and names exported by `arxos export`).
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -495,58 +579,67 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
                         }),
                     }
                 }
+                // A value of the wrong kind is said, not dropped unsaid (found by a review).
+                (local, object) if ANNOTATIONS.contains(&local) => {
+                    if let Term::BlankNode(b) = object {
+                        // (said here, not again as a blank node no entity refers to)
+                        walk.used.insert(b.as_str().to_owned());
+                    }
+                    let wanted = match local {
+                        "parent" => "the IRI of an entity of the file",
+                        "properties" => "a literal holding a JSON object",
+                        _ => "a literal",
+                    };
+                    model.skipped.push(Skipped {
+                        what: t.to_string(),
+                        reason: format!("arxos:{local} takes {wanted}"),
+                    });
+                }
                 _ => {}
             }
-            if matches!(local, "name" | "parent" | "properties" | "type") {
+            if ANNOTATIONS.contains(&local) {
                 continue;
             }
         }
         match &t.object {
             Term::NamedNode(o) if entities.contains(o.as_str()) => {
                 let o = o.as_str();
-                if let Some(&(name, rank, child_is_subject)) = PARENT_RELATIONS
-                    .iter()
-                    .find(|(n, _, _)| *n == local && is_structural(pred))
-                {
-                    let (child, parent) = if child_is_subject { (s, o) } else { (o, s) };
-                    let forward = match name {
-                        "hasPoint" => "isPointOf",
-                        "hasPart" => "isPartOf",
-                        "isLocationOf" => "hasLocation",
-                        other => other,
-                    };
-                    let child = *entities.get(child).expect("entity");
-                    parents.entry(child).or_default().push((
+                match reading(pred) {
+                    Reading::Hierarchy {
+                        forward,
                         rank,
-                        parent.to_owned(),
-                        static_name(forward),
-                    ));
-                    continue;
+                        child_is_subject,
+                    } => {
+                        let (child, parent) = if child_is_subject { (s, o) } else { (o, s) };
+                        let child = *entities.get(child).expect("entity");
+                        parents
+                            .entry(child)
+                            .or_default()
+                            .push((rank, parent.to_owned(), forward));
+                    }
+                    // (said above)
+                    Reading::Annotation => {}
+                    Reading::Connection {
+                        reversed,
+                        kind,
+                        predicate,
+                    } => {
+                        let (from, to) = if reversed { (o, s) } else { (s, o) };
+                        model.relations.push(Relation {
+                            from: from.to_owned(),
+                            to: to.to_owned(),
+                            kind,
+                            properties: Map::from_iter([(
+                                "predicate".to_owned(),
+                                json!(predicate),
+                            )]),
+                        });
+                    }
                 }
-                let (from, to, name, predicate) =
-                    match INVERSES.iter().find(|(inv, _)| *inv == local) {
-                        // the local name turned, the namespace kept as it is (a namespace
-                        // holding the name too was turned with it: found by a review)
-                        Some((_, fwd)) => (o, s, *fwd, {
-                            let namespace = pred.strip_suffix(local).unwrap_or(pred);
-                            format!("{namespace}{fwd}")
-                        }),
-                        None => (s, o, local, pred.to_owned()),
-                    };
-                model.relations.push(Relation {
-                    from: from.to_owned(),
-                    to: to.to_owned(),
-                    kind: sanitize::kind(name),
-                    properties: Map::from_iter([("predicate".to_owned(), json!(predicate))]),
-                });
             }
             // A hierarchy relation to an entity the file does not describe: reported (the
             // object then sits at the top level, or keeps its other parents), not kept.
-            Term::NamedNode(o)
-                if PARENT_RELATIONS
-                    .iter()
-                    .any(|(n, _, _)| *n == local && is_structural(pred)) =>
-            {
+            Term::NamedNode(o) if matches!(reading(pred), Reading::Hierarchy { .. }) => {
                 let target = o.as_str().to_owned();
                 let why = if schema.contains(&&target) {
                     "is a schema declaration (a class, property or shape), not an entity"
@@ -770,17 +863,6 @@ pub fn parse(input: &[u8]) -> Result<Model, ImportError> {
     Ok(model)
 }
 
-fn static_name(name: &str) -> &'static str {
-    match name {
-        "isPointOf" => "isPointOf",
-        "isPartOf" => "isPartOf",
-        _ => "hasLocation",
-    }
-}
-
-/// The type of a class IRI: its local name (percent-decoded), at most 100 characters. A longer
-/// name keeps its first 91 characters, then `~` and 8 hex digits of its hash, so that two
-/// classes that differ only past the cut stay two types (as connection kinds do).
 /// The one `arxos:<what>` (name, type) each subject gives: a valid value, else none, whatever
 /// the file's order (found by reviews: the last of two won, and an invalid one was dropped
 /// unsaid). A value that is invalid, and both of two different ones, are listed in `skipped`;
@@ -1021,6 +1103,9 @@ fn most_specific<'a>(
     })
 }
 
+/// The type of a class IRI: its local name (percent-decoded), at most 100 characters. A longer
+/// name keeps its first 91 characters, then `~` and 8 hex digits of its hash, so that two
+/// classes that differ only past the cut stay two types (as connection kinds do).
 pub fn type_name(class: &str) -> String {
     // An object type is a label (arxos_core::label, the database's arxos.is_label): a name
     // that is not one once cut (blank, a space at either end, a control or invisible
@@ -1356,6 +1441,32 @@ mod tests {
         let skipped: Vec<&str> = model.skipped.iter().map(|s| s.what.as_str()).collect();
         assert!(skipped.contains(&"arxos:type of urn:ex#two"), "{skipped:?}");
         assert!(skipped.contains(&"arxos:type of urn:ex#bad"), "{skipped:?}");
+    }
+
+    /// An `arxos:` annotation with a value of the wrong kind is listed in `skipped` (an IRI
+    /// for a name, a literal for the parent, a blank node for the properties), and the blank
+    /// node once, as that (found by a review: all were dropped unsaid, and the blank node was
+    /// called one that no entity refers to).
+    #[test]
+    fn annotations_of_the_wrong_kind_are_said() {
+        let ttl = "@prefix arxos: <https://arxos.dev/schema#> .\n@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <urn:ex#> .\n\
+            ex:b a brick:Floor .\n\
+            ex:a a brick:AHU ; arxos:name ex:foo ; arxos:type ex:VAV ; arxos:parent \"ex:b\" ; arxos:properties [ ex:x 1 ] .\n";
+        let model = parse(ttl.as_bytes()).unwrap();
+        assert_eq!(find(&model, "a").kind, "AHU");
+        assert!(model.relations.is_empty(), "{:?}", model.relations);
+        let reasons: Vec<&str> = model.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "arxos:name takes a literal",
+                "arxos:type takes a literal",
+                "arxos:parent takes the IRI of an entity of the file",
+                "arxos:properties takes a literal holding a JSON object"
+            ],
+            "{:?}",
+            model.skipped
+        );
     }
 
     /// arxos:name: one valid name per subject, else the IRI names it, whatever the order, and

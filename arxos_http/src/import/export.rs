@@ -5,13 +5,15 @@
 //! parent, when connections of the same relation lead elsewhere), and keeps the IRI it was imported with and the class of its type. A
 //! connection whose properties are not what the importer derives from its triple alone
 //! (`{"predicate": …}`) also gets an `rdf:Statement` about that triple with `arxos:properties`.
+//! A connection's predicate is the one it was imported with when an import reads it back as
+//! the same connection, else `<https://arxos.dev/kind#<kind>>`, which names its kind exactly.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::brick::{chosen_class, type_name, Hierarchy, ARXOS, BRICK, RDF};
+use super::brick::{chosen_class, reading, type_name, Hierarchy, Reading, ARXOS, BRICK, KIND, RDF};
 
 /// One object as the exporter reads it.
 #[derive(Debug, Clone)]
@@ -69,11 +71,10 @@ fn path_iri(building: &str, path: &str) -> String {
     )
 }
 
+/// An absolute IRI the importer's parser reads back (found by a review: `floor_2:ahu`, a bad
+/// `%zz` escape and a control character were written, and the whole export was refused).
 fn valid_iri(iri: &str) -> bool {
-    iri.contains(':')
-        && !iri
-            .chars()
-            .any(|c| c.is_whitespace() || "<>\"{}|^`\\".contains(c))
+    oxiri::Iri::parse(iri).is_ok()
 }
 
 /// The classes it was imported with while its type is one of theirs (an import of several
@@ -130,6 +131,35 @@ fn parent_of(path: &str) -> Option<&str> {
     match arxos_core::path::parent(path) {
         Some("/") | None => None,
         p => p,
+    }
+}
+
+/// Whether an import reads `from <predicate> to` back as this connection of `kind`, with
+/// `predicate` as its predicate: a connection's own predicate (as imported) is written only then,
+/// else `kind:<kind>` is (found by a review: `a__b` folded into `a_b`, an `isFedBy` came back
+/// turned into `feeds`, and an `isPartOf` to the object's own parent merged into the parent
+/// relation). A hierarchy relation is a connection when its subject has another parent, which
+/// `arxos:parent` names.
+fn comes_back(predicate: &str, kind: &str, other_parent: bool) -> bool {
+    if !valid_iri(predicate) {
+        return false;
+    }
+    match reading(predicate) {
+        Reading::Connection {
+            reversed: false,
+            kind: read,
+            predicate: written,
+        } => read == kind && written == predicate,
+        Reading::Hierarchy {
+            forward,
+            child_is_subject: true,
+            ..
+        } => {
+            other_parent
+                && predicate == format!("{BRICK}{forward}")
+                && super::sanitize::kind(forward) == kind
+        }
+        _ => false,
     }
 }
 
@@ -205,13 +235,11 @@ pub fn to_turtle(
         let (Some(from), Some(to)) = (iris.get(c.from.as_str()), iris.get(c.to.as_str())) else {
             continue;
         };
+        // the parent the export gives `from`, when that is not `to`
+        let other_parent = parent_of(&c.from).is_some_and(|p| p != c.to && iris.contains_key(p));
         let predicate = match c.properties.get("predicate") {
-            Some(Value::String(p))
-                if valid_iri(p) && super::sanitize::kind(super::brick::local_name(p)) == c.kind =>
-            {
-                p.clone()
-            }
-            _ => format!("{ARXOS}{}", c.kind),
+            Some(Value::String(p)) if comes_back(p, &c.kind, other_parent) => p.clone(),
+            _ => format!("{KIND}{}", c.kind),
         };
         let _ = writeln!(out, "<{from}> <{predicate}> <{to}> .");
         let derived = Map::from_iter([("predicate".to_owned(), Value::from(predicate.clone()))]);
@@ -384,6 +412,137 @@ mod tests {
         );
         assert_eq!(plan.connections[0].properties, connections[0].properties);
         assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
+    }
+
+    /// Every connection comes back as it was, whatever its kind and its predicate: kinds that
+    /// a predicate's local name would fold (`a__b`, `feeds_`) or that name an annotation
+    /// (`name`, `parent`), an inverse relation's predicate, a hierarchy relation to the object's
+    /// own parent or from a top-level object (found by a review: each was lost, merged or
+    /// turned); a hierarchy relation to another object keeps Brick's predicate.
+    #[test]
+    fn every_connection_comes_back() {
+        let object = |path: &str| ExportObject {
+            path: path.into(),
+            kind: "Room".into(),
+            properties: Map::new(),
+        };
+        let objects = vec![object("/p"), object("/p/c"), object("/q"), object("/w")];
+        let predicate = |p: &str| {
+            json!({"predicate": format!("{BRICK}{p}")})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let connection = |from: &str, to: &str, kind: &str, properties| ExportConnection {
+            from: from.into(),
+            to: to.into(),
+            kind: kind.into(),
+            properties,
+        };
+        let mut connections = vec![
+            connection("/p/c", "/p", "is_part_of", predicate("isPartOf")),
+            connection("/p/c", "/w", "is_part_of", predicate("isPartOf")),
+            connection("/q", "/w", "is_part_of", predicate("isPartOf")),
+            connection("/q", "/p", "is_fed_by", predicate("isFedBy")),
+            connection("/w", "/q", "feeds", predicate("feeds")),
+            connection("/q", "/p", "odd", predicate("isFedBy")),
+            connection(
+                "/q",
+                "/p",
+                "x",
+                json!({"predicate": "floor_2:ahu"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        ];
+        for kind in [
+            "a_b",
+            "a__b",
+            "feeds_",
+            "feeds",
+            "name",
+            "parent",
+            "properties",
+            "type",
+        ] {
+            connections.push(connection("/p", "/q", kind, Map::new()));
+        }
+        let ttl = to_turtle("b", &objects, &connections);
+        let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
+        assert!(plan.skipped.is_empty(), "{:?}\n{ttl}", plan.skipped);
+        let paths: Vec<&str> = plan.objects.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(paths, ["/p", "/p/c", "/q", "/w"], "{ttl}");
+        let key = |from: &str, to: &str, kind: &str, properties: &Map<String, Value>| {
+            (
+                from.to_owned(),
+                to.to_owned(),
+                kind.to_owned(),
+                Value::Object(properties.clone()).to_string(),
+            )
+        };
+        let mut want: Vec<_> = connections
+            .iter()
+            .map(|c| key(&c.from, &c.to, &c.kind, &c.properties))
+            .collect();
+        let mut got: Vec<_> = plan
+            .connections
+            .iter()
+            .map(|c| key(&c.from, &c.to, &c.kind, &c.properties))
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{ttl}");
+        // Brick's own predicate where it comes back (a part of a second whole)
+        assert!(
+            ttl.contains(&format!(
+                "<urn:arxos:b:p/c> <{BRICK}isPartOf> <urn:arxos:b:w> ."
+            )),
+            "{ttl}"
+        );
+        assert!(
+            ttl.contains(&format!("<urn:arxos:b:p> <{KIND}a__b> <urn:arxos:b:q> .")),
+            "{ttl}"
+        );
+    }
+
+    /// IRIs that the importer's parser would refuse (a scheme with `_`, a bad percent escape,
+    /// a control character) are not written: the object gets its path's IRI, the class its
+    /// type's, so that the export reads back (found by a review: the whole file was refused).
+    #[test]
+    fn only_iris_that_read_back_are_written() {
+        let object = |path: &str, kind: &str, properties: Value| ExportObject {
+            path: path.into(),
+            kind: kind.into(),
+            properties: properties.as_object().unwrap().clone(),
+        };
+        let objects = vec![
+            object(
+                "/a",
+                "AHU",
+                json!({"source_format": "brick", "source_id": "floor_2:ahu"}),
+            ),
+            object(
+                "/b",
+                "AHU",
+                json!({"source_format": "brick", "source_id": "urn:ex:b%zz"}),
+            ),
+            object(
+                "/c",
+                "AHU",
+                json!({"source_format": "brick", "source_id": "urn:ex:a\u{1}b"}),
+            ),
+            object("/d", "AHU", json!({"rdf_type": "my_ns:AHU"})),
+        ];
+        let ttl = to_turtle("b", &objects, &[]);
+        let plan = brick::parse(ttl.as_bytes()).unwrap().plan();
+        assert!(plan.skipped.is_empty(), "{:?}\n{ttl}", plan.skipped);
+        for (o, back) in objects.iter().zip(&plan.objects) {
+            assert_eq!(
+                (&back.path, &back.kind, &back.properties),
+                (&o.path, &o.kind, &o.properties)
+            );
+        }
     }
 
     /// An object imported with several classes is exported with all of them while its type is
