@@ -495,6 +495,17 @@ impl Pool {
 /// socket's connect: a server that accepts the connection and never answers (stopped, say)
 /// would otherwise hold a tool forever (found by a review of the shell).
 pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbError> {
+    connect_with_notices(args, Arc::new(say_notice)).await
+}
+
+/// What a command-line tool does with the server's notices and warnings.
+pub type NoticeSink = Arc<dyn Fn(&tokio_postgres::error::DbError) + Send + Sync>;
+
+/// [`connect`], with the server's notices and warnings given to `notices`.
+pub async fn connect_with_notices(
+    args: &DatabaseArgs,
+    notices: NoticeSink,
+) -> Result<tokio_postgres::Client, DbError> {
     let config = pg_config(args.url()?)?;
     let tls = tls_connector(args.db_ca_cert.as_deref())?;
     let limit = startup_limit(&config);
@@ -507,11 +518,35 @@ pub async fn connect(args: &DatabaseArgs) -> Result<tokio_postgres::Client, DbEr
         })?
         .map_err(|source| DbError::Connect { server, source })?;
     tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "database connection closed");
+        let mut connection = connection;
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notice(notice))) => notices(&notice),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "database connection closed");
+                    break;
+                }
+                None => break,
+            }
         }
     });
     Ok(client)
+}
+
+/// A notice or warning of the server (`RAISE WARNING`, the extension's own) on stderr, as
+/// psql shows them: `warning: …`, then its detail and hint (found by a review: the shell
+/// dropped them unless `RUST_LOG=info` showed them as the client library's log lines).
+pub fn say_notice(notice: &tokio_postgres::error::DbError) {
+    let severity = notice.severity().to_lowercase();
+    let mut text = format!("{severity}: {}", crate::table::printable(notice.message()));
+    if let Some(detail) = notice.detail() {
+        text.push_str(&format!("\ndetail: {}", crate::table::printable(detail)));
+    }
+    if let Some(hint) = notice.hint() {
+        text.push_str(&format!("\nhint: {}", crate::table::printable(hint)));
+    }
+    crate::output::say_err(format_args!("{text}"));
 }
 
 /// How long a connection's whole start-up may take: the connect timeout (`connect_timeout`,

@@ -698,6 +698,18 @@ fn sql_is_read_only_and_tabular() {
     );
     let out = ok(&cluster, "sql explain (costs off) select 1");
     assert_eq!(out, "QUERY PLAN\nResult\n(1 row)\n");
+    // The server's warnings and notices reach stderr, as psql shows them (found by a review:
+    // they were dropped).
+    let out = run(
+        &cluster,
+        "sql do $$ begin raise warning 'careful' using hint = 'look twice'; raise notice E'two\\nlines'; end $$",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "warning: careful\nhint: look twice\nnotice: two lines\n"
+    );
     // COPY speaks a protocol of its own: said plainly, and the session goes on.
     let (out, err) = failing(&cluster, "sql copy (select 1) to stdout; pwd");
     assert_eq!(

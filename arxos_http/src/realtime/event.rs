@@ -81,9 +81,29 @@ pub struct Event {
     pub old_type: Option<String>,
     /// The bytes its page counted for it ([`PAGE_BYTES`]), which [`page_is_short`] sums.
     pub counted: i64,
+    /// Its JSON was left out of the hub's ring, whose bytes were spent ([`Event::left_out`]):
+    /// a subscriber that wants it reads it from the outbox.
+    pub left_out: bool,
 }
 
 impl Event {
+    /// The event without its JSON, for the hub's ring when the ring's bytes are spent: the
+    /// filters' fields stay, so that a subscriber it does not concern skips it.
+    pub fn left_out(&self) -> Event {
+        Event {
+            id: self.id,
+            event_type: self.event_type.clone(),
+            building_id: self.building_id.clone(),
+            path: self.path.clone(),
+            object_type: self.object_type.clone(),
+            json: String::new(),
+            other_path: self.other_path.clone(),
+            old_type: self.old_type.clone(),
+            counted: self.counted,
+            left_out: true,
+        }
+    }
+
     fn from_row(row: &Row) -> Result<Event, tokio_postgres::Error> {
         Ok(Event {
             id: row.try_get(0)?,
@@ -95,6 +115,7 @@ impl Event {
             other_path: row.try_get(6)?,
             old_type: row.try_get(7)?,
             counted: row.try_get(8)?,
+            left_out: false,
         })
     }
 }
@@ -132,6 +153,7 @@ mod tests {
             other_path: None,
             old_type: None,
             counted: bytes as i64,
+            left_out: false,
         })
     }
 

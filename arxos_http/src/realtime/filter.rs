@@ -194,6 +194,7 @@ mod tests {
             other_path: None,
             old_type: None,
             counted: 514,
+            left_out: false,
         }
     }
 

@@ -282,6 +282,20 @@ impl Reader {
                 if event.id <= self.cursor {
                     continue;
                 }
+                // An event the hub's ring took without its JSON (its bytes were spent by
+                // events subscribers had not read): read from the outbox, from this stream's
+                // position, when the stream wants it.
+                if event.left_out && self.filter.matches(&event) {
+                    tracing::debug!(
+                        id = event.id,
+                        cursor = self.cursor,
+                        "an event's JSON was left out of the hub; replaying from the outbox"
+                    );
+                    self.queue.clear();
+                    self.rx = None;
+                    self.replaying = true;
+                    break;
+                }
                 self.cursor = event.id;
                 if self.filter.matches(&event) {
                     crate::metrics::events_delivered(EventTransport::Sse, 1);

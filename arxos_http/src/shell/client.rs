@@ -107,7 +107,8 @@ impl Db {
         database: DatabaseArgs,
         actor: Option<String>,
     ) -> Result<Db, DbError> {
-        let client = runtime.block_on(open(&database, actor.as_deref()))?;
+        let busy = Arc::new(AtomicBool::new(false));
+        let client = runtime.block_on(open(&database, actor.as_deref(), &busy))?;
         Ok(Db {
             runtime,
             database,
@@ -117,7 +118,7 @@ impl Db {
             interrupts: RefCell::new(None),
             pressed: Arc::new(AtomicBool::new(false)),
             interrupted: Cell::new(false),
-            busy: Arc::new(AtomicBool::new(false)),
+            busy,
         })
     }
 
@@ -180,7 +181,7 @@ impl Db {
     }
 
     async fn reopen(&self) -> Result<(), DbError> {
-        let client = open(&self.database, self.actor.as_deref()).await?;
+        let client = open(&self.database, self.actor.as_deref(), &self.busy).await?;
         *self.client.borrow_mut() = Rc::new(client);
         self.abandoned.set(false);
         Ok(())
@@ -388,16 +389,31 @@ async fn text_query(
     Ok(out)
 }
 
+/// `busy`: the server's notices and warnings are shown while a statement runs (what it
+/// raised), and left out while the shell waits for a command (a server's shutdown warning
+/// would be written over the prompt; the next command says the connection was lost).
 async fn open(
     database: &DatabaseArgs,
     actor: Option<&str>,
+    busy: &Arc<AtomicBool>,
 ) -> Result<tokio_postgres::Client, DbError> {
+    let busy = Arc::clone(busy);
+    let notices: db::NoticeSink = Arc::new(move |notice| {
+        if busy.load(Ordering::SeqCst) {
+            db::say_notice(notice);
+        } else {
+            tracing::debug!(
+                message = notice.message(),
+                "a notice of the server between commands"
+            );
+        }
+    });
     // The actor is part of the start-up: one limit for the connect and it.
     let config = db::pg_config(database.url()?)?;
     let limit = db::startup_limit(&config);
     let server = db::describe(&config);
     let opened = async {
-        let client = db::connect(database).await?;
+        let client = db::connect_with_notices(database, notices).await?;
         if let Some(actor) = actor {
             client
                 .execute("SELECT set_config('arxos.actor', $1, false)", &[&actor])

@@ -69,7 +69,15 @@ pub fn complete(line: &str, source: &dyn Source) -> (usize, Vec<Pair>) {
     let slot = if index == 0 {
         Slot::Command
     } else {
-        slot_of(&lexed.words[0].text, index - 1, &current)
+        // After `--`, every word is an operand, as the parser reads it (found by a review:
+        // `ls -- -o` and `trace -- room` were not completed, nor the direction after them).
+        let options_done = lexed.words[1..index].iter().any(|w| w.text == "--");
+        slot_of(
+            &lexed.words[0].text,
+            index - 1 - usize::from(options_done),
+            &current,
+            options_done,
+        )
     };
     let words = |options: Vec<String>| -> Vec<Pair> {
         options
@@ -104,9 +112,14 @@ pub fn complete(line: &str, source: &dyn Source) -> (usize, Vec<Pair>) {
 }
 
 /// What argument `arg` (0-based) of `command` is.
-fn slot_of(command: &str, arg: usize, current: &str) -> Slot {
+/// `options_done`: a `--` came before (`arg` does not count it).
+fn slot_of(command: &str, arg: usize, current: &str, options_done: bool) -> Slot {
     match command {
-        "cd" | "ls" | "tree" | "inspect" | "history" if !current.starts_with('-') => Slot::Path,
+        "cd" | "ls" | "tree" | "inspect" | "history"
+            if options_done || !current.starts_with('-') =>
+        {
+            Slot::Path
+        }
         "find" | "select" if super::find::parse_filter(current).ok().flatten().is_none() => {
             Slot::Path
         }
@@ -404,6 +417,12 @@ mod tests {
                 "{line}: {command:?}"
             );
         }
+        // after `--`, a word is an operand: a path, then trace's direction (found by a review)
+        assert_eq!(got("ls -- -o"), ["./-odd/"]);
+        assert_eq!(got("inspect -- -"), ["./-", "./-odd/"]);
+        assert_eq!(got("trace -- roo"), ["room=1", "rooms/"]);
+        assert_eq!(got("trace -- -odd "), ["downstream ", "upstream "]);
+        assert_eq!(got("tree -d"), Vec::<String>::new());
         assert!(matches!(
             parse::parse_command("find ./room=1").unwrap(),
             parse::Command::Find { under: Some(u), filters } if u == "./room=1" && filters.is_empty()

@@ -399,6 +399,8 @@ pub struct Word {
     /// The word's characters that were neither quoted nor escaped, in order: what a Unix
     /// shell would read as pipes and redirections (`"room 1"|head` leaves `|head`).
     pub bare: String,
+    /// Where each of `bare`'s characters is in the input (byte offsets).
+    pub bare_at: Vec<usize>,
 }
 
 impl Word {
@@ -407,6 +409,7 @@ impl Word {
             start,
             text: String::new(),
             bare: String::new(),
+            bare_at: Vec::new(),
         }
     }
 }
@@ -465,6 +468,7 @@ pub fn lex(input: &str) -> Lexed {
                     c => {
                         w.text.push(c);
                         w.bare.push(c);
+                        w.bare_at.push(i);
                     }
                 }
             }
@@ -492,6 +496,25 @@ fn closed_words(input: &str) -> Result<Vec<Word>, ShellError> {
 
 /// Parses one command (a piece of a line between `;`).
 pub fn parse_command(input: &str) -> Result<Command, ShellError> {
+    match parse_words(input) {
+        // `pwd; # note`, `ls /a # why`: a Unix shell's comment, which this shell has only
+        // as a line of its own, said so rather than as a bare usage error (found by a review)
+        Err(err @ (ShellError::Usage(_) | ShellError::UnknownCommand(_)))
+            if lex(input)
+                .words
+                .iter()
+                .any(|w| w.bare.starts_with('#') && w.bare_at.first() == Some(&w.start)) =>
+        {
+            Err(ShellError::Noted {
+                err: Box::new(err),
+                note: "`#` starts a comment only at the start of a line (a name starting with it is a word like any other)".into(),
+            })
+        }
+        parsed => parsed,
+    }
+}
+
+fn parse_words(input: &str) -> Result<Command, ShellError> {
     let input = trim_blanks(input);
     if let Some(("sql", rest)) = input
         .split_once(is_blank)
@@ -521,14 +544,24 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
         .enumerate()
         .find(|(i, w)| reads_as_redirection(&w.bare, filters && *i > 0))
     {
-        // The command's own word (`ls|head`): the command is what comes before the pipe, and
-        // the rest goes to the user's shell (the advice would otherwise repeat the mistake).
-        let (name, shown) = match word.text.find(['|', '<', '>', '&']) {
-            Some(at) if i == 0 && at > 0 => (&word.text[..at], &word.text[at..]),
-            _ => (name, word.text.as_str()),
+        // The advice runs what comes before the pipe or redirection in this shell, and leaves
+        // the rest to the user's own: the input cut at the word's first bare `|`, `<`, `>` or
+        // `&` (at its start for `2>`), as a Unix shell would read it (found by a review: a
+        // quoted path was moved out of the -c string; `ls|head` was right).
+        let special = word
+            .bare
+            .chars()
+            .position(|c| matches!(c, '|' | '<' | '>' | '&'))
+            .unwrap_or(0);
+        let digits_before = word.bare.chars().take(special).all(|c| c.is_ascii_digit());
+        let cut = match word.bare_at.get(special) {
+            Some(&at) if !(digits_before && word.bare_at.first() == Some(&word.start)) => at,
+            _ => word.start,
         };
+        let here = single_quoted(trim_blanks(&input[..cut]));
+        let there = trim_blanks(&input[cut..]);
         // (`find health > 50` is no filter either: one is written without blanks; review.)
-        let filter_note = if filters {
+        let filter_note = if filters && word.bare.starts_with(['<', '>']) {
             " (a filter is written without blanks: health>50)"
         } else {
             ""
@@ -536,10 +569,14 @@ pub fn parse_command(input: &str) -> Result<Command, ShellError> {
         let name_note = if i == 0 || PIPE_WORDS.contains(&word.text.as_str()) {
             String::new()
         } else {
-            format!(" (a name holding it is quoted: '{}')", word.text)
+            format!(
+                " (a {} holding it is quoted: {})",
+                if filters { "filter" } else { "name" },
+                single_quoted(&word.text)
+            )
         };
         return Err(ShellError::Invalid(format!(
-            "{:?}: this shell has no pipes or redirection{filter_note}; run it from your own shell instead: arxos shell -c '{name} …' {shown} …{name_note}",
+            "{:?}: this shell has no pipes or redirection{filter_note}; run it from your own shell instead: arxos shell -c {here} {there}{name_note}",
             word.text
         )));
     }
@@ -710,6 +747,11 @@ fn looks_like_sql(args: &[String]) -> bool {
         // a number has a digit: `select .` and `select ..` are find's paths (found by a review)
         || (word.bytes().any(|b| b.is_ascii_digit())
             && word.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+}
+
+/// Text as a Unix shell's single-quoted word: `it's` is `'it'\''s'`.
+fn single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 fn usage(name: &str) -> ShellError {
@@ -990,6 +1032,7 @@ mod tests {
                 start: 3,
                 text: "room 1".into(),
                 bare: String::new(),
+                bare_at: Vec::new(),
             }
         );
         assert_eq!(l.open_quote, Some('"'));
@@ -1100,11 +1143,42 @@ mod tests {
         // the advice for the command's own word runs the command, not the pipe
         assert!(matches!(
             parse_command("ls|head"),
-            Err(ShellError::Invalid(m)) if m.contains("arxos shell -c 'ls …' |head …") && !m.contains("quoted")
+            Err(ShellError::Invalid(m)) if m.contains("arxos shell -c 'ls' |head") && !m.contains("quoted")
         ));
+        // The advice keeps what comes before the pipe inside the -c string, however the word
+        // is quoted, and a redirection of a descriptor (`2>`) whole outside it (found by a
+        // review: the quoted path went out with the pipe).
+        for (line, advice) in [
+            (r#"ls "/spaces/room 101"|head"#, r#"arxos shell -c 'ls "/spaces/room 101"' |head (a name"#),
+            (r"tree /spaces/room\ 101>out.txt", r"arxos shell -c 'tree /spaces/room\ 101' >out.txt (a name"),
+            ("ls 2>/dev/null", "arxos shell -c 'ls' 2>/dev/null (a name"),
+            ("tree / >out.txt", "arxos shell -c 'tree /' >out.txt"),
+            ("cd \"it's\"|x", r#"arxos shell -c 'cd "it'\''s"' |x (a name holding it is quoted: 'it'\''s|x')"#),
+            ("find name~a|b", "arxos shell -c 'find name~a' |b (a filter holding it is quoted: 'name~a|b')"),
+            ("find health > 50", "(a filter is written without blanks: health>50); run it from your own shell instead: arxos shell -c 'find health' > 50"),
+        ] {
+            match parse_command(line) {
+                Err(ShellError::Invalid(m)) => assert!(m.contains(advice), "{line}: {m}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
         assert_eq!(
             parse_command(r#"cd "floor 1"'|'b"#).unwrap(),
             Command::Cd(CdTarget::Path("floor 1|b".into()))
+        );
+        // A comment after a command is said to be none (found by a review).
+        for line in ["# note", "ls /electrical # list"] {
+            match parse_command(line) {
+                Err(e) => assert!(
+                    e.to_string().ends_with(": `#` starts a comment only at the start of a line (a name starting with it is a word like any other)"),
+                    "{line}: {e}"
+                ),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            parse_command("cd #room").unwrap(),
+            Command::Cd(CdTarget::Path("#room".into()))
         );
         // a filter's comparison is no redirection
         assert!(parse_command("find health>50 health<90").is_ok());
