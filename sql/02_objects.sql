@@ -303,8 +303,13 @@ BEGIN
                                          instrumented, reason, object_path)
         SELECT b.building_id, coalesce(b.changer, arxos.current_actor()), count(*) FILTER (WHERE b.changes <> '{}'),
                sum(b.located), sum(b.documented), sum(b.with_properties), sum(b.instrumented),
-               -- the reason is the statement's (per building), whoever the actors
-               arxos.delta_reason('object_updated', (sum(count(*) FILTER (WHERE b.changes <> '{}')) OVER w)::bigint,
+               -- the reason is the statement's (per building), whoever the actors; objects
+               -- that bookkeeping alone un-instrumented count too (a type taken out of
+               -- sensing_types, many at once: bulk_update; found by a review), those it
+               -- instrumented do not (sensor_installed, however many)
+               arxos.delta_reason('object_updated',
+                                  (sum(count(*) FILTER (WHERE b.changes <> '{}' OR b.instrumented < 0))
+                                   OVER w)::bigint,
                                   (sum(sum(b.instrumented)) OVER w)::bigint),
                min(b.path)
           FROM (SELECT c.*, CASE WHEN c.changes <> '{}' THEN c.actor END AS changer FROM pairs c) b

@@ -90,6 +90,17 @@ SELECT set_config('arxos.actor', 'dave', true) IS NOT NULL AS dave, (arxos.put('
 COMMIT;
 SELECT reason, object_path, actor FROM arxos.rating_history('onesensor', max => 1);
 DELETE FROM arxos.buildings WHERE key = 'onesensor';
+-- a type added to the sensing types instruments objects (sensor_installed, however many);
+-- taken out, it un-instruments many in one statement: a bulk update (found by a review: an
+-- update of the first of them)
+SELECT arxos.create_building('gizmos', 'Gizmos') IS NOT NULL AS created;
+SELECT count(*) FROM (SELECT (arxos.put('gizmos', '/g' || i, 'gizmo', properties => '{"a": 1}')).path
+                        FROM generate_series(1, 3) i) x;
+INSERT INTO arxos.sensing_types VALUES ('gizmo');
+SELECT reason, object_path FROM arxos.rating_history('gizmos', max => 1);
+DELETE FROM arxos.sensing_types WHERE type = 'gizmo';
+SELECT reason, object_path FROM arxos.rating_history('gizmos', max => 1);
+DELETE FROM arxos.buildings WHERE key = 'gizmos';
 -- the listener's lazy fold (fold_due(true)): once the oldest delta has waited 100 ms, or once
 -- 256 wait; an eager fold whenever any waits. Deltas dated ahead keep the age rule out of it.
 SELECT arxos.sequence_events() >= 0 AS drained;
