@@ -154,7 +154,8 @@ pub enum Reading {
         rank: u8,
         child_is_subject: bool,
     },
-    /// `arxos:name`, `parent`, `properties` or `type`: about the subject.
+    /// `arxos:name`, `parent`, `properties` or `type`, `rdf:type`, or a predicate of schema
+    /// declarations (`rdfs:subClassOf`, …): about the subject, never a connection.
     Annotation,
     /// A connection of `kind`, from the object to the subject when `reversed` (`a isFedBy b`
     /// is `b feeds a`), whose `predicate` property is `predicate`.
@@ -169,7 +170,12 @@ pub enum Reading {
 /// that a connection's predicate comes back as the same connection).
 pub fn reading(pred: &str) -> Reading {
     let local = local_name(pred);
-    if pred.starts_with(ARXOS) && ANNOTATIONS.contains(&local) {
+    // (the import reads these before it reads relations: found by a review, an export wrote a
+    // connection as rdfs:subClassOf and its subject came back as a schema declaration)
+    if (pred.starts_with(ARXOS) && ANNOTATIONS.contains(&local))
+        || pred == RDF_TYPE
+        || SCHEMA_PREDICATES.contains(&pred)
+    {
         return Reading::Annotation;
     }
     if let Some(&(name, rank, child_is_subject)) = PARENT_RELATIONS

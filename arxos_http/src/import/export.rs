@@ -419,6 +419,10 @@ mod tests {
     /// (`name`, `parent`), an inverse relation's predicate, a hierarchy relation to the object's
     /// own parent or from a top-level object (found by a review: each was lost, merged or
     /// turned); a hierarchy relation to another object keeps Brick's predicate.
+    fn predicate_iri(iri: &str) -> Map<String, Value> {
+        json!({ "predicate": iri }).as_object().unwrap().clone()
+    }
+
     #[test]
     fn every_connection_comes_back() {
         let object = |path: &str| ExportObject {
@@ -454,6 +458,15 @@ mod tests {
                     .as_object()
                     .unwrap()
                     .clone(),
+            ),
+            // predicates the import reads as a class or a schema declaration (found by a
+            // review: the subject came back as a schema declaration, and was lost)
+            connection("/q", "/w", "type", predicate_iri(&format!("{RDF}type"))),
+            connection(
+                "/w",
+                "/q",
+                "sub_class_of",
+                predicate_iri("http://www.w3.org/2000/01/rdf-schema#subClassOf"),
             ),
         ];
         for kind in [

@@ -548,17 +548,31 @@ fn parse_words(input: &str) -> Result<Command, ShellError> {
         // the rest to the user's own: the input cut at the word's first bare `|`, `<`, `>` or
         // `&` (at its start for `2>`), as a Unix shell would read it (found by a review: a
         // quoted path was moved out of the -c string; `ls|head` was right).
+        // (within a filter, `<` and `>` are comparisons: `find health>50|head` is cut at `|`;
+        // a word that starts with one is cut at its start, below; found by a review)
+        let cuts: &[char] = if filters && i > 0 {
+            &['|', '&']
+        } else {
+            &['|', '<', '>', '&']
+        };
         let special = word
             .bare
             .chars()
-            .position(|c| matches!(c, '|' | '<' | '>' | '&'))
+            .position(|c| cuts.contains(&c))
             .unwrap_or(0);
         let digits_before = word.bare.chars().take(special).all(|c| c.is_ascii_digit());
         let cut = match word.bare_at.get(special) {
             Some(&at) if !(digits_before && word.bare_at.first() == Some(&word.start)) => at,
             _ => word.start,
         };
-        let here = single_quoted(trim_blanks(&input[..cut]));
+        // (blanks before the word are not the command's; an escaped one within it is: `ls
+        // room\ |head`, found by a review)
+        let here = if cut == word.start {
+            trim_blanks(&input[..cut])
+        } else {
+            &input[..cut]
+        };
+        let here = single_quoted(here);
         let there = trim_blanks(&input[cut..]);
         // (`find health > 50` is no filter either: one is written without blanks; review.)
         let filter_note = if filters && word.bare.starts_with(['<', '>']) {
@@ -1156,6 +1170,11 @@ mod tests {
             ("cd \"it's\"|x", r#"arxos shell -c 'cd "it'\''s"' |x (a name holding it is quoted: 'it'\''s|x')"#),
             ("find name~a|b", "arxos shell -c 'find name~a' |b (a filter holding it is quoted: 'name~a|b')"),
             ("find health > 50", "(a filter is written without blanks: health>50); run it from your own shell instead: arxos shell -c 'find health' > 50"),
+            // a filter's comparison stays inside, an escaped blank too (found by a review)
+            ("find health>50|head", "arxos shell -c 'find health>50' |head"),
+            ("find name~a>b|c", "arxos shell -c 'find name~a>b' |c"),
+            ("find type=outlet >o.txt", "arxos shell -c 'find type=outlet' >o.txt"),
+            (r"ls room\ |head", r"arxos shell -c 'ls room\ ' |head"),
         ] {
             match parse_command(line) {
                 Err(ShellError::Invalid(m)) => assert!(m.contains(advice), "{line}: {m}"),
