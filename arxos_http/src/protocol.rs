@@ -1,11 +1,12 @@
 //! HTTP rules every request and answer keeps, whatever the route (RFC 9110, 9111, 9112):
 //! a request without exactly one `Host`, with malformed percent-encoding, with an encoded body or
-//! with a transfer coding other than chunked is refused before any route sees it, and no answer
-//! may be stored by a cache.
+//! with a transfer coding other than chunked is refused before any route sees it, no answer
+//! may be stored by a cache, and none sniffed into another type.
 
 use axum::extract::Request;
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, HOST, TRANSFER_ENCODING,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, StatusCode, Version};
 use axum::middleware::Next;
@@ -29,11 +30,18 @@ pub async fn check(request: Request, next: Next) -> Response {
 /// treat as credentials (RFC 9111, 3.5, names only `Authorization`), and some carry a secret
 /// shown once: a shared cache must keep none of them. Object answers keep their `ETag` for
 /// `If-Match`; no cache is needed for that.
-pub async fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
+///
+/// And `X-Content-Type-Options: nosniff` on every answer: answers carry text tenants wrote
+/// (objects' properties), which a browser must not sniff into another type than the one
+/// given (found by a review).
+pub async fn standard_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers
         .entry(CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    headers
+        .entry(X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
     response
 }
 

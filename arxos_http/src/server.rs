@@ -288,7 +288,7 @@ pub fn router(state: AppState, config: &ServeConfig) -> Result<Router, ServeErro
         app = app.layer(cors);
     }
     // outside everything that answers, the CORS preflight and a panic's 500 included
-    app = app.layer(middleware::map_response(crate::protocol::no_store));
+    app = app.layer(middleware::map_response(crate::protocol::standard_headers));
     Ok(app.layer(
         TraceLayer::new_for_http()
             // Method and path only: query strings and headers may carry credentials.

@@ -137,6 +137,19 @@ fn openapi_docs_and_metrics_are_served() {
         !page.body.contains("https://") && !page.body.contains("http://"),
         "loads nothing from elsewhere"
     );
+    // the page runs its own script and style only, fetches from its origin only, and is
+    // framed by no other site; no answer is sniffed into another type (found by a review)
+    let policy = page.header("content-security-policy").unwrap_or_default();
+    assert!(
+        policy.starts_with("default-src 'none'; connect-src 'self'; script-src 'sha256-")
+            && policy.contains("; style-src 'sha256-")
+            && policy.ends_with("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    for answer in [&page, &api.get("/api/buildings/b42"), &api.get("/api/buildings/nope")] {
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+    }
 
     assert_eq!(api.get("/api/buildings/b42").status, 200);
     // a request the protocol check refuses (a bad percent-encoding) is counted too (found by
