@@ -568,6 +568,15 @@ BEGIN
             USING ERRCODE = '22023',
             HINT = 'readings are samples already taken: times run from 1970 to now (plus the allowed clock skew)';
     END IF;
+    -- The readings' parent before DEFAULT is read (the count below, and the partition's
+    -- creation): partition upkeep (readings_maintenance, drop_readings_before, a DBA's
+    -- ensure_readings_partition) locks the parent, then DEFAULT, and a writer that read
+    -- DEFAULT first and then queued for the parent behind it deadlocked with it (found by a
+    -- review: 40P01 for writers, maintenance and retention). Held from here, the parent only
+    -- holds off the upkeep's exclusive lock, which waits for this transaction (at most its 2 s),
+    -- and this writer's own partition creation waits boundedly for the serialisation point
+    -- the upkeep holds, then leaves the month in DEFAULT.
+    PERFORM arxos.lock_readings();
     -- Each new month costs a partition (a table and its indexes): a call creates a bounded number.
     -- (Months that would get one: past readings_partitions_max(), only this one and the next.)
     SELECT count(*) INTO n
@@ -594,13 +603,13 @@ BEGIN
         PERFORM arxos.readings_without_object(missing, 'readings go to existing objects: create it with arxos.put first');
     END IF;
     -- The locks, in the order every writer of readings and objects takes them (tables, then
-    -- rows): a new month's partition first (its creation waits for every transaction using
-    -- the readings, and holds them off until this one commits, so it must come before this
-    -- transaction holds any row another could be waiting on), then the tables (ROW EXCLUSIVE,
-    -- as a write takes them; the readings' parent ONLY, which a new or dropped partition
-    -- locks too, not every partition: an edit of the sensing types, which locks arxos.objects against
-    -- writes and then updates objects, waits before this holds any of their rows), then the
-    -- objects' rows, in path order, FOR NO KEY UPDATE (the lock the update of their latest
+    -- rows): the readings' parent (above: ROW EXCLUSIVE, as a write takes it; ONLY, which a
+    -- new or dropped partition locks too, not every partition), a new month's partition (its
+    -- creation waits, boundedly, for every transaction using the readings, and holds them off
+    -- until this one commits, so it must come before this transaction holds any row another
+    -- could be waiting on), then the objects table (an edit of the sensing types, which locks
+    -- arxos.objects against writes and then updates objects, waits before this holds any of
+    -- their rows), then the objects' rows, in path order, FOR NO KEY UPDATE (the lock the update of their latest
     -- metrics takes anyway). Held before the upsert, the row locks cannot deadlock with a
     -- delete through a reading written again (whose row the upsert locks), nor with another
     -- batch naming the same objects; and as locks batches take in turn (not shared ones), a
@@ -609,7 +618,6 @@ BEGIN
     PERFORM arxos.ensure_readings_partition(m)
        FROM (SELECT DISTINCT date_trunc('month', a AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
                FROM unnest(ats) a) months;
-    PERFORM arxos.lock_readings();
     PERFORM arxos.lock_reading_objects(ids);
     -- Deleted while this waited for it: not found, as before. (Moved meanwhile: a reading
     -- follows its object, which keeps its id; the path is how the batch named it.)
