@@ -1035,6 +1035,17 @@ BEGIN
            AND d.lease_until = r.lease
          ORDER BY d.id
            FOR UPDATE OF d);
+    -- Stale as the webhook is once the deliveries are locked, read in a statement of its own
+    -- (a snapshot taken now): a fresh start locks the deliveries in flight first and may
+    -- commit while the statement above waited for them, whose snapshot, older, still read the
+    -- old epoch: a late 410 from the old url left the delivery dead (found by a review).
+    rs := ARRAY(
+        SELECT ROW(r.delivery, r.status, r.latency_ms, r.error, r.excerpt, r.retry_after, r.local,
+                   d.claimed_epoch IS DISTINCT FROM w.endpoint_epoch)::arxos.webhook_result
+          FROM unnest(rs) r
+          JOIN arxos.webhook_deliveries d ON d.id = r.delivery
+          LEFT JOIN arxos.webhooks w ON w.id = d.webhook_id
+         ORDER BY r.delivery);
 
     -- (a local failure that repeats the delivery's last error is not recorded again: a key
     -- outage of a day would write an attempt every few minutes for every waiting delivery)

@@ -147,7 +147,11 @@ fn openapi_docs_and_metrics_are_served() {
         "{policy}"
     );
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
-    for answer in [&page, &api.get("/api/buildings/b42"), &api.get("/api/buildings/nope")] {
+    for answer in [
+        &page,
+        &api.get("/api/buildings/b42"),
+        &api.get("/api/buildings/nope"),
+    ] {
         assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
     }
 

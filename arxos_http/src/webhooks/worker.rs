@@ -398,7 +398,7 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
                 }
             }
             if !excerpt.is_empty() {
-                outcome.excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
+                outcome.excerpt = Some(excerpt_text(&excerpt));
             }
         }
         Err(e) => {
@@ -412,6 +412,31 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
     }
     outcome.latency_ms = started.elapsed().as_millis() as u64;
     outcome
+}
+
+/// The excerpt of a reply as text: cut back to a whole character where the cut at [`EXCERPT`]
+/// bytes split one (a reply in UTF-8 keeps no U+FFFD at its end, and no more than EXCERPT
+/// bytes; found by a review), bytes that are not UTF-8 as U+FFFD.
+fn excerpt_text(bytes: &[u8]) -> String {
+    let mut end = bytes.len();
+    if end >= EXCERPT {
+        // the last character's first byte (not a continuation byte), within the last four
+        if let Some(start) = (end.saturating_sub(4)..end)
+            .rev()
+            .find(|&i| bytes[i] & 0xC0 != 0x80)
+        {
+            let len = match bytes[start] {
+                b if b >= 0xF0 => 4,
+                b if b >= 0xE0 => 3,
+                b if b >= 0xC0 => 2,
+                _ => 1,
+            };
+            if start + len > end {
+                end = start;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
 /// A `Retry-After` value in seconds from `now`, at most [`MAX_RETRY_AFTER`]: delay seconds or
@@ -574,6 +599,25 @@ async fn finish(pool: &Pool, settings: &Settings, results: &Value) -> Result<(),
 
 #[cfg(test)]
 mod tests {
+    /// An excerpt cut inside a character is cut back to the character before it; one that
+    /// ends whole, and bytes that are not UTF-8, are kept as they are (U+FFFD for the latter).
+    #[test]
+    fn an_excerpt_ends_on_a_whole_character() {
+        let reply = format!("a{}", "é".repeat(300));
+        let cut = &reply.as_bytes()[..EXCERPT];
+        let text = excerpt_text(cut);
+        assert_eq!(text, format!("a{}", "é".repeat(249)));
+        assert!(text.len() <= EXCERPT);
+        let whole = "b".repeat(EXCERPT);
+        assert_eq!(excerpt_text(whole.as_bytes()), whole);
+        let emoji = format!("{}😀", "c".repeat(EXCERPT - 2));
+        assert_eq!(
+            excerpt_text(&emoji.as_bytes()[..EXCERPT]),
+            "c".repeat(EXCERPT - 2)
+        );
+        assert_eq!(excerpt_text(b"ok\xff"), "ok\u{fffd}");
+    }
+
     use super::*;
 
     #[test]
