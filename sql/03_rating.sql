@@ -803,14 +803,6 @@ BEGIN
             cur := g.building_id;
             SELECT * INTO last FROM arxos.rating_history h WHERE h.building_id = cur
              ORDER BY h.id DESC LIMIT 1;
-            -- Time's move since that row first, as the tick would have recorded it (from the
-            -- totals before this fold): a write folded before the tick (a day's buckets left
-            -- the window a few seconds ago) is recorded as its own move, not as time's under
-            -- its reason (found by a review).
-            IF last.id IS NOT NULL AND arxos.record_rating(cur, 'time_window', NULL, NULL) THEN
-                SELECT * INTO last FROM arxos.rating_history h WHERE h.building_id = cur
-                 ORDER BY h.id DESC LIMIT 1;
-            END IF;
         END IF;
         IF arxos.rating_moved(last.new_grade, last.new_score, g.v) THEN
             last := arxos.write_rating_change(cur, g.key, last, g.v, g.reason, g.object_path,

@@ -101,18 +101,6 @@ SELECT reason, object_path FROM arxos.rating_history('gizmos', max => 1);
 DELETE FROM arxos.sensing_types WHERE type = 'gizmo';
 SELECT reason, object_path FROM arxos.rating_history('gizmos', max => 1);
 DELETE FROM arxos.buildings WHERE key = 'gizmos';
--- time's move since the last history row is recorded as time_window before a write folded
--- ahead of the tick, which keeps its own reason (found by a review: the write's row carried
--- time's move); the building's age stands in for days gone by
-SELECT arxos.create_building('aging', 'Aging') IS NOT NULL AS created;
-SELECT count(*) FROM (SELECT (arxos.put('aging', '/a' || i, 'thing', properties => '{"a": 1}')).path
-                        FROM generate_series(1, 3) i) x;
-SELECT reason, history FROM arxos.rating_history('aging', max => 1);
-UPDATE arxos.buildings SET first_object_at = first_object_at - interval '400 days' WHERE key = 'aging';
-SELECT (arxos.put('aging', '/b', 'thing')).path;
-SELECT reason, object_path, history FROM arxos.rating_history('aging', max => 2) ORDER BY id;
-SELECT r.score = o.score AS oracle_agrees FROM arxos.rating('aging') r, arxos.recompute_rating('aging') o;
-DELETE FROM arxos.buildings WHERE key = 'aging';
 -- the listener's lazy fold (fold_due(true)): once the oldest delta has waited 100 ms, or once
 -- 256 wait; an eager fold whenever any waits. Deltas dated ahead keep the age rule out of it.
 SELECT arxos.sequence_events() >= 0 AS drained;

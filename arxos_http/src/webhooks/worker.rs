@@ -414,29 +414,37 @@ async fn deliver(http: &reqwest::Client, policy: &Policy, d: Claimed) -> Outcome
     outcome
 }
 
-/// The excerpt of a reply as text: cut back to a whole character where the cut at [`EXCERPT`]
-/// bytes split one (a reply in UTF-8 keeps no U+FFFD at its end, and no more than EXCERPT
-/// bytes; found by a review), bytes that are not UTF-8 as U+FFFD.
+/// The excerpt of a reply as text, at most [`EXCERPT`] bytes: a character the cut (or a body
+/// that broke off) split is left out rather than shown as U+FFFD, and bytes that are not
+/// UTF-8 are U+FFFD, cut back to a whole character within the bound (found by a review: a
+/// reply in UTF-8 ended in U+FFFD, 502 bytes).
 fn excerpt_text(bytes: &[u8]) -> String {
     let mut end = bytes.len();
-    if end >= EXCERPT {
-        // the last character's first byte (not a continuation byte), within the last four
-        if let Some(start) = (end.saturating_sub(4)..end)
-            .rev()
-            .find(|&i| bytes[i] & 0xC0 != 0x80)
-        {
-            let len = match bytes[start] {
-                b if b >= 0xF0 => 4,
-                b if b >= 0xE0 => 3,
-                b if b >= 0xC0 => 2,
-                _ => 1,
-            };
-            if start + len > end {
-                end = start;
-            }
+    // the last character's first byte (not a continuation byte), within the last four
+    if let Some(start) = (end.saturating_sub(4)..end)
+        .rev()
+        .find(|&i| bytes[i] & 0xC0 != 0x80)
+    {
+        // (a byte that leads no character, 0xff say, is one of its own: U+FFFD)
+        let len = match bytes[start] {
+            0xF0..=0xF4 => 4,
+            0xE0..=0xEF => 3,
+            0xC2..=0xDF => 2,
+            _ => 1,
+        };
+        if start + len > end {
+            end = start;
         }
     }
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
+    let mut text = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    if text.len() > EXCERPT {
+        let mut cut = EXCERPT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
 }
 
 /// A `Retry-After` value in seconds from `now`, at most [`MAX_RETRY_AFTER`]: delay seconds or
@@ -616,6 +624,17 @@ mod tests {
             "c".repeat(EXCERPT - 2)
         );
         assert_eq!(excerpt_text(b"ok\xff"), "ok\u{fffd}");
+        // a body that broke off inside a character, short of the bound
+        assert_eq!(excerpt_text(&"né".as_bytes()[..2]), "n");
+        // bytes that are not UTF-8 stay within the bound once each is U+FFFD
+        let latin1 = vec![0xe9u8; EXCERPT];
+        let text = excerpt_text(&latin1);
+        assert!(
+            text.len() <= EXCERPT && text.chars().all(|c| c == '\u{fffd}'),
+            "{}",
+            text.len()
+        );
+        assert_eq!(text.chars().count(), EXCERPT / 3);
     }
 
     use super::*;
