@@ -69,7 +69,7 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Explore a building from the terminal, like a filesystem.
     Shell(shell::ShellArgs),
-    /// Import a Brick (Turtle) or Haystack (JSON) model into a building.
+    /// Import a Brick (Turtle) or Haystack (JSON or Zinc) model into a building.
     Import(import::cli::ImportArgs),
     /// Export a building as a Brick model (Turtle).
     Export(import::cli::ExportArgs),
