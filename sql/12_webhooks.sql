@@ -1025,8 +1025,7 @@ BEGIN
     rs := ARRAY(
         SELECT ROW(r.delivery, r.status, r.latency_ms, left(r.error, 1000), left(r.excerpt, 1000),
                    r.retry_after, coalesce(r.local, false),
-                   d.claimed_epoch IS DISTINCT FROM (SELECT w.endpoint_epoch FROM arxos.webhooks w
-                                                      WHERE w.id = d.webhook_id))::arxos.webhook_result
+                   NULL)::arxos.webhook_result  -- (stale: below, once the deliveries are locked)
           FROM jsonb_to_recordset(results) AS r(delivery bigint, lease timestamptz, status integer,
                                                 latency_ms integer, error text, excerpt text,
                                                 retry_after double precision, local boolean)

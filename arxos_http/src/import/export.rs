@@ -136,7 +136,7 @@ fn parent_of(path: &str) -> Option<&str> {
 
 /// Whether an import reads `from <predicate> to` back as this connection of `kind`, with
 /// `predicate` as its predicate: a connection's own predicate (as imported) is written only then,
-/// else `kind:<kind>` is (found by a review: `a__b` folded into `a_b`, an `isFedBy` came back
+/// else `<https://arxos.dev/kind#KIND>` is (found by a review: `a__b` folded into `a_b`, an `isFedBy` came back
 /// turned into `feeds`, and an `isPartOf` to the object's own parent merged into the parent
 /// relation). A hierarchy relation is a connection when its subject has another parent, which
 /// `arxos:parent` names.
@@ -414,15 +414,16 @@ mod tests {
         assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
     }
 
+    /// A connection's properties that name its predicate.
+    fn predicate_iri(iri: &str) -> Map<String, Value> {
+        json!({ "predicate": iri }).as_object().unwrap().clone()
+    }
+
     /// Every connection comes back as it was, whatever its kind and its predicate: kinds that
     /// a predicate's local name would fold (`a__b`, `feeds_`) or that name an annotation
     /// (`name`, `parent`), an inverse relation's predicate, a hierarchy relation to the object's
     /// own parent or from a top-level object (found by a review: each was lost, merged or
     /// turned); a hierarchy relation to another object keeps Brick's predicate.
-    fn predicate_iri(iri: &str) -> Map<String, Value> {
-        json!({ "predicate": iri }).as_object().unwrap().clone()
-    }
-
     #[test]
     fn every_connection_comes_back() {
         let object = |path: &str| ExportObject {
@@ -431,12 +432,7 @@ mod tests {
             properties: Map::new(),
         };
         let objects = vec![object("/p"), object("/p/c"), object("/q"), object("/w")];
-        let predicate = |p: &str| {
-            json!({"predicate": format!("{BRICK}{p}")})
-                .as_object()
-                .unwrap()
-                .clone()
-        };
+        let predicate = |p: &str| predicate_iri(&format!("{BRICK}{p}"));
         let connection = |from: &str, to: &str, kind: &str, properties| ExportConnection {
             from: from.into(),
             to: to.into(),
@@ -450,15 +446,7 @@ mod tests {
             connection("/q", "/p", "is_fed_by", predicate("isFedBy")),
             connection("/w", "/q", "feeds", predicate("feeds")),
             connection("/q", "/p", "odd", predicate("isFedBy")),
-            connection(
-                "/q",
-                "/p",
-                "x",
-                json!({"predicate": "floor_2:ahu"})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-            ),
+            connection("/q", "/p", "x", predicate_iri("floor_2:ahu")),
             // predicates the import reads as a class or a schema declaration (found by a
             // review: the subject came back as a schema declaration, and was lost)
             connection("/q", "/w", "type", predicate_iri(&format!("{RDF}type"))),

@@ -81,7 +81,7 @@ pub struct Event {
     pub old_type: Option<String>,
     /// The bytes its page counted for it ([`PAGE_BYTES`]), which [`page_is_short`] sums.
     pub counted: i64,
-    /// Its JSON was left out of the hub's ring, whose bytes were spent ([`Event::left_out`]):
+    /// Its JSON was left out of the hub's ring, whose bytes were spent ([`Event::without_json`]):
     /// a subscriber that wants it reads it from the outbox.
     pub left_out: bool,
 }
@@ -89,7 +89,7 @@ pub struct Event {
 impl Event {
     /// The event without its JSON, for the hub's ring when the ring's bytes are spent: the
     /// filters' fields stay, so that a subscriber it does not concern skips it.
-    pub fn left_out(&self) -> Event {
+    pub fn without_json(&self) -> Event {
         Event {
             id: self.id,
             event_type: self.event_type.clone(),

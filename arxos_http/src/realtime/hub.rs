@@ -3,7 +3,7 @@
 //! subscriber that falls more than the ring's capacity behind is told so (it lagged) and
 //! reads from the outbox instead; nothing is ever dropped silently. The ring is bounded in
 //! bytes too: past [`RING_BYTES`] of JSON among its events, an event goes in without its JSON
-//! ([`Event::left_out`]), and a subscriber it concerns reads it from the outbox.
+//! ([`Event::without_json`]), and a subscriber it concerns reads it from the outbox.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,7 +51,7 @@ impl Window {
             self.total = self.held.iter().map(|(_, bytes)| bytes).sum();
         }
         let event = if self.total + size > RING_BYTES {
-            Arc::new(event.left_out())
+            Arc::new(event.without_json())
         } else {
             event
         };
